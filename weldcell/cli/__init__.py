@@ -1,0 +1,36 @@
+"""The ``weldcell`` command line. The only part of weldcell that prints.
+
+Each command group lives in its own module and registers itself on :data:`app` through a
+``register(app)`` function. Heavy imports (roboticstoolbox, pybullet, ompl) happen inside the
+command functions so that ``weldcell --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from weldcell.cli import cell, check, plan, powersource, robot, simulate
+from weldcell.cli.common import console, exit_on_error
+
+app = typer.Typer(
+    name="weldcell",
+    help="Robotic arc welding: plan weld programs, validate them in simulation, drive the cell.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+for _module in (check, plan, simulate, robot, powersource, cell):
+    _module.register(app)
+
+
+def main() -> None:
+    """Entry point of the ``weldcell`` script: runs the app, turning weldcell errors into messages."""
+    with exit_on_error():
+        app()
+    sys.exit(0)
+
+
+__all__ = ["app", "console", "main"]

@@ -1,0 +1,1 @@
+"""weldcell.program."""
