@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from weldcell.cli import cell, check, plan, powersource, robot, simulate
+from weldcell.cli import cell, check, export, plan, powersource, robot, simulate
 from weldcell.cli.common import console, exit_on_error
 
 app = typer.Typer(
@@ -22,7 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (check, plan, simulate, robot, powersource, cell):
+for _module in (check, plan, simulate, robot, export, powersource, cell):
     _module.register(app)
 
 
