@@ -95,15 +95,30 @@ class JointTrajectory:
         n = len(self.joint_names)
         if not (self.dt > 0 and np.isfinite(self.dt)):
             raise InputShapeError(f"dt must be a positive period in seconds, got {self.dt}")
-        for name, dtype in (("t", np.float64), ("q", np.float64), ("qd", np.float64),
-                            ("qdd", np.float64), ("T_world_tcp", np.float64), ("arc_on", np.bool_),
-                            ("seam_index", np.int32), ("seam_s", np.float64),
-                            ("T_world_base", np.float64), ("T_flange_tcp", np.float64)):
+        for name, dtype in (
+            ("t", np.float64),
+            ("q", np.float64),
+            ("qd", np.float64),
+            ("qdd", np.float64),
+            ("T_world_tcp", np.float64),
+            ("arc_on", np.bool_),
+            ("seam_index", np.int32),
+            ("seam_s", np.float64),
+            ("T_world_base", np.float64),
+            ("T_flange_tcp", np.float64),
+        ):
             object.__setattr__(self, name, _ro(getattr(self, name), dtype))
         N = self.t.shape[0]
         expected = {
-            "t": (N,), "q": (N, n), "qd": (N, n), "qdd": (N, n), "T_world_tcp": (N, 4, 4),
-            "arc_on": (N,), "seam_index": (N,), "seam_s": (N,), "T_world_base": (4, 4),
+            "t": (N,),
+            "q": (N, n),
+            "qd": (N, n),
+            "qdd": (N, n),
+            "T_world_tcp": (N, 4, 4),
+            "arc_on": (N,),
+            "seam_index": (N,),
+            "seam_s": (N,),
+            "T_world_base": (4, 4),
             "T_flange_tcp": (4, 4),
         }
         for name, shape in expected.items():
@@ -144,8 +159,10 @@ class JointTrajectory:
         if i >= self.n_samples - 1:
             return self.q[-1].copy(), self.qd[-1].copy(), self.qdd[-1].copy()
         a = (tt - self.t[i]) / self.dt
+
         def lerp(x: NDArrayF) -> NDArrayF:
             return np.asarray((1 - a) * x[i] + a * x[i + 1], dtype=np.float64)
+
         return lerp(self.q), lerp(self.qd), lerp(self.qdd)
 
     def sample(self, dt: float) -> tuple[NDArrayF, NDArrayF]:
@@ -188,8 +205,14 @@ def save_trajectory(traj: JointTrajectory, path: str | Path) -> Path:
         np.savez_compressed(
             f,
             meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
-            t=traj.t, q=traj.q, qd=traj.qd, qdd=traj.qdd, T_world_tcp=traj.T_world_tcp,
-            arc_on=traj.arc_on, seam_index=traj.seam_index, seam_s=traj.seam_s,
+            t=traj.t,
+            q=traj.q,
+            qd=traj.qd,
+            qdd=traj.qdd,
+            T_world_tcp=traj.T_world_tcp,
+            arc_on=traj.arc_on,
+            seam_index=traj.seam_index,
+            seam_s=traj.seam_s,
         )
     return p
 
@@ -206,7 +229,9 @@ def load_trajectory(path: str | Path) -> JointTrajectory:
     try:
         with np.load(p, allow_pickle=False) as z:
             meta = json.loads(bytes(z["meta"]).decode())
-            arrays = {k: z[k] for k in ("t", "q", "qd", "qdd", "T_world_tcp", "arc_on", "seam_index", "seam_s")}
+            arrays = {
+                k: z[k] for k in ("t", "q", "qd", "qdd", "T_world_tcp", "arc_on", "seam_index", "seam_s")
+            }
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as err:
         raise TrajectoryFormatError(f"{p}: not a weldcell trajectory file ({err})") from err
     if meta.get("schema") != SCHEMA:

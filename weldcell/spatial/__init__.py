@@ -9,11 +9,11 @@ from weldcell.spatial.se3 import (
     rotation_angle_between,
     rotation_from_axis_angle,
     se3_from_rotation_translation,
-    se3_from_xyz_rpy,
     se3_from_xyz_quat_wxyz,
+    se3_from_xyz_rpy,
     xyz_rpy_from_se3,
 )
-from weldcell.spatial.units import deg_to_rad, m_min_to_m_s, mm_s_to_m_s, mm_to_m, rad_to_deg, m_to_mm
+from weldcell.spatial.units import deg_to_rad, m_min_to_m_s, m_to_mm, mm_s_to_m_s, mm_to_m, rad_to_deg
 
 __all__ = [
     "check_transforms",

@@ -74,9 +74,7 @@ def rotation_from_axis_angle(axis: npt.ArrayLike, angle: npt.ArrayLike) -> NDArr
     th = np.asarray(angle, dtype=np.float64)[..., None, None]
     x, y, z = a[..., 0], a[..., 1], a[..., 2]
     zero = np.zeros_like(x)
-    K = np.stack(
-        [np.stack([zero, -z, y], -1), np.stack([z, zero, -x], -1), np.stack([-y, x, zero], -1)], -2
-    )
+    K = np.stack([np.stack([zero, -z, y], -1), np.stack([z, zero, -x], -1), np.stack([-y, x, zero], -1)], -2)
     eye = np.broadcast_to(np.eye(3), K.shape)
     result: NDArrayF = eye + np.sin(th) * K + (1.0 - np.cos(th)) * (K @ K)
     return result
@@ -148,7 +146,9 @@ def rotation_angle_between(R_a: npt.ArrayLike, R_b: npt.ArrayLike) -> NDArrayF:
     # arccos is ill-conditioned near 0; use the skew part for accuracy
     Rd = np.swapaxes(Ra, -1, -2) @ Rb
     s = 0.5 * np.linalg.norm(
-        np.stack([Rd[..., 2, 1] - Rd[..., 1, 2], Rd[..., 0, 2] - Rd[..., 2, 0], Rd[..., 1, 0] - Rd[..., 0, 1]], -1),
+        np.stack(
+            [Rd[..., 2, 1] - Rd[..., 1, 2], Rd[..., 0, 2] - Rd[..., 2, 0], Rd[..., 1, 0] - Rd[..., 0, 1]], -1
+        ),
         axis=-1,
     )
     result: NDArrayF = np.arctan2(s, c)
