@@ -1,9 +1,213 @@
-"""CLI commands (module filled in by its owner)."""
+"""CLI: ``weldcell demo``, ``weldcell cell run`` and ``weldcell log list|show|export|plot``."""
 
 from __future__ import annotations
 
+import datetime as dt
+import signal
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import typer
+from rich.table import Table
+
+from weldcell.cli.common import console, err_console
+
+if TYPE_CHECKING:
+    from weldcell.cell.demo import CellRunResult
+    from weldcell.cell.weldlog import WeldLog
+
+DEFAULT_LOG = Path("weldlog.sqlite")
+
+cell_app = typer.Typer(help="Run weld jobs on a real or virtual cell.", no_args_is_help=True)
+log_app = typer.Typer(help="Query the weld log: jobs, seams, process signals.", no_args_is_help=True)
+
+DbOption = typer.Option(DEFAULT_LOG, "--db", help="Weld log file (SQLite).")
+
+
+def _when(t: float | None) -> str:
+    if t is None:
+        return "-"
+    return dt.datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _mm(x: float | None) -> str:
+    return "-" if x is None else f"{x * 1e3:.1f}"
+
+
+def _open_log(db: Path) -> WeldLog:
+    from weldcell.cell.weldlog import WeldLog
+
+    return WeldLog(db, readonly=True)
+
+
+def _seam_table(log: WeldLog, job_id: int, title: str) -> Table:
+    from weldcell.cell.weldlog import SEAM_DONE
+
+    table = Table(title=title)
+    for col in ("record", "seam", "pass", "try", "result", "from [mm]", "to [mm]", "planned end [mm]",
+                "dev max [mm]", "dev rms [mm]", "signals", "faults"):
+        table.add_column(col, justify="right" if col not in ("seam", "result", "faults") else "left")
+    for s in log.seams(job_id):
+        style = "green" if s.result == SEAM_DONE else "red"
+        table.add_row(
+            str(s.id), s.seam_id, str(s.pass_index), str(s.attempt), f"[{style}]{s.result}[/]",
+            _mm(s.s_start), _mm(s.s_stop if s.s_stop is not None else s.s_reached), _mm(s.s_end_planned),
+            "-" if s.deviation_max_m is None else f"{s.deviation_max_m * 1e3:.2f}",
+            "-" if s.deviation_rms_m is None else f"{s.deviation_rms_m * 1e3:.2f}",
+            str(len(log.signals(s.id))), "; ".join(s.faults),
+        )
+    return table
+
+
+@log_app.command("list")
+def log_list(db: Path = DbOption, limit: int = typer.Option(20, help="Newest jobs to show.")) -> None:
+    """List jobs in the weld log, newest first."""
+    with _open_log(db) as log:
+        table = Table(title=f"jobs in {db}")
+        for col in ("job", "started", "ended", "result", "part serial", "program", "seams ok/total"):
+            table.add_column(col)
+        for j in log.jobs(limit):
+            seams = log.seams(j.id)
+            done = {(s.seam_id, s.pass_index) for s in seams if s.result == "ok"}
+            total = {(s.seam_id, s.pass_index) for s in seams}
+            table.add_row(str(j.id), _when(j.started), _when(j.ended), j.result, j.part_serial or "-",
+                          Path(j.program_path).name or "-", f"{len(done)}/{len(total)}")
+        console.print(table)
+
+
+@log_app.command("show")
+def log_show(
+    job: int | None = typer.Argument(None, help="Job id (default: the newest job)."),
+    db: Path = DbOption,
+    events: bool = typer.Option(False, "--events", help="Also list the job's events."),
+) -> None:
+    """Show one job: program, part, and every seam attempt with result, positions and deviation."""
+    with _open_log(db) as log:
+        j = log.job(job) if job is not None else log.latest_job()
+        console.print(f"[bold]job {j.id}[/] result [bold]{j.result}[/]  part {j.part_serial or '-'}  robot {j.robot}")
+        console.print(f"program {j.program_path or '-'} (sha256 {j.program_hash[:16] or '-'})")
+        console.print(f"trajectory {j.trajectory_path or '-'} (hash {j.trajectory_hash[:16] or '-'})")
+        console.print(f"started {_when(j.started)}  ended {_when(j.ended)}")
+        console.print(_seam_table(log, j.id, f"seams of job {j.id}"))
+        if events:
+            table = Table(title="events")
+            for col in ("time", "kind", "seam", "message"):
+                table.add_column(col)
+            for e in log.events(j.id):
+                table.add_row(_when(e.t), e.kind, e.seam_id or "", e.message)
+            console.print(table)
+
+
+@log_app.command("export")
+def log_export(
+    out: Path = typer.Argument(..., help="Output file: .json, or .csv (writes <stem>_seams/_signals/_events.csv)."),
+    job: int | None = typer.Option(None, help="Job id (default: the newest job)."),
+    db: Path = DbOption,
+) -> None:
+    """Export a job to JSON or CSV."""
+    from weldcell.cell.logexport import export_csv, export_json
+    from weldcell.errors import WeldcellError
+
+    with _open_log(db) as log:
+        job_id = job if job is not None else log.latest_job().id
+        if out.suffix.lower() == ".json":
+            files = [export_json(log, job_id, out)]
+        elif out.suffix.lower() == ".csv":
+            files = export_csv(log, job_id, out)
+        else:
+            raise WeldcellError(f"{out}: export format must be .json or .csv, got {out.suffix or 'no suffix'!r}")
+    for f in files:
+        console.print(f"wrote {f}")
+
+
+@log_app.command("plot")
+def log_plot(
+    record: int | None = typer.Argument(None, help="Seam record id (see 'weldcell log show'); default: all of a job."),
+    job: int | None = typer.Option(None, help="Job id when plotting all its seams (default: newest)."),
+    out: Path = typer.Option(Path("."), "--out", help="Folder for the PNG files."),
+    db: Path = DbOption,
+) -> None:
+    """Plot current, voltage and wire speed over the seam for one seam attempt (or all of a job)."""
+    from weldcell.cell.logexport import plot_seam
+
+    with _open_log(db) as log:
+        if record is not None:
+            records = [log.seam(record)]
+        else:
+            job_id = job if job is not None else log.latest_job().id
+            records = [s for s in log.seams(job_id) if len(log.signals(s.id)) > 0]
+        for s in records:
+            p = plot_seam(log, s.id, out / f"job{s.job_id}_{s.seam_id}_p{s.pass_index}_a{s.attempt}.png")
+            console.print(f"wrote {p}")
+
+
+def _print_result(res: CellRunResult) -> None:
+    from weldcell.cell.weldlog import WeldLog
+
+    with WeldLog(res.log_path, readonly=True) as log:
+        console.print(_seam_table(log, res.job_id, f"job {res.job_id}: {res.state.name.lower()}"))
+    for label, path in (("weld log", res.log_path), ("validation report", res.report_path),
+                        ("trajectory", res.trajectory_path), ("program", res.program_path)):
+        if path is not None:
+            console.print(f"{label:>18}: {path}")
+    console.print(f"inspect with: weldcell log show --db {res.log_path}")
+
+
+def _progress_printer() -> Any:
+    from weldcell.cell.demo import Progress
+
+    def show(p: Progress) -> None:
+        style = {"fault": "red", "estop": "red", "seam_end": "green", "stage": "bold"}.get(p.kind, "")
+        text = f"[{style}]{p.message}[/]" if style else p.message
+        console.print(text, highlight=False)
+
+    return show
+
+
+def _sigterm_as_interrupt() -> None:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
+def demo(
+    view: bool = typer.Option(False, "--view", help="Open the 3D viewer alongside."),
+    out: Path = typer.Option(Path("weldcell-demo"), "--out", help="Folder for the log, report and trajectory."),
+) -> None:
+    """Run the whole virtual cell: UR controller + power source on loopback, plan, validate, weld."""
+    from weldcell.cell.demo import DemoOptions, run_demo
+
+    _sigterm_as_interrupt()
+    res = run_demo(DemoOptions(out_dir=out, view=view), progress=_progress_printer())
+    _print_result(res)
+    if res.state.name != "READY":
+        err_console.print(f"[red]the job did not complete: {res.message}[/]")
+        raise typer.Exit(1)
+
+
+@cell_app.command("run")
+def cell_run(
+    job: Path = typer.Argument(..., help="Weld program (.yaml) or planned trajectory (.npz)."),
+    robot: str = typer.Option(..., "--robot", help="Robot controller, e.g. ur://192.168.0.10"),
+    powersource: str = typer.Option(..., "--powersource", help="Power source, e.g. modbus://192.168.0.20:502"),
+    db: Path = typer.Option(DEFAULT_LOG, "--db", help="Weld log file (SQLite)."),
+    out: Path = typer.Option(Path("weldcell-out"), "--out", help="Folder for the trajectory and report."),
+    part_serial: str = typer.Option("", "--part", help="Serial number of the part."),
+) -> None:
+    """Weld a program or a validated trajectory on a real cell (UR robot + Modbus power source)."""
+    from weldcell.cell.demo import RunOptions, run_job
+
+    _sigterm_as_interrupt()
+    res = run_job(RunOptions(job=job, robot_url=robot, powersource_url=powersource, log_path=db, out_dir=out,
+                             part_serial=part_serial), progress=_progress_printer())
+    _print_result(res)
+    if res.state.name != "READY":
+        err_console.print(f"[red]the job did not complete: {res.message}[/]")
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    """Add ``demo``, ``cell`` and ``log`` to ``app``."""
+    app.command("demo")(demo)
+    app.add_typer(cell_app, name="cell")
+    app.add_typer(log_app, name="log")

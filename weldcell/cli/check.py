@@ -1,9 +1,110 @@
-"""CLI commands (module filled in by its owner)."""
+"""``weldcell check PROGRAM`` (validate a weld program, table of seams) and ``weldcell schema``."""
 
 from __future__ import annotations
 
+import json
+import math
+from pathlib import Path
+
+import numpy as np
 import typer
+
+from weldcell.cli.common import console, err_console, exit_on_error
+
+
+def _weave_text(seg_weave: object) -> str:
+    from weldcell.program import Weave
+
+    if not isinstance(seg_weave, Weave):
+        return "-"
+    w = seg_weave
+    text = f"{w.pattern} ±{w.amplitude * 1e3:g} mm {w.frequency:g} Hz"
+    if w.pattern == "trapezoid" and w.dwell > 0:
+        text += f" dwell {w.dwell:g} s"
+    return text
+
+
+def check_command(
+    program: Path = typer.Argument(..., help="Weld program file (YAML)."),
+) -> None:
+    """Validate a weld program and print its seams (type, length, passes, arc time, weave)."""
+    from rich.table import Table
+
+    from weldcell.errors import WeldcellError
+    from weldcell.program import load_program
+    from weldcell.toolpath import toolpaths_for_program
+
+    with exit_on_error():
+        try:
+            prog = load_program(program)
+            segments = toolpaths_for_program(prog)
+        except WeldcellError:
+            err_console.print("[bold red]verdict: FAILED[/] (the program cannot be used)")
+            raise
+        table = Table(title=f"{prog.name}  ({program})", show_lines=False)
+        for col, just in (
+            ("seam", "left"),
+            ("joint", "left"),
+            ("curve", "left"),
+            ("mm", "right"),
+            ("pass", "right"),
+            ("stitch", "right"),
+            ("arc s", "right"),
+            ("weave", "left"),
+            ("procedure", "left"),
+            ("reach mm", "right"),
+        ):
+            table.add_column(col, justify=just, no_wrap=col in ("seam", "mm", "arc s"))  # type: ignore[arg-type]
+        base = prog.cell.T_world_base
+        total = 0.0
+        for seam in prog.ordered_seams():
+            segs = [s for s in segments if s.seam_id == seam.id]
+            arc = sum(s.arc_time for s in segs)
+            total += arc
+            p_world = segs[0].T_world_tcp[:, :3, 3] - base[:3, 3]
+            p_base = p_world @ base[:3, :3]
+            radial = float(np.hypot(p_base[:, 0], p_base[:, 1]).max()) if len(p_base) else 0.0
+            stitches = max(s.stitch_index for s in segs) + 1
+            procs = sorted({s.procedure for s in segs})
+            table.add_row(
+                seam.id,
+                seam.joint,
+                seam.geometry.kind,
+                f"{segs[0].seam_length * 1e3:.1f}",
+                str(len(seam.passes)),
+                str(stitches) if seam.stitch is not None else "-",
+                f"{arc:.1f}",
+                _weave_text(segs[0].weave),
+                ", ".join(procs),
+                f"{radial * 1e3:.0f}",
+            )
+        console.print(table)
+        console.print(
+            f"robot {prog.cell.robot}, torch {prog.cell.torch} (stick-out {prog.cell.stickout * 1e3:g} mm), "
+            f"{len(prog.cell.bodies)} bodies, order: "
+            + ("planner chooses" if prog.sequence is None else " → ".join(prog.sequence))
+        )
+        console.print(
+            f"[bold green]verdict: OK[/] {len(prog.seams)} seams, {len(segments)} arc-on segments, "
+            f"total arc time {total:.1f} s ({math.ceil(total / 60.0)} min), sha256 {prog.hash[:12]}"
+        )
+
+
+def schema_command(
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write the schema to this file."),
+) -> None:
+    """Print the JSON Schema of the weld program format (for editors and CI validation)."""
+    from weldcell.program import program_json_schema
+
+    text = json.dumps(program_json_schema(), indent=2, ensure_ascii=False)
+    if output is not None:
+        output.write_text(text + "\n", encoding="utf-8")
+        console.print(f"schema written to {output}")
+    else:
+        typer.echo(text)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    """Add ``check`` and ``schema`` to ``app``."""
+    app.command("check")(check_command)
+    app.command("schema")(schema_command)

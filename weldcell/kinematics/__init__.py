@@ -1,1 +1,29 @@
-"""weldcell.kinematics."""
+"""weldcell.kinematics: robot and torch models from ``urdf/``, FK, Jacobian, analytic and numerical IK.
+
+Public API (docs/architecture.md, "kinematics"; conventions in docs/conventions.md)::
+
+    robot_names(), load_robot(name) -> Robot
+    Robot.fk(q) -> T_base_flange            Robot.ik(T_base_flange) -> q (..., 8, n)
+    Robot.ik_numerical(T, q_seed, tol_m, tol_rad) -> IkResult
+    Robot.jacobian(q), Robot.configuration_labels(q), Robot.singularity_distance(q)
+    Robot.nearest_equivalent(q, q_ref), Robot.link_poses(q), Robot.collision_capsules
+    torch_names(), load_torch(name) -> Torch; Torch.T_flange_tcp(stickout)
+"""
+
+from weldcell.kinematics.chain import Capsule
+from weldcell.kinematics.models import load_robot, load_torch, robot_names, torch_names, urdf_path
+from weldcell.kinematics.robot import N_BRANCHES, IkResult, Robot
+from weldcell.kinematics.tool import Torch
+
+__all__ = [
+    "N_BRANCHES",
+    "Capsule",
+    "IkResult",
+    "Robot",
+    "Torch",
+    "load_robot",
+    "load_torch",
+    "robot_names",
+    "torch_names",
+    "urdf_path",
+]

@@ -1,0 +1,114 @@
+"""Short synthetic trajectories for cell tests: home → seam A → seam B → home, in joint space.
+
+Joint-space straight lines with quintic timing; the arc-on blocks have an arc-start dwell and a
+crater fill at rest, seam arc length grows linearly with the weld samples. Small and fast, so the
+fault tests run in seconds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from weldcell.planning.trajectory import ArcEvent, JointTrajectory
+
+DT = 0.002
+HOME = np.array([0.0, -1.57, 1.57, -1.57, -1.57, 0.0])
+
+
+def _quintic(qa: np.ndarray, qb: np.ndarray, n: int) -> np.ndarray:
+    x = np.linspace(0.0, 1.0, n)[:, None]
+    return qa + (qb - qa) * (10 * x**3 - 15 * x**4 + 6 * x**5)
+
+
+def _linear_weld(qa: np.ndarray, qb: np.ndarray, n: int) -> np.ndarray:
+    """Constant-rate joint line with quintic blends over the first/last 10 % (rest to rest)."""
+    n_b = max(n // 10, 3)
+    # speed profile (increments between samples): smoothstep up, flat, smoothstep down
+    r = np.linspace(0.0, 1.0, n_b + 1)[1:]
+    up = r * r * (3 - 2 * r)
+    v = np.concatenate([up, np.ones(n - 1 - 2 * n_b), up[::-1]])
+    u = np.concatenate([[0.0], np.cumsum(v)])
+    u /= u[-1]
+    return qa + (qb - qa) * u[:, None]
+
+
+def make_trajectory(
+    *,
+    weld_time: float = 0.6,
+    transit_time: float = 0.3,
+    dwell: float = 0.05,
+    crater: float = 0.05,
+    seam_length: float = 0.03,
+    robot: str = "ur5e",
+) -> JointTrajectory:
+    """Two seams of ``seam_length`` [m] welded in ``weld_time`` [s] each."""
+    a0 = HOME + np.array([0.3, 0.1, -0.1, 0.0, 0.0, 0.0])
+    a1 = a0 + np.array([0.05, 0.0, 0.0, 0.0, 0.0, 0.0])
+    b0 = HOME + np.array([-0.3, 0.1, -0.1, 0.0, 0.0, 0.0])
+    b1 = b0 + np.array([-0.05, 0.02, 0.0, 0.0, 0.0, 0.0])
+    nt, nw = int(transit_time / DT), int(weld_time / DT)
+    nd, nc = int(dwell / DT), int(crater / DT)
+    pieces: list[tuple[np.ndarray, int, str]] = []  # q block, seam index, kind
+
+    def weld(qa: np.ndarray, qb: np.ndarray, k: int) -> None:
+        pieces.append((np.repeat(qa[None], nd, 0), k, "dwell"))
+        pieces.append((_linear_weld(qa, qb, nw), k, "weld"))
+        pieces.append((np.repeat(qb[None], nc, 0), k, "crater"))
+
+    pieces.append((_quintic(HOME, a0, nt)[:-1], -1, "move"))
+    weld(a0, a1, 0)
+    pieces.append((_quintic(a1, b0, nt)[1:-1], -1, "move"))
+    weld(b0, b1, 1)
+    pieces.append((_quintic(b1, HOME, nt)[1:], -1, "move"))
+
+    q = np.concatenate([p[0] for p in pieces])
+    seam_index = np.concatenate([np.full(len(p[0]), p[1], dtype=np.int32) for p in pieces])
+    seam_s = np.full(len(q), np.nan)
+    pos = 0
+    for blk, _k, kind in pieces:
+        m = len(blk)
+        if kind == "dwell":
+            seam_s[pos : pos + m] = 0.0
+        elif kind == "weld":  # arc length ∝ joint-space progress
+            d = np.linalg.norm(blk - blk[0], axis=1)
+            seam_s[pos : pos + m] = seam_length * d / d[-1]
+        elif kind == "crater":
+            seam_s[pos : pos + m] = seam_length
+        pos += m
+    n = len(q)
+    t = np.arange(n) * DT
+    arc_on = seam_index >= 0
+    T = np.tile(np.eye(4), (n, 1, 1))
+    T[:, :3, 3] = q[:, :3] * 0.1  # a stand-in TCP track (tests map positions in joint space)
+    qd = np.gradient(q, DT, axis=0)
+    still = np.all(np.diff(q, axis=0) == 0.0, axis=1)
+    rest = np.zeros(n, dtype=bool)
+    rest[:-1] |= still
+    rest[1:] |= still
+    qd[rest] = 0.0  # at rest at every arc on/off sample, as the planner guarantees
+    qd[0] = qd[-1] = 0.0
+    on = np.flatnonzero(np.diff(arc_on.astype(int)) == 1) + 1
+    off = np.flatnonzero(np.diff(arc_on.astype(int)) == -1)
+    events = []
+    for a, b in zip(on, off, strict=True):
+        sid = ("A", "B")[seam_index[a]]
+        events += [ArcEvent(float(t[a]), "arc_on", sid, 0.0), ArcEvent(float(t[b]), "arc_off", sid, seam_length)]
+    return JointTrajectory(
+        robot=robot,
+        joint_names=tuple(f"joint_{i}" for i in range(6)),
+        dt=DT,
+        t=t,
+        q=q,
+        qd=qd,
+        qdd=np.gradient(qd, DT, axis=0),
+        T_world_tcp=T,
+        arc_on=arc_on,
+        seam_index=seam_index,
+        seam_s=seam_s,
+        T_world_base=np.eye(4),
+        T_flange_tcp=np.eye(4),
+        seam_ids=("A", "B"),
+        events=tuple(events),
+        program_hash="synthetic",
+        travel_speed={"A": seam_length / weld_time, "B": seam_length / weld_time},
+    )

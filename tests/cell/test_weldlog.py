@@ -1,0 +1,150 @@
+"""Weld log: records, queries, exports, plots, and a writer killed with SIGKILL mid-job."""
+
+from __future__ import annotations
+
+import csv
+import json
+import multiprocessing as mp
+import os
+import signal
+import sqlite3
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from weldcell.cell.logexport import export_csv, export_json, plot_seam
+from weldcell.cell.weldlog import WeldLog, WeldLogError
+
+
+def _signals(t0: float, s0: float, n: int) -> np.ndarray:
+    t = t0 + np.arange(n) * 0.02
+    s = s0 + np.arange(n) * 1e-4
+    return np.stack([t, s, 180 + np.sin(t), 22 + 0.1 * np.cos(t), np.full(n, 0.12)], axis=1)
+
+
+def test_job_seam_signal_round_trip(tmp_path: Path) -> None:
+    with WeldLog(tmp_path / "w.sqlite") as log:
+        job = log.start_job(program_path="p.yaml", program_hash="abc", part_serial="SN1", robot="ur5e")
+        rec = log.start_seam(job, "s1", s_start=0.0, s_end_planned=0.1)
+        log.add_signals(rec, _signals(100.0, 0.0, 10), s_reached=0.0009)
+        log.add_signals(rec, _signals(100.2, 0.001, 5), s_reached=0.0014)
+        log.end_seam(rec, "ok", s_stop=0.1, deviation_max_m=2e-4, deviation_rms_m=1e-4)
+        log.add_event(job, "arc_on", "arc stable", seam_id="s1", data={"ignition_s": 0.12})
+        log.end_job(job, "ok")
+
+    with WeldLog(tmp_path / "w.sqlite", readonly=True) as log:
+        j = log.latest_job()
+        assert (j.id, j.part_serial, j.program_hash, j.result) == (job, "SN1", "abc", "ok")
+        (s,) = log.seams(job)
+        assert (s.seam_id, s.attempt, s.result, s.s_stop, s.deviation_max_m) == ("s1", 1, "ok", 0.1, 2e-4)
+        assert s.s_reached == pytest.approx(0.1)
+        tr = log.signals(rec)
+        assert len(tr) == 15
+        np.testing.assert_allclose(tr.current[:10], _signals(100.0, 0.0, 10)[:, 2])
+        (ev,) = log.events(job)
+        assert ev.data == {"ignition_s": 0.12} and ev.seam_id == "s1"
+        assert log.integrity_ok()
+
+
+def test_wal_mode_and_attempt_numbering(tmp_path: Path) -> None:
+    with WeldLog(tmp_path / "w.sqlite") as log:
+        job = log.start_job()
+        a = log.start_seam(job, "s1", s_start=0.0)
+        log.end_seam(a, "arc_loss", s_stop=0.042, faults=["arc lost"])
+        b = log.start_seam(job, "s1", s_start=0.037)
+        assert log.seam(b).attempt == 2
+        rp = log.resume_point(job)
+        assert (rp.seam_id, rp.s_stop, rp.exact) == ("s1", pytest.approx(0.042), True)
+        log.end_seam(b, "ok", s_stop=0.1)
+        assert log.resume_point(job).seam_id is None
+        assert ("s1", 0) in log.resume_point(job).done_seams
+    mode = sqlite3.connect(tmp_path / "w.sqlite").execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+def test_missing_and_bad_files_raise_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(WeldLogError, match="not found"):
+        WeldLog(tmp_path / "none.sqlite", readonly=True)
+    bad = tmp_path / "bad.sqlite"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(WeldLogError, match="not a weldcell weld log"):
+        WeldLog(bad)
+    with WeldLog(tmp_path / "w.sqlite") as log, pytest.raises(WeldLogError, match="no job 7"):
+        log.job(7)
+
+
+def test_exports_and_plot(tmp_path: Path) -> None:
+    with WeldLog(tmp_path / "w.sqlite") as log:
+        job = log.start_job(part_serial="SN9")
+        rec = log.start_seam(job, "s1", s_start=0.0)
+        log.add_signals(rec, _signals(5.0, 0.0, 50))
+        log.end_seam(rec, "arc_loss", s_stop=0.003, faults=["arc lost at 3.0 mm"])
+        log.add_event(job, "fault", "arc lost", seam_id="s1")
+        doc_path = export_json(log, job, tmp_path / "out" / "job.json")
+        files = export_csv(log, job, tmp_path / "out" / "job.csv")
+        png = plot_seam(log, rec, tmp_path / "out" / "s1.png")
+        empty = log.start_seam(job, "s2", s_start=0.0)
+        with pytest.raises(WeldLogError, match="no process-signal samples"):
+            plot_seam(log, empty, tmp_path / "x.png")
+    doc = json.loads(doc_path.read_text())
+    assert doc["job"]["part_serial"] == "SN9"
+    assert doc["seams"][0]["faults"] == ["arc lost at 3.0 mm"]
+    assert len(doc["seams"][0]["signals"]["current"]) == 50
+    names = [f.name for f in files]
+    assert names == ["job_seams.csv", "job_signals.csv", "job_events.csv"]
+    with files[1].open() as f:
+        rows = list(csv.reader(f))
+    assert len(rows) == 51 and float(rows[1][4]) == pytest.approx(180 + np.sin(5.0))
+    assert png.stat().st_size > 5000 and png.read_bytes()[:4] == b"\x89PNG"
+
+
+def _writer(path: str, ready: mp.synchronize.Event) -> None:  # type: ignore[name-defined]
+    """Child process: writes a job like the controller does, forever, until killed."""
+    log = WeldLog(path)
+    job = log.start_job(program_hash="h", part_serial="SN-kill")
+    done = log.start_seam(job, "s1", s_start=0.0)
+    log.add_signals(done, _signals(0.0, 0.0, 20), s_reached=0.002)
+    log.end_seam(done, "ok", s_stop=0.05)
+    rec = log.start_seam(job, "s2", s_start=0.0)
+    k = 0
+    while True:
+        log.add_signals(rec, _signals(1.0 + k, k * 1e-3, 10), s_reached=k * 1e-3 + 9e-4)
+        if k == 3:
+            ready.set()
+        k += 1
+
+
+def test_killed_writer_leaves_an_intact_resumable_log(tmp_path: Path) -> None:
+    path = str(tmp_path / "kill.sqlite")
+    ctx = mp.get_context("spawn")
+    ready = ctx.Event()
+    proc = ctx.Process(target=_writer, args=(path, ready), daemon=True)
+    proc.start()
+    try:
+        assert ready.wait(30.0), "writer did not start"
+        time.sleep(0.05)
+        assert proc.pid is not None
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.join(10.0)
+    finally:
+        if proc.is_alive():
+            proc.kill()
+            proc.join(5.0)
+    assert proc.exitcode == -signal.SIGKILL
+    with WeldLog(path) as log:
+        assert log.integrity_ok()
+        job = log.latest_job()
+        assert job.result == "running" and job.part_serial == "SN-kill"
+        seams = log.seams(job.id)
+        assert [(s.seam_id, s.result) for s in seams] == [("s1", "ok"), ("s2", "running")]
+        n = len(log.signals(seams[1].id))
+        assert n >= 40 and n % 10 == 0  # whole batches only: no torn transaction
+        rp = log.resume_point(job.id)
+        assert rp.done_seams == frozenset({("s1", 0)})
+        assert rp.seam_id == "s2" and not rp.exact
+        assert rp.s_stop == pytest.approx(float(log.signals(seams[1].id).seam_s.max()))
+        assert log.mark_interrupted(job.id) == 1
+        assert log.seams(job.id)[1].result == "interrupted"
+        assert log.resume_point(job.id).s_stop == pytest.approx(rp.s_stop)

@@ -1,0 +1,139 @@
+"""Export weld-log records (JSON, CSV) and plot a seam's process signals (matplotlib, Agg).
+
+JSON holds a job with its seam attempts, events and (optionally) signals. CSV writes one file per
+table: ``<stem>_seams.csv``, ``<stem>_signals.csv`` (with the seam record id), ``<stem>_events.csv``.
+Units follow the log: [s] since the epoch, [m], [A], [V], [m/s].
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from weldcell.cell.weldlog import WeldLog, WeldLogError
+
+
+def _clean(x: Any) -> Any:
+    if isinstance(x, float) and not np.isfinite(x):
+        return None
+    return x
+
+
+def job_document(log: WeldLog, job_id: int, *, with_signals: bool = True) -> dict[str, Any]:
+    """A JSON-compatible dict with a job, its seam attempts, events and signals."""
+    job = log.job(job_id)
+    seams = []
+    for s in log.seams(job_id):
+        d = asdict(s)
+        d["faults"] = list(s.faults)
+        if with_signals:
+            tr = log.signals(s.id)
+            d["signals"] = {
+                name: [_clean(v) for v in getattr(tr, name).tolist()]
+                for name in ("t", "seam_s", "current", "voltage", "wire_speed")
+            }
+        seams.append(d)
+    return {
+        "schema": "weldcell.weldlog-export/1",
+        "units": {"time": "s since epoch", "length": "m", "current": "A", "voltage": "V", "wire_speed": "m/s"},
+        "job": asdict(job),
+        "seams": seams,
+        "events": [asdict(e) for e in log.events(job_id)],
+    }
+
+
+def export_json(log: WeldLog, job_id: int, path: str | Path, *, with_signals: bool = True) -> Path:
+    """Write a job as one JSON file. Returns the path."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(json.dumps(job_document(log, job_id, with_signals=with_signals), indent=1))
+    return p
+
+
+def export_csv(log: WeldLog, job_id: int, path: str | Path) -> list[Path]:
+    """Write a job's seams, signals and events as CSV files next to ``path``. Returns the files.
+
+    ``path`` names the stem: ``out/job3.csv`` writes ``out/job3_seams.csv``, ``out/job3_signals.csv``
+    and ``out/job3_events.csv``.
+    """
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    stem = p.with_suffix("")
+    seams = log.seams(job_id)
+    job = log.job(job_id)
+    out: list[Path] = []
+
+    f_seams = Path(f"{stem}_seams.csv")
+    with f_seams.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["job_id", "part_serial", "program_hash", "record", "seam_id", "pass", "attempt", "started",
+                    "ended", "result", "faults", "s_start_m", "s_end_planned_m", "s_reached_m", "s_stop_m",
+                    "deviation_max_m", "deviation_rms_m"])
+        for s in seams:
+            w.writerow([job.id, job.part_serial, job.program_hash, s.id, s.seam_id, s.pass_index, s.attempt,
+                        s.started, s.ended, s.result, "; ".join(s.faults), s.s_start, s.s_end_planned,
+                        s.s_reached, s.s_stop, s.deviation_max_m, s.deviation_rms_m])
+    out.append(f_seams)
+
+    f_sig = Path(f"{stem}_signals.csv")
+    with f_sig.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["record", "seam_id", "t_s", "seam_s_m", "current_a", "voltage_v", "wire_speed_m_s"])
+        for s in seams:
+            tr = log.signals(s.id)
+            for row in zip(tr.t, tr.seam_s, tr.current, tr.voltage, tr.wire_speed, strict=True):
+                w.writerow([s.id, s.seam_id, *("" if not np.isfinite(v) else repr(float(v)) for v in row)])
+    out.append(f_sig)
+
+    f_ev = Path(f"{stem}_events.csv")
+    with f_ev.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "t", "kind", "seam_id", "message", "data"])
+        for e in log.events(job_id):
+            w.writerow([e.id, e.t, e.kind, e.seam_id or "", e.message, json.dumps(e.data)])
+    out.append(f_ev)
+    return out
+
+
+def plot_seam(log: WeldLog, seam_record: int, path: str | Path) -> Path:
+    """Plot current, voltage and wire speed of one seam attempt over seam arc length (PNG).
+
+    Uses matplotlib's Agg backend (no display needed). Returns the written path.
+
+    Raises:
+        WeldLogError: the seam attempt has no signal samples.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    seam = log.seam(seam_record)
+    tr = log.signals(seam_record)
+    if len(tr) == 0:
+        raise WeldLogError(f"seam record {seam_record} ({seam.seam_id}) has no process-signal samples")
+    use_s = bool(np.any(np.isfinite(tr.seam_s)))
+    x = tr.seam_s * 1e3 if use_s else tr.t - tr.t[0]
+    fig = Figure(figsize=(8, 6), constrained_layout=True)
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(3, 1, sharex=True)
+    series = ((tr.current, "current [A]"), (tr.voltage, "voltage [V]"), (tr.wire_speed * 60.0, "wire [m/min]"))
+    for ax, (y, label) in zip(axes, series, strict=True):
+        ax.plot(x, y, lw=0.8)
+        ax.set_ylabel(label)
+        ax.grid(True, alpha=0.3)
+    if seam.s_stop is not None and seam.result != "ok" and use_s:
+        for ax in axes:
+            ax.axvline(seam.s_stop * 1e3, color="r", ls="--", lw=1)
+    axes[-1].set_xlabel("seam arc length [mm]" if use_s else "time since arc start [s]")
+    fig.suptitle(f"job {seam.job_id} seam {seam.seam_id} pass {seam.pass_index} attempt {seam.attempt}: {seam.result}")
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(str(p), dpi=100)
+    return p
+
+
+__all__ = ["WeldLogError", "export_csv", "export_json", "job_document", "plot_seam"]

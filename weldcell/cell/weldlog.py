@@ -1,0 +1,533 @@
+"""The weld log: every job, seam attempt, process-signal sample and cell event in one SQLite file.
+
+The log is written so that a crash (power cut, ``kill -9``) loses nothing already welded:
+
+* one file, journal mode WAL, ``synchronous=FULL``;
+* every seam event (seam started, progress, seam ended, fault) is its own committed transaction;
+* process signals are buffered by the caller and written in small committed batches, so at most
+  one batch (a fraction of a second of signals) is lost.
+
+Tables (units in the column names' docs, SI throughout):
+
+``jobs``     one row per job run on a part: program path and SHA-256, trajectory hash, part serial,
+             robot, start/end time [s since the epoch], result (``running``/``ok``/``fault``/...).
+``seams``    one row per *attempt* at a seam: job, seam id, pass, attempt number, start/end time,
+             result, faults (JSON list), ``s_start`` where the arc started [m seam arc length],
+             ``s_end_planned``, ``s_reached`` (last committed progress [m]), ``s_stop`` (exact stop
+             position after a fault [m]), planned-vs-executed TCP path deviation max/RMS [m].
+``signals``  sampled process signals per seam attempt: time [s], seam arc length [m], welding
+             current [A], arc voltage [V], wire feed speed [m/s].
+``events``   everything else the cell reports (state changes, faults, operator actions).
+
+A job whose row still says ``running`` after the writer died is *interrupted*;
+:meth:`WeldLog.resume_point` tells where to continue it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from weldcell.errors import WeldcellError
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS jobs(
+    id INTEGER PRIMARY KEY,
+    program_path TEXT NOT NULL DEFAULT '',
+    program_hash TEXT NOT NULL DEFAULT '',
+    trajectory_path TEXT NOT NULL DEFAULT '',
+    trajectory_hash TEXT NOT NULL DEFAULT '',
+    part_serial TEXT NOT NULL DEFAULT '',
+    robot TEXT NOT NULL DEFAULT '',
+    started REAL NOT NULL,
+    ended REAL,
+    result TEXT NOT NULL DEFAULT 'running'
+);
+CREATE TABLE IF NOT EXISTS seams(
+    id INTEGER PRIMARY KEY,
+    job_id INTEGER NOT NULL REFERENCES jobs(id),
+    seam_id TEXT NOT NULL,
+    pass_index INTEGER NOT NULL DEFAULT 0,
+    attempt INTEGER NOT NULL,
+    started REAL NOT NULL,
+    ended REAL,
+    result TEXT NOT NULL DEFAULT 'running',
+    faults TEXT NOT NULL DEFAULT '[]',
+    s_start REAL NOT NULL,
+    s_end_planned REAL,
+    s_reached REAL,
+    s_stop REAL,
+    deviation_max_m REAL,
+    deviation_rms_m REAL
+);
+CREATE INDEX IF NOT EXISTS seams_job ON seams(job_id);
+CREATE TABLE IF NOT EXISTS signals(
+    seam_record INTEGER NOT NULL REFERENCES seams(id),
+    t REAL NOT NULL,
+    seam_s REAL,
+    current REAL,
+    voltage REAL,
+    wire_speed REAL
+);
+CREATE INDEX IF NOT EXISTS signals_seam ON signals(seam_record);
+CREATE TABLE IF NOT EXISTS events(
+    id INTEGER PRIMARY KEY,
+    job_id INTEGER,
+    t REAL NOT NULL,
+    kind TEXT NOT NULL,
+    seam_id TEXT,
+    message TEXT NOT NULL DEFAULT '',
+    data TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS events_job ON events(job_id);
+"""
+
+#: Seam results that count as "this seam is welded".
+SEAM_DONE = "ok"
+
+
+class WeldLogError(WeldcellError):
+    """The weld log file cannot be opened or does not hold the requested record."""
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    """One job (one part through one program). Times in [s] since the epoch."""
+
+    id: int
+    program_path: str
+    program_hash: str
+    trajectory_path: str
+    trajectory_hash: str
+    part_serial: str
+    robot: str
+    started: float
+    ended: float | None
+    result: str
+
+
+@dataclass(frozen=True, slots=True)
+class SeamRecord:
+    """One attempt at welding a seam. Times [s] since the epoch, arc lengths [m], deviations [m]."""
+
+    id: int
+    job_id: int
+    seam_id: str
+    pass_index: int
+    attempt: int
+    started: float
+    ended: float | None
+    result: str
+    faults: tuple[str, ...]
+    s_start: float
+    s_end_planned: float | None
+    s_reached: float | None
+    s_stop: float | None
+    deviation_max_m: float | None
+    deviation_rms_m: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """A cell event. ``t`` [s] since the epoch; ``data`` is a JSON-compatible dict."""
+
+    id: int
+    job_id: int | None
+    t: float
+    kind: str
+    seam_id: str | None
+    message: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SignalTrace:
+    """Process signals of one seam attempt, each of shape (M,).
+
+    Attributes:
+        t: Time [s] since the epoch.
+        seam_s: Seam arc length [m] at the sample (NaN when unknown).
+        current: Welding current [A].
+        voltage: Arc voltage [V].
+        wire_speed: Wire feed speed [m/s].
+    """
+
+    t: npt.NDArray[np.float64]
+    seam_s: npt.NDArray[np.float64]
+    current: npt.NDArray[np.float64]
+    voltage: npt.NDArray[np.float64]
+    wire_speed: npt.NDArray[np.float64]
+
+    def __len__(self) -> int:
+        return int(self.t.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class ResumePoint:
+    """Where an interrupted job continues.
+
+    Attributes:
+        job_id: The job.
+        done_seams: Seam ids (with pass) already welded completely, as ``(seam_id, pass_index)``.
+        seam_id: The seam that was being welded when the job stopped, or None if it stopped between
+            seams.
+        pass_index: Pass of that seam.
+        s_stop: Seam arc length [m] where the arc stopped on that seam (exact after a detected
+            fault; the last committed progress after a crash), or None.
+        exact: True when ``s_stop`` was measured at the stop, False when it is the last committed
+            progress of a writer that died.
+    """
+
+    job_id: int
+    done_seams: frozenset[tuple[str, int]]
+    seam_id: str | None
+    pass_index: int
+    s_stop: float | None
+    exact: bool
+
+
+def _opt(x: Any) -> float | None:
+    return None if x is None else float(x)
+
+
+def _num(x: float | None) -> float | None:
+    """NaN/inf → NULL (SQLite has no NaN)."""
+    if x is None or not math.isfinite(float(x)):
+        return None
+    return float(x)
+
+
+class WeldLog:
+    """Read/write access to a weld log file. Thread safe (one connection guarded by a lock).
+
+    Use as a context manager, or call :meth:`close`.
+
+    Args:
+        path: The SQLite file; created (with its folder) if missing.
+        readonly: Open without creating or writing (for ``weldcell log`` queries).
+    """
+
+    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        if readonly and not self.path.is_file():
+            raise WeldLogError(f"{self.path}: weld log not found")
+        if not readonly:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(
+                str(self.path), timeout=10.0, check_same_thread=False, isolation_level=None
+            )
+            self._db.execute("PRAGMA busy_timeout=10000")
+            if not readonly:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=FULL")
+                self._db.executescript(_SCHEMA)
+                self._db.execute(
+                    "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
+            row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        except sqlite3.DatabaseError as err:
+            raise WeldLogError(f"{self.path}: not a weldcell weld log ({err})") from err
+        if row is None or int(row[0]) != SCHEMA_VERSION:
+            raise WeldLogError(
+                f"{self.path}: weld log schema {row[0] if row else 'missing'} is not supported; "
+                f"expected {SCHEMA_VERSION}"
+            )
+
+    # --- lifecycle -----------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the file (idempotent)."""
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None  # type: ignore[assignment]
+
+    def __enter__(self) -> WeldLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            if self._db is None:
+                raise WeldLogError(f"{self.path}: weld log is closed")
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            if self._db is None:
+                raise WeldLogError(f"{self.path}: weld log is closed")
+            return list(self._db.execute(sql, tuple(args)).fetchall())
+
+    # --- writing -------------------------------------------------------------------------------
+    def start_job(
+        self,
+        *,
+        program_path: str = "",
+        program_hash: str = "",
+        trajectory_path: str = "",
+        trajectory_hash: str = "",
+        part_serial: str = "",
+        robot: str = "",
+        t: float | None = None,
+    ) -> int:
+        """Open a job record (committed). Returns the job id."""
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO jobs(program_path, program_hash, trajectory_path, trajectory_hash,"
+                " part_serial, robot, started) VALUES(?,?,?,?,?,?,?)",
+                (program_path, program_hash, trajectory_path, trajectory_hash, part_serial, robot,
+                 time.time() if t is None else t),
+            )
+            return int(cur.lastrowid or 0)
+
+    def end_job(self, job_id: int, result: str, *, t: float | None = None) -> None:
+        """Close a job with its result (``ok``, ``fault``, ``aborted``, ``estop``, ...)."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE jobs SET ended=?, result=? WHERE id=?",
+                (time.time() if t is None else t, result, job_id),
+            )
+
+    def set_job_result(self, job_id: int, result: str) -> None:
+        """Change a job's result without closing it (e.g. ``running`` again on resume)."""
+        with self._tx() as db:
+            db.execute("UPDATE jobs SET result=?, ended=NULL WHERE id=?", (result, job_id))
+
+    def start_seam(
+        self,
+        job_id: int,
+        seam_id: str,
+        *,
+        s_start: float,
+        s_end_planned: float | None = None,
+        pass_index: int = 0,
+        t: float | None = None,
+    ) -> int:
+        """Open a seam attempt (committed). The attempt number counts earlier attempts of that seam.
+
+        Args:
+            job_id: The job.
+            seam_id: Seam identifier (program seam id).
+            s_start: Seam arc length where the arc starts [m] (> 0 for a restart after a fault).
+            s_end_planned: Seam arc length where the weld is planned to end [m].
+            pass_index: Pass number of multi-pass seams.
+            t: Time [s] since the epoch (now by default).
+
+        Returns:
+            The seam record id.
+        """
+        with self._tx() as db:
+            (n,) = db.execute(
+                "SELECT COUNT(*) FROM seams WHERE job_id=? AND seam_id=? AND pass_index=?",
+                (job_id, seam_id, pass_index),
+            ).fetchone()
+            cur = db.execute(
+                "INSERT INTO seams(job_id, seam_id, pass_index, attempt, started, s_start, s_end_planned,"
+                " s_reached) VALUES(?,?,?,?,?,?,?,?)",
+                (job_id, seam_id, pass_index, int(n) + 1, time.time() if t is None else t,
+                 float(s_start), _num(s_end_planned), float(s_start)),
+            )
+            return int(cur.lastrowid or 0)
+
+    def add_signals(self, seam_record: int, samples: npt.ArrayLike, *, s_reached: float | None = None) -> None:
+        """Append process-signal samples to a seam attempt (one committed batch).
+
+        Args:
+            seam_record: Seam record id from :meth:`start_seam`.
+            samples: Shape (M, 5): time [s], seam arc length [m], current [A], voltage [V],
+                wire speed [m/s].
+            s_reached: Progress along the seam [m] to commit with the batch (kept monotonic).
+        """
+        arr = np.asarray(samples, dtype=np.float64).reshape(-1, 5)
+        rows = [tuple(_num(v) for v in r) for r in arr.tolist()]
+        with self._tx() as db:
+            db.executemany(
+                "INSERT INTO signals(seam_record, t, seam_s, current, voltage, wire_speed) VALUES(?,?,?,?,?,?)",
+                [(seam_record, *r) for r in rows],
+            )
+            if s_reached is not None and math.isfinite(s_reached):
+                db.execute(
+                    "UPDATE seams SET s_reached=MAX(COALESCE(s_reached, s_start), ?) WHERE id=?",
+                    (float(s_reached), seam_record),
+                )
+
+    def end_seam(
+        self,
+        seam_record: int,
+        result: str,
+        *,
+        s_stop: float | None = None,
+        faults: Sequence[str] = (),
+        deviation_max_m: float | None = None,
+        deviation_rms_m: float | None = None,
+        t: float | None = None,
+    ) -> None:
+        """Close a seam attempt (committed).
+
+        Args:
+            seam_record: Seam record id.
+            result: ``ok`` when welded to the end, else the reason (``arc_loss``, ``estop``, ...).
+            s_stop: Seam arc length [m] where the arc went out (end of the seam when ``ok``).
+            faults: Fault messages during the attempt.
+            deviation_max_m: Largest planned-vs-executed TCP path deviation on the attempt [m].
+            deviation_rms_m: RMS of that deviation [m].
+            t: Time [s] since the epoch (now by default).
+        """
+        with self._tx() as db:
+            db.execute(
+                "UPDATE seams SET ended=?, result=?, s_stop=?, faults=?, deviation_max_m=?,"
+                " deviation_rms_m=?, s_reached=MAX(COALESCE(s_reached, s_start), COALESCE(?, s_start))"
+                " WHERE id=?",
+                (time.time() if t is None else t, result, _num(s_stop), json.dumps(list(faults)),
+                 _num(deviation_max_m), _num(deviation_rms_m), _num(s_stop), seam_record),
+            )
+
+    def add_event(
+        self,
+        job_id: int | None,
+        kind: str,
+        message: str = "",
+        *,
+        seam_id: str | None = None,
+        data: dict[str, Any] | None = None,
+        t: float | None = None,
+    ) -> int:
+        """Record a cell event (committed). Returns the event id."""
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO events(job_id, t, kind, seam_id, message, data) VALUES(?,?,?,?,?,?)",
+                (job_id, time.time() if t is None else t, kind, seam_id, message,
+                 json.dumps(data or {}, default=float)),
+            )
+            return int(cur.lastrowid or 0)
+
+    # --- queries -------------------------------------------------------------------------------
+    def jobs(self, limit: int | None = None) -> list[JobRecord]:
+        """All jobs, newest first (``limit`` newest only)."""
+        sql = "SELECT * FROM jobs ORDER BY id DESC" + (" LIMIT ?" if limit else "")
+        rows = self._query(sql, (limit,) if limit else ())
+        return [_job(r) for r in rows]
+
+    def job(self, job_id: int) -> JobRecord:
+        """One job. Raises :class:`WeldLogError` when there is none with that id."""
+        rows = self._query("SELECT * FROM jobs WHERE id=?", (job_id,))
+        if not rows:
+            known = [j.id for j in self.jobs(limit=10)]
+            raise WeldLogError(f"{self.path}: no job {job_id}; latest jobs: {known}")
+        return _job(rows[0])
+
+    def latest_job(self) -> JobRecord:
+        """The newest job. Raises :class:`WeldLogError` on an empty log."""
+        rows = self.jobs(limit=1)
+        if not rows:
+            raise WeldLogError(f"{self.path}: the weld log holds no jobs yet")
+        return rows[0]
+
+    def seams(self, job_id: int) -> list[SeamRecord]:
+        """Seam attempts of a job in the order they were started."""
+        return [_seam(r) for r in self._query("SELECT * FROM seams WHERE job_id=? ORDER BY id", (job_id,))]
+
+    def seam(self, seam_record: int) -> SeamRecord:
+        """One seam attempt by record id."""
+        rows = self._query("SELECT * FROM seams WHERE id=?", (seam_record,))
+        if not rows:
+            raise WeldLogError(f"{self.path}: no seam record {seam_record}")
+        return _seam(rows[0])
+
+    def signals(self, seam_record: int) -> SignalTrace:
+        """Process signals of a seam attempt in time order."""
+        rows = self._query(
+            "SELECT t, seam_s, current, voltage, wire_speed FROM signals WHERE seam_record=? ORDER BY rowid",
+            (seam_record,),
+        )
+        arr = np.array(rows, dtype=np.float64).reshape(-1, 5) if rows else np.zeros((0, 5))
+        arr = np.where(np.isnan(arr), np.nan, arr)
+        return SignalTrace(*(arr[:, i].copy() for i in range(5)))
+
+    def events(self, job_id: int | None = None) -> list[EventRecord]:
+        """Events of a job (all events when ``job_id`` is None) in time order."""
+        if job_id is None:
+            rows = self._query("SELECT * FROM events ORDER BY id")
+        else:
+            rows = self._query("SELECT * FROM events WHERE job_id=? ORDER BY id", (job_id,))
+        return [
+            EventRecord(int(r[0]), None if r[1] is None else int(r[1]), float(r[2]), str(r[3]), r[4], str(r[5]),
+                        json.loads(r[6] or "{}"))
+            for r in rows
+        ]
+
+    def resume_point(self, job_id: int) -> ResumePoint:
+        """Where an interrupted (or faulted) job continues.
+
+        A seam counts as done when one of its attempts ended ``ok``. The stop position of the
+        seam in progress is the ``s_stop`` of its last attempt when the controller measured it, else
+        the last committed progress ``s_reached`` (the writer died mid-seam); over several attempts
+        at that seam the furthest position counts.
+        """
+        seams = self.seams(job_id)
+        done = frozenset((s.seam_id, s.pass_index) for s in seams if s.result == SEAM_DONE)
+        open_attempts = [s for s in seams if (s.seam_id, s.pass_index) not in done]
+        if not open_attempts:
+            return ResumePoint(job_id, done, None, 0, None, True)
+        last = open_attempts[-1]
+        attempts = [s for s in open_attempts if (s.seam_id, s.pass_index) == (last.seam_id, last.pass_index)]
+        best: tuple[float, bool] | None = None
+        for a in attempts:
+            cand = (a.s_stop, True) if a.s_stop is not None else (a.s_reached, False)
+            if cand[0] is not None and (best is None or cand[0] > best[0]):
+                best = (float(cand[0]), cand[1])
+        if best is None:
+            return ResumePoint(job_id, done, last.seam_id, last.pass_index, None, False)
+        return ResumePoint(job_id, done, last.seam_id, last.pass_index, best[0], best[1])
+
+    def mark_interrupted(self, job_id: int) -> int:
+        """Close the attempts a dead writer left ``running`` as ``interrupted``. Returns how many."""
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE seams SET result='interrupted', s_stop=NULL,"
+                " ended=COALESCE((SELECT MAX(t) FROM signals WHERE seam_record=seams.id), started)"
+                " WHERE job_id=? AND result='running'",
+                (job_id,),
+            )
+            return int(cur.rowcount)
+
+    def integrity_ok(self) -> bool:
+        """True when SQLite's ``PRAGMA integrity_check`` passes."""
+        return self._query("PRAGMA integrity_check")[0][0] == "ok"
+
+
+def _job(r: tuple[Any, ...]) -> JobRecord:
+    return JobRecord(int(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], float(r[7]), _opt(r[8]), r[9])
+
+
+def _seam(r: tuple[Any, ...]) -> SeamRecord:
+    return SeamRecord(
+        int(r[0]), int(r[1]), str(r[2]), int(r[3]), int(r[4]), float(r[5]), _opt(r[6]), str(r[7]),
+        tuple(json.loads(r[8] or "[]")), float(r[9]), _opt(r[10]), _opt(r[11]), _opt(r[12]),
+        _opt(r[13]), _opt(r[14]),
+    )

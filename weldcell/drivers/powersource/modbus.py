@@ -1,0 +1,332 @@
+"""Welding power source over Modbus TCP (pymodbus client) with a configurable process image.
+
+Threading model: one I/O worker thread per :class:`ModbusPowerSource` owns the pymodbus client and
+runs a fixed-rate cycle (``poll_period``, 20 ms by default): write the command registers when they
+changed, write the coil image (which carries the robot heartbeat, toggled every
+``heartbeat_period``), read the discrete inputs and input registers, decode them and publish an
+immutable :class:`PowerSourceStatus` snapshot under a condition variable. The public methods never
+touch the socket: commands change the desired output image and wait (with a timeout) until a cycle
+that started after the change has completed; :meth:`ModbusPowerSource.status` only returns the
+latest snapshot. A control loop may therefore call ``status()`` without ever blocking on the network.
+
+If no cycle succeeds for ``comm_timeout`` seconds, ``status()`` raises
+:class:`~weldcell.errors.DriverConnectionError`; the worker keeps reconnecting. Because the heartbeat
+stops with the worker, the power source ends a weld on its own when this process dies.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import urlparse
+
+from pymodbus.client import ModbusTcpClient
+from pymodbus.exceptions import ModbusException
+
+from weldcell.drivers.powersource.base import (
+    ErrorCode,
+    PowerSource,
+    PowerSourceStatus,
+    PowerSourceValueError,
+    WeldParams,
+    WireDirection,
+    wire_direction,
+)
+from weldcell.drivers.powersource.image import (
+    ProcessImage,
+    RobotOutputs,
+    decode_status,
+    encode_coils,
+    encode_commands,
+)
+from weldcell.errors import DriverConnectionError, DriverFaultError, DriverTimeoutError, ProtocolError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ModbusOptions:
+    """Options of :class:`ModbusPowerSource`.
+
+    Attributes:
+        image: Process image (addresses and scalings).
+        device_id: Modbus unit id.
+        poll_period: I/O cycle period [s].
+        heartbeat_period: Time between toggles of the robot heartbeat coil [s].
+        comm_timeout: Age [s] after which the status counts as lost.
+        request_timeout: Timeout of one Modbus request [s].
+        reconnect_delay: Pause between reconnection attempts [s].
+        robot_ready_on_connect: Raise the robot-ready coil while connected.
+    """
+
+    image: ProcessImage = field(default_factory=ProcessImage)
+    device_id: int = 1
+    poll_period: float = 0.02
+    heartbeat_period: float = 0.1
+    comm_timeout: float = 0.5
+    request_timeout: float = 0.25
+    reconnect_delay: float = 0.2
+    robot_ready_on_connect: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("poll_period", "heartbeat_period", "comm_timeout", "request_timeout", "reconnect_delay"):
+            value = getattr(self, name)
+            if not value > 0:
+                raise PowerSourceValueError(f"ModbusOptions.{name} must be > 0 s, got {value}")
+
+
+def parse_modbus_url(url: str, default_port: int = 502) -> tuple[str, int]:
+    """``modbus://host:port`` (or ``host:port``) → (host, port)."""
+    text = url if "://" in url else f"modbus://{url}"
+    parsed = urlparse(text)
+    if parsed.scheme != "modbus" or not parsed.hostname:
+        raise PowerSourceValueError(f"power source address {url!r} is not of the form modbus://HOST:PORT")
+    try:
+        port = parsed.port or default_port
+    except ValueError as err:
+        raise PowerSourceValueError(f"power source address {url!r}: bad port ({err})") from None
+    return parsed.hostname, port
+
+
+class ModbusPowerSource(PowerSource):
+    """Power source over Modbus TCP.
+
+    Args:
+        host: Power source address.
+        port: TCP port (502 on real devices).
+        options: Process image, rates and timeouts.
+    """
+
+    def __init__(self, host: str, port: int = 502, options: ModbusOptions | None = None) -> None:
+        super().__init__()
+        self.host = host
+        self.port = port
+        self.options = options or ModbusOptions()
+        self._cond = threading.Condition()
+        self._outputs = RobotOutputs()
+        self._params = WeldParams()
+        self._seq = 0  # bumped by every command
+        self._done_seq = -1  # seq seen at the start of the last completed cycle
+        self._status: PowerSourceStatus | None = None
+        self._last_ok = 0.0
+        self._last_error = ""
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.cycles = 0  # completed I/O cycles (diagnostics)
+
+    @classmethod
+    def from_url(cls, url: str, options: ModbusOptions | None = None) -> ModbusPowerSource:
+        """Create from ``modbus://HOST:PORT``."""
+        host, port = parse_modbus_url(url)
+        return cls(host, port, options)
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    def _connect_internal(self, timeout: float | None) -> None:
+        self._stop.clear()
+        with self._cond:
+            self._outputs = RobotOutputs(robot_ready=self.options.robot_ready_on_connect)
+            self._status = None
+        self._thread = threading.Thread(target=self._worker, name=f"psu-modbus-{self.host}:{self.port}", daemon=True)
+        self._thread.start()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while self._status is None:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    break
+                self._cond.wait(remaining)
+            ok = self._status is not None
+        if not ok:
+            self._stop_worker()
+            raise DriverConnectionError(
+                f"power source at {self.host}:{self.port} did not answer within {timeout} s ({self._last_error})"
+            )
+
+    def _close_internal(self) -> None:
+        try:
+            self._command(lambda o: RobotOutputs(heartbeat_robot=o.heartbeat_robot), None, timeout=0.5)
+        except (DriverTimeoutError, DriverConnectionError) as err:
+            log.warning("power source %s:%d: could not switch outputs off on close (%s)", self.host, self.port, err)
+        finally:
+            self._stop_worker()
+
+    def _stop_worker(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(2.0)
+            self._thread = None
+
+    # --- commands ----------------------------------------------------------------------------
+    def select_job(self, job: int, timeout: float | None = 1.0) -> None:
+        """Select stored job ``job`` (0 = parameter mode with the command values)."""
+        params = replace(self._params, job=job)
+        self._command(None, params, timeout)
+
+    def set_parameters(self, params: WeldParams, timeout: float | None = 1.0) -> None:
+        """Send job number and command values (written in one request)."""
+        encode_commands(self.options.image, params)  # raises before anything is sent
+        self._command(None, params, timeout)
+
+    def start_weld(self, timeout: float | None = 1.0) -> None:
+        """Raise welding start. Raises :class:`DriverFaultError` if the power source refuses."""
+        st = self.status()
+        if st.error_code:
+            raise DriverFaultError(
+                f"power source {self.host}:{self.port} cannot start: error {st.error_code} "
+                f"({ErrorCode.describe(st.error_code)}); reset the error first",
+                error_code=st.error_code,
+            )
+        self._command(lambda o: replace(o, welding_start=True, robot_ready=True), None, timeout)
+        st = self.status()
+        if st.error_code:
+            raise DriverFaultError(
+                f"power source {self.host}:{self.port} refused weld start: error {st.error_code} "
+                f"({ErrorCode.describe(st.error_code)})",
+                error_code=st.error_code,
+            )
+
+    def stop_weld(self, timeout: float | None = 1.0) -> None:
+        """Drop welding start (crater fill and gas post-flow follow on the power source)."""
+        self._command(lambda o: replace(o, welding_start=False), None, timeout)
+
+    def gas_test(self, on: bool, timeout: float | None = 1.0) -> None:
+        """Gas test on/off."""
+        self._command(lambda o: replace(o, gas_test=bool(on)), None, timeout)
+
+    def wire_inch(self, direction: WireDirection | str, on: bool, timeout: float | None = 1.0) -> None:
+        """Wire inching forward/backward on/off (the other direction is switched off)."""
+        d = wire_direction(direction)
+        fwd = bool(on) and d is WireDirection.FORWARD
+        back = bool(on) and d is WireDirection.BACKWARD
+        self._command(lambda o: replace(o, wire_forward=fwd, wire_backward=back), None, timeout)
+
+    def reset_error(self, timeout: float | None = 1.0) -> None:
+        """Pulse error reset: high for one I/O cycle, then low."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self._command(lambda o: replace(o, error_reset=True), None, timeout)
+        remaining = None if deadline is None else max(deadline - time.monotonic(), self.options.poll_period * 3)
+        self._command(lambda o: replace(o, error_reset=False), None, remaining)
+
+    def status(self) -> PowerSourceStatus:
+        """Latest status snapshot (never blocks on the network).
+
+        Raises:
+            DriverConnectionError: not connected, or no successful I/O cycle for ``comm_timeout``.
+        """
+        with self._cond:
+            st, last_ok, err = self._status, self._last_ok, self._last_error
+        if not self._connected and self._thread is None:
+            raise DriverConnectionError(f"power source {self.host}:{self.port} is not connected")
+        age = time.monotonic() - last_ok
+        if st is None or age > self.options.comm_timeout:
+            raise DriverConnectionError(
+                f"no answer from power source {self.host}:{self.port} for {age:.2f} s "
+                f"(limit {self.options.comm_timeout} s; last error: {err or 'none'})"
+            )
+        return st
+
+    def _wait_status_change(self, timeout: float) -> None:
+        with self._cond:
+            cycles = self.cycles
+            self._cond.wait_for(lambda: self.cycles != cycles, timeout)
+
+    def _command(
+        self,
+        outputs: Callable[[RobotOutputs], RobotOutputs] | None,
+        params: WeldParams | None,
+        timeout: float | None,
+    ) -> None:
+        """Change the desired image and wait until a full I/O cycle has written it."""
+        if self._thread is None:
+            raise DriverConnectionError(f"power source {self.host}:{self.port} is not connected")
+        with self._cond:
+            if outputs is not None:
+                self._outputs = outputs(self._outputs)
+            if params is not None:
+                self._params = params
+            self._seq += 1
+            seq = self._seq
+            ok = self._cond.wait_for(lambda: self._done_seq >= seq or self._stop.is_set(), timeout)
+            if not ok or self._done_seq < seq:
+                raise DriverTimeoutError(
+                    f"power source {self.host}:{self.port}: command not acknowledged within {timeout} s "
+                    f"(last error: {self._last_error or 'none'})"
+                )
+
+    # --- I/O worker --------------------------------------------------------------------------
+    def _worker(self) -> None:
+        opt = self.options
+        img = opt.image
+        client = ModbusTcpClient(self.host, port=self.port, timeout=opt.request_timeout, retries=0)
+        last_words: list[int] | None = None
+        heartbeat = False
+        next_toggle = time.monotonic()
+        next_cycle = time.monotonic()
+        try:
+            while not self._stop.is_set():
+                now = time.monotonic()
+                if not client.connected and not client.connect():
+                    self._fail(f"cannot connect to {self.host}:{self.port}")
+                    last_words = None
+                    self._stop.wait(opt.reconnect_delay)
+                    continue
+                if now >= next_toggle:
+                    heartbeat = not heartbeat
+                    next_toggle = now + opt.heartbeat_period
+                with self._cond:
+                    outputs = replace(self._outputs, heartbeat_robot=heartbeat)
+                    params, seq = self._params, self._seq
+                try:
+                    hr_start, words = encode_commands(img, params)
+                    if words != last_words:
+                        self._check(client.write_registers(hr_start, words, device_id=opt.device_id))
+                        last_words = words
+                    c_start, bits = encode_coils(img, outputs)
+                    self._check(client.write_coils(c_start, bits, device_id=opt.device_id))
+                    n_di = max(img.discrete_input_addresses()) + 1
+                    di = self._check(client.read_discrete_inputs(0, count=n_di, device_id=opt.device_id))
+                    ir_start, ir_count = img.input_span()
+                    ir = self._check(client.read_input_registers(ir_start, count=ir_count, device_id=opt.device_id))
+                    st = decode_status(img, di.bits, ir.registers, timestamp=time.monotonic())
+                except (ModbusException, OSError, ProtocolError) as err:
+                    self._fail(f"{type(err).__name__}: {err}")
+                    client.close()
+                    last_words = None
+                    self._stop.wait(opt.reconnect_delay)
+                    continue
+                with self._cond:
+                    self._status = st
+                    self._done_seq = seq
+                    self._last_ok = time.monotonic()
+                    self._last_error = ""
+                    self.cycles += 1
+                    self._cond.notify_all()
+                next_cycle += opt.poll_period
+                delay = next_cycle - time.monotonic()
+                if delay < -opt.poll_period:  # overrun: do not try to catch up
+                    log.debug("power source I/O cycle overran by %.1f ms", -delay * 1e3)
+                    next_cycle = time.monotonic()
+                    delay = 0.0
+                self._stop.wait(max(delay, 0.0))
+        finally:
+            client.close()
+            with self._cond:
+                self._cond.notify_all()
+
+    def _fail(self, message: str) -> None:
+        with self._cond:
+            if message != self._last_error:
+                log.warning("power source %s:%d: %s", self.host, self.port, message)
+            self._last_error = message
+            self._cond.notify_all()
+
+    @staticmethod
+    def _check(response: Any) -> Any:
+        is_error = getattr(response, "isError", None)
+        if is_error is not None and is_error():
+            raise ProtocolError(f"power source answered with a Modbus exception: {response}")
+        return response

@@ -1,0 +1,265 @@
+"""Virtual welding power source served over Modbus TCP (pymodbus 3.16.1 server, SimDevice API).
+
+The behaviour lives in :class:`~weldcell.drivers.powersource.virtual_model.VirtualPowerSourceModel`;
+this module puts it behind a pymodbus ``ModbusTcpServer``. pymodbus 3.16 replaced the old datastore
+(``ModbusSequentialDataBlock.getValues``/``setValues``) with ``SimData``/``SimDevice``; we declare
+four separate blocks (coils, discrete inputs, holding, input registers, 0-based addresses, device id
+0 = answer every unit id) and an ``action`` coroutine that pymodbus calls on every access: reads
+refresh the block from the model, writes are applied to the model. The model is the only truth.
+
+Use :func:`start_virtual_power_source` for a server in a background thread (its own asyncio loop),
+or :func:`serve_virtual_power_source` to run it in the foreground (``weldcell powersource``).
+Faults are injected through ``handle.model`` (Python) or the test registers (Modbus, see
+:mod:`weldcell.drivers.powersource.virtual_model`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from types import TracebackType
+
+import numpy as np
+from pymodbus.constants import ExcCodes
+from pymodbus.server import ModbusTcpServer
+from pymodbus.simulator import DataType, SimData, SimDevice
+
+from weldcell.drivers.powersource.image import pack_bits
+from weldcell.drivers.powersource.virtual_model import (
+    N_TEST_REGISTERS,
+    ProcessState,
+    TestRegister,
+    VirtualConfig,
+    VirtualPowerSourceModel,
+    VirtualTiming,
+)
+from weldcell.errors import DriverConnectionError
+
+log = logging.getLogger(__name__)
+
+TICK = 0.005  # [s] period of the state-machine tick between requests (watchdog, timers)
+
+_COIL_READ = {1}
+_COIL_WRITE = {5, 15}
+_DI_READ = {2}
+_HR = {3, 6, 16, 22, 23}
+_IR_READ = {4}
+
+
+def _build_device(model: VirtualPowerSourceModel) -> SimDevice:
+    """A pymodbus SimDevice with four blocks sized from the model's process image."""
+    img = model.image
+    n_coils = max(img.coil_addresses()) + 1
+    n_di = max(img.discrete_input_addresses()) + 1
+    hr_start, hr_count = img.holding_span()
+    ir_start, ir_count = img.input_span()
+    bits_c = [False] * (((n_coils + 15) // 16) * 16)
+    bits_d = [False] * (((n_di + 15) // 16) * 16)
+    holding = [SimData(hr_start, count=hr_count, values=0, datatype=DataType.REGISTERS)]
+    holding.append(SimData(img.test_base, count=N_TEST_REGISTERS, values=0, datatype=DataType.REGISTERS))
+    inputs = [SimData(ir_start, count=ir_count, values=0, datatype=DataType.REGISTERS)]
+    n_coil_bits, n_di_bits = len(bits_c), len(bits_d)
+
+    async def action(
+        func_code: int,
+        start_address: int,
+        address: int,
+        count: int,
+        registers: list[int],
+        set_values: list[int] | list[bool] | None,
+    ) -> ExcCodes | None:
+        # ``registers`` is the whole block (bits packed 16 per word for coils/discrete inputs);
+        # ``start_address`` is the address of registers[0] (a word index for bit blocks).
+        try:
+            if func_code in _COIL_WRITE and set_values is not None:
+                model.write_coils(address, [bool(v) for v in set_values])
+            elif func_code in _HR and set_values is not None:
+                model.write_holding_registers(address, [int(v) for v in set_values])
+            elif func_code in _COIL_READ or func_code in _COIL_WRITE:
+                words = pack_bits(model.read_coils(n_coil_bits))
+                registers[: len(words)] = words
+            elif func_code in _DI_READ:
+                words = pack_bits(model.read_discrete_inputs(n_di_bits))
+                registers[: len(words)] = words
+            elif func_code in _HR:
+                registers[address - start_address : address - start_address + count] = (
+                    model.read_holding_registers(address, count)
+                )
+            elif func_code in _IR_READ:
+                registers[address - start_address : address - start_address + count] = (
+                    model.read_input_registers(address, count)
+                )
+        except Exception:  # a bug in the model must not kill the server
+            log.exception("virtual power source: request fc=%d address=%d failed", func_code, address)
+            return ExcCodes.DEVICE_FAILURE
+        return None
+
+    return SimDevice(
+        0,
+        simdata=(
+            [SimData(0, values=bits_c, datatype=DataType.BITS)],
+            [SimData(0, values=bits_d, datatype=DataType.BITS)],
+            holding,
+            inputs,
+        ),
+        action=action,
+    )
+
+
+class VirtualPowerSourceHandle:
+    """A virtual power source running in a background thread.
+
+    Attributes:
+        model: The behaviour model (inject faults, read the state in-process).
+    """
+
+    def __init__(self, model: VirtualPowerSourceModel, host: str, port: int) -> None:
+        self.model = model
+        self._host = host
+        self._port = port
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._run, name=f"virtual-psu-{host}:{port}", daemon=True)
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """(host, port) the server listens on (the real port when 0 was asked for)."""
+        return self._host, self._port
+
+    @property
+    def url(self) -> str:
+        """``modbus://host:port``."""
+        return f"modbus://{self._host}:{self._port}"
+
+    @property
+    def running(self) -> bool:
+        """True while the server thread runs."""
+        return self._thread.is_alive()
+
+    def start(self, timeout: float = 5.0) -> VirtualPowerSourceHandle:
+        """Start the server thread and wait until it listens.
+
+        Raises:
+            DriverConnectionError: The port could not be bound within ``timeout`` [s].
+        """
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            self.stop()
+            raise DriverConnectionError(f"virtual power source did not start on {self._host}:{self._port}")
+        if self._error is not None:
+            self._thread.join(timeout)
+            raise DriverConnectionError(
+                f"virtual power source cannot listen on {self._host}:{self._port}: {self._error}"
+            ) from self._error
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the server and join its thread. Safe to call more than once."""
+        loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(stop.set)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def __enter__(self) -> VirtualPowerSourceHandle:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as err:  # reported to start(); the thread must end cleanly
+            self._error = err
+            self._ready.set()
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        server = ModbusTcpServer(_build_device(self.model), address=(self._host, self._port))
+        await server.serve_forever(background=True)
+        try:
+            sockets = getattr(server.transport, "sockets", None) or []
+            if sockets:
+                self._port = int(sockets[0].getsockname()[1])
+            log.info("virtual power source listening on %s:%d", self._host, self._port)
+            self._ready.set()
+            while not self._stop.is_set():
+                self.model.step()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), TICK)
+        finally:
+            await server.shutdown()
+            log.info("virtual power source on %s:%d stopped", self._host, self._port)
+
+
+def start_virtual_power_source(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    config: VirtualConfig | None = None,
+    seed: int = 0,
+    timeout: float = 5.0,
+) -> VirtualPowerSourceHandle:
+    """Start a virtual power source in a background thread.
+
+    Args:
+        host: Address to bind (loopback by default).
+        port: TCP port; 0 picks a free one (read it from ``handle.address``).
+        config: Process image, timing, jobs, noise.
+        seed: Seed of the random generator for ignition jitter and measurement noise.
+        timeout: How long to wait for the server to listen [s].
+
+    Returns:
+        A running handle; call ``handle.stop()`` (or use it as a context manager).
+    """
+    model = VirtualPowerSourceModel(config, rng=np.random.default_rng(seed))
+    return VirtualPowerSourceHandle(model, host, port).start(timeout)
+
+
+def serve_virtual_power_source(
+    host: str = "127.0.0.1",
+    port: int = 1502,
+    config: VirtualConfig | None = None,
+    seed: int = 0,
+    on_ready: Callable[[VirtualPowerSourceHandle], None] | None = None,
+    poll: float = 0.2,
+) -> None:
+    """Run a virtual power source until KeyboardInterrupt (the ``weldcell powersource`` command).
+
+    Args:
+        host: Address to bind.
+        port: TCP port.
+        config: Configuration.
+        seed: RNG seed.
+        on_ready: Called once the server listens (the CLI prints the address).
+        poll: How often the foreground thread checks the server [s].
+    """
+    handle = start_virtual_power_source(host, port, config, seed)
+    try:
+        if on_ready is not None:
+            on_ready(handle)
+        while handle.running:
+            handle._thread.join(poll)
+    finally:
+        handle.stop()
+
+
+__all__ = [
+    "ProcessState",
+    "TestRegister",
+    "VirtualConfig",
+    "VirtualPowerSourceHandle",
+    "VirtualPowerSourceModel",
+    "VirtualTiming",
+    "serve_virtual_power_source",
+    "start_virtual_power_source",
+]

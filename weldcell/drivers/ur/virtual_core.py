@@ -1,0 +1,675 @@
+"""The virtual UR controller's core: robot/safety state, I/O, registers, joint plant and URScript runtime.
+
+One :class:`ControllerCore` is stepped once per controller cycle (2 ms e-Series, 8 ms CB3) by the
+virtual controller process. The network servers (RTDE, Dashboard, script ports) only touch it under
+``core.lock``. Modes and bit layouts follow the RTDE guide (``robot_mode``, ``safety_mode``,
+``runtime_state``, ``robot_status_bits``, ``safety_status_bits``).
+
+Plant model: the controller tracks its joint target exactly, one cycle late (``actual_q`` of cycle
+k is ``target_q`` of cycle k-1). Every target is checked against the joint position and speed
+limits of :mod:`weldcell.drivers.ur.models`; a violation is a protective stop, as a real
+controller's joint-limit and servo deviation checks do.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+import numpy as np
+
+from weldcell.drivers.ur import models
+from weldcell.drivers.ur.urscript import Interpreter, Pose, Program, URScriptError
+
+log = logging.getLogger(__name__)
+
+Gen = Generator[None, None, Any]
+
+
+class RobotMode(IntEnum):
+    """RTDE ``robot_mode`` values."""
+
+    NO_CONTROLLER = -1
+    DISCONNECTED = 0
+    CONFIRM_SAFETY = 1
+    BOOTING = 2
+    POWER_OFF = 3
+    POWER_ON = 4
+    IDLE = 5
+    BACKDRIVE = 6
+    RUNNING = 7
+    UPDATING_FIRMWARE = 8
+
+
+class SafetyMode(IntEnum):
+    """RTDE ``safety_mode`` values (dashboard ``safetymode`` names)."""
+
+    NORMAL = 1
+    REDUCED = 2
+    PROTECTIVE_STOP = 3
+    RECOVERY = 4
+    SAFEGUARD_STOP = 5
+    SYSTEM_EMERGENCY_STOP = 6
+    ROBOT_EMERGENCY_STOP = 7
+    VIOLATION = 8
+    FAULT = 9
+
+
+class RuntimeState(IntEnum):
+    """RTDE ``runtime_state`` values."""
+
+    STOPPING = 0
+    STOPPED = 1
+    PLAYING = 2
+    PAUSING = 3
+    PAUSED = 4
+    RESUMING = 5
+
+
+_SAFETY_BIT = {
+    SafetyMode.NORMAL: 0, SafetyMode.REDUCED: 1, SafetyMode.PROTECTIVE_STOP: 2, SafetyMode.RECOVERY: 3,
+    SafetyMode.SAFEGUARD_STOP: 4, SafetyMode.SYSTEM_EMERGENCY_STOP: 5, SafetyMode.ROBOT_EMERGENCY_STOP: 6,
+    SafetyMode.VIOLATION: 8, SafetyMode.FAULT: 9,
+}
+
+
+@dataclass(frozen=True)
+class CoreConfig:
+    """Configuration of a virtual controller.
+
+    Attributes:
+        arm: Arm name in :data:`weldcell.drivers.ur.models.ARMS`.
+        version: Advertised software version (major, minor, bugfix, build); major 3 = CB3 (125 Hz).
+        powered: Boot with the arm powered and brakes released (RUNNING) instead of POWER_OFF.
+        q_home: Initial joint positions [rad], shape (6,).
+        outputs_low_on_stop: Standard digital outputs the installation sets low when a program
+            stops (bit mask). Default: DO0, the arc-on output in weldcell's default wiring.
+        speed_margin: Joint speed check tolerance (a target faster than ``qd_max * (1 + margin)``
+            is a protective stop).
+        unlock_delay: Seconds after a protective stop before ``unlock protective stop`` works.
+        arc_loopback: (output, input, delay [s]): the input follows the output after the delay
+            (a welding power source's "arc established" answering "arc on"); None = off.
+        serial: Serial number reported by the dashboard.
+    """
+
+    arm: str = "ur5e"
+    version: tuple[int, int, int, int] = (5, 11, 1, 108318)
+    powered: bool = True
+    q_home: tuple[float, ...] = (0.0, -1.5708, 1.5708, -1.5708, -1.5708, 0.0)
+    outputs_low_on_stop: int = 0x01
+    speed_margin: float = 0.02
+    unlock_delay: float = 5.0
+    arc_loopback: tuple[int, int, float] | None = None
+    serial: str = "20235000001"
+
+    @property
+    def cycle(self) -> float:
+        """Controller cycle [s]: 2 ms on e-Series (major >= 5), 8 ms on CB3."""
+        return 0.002 if self.version[0] >= 5 else 0.008
+
+
+class ProtectiveStop(Exception):
+    """Raised inside the cycle when a target violates a limit."""
+
+
+class ControllerCore:
+    """State and cycle of the virtual controller (see module docstring)."""
+
+    def __init__(self, config: CoreConfig, message_sink: Callable[[str, str, int], None] | None = None) -> None:
+        import threading
+
+        self.config = config
+        self.lock = threading.RLock()
+        self.arm = models.get_arm(config.arm)
+        self.cycle = config.cycle
+        self.q_lower = np.array(self.arm.q_lower)
+        self.q_upper = np.array(self.arm.q_upper)
+        self.qd_max = np.array(self.arm.qd_max)
+        self.message_sink = message_sink or (lambda m, s, lvl: None)
+        self.time = 0.0
+        self.cycles = 0
+        q0 = np.array(config.q_home, dtype=np.float64)
+        self.target_q = q0.copy()
+        self.target_qd = np.zeros(6)
+        self.target_qdd = np.zeros(6)
+        self.actual_q = q0.copy()
+        self.actual_qd = np.zeros(6)
+        self._commanded = False
+        self.robot_mode = RobotMode.RUNNING if config.powered else RobotMode.POWER_OFF
+        self.safety_mode = SafetyMode.NORMAL
+        self.protective_stop_time = -1e9
+        self.last_fault = ""
+        self.runtime_state = RuntimeState.STOPPED
+        self.speed_slider = 1.0
+        self.digital_out = 0  # standard 0-7, configurable 8-15, tool 16-17
+        self.digital_in = 0
+        self.analog_out = [0.0, 0.0]
+        self.analog_out_type = 0
+        self.analog_in = [0.0, 0.0]
+        self.in_int = [0] * 48
+        self.in_double = [0.0] * 48
+        self.in_bits = [False] * 128
+        self.out_int = [0] * 48
+        self.out_double = [0.0] * 48
+        self.out_bits = [False] * 128
+        self.tcp_offset = np.zeros(6)
+        self.payload = 0.0
+        self.payload_cog = (0.0, 0.0, 0.0)
+        self.input_updated: dict[str, float] = {}
+        self.watchdogs: dict[str, tuple[float, str, float]] = {}
+        self.loaded_program: str | None = None
+        self.loaded_text: str | None = None
+        self.program_name = ""
+        self._interp: Interpreter | None = None
+        self._run: Iterator[None] | None = None
+        self.popup = ""
+        self.log: list[str] = []
+        self._loopback_since: float | None = None
+        self.missed_cycles = 0
+        self._masks: dict[str, int] = {}
+
+    # --- messages ---------------------------------------------------------------------------
+    def message(self, text: str, source: str = "Controller", level: int = 3) -> None:
+        """Record a controller message and pass it to the RTDE servers (text message packages)."""
+        self.log.append(text)
+        del self.log[:-200]
+        log.info("virtual UR: %s", text)
+        self.message_sink(text, source, level)
+
+    # --- kinematics -------------------------------------------------------------------------
+    def tcp_pose(self, q: np.ndarray) -> np.ndarray:
+        """TCP pose [x, y, z, rx, ry, rz] in the base frame for joint positions q."""
+        T = models.fk(self.arm, q) @ models.matrix_from_pose(self.tcp_offset)
+        return models.pose_from_matrix(T)
+
+    # --- safety -----------------------------------------------------------------------------
+    def protective_stop(self, reason: str) -> None:
+        """Enter PROTECTIVE_STOP: the program stops and the arm holds where it is."""
+        if self.safety_mode == SafetyMode.PROTECTIVE_STOP:
+            return
+        self.safety_mode = SafetyMode.PROTECTIVE_STOP
+        self.protective_stop_time = self.time
+        self.last_fault = reason
+        self.message(f"Protective stop: {reason}", "Safety", 1)
+        self.stop_program("protective stop", level=1)
+
+    def emergency_stop(self, reason: str = "emergency stop button pressed") -> None:
+        """Enter ROBOT_EMERGENCY_STOP: program stops, arm power off."""
+        self.safety_mode = SafetyMode.ROBOT_EMERGENCY_STOP
+        self.last_fault = reason
+        self.message(f"Emergency stop: {reason}", "Safety", 1)
+        self.stop_program("emergency stop", level=1)
+        self.robot_mode = RobotMode.POWER_OFF
+
+    def release_emergency_stop(self) -> None:
+        """Release the e-stop: safety NORMAL, the arm stays powered off until ``power on``."""
+        if self.safety_mode in (SafetyMode.ROBOT_EMERGENCY_STOP, SafetyMode.SYSTEM_EMERGENCY_STOP):
+            self.safety_mode = SafetyMode.NORMAL
+            self.message("Emergency stop released", "Safety", 3)
+
+    def unlock_protective_stop(self) -> bool:
+        """Leave PROTECTIVE_STOP if ``unlock_delay`` has passed; returns success."""
+        if self.safety_mode != SafetyMode.PROTECTIVE_STOP:
+            return True
+        if self.time - self.protective_stop_time < self.config.unlock_delay:
+            return False
+        self.safety_mode = SafetyMode.NORMAL
+        return True
+
+    @property
+    def ready(self) -> bool:
+        """Arm powered, brakes released and no safety stop."""
+        return self.robot_mode == RobotMode.RUNNING and self.safety_mode in (SafetyMode.NORMAL, SafetyMode.REDUCED)
+
+    # --- plant ------------------------------------------------------------------------------
+    def command(self, q: Any) -> None:
+        """Set this cycle's joint target [rad] (6,); protective stop on a limit violation."""
+        qq = np.asarray(q, dtype=np.float64)
+        if qq.shape != (6,) or not np.all(np.isfinite(qq)):
+            raise ProtectiveStop(f"joint target {q!r} is not 6 finite numbers")
+        if not self.ready:
+            raise ProtectiveStop(f"motion commanded while the robot is not ready ({self.robot_mode.name})")
+        bad = np.nonzero((qq < self.q_lower) | (qq > self.q_upper))[0]
+        if bad.size:
+            j = int(bad[0])
+            raise ProtectiveStop(
+                f"joint {j} target {qq[j]:.4f} rad is outside its limits "
+                f"[{self.q_lower[j]:.4f}, {self.q_upper[j]:.4f}] rad"
+            )
+        speed = np.abs(qq - self.target_q) / self.cycle
+        over = np.nonzero(speed > self.qd_max * (1.0 + self.config.speed_margin) + 1e-9)[0]
+        if over.size:
+            j = int(over[0])
+            raise ProtectiveStop(
+                f"joint {j} set-point needs {speed[j]:.3f} rad/s, above its speed limit "
+                f"{self.qd_max[j]:.3f} rad/s (set-point jump of {abs(qq[j] - self.target_q[j]):.4f} rad)"
+            )
+        qd = (qq - self.target_q) / self.cycle
+        self.target_qdd = (qd - self.target_qd) / self.cycle
+        self.target_qd = qd
+        self.target_q = qq
+        self._commanded = True
+
+    def _finish_cycle(self) -> None:
+        if not self._commanded:
+            self.target_qdd = -self.target_qd / self.cycle
+            self.target_qd = np.zeros(6)
+        self._commanded = False
+        self.actual_qd = (self.target_q - self.actual_q) / self.cycle
+        self.actual_q = self.target_q.copy()
+
+    # --- programs ---------------------------------------------------------------------------
+    @property
+    def program_running(self) -> bool:
+        """A program is playing or paused."""
+        return self._run is not None
+
+    def start_program(self, text: str, name: str) -> str | None:
+        """Parse and start a URScript program; returns an error message or None.
+
+        A ``sec`` (secondary) program runs to completion at once, without motion.
+        """
+        try:
+            prog = Program(text, name)
+        except URScriptError as err:
+            self.message(f"Compile error: {err}", "URScript", 0)
+            return str(err)
+        if prog.is_secondary:
+            interp = Interpreter(prog, self._builtins(), frozenset())
+            try:
+                for _ in interp.run():
+                    raise URScriptError(f"{name}: secondary programs cannot move or wait")
+            except URScriptError as err:
+                self.message(f"Runtime error: {err}", "URScript", 0)
+                return str(err)
+            return None
+        if not self.ready:
+            msg = (f"program {name!r} cannot start: robot mode {self.robot_mode.name}, "
+                   f"safety mode {self.safety_mode.name}")
+            self.message(msg, "Controller", 1)
+            return msg
+        if self._run is not None:
+            self.stop_program("replaced by a new program", level=3, reset_outputs=False)
+        self._interp = Interpreter(prog, self._builtins(), _MOTION)
+        self._run = self._interp.run()
+        self.program_name = name
+        self.runtime_state = RuntimeState.PLAYING
+        self.watchdogs = {}
+        return None
+
+    def stop_program(self, reason: str, level: int = 3, reset_outputs: bool = True) -> None:
+        """Stop the running program (if any); outputs in ``outputs_low_on_stop`` go low."""
+        if self._run is None and self.runtime_state == RuntimeState.STOPPED:
+            return
+        self._run = None
+        self._interp = None
+        self.runtime_state = RuntimeState.STOPPED
+        self.watchdogs = {}
+        if reset_outputs:
+            self.digital_out &= ~self.config.outputs_low_on_stop
+        self.message(f"Program {self.program_name or '?'} stopped: {reason}", "Controller", level)
+
+    def pause_program(self) -> bool:
+        """Pause a playing program."""
+        if self._run is None:
+            return False
+        self.runtime_state = RuntimeState.PAUSED
+        return True
+
+    def resume_program(self) -> bool:
+        """Resume a paused program."""
+        if self._run is None or self.runtime_state != RuntimeState.PAUSED:
+            return False
+        self.runtime_state = RuntimeState.PLAYING
+        return True
+
+    # --- inputs -----------------------------------------------------------------------------
+    def apply_inputs(self, values: dict[str, Any]) -> None:
+        """Apply one RTDE input data package (masks as in the RTDE guide)."""
+        now = time.monotonic()
+        for name in values:
+            self.input_updated[name] = now
+        for name in ("standard_digital_output_mask", "configurable_digital_output_mask", "tool_digital_output_mask"):
+            if name in values:
+                self._masks[name] = int(values[name])  # inputs keep their last value
+        for offset, name in ((0, "standard_digital_output"), (8, "configurable_digital_output"),
+                             (16, "tool_digital_output")):
+            if name in values:
+                mask = self._masks.get(name + "_mask", 0) & (0x3 if offset == 16 else 0xFF)
+                self._set_bits(offset, mask, int(values[name]))
+        if values.get("speed_slider_mask", 0) & 1 and "speed_slider_fraction" in values:
+            self.speed_slider = float(min(max(values["speed_slider_fraction"], 0.0), 1.0))
+        amask = values.get("standard_analog_output_mask", 0)
+        if amask:
+            self.analog_out_type = int(values.get("standard_analog_output_type", self.analog_out_type))
+            for i in range(2):
+                key = f"standard_analog_output_{i}"
+                if amask & (1 << i) and key in values:
+                    self.analog_out[i] = float(values[key])
+        for name, v in values.items():
+            if name.startswith("input_int_register_"):
+                self.in_int[int(name[19:])] = int(v)
+            elif name.startswith("input_double_register_"):
+                self.in_double[int(name[22:])] = float(v)
+            elif name.startswith("input_bit_register_"):
+                self.in_bits[int(name[19:])] = bool(v)
+            elif name == "input_bit_registers0_to_31":
+                for i in range(32):
+                    self.in_bits[i] = bool(v >> i & 1)
+            elif name == "input_bit_registers32_to_63":
+                for i in range(32):
+                    self.in_bits[32 + i] = bool(v >> i & 1)
+
+    def _set_bits(self, offset: int, mask: int, value: int) -> None:
+        m = (mask & 0xFF) << offset
+        self.digital_out = (self.digital_out & ~m) | ((value << offset) & m)
+
+    # --- cycle ------------------------------------------------------------------------------
+    def step(self) -> None:
+        """Advance the controller by one cycle (call with ``lock`` held)."""
+        self.time += self.cycle
+        self.cycles += 1
+        self._check_watchdogs()
+        if self._run is not None and self.runtime_state == RuntimeState.PLAYING:
+            assert self._interp is not None  # mypy
+            self._interp.new_cycle()
+            try:
+                next(self._run)
+            except StopIteration:
+                self.stop_program("finished", level=3)
+            except ProtectiveStop as err:
+                self.protective_stop(str(err))
+            except URScriptError as err:
+                self.message(f"Runtime error: {err}", "URScript", 0)
+                self.stop_program("runtime error", level=0)
+        self._finish_cycle()
+        self._update_loopback()
+
+    def _check_watchdogs(self) -> None:
+        now = time.monotonic()
+        for name, (min_hz, action, armed_at) in list(self.watchdogs.items()):
+            last = max(self.input_updated.get(name, armed_at), armed_at)
+            if now - last > 1.0 / min_hz:
+                msg = f"RTDE input watchdog: {name} not updated for {now - last:.3f} s (minimum {min_hz:g} Hz)"
+                if action == "stop":
+                    self.message(msg + "; program stopped", "RTDE", 1)
+                    self.stop_program("RTDE watchdog", level=1)
+                elif action == "pause":
+                    self.message(msg + "; program paused", "RTDE", 2)
+                    self.pause_program()
+                    self.watchdogs.pop(name, None)
+                else:
+                    self.watchdogs[name] = (min_hz, action, now)
+
+    def _update_loopback(self) -> None:
+        lb = self.config.arc_loopback
+        if lb is None:
+            return
+        do, di, delay = lb
+        on = bool(self.digital_out >> do & 1)
+        if on:
+            if self._loopback_since is None:
+                self._loopback_since = self.time
+            if self.time - self._loopback_since >= delay:
+                self.digital_in |= 1 << di
+        else:
+            self._loopback_since = None
+            self.digital_in &= ~(1 << di)
+
+    # --- status words -----------------------------------------------------------------------
+    def robot_status_bits(self) -> int:
+        """RTDE ``robot_status_bits``: bit 0 power on, bit 1 program running."""
+        bits = 0
+        if self.robot_mode in (RobotMode.POWER_ON, RobotMode.IDLE, RobotMode.RUNNING):
+            bits |= 1
+        if self.runtime_state == RuntimeState.PLAYING:
+            bits |= 2
+        return bits
+
+    def safety_status_bits(self) -> int:
+        """RTDE ``safety_status_bits`` (bit 7 = e-stopped, bit 10 = stopped due to safety)."""
+        bits = 1 << _SAFETY_BIT[self.safety_mode]
+        if self.safety_mode in (SafetyMode.ROBOT_EMERGENCY_STOP, SafetyMode.SYSTEM_EMERGENCY_STOP):
+            bits |= 1 << 7
+        if self.safety_mode not in (SafetyMode.NORMAL, SafetyMode.REDUCED):
+            bits |= 1 << 10
+        return bits
+
+    # --- URScript built-ins -----------------------------------------------------------------
+    def _builtins(self) -> dict[str, Callable[..., Any]]:
+        c = self
+
+        def wait_cycles(n: int) -> Gen:
+            for _ in range(max(0, n)):
+                yield
+
+        def sleep(t: float) -> Gen:
+            yield from wait_cycles(math.ceil(float(t) / c.cycle - 1e-9))
+
+        def sync() -> Gen:
+            yield
+
+        def servoj(q: Any, a: float = 0, v: float = 0, t: float = 0.002, lookahead_time: float = 0.1,
+                   gain: float = 300) -> Gen:
+            target = np.asarray(q, dtype=np.float64)
+            n = max(1, round(float(t) / c.cycle))
+            start = c.target_q.copy()
+            for i in range(1, n + 1):
+                c.command(start + (target - start) * (i / n))
+                yield
+
+        def _profile(distance: float, v: float, a: float, t: float) -> Iterator[float]:
+            """Path parameter s in (0, 1] per cycle of a trapezoidal profile (speed slider applied)."""
+            if distance <= 1e-12:
+                return
+            v = max(float(v), 1e-6)
+            a = max(float(a), 1e-6)
+            if t and t > 0:
+                v = max(v, 0.0)
+                # choose the speed so the move lasts t with the given acceleration (or triangle)
+                disc = (a * t) ** 2 - 4 * a * distance
+                v = (a * t - math.sqrt(disc)) / 2 if disc > 0 else distance / t * 2
+            ta = v / a
+            da = 0.5 * a * ta * ta
+            if 2 * da > distance:
+                ta = math.sqrt(distance / a)
+                v = a * ta
+                da = distance / 2
+            tc = (distance - 2 * da) / v
+            total = 2 * ta + tc
+            tau = 0.0
+            while tau < total:
+                tau = min(total, tau + c.cycle * c.speed_slider)
+                if tau < ta:
+                    d = 0.5 * a * tau * tau
+                elif tau < ta + tc:
+                    d = da + v * (tau - ta)
+                else:
+                    r = total - tau
+                    d = distance - 0.5 * a * r * r
+                yield min(d / distance, 1.0)
+
+        def _joint_target(target: Any) -> np.ndarray:
+            if isinstance(target, Pose):
+                T = models.matrix_from_pose(target) @ np.linalg.inv(models.matrix_from_pose(c.tcp_offset))
+                q = models.ik_near(c.arm, T, c.target_q)
+                if q is None:
+                    raise URScriptError(f"line {c._line()}: no inverse kinematics solution for {target!r}")
+                return q
+            qq = np.asarray(target, dtype=np.float64)
+            if qq.shape != (6,):
+                raise URScriptError(f"line {c._line()}: joint target must have 6 values, got {target!r}")
+            return qq
+
+        def movej(q: Any, a: float = 1.4, v: float = 1.05, t: float = 0, r: float = 0) -> Gen:
+            goal = _joint_target(q)
+            start = c.target_q.copy()
+            dist = float(np.max(np.abs(goal - start)))
+            for s in _profile(dist, v, a, t):
+                c.command(start + (goal - start) * s)
+                yield
+
+        def movel(pose: Any, a: float = 1.2, v: float = 0.25, t: float = 0, r: float = 0) -> Gen:
+            if not isinstance(pose, Pose):
+                pose = Pose(c.tcp_pose(_joint_target(pose)))
+            T0 = models.matrix_from_pose(c.tcp_pose(c.target_q))
+            T1 = models.matrix_from_pose(pose)
+            dp = T1[:3, 3] - T0[:3, 3]
+            dr = models.rotvec_from_matrix(T1[:3, :3] @ T0[:3, :3].T)
+            dist = max(float(np.linalg.norm(dp)), float(np.linalg.norm(dr)) * 0.1)
+            tool_inv = np.linalg.inv(models.matrix_from_pose(c.tcp_offset))
+            for s in _profile(dist, v, a, t):
+                T = np.eye(4)
+                T[:3, :3] = models.matrix_from_rotvec(dr * s) @ T0[:3, :3]
+                T[:3, 3] = T0[:3, 3] + dp * s
+                q = models.ik_near(c.arm, T @ tool_inv, c.target_q, iterations=20)
+                if q is None:
+                    raise ProtectiveStop(f"movel on line {c._line()}: path leaves the reachable workspace")
+                c.command(q)
+                yield
+
+        def movep(pose: Any, a: float = 1.2, v: float = 0.25, r: float = 0) -> Gen:
+            yield from movel(pose, a, v, 0, r)
+
+        def stopj(a: float = 2.0) -> Gen:
+            qd = c.target_qd.copy()
+            while np.max(np.abs(qd)) > 1e-9:
+                step = float(a) * c.cycle
+                qd = np.sign(qd) * np.maximum(np.abs(qd) - step, 0.0)
+                c.command(c.target_q + qd * c.cycle)
+                yield
+
+        def stopl(a: float = 1.0) -> Gen:
+            yield from stopj(4.0 * float(a))
+
+        def _reg(i: Any, n: int = 48) -> int:
+            k = int(i)
+            if not 0 <= k < n:
+                raise URScriptError(f"line {c._line()}: register {k} out of range 0..{n - 1}")
+            return k
+
+        def _dout(n: Any, b: Any, offset: int = 0, count: int = 8) -> None:
+            k = int(n)
+            if not 0 <= k < count:
+                raise URScriptError(f"line {c._line()}: digital output {k} out of range 0..{count - 1}")
+            if b:
+                c.digital_out |= 1 << (offset + k)
+            else:
+                c.digital_out &= ~(1 << (offset + k))
+
+        def textmsg(s1: Any, s2: Any = "") -> None:
+            c.message(f"{s1}{s2}", "URScript", 3)
+
+        def popup(s: Any, title: str = "Popup", warning: bool = False, error: bool = False, blocking: bool = False) -> None:
+            c.popup = str(s)
+            c.message(f"popup ({title}): {s}", "URScript", 1 if error else (2 if warning else 3))
+
+        def rtde_set_watchdog(variable_name: str, min_frequency: float, action: str = "ignore") -> None:
+            if action not in ("ignore", "pause", "stop"):
+                raise URScriptError(f"line {c._line()}: watchdog action {action!r}; use 'ignore', 'pause' or 'stop'")
+            if float(min_frequency) <= 0:
+                c.watchdogs.pop(variable_name, None)
+                return
+            c.watchdogs[variable_name] = (float(min_frequency), action, time.monotonic())
+
+        def set_tcp(pose: Any) -> None:
+            c.tcp_offset = np.asarray(pose, dtype=np.float64)
+
+        def set_payload(m: float, cog: Any = None) -> None:
+            c.payload = float(m)
+            if cog is not None:
+                c.payload_cog = tuple(float(x) for x in cog)  # type: ignore[assignment]
+
+        def set_standard_analog_out(n: Any, f: float) -> None:
+            c.analog_out[_reg(n, 2)] = float(f)
+
+        def noop(*args: Any, **kwargs: Any) -> None:
+            return None
+
+        def pose_trans(p_from: Any, p_from_to: Any) -> Pose:
+            return Pose(models.pose_from_matrix(models.matrix_from_pose(p_from) @ models.matrix_from_pose(p_from_to)))
+
+        def pose_inv(p: Any) -> Pose:
+            return Pose(models.pose_from_matrix(np.linalg.inv(models.matrix_from_pose(p))))
+
+        def pose_add(p1: Any, p2: Any) -> Pose:
+            T1, T2 = models.matrix_from_pose(p1), models.matrix_from_pose(p2)
+            T = np.eye(4)
+            T[:3, 3] = T1[:3, 3] + T2[:3, 3]
+            T[:3, :3] = T2[:3, :3] @ T1[:3, :3]
+            return Pose(models.pose_from_matrix(T))
+
+        def get_inverse_kin(x: Any, qnear: Any = None, *args: Any, **kwargs: Any) -> list[float]:
+            T = models.matrix_from_pose(x) @ np.linalg.inv(models.matrix_from_pose(c.tcp_offset))
+            q = models.ik_near(c.arm, T, c.target_q if qnear is None else np.asarray(qnear, dtype=float))
+            if q is None:
+                raise URScriptError(f"line {c._line()}: get_inverse_kin found no solution")
+            return [float(v) for v in q]
+
+        def to_str(x: Any) -> str:
+            return str(x)
+
+        b: dict[str, Callable[..., Any]] = {
+            "sleep": sleep, "sync": sync, "servoj": servoj, "movej": movej, "movel": movel, "movep": movep,
+            "stopj": stopj, "stopl": stopl,
+            "set_standard_digital_out": lambda n, b: _dout(n, b),
+            "set_digital_out": lambda n, b: _dout(n, b),
+            "set_configurable_digital_out": lambda n, b: _dout(n, b, 8),
+            "set_tool_digital_out": lambda n, b: _dout(n, b, 16, 2),
+            "get_standard_digital_out": lambda n: bool(c.digital_out >> int(n) & 1),
+            "get_configurable_digital_out": lambda n: bool(c.digital_out >> (8 + int(n)) & 1),
+            "get_standard_digital_in": lambda n: bool(c.digital_in >> int(n) & 1),
+            "get_digital_in": lambda n: bool(c.digital_in >> int(n) & 1),
+            "get_configurable_digital_in": lambda n: bool(c.digital_in >> (8 + int(n)) & 1),
+            "set_standard_analog_out": set_standard_analog_out,
+            "set_analog_out": set_standard_analog_out,
+            "get_standard_analog_in": lambda n: c.analog_in[_reg(n, 2)],
+            "read_input_integer_register": lambda i: c.in_int[_reg(i)],
+            "read_input_float_register": lambda i: c.in_double[_reg(i)],
+            "read_input_boolean_register": lambda i: c.in_bits[_reg(i, 128)],
+            "read_output_integer_register": lambda i: c.out_int[_reg(i)],
+            "read_output_float_register": lambda i: c.out_double[_reg(i)],
+            "read_output_boolean_register": lambda i: c.out_bits[_reg(i, 128)],
+            "write_output_integer_register": lambda i, v: c.out_int.__setitem__(_reg(i), int(v)),
+            "write_output_float_register": lambda i, v: c.out_double.__setitem__(_reg(i), float(v)),
+            "write_output_boolean_register": lambda i, v: c.out_bits.__setitem__(_reg(i, 128), bool(v)),
+            "rtde_set_watchdog": rtde_set_watchdog,
+            "textmsg": textmsg, "popup": popup,
+            "get_actual_joint_positions": lambda: [float(v) for v in c.actual_q],
+            "get_target_joint_positions": lambda: [float(v) for v in c.target_q],
+            "get_actual_joint_speeds": lambda: [float(v) for v in c.actual_qd],
+            "get_actual_tcp_pose": lambda: Pose(c.tcp_pose(c.actual_q)),
+            "get_target_tcp_pose": lambda: Pose(c.tcp_pose(c.target_q)),
+            "get_forward_kin": lambda q=None, tcp=None: Pose(c.tcp_pose(c.target_q if q is None else np.asarray(q))),
+            "get_inverse_kin": get_inverse_kin,
+            "set_tcp": set_tcp, "set_payload": set_payload, "set_target_payload": set_payload,
+            "set_tool_voltage": noop, "set_gravity": noop, "set_safety_mode_transition_hardness": noop,
+            "set_standard_analog_input_domain": noop, "set_tool_analog_input_domain": noop,
+            "set_analog_outputdomain": noop, "set_input_actions_to_default": noop,
+            "set_tool_communication": noop, "set_tool_output_mode": noop,
+            "set_tool_digital_output_mode": noop, "set_configurable_digital_input_action": noop,
+            "set_standard_digital_input_action": noop, "set_tool_digital_input_action": noop,
+            "set_gravity_compensation": noop, "set_tool_voltage_mode": noop,
+            "floor": lambda x: math.floor(x), "ceil": lambda x: math.ceil(x), "sqrt": math.sqrt,
+            "sin": math.sin, "cos": math.cos, "tan": math.tan, "asin": math.asin, "acos": math.acos,
+            "atan": math.atan, "atan2": math.atan2, "fabs": math.fabs, "pow": math.pow, "log": math.log,
+            "d2r": math.radians, "r2d": math.degrees, "norm": lambda v: float(np.linalg.norm(v)),
+            "to_str": to_str, "str_cat": lambda a, b: f"{a}{b}", "get_list_length": len,
+            "pose_trans": pose_trans, "pose_inv": pose_inv, "pose_add": pose_add,
+            "is_steady": lambda: bool(np.max(np.abs(c.target_qd)) < 1e-9),
+            "binary_list_to_integer": lambda bits: sum(1 << i for i, x in enumerate(bits) if x),
+            "integer_to_binary_list": lambda x: [bool(int(x) >> i & 1) for i in range(32)],
+            "round": lambda x: round(x), "abs": abs, "min": min, "max": max,
+        }
+        return b
+
+    def _line(self) -> int:
+        return self._interp.line if self._interp is not None else 0
+
+
+_MOTION = frozenset({"sleep", "sync", "servoj", "movej", "movel", "movep", "stopj", "stopl"})

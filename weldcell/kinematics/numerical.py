@@ -1,0 +1,70 @@
+"""Numerical IK for any URDF arm: roboticstoolbox's C++ Levenberg-Marquardt plus a Newton polish.
+
+The residuals are measured with weldcell's own FK, in metres and radians, and ``found`` is
+reported only when both are within the caller's tolerances and q is inside the joint limits.
+roboticstoolbox is imported on first use only.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from weldcell.spatial.se3 import rotation_angle_between
+
+if TYPE_CHECKING:
+    from weldcell.kinematics.robot import IkResult, Robot
+
+NDArrayF = npt.NDArray[np.float64]
+
+POLISH_ITERATIONS = 8
+LM_TOL_MAX = 1e-12  # roboticstoolbox's tol is on E = ½ eᵀe; its default 1e-6 accepts ~1 mm errors
+
+
+def pose_error(T_target: NDArrayF, T: NDArrayF) -> NDArrayF:
+    """6-vector ``[p_target - p; ω]`` with ω the rotation vector of ``R_target Rᵀ`` (base frame)."""
+    dp = T_target[:3, 3] - T[:3, 3]
+    Re = T_target[:3, :3] @ T[:3, :3].T
+    v = 0.5 * np.array([Re[2, 1] - Re[1, 2], Re[0, 2] - Re[2, 0], Re[1, 0] - Re[0, 1]])
+    s = float(np.linalg.norm(v))
+    c = 0.5 * (np.trace(Re) - 1.0)
+    ang = float(np.arctan2(s, c))
+    w = v * (ang / s) if s > 1e-15 else v
+    return np.concatenate([dp, w])
+
+
+def solve_numerical(
+    robot: Robot, T_target: NDArrayF, q_seed: NDArrayF, tol_m: float, tol_rad: float, max_iterations: int
+) -> IkResult:
+    """See :meth:`weldcell.kinematics.robot.Robot.ik_numerical`."""
+    from weldcell.kinematics.robot import IkResult
+
+    ets = robot._ets()
+    tol_lm = min(LM_TOL_MAX, 0.5 * min(tol_m, tol_rad) ** 2 * 1e-2)
+    seed = np.clip(q_seed, robot.q_lower, robot.q_upper)
+    sol = ets.ik_LM(
+        np.ascontiguousarray(T_target), q0=seed, ilimit=max_iterations, slimit=1, tol=tol_lm, joint_limits=True
+    )
+    q = np.asarray(sol.q, dtype=np.float64).reshape(robot.n_joints)
+    if not np.all(np.isfinite(q)):
+        q = seed.copy()
+    iterations = int(sol.iterations)
+    # Newton polish on weldcell's own model (damped least squares, clamped to the limits)
+    for _ in range(POLISH_ITERATIONS):
+        e = pose_error(T_target, robot.fk(q))
+        if np.linalg.norm(e[:3]) < 0.01 * tol_m and np.linalg.norm(e[3:]) < 0.01 * tol_rad:
+            break
+        J = robot.jacobian(q)
+        lam = 1e-12
+        dq = J.T @ np.linalg.solve(J @ J.T + lam * np.eye(6), e)
+        q = np.clip(q + dq, robot.q_lower, robot.q_upper)
+        iterations += 1
+    T = robot.fk(q)
+    res_m = float(np.linalg.norm(T_target[:3, 3] - T[:3, 3]))
+    res_rad = float(rotation_angle_between(T_target[:3, :3], T[:3, :3]))
+    inside = bool(np.all(q >= robot.q_lower) and np.all(q <= robot.q_upper))
+    found = res_m <= tol_m and res_rad <= tol_rad and inside
+    q.flags.writeable = False
+    return IkResult(found=found, q=q if found else None, residual_m=res_m, residual_rad=res_rad, iterations=iterations)

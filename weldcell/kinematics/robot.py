@@ -1,0 +1,359 @@
+"""The :class:`Robot` model: vectorised FK, all-branch analytic IK, Jacobian, labels, singularity.
+
+A ``Robot`` is immutable after construction and every method is a pure function of its
+arguments. Arrays broadcast over leading dimensions: ``q`` is (..., n) [rad], poses are
+(..., 4, 4) ``T_base_flange`` [m]. See docs/conventions.md for frames and definitions.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from weldcell.errors import InputShapeError, ModelError
+from weldcell.kinematics import analytic
+from weldcell.kinematics.chain import Capsule, UrdfChain, chain_fk, chain_jacobian, chain_link_poses
+
+if TYPE_CHECKING:
+    from weldcell.kinematics.specs import OPWSpec, URSpec
+
+NDArrayF = npt.NDArray[np.float64]
+
+N_BRANCHES = 8
+_TWO_PI = 2.0 * math.pi
+
+
+@dataclass(frozen=True)
+class IkResult:
+    """Outcome of a numerical IK query (an expected failure is ``found=False``, not an exception).
+
+    Attributes:
+        found: True only if both residuals are within the requested tolerances and q is inside
+            the joint limits.
+        q: Joint positions [rad], shape (n,), or None when not found.
+        residual_m: Flange position error [m] of the best iterate.
+        residual_rad: Flange orientation error [rad] (geodesic angle) of the best iterate.
+        iterations: Solver iterations used (roboticstoolbox LM plus the final Newton polish).
+    """
+
+    found: bool
+    q: NDArrayF | None
+    residual_m: float
+    residual_rad: float
+    iterations: int
+
+
+def check_joint_array(q: npt.ArrayLike, n: int, name: str = "q") -> NDArrayF:
+    """``q`` as float64 (..., n) after checking shape and finiteness (raises InputShapeError)."""
+    try:
+        arr = np.asarray(q, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise InputShapeError(f"{name}: expected joint positions [rad] of shape (..., {n}), got {q!r}") from err
+    if arr.ndim < 1 or arr.shape[-1] != n:
+        raise InputShapeError(f"{name}: expected joint positions [rad] of shape (..., {n}), got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise InputShapeError(f"{name}: joint positions contain NaN or infinite values")
+    return arr
+
+
+def check_pose_array(T: npt.ArrayLike, name: str = "T_base_flange", atol: float = 1e-6) -> NDArrayF:
+    """``T`` as contiguous float64 (N, 4, 4) plus its leading shape, checked to be rigid transforms.
+
+    Raises:
+        InputShapeError: wrong shape, NaN/inf, rotation not orthonormal (tolerance ``atol``), a
+            reflection, or a last row other than (0, 0, 0, 1).
+    """
+    try:
+        arr = np.asarray(T, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise InputShapeError(f"{name}: expected homogeneous transforms of shape (..., 4, 4), got {T!r}") from err
+    if arr.ndim < 2 or arr.shape[-2:] != (4, 4):
+        raise InputShapeError(f"{name}: expected homogeneous transforms of shape (..., 4, 4), got shape {arr.shape}")
+    flat = np.ascontiguousarray(arr.reshape(-1, 4, 4))
+    bad = analytic.check_rigid_kernel(flat, atol)
+    if bad >= 0:
+        idx = np.unravel_index(bad, arr.shape[:-2]) if arr.ndim > 2 else ()
+        Tb = flat[bad]
+        if not np.all(np.isfinite(Tb)):
+            why = "contains NaN or infinite values"
+        elif np.abs(Tb[3] - [0, 0, 0, 1]).max() > atol:
+            why = "last row must be [0, 0, 0, 1]"
+        elif np.linalg.det(Tb[:3, :3]) < 0:
+            why = "rotation part is a reflection (determinant -1)"
+        else:
+            err = np.abs(Tb[:3, :3].T @ Tb[:3, :3] - np.eye(3)).max()
+            why = f"rotation part is not orthonormal (max |RᵀR - I| = {err:.1e} > {atol:.0e})"
+        where = f" at index {tuple(int(i) for i in idx)}" if idx else ""
+        raise InputShapeError(f"{name}{where}: not a rigid transform: {why}")
+    return flat
+
+
+class Robot:
+    """A serial arm loaded from ``urdf/`` (use :func:`weldcell.kinematics.load_robot`).
+
+    Attributes:
+        name: Model name, e.g. ``"ur5e"``.
+        kind: ``"ur"`` (closed-form UR IK), ``"opw"`` (closed-form OPW IK) or ``"numerical"``.
+        urdf_path: The URDF file the chain was read from.
+        n_joints: Number of actuated joints n.
+        joint_names: Actuated joint names, length n.
+        q_lower, q_upper: Joint position limits [rad], shape (n,).
+        qd_max: Joint speed limits [rad/s], shape (n,).
+        qdd_max: Joint acceleration limits for planning [rad/s²], shape (n,).
+        link_names: The links of the chain from ``base`` to ``flange`` (for :meth:`link_poses`).
+        collision_capsules: Conservative capsules of the URDF collision primitives, in link frames.
+        reach: Sum of the link lengths [m], the length scale of :meth:`singularity_distance`.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        kind: str,
+        urdf_path: Path,
+        chain: UrdfChain,
+        qdd_max: NDArrayF,
+        ur: URSpec | None = None,
+        opw: OPWSpec | None = None,
+    ) -> None:
+        """Build a robot from its parsed chain (internal: use ``load_robot``)."""
+        self.name = name
+        self.kind = kind
+        self.urdf_path = urdf_path
+        self._chain = chain
+        self._ur = ur
+        self._opw = opw
+        self.n_joints = len(chain.joint_names)
+        self.joint_names = chain.joint_names
+        self.q_lower = self._ro(chain.lower)
+        self.q_upper = self._ro(chain.upper)
+        self.qd_max = self._ro(chain.velocity)
+        self.qdd_max = self._ro(qdd_max)
+        self.link_names = chain.link_names
+        self.collision_capsules: tuple[Capsule, ...] = chain.capsules
+        self.reach = float(np.linalg.norm(chain.origins[:, :3, 3], axis=-1).sum())
+        self._rtb_ets: Any = None
+        if opw is not None:
+            self._opw_offsets = np.array(opw.offsets, dtype=np.float64)
+            self._opw_signs = np.array(opw.signs, dtype=np.float64)
+
+    @staticmethod
+    def _ro(a: NDArrayF) -> NDArrayF:
+        out = np.array(a, dtype=np.float64)
+        out.flags.writeable = False
+        return out
+
+    def __repr__(self) -> str:
+        """Short description."""
+        return f"Robot({self.name!r}, kind={self.kind!r}, n_joints={self.n_joints})"
+
+    # ------------------------------------------------------------------------------------ forward
+
+    def fk(self, q: npt.ArrayLike) -> NDArrayF:
+        """Flange poses for joint positions.
+
+        Args:
+            q: Joint positions [rad], shape (..., n).
+
+        Returns:
+            ``T_base_flange``, shape (..., 4, 4) [m].
+        """
+        arr = check_joint_array(q, self.n_joints)
+        flat = np.ascontiguousarray(arr.reshape(-1, self.n_joints))
+        c = self._chain
+        out: NDArrayF = chain_fk(flat, c.origins, c.axes, c.qidx)
+        return out.reshape(*arr.shape[:-1], 4, 4)
+
+    def link_poses(self, q: npt.ArrayLike) -> NDArrayF:
+        """Poses of every link in :attr:`link_names`.
+
+        Args:
+            q: Joint positions [rad], shape (..., n).
+
+        Returns:
+            ``T_base_link``, shape (..., L, 4, 4) with L = len(link_names).
+        """
+        arr = check_joint_array(q, self.n_joints)
+        flat = np.ascontiguousarray(arr.reshape(-1, self.n_joints))
+        c = self._chain
+        out: NDArrayF = chain_link_poses(flat, c.origins, c.axes, c.qidx)
+        return out.reshape(*arr.shape[:-1], len(self.link_names), 4, 4)
+
+    def jacobian(self, q: npt.ArrayLike) -> NDArrayF:
+        """Geometric Jacobian of the flange origin in the base frame.
+
+        Args:
+            q: Joint positions [rad], shape (..., n).
+
+        Returns:
+            ``J`` with rows ``[v; ω]`` (linear velocity [m/s] of the flange origin, angular
+            velocity [rad/s]), both in the base frame, shape (..., 6, n).
+        """
+        arr = check_joint_array(q, self.n_joints)
+        flat = np.ascontiguousarray(arr.reshape(-1, self.n_joints))
+        c = self._chain
+        out: NDArrayF = chain_jacobian(flat, c.origins, c.axes, c.qidx)
+        return out.reshape(*arr.shape[:-1], 6, self.n_joints)
+
+    # ------------------------------------------------------------------------------------ inverse
+
+    def ik(self, T_base_flange: npt.ArrayLike, *, check: bool = True) -> NDArrayF:
+        """All closed-form IK branches for each pose.
+
+        Branch ``b = 4·i_shoulder + 2·i_elbow + i_wrist`` (``i = 0`` for label +1, 1 for -1; see
+        :meth:`configuration_labels`). Each joint is the 2π-equivalent nearest 0 inside the
+        limits; a branch that does not exist or cannot be placed inside the limits is a NaN row.
+        At a wrist singularity one free joint is fixed at 0 (UR joint 6, OPW native θ4).
+
+        Args:
+            T_base_flange: Flange poses [m], shape (..., 4, 4).
+            check: Validate that the inputs are finite rigid transforms (leave True unless the
+                poses come from trusted code in a hot loop).
+
+        Returns:
+            q, shape (..., 8, n) [rad].
+
+        Raises:
+            InputShapeError: bad input. ModelError: the robot has no closed-form solver
+            (``kind == "numerical"``; use :meth:`ik_numerical`).
+        """
+        if check:
+            flat = check_pose_array(T_base_flange)
+            lead = np.shape(T_base_flange)[:-2]
+        else:
+            arr = np.asarray(T_base_flange, dtype=np.float64)
+            lead = arr.shape[:-2]
+            flat = np.ascontiguousarray(arr.reshape(-1, 4, 4))
+        if self._ur is not None:
+            s = self._ur
+            out: NDArrayF = analytic.ur_ik_kernel(
+                flat, s.d1, s.a2, s.a3, s.d4, s.d5, s.d6, self.q_lower, self.q_upper
+            )
+        elif self._opw is not None:
+            o = self._opw
+            out = analytic.opw_ik_kernel(
+                flat, o.a1, o.a2, o.b, o.c1, o.c2, o.c3, o.c4,
+                self._opw_offsets, self._opw_signs, self.q_lower, self.q_upper,
+            )  # fmt: skip
+        else:
+            raise ModelError(f"robot {self.name!r} has no closed-form IK; use ik_numerical()")
+        return out.reshape(*lead, N_BRANCHES, self.n_joints)
+
+    def ik_numerical(
+        self,
+        T_base_flange: npt.ArrayLike,
+        q_seed: npt.ArrayLike,
+        tol_m: float = 1e-7,
+        tol_rad: float = 1e-6,
+        max_iterations: int = 200,
+    ) -> IkResult:
+        """Numerical IK for one pose from a seed (roboticstoolbox C++ ``ik_LM`` plus a Newton polish).
+
+        ``found`` is True only when the flange position error is ≤ ``tol_m`` [m], the orientation
+        error ≤ ``tol_rad`` [rad] (both measured here with this model's FK) and q is inside the
+        joint limits.
+
+        Args:
+            T_base_flange: Target flange pose, shape (4, 4).
+            q_seed: Start configuration [rad], shape (n,).
+            tol_m: Position tolerance [m].
+            tol_rad: Orientation tolerance [rad].
+            max_iterations: Iteration limit of the LM search.
+        """
+        from weldcell.kinematics.numerical import solve_numerical
+
+        T = check_pose_array(T_base_flange)
+        if T.shape[0] != 1 or np.shape(T_base_flange) != (4, 4):
+            raise InputShapeError(f"T_base_flange: expected one pose of shape (4, 4), got {np.shape(T_base_flange)}")
+        seed = check_joint_array(q_seed, self.n_joints, "q_seed")
+        if seed.shape != (self.n_joints,):
+            raise InputShapeError(f"q_seed: expected shape ({self.n_joints},), got {seed.shape}")
+        if not (tol_m > 0 and tol_rad > 0):
+            raise InputShapeError(f"tol_m, tol_rad: expected positive tolerances, got {tol_m}, {tol_rad}")
+        return solve_numerical(self, T[0], seed, tol_m, tol_rad, max_iterations)
+
+    def _ets(self) -> Any:
+        """The roboticstoolbox ETS of this URDF (built on first use; it never changes results)."""
+        if self._rtb_ets is None:
+            import roboticstoolbox as rtb
+
+            model = rtb.Robot.URDF(str(self.urdf_path))
+            self._rtb_ets = model.ets(end=self.link_names[-1])
+        return self._rtb_ets
+
+    # ----------------------------------------------------------------------------------- queries
+
+    def nearest_equivalent(self, q: npt.ArrayLike, q_ref: npt.ArrayLike) -> NDArrayF:
+        """Per joint, the 2π-equivalent of ``q`` inside the limits that is closest to ``q_ref``.
+
+        Use it to keep continuity along a path: the joint values ``ik`` returns are the
+        equivalents nearest 0, which may be 2π away from the previous way point.
+
+        Args:
+            q: Joint positions [rad], shape (..., n) (NaN rows pass through as NaN).
+            q_ref: Reference joint positions [rad], broadcastable to q.
+
+        Returns:
+            Shape of the broadcast (..., n); NaN where no equivalent lies inside the limits.
+        """
+        qa = np.asarray(q, dtype=np.float64)
+        ref = check_joint_array(q_ref, self.n_joints, "q_ref")
+        if qa.ndim < 1 or qa.shape[-1] != self.n_joints:
+            raise InputShapeError(f"q: expected joint positions [rad] of shape (..., {self.n_joints}), got {qa.shape}")
+        lo = np.ceil((self.q_lower - 1e-12 - qa) / _TWO_PI)
+        hi = np.floor((self.q_upper + 1e-12 - qa) / _TWO_PI)
+        m = np.clip(np.round((ref - qa) / _TWO_PI), lo, hi)
+        out = qa + _TWO_PI * m
+        out = np.where(lo <= hi, np.clip(out, self.q_lower, self.q_upper), np.nan)
+        result: NDArrayF = out
+        return result
+
+    def within_limits(self, q: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+        """True where every joint of q (..., n) [rad] is inside [q_lower, q_upper] -> (...,)."""
+        arr = np.asarray(q, dtype=np.float64)
+        ok: npt.NDArray[np.bool_] = np.all((arr >= self.q_lower) & (arr <= self.q_upper), axis=-1)
+        return ok
+
+    def configuration_labels(self, q: npt.ArrayLike) -> npt.NDArray[np.int8]:
+        """Configuration labels (shoulder, elbow, wrist), each +1 or -1, shape (..., 3) int8.
+
+        They match the IK branch index: branch ``b`` has labels
+        ``(1 - 2·(b >> 2 & 1), 1 - 2·(b >> 1 & 1), 1 - 2·(b & 1))``. Definitions per kind are in
+        docs/conventions.md; for the 7-axis ``numerical`` arms they are the signs of joints 2, 4, 6
+        (the LBR status bits).
+        """
+        arr = check_joint_array(q, self.n_joints)
+        flat = arr.reshape(-1, self.n_joints)
+        if self._ur is not None:
+            lab = analytic.ur_labels(flat, self._ur.a2, self._ur.a3, self._ur.d5)
+        elif self._opw is not None:
+            o = self._opw
+            lab = analytic.opw_labels(flat, o.a1, o.a2, o.c2, o.c3, self._opw_offsets, self._opw_signs)
+        elif self.n_joints >= 6:
+            lab = np.where(np.sin(flat[:, [1, 3, 5]]) >= 0, 1, -1).astype(np.int8)
+        else:
+            raise ModelError(f"robot {self.name!r}: configuration labels need at least 6 joints")
+        return lab.reshape(*arr.shape[:-1], 3)
+
+    def singularity_distance(self, q: npt.ArrayLike) -> NDArrayF:
+        """Distance to the nearest singularity: smallest singular value of the scaled Jacobian.
+
+        ``σ_min(diag(1/L, 1/L, 1/L, 1, 1, 1) · J(q))`` with ``L = reach`` [m]: dimensionless,
+        ≥ 0 and exactly 0 at a singular configuration (wrist, elbow or shoulder). For a UR it
+        falls roughly linearly with |sin θ5|, |sin θ3| and the shoulder distance near each.
+
+        Args:
+            q: Joint positions [rad], shape (..., n).
+
+        Returns:
+            Shape (...,).
+        """
+        J = self.jacobian(q)
+        scale = np.array([1.0 / self.reach] * 3 + [1.0] * 3)[:, None]
+        sv = np.linalg.svd(J * scale, compute_uv=False)
+        out: NDArrayF = sv[..., -1] if self.n_joints >= 6 else sv[..., -1] * 0.0
+        return out

@@ -1,0 +1,239 @@
+"""Kinematic data of the shipped robot and torch models (the single source the URDFs are generated from).
+
+Sources:
+
+* UR e-series DH tables: Universal Robots, "DH Parameters for calculations of kinematics and
+  dynamics" (universal-robots.com, articles/ur/application-installation/
+  dh-parameters-for-calculations-of-kinematics-and-dynamics). Standard DH,
+  ``T_{i-1,i} = Rz(θ_i) Tz(d_i) Tx(a_i) Rx(α_i)``, α = (π/2, 0, 0, π/2, -π/2, 0).
+* UR joint limits: e-series data sheets (working range ±360° on every joint) and
+  ``ur_description/config/<model>/joint_limits.yaml`` (elbow restricted to ±180°, speeds
+  UR3e 180/180/180/360/360/360 °/s, UR5e 180 °/s, UR10e/UR16e 120/120/180/180/180/180 °/s).
+* KUKA KR 6 R900 sixx (KR AGILUS): link lengths 400/25/455/35/420/80 mm and axis ranges
+  (A1 ±170°, A2 -190°/+45°, A3 -120°/+156°, A4 ±185°, A5 ±120°, A6 ±350°) and speeds
+  (360/300/360/381/388/615 °/s) from the KUKA KR AGILUS sixx specification; OPW parameters as
+  defined by M. Brandstötter, A. Angerer, M. Hofbaur, "An analytical solution of the inverse
+  kinematics problem of industrial serial manipulators with an ortho-parallel basis and a
+  spherical wrist", Austrian Robotics Workshop 2014. Axis signs (-1, 1, 1, -1, 1, -1) and the
+  -90° zero of A2 as in ROS-Industrial's ``kuka_kr6_support``.
+* ``srs7`` is not a vendor model: a generic 7-axis S-R-S arm with the proportions of a
+  7 kg-class LBR (shoulder 0.34 m, upper arm 0.40 m, forearm 0.40 m, flange 0.126 m) used to
+  exercise the numerical IK.
+
+Acceleration limits (``qdd_max``) are not published by the vendors in a form a planner can use;
+the values here are conservative planning defaults, stated as such.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+_D = math.pi / 180.0
+
+
+@dataclass(frozen=True, slots=True)
+class URSpec:
+    """A UR e-series arm: standard DH table plus limits and link sizes for the generated model.
+
+    Attributes:
+        name: Model name, e.g. ``"ur5e"``.
+        d1, a2, a3, d4, d5, d6: DH lengths [m] (a2, a3 negative as published).
+        q_lower, q_upper: Joint position limits [rad].
+        qd_max: Joint speed limits [rad/s].
+        qdd_max: Planning acceleration limits [rad/s²] (defaults, not vendor figures).
+        shoulder_offset: Distance [m] along the shoulder axis from DH frame 1 to the upper-arm tube.
+        elbow_offset: Distance [m] from the upper-arm tube back to the forearm tube.
+        r_base, r_shoulder, r_elbow, r_wrist: Housing radii [m] of the link cylinders.
+        r_upper, r_fore: Tube radii [m] of the upper arm and forearm.
+    """
+
+    name: str
+    d1: float
+    a2: float
+    a3: float
+    d4: float
+    d5: float
+    d6: float
+    q_lower: tuple[float, ...]
+    q_upper: tuple[float, ...]
+    qd_max: tuple[float, ...]
+    qdd_max: tuple[float, ...]
+    shoulder_offset: float
+    elbow_offset: float
+    r_base: float
+    r_shoulder: float
+    r_upper: float
+    r_elbow: float
+    r_fore: float
+    r_wrist: float
+
+
+@dataclass(frozen=True, slots=True)
+class OPWSpec:
+    """A six-axis arm with an ortho-parallel basis and a spherical wrist (OPW parameters).
+
+    Native OPW geometry (all native angles θ zero: arm upright, flange z up)::
+
+        C (wrist centre) = Rz(θ1) [ (a1, b, c1) + Ry(θ2) (0, 0, c2) + Ry(θ2+θ3) (a2, 0, c3) ]
+        R_base_flange    = Rz(θ1) Ry(θ2+θ3) Rz(θ4) Ry(θ5) Rz(θ6)
+        p_base_flange    = C + c4 · R_base_flange e_z
+
+    The controller joint values q relate to the native angles by ``θ_i = sign_i · q_i + offset_i``.
+
+    Attributes:
+        name: Model name.
+        a1, a2, b, c1, c2, c3, c4: OPW lengths [m].
+        offsets: Native angle at q = 0 [rad], shape (6,).
+        signs: Axis direction corrections (+1 or -1), shape (6,).
+        q_lower, q_upper, qd_max, qdd_max: Limits [rad], [rad/s], [rad/s²].
+    """
+
+    name: str
+    a1: float
+    a2: float
+    b: float
+    c1: float
+    c2: float
+    c3: float
+    c4: float
+    offsets: tuple[float, ...]
+    signs: tuple[int, ...]
+    q_lower: tuple[float, ...]
+    q_upper: tuple[float, ...]
+    qd_max: tuple[float, ...]
+    qdd_max: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SerialSpec:
+    """A generic serial arm of revolute joints, described joint by joint (numerical IK only).
+
+    Attributes:
+        name: Model name.
+        origins_xyz: Joint origin offsets [m] from the previous joint frame, shape (n + 1, 3)
+            (the last row places the flange).
+        axes: Joint axes in the joint frames, shape (n, 3).
+        q_lower, q_upper, qd_max, qdd_max: Limits [rad], [rad/s], [rad/s²].
+        radius: Link radius [m] for the cylinder geometry.
+    """
+
+    name: str
+    origins_xyz: tuple[tuple[float, float, float], ...]
+    axes: tuple[tuple[float, float, float], ...]
+    q_lower: tuple[float, ...]
+    q_upper: tuple[float, ...]
+    qd_max: tuple[float, ...]
+    qdd_max: tuple[float, ...]
+    radius: float
+
+
+@dataclass(frozen=True, slots=True)
+class TorchSpec:
+    """A straight-body MIG/MAG torch with one bend (swan neck).
+
+    The body runs along the flange z axis to the bend point ``(0, 0, body_length)``; the neck then
+    points along ``Ry(neck_angle) e_z``. Along that direction come the neck tube, the nozzle
+    (``nozzle_length``, its last ``nozzle_tip_length`` narrower) and the contact tip, which ends
+    ``tip_recess`` inside the nozzle mouth. The TCP is the wire end, ``stickout`` beyond the tip.
+
+    Attributes:
+        name: Model name.
+        neck_angle: Bend of the neck [rad].
+        body_length: Flange face to bend point [m].
+        neck_length: Bend point to nozzle mouth [m].
+        nozzle_length, nozzle_tip_length: [m].
+        r_mount, mount_length, r_body, r_neck, r_nozzle, r_nozzle_tip, r_tip, r_wire: [m].
+        tip_recess: Contact tip end behind the nozzle mouth [m] (0 = flush).
+        nominal_stickout: Contact tip to wire end [m].
+    """
+
+    name: str
+    neck_angle: float
+    body_length: float
+    neck_length: float
+    nozzle_length: float
+    nozzle_tip_length: float
+    r_mount: float
+    mount_length: float
+    r_body: float
+    r_neck: float
+    r_nozzle: float
+    r_nozzle_tip: float
+    r_tip: float
+    r_wire: float
+    tip_recess: float
+    nominal_stickout: float
+
+
+_UR_LOWER = (-2 * math.pi, -2 * math.pi, -math.pi, -2 * math.pi, -2 * math.pi, -2 * math.pi)
+_UR_UPPER = (2 * math.pi, 2 * math.pi, math.pi, 2 * math.pi, 2 * math.pi, 2 * math.pi)
+
+UR_SPECS: dict[str, URSpec] = {
+    "ur3e": URSpec(
+        "ur3e", 0.15185, -0.24355, -0.2132, 0.13105, 0.08535, 0.0921,
+        _UR_LOWER, _UR_UPPER,
+        (math.pi, math.pi, math.pi, 2 * math.pi, 2 * math.pi, 2 * math.pi),
+        (6.0, 6.0, 6.0, 8.0, 8.0, 8.0),
+        0.120, 0.093, 0.064, 0.046, 0.040, 0.040, 0.033, 0.032,
+    ),
+    "ur5e": URSpec(
+        "ur5e", 0.1625, -0.425, -0.3922, 0.1333, 0.0997, 0.0996,
+        _UR_LOWER, _UR_UPPER,
+        (math.pi,) * 6,
+        (4.0, 4.0, 4.0, 6.0, 6.0, 6.0),
+        0.138, 0.131, 0.076, 0.060, 0.054, 0.048, 0.042, 0.040,
+    ),
+    "ur10e": URSpec(
+        "ur10e", 0.1807, -0.6127, -0.57155, 0.17415, 0.11985, 0.11655,
+        _UR_LOWER, _UR_UPPER,
+        (120 * _D, 120 * _D, math.pi, math.pi, math.pi, math.pi),
+        (3.0, 3.0, 3.0, 5.0, 5.0, 5.0),
+        0.176, 0.137, 0.095, 0.075, 0.066, 0.060, 0.052, 0.047,
+    ),
+    "ur16e": URSpec(
+        "ur16e", 0.1807, -0.4784, -0.36, 0.17415, 0.11985, 0.11655,
+        _UR_LOWER, _UR_UPPER,
+        (120 * _D, 120 * _D, math.pi, math.pi, math.pi, math.pi),
+        (3.0, 3.0, 3.0, 5.0, 5.0, 5.0),
+        0.176, 0.137, 0.095, 0.075, 0.070, 0.060, 0.056, 0.047,
+    ),
+}  # fmt: skip
+
+OPW_SPECS: dict[str, OPWSpec] = {
+    "kr6_r900": OPWSpec(
+        "kr6_r900", a1=0.025, a2=-0.035, b=0.0, c1=0.400, c2=0.455, c3=0.420, c4=0.080,
+        offsets=(0.0, math.pi / 2, 0.0, 0.0, 0.0, 0.0),
+        signs=(-1, 1, 1, -1, 1, -1),
+        q_lower=(-170 * _D, -190 * _D, -120 * _D, -185 * _D, -120 * _D, -350 * _D),
+        q_upper=(170 * _D, 45 * _D, 156 * _D, 185 * _D, 120 * _D, 350 * _D),
+        qd_max=(360 * _D, 300 * _D, 360 * _D, 381 * _D, 388 * _D, 615 * _D),
+        qdd_max=(10.0, 10.0, 10.0, 15.0, 15.0, 20.0),
+    ),
+}  # fmt: skip
+
+SERIAL_SPECS: dict[str, SerialSpec] = {
+    "srs7": SerialSpec(
+        "srs7",
+        origins_xyz=(
+            (0.0, 0.0, 0.15), (0.0, 0.0, 0.19), (0.0, 0.0, 0.21), (0.0, 0.0, 0.19),
+            (0.0, 0.0, 0.21), (0.0, 0.0, 0.19), (0.0, 0.0, 0.081), (0.0, 0.0, 0.045),
+        ),
+        axes=((0, 0, 1), (0, 1, 0), (0, 0, 1), (0, -1, 0), (0, 0, 1), (0, 1, 0), (0, 0, 1)),
+        q_lower=(-170 * _D, -120 * _D, -170 * _D, -120 * _D, -170 * _D, -120 * _D, -175 * _D),
+        q_upper=(170 * _D, 120 * _D, 170 * _D, 120 * _D, 170 * _D, 120 * _D, 175 * _D),
+        qd_max=(98 * _D, 98 * _D, 100 * _D, 130 * _D, 140 * _D, 180 * _D, 180 * _D),
+        qdd_max=(5.0,) * 7,
+        radius=0.06,
+    ),
+}  # fmt: skip
+
+TORCH_SPECS: dict[str, TorchSpec] = {
+    "torch_mig_22": TorchSpec(
+        "torch_mig_22", neck_angle=22 * _D, body_length=0.25, neck_length=0.12,
+        nozzle_length=0.06, nozzle_tip_length=0.015,
+        r_mount=0.035, mount_length=0.05, r_body=0.02, r_neck=0.011,
+        r_nozzle=0.0125, r_nozzle_tip=0.0095, r_tip=0.004, r_wire=0.0006,
+        tip_recess=0.0, nominal_stickout=0.015,
+    ),
+}  # fmt: skip

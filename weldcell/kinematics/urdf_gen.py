@@ -1,0 +1,397 @@
+"""Generate the URDF files in ``urdf/`` from :mod:`weldcell.kinematics.specs`.
+
+The generated files are committed; ``tests/kinematics/test_urdf.py`` checks they are up to date.
+Regenerate after editing a spec with::
+
+    python -m weldcell.kinematics.urdf_gen
+
+Geometry uses only cylinders, boxes and spheres (visual = collision), sized to the real links, so
+the models load offline in pybullet and ``roboticstoolbox.Robot.URDF`` without meshes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from weldcell.kinematics.specs import (
+    OPW_SPECS,
+    SERIAL_SPECS,
+    TORCH_SPECS,
+    UR_SPECS,
+    OPWSpec,
+    SerialSpec,
+    TorchSpec,
+    URSpec,
+)
+from weldcell.spatial.se3 import se3_from_xyz_rpy, xyz_rpy_from_se3
+
+NDArrayF = npt.NDArray[np.float64]
+
+URDF_DIR = Path(__file__).resolve().parents[2] / "urdf"
+
+_COLORS = {
+    "ur_grey": (0.82, 0.83, 0.85, 1.0),
+    "ur_blue": (0.33, 0.55, 0.75, 1.0),
+    "dark": (0.15, 0.15, 0.17, 1.0),
+    "kuka_orange": (0.96, 0.47, 0.0, 1.0),
+    "black": (0.05, 0.05, 0.05, 1.0),
+    "copper": (0.80, 0.50, 0.20, 1.0),
+    "brass": (0.78, 0.66, 0.30, 1.0),
+    "steel": (0.65, 0.65, 0.68, 1.0),
+    "white": (0.92, 0.92, 0.92, 1.0),
+}
+
+
+@dataclass(frozen=True)
+class Prim:
+    """One geometric primitive of a link, pose ``T_link_prim`` (cylinders along the prim z axis).
+
+    ``dims`` is (radius, length) for a cylinder, (radius,) for a sphere, (x, y, z) full extents
+    for a box, all in [m].
+    """
+
+    kind: str
+    T_link_prim: NDArrayF
+    dims: tuple[float, ...]
+    color: str
+
+
+@dataclass
+class _Link:
+    name: str
+    prims: list[Prim] = field(default_factory=list)
+    mass: float = 0.5
+
+
+@dataclass
+class _Joint:
+    name: str
+    parent: str
+    child: str
+    T_parent_joint: NDArrayF
+    axis: tuple[float, float, float] = (0.0, 0.0, 1.0)
+    kind: str = "revolute"
+    lower: float = 0.0
+    upper: float = 0.0
+    velocity: float = 0.0
+    effort: float = 0.0
+
+
+def _tf(xyz: tuple[float, float, float] = (0.0, 0.0, 0.0), rpy: tuple[float, float, float] = (0, 0, 0)) -> NDArrayF:
+    return se3_from_xyz_rpy(np.array(xyz, dtype=float), np.array(rpy, dtype=float))
+
+
+def _rot_x(a: float) -> NDArrayF:
+    return _tf(rpy=(a, 0.0, 0.0))
+
+
+def _rot_axis(axis: tuple[float, float, float], angle: float) -> NDArrayF:
+    a = np.asarray(axis, dtype=float)
+    a = a / np.linalg.norm(a)
+    K = np.array([[0, -a[2], a[1]], [a[2], 0, -a[0]], [-a[1], a[0], 0]])
+    T = np.eye(4)
+    T[:3, :3] = np.eye(3) + math.sin(angle) * K + (1 - math.cos(angle)) * (K @ K)
+    return T
+
+
+def cyl(p0: tuple[float, float, float], p1: tuple[float, float, float], r: float, color: str) -> Prim:
+    """Cylinder of radius ``r`` [m] between the centres ``p0`` and ``p1`` [m] of its end faces."""
+    a = np.asarray(p0, dtype=float)
+    b = np.asarray(p1, dtype=float)
+    d = b - a
+    length = float(np.linalg.norm(d))
+    yaw = math.atan2(d[1], d[0])
+    pitch = math.atan2(math.hypot(d[0], d[1]), d[2])
+    mid = 0.5 * (a + b)
+    return Prim("cylinder", _tf(tuple(mid), (0.0, pitch, yaw)), (r, length), color)  # type: ignore[arg-type]
+
+
+def box(center: tuple[float, float, float], size: tuple[float, float, float], color: str) -> Prim:
+    """Axis-aligned box with full extents ``size`` [m] centred at ``center`` [m]."""
+    return Prim("box", _tf(center), size, color)
+
+
+def sphere(center: tuple[float, float, float], r: float, color: str) -> Prim:
+    """Sphere of radius ``r`` [m]."""
+    return Prim("sphere", _tf(center), (r,), color)
+
+
+# ----------------------------------------------------------------------------------------------- UR
+
+
+def _ur_model(s: URSpec) -> tuple[str, list[_Link], list[_Joint]]:
+    names = ["shoulder_pan", "shoulder_lift", "elbow", "wrist_1", "wrist_2", "wrist_3"]
+    links_n = ["shoulder_link", "upper_arm_link", "forearm_link", "wrist_1_link", "wrist_2_link", "wrist_3_link"]
+    a = (0.0, s.a2, s.a3, 0.0, 0.0, 0.0)
+    d = (s.d1, 0.0, 0.0, s.d4, s.d5, s.d6)
+    alpha = (math.pi / 2, 0.0, 0.0, math.pi / 2, -math.pi / 2, 0.0)
+    so, eo = s.shoulder_offset, s.elbow_offset
+    fz = so - eo  # forearm tube height along the elbow axis
+    h_base = 0.55 * s.d1
+    rw = s.r_wrist
+    prims: dict[str, list[Prim]] = {
+        "base": [cyl((0, 0, 0), (0, 0, h_base), s.r_base, "ur_grey")],
+        "shoulder_link": [
+            cyl((0, 0, -(s.d1 - h_base)), (0, 0, 0.7 * s.r_shoulder), s.r_shoulder, "ur_blue"),
+            cyl((0, 0.6 * s.r_shoulder, 0), (0, -(so + 0.5 * s.r_upper), 0), s.r_shoulder, "ur_grey"),
+        ],
+        "upper_arm_link": [
+            cyl((0, 0, so - s.r_shoulder), (0, 0, so + s.r_shoulder), s.r_shoulder, "ur_blue"),
+            cyl((0, 0, so), (s.a2, 0, so), s.r_upper, "ur_grey"),
+            cyl((s.a2, 0, fz - 0.5 * s.r_elbow), (s.a2, 0, so + s.r_elbow), s.r_elbow, "ur_blue"),
+        ],
+        "forearm_link": [
+            cyl((0, 0, fz), (s.a3, 0, fz), s.r_fore, "ur_grey"),
+        ],
+        "wrist_1_link": [
+            cyl((0, 0, -(s.d4 - fz) - s.r_fore), (0, 0, 0.9 * rw), rw, "ur_blue"),
+        ],
+        "wrist_2_link": [
+            cyl((0, 0, -s.d5), (0, 0, 0.9 * rw), rw, "ur_blue"),
+        ],
+        "wrist_3_link": [
+            cyl((0, 0, -s.d6), (0, 0, -0.012), rw, "ur_blue"),
+            cyl((0, 0, -0.012), (0, 0, 0.0), 0.0315, "steel"),
+        ],
+    }
+    masses = {"base": 4.0, "shoulder_link": 3.7, "upper_arm_link": 8.4, "forearm_link": 2.3}
+    links = [_Link("base", prims["base"], masses["base"])]
+    joints: list[_Joint] = []
+    parent = "base"
+    for i in range(6):
+        # URDF joint i: origin Tx(a_{i-1}) Rx(α_{i-1}) Tz(d_i), axis z (standard DH, θ and d commute)
+        a_prev = a[i - 1] if i else 0.0
+        al_prev = alpha[i - 1] if i else 0.0
+        T = _tf((a_prev, 0.0, 0.0)) @ _rot_x(al_prev) @ _tf((0.0, 0.0, d[i]))
+        joints.append(
+            _Joint(
+                f"{names[i]}_joint", parent, links_n[i], T,
+                lower=s.q_lower[i], upper=s.q_upper[i], velocity=s.qd_max[i], effort=150.0,
+            )
+        )  # fmt: skip
+        links.append(_Link(links_n[i], prims[links_n[i]], masses.get(links_n[i], 1.2)))
+        parent = links_n[i]
+    # a6 = 0, α6 = 0: the flange (tool0) is DH frame 6 itself
+    joints.append(_Joint("flange_joint", parent, "flange", _tf((a[5], 0, 0)) @ _rot_x(alpha[5]), kind="fixed"))
+    links.append(_Link("flange", [], 0.01))
+    return s.name, links, joints
+
+
+# ---------------------------------------------------------------------------------------------- OPW
+
+
+def _opw_model(s: OPWSpec) -> tuple[str, list[_Link], list[_Joint]]:
+    ax_native = ((0, 0, 1), (0, 1, 0), (0, 1, 0), (0, 0, 1), (0, 1, 0), (0, 0, 1))
+    origins = (
+        (0.0, 0.0, 0.0),
+        (s.a1, s.b, s.c1),
+        (0.0, 0.0, s.c2),
+        (s.a2, 0.0, 0.0),
+        (0.0, 0.0, s.c3),
+        (0.0, 0.0, 0.0),
+    )
+    link_n = [f"link_{i}" for i in range(1, 7)]
+    o = "kuka_orange"
+    prims: dict[str, list[Prim]] = {
+        "base": [box((0, 0, 0.025), (0.32, 0.32, 0.05), "black"), cyl((0, 0, 0), (0, 0, 0.2), 0.11, "black")],
+        "link_1": [
+            cyl((0, 0, 0.2), (0, 0, 0.31), 0.105, o),
+            cyl((s.a1, 0.11, s.c1), (s.a1, -0.1, s.c1), 0.085, o),
+        ],
+        "link_2": [
+            box((0, 0.07, 0.5 * s.c2), (0.1, 0.06, s.c2), o),
+            cyl((0, 0.12, s.c2), (0, -0.06, s.c2), 0.065, o),
+        ],
+        "link_3": [cyl((s.a2, 0, -0.07), (s.a2, 0, 0.12), 0.065, o)],
+        "link_4": [cyl((0, 0, 0.12), (0, 0, s.c3 - 0.05), 0.045, o)],
+        "link_5": [cyl((0, 0.06, 0), (0, -0.06, 0), 0.042, o)],
+        "link_6": [
+            cyl((0, 0, 0.03), (0, 0, s.c4 - 0.012), 0.035, o),
+            cyl((0, 0, s.c4 - 0.012), (0, 0, s.c4), 0.0315, "steel"),
+        ],
+    }
+    links = [_Link("base", prims["base"], 10.0)]
+    joints: list[_Joint] = []
+    parent = "base"
+    for i in range(6):
+        # θ_i = sign_i q_i + offset_i  ->  URDF origin = native origin · Rot(axis, offset), axis · sign
+        T = _tf(origins[i]) @ _rot_axis(ax_native[i], s.offsets[i])
+        axis = tuple(float(s.signs[i] * c) for c in ax_native[i])
+        joints.append(
+            _Joint(
+                f"joint_a{i + 1}", parent, link_n[i], T, axis=axis,  # type: ignore[arg-type]
+                lower=s.q_lower[i], upper=s.q_upper[i], velocity=s.qd_max[i], effort=100.0,
+            )
+        )  # fmt: skip
+        links.append(_Link(link_n[i], prims[link_n[i]], 2.0))
+        parent = link_n[i]
+    joints.append(_Joint("flange_joint", parent, "flange", _tf((0.0, 0.0, s.c4)), kind="fixed"))
+    links.append(_Link("flange", [], 0.01))
+    return s.name, links, joints
+
+
+# ------------------------------------------------------------------------------------------- serial
+
+
+def _serial_model(s: SerialSpec) -> tuple[str, list[_Link], list[_Joint]]:
+    n = len(s.axes)
+    r = s.radius
+    links = [_Link("base", [cyl((0, 0, 0), (0, 0, s.origins_xyz[0][2]), r * 1.2, "dark")], 4.0)]
+    joints: list[_Joint] = []
+    parent = "base"
+    for i in range(n):
+        nxt = s.origins_xyz[i + 1]
+        name = f"link_{i + 1}"
+        color = "white" if i % 2 == 0 else "ur_blue"
+        prims = [sphere((0, 0, 0), r, color)]
+        if any(abs(c) > 0 for c in nxt):
+            prims.append(cyl((0, 0, 0), nxt, r * (0.9 if i < n - 1 else 0.7), color))
+        joints.append(
+            _Joint(
+                f"joint_{i + 1}", parent, name, _tf(s.origins_xyz[i]), axis=s.axes[i],
+                lower=s.q_lower[i], upper=s.q_upper[i], velocity=s.qd_max[i], effort=100.0,
+            )
+        )  # fmt: skip
+        links.append(_Link(name, prims, 2.0))
+        parent = name
+    joints.append(_Joint("flange_joint", parent, "flange", _tf(s.origins_xyz[n]), kind="fixed"))
+    links.append(_Link("flange", [], 0.01))
+    return s.name, links, joints
+
+
+# -------------------------------------------------------------------------------------------- torch
+
+
+def torch_geometry(s: TorchSpec) -> dict[str, tuple[list[Prim], NDArrayF]]:
+    """Torch links: name -> (primitives in the link frame, ``T_flange_link``)."""
+    ca, sa = math.cos(s.neck_angle), math.sin(s.neck_angle)
+    T_flange_neck = np.eye(4)
+    T_flange_neck[:3, :3] = [[ca, 0, sa], [0, 1, 0], [-sa, 0, ca]]
+    T_flange_neck[:3, 3] = [0.0, 0.0, s.body_length]
+    L = s.neck_length
+    nz0 = L - s.nozzle_length
+    tip_end = L - s.tip_recess
+    body = [
+        cyl((0, 0, 0), (0, 0, s.mount_length), s.r_mount, "dark"),
+        cyl((0, 0, s.mount_length), (0, 0, s.body_length), s.r_body, "black"),
+        sphere((0, 0, s.body_length), s.r_body, "black"),
+    ]
+    neck = [
+        cyl((0, 0, 0), (0, 0, nz0), s.r_neck, "black"),
+        cyl((0, 0, nz0), (0, 0, L - s.nozzle_tip_length), s.r_nozzle, "brass"),
+        cyl((0, 0, L - s.nozzle_tip_length), (0, 0, L), s.r_nozzle_tip, "brass"),
+    ]
+    tip = [cyl((0, 0, tip_end - 0.02), (0, 0, tip_end), s.r_tip, "copper")]
+    return {
+        "torch_body": (body, np.eye(4)),
+        "torch_neck": (neck, T_flange_neck),
+        "contact_tip": (tip, T_flange_neck),
+    }
+
+
+def _torch_model(s: TorchSpec) -> tuple[str, list[_Link], list[_Joint]]:
+    geo = torch_geometry(s)
+    links = [_Link("flange", [], 0.01)]
+    joints: list[_Joint] = []
+    for name, (prims, T) in geo.items():
+        parent = "flange"
+        links.append(_Link(name, prims, 0.3))
+        joints.append(_Joint(f"{name}_joint", parent, name, T, kind="fixed"))
+    T_tcp = geo["torch_neck"][1] @ _tf((0.0, 0.0, s.neck_length - s.tip_recess + s.nominal_stickout))
+    links.append(_Link("tcp", [], 0.001))
+    joints.append(_Joint("tcp_joint", "flange", "tcp", T_tcp, kind="fixed"))
+    return s.name, links, joints
+
+
+# -------------------------------------------------------------------------------------------- write
+
+
+def _f(x: float) -> str:
+    v = float(x)
+    if abs(v) < 1e-15:
+        v = 0.0
+    return repr(v)
+
+
+def _origin(T: NDArrayF) -> str:
+    xyz, rpy = xyz_rpy_from_se3(T)
+    return (
+        f'<origin xyz="{_f(xyz[0])} {_f(xyz[1])} {_f(xyz[2])}" rpy="{_f(rpy[0])} {_f(rpy[1])} {_f(rpy[2])}"/>'
+    )
+
+
+def _geometry(p: Prim) -> str:
+    if p.kind == "cylinder":
+        return f'<cylinder radius="{_f(p.dims[0])}" length="{_f(p.dims[1])}"/>'
+    if p.kind == "sphere":
+        return f'<sphere radius="{_f(p.dims[0])}"/>'
+    return f'<box size="{_f(p.dims[0])} {_f(p.dims[1])} {_f(p.dims[2])}"/>'
+
+
+def _write(name: str, links: list[_Link], joints: list[_Joint], comment: str) -> str:
+    out = ['<?xml version="1.0"?>', f"<!-- {comment} -->", f'<robot name="{name}">']
+    for c, rgba in _COLORS.items():
+        out.append(f'  <material name="{c}"><color rgba="{" ".join(_f(v) for v in rgba)}"/></material>')
+    for link in links:
+        out.append(f'  <link name="{link.name}">')
+        m = link.mass
+        ii = max(m * 0.002, 1e-5)
+        out.append(
+            f'    <inertial><mass value="{_f(m)}"/><origin xyz="0 0 0" rpy="0 0 0"/>'
+            f'<inertia ixx="{_f(ii)}" ixy="0" ixz="0" iyy="{_f(ii)}" iyz="0" izz="{_f(ii)}"/></inertial>'
+        )
+        for p in link.prims:
+            g = _geometry(p)
+            o = _origin(p.T_link_prim)
+            out.append(f'    <visual>{o}<geometry>{g}</geometry><material name="{p.color}"/></visual>')
+            out.append(f"    <collision>{o}<geometry>{g}</geometry></collision>")
+        out.append("  </link>")
+    for j in joints:
+        out.append(f'  <joint name="{j.name}" type="{j.kind}">')
+        out.append(f'    <parent link="{j.parent}"/><child link="{j.child}"/>')
+        out.append(f"    {_origin(j.T_parent_joint)}")
+        if j.kind == "revolute":
+            ax = " ".join(_f(v) for v in j.axis)
+            out.append(f'    <axis xyz="{ax}"/>')
+            out.append(
+                f'    <limit lower="{_f(j.lower)}" upper="{_f(j.upper)}" '
+                f'velocity="{_f(j.velocity)}" effort="{_f(j.effort)}"/>'
+            )
+        out.append("  </joint>")
+    out.append("</robot>")
+    return "\n".join(out) + "\n"
+
+
+def generate_all() -> dict[str, str]:
+    """All generated URDF texts, file name -> contents."""
+    files: dict[str, str] = {}
+    hdr = "generated by weldcell.kinematics.urdf_gen from weldcell/kinematics/specs.py; do not edit"
+    for s in UR_SPECS.values():
+        files[f"{s.name}.urdf"] = _write(*_ur_model(s), f"{hdr}; UR DH table (universal-robots.com)")
+    for o in OPW_SPECS.values():
+        files[f"{o.name}.urdf"] = _write(*_opw_model(o), f"{hdr}; OPW parameters (Brandstötter et al. 2014)")
+    for r in SERIAL_SPECS.values():
+        files[f"{r.name}.urdf"] = _write(*_serial_model(r), f"{hdr}; generic 7-axis S-R-S arm")
+    for t in TORCH_SPECS.values():
+        files[f"{t.name}.urdf"] = _write(*_torch_model(t), f"{hdr}; MIG torch, TCP = wire end")
+    return files
+
+
+def write_all(directory: Path = URDF_DIR) -> list[Path]:
+    """Write every generated URDF into ``directory``; returns the paths written."""
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fname, text in generate_all().items():
+        path = directory / fname
+        path.write_text(text, encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+if __name__ == "__main__":
+    write_all()

@@ -1,0 +1,315 @@
+"""Collision checking for planning: the ``CollisionChecker`` protocol and a fast capsule checker.
+
+:class:`CapsuleCollisionChecker` models the robot links and the torch as capsules (from
+``Robot.collision_capsules`` and ``Torch.collision_capsules``) and the cell's bodies as spheres, boxes
+and finite cylinders (meshes fall back to their bounding box in the body frame, which is
+conservative). Distances are lower bounds of the true capsule-to-body distances, so the checker never
+calls a configuration free that is closer than the required distance. Batches of configurations are
+checked in one compiled call (numba, cached on disk).
+
+Rules:
+    * robot link and torch capsules vs every body keep ``margin`` [m];
+    * torch capsules (nozzle, neck, body) keep ``cell.clearance`` [m] from workpiece bodies (the torch
+      works close to the part by design);
+    * the capsules named ``"wire"`` (the stick-out) and ``"contact_tip"`` may touch workpiece bodies
+      (the wire does at the seam); they keep ``margin`` from all other bodies;
+    * self collision: capsule pairs on different rigid bodies that are not joined by a single joint,
+      keep ``self_margin`` [m]; pairs that touch at the zero configuration or in almost every random
+      configuration (by construction of the capsules, not a real collision) are excluded, as a
+      MoveIt setup assistant would.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+from weldcell.errors import InputShapeError, ModelError
+from weldcell.planning import _collision_kernels as K
+from weldcell.planning._chain import KinematicChain, chain_from_robot
+from weldcell.spatial import invert_transforms
+
+log = logging.getLogger(__name__)
+_MAY_TOUCH_WORKPIECE = ("wire", "contact_tip")
+NDArrayF = npt.NDArray[np.float64]
+
+
+@runtime_checkable
+class CollisionChecker(Protocol):
+    """What the planner needs from a collision checker (also implemented by the pybullet simulator)."""
+
+    def check(self, q: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+        """Free flags for configurations q (M, n) [rad] -> (M,) bool (True = free with margin)."""
+        ...
+
+    def clearance(self, q: npt.ArrayLike) -> NDArrayF:
+        """Smallest robot/torch distance to obstacles [m] per configuration, q (M, n) -> (M,)."""
+        ...
+
+    def colliding_bodies(self, q: npt.ArrayLike) -> list[tuple[str, str]]:
+        """Pairs (robot or torch part, body or link) closer than required at one configuration q (n,)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CollisionQuery:
+    """Result of :meth:`CapsuleCollisionChecker.query` for M configurations.
+
+    Attributes:
+        free: True where every pair keeps its required distance, shape (M,).
+        slack: Smallest (distance - required distance) over pairs [m], shape (M,); < 0 means collision.
+        distance: Smallest distance over pairs [m], shape (M,) (exact below ``exact_below``, a lower
+            bound above it).
+        worst_pair: Index of the pair with the smallest slack, shape (M,) (see ``pair_names``).
+    """
+
+    free: npt.NDArray[np.bool_]
+    slack: NDArrayF
+    distance: NDArrayF
+    worst_pair: npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class _Body:
+    name: str
+    role: str
+    kind: int
+    T_base_body: NDArrayF
+    h: NDArrayF
+
+
+def _bodies_in_base(cell: Any) -> list[_Body]:
+    """Convert the cell's bodies into kernel primitives in the robot base frame."""
+    T_base_world = invert_transforms(np.asarray(cell.T_world_base, dtype=np.float64))
+    out: list[_Body] = []
+    for body in cell.bodies:
+        T_base_body = T_base_world @ np.asarray(body.T_world_body, dtype=np.float64)
+        shape = body.shape
+        if shape == "box":
+            h = 0.5 * np.asarray(body.size, dtype=np.float64)
+            out.append(_Body(body.name, body.role, K.BOX, T_base_body, h))
+        elif shape == "sphere":
+            out.append(_Body(body.name, body.role, K.SPHERE, T_base_body, np.array([body.radius, 0.0, 0.0])))
+        elif shape == "cylinder":
+            h = np.array([float(body.radius), 0.5 * float(body.length), 0.0])
+            out.append(_Body(body.name, body.role, K.CYLINDER, T_base_body, h))
+        elif shape == "mesh":
+            out.append(_mesh_as_box(body, T_base_body))
+        else:
+            raise ModelError(f"body {body.name!r}: unknown shape {shape!r}; expected box, cylinder, sphere or mesh")
+    return out
+
+
+def _mesh_as_box(body: Any, T_base_body: NDArrayF) -> _Body:
+    """Bounding box (in the body frame) of a mesh body: a conservative stand-in."""
+    import trimesh
+
+    path = Path(body.mesh_path) if body.mesh_path is not None else None
+    if path is None or not path.is_file():
+        raise ModelError(f"body {body.name!r}: mesh file {path} not found")
+    mesh = trimesh.load(path, force="mesh")
+    scale = np.asarray(getattr(body, "size", (1.0, 1.0, 1.0)), dtype=np.float64)
+    if scale.shape != (3,) or np.any(scale <= 0):
+        scale = np.ones(3)
+    v = np.asarray(mesh.vertices, dtype=np.float64) * scale
+    lo, hi = v.min(axis=0), v.max(axis=0)
+    T_center = np.eye(4)
+    T_center[:3, 3] = 0.5 * (lo + hi)
+    return _Body(body.name, body.role, K.BOX, T_base_body @ T_center, 0.5 * (hi - lo))
+
+
+class CapsuleCollisionChecker:
+    """Batched capsule-vs-primitive collision checker (implements :class:`CollisionChecker`).
+
+    Args:
+        robot: A ``weldcell.kinematics.Robot`` (uses ``urdf_path``, ``fk``, ``joint_names``,
+            ``collision_capsules``).
+        torch: A ``weldcell.kinematics.Torch`` (its ``collision_capsules`` are in the flange frame), or
+            None for a bare arm.
+        cell: The program's ``Cell`` (``T_world_base``, ``bodies``, ``clearance``).
+        margin: Safety distance [m] every capsule keeps from every body (default: ``cell.clearance``).
+        self_margin: Distance [m] non-adjacent capsules keep from each other.
+        exact_below: Distances below this [m] are computed exactly; larger ones may be lower bounds.
+        rng: Random generator for the self-collision pair analysis (deterministic default).
+    """
+
+    def __init__(
+        self,
+        robot: Any,
+        torch: Any,
+        cell: Any,
+        margin: float | None = None,
+        *,
+        self_margin: float = 0.002,
+        exact_below: float = 0.05,
+        rng: np.random.Generator | None = None,
+    ) -> None:
+        clearance = float(getattr(cell, "clearance", 0.0) or 0.0)
+        margin = clearance if margin is None else margin
+        if not (margin >= 0 and np.isfinite(margin)):
+            raise InputShapeError(f"margin must be a distance >= 0 m, got {margin}")
+        rng = rng if rng is not None else np.random.default_rng(0)
+        self.robot = robot
+        self.margin = float(margin)
+        self.exact_below = float(exact_below)
+        self.n_joints = len(robot.joint_names)
+        self.chain: KinematicChain = chain_from_robot(robot, rng)
+        caps = [("robot", c) for c in robot.collision_capsules]
+        if torch is not None:
+            caps += [("torch", c) for c in torch.collision_capsules]
+        self.capsule_names: tuple[str, ...] = tuple(
+            f"{owner}:{getattr(c, 'name', '') or c.link}" for owner, c in caps
+        )
+        cap_link = np.array([self.chain.index(c.link) for _, c in caps], dtype=np.int64)
+        cap_a = np.array([np.asarray(c.p0, dtype=np.float64) for _, c in caps]).reshape(-1, 3)
+        cap_b = np.array([np.asarray(c.p1, dtype=np.float64) for _, c in caps]).reshape(-1, 3)
+        cap_r = np.array([float(c.radius) for _, c in caps], dtype=np.float64)
+        bodies = _bodies_in_base(cell)
+        self.body_names: tuple[str, ...] = tuple(b.name for b in bodies)
+        env_cap, env_body, env_req = [], [], []
+        for ci, (owner, c) in enumerate(caps):
+            cname = getattr(c, "name", "") or ""
+            for bi, body in enumerate(bodies):
+                req = self.margin
+                if owner == "torch" and body.role == "workpiece":
+                    if cname in _MAY_TOUCH_WORKPIECE:
+                        continue  # the wire tip touches the joint while welding
+                    req = clearance
+                env_cap.append(ci)
+                env_body.append(bi)
+                env_req.append(req)
+        self._env = (
+            np.array(env_cap, dtype=np.int64),
+            np.array(env_body, dtype=np.int64),
+            np.array(env_req, dtype=np.float64),
+        )
+        self._caps = (cap_link, cap_a, cap_b, cap_r)
+        body_data = np.zeros((len(bodies), 15))
+        body_sphere = np.zeros((len(bodies), 4))
+        for i, b in enumerate(bodies):
+            body_data[i, :12] = invert_transforms(b.T_base_body)[:3].ravel()
+            body_data[i, 12:] = b.h
+            body_sphere[i, :3] = b.T_base_body[:3, 3]
+            body_sphere[i, 3] = {K.SPHERE: b.h[0], K.BOX: float(np.linalg.norm(b.h)), K.CYLINDER: float(np.hypot(b.h[0], b.h[1]))}[b.kind]
+        self._bodies = (np.array([b.kind for b in bodies], dtype=np.int64), body_data, body_sphere)
+        self._self = self._self_pairs(caps, self_margin, rng)
+
+    # --- construction helpers ----------------------------------------------------------------------
+    def _chain_args(self) -> tuple[Any, ...]:
+        c = self.chain
+        return (c.parent, c.origin, c.axis, c.qidx)
+
+    def _self_pairs(
+        self, caps: list[tuple[str, Any]], self_margin: float, rng: np.random.Generator
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], NDArrayF]:
+        group = self.chain.rigid_groups()
+        cap_link = self._caps[0]
+        cap_group = group[cap_link]
+        parent_group = {
+            int(group[k]): int(group[self.chain.parent[k]])
+            for k in range(len(group))
+            if self.chain.parent[k] >= 0 and group[k] != group[self.chain.parent[k]]
+        }
+        cand_a, cand_b = [], []
+        for i in range(len(caps)):
+            for j in range(i + 1, len(caps)):
+                gi, gj = int(cap_group[i]), int(cap_group[j])
+                if gi == gj:
+                    continue
+                both_robot = caps[i][0] == "robot" and caps[j][0] == "robot"
+                if both_robot and (parent_group.get(gi) == gj or parent_group.get(gj) == gi):
+                    continue
+                cand_a.append(i)
+                cand_b.append(j)
+        a = np.array(cand_a, dtype=np.int64)
+        b = np.array(cand_b, dtype=np.int64)
+        if a.size == 0:
+            return a, b, np.zeros(0)
+        lo = np.maximum(np.asarray(self.robot.q_lower, dtype=np.float64), -np.pi)
+        hi = np.minimum(np.asarray(self.robot.q_upper, dtype=np.float64), np.pi)
+        Q = np.vstack([np.zeros((1, self.n_joints)), rng.uniform(lo, hi, size=(400, self.n_joints))])
+        empty_i = np.zeros(0, dtype=np.int64)
+        D = np.array(
+            [
+                K.pair_distances(q, *self._chain_args(), *self._caps, *self._bodies[:2], empty_i, empty_i, a, b)
+                for q in Q
+            ]
+        )
+        touching = self_margin > D
+        keep = ~(touching[0] | (touching[1:].mean(axis=0) > 0.95))
+        for i, j in zip(a[~keep], b[~keep], strict=True):
+            log.debug("self collision pair excluded: %s / %s", self.capsule_names[i], self.capsule_names[j])
+        return a[keep], b[keep], np.full(int(keep.sum()), float(self_margin))
+
+    # --- queries ---------------------------------------------------------------------------------
+    def _as_batch(self, q: npt.ArrayLike) -> NDArrayF:
+        Q = np.ascontiguousarray(np.atleast_2d(np.asarray(q, dtype=np.float64)))
+        if Q.ndim != 2 or Q.shape[1] != self.n_joints:
+            raise InputShapeError(f"q: expected shape (M, {self.n_joints}), got {np.shape(q)}")
+        return Q
+
+    def query(self, q: npt.ArrayLike, *, early_exit: bool = False) -> CollisionQuery:
+        """Slack, distance and worst pair for configurations q (M, n) [rad].
+
+        With ``early_exit`` the scan of a configuration stops at its first violated pair: ``free`` is
+        exact, ``slack``/``worst_pair`` then describe that pair, not necessarily the worst one.
+        """
+        Q = self._as_batch(q)
+        M = Q.shape[0]
+        slack = np.empty(M)
+        dist = np.empty(M)
+        pair = np.empty(M, dtype=np.int64)
+        env_cap, env_body, env_req = self._env
+        self_a, self_b, self_req = self._self
+        K.collision_batch(
+            Q, *self._chain_args(), *self._caps, *self._bodies, env_cap, env_body, env_req,
+            self_a, self_b, self_req, -np.inf if early_exit else self.exact_below, early_exit, slack, dist, pair,
+        )  # fmt: skip
+        bad = ~np.all(np.isfinite(Q), axis=1)
+        if np.any(bad):  # NaN rows (e.g. IK branches without a solution) are never free
+            slack[bad] = -np.inf
+            dist[bad] = -np.inf
+            pair[bad] = -1
+        return CollisionQuery(slack >= 0.0, slack, dist, pair)
+
+    def check(self, q: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+        """Free flags (M,) for configurations q (M, n) [rad]; True = every required distance kept."""
+        return self.query(q, early_exit=True).free
+
+    def clearance(self, q: npt.ArrayLike) -> NDArrayF:
+        """Smallest distance [m] of robot/torch capsules to bodies and other links, shape (M,).
+
+        Exact below ``exact_below`` (5 cm by default), a lower bound above it.
+        """
+        return self.query(q).distance
+
+    def pair_names(self, index: int) -> tuple[str, str]:
+        """(robot or torch part, body or part) of pair ``index`` as reported in ``worst_pair``."""
+        env_cap, env_body, _ = self._env
+        if index < len(env_cap):
+            return self.capsule_names[env_cap[index]], self.body_names[env_body[index]]
+        k = index - len(env_cap)
+        return self.capsule_names[self._self[0][k]], self.capsule_names[self._self[1][k]]
+
+    def colliding_bodies(self, q: npt.ArrayLike) -> list[tuple[str, str]]:
+        """Every pair closer than its required distance at one configuration q (n,) [rad]."""
+        Q = self._as_batch(q)
+        if Q.shape[0] != 1:
+            raise InputShapeError(f"colliding_bodies takes one configuration, got {Q.shape[0]}")
+        env_cap, env_body, env_req = self._env
+        self_a, self_b, self_req = self._self
+        d = K.pair_distances(
+            Q[0], *self._chain_args(), *self._caps, *self._bodies[:2], env_cap, env_body, self_a, self_b
+        )
+        req = np.concatenate([env_req, self_req])
+        return [self.pair_names(int(i)) for i in np.flatnonzero(d < req)]
+
+    @property
+    def n_pairs(self) -> tuple[int, int]:
+        """Number of (capsule, body) pairs and of self-collision capsule pairs checked."""
+        return len(self._env[0]), len(self._self[0])

@@ -1,0 +1,331 @@
+"""The loaded weld program: immutable values in SI units (m, rad, s, m/s, A, V).
+
+:func:`weldcell.program.load_program` builds these from the YAML file; the rest of weldcell only
+sees these types. Arrays are float64 copies marked read-only. Equality is by identity (the classes
+hold arrays); compare programs field by field or through :func:`weldcell.program.save_program`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+NDArrayF = npt.NDArray[np.float64]
+
+JOINT_TYPES = ("fillet", "lap", "butt", "corner", "groove")
+TWO_SURFACE_JOINTS = ("fillet", "lap", "corner")
+PROCESSES = ("mig", "mag", "tig", "laser")
+WEAVE_PATTERNS = ("zigzag", "sine", "triangle", "trapezoid", "circular", "figure_eight")
+GEOMETRY_KINDS = ("line", "arc", "circle", "polyline", "spline")
+
+
+def _ro(a: npt.ArrayLike, shape: tuple[int, ...] | None = None) -> NDArrayF:
+    arr = np.array(a, dtype=np.float64, copy=True)
+    if shape is not None and arr.shape != shape:
+        raise ValueError(f"expected shape {shape}, got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("array contains NaN or infinite values")
+    arr.flags.writeable = False
+    return arr
+
+
+def _set(obj: Any, name: str, value: Any) -> None:
+    object.__setattr__(obj, name, value)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Body:
+    """A rigid body of the cell.
+
+    Attributes:
+        name: Unique body name.
+        role: ``"workpiece"``, ``"fixture"``, ``"table"`` or ``"obstacle"``.
+        shape: ``"box"``, ``"cylinder"``, ``"sphere"`` or ``"mesh"``.
+        size: Box full extents along body x, y, z [m], shape (3,) (zeros for other shapes).
+        radius: Cylinder / sphere radius [m] (0 for box and mesh).
+        length: Cylinder length along body z [m] (0 otherwise).
+        mesh_path: Mesh file (absolute) for ``shape == "mesh"``, else None.
+        mesh_scale: Factor from mesh file units to m.
+        T_world_body: Body frame in the world, shape (4, 4). Primitives are centred on it.
+    """
+
+    name: str
+    role: str
+    shape: str
+    size: NDArrayF
+    radius: float
+    length: float
+    mesh_path: Path | None
+    T_world_body: NDArrayF
+    mesh_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        _set(self, "size", _ro(self.size, (3,)))
+        _set(self, "T_world_body", _ro(self.T_world_body, (4, 4)))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Cell:
+    """Robot, torch and bodies.
+
+    Attributes:
+        robot: Robot model name (``weldcell.kinematics.load_robot``).
+        T_world_base: Robot base in the world, shape (4, 4).
+        torch: Torch model name (``weldcell.kinematics.load_torch``).
+        stickout: Contact-tip-to-work distance [m].
+        T_flange_tcp: TCP (wire tip) in the flange frame at that stick-out, shape (4, 4).
+        bodies: The cell's bodies.
+        home_q: Home configuration [rad], shape (n_joints,).
+        approach_distance: Approach point distance behind the first pose, along -z of the TCP [m].
+        retract_distance: Depart point distance behind the last pose [m].
+        clearance: Minimum clearance between robot/torch and bodies [m].
+    """
+
+    robot: str
+    T_world_base: NDArrayF
+    torch: str
+    stickout: float
+    T_flange_tcp: NDArrayF
+    bodies: tuple[Body, ...]
+    home_q: NDArrayF
+    approach_distance: float
+    retract_distance: float
+    clearance: float
+
+    def __post_init__(self) -> None:
+        _set(self, "T_world_base", _ro(self.T_world_base, (4, 4)))
+        _set(self, "T_flange_tcp", _ro(self.T_flange_tcp, (4, 4)))
+        _set(self, "home_q", _ro(self.home_q))
+
+    def body(self, name: str) -> Body:
+        """The body called ``name`` (KeyError listing the names if there is none)."""
+        for b in self.bodies:
+            if b.name == name:
+                return b
+        raise KeyError(f"no body {name!r}; bodies: {', '.join(b.name for b in self.bodies)}")
+
+
+@dataclass(frozen=True, slots=True)
+class Weave:
+    """Weave motion in the seam frame (shapes in docs/program-format.md).
+
+    Attributes:
+        pattern: One of ``WEAVE_PATTERNS``.
+        amplitude: Half width across the joint (seam y) [m].
+        frequency: Cycles per second [Hz]; exact in time at the travel speed.
+        dwell: Edge dwell per side (trapezoid) [s].
+        height: Lift away from the root at the centre (triangle) [m].
+        longitudinal: Half length along travel (circular, figure-eight) [m].
+    """
+
+    pattern: str
+    amplitude: float
+    frequency: float
+    dwell: float = 0.0
+    height: float = 0.0
+    longitudinal: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Procedure:
+    """A weld procedure in SI units.
+
+    Attributes:
+        name: Procedure name (key in the program).
+        process: ``"mig"``, ``"mag"``, ``"tig"`` or ``"laser"``.
+        travel_speed: Travel speed along the seam [m/s].
+        wire_feed: Wire feed speed [m/s] or None.
+        voltage: Arc voltage [V] or None.
+        current: Weld current [A] or None.
+        job: Power-source job number or None.
+        laser_power: Laser power [W] or None.
+        gas_preflow: Gas pre-flow [s].
+        gas_postflow: Gas post-flow [s].
+        arc_start_dwell: Dwell at the start point after arc ignition [s].
+        arc_start_current: Hot-start current [A] or None.
+        ramp_length: Length over which start values ramp to weld values [m].
+        crater_fill_time: Crater-fill time at the end point [s].
+        crater_fill_current: Crater-fill current [A] or None.
+        crater_fill_voltage: Crater-fill voltage [V] or None.
+        work_angle: Torch to reference surface across the joint [rad] (docs/program-format.md).
+        travel_angle: Along the seam, push > 0, drag < 0 [rad].
+        stickout: Stick-out [m] or None (use the cell's).
+        weave: Weave or None.
+        work_angle_tolerance: Admissible deviation of the work angle [rad].
+        travel_angle_tolerance: Admissible deviation of the travel angle [rad].
+        free_rotation: Rotation about the torch axis is free (the planner chooses it).
+        rotation_angle: Fixed rotation about the TCP z axis [rad] (when not free).
+        rotation_tolerance: Admissible half-width about ``rotation_angle`` [rad] (when not free).
+    """
+
+    name: str
+    process: str
+    travel_speed: float
+    work_angle: float
+    travel_angle: float = 0.0
+    wire_feed: float | None = None
+    voltage: float | None = None
+    current: float | None = None
+    job: int | None = None
+    laser_power: float | None = None
+    gas_preflow: float = 0.3
+    gas_postflow: float = 1.0
+    arc_start_dwell: float = 0.2
+    arc_start_current: float | None = None
+    ramp_length: float = 0.0
+    crater_fill_time: float = 0.0
+    crater_fill_current: float | None = None
+    crater_fill_voltage: float | None = None
+    stickout: float | None = None
+    weave: Weave | None = None
+    work_angle_tolerance: float = 0.0
+    travel_angle_tolerance: float = 0.0
+    free_rotation: bool = True
+    rotation_angle: float = 0.0
+    rotation_tolerance: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SeamGeometry:
+    """Seam curve in the part frame.
+
+    Attributes:
+        kind: ``"line"``, ``"arc"``, ``"circle"``, ``"polyline"`` or ``"spline"``.
+        points: Defining points [m], shape (k, 3): line (start, end); arc (start, mid, end);
+            circle (start,); polyline / spline: the points in travel order.
+        center: Circle centre [m], shape (3,) (zeros otherwise).
+        axis: Circle axis (unit; travel is right-handed about it), shape (3,) (zeros otherwise).
+        sweep: Circle swept angle [rad] (0 otherwise).
+        blend_radius: Polyline corner rounding radius [m] (0 otherwise).
+    """
+
+    kind: str
+    points: NDArrayF
+    center: NDArrayF = field(default_factory=lambda: np.zeros(3))
+    axis: NDArrayF = field(default_factory=lambda: np.zeros(3))
+    sweep: float = 0.0
+    blend_radius: float = 0.0
+
+    def __post_init__(self) -> None:
+        _set(self, "points", _ro(self.points))
+        _set(self, "center", _ro(self.center, (3,)))
+        _set(self, "axis", _ro(self.axis, (3,)))
+
+
+@dataclass(frozen=True, slots=True)
+class WeldPass:
+    """One bead of a seam.
+
+    Attributes:
+        lateral: Offset along the joint frame y axis [m].
+        height: Offset away from the root, along -z of the joint frame [m].
+        work_angle: Work angle override [rad] or None (procedure value).
+        travel_angle: Travel angle override [rad] or None.
+        procedure: Procedure override (name) or None.
+    """
+
+    lateral: float = 0.0
+    height: float = 0.0
+    work_angle: float | None = None
+    travel_angle: float | None = None
+    procedure: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Stitch:
+    """Stitch pattern: welds of ``length`` every ``pitch``, first one at ``start_offset`` [m]."""
+
+    length: float
+    pitch: float
+    start_offset: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Seam:
+    """A weld seam.
+
+    Attributes:
+        id: Unique seam id.
+        joint: One of ``JOINT_TYPES``.
+        geometry: Curve in the part frame.
+        T_world_part: Part frame in the world, shape (4, 4).
+        workpiece: Body the geometry is attached to, or None (world).
+        normal_1: Outward normal of surface 1 (reference surface) at the start, part frame, (3,).
+        normal_2: Outward normal of surface 2 at the start, part frame, (3,), or None for a joint
+            defined by one reference face (butt / groove).
+        procedure: Procedure name.
+        direction: ``"forward"`` (as written) or ``"reverse"``.
+        reversible: The planner may weld the seam in the opposite direction.
+        passes: Beads in weld order.
+        stitch: Stitch pattern or None (continuous).
+    """
+
+    id: str
+    joint: str
+    geometry: SeamGeometry
+    T_world_part: NDArrayF
+    workpiece: str | None
+    normal_1: NDArrayF
+    normal_2: NDArrayF | None
+    procedure: str
+    direction: str = "forward"
+    reversible: bool = True
+    passes: tuple[WeldPass, ...] = (WeldPass(),)
+    stitch: Stitch | None = None
+
+    def __post_init__(self) -> None:
+        _set(self, "T_world_part", _ro(self.T_world_part, (4, 4)))
+        _set(self, "normal_1", _ro(self.normal_1, (3,)))
+        if self.normal_2 is not None:
+            _set(self, "normal_2", _ro(self.normal_2, (3,)))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Program:
+    """A loaded weld program.
+
+    Attributes:
+        path: The file it was loaded from.
+        hash: SHA-256 (hex) of the file bytes.
+        version: Format identifier, ``"weldcell.program/1"``.
+        name: Program name.
+        description: Free text.
+        cell: Robot, torch and bodies.
+        procedures: Procedures by name.
+        seams: Seams in file order.
+        sequence: Weld order (seam ids), or None: the planner chooses.
+        precedence: Pairs (before, after) of seam ids the order must respect.
+    """
+
+    path: Path
+    hash: str
+    version: str
+    name: str
+    description: str
+    cell: Cell
+    procedures: dict[str, Procedure]
+    seams: tuple[Seam, ...]
+    sequence: tuple[str, ...] | None
+    precedence: tuple[tuple[str, str], ...] = ()
+
+    def seam(self, seam_id: str) -> Seam:
+        """The seam with id ``seam_id`` (KeyError listing the ids if there is none)."""
+        for s in self.seams:
+            if s.id == seam_id:
+                return s
+        raise KeyError(f"no seam {seam_id!r}; seams: {', '.join(s.id for s in self.seams)}")
+
+    def ordered_seams(self) -> tuple[Seam, ...]:
+        """Seams in ``sequence`` order when given, else in file order."""
+        if self.sequence is None:
+            return self.seams
+        return tuple(self.seam(i) for i in self.sequence)
+
+    def pass_procedure(self, seam: Seam, pass_index: int) -> Procedure:
+        """The procedure of one pass (the pass override, else the seam's)."""
+        name = seam.passes[pass_index].procedure or seam.procedure
+        return self.procedures[name]

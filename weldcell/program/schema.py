@@ -1,0 +1,269 @@
+"""Pydantic schema of the weld program file (YAML, ``format: weldcell.program/1``).
+
+These models describe the file exactly as written: millimetres, degrees, mm/s, m/min, with the unit
+in every field name. They validate types, required fields, unknown keys and simple ranges; the
+loader (:mod:`weldcell.program.loader`) adds cross-field checks (references, geometry, weave limits,
+unit plausibility) and converts to the SI dataclasses of :mod:`weldcell.program.model`.
+See ``docs/program-format.md`` for the prose description.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FORMAT_ID = "weldcell.program/1"
+
+Vec3 = Annotated[list[float], Field(min_length=3, max_length=3, description="[x, y, z]")]
+PositiveMm = Annotated[float, Field(gt=0.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+
+
+class _Strict(BaseModel):
+    """Base: unknown keys are errors, no silent string-to-number coercion."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class PoseSpec(_Strict):
+    """A pose: translation [mm] and URDF roll-pitch-yaw [deg] (``Rz(yaw) Ry(pitch) Rx(roll)``)."""
+
+    xyz_mm: Vec3 = Field(default_factory=lambda: [0.0, 0.0, 0.0], description="Position [mm].")
+    rpy_deg: Vec3 = Field(
+        default_factory=lambda: [0.0, 0.0, 0.0], description="Roll, pitch, yaw [deg], fixed axes X-Y-Z."
+    )
+
+
+class TorchSpec(_Strict):
+    """The welding torch mounted on the flange."""
+
+    model: str = Field(description="Torch model name from urdf/ (e.g. torch_mig_22).")
+    stickout_mm: PositiveMm | None = Field(
+        default=None, description="Contact-tip-to-work distance [mm]; default: the torch's nominal value."
+    )
+
+
+class BoxSpec(_Strict):
+    """A box centred on the body frame."""
+
+    size_mm: Vec3 = Field(description="Full extents along the body x, y, z axes [mm].")
+
+
+class CylinderSpec(_Strict):
+    """A cylinder centred on the body frame, axis = body z."""
+
+    radius_mm: PositiveMm
+    length_mm: PositiveMm
+
+
+class SphereSpec(_Strict):
+    """A sphere centred on the body frame."""
+
+    radius_mm: PositiveMm
+
+
+class MeshSpec(_Strict):
+    """A triangle mesh file (STL/OBJ), path relative to the program file."""
+
+    file: str
+    scale: Annotated[float, Field(gt=0.0)] = Field(default=0.001, description="Mesh units to m.")
+
+
+class BodySpec(_Strict):
+    """A rigid body of the cell: exactly one of box / cylinder / sphere / mesh."""
+
+    name: str
+    role: Literal["workpiece", "fixture", "table", "obstacle"]
+    pose: PoseSpec = Field(default_factory=PoseSpec, description="Body frame in the world.")
+    box: BoxSpec | None = None
+    cylinder: CylinderSpec | None = None
+    sphere: SphereSpec | None = None
+    mesh: MeshSpec | None = None
+
+
+class CellSpec(_Strict):
+    """Robot, torch, bodies and the motion distances around each weld."""
+
+    robot: str = Field(description="Robot model name (ur3e, ur5e, ur10e, ur16e, kr6_r900, ...).")
+    base: PoseSpec = Field(default_factory=PoseSpec, description="Robot base frame in the world.")
+    torch: TorchSpec
+    home_deg: list[float] = Field(description="Home joint configuration [deg], one value per joint.")
+    approach_mm: NonNegative = Field(default=50.0, description="Approach point distance behind the start.")
+    retract_mm: NonNegative = Field(default=50.0, description="Depart point distance behind the end.")
+    clearance_mm: NonNegative = Field(default=10.0, description="Minimum clearance robot/torch to bodies.")
+    bodies: list[BodySpec] = Field(default_factory=list)
+
+
+class GasSpec(_Strict):
+    """Shielding gas timing."""
+
+    preflow_s: NonNegative = 0.3
+    postflow_s: NonNegative = 1.0
+
+
+class ArcStartSpec(_Strict):
+    """Arc start: dwell at the start point, optional hot-start current and ramp to weld values."""
+
+    dwell_s: NonNegative = 0.2
+    current_a: Annotated[float, Field(gt=0.0)] | None = None
+    ramp_mm: NonNegative = 0.0
+
+
+class CraterFillSpec(_Strict):
+    """Crater fill at the end point: the torch stays while the current is reduced."""
+
+    time_s: NonNegative = 0.0
+    current_a: Annotated[float, Field(gt=0.0)] | None = None
+    voltage_v: Annotated[float, Field(gt=0.0)] | None = None
+
+
+class WeaveSpec(_Strict):
+    """Torch weave in the seam frame (see docs/program-format.md for the exact shapes)."""
+
+    pattern: Literal["zigzag", "sine", "triangle", "trapezoid", "circular", "figure_eight"]
+    amplitude_mm: Annotated[float, Field(gt=0.0)] = Field(description="Half width across the joint.")
+    frequency_hz: Annotated[float, Field(gt=0.0)] = Field(description="Full weave cycles per second.")
+    dwell_s: NonNegative = Field(default=0.0, description="Edge dwell per side (trapezoid only).")
+    height_mm: NonNegative = Field(default=0.0, description="Lift at the centre (triangle only).")
+    longitudinal_mm: NonNegative | None = Field(
+        default=None, description="Half length along travel (circular, figure_eight); default amplitude."
+    )
+
+
+class ToleranceSpec(_Strict):
+    """How far the planner may deviate from the programmed torch angles."""
+
+    work_angle_deg: NonNegative = 0.0
+    travel_angle_deg: NonNegative = 0.0
+
+
+class TorchRotationSpec(_Strict):
+    """Rotation of the torch about its own axis: free (planner chooses) or fixed with a tolerance."""
+
+    mode: Literal["free", "fixed"] = "free"
+    angle_deg: float = Field(default=0.0, description="Fixed angle about the TCP z axis (fixed mode).")
+    tolerance_deg: NonNegative = Field(default=0.0, description="Admissible half-width (fixed mode).")
+
+
+class ProcedureSpec(_Strict):
+    """A named weld procedure (WPS-like)."""
+
+    process: Literal["mig", "mag", "tig", "laser"]
+    travel_speed_mm_s: float = Field(description="Travel speed along the seam [mm/s].")
+    wire_feed_m_min: NonNegative | None = Field(default=None, description="Wire feed speed [m/min].")
+    voltage_v: Annotated[float, Field(gt=0.0)] | None = None
+    current_a: Annotated[float, Field(gt=0.0)] | None = None
+    job: Annotated[int, Field(ge=0)] | None = Field(default=None, description="Power-source job number.")
+    laser_power_w: Annotated[float, Field(gt=0.0)] | None = None
+    gas: GasSpec = Field(default_factory=GasSpec)
+    arc_start: ArcStartSpec = Field(default_factory=ArcStartSpec)
+    crater_fill: CraterFillSpec = Field(default_factory=CraterFillSpec)
+    work_angle_deg: float = Field(description="Torch to reference surface, across the joint [deg].")
+    travel_angle_deg: float = Field(default=0.0, description="Along the seam: + push, - drag [deg].")
+    stickout_mm: PositiveMm | None = Field(default=None, description="Override of the cell's stick-out.")
+    weave: WeaveSpec | None = None
+    tolerance: ToleranceSpec = Field(default_factory=ToleranceSpec)
+    torch_rotation: TorchRotationSpec = Field(default_factory=TorchRotationSpec)
+
+
+class LineSpec(_Strict):
+    """A straight seam from start to end."""
+
+    start_mm: Vec3
+    end_mm: Vec3
+
+
+class ArcSpec(_Strict):
+    """A circular arc through three points (start, a point in between, end)."""
+
+    start_mm: Vec3
+    mid_mm: Vec3
+    end_mm: Vec3
+
+
+class CircleSpec(_Strict):
+    """A circle (pipe seam): centre, axis (right-hand travel sense), start point, sweep."""
+
+    center_mm: Vec3
+    axis: Vec3
+    start_mm: Vec3
+    sweep_deg: Annotated[float, Field(gt=0.0, le=720.0)] = Field(
+        default=360.0, description="Swept angle; > 360 overlaps the start."
+    )
+
+
+class PolylineSpec(_Strict):
+    """Straight segments through points, corners rounded with a blend radius."""
+
+    points_mm: Annotated[list[Vec3], Field(min_length=2)]
+    blend_radius_mm: NonNegative = Field(default=3.0, description="Corner rounding radius [mm].")
+
+
+class SplineSpec(_Strict):
+    """A smooth cubic spline through points (chord-length parametrised, natural ends)."""
+
+    points_mm: Annotated[list[Vec3], Field(min_length=3)]
+
+
+class GeometrySpec(_Strict):
+    """Seam curve in the workpiece frame: exactly one of line / arc / circle / polyline / spline."""
+
+    line: LineSpec | None = None
+    arc: ArcSpec | None = None
+    circle: CircleSpec | None = None
+    polyline: PolylineSpec | None = None
+    spline: SplineSpec | None = None
+
+
+class PassSpec(_Strict):
+    """One bead of a multi-pass weld: offset across the joint and optional angle/procedure changes."""
+
+    lateral_mm: float = Field(default=0.0, description="Offset along the joint frame y axis [mm].")
+    height_mm: float = Field(default=0.0, description="Offset away from the root (joint frame -z) [mm].")
+    work_angle_deg: float | None = None
+    travel_angle_deg: float | None = None
+    procedure: str | None = None
+
+
+class StitchSpec(_Strict):
+    """Intermittent (stitch) welding: welds of ``length_mm`` every ``pitch_mm``."""
+
+    length_mm: PositiveMm
+    pitch_mm: PositiveMm
+    start_offset_mm: NonNegative = 0.0
+
+
+class SeamSpec(_Strict):
+    """One weld seam."""
+
+    id: str
+    joint: Literal["fillet", "lap", "butt", "corner", "groove"]
+    workpiece: str | None = Field(
+        default=None, description="Body whose frame the geometry is written in; default: the world."
+    )
+    geometry: GeometrySpec
+    normals: Annotated[list[Vec3], Field(min_length=2, max_length=2)] | None = Field(
+        default=None, description="Outward normals of surface 1 (reference) and surface 2 at the start."
+    )
+    face_normal: Vec3 | None = Field(default=None, description="Reference face normal (butt/groove).")
+    procedure: str
+    direction: Literal["forward", "reverse"] = "forward"
+    reversible: bool = True
+    passes: Annotated[list[PassSpec], Field(min_length=1)] = Field(default_factory=lambda: [PassSpec()])
+    stitch: StitchSpec | None = None
+
+
+class ProgramSpec(_Strict):
+    """A weldcell weld program."""
+
+    format: Literal["weldcell.program/1"] = Field(description="File format and version.")
+    name: str
+    description: str = ""
+    cell: CellSpec
+    procedures: dict[str, ProcedureSpec]
+    seams: list[SeamSpec]
+    sequence: list[str] | None = Field(default=None, description="Weld order; omit to let the planner choose.")
+    precedence: list[Annotated[list[str], Field(min_length=2, max_length=2)]] = Field(
+        default_factory=list, description="Pairs [before, after] of seam ids."
+    )

@@ -1,0 +1,233 @@
+"""The cell as the simulator sees it: robot and torch URDF files, placements and the cell bodies.
+
+:class:`CellModel` is a frozen description, independent of pybullet. It is built from a weld program
+(``CellModel.from_program``) or directly (tests, reusable scenes in the top-level ``sim/`` folder).
+Its :meth:`CellModel.content_hash` covers the URDF files and every body, so a validation stamp can be
+bound to the cell the trajectory was checked in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from weldcell.errors import ModelError
+from weldcell.spatial import check_transforms
+
+NDArrayF = npt.NDArray[np.float64]
+
+ROLES = ("workpiece", "fixture", "table", "obstacle")
+SHAPES = ("box", "cylinder", "sphere", "mesh")
+
+
+def _ro(a: Any) -> NDArrayF:
+    arr = np.array(a, dtype=np.float64, copy=True)
+    arr.flags.writeable = False
+    return arr
+
+
+@dataclass(frozen=True, slots=True)
+class CellBody:
+    """A rigid, static body of the cell.
+
+    Attributes:
+        name: Unique body name, used in violation messages.
+        role: "workpiece", "fixture", "table" or "obstacle".
+        shape: "box", "cylinder", "sphere" or "mesh".
+        T_world_body: Body frame in the world, shape (4, 4).
+        size: Full box extents along body x, y, z [m], shape (3,) (box only).
+        radius: Radius [m] (cylinder, sphere).
+        length: Length along the body z axis [m] (cylinder).
+        mesh_path: Mesh file (mesh only); vertices are in the body frame.
+        mesh_scale: Factor from mesh units to metres.
+    """
+
+    name: str
+    role: str
+    shape: str
+    T_world_body: NDArrayF
+    size: NDArrayF | None = None
+    radius: float = 0.0
+    length: float = 0.0
+    mesh_path: Path | None = None
+    mesh_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ModelError(f"body {self.name!r}: role {self.role!r} is not one of {list(ROLES)}")
+        if self.shape not in SHAPES:
+            raise ModelError(f"body {self.name!r}: shape {self.shape!r} is not one of {list(SHAPES)}")
+        object.__setattr__(self, "T_world_body", _ro(check_transforms(self.T_world_body, self.name)))
+        if self.shape == "box":
+            if self.size is None or np.shape(self.size) != (3,) or np.any(np.asarray(self.size) <= 0):
+                raise ModelError(f"body {self.name!r}: a box needs size = 3 positive extents [m]")
+            object.__setattr__(self, "size", _ro(self.size))
+        if self.shape in ("cylinder", "sphere") and not self.radius > 0:
+            raise ModelError(f"body {self.name!r}: a {self.shape} needs a positive radius [m]")
+        if self.shape == "cylinder" and not self.length > 0:
+            raise ModelError(f"body {self.name!r}: a cylinder needs a positive length [m]")
+        if self.shape == "mesh" and (self.mesh_path is None or not Path(self.mesh_path).is_file()):
+            raise ModelError(f"body {self.name!r}: mesh file not found: {self.mesh_path}")
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly description (used for hashing and reports)."""
+        return {
+            "name": self.name,
+            "role": self.role,
+            "shape": self.shape,
+            "T_world_body": np.round(self.T_world_body, 9).tolist(),
+            "size": None if self.size is None else np.round(self.size, 9).tolist(),
+            "radius": round(self.radius, 9),
+            "length": round(self.length, 9),
+            "mesh": None if self.mesh_path is None else _file_hash(Path(self.mesh_path)),
+            "mesh_scale": self.mesh_scale,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CellModel:
+    """Robot, torch and bodies of a welding cell.
+
+    Attributes:
+        robot: Robot model name (e.g. "ur5e").
+        robot_urdf: Robot URDF file.
+        T_world_base: Robot base in the world, shape (4, 4).
+        torch: Torch model name ("" = no torch).
+        torch_urdf: Torch URDF file, root frame = robot flange (None = no torch).
+        T_flange_tcp: Wire tip in the flange frame, shape (4, 4).
+        bodies: Static cell bodies.
+        clearance: Minimum clearance robot/torch to the cell [m].
+        home_q: Home configuration [rad], shape (n,) (empty if unknown).
+    """
+
+    robot: str
+    robot_urdf: Path
+    T_world_base: NDArrayF
+    torch: str = ""
+    torch_urdf: Path | None = None
+    T_flange_tcp: NDArrayF = field(default_factory=lambda: np.eye(4))
+    bodies: tuple[CellBody, ...] = ()
+    clearance: float = 0.01
+    home_q: NDArrayF = field(default_factory=lambda: np.zeros(0))
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "robot_urdf", Path(self.robot_urdf))
+        if self.torch_urdf is not None:
+            object.__setattr__(self, "torch_urdf", Path(self.torch_urdf))
+        object.__setattr__(self, "T_world_base", _ro(check_transforms(self.T_world_base, "T_world_base")))
+        object.__setattr__(self, "T_flange_tcp", _ro(check_transforms(self.T_flange_tcp, "T_flange_tcp")))
+        object.__setattr__(self, "home_q", _ro(self.home_q))
+        object.__setattr__(self, "bodies", tuple(self.bodies))
+        names = [b.name for b in self.bodies]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ModelError(f"cell body names must be unique; repeated: {dup}")
+        if not self.clearance >= 0:
+            raise ModelError(f"cell clearance must be >= 0 m, got {self.clearance}")
+
+    def body(self, name: str) -> CellBody:
+        """The body called ``name`` (ModelError listing the names if absent)."""
+        for b in self.bodies:
+            if b.name == name:
+                return b
+        raise ModelError(f"no cell body {name!r}; bodies: {[b.name for b in self.bodies]}")
+
+    def files(self) -> tuple[Path, ...]:
+        """Model files the cell depends on (URDFs and meshes), for the validation stamp."""
+        out = [self.robot_urdf]
+        if self.torch_urdf is not None:
+            out.append(self.torch_urdf)
+        out += [Path(b.mesh_path) for b in self.bodies if b.mesh_path is not None]
+        return tuple(p.resolve() for p in out)
+
+    def content_hash(self) -> str:
+        """SHA-256 over the URDF files, placements, clearance and every body."""
+        doc = {
+            "robot": self.robot,
+            "robot_urdf": _file_hash(self.robot_urdf),
+            "T_world_base": np.round(self.T_world_base, 9).tolist(),
+            "torch": self.torch,
+            "torch_urdf": None if self.torch_urdf is None else _file_hash(self.torch_urdf),
+            "T_flange_tcp": np.round(self.T_flange_tcp, 9).tolist(),
+            "clearance": round(self.clearance, 9),
+            "bodies": [b.as_dict() for b in self.bodies],
+        }
+        return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+    def with_body(self, body: CellBody) -> CellModel:
+        """A copy with ``body`` added, or replacing the body of the same name."""
+        bodies = tuple(b for b in self.bodies if b.name != body.name) + (body,)
+        return CellModel(
+            self.robot,
+            self.robot_urdf,
+            self.T_world_base,
+            self.torch,
+            self.torch_urdf,
+            self.T_flange_tcp,
+            bodies,
+            self.clearance,
+            self.home_q,
+        )
+
+    @classmethod
+    def from_program(
+        cls, program: Any, *, robot_urdf: Path | None = None, torch_urdf: Path | None = None
+    ) -> CellModel:
+        """Cell of a weld program (``weldcell.program.Program``; its ``cell`` section).
+
+        URDF files come from ``weldcell.kinematics.load_robot/load_torch`` unless given.
+
+        Raises:
+            ModelError: unknown robot/torch model or inconsistent bodies.
+        """
+        cell = program.cell
+        if robot_urdf is None:
+            robot_urdf = _model_urdf("robot", cell.robot)
+        if torch_urdf is None and getattr(cell, "torch", ""):
+            torch_urdf = _model_urdf("torch", cell.torch)
+        bodies = tuple(
+            CellBody(
+                name=b.name,
+                role=b.role,
+                shape=b.shape,
+                T_world_body=np.asarray(b.T_world_body, dtype=np.float64),
+                size=None if getattr(b, "size", None) is None else np.asarray(b.size, dtype=np.float64),
+                radius=float(getattr(b, "radius", 0.0) or 0.0),
+                length=float(getattr(b, "length", 0.0) or 0.0),
+                mesh_path=getattr(b, "mesh_path", None),
+                mesh_scale=float(getattr(b, "mesh_scale", 1.0) or 1.0),
+            )
+            for b in cell.bodies
+        )
+        return cls(
+            robot=cell.robot,
+            robot_urdf=robot_urdf,
+            T_world_base=np.asarray(cell.T_world_base, dtype=np.float64),
+            torch=getattr(cell, "torch", "") or "",
+            torch_urdf=torch_urdf,
+            T_flange_tcp=np.asarray(cell.T_flange_tcp, dtype=np.float64),
+            bodies=bodies,
+            clearance=float(cell.clearance),
+            home_q=np.asarray(getattr(cell, "home_q", np.zeros(0)), dtype=np.float64),
+        )
+
+
+def _model_urdf(kind: str, name: str) -> Path:
+    """URDF path of a robot or torch model via ``weldcell.kinematics``."""
+    from weldcell.sim._models import load_robot_model, load_torch_model
+
+    model = load_robot_model(name) if kind == "robot" else load_torch_model(name)
+    return Path(model.urdf_path)
+
+
+def _file_hash(path: Path) -> str:
+    p = Path(path)
+    if not p.is_file():
+        raise ModelError(f"model file not found: {p}")
+    return hashlib.sha256(p.read_bytes()).hexdigest()

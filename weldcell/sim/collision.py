@@ -1,0 +1,242 @@
+"""Clearance queries with pybullet's own collision detection, and the planner's ``CollisionChecker``.
+
+Rules (:class:`ClearanceRules`), per pair of things that can meet:
+
+* robot link or torch body (neck, mount) vs any cell body: ``clearance`` (the cell's, 10 mm typical);
+* torch nozzle / contact tip vs workpieces and fixtures: ``nozzle_clearance`` (a few mm: the nozzle
+  works close to the joint), vs table and obstacles: ``clearance``;
+* the wire stick-out vs workpieces: not checked (the wire tip is *meant* to reach the joint), vs
+  everything else: contact only (margin 0);
+* robot links vs robot links that are not adjacent, and torch vs robot links other than its mount
+  and the link before it: ``self_clearance``;
+* robot links rigidly attached to the base vs the table are skipped (the robot stands on it).
+
+A query returns every pair closer than its margin plus ``lookahead`` [m] as :class:`Proximity`
+values; pairs farther away are not reported (pybullet's broad phase drops them cheaply).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pybullet as pb
+
+from weldcell.errors import InputShapeError
+from weldcell.sim.scene import Scene, TorchPart
+
+NDArrayF = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class ClearanceRules:
+    """Minimum distances [m] between the robot/torch and the cell or itself (see module docstring)."""
+
+    clearance: float = 0.01
+    nozzle_clearance: float = 0.002
+    self_clearance: float = 0.005
+
+    def __post_init__(self) -> None:
+        for name in ("clearance", "nozzle_clearance", "self_clearance"):
+            if not getattr(self, name) >= 0:
+                raise InputShapeError(f"ClearanceRules.{name} must be >= 0 m, got {getattr(self, name)}")
+
+    @property
+    def max_margin(self) -> float:
+        """Largest margin of any rule [m]."""
+        return max(self.clearance, self.nozzle_clearance, self.self_clearance)
+
+
+@dataclass(frozen=True, slots=True)
+class Proximity:
+    """Two things closer than ``margin`` + the query's lookahead.
+
+    Attributes:
+        a: Moving part, "robot/<link>" or "torch/<link>".
+        b: The other part, "cell/<body>", "robot/<link>" or "torch/<link>".
+        distance: Signed distance [m] (negative = penetration).
+        margin: Required clearance for this pair [m].
+        rule: Which rule applied: "robot-cell", "<torch part>-<body role>" (e.g. "nozzle-workpiece"),
+            "torch-robot" or "self".
+    """
+
+    a: str
+    b: str
+    distance: float
+    margin: float
+    rule: str
+
+    @property
+    def slack(self) -> float:
+        """``distance - margin`` [m]; negative = violation."""
+        return self.distance - self.margin
+
+
+def _torch_margin(part: TorchPart, role: str, rules: ClearanceRules) -> float | None:
+    if part is TorchPart.WIRE:
+        return None if role == "workpiece" else 0.0
+    if part is TorchPart.NOZZLE and role in ("workpiece", "fixture"):
+        return rules.nozzle_clearance
+    return rules.clearance
+
+
+@dataclass(frozen=True, slots=True)
+class QueryUnit:
+    """One ``getClosestPoints`` call of a full clearance query.
+
+    Attributes:
+        kind: "robot-cell", "torch-cell", "torch-robot" or "self".
+        link_a, link_b: Robot link pair (kind "self" only).
+        joint_mask: Per movable joint of the scene (scene order): True if that joint can change the
+            distances this unit measures.
+    """
+
+    kind: str
+    link_a: int
+    link_b: int
+    joint_mask: tuple[bool, ...]
+
+
+def query_units(scene: Scene) -> tuple[QueryUnit, ...]:
+    """The calls that together make up :func:`proximities`, with the joints each depends on."""
+    n = scene.n_joints
+    every = (True,) * n
+    units = []
+    if scene.cell_id is not None:
+        units.append(QueryUnit("robot-cell", -1, -1, every))
+        if scene.torch_id is not None:
+            units.append(QueryUnit("torch-cell", -1, -1, every))
+    if scene.torch_id is not None:
+        units.append(QueryUnit("torch-robot", -1, -1, every))
+    for a, b in scene.self_pairs:
+        between = scene.ancestor_joints(a) ^ scene.ancestor_joints(b)
+        mask = tuple(j in between for j in scene.joint_indices)
+        units.append(QueryUnit("self", a, b, mask))
+    return tuple(units)
+
+
+def query(scene: Scene, unit: QueryUnit, rules: ClearanceRules, lookahead: float) -> list[Proximity]:
+    """Run one unit at the scene's current configuration: pairs within margin + ``lookahead`` [m]."""
+    cid = scene.client
+    out: list[Proximity] = []
+    robot, torch, cell = scene.robot_id, scene.torch_id, scene.cell_id
+    ln, tn = scene.link_names, scene.torch_link_names
+    if unit.kind == "robot-cell":
+        cap = rules.clearance + lookahead
+        for r in pb.getClosestPoints(robot, cell, cap, physicsClientId=cid):
+            robot_link, body = r[3], scene.cell.bodies[r[4]]
+            if robot_link in scene.static_links and body.role == "table":
+                continue
+            out.append(
+                Proximity(f"robot/{ln[robot_link]}", f"cell/{body.name}", r[8], rules.clearance, "robot-cell")
+            )
+    elif unit.kind == "torch-cell":
+        cap = rules.max_margin + lookahead
+        for r in pb.getClosestPoints(torch, cell, cap, physicsClientId=cid):
+            body = scene.cell.bodies[r[4]]
+            part = scene.torch_parts[r[3]]
+            margin = _torch_margin(part, body.role, rules)
+            if margin is not None and r[8] < margin + lookahead:
+                rule = f"{part.value}-{body.role}"
+                out.append(Proximity(f"torch/{tn[r[3]]}", f"cell/{body.name}", r[8], margin, rule))
+    elif unit.kind == "torch-robot":
+        cap = rules.self_clearance + lookahead
+        for r in pb.getClosestPoints(torch, robot, cap, physicsClientId=cid):
+            if r[4] not in scene.torch_skip_links:
+                out.append(
+                    Proximity(f"torch/{tn[r[3]]}", f"robot/{ln[r[4]]}", r[8], rules.self_clearance, "torch-robot")
+                )
+    else:
+        a, b = unit.link_a, unit.link_b
+        cap = rules.self_clearance + lookahead
+        for r in pb.getClosestPoints(robot, robot, cap, linkIndexA=a, linkIndexB=b, physicsClientId=cid):
+            out.append(Proximity(f"robot/{ln[a]}", f"robot/{ln[b]}", r[8], rules.self_clearance, "self"))
+    return out
+
+
+def proximities(scene: Scene, rules: ClearanceRules, lookahead: float) -> list[Proximity]:
+    """Pairs within margin + ``lookahead`` [m] at the scene's current configuration.
+
+    Call :meth:`Scene.set_configuration` first. Results come in a deterministic order.
+    """
+    out: list[Proximity] = []
+    for unit in query_units(scene):
+        out += query(scene, unit, rules, lookahead)
+    return out
+
+
+def worst_per_pair(items: list[Proximity]) -> dict[tuple[str, str], Proximity]:
+    """The closest result for each (a, b) pair (a link pair may report several contact points)."""
+    best: dict[tuple[str, str], Proximity] = {}
+    for p in items:
+        key = (p.a, p.b)
+        if key not in best or p.slack < best[key].slack:
+            best[key] = p
+    return best
+
+
+class PybulletCollisionChecker:
+    """The planner's ``CollisionChecker`` protocol answered by pybullet on a built :class:`Scene`.
+
+    Joint vectors are in ``joint_names`` order (default: the robot URDF's movable joints).
+
+    Args:
+        scene: A scene from :func:`weldcell.sim.build_scene` (its world must stay open).
+        rules: Clearances; by default the cell's clearance and the default nozzle/self clearances.
+        joint_names: Order of the columns of ``q``.
+        clearance_range: Largest distance [m] that :meth:`clearance` resolves; farther is reported
+            as this value.
+    """
+
+    def __init__(
+        self,
+        scene: Scene,
+        rules: ClearanceRules | None = None,
+        joint_names: tuple[str, ...] | None = None,
+        clearance_range: float = 0.5,
+    ) -> None:
+        self.scene = scene
+        self.rules = rules if rules is not None else ClearanceRules(clearance=scene.cell.clearance)
+        self._idx = scene.joint_order(joint_names) if joint_names is not None else scene.joint_indices
+        self.clearance_range = clearance_range
+
+    def _q(self, q: npt.ArrayLike) -> NDArrayF:
+        arr = np.atleast_2d(np.asarray(q, dtype=np.float64))
+        if arr.ndim != 2 or arr.shape[1] != len(self._idx):
+            raise InputShapeError(f"q: expected shape (M, {len(self._idx)}), got {np.shape(q)}")
+        return arr
+
+    def check(self, q: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+        """True where the configuration keeps every clearance, q (M, n) [rad] -> (M,) bool."""
+        qs = self._q(q)
+        out = np.empty(len(qs), dtype=bool)
+        for i, qi in enumerate(qs):
+            self.scene.set_configuration(qi, self._idx)
+            out[i] = all(p.slack >= 0 for p in proximities(self.scene, self.rules, 0.0))
+        return out
+
+    def clearance(self, q: npt.ArrayLike) -> NDArrayF:
+        """Smallest distance [m] between robot/torch and the cell or itself, q (M, n) -> (M,).
+
+        Pairs that the rules skip (wire vs workpiece, mount links) are not counted; distances beyond
+        ``clearance_range`` are reported as ``clearance_range``; negative = penetration depth.
+        """
+        qs = self._q(q)
+        out = np.full(len(qs), self.clearance_range)
+        look = self.clearance_range
+        for i, qi in enumerate(qs):
+            self.scene.set_configuration(qi, self._idx)
+            d = [p.distance for p in proximities(self.scene, self.rules, look)]
+            if d:
+                out[i] = min(min(d), self.clearance_range)
+        return out
+
+    def colliding_bodies(self, q: npt.ArrayLike) -> list[tuple[str, str]]:
+        """Pairs closer than their clearance at one configuration q (n,), e.g. ("torch/nozzle", "cell/clamp")."""
+        qi = self._q(q)
+        if len(qi) != 1:
+            raise InputShapeError(f"colliding_bodies takes one configuration, got {len(qi)}")
+        self.scene.set_configuration(qi[0], self._idx)
+        pairs = worst_per_pair(proximities(self.scene, self.rules, 0.0))
+        return sorted(k for k, p in pairs.items() if p.slack < 0)

@@ -1,0 +1,390 @@
+"""Scene building: load a :class:`CellModel` into a :class:`PybulletWorld`.
+
+The robot URDF goes at ``T_world_base``; the torch URDF is a separate body whose root frame is kept
+on the robot flange (:meth:`Scene.set_configuration` moves it); all cell bodies become the links of
+one static multibody, so one ``getClosestPoints`` call covers the whole cell with pybullet's own
+broad phase. The scene also precomputes what the collision checks need: which robot link pairs may
+touch (adjacent links may), the torch parts (body, nozzle, wire) and, per joint, a lever arm bounding
+how far any point of the robot or torch can move when that joint turns.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+import numpy.typing as npt
+import pybullet as pb
+
+from weldcell.errors import ModelError, UnknownJointError
+from weldcell.sim import _bullet as bl
+from weldcell.sim.cell_model import CellBody, CellModel
+from weldcell.sim.world import PybulletWorld
+
+log = logging.getLogger(__name__)
+NDArrayF = npt.NDArray[np.float64]
+
+ROLE_COLOURS: dict[str, tuple[float, float, float, float]] = {
+    "table": (0.55, 0.55, 0.58, 1.0),
+    "fixture": (0.20, 0.35, 0.75, 1.0),
+    "workpiece": (0.80, 0.80, 0.82, 1.0),
+    "obstacle": (0.90, 0.50, 0.10, 1.0),
+}
+FLANGE_LINK_NAMES = ("tool0", "flange")
+
+
+class TorchPart(Enum):
+    """Parts of the torch that get different clearance rules against workpieces."""
+
+    BODY = "body"  # neck, mount: normal clearance everywhere
+    NOZZLE = "nozzle"  # gas nozzle / contact tip: the nozzle clearance to workpieces
+    WIRE = "wire"  # the wire stick-out: may touch the workpiece (it welds there)
+
+
+def torch_part(link_name: str) -> TorchPart:
+    """Classify a torch link by name.
+
+    ``*wire*``/``*tcp*`` -> WIRE; ``*nozzle*``, ``*neck*`` (the neck link carries the gas nozzle),
+    ``*tip*`` -> NOZZLE; anything else (mount, body) -> BODY.
+    """
+    n = link_name.lower()
+    if "wire" in n or "tcp" in n or "stickout" in n:
+        return TorchPart.WIRE
+    if "nozzle" in n or "neck" in n or "tip" in n or "contact" in n:
+        return TorchPart.NOZZLE
+    return TorchPart.BODY
+
+
+@dataclass(frozen=True, slots=True)
+class Scene:
+    """A cell loaded in a pybullet world. Ids are only valid while ``world`` is connected.
+
+    Attributes:
+        world: The owning world.
+        cell: The cell description.
+        robot_id: pybullet body id of the robot.
+        joint_indices: pybullet joint indices of the movable joints, in ``joint_names`` order.
+        joint_names: Movable joint names (URDF order).
+        q_lower, q_upper: Position limits from the URDF [rad], shape (n,).
+        qd_max: Velocity limits from the URDF [rad/s], shape (n,).
+        effort_max: Effort limits from the URDF [N m], shape (n,).
+        link_names: Robot link name per link index (-1 = base link).
+        flange_link: Link index of the flange (tool0).
+        torch_id: Torch body id (None without torch).
+        torch_link_names: Torch link name per link index (-1 = root).
+        torch_parts: Torch part per link index.
+        cell_id: Body id of the static multibody holding the cell bodies (None if no bodies).
+        static_links: Robot links rigidly attached to the base (never move).
+        self_pairs: Robot link pairs checked for self-collision (not adjacent, not both static).
+        torch_skip_links: Robot links the torch may touch (its mount and the adjacent link).
+        lever_arms: Per movable joint, an upper bound [m] (rad for prismatic: 1) on the distance of any
+            robot or torch point from that joint's origin, shape (n,).
+        parent_links: Parent link index per robot link (-1 = base).
+        torch_radius: Upper bound on the distance of any torch point from the flange origin [m].
+    """
+
+    world: PybulletWorld
+    cell: CellModel
+    robot_id: int
+    joint_indices: tuple[int, ...]
+    joint_names: tuple[str, ...]
+    q_lower: NDArrayF
+    q_upper: NDArrayF
+    qd_max: NDArrayF
+    effort_max: NDArrayF
+    link_names: dict[int, str]
+    flange_link: int
+    torch_id: int | None
+    torch_link_names: dict[int, str]
+    torch_parts: dict[int, TorchPart]
+    cell_id: int | None
+    static_links: frozenset[int]
+    self_pairs: tuple[tuple[int, int], ...]
+    torch_skip_links: frozenset[int]
+    lever_arms: NDArrayF
+    parent_links: dict[int, int]
+    torch_radius: float
+
+    @property
+    def self_pair_set(self) -> frozenset[tuple[int, int]]:
+        """``self_pairs`` as a set (a < b)."""
+        return frozenset(self.self_pairs)
+
+    def ancestor_joints(self, link: int) -> frozenset[int]:
+        """Movable joints (by index) between the base and ``link``, including ``link``'s own."""
+        movable = set(self.joint_indices)
+        out = set()
+        k = link
+        while k != -1:
+            if k in movable:
+                out.add(k)
+            k = self.parent_links[k]
+        return frozenset(out)
+
+    @property
+    def client(self) -> int:
+        """pybullet client id."""
+        return self.world.client_id
+
+    @property
+    def n_joints(self) -> int:
+        """Number of movable joints."""
+        return len(self.joint_indices)
+
+    def cell_body(self, link: int) -> CellBody:
+        """Cell body held by link ``link`` of the cell multibody."""
+        return self.cell.bodies[link]
+
+    def joint_order(self, names: tuple[str, ...]) -> tuple[int, ...]:
+        """pybullet joint indices for joint ``names`` (e.g. a trajectory's joint names).
+
+        Raises:
+            UnknownJointError: a name that the robot URDF does not have.
+        """
+        lookup = dict(zip(self.joint_names, self.joint_indices, strict=True))
+        missing = [n for n in names if n not in lookup]
+        if missing:
+            raise UnknownJointError(
+                f"joints {missing} are not in the robot model {self.cell.robot!r}; "
+                f"its joints: {list(self.joint_names)}"
+            )
+        return tuple(lookup[n] for n in names)
+
+    def set_configuration(self, q: NDArrayF, joint_indices: tuple[int, ...] | None = None) -> None:
+        """Put the robot at joint positions ``q`` [rad] (n,) and carry the torch along (no dynamics)."""
+        idx = self.joint_indices if joint_indices is None else joint_indices
+        cid = self.client
+        pb.resetJointStatesMultiDof(self.robot_id, idx, [[float(x)] for x in q], physicsClientId=cid)
+        if self.torch_id is not None:
+            st = pb.getLinkState(self.robot_id, self.flange_link, computeForwardKinematics=1, physicsClientId=cid)
+            pb.resetBasePositionAndOrientation(self.torch_id, st[4], st[5], physicsClientId=cid)
+
+    def T_world_flange(self) -> NDArrayF:
+        """Current flange pose in the world (4, 4), from pybullet's forward kinematics."""
+        st = bl.link_state(self.client, self.robot_id, self.flange_link)
+        return bl.se3_from_pos_quat_xyzw(st.link_frame_pos, st.link_frame_orn_xyzw)
+
+
+def build_scene(world: PybulletWorld, cell: CellModel) -> Scene:
+    """Load ``cell`` into ``world``: robot, torch on the flange and the static cell bodies.
+
+    Args:
+        world: A connected world (DIRECT or GUI).
+        cell: Robot/torch URDF files, placements and bodies.
+
+    Returns:
+        The :class:`Scene` with the body ids and the precomputed collision bookkeeping.
+
+    Raises:
+        ModelError: missing URDF/mesh files or a robot without a flange link.
+    """
+    cid = world.client_id
+    robot_id = world.load_urdf(cell.robot_urdf, cell.T_world_base)
+    joints = bl.joint_infos(cid, robot_id)
+    link_names = {-1: bl.base_name(cid, robot_id)} | {j.index: j.link_name for j in joints}
+    movable = [j for j in joints if j.type is not bl.JointType.FIXED]
+    flange = _find_flange(joints, link_names)
+
+    torch_id: int | None = None
+    torch_link_names: dict[int, str] = {}
+    if cell.torch_urdf is not None:
+        st = bl.link_state(cid, robot_id, flange)
+        T_world_flange = bl.se3_from_pos_quat_xyzw(st.link_frame_pos, st.link_frame_orn_xyzw)
+        torch_id = world.load_urdf(cell.torch_urdf, T_world_flange)
+        tj = bl.joint_infos(cid, torch_id)
+        torch_link_names = {-1: bl.base_name(cid, torch_id)} | {j.index: j.link_name for j in tj}
+        # the torch is moved kinematically; keep it out of the dynamics
+        for link in torch_link_names:
+            pb.setCollisionFilterGroupMask(torch_id, link, 0, 0, physicsClientId=cid)
+    torch_parts = {k: torch_part(v) for k, v in torch_link_names.items()}
+
+    cell_id = _build_cell_bodies(world, cell.bodies)
+
+    parent = {j.index: j.parent_index for j in joints}
+    is_fixed = {j.index: j.type is bl.JointType.FIXED for j in joints}
+    group = _rigid_groups(parent, is_fixed)
+    static = frozenset(k for k, g in group.items() if g == group[-1])
+    collidable = [k for k in link_names if bl.has_collision_shape(cid, robot_id, k)]
+    adjacent = {frozenset((group[k], group[parent[k]])) for k in parent if not is_fixed[k]}
+    pairs = []
+    for ia, a in enumerate(collidable):
+        for b in collidable[ia + 1 :]:
+            ga, gb = group[a], group[b]
+            if ga == gb or frozenset((ga, gb)) in adjacent or (a in static and b in static):
+                continue
+            pairs.append((min(a, b), max(a, b)))
+    fg = group[flange]  # a group id is its top-most link, attached by a movable joint (or -1)
+    mount_groups = {fg} if fg == -1 else {fg, group[parent[fg]]}
+    torch_skip = frozenset(k for k in link_names if group[k] in mount_groups)
+
+    T_world_flange = bl.se3_from_pos_quat_xyzw(*bl.link_state(cid, robot_id, flange)[4:6])
+    torch_radius = (
+        max(_max_corner_distance(cid, torch_id, k, T_world_flange[:3, 3]) for k in torch_link_names)
+        if torch_id is not None
+        else 0.0
+    )
+    lever = _lever_arms(cid, robot_id, joints, movable, link_names, flange, torch_radius)
+    return Scene(
+        world=world,
+        cell=cell,
+        robot_id=robot_id,
+        joint_indices=tuple(j.index for j in movable),
+        joint_names=tuple(j.name for j in movable),
+        q_lower=_ro([j.lower_limit for j in movable]),
+        q_upper=_ro([j.upper_limit for j in movable]),
+        qd_max=_ro([j.max_velocity for j in movable]),
+        effort_max=_ro([j.max_force for j in movable]),
+        link_names=link_names,
+        flange_link=flange,
+        torch_id=torch_id,
+        torch_link_names=torch_link_names,
+        torch_parts=torch_parts,
+        cell_id=cell_id,
+        static_links=static,
+        self_pairs=tuple(sorted(pairs)),
+        torch_skip_links=torch_skip,
+        lever_arms=lever,
+        parent_links=parent,
+        torch_radius=torch_radius,
+    )
+
+
+def _ro(a: object) -> NDArrayF:
+    arr = np.array(a, dtype=np.float64)
+    arr.flags.writeable = False
+    return arr
+
+
+def _find_flange(joints: tuple[bl.JointInfo, ...], link_names: dict[int, str]) -> int:
+    by_name = {v: k for k, v in link_names.items()}
+    for name in FLANGE_LINK_NAMES:
+        if name in by_name:
+            return by_name[name]
+    if not joints:
+        raise ModelError("the robot URDF has no joints")
+    log.warning("robot URDF has no 'tool0'/'flange' link; using the last link %r", link_names[joints[-1].index])
+    return joints[-1].index
+
+
+def _rigid_groups(parent: dict[int, int], is_fixed: dict[int, bool]) -> dict[int, int]:
+    """Group id per link: links joined by fixed joints share the group of their top-most link."""
+    group: dict[int, int] = {-1: -1}
+
+    def find(k: int) -> int:
+        if k not in group:
+            group[k] = find(parent[k]) if is_fixed[k] else k
+        return group[k]
+
+    for k in parent:
+        find(k)
+    return group
+
+
+def _build_cell_bodies(world: PybulletWorld, bodies: tuple[CellBody, ...]) -> int | None:
+    """One static multibody whose link i is ``bodies[i]``; None if there are no bodies."""
+    if not bodies:
+        return None
+    cid = world.client_id
+    cols, viss, poss, orns = [], [], [], []
+    for b in bodies:
+        colour = list(ROLE_COLOURS[b.role])
+        if b.shape == "box":
+            half = (np.asarray(b.size) / 2).tolist()
+            col = pb.createCollisionShape(pb.GEOM_BOX, halfExtents=half, physicsClientId=cid)
+            vis = pb.createVisualShape(pb.GEOM_BOX, halfExtents=half, rgbaColor=colour, physicsClientId=cid)
+        elif b.shape == "cylinder":
+            col = pb.createCollisionShape(pb.GEOM_CYLINDER, radius=b.radius, height=b.length, physicsClientId=cid)
+            vis = pb.createVisualShape(
+                pb.GEOM_CYLINDER, radius=b.radius, length=b.length, rgbaColor=colour, physicsClientId=cid
+            )
+        elif b.shape == "sphere":
+            col = pb.createCollisionShape(pb.GEOM_SPHERE, radius=b.radius, physicsClientId=cid)
+            vis = pb.createVisualShape(pb.GEOM_SPHERE, radius=b.radius, rgbaColor=colour, physicsClientId=cid)
+        else:
+            scale = [b.mesh_scale] * 3
+            col = pb.createCollisionShape(
+                pb.GEOM_MESH,
+                fileName=str(b.mesh_path),
+                meshScale=scale,
+                flags=pb.GEOM_FORCE_CONCAVE_TRIMESH,
+                physicsClientId=cid,
+            )
+            vis = pb.createVisualShape(
+                pb.GEOM_MESH, fileName=str(b.mesh_path), meshScale=scale, rgbaColor=colour, physicsClientId=cid
+            )
+        if col < 0:
+            raise ModelError(f"cell body {b.name!r}: pybullet could not create its {b.shape} shape")
+        pos, orn = bl.pos_quat_xyzw_from_se3(np.asarray(b.T_world_body))
+        cols.append(col)
+        viss.append(vis)
+        poss.append(pos)
+        orns.append(orn)
+    k = len(bodies)
+    return int(
+        pb.createMultiBody(
+            baseMass=0.0,
+            baseCollisionShapeIndex=-1,
+            baseVisualShapeIndex=-1,
+            basePosition=[0.0, 0.0, 0.0],
+            linkMasses=[0.0] * k,
+            linkCollisionShapeIndices=cols,
+            linkVisualShapeIndices=viss,
+            linkPositions=poss,
+            linkOrientations=orns,
+            linkInertialFramePositions=[[0.0, 0.0, 0.0]] * k,
+            linkInertialFrameOrientations=[[0.0, 0.0, 0.0, 1.0]] * k,
+            linkParentIndices=[0] * k,
+            linkJointTypes=[pb.JOINT_FIXED] * k,
+            linkJointAxis=[[0.0, 0.0, 1.0]] * k,
+            physicsClientId=cid,
+        )
+    )
+
+
+def _max_corner_distance(cid: int, body: int, link: int, origin: NDArrayF) -> float:
+    if not bl.has_collision_shape(cid, body, link):
+        return 0.0
+    lo, hi = bl.aabb(cid, body, link)
+    corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+    return float(np.linalg.norm(corners - origin, axis=1).max())
+
+
+def _lever_arms(
+    cid: int,
+    robot: int,
+    joints: tuple[bl.JointInfo, ...],
+    movable: list[bl.JointInfo],
+    link_names: dict[int, str],
+    flange: int,
+    torch_radius: float,
+) -> NDArrayF:
+    """Per movable joint: bound on the distance from its axis origin to any point it carries [m].
+
+    Uses the triangle inequality along the kinematic chain (link-frame offsets are configuration
+    independent) plus each link's extent (its AABB corners seen from the link frame), so the bound
+    holds in every configuration. The torch counts as part of the flange link.
+    """
+    origin = {}
+    for k in link_names:
+        if k == -1:
+            pos, _ = pb.getBasePositionAndOrientation(robot, physicsClientId=cid)
+        else:
+            pos = bl.link_state(cid, robot, k).link_frame_pos
+        origin[k] = np.asarray(pos, dtype=np.float64)
+    radius = {k: _max_corner_distance(cid, robot, k, origin[k]) for k in link_names}
+    radius[flange] = max(radius[flange], torch_radius)
+    parent = {j.index: j.parent_index for j in joints}
+    kinds = {j.index: j.type for j in joints}
+    reach = {j.index: 0.0 for j in movable}
+    for k in parent:
+        acc = 0.0
+        node = k
+        while node != -1:
+            if node in reach:
+                reach[node] = max(reach[node], acc + radius[k])
+            acc += float(np.linalg.norm(origin[node] - origin[parent[node]]))
+            node = parent[node]
+    out = [1.0 if kinds[j.index] is bl.JointType.PRISMATIC else reach[j.index] for j in movable]
+    return _ro(out)

@@ -1,0 +1,558 @@
+"""Validation of a joint trajectory in pybullet: the independent second opinion before deployment.
+
+Every sample (at the trajectory's ``dt``) is replayed with pybullet's own forward kinematics
+(``resetJointStatesMultiDof`` + ``getLinkState(computeForwardKinematics=1)``), never with
+``weldcell.kinematics``, and judged on:
+
+* **clearance and collisions** (rules in :mod:`weldcell.sim.collision`). Distances are computed with
+  ``getClosestPoints`` at a sample, then the next samples are certified without a query as long as
+  the motion since the last query cannot have used up the slack: a point carried by joint j moves
+  at most ``lever_arm[j] * |Δq_j|`` (see :func:`weldcell.sim.scene.build_scene`), so while
+  ``Σ_j lever_arm[j] |q_j(t) - q_j(t_check)| < distance - margin``
+  no pair can reach its margin, including between samples (the relative motion of two robot links
+  comes only from the joints between them, so the same bound holds for self-collision). Near the margin this falls back to a
+  query at every sample, so violations are found with their first and last sample;
+* joint position, velocity and acceleration limits (velocities also from differences of positions);
+* TCP path deviation from ``traj.T_world_tcp``, torch axis angle error and travel speed on weld
+  samples; arc switching at rest;
+* distance to singularities: smallest singular value of pybullet's flange Jacobian with the angular
+  rows scaled by ``singularity_length`` [m] (0 = singular; full stretch shows here too);
+* optionally a dynamic replay with position control and the URDF's effort limits.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pybullet as pb
+
+from weldcell.errors import InputShapeError, ModelError
+from weldcell.planning.trajectory import JointTrajectory
+from weldcell.sim._bullet import se3_from_pos_quat_xyzw
+from weldcell.sim.cell_model import CellModel
+from weldcell.sim.collision import ClearanceRules, Proximity, query, query_units
+from weldcell.sim.report import SeamMetrics, ValidationReport, ValidationSeries, Violation, ViolationKind
+from weldcell.sim.scene import Scene, build_scene
+from weldcell.sim.world import Mode, PybulletWorld
+
+log = logging.getLogger(__name__)
+NDArrayF = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationOptions:
+    """Limits and settings of a validation (SI units).
+
+    Attributes:
+        clearance: Robot/torch to cell clearance [m]; None = the cell's clearance.
+        nozzle_clearance: Nozzle / contact tip to workpiece and fixture [m].
+        self_clearance: Between non-adjacent robot links, and torch to robot [m].
+        lookahead: How far beyond its margin a pair is still measured [m]; larger = fewer queries on
+            slow motion, more pairs per query.
+        max_tcp_deviation_weld: TCP position error allowed with the arc on [m].
+        max_tcp_deviation_transit: TCP position error allowed on transit moves [m].
+        max_torch_angle_error: Torch axis angle error allowed with the arc on [rad].
+        max_travel_speed_error: Allowed travel speed error, fraction of the programmed speed.
+        speed_ramp_length: Seam length at each end of a weld excluded from the speed check [m].
+        min_singularity: Smallest allowed singularity measure (see module docstring) [m].
+        singularity_length: Length scaling the angular Jacobian rows [m].
+        singularity_stride: Compute the singularity measure every this many samples.
+        limit_tolerance: Relative tolerance on joint velocity/acceleration limits.
+        qdd_max: Acceleration limits [rad/s²] (n,), None = from the robot model if it has them.
+        rest_speed: Joint speed counted as "at rest" at arc switching [rad/s].
+        dynamic_replay: Also replay with position control and report the tracking error.
+        max_tracking_error: Joint tracking error allowed in the dynamic replay [rad].
+    """
+
+    clearance: float | None = None
+    nozzle_clearance: float = 0.002
+    self_clearance: float = 0.005
+    lookahead: float = 0.05
+    max_tcp_deviation_weld: float = 0.0005
+    max_tcp_deviation_transit: float = 0.002
+    max_torch_angle_error: float = float(np.deg2rad(2.0))
+    max_travel_speed_error: float = 0.05
+    speed_ramp_length: float = 0.002
+    min_singularity: float = 0.02
+    singularity_length: float = 0.2
+    singularity_stride: int = 5
+    limit_tolerance: float = 0.01
+    qdd_max: tuple[float, ...] | None = None
+    rest_speed: float = 1e-3
+    dynamic_replay: bool = False
+    max_tracking_error: float = float(np.deg2rad(1.0))
+
+    def __post_init__(self) -> None:
+        if self.singularity_stride < 1:
+            raise InputShapeError(f"singularity_stride must be >= 1, got {self.singularity_stride}")
+        if not self.lookahead > 0:
+            raise InputShapeError(f"lookahead must be > 0 m, got {self.lookahead}")
+
+
+def validate_trajectory(
+    traj: JointTrajectory,
+    program: Any = None,
+    *,
+    cell: CellModel | None = None,
+    options: ValidationOptions | None = None,
+) -> ValidationReport:
+    """Validate ``traj`` in the cell of ``program`` (or an explicit ``cell``) in a DIRECT world.
+
+    Args:
+        traj: The trajectory to judge.
+        program: A ``weldcell.program.Program``; its cell is used unless ``cell`` is given.
+        cell: Explicit cell description.
+        options: Limits and settings.
+
+    Returns:
+        The report; ``report.passed`` is False on any violation.
+
+    Raises:
+        ModelError: no cell given, robot of the trajectory differs from the cell's, unknown joints.
+    """
+    if cell is None:
+        if program is None:
+            raise ModelError("validation needs the cell: pass the program (or a CellModel)")
+        cell = CellModel.from_program(program)
+    with PybulletWorld(Mode.DIRECT) as world:
+        scene = build_scene(world, cell)
+        return validate_in_scene(scene, traj, options or ValidationOptions())
+
+
+def _robot_model_limits(traj: JointTrajectory) -> tuple[NDArrayF | None, NDArrayF | None]:
+    """Velocity and acceleration limits from ``weldcell.kinematics`` in the trajectory's joint order."""
+    try:
+        from weldcell.sim._models import load_robot_model
+
+        robot = load_robot_model(traj.robot)
+        order = [list(robot.joint_names).index(n) for n in traj.joint_names]
+        return np.asarray(robot.qd_max, float)[order], np.asarray(robot.qdd_max, float)[order]
+    except (ModelError, AttributeError, ValueError, KeyError) as err:
+        log.info("no robot model limits for %r (%s); using the URDF's", traj.robot, err)
+        return None, None
+
+
+def _runs(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
+    """(first, last) index of each run of True in ``mask``."""
+    if not mask.any():
+        return []
+    m = np.concatenate([[False], mask, [False]]).astype(np.int8)
+    d = np.diff(m)
+    return list(zip(np.flatnonzero(d == 1).tolist(), (np.flatnonzero(d == -1) - 1).tolist(), strict=True))
+
+
+class _Context:
+    """Seam/transit labels per sample."""
+
+    def __init__(self, traj: JointTrajectory) -> None:
+        self.traj = traj
+        self.si = traj.seam_index
+
+    def seam(self, i: int) -> str | None:
+        k = int(self.si[i])
+        return self.traj.seam_ids[k] if k >= 0 else None
+
+    def label(self, i: int) -> str:
+        k = int(self.si[i])
+        if k >= 0:
+            return ("weld " if self.traj.arc_on[i] else "at seam ") + self.traj.seam_ids[k]
+        after = np.flatnonzero(self.si[i:] >= 0)
+        if after.size:
+            return f"transit before seam {self.traj.seam_ids[int(self.si[i + after[0]])]}"
+        before = np.flatnonzero(self.si[:i] >= 0)
+        if before.size:
+            return f"transit after seam {self.traj.seam_ids[int(self.si[before[-1]])]}"
+        return "transit"
+
+    def violation(
+        self, kind: ViolationKind, i0: int, i1: int, bodies: tuple[str, ...], value: float, limit: float
+    ) -> Violation:
+        t = self.traj.t
+        return Violation(kind, float(t[i0]), float(t[i1]), self.seam(i0), self.label(i0), bodies, value, limit)
+
+
+def validate_in_scene(scene: Scene, traj: JointTrajectory, options: ValidationOptions) -> ValidationReport:
+    """Validate ``traj`` in an already built scene (DIRECT or GUI world). See the module docstring."""
+    if traj.robot != scene.cell.robot:
+        raise ModelError(f"the trajectory is for robot {traj.robot!r} but the cell has {scene.cell.robot!r}")
+    if set(traj.joint_names) != set(scene.joint_names):
+        raise ModelError(
+            f"trajectory joints {list(traj.joint_names)} differ from the robot model's {list(scene.joint_names)}"
+        )
+    idx = scene.joint_order(traj.joint_names)
+    pos_in_scene = [scene.joint_indices.index(j) for j in idx]
+    rules = ClearanceRules(
+        clearance=scene.cell.clearance if options.clearance is None else options.clearance,
+        nozzle_clearance=options.nozzle_clearance,
+        self_clearance=options.self_clearance,
+    )
+    ctx = _Context(traj)
+    violations: list[Violation] = []
+    notes: list[str] = []
+
+    fk, checks = _replay(scene, traj, idx, pos_in_scene, rules, options.lookahead)
+    violations += _collision_violations(ctx, checks)
+    T_world_flange = fk
+    T_world_tcp = T_world_flange @ traj.T_flange_tcp
+    dev = np.linalg.norm(T_world_tcp[:, :3, 3] - traj.T_world_tcp[:, :3, 3], axis=1)
+    cos_z = np.einsum("ni,ni->n", T_world_tcp[:, :3, 2], traj.T_world_tcp[:, :3, 2])
+    ang = np.arccos(np.clip(cos_z, -1.0, 1.0))
+    arc = traj.arc_on
+    for mask, lim in (
+        (arc & (dev > options.max_tcp_deviation_weld), options.max_tcp_deviation_weld),
+        (~arc & (dev > options.max_tcp_deviation_transit), options.max_tcp_deviation_transit),
+    ):
+        for a, b in _runs(mask):
+            violations.append(ctx.violation(ViolationKind.TCP_DEVIATION, a, b, (), float(dev[a : b + 1].max()), lim))
+    for a, b in _runs(arc & (ang > options.max_torch_angle_error)):
+        violations.append(
+            ctx.violation(ViolationKind.TORCH_ANGLE, a, b, (), float(ang[a : b + 1].max()), options.max_torch_angle_error)
+        )
+
+    violations += _limit_violations(scene, traj, pos_in_scene, options, ctx, notes)
+    violations += _rest_violations(traj, options, ctx)
+    base_err = float(np.linalg.norm(traj.T_world_base[:3, 3] - scene.cell.T_world_base[:3, 3]))
+    rot_err = float(np.abs(traj.T_world_base[:3, :3] - scene.cell.T_world_base[:3, :3]).max())
+    if base_err > 1e-6 or rot_err > 1e-6:
+        violations.append(
+            Violation(ViolationKind.CELL_MISMATCH, 0.0, traj.duration, None, "robot base", (), base_err, 0.0)
+        )
+
+    p_act = T_world_tcp[:, :3, 3]
+    speed = np.linalg.norm(np.gradient(p_act, traj.dt, axis=0), axis=1) if traj.n_samples > 1 else np.zeros(1)
+    speed_nom = (
+        np.linalg.norm(np.gradient(traj.T_world_tcp[:, :3, 3], traj.dt, axis=0), axis=1)
+        if traj.n_samples > 1
+        else np.zeros(1)
+    )
+    seams, speed_viol = _seam_metrics(traj, dev, ang, speed, speed_nom, checks, options, ctx)
+    violations += speed_viol
+
+    sing_idx, sing = _singularity(scene, traj, idx, options)
+    for a, b in _runs(sing < options.min_singularity):
+        i0, i1 = int(sing_idx[a]), int(sing_idx[b])
+        violations.append(
+            ctx.violation(ViolationKind.SINGULARITY, i0, i1, (), float(sing[a : b + 1].min()), options.min_singularity)
+        )
+
+    tracking = np.zeros(0)
+    if options.dynamic_replay:
+        from weldcell.sim.dynamics import dynamic_replay
+
+        tracking = dynamic_replay(scene, traj, idx)
+        for a, b in _runs(tracking > options.max_tracking_error):
+            violations.append(
+                ctx.violation(
+                    ViolationKind.TRACKING, a, b, (), float(tracking[a : b + 1].max()), options.max_tracking_error
+                )
+            )
+    else:
+        notes.append("dynamic replay not run (enable with dynamic_replay=True / --dynamics)")
+
+    dmin = checks.min_distance_at()
+    n_queries = sum(len(u) for u in checks.per_unit)
+    metrics = {
+        "min_distance_m": min(dmin.values(), default=float("inf")),
+        "clearance_query_samples": float(len(dmin)),
+        "clearance_queries": float(n_queries),
+        "clearance_query_fraction": n_queries / max(1, traj.n_samples * len(checks.per_unit)),
+        "max_tcp_deviation_weld_m": float(dev[arc].max()) if arc.any() else 0.0,
+        "max_tcp_deviation_transit_m": float(dev[~arc].max()) if (~arc).any() else 0.0,
+        "max_torch_angle_error_rad": float(ang[arc].max()) if arc.any() else 0.0,
+        "min_singularity_measure": float(sing.min()) if sing.size else float("nan"),
+        "max_tcp_speed_m_s": float(speed.max()),
+        "arc_time_s": float(arc.sum() * traj.dt),
+    }
+    if tracking.size:
+        metrics["max_tracking_error_rad"] = float(tracking.max())
+    violations.sort(key=lambda v: (v.time, v.kind.value, v.bodies))
+    series = ValidationSeries(
+        t=traj.t,
+        q=traj.q,
+        qd=traj.qd,
+        q_lower=scene.q_lower[pos_in_scene],
+        q_upper=scene.q_upper[pos_in_scene],
+        qd_max=_velocity_limits(scene, traj, pos_in_scene)[0],
+        p_world_tcp=p_act,
+        tcp_deviation=dev,
+        torch_angle_error=ang,
+        tcp_speed=speed,
+        tcp_speed_nominal=speed_nom,
+        check_index=np.array(sorted(dmin), dtype=np.int64),
+        check_distance=np.array([dmin[i] for i in sorted(dmin)]),
+        singularity_index=sing_idx,
+        singularity=sing,
+        seam_index=traj.seam_index,
+        seam_s=traj.seam_s,
+        arc_on=traj.arc_on,
+        tracking_error=tracking,
+    )
+    return ValidationReport(
+        robot=traj.robot,
+        joint_names=traj.joint_names,
+        seam_ids=traj.seam_ids,
+        trajectory_hash=traj.content_hash(),
+        program_hash=traj.program_hash,
+        cell_hash=scene.cell.content_hash(),
+        cell_files=tuple(str(p) for p in scene.cell.files()),
+        dt=traj.dt,
+        duration=traj.duration,
+        n_samples=traj.n_samples,
+        violations=tuple(violations),
+        metrics=MappingProxyType(metrics),
+        seams=tuple(seams),
+        notes=tuple(notes),
+        series=series,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Checks:
+    """Clearance query results: per query unit, the queried samples and the pairs found there."""
+
+    per_unit: tuple[tuple[tuple[int, tuple[Proximity, ...]], ...], ...]
+    lookahead: float
+
+    def samples(self) -> list[int]:
+        """All samples where at least one unit was queried, sorted."""
+        return sorted({i for unit in self.per_unit for i, _ in unit})
+
+    def min_distance_at(self) -> dict[int, float]:
+        """Smallest distance found per queried sample (units without pairs count as out of reach)."""
+        out: dict[int, float] = {}
+        for unit in self.per_unit:
+            for i, items in unit:
+                d = min((p.distance for p in items), default=float("inf"))
+                out[i] = min(out.get(i, float("inf")), d)
+        return out
+
+    def items(self) -> list[tuple[int, Proximity]]:
+        """Every (sample, pair) found."""
+        return [(i, p) for unit in self.per_unit for i, items in unit for p in items]
+
+
+def _replay(
+    scene: Scene,
+    traj: JointTrajectory,
+    idx: tuple[int, ...],
+    pos_in_scene: list[int],
+    rules: ClearanceRules,
+    lookahead: float,
+) -> tuple[NDArrayF, _Checks]:
+    """Pybullet FK at every sample; each clearance query unit runs where the motion bound requires.
+
+    Returns:
+        T_world_flange (N, 4, 4) and the clearance query results.
+    """
+    cid, robot, flange, torch = scene.client, scene.robot_id, scene.flange_link, scene.torch_id
+    N = traj.n_samples
+    units = query_units(scene)
+    lever = scene.lever_arms[pos_in_scene]
+    dq = np.abs(np.diff(traj.q, axis=0)) if N > 1 else np.zeros((0, len(idx)))
+    masks = sorted({u.joint_mask for u in units})
+    S_by_mask = {}
+    for m in masks:
+        w = lever * np.asarray(m, dtype=np.float64)[pos_in_scene]
+        S_by_mask[m] = np.concatenate([[0.0], np.cumsum(dq @ w)])
+    S = [S_by_mask[u.joint_mask] for u in units]
+    qlist = traj.q[:, :, None].tolist()
+    pos: list[Any] = [None] * N
+    orn: list[Any] = [None] * N
+    results: list[list[tuple[int, tuple[Proximity, ...]]]] = [[] for _ in units]
+    nxt = [0] * len(units)
+    due = 0
+    reset, link_state, reset_base = pb.resetJointStatesMultiDof, pb.getLinkState, pb.resetBasePositionAndOrientation
+    for i in range(N):
+        reset(robot, idx, qlist[i], physicsClientId=cid)
+        st = link_state(robot, flange, computeForwardKinematics=1, physicsClientId=cid)
+        pos[i], orn[i] = st[4], st[5]
+        if i != due:
+            continue
+        if torch is not None:
+            reset_base(torch, st[4], st[5], physicsClientId=cid)
+        for u, unit in enumerate(units):
+            if nxt[u] != i:
+                continue
+            items = tuple(query(scene, unit, rules, lookahead))
+            results[u].append((i, items))
+            # pairs not returned have slack >= lookahead
+            budget = 0.9 * min((p.slack for p in items), default=lookahead)
+            if budget <= 0.0:
+                nxt[u] = i + 1
+            else:
+                Su = S[u]
+                nxt[u] = max(i + 1, int(np.searchsorted(Su, Su[i] + budget, side="left")))
+        due = min(nxt)
+    checks = _Checks(tuple(tuple(r) for r in results), lookahead)
+    return se3_from_pos_quat_xyzw(np.asarray(pos), np.asarray(orn)), checks
+
+
+def _collision_violations(ctx: _Context, checks: _Checks) -> list[Violation]:
+    """Group clearance failures into violations per pair over consecutive queries of its unit."""
+    out: list[Violation] = []
+
+    for unit in checks.per_unit:
+        open_: dict[tuple[str, str], tuple[int, int, Proximity]] = {}
+
+        def close(key: tuple[str, str], open_: dict[tuple[str, str], tuple[int, int, Proximity]]) -> None:
+            i0, i1, worst = open_.pop(key)
+            kind = ViolationKind.COLLISION if worst.distance < 0 else ViolationKind.CLEARANCE
+            out.append(ctx.violation(kind, i0, i1, key, worst.distance, worst.margin))
+
+        for i, items in unit:
+            bad: dict[tuple[str, str], Proximity] = {}
+            for p in items:
+                if p.slack < 0 and ((p.a, p.b) not in bad or p.slack < bad[(p.a, p.b)].slack):
+                    bad[(p.a, p.b)] = p
+            for key in [k for k in open_ if k not in bad]:
+                close(key, open_)
+            for key, p in bad.items():
+                if key in open_:
+                    i0, _, worst = open_[key]
+                    open_[key] = (i0, i, p if p.slack < worst.slack else worst)
+                else:
+                    open_[key] = (i, i, p)
+        for key in list(open_):
+            close(key, open_)
+    return out
+
+
+def _velocity_limits(scene: Scene, traj: JointTrajectory, pos_in_scene: list[int]) -> tuple[NDArrayF, NDArrayF | None]:
+    qd_model, qdd_model = _robot_model_limits(traj)
+    qd_max = scene.qd_max[pos_in_scene] if qd_model is None else qd_model
+    return np.asarray(qd_max, dtype=np.float64), qdd_model
+
+
+def _limit_violations(
+    scene: Scene,
+    traj: JointTrajectory,
+    pos_in_scene: list[int],
+    options: ValidationOptions,
+    ctx: _Context,
+    notes: list[str],
+) -> list[Violation]:
+    out: list[Violation] = []
+    lo, hi = scene.q_lower[pos_in_scene], scene.q_upper[pos_in_scene]
+    qd_max, qdd_model = _velocity_limits(scene, traj, pos_in_scene)
+    qdd_max = np.asarray(options.qdd_max, dtype=np.float64) if options.qdd_max is not None else qdd_model
+    tol = 1.0 + options.limit_tolerance
+    names = traj.joint_names
+    for j, name in enumerate(names):
+        q = traj.q[:, j]
+        if hi[j] > lo[j]:  # pybullet reports lower > upper for unlimited joints
+            for side, mask, lim in ((0, q < lo[j] - 1e-9, lo[j]), (1, q > hi[j] + 1e-9, hi[j])):
+                for a, b in _runs(mask):
+                    seg = q[a : b + 1]
+                    worst = float(seg.min() if side == 0 else seg.max())
+                    out.append(ctx.violation(ViolationKind.JOINT_POSITION, a, b, (name,), worst, float(lim)))
+        v = np.abs(traj.qd[:, j])
+        if traj.n_samples > 1:
+            v_fd = np.abs(np.diff(traj.q[:, j])) / traj.dt
+            v = np.maximum(v, np.concatenate([v_fd, v_fd[-1:]]))
+        if qd_max[j] > 0:
+            for a, b in _runs(v > qd_max[j] * tol):
+                out.append(
+                    ctx.violation(ViolationKind.JOINT_VELOCITY, a, b, (name,), float(v[a : b + 1].max()), float(qd_max[j]))
+                )
+        if qdd_max is not None:
+            acc = np.abs(traj.qdd[:, j])
+            for a, b in _runs(acc > qdd_max[j] * tol):
+                out.append(
+                    ctx.violation(
+                        ViolationKind.JOINT_ACCELERATION, a, b, (name,), float(acc[a : b + 1].max()), float(qdd_max[j])
+                    )
+                )
+    if qdd_max is None:
+        notes.append("acceleration limits not checked: the robot model gives none (set ValidationOptions.qdd_max)")
+    return out
+
+
+def _rest_violations(traj: JointTrajectory, options: ValidationOptions, ctx: _Context) -> list[Violation]:
+    out = []
+    switches = np.flatnonzero(np.diff(traj.arc_on.astype(np.int8)) != 0) + 1
+    for i in switches.tolist():
+        speed = float(np.abs(traj.qd[i]).max())
+        if speed > options.rest_speed:
+            out.append(ctx.violation(ViolationKind.ARC_NOT_AT_REST, i, i, (), speed, options.rest_speed))
+    return out
+
+
+def _seam_metrics(
+    traj: JointTrajectory,
+    dev: NDArrayF,
+    ang: NDArrayF,
+    speed: NDArrayF,
+    speed_nom: NDArrayF,
+    checks: _Checks,
+    options: ValidationOptions,
+    ctx: _Context,
+) -> tuple[list[SeamMetrics], list[Violation]]:
+    out: list[SeamMetrics] = []
+    viol: list[Violation] = []
+    for k, sid in enumerate(traj.seam_ids):
+        on = traj.arc_on & (traj.seam_index == k)
+        if not on.any():
+            continue
+        s = traj.seam_s
+        v_prog = float(traj.travel_speed.get(sid, float("nan")))
+        planned: list[NDArrayF] = []
+        speed_err = np.abs(speed - speed_nom)
+        for a, b in _runs(on):
+            seg = s[a : b + 1]
+            if b <= a or not np.all(np.isfinite(seg)):
+                continue
+            ds = np.gradient(seg, traj.dt)
+            inner = (np.abs(seg - seg[0]) > options.speed_ramp_length) & (np.abs(seg[-1] - seg) > options.speed_ramp_length)
+            moving = inner & (np.abs(ds) > 1e-6)
+            planned.append(np.abs(ds[moving]))
+        v_plan = float(np.median(np.concatenate(planned))) if planned and np.concatenate(planned).size else float("nan")
+        if np.isfinite(v_prog) and np.isfinite(v_plan) and abs(v_plan - v_prog) > options.max_travel_speed_error * v_prog:
+            first = int(np.flatnonzero(on)[0])
+            last = int(np.flatnonzero(on)[-1])
+            viol.append(ctx.violation(ViolationKind.TRAVEL_SPEED, first, last, (), v_plan, v_prog))
+        if np.isfinite(v_prog):
+            lim = options.max_travel_speed_error * v_prog
+            for a, b in _runs(on & (speed_err > lim)):
+                viol.append(ctx.violation(ViolationKind.TRAVEL_SPEED, a, b, (), float(speed[a : b + 1].max()), v_prog))
+        nozzle = [p.distance for i, p in checks.items() if on[i] and p.rule == "nozzle-workpiece"]
+        finite = s[on][np.isfinite(s[on])]
+        out.append(
+            SeamMetrics(
+                seam_id=sid,
+                arc_time=float(on.sum() * traj.dt),
+                length=float(finite.max() - finite.min()) if finite.size else 0.0,
+                travel_speed_programmed=v_prog,
+                travel_speed_planned=v_plan,
+                max_tcp_speed_error=float(speed_err[on].max()),
+                max_tcp_deviation=float(dev[on].max()),
+                max_torch_angle_error=float(ang[on].max()),
+                min_nozzle_clearance=min(nozzle, default=float("nan")),
+            )
+        )
+    return out, viol
+
+
+def _singularity(
+    scene: Scene, traj: JointTrajectory, idx: tuple[int, ...], options: ValidationOptions
+) -> tuple[npt.NDArray[np.int64], NDArrayF]:
+    """Smallest singular value of the scaled flange Jacobian every ``singularity_stride`` samples."""
+    cid = scene.client
+    samples = np.arange(0, traj.n_samples, options.singularity_stride, dtype=np.int64)
+    if samples[-1] != traj.n_samples - 1:
+        samples = np.append(samples, traj.n_samples - 1)
+    # calculateJacobian wants all movable joints in pybullet index order
+    order = np.argsort(np.asarray(idx))
+    zeros = [0.0] * len(idx)
+    J = np.empty((len(samples), 6, len(idx)))
+    for r, i in enumerate(samples.tolist()):
+        qpb = traj.q[i, order].tolist()
+        jl, ja = pb.calculateJacobian(scene.robot_id, scene.flange_link, [0.0, 0.0, 0.0], qpb, zeros, zeros, physicsClientId=cid)
+        J[r, :3] = np.asarray(jl)
+        J[r, 3:] = options.singularity_length * np.asarray(ja)
+    sv = np.linalg.svd(J, compute_uv=False)
+    return samples, sv[:, -1]
