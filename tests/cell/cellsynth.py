@@ -13,9 +13,13 @@ from weldcell.planning.trajectory import ArcEvent, JointTrajectory
 
 DT = 0.002
 HOME = np.array([0.0, -1.57, 1.57, -1.57, -1.57, 0.0])
+T_FLANGE_TCP = np.array([[1.0, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0.25], [0, 0, 0, 1]])  # straight torch, 250 mm
 
 
-def _quintic(qa: np.ndarray, qb: np.ndarray, n: int) -> np.ndarray:
+def _quintic(qa: np.ndarray, qb: np.ndarray, n_min: int) -> np.ndarray:
+    """Rest-to-rest quintic; at least ``n_min`` samples and slow enough for 3 rad/s² (peak 5.77·Δ/T²)."""
+    T = np.sqrt(5.7735 * float(np.max(np.abs(qb - qa))) / 3.0)
+    n = max(n_min, int(np.ceil(T / DT)) + 1)
     x = np.linspace(0.0, 1.0, n)[:, None]
     return qa + (qb - qa) * (10 * x**3 - 15 * x**4 + 6 * x**5)
 
@@ -35,13 +39,16 @@ def _linear_weld(qa: np.ndarray, qb: np.ndarray, n: int) -> np.ndarray:
 def make_trajectory(
     *,
     weld_time: float = 0.6,
-    transit_time: float = 0.3,
+    transit_time: float = 0.5,
     dwell: float = 0.05,
     crater: float = 0.05,
-    seam_length: float = 0.03,
     robot: str = "ur5e",
 ) -> JointTrajectory:
-    """Two seams of ``seam_length`` [m] welded in ``weld_time`` [s] each."""
+    """Two seams welded in ``weld_time`` [s] each; TCP poses and seam arc lengths from the UR5e
+    forward kinematics (the "seam" is the curve the TCP traces, about 30 mm long)."""
+    from weldcell.kinematics import load_robot
+
+    model = load_robot(robot)
     a0 = HOME + np.array([0.3, 0.1, -0.1, 0.0, 0.0, 0.0])
     a1 = a0 + np.array([0.05, 0.0, 0.0, 0.0, 0.0, 0.0])
     b0 = HOME + np.array([-0.3, 0.1, -0.1, 0.0, 0.0, 0.0])
@@ -69,17 +76,16 @@ def make_trajectory(
         m = len(blk)
         if kind == "dwell":
             seam_s[pos : pos + m] = 0.0
-        elif kind == "weld":  # arc length ∝ joint-space progress
-            d = np.linalg.norm(blk - blk[0], axis=1)
-            seam_s[pos : pos + m] = seam_length * d / d[-1]
+        elif kind == "weld":  # arc length of the TCP path
+            p = (model.fk(blk) @ T_FLANGE_TCP)[:, :3, 3]
+            seam_s[pos : pos + m] = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(p, axis=0), axis=1))])
         elif kind == "crater":
-            seam_s[pos : pos + m] = seam_length
+            seam_s[pos : pos + m] = seam_s[pos - 1]
         pos += m
     n = len(q)
     t = np.arange(n) * DT
     arc_on = seam_index >= 0
-    T = np.tile(np.eye(4), (n, 1, 1))
-    T[:, :3, 3] = q[:, :3] * 0.1  # a stand-in TCP track (tests map positions in joint space)
+    T = model.fk(q) @ T_FLANGE_TCP
     qd = np.gradient(q, DT, axis=0)
     still = np.all(np.diff(q, axis=0) == 0.0, axis=1)
     rest = np.zeros(n, dtype=bool)
@@ -92,10 +98,10 @@ def make_trajectory(
     events = []
     for a, b in zip(on, off, strict=True):
         sid = ("A", "B")[seam_index[a]]
-        events += [ArcEvent(float(t[a]), "arc_on", sid, 0.0), ArcEvent(float(t[b]), "arc_off", sid, seam_length)]
+        events += [ArcEvent(float(t[a]), "arc_on", sid, 0.0), ArcEvent(float(t[b]), "arc_off", sid, seam_s[b])]
     return JointTrajectory(
         robot=robot,
-        joint_names=tuple(f"joint_{i}" for i in range(6)),
+        joint_names=tuple(model.joint_names),
         dt=DT,
         t=t,
         q=q,
@@ -106,9 +112,9 @@ def make_trajectory(
         seam_index=seam_index,
         seam_s=seam_s,
         T_world_base=np.eye(4),
-        T_flange_tcp=np.eye(4),
+        T_flange_tcp=T_FLANGE_TCP,
         seam_ids=("A", "B"),
         events=tuple(events),
         program_hash="synthetic",
-        travel_speed={"A": seam_length / weld_time, "B": seam_length / weld_time},
+        travel_speed={k: float(np.nanmax(seam_s[seam_index == i])) / weld_time for i, k in enumerate("AB")},
     )

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from weldcell.errors import ValidationError
+from weldcell.errors import StampError, ValidationError
 from weldcell.planning.trajectory import JointTrajectory, save_trajectory
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,10 @@ class Approval:
 class MotionApprover(Protocol):
     """Checks a motion before it goes to the robot."""
 
+    def approve_main(self, traj: JointTrajectory, path: Path | None) -> Approval:
+        """Approval of the planned trajectory (its stamp next to ``path`` is checked by the driver)."""
+        ...
+
     def approve(self, traj: JointTrajectory, label: str) -> Approval:
         """Validate ``traj`` and return its approval; raise ``ValidationError`` when it fails."""
         ...
@@ -53,6 +57,10 @@ class MotionApprover(Protocol):
 
 class SimulationOnly:
     """Approves every motion without validation (virtual robots only: the driver must allow it)."""
+
+    def approve_main(self, traj: JointTrajectory, path: Path | None) -> Approval:
+        """Return an approval that asks the driver to skip the stamp check."""
+        return Approval(None, force_unvalidated=True)
 
     def approve(self, traj: JointTrajectory, label: str) -> Approval:
         """Return an approval that asks the driver to skip the stamp check."""
@@ -66,12 +74,15 @@ class SimApprover:
     """Validates each motion in a pybullet scene of the program's cell and stamps it.
 
     Args:
-        program: The weld program (its cell is the scene).
+        program: The weld program (its cell is the scene), or None when ``cell`` is given.
         folder: Where motions and stamps are written (``<folder>/NNN_<label>.npz`` + stamp).
         options: ``weldcell.sim.ValidationOptions`` (None: defaults).
+        cell: An explicit ``weldcell.sim.cell_model.CellModel`` instead of the program's cell.
     """
 
-    def __init__(self, program: Any, folder: str | Path, options: Any | None = None) -> None:
+    def __init__(
+        self, program: Any, folder: str | Path, options: Any | None = None, *, cell: Any | None = None
+    ) -> None:
         from weldcell.sim.cell_model import CellModel
         from weldcell.sim.scene import build_scene
         from weldcell.sim.validate import ValidationOptions
@@ -83,12 +94,25 @@ class SimApprover:
         self._world = PybulletWorld(Mode.DIRECT)
         self._world.__enter__()
         try:
-            self._scene = build_scene(self._world, CellModel.from_program(program))
+            self._scene = build_scene(self._world, cell if cell is not None else CellModel.from_program(program))
         except BaseException:
             self._world.__exit__(None, None, None)
             raise
         self._count = 0
         self._lock = threading.Lock()
+
+    def approve_main(self, traj: JointTrajectory, path: Path | None) -> Approval:
+        """The planned trajectory was validated before the job (its stamp sits next to ``path``).
+
+        Raises:
+            StampError: no path given, or its stamp is missing or stale.
+        """
+        from weldcell.planning.stamp import verify_stamp
+
+        if path is None:
+            raise StampError("the job's trajectory file is needed to check its validation stamp")
+        verify_stamp(path, traj)
+        return Approval(Path(path))
 
     def approve(self, traj: JointTrajectory, label: str) -> Approval:
         """Validate, save and stamp ``traj``.

@@ -76,7 +76,8 @@ class SeamMonitor:
         record: Seam record id.
         traj: Planned trajectory.
         step: The arc-on block being welded.
-        index_map: Fractional index into ``traj`` of each sample of the running slice, shape (K,).
+        index_map: Fractional index into ``traj`` of each sample of the running slice, shape (K,), or
+            None when the slice is ``traj`` itself.
         flush_period: Time between committed signal batches [s].
     """
 
@@ -86,14 +87,14 @@ class SeamMonitor:
         record: int,
         traj: JointTrajectory,
         step: SeamStep,
-        index_map: NDArrayF,
+        index_map: NDArrayF | None,
         flush_period: float = 0.25,
     ) -> None:
         self.log = log
         self.record = record
         self.traj = traj
         self.step = step
-        self.index_map = np.asarray(index_map, dtype=np.float64)
+        self.index_map = None if index_map is None else np.asarray(index_map, dtype=np.float64)
         self.flush_period = flush_period
         self._rows: list[tuple[float, float, float, float, float]] = []
         self._last_flush = time.monotonic()
@@ -104,9 +105,13 @@ class SeamMonitor:
         self.s_now = float(np.nan)
         self.s_max = float(step.s0)
 
-    def seam_s_at(self, slice_index: int) -> float:
-        """Seam arc length [m] of sample ``slice_index`` of the running slice (interpolated)."""
-        u = float(self.index_map[min(max(slice_index, 0), self.index_map.shape[0] - 1)])
+    def seam_s_at(self, position: float) -> float:
+        """Seam arc length [m] at path ``position`` (fractional sample index) of the running slice."""
+        if self.index_map is None:
+            u = float(np.clip(position, 0, self.traj.n_samples - 1))
+        else:
+            m = self.index_map
+            u = float(np.interp(position, np.arange(m.shape[0]), m))
         lo = int(np.floor(u))
         hi = min(lo + 1, self.traj.n_samples - 1)
         a, b = self.traj.seam_s[lo], self.traj.seam_s[hi]
@@ -115,9 +120,9 @@ class SeamMonitor:
         w = u - lo
         return float((1 - w) * a + w * b)
 
-    def observe(self, slice_index: int, q: NDArrayF, st: PowerSourceStatus) -> float:
-        """Record one poll. Returns the seam arc length [m] of the commanded sample."""
-        s = self.seam_s_at(slice_index)
+    def observe(self, position: float, q: NDArrayF, st: PowerSourceStatus) -> float:
+        """Record one poll at path ``position`` of the running slice. Returns the seam arc length [m]."""
+        s = self.seam_s_at(position)
         now = time.time()
         self.s_now = s
         if np.isfinite(s):

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from weldcell.cell.approval import Approval
 from weldcell.errors import DriverTimeoutError
 from weldcell.planning.trajectory import JointTrajectory
 
@@ -27,32 +28,32 @@ class RobotSnapshot:
 
 
 class Motion:
-    """A trajectory slice running on the robot."""
+    """A trajectory slice running on the robot (wraps the driver's ``ExecutionHandle``)."""
 
     def __init__(self, handle: Any, traj: JointTrajectory) -> None:
         self._h = handle
         self.traj = traj
 
-    def index(self) -> int:
-        """Index of the sample the robot was last commanded (0 … N-1)."""
-        return int(min(max(int(self._h.progress.index), 0), self.traj.n_samples - 1))
+    def position(self) -> float:
+        """Path position as a fractional sample index into :attr:`traj` (absolute)."""
+        return float(self._h.progress.position)
 
     def done(self) -> bool:
         """True once the slice has ended (finished, stopped or failed)."""
         return bool(self._h.done)
 
     def stop(self) -> None:
-        """Request a stop (non-blocking; the robot decelerates)."""
+        """Request a stop (non-blocking; the robot decelerates along the path)."""
         self._h.stop()
 
     def wait(self, timeout: float) -> None:
-        """Wait for the end of the slice; re-raise the driver's error if it failed.
+        """Wait for the end of the slice; re-raise the driver's error if it faulted.
 
         Raises:
             DriverTimeoutError: not done within ``timeout`` [s].
-            DriverError: the driver's own error (connection lost, protective stop, ...).
+            DriverFaultError: protective stop, e-stop, lost connection (the driver's reason).
         """
-        self._h.wait(timeout=timeout)
+        self._h.wait_until_done(timeout)
 
 
 class RobotPort:
@@ -60,26 +61,32 @@ class RobotPort:
 
     Args:
         driver: A connected ``RobotDriver``.
-        force_unvalidated: Pass the driver's simulation-only override for recovery moves the cell
-            plans itself (used only with virtual robots).
     """
 
     def __init__(self, driver: Any) -> None:
         self.driver = driver
 
-    def ensure_connected(self, timeout: float = 5.0) -> None:
+    def ensure_connected(self, timeout: float = 10.0) -> None:
         """Reconnect when the link dropped (after a controller restart)."""
-        if not bool(getattr(self.driver, "connected", True)):
+        if not bool(self.driver.connected):
             self.driver.connect(timeout=timeout)
 
-    def execute(self, traj: JointTrajectory) -> Motion:
-        """Start a slice (non-blocking)."""
-        return Motion(self.driver.execute(traj), traj)
+    def execute(self, traj: JointTrajectory, approval: Approval, start: int = 0, end: int | None = None) -> Motion:
+        """Start samples ``[start, end)`` of ``traj`` (non-blocking) with its validation approval."""
+        handle = self.driver.execute(
+            traj,
+            start_index=start,
+            end_index=end,
+            force_unvalidated=approval.force_unvalidated,
+            traj_path=approval.path,
+        )
+        return Motion(handle, traj)
 
     def snapshot(self) -> RobotSnapshot:
-        """Joint positions and digital inputs now."""
-        st = self.driver.state()
-        return RobotSnapshot(np.array(st.q, dtype=np.float64), tuple(bool(b) for b in st.digital_in))
+        """Joint positions and digital inputs 0-15 now."""
+        st = self.driver.state(timeout=1.0)
+        bits = int(st.digital_in)
+        return RobotSnapshot(np.array(st.q, dtype=np.float64), tuple(bool(bits >> n & 1) for n in range(16)))
 
     def wait_still(self, timeout: float = 2.0, tol: float = 1e-5) -> npt.NDArray[np.float64]:
         """Wait until the joints stop moving; return the rest position [rad]."""

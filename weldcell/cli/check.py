@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from weldcell.cli.common import console, err_console, exit_on_error
+from weldcell.cli.common import EXIT_ERROR, console, err_console, exit_on_error
 
 
 def _weave_text(seg_weave: object) -> str:
@@ -29,6 +29,7 @@ def check_command(
 ) -> None:
     """Validate a weld program and print its seams (type, length, passes, arc time, weave)."""
     from rich.table import Table
+    from rich.text import Text
 
     from weldcell.errors import WeldcellError
     from weldcell.program import load_program
@@ -38,9 +39,11 @@ def check_command(
         try:
             prog = load_program(program)
             segments = toolpaths_for_program(prog)
-        except WeldcellError:
-            err_console.print("[bold red]verdict: FAILED[/] (the program cannot be used)")
-            raise
+        except WeldcellError as err:
+            # printed here (not by exit_on_error) so that brackets in the message are not rich markup
+            err_console.print(Text.assemble(("error: ", "bold red"), str(err)), soft_wrap=True)
+            err_console.print(Text.assemble(("verdict: FAILED", "bold red"), " (the program cannot be used)"))
+            raise typer.Exit(EXIT_ERROR) from None
         table = Table(title=f"{prog.name}  ({program})", show_lines=False)
         for col, just in (
             ("seam", "left"),
@@ -65,7 +68,6 @@ def check_command(
             p_base = p_world @ base[:3, :3]
             radial = float(np.hypot(p_base[:, 0], p_base[:, 1]).max()) if len(p_base) else 0.0
             stitches = max(s.stitch_index for s in segs) + 1
-            procs = sorted({s.procedure for s in segs})
             table.add_row(
                 seam.id,
                 seam.joint,
@@ -74,8 +76,8 @@ def check_command(
                 str(len(seam.passes)),
                 str(stitches) if seam.stitch is not None else "-",
                 f"{arc:.1f}",
-                _weave_text(segs[0].weave),
-                ", ".join(procs),
+                ", ".join(dict.fromkeys(_weave_text(s.weave) for s in segs)),
+                ", ".join(dict.fromkeys(s.procedure for s in segs)),
                 f"{radial * 1e3:.0f}",
             )
         console.print(table)

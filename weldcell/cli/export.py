@@ -1,9 +1,62 @@
-"""CLI commands (module filled in by its owner)."""
+"""``weldcell export``: write a validated trajectory as a controller program (URScript)."""
 
 from __future__ import annotations
 
+import enum
+from pathlib import Path
+
 import typer
+
+from weldcell.cli.common import console, exit_on_error
+
+
+class ExportFormat(str, enum.Enum):
+    """Program formats ``weldcell export`` can write."""
+
+    URSCRIPT = "urscript"
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    """Add ``weldcell export`` to ``app``."""
+
+    @app.command("export")
+    def export_cmd(
+        trajectory: Path = typer.Argument(..., help="Trajectory file (.npz) from 'weldcell plan'."),
+        fmt: ExportFormat = typer.Option(ExportFormat.URSCRIPT, "--format", "-f", help="Program format."),
+        output: Path = typer.Option(..., "--output", "-o", help="Program file to write (.script)."),
+        arc_do: int = typer.Option(0, "--arc-do", help="Standard digital output that switches the arc on."),
+        arc_di: int = typer.Option(0, "--arc-di", help="Standard digital input 'arc established'."),
+        arc_timeout: float = typer.Option(2.0, "--arc-timeout", help="Wait for arc established in seconds."),
+        servo_period: float | None = typer.Option(
+            None,
+            "--servo-period",
+            help="servoj period in seconds, a multiple of the trajectory dt (default: dt).",
+        ),
+        transit_tolerance: float = typer.Option(
+            1e-3, "--transit-tolerance", help="Largest joint deviation of the movej transit path, in rad."
+        ),
+        force_unvalidated: bool = typer.Option(
+            False,
+            "--force-unvalidated",
+            help="Export a trajectory without a validation stamp (not for production).",
+        ),
+    ) -> None:
+        """Write TRAJECTORY as one URScript program: movej transits, servoj weld tables, arc I/O."""
+        with exit_on_error():
+            from weldcell.drivers.ur.export import UrExportOptions, export_urscript
+
+            options = UrExportOptions(
+                arc_do=arc_do,
+                arc_di=arc_di,
+                arc_timeout=arc_timeout,
+                servo_period=servo_period,
+                transit_tolerance=transit_tolerance,
+            )
+            summary = export_urscript(trajectory, output, options, force_unvalidated=force_unvalidated)
+            if force_unvalidated:
+                console.print("[yellow]warning:[/] exported without checking the validation stamp")
+            console.print(
+                f"wrote [bold]{summary.path}[/] ({fmt.value}): {summary.lines} lines, "
+                f"{summary.n_bytes / 1024:.0f} KiB, "
+                f"{summary.movej} movej, {summary.servoj} servoj, seams: {', '.join(summary.seams) or 'none'}"
+            )

@@ -1,9 +1,218 @@
-"""CLI commands (module filled in by its owner)."""
+"""Robot commands: ``weldcell controller ur`` (virtual UR controller) and ``weldcell run`` (execute on a robot)."""
 
 from __future__ import annotations
 
+import contextlib
+import time
+from pathlib import Path
+from typing import Any
+
 import typer
+
+from weldcell.cli.common import console
+from weldcell.errors import DriverError, WeldcellError
+
+PROGRAM_SUFFIXES = (".yaml", ".yml")
+
+controller_app = typer.Typer(help="Run a virtual robot controller in the foreground.", no_args_is_help=True)
+
+
+@controller_app.command("ur")
+def controller_ur(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (127.0.0.1 or another 127.0.0.N)."),
+    cb3: bool = typer.Option(False, "--cb3", help="Advertise a CB3 controller (3.15, 125 Hz) instead of e-Series."),
+    arm: str = typer.Option("", "--arm", help="Arm model (ur3e, ur5e, ur10e, ur16e, ur3, ur5, ur10)."),
+    version: str = typer.Option("", "--version", help="Advertised software version, e.g. 5.11.1.108318."),
+    power_off: bool = typer.Option(False, "--power-off", help="Boot with the arm powered off (as after power-up)."),
+    rtde_port: int = typer.Option(30004, "--rtde-port"),
+    dashboard_port: int = typer.Option(29999, "--dashboard-port"),
+    primary_port: int = typer.Option(30001, "--primary-port"),
+    secondary_port: int = typer.Option(30002, "--secondary-port"),
+    realtime_port: int = typer.Option(30003, "--realtime-port"),
+    program_dir: Path | None = typer.Option(None, "--program-dir", help="Folder that dashboard 'load' reads from."),
+    arc_loopback: str = typer.Option(
+        "", "--arc-loopback", help="DO:DI:DELAY - input DI follows output DO after DELAY s (simulated arc)."
+    ),
+) -> None:
+    """Run a virtual UR controller (RTDE, Dashboard, URScript ports) until Ctrl-C."""
+    from weldcell.drivers.ur.virtual_controller import TEST_COMMANDS, Ports, VirtualController
+    from weldcell.drivers.ur.virtual_core import CoreConfig
+
+    ver = (3, 15, 7, 106331) if cb3 else (5, 11, 1, 108318)
+    if version:
+        try:
+            parts = tuple(int(x) for x in version.split("."))
+        except ValueError as err:
+            raise WeldcellError(f"--version {version!r}: expected four numbers like 5.11.1.108318") from err
+        if len(parts) != 4:
+            raise WeldcellError(f"--version {version!r}: expected four numbers like 5.11.1.108318")
+        ver = parts  # type: ignore[assignment]
+    loop: tuple[int, int, float] | None = None
+    if arc_loopback:
+        try:
+            do, di, delay = arc_loopback.split(":")
+            loop = (int(do), int(di), float(delay))
+        except ValueError as err:
+            raise WeldcellError(f"--arc-loopback {arc_loopback!r}: expected DO:DI:DELAY, e.g. 0:0:0.2") from err
+    from weldcell.drivers.ur.models import ARMS
+
+    arm_name = arm or ("ur5" if ver[0] < 5 else "ur5e")
+    if arm_name not in ARMS:
+        raise WeldcellError(f"--arm {arm_name!r} is not known; choose from {sorted(ARMS)}")
+    config = CoreConfig(arm=arm_name, version=ver, powered=not power_off, arc_loopback=loop)
+    ports = Ports(rtde_port, dashboard_port, primary_port, secondary_port, realtime_port)
+    vc = VirtualController(host, config, ports, program_dir)
+    with vc:
+        console.print(
+            f"virtual UR controller [bold]{arm_name}[/] (software {'.'.join(map(str, ver))}, "
+            f"{round(1 / vc.core.cycle)} Hz) on {host}: RTDE {vc.ports.rtde}, dashboard {vc.ports.dashboard}, "
+            f"scripts {vc.ports.primary}/{vc.ports.secondary}/{vc.ports.realtime}"
+        )
+        console.print("test commands on the dashboard port: " + "; ".join(TEST_COMMANDS))
+        console.print("Ctrl-C to stop")
+        with contextlib.suppress(KeyboardInterrupt):
+            while not vc.wait(0.5):
+                pass
+    console.print("virtual controller stopped")
+
+
+def _parse_robot(url: str) -> tuple[str, str, int | None]:
+    """('ur' | 'virtual', host, rtde port or None) from ``ur://HOST[:PORT]`` or ``virtual``."""
+    if url in ("virtual", "virtual://"):
+        return "virtual", "", None
+    if not url.startswith("ur://"):
+        raise WeldcellError(f"--robot {url!r}: expected ur://HOST (e.g. ur://192.168.0.10) or 'virtual'")
+    rest = url[5:].strip("/")
+    host, _, port = rest.partition(":")
+    if not host:
+        raise WeldcellError(f"--robot {url!r}: the host is missing")
+    try:
+        return "ur", host, int(port) if port else None
+    except ValueError as err:
+        raise WeldcellError(f"--robot {url!r}: port {port!r} is not a number") from err
+
+
+def _prepare(source: Path, out_dir: Path | None) -> tuple[Any, Path]:
+    """(trajectory, trajectory file) ready to run: a program is planned, validated and stamped here."""
+    from weldcell.planning.stamp import verify_stamp
+    from weldcell.planning.trajectory import load_trajectory, save_trajectory
+
+    if not source.exists():
+        raise WeldcellError(f"{source}: file not found")
+    if source.suffix.lower() not in PROGRAM_SUFFIXES:
+        traj = load_trajectory(source)
+        verify_stamp(source, traj)
+        return traj, source
+    from weldcell.planning.stamp import write_stamp
+    from weldcell.program import load_program
+
+    program = load_program(source)
+    try:
+        from weldcell.planning import plan_program  # type: ignore[attr-defined]
+        from weldcell.sim import validate_trajectory
+    except ImportError as err:
+        raise WeldcellError(f"planning/validation is not available in this installation ({err})") from err
+    with console.status("planning ..."):
+        result = plan_program(program)
+    if result.trajectory is None:
+        raise WeldcellError(f"planning {source.name} failed: {result.reason}")
+    traj = result.trajectory
+    folder = out_dir or source.with_name(f"{source.stem}_run")
+    folder.mkdir(parents=True, exist_ok=True)
+    traj_path = save_trajectory(traj, folder / f"{source.stem}.npz")
+    with console.status("validating in simulation ..."):
+        report = validate_trajectory(traj, program)
+    if not report.passed:
+        raise WeldcellError(f"{source.name}: the planned trajectory failed validation; run 'weldcell validate' for the report")
+    write_stamp(traj_path, traj, report.summary())
+    console.print(f"planned and validated {source.name}: {traj.duration:.1f} s, {traj_path}")
+    return traj, traj_path
+
+
+def _slices(traj: Any) -> list[tuple[int, int, str]]:
+    """Split at arc switching samples: (start, end, seam id or '' for transit)."""
+    import numpy as np
+
+    arc = np.asarray(traj.arc_on, dtype=bool)
+    cuts = [0, *(int(i) + 1 for i in np.nonzero(arc[1:] != arc[:-1])[0]), traj.n_samples]
+    out = []
+    for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+        end = min(b + 1, traj.n_samples)  # include the boundary sample so slices join at rest
+        seam = traj.seam_ids[traj.seam_index[a]] if arc[a] and traj.seam_index[a] >= 0 else ""
+        out.append((a, end, seam))
+    return out
+
+
+def run_cmd(
+    source: Path = typer.Argument(..., help="Weld program (.yaml) or validated trajectory (.npz)."),
+    robot: str = typer.Option(..., "--robot", "-r", help="ur://HOST[:RTDE_PORT] or 'virtual'."),
+    dashboard_port: int = typer.Option(29999, "--dashboard-port", help="Dashboard port of the controller."),
+    script_port: int = typer.Option(30002, "--script-port", help="URScript port the servo program is sent to."),
+    arc_output: int = typer.Option(0, "--arc-output", help="Standard digital output that switches the arc."),
+    power_on: bool = typer.Option(False, "--power-on", help="Power on and release brakes via the dashboard."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Folder for the planned trajectory of a program."),
+) -> None:
+    """Execute a program or trajectory on a robot with a live progress display; one result per seam."""
+    import numpy as np
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from weldcell.drivers.base import ExecutionOutcome
+
+    kind, host, rtde_port = _parse_robot(robot)
+    traj, traj_path = _prepare(source, out)
+    if kind == "ur":
+        from weldcell.drivers.ur.driver import URDriver, URDriverConfig
+
+        cfg = URDriverConfig(robot=traj.robot, rtde_port=rtde_port or 30004, dashboard_port=dashboard_port,
+                             script_port=script_port, arc_output=arc_output, power_on=power_on)
+        driver: Any = URDriver(host, cfg)
+    else:
+        from weldcell.drivers.virtual import VirtualRobot
+
+        driver = VirtualRobot(traj.robot, traj.q[0])
+    rows: list[tuple[str, str, str]] = []
+    with driver:
+        q0 = driver.state().q
+        if float(np.max(np.abs(q0 - traj.q[0]))) > 1e-3:
+            raise DriverError(
+                f"the robot is not at the trajectory's start (largest joint deviation "
+                f"{float(np.max(np.abs(q0 - traj.q[0]))):.3f} rad); jog it to the start pose first"
+            )
+        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
+                      TimeElapsedColumn(), console=console) as bar:
+            task = bar.add_task("running", total=traj.n_samples - 1, info="")
+            for a, b, seam in _slices(traj):
+                h = driver.execute(traj, start_index=a, end_index=b, traj_path=traj_path)
+                label = f"seam {seam}" if seam else "transit"
+                while not h.done:
+                    p = h.progress
+                    info = f"{label}, t = {p.t:.2f} s"
+                    if seam and np.isfinite(traj.seam_s[min(p.index, traj.n_samples - 1)]):
+                        info += f", s = {traj.seam_s[p.index] * 1e3:.0f} mm"
+                    bar.update(task, completed=p.index, info=info)
+                    time.sleep(0.05)
+                res = h.result
+                assert res is not None  # mypy
+                if seam:
+                    s_mm = traj.seam_s[res.reached_index] * 1e3
+                    rows.append((seam, res.outcome.value, f"{s_mm:.0f} mm" if np.isfinite(s_mm) else "-"))
+                if res.outcome is not ExecutionOutcome.COMPLETED:
+                    bar.stop()
+                    console.print(f"[bold red]{label} {res.outcome.value}[/] at sample {res.reached_index}: {res.reason}")
+                    break
+                bar.update(task, completed=b - 1)
+    table = Table(title="result per seam")
+    for col in ("seam", "outcome", "reached"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(*r)
+    console.print(table)
+    if any(r[1] != ExecutionOutcome.COMPLETED.value for r in rows) or not rows and traj.arc_on.any():
+        raise typer.Exit(code=1)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    """Add ``controller`` (group) and ``run`` to ``app``."""
+    app.add_typer(controller_app, name="controller")
+    app.command("run")(run_cmd)

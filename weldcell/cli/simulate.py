@@ -1,9 +1,201 @@
-"""CLI commands (module filled in by its owner)."""
+"""``weldcell validate`` and ``weldcell view``: simulation before anything reaches a robot.
+
+``validate PROGRAM|TRAJECTORY`` plans a program first (or loads a trajectory, with ``--program`` for
+its cell), replays it in pybullet, prints the violations, writes ``validation.json`` and
+``validation.html`` and, when everything passed, the validation stamp next to the trajectory.
+Exit status: 0 passed, 1 violations (or planning failed), 2 bad input.
+
+``view PROGRAM|TRAJECTORY`` opens the 3D viewer; ``--record out.gif`` renders headless instead.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import typer
+
+from weldcell.cli.common import console
+from weldcell.errors import ProgramError, WeldcellError
+
+if TYPE_CHECKING:
+    from weldcell.planning.trajectory import JointTrajectory
+    from weldcell.sim.report import ValidationReport
+
+PROGRAM_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+@contextlib.contextmanager
+def _quiet_native_output() -> Iterator[None]:
+    """Silence pybullet's C-level prints (build time, URDF warnings) on stdout/stderr."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, devnull):
+            os.close(fd)
+
+
+def _load_inputs(source: Path, program_path: Path | None, out_dir: Path) -> tuple[Any, JointTrajectory, Path]:
+    """(program, trajectory, trajectory file) from a program (planned here) or a trajectory file."""
+    from weldcell.planning.trajectory import load_trajectory, save_trajectory
+    from weldcell.program import load_program
+
+    if source.suffix.lower() in PROGRAM_SUFFIXES:
+        program = load_program(source)
+        traj = _plan(program)
+        traj_path = save_trajectory(traj, out_dir / f"{source.stem}.npz")
+        console.print(f"planned {source.name}: {traj.duration:.2f} s, saved {traj_path}")
+        return program, traj, traj_path
+    traj = load_trajectory(source)
+    if program_path is None:
+        raise ProgramError(
+            f"{source.name}: a trajectory needs its weld program for the cell (pass --program PROGRAM.yaml)"
+        )
+    program = load_program(program_path)
+    if traj.program_hash and traj.program_hash != program.hash:
+        raise ProgramError(
+            f"{source.name} was planned from another version of {program_path.name} "
+            "(program hash differs); plan it again"
+        )
+    return program, traj, source
+
+
+def _plan(program: Any) -> JointTrajectory:
+    try:
+        from weldcell.planning import plan_program  # type: ignore[attr-defined]
+    except ImportError as err:
+        raise WeldcellError("the planner is not available in this installation (weldcell.planning.plan_program)") from err
+    with console.status("planning ..."):
+        result = plan_program(program)
+    if result.trajectory is None:
+        console.print(f"[bold red]planning failed[/]: {result.reason}")
+        raise typer.Exit(code=1)
+    return result.trajectory  # type: ignore[no-any-return]
+
+
+def _print_report(report: ValidationReport) -> None:
+    from rich.table import Table
+
+    if report.passed:
+        console.print(f"[bold green]PASSED[/] {report.n_samples} samples, {report.duration:.2f} s, no violations")
+    else:
+        table = Table(title=f"{len(report.violations)} violation(s)", show_lines=False)
+        for col in ("kind", "t [s]", "where", "parts", "value", "limit"):
+            table.add_column(col)
+        for v in report.violations[:60]:
+            msg = v.message()
+            value = msg.rsplit(": ", 1)[-1]
+            table.add_row(
+                v.kind.value,
+                f"{v.time:.3f}" + (f"–{v.time_end:.3f}" if v.time_end > v.time else ""),
+                v.context,
+                " / ".join(v.bodies),
+                value.split(" (limit ")[0],
+                value.split(" (limit ")[-1].rstrip(")") if "(limit" in value else "",
+            )
+        console.print(table)
+        if len(report.violations) > 60:
+            console.print(f"... and {len(report.violations) - 60} more (see validation.json)")
+    if report.seams:
+        st = Table(title="seams")
+        for col in ("seam", "arc [s]", "speed prog/plan [mm/s]", "max dev [mm]", "max angle err [°]", "nozzle clr [mm]"):
+            st.add_column(col)
+        for m in report.seams:
+            st.add_row(
+                m.seam_id,
+                f"{m.arc_time:.2f}",
+                f"{m.travel_speed_programmed * 1e3:.2f} / {m.travel_speed_planned * 1e3:.2f}",
+                f"{m.max_tcp_deviation * 1e3:.4f}",
+                f"{m.max_torch_angle_error * 57.29577951308232:.3f}",
+                f"{m.min_nozzle_clearance * 1e3:.2f}",
+            )
+        console.print(st)
+    for note in report.notes:
+        console.print(f"[dim]note: {note}[/]")
+
+
+def validate_cmd(
+    source: Path = typer.Argument(..., help="Weld program (.yaml) or planned trajectory (.npz)."),
+    program: Path | None = typer.Option(None, "--program", "-p", help="Program of a trajectory file (its cell)."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Output folder for the report (and the plan)."),
+    dynamics: bool = typer.Option(False, "--dynamics", help="Also replay with motor dynamics (slower)."),
+    images: bool = typer.Option(True, "--images/--no-images", help="Render cell images into the HTML report."),
+) -> None:
+    """Validate a program or trajectory in pybullet; stamp it when it passes (exit 1 on violations)."""
+    from weldcell.planning.stamp import write_stamp
+
+    with _quiet_native_output():
+        from weldcell.sim import CellModel, PybulletWorld, ValidationOptions, build_scene, validate_in_scene
+        from weldcell.sim.html_report import write_html_report
+        from weldcell.sim.render import snapshot_images
+
+    out_dir = out if out is not None else source.with_name(f"{source.stem}_validation")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    prog, traj, traj_path = _load_inputs(source, program, out_dir)
+    cell = CellModel.from_program(prog)
+    with console.status("validating in pybullet ..."), _quiet_native_output(), PybulletWorld() as world:
+        scene = build_scene(world, cell)
+        report = validate_in_scene(scene, traj, ValidationOptions(dynamic_replay=dynamics))
+        pictures = snapshot_images(scene, traj, report) if images else {}
+    _print_report(report)
+    (out_dir / "validation.json").write_text(report.to_json())
+    html = write_html_report(report, out_dir / "validation.html", pictures)
+    console.print(f"report: {out_dir / 'validation.json'}, {html}")
+    if not report.passed:
+        console.print("[bold red]not stamped[/]: fix the violations and validate again")
+        raise typer.Exit(code=1)
+    stamp = write_stamp(traj_path, traj, report.summary())
+    console.print(f"[green]stamped[/]: {stamp}")
+
+
+def view_cmd(
+    source: Path = typer.Argument(..., help="Weld program (.yaml) or planned trajectory (.npz)."),
+    program: Path | None = typer.Option(None, "--program", "-p", help="Program of a trajectory file (its cell)."),
+    record_to: Path | None = typer.Option(None, "--record", help="Render headless to out.gif / out.mp4 (+ PNG stills)."),
+    speed: float | None = typer.Option(None, "--speed", help="Playback speed factor."),
+    fps: float = typer.Option(10.0, "--fps", help="Frames per second of a recording."),
+    validate: bool = typer.Option(True, "--validate/--no-validate", help="Colour seams by validation status."),
+    exit_after: float | None = typer.Option(None, "--exit-after", help="Close the viewer after this many seconds."),
+) -> None:
+    """Watch a program or trajectory in the 3D viewer (pybullet GUI), or record it headless."""
+    import tempfile
+
+    with _quiet_native_output():
+        from weldcell.sim import CellModel, validate_trajectory
+        from weldcell.sim.viewer import record, view
+
+    with tempfile.TemporaryDirectory() as tmp:
+        prog, traj, _ = _load_inputs(source, program, Path(tmp))
+    cell = CellModel.from_program(prog)
+    report = None
+    if validate:
+        with console.status("validating ..."), _quiet_native_output():
+            report = validate_trajectory(traj, cell=cell)
+        console.print("validation: " + ("[green]passed[/]" if report.passed else f"[red]{len(report.violations)} violation(s)[/]"))
+    if record_to is not None:
+        with console.status(f"recording {record_to.name} ..."), _quiet_native_output():
+            res = record(traj, cell, record_to, report, fps=fps, speed=speed)
+        console.print(f"wrote {res.path} ({res.frames} frames at {res.speed:.1f}x) and {len(res.stills)} stills")
+        return
+    res_view = view(traj, cell, report, speed=speed or 1.0, exit_after=exit_after)
+    console.print(f"viewer closed after {res_view.frames} frames")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    """Add ``validate`` and ``view`` to ``app``."""
+    app.command("validate")(validate_cmd)
+    app.command("view")(view_cmd)

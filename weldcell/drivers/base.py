@@ -269,13 +269,15 @@ def check_trajectory_limits(traj: JointTrajectory, limits: JointLimits, start: i
         )
     vmax = limits.qd_max * (1.0 + speed_tolerance)
     speeds = np.abs(traj.qd[start:end])
-    if end - start > 1:
+    first = start
+    if end - start > 1:  # speed into sample k from k-1
         speeds = np.maximum(speeds[1:], np.abs(np.diff(q, axis=0)) / traj.dt)
+        first = start + 1
     over = speeds > vmax
     if np.any(over):
         i, j = np.argwhere(over)[0]
         raise DriverError(
-            f"trajectory sample {start + i}: joint {traj.joint_names[j]} moves at {speeds[i, j]:.3f} rad/s, above "
+            f"trajectory sample {first + i}: joint {traj.joint_names[j]} moves at {speeds[i, j]:.3f} rad/s, above "
             f"its limit {limits.qd_max[j]:.3f} rad/s; not sent to the robot"
         )
 

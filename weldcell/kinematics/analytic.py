@@ -30,15 +30,68 @@ import numpy.typing as npt
 NDArrayF = npt.NDArray[np.float64]
 
 _TWO_PI = 2.0 * math.pi
-_REACH_TOL = 1e-10  # relative slack on acos/asin arguments before a branch is declared unreachable
+_REACH_TOL = 1e-12  # relative slack on acos/asin arguments before a branch is declared unreachable
 _SING_TOL = 1e-12  # |sin θ5| below this: wrist singular, free joint fixed at 0
 _LIMIT_TOL = 1e-12  # [rad] slack on joint limits (values are clamped into the limits)
+_ROT_TOL = 1e-11  # [rad] largest rotation error accepted when re-splitting θ234 / θ6 near θ5 = 0
 
 
-@numba.njit(cache=True)
+# atan2 without libm: t = min/max in [0, 1], reduced by atan(t) = kπ/12 + atan((t - c_k)/(1 + t c_k)),
+# c_k = tan(kπ/12), to |u| ≤ tan(π/24) ≈ 0.132 where the Taylor series to u^19 is exact to < 1e-19.
+# About 4x faster than libm's atan2 here and within a few ulp of it (tested in test_analytic.py).
+_C1 = math.tan(math.pi / 12)
+_C2 = math.tan(math.pi / 6)
+_B0 = math.tan(math.pi / 24)
+_B1 = math.tan(3 * math.pi / 24)
+_B2 = math.tan(5 * math.pi / 24)
+_CK = (0.0, _C1, _C2, 1.0)
+_AK = (0.0, math.pi / 12, math.pi / 6, math.pi / 4)
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def fast_atan2(y: float, x: float) -> float:  # pragma: no cover - compiled
+    """atan2(y, x) [rad] in [-π, π] for finite inputs (0 for (0, 0))."""
+    ax = abs(x)
+    ay = abs(y)
+    swap = ay > ax
+    lo = ax if swap else ay  # t = lo / hi in [0, 1]
+    hi = ay if swap else ax
+    if hi == 0.0:
+        return 0.0
+    # atan(lo/hi) = atan(c_k) + atan((lo - c_k·hi) / (hi + c_k·lo)): one division, no branches
+    k = int(lo > _B0 * hi) + int(lo > _B1 * hi) + int(lo > _B2 * hi)
+    c = _CK[k]
+    base = _AK[k]
+    u = (lo - c * hi) / (hi + c * lo)
+    z = u * u
+    q = -1.0 / 19.0
+    q = q * z + 1.0 / 17.0
+    q = q * z - 1.0 / 15.0
+    q = q * z + 1.0 / 13.0
+    q = q * z - 1.0 / 11.0
+    q = q * z + 1.0 / 9.0
+    q = q * z - 1.0 / 7.0
+    q = q * z + 1.0 / 5.0
+    q = q * z - 1.0 / 3.0
+    a = base + (u + u * z * q)
+    a = math.pi / 2 - a if swap else a
+    a = math.pi - a if x < 0.0 else a
+    return -a if y < 0.0 else a
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _hypot(x: float, y: float) -> float:  # pragma: no cover - compiled
+    return math.sqrt(x * x + y * y)
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _fit(x: float, lo: float, hi: float) -> float:  # pragma: no cover - compiled
     """The 2π-equivalent of ``x`` nearest 0 inside [lo, hi] (NaN when none)."""
-    w = x - _TWO_PI * math.floor(x / _TWO_PI + 0.5)  # (-π, π]
+    w = x
+    if w > math.pi or w <= -math.pi:
+        w = x - _TWO_PI * math.floor(x / _TWO_PI + 0.5)  # (-π, π]
+    if lo <= w <= hi:  # fast path: the value nearest 0 is inside
+        return w
     for m in range(3):
         if m == 0:
             c = w
@@ -51,7 +104,7 @@ def _fit(x: float, lo: float, hi: float) -> float:  # pragma: no cover - compile
     return math.nan
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _store(
     out: NDArrayF, k: int, b: int, q: NDArrayF, lower: NDArrayF, upper: NDArrayF
 ) -> None:  # pragma: no cover - compiled
@@ -64,7 +117,49 @@ def _store(
         out[k, b, j] = v
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _nan_rows(out: NDArrayF, k: int, mask: int) -> None:  # pragma: no cover - compiled
+    """Fill the branches of pose k whose bit is not set in ``mask`` with NaN."""
+    for b in range(8):
+        if not (mask >> b) & 1:
+            for j in range(out.shape[2]):
+                out[k, b, j] = math.nan
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _reachable_theta234(
+    theta: float, px: float, py: float, d5: float, e: float, a2: float, a3: float
+) -> float:  # pragma: no cover - compiled
+    """The θ234 nearest ``theta`` for which the UR elbow can reach the wrist-1 point (NaN if none).
+
+    The wrist-1 point in the shoulder plane is ``F(θ) = (px + e cos θ - d5 sin θ,
+    py + e sin θ + d5 cos θ) = P + ρ (cos(θ + β), sin(θ + β))`` with ``e = d6 sin θ5``; the 2R arm
+    reaches it when ``| |a2| - |a3| | ≤ |F| ≤ |a2| + |a3|``.
+    """
+    rmin = abs(abs(a2) - abs(a3))
+    rmax = abs(a2) + abs(a3)
+    rho = math.sqrt(d5 * d5 + e * e)
+    beta = math.atan2(d5, e)
+    P = math.sqrt(px * px + py * py)
+    if P * rho <= 0.0:
+        return theta if rmin <= rho <= rmax else math.nan
+    lo = (rmin * rmin - P * P - rho * rho) / (2.0 * rho * P)
+    hi = (rmax * rmax - P * P - rho * rho) / (2.0 * rho * P)
+    if lo > 1.0 or hi < -1.0:
+        return math.nan
+    # cos δ ∈ [lo, hi] with δ = θ + β - atan2(py, px)  <=>  |δ| ∈ [acos(hi), acos(lo)]
+    dmin = math.acos(min(hi, 1.0))
+    dmax = math.acos(max(lo, -1.0))
+    alpha = math.atan2(py, px)
+    d0 = theta + beta - alpha
+    d0 = d0 - _TWO_PI * math.floor(d0 / _TWO_PI + 0.5)
+    ad = min(max(abs(d0), dmin), dmax)
+    d = ad if d0 >= 0.0 else -ad
+    # keep the result within 2π of the input so that Δ is the true (small) change
+    return theta + (d - d0)
+
+
+@numba.njit(cache=True, error_model="numpy")
 def ur_ik_kernel(
     T: NDArrayF,
     d1: float,
@@ -78,20 +173,23 @@ def ur_ik_kernel(
 ) -> NDArrayF:  # pragma: no cover - compiled
     """All 8 IK branches of a UR arm, T (N, 4, 4) ``T_base_flange`` -> q (N, 8, 6) [rad]."""
     N = T.shape[0]
-    out = np.full((N, 8, 6), np.nan)
+    out = np.empty((N, 8, 6))
     q = np.empty(6)
     for k in range(N):
+        mask = 0
         r00, r01, r02 = T[k, 0, 0], T[k, 0, 1], T[k, 0, 2]
         r10, r11, r12 = T[k, 1, 0], T[k, 1, 1], T[k, 1, 2]
         r20, r21 = T[k, 2, 0], T[k, 2, 1]
         px, py, pz = T[k, 0, 3], T[k, 1, 3], T[k, 2, 3]
         p5x = px - d6 * r02
         p5y = py - d6 * r12
-        rr = math.hypot(p5x, p5y)
+        rr = _hypot(p5x, p5y)
         if rr <= 0.0:
+            _nan_rows(out, k, 0)
             continue
         ratio = d4 / rr
         if abs(ratio) > 1.0 + _REACH_TOL:
+            _nan_rows(out, k, 0)
             continue
         ratio = min(max(ratio, -1.0), 1.0)
         cpsi = p5x / rr
@@ -102,21 +200,21 @@ def ur_ik_kernel(
             ca = calpha if ish == 0 else -calpha
             c1 = cpsi * ca - spsi * ratio
             s1 = spsi * ca + cpsi * ratio
-            th1 = math.atan2(s1, c1)
+            th1 = fast_atan2(s1, c1)
             # third row of R_1_6 (= n·R with n = (s1, -c1, 0)) and its first two rows
             nx = s1 * r00 - c1 * r10
             ny = s1 * r01 - c1 * r11
             nz = s1 * r02 - c1 * r12
             m00 = c1 * r00 + s1 * r10
             m01 = c1 * r01 + s1 * r11
-            s5abs = math.hypot(nx, ny)
+            s5abs = _hypot(nx, ny)
             x16 = c1 * px + s1 * py
             y16 = pz - d1
-            th5p = math.atan2(s5abs, nz)
+            th5p = fast_atan2(s5abs, nz)
             if s5abs > _SING_TOL:
                 c6p = nx / s5abs
                 s6p = -ny / s5abs
-                th6p = math.atan2(s6p, c6p)
+                th6p = fast_atan2(s6p, c6p)
             else:
                 th6p = 0.0
                 c6p = 1.0
@@ -124,7 +222,7 @@ def ur_ik_kernel(
             # (R_1_6 Rz(-θ6)) e_y = Rz(θ234) e_y = (-s234, c234, 0)
             s234p = -(s6p * m00 + c6p * m01)
             c234p = s6p * r20 + c6p * r21
-            th234p = math.atan2(s234p, c234p)
+            th234p = fast_atan2(s234p, c234p)
             for iw in range(2):
                 if iw == 0:
                     s5, th5, th6, s234, c234, th234 = s5abs, th5p, th6p, s234p, c234p, th234p
@@ -138,27 +236,47 @@ def ur_ik_kernel(
                 y = y16 + d6 * s5 * s234 + d5 * c234
                 c3 = (x * x + y * y - a2 * a2 - a3 * a3) / (2.0 * a2 * a3)
                 if abs(c3) > 1.0 + _REACH_TOL:
-                    continue
+                    # At (or near) θ5 = 0 / π joints 2, 3, 4 and 6 are (nearly) parallel and the split
+                    # of the rotation between θ234 and θ6 is free (or ill-conditioned). If the wrist
+                    # that split gives is out of reach, move θ234 to the nearest reachable value and
+                    # give θ6 the opposite change; accept it only if the rotation this costs,
+                    # about |sin θ5 · Δ|, stays below _ROT_TOL.
+                    t_new = _reachable_theta234(th234, x16, y16, d5, d6 * s5, a2, a3)
+                    delta = t_new - th234
+                    if math.isnan(t_new) or s5abs * abs(delta) > _ROT_TOL:
+                        continue
+                    th234 = t_new
+                    th6 = th6 - delta if nz >= 0.0 else th6 + delta
+                    s234 = math.sin(th234)
+                    c234 = math.cos(th234)
+                    x = x16 + d6 * s5 * c234 - d5 * s234
+                    y = y16 + d6 * s5 * s234 + d5 * c234
+                    c3 = (x * x + y * y - a2 * a2 - a3 * a3) / (2.0 * a2 * a3)
+                    if abs(c3) > 1.0 + _REACH_TOL:
+                        continue
                 c3 = min(max(c3, -1.0), 1.0)
                 s3abs = math.sqrt(max(0.0, 1.0 - c3 * c3))
-                th3p = math.atan2(s3abs, c3)
+                th3p = fast_atan2(s3abs, c3)
                 for ie in range(2):
                     s3 = s3abs if ie == 0 else -s3abs
                     th3 = th3p if ie == 0 else -th3p
                     A = a2 + a3 * c3
                     B = a3 * s3
-                    th2 = math.atan2(y * A - x * B, x * A + y * B)
+                    th2 = fast_atan2(y * A - x * B, x * A + y * B)
                     q[0] = th1
                     q[1] = th2
                     q[2] = th3
                     q[3] = th234 - th2 - th3
                     q[4] = th5
                     q[5] = th6
-                    _store(out, k, 4 * ish + 2 * ie + iw, q, lower, upper)
+                    bi = 4 * ish + 2 * ie + iw
+                    _store(out, k, bi, q, lower, upper)
+                    mask |= 1 << bi
+        _nan_rows(out, k, mask)
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def opw_ik_kernel(
     T: NDArrayF,
     a1: float,
@@ -175,12 +293,13 @@ def opw_ik_kernel(
 ) -> NDArrayF:  # pragma: no cover - compiled
     """All 8 IK branches of an OPW arm, T (N, 4, 4) ``T_base_flange`` -> q (N, 8, 6) [rad]."""
     N = T.shape[0]
-    out = np.full((N, 8, 6), np.nan)
-    kk = math.hypot(a2, c3)
-    phi = math.atan2(a2, c3)
+    out = np.empty((N, 8, 6))
+    kk = _hypot(a2, c3)
+    phi = fast_atan2(a2, c3)
     th = np.empty(6)
     q = np.empty(6)
     for k in range(N):
+        mask = 0
         r00, r02 = T[k, 0, 0], T[k, 0, 2]
         r10, r12 = T[k, 1, 0], T[k, 1, 2]
         r20, r22 = T[k, 2, 0], T[k, 2, 2]
@@ -189,11 +308,12 @@ def opw_ik_kernel(
         cz = T[k, 2, 3] - c4 * r22
         rho2 = cx * cx + cy * cy - b * b
         if rho2 < -_REACH_TOL * max(b * b, 1e-6):
+            _nan_rows(out, k, 0)
             continue
         rho = math.sqrt(max(rho2, 0.0))
-        base = math.atan2(cy, cx) if math.hypot(cx, cy) > _SING_TOL else 0.0
+        base = fast_atan2(cy, cx) if _hypot(cx, cy) > _SING_TOL else 0.0
         for ish in range(2):
-            th1 = base - math.atan2(b, rho) if ish == 0 else base - math.atan2(b, -rho)
+            th1 = base - fast_atan2(b, rho) if ish == 0 else base - fast_atan2(b, -rho)
             cs1 = math.cos(th1)
             sn1 = math.sin(th1)
             h = cs1 * cx + sn1 * cy - a1
@@ -210,10 +330,10 @@ def opw_ik_kernel(
             w12 = -sn1 * r02 + cs1 * r12
             for ie in range(2):
                 sp = spabs if ie == 0 else -spabs
-                psi3 = math.atan2(sp, cpsi)
+                psi3 = fast_atan2(sp, cpsi)
                 Ap = kk * sp
                 Bp = c2 + kk * cpsi
-                th2 = math.atan2(h * Bp - v * Ap, v * Bp + h * Ap)
+                th2 = fast_atan2(h * Bp - v * Ap, v * Bp + h * Ap)
                 th3 = psi3 - phi
                 th23 = th2 + th3
                 s23 = math.sin(th23)
@@ -225,22 +345,22 @@ def opw_ik_kernel(
                 M12 = w12
                 M20 = s23 * w00 + c23 * r20
                 M22 = s23 * w02 + c23 * r22
-                hyp = math.hypot(M02, M12)
+                hyp = _hypot(M02, M12)
                 for iw in range(2):
                     sg = 1.0 if iw == 0 else -1.0
                     s5 = sg * hyp
-                    th5 = math.atan2(s5, M22)
+                    th5 = fast_atan2(s5, M22)
                     if hyp > _SING_TOL:
                         c4_ = sg * M02 / hyp
                         s4_ = sg * M12 / hyp
-                        th4 = math.atan2(s4_, c4_)
+                        th4 = fast_atan2(s4_, c4_)
                     else:
                         th4 = 0.0
                         c4_ = 1.0
                         s4_ = 0.0
                     n00 = M22 * (c4_ * M00 + s4_ * M10) - s5 * M20
                     n10 = -s4_ * M00 + c4_ * M10
-                    th6 = math.atan2(n10, n00)
+                    th6 = fast_atan2(n10, n00)
                     th[0] = th1
                     th[1] = th2
                     th[2] = th3
@@ -249,11 +369,14 @@ def opw_ik_kernel(
                     th[5] = th6
                     for j in range(6):
                         q[j] = signs[j] * (th[j] - offsets[j])
-                    _store(out, k, 4 * ish + 2 * ie + iw, q, lower, upper)
+                    bi = 4 * ish + 2 * ie + iw
+                    _store(out, k, bi, q, lower, upper)
+                    mask |= 1 << bi
+        _nan_rows(out, k, mask)
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def check_rigid_kernel(T: NDArrayF, atol: float) -> int:  # pragma: no cover - compiled
     """Index of the first non-rigid / non-finite transform in T (N, 4, 4), or -1 if all are fine."""
     for k in range(T.shape[0]):

@@ -199,13 +199,13 @@ def load_chain(path: Path, tip: str = "flange") -> UrdfChain:
 # ------------------------------------------------------------------------------------ numba kernels
 
 
-@numba.njit(cache=True)
-def _compose_joint(
-    A: NDArrayF, origin: NDArrayF, axis: NDArrayF, angle: float, revolute: bool, out: NDArrayF
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _step(
+    buf: NDArrayF, k: int, j: int, origins: NDArrayF, axes: NDArrayF, angle: float, revolute: bool
 ) -> None:  # pragma: no cover - compiled
-    """out = A @ origin @ Rot(axis, angle) for 4x4 A (rigid), all float64."""
+    """buf[k, j + 1] = buf[k, j] @ origins[j] @ Rot(axes[j], angle); buf is (N, J + 1, 4, 4)."""
     if revolute:
-        x, y, z = axis[0], axis[1], axis[2]
+        x, y, z = axes[j, 0], axes[j, 1], axes[j, 2]
         c = math.cos(angle)
         s = math.sin(angle)
         t = 1.0 - c
@@ -217,22 +217,29 @@ def _compose_joint(
         R10, R11, R12 = 0.0, 1.0, 0.0
         R20, R21, R22 = 0.0, 0.0, 1.0
     for i in range(3):
-        a0, a1, a2 = A[i, 0], A[i, 1], A[i, 2]
-        m0 = a0 * origin[0, 0] + a1 * origin[1, 0] + a2 * origin[2, 0]
-        m1 = a0 * origin[0, 1] + a1 * origin[1, 1] + a2 * origin[2, 1]
-        m2 = a0 * origin[0, 2] + a1 * origin[1, 2] + a2 * origin[2, 2]
-        m3 = a0 * origin[0, 3] + a1 * origin[1, 3] + a2 * origin[2, 3] + A[i, 3]
-        out[i, 0] = m0 * R00 + m1 * R10 + m2 * R20
-        out[i, 1] = m0 * R01 + m1 * R11 + m2 * R21
-        out[i, 2] = m0 * R02 + m1 * R12 + m2 * R22
-        out[i, 3] = m3
-    out[3, 0] = 0.0
-    out[3, 1] = 0.0
-    out[3, 2] = 0.0
-    out[3, 3] = 1.0
+        a0, a1, a2, a3 = buf[k, j, i, 0], buf[k, j, i, 1], buf[k, j, i, 2], buf[k, j, i, 3]
+        m0 = a0 * origins[j, 0, 0] + a1 * origins[j, 1, 0] + a2 * origins[j, 2, 0]
+        m1 = a0 * origins[j, 0, 1] + a1 * origins[j, 1, 1] + a2 * origins[j, 2, 1]
+        m2 = a0 * origins[j, 0, 2] + a1 * origins[j, 1, 2] + a2 * origins[j, 2, 2]
+        m3 = a0 * origins[j, 0, 3] + a1 * origins[j, 1, 3] + a2 * origins[j, 2, 3] + a3
+        buf[k, j + 1, i, 0] = m0 * R00 + m1 * R10 + m2 * R20
+        buf[k, j + 1, i, 1] = m0 * R01 + m1 * R11 + m2 * R21
+        buf[k, j + 1, i, 2] = m0 * R02 + m1 * R12 + m2 * R22
+        buf[k, j + 1, i, 3] = m3
+    buf[k, j + 1, 3, 0] = 0.0
+    buf[k, j + 1, 3, 1] = 0.0
+    buf[k, j + 1, 3, 2] = 0.0
+    buf[k, j + 1, 3, 3] = 1.0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _identity(buf: NDArrayF, k: int) -> None:  # pragma: no cover - compiled
+    for i in range(4):
+        for m in range(4):
+            buf[k, 0, i, m] = 1.0 if i == m else 0.0
+
+
+@numba.njit(cache=True, error_model="numpy")
 def chain_link_poses(
     q: NDArrayF, origins: NDArrayF, axes: NDArrayF, qidx: NDArrayI
 ) -> NDArrayF:  # pragma: no cover - compiled
@@ -241,38 +248,32 @@ def chain_link_poses(
     J = origins.shape[0]
     out = np.empty((N, J + 1, 4, 4))
     for k in range(N):
-        for i in range(4):
-            for m in range(4):
-                out[k, 0, i, m] = 1.0 if i == m else 0.0
+        _identity(out, k)
         for j in range(J):
             qi = qidx[j]
-            ang = q[k, qi] if qi >= 0 else 0.0
-            _compose_joint(out[k, j], origins[j], axes[j], ang, qi >= 0, out[k, j + 1])
+            _step(out, k, j, origins, axes, q[k, qi] if qi >= 0 else 0.0, qi >= 0)
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def chain_fk(q: NDArrayF, origins: NDArrayF, axes: NDArrayF, qidx: NDArrayI) -> NDArrayF:  # pragma: no cover
     """Tip pose ``T_root_tip``, shape (N, 4, 4), for q (N, n)."""
     N = q.shape[0]
     J = origins.shape[0]
     out = np.empty((N, 4, 4))
-    A = np.empty((4, 4))
-    B = np.empty((4, 4))
+    buf = np.empty((1, J + 1, 4, 4))
+    _identity(buf, 0)
     for k in range(N):
-        for i in range(4):
-            for m in range(4):
-                A[i, m] = 1.0 if i == m else 0.0
         for j in range(J):
             qi = qidx[j]
-            ang = q[k, qi] if qi >= 0 else 0.0
-            _compose_joint(A, origins[j], axes[j], ang, qi >= 0, B)
-            A, B = B, A
-        out[k] = A
+            _step(buf, 0, j, origins, axes, q[k, qi] if qi >= 0 else 0.0, qi >= 0)
+        for i in range(4):
+            for m in range(4):
+                out[k, i, m] = buf[0, J, i, m]
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def chain_jacobian(
     q: NDArrayF, origins: NDArrayF, axes: NDArrayF, qidx: NDArrayI
 ) -> NDArrayF:  # pragma: no cover - compiled
@@ -280,29 +281,29 @@ def chain_jacobian(
     N, n = q.shape
     J = origins.shape[0]
     out = np.zeros((N, 6, n))
-    frames = np.empty((J + 1, 4, 4))
-    jframe = np.empty((4, 4))
+    buf = np.empty((1, J + 1, 4, 4))
+    jb = np.empty((1, 2, 4, 4))
+    _identity(buf, 0)
     for k in range(N):
-        for i in range(4):
-            for m in range(4):
-                frames[0, i, m] = 1.0 if i == m else 0.0
         for j in range(J):
             qi = qidx[j]
-            ang = q[k, qi] if qi >= 0 else 0.0
-            _compose_joint(frames[j], origins[j], axes[j], ang, qi >= 0, frames[j + 1])
-        pe = frames[J, :3, 3]
+            _step(buf, 0, j, origins, axes, q[k, qi] if qi >= 0 else 0.0, qi >= 0)
+        pex, pey, pez = buf[0, J, 0, 3], buf[0, J, 1, 3], buf[0, J, 2, 3]
         for j in range(J):
             qi = qidx[j]
             if qi < 0:
                 continue
-            # joint frame = parent frame @ origin (the rotation about its own axis keeps the axis)
-            _compose_joint(frames[j], origins[j], axes[j], 0.0, False, jframe)
-            wx = jframe[0, 0] * axes[j, 0] + jframe[0, 1] * axes[j, 1] + jframe[0, 2] * axes[j, 2]
-            wy = jframe[1, 0] * axes[j, 0] + jframe[1, 1] * axes[j, 1] + jframe[1, 2] * axes[j, 2]
-            wz = jframe[2, 0] * axes[j, 0] + jframe[2, 1] * axes[j, 1] + jframe[2, 2] * axes[j, 2]
-            rx = pe[0] - jframe[0, 3]
-            ry = pe[1] - jframe[1, 3]
-            rz = pe[2] - jframe[2, 3]
+            # joint frame = parent frame @ origin (rotating about its own axis keeps the axis)
+            for i in range(4):
+                for m in range(4):
+                    jb[0, 0, i, m] = buf[0, j, i, m]
+            _step(jb, 0, 0, origins[j : j + 1], axes[j : j + 1], 0.0, False)
+            wx = jb[0, 1, 0, 0] * axes[j, 0] + jb[0, 1, 0, 1] * axes[j, 1] + jb[0, 1, 0, 2] * axes[j, 2]
+            wy = jb[0, 1, 1, 0] * axes[j, 0] + jb[0, 1, 1, 1] * axes[j, 1] + jb[0, 1, 1, 2] * axes[j, 2]
+            wz = jb[0, 1, 2, 0] * axes[j, 0] + jb[0, 1, 2, 1] * axes[j, 1] + jb[0, 1, 2, 2] * axes[j, 2]
+            rx = pex - jb[0, 1, 0, 3]
+            ry = pey - jb[0, 1, 1, 3]
+            rz = pez - jb[0, 1, 2, 3]
             out[k, 0, qi] += wy * rz - wz * ry
             out[k, 1, qi] += wz * rx - wx * rz
             out[k, 2, qi] += wx * ry - wy * rx

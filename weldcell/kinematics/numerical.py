@@ -20,7 +20,11 @@ if TYPE_CHECKING:
 NDArrayF = npt.NDArray[np.float64]
 
 POLISH_ITERATIONS = 8
-LM_TOL_MAX = 1e-12  # roboticstoolbox's tol is on E = ½ eᵀe; its default 1e-6 accepts ~1 mm errors
+# roboticstoolbox's tol bounds E = ½ eᵀe; its default 1e-6 accepts ~1 mm errors. Below ~1e-16 its LM
+# cannot terminate and diverges, so the LM runs to at most 1e-12..1e-16 and a Newton polish on
+# weldcell's own model finishes the job.
+LM_TOL_MAX = 1e-12
+LM_TOL_MIN = 1e-16
 
 
 def pose_error(T_target: NDArrayF, T: NDArrayF) -> NDArrayF:
@@ -42,13 +46,15 @@ def solve_numerical(
     from weldcell.kinematics.robot import IkResult
 
     ets = robot._ets()
-    tol_lm = min(LM_TOL_MAX, 0.5 * min(tol_m, tol_rad) ** 2 * 1e-2)
+    tol_lm = max(LM_TOL_MIN, min(LM_TOL_MAX, 0.5 * min(tol_m, tol_rad) ** 2 * 1e-2))
     seed = np.clip(q_seed, robot.q_lower, robot.q_upper)
     sol = ets.ik_LM(
         np.ascontiguousarray(T_target), q0=seed, ilimit=max_iterations, slimit=1, tol=tol_lm, joint_limits=True
     )
     q = np.asarray(sol.q, dtype=np.float64).reshape(robot.n_joints)
-    if not np.all(np.isfinite(q)):
+    if not np.all(np.isfinite(q)) or np.linalg.norm(pose_error(T_target, robot.fk(q))) > np.linalg.norm(
+        pose_error(T_target, robot.fk(seed))
+    ):
         q = seed.copy()
     iterations = int(sol.iterations)
     # Newton polish on weldcell's own model (damped least squares, clamped to the limits)

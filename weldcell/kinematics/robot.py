@@ -131,6 +131,9 @@ class Robot:
         self.joint_names = chain.joint_names
         self.q_lower = self._ro(chain.lower)
         self.q_upper = self._ro(chain.upper)
+        # writable copies for the compiled kernels (numba types read-only arrays separately)
+        self._lower_k = np.array(chain.lower, dtype=np.float64)
+        self._upper_k = np.array(chain.upper, dtype=np.float64)
         self.qd_max = self._ro(chain.velocity)
         self.qdd_max = self._ro(qdd_max)
         self.link_names = chain.link_names
@@ -231,13 +234,13 @@ class Robot:
         if self._ur is not None:
             s = self._ur
             out: NDArrayF = analytic.ur_ik_kernel(
-                flat, s.d1, s.a2, s.a3, s.d4, s.d5, s.d6, self.q_lower, self.q_upper
+                flat, s.d1, s.a2, s.a3, s.d4, s.d5, s.d6, self._lower_k, self._upper_k
             )
         elif self._opw is not None:
             o = self._opw
             out = analytic.opw_ik_kernel(
                 flat, o.a1, o.a2, o.b, o.c1, o.c2, o.c3, o.c4,
-                self._opw_offsets, self._opw_signs, self.q_lower, self.q_upper,
+                self._opw_offsets, self._opw_signs, self._lower_k, self._upper_k,
             )  # fmt: skip
         else:
             raise ModelError(f"robot {self.name!r} has no closed-form IK; use ik_numerical()")
@@ -279,9 +282,13 @@ class Robot:
     def _ets(self) -> Any:
         """The roboticstoolbox ETS of this URDF (built on first use; it never changes results)."""
         if self._rtb_ets is None:
+            import warnings
+
             import roboticstoolbox as rtb
 
-            model = rtb.Robot.URDF(str(self.urdf_path))
+            with warnings.catch_warnings():  # Robot.URDF is deprecated in 1.5 but is the documented loader
+                warnings.simplefilter("ignore", DeprecationWarning)
+                model = rtb.Robot.URDF(str(self.urdf_path))
             self._rtb_ets = model.ets(end=self.link_names[-1])
         return self._rtb_ets
 

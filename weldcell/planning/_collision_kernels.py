@@ -133,8 +133,13 @@ def _sdf(kind, bd, b, x, y, z):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _segment_body_distance(ax, ay, az, bx, by, bz, kind, bd, bi):  # pragma: no cover - compiled
-    """Lower bound [m] on the distance between segment a-b and a body (signed; < 0 when inside)."""
+def _segment_body_distance(ax, ay, az, bx, by, bz, kind, bd, bi, stop_below=-np.inf, stop_above=np.inf):  # pragma: no cover
+    """Lower bound [m] on the distance between segment a-b and a body (signed; < 0 when inside).
+
+    The search stops early once the answer is decided: when a point of the segment is nearer than
+    ``stop_below`` (the value returned is then that point's distance, an upper bound, < stop_below),
+    or when the lower bound exceeds ``stop_above`` (the lower bound is returned, > stop_above).
+    """
     dx = bx - ax
     dy = by - ay
     dz = bz - az
@@ -151,6 +156,8 @@ def _segment_body_distance(ax, ay, az, bx, by, bz, kind, bd, bi):  # pragma: no 
     fb = _sdf(kind, bd, bi, bx, by, bz)
     best = min(min(f0, fb), min(f1, f2))
     while (hi - lo) * seg > _TOL:
+        if best < stop_below or best - (hi - lo) * seg > stop_above:
+            break
         if f1 < f2:
             hi = x2
             x2 = x1
@@ -245,9 +252,10 @@ def collision_batch(
     """Check M configurations Q (M, n).
 
     Writes per configuration: ``out_slack`` = min over pairs of (distance - required) [m] (< 0 means
-    in collision), ``out_dist`` = min distance over pairs [m] (exact below ``exact_below``, a lower bound
-    above it), ``out_pair`` = index of the pair with the smallest slack (env pairs first, then self pairs).
-    With ``early_exit`` the scan of a configuration stops at the first violated pair (slack < 0).
+    in collision), ``out_dist`` = min distance over pairs [m], both saturated at ``exact_below``
+    (pairs farther apart are culled), ``out_pair`` = index of the pair with the smallest slack (env
+    pairs first, then self pairs; -1 when no pair is nearer than ``exact_below``). With
+    ``early_exit`` the scan of a configuration stops at the first violated pair (slack < 0).
     """
     M = Q.shape[0]
     L = parent.shape[0]
@@ -271,66 +279,68 @@ def collision_batch(
             dy = B[c, 1] - A[c, 1]
             dz = B[c, 2] - A[c, 2]
             half[c] = 0.5 * math.sqrt(dx * dx + dy * dy + dz * dz)
-        best_slack = np.inf
-        best_dist = np.inf
+        # values are saturated at ``cap``: pairs farther than that are culled without exact distances
+        cap = max(exact_below, 0.0)
+        best_slack = cap
+        best_dist = cap
         best_pair = -1
+        hit = False
         for k in range(P):
             c = env_cap[k]
             b = env_body[k]
             req = env_req[k]
-            if early_exit:
-                # bounding-sphere cull (no square root): the pair cannot violate its distance
-                sx = mid[c, 0] - body_sphere[b, 0]
-                sy = mid[c, 1] - body_sphere[b, 1]
-                sz = mid[c, 2] - body_sphere[b, 2]
-                reach = body_sphere[b, 3] + half[c] + cap_r[c] + req
-                if sx * sx + sy * sy + sz * sz > reach * reach:
-                    continue
+            thr = max(req, cap)
+            # bounding-sphere cull (no square root)
+            sx = mid[c, 0] - body_sphere[b, 0]
+            sy = mid[c, 1] - body_sphere[b, 1]
+            sz = mid[c, 2] - body_sphere[b, 2]
+            reach = body_sphere[b, 3] + half[c] + cap_r[c] + thr
+            if sx * sx + sy * sy + sz * sz > reach * reach:
+                continue
             lb = _sdf(body_kind[b], body_data, b, mid[c, 0], mid[c, 1], mid[c, 2]) - half[c] - cap_r[c]
-            thr = max(req, exact_below)
             if lb <= thr and half[c] > 0.0:
                 # Lipschitz bound from both end points: min f >= (f(a) + f(b) - |b - a|) / 2
                 fa = _sdf(body_kind[b], body_data, b, A[c, 0], A[c, 1], A[c, 2])
                 fb = _sdf(body_kind[b], body_data, b, B[c, 0], B[c, 1], B[c, 2])
                 lb = max(lb, 0.5 * (fa + fb) - half[c] - cap_r[c])
             if lb > thr:
-                d = lb
-            else:
-                d = (
-                    _segment_body_distance(
-                        A[c, 0], A[c, 1], A[c, 2], B[c, 0], B[c, 1], B[c, 2], body_kind[b], body_data, b
-                    )
-                    - cap_r[c]
+                continue
+            r = cap_r[c]
+            stop_below = req + r if early_exit else -np.inf
+            d = (
+                _segment_body_distance(
+                    A[c, 0], A[c, 1], A[c, 2], B[c, 0], B[c, 1], B[c, 2], body_kind[b], body_data, b,
+                    stop_below, thr + r,
                 )
+                - r
+            )
+            if d > thr:
+                continue
             best_dist = min(best_dist, d)
             if d - req < best_slack:
                 best_slack = d - req
                 best_pair = k
-            if early_exit and best_slack < 0.0:
+            if best_slack < 0.0 and early_exit:
+                hit = True
                 break
-        if not (early_exit and best_slack < 0.0):
+        if not hit:
             for k in range(S):
                 ca = self_a[k]
                 cb = self_b[k]
                 req = self_req[k]
+                thr = max(req, cap)
                 dx = mid[ca, 0] - mid[cb, 0]
                 dy = mid[ca, 1] - mid[cb, 1]
                 dz = mid[ca, 2] - mid[cb, 2]
-                d2 = dx * dx + dy * dy + dz * dz
-                if early_exit:
-                    reach = half[ca] + half[cb] + cap_r[ca] + cap_r[cb] + req
-                    if d2 > reach * reach:
-                        continue
-                lb = math.sqrt(d2) - half[ca] - half[cb] - cap_r[ca] - cap_r[cb]
-                if lb > max(req, exact_below):
-                    d = lb
-                else:
-                    d = _segment_segment_distance(A[ca], B[ca], A[cb], B[cb]) - cap_r[ca] - cap_r[cb]
+                reach = half[ca] + half[cb] + cap_r[ca] + cap_r[cb] + thr
+                if dx * dx + dy * dy + dz * dz > reach * reach:
+                    continue
+                d = _segment_segment_distance(A[ca], B[ca], A[cb], B[cb]) - cap_r[ca] - cap_r[cb]
                 best_dist = min(best_dist, d)
                 if d - req < best_slack:
                     best_slack = d - req
                     best_pair = P + k
-                if early_exit and best_slack < 0.0:
+                if best_slack < 0.0 and early_exit:
                     break
         out_slack[m] = best_slack
         out_dist[m] = best_dist

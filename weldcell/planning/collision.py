@@ -8,11 +8,12 @@ calls a configuration free that is closer than the required distance. Batches of
 checked in one compiled call (numba, cached on disk).
 
 Rules:
-    * robot link and torch capsules vs every body keep ``margin`` [m];
-    * torch capsules (nozzle, neck, body) keep ``cell.clearance`` [m] from workpiece bodies (the torch
-      works close to the part by design);
+    * robot link capsules vs every body keep ``margin`` [m] (except the base link, which does not move
+      and may stand on a table or riser);
+    * torch capsules keep ``cell.clearance`` [m] from every body (the torch works close to the part by
+      design);
     * the capsules named ``"wire"`` (the stick-out) and ``"contact_tip"`` may touch workpiece bodies
-      (the wire does at the seam); they keep ``margin`` from all other bodies;
+      (the wire does at the seam);
     * self collision: capsule pairs on different rigid bodies that are not joined by a single joint,
       keep ``self_margin`` [m]; pairs that touch at the zero configuration or in almost every random
       configuration (by construction of the capsules, not a real collision) are excluded, as a
@@ -63,9 +64,10 @@ class CollisionQuery:
     Attributes:
         free: True where every pair keeps its required distance, shape (M,).
         slack: Smallest (distance - required distance) over pairs [m], shape (M,); < 0 means collision.
-        distance: Smallest distance over pairs [m], shape (M,) (exact below ``exact_below``, a lower
-            bound above it).
-        worst_pair: Index of the pair with the smallest slack, shape (M,) (see ``pair_names``).
+            Saturated at ``exact_below``.
+        distance: Smallest distance over pairs [m], shape (M,), saturated at ``exact_below``.
+        worst_pair: Index of the pair with the smallest slack, shape (M,) (see ``pair_names``), -1 when
+            no pair is nearer than ``exact_below``.
     """
 
     free: npt.NDArray[np.bool_]
@@ -134,7 +136,7 @@ class CapsuleCollisionChecker:
         cell: The program's ``Cell`` (``T_world_base``, ``bodies``, ``clearance``).
         margin: Safety distance [m] every capsule keeps from every body (default: ``cell.clearance``).
         self_margin: Distance [m] non-adjacent capsules keep from each other.
-        exact_below: Distances below this [m] are computed exactly; larger ones may be lower bounds.
+        exact_below: Distances below this [m] are computed exactly; :meth:`clearance` saturates at it.
         rng: Random generator for the self-collision pair analysis (deterministic default).
     """
 
@@ -172,12 +174,16 @@ class CapsuleCollisionChecker:
         bodies = _bodies_in_base(cell)
         self.body_names: tuple[str, ...] = tuple(b.name for b in bodies)
         env_cap, env_body, env_req = [], [], []
+        root_group = self.chain.rigid_groups()[0]
+        groups = self.chain.rigid_groups()[cap_link]
         for ci, (owner, c) in enumerate(caps):
             cname = getattr(c, "name", "") or ""
+            if owner == "robot" and groups[ci] == root_group:
+                continue  # the base does not move: the program's layout, not the planner, owns it
             for bi, body in enumerate(bodies):
                 req = self.margin
-                if owner == "torch" and body.role == "workpiece":
-                    if cname in _MAY_TOUCH_WORKPIECE:
+                if owner == "torch":
+                    if body.role == "workpiece" and cname in _MAY_TOUCH_WORKPIECE:
                         continue  # the wire tip touches the joint while welding
                     req = clearance
                 env_cap.append(ci)
@@ -253,11 +259,17 @@ class CapsuleCollisionChecker:
             raise InputShapeError(f"q: expected shape (M, {self.n_joints}), got {np.shape(q)}")
         return Q
 
-    def query(self, q: npt.ArrayLike, *, early_exit: bool = False) -> CollisionQuery:
+    def query(
+        self, q: npt.ArrayLike, *, early_exit: bool = False, exact_below: float | None = None
+    ) -> CollisionQuery:
         """Slack, distance and worst pair for configurations q (M, n) [rad].
 
-        With ``early_exit`` the scan of a configuration stops at its first violated pair: ``free`` is
-        exact, ``slack``/``worst_pair`` then describe that pair, not necessarily the worst one.
+        Args:
+            q: Configurations [rad], shape (M, n).
+            early_exit: Stop the scan of a configuration at its first violated pair: ``free`` is exact,
+                ``slack``/``worst_pair`` then describe that pair, not necessarily the worst one.
+            exact_below: Distances and slacks are exact below this value [m] and saturated at it
+                (default ``self.exact_below``); smaller values are faster.
         """
         Q = self._as_batch(q)
         M = Q.shape[0]
@@ -266,9 +278,10 @@ class CapsuleCollisionChecker:
         pair = np.empty(M, dtype=np.int64)
         env_cap, env_body, env_req = self._env
         self_a, self_b, self_req = self._self
+        cap = 0.0 if early_exit else float(self.exact_below if exact_below is None else exact_below)
         K.collision_batch(
             Q, *self._chain_args(), *self._caps, *self._bodies, env_cap, env_body, env_req,
-            self_a, self_b, self_req, -np.inf if early_exit else self.exact_below, early_exit, slack, dist, pair,
+            self_a, self_b, self_req, cap, early_exit, slack, dist, pair,
         )  # fmt: skip
         bad = ~np.all(np.isfinite(Q), axis=1)
         if np.any(bad):  # NaN rows (e.g. IK branches without a solution) are never free
@@ -284,7 +297,7 @@ class CapsuleCollisionChecker:
     def clearance(self, q: npt.ArrayLike) -> NDArrayF:
         """Smallest distance [m] of robot/torch capsules to bodies and other links, shape (M,).
 
-        Exact below ``exact_below`` (5 cm by default), a lower bound above it.
+        Exact below ``exact_below`` (5 cm by default) and saturated at it.
         """
         return self.query(q).distance
 

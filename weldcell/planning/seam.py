@@ -42,6 +42,8 @@ class LadderOptions:
         clearance_margin: Obstacle distance below which a node is penalised [m].
         penalty: Weight of the margin penalties relative to joint motion [rad²].
         joint_weights: Weight per joint of the squared motion (None = 1 for all).
+        coarse_stride: Search first on every ``coarse_stride``-th waypoint and fill in (and verify)
+            the rest; the full ladder is searched only when that fails (1 = always the full ladder).
     """
 
     rotation_samples: int = 36
@@ -53,6 +55,7 @@ class LadderOptions:
     clearance_margin: float = 0.02
     penalty: float = 0.02
     joint_weights: tuple[float, ...] | None = None
+    coarse_stride: int = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +65,8 @@ class SeamPath:
     Attributes:
         s: Waypoint arc lengths [m], shape (N,).
         q: Joint positions [rad], shape (N, n), continuous (no 2π jumps).
-        theta: Rotation about the TCP z axis added to the tool path [rad], shape (N,).
+        angles: Chosen orientation sample per way point [rad], shape (N, 3): rotation γ about the TCP
+            z axis (unwrapped), work- and travel-angle deviations (see :func:`orientation_offsets`).
         labels: Configuration labels (shoulder, elbow, wrist) of the whole path, shape (3,).
         cost: Total ladder cost.
         min_clearance: Smallest obstacle distance along the waypoints [m].
@@ -71,7 +75,7 @@ class SeamPath:
 
     s: NDArrayF
     q: NDArrayF
-    theta: NDArrayF
+    angles: NDArrayF
     labels: npt.NDArray[np.int8]
     cost: float
     min_clearance: float
@@ -119,6 +123,43 @@ def rotz(theta: npt.ArrayLike) -> NDArrayF:
     out[..., 1, 1] = c
     out[..., 2, 2] = 1.0
     out[..., 3, 3] = 1.0
+    return out
+
+
+def rot_axis(axis: int, angle: npt.ArrayLike) -> NDArrayF:
+    """Rotations about the x (0), y (1) or z (2) axis, shape (..., 4, 4)."""
+    a = np.asarray(angle, dtype=np.float64)
+    c, s = np.cos(a), np.sin(a)
+    out = np.zeros((*a.shape, 4, 4))
+    i, j = [(1, 2), (2, 0), (0, 1)][axis]
+    out[..., axis, axis] = 1.0
+    out[..., i, i] = c
+    out[..., i, j] = -s
+    out[..., j, i] = s
+    out[..., j, j] = c
+    out[..., 3, 3] = 1.0
+    return out
+
+
+def orientation_offsets(angles: NDArrayF, travel_angle: float = 0.0, gamma0: float = 0.0) -> NDArrayF:
+    """Transforms (…, 4, 4) right-multiplied to tool-path poses for orientation samples.
+
+    Args:
+        angles: (…, 3): rotation γ about the TCP z axis, work-angle deviation δw (about the seam x
+            axis), travel-angle deviation δt (about the seam y axis) [rad].
+        travel_angle: The segment's programmed travel angle β [rad].
+        gamma0: The tool path's own rotation about TCP z relative to the seam frame [rad].
+
+    The tool path is ``R_seam · Ry(β) · Rz(γ0)``; the sample is
+    ``R_seam · Rx(δw) · Ry(β + δt) · Rz(γ0 + γ)``, so the offset is
+    ``Rz(-γ0) · Ry(-β) · Rx(δw) · Ry(β + δt) · Rz(γ0 + γ)``.
+    """
+    a = np.asarray(angles, dtype=np.float64)
+    g, dw, dt = a[..., 0], a[..., 1], a[..., 2]
+    if not (np.any(dw) or np.any(dt)):
+        return rotz(g)
+    b = travel_angle
+    out: NDArrayF = rotz(-gamma0) @ rot_axis(1, -b) @ rot_axis(0, dw) @ rot_axis(1, b + dt) @ rotz(gamma0 + g)
     return out
 
 
@@ -171,6 +212,8 @@ def plan_seam(
     *,
     seam_id: str = "",
     q_ref: NDArrayF | None = None,
+    travel_angle: float = 0.0,
+    gamma0: float = 0.0,
 ) -> SeamPath | SeamFailure:
     """Search the joint path along one seam.
 
@@ -181,22 +224,74 @@ def plan_seam(
         T_base_tcp: Tool-path poses in the robot base frame, shape (N, 4, 4).
         s: Arc length of each pose [m], shape (N,).
         T_flange_tcp: TCP in the flange frame, shape (4, 4).
-        angles: Rotation samples about the TCP z axis [rad], shape (K,).
+        angles: Orientation samples [rad], shape (K,) (rotations about the TCP z axis) or (K, 3)
+            (γ, δw, δt as in :func:`orientation_offsets`).
         options: Search settings.
         seam_id: Used in failure messages.
         q_ref: Preferred configuration (e.g. home) [rad]; the start node nearest to it is favoured.
+        travel_angle: Programmed travel angle β of the tool path [rad] (for angle deviations).
+        gamma0: The tool path's rotation about TCP z relative to the seam frame [rad].
 
     Returns:
         The :class:`SeamPath`, or a :class:`SeamFailure` naming the interval and the cause.
     """
+    s = np.asarray(s, dtype=np.float64)
+    a = np.asarray(angles, dtype=np.float64)
+    samples = a if a.ndim == 2 else np.stack([a, np.zeros_like(a), np.zeros_like(a)], axis=1)
+    offsets = orientation_offsets(samples, travel_angle, gamma0)
     N = T_base_tcp.shape[0]
-    K = angles.shape[0]
+    T_tcp_flange = invert_transforms(np.asarray(T_flange_tcp, dtype=np.float64))
+    stride = max(1, int(options.coarse_stride))
+    if stride > 1 and N > 2 * stride:
+        # sparse ladder on every stride-th waypoint, then fill in and verify the waypoints between
+        idx = np.unique(np.r_[np.arange(0, N, stride), N - 1])
+        coarse = _solve_ladder(
+            robot, checker, T_base_tcp[idx], s[idx], T_tcp_flange, samples, offsets, options, seam_id, q_ref,
+            options.max_joint_step * stride,
+        )  # fmt: skip
+        if isinstance(coarse, _LadderSolution):
+            dense = _densify(
+                robot, checker, T_base_tcp, s, T_tcp_flange, idx, coarse, options, travel_angle, gamma0, q_ref
+            )
+            if dense is not None:
+                return dense
+    full = _solve_ladder(robot, checker, T_base_tcp, s, T_tcp_flange, samples, offsets, options, seam_id, q_ref,
+                         options.max_joint_step)  # fmt: skip
+    if isinstance(full, SeamFailure):
+        return full
+    return _finish(robot, seam_id, s, full.q, full.angles, full.cost, full.clear, full.sing, options, q_ref)
+
+
+@dataclass(frozen=True, slots=True)
+class _LadderSolution:
+    q: NDArrayF  # (N, n) as returned by IK (not yet unwrapped)
+    angles: NDArrayF  # (N, 3) orientation samples, γ unwrapped
+    branch: int
+    cost: float
+    clear: NDArrayF
+    sing: NDArrayF
+
+
+def _solve_ladder(
+    robot: Any,
+    checker: CollisionChecker,
+    T_base_tcp: NDArrayF,
+    s: NDArrayF,
+    T_tcp_flange: NDArrayF,
+    samples: NDArrayF,
+    offsets: NDArrayF,
+    options: LadderOptions,
+    seam_id: str,
+    q_ref: NDArrayF | None,
+    max_step: float,
+) -> _LadderSolution | SeamFailure:
+    N = T_base_tcp.shape[0]
+    K = samples.shape[0]
     n = len(robot.joint_names)
     lo = np.asarray(robot.q_lower, dtype=np.float64)
     hi = np.asarray(robot.q_upper, dtype=np.float64)
     wrap = wrap_mask(robot)
-    T_tcp_flange = invert_transforms(np.asarray(T_flange_tcp, dtype=np.float64))
-    T_flange = T_base_tcp[:, None] @ rotz(angles)[None] @ T_tcp_flange  # (N, K, 4, 4)
+    T_flange = T_base_tcp[:, None] @ offsets[None] @ T_tcp_flange  # (N, K, 4, 4)
     Q = np.asarray(robot.ik(T_flange), dtype=np.float64)  # (N, K, B, n)
     B = Q.shape[2]
     V = K * B
@@ -205,30 +300,19 @@ def plan_seam(
     Qz = np.where(reach[..., None], Q, 0.0)
     lim_d = _limit_distance(Qz, lo, hi, wrap)
     in_limits = reach & np.all(lim_d >= 0.0, axis=-1)
-    sing = np.asarray(robot.singularity_distance(Qz), dtype=np.float64)
-    not_singular = in_limits & (sing >= options.singularity_min)
-    clear = np.full((N, V), -np.inf)
+    # collision first (fast early-exit check), then singularity and clearance on the free nodes only
     free = np.zeros((N, V), dtype=bool)
-    worst = np.full((N, V), -1, dtype=np.int64)
-    idx = np.flatnonzero(not_singular.ravel())
-    query = getattr(checker, "query", None)
-    if idx.size:
-        Qc = Qz.reshape(-1, n)[idx]
-        if query is not None:
-            res = query(Qc)
-            free.ravel()[idx] = res.free
-            clear.ravel()[idx] = res.distance
-            worst.ravel()[idx] = res.worst_pair
-        else:
-            free.ravel()[idx] = checker.check(Qc)
-            clear.ravel()[idx] = checker.clearance(Qc)
-    valid = not_singular & free
+    sel = np.flatnonzero(in_limits.ravel())
+    if sel.size:
+        free.ravel()[sel] = checker.check(Qz.reshape(-1, n)[sel])
+    sing, clear = _sing_clear(robot, checker, Qz.reshape(-1, n), free.ravel(), options)
+    sing = sing.reshape(N, V)
+    clear = clear.reshape(N, V)
+    valid = free & (sing >= options.singularity_min)
     labels = _label_code(np.asarray(robot.configuration_labels(Qz), dtype=np.int8))
-    # node penalties
-    pen_lim = np.clip(1.0 - np.min(lim_d, axis=-1) / options.limit_margin, 0.0, None) ** 2
-    pen_sing = np.clip(1.0 - sing / options.singularity_margin, 0.0, None) ** 2
-    pen_clear = np.clip(1.0 - np.where(np.isfinite(clear), clear, 0.0) / options.clearance_margin, 0.0, None) ** 2
-    node_cost = options.penalty * (pen_lim + pen_sing + pen_clear)
+    node_cost = _node_cost(lim_d, sing, clear, options)
+    dev = np.repeat(samples[:, 1] ** 2 + samples[:, 2] ** 2, B)  # prefer the programmed angles
+    node_cost = node_cost + options.penalty * dev[None, :] / 0.01
     weights = np.ones(n) if options.joint_weights is None else np.asarray(options.joint_weights, dtype=np.float64)
     start_cost = np.zeros(V)
     if q_ref is not None:
@@ -237,38 +321,132 @@ def plan_seam(
         start_cost = 1e-3 * np.sum(d0**2, axis=-1)
     cost, back = ladder_dp(
         np.ascontiguousarray(Qz), valid, labels, node_cost, wrap.astype(np.int64),
-        np.full(n, options.max_joint_step), weights, start_cost,
+        np.full(n, max_step), weights, start_cost,
     )  # fmt: skip
     end = int(np.argmin(cost[-1]))
     if not np.isfinite(cost[-1, end]):
-        return _diagnose(robot, checker, seam_id, s, reach, in_limits, not_singular, valid, cost, worst, lim_d)
+        return _diagnose(robot, checker, seam_id, s, Qz, reach, in_limits, free, valid, cost, lim_d)
     path = np.empty(N, dtype=np.int64)
     path[-1] = end
     for i in range(N - 1, 0, -1):
         path[i - 1] = back[i, path[i]]
     rows = np.arange(N)
-    q_nodes = Qz[rows, path]
+    return _LadderSolution(
+        q=Qz[rows, path],
+        angles=_unwrap_gamma(samples[path // B]),
+        branch=int(path[0] % B),
+        cost=float(cost[-1, end]),
+        clear=clear[rows, path],
+        sing=sing[rows, path],
+    )
+
+
+def _unwrap_gamma(angles: NDArrayF) -> NDArrayF:
+    out = angles.copy()
+    out[:, 0] = np.unwrap(angles[:, 0])
+    return out
+
+
+def _sing_clear(
+    robot: Any, checker: CollisionChecker, Q: NDArrayF, free: npt.NDArray[np.bool_], options: LadderOptions
+) -> tuple[NDArrayF, NDArrayF]:
+    """Singularity distance and obstacle clearance [m] of the free configurations (0 / -inf elsewhere)."""
+    sing = np.zeros(Q.shape[0])
+    clear = np.full(Q.shape[0], -np.inf)
+    sel = np.flatnonzero(free)
+    if sel.size:
+        Qf = Q[sel]
+        sing[sel] = np.asarray(robot.singularity_distance(Qf), dtype=np.float64)
+        query = getattr(checker, "query", None)
+        if query is not None:
+            clear[sel] = query(Qf, exact_below=options.clearance_margin).distance
+        else:
+            clear[sel] = np.minimum(checker.clearance(Qf), options.clearance_margin)
+    return sing, clear
+
+
+def _node_cost(lim_d: NDArrayF, sing: NDArrayF, clear: NDArrayF, options: LadderOptions) -> NDArrayF:
+    pen_lim = np.clip(1.0 - np.min(lim_d, axis=-1) / options.limit_margin, 0.0, None) ** 2
+    pen_sing = np.clip(1.0 - sing / options.singularity_margin, 0.0, None) ** 2
+    pen_clear = np.clip(1.0 - np.where(np.isfinite(clear), clear, 0.0) / options.clearance_margin, 0.0, None) ** 2
+    out: NDArrayF = options.penalty * (pen_lim + pen_sing + pen_clear)
+    return out
+
+
+def _densify(
+    robot: Any,
+    checker: CollisionChecker,
+    T_base_tcp: NDArrayF,
+    s: NDArrayF,
+    T_tcp_flange: NDArrayF,
+    idx: npt.NDArray[np.int64],
+    coarse: _LadderSolution,
+    options: LadderOptions,
+    travel_angle: float,
+    gamma0: float,
+    q_ref: NDArrayF | None,
+) -> SeamPath | None:
+    """Fill the waypoints between the sparse-ladder nodes; None when any of them is not usable."""
+    N = T_base_tcp.shape[0]
+    n = len(robot.joint_names)
+    ang = np.stack([np.interp(np.arange(N), idx, coarse.angles[:, k]) for k in range(3)], axis=1)
+    T = T_base_tcp @ orientation_offsets(ang, travel_angle, gamma0) @ T_tcp_flange
+    Q = np.asarray(robot.ik(T), dtype=np.float64)[:, coarse.branch]
+    if not np.all(np.isfinite(Q)):
+        return None
+    wrap = wrap_mask(robot)
+    lim_d = _limit_distance(Q, np.asarray(robot.q_lower), np.asarray(robot.q_upper), wrap)
+    if np.any(lim_d < 0):
+        return None
+    free = checker.check(Q)
+    if not np.all(free):
+        return None
+    sing, clear = _sing_clear(robot, checker, Q, free, options)
+    if np.any(sing < options.singularity_min):
+        return None
+    d = np.diff(Q, axis=0)
+    d = np.where(wrap, (d + np.pi) % TWO_PI - np.pi, d)
+    if np.any(np.abs(d) > options.max_joint_step):
+        return None
+    cost = float(np.sum(d**2) + np.sum(_node_cost(lim_d, sing, clear, options)))
+    path = _finish(robot, "", s, Q, ang, cost, clear, sing, options, q_ref)
+    return path if isinstance(path, SeamPath) else None
+
+
+def _finish(
+    robot: Any,
+    seam_id: str,
+    s: NDArrayF,
+    q_nodes: NDArrayF,
+    angles: NDArrayF,
+    cost: float,
+    clear: NDArrayF,
+    sing: NDArrayF,
+    options: LadderOptions,
+    q_ref: NDArrayF | None = None,
+) -> SeamPath | SeamFailure:
+    """Unwrap the joint path for 2π continuity and check it stays inside the limits."""
+    N = q_nodes.shape[0]
     q_path = np.empty_like(q_nodes)
-    ref = q_nodes[0] if q_ref is None else q_ref
-    q_path[0] = nearest_equivalent(robot, q_nodes[0], ref)
+    q_path[0] = nearest_equivalent(robot, q_nodes[0], q_nodes[0] if q_ref is None else q_ref)
     for i in range(1, N):
         q_path[i] = nearest_equivalent(robot, q_nodes[i], q_path[i - 1])
-    bad = (q_path < lo - 1e-9) | (q_path > hi + 1e-9)
+    step = np.abs(np.diff(q_path, axis=0))
+    bad = ~np.isfinite(q_path[1:]) | (step > options.max_joint_step)
     if np.any(bad):
         i, j = np.argwhere(bad)[0]
         return _failure(
-            "joint_limit", seam_id, s, int(i), int(i), robot.joint_names[j],
-            f"joint {robot.joint_names[j]} would have to turn past its limit (cumulative wrist/base rotation)",
+            "joint_limit", seam_id, s, int(i), int(i) + 1, robot.joint_names[j],
+            f"joint {robot.joint_names[j]} would have to turn past its limit (cumulative rotation along the seam)",
         )  # fmt: skip
-    theta = np.unwrap(angles[path // B])
     return SeamPath(
-        s=np.asarray(s, dtype=np.float64).copy(),
+        s=s.copy(),
         q=q_path,
-        theta=theta,
+        angles=angles,
         labels=np.asarray(robot.configuration_labels(q_path[0]), dtype=np.int8),
-        cost=float(cost[-1, end]),
-        min_clearance=float(np.min(clear[rows, path])),
-        min_singularity=float(np.min(sing[rows, path])),
+        cost=cost,
+        min_clearance=float(np.min(clear)),
+        min_singularity=float(np.min(sing)),
     )
 
 
@@ -298,20 +476,20 @@ def _diagnose(
     checker: CollisionChecker,
     seam_id: str,
     s: NDArrayF,
+    Qz: NDArrayF,
     reach: npt.NDArray[np.bool_],
     in_limits: npt.NDArray[np.bool_],
-    not_singular: npt.NDArray[np.bool_],
+    free: npt.NDArray[np.bool_],
     valid: npt.NDArray[np.bool_],
     cost: NDArrayF,
-    worst: npt.NDArray[np.int64],
     lim_d: NDArrayF,
 ) -> SeamFailure:
     """Turn the per-waypoint validity masks into the first failing interval and its cause."""
     stages = (
         ("out_of_reach", reach.any(axis=1), "the torch pose is out of the robot's reach"),
         ("joint_limit", in_limits.any(axis=1), "every IK solution exceeds a joint limit"),
-        ("singularity", not_singular.any(axis=1), "every IK solution is at or too near a singularity"),
-        ("collision", valid.any(axis=1), "every IK solution collides"),
+        ("collision", free.any(axis=1), "every IK solution collides"),
+        ("singularity", valid.any(axis=1), "every IK solution is at or too near a singularity"),
     )
     for cause, ok, what in stages:
         bad = ~ok
@@ -326,11 +504,17 @@ def _diagnose(
             detail = robot.joint_names[j]
             what = f"every IK solution exceeds the limit of joint {detail}"
         elif cause == "collision":
-            pair_names = getattr(checker, "pair_names", None)
-            w = worst[i0 : i1 + 1][not_singular[i0 : i1 + 1]]
-            w = w[w >= 0]
-            if pair_names is not None and w.size:
-                part, body = pair_names(int(Counter(w.tolist()).most_common(1)[0][0]))
+            Qc = Qz[i0 : i1 + 1][in_limits[i0 : i1 + 1]]
+            query = getattr(checker, "query", None)
+            names: list[tuple[str, str]] = []
+            if query is not None and Qc.size:
+                w = np.asarray(query(Qc).worst_pair)
+                w = w[w >= 0]
+                names = [checker.pair_names(int(k)) for k in w]  # type: ignore[attr-defined]
+            elif Qc.size:
+                names = [p for q in Qc[:: max(1, len(Qc) // 50)] for p in checker.colliding_bodies(q)]
+            if names:
+                part, body = Counter(names).most_common(1)[0][0]
                 detail = body
                 what = f"every IK solution collides: {part} with {body}"
         return _failure(cause, seam_id, s, i0, i1, detail, what)

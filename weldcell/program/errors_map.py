@@ -33,20 +33,17 @@ def format_path(loc: Loc) -> str:
     return out
 
 
-def node_line(root: yaml.Node | None, loc: Loc, *, key: bool = False) -> int | None:
-    """1-based line of the node at ``loc`` (or of its deepest existing ancestor).
+def node_line(root: yaml.Node | None, loc: Loc) -> int | None:
+    """1-based line of the field at ``loc`` (or of its deepest existing ancestor).
 
-    Args:
-        root: Composed YAML document.
-        loc: Field path.
-        key: Return the line of the mapping *key* of the last step (for unknown keys).
+    For a mapping entry the line of its *key* is used (``geometry:`` rather than the first line of
+    the nested block); for a sequence item, the line the item starts on.
     """
     node = root
     if node is None:
         return None
     line = node.start_mark.line + 1
-    for i, step in enumerate(loc):
-        last = i == len(loc) - 1
+    for step in loc:
         if isinstance(node, yaml.MappingNode):
             found = None
             for k, v in node.value:
@@ -56,7 +53,7 @@ def node_line(root: yaml.Node | None, loc: Loc, *, key: bool = False) -> int | N
             if found is None:
                 return line
             node = found[1]
-            line = (found[0] if (last and key) else found[1]).start_mark.line + 1
+            line = found[0].start_mark.line + 1
         elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
             node = node.value[step]
             line = node.start_mark.line + 1
@@ -122,6 +119,8 @@ def model_at(root_model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
 def did_you_mean(word: str, choices: Sequence[str]) -> str:
     """``"; did you mean 'x'?"`` for the closest of ``choices`` (empty when none is close)."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    if not close and len(word) >= 3:
+        close = [c for c in choices if c.startswith(word) or word.startswith(c)][:1]
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
@@ -167,10 +166,15 @@ def _message(err: dict[str, Any], root_model: type[BaseModel]) -> str:
         hint = did_you_mean(str(value), options) if isinstance(value, str) else ""
         return f"expected one of {expected}, got {_describe(value)}{hint}"
     if kind in ("too_short", "too_long"):
+        n = len(value) if isinstance(value, list) else "?"
+        if name == "points_mm":
+            return f"expected at least {ctx.get('min_length')} points [x, y, z], got {n}"
+        if name == "normals":
+            return f"expected two normals [[surface 1], [surface 2]], got {n}"
+        if name == "passes":
+            return "expected at least one pass (omit 'passes' for a single pass)"
         if name.endswith("_mm") or name in ("axis", "face_normal") or isinstance(loc[-1], int):
-            n = len(value) if isinstance(value, list) else "?"
-            if ctx.get("min_length") == ctx.get("max_length") or ctx.get("max_length") == 3:
-                return f"expected 3 numbers [x, y, z], got {n}"
+            return f"expected 3 numbers [x, y, z], got {n}"
         return str(err["msg"])
     if kind == "greater_than":
         return f"expected a value > {ctx.get('gt')}, got {_describe(value)}"
@@ -185,10 +189,14 @@ def schema_error(
     exc: PydanticValidationError, root: yaml.Node | None, file: str, root_model: type[BaseModel]
 ) -> ProgramFormatError:
     """The first (in file order) of the pydantic errors, as one :class:`ProgramFormatError`."""
+    errors = [dict(e) for e in exc.errors()]
+    # a missing field next to an unknown key is usually the same typo: report the unknown key
+    typo_parents = {tuple(e["loc"][:-1]) for e in errors if e["type"] == "extra_forbidden"}
+    errors = [e for e in errors if not (e["type"] == "missing" and tuple(e["loc"][:-1]) in typo_parents)]
     best: tuple[int, int, dict[str, Any]] | None = None
-    for order, err in enumerate(exc.errors()):
+    for order, err in enumerate(errors):
         loc = tuple(err["loc"])
-        line = node_line(root, loc, key=err["type"] == "extra_forbidden") or 0
+        line = node_line(root, loc) or 0
         if best is None or (line, order) < (best[0], best[1]):
             best = (line, order, dict(err))
     if best is None:  # pragma: no cover - pydantic always reports at least one error

@@ -194,8 +194,13 @@ def program_to_dict(program: Program, base_dir: Path | None = None) -> dict[str,
 def save_program(program: Program, path: str | Path) -> Path:
     """Write ``program`` as a YAML program file at ``path`` and return the path."""
     out = Path(path)
-    text = yaml.safe_dump(
-        program_to_dict(program, out.parent), sort_keys=False, allow_unicode=True, default_flow_style=None
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    text = yaml.dump(
+        program_to_dict(program, out.parent),
+        Dumper=dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=None,
     )
     out.write_text(text, encoding="utf-8")
     return out

@@ -88,20 +88,19 @@ class QueryUnit:
     Attributes:
         kind: "robot-cell", "torch-cell", "torch-robot" or "self".
         link_a, link_b: Robot link pair (kind "self" only).
-        joint_mask: Per movable joint of the scene (scene order): True if that joint can change the
-            distances this unit measures.
+        lever_arms: Per movable joint of the scene (scene order): bound [m] on how far a unit turn
+            of that joint moves the measured parts relative to each other (0 = no effect).
     """
 
     kind: str
     link_a: int
     link_b: int
-    joint_mask: tuple[bool, ...]
+    lever_arms: tuple[float, ...]
 
 
 def query_units(scene: Scene) -> tuple[QueryUnit, ...]:
     """The calls that together make up :func:`proximities`, with the joints each depends on."""
-    n = scene.n_joints
-    every = (True,) * n
+    every = tuple(float(x) for x in scene.lever_arms)
     units = []
     if scene.cell_id is not None:
         units.append(QueryUnit("robot-cell", -1, -1, every))
@@ -110,9 +109,14 @@ def query_units(scene: Scene) -> tuple[QueryUnit, ...]:
     if scene.torch_id is not None:
         units.append(QueryUnit("torch-robot", -1, -1, every))
     for a, b in scene.self_pairs:
-        between = scene.ancestor_joints(a) ^ scene.ancestor_joints(b)
-        mask = tuple(j in between for j in scene.joint_indices)
-        units.append(QueryUnit("self", a, b, mask))
+        anc_a, anc_b = scene.ancestor_joints(a), scene.ancestor_joints(b)
+        la, lb = scene.link_lever_arms[a], scene.link_lever_arms[b]
+        # only joints between the two links move them relative to each other
+        w = tuple(
+            float(lb[c]) if j in anc_b - anc_a else float(la[c]) if j in anc_a - anc_b else 0.0
+            for c, j in enumerate(scene.joint_indices)
+        )
+        units.append(QueryUnit("self", a, b, w))
     return tuple(units)
 
 

@@ -81,6 +81,8 @@ class Scene:
         torch_skip_links: Robot links the torch may touch (its mount and the adjacent link).
         lever_arms: Per movable joint, an upper bound [m] (rad for prismatic: 1) on the distance of any
             robot or torch point from that joint's origin, shape (n,).
+        link_lever_arms: The same bound per robot link (flange link includes the torch): link ->
+            (n,) [m], 0 for joints that do not move that link.
         parent_links: Parent link index per robot link (-1 = base).
         torch_radius: Upper bound on the distance of any torch point from the flange origin [m].
     """
@@ -104,6 +106,7 @@ class Scene:
     self_pairs: tuple[tuple[int, int], ...]
     torch_skip_links: frozenset[int]
     lever_arms: NDArrayF
+    link_lever_arms: dict[int, NDArrayF]
     parent_links: dict[int, int]
     torch_radius: float
 
@@ -225,7 +228,8 @@ def build_scene(world: PybulletWorld, cell: CellModel) -> Scene:
         if torch_id is not None
         else 0.0
     )
-    lever = _lever_arms(cid, robot_id, joints, movable, link_names, flange, torch_radius)
+    lever_to = _lever_arms(cid, robot_id, joints, movable, link_names, flange, torch_radius)
+    lever = _ro(np.max(np.stack(list(lever_to.values())), axis=0))
     return Scene(
         world=world,
         cell=cell,
@@ -246,6 +250,7 @@ def build_scene(world: PybulletWorld, cell: CellModel) -> Scene:
         self_pairs=tuple(sorted(pairs)),
         torch_skip_links=torch_skip,
         lever_arms=lever,
+        link_lever_arms=lever_to,
         parent_links=parent,
         torch_radius=torch_radius,
     )
@@ -359,12 +364,13 @@ def _lever_arms(
     link_names: dict[int, str],
     flange: int,
     torch_radius: float,
-) -> NDArrayF:
-    """Per movable joint: bound on the distance from its axis origin to any point it carries [m].
+) -> dict[int, NDArrayF]:
+    """Per robot link k: for each movable joint j, a bound on the distance from j's origin to k's points.
 
     Uses the triangle inequality along the kinematic chain (link-frame offsets are configuration
     independent) plus each link's extent (its AABB corners seen from the link frame), so the bound
-    holds in every configuration. The torch counts as part of the flange link.
+    holds in every configuration. The torch counts as part of the flange link. Joints that do not
+    carry link k get 0; prismatic joints get 1 (a displacement of |Δq| metres).
     """
     origin = {}
     for k in link_names:
@@ -377,14 +383,17 @@ def _lever_arms(
     radius[flange] = max(radius[flange], torch_radius)
     parent = {j.index: j.parent_index for j in joints}
     kinds = {j.index: j.type for j in joints}
-    reach = {j.index: 0.0 for j in movable}
-    for k in parent:
+    column = {j.index: c for c, j in enumerate(movable)}
+    out: dict[int, NDArrayF] = {}
+    for k in link_names:
+        row = np.zeros(len(movable))
         acc = 0.0
         node = k
         while node != -1:
-            if node in reach:
-                reach[node] = max(reach[node], acc + radius[k])
+            if node in column:
+                prismatic = kinds[node] is bl.JointType.PRISMATIC
+                row[column[node]] = 1.0 if prismatic else acc + radius[k]
             acc += float(np.linalg.norm(origin[node] - origin[parent[node]]))
             node = parent[node]
-    out = [1.0 if kinds[j.index] is bl.JointType.PRISMATIC else reach[j.index] for j in movable]
-    return _ro(out)
+        out[k] = _ro(row)
+    return out

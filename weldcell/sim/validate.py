@@ -80,7 +80,7 @@ class ValidationOptions:
     speed_ramp_length: float = 0.002
     min_singularity: float = 0.02
     singularity_length: float = 0.2
-    singularity_stride: int = 5
+    singularity_stride: int = 10
     limit_tolerance: float = 0.01
     qdd_max: tuple[float, ...] | None = None
     rest_speed: float = 1e-3
@@ -344,37 +344,53 @@ def _replay(
     rules: ClearanceRules,
     lookahead: float,
 ) -> tuple[NDArrayF, _Checks]:
-    """Pybullet FK at every sample; each clearance query unit runs where the motion bound requires.
+    """Pybullet FK at every sample, then each clearance query unit where the motion bound requires it.
+
+    Motion bounds, cumulative along the trajectory [m]: for every unit the joint-space bound
+    ``Σ lever_arm[j] |Δq_j|`` with the unit's lever arms; for the torch-cell unit also
+    the Cartesian bound ``|Δp_flange| + θ_flange · torch_radius`` from pybullet's flange poses
+    (whichever is smaller per step).
 
     Returns:
         T_world_flange (N, 4, 4) and the clearance query results.
     """
     cid, robot, flange, torch = scene.client, scene.robot_id, scene.flange_link, scene.torch_id
     N = traj.n_samples
-    units = query_units(scene)
-    lever = scene.lever_arms[pos_in_scene]
-    dq = np.abs(np.diff(traj.q, axis=0)) if N > 1 else np.zeros((0, len(idx)))
-    masks = sorted({u.joint_mask for u in units})
-    S_by_mask = {}
-    for m in masks:
-        w = lever * np.asarray(m, dtype=np.float64)[pos_in_scene]
-        S_by_mask[m] = np.concatenate([[0.0], np.cumsum(dq @ w)])
-    S = [S_by_mask[u.joint_mask] for u in units]
     qlist = traj.q[:, :, None].tolist()
-    pos: list[Any] = [None] * N
-    orn: list[Any] = [None] * N
-    results: list[list[tuple[int, tuple[Proximity, ...]]]] = [[] for _ in units]
-    nxt = [0] * len(units)
-    due = 0
-    reset, link_state, reset_base = pb.resetJointStatesMultiDof, pb.getLinkState, pb.resetBasePositionAndOrientation
+    pos_l: list[Any] = [None] * N
+    orn_l: list[Any] = [None] * N
+    reset, link_state = pb.resetJointStatesMultiDof, pb.getLinkState
     for i in range(N):
         reset(robot, idx, qlist[i], physicsClientId=cid)
         st = link_state(robot, flange, computeForwardKinematics=1, physicsClientId=cid)
-        pos[i], orn[i] = st[4], st[5]
-        if i != due:
-            continue
+        pos_l[i], orn_l[i] = st[4], st[5]
+    pos, orn = np.asarray(pos_l, dtype=np.float64), np.asarray(orn_l, dtype=np.float64)
+
+    units = query_units(scene)
+    dq = np.abs(np.diff(traj.q, axis=0))
+    step: dict[Any, NDArrayF] = {}
+    for w in {u.lever_arms for u in units}:
+        step[w] = dq @ np.asarray(w, dtype=np.float64)[pos_in_scene]
+    # Cartesian step of the torch: flange translation + rotation angle x torch radius
+    chord = np.linalg.norm(orn[1:] - orn[:-1] * np.sign(np.einsum("ij,ij->i", orn[1:], orn[:-1]))[:, None], axis=1)
+    theta = 4.0 * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0))  # rotation angle = 2 x quaternion angle
+    cart = np.linalg.norm(np.diff(pos, axis=0), axis=1) + theta * scene.torch_radius
+    S: list[NDArrayF] = []
+    for u in units:
+        inc = step[u.lever_arms]
+        if u.kind == "torch-cell":
+            inc = np.minimum(inc, cart)
+        S.append(np.concatenate([[0.0], np.cumsum(inc)]))
+
+    results: list[list[tuple[int, tuple[Proximity, ...]]]] = [[] for _ in units]
+    nxt = [0] * len(units)
+    reset_base = pb.resetBasePositionAndOrientation
+    due = 0
+    while due < N:
+        i = due
+        reset(robot, idx, qlist[i], physicsClientId=cid)
         if torch is not None:
-            reset_base(torch, st[4], st[5], physicsClientId=cid)
+            reset_base(torch, pos_l[i], orn_l[i], physicsClientId=cid)
         for u, unit in enumerate(units):
             if nxt[u] != i:
                 continue
@@ -382,14 +398,11 @@ def _replay(
             results[u].append((i, items))
             # pairs not returned have slack >= lookahead
             budget = 0.9 * min((p.slack for p in items), default=lookahead)
-            if budget <= 0.0:
-                nxt[u] = i + 1
-            else:
-                Su = S[u]
-                nxt[u] = max(i + 1, int(np.searchsorted(Su, Su[i] + budget, side="left")))
+            Su = S[u]
+            nxt[u] = i + 1 if budget <= 0.0 else max(i + 1, int(np.searchsorted(Su, Su[i] + budget, side="left")))
         due = min(nxt)
     checks = _Checks(tuple(tuple(r) for r in results), lookahead)
-    return se3_from_pos_quat_xyzw(np.asarray(pos), np.asarray(orn)), checks
+    return se3_from_pos_quat_xyzw(pos, orn), checks
 
 
 def _collision_violations(ctx: _Context, checks: _Checks) -> list[Violation]:
@@ -548,11 +561,10 @@ def _singularity(
     # calculateJacobian wants all movable joints in pybullet index order
     order = np.argsort(np.asarray(idx))
     zeros = [0.0] * len(idx)
-    J = np.empty((len(samples), 6, len(idx)))
-    for r, i in enumerate(samples.tolist()):
-        qpb = traj.q[i, order].tolist()
-        jl, ja = pb.calculateJacobian(scene.robot_id, scene.flange_link, [0.0, 0.0, 0.0], qpb, zeros, zeros, physicsClientId=cid)
-        J[r, :3] = np.asarray(jl)
-        J[r, 3:] = options.singularity_length * np.asarray(ja)
+    origin = [0.0, 0.0, 0.0]
+    calc, robot, link = pb.calculateJacobian, scene.robot_id, scene.flange_link
+    rows = [calc(robot, link, origin, qpb, zeros, zeros, physicsClientId=cid) for qpb in traj.q[samples][:, order].tolist()]
+    J = np.asarray(rows, dtype=np.float64).reshape(len(samples), 6, len(idx))
+    J[:, 3:] *= options.singularity_length
     sv = np.linalg.svd(J, compute_uv=False)
     return samples, sv[:, -1]

@@ -30,8 +30,8 @@ def _no_leaked_threads() -> Iterator[None]:
     leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
     for t in leaked:
         t.join(2.0)
-    leaked = [t.name for t in leaked if t.is_alive()]
-    assert not leaked, f"threads left running: {leaked}"
+    names = [t.name for t in leaked if t.is_alive()]
+    assert not names, f"threads left running: {names}"
 
 
 @pytest.fixture

@@ -78,7 +78,9 @@ def test_commands_round_trip_within_one_count(p: WeldParams) -> None:
     assert abs(q.wire_feed - p.wire_feed) <= IMG.wire_feed_command.scale / 2 + 1e-12
     assert abs(q.voltage - p.voltage) <= IMG.voltage_command.scale / 2 + 1e-12
     assert abs(q.current - p.current) <= IMG.current_command.scale / 2 + 1e-12
-    assert abs(q.arc_length_correction - p.arc_length_correction) <= IMG.arc_length_correction.scale / 2 + 1e-12
+    assert (
+        abs(q.arc_length_correction - p.arc_length_correction) <= IMG.arc_length_correction.scale / 2 + 1e-12
+    )
 
 
 @settings(max_examples=150, deadline=None)
@@ -86,7 +88,15 @@ def test_commands_round_trip_within_one_count(p: WeldParams) -> None:
 def test_status_round_trip(s: PowerSourceStatus) -> None:
     bits, regs = encode_status(IMG, s)
     d = decode_status(IMG, bits, regs)
-    for name in ("ready", "process_active", "current_flow", "arc_stable", "motion_release", "wire_stick", "warning"):
+    for name in (
+        "ready",
+        "process_active",
+        "current_flow",
+        "arc_stable",
+        "motion_release",
+        "wire_stick",
+        "warning",
+    ):
         assert getattr(d, name) == getattr(s, name), name
     assert d.error_code == s.error_code
     assert abs(d.current - s.current) <= 0.05 + 1e-9

@@ -6,13 +6,19 @@ They use only the documented addresses (docs/powersource.md), not weldcell's enc
 from __future__ import annotations
 
 import shutil
+import signal
+import socket
 import subprocess
+import sys
 import time
 
 import pytest
 from pymodbus.client import ModbusTcpClient
 
-from weldcell.drivers.powersource.virtual import VirtualPowerSourceHandle
+from weldcell.drivers.powersource import ErrorCode, ModbusPowerSource, WeldParams
+from weldcell.drivers.powersource.virtual import VirtualPowerSourceHandle, VirtualPowerSourceRemote
+from weldcell.drivers.powersource.virtual_model import ProcessState
+from weldcell.errors import DriverConnectionError
 
 # documented default image: coils 0 heartbeat, 1 robot ready, 2 welding start; discrete inputs 1 ready,
 # 3 process active, 4 current flow, 5 arc stable, 9 motion release; input registers 0 status word,
@@ -88,10 +94,15 @@ def _values(text: str) -> dict[int, int]:
     return vals
 
 
-@pytest.mark.skipif(shutil.which("mbpoll") is None, reason="Debian's mbpoll is not installed (apt-get install mbpoll)")
+@pytest.mark.skipif(
+    shutil.which("mbpoll") is None, reason="Debian's mbpoll is not installed (apt-get install mbpoll)"
+)
 def test_mbpoll_reads_registers_and_writes_coils(psu: VirtualPowerSourceHandle) -> None:
     host, port = psu.address
     common = ["-m", "tcp", "-a", "1", "-p", str(port), "-0", "-1", "-o", "2"]
+    # mbpoll cannot keep a heartbeat toggling between calls: switch the supervision off (test register 903)
+    _mbpoll(*common, "-t", "4", "-r", "903", host, "0")
+    assert psu.model.read_holding_registers(903, 1) == [0]
     # write command registers 0..1 (job 0, wire feed 800 = 8.00 m/min) and read them back
     _mbpoll(*common, "-t", "4", "-r", "0", host, "0", "800")
     assert _values(_mbpoll(*common, "-t", "4", "-r", "0", "-c", "2", host)) == {0: 0, 1: 800}
@@ -115,3 +126,56 @@ def test_mbpoll_reads_registers_and_writes_coils(psu: VirtualPowerSourceHandle) 
     ir = _values(_mbpoll(*common, "-t", "3", "-r", "0", "-c", "5", host))
     assert ir[4] == 2 and not ir[0] & (1 << DI_STABLE)  # error 2 = arc break
     _mbpoll(*common, "-t", "0", "-r", "2", host, "0")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_cli_power_source_in_another_process() -> None:
+    """``weldcell powersource`` in its own process; our client welds, a remote injects an arc loss."""
+    port = _free_port()
+    cmd = [
+        sys.executable,
+        "-c",
+        "from weldcell.cli import main; main()",
+        "powersource",
+        "--port",
+        str(port),
+        "--duration",
+        "20",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        remote = VirtualPowerSourceRemote("127.0.0.1", port, timeout=0.5)
+        deadline = time.monotonic() + 15.0
+        while True:
+            try:
+                assert remote.state() == ProcessState.IDLE
+                break
+            except DriverConnectionError:
+                assert proc.poll() is None, proc.communicate()[0]
+                assert time.monotonic() < deadline, "weldcell powersource did not start"
+                time.sleep(0.1)
+        with remote, ModbusPowerSource("127.0.0.1", port) as ps:
+            ps.set_parameters(WeldParams(job=1))
+            ps.start_weld()
+            assert ps.wait_arc_stable(2.0)
+            assert remote.state() == ProcessState.ARC and remote.start_count() == 1
+            remote.lose_arc()
+            st = ps.wait_for(lambda s: s.error_code != 0, 1.0)
+            assert st is not None and st.error_code == ErrorCode.ARC_BREAK and not st.motion_release
+            ps.stop_weld()
+        time.sleep(0.4)  # the command prints transitions every 0.1 s
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            out = proc.communicate(timeout=10)[0]
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out = proc.communicate()[0]
+    assert proc.returncode == 0, out
+    assert "listening on modbus://127.0.0.1" in out and "IGNITION -> ARC" in out and "arc break" in out
+    assert "stopping" in out

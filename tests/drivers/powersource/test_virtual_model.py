@@ -41,7 +41,9 @@ class Robot:
 
     def __init__(self, config: VirtualConfig | None = None, seed: int = 1) -> None:
         self.clock = Clock()
-        self.m = VirtualPowerSourceModel(config or VirtualConfig(timing=TIMING), np.random.default_rng(seed), self.clock)
+        self.m = VirtualPowerSourceModel(
+            config or VirtualConfig(timing=TIMING), np.random.default_rng(seed), self.clock
+        )
         self.img = self.m.image
         self.hb = False
 
@@ -112,8 +114,12 @@ def test_full_cycle_timing_and_values() -> None:
     assert r.m.state == ProcessState.IDLE and not r.m.status().process_active
     states = [to for _, _, to in r.m.transitions()]
     assert states == [
-        ProcessState.PREFLOW, ProcessState.IGNITION, ProcessState.ARC, ProcessState.CRATER,
-        ProcessState.POSTFLOW, ProcessState.IDLE,
+        ProcessState.PREFLOW,
+        ProcessState.IGNITION,
+        ProcessState.ARC,
+        ProcessState.CRATER,
+        ProcessState.POSTFLOW,
+        ProcessState.IDLE,
     ]
     times = [t for t, _, _ in r.m.transitions()]
     assert np.diff(times)[:2] == pytest.approx([0.1, 0.08], abs=1e-9)

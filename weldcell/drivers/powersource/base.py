@@ -120,7 +120,9 @@ class WeldParams:
         )
         for name, value, lo, hi, unit in checks:
             if not (math.isfinite(value) and lo <= value <= hi):
-                raise PowerSourceValueError(f"WeldParams.{name} = {value} {unit} is outside {lo} … {hi} {unit}".strip())
+                raise PowerSourceValueError(
+                    f"WeldParams.{name} = {value} {unit} is outside {lo} … {hi} {unit}".strip()
+                )
         if not (isinstance(self.job, int) and 0 <= self.job <= MAX_JOB):
             raise PowerSourceValueError(f"WeldParams.job = {self.job!r} must be an integer 0 … {MAX_JOB}")
 

@@ -170,14 +170,16 @@ class ProcessImage:
     test_base: int = 900
 
     def __post_init__(self) -> None:
-        for names in (COIL_SIGNALS, DISCRETE_INPUT_SIGNALS):
+        bit_groups: tuple[tuple[str, ...], ...] = (COIL_SIGNALS, DISCRETE_INPUT_SIGNALS)
+        for names in bit_groups:
             addrs = [getattr(self, n) for n in names]
             for n, a in zip(names, addrs, strict=True):
                 if not (isinstance(a, int) and 0 <= a <= 0xFFFF):
                     raise PowerSourceValueError(f"process image: {n} address {a!r} is not 0 … 65535")
             if len(set(addrs)) != len(addrs):
                 raise PowerSourceValueError(f"process image: two signals share an address among {names}")
-        for names in (HOLDING_SIGNALS, INPUT_REGISTER_SIGNALS):
+        reg_groups: tuple[tuple[str, ...], ...] = (HOLDING_SIGNALS, INPUT_REGISTER_SIGNALS)
+        for names in reg_groups:
             addrs = [getattr(self, n).address for n in names]
             if len(set(addrs)) != len(addrs):
                 raise PowerSourceValueError(f"process image: two registers share an address among {names}")
@@ -393,6 +395,19 @@ def decode_status(
         wire_feed=reg("wire_feed"),
         timestamp=timestamp,
     )
+
+
+def decode_status_registers(
+    image: ProcessImage, regs: Sequence[int], timestamp: float = 0.0
+) -> PowerSourceStatus:
+    """Status from the input registers alone (flags from the status word): one atomic read.
+
+    Reading discrete inputs and input registers in two requests can tear (the process changes in
+    between); the status word carries the same bits in the same request as the actual values.
+    """
+    ir_start, _ = image.input_span()
+    word = regs[image.status_word.address - ir_start]
+    return decode_status(image, unpack_bits([word], 16), regs, timestamp)
 
 
 def pack_bits(bits: Sequence[bool]) -> list[int]:

@@ -160,7 +160,8 @@ class IoPowerSource(PowerSource):
         bits = self.io_map.job_bits
         if job < 0 or (job > 0 and job >= (1 << len(bits))):
             raise PowerSourceValueError(
-                f"job {job} cannot be selected: the I/O map has {len(bits)} job bit(s) (jobs 0 … {(1 << len(bits)) - 1})"
+                f"job {job} cannot be selected: the I/O map has {len(bits)} job bit(s) "
+                f"(jobs 0 … {(1 << len(bits)) - 1})"
             )
         for i, index in enumerate(bits):
             self._set(index, bool((job >> i) & 1))
@@ -168,7 +169,11 @@ class IoPowerSource(PowerSource):
     def set_parameters(self, params: WeldParams, timeout: float | None = 1.0) -> None:
         """Write the analog command values and the job bits."""
         m = self.io_map
-        for channel, value in ((m.wire_feed, params.wire_feed), (m.voltage, params.voltage), (m.current, params.current)):
+        for channel, value in (
+            (m.wire_feed, params.wire_feed),
+            (m.voltage, params.voltage),
+            (m.current, params.current),
+        ):
             if channel is not None:
                 self.io.set_analog_out(channel.index, channel.output(value))
         self.select_job(params.job, timeout)
@@ -182,7 +187,11 @@ class IoPowerSource(PowerSource):
                 error_code=st.error_code,
             )
         if not st.ready:
-            raise DriverFaultError("power source is not ready (ready input low)", error_code=int(ErrorCode.NOT_READY))
+            raise DriverFaultError(
+                "power source is not ready (ready input low)", error_code=int(ErrorCode.NOT_READY)
+            )
+        if self._outputs.get(self.io_map.arc_on, False):  # make a fresh rising edge
+            self._set(self.io_map.arc_on, False)
         with self._lock:
             self._weld_on = True
             self._t_start = self._clock()

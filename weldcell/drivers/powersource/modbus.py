@@ -3,7 +3,8 @@
 Threading model: one I/O worker thread per :class:`ModbusPowerSource` owns the pymodbus client and
 runs a fixed-rate cycle (``poll_period``, 20 ms by default): write the command registers when they
 changed, write the coil image (which carries the robot heartbeat, toggled every
-``heartbeat_period``), read the discrete inputs and input registers, decode them and publish an
+``heartbeat_period``), read the input registers (status word + actual values + error number in
+one request, so flags and values never come from two different moments), decode them and publish an
 immutable :class:`PowerSourceStatus` snapshot under a condition variable. The public methods never
 touch the socket: commands change the desired output image and wait (with a timeout) until a cycle
 that started after the change has completed; :meth:`ModbusPowerSource.status` only returns the
@@ -39,7 +40,7 @@ from weldcell.drivers.powersource.base import (
 from weldcell.drivers.powersource.image import (
     ProcessImage,
     RobotOutputs,
-    decode_status,
+    decode_status_registers,
     encode_coils,
     encode_commands,
 )
@@ -130,7 +131,9 @@ class ModbusPowerSource(PowerSource):
         with self._cond:
             self._outputs = RobotOutputs(robot_ready=self.options.robot_ready_on_connect)
             self._status = None
-        self._thread = threading.Thread(target=self._worker, name=f"psu-modbus-{self.host}:{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._worker, name=f"psu-modbus-{self.host}:{self.port}", daemon=True
+        )
         self._thread.start()
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
@@ -143,14 +146,17 @@ class ModbusPowerSource(PowerSource):
         if not ok:
             self._stop_worker()
             raise DriverConnectionError(
-                f"power source at {self.host}:{self.port} did not answer within {timeout} s ({self._last_error})"
+                f"power source at {self.host}:{self.port} did not answer within {timeout} s "
+                f"({self._last_error or 'no reply'})"
             )
 
     def _close_internal(self) -> None:
         try:
             self._command(lambda o: RobotOutputs(heartbeat_robot=o.heartbeat_robot), None, timeout=0.5)
         except (DriverTimeoutError, DriverConnectionError) as err:
-            log.warning("power source %s:%d: could not switch outputs off on close (%s)", self.host, self.port, err)
+            log.warning(
+                "power source %s:%d: could not switch outputs off on close (%s)", self.host, self.port, err
+            )
         finally:
             self._stop_worker()
 
@@ -163,8 +169,8 @@ class ModbusPowerSource(PowerSource):
     # --- commands ----------------------------------------------------------------------------
     def select_job(self, job: int, timeout: float | None = 1.0) -> None:
         """Select stored job ``job`` (0 = parameter mode with the command values)."""
-        params = replace(self._params, job=job)
-        self._command(None, params, timeout)
+        params = replace(WeldParams(), job=job)  # validates the number before anything is sent
+        self._command(None, lambda p: replace(p, job=params.job), timeout)
 
     def set_parameters(self, params: WeldParams, timeout: float | None = 1.0) -> None:
         """Send job number and command values (written in one request)."""
@@ -180,6 +186,10 @@ class ModbusPowerSource(PowerSource):
                 f"({ErrorCode.describe(st.error_code)}); reset the error first",
                 error_code=st.error_code,
             )
+        with self._cond:
+            already_high = self._outputs.welding_start
+        if already_high:  # the power source starts on a rising edge: drop the signal for one cycle first
+            self._command(lambda o: replace(o, welding_start=False), None, timeout)
         self._command(lambda o: replace(o, welding_start=True, robot_ready=True), None, timeout)
         st = self.status()
         if st.error_code:
@@ -208,7 +218,9 @@ class ModbusPowerSource(PowerSource):
         """Pulse error reset: high for one I/O cycle, then low."""
         deadline = None if timeout is None else time.monotonic() + timeout
         self._command(lambda o: replace(o, error_reset=True), None, timeout)
-        remaining = None if deadline is None else max(deadline - time.monotonic(), self.options.poll_period * 3)
+        remaining = (
+            None if deadline is None else max(deadline - time.monotonic(), self.options.poll_period * 3)
+        )
         self._command(lambda o: replace(o, error_reset=False), None, remaining)
 
     def status(self) -> PowerSourceStatus:
@@ -237,7 +249,7 @@ class ModbusPowerSource(PowerSource):
     def _command(
         self,
         outputs: Callable[[RobotOutputs], RobotOutputs] | None,
-        params: WeldParams | None,
+        params: WeldParams | Callable[[WeldParams], WeldParams] | None,
         timeout: float | None,
     ) -> None:
         """Change the desired image and wait until a full I/O cycle has written it."""
@@ -246,12 +258,19 @@ class ModbusPowerSource(PowerSource):
         with self._cond:
             if outputs is not None:
                 self._outputs = outputs(self._outputs)
-            if params is not None:
+            if callable(params):
+                self._params = params(self._params)
+            elif params is not None:
                 self._params = params
             self._seq += 1
             seq = self._seq
             ok = self._cond.wait_for(lambda: self._done_seq >= seq or self._stop.is_set(), timeout)
             if not ok or self._done_seq < seq:
+                if self._stop.is_set() or time.monotonic() - self._last_ok > self.options.comm_timeout:
+                    raise DriverConnectionError(
+                        f"power source {self.host}:{self.port} does not answer "
+                        f"(last error: {self._last_error or 'none'})"
+                    )
                 raise DriverTimeoutError(
                     f"power source {self.host}:{self.port}: command not acknowledged within {timeout} s "
                     f"(last error: {self._last_error or 'none'})"
@@ -287,11 +306,11 @@ class ModbusPowerSource(PowerSource):
                         last_words = words
                     c_start, bits = encode_coils(img, outputs)
                     self._check(client.write_coils(c_start, bits, device_id=opt.device_id))
-                    n_di = max(img.discrete_input_addresses()) + 1
-                    di = self._check(client.read_discrete_inputs(0, count=n_di, device_id=opt.device_id))
                     ir_start, ir_count = img.input_span()
-                    ir = self._check(client.read_input_registers(ir_start, count=ir_count, device_id=opt.device_id))
-                    st = decode_status(img, di.bits, ir.registers, timestamp=time.monotonic())
+                    ir = self._check(
+                        client.read_input_registers(ir_start, count=ir_count, device_id=opt.device_id)
+                    )
+                    st = decode_status_registers(img, ir.registers, timestamp=time.monotonic())
                 except (ModbusException, OSError, ProtocolError) as err:
                     self._fail(f"{type(err).__name__}: {err}")
                     client.close()

@@ -19,15 +19,18 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from types import TracebackType
 
 import numpy as np
+from pymodbus.client import ModbusTcpClient
 from pymodbus.constants import ExcCodes
+from pymodbus.exceptions import ModbusException
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from weldcell.drivers.powersource.image import pack_bits
+from weldcell.drivers.powersource.image import ProcessImage, pack_bits
 from weldcell.drivers.powersource.virtual_model import (
     N_TEST_REGISTERS,
     ProcessState,
@@ -36,7 +39,7 @@ from weldcell.drivers.powersource.virtual_model import (
     VirtualPowerSourceModel,
     VirtualTiming,
 )
-from weldcell.errors import DriverConnectionError
+from weldcell.errors import DriverConnectionError, ProtocolError
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +205,81 @@ class VirtualPowerSourceHandle:
             log.info("virtual power source on %s:%d stopped", self._host, self._port)
 
 
+class VirtualPowerSourceRemote:
+    """Fault injection into a virtual power source in another process, over its test registers.
+
+    Args:
+        host: Address of the virtual power source.
+        port: Its TCP port.
+        image: Its process image (for ``test_base``).
+        timeout: Request timeout [s].
+    """
+
+    def __init__(self, host: str, port: int, image: ProcessImage | None = None, timeout: float = 1.0) -> None:
+        self._client = ModbusTcpClient(host, port=port, timeout=timeout, retries=0)
+        self._base = (image or ProcessImage()).test_base
+        self._where = f"{host}:{port}"
+
+    def __enter__(self) -> VirtualPowerSourceRemote:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        self._client.close()
+
+    def lose_arc(self) -> None:
+        """Lose the arc now."""
+        self._write(TestRegister.ARC_LOSS, 1)
+
+    def fail_ignitions(self, count: int = 1) -> None:
+        """Make the next ``count`` weld starts fail to ignite."""
+        self._write(TestRegister.NO_IGNITION, count)
+
+    def stick_wire(self, on: bool = True) -> None:
+        """Arm (or disarm) a wire stick at the next arc end."""
+        self._write(TestRegister.WIRE_STICK, int(on))
+
+    def set_comm_timeout(self, seconds: float) -> None:
+        """Heartbeat timeout [s] (0 = off), in whole milliseconds."""
+        self._write(TestRegister.COMM_TIMEOUT_MS, round(seconds * 1000))
+
+    def state(self) -> ProcessState:
+        """Current process state."""
+        return ProcessState(self._read(TestRegister.STATE))
+
+    def start_count(self) -> int:
+        """Weld starts accepted so far (modulo 65536)."""
+        return self._read(TestRegister.START_COUNT)
+
+    def _connect(self) -> None:
+        if not self._client.connected and not self._client.connect():
+            raise DriverConnectionError(f"virtual power source at {self._where} does not answer")
+
+    def _write(self, reg: TestRegister, value: int) -> None:
+        self._connect()
+        try:
+            rr = self._client.write_register(self._base + int(reg), int(value) & 0xFFFF)
+        except ModbusException as err:
+            raise DriverConnectionError(f"virtual power source at {self._where}: {err}") from err
+        if rr.isError():
+            raise ProtocolError(f"virtual power source at {self._where} refused {reg.name}: {rr}")
+
+    def _read(self, reg: TestRegister) -> int:
+        self._connect()
+        try:
+            rr = self._client.read_holding_registers(self._base + int(reg), count=1)
+        except ModbusException as err:
+            raise DriverConnectionError(f"virtual power source at {self._where}: {err}") from err
+        if rr.isError():
+            raise ProtocolError(f"virtual power source at {self._where} refused reading {reg.name}: {rr}")
+        return int(rr.registers[0])
+
+
 def start_virtual_power_source(
     host: str = "127.0.0.1",
     port: int = 0,
@@ -231,9 +309,10 @@ def serve_virtual_power_source(
     config: VirtualConfig | None = None,
     seed: int = 0,
     on_ready: Callable[[VirtualPowerSourceHandle], None] | None = None,
+    duration: float | None = None,
     poll: float = 0.2,
 ) -> None:
-    """Run a virtual power source until KeyboardInterrupt (the ``weldcell powersource`` command).
+    """Run a virtual power source in the foreground until ``duration`` ends or KeyboardInterrupt.
 
     Args:
         host: Address to bind.
@@ -241,14 +320,16 @@ def serve_virtual_power_source(
         config: Configuration.
         seed: RNG seed.
         on_ready: Called once the server listens (the CLI prints the address).
+        duration: Run time [s]; None = until interrupted.
         poll: How often the foreground thread checks the server [s].
     """
     handle = start_virtual_power_source(host, port, config, seed)
+    end = None if duration is None else time.monotonic() + duration
     try:
         if on_ready is not None:
             on_ready(handle)
-        while handle.running:
-            handle._thread.join(poll)
+        while handle.running and (end is None or time.monotonic() < end):
+            time.sleep(poll if end is None else max(0.0, min(poll, end - time.monotonic())))
     finally:
         handle.stop()
 
@@ -259,6 +340,7 @@ __all__ = [
     "VirtualConfig",
     "VirtualPowerSourceHandle",
     "VirtualPowerSourceModel",
+    "VirtualPowerSourceRemote",
     "VirtualTiming",
     "serve_virtual_power_source",
     "start_virtual_power_source",

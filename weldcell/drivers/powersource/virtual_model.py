@@ -318,7 +318,9 @@ class VirtualPowerSourceModel:
             self._step(now)
             _, regs = encode_status(self.image, self._status(now), main_current=self._main_current(now))
             start = self.image.input_span()[0]
-            return [regs[a - start] if 0 <= a - start < len(regs) else 0 for a in range(address, address + count)]
+            return [
+                regs[a - start] if 0 <= a - start < len(regs) else 0 for a in range(address, address + count)
+            ]
 
     def read_holding_registers(self, address: int, count: int) -> list[int]:
         """Holding registers (command and test registers); unmapped ones read 0."""
@@ -411,7 +413,12 @@ class VirtualPowerSourceModel:
         if self._hb_armed and self._comm_timeout > 0 and now - self._hb_last > self._comm_timeout:
             self._hb_armed = False
             self._fault(ErrorCode.COMM_TIMEOUT, now)
-            if self._state in (ProcessState.PREFLOW, ProcessState.IGNITION, ProcessState.ARC, ProcessState.CRATER):
+            if self._state in (
+                ProcessState.PREFLOW,
+                ProcessState.IGNITION,
+                ProcessState.ARC,
+                ProcessState.CRATER,
+            ):
                 self._enter(ProcessState.POSTFLOW, now)
         # error reset (rising edge)
         if rob.error_reset and not prev.error_reset and self._error != ErrorCode.NONE:

@@ -1,4 +1,4 @@
-"""Export a validated :class:`JointTrajectory` as one URScript program (``weldcell export --format urscript``).
+"""Export a validated :class:`JointTrajectory` as one URScript program (``weldcell export``).
 
 The program can be loaded on the pendant or sent to the controller's script port. Layout:
 
@@ -27,8 +27,8 @@ Emitted URScript subset (what a controller or the weldcell virtual UR controller
 
 from __future__ import annotations
 
+import itertools
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,7 +79,9 @@ class UrExportOptions:
 
     def __post_init__(self) -> None:
         if not (0 <= self.arc_do <= 7 and 0 <= self.arc_di <= 7):
-            raise ExportError(f"standard digital I/O numbers must be 0 … 7, got DO {self.arc_do}, DI {self.arc_di}")
+            raise ExportError(
+                f"standard digital I/O numbers must be 0 … 7, got DO {self.arc_do}, DI {self.arc_di}"
+            )
         if not (self.arc_timeout > 0 and self.arc_poll > 0 and self.arc_check_period >= 0):
             raise ExportError("arc_timeout and arc_poll must be > 0 s, arc_check_period >= 0 s")
         if not 0.03 <= self.lookahead_time <= 0.2:
@@ -125,13 +127,15 @@ class ExportSummary:
 def joint_limits_for(robot: str) -> JointLimits:
     """Joint limits of a weldcell robot model (``weldcell.kinematics.load_robot``)."""
     try:
-        from weldcell.kinematics import load_robot  # type: ignore[attr-defined]
+        from weldcell.kinematics import load_robot
     except ImportError as err:
         raise ExportError(
             f"joint limits of {robot!r} are unknown: weldcell.kinematics.load_robot is not available"
         ) from err
     r = load_robot(robot)
-    return JointLimits(np.asarray(r.q_lower, float), np.asarray(r.q_upper, float), np.asarray(r.qd_max, float))
+    return JointLimits(
+        np.asarray(r.q_lower, float), np.asarray(r.q_upper, float), np.asarray(r.qd_max, float)
+    )
 
 
 # --- analysis ----------------------------------------------------------------------------------
@@ -156,14 +160,14 @@ def weld_blocks(traj: JointTrajectory) -> tuple[WeldBlock, ...]:
                 f"arc events {kinds} do not match the {len(blocks)} arc-on segment(s) of the trajectory"
             )
         tol = 1.5 * traj.dt
-        for b, e_on, e_off in zip(blocks, traj.events[0::2], traj.events[1::2], strict=True):
+        for k, (b, e_on, e_off) in enumerate(zip(blocks, traj.events[0::2], traj.events[1::2], strict=True)):
             t_on, t_off = float(traj.t[b.i_on]), float(traj.t[b.i_off])
             if abs(e_on.t - t_on) > tol or abs(e_off.t - t_off) > tol:
                 raise ExportError(
                     f"seam {e_on.seam_id}: arc events at {e_on.t:.4f}/{e_off.t:.4f} s do not match the "
                     f"arc-on samples {t_on:.4f} … {t_off:.4f} s"
                 )
-            blocks[blocks.index(b)] = WeldBlock(b.i_on, b.i_off, e_on.seam_id)
+            blocks[k] = WeldBlock(b.i_on, b.i_off, e_on.seam_id)
     return tuple(blocks)
 
 
@@ -178,7 +182,9 @@ def check_trajectory(traj: JointTrajectory, limits: JointLimits, servo_stride: i
     """
     n = traj.q.shape[1]
     if not traj.robot.lower().startswith("ur") or n != 6:
-        raise ExportError(f"URScript export needs a 6-axis Universal Robots model, got {traj.robot!r} ({n} joints)")
+        raise ExportError(
+            f"URScript export needs a 6-axis Universal Robots model, got {traj.robot!r} ({n} joints)"
+        )
     for name, arr in (("q_lower", limits.q_lower), ("q_upper", limits.q_upper), ("qd_max", limits.qd_max)):
         if np.shape(arr) != (n,):
             raise ExportError(f"joint limit {name} must have shape ({n},), got {np.shape(arr)}")
@@ -189,14 +195,16 @@ def check_trajectory(traj: JointTrajectory, limits: JointLimits, servo_stride: i
     if bad.any():
         i, j = np.argwhere(bad)[0]
         raise ExportError(
-            f"joint {j + 1} ({traj.joint_names[j]}) = {traj.q[i, j]:.4f} rad at t = {traj.t[i]:.3f} s is outside "
+            f"joint {j + 1} ({traj.joint_names[j]}) = {traj.q[i, j]:.4f} rad at t = {traj.t[i]:.3f} s "
+            "is outside "
             f"{limits.q_lower[j]:.4f} … {limits.q_upper[j]:.4f} rad"
         )
     fast = np.abs(traj.qd) > limits.qd_max * (1 + 1e-6)
     if fast.any():
         i, j = np.argwhere(fast)[0]
         raise ExportError(
-            f"joint {j + 1} ({traj.joint_names[j]}) speed {abs(traj.qd[i, j]):.3f} rad/s at t = {traj.t[i]:.3f} s "
+            f"joint {j + 1} ({traj.joint_names[j]}) speed {abs(traj.qd[i, j]):.3f} rad/s "
+            f"at t = {traj.t[i]:.3f} s "
             f"exceeds {limits.qd_max[j]:.3f} rad/s"
         )
     if traj.n_samples > servo_stride:
@@ -205,7 +213,8 @@ def check_trajectory(traj: JointTrajectory, limits: JointLimits, servo_stride: i
         if over.any():
             i, j = np.argwhere(over)[0]
             raise ExportError(
-                f"joint {j + 1} ({traj.joint_names[j]}) moves {step[i, j]:.3f} rad/s between servo samples near "
+                f"joint {j + 1} ({traj.joint_names[j]}) moves {step[i, j]:.3f} rad/s "
+                "between servo samples near "
                 f"t = {traj.t[i * servo_stride]:.3f} s, above {limits.qd_max[j]:.3f} rad/s"
             )
 
@@ -378,7 +387,7 @@ def export_urscript(
     tmp = out.with_name(out.name + ".tmp")
     data = built.lines_text.encode()
     tmp.write_bytes(data)
-    os.replace(tmp, out)
+    tmp.replace(out)
     return ExportSummary(
         path=out,
         lines=built.lines_text.count("\n"),
@@ -391,7 +400,7 @@ def export_urscript(
 
 def _verify_stamp(traj_path: Path, traj: JointTrajectory) -> None:
     try:
-        from weldcell.planning.stamp import verify_stamp  # type: ignore[import-not-found,unused-ignore]
+        from weldcell.planning.stamp import verify_stamp
     except ImportError as err:
         raise StampError(
             f"{traj_path}: cannot check the validation stamp (weldcell.planning.stamp is not available); "
@@ -409,7 +418,7 @@ def _emit_transit(w: _Writer, traj: JointTrajectory, i0: int, i1: int, opt: UrEx
         return
     seg = traj.q[i0 : i1 + 1]
     idx = simplify_joint_path(seg, opt.transit_tolerance)
-    for k, (a, b) in enumerate(zip(idx[:-1], idx[1:], strict=True)):
+    for k, (a, b) in enumerate(itertools.pairwise(idx)):
         v = max(float(np.abs(traj.qd[i0 + a : i0 + b + 1]).max()), 0.05)
         acc = max(float(np.abs(traj.qdd[i0 + a : i0 + b + 1]).max()), 0.5)
         r = 0.0 if k == len(idx) - 2 else opt.transit_blend
@@ -431,7 +440,10 @@ def _emit_weld(w: _Writer, traj: JointTrajectory, b: WeldBlock, stride: int, opt
     w("  end")
     w(f"  if not get_standard_digital_in({di}):")
     w(f"    set_standard_digital_out({do}, False)")
-    w(f"    popup({_text(f'weldcell: no arc on seam {seam} within {opt.arc_timeout:g} s')}, \"Arc fault\", error=True)")
+    w(
+        f"    popup({_text(f'weldcell: no arc on seam {seam} within {opt.arc_timeout:g} s')}, "
+        '"Arc fault", error=True)'
+    )
     w("    halt")
     w("  end")
     rows = list(range(b.i_on, b.i_off + 1, stride))
@@ -446,7 +458,7 @@ def _emit_weld(w: _Writer, traj: JointTrajectory, b: WeldBlock, stride: int, opt
             w(f"  if not get_standard_digital_in({di}):")
             w(f"    set_standard_digital_out({do}, False)")
             w(f"    stopj({_fmt(opt.stop_acceleration)})")
-            w(f"    popup({_text(f'weldcell: arc lost on seam {seam}')}, \"Arc fault\", error=True)")
+            w(f'    popup({_text(f"weldcell: arc lost on seam {seam}")}, "Arc fault", error=True)')
             w("    halt")
             w("  end")
     w.servoj += len(rows)

@@ -14,7 +14,8 @@ Register map (``input`` = PC -> robot, ``output`` = robot -> PC):
 input int 24          index of the newest sample written (-1: none)
 input int 25          command: 0 fill (hold), 1 run, 2 stop (decelerate along the path)
 input int 26          index of the last sample of the slice (-1: not yet known)
-input int 27          stream session id; a new id resets the program for the next slice
+input int 27          stream session id; a new id (sent with newest = -1) resets the program for the
+                      next slice
 input int 28-31       arc flag of window slot 0-3 (1 = arc on)
 input double 24-47    window slot s joint j at register 24 + 6 s + j [rad]
 output int 24         newest sample copied into the ring
@@ -101,7 +102,7 @@ def servo_program(
   N = {ring}
 {bufs}
   bf = {zeros_i}
-  session = read_input_integer_register({IN_SESSION})
+  session = -1
   received = -1
   f = 0.0
   rate = 1.0
@@ -115,7 +116,7 @@ def servo_program(
   write_output_integer_register({OUT_STATUS}, 1)
   while True:
     s_in = read_input_integer_register({IN_SESSION})
-    if s_in != session and state >= 4:
+    if s_in != session and (state == 1 or state >= 4) and read_input_integer_register({IN_NEWEST}) == -1:
       session = s_in
       received = -1
       f = 0.0

@@ -318,7 +318,19 @@ class Interpreter:
 
     def _make_user_function(self, f: Function) -> Builtin:
         def call(*args: Any, **kwargs: Any) -> Any:
-            return _MotionCall(f.name, self._run_function(f, args, kwargs))
+            # Run eagerly: a function that does not move returns its value at once (usable inside
+            # any expression); one that moves is resumed cycle by cycle by the calling statement.
+            gen = self._run_function(f, args, kwargs)
+            try:
+                next(gen)
+            except StopIteration as done:
+                return done.value
+
+            def resumed() -> Gen:
+                yield
+                return (yield from gen)
+
+            return _MotionCall(f.name, resumed())
 
         return call
 

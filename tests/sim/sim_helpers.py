@@ -1,4 +1,4 @@
-"""Trajectories for the simulator tests, built without the planner.
+"""Trajectories for the simulator tests, built without the planner (helper module, not tests).
 
 ``weld_trajectory`` makes a simple, valid weld program trajectory for one seam of a program: a
 smooth joint move from home to the seam start, arc-start dwell, the weld at the programmed travel
@@ -24,7 +24,7 @@ def _smooth_move(q0: np.ndarray, q1: np.ndarray, duration: float, dt: float) -> 
     return q0 + s[:, None] * (q1 - q0)
 
 
-def weld_trajectory(program, seam: int = 0, dt: float = 0.002, move_time: float = 2.0) -> JointTrajectory:
+def weld_trajectory(program, seam: int = 0, dt: float = 0.002, move_time: float = 2.5) -> JointTrajectory:
     """A plausible weld trajectory for segment ``seam`` of ``program`` (see module docstring)."""
     cell = program.cell
     robot = load_robot(cell.robot)

@@ -1,0 +1,94 @@
+"""Fixtures for the cell tests: a virtual power source on loopback (Modbus TCP), an in-process
+VirtualRobot, a weld log, and a controller wired to them; plus a leaked-thread check."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cellsynth import FAST_TIMING, JOB1, make_trajectory
+
+from weldcell.cell.approval import SimulationOnly
+from weldcell.cell.controller import CellConfig, CellController, CellEvent
+from weldcell.cell.weldlog import WeldLog
+from weldcell.drivers.powersource.modbus import ModbusOptions, ModbusPowerSource
+from weldcell.drivers.powersource.virtual import VirtualPowerSourceHandle, start_virtual_power_source
+from weldcell.drivers.powersource.virtual_model import VirtualConfig
+from weldcell.drivers.virtual import VirtualRobot
+from weldcell.planning.trajectory import JointTrajectory
+
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_threads() -> Iterator[None]:
+    before = set(threading.enumerate())
+    yield
+    leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
+    for t in leaked:
+        t.join(3.0)
+    names = [t.name for t in leaked if t.is_alive()]
+    assert not names, f"threads left running: {names}"
+
+
+@pytest.fixture
+def traj() -> JointTrajectory:
+    return make_trajectory()
+
+
+@pytest.fixture
+def psu() -> Iterator[VirtualPowerSourceHandle]:
+    handle = start_virtual_power_source("127.0.0.1", 0, VirtualConfig(timing=FAST_TIMING), seed=3)
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+@pytest.fixture
+def power(psu: VirtualPowerSourceHandle) -> Iterator[ModbusPowerSource]:
+    host, port = psu.address
+    ps = ModbusPowerSource(host, port, ModbusOptions(poll_period=0.01, heartbeat_period=0.05))
+    ps.connect(timeout=5.0)
+    try:
+        yield ps
+    finally:
+        ps.close()
+
+
+@pytest.fixture
+def robot(traj: JointTrajectory) -> Iterator[VirtualRobot]:
+    r = VirtualRobot("ur5e", traj.q[0], stop_time=0.08)
+    r.connect()
+    try:
+        yield r
+    finally:
+        r.close()
+
+
+@pytest.fixture
+def wlog(tmp_path: Path) -> Iterator[WeldLog]:
+    with WeldLog(tmp_path / "weldlog.sqlite") as log:
+        yield log
+
+
+@pytest.fixture
+def make_controller(
+    robot: VirtualRobot, power: ModbusPowerSource, wlog: WeldLog
+) -> Iterator[Callable[..., tuple[CellController, list[CellEvent]]]]:
+    made: list[CellController] = []
+
+    def make(config: CellConfig | None = None, **kw: Any) -> tuple[CellController, list[CellEvent]]:
+        events: list[CellEvent] = []
+        ctl = CellController(
+            robot, power, wlog, config or CellConfig(), approver=SimulationOnly(),
+            params={"A": JOB1, "B": JOB1}, on_event=events.append, **kw,
+        )
+        made.append(ctl)
+        return ctl, events
+
+    yield make
+    for c in made:
+        c.close()

@@ -1,0 +1,63 @@
+"""``weldcell run`` against a virtual UR controller, and the ``controller ur`` command's argument checks."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+from typer.testing import CliRunner
+
+from weldcell.cli import app
+from weldcell.drivers.base import joint_move
+from weldcell.drivers.ur.virtual_controller import Ports, start_virtual_controller
+from weldcell.drivers.ur.virtual_core import CoreConfig
+from weldcell.planning.stamp import write_stamp
+from weldcell.planning.trajectory import save_trajectory
+
+HOST = "127.0.0.41"
+
+
+def _stamped_weld(tmp: Path) -> Path:
+    q0 = np.array(CoreConfig().q_home)
+    a = joint_move("ur5e", q0, q0 + 0.2, 0.002, speed_fraction=0.6)
+    b = joint_move("ur5e", q0 + 0.2, q0 + 0.3, 0.002, speed_fraction=0.3)
+    q = np.concatenate([a.q, b.q[1:]])
+    n = q.shape[0]
+    arc = np.zeros(n, bool)
+    arc[a.n_samples - 1 :] = True
+    seam_s = np.where(arc, np.cumsum(arc) * 1e-4, np.nan)
+    traj = dataclasses.replace(
+        a, t=np.arange(n) * 0.002, q=q, qd=np.gradient(q, 0.002, axis=0), qdd=np.zeros_like(q),
+        T_world_tcp=np.broadcast_to(np.eye(4), (n, 4, 4)), arc_on=arc, seam_index=np.where(arc, 0, -1).astype(np.int32),
+        seam_s=seam_s, seam_ids=("fillet_1",),
+    )
+    p = tmp / "job.npz"
+    save_trajectory(traj, p)
+    write_stamp(p, traj, {"passed": True})
+    return p
+
+
+def test_run_trajectory_on_virtual_ur(tmp_path: Path) -> None:
+    p = _stamped_weld(tmp_path)
+    h = start_virtual_controller(HOST, CoreConfig(), Ports(0, 0, 0, 0, 0))
+    try:
+        res = CliRunner().invoke(app, [
+            "run", str(p), "--robot", f"ur://{HOST}:{h.ports.rtde}", "--dashboard-port", str(h.ports.dashboard),
+            "--script-port", str(h.ports.secondary),
+        ])
+        assert res.exit_code == 0, res.output
+        assert "fillet_1" in res.output and "completed" in res.output
+    finally:
+        h.stop()
+
+
+def test_run_refuses_unstamped_and_bad_urls(tmp_path: Path) -> None:
+    p = _stamped_weld(tmp_path)
+    Path(str(p) + ".stamp.json").unlink()
+    res = CliRunner().invoke(app, ["run", str(p), "--robot", "ur://127.0.0.1"])
+    assert res.exit_code == 2 and "stamp" in res.output.lower()
+    res = CliRunner().invoke(app, ["run", str(p), "--robot", "http://x"])
+    assert res.exit_code == 2 and "ur://HOST" in res.output
+    res = CliRunner().invoke(app, ["controller", "ur", "--arm", "ur99"])
+    assert res.exit_code == 2 and "ur99" in res.output

@@ -1,0 +1,399 @@
+"""URDriver (our RTDE client, dashboard client, servo program) against the virtual UR controller.
+
+The controller runs in its own process on ephemeral ports. Faults: protective stop, PC process
+killed mid-stream, network stall (through a stalling TCP proxy), dropped link and reconnect.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from weldcell.drivers.base import ExecutionOutcome, joint_move
+from weldcell.drivers.ur import rtde_protocol as rp
+from weldcell.drivers.ur.dashboard import DashboardClient
+from weldcell.drivers.ur.driver import URDriver, URDriverConfig
+from weldcell.drivers.ur.rtde_client import RTDEClient
+from weldcell.drivers.ur.virtual_controller import Ports, VirtualControllerHandle, start_virtual_controller
+from weldcell.drivers.ur.virtual_core import CoreConfig
+from weldcell.errors import DriverConnectionError, DriverError, DriverFaultError, StampError
+from weldcell.planning.stamp import write_stamp
+from weldcell.planning.trajectory import JointTrajectory, save_trajectory
+
+HOST = "127.0.0.31"
+Q_HOME = np.array(CoreConfig().q_home)
+
+
+@pytest.fixture(scope="module")
+def controller() -> Iterator[VirtualControllerHandle]:
+    h = start_virtual_controller(HOST, CoreConfig(unlock_delay=0.2), Ports(0, 0, 0, 0, 0))
+    yield h
+    h.stop()
+
+
+def _config(h: VirtualControllerHandle, rtde_port: int | None = None) -> URDriverConfig:
+    return URDriverConfig(rtde_port=rtde_port or h.ports.rtde, dashboard_port=h.ports.dashboard,
+                          script_port=h.ports.secondary)
+
+
+@pytest.fixture
+def driver(controller: VirtualControllerHandle) -> Iterator[URDriver]:
+    d = URDriver(HOST, _config(controller))
+    d.connect(5.0)
+    _go_home(d)
+    yield d
+    d.close()
+
+
+def _dash(h: VirtualControllerHandle, cmd: str) -> str:
+    with DashboardClient(HOST, h.ports.dashboard) as d:
+        return d.command(cmd)
+
+
+def _state(h: VirtualControllerHandle) -> dict[str, object]:
+    return json.loads(_dash(h, "weldcell state"))  # type: ignore[no-any-return]
+
+
+def _stamped(traj: JointTrajectory, tmp: Path, name: str = "t.npz") -> Path:
+    p = tmp / name
+    save_trajectory(traj, p)
+    write_stamp(p, traj, {"passed": True})
+    return p
+
+
+def _go_home(d: URDriver) -> None:
+    q = d.state().q
+    if np.max(np.abs(q - Q_HOME)) > 1e-6:
+        d.move_to(Q_HOME, speed_fraction=1.0, force_unvalidated=True).wait_until_done(10.0)
+
+
+def _weld_like(q0: np.ndarray, speed: float = 0.6) -> JointTrajectory:
+    """A move with the arc on in its middle third."""
+    traj = joint_move("ur5e", q0, q0 + np.array([0.4, -0.2, 0.3, 0.2, -0.1, 0.6]), 0.002, speed_fraction=speed)
+    n = traj.n_samples
+    arc = np.zeros(n, bool)
+    arc[n // 3 : 2 * n // 3] = True
+    return dataclasses.replace(traj, arc_on=arc)
+
+
+def test_client_handshake_recipes_in_use_and_v1(controller: VirtualControllerHandle, driver: URDriver) -> None:
+    with RTDEClient(HOST, controller.ports.rtde) as c:
+        assert c.negotiate_protocol((2, 1)) == 2
+        assert c.get_controller_version()[:2] == (5, 11)
+        with pytest.raises(DriverError, match="in use"):
+            c.setup_inputs(["input_int_register_24"])  # owned by the driver's stream recipe
+        with pytest.raises(DriverError, match="not available"):
+            c.setup_outputs(["timestamp", "no_such_field"], 10.0)
+        r1 = c.setup_inputs(["input_int_register_20"])
+        r2 = c.setup_inputs(["input_double_register_20", "input_int_register_20"])  # same client may reuse
+        assert (r1.recipe_id, r2.recipe_id) == (1, 2)  # ids from 1 per connection; refused setups get 0
+    with RTDEClient(HOST, controller.ports.rtde) as c:
+        assert c.negotiate_protocol((1,)) == 1
+        rec = c.setup_outputs(["timestamp", "actual_q"], 125.0)
+        assert not rec.with_id
+        c.start()
+        a = c.receive(1.0)["timestamp"]
+        b = c.receive(1.0)["timestamp"]
+        assert b - a == pytest.approx(0.002, abs=1e-9)  # v1 streams at the controller rate
+        c.pause()
+
+
+def test_execute_slice_progress_arc_and_completion(driver: URDriver, tmp_path: Path) -> None:
+    traj = _weld_like(Q_HOME)
+    p = _stamped(traj, tmp_path)
+    n = traj.n_samples
+    h = driver.execute(traj, traj_path=p, end_index=n - 20)
+    positions, arc_seen = [], []
+    while not h.done:
+        positions.append(h.progress.position)
+        s = driver.state()
+        arc_seen.append((h.progress.index, s.digital_output(0)))
+        time.sleep(0.01)
+    res = h.wait_until_done(1.0)
+    assert res.outcome is ExecutionOutcome.COMPLETED
+    assert res.reached_index == n - 21 and res.underruns == 0
+    assert np.all(np.diff(positions) >= 0)
+    np.testing.assert_allclose(driver.state().q, traj.q[n - 21], atol=1e-9)
+    on = [i for i, a in arc_seen if a]
+    assert on and min(on) >= n // 3 - 3 and max(on) <= 2 * n // 3 + 3  # arc follows the samples' flags
+    assert not driver.state().digital_output(0)
+    # continue with the rest of the trajectory as a second slice
+    h2 = driver.execute(traj, traj_path=p, start_index=n - 21)
+    assert h2.wait_until_done(5.0).outcome is ExecutionOutcome.COMPLETED
+    np.testing.assert_allclose(driver.state().q, traj.q[-1], atol=1e-9)
+
+
+def test_stop_decelerates_along_path(driver: URDriver, tmp_path: Path) -> None:
+    traj = _weld_like(Q_HOME, speed=0.4)
+    p = _stamped(traj, tmp_path)
+    h = driver.execute(traj, traj_path=p)
+    while h.progress.index < traj.n_samples // 2:
+        time.sleep(0.005)
+    h.stop()
+    res = h.wait_until_done(2.0)
+    assert res.outcome is ExecutionOutcome.STOPPED
+    assert traj.n_samples // 2 <= res.reached_index < traj.n_samples - 1
+    s = driver.state()
+    assert np.max(np.abs(s.qd)) < 1e-9
+    i = res.reached_index
+    a = res.position - i
+    np.testing.assert_allclose(s.q, (1 - a) * traj.q[i] + a * traj.q[i + 1], atol=1e-6)  # on the path
+    assert not s.digital_output(0)
+
+
+def test_refuses_unvalidated_and_out_of_limit(driver: URDriver, tmp_path: Path) -> None:
+    traj = _weld_like(Q_HOME)
+    with pytest.raises(StampError):
+        driver.execute(traj)
+    with pytest.raises(StampError, match="simulation"):
+        driver.execute(traj, force_unvalidated=True)
+    p = _stamped(traj, tmp_path)
+    other = dataclasses.replace(traj, q=traj.q + 1e-3)
+    with pytest.raises(StampError):
+        driver.execute(other, traj_path=p)
+    fast = joint_move("ur5e", Q_HOME, Q_HOME + 0.5, 0.002, speed_fraction=1.0)
+    fast = dataclasses.replace(fast, q=fast.q.copy(), t=fast.t / 2, dt=0.001)  # twice the speed limit
+    pf = _stamped(fast, tmp_path, "fast.npz")
+    with pytest.raises(DriverError, match="above its limit"):
+        driver.execute(fast, traj_path=pf)
+    away = joint_move("ur5e", Q_HOME + 0.3, Q_HOME, 0.002)
+    pa = _stamped(away, tmp_path, "away.npz")
+    with pytest.raises(DriverError, match="not at trajectory sample"):
+        driver.execute(away, traj_path=pa)
+
+
+def test_digital_and_analog_io(controller: VirtualControllerHandle, driver: URDriver) -> None:
+    driver.set_digital_out(2, True)
+    assert driver.get_digital_out(2)
+    driver.set_digital_out(2, False)
+    assert not driver.get_digital_out(2)
+    driver.set_analog_out(0, 1.5)
+    assert driver.state().analog_out[0] == pytest.approx(1.5)
+    assert _dash(controller, "weldcell set_digital_in 5 1") == "ok"
+    driver.wait_for_digital_in(5, True, timeout=1.0)
+    assert driver.get_digital_in(5)
+    _dash(controller, "weldcell set_digital_in 5 0")
+
+
+def test_protective_stop_faults_with_reason_and_arc_off(controller: VirtualControllerHandle, driver: URDriver,
+                                                         tmp_path: Path) -> None:
+    traj = _weld_like(Q_HOME, speed=0.3)
+    p = _stamped(traj, tmp_path)
+    h = driver.execute(traj, traj_path=p)
+    while not driver.state().digital_output(0):  # wait until the arc is on
+        time.sleep(0.005)
+        assert not h.done
+    assert _dash(controller, "weldcell protective_stop wire stuck to the workpiece") == "ok"
+    with pytest.raises(DriverFaultError, match="wire stuck") as err:
+        h.wait_until_done(2.0)
+    assert err.value.error_code == "PROTECTIVE_STOP"
+    assert not driver.state().digital_output(0)
+    res = h.result
+    assert res is not None and res.outcome is ExecutionOutcome.FAULTED
+    # recover: unlock, then the driver re-uploads its program and continues from the reached sample
+    time.sleep(0.25)
+    assert _dash(controller, "unlock protective stop") == "Protective stop releasing"
+    q_now = driver.state().q
+    back = joint_move("ur5e", q_now, Q_HOME, 0.002, speed_fraction=0.8)
+    pb = _stamped(back, tmp_path, "back.npz")
+    assert driver.execute(back, traj_path=pb).wait_until_done(5.0).outcome is ExecutionOutcome.COMPLETED
+
+
+def test_impossible_setpoint_is_a_protective_stop(controller: VirtualControllerHandle, driver: URDriver) -> None:
+    with socket.create_connection((HOST, controller.ports.primary)) as s:
+        s.sendall(b"def jump():\n  servoj([1.0, -1.5708, 1.5708, -1.5708, -1.5708, 0.0], 0, 0, 0.002, 0.1, 300)\nend\n")
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline and _state(controller)["safety_mode"] != "PROTECTIVE_STOP":
+        time.sleep(0.02)
+    st = _state(controller)
+    assert st["safety_mode"] == "PROTECTIVE_STOP"
+    assert "speed limit" in str(st["last_fault"])
+    time.sleep(0.25)
+    assert _dash(controller, "unlock protective stop") == "Protective stop releasing"
+
+
+class _StallProxy:
+    """TCP proxy that can stall (hold all bytes, both directions) or drop its connections."""
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        self.upstream = upstream
+        self.listener = socket.socket()
+        self.listener.bind((HOST, 0))
+        self.listener.listen(4)
+        self.port = self.listener.getsockname()[1]
+        self.stalled = threading.Event()
+        self.socks: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                a, _ = self.listener.accept()
+            except OSError:
+                return
+            b = socket.create_connection(self.upstream)
+            for s in (a, b):
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.socks += [a, b]
+            threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(b, a), daemon=True).start()
+
+    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                while self.stalled.is_set():
+                    time.sleep(0.001)
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                dst.shutdown(socket.SHUT_RDWR)
+
+    def drop(self) -> None:
+        for s in self.socks:
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                s.close()
+        self.socks = []
+
+    def close(self) -> None:
+        self.listener.close()
+        self.drop()
+
+
+def test_network_stall_is_absorbed_then_drop_and_reconnect(controller: VirtualControllerHandle, tmp_path: Path) -> None:
+    proxy = _StallProxy((HOST, controller.ports.rtde))
+    d = URDriver(HOST, _config(controller, proxy.port))
+    try:
+        d.connect(5.0)
+        _go_home(d)
+        traj = _weld_like(Q_HOME, speed=0.5)
+        p = _stamped(traj, tmp_path)
+        h = d.execute(traj, traj_path=p)
+        while h.progress.index < traj.n_samples // 3:
+            time.sleep(0.002)
+        proxy.stalled.set()
+        time.sleep(0.05)  # 50 ms: no bytes either way
+        proxy.stalled.clear()
+        res = h.wait_until_done(5.0)
+        assert res.outcome is ExecutionOutcome.COMPLETED
+        assert res.underruns == 0  # every controller cycle had its set-point
+        # drop the link: the driver notices, then reconnects and moves again
+        proxy.drop()
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline and not d.connection_error:
+            time.sleep(0.01)
+        with pytest.raises(DriverConnectionError):
+            d.state()
+        d.reconnect(5.0)
+        back = joint_move("ur5e", d.state().q, Q_HOME, 0.002, speed_fraction=0.8)
+        pb = _stamped(back, tmp_path, "back.npz")
+        assert d.execute(back, traj_path=pb).wait_until_done(5.0).outcome is ExecutionOutcome.COMPLETED
+    finally:
+        d.close()
+        proxy.close()
+
+
+_CHILD = """
+import sys, time, numpy as np
+from pathlib import Path
+from weldcell.drivers.ur.driver import URDriver, URDriverConfig
+from weldcell.planning.trajectory import load_trajectory
+host, rtde, dash, script, path = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+d = URDriver(host, URDriverConfig(rtde_port=rtde, dashboard_port=dash, script_port=script))
+d.connect(10.0)
+traj = load_trajectory(path)
+h = d.execute(traj, traj_path=path)
+while not d.state().digital_output(0):
+    time.sleep(0.002)
+print("streaming", flush=True)
+time.sleep(30)
+"""
+
+
+def test_pc_killed_mid_stream_robot_stops_and_arc_drops(controller: VirtualControllerHandle, driver: URDriver,
+                                                          tmp_path: Path) -> None:
+    traj = _weld_like(Q_HOME, speed=0.15)
+    p = _stamped(traj, tmp_path)
+    driver.close()  # the child process takes over the controller
+    script = tmp_path / "child.py"
+    script.write_text(_CHILD)
+    ports = controller.ports
+    child = subprocess.Popen(
+        [sys.executable, str(script), HOST, str(ports.rtde), str(ports.dashboard), str(ports.secondary), str(p)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        line = child.stdout.readline() if child.stdout else ""
+        assert line.strip() == "streaming", child.stderr.read() if child.stderr else ""
+        os.kill(child.pid, signal.SIGKILL)
+        t_kill = time.monotonic()
+        child.wait(5.0)
+        while True:
+            st = _state(controller)
+            if st["runtime_state"] == "STOPPED":
+                break
+            assert time.monotonic() - t_kill < 1.0, "the watchdog did not stop the program"
+            time.sleep(0.01)
+        t_stop = time.monotonic() - t_kill
+        assert t_stop < 0.1 + 0.1  # watchdog period (10 Hz) plus polling slack
+        assert not (int(st["digital_out"]) & 1)  # type: ignore[call-overload]  # arc output dropped
+        q1 = _state(controller)["q"]
+        time.sleep(0.05)
+        assert _state(controller)["q"] == q1  # the arm stands still
+        assert any("watchdog" in m for m in st["log"])  # type: ignore[union-attr]
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(5.0)
+    driver.connect(5.0)
+    _go_home(driver)
+
+
+def test_cb3_streams_at_125hz_resampled(tmp_path: Path) -> None:
+    h = start_virtual_controller("127.0.0.32", CoreConfig(arm="ur5", version=(3, 15, 7, 0)), Ports(0, 0, 0, 0, 0))
+    try:
+        d = URDriver("127.0.0.32", dataclasses.replace(_config(h), robot="ur5e"))
+        d.connect(5.0)
+        try:
+            assert d.dt == pytest.approx(0.008)
+            traj = _weld_like(Q_HOME, speed=0.5)
+            p = _stamped(traj, tmp_path)
+            res = d.execute(traj, traj_path=p).wait_until_done(5.0)
+            assert res.outcome is ExecutionOutcome.COMPLETED and res.underruns == 0
+            np.testing.assert_allclose(d.state().q, traj.q[-1], atol=1e-9)
+        finally:
+            d.close()
+    finally:
+        h.stop()
+
+
+def test_text_message_round_trip_to_controller(controller: VirtualControllerHandle) -> None:
+    with RTDEClient(HOST, controller.ports.rtde) as c:
+        c.negotiate_protocol()
+        c.setup_outputs(["timestamp"], 50.0)
+        c.start()
+        with socket.create_connection((HOST, controller.ports.secondary)) as s:
+            s.sendall(b'sec hello():\n  textmsg("hello from URScript")\nend\n')
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline and not any("hello from URScript" in m for m, _, _ in c.messages):
+            c.receive(1.0)
+        assert any(m == "hello from URScript" and lvl == rp.MESSAGE_INFO for m, _, lvl in c.messages)

@@ -1,0 +1,183 @@
+"""The virtual UR controller against an independent client: SDU's ur_rtde 1.6.5 (C++ with Python bindings).
+
+Each controller runs in its own process (ur_rtde holds the GIL) on its own loopback alias, because
+ur_rtde's RTDE port 30004 is fixed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from weldcell.drivers.ur.dashboard import DashboardClient
+from weldcell.drivers.ur.virtual_controller import VirtualControllerHandle, start_virtual_controller
+from weldcell.drivers.ur.virtual_core import CoreConfig
+
+rtde_receive = pytest.importorskip("rtde_receive")
+rtde_io = pytest.importorskip("rtde_io")
+dashboard_client = pytest.importorskip("dashboard_client")
+
+HOST_E = "127.0.0.21"
+HOST_CB3 = "127.0.0.22"
+HOST_OFF = "127.0.0.23"
+
+
+@pytest.fixture(scope="module")
+def controller() -> Iterator[VirtualControllerHandle]:
+    h = start_virtual_controller(HOST_E, CoreConfig(version=(5, 11, 1, 108318)))
+    yield h
+    h.stop()
+
+
+def _state(host: str) -> dict[str, object]:
+    with DashboardClient(host) as d:
+        return json.loads(d.command("weldcell state"))  # type: ignore[no-any-return]
+
+
+def _wait_state(host: str, pred: object, timeout: float = 1.0) -> dict[str, object]:
+    deadline = time.monotonic() + timeout
+    while True:
+        s = _state(host)
+        if pred(s) or time.monotonic() > deadline:  # type: ignore[operator]
+            return s
+        time.sleep(0.02)
+
+
+def _distinct_timestamps(r: object, seconds: float) -> int:
+    seen = set()
+    t_end = time.monotonic() + seconds
+    while time.monotonic() < t_end:
+        seen.add(r.getTimestamp())  # type: ignore[attr-defined]
+        time.sleep(0.0004)
+    return len(seen)
+
+
+def test_receive_default_variables_500hz(controller: VirtualControllerHandle) -> None:
+    r = rtde_receive.RTDEReceiveInterface(HOST_E)
+    try:
+        assert r.isConnected()
+        q = r.getActualQ()
+        assert q == pytest.approx(list(CoreConfig().q_home))
+        assert r.getRobotMode() == 7 and r.getSafetyMode() == 1
+        t0 = r.getTimestamp()
+        n = _distinct_timestamps(r, 1.0)
+        assert n >= 400, f"only {n} distinct timestamps in 1 s at 500 Hz"
+        assert r.getTimestamp() - t0 == pytest.approx(1.0, abs=0.15)
+    finally:
+        r.disconnect()
+
+
+def test_receive_cb3_125hz() -> None:
+    h = start_virtual_controller(HOST_CB3, CoreConfig(arm="ur5", version=(3, 15, 7, 106331)))
+    try:
+        r = rtde_receive.RTDEReceiveInterface(HOST_CB3)
+        try:
+            n = _distinct_timestamps(r, 1.0)
+            assert 100 <= n <= 130, f"{n} distinct timestamps in 1 s, expected about 125"
+        finally:
+            r.disconnect()
+    finally:
+        h.stop()
+
+
+def test_receive_explicit_unknown_variable_raises(controller: VirtualControllerHandle) -> None:
+    with pytest.raises(RuntimeError, match="not found"):
+        rtde_receive.RTDEReceiveInterface(HOST_E, -1.0, ["actual_q", "no_such_variable"])
+    r = rtde_receive.RTDEReceiveInterface(HOST_E, 125.0, ["timestamp", "actual_q", "actual_digital_output_bits"])
+    try:
+        assert len(r.getActualQ()) == 6
+    finally:
+        r.disconnect()
+
+
+def test_io_interface_outputs_registers_speed_slider(controller: VirtualControllerHandle) -> None:
+    r = rtde_receive.RTDEReceiveInterface(HOST_E)
+    io = rtde_io.RTDEIOInterface(HOST_E)
+    try:
+        assert io.setStandardDigitalOut(3, True)
+        assert io.setSpeedSlider(0.5)
+        assert io.setInputIntRegister(18, 42)
+        assert io.setInputDoubleRegister(19, 3.25)
+        assert io.setAnalogOutputVoltage(1, 0.4)
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline and (
+            r.getActualDigitalOutputBits() != 8 or abs(r.getTargetSpeedFraction() - 0.5) > 1e-9
+        ):
+            time.sleep(0.01)
+        assert r.getActualDigitalOutputBits() == 8
+        assert r.getTargetSpeedFraction() == pytest.approx(0.5)
+        assert r.getSpeedScaling() == pytest.approx(0.5)
+        s = _wait_state(HOST_E, lambda s: s["in_int"][18] == 42 and s["analog_out"][1] > 0.3)
+        assert s["in_int"][18] == 42  # type: ignore[index]
+        assert s["in_double"][19] == pytest.approx(3.25)  # type: ignore[index]
+        assert s["analog_out"][1] == pytest.approx(0.4)  # type: ignore[index]
+        assert io.setStandardDigitalOut(3, False)
+        assert io.setSpeedSlider(1.0)
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline and r.getActualDigitalOutputBits() != 0:
+            time.sleep(0.01)
+        assert r.getActualDigitalOutputBits() == 0
+    finally:
+        io.disconnect()
+        r.disconnect()
+
+
+def test_io_upper_range_registers(controller: VirtualControllerHandle) -> None:
+    io = rtde_io.RTDEIOInterface(HOST_E, False, True)
+    try:
+        assert io.setInputIntRegister(42, -7)
+        assert io.setInputDoubleRegister(43, 1.5)
+        s = _wait_state(HOST_E, lambda s: s["in_int"][42] == -7 and s["in_double"][43] == 1.5)
+        assert s["in_int"][42] == -7  # type: ignore[index]
+        assert s["in_double"][43] == pytest.approx(1.5)  # type: ignore[index]
+    finally:
+        io.disconnect()
+
+
+def test_dashboard_power_brake_load_play_stop(tmp_path: Path) -> None:
+    prog = tmp_path / "weld.urp"
+    prog.write_text(
+        "def weld():\n  textmsg(\"weld program\")\n  movej([0.2, -1.4, 1.4, -1.5, -1.5, 0.1], a=3, v=2)\n"
+        "  while True:\n    sync()\n  end\nend\n"
+    )
+    h = start_virtual_controller(HOST_OFF, CoreConfig(powered=False), program_dir=tmp_path)
+    try:
+        d = dashboard_client.DashboardClient(HOST_OFF)
+        d.connect()
+        try:
+            assert d.isConnected()
+            assert d.polyscopeVersion().startswith("5.11")
+            assert d.robotmode() == "Robotmode: POWER_OFF"
+            d.powerOn()
+            assert d.robotmode() == "Robotmode: IDLE"
+            d.brakeRelease()
+            assert d.robotmode() == "Robotmode: RUNNING"
+            assert d.isInRemoteControl()
+            d.loadURP("weld.urp")
+            assert d.getLoadedProgram().endswith("weld.urp")
+            r = rtde_receive.RTDEReceiveInterface(HOST_OFF)
+            try:
+                d.play()
+                assert d.running()
+                assert d.programState().startswith("PLAYING")
+                deadline = time.monotonic() + 3.0
+                while time.monotonic() < deadline and abs(r.getActualQ()[0] - 0.2) > 1e-6:
+                    time.sleep(0.02)
+                assert r.getActualQ()[0] == pytest.approx(0.2, abs=1e-6)  # movej ran, text message did not upset ur_rtde
+                d.stop()
+                assert not d.running()
+                assert d.programState().startswith("STOPPED")
+                assert d.safetystatus() == "Safetystatus: NORMAL"
+            finally:
+                r.disconnect()
+        finally:
+            d.disconnect()
+        with DashboardClient(HOST_OFF) as ours:
+            assert ours.command("load missing.urp") == "File not found: missing.urp"
+            assert ours.command("hello") == "could not understand: 'hello'"
+    finally:
+        h.stop()

@@ -1,0 +1,202 @@
+"""URScript interpreter and the virtual controller core, in-process (no sockets): language subset,
+the driver's servo program protocol driven through the registers, and programs from weldcell's exporter."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from weldcell.drivers.base import joint_move
+from weldcell.drivers.ur import servo_program as sp
+from weldcell.drivers.ur.urscript import Interpreter, Program, URScriptError
+from weldcell.drivers.ur.virtual_core import ControllerCore, CoreConfig, RuntimeState, SafetyMode
+from weldcell.planning.trajectory import JointTrajectory
+
+Q_HOME = np.array(CoreConfig().q_home)
+
+
+def _run_to_end(core: ControllerCore, max_cycles: int = 100000) -> int:
+    for k in range(max_cycles):
+        if not core.program_running:
+            return k
+        core.step()
+    raise AssertionError("program did not finish")
+
+
+def test_language_subset() -> None:
+    out: list[object] = []
+    src = """
+def main():
+  global total = 0
+  def add(a, b=10):
+    return a + b
+  end
+  i = 0
+  while i < 5:
+    i = i + 1
+    if i == 2:
+      continue
+    elif i == 4:
+      break
+    else:
+      total = total + add(i)
+    end
+  end
+  xs = [0, 0, 0]
+  xs[1] = 7
+  pp = p[0.1, 0.2, 0.3, 0, 0, 0]
+  emit(total, xs, pp[2], not False, floor(2.7))
+end
+"""
+    prog = Program(src, "t")
+    interp = Interpreter(prog, {"emit": lambda *a: out.extend(a), "floor": lambda x: int(np.floor(x))}, frozenset())
+    for _ in interp.run():
+        pass
+    assert out == [11 + 13, [0, 7, 0], 0.3, True, 2]
+
+
+@pytest.mark.parametrize(
+    ("src", "match"),
+    [
+        ("def p():\n  thread t():\n    sync()\n  end\nend\n", "line 2: 'thread' is not supported"),
+        ("def p():\n  x = (1 +\nend\n", "line 2: cannot parse"),
+        ("def p():\n  while True:\n    sync()\nend\n", "not closed"),
+    ],
+)
+def test_unsupported_and_malformed_programs_name_the_line(src: str, match: str) -> None:
+    with pytest.raises(URScriptError, match=match):
+        Program(src, "p")
+
+
+def test_runtime_errors_stop_the_program_with_a_message() -> None:
+    core = ControllerCore(CoreConfig())
+    assert core.start_program("def p():\n  socket_open(\"1.2.3.4\", 5)\nend\n", "p") is None
+    _run_to_end(core)
+    assert any("socket_open" in m and "line 2" in m for m in core.log)
+    core.start_program("def busy():\n  while True:\n    x = 1\n  end\nend\n", "busy")
+    _run_to_end(core)
+    assert any("too much behind" in m for m in core.log)
+
+
+def test_movej_movel_sleep_and_io() -> None:
+    core = ControllerCore(CoreConfig())
+    target = Q_HOME + np.array([0.3, 0.1, -0.1, 0.2, 0.1, 0.4])
+    pose = core.tcp_pose(target)
+    q_txt = ", ".join(repr(float(v)) for v in target)
+    p_txt = ", ".join(repr(float(v)) for v in pose)
+    src = (f"def p():\n  set_standard_digital_out(2, True)\n  movej([{q_txt}], a=2, v=1)\n  sleep(0.1)\n"
+           f"  movej([{', '.join(repr(float(v)) for v in Q_HOME)}])\n  movel(p[{p_txt}], a=1, v=0.2)\n"
+           "  set_standard_analog_out(1, 0.25)\nend\n")
+    assert core.start_program(src, "p") is None
+    cycles = _run_to_end(core)
+    np.testing.assert_allclose(core.target_q, target, atol=1e-6)
+    assert core.digital_out & 4 and core.analog_out[1] == 0.25
+    assert cycles > 0.1 / core.cycle
+    assert core.safety_mode == SafetyMode.NORMAL
+    assert not core.digital_out & 1
+
+
+def _feed(core: ControllerCore, samples: np.ndarray, flags: np.ndarray, session: int, stop_at: int | None = None,
+          lookahead: int = 40) -> list[np.ndarray]:
+    """Emulate the PC side of the streaming protocol by writing the registers directly."""
+    n = samples.shape[0]
+    newest = -1
+    core.apply_inputs({f"input_int_register_{sp.IN_SESSION}": session, f"input_int_register_{sp.IN_NEWEST}": -1,
+                       f"input_int_register_{sp.IN_LAST}": n - 1, f"input_int_register_{sp.IN_COMMAND}": 0})
+    qs = []
+    for _ in range(20 * n):
+        core.step()
+        qs.append(core.target_q.copy())
+        out = core.out_int
+        if out[sp.OUT_SESSION] != session:
+            continue
+        if out[sp.OUT_STATUS] in (sp.StreamStatus.DONE, sp.StreamStatus.STOPPED, sp.StreamStatus.OVERRUN):
+            break
+        target = min(out[sp.OUT_RECEIVED] + sp.SLOTS, out[sp.OUT_EXECUTED] + lookahead, n - 1)
+        values: dict[str, object] = {}
+        for k in range(max(newest + 1, target - sp.SLOTS + 1), target + 1):
+            slot = k % sp.SLOTS
+            values[f"input_int_register_{sp.IN_FLAGS + slot}"] = int(flags[k])
+            for j in range(6):
+                values[f"input_double_register_{sp.FIRST_DOUBLE + 6 * slot + j}"] = float(samples[k, j])
+        newest = max(newest, target)
+        values[f"input_int_register_{sp.IN_NEWEST}"] = newest
+        run = out[sp.OUT_RECEIVED] >= min(lookahead, n - 1)
+        cmd = sp.StreamCommand.STOP if stop_at is not None and out[sp.OUT_EXECUTED] >= stop_at else (
+            sp.StreamCommand.RUN if run else sp.StreamCommand.FILL)
+        values[f"input_int_register_{sp.IN_COMMAND}"] = int(cmd)
+        core.apply_inputs(values)
+    return qs
+
+
+def test_servo_program_protocol_in_process() -> None:
+    core = ControllerCore(CoreConfig())
+    core.apply_inputs({f"input_int_register_{sp.IN_NEWEST}": -1})
+    assert core.start_program(sp.servo_program(cycle=core.cycle, arc_output=0), sp.PROGRAM_NAME) is None
+    traj = joint_move("ur5e", Q_HOME, Q_HOME + 0.3, core.cycle, speed_fraction=0.5)
+    flags = np.zeros(traj.n_samples, bool)
+    flags[50:120] = True
+    arc_trace = []
+    _feed(core, traj.q, flags, session=7)
+    assert core.out_int[sp.OUT_STATUS] == sp.StreamStatus.DONE
+    assert core.out_int[sp.OUT_UNDERRUNS] == 0
+    np.testing.assert_allclose(core.target_q, traj.q[-1], atol=1e-12)
+    # second session on the same program: stop half way, decelerating along the path
+    back = joint_move("ur5e", traj.q[-1], Q_HOME, core.cycle, speed_fraction=0.5)
+    qs = _feed(core, back.q, np.ones(back.n_samples, bool), session=8, stop_at=back.n_samples // 2)
+    assert core.out_int[sp.OUT_STATUS] == sp.StreamStatus.STOPPED
+    pos = core.out_double[sp.OUT_POSITION]
+    assert back.n_samples // 2 < pos < back.n_samples - 1
+    speeds = np.abs(np.diff(np.array(qs), axis=0)).max(axis=1) / core.cycle
+    assert speeds[-1] < 1e-9 and np.all(np.diff(speeds[-20:]) <= 1e-9)  # monotone deceleration
+    assert not core.digital_out & 1  # the stop dropped the arc
+    assert core.runtime_state == RuntimeState.PLAYING  # the program waits for the next session
+    del arc_trace
+
+
+def _concat(parts: list[tuple[JointTrajectory, bool]]) -> JointTrajectory:
+    qs, flags = [], []
+    for traj, arc in parts:
+        qs.append(traj.q if not qs else traj.q[1:])
+        flags.append(np.full(qs[-1].shape[0], arc))
+    q = np.concatenate(qs)
+    n = q.shape[0]
+    dt = parts[0][0].dt
+    qd = np.gradient(q, dt, axis=0)
+    first = parts[0][0]
+    return JointTrajectory(
+        robot="ur5e", joint_names=first.joint_names, dt=dt, t=np.arange(n) * dt, q=q, qd=qd, qdd=np.zeros_like(q),
+        T_world_tcp=np.broadcast_to(np.eye(4), (n, 4, 4)), arc_on=np.concatenate(flags),
+        seam_index=np.where(np.concatenate(flags), 0, -1).astype(np.int32),
+        seam_s=np.where(np.concatenate(flags), 0.0, np.nan), T_world_base=np.eye(4), T_flange_tcp=np.eye(4),
+        seam_ids=("s1",),
+    )
+
+
+def test_exported_program_runs_on_the_virtual_controller() -> None:
+    export = pytest.importorskip("weldcell.drivers.ur.export")
+    a = Q_HOME + np.array([0.2, -0.1, 0.1, 0.0, 0.1, 0.0])
+    b = a + np.array([0.15, 0.05, -0.05, 0.05, 0.0, 0.2])
+    traj = _concat([
+        (joint_move("ur5e", Q_HOME, a, 0.002, speed_fraction=0.5), False),
+        (joint_move("ur5e", a, b, 0.002, speed_fraction=0.1), True),
+        (joint_move("ur5e", b, Q_HOME, 0.002, speed_fraction=0.5), False),
+    ])
+    try:
+        text = export.urscript_from_trajectory(traj)
+    except Exception as err:  # the exporter's own checks (e.g. arc events at rest) are not under test here
+        pytest.skip(f"exporter refused the synthetic trajectory: {err}")
+    core = ControllerCore(CoreConfig(arc_loopback=(0, 0, 0.05)))
+    assert core.start_program(text, "export") is None, core.log[-3:]
+    arc_on_cycles = 0
+    for _ in range(200000):
+        if not core.program_running:
+            break
+        core.step()
+        arc_on_cycles += core.digital_out & 1
+    assert not core.program_running
+    assert not any("error" in m.lower() for m in core.log), core.log[-5:]
+    assert core.safety_mode == SafetyMode.NORMAL
+    np.testing.assert_allclose(core.target_q, Q_HOME, atol=1e-3)
+    weld_time = (traj.arc_on.sum() - 1) * traj.dt
+    assert arc_on_cycles * core.cycle == pytest.approx(weld_time, rel=0.2, abs=0.1)

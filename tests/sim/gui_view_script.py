@@ -1,0 +1,39 @@
+"""Run the GUI viewer for a moment and save a screenshot (used by test_viewer under xvfb-run).
+
+Usage: python gui_view_script.py OUT_DIR
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+from sim_helpers import weld_trajectory
+
+from weldcell.program import load_program
+from weldcell.sim import CellModel
+from weldcell.sim.viewer import view
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def main(out: Path) -> None:
+    program = load_program(ROOT / "programs" / "demo_tjoint.yaml")
+    traj = weld_trajectory(program)
+    res = view(traj, CellModel.from_program(program), speed=5.0, exit_after=1.5, screenshot=(320, 240))
+    assert res.screenshot is not None and res.segmentation is not None
+    iio.imwrite(out / "gui.png", res.screenshot)
+    info = {
+        "frames": res.frames,
+        "last_time": res.last_time,
+        "robot_fraction": float(np.mean(res.segmentation == res.robot_id)),
+        "std": float(res.screenshot.std()),
+    }
+    (out / "gui.json").write_text(json.dumps(info))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))

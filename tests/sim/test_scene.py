@@ -1,0 +1,111 @@
+"""Scene building, the world's client ownership, pybullet FK, and the motion bounds the validator relies on."""
+
+from __future__ import annotations
+
+import numpy as np
+import pybullet as pb
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from weldcell.errors import ModelError
+from weldcell.kinematics.models import load_robot
+from weldcell.sim import CellBody, CellModel, PybulletWorld, SimConnectionError, TorchPart, build_scene
+from weldcell.sim import _bullet as bl
+
+
+def test_world_owns_and_closes_its_client() -> None:
+    with PybulletWorld() as world:
+        cid = world.client_id
+        assert pb.isConnected(physicsClientId=cid)
+        with PybulletWorld() as other:
+            assert other.client_id != cid
+    assert not pb.isConnected(physicsClientId=cid)
+    with pytest.raises(SimConnectionError):
+        _ = world.client_id
+    world.close()  # idempotent
+
+
+def test_missing_urdf_is_a_model_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with PybulletWorld() as world, pytest.raises(ModelError, match="not found"):
+        world.load_urdf(tmp_path / "nope.urdf", np.eye(4))
+
+
+def test_scene_of_demo_cell(cell: CellModel) -> None:
+    with PybulletWorld() as world:
+        scene = build_scene(world, cell)
+        robot = load_robot("ur5e")
+        assert scene.joint_names == robot.joint_names
+        assert scene.link_names[scene.flange_link] == "flange"
+        assert scene.torch_parts[-1] is TorchPart.BODY
+        parts = {scene.torch_link_names[k]: v for k, v in scene.torch_parts.items()}
+        assert parts["torch_neck"] is TorchPart.NOZZLE and parts["contact_tip"] is TorchPart.NOZZLE
+        names = scene.link_names
+        pairs = {(names[a], names[b]) for a, b in scene.self_pairs}
+        assert ("upper_arm_link", "wrist_1_link") in pairs
+        assert ("upper_arm_link", "forearm_link") not in pairs  # adjacent
+        assert {names[k] for k in scene.torch_skip_links} >= {"wrist_3_link", "flange", "wrist_2_link"}
+        assert scene.cell_id is not None
+        assert len(bl.joint_infos(scene.client, scene.cell_id)) == len(cell.bodies)
+
+
+def test_pybullet_fk_matches_kinematics_core(cell: CellModel) -> None:
+    robot = load_robot("ur5e")
+    rng = np.random.default_rng(3)
+    with PybulletWorld() as world:
+        scene = build_scene(world, cell)
+        for q in rng.uniform(-3, 3, (20, 6)):
+            scene.set_configuration(q)
+            T = scene.T_world_flange()
+            np.testing.assert_allclose(T, cell.T_world_base @ robot.fk(q), atol=1e-6)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), scale=st.floats(0.001, 3.0))
+def test_lever_arms_bound_every_point(cell: CellModel, seed: int, scale: float) -> None:
+    """No point of the robot or torch moves more than Σ lever_arm[j]·|Δq_j| between two configurations."""
+    rng = np.random.default_rng(seed)
+    q1 = rng.uniform(-3, 3, 6)
+    q2 = q1 + rng.uniform(-1, 1, 6) * scale
+    with PybulletWorld() as world:
+        scene = build_scene(world, cell)
+        cid = scene.client
+
+        def points() -> np.ndarray:
+            pts = []
+            for k in scene.link_names:
+                if k >= 0:
+                    pts.append(bl.link_state(cid, scene.robot_id, k).link_frame_pos)
+            T_tcp = scene.T_world_flange() @ cell.T_flange_tcp
+            pts.append(T_tcp[:3, 3])
+            return np.asarray(pts)
+
+        scene.set_configuration(q1)
+        p1 = points()
+        scene.set_configuration(q2)
+        p2 = points()
+        bound = float(np.abs(q2 - q1) @ scene.lever_arms)
+        assert np.linalg.norm(p2 - p1, axis=1).max() <= bound + 1e-9
+
+
+def test_body_shapes_and_checks(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    T = np.eye(4)
+    with pytest.raises(ModelError, match="role"):
+        CellBody("x", "wall", "box", T, size=np.ones(3))
+    with pytest.raises(ModelError, match="radius"):
+        CellBody("x", "obstacle", "sphere", T)
+    with pytest.raises(ModelError, match="mesh file"):
+        CellBody("x", "obstacle", "mesh", T, mesh_path=tmp_path / "none.stl")
+    mesh = tmp_path / "tri.obj"
+    mesh.write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nf 1 2 3\nf 1 2 4\nf 1 3 4\nf 2 3 4\n")
+    bodies = (
+        CellBody("c", "obstacle", "cylinder", T, radius=0.05, length=0.2),
+        CellBody("s", "obstacle", "sphere", T, radius=0.05),
+        CellBody("m", "fixture", "mesh", T, mesh_path=mesh, mesh_scale=0.1),
+    )
+    cm = CellModel("ur5e", load_robot("ur5e").urdf_path, np.eye(4), bodies=bodies)
+    assert len(cm.content_hash()) == 64
+    with PybulletWorld() as world:
+        scene = build_scene(world, cm)
+        assert scene.torch_id is None
+        assert len(bl.joint_infos(scene.client, scene.cell_id)) == 3

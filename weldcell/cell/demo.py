@@ -1,0 +1,360 @@
+"""Wiring of whole cell runs: ``weldcell demo`` (the virtual cell) and ``weldcell cell run`` (a real one).
+
+:func:`run_demo` starts the virtual UR controller (own process) and the virtual Modbus power source
+(own process) on loopback, loads ``programs/demo_tjoint.yaml``, plans it, validates it in simulation
+(writing the report and the stamp), and welds it through the UR driver in streaming mode with the
+arc controlled over Modbus TCP. :func:`run_job` does the same against real addresses. Both return a
+:class:`CellRunResult` and report progress through a callback; neither prints. Child processes are
+stopped on return, on error and on KeyboardInterrupt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing as mp
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from weldcell.cell.approval import SimApprover
+from weldcell.cell.controller import CellConfig, CellController, CellEvent
+from weldcell.cell.state import CellState
+from weldcell.cell.weldlog import WeldLog
+from weldcell.drivers.powersource.base import WeldParams
+from weldcell.errors import DriverConnectionError, PlanningError, ValidationError, WeldcellError
+from weldcell.planning.trajectory import JointTrajectory, load_trajectory, save_trajectory
+
+log = logging.getLogger(__name__)
+
+DEMO_PROGRAM = Path(__file__).resolve().parents[2] / "programs" / "demo_tjoint.yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """A progress message: ``kind`` is ``stage``, ``state``, ``seam_start``, ``seam_end``, ``fault``, ..."""
+
+    kind: str
+    message: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOptions:
+    """Options of :func:`run_demo`.
+
+    Attributes:
+        out_dir: Folder for the weld log, validation report, trajectory and stamps.
+        view: Open the 3D viewer (``weldcell view``) alongside.
+        program: Weld program (default: ``programs/demo_tjoint.yaml``).
+        host: Loopback address for the virtual devices.
+        part_serial: Serial recorded in the weld log.
+        job_timeout: Longest time the job may take [s].
+    """
+
+    out_dir: Path = Path("weldcell-demo")
+    view: bool = False
+    program: Path | None = None
+    host: str = "127.0.0.1"
+    part_serial: str = "DEMO-0001"
+    job_timeout: float = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """Options of :func:`run_job` (a real cell).
+
+    Attributes:
+        job: Weld program (``.yaml``) or a planned trajectory (``.npz``, validated, with its stamp).
+        robot_url: ``ur://HOST``.
+        powersource_url: ``modbus://HOST:PORT``.
+        log_path: Weld log file.
+        out_dir: Folder for the planned trajectory, report and motion stamps.
+        part_serial: Serial recorded in the weld log.
+        use_power_source_jobs: Select the procedure's stored job number on the power source instead
+            of sending wire feed and voltage (parameter mode).
+        job_timeout: Longest time the job may take [s].
+    """
+
+    job: Path
+    robot_url: str
+    powersource_url: str
+    log_path: Path = Path("weldlog.sqlite")
+    out_dir: Path = Path("weldcell-out")
+    part_serial: str = ""
+    use_power_source_jobs: bool = True
+    job_timeout: float = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class CellRunResult:
+    """Outcome of a run: final cell state, the weld-log job, and the files written."""
+
+    state: CellState
+    message: str
+    job_id: int
+    log_path: Path
+    trajectory_path: Path | None
+    report_path: Path | None
+    program_path: Path | None
+
+
+def params_from_program(program: Any, *, use_jobs: bool) -> dict[str, WeldParams]:
+    """Welding parameters per seam id from the program's procedures.
+
+    Args:
+        program: ``weldcell.program.Program``.
+        use_jobs: Use the procedure's power-source job number when it has one; otherwise send wire
+            feed [m/s], voltage [V] and current [A] in parameter mode (job 0).
+    """
+    out: dict[str, WeldParams] = {}
+    for seam in program.seams:
+        proc = program.procedures[seam.procedure]
+        if use_jobs and proc.job:
+            out[seam.id] = WeldParams(job=int(proc.job))
+        else:
+            out[seam.id] = WeldParams(
+                wire_feed=float(proc.wire_feed or 0.0),
+                voltage=float(proc.voltage or 0.0),
+                current=float(proc.current or 0.0),
+            )
+    return out
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def _psu_main(host: str, port: int, stop: Any, ready: Any) -> None:
+    """Child process: the virtual power source until ``stop`` is set."""
+    from weldcell.drivers.powersource.virtual import start_virtual_power_source
+
+    try:
+        handle = start_virtual_power_source(host, port)
+    except WeldcellError as err:
+        ready.put(("error", str(err)))
+        return
+    ready.put(("ok", handle.address[1]))
+    try:
+        while not stop.wait(0.1) and handle.running:
+            pass
+    finally:
+        handle.stop()
+
+
+@contextlib.contextmanager
+def virtual_power_source_process(host: str, timeout: float = 20.0) -> Iterator[str]:
+    """Run the virtual Modbus power source in a child process; yields its ``modbus://`` URL."""
+    ctx = mp.get_context("spawn")
+    stop, ready = ctx.Event(), ctx.Queue()
+    port = _free_port(host)
+    proc = ctx.Process(target=_psu_main, args=(host, port, stop, ready), name="virtual-psu", daemon=True)
+    proc.start()
+    try:
+        try:
+            status, info = ready.get(timeout=timeout)
+        except Exception as err:
+            raise DriverConnectionError(f"virtual power source did not start within {timeout} s") from err
+        if status != "ok":
+            raise DriverConnectionError(f"virtual power source failed to start: {info}")
+        yield f"modbus://{host}:{info}"
+    finally:
+        stop.set()
+        proc.join(5.0)
+        if proc.is_alive():
+            proc.kill()
+            proc.join(2.0)
+
+
+def plan_and_validate(program_path: Path, out_dir: Path, progress: ProgressFn) -> tuple[Any, JointTrajectory, Path, Path]:
+    """Load, plan and validate a program; write trajectory, report and stamp into ``out_dir``.
+
+    Returns:
+        (program, trajectory, trajectory path, report path).
+
+    Raises:
+        PlanningError: planning failed (the reason names the seam).
+        ValidationError: the plan failed validation (the report is still written).
+    """
+    from weldcell.planning import plan_program
+    from weldcell.planning.stamp import write_stamp
+    from weldcell.program import load_program
+    from weldcell.sim import validate_trajectory
+
+    program = load_program(program_path)
+    progress(Progress("stage", f"planning {program_path.name}: {len(program.seams)} seam(s) …"))
+    t0 = time.monotonic()
+    plan = plan_program(program)
+    if plan.trajectory is None:
+        raise PlanningError(f"planning {program_path.name} failed: {plan.reason}")
+    traj = plan.trajectory
+    progress(Progress("stage", f"planned in {time.monotonic() - t0:.1f} s: {traj.duration:.1f} s of motion, "
+                               f"{traj.n_samples} samples at {1 / traj.dt:.0f} Hz"))
+    stem = program_path.stem
+    traj_path = save_trajectory(traj, out_dir / f"{stem}.traj.npz")
+    t0 = time.monotonic()
+    report = validate_trajectory(traj, program)
+    report_path = out_dir / f"{stem}.validation.json"
+    report_path.write_text(report.to_json())
+    if not report.passed:
+        first = report.violations[0].message() if report.violations else ""
+        raise ValidationError(f"{program_path.name}: validation found {len(report.violations)} violation(s): "
+                              f"{first} (report: {report_path})")
+    write_stamp(traj_path, traj, report.summary())
+    progress(Progress("stage", f"validated in simulation in {time.monotonic() - t0:.1f} s: passed, stamp written"))
+    return program, traj, traj_path, report_path
+
+
+def _connect_robot(url: str) -> Any:
+    """A connected UR driver in streaming mode for ``ur://HOST[:RTDE_PORT]``."""
+    from weldcell.drivers.ur import URDriver
+
+    driver = URDriver.from_url(url)
+    driver.connect()
+    return driver
+
+
+def _event_to_progress(progress: ProgressFn) -> Callable[[CellEvent], None]:
+    def relay(ev: CellEvent) -> None:
+        progress(Progress(ev.kind, ev.message, dict(ev.data)))
+
+    return relay
+
+
+def weld(
+    *,
+    robot: Any,
+    power: Any,
+    program: Any,
+    traj: JointTrajectory,
+    traj_path: Path,
+    log_path: Path,
+    out_dir: Path,
+    part_serial: str,
+    params: dict[str, WeldParams],
+    config: CellConfig,
+    timeout: float,
+    progress: ProgressFn,
+) -> tuple[CellState, str, int]:
+    """Run one job on connected devices. Returns (final state, message, weld-log job id)."""
+    approver = SimApprover(program, out_dir / "motions")
+    with WeldLog(log_path) as wlog:
+        ctl = CellController(robot, power, wlog, config, params=params, approver=approver,
+                             on_event=_event_to_progress(progress))
+        try:
+            ctl.load(traj, program_path=str(program.path), trajectory_path=str(traj_path), part_serial=part_serial)
+            job_id = ctl.start()
+            progress(Progress("stage", f"welding job {job_id} …"))
+            state = ctl.wait(timeout)
+            return state, ctl.last_error or "job complete", job_id
+        finally:
+            ctl.close()
+            approver.close()
+
+
+def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = None) -> CellRunResult:
+    """Run the demo program on the virtual cell (see the module docstring)."""
+    from weldcell.drivers.powersource.modbus import ModbusPowerSource
+    from weldcell.drivers.ur.virtual_controller import Ports, start_virtual_controller
+
+    opt = options or DemoOptions()
+    say = progress or (lambda p: None)
+    out = Path(opt.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    program_path = Path(opt.program) if opt.program else DEMO_PROGRAM
+    program, traj, traj_path, report_path = plan_and_validate(program_path, out, say)
+    log_path = out / "weldlog.sqlite"
+    viewer: subprocess.Popen[bytes] | None = None
+    with contextlib.ExitStack() as stack:
+        say(Progress("stage", f"starting the virtual UR controller and power source on {opt.host} …"))
+        ur = stack.enter_context(start_virtual_controller(opt.host, ports=Ports(0, 0, 0, 0, 0)))
+        psu_url = stack.enter_context(virtual_power_source_process(opt.host))
+        if opt.view:
+            viewer = _start_viewer(traj_path)
+            stack.callback(_stop_viewer, viewer)
+        robot = _connect_robot(f"ur://{opt.host}:{ur.ports.rtde}?dashboard={ur.ports.dashboard}"
+                               f"&secondary={ur.ports.secondary}")
+        stack.callback(robot.close)
+        power = ModbusPowerSource.from_url(psu_url)
+        power.connect()
+        stack.callback(power.close)
+        say(Progress("stage", f"robot: ur://{opt.host} (RTDE {ur.ports.rtde}), power source: {psu_url}"))
+        state, message, job_id = weld(
+            robot=robot, power=power, program=program, traj=traj, traj_path=traj_path, log_path=log_path,
+            out_dir=out, part_serial=opt.part_serial, params=params_from_program(program, use_jobs=False),
+            config=CellConfig(), timeout=opt.job_timeout, progress=say,
+        )
+    return CellRunResult(state, message, job_id, log_path, traj_path, report_path, program_path)
+
+
+def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunResult:
+    """Run a program or validated trajectory on a real cell (see the module docstring)."""
+    from weldcell.drivers.powersource.modbus import ModbusPowerSource
+    from weldcell.planning.stamp import verify_stamp
+    from weldcell.program import load_program
+
+    say = progress or (lambda p: None)
+    out = Path(options.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    job = Path(options.job)
+    report_path: Path | None = None
+    if job.suffix.lower() in (".yaml", ".yml"):
+        program, traj, traj_path, report_path = plan_and_validate(job, out, say)
+    else:
+        traj = load_trajectory(job)
+        verify_stamp(job, traj)
+        program = _program_for(traj, job)
+        program = load_program(program) if program is not None else None
+        if program is None:
+            raise ValidationError(f"{job}: cannot find the weld program it was planned from (hash "
+                                  f"{traj.program_hash[:12]}); run the program .yaml instead")
+        traj_path = job
+    with contextlib.ExitStack() as stack:
+        robot = _connect_robot(options.robot_url)
+        stack.callback(robot.close)
+        power = ModbusPowerSource.from_url(options.powersource_url)
+        power.connect()
+        stack.callback(power.close)
+        state, message, job_id = weld(
+            robot=robot, power=power, program=program, traj=traj, traj_path=traj_path, log_path=options.log_path,
+            out_dir=out, part_serial=options.part_serial,
+            params=params_from_program(program, use_jobs=options.use_power_source_jobs),
+            config=CellConfig(), timeout=options.job_timeout, progress=say,
+        )
+    return CellRunResult(state, message, job_id, options.log_path, traj_path, report_path, Path(program.path))
+
+
+def _program_for(traj: JointTrajectory, traj_path: Path) -> Path | None:
+    """The program file next to the trajectory (or in programs/) whose hash the trajectory records."""
+    import hashlib
+
+    for folder in (traj_path.parent, DEMO_PROGRAM.parent):
+        for p in sorted(folder.glob("*.y*ml")):
+            if hashlib.sha256(p.read_bytes()).hexdigest() == traj.program_hash:
+                return p
+    return None
+
+
+def _start_viewer(traj_path: Path) -> subprocess.Popen[bytes]:
+    code = "import sys; from weldcell.cli import main; sys.argv = ['weldcell', 'view', sys.argv[1]]; main()"
+    return subprocess.Popen([sys.executable, "-c", code, str(traj_path)])
+
+
+def _stop_viewer(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(5.0)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(2.0)

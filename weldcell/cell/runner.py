@@ -1,0 +1,449 @@
+"""The job worker of the cell controller: moves, arc handshakes, supervised welding, fault handling.
+
+:class:`JobRunner` holds the sequencing that runs in the controller's worker thread;
+:class:`~weldcell.cell.controller.CellController` adds the operator commands on top. Every motion
+goes through :meth:`JobRunner._execute`, a supervision loop that polls (every
+``CellConfig.poll_period``) the robot (position, safety inputs), the operator requests and, while
+welding, the power source, and turns anything abnormal into a controlled stop.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from weldcell.cell.approval import Approval, MotionApprover
+from weldcell.cell.arc import ArcProcedure, end_arc, strike_arc
+from weldcell.cell.monitor import AttemptTrace, SeamMonitor
+from weldcell.cell.moves import MoveLimits, build_trajectory, joint_move_samples, reapproach_move, retract_move
+from weldcell.cell.robotport import Motion, RobotPort
+from weldcell.cell.segments import MoveStep, SeamStep, Step, continue_from, index_at_s
+from weldcell.cell.state import CellState, CellStateMachine, Command, InterlockConfig, evaluate_interlocks
+from weldcell.cell.weldlog import WeldLog
+from weldcell.drivers.powersource.base import ErrorCode, PowerSource, WeldParams
+from weldcell.errors import CellStateError, DriverError, WeldcellError
+from weldcell.planning.trajectory import JointTrajectory
+
+if TYPE_CHECKING:
+    from weldcell.kinematics import Robot
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CellConfig:
+    """Cell settings.
+
+    Attributes:
+        arc: Arc handshake and restart settings.
+        interlocks: Safety inputs on the robot controller, or None when the cell has none wired.
+        moves: Limits of the recovery moves the cell plans itself.
+        retract_distance: Back-off along the torch axis after a stop on a seam [m].
+        approach_distance: Approach length onto a restart point [m].
+        poll_period: Period of the cell's supervision loop [s].
+        signal_flush_period: Time between committed batches of process signals [s].
+        motion_margin: Extra time allowed for a slice beyond its duration [s].
+    """
+
+    arc: ArcProcedure = field(default_factory=ArcProcedure)
+    interlocks: InterlockConfig | None = None
+    moves: MoveLimits = field(default_factory=MoveLimits)
+    retract_distance: float = 0.02
+    approach_distance: float = 0.02
+    poll_period: float = 0.01
+    signal_flush_period: float = 0.25
+    motion_margin: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class CellEvent:
+    """Something the cell reports: ``kind`` (``state``, ``seam_start``, ``seam_end``, ``fault``, ...)."""
+
+    kind: str
+    message: str
+    seam_id: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Interrupt(Exception):
+    """Leaves the worker: the job stops in ``command``'s state (PAUSE, FAULT or ESTOP)."""
+
+    def __init__(self, command: Command, message: str) -> None:
+        super().__init__(message)
+        self.command = command
+        self.message = message
+
+
+class _ArcLost(Exception):
+    def __init__(self, s: float, reason: str) -> None:
+        super().__init__(reason)
+        self.s = s
+        self.reason = reason
+
+
+class _Stop(Exception):
+    """A supervised slice was stopped (request, interlock or driver fault)."""
+
+    def __init__(self, command: Command, reason: str = "", source: str = "request") -> None:
+        super().__init__(reason or command.value)
+        self.command = command
+        self.reason = reason
+        self.source = source  # "request" (operator / interlock), "robot" or "power"
+
+
+@dataclass
+class Cursor:
+    """Where the job continues.
+
+    Attributes:
+        step: Index into the job's steps.
+        restart_s: For a seam step: restart at this seam arc length [m] (None: from its start).
+        retracted: The torch is already backed off the seam (no retract before a re-approach).
+    """
+
+    step: int = 0
+    restart_s: float | None = None
+    retracted: bool = True
+
+
+class JobRunner:
+    """Worker-side state and sequencing (see module docstring). Not used on its own."""
+
+    def __init__(
+        self,
+        robot: Any,
+        power: PowerSource,
+        weld_log: WeldLog,
+        config: CellConfig | None,
+        approver: MotionApprover,
+        kinematics: Robot | None,
+        checker: Any | None,
+        params: Mapping[str, WeldParams] | None,
+        on_event: Callable[[CellEvent], None] | None,
+    ) -> None:
+        self.port = RobotPort(robot)
+        self.power = power
+        self.log = weld_log
+        self.config = config or CellConfig()
+        self.approver = approver
+        self.kinematics = kinematics
+        self.checker = checker
+        self.params = dict(params or {})
+        self._on_event = on_event
+        self._sm = CellStateMachine(on_change=self._state_changed)
+        self._traj: JointTrajectory | None = None
+        self._main: Approval | None = None
+        self._steps: tuple[Step, ...] = ()
+        self._job_id: int | None = None
+        self._cursor = Cursor()
+        self._motion: Motion | None = None
+        self._req_pause = threading.Event()
+        self._req_estop = threading.Event()
+        self._stop_reason = ""
+        self.traces: list[AttemptTrace] = []
+        self.last_error: str = ""
+
+    # --- helpers ---------------------------------------------------------------------------------
+    def _require_traj(self) -> JointTrajectory:
+        if self._traj is None:
+            raise CellStateError("no trajectory loaded; load a job first")
+        return self._traj
+
+    def _emit(self, kind: str, message: str, seam_id: str | None = None, **data: Any) -> None:
+        if self._job_id is not None:
+            self.log.add_event(self._job_id, kind, message, seam_id=seam_id, data=dict(data))
+        if self._on_event is not None:
+            self._on_event(CellEvent(kind, message, seam_id, data))
+
+    def _state_changed(self, old: CellState, new: CellState, command: Command) -> None:
+        if self._on_event is not None:
+            self._on_event(CellEvent("state", f"cell {old.name} → {new.name}", None, {"command": command.value}))
+
+    def _safe_arc_off(self) -> None:
+        try:
+            self.power.stop_weld(timeout=self.config.arc.command_timeout)
+        except DriverError as err:
+            log.error("weld stop failed: %s", err)
+
+    # --- the worker ------------------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            while self._cursor.step < len(self._steps):
+                step = self._steps[self._cursor.step]
+                if isinstance(step, MoveStep):
+                    self._run_move(step)
+                else:
+                    self._run_seam(step)
+                self._cursor = Cursor(self._cursor.step + 1)
+            if self._job_id is not None:
+                self.log.end_job(self._job_id, "ok")
+            self._emit("job_end", "job complete")
+            self._sm.apply(Command.COMPLETE)
+        except Interrupt as intr:
+            self._stop_job(intr.command, intr.message)
+        except WeldcellError as err:
+            self._safe_arc_off()
+            self._stop_job(Command.FAULT, str(err))
+        except Exception as err:  # a bug must still leave the cell safe and the log consistent
+            log.exception("cell worker failed")
+            self._safe_arc_off()
+            self._stop_job(Command.FAULT, f"internal error: {err!r}")
+        finally:
+            self._motion = None
+
+    def _stop_job(self, command: Command, message: str) -> None:
+        self.last_error = message
+        if self._job_id is not None:
+            self.log.set_job_result(self._job_id, "interrupted")
+        self._emit({Command.PAUSE: "paused", Command.ESTOP: "estop"}.get(command, "fault"), message)
+        if self._sm.state is not CellState.ESTOP:
+            self._sm.apply(command)
+
+    def _check_requests(self, inputs: tuple[bool, ...]) -> Command | None:
+        if self._req_estop.is_set():
+            return Command.ESTOP
+        if self.config.interlocks is not None:
+            st = evaluate_interlocks(self.config.interlocks, inputs)
+            if not st.estop_ok:
+                self._stop_reason = "e-stop input"
+                return Command.ESTOP
+            if not st.ok:
+                self._stop_reason = ", ".join(st.problems())
+                return Command.FAULT
+        if self._req_pause.is_set():
+            return Command.PAUSE
+        return None
+
+    def _approve(self, piece: JointTrajectory, label: str) -> Approval:
+        try:
+            return self.approver.approve(piece, label)
+        except WeldcellError as err:
+            raise Interrupt(Command.FAULT, str(err)) from err
+
+    def _execute(
+        self,
+        traj: JointTrajectory,
+        approval: Approval,
+        start: int = 0,
+        end: int | None = None,
+        monitor: SeamMonitor | None = None,
+    ) -> None:
+        """Run samples ``[start, end)`` of ``traj`` under supervision.
+
+        Raises:
+            Interrupt: the robot refused the motion.
+            _Stop: operator request, interlock, driver fault or power-source link lost.
+            _ArcLost: the arc went out while ``monitor`` was watching.
+        """
+        cfg = self.config
+        end_i = traj.n_samples if end is None else end
+        self._wait_stopped()  # a previous slice may still be decelerating after a stop
+        try:
+            motion = self.port.execute(traj, approval, start, end_i)
+        except DriverError as err:
+            raise Interrupt(Command.FAULT, f"robot refused the motion: {err}") from err
+        self._motion = motion
+        deadline = time.monotonic() + (end_i - start) * traj.dt + cfg.motion_margin
+        try:
+            while not motion.done():
+                time.sleep(cfg.poll_period)
+                snap = self.port.snapshot()
+                req = self._check_requests(snap.digital_inputs)
+                if req is not None:
+                    if req is Command.PAUSE:
+                        self._req_pause.clear()  # consumed: the stop and retract run unpaused
+                        raise _Stop(req, "paused by the operator", "request")
+                    raise _Stop(req, self._stop_reason, "estop" if req is Command.ESTOP else "interlock")
+                if monitor is not None:
+                    try:
+                        st = self.power.status()
+                    except DriverError as err:
+                        raise _Stop(Command.FAULT, f"power source: {err}", "power") from err
+                    s = monitor.observe(motion.position(), snap.q, st)
+                    if not st.arc_stable:
+                        why = ErrorCode.describe(st.error_code) if st.error_code else "arc no longer stable"
+                        raise _ArcLost(s, f"arc lost at {s * 1e3:.1f} mm ({why})")
+                if time.monotonic() > deadline:
+                    raise _Stop(Command.FAULT, "robot did not finish the motion in time", "robot")
+            motion.wait(timeout=cfg.motion_margin)
+        except (_Stop, _ArcLost):
+            motion.stop()
+            raise
+        except DriverError as err:
+            motion.stop()
+            raise _Stop(Command.FAULT, f"robot: {err}", "robot") from err
+
+    def _wait_stopped(self) -> None:
+        m = self._motion
+        try:
+            if m is not None:
+                m.wait(timeout=self.config.motion_margin)
+        except DriverError as err:
+            log.info("motion ended with %s", err)
+
+    def _interrupt_move(self, stop: _Stop) -> Interrupt:
+        if stop.command is Command.ESTOP:
+            return Interrupt(Command.ESTOP, stop.reason or "e-stop")
+        self._wait_stopped()
+        return Interrupt(stop.command, stop.reason or stop.command.value)
+
+    def _run_move(self, step: MoveStep) -> None:
+        """An arc-off move; after an interruption, join the path at its nearest sample and go on."""
+        traj = self._require_traj()
+        assert self._main is not None  # mypy
+        q_now = self.port.snapshot().q
+        try:
+            if float(np.max(np.abs(q_now - traj.q[step.i0]))) < 1e-3:
+                self._execute(traj, self._main, step.i0, step.i1 + 1)
+                return
+            block = traj.q[step.i0 : step.i1 + 1]
+            k = step.i0 + int(np.argmin(np.linalg.norm(block - q_now, axis=1)))
+            kin = self.kinematics
+            qd_max = kin.qd_max if kin is not None else np.full(q_now.shape, 1.0)
+            qdd_max = kin.qdd_max if kin is not None else np.full(q_now.shape, 2.0)
+            join = build_trajectory(traj, joint_move_samples(q_now, traj.q[k], traj.dt, qd_max, qdd_max,
+                                                             scale=self.config.moves.joint_speed_scale))
+            self._execute(join, self._approve(join, "rejoin"))
+            if k < step.i1:
+                cont = continue_from(traj, k, step.i1)[0]
+                self._execute(cont, self._approve(cont, "continue"))
+        except _Stop as stop:
+            raise self._interrupt_move(stop) from None
+
+    def _run_seam(self, step: SeamStep) -> None:
+        traj = self._require_traj()
+        assert self._main is not None and self._job_id is not None  # mypy
+        cfg = self.config
+        cur = self._cursor
+        if cur.restart_s is None:
+            piece, approval, start, end, index_map = traj, self._main, step.i0, step.i1 + 1, None
+            s_start = step.s0
+        else:
+            i_r = index_at_s(traj, step, cur.restart_s)
+            self._reapproach(traj.q[i_r], retracted=cur.retracted)
+            cur.retracted = False
+            piece, index_map = continue_from(traj, i_r, step.i1, dwell_samples=step.weld0 - step.i0)
+            approval, start, end = self._approve(piece, f"restart_{step.seam_id}"), 0, piece.n_samples
+            s_start = float(np.nan_to_num(traj.seam_s[i_r], nan=step.s0))
+        try:
+            arc = strike_arc(
+                self.power, cfg.arc, self.params.get(step.seam_id),
+                on_retry=lambda n, why: self._emit("arc_retry", f"ignition attempt {n} failed: {why}", step.seam_id),
+                abort=self._req_estop.is_set,
+            )
+        except DriverError as err:
+            self._safe_arc_off()
+            if self._req_estop.is_set():
+                raise Interrupt(Command.ESTOP, self._stop_reason or "e-stop") from err
+            raise Interrupt(Command.FAULT, f"seam {step.seam_id}: {err}") from err
+        record = self.log.start_seam(self._job_id, step.seam_id, s_start=s_start, s_end_planned=step.s1,
+                                     pass_index=step.segment)
+        self._emit("seam_start", f"seam {step.seam_id}: arc stable after {arc.ignition_time:.2f} s "
+                   f"({arc.attempts} attempt(s)), welding from {s_start * 1e3:.1f} mm", step.seam_id,
+                   attempts=arc.attempts, s_start=s_start)
+        monitor = SeamMonitor(self.log, record, traj, step, index_map, cfg.signal_flush_period)
+        try:
+            self._execute(piece, approval, start, end, monitor)
+        except _ArcLost as lost:
+            self._seam_interrupted(step, monitor, "arc_loss", lost.s, lost.reason, Command.FAULT, "arc")
+        except _Stop as stop:
+            self._seam_stopped(step, monitor, stop)
+        try:
+            end_arc(self.power, cfg.arc)
+        except DriverError as err:
+            # welded to its end; the fault (wire stick, current not stopping) blocks the next motion
+            # until an operator has cleared it
+            self._finish_seam(monitor, "ok", step.s1, [str(err)])
+            self._cursor = Cursor(self._cursor.step + 1)
+            raise Interrupt(Command.FAULT, f"seam {step.seam_id}: {err}") from err
+        self._finish_seam(monitor, "ok", step.s1, [])
+
+    def _seam_stopped(self, step: SeamStep, monitor: SeamMonitor, stop: _Stop) -> None:
+        s = monitor.s_now if np.isfinite(monitor.s_now) else monitor.s_max
+        if stop.command is Command.ESTOP:
+            self._safe_arc_off()
+            self._seam_interrupted(step, monitor, "estop", s, stop.reason or "e-stop", Command.ESTOP, "estop")
+        elif stop.command is Command.PAUSE:
+            self._wait_stopped()
+            m = self._motion
+            s_end = monitor.seam_s_at(m.position()) if m is not None else s
+            self._seam_interrupted(step, monitor, "paused", s_end, "paused by the operator", Command.PAUSE, "request")
+        else:
+            self._safe_arc_off()
+            result = {"robot": "robot_fault", "power": "power_source_fault"}.get(stop.source, "fault")
+            self._seam_interrupted(step, monitor, result, s, stop.reason, Command.FAULT, stop.source)
+
+    def _finish_seam(self, monitor: SeamMonitor, result: str, s_stop: float, faults: list[str]) -> None:
+        monitor.flush()
+        dmax, drms = monitor.deviation(self.kinematics)
+        self.log.end_seam(monitor.record, result, s_stop=s_stop, faults=faults,
+                          deviation_max_m=dmax, deviation_rms_m=drms)
+        self.traces.append(monitor.trace())
+        self._emit("seam_end", f"seam {monitor.step.seam_id}: {result} at {s_stop * 1e3:.1f} mm"
+                   + (f" ({'; '.join(faults)})" if faults else ""),
+                   monitor.step.seam_id, result=result, s_stop=s_stop, deviation_max_m=dmax)
+
+    def _seam_interrupted(
+        self,
+        step: SeamStep,
+        monitor: SeamMonitor,
+        result: str,
+        s_stop: float,
+        reason: str,
+        command: Command,
+        source: str,
+    ) -> None:
+        """Record where the arc went out, make the cell safe, retract if possible, and leave the worker.
+
+        ``source``: ``arc`` (arc loss), ``request`` (operator pause, interlock), ``estop``, ``robot``
+        (driver fault / lost connection) or ``power`` (power-source link lost). The torch retracts
+        only when both devices are healthy and the arc ended normally.
+        """
+        faults = [reason]
+        if source not in ("estop", "robot"):
+            self._wait_stopped()
+        if source in ("arc", "request"):
+            try:
+                end_arc(self.power, self.config.arc)
+            except DriverError as err:
+                faults.append(str(err))
+                self._safe_arc_off()
+        self._finish_seam(monitor, result, s_stop, faults)
+        cur = self._cursor
+        cur.restart_s = max(s_stop - self.config.arc.restart_overlap, step.s0)
+        cur.retracted = False
+        if source in ("arc", "request") and len(faults) == 1 and self.kinematics is not None:
+            try:
+                q_now = self.port.wait_still()
+                move = retract_move(self.kinematics, self._require_traj(), q_now,
+                                    self.config.retract_distance, self.config.moves)
+                self._execute(move, self._approve(move, "retract"))
+                cur.retracted = True
+            except (_Stop, WeldcellError) as err:
+                self._wait_stopped()
+                faults.append(f"retract failed: {err}")
+        raise Interrupt(command, f"seam {step.seam_id}: {'; '.join(faults)}")
+
+    def _reapproach(self, q_target: np.ndarray, *, retracted: bool) -> None:
+        if self.kinematics is None:
+            raise Interrupt(Command.FAULT, "cannot restart a seam without a kinematic model of the robot")
+        traj = self._require_traj()
+        q_now = self.port.snapshot().q
+        try:
+            move = reapproach_move(
+                self.kinematics, traj, q_now, q_target,
+                retract_distance=0.0 if retracted else self.config.retract_distance,
+                approach_distance=self.config.approach_distance, limits=self.config.moves, checker=self.checker,
+            )
+        except WeldcellError as err:
+            raise Interrupt(Command.FAULT, f"cannot plan the re-approach: {err}") from err
+        try:
+            self._execute(move, self._approve(move, "reapproach"))
+        except _Stop as stop:
+            raise self._interrupt_move(stop) from None

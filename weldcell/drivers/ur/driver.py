@@ -1,0 +1,497 @@
+"""Universal Robots driver: streams trajectory slices over RTDE to the weldcell servo program.
+
+Threads (H9: no disk or network I/O on the control loop beyond the RTDE socket itself):
+
+* **reader** - blocks on the RTDE socket, decodes output packages and publishes the latest one
+  (an atomic reference swap); it also drains the control loop's log queue.
+* **control** - a :class:`~weldcell.drivers.base.RateLimiter` loop at the controller rate (500 Hz
+  e-Series, 125 Hz CB3). Each cycle it reads the latest feedback, advances the register window of
+  the streaming protocol (:mod:`weldcell.drivers.ur.servo_program`) and sends one RTDE input
+  package. Samples are precomputed per slice; nothing is allocated or logged in the loop.
+
+The servo program runs on the controller between slices (one upload per connection); a new
+stream session resets it. Arc on/off follows the samples' ``arc_on`` flags on the configured
+digital output, switched by the robot program at exactly the sample where it changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from weldcell.drivers.base import (
+    ExecutionHandle,
+    ExecutionOutcome,
+    ExecutionResult,
+    RateLimiter,
+    RobotDriver,
+    RobotMode,
+    RobotState,
+    SafetyStatus,
+)
+from weldcell.drivers.ur import servo_program as sp
+from weldcell.drivers.ur.dashboard import DASHBOARD_PORT, DashboardClient
+from weldcell.drivers.ur.rtde_client import RTDE_PORT, RTDEClient
+from weldcell.errors import DriverConnectionError, DriverError, DriverFaultError, DriverTimeoutError
+
+log = logging.getLogger(__name__)
+
+NDArrayF = npt.NDArray[np.float64]
+
+_MODE = {3: RobotMode.POWER_OFF, 4: RobotMode.IDLE, 5: RobotMode.IDLE, 7: RobotMode.RUNNING, 2: RobotMode.BOOTING,
+         0: RobotMode.DISCONNECTED, -1: RobotMode.DISCONNECTED}
+_SAFETY = {1: SafetyStatus.NORMAL, 2: SafetyStatus.REDUCED, 3: SafetyStatus.PROTECTIVE_STOP,
+           4: SafetyStatus.FAULT, 5: SafetyStatus.SAFEGUARD_STOP, 6: SafetyStatus.EMERGENCY_STOP,
+           7: SafetyStatus.EMERGENCY_STOP, 8: SafetyStatus.FAULT, 9: SafetyStatus.FAULT}
+_SAFETY_NAMES = {1: "NORMAL", 2: "REDUCED", 3: "PROTECTIVE_STOP", 4: "RECOVERY", 5: "SAFEGUARD_STOP",
+                 6: "SYSTEM_EMERGENCY_STOP", 7: "ROBOT_EMERGENCY_STOP", 8: "VIOLATION", 9: "FAULT"}
+
+OUTPUTS = [
+    "timestamp", "actual_q", "actual_qd", "target_q", "robot_mode", "safety_mode", "runtime_state",
+    "actual_digital_input_bits", "actual_digital_output_bits", "standard_analog_input0",
+    "standard_analog_input1", "standard_analog_output0", "standard_analog_output1", "target_speed_fraction",
+    *[f"output_int_register_{i}" for i in range(sp.OUT_RECEIVED, sp.OUT_SESSION + 1)],
+    f"output_double_register_{sp.OUT_POSITION}",
+]
+STREAM_INPUTS = [
+    *[f"input_int_register_{i}" for i in range(sp.IN_NEWEST, sp.IN_FLAGS + sp.SLOTS)],
+    *[f"input_double_register_{i}" for i in range(sp.FIRST_DOUBLE, sp.FIRST_DOUBLE + 6 * sp.SLOTS)],
+]
+IO_INPUTS = [
+    "standard_digital_output_mask", "standard_digital_output", "standard_analog_output_mask",
+    "standard_analog_output_type", "standard_analog_output_0", "standard_analog_output_1",
+]
+
+
+@dataclass(frozen=True)
+class URDriverConfig:
+    """Settings of :class:`URDriver`.
+
+    Attributes:
+        robot: weldcell robot model name of the arm (``"ur5e"``, ``"ur10e"``, ...).
+        rtde_port: RTDE port.
+        dashboard_port: Dashboard port (None: do not use the dashboard).
+        script_port: Port the servo program is uploaded to (30002 secondary, 30001 primary).
+        arc_output: Standard digital output switched on the samples' arc flags (None: not driven).
+        arc_established_input: Digital input that reports "arc established" (for the cell).
+        lookahead: Set-points kept ahead of the robot [s]; bounds the network stall that is absorbed.
+        ring: On-robot buffer [samples] (must exceed lookahead / cycle + 8).
+        stop_time: Deceleration time of stop() [s], along the path.
+        watchdog_hz: RTDE watchdog minimum input rate [Hz] (program stops below it).
+        spin: Busy-wait margin of the control loop [s] (lower jitter, more CPU).
+        power_on: Power on and release the brakes through the dashboard at connect.
+        upload_timeout: Time allowed for the servo program to start [s].
+    """
+
+    robot: str = "ur5e"
+    rtde_port: int = RTDE_PORT
+    dashboard_port: int | None = DASHBOARD_PORT
+    script_port: int = 30002
+    arc_output: int | None = 0
+    arc_established_input: int | None = 0
+    lookahead: float = 0.1
+    ring: int = 128
+    stop_time: float = 0.15
+    watchdog_hz: float = 10.0
+    spin: float = 0.0
+    power_on: bool = False
+    upload_timeout: float = 3.0
+
+
+class _Stream:
+    """Precomputed set-points of one slice and its register-window state (control thread only)."""
+
+    def __init__(self, handle: ExecutionHandle, cycle: float, session: int, lookahead: int) -> None:
+        traj = handle.traj
+        s0, s1 = handle.start_index, handle.end_index
+        if abs(traj.dt - cycle) < 1e-12:
+            self.samples = np.ascontiguousarray(traj.q[s0:s1], dtype=np.float64)
+            self.flags = traj.arc_on[s0:s1].astype(np.int32)
+            self.scale = 1.0
+        else:  # resample the slice to the controller cycle
+            t_end = (s1 - 1 - s0) * traj.dt
+            tt = np.arange(0.0, t_end + 1e-12, cycle)
+            if tt[-1] < t_end - 1e-12:
+                tt = np.append(tt, t_end)
+            src_t = (np.arange(s0, s1) - s0) * traj.dt
+            self.samples = np.stack([np.interp(tt, src_t, traj.q[s0:s1, j]) for j in range(traj.q.shape[1])], 1)
+            self.flags = traj.arc_on[s0 + np.minimum((tt / traj.dt).astype(int), s1 - 1 - s0)].astype(np.int32)
+            self.scale = cycle / traj.dt
+        self.handle = handle
+        self.session = session
+        self.n = self.samples.shape[0]
+        self.lookahead = lookahead
+        self.newest = -1
+        self.command = sp.StreamCommand.FILL
+        self.acked = False
+
+
+class URDriver(RobotDriver):
+    """Driver for a UR controller (real or virtual) over RTDE, Dashboard and the script port.
+
+    Args:
+        host: Controller address.
+        config: Driver settings.
+    """
+
+    def __init__(self, host: str, config: URDriverConfig | None = None) -> None:
+        super().__init__()
+        self.host = host
+        self.config = config or URDriverConfig()
+        self.robot = self.config.robot
+        self.dt = 0.002
+        self.rtde: RTDEClient | None = None
+        self.dashboard: DashboardClient | None = None
+        self._latest: dict[str, Any] | None = None
+        self._latest_event = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._quit = threading.Event()
+        self._log_queue: queue.SimpleQueue[tuple[int, str]] = queue.SimpleQueue()
+        self._stream: _Stream | None = None
+        self._pending: _Stream | None = None
+        self._session = 0
+        self._window = [0] * 8 + [0.0] * 24
+        self._io_values: list[Any] = [0, 0, 0, 0, 0.0, 0.0]
+        self._io_request: list[Any] | None = None
+        self._io_lock = threading.Lock()
+        self._arc_off_request = False
+        self.rate: RateLimiter | None = None
+        self.connection_error: str = ""
+        self._fk: Any = None
+
+    def __repr__(self) -> str:
+        return f"URDriver({self.host!r})"
+
+    # --- connection -----------------------------------------------------------------------
+    def _connect(self, timeout: float | None) -> None:
+        cfg = self.config
+        t = 10.0 if timeout is None else timeout
+        deadline = time.monotonic() + t
+        from weldcell.kinematics import load_robot
+
+        self._fk = load_robot(cfg.robot).fk
+        rtde = RTDEClient(self.host, cfg.rtde_port, timeout=min(2.0, t))
+        rtde.connect()
+        try:
+            rtde.negotiate_protocol((2, 1))
+            version = rtde.get_controller_version()
+            self.dt = 0.002 if version[0] >= 5 else 0.008
+            rtde.setup_outputs(OUTPUTS, 1.0 / self.dt)
+            self._stream_recipe = rtde.setup_inputs(STREAM_INPUTS)
+            self._io_recipe = rtde.setup_inputs(IO_INPUTS)
+            rtde.start()
+        except Exception:
+            rtde.close()
+            raise
+        self.rtde = rtde
+        if cfg.dashboard_port is not None:
+            dash = DashboardClient(self.host, cfg.dashboard_port, timeout=2.0)
+            try:
+                dash.connect()
+                self.dashboard = dash
+            except DriverError as err:
+                log.warning("dashboard of %s not reachable (%s); continuing without it", self.host, err)
+        self._quit.clear()
+        self._latest = None
+        self._latest_event.clear()
+        self._stream = self._pending = None
+        self._session = int(time.time() * 10) % 10_000_000 * 100  # a fresh session range per connection
+        self._window = [0] * 8 + [0.0] * 24
+        self._window[sp.IN_NEWEST - 24] = -1
+        self._window[sp.IN_LAST - 24] = -1
+        self._window[sp.IN_SESSION - 24] = self._session
+        self.connection_error = ""
+        self._threads = [
+            threading.Thread(target=self._reader, name=f"ur-reader-{self.host}", daemon=True),
+            threading.Thread(target=self._control, name=f"ur-control-{self.host}", daemon=True),
+        ]
+        for th in self._threads:
+            th.start()
+        try:
+            self._wait_latest(max(0.1, deadline - time.monotonic()))
+            if cfg.power_on and self.dashboard is not None:
+                self._power_on(deadline)
+            self._upload_program(max(0.1, min(cfg.upload_timeout, deadline - time.monotonic())))
+        except Exception:
+            self._close()
+            raise
+
+    def _power_on(self, deadline: float) -> None:
+        assert self.dashboard is not None  # mypy
+        if self._latest is not None and self._latest["robot_mode"] == 7:
+            return
+        self.dashboard.power_on()
+        while time.monotonic() < deadline:
+            if self._latest is not None and self._latest["robot_mode"] in (5, 7):
+                break
+            time.sleep(0.01)
+        self.dashboard.brake_release()
+        while time.monotonic() < deadline:
+            if self._latest is not None and self._latest["robot_mode"] == 7:
+                return
+            time.sleep(0.01)
+        raise DriverTimeoutError(f"{self.host}: robot did not reach RUNNING after power on and brake release")
+
+    def _upload_program(self, timeout: float) -> None:
+        """Upload the servo program and wait until it runs and acknowledges our session."""
+        cfg = self.config
+        text = sp.servo_program(cycle=self.dt, ring=cfg.ring, arc_output=cfg.arc_output, stop_time=cfg.stop_time,
+                                watchdog_hz=cfg.watchdog_hz)
+        fb = self._latest
+        if fb is not None and fb["robot_mode"] != 7:
+            raise DriverFaultError(
+                f"{self.host}: robot is not ready to move (robot mode {_MODE.get(fb['robot_mode'], fb['robot_mode'])}); "
+                "power it on and release the brakes", error_code="robot_mode",
+            )
+        try:
+            with socket.create_connection((self.host, cfg.script_port), timeout=2.0) as s:
+                s.sendall(text.encode())
+        except OSError as err:
+            raise DriverConnectionError(f"cannot upload the servo program to {self.host}:{cfg.script_port}: {err}") from err
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            fb = self._latest
+            if (fb is not None and fb["runtime_state"] == 2 and fb[f"output_int_register_{sp.OUT_SESSION}"] == self._session
+                    and fb[f"output_int_register_{sp.OUT_STATUS}"] == sp.StreamStatus.FILLING):
+                return
+            time.sleep(0.005)
+        recent = [m for m, _, _ in self.controller_messages()[-3:]]
+        raise DriverTimeoutError(f"{self.host}: the servo program did not start within {timeout} s; "
+                                 f"last controller messages: {recent or 'none'}; last state: "
+                                 f"runtime_state={fb and fb['runtime_state']}, "
+                                 f"status={fb and fb[f'output_int_register_{sp.OUT_STATUS}']}, "
+                                 f"session={fb and fb[f'output_int_register_{sp.OUT_SESSION}']} (ours {self._session})")
+
+    def _close(self) -> None:
+        st = self._stream
+        if st is not None and not st.handle.done:
+            st.handle._finish(ExecutionResult(ExecutionOutcome.FAULTED, st.handle.progress.index,
+                                              st.handle.progress.position, "driver closed during execution"))
+        self._quit.set()
+        for th in self._threads:
+            if th is not threading.current_thread():
+                th.join(2.0)
+        self._threads = []
+        if self.rtde is not None:
+            self.rtde.close()
+            self.rtde = None
+        if self.dashboard is not None:
+            self.dashboard.close()
+            self.dashboard = None
+
+    def reconnect(self, timeout: float | None = 10.0) -> None:
+        """Close (quietly) and connect again, e.g. after the link dropped."""
+        with contextlib.suppress(DriverError):
+            self.close()
+        self.connect(timeout)
+
+    # --- threads --------------------------------------------------------------------------
+    def _reader(self) -> None:
+        rtde = self.rtde
+        assert rtde is not None  # mypy
+        while not self._quit.is_set():
+            try:
+                out = rtde.receive_latest(timeout=0.5)
+            except (DriverTimeoutError, DriverConnectionError) as err:
+                if self._quit.is_set():
+                    return
+                self.connection_error = str(err)
+                log.error("%s: RTDE link lost: %s", self.host, err)
+                self._quit.set()
+                self._fail_stream(f"connection to the controller lost ({err})", "connection")
+                return
+            self._latest = out
+            self._latest_event.set()
+            while True:
+                try:
+                    level, msg = self._log_queue.get_nowait()
+                except queue.Empty:
+                    break
+                log.log(level, "%s: %s", self.host, msg)
+
+    def _fail_stream(self, reason: str, code: str | int | None) -> None:
+        st = self._stream
+        if st is not None and not st.handle.done:
+            p = st.handle.progress
+            st.handle._finish(ExecutionResult(ExecutionOutcome.FAULTED, p.index, p.position, reason, code))
+
+    def _control(self) -> None:
+        rtde = self.rtde
+        assert rtde is not None  # mypy
+        self.rate = rate = RateLimiter(1.0 / self.dt, spin=self.config.spin)
+        lookahead = max(1, round(self.config.lookahead / self.dt))
+        lookahead = min(lookahead, self.config.ring - 8)
+        win = self._window
+        while not self._quit.is_set():
+            rate.sleep()
+            fb = self._latest
+            if self._pending is not None:
+                self._session += 1
+                st = self._pending
+                st.session = self._session
+                st.lookahead = lookahead
+                self._stream, self._pending = st, None
+                win[0:4] = [-1, int(sp.StreamCommand.FILL), st.n - 1, st.session]
+            st = self._stream
+            if st is not None and fb is not None and not st.handle.done:
+                self._advance(st, fb, win)
+            try:
+                rtde.send_inputs(self._stream_recipe, win)
+                if self._io_request is not None:
+                    with self._io_lock:
+                        req, self._io_request = self._io_request, None
+                    if req is not None:
+                        rtde.send_inputs(self._io_recipe, req)
+            except DriverConnectionError as err:
+                self._log_queue.put((logging.ERROR, f"RTDE send failed: {err}"))
+                return
+            if rate.slack < -0.001:  # logged by the reader thread, never here
+                level = logging.WARNING if rate.slack < -0.01 else logging.DEBUG
+                self._log_queue.put((level, f"control loop overrun by {-rate.slack * 1e3:.2f} ms"))
+
+    def _advance(self, st: _Stream, fb: dict[str, Any], win: list[Any]) -> None:
+        h = st.handle
+        acked = fb[f"output_int_register_{sp.OUT_SESSION}"] == st.session
+        status = fb[f"output_int_register_{sp.OUT_STATUS}"]
+        # faults: safety stop or the program is gone
+        if fb["safety_mode"] not in (1, 2) or fb["runtime_state"] != 2:
+            code = _SAFETY_NAMES.get(fb["safety_mode"], fb["safety_mode"]) if fb["safety_mode"] not in (1, 2) \
+                else "program_stopped"
+            reason = self._error_messages() or (f"safety mode {code}" if code != "program_stopped"
+                                                 else "the servo program stopped on the controller")
+            self._fail_stream(reason, code)
+            self._request_arc_off()
+            return
+        if not acked:
+            return
+        position = float(fb[f"output_double_register_{sp.OUT_POSITION}"])
+        abs_pos = h.start_index + position * st.scale
+        h._update(abs_pos)
+        underruns = int(fb[f"output_int_register_{sp.OUT_UNDERRUNS}"])
+        if status == sp.StreamStatus.DONE:
+            h._finish(ExecutionResult(ExecutionOutcome.COMPLETED, h.end_index - 1, float(h.end_index - 1), "",
+                                      None, underruns))
+            return
+        if status == sp.StreamStatus.STOPPED:
+            idx = int(np.floor(abs_pos + 1e-9))
+            h._finish(ExecutionResult(ExecutionOutcome.STOPPED, idx, abs_pos, "stop requested", None, underruns))
+            return
+        if status == sp.StreamStatus.OVERRUN:
+            self._fail_stream("set-points lost: the stream overran the controller's register window", "overrun")
+            return
+        received = int(fb[f"output_int_register_{sp.OUT_RECEIVED}"])
+        executed = int(fb[f"output_int_register_{sp.OUT_EXECUTED}"])
+        newest = min(received + sp.SLOTS, executed + st.lookahead, st.n - 1)
+        if newest > st.newest:
+            samples, flags = st.samples, st.flags
+            for k in range(max(st.newest + 1, newest - sp.SLOTS + 1), newest + 1):
+                slot = k % sp.SLOTS
+                win[4 + slot] = int(flags[k])
+                base = 8 + 6 * slot
+                win[base : base + 6] = samples[k].tolist()
+            st.newest = newest
+            win[0] = newest
+        if h.stop_requested:
+            st.command = sp.StreamCommand.STOP
+        elif st.command == sp.StreamCommand.FILL and received >= min(st.lookahead, st.n - 1):
+            st.command = sp.StreamCommand.RUN
+        win[1] = int(st.command)
+
+    def _request_arc_off(self) -> None:
+        n = self.config.arc_output
+        if n is not None:
+            with self._io_lock:
+                v = self._io_values
+                self._io_request = [1 << n, 0, 0, v[3], v[4], v[5]]
+
+    def _error_messages(self) -> str:
+        if self.rtde is None:
+            return ""
+        errors = [(m, src) for m, src, lvl in list(self.rtde.messages) if lvl <= 1]
+        causes = [m for m, src in errors if src != "Controller"]  # "program stopped" is a consequence
+        if causes:
+            return causes[-1]
+        return errors[-1][0] if errors else ""
+
+    def _wait_latest(self, timeout: float | None) -> dict[str, Any]:
+        if not self._latest_event.wait(timeout):
+            raise DriverTimeoutError(f"no RTDE state from {self.host} within {timeout} s")
+        fb = self._latest
+        assert fb is not None  # mypy
+        return fb
+
+    # --- driver hooks ---------------------------------------------------------------------
+    def _state(self, timeout: float | None) -> RobotState:
+        if self.connection_error:
+            raise DriverConnectionError(f"{self.host}: {self.connection_error}")
+        fb = self._wait_latest(timeout)
+        q = np.array(fb["actual_q"])
+        return RobotState(
+            t=float(fb["timestamp"]), q=q, qd=np.array(fb["actual_qd"]), T_base_flange=self._fk(q),
+            mode=_MODE.get(fb["robot_mode"], RobotMode.OTHER), safety=_SAFETY.get(fb["safety_mode"], SafetyStatus.FAULT),
+            program_running=fb["runtime_state"] == 2, digital_in=int(fb["actual_digital_input_bits"]),
+            digital_out=int(fb["actual_digital_output_bits"]),
+            analog_in=np.array([fb["standard_analog_input0"], fb["standard_analog_input1"]]),
+            analog_out=np.array([fb["standard_analog_output0"], fb["standard_analog_output1"]]),
+            speed_fraction=float(fb["target_speed_fraction"]),
+        )
+
+    def _execute(self, handle: ExecutionHandle) -> None:
+        fb = self._wait_latest(1.0)
+        if fb["safety_mode"] not in (1, 2):
+            raise DriverFaultError(
+                f"{self.host}: robot is in {_SAFETY_NAMES.get(fb['safety_mode'])}: "
+                f"{self._error_messages() or 'clear the stop first'}", error_code=_SAFETY_NAMES.get(fb["safety_mode"]),
+            )
+        st = self._stream
+        ready = (fb["runtime_state"] == 2 and (st is None or fb[f"output_int_register_{sp.OUT_SESSION}"] == st.session)
+                 and fb[f"output_int_register_{sp.OUT_STATUS}"] in (sp.StreamStatus.FILLING, sp.StreamStatus.STOPPED,
+                                                                    sp.StreamStatus.DONE))
+        if not ready:  # the program stopped (fault, watchdog, dashboard stop): upload it again
+            self._stream = None
+            self._session += 1
+            self._window[0:4] = [-1, 0, -1, self._session]
+            time.sleep(3 * self.dt)
+            self._upload_program(self.config.upload_timeout)
+        self._pending = _Stream(handle, self.dt, 0, 0)
+
+    def _stop(self, handle: ExecutionHandle) -> None:
+        handle.stop_requested = True
+
+    def _set_digital_out(self, n: int, value: bool) -> None:
+        with self._io_lock:
+            self._io_values[0] = 1 << n
+            self._io_values[1] = (1 << n) if value else 0
+            self._io_request = [self._io_values[0], self._io_values[1], 0, *self._io_values[3:]]
+
+    def _set_analog_out(self, n: int, value: float) -> None:
+        with self._io_lock:
+            self._io_values[2] = 1 << n
+            self._io_values[4 + n] = value
+            self._io_request = [0, 0, *self._io_values[2:]]
+
+    # --- UR extras ------------------------------------------------------------------------
+    def set_arc(self, on: bool, timeout: float | None = 1.0) -> None:
+        """Switch the configured arc output."""
+        if self.config.arc_output is None:
+            raise DriverError("no arc output configured (URDriverConfig.arc_output)")
+        self.set_digital_out(self.config.arc_output, on, timeout)
+
+    def arc_established(self, timeout: float | None = 1.0) -> bool:
+        """State of the configured "arc established" input."""
+        if self.config.arc_established_input is None:
+            raise DriverError("no arc-established input configured (URDriverConfig.arc_established_input)")
+        return self.get_digital_in(self.config.arc_established_input, timeout)
+
+    def controller_messages(self) -> list[tuple[str, str, int]]:
+        """Text messages received from the controller: (message, source, level 0-3)."""
+        return list(self.rtde.messages) if self.rtde is not None else []

@@ -1,0 +1,453 @@
+"""``plan_program``: from a weld program to one executable, time-stamped joint trajectory.
+
+Steps: tool paths (``weldcell.toolpath``) -> per weld segment a joint path over IK branches and
+orientation samples (:mod:`~weldcell.planning.seam`) -> seam order and direction
+(:mod:`~weldcell.planning.ordering`) -> home, approach, weld, depart, ..., home with transit moves
+(:mod:`~weldcell.planning.transit`) and the constant-speed weld (:mod:`~weldcell.planning.weld`).
+
+The trajectory shape (docs/architecture.md): the robot is at rest at every arc-on and arc-off event;
+arc-on samples run from the arc-start dwell through the weld to the end of the crater fill; seam_s
+gives the seam arc length on weld samples.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from weldcell.planning.collision import CapsuleCollisionChecker, CollisionChecker
+from weldcell.planning.ordering import SeamEnds, order_seams
+from weldcell.planning.seam import LadderOptions, SeamFailure, SeamPath, plan_seam, rotation_angles
+from weldcell.planning.trajectory import ArcEvent, JointTrajectory
+from weldcell.planning.transit import TransitError, TransitOptions, find_path, segment_free, time_path
+from weldcell.planning.weld import (
+    WeldSamples,
+    gamma0,
+    orientation_offsets,
+    orientation_samples,
+    reversed_segment,
+    weld_samples,
+)
+from weldcell.spatial import invert_transforms
+
+log = logging.getLogger(__name__)
+NDArrayF = npt.NDArray[np.float64]
+ProgressFn = Callable[[float, str], None]
+
+
+class PlanStatus(Enum):
+    """Outcome of planning a program or a seam."""
+
+    OK = "ok"
+    OUT_OF_REACH = "out_of_reach"
+    JOINT_LIMIT = "joint_limit"
+    SINGULARITY = "singularity"
+    COLLISION = "collision"
+    DISCONTINUITY = "discontinuity"
+    WELD_SPEED = "weld_speed"
+    TRANSIT_FAILED = "transit_failed"
+    NOT_PLANNED = "not_planned"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOptions:
+    """Settings of :func:`plan_program`.
+
+    Attributes:
+        dt: Sample period [s] (the robot controller period).
+        waypoint_spacing: Way-point spacing of the seam search along the seam [m].
+        margin: Obstacle margin of the robot links [m] (None: the cell's clearance).
+        tolerance_samples: Samples per work/travel angle tolerance (odd; 1 = programmed angles only).
+        optimize_order: Choose seam order and direction when the program has no fixed sequence.
+        min_ramp_time: Shortest speed ramp at arc start and end [s].
+        ladder: Seam search settings.
+        transit: Transit move settings.
+    """
+
+    dt: float = 0.002
+    waypoint_spacing: float = 0.002
+    margin: float | None = None
+    tolerance_samples: int = 3
+    optimize_order: bool = True
+    min_ramp_time: float = 0.1
+    ladder: LadderOptions = field(default_factory=LadderOptions)
+    transit: TransitOptions = field(default_factory=TransitOptions)
+
+
+@dataclass(frozen=True, slots=True)
+class SeamReport:
+    """Planning outcome of one weld segment (a pass or a stitch of a seam).
+
+    Attributes:
+        seam_id, pass_index, stitch_index: Which segment.
+        status: ``PlanStatus.OK`` or the cause of failure.
+        reason: One sentence for the welder ("" when OK).
+        s_interval: Failing arc-length interval [m] (from, to), or None.
+        detail: Colliding body or limiting joint, when known.
+        length: Welded length [m].
+        arc_time: Arc-on time [s] (dwell + weld + crater fill).
+        reversed: Welded against the programmed direction.
+        min_clearance: Smallest obstacle distance along the seam way points [m] (saturated at 2 cm).
+        min_singularity: Smallest ``robot.singularity_distance`` along the seam way points.
+        plan_time: Wall time spent planning this segment [s].
+    """
+
+    seam_id: str
+    pass_index: int
+    stitch_index: int
+    status: PlanStatus
+    reason: str = ""
+    s_interval: tuple[float, float] | None = None
+    detail: str = ""
+    length: float = 0.0
+    arc_time: float = 0.0
+    reversed: bool = False
+    min_clearance: float = float("nan")
+    min_singularity: float = float("nan")
+    plan_time: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class PlanResult:
+    """Result of :func:`plan_program`.
+
+    Attributes:
+        status: ``PlanStatus.OK`` when ``trajectory`` is set, else the first cause of failure.
+        trajectory: The executable trajectory, or None.
+        reason: Empty when OK, else a precise sentence (seam, arc-length interval, cause).
+        seams: One report per weld segment, in weld order when planned.
+    """
+
+    status: PlanStatus
+    trajectory: JointTrajectory | None
+    reason: str
+    seams: tuple[SeamReport, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when a trajectory was produced."""
+        return self.status is PlanStatus.OK
+
+    @property
+    def cycle_time(self) -> float:
+        """Total duration [s] (0 without trajectory)."""
+        return 0.0 if self.trajectory is None else self.trajectory.duration
+
+    @property
+    def arc_time(self) -> float:
+        """Arc-on time [s]."""
+        if self.trajectory is None:
+            return 0.0
+        return float(np.count_nonzero(self.trajectory.arc_on)) * self.trajectory.dt
+
+    @property
+    def air_time(self) -> float:
+        """Time with the arc off [s] (cycle time minus arc time)."""
+        return self.cycle_time - self.arc_time
+
+
+_CAUSE = {
+    "out_of_reach": PlanStatus.OUT_OF_REACH,
+    "joint_limit": PlanStatus.JOINT_LIMIT,
+    "singularity": PlanStatus.SINGULARITY,
+    "collision": PlanStatus.COLLISION,
+    "discontinuity": PlanStatus.DISCONTINUITY,
+    "weld_speed": PlanStatus.WELD_SPEED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    """A weld segment with its seam path and timed weld (one direction)."""
+
+    seg: Any
+    reversed: bool
+    path: SeamPath
+    weld: WeldSamples
+    q_approach: NDArrayF
+    q_depart: NDArrayF
+    plan_time: float
+
+
+def _waypoint_indices(s: NDArrayF, spacing: float) -> npt.NDArray[np.int64]:
+    step = float(np.median(np.diff(s))) if len(s) > 1 else spacing
+    k = max(1, int(round(spacing / max(step, 1e-12))))
+    return np.unique(np.r_[np.arange(0, len(s), k), len(s) - 1])
+
+
+def _end_config(
+    robot: Any, checker: CollisionChecker, T_world_tcp: NDArrayF, angles: NDArrayF, seg: Any,
+    T_base_world: NDArrayF, T_tcp_flange: NDArrayF, q_near: NDArrayF, resolution: float,
+) -> NDArrayF | None:  # fmt: skip
+    """IK of an approach/depart pose on the branch nearest ``q_near``; None when blocked."""
+    from weldcell.planning.seam import nearest_equivalent, wrap_mask
+
+    T = T_base_world @ T_world_tcp @ orientation_offsets(angles, seg.travel_angle, gamma0(seg)) @ T_tcp_flange
+    Q = np.asarray(robot.ik(T), dtype=np.float64)
+    ok = np.all(np.isfinite(Q), axis=1)
+    if not ok.any():
+        return None
+    d = Q[ok] - q_near
+    d = np.where(wrap_mask(robot), (d + np.pi) % (2 * np.pi) - np.pi, d)
+    q = nearest_equivalent(robot, Q[ok][int(np.argmin(np.sum(d * d, axis=1)))], q_near)
+    if not np.all(np.isfinite(q)) or not segment_free(checker, q, q_near, resolution):
+        return None
+    return q
+
+
+def _plan_direction(
+    robot: Any, checker: CollisionChecker, seg: Any, reversed_: bool, cell: Any, options: PlanOptions,
+) -> _Planned | SeamFailure:  # fmt: skip
+    t0 = time.perf_counter()
+    T_base_world = invert_transforms(np.asarray(cell.T_world_base, dtype=np.float64))
+    T_flange_tcp = np.asarray(cell.T_flange_tcp, dtype=np.float64)
+    T_tcp_flange = invert_transforms(T_flange_tcp)
+    idx = _waypoint_indices(np.asarray(seg.s), options.waypoint_spacing)
+    s_way = np.asarray(seg.s)[idx]
+    T_base_tcp = T_base_world @ np.asarray(seg.T_world_tcp)[idx]
+    rot = rotation_angles(seg.free_rotation, seg.rotation_range, options.ladder)
+    samples = orientation_samples(seg, rot, options.tolerance_samples)
+    home = np.asarray(cell.home_q, dtype=np.float64)
+    path = plan_seam(
+        robot, checker, T_base_tcp, s_way, T_flange_tcp, samples, options.ladder,
+        seam_id=seg.seam_id, q_ref=home, travel_angle=seg.travel_angle, gamma0=gamma0(seg),
+    )  # fmt: skip
+    if isinstance(path, SeamFailure):
+        return path
+    weld = weld_samples(
+        robot, checker, seg, s_way, path.q, path.angles, np.asarray(cell.T_world_base), T_flange_tcp,
+        options.dt, options.min_ramp_time,
+    )  # fmt: skip
+    if isinstance(weld, SeamFailure):
+        return weld
+    res = options.transit.resolution
+    q_app = _end_config(robot, checker, np.asarray(seg.T_world_approach), weld.angles[0], seg, T_base_world,
+                        T_tcp_flange, weld.q[0], res)  # fmt: skip
+    q_dep = _end_config(robot, checker, np.asarray(seg.T_world_depart), weld.angles[-1], seg, T_base_world,
+                        T_tcp_flange, weld.q[-1], res)  # fmt: skip
+    for q, what in ((q_app, "approach"), (q_dep, "depart")):
+        if q is None:
+            s_at = 0.0 if what == "approach" else float(seg.s[-1] - seg.s[0])
+            return SeamFailure(
+                "collision", s_at, s_at, "",
+                f"seam {seg.seam_id!r}, s = {s_at * 1e3:.1f} mm: the {what} move along the torch axis is "
+                "blocked or out of reach",
+            )  # fmt: skip
+    assert q_app is not None and q_dep is not None  # mypy
+    return _Planned(seg, reversed_, path, weld, q_app, q_dep, time.perf_counter() - t0)
+
+
+def _report(seg: Any, planned: _Planned | SeamFailure | None, dt: float, plan_time: float = 0.0) -> SeamReport:
+    if planned is None:
+        return SeamReport(seg.seam_id, seg.pass_index, seg.stitch_index, PlanStatus.NOT_PLANNED,
+                          "not planned", length=float(seg.length))  # fmt: skip
+    if isinstance(planned, SeamFailure):
+        return SeamReport(
+            seg.seam_id, seg.pass_index, seg.stitch_index, _CAUSE.get(planned.cause, PlanStatus.COLLISION),
+            planned.message, (planned.s_from, planned.s_to), planned.detail, float(seg.length),
+            plan_time=plan_time,
+        )  # fmt: skip
+    arc = seg.arc_start_dwell + seg.crater_fill_time + (len(planned.weld.s) - 1) * dt
+    return SeamReport(
+        seg.seam_id, seg.pass_index, seg.stitch_index, PlanStatus.OK, "", None, "", float(seg.length),
+        arc, planned.reversed, planned.path.min_clearance, planned.path.min_singularity, planned.plan_time,
+    )  # fmt: skip
+
+
+def plan_program(
+    program: Any, options: PlanOptions | None = None, progress: ProgressFn | None = None
+) -> PlanResult:
+    """Plan a whole weld program.
+
+    Args:
+        program: A loaded ``weldcell.program.Program``.
+        options: Planner settings.
+        progress: Called with (fraction done in [0, 1], message) as planning proceeds.
+
+    Returns:
+        :class:`PlanResult`; when a seam cannot be planned, ``status`` names the cause and ``reason``
+        the seam, arc-length interval and cause; ``seams`` has a report per segment.
+    """
+    from weldcell.kinematics import load_robot, load_torch
+    from weldcell.toolpath import toolpaths_for_program
+
+    opts = options or PlanOptions()
+    notify = progress or (lambda _f, _m: None)
+    cell = program.cell
+    robot = load_robot(cell.robot)
+    torch = load_torch(cell.torch)
+    notify(0.0, "building the collision model")
+    checker = CapsuleCollisionChecker(robot, torch, cell, opts.margin)
+    segments = toolpaths_for_program(program)
+    free_order = program.sequence is None and opts.optimize_order
+    # ---- seam search per segment (and per direction when the order is free)
+    groups: dict[str, list[int]] = {}
+    for k, seg in enumerate(segments):
+        groups.setdefault(seg.seam_id, []).append(k)
+    planned: dict[tuple[int, bool], _Planned | SeamFailure] = {}
+    total = sum(2 if (free_order and seg.reversible) else 1 for seg in segments)
+    done = 0
+    for k, seg in enumerate(segments):
+        dirs = [False, True] if (free_order and seg.reversible) else [False]
+        for rev in dirs:
+            notify(0.05 + 0.75 * done / max(total, 1), f"seam {seg.seam_id} pass {seg.pass_index + 1}"
+                   + (" (reversed)" if rev else ""))  # fmt: skip
+            use = seg
+            if rev:
+                use = reversed_segment(seg, cell.approach_distance, cell.retract_distance)
+                if use is None:
+                    done += 1
+                    continue
+            planned[(k, rev)] = _plan_direction(robot, checker, use, rev, cell, opts)
+            done += 1
+    # ---- failures: a segment with no plannable direction
+    reports: list[SeamReport] = []
+    failure: SeamReport | None = None
+    for k, seg in enumerate(segments):
+        fwd = planned.get((k, False))
+        rev = planned.get((k, True))
+        best = fwd if isinstance(fwd, _Planned) else rev if isinstance(rev, _Planned) else fwd
+        rep = _report(seg, best, opts.dt)
+        reports.append(rep)
+        if rep.status is not PlanStatus.OK and failure is None:
+            failure = rep
+    if failure is not None:
+        return PlanResult(failure.status, None, failure.reason, tuple(reports))
+    # ---- order: whole seams (their segments in program order), direction per seam
+    seam_ids = list(groups)
+    home = np.asarray(cell.home_q, dtype=np.float64)
+    if free_order and len(seam_ids) > 1:
+        notify(0.82, "choosing the seam order")
+        ends = []
+        for sid in seam_ids:
+            ks = groups[sid]
+            fwd_ok = all(isinstance(planned.get((k, False)), _Planned) for k in ks)
+            rev_ok = all(isinstance(planned.get((k, True)), _Planned) for k in ks)
+
+            def qs(k: int, rev: bool, first: bool) -> NDArrayF:
+                p = planned[(k, rev)]
+                assert isinstance(p, _Planned)  # mypy
+                return p.q_approach if first else p.q_depart
+
+            ends.append(SeamEnds(
+                (qs(ks[0], False, True), qs(ks[-1], False, False)) if fwd_ok else None,
+                (qs(ks[-1], True, True), qs(ks[0], True, False)) if rev_ok else None,
+            ))  # fmt: skip
+        index = {sid: i for i, sid in enumerate(seam_ids)}
+        prec = [(index[a], index[b]) for a, b in program.precedence if a in index and b in index]
+        order = order_seams(ends, home, np.asarray(robot.qd_max), np.asarray(robot.qdd_max), prec)
+        sequence = [(k, rev) for i, rev in order for k in (groups[seam_ids[i]][::-1] if rev else groups[seam_ids[i]])]
+    else:
+        sequence = [(k, False) for k in range(len(segments))]
+    chosen = [planned[key] for key in sequence]
+    reports = [_report(segments[k], planned[(k, rev)], opts.dt) for k, rev in sequence]
+    # ---- assemble the timeline
+    notify(0.85, "transit moves")
+    try:
+        traj = _assemble(program, robot, checker, [c for c in chosen if isinstance(c, _Planned)], home, opts, notify)
+    except TransitError as err:
+        return PlanResult(PlanStatus.TRANSIT_FAILED, None, str(err), tuple(reports))
+    notify(1.0, "done")
+    return PlanResult(PlanStatus.OK, traj, "", tuple(reports))
+
+
+def _assemble(
+    program: Any, robot: Any, checker: CollisionChecker, chosen: list[_Planned], home: NDArrayF,
+    opts: PlanOptions, notify: ProgressFn,
+) -> JointTrajectory:  # fmt: skip
+    cell = program.cell
+    dt = opts.dt
+    n = len(robot.joint_names)
+    seam_ids = tuple(s.id for s in program.seams)
+    sidx = {sid: i for i, sid in enumerate(seam_ids)}
+    qs: list[NDArrayF] = []
+    qds: list[NDArrayF] = []
+    qdds: list[NDArrayF] = []
+    Ts: list[NDArrayF | None] = []
+    arc: list[npt.NDArray[np.bool_]] = []
+    seam_index: list[npt.NDArray[np.int32]] = []
+    seam_s: list[NDArrayF] = []
+    events: list[ArcEvent] = []
+    count = 0
+
+    def add(q: NDArrayF, qd: NDArrayF, qdd: NDArrayF, T: NDArrayF | None = None, on: bool = False,
+            seam: int = -1, s: NDArrayF | None = None) -> None:  # fmt: skip
+        nonlocal count
+        # consecutive pieces share their joint end point: drop the duplicate first sample
+        if qs and np.allclose(qs[-1][-1], q[0], atol=1e-12) and not on and len(q) > 1:
+            q, qd, qdd = q[1:], qd[1:], qdd[1:]
+            T = None if T is None else T[1:]
+            s = None if s is None else s[1:]
+        m = len(q)
+        qs.append(q)
+        qds.append(qd)
+        qdds.append(qdd)
+        Ts.append(T)
+        arc.append(np.full(m, on))
+        seam_index.append(np.full(m, seam, dtype=np.int32))
+        seam_s.append(np.full(m, np.nan) if s is None else s)
+        count += m
+
+    def transit(q0: NDArrayF, q1: NDArrayF) -> None:
+        wp = find_path(robot, checker, q0, q1, opts.transit)
+        add(*time_path(robot, checker, wp, dt, opts.transit))
+
+    q_cur = home
+    add(home[None].copy(), np.zeros((1, n)), np.zeros((1, n)))
+    for i, p in enumerate(chosen):
+        seg, w = p.seg, p.weld
+        notify(0.85 + 0.15 * i / max(len(chosen), 1), f"moves around seam {seg.seam_id}")
+        transit(q_cur, p.q_approach)
+        transit(p.q_approach, w.q[0])
+        k = sidx.get(seg.seam_id, -1)
+        # seam_s: arc length along the seam as programmed (a reversed weld counts down)
+        s_seam = w.s if not p.reversed else seg.s[0] + seg.s[-1] - w.s
+        n_dwell = max(1, int(round(seg.arc_start_dwell / dt)))
+        n_crater = max(1, int(round(seg.crater_fill_time / dt)))
+        z = np.zeros((n_dwell, n))
+        events.append(ArcEvent(t=count * dt, kind="arc_on", seam_id=seg.seam_id, seam_s=float(s_seam[0])))
+        add(np.repeat(w.q[:1], n_dwell, axis=0), z, z.copy(), np.repeat(w.T_world_tcp[:1], n_dwell, axis=0), True, k,
+            np.full(n_dwell, s_seam[0]))  # fmt: skip
+        add(w.q, w.qd, w.qdd, w.T_world_tcp, True, k, s_seam)
+        z = np.zeros((n_crater, n))
+        add(np.repeat(w.q[-1:], n_crater, axis=0), z, z.copy(), np.repeat(w.T_world_tcp[-1:], n_crater, axis=0), True,
+            k, np.full(n_crater, s_seam[-1]))  # fmt: skip
+        events.append(ArcEvent(t=(count - 1) * dt, kind="arc_off", seam_id=seg.seam_id, seam_s=float(s_seam[-1])))
+        transit(w.q[-1], p.q_depart)
+        q_cur = p.q_depart
+    transit(q_cur, home)
+    q = np.concatenate(qs)
+    T_world_base = np.asarray(cell.T_world_base, dtype=np.float64)
+    T_flange_tcp = np.asarray(cell.T_flange_tcp, dtype=np.float64)
+    T_fk = T_world_base @ np.asarray(robot.fk(q)) @ T_flange_tcp
+    T_nom = np.concatenate([T_fk[a : a + len(x)] if T is None else T for T, x, a in
+                            zip(Ts, qs, np.cumsum([0] + [len(x) for x in qs[:-1]]), strict=True)])  # fmt: skip
+    travel = {}
+    for p in chosen:
+        travel.setdefault(p.seg.seam_id, float(p.seg.travel_speed))
+    return JointTrajectory(
+        robot=robot.name,
+        joint_names=tuple(robot.joint_names),
+        dt=dt,
+        t=np.arange(len(q)) * dt,
+        q=q,
+        qd=np.concatenate(qds),
+        qdd=np.concatenate(qdds),
+        T_world_tcp=T_nom,
+        arc_on=np.concatenate(arc),
+        seam_index=np.concatenate(seam_index),
+        seam_s=np.concatenate(seam_s),
+        T_world_base=T_world_base,
+        T_flange_tcp=T_flange_tcp,
+        seam_ids=seam_ids,
+        events=tuple(events),
+        program_hash=program.hash,
+        travel_speed=travel,
+    )

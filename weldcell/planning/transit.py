@@ -1,0 +1,216 @@
+"""Transit moves between rest configurations: direct joint move, else ompl RRT-Connect + shortcutting.
+
+A move is first tried as a straight line in joint space, checked densely with the collision
+checker. When the line is blocked, ompl's RRT-Connect searches a path (the validity checker is the
+batched collision checker called on one state), ompl's path simplifier shortcuts it, and every
+straight piece is re-checked densely here. The path is then timed: a single straight piece with
+ruckig (time-optimal, jerk-limited, stays on the line); several pieces with toppra along a spline
+through the way points, whose samples are collision-checked again. When the spline cuts a corner
+into an obstacle, the move stops at each way point instead (ruckig per piece), which stays on the
+checked lines.
+
+ompl's random generator is process-global and not seeded here, so RRT paths vary from run to run;
+every result is checked, so validity does not.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from weldcell.errors import InputShapeError, PlanningError
+from weldcell.planning.collision import CollisionChecker
+from weldcell.planning.timing import ruckig_rest_to_rest, toppra_through
+from weldcell.planning.trajectory import JointTrajectory
+
+log = logging.getLogger(__name__)
+NDArrayF = npt.NDArray[np.float64]
+
+
+class TransitError(PlanningError):
+    """No collision-free transit move was found between two configurations."""
+
+
+@dataclass(frozen=True, slots=True)
+class TransitOptions:
+    """Settings of transit planning.
+
+    Attributes:
+        resolution: Largest joint step between collision checks along a straight piece [rad].
+        planner_time: Time budget of one RRT-Connect search [s].
+        attempts: RRT-Connect searches before giving up.
+        speed_scale: Fraction of the robot's joint velocity and acceleration limits to use (0, 1].
+        jerk_factor: Jerk limit as a multiple of the acceleration limit [1/s].
+    """
+
+    resolution: float = 0.01
+    planner_time: float = 2.0
+    attempts: int = 3
+    speed_scale: float = 0.95
+    jerk_factor: float = 20.0
+
+
+def segment_free(checker: CollisionChecker, q0: NDArrayF, q1: NDArrayF, resolution: float) -> bool:
+    """True when the straight joint line q0 -> q1 is free at every step of ``resolution`` [rad]."""
+    steps = max(1, int(np.ceil(np.max(np.abs(q1 - q0)) / resolution)))
+    a = np.linspace(0.0, 1.0, steps + 1)[:, None]
+    return bool(np.all(checker.check(q0 + a * (q1 - q0))))
+
+
+def _ompl_path(
+    robot: Any, checker: CollisionChecker, q0: NDArrayF, q1: NDArrayF, options: TransitOptions
+) -> NDArrayF | None:
+    import ompl.base as ob
+    import ompl.geometric as og
+    import ompl.util as ou
+
+    ou.setLogLevel(ou.LogLevel.LOG_ERROR)
+    n = q0.shape[0]
+    lo = np.maximum(np.asarray(robot.q_lower, dtype=np.float64), np.minimum(q0, q1) - np.pi)
+    hi = np.minimum(np.asarray(robot.q_upper, dtype=np.float64), np.maximum(q0, q1) + np.pi)
+    space = ob.RealVectorStateSpace(n)
+    bounds = ob.RealVectorBounds(n)
+    for j in range(n):
+        bounds.setLow(j, float(lo[j]))
+        bounds.setHigh(j, float(hi[j]))
+    space.setBounds(bounds)
+    ss = og.SimpleSetup(space)
+    buf = np.empty((1, n))
+
+    def valid(state: Any) -> bool:
+        for j in range(n):
+            buf[0, j] = state[j]
+        return bool(checker.check(buf)[0])
+
+    ss.setStateValidityChecker(valid)
+    si = ss.getSpaceInformation()
+    si.setStateValidityCheckingResolution(min(0.5, options.resolution / max(space.getMaximumExtent(), 1e-9)))
+    ss.setPlanner(og.RRTConnect(si))
+    start = space.allocState()
+    goal = space.allocState()
+    for j in range(n):
+        start[j] = float(q0[j])
+        goal[j] = float(q1[j])
+    ss.setStartAndGoalStates(start, goal)
+    ss.solve(options.planner_time)
+    if not ss.haveExactSolutionPath():
+        return None
+    path = ss.getSolutionPath()
+    og.PathSimplifier(si).simplifyMax(path)
+    return np.array([[path.getState(k)[j] for j in range(n)] for k in range(path.getStateCount())])
+
+
+def find_path(
+    robot: Any, checker: CollisionChecker, q0: NDArrayF, q1: NDArrayF, options: TransitOptions
+) -> NDArrayF:
+    """Collision-free joint way points (W, n) from q0 to q1: the straight line when it is free.
+
+    Raises:
+        TransitError: start or goal in collision, or no path found.
+    """
+    ends = checker.check(np.stack([q0, q1]))
+    for ok, q, what in ((ends[0], q0, "start"), (ends[1], q1, "goal")):
+        if not ok:
+            pairs = ", ".join(f"{a} with {b}" for a, b in checker.colliding_bodies(q)) or "unknown pair"
+            raise TransitError(f"transit {what} configuration {np.round(q, 3).tolist()} collides: {pairs}")
+    if segment_free(checker, q0, q1, options.resolution):
+        return np.stack([q0, q1])
+    for attempt in range(options.attempts):
+        wp = _ompl_path(robot, checker, q0, q1, options)
+        if wp is None:
+            continue
+        wp[0], wp[-1] = q0, q1
+        if all(segment_free(checker, wp[k], wp[k + 1], options.resolution) for k in range(len(wp) - 1)):
+            log.debug("transit: RRT-Connect path with %d way points (attempt %d)", len(wp), attempt + 1)
+            return wp
+    raise TransitError(
+        f"no collision-free transit move found from {np.round(q0, 3).tolist()} to {np.round(q1, 3).tolist()} "
+        f"({options.attempts} RRT-Connect searches of {options.planner_time:g} s)"
+    )
+
+
+def time_path(
+    robot: Any, checker: CollisionChecker, waypoints: NDArrayF, dt: float, options: TransitOptions
+) -> tuple[NDArrayF, NDArrayF, NDArrayF]:
+    """Sample a rest-to-rest motion through ``waypoints`` (W, n) at ``dt`` [s]: (q, qd, qdd), each (M, n)."""
+    vmax = options.speed_scale * np.asarray(robot.qd_max, dtype=np.float64)
+    amax = options.speed_scale * np.asarray(robot.qdd_max, dtype=np.float64)
+    jmax = options.jerk_factor * amax
+    if len(waypoints) == 2:
+        return ruckig_rest_to_rest(waypoints[0], waypoints[1], vmax, amax, jmax, dt)
+    q, qd, qdd = toppra_through(waypoints, vmax, amax, dt)
+    lim_ok = np.all(np.abs(qd) <= vmax / options.speed_scale) and np.all(np.abs(qdd) <= amax / options.speed_scale)
+    if lim_ok and np.all(checker.check(q)):
+        return q, qd, qdd
+    log.debug("transit: spline leaves the checked corridor, stopping at every way point instead")
+    parts = [ruckig_rest_to_rest(waypoints[k], waypoints[k + 1], vmax, amax, jmax, dt) for k in range(len(waypoints) - 1)]
+    q = np.concatenate([parts[0][0]] + [p[0][1:] for p in parts[1:]])
+    qd = np.concatenate([parts[0][1]] + [p[1][1:] for p in parts[1:]])
+    qdd = np.concatenate([parts[0][2]] + [p[2][1:] for p in parts[1:]])
+    return q, qd, qdd
+
+
+def plan_joint_move(
+    robot: Any,
+    q_start: npt.ArrayLike,
+    q_goal: npt.ArrayLike,
+    checker: CollisionChecker,
+    dt: float = 0.002,
+    *,
+    options: TransitOptions | None = None,
+    T_world_base: npt.ArrayLike | None = None,
+    T_flange_tcp: npt.ArrayLike | None = None,
+) -> JointTrajectory:
+    """A collision-free, time-optimal rest-to-rest joint move (used by the cell to resume).
+
+    Args:
+        robot: ``weldcell.kinematics.Robot``.
+        q_start: Start configuration [rad], shape (n,).
+        q_goal: Goal configuration [rad], shape (n,).
+        checker: Collision checker of the cell.
+        dt: Sample period [s].
+        options: Transit settings.
+        T_world_base: Robot base in the world for the nominal TCP poses (default identity).
+        T_flange_tcp: TCP in the flange frame (default identity).
+
+    Returns:
+        The move as a :class:`JointTrajectory` with the arc off throughout.
+
+    Raises:
+        TransitError: no collision-free move; InputShapeError: bad configurations.
+    """
+    opts = options or TransitOptions()
+    n = len(robot.joint_names)
+    q0 = np.asarray(q_start, dtype=np.float64)
+    q1 = np.asarray(q_goal, dtype=np.float64)
+    lo = np.asarray(robot.q_lower, dtype=np.float64)
+    hi = np.asarray(robot.q_upper, dtype=np.float64)
+    for name, q in (("q_start", q0), ("q_goal", q1)):
+        if q.shape != (n,) or not np.all(np.isfinite(q)):
+            raise InputShapeError(f"{name}: expected {n} finite joint positions [rad], got {q.tolist()}")
+        if np.any(q < lo - 1e-9) or np.any(q > hi + 1e-9):
+            raise InputShapeError(f"{name} {np.round(q, 4).tolist()} is outside the joint limits")
+    wp = find_path(robot, checker, q0, q1, opts)
+    q, qd, qdd = time_path(robot, checker, wp, dt, opts)
+    Twb = np.eye(4) if T_world_base is None else np.asarray(T_world_base, dtype=np.float64)
+    Tft = np.eye(4) if T_flange_tcp is None else np.asarray(T_flange_tcp, dtype=np.float64)
+    M = q.shape[0]
+    return JointTrajectory(
+        robot=robot.name,
+        joint_names=tuple(robot.joint_names),
+        dt=dt,
+        t=np.arange(M) * dt,
+        q=q,
+        qd=qd,
+        qdd=qdd,
+        T_world_tcp=Twb @ np.asarray(robot.fk(q)) @ Tft,
+        arc_on=np.zeros(M, dtype=bool),
+        seam_index=np.full(M, -1, dtype=np.int32),
+        seam_s=np.full(M, np.nan),
+        T_world_base=Twb,
+        T_flange_tcp=Tft,
+    )

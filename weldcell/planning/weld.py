@@ -1,0 +1,206 @@
+"""Weld segments as timed joint samples: orientation samples, reversal, and the constant-speed weld.
+
+The seam search (:mod:`weldcell.planning.seam`) chooses, per way point, a rotation about the torch
+axis and (where the procedure allows) small work/travel angle deviations. Here those choices are
+interpolated to every controller sample of the weld, the nominal torch pose is rebuilt, and the
+joints come from closed-form IK on the branch of the seam path; velocities and accelerations are
+checked against the joint limits so that a seam the arm cannot weld at the programmed speed is
+reported (with the limiting joint) instead of being slowed down.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy.interpolate import CubicSpline
+from scipy.spatial.transform import Rotation, RotationSpline
+
+from weldcell.planning.seam import (
+    TWO_PI,
+    SeamFailure,
+    nearest_equivalent,
+    orientation_offsets,
+    rot_axis,
+    rotz,
+    wrap_mask,
+)
+from weldcell.planning.timing import differentiate, seam_progress
+from weldcell.spatial import invert_transforms, se3_from_rotation_translation
+
+NDArrayF = npt.NDArray[np.float64]
+
+
+def orientation_samples(seg: Any, rotations: NDArrayF, tolerance_samples: int) -> NDArrayF:
+    """All (γ, δw, δt) combinations [rad], shape (K, 3); nominal angles first."""
+    def devs(tol: float) -> NDArrayF:
+        if tol <= 1e-9 or tolerance_samples <= 1:
+            return np.zeros(1)
+        k = tolerance_samples + (tolerance_samples + 1) % 2
+        d = np.linspace(-tol, tol, k)
+        return d[np.argsort(np.abs(d), kind="stable")]
+
+    dw = devs(float(getattr(seg, "work_angle_tolerance", 0.0)))
+    dt = devs(float(getattr(seg, "travel_angle_tolerance", 0.0)))
+    grid = np.array([(g, a, b) for a in dw for b in dt for g in rotations], dtype=np.float64)
+    return grid
+
+
+def reversed_segment(seg: Any, approach_distance: float, retract_distance: float) -> Any:
+    """The same weld in the opposite direction (for seam ordering), rebuilt from the seam frames.
+
+    The seam frame turns by π about its z axis (travel reverses, the approach direction stays), the
+    travel angle keeps its sign relative to the new travel direction (push stays push), and the
+    weave restarts at the new start. Returns None when the segment carries no seam frames.
+    """
+    from weldcell.toolpath import weave_offsets
+
+    T_seam = getattr(seg, "T_world_seam", None)
+    if T_seam is None:
+        return None
+    s = np.asarray(seg.s, dtype=np.float64)
+    s_rev = s[0] + (s[-1] - s[::-1])
+    T_S = np.asarray(T_seam)[::-1] @ rotz(np.pi)
+    R_S = T_S[:, :3, :3]
+    p = T_S[:, :3, 3].copy()
+    if seg.weave is not None:
+        off = weave_offsets(seg.weave, (s_rev - s_rev[0]) / seg.travel_speed)
+        p = p + off[:, :1] * R_S[:, :, 0] + off[:, 1:2] * R_S[:, :, 1] - off[:, 2:] * R_S[:, :, 2]
+    g0 = gamma0(seg)
+    R_tcp = R_S @ (rot_axis(1, seg.travel_angle) @ rotz(g0))[:3, :3]
+    T = se3_from_rotation_translation(R_tcp, p)
+    T_app = T[0].copy()
+    T_app[:3, 3] -= approach_distance * T_app[:3, 2]
+    T_dep = T[-1].copy()
+    T_dep[:3, 3] -= retract_distance * T_dep[:3, 2]
+    return replace(seg, s=s_rev, T_world_tcp=T, T_world_approach=T_app, T_world_depart=T_dep, T_world_seam=T_S)
+
+
+def gamma0(seg: Any) -> float:
+    """Rotation γ0 [rad] of the tool path about the TCP z axis relative to its seam frame (0 if unknown)."""
+    T_seam = getattr(seg, "T_world_seam", None)
+    if T_seam is None:
+        return 0.0
+    R_rel = np.asarray(T_seam)[0, :3, :3].T @ np.asarray(seg.T_world_tcp)[0, :3, :3]
+    R_g0 = rot_axis(1, seg.travel_angle)[:3, :3].T @ R_rel
+    return math.atan2(R_g0[1, 0], R_g0[0, 0])
+
+
+def smooth_angles(s_way: NDArrayF, angles_way: NDArrayF, s: NDArrayF, smoothing: float) -> NDArrayF:
+    """Orientation samples (W, 3) at way points smoothed and interpolated C2 to arc lengths s (M,).
+
+    The seam search picks angles from a grid (e.g. 10° steps), so the raw sequence is a staircase;
+    a Gaussian filter of width ``smoothing`` [m] along the seam and a cubic spline make the torch
+    turn smoothly (continuous joint accelerations). The result is verified sample by sample.
+    """
+    a = np.asarray(angles_way, dtype=np.float64)
+    if smoothing > 0 and len(s_way) > 2:
+        d = (s_way[:, None] - s_way[None, :]) / smoothing
+        w = np.exp(-0.5 * d * d)
+        a = (w @ a) / w.sum(axis=1, keepdims=True)
+    if len(s_way) < 2:
+        return np.repeat(a[:1], len(s), axis=0)
+    out: NDArrayF = CubicSpline(s_way, a, axis=0)(np.clip(s, s_way[0], s_way[-1]))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class WeldSamples:
+    """The timed weld motion of one segment (without the dwells), sampled every dt.
+
+    Attributes:
+        s: Seam arc length per sample [m], shape (M,).
+        q, qd, qdd: Joints [rad], [rad/s], [rad/s²], shape (M, n).
+        T_world_tcp: Nominal torch poses (with the chosen orientation samples), shape (M, 4, 4).
+        angles: Orientation samples (γ, δw, δt) per sample [rad], shape (M, 3).
+    """
+
+    s: NDArrayF
+    q: NDArrayF
+    qd: NDArrayF
+    qdd: NDArrayF
+    T_world_tcp: NDArrayF
+    angles: NDArrayF
+
+
+def weld_samples(
+    robot: Any,
+    checker: Any,
+    seg: Any,
+    s_way: NDArrayF,
+    q_way: NDArrayF,
+    angles_way: NDArrayF,
+    T_world_base: NDArrayF,
+    T_flange_tcp: NDArrayF,
+    dt: float,
+    min_ramp_time: float,
+    smoothing: float = 0.01,
+) -> WeldSamples | SeamFailure:
+    """Sample the weld at ``dt``; a :class:`SeamFailure` when a joint limit or collision forbids it.
+
+    Args:
+        robot: ``weldcell.kinematics.Robot``.
+        checker: Collision checker.
+        seg: The ``WeldSegment``.
+        s_way, q_way, angles_way: The seam path at its way points: arc length (W,) [m], joints (W, n)
+            [rad], orientation samples (W, 3) [rad].
+        T_world_base, T_flange_tcp: Cell frames (4, 4).
+        dt: Sample period [s].
+        min_ramp_time: Shortest speed ramp [s].
+        smoothing: Length scale [m] over which the chosen orientation samples are smoothed.
+    """
+    s_tp = np.asarray(seg.s, dtype=np.float64)
+    T_tp = np.asarray(seg.T_world_tcp, dtype=np.float64)
+    length = float(s_tp[-1] - s_tp[0])
+    s = s_tp[0] + seam_progress(length, seg.travel_speed, seg.ramp_length, dt, min_ramp_time)
+    pos = CubicSpline(s_tp, T_tp[:, :3, 3], axis=0)(s)
+    rot = RotationSpline(s_tp, Rotation.from_matrix(T_tp[:, :3, :3]))(s).as_matrix()
+    ang = smooth_angles(s_way, angles_way, s, smoothing)
+    T_nom = se3_from_rotation_translation(rot, pos) @ orientation_offsets(ang, seg.travel_angle, gamma0(seg))
+    T_base_flange = invert_transforms(T_world_base) @ T_nom @ invert_transforms(T_flange_tcp)
+    Q = np.asarray(robot.ik(T_base_flange), dtype=np.float64)  # (M, B, n)
+    n = Q.shape[-1]
+    q_ref = np.stack([np.interp(s, s_way, q_way[:, j]) for j in range(n)], axis=1)
+    wrap = wrap_mask(robot)
+    d = Q - q_ref[:, None]
+    d = np.where(wrap, (d + np.pi) % TWO_PI - np.pi, d)
+    dist = np.where(np.all(np.isfinite(Q), axis=-1), np.sum(d * d, axis=-1), np.inf)
+    best = np.argmin(dist, axis=1)
+    rows = np.arange(len(s))
+    if not np.all(np.isfinite(dist[rows, best])):
+        i = int(np.argmin(np.isfinite(dist[rows, best])))
+        return _fail("out_of_reach", seg, s, i, i, "", "the torch pose between way points is out of reach")
+    q = nearest_equivalent(robot, Q[rows, best], q_ref)
+    step = np.abs(np.diff(q, axis=0))
+    if not np.all(np.isfinite(q)) or np.any(step > 0.1):
+        i = int(np.argmax(np.max(np.where(np.isfinite(step), step, np.inf), axis=1)))
+        return _fail("discontinuity", seg, s, i, i + 1, "", "the joint path jumps between way points")
+    qd, qdd = differentiate(q, dt)
+    for what, val, lim, unit in (("speed", qd, robot.qd_max, "rad/s"), ("acceleration", qdd, robot.qdd_max, "rad/s²")):
+        ratio = np.abs(val) / np.asarray(lim, dtype=np.float64)
+        if np.any(ratio > 1.0):
+            j = int(np.argmax(np.max(ratio, axis=0)))
+            bad = np.flatnonzero(ratio[:, j] > 1.0)
+            peak = float(np.max(np.abs(val[:, j])))
+            return _fail(
+                "weld_speed", seg, s, int(bad[0]), int(bad[-1]), robot.joint_names[j],
+                f"at {seg.travel_speed * 1e3:.1f} mm/s joint {robot.joint_names[j]} needs {what} "
+                f"{peak:.2f} {unit} (limit {float(lim[j]):.2f}); lower the travel speed or allow torch rotation",
+            )  # fmt: skip
+    res = checker.query(q) if hasattr(checker, "query") else None
+    free = res.free if res is not None else checker.check(q)
+    if not np.all(free):
+        bad = np.flatnonzero(~free)
+        body = ""
+        if res is not None and res.worst_pair[bad[0]] >= 0:
+            part, body = checker.pair_names(int(res.worst_pair[bad[0]]))
+        return _fail("collision", seg, s, int(bad[0]), int(bad[-1]), body, f"collision between way points ({body})")
+    return WeldSamples(s=s, q=q, qd=qd, qdd=qdd, T_world_tcp=T_nom, angles=ang)
+
+
+def _fail(cause: str, seg: Any, s: NDArrayF, i0: int, i1: int, detail: str, what: str) -> SeamFailure:
+    a, b = float(s[i0] - seg.s[0]), float(s[i1] - seg.s[0])
+    return SeamFailure(cause, a, b, detail, f"seam {seg.seam_id!r}, s = {a * 1e3:.1f}-{b * 1e3:.1f} mm: {what}")
