@@ -9,7 +9,23 @@ from __future__ import annotations
 
 import numpy as np
 
+from weldcell.drivers.powersource.base import WeldParams
+from weldcell.drivers.powersource.virtual_model import VirtualTiming
 from weldcell.planning.trajectory import ArcEvent, JointTrajectory
+
+#: Short but realistic power-source timing for the virtual power source in cell tests.
+FAST_TIMING = VirtualTiming(
+    pre_flow=0.03,
+    ignition_delay=0.04,
+    ignition_jitter=0.01,
+    ignition_timeout=0.25,
+    arc_settle=0.03,
+    crater_fill=0.05,
+    post_flow=0.05,
+    comm_timeout=0.4,
+)
+#: Stored job 1 of the virtual power source (140 A, 18.5 V).
+JOB1 = WeldParams(job=1)
 
 DT = 0.002
 HOME = np.array([0.0, -1.57, 1.57, -1.57, -1.57, 0.0])

@@ -18,13 +18,15 @@ from typing import Any
 
 import numpy as np
 import pytest
+import dataclasses
+
 from cellsynth import FAST_TIMING, JOB1, T_FLANGE_TCP, make_trajectory
 
 from weldcell.cell.approval import SimApprover
 from weldcell.cell.controller import CellConfig, CellController
 from weldcell.cell.segments import SeamStep
 from weldcell.cell.state import CellState
-from weldcell.cell.weldlog import WeldLog
+from weldcell.cell.weldlog import WeldLog, WeldLogError
 from weldcell.drivers.powersource.modbus import ModbusOptions, ModbusPowerSource
 from weldcell.drivers.powersource.virtual import VirtualPowerSourceHandle, start_virtual_power_source
 from weldcell.drivers.powersource.virtual_model import VirtualConfig
@@ -68,7 +70,9 @@ def ur(stamped: tuple[JointTrajectory, Path]) -> Iterator[VirtualControllerHandl
 
 @pytest.fixture
 def psu_e2e() -> Iterator[VirtualPowerSourceHandle]:
-    handle = start_virtual_power_source("127.0.0.1", 0, VirtualConfig(timing=FAST_TIMING), seed=5)
+    # three processes share two cores in CI: a heartbeat timeout of 1 s instead of 0.4 s
+    timing = dataclasses.replace(FAST_TIMING, comm_timeout=1.0)
+    handle = start_virtual_power_source("127.0.0.1", 0, VirtualConfig(timing=timing), seed=5)
     try:
         yield handle
     finally:
@@ -200,12 +204,13 @@ def test_killed_weldcell_process_leaves_the_log_intact_and_the_job_resumes(
     child.start()
     try:
         def welding_b() -> bool:
-            if not log_path.is_file():
+            try:
+                with WeldLog(log_path, readonly=True) as lg:
+                    jobs = lg.jobs()
+                    seams = lg.seams(jobs[0].id) if jobs else []
+            except WeldLogError:  # the child has not created it yet
                 return False
-            with WeldLog(log_path, readonly=True) as lg:
-                jobs = lg.jobs()
-                seams = lg.seams(jobs[0].id) if jobs else []
-                return len(seams) == 2 and (seams[1].s_reached or 0.0) > 0.008
+            return len(seams) == 2 and (seams[1].s_reached or 0.0) > 0.008
 
         _wait(welding_b, 40.0)
         assert child.pid is not None

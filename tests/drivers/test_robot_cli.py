@@ -12,6 +12,7 @@ from weldcell.cli import app
 from weldcell.drivers.base import joint_move
 from weldcell.drivers.ur.virtual_controller import Ports, start_virtual_controller
 from weldcell.drivers.ur.virtual_core import CoreConfig
+from weldcell.errors import StampError, WeldcellError
 from weldcell.planning.stamp import write_stamp
 from weldcell.planning.trajectory import save_trajectory
 
@@ -28,9 +29,16 @@ def _stamped_weld(tmp: Path) -> Path:
     arc[a.n_samples - 1 :] = True
     seam_s = np.where(arc, np.cumsum(arc) * 1e-4, np.nan)
     traj = dataclasses.replace(
-        a, t=np.arange(n) * 0.002, q=q, qd=np.gradient(q, 0.002, axis=0), qdd=np.zeros_like(q),
-        T_world_tcp=np.broadcast_to(np.eye(4), (n, 4, 4)), arc_on=arc, seam_index=np.where(arc, 0, -1).astype(np.int32),
-        seam_s=seam_s, seam_ids=("fillet_1",),
+        a,
+        t=np.arange(n) * 0.002,
+        q=q,
+        qd=np.gradient(q, 0.002, axis=0),
+        qdd=np.zeros_like(q),
+        T_world_tcp=np.broadcast_to(np.eye(4), (n, 4, 4)),
+        arc_on=arc,
+        seam_index=np.where(arc, 0, -1).astype(np.int32),
+        seam_s=seam_s,
+        seam_ids=("fillet_1",),
     )
     p = tmp / "job.npz"
     save_trajectory(traj, p)
@@ -42,10 +50,19 @@ def test_run_trajectory_on_virtual_ur(tmp_path: Path) -> None:
     p = _stamped_weld(tmp_path)
     h = start_virtual_controller(HOST, CoreConfig(), Ports(0, 0, 0, 0, 0))
     try:
-        res = CliRunner().invoke(app, [
-            "run", str(p), "--robot", f"ur://{HOST}:{h.ports.rtde}", "--dashboard-port", str(h.ports.dashboard),
-            "--script-port", str(h.ports.secondary),
-        ])
+        res = CliRunner().invoke(
+            app,
+            [
+                "run",
+                str(p),
+                "--robot",
+                f"ur://{HOST}:{h.ports.rtde}",
+                "--dashboard-port",
+                str(h.ports.dashboard),
+                "--script-port",
+                str(h.ports.secondary),
+            ],
+        )
         assert res.exit_code == 0, res.output
         assert "fillet_1" in res.output and "completed" in res.output
     finally:
@@ -56,8 +73,8 @@ def test_run_refuses_unstamped_and_bad_urls(tmp_path: Path) -> None:
     p = _stamped_weld(tmp_path)
     Path(str(p) + ".stamp.json").unlink()
     res = CliRunner().invoke(app, ["run", str(p), "--robot", "ur://127.0.0.1"])
-    assert res.exit_code == 2 and "stamp" in res.output.lower()
+    assert isinstance(res.exception, StampError)  # main() turns it into one line and exit code 2
     res = CliRunner().invoke(app, ["run", str(p), "--robot", "http://x"])
-    assert res.exit_code == 2 and "ur://HOST" in res.output
+    assert isinstance(res.exception, WeldcellError) and "ur://HOST" in str(res.exception)
     res = CliRunner().invoke(app, ["controller", "ur", "--arm", "ur99"])
-    assert res.exit_code == 2 and "ur99" in res.output
+    assert isinstance(res.exception, WeldcellError) and "ur99" in str(res.exception)

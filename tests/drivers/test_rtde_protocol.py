@@ -16,17 +16,17 @@ from weldcell.errors import ProtocolError
 
 
 def test_request_protocol_version_golden() -> None:
-    assert rp.pack_package(rp.REQUEST_PROTOCOL_VERSION, struct.pack(">H", 2)) == bytes.fromhex("0005" "56" "0002")
+    assert rp.pack_package(rp.REQUEST_PROTOCOL_VERSION, struct.pack(">H", 2)) == bytes.fromhex("0005560002")
 
 
 def test_get_urcontrol_version_golden() -> None:
-    assert rp.pack_package(rp.GET_URCONTROL_VERSION) == bytes.fromhex("0003" "76")
+    assert rp.pack_package(rp.GET_URCONTROL_VERSION) == bytes.fromhex("000376")
 
 
 def test_output_setup_v2_golden() -> None:
     payload = rp.encode_output_setup(["timestamp", "actual_q"], 500.0, protocol=2)
     # 500.0 as IEEE-754 double BE = 40 7F 40 00 00 00 00 00
-    expected = bytes.fromhex("001d" "4f" "407f400000000000") + b"timestamp,actual_q"
+    expected = bytes.fromhex("001d4f407f400000000000") + b"timestamp,actual_q"
     assert rp.pack_package(rp.CONTROL_PACKAGE_SETUP_OUTPUTS, payload) == expected
 
 
@@ -37,7 +37,7 @@ def test_output_setup_v1_has_no_frequency() -> None:
 def test_data_package_v2_golden() -> None:
     recipe = rp.Recipe(["timestamp", "robot_mode"], ["DOUBLE", "INT32"], 1, with_id=True)
     pkg = rp.pack_package(rp.DATA_PACKAGE, recipe.pack([1.5, 7]))
-    assert pkg == bytes.fromhex("0010" "55" "01" "3ff8000000000000" "00000007")
+    assert pkg == bytes.fromhex("001055013ff800000000000000000007")
 
 
 def test_data_package_v1_output_has_no_recipe_id() -> None:
@@ -47,7 +47,7 @@ def test_data_package_v1_output_has_no_recipe_id() -> None:
 
 def test_text_message_v2_golden() -> None:
     payload = rp.encode_text_message("hi", "x", rp.MESSAGE_INFO, protocol=2)
-    assert rp.pack_package(rp.TEXT_MESSAGE, payload) == bytes.fromhex("0009" "4d" "02" "6869" "01" "78" "03")
+    assert rp.pack_package(rp.TEXT_MESSAGE, payload) == bytes.fromhex("00094d026869017803")
     assert rp.decode_text_message(payload, 2) == ("hi", "x", 3)
 
 
@@ -56,8 +56,12 @@ def test_text_message_v1_is_level_then_text() -> None:
 
 
 def test_vector_types_layout() -> None:
-    recipe = rp.Recipe(["actual_q", "joint_mode", "actual_digital_input_bits"], ["VECTOR6D", "VECTOR6INT32", "UINT64"],
-                       3, with_id=True)
+    recipe = rp.Recipe(
+        ["actual_q", "joint_mode", "actual_digital_input_bits"],
+        ["VECTOR6D", "VECTOR6INT32", "UINT64"],
+        3,
+        with_id=True,
+    )
     assert recipe.size == 1 + 48 + 24 + 8
     values = recipe.unpack(recipe.pack([(1.0, 2, 3, 4, 5, 6), (253,) * 6, 2**40]))
     assert values["actual_q"] == (1.0, 2.0, 3.0, 4.0, 5.0, 6.0)
@@ -71,10 +75,21 @@ def test_recipe_names_tolerate_trailing_comma() -> None:
 
 def test_field_table_versions() -> None:
     names = ["actual_q", "payload_inertia", "ft_raw_wrench", "no_such_field", "input_int_register_30"]
-    assert rp.field_types(names, rp.OUTPUT_FIELDS, (5, 11)) == ["VECTOR6D", "VECTOR6D", "VECTOR6D", "NOT_FOUND", "INT32"]
+    assert rp.field_types(names, rp.OUTPUT_FIELDS, (5, 11)) == [
+        "VECTOR6D",
+        "VECTOR6D",
+        "VECTOR6D",
+        "NOT_FOUND",
+        "INT32",
+    ]
     # CB3 has no force/torque sensor field, and no upper registers before 3.9
-    assert rp.field_types(names, rp.OUTPUT_FIELDS, (3, 5)) == ["VECTOR6D", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND",
-                                                               "NOT_FOUND"]
+    assert rp.field_types(names, rp.OUTPUT_FIELDS, (3, 5)) == [
+        "VECTOR6D",
+        "NOT_FOUND",
+        "NOT_FOUND",
+        "NOT_FOUND",
+        "NOT_FOUND",
+    ]
 
 
 def test_reader_reassembles_fragmented_stream() -> None:

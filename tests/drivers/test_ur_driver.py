@@ -45,8 +45,9 @@ def controller() -> Iterator[VirtualControllerHandle]:
 
 
 def _config(h: VirtualControllerHandle, rtde_port: int | None = None) -> URDriverConfig:
-    return URDriverConfig(rtde_port=rtde_port or h.ports.rtde, dashboard_port=h.ports.dashboard,
-                          script_port=h.ports.secondary)
+    return URDriverConfig(
+        rtde_port=rtde_port or h.ports.rtde, dashboard_port=h.ports.dashboard, script_port=h.ports.secondary
+    )
 
 
 @pytest.fixture
@@ -82,14 +83,18 @@ def _go_home(d: URDriver) -> None:
 
 def _weld_like(q0: np.ndarray, speed: float = 0.6) -> JointTrajectory:
     """A move with the arc on in its middle third."""
-    traj = joint_move("ur5e", q0, q0 + np.array([0.4, -0.2, 0.3, 0.2, -0.1, 0.6]), 0.002, speed_fraction=speed)
+    traj = joint_move(
+        "ur5e", q0, q0 + np.array([0.4, -0.2, 0.3, 0.2, -0.1, 0.6]), 0.002, speed_fraction=speed
+    )
     n = traj.n_samples
     arc = np.zeros(n, bool)
     arc[n // 3 : 2 * n // 3] = True
     return dataclasses.replace(traj, arc_on=arc)
 
 
-def test_client_handshake_recipes_in_use_and_v1(controller: VirtualControllerHandle, driver: URDriver) -> None:
+def test_client_handshake_recipes_in_use_and_v1(
+    controller: VirtualControllerHandle, driver: URDriver
+) -> None:
     with RTDEClient(HOST, controller.ports.rtde) as c:
         assert c.negotiate_protocol((2, 1)) == 2
         assert c.get_controller_version()[:2] == (5, 11)
@@ -188,8 +193,9 @@ def test_digital_and_analog_io(controller: VirtualControllerHandle, driver: URDr
     _dash(controller, "weldcell set_digital_in 5 0")
 
 
-def test_protective_stop_faults_with_reason_and_arc_off(controller: VirtualControllerHandle, driver: URDriver,
-                                                         tmp_path: Path) -> None:
+def test_protective_stop_faults_with_reason_and_arc_off(
+    controller: VirtualControllerHandle, driver: URDriver, tmp_path: Path
+) -> None:
     traj = _weld_like(Q_HOME, speed=0.3)
     p = _stamped(traj, tmp_path)
     h = driver.execute(traj, traj_path=p)
@@ -212,9 +218,14 @@ def test_protective_stop_faults_with_reason_and_arc_off(controller: VirtualContr
     assert driver.execute(back, traj_path=pb).wait_until_done(5.0).outcome is ExecutionOutcome.COMPLETED
 
 
-def test_impossible_setpoint_is_a_protective_stop(controller: VirtualControllerHandle, driver: URDriver) -> None:
+def test_impossible_setpoint_is_a_protective_stop(
+    controller: VirtualControllerHandle, driver: URDriver
+) -> None:
     with socket.create_connection((HOST, controller.ports.primary)) as s:
-        s.sendall(b"def jump():\n  servoj([1.0, -1.5708, 1.5708, -1.5708, -1.5708, 0.0], 0, 0, 0.002, 0.1, 300)\nend\n")
+        s.sendall(
+            b"def jump():\n"
+            b"  servoj([1.0, -1.5708, 1.5708, -1.5708, -1.5708, 0.0], 0, 0, 0.002, 0.1, 300)\nend\n"
+        )
     deadline = time.monotonic() + 2.0
     while time.monotonic() < deadline and _state(controller)["safety_mode"] != "PROTECTIVE_STOP":
         time.sleep(0.02)
@@ -279,7 +290,9 @@ class _StallProxy:
         self.drop()
 
 
-def test_network_stall_is_absorbed_then_drop_and_reconnect(controller: VirtualControllerHandle, tmp_path: Path) -> None:
+def test_network_stall_is_absorbed_then_drop_and_reconnect(
+    controller: VirtualControllerHandle, tmp_path: Path
+) -> None:
     proxy = _StallProxy((HOST, controller.ports.rtde))
     d = URDriver(HOST, _config(controller, proxy.port))
     try:
@@ -317,7 +330,8 @@ import sys, time, numpy as np
 from pathlib import Path
 from weldcell.drivers.ur.driver import URDriver, URDriverConfig
 from weldcell.planning.trajectory import load_trajectory
-host, rtde, dash, script, path = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+host, path = sys.argv[1], sys.argv[5]
+rtde, dash, script = (int(a) for a in sys.argv[2:5])
 d = URDriver(host, URDriverConfig(rtde_port=rtde, dashboard_port=dash, script_port=script))
 d.connect(10.0)
 traj = load_trajectory(path)
@@ -329,8 +343,9 @@ time.sleep(30)
 """
 
 
-def test_pc_killed_mid_stream_robot_stops_and_arc_drops(controller: VirtualControllerHandle, driver: URDriver,
-                                                          tmp_path: Path) -> None:
+def test_pc_killed_mid_stream_robot_stops_and_arc_drops(
+    controller: VirtualControllerHandle, driver: URDriver, tmp_path: Path
+) -> None:
     traj = _weld_like(Q_HOME, speed=0.15)
     p = _stamped(traj, tmp_path)
     driver.close()  # the child process takes over the controller
@@ -338,8 +353,18 @@ def test_pc_killed_mid_stream_robot_stops_and_arc_drops(controller: VirtualContr
     script.write_text(_CHILD)
     ports = controller.ports
     child = subprocess.Popen(
-        [sys.executable, str(script), HOST, str(ports.rtde), str(ports.dashboard), str(ports.secondary), str(p)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            str(script),
+            HOST,
+            str(ports.rtde),
+            str(ports.dashboard),
+            str(ports.secondary),
+            str(p),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         line = child.stdout.readline() if child.stdout else ""
@@ -354,7 +379,7 @@ def test_pc_killed_mid_stream_robot_stops_and_arc_drops(controller: VirtualContr
             assert time.monotonic() - t_kill < 1.0, "the watchdog did not stop the program"
             time.sleep(0.01)
         t_stop = time.monotonic() - t_kill
-        assert t_stop < 0.1 + 0.1  # watchdog period (10 Hz) plus polling slack
+        assert t_stop < 0.2 + 0.15  # watchdog period (5 Hz) plus polling slack
         assert not (int(st["digital_out"]) & 1)  # type: ignore[call-overload]  # arc output dropped
         q1 = _state(controller)["q"]
         time.sleep(0.05)
@@ -369,7 +394,9 @@ def test_pc_killed_mid_stream_robot_stops_and_arc_drops(controller: VirtualContr
 
 
 def test_cb3_streams_at_125hz_resampled(tmp_path: Path) -> None:
-    h = start_virtual_controller("127.0.0.32", CoreConfig(arm="ur5", version=(3, 15, 7, 0)), Ports(0, 0, 0, 0, 0))
+    h = start_virtual_controller(
+        "127.0.0.32", CoreConfig(arm="ur5", version=(3, 15, 7, 0)), Ports(0, 0, 0, 0, 0)
+    )
     try:
         d = URDriver("127.0.0.32", dataclasses.replace(_config(h), robot="ur5e"))
         d.connect(5.0)

@@ -87,7 +87,9 @@ def test_receive_cb3_125hz() -> None:
 def test_receive_explicit_unknown_variable_raises(controller: VirtualControllerHandle) -> None:
     with pytest.raises(RuntimeError, match="not found"):
         rtde_receive.RTDEReceiveInterface(HOST_E, -1.0, ["actual_q", "no_such_variable"])
-    r = rtde_receive.RTDEReceiveInterface(HOST_E, 125.0, ["timestamp", "actual_q", "actual_digital_output_bits"])
+    r = rtde_receive.RTDEReceiveInterface(
+        HOST_E, 125.0, ["timestamp", "actual_q", "actual_digital_output_bits"]
+    )
     try:
         assert len(r.getActualQ()) == 6
     finally:
@@ -141,7 +143,7 @@ def test_io_upper_range_registers(controller: VirtualControllerHandle) -> None:
 def test_dashboard_power_brake_load_play_stop(tmp_path: Path) -> None:
     prog = tmp_path / "weld.urp"
     prog.write_text(
-        "def weld():\n  textmsg(\"weld program\")\n  movej([0.2, -1.4, 1.4, -1.5, -1.5, 0.1], a=3, v=2)\n"
+        'def weld():\n  textmsg("weld program")\n  movej([0.2, -1.4, 1.4, -1.5, -1.5, 0.1], a=3, v=2)\n'
         "  while True:\n    sync()\n  end\nend\n"
     )
     h = start_virtual_controller(HOST_OFF, CoreConfig(powered=False), program_dir=tmp_path)
@@ -167,7 +169,9 @@ def test_dashboard_power_brake_load_play_stop(tmp_path: Path) -> None:
                 deadline = time.monotonic() + 3.0
                 while time.monotonic() < deadline and abs(r.getActualQ()[0] - 0.2) > 1e-6:
                     time.sleep(0.02)
-                assert r.getActualQ()[0] == pytest.approx(0.2, abs=1e-6)  # movej ran, text message did not upset ur_rtde
+                assert r.getActualQ()[0] == pytest.approx(
+                    0.2, abs=1e-6
+                )  # movej ran, text message did not upset ur_rtde
                 d.stop()
                 assert not d.running()
                 assert d.programState().startswith("STOPPED")

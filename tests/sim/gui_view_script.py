@@ -1,6 +1,6 @@
 """Run the GUI viewer for a moment and save a screenshot (used by test_viewer under xvfb-run).
 
-Usage: python gui_view_script.py OUT_DIR
+Usage: python gui_view_script.py TRAJECTORY.npz OUT_DIR
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
-from sim_helpers import weld_trajectory
 
+from weldcell.planning.trajectory import load_trajectory
 from weldcell.program import load_program
 from weldcell.sim import CellModel
 from weldcell.sim.viewer import view
@@ -20,10 +20,11 @@ from weldcell.sim.viewer import view
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def main(out: Path) -> None:
+def main(traj_path: Path, out: Path) -> None:
     program = load_program(ROOT / "programs" / "demo_tjoint.yaml")
-    traj = weld_trajectory(program)
-    res = view(traj, CellModel.from_program(program), speed=5.0, exit_after=1.5, screenshot=(320, 240))
+    traj = load_trajectory(traj_path)
+    cell = CellModel.from_program(program)
+    res = view(traj, cell, speed=5.0, exit_after=2.0, screenshot=(320, 240), window_size=(480, 360))
     assert res.screenshot is not None and res.segmentation is not None
     iio.imwrite(out / "gui.png", res.screenshot)
     info = {
@@ -36,4 +37,4 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    main(Path(sys.argv[1]), Path(sys.argv[2]))

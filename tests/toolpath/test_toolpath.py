@@ -7,6 +7,7 @@ surface 1 (w = cos α u1 + sin α n1), travel angle β push-positive (z_tcp = co
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -34,18 +35,24 @@ def unit(v: np.ndarray) -> np.ndarray:
     return v / np.linalg.norm(v, axis=-1, keepdims=True)
 
 
-def measured_angles(T: np.ndarray, t: np.ndarray, n1: np.ndarray, u1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def measured_angles(
+    T: np.ndarray, t: np.ndarray, n1: np.ndarray, u1: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Work and travel angles [rad] from torch poses, by the documented definitions."""
     z = T[:, :3, 2]
     zt = np.einsum("ij,ij->i", z, t) if t.ndim == 2 else z @ t
     travel = np.arcsin(zt)
     w = -unit(z - np.atleast_2d(zt).T * t)
-    work = np.arctan2(np.einsum("ij,ij->i", w, np.broadcast_to(n1, w.shape)),
-                      np.einsum("ij,ij->i", w, np.broadcast_to(u1, w.shape)))
+    work = np.arctan2(
+        np.einsum("ij,ij->i", w, np.broadcast_to(n1, w.shape)),
+        np.einsum("ij,ij->i", w, np.broadcast_to(u1, w.shape)),
+    )
     return work, travel
 
 
-def seam_frame_axes(t: np.ndarray, n1: np.ndarray, u1: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+def seam_frame_axes(
+    t: np.ndarray, n1: np.ndarray, u1: np.ndarray, alpha: float
+) -> tuple[np.ndarray, np.ndarray]:
     w = math.cos(alpha) * u1 + math.sin(alpha) * n1
     z = -w
     return np.cross(z, t), z
@@ -64,8 +71,16 @@ def check_rotations(T: np.ndarray) -> None:
 
 
 def test_line_positions_with_pass_offsets(program_factory) -> None:
-    prog = program_factory({**LINE, "passes": [{}, {"lateral_mm": -2.0, "height_mm": 3.0},
-                                               {"lateral_mm": 2.5, "height_mm": 1.0, "work_angle_deg": 30}]})
+    prog = program_factory(
+        {
+            **LINE,
+            "passes": [
+                {},
+                {"lateral_mm": -2.0, "height_mm": 3.0},
+                {"lateral_mm": 2.5, "height_mm": 1.0, "work_angle_deg": 30},
+            ],
+        }
+    )
     segs = toolpaths_for_program(prog)
     assert [s.pass_index for s in segs] == [0, 1, 2]
     b = unit(N1 + N2)
@@ -96,8 +111,9 @@ def test_torch_angles_measured_back(program_factory, alpha: float, beta: float) 
 
 def test_fixed_rotation_about_torch_axis(program_factory) -> None:
     free = toolpaths_for_program(program_factory(LINE))[0]
-    fixed = toolpaths_for_program(program_factory(
-        LINE, {"torch_rotation": {"mode": "fixed", "angle_deg": 30, "tolerance_deg": 10}}))[0]
+    fixed = toolpaths_for_program(
+        program_factory(LINE, {"torch_rotation": {"mode": "fixed", "angle_deg": 30, "tolerance_deg": 10}})
+    )[0]
     assert not fixed.free_rotation and fixed.rotation_range == pytest.approx(math.radians(10))
     z0, z1 = free.T_world_tcp[:, :3, 2], fixed.T_world_tcp[:, :3, 2]
     assert np.abs(z0 - z1).max() < 1e-12  # same axis
@@ -106,8 +122,15 @@ def test_fixed_rotation_about_torch_axis(program_factory) -> None:
     assert np.abs(ang - math.radians(30)).max() < 1e-9
 
 
-def expected_weave(pattern: str, A: float, f: float, tau: np.ndarray, dwell: float = 0.0, height: float = 0.0,
-                   longi: float = 0.0) -> np.ndarray:
+def expected_weave(
+    pattern: str,
+    A: float,
+    f: float,
+    tau: np.ndarray,
+    dwell: float = 0.0,
+    height: float = 0.0,
+    longi: float = 0.0,
+) -> np.ndarray:
     """(x, y, lift) offsets by the documented formulas, written independently of the implementation."""
     w = 2 * math.pi * f
     out = np.zeros((len(tau), 3))
@@ -154,8 +177,9 @@ def test_weave_exact_in_time(program_factory, weave: dict) -> None:
     tau = seg.s / v
     assert np.allclose(seg.t, tau)
     longi = weave.get("longitudinal_mm", weave["amplitude_mm"]) * 1e-3
-    off = expected_weave(weave["pattern"], A, f, tau, weave.get("dwell_s", 0.0),
-                         weave.get("height_mm", 0.0) * 1e-3, longi)
+    off = expected_weave(
+        weave["pattern"], A, f, tau, weave.get("dwell_s", 0.0), weave.get("height_mm", 0.0) * 1e-3, longi
+    )
     y_s, z_s = seam_frame_axes(T_LINE, N1, N2, math.radians(40))
     nominal = to_world(np.array([-50, 5, 5])) + seg.s[:, None] * T_LINE
     expected = nominal + off[:, :1] * T_LINE + off[:, 1:2] * y_s - off[:, 2:] * z_s
@@ -171,8 +195,12 @@ def test_weave_exact_in_time(program_factory, weave: dict) -> None:
 
 
 def test_stitch_segments(program_factory) -> None:
-    prog = program_factory({"geometry": {"line": {"start_mm": [-80, 5, 5], "end_mm": [80, 5, 5]}},
-                            "stitch": {"length_mm": 30, "pitch_mm": 55, "start_offset_mm": 5}})
+    prog = program_factory(
+        {
+            "geometry": {"line": {"start_mm": [-80, 5, 5], "end_mm": [80, 5, 5]}},
+            "stitch": {"length_mm": 30, "pitch_mm": 55, "start_offset_mm": 5},
+        }
+    )
     segs = toolpaths_for_program(prog)
     # starts 5, 60, 115 (ends 145 ≤ 160); a 4th at 170 would not fit
     assert [s.stitch_index for s in segs] == [0, 1, 2]
@@ -206,9 +234,12 @@ def test_reverse_direction(program_factory) -> None:
 
 
 def test_circle_on_pipe(program_factory) -> None:
-    seam = {"geometry": {"circle": {"center_mm": [0, 0, 5], "axis": [0, 0, 1], "start_mm": [-40, 0, 5],
-                                    "sweep_deg": 185}},
-            "normals": [[0, 0, 1], [-1, 0, 0]]}
+    seam = {
+        "geometry": {
+            "circle": {"center_mm": [0, 0, 5], "axis": [0, 0, 1], "start_mm": [-40, 0, 5], "sweep_deg": 185}
+        },
+        "normals": [[0, 0, 1], [-1, 0, 0]],
+    }
     (seg,) = toolpaths_for_program(program_factory(seam, {"work_angle_deg": 40, "travel_angle_deg": 7}))
     assert seg.seam_length == pytest.approx(0.040 * math.radians(185), abs=1e-12)
     c = to_world(np.array([0, 0, 5]))
@@ -224,8 +255,10 @@ def test_circle_on_pipe(program_factory) -> None:
 
 
 def test_arc_through_three_points(program_factory) -> None:
-    seam = {"geometry": {"arc": {"start_mm": [30, 0, 5], "mid_mm": [0, 30, 5], "end_mm": [-30, 0, 5]}},
-            "normals": [[0, 0, 1], [1, 0, 0]]}
+    seam = {
+        "geometry": {"arc": {"start_mm": [30, 0, 5], "mid_mm": [0, 30, 5], "end_mm": [-30, 0, 5]}},
+        "normals": [[0, 0, 1], [1, 0, 0]],
+    }
     (seg,) = toolpaths_for_program(program_factory(seam))
     assert seg.seam_length == pytest.approx(math.pi * 0.030, abs=1e-12)
     radial = seg.T_world_tcp[:, :3, 3] - to_world(np.array([0, 0, 5]))
@@ -234,8 +267,10 @@ def test_arc_through_three_points(program_factory) -> None:
 
 def test_polyline_blends_smoothly(program_factory) -> None:
     pts = [[-60, -40, 5], [40, -40, 5], [40, 50, 5], [-20, 70, 5]]
-    seam = {"geometry": {"polyline": {"points_mm": pts, "blend_radius_mm": 6}},
-            "normals": [[0, 0, 1], [0, 1, 0]]}
+    seam = {
+        "geometry": {"polyline": {"points_mm": pts, "blend_radius_mm": 6}},
+        "normals": [[0, 0, 1], [0, 1, 0]],
+    }
     (seg,) = toolpaths_for_program(program_factory(seam))
     P = np.array(pts, dtype=float) * 1e-3
     d = np.diff(P, axis=0)
@@ -243,14 +278,19 @@ def test_polyline_blends_smoothly(program_factory) -> None:
     u = d / L[:, None]
     turn = np.arccos(np.einsum("ij,ij->i", u[:-1], u[1:]))
     r = 6e-3
-    assert seg.seam_length == pytest.approx(L.sum() - 2 * r * np.tan(turn / 2).sum() + r * turn.sum(), abs=1e-12)
+    assert seg.seam_length == pytest.approx(
+        L.sum() - 2 * r * np.tan(turn / 2).sum() + r * turn.sum(), abs=1e-12
+    )
     p_part = (seg.T_world_tcp[:, :3, 3] - T_WORLD_PART[:3, 3]) @ R_WP
     # distance to the raw polyline: 0 on the straight parts, ≤ r (1/cos(θ/2) - 1) near corners
     dist = np.full(len(p_part), np.inf)
-    for a, e in zip(P[:-1], P[1:], strict=True):
+    for a, e in itertools.pairwise(P):
         h = np.clip((p_part - a) @ (e - a) / ((e - a) @ (e - a)), 0, 1)
         dist = np.minimum(dist, np.linalg.norm(p_part - (a + h[:, None] * (e - a)), axis=1))
-    near = np.min(np.linalg.norm(p_part[:, None] - P[None, 1:-1], axis=2), axis=1) < r * np.tan(turn.max() / 2) + 1e-9
+    near = (
+        np.min(np.linalg.norm(p_part[:, None] - P[None, 1:-1], axis=2), axis=1)
+        < r * np.tan(turn.max() / 2) + 1e-9
+    )
     assert dist[~near].max() < 1e-9
     assert dist.max() <= r * (1 / np.cos(turn.max() / 2) - 1) + 1e-9
     # smooth orientation: consecutive poses turn by at most step / r
@@ -260,9 +300,15 @@ def test_polyline_blends_smoothly(program_factory) -> None:
     assert ang.max() <= np.diff(seg.s).max() / r + 1e-6
     # the torch keeps its angles all the way round (surface 2 turns with the seam): check on the
     # straight parts, where the tangent is exactly the segment direction
-    seg_dist = np.stack([
-        np.linalg.norm(p_part - (a + np.clip((p_part - a) @ (e - a) / ((e - a) @ (e - a)), 0, 1)[:, None] * (e - a)),
-                       axis=1) for a, e in zip(P[:-1], P[1:], strict=True)])
+    seg_dist = np.stack(
+        [
+            np.linalg.norm(
+                p_part - (a + np.clip((p_part - a) @ (e - a) / ((e - a) @ (e - a)), 0, 1)[:, None] * (e - a)),
+                axis=1,
+            )
+            for a, e in itertools.pairwise(P)
+        ]
+    )
     k = np.argmin(seg_dist, axis=0)[~near]
     t = u[k] @ R_WP.T
     work, travel = measured_angles(seg.T_world_tcp[~near], t, N1, np.cross(N1, t))
@@ -309,20 +355,30 @@ def test_program_order_follows_sequence() -> None:
     amp=st.floats(0.5, 4.0),
     freq=st.floats(0.3, 3.0),
 )
-def test_generated_line_seams(tmp_path_factory, theta, phi, roll, included, length, alpha, beta, lateral, height,
-                              amp, freq) -> None:
+def test_generated_line_seams(
+    tmp_path_factory, theta, phi, roll, included, length, alpha, beta, lateral, height, amp, freq
+) -> None:
     t = np.array([math.sin(theta) * math.cos(phi), math.sin(theta) * math.sin(phi), math.cos(theta)])
     ref = np.array([1.0, 0, 0]) if abs(t[0]) < 0.9 else np.array([0, 1.0, 0])
     e1 = unit(np.cross(t, ref))
     e2 = np.cross(t, e1)
     n1 = math.cos(roll) * e1 + math.sin(roll) * e2
-    n2_dir = math.cos(roll + math.radians(180 - included)) * e1 + math.sin(roll + math.radians(180 - included)) * e2
+    n2_dir = (
+        math.cos(roll + math.radians(180 - included)) * e1
+        + math.sin(roll + math.radians(180 - included)) * e2
+    )
     start = np.array([10.0, -20.0, 5.0])
     end = start + length * t
-    seam = {"geometry": {"line": {"start_mm": start.tolist(), "end_mm": end.tolist()}},
-            "normals": [n1.tolist(), n2_dir.tolist()], "passes": [{"lateral_mm": lateral, "height_mm": height}]}
-    proc = {"work_angle_deg": alpha, "travel_angle_deg": beta,
-            "weave": {"pattern": "sine", "amplitude_mm": amp, "frequency_hz": freq}}
+    seam = {
+        "geometry": {"line": {"start_mm": start.tolist(), "end_mm": end.tolist()}},
+        "normals": [n1.tolist(), n2_dir.tolist()],
+        "passes": [{"lateral_mm": lateral, "height_mm": height}],
+    }
+    proc = {
+        "work_angle_deg": alpha,
+        "travel_angle_deg": beta,
+        "weave": {"pattern": "sine", "amplitude_mm": amp, "frequency_hz": freq},
+    }
     prog = make_program(tmp_path_factory.mktemp("gen"), seam, proc)
     (seg,) = toolpaths_for_program(prog)
     tw, n1w, n2w = R_WP @ t, R_WP @ n1, R_WP @ n2_dir
@@ -334,8 +390,13 @@ def test_generated_line_seams(tmp_path_factory, theta, phi, roll, included, leng
     y_j = np.cross(-b, tw)
     y_s, _ = seam_frame_axes(tw, n1w, u1, math.radians(alpha))
     tau = seg.s / 8e-3
-    expected = (to_world(start) + seg.s[:, None] * tw + lateral * 1e-3 * y_j + height * 1e-3 * b
-                + (amp * 1e-3 * np.sin(2 * math.pi * freq * tau))[:, None] * y_s)
+    expected = (
+        to_world(start)
+        + seg.s[:, None] * tw
+        + lateral * 1e-3 * y_j
+        + height * 1e-3 * b
+        + (amp * 1e-3 * np.sin(2 * math.pi * freq * tau))[:, None] * y_s
+    )
     assert np.abs(seg.T_world_tcp[:, :3, 3] - expected).max() < 1e-6
     check_rotations(seg.T_world_tcp)
     assert np.diff(seg.s).max() <= min(1e-3, 8e-3 / (20 * freq)) + 1e-12

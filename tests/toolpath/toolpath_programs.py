@@ -19,27 +19,47 @@ BASE: dict[str, Any] = {
         "home_deg": [0, -90, 90, -90, -90, 0],
         "approach_mm": 40,
         "retract_mm": 60,
-        "bodies": [{"name": "part", "role": "workpiece", "box": {"size_mm": [200, 200, 10]},
-                    "pose": {"xyz_mm": [500, 0, 5], "rpy_deg": [0, 0, 30]}}],
+        "bodies": [
+            {
+                "name": "part",
+                "role": "workpiece",
+                "box": {"size_mm": [200, 200, 10]},
+                "pose": {"xyz_mm": [500, 0, 5], "rpy_deg": [0, 0, 30]},
+            }
+        ],
     },
     "procedures": {
-        "p": {"process": "mag", "travel_speed_mm_s": 8, "wire_feed_m_min": 8, "work_angle_deg": 45,
-              "travel_angle_deg": 10}
+        "p": {
+            "process": "mag",
+            "travel_speed_mm_s": 8,
+            "wire_feed_m_min": 8,
+            "work_angle_deg": 45,
+            "travel_angle_deg": 10,
+        }
     },
     "seams": [],
 }
 
 
-def make_program(tmp: Path, seam: dict[str, Any], procedure: dict[str, Any] | None = None,
-                 extra_procedures: dict[str, Any] | None = None) -> Program:
+def make_program(
+    tmp: Path,
+    seam: dict[str, Any],
+    procedure: dict[str, Any] | None = None,
+    extra_procedures: dict[str, Any] | None = None,
+) -> Program:
     """Write a one-seam program (``seam`` merged onto a fillet on ``part``) and load it."""
     data = copy.deepcopy(BASE)
     if procedure:
         data["procedures"]["p"].update(procedure)
     if extra_procedures:
         data["procedures"].update(extra_procedures)
-    s = {"id": "s", "joint": "fillet", "workpiece": "part", "procedure": "p",
-         "normals": [[0, 0, 1], [0, 1, 0]]}
+    s = {
+        "id": "s",
+        "joint": "fillet",
+        "workpiece": "part",
+        "procedure": "p",
+        "normals": [[0, 0, 1], [0, 1, 0]],
+    }
     s.update(seam)
     data["seams"] = [s]
     path = tmp / "prog.yaml"

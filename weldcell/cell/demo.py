@@ -215,12 +215,32 @@ def plan_and_validate(program_path: Path, out_dir: Path, progress: ProgressFn) -
     return program, traj, traj_path, report_path
 
 
-def _connect_robot(url: str) -> Any:
-    """A connected UR driver in streaming mode for ``ur://HOST[:RTDE_PORT]``."""
-    from weldcell.drivers.ur import URDriver
+def parse_ur_url(url: str) -> tuple[str, int | None]:
+    """``ur://HOST[:RTDE_PORT]`` → (host, port or None).
 
-    driver = URDriver.from_url(url)
-    driver.connect()
+    Raises:
+        DriverConnectionError: not a ``ur://`` address.
+    """
+    from urllib.parse import urlparse
+
+    u = urlparse(url)
+    if u.scheme != "ur" or not u.hostname:
+        raise DriverConnectionError(f"robot address {url!r} must look like ur://HOST or ur://HOST:PORT")
+    return u.hostname, u.port
+
+
+def _connect_robot(host: str, robot: str, *, ports: Any | None = None, rtde_port: int | None = None,
+                   power_on: bool = False) -> Any:
+    """A connected UR driver in streaming mode; arc control stays with the cell (power source)."""
+    from weldcell.drivers.ur.driver import URDriver, URDriverConfig
+
+    kw: dict[str, Any] = {"robot": robot, "arc_output": None, "power_on": power_on}
+    if ports is not None:
+        kw.update(rtde_port=ports.rtde, dashboard_port=ports.dashboard, script_port=ports.secondary)
+    elif rtde_port is not None:
+        kw["rtde_port"] = rtde_port
+    driver = URDriver(host, URDriverConfig(**kw))
+    driver.connect(timeout=15.0)
     return driver
 
 
@@ -266,6 +286,7 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
     """Run the demo program on the virtual cell (see the module docstring)."""
     from weldcell.drivers.powersource.modbus import ModbusPowerSource
     from weldcell.drivers.ur.virtual_controller import Ports, start_virtual_controller
+    from weldcell.drivers.ur.virtual_core import CoreConfig
 
     opt = options or DemoOptions()
     say = progress or (lambda p: None)
@@ -277,13 +298,13 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
     viewer: subprocess.Popen[bytes] | None = None
     with contextlib.ExitStack() as stack:
         say(Progress("stage", f"starting the virtual UR controller and power source on {opt.host} …"))
-        ur = stack.enter_context(start_virtual_controller(opt.host, ports=Ports(0, 0, 0, 0, 0)))
+        core = CoreConfig(arm=traj.robot, q_home=tuple(float(x) for x in traj.q[0]))
+        ur = stack.enter_context(start_virtual_controller(opt.host, core, ports=Ports(0, 0, 0, 0, 0)))
         psu_url = stack.enter_context(virtual_power_source_process(opt.host))
         if opt.view:
             viewer = _start_viewer(traj_path)
             stack.callback(_stop_viewer, viewer)
-        robot = _connect_robot(f"ur://{opt.host}:{ur.ports.rtde}?dashboard={ur.ports.dashboard}"
-                               f"&secondary={ur.ports.secondary}")
+        robot = _connect_robot(opt.host, traj.robot, ports=ur.ports, power_on=True)
         stack.callback(robot.close)
         power = ModbusPowerSource.from_url(psu_url)
         power.connect()
@@ -319,8 +340,9 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
             raise ValidationError(f"{job}: cannot find the weld program it was planned from (hash "
                                   f"{traj.program_hash[:12]}); run the program .yaml instead")
         traj_path = job
+    host, port = parse_ur_url(options.robot_url)
     with contextlib.ExitStack() as stack:
-        robot = _connect_robot(options.robot_url)
+        robot = _connect_robot(host, traj.robot, rtde_port=port)
         stack.callback(robot.close)
         power = ModbusPowerSource.from_url(options.powersource_url)
         power.connect()

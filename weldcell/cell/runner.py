@@ -332,6 +332,7 @@ class JobRunner:
             approval, start, end = self._approve(piece, f"restart_{step.seam_id}"), 0, piece.n_samples
             s_start = float(np.nan_to_num(traj.seam_s[i_r], nan=step.s0))
         try:
+            self._ack_idle_link_error()
             arc = strike_arc(
                 self.power, cfg.arc, self.params.get(step.seam_id),
                 on_retry=lambda n, why: self._emit("arc_retry", f"ignition attempt {n} failed: {why}", step.seam_id),
@@ -363,6 +364,16 @@ class JobRunner:
             self._cursor = Cursor(self._cursor.step + 1)
             raise Interrupt(Command.FAULT, f"seam {step.seam_id}: {err}") from err
         self._finish_seam(monitor, "ok", step.s1, [])
+
+    def _ack_idle_link_error(self) -> None:
+        """A communication timeout the power source latched while no weld ran (a link hiccup between
+        seams) is acknowledged before the arc start; any other error needs the operator."""
+        st = self.power.status()
+        if st.error_code == ErrorCode.COMM_TIMEOUT and not st.process_active:
+            self._emit("psu_ack", "power source reported a communication timeout while idle; acknowledged")
+            self.power.reset_error(timeout=self.config.arc.command_timeout)
+            if self.power.wait_for(lambda s: not s.error, self.config.arc.ready_timeout) is None:
+                raise Interrupt(Command.FAULT, "power source keeps reporting a communication timeout")
 
     def _seam_stopped(self, step: SeamStep, monitor: SeamMonitor, stop: _Stop) -> None:
         s = monitor.s_now if np.isfinite(monitor.s_now) else monitor.s_max

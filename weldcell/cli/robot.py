@@ -1,8 +1,9 @@
-"""Robot commands: ``weldcell controller ur`` (virtual UR controller) and ``weldcell run`` (execute on a robot)."""
+"""Robot commands: ``weldcell controller ur`` (virtual UR controller) and ``weldcell run`` (run on a robot)."""
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import time
 from pathlib import Path
 from typing import Any
@@ -20,16 +21,22 @@ controller_app = typer.Typer(help="Run a virtual robot controller in the foregro
 @controller_app.command("ur")
 def controller_ur(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (127.0.0.1 or another 127.0.0.N)."),
-    cb3: bool = typer.Option(False, "--cb3", help="Advertise a CB3 controller (3.15, 125 Hz) instead of e-Series."),
+    cb3: bool = typer.Option(
+        False, "--cb3", help="Advertise a CB3 controller (3.15, 125 Hz) instead of e-Series."
+    ),
     arm: str = typer.Option("", "--arm", help="Arm model (ur3e, ur5e, ur10e, ur16e, ur3, ur5, ur10)."),
     version: str = typer.Option("", "--version", help="Advertised software version, e.g. 5.11.1.108318."),
-    power_off: bool = typer.Option(False, "--power-off", help="Boot with the arm powered off (as after power-up)."),
+    power_off: bool = typer.Option(
+        False, "--power-off", help="Boot with the arm powered off (as after power-up)."
+    ),
     rtde_port: int = typer.Option(30004, "--rtde-port"),
     dashboard_port: int = typer.Option(29999, "--dashboard-port"),
     primary_port: int = typer.Option(30001, "--primary-port"),
     secondary_port: int = typer.Option(30002, "--secondary-port"),
     realtime_port: int = typer.Option(30003, "--realtime-port"),
-    program_dir: Path | None = typer.Option(None, "--program-dir", help="Folder that dashboard 'load' reads from."),
+    program_dir: Path | None = typer.Option(
+        None, "--program-dir", help="Folder that dashboard 'load' reads from."
+    ),
     arc_loopback: str = typer.Option(
         "", "--arc-loopback", help="DO:DI:DELAY - input DI follows output DO after DELAY s (simulated arc)."
     ),
@@ -53,7 +60,9 @@ def controller_ur(
             do, di, delay = arc_loopback.split(":")
             loop = (int(do), int(di), float(delay))
         except ValueError as err:
-            raise WeldcellError(f"--arc-loopback {arc_loopback!r}: expected DO:DI:DELAY, e.g. 0:0:0.2") from err
+            raise WeldcellError(
+                f"--arc-loopback {arc_loopback!r}: expected DO:DI:DELAY, e.g. 0:0:0.2"
+            ) from err
     from weldcell.drivers.ur.models import ARMS
 
     arm_name = arm or ("ur5" if ver[0] < 5 else "ur5e")
@@ -65,7 +74,8 @@ def controller_ur(
     with vc:
         console.print(
             f"virtual UR controller [bold]{arm_name}[/] (software {'.'.join(map(str, ver))}, "
-            f"{round(1 / vc.core.cycle)} Hz) on {host}: RTDE {vc.ports.rtde}, dashboard {vc.ports.dashboard}, "
+            f"{round(1 / vc.core.cycle)} Hz) on {host}: RTDE {vc.ports.rtde}, "
+            f"dashboard {vc.ports.dashboard}, "
             f"scripts {vc.ports.primary}/{vc.ports.secondary}/{vc.ports.realtime}"
         )
         console.print("test commands on the dashboard port: " + "; ".join(TEST_COMMANDS))
@@ -123,7 +133,9 @@ def _prepare(source: Path, out_dir: Path | None) -> tuple[Any, Path]:
     with console.status("validating in simulation ..."):
         report = validate_trajectory(traj, program)
     if not report.passed:
-        raise WeldcellError(f"{source.name}: the planned trajectory failed validation; run 'weldcell validate' for the report")
+        raise WeldcellError(
+            f"{source.name}: the planned trajectory failed validation; run 'weldcell validate' for the report"
+        )
     write_stamp(traj_path, traj, report.summary())
     console.print(f"planned and validated {source.name}: {traj.duration:.1f} s, {traj_path}")
     return traj, traj_path
@@ -136,7 +148,7 @@ def _slices(traj: Any) -> list[tuple[int, int, str]]:
     arc = np.asarray(traj.arc_on, dtype=bool)
     cuts = [0, *(int(i) + 1 for i in np.nonzero(arc[1:] != arc[:-1])[0]), traj.n_samples]
     out = []
-    for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+    for a, b in itertools.pairwise(cuts):
         end = min(b + 1, traj.n_samples)  # include the boundary sample so slices join at rest
         seam = traj.seam_ids[traj.seam_index[a]] if arc[a] and traj.seam_index[a] >= 0 else ""
         out.append((a, end, seam))
@@ -147,10 +159,14 @@ def run_cmd(
     source: Path = typer.Argument(..., help="Weld program (.yaml) or validated trajectory (.npz)."),
     robot: str = typer.Option(..., "--robot", "-r", help="ur://HOST[:RTDE_PORT] or 'virtual'."),
     dashboard_port: int = typer.Option(29999, "--dashboard-port", help="Dashboard port of the controller."),
-    script_port: int = typer.Option(30002, "--script-port", help="URScript port the servo program is sent to."),
+    script_port: int = typer.Option(
+        30002, "--script-port", help="URScript port the servo program is sent to."
+    ),
     arc_output: int = typer.Option(0, "--arc-output", help="Standard digital output that switches the arc."),
     power_on: bool = typer.Option(False, "--power-on", help="Power on and release brakes via the dashboard."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Folder for the planned trajectory of a program."),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Folder for the planned trajectory of a program."
+    ),
 ) -> None:
     """Execute a program or trajectory on a robot with a live progress display; one result per seam."""
     import numpy as np
@@ -164,8 +180,14 @@ def run_cmd(
     if kind == "ur":
         from weldcell.drivers.ur.driver import URDriver, URDriverConfig
 
-        cfg = URDriverConfig(robot=traj.robot, rtde_port=rtde_port or 30004, dashboard_port=dashboard_port,
-                             script_port=script_port, arc_output=arc_output, power_on=power_on)
+        cfg = URDriverConfig(
+            robot=traj.robot,
+            rtde_port=rtde_port or 30004,
+            dashboard_port=dashboard_port,
+            script_port=script_port,
+            arc_output=arc_output,
+            power_on=power_on,
+        )
         driver: Any = URDriver(host, cfg)
     else:
         from weldcell.drivers.virtual import VirtualRobot
@@ -179,8 +201,13 @@ def run_cmd(
                 f"the robot is not at the trajectory's start (largest joint deviation "
                 f"{float(np.max(np.abs(q0 - traj.q[0]))):.3f} rad); jog it to the start pose first"
             )
-        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
-                      TimeElapsedColumn(), console=console) as bar:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[info]}"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bar:
             task = bar.add_task("running", total=traj.n_samples - 1, info="")
             for a, b, seam in _slices(traj):
                 h = driver.execute(traj, start_index=a, end_index=b, traj_path=traj_path)
@@ -199,7 +226,10 @@ def run_cmd(
                     rows.append((seam, res.outcome.value, f"{s_mm:.0f} mm" if np.isfinite(s_mm) else "-"))
                 if res.outcome is not ExecutionOutcome.COMPLETED:
                     bar.stop()
-                    console.print(f"[bold red]{label} {res.outcome.value}[/] at sample {res.reached_index}: {res.reason}")
+                    console.print(
+                        f"[bold red]{label} {res.outcome.value}[/] at sample {res.reached_index}: "
+                        f"{res.reason}"
+                    )
                     break
                 bar.update(task, completed=b - 1)
     table = Table(title="result per seam")
@@ -208,7 +238,7 @@ def run_cmd(
     for r in rows:
         table.add_row(*r)
     console.print(table)
-    if any(r[1] != ExecutionOutcome.COMPLETED.value for r in rows) or not rows and traj.arc_on.any():
+    if any(r[1] != ExecutionOutcome.COMPLETED.value for r in rows) or (not rows and traj.arc_on.any()):
         raise typer.Exit(code=1)
 
 

@@ -154,7 +154,9 @@ class ExecutionHandle:
     ``stop()`` (non-blocking) and ``wait_until_done(timeout)``.
     """
 
-    def __init__(self, traj: JointTrajectory, start_index: int, end_index: int, stop_hook: Any = None) -> None:
+    def __init__(
+        self, traj: JointTrajectory, start_index: int, end_index: int, stop_hook: Any = None
+    ) -> None:
         self.traj = traj
         self.start_index = start_index
         self.end_index = end_index
@@ -249,8 +251,9 @@ def joint_limits(robot: str) -> JointLimits:
     return JointLimits(np.asarray(r.q_lower), np.asarray(r.q_upper), np.asarray(r.qd_max))
 
 
-def check_trajectory_limits(traj: JointTrajectory, limits: JointLimits, start: int, end: int,
-                            speed_tolerance: float = 1e-3) -> None:
+def check_trajectory_limits(
+    traj: JointTrajectory, limits: JointLimits, start: int, end: int, speed_tolerance: float = 1e-3
+) -> None:
     """Raise :class:`DriverError` if samples ``[start, end)`` leave the joint limits.
 
     Checks positions, the stored velocities and the velocities implied by consecutive samples.
@@ -277,7 +280,8 @@ def check_trajectory_limits(traj: JointTrajectory, limits: JointLimits, start: i
     if np.any(over):
         i, j = np.argwhere(over)[0]
         raise DriverError(
-            f"trajectory sample {first + i}: joint {traj.joint_names[j]} moves at {speeds[i, j]:.3f} rad/s, above "
+            f"trajectory sample {first + i}: joint {traj.joint_names[j]} moves at {speeds[i, j]:.3f} rad/s, "
+            f"above "
             f"its limit {limits.qd_max[j]:.3f} rad/s; not sent to the robot"
         )
 
@@ -295,7 +299,9 @@ class RateLimiter:
     last ``sleep`` (negative = overrun); ``lateness`` holds the wake-up delays [s] after each deadline.
     """
 
-    def __init__(self, frequency: float, spin: float = 0.0, history: int = 65536, warn: float = 0.001) -> None:
+    def __init__(
+        self, frequency: float, spin: float = 0.0, history: int = 65536, warn: float = 0.001
+    ) -> None:
         if frequency <= 0:
             raise InputShapeError(f"RateLimiter frequency must be > 0 Hz, got {frequency}")
         self.period = 1.0 / frequency
@@ -486,11 +492,14 @@ class RobotDriver(ABC):
                 f"slice [{start_index}, {end}) is not inside the trajectory's {traj.n_samples} samples"
             )
         if traj.robot != self.robot:
-            raise DriverError(f"trajectory was planned for robot {traj.robot!r} but the driver controls {self.robot!r}")
+            raise DriverError(
+                f"trajectory was planned for robot {traj.robot!r} but the driver controls {self.robot!r}"
+            )
         if force_unvalidated:
             if not self.simulation_only:
                 raise StampError(
-                    f"{type(self).__name__} drives real hardware: force_unvalidated is only allowed in simulation; "
+                    f"{type(self).__name__} drives real hardware: force_unvalidated is only allowed in "
+                    "simulation; "
                     "validate the trajectory (weldcell simulate) and pass traj_path"
                 )
             log.warning("executing an unvalidated trajectory on %s (simulation only)", type(self).__name__)
@@ -516,7 +525,9 @@ class RobotDriver(ABC):
         self._execute(handle)
         return handle
 
-    def move_to(self, q: npt.ArrayLike, *, speed_fraction: float = 0.2, force_unvalidated: bool = False) -> ExecutionHandle:
+    def move_to(
+        self, q: npt.ArrayLike, *, speed_fraction: float = 0.2, force_unvalidated: bool = False
+    ) -> ExecutionHandle:
         """Joint-space move to ``q`` [rad] (n,) with a smooth (quintic) profile; returns a handle.
 
         The move is not collision checked: on real hardware it requires ``force_unvalidated=True``
@@ -530,8 +541,14 @@ class RobotDriver(ABC):
         self._require_connected()
         if not self.simulation_only and not force_unvalidated:
             raise StampError("move_to() is not collision checked; pass force_unvalidated=True to accept that")
-        traj = joint_move(self.robot, self.state(1.0).q, np.asarray(q, dtype=np.float64), self.dt,
-                          speed_fraction=speed_fraction, joint_names=self._joint_names())
+        traj = joint_move(
+            self.robot,
+            self.state(1.0).q,
+            np.asarray(q, dtype=np.float64),
+            self.dt,
+            speed_fraction=speed_fraction,
+            joint_names=self._joint_names(),
+        )
         limits = joint_limits(self.robot)
         check_trajectory_limits(traj, limits, 0, traj.n_samples)
         if self._active is not None and not self._active.done:
@@ -571,8 +588,15 @@ class RobotDriver(ABC):
     def _set_analog_out(self, n: int, value: float) -> None: ...
 
 
-def joint_move(robot: str, q0: NDArrayF, q1: NDArrayF, dt: float, *, speed_fraction: float = 0.2,
-               joint_names: tuple[str, ...] | None = None) -> JointTrajectory:
+def joint_move(
+    robot: str,
+    q0: NDArrayF,
+    q1: NDArrayF,
+    dt: float,
+    *,
+    speed_fraction: float = 0.2,
+    joint_names: tuple[str, ...] | None = None,
+) -> JointTrajectory:
     """A rest-to-rest quintic joint move from ``q0`` to ``q1`` [rad] sampled every ``dt`` [s].
 
     The duration makes the peak speed of every joint at most ``speed_fraction`` of its limit.
@@ -596,7 +620,17 @@ def joint_move(robot: str, q0: NDArrayF, q1: NDArrayF, dt: float, *, speed_fract
     names = joint_names or tuple(model.joint_names)
     q = q0 + p[:, None] * dq
     return JointTrajectory(
-        robot=robot, joint_names=names, dt=dt, t=t, q=q, qd=pd[:, None] * dq,
-        qdd=pdd[:, None] * dq, T_world_tcp=model.fk(q), arc_on=np.zeros(n, bool),
-        seam_index=-np.ones(n, np.int32), seam_s=np.full(n, np.nan), T_world_base=np.eye(4), T_flange_tcp=np.eye(4),
+        robot=robot,
+        joint_names=names,
+        dt=dt,
+        t=t,
+        q=q,
+        qd=pd[:, None] * dq,
+        qdd=pdd[:, None] * dq,
+        T_world_tcp=model.fk(q),
+        arc_on=np.zeros(n, bool),
+        seam_index=-np.ones(n, np.int32),
+        seam_s=np.full(n, np.nan),
+        T_world_base=np.eye(4),
+        T_flange_tcp=np.eye(4),
     )

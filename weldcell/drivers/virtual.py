@@ -193,16 +193,31 @@ class VirtualRobot(RobotDriver):
         with self._lock:
             mode = RobotMode.RUNNING if self._safety != SafetyStatus.EMERGENCY_STOP else RobotMode.POWER_OFF
             return RobotState(
-                t=self._t, q=self._q, qd=self._qd, T_base_flange=self._model.fk(self._q), mode=mode,
-                safety=self._safety, program_running=self._handle is not None and not self._handle.done,
-                digital_in=self._din, digital_out=self._dout, analog_in=self._ain, analog_out=self._aout,
+                t=self._t,
+                q=self._q,
+                qd=self._qd,
+                T_base_flange=self._model.fk(self._q),
+                mode=mode,
+                safety=self._safety,
+                program_running=self._handle is not None and not self._handle.done,
+                digital_in=self._din,
+                digital_out=self._dout,
+                analog_in=self._ain,
+                analog_out=self._aout,
             )
 
     def _execute(self, handle: ExecutionHandle) -> None:
         with self._lock:
             if self._safety != SafetyStatus.NORMAL:
-                handle._finish(ExecutionResult(ExecutionOutcome.FAULTED, handle.start_index, handle.start_index,
-                                               f"robot is in {self._safety.value}", self._safety.value))
+                handle._finish(
+                    ExecutionResult(
+                        ExecutionOutcome.FAULTED,
+                        handle.start_index,
+                        handle.start_index,
+                        f"robot is in {self._safety.value}",
+                        self._safety.value,
+                    )
+                )
                 return
             self._handle = handle
             self._pos = float(handle.start_index)

@@ -48,7 +48,7 @@ _CK = (0.0, _C1, _C2, 1.0)
 _AK = (0.0, math.pi / 12, math.pi / 6, math.pi / 4)
 
 
-@numba.njit(cache=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, error_model="numpy")
 def fast_atan2(y: float, x: float) -> float:  # pragma: no cover - compiled
     """atan2(y, x) [rad] in [-π, π] for finite inputs (0 for (0, 0))."""
     ax = abs(x)
@@ -79,12 +79,12 @@ def fast_atan2(y: float, x: float) -> float:  # pragma: no cover - compiled
     return -a if y < 0.0 else a
 
 
-@numba.njit(cache=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, error_model="numpy")
 def _hypot(x: float, y: float) -> float:  # pragma: no cover - compiled
     return math.sqrt(x * x + y * y)
 
 
-@numba.njit(cache=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, error_model="numpy")
 def _fit(x: float, lo: float, hi: float) -> float:  # pragma: no cover - compiled
     """The 2π-equivalent of ``x`` nearest 0 inside [lo, hi] (NaN when none)."""
     w = x
@@ -102,28 +102,6 @@ def _fit(x: float, lo: float, hi: float) -> float:  # pragma: no cover - compile
         if lo - _LIMIT_TOL <= c <= hi + _LIMIT_TOL:
             return min(max(c, lo), hi)
     return math.nan
-
-
-@numba.njit(cache=True, error_model="numpy", inline="always")
-def _store(
-    out: NDArrayF, k: int, b: int, q: NDArrayF, lower: NDArrayF, upper: NDArrayF
-) -> None:  # pragma: no cover - compiled
-    for j in range(6):
-        v = _fit(q[j], lower[j], upper[j])
-        if math.isnan(v):
-            for i in range(6):
-                out[k, b, i] = math.nan
-            return
-        out[k, b, j] = v
-
-
-@numba.njit(cache=True, error_model="numpy", inline="always")
-def _nan_rows(out: NDArrayF, k: int, mask: int) -> None:  # pragma: no cover - compiled
-    """Fill the branches of pose k whose bit is not set in ``mask`` with NaN."""
-    for b in range(8):
-        if not (mask >> b) & 1:
-            for j in range(out.shape[2]):
-                out[k, b, j] = math.nan
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -185,11 +163,11 @@ def ur_ik_kernel(
         p5y = py - d6 * r12
         rr = _hypot(p5x, p5y)
         if rr <= 0.0:
-            _nan_rows(out, k, 0)
+            out[k] = math.nan
             continue
         ratio = d4 / rr
         if abs(ratio) > 1.0 + _REACH_TOL:
-            _nan_rows(out, k, 0)
+            out[k] = math.nan
             continue
         ratio = min(max(ratio, -1.0), 1.0)
         cpsi = p5x / rr
@@ -270,9 +248,18 @@ def ur_ik_kernel(
                     q[4] = th5
                     q[5] = th6
                     bi = 4 * ish + 2 * ie + iw
-                    _store(out, k, bi, q, lower, upper)
                     mask |= 1 << bi
-        _nan_rows(out, k, mask)
+                    for j in range(6):
+                        fv = _fit(q[j], lower[j], upper[j])
+                        if math.isnan(fv):
+                            for i in range(6):
+                                out[k, bi, i] = math.nan
+                            break
+                        out[k, bi, j] = fv
+        if mask != 255:
+            for bb in range(8):
+                if not (mask >> bb) & 1:
+                    out[k, bb] = math.nan
     return out
 
 
@@ -308,7 +295,7 @@ def opw_ik_kernel(
         cz = T[k, 2, 3] - c4 * r22
         rho2 = cx * cx + cy * cy - b * b
         if rho2 < -_REACH_TOL * max(b * b, 1e-6):
-            _nan_rows(out, k, 0)
+            out[k] = math.nan
             continue
         rho = math.sqrt(max(rho2, 0.0))
         base = fast_atan2(cy, cx) if _hypot(cx, cy) > _SING_TOL else 0.0
@@ -370,9 +357,18 @@ def opw_ik_kernel(
                     for j in range(6):
                         q[j] = signs[j] * (th[j] - offsets[j])
                     bi = 4 * ish + 2 * ie + iw
-                    _store(out, k, bi, q, lower, upper)
                     mask |= 1 << bi
-        _nan_rows(out, k, mask)
+                    for j in range(6):
+                        fv = _fit(q[j], lower[j], upper[j])
+                        if math.isnan(fv):
+                            for i in range(6):
+                                out[k, bi, i] = math.nan
+                            break
+                        out[k, bi, j] = fv
+        if mask != 255:
+            for bb in range(8):
+                if not (mask >> bb) & 1:
+                    out[k, bb] = math.nan
     return out
 
 

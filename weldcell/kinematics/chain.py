@@ -199,44 +199,46 @@ def load_chain(path: Path, tip: str = "flange") -> UrdfChain:
 # ------------------------------------------------------------------------------------ numba kernels
 
 
-@numba.njit(cache=True, error_model="numpy", inline="always")
-def _step(
-    buf: NDArrayF, k: int, j: int, origins: NDArrayF, axes: NDArrayF, angle: float, revolute: bool
+@numba.njit(cache=True, error_model="numpy")
+def _frames_core(
+    q: NDArrayF, origins: NDArrayF, axes: NDArrayF, qidx: NDArrayI, out: NDArrayF
 ) -> None:  # pragma: no cover - compiled
-    """buf[k, j + 1] = buf[k, j] @ origins[j] @ Rot(axes[j], angle); buf is (N, J + 1, 4, 4)."""
-    if revolute:
-        x, y, z = axes[j, 0], axes[j, 1], axes[j, 2]
-        c = math.cos(angle)
-        s = math.sin(angle)
-        t = 1.0 - c
-        R00, R01, R02 = t * x * x + c, t * x * y - s * z, t * x * z + s * y
-        R10, R11, R12 = t * x * y + s * z, t * y * y + c, t * y * z - s * x
-        R20, R21, R22 = t * x * z - s * y, t * y * z + s * x, t * z * z + c
-    else:
-        R00, R01, R02 = 1.0, 0.0, 0.0
-        R10, R11, R12 = 0.0, 1.0, 0.0
-        R20, R21, R22 = 0.0, 0.0, 1.0
-    for i in range(3):
-        a0, a1, a2, a3 = buf[k, j, i, 0], buf[k, j, i, 1], buf[k, j, i, 2], buf[k, j, i, 3]
-        m0 = a0 * origins[j, 0, 0] + a1 * origins[j, 1, 0] + a2 * origins[j, 2, 0]
-        m1 = a0 * origins[j, 0, 1] + a1 * origins[j, 1, 1] + a2 * origins[j, 2, 1]
-        m2 = a0 * origins[j, 0, 2] + a1 * origins[j, 1, 2] + a2 * origins[j, 2, 2]
-        m3 = a0 * origins[j, 0, 3] + a1 * origins[j, 1, 3] + a2 * origins[j, 2, 3] + a3
-        buf[k, j + 1, i, 0] = m0 * R00 + m1 * R10 + m2 * R20
-        buf[k, j + 1, i, 1] = m0 * R01 + m1 * R11 + m2 * R21
-        buf[k, j + 1, i, 2] = m0 * R02 + m1 * R12 + m2 * R22
-        buf[k, j + 1, i, 3] = m3
-    buf[k, j + 1, 3, 0] = 0.0
-    buf[k, j + 1, 3, 1] = 0.0
-    buf[k, j + 1, 3, 2] = 0.0
-    buf[k, j + 1, 3, 3] = 1.0
-
-
-@numba.njit(cache=True, error_model="numpy", inline="always")
-def _identity(buf: NDArrayF, k: int) -> None:  # pragma: no cover - compiled
-    for i in range(4):
-        for m in range(4):
-            buf[k, 0, i, m] = 1.0 if i == m else 0.0
+    """out[k, j + 1] = out[k, j] @ origins[j] @ Rot(axes[j], q[k, qidx[j]]); out[k, 0] = I."""
+    N = q.shape[0]
+    J = origins.shape[0]
+    for k in range(N):
+        for i in range(4):
+            for m in range(4):
+                out[k, 0, i, m] = 1.0 if i == m else 0.0
+        for j in range(J):
+            qi = qidx[j]
+            if qi >= 0:
+                x, y, z = axes[j, 0], axes[j, 1], axes[j, 2]
+                c = math.cos(q[k, qi])
+                s = math.sin(q[k, qi])
+                t = 1.0 - c
+                R00, R01, R02 = t * x * x + c, t * x * y - s * z, t * x * z + s * y
+                R10, R11, R12 = t * x * y + s * z, t * y * y + c, t * y * z - s * x
+                R20, R21, R22 = t * x * z - s * y, t * y * z + s * x, t * z * z + c
+            else:
+                R00, R01, R02 = 1.0, 0.0, 0.0
+                R10, R11, R12 = 0.0, 1.0, 0.0
+                R20, R21, R22 = 0.0, 0.0, 1.0
+            for i in range(3):
+                a0, a1, a2, a3 = out[k, j, i, 0], out[k, j, i, 1], out[k, j, i, 2], out[k, j, i, 3]
+                m0 = a0 * origins[j, 0, 0] + a1 * origins[j, 1, 0] + a2 * origins[j, 2, 0]
+                m1 = a0 * origins[j, 0, 1] + a1 * origins[j, 1, 1] + a2 * origins[j, 2, 1]
+                m2 = a0 * origins[j, 0, 2] + a1 * origins[j, 1, 2] + a2 * origins[j, 2, 2]
+                out[k, j + 1, i, 0] = m0 * R00 + m1 * R10 + m2 * R20
+                out[k, j + 1, i, 1] = m0 * R01 + m1 * R11 + m2 * R21
+                out[k, j + 1, i, 2] = m0 * R02 + m1 * R12 + m2 * R22
+                out[k, j + 1, i, 3] = (
+                    a0 * origins[j, 0, 3] + a1 * origins[j, 1, 3] + a2 * origins[j, 2, 3] + a3
+                )
+            out[k, j + 1, 3, 0] = 0.0
+            out[k, j + 1, 3, 1] = 0.0
+            out[k, j + 1, 3, 2] = 0.0
+            out[k, j + 1, 3, 3] = 1.0
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -244,14 +246,8 @@ def chain_link_poses(
     q: NDArrayF, origins: NDArrayF, axes: NDArrayF, qidx: NDArrayI
 ) -> NDArrayF:  # pragma: no cover - compiled
     """Poses of every link on the chain, ``T_root_link``, shape (N, J + 1, 4, 4), for q (N, n)."""
-    N = q.shape[0]
-    J = origins.shape[0]
-    out = np.empty((N, J + 1, 4, 4))
-    for k in range(N):
-        _identity(out, k)
-        for j in range(J):
-            qi = qidx[j]
-            _step(out, k, j, origins, axes, q[k, qi] if qi >= 0 else 0.0, qi >= 0)
+    out = np.empty((q.shape[0], origins.shape[0] + 1, 4, 4))
+    _frames_core(q, origins, axes, qidx, out)
     return out
 
 
@@ -261,15 +257,50 @@ def chain_fk(q: NDArrayF, origins: NDArrayF, axes: NDArrayF, qidx: NDArrayI) -> 
     N = q.shape[0]
     J = origins.shape[0]
     out = np.empty((N, 4, 4))
-    buf = np.empty((1, J + 1, 4, 4))
-    _identity(buf, 0)
     for k in range(N):
+        A00, A01, A02, A03 = 1.0, 0.0, 0.0, 0.0
+        A10, A11, A12, A13 = 0.0, 1.0, 0.0, 0.0
+        A20, A21, A22, A23 = 0.0, 0.0, 1.0, 0.0
         for j in range(J):
+            # M = A @ origin
+            M00 = A00 * origins[j, 0, 0] + A01 * origins[j, 1, 0] + A02 * origins[j, 2, 0]
+            M01 = A00 * origins[j, 0, 1] + A01 * origins[j, 1, 1] + A02 * origins[j, 2, 1]
+            M02 = A00 * origins[j, 0, 2] + A01 * origins[j, 1, 2] + A02 * origins[j, 2, 2]
+            M10 = A10 * origins[j, 0, 0] + A11 * origins[j, 1, 0] + A12 * origins[j, 2, 0]
+            M11 = A10 * origins[j, 0, 1] + A11 * origins[j, 1, 1] + A12 * origins[j, 2, 1]
+            M12 = A10 * origins[j, 0, 2] + A11 * origins[j, 1, 2] + A12 * origins[j, 2, 2]
+            M20 = A20 * origins[j, 0, 0] + A21 * origins[j, 1, 0] + A22 * origins[j, 2, 0]
+            M21 = A20 * origins[j, 0, 1] + A21 * origins[j, 1, 1] + A22 * origins[j, 2, 1]
+            M22 = A20 * origins[j, 0, 2] + A21 * origins[j, 1, 2] + A22 * origins[j, 2, 2]
+            A03 = A00 * origins[j, 0, 3] + A01 * origins[j, 1, 3] + A02 * origins[j, 2, 3] + A03
+            A13 = A10 * origins[j, 0, 3] + A11 * origins[j, 1, 3] + A12 * origins[j, 2, 3] + A13
+            A23 = A20 * origins[j, 0, 3] + A21 * origins[j, 1, 3] + A22 * origins[j, 2, 3] + A23
             qi = qidx[j]
-            _step(buf, 0, j, origins, axes, q[k, qi] if qi >= 0 else 0.0, qi >= 0)
-        for i in range(4):
-            for m in range(4):
-                out[k, i, m] = buf[0, J, i, m]
+            if qi >= 0:
+                x, y, z = axes[j, 0], axes[j, 1], axes[j, 2]
+                c = math.cos(q[k, qi])
+                s = math.sin(q[k, qi])
+                t = 1.0 - c
+                R00, R01, R02 = t * x * x + c, t * x * y - s * z, t * x * z + s * y
+                R10, R11, R12 = t * x * y + s * z, t * y * y + c, t * y * z - s * x
+                R20, R21, R22 = t * x * z - s * y, t * y * z + s * x, t * z * z + c
+                A00 = M00 * R00 + M01 * R10 + M02 * R20
+                A01 = M00 * R01 + M01 * R11 + M02 * R21
+                A02 = M00 * R02 + M01 * R12 + M02 * R22
+                A10 = M10 * R00 + M11 * R10 + M12 * R20
+                A11 = M10 * R01 + M11 * R11 + M12 * R21
+                A12 = M10 * R02 + M11 * R12 + M12 * R22
+                A20 = M20 * R00 + M21 * R10 + M22 * R20
+                A21 = M20 * R01 + M21 * R11 + M22 * R21
+                A22 = M20 * R02 + M21 * R12 + M22 * R22
+            else:
+                A00, A01, A02 = M00, M01, M02
+                A10, A11, A12 = M10, M11, M12
+                A20, A21, A22 = M20, M21, M22
+        out[k, 0, 0], out[k, 0, 1], out[k, 0, 2], out[k, 0, 3] = A00, A01, A02, A03
+        out[k, 1, 0], out[k, 1, 1], out[k, 1, 2], out[k, 1, 3] = A10, A11, A12, A13
+        out[k, 2, 0], out[k, 2, 1], out[k, 2, 2], out[k, 2, 3] = A20, A21, A22, A23
+        out[k, 3, 0], out[k, 3, 1], out[k, 3, 2], out[k, 3, 3] = 0.0, 0.0, 0.0, 1.0
     return out
 
 
@@ -280,30 +311,23 @@ def chain_jacobian(
     """Geometric Jacobian ``[v; ω]`` of the tip origin in the root frame, shape (N, 6, n)."""
     N, n = q.shape
     J = origins.shape[0]
+    F = np.empty((N, J + 1, 4, 4))
+    _frames_core(q, origins, axes, qidx, F)
     out = np.zeros((N, 6, n))
-    buf = np.empty((1, J + 1, 4, 4))
-    jb = np.empty((1, 2, 4, 4))
-    _identity(buf, 0)
     for k in range(N):
-        for j in range(J):
-            qi = qidx[j]
-            _step(buf, 0, j, origins, axes, q[k, qi] if qi >= 0 else 0.0, qi >= 0)
-        pex, pey, pez = buf[0, J, 0, 3], buf[0, J, 1, 3], buf[0, J, 2, 3]
+        pex, pey, pez = F[k, J, 0, 3], F[k, J, 1, 3], F[k, J, 2, 3]
         for j in range(J):
             qi = qidx[j]
             if qi < 0:
                 continue
-            # joint frame = parent frame @ origin (rotating about its own axis keeps the axis)
-            for i in range(4):
-                for m in range(4):
-                    jb[0, 0, i, m] = buf[0, j, i, m]
-            _step(jb, 0, 0, origins[j : j + 1], axes[j : j + 1], 0.0, False)
-            wx = jb[0, 1, 0, 0] * axes[j, 0] + jb[0, 1, 0, 1] * axes[j, 1] + jb[0, 1, 0, 2] * axes[j, 2]
-            wy = jb[0, 1, 1, 0] * axes[j, 0] + jb[0, 1, 1, 1] * axes[j, 1] + jb[0, 1, 1, 2] * axes[j, 2]
-            wz = jb[0, 1, 2, 0] * axes[j, 0] + jb[0, 1, 2, 1] * axes[j, 1] + jb[0, 1, 2, 2] * axes[j, 2]
-            rx = pex - jb[0, 1, 0, 3]
-            ry = pey - jb[0, 1, 1, 3]
-            rz = pez - jb[0, 1, 2, 3]
+            # the child frame of joint j has the joint axis fixed and its origin on the axis
+            ax, ay, az = axes[j, 0], axes[j, 1], axes[j, 2]
+            wx = F[k, j + 1, 0, 0] * ax + F[k, j + 1, 0, 1] * ay + F[k, j + 1, 0, 2] * az
+            wy = F[k, j + 1, 1, 0] * ax + F[k, j + 1, 1, 1] * ay + F[k, j + 1, 1, 2] * az
+            wz = F[k, j + 1, 2, 0] * ax + F[k, j + 1, 2, 1] * ay + F[k, j + 1, 2, 2] * az
+            rx = pex - F[k, j + 1, 0, 3]
+            ry = pey - F[k, j + 1, 1, 3]
+            rz = pez - F[k, j + 1, 2, 3]
             out[k, 0, qi] += wy * rz - wz * ry
             out[k, 1, qi] += wz * rx - wx * rz
             out[k, 2, qi] += wx * ry - wy * rx

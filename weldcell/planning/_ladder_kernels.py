@@ -9,7 +9,7 @@ _TWO_PI = 2.0 * np.pi
 
 
 @njit(cache=True)
-def ladder_dp(Q, valid, labels, node_cost, wrap, max_step, weights, start_cost):  # pragma: no cover - compiled
+def ladder_dp(Q, valid, labels, node_cost, wrap, max_step, weights, start_cost, nbr, B):  # pragma: no cover
     """Shortest path through the ladder graph.
 
     Args:
@@ -21,6 +21,8 @@ def ladder_dp(Q, valid, labels, node_cost, wrap, max_step, weights, start_cost):
         max_step: Largest joint change between neighbouring waypoints [rad], shape (n,).
         weights: Weight of each joint's squared change, shape (n,).
         start_cost: Extra cost of each first-layer node (N=0), shape (V,).
+        nbr: Per orientation sample k, the samples an edge may come from (-1 padded), shape (K, D).
+        B: IK branches per orientation sample; node v = k * B + b, edges keep the branch b.
 
     Returns:
         (cost (N, V) cost-to-come, inf where unreachable; back (N, V) predecessor index, -1 for none).
@@ -37,7 +39,13 @@ def ladder_dp(Q, valid, labels, node_cost, wrap, max_step, weights, start_cost):
                 continue
             best = np.inf
             arg = -1
-            for u in range(V):
+            k = v // B
+            b = v - k * B
+            for t in range(nbr.shape[1]):
+                kk = nbr[k, t]
+                if kk < 0:
+                    break
+                u = kk * B + b
                 cu = cost[i - 1, u]
                 if cu == np.inf or labels[i - 1, u] != labels[i, v]:
                     continue

@@ -186,7 +186,7 @@ def _end_config(
     robot: Any, checker: CollisionChecker, T_world_tcp: NDArrayF, angles: NDArrayF, seg: Any,
     T_base_world: NDArrayF, T_tcp_flange: NDArrayF, q_near: NDArrayF, resolution: float,
 ) -> NDArrayF | None:  # fmt: skip
-    """IK of an approach/depart pose on the branch nearest ``q_near``; None when blocked."""
+    """IK of an approach/depart pose: the free solution nearest ``q_near``; None when there is none."""
     from weldcell.planning.seam import nearest_equivalent, wrap_mask
 
     T = T_base_world @ T_world_tcp @ orientation_offsets(angles, seg.travel_angle, gamma0(seg)) @ T_tcp_flange
@@ -194,12 +194,17 @@ def _end_config(
     ok = np.all(np.isfinite(Q), axis=1)
     if not ok.any():
         return None
-    d = Q[ok] - q_near
-    d = np.where(wrap_mask(robot), (d + np.pi) % (2 * np.pi) - np.pi, d)
-    q = nearest_equivalent(robot, Q[ok][int(np.argmin(np.sum(d * d, axis=1)))], q_near)
-    if not np.all(np.isfinite(q)) or not segment_free(checker, q, q_near, resolution):
+    cands = nearest_equivalent(robot, Q[ok], q_near)
+    cands = cands[np.all(np.isfinite(cands), axis=1)]
+    cands = cands[checker.check(cands)] if len(cands) else cands
+    if not len(cands):
         return None
-    return q
+    cands = cands[np.argsort(np.sum((cands - q_near) ** 2, axis=1))]
+    # prefer a straight joint move to/from the seam; otherwise the transit planner finds the way
+    for q in cands:
+        if segment_free(checker, q, q_near, resolution):
+            return np.asarray(q, dtype=np.float64)
+    return np.asarray(cands[0], dtype=np.float64)
 
 
 def _plan_direction(
@@ -237,8 +242,8 @@ def _plan_direction(
             s_at = 0.0 if what == "approach" else float(seg.s[-1] - seg.s[0])
             return SeamFailure(
                 "collision", s_at, s_at, "",
-                f"seam {seg.seam_id!r}, s = {s_at * 1e3:.1f} mm: the {what} move along the torch axis is "
-                "blocked or out of reach",
+                f"seam {seg.seam_id!r}, s = {s_at * 1e3:.1f} mm: the {what} pose "
+                f"({what} distance along the torch axis) collides or is out of reach",
             )  # fmt: skip
     assert q_app is not None and q_dep is not None  # mypy
     return _Planned(seg, reversed_, path, weld, q_app, q_dep, time.perf_counter() - t0)

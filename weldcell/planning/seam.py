@@ -36,6 +36,8 @@ class LadderOptions:
         rotation_samples: Samples of the free rotation about the torch axis over a full turn.
         limited_rotation_samples: Samples over ``±rotation_range`` when the rotation is limited.
         max_joint_step: Largest change of any joint between neighbouring waypoints [rad].
+        max_rotation_step: Largest change of the rotation about the torch axis between neighbouring
+            waypoints [rad] (scaled up with the stride of the sparse search).
         limit_margin: Joint-limit distance below which a node is penalised [rad].
         singularity_margin: ``robot.singularity_distance`` below which a node is penalised.
         singularity_min: ``robot.singularity_distance`` below which a node is not used.
@@ -49,6 +51,7 @@ class LadderOptions:
     rotation_samples: int = 36
     limited_rotation_samples: int = 9
     max_joint_step: float = 0.35
+    max_rotation_step: float = 0.35
     limit_margin: float = 0.2
     singularity_margin: float = 0.05
     singularity_min: float = 0.005
@@ -319,9 +322,10 @@ def _solve_ladder(
         d0 = Qz[0] - q_ref
         d0 = np.where(wrap, (d0 + np.pi) % TWO_PI - np.pi, d0)
         start_cost = 1e-3 * np.sum(d0**2, axis=-1)
+    nbr = _neighbours(samples, max_step * options.max_rotation_step / options.max_joint_step)
     cost, back = ladder_dp(
         np.ascontiguousarray(Qz), valid, labels, node_cost, wrap.astype(np.int64),
-        np.full(n, max_step), weights, start_cost,
+        np.full(n, max_step), weights, start_cost, nbr, B,
     )  # fmt: skip
     end = int(np.argmin(cost[-1]))
     if not np.isfinite(cost[-1, end]):
@@ -339,6 +343,25 @@ def _solve_ladder(
         clear=clear[rows, path],
         sing=sing[rows, path],
     )
+
+
+def _neighbours(samples: NDArrayF, max_rotation: float) -> npt.NDArray[np.int64]:
+    """Per orientation sample, the samples an edge may come from: the rotation about the torch axis
+    changes by at most ``max_rotation`` [rad], each angle deviation by at most one grid step."""
+    K = samples.shape[0]
+    dg = samples[:, None, 0] - samples[None, :, 0]
+    dg = np.abs((dg + np.pi) % TWO_PI - np.pi)
+    ok = dg <= max_rotation + 1e-9
+    for c in (1, 2):
+        vals = np.unique(samples[:, c])
+        step = float(np.min(np.diff(vals))) if len(vals) > 1 else 0.0
+        ok &= np.abs(samples[:, None, c] - samples[None, :, c]) <= step * 1.01 + 1e-12
+    deg = int(ok.sum(axis=1).max())
+    out = np.full((K, deg), -1, dtype=np.int64)
+    for k in range(K):
+        idx = np.flatnonzero(ok[k])
+        out[k, : len(idx)] = idx
+    return out
 
 
 def _unwrap_gamma(angles: NDArrayF) -> NDArrayF:

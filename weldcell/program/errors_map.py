@@ -148,7 +148,9 @@ def _message(err: dict[str, Any], root_model: type[BaseModel]) -> str:
         hint = did_you_mean(name, allowed)
         listing = f" (allowed here: {', '.join(allowed)})" if allowed and not hint else ""
         return f"unknown key '{name}'{hint}{listing}"
-    if kind in ("float_type", "float_parsing", "finite_number"):
+    if kind == "finite_number":
+        return f"expected a finite number, got {_describe(value)}"
+    if kind in ("float_type", "float_parsing"):
         return f"expected a number, got {_describe(value)}"
     if kind in ("int_type", "int_parsing", "int_from_float"):
         return f"expected a whole number, got {_describe(value)}"
@@ -189,13 +191,13 @@ def schema_error(
     exc: PydanticValidationError, root: yaml.Node | None, file: str, root_model: type[BaseModel]
 ) -> ProgramFormatError:
     """The first (in file order) of the pydantic errors, as one :class:`ProgramFormatError`."""
-    errors = [dict(e) for e in exc.errors()]
+    errors: list[dict[str, Any]] = [dict(e) for e in exc.errors()]
     # a missing field next to an unknown key is usually the same typo: report the unknown key
     typo_parents = {tuple(e["loc"][:-1]) for e in errors if e["type"] == "extra_forbidden"}
     errors = [e for e in errors if not (e["type"] == "missing" and tuple(e["loc"][:-1]) in typo_parents)]
     best: tuple[int, int, dict[str, Any]] | None = None
     for order, err in enumerate(errors):
-        loc = tuple(err["loc"])
+        loc: tuple[str | int, ...] = tuple(err["loc"])
         line = node_line(root, loc) or 0
         if best is None or (line, order) < (best[0], best[1]):
             best = (line, order, dict(err))

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
 from weldcell.program.model import SeamGeometry
 from weldcell.spatial import rotation_from_axis_angle
 
@@ -96,7 +97,7 @@ class SeamCurve:
         elif geometry.kind == "polyline":
             self._pieces = _polyline_pieces(pts, geometry.blend_radius)
         elif geometry.kind == "arc":
-            c, ax, r, sweep = circle_through(pts[0], pts[1], pts[2])
+            c, ax, _, sweep = circle_through(pts[0], pts[1], pts[2])
             self._pieces = _arc_piece(c, ax, pts[0], sweep)
         elif geometry.kind == "circle":
             ax = _unit(np.asarray(geometry.axis))

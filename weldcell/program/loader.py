@@ -26,7 +26,7 @@ from weldcell.program.errors_map import (
     node_line,
     schema_error,
 )
-from weldcell.program.geometry import SeamCurve, circle_through
+from weldcell.program.geometry import SeamCurve
 from weldcell.program.model import (
     TWO_SURFACE_JOINTS,
     Body,
@@ -152,7 +152,9 @@ def load_program(path: str | Path) -> Program:
     if dup is not None:
         loc, line = dup
         raise ProgramFormatError(
-            f"key '{loc[-1]}' appears twice; each key may be given once", file=file, line=line,
+            f"key '{loc[-1]}' appears twice; each key may be given once",
+            file=file,
+            line=line,
             field=format_path(loc),
         )
     try:
@@ -283,7 +285,9 @@ def _build_body(i: int, bs: BodySpec, chk: _Checker, path: Path) -> Body:
         mesh_path = (path.parent / bs.mesh.file).resolve()
         scale = bs.mesh.scale
         if not mesh_path.is_file():
-            chk.fail((*loc, "mesh", "file"), f"mesh file '{bs.mesh.file}' not found (looked in {path.parent})")
+            chk.fail(
+                (*loc, "mesh", "file"), f"mesh file '{bs.mesh.file}' not found (looked in {path.parent})"
+            )
     return Body(
         name=bs.name,
         role=bs.role,
@@ -320,19 +324,24 @@ def _build_procedure(name: str, ps: ProcedureSpec, chk: _Checker) -> Procedure:
             hint = f"; {v:g} looks like m/s: write travel_speed_mm_s: {v * 1e3:g}"
         elif lo <= v / 60.0 <= hi:
             hint = f"; {v:g} looks like mm/min: write travel_speed_mm_s: {v / 60.0:.3g}"
-        chk.fail((*loc, "travel_speed_mm_s"), f"{v:g} mm/s is outside the plausible range {lo:g}–{hi:g} mm/s{hint}")
+        chk.fail(
+            (*loc, "travel_speed_mm_s"), f"{v:g} mm/s is outside the plausible range {lo:g}–{hi:g} mm/s{hint}"
+        )
     if ps.wire_feed_m_min is not None:
         w = ps.wire_feed_m_min
         hint = f"{w:g} looks like mm/s (= {w * 0.06:.3g} m/min)" if 30.0 <= w <= 420.0 else ""
         chk.in_range((*loc, "wire_feed_m_min"), w, *WIRE_FEED_M_MIN, "m/min", hint)
     if ps.voltage_v is not None:
         chk.in_range((*loc, "voltage_v"), ps.voltage_v, *VOLTAGE_V, "V")
-    for key, val in (
-        ("current_a", ps.current_a),
-    ):
+    for key, val in (("current_a", ps.current_a),):
         if val is not None:
             chk.in_range((*loc, key), val, *CURRENT_A, "A")
-    if ps.process in ("mig", "mag") and ps.wire_feed_m_min is None and ps.current_a is None and ps.job is None:
+    if (
+        ps.process in ("mig", "mag")
+        and ps.wire_feed_m_min is None
+        and ps.current_a is None
+        and ps.job is None
+    ):
         chk.fail(loc, f"a {ps.process.upper()} procedure needs wire_feed_m_min, current_a or job")
     if ps.process == "tig" and ps.current_a is None and ps.job is None:
         chk.fail(loc, "a TIG procedure needs current_a or job")
@@ -399,7 +408,9 @@ def weave_peak_speed_mm_s(ws: WeaveSpec) -> float:
 def _build_weave(loc: Loc, ws: WeaveSpec, v_mm_s: float, chk: _Checker) -> Weave:
     a, f = ws.amplitude_mm, ws.frequency_hz
     if a < 0.05:
-        chk.fail((*loc, "amplitude_mm"), f"{a:g} mm looks like metres ({a * 1e3:g} mm?); amplitude_mm is in mm")
+        chk.fail(
+            (*loc, "amplitude_mm"), f"{a:g} mm looks like metres ({a * 1e3:g} mm?); amplitude_mm is in mm"
+        )
     chk.in_range((*loc, "amplitude_mm"), a, *WEAVE_AMPLITUDE_MM, "mm")
     chk.in_range((*loc, "frequency_hz"), f, 0.0, WEAVE_FREQUENCY_HZ, "Hz")
     if ws.dwell_s > 0.0 and ws.pattern != "trapezoid":
@@ -455,8 +466,11 @@ def _build_geometry(loc: Loc, g: GeometrySpec, chk: _Checker) -> SeamGeometry:
         length = float(np.linalg.norm(b - a))
         if length < MIN_SEAM_MM:
             units = " (the coordinates look like metres; they are in mm)" if np.abs([a, b]).max() < 2 else ""
-            chk.fail((*loc, "line", "end_mm"), f"zero-length seam: start and end are {length:.3g} mm apart, "
-                     f"expected ≥ {MIN_SEAM_MM:g} mm{units}")
+            chk.fail(
+                (*loc, "line", "end_mm"),
+                f"zero-length seam: start and end are {length:.3g} mm apart, "
+                f"expected ≥ {MIN_SEAM_MM:g} mm{units}",
+            )
         return SeamGeometry(kind, np.stack([a, b]) * 1e-3)
     if g.arc is not None:
         pts = np.stack([_vec(g.arc.start_mm), _vec(g.arc.mid_mm), _vec(g.arc.end_mm)])
@@ -464,8 +478,11 @@ def _build_geometry(loc: Loc, g: GeometrySpec, chk: _Checker) -> SeamGeometry:
         for i in range(3):
             for j in range(i + 1, 3):
                 if np.linalg.norm(pts[i] - pts[j]) < gap:
-                    chk.fail((*loc, "arc", names[j]), f"arc points {names[i]} and {names[j]} coincide; "
-                             "expected three distinct points on the arc")
+                    chk.fail(
+                        (*loc, "arc", names[j]),
+                        f"arc points {names[i]} and {names[j]} coincide; "
+                        "expected three distinct points on the arc",
+                    )
         cr = np.linalg.norm(np.cross(pts[1] - pts[0], pts[2] - pts[0]))
         if cr < 1e-6 * np.linalg.norm(pts[2] - pts[0]) * np.linalg.norm(pts[1] - pts[0]) + 1e-12:
             chk.fail((*loc, "arc", "mid_mm"), "the three arc points are on a straight line; use a line seam")
@@ -479,22 +496,31 @@ def _build_geometry(loc: Loc, g: GeometrySpec, chk: _Checker) -> SeamGeometry:
         r_vec = start - center
         radius = float(np.linalg.norm(r_vec))
         if radius < MIN_SEAM_MM:
-            chk.fail((*loc, "circle", "start_mm"), f"the start point is {radius:.3g} mm from the centre; "
-                     f"expected a radius ≥ {MIN_SEAM_MM:g} mm")
+            chk.fail(
+                (*loc, "circle", "start_mm"),
+                f"the start point is {radius:.3g} mm from the centre; expected a radius ≥ {MIN_SEAM_MM:g} mm",
+            )
         off = abs(float(r_vec @ axis))
         if off > 1e-3 * max(radius, 1.0):
-            chk.fail((*loc, "circle", "start_mm"), f"the start point is {off:.3g} mm out of the circle plane "
-                     "(centre, axis); expected start - centre perpendicular to the axis")
-        return SeamGeometry(kind, start[None] * 1e-3, center=center * 1e-3, axis=axis,
-                            sweep=math.radians(c.sweep_deg))
+            chk.fail(
+                (*loc, "circle", "start_mm"),
+                f"the start point is {off:.3g} mm out of the circle plane "
+                "(centre, axis); expected start - centre perpendicular to the axis",
+            )
+        return SeamGeometry(
+            kind, start[None] * 1e-3, center=center * 1e-3, axis=axis, sweep=math.radians(c.sweep_deg)
+        )
     pl = g.polyline if g.polyline is not None else g.spline
     assert pl is not None  # mypy
     pts = np.asarray(pl.points_mm, dtype=np.float64)
     d = np.linalg.norm(np.diff(pts, axis=0), axis=1)
     if np.any(d < gap):
         i = int(np.flatnonzero(d < gap)[0])
-        chk.fail((*loc, kind, "points_mm", i + 1), f"point {i + 1} coincides with point {i} "
-                 f"({d[i]:.3g} mm apart); expected distinct consecutive points")
+        chk.fail(
+            (*loc, kind, "points_mm", i + 1),
+            f"point {i + 1} coincides with point {i} "
+            f"({d[i]:.3g} mm apart); expected distinct consecutive points",
+        )
     blend = 0.0
     if g.polyline is not None:
         blend = g.polyline.blend_radius_mm
@@ -505,15 +531,21 @@ def _build_geometry(loc: Loc, g: GeometrySpec, chk: _Checker) -> SeamGeometry:
             if th > 170.0:
                 chk.fail(ploc, f"the seam turns back on itself at point {k + 1} ({th:.0f}°); expected < 170°")
             if th > 0.5 and blend <= 0.0:
-                chk.fail((*loc, "polyline", "blend_radius_mm"), f"point {k + 1} is a {th:.0f}° corner; the "
-                         "torch cannot turn on the spot: expected blend_radius_mm > 0")
+                chk.fail(
+                    (*loc, "polyline", "blend_radius_mm"),
+                    f"point {k + 1} is a {th:.0f}° corner; the "
+                    "torch cannot turn on the spot: expected blend_radius_mm > 0",
+                )
         tan_len = blend * np.tan(np.radians(turn) / 2.0)
         need = np.concatenate([[0.0], tan_len]) + np.concatenate([tan_len, [0.0]])
         over = np.flatnonzero(need > d + 1e-9)
         if over.size:
             k = int(over[0])
-            chk.fail((*loc, "polyline", "blend_radius_mm"), f"a {blend:g} mm blend radius does not fit on "
-                     f"the {d[k]:.3g} mm segment between points {k} and {k + 1}; expected a smaller radius")
+            chk.fail(
+                (*loc, "polyline", "blend_radius_mm"),
+                f"a {blend:g} mm blend radius does not fit on "
+                f"the {d[k]:.3g} mm segment between points {k} and {k + 1}; expected a smaller radius",
+            )
     elif np.linalg.norm(pts[-1] - pts[0]) < gap and len(pts) < 4:
         chk.fail((*loc, "spline", "points_mm"), "a closed spline needs at least 4 points")
     return SeamGeometry(kind, pts * 1e-3, blend_radius=blend * 1e-3)
@@ -530,13 +562,19 @@ def _build_seam(
     loc: tuple[str | int, ...] = ("seams", i)
     defined = ", ".join(procedures) or "none"
     if ss.procedure not in procedures:
-        chk.fail((*loc, "procedure"), f"procedure '{ss.procedure}' is not defined"
-                 f"{did_you_mean(ss.procedure, list(procedures))} (defined procedures: {defined})")
+        chk.fail(
+            (*loc, "procedure"),
+            f"procedure '{ss.procedure}' is not defined"
+            f"{did_you_mean(ss.procedure, list(procedures))} (defined procedures: {defined})",
+        )
     T_world_part = np.eye(4)
     if ss.workpiece is not None:
         if ss.workpiece not in bodies:
-            chk.fail((*loc, "workpiece"), f"no body named '{ss.workpiece}'"
-                     f"{did_you_mean(ss.workpiece, list(bodies))} (bodies: {', '.join(bodies) or 'none'})")
+            chk.fail(
+                (*loc, "workpiece"),
+                f"no body named '{ss.workpiece}'"
+                f"{did_you_mean(ss.workpiece, list(bodies))} (bodies: {', '.join(bodies) or 'none'})",
+            )
         T_world_part = bodies[ss.workpiece].T_world_body
     geometry = _build_geometry((*loc, "geometry"), ss.geometry, chk)
     curve = SeamCurve(geometry)
@@ -554,24 +592,35 @@ def _build_seam(
         if ps.travel_angle_deg is not None:
             _check_travel_angle((*ploc, "travel_angle_deg"), ps.travel_angle_deg, chk)
         if ps.procedure is not None and ps.procedure not in procedures:
-            chk.fail((*ploc, "procedure"), f"procedure '{ps.procedure}' is not defined"
-                     f"{did_you_mean(ps.procedure, list(procedures))} (defined procedures: {defined})")
-        passes.append(WeldPass(
-            lateral=ps.lateral_mm * 1e-3,
-            height=ps.height_mm * 1e-3,
-            work_angle=None if ps.work_angle_deg is None else math.radians(ps.work_angle_deg),
-            travel_angle=None if ps.travel_angle_deg is None else math.radians(ps.travel_angle_deg),
-            procedure=ps.procedure,
-        ))
+            chk.fail(
+                (*ploc, "procedure"),
+                f"procedure '{ps.procedure}' is not defined"
+                f"{did_you_mean(ps.procedure, list(procedures))} (defined procedures: {defined})",
+            )
+        passes.append(
+            WeldPass(
+                lateral=ps.lateral_mm * 1e-3,
+                height=ps.height_mm * 1e-3,
+                work_angle=None if ps.work_angle_deg is None else math.radians(ps.work_angle_deg),
+                travel_angle=None if ps.travel_angle_deg is None else math.radians(ps.travel_angle_deg),
+                procedure=ps.procedure,
+            )
+        )
     stitch = None
     if ss.stitch is not None:
         st = ss.stitch
         if st.length_mm > st.pitch_mm:
-            chk.fail((*loc, "stitch", "length_mm"), f"stitch length {st.length_mm:g} mm is longer than its "
-                     f"pitch {st.pitch_mm:g} mm; expected length ≤ pitch (equal means continuous)")
+            chk.fail(
+                (*loc, "stitch", "length_mm"),
+                f"stitch length {st.length_mm:g} mm is longer than its "
+                f"pitch {st.pitch_mm:g} mm; expected length ≤ pitch (equal means continuous)",
+            )
         if st.start_offset_mm + st.length_mm > curve.length * 1e3 + 1e-6:
-            chk.fail((*loc, "stitch", "length_mm"), f"the first stitch ({st.start_offset_mm:g} + "
-                     f"{st.length_mm:g} mm) does not fit on the {curve.length * 1e3:.1f} mm seam")
+            chk.fail(
+                (*loc, "stitch", "length_mm"),
+                f"the first stitch ({st.start_offset_mm:g} + "
+                f"{st.length_mm:g} mm) does not fit on the {curve.length * 1e3:.1f} mm seam",
+            )
         stitch = Stitch(st.length_mm * 1e-3, st.pitch_mm * 1e-3, st.start_offset_mm * 1e-3)
     return Seam(
         id=ss.id,
@@ -589,20 +638,31 @@ def _build_seam(
     )
 
 
-def _check_normals(loc: Loc, ss: SeamSpec, t0: np.ndarray, chk: _Checker) -> tuple[np.ndarray, np.ndarray | None]:
+def _check_normals(
+    loc: Loc, ss: SeamSpec, t0: np.ndarray, chk: _Checker
+) -> tuple[np.ndarray, np.ndarray | None]:
     two = ss.joint in TWO_SURFACE_JOINTS
     if two:
         if ss.normals is None:
-            chk.fail(loc, f"a {ss.joint} seam needs 'normals': the outward normals of its two surfaces "
-                     "[[surface 1], [surface 2]]")
+            chk.fail(
+                loc,
+                f"a {ss.joint} seam needs 'normals': the outward normals of its two surfaces "
+                "[[surface 1], [surface 2]]",
+            )
         if ss.face_normal is not None:
-            chk.fail((*loc, "face_normal"), f"a {ss.joint} seam is defined by 'normals' (two surfaces); "
-                     "face_normal is for butt and groove joints")
+            chk.fail(
+                (*loc, "face_normal"),
+                f"a {ss.joint} seam is defined by 'normals' (two surfaces); "
+                "face_normal is for butt and groove joints",
+            )
         vecs = [(_vec(v), (*loc, "normals", k)) for k, v in enumerate(ss.normals)]
     else:
         if ss.normals is not None:
-            chk.fail((*loc, "normals"), f"a {ss.joint} joint has one reference face: give face_normal, "
-                     "not normals (parallel surface normals do not define a torch frame)")
+            chk.fail(
+                (*loc, "normals"),
+                f"a {ss.joint} joint has one reference face: give face_normal, "
+                "not normals (parallel surface normals do not define a torch frame)",
+            )
         if ss.face_normal is None:
             chk.fail(loc, f"a {ss.joint} seam needs 'face_normal': the normal of the reference face")
         vecs = [(_vec(ss.face_normal), (*loc, "face_normal"))]
@@ -615,19 +675,28 @@ def _check_normals(loc: Loc, ss: SeamSpec, t0: np.ndarray, chk: _Checker) -> tup
         off = math.degrees(math.asin(min(1.0, abs(float(u @ t0)))))
         if ss.geometry.spline is not None:  # the start tangent of a spline is not obvious: project
             if off > SPLINE_NORMAL_MAX_DEG:
-                chk.fail(vloc, f"the normal is only {90.0 - off:.1f}° from the spline's start tangent; expected "
-                         f"a surface normal roughly at right angles to the seam (≥ {90 - SPLINE_NORMAL_MAX_DEG:g}°)")
+                chk.fail(
+                    vloc,
+                    f"the normal is only {90.0 - off:.1f}° from the spline's start tangent; expected a "
+                    f"surface normal roughly at right angles to the seam (≥ {90 - SPLINE_NORMAL_MAX_DEG:g}°)",
+                )
         elif off > NORMAL_PERP_TOL_DEG:
-            chk.fail(vloc, f"the normal is {90.0 - off:.1f}° from the travel direction at the seam start; a "
-                     f"surface normal must be at right angles to the seam (within {NORMAL_PERP_TOL_DEG:g}°)")
+            chk.fail(
+                vloc,
+                f"the normal is {90.0 - off:.1f}° from the travel direction at the seam start; a "
+                f"surface normal must be at right angles to the seam (within {NORMAL_PERP_TOL_DEG:g}°)",
+            )
         u = u - (u @ t0) * t0
         out.append(u / np.linalg.norm(u))
     if two:
         ang = math.degrees(math.acos(float(np.clip(out[0] @ out[1], -1.0, 1.0))))
         if ang < NORMAL_PARALLEL_DEG or ang > 180.0 - NORMAL_PARALLEL_DEG:
-            chk.fail((*loc, "normals", 1), f"the two surface normals are parallel ({ang:.1f}° apart): they do "
-                     f"not define a {ss.joint} joint; expected surfaces meeting at an angle "
-                     "(for a butt joint use face_normal)")
+            chk.fail(
+                (*loc, "normals", 1),
+                f"the two surface normals are parallel ({ang:.1f}° apart): they do "
+                f"not define a {ss.joint} joint; expected surfaces meeting at an angle "
+                "(for a butt joint use face_normal)",
+            )
         return out[0], out[1]
     return out[0], None
 
@@ -645,8 +714,11 @@ def _check_sequence(spec: ProgramSpec, chk: _Checker) -> tuple[str, ...] | None:
         seen.add(sid)
     missing = [i for i in ids if i not in seen]
     if missing:
-        chk.fail(("sequence",), f"seams missing from the sequence: {', '.join(missing)}; list every seam "
-                 "once, or omit sequence to let the planner choose")
+        chk.fail(
+            ("sequence",),
+            f"seams missing from the sequence: {', '.join(missing)}; list every seam "
+            "once, or omit sequence to let the planner choose",
+        )
     return tuple(spec.sequence)
 
 
@@ -656,7 +728,9 @@ def _check_precedence(spec: ProgramSpec, chk: _Checker) -> tuple[tuple[str, str]
     for k, pair in enumerate(spec.precedence):
         for j, sid in enumerate(pair):
             if sid not in ids:
-                chk.fail(("precedence", k, j), f"no seam '{sid}'{did_you_mean(sid, ids)} (seams: {', '.join(ids)})")
+                chk.fail(
+                    ("precedence", k, j), f"no seam '{sid}'{did_you_mean(sid, ids)} (seams: {', '.join(ids)})"
+                )
         if pair[0] == pair[1]:
             chk.fail(("precedence", k), f"seam '{pair[0]}' cannot precede itself")
         pairs.append((pair[0], pair[1]))

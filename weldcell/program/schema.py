@@ -23,7 +23,7 @@ NonNegative = Annotated[float, Field(ge=0.0)]
 class _Strict(BaseModel):
     """Base: unknown keys are errors, no silent string-to-number coercion."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class PoseSpec(_Strict):
@@ -263,7 +263,9 @@ class ProgramSpec(_Strict):
     cell: CellSpec
     procedures: dict[str, ProcedureSpec]
     seams: list[SeamSpec]
-    sequence: list[str] | None = Field(default=None, description="Weld order; omit to let the planner choose.")
+    sequence: list[str] | None = Field(
+        default=None, description="Weld order; omit to let the planner choose."
+    )
     precedence: list[Annotated[list[str], Field(min_length=2, max_length=2)]] = Field(
         default_factory=list, description="Pairs [before, after] of seam ids."
     )

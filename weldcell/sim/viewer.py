@@ -124,6 +124,7 @@ def view(
     autoplay: bool = True,
     exit_after: float | None = None,
     screenshot: tuple[int, int] | None = None,
+    window_size: tuple[int, int] = (1024, 768),
 ) -> ViewResult:
     """Open the pybullet GUI and play ``traj`` until the window is closed (or ``exit_after`` [s]).
 
@@ -135,11 +136,12 @@ def view(
         autoplay: Start playing immediately.
         exit_after: Close after this many wall-clock seconds (demos, tests).
         screenshot: (width, height) of a final OpenGL screenshot to return.
+        window_size: Window (width, height) [px].
 
     Raises:
         SimConnectionError: no display.
     """
-    with PybulletWorld(Mode.GUI) as world:
+    with PybulletWorld(Mode.GUI, window_size=window_size) as world:
         cid = world.client_id
         pb.configureDebugVisualizer(pb.COV_ENABLE_RENDERING, 0, physicsClientId=cid)
         scene = build_scene(world, cell)

@@ -45,11 +45,18 @@ class PybulletWorld:
     Args:
         mode: DIRECT (no window) or GUI (needs an X display).
         gravity: Gravity vector in the world frame [m/s²], shape (3,).
+        window_size: GUI window (width, height) [px].
     """
 
-    def __init__(self, mode: Mode = Mode.DIRECT, gravity: tuple[float, float, float] = (0.0, 0.0, -9.81)):
+    def __init__(
+        self,
+        mode: Mode = Mode.DIRECT,
+        gravity: tuple[float, float, float] = (0.0, 0.0, -9.81),
+        window_size: tuple[int, int] = (1024, 768),
+    ):
         self.mode = mode
         self._gravity = gravity
+        self._window = window_size
         self._client_id: int | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -57,8 +64,10 @@ class PybulletWorld:
         """Open the physics client. Idempotent."""
         if self._client_id is not None:
             return self
-        flag = pb.GUI if self.mode is Mode.GUI else pb.DIRECT
-        cid = pb.connect(flag)
+        if self.mode is Mode.GUI:
+            cid = pb.connect(pb.GUI, options=f"--width={self._window[0]} --height={self._window[1]}")
+        else:
+            cid = pb.connect(pb.DIRECT)
         if cid < 0:
             raise SimConnectionError(
                 f"could not start pybullet in {self.mode.value} mode"
@@ -68,6 +77,12 @@ class PybulletWorld:
         pb.setGravity(*self._gravity, physicsClientId=cid)
         if self.mode is Mode.GUI:
             pb.configureDebugVisualizer(pb.COV_ENABLE_GUI, 1, physicsClientId=cid)
+            for preview in (
+                pb.COV_ENABLE_RGB_BUFFER_PREVIEW,
+                pb.COV_ENABLE_DEPTH_BUFFER_PREVIEW,
+                pb.COV_ENABLE_SEGMENTATION_MARK_PREVIEW,
+            ):
+                pb.configureDebugVisualizer(preview, 0, physicsClientId=cid)
         log.debug("pybullet client %d connected (%s)", cid, self.mode.value)
         return self
 

@@ -36,9 +36,7 @@ def _perp(v: NDArrayF, t: NDArrayF) -> NDArrayF:
     return _unit(v - np.einsum("...i,...i->...", v, t)[..., None] * t)
 
 
-def joint_directions(
-    t: NDArrayF, n1: NDArrayF, n2: NDArrayF | None
-) -> tuple[NDArrayF, NDArrayF, NDArrayF]:
+def joint_directions(t: NDArrayF, n1: NDArrayF, n2: NDArrayF | None) -> tuple[NDArrayF, NDArrayF, NDArrayF]:
     """Surface-1 normal, in-surface direction ``u1`` and bisector ``b``, each (N, 3), all ⊥ ``t``.
 
     Args:
@@ -83,7 +81,9 @@ def torch_rotation(R_world_seam: NDArrayF, travel_angle: float, rotation: float 
     return result
 
 
-def torch_angles(z_tcp: NDArrayF, t: NDArrayF, n1: NDArrayF, n2: NDArrayF | None) -> tuple[NDArrayF, NDArrayF]:
+def torch_angles(
+    z_tcp: NDArrayF, t: NDArrayF, n1: NDArrayF, n2: NDArrayF | None
+) -> tuple[NDArrayF, NDArrayF]:
     """Work and travel angles [rad] measured back from torch axes (inverse of the construction).
 
     Args:

@@ -94,8 +94,10 @@ class WeldSegment:
                 object.__setattr__(self, name, _ro(value))
         n = self.s.shape[0]
         if self.s.ndim != 1 or n < 2 or self.T_world_tcp.shape != (n, 4, 4):
-            raise ValueError(f"WeldSegment: s (N,) and T_world_tcp (N, 4, 4) must match, N ≥ 2; got "
-                             f"{self.s.shape} and {self.T_world_tcp.shape}")
+            raise ValueError(
+                f"WeldSegment: s (N,) and T_world_tcp (N, 4, 4) must match, N ≥ 2; got "
+                f"{self.s.shape} and {self.T_world_tcp.shape}"
+            )
         if not self.travel_speed > 0.0:
             raise ValueError(f"WeldSegment.travel_speed must be > 0 m/s, got {self.travel_speed}")
 
@@ -133,7 +135,7 @@ def _stitch_ranges(seam: Seam, length: float) -> list[tuple[float, float]]:
     if seam.stitch is None:
         return [(0.0, length)]
     st = seam.stitch
-    n = int(math.floor((length - st.start_offset - st.length) / st.pitch + 1e-9)) + 1
+    n = math.floor((length - st.start_offset - st.length) / st.pitch + 1e-9) + 1
     return [(st.start_offset + k * st.pitch, st.start_offset + k * st.pitch + st.length) for k in range(n)]
 
 
@@ -173,8 +175,10 @@ def toolpaths_for_seam(program: Program, seam: Seam) -> tuple[WeldSegment, ...]:
         for j, (s0, s1) in enumerate(_stitch_ranges(seam, curve.length)):
             n = sample_step(s1 - s0, v, proc.weave)
             if n > MAX_SAMPLES:
-                raise ToolpathError(f"seam '{seam.id}': {n} samples needed (more than {MAX_SAMPLES}); "
-                                    "shorten the seam or lower the weave frequency")
+                raise ToolpathError(
+                    f"seam '{seam.id}': {n} samples needed (more than {MAX_SAMPLES}); "
+                    "shorten the seam or lower the weave frequency"
+                )
             s = np.linspace(s0, s1, n)
             p, t, n1, n2 = seam_samples(seam, curve, s)
             n1p, u1, b = joint_directions(t, n1, n2)
@@ -184,7 +188,12 @@ def toolpaths_for_seam(program: Program, seam: Seam) -> tuple[WeldSegment, ...]:
             p_tcp = p_pass
             if proc.weave is not None:
                 off = weave_offsets(proc.weave, (s - s0) / v)
-                p_tcp = p_pass + off[:, :1] * R_S[:, :, 0] + off[:, 1:2] * R_S[:, :, 1] - off[:, 2:] * R_S[:, :, 2]
+                p_tcp = (
+                    p_pass
+                    + off[:, :1] * R_S[:, :, 0]
+                    + off[:, 1:2] * R_S[:, :, 1]
+                    - off[:, 2:] * R_S[:, :, 2]
+                )
             R_tcp = torch_rotation(R_S, beta, gamma)
             T = se3_from_rotation_translation(R_tcp, p_tcp)
             T_app = T[0].copy()

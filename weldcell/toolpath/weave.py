@@ -43,7 +43,12 @@ def _trapezoid(tau: NDArrayF, f: float, dwell: float) -> NDArrayF:
     b4 = b3 + dwell
     y = np.select(
         [t < b1, t < b2, t < b3, t < b4],
-        [t / b1 if b1 > 0 else np.zeros_like(t), np.ones_like(t), 1.0 - 2.0 * (t - b2) / tr, -np.ones_like(t)],
+        [
+            t / b1 if b1 > 0 else np.zeros_like(t),
+            np.ones_like(t),
+            1.0 - 2.0 * (t - b2) / tr,
+            -np.ones_like(t),
+        ],
         default=-1.0 + (t - b4) / b1 if b1 > 0 else np.zeros_like(t),
     )
     return np.asarray(y, dtype=np.float64)

@@ -38,7 +38,9 @@ class DashboardClient:
         try:
             self._sock = socket.create_connection((self.host, self.port), timeout=t)
         except OSError as err:
-            raise DriverConnectionError(f"cannot connect to the dashboard at {self.host}:{self.port}: {err}") from err
+            raise DriverConnectionError(
+                f"cannot connect to the dashboard at {self.host}:{self.port}: {err}"
+            ) from err
         greeting = self._readline(t)
         if not greeting.startswith("Connected"):
             raise DriverError(f"unexpected dashboard greeting from {self.host}: {greeting!r}")
@@ -70,7 +72,7 @@ class DashboardClient:
             sock.settimeout(remaining)
             try:
                 chunk = sock.recv(4096)
-            except socket.timeout as err:
+            except TimeoutError as err:
                 raise DriverTimeoutError(f"no dashboard reply from {self.host} within {timeout} s") from err
             except OSError as err:
                 raise DriverConnectionError(f"dashboard connection to {self.host} lost: {err}") from err

@@ -47,18 +47,53 @@ log = logging.getLogger(__name__)
 
 NDArrayF = npt.NDArray[np.float64]
 
-_MODE = {3: RobotMode.POWER_OFF, 4: RobotMode.IDLE, 5: RobotMode.IDLE, 7: RobotMode.RUNNING, 2: RobotMode.BOOTING,
-         0: RobotMode.DISCONNECTED, -1: RobotMode.DISCONNECTED}
-_SAFETY = {1: SafetyStatus.NORMAL, 2: SafetyStatus.REDUCED, 3: SafetyStatus.PROTECTIVE_STOP,
-           4: SafetyStatus.FAULT, 5: SafetyStatus.SAFEGUARD_STOP, 6: SafetyStatus.EMERGENCY_STOP,
-           7: SafetyStatus.EMERGENCY_STOP, 8: SafetyStatus.FAULT, 9: SafetyStatus.FAULT}
-_SAFETY_NAMES = {1: "NORMAL", 2: "REDUCED", 3: "PROTECTIVE_STOP", 4: "RECOVERY", 5: "SAFEGUARD_STOP",
-                 6: "SYSTEM_EMERGENCY_STOP", 7: "ROBOT_EMERGENCY_STOP", 8: "VIOLATION", 9: "FAULT"}
+_MODE = {
+    3: RobotMode.POWER_OFF,
+    4: RobotMode.IDLE,
+    5: RobotMode.IDLE,
+    7: RobotMode.RUNNING,
+    2: RobotMode.BOOTING,
+    0: RobotMode.DISCONNECTED,
+    -1: RobotMode.DISCONNECTED,
+}
+_SAFETY = {
+    1: SafetyStatus.NORMAL,
+    2: SafetyStatus.REDUCED,
+    3: SafetyStatus.PROTECTIVE_STOP,
+    4: SafetyStatus.FAULT,
+    5: SafetyStatus.SAFEGUARD_STOP,
+    6: SafetyStatus.EMERGENCY_STOP,
+    7: SafetyStatus.EMERGENCY_STOP,
+    8: SafetyStatus.FAULT,
+    9: SafetyStatus.FAULT,
+}
+_SAFETY_NAMES = {
+    1: "NORMAL",
+    2: "REDUCED",
+    3: "PROTECTIVE_STOP",
+    4: "RECOVERY",
+    5: "SAFEGUARD_STOP",
+    6: "SYSTEM_EMERGENCY_STOP",
+    7: "ROBOT_EMERGENCY_STOP",
+    8: "VIOLATION",
+    9: "FAULT",
+}
 
 OUTPUTS = [
-    "timestamp", "actual_q", "actual_qd", "target_q", "robot_mode", "safety_mode", "runtime_state",
-    "actual_digital_input_bits", "actual_digital_output_bits", "standard_analog_input0",
-    "standard_analog_input1", "standard_analog_output0", "standard_analog_output1", "target_speed_fraction",
+    "timestamp",
+    "actual_q",
+    "actual_qd",
+    "target_q",
+    "robot_mode",
+    "safety_mode",
+    "runtime_state",
+    "actual_digital_input_bits",
+    "actual_digital_output_bits",
+    "standard_analog_input0",
+    "standard_analog_input1",
+    "standard_analog_output0",
+    "standard_analog_output1",
+    "target_speed_fraction",
     *[f"output_int_register_{i}" for i in range(sp.OUT_RECEIVED, sp.OUT_SESSION + 1)],
     f"output_double_register_{sp.OUT_POSITION}",
 ]
@@ -67,8 +102,12 @@ STREAM_INPUTS = [
     *[f"input_double_register_{i}" for i in range(sp.FIRST_DOUBLE, sp.FIRST_DOUBLE + 6 * sp.SLOTS)],
 ]
 IO_INPUTS = [
-    "standard_digital_output_mask", "standard_digital_output", "standard_analog_output_mask",
-    "standard_analog_output_type", "standard_analog_output_0", "standard_analog_output_1",
+    "standard_digital_output_mask",
+    "standard_digital_output",
+    "standard_analog_output_mask",
+    "standard_analog_output_type",
+    "standard_analog_output_0",
+    "standard_analog_output_1",
 ]
 
 
@@ -98,10 +137,10 @@ class URDriverConfig:
     script_port: int = 30002
     arc_output: int | None = 0
     arc_established_input: int | None = 0
-    lookahead: float = 0.1
+    lookahead: float = 0.2
     ring: int = 128
     stop_time: float = 0.15
-    watchdog_hz: float = 10.0
+    watchdog_hz: float = 5.0
     spin: float = 0.0
     power_on: bool = False
     upload_timeout: float = 3.0
@@ -123,8 +162,12 @@ class _Stream:
             if tt[-1] < t_end - 1e-12:
                 tt = np.append(tt, t_end)
             src_t = (np.arange(s0, s1) - s0) * traj.dt
-            self.samples = np.stack([np.interp(tt, src_t, traj.q[s0:s1, j]) for j in range(traj.q.shape[1])], 1)
-            self.flags = traj.arc_on[s0 + np.minimum((tt / traj.dt).astype(int), s1 - 1 - s0)].astype(np.int32)
+            self.samples = np.stack(
+                [np.interp(tt, src_t, traj.q[s0:s1, j]) for j in range(traj.q.shape[1])], 1
+            )
+            self.flags = traj.arc_on[s0 + np.minimum((tt / traj.dt).astype(int), s1 - 1 - s0)].astype(
+                np.int32
+            )
             self.scale = cycle / traj.dt
         self.handle = handle
         self.session = session
@@ -244,38 +287,59 @@ class URDriver(RobotDriver):
     def _upload_program(self, timeout: float) -> None:
         """Upload the servo program and wait until it runs and acknowledges our session."""
         cfg = self.config
-        text = sp.servo_program(cycle=self.dt, ring=cfg.ring, arc_output=cfg.arc_output, stop_time=cfg.stop_time,
-                                watchdog_hz=cfg.watchdog_hz)
+        text = sp.servo_program(
+            cycle=self.dt,
+            ring=cfg.ring,
+            arc_output=cfg.arc_output,
+            stop_time=cfg.stop_time,
+            watchdog_hz=cfg.watchdog_hz,
+        )
         fb = self._latest
         if fb is not None and fb["robot_mode"] != 7:
             raise DriverFaultError(
-                f"{self.host}: robot is not ready to move (robot mode {_MODE.get(fb['robot_mode'], fb['robot_mode'])}); "
-                "power it on and release the brakes", error_code="robot_mode",
+                f"{self.host}: robot is not ready to move "
+                f"(robot mode {_MODE.get(fb['robot_mode'], fb['robot_mode'])}); "
+                "power it on and release the brakes",
+                error_code="robot_mode",
             )
         try:
             with socket.create_connection((self.host, cfg.script_port), timeout=2.0) as s:
                 s.sendall(text.encode())
         except OSError as err:
-            raise DriverConnectionError(f"cannot upload the servo program to {self.host}:{cfg.script_port}: {err}") from err
+            raise DriverConnectionError(
+                f"cannot upload the servo program to {self.host}:{cfg.script_port}: {err}"
+            ) from err
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             fb = self._latest
-            if (fb is not None and fb["runtime_state"] == 2 and fb[f"output_int_register_{sp.OUT_SESSION}"] == self._session
-                    and fb[f"output_int_register_{sp.OUT_STATUS}"] == sp.StreamStatus.FILLING):
+            if (
+                fb is not None
+                and fb["runtime_state"] == 2
+                and fb[f"output_int_register_{sp.OUT_SESSION}"] == self._session
+                and fb[f"output_int_register_{sp.OUT_STATUS}"] == sp.StreamStatus.FILLING
+            ):
                 return
             time.sleep(0.005)
         recent = [m for m, _, _ in self.controller_messages()[-3:]]
-        raise DriverTimeoutError(f"{self.host}: the servo program did not start within {timeout} s; "
-                                 f"last controller messages: {recent or 'none'}; last state: "
-                                 f"runtime_state={fb and fb['runtime_state']}, "
-                                 f"status={fb and fb[f'output_int_register_{sp.OUT_STATUS}']}, "
-                                 f"session={fb and fb[f'output_int_register_{sp.OUT_SESSION}']} (ours {self._session})")
+        raise DriverTimeoutError(
+            f"{self.host}: the servo program did not start within {timeout} s; "
+            f"last controller messages: {recent or 'none'}; last state: "
+            f"runtime_state={fb and fb['runtime_state']}, "
+            f"status={fb and fb[f'output_int_register_{sp.OUT_STATUS}']}, "
+            f"session={fb and fb[f'output_int_register_{sp.OUT_SESSION}']} (ours {self._session})"
+        )
 
     def _close(self) -> None:
         st = self._stream
         if st is not None and not st.handle.done:
-            st.handle._finish(ExecutionResult(ExecutionOutcome.FAULTED, st.handle.progress.index,
-                                              st.handle.progress.position, "driver closed during execution"))
+            st.handle._finish(
+                ExecutionResult(
+                    ExecutionOutcome.FAULTED,
+                    st.handle.progress.index,
+                    st.handle.progress.position,
+                    "driver closed during execution",
+                )
+            )
         self._quit.set()
         for th in self._threads:
             if th is not threading.current_thread():
@@ -364,10 +428,16 @@ class URDriver(RobotDriver):
         status = fb[f"output_int_register_{sp.OUT_STATUS}"]
         # faults: safety stop or the program is gone
         if fb["safety_mode"] not in (1, 2) or fb["runtime_state"] != 2:
-            code = _SAFETY_NAMES.get(fb["safety_mode"], fb["safety_mode"]) if fb["safety_mode"] not in (1, 2) \
+            code = (
+                _SAFETY_NAMES.get(fb["safety_mode"], fb["safety_mode"])
+                if fb["safety_mode"] not in (1, 2)
                 else "program_stopped"
-            reason = self._error_messages() or (f"safety mode {code}" if code != "program_stopped"
-                                                 else "the servo program stopped on the controller")
+            )
+            reason = self._error_messages() or (
+                f"safety mode {code}"
+                if code != "program_stopped"
+                else "the servo program stopped on the controller"
+            )
             self._fail_stream(reason, code)
             self._request_arc_off()
             return
@@ -378,15 +448,22 @@ class URDriver(RobotDriver):
         h._update(abs_pos)
         underruns = int(fb[f"output_int_register_{sp.OUT_UNDERRUNS}"])
         if status == sp.StreamStatus.DONE:
-            h._finish(ExecutionResult(ExecutionOutcome.COMPLETED, h.end_index - 1, float(h.end_index - 1), "",
-                                      None, underruns))
+            h._finish(
+                ExecutionResult(
+                    ExecutionOutcome.COMPLETED, h.end_index - 1, float(h.end_index - 1), "", None, underruns
+                )
+            )
             return
         if status == sp.StreamStatus.STOPPED:
             idx = int(np.floor(abs_pos + 1e-9))
-            h._finish(ExecutionResult(ExecutionOutcome.STOPPED, idx, abs_pos, "stop requested", None, underruns))
+            h._finish(
+                ExecutionResult(ExecutionOutcome.STOPPED, idx, abs_pos, "stop requested", None, underruns)
+            )
             return
         if status == sp.StreamStatus.OVERRUN:
-            self._fail_stream("set-points lost: the stream overran the controller's register window", "overrun")
+            self._fail_stream(
+                "set-points lost: the stream overran the controller's register window", "overrun"
+            )
             return
         received = int(fb[f"output_int_register_{sp.OUT_RECEIVED}"])
         executed = int(fb[f"output_int_register_{sp.OUT_EXECUTED}"])
@@ -436,9 +513,14 @@ class URDriver(RobotDriver):
         fb = self._wait_latest(timeout)
         q = np.array(fb["actual_q"])
         return RobotState(
-            t=float(fb["timestamp"]), q=q, qd=np.array(fb["actual_qd"]), T_base_flange=self._fk(q),
-            mode=_MODE.get(fb["robot_mode"], RobotMode.OTHER), safety=_SAFETY.get(fb["safety_mode"], SafetyStatus.FAULT),
-            program_running=fb["runtime_state"] == 2, digital_in=int(fb["actual_digital_input_bits"]),
+            t=float(fb["timestamp"]),
+            q=q,
+            qd=np.array(fb["actual_qd"]),
+            T_base_flange=self._fk(q),
+            mode=_MODE.get(fb["robot_mode"], RobotMode.OTHER),
+            safety=_SAFETY.get(fb["safety_mode"], SafetyStatus.FAULT),
+            program_running=fb["runtime_state"] == 2,
+            digital_in=int(fb["actual_digital_input_bits"]),
             digital_out=int(fb["actual_digital_output_bits"]),
             analog_in=np.array([fb["standard_analog_input0"], fb["standard_analog_input1"]]),
             analog_out=np.array([fb["standard_analog_output0"], fb["standard_analog_output1"]]),
@@ -450,12 +532,16 @@ class URDriver(RobotDriver):
         if fb["safety_mode"] not in (1, 2):
             raise DriverFaultError(
                 f"{self.host}: robot is in {_SAFETY_NAMES.get(fb['safety_mode'])}: "
-                f"{self._error_messages() or 'clear the stop first'}", error_code=_SAFETY_NAMES.get(fb["safety_mode"]),
+                f"{self._error_messages() or 'clear the stop first'}",
+                error_code=_SAFETY_NAMES.get(fb["safety_mode"]),
             )
         st = self._stream
-        ready = (fb["runtime_state"] == 2 and (st is None or fb[f"output_int_register_{sp.OUT_SESSION}"] == st.session)
-                 and fb[f"output_int_register_{sp.OUT_STATUS}"] in (sp.StreamStatus.FILLING, sp.StreamStatus.STOPPED,
-                                                                    sp.StreamStatus.DONE))
+        ready = (
+            fb["runtime_state"] == 2
+            and (st is None or fb[f"output_int_register_{sp.OUT_SESSION}"] == st.session)
+            and fb[f"output_int_register_{sp.OUT_STATUS}"]
+            in (sp.StreamStatus.FILLING, sp.StreamStatus.STOPPED, sp.StreamStatus.DONE)
+        )
         if not ready:  # the program stopped (fault, watchdog, dashboard stop): upload it again
             self._stream = None
             self._session += 1

@@ -50,10 +50,18 @@ _ALPHA = (np.pi / 2, 0.0, 0.0, np.pi / 2, -np.pi / 2, 0.0)
 _LIM = (2 * np.pi,) * 6
 
 
-def _arm(name: str, model: str, d: tuple[float, ...], a2: float, a3: float, speed_deg: tuple[float, ...]) -> URArm:
+def _arm(
+    name: str, model: str, d: tuple[float, ...], a2: float, a3: float, speed_deg: tuple[float, ...]
+) -> URArm:
     return URArm(
-        name=name, model=model, d=d, a=(0.0, a2, a3, 0.0, 0.0, 0.0), alpha=_ALPHA,
-        q_lower=tuple(-x for x in _LIM), q_upper=_LIM, qd_max=tuple(s * _D for s in speed_deg),
+        name=name,
+        model=model,
+        d=d,
+        a=(0.0, a2, a3, 0.0, 0.0, 0.0),
+        alpha=_ALPHA,
+        q_lower=tuple(-x for x in _LIM),
+        q_upper=_LIM,
+        qd_max=tuple(s * _D for s in speed_deg),
     )
 
 
@@ -143,7 +151,9 @@ def matrix_from_pose(p: npt.ArrayLike) -> NDArrayF:
     return T
 
 
-def ik_near(arm: URArm, T_base_flange: NDArrayF, q_seed: npt.ArrayLike, iterations: int = 50) -> NDArrayF | None:
+def ik_near(
+    arm: URArm, T_base_flange: NDArrayF, q_seed: npt.ArrayLike, iterations: int = 50
+) -> NDArrayF | None:
     """Numerical IK (damped least squares) from ``q_seed``; None if it does not converge to 1e-7 m/rad."""
     q = np.asarray(q_seed, dtype=np.float64).copy()
     eps = 1e-6
@@ -164,7 +174,8 @@ def ik_near(arm: URArm, T_base_flange: NDArrayF, q_seed: npt.ArrayLike, iteratio
         lam = 1e-6
         q = q + J.T @ np.linalg.solve(J @ J.T + lam * np.eye(6), err)
     T = fk(arm, q)
-    ok = np.linalg.norm(T_base_flange[:3, 3] - T[:3, 3]) < 1e-7 and np.linalg.norm(
-        rotvec_from_matrix(T_base_flange[:3, :3] @ T[:3, :3].T)
-    ) < 1e-6
+    ok = (
+        np.linalg.norm(T_base_flange[:3, 3] - T[:3, 3]) < 1e-7
+        and np.linalg.norm(rotvec_from_matrix(T_base_flange[:3, :3] @ T[:3, :3].T)) < 1e-6
+    )
     return q if ok else None

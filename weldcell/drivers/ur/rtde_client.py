@@ -114,7 +114,7 @@ class RTDEClient:
             try:
                 sock.settimeout(remaining)
                 chunk = sock.recv(65536)
-            except socket.timeout as err:
+            except TimeoutError as err:
                 raise DriverTimeoutError(f"no RTDE package from {self.host} within the timeout") from err
             except OSError as err:
                 raise DriverConnectionError(f"RTDE connection to {self.host} lost: {err}") from err
@@ -152,7 +152,9 @@ class RTDEClient:
             if reply[:1] == b"\x01":
                 self.protocol = v
                 return v
-        raise ProtocolError(f"RTDE server at {self.host} accepts none of the protocol versions {list(versions)}")
+        raise ProtocolError(
+            f"RTDE server at {self.host} accepts none of the protocol versions {list(versions)}"
+        )
 
     def get_controller_version(self, timeout: float | None = None) -> tuple[int, int, int, int]:
         """(major, minor, bugfix, build) of the controller software."""
@@ -163,7 +165,9 @@ class RTDEClient:
         self.controller_version = (v[0], v[1], v[2], v[3])
         return self.controller_version
 
-    def setup_outputs(self, names: Sequence[str], frequency: float, timeout: float | None = None) -> rp.Recipe:
+    def setup_outputs(
+        self, names: Sequence[str], frequency: float, timeout: float | None = None
+    ) -> rp.Recipe:
         """Configure the output recipe.
 
         Raises:

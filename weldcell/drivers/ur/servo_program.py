@@ -87,12 +87,12 @@ def servo_program(
     dec = cycle / stop_time
     zeros_f = "[" + ", ".join(["0.0"] * ring) + "]"
     zeros_i = "[" + ", ".join(["0"] * ring) + "]"
-    arc_set = (lambda v: f"set_standard_digital_out({arc_output}, {v})") if arc_output is not None else (
-        lambda v: "arc = arc"
+    arc_set = (
+        (lambda v: f"set_standard_digital_out({arc_output}, {v})")
+        if arc_output is not None
+        else (lambda v: "arc = arc")
     )
-    copy = "\n".join(
-        f"        b{j}[k] = read_input_float_register(r + {j})" for j in range(6)
-    )
+    copy = "\n".join(f"        b{j}[k] = read_input_float_register(r + {j})" for j in range(6))
     interp = ", ".join(f"b{j}[k0] + a * (b{j}[k1] - b{j}[k0])" for j in range(6))
     bufs = "\n".join(f"  b{j} = {zeros_f}" for j in range(6))
     return f"""def {PROGRAM_NAME}():
@@ -189,10 +189,10 @@ def servo_program(
         arc = not arc
         {arc_set("arc")}
       end
-      servoj([{interp}], 0, 0, {cycle!r}, {lookahead_time!r}, {gain!r})
       f = nf
       write_output_float_register({OUT_POSITION}, f)
       write_output_integer_register({OUT_EXECUTED}, i0)
+      servoj([{interp}], 0, 0, {cycle!r}, {lookahead_time!r}, {gain!r})
       if last >= 0 and f >= last:
         state = 5
       elif state == 3 and rate <= 0:

@@ -60,20 +60,20 @@ class Function:
     line: int
 
 
-class _Break(Exception):
+class _Break(Exception):  # noqa: N818 - control-flow signal, not an error
     pass
 
 
-class _Continue(Exception):
+class _Continue(Exception):  # noqa: N818 - control-flow signal
     pass
 
 
-class _Return(Exception):
+class _Return(Exception):  # noqa: N818 - control-flow signal
     def __init__(self, value: Any) -> None:
         self.value = value
 
 
-class Halt(Exception):
+class Halt(Exception):  # noqa: N818 - control-flow signal
     """Raised by ``halt``: the program ends normally."""
 
 
@@ -121,7 +121,12 @@ def _translate_expr(src: str) -> str:
             out.append(ch)
             i += 1
             continue
-        if ch == "p" and i + 1 < n and src[i + 1] == "[" and (i == 0 or not (src[i - 1].isalnum() or src[i - 1] == "_")):
+        if (
+            ch == "p"
+            and i + 1 < n
+            and src[i + 1] == "["
+            and (i == 0 or not (src[i - 1].isalnum() or src[i - 1] == "_"))
+        ):
             out.append("_pose([")
             depth = 1
             j = i + 2
@@ -169,11 +174,19 @@ class Program:
         rest = [s for s in top if s.kind != "def"]
         if not rest and len(defs) == 1:
             # "def prog(): ... end" sent alone: the controller runs prog
-            self.main: list[Stmt] = [Stmt("expr", defs[0].line, f"{defs[0].target}()",
-                                          expr=self._compile(f"{defs[0].target}()", defs[0].line))]
+            self.main: list[Stmt] = [
+                Stmt(
+                    "expr",
+                    defs[0].line,
+                    f"{defs[0].target}()",
+                    expr=self._compile(f"{defs[0].target}()", defs[0].line),
+                )
+            ]
         else:
             self.main = rest
-        self.is_secondary = bool(defs) and all(self.functions[d.target].name in self._sec for d in defs) and not rest
+        self.is_secondary = (
+            bool(defs) and all(self.functions[d.target].name in self._sec for d in defs) and not rest
+        )
         if not self.main:
             raise URScriptError(f"{name}: empty URScript program")
 
@@ -258,8 +271,13 @@ class Program:
                 scope, target, _, index, value = m.groups()
                 out.append(
                     Stmt(
-                        "assign", line, text, expr=self._compile(value, line), target=target,
-                        index=self._compile(index, line) if index is not None else None, scope=scope or "",
+                        "assign",
+                        line,
+                        text,
+                        expr=self._compile(value, line),
+                        target=target,
+                        index=self._compile(index, line) if index is not None else None,
+                        scope=scope or "",
                     )
                 )
                 continue
@@ -337,7 +355,9 @@ class Interpreter:
     def _run_function(self, f: Function, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Gen:
         local: dict[str, Any] = {}
         if len(args) > len(f.params):
-            raise URScriptError(f"line {self.line}: {f.name}() takes {len(f.params)} arguments, got {len(args)}")
+            raise URScriptError(
+                f"line {self.line}: {f.name}() takes {len(f.params)} arguments, got {len(args)}"
+            )
         for i, pname in enumerate(f.params):
             if i < len(args):
                 local[pname] = args[i]
@@ -391,8 +411,15 @@ class Interpreter:
                 yield from self._eval(s.expr, local)
             elif k == "assign":
                 value = yield from self._eval(s.expr, local)
-                ns = self.globals if (local is None or s.scope == "global" or
-                                      (s.target in self.globals and s.target not in local and s.scope != "local")) else local
+                ns = (
+                    self.globals
+                    if (
+                        local is None
+                        or s.scope == "global"
+                        or (s.target in self.globals and s.target not in local and s.scope != "local")
+                    )
+                    else local
+                )
                 if s.index is not None:
                     idx = yield from self._eval(s.index, local)
                     container = ns.get(s.target) if s.target in ns else self.globals.get(s.target)
@@ -401,7 +428,9 @@ class Interpreter:
                     try:
                         container[int(idx)] = value
                     except IndexError as err:
-                        raise URScriptError(f"line {s.line}: index {idx} out of range for '{s.target}'") from err
+                        raise URScriptError(
+                            f"line {s.line}: index {idx} out of range for '{s.target}'"
+                        ) from err
                 else:
                     ns[s.target] = value
             elif k == "while":

@@ -116,18 +116,29 @@ def _output_getter(name: str) -> Callable[[ControllerCore], Any] | None:
     }
     if name in simple:
         return simple[name]
-    for prefix, attr in (("output_int_register_", "out_int"), ("output_double_register_", "out_double"),
-                         ("input_int_register_", "in_int"), ("input_double_register_", "in_double"),
-                         ("output_bit_register_", "out_bits"), ("input_bit_register_", "in_bits")):
+    for prefix, attr in (
+        ("output_int_register_", "out_int"),
+        ("output_double_register_", "out_double"),
+        ("input_int_register_", "in_int"),
+        ("input_double_register_", "in_double"),
+        ("output_bit_register_", "out_bits"),
+        ("input_bit_register_", "in_bits"),
+    ):
         if name.startswith(prefix):
-            idx = int(name[len(prefix):])
+            idx = int(name[len(prefix) :])
             return lambda c, a=attr, i=idx: getattr(c, a)[i]  # type: ignore[misc]
     spec = rp.OUTPUT_FIELDS.get(name)
     if spec is None:
         return None
     # physically meaningful zeros for fields the plant does not model (currents, forces, ...)
-    zero: Any = {"VECTOR6D": z6, "VECTOR3D": (0.0,) * 3, "VECTOR6INT32": (0,) * 6, "VECTOR6UINT32": (0,) * 6,
-                 "DOUBLE": 0.0, "BOOL": False}.get(spec.type, 0)
+    zero: Any = {
+        "VECTOR6D": z6,
+        "VECTOR3D": (0.0,) * 3,
+        "VECTOR6INT32": (0,) * 6,
+        "VECTOR6UINT32": (0,) * 6,
+        "DOUBLE": 0.0,
+        "BOOL": False,
+    }.get(spec.type, 0)
     return lambda c: zero
 
 
@@ -224,8 +235,12 @@ class _RTDEConnection:
             names = rp.split_names(payload.decode(errors="replace"))
         types = rp.field_types(names, rp.OUTPUT_FIELDS, version)
         log.debug("RTDE output setup from %s at %g Hz: %s -> %s", self.peer, freq, names, types)
-        ok = bool(names) and rp.NOT_FOUND not in types and 1.0 <= freq <= self.server.base_hz + 1e-9 \
+        ok = (
+            bool(names)
+            and rp.NOT_FOUND not in types
+            and 1.0 <= freq <= self.server.base_hz + 1e-9
             and not self.started
+        )
         csv = ",".join(types).encode()
         if ok:
             self.output = rp.Recipe(names, types, 1 if self.protocol >= 2 else 0, with_id=self.protocol >= 2)
@@ -356,8 +371,14 @@ class DashboardServer:
 
     GREETING = "Connected: Universal Robots Dashboard Server"
 
-    def __init__(self, core: ControllerCore, host: str, port: int, program_dir: Path | None,
-                 on_shutdown: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        core: ControllerCore,
+        host: str,
+        port: int,
+        program_dir: Path | None,
+        on_shutdown: Callable[[], None],
+    ) -> None:
         self.core = core
         self.program_dir = program_dir
         self.on_shutdown = on_shutdown
@@ -450,7 +471,9 @@ class DashboardServer:
             if low == "isprogramsaved":
                 return f"true {Path(c.loaded_program).name if c.loaded_program else '<unnamed>'}"
             if low == "programstate":
-                state = {RuntimeState.PLAYING: "PLAYING", RuntimeState.PAUSED: "PAUSED"}.get(c.runtime_state, "STOPPED")
+                state = {RuntimeState.PLAYING: "PLAYING", RuntimeState.PAUSED: "PAUSED"}.get(
+                    c.runtime_state, "STOPPED"
+                )
                 name = Path(c.loaded_program).name if c.loaded_program else (c.program_name or "<unnamed>")
                 return f"{state} {name}"
             if low == "polyscopeversion":
@@ -473,7 +496,11 @@ class DashboardServer:
                 if c.robot_mode in (RobotMode.IDLE, RobotMode.POWER_ON):
                     c.robot_mode = RobotMode.RUNNING
                     return "Brake releasing"
-                return "Brake releasing" if c.robot_mode == RobotMode.RUNNING else "Failed to execute: brake release"
+                return (
+                    "Brake releasing"
+                    if c.robot_mode == RobotMode.RUNNING
+                    else "Failed to execute: brake release"
+                )
             if low == "safetymode":
                 return f"Safetymode: {c.safety_mode.name}"
             if low == "safetystatus":
@@ -481,8 +508,10 @@ class DashboardServer:
             if low == "unlock protective stop":
                 if c.unlock_protective_stop():
                     return "Protective stop releasing"
-                return ("Cannot unlock protective stop until 5s after occurrence. "
-                        "Always inspect cause of protective stop before unlocking")
+                return (
+                    "Cannot unlock protective stop until 5s after occurrence. "
+                    "Always inspect cause of protective stop before unlocking"
+                )
             if low == "close safety popup":
                 return "closing safety popup"
             if low == "restart safety":
@@ -534,7 +563,11 @@ class DashboardServer:
                 n = int(parts[1])
                 if not 0 <= n < 16:
                     return "error: digital input must be 0..15"
-                c.digital_in = (c.digital_in | (1 << n)) if parts[2] in ("1", "true", "True") else (c.digital_in & ~(1 << n))
+                c.digital_in = (
+                    (c.digital_in | (1 << n))
+                    if parts[2] in ("1", "true", "True")
+                    else (c.digital_in & ~(1 << n))
+                )
                 return "ok"
             if parts[:1] == ["set_analog_in"] and len(parts) == 3:
                 c.analog_in[int(parts[1])] = float(parts[2])
@@ -557,12 +590,25 @@ class DashboardServer:
 
 def _snapshot(c: ControllerCore) -> dict[str, Any]:
     return {
-        "time": c.time, "q": _vec(c.actual_q), "target_q": _vec(c.target_q), "qd": _vec(c.actual_qd),
-        "robot_mode": c.robot_mode.name, "safety_mode": c.safety_mode.name,
-        "runtime_state": c.runtime_state.name, "program": c.program_name, "digital_out": c.digital_out,
-        "digital_in": c.digital_in, "analog_out": list(c.analog_out), "speed_slider": c.speed_slider,
-        "in_int": c.in_int, "in_double": c.in_double, "out_int": c.out_int, "out_double": c.out_double,
-        "watchdogs": sorted(c.watchdogs), "last_fault": c.last_fault, "log": c.log[-20:],
+        "time": c.time,
+        "q": _vec(c.actual_q),
+        "target_q": _vec(c.target_q),
+        "qd": _vec(c.actual_qd),
+        "robot_mode": c.robot_mode.name,
+        "safety_mode": c.safety_mode.name,
+        "runtime_state": c.runtime_state.name,
+        "program": c.program_name,
+        "digital_out": c.digital_out,
+        "digital_in": c.digital_in,
+        "analog_out": list(c.analog_out),
+        "speed_slider": c.speed_slider,
+        "in_int": c.in_int,
+        "in_double": c.in_double,
+        "out_int": c.out_int,
+        "out_double": c.out_double,
+        "watchdogs": sorted(c.watchdogs),
+        "last_fault": c.last_fault,
+        "log": c.log[-20:],
         "missed_cycles": c.missed_cycles,
     }
 
@@ -646,8 +692,13 @@ class VirtualController:
         program_dir: Directory that dashboard ``load`` resolves relative names against.
     """
 
-    def __init__(self, host: str = "127.0.0.1", config: CoreConfig | None = None, ports: Ports | None = None,
-                 program_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        config: CoreConfig | None = None,
+        ports: Ports | None = None,
+        program_dir: Path | None = None,
+    ) -> None:
         self.host = host
         self.config = config or CoreConfig()
         ports = ports or Ports()
@@ -661,8 +712,11 @@ class VirtualController:
             self.dashboard = DashboardServer(self.core, host, ports.dashboard, program_dir, self._stop.set)
             servers.append(self.dashboard)
             self.scripts = []
-            for name, port in (("primary", ports.primary), ("secondary", ports.secondary),
-                               ("realtime", ports.realtime)):
+            for name, port in (
+                ("primary", ports.primary),
+                ("secondary", ports.secondary),
+                ("realtime", ports.realtime),
+            ):
                 s = ScriptServer(self.core, host, port, name)
                 servers.append(s)
                 self.scripts.append(s)
@@ -729,8 +783,15 @@ class VirtualController:
         self.close()
 
 
-def _child_main(host: str, config: dict[str, Any], ports: dict[str, int], program_dir: str | None,
-                ready: Any, stop: Any, log_level: int) -> None:
+def _child_main(
+    host: str,
+    config: dict[str, Any],
+    ports: dict[str, int],
+    program_dir: str | None,
+    ready: Any,
+    stop: Any,
+    log_level: int,
+) -> None:
     logging.basicConfig(level=log_level)
     try:
         cfg = CoreConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
@@ -814,7 +875,15 @@ def start_virtual_controller(
     cfg = asdict(config or CoreConfig())
     proc = ctx.Process(
         target=_child_main,
-        args=(host, cfg, asdict(ports or Ports()), str(program_dir) if program_dir else None, ready, stop, log_level),
+        args=(
+            host,
+            cfg,
+            asdict(ports or Ports()),
+            str(program_dir) if program_dir else None,
+            ready,
+            stop,
+            log_level,
+        ),
         name=f"virtual-ur-{host}",
         daemon=True,
     )

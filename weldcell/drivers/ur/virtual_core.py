@@ -72,9 +72,15 @@ class RuntimeState(IntEnum):
 
 
 _SAFETY_BIT = {
-    SafetyMode.NORMAL: 0, SafetyMode.REDUCED: 1, SafetyMode.PROTECTIVE_STOP: 2, SafetyMode.RECOVERY: 3,
-    SafetyMode.SAFEGUARD_STOP: 4, SafetyMode.SYSTEM_EMERGENCY_STOP: 5, SafetyMode.ROBOT_EMERGENCY_STOP: 6,
-    SafetyMode.VIOLATION: 8, SafetyMode.FAULT: 9,
+    SafetyMode.NORMAL: 0,
+    SafetyMode.REDUCED: 1,
+    SafetyMode.PROTECTIVE_STOP: 2,
+    SafetyMode.RECOVERY: 3,
+    SafetyMode.SAFEGUARD_STOP: 4,
+    SafetyMode.SYSTEM_EMERGENCY_STOP: 5,
+    SafetyMode.ROBOT_EMERGENCY_STOP: 6,
+    SafetyMode.VIOLATION: 8,
+    SafetyMode.FAULT: 9,
 }
 
 
@@ -113,14 +119,16 @@ class CoreConfig:
         return 0.002 if self.version[0] >= 5 else 0.008
 
 
-class ProtectiveStop(Exception):
+class ProtectiveStopError(Exception):
     """Raised inside the cycle when a target violates a limit."""
 
 
 class ControllerCore:
     """State and cycle of the virtual controller (see module docstring)."""
 
-    def __init__(self, config: CoreConfig, message_sink: Callable[[str, str, int], None] | None = None) -> None:
+    def __init__(
+        self, config: CoreConfig, message_sink: Callable[[str, str, int], None] | None = None
+    ) -> None:
         import threading
 
         self.config = config
@@ -224,20 +232,25 @@ class ControllerCore:
     @property
     def ready(self) -> bool:
         """Arm powered, brakes released and no safety stop."""
-        return self.robot_mode == RobotMode.RUNNING and self.safety_mode in (SafetyMode.NORMAL, SafetyMode.REDUCED)
+        return self.robot_mode == RobotMode.RUNNING and self.safety_mode in (
+            SafetyMode.NORMAL,
+            SafetyMode.REDUCED,
+        )
 
     # --- plant ------------------------------------------------------------------------------
     def command(self, q: Any) -> None:
         """Set this cycle's joint target [rad] (6,); protective stop on a limit violation."""
         qq = np.asarray(q, dtype=np.float64)
         if qq.shape != (6,) or not np.all(np.isfinite(qq)):
-            raise ProtectiveStop(f"joint target {q!r} is not 6 finite numbers")
+            raise ProtectiveStopError(f"joint target {q!r} is not 6 finite numbers")
         if not self.ready:
-            raise ProtectiveStop(f"motion commanded while the robot is not ready ({self.robot_mode.name})")
+            raise ProtectiveStopError(
+                f"motion commanded while the robot is not ready ({self.robot_mode.name})"
+            )
         bad = np.nonzero((qq < self.q_lower) | (qq > self.q_upper))[0]
         if bad.size:
             j = int(bad[0])
-            raise ProtectiveStop(
+            raise ProtectiveStopError(
                 f"joint {j} target {qq[j]:.4f} rad is outside its limits "
                 f"[{self.q_lower[j]:.4f}, {self.q_upper[j]:.4f}] rad"
             )
@@ -245,7 +258,7 @@ class ControllerCore:
         over = np.nonzero(speed > self.qd_max * (1.0 + self.config.speed_margin) + 1e-9)[0]
         if over.size:
             j = int(over[0])
-            raise ProtectiveStop(
+            raise ProtectiveStopError(
                 f"joint {j} set-point needs {speed[j]:.3f} rad/s, above its speed limit "
                 f"{self.qd_max[j]:.3f} rad/s (set-point jump of {abs(qq[j] - self.target_q[j]):.4f} rad)"
             )
@@ -289,8 +302,10 @@ class ControllerCore:
                 return str(err)
             return None
         if not self.ready:
-            msg = (f"program {name!r} cannot start: robot mode {self.robot_mode.name}, "
-                   f"safety mode {self.safety_mode.name}")
+            msg = (
+                f"program {name!r} cannot start: robot mode {self.robot_mode.name}, "
+                f"safety mode {self.safety_mode.name}"
+            )
             self.message(msg, "Controller", 1)
             return msg
         if self._run is not None:
@@ -334,11 +349,18 @@ class ControllerCore:
         now = time.monotonic()
         for name in values:
             self.input_updated[name] = now
-        for name in ("standard_digital_output_mask", "configurable_digital_output_mask", "tool_digital_output_mask"):
+        for name in (
+            "standard_digital_output_mask",
+            "configurable_digital_output_mask",
+            "tool_digital_output_mask",
+        ):
             if name in values:
                 self._masks[name] = int(values[name])  # inputs keep their last value
-        for offset, name in ((0, "standard_digital_output"), (8, "configurable_digital_output"),
-                             (16, "tool_digital_output")):
+        for offset, name in (
+            (0, "standard_digital_output"),
+            (8, "configurable_digital_output"),
+            (16, "tool_digital_output"),
+        ):
             if name in values:
                 mask = self._masks.get(name + "_mask", 0) & (0x3 if offset == 16 else 0xFF)
                 self._set_bits(offset, mask, int(values[name]))
@@ -382,7 +404,7 @@ class ControllerCore:
                 next(self._run)
             except StopIteration:
                 self.stop_program("finished", level=3)
-            except ProtectiveStop as err:
+            except ProtectiveStopError as err:
                 self.protective_stop(str(err))
             except URScriptError as err:
                 self.message(f"Runtime error: {err}", "URScript", 0)
@@ -395,7 +417,9 @@ class ControllerCore:
         for name, (min_hz, action, armed_at) in list(self.watchdogs.items()):
             last = max(self.input_updated.get(name, armed_at), armed_at)
             if now - last > 1.0 / min_hz:
-                msg = f"RTDE input watchdog: {name} not updated for {now - last:.3f} s (minimum {min_hz:g} Hz)"
+                msg = (
+                    f"RTDE input watchdog: {name} not updated for {now - last:.3f} s (minimum {min_hz:g} Hz)"
+                )
                 if action == "stop":
                     self.message(msg + "; program stopped", "RTDE", 1)
                     self.stop_program("RTDE watchdog", level=1)
@@ -454,8 +478,14 @@ class ControllerCore:
         def sync() -> Gen:
             yield
 
-        def servoj(q: Any, a: float = 0, v: float = 0, t: float = 0.002, lookahead_time: float = 0.1,
-                   gain: float = 300) -> Gen:
+        def servoj(
+            q: Any,
+            a: float = 0,
+            v: float = 0,
+            t: float = 0.002,
+            lookahead_time: float = 0.1,
+            gain: float = 300,
+        ) -> Gen:
             target = np.asarray(q, dtype=np.float64)
             n = max(1, round(float(t) / c.cycle))
             start = c.target_q.copy()
@@ -529,7 +559,9 @@ class ControllerCore:
                 T[:3, 3] = T0[:3, 3] + dp * s
                 q = models.ik_near(c.arm, T @ tool_inv, c.target_q, iterations=20)
                 if q is None:
-                    raise ProtectiveStop(f"movel on line {c._line()}: path leaves the reachable workspace")
+                    raise ProtectiveStopError(
+                        f"movel on line {c._line()}: path leaves the reachable workspace"
+                    )
                 c.command(q)
                 yield
 
@@ -565,13 +597,17 @@ class ControllerCore:
         def textmsg(s1: Any, s2: Any = "") -> None:
             c.message(f"{s1}{s2}", "URScript", 3)
 
-        def popup(s: Any, title: str = "Popup", warning: bool = False, error: bool = False, blocking: bool = False) -> None:
+        def popup(
+            s: Any, title: str = "Popup", warning: bool = False, error: bool = False, blocking: bool = False
+        ) -> None:
             c.popup = str(s)
             c.message(f"popup ({title}): {s}", "URScript", 1 if error else (2 if warning else 3))
 
         def rtde_set_watchdog(variable_name: str, min_frequency: float, action: str = "ignore") -> None:
             if action not in ("ignore", "pause", "stop"):
-                raise URScriptError(f"line {c._line()}: watchdog action {action!r}; use 'ignore', 'pause' or 'stop'")
+                raise URScriptError(
+                    f"line {c._line()}: watchdog action {action!r}; use 'ignore', 'pause' or 'stop'"
+                )
             if float(min_frequency) <= 0:
                 c.watchdogs.pop(variable_name, None)
                 return
@@ -592,7 +628,9 @@ class ControllerCore:
             return None
 
         def pose_trans(p_from: Any, p_from_to: Any) -> Pose:
-            return Pose(models.pose_from_matrix(models.matrix_from_pose(p_from) @ models.matrix_from_pose(p_from_to)))
+            return Pose(
+                models.pose_from_matrix(models.matrix_from_pose(p_from) @ models.matrix_from_pose(p_from_to))
+            )
 
         def pose_inv(p: Any) -> Pose:
             return Pose(models.pose_from_matrix(np.linalg.inv(models.matrix_from_pose(p))))
@@ -615,8 +653,14 @@ class ControllerCore:
             return str(x)
 
         b: dict[str, Callable[..., Any]] = {
-            "sleep": sleep, "sync": sync, "servoj": servoj, "movej": movej, "movel": movel, "movep": movep,
-            "stopj": stopj, "stopl": stopl,
+            "sleep": sleep,
+            "sync": sync,
+            "servoj": servoj,
+            "movej": movej,
+            "movel": movel,
+            "movep": movep,
+            "stopj": stopj,
+            "stopl": stopl,
             "set_standard_digital_out": lambda n, b: _dout(n, b),
             "set_digital_out": lambda n, b: _dout(n, b),
             "set_configurable_digital_out": lambda n, b: _dout(n, b, 8),
@@ -639,32 +683,64 @@ class ControllerCore:
             "write_output_float_register": lambda i, v: c.out_double.__setitem__(_reg(i), float(v)),
             "write_output_boolean_register": lambda i, v: c.out_bits.__setitem__(_reg(i, 128), bool(v)),
             "rtde_set_watchdog": rtde_set_watchdog,
-            "textmsg": textmsg, "popup": popup,
+            "textmsg": textmsg,
+            "popup": popup,
             "get_actual_joint_positions": lambda: [float(v) for v in c.actual_q],
             "get_target_joint_positions": lambda: [float(v) for v in c.target_q],
             "get_actual_joint_speeds": lambda: [float(v) for v in c.actual_qd],
             "get_actual_tcp_pose": lambda: Pose(c.tcp_pose(c.actual_q)),
             "get_target_tcp_pose": lambda: Pose(c.tcp_pose(c.target_q)),
-            "get_forward_kin": lambda q=None, tcp=None: Pose(c.tcp_pose(c.target_q if q is None else np.asarray(q))),
+            "get_forward_kin": lambda q=None, tcp=None: Pose(
+                c.tcp_pose(c.target_q if q is None else np.asarray(q))
+            ),
             "get_inverse_kin": get_inverse_kin,
-            "set_tcp": set_tcp, "set_payload": set_payload, "set_target_payload": set_payload,
-            "set_tool_voltage": noop, "set_gravity": noop, "set_safety_mode_transition_hardness": noop,
-            "set_standard_analog_input_domain": noop, "set_tool_analog_input_domain": noop,
-            "set_analog_outputdomain": noop, "set_input_actions_to_default": noop,
-            "set_tool_communication": noop, "set_tool_output_mode": noop,
-            "set_tool_digital_output_mode": noop, "set_configurable_digital_input_action": noop,
-            "set_standard_digital_input_action": noop, "set_tool_digital_input_action": noop,
-            "set_gravity_compensation": noop, "set_tool_voltage_mode": noop,
-            "floor": lambda x: math.floor(x), "ceil": lambda x: math.ceil(x), "sqrt": math.sqrt,
-            "sin": math.sin, "cos": math.cos, "tan": math.tan, "asin": math.asin, "acos": math.acos,
-            "atan": math.atan, "atan2": math.atan2, "fabs": math.fabs, "pow": math.pow, "log": math.log,
-            "d2r": math.radians, "r2d": math.degrees, "norm": lambda v: float(np.linalg.norm(v)),
-            "to_str": to_str, "str_cat": lambda a, b: f"{a}{b}", "get_list_length": len,
-            "pose_trans": pose_trans, "pose_inv": pose_inv, "pose_add": pose_add,
+            "set_tcp": set_tcp,
+            "set_payload": set_payload,
+            "set_target_payload": set_payload,
+            "set_tool_voltage": noop,
+            "set_gravity": noop,
+            "set_safety_mode_transition_hardness": noop,
+            "set_standard_analog_input_domain": noop,
+            "set_tool_analog_input_domain": noop,
+            "set_analog_outputdomain": noop,
+            "set_input_actions_to_default": noop,
+            "set_tool_communication": noop,
+            "set_tool_output_mode": noop,
+            "set_tool_digital_output_mode": noop,
+            "set_configurable_digital_input_action": noop,
+            "set_standard_digital_input_action": noop,
+            "set_tool_digital_input_action": noop,
+            "set_gravity_compensation": noop,
+            "set_tool_voltage_mode": noop,
+            "floor": lambda x: math.floor(x),
+            "ceil": lambda x: math.ceil(x),
+            "sqrt": math.sqrt,
+            "sin": math.sin,
+            "cos": math.cos,
+            "tan": math.tan,
+            "asin": math.asin,
+            "acos": math.acos,
+            "atan": math.atan,
+            "atan2": math.atan2,
+            "fabs": math.fabs,
+            "pow": math.pow,
+            "log": math.log,
+            "d2r": math.radians,
+            "r2d": math.degrees,
+            "norm": lambda v: float(np.linalg.norm(v)),
+            "to_str": to_str,
+            "str_cat": lambda a, b: f"{a}{b}",
+            "get_list_length": len,
+            "pose_trans": pose_trans,
+            "pose_inv": pose_inv,
+            "pose_add": pose_add,
             "is_steady": lambda: bool(np.max(np.abs(c.target_qd)) < 1e-9),
             "binary_list_to_integer": lambda bits: sum(1 << i for i, x in enumerate(bits) if x),
             "integer_to_binary_list": lambda x: [bool(int(x) >> i & 1) for i in range(32)],
-            "round": lambda x: round(x), "abs": abs, "min": min, "max": max,
+            "round": lambda x: round(x),
+            "abs": abs,
+            "min": min,
+            "max": max,
         }
         return b
 

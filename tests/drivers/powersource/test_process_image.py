@@ -25,6 +25,7 @@ from weldcell.drivers.powersource.image import (
     decode_coils,
     decode_commands,
     decode_status,
+    decode_status_registers,
     encode_coils,
     encode_commands,
     encode_status,
@@ -106,6 +107,8 @@ def test_status_round_trip(s: PowerSourceStatus) -> None:
     word = regs[IMG.status_word.address - IMG.input_span()[0]]
     assert unpack_bits([word], len(bits)) == bits
     assert bits[IMG.error] == (s.error_code != 0)
+    # the client's one-request path (status word + values) gives the same status
+    assert decode_status_registers(IMG, regs) == d
 
 
 @settings(max_examples=100, deadline=None)
