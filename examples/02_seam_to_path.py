@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> None:
         T = seg.T_world_tcp
         # the seam itself at the same arc lengths: points, travel direction, surface normals (world)
         _, t, n1, n2 = seam_samples(seam, SeamCurve(seam.geometry), seg.s)
-        work, travel = torch_angles(T[:, :3, 2], t, n1, n2)  # measured back from the poses
+        t_geo = -t if seam.direction == "reverse" else t  # the direction the curve is written in
+        work, travel = torch_angles(T[:, :3, 2], t, n1, n2, t_geo)  # measured back from the poses
         weave = "" if seg.weave is None else f", weave {seg.weave.pattern} {seg.weave.frequency:g} Hz"
         print(
             f"  {seg.seam_id:>14} pass {seg.pass_index} stitch {seg.stitch_index}: {len(seg.s):5d} poses, "

@@ -29,7 +29,9 @@ JOB1 = WeldParams(job=1)
 
 DT = 0.002
 HOME = np.array([0.0, -1.57, 1.57, -1.57, -1.57, 0.0])
-T_FLANGE_TCP = np.array([[1.0, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0.25], [0, 0, 0, 1]])  # straight torch, 250 mm
+T_FLANGE_TCP = np.array(
+    [[1.0, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0.25], [0, 0, 0, 1]]
+)  # straight torch, 250 mm
 
 
 def _quintic(qa: np.ndarray, qb: np.ndarray, n_min: int) -> np.ndarray:
@@ -94,7 +96,9 @@ def make_trajectory(
             seam_s[pos : pos + m] = 0.0
         elif kind == "weld":  # arc length of the TCP path
             p = (model.fk(blk) @ T_FLANGE_TCP)[:, :3, 3]
-            seam_s[pos : pos + m] = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(p, axis=0), axis=1))])
+            seam_s[pos : pos + m] = np.concatenate(
+                [[0.0], np.cumsum(np.linalg.norm(np.diff(p, axis=0), axis=1))]
+            )
         elif kind == "crater":
             seam_s[pos : pos + m] = seam_s[pos - 1]
         pos += m
@@ -114,7 +118,10 @@ def make_trajectory(
     events = []
     for a, b in zip(on, off, strict=True):
         sid = ("A", "B")[seam_index[a]]
-        events += [ArcEvent(float(t[a]), "arc_on", sid, 0.0), ArcEvent(float(t[b]), "arc_off", sid, seam_s[b])]
+        events += [
+            ArcEvent(float(t[a]), "arc_on", sid, 0.0),
+            ArcEvent(float(t[b]), "arc_off", sid, seam_s[b]),
+        ]
     return JointTrajectory(
         robot=robot,
         joint_names=tuple(model.joint_names),

@@ -21,7 +21,6 @@ from weldcell.drivers.virtual import VirtualRobot
 from weldcell.planning.trajectory import JointTrajectory
 
 
-
 @pytest.fixture(autouse=True)
 def _no_leaked_threads() -> Iterator[None]:
     before = set(threading.enumerate())
@@ -60,7 +59,8 @@ def power(psu: VirtualPowerSourceHandle) -> Iterator[ModbusPowerSource]:
 
 @pytest.fixture
 def robot(traj: JointTrajectory) -> Iterator[VirtualRobot]:
-    r = VirtualRobot("ur5e", traj.q[0], stop_time=0.08)
+    # motion at twice real time keeps the tests short; the power source runs in real time
+    r = VirtualRobot("ur5e", traj.q[0], stop_time=0.08, time_scale=2.0)
     r.connect()
     try:
         yield r
@@ -83,8 +83,14 @@ def make_controller(
     def make(config: CellConfig | None = None, **kw: Any) -> tuple[CellController, list[CellEvent]]:
         events: list[CellEvent] = []
         ctl = CellController(
-            robot, power, wlog, config or CellConfig(), approver=SimulationOnly(),
-            params={"A": JOB1, "B": JOB1}, on_event=events.append, **kw,
+            robot,
+            power,
+            wlog,
+            config or CellConfig(),
+            approver=SimulationOnly(),
+            params={"A": JOB1, "B": JOB1},
+            on_event=events.append,
+            **kw,
         )
         made.append(ctl)
         return ctl, events

@@ -74,7 +74,10 @@ def test_commands_are_refused_in_the_wrong_state(make_controller: Make, traj: Jo
 
 
 def test_arc_loss_stops_logs_position_and_resume_restarts_with_programmed_overlap(
-    make_controller: Make, traj: JointTrajectory, wlog: WeldLog, psu: VirtualPowerSourceHandle,
+    make_controller: Make,
+    traj: JointTrajectory,
+    wlog: WeldLog,
+    psu: VirtualPowerSourceHandle,
     robot: VirtualRobot,
 ) -> None:
     ctl, _ = make_controller()
@@ -102,7 +105,11 @@ def test_arc_loss_stops_logs_position_and_resume_restarts_with_programmed_overla
     ctl.resume()
     assert ctl.wait(30.0) is CellState.READY, ctl.last_error
     seams = wlog.seams(job)
-    assert [(s.seam_id, s.attempt, s.result) for s in seams] == [("A", 1, "arc_loss"), ("A", 2, "ok"), ("B", 1, "ok")]
+    assert [(s.seam_id, s.attempt, s.result) for s in seams] == [
+        ("A", 1, "arc_loss"),
+        ("A", 2, "ok"),
+        ("B", 1, "ok"),
+    ]
     overlap = ctl.config.arc.restart_overlap
     assert seams[1].s_start == pytest.approx(a1.s_stop - overlap, abs=1e-4)
     # check from the executed path: where the robot actually was with the arc burning
@@ -117,8 +124,9 @@ def test_arc_loss_stops_logs_position_and_resume_restarts_with_programmed_overla
     assert wlog.job(job).result == "ok"
 
 
-def test_pause_mid_seam_and_resume(make_controller: Make, traj: JointTrajectory, wlog: WeldLog,
-                                   robot: VirtualRobot) -> None:
+def test_pause_mid_seam_and_resume(
+    make_controller: Make, traj: JointTrajectory, wlog: WeldLog, robot: VirtualRobot
+) -> None:
     ctl, _ = make_controller()
     ctl.load(traj)
     job = ctl.start()
@@ -134,7 +142,10 @@ def test_pause_mid_seam_and_resume(make_controller: Make, traj: JointTrajectory,
 
 
 def test_estop_mid_seam_switches_everything_off_and_keeps_the_log(
-    make_controller: Make, traj: JointTrajectory, wlog: WeldLog, psu: VirtualPowerSourceHandle,
+    make_controller: Make,
+    traj: JointTrajectory,
+    wlog: WeldLog,
+    psu: VirtualPowerSourceHandle,
     robot: VirtualRobot,
 ) -> None:
     ctl, _ = make_controller()
@@ -161,25 +172,31 @@ def test_estop_mid_seam_switches_everything_off_and_keeps_the_log(
     assert [s.result for s in wlog.seams(job)] == ["estop", "ok", "ok"]
 
 
-def test_no_ignition_retries_then_faults(make_controller: Make, traj: JointTrajectory, wlog: WeldLog,
-                                         psu: VirtualPowerSourceHandle) -> None:
+def test_no_ignition_faults_after_retries_and_a_retry_that_ignites_welds(
+    make_controller: Make, traj: JointTrajectory, wlog: WeldLog, psu: VirtualPowerSourceHandle, robot: VirtualRobot
+) -> None:
     ctl, events = make_controller()
-    psu.model.inject_no_ignition(1)  # one failed start: the retry welds
+    psu.model.inject_no_ignition(10)  # never ignites: fault after 1 + 2 retries, robot stays at the start
     ctl.load(traj)
     job = ctl.start()
-    assert ctl.wait(30.0) is CellState.READY, ctl.last_error
-    assert any(e.kind == "arc_retry" for e in events)
-    assert [s.result for s in wlog.seams(job)] == ["ok", "ok"]
-    psu.model.inject_no_ignition(10)  # never ignites: fault after 1 + retries attempts, robot at rest
-    job2 = ctl.start()
     assert ctl.wait(30.0) is CellState.FAULT
     assert "did not ignite after 3 attempts" in ctl.last_error
-    assert wlog.seams(job2) == []  # no seam was welded
-    assert wlog.job(job2).result == "interrupted"
+    assert psu.model.start_count == 3
+    step = _seam_step(ctl, "A")
+    np.testing.assert_allclose(robot.state().q, traj.q[step.i0], atol=1e-9)  # never moved on the seam
+    assert wlog.seams(job) == []  # nothing was welded
+    assert wlog.job(job).result == "interrupted"
+    psu.model.inject_no_ignition(1)  # the next start fails once, the retry ignites
+    assert ctl.reset() is CellState.PAUSED
+    ctl.resume()
+    assert ctl.wait(30.0) is CellState.READY, ctl.last_error
+    assert sum(e.kind == "arc_retry" for e in events) == 3  # 2 before the fault, 1 after
+    assert [(s.seam_id, s.result) for s in wlog.seams(job)] == [("A", "ok"), ("B", "ok")]
 
 
-def test_power_source_link_lost_mid_seam_faults(make_controller: Make, wlog: WeldLog,
-                                                psu: VirtualPowerSourceHandle, robot: VirtualRobot) -> None:
+def test_power_source_link_lost_mid_seam_faults(
+    make_controller: Make, wlog: WeldLog, psu: VirtualPowerSourceHandle, robot: VirtualRobot
+) -> None:
     traj = make_trajectory(weld_time=2.5)  # long enough for the link timeout to expire mid-seam
     ctl, _ = make_controller()
     ctl.load(traj)
@@ -194,8 +211,13 @@ def test_power_source_link_lost_mid_seam_faults(make_controller: Make, wlog: Wel
     assert wlog.integrity_ok()
 
 
-def test_robot_fault_mid_seam(make_controller: Make, traj: JointTrajectory, wlog: WeldLog,
-                              psu: VirtualPowerSourceHandle, robot: VirtualRobot) -> None:
+def test_robot_fault_mid_seam(
+    make_controller: Make,
+    traj: JointTrajectory,
+    wlog: WeldLog,
+    psu: VirtualPowerSourceHandle,
+    robot: VirtualRobot,
+) -> None:
     ctl, _ = make_controller()
     ctl.load(traj)
     job = ctl.start()
@@ -209,8 +231,9 @@ def test_robot_fault_mid_seam(make_controller: Make, traj: JointTrajectory, wlog
     assert rec.result == "robot_fault" and any("overcurrent" in f for f in rec.faults)
 
 
-def test_interlock_blocks_start_and_stops_the_job(make_controller: Make, traj: JointTrajectory,
-                                                  robot: VirtualRobot, wlog: WeldLog) -> None:
+def test_interlock_blocks_start_and_stops_the_job(
+    make_controller: Make, traj: JointTrajectory, robot: VirtualRobot, wlog: WeldLog
+) -> None:
     from weldcell.cell.state import InterlockConfig
 
     ctl, _ = make_controller(CellConfig(interlocks=InterlockConfig(0, 1, None)))
@@ -225,5 +248,3 @@ def test_interlock_blocks_start_and_stops_the_job(make_controller: Make, traj: J
     assert ctl.wait(10.0) is CellState.FAULT
     assert "cell door open" in ctl.last_error
     assert wlog.job(job).result == "interrupted"
-
-

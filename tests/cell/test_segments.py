@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
-
 from cellsynth import make_trajectory
+
 from weldcell.cell.segments import MoveStep, SeamStep, continue_from, index_at_s, job_steps, slice_trajectory
 
 
@@ -15,7 +17,7 @@ def test_job_steps_alternate_moves_and_seams() -> None:
     kinds = [type(s).__name__ for s in steps]
     assert kinds == ["MoveStep", "SeamStep", "MoveStep", "SeamStep", "MoveStep"]
     assert steps[0].i0 == 0 and steps[-1].i1 == tr.n_samples - 1
-    for a, b in zip(steps, steps[1:], strict=False):
+    for a, b in itertools.pairwise(steps):
         assert a.i1 == b.i0  # contiguous, sharing the rest sample
     sa = steps[1]
     assert isinstance(sa, SeamStep)

@@ -36,7 +36,9 @@ def test_normal_job_cycle_and_callbacks() -> None:
 
 def test_commands_not_allowed_raise_with_state_and_alternatives() -> None:
     sm = CellStateMachine()
-    with pytest.raises(CellStateError, match=r"cannot start while the cell is IDLE; 'start' is allowed in: READY"):
+    with pytest.raises(
+        CellStateError, match=r"cannot start while the cell is IDLE; 'start' is allowed in: READY"
+    ):
         sm.apply(Command.START)
     with pytest.raises(CellStateError, match="cannot resume while the cell is IDLE"):
         sm.apply(Command.RESUME)

@@ -8,6 +8,7 @@ process).
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing as mp
 import os
 import signal
@@ -16,42 +17,29 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
-import dataclasses
-
-from cellsynth import FAST_TIMING, JOB1, T_FLANGE_TCP, make_trajectory
+from cellchild import OPTIONS, bare_cell, cell_child, modbus_power, ur_driver
+from cellsynth import FAST_TIMING, JOB1, make_trajectory
 
 from weldcell.cell.approval import SimApprover
 from weldcell.cell.controller import CellConfig, CellController
 from weldcell.cell.segments import SeamStep
 from weldcell.cell.state import CellState
 from weldcell.cell.weldlog import WeldLog, WeldLogError
-from weldcell.drivers.powersource.modbus import ModbusOptions, ModbusPowerSource
 from weldcell.drivers.powersource.virtual import VirtualPowerSourceHandle, start_virtual_power_source
 from weldcell.drivers.powersource.virtual_model import VirtualConfig
-from weldcell.drivers.ur.driver import URDriver, URDriverConfig
 from weldcell.drivers.ur.virtual_controller import Ports, VirtualControllerHandle, start_virtual_controller
 from weldcell.drivers.ur.virtual_core import CoreConfig
 from weldcell.planning.stamp import write_stamp
 from weldcell.planning.trajectory import JointTrajectory, save_trajectory
-from weldcell.sim.cell_model import CellModel, _model_urdf
-from weldcell.sim.validate import ValidationOptions, validate_trajectory
-
-# the synthetic welds speed up and slow down over a few mm: the travel-speed check is not the point here
-OPTIONS = ValidationOptions(max_travel_speed_error=10.0)
-
-
-def _cell() -> CellModel:
-    return CellModel(robot="ur5e", robot_urdf=_model_urdf("robot", "ur5e"), T_world_base=np.eye(4),
-                     T_flange_tcp=T_FLANGE_TCP)
+from weldcell.sim.validate import validate_trajectory
 
 
 @pytest.fixture
 def stamped(tmp_path: Path) -> tuple[JointTrajectory, Path]:
     traj = make_trajectory(weld_time=1.0)
     path = save_trajectory(traj, tmp_path / "job.traj.npz")
-    report = validate_trajectory(traj, cell=_cell(), options=OPTIONS)
+    report = validate_trajectory(traj, cell=bare_cell(), options=OPTIONS)
     assert report.passed, [v.message() for v in report.violations]
     write_stamp(path, traj, report.summary())
     return traj, path
@@ -60,8 +48,9 @@ def stamped(tmp_path: Path) -> tuple[JointTrajectory, Path]:
 @pytest.fixture
 def ur(stamped: tuple[JointTrajectory, Path]) -> Iterator[VirtualControllerHandle]:
     traj, _ = stamped
-    h = start_virtual_controller("127.0.0.1", CoreConfig(q_home=tuple(float(x) for x in traj.q[0])),
-                                 ports=Ports(0, 0, 0, 0, 0))
+    h = start_virtual_controller(
+        "127.0.0.1", CoreConfig(q_home=tuple(float(x) for x in traj.q[0])), ports=Ports(0, 0, 0, 0, 0)
+    )
     try:
         yield h
     finally:
@@ -79,18 +68,8 @@ def psu_e2e() -> Iterator[VirtualPowerSourceHandle]:
         handle.stop()
 
 
-def _driver(h: VirtualControllerHandle) -> URDriver:
-    cfg = URDriverConfig(robot="ur5e", rtde_port=h.ports.rtde, dashboard_port=h.ports.dashboard,
-                         script_port=h.ports.secondary, arc_output=None)
-    d = URDriver("127.0.0.1", cfg)
-    d.connect(timeout=10.0)
-    return d
-
-
-def _power(url_host: str, port: int) -> ModbusPowerSource:
-    ps = ModbusPowerSource(url_host, port, ModbusOptions(poll_period=0.01, heartbeat_period=0.05))
-    ps.connect(timeout=5.0)
-    return ps
+def _ports(h: VirtualControllerHandle) -> dict[str, int]:
+    return {k: getattr(h.ports, k) for k in ("rtde", "dashboard", "primary", "secondary", "realtime")}
 
 
 def _seam(ctl: CellController, seam_id: str) -> SeamStep:
@@ -105,15 +84,19 @@ def _wait(cond: Any, timeout: float = 15.0) -> None:
 
 
 def test_arc_loss_and_resume_on_the_virtual_ur_cell(
-    stamped: tuple[JointTrajectory, Path], ur: VirtualControllerHandle, psu_e2e: VirtualPowerSourceHandle,
+    stamped: tuple[JointTrajectory, Path],
+    ur: VirtualControllerHandle,
+    psu_e2e: VirtualPowerSourceHandle,
     tmp_path: Path,
 ) -> None:
     traj, path = stamped
-    robot = _driver(ur)
-    power = _power(*psu_e2e.address)
-    approver = SimApprover(None, tmp_path / "motions", OPTIONS, cell=_cell())
+    robot = ur_driver("127.0.0.1", _ports(ur))
+    power = modbus_power(*psu_e2e.address)
+    approver = SimApprover(None, tmp_path / "motions", OPTIONS, cell=bare_cell())
     with WeldLog(tmp_path / "log.sqlite") as wlog:
-        ctl = CellController(robot, power, wlog, CellConfig(), approver=approver, params={"A": JOB1, "B": JOB1})
+        ctl = CellController(
+            robot, power, wlog, CellConfig(), approver=approver, params={"A": JOB1, "B": JOB1}
+        )
         try:
             ctl.load(traj, trajectory_path=path, part_serial="E2E-1")
             job = ctl.start()
@@ -131,8 +114,11 @@ def test_arc_loss_and_resume_on_the_virtual_ur_cell(
             robot.close()
             power.close()
         seams = wlog.seams(job)
-        assert [(s.seam_id, s.attempt, s.result) for s in seams] == [("A", 1, "ok"), ("B", 1, "arc_loss"),
-                                                                       ("B", 2, "ok")]
+        assert [(s.seam_id, s.attempt, s.result) for s in seams] == [
+            ("A", 1, "ok"),
+            ("B", 1, "arc_loss"),
+            ("B", 2, "ok"),
+        ]
         b1, b2 = seams[1], seams[2]
         assert b1.s_stop is not None and b2.s_start == pytest.approx(b1.s_stop - 0.005, abs=1e-4)
         # executed path (actual joint positions streamed back over RTDE) while the arc burned
@@ -148,15 +134,19 @@ def test_arc_loss_and_resume_on_the_virtual_ur_cell(
 
 
 def test_robot_controller_dropping_the_connection_mid_seam(
-    stamped: tuple[JointTrajectory, Path], ur: VirtualControllerHandle, psu_e2e: VirtualPowerSourceHandle,
+    stamped: tuple[JointTrajectory, Path],
+    ur: VirtualControllerHandle,
+    psu_e2e: VirtualPowerSourceHandle,
     tmp_path: Path,
 ) -> None:
     traj, path = stamped
-    robot = _driver(ur)
-    power = _power(*psu_e2e.address)
-    approver = SimApprover(None, tmp_path / "motions", OPTIONS, cell=_cell())
+    robot = ur_driver("127.0.0.1", _ports(ur))
+    power = modbus_power(*psu_e2e.address)
+    approver = SimApprover(None, tmp_path / "motions", OPTIONS, cell=bare_cell())
     with WeldLog(tmp_path / "log.sqlite") as wlog:
-        ctl = CellController(robot, power, wlog, CellConfig(), approver=approver, params={"A": JOB1, "B": JOB1})
+        ctl = CellController(
+            robot, power, wlog, CellConfig(), approver=approver, params={"A": JOB1, "B": JOB1}
+        )
         try:
             ctl.load(traj, trajectory_path=path)
             job = ctl.start()
@@ -175,34 +165,24 @@ def test_robot_controller_dropping_the_connection_mid_seam(
         assert wlog.integrity_ok() and len(wlog.signals(rec.id)) > 10
 
 
-def _cell_child(ports: dict[str, int], psu: tuple[str, int], log_path: str, traj_path: str, folder: str) -> None:
-    """A weldcell process running the job until it is killed."""
-    from weldcell.planning.trajectory import load_trajectory
-
-    traj = load_trajectory(traj_path)
-    h = VirtualControllerHandle("127.0.0.1", Ports(**ports), None, None)
-    robot = _driver(h)
-    power = _power(*psu)
-    approver = SimApprover(None, folder, OPTIONS, cell=_cell())
-    wlog = WeldLog(log_path)
-    ctl = CellController(robot, power, wlog, CellConfig(), approver=approver, params={"A": JOB1, "B": JOB1})
-    ctl.load(traj, trajectory_path=traj_path)
-    ctl.start()
-    ctl.wait(60.0)
-
-
 def test_killed_weldcell_process_leaves_the_log_intact_and_the_job_resumes(
-    stamped: tuple[JointTrajectory, Path], ur: VirtualControllerHandle, psu_e2e: VirtualPowerSourceHandle,
+    stamped: tuple[JointTrajectory, Path],
+    ur: VirtualControllerHandle,
+    psu_e2e: VirtualPowerSourceHandle,
     tmp_path: Path,
 ) -> None:
     traj, path = stamped
     log_path = tmp_path / "log.sqlite"
     ctx = mp.get_context("spawn")
-    ports = {k: getattr(ur.ports, k) for k in ("rtde", "dashboard", "primary", "secondary", "realtime")}
-    child = ctx.Process(target=_cell_child, args=(ports, psu_e2e.address, str(log_path), str(path),
-                                                  str(tmp_path / "motions")), daemon=True)
+    ports = _ports(ur)
+    child = ctx.Process(
+        target=cell_child,
+        args=(ports, psu_e2e.address, str(log_path), str(path), str(tmp_path / "motions")),
+        daemon=True,
+    )
     child.start()
     try:
+
         def welding_b() -> bool:
             try:
                 with WeldLog(log_path, readonly=True) as lg:
@@ -222,16 +202,18 @@ def test_killed_weldcell_process_leaves_the_log_intact_and_the_job_resumes(
             child.join(5.0)
     # the power source ends the weld when the heartbeat stops; the robot stops on the RTDE watchdog
     _wait(lambda: not psu_e2e.model.status().current_flow, 3.0)
-    robot = _driver(ur)
-    power = _power(*psu_e2e.address)
-    approver = SimApprover(None, tmp_path / "motions2", OPTIONS, cell=_cell())
+    robot = ur_driver("127.0.0.1", _ports(ur))
+    power = modbus_power(*psu_e2e.address)
+    approver = SimApprover(None, tmp_path / "motions2", OPTIONS, cell=bare_cell())
     with WeldLog(log_path) as wlog:
         assert wlog.integrity_ok()
         job = wlog.latest_job()
         assert job.result == "running"
         before = wlog.seams(job.id)
         assert [(s.seam_id, s.result) for s in before] == [("A", "ok"), ("B", "running")]
-        ctl = CellController(robot, power, wlog, CellConfig(), approver=approver, params={"A": JOB1, "B": JOB1})
+        ctl = CellController(
+            robot, power, wlog, CellConfig(), approver=approver, params={"A": JOB1, "B": JOB1}
+        )
         try:
             ctl.recover_job(job.id, traj, trajectory_path=path)
             assert ctl.state is CellState.PAUSED
@@ -243,8 +225,11 @@ def test_killed_weldcell_process_leaves_the_log_intact_and_the_job_resumes(
             robot.close()
             power.close()
         seams = wlog.seams(job.id)
-        assert [(s.seam_id, s.attempt, s.result) for s in seams] == [("A", 1, "ok"), ("B", 1, "interrupted"),
-                                                                       ("B", 2, "ok")]
+        assert [(s.seam_id, s.attempt, s.result) for s in seams] == [
+            ("A", 1, "ok"),
+            ("B", 1, "interrupted"),
+            ("B", 2, "ok"),
+        ]
         reached = seams[1].s_reached
         assert reached is not None and seams[2].s_start == pytest.approx(reached - 0.005, abs=1e-4)
         assert wlog.job(job.id).result == "ok"

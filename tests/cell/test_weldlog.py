@@ -13,23 +13,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cellchild import log_writer, signal_rows
 
 from weldcell.cell.logexport import export_csv, export_json, plot_seam
 from weldcell.cell.weldlog import WeldLog, WeldLogError
-
-
-def _signals(t0: float, s0: float, n: int) -> np.ndarray:
-    t = t0 + np.arange(n) * 0.02
-    s = s0 + np.arange(n) * 1e-4
-    return np.stack([t, s, 180 + np.sin(t), 22 + 0.1 * np.cos(t), np.full(n, 0.12)], axis=1)
 
 
 def test_job_seam_signal_round_trip(tmp_path: Path) -> None:
     with WeldLog(tmp_path / "w.sqlite") as log:
         job = log.start_job(program_path="p.yaml", program_hash="abc", part_serial="SN1", robot="ur5e")
         rec = log.start_seam(job, "s1", s_start=0.0, s_end_planned=0.1)
-        log.add_signals(rec, _signals(100.0, 0.0, 10), s_reached=0.0009)
-        log.add_signals(rec, _signals(100.2, 0.001, 5), s_reached=0.0014)
+        log.add_signals(rec, signal_rows(100.0, 0.0, 10), s_reached=0.0009)
+        log.add_signals(rec, signal_rows(100.2, 0.001, 5), s_reached=0.0014)
         log.end_seam(rec, "ok", s_stop=0.1, deviation_max_m=2e-4, deviation_rms_m=1e-4)
         log.add_event(job, "arc_on", "arc stable", seam_id="s1", data={"ignition_s": 0.12})
         log.end_job(job, "ok")
@@ -42,7 +37,7 @@ def test_job_seam_signal_round_trip(tmp_path: Path) -> None:
         assert s.s_reached == pytest.approx(0.1)
         tr = log.signals(rec)
         assert len(tr) == 15
-        np.testing.assert_allclose(tr.current[:10], _signals(100.0, 0.0, 10)[:, 2])
+        np.testing.assert_allclose(tr.current[:10], signal_rows(100.0, 0.0, 10)[:, 2])
         (ev,) = log.events(job)
         assert ev.data == {"ignition_s": 0.12} and ev.seam_id == "s1"
         assert log.integrity_ok()
@@ -79,7 +74,7 @@ def test_exports_and_plot(tmp_path: Path) -> None:
     with WeldLog(tmp_path / "w.sqlite") as log:
         job = log.start_job(part_serial="SN9")
         rec = log.start_seam(job, "s1", s_start=0.0)
-        log.add_signals(rec, _signals(5.0, 0.0, 50))
+        log.add_signals(rec, signal_rows(5.0, 0.0, 50))
         log.end_seam(rec, "arc_loss", s_stop=0.003, faults=["arc lost at 3.0 mm"])
         log.add_event(job, "fault", "arc lost", seam_id="s1")
         doc_path = export_json(log, job, tmp_path / "out" / "job.json")
@@ -100,27 +95,11 @@ def test_exports_and_plot(tmp_path: Path) -> None:
     assert png.stat().st_size > 5000 and png.read_bytes()[:4] == b"\x89PNG"
 
 
-def _writer(path: str, ready: mp.synchronize.Event) -> None:  # type: ignore[name-defined]
-    """Child process: writes a job like the controller does, forever, until killed."""
-    log = WeldLog(path)
-    job = log.start_job(program_hash="h", part_serial="SN-kill")
-    done = log.start_seam(job, "s1", s_start=0.0)
-    log.add_signals(done, _signals(0.0, 0.0, 20), s_reached=0.002)
-    log.end_seam(done, "ok", s_stop=0.05)
-    rec = log.start_seam(job, "s2", s_start=0.0)
-    k = 0
-    while True:
-        log.add_signals(rec, _signals(1.0 + k, k * 1e-3, 10), s_reached=k * 1e-3 + 9e-4)
-        if k == 3:
-            ready.set()
-        k += 1
-
-
 def test_killed_writer_leaves_an_intact_resumable_log(tmp_path: Path) -> None:
     path = str(tmp_path / "kill.sqlite")
     ctx = mp.get_context("spawn")
     ready = ctx.Event()
-    proc = ctx.Process(target=_writer, args=(path, ready), daemon=True)
+    proc = ctx.Process(target=log_writer, args=(path, ready), daemon=True)
     proc.start()
     try:
         assert ready.wait(30.0), "writer did not start"

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from weldcell.drivers.base import ExecutionOutcome, joint_move
+from weldcell.drivers.base import ExecutionOutcome, RobotMode, SafetyStatus, joint_move
 from weldcell.drivers.ur import rtde_protocol as rp
 from weldcell.drivers.ur.dashboard import DashboardClient
 from weldcell.drivers.ur.driver import URDriver, URDriverConfig
@@ -316,7 +316,9 @@ def test_network_stall_is_absorbed_then_drop_and_reconnect(
             time.sleep(0.01)
         with pytest.raises(DriverConnectionError):
             d.state()
-        d.reconnect(5.0)
+        assert not d.connected
+        d.connect(5.0)  # connect() after a drop cleans up and connects again (reconnect() does the same)
+        assert d.connected
         back = joint_move("ur5e", d.state().q, Q_HOME, 0.002, speed_fraction=0.8)
         pb = _stamped(back, tmp_path, "back.npz")
         assert d.execute(back, traj_path=pb).wait_until_done(5.0).outcome is ExecutionOutcome.COMPLETED
@@ -424,3 +426,25 @@ def test_text_message_round_trip_to_controller(controller: VirtualControllerHand
         while time.monotonic() < deadline and not any("hello from URScript" in m for m, _, _ in c.messages):
             c.receive(1.0)
         assert any(m == "hello from URScript" and lvl == rp.MESSAGE_INFO for m, _, lvl in c.messages)
+
+
+def test_emergency_stop_then_power_on_through_the_driver(
+    controller: VirtualControllerHandle, driver: URDriver, tmp_path: Path
+) -> None:
+    traj = _weld_like(Q_HOME, speed=0.3)
+    p = _stamped(traj, tmp_path)
+    h = driver.execute(traj, traj_path=p)
+    while h.progress.index < 50:
+        time.sleep(0.005)
+    assert _dash(controller, "weldcell estop") == "ok"
+    with pytest.raises(DriverFaultError, match="Emergency stop") as err:
+        h.wait_until_done(2.0)
+    assert err.value.error_code == "ROBOT_EMERGENCY_STOP"
+    s = driver.state()
+    assert s.mode is RobotMode.POWER_OFF and s.safety is SafetyStatus.EMERGENCY_STOP
+    assert not s.digital_output(0)
+    assert _dash(controller, "weldcell estop release") == "ok"
+    driver.close()
+    with URDriver(HOST, dataclasses.replace(_config(controller), power_on=True)) as d2:
+        assert d2.state().mode is RobotMode.RUNNING
+        _go_home(d2)

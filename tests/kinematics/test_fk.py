@@ -10,7 +10,8 @@ import pytest
 from weldcell.errors import InputShapeError, UnknownModelError
 from weldcell.kinematics import load_robot, robot_names
 
-# UR "DH Parameters for calculations of kinematics and dynamics" (universal-robots.com): d1, a2, a3, d4, d5, d6
+# UR "DH Parameters for calculations of kinematics and dynamics" (universal-robots.com):
+# d1, a2, a3, d4, d5, d6 [m]
 UR_DH = {
     "ur3e": (0.15185, -0.24355, -0.2132, 0.13105, 0.08535, 0.0921),
     "ur5e": (0.1625, -0.425, -0.3922, 0.1333, 0.0997, 0.0996),
@@ -183,7 +184,9 @@ def test_robot_attributes() -> None:
     assert robot.kind == "ur" and robot.n_joints == 6 and robot.urdf_path.is_file()
     assert robot.joint_names[0] == "shoulder_pan_joint"
     np.testing.assert_allclose(robot.qd_max, np.radians([120, 120, 180, 180, 180, 180]))
-    np.testing.assert_allclose(robot.q_upper, [2 * math.pi, 2 * math.pi, math.pi, 2 * math.pi, 2 * math.pi, 2 * math.pi])
+    np.testing.assert_allclose(
+        robot.q_upper, [2 * math.pi, 2 * math.pi, math.pi, 2 * math.pi, 2 * math.pi, 2 * math.pi]
+    )
     assert robot.qdd_max.shape == (6,) and np.all(robot.qdd_max > 0)
     with pytest.raises(ValueError):
         robot.q_lower[0] = 0.0  # read-only

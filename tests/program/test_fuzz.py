@@ -29,7 +29,7 @@ LEAVES = [p for p in _leaf_paths(BASE) if p]
 VALUES = st.one_of(
     st.none(),
     st.booleans(),
-    st.integers(-10**6, 10**6),
+    st.integers(-(10**6), 10**6),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=8),
     st.lists(st.floats(-1e4, 1e4), max_size=4),

@@ -224,13 +224,28 @@ def test_approach_depart_and_times(program_factory) -> None:
     assert not seg.T_world_tcp.flags.writeable
 
 
-def test_reverse_direction(program_factory) -> None:
-    fwd = toolpaths_for_program(program_factory(LINE))[0]
-    rev = toolpaths_for_program(program_factory({**LINE, "direction": "reverse"}))[0]
+def test_reverse_direction_welds_the_same_beads(program_factory) -> None:
+    passes = {"passes": [{"lateral_mm": 2.0, "height_mm": 1.0}]}
+    fwd = toolpaths_for_program(program_factory({**LINE, **passes}))[0]
+    rev = toolpaths_for_program(program_factory({**LINE, **passes, "direction": "reverse"}))[0]
     assert np.abs(rev.T_world_tcp[:, :3, 3] - fwd.T_world_tcp[::-1, :3, 3]).max() < 1e-9
     work, travel = measured_angles(rev.T_world_tcp, -T_LINE, N1, N2)
     assert np.abs(work - math.radians(45)).max() < ANGLE_TOL
     assert np.abs(travel - math.radians(10)).max() < ANGLE_TOL
+
+
+def test_butt_joint_tilt_side(program_factory) -> None:
+    """One-face joint: u1 = n1 × (direction the seam is written in); reversing keeps the side."""
+    butt = {**LINE, "joint": "butt", "normals": None, "face_normal": [0, 0, 1]}
+    for direction in ("forward", "reverse"):
+        prog = program_factory(
+            {**butt, "direction": direction}, {"work_angle_deg": 70, "travel_angle_deg": 0}
+        )
+        (seg,) = toolpaths_for_program(prog)
+        back = -seg.T_world_tcp[:, :3, 2]  # from the joint to the torch
+        u1 = np.cross(N1, T_LINE)  # left of the written direction, seen from above
+        assert np.allclose(back @ u1, math.cos(math.radians(70)))
+        assert np.allclose(back @ N1, math.sin(math.radians(70)))
 
 
 def test_circle_on_pipe(program_factory) -> None:

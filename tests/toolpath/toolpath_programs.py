@@ -61,6 +61,7 @@ def make_program(
         "normals": [[0, 0, 1], [0, 1, 0]],
     }
     s.update(seam)
+    s = {k: v for k, v in s.items() if v is not None}  # a None value removes a default key
     data["seams"] = [s]
     path = tmp / "prog.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))

@@ -1,1 +1,84 @@
-"""weldcell.cell."""
+"""weldcell.cell: cell control for robotic arc welding.
+
+* :class:`CellController` runs a planned, validated trajectory as a welding job on any
+  ``RobotDriver`` and :class:`~weldcell.drivers.powersource.PowerSource`: arc start handshake,
+  supervised welding, crater fill, arc end, interlocks, faults (arc loss, e-stop, lost links), pause,
+  resume with a programmed overlap, and recovery of a job a crashed process left behind.
+* :class:`CellStateMachine` / :class:`CellState`: the explicit states and allowed transitions.
+* :class:`WeldLog`: the SQLite weld log (jobs, seam attempts, process signals, events);
+  :func:`export_json`, :func:`export_csv`, :func:`plot_seam`.
+* :class:`SimApprover` / :class:`SimulationOnly`: nothing moves without a validation stamp.
+* :func:`run_demo` / :func:`run_job`: the wiring behind ``weldcell demo`` and ``weldcell cell run``.
+
+See ``docs/cell.md``.
+"""
+
+from weldcell.cell.approval import Approval, MotionApprover, SimApprover, SimulationOnly
+from weldcell.cell.arc import ArcProcedure, ArcStartError, WireStickError
+from weldcell.cell.controller import CellConfig, CellController, CellEvent
+from weldcell.cell.demo import (
+    CellRunResult,
+    DemoOptions,
+    Progress,
+    RunOptions,
+    params_from_program,
+    plan_and_validate,
+    run_demo,
+    run_job,
+    virtual_power_source_process,
+)
+from weldcell.cell.logexport import export_csv, export_json, plot_seam
+from weldcell.cell.monitor import AttemptTrace
+from weldcell.cell.moves import MoveLimits
+from weldcell.cell.segments import MoveStep, SeamStep, job_steps
+from weldcell.cell.state import (
+    CellState,
+    CellStateMachine,
+    Command,
+    InterlockConfig,
+    InterlockStatus,
+    evaluate_interlocks,
+)
+from weldcell.cell.weldlog import JobRecord, ResumePoint, SeamRecord, SignalTrace, WeldLog, WeldLogError
+
+__all__ = [
+    "Approval",
+    "ArcProcedure",
+    "ArcStartError",
+    "AttemptTrace",
+    "CellConfig",
+    "CellController",
+    "CellEvent",
+    "CellRunResult",
+    "CellState",
+    "CellStateMachine",
+    "Command",
+    "DemoOptions",
+    "InterlockConfig",
+    "InterlockStatus",
+    "JobRecord",
+    "MotionApprover",
+    "MoveLimits",
+    "MoveStep",
+    "Progress",
+    "ResumePoint",
+    "RunOptions",
+    "SeamRecord",
+    "SeamStep",
+    "SignalTrace",
+    "SimApprover",
+    "SimulationOnly",
+    "WeldLog",
+    "WeldLogError",
+    "WireStickError",
+    "evaluate_interlocks",
+    "export_csv",
+    "export_json",
+    "job_steps",
+    "params_from_program",
+    "plan_and_validate",
+    "plot_seam",
+    "run_demo",
+    "run_job",
+    "virtual_power_source_process",
+]

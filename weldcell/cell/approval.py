@@ -94,7 +94,9 @@ class SimApprover:
         self._world = PybulletWorld(Mode.DIRECT)
         self._world.__enter__()
         try:
-            self._scene = build_scene(self._world, cell if cell is not None else CellModel.from_program(program))
+            self._scene = build_scene(
+                self._world, cell if cell is not None else CellModel.from_program(program)
+            )
         except BaseException:
             self._world.__exit__(None, None, None)
             raise

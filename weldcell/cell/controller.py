@@ -127,8 +127,11 @@ class CellController(JobRunner):
         """
         self._sm.check(Command.LOAD)
         self._set_trajectory(traj, trajectory_path)
-        self._job_info = {"program_path": program_path, "trajectory_path": str(trajectory_path or ""),
-                          "part_serial": part_serial}
+        self._job_info = {
+            "program_path": program_path,
+            "trajectory_path": str(trajectory_path or ""),
+            "part_serial": part_serial,
+        }
         self._sm.apply(Command.LOAD)
 
     def start(self) -> int:
@@ -169,9 +172,15 @@ class CellController(JobRunner):
         if self._job_id is not None:
             self.log.set_job_result(self._job_id, "running")
         self._sm.apply(Command.RESUME)
-        self._emit("resume", f"job resumed at step {self._cursor.step}"
-                   + (f", seam restart at {self._cursor.restart_s * 1e3:.1f} mm"
-                      if self._cursor.restart_s is not None else ""))
+        self._emit(
+            "resume",
+            f"job resumed at step {self._cursor.step}"
+            + (
+                f", seam restart at {self._cursor.restart_s * 1e3:.1f} mm"
+                if self._cursor.restart_s is not None
+                else ""
+            ),
+        )
         self._spawn()
 
     def reset(self) -> CellState:
@@ -225,7 +234,9 @@ class CellController(JobRunner):
                 raise CellStateError(f"job still running after {timeout} s")
         return self.state
 
-    def recover_job(self, job_id: int, traj: JointTrajectory, *, trajectory_path: str | Path | None = None) -> None:
+    def recover_job(
+        self, job_id: int, traj: JointTrajectory, *, trajectory_path: str | Path | None = None
+    ) -> None:
         """Adopt a job a previous process left unfinished (IDLE/READY → PAUSED; then :meth:`resume`).
 
         Seams the log records as welded are skipped; the seam in progress restarts at its last
@@ -245,8 +256,11 @@ class CellController(JobRunner):
             )
         path = trajectory_path if trajectory_path is not None else (job.trajectory_path or None)
         self._set_trajectory(traj, path)
-        self._job_info = {"program_path": job.program_path, "trajectory_path": str(path or ""),
-                          "part_serial": job.part_serial}
+        self._job_info = {
+            "program_path": job.program_path,
+            "trajectory_path": str(path or ""),
+            "part_serial": job.part_serial,
+        }
         self.log.mark_interrupted(job_id)
         rp = self.log.resume_point(job_id)
         cursor = Cursor(step=len(self._steps) - 1, retracted=False)
@@ -260,8 +274,12 @@ class CellController(JobRunner):
                 break
         self._cursor = cursor
         self._job_id = job_id
-        self._emit("recover", f"job {job_id} adopted after an interruption; continues at step {cursor.step}",
-                   restart_s=cursor.restart_s, exact=rp.exact)
+        self._emit(
+            "recover",
+            f"job {job_id} adopted after an interruption; continues at step {cursor.step}",
+            restart_s=cursor.restart_s,
+            exact=rp.exact,
+        )
         self._sm.apply(Command.RECOVER)
 
     def close(self) -> None:
@@ -286,7 +304,9 @@ class CellController(JobRunner):
 
                 self.kinematics = load_robot(traj.robot)
             except WeldcellError as err:
-                log.warning("no kinematic model for %s (%s): no retract moves, no path deviation", traj.robot, err)
+                log.warning(
+                    "no kinematic model for %s (%s): no retract moves, no path deviation", traj.robot, err
+                )
 
     def _check_interlocks_before(self, what: str) -> None:
         if self.config.interlocks is None:

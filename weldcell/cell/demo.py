@@ -33,6 +33,8 @@ from weldcell.planning.trajectory import JointTrajectory, load_trajectory, save_
 log = logging.getLogger(__name__)
 
 DEMO_PROGRAM = Path(__file__).resolve().parents[2] / "programs" / "demo_tjoint.yaml"
+#: Plans tried when validation rejects one (the planner's randomised search may find a better one).
+PLAN_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +178,9 @@ def virtual_power_source_process(host: str, timeout: float = 20.0) -> Iterator[s
             proc.join(2.0)
 
 
-def plan_and_validate(program_path: Path, out_dir: Path, progress: ProgressFn) -> tuple[Any, JointTrajectory, Path, Path]:
+def plan_and_validate(
+    program_path: Path, out_dir: Path, progress: ProgressFn
+) -> tuple[Any, JointTrajectory, Path, Path]:
     """Load, plan and validate a program; write trajectory, report and stamp into ``out_dir``.
 
     Returns:
@@ -192,26 +196,39 @@ def plan_and_validate(program_path: Path, out_dir: Path, progress: ProgressFn) -
     from weldcell.sim import validate_trajectory
 
     program = load_program(program_path)
-    progress(Progress("stage", f"planning {program_path.name}: {len(program.seams)} seam(s) …"))
-    t0 = time.monotonic()
-    plan = plan_program(program)
-    if plan.trajectory is None:
-        raise PlanningError(f"planning {program_path.name} failed: {plan.reason}")
-    traj = plan.trajectory
-    progress(Progress("stage", f"planned in {time.monotonic() - t0:.1f} s: {traj.duration:.1f} s of motion, "
-                               f"{traj.n_samples} samples at {1 / traj.dt:.0f} Hz"))
     stem = program_path.stem
-    traj_path = save_trajectory(traj, out_dir / f"{stem}.traj.npz")
-    t0 = time.monotonic()
-    report = validate_trajectory(traj, program)
     report_path = out_dir / f"{stem}.validation.json"
-    report_path.write_text(report.to_json())
-    if not report.passed:
+    for attempt in range(1, PLAN_ATTEMPTS + 1):
+        progress(Progress("stage", f"planning {program_path.name}: {len(program.seams)} seam(s) …"))
+        t0 = time.monotonic()
+        plan = plan_program(program)
+        if plan.trajectory is None:
+            raise PlanningError(f"planning {program_path.name} failed: {plan.reason}")
+        traj = plan.trajectory
+        progress(
+            Progress(
+                "stage",
+                f"planned in {time.monotonic() - t0:.1f} s: {traj.duration:.1f} s of motion, "
+                f"{traj.n_samples} samples at {1 / traj.dt:.0f} Hz",
+            )
+        )
+        traj_path = save_trajectory(traj, out_dir / f"{stem}.traj.npz")
+        t0 = time.monotonic()
+        report = validate_trajectory(traj, program)
+        report_path.write_text(report.to_json())
+        if report.passed:
+            break
         first = report.violations[0].message() if report.violations else ""
-        raise ValidationError(f"{program_path.name}: validation found {len(report.violations)} violation(s): "
-                              f"{first} (report: {report_path})")
+        if attempt == PLAN_ATTEMPTS:
+            raise ValidationError(
+                f"{program_path.name}: validation found {len(report.violations)} violation(s): "
+                f"{first} (report: {report_path})"
+            )
+        progress(Progress("stage", f"validation rejected the plan ({first}); planning again"))
     write_stamp(traj_path, traj, report.summary())
-    progress(Progress("stage", f"validated in simulation in {time.monotonic() - t0:.1f} s: passed, stamp written"))
+    progress(
+        Progress("stage", f"validated in simulation in {time.monotonic() - t0:.1f} s: passed, stamp written")
+    )
     return program, traj, traj_path, report_path
 
 
@@ -229,8 +246,9 @@ def parse_ur_url(url: str) -> tuple[str, int | None]:
     return u.hostname, u.port
 
 
-def _connect_robot(host: str, robot: str, *, ports: Any | None = None, rtde_port: int | None = None,
-                   power_on: bool = False) -> Any:
+def _connect_robot(
+    host: str, robot: str, *, ports: Any | None = None, rtde_port: int | None = None, power_on: bool = False
+) -> Any:
     """A connected UR driver in streaming mode; arc control stays with the cell (power source)."""
     from weldcell.drivers.ur.driver import URDriver, URDriverConfig
 
@@ -269,10 +287,19 @@ def weld(
     """Run one job on connected devices. Returns (final state, message, weld-log job id)."""
     approver = SimApprover(program, out_dir / "motions")
     with WeldLog(log_path) as wlog:
-        ctl = CellController(robot, power, wlog, config, params=params, approver=approver,
-                             on_event=_event_to_progress(progress))
+        ctl = CellController(
+            robot,
+            power,
+            wlog,
+            config,
+            params=params,
+            approver=approver,
+            on_event=_event_to_progress(progress),
+        )
         try:
-            ctl.load(traj, program_path=str(program.path), trajectory_path=str(traj_path), part_serial=part_serial)
+            ctl.load(
+                traj, program_path=str(program.path), trajectory_path=str(traj_path), part_serial=part_serial
+            )
             job_id = ctl.start()
             progress(Progress("stage", f"welding job {job_id} …"))
             state = ctl.wait(timeout)
@@ -299,7 +326,9 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
     with contextlib.ExitStack() as stack:
         say(Progress("stage", f"starting the virtual UR controller and power source on {opt.host} …"))
         core = CoreConfig(arm=traj.robot, q_home=tuple(float(x) for x in traj.q[0]))
-        ur = stack.enter_context(start_virtual_controller(opt.host, core, ports=Ports(0, 0, 0, 0, 0)))
+        ur = stack.enter_context(
+            start_virtual_controller(opt.host, core, ports=Ports(0, 0, 0, 0, 0), log_level=logging.ERROR)
+        )
         psu_url = stack.enter_context(virtual_power_source_process(opt.host))
         if opt.view:
             viewer = _start_viewer(traj_path)
@@ -311,9 +340,18 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
         stack.callback(power.close)
         say(Progress("stage", f"robot: ur://{opt.host} (RTDE {ur.ports.rtde}), power source: {psu_url}"))
         state, message, job_id = weld(
-            robot=robot, power=power, program=program, traj=traj, traj_path=traj_path, log_path=log_path,
-            out_dir=out, part_serial=opt.part_serial, params=params_from_program(program, use_jobs=False),
-            config=CellConfig(), timeout=opt.job_timeout, progress=say,
+            robot=robot,
+            power=power,
+            program=program,
+            traj=traj,
+            traj_path=traj_path,
+            log_path=log_path,
+            out_dir=out,
+            part_serial=opt.part_serial,
+            params=params_from_program(program, use_jobs=False),
+            config=CellConfig(),
+            timeout=opt.job_timeout,
+            progress=say,
         )
     return CellRunResult(state, message, job_id, log_path, traj_path, report_path, program_path)
 
@@ -337,8 +375,10 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
         program = _program_for(traj, job)
         program = load_program(program) if program is not None else None
         if program is None:
-            raise ValidationError(f"{job}: cannot find the weld program it was planned from (hash "
-                                  f"{traj.program_hash[:12]}); run the program .yaml instead")
+            raise ValidationError(
+                f"{job}: cannot find the weld program it was planned from (hash "
+                f"{traj.program_hash[:12]}); run the program .yaml instead"
+            )
         traj_path = job
     host, port = parse_ur_url(options.robot_url)
     with contextlib.ExitStack() as stack:
@@ -348,10 +388,18 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
         power.connect()
         stack.callback(power.close)
         state, message, job_id = weld(
-            robot=robot, power=power, program=program, traj=traj, traj_path=traj_path, log_path=options.log_path,
-            out_dir=out, part_serial=options.part_serial,
+            robot=robot,
+            power=power,
+            program=program,
+            traj=traj,
+            traj_path=traj_path,
+            log_path=options.log_path,
+            out_dir=out,
+            part_serial=options.part_serial,
             params=params_from_program(program, use_jobs=options.use_power_source_jobs),
-            config=CellConfig(), timeout=options.job_timeout, progress=say,
+            config=CellConfig(),
+            timeout=options.job_timeout,
+            progress=say,
         )
     return CellRunResult(state, message, job_id, options.log_path, traj_path, report_path, Path(program.path))
 

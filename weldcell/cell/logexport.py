@@ -40,7 +40,13 @@ def job_document(log: WeldLog, job_id: int, *, with_signals: bool = True) -> dic
         seams.append(d)
     return {
         "schema": "weldcell.weldlog-export/1",
-        "units": {"time": "s since epoch", "length": "m", "current": "A", "voltage": "V", "wire_speed": "m/s"},
+        "units": {
+            "time": "s since epoch",
+            "length": "m",
+            "current": "A",
+            "voltage": "V",
+            "wire_speed": "m/s",
+        },
         "job": asdict(job),
         "seams": seams,
         "events": [asdict(e) for e in log.events(job_id)],
@@ -71,13 +77,49 @@ def export_csv(log: WeldLog, job_id: int, path: str | Path) -> list[Path]:
     f_seams = Path(f"{stem}_seams.csv")
     with f_seams.open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["job_id", "part_serial", "program_hash", "record", "seam_id", "pass", "attempt", "started",
-                    "ended", "result", "faults", "s_start_m", "s_end_planned_m", "s_reached_m", "s_stop_m",
-                    "deviation_max_m", "deviation_rms_m"])
+        w.writerow(
+            [
+                "job_id",
+                "part_serial",
+                "program_hash",
+                "record",
+                "seam_id",
+                "pass",
+                "attempt",
+                "started",
+                "ended",
+                "result",
+                "faults",
+                "s_start_m",
+                "s_end_planned_m",
+                "s_reached_m",
+                "s_stop_m",
+                "deviation_max_m",
+                "deviation_rms_m",
+            ]
+        )
         for s in seams:
-            w.writerow([job.id, job.part_serial, job.program_hash, s.id, s.seam_id, s.pass_index, s.attempt,
-                        s.started, s.ended, s.result, "; ".join(s.faults), s.s_start, s.s_end_planned,
-                        s.s_reached, s.s_stop, s.deviation_max_m, s.deviation_rms_m])
+            w.writerow(
+                [
+                    job.id,
+                    job.part_serial,
+                    job.program_hash,
+                    s.id,
+                    s.seam_id,
+                    s.pass_index,
+                    s.attempt,
+                    s.started,
+                    s.ended,
+                    s.result,
+                    "; ".join(s.faults),
+                    s.s_start,
+                    s.s_end_planned,
+                    s.s_reached,
+                    s.s_stop,
+                    s.deviation_max_m,
+                    s.deviation_rms_m,
+                ]
+            )
     out.append(f_seams)
 
     f_sig = Path(f"{stem}_signals.csv")
@@ -120,7 +162,11 @@ def plot_seam(log: WeldLog, seam_record: int, path: str | Path) -> Path:
     fig = Figure(figsize=(8, 6), constrained_layout=True)
     FigureCanvasAgg(fig)
     axes = fig.subplots(3, 1, sharex=True)
-    series = ((tr.current, "current [A]"), (tr.voltage, "voltage [V]"), (tr.wire_speed * 60.0, "wire [m/min]"))
+    series = (
+        (tr.current, "current [A]"),
+        (tr.voltage, "voltage [V]"),
+        (tr.wire_speed * 60.0, "wire [m/min]"),
+    )
     for ax, (y, label) in zip(axes, series, strict=True):
         ax.plot(x, y, lw=0.8)
         ax.set_ylabel(label)
@@ -129,7 +175,9 @@ def plot_seam(log: WeldLog, seam_record: int, path: str | Path) -> Path:
         for ax in axes:
             ax.axvline(seam.s_stop * 1e3, color="r", ls="--", lw=1)
     axes[-1].set_xlabel("seam arc length [mm]" if use_s else "time since arc start [s]")
-    fig.suptitle(f"job {seam.job_id} seam {seam.seam_id} pass {seam.pass_index} attempt {seam.attempt}: {seam.result}")
+    fig.suptitle(
+        f"job {seam.job_id} seam {seam.seam_id} pass {seam.pass_index} attempt {seam.attempt}: {seam.result}"
+    )
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(str(p), dpi=100)

@@ -66,7 +66,9 @@ def _duration(dq: NDArrayF, qd_max: NDArrayF, qdd_max: NDArrayF, scale: float, m
     return float(max(np.max(t_v), np.max(t_a), min_time))
 
 
-def build_trajectory(template: JointTrajectory, q: NDArrayF, T_world_tcp: NDArrayF | None = None) -> JointTrajectory:
+def build_trajectory(
+    template: JointTrajectory, q: NDArrayF, T_world_tcp: NDArrayF | None = None
+) -> JointTrajectory:
     """Wrap arc-off joint samples ``q`` (M, n) at ``template.dt`` into a :class:`JointTrajectory`.
 
     Velocities/accelerations by finite differences (zero at both ends). ``T_world_tcp`` (M, 4, 4)
@@ -80,7 +82,7 @@ def build_trajectory(template: JointTrajectory, q: NDArrayF, T_world_tcp: NDArra
         robot=template.robot,
         joint_names=template.joint_names,
         dt=template.dt,
-        t=np.arange(m) * template.dt,
+        t=np.arange(m, dtype=np.float64) * template.dt,
         q=q,
         qd=qd,
         qdd=qdd,
@@ -148,9 +150,9 @@ def tool_line_samples(
     wp = np.array(qs)
     # time: quintic on the waypoint parameter, limited by TCP speed and joint limits
     dq = wp[-1] - wp[0]
-    T_tcp = 1.875 * abs(distance) / limits.tcp_speed
-    T = _duration(dq, robot.qd_max, robot.qdd_max, limits.joint_speed_scale, max(T_tcp, 0.05))
-    n = max(int(np.ceil(T / template.dt)) + 1, 3)
+    t_tcp = 1.875 * abs(distance) / limits.tcp_speed
+    duration = _duration(dq, robot.qd_max, robot.qdd_max, limits.joint_speed_scale, max(t_tcp, 0.05))
+    n = max(int(np.ceil(duration / template.dt)) + 1, 3)
     u = _quintic_u(n) * (n_wp - 1)
     lo = np.clip(np.floor(u).astype(int), 0, n_wp - 1)
     hi = np.clip(lo + 1, 0, n_wp - 1)

@@ -71,7 +71,9 @@ class RobotPort:
         if not bool(self.driver.connected):
             self.driver.connect(timeout=timeout)
 
-    def execute(self, traj: JointTrajectory, approval: Approval, start: int = 0, end: int | None = None) -> Motion:
+    def execute(
+        self, traj: JointTrajectory, approval: Approval, start: int = 0, end: int | None = None
+    ) -> Motion:
         """Start samples ``[start, end)`` of ``traj`` (non-blocking) with its validation approval."""
         handle = self.driver.execute(
             traj,

@@ -21,7 +21,13 @@ import numpy as np
 from weldcell.cell.approval import Approval, MotionApprover
 from weldcell.cell.arc import ArcProcedure, end_arc, strike_arc
 from weldcell.cell.monitor import AttemptTrace, SeamMonitor
-from weldcell.cell.moves import MoveLimits, build_trajectory, joint_move_samples, reapproach_move, retract_move
+from weldcell.cell.moves import (
+    MoveLimits,
+    build_trajectory,
+    joint_move_samples,
+    reapproach_move,
+    retract_move,
+)
 from weldcell.cell.robotport import Motion, RobotPort
 from weldcell.cell.segments import MoveStep, SeamStep, Step, continue_from, index_at_s
 from weldcell.cell.state import CellState, CellStateMachine, Command, InterlockConfig, evaluate_interlocks
@@ -71,7 +77,7 @@ class CellEvent:
     data: Mapping[str, Any] = field(default_factory=dict)
 
 
-class Interrupt(Exception):
+class JobInterruptedError(Exception):
     """Leaves the worker: the job stops in ``command``'s state (PAUSE, FAULT or ESTOP)."""
 
     def __init__(self, command: Command, message: str) -> None:
@@ -80,14 +86,14 @@ class Interrupt(Exception):
         self.message = message
 
 
-class _ArcLost(Exception):
+class _ArcLostError(Exception):
     def __init__(self, s: float, reason: str) -> None:
         super().__init__(reason)
         self.s = s
         self.reason = reason
 
 
-class _Stop(Exception):
+class _MotionStoppedError(Exception):
     """A supervised slice was stopped (request, interlock or driver fault)."""
 
     def __init__(self, command: Command, reason: str = "", source: str = "request") -> None:
@@ -163,7 +169,9 @@ class JobRunner:
 
     def _state_changed(self, old: CellState, new: CellState, command: Command) -> None:
         if self._on_event is not None:
-            self._on_event(CellEvent("state", f"cell {old.name} → {new.name}", None, {"command": command.value}))
+            self._on_event(
+                CellEvent("state", f"cell {old.name} → {new.name}", None, {"command": command.value})
+            )
 
     def _safe_arc_off(self) -> None:
         try:
@@ -185,7 +193,7 @@ class JobRunner:
                 self.log.end_job(self._job_id, "ok")
             self._emit("job_end", "job complete")
             self._sm.apply(Command.COMPLETE)
-        except Interrupt as intr:
+        except JobInterruptedError as intr:
             self._stop_job(intr.command, intr.message)
         except WeldcellError as err:
             self._safe_arc_off()
@@ -224,7 +232,7 @@ class JobRunner:
         try:
             return self.approver.approve(piece, label)
         except WeldcellError as err:
-            raise Interrupt(Command.FAULT, str(err)) from err
+            raise JobInterruptedError(Command.FAULT, str(err)) from err
 
     def _execute(
         self,
@@ -237,9 +245,9 @@ class JobRunner:
         """Run samples ``[start, end)`` of ``traj`` under supervision.
 
         Raises:
-            Interrupt: the robot refused the motion.
-            _Stop: operator request, interlock, driver fault or power-source link lost.
-            _ArcLost: the arc went out while ``monitor`` was watching.
+            JobInterruptedError: the robot refused the motion.
+            _MotionStoppedError: operator request, interlock, driver fault or power-source link lost.
+            _ArcLostError: the arc went out while ``monitor`` was watching.
         """
         cfg = self.config
         end_i = traj.n_samples if end is None else end
@@ -247,7 +255,7 @@ class JobRunner:
         try:
             motion = self.port.execute(traj, approval, start, end_i)
         except DriverError as err:
-            raise Interrupt(Command.FAULT, f"robot refused the motion: {err}") from err
+            raise JobInterruptedError(Command.FAULT, f"robot refused the motion: {err}") from err
         self._motion = motion
         deadline = time.monotonic() + (end_i - start) * traj.dt + cfg.motion_margin
         try:
@@ -258,26 +266,30 @@ class JobRunner:
                 if req is not None:
                     if req is Command.PAUSE:
                         self._req_pause.clear()  # consumed: the stop and retract run unpaused
-                        raise _Stop(req, "paused by the operator", "request")
-                    raise _Stop(req, self._stop_reason, "estop" if req is Command.ESTOP else "interlock")
+                        raise _MotionStoppedError(req, "paused by the operator", "request")
+                    raise _MotionStoppedError(
+                        req, self._stop_reason, "estop" if req is Command.ESTOP else "interlock"
+                    )
                 if monitor is not None:
                     try:
                         st = self.power.status()
                     except DriverError as err:
-                        raise _Stop(Command.FAULT, f"power source: {err}", "power") from err
+                        raise _MotionStoppedError(Command.FAULT, f"power source: {err}", "power") from err
                     s = monitor.observe(motion.position(), snap.q, st)
                     if not st.arc_stable:
                         why = ErrorCode.describe(st.error_code) if st.error_code else "arc no longer stable"
-                        raise _ArcLost(s, f"arc lost at {s * 1e3:.1f} mm ({why})")
+                        raise _ArcLostError(s, f"arc lost at {s * 1e3:.1f} mm ({why})")
                 if time.monotonic() > deadline:
-                    raise _Stop(Command.FAULT, "robot did not finish the motion in time", "robot")
+                    raise _MotionStoppedError(
+                        Command.FAULT, "robot did not finish the motion in time", "robot"
+                    )
             motion.wait(timeout=cfg.motion_margin)
-        except (_Stop, _ArcLost):
+        except (_MotionStoppedError, _ArcLostError):
             motion.stop()
             raise
         except DriverError as err:
             motion.stop()
-            raise _Stop(Command.FAULT, f"robot: {err}", "robot") from err
+            raise _MotionStoppedError(Command.FAULT, f"robot: {err}", "robot") from err
 
     def _wait_stopped(self) -> None:
         m = self._motion
@@ -287,11 +299,11 @@ class JobRunner:
         except DriverError as err:
             log.info("motion ended with %s", err)
 
-    def _interrupt_move(self, stop: _Stop) -> Interrupt:
+    def _interrupt_move(self, stop: _MotionStoppedError) -> JobInterruptedError:
         if stop.command is Command.ESTOP:
-            return Interrupt(Command.ESTOP, stop.reason or "e-stop")
+            return JobInterruptedError(Command.ESTOP, stop.reason or "e-stop")
         self._wait_stopped()
-        return Interrupt(stop.command, stop.reason or stop.command.value)
+        return JobInterruptedError(stop.command, stop.reason or stop.command.value)
 
     def _run_move(self, step: MoveStep) -> None:
         """An arc-off move; after an interruption, join the path at its nearest sample and go on."""
@@ -307,13 +319,17 @@ class JobRunner:
             kin = self.kinematics
             qd_max = kin.qd_max if kin is not None else np.full(q_now.shape, 1.0)
             qdd_max = kin.qdd_max if kin is not None else np.full(q_now.shape, 2.0)
-            join = build_trajectory(traj, joint_move_samples(q_now, traj.q[k], traj.dt, qd_max, qdd_max,
-                                                             scale=self.config.moves.joint_speed_scale))
+            join = build_trajectory(
+                traj,
+                joint_move_samples(
+                    q_now, traj.q[k], traj.dt, qd_max, qdd_max, scale=self.config.moves.joint_speed_scale
+                ),
+            )
             self._execute(join, self._approve(join, "rejoin"))
             if k < step.i1:
                 cont = continue_from(traj, k, step.i1)[0]
                 self._execute(cont, self._approve(cont, "continue"))
-        except _Stop as stop:
+        except _MotionStoppedError as stop:
             raise self._interrupt_move(stop) from None
 
     def _run_seam(self, step: SeamStep) -> None:
@@ -334,26 +350,36 @@ class JobRunner:
         try:
             self._ack_idle_link_error()
             arc = strike_arc(
-                self.power, cfg.arc, self.params.get(step.seam_id),
-                on_retry=lambda n, why: self._emit("arc_retry", f"ignition attempt {n} failed: {why}", step.seam_id),
+                self.power,
+                cfg.arc,
+                self.params.get(step.seam_id),
+                on_retry=lambda n, why: self._emit(
+                    "arc_retry", f"ignition attempt {n} failed: {why}", step.seam_id
+                ),
                 abort=self._req_estop.is_set,
             )
         except DriverError as err:
             self._safe_arc_off()
             if self._req_estop.is_set():
-                raise Interrupt(Command.ESTOP, self._stop_reason or "e-stop") from err
-            raise Interrupt(Command.FAULT, f"seam {step.seam_id}: {err}") from err
-        record = self.log.start_seam(self._job_id, step.seam_id, s_start=s_start, s_end_planned=step.s1,
-                                     pass_index=step.segment)
-        self._emit("seam_start", f"seam {step.seam_id}: arc stable after {arc.ignition_time:.2f} s "
-                   f"({arc.attempts} attempt(s)), welding from {s_start * 1e3:.1f} mm", step.seam_id,
-                   attempts=arc.attempts, s_start=s_start)
+                raise JobInterruptedError(Command.ESTOP, self._stop_reason or "e-stop") from err
+            raise JobInterruptedError(Command.FAULT, f"seam {step.seam_id}: {err}") from err
+        record = self.log.start_seam(
+            self._job_id, step.seam_id, s_start=s_start, s_end_planned=step.s1, pass_index=step.segment
+        )
+        self._emit(
+            "seam_start",
+            f"seam {step.seam_id}: arc stable after {arc.ignition_time:.2f} s "
+            f"({arc.attempts} attempt(s)), welding from {s_start * 1e3:.1f} mm",
+            step.seam_id,
+            attempts=arc.attempts,
+            s_start=s_start,
+        )
         monitor = SeamMonitor(self.log, record, traj, step, index_map, cfg.signal_flush_period)
         try:
             self._execute(piece, approval, start, end, monitor)
-        except _ArcLost as lost:
+        except _ArcLostError as lost:
             self._seam_interrupted(step, monitor, "arc_loss", lost.s, lost.reason, Command.FAULT, "arc")
-        except _Stop as stop:
+        except _MotionStoppedError as stop:
             self._seam_stopped(step, monitor, stop)
         try:
             end_arc(self.power, cfg.arc)
@@ -362,7 +388,7 @@ class JobRunner:
             # until an operator has cleared it
             self._finish_seam(monitor, "ok", step.s1, [str(err)])
             self._cursor = Cursor(self._cursor.step + 1)
-            raise Interrupt(Command.FAULT, f"seam {step.seam_id}: {err}") from err
+            raise JobInterruptedError(Command.FAULT, f"seam {step.seam_id}: {err}") from err
         self._finish_seam(monitor, "ok", step.s1, [])
 
     def _ack_idle_link_error(self) -> None:
@@ -373,9 +399,11 @@ class JobRunner:
             self._emit("psu_ack", "power source reported a communication timeout while idle; acknowledged")
             self.power.reset_error(timeout=self.config.arc.command_timeout)
             if self.power.wait_for(lambda s: not s.error, self.config.arc.ready_timeout) is None:
-                raise Interrupt(Command.FAULT, "power source keeps reporting a communication timeout")
+                raise JobInterruptedError(
+                    Command.FAULT, "power source keeps reporting a communication timeout"
+                )
 
-    def _seam_stopped(self, step: SeamStep, monitor: SeamMonitor, stop: _Stop) -> None:
+    def _seam_stopped(self, step: SeamStep, monitor: SeamMonitor, stop: _MotionStoppedError) -> None:
         s = monitor.s_now if np.isfinite(monitor.s_now) else monitor.s_max
         if stop.command is Command.ESTOP:
             self._safe_arc_off()
@@ -384,7 +412,9 @@ class JobRunner:
             self._wait_stopped()
             m = self._motion
             s_end = monitor.seam_s_at(m.position()) if m is not None else s
-            self._seam_interrupted(step, monitor, "paused", s_end, "paused by the operator", Command.PAUSE, "request")
+            self._seam_interrupted(
+                step, monitor, "paused", s_end, "paused by the operator", Command.PAUSE, "request"
+            )
         else:
             self._safe_arc_off()
             result = {"robot": "robot_fault", "power": "power_source_fault"}.get(stop.source, "fault")
@@ -393,12 +423,19 @@ class JobRunner:
     def _finish_seam(self, monitor: SeamMonitor, result: str, s_stop: float, faults: list[str]) -> None:
         monitor.flush()
         dmax, drms = monitor.deviation(self.kinematics)
-        self.log.end_seam(monitor.record, result, s_stop=s_stop, faults=faults,
-                          deviation_max_m=dmax, deviation_rms_m=drms)
+        self.log.end_seam(
+            monitor.record, result, s_stop=s_stop, faults=faults, deviation_max_m=dmax, deviation_rms_m=drms
+        )
         self.traces.append(monitor.trace())
-        self._emit("seam_end", f"seam {monitor.step.seam_id}: {result} at {s_stop * 1e3:.1f} mm"
-                   + (f" ({'; '.join(faults)})" if faults else ""),
-                   monitor.step.seam_id, result=result, s_stop=s_stop, deviation_max_m=dmax)
+        self._emit(
+            "seam_end",
+            f"seam {monitor.step.seam_id}: {result} at {s_stop * 1e3:.1f} mm"
+            + (f" ({'; '.join(faults)})" if faults else ""),
+            monitor.step.seam_id,
+            result=result,
+            s_stop=s_stop,
+            deviation_max_m=dmax,
+        )
 
     def _seam_interrupted(
         self,
@@ -432,29 +469,41 @@ class JobRunner:
         if source in ("arc", "request") and len(faults) == 1 and self.kinematics is not None:
             try:
                 q_now = self.port.wait_still()
-                move = retract_move(self.kinematics, self._require_traj(), q_now,
-                                    self.config.retract_distance, self.config.moves)
+                move = retract_move(
+                    self.kinematics,
+                    self._require_traj(),
+                    q_now,
+                    self.config.retract_distance,
+                    self.config.moves,
+                )
                 self._execute(move, self._approve(move, "retract"))
                 cur.retracted = True
-            except (_Stop, WeldcellError) as err:
+            except (_MotionStoppedError, WeldcellError) as err:
                 self._wait_stopped()
                 faults.append(f"retract failed: {err}")
-        raise Interrupt(command, f"seam {step.seam_id}: {'; '.join(faults)}")
+        raise JobInterruptedError(command, f"seam {step.seam_id}: {'; '.join(faults)}")
 
     def _reapproach(self, q_target: np.ndarray, *, retracted: bool) -> None:
         if self.kinematics is None:
-            raise Interrupt(Command.FAULT, "cannot restart a seam without a kinematic model of the robot")
+            raise JobInterruptedError(
+                Command.FAULT, "cannot restart a seam without a kinematic model of the robot"
+            )
         traj = self._require_traj()
         q_now = self.port.snapshot().q
         try:
             move = reapproach_move(
-                self.kinematics, traj, q_now, q_target,
+                self.kinematics,
+                traj,
+                q_now,
+                q_target,
                 retract_distance=0.0 if retracted else self.config.retract_distance,
-                approach_distance=self.config.approach_distance, limits=self.config.moves, checker=self.checker,
+                approach_distance=self.config.approach_distance,
+                limits=self.config.moves,
+                checker=self.checker,
             )
         except WeldcellError as err:
-            raise Interrupt(Command.FAULT, f"cannot plan the re-approach: {err}") from err
+            raise JobInterruptedError(Command.FAULT, f"cannot plan the re-approach: {err}") from err
         try:
             self._execute(move, self._approve(move, "reapproach"))
-        except _Stop as stop:
+        except _MotionStoppedError as stop:
             raise self._interrupt_move(stop) from None

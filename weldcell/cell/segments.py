@@ -100,7 +100,9 @@ def job_steps(traj: JointTrajectory, *, rest_tol: float = 1e-9) -> tuple[Step, .
         weld0 = a + int(mv[0]) if mv.size else a
         weld1 = a + int(mv[-1]) + 1 if mv.size else b
         sid = traj.seam_ids[k]
-        steps.append(SeamStep(a, b, weld0, weld1, sid, count.get(sid, 0), float(np.nanmin(s)), float(np.nanmax(s))))
+        steps.append(
+            SeamStep(a, b, weld0, weld1, sid, count.get(sid, 0), float(np.nanmin(s)), float(np.nanmax(s)))
+        )
         count[sid] = count.get(sid, 0) + 1
         prev = b
     if prev < n - 1:
@@ -129,7 +131,13 @@ def slice_trajectory(traj: JointTrajectory, i0: int, i1: int) -> JointTrajectory
         if t0 - 1e-9 <= e.t <= float(traj.t[i1]) + 1e-9
     )
     return _make(
-        traj, traj.q[sl], traj.T_world_tcp[sl], traj.arc_on[sl], traj.seam_index[sl], traj.seam_s[sl], events,
+        traj,
+        traj.q[sl],
+        traj.T_world_tcp[sl],
+        traj.arc_on[sl],
+        traj.seam_index[sl],
+        traj.seam_s[sl],
+        events,
         qd_qdd=(traj.qd[sl], traj.qdd[sl]),
     )
 
@@ -163,7 +171,7 @@ def continue_from(
     """
     if not 0 <= i_start <= i_end < traj.n_samples:
         raise InputShapeError(f"continuation {i_start}..{i_end} outside 0..{traj.n_samples - 1}")
-    n_ramp = max(int(round(ramp_time / traj.dt)), 1)
+    n_ramp = max(round(ramp_time / traj.dt), 1)
     k = np.arange(n_ramp)
     x = k / n_ramp
     rate = x * x * (3.0 - 2.0 * x)  # smoothstep 0 → 1 samples per sample
@@ -214,7 +222,7 @@ def _make(
         robot=traj.robot,
         joint_names=traj.joint_names,
         dt=traj.dt,
-        t=np.arange(n) * traj.dt,
+        t=np.arange(n, dtype=np.float64) * traj.dt,
         q=q,
         qd=qd,
         qdd=qdd,

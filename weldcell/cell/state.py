@@ -181,7 +181,9 @@ class InterlockStatus:
         return out
 
 
-def evaluate_interlocks(config: InterlockConfig, inputs: Sequence[bool] | Mapping[int, bool]) -> InterlockStatus:
+def evaluate_interlocks(
+    config: InterlockConfig, inputs: Sequence[bool] | Mapping[int, bool]
+) -> InterlockStatus:
     """Evaluate the interlocks from the controller's digital inputs.
 
     Args:

@@ -300,8 +300,15 @@ class WeldLog:
             cur = db.execute(
                 "INSERT INTO jobs(program_path, program_hash, trajectory_path, trajectory_hash,"
                 " part_serial, robot, started) VALUES(?,?,?,?,?,?,?)",
-                (program_path, program_hash, trajectory_path, trajectory_hash, part_serial, robot,
-                 time.time() if t is None else t),
+                (
+                    program_path,
+                    program_hash,
+                    trajectory_path,
+                    trajectory_hash,
+                    part_serial,
+                    robot,
+                    time.time() if t is None else t,
+                ),
             )
             return int(cur.lastrowid or 0)
 
@@ -349,12 +356,22 @@ class WeldLog:
             cur = db.execute(
                 "INSERT INTO seams(job_id, seam_id, pass_index, attempt, started, s_start, s_end_planned,"
                 " s_reached) VALUES(?,?,?,?,?,?,?,?)",
-                (job_id, seam_id, pass_index, int(n) + 1, time.time() if t is None else t,
-                 float(s_start), _num(s_end_planned), float(s_start)),
+                (
+                    job_id,
+                    seam_id,
+                    pass_index,
+                    int(n) + 1,
+                    time.time() if t is None else t,
+                    float(s_start),
+                    _num(s_end_planned),
+                    float(s_start),
+                ),
             )
             return int(cur.lastrowid or 0)
 
-    def add_signals(self, seam_record: int, samples: npt.ArrayLike, *, s_reached: float | None = None) -> None:
+    def add_signals(
+        self, seam_record: int, samples: npt.ArrayLike, *, s_reached: float | None = None
+    ) -> None:
         """Append process-signal samples to a seam attempt (one committed batch).
 
         Args:
@@ -367,7 +384,8 @@ class WeldLog:
         rows = [tuple(_num(v) for v in r) for r in arr.tolist()]
         with self._tx() as db:
             db.executemany(
-                "INSERT INTO signals(seam_record, t, seam_s, current, voltage, wire_speed) VALUES(?,?,?,?,?,?)",
+                "INSERT INTO signals(seam_record, t, seam_s, current, voltage, wire_speed)"
+                " VALUES(?,?,?,?,?,?)",
                 [(seam_record, *r) for r in rows],
             )
             if s_reached is not None and math.isfinite(s_reached):
@@ -403,8 +421,16 @@ class WeldLog:
                 "UPDATE seams SET ended=?, result=?, s_stop=?, faults=?, deviation_max_m=?,"
                 " deviation_rms_m=?, s_reached=MAX(COALESCE(s_reached, s_start), COALESCE(?, s_start))"
                 " WHERE id=?",
-                (time.time() if t is None else t, result, _num(s_stop), json.dumps(list(faults)),
-                 _num(deviation_max_m), _num(deviation_rms_m), _num(s_stop), seam_record),
+                (
+                    time.time() if t is None else t,
+                    result,
+                    _num(s_stop),
+                    json.dumps(list(faults)),
+                    _num(deviation_max_m),
+                    _num(deviation_rms_m),
+                    _num(s_stop),
+                    seam_record,
+                ),
             )
 
     def add_event(
@@ -421,8 +447,14 @@ class WeldLog:
         with self._tx() as db:
             cur = db.execute(
                 "INSERT INTO events(job_id, t, kind, seam_id, message, data) VALUES(?,?,?,?,?,?)",
-                (job_id, time.time() if t is None else t, kind, seam_id, message,
-                 json.dumps(data or {}, default=float)),
+                (
+                    job_id,
+                    time.time() if t is None else t,
+                    kind,
+                    seam_id,
+                    message,
+                    json.dumps(data or {}, default=float),
+                ),
             )
             return int(cur.lastrowid or 0)
 
@@ -476,8 +508,15 @@ class WeldLog:
         else:
             rows = self._query("SELECT * FROM events WHERE job_id=? ORDER BY id", (job_id,))
         return [
-            EventRecord(int(r[0]), None if r[1] is None else int(r[1]), float(r[2]), str(r[3]), r[4], str(r[5]),
-                        json.loads(r[6] or "{}"))
+            EventRecord(
+                int(r[0]),
+                None if r[1] is None else int(r[1]),
+                float(r[2]),
+                str(r[3]),
+                r[4],
+                str(r[5]),
+                json.loads(r[6] or "{}"),
+            )
             for r in rows
         ]
 
@@ -527,7 +566,19 @@ def _job(r: tuple[Any, ...]) -> JobRecord:
 
 def _seam(r: tuple[Any, ...]) -> SeamRecord:
     return SeamRecord(
-        int(r[0]), int(r[1]), str(r[2]), int(r[3]), int(r[4]), float(r[5]), _opt(r[6]), str(r[7]),
-        tuple(json.loads(r[8] or "[]")), float(r[9]), _opt(r[10]), _opt(r[11]), _opt(r[12]),
-        _opt(r[13]), _opt(r[14]),
+        int(r[0]),
+        int(r[1]),
+        str(r[2]),
+        int(r[3]),
+        int(r[4]),
+        float(r[5]),
+        _opt(r[6]),
+        str(r[7]),
+        tuple(json.loads(r[8] or "[]")),
+        float(r[9]),
+        _opt(r[10]),
+        _opt(r[11]),
+        _opt(r[12]),
+        _opt(r[13]),
+        _opt(r[14]),
     )

@@ -42,21 +42,48 @@ def _open_log(db: Path) -> WeldLog:
 
 
 def _seam_table(log: WeldLog, job_id: int, title: str) -> Table:
+    """One row per seam attempt: result, welded interval, path deviation and mean process values."""
+    import numpy as np
+
     from weldcell.cell.weldlog import SEAM_DONE
 
+    seams = log.seams(job_id)
+    with_faults = any(s.faults for s in seams)
     table = Table(title=title)
-    for col in ("record", "seam", "pass", "try", "result", "from [mm]", "to [mm]", "planned end [mm]",
-                "dev max [mm]", "dev rms [mm]", "signals", "faults"):
-        table.add_column(col, justify="right" if col not in ("seam", "result", "faults") else "left")
-    for s in log.seams(job_id):
+    cols = [
+        ("rec", "right"),
+        ("seam", "left"),
+        ("try", "right"),
+        ("result", "left"),
+        ("welded [mm]", "right"),
+        ("dev [mm]", "right"),
+        ("I [A]", "right"),
+        ("U [V]", "right"),
+    ]
+    if with_faults:
+        cols.append(("faults", "left"))
+    for col, just in cols:
+        table.add_column(col, justify=just, overflow="fold")  # type: ignore[arg-type]
+    for s in seams:
         style = "green" if s.result == SEAM_DONE else "red"
-        table.add_row(
-            str(s.id), s.seam_id, str(s.pass_index), str(s.attempt), f"[{style}]{s.result}[/]",
-            _mm(s.s_start), _mm(s.s_stop if s.s_stop is not None else s.s_reached), _mm(s.s_end_planned),
-            "-" if s.deviation_max_m is None else f"{s.deviation_max_m * 1e3:.2f}",
-            "-" if s.deviation_rms_m is None else f"{s.deviation_rms_m * 1e3:.2f}",
-            str(len(log.signals(s.id))), "; ".join(s.faults),
-        )
+        sig = log.signals(s.id)
+        cur = f"{np.nanmean(sig.current):.0f}" if len(sig) and np.isfinite(sig.current).any() else "-"
+        volt = f"{np.nanmean(sig.voltage):.1f}" if len(sig) and np.isfinite(sig.voltage).any() else "-"
+        end = s.s_stop if s.s_stop is not None else s.s_reached
+        dev = "-" if s.deviation_max_m is None else f"{s.deviation_max_m * 1e3:.2f}"
+        row = [
+            str(s.id),
+            s.seam_id + (f" p{s.pass_index}" if s.pass_index else ""),
+            str(s.attempt),
+            f"[{style}]{s.result}[/]",
+            f"{_mm(s.s_start)}–{_mm(end)}/{_mm(s.s_end_planned)}",
+            dev,
+            cur,
+            volt,
+        ]
+        if with_faults:
+            row.append("; ".join(s.faults))
+        table.add_row(*row)
     return table
 
 
@@ -71,8 +98,15 @@ def log_list(db: Path = DbOption, limit: int = typer.Option(20, help="Newest job
             seams = log.seams(j.id)
             done = {(s.seam_id, s.pass_index) for s in seams if s.result == "ok"}
             total = {(s.seam_id, s.pass_index) for s in seams}
-            table.add_row(str(j.id), _when(j.started), _when(j.ended), j.result, j.part_serial or "-",
-                          Path(j.program_path).name or "-", f"{len(done)}/{len(total)}")
+            table.add_row(
+                str(j.id),
+                _when(j.started),
+                _when(j.ended),
+                j.result,
+                j.part_serial or "-",
+                Path(j.program_path).name or "-",
+                f"{len(done)}/{len(total)}",
+            )
         console.print(table)
 
 
@@ -85,7 +119,9 @@ def log_show(
     """Show one job: program, part, and every seam attempt with result, positions and deviation."""
     with _open_log(db) as log:
         j = log.job(job) if job is not None else log.latest_job()
-        console.print(f"[bold]job {j.id}[/] result [bold]{j.result}[/]  part {j.part_serial or '-'}  robot {j.robot}")
+        console.print(
+            f"[bold]job {j.id}[/] result [bold]{j.result}[/]  part {j.part_serial or '-'}  robot {j.robot}"
+        )
         console.print(f"program {j.program_path or '-'} (sha256 {j.program_hash[:16] or '-'})")
         console.print(f"trajectory {j.trajectory_path or '-'} (hash {j.trajectory_hash[:16] or '-'})")
         console.print(f"started {_when(j.started)}  ended {_when(j.ended)}")
@@ -101,7 +137,9 @@ def log_show(
 
 @log_app.command("export")
 def log_export(
-    out: Path = typer.Argument(..., help="Output file: .json, or .csv (writes <stem>_seams/_signals/_events.csv)."),
+    out: Path = typer.Argument(
+        ..., help="Output file: .json, or .csv (writes <stem>_seams/_signals/_events.csv)."
+    ),
     job: int | None = typer.Option(None, help="Job id (default: the newest job)."),
     db: Path = DbOption,
 ) -> None:
@@ -116,16 +154,20 @@ def log_export(
         elif out.suffix.lower() == ".csv":
             files = export_csv(log, job_id, out)
         else:
-            raise WeldcellError(f"{out}: export format must be .json or .csv, got {out.suffix or 'no suffix'!r}")
+            raise WeldcellError(
+                f"{out}: export format must be .json or .csv, got {out.suffix or 'no suffix'!r}"
+            )
     for f in files:
         console.print(f"wrote {f}")
 
 
 @log_app.command("plot")
 def log_plot(
-    record: int | None = typer.Argument(None, help="Seam record id (see 'weldcell log show'); default: all of a job."),
+    record: int | None = typer.Argument(
+        None, help="Seam record id (see 'weldcell log show'); default: all of a job."
+    ),
     job: int | None = typer.Option(None, help="Job id when plotting all its seams (default: newest)."),
-    out: Path = typer.Option(Path("."), "--out", help="Folder for the PNG files."),
+    out: Path = typer.Option(Path(), "--out", help="Folder for the PNG files."),
     db: Path = DbOption,
 ) -> None:
     """Plot current, voltage and wire speed over the seam for one seam attempt (or all of a job)."""
@@ -147,8 +189,12 @@ def _print_result(res: CellRunResult) -> None:
 
     with WeldLog(res.log_path, readonly=True) as log:
         console.print(_seam_table(log, res.job_id, f"job {res.job_id}: {res.state.name.lower()}"))
-    for label, path in (("weld log", res.log_path), ("validation report", res.report_path),
-                        ("trajectory", res.trajectory_path), ("program", res.program_path)):
+    for label, path in (
+        ("weld log", res.log_path),
+        ("validation report", res.report_path),
+        ("trajectory", res.trajectory_path),
+        ("program", res.program_path),
+    ):
         if path is not None:
             console.print(f"{label:>18}: {path}")
     console.print(f"inspect with: weldcell log show --db {res.log_path}")
@@ -165,6 +211,21 @@ def _progress_printer() -> Any:
     return show
 
 
+def _log_to_file(path: Path) -> None:
+    """Send library logging (driver timing warnings, ...) to ``path``; only errors reach the console."""
+    import logging
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    fh = logging.FileHandler(path)
+    fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(fh)
+    console_handler = logging.StreamHandler()
+    console_handler.setLevel(logging.ERROR)
+    root.addHandler(console_handler)
+
+
 def _sigterm_as_interrupt() -> None:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -172,12 +233,15 @@ def _sigterm_as_interrupt() -> None:
 
 def demo(
     view: bool = typer.Option(False, "--view", help="Open the 3D viewer alongside."),
-    out: Path = typer.Option(Path("weldcell-demo"), "--out", help="Folder for the log, report and trajectory."),
+    out: Path = typer.Option(
+        Path("weldcell-demo"), "--out", help="Folder for the log, report and trajectory."
+    ),
 ) -> None:
     """Run the whole virtual cell: UR controller + power source on loopback, plan, validate, weld."""
     from weldcell.cell.demo import DemoOptions, run_demo
 
     _sigterm_as_interrupt()
+    _log_to_file(out / "weldcell.log")
     res = run_demo(DemoOptions(out_dir=out, view=view), progress=_progress_printer())
     _print_result(res)
     if res.state.name != "READY":
@@ -189,7 +253,9 @@ def demo(
 def cell_run(
     job: Path = typer.Argument(..., help="Weld program (.yaml) or planned trajectory (.npz)."),
     robot: str = typer.Option(..., "--robot", help="Robot controller, e.g. ur://192.168.0.10"),
-    powersource: str = typer.Option(..., "--powersource", help="Power source, e.g. modbus://192.168.0.20:502"),
+    powersource: str = typer.Option(
+        ..., "--powersource", help="Power source, e.g. modbus://192.168.0.20:502"
+    ),
     db: Path = typer.Option(DEFAULT_LOG, "--db", help="Weld log file (SQLite)."),
     out: Path = typer.Option(Path("weldcell-out"), "--out", help="Folder for the trajectory and report."),
     part_serial: str = typer.Option("", "--part", help="Serial number of the part."),
@@ -198,8 +264,18 @@ def cell_run(
     from weldcell.cell.demo import RunOptions, run_job
 
     _sigterm_as_interrupt()
-    res = run_job(RunOptions(job=job, robot_url=robot, powersource_url=powersource, log_path=db, out_dir=out,
-                             part_serial=part_serial), progress=_progress_printer())
+    _log_to_file(out / "weldcell.log")
+    res = run_job(
+        RunOptions(
+            job=job,
+            robot_url=robot,
+            powersource_url=powersource,
+            log_path=db,
+            out_dir=out,
+            part_serial=part_serial,
+        ),
+        progress=_progress_printer(),
+    )
     _print_result(res)
     if res.state.name != "READY":
         err_console.print(f"[red]the job did not complete: {res.message}[/]")

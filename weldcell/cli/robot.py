@@ -1,4 +1,4 @@
-"""Robot commands: ``weldcell controller ur`` (virtual UR controller) and ``weldcell run`` (run on a robot)."""
+"""Robot commands: ``weldcell controller ur`` (a virtual UR controller) and ``weldcell run``."""
 
 from __future__ import annotations
 
@@ -164,6 +164,11 @@ def run_cmd(
     ),
     arc_output: int = typer.Option(0, "--arc-output", help="Standard digital output that switches the arc."),
     power_on: bool = typer.Option(False, "--power-on", help="Power on and release brakes via the dashboard."),
+    move_to_start: bool = typer.Option(
+        False,
+        "--move-to-start",
+        help="Joint move to the start pose first (NOT collision checked: clear the cell).",
+    ),
     out: Path | None = typer.Option(
         None, "--out", "-o", help="Folder for the planned trajectory of a program."
     ),
@@ -196,10 +201,14 @@ def run_cmd(
     rows: list[tuple[str, str, str]] = []
     with driver:
         q0 = driver.state().q
+        if move_to_start and float(np.max(np.abs(q0 - traj.q[0]))) > 1e-3:
+            console.print("[yellow]moving to the start pose (joint move, not collision checked)[/]")
+            driver.move_to(traj.q[0], speed_fraction=0.2, force_unvalidated=True).wait_until_done(120.0)
+            q0 = driver.state().q
         if float(np.max(np.abs(q0 - traj.q[0]))) > 1e-3:
             raise DriverError(
                 f"the robot is not at the trajectory's start (largest joint deviation "
-                f"{float(np.max(np.abs(q0 - traj.q[0]))):.3f} rad); jog it to the start pose first"
+                f"{float(np.max(np.abs(q0 - traj.q[0]))):.3f} rad); jog it there or pass --move-to-start"
             )
         with Progress(
             TextColumn("{task.description}"),
@@ -222,8 +231,11 @@ def run_cmd(
                 res = h.result
                 assert res is not None  # mypy
                 if seam:
-                    s_mm = traj.seam_s[res.reached_index] * 1e3
-                    rows.append((seam, res.outcome.value, f"{s_mm:.0f} mm" if np.isfinite(s_mm) else "-"))
+                    s_done = traj.seam_s[a : res.reached_index + 1]
+                    s_done = s_done[np.isfinite(s_done)]
+                    rows.append(
+                        (seam, res.outcome.value, f"{s_done.max() * 1e3:.0f} mm" if s_done.size else "-")
+                    )
                 if res.outcome is not ExecutionOutcome.COMPLETED:
                     bar.stop()
                     console.print(

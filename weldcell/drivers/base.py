@@ -371,10 +371,15 @@ class RobotDriver(ABC):
             DriverConnectionError: unreachable or refused.
             DriverTimeoutError: not connected within ``timeout`` [s].
         """
-        if self._conn.connected:
+        if self.connected:
             return
-        if self._conn.closed:
-            self._conn.closed = False
+        if self._conn.connected:  # the link dropped: clean up before connecting again
+            try:
+                self._close()
+            except DriverError as err:
+                log.debug("cleanup of a dropped connection: %s", err)
+            self._conn.connected = False
+        self._conn.closed = False
         self._connect(timeout)
         self._conn.connected = True
         log.info("%s connected", self)
@@ -393,7 +398,7 @@ class RobotDriver(ABC):
 
     @property
     def connected(self) -> bool:
-        """True between ``connect()`` and ``close()``."""
+        """True between ``connect()`` and ``close()`` while the link is up."""
         return self._conn.connected
 
     def __enter__(self) -> RobotDriver:

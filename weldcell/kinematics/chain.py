@@ -152,7 +152,13 @@ def load_chain(path: Path, tip: str = "flange") -> UrdfChain:
         cur = parent.get("link", "") if parent is not None else ""
     path_joints.reverse()
     link_names = [cur] + [_attr(j, "child", "link", "") for j in path_joints]
-    origins, axes, qidx, lower, upper, vel, jnames = [], [], [], [], [], [], []
+    origins: list[NDArrayF] = []
+    axes: list[NDArrayF] = []
+    qidx: list[int] = []
+    lower: list[float] = []
+    upper: list[float] = []
+    vel: list[float] = []
+    jnames: list[str] = []
     for j in path_joints:
         kind = j.get("type")
         origins.append(_origin(j.find("origin")))

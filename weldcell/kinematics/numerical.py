@@ -49,7 +49,12 @@ def solve_numerical(
     tol_lm = max(LM_TOL_MIN, min(LM_TOL_MAX, 0.5 * min(tol_m, tol_rad) ** 2 * 1e-2))
     seed = np.clip(q_seed, robot.q_lower, robot.q_upper)
     sol = ets.ik_LM(
-        np.ascontiguousarray(T_target), q0=seed, ilimit=max_iterations, slimit=1, tol=tol_lm, joint_limits=True
+        np.ascontiguousarray(T_target),
+        q0=seed,
+        ilimit=max_iterations,
+        slimit=1,
+        tol=tol_lm,
+        joint_limits=True,
     )
     q = np.asarray(sol.q, dtype=np.float64).reshape(robot.n_joints)
     if not np.all(np.isfinite(q)) or np.linalg.norm(pose_error(T_target, robot.fk(q))) > np.linalg.norm(
@@ -73,4 +78,6 @@ def solve_numerical(
     inside = bool(np.all(q >= robot.q_lower) and np.all(q <= robot.q_upper))
     found = res_m <= tol_m and res_rad <= tol_rad and inside
     q.flags.writeable = False
-    return IkResult(found=found, q=q if found else None, residual_m=res_m, residual_rad=res_rad, iterations=iterations)
+    return IkResult(
+        found=found, q=q if found else None, residual_m=res_m, residual_rad=res_rad, iterations=iterations
+    )

@@ -53,9 +53,13 @@ def check_joint_array(q: npt.ArrayLike, n: int, name: str = "q") -> NDArrayF:
     try:
         arr = np.asarray(q, dtype=np.float64)
     except (TypeError, ValueError) as err:
-        raise InputShapeError(f"{name}: expected joint positions [rad] of shape (..., {n}), got {q!r}") from err
+        raise InputShapeError(
+            f"{name}: expected joint positions [rad] of shape (..., {n}), got {q!r}"
+        ) from err
     if arr.ndim < 1 or arr.shape[-1] != n:
-        raise InputShapeError(f"{name}: expected joint positions [rad] of shape (..., {n}), got shape {arr.shape}")
+        raise InputShapeError(
+            f"{name}: expected joint positions [rad] of shape (..., {n}), got shape {arr.shape}"
+        )
     if not np.all(np.isfinite(arr)):
         raise InputShapeError(f"{name}: joint positions contain NaN or infinite values")
     return arr
@@ -71,9 +75,13 @@ def check_pose_array(T: npt.ArrayLike, name: str = "T_base_flange", atol: float 
     try:
         arr = np.asarray(T, dtype=np.float64)
     except (TypeError, ValueError) as err:
-        raise InputShapeError(f"{name}: expected homogeneous transforms of shape (..., 4, 4), got {T!r}") from err
+        raise InputShapeError(
+            f"{name}: expected homogeneous transforms of shape (..., 4, 4), got {T!r}"
+        ) from err
     if arr.ndim < 2 or arr.shape[-2:] != (4, 4):
-        raise InputShapeError(f"{name}: expected homogeneous transforms of shape (..., 4, 4), got shape {arr.shape}")
+        raise InputShapeError(
+            f"{name}: expected homogeneous transforms of shape (..., 4, 4), got shape {arr.shape}"
+        )
     flat = np.ascontiguousarray(arr.reshape(-1, 4, 4))
     bad = analytic.check_rigid_kernel(flat, atol)
     if bad >= 0:
@@ -86,8 +94,8 @@ def check_pose_array(T: npt.ArrayLike, name: str = "T_base_flange", atol: float 
         elif np.linalg.det(Tb[:3, :3]) < 0:
             why = "rotation part is a reflection (determinant -1)"
         else:
-            err = np.abs(Tb[:3, :3].T @ Tb[:3, :3] - np.eye(3)).max()
-            why = f"rotation part is not orthonormal (max |RᵀR - I| = {err:.1e} > {atol:.0e})"
+            dev = np.abs(Tb[:3, :3].T @ Tb[:3, :3] - np.eye(3)).max()
+            why = f"rotation part is not orthonormal (max |RᵀR - I| = {dev:.1e} > {atol:.0e})"
         where = f" at index {tuple(int(i) for i in idx)}" if idx else ""
         raise InputShapeError(f"{name}{where}: not a rigid transform: {why}")
     return flat
@@ -271,10 +279,14 @@ class Robot:
 
         T = check_pose_array(T_base_flange)
         if T.shape[0] != 1 or np.shape(T_base_flange) != (4, 4):
-            raise InputShapeError(f"T_base_flange: expected one pose of shape (4, 4), got {np.shape(T_base_flange)}")
+            raise InputShapeError(
+                f"T_base_flange: expected one pose of shape (4, 4), got {np.shape(T_base_flange)}"
+            )
+        if np.shape(q_seed) != (self.n_joints,):
+            raise InputShapeError(
+                f"q_seed: expected joint positions [rad] of shape ({self.n_joints},), got {np.shape(q_seed)}"
+            )
         seed = check_joint_array(q_seed, self.n_joints, "q_seed")
-        if seed.shape != (self.n_joints,):
-            raise InputShapeError(f"q_seed: expected shape ({self.n_joints},), got {seed.shape}")
         if not (tol_m > 0 and tol_rad > 0):
             raise InputShapeError(f"tol_m, tol_rad: expected positive tolerances, got {tol_m}, {tol_rad}")
         return solve_numerical(self, T[0], seed, tol_m, tol_rad, max_iterations)
@@ -310,7 +322,9 @@ class Robot:
         qa = np.asarray(q, dtype=np.float64)
         ref = check_joint_array(q_ref, self.n_joints, "q_ref")
         if qa.ndim < 1 or qa.shape[-1] != self.n_joints:
-            raise InputShapeError(f"q: expected joint positions [rad] of shape (..., {self.n_joints}), got {qa.shape}")
+            raise InputShapeError(
+                f"q: expected joint positions [rad] of shape (..., {self.n_joints}), got {qa.shape}"
+            )
         lo = np.ceil((self.q_lower - 1e-12 - qa) / _TWO_PI)
         hi = np.floor((self.q_upper + 1e-12 - qa) / _TWO_PI)
         m = np.clip(np.round((ref - qa) / _TWO_PI), lo, hi)

@@ -75,7 +75,13 @@ class Torch:
             Capsule("flange", self._on_axis(0.0), self._on_axis(nz0), s.r_neck, "neck"),
             Capsule("flange", self._on_axis(nz0), self._on_axis(L - h), s.r_nozzle, "nozzle"),
             Capsule("flange", self._on_axis(tip_end - 0.02), self._on_axis(tip_end), s.r_tip, "contact_tip"),
-            Capsule("flange", self._on_axis(tip_end), self._on_axis(tip_end + s.nominal_stickout), s.r_wire, "wire"),
+            Capsule(
+                "flange",
+                self._on_axis(tip_end),
+                self._on_axis(tip_end + s.nominal_stickout),
+                s.r_wire,
+                "wire",
+            ),
         )
 
     def T_flange_tcp(self, stickout: float | None = None) -> NDArrayF:
@@ -92,7 +98,9 @@ class Torch:
         """
         so = self.nominal_stickout if stickout is None else float(stickout)
         if not (math.isfinite(so) and 0.0 <= so <= MAX_STICKOUT):
-            raise InputShapeError(f"stickout: expected a wire stick-out in [0, {MAX_STICKOUT}] m, got {stickout!r}")
+            raise InputShapeError(
+                f"stickout: expected a wire stick-out in [0, {MAX_STICKOUT}] m, got {stickout!r}"
+            )
         T = np.array(self.T_flange_neck)
         T[:3, 3] = self._on_axis(self._spec.neck_length - self._spec.tip_recess + so)
         return T

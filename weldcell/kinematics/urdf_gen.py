@@ -82,7 +82,9 @@ class _Joint:
     effort: float = 0.0
 
 
-def _tf(xyz: tuple[float, float, float] = (0.0, 0.0, 0.0), rpy: tuple[float, float, float] = (0, 0, 0)) -> NDArrayF:
+def _tf(
+    xyz: tuple[float, float, float] = (0.0, 0.0, 0.0), rpy: tuple[float, float, float] = (0, 0, 0)
+) -> NDArrayF:
     return se3_from_xyz_rpy(np.array(xyz, dtype=float), np.array(rpy, dtype=float))
 
 
@@ -126,7 +128,14 @@ def sphere(center: tuple[float, float, float], r: float, color: str) -> Prim:
 
 def _ur_model(s: URSpec) -> tuple[str, list[_Link], list[_Joint]]:
     names = ["shoulder_pan", "shoulder_lift", "elbow", "wrist_1", "wrist_2", "wrist_3"]
-    links_n = ["shoulder_link", "upper_arm_link", "forearm_link", "wrist_1_link", "wrist_2_link", "wrist_3_link"]
+    links_n = [
+        "shoulder_link",
+        "upper_arm_link",
+        "forearm_link",
+        "wrist_1_link",
+        "wrist_2_link",
+        "wrist_3_link",
+    ]
     a = (0.0, s.a2, s.a3, 0.0, 0.0, 0.0)
     d = (s.d1, 0.0, 0.0, s.d4, s.d5, s.d6)
     alpha = (math.pi / 2, 0.0, 0.0, math.pi / 2, -math.pi / 2, 0.0)
@@ -177,7 +186,9 @@ def _ur_model(s: URSpec) -> tuple[str, list[_Link], list[_Joint]]:
         links.append(_Link(links_n[i], prims[links_n[i]], masses.get(links_n[i], 1.2)))
         parent = links_n[i]
     # a6 = 0, α6 = 0: the flange (tool0) is DH frame 6 itself
-    joints.append(_Joint("flange_joint", parent, "flange", _tf((a[5], 0, 0)) @ _rot_x(alpha[5]), kind="fixed"))
+    joints.append(
+        _Joint("flange_joint", parent, "flange", _tf((a[5], 0, 0)) @ _rot_x(alpha[5]), kind="fixed")
+    )
     links.append(_Link("flange", [], 0.01))
     return s.name, links, joints
 
@@ -271,7 +282,7 @@ def torch_geometry(s: TorchSpec) -> dict[str, tuple[list[Prim], NDArrayF]]:
     """Torch links: name -> (primitives in the link frame, ``T_flange_link``)."""
     ca, sa = math.cos(s.neck_angle), math.sin(s.neck_angle)
     T_flange_neck = np.eye(4)
-    T_flange_neck[:3, :3] = [[ca, 0, sa], [0, 1, 0], [-sa, 0, ca]]
+    T_flange_neck[:3, :3] = np.array([[ca, 0.0, sa], [0.0, 1.0, 0.0], [-sa, 0.0, ca]])
     T_flange_neck[:3, 3] = [0.0, 0.0, s.body_length]
     L = s.neck_length
     nz0 = L - s.nozzle_length

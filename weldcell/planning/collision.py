@@ -137,6 +137,9 @@ class CapsuleCollisionChecker:
         margin: Safety distance [m] every capsule keeps from every body (default: ``cell.clearance``).
         self_margin: Distance [m] non-adjacent capsules keep from each other.
         exact_below: Distances below this [m] are computed exactly; :meth:`clearance` saturates at it.
+        pad: Extra distance [m] added to every robot/torch-to-body requirement. Bullet reports cylinder
+            distances up to about 1 mm short (its collision margin); the pad keeps this checker
+            conservative with respect to the pybullet simulator that validates the plans.
         rng: Random generator for the self-collision pair analysis (deterministic default).
     """
 
@@ -149,6 +152,7 @@ class CapsuleCollisionChecker:
         *,
         self_margin: float = 0.002,
         exact_below: float = 0.05,
+        pad: float = 0.0015,
         rng: np.random.Generator | None = None,
     ) -> None:
         clearance = float(getattr(cell, "clearance", 0.0) or 0.0)
@@ -181,11 +185,11 @@ class CapsuleCollisionChecker:
             if owner == "robot" and groups[ci] == root_group:
                 continue  # the base does not move: the program's layout, not the planner, owns it
             for bi, body in enumerate(bodies):
-                req = self.margin
+                req = self.margin + pad
                 if owner == "torch":
                     if body.role == "workpiece" and cname in _MAY_TOUCH_WORKPIECE:
                         continue  # the wire tip touches the joint while welding
-                    req = clearance
+                    req = clearance + pad
                 env_cap.append(ci)
                 env_body.append(bi)
                 env_req.append(req)
@@ -253,6 +257,24 @@ class CapsuleCollisionChecker:
         return a[keep], b[keep], np.full(int(keep.sum()), float(self_margin))
 
     # --- queries ---------------------------------------------------------------------------------
+    def is_free(self, q: npt.ArrayLike) -> bool:
+        """Fast single-configuration check, q (n,) [rad] (for sampling planners calling per state)."""
+        one = getattr(self, "_one", None)
+        if one is None:
+            buf = np.zeros((1, self.n_joints))
+            out = (np.empty(1), np.empty(1), np.empty(1, dtype=np.int64))
+            args = (
+                *self._chain_args(), *self._caps, *self._bodies, *self._env, *self._self, 0.0, True, *out,
+            )  # fmt: skip
+            one = (buf, args, out[0])
+            self._one = one
+        buf, args, slack = one
+        buf[0, :] = q
+        if not np.isfinite(buf).all():
+            return False
+        K.collision_batch(buf, *args)
+        return bool(slack[0] >= 0.0)
+
     def _as_batch(self, q: npt.ArrayLike) -> NDArrayF:
         Q = np.ascontiguousarray(np.atleast_2d(np.asarray(q, dtype=np.float64)))
         if Q.ndim != 2 or Q.shape[1] != self.n_joints:

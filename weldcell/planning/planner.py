@@ -233,10 +233,20 @@ def _plan_direction(
     if isinstance(weld, SeamFailure):
         return weld
     res = options.transit.resolution
-    q_app = _end_config(robot, checker, np.asarray(seg.T_world_approach), weld.angles[0], seg, T_base_world,
-                        T_tcp_flange, weld.q[0], res)  # fmt: skip
-    q_dep = _end_config(robot, checker, np.asarray(seg.T_world_depart), weld.angles[-1], seg, T_base_world,
-                        T_tcp_flange, weld.q[-1], res)  # fmt: skip
+
+    def backed_off(T_end: NDArrayF, T_seam_end: NDArrayF, angles: NDArrayF, q_near: NDArrayF) -> NDArrayF | None:
+        # the programmed distance first; shorter ones when the arm cannot reach that far
+        for frac in (1.0, 0.5, 0.25):
+            T = T_end.copy()
+            T[:3, 3] = T_seam_end[:3, 3] + frac * (T_end[:3, 3] - T_seam_end[:3, 3])
+            q = _end_config(robot, checker, T, angles, seg, T_base_world, T_tcp_flange, q_near, res)
+            if q is not None:
+                return q
+        return None
+
+    T_tp = np.asarray(seg.T_world_tcp)
+    q_app = backed_off(np.asarray(seg.T_world_approach), T_tp[0], weld.angles[0], weld.q[0])
+    q_dep = backed_off(np.asarray(seg.T_world_depart), T_tp[-1], weld.angles[-1], weld.q[-1])
     for q, what in ((q_app, "approach"), (q_dep, "depart")):
         if q is None:
             s_at = 0.0 if what == "approach" else float(seg.s[-1] - seg.s[0])

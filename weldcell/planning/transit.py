@@ -80,10 +80,13 @@ def _ompl_path(
     space.setBounds(bounds)
     ss = og.SimpleSetup(space)
     buf = np.empty((1, n))
+    fast = getattr(checker, "is_free", None)
 
     def valid(state: Any) -> bool:
         for j in range(n):
             buf[0, j] = state[j]
+        if fast is not None:
+            return bool(fast(buf[0]))
         return bool(checker.check(buf)[0])
 
     ss.setStateValidityChecker(valid)

@@ -64,6 +64,7 @@ WEAVE_SPEED_MAX_MM_S = 150.0  # peak torch speed of the weave motion relative to
 WEAVE_MIN_PITCH_MM = 0.1  # seam advance per weave cycle; below it the path cannot be sampled
 PASS_OFFSET_MM = 30.0
 MIN_SEAM_MM = 1.0
+MIN_STITCH_MM = 3.0
 MIN_POINT_GAP_MM = 0.1
 NORMAL_PERP_TOL_DEG = 2.0
 NORMAL_PARALLEL_DEG = 5.0
@@ -614,6 +615,11 @@ def _build_seam(
                 (*loc, "stitch", "length_mm"),
                 f"stitch length {st.length_mm:g} mm is longer than its "
                 f"pitch {st.pitch_mm:g} mm; expected length ≤ pitch (equal means continuous)",
+            )
+        if st.length_mm < MIN_STITCH_MM:
+            chk.fail(
+                (*loc, "stitch", "length_mm"),
+                f"a {st.length_mm:g} mm stitch is too short to weld; expected ≥ {MIN_STITCH_MM:g} mm",
             )
         if st.start_offset_mm + st.length_mm > curve.length * 1e3 + 1e-6:
             chk.fail(

@@ -15,9 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 FORMAT_ID = "weldcell.program/1"
 
-Vec3 = Annotated[list[float], Field(min_length=3, max_length=3, description="[x, y, z]")]
-PositiveMm = Annotated[float, Field(gt=0.0)]
-NonNegative = Annotated[float, Field(ge=0.0)]
+LIMIT = 1e6  # [mm] / [s] / [deg]: anything bigger is a typo, and keeps the arithmetic finite
+Coord = Annotated[float, Field(ge=-LIMIT, le=LIMIT)]
+Vec3 = Annotated[list[Coord], Field(min_length=3, max_length=3, description="[x, y, z]")]
+PositiveMm = Annotated[float, Field(gt=0.0, le=LIMIT)]
+NonNegative = Annotated[float, Field(ge=0.0, le=LIMIT)]
 
 
 class _Strict(BaseModel):

@@ -34,8 +34,8 @@ class ClearanceRules:
     """Minimum distances [m] between the robot/torch and the cell or itself (see module docstring)."""
 
     clearance: float = 0.01
-    nozzle_clearance: float = 0.002
-    self_clearance: float = 0.005
+    nozzle_clearance: float = 0.001
+    self_clearance: float = 0.002
 
     def __post_init__(self) -> None:
         for name in ("clearance", "nozzle_clearance", "self_clearance"):
@@ -87,7 +87,7 @@ class QueryUnit:
 
     Attributes:
         kind: "robot-cell", "torch-cell", "torch-robot" or "self".
-        link_a, link_b: Robot link pair (kind "self" only).
+        link_a, link_b: Robot link pair (kind "self"); torch link in ``link_a`` (kind "torch-cell").
         lever_arms: Per movable joint of the scene (scene order): bound [m] on how far a unit turn
             of that joint moves the measured parts relative to each other (0 = no effect).
     """
@@ -104,8 +104,8 @@ def query_units(scene: Scene) -> tuple[QueryUnit, ...]:
     units = []
     if scene.cell_id is not None:
         units.append(QueryUnit("robot-cell", -1, -1, every))
-        if scene.torch_id is not None:
-            units.append(QueryUnit("torch-cell", -1, -1, every))
+        for k in sorted(scene.torch_extent):  # one unit per torch link: the nozzle is queried most
+            units.append(QueryUnit("torch-cell", k, -1, every))
     if scene.torch_id is not None:
         units.append(QueryUnit("torch-robot", -1, -1, every))
     for a, b in scene.self_pairs:
@@ -121,42 +121,59 @@ def query_units(scene: Scene) -> tuple[QueryUnit, ...]:
 
 
 def query(scene: Scene, unit: QueryUnit, rules: ClearanceRules, lookahead: float) -> list[Proximity]:
-    """Run one unit at the scene's current configuration: pairs within margin + ``lookahead`` [m]."""
+    """Run one unit at the scene's current configuration: pairs within margin + ``lookahead`` [m].
+
+    One result per pair of links/bodies (the closest of their shapes), in a deterministic order.
+    """
     cid = scene.client
-    out: list[Proximity] = []
+    best: dict[tuple[int, int], tuple[float, float, str]] = {}  # (link a, link b) -> distance, margin, rule
     robot, torch, cell = scene.robot_id, scene.torch_id, scene.cell_id
-    ln, tn = scene.link_names, scene.torch_link_names
     if unit.kind == "robot-cell":
         cap = rules.clearance + lookahead
+        bodies = scene.cell.bodies
         for r in pb.getClosestPoints(robot, cell, cap, physicsClientId=cid):
-            robot_link, body = r[3], scene.cell.bodies[r[4]]
-            if robot_link in scene.static_links and body.role == "table":
+            key = (r[3], r[4])
+            if key in best and best[key][0] <= r[8]:
                 continue
-            out.append(
-                Proximity(f"robot/{ln[robot_link]}", f"cell/{body.name}", r[8], rules.clearance, "robot-cell")
-            )
+            if r[3] in scene.static_links and bodies[r[4]].role == "table":
+                continue
+            best[key] = (r[8], rules.clearance, "robot-cell")
     elif unit.kind == "torch-cell":
         cap = rules.max_margin + lookahead
-        for r in pb.getClosestPoints(torch, cell, cap, physicsClientId=cid):
-            body = scene.cell.bodies[r[4]]
-            part = scene.torch_parts[r[3]]
-            margin = _torch_margin(part, body.role, rules)
+        part = scene.torch_parts[unit.link_a]
+        for r in pb.getClosestPoints(torch, cell, cap, linkIndexA=unit.link_a, physicsClientId=cid):
+            key = (r[3], r[4])
+            if key in best and best[key][0] <= r[8]:
+                continue
+            role = scene.cell.bodies[r[4]].role
+            margin = _torch_margin(part, role, rules)
             if margin is not None and r[8] < margin + lookahead:
-                rule = f"{part.value}-{body.role}"
-                out.append(Proximity(f"torch/{tn[r[3]]}", f"cell/{body.name}", r[8], margin, rule))
+                best[key] = (r[8], margin, f"{part.value}-{role}")
     elif unit.kind == "torch-robot":
         cap = rules.self_clearance + lookahead
         for r in pb.getClosestPoints(torch, robot, cap, physicsClientId=cid):
-            if r[4] not in scene.torch_skip_links:
-                out.append(
-                    Proximity(f"torch/{tn[r[3]]}", f"robot/{ln[r[4]]}", r[8], rules.self_clearance, "torch-robot")
-                )
+            key = (r[3], r[4])
+            if r[4] not in scene.torch_skip_links and (key not in best or r[8] < best[key][0]):
+                best[key] = (r[8], rules.self_clearance, "torch-robot")
     else:
         a, b = unit.link_a, unit.link_b
         cap = rules.self_clearance + lookahead
-        for r in pb.getClosestPoints(robot, robot, cap, linkIndexA=a, linkIndexB=b, physicsClientId=cid):
-            out.append(Proximity(f"robot/{ln[a]}", f"robot/{ln[b]}", r[8], rules.self_clearance, "self"))
-    return out
+        res = pb.getClosestPoints(robot, robot, cap, linkIndexA=a, linkIndexB=b, physicsClientId=cid)
+        if res:
+            best[(a, b)] = (min(r[8] for r in res), rules.self_clearance, "self")
+    return [_proximity(scene, unit.kind, key, *val) for key, val in sorted(best.items())]
+
+
+def _proximity(scene: Scene, kind: str, key: tuple[int, int], distance: float, margin: float, rule: str) -> Proximity:
+    a, b = key
+    ln = scene.link_names
+    if kind == "robot-cell":
+        return Proximity(f"robot/{ln[a]}", f"cell/{scene.cell.bodies[b].name}", distance, margin, rule)
+    if kind == "torch-cell":
+        return Proximity(f"torch/{scene.torch_link_names[a]}", f"cell/{scene.cell.bodies[b].name}", distance, margin, rule)
+    if kind == "torch-robot":
+        return Proximity(f"torch/{scene.torch_link_names[a]}", f"robot/{ln[b]}", distance, margin, rule)
+    return Proximity(f"robot/{ln[a]}", f"robot/{ln[b]}", distance, margin, rule)
 
 
 def proximities(scene: Scene, rules: ClearanceRules, lookahead: float) -> list[Proximity]:

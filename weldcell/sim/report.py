@@ -132,6 +132,7 @@ class SeamMetrics:
         length: Seam length welded [m] (range of ``seam_s``).
         travel_speed_programmed: [m/s] (NaN if unknown).
         travel_speed_planned: Median seam progress speed of the trajectory [m/s], ramps excluded.
+        max_travel_speed_error: Largest relative error of a pass's planned speed (fraction).
         max_tcp_speed_error: Largest difference between the TCP speed from pybullet's kinematics and
             the nominal TCP speed [m/s].
         max_tcp_deviation: Largest TCP position error [m].
@@ -144,6 +145,7 @@ class SeamMetrics:
     length: float
     travel_speed_programmed: float
     travel_speed_planned: float
+    max_travel_speed_error: float
     max_tcp_speed_error: float
     max_tcp_deviation: float
     max_torch_angle_error: float

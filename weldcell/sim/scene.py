@@ -85,6 +85,8 @@ class Scene:
             (n,) [m], 0 for joints that do not move that link.
         parent_links: Parent link index per robot link (-1 = base).
         torch_radius: Upper bound on the distance of any torch point from the flange origin [m].
+        torch_extent: Per torch link with a collision shape: bounds [m] on the distance of its points
+            from the flange origin and from the TCP point of ``cell.T_flange_tcp``.
     """
 
     world: PybulletWorld
@@ -109,6 +111,7 @@ class Scene:
     link_lever_arms: dict[int, NDArrayF]
     parent_links: dict[int, int]
     torch_radius: float
+    torch_extent: dict[int, tuple[float, float]]
 
     @property
     def self_pair_set(self) -> frozenset[tuple[int, int]]:
@@ -223,11 +226,16 @@ def build_scene(world: PybulletWorld, cell: CellModel) -> Scene:
     torch_skip = frozenset(k for k in link_names if group[k] in mount_groups)
 
     T_world_flange = bl.se3_from_pos_quat_xyzw(*bl.link_state(cid, robot_id, flange)[4:6])
-    torch_radius = (
-        max(_max_corner_distance(cid, torch_id, k, T_world_flange[:3, 3]) for k in torch_link_names)
-        if torch_id is not None
-        else 0.0
-    )
+    p_tcp = (T_world_flange @ cell.T_flange_tcp)[:3, 3]
+    torch_extent = {
+        k: (
+            _max_corner_distance(cid, torch_id, k, T_world_flange[:3, 3]),
+            _max_corner_distance(cid, torch_id, k, p_tcp),
+        )
+        for k in torch_link_names
+        if torch_id is not None and bl.has_collision_shape(cid, torch_id, k)
+    }
+    torch_radius = max((e[0] for e in torch_extent.values()), default=0.0)
     lever_to = _lever_arms(cid, robot_id, joints, movable, link_names, flange, torch_radius)
     lever = _ro(np.max(np.stack(list(lever_to.values())), axis=0))
     return Scene(
@@ -253,6 +261,7 @@ def build_scene(world: PybulletWorld, cell: CellModel) -> Scene:
         link_lever_arms=lever_to,
         parent_links=parent,
         torch_radius=torch_radius,
+        torch_extent=torch_extent,
     )
 
 

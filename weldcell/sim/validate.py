@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 import pybullet as pb
 
-from weldcell.errors import InputShapeError, ModelError
+from weldcell.errors import InputShapeError, ModelError, WeldcellError
 from weldcell.planning.trajectory import JointTrajectory
 from weldcell.sim._bullet import se3_from_pos_quat_xyzw
 from weldcell.sim.cell_model import CellModel
@@ -42,6 +42,7 @@ from weldcell.sim.world import Mode, PybulletWorld
 
 log = logging.getLogger(__name__)
 NDArrayF = npt.NDArray[np.float64]
+BOUND_TOLERANCE = 2e-5  # [m] kept in reserve for the numerical error of pybullet's distances
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +53,10 @@ class ValidationOptions:
         clearance: Robot/torch to cell clearance [m]; None = the cell's clearance.
         nozzle_clearance: Nozzle / contact tip to workpiece and fixture [m].
         self_clearance: Between non-adjacent robot links, and torch to robot [m].
-        lookahead: How far beyond its margin a pair is still measured [m]; larger = fewer queries on
-            slow motion, more pairs per query.
+        lookahead: How far beyond its margin a pair against the cell is still measured [m]; larger =
+            fewer queries, more pairs per query.
+        self_lookahead: The same for robot-robot and torch-robot pairs (few pairs per query, so it is
+            cheap to measure them far out) [m].
         max_tcp_deviation_weld: TCP position error allowed with the arc on [m].
         max_tcp_deviation_transit: TCP position error allowed on transit moves [m].
         max_torch_angle_error: Torch axis angle error allowed with the arc on [rad].
@@ -70,9 +73,10 @@ class ValidationOptions:
     """
 
     clearance: float | None = None
-    nozzle_clearance: float = 0.002
-    self_clearance: float = 0.005
+    nozzle_clearance: float = 0.001
+    self_clearance: float = 0.002
     lookahead: float = 0.05
+    self_lookahead: float = 0.15
     max_tcp_deviation_weld: float = 0.0005
     max_tcp_deviation_transit: float = 0.002
     max_torch_angle_error: float = float(np.deg2rad(2.0))
@@ -121,7 +125,7 @@ def validate_trajectory(
         cell = CellModel.from_program(program)
     with PybulletWorld(Mode.DIRECT) as world:
         scene = build_scene(world, cell)
-        return validate_in_scene(scene, traj, options or ValidationOptions())
+        return validate_in_scene(scene, traj, options or ValidationOptions(), program)
 
 
 def _robot_model_limits(traj: JointTrajectory) -> tuple[NDArrayF | None, NDArrayF | None]:
@@ -176,8 +180,18 @@ class _Context:
         return Violation(kind, float(t[i0]), float(t[i1]), self.seam(i0), self.label(i0), bodies, value, limit)
 
 
-def validate_in_scene(scene: Scene, traj: JointTrajectory, options: ValidationOptions) -> ValidationReport:
-    """Validate ``traj`` in an already built scene (DIRECT or GUI world). See the module docstring."""
+def validate_in_scene(
+    scene: Scene, traj: JointTrajectory, options: ValidationOptions | None = None, program: Any = None
+) -> ValidationReport:
+    """Validate ``traj`` in an already built scene (DIRECT or GUI world). See the module docstring.
+
+    Args:
+        scene: The cell loaded in a world.
+        traj: The trajectory.
+        options: Limits and settings (defaults if None).
+        program: The weld program, for the programmed travel speed of every pass (optional).
+    """
+    options = options or ValidationOptions()
     if traj.robot != scene.cell.robot:
         raise ModelError(f"the trajectory is for robot {traj.robot!r} but the cell has {scene.cell.robot!r}")
     if set(traj.joint_names) != set(scene.joint_names):
@@ -195,7 +209,7 @@ def validate_in_scene(scene: Scene, traj: JointTrajectory, options: ValidationOp
     violations: list[Violation] = []
     notes: list[str] = []
 
-    fk, checks = _replay(scene, traj, idx, pos_in_scene, rules, options.lookahead)
+    fk, checks = _replay(scene, traj, idx, pos_in_scene, rules, options.lookahead, options.self_lookahead)
     violations += _collision_violations(ctx, checks)
     T_world_flange = fk
     T_world_tcp = T_world_flange @ traj.T_flange_tcp
@@ -230,11 +244,13 @@ def validate_in_scene(scene: Scene, traj: JointTrajectory, options: ValidationOp
         if traj.n_samples > 1
         else np.zeros(1)
     )
-    seams, speed_viol = _seam_metrics(traj, dev, ang, speed, speed_nom, checks, options, ctx)
+    programmed = _programmed_speeds(traj, program)
+    seams, speed_viol = _seam_metrics(traj, dev, ang, speed, speed_nom, checks, options, ctx, programmed)
     violations += speed_viol
 
     sing_idx, sing = _singularity(scene, traj, idx, options)
-    for a, b in _runs(sing < options.min_singularity):
+    # near a singularity only Cartesian (weld) motion needs huge joint speeds; joint moves pass freely
+    for a, b in _runs((sing < options.min_singularity) & traj.arc_on[sing_idx]):
         i0, i1 = int(sing_idx[a]), int(sing_idx[b])
         violations.append(
             ctx.violation(ViolationKind.SINGULARITY, i0, i1, (), float(sing[a : b + 1].min()), options.min_singularity)
@@ -343,13 +359,14 @@ def _replay(
     pos_in_scene: list[int],
     rules: ClearanceRules,
     lookahead: float,
+    self_lookahead: float,
 ) -> tuple[NDArrayF, _Checks]:
     """Pybullet FK at every sample, then each clearance query unit where the motion bound requires it.
 
     Motion bounds, cumulative along the trajectory [m]: for every unit the joint-space bound
-    ``Σ lever_arm[j] |Δq_j|`` with the unit's lever arms; for the torch-cell unit also
-    the Cartesian bound ``|Δp_flange| + θ_flange · torch_radius`` from pybullet's flange poses
-    (whichever is smaller per step).
+    ``Σ lever_arm[j] |Δq_j|`` with the unit's lever arms; for a torch link against the cell also
+    the Cartesian bounds ``|Δp_ref| + θ · extent`` from pybullet's flange poses, with the flange
+    origin or the TCP point as reference (the smallest of the three per step).
 
     Returns:
         T_world_flange (N, 4, 4) and the clearance query results.
@@ -371,15 +388,21 @@ def _replay(
     step: dict[Any, NDArrayF] = {}
     for w in {u.lever_arms for u in units}:
         step[w] = dq @ np.asarray(w, dtype=np.float64)[pos_in_scene]
-    # Cartesian step of the torch: flange translation + rotation angle x torch radius
-    chord = np.linalg.norm(orn[1:] - orn[:-1] * np.sign(np.einsum("ij,ij->i", orn[1:], orn[:-1]))[:, None], axis=1)
+    # Cartesian steps of torch points: |Δp_ref| + θ·|x - p_ref| for a reference point rigid with the
+    # flange (its origin, or the TCP point), θ = rotation angle of the flange between samples
+    sign = np.sign(np.einsum("ij,ij->i", orn[1:], orn[:-1]))
+    chord = np.linalg.norm(orn[1:] - orn[:-1] * sign[:, None], axis=1)
     theta = 4.0 * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0))  # rotation angle = 2 x quaternion angle
-    cart = np.linalg.norm(np.diff(pos, axis=0), axis=1) + theta * scene.torch_radius
+    T_f = se3_from_pos_quat_xyzw(pos, orn)
+    p_ref = T_f[:, :3, :3] @ scene.cell.T_flange_tcp[:3, 3] + pos
+    d_flange = np.linalg.norm(np.diff(pos, axis=0), axis=1)
+    d_ref = np.linalg.norm(np.diff(p_ref, axis=0), axis=1)
     S: list[NDArrayF] = []
     for u in units:
         inc = step[u.lever_arms]
         if u.kind == "torch-cell":
-            inc = np.minimum(inc, cart)
+            r_flange, r_tcp = scene.torch_extent[u.link_a]
+            inc = np.minimum(inc, np.minimum(d_flange + theta * r_flange, d_ref + theta * r_tcp))
         S.append(np.concatenate([[0.0], np.cumsum(inc)]))
 
     results: list[list[tuple[int, tuple[Proximity, ...]]]] = [[] for _ in units]
@@ -394,15 +417,16 @@ def _replay(
         for u, unit in enumerate(units):
             if nxt[u] != i:
                 continue
-            items = tuple(query(scene, unit, rules, lookahead))
+            look = self_lookahead if unit.kind in ("self", "torch-robot") else lookahead
+            items = tuple(query(scene, unit, rules, look))
             results[u].append((i, items))
-            # pairs not returned have slack >= lookahead
-            budget = 0.9 * min((p.slack for p in items), default=lookahead)
+            # pairs not returned have slack >= look
+            budget = min((p.slack for p in items), default=look) - BOUND_TOLERANCE
             Su = S[u]
             nxt[u] = i + 1 if budget <= 0.0 else max(i + 1, int(np.searchsorted(Su, Su[i] + budget, side="left")))
         due = min(nxt)
     checks = _Checks(tuple(tuple(r) for r in results), lookahead)
-    return se3_from_pos_quat_xyzw(pos, orn), checks
+    return T_f, checks
 
 
 def _collision_violations(ctx: _Context, checks: _Checks) -> list[Violation]:
@@ -495,6 +519,40 @@ def _rest_violations(traj: JointTrajectory, options: ValidationOptions, ctx: _Co
     return out
 
 
+def _programmed_speeds(traj: JointTrajectory, program: Any) -> list[float]:
+    """Programmed travel speed [m/s] of each arc-on run of ``traj``, in time order.
+
+    Runs of one seam are matched in order to that seam's passes and stitches from the program's
+    tool paths (each pass may have its own procedure); without a program, or when the counts do
+    not match, the trajectory's per-seam ``travel_speed`` is used.
+    """
+    runs = _runs(traj.arc_on)
+    fallback = [float(traj.travel_speed.get(traj.seam_ids[int(traj.seam_index[a])], "nan")) for a, _ in runs]
+    if program is None:
+        return fallback
+    try:
+        from weldcell.toolpath import toolpaths_for_program
+
+        segments = toolpaths_for_program(program)
+    except WeldcellError as err:
+        log.warning("tool paths of the program not available (%s); using the trajectory's travel speeds", err)
+        return fallback
+    queues: dict[str, list[float]] = {}
+    for seg in sorted(segments, key=lambda g: (g.seam_id, g.pass_index, g.stitch_index)):
+        queues.setdefault(seg.seam_id, []).append(float(seg.travel_speed))
+    counts: dict[str, int] = {}
+    for a, _ in runs:
+        sid = traj.seam_ids[int(traj.seam_index[a])]
+        counts[sid] = counts.get(sid, 0) + 1
+    out = []
+    for (a, _), fb in zip(runs, fallback, strict=True):
+        sid = traj.seam_ids[int(traj.seam_index[a])]
+        q = queues.get(sid, [])
+        matched = counts[sid] == sum(1 for g in segments if g.seam_id == sid)
+        out.append(q.pop(0) if matched and q else fb)
+    return out
+
+
 def _seam_metrics(
     traj: JointTrajectory,
     dev: NDArrayF,
@@ -504,34 +562,45 @@ def _seam_metrics(
     checks: _Checks,
     options: ValidationOptions,
     ctx: _Context,
+    programmed: list[float],
 ) -> tuple[list[SeamMetrics], list[Violation]]:
     out: list[SeamMetrics] = []
     viol: list[Violation] = []
+    runs = _runs(traj.arc_on)
+    s = traj.seam_s
+    speed_err = np.abs(speed - speed_nom)
     for k, sid in enumerate(traj.seam_ids):
         on = traj.arc_on & (traj.seam_index == k)
         if not on.any():
             continue
-        s = traj.seam_s
-        v_prog = float(traj.travel_speed.get(sid, float("nan")))
-        planned: list[NDArrayF] = []
-        speed_err = np.abs(speed - speed_nom)
-        for a, b in _runs(on):
+        v_progs: list[float] = []
+        v_plans: list[float] = []
+        worst_rel = 0.0
+        for (a, b), v_prog in zip(runs, programmed, strict=True):
+            if traj.seam_index[a] != k:
+                continue
             seg = s[a : b + 1]
+            v_progs.append(v_prog)
             if b <= a or not np.all(np.isfinite(seg)):
                 continue
-            ds = np.gradient(seg, traj.dt)
-            inner = (np.abs(seg - seg[0]) > options.speed_ramp_length) & (np.abs(seg[-1] - seg) > options.speed_ramp_length)
-            moving = inner & (np.abs(ds) > 1e-6)
-            planned.append(np.abs(ds[moving]))
-        v_plan = float(np.median(np.concatenate(planned))) if planned and np.concatenate(planned).size else float("nan")
-        if np.isfinite(v_prog) and np.isfinite(v_plan) and abs(v_plan - v_prog) > options.max_travel_speed_error * v_prog:
-            first = int(np.flatnonzero(on)[0])
-            last = int(np.flatnonzero(on)[-1])
-            viol.append(ctx.violation(ViolationKind.TRAVEL_SPEED, first, last, (), v_plan, v_prog))
-        if np.isfinite(v_prog):
+            ds = np.abs(np.gradient(seg, traj.dt))
+            ramp = options.speed_ramp_length
+            inner = (np.abs(seg - seg[0]) > ramp) & (np.abs(seg[-1] - seg) > ramp) & (ds > 1e-6)
+            if not inner.any():
+                continue
+            v_plan = float(np.median(ds[inner]))
+            v_plans.append(v_plan)
+            if not np.isfinite(v_prog):
+                continue
+            rel = abs(v_plan - v_prog) / v_prog
+            worst_rel = max(worst_rel, rel)
+            if rel > options.max_travel_speed_error:
+                viol.append(ctx.violation(ViolationKind.TRAVEL_SPEED, a, b, (), v_plan, v_prog))
             lim = options.max_travel_speed_error * v_prog
-            for a, b in _runs(on & (speed_err > lim)):
-                viol.append(ctx.violation(ViolationKind.TRAVEL_SPEED, a, b, (), float(speed[a : b + 1].max()), v_prog))
+            run_err = np.zeros_like(on)
+            run_err[a : b + 1] = speed_err[a : b + 1] > lim
+            for c, d in _runs(run_err):
+                viol.append(ctx.violation(ViolationKind.TRAVEL_SPEED, c, d, (), float(speed[c : d + 1].max()), v_prog))
         nozzle = [p.distance for i, p in checks.items() if on[i] and p.rule == "nozzle-workpiece"]
         finite = s[on][np.isfinite(s[on])]
         out.append(
@@ -539,8 +608,9 @@ def _seam_metrics(
                 seam_id=sid,
                 arc_time=float(on.sum() * traj.dt),
                 length=float(finite.max() - finite.min()) if finite.size else 0.0,
-                travel_speed_programmed=v_prog,
-                travel_speed_planned=v_plan,
+                travel_speed_programmed=float(np.median(v_progs)) if v_progs else float("nan"),
+                travel_speed_planned=float(np.median(v_plans)) if v_plans else float("nan"),
+                max_travel_speed_error=worst_rel,
                 max_tcp_speed_error=float(speed_err[on].max()),
                 max_tcp_deviation=float(dev[on].max()),
                 max_torch_angle_error=float(ang[on].max()),

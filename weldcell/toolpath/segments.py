@@ -181,8 +181,9 @@ def toolpaths_for_seam(program: Program, seam: Seam) -> tuple[WeldSegment, ...]:
                 )
             s = np.linspace(s0, s1, n)
             p, t, n1, n2 = seam_samples(seam, curve, s)
-            n1p, u1, b = joint_directions(t, n1, n2)
-            R_J = joint_frame(t, b)
+            t_geo = -t if seam.direction == "reverse" else t  # the direction the curve is written in
+            n1p, u1, b = joint_directions(t, n1, n2, t_geo)
+            R_J = joint_frame(t_geo, b)
             p_pass = p + wp.lateral * R_J[:, :, 1] + wp.height * b
             R_S = seam_frame(t, n1p, u1, alpha)
             p_tcp = p_pass

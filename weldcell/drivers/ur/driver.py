@@ -331,6 +331,10 @@ class URDriver(RobotDriver):
 
     def _close(self) -> None:
         st = self._stream
+        if st is not None and not st.handle.done and not self._quit.is_set():
+            # decelerate along the path before letting go (otherwise the watchdog stops the arm)
+            st.handle.stop_requested = True
+            st.handle._done.wait(self.config.stop_time + 0.3)
         if st is not None and not st.handle.done:
             st.handle._finish(
                 ExecutionResult(
@@ -352,6 +356,11 @@ class URDriver(RobotDriver):
             self.dashboard.close()
             self.dashboard = None
 
+    @property
+    def connected(self) -> bool:
+        """True between ``connect()`` and ``close()`` while the RTDE link is up."""
+        return self._conn.connected and not self.connection_error
+
     def reconnect(self, timeout: float | None = 10.0) -> None:
         """Close (quietly) and connect again, e.g. after the link dropped."""
         with contextlib.suppress(DriverError):
@@ -364,7 +373,7 @@ class URDriver(RobotDriver):
         assert rtde is not None  # mypy
         while not self._quit.is_set():
             try:
-                out = rtde.receive_latest(timeout=0.5)
+                out = rtde.receive_latest(timeout=1.0)
             except (DriverTimeoutError, DriverConnectionError) as err:
                 if self._quit.is_set():
                     return
@@ -400,11 +409,11 @@ class URDriver(RobotDriver):
             fb = self._latest
             if self._pending is not None:
                 self._session += 1
-                st = self._pending
-                st.session = self._session
-                st.lookahead = lookahead
-                self._stream, self._pending = st, None
-                win[0:4] = [-1, int(sp.StreamCommand.FILL), st.n - 1, st.session]
+                new = self._pending
+                new.session = self._session
+                new.lookahead = lookahead
+                self._stream, self._pending = new, None
+                win[0:4] = [-1, int(sp.StreamCommand.FILL), new.n - 1, new.session]
             st = self._stream
             if st is not None and fb is not None and not st.handle.done:
                 self._advance(st, fb, win)

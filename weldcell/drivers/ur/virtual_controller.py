@@ -794,7 +794,8 @@ def _child_main(
 ) -> None:
     logging.basicConfig(level=log_level)
     try:
-        cfg = CoreConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
+        kwargs: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
+        cfg = CoreConfig(**kwargs)
         vc = VirtualController(host, cfg, Ports(**ports), Path(program_dir) if program_dir else None)
     except Exception as err:
         ready.put(("error", f"{err}"))

@@ -633,7 +633,8 @@ class ControllerCore:
             )
 
         def pose_inv(p: Any) -> Pose:
-            return Pose(models.pose_from_matrix(np.linalg.inv(models.matrix_from_pose(p))))
+            T_inv = np.asarray(np.linalg.inv(models.matrix_from_pose(p)), dtype=np.float64)
+            return Pose(models.pose_from_matrix(T_inv))
 
         def pose_add(p1: Any, p2: Any) -> Pose:
             T1, T2 = models.matrix_from_pose(p1), models.matrix_from_pose(p2)

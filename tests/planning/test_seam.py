@@ -1,0 +1,103 @@
+"""Seam search on a UR5e: FK reproduces the path, continuity, and precise failure reasons."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace as NS
+
+import numpy as np
+import pytest
+
+from weldcell.kinematics import load_robot, load_torch
+from weldcell.planning.collision import CapsuleCollisionChecker
+from weldcell.planning.seam import LadderOptions, SeamFailure, SeamPath, orientation_offsets, plan_seam, rotation_angles
+from weldcell.spatial import se3_from_xyz_rpy
+
+HOME = np.array([0.0, -1.75, 1.75, -1.57, -1.57, 0.0])
+
+
+def _box(name: str, role: str, size: tuple[float, float, float], xyz: tuple[float, float, float]) -> NS:
+    return NS(name=name, role=role, shape="box", size=np.array(size), radius=0.0, length=0.0, mesh_path=None,
+              T_world_body=se3_from_xyz_rpy(xyz, (0, 0, 0)))  # fmt: skip
+
+
+def _cell(*extra: NS) -> NS:
+    bodies = (
+        _box("table", "table", (1.5, 1.2, 0.04), (0.5, 0.0, -0.12)),
+        _box("plate", "workpiece", (0.4, 0.3, 0.01), (0.5, 0.0, -0.095)),
+        _box("web", "workpiece", (0.4, 0.01, 0.1), (0.5, 0.005, -0.04)),
+        *extra,
+    )
+    return NS(T_world_base=np.eye(4), bodies=bodies, clearance=0.002)
+
+
+def _fillet(x0: float = 0.4, length: float = 0.2, n: int = 101, y: float = -0.0005) -> tuple[np.ndarray, np.ndarray]:
+    """A 45° fillet along +x in the corner of plate and web; z points from the torch into the joint."""
+    s = np.linspace(0.0, length, n)
+    z = np.array([0.0, 1.0, -1.0]) / np.sqrt(2.0)
+    x = np.array([1.0, 0.0, 0.0])
+    T = np.tile(np.eye(4), (n, 1, 1))
+    T[:, :3, 0], T[:, :3, 1], T[:, :3, 2] = x, np.cross(z, x), z
+    T[:, :3, 3] = np.stack([x0 + s, np.full(n, y), np.full(n, -0.0895)], axis=1)
+    return T, s
+
+
+@pytest.fixture(scope="module")
+def robot_torch() -> tuple:
+    robot = load_robot("ur5e")
+    torch = load_torch("torch_mig_22")
+    return robot, torch, torch.T_flange_tcp()
+
+
+def test_seam_path_reproduces_tool_path(robot_torch: tuple) -> None:
+    robot, torch, T_ft = robot_torch
+    checker = CapsuleCollisionChecker(robot, torch, _cell())
+    T, s = _fillet()
+    opts = LadderOptions(rotation_samples=24)
+    path = plan_seam(robot, checker, T, s, T_ft, rotation_angles(True, np.pi, opts), opts, seam_id="f", q_ref=HOME)
+    assert isinstance(path, SeamPath)
+    T_fk = robot.fk(path.q) @ T_ft
+    T_nom = T @ orientation_offsets(path.angles)
+    assert np.max(np.linalg.norm(T_fk[:, :3, 3] - T_nom[:, :3, 3], axis=1)) < 1e-5  # 0.01 mm
+    cosang = np.clip(np.sum(T_fk[:, :3, 2] * T[:, :3, 2], axis=1), -1, 1)
+    assert np.degrees(np.max(np.arccos(cosang))) < 0.05  # torch axis unchanged by the free rotation
+    assert np.max(np.abs(np.diff(path.q, axis=0))) <= opts.max_joint_step
+    labels = robot.configuration_labels(path.q)
+    assert np.all(labels == labels[0])  # no configuration flip inside the seam
+    assert np.all(checker.check(path.q))
+    assert np.all(robot.within_limits(path.q))
+
+
+def test_full_and_sparse_search_agree_on_feasibility(robot_torch: tuple) -> None:
+    robot, torch, T_ft = robot_torch
+    checker = CapsuleCollisionChecker(robot, torch, _cell())
+    T, s = _fillet(n=41, length=0.08)
+    for stride in (1, 8):
+        opts = LadderOptions(rotation_samples=12, coarse_stride=stride)
+        path = plan_seam(robot, checker, T, s, T_ft, rotation_angles(True, np.pi, opts), opts, q_ref=HOME)
+        assert isinstance(path, SeamPath)
+
+
+def test_unreachable_seam_reports_interval(robot_torch: tuple) -> None:
+    robot, torch, T_ft = robot_torch
+    checker = CapsuleCollisionChecker(robot, torch, _cell())
+    # runs from 0.6 m out to 1.2 m: the UR5e (reach ~0.85 m) loses it part way
+    T, s = _fillet(x0=0.6, length=0.6, n=121)
+    opts = LadderOptions(rotation_samples=12)
+    res = plan_seam(robot, checker, T, s, T_ft, rotation_angles(True, np.pi, opts), opts, seam_id="far")
+    assert isinstance(res, SeamFailure)
+    assert res.cause == "out_of_reach"
+    assert 0.05 < res.s_from < 0.45 and res.s_to == pytest.approx(0.6)
+    assert "far" in res.message and "mm" in res.message
+
+
+def test_blocked_seam_names_the_body(robot_torch: tuple) -> None:
+    robot, torch, T_ft = robot_torch
+    block = _box("clamp", "fixture", (0.04, 0.2, 0.2), (0.5, -0.08, 0.0))  # sits on the seam at x = 0.5 m
+    checker = CapsuleCollisionChecker(robot, torch, _cell(block))
+    T, s = _fillet()
+    opts = LadderOptions(rotation_samples=12)
+    res = plan_seam(robot, checker, T, s, T_ft, rotation_angles(True, np.pi, opts), opts, seam_id="blocked")
+    assert isinstance(res, SeamFailure)
+    assert res.cause == "collision"
+    assert res.detail == "clamp"
+    assert res.s_from <= 0.1 <= res.s_to + 0.03  # the clamp covers s = 80-120 mm (plus the torch's size)
