@@ -111,12 +111,17 @@ def bench_checker(n_configs: int, n_pybullet: int) -> None:
     try:
         rid = p.loadURDF(str(robot.urdf_path), useFixedBase=True, physicsClientId=cid)
         tid = p.loadURDF(str(torch.urdf_path), physicsClientId=cid)
-        infos = [p.getJointInfo(rid, j, physicsClientId=cid) for j in range(p.getNumJoints(rid, physicsClientId=cid))]
+        infos = [
+            p.getJointInfo(rid, j, physicsClientId=cid)
+            for j in range(p.getNumJoints(rid, physicsClientId=cid))
+        ]
         joints = [i[0] for i in infos if i[2] == p.JOINT_REVOLUTE]
         flange = next(i[0] for i in infos if i[12].decode() == "flange")
         bodies = []
         for b in cell.bodies:
-            shape = p.createCollisionShape(p.GEOM_BOX, halfExtents=(0.5 * b.size).tolist(), physicsClientId=cid)
+            shape = p.createCollisionShape(
+                p.GEOM_BOX, halfExtents=(0.5 * b.size).tolist(), physicsClientId=cid
+            )
             quat = Rotation.from_matrix(b.T_world_body[:3, :3]).as_quat().tolist()
             bodies.append(p.createMultiBody(0, shape, basePosition=b.T_world_body[:3, 3].tolist(),
                                             baseOrientation=quat, physicsClientId=cid))  # fmt: skip
@@ -132,7 +137,9 @@ def bench_checker(n_configs: int, n_pybullet: int) -> None:
                     p.getClosestPoints(tid, bid, cell.clearance, physicsClientId=cid)
 
         t_pb = min(_time(pb_check, 2)) / n_pybullet
-        print(f"   pybullet getClosestPoints per configuration: {1 / t_pb:,.0f} checks/s ({t_pb * 1e6:.1f} µs)")
+        print(
+            f"   pybullet getClosestPoints per configuration: {1 / t_pb:,.0f} checks/s ({t_pb * 1e6:.1f} µs)"
+        )
         print(f"   ratio capsule checker / pybullet: {rate * t_pb:.0f}x")
     finally:
         p.disconnect(cid)

@@ -162,9 +162,13 @@ def default_cell() -> SynthCell:
         bodies=(
             SynthBody("table", "table", "box", np.array([1.2, 1.0, 0.04]), 0, 0, T((0.55, 0, -0.12))),
             SynthBody("plate", "workpiece", "box", np.array([0.3, 0.2, 0.01]), 0, 0, T((0.5, 0.05, -0.095))),
-            SynthBody("pipe", "workpiece", "cylinder", np.zeros(3), 0.05, 0.3, T((0.45, -0.3, 0.1), (0.3, 1.2, 0))),
+            SynthBody(
+                "pipe", "workpiece", "cylinder", np.zeros(3), 0.05, 0.3, T((0.45, -0.3, 0.1), (0.3, 1.2, 0))
+            ),
             SynthBody("ball", "obstacle", "sphere", np.zeros(3), 0.08, 0, T((0.2, 0.45, 0.35))),
             SynthBody("post", "fixture", "cylinder", np.zeros(3), 0.04, 0.8, T((-0.35, -0.3, 0.3))),
-            SynthBody("clamp", "fixture", "box", np.array([0.08, 0.05, 0.12]), 0, 0, T((0.3, 0.3, 0.0), (0, 0, 0.5))),
+            SynthBody(
+                "clamp", "fixture", "box", np.array([0.08, 0.05, 0.12]), 0, 0, T((0.3, 0.3, 0.0), (0, 0, 0.5))
+            ),
         )
     )

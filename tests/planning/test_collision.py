@@ -14,7 +14,7 @@ from weldcell.planning.collision import CapsuleCollisionChecker, CollisionChecke
 from weldcell.spatial import se3_from_xyz_rpy
 
 sys.path.insert(0, str(Path(__file__).parent))
-import synthetic as S  # noqa: E402
+import synthetic as S
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +125,9 @@ class _Bullet:
         self.bodies: list[tuple[int, str]] = []
         for b in cell.bodies:
             if b.shape == "box":
-                shape = p.createCollisionShape(p.GEOM_BOX, halfExtents=(0.5 * b.size).tolist(), physicsClientId=self.cid)
+                shape = p.createCollisionShape(
+                    p.GEOM_BOX, halfExtents=(0.5 * b.size).tolist(), physicsClientId=self.cid
+                )
             elif b.shape == "sphere":
                 shape = p.createCollisionShape(p.GEOM_SPHERE, radius=b.radius, physicsClientId=self.cid)
             else:
@@ -212,7 +214,9 @@ def test_real_models_conservative_against_pybullet() -> None:
     for x in np.linspace(0.47, 0.53, 40):
         for g in np.linspace(0, 2 * np.pi, 12, endpoint=False):
             T[:3, 3] = [x, 0.0055, 0.0105]
-            Tg = T @ np.array([[np.cos(g), -np.sin(g), 0, 0], [np.sin(g), np.cos(g), 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]])
+            Tg = T @ np.array(
+                [[np.cos(g), -np.sin(g), 0, 0], [np.sin(g), np.cos(g), 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]
+            )
             qs = robot.ik(np.linalg.inv(cell.T_world_base) @ Tg @ np.linalg.inv(cell.T_flange_tcp))
             seam.append(qs[np.all(np.isfinite(qs), axis=1)])
     Q = np.vstack([Q, *seam])
@@ -221,15 +225,22 @@ def test_real_models_conservative_against_pybullet() -> None:
     try:
         rid = p.loadURDF(str(robot.urdf_path), useFixedBase=True, physicsClientId=cid)
         tid = p.loadURDF(str(torch.urdf_path), physicsClientId=cid)
-        infos = [p.getJointInfo(rid, j, physicsClientId=cid) for j in range(p.getNumJoints(rid, physicsClientId=cid))]
+        infos = [
+            p.getJointInfo(rid, j, physicsClientId=cid)
+            for j in range(p.getNumJoints(rid, physicsClientId=cid))
+        ]
         joints = [i[0] for i in infos if i[2] == p.JOINT_REVOLUTE]
         flange = next(i[0] for i in infos if i[12].decode() == "flange")
         tip = next(j for j in range(p.getNumJoints(tid, physicsClientId=cid))
                    if p.getJointInfo(tid, j, physicsClientId=cid)[12].decode() == "contact_tip")  # fmt: skip
         bodies = []
         for b in cell.bodies:
-            shape = p.createCollisionShape(p.GEOM_BOX, halfExtents=(0.5 * b.size).tolist(), physicsClientId=cid)
-            bid = p.createMultiBody(0, shape, basePosition=b.T_world_body[:3, 3].tolist(), physicsClientId=cid)
+            shape = p.createCollisionShape(
+                p.GEOM_BOX, halfExtents=(0.5 * b.size).tolist(), physicsClientId=cid
+            )
+            bid = p.createMultiBody(
+                0, shape, basePosition=b.T_world_body[:3, 3].tolist(), physicsClientId=cid
+            )
             bodies.append((bid, b.role))
         n_hit = 0
         for q, free in zip(Q, ours.free, strict=True):
@@ -245,7 +256,9 @@ def test_real_models_conservative_against_pybullet() -> None:
                     close |= not (role == "workpiece" and pt[3] == tip) and pt[8] < cell.clearance
             if close:
                 n_hit += 1
-                assert not free, f"checker calls {q.tolist()} free; pybullet finds contact within the clearance"
+                assert not free, (
+                    f"checker calls {q.tolist()} free; pybullet finds contact within the clearance"
+                )
         assert n_hit > 100
     finally:
         p.disconnect(cid)

@@ -51,11 +51,18 @@ def test_fk_reproduces_tool_path_and_angles(planned: tuple) -> None:
     segs = toolpaths_for_program(program)
     for seg in segs:
         k = traj.seam_ids.index(seg.seam_id)
-        sel = on & (traj.seam_index == k) & (traj.seam_s >= seg.s[0] - 1e-12) & (traj.seam_s <= seg.s[-1] + 1e-12)
+        sel = (
+            on
+            & (traj.seam_index == k)
+            & (traj.seam_s >= seg.s[0] - 1e-12)
+            & (traj.seam_s <= seg.s[-1] + 1e-12)
+        )
         assert sel.any()
         p_ref = CubicSpline(seg.s, seg.T_world_tcp[:, :3, 3], axis=0)(traj.seam_s[sel])
         assert np.max(np.linalg.norm(traj.T_world_tcp[sel, :3, 3] - p_ref, axis=1)) < 1e-5
-        z_ref = np.stack([np.interp(traj.seam_s[sel], seg.s, seg.T_world_tcp[:, c, 2]) for c in range(3)], axis=1)
+        z_ref = np.stack(
+            [np.interp(traj.seam_s[sel], seg.s, seg.T_world_tcp[:, c, 2]) for c in range(3)], axis=1
+        )
         z_ref /= np.linalg.norm(z_ref, axis=1, keepdims=True)
         ang = np.degrees(np.arccos(np.clip(np.sum(z_ref * traj.T_world_tcp[sel, :3, 2], axis=1), -1, 1)))
         assert np.max(ang) < 0.05
@@ -132,7 +139,9 @@ def test_unreachable_seam_is_reported(tmp_path: Path) -> None:
     assert result.trajectory is None
     assert "fillet_left" in result.reason and "mm" in result.reason
     rep = next(r for r in result.seams if r.seam_id == "fillet_left")
-    assert rep.s_interval is not None and 0.0 < rep.s_interval[0] < rep.s_interval[1] == pytest.approx(0.45, abs=1e-6)
+    assert rep.s_interval is not None and 0.0 < rep.s_interval[0] < rep.s_interval[1] == pytest.approx(
+        0.45, abs=1e-6
+    )
 
 
 def test_blocked_seam_is_reported(tmp_path: Path) -> None:
@@ -190,7 +199,9 @@ class _Scene:
         self.bodies = []
         for b in cell.bodies:
             if b.shape == "box":
-                shape = p.createCollisionShape(p.GEOM_BOX, halfExtents=(0.5 * b.size).tolist(), physicsClientId=self.cid)
+                shape = p.createCollisionShape(
+                    p.GEOM_BOX, halfExtents=(0.5 * b.size).tolist(), physicsClientId=self.cid
+                )
             elif b.shape == "cylinder":
                 shape = p.createCollisionShape(p.GEOM_CYLINDER, radius=b.radius, height=b.length,
                                                physicsClientId=self.cid)  # fmt: skip

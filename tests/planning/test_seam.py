@@ -9,7 +9,14 @@ import pytest
 
 from weldcell.kinematics import load_robot, load_torch
 from weldcell.planning.collision import CapsuleCollisionChecker
-from weldcell.planning.seam import LadderOptions, SeamFailure, SeamPath, orientation_offsets, plan_seam, rotation_angles
+from weldcell.planning.seam import (
+    LadderOptions,
+    SeamFailure,
+    SeamPath,
+    orientation_offsets,
+    plan_seam,
+    rotation_angles,
+)
 from weldcell.spatial import se3_from_xyz_rpy
 
 HOME = np.array([0.0, -1.75, 1.75, -1.57, -1.57, 0.0])
@@ -30,7 +37,9 @@ def _cell(*extra: NS) -> NS:
     return NS(T_world_base=np.eye(4), bodies=bodies, clearance=0.002)
 
 
-def _fillet(x0: float = 0.4, length: float = 0.2, n: int = 101, y: float = -0.0005) -> tuple[np.ndarray, np.ndarray]:
+def _fillet(
+    x0: float = 0.4, length: float = 0.2, n: int = 101, y: float = -0.0005
+) -> tuple[np.ndarray, np.ndarray]:
     """A 45° fillet along +x in the corner of plate and web; z points from the torch into the joint."""
     s = np.linspace(0.0, length, n)
     z = np.array([0.0, 1.0, -1.0]) / np.sqrt(2.0)
@@ -53,7 +62,9 @@ def test_seam_path_reproduces_tool_path(robot_torch: tuple) -> None:
     checker = CapsuleCollisionChecker(robot, torch, _cell())
     T, s = _fillet()
     opts = LadderOptions(rotation_samples=24)
-    path = plan_seam(robot, checker, T, s, T_ft, rotation_angles(True, np.pi, opts), opts, seam_id="f", q_ref=HOME)
+    path = plan_seam(
+        robot, checker, T, s, T_ft, rotation_angles(True, np.pi, opts), opts, seam_id="f", q_ref=HOME
+    )
     assert isinstance(path, SeamPath)
     T_fk = robot.fk(path.q) @ T_ft
     T_nom = T @ orientation_offsets(path.angles)

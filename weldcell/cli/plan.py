@@ -36,7 +36,9 @@ def _summary(result: Any, program: Any, plan_time: float, traj_file: Path | None
                 "stitch_index": r.stitch_index,
                 "status": r.status.value,
                 "reason": r.reason,
-                "s_interval_m": None if r.s_interval is None else [num(r.s_interval[0]), num(r.s_interval[1])],
+                "s_interval_m": None
+                if r.s_interval is None
+                else [num(r.s_interval[0]), num(r.s_interval[1])],
                 "detail": r.detail,
                 "length_m": num(r.length),
                 "arc_time_s": num(r.arc_time),

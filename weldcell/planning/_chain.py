@@ -52,7 +52,9 @@ class KinematicChain:
         try:
             return self.link_names.index(link)
         except ValueError:
-            raise ModelError(f"link {link!r} is not in the robot URDF; links: {list(self.link_names)}") from None
+            raise ModelError(
+                f"link {link!r} is not in the robot URDF; links: {list(self.link_names)}"
+            ) from None
 
     def rigid_groups(self) -> NDArrayI:
         """Per link, the index of the rigid body it belongs to (links joined by fixed joints share one)."""

@@ -133,7 +133,9 @@ def _sdf(kind, bd, b, x, y, z):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _segment_body_distance(ax, ay, az, bx, by, bz, kind, bd, bi, stop_below=-np.inf, stop_above=np.inf):  # pragma: no cover
+def _segment_body_distance(
+    ax, ay, az, bx, by, bz, kind, bd, bi, stop_below=-np.inf, stop_above=np.inf
+):  # pragma: no cover
     """Lower bound [m] on the distance between segment a-b and a body (signed; < 0 when inside).
 
     The search stops early once the answer is decided: when a point of the segment is nearer than
@@ -309,8 +311,17 @@ def collision_batch(
             stop_below = req + r if early_exit else -np.inf
             d = (
                 _segment_body_distance(
-                    A[c, 0], A[c, 1], A[c, 2], B[c, 0], B[c, 1], B[c, 2], body_kind[b], body_data, b,
-                    stop_below, thr + r,
+                    A[c, 0],
+                    A[c, 1],
+                    A[c, 2],
+                    B[c, 0],
+                    B[c, 1],
+                    B[c, 2],
+                    body_kind[b],
+                    body_data,
+                    b,
+                    stop_below,
+                    thr + r,
                 )
                 - r
             )
@@ -360,8 +371,21 @@ def link_poses_batch(Q, parent, origin, axis, qidx):  # pragma: no cover - compi
 
 @njit(cache=True)
 def pair_distances(
-    q, parent, origin, axis, qidx, cap_link, cap_a, cap_b, cap_r, body_kind, body_data, env_cap, env_body,
-    self_a, self_b,
+    q,
+    parent,
+    origin,
+    axis,
+    qidx,
+    cap_link,
+    cap_a,
+    cap_b,
+    cap_r,
+    body_kind,
+    body_data,
+    env_cap,
+    env_body,
+    self_a,
+    self_b,
 ):  # pragma: no cover - compiled
     """Distances [m] of every env pair then every self pair for one configuration q (n,)."""
     L = parent.shape[0]

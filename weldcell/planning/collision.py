@@ -103,7 +103,9 @@ def _bodies_in_base(cell: Any) -> list[_Body]:
         elif shape == "mesh":
             out.append(_mesh_as_box(body, T_base_body))
         else:
-            raise ModelError(f"body {body.name!r}: unknown shape {shape!r}; expected box, cylinder, sphere or mesh")
+            raise ModelError(
+                f"body {body.name!r}: unknown shape {shape!r}; expected box, cylinder, sphere or mesh"
+            )
     return out
 
 
@@ -205,7 +207,11 @@ class CapsuleCollisionChecker:
             body_data[i, :12] = invert_transforms(b.T_base_body)[:3].ravel()
             body_data[i, 12:] = b.h
             body_sphere[i, :3] = b.T_base_body[:3, 3]
-            body_sphere[i, 3] = {K.SPHERE: b.h[0], K.BOX: float(np.linalg.norm(b.h)), K.CYLINDER: float(np.hypot(b.h[0], b.h[1]))}[b.kind]
+            body_sphere[i, 3] = {
+                K.SPHERE: b.h[0],
+                K.BOX: float(np.linalg.norm(b.h)),
+                K.CYLINDER: float(np.hypot(b.h[0], b.h[1])),
+            }[b.kind]
         self._bodies = (np.array([b.kind for b in bodies], dtype=np.int64), body_data, body_sphere)
         self._self = self._self_pairs(caps, self_margin, rng)
 
@@ -246,7 +252,9 @@ class CapsuleCollisionChecker:
         empty_i = np.zeros(0, dtype=np.int64)
         D = np.array(
             [
-                K.pair_distances(q, *self._chain_args(), *self._caps, *self._bodies[:2], empty_i, empty_i, a, b)
+                K.pair_distances(
+                    q, *self._chain_args(), *self._caps, *self._bodies[:2], empty_i, empty_i, a, b
+                )
                 for q in Q
             ]
         )

@@ -171,7 +171,9 @@ def _greedy_2opt(
             for d in range(len(options[j]))
         ]
         if not cands:
-            raise PlanningError("the seam precedence constraints contain a cycle; no weld order satisfies them")
+            raise PlanningError(
+                "the seam precedence constraints contain a cycle; no weld order satisfies them"
+            )
         _, j, d = min(cands)
         order.append((j, d))
         done |= 1 << j
@@ -182,7 +184,10 @@ def _greedy_2opt(
         improved = False
         for a in range(m - 1):
             for b in range(a + 1, m):
-                seg = [(i, (len(options[i]) - 1 - d) if len(options[i]) > 1 else d) for i, d in order[a : b + 1][::-1]]
+                seg = [
+                    (i, (len(options[i]) - 1 - d) if len(options[i]) > 1 else d)
+                    for i, d in order[a : b + 1][::-1]
+                ]
                 cand = order[:a] + seg + order[b + 1 :]
                 if _feasible(cand, before):
                     val = _tour_cost(cand, options, home, cost)

@@ -187,7 +187,7 @@ def _end_config(
     T_base_world: NDArrayF, T_tcp_flange: NDArrayF, q_near: NDArrayF, resolution: float,
 ) -> NDArrayF | None:  # fmt: skip
     """IK of an approach/depart pose: the free solution nearest ``q_near``; None when there is none."""
-    from weldcell.planning.seam import nearest_equivalent, wrap_mask
+    from weldcell.planning.seam import nearest_equivalent
 
     T = T_base_world @ T_world_tcp @ orientation_offsets(angles, seg.travel_angle, gamma0(seg)) @ T_tcp_flange
     Q = np.asarray(robot.ik(T), dtype=np.float64)
@@ -234,7 +234,9 @@ def _plan_direction(
         return weld
     res = options.transit.resolution
 
-    def backed_off(T_end: NDArrayF, T_seam_end: NDArrayF, angles: NDArrayF, q_near: NDArrayF) -> NDArrayF | None:
+    def backed_off(
+        T_end: NDArrayF, T_seam_end: NDArrayF, angles: NDArrayF, q_near: NDArrayF
+    ) -> NDArrayF | None:
         # the programmed distance first; shorter ones when the arm cannot reach that far
         for frac in (1.0, 0.5, 0.25):
             T = T_end.copy()
@@ -259,7 +261,9 @@ def _plan_direction(
     return _Planned(seg, reversed_, path, weld, q_app, q_dep, time.perf_counter() - t0)
 
 
-def _report(seg: Any, planned: _Planned | SeamFailure | None, dt: float, plan_time: float = 0.0) -> SeamReport:
+def _report(
+    seg: Any, planned: _Planned | SeamFailure | None, dt: float, plan_time: float = 0.0
+) -> SeamReport:
     if planned is None:
         return SeamReport(seg.seam_id, seg.pass_index, seg.stitch_index, PlanStatus.NOT_PLANNED,
                           "not planned", length=float(seg.length))  # fmt: skip
@@ -358,7 +362,9 @@ def plan_program(
         index = {sid: i for i, sid in enumerate(seam_ids)}
         prec = [(index[a], index[b]) for a, b in program.precedence if a in index and b in index]
         order = order_seams(ends, home, np.asarray(robot.qd_max), np.asarray(robot.qdd_max), prec)
-        sequence = [(k, rev) for i, rev in order for k in (groups[seam_ids[i]][::-1] if rev else groups[seam_ids[i]])]
+        sequence = [
+            (k, rev) for i, rev in order for k in (groups[seam_ids[i]][::-1] if rev else groups[seam_ids[i]])
+        ]
     else:
         sequence = [(k, False) for k in range(len(segments))]
     chosen = [planned[key] for key in sequence]
@@ -366,7 +372,9 @@ def plan_program(
     # ---- assemble the timeline
     notify(0.85, "transit moves")
     try:
-        traj = _assemble(program, robot, checker, [c for c in chosen if isinstance(c, _Planned)], home, opts, notify)
+        traj = _assemble(
+            program, robot, checker, [c for c in chosen if isinstance(c, _Planned)], home, opts, notify
+        )
     except TransitError as err:
         return PlanResult(PlanStatus.TRANSIT_FAILED, None, str(err), tuple(reports))
     notify(1.0, "done")
@@ -434,7 +442,9 @@ def _assemble(
         z = np.zeros((n_crater, n))
         add(np.repeat(w.q[-1:], n_crater, axis=0), z, z.copy(), np.repeat(w.T_world_tcp[-1:], n_crater, axis=0), True,
             k, np.full(n_crater, s_seam[-1]))  # fmt: skip
-        events.append(ArcEvent(t=(count - 1) * dt, kind="arc_off", seam_id=seg.seam_id, seam_s=float(s_seam[-1])))
+        events.append(
+            ArcEvent(t=(count - 1) * dt, kind="arc_off", seam_id=seg.seam_id, seam_s=float(s_seam[-1]))
+        )
         transit(w.q[-1], p.q_depart)
         q_cur = p.q_depart
     transit(q_cur, home)

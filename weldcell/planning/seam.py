@@ -168,7 +168,10 @@ def orientation_offsets(angles: NDArrayF, travel_angle: float = 0.0, gamma0: flo
 
 def wrap_mask(robot: Any) -> npt.NDArray[np.bool_]:
     """Joints whose range spans at least a full turn (their differences are taken modulo 2π)."""
-    return np.asarray(robot.q_upper, dtype=np.float64) - np.asarray(robot.q_lower, dtype=np.float64) >= TWO_PI - 1e-9
+    return (
+        np.asarray(robot.q_upper, dtype=np.float64) - np.asarray(robot.q_lower, dtype=np.float64)
+        >= TWO_PI - 1e-9
+    )
 
 
 def nearest_equivalent(robot: Any, q: NDArrayF, q_ref: NDArrayF) -> NDArrayF:
@@ -193,7 +196,9 @@ def _limit_distance(q: NDArrayF, lo: NDArrayF, hi: NDArrayF, wrap: npt.NDArray[n
     """Distance to the nearest joint limit [rad] per joint, modulo 2π for wrapping joints (…, n)."""
     d = np.minimum(q - lo, hi - q)
     # a wrapping joint can be shifted by 2π, so only the best equivalent counts
-    shifted = np.maximum(np.minimum(q + TWO_PI - lo, hi - q - TWO_PI), np.minimum(q - TWO_PI - lo, hi - q + TWO_PI))
+    shifted = np.maximum(
+        np.minimum(q + TWO_PI - lo, hi - q - TWO_PI), np.minimum(q - TWO_PI - lo, hi - q + TWO_PI)
+    )
     out: NDArrayF = np.where(wrap, np.maximum(d, shifted), d)
     return out
 
@@ -245,7 +250,7 @@ def plan_seam(
     N = T_base_tcp.shape[0]
     T_tcp_flange = invert_transforms(np.asarray(T_flange_tcp, dtype=np.float64))
     stride = max(1, int(options.coarse_stride))
-    if stride > 1 and N > 2 * stride:
+    if stride > 1 and 2 * stride < N:
         # sparse ladder on every stride-th waypoint, then fill in and verify the waypoints between
         idx = np.unique(np.r_[np.arange(0, N, stride), N - 1])
         coarse = _solve_ladder(
@@ -316,7 +321,9 @@ def _solve_ladder(
     node_cost = _node_cost(lim_d, sing, clear, options)
     dev = np.repeat(samples[:, 1] ** 2 + samples[:, 2] ** 2, B)  # prefer the programmed angles
     node_cost = node_cost + options.penalty * dev[None, :] / 0.01
-    weights = np.ones(n) if options.joint_weights is None else np.asarray(options.joint_weights, dtype=np.float64)
+    weights = (
+        np.ones(n) if options.joint_weights is None else np.asarray(options.joint_weights, dtype=np.float64)
+    )
     start_cost = np.zeros(V)
     if q_ref is not None:
         d0 = Qz[0] - q_ref
@@ -391,7 +398,9 @@ def _sing_clear(
 def _node_cost(lim_d: NDArrayF, sing: NDArrayF, clear: NDArrayF, options: LadderOptions) -> NDArrayF:
     pen_lim = np.clip(1.0 - np.min(lim_d, axis=-1) / options.limit_margin, 0.0, None) ** 2
     pen_sing = np.clip(1.0 - sing / options.singularity_margin, 0.0, None) ** 2
-    pen_clear = np.clip(1.0 - np.where(np.isfinite(clear), clear, 0.0) / options.clearance_margin, 0.0, None) ** 2
+    pen_clear = (
+        np.clip(1.0 - np.where(np.isfinite(clear), clear, 0.0) / options.clearance_margin, 0.0, None) ** 2
+    )
     out: NDArrayF = options.penalty * (pen_lim + pen_sing + pen_clear)
     return out
 

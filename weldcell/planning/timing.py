@@ -23,7 +23,9 @@ from weldcell.errors import PlanningError
 NDArrayF = npt.NDArray[np.float64]
 
 
-def seam_progress(length: float, speed: float, ramp_length: float, dt: float, min_ramp_time: float = 0.1) -> NDArrayF:
+def seam_progress(
+    length: float, speed: float, ramp_length: float, dt: float, min_ramp_time: float = 0.1
+) -> NDArrayF:
     """Arc length samples ``s(i·dt)`` [m] from rest at 0 to rest at ``length``.
 
     Args:

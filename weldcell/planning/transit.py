@@ -146,11 +146,16 @@ def time_path(
     if len(waypoints) == 2:
         return ruckig_rest_to_rest(waypoints[0], waypoints[1], vmax, amax, jmax, dt)
     q, qd, qdd = toppra_through(waypoints, vmax, amax, dt)
-    lim_ok = np.all(np.abs(qd) <= vmax / options.speed_scale) and np.all(np.abs(qdd) <= amax / options.speed_scale)
+    lim_ok = np.all(np.abs(qd) <= vmax / options.speed_scale) and np.all(
+        np.abs(qdd) <= amax / options.speed_scale
+    )
     if lim_ok and np.all(checker.check(q)):
         return q, qd, qdd
     log.debug("transit: spline leaves the checked corridor, stopping at every way point instead")
-    parts = [ruckig_rest_to_rest(waypoints[k], waypoints[k + 1], vmax, amax, jmax, dt) for k in range(len(waypoints) - 1)]
+    parts = [
+        ruckig_rest_to_rest(waypoints[k], waypoints[k + 1], vmax, amax, jmax, dt)
+        for k in range(len(waypoints) - 1)
+    ]
     q = np.concatenate([parts[0][0]] + [p[0][1:] for p in parts[1:]])
     qd = np.concatenate([parts[0][1]] + [p[1][1:] for p in parts[1:]])
     qdd = np.concatenate([parts[0][2]] + [p[2][1:] for p in parts[1:]])

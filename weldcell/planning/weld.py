@@ -36,6 +36,7 @@ NDArrayF = npt.NDArray[np.float64]
 
 def orientation_samples(seg: Any, rotations: NDArrayF, tolerance_samples: int) -> NDArrayF:
     """All (γ, δw, δt) combinations [rad], shape (K, 3); nominal angles first."""
+
     def devs(tol: float) -> NDArrayF:
         if tol <= 1e-9 or tolerance_samples <= 1:
             return np.zeros(1)
@@ -76,7 +77,9 @@ def reversed_segment(seg: Any, approach_distance: float, retract_distance: float
     T_app[:3, 3] -= approach_distance * T_app[:3, 2]
     T_dep = T[-1].copy()
     T_dep[:3, 3] -= retract_distance * T_dep[:3, 2]
-    return replace(seg, s=s_rev, T_world_tcp=T, T_world_approach=T_app, T_world_depart=T_dep, T_world_seam=T_S)
+    return replace(
+        seg, s=s_rev, T_world_tcp=T, T_world_approach=T_app, T_world_depart=T_dep, T_world_seam=T_S
+    )
 
 
 def gamma0(seg: Any) -> float:
@@ -179,7 +182,10 @@ def weld_samples(
         i = int(np.argmax(np.max(np.where(np.isfinite(step), step, np.inf), axis=1)))
         return _fail("discontinuity", seg, s, i, i + 1, "", "the joint path jumps between way points")
     qd, qdd = differentiate(q, dt)
-    for what, val, lim, unit in (("speed", qd, robot.qd_max, "rad/s"), ("acceleration", qdd, robot.qdd_max, "rad/s²")):
+    for what, val, lim, unit in (
+        ("speed", qd, robot.qd_max, "rad/s"),
+        ("acceleration", qdd, robot.qdd_max, "rad/s²"),
+    ):
         ratio = np.abs(val) / np.asarray(lim, dtype=np.float64)
         if np.any(ratio > 1.0):
             j = int(np.argmax(np.max(ratio, axis=0)))
@@ -197,10 +203,14 @@ def weld_samples(
         body = ""
         if res is not None and res.worst_pair[bad[0]] >= 0:
             part, body = checker.pair_names(int(res.worst_pair[bad[0]]))
-        return _fail("collision", seg, s, int(bad[0]), int(bad[-1]), body, f"collision between way points ({body})")
+        return _fail(
+            "collision", seg, s, int(bad[0]), int(bad[-1]), body, f"collision between way points ({body})"
+        )
     return WeldSamples(s=s, q=q, qd=qd, qdd=qdd, T_world_tcp=T_nom, angles=ang)
 
 
 def _fail(cause: str, seg: Any, s: NDArrayF, i0: int, i1: int, detail: str, what: str) -> SeamFailure:
     a, b = float(s[i0] - seg.s[0]), float(s[i1] - seg.s[0])
-    return SeamFailure(cause, a, b, detail, f"seam {seg.seam_id!r}, s = {a * 1e3:.1f}-{b * 1e3:.1f} mm: {what}")
+    return SeamFailure(
+        cause, a, b, detail, f"seam {seg.seam_id!r}, s = {a * 1e3:.1f}-{b * 1e3:.1f} mm: {what}"
+    )
