@@ -16,7 +16,7 @@ import argparse
 import statistics
 import time
 from pathlib import Path
-from types import SimpleNamespace as NS
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -28,19 +28,33 @@ from weldcell.spatial import se3_from_xyz_rpy
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _box(name: str, role: str, size: tuple[float, float, float], xyz: tuple[float, float, float]) -> NS:
-    return NS(name=name, role=role, shape="box", size=np.array(size), radius=0.0, length=0.0, mesh_path=None,
-              T_world_body=se3_from_xyz_rpy(xyz, (0, 0, 0)))  # fmt: skip
+def _box(
+    name: str, role: str, size: tuple[float, float, float], xyz: tuple[float, float, float]
+) -> SimpleNamespace:
+    return SimpleNamespace(
+        name=name,
+        role=role,
+        shape="box",
+        size=np.array(size),
+        radius=0.0,
+        length=0.0,
+        mesh_path=None,
+        T_world_body=se3_from_xyz_rpy(xyz, (0, 0, 0)),
+    )
 
 
 def seam_case() -> tuple:
     """UR5e, MIG torch, a T-joint on a table; a 200 mm 45° fillet at 2 mm spacing."""
     robot, torch = load_robot("ur5e"), load_torch("torch_mig_22")
-    cell = NS(T_world_base=np.eye(4), clearance=0.002, bodies=(
-        _box("table", "table", (1.5, 1.2, 0.04), (0.5, 0.0, -0.12)),
-        _box("plate", "workpiece", (0.4, 0.3, 0.01), (0.5, 0.0, -0.095)),
-        _box("web", "workpiece", (0.4, 0.01, 0.1), (0.5, 0.005, -0.04)),
-    ))  # fmt: skip
+    cell = SimpleNamespace(
+        T_world_base=np.eye(4),
+        clearance=0.002,
+        bodies=(
+            _box("table", "table", (1.5, 1.2, 0.04), (0.5, 0.0, -0.12)),
+            _box("plate", "workpiece", (0.4, 0.3, 0.01), (0.5, 0.0, -0.095)),
+            _box("web", "workpiece", (0.4, 0.01, 0.1), (0.5, 0.005, -0.04)),
+        ),
+    )
     n = 101
     s = np.linspace(0.0, 0.2, n)
     z = np.array([0.0, 1.0, -1.0]) / np.sqrt(2.0)
@@ -81,9 +95,11 @@ def bench_seam(repeats: int) -> None:
         warm = time.perf_counter() - t0
         assert isinstance(res, SeamPath), res
         times = _time(run, repeats)
-        print(f"   {label}: median {statistics.median(times) * 1e3:.1f} ms, min {min(times) * 1e3:.1f} ms "
-              f"(first call incl. JIT load {warm * 1e3:.0f} ms); path min clearance "
-              f"{res.min_clearance * 1e3:.1f} mm")  # fmt: skip
+        print(
+            f"   {label}: median {statistics.median(times) * 1e3:.1f} ms, min {min(times) * 1e3:.1f} ms "
+            f"(first call incl. JIT load {warm * 1e3:.0f} ms); path min clearance "
+            f"{res.min_clearance * 1e3:.1f} mm"
+        )
 
 
 def bench_checker(n_configs: int, n_pybullet: int) -> None:
@@ -99,12 +115,16 @@ def bench_checker(n_configs: int, n_pybullet: int) -> None:
     rng = np.random.default_rng(0)
     Q = rng.uniform(robot.q_lower / 2, robot.q_upper / 2, (n_configs, robot.n_joints))
     checker.check(Q[:10])  # JIT warm-up
-    print(f"== collision checker vs pybullet ({robot.name} + {torch.name}, {len(cell.bodies)} bodies, "
-          f"{checker.n_pairs[0]} capsule-body + {checker.n_pairs[1]} self pairs)")  # fmt: skip
+    print(
+        f"== collision checker vs pybullet ({robot.name} + {torch.name}, {len(cell.bodies)} bodies, "
+        f"{checker.n_pairs[0]} capsule-body + {checker.n_pairs[1]} self pairs)"
+    )
     t = min(_time(lambda: checker.check(Q), 3))
     rate = n_configs / t
-    print(f"   capsule checker, batch of {n_configs}: {rate:,.0f} checks/s ({t / n_configs * 1e6:.2f} µs per check, "
-          "one core)")  # fmt: skip
+    print(
+        f"   capsule checker, batch of {n_configs}: {rate:,.0f} checks/s "
+        f"({t / n_configs * 1e6:.2f} µs per check, one core)"
+    )
     t = min(_time(lambda: checker.query(Q, exact_below=0.02), 3))
     print(f"   capsule checker with exact clearance below 2 cm: {n_configs / t:,.0f} configurations/s")
     cid = p.connect(p.DIRECT)
@@ -123,8 +143,15 @@ def bench_checker(n_configs: int, n_pybullet: int) -> None:
                 p.GEOM_BOX, halfExtents=(0.5 * b.size).tolist(), physicsClientId=cid
             )
             quat = Rotation.from_matrix(b.T_world_body[:3, :3]).as_quat().tolist()
-            bodies.append(p.createMultiBody(0, shape, basePosition=b.T_world_body[:3, 3].tolist(),
-                                            baseOrientation=quat, physicsClientId=cid))  # fmt: skip
+            bodies.append(
+                p.createMultiBody(
+                    0,
+                    shape,
+                    basePosition=b.T_world_body[:3, 3].tolist(),
+                    baseOrientation=quat,
+                    physicsClientId=cid,
+                )
+            )
 
         def pb_check() -> None:
             for q in Q[:n_pybullet]:
@@ -155,8 +182,11 @@ def bench_programs() -> None:
         t0 = time.perf_counter()
         res = plan_program(program)
         dt = time.perf_counter() - t0
-        extra = (f"cycle {res.cycle_time:.1f} s, arc {res.arc_time:.1f} s, air {res.air_time:.1f} s"
-                 if res.ok else res.reason)  # fmt: skip
+        extra = (
+            f"cycle {res.cycle_time:.1f} s, arc {res.arc_time:.1f} s, air {res.air_time:.1f} s"
+            if res.ok
+            else res.reason
+        )
         print(f"   {path.name:28s} {dt:6.1f} s  {res.status.value:10s} {len(res.seams)} segments; {extra}")
 
 

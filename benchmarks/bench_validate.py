@@ -42,11 +42,15 @@ def bench(path: Path, repeat: int) -> str:
         best = best_cpu = float("inf")
         for _ in range(repeat):
             t0, c0 = time.perf_counter(), time.process_time()
-            report = validate_in_scene(scene, traj, ValidationOptions())
+            report = validate_in_scene(scene, traj, ValidationOptions(), program)
             best = min(best, time.perf_counter() - t0)
             best_cpu = min(best_cpu, time.process_time() - c0)
     m = report.metrics
-    status = "pass" if report.passed else f"{len(report.violations)} violation(s): {report.violations[0].message()}"
+    status = (
+        "pass"
+        if report.passed
+        else f"{len(report.violations)} violation(s): {report.violations[0].message()}"
+    )
     return (
         f"{path.name:28s} {traj.duration:7.2f} s traj, {traj.n_samples:6d} samples, validate {best:6.3f} s "
         f"= {traj.duration / best:6.1f}x real time (CPU time {traj.duration / best_cpu:6.1f}x; "

@@ -42,8 +42,10 @@ def main(out_dir: Path) -> None:
     for on, off in zip(traj.events[::2], traj.events[1::2], strict=True):
         i0, i1 = round(on.t / traj.dt), round(off.t / traj.dt)
         v = np.abs(np.diff(traj.seam_s[i0 : i1 + 1])) / traj.dt
-        print(f"  {on.seam_id}: arc on at {on.t:.2f} s, off at {off.t:.2f} s; "
-              f"seam speed max {v.max() * 1e3:.2f} mm/s (programmed {traj.travel_speed[on.seam_id] * 1e3:.1f})")  # fmt: skip
+        print(
+            f"  {on.seam_id}: arc on at {on.t:.2f} s, off at {off.t:.2f} s; "
+            f"seam speed max {v.max() * 1e3:.2f} mm/s (programmed {traj.travel_speed[on.seam_id] * 1e3:.1f})"
+        )
     robot = load_robot(program.cell.robot)
     checker = CapsuleCollisionChecker(robot, load_torch(program.cell.torch), program.cell)
     home = np.asarray(program.cell.home_q)

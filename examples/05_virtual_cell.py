@@ -53,8 +53,14 @@ def main() -> None:
                 # halfway along the seam (2 s of welding at 3x speed ≈ 1/2 of the 65 mm fillet)
                 threading.Timer(1.3, psu.model.inject_arc_loss).start()
 
-        ctl = CellController(robot, power, log, approver=approver, on_event=on_event,
-                             params=params_from_program(program, use_jobs=False))
+        ctl = CellController(
+            robot,
+            power,
+            log,
+            approver=approver,
+            on_event=on_event,
+            params=params_from_program(program, use_jobs=False),
+        )
         try:
             ctl.load(traj, program_path=str(PROGRAM), trajectory_path=traj_path, part_serial="EX-05")
             job = ctl.start()
@@ -71,8 +77,11 @@ def main() -> None:
         for s in log.seams(job):
             end = s.s_stop if s.s_stop is not None else float("nan")
             dev = "-" if s.deviation_max_m is None else f"{s.deviation_max_m * 1e3:.2f} mm"
-            print(f"  {s.seam_id:14s} try {s.attempt}: {s.result:9s} {s.s_start * 1e3:5.1f} → {end * 1e3:5.1f} mm"
-                  f"  max deviation {dev}  {len(log.signals(s.id))} signal samples")
+            span = f"{s.s_start * 1e3:5.1f} → {end * 1e3:5.1f} mm"
+            print(
+                f"  {s.seam_id:14s} try {s.attempt}: {s.result:9s} {span}"
+                f"  max deviation {dev}  {len(log.signals(s.id))} signal samples"
+            )
 
 
 if __name__ == "__main__":

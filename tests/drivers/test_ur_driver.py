@@ -84,7 +84,7 @@ def _go_home(d: URDriver) -> None:
 def _weld_like(q0: np.ndarray, speed: float = 0.6) -> JointTrajectory:
     """A move with the arc on in its middle third."""
     traj = joint_move(
-        "ur5e", q0, q0 + np.array([0.4, -0.2, 0.3, 0.2, -0.1, 0.6]), 0.002, speed_fraction=speed
+        "ur5e", q0, q0 + np.array([0.2, -0.1, 0.15, 0.1, -0.05, 0.3]), 0.002, speed_fraction=speed
     )
     n = traj.n_samples
     arc = np.zeros(n, bool)

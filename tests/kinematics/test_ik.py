@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from weldcell.errors import InputShapeError, ModelError
 from weldcell.kinematics import N_BRANCHES, Robot, load_robot
-from weldcell.kinematics.analytic import opw_ik_kernel
+from weldcell.kinematics.analytic import opw_ik_kernel, opw_params
 from weldcell.kinematics.specs import OPW_SPECS, UR_SPECS
 from weldcell.spatial import rotation_angle_between
 
@@ -91,11 +91,16 @@ def test_opw_geometry_gives_eight_distinct_branches_without_limits() -> None:
     robot = ROBOTS["kr6_r900"]
     q = np.radians([[20, -70, 80, 30, 40, 50], [-60, -100, 30, -45, -30, 100], [120, -20, 120, 10, 90, -20]])
     T = robot.fk(q)
-    wide = np.full(6, 3 * math.pi)  # writable float64 like the robot's own (same compiled signature)
-    Q = opw_ik_kernel(
-        np.ascontiguousarray(T), o.a1, o.a2, o.b, o.c1, o.c2, o.c3, o.c4,
-        np.array(o.offsets), np.array(o.signs, dtype=float), -wide, wide,
-    )  # fmt: skip
+    wide = np.full(6, 3 * math.pi)
+    P = opw_params(
+        (o.a1, o.a2, o.b, o.c1, o.c2, o.c3, o.c4),
+        np.array(o.offsets),
+        np.array(o.signs, dtype=float),
+        -wide,
+        wide,
+    )
+    Q, bad = opw_ik_kernel(np.ascontiguousarray(T), P, 1e-6)
+    assert bad == -1
     assert not np.isnan(Q).any()
     Tb = robot.fk(Q)
     assert np.abs(Tb - T[:, None]).max() < 1e-12

@@ -9,26 +9,26 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from weldcell.planning import _collision_kernels as K
+from weldcell.planning import _collision_kernels as kernels
 from weldcell.planning.collision import CapsuleCollisionChecker, CollisionChecker
 from weldcell.spatial import se3_from_xyz_rpy
 
 sys.path.insert(0, str(Path(__file__).parent))
-import synthetic as S
+import synthetic
 
 
 @pytest.fixture(scope="module")
-def synth(tmp_path_factory: pytest.TempPathFactory) -> tuple[S.SynthRobot, Path, S.SynthCell]:
+def synth(tmp_path_factory: pytest.TempPathFactory) -> tuple[synthetic.SynthRobot, Path, synthetic.SynthCell]:
     d = tmp_path_factory.mktemp("synth")
-    robot = S.SynthRobot(S.write_urdf(d / "synth.urdf"))
-    S.write_torch_urdf(d / "torch.urdf")
-    return robot, d / "torch.urdf", S.default_cell()
+    robot = synthetic.SynthRobot(synthetic.write_urdf(d / "synth.urdf"))
+    synthetic.write_torch_urdf(d / "torch.urdf")
+    return robot, d / "torch.urdf", synthetic.default_cell()
 
 
 @pytest.fixture(scope="module")
-def checker(synth: tuple[S.SynthRobot, Path, S.SynthCell]) -> CapsuleCollisionChecker:
+def checker(synth: tuple[synthetic.SynthRobot, Path, synthetic.SynthCell]) -> CapsuleCollisionChecker:
     robot, _, cell = synth
-    return CapsuleCollisionChecker(robot, S.SynthTorch(), cell, margin=0.01)
+    return CapsuleCollisionChecker(robot, synthetic.SynthTorch(), cell, margin=0.01)
 
 
 def _body_row(kind: int, T: np.ndarray, h: tuple[float, float, float]) -> np.ndarray:
@@ -42,10 +42,10 @@ def _sampled_distance(kind: int, T: np.ndarray, h: np.ndarray, a: np.ndarray, b:
     t = np.linspace(0.0, 1.0, 4001)
     p = a + t[:, None] * (b - a)
     bd = _body_row(kind, T, tuple(h))
-    return float(np.min([K._sdf(kind, bd, 0, x, y, z) for x, y, z in p]))
+    return float(np.min([kernels._sdf(kind, bd, 0, x, y, z) for x, y, z in p]))
 
 
-@pytest.mark.parametrize("kind", [K.SPHERE, K.BOX, K.CYLINDER])
+@pytest.mark.parametrize("kind", [kernels.SPHERE, kernels.BOX, kernels.CYLINDER])
 def test_segment_body_distance_is_a_tight_lower_bound(kind: int) -> None:
     rng = np.random.default_rng(kind)
     for _ in range(10):
@@ -53,7 +53,7 @@ def test_segment_body_distance_is_a_tight_lower_bound(kind: int) -> None:
         h = rng.uniform(0.02, 0.2, 3)
         a, b = rng.uniform(-0.4, 0.4, 3), rng.uniform(-0.4, 0.4, 3)
         bd = _body_row(kind, T, tuple(h))
-        d = K._segment_body_distance(*a, *b, kind, bd, 0)
+        d = kernels._segment_body_distance(*a, *b, kind, bd, 0)
         ref = _sampled_distance(kind, T, h, a, b)
         # the sampled minimum is an upper bound of the true minimum; the lower bound must be below it
         assert d <= ref + 1e-12
@@ -61,13 +61,13 @@ def test_segment_body_distance_is_a_tight_lower_bound(kind: int) -> None:
 
 
 def test_sdf_signs() -> None:
-    bd = _body_row(K.BOX, np.eye(4), (0.1, 0.2, 0.3))
-    assert K._sdf(K.BOX, bd, 0, 0.0, 0.0, 0.0) == pytest.approx(-0.1)
-    assert K._sdf(K.BOX, bd, 0, 0.4, 0.0, 0.0) == pytest.approx(0.3)
-    assert K._sdf(K.BOX, bd, 0, 0.4, 0.6, 0.3) == pytest.approx(0.5)
-    bd = _body_row(K.CYLINDER, np.eye(4), (0.1, 0.2, 0.0))
-    assert K._sdf(K.CYLINDER, bd, 0, 0.0, 0.3, 0.0) == pytest.approx(0.2)
-    assert K._sdf(K.CYLINDER, bd, 0, 0.0, 0.0, 0.5) == pytest.approx(0.3)
+    bd = _body_row(kernels.BOX, np.eye(4), (0.1, 0.2, 0.3))
+    assert kernels._sdf(kernels.BOX, bd, 0, 0.0, 0.0, 0.0) == pytest.approx(-0.1)
+    assert kernels._sdf(kernels.BOX, bd, 0, 0.4, 0.0, 0.0) == pytest.approx(0.3)
+    assert kernels._sdf(kernels.BOX, bd, 0, 0.4, 0.6, 0.3) == pytest.approx(0.5)
+    bd = _body_row(kernels.CYLINDER, np.eye(4), (0.1, 0.2, 0.0))
+    assert kernels._sdf(kernels.CYLINDER, bd, 0, 0.0, 0.3, 0.0) == pytest.approx(0.2)
+    assert kernels._sdf(kernels.CYLINDER, bd, 0, 0.0, 0.0, 0.5) == pytest.approx(0.3)
 
 
 def test_segment_segment_distance() -> None:
@@ -78,8 +78,8 @@ def test_segment_segment_distance() -> None:
         A = p1 + t[:, None] * (q1 - p1)
         B = p2 + t[:, None] * (q2 - p2)
         ref = np.min(np.linalg.norm(A[:, None] - B[None], axis=-1))
-        assert K._segment_segment_distance(p1, q1, p2, q2) == pytest.approx(ref, abs=6e-3)
-        assert K._segment_segment_distance(p1, q1, p2, q2) <= ref + 1e-12
+        assert kernels._segment_segment_distance(p1, q1, p2, q2) == pytest.approx(ref, abs=6e-3)
+        assert kernels._segment_segment_distance(p1, q1, p2, q2) <= ref + 1e-12
 
 
 def test_checker_implements_protocol(checker: CapsuleCollisionChecker) -> None:
@@ -91,7 +91,7 @@ def test_checker_implements_protocol(checker: CapsuleCollisionChecker) -> None:
 
 
 def test_colliding_bodies_names_the_body(checker: CapsuleCollisionChecker, synth: tuple) -> None:
-    robot, _, cell = synth
+    _robot, _, _cell = synth
     rng = np.random.default_rng(7)
     Q = rng.uniform(-np.pi, np.pi, (3000, 6))
     res = checker.query(Q)
@@ -109,7 +109,7 @@ def test_colliding_bodies_names_the_body(checker: CapsuleCollisionChecker, synth
 class _Bullet:
     """Robot + torch + bodies in a private pybullet DIRECT client (closed by the fixture)."""
 
-    def __init__(self, robot_urdf: Path, torch_urdf: Path, cell: S.SynthCell) -> None:
+    def __init__(self, robot_urdf: Path, torch_urdf: Path, cell: synthetic.SynthCell) -> None:
         import pybullet as p
 
         self.p = p
@@ -117,9 +117,10 @@ class _Bullet:
         self.robot = p.loadURDF(str(robot_urdf), useFixedBase=True, physicsClientId=self.cid)
         self.torch = p.loadURDF(str(torch_urdf), physicsClientId=self.cid)
         self.joints = [
-            j for j in range(p.getNumJoints(self.robot, physicsClientId=self.cid))
+            j
+            for j in range(p.getNumJoints(self.robot, physicsClientId=self.cid))
             if p.getJointInfo(self.robot, j, physicsClientId=self.cid)[2] == p.JOINT_REVOLUTE
-        ]  # fmt: skip
+        ]
         names = [p.getJointInfo(self.robot, j, physicsClientId=self.cid)[12].decode() for j in range(7)]
         self.flange = names.index("flange")
         self.bodies: list[tuple[int, str]] = []
@@ -138,8 +139,13 @@ class _Bullet:
             from scipy.spatial.transform import Rotation
 
             quat = Rotation.from_matrix(T[:3, :3]).as_quat()  # xyzw, as pybullet wants
-            bid = p.createMultiBody(0, shape, basePosition=T[:3, 3].tolist(), baseOrientation=quat.tolist(),
-                                    physicsClientId=self.cid)  # fmt: skip
+            bid = p.createMultiBody(
+                0,
+                shape,
+                basePosition=T[:3, 3].tolist(),
+                baseOrientation=quat.tolist(),
+                physicsClientId=self.cid,
+            )
             self.bodies.append((bid, b.role))
 
     def min_distance(self, q: np.ndarray, cutoff: float) -> tuple[float, float]:
@@ -174,7 +180,7 @@ def test_never_free_when_pybullet_finds_contact_within_margin(bullet: _Bullet, s
     robot, _, cell = synth
     margin = 0.01
     # self collision off: pybullet is only asked about robot/torch vs bodies here
-    chk = CapsuleCollisionChecker(robot, S.SynthTorch(), cell, margin=margin, self_margin=-1.0)
+    chk = CapsuleCollisionChecker(robot, synthetic.SynthTorch(), cell, margin=margin, self_margin=-1.0)
     rng = np.random.default_rng(11)
     Q = rng.uniform(-np.pi, np.pi, (2500, 6))
     ours = chk.query(Q)
@@ -231,8 +237,11 @@ def test_real_models_conservative_against_pybullet() -> None:
         ]
         joints = [i[0] for i in infos if i[2] == p.JOINT_REVOLUTE]
         flange = next(i[0] for i in infos if i[12].decode() == "flange")
-        tip = next(j for j in range(p.getNumJoints(tid, physicsClientId=cid))
-                   if p.getJointInfo(tid, j, physicsClientId=cid)[12].decode() == "contact_tip")  # fmt: skip
+        tip = next(
+            j
+            for j in range(p.getNumJoints(tid, physicsClientId=cid))
+            if p.getJointInfo(tid, j, physicsClientId=cid)[12].decode() == "contact_tip"
+        )
         bodies = []
         for b in cell.bodies:
             shape = p.createCollisionShape(

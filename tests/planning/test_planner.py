@@ -69,7 +69,7 @@ def test_fk_reproduces_tool_path_and_angles(planned: tuple) -> None:
 
 
 def test_weld_speed_and_rest_at_arc_events(planned: tuple) -> None:
-    program, result = planned
+    _program, result = planned
     traj = result.trajectory
     dt = traj.dt
     for on_ev, off_ev in zip(traj.events[::2], traj.events[1::2], strict=True):
@@ -132,8 +132,11 @@ def _edited_program(tmp_path: Path, old: str, new: str) -> Path:
 
 
 def test_unreachable_seam_is_reported(tmp_path: Path) -> None:
-    path = _edited_program(tmp_path, "start_mm: [-32.5, 5, 5], end_mm: [32.5, 5, 5]",
-                           "start_mm: [250, 5, 5], end_mm: [700, 5, 5]")  # fmt: skip
+    path = _edited_program(
+        tmp_path,
+        "start_mm: [-32.5, 5, 5], end_mm: [32.5, 5, 5]",
+        "start_mm: [250, 5, 5], end_mm: [700, 5, 5]",
+    )
     result = plan_program(load_program(path), FAST)
     assert result.status is PlanStatus.OUT_OF_REACH
     assert result.trajectory is None
@@ -162,15 +165,19 @@ def test_cli_writes_files_and_exits_2_on_failure(tmp_path: Path) -> None:
 
     runner = CliRunner()
     out = tmp_path / "ok"
-    res = runner.invoke(app, ["plan", str(ROOT / "programs" / "demo_tjoint.yaml"), "-o", str(out),
-                              "--rotation-samples", "12"])  # fmt: skip
+    res = runner.invoke(
+        app, ["plan", str(ROOT / "programs" / "demo_tjoint.yaml"), "-o", str(out), "--rotation-samples", "12"]
+    )
     assert res.exit_code == 0, res.output
     assert "cycle time" in res.output
     summary = json.loads((out / "plan.json").read_text())
     assert summary["status"] == "ok" and len(summary["seams"]) == 2
     assert load_trajectory(out / "trajectory.npz").n_samples > 0
-    bad = _edited_program(tmp_path, "start_mm: [-32.5, 5, 5], end_mm: [32.5, 5, 5]",
-                          "start_mm: [250, 5, 5], end_mm: [700, 5, 5]")  # fmt: skip
+    bad = _edited_program(
+        tmp_path,
+        "start_mm: [-32.5, 5, 5], end_mm: [32.5, 5, 5]",
+        "start_mm: [250, 5, 5], end_mm: [700, 5, 5]",
+    )
     res = runner.invoke(app, ["plan", str(bad), "-o", str(tmp_path / "bad"), "--rotation-samples", "12"])
     assert res.exit_code == 2
     assert json.loads((tmp_path / "bad" / "plan.json").read_text())["status"] == "out_of_reach"
@@ -188,12 +195,18 @@ class _Scene:
         self.cid = p.connect(p.DIRECT)
         robot = load_robot(cell.robot)
         T = cell.T_world_base
-        self.robot = p.loadURDF(str(robot.urdf_path), T[:3, 3].tolist(),
-                                Rotation.from_matrix(T[:3, :3]).as_quat().tolist(), useFixedBase=True,
-                                physicsClientId=self.cid)  # fmt: skip
+        self.robot = p.loadURDF(
+            str(robot.urdf_path),
+            T[:3, 3].tolist(),
+            Rotation.from_matrix(T[:3, :3]).as_quat().tolist(),
+            useFixedBase=True,
+            physicsClientId=self.cid,
+        )
         self.torch = p.loadURDF(str(load_torch(cell.torch).urdf_path), physicsClientId=self.cid)
-        infos = [p.getJointInfo(self.robot, j, physicsClientId=self.cid) for j in
-                 range(p.getNumJoints(self.robot, physicsClientId=self.cid))]  # fmt: skip
+        infos = [
+            p.getJointInfo(self.robot, j, physicsClientId=self.cid)
+            for j in range(p.getNumJoints(self.robot, physicsClientId=self.cid))
+        ]
         self.joints = [i[0] for i in infos if i[2] == p.JOINT_REVOLUTE]
         self.flange = next(i[0] for i in infos if i[12].decode() == "flange")
         self.bodies = []
@@ -203,14 +216,21 @@ class _Scene:
                     p.GEOM_BOX, halfExtents=(0.5 * b.size).tolist(), physicsClientId=self.cid
                 )
             elif b.shape == "cylinder":
-                shape = p.createCollisionShape(p.GEOM_CYLINDER, radius=b.radius, height=b.length,
-                                               physicsClientId=self.cid)  # fmt: skip
+                shape = p.createCollisionShape(
+                    p.GEOM_CYLINDER, radius=b.radius, height=b.length, physicsClientId=self.cid
+                )
             else:
                 shape = p.createCollisionShape(p.GEOM_SPHERE, radius=b.radius, physicsClientId=self.cid)
             Tb = b.T_world_body
-            self.bodies.append(p.createMultiBody(0, shape, basePosition=Tb[:3, 3].tolist(),
-                                                 baseOrientation=Rotation.from_matrix(Tb[:3, :3]).as_quat().tolist(),
-                                                 physicsClientId=self.cid))  # fmt: skip
+            self.bodies.append(
+                p.createMultiBody(
+                    0,
+                    shape,
+                    basePosition=Tb[:3, 3].tolist(),
+                    baseOrientation=Rotation.from_matrix(Tb[:3, :3]).as_quat().tolist(),
+                    physicsClientId=self.cid,
+                )
+            )
         self.base_link_index = -1
 
     def min_distance(self, q: np.ndarray) -> float:

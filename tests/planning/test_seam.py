@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace as NS
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -22,19 +22,29 @@ from weldcell.spatial import se3_from_xyz_rpy
 HOME = np.array([0.0, -1.75, 1.75, -1.57, -1.57, 0.0])
 
 
-def _box(name: str, role: str, size: tuple[float, float, float], xyz: tuple[float, float, float]) -> NS:
-    return NS(name=name, role=role, shape="box", size=np.array(size), radius=0.0, length=0.0, mesh_path=None,
-              T_world_body=se3_from_xyz_rpy(xyz, (0, 0, 0)))  # fmt: skip
+def _box(
+    name: str, role: str, size: tuple[float, float, float], xyz: tuple[float, float, float]
+) -> SimpleNamespace:
+    return SimpleNamespace(
+        name=name,
+        role=role,
+        shape="box",
+        size=np.array(size),
+        radius=0.0,
+        length=0.0,
+        mesh_path=None,
+        T_world_body=se3_from_xyz_rpy(xyz, (0, 0, 0)),
+    )
 
 
-def _cell(*extra: NS) -> NS:
+def _cell(*extra: SimpleNamespace) -> SimpleNamespace:
     bodies = (
         _box("table", "table", (1.5, 1.2, 0.04), (0.5, 0.0, -0.12)),
         _box("plate", "workpiece", (0.4, 0.3, 0.01), (0.5, 0.0, -0.095)),
         _box("web", "workpiece", (0.4, 0.01, 0.1), (0.5, 0.005, -0.04)),
         *extra,
     )
-    return NS(T_world_base=np.eye(4), bodies=bodies, clearance=0.002)
+    return SimpleNamespace(T_world_base=np.eye(4), bodies=bodies, clearance=0.002)
 
 
 def _fillet(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from types import SimpleNamespace as NS
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -60,18 +60,30 @@ def test_toppra_through_waypoints_respects_limits() -> None:
     assert np.max(np.abs(qd_fd[1:-1] - qd[1:-1])) < 0.05
 
 
-def _box(name: str, size: tuple[float, float, float], xyz: tuple[float, float, float]) -> NS:
-    return NS(name=name, role="obstacle", shape="box", size=np.array(size), radius=0.0, length=0.0,
-              mesh_path=None, T_world_body=se3_from_xyz_rpy(xyz, (0, 0, 0)))  # fmt: skip
+def _box(name: str, size: tuple[float, float, float], xyz: tuple[float, float, float]) -> SimpleNamespace:
+    return SimpleNamespace(
+        name=name,
+        role="obstacle",
+        shape="box",
+        size=np.array(size),
+        radius=0.0,
+        length=0.0,
+        mesh_path=None,
+        T_world_body=se3_from_xyz_rpy(xyz, (0, 0, 0)),
+    )
 
 
 @pytest.fixture(scope="module")
 def ur5e_wall() -> tuple:
     robot = load_robot("ur5e")
-    cell = NS(T_world_base=np.eye(4), clearance=0.01, bodies=(
-        _box("table", (1.5, 1.5, 0.04), (0.3, 0.0, -0.05)),
-        _box("wall", (0.05, 0.4, 0.6), (-0.65, 0.0, 0.3)),
-    ))  # fmt: skip
+    cell = SimpleNamespace(
+        T_world_base=np.eye(4),
+        clearance=0.01,
+        bodies=(
+            _box("table", (1.5, 1.5, 0.04), (0.3, 0.0, -0.05)),
+            _box("wall", (0.05, 0.4, 0.6), (-0.65, 0.0, 0.3)),
+        ),
+    )
     return robot, cell, CapsuleCollisionChecker(robot, None, cell)
 
 
@@ -102,10 +114,17 @@ def test_blocked_move_goes_around_per_pybullet(ur5e_wall: tuple) -> None:
     cid = p.connect(p.DIRECT)
     try:
         rid = p.loadURDF(str(robot.urdf_path), useFixedBase=True, physicsClientId=cid)
-        joints = [j for j in range(p.getNumJoints(rid, physicsClientId=cid))
-                  if p.getJointInfo(rid, j, physicsClientId=cid)[2] == p.JOINT_REVOLUTE]  # fmt: skip
-        wall = p.createMultiBody(0, p.createCollisionShape(p.GEOM_BOX, halfExtents=[0.025, 0.2, 0.3],
-                                 physicsClientId=cid), basePosition=[-0.65, 0, 0.3], physicsClientId=cid)  # fmt: skip
+        joints = [
+            j
+            for j in range(p.getNumJoints(rid, physicsClientId=cid))
+            if p.getJointInfo(rid, j, physicsClientId=cid)[2] == p.JOINT_REVOLUTE
+        ]
+        wall = p.createMultiBody(
+            0,
+            p.createCollisionShape(p.GEOM_BOX, halfExtents=[0.025, 0.2, 0.3], physicsClientId=cid),
+            basePosition=[-0.65, 0, 0.3],
+            physicsClientId=cid,
+        )
         for q in traj.q[::5]:
             for j, v in zip(joints, q, strict=True):
                 p.resetJointState(rid, j, float(v), physicsClientId=cid)
@@ -147,8 +166,12 @@ def test_fuzz_joint_moves_invariants(ur5e_wall: tuple, data: st.DataObject) -> N
 def test_ordering_matches_brute_force_and_precedence() -> None:
     rng = np.random.default_rng(5)
     m = 5
-    ends = [SeamEnds((rng.uniform(-2, 2, 6), rng.uniform(-2, 2, 6)), (rng.uniform(-2, 2, 6), rng.uniform(-2, 2, 6)))
-            for _ in range(m)]  # fmt: skip
+    ends = [
+        SeamEnds(
+            (rng.uniform(-2, 2, 6), rng.uniform(-2, 2, 6)), (rng.uniform(-2, 2, 6), rng.uniform(-2, 2, 6))
+        )
+        for _ in range(m)
+    ]
     home = np.zeros(6)
     vmax, amax = np.full(6, 3.0), np.full(6, 5.0)
     prec = [(3, 1), (0, 4)]

@@ -24,7 +24,7 @@ def main(traj_path: Path, out: Path) -> None:
     program = load_program(ROOT / "programs" / "demo_tjoint.yaml")
     traj = load_trajectory(traj_path)
     cell = CellModel.from_program(program)
-    res = view(traj, cell, speed=5.0, exit_after=2.0, screenshot=(320, 240), window_size=(480, 360))
+    res = view(traj, cell, speed=5.0, exit_after=1.0, screenshot=(320, 240), window_size=(480, 360))
     assert res.screenshot is not None and res.segmentation is not None
     iio.imwrite(out / "gui.png", res.screenshot)
     info = {

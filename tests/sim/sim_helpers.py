@@ -18,7 +18,7 @@ from weldcell.toolpath import toolpaths_for_program
 
 
 def _smooth_move(q0: np.ndarray, q1: np.ndarray, duration: float, dt: float) -> np.ndarray:
-    n = max(2, int(round(duration / dt)) + 1)
+    n = max(2, round(duration / dt) + 1)
     u = np.linspace(0.0, 1.0, n)
     s = 10 * u**3 - 15 * u**4 + 6 * u**5  # quintic: rest to rest
     return q0 + s[:, None] * (q1 - q0)
@@ -29,7 +29,9 @@ def weld_trajectory(program, seam: int = 0, dt: float = 0.002, move_time: float 
     cell = program.cell
     robot = load_robot(cell.robot)
     seg = toolpaths_for_program(program)[seam]
-    T_base_flange = invert_transforms(cell.T_world_base) @ seg.T_world_tcp @ invert_transforms(cell.T_flange_tcp)
+    T_base_flange = (
+        invert_transforms(cell.T_world_base) @ seg.T_world_tcp @ invert_transforms(cell.T_flange_tcp)
+    )
     branches = robot.ik(T_base_flange)  # (N, 8, n)
     first = branches[0]
     ok = ~np.isnan(first).any(axis=1)
@@ -49,20 +51,38 @@ def weld_trajectory(program, seam: int = 0, dt: float = 0.002, move_time: float 
     s_t = np.where(
         tt < t_ramp,
         0.5 * a * tt**2,
-        np.where(tt > t_weld - t_ramp, L - 0.5 * a * np.clip(t_weld - tt, 0, None) ** 2, 0.5 * a * t_ramp**2 + v * (tt - t_ramp)),
+        np.where(
+            tt > t_weld - t_ramp,
+            L - 0.5 * a * np.clip(t_weld - tt, 0, None) ** 2,
+            0.5 * a * t_ramp**2 + v * (tt - t_ramp),
+        ),
     )
     s_t = np.clip(s_t, 0.0, L)
     q_weld = np.stack([np.interp(s_t, s, q_s[:, j]) for j in range(q_s.shape[1])], axis=1)
-    dwell = np.repeat(q_weld[:1], int(round(seg.arc_start_dwell / dt)) + 1, axis=0)
-    crater = np.repeat(q_weld[-1:], int(round(max(seg.crater_fill_time, 0.1) / dt)) + 1, axis=0)
+    dwell = np.repeat(q_weld[:1], round(seg.arc_start_dwell / dt) + 1, axis=0)
+    crater = np.repeat(q_weld[-1:], round(max(seg.crater_fill_time, 0.1) / dt) + 1, axis=0)
     go = _smooth_move(cell.home_q, q_weld[0], move_time, dt)
     back = _smooth_move(q_weld[-1], cell.home_q, move_time, dt)
     parts = [go[:-1], dwell, q_weld, crater, back[1:]]
     q = np.concatenate(parts)
-    arc = np.concatenate([np.zeros(len(go) - 1, bool), np.ones(len(dwell) + len(q_weld) + len(crater), bool), np.zeros(len(back) - 1, bool)])
-    seam_s = np.concatenate([np.full(len(go) - 1, np.nan), np.zeros(len(dwell)), s_t, np.full(len(crater), L), np.full(len(back) - 1, np.nan)])
+    arc = np.concatenate(
+        [
+            np.zeros(len(go) - 1, bool),
+            np.ones(len(dwell) + len(q_weld) + len(crater), bool),
+            np.zeros(len(back) - 1, bool),
+        ]
+    )
+    seam_s = np.concatenate(
+        [
+            np.full(len(go) - 1, np.nan),
+            np.zeros(len(dwell)),
+            s_t,
+            np.full(len(crater), L),
+            np.full(len(back) - 1, np.nan),
+        ]
+    )
     N = len(q)
-    t = np.arange(N) * dt
+    t = np.arange(N, dtype=np.float64) * dt
     qd = np.gradient(q, dt, axis=0)
     qd[~np.isfinite(qd)] = 0.0
     # rest exactly where the arc switches (dwell and crater are stationary)
@@ -86,7 +106,10 @@ def weld_trajectory(program, seam: int = 0, dt: float = 0.002, move_time: float 
         T_world_base=cell.T_world_base,
         T_flange_tcp=cell.T_flange_tcp,
         seam_ids=(seg.seam_id,),
-        events=(ArcEvent(float(t[i_on]), "arc_on", seg.seam_id, 0.0), ArcEvent(float(t[i_off - 1]), "arc_off", seg.seam_id, L)),
+        events=(
+            ArcEvent(float(t[i_on]), "arc_on", seg.seam_id, 0.0),
+            ArcEvent(float(t[i_off - 1]), "arc_off", seg.seam_id, L),
+        ),
         program_hash=program.hash,
         travel_speed={seg.seam_id: v},
     )

@@ -17,7 +17,9 @@ DEMO = Path(__file__).resolve().parents[2] / "programs" / "demo_tjoint.yaml"
 
 def test_validate_trajectory_passes_and_stamps(tmp_path: Path, good_traj: JointTrajectory) -> None:
     traj = save_trajectory(good_traj, tmp_path / "job.npz")
-    res = CliRunner().invoke(app, ["validate", str(traj), "--program", str(DEMO), "-o", str(tmp_path / "rep"), "--no-images"])
+    res = CliRunner().invoke(
+        app, ["validate", str(traj), "--program", str(DEMO), "-o", str(tmp_path / "rep"), "--no-images"]
+    )
     assert res.exit_code == 0, res.output
     assert "PASSED" in res.output and "stamped" in res.output
     doc = json.loads((tmp_path / "rep" / "validation.json").read_text())
@@ -26,11 +28,15 @@ def test_validate_trajectory_passes_and_stamps(tmp_path: Path, good_traj: JointT
     assert verify_stamp(traj, good_traj)["trajectory_hash"] == good_traj.content_hash()
 
 
-def test_validate_failing_trajectory_exits_1_without_stamp(tmp_path: Path, good_traj: JointTrajectory) -> None:
+def test_validate_failing_trajectory_exits_1_without_stamp(
+    tmp_path: Path, good_traj: JointTrajectory
+) -> None:
     q = good_traj.q.copy()
     q[3000:, 0] += 0.05
     traj = save_trajectory(dataclasses.replace(good_traj, q=q), tmp_path / "bad.npz")
-    res = CliRunner().invoke(app, ["validate", str(traj), "--program", str(DEMO), "-o", str(tmp_path / "rep"), "--no-images"])
+    res = CliRunner().invoke(
+        app, ["validate", str(traj), "--program", str(DEMO), "-o", str(tmp_path / "rep"), "--no-images"]
+    )
     assert res.exit_code == 1, res.output
     assert "violation(s)" in res.output and "not stamped" in res.output
     doc = json.loads((tmp_path / "rep" / "validation.json").read_text())

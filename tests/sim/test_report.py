@@ -33,7 +33,14 @@ def test_json_and_html(tmp_path: Path, good_traj: JointTrajectory, cell: CellMod
 
 def test_violation_message_is_readable() -> None:
     v = Violation(
-        ViolationKind.COLLISION, 1.5, 1.75, None, "transit before seam s1", ("torch/torch_neck", "cell/clamp"), -0.004, 0.002
+        ViolationKind.COLLISION,
+        1.5,
+        1.75,
+        None,
+        "transit before seam s1",
+        ("torch/torch_neck", "cell/clamp"),
+        -0.004,
+        0.002,
     )
     msg = v.message()
     assert "collision between torch/torch_neck and cell/clamp" in msg

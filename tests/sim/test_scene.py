@@ -1,6 +1,8 @@
-"""Scene building, the world's client ownership, pybullet FK, and the motion bounds the validator relies on."""
+"""Scene building, client ownership, pybullet FK, and the motion bounds the validator relies on."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pybullet as pb
@@ -72,10 +74,10 @@ def test_lever_arms_bound_every_point(cell: CellModel, seed: int, scale: float) 
         cid = scene.client
 
         def points() -> np.ndarray:
-            pts = []
+            pts: list[np.ndarray] = []
             for k in scene.link_names:
                 if k >= 0:
-                    pts.append(bl.link_state(cid, scene.robot_id, k).link_frame_pos)
+                    pts.append(np.asarray(bl.link_state(cid, scene.robot_id, k).link_frame_pos))
             T_tcp = scene.T_world_flange() @ cell.T_flange_tcp
             pts.append(T_tcp[:3, 3])
             return np.asarray(pts)
@@ -107,5 +109,26 @@ def test_body_shapes_and_checks(tmp_path) -> None:  # type: ignore[no-untyped-de
     assert len(cm.content_hash()) == 64
     with PybulletWorld() as world:
         scene = build_scene(world, cm)
-        assert scene.torch_id is None
+        assert scene.torch_id is None and scene.cell_id is not None
         assert len(bl.joint_infos(scene.client, scene.cell_id)) == 3
+
+
+def test_reusable_scenes_from_sim_folder(cell: CellModel, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from weldcell.sim.scenes import load_scene
+
+    root = Path(__file__).resolve().parents[2] / "sim" / "scenes"
+    rail = load_scene(root / "clamp_rail.yaml")
+    assert [b.name for b in rail] == ["clamp_rail", "clamp_post_left", "clamp_post_right"]
+    assert rail[1].shape == "cylinder" and rail[1].radius == pytest.approx(0.012)
+    np.testing.assert_allclose(rail[0].T_world_body[:3, 3], [0.82, 0.0, 0.015])
+    table = load_scene(root / "weld_table_600x800.yaml")
+    bigger = cell.with_bodies(rail + table)
+    assert {b.name for b in bigger.bodies} >= {"table", "web", "clamp_rail"}
+    assert len(bigger.bodies) == len(cell.bodies) + 3  # the table was replaced, not doubled
+    with PybulletWorld() as world:
+        scene = build_scene(world, bigger)
+        assert scene.cell_id is not None
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("format: weldcell.scene/1\nbodies:\n  - {name: x, role: fixture, box: {}}\n")
+    with pytest.raises(ModelError, match="size_mm"):
+        load_scene(bad)

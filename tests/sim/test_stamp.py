@@ -77,7 +77,9 @@ def test_edited_stamp_is_rejected(saved: tuple[Path, Path], good_traj: JointTraj
         verify_stamp(path, good_traj)
 
 
-def test_failed_or_foreign_report_is_not_stamped(saved: tuple[Path, Path], good_traj: JointTrajectory) -> None:
+def test_failed_or_foreign_report_is_not_stamped(
+    saved: tuple[Path, Path], good_traj: JointTrajectory
+) -> None:
     path, urdf = saved
     with pytest.raises(StampError, match="violation"):
         write_stamp(path, good_traj, _summary(good_traj, [str(urdf)], passed=False))

@@ -20,7 +20,9 @@ from weldcell.sim.viewer import Playback, record
 HERE = Path(__file__).resolve().parent
 
 
-def test_headless_recording_has_non_blank_frames(tmp_path: Path, good_traj: JointTrajectory, cell: CellModel) -> None:
+def test_headless_recording_has_non_blank_frames(
+    tmp_path: Path, good_traj: JointTrajectory, cell: CellModel
+) -> None:
     res = record(good_traj, cell, tmp_path / "run.gif", fps=2.0, speed=4.0, width=160, height=120)
     assert res.frames == len(np.arange(0.0, good_traj.duration + 1e-9, 2.0)) + 1
     frames = iio.imread(res.path)
@@ -49,7 +51,9 @@ def test_bead_follows_the_arc(good_traj: JointTrajectory, cell: CellModel) -> No
 
 
 @pytest.mark.gui
-@pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="xvfb-run is not installed (Debian package xvfb)")
+@pytest.mark.skipif(
+    shutil.which("xvfb-run") is None, reason="xvfb-run is not installed (Debian package xvfb)"
+)
 def test_gui_viewer_under_xvfb_shows_the_robot(tmp_path: Path, good_traj: JointTrajectory) -> None:
     traj = save_trajectory(good_traj, tmp_path / "demo.npz")
     script = str(HERE / "gui_view_script.py")

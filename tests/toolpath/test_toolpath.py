@@ -415,3 +415,49 @@ def test_generated_line_seams(
     assert np.abs(seg.T_world_tcp[:, :3, 3] - expected).max() < 1e-6
     check_rotations(seg.T_world_tcp)
     assert np.diff(seg.s).max() <= min(1e-3, 8e-3 / (20 * freq)) + 1e-12
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    theta=st.floats(0.0, math.pi),
+    phi=st.floats(-math.pi, math.pi),
+    start_angle=st.floats(-math.pi, math.pi),
+    radius=st.floats(20.0, 150.0),
+    sweep=st.floats(30.0, 370.0),
+    alpha=st.floats(20.0, 70.0),
+    beta=st.floats(-20.0, 20.0),
+)
+def test_generated_circle_seams(
+    tmp_path_factory, theta, phi, start_angle, radius, sweep, alpha, beta
+) -> None:
+    axis = np.array([math.sin(theta) * math.cos(phi), math.sin(theta) * math.sin(phi), math.cos(theta)])
+    ref = np.array([1.0, 0, 0]) if abs(axis[0]) < 0.9 else np.array([0, 1.0, 0])
+    e1 = unit(np.cross(axis, ref))
+    e2 = np.cross(axis, e1)
+    r0 = math.cos(start_angle) * e1 + math.sin(start_angle) * e2
+    center = np.array([5.0, -3.0, 5.0])
+    seam = {
+        "geometry": {
+            "circle": {
+                "center_mm": center.tolist(),
+                "axis": axis.tolist(),
+                "start_mm": (center + radius * r0).tolist(),
+                "sweep_deg": sweep,
+            }
+        },
+        "normals": [axis.tolist(), r0.tolist()],  # flange face, pipe surface (radial) at the start
+    }
+    prog = make_program(
+        tmp_path_factory.mktemp("circ"), seam, {"work_angle_deg": alpha, "travel_angle_deg": beta}
+    )
+    (seg,) = toolpaths_for_program(prog)
+    assert seg.seam_length == pytest.approx(radius * 1e-3 * math.radians(sweep), rel=1e-12)
+    n1 = R_WP @ axis
+    radial = seg.T_world_tcp[:, :3, 3] - to_world(center)
+    assert np.abs(radial @ n1).max() < 1e-9
+    assert np.abs(np.linalg.norm(radial, axis=1) - radius * 1e-3).max() < 1e-6
+    r_hat = unit(radial)
+    work, travel = measured_angles(seg.T_world_tcp, np.cross(n1, r_hat), n1, r_hat)
+    assert np.abs(work - math.radians(alpha)).max() < ANGLE_TOL
+    assert np.abs(travel - math.radians(beta)).max() < ANGLE_TOL
+    check_rotations(seg.T_world_tcp)

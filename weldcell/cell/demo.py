@@ -331,7 +331,7 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
         )
         psu_url = stack.enter_context(virtual_power_source_process(opt.host))
         if opt.view:
-            viewer = _start_viewer(traj_path)
+            viewer = _start_viewer(traj_path, program_path)
             stack.callback(_stop_viewer, viewer)
         robot = _connect_robot(opt.host, traj.robot, ports=ur.ports, power_on=True)
         stack.callback(robot.close)
@@ -415,9 +415,13 @@ def _program_for(traj: JointTrajectory, traj_path: Path) -> Path | None:
     return None
 
 
-def _start_viewer(traj_path: Path) -> subprocess.Popen[bytes]:
-    code = "import sys; from weldcell.cli import main; sys.argv = ['weldcell', 'view', sys.argv[1]]; main()"
-    return subprocess.Popen([sys.executable, "-c", code, str(traj_path)])
+def _start_viewer(traj_path: Path, program_path: Path) -> subprocess.Popen[bytes]:
+    """``weldcell view TRAJ --program PROGRAM`` in its own process (the pybullet GUI)."""
+    code = (
+        "import sys; from weldcell.cli import main; "
+        "sys.argv = ['weldcell', 'view', sys.argv[1], '--program', sys.argv[2], '--no-validate']; main()"
+    )
+    return subprocess.Popen([sys.executable, "-c", code, str(traj_path), str(program_path)])
 
 
 def _stop_viewer(proc: subprocess.Popen[bytes]) -> None:

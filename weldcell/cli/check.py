@@ -28,6 +28,7 @@ def check_command(
     program: Path = typer.Argument(..., help="Weld program file (YAML)."),
 ) -> None:
     """Validate a weld program and print its seams (type, length, passes, arc time, weave)."""
+    from rich.markup import escape
     from rich.table import Table
     from rich.text import Text
 
@@ -44,7 +45,7 @@ def check_command(
             err_console.print(Text.assemble(("error: ", "bold red"), str(err)), soft_wrap=True)
             err_console.print(Text.assemble(("verdict: FAILED", "bold red"), " (the program cannot be used)"))
             raise typer.Exit(EXIT_ERROR) from None
-        table = Table(title=f"{prog.name}  ({program})", show_lines=False)
+        table = Table(title=escape(f"{prog.name}  ({program})"), show_lines=False)
         for col, just in (
             ("seam", "left"),
             ("joint", "left"),
@@ -69,7 +70,7 @@ def check_command(
             radial = float(np.hypot(p_base[:, 0], p_base[:, 1]).max()) if len(p_base) else 0.0
             stitches = max(s.stitch_index for s in segs) + 1
             table.add_row(
-                seam.id,
+                escape(seam.id),
                 seam.joint,
                 seam.geometry.kind,
                 f"{segs[0].seam_length * 1e3:.1f}",
@@ -77,14 +78,14 @@ def check_command(
                 str(stitches) if seam.stitch is not None else "-",
                 f"{arc:.1f}",
                 ", ".join(dict.fromkeys(_weave_text(s.weave) for s in segs)),
-                ", ".join(dict.fromkeys(s.procedure for s in segs)),
+                escape(", ".join(dict.fromkeys(s.procedure for s in segs))),
                 f"{radial * 1e3:.0f}",
             )
         console.print(table)
         console.print(
             f"robot {prog.cell.robot}, torch {prog.cell.torch} (stick-out {prog.cell.stickout * 1e3:g} mm), "
             f"{len(prog.cell.bodies)} bodies, order: "
-            + ("planner chooses" if prog.sequence is None else " → ".join(prog.sequence))
+            + escape("planner chooses" if prog.sequence is None else " → ".join(prog.sequence))
         )
         console.print(
             f"[bold green]verdict: OK[/] {len(prog.seams)} seams, {len(segments)} arc-on segments, "
@@ -101,7 +102,7 @@ def schema_command(
     text = json.dumps(program_json_schema(), indent=2, ensure_ascii=False)
     if output is not None:
         output.write_text(text + "\n", encoding="utf-8")
-        console.print(f"schema written to {output}")
+        console.print(f"schema written to {output}", markup=False)
     else:
         typer.echo(text)
 

@@ -73,9 +73,14 @@ def plan_command(
     )
     t0 = time.perf_counter()
     with Progress(
-        TextColumn("[bold]planning[/]"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-        TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=True,
-    ) as bar:  # fmt: skip
+        TextColumn("[bold]planning[/]"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
         task = bar.add_task("", total=1.0)
 
         def progress(fraction: float, message: str) -> None:
@@ -95,11 +100,15 @@ def plan_command(
     for r in result.seams:
         ok = r.status is PlanStatus.OK
         table.add_row(
-            r.seam_id, str(r.pass_index + 1), str(r.stitch_index + 1),
+            r.seam_id,
+            str(r.pass_index + 1),
+            str(r.stitch_index + 1),
             "[green]ok[/]" if ok else f"[red]{r.status.value}[/]",
-            f"{r.length * 1e3:.1f}", f"{r.arc_time:.2f}" if ok else "-", "rev" if r.reversed else "fwd",
+            f"{r.length * 1e3:.1f}",
+            f"{r.arc_time:.2f}" if ok else "-",
+            "rev" if r.reversed else "fwd",
             f"{r.min_clearance * 1e3:.1f}" if ok and math.isfinite(r.min_clearance) else "-",
-        )  # fmt: skip
+        )
     console.print(table)
     if not result.ok:
         err_console.print(f"[bold red]cannot plan:[/] {result.reason}", highlight=False)

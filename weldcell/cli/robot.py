@@ -29,6 +29,9 @@ def controller_ur(
     power_off: bool = typer.Option(
         False, "--power-off", help="Boot with the arm powered off (as after power-up)."
     ),
+    q_home: str = typer.Option(
+        "", "--q-home", help="Initial joint positions [rad], six comma-separated numbers."
+    ),
     rtde_port: int = typer.Option(30004, "--rtde-port"),
     dashboard_port: int = typer.Option(29999, "--dashboard-port"),
     primary_port: int = typer.Option(30001, "--primary-port"),
@@ -68,7 +71,15 @@ def controller_ur(
     arm_name = arm or ("ur5" if ver[0] < 5 else "ur5e")
     if arm_name not in ARMS:
         raise WeldcellError(f"--arm {arm_name!r} is not known; choose from {sorted(ARMS)}")
-    config = CoreConfig(arm=arm_name, version=ver, powered=not power_off, arc_loopback=loop)
+    home = CoreConfig().q_home
+    if q_home:
+        try:
+            home = tuple(float(x) for x in q_home.split(","))
+        except ValueError as err:
+            raise WeldcellError(f"--q-home {q_home!r}: expected six numbers in rad, comma-separated") from err
+        if len(home) != 6:
+            raise WeldcellError(f"--q-home {q_home!r}: expected six joint positions, got {len(home)}")
+    config = CoreConfig(arm=arm_name, version=ver, powered=not power_off, arc_loopback=loop, q_home=home)
     ports = Ports(rtde_port, dashboard_port, primary_port, secondary_port, realtime_port)
     vc = VirtualController(host, config, ports, program_dir)
     with vc:

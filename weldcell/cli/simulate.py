@@ -74,11 +74,24 @@ def _load_inputs(source: Path, program_path: Path | None, out_dir: Path) -> tupl
     return program, traj, source
 
 
+def _cell(program: Any, scenes: list[Path]) -> Any:
+    """The program's cell plus the bodies of the scene files."""
+    from weldcell.sim import CellModel
+    from weldcell.sim.scenes import load_scene
+
+    cell = CellModel.from_program(program)
+    for path in scenes:
+        cell = cell.with_bodies(load_scene(path))
+    return cell
+
+
 def _plan(program: Any) -> JointTrajectory:
     try:
         from weldcell.planning import plan_program  # type: ignore[attr-defined]
     except ImportError as err:
-        raise WeldcellError("the planner is not available in this installation (weldcell.planning.plan_program)") from err
+        raise WeldcellError(
+            "the planner is not available in this installation (weldcell.planning.plan_program)"
+        ) from err
     with console.status("planning ..."):
         result = plan_program(program)
     if result.trajectory is None:
@@ -91,7 +104,9 @@ def _print_report(report: ValidationReport) -> None:
     from rich.table import Table
 
     if report.passed:
-        console.print(f"[bold green]PASSED[/] {report.n_samples} samples, {report.duration:.2f} s, no violations")
+        console.print(
+            f"[bold green]PASSED[/] {report.n_samples} samples, {report.duration:.2f} s, no violations"
+        )
     else:
         table = Table(title=f"{len(report.violations)} violation(s)", show_lines=False)
         for col in ("kind", "t [s]", "where", "parts", "value", "limit"):
@@ -112,7 +127,14 @@ def _print_report(report: ValidationReport) -> None:
             console.print(f"... and {len(report.violations) - 60} more (see validation.json)")
     if report.seams:
         st = Table(title="seams")
-        for col in ("seam", "arc [s]", "speed prog/plan [mm/s]", "max dev [mm]", "max angle err [°]", "nozzle clr [mm]"):
+        for col in (
+            "seam",
+            "arc [s]",
+            "speed prog/plan [mm/s]",
+            "max dev [mm]",
+            "max angle err [°]",
+            "nozzle clr [mm]",
+        ):
             st.add_column(col)
         for m in report.seams:
             st.add_row(
@@ -130,26 +152,30 @@ def _print_report(report: ValidationReport) -> None:
 
 def validate_cmd(
     source: Path = typer.Argument(..., help="Weld program (.yaml) or planned trajectory (.npz)."),
-    program: Path | None = typer.Option(None, "--program", "-p", help="Program of a trajectory file (its cell)."),
+    program: Path | None = typer.Option(
+        None, "--program", "-p", help="Program of a trajectory file (its cell)."
+    ),
     out: Path | None = typer.Option(None, "--out", "-o", help="Output folder for the report (and the plan)."),
     dynamics: bool = typer.Option(False, "--dynamics", help="Also replay with motor dynamics (slower)."),
-    images: bool = typer.Option(True, "--images/--no-images", help="Render cell images into the HTML report."),
+    images: bool = typer.Option(
+        True, "--images/--no-images", help="Render cell images into the HTML report."
+    ),
 ) -> None:
     """Validate a program or trajectory in pybullet; stamp it when it passes (exit 1 on violations)."""
     from weldcell.planning.stamp import write_stamp
 
     with _quiet_native_output():
-        from weldcell.sim import CellModel, PybulletWorld, ValidationOptions, build_scene, validate_in_scene
+        from weldcell.sim import PybulletWorld, ValidationOptions, build_scene, validate_in_scene
         from weldcell.sim.html_report import write_html_report
         from weldcell.sim.render import snapshot_images
 
     out_dir = out if out is not None else source.with_name(f"{source.stem}_validation")
     out_dir.mkdir(parents=True, exist_ok=True)
     prog, traj, traj_path = _load_inputs(source, program, out_dir)
-    cell = CellModel.from_program(prog)
+    cell = _cell(prog, scene)
     with console.status("validating in pybullet ..."), _quiet_native_output(), PybulletWorld() as world:
         scene = build_scene(world, cell)
-        report = validate_in_scene(scene, traj, ValidationOptions(dynamic_replay=dynamics))
+        report = validate_in_scene(scene, traj, ValidationOptions(dynamic_replay=dynamics), prog)
         pictures = snapshot_images(scene, traj, report) if images else {}
     _print_report(report)
     (out_dir / "validation.json").write_text(report.to_json())
@@ -164,32 +190,45 @@ def validate_cmd(
 
 def view_cmd(
     source: Path = typer.Argument(..., help="Weld program (.yaml) or planned trajectory (.npz)."),
-    program: Path | None = typer.Option(None, "--program", "-p", help="Program of a trajectory file (its cell)."),
-    record_to: Path | None = typer.Option(None, "--record", help="Render headless to out.gif / out.mp4 (+ PNG stills)."),
+    program: Path | None = typer.Option(
+        None, "--program", "-p", help="Program of a trajectory file (its cell)."
+    ),
+    record_to: Path | None = typer.Option(
+        None, "--record", help="Render headless to out.gif / out.mp4 (+ PNG stills)."
+    ),
     speed: float | None = typer.Option(None, "--speed", help="Playback speed factor."),
     fps: float = typer.Option(10.0, "--fps", help="Frames per second of a recording."),
-    validate: bool = typer.Option(True, "--validate/--no-validate", help="Colour seams by validation status."),
-    exit_after: float | None = typer.Option(None, "--exit-after", help="Close the viewer after this many seconds."),
+    validate: bool = typer.Option(
+        True, "--validate/--no-validate", help="Colour seams by validation status."
+    ),
+    exit_after: float | None = typer.Option(
+        None, "--exit-after", help="Close the viewer after this many seconds."
+    ),
 ) -> None:
     """Watch a program or trajectory in the 3D viewer (pybullet GUI), or record it headless."""
     import tempfile
 
     with _quiet_native_output():
-        from weldcell.sim import CellModel, validate_trajectory
+        from weldcell.sim import validate_trajectory
         from weldcell.sim.viewer import record, view
 
     with tempfile.TemporaryDirectory() as tmp:
         prog, traj, _ = _load_inputs(source, program, Path(tmp))
-    cell = CellModel.from_program(prog)
+    cell = _cell(prog, scene)
     report = None
     if validate:
         with console.status("validating ..."), _quiet_native_output():
-            report = validate_trajectory(traj, cell=cell)
-        console.print("validation: " + ("[green]passed[/]" if report.passed else f"[red]{len(report.violations)} violation(s)[/]"))
+            report = validate_trajectory(traj, prog, cell=cell)
+        console.print(
+            "validation: "
+            + ("[green]passed[/]" if report.passed else f"[red]{len(report.violations)} violation(s)[/]")
+        )
     if record_to is not None:
         with console.status(f"recording {record_to.name} ..."), _quiet_native_output():
             res = record(traj, cell, record_to, report, fps=fps, speed=speed)
-        console.print(f"wrote {res.path} ({res.frames} frames at {res.speed:.1f}x) and {len(res.stills)} stills")
+        console.print(
+            f"wrote {res.path} ({res.frames} frames at {res.speed:.1f}x) and {len(res.stills)} stills"
+        )
         return
     res_view = view(traj, cell, report, speed=speed or 1.0, exit_after=exit_after)
     console.print(f"viewer closed after {res_view.frames} frames")

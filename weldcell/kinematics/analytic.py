@@ -139,7 +139,7 @@ def _reachable_theta234(
 
 
 @numba.njit(cache=True, error_model="numpy")
-def ur_ik_kernel(
+def _ur_ik_core(
     T: NDArrayF,
     d1: float,
     a2: float,
@@ -271,7 +271,7 @@ def ur_ik_kernel(
 
 
 @numba.njit(cache=True, error_model="numpy")
-def opw_ik_kernel(
+def _opw_ik_core(
     T: NDArrayF,
     a1: float,
     a2: float,
@@ -290,8 +290,9 @@ def opw_ik_kernel(
     out = np.empty((N, 8, 6))
     kk = _hypot(a2, c3)
     phi = fast_atan2(a2, c3)
+    cphi = c3 / kk
+    sphi = a2 / kk
     th = np.empty(6)
-    q = np.empty(6)
     for k in range(N):
         mask = 0
         r00, r02 = T[k, 0, 0], T[k, 0, 2]
@@ -300,16 +301,22 @@ def opw_ik_kernel(
         cx = T[k, 0, 3] - c4 * r02
         cy = T[k, 1, 3] - c4 * r12
         cz = T[k, 2, 3] - c4 * r22
-        rho2 = cx * cx + cy * cy - b * b
+        rc2 = cx * cx + cy * cy
+        rho2 = rc2 - b * b
         if rho2 < -_REACH_TOL * max(b * b, 1e-6):
             out[k] = math.nan
             continue
         rho = math.sqrt(max(rho2, 0.0))
-        base = fast_atan2(cy, cx) if _hypot(cx, cy) > _SING_TOL else 0.0
         for ish in range(2):
-            th1 = base - fast_atan2(b, rho) if ish == 0 else base - fast_atan2(b, -rho)
-            cs1 = math.cos(th1)
-            sn1 = math.sin(th1)
+            # θ1 = atan2(cy, cx) - atan2(b, ±ρ): the wrist centre lies at (±ρ, b) in the arm frame
+            sr = rho if ish == 0 else -rho
+            if rc2 > _SING_TOL * _SING_TOL:
+                cs1 = (cx * sr + cy * b) / rc2
+                sn1 = (cy * sr - cx * b) / rc2
+            else:  # wrist centre on axis 1: θ1 = 0 (front) or π (back)
+                cs1 = 1.0 if ish == 0 else -1.0
+                sn1 = 0.0
+            th1 = fast_atan2(sn1, cs1)
             h = cs1 * cx + sn1 * cy - a1
             v = cz - c1
             cpsi = (h * h + v * v - c2 * c2 - kk * kk) / (2.0 * c2 * kk)
@@ -317,6 +324,7 @@ def opw_ik_kernel(
                 continue
             cpsi = min(max(cpsi, -1.0), 1.0)
             spabs = math.sqrt(max(0.0, 1.0 - cpsi * cpsi))
+            psi3p = fast_atan2(spabs, cpsi)
             # W = Rz(θ1)ᵀ R
             w00 = cs1 * r00 + sn1 * r10
             w02 = cs1 * r02 + sn1 * r12
@@ -324,14 +332,21 @@ def opw_ik_kernel(
             w12 = -sn1 * r02 + cs1 * r12
             for ie in range(2):
                 sp = spabs if ie == 0 else -spabs
-                psi3 = fast_atan2(sp, cpsi)
+                psi3 = psi3p if ie == 0 else -psi3p
                 Ap = kk * sp
                 Bp = c2 + kk * cpsi
-                th2 = fast_atan2(h * Bp - v * Ap, v * Bp + h * Ap)
+                y2 = h * Bp - v * Ap
+                x2 = v * Bp + h * Ap
+                th2 = fast_atan2(y2, x2)
                 th3 = psi3 - phi
-                th23 = th2 + th3
-                s23 = math.sin(th23)
-                c23 = math.cos(th23)
+                # sin/cos of θ2 + θ3 from the atan2 arguments (no trig calls)
+                n2 = _hypot(x2, y2)
+                c2_ = x2 / n2
+                s2_ = y2 / n2
+                c3_ = cpsi * cphi + sp * sphi
+                s3_ = sp * cphi - cpsi * sphi
+                s23 = s2_ * c3_ + c2_ * s3_
+                c23 = c2_ * c3_ - s2_ * s3_
                 # M = Ry(θ23)ᵀ W = Rz(θ4) Ry(θ5) Rz(θ6)
                 M00 = c23 * w00 - s23 * r20
                 M02 = c23 * w02 - s23 * r22
@@ -340,33 +355,38 @@ def opw_ik_kernel(
                 M20 = s23 * w00 + c23 * r20
                 M22 = s23 * w02 + c23 * r22
                 hyp = _hypot(M02, M12)
+                th5p = fast_atan2(hyp, M22)
+                if hyp > _SING_TOL:
+                    c4_ = M02 / hyp
+                    s4_ = M12 / hyp
+                    th4p = fast_atan2(s4_, c4_)
+                else:
+                    th4p = 0.0
+                    c4_ = 1.0
+                    s4_ = 0.0
+                n00 = M22 * (c4_ * M00 + s4_ * M10) - hyp * M20
+                n10 = -s4_ * M00 + c4_ * M10
+                th6p = fast_atan2(n10, n00)
                 for iw in range(2):
-                    sg = 1.0 if iw == 0 else -1.0
-                    s5 = sg * hyp
-                    th5 = fast_atan2(s5, M22)
-                    if hyp > _SING_TOL:
-                        c4_ = sg * M02 / hyp
-                        s4_ = sg * M12 / hyp
-                        th4 = fast_atan2(s4_, c4_)
-                    else:
-                        th4 = 0.0
-                        c4_ = 1.0
-                        s4_ = 0.0
-                    n00 = M22 * (c4_ * M00 + s4_ * M10) - s5 * M20
-                    n10 = -s4_ * M00 + c4_ * M10
-                    th6 = fast_atan2(n10, n00)
                     th[0] = th1
                     th[1] = th2
                     th[2] = th3
-                    th[3] = th4
-                    th[4] = th5
-                    th[5] = th6
-                    for j in range(6):
-                        q[j] = signs[j] * (th[j] - offsets[j])
+                    if iw == 0:
+                        th[3] = th4p
+                        th[4] = th5p
+                        th[5] = th6p
+                    elif hyp > _SING_TOL:  # wrist flip: θ5 -> -θ5, θ4 -> θ4 + π, θ6 -> θ6 + π
+                        th[3] = th4p + math.pi
+                        th[4] = -th5p
+                        th[5] = th6p + math.pi
+                    else:
+                        th[3] = th4p
+                        th[4] = -th5p
+                        th[5] = th6p
                     bi = 4 * ish + 2 * ie + iw
                     mask |= 1 << bi
                     for j in range(6):
-                        fv = _fit(q[j], lower[j], upper[j])
+                        fv = _fit(signs[j] * (th[j] - offsets[j]), lower[j], upper[j])
                         if math.isnan(fv):
                             for i in range(6):
                                 out[k, bi, i] = math.nan
@@ -443,3 +463,51 @@ def opw_labels(
         ],
         axis=-1,
     ).astype(np.int8)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def ur_ik_kernel(T: NDArrayF, P: NDArrayF, atol: float) -> tuple[NDArrayF, int]:  # pragma: no cover
+    """UR IK with input check in one compiled call (one dispatch, for single-pose latency).
+
+    Args:
+        T: ``T_base_flange`` (N, 4, 4), C-contiguous.
+        P: ``[d1, a2, a3, d4, d5, d6, lower (6), upper (6)]`` (see :func:`ur_params`).
+        atol: Rigidity tolerance; negative skips the check.
+
+    Returns:
+        (q (N, 8, 6), -1) or (empty, index of the first bad pose).
+    """
+    if atol >= 0.0:
+        bad = check_rigid_kernel(T, atol)
+        if bad >= 0:
+            return np.empty((0, 8, 6)), bad
+    return _ur_ik_core(T, P[0], P[1], P[2], P[3], P[4], P[5], P[6:12], P[12:18]), -1
+
+
+@numba.njit(cache=True, error_model="numpy")
+def opw_ik_kernel(T: NDArrayF, P: NDArrayF, atol: float) -> tuple[NDArrayF, int]:  # pragma: no cover
+    """OPW IK with input check in one compiled call; P from :func:`opw_params` (see ur_ik_kernel)."""
+    if atol >= 0.0:
+        bad = check_rigid_kernel(T, atol)
+        if bad >= 0:
+            return np.empty((0, 8, 6)), bad
+    return (
+        _opw_ik_core(T, P[0], P[1], P[2], P[3], P[4], P[5], P[6], P[7:13], P[13:19], P[19:25], P[25:31]),
+        -1,
+    )
+
+
+def ur_params(d: tuple[float, ...], lower: NDArrayF, upper: NDArrayF) -> NDArrayF:
+    """Parameter vector of :func:`ur_ik_kernel`: DH lengths (d1, a2, a3, d4, d5, d6) [m] and limits [rad]."""
+    return np.ascontiguousarray(np.concatenate([np.asarray(d, dtype=np.float64), lower, upper]))
+
+
+def opw_params(
+    lengths: tuple[float, ...], offsets: NDArrayF, signs: NDArrayF, lower: NDArrayF, upper: NDArrayF
+) -> NDArrayF:
+    """Parameter vector of :func:`opw_ik_kernel`: (a1, a2, b, c1, c2, c3, c4) [m], offsets, signs, limits."""
+    return np.ascontiguousarray(
+        np.concatenate([np.asarray(lengths, dtype=np.float64), offsets, signs, lower, upper]).astype(
+            np.float64
+        )
+    )

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 NDArrayF = npt.NDArray[np.float64]
 
 N_BRANCHES = 8
+_RIGID_ATOL = 1e-6  # tolerance of the rigid-transform check on IK input
 _TWO_PI = 2.0 * math.pi
 
 
@@ -46,6 +47,13 @@ class IkResult:
     residual_m: float
     residual_rad: float
     iterations: int
+
+
+def kernel_input(a: NDArrayF) -> NDArrayF:
+    """``a`` as a C-contiguous, writable float64 array (numba compiles one signature for these only)."""
+    if a.flags.c_contiguous and a.flags.writeable:
+        return a
+    return np.array(a, dtype=np.float64, order="C")
 
 
 def check_joint_array(q: npt.ArrayLike, n: int, name: str = "q") -> NDArrayF:
@@ -82,7 +90,7 @@ def check_pose_array(T: npt.ArrayLike, name: str = "T_base_flange", atol: float 
         raise InputShapeError(
             f"{name}: expected homogeneous transforms of shape (..., 4, 4), got shape {arr.shape}"
         )
-    flat = np.ascontiguousarray(arr.reshape(-1, 4, 4))
+    flat = kernel_input(arr.reshape(-1, 4, 4))
     bad = analytic.check_rigid_kernel(flat, atol)
     if bad >= 0:
         idx = np.unravel_index(bad, arr.shape[:-2]) if arr.ndim > 2 else ()
@@ -139,18 +147,27 @@ class Robot:
         self.joint_names = chain.joint_names
         self.q_lower = self._ro(chain.lower)
         self.q_upper = self._ro(chain.upper)
-        # writable copies for the compiled kernels (numba types read-only arrays separately)
-        self._lower_k = np.array(chain.lower, dtype=np.float64)
-        self._upper_k = np.array(chain.upper, dtype=np.float64)
         self.qd_max = self._ro(chain.velocity)
         self.qdd_max = self._ro(qdd_max)
         self.link_names = chain.link_names
         self.collision_capsules: tuple[Capsule, ...] = chain.capsules
         self.reach = float(np.linalg.norm(chain.origins[:, :3, 3], axis=-1).sum())
         self._rtb_ets: Any = None
+        self._ik_kernel: Any = None
+        self._ik_params = np.zeros(0)
+        if ur is not None:
+            self._ik_kernel = analytic.ur_ik_kernel
+            self._ik_params = analytic.ur_params(
+                (ur.d1, ur.a2, ur.a3, ur.d4, ur.d5, ur.d6), chain.lower, chain.upper
+            )
         if opw is not None:
             self._opw_offsets = np.array(opw.offsets, dtype=np.float64)
             self._opw_signs = np.array(opw.signs, dtype=np.float64)
+            self._ik_kernel = analytic.opw_ik_kernel
+            self._ik_params = analytic.opw_params(
+                (opw.a1, opw.a2, opw.b, opw.c1, opw.c2, opw.c3, opw.c4),
+                self._opw_offsets, self._opw_signs, chain.lower, chain.upper,
+            )  # fmt: skip
 
     @staticmethod
     def _ro(a: NDArrayF) -> NDArrayF:
@@ -174,7 +191,7 @@ class Robot:
             ``T_base_flange``, shape (..., 4, 4) [m].
         """
         arr = check_joint_array(q, self.n_joints)
-        flat = np.ascontiguousarray(arr.reshape(-1, self.n_joints))
+        flat = kernel_input(arr.reshape(-1, self.n_joints))
         c = self._chain
         out: NDArrayF = chain_fk(flat, c.origins, c.axes, c.qidx)
         return out.reshape(*arr.shape[:-1], 4, 4)
@@ -189,7 +206,7 @@ class Robot:
             ``T_base_link``, shape (..., L, 4, 4) with L = len(link_names).
         """
         arr = check_joint_array(q, self.n_joints)
-        flat = np.ascontiguousarray(arr.reshape(-1, self.n_joints))
+        flat = kernel_input(arr.reshape(-1, self.n_joints))
         c = self._chain
         out: NDArrayF = chain_link_poses(flat, c.origins, c.axes, c.qidx)
         return out.reshape(*arr.shape[:-1], len(self.link_names), 4, 4)
@@ -205,7 +222,7 @@ class Robot:
             velocity [rad/s]), both in the base frame, shape (..., 6, n).
         """
         arr = check_joint_array(q, self.n_joints)
-        flat = np.ascontiguousarray(arr.reshape(-1, self.n_joints))
+        flat = kernel_input(arr.reshape(-1, self.n_joints))
         c = self._chain
         out: NDArrayF = chain_jacobian(flat, c.origins, c.axes, c.qidx)
         return out.reshape(*arr.shape[:-1], 6, self.n_joints)
@@ -232,26 +249,18 @@ class Robot:
             InputShapeError: bad input. ModelError: the robot has no closed-form solver
             (``kind == "numerical"``; use :meth:`ik_numerical`).
         """
-        if check:
-            flat = check_pose_array(T_base_flange)
-            lead = np.shape(T_base_flange)[:-2]
-        else:
-            arr = np.asarray(T_base_flange, dtype=np.float64)
-            lead = arr.shape[:-2]
-            flat = np.ascontiguousarray(arr.reshape(-1, 4, 4))
-        if self._ur is not None:
-            s = self._ur
-            out: NDArrayF = analytic.ur_ik_kernel(
-                flat, s.d1, s.a2, s.a3, s.d4, s.d5, s.d6, self._lower_k, self._upper_k
-            )
-        elif self._opw is not None:
-            o = self._opw
-            out = analytic.opw_ik_kernel(
-                flat, o.a1, o.a2, o.b, o.c1, o.c2, o.c3, o.c4,
-                self._opw_offsets, self._opw_signs, self._lower_k, self._upper_k,
-            )  # fmt: skip
-        else:
+        if self._ik_kernel is None:
             raise ModelError(f"robot {self.name!r} has no closed-form IK; use ik_numerical()")
+        arr = T_base_flange if type(T_base_flange) is np.ndarray else np.asarray(T_base_flange)
+        if arr.dtype != np.float64 or arr.ndim < 2 or arr.shape[-2:] != (4, 4):
+            check_pose_array(T_base_flange)  # raises with the expected shape
+            arr = np.asarray(arr, dtype=np.float64)
+        lead = arr.shape[:-2]
+        flat = kernel_input(arr.reshape(-1, 4, 4))
+        out, bad = self._ik_kernel(flat, self._ik_params, _RIGID_ATOL if check else -1.0)
+        if bad >= 0:
+            check_pose_array(T_base_flange)  # raises with a message naming the bad pose
+            raise InputShapeError(f"T_base_flange: pose {bad} is not a rigid transform")
         return out.reshape(*lead, N_BRANCHES, self.n_joints)
 
     def ik_numerical(

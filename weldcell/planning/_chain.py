@@ -27,7 +27,7 @@ NDArrayI = npt.NDArray[np.int64]
 
 @dataclass(frozen=True, slots=True)
 class KinematicChain:
-    """Links in topological order; link k's pose is ``pose[parent[k]] @ origin[k] @ Rot(axis[k], q[qidx[k]])``.
+    """Links in topological order: ``pose[k] = pose[parent[k]] @ origin[k] @ Rot(axis[k], q[qidx[k]])``.
 
     Attributes:
         link_names: URDF link names, length L.

@@ -245,6 +245,12 @@ def collision_batch(
     self_a,
     self_b,
     self_req,
+    self_gp,
+    gp_a,
+    gp_b,
+    grp_link,
+    grp_c,
+    grp_r,
     exact_below,
     early_exit,
     out_slack,
@@ -258,8 +264,19 @@ def collision_batch(
     (pairs farther apart are culled), ``out_pair`` = index of the pair with the smallest slack (env
     pairs first, then self pairs; -1 when no pair is nearer than ``exact_below``). With
     ``early_exit`` the scan of a configuration stops at the first violated pair (slack < 0).
+
+    Self pairs are culled per pair of rigid groups first: ``self_gp`` gives each self pair's group
+    pair (``gp_a``, ``gp_b``); group g's bounding sphere has centre ``grp_c[g]`` in the frame of link
+    ``grp_link[g]`` and radius ``grp_r[g]``.
     """
     M = Q.shape[0]
+    G = grp_link.shape[0]
+    GP = gp_a.shape[0]
+    gc = np.empty((G, 3))
+    gp_ok = np.empty(GP, dtype=np.bool_)
+    req_max = 0.0
+    for k in range(self_req.shape[0]):
+        req_max = max(req_max, self_req[k])
     L = parent.shape[0]
     C = cap_link.shape[0]
     P = env_cap.shape[0]
@@ -334,8 +351,23 @@ def collision_batch(
             if best_slack < 0.0 and early_exit:
                 hit = True
                 break
-        if not hit:
+        if not hit and S > 0:
+            for g in range(G):
+                T = poses[grp_link[g]]
+                for i in range(3):
+                    gc[g, i] = T[i, 0] * grp_c[g, 0] + T[i, 1] * grp_c[g, 1] + T[i, 2] * grp_c[g, 2] + T[i, 3]
+            gthr = max(req_max, cap)
+            for k in range(GP):
+                ga = gp_a[k]
+                gb = gp_b[k]
+                dx = gc[ga, 0] - gc[gb, 0]
+                dy = gc[ga, 1] - gc[gb, 1]
+                dz = gc[ga, 2] - gc[gb, 2]
+                reach = grp_r[ga] + grp_r[gb] + gthr
+                gp_ok[k] = dx * dx + dy * dy + dz * dz <= reach * reach
             for k in range(S):
+                if not gp_ok[self_gp[k]]:
+                    continue
                 ca = self_a[k]
                 cb = self_b[k]
                 req = self_req[k]

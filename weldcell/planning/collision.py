@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from weldcell.errors import InputShapeError, ModelError
-from weldcell.planning import _collision_kernels as K
+from weldcell.planning import _collision_kernels as kernels
 from weldcell.planning._chain import KinematicChain, chain_from_robot
 from weldcell.spatial import invert_transforms
 
@@ -94,12 +94,14 @@ def _bodies_in_base(cell: Any) -> list[_Body]:
         shape = body.shape
         if shape == "box":
             h = 0.5 * np.asarray(body.size, dtype=np.float64)
-            out.append(_Body(body.name, body.role, K.BOX, T_base_body, h))
+            out.append(_Body(body.name, body.role, kernels.BOX, T_base_body, h))
         elif shape == "sphere":
-            out.append(_Body(body.name, body.role, K.SPHERE, T_base_body, np.array([body.radius, 0.0, 0.0])))
+            out.append(
+                _Body(body.name, body.role, kernels.SPHERE, T_base_body, np.array([body.radius, 0.0, 0.0]))
+            )
         elif shape == "cylinder":
             h = np.array([float(body.radius), 0.5 * float(body.length), 0.0])
-            out.append(_Body(body.name, body.role, K.CYLINDER, T_base_body, h))
+            out.append(_Body(body.name, body.role, kernels.CYLINDER, T_base_body, h))
         elif shape == "mesh":
             out.append(_mesh_as_box(body, T_base_body))
         else:
@@ -120,11 +122,11 @@ def _mesh_as_box(body: Any, T_base_body: NDArrayF) -> _Body:
     scale = np.asarray(getattr(body, "size", (1.0, 1.0, 1.0)), dtype=np.float64)
     if scale.shape != (3,) or np.any(scale <= 0):
         scale = np.ones(3)
-    v = np.asarray(mesh.vertices, dtype=np.float64) * scale
+    v = np.asarray(mesh.vertices, dtype=np.float64) * scale  # type: ignore[attr-defined]
     lo, hi = v.min(axis=0), v.max(axis=0)
     T_center = np.eye(4)
     T_center[:3, 3] = 0.5 * (lo + hi)
-    return _Body(body.name, body.role, K.BOX, T_base_body @ T_center, 0.5 * (hi - lo))
+    return _Body(body.name, body.role, kernels.BOX, T_base_body @ T_center, 0.5 * (hi - lo))
 
 
 class CapsuleCollisionChecker:
@@ -139,8 +141,9 @@ class CapsuleCollisionChecker:
         margin: Safety distance [m] every capsule keeps from every body (default: ``cell.clearance``).
         self_margin: Distance [m] non-adjacent capsules keep from each other.
         exact_below: Distances below this [m] are computed exactly; :meth:`clearance` saturates at it.
-        pad: Extra distance [m] added to every robot/torch-to-body requirement. Bullet reports cylinder
-            distances up to about 1 mm short (its collision margin); the pad keeps this checker
+        pad: Extra distance [m] added to every robot/torch-to-body requirement. pybullet loads URDF
+            cylinders as convex hulls with a 1 mm collision margin and reports distances up to 1.0 mm
+            short (measured; exact with ``URDF_USE_IMPLICIT_CYLINDER``); the pad keeps this checker
             conservative with respect to the pybullet simulator that validates the plans.
         rng: Random generator for the self-collision pair analysis (deterministic default).
     """
@@ -154,7 +157,7 @@ class CapsuleCollisionChecker:
         *,
         self_margin: float = 0.002,
         exact_below: float = 0.05,
-        pad: float = 0.0015,
+        pad: float = 0.0011,
         rng: np.random.Generator | None = None,
     ) -> None:
         clearance = float(getattr(cell, "clearance", 0.0) or 0.0)
@@ -208,12 +211,13 @@ class CapsuleCollisionChecker:
             body_data[i, 12:] = b.h
             body_sphere[i, :3] = b.T_base_body[:3, 3]
             body_sphere[i, 3] = {
-                K.SPHERE: b.h[0],
-                K.BOX: float(np.linalg.norm(b.h)),
-                K.CYLINDER: float(np.hypot(b.h[0], b.h[1])),
+                kernels.SPHERE: b.h[0],
+                kernels.BOX: float(np.linalg.norm(b.h)),
+                kernels.CYLINDER: float(np.hypot(b.h[0], b.h[1])),
             }[b.kind]
         self._bodies = (np.array([b.kind for b in bodies], dtype=np.int64), body_data, body_sphere)
         self._self = self._self_pairs(caps, self_margin, rng)
+        self._groups = self._group_spheres()
 
     # --- construction helpers ----------------------------------------------------------------------
     def _chain_args(self) -> tuple[Any, ...]:
@@ -252,7 +256,7 @@ class CapsuleCollisionChecker:
         empty_i = np.zeros(0, dtype=np.int64)
         D = np.array(
             [
-                K.pair_distances(
+                kernels.pair_distances(  # type: ignore[call-arg]
                     q, *self._chain_args(), *self._caps, *self._bodies[:2], empty_i, empty_i, a, b
                 )
                 for q in Q
@@ -264,6 +268,41 @@ class CapsuleCollisionChecker:
             log.debug("self collision pair excluded: %s / %s", self.capsule_names[i], self.capsule_names[j])
         return a[keep], b[keep], np.full(int(keep.sum()), float(self_margin))
 
+    def _group_spheres(self) -> tuple[Any, ...]:
+        """Group-pair index per self pair and a bounding sphere per rigid group (for culling)."""
+        from weldcell.planning._chain import chain_link_poses
+
+        group = self.chain.rigid_groups()
+        cap_link, cap_a, cap_b, cap_r = self._caps
+        P0 = chain_link_poses(self.chain, np.zeros(self.n_joints))[0]
+        ids = sorted({int(group[k]) for k in cap_link})
+        index = {g: i for i, g in enumerate(ids)}
+        grp_link = np.array(ids, dtype=np.int64)
+        grp_c = np.zeros((len(ids), 3))
+        grp_r = np.zeros(len(ids))
+        for g in ids:
+            pts, rad = [], []
+            for c in range(len(cap_link)):
+                if group[cap_link[c]] != g:
+                    continue
+                T = invert_transforms(P0[g]) @ P0[cap_link[c]]  # constant: same rigid group
+                for p in (cap_a[c], cap_b[c]):
+                    pts.append(T[:3, :3] @ p + T[:3, 3])
+                    rad.append(cap_r[c])
+            P = np.array(pts)
+            centre = 0.5 * (P.min(axis=0) + P.max(axis=0))
+            grp_c[index[g]] = centre
+            grp_r[index[g]] = float(np.max(np.linalg.norm(P - centre, axis=1) + np.array(rad)))
+        a, b, _ = self._self
+        pair_of: dict[tuple[int, int], int] = {}
+        gp = np.zeros(len(a), dtype=np.int64)
+        for k in range(len(a)):
+            key = (index[int(group[cap_link[a[k]]])], index[int(group[cap_link[b[k]]])])
+            gp[k] = pair_of.setdefault(key, len(pair_of))
+        gp_a = np.array([k[0] for k in pair_of], dtype=np.int64)
+        gp_b = np.array([k[1] for k in pair_of], dtype=np.int64)
+        return gp, gp_a, gp_b, grp_link, grp_c, grp_r
+
     # --- queries ---------------------------------------------------------------------------------
     def is_free(self, q: npt.ArrayLike) -> bool:
         """Fast single-configuration check, q (n,) [rad] (for sampling planners calling per state)."""
@@ -272,15 +311,23 @@ class CapsuleCollisionChecker:
             buf = np.zeros((1, self.n_joints))
             out = (np.empty(1), np.empty(1), np.empty(1, dtype=np.int64))
             args = (
-                *self._chain_args(), *self._caps, *self._bodies, *self._env, *self._self, 0.0, True, *out,
-            )  # fmt: skip
+                *self._chain_args(),
+                *self._caps,
+                *self._bodies,
+                *self._env,
+                *self._self,
+                *self._groups,
+                0.0,
+                True,
+                *out,
+            )
             one = (buf, args, out[0])
             self._one = one
         buf, args, slack = one
         buf[0, :] = q
         if not np.isfinite(buf).all():
             return False
-        K.collision_batch(buf, *args)
+        kernels.collision_batch(buf, *args)  # type: ignore[call-arg]
         return bool(slack[0] >= 0.0)
 
     def _as_batch(self, q: npt.ArrayLike) -> NDArrayF:
@@ -309,10 +356,24 @@ class CapsuleCollisionChecker:
         env_cap, env_body, env_req = self._env
         self_a, self_b, self_req = self._self
         cap = 0.0 if early_exit else float(self.exact_below if exact_below is None else exact_below)
-        K.collision_batch(
-            Q, *self._chain_args(), *self._caps, *self._bodies, env_cap, env_body, env_req,
-            self_a, self_b, self_req, cap, early_exit, slack, dist, pair,
-        )  # fmt: skip
+        kernels.collision_batch(  # type: ignore[call-arg]
+            Q,
+            *self._chain_args(),
+            *self._caps,
+            *self._bodies,
+            env_cap,
+            env_body,
+            env_req,
+            self_a,
+            self_b,
+            self_req,
+            *self._groups,
+            cap,
+            early_exit,
+            slack,
+            dist,
+            pair,
+        )
         bad = ~np.all(np.isfinite(Q), axis=1)
         if np.any(bad):  # NaN rows (e.g. IK branches without a solution) are never free
             slack[bad] = -np.inf
@@ -346,7 +407,7 @@ class CapsuleCollisionChecker:
             raise InputShapeError(f"colliding_bodies takes one configuration, got {Q.shape[0]}")
         env_cap, env_body, env_req = self._env
         self_a, self_b, self_req = self._self
-        d = K.pair_distances(
+        d = kernels.pair_distances(  # type: ignore[call-arg]
             Q[0], *self._chain_args(), *self._caps, *self._bodies[:2], env_cap, env_body, self_a, self_b
         )
         req = np.concatenate([env_req, self_req])

@@ -132,8 +132,12 @@ def _held_karp(
     return order[::-1]
 
 
-def _tour_cost(order: list[tuple[int, int]], options: list[list[tuple[bool, NDArrayF, NDArrayF]]], home: NDArrayF,
-               cost: object) -> float:  # fmt: skip
+def _tour_cost(
+    order: list[tuple[int, int]],
+    options: list[list[tuple[bool, NDArrayF, NDArrayF]]],
+    home: NDArrayF,
+    cost: object,
+) -> float:
     c = cost  # type: ignore[assignment]
     q = home
     total = 0.0

@@ -178,14 +178,21 @@ class _Planned:
 
 def _waypoint_indices(s: NDArrayF, spacing: float) -> npt.NDArray[np.int64]:
     step = float(np.median(np.diff(s))) if len(s) > 1 else spacing
-    k = max(1, int(round(spacing / max(step, 1e-12))))
+    k = max(1, round(spacing / max(step, 1e-12)))
     return np.unique(np.r_[np.arange(0, len(s), k), len(s) - 1])
 
 
 def _end_config(
-    robot: Any, checker: CollisionChecker, T_world_tcp: NDArrayF, angles: NDArrayF, seg: Any,
-    T_base_world: NDArrayF, T_tcp_flange: NDArrayF, q_near: NDArrayF, resolution: float,
-) -> NDArrayF | None:  # fmt: skip
+    robot: Any,
+    checker: CollisionChecker,
+    T_world_tcp: NDArrayF,
+    angles: NDArrayF,
+    seg: Any,
+    T_base_world: NDArrayF,
+    T_tcp_flange: NDArrayF,
+    q_near: NDArrayF,
+    resolution: float,
+) -> NDArrayF | None:
     """IK of an approach/depart pose: the free solution nearest ``q_near``; None when there is none."""
     from weldcell.planning.seam import nearest_equivalent
 
@@ -208,8 +215,13 @@ def _end_config(
 
 
 def _plan_direction(
-    robot: Any, checker: CollisionChecker, seg: Any, reversed_: bool, cell: Any, options: PlanOptions,
-) -> _Planned | SeamFailure:  # fmt: skip
+    robot: Any,
+    checker: CollisionChecker,
+    seg: Any,
+    reversed_: bool,
+    cell: Any,
+    options: PlanOptions,
+) -> _Planned | SeamFailure:
     t0 = time.perf_counter()
     T_base_world = invert_transforms(np.asarray(cell.T_world_base, dtype=np.float64))
     T_flange_tcp = np.asarray(cell.T_flange_tcp, dtype=np.float64)
@@ -221,15 +233,32 @@ def _plan_direction(
     samples = orientation_samples(seg, rot, options.tolerance_samples)
     home = np.asarray(cell.home_q, dtype=np.float64)
     path = plan_seam(
-        robot, checker, T_base_tcp, s_way, T_flange_tcp, samples, options.ladder,
-        seam_id=seg.seam_id, q_ref=home, travel_angle=seg.travel_angle, gamma0=gamma0(seg),
-    )  # fmt: skip
+        robot,
+        checker,
+        T_base_tcp,
+        s_way,
+        T_flange_tcp,
+        samples,
+        options.ladder,
+        seam_id=seg.seam_id,
+        q_ref=home,
+        travel_angle=seg.travel_angle,
+        gamma0=gamma0(seg),
+    )
     if isinstance(path, SeamFailure):
         return path
     weld = weld_samples(
-        robot, checker, seg, s_way, path.q, path.angles, np.asarray(cell.T_world_base), T_flange_tcp,
-        options.dt, options.min_ramp_time,
-    )  # fmt: skip
+        robot,
+        checker,
+        seg,
+        s_way,
+        path.q,
+        path.angles,
+        np.asarray(cell.T_world_base),
+        T_flange_tcp,
+        options.dt,
+        options.min_ramp_time,
+    )
     if isinstance(weld, SeamFailure):
         return weld
     res = options.transit.resolution
@@ -253,10 +282,13 @@ def _plan_direction(
         if q is None:
             s_at = 0.0 if what == "approach" else float(seg.s[-1] - seg.s[0])
             return SeamFailure(
-                "collision", s_at, s_at, "",
+                "collision",
+                s_at,
+                s_at,
+                "",
                 f"seam {seg.seam_id!r}, s = {s_at * 1e3:.1f} mm: the {what} pose "
                 f"({what} distance along the torch axis) collides or is out of reach",
-            )  # fmt: skip
+            )
     assert q_app is not None and q_dep is not None  # mypy
     return _Planned(seg, reversed_, path, weld, q_app, q_dep, time.perf_counter() - t0)
 
@@ -265,19 +297,42 @@ def _report(
     seg: Any, planned: _Planned | SeamFailure | None, dt: float, plan_time: float = 0.0
 ) -> SeamReport:
     if planned is None:
-        return SeamReport(seg.seam_id, seg.pass_index, seg.stitch_index, PlanStatus.NOT_PLANNED,
-                          "not planned", length=float(seg.length))  # fmt: skip
+        return SeamReport(
+            seg.seam_id,
+            seg.pass_index,
+            seg.stitch_index,
+            PlanStatus.NOT_PLANNED,
+            "not planned",
+            length=float(seg.length),
+        )
     if isinstance(planned, SeamFailure):
         return SeamReport(
-            seg.seam_id, seg.pass_index, seg.stitch_index, _CAUSE.get(planned.cause, PlanStatus.COLLISION),
-            planned.message, (planned.s_from, planned.s_to), planned.detail, float(seg.length),
+            seg.seam_id,
+            seg.pass_index,
+            seg.stitch_index,
+            _CAUSE.get(planned.cause, PlanStatus.COLLISION),
+            planned.message,
+            (planned.s_from, planned.s_to),
+            planned.detail,
+            float(seg.length),
             plan_time=plan_time,
-        )  # fmt: skip
+        )
     arc = seg.arc_start_dwell + seg.crater_fill_time + (len(planned.weld.s) - 1) * dt
     return SeamReport(
-        seg.seam_id, seg.pass_index, seg.stitch_index, PlanStatus.OK, "", None, "", float(seg.length),
-        arc, planned.reversed, planned.path.min_clearance, planned.path.min_singularity, planned.plan_time,
-    )  # fmt: skip
+        seg.seam_id,
+        seg.pass_index,
+        seg.stitch_index,
+        PlanStatus.OK,
+        "",
+        None,
+        "",
+        float(seg.length),
+        arc,
+        planned.reversed,
+        planned.path.min_clearance,
+        planned.path.min_singularity,
+        planned.plan_time,
+    )
 
 
 def plan_program(
@@ -316,8 +371,10 @@ def plan_program(
     for k, seg in enumerate(segments):
         dirs = [False, True] if (free_order and seg.reversible) else [False]
         for rev in dirs:
-            notify(0.05 + 0.75 * done / max(total, 1), f"seam {seg.seam_id} pass {seg.pass_index + 1}"
-                   + (" (reversed)" if rev else ""))  # fmt: skip
+            notify(
+                0.05 + 0.75 * done / max(total, 1),
+                f"seam {seg.seam_id} pass {seg.pass_index + 1}" + (" (reversed)" if rev else ""),
+            )
             use = seg
             if rev:
                 use = reversed_segment(seg, cell.approach_distance, cell.retract_distance)
@@ -331,8 +388,8 @@ def plan_program(
     failure: SeamReport | None = None
     for k, seg in enumerate(segments):
         fwd = planned.get((k, False))
-        rev = planned.get((k, True))
-        best = fwd if isinstance(fwd, _Planned) else rev if isinstance(rev, _Planned) else fwd
+        bwd = planned.get((k, True))
+        best = fwd if isinstance(fwd, _Planned) else bwd if isinstance(bwd, _Planned) else fwd
         rep = _report(seg, best, opts.dt)
         reports.append(rep)
         if rep.status is not PlanStatus.OK and failure is None:
@@ -355,10 +412,12 @@ def plan_program(
                 assert isinstance(p, _Planned)  # mypy
                 return p.q_approach if first else p.q_depart
 
-            ends.append(SeamEnds(
-                (qs(ks[0], False, True), qs(ks[-1], False, False)) if fwd_ok else None,
-                (qs(ks[-1], True, True), qs(ks[0], True, False)) if rev_ok else None,
-            ))  # fmt: skip
+            ends.append(
+                SeamEnds(
+                    (qs(ks[0], False, True), qs(ks[-1], False, False)) if fwd_ok else None,
+                    (qs(ks[-1], True, True), qs(ks[0], True, False)) if rev_ok else None,
+                )
+            )
         index = {sid: i for i, sid in enumerate(seam_ids)}
         prec = [(index[a], index[b]) for a, b in program.precedence if a in index and b in index]
         order = order_seams(ends, home, np.asarray(robot.qd_max), np.asarray(robot.qdd_max), prec)
@@ -382,9 +441,14 @@ def plan_program(
 
 
 def _assemble(
-    program: Any, robot: Any, checker: CollisionChecker, chosen: list[_Planned], home: NDArrayF,
-    opts: PlanOptions, notify: ProgressFn,
-) -> JointTrajectory:  # fmt: skip
+    program: Any,
+    robot: Any,
+    checker: CollisionChecker,
+    chosen: list[_Planned],
+    home: NDArrayF,
+    opts: PlanOptions,
+    notify: ProgressFn,
+) -> JointTrajectory:
     cell = program.cell
     dt = opts.dt
     n = len(robot.joint_names)
@@ -400,8 +464,15 @@ def _assemble(
     events: list[ArcEvent] = []
     count = 0
 
-    def add(q: NDArrayF, qd: NDArrayF, qdd: NDArrayF, T: NDArrayF | None = None, on: bool = False,
-            seam: int = -1, s: NDArrayF | None = None) -> None:  # fmt: skip
+    def add(
+        q: NDArrayF,
+        qd: NDArrayF,
+        qdd: NDArrayF,
+        T: NDArrayF | None = None,
+        on: bool = False,
+        seam: int = -1,
+        s: NDArrayF | None = None,
+    ) -> None:
         nonlocal count
         # consecutive pieces share their joint end point: drop the duplicate first sample
         if qs and np.allclose(qs[-1][-1], q[0], atol=1e-12) and not on and len(q) > 1:
@@ -432,16 +503,30 @@ def _assemble(
         k = sidx.get(seg.seam_id, -1)
         # seam_s: arc length along the seam as programmed (a reversed weld counts down)
         s_seam = w.s if not p.reversed else seg.s[0] + seg.s[-1] - w.s
-        n_dwell = max(1, int(round(seg.arc_start_dwell / dt)))
-        n_crater = max(1, int(round(seg.crater_fill_time / dt)))
+        n_dwell = max(1, round(seg.arc_start_dwell / dt))
+        n_crater = max(1, round(seg.crater_fill_time / dt))
         z = np.zeros((n_dwell, n))
         events.append(ArcEvent(t=count * dt, kind="arc_on", seam_id=seg.seam_id, seam_s=float(s_seam[0])))
-        add(np.repeat(w.q[:1], n_dwell, axis=0), z, z.copy(), np.repeat(w.T_world_tcp[:1], n_dwell, axis=0), True, k,
-            np.full(n_dwell, s_seam[0]))  # fmt: skip
+        add(
+            np.repeat(w.q[:1], n_dwell, axis=0),
+            z,
+            z.copy(),
+            np.repeat(w.T_world_tcp[:1], n_dwell, axis=0),
+            True,
+            k,
+            np.full(n_dwell, s_seam[0]),
+        )
         add(w.q, w.qd, w.qdd, w.T_world_tcp, True, k, s_seam)
         z = np.zeros((n_crater, n))
-        add(np.repeat(w.q[-1:], n_crater, axis=0), z, z.copy(), np.repeat(w.T_world_tcp[-1:], n_crater, axis=0), True,
-            k, np.full(n_crater, s_seam[-1]))  # fmt: skip
+        add(
+            np.repeat(w.q[-1:], n_crater, axis=0),
+            z,
+            z.copy(),
+            np.repeat(w.T_world_tcp[-1:], n_crater, axis=0),
+            True,
+            k,
+            np.full(n_crater, s_seam[-1]),
+        )
         events.append(
             ArcEvent(t=(count - 1) * dt, kind="arc_off", seam_id=seg.seam_id, seam_s=float(s_seam[-1]))
         )
@@ -452,16 +537,20 @@ def _assemble(
     T_world_base = np.asarray(cell.T_world_base, dtype=np.float64)
     T_flange_tcp = np.asarray(cell.T_flange_tcp, dtype=np.float64)
     T_fk = T_world_base @ np.asarray(robot.fk(q)) @ T_flange_tcp
-    T_nom = np.concatenate([T_fk[a : a + len(x)] if T is None else T for T, x, a in
-                            zip(Ts, qs, np.cumsum([0] + [len(x) for x in qs[:-1]]), strict=True)])  # fmt: skip
-    travel = {}
+    T_nom = np.concatenate(
+        [
+            T_fk[a : a + len(x)] if T is None else T
+            for T, x, a in zip(Ts, qs, np.cumsum([0] + [len(x) for x in qs[:-1]]), strict=True)
+        ]
+    )
+    travel: dict[str, float] = {}
     for p in chosen:
         travel.setdefault(p.seg.seam_id, float(p.seg.travel_speed))
     return JointTrajectory(
         robot=robot.name,
         joint_names=tuple(robot.joint_names),
         dt=dt,
-        t=np.arange(len(q)) * dt,
+        t=np.asarray(np.arange(len(q)) * dt, dtype=np.float64),
         q=q,
         qd=np.concatenate(qds),
         qdd=np.concatenate(qdds),

@@ -90,7 +90,8 @@ class SeamFailure:
     """Why a seam has no joint path.
 
     Attributes:
-        cause: ``"out_of_reach"``, ``"joint_limit"``, ``"singularity"``, ``"collision"`` or ``"discontinuity"``.
+        cause: ``"out_of_reach"``, ``"joint_limit"``, ``"singularity"``, ``"collision"`` or
+            ``"discontinuity"``.
         s_from: Start of the failing arc-length interval [m].
         s_to: End of the failing interval [m].
         detail: Colliding body, limiting joint, ... (may be empty).
@@ -108,11 +109,11 @@ def rotation_angles(free_rotation: bool, rotation_range: float, options: LadderO
     """Sample angles [rad] of the rotation about the TCP z axis, 0 first when it is admissible."""
     if free_rotation or rotation_range >= np.pi - 1e-9:
         k = max(1, options.rotation_samples)
-        return np.arange(k) * (TWO_PI / k)
+        return np.asarray(np.arange(k) * (TWO_PI / k), dtype=np.float64)
     if rotation_range <= 1e-9:
         return np.zeros(1)
     k = max(1, options.limited_rotation_samples)
-    return np.linspace(-rotation_range, rotation_range, k + (k + 1) % 2)
+    return np.asarray(np.linspace(-rotation_range, rotation_range, k + (k + 1) % 2), dtype=np.float64)
 
 
 def rotz(theta: npt.ArrayLike) -> NDArrayF:
@@ -254,17 +255,37 @@ def plan_seam(
         # sparse ladder on every stride-th waypoint, then fill in and verify the waypoints between
         idx = np.unique(np.r_[np.arange(0, N, stride), N - 1])
         coarse = _solve_ladder(
-            robot, checker, T_base_tcp[idx], s[idx], T_tcp_flange, samples, offsets, options, seam_id, q_ref,
+            robot,
+            checker,
+            T_base_tcp[idx],
+            s[idx],
+            T_tcp_flange,
+            samples,
+            offsets,
+            options,
+            seam_id,
+            q_ref,
             options.max_joint_step * stride,
-        )  # fmt: skip
+        )
         if isinstance(coarse, _LadderSolution):
             dense = _densify(
                 robot, checker, T_base_tcp, s, T_tcp_flange, idx, coarse, options, travel_angle, gamma0, q_ref
             )
             if dense is not None:
                 return dense
-    full = _solve_ladder(robot, checker, T_base_tcp, s, T_tcp_flange, samples, offsets, options, seam_id, q_ref,
-                         options.max_joint_step)  # fmt: skip
+    full = _solve_ladder(
+        robot,
+        checker,
+        T_base_tcp,
+        s,
+        T_tcp_flange,
+        samples,
+        offsets,
+        options,
+        seam_id,
+        q_ref,
+        options.max_joint_step,
+    )
     if isinstance(full, SeamFailure):
         return full
     return _finish(robot, seam_id, s, full.q, full.angles, full.cost, full.clear, full.sing, options, q_ref)
@@ -331,9 +352,17 @@ def _solve_ladder(
         start_cost = 1e-3 * np.sum(d0**2, axis=-1)
     nbr = _neighbours(samples, max_step * options.max_rotation_step / options.max_joint_step)
     cost, back = ladder_dp(
-        np.ascontiguousarray(Qz), valid, labels, node_cost, wrap.astype(np.int64),
-        np.full(n, max_step), weights, start_cost, nbr, B,
-    )  # fmt: skip
+        np.ascontiguousarray(Qz),
+        valid,
+        labels,
+        node_cost,
+        wrap.astype(np.int64),
+        np.full(n, max_step),
+        weights,
+        start_cost,
+        nbr,
+        B,
+    )
     end = int(np.argmin(cost[-1]))
     if not np.isfinite(cost[-1, end]):
         return _diagnose(robot, checker, seam_id, s, Qz, reach, in_limits, free, valid, cost, lim_d)
@@ -420,7 +449,7 @@ def _densify(
 ) -> SeamPath | None:
     """Fill the waypoints between the sparse-ladder nodes; None when any of them is not usable."""
     N = T_base_tcp.shape[0]
-    n = len(robot.joint_names)
+    len(robot.joint_names)
     ang = np.stack([np.interp(np.arange(N), idx, coarse.angles[:, k]) for k in range(3)], axis=1)
     T = T_base_tcp @ orientation_offsets(ang, travel_angle, gamma0) @ T_tcp_flange
     Q = np.asarray(robot.ik(T), dtype=np.float64)[:, coarse.branch]
@@ -468,9 +497,15 @@ def _finish(
     if np.any(bad):
         i, j = np.argwhere(bad)[0]
         return _failure(
-            "joint_limit", seam_id, s, int(i), int(i) + 1, robot.joint_names[j],
-            f"joint {robot.joint_names[j]} would have to turn past its limit (cumulative rotation along the seam)",
-        )  # fmt: skip
+            "joint_limit",
+            seam_id,
+            s,
+            int(i),
+            int(i) + 1,
+            robot.joint_names[j],
+            f"joint {robot.joint_names[j]} would have to turn past its limit "
+            "(cumulative rotation along the seam)",
+        )
     return SeamPath(
         s=s.copy(),
         q=q_path,
@@ -524,7 +559,7 @@ def _diagnose(
         ("singularity", valid.any(axis=1), "every IK solution is at or too near a singularity"),
     )
     for cause, ok, what in stages:
-        bad = ~ok
+        bad = np.asarray(~ok, dtype=bool)
         if not bad.any():
             continue
         i0, i1 = _intervals(bad)[0]
@@ -554,6 +589,11 @@ def _diagnose(
     alive = np.isfinite(cost).any(axis=1)
     i = int(np.argmin(alive)) if not alive.all() else len(s) - 1
     return _failure(
-        "discontinuity", seam_id, s, max(i - 1, 0), i, "",
+        "discontinuity",
+        seam_id,
+        s,
+        max(i - 1, 0),
+        i,
+        "",
         "no continuous joint path: the arm would have to flip its configuration or jump a joint here",
-    )  # fmt: skip
+    )

@@ -87,7 +87,9 @@ def write_stamp(traj_path: str | Path, traj: JointTrajectory, report_summary: di
     return out
 
 
-def verify_stamp(traj_path: str | Path, traj: JointTrajectory, cell_hash: str | None = None) -> dict[str, Any]:
+def verify_stamp(
+    traj_path: str | Path, traj: JointTrajectory, cell_hash: str | None = None
+) -> dict[str, Any]:
     """Check the stamp of ``traj``; return its content.
 
     Args:

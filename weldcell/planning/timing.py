@@ -46,7 +46,7 @@ def seam_progress(
     T_r = 2.0 * L_r / speed
     t_cruise = (length - 2.0 * L_r) / speed
     total = 2.0 * T_r + t_cruise
-    M = int(math.ceil(total / dt - 1e-9)) + 1
+    M = math.ceil(total / dt - 1e-9) + 1
     t = np.arange(M) * dt
     s = np.empty(M)
     up = t < T_r
@@ -103,7 +103,7 @@ def ruckig_rest_to_rest(
     if result not in (Result.Working, Result.Finished):
         raise PlanningError(f"ruckig could not time the joint move ({result})")
     duration = float(traj.duration)
-    M = int(math.ceil(duration / dt - 1e-9)) + 1
+    M = math.ceil(duration / dt - 1e-9) + 1
     q = np.empty((M, n))
     qd = np.empty((M, n))
     qdd = np.empty((M, n))
@@ -151,7 +151,7 @@ def toppra_through(
     if traj is None:
         raise PlanningError("toppra found no time parametrisation of the transit path")
     duration = float(traj.duration)
-    M = int(math.ceil(duration / dt - 1e-9)) + 1
+    M = math.ceil(duration / dt - 1e-9) + 1
     t = np.minimum(np.arange(M) * dt, duration)
     q = np.asarray(traj(t), dtype=np.float64)
     qd = np.asarray(traj(t, 1), dtype=np.float64)

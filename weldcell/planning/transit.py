@@ -211,7 +211,7 @@ def plan_joint_move(
         robot=robot.name,
         joint_names=tuple(robot.joint_names),
         dt=dt,
-        t=np.arange(M) * dt,
+        t=np.asarray(np.arange(M) * dt, dtype=np.float64),
         q=q,
         qd=qd,
         qdd=qdd,

@@ -192,17 +192,23 @@ def weld_samples(
             bad = np.flatnonzero(ratio[:, j] > 1.0)
             peak = float(np.max(np.abs(val[:, j])))
             return _fail(
-                "weld_speed", seg, s, int(bad[0]), int(bad[-1]), robot.joint_names[j],
+                "weld_speed",
+                seg,
+                s,
+                int(bad[0]),
+                int(bad[-1]),
+                robot.joint_names[j],
                 f"at {seg.travel_speed * 1e3:.1f} mm/s joint {robot.joint_names[j]} needs {what} "
-                f"{peak:.2f} {unit} (limit {float(lim[j]):.2f}); lower the travel speed or allow torch rotation",
-            )  # fmt: skip
+                f"{peak:.2f} {unit} (limit {float(lim[j]):.2f}); "
+                "lower the travel speed or allow torch rotation",
+            )
     res = checker.query(q) if hasattr(checker, "query") else None
     free = res.free if res is not None else checker.check(q)
     if not np.all(free):
         bad = np.flatnonzero(~free)
         body = ""
         if res is not None and res.worst_pair[bad[0]] >= 0:
-            part, body = checker.pair_names(int(res.worst_pair[bad[0]]))
+            _part, body = checker.pair_names(int(res.worst_pair[bad[0]]))
         return _fail(
             "collision", seg, s, int(bad[0]), int(bad[-1]), body, f"collision between way points ({body})"
         )

@@ -33,7 +33,7 @@ class JointType(IntEnum):
 class JointInfo(NamedTuple):
     """One joint of a multibody (pybullet ``getJointInfo``); the joint's child link has the same index."""
 
-    index: int
+    joint_index: int
     name: str
     type: JointType
     q_index: int
@@ -103,7 +103,7 @@ def joint_info(client: int, body: int, index: int) -> JointInfo:
     """Named version of ``getJointInfo``."""
     r = pb.getJointInfo(body, index, physicsClientId=client)
     return JointInfo(
-        index=r[0],
+        joint_index=r[0],
         name=r[1].decode(),
         type=JointType(r[2]),
         q_index=r[3],

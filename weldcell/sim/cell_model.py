@@ -162,7 +162,12 @@ class CellModel:
 
     def with_body(self, body: CellBody) -> CellModel:
         """A copy with ``body`` added, or replacing the body of the same name."""
-        bodies = tuple(b for b in self.bodies if b.name != body.name) + (body,)
+        return self.with_bodies((body,))
+
+    def with_bodies(self, extra: tuple[CellBody, ...]) -> CellModel:
+        """A copy with ``extra`` bodies added; each replaces a body of the same name."""
+        names = {b.name for b in extra}
+        bodies = (*(b for b in self.bodies if b.name not in names), *extra)
         return CellModel(
             self.robot,
             self.robot_urdf,
@@ -189,7 +194,7 @@ class CellModel:
         cell = program.cell
         if robot_urdf is None:
             robot_urdf = _model_urdf("robot", cell.robot)
-        if torch_urdf is None and getattr(cell, "torch", ""):
+        if torch_urdf is None and str(getattr(cell, "torch", "") or ""):
             torch_urdf = _model_urdf("torch", cell.torch)
         bodies = tuple(
             CellBody(

@@ -164,13 +164,17 @@ def query(scene: Scene, unit: QueryUnit, rules: ClearanceRules, lookahead: float
     return [_proximity(scene, unit.kind, key, *val) for key, val in sorted(best.items())]
 
 
-def _proximity(scene: Scene, kind: str, key: tuple[int, int], distance: float, margin: float, rule: str) -> Proximity:
+def _proximity(
+    scene: Scene, kind: str, key: tuple[int, int], distance: float, margin: float, rule: str
+) -> Proximity:
     a, b = key
     ln = scene.link_names
     if kind == "robot-cell":
         return Proximity(f"robot/{ln[a]}", f"cell/{scene.cell.bodies[b].name}", distance, margin, rule)
     if kind == "torch-cell":
-        return Proximity(f"torch/{scene.torch_link_names[a]}", f"cell/{scene.cell.bodies[b].name}", distance, margin, rule)
+        return Proximity(
+            f"torch/{scene.torch_link_names[a]}", f"cell/{scene.cell.bodies[b].name}", distance, margin, rule
+        )
     if kind == "torch-robot":
         return Proximity(f"torch/{scene.torch_link_names[a]}", f"robot/{ln[b]}", distance, margin, rule)
     return Proximity(f"robot/{ln[a]}", f"robot/{ln[b]}", distance, margin, rule)
@@ -254,7 +258,10 @@ class PybulletCollisionChecker:
         return out
 
     def colliding_bodies(self, q: npt.ArrayLike) -> list[tuple[str, str]]:
-        """Pairs closer than their clearance at one configuration q (n,), e.g. ("torch/nozzle", "cell/clamp")."""
+        """Pairs closer than their clearance at one configuration q (n,).
+
+        Example: ``[("torch/torch_neck", "cell/clamp")]``.
+        """
         qi = self._q(q)
         if len(qi) != 1:
             raise InputShapeError(f"colliding_bodies takes one configuration, got {len(qi)}")

@@ -148,7 +148,8 @@ def write_html_report(report: ValidationReport, path: Path, images: dict[str, Im
         for title, b64 in report_figures(report).items()
     )
     imgs = "".join(
-        f"<figure><img src='data:image/png;base64,{_img_png(img)}'/><figcaption>{html.escape(title)}</figcaption></figure>"
+        f"<figure><img src='data:image/png;base64,{_img_png(img)}'/>"
+        f"<figcaption>{html.escape(title)}</figcaption></figure>"
         for title, img in (images or {}).items()
     )
     doc = f"""<!doctype html><html><head><meta charset="utf-8"><title>weldcell validation</title>
@@ -159,9 +160,12 @@ img{{max-width:100%}}</style></head><body>
 <p>Robot {html.escape(report.robot)}; {report.n_samples} samples at {report.dt * 1e3:.1f} ms
 ({report.duration:.2f} s); trajectory {report.trajectory_hash[:16]}…, cell {report.cell_hash[:16]}…</p>
 <h2>Violations</h2>
-{"<p>None.</p>" if not report.violations else
- "<table><tr><th>kind</th><th>from [s]</th><th>to [s]</th><th>where</th><th>parts</th><th>message</th></tr>"
- + rows + "</table>"}
+{
+        "<p>None.</p>"
+        if not report.violations
+        else "<table><tr><th>kind</th><th>from [s]</th><th>to [s]</th><th>where</th><th>parts</th>"
+        "<th>message</th></tr>" + rows + "</table>"
+    }
 <h2>Seams</h2><table><tr><th>seam</th><th>arc time [s]</th><th>length [mm]</th><th>programmed [mm/s]</th>
 <th>planned [mm/s]</th><th>max deviation [mm]</th><th>max torch angle error [deg]</th>
 <th>min nozzle clearance [mm]</th></tr>{seam_rows}</table>

@@ -84,7 +84,9 @@ def auto_camera(scene: Scene, T_world_tcp: NDArrayF | None = None) -> Camera:
     return Camera(t, max(1.0, 1.7 * extent), yaw)
 
 
-def render(scene: Scene, camera: Camera, width: int = 640, height: int = 480) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int32]]:
+def render(
+    scene: Scene, camera: Camera, width: int = 640, height: int = 480
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int32]]:
     """Render the scene: RGB image (H, W, 3) uint8 and body-id segmentation (H, W) int32 (-1 = none)."""
     cid = scene.client
     view = pb.computeViewMatrixFromYawPitchRoll(
@@ -151,7 +153,7 @@ def resample_polyline(points: NDArrayF, spacing: float) -> NDArrayF:
     s = np.concatenate([[0.0], np.cumsum(seg)])
     if s[-1] <= 0:
         return P[:1]
-    n = max(2, int(math.ceil(s[-1] / spacing)) + 1)
+    n = max(2, math.ceil(s[-1] / spacing) + 1)
     u = np.linspace(0.0, s[-1], n)
     return np.stack([np.interp(u, s, P[:, k]) for k in range(3)], axis=1)
 
@@ -201,8 +203,10 @@ def snapshot_images(
             shots.append((f"welding {sid} (t = {traj.t[i]:.2f} s)", i, cam))
     if report is not None:
         for v in report.violations[:max_violations]:
-            i = min(int(round(v.time / traj.dt)), traj.n_samples - 1)
-            close = Camera(cam.target, cam.distance, cam.yaw, cam.pitch, cam.fov).moved_to(traj.T_world_tcp[i, :3, 3])
+            i = min(round(v.time / traj.dt), traj.n_samples - 1)
+            close = Camera(cam.target, cam.distance, cam.yaw, cam.pitch, cam.fov).moved_to(
+                traj.T_world_tcp[i, :3, 3]
+            )
             close = Camera(close.target, 0.6 * cam.distance, close.yaw, close.pitch, close.fov)
             shots.append((f"{v.kind.value} at t = {v.time:.3f} s: {' / '.join(v.bodies)}", i, close))
     out: dict[str, npt.NDArray[np.uint8]] = {}

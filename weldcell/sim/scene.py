@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -164,7 +165,9 @@ class Scene:
         cid = self.client
         pb.resetJointStatesMultiDof(self.robot_id, idx, [[float(x)] for x in q], physicsClientId=cid)
         if self.torch_id is not None:
-            st = pb.getLinkState(self.robot_id, self.flange_link, computeForwardKinematics=1, physicsClientId=cid)
+            st = pb.getLinkState(
+                self.robot_id, self.flange_link, computeForwardKinematics=1, physicsClientId=cid
+            )
             pb.resetBasePositionAndOrientation(self.torch_id, st[4], st[5], physicsClientId=cid)
 
     def T_world_flange(self) -> NDArrayF:
@@ -173,12 +176,12 @@ class Scene:
         return bl.se3_from_pos_quat_xyzw(st.link_frame_pos, st.link_frame_orn_xyzw)
 
 
-def build_scene(world: PybulletWorld, cell: CellModel) -> Scene:
+def build_scene(world: PybulletWorld, cell: CellModel | Any) -> Scene:
     """Load ``cell`` into ``world``: robot, torch on the flange and the static cell bodies.
 
     Args:
         world: A connected world (DIRECT or GUI).
-        cell: Robot/torch URDF files, placements and bodies.
+        cell: Robot/torch URDF files, placements and bodies, or a weld program (its cell section).
 
     Returns:
         The :class:`Scene` with the body ids and the precomputed collision bookkeeping.
@@ -186,10 +189,12 @@ def build_scene(world: PybulletWorld, cell: CellModel) -> Scene:
     Raises:
         ModelError: missing URDF/mesh files or a robot without a flange link.
     """
+    if not isinstance(cell, CellModel):
+        cell = CellModel.from_program(cell)
     cid = world.client_id
     robot_id = world.load_urdf(cell.robot_urdf, cell.T_world_base)
     joints = bl.joint_infos(cid, robot_id)
-    link_names = {-1: bl.base_name(cid, robot_id)} | {j.index: j.link_name for j in joints}
+    link_names = {-1: bl.base_name(cid, robot_id)} | {j.joint_index: j.link_name for j in joints}
     movable = [j for j in joints if j.type is not bl.JointType.FIXED]
     flange = _find_flange(joints, link_names)
 
@@ -200,7 +205,7 @@ def build_scene(world: PybulletWorld, cell: CellModel) -> Scene:
         T_world_flange = bl.se3_from_pos_quat_xyzw(st.link_frame_pos, st.link_frame_orn_xyzw)
         torch_id = world.load_urdf(cell.torch_urdf, T_world_flange)
         tj = bl.joint_infos(cid, torch_id)
-        torch_link_names = {-1: bl.base_name(cid, torch_id)} | {j.index: j.link_name for j in tj}
+        torch_link_names = {-1: bl.base_name(cid, torch_id)} | {j.joint_index: j.link_name for j in tj}
         # the torch is moved kinematically; keep it out of the dynamics
         for link in torch_link_names:
             pb.setCollisionFilterGroupMask(torch_id, link, 0, 0, physicsClientId=cid)
@@ -208,8 +213,8 @@ def build_scene(world: PybulletWorld, cell: CellModel) -> Scene:
 
     cell_id = _build_cell_bodies(world, cell.bodies)
 
-    parent = {j.index: j.parent_index for j in joints}
-    is_fixed = {j.index: j.type is bl.JointType.FIXED for j in joints}
+    parent = {j.joint_index: j.parent_index for j in joints}
+    is_fixed = {j.joint_index: j.type is bl.JointType.FIXED for j in joints}
     group = _rigid_groups(parent, is_fixed)
     static = frozenset(k for k, g in group.items() if g == group[-1])
     collidable = [k for k in link_names if bl.has_collision_shape(cid, robot_id, k)]
@@ -242,7 +247,7 @@ def build_scene(world: PybulletWorld, cell: CellModel) -> Scene:
         world=world,
         cell=cell,
         robot_id=robot_id,
-        joint_indices=tuple(j.index for j in movable),
+        joint_indices=tuple(j.joint_index for j in movable),
         joint_names=tuple(j.name for j in movable),
         q_lower=_ro([j.lower_limit for j in movable]),
         q_upper=_ro([j.upper_limit for j in movable]),
@@ -278,8 +283,10 @@ def _find_flange(joints: tuple[bl.JointInfo, ...], link_names: dict[int, str]) -
             return by_name[name]
     if not joints:
         raise ModelError("the robot URDF has no joints")
-    log.warning("robot URDF has no 'tool0'/'flange' link; using the last link %r", link_names[joints[-1].index])
-    return joints[-1].index
+    log.warning(
+        "robot URDF has no 'tool0'/'flange' link; using the last link %r", link_names[joints[-1].joint_index]
+    )
+    return joints[-1].joint_index
 
 
 def _rigid_groups(parent: dict[int, int], is_fixed: dict[int, bool]) -> dict[int, int]:
@@ -309,7 +316,9 @@ def _build_cell_bodies(world: PybulletWorld, bodies: tuple[CellBody, ...]) -> in
             col = pb.createCollisionShape(pb.GEOM_BOX, halfExtents=half, physicsClientId=cid)
             vis = pb.createVisualShape(pb.GEOM_BOX, halfExtents=half, rgbaColor=colour, physicsClientId=cid)
         elif b.shape == "cylinder":
-            col = pb.createCollisionShape(pb.GEOM_CYLINDER, radius=b.radius, height=b.length, physicsClientId=cid)
+            col = pb.createCollisionShape(
+                pb.GEOM_CYLINDER, radius=b.radius, height=b.length, physicsClientId=cid
+            )
             vis = pb.createVisualShape(
                 pb.GEOM_CYLINDER, radius=b.radius, length=b.length, rgbaColor=colour, physicsClientId=cid
             )
@@ -326,7 +335,11 @@ def _build_cell_bodies(world: PybulletWorld, bodies: tuple[CellBody, ...]) -> in
                 physicsClientId=cid,
             )
             vis = pb.createVisualShape(
-                pb.GEOM_MESH, fileName=str(b.mesh_path), meshScale=scale, rgbaColor=colour, physicsClientId=cid
+                pb.GEOM_MESH,
+                fileName=str(b.mesh_path),
+                meshScale=scale,
+                rgbaColor=colour,
+                physicsClientId=cid,
             )
         if col < 0:
             raise ModelError(f"cell body {b.name!r}: pybullet could not create its {b.shape} shape")
@@ -390,9 +403,9 @@ def _lever_arms(
         origin[k] = np.asarray(pos, dtype=np.float64)
     radius = {k: _max_corner_distance(cid, robot, k, origin[k]) for k in link_names}
     radius[flange] = max(radius[flange], torch_radius)
-    parent = {j.index: j.parent_index for j in joints}
-    kinds = {j.index: j.type for j in joints}
-    column = {j.index: c for c, j in enumerate(movable)}
+    parent = {j.joint_index: j.parent_index for j in joints}
+    kinds = {j.joint_index: j.type for j in joints}
+    column = {j.joint_index: c for c, j in enumerate(movable)}
     out: dict[int, NDArrayF] = {}
     for k in link_names:
         row = np.zeros(len(movable))

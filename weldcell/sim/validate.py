@@ -4,14 +4,14 @@ Every sample (at the trajectory's ``dt``) is replayed with pybullet's own forwar
 (``resetJointStatesMultiDof`` + ``getLinkState(computeForwardKinematics=1)``), never with
 ``weldcell.kinematics``, and judged on:
 
-* **clearance and collisions** (rules in :mod:`weldcell.sim.collision`). Distances are computed with
-  ``getClosestPoints`` at a sample, then the next samples are certified without a query as long as
-  the motion since the last query cannot have used up the slack: a point carried by joint j moves
-  at most ``lever_arm[j] * |Δq_j|`` (see :func:`weldcell.sim.scene.build_scene`), so while
-  ``Σ_j lever_arm[j] |q_j(t) - q_j(t_check)| < distance - margin``
-  no pair can reach its margin, including between samples (the relative motion of two robot links
-  comes only from the joints between them, so the same bound holds for self-collision). Near the margin this falls back to a
-  query at every sample, so violations are found with their first and last sample;
+* **clearance and collisions** (rules in :mod:`weldcell.sim.collision`), split into query units
+  (robot-cell, each torch link vs the cell, torch-robot, each self pair). A unit queried with
+  ``getClosestPoints`` at a sample certifies the next samples without a query as long as the motion
+  since then cannot have used up its slack ``distance - margin``: a point carried by joint j moves
+  at most ``lever_arm[j] * |Δq_j|`` (only the joints between the two links for a self pair), and a
+  torch point at most ``|Δp_ref| + θ · extent`` (flange origin or TCP as reference, θ the flange
+  rotation). Near the margin this falls back to a query at every sample, so violations are found
+  with their first and last sample;
 * joint position, velocity and acceleration limits (velocities also from differences of positions);
 * TCP path deviation from ``traj.T_world_tcp``, torch axis angle error and travel speed on weld
   samples; arc switching at rest;
@@ -177,7 +177,9 @@ class _Context:
         self, kind: ViolationKind, i0: int, i1: int, bodies: tuple[str, ...], value: float, limit: float
     ) -> Violation:
         t = self.traj.t
-        return Violation(kind, float(t[i0]), float(t[i1]), self.seam(i0), self.label(i0), bodies, value, limit)
+        return Violation(
+            kind, float(t[i0]), float(t[i1]), self.seam(i0), self.label(i0), bodies, value, limit
+        )
 
 
 def validate_in_scene(
@@ -196,7 +198,8 @@ def validate_in_scene(
         raise ModelError(f"the trajectory is for robot {traj.robot!r} but the cell has {scene.cell.robot!r}")
     if set(traj.joint_names) != set(scene.joint_names):
         raise ModelError(
-            f"trajectory joints {list(traj.joint_names)} differ from the robot model's {list(scene.joint_names)}"
+            f"trajectory joints {list(traj.joint_names)} differ from the robot model's "
+            f"{list(scene.joint_names)}"
         )
     idx = scene.joint_order(traj.joint_names)
     pos_in_scene = [scene.joint_indices.index(j) for j in idx]
@@ -222,10 +225,19 @@ def validate_in_scene(
         (~arc & (dev > options.max_tcp_deviation_transit), options.max_tcp_deviation_transit),
     ):
         for a, b in _runs(mask):
-            violations.append(ctx.violation(ViolationKind.TCP_DEVIATION, a, b, (), float(dev[a : b + 1].max()), lim))
+            violations.append(
+                ctx.violation(ViolationKind.TCP_DEVIATION, a, b, (), float(dev[a : b + 1].max()), lim)
+            )
     for a, b in _runs(arc & (ang > options.max_torch_angle_error)):
         violations.append(
-            ctx.violation(ViolationKind.TORCH_ANGLE, a, b, (), float(ang[a : b + 1].max()), options.max_torch_angle_error)
+            ctx.violation(
+                ViolationKind.TORCH_ANGLE,
+                a,
+                b,
+                (),
+                float(ang[a : b + 1].max()),
+                options.max_torch_angle_error,
+            )
         )
 
     violations += _limit_violations(scene, traj, pos_in_scene, options, ctx, notes)
@@ -253,7 +265,9 @@ def validate_in_scene(
     for a, b in _runs((sing < options.min_singularity) & traj.arc_on[sing_idx]):
         i0, i1 = int(sing_idx[a]), int(sing_idx[b])
         violations.append(
-            ctx.violation(ViolationKind.SINGULARITY, i0, i1, (), float(sing[a : b + 1].min()), options.min_singularity)
+            ctx.violation(
+                ViolationKind.SINGULARITY, i0, i1, (), float(sing[a : b + 1].min()), options.min_singularity
+            )
         )
 
     tracking = np.zeros(0)
@@ -264,7 +278,12 @@ def validate_in_scene(
         for a, b in _runs(tracking > options.max_tracking_error):
             violations.append(
                 ctx.violation(
-                    ViolationKind.TRACKING, a, b, (), float(tracking[a : b + 1].max()), options.max_tracking_error
+                    ViolationKind.TRACKING,
+                    a,
+                    b,
+                    (),
+                    float(tracking[a : b + 1].max()),
+                    options.max_tracking_error,
                 )
             )
     else:
@@ -414,16 +433,18 @@ def _replay(
         reset(robot, idx, qlist[i], physicsClientId=cid)
         if torch is not None:
             reset_base(torch, pos_l[i], orn_l[i], physicsClientId=cid)
-        for u, unit in enumerate(units):
-            if nxt[u] != i:
+        for k, unit in enumerate(units):
+            if nxt[k] != i:
                 continue
             look = self_lookahead if unit.kind in ("self", "torch-robot") else lookahead
             items = tuple(query(scene, unit, rules, look))
-            results[u].append((i, items))
+            results[k].append((i, items))
             # pairs not returned have slack >= look
             budget = min((p.slack for p in items), default=look) - BOUND_TOLERANCE
-            Su = S[u]
-            nxt[u] = i + 1 if budget <= 0.0 else max(i + 1, int(np.searchsorted(Su, Su[i] + budget, side="left")))
+            Su = S[k]
+            nxt[k] = (
+                i + 1 if budget <= 0.0 else max(i + 1, int(np.searchsorted(Su, Su[i] + budget, side="left")))
+            )
         due = min(nxt)
     checks = _Checks(tuple(tuple(r) for r in results), lookahead)
     return T_f, checks
@@ -459,7 +480,9 @@ def _collision_violations(ctx: _Context, checks: _Checks) -> list[Violation]:
     return out
 
 
-def _velocity_limits(scene: Scene, traj: JointTrajectory, pos_in_scene: list[int]) -> tuple[NDArrayF, NDArrayF | None]:
+def _velocity_limits(
+    scene: Scene, traj: JointTrajectory, pos_in_scene: list[int]
+) -> tuple[NDArrayF, NDArrayF | None]:
     qd_model, qdd_model = _robot_model_limits(traj)
     qd_max = scene.qd_max[pos_in_scene] if qd_model is None else qd_model
     return np.asarray(qd_max, dtype=np.float64), qdd_model
@@ -494,18 +517,32 @@ def _limit_violations(
         if qd_max[j] > 0:
             for a, b in _runs(v > qd_max[j] * tol):
                 out.append(
-                    ctx.violation(ViolationKind.JOINT_VELOCITY, a, b, (name,), float(v[a : b + 1].max()), float(qd_max[j]))
+                    ctx.violation(
+                        ViolationKind.JOINT_VELOCITY,
+                        a,
+                        b,
+                        (name,),
+                        float(v[a : b + 1].max()),
+                        float(qd_max[j]),
+                    )
                 )
         if qdd_max is not None:
             acc = np.abs(traj.qdd[:, j])
             for a, b in _runs(acc > qdd_max[j] * tol):
                 out.append(
                     ctx.violation(
-                        ViolationKind.JOINT_ACCELERATION, a, b, (name,), float(acc[a : b + 1].max()), float(qdd_max[j])
+                        ViolationKind.JOINT_ACCELERATION,
+                        a,
+                        b,
+                        (name,),
+                        float(acc[a : b + 1].max()),
+                        float(qdd_max[j]),
                     )
                 )
     if qdd_max is None:
-        notes.append("acceleration limits not checked: the robot model gives none (set ValidationOptions.qdd_max)")
+        notes.append(
+            "acceleration limits not checked: the robot model gives none (set ValidationOptions.qdd_max)"
+        )
     return out
 
 
@@ -600,7 +637,9 @@ def _seam_metrics(
             run_err = np.zeros_like(on)
             run_err[a : b + 1] = speed_err[a : b + 1] > lim
             for c, d in _runs(run_err):
-                viol.append(ctx.violation(ViolationKind.TRAVEL_SPEED, c, d, (), float(speed[c : d + 1].max()), v_prog))
+                viol.append(
+                    ctx.violation(ViolationKind.TRAVEL_SPEED, c, d, (), float(speed[c : d + 1].max()), v_prog)
+                )
         nozzle = [p.distance for i, p in checks.items() if on[i] and p.rule == "nozzle-workpiece"]
         finite = s[on][np.isfinite(s[on])]
         out.append(
@@ -633,8 +672,11 @@ def _singularity(
     zeros = [0.0] * len(idx)
     origin = [0.0, 0.0, 0.0]
     calc, robot, link = pb.calculateJacobian, scene.robot_id, scene.flange_link
-    rows = [calc(robot, link, origin, qpb, zeros, zeros, physicsClientId=cid) for qpb in traj.q[samples][:, order].tolist()]
+    rows = [
+        calc(robot, link, origin, qpb, zeros, zeros, physicsClientId=cid)
+        for qpb in traj.q[samples][:, order].tolist()
+    ]
     J = np.asarray(rows, dtype=np.float64).reshape(len(samples), 6, len(idx))
     J[:, 3:] *= options.singularity_length
     sv = np.linalg.svd(J, compute_uv=False)
-    return samples, sv[:, -1]
+    return samples, np.asarray(sv[:, -1], dtype=np.float64)

@@ -62,7 +62,7 @@ class Playback:
         self.idx = scene.joint_order(traj.joint_names)
         self.markers = add_trajectory_markers(scene, traj, report)
         pts: list[NDArrayF] = []
-        reached: list[NDArrayF] = []
+        reached: list[npt.NDArray[np.int64]] = []
         p = traj.T_world_tcp[:, :3, 3]
         arc = traj.arc_on
         m = np.concatenate([[0], arc.astype(np.int8), [0]])
@@ -149,7 +149,11 @@ def view(
         pb.configureDebugVisualizer(pb.COV_ENABLE_RENDERING, 1, physicsClientId=cid)
         cam = auto_camera(scene, traj.T_world_tcp[traj.arc_on] if traj.arc_on.any() else None)
         pb.resetDebugVisualizerCamera(
-            cam.distance, math.degrees(cam.yaw), math.degrees(cam.pitch), list(cam.target), physicsClientId=cid
+            cam.distance,
+            math.degrees(cam.yaw),
+            math.degrees(cam.pitch),
+            list(cam.target),
+            physicsClientId=cid,
         )
         p_time = pb.addUserDebugParameter("time [s]", 0.0, max(traj.duration, 1e-3), 0.0, physicsClientId=cid)
         p_speed = pb.addUserDebugParameter("speed", 0.1, 10.0, speed, physicsClientId=cid)
@@ -179,13 +183,13 @@ def view(
                 t = min(traj.duration, t + (now - last) * factor)
                 playing = t < traj.duration
             last = now
-            i = min(int(round(t / traj.dt)), traj.n_samples - 1)
+            i = min(round(t / traj.dt), traj.n_samples - 1)
             try:
                 play.show(i)
                 tcp = play.tcp(i)
                 text = pb.addUserDebugText(
                     play.label(i),
-                    (tcp + [0.0, 0.0, 0.12]).tolist(),
+                    (tcp + np.array([0.0, 0.0, 0.12])).tolist(),
                     textColorRGB=[0.1, 0.1, 0.1],
                     textSize=1.3,
                     replaceItemUniqueId=text,
@@ -258,7 +262,8 @@ def record(
             import imageio_ffmpeg  # noqa: F401
         except ImportError as err:
             raise ValidationError(
-                "recording .mp4 needs the imageio-ffmpeg package (pip install imageio-ffmpeg); .gif works as is"
+                "recording .mp4 needs the imageio-ffmpeg package (pip install imageio-ffmpeg); "
+                ".gif works as is"
             ) from err
     factor = speed if speed is not None else max(1.0, traj.duration / max_video_length)
     times = np.arange(0.0, traj.duration + 1e-9, factor / fps)
@@ -272,10 +277,11 @@ def record(
         cam = auto_camera(scene, traj.T_world_tcp[traj.arc_on] if traj.arc_on.any() else None)
         centre = np.asarray(cam.target)
         for t in times:
-            i = min(int(round(t / traj.dt)), traj.n_samples - 1)
+            i = min(round(t / traj.dt), traj.n_samples - 1)
             play.show(i)
             frames.append(render(scene, cam.moved_to(0.5 * (centre + play.tcp(i))), width, height)[0])
         if stills:
+            play.show(0)  # stills show the cell, not the finished bead
             imgs = snapshot_images(scene, traj, report, 2 * width, 2 * height)
             out.parent.mkdir(parents=True, exist_ok=True)
             for k, img in enumerate(imgs.values()):

@@ -1,0 +1,118 @@
+"""Cell section of a program: robot, torch and TCP, home configuration, bodies."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from weldcell.kinematics import load_robot, load_torch, robot_names, torch_names
+from weldcell.program.checks import Checker, check_stickout, pose, vec
+from weldcell.program.errors_map import did_you_mean
+from weldcell.program.model import Body, Cell
+from weldcell.program.schema import BodySpec, ProgramSpec
+
+
+def build_cell(spec: ProgramSpec, chk: Checker, path: Path) -> Cell:
+    """The cell in SI: names checked against weldcell.kinematics, TCP from the torch model."""
+    c = spec.cell
+    robots = robot_names()
+    if c.robot not in robots:
+        chk.fail(
+            ("cell", "robot"),
+            f"unknown robot '{c.robot}'{did_you_mean(c.robot, robots)} (known robots: {', '.join(robots)})",
+        )
+    torches = torch_names()
+    if c.torch.model not in torches:
+        chk.fail(
+            ("cell", "torch", "model"),
+            f"unknown torch '{c.torch.model}'{did_you_mean(c.torch.model, torches)} "
+            f"(known torches: {', '.join(torches)})",
+        )
+    robot = load_robot(c.robot)
+    n, q_lo, q_hi = robot.n_joints, np.asarray(robot.q_lower), np.asarray(robot.q_upper)
+    home = np.radians(vec(c.home_deg))
+    if len(home) != n:
+        chk.fail(("cell", "home_deg"), f"expected {n} joint values for {c.robot} [deg], got {len(home)}")
+    big = float(np.max(np.abs(c.home_deg))) if c.home_deg else 0.0
+    if 0.5 < big <= 2.0 * math.pi and not all(float(v).is_integer() for v in c.home_deg):
+        chk.fail(
+            ("cell", "home_deg"),
+            f"the values look like radians (largest {big:g}); home_deg expects degrees, e.g. -90",
+        )
+    bad = np.flatnonzero((home < q_lo - 1e-9) | (home > q_hi + 1e-9))
+    if bad.size:
+        j = int(bad[0])
+        chk.fail(
+            ("cell", "home_deg", j),
+            f"{c.home_deg[j]:g}° is outside joint {j + 1}'s limits "
+            f"{math.degrees(q_lo[j]):g}°…{math.degrees(q_hi[j]):g}°",
+        )
+    torch = load_torch(c.torch.model)
+    if c.torch.stickout_mm is not None:
+        check_stickout(("cell", "torch", "stickout_mm"), c.torch.stickout_mm, chk)
+        stickout = c.torch.stickout_mm * 1e-3
+    else:
+        stickout = float(torch.nominal_stickout)
+    bodies: list[Body] = []
+    names: set[str] = set()
+    for i, bs in enumerate(c.bodies):
+        if bs.name in names:
+            chk.fail(("cell", "bodies", i, "name"), f"body name '{bs.name}' is used twice")
+        names.add(bs.name)
+        bodies.append(_build_body(i, bs, chk, path))
+    for key, value in (("approach_mm", c.approach_mm), ("retract_mm", c.retract_mm)):
+        chk.in_range(("cell", key), value, 0.0, 500.0, "mm")
+    chk.in_range(("cell", "clearance_mm"), c.clearance_mm, 0.0, 200.0, "mm")
+    return Cell(
+        robot=c.robot,
+        T_world_base=pose(c.base),
+        torch=c.torch.model,
+        stickout=stickout,
+        T_flange_tcp=np.asarray(torch.T_flange_tcp(stickout), dtype=np.float64),
+        bodies=tuple(bodies),
+        home_q=home,
+        approach_distance=c.approach_mm * 1e-3,
+        retract_distance=c.retract_mm * 1e-3,
+        clearance=c.clearance_mm * 1e-3,
+    )
+
+
+def _build_body(i: int, bs: BodySpec, chk: Checker, path: Path) -> Body:
+    loc = ("cell", "bodies", i)
+    given = [k for k in ("box", "cylinder", "sphere", "mesh") if getattr(bs, k) is not None]
+    if len(given) != 1:
+        got = ", ".join(given) if given else "none"
+        chk.fail(loc, f"body '{bs.name}' needs exactly one shape of box, cylinder, sphere, mesh (got {got})")
+    shape = given[0]
+    size = np.zeros(3)
+    radius = length = 0.0
+    mesh_path: Path | None = None
+    scale = 1.0
+    if bs.box is not None:
+        size = vec(bs.box.size_mm) * 1e-3
+        if np.any(size <= 0.0):
+            chk.fail((*loc, "box", "size_mm"), f"box sizes must be > 0 mm, got {bs.box.size_mm}")
+    elif bs.cylinder is not None:
+        radius, length = bs.cylinder.radius_mm * 1e-3, bs.cylinder.length_mm * 1e-3
+    elif bs.sphere is not None:
+        radius = bs.sphere.radius_mm * 1e-3
+    elif bs.mesh is not None:
+        mesh_path = (path.parent / bs.mesh.file).resolve()
+        scale = bs.mesh.scale
+        if not mesh_path.is_file():
+            chk.fail(
+                (*loc, "mesh", "file"), f"mesh file '{bs.mesh.file}' not found (looked in {path.parent})"
+            )
+    return Body(
+        name=bs.name,
+        role=bs.role,
+        shape=shape,
+        size=size,
+        radius=radius,
+        length=length,
+        mesh_path=mesh_path,
+        T_world_body=pose(bs.pose),
+        mesh_scale=scale,
+    )
