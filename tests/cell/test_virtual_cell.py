@@ -45,12 +45,27 @@ def stamped(tmp_path: Path) -> tuple[JointTrajectory, Path]:
     return traj, path
 
 
-@pytest.fixture
-def ur(stamped: tuple[JointTrajectory, Path]) -> Iterator[VirtualControllerHandle]:
-    traj, _ = stamped
-    h = start_virtual_controller(
-        "127.0.0.1", CoreConfig(q_home=tuple(float(x) for x in traj.q[0])), ports=Ports(0, 0, 0, 0, 0)
+def _start_controller() -> VirtualControllerHandle:
+    q0 = make_trajectory(weld_time=1.0).q[0]
+    return start_virtual_controller(
+        "127.0.0.1", CoreConfig(q_home=tuple(float(x) for x in q0)), ports=Ports(0, 0, 0, 0, 0)
     )
+
+
+@pytest.fixture(scope="module")
+def ur() -> Iterator[VirtualControllerHandle]:
+    """One virtual UR controller for the tests that leave it running (each job ends at home)."""
+    h = _start_controller()
+    try:
+        yield h
+    finally:
+        h.stop()
+
+
+@pytest.fixture
+def ur_own() -> Iterator[VirtualControllerHandle]:
+    """A virtual UR controller the test may kill."""
+    h = _start_controller()
     try:
         yield h
     finally:
@@ -135,12 +150,12 @@ def test_arc_loss_and_resume_on_the_virtual_ur_cell(
 
 def test_robot_controller_dropping_the_connection_mid_seam(
     stamped: tuple[JointTrajectory, Path],
-    ur: VirtualControllerHandle,
+    ur_own: VirtualControllerHandle,
     psu_e2e: VirtualPowerSourceHandle,
     tmp_path: Path,
 ) -> None:
     traj, path = stamped
-    robot = ur_driver("127.0.0.1", _ports(ur))
+    robot = ur_driver("127.0.0.1", _ports(ur_own))
     power = modbus_power(*psu_e2e.address)
     approver = SimApprover(None, tmp_path / "motions", OPTIONS, cell=bare_cell())
     with WeldLog(tmp_path / "log.sqlite") as wlog:
@@ -152,7 +167,7 @@ def test_robot_controller_dropping_the_connection_mid_seam(
             job = ctl.start()
             step = _seam(ctl, "A")
             _wait(lambda: ctl._motion is not None and ctl._motion.position() >= step.weld0 + 100)
-            ur.kill()  # controller power loss: the RTDE link drops
+            ur_own.kill()  # controller power loss: the RTDE link drops
             assert ctl.wait(20.0) is CellState.FAULT
             _wait(lambda: not psu_e2e.model.status().current_flow, 3.0)  # arc is off
         finally:

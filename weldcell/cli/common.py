@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 
 from rich.console import Console
+from rich.markup import escape
 
 from weldcell.errors import WeldcellError
 
@@ -22,7 +23,7 @@ def exit_on_error() -> Iterator[None]:
     try:
         yield
     except WeldcellError as err:
-        err_console.print(f"[bold red]error:[/] {err}", markup=True, highlight=False)
+        err_console.print(f"[bold red]error:[/] {escape(str(err))}", markup=True, highlight=False)
         sys.exit(EXIT_ERROR)
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted[/]")

@@ -160,6 +160,9 @@ def validate_cmd(
     images: bool = typer.Option(
         True, "--images/--no-images", help="Render cell images into the HTML report."
     ),
+    scene_file: list[Path] = typer.Option(
+        [], "--scene", help="Scene file(s) from sim/ adding bodies to the cell."
+    ),
 ) -> None:
     """Validate a program or trajectory in pybullet; stamp it when it passes (exit 1 on violations)."""
     from weldcell.planning.stamp import write_stamp
@@ -172,7 +175,7 @@ def validate_cmd(
     out_dir = out if out is not None else source.with_name(f"{source.stem}_validation")
     out_dir.mkdir(parents=True, exist_ok=True)
     prog, traj, traj_path = _load_inputs(source, program, out_dir)
-    cell = _cell(prog, scene)
+    cell = _cell(prog, scene_file)
     with console.status("validating in pybullet ..."), _quiet_native_output(), PybulletWorld() as world:
         scene = build_scene(world, cell)
         report = validate_in_scene(scene, traj, ValidationOptions(dynamic_replay=dynamics), prog)
@@ -204,6 +207,9 @@ def view_cmd(
     exit_after: float | None = typer.Option(
         None, "--exit-after", help="Close the viewer after this many seconds."
     ),
+    scene_file: list[Path] = typer.Option(
+        [], "--scene", help="Scene file(s) from sim/ adding bodies to the cell."
+    ),
 ) -> None:
     """Watch a program or trajectory in the 3D viewer (pybullet GUI), or record it headless."""
     import tempfile
@@ -214,7 +220,7 @@ def view_cmd(
 
     with tempfile.TemporaryDirectory() as tmp:
         prog, traj, _ = _load_inputs(source, program, Path(tmp))
-    cell = _cell(prog, scene)
+    cell = _cell(prog, scene_file)
     report = None
     if validate:
         with console.status("validating ..."), _quiet_native_output():

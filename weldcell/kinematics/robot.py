@@ -385,5 +385,7 @@ class Robot:
         J = self.jacobian(q)
         scale = np.array([1.0 / self.reach] * 3 + [1.0] * 3)[:, None]
         sv = np.linalg.svd(J * scale, compute_uv=False)
-        out: NDArrayF = sv[..., -1] if self.n_joints >= 6 else sv[..., -1] * 0.0
+        if self.n_joints < 6:  # fewer than 6 joints can never span all flange motions
+            return np.zeros(J.shape[:-2])
+        out: NDArrayF = sv[..., -1]
         return out

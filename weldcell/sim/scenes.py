@@ -56,7 +56,7 @@ def _body(path: Path, i: int, b: Any) -> CellBody:
         shape = shapes[0]
         spec = b[shape]
         if shape == "box":
-            return CellBody(b["name"], b["role"], "box", T, size=mm_to_m(np.asarray(spec["size_mm"], float)))
+            return CellBody(b["name"], b["role"], "box", T, size=np.asarray(spec["size_mm"], dtype=np.float64) / 1e3)
         if shape == "cylinder":
             return CellBody(
                 b["name"], b["role"], "cylinder", T, radius=float(spec["radius_mm"]) / 1e3,

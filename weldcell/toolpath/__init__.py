@@ -8,6 +8,7 @@ push positive, drag negative.
 
 from __future__ import annotations
 
+from weldcell.program.geometry import SeamCurve
 from weldcell.toolpath.frames import (
     joint_directions,
     joint_frame,
@@ -25,6 +26,7 @@ from weldcell.toolpath.segments import (
 from weldcell.toolpath.weave import triangle_wave, weave_offsets
 
 __all__ = [
+    "SeamCurve",
     "WeldSegment",
     "joint_directions",
     "joint_frame",
