@@ -215,6 +215,19 @@ def test_singular_wrist_returns_solutions_with_documented_free_joint() -> None:
     np.testing.assert_allclose(Qk[vk][:, 3], 0.0, atol=1e-12)  # native θ4 = -q4 fixed at 0
 
 
+def test_opw_wrist_centre_on_axis_1_keeps_the_wrist_straight() -> None:
+    # found by hypothesis: with θ1 fixed at 0 the wrist would need |A5| = 132° > 120°
+    kr = ROBOTS["kr6_r900"]
+    q = np.array([2.5, -2.75, 2.4807513606939944, 0.0, 0.0, 0.0])
+    T = kr.fk(q)
+    C = T[:3, 3] - 0.080 * T[:3, 2]
+    assert np.hypot(C[0], C[1]) < 1e-12  # wrist centre on axis 1
+    Q = kr.ik(T)
+    valid = check_solutions(kr, T, Q)
+    assert valid.any()
+    assert np.abs(wrapped(Q[valid] - q)).max(axis=-1).min() < 1e-9
+
+
 def test_unreachable_poses_are_nan_rows() -> None:
     T = np.eye(4)
     T[:3, 3] = [3.0, 0.0, 0.0]
@@ -311,3 +324,38 @@ def test_numerical_ik_agrees_with_analytic_on_ur() -> None:
         robot.ik_numerical(np.stack([T, T]), q)
     with pytest.raises(InputShapeError, match=r"\(6,\)"):
         robot.ik_numerical(T, np.zeros(7))
+
+
+def _opw_fk_general(
+    th: np.ndarray, a1: float, a2: float, b: float, c1: float, c2: float, c3: float, c4: float
+):  # type: ignore[no-untyped-def]
+    def rz(t: float) -> np.ndarray:
+        return np.array([[math.cos(t), -math.sin(t), 0], [math.sin(t), math.cos(t), 0], [0, 0, 1.0]])
+
+    def ry(t: float) -> np.ndarray:
+        return np.array([[math.cos(t), 0, math.sin(t)], [0, 1.0, 0], [-math.sin(t), 0, math.cos(t)]])
+
+    C = rz(th[0]) @ (np.array([a1, b, c1]) + ry(th[1]) @ [0, 0, c2] + ry(th[1] + th[2]) @ [a2, 0, c3])
+    R = rz(th[0]) @ ry(th[1] + th[2]) @ rz(th[3]) @ ry(th[4]) @ rz(th[5])
+    T = np.eye(4)
+    T[:3, :3] = R
+    T[:3, 3] = C + c4 * R[:, 2]
+    return T
+
+
+def test_opw_kernel_handles_a_lateral_offset_b() -> None:
+    # a synthetic OPW arm with every parameter non-zero (the KR 6 has b = 0)
+    lengths = (0.1, -0.05, 0.08, 0.5, 0.6, 0.55, 0.1)
+    wide = np.full(6, 3 * math.pi)
+    P = opw_params(lengths, np.zeros(6), np.ones(6), -wide, wide)
+    rng = np.random.default_rng(14)
+    th = rng.uniform(-math.pi, math.pi, size=(300, 6))
+    T = np.array([_opw_fk_general(t, *lengths) for t in th])
+    Q, bad = opw_ik_kernel(np.ascontiguousarray(T), P, 1e-6)
+    assert bad == -1
+    valid = ~np.isnan(Q).any(axis=-1)
+    assert valid.all(axis=1).mean() > 0.5
+    for k in range(len(th)):
+        for qb in Q[k][valid[k]]:
+            np.testing.assert_allclose(_opw_fk_general(qb, *lengths), T[k], atol=1e-12)
+        assert np.abs(wrapped(Q[k][valid[k]] - th[k])).max(axis=-1).min() < 1e-7

@@ -268,3 +268,23 @@ def bullet_scene() -> Iterator[object]:
 def test_plan_result_properties() -> None:
     empty = PlanResult(PlanStatus.COLLISION, None, "x", ())
     assert not empty.ok and empty.cycle_time == 0.0 and empty.arc_time == 0.0
+
+
+def test_reversed_segment_keeps_work_angle_and_push() -> None:
+    from weldcell.planning.weld import reversed_segment
+
+    program = load_program(ROOT / "programs" / "demo_tjoint.yaml")
+    seg = toolpaths_for_program(program)[0]
+    cell = program.cell
+    rev = reversed_segment(seg, cell.approach_distance, cell.retract_distance)
+    assert rev is not None
+    p, p_rev = seg.T_world_tcp[:, :3, 3], rev.T_world_tcp[::-1, :3, 3]
+    assert np.allclose(p, p_rev, atol=1e-9)  # same points, opposite order
+    t = seg.T_world_seam[:, :3, 0]  # travel direction of the programmed weld
+    z, z_rev = seg.T_world_tcp[:, :3, 2], rev.T_world_tcp[::-1, :3, 2]
+    along, along_rev = np.sum(z * t, axis=1), np.sum(z_rev * t, axis=1)
+    assert np.allclose(along_rev, -along, atol=1e-9)  # push stays push in the new direction
+    assert np.allclose(z - along[:, None] * t, z_rev - along_rev[:, None] * t, atol=1e-9)  # same work angle
+    assert np.allclose(
+        rev.T_world_approach[:3, 3], rev.T_world_tcp[0, :3, 3] - cell.approach_distance * z_rev[-1]
+    )

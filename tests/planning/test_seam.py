@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
+from types import SimpleNamespace as NS  # noqa: N814
 
 import numpy as np
 import pytest
@@ -122,3 +123,33 @@ def test_blocked_seam_names_the_body(robot_torch: tuple) -> None:
     assert res.cause == "collision"
     assert res.detail == "clamp"
     assert res.s_from <= 0.1 <= res.s_to + 0.03  # the clamp covers s = 80-120 mm (plus the torch's size)
+
+
+def test_weld_speed_the_arm_cannot_hold_is_reported(robot_torch: tuple) -> None:
+    """A 10 mm circle with the torch turning with the seam at 50 mm/s: wrist 3 would need ~10 rad/s."""
+    from weldcell.planning.weld import weld_samples
+
+    robot, torch, T_ft = robot_torch
+    checker = CapsuleCollisionChecker(robot, torch, _cell())
+    n = 200
+    s = np.linspace(0.0, 2 * np.pi * 0.005, n)
+    phi = s / 0.005
+    T = np.tile(np.eye(4), (n, 1, 1))
+    T[:, :3, 0] = np.stack([-np.sin(phi), np.cos(phi), 0 * phi], axis=1)  # travel direction
+    T[:, :3, 2] = [0.0, 0.0, -1.0]  # torch straight down
+    T[:, :3, 1] = np.cross(T[:, :3, 2], T[:, :3, 0])
+    T[:, :3, 3] = np.stack([0.5 + 0.005 * np.cos(phi), 0.1 + 0.005 * np.sin(phi), np.full(n, 0.1)], axis=1)
+    opts = LadderOptions(rotation_samples=1)
+    path = plan_seam(robot, checker, T, s, T_ft, np.zeros(1), opts, seam_id="circle", q_ref=HOME)
+    assert isinstance(path, SeamPath)
+    seg = NS(seam_id="circle", s=s, T_world_tcp=T, travel_speed=0.05, ramp_length=0.0, travel_angle=0.0)
+    res = weld_samples(robot, checker, seg, s, path.q, path.angles, np.eye(4), T_ft, 0.002, 0.1)
+    assert isinstance(res, SeamFailure)
+    assert res.cause == "weld_speed"
+    assert res.detail == "wrist_3_joint"
+    assert "circle" in res.message and "wrist_3_joint" in res.message and "mm/s" in res.message
+    # the same seam slowly is fine
+    slow = NS(seam_id="circle", s=s, T_world_tcp=T, travel_speed=0.005, ramp_length=0.0, travel_angle=0.0)
+    ok = weld_samples(robot, checker, slow, s, path.q, path.angles, np.eye(4), T_ft, 0.002, 0.1)
+    assert not isinstance(ok, SeamFailure), ok
+    assert np.all(np.abs(ok.qd) <= robot.qd_max) and np.all(np.abs(ok.qdd) <= robot.qdd_max)

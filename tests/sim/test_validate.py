@@ -152,3 +152,14 @@ def _slice(traj: JointTrajectory, a: int, b: int) -> JointTrajectory:
         fields[f] = getattr(traj, f)[a:b]
     fields["t"] = fields["t"] - fields["t"][0]
     return dataclasses.replace(traj, events=(), **fields)
+
+
+def test_singularity_and_acceleration_limits(good_traj: JointTrajectory, cell: CellModel) -> None:
+    strict = ValidationOptions(min_singularity=10.0, qdd_max=(0.01,) * 6)
+    report = validate_trajectory(good_traj, cell=cell, options=strict)
+    sing = [v for v in report.violations if v.kind is ViolationKind.SINGULARITY]
+    # judged only with the arc on: joint moves may pass near singularities
+    assert sing and all(v.context == "weld fillet_left" for v in sing)
+    assert report.metrics["min_singularity_measure"] <= min(v.value for v in sing)
+    acc = {v.bodies[0] for v in report.violations if v.kind is ViolationKind.JOINT_ACCELERATION}
+    assert acc == set(good_traj.joint_names)

@@ -27,12 +27,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from weldcell.cell.approval import MotionApprover
-from weldcell.cell.runner import CellConfig, CellEvent, Cursor, JobRunner
+from weldcell.cell.jobtypes import CellConfig, CellEvent, Cursor
+from weldcell.cell.runner import JobRunner
 from weldcell.cell.segments import SeamStep, Step, job_steps
 from weldcell.cell.state import CellState, Command, evaluate_interlocks
 from weldcell.cell.weldlog import WeldLog
@@ -82,6 +84,8 @@ class CellController(JobRunner):
         super().__init__(robot, power, weld_log, config, approver, kinematics, checker, params, on_event)
         self._job_info: dict[str, str] = {}
         self._worker: threading.Thread | None = None
+        self._idle = threading.Event()  # set while no worker runs
+        self._idle.set()
 
     # --- queries ---------------------------------------------------------------------------------
     @property
@@ -213,13 +217,15 @@ class CellController(JobRunner):
         self._req_estop.set()
         motion = self._motion
         if motion is not None:
-            motion.stop()
+            try:
+                motion.stop()
+            except DriverError as err:  # link already down: the controller has stopped the arm
+                log.error("robot stop on e-stop failed: %s", err)
         self._safe_arc_off()
-        w = self._worker
-        if w is None or not w.is_alive():
-            self._sm.apply(Command.ESTOP)
-            if self._job_id is not None:
-                self.log.add_event(self._job_id, "estop", reason)
+        running = not self._idle.is_set()
+        self._sm.apply(Command.ESTOP)  # the worker, if any, stops at its next check and logs the seam
+        if not running and self._job_id is not None:
+            self.log.add_event(self._job_id, "estop", reason)
 
     def wait(self, timeout: float | None = None) -> CellState:
         """Wait until the worker has stopped (job complete, paused, faulted or e-stopped).
@@ -227,11 +233,10 @@ class CellController(JobRunner):
         Raises:
             CellStateError: still running after ``timeout`` [s].
         """
-        w = self._worker
-        if w is not None:
-            w.join(timeout)
-            if w.is_alive():
-                raise CellStateError(f"job still running after {timeout} s")
+        # an Event, not Thread.join: a join interrupted by Ctrl-C can leave the thread looking dead
+        # (CPython 3.11) and the cleanup would then skip the safe stop
+        if not self._idle.wait(timeout):
+            raise CellStateError(f"job still running after {timeout} s")
         return self.state
 
     def recover_job(
@@ -282,12 +287,18 @@ class CellController(JobRunner):
         )
         self._sm.apply(Command.RECOVER)
 
-    def close(self) -> None:
-        """Stop a running job (as an e-stop would) and wait for the worker."""
-        w = self._worker
-        if w is not None and w.is_alive():
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop a running job (as an e-stop would) and wait up to ``timeout`` [s] for the worker."""
+        if not self._idle.is_set():
             self.estop("controller closed")
-            w.join(10.0)
+            deadline = time.monotonic() + timeout
+            while not self._idle.is_set() and time.monotonic() < deadline:
+                try:
+                    self._idle.wait(0.1)
+                except KeyboardInterrupt:  # a second Ctrl-C must not skip the safe stop and the log
+                    log.warning("stopping the cell safely; please wait")
+            if not self._idle.is_set():
+                log.error("cell worker still running %.0f s after the stop request", timeout)
 
     # --- internals -------------------------------------------------------------------------------
     def _seam_steps(self) -> list[SeamStep]:
@@ -317,10 +328,16 @@ class CellController(JobRunner):
 
     def _spawn(self) -> None:
         self._req_pause.clear()
-        self._worker = threading.Thread(target=self._run, name="weldcell-cell", daemon=True)
+        self._idle.clear()
+        self._worker = threading.Thread(target=self._run_worker, name="weldcell-cell", daemon=True)
         self._worker.start()
 
+    def _run_worker(self) -> None:
+        try:
+            self._run()
+        finally:
+            self._idle.set()
+
     def _join_worker(self) -> None:
-        w = self._worker
-        if w is not None and w is not threading.current_thread():
-            w.join(10.0)
+        if threading.current_thread() is not self._worker:
+            self._idle.wait(10.0)

@@ -13,9 +13,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing as mp
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -138,8 +140,12 @@ def _free_port(host: str) -> int:
 
 
 def _psu_main(host: str, port: int, stop: Any, ready: Any) -> None:
-    """Child process: the virtual power source until ``stop`` is set."""
+    """Child process: the virtual power source until ``stop`` is set or the parent dies."""
+    import os
+
     from weldcell.drivers.powersource.virtual import start_virtual_power_source
+
+    parent = os.getppid()
 
     try:
         handle = start_virtual_power_source(host, port)
@@ -148,10 +154,24 @@ def _psu_main(host: str, port: int, stop: Any, ready: Any) -> None:
         return
     ready.put(("ok", handle.address[1]))
     try:
-        while not stop.wait(0.1) and handle.running:
+        while not stop.wait(0.1) and handle.running and os.getppid() == parent:
             pass
     finally:
         handle.stop()
+
+
+@contextlib.contextmanager
+def _children_ignore_sigint() -> Iterator[None]:
+    """Start child processes with SIGINT ignored: Ctrl-C reaches the whole process group, but the
+    children must stay up until the cell has stopped the robot and the arc; the parent stops them."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @contextlib.contextmanager
@@ -161,7 +181,8 @@ def virtual_power_source_process(host: str, timeout: float = 20.0) -> Iterator[s
     stop, ready = ctx.Event(), ctx.Queue()
     port = _free_port(host)
     proc = ctx.Process(target=_psu_main, args=(host, port, stop, ready), name="virtual-psu", daemon=True)
-    proc.start()
+    with _children_ignore_sigint():
+        proc.start()
     try:
         try:
             status, info = ready.get(timeout=timeout)
@@ -304,6 +325,9 @@ def weld(
             progress(Progress("stage", f"welding job {job_id} …"))
             state = ctl.wait(timeout)
             return state, ctl.last_error or "job complete", job_id
+        except KeyboardInterrupt:
+            ctl.estop("operator interrupt (Ctrl-C)")
+            raise
         finally:
             ctl.close()
             approver.close()
@@ -326,9 +350,10 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
     with contextlib.ExitStack() as stack:
         say(Progress("stage", f"starting the virtual UR controller and power source on {opt.host} …"))
         core = CoreConfig(arm=traj.robot, q_home=tuple(float(x) for x in traj.q[0]))
-        ur = stack.enter_context(
-            start_virtual_controller(opt.host, core, ports=Ports(0, 0, 0, 0, 0), log_level=logging.ERROR)
-        )
+        with _children_ignore_sigint():
+            ur = stack.enter_context(
+                start_virtual_controller(opt.host, core, ports=Ports(0, 0, 0, 0, 0), log_level=logging.ERROR)
+            )
         psu_url = stack.enter_context(virtual_power_source_process(opt.host))
         if opt.view:
             viewer = _start_viewer(traj_path, program_path)

@@ -7,6 +7,7 @@ file. Nothing here talks to a socket directly.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -15,8 +16,10 @@ import numpy as np
 import numpy.typing as npt
 
 from weldcell.cell.approval import Approval
-from weldcell.errors import DriverTimeoutError
+from weldcell.errors import DriverError, DriverTimeoutError
 from weldcell.planning.trajectory import JointTrajectory
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +46,15 @@ class Motion:
         return bool(self._h.done)
 
     def stop(self) -> None:
-        """Request a stop (non-blocking; the robot decelerates along the path)."""
-        self._h.stop()
+        """Request a stop (non-blocking; the robot decelerates along the path).
+
+        A link that is already down cannot carry the request; the controller then stops the arm on
+        its own (RTDE watchdog), so the error is logged, not raised.
+        """
+        try:
+            self._h.stop()
+        except DriverError as err:
+            log.error("stop request not delivered: %s", err)
 
     def wait(self, timeout: float) -> None:
         """Wait for the end of the slice; re-raise the driver's error if it faulted.

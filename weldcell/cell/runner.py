@@ -13,16 +13,22 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from weldcell.cell.approval import Approval, MotionApprover
-from weldcell.cell.arc import ArcProcedure, end_arc, strike_arc
+from weldcell.cell.arc import end_arc, strike_arc
+from weldcell.cell.jobtypes import (
+    ArcLostError,
+    CellConfig,
+    CellEvent,
+    Cursor,
+    JobInterruptedError,
+    MotionStoppedError,
+)
 from weldcell.cell.monitor import AttemptTrace, SeamMonitor
 from weldcell.cell.moves import (
-    MoveLimits,
     build_trajectory,
     joint_move_samples,
     reapproach_move,
@@ -30,8 +36,8 @@ from weldcell.cell.moves import (
 )
 from weldcell.cell.robotport import Motion, RobotPort
 from weldcell.cell.segments import MoveStep, SeamStep, Step, continue_from, index_at_s
-from weldcell.cell.state import CellState, CellStateMachine, Command, InterlockConfig, evaluate_interlocks
-from weldcell.cell.weldlog import WeldLog
+from weldcell.cell.state import CellState, CellStateMachine, Command, evaluate_interlocks
+from weldcell.cell.weldlog import WeldLog, WeldLogError
 from weldcell.drivers.powersource.base import ErrorCode, PowerSource, WeldParams
 from weldcell.errors import CellStateError, DriverError, WeldcellError
 from weldcell.planning.trajectory import JointTrajectory
@@ -40,82 +46,6 @@ if TYPE_CHECKING:
     from weldcell.kinematics import Robot
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class CellConfig:
-    """Cell settings.
-
-    Attributes:
-        arc: Arc handshake and restart settings.
-        interlocks: Safety inputs on the robot controller, or None when the cell has none wired.
-        moves: Limits of the recovery moves the cell plans itself.
-        retract_distance: Back-off along the torch axis after a stop on a seam [m].
-        approach_distance: Approach length onto a restart point [m].
-        poll_period: Period of the cell's supervision loop [s].
-        signal_flush_period: Time between committed batches of process signals [s].
-        motion_margin: Extra time allowed for a slice beyond its duration [s].
-    """
-
-    arc: ArcProcedure = field(default_factory=ArcProcedure)
-    interlocks: InterlockConfig | None = None
-    moves: MoveLimits = field(default_factory=MoveLimits)
-    retract_distance: float = 0.02
-    approach_distance: float = 0.02
-    poll_period: float = 0.01
-    signal_flush_period: float = 0.25
-    motion_margin: float = 5.0
-
-
-@dataclass(frozen=True, slots=True)
-class CellEvent:
-    """Something the cell reports: ``kind`` (``state``, ``seam_start``, ``seam_end``, ``fault``, ...)."""
-
-    kind: str
-    message: str
-    seam_id: str | None = None
-    data: Mapping[str, Any] = field(default_factory=dict)
-
-
-class JobInterruptedError(Exception):
-    """Leaves the worker: the job stops in ``command``'s state (PAUSE, FAULT or ESTOP)."""
-
-    def __init__(self, command: Command, message: str) -> None:
-        super().__init__(message)
-        self.command = command
-        self.message = message
-
-
-class _ArcLostError(Exception):
-    def __init__(self, s: float, reason: str) -> None:
-        super().__init__(reason)
-        self.s = s
-        self.reason = reason
-
-
-class _MotionStoppedError(Exception):
-    """A supervised slice was stopped (request, interlock or driver fault)."""
-
-    def __init__(self, command: Command, reason: str = "", source: str = "request") -> None:
-        super().__init__(reason or command.value)
-        self.command = command
-        self.reason = reason
-        self.source = source  # "request" (operator / interlock), "robot" or "power"
-
-
-@dataclass
-class Cursor:
-    """Where the job continues.
-
-    Attributes:
-        step: Index into the job's steps.
-        restart_s: For a seam step: restart at this seam arc length [m] (None: from its start).
-        retracted: The torch is already backed off the seam (no retract before a re-approach).
-    """
-
-    step: int = 0
-    restart_s: float | None = None
-    retracted: bool = True
 
 
 class JobRunner:
@@ -163,7 +93,10 @@ class JobRunner:
 
     def _emit(self, kind: str, message: str, seam_id: str | None = None, **data: Any) -> None:
         if self._job_id is not None:
-            self.log.add_event(self._job_id, kind, message, seam_id=seam_id, data=dict(data))
+            try:
+                self.log.add_event(self._job_id, kind, message, seam_id=seam_id, data=dict(data))
+            except WeldLogError as err:  # the log was closed under a dying process: report, go on
+                log.error("event not logged (%s): %s", err, message)
         if self._on_event is not None:
             self._on_event(CellEvent(kind, message, seam_id, data))
 
@@ -189,6 +122,8 @@ class JobRunner:
                 else:
                     self._run_seam(step)
                 self._cursor = Cursor(self._cursor.step + 1)
+            if self._req_estop.is_set():  # arrived during the last arc end: the job is done but stopped
+                raise JobInterruptedError(Command.ESTOP, self._stop_reason or "e-stop")
             if self._job_id is not None:
                 self.log.end_job(self._job_id, "ok")
             self._emit("job_end", "job complete")
@@ -208,7 +143,10 @@ class JobRunner:
     def _stop_job(self, command: Command, message: str) -> None:
         self.last_error = message
         if self._job_id is not None:
-            self.log.set_job_result(self._job_id, "interrupted")
+            try:
+                self.log.set_job_result(self._job_id, "interrupted")
+            except WeldLogError as err:
+                log.error("job result not logged (%s)", err)
         self._emit({Command.PAUSE: "paused", Command.ESTOP: "estop"}.get(command, "fault"), message)
         if self._sm.state is not CellState.ESTOP:
             self._sm.apply(command)
@@ -246,12 +184,21 @@ class JobRunner:
 
         Raises:
             JobInterruptedError: the robot refused the motion.
-            _MotionStoppedError: operator request, interlock, driver fault or power-source link lost.
-            _ArcLostError: the arc went out while ``monitor`` was watching.
+            MotionStoppedError: operator request, interlock, driver fault or power-source link lost.
+            ArcLostError: the arc went out while ``monitor`` was watching.
         """
         cfg = self.config
         end_i = traj.n_samples if end is None else end
         self._wait_stopped()  # a previous slice may still be decelerating after a stop
+        try:
+            req = self._check_requests(self.port.snapshot().digital_inputs)
+        except DriverError as err:
+            raise MotionStoppedError(Command.FAULT, f"robot: {err}", "robot") from err
+        if req is not None:  # an e-stop / pause / interlock that arrived between two motions
+            if req is Command.PAUSE:
+                self._req_pause.clear()
+                raise MotionStoppedError(req, "paused by the operator", "request")
+            raise MotionStoppedError(req, self._stop_reason, "estop" if req is Command.ESTOP else "interlock")
         try:
             motion = self.port.execute(traj, approval, start, end_i)
         except DriverError as err:
@@ -266,30 +213,30 @@ class JobRunner:
                 if req is not None:
                     if req is Command.PAUSE:
                         self._req_pause.clear()  # consumed: the stop and retract run unpaused
-                        raise _MotionStoppedError(req, "paused by the operator", "request")
-                    raise _MotionStoppedError(
+                        raise MotionStoppedError(req, "paused by the operator", "request")
+                    raise MotionStoppedError(
                         req, self._stop_reason, "estop" if req is Command.ESTOP else "interlock"
                     )
                 if monitor is not None:
                     try:
                         st = self.power.status()
                     except DriverError as err:
-                        raise _MotionStoppedError(Command.FAULT, f"power source: {err}", "power") from err
+                        raise MotionStoppedError(Command.FAULT, f"power source: {err}", "power") from err
                     s = monitor.observe(motion.position(), snap.q, st)
                     if not st.arc_stable:
                         why = ErrorCode.describe(st.error_code) if st.error_code else "arc no longer stable"
-                        raise _ArcLostError(s, f"arc lost at {s * 1e3:.1f} mm ({why})")
+                        raise ArcLostError(s, f"arc lost at {s * 1e3:.1f} mm ({why})")
                 if time.monotonic() > deadline:
-                    raise _MotionStoppedError(
+                    raise MotionStoppedError(
                         Command.FAULT, "robot did not finish the motion in time", "robot"
                     )
             motion.wait(timeout=cfg.motion_margin)
-        except (_MotionStoppedError, _ArcLostError):
+        except (MotionStoppedError, ArcLostError):
             motion.stop()
             raise
         except DriverError as err:
             motion.stop()
-            raise _MotionStoppedError(Command.FAULT, f"robot: {err}", "robot") from err
+            raise MotionStoppedError(Command.FAULT, f"robot: {err}", "robot") from err
 
     def _wait_stopped(self) -> None:
         m = self._motion
@@ -299,7 +246,7 @@ class JobRunner:
         except DriverError as err:
             log.info("motion ended with %s", err)
 
-    def _interrupt_move(self, stop: _MotionStoppedError) -> JobInterruptedError:
+    def _interrupt_move(self, stop: MotionStoppedError) -> JobInterruptedError:
         if stop.command is Command.ESTOP:
             return JobInterruptedError(Command.ESTOP, stop.reason or "e-stop")
         self._wait_stopped()
@@ -329,7 +276,7 @@ class JobRunner:
             if k < step.i1:
                 cont = continue_from(traj, k, step.i1)[0]
                 self._execute(cont, self._approve(cont, "continue"))
-        except _MotionStoppedError as stop:
+        except MotionStoppedError as stop:
             raise self._interrupt_move(stop) from None
 
     def _run_seam(self, step: SeamStep) -> None:
@@ -377,9 +324,9 @@ class JobRunner:
         monitor = SeamMonitor(self.log, record, traj, step, index_map, cfg.signal_flush_period)
         try:
             self._execute(piece, approval, start, end, monitor)
-        except _ArcLostError as lost:
+        except ArcLostError as lost:
             self._seam_interrupted(step, monitor, "arc_loss", lost.s, lost.reason, Command.FAULT, "arc")
-        except _MotionStoppedError as stop:
+        except MotionStoppedError as stop:
             self._seam_stopped(step, monitor, stop)
         try:
             end_arc(self.power, cfg.arc)
@@ -403,7 +350,7 @@ class JobRunner:
                     Command.FAULT, "power source keeps reporting a communication timeout"
                 )
 
-    def _seam_stopped(self, step: SeamStep, monitor: SeamMonitor, stop: _MotionStoppedError) -> None:
+    def _seam_stopped(self, step: SeamStep, monitor: SeamMonitor, stop: MotionStoppedError) -> None:
         s = monitor.s_now if np.isfinite(monitor.s_now) else monitor.s_max
         if stop.command is Command.ESTOP:
             self._safe_arc_off()
@@ -478,7 +425,7 @@ class JobRunner:
                 )
                 self._execute(move, self._approve(move, "retract"))
                 cur.retracted = True
-            except (_MotionStoppedError, WeldcellError) as err:
+            except (MotionStoppedError, WeldcellError) as err:
                 self._wait_stopped()
                 faults.append(f"retract failed: {err}")
         raise JobInterruptedError(command, f"seam {step.seam_id}: {'; '.join(faults)}")
@@ -505,5 +452,5 @@ class JobRunner:
             raise JobInterruptedError(Command.FAULT, f"cannot plan the re-approach: {err}") from err
         try:
             self._execute(move, self._approve(move, "reapproach"))
-        except _MotionStoppedError as stop:
+        except MotionStoppedError as stop:
             raise self._interrupt_move(stop) from None

@@ -32,183 +32,38 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from weldcell.errors import WeldcellError
+from weldcell.cell.logrecords import (
+    SCHEMA_SQL,
+    SCHEMA_VERSION,
+    SEAM_DONE,
+    EventRecord,
+    JobRecord,
+    ResumePoint,
+    SeamRecord,
+    SignalTrace,
+    WeldLogError,
+    job_from_row,
+    seam_from_row,
+    sql_num,
+)
 
-SCHEMA_VERSION = 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS jobs(
-    id INTEGER PRIMARY KEY,
-    program_path TEXT NOT NULL DEFAULT '',
-    program_hash TEXT NOT NULL DEFAULT '',
-    trajectory_path TEXT NOT NULL DEFAULT '',
-    trajectory_hash TEXT NOT NULL DEFAULT '',
-    part_serial TEXT NOT NULL DEFAULT '',
-    robot TEXT NOT NULL DEFAULT '',
-    started REAL NOT NULL,
-    ended REAL,
-    result TEXT NOT NULL DEFAULT 'running'
-);
-CREATE TABLE IF NOT EXISTS seams(
-    id INTEGER PRIMARY KEY,
-    job_id INTEGER NOT NULL REFERENCES jobs(id),
-    seam_id TEXT NOT NULL,
-    pass_index INTEGER NOT NULL DEFAULT 0,
-    attempt INTEGER NOT NULL,
-    started REAL NOT NULL,
-    ended REAL,
-    result TEXT NOT NULL DEFAULT 'running',
-    faults TEXT NOT NULL DEFAULT '[]',
-    s_start REAL NOT NULL,
-    s_end_planned REAL,
-    s_reached REAL,
-    s_stop REAL,
-    deviation_max_m REAL,
-    deviation_rms_m REAL
-);
-CREATE INDEX IF NOT EXISTS seams_job ON seams(job_id);
-CREATE TABLE IF NOT EXISTS signals(
-    seam_record INTEGER NOT NULL REFERENCES seams(id),
-    t REAL NOT NULL,
-    seam_s REAL,
-    current REAL,
-    voltage REAL,
-    wire_speed REAL
-);
-CREATE INDEX IF NOT EXISTS signals_seam ON signals(seam_record);
-CREATE TABLE IF NOT EXISTS events(
-    id INTEGER PRIMARY KEY,
-    job_id INTEGER,
-    t REAL NOT NULL,
-    kind TEXT NOT NULL,
-    seam_id TEXT,
-    message TEXT NOT NULL DEFAULT '',
-    data TEXT NOT NULL DEFAULT '{}'
-);
-CREATE INDEX IF NOT EXISTS events_job ON events(job_id);
-"""
-
-#: Seam results that count as "this seam is welded".
-SEAM_DONE = "ok"
-
-
-class WeldLogError(WeldcellError):
-    """The weld log file cannot be opened or does not hold the requested record."""
-
-
-@dataclass(frozen=True, slots=True)
-class JobRecord:
-    """One job (one part through one program). Times in [s] since the epoch."""
-
-    id: int
-    program_path: str
-    program_hash: str
-    trajectory_path: str
-    trajectory_hash: str
-    part_serial: str
-    robot: str
-    started: float
-    ended: float | None
-    result: str
-
-
-@dataclass(frozen=True, slots=True)
-class SeamRecord:
-    """One attempt at welding a seam. Times [s] since the epoch, arc lengths [m], deviations [m]."""
-
-    id: int
-    job_id: int
-    seam_id: str
-    pass_index: int
-    attempt: int
-    started: float
-    ended: float | None
-    result: str
-    faults: tuple[str, ...]
-    s_start: float
-    s_end_planned: float | None
-    s_reached: float | None
-    s_stop: float | None
-    deviation_max_m: float | None
-    deviation_rms_m: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class EventRecord:
-    """A cell event. ``t`` [s] since the epoch; ``data`` is a JSON-compatible dict."""
-
-    id: int
-    job_id: int | None
-    t: float
-    kind: str
-    seam_id: str | None
-    message: str
-    data: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class SignalTrace:
-    """Process signals of one seam attempt, each of shape (M,).
-
-    Attributes:
-        t: Time [s] since the epoch.
-        seam_s: Seam arc length [m] at the sample (NaN when unknown).
-        current: Welding current [A].
-        voltage: Arc voltage [V].
-        wire_speed: Wire feed speed [m/s].
-    """
-
-    t: npt.NDArray[np.float64]
-    seam_s: npt.NDArray[np.float64]
-    current: npt.NDArray[np.float64]
-    voltage: npt.NDArray[np.float64]
-    wire_speed: npt.NDArray[np.float64]
-
-    def __len__(self) -> int:
-        return int(self.t.shape[0])
-
-
-@dataclass(frozen=True, slots=True)
-class ResumePoint:
-    """Where an interrupted job continues.
-
-    Attributes:
-        job_id: The job.
-        done_seams: Seam ids (with pass) already welded completely, as ``(seam_id, pass_index)``.
-        seam_id: The seam that was being welded when the job stopped, or None if it stopped between
-            seams.
-        pass_index: Pass of that seam.
-        s_stop: Seam arc length [m] where the arc stopped on that seam (exact after a detected
-            fault; the last committed progress after a crash), or None.
-        exact: True when ``s_stop`` was measured at the stop, False when it is the last committed
-            progress of a writer that died.
-    """
-
-    job_id: int
-    done_seams: frozenset[tuple[str, int]]
-    seam_id: str | None
-    pass_index: int
-    s_stop: float | None
-    exact: bool
-
-
-def _opt(x: Any) -> float | None:
-    return None if x is None else float(x)
-
-
-def _num(x: float | None) -> float | None:
-    """NaN/inf → NULL (SQLite has no NaN)."""
-    if x is None or not math.isfinite(float(x)):
-        return None
-    return float(x)
+__all__ = [
+    "SCHEMA_VERSION",
+    "SEAM_DONE",
+    "EventRecord",
+    "JobRecord",
+    "ResumePoint",
+    "SeamRecord",
+    "SignalTrace",
+    "WeldLog",
+    "WeldLogError",
+]
 
 
 class WeldLog:
@@ -236,7 +91,7 @@ class WeldLog:
             if not readonly:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=FULL")
-                self._db.executescript(_SCHEMA)
+                self._db.executescript(SCHEMA_SQL)
                 self._db.execute(
                     "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', ?)",
                     (str(SCHEMA_VERSION),),
@@ -363,7 +218,7 @@ class WeldLog:
                     int(n) + 1,
                     time.time() if t is None else t,
                     float(s_start),
-                    _num(s_end_planned),
+                    sql_num(s_end_planned),
                     float(s_start),
                 ),
             )
@@ -381,7 +236,7 @@ class WeldLog:
             s_reached: Progress along the seam [m] to commit with the batch (kept monotonic).
         """
         arr = np.asarray(samples, dtype=np.float64).reshape(-1, 5)
-        rows = [tuple(_num(v) for v in r) for r in arr.tolist()]
+        rows = [tuple(sql_num(v) for v in r) for r in arr.tolist()]
         with self._tx() as db:
             db.executemany(
                 "INSERT INTO signals(seam_record, t, seam_s, current, voltage, wire_speed)"
@@ -424,11 +279,11 @@ class WeldLog:
                 (
                     time.time() if t is None else t,
                     result,
-                    _num(s_stop),
+                    sql_num(s_stop),
                     json.dumps(list(faults)),
-                    _num(deviation_max_m),
-                    _num(deviation_rms_m),
-                    _num(s_stop),
+                    sql_num(deviation_max_m),
+                    sql_num(deviation_rms_m),
+                    sql_num(s_stop),
                     seam_record,
                 ),
             )
@@ -463,7 +318,7 @@ class WeldLog:
         """All jobs, newest first (``limit`` newest only)."""
         sql = "SELECT * FROM jobs ORDER BY id DESC" + (" LIMIT ?" if limit else "")
         rows = self._query(sql, (limit,) if limit else ())
-        return [_job(r) for r in rows]
+        return [job_from_row(r) for r in rows]
 
     def job(self, job_id: int) -> JobRecord:
         """One job. Raises :class:`WeldLogError` when there is none with that id."""
@@ -471,7 +326,7 @@ class WeldLog:
         if not rows:
             known = [j.id for j in self.jobs(limit=10)]
             raise WeldLogError(f"{self.path}: no job {job_id}; latest jobs: {known}")
-        return _job(rows[0])
+        return job_from_row(rows[0])
 
     def latest_job(self) -> JobRecord:
         """The newest job. Raises :class:`WeldLogError` on an empty log."""
@@ -482,14 +337,16 @@ class WeldLog:
 
     def seams(self, job_id: int) -> list[SeamRecord]:
         """Seam attempts of a job in the order they were started."""
-        return [_seam(r) for r in self._query("SELECT * FROM seams WHERE job_id=? ORDER BY id", (job_id,))]
+        return [
+            seam_from_row(r) for r in self._query("SELECT * FROM seams WHERE job_id=? ORDER BY id", (job_id,))
+        ]
 
     def seam(self, seam_record: int) -> SeamRecord:
         """One seam attempt by record id."""
         rows = self._query("SELECT * FROM seams WHERE id=?", (seam_record,))
         if not rows:
             raise WeldLogError(f"{self.path}: no seam record {seam_record}")
-        return _seam(rows[0])
+        return seam_from_row(rows[0])
 
     def signals(self, seam_record: int) -> SignalTrace:
         """Process signals of a seam attempt in time order."""
@@ -558,27 +415,3 @@ class WeldLog:
     def integrity_ok(self) -> bool:
         """True when SQLite's ``PRAGMA integrity_check`` passes."""
         return self._query("PRAGMA integrity_check")[0][0] == "ok"
-
-
-def _job(r: tuple[Any, ...]) -> JobRecord:
-    return JobRecord(int(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], float(r[7]), _opt(r[8]), r[9])
-
-
-def _seam(r: tuple[Any, ...]) -> SeamRecord:
-    return SeamRecord(
-        int(r[0]),
-        int(r[1]),
-        str(r[2]),
-        int(r[3]),
-        int(r[4]),
-        float(r[5]),
-        _opt(r[6]),
-        str(r[7]),
-        tuple(json.loads(r[8] or "[]")),
-        float(r[9]),
-        _opt(r[10]),
-        _opt(r[11]),
-        _opt(r[12]),
-        _opt(r[13]),
-        _opt(r[14]),
-    )

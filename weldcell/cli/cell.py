@@ -259,6 +259,11 @@ def cell_run(
     db: Path = typer.Option(DEFAULT_LOG, "--db", help="Weld log file (SQLite)."),
     out: Path = typer.Option(Path("weldcell-out"), "--out", help="Folder for the trajectory and report."),
     part_serial: str = typer.Option("", "--part", help="Serial number of the part."),
+    use_jobs: bool = typer.Option(
+        True,
+        "--use-jobs/--send-parameters",
+        help="Select the procedure's stored power-source job, or send wire feed and voltage.",
+    ),
 ) -> None:
     """Weld a program or a validated trajectory on a real cell (UR robot + Modbus power source)."""
     from weldcell.cell.demo import RunOptions, run_job
@@ -273,6 +278,7 @@ def cell_run(
             log_path=db,
             out_dir=out,
             part_serial=part_serial,
+            use_power_source_jobs=use_jobs,
         ),
         progress=_progress_printer(),
     )

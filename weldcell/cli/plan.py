@@ -54,7 +54,7 @@ def _summary(result: Any, program: Any, plan_time: float, traj_file: Path | None
 def plan_command(
     program: Path = typer.Argument(..., help="Weld program (YAML)."),
     out: Path = typer.Option(..., "-o", "--out", help="Output directory (trajectory.npz, plan.json)."),
-    dt_ms: float = typer.Option(2.0, "--dt-ms", help="Controller period [ms]."),
+    dt_ms: float = typer.Option(2.0, "--dt-ms", help="Controller period in ms."),
     rotation_samples: int = typer.Option(36, help="Samples of the free torch rotation per full turn."),
     keep_order: bool = typer.Option(False, help="Weld in file order even when the program leaves it open."),
 ) -> None:

@@ -7,9 +7,9 @@ A branch that does not exist (pose out of reach) or has no 2π-equivalent inside
 is a row of NaN. Each joint value is the 2π-equivalent nearest 0 that lies inside the limits.
 
 Singular poses return valid solutions: when the wrist is singular (UR θ5 ≈ 0 or π, OPW θ5 ≈ 0)
-one free joint is fixed at 0 (UR: joint 6, OPW: native θ4) and the other absorbs the remaining
-rotation; when an OPW wrist centre lies on axis 1 the direction of axis 1 is fixed at native
-θ1 = 0 (front) and π (back).
+one free joint is fixed at 0 (UR: joint 6 when the arm can reach that way, else the nearest value
+it can; OPW: native θ4) and the others absorb the remaining rotation; when an OPW wrist centre lies
+on axis 1, θ1 puts the flange z axis into the arm plane (front and back), which minimises |θ5|.
 
 Derivations (standard DH for UR, as in docs/conventions.md):
 UR: ``R_1_6 = Rz(θ2+θ3+θ4) Ry(-θ5) Rz(θ6)``; θ1 from the wrist-2 point lying at distance d4 from
@@ -31,10 +31,10 @@ NDArrayF = npt.NDArray[np.float64]
 
 _TWO_PI = 2.0 * math.pi
 _INV_TWO_PI = 1.0 / _TWO_PI
-_REACH_TOL = 1e-12  # relative slack on acos/asin arguments before a branch is declared unreachable
+_REACH_TOL_M = 5e-10  # [m] a branch whose reach misses by less than this (rounding) is kept and clamped
 _SING_TOL = 1e-12  # |sin θ5| below this: wrist singular, free joint fixed at 0
 _LIMIT_TOL = 1e-12  # [rad] slack on joint limits (values are clamped into the limits)
-_ROT_TOL = 1e-11  # [rad] largest rotation error accepted when re-splitting θ234 / θ6 near θ5 = 0
+_ROT_TOL = 5e-10  # [rad] largest rotation error accepted when re-splitting θ234 / θ6 near θ5 = 0
 
 
 # atan2 without libm: t = min/max in [0, 1] is reduced by atan(t) = kπ/24 + atan((t - c_k)/(1 + t c_k)),
@@ -86,11 +86,16 @@ def _hypot(x: float, y: float) -> float:  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, error_model="numpy")
+def _out_of_reach(x: float, y: float, rmin: float, rmax: float) -> bool:  # pragma: no cover - compiled
+    """True if a 2R arm with reach [rmin, rmax] misses the point (x, y) by more than _REACH_TOL_M."""
+    rho = math.sqrt(x * x + y * y)
+    return rho > rmax + _REACH_TOL_M or rho < rmin - _REACH_TOL_M
+
+
+@numba.njit(cache=True, error_model="numpy")
 def _fit(x: float, lo: float, hi: float) -> float:  # pragma: no cover - compiled
     """The 2π-equivalent of ``x`` nearest 0 inside [lo, hi] (NaN when none)."""
-    w = x
-    if w > math.pi or w <= -math.pi:
-        w = x - _TWO_PI * math.floor(x * _INV_TWO_PI + 0.5)  # (-π, π] up to rounding
+    w = x - _TWO_PI * math.floor(x * _INV_TWO_PI + 0.5)  # (-π, π] up to rounding; branch-free
     if lo <= w <= hi:  # fast path: the value nearest 0 is inside
         return w
     for m in range(3):
@@ -153,6 +158,8 @@ def _ur_ik_core(
     """All 8 IK branches of a UR arm, T (N, 4, 4) ``T_base_flange`` -> q (N, 8, 6) [rad]."""
     N = T.shape[0]
     out = np.empty((N, 8, 6))
+    rmin = abs(abs(a2) - abs(a3))
+    rmax = abs(a2) + abs(a3)
     pi_ok = np.empty(6, dtype=np.bool_)
     for j in range(6):
         pi_ok[j] = lower[j] <= -math.pi and upper[j] >= math.pi
@@ -168,11 +175,10 @@ def _ur_ik_core(
         if rr <= 0.0:
             out[k] = math.nan
             continue
-        ratio = d4 / rr
-        if abs(ratio) > 1.0 + _REACH_TOL:
+        if rr < abs(d4) - _REACH_TOL_M:  # wrist-2 point inside the cylinder of radius d4 around axis 1
             out[k] = math.nan
             continue
-        ratio = min(max(ratio, -1.0), 1.0)
+        ratio = min(max(d4 / rr, -1.0), 1.0)
         cpsi = p5x / rr
         spsi = p5y / rr
         calpha = math.sqrt(max(0.0, 1.0 - ratio * ratio))
@@ -216,7 +222,7 @@ def _ur_ik_core(
                 x = x16 + d6 * s5 * c234 - d5 * s234
                 y = y16 + d6 * s5 * s234 + d5 * c234
                 c3 = (x * x + y * y - a2 * a2 - a3 * a3) / (2.0 * a2 * a3)
-                if abs(c3) > 1.0 + _REACH_TOL:
+                if _out_of_reach(x, y, rmin, rmax):
                     # At (or near) θ5 = 0 / π joints 2, 3, 4 and 6 are (nearly) parallel and the split
                     # of the rotation between θ234 and θ6 is free (or ill-conditioned). If the wrist
                     # that split gives is out of reach, move θ234 to the nearest reachable value and
@@ -233,7 +239,7 @@ def _ur_ik_core(
                     x = x16 + d6 * s5 * c234 - d5 * s234
                     y = y16 + d6 * s5 * s234 + d5 * c234
                     c3 = (x * x + y * y - a2 * a2 - a3 * a3) / (2.0 * a2 * a3)
-                    if abs(c3) > 1.0 + _REACH_TOL:
+                    if _out_of_reach(x, y, rmin, rmax):
                         continue
                 c3 = min(max(c3, -1.0), 1.0)
                 s3abs = math.sqrt(max(0.0, 1.0 - c3 * c3))
@@ -303,7 +309,7 @@ def _opw_ik_core(
         cz = T[k, 2, 3] - c4 * r22
         rc2 = cx * cx + cy * cy
         rho2 = rc2 - b * b
-        if rho2 < -_REACH_TOL * max(b * b, 1e-6):
+        if rho2 < 0.0 and math.sqrt(rc2) < abs(b) - _REACH_TOL_M:
             out[k] = math.nan
             continue
         rho = math.sqrt(max(rho2, 0.0))
@@ -313,14 +319,30 @@ def _opw_ik_core(
             if rc2 > _SING_TOL * _SING_TOL:
                 cs1 = (cx * sr + cy * b) / rc2
                 sn1 = (cy * sr - cx * b) / rc2
-            else:  # wrist centre on axis 1: θ1 = 0 (front) or π (back)
-                cs1 = 1.0 if ish == 0 else -1.0
-                sn1 = 0.0
+            else:
+                # wrist centre on axis 1: θ1 is free. Put the flange z axis into the arm plane
+                # (front / back), which minimises |θ5|; θ1 = 0 / π if flange z is along axis 1 too.
+                nzxy = _hypot(r02, r12)
+                sgn = 1.0 if ish == 0 else -1.0
+                if nzxy > 1e-9:
+                    cs1 = sgn * r02 / nzxy
+                    sn1 = sgn * r12 / nzxy
+                else:
+                    cs1 = sgn
+                    sn1 = 0.0
+                # if that θ1 is outside the axis-1 range, use the nearest limit instead
+                q1 = signs[0] * (fast_atan2(sn1, cs1) - offsets[0])
+                if math.isnan(_fit(q1, lower[0], upper[0])):
+                    dlo = abs(q1 - lower[0] - _TWO_PI * math.floor((q1 - lower[0]) * _INV_TWO_PI + 0.5))
+                    dhi = abs(q1 - upper[0] - _TWO_PI * math.floor((q1 - upper[0]) * _INV_TWO_PI + 0.5))
+                    t1 = signs[0] * (lower[0] if dlo <= dhi else upper[0]) + offsets[0]
+                    cs1 = math.cos(t1)
+                    sn1 = math.sin(t1)
             th1 = fast_atan2(sn1, cs1)
             h = cs1 * cx + sn1 * cy - a1
             v = cz - c1
             cpsi = (h * h + v * v - c2 * c2 - kk * kk) / (2.0 * c2 * kk)
-            if abs(cpsi) > 1.0 + _REACH_TOL:
+            if _out_of_reach(h, v, abs(c2 - kk), c2 + kk):
                 continue
             cpsi = min(max(cpsi, -1.0), 1.0)
             spabs = math.sqrt(max(0.0, 1.0 - cpsi * cpsi))

@@ -341,3 +341,46 @@ def chain_jacobian(
             out[k, 4, qi] += wy
             out[k, 5, qi] += wz
     return out
+
+
+@numba.njit(cache=True, error_model="numpy")
+def first_nonfinite_row(q: NDArrayF) -> int:  # pragma: no cover - compiled
+    """Index of the first row of q (N, n) holding NaN or inf, -1 if all are finite."""
+    for k in range(q.shape[0]):
+        for j in range(q.shape[1]):
+            if not math.isfinite(q[k, j]):
+                return k
+    return -1
+
+
+@numba.njit(cache=True, error_model="numpy")
+def chain_fk_checked(
+    q: NDArrayF, origins: NDArrayF, axes: NDArrayF, qidx: NDArrayI
+) -> tuple[NDArrayF, int]:  # pragma: no cover - compiled
+    """:func:`chain_fk` plus the finiteness check in one compiled call: (poses, -1) or (empty, bad row)."""
+    bad = first_nonfinite_row(q)
+    if bad >= 0:
+        return np.empty((0, 4, 4)), bad
+    return chain_fk(q, origins, axes, qidx), -1
+
+
+@numba.njit(cache=True, error_model="numpy")
+def chain_link_poses_checked(
+    q: NDArrayF, origins: NDArrayF, axes: NDArrayF, qidx: NDArrayI
+) -> tuple[NDArrayF, int]:  # pragma: no cover - compiled
+    """:func:`chain_link_poses` plus the finiteness check (see :func:`chain_fk_checked`)."""
+    bad = first_nonfinite_row(q)
+    if bad >= 0:
+        return np.empty((0, origins.shape[0] + 1, 4, 4)), bad
+    return chain_link_poses(q, origins, axes, qidx), -1
+
+
+@numba.njit(cache=True, error_model="numpy")
+def chain_jacobian_checked(
+    q: NDArrayF, origins: NDArrayF, axes: NDArrayF, qidx: NDArrayI
+) -> tuple[NDArrayF, int]:  # pragma: no cover - compiled
+    """:func:`chain_jacobian` plus the finiteness check (see :func:`chain_fk_checked`)."""
+    bad = first_nonfinite_row(q)
+    if bad >= 0:
+        return np.empty((0, 6, q.shape[1])), bad
+    return chain_jacobian(q, origins, axes, qidx), -1

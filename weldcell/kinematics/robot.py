@@ -17,7 +17,13 @@ import numpy.typing as npt
 
 from weldcell.errors import InputShapeError, ModelError
 from weldcell.kinematics import analytic
-from weldcell.kinematics.chain import Capsule, UrdfChain, chain_fk, chain_jacobian, chain_link_poses
+from weldcell.kinematics.chain import (
+    Capsule,
+    UrdfChain,
+    chain_fk_checked,
+    chain_jacobian_checked,
+    chain_link_poses_checked,
+)
 
 if TYPE_CHECKING:
     from weldcell.kinematics.specs import OPWSpec, URSpec
@@ -56,8 +62,8 @@ def kernel_input(a: NDArrayF) -> NDArrayF:
     return np.array(a, dtype=np.float64, order="C")
 
 
-def check_joint_array(q: npt.ArrayLike, n: int, name: str = "q") -> NDArrayF:
-    """``q`` as float64 (..., n) after checking shape and finiteness (raises InputShapeError)."""
+def check_joint_array(q: npt.ArrayLike, n: int, name: str = "q", *, finite: bool = True) -> NDArrayF:
+    """``q`` as float64 (..., n) after checking its shape and, if ``finite``, its values (InputShapeError)."""
     try:
         arr = np.asarray(q, dtype=np.float64)
     except (TypeError, ValueError) as err:
@@ -68,7 +74,7 @@ def check_joint_array(q: npt.ArrayLike, n: int, name: str = "q") -> NDArrayF:
         raise InputShapeError(
             f"{name}: expected joint positions [rad] of shape (..., {n}), got shape {arr.shape}"
         )
-    if not np.all(np.isfinite(arr)):
+    if finite and not np.isfinite(arr).all():
         raise InputShapeError(f"{name}: joint positions contain NaN or infinite values")
     return arr
 
@@ -190,10 +196,12 @@ class Robot:
         Returns:
             ``T_base_flange``, shape (..., 4, 4) [m].
         """
-        arr = check_joint_array(q, self.n_joints)
+        arr = check_joint_array(q, self.n_joints, finite=False)  # finiteness: checked in the kernel
         flat = kernel_input(arr.reshape(-1, self.n_joints))
         c = self._chain
-        out: NDArrayF = chain_fk(flat, c.origins, c.axes, c.qidx)
+        out, bad = chain_fk_checked(flat, c.origins, c.axes, c.qidx)
+        if bad >= 0:
+            check_joint_array(q, self.n_joints)  # raises: NaN or inf
         return out.reshape(*arr.shape[:-1], 4, 4)
 
     def link_poses(self, q: npt.ArrayLike) -> NDArrayF:
@@ -205,10 +213,12 @@ class Robot:
         Returns:
             ``T_base_link``, shape (..., L, 4, 4) with L = len(link_names).
         """
-        arr = check_joint_array(q, self.n_joints)
+        arr = check_joint_array(q, self.n_joints, finite=False)  # finiteness: checked in the kernel
         flat = kernel_input(arr.reshape(-1, self.n_joints))
         c = self._chain
-        out: NDArrayF = chain_link_poses(flat, c.origins, c.axes, c.qidx)
+        out, bad = chain_link_poses_checked(flat, c.origins, c.axes, c.qidx)
+        if bad >= 0:
+            check_joint_array(q, self.n_joints)  # raises: NaN or inf
         return out.reshape(*arr.shape[:-1], len(self.link_names), 4, 4)
 
     def jacobian(self, q: npt.ArrayLike) -> NDArrayF:
@@ -221,10 +231,12 @@ class Robot:
             ``J`` with rows ``[v; ω]`` (linear velocity [m/s] of the flange origin, angular
             velocity [rad/s]), both in the base frame, shape (..., 6, n).
         """
-        arr = check_joint_array(q, self.n_joints)
+        arr = check_joint_array(q, self.n_joints, finite=False)  # finiteness: checked in the kernel
         flat = kernel_input(arr.reshape(-1, self.n_joints))
         c = self._chain
-        out: NDArrayF = chain_jacobian(flat, c.origins, c.axes, c.qidx)
+        out, bad = chain_jacobian_checked(flat, c.origins, c.axes, c.qidx)
+        if bad >= 0:
+            check_joint_array(q, self.n_joints)  # raises: NaN or inf
         return out.reshape(*arr.shape[:-1], 6, self.n_joints)
 
     # ------------------------------------------------------------------------------------ inverse

@@ -178,18 +178,18 @@ def _segment_body_distance(
     return best - (hi - lo) * seg
 
 
-@njit(cache=True)
-def _segment_segment_distance(p1, q1, p2, q2):  # pragma: no cover - compiled
-    """Closest distance [m] between segments p1-q1 and p2-q2 (each (3,))."""
-    d1x = q1[0] - p1[0]
-    d1y = q1[1] - p1[1]
-    d1z = q1[2] - p1[2]
-    d2x = q2[0] - p2[0]
-    d2y = q2[1] - p2[1]
-    d2z = q2[2] - p2[2]
-    rx = p1[0] - p2[0]
-    ry = p1[1] - p2[1]
-    rz = p1[2] - p2[2]
+@njit(cache=True, inline="always")
+def _seg_seg(p10, p11, p12, q10, q11, q12, p20, p21, p22, q20, q21, q22):  # pragma: no cover - compiled
+    """Closest distance [m] between segments p1-q1 and p2-q2 given by their coordinates."""
+    d1x = q10 - p10
+    d1y = q11 - p11
+    d1z = q12 - p12
+    d2x = q20 - p20
+    d2y = q21 - p21
+    d2z = q22 - p22
+    rx = p10 - p20
+    ry = p11 - p21
+    rz = p12 - p22
     a = d1x * d1x + d1y * d1y + d1z * d1z
     e = d2x * d2x + d2y * d2y + d2z * d2z
     f = d2x * rx + d2y * ry + d2z * rz
@@ -219,10 +219,25 @@ def _segment_segment_distance(p1, q1, p2, q2):  # pragma: no cover - compiled
             elif t > 1.0:
                 t = 1.0
                 s = min(max((b - c) / a, 0.0), 1.0)
-    cx = p1[0] + d1x * s - (p2[0] + d2x * t)
-    cy = p1[1] + d1y * s - (p2[1] + d2y * t)
-    cz = p1[2] + d1z * s - (p2[2] + d2z * t)
+    cx = p10 + d1x * s - (p20 + d2x * t)
+    cy = p11 + d1y * s - (p21 + d2y * t)
+    cz = p12 + d1z * s - (p22 + d2z * t)
     return math.sqrt(cx * cx + cy * cy + cz * cz)
+
+
+@njit(cache=True)
+def _segment_segment_distance(p1, q1, p2, q2):  # pragma: no cover - compiled
+    """Closest distance [m] between segments p1-q1 and p2-q2 (each (3,))."""
+    return _seg_seg(p1[0], p1[1], p1[2], q1[0], q1[1], q1[2], p2[0], p2[1], p2[2], q2[0], q2[1], q2[2])
+
+
+@njit(cache=True, inline="always")
+def _capsule_pair_axis_distance(A, B, ca, cb):  # pragma: no cover - compiled
+    """Distance [m] between the axes of capsules ca and cb (end points in A, B (C, 3))."""
+    return _seg_seg(
+        A[ca, 0], A[ca, 1], A[ca, 2], B[ca, 0], B[ca, 1], B[ca, 2],
+        A[cb, 0], A[cb, 1], A[cb, 2], B[cb, 0], B[cb, 1], B[cb, 2],
+    )  # fmt: skip
 
 
 @njit(cache=True)
@@ -285,7 +300,12 @@ def collision_batch(
     A = np.empty((C, 3))
     B = np.empty((C, 3))
     mid = np.empty((C, 3))
-    half = np.empty(C)
+    half = np.empty(C)  # half lengths: rigid, so computed once
+    for c in range(C):
+        dx = cap_b[c, 0] - cap_a[c, 0]
+        dy = cap_b[c, 1] - cap_a[c, 1]
+        dz = cap_b[c, 2] - cap_a[c, 2]
+        half[c] = 0.5 * math.sqrt(dx * dx + dy * dy + dz * dz)
     for m in range(M):
         _fk_links(Q[m], parent, origin, axis, qidx, poses)
         for c in range(C):
@@ -294,10 +314,6 @@ def collision_batch(
                 A[c, i] = T[i, 0] * cap_a[c, 0] + T[i, 1] * cap_a[c, 1] + T[i, 2] * cap_a[c, 2] + T[i, 3]
                 B[c, i] = T[i, 0] * cap_b[c, 0] + T[i, 1] * cap_b[c, 1] + T[i, 2] * cap_b[c, 2] + T[i, 3]
                 mid[c, i] = 0.5 * (A[c, i] + B[c, i])
-            dx = B[c, 0] - A[c, 0]
-            dy = B[c, 1] - A[c, 1]
-            dz = B[c, 2] - A[c, 2]
-            half[c] = 0.5 * math.sqrt(dx * dx + dy * dy + dz * dz)
         # values are saturated at ``cap``: pairs farther than that are culled without exact distances
         cap = max(exact_below, 0.0)
         best_slack = cap
@@ -378,7 +394,7 @@ def collision_batch(
                 reach = half[ca] + half[cb] + cap_r[ca] + cap_r[cb] + thr
                 if dx * dx + dy * dy + dz * dz > reach * reach:
                     continue
-                d = _segment_segment_distance(A[ca], B[ca], A[cb], B[cb]) - cap_r[ca] - cap_r[cb]
+                d = _capsule_pair_axis_distance(A, B, ca, cb) - cap_r[ca] - cap_r[cb]
                 best_dist = min(best_dist, d)
                 if d - req < best_slack:
                     best_slack = d - req
@@ -446,5 +462,5 @@ def pair_distances(
     for k in range(S):
         ca = self_a[k]
         cb = self_b[k]
-        out[P + k] = _segment_segment_distance(A[ca], B[ca], A[cb], B[cb]) - cap_r[ca] - cap_r[cb]
+        out[P + k] = _capsule_pair_axis_distance(A, B, ca, cb) - cap_r[ca] - cap_r[cb]
     return out

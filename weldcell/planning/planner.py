@@ -402,8 +402,14 @@ def plan_program(
     if free_order and len(seam_ids) > 1:
         notify(0.82, "choosing the seam order")
         ends = []
+        # a seam welded backwards: every pass reversed, passes still root first, stitches in reverse
+        backwards = {
+            sid: sorted(ks, key=lambda k: (segments[k].pass_index, -segments[k].stitch_index))
+            for sid, ks in groups.items()
+        }
         for sid in seam_ids:
             ks = groups[sid]
+            kr = backwards[sid]
             fwd_ok = all(isinstance(planned.get((k, False)), _Planned) for k in ks)
             rev_ok = all(isinstance(planned.get((k, True)), _Planned) for k in ks)
 
@@ -415,15 +421,13 @@ def plan_program(
             ends.append(
                 SeamEnds(
                     (qs(ks[0], False, True), qs(ks[-1], False, False)) if fwd_ok else None,
-                    (qs(ks[-1], True, True), qs(ks[0], True, False)) if rev_ok else None,
+                    (qs(kr[0], True, True), qs(kr[-1], True, False)) if rev_ok else None,
                 )
             )
         index = {sid: i for i, sid in enumerate(seam_ids)}
         prec = [(index[a], index[b]) for a, b in program.precedence if a in index and b in index]
         order = order_seams(ends, home, np.asarray(robot.qd_max), np.asarray(robot.qdd_max), prec)
-        sequence = [
-            (k, rev) for i, rev in order for k in (groups[seam_ids[i]][::-1] if rev else groups[seam_ids[i]])
-        ]
+        sequence = [(k, rev) for i, rev in order for k in (backwards if rev else groups)[seam_ids[i]]]
     else:
         sequence = [(k, False) for k in range(len(segments))]
     chosen = [planned[key] for key in sequence]

@@ -487,13 +487,22 @@ def _finish(
     q_ref: NDArrayF | None = None,
 ) -> SeamPath | SeamFailure:
     """Unwrap the joint path for 2π continuity and check it stays inside the limits."""
-    N = q_nodes.shape[0]
-    q_path = np.empty_like(q_nodes)
-    q_path[0] = nearest_equivalent(robot, q_nodes[0], q_nodes[0] if q_ref is None else q_ref)
-    for i in range(1, N):
-        q_path[i] = nearest_equivalent(robot, q_nodes[i], q_path[i - 1])
-    step = np.abs(np.diff(q_path, axis=0))
-    bad = ~np.isfinite(q_path[1:]) | (step > options.max_joint_step)
+    lo = np.asarray(robot.q_lower, dtype=np.float64)
+    hi = np.asarray(robot.q_upper, dtype=np.float64)
+    wrap = wrap_mask(robot)
+    # continuous path: start at the equivalent nearest the reference, then accumulate wrapped steps
+    start = nearest_equivalent(robot, q_nodes[0], q_nodes[0] if q_ref is None else q_ref)
+    start = np.where(np.isfinite(start), start, q_nodes[0])
+    d = np.diff(q_nodes, axis=0)
+    d = np.where(wrap, (d + np.pi) % TWO_PI - np.pi, d)
+    q_path = start + np.concatenate([np.zeros((1, q_nodes.shape[1])), np.cumsum(d, axis=0)])
+    # a wrapping joint may still fit when the whole path is shifted by a full turn
+    for j in np.flatnonzero(wrap):
+        for shift in (0.0, TWO_PI, -TWO_PI, 2 * TWO_PI, -2 * TWO_PI):
+            if q_path[:, j].min() + shift >= lo[j] - 1e-9 and q_path[:, j].max() + shift <= hi[j] + 1e-9:
+                q_path[:, j] += shift
+                break
+    bad = (q_path < lo - 1e-9) | (q_path > hi + 1e-9)
     if np.any(bad):
         i, j = np.argwhere(bad)[0]
         return _failure(

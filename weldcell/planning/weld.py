@@ -152,13 +152,44 @@ def weld_samples(
             [rad], orientation samples (W, 3) [rad].
         T_world_base, T_flange_tcp: Cell frames (4, 4).
         dt: Sample period [s].
-        min_ramp_time: Shortest speed ramp [s].
+        min_ramp_time: Shortest speed ramp [s]; doubled (up to 16x) while only the ramps exceed a
+            joint's acceleration or speed limit.
         smoothing: Length scale [m] over which the chosen orientation samples are smoothed.
     """
+    # The speed ramps at arc start and end may be lengthened (in time) when the joints cannot
+    # accelerate that fast; the programmed travel speed itself is never lowered.
+    out: WeldSamples | SeamFailure | None = None
+    for k in range(5):
+        out, ramp_only = _weld_try(
+            robot, checker, seg, s_way, q_way, angles_way, T_world_base, T_flange_tcp, dt,
+            min_ramp_time * 2.0**k, smoothing,
+        )  # fmt: skip
+        if not ramp_only:
+            break
+    assert out is not None  # mypy
+    return out
+
+
+def _weld_try(
+    robot: Any,
+    checker: Any,
+    seg: Any,
+    s_way: NDArrayF,
+    q_way: NDArrayF,
+    angles_way: NDArrayF,
+    T_world_base: NDArrayF,
+    T_flange_tcp: NDArrayF,
+    dt: float,
+    ramp_time: float,
+    smoothing: float,
+) -> tuple[WeldSamples | SeamFailure, bool]:
+    """One attempt of :func:`weld_samples`; the flag says a limit was exceeded only in the ramps."""
     s_tp = np.asarray(seg.s, dtype=np.float64)
     T_tp = np.asarray(seg.T_world_tcp, dtype=np.float64)
     length = float(s_tp[-1] - s_tp[0])
-    s = s_tp[0] + seam_progress(length, seg.travel_speed, seg.ramp_length, dt, min_ramp_time)
+    s = s_tp[0] + seam_progress(length, seg.travel_speed, seg.ramp_length, dt, ramp_time)
+    L_r = min(max(seg.ramp_length, 0.5 * seg.travel_speed * ramp_time), 0.5 * length)
+    in_ramp = (s - s_tp[0] < L_r + 1e-9) | (s_tp[-1] - s < L_r + 1e-9)
     pos = CubicSpline(s_tp, T_tp[:, :3, 3], axis=0)(s)
     rot = RotationSpline(s_tp, Rotation.from_matrix(T_tp[:, :3, :3]))(s).as_matrix()
     ang = smooth_angles(s_way, angles_way, s, smoothing)
@@ -175,12 +206,14 @@ def weld_samples(
     rows = np.arange(len(s))
     if not np.all(np.isfinite(dist[rows, best])):
         i = int(np.argmin(np.isfinite(dist[rows, best])))
-        return _fail("out_of_reach", seg, s, i, i, "", "the torch pose between way points is out of reach")
+        return _fail(
+            "out_of_reach", seg, s, i, i, "", "the torch pose between way points is out of reach"
+        ), False
     q = nearest_equivalent(robot, Q[rows, best], q_ref)
     step = np.abs(np.diff(q, axis=0))
     if not np.all(np.isfinite(q)) or np.any(step > 0.1):
         i = int(np.argmax(np.max(np.where(np.isfinite(step), step, np.inf), axis=1)))
-        return _fail("discontinuity", seg, s, i, i + 1, "", "the joint path jumps between way points")
+        return _fail("discontinuity", seg, s, i, i + 1, "", "the joint path jumps between way points"), False
     qd, qdd = differentiate(q, dt)
     for what, val, lim, unit in (
         ("speed", qd, robot.qd_max, "rad/s"),
@@ -191,6 +224,7 @@ def weld_samples(
             j = int(np.argmax(np.max(ratio, axis=0)))
             bad = np.flatnonzero(ratio[:, j] > 1.0)
             peak = float(np.max(np.abs(val[:, j])))
+            ramp_only = bool(np.all(in_ramp[np.any(ratio > 1.0, axis=1)]))
             return _fail(
                 "weld_speed",
                 seg,
@@ -201,7 +235,7 @@ def weld_samples(
                 f"at {seg.travel_speed * 1e3:.1f} mm/s joint {robot.joint_names[j]} needs {what} "
                 f"{peak:.2f} {unit} (limit {float(lim[j]):.2f}); "
                 "lower the travel speed or allow torch rotation",
-            )
+            ), ramp_only
     res = checker.query(q) if hasattr(checker, "query") else None
     free = res.free if res is not None else checker.check(q)
     if not np.all(free):
@@ -209,10 +243,9 @@ def weld_samples(
         body = ""
         if res is not None and res.worst_pair[bad[0]] >= 0:
             _part, body = checker.pair_names(int(res.worst_pair[bad[0]]))
-        return _fail(
-            "collision", seg, s, int(bad[0]), int(bad[-1]), body, f"collision between way points ({body})"
-        )
-    return WeldSamples(s=s, q=q, qd=qd, qdd=qdd, T_world_tcp=T_nom, angles=ang)
+        what = f"collision between way points ({body})"
+        return _fail("collision", seg, s, int(bad[0]), int(bad[-1]), body, what), False
+    return WeldSamples(s=s, q=q, qd=qd, qdd=qdd, T_world_tcp=T_nom, angles=ang), False
 
 
 def _fail(cause: str, seg: Any, s: NDArrayF, i0: int, i1: int, detail: str, what: str) -> SeamFailure:

@@ -56,7 +56,8 @@ def _body(path: Path, i: int, b: Any) -> CellBody:
         shape = shapes[0]
         spec = b[shape]
         if shape == "box":
-            return CellBody(b["name"], b["role"], "box", T, size=np.asarray(spec["size_mm"], dtype=np.float64) / 1e3)
+            size = np.asarray(spec["size_mm"], dtype=np.float64) / 1e3
+            return CellBody(b["name"], b["role"], "box", T, size=size)
         if shape == "cylinder":
             return CellBody(
                 b["name"], b["role"], "cylinder", T, radius=float(spec["radius_mm"]) / 1e3,

@@ -189,7 +189,7 @@ def view(
                 tcp = play.tcp(i)
                 text = pb.addUserDebugText(
                     play.label(i),
-                    (tcp + np.array([0.0, 0.0, 0.12])).tolist(),
+                    (tcp + np.array([0.0, 0.0, 0.25])).tolist(),
                     textColorRGB=[0.1, 0.1, 0.1],
                     textSize=1.3,
                     replaceItemUniqueId=text,

@@ -106,7 +106,10 @@ class PybulletWorld:
     def __del__(self) -> None:
         if getattr(self, "_client_id", None) is not None:
             log.warning("PybulletWorld was not closed; disconnecting client %s", self._client_id)
-            self.close()
+            try:
+                self.close()
+            except Exception:  # interpreter shutdown: pybullet may already be gone
+                pass
 
     # --- access ------------------------------------------------------------------------------
     @property

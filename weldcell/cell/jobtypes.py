@@ -1,0 +1,88 @@
+"""Values shared by the cell controller's modules: settings, events, the job cursor, and the control-flow
+exceptions the supervision loop uses to leave a motion (never seen outside ``weldcell.cell``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from weldcell.cell.arc import ArcProcedure
+from weldcell.cell.moves import MoveLimits
+from weldcell.cell.state import Command, InterlockConfig
+
+
+@dataclass(frozen=True, slots=True)
+class CellConfig:
+    """Cell settings.
+
+    Attributes:
+        arc: Arc handshake and restart settings.
+        interlocks: Safety inputs on the robot controller, or None when the cell has none wired.
+        moves: Limits of the recovery moves the cell plans itself.
+        retract_distance: Back-off along the torch axis after a stop on a seam [m].
+        approach_distance: Approach length onto a restart point [m].
+        poll_period: Period of the cell's supervision loop [s].
+        signal_flush_period: Time between committed batches of process signals [s].
+        motion_margin: Extra time allowed for a slice beyond its duration [s].
+    """
+
+    arc: ArcProcedure = field(default_factory=ArcProcedure)
+    interlocks: InterlockConfig | None = None
+    moves: MoveLimits = field(default_factory=MoveLimits)
+    retract_distance: float = 0.02
+    approach_distance: float = 0.02
+    poll_period: float = 0.01
+    signal_flush_period: float = 0.25
+    motion_margin: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class CellEvent:
+    """Something the cell reports: ``kind`` (``state``, ``seam_start``, ``seam_end``, ``fault``, ...)."""
+
+    kind: str
+    message: str
+    seam_id: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+class JobInterruptedError(Exception):
+    """Leaves the worker: the job stops in ``command``'s state (PAUSE, FAULT or ESTOP)."""
+
+    def __init__(self, command: Command, message: str) -> None:
+        super().__init__(message)
+        self.command = command
+        self.message = message
+
+
+class ArcLostError(Exception):
+    def __init__(self, s: float, reason: str) -> None:
+        super().__init__(reason)
+        self.s = s
+        self.reason = reason
+
+
+class MotionStoppedError(Exception):
+    """A supervised slice was stopped (request, interlock or driver fault)."""
+
+    def __init__(self, command: Command, reason: str = "", source: str = "request") -> None:
+        super().__init__(reason or command.value)
+        self.command = command
+        self.reason = reason
+        self.source = source  # "request" (operator / interlock), "robot" or "power"
+
+
+@dataclass
+class Cursor:
+    """Where the job continues.
+
+    Attributes:
+        step: Index into the job's steps.
+        restart_s: For a seam step: restart at this seam arc length [m] (None: from its start).
+        retracted: The torch is already backed off the seam (no retract before a re-approach).
+    """
+
+    step: int = 0
+    restart_s: float | None = None
+    retracted: bool = True
