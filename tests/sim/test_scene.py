@@ -132,3 +132,15 @@ def test_reusable_scenes_from_sim_folder(cell: CellModel, tmp_path) -> None:  # 
     bad.write_text("format: weldcell.scene/1\nbodies:\n  - {name: x, role: fixture, box: {}}\n")
     with pytest.raises(ModelError, match="size_mm"):
         load_scene(bad)
+
+
+def test_gui_without_display_is_a_clear_error(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    from weldcell.sim import Mode
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the DISPLAY check is for Linux/X11")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    with pytest.raises(SimConnectionError, match="xvfb-run"), PybulletWorld(Mode.GUI):
+        pass

@@ -22,7 +22,10 @@ DEFAULT_LOG = Path("weldlog.sqlite")
 cell_app = typer.Typer(help="Run weld jobs on a real or virtual cell.", no_args_is_help=True)
 log_app = typer.Typer(help="Query the weld log: jobs, seams, process signals.", no_args_is_help=True)
 
-DbOption = typer.Option(DEFAULT_LOG, "--db", help="Weld log file (SQLite).")
+DEMO_LOG = Path("weldcell-demo") / "weldlog.sqlite"
+DbOption = typer.Option(
+    None, "--db", help=f"Weld log file (SQLite); default ./{DEFAULT_LOG}, else ./{DEMO_LOG} (the demo's)."
+)
 
 
 def _when(t: float | None) -> str:
@@ -35,9 +38,11 @@ def _mm(x: float | None) -> str:
     return "-" if x is None else f"{x * 1e3:.1f}"
 
 
-def _open_log(db: Path) -> WeldLog:
+def _open_log(db: Path | None) -> WeldLog:
     from weldcell.cell.weldlog import WeldLog
 
+    if db is None:
+        db = DEMO_LOG if not DEFAULT_LOG.is_file() and DEMO_LOG.is_file() else DEFAULT_LOG
     return WeldLog(db, readonly=True)
 
 
@@ -88,10 +93,10 @@ def _seam_table(log: WeldLog, job_id: int, title: str) -> Table:
 
 
 @log_app.command("list")
-def log_list(db: Path = DbOption, limit: int = typer.Option(20, help="Newest jobs to show.")) -> None:
+def log_list(db: Path | None = DbOption, limit: int = typer.Option(20, help="Newest jobs to show.")) -> None:
     """List jobs in the weld log, newest first."""
     with _open_log(db) as log:
-        table = Table(title=f"jobs in {db}")
+        table = Table(title=f"jobs in {log.path}")
         for col in ("job", "started", "ended", "result", "part serial", "program", "seams ok/total"):
             table.add_column(col)
         for j in log.jobs(limit):
@@ -113,7 +118,7 @@ def log_list(db: Path = DbOption, limit: int = typer.Option(20, help="Newest job
 @log_app.command("show")
 def log_show(
     job: int | None = typer.Argument(None, help="Job id (default: the newest job)."),
-    db: Path = DbOption,
+    db: Path | None = DbOption,
     events: bool = typer.Option(False, "--events", help="Also list the job's events."),
 ) -> None:
     """Show one job: program, part, and every seam attempt with result, positions and deviation."""
@@ -141,7 +146,7 @@ def log_export(
         ..., help="Output file: .json, or .csv (writes <stem>_seams/_signals/_events.csv)."
     ),
     job: int | None = typer.Option(None, help="Job id (default: the newest job)."),
-    db: Path = DbOption,
+    db: Path | None = DbOption,
 ) -> None:
     """Export a job to JSON or CSV."""
     from weldcell.cell.logexport import export_csv, export_json
@@ -168,7 +173,7 @@ def log_plot(
     ),
     job: int | None = typer.Option(None, help="Job id when plotting all its seams (default: newest)."),
     out: Path = typer.Option(Path(), "--out", help="Folder for the PNG files."),
-    db: Path = DbOption,
+    db: Path | None = DbOption,
 ) -> None:
     """Plot current, voltage and wire speed over the seam for one seam attempt (or all of a job)."""
     from weldcell.cell.logexport import plot_seam

@@ -7,7 +7,10 @@ There is no global client: code that talks to pybullet gets the world (or its ``
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import sys
 from enum import Enum
 from pathlib import Path
 from types import TracebackType
@@ -65,6 +68,12 @@ class PybulletWorld:
         if self._client_id is not None:
             return self
         if self.mode is Mode.GUI:
+            # pybullet ends the whole process when it cannot open an X display: check first
+            if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+                raise SimConnectionError(
+                    "no X display for the 3D viewer (DISPLAY is not set); use --record out.gif to render "
+                    "headless, or run under xvfb-run"
+                )
             cid = pb.connect(pb.GUI, options=f"--width={self._window[0]} --height={self._window[1]}")
         else:
             cid = pb.connect(pb.DIRECT)
@@ -106,10 +115,8 @@ class PybulletWorld:
     def __del__(self) -> None:
         if getattr(self, "_client_id", None) is not None:
             log.warning("PybulletWorld was not closed; disconnecting client %s", self._client_id)
-            try:
+            with contextlib.suppress(Exception):  # interpreter shutdown: pybullet may already be gone
                 self.close()
-            except Exception:  # interpreter shutdown: pybullet may already be gone
-                pass
 
     # --- access ------------------------------------------------------------------------------
     @property
