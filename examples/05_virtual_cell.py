@@ -22,6 +22,7 @@ from weldcell.cell import (
     CellState,
     SimApprover,
     WeldLog,
+    collision_checker_for,
     params_from_program,
     plan_and_validate,
 )
@@ -59,6 +60,7 @@ def main() -> None:
             log,
             approver=approver,
             on_event=on_event,
+            checker=collision_checker_for(program),
             params=params_from_program(program, use_jobs=False),
         )
         try:

@@ -255,3 +255,26 @@ def test_interlock_blocks_start_and_stops_the_job(
     assert ctl.wait(10.0) is CellState.FAULT
     assert "cell door open" in ctl.last_error
     assert wlog.job(job).result == "interrupted"
+
+
+def test_wire_stick_at_arc_end_blocks_motion_until_reset(
+    make_controller: Make,
+    traj: JointTrajectory,
+    wlog: WeldLog,
+    psu: VirtualPowerSourceHandle,
+    robot: VirtualRobot,
+) -> None:
+    ctl, _ = make_controller()
+    psu.model.inject_wire_stick(True)  # the first arc end sticks
+    ctl.load(traj)
+    job = ctl.start()
+    assert ctl.wait(30.0) is CellState.FAULT
+    assert "wire stuck" in ctl.last_error
+    step = _seam_step(ctl, "A")
+    np.testing.assert_allclose(robot.state().q, traj.q[step.i1], atol=1e-9)  # did not move off the seam
+    (a,) = wlog.seams(job)
+    assert a.result == "ok" and any("wire stuck" in f for f in a.faults)  # welded to its end
+    assert ctl.reset() is CellState.PAUSED  # operator cut the wire; the reset clears the error
+    ctl.resume()
+    assert ctl.wait(30.0) is CellState.READY, ctl.last_error
+    assert [(s.seam_id, s.result) for s in wlog.seams(job)] == [("A", "ok"), ("B", "ok")]

@@ -29,7 +29,7 @@ from weldcell.cell.controller import CellConfig, CellController, CellEvent
 from weldcell.cell.state import CellState
 from weldcell.cell.weldlog import WeldLog
 from weldcell.drivers.powersource.base import WeldParams
-from weldcell.errors import DriverConnectionError, PlanningError, ValidationError, WeldcellError
+from weldcell.errors import DriverConnectionError, PlanningError, ProgramError, ValidationError, WeldcellError
 from weldcell.planning.trajectory import JointTrajectory, load_trajectory, save_trajectory
 
 log = logging.getLogger(__name__)
@@ -313,6 +313,7 @@ def weld(
             power,
             wlog,
             config,
+            checker=collision_checker_for(program),
             params=params,
             approver=approver,
             on_event=_event_to_progress(progress),
@@ -333,6 +334,19 @@ def weld(
             approver.close()
 
 
+def collision_checker_for(program: Any) -> Any | None:
+    """C's capsule collision checker of the program's cell, for planning re-approach moves."""
+    try:
+        from weldcell.kinematics import load_robot, load_torch
+        from weldcell.planning import CapsuleCollisionChecker
+
+        cell = program.cell
+        return CapsuleCollisionChecker(load_robot(cell.robot), load_torch(cell.torch), cell)
+    except WeldcellError as err:
+        log.warning("no collision checker for re-approach planning (%s)", err)
+        return None
+
+
 def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = None) -> CellRunResult:
     """Run the demo program on the virtual cell (see the module docstring)."""
     from weldcell.drivers.powersource.modbus import ModbusPowerSource
@@ -344,6 +358,13 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
     out = Path(opt.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     program_path = Path(opt.program) if opt.program else DEMO_PROGRAM
+    if not program_path.is_file():
+        if opt.program:
+            raise ProgramError(f"weld program {program_path} not found")
+        raise ProgramError(
+            f"demo program {program_path} not found (the programs/ folder is not installed with this copy "
+            "of weldcell); pass a program with --program"
+        )
     program, traj, traj_path, report_path = plan_and_validate(program_path, out, say)
     log_path = out / "weldlog.sqlite"
     viewer: subprocess.Popen[bytes] | None = None

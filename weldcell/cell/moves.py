@@ -16,19 +16,21 @@ All moves start and end at rest with the arc off, at the planned trajectory's pe
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from weldcell.errors import UnreachableError
+from weldcell.errors import UnreachableError, WeldcellError
 from weldcell.planning.trajectory import JointTrajectory
 
 if TYPE_CHECKING:
     from weldcell.kinematics import Robot
 
 NDArrayF = npt.NDArray[np.float64]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +214,10 @@ def reapproach_move(
     if checker is not None and not bool(np.all(checker.check(travel))):
         from weldcell.planning import plan_joint_move
 
-        travel = np.asarray(plan_joint_move(robot, q1[-1], q3[0], checker, dt=template.dt).q)
+        try:
+            travel = np.asarray(plan_joint_move(robot, q1[-1], q3[0], checker, dt=template.dt).q)
+        except WeldcellError as err:  # keep the direct travel: the approver's validation judges it
+            log.warning("collision-free re-approach not found (%s); trying the direct joint move", err)
     T_travel = template.T_world_base @ robot.fk(travel) @ template.T_flange_tcp
     parts_q += [travel[1:], q3[1:]]
     parts_T += [T_travel[1:], T3[1:]]

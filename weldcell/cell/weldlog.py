@@ -414,4 +414,4 @@ class WeldLog:
 
     def integrity_ok(self) -> bool:
         """True when SQLite's ``PRAGMA integrity_check`` passes."""
-        return self._query("PRAGMA integrity_check")[0][0] == "ok"
+        return bool(self._query("PRAGMA integrity_check")[0][0] == "ok")

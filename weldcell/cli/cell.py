@@ -241,13 +241,16 @@ def demo(
     out: Path = typer.Option(
         Path("weldcell-demo"), "--out", help="Folder for the log, report and trajectory."
     ),
+    program: Path | None = typer.Option(
+        None, "--program", help="Another weld program (default: the T-joint demo)."
+    ),
 ) -> None:
     """Run the whole virtual cell: UR controller + power source on loopback, plan, validate, weld."""
     from weldcell.cell.demo import DemoOptions, run_demo
 
     _sigterm_as_interrupt()
     _log_to_file(out / "weldcell.log")
-    res = run_demo(DemoOptions(out_dir=out, view=view), progress=_progress_printer())
+    res = run_demo(DemoOptions(out_dir=out, view=view, program=program), progress=_progress_printer())
     _print_result(res)
     if res.state.name != "READY":
         err_console.print(f"[red]the job did not complete: {res.message}[/]")
