@@ -5,17 +5,25 @@ Runs a smooth weaving joint trajectory (default 60 s) and reports:
 * set-points missed at the robot: controller cycles in which the servo program had no new sample
   (its underrun counter; target 0);
 * PC-side lateness of the driver's control loop: wake-up delay after each 2 ms deadline, p50 / p99 /
-  p99.9 [ms] (target p99.9 < 0.5 ms);
+  p99.9 [ms] (target p99.9 < 0.5 ms), and the delay until the cycle's RTDE package was handed to the
+  kernel (wake-up plus the cycle's work);
 * path error of the executed motion against the plan: the controller's joint targets recorded by an
   independent RTDE client at 500 Hz, compared with the plan at the same path position (on-path
   error) and at the same elapsed time (timing error), in joint space [rad] and at the flange [m].
 
-Usage: ``python benchmarks/bench_stream.py [--duration 60] [--host 127.0.0.61] [--spin 0.0003]``.
+The machine's load average is printed before and after: on a shared machine it explains most of
+the tail. ``--plain`` runs the loop without the real-time measures (no spin, no SCHED_FIFO, GC and
+switch interval untouched) for comparison.
+
+Usage: ``python benchmarks/bench_stream.py [--duration 60] [--host 127.0.0.61] [--spin 0.0004]
+[--fifo 10] [--gc off|freeze|on] [--switch-interval 0.0005] [--plain]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import os
 import tempfile
 import threading
 import time
@@ -26,6 +34,7 @@ import numpy as np
 from weldcell.drivers.base import ExecutionOutcome
 from weldcell.drivers.ur import servo_program as sp
 from weldcell.drivers.ur.driver import URDriver, URDriverConfig
+from weldcell.drivers.ur.realtime import RealtimeConfig
 from weldcell.drivers.ur.rtde_client import RTDEClient
 from weldcell.drivers.ur.virtual_controller import Ports, start_virtual_controller
 from weldcell.drivers.ur.virtual_core import CoreConfig
@@ -82,9 +91,27 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--duration", type=float, default=60.0, help="trajectory duration [s]")
     ap.add_argument("--host", default="127.0.0.61")
-    ap.add_argument("--spin", type=float, default=0.0, help="control-loop busy-wait margin [s]")
+    ap.add_argument("--spin", type=float, default=0.0004, help="control-loop busy-wait margin [s]")
     ap.add_argument("--lookahead", type=float, default=0.2, help="set-points kept ahead [s]")
+    ap.add_argument("--fifo", type=int, default=10, help="SCHED_FIFO priority of the control loop (0: off)")
+    ap.add_argument("--reader-fifo", type=int, default=5, help="SCHED_FIFO priority of the reader (0: off)")
+    ap.add_argument("--cpu", type=int, default=None, help="pin the control loop to this CPU")
+    ap.add_argument("--gc", choices=["off", "freeze", "on"], default="off", help="cyclic GC while streaming")
+    ap.add_argument("--switch-interval", type=float, default=0.0005, help="GIL switch interval [s] (0: keep)")
+    ap.add_argument("--plain", action="store_true", help="no real-time measures (spin 0, no FIFO, GC on)")
     args = ap.parse_args()
+    rt = RealtimeConfig(
+        fifo_priority=args.fifo or None,
+        reader_fifo_priority=args.reader_fifo or None,
+        cpu=args.cpu,
+        gc=args.gc,
+        switch_interval=args.switch_interval or None,
+    )
+    if args.plain:
+        args.spin = 0.0
+        rt = RealtimeConfig(None, None, None, "on", None, None)
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)")
+    print(f"settings: spin {args.spin * 1e3:.2f} ms, {dataclasses.asdict(rt)}")
 
     h = start_virtual_controller(args.host, CoreConfig(), Ports(0, 0, 0, 0, 0))
     try:
@@ -94,6 +121,7 @@ def main() -> None:
             script_port=h.ports.secondary,
             spin=args.spin,
             lookahead=args.lookahead,
+            realtime=rt,
         )
         with URDriver(args.host, cfg) as d:
             traj = weave_trajectory(d.state().q, args.duration)
@@ -121,12 +149,13 @@ def main() -> None:
             th = threading.Thread(target=_record, args=(rec, stop, rows), daemon=True)
             th.start()
             assert d.rate is not None  # mypy
-            n_late_before = d.rate.lateness.shape[0]
+            n_cycle_before = d.rate.n
             t0 = time.perf_counter()
             handle = d.execute(traj, traj_path=path)
             res = handle.wait_until_done(args.duration * 2 + 10)
             wall = time.perf_counter() - t0
-            lateness = d.rate.lateness[n_late_before:]
+            lateness, send_lateness = d.rate.lateness_since(n_cycle_before)
+            dropped = d.dropped_sends
             stop.set()
             th.join(2.0)
             rec.close()
@@ -149,6 +178,7 @@ def main() -> None:
     flange_err = np.linalg.norm(fk(q_rob)[:, :3, 3] - fk(q_time)[:, :3, 3], axis=1)
 
     late_ms = lateness * 1e3
+    send_ms = send_lateness * 1e3
     print(
         f"streamed {traj.duration:.1f} s of 500 Hz set-points ({traj.n_samples} samples) "
         f"in {wall:.2f} s wall time"
@@ -160,12 +190,18 @@ def main() -> None:
         f"p99.9 {np.percentile(late_ms, 99.9):.3f}  max {late_ms.max():.3f}  (n = {late_ms.shape[0]}, "
         f"overruns > 1 ms: {int((late_ms > 1.0).sum())})"
     )
+    print(
+        f"PC send lateness (package handed to the kernel) [ms]: p50 {np.percentile(send_ms, 50):.3f}  "
+        f"p99 {np.percentile(send_ms, 99):.3f}  p99.9 {np.percentile(send_ms, 99.9):.3f}  "
+        f"max {send_ms.max():.3f}; packages dropped (send buffer full): {dropped}"
+    )
     print(f"on-path joint error (robot target vs plan at the same path position): max {onpath.max():.2e} rad")
     print(
         f"timing error (robot vs plan at the same elapsed time): max {timing.max():.2e} rad, "
         f"flange max {flange_err.max() * 1e3:.4f} mm, rms {np.sqrt(np.mean(flange_err**2)) * 1e3:.4f} mm "
         f"({moving.shape[0]} robot samples)"
     )
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if res.outcome is not ExecutionOutcome.COMPLETED:
         raise SystemExit(1)
 

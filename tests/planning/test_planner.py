@@ -288,3 +288,33 @@ def test_reversed_segment_keeps_work_angle_and_push() -> None:
     assert np.allclose(
         rev.T_world_approach[:3, 3], rev.T_world_tcp[0, :3, 3] - cell.approach_distance * z_rev[-1]
     )
+
+
+_HASH_SCRIPT = """
+import sys
+from weldcell.planning import LadderOptions, PlanOptions, plan_program
+from weldcell.program import load_program
+opts = PlanOptions(ladder=LadderOptions(rotation_samples=12), tolerance_samples=1, seed=3)
+result = plan_program(load_program(sys.argv[1]), opts)
+assert result.trajectory is not None, result.reason
+print(result.trajectory.content_hash())
+"""
+
+
+def test_same_program_gives_identical_trajectory_in_two_processes() -> None:
+    import subprocess
+    import sys
+
+    program = str(ROOT / "programs" / "demo_tjoint.yaml")
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _HASH_SCRIPT, program], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    hashes = []
+    for proc in runs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err[-2000:]
+        hashes.append(out.strip().splitlines()[-1])
+    assert len(hashes[0]) == 64 and hashes[0] == hashes[1]

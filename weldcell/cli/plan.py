@@ -57,6 +57,7 @@ def plan_command(
     dt_ms: float = typer.Option(2.0, "--dt-ms", help="Controller period in ms."),
     rotation_samples: int = typer.Option(36, help="Samples of the free torch rotation per full turn."),
     keep_order: bool = typer.Option(False, help="Weld in file order even when the program leaves it open."),
+    seed: int = typer.Option(0, help="Seed of the transit searches (same seed = identical trajectory)."),
 ) -> None:
     """Plan PROGRAM: joint trajectory (trajectory.npz) and summary (plan.json) in DIR."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -70,6 +71,7 @@ def plan_command(
         dt=dt_ms * 1e-3,
         optimize_order=not keep_order,
         ladder=LadderOptions(rotation_samples=rotation_samples),
+        seed=seed,
     )
     t0 = time.perf_counter()
     with Progress(

@@ -28,79 +28,83 @@ CYLINDER = 2
 
 _GOLD = 0.6180339887498949
 _TOL = 1e-7  # [m] bracket width (times segment length) at which the search stops
+# LLVM fast-math flags that keep IEEE semantics for NaN and infinity (the kernels compare against
+# -inf/inf sentinels): reassociation and contraction only move results by a few ulp (1e-16 m).
+_FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=_FAST)
 def _fk_links(q, parent, origin, axis, qidx, out):  # pragma: no cover - compiled
-    """Link poses (L, 3, 4) in the base frame for one configuration q (n,)."""
+    """Link poses (L, 3, 4) in the base frame for one configuration q (n,).
+
+    ``pose[k] = pose[parent[k]] @ origin[k] @ Rot(axis[k], q[qidx[k]])``; the parent pose is carried in
+    registers along a serial chain, and joints about z (all UR joints) take a 12-multiply short cut.
+    """
+    # fmt: off
     L = parent.shape[0]
+    # running pose of the previous link (serial chains read it from registers)
+    p00 = 1.0; p01 = 0.0; p02 = 0.0; p03 = 0.0
+    p10 = 0.0; p11 = 1.0; p12 = 0.0; p13 = 0.0
+    p20 = 0.0; p21 = 0.0; p22 = 1.0; p23 = 0.0
     for k in range(L):
-        # local = origin[k] @ Rot(axis[k], q)
+        p = parent[k]
+        if p < 0:
+            p00 = 1.0; p01 = 0.0; p02 = 0.0; p03 = 0.0
+            p10 = 0.0; p11 = 1.0; p12 = 0.0; p13 = 0.0
+            p20 = 0.0; p21 = 0.0; p22 = 1.0; p23 = 0.0
+        elif p != k - 1:
+            P = out[p]
+            p00 = P[0, 0]; p01 = P[0, 1]; p02 = P[0, 2]; p03 = P[0, 3]
+            p10 = P[1, 0]; p11 = P[1, 1]; p12 = P[1, 2]; p13 = P[1, 3]
+            p20 = P[2, 0]; p21 = P[2, 1]; p22 = P[2, 2]; p23 = P[2, 3]
         o = origin[k]
+        # M = P @ origin
+        m00 = p00 * o[0, 0] + p01 * o[1, 0] + p02 * o[2, 0]
+        m01 = p00 * o[0, 1] + p01 * o[1, 1] + p02 * o[2, 1]
+        m02 = p00 * o[0, 2] + p01 * o[1, 2] + p02 * o[2, 2]
+        m03 = p00 * o[0, 3] + p01 * o[1, 3] + p02 * o[2, 3] + p03
+        m10 = p10 * o[0, 0] + p11 * o[1, 0] + p12 * o[2, 0]
+        m11 = p10 * o[0, 1] + p11 * o[1, 1] + p12 * o[2, 1]
+        m12 = p10 * o[0, 2] + p11 * o[1, 2] + p12 * o[2, 2]
+        m13 = p10 * o[0, 3] + p11 * o[1, 3] + p12 * o[2, 3] + p13
+        m20 = p20 * o[0, 0] + p21 * o[1, 0] + p22 * o[2, 0]
+        m21 = p20 * o[0, 1] + p21 * o[1, 1] + p22 * o[2, 1]
+        m22 = p20 * o[0, 2] + p21 * o[1, 2] + p22 * o[2, 2]
+        m23 = p20 * o[0, 3] + p21 * o[1, 3] + p22 * o[2, 3] + p23
         j = qidx[k]
         if j >= 0:
             th = q[j]
             c = math.cos(th)
             s = math.sin(th)
-            v = 1.0 - c
-            x = axis[k, 0]
-            y = axis[k, 1]
-            z = axis[k, 2]
-            r00 = c + x * x * v
-            r01 = x * y * v - z * s
-            r02 = x * z * v + y * s
-            r10 = y * x * v + z * s
-            r11 = c + y * y * v
-            r12 = y * z * v - x * s
-            r20 = z * x * v - y * s
-            r21 = z * y * v + x * s
-            r22 = c + z * z * v
-            l00 = o[0, 0] * r00 + o[0, 1] * r10 + o[0, 2] * r20
-            l01 = o[0, 0] * r01 + o[0, 1] * r11 + o[0, 2] * r21
-            l02 = o[0, 0] * r02 + o[0, 1] * r12 + o[0, 2] * r22
-            l10 = o[1, 0] * r00 + o[1, 1] * r10 + o[1, 2] * r20
-            l11 = o[1, 0] * r01 + o[1, 1] * r11 + o[1, 2] * r21
-            l12 = o[1, 0] * r02 + o[1, 1] * r12 + o[1, 2] * r22
-            l20 = o[2, 0] * r00 + o[2, 1] * r10 + o[2, 2] * r20
-            l21 = o[2, 0] * r01 + o[2, 1] * r11 + o[2, 2] * r21
-            l22 = o[2, 0] * r02 + o[2, 1] * r12 + o[2, 2] * r22
+            x = axis[k, 0]; y = axis[k, 1]; z = axis[k, 2]
+            if x == 0.0 and y == 0.0 and z == 1.0:
+                # Rot(z): columns 0 and 1 mix, column 2 and the translation stay
+                p00 = c * m00 + s * m01; p01 = c * m01 - s * m00; p02 = m02
+                p10 = c * m10 + s * m11; p11 = c * m11 - s * m10; p12 = m12
+                p20 = c * m20 + s * m21; p21 = c * m21 - s * m20; p22 = m22
+            else:
+                v = 1.0 - c
+                r00 = c + x * x * v; r01 = x * y * v - z * s; r02 = x * z * v + y * s
+                r10 = y * x * v + z * s; r11 = c + y * y * v; r12 = y * z * v - x * s
+                r20 = z * x * v - y * s; r21 = z * y * v + x * s; r22 = c + z * z * v
+                p00 = m00 * r00 + m01 * r10 + m02 * r20
+                p01 = m00 * r01 + m01 * r11 + m02 * r21
+                p02 = m00 * r02 + m01 * r12 + m02 * r22
+                p10 = m10 * r00 + m11 * r10 + m12 * r20
+                p11 = m10 * r01 + m11 * r11 + m12 * r21
+                p12 = m10 * r02 + m11 * r12 + m12 * r22
+                p20 = m20 * r00 + m21 * r10 + m22 * r20
+                p21 = m20 * r01 + m21 * r11 + m22 * r21
+                p22 = m20 * r02 + m21 * r12 + m22 * r22
         else:
-            l00 = o[0, 0]
-            l01 = o[0, 1]
-            l02 = o[0, 2]
-            l10 = o[1, 0]
-            l11 = o[1, 1]
-            l12 = o[1, 2]
-            l20 = o[2, 0]
-            l21 = o[2, 1]
-            l22 = o[2, 2]
-        t0 = o[0, 3]
-        t1 = o[1, 3]
-        t2 = o[2, 3]
-        p = parent[k]
-        if p < 0:
-            out[k, 0, 0] = l00
-            out[k, 0, 1] = l01
-            out[k, 0, 2] = l02
-            out[k, 1, 0] = l10
-            out[k, 1, 1] = l11
-            out[k, 1, 2] = l12
-            out[k, 2, 0] = l20
-            out[k, 2, 1] = l21
-            out[k, 2, 2] = l22
-            out[k, 0, 3] = t0
-            out[k, 1, 3] = t1
-            out[k, 2, 3] = t2
-        else:
-            P = out[p]
-            for i in range(3):
-                a0 = P[i, 0]
-                a1 = P[i, 1]
-                a2 = P[i, 2]
-                out[k, i, 0] = a0 * l00 + a1 * l10 + a2 * l20
-                out[k, i, 1] = a0 * l01 + a1 * l11 + a2 * l21
-                out[k, i, 2] = a0 * l02 + a1 * l12 + a2 * l22
-                out[k, i, 3] = a0 * t0 + a1 * t1 + a2 * t2 + P[i, 3]
+            p00 = m00; p01 = m01; p02 = m02
+            p10 = m10; p11 = m11; p12 = m12
+            p20 = m20; p21 = m21; p22 = m22
+        p03 = m03; p13 = m13; p23 = m23
+        out[k, 0, 0] = p00; out[k, 0, 1] = p01; out[k, 0, 2] = p02; out[k, 0, 3] = p03
+        out[k, 1, 0] = p10; out[k, 1, 1] = p11; out[k, 1, 2] = p12; out[k, 1, 3] = p13
+        out[k, 2, 0] = p20; out[k, 2, 1] = p21; out[k, 2, 2] = p22; out[k, 2, 3] = p23
+    # fmt: on
 
 
 @njit(cache=True, inline="always")
@@ -132,7 +136,7 @@ def _sdf(kind, bd, b, x, y, z):  # pragma: no cover - compiled
     return math.sqrt(orr * orr + ozz * ozz) + min(max(rr, zz), 0.0)
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=_FAST)
 def _segment_body_distance(
     ax, ay, az, bx, by, bz, kind, bd, bi, stop_below=-np.inf, stop_above=np.inf
 ):  # pragma: no cover
@@ -240,7 +244,141 @@ def _capsule_pair_axis_distance(A, B, ca, cb):  # pragma: no cover - compiled
     )  # fmt: skip
 
 
-@njit(cache=True)
+# sin/cos: Cody-Waite reduction by pi/2 (fdlibm's two-part constant), Taylor polynomials on |r| <= pi/4;
+# error < 1e-16 for |x| < 100 rad, and, unlike libm calls, vectorisable across configurations
+_TWO_OVER_PI = 0.6366197723675814
+_PIO2_HI = 1.57079632673412561417e00
+_PIO2_LO = 6.07710050650619224932e-11
+_BLOCK = 16  # configurations processed together (structure-of-arrays lanes)
+
+
+@njit(cache=True, fastmath=_FAST, inline="always")
+def _sincos(x):  # pragma: no cover - compiled
+    """(sin x, cos x) for |x| < 100 rad, to within 1e-16."""
+    k = math.floor(x * _TWO_OVER_PI + 0.5)
+    r = (x - k * _PIO2_HI) - k * _PIO2_LO
+    r2 = r * r
+    s = r + r * r2 * (
+        -1.0 / 6.0
+        + r2
+        * (
+            1.0 / 120.0
+            + r2
+            * (
+                -1.0 / 5040.0
+                + r2 * (1.0 / 362880.0 + r2 * (-1.0 / 39916800.0 + r2 * (1.0 / 6227020800.0 - r2 / 1307674368000.0)))
+            )
+        )
+    )
+    c = 1.0 + r2 * (
+        -0.5
+        + r2
+        * (
+            1.0 / 24.0
+            + r2
+            * (
+                -1.0 / 720.0
+                + r2
+                * (
+                    1.0 / 40320.0
+                    + r2 * (-1.0 / 3628800.0 + r2 * (1.0 / 479001600.0 + r2 * (-1.0 / 87178291200.0 + r2 / 20922789888000.0)))
+                )
+            )
+        )
+    )
+    q = int(k) & 3
+    sw = q & 1
+    sin_x = c if sw else s
+    cos_x = s if sw else c
+    if q & 2:
+        sin_x = -sin_x
+    if (q + 1) & 2:
+        cos_x = -cos_x
+    return sin_x, cos_x
+
+
+@njit(cache=True, fastmath=_FAST)
+def _fk_block(Qb, nb, parent, origin, axis, qidx, X):  # pragma: no cover - compiled
+    """Link poses of nb configurations, lanes last: X[k, 4 * row + col, i] (3 x 4 row-major per link).
+
+    ``Qb`` is (n, BLOCK): joint j of configuration i at ``Qb[j, i]``.
+    """
+    L = parent.shape[0]
+    for k in range(L):
+        p = parent[k]
+        o00 = origin[k, 0, 0]
+        o01 = origin[k, 0, 1]
+        o02 = origin[k, 0, 2]
+        o03 = origin[k, 0, 3]
+        o10 = origin[k, 1, 0]
+        o11 = origin[k, 1, 1]
+        o12 = origin[k, 1, 2]
+        o13 = origin[k, 1, 3]
+        o20 = origin[k, 2, 0]
+        o21 = origin[k, 2, 1]
+        o22 = origin[k, 2, 2]
+        o23 = origin[k, 2, 3]
+        if p < 0:
+            for i in range(nb):
+                X[k, 0, i] = o00
+                X[k, 1, i] = o01
+                X[k, 2, i] = o02
+                X[k, 3, i] = o03
+                X[k, 4, i] = o10
+                X[k, 5, i] = o11
+                X[k, 6, i] = o12
+                X[k, 7, i] = o13
+                X[k, 8, i] = o20
+                X[k, 9, i] = o21
+                X[k, 10, i] = o22
+                X[k, 11, i] = o23
+        else:
+            for r in range(3):
+                for i in range(nb):
+                    a0 = X[p, 4 * r, i]
+                    a1 = X[p, 4 * r + 1, i]
+                    a2 = X[p, 4 * r + 2, i]
+                    X[k, 4 * r, i] = a0 * o00 + a1 * o10 + a2 * o20
+                    X[k, 4 * r + 1, i] = a0 * o01 + a1 * o11 + a2 * o21
+                    X[k, 4 * r + 2, i] = a0 * o02 + a1 * o12 + a2 * o22
+                    X[k, 4 * r + 3, i] = a0 * o03 + a1 * o13 + a2 * o23 + X[p, 4 * r + 3, i]
+        j = qidx[k]
+        if j < 0:
+            continue
+        x = axis[k, 0]
+        y = axis[k, 1]
+        z = axis[k, 2]
+        if x == 0.0 and y == 0.0 and z == 1.0:
+            for i in range(nb):
+                s, c = _sincos(Qb[j, i])
+                for r in range(3):
+                    m0 = X[k, 4 * r, i]
+                    m1 = X[k, 4 * r + 1, i]
+                    X[k, 4 * r, i] = c * m0 + s * m1
+                    X[k, 4 * r + 1, i] = c * m1 - s * m0
+        else:
+            for i in range(nb):
+                s, c = _sincos(Qb[j, i])
+                v = 1.0 - c
+                r00 = c + x * x * v
+                r01 = x * y * v - z * s
+                r02 = x * z * v + y * s
+                r10 = y * x * v + z * s
+                r11 = c + y * y * v
+                r12 = y * z * v - x * s
+                r20 = z * x * v - y * s
+                r21 = z * y * v + x * s
+                r22 = c + z * z * v
+                for r in range(3):
+                    m0 = X[k, 4 * r, i]
+                    m1 = X[k, 4 * r + 1, i]
+                    m2 = X[k, 4 * r + 2, i]
+                    X[k, 4 * r, i] = m0 * r00 + m1 * r10 + m2 * r20
+                    X[k, 4 * r + 1, i] = m0 * r01 + m1 * r11 + m2 * r21
+                    X[k, 4 * r + 2, i] = m0 * r02 + m1 * r12 + m2 * r22
+
+
+@njit(cache=True, fastmath=_FAST)
 def collision_batch(
     Q,
     parent,
@@ -260,12 +398,6 @@ def collision_batch(
     self_a,
     self_b,
     self_req,
-    self_gp,
-    gp_a,
-    gp_b,
-    grp_link,
-    grp_c,
-    grp_r,
     exact_below,
     early_exit,
     out_slack,
@@ -278,132 +410,166 @@ def collision_batch(
     in collision), ``out_dist`` = min distance over pairs [m], both saturated at ``exact_below``
     (pairs farther apart are culled), ``out_pair`` = index of the pair with the smallest slack (env
     pairs first, then self pairs; -1 when no pair is nearer than ``exact_below``). With
-    ``early_exit`` the scan of a configuration stops at the first violated pair (slack < 0).
+    ``early_exit`` the scan of a configuration stops at the first violated pair (slack < 0). A row
+    with a non-finite joint value gets slack and distance -inf and pair -1 (never free).
 
-    Self pairs are culled per pair of rigid groups first: ``self_gp`` gives each self pair's group
-    pair (``gp_a``, ``gp_b``); group g's bounding sphere has centre ``grp_c[g]`` in the frame of link
-    ``grp_link[g]`` and radius ``grp_r[g]``.
+    Layout: configurations are processed in blocks of ``_BLOCK`` with the configuration index last
+    (structure of arrays), so forward kinematics, capsule end points and the bounding-sphere cull of
+    every pair run as vector loops across the block. Pairs that pass the cull get the exact distance
+    per configuration. The cull is conservative: a capsule lies within (half length + radius) of its
+    mid point, signed distances are 1-Lipschitz, and a capsule pair farther apart than the sum of
+    both reaches cannot be nearer than the requirement.
     """
     M = Q.shape[0]
-    G = grp_link.shape[0]
-    GP = gp_a.shape[0]
-    gc = np.empty((G, 3))
-    gp_ok = np.empty(GP, dtype=np.bool_)
-    req_max = 0.0
-    for k in range(self_req.shape[0]):
-        req_max = max(req_max, self_req[k])
+    n = Q.shape[1]
     L = parent.shape[0]
     C = cap_link.shape[0]
     P = env_cap.shape[0]
     S = self_a.shape[0]
-    poses = np.empty((L, 3, 4))
-    A = np.empty((C, 3))
-    B = np.empty((C, 3))
-    mid = np.empty((C, 3))
-    half = np.empty(C)  # half lengths: rigid, so computed once
+    BS = _BLOCK
+    X = np.empty((L, 12, BS))
+    Qb = np.empty((n, BS))
+    A = np.empty((C, 3, BS))
+    B = np.empty((C, 3, BS))
+    Mi = np.empty((C, 3, BS))
+    near = np.empty((P + S, BS), dtype=np.bool_)
+    finite = np.empty(BS, dtype=np.bool_)
+    half = np.empty(C)
+    ext = np.empty(C)  # half length + radius: rigid, so computed once
     for c in range(C):
         dx = cap_b[c, 0] - cap_a[c, 0]
         dy = cap_b[c, 1] - cap_a[c, 1]
         dz = cap_b[c, 2] - cap_a[c, 2]
         half[c] = 0.5 * math.sqrt(dx * dx + dy * dy + dz * dz)
-    for m in range(M):
-        _fk_links(Q[m], parent, origin, axis, qidx, poses)
+        ext[c] = half[c] + cap_r[c]
+    # values are saturated at ``cap``: pairs farther than that are culled without exact distances
+    cap = max(exact_below, 0.0)
+    reach2 = np.empty(P + S)
+    for k in range(P):
+        rr = body_sphere[env_body[k], 3] + ext[env_cap[k]] + max(env_req[k], cap)
+        reach2[k] = rr * rr
+    for k in range(S):
+        rr = ext[self_a[k]] + ext[self_b[k]] + max(self_req[k], cap)
+        reach2[P + k] = rr * rr
+    for m0 in range(0, M, BS):
+        nb = min(BS, M - m0)
+        for i in range(nb):
+            ok = True
+            for j in range(n):
+                v = Q[m0 + i, j]
+                ok = ok and math.isfinite(v)
+                Qb[j, i] = v if math.isfinite(v) else 0.0
+            finite[i] = ok
+        _fk_block(Qb, nb, parent, origin, axis, qidx, X)
         for c in range(C):
-            T = poses[cap_link[c]]
-            for i in range(3):
-                A[c, i] = T[i, 0] * cap_a[c, 0] + T[i, 1] * cap_a[c, 1] + T[i, 2] * cap_a[c, 2] + T[i, 3]
-                B[c, i] = T[i, 0] * cap_b[c, 0] + T[i, 1] * cap_b[c, 1] + T[i, 2] * cap_b[c, 2] + T[i, 3]
-                mid[c, i] = 0.5 * (A[c, i] + B[c, i])
-        # values are saturated at ``cap``: pairs farther than that are culled without exact distances
-        cap = max(exact_below, 0.0)
-        best_slack = cap
-        best_dist = cap
-        best_pair = -1
-        hit = False
+            lk = cap_link[c]
+            a0 = cap_a[c, 0]
+            a1 = cap_a[c, 1]
+            a2 = cap_a[c, 2]
+            b0 = cap_b[c, 0]
+            b1 = cap_b[c, 1]
+            b2 = cap_b[c, 2]
+            for r in range(3):
+                for i in range(nb):
+                    t0 = X[lk, 4 * r, i]
+                    t1 = X[lk, 4 * r + 1, i]
+                    t2 = X[lk, 4 * r + 2, i]
+                    t3 = X[lk, 4 * r + 3, i]
+                    va = t0 * a0 + t1 * a1 + t2 * a2 + t3
+                    vb = t0 * b0 + t1 * b1 + t2 * b2 + t3
+                    A[c, r, i] = va
+                    B[c, r, i] = vb
+                    Mi[c, r, i] = 0.5 * (va + vb)
+        # broad phase for every pair across the block
         for k in range(P):
             c = env_cap[k]
             b = env_body[k]
-            req = env_req[k]
-            thr = max(req, cap)
-            # bounding-sphere cull (no square root)
-            sx = mid[c, 0] - body_sphere[b, 0]
-            sy = mid[c, 1] - body_sphere[b, 1]
-            sz = mid[c, 2] - body_sphere[b, 2]
-            reach = body_sphere[b, 3] + half[c] + cap_r[c] + thr
-            if sx * sx + sy * sy + sz * sz > reach * reach:
+            s0 = body_sphere[b, 0]
+            s1 = body_sphere[b, 1]
+            s2 = body_sphere[b, 2]
+            r2 = reach2[k]
+            for i in range(nb):
+                sx = Mi[c, 0, i] - s0
+                sy = Mi[c, 1, i] - s1
+                sz = Mi[c, 2, i] - s2
+                near[k, i] = sx * sx + sy * sy + sz * sz <= r2
+        for k in range(S):
+            ca = self_a[k]
+            cb = self_b[k]
+            r2 = reach2[P + k]
+            for i in range(nb):
+                dx = Mi[ca, 0, i] - Mi[cb, 0, i]
+                dy = Mi[ca, 1, i] - Mi[cb, 1, i]
+                dz = Mi[ca, 2, i] - Mi[cb, 2, i]
+                near[P + k, i] = dx * dx + dy * dy + dz * dz <= r2
+        # narrow phase per configuration
+        for i in range(nb):
+            if not finite[i]:  # NaN rows (e.g. IK branches without a solution) are never free
+                out_slack[m0 + i] = -np.inf
+                out_dist[m0 + i] = -np.inf
+                out_pair[m0 + i] = -1
                 continue
-            lb = _sdf(body_kind[b], body_data, b, mid[c, 0], mid[c, 1], mid[c, 2]) - half[c] - cap_r[c]
-            if lb <= thr and half[c] > 0.0:
-                # Lipschitz bound from both end points: min f >= (f(a) + f(b) - |b - a|) / 2
-                fa = _sdf(body_kind[b], body_data, b, A[c, 0], A[c, 1], A[c, 2])
-                fb = _sdf(body_kind[b], body_data, b, B[c, 0], B[c, 1], B[c, 2])
-                lb = max(lb, 0.5 * (fa + fb) - half[c] - cap_r[c])
-            if lb > thr:
-                continue
-            r = cap_r[c]
-            stop_below = req + r if early_exit else -np.inf
-            d = (
-                _segment_body_distance(
-                    A[c, 0],
-                    A[c, 1],
-                    A[c, 2],
-                    B[c, 0],
-                    B[c, 1],
-                    B[c, 2],
-                    body_kind[b],
-                    body_data,
-                    b,
-                    stop_below,
-                    thr + r,
-                )
-                - r
-            )
-            if d > thr:
-                continue
-            best_dist = min(best_dist, d)
-            if d - req < best_slack:
-                best_slack = d - req
-                best_pair = k
-            if best_slack < 0.0 and early_exit:
-                hit = True
-                break
-        if not hit and S > 0:
-            for g in range(G):
-                T = poses[grp_link[g]]
-                for i in range(3):
-                    gc[g, i] = T[i, 0] * grp_c[g, 0] + T[i, 1] * grp_c[g, 1] + T[i, 2] * grp_c[g, 2] + T[i, 3]
-            gthr = max(req_max, cap)
-            for k in range(GP):
-                ga = gp_a[k]
-                gb = gp_b[k]
-                dx = gc[ga, 0] - gc[gb, 0]
-                dy = gc[ga, 1] - gc[gb, 1]
-                dz = gc[ga, 2] - gc[gb, 2]
-                reach = grp_r[ga] + grp_r[gb] + gthr
-                gp_ok[k] = dx * dx + dy * dy + dz * dz <= reach * reach
-            for k in range(S):
-                if not gp_ok[self_gp[k]]:
+            best_slack = cap
+            best_dist = cap
+            best_pair = -1
+            for k in range(P + S):
+                if not near[k, i]:
                     continue
-                ca = self_a[k]
-                cb = self_b[k]
-                req = self_req[k]
-                thr = max(req, cap)
-                dx = mid[ca, 0] - mid[cb, 0]
-                dy = mid[ca, 1] - mid[cb, 1]
-                dz = mid[ca, 2] - mid[cb, 2]
-                reach = half[ca] + half[cb] + cap_r[ca] + cap_r[cb] + thr
-                if dx * dx + dy * dy + dz * dz > reach * reach:
-                    continue
-                d = _capsule_pair_axis_distance(A, B, ca, cb) - cap_r[ca] - cap_r[cb]
+                if k < P:
+                    c = env_cap[k]
+                    b = env_body[k]
+                    req = env_req[k]
+                    thr = max(req, cap)
+                    kind = body_kind[b]
+                    lb = _sdf(kind, body_data, b, Mi[c, 0, i], Mi[c, 1, i], Mi[c, 2, i]) - ext[c]
+                    if lb <= thr and half[c] > 0.0:
+                        # Lipschitz bound from both end points: min f >= (f(a) + f(b) - |b - a|) / 2
+                        fa = _sdf(kind, body_data, b, A[c, 0, i], A[c, 1, i], A[c, 2, i])
+                        fb = _sdf(kind, body_data, b, B[c, 0, i], B[c, 1, i], B[c, 2, i])
+                        lb = max(lb, 0.5 * (fa + fb) - ext[c])
+                    if lb > thr:
+                        continue
+                    r = cap_r[c]
+                    stop_below = req + r if early_exit else -np.inf
+                    d = (
+                        _segment_body_distance(
+                            A[c, 0, i],
+                            A[c, 1, i],
+                            A[c, 2, i],
+                            B[c, 0, i],
+                            B[c, 1, i],
+                            B[c, 2, i],
+                            kind,
+                            body_data,
+                            b,
+                            stop_below,
+                            thr + r,
+                        )
+                        - r
+                    )
+                    if d > thr:
+                        continue
+                else:
+                    ca = self_a[k - P]
+                    cb = self_b[k - P]
+                    req = self_req[k - P]
+                    d = (
+                        _seg_seg(
+                            A[ca, 0, i], A[ca, 1, i], A[ca, 2, i], B[ca, 0, i], B[ca, 1, i], B[ca, 2, i],
+                            A[cb, 0, i], A[cb, 1, i], A[cb, 2, i], B[cb, 0, i], B[cb, 1, i], B[cb, 2, i],
+                        )  # fmt: skip
+                        - cap_r[ca]
+                        - cap_r[cb]
+                    )
                 best_dist = min(best_dist, d)
                 if d - req < best_slack:
                     best_slack = d - req
-                    best_pair = P + k
+                    best_pair = k
                 if best_slack < 0.0 and early_exit:
                     break
-        out_slack[m] = best_slack
-        out_dist[m] = best_dist
-        out_pair[m] = best_pair
+            out_slack[m0 + i] = best_slack
+            out_dist[m0 + i] = best_dist
+            out_pair[m0 + i] = best_pair
 
 
 @njit(cache=True)

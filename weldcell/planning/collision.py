@@ -217,7 +217,6 @@ class CapsuleCollisionChecker:
             }[b.kind]
         self._bodies = (np.array([b.kind for b in bodies], dtype=np.int64), body_data, body_sphere)
         self._self = self._self_pairs(caps, self_margin, rng)
-        self._groups = self._group_spheres()
 
     # --- construction helpers ----------------------------------------------------------------------
     def _chain_args(self) -> tuple[Any, ...]:
@@ -268,41 +267,6 @@ class CapsuleCollisionChecker:
             log.debug("self collision pair excluded: %s / %s", self.capsule_names[i], self.capsule_names[j])
         return a[keep], b[keep], np.full(int(keep.sum()), float(self_margin))
 
-    def _group_spheres(self) -> tuple[Any, ...]:
-        """Group-pair index per self pair and a bounding sphere per rigid group (for culling)."""
-        from weldcell.planning._chain import chain_link_poses
-
-        group = self.chain.rigid_groups()
-        cap_link, cap_a, cap_b, cap_r = self._caps
-        P0 = chain_link_poses(self.chain, np.zeros(self.n_joints))[0]
-        ids = sorted({int(group[k]) for k in cap_link})
-        index = {g: i for i, g in enumerate(ids)}
-        grp_link = np.array(ids, dtype=np.int64)
-        grp_c = np.zeros((len(ids), 3))
-        grp_r = np.zeros(len(ids))
-        for g in ids:
-            pts, rad = [], []
-            for c in range(len(cap_link)):
-                if group[cap_link[c]] != g:
-                    continue
-                T = invert_transforms(P0[g]) @ P0[cap_link[c]]  # constant: same rigid group
-                for p in (cap_a[c], cap_b[c]):
-                    pts.append(T[:3, :3] @ p + T[:3, 3])
-                    rad.append(cap_r[c])
-            P = np.array(pts)
-            centre = 0.5 * (P.min(axis=0) + P.max(axis=0))
-            grp_c[index[g]] = centre
-            grp_r[index[g]] = float(np.max(np.linalg.norm(P - centre, axis=1) + np.array(rad)))
-        a, b, _ = self._self
-        pair_of: dict[tuple[int, int], int] = {}
-        gp = np.zeros(len(a), dtype=np.int64)
-        for k in range(len(a)):
-            key = (index[int(group[cap_link[a[k]]])], index[int(group[cap_link[b[k]]])])
-            gp[k] = pair_of.setdefault(key, len(pair_of))
-        gp_a = np.array([k[0] for k in pair_of], dtype=np.int64)
-        gp_b = np.array([k[1] for k in pair_of], dtype=np.int64)
-        return gp, gp_a, gp_b, grp_link, grp_c, grp_r
-
     # --- queries ---------------------------------------------------------------------------------
     def is_free(self, q: npt.ArrayLike) -> bool:
         """Fast single-configuration check, q (n,) [rad] (for sampling planners calling per state)."""
@@ -316,7 +280,6 @@ class CapsuleCollisionChecker:
                 *self._bodies,
                 *self._env,
                 *self._self,
-                *self._groups,
                 0.0,
                 True,
                 *out,
@@ -367,18 +330,13 @@ class CapsuleCollisionChecker:
             self_a,
             self_b,
             self_req,
-            *self._groups,
             cap,
             early_exit,
             slack,
             dist,
             pair,
         )
-        bad = ~np.all(np.isfinite(Q), axis=1)
-        if np.any(bad):  # NaN rows (e.g. IK branches without a solution) are never free
-            slack[bad] = -np.inf
-            dist[bad] = -np.inf
-            pair[bad] = -1
+        # NaN rows (e.g. IK branches without a solution) come back with slack -inf: never free
         return CollisionQuery(slack >= 0.0, slack, dist, pair)
 
     def check(self, q: npt.ArrayLike) -> npt.NDArray[np.bool_]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
@@ -69,6 +69,9 @@ class PlanOptions:
         min_ramp_time: Shortest speed ramp at arc start and end [s].
         ladder: Seam search settings.
         transit: Transit move settings.
+        seed: Seed of every random choice of the planner (the ompl transit searches); None = the
+            transit settings' seed. The same program, options and seed give a bit-identical
+            trajectory (same ``content_hash()``), in any process.
     """
 
     dt: float = 0.002
@@ -79,6 +82,7 @@ class PlanOptions:
     min_ramp_time: float = 0.1
     ladder: LadderOptions = field(default_factory=LadderOptions)
     transit: TransitOptions = field(default_factory=TransitOptions)
+    seed: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -493,9 +497,11 @@ def _assemble(
         seam_s.append(np.full(m, np.nan) if s is None else s)
         count += m
 
+    topts = opts.transit if opts.seed is None else replace(opts.transit, seed=opts.seed)
+
     def transit(q0: NDArrayF, q1: NDArrayF) -> None:
-        wp = find_path(robot, checker, q0, q1, opts.transit)
-        add(*time_path(robot, checker, wp, dt, opts.transit))
+        wp = find_path(robot, checker, q0, q1, topts)
+        add(*time_path(robot, checker, wp, dt, topts))
 
     q_cur = home
     add(home[None].copy(), np.zeros((1, n)), np.zeros((1, n)))

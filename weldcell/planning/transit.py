@@ -9,13 +9,23 @@ through the way points, whose samples are collision-checked again. When the spli
 into an obstacle, the move stops at each way point instead (ruckig per piece), which stays on the
 checked lines.
 
-ompl's random generator is process-global and not seeded here, so RRT paths vary from run to run;
-every result is checked, so validity does not.
+Determinism: the same move with the same options gives the same path, in any process and whatever
+was planned before in it. ompl's random generator is process-global (the 2.0.1 bindings expose no
+per-planner seeding), but ``ompl.util.RNG.setSeed`` re-seeds its seed generator whenever it is called,
+and every ompl object draws its own generator from that sequence when it is constructed. So each
+search calls ``setSeed`` with a seed derived from ``TransitOptions.seed``, the attempt number and the
+two end configurations immediately before it builds its space, planner and simplifier, and the
+search stops after a fixed number of state validity checks (``planner_checks``) instead of after a
+wall-clock time; ``planner_time`` remains only as a safety cap (a search that hits it is logged, as
+its result may then depend on the machine's speed). Every result is checked again here, so validity
+never depends on the random choices.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,15 +51,20 @@ class TransitOptions:
 
     Attributes:
         resolution: Largest joint step between collision checks along a straight piece [rad].
-        planner_time: Time budget of one RRT-Connect search [s].
+        planner_time: Wall-time safety cap of one RRT-Connect search [s] (the budget is
+            ``planner_checks``; a search cut by the time cap may not be reproducible).
+        planner_checks: State validity checks one RRT-Connect search may use (deterministic budget).
         attempts: RRT-Connect searches before giving up.
+        seed: Seed of the searches; the same seed, options and end configurations give the same path.
         speed_scale: Fraction of the robot's joint velocity and acceleration limits to use (0, 1].
         jerk_factor: Jerk limit as a multiple of the acceleration limit [1/s].
     """
 
     resolution: float = 0.01
-    planner_time: float = 2.0
+    planner_time: float = 10.0
+    planner_checks: int = 100_000
     attempts: int = 3
+    seed: int = 0
     speed_scale: float = 0.95
     jerk_factor: float = 20.0
 
@@ -61,13 +76,29 @@ def segment_free(checker: CollisionChecker, q0: NDArrayF, q1: NDArrayF, resoluti
     return bool(np.all(checker.check(q0 + a * (q1 - q0))))
 
 
+def search_seed(seed: int, attempt: int, q0: NDArrayF, q1: NDArrayF) -> int:
+    """Seed (1 ... 2**31 - 1) of one ompl search, from the options' seed, the attempt and the end points."""
+    ends = zlib.crc32(np.ascontiguousarray(np.stack([q0, q1]), dtype=np.float64).tobytes())
+    state = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, int(attempt), ends]).generate_state(1)[0]
+    return int(state) % 0x7FFFFFFF + 1
+
+
 def _ompl_path(
-    robot: Any, checker: CollisionChecker, q0: NDArrayF, q1: NDArrayF, options: TransitOptions
+    robot: Any,
+    checker: CollisionChecker,
+    q0: NDArrayF,
+    q1: NDArrayF,
+    options: TransitOptions,
+    attempt: int = 0,
 ) -> NDArrayF | None:
     import ompl.base as ob
     import ompl.geometric as og
     import ompl.util as ou
 
+    # setSeed re-seeds ompl's global seed generator (it logs an error when generators already exist,
+    # which is expected here: the re-seeding still takes effect, verified with ompl 2.0.1)
+    ou.setLogLevel(ou.LogLevel.LOG_NONE)
+    ou.RNG.setSeed(search_seed(options.seed, attempt, q0, q1))
     ou.setLogLevel(ou.LogLevel.LOG_ERROR)
     n = q0.shape[0]
     lo = np.maximum(np.asarray(robot.q_lower, dtype=np.float64), np.minimum(q0, q1) - np.pi)
@@ -82,7 +113,10 @@ def _ompl_path(
     buf = np.empty((1, n))
     fast = getattr(checker, "is_free", None)
 
+    checks = [0]
+
     def valid(state: Any) -> bool:
+        checks[0] += 1
         for j in range(n):
             buf[0, j] = state[j]
         if fast is not None:
@@ -99,7 +133,19 @@ def _ompl_path(
         start[j] = float(q0[j])
         goal[j] = float(q1[j])
     ss.setStartAndGoalStates(start, goal)
-    ss.solve(options.planner_time)
+    deadline = time.monotonic() + options.planner_time
+
+    def stop() -> bool:
+        return checks[0] >= options.planner_checks or time.monotonic() > deadline
+
+    ss.solve(ob.PlannerTerminationCondition(stop))
+    if time.monotonic() > deadline:
+        log.warning(
+            "transit search stopped by its %.1f s time cap after %d checks: the result may not be "
+            "reproducible",
+            options.planner_time,
+            checks[0],
+        )
     if not ss.haveExactSolutionPath():
         return None
     path = ss.getSolutionPath()
@@ -123,7 +169,7 @@ def find_path(
     if segment_free(checker, q0, q1, options.resolution):
         return np.stack([q0, q1])
     for attempt in range(options.attempts):
-        wp = _ompl_path(robot, checker, q0, q1, options)
+        wp = _ompl_path(robot, checker, q0, q1, options, attempt)
         if wp is None:
             continue
         wp[0], wp[-1] = q0, q1
@@ -132,7 +178,7 @@ def find_path(
             return wp
     raise TransitError(
         f"no collision-free transit move found from {np.round(q0, 3).tolist()} to {np.round(q1, 3).tolist()} "
-        f"({options.attempts} RRT-Connect searches of {options.planner_time:g} s)"
+        f"({options.attempts} RRT-Connect searches of {options.planner_checks} checks each)"
     )
 
 

@@ -87,7 +87,8 @@ class QueryUnit:
 
     Attributes:
         kind: "robot-cell", "torch-cell", "torch-robot" or "self".
-        link_a, link_b: Robot link pair (kind "self"); torch link in ``link_a`` (kind "torch-cell").
+        link_a, link_b: Robot link pair (kind "self"); torch link in ``link_a`` (kind "torch-cell");
+            robot link in ``link_b`` (kind "torch-robot", all torch links against it).
         lever_arms: Per movable joint of the scene (scene order): bound [m] on how far a unit turn
             of that joint moves the measured parts relative to each other (0 = no effect).
     """
@@ -99,25 +100,39 @@ class QueryUnit:
 
 
 def query_units(scene: Scene) -> tuple[QueryUnit, ...]:
-    """The calls that together make up :func:`proximities`, with the joints each depends on."""
-    every = tuple(float(x) for x in scene.lever_arms)
+    """The calls that together make up :func:`proximities`, with the joints each depends on.
+
+    Lever arms per unit: robot vs cell, the largest lever arm of any robot link with a collision
+    shape (the torch is a separate body with its own units); torch link vs cell, that of the flange
+    (which includes the torch); torch vs one robot link and robot link vs robot link, only the
+    joints between the two links (a rigid pair does not move relative to itself).
+    """
+    collidable = scene.collision_links or frozenset(scene.link_names)
+    robot_only = tuple(
+        float(x) for x in np.max(np.stack([scene.link_lever_arms[k] for k in sorted(collidable)]), axis=0)
+    )
+    with_torch = tuple(float(x) for x in scene.link_lever_arms[scene.flange_link])
     units = []
     if scene.cell_id is not None:
-        units.append(QueryUnit("robot-cell", -1, -1, every))
+        units.append(QueryUnit("robot-cell", -1, -1, robot_only))
         for k in sorted(scene.torch_extent):  # one unit per torch link: the nozzle is queried most
-            units.append(QueryUnit("torch-cell", k, -1, every))
+            units.append(QueryUnit("torch-cell", k, -1, with_torch))
     if scene.torch_id is not None:
-        units.append(QueryUnit("torch-robot", -1, -1, every))
+        for k in sorted(collidable - scene.torch_skip_links):  # the torch is rigid with the flange
+            units.append(QueryUnit("torch-robot", -1, k, _relative_lever_arms(scene, k, scene.flange_link)))
     for a, b in scene.self_pairs:
-        anc_a, anc_b = scene.ancestor_joints(a), scene.ancestor_joints(b)
-        la, lb = scene.link_lever_arms[a], scene.link_lever_arms[b]
-        # only joints between the two links move them relative to each other
-        w = tuple(
-            float(lb[c]) if j in anc_b - anc_a else float(la[c]) if j in anc_a - anc_b else 0.0
-            for c, j in enumerate(scene.joint_indices)
-        )
-        units.append(QueryUnit("self", a, b, w))
+        units.append(QueryUnit("self", a, b, _relative_lever_arms(scene, a, b)))
     return tuple(units)
+
+
+def _relative_lever_arms(scene: Scene, a: int, b: int) -> tuple[float, ...]:
+    """Lever arms of the joints that move robot links ``a`` and ``b`` relative to each other."""
+    anc_a, anc_b = scene.ancestor_joints(a), scene.ancestor_joints(b)
+    la, lb = scene.link_lever_arms[a], scene.link_lever_arms[b]
+    return tuple(
+        float(lb[c]) if j in anc_b - anc_a else float(la[c]) if j in anc_a - anc_b else 0.0
+        for c, j in enumerate(scene.joint_indices)
+    )
 
 
 def query(scene: Scene, unit: QueryUnit, rules: ClearanceRules, lookahead: float) -> list[Proximity]:
@@ -151,9 +166,9 @@ def query(scene: Scene, unit: QueryUnit, rules: ClearanceRules, lookahead: float
                 best[key] = (r[8], margin, f"{part.value}-{role}")
     elif unit.kind == "torch-robot":
         cap = rules.self_clearance + lookahead
-        for r in pb.getClosestPoints(torch, robot, cap, physicsClientId=cid):
+        for r in pb.getClosestPoints(torch, robot, cap, linkIndexB=unit.link_b, physicsClientId=cid):
             key = (r[3], r[4])
-            if r[4] not in scene.torch_skip_links and (key not in best or r[8] < best[key][0]):
+            if key not in best or r[8] < best[key][0]:
                 best[key] = (r[8], rules.self_clearance, "torch-robot")
     else:
         a, b = unit.link_a, unit.link_b

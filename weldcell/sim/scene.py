@@ -88,6 +88,7 @@ class Scene:
         torch_radius: Upper bound on the distance of any torch point from the flange origin [m].
         torch_extent: Per torch link with a collision shape: bounds [m] on the distance of its points
             from the flange origin and from the TCP point of ``cell.T_flange_tcp``.
+        collision_links: Robot links (index, -1 = base) that have a collision shape.
     """
 
     world: PybulletWorld
@@ -113,6 +114,7 @@ class Scene:
     parent_links: dict[int, int]
     torch_radius: float
     torch_extent: dict[int, tuple[float, float]]
+    collision_links: frozenset[int] = frozenset()
 
     @property
     def self_pair_set(self) -> frozenset[tuple[int, int]]:
@@ -267,6 +269,7 @@ def build_scene(world: PybulletWorld, cell: CellModel | Any) -> Scene:
         parent_links=parent,
         torch_radius=torch_radius,
         torch_extent=torch_extent,
+        collision_links=frozenset(collidable),
     )
 
 

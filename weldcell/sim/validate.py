@@ -23,6 +23,7 @@ Every sample (at the trajectory's ``dt``) is replayed with pybullet's own forwar
 from __future__ import annotations
 
 import logging
+from bisect import bisect_left
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -42,6 +43,7 @@ from weldcell.sim.world import Mode, PybulletWorld
 
 log = logging.getLogger(__name__)
 NDArrayF = npt.NDArray[np.float64]
+_TM: dict = {}
 BOUND_TOLERANCE = 2e-5  # [m] kept in reserve for the numerical error of pybullet's distances
 
 
@@ -392,22 +394,29 @@ def _replay(
     """
     cid, robot, flange, torch = scene.client, scene.robot_id, scene.flange_link, scene.torch_id
     N = traj.n_samples
+    _tm = _TM
+    _tm['T0'] = __import__('time').perf_counter()
     qlist = traj.q[:, :, None].tolist()
     reset, link_state = pb.resetJointStatesMultiDof, pb.getLinkState
 
-    last: list[Any] = [None, None]  # (q, state) of the previous sample: dwells repeat it
+    # FK at every sample where q changes (a dwell repeats the previous pose). resetJointStatesMultiDof
+    # runs pybullet's forward kinematics and updates the link transforms, so getLinkState reads them
+    # without recomputing (computeForwardKinematics=0; test_scene checks that both agree).
+    moved = np.ones(N, dtype=bool)
+    moved[1:] = np.any(traj.q[1:] != traj.q[:-1], axis=1)
+    pos_l: list[Any] = []
+    orn_l: list[Any] = []
+    for i in np.flatnonzero(moved).tolist():  # the hot loop: ~11 µs per sample, mostly in pybullet
+        reset(robot, idx, qlist[i], physicsClientId=cid)
+        st = link_state(robot, flange, 0, 0, physicsClientId=cid)
+        pos_l.append(st[4])
+        orn_l.append(st[5])
+    _tm['T1'] = __import__('time').perf_counter()
+    src = np.cumsum(moved) - 1  # sample -> index of its computed pose
+    pos = np.asarray(pos_l, dtype=np.float64)[src]
+    orn = np.asarray(orn_l, dtype=np.float64)[src]
 
-    def flange_state(qi: list[list[float]]) -> Any:
-        if qi != last[0]:
-            reset(robot, idx, qi, physicsClientId=cid)
-            last[0], last[1] = qi, link_state(robot, flange, 0, 1, physicsClientId=cid)  # FK recomputed
-        return last[1]
-
-    states = list(map(flange_state, qlist))  # the hot loop: ~15 µs per sample, mostly in pybullet
-    pos_l = [st[4] for st in states]
-    orn_l = [st[5] for st in states]
-    pos, orn = np.asarray(pos_l, dtype=np.float64), np.asarray(orn_l, dtype=np.float64)
-
+    _tm['T2'] = __import__('time').perf_counter()
     units = query_units(scene)
     dq = np.abs(np.diff(traj.q, axis=0))
     step: dict[Any, NDArrayF] = {}
@@ -422,36 +431,47 @@ def _replay(
     p_ref = T_f[:, :3, :3] @ scene.cell.T_flange_tcp[:3, 3] + pos
     d_flange = np.linalg.norm(np.diff(pos, axis=0), axis=1)
     d_ref = np.linalg.norm(np.diff(p_ref, axis=0), axis=1)
-    S: list[NDArrayF] = []
+    S: list[list[float]] = []
     for u in units:
         inc = step[u.lever_arms]
         if u.kind == "torch-cell":
             r_flange, r_tcp = scene.torch_extent[u.link_a]
             inc = np.minimum(inc, np.minimum(d_flange + theta * r_flange, d_ref + theta * r_tcp))
-        S.append(np.concatenate([[0.0], np.cumsum(inc)]))
+        S.append(np.concatenate([[0.0], np.cumsum(inc)]).tolist())
 
+    _tm['T3'] = __import__('time').perf_counter()
     results: list[list[tuple[int, tuple[Proximity, ...]]]] = [[] for _ in units]
     nxt = [0] * len(units)
     reset_base = pb.resetBasePositionAndOrientation
+    looks = [self_lookahead if u.kind in ("self", "torch-robot") else lookahead for u in units]
+    needs_robot = [u.kind != "torch-cell" for u in units]
+    needs_torch = [u.kind in ("torch-cell", "torch-robot") for u in units]
+    robot_at = torch_at = -1  # sample at which the robot / the torch were last placed
     due = 0
     while due < N:
         i = due
-        reset(robot, idx, qlist[i], physicsClientId=cid)
-        if torch is not None:
-            reset_base(torch, pos_l[i], orn_l[i], physicsClientId=cid)
         for k, unit in enumerate(units):
             if nxt[k] != i:
                 continue
-            look = self_lookahead if unit.kind in ("self", "torch-robot") else lookahead
+            if needs_robot[k] and robot_at != i:
+                reset(robot, idx, qlist[i], physicsClientId=cid)
+                robot_at = i
+            if needs_torch[k] and torch_at != i and torch is not None:
+                j = int(src[i])
+                reset_base(torch, pos_l[j], orn_l[j], physicsClientId=cid)
+                torch_at = i
+            look = looks[k]
             items = tuple(query(scene, unit, rules, look))
             results[k].append((i, items))
             # pairs not returned have slack >= look
             budget = min((p.slack for p in items), default=look) - BOUND_TOLERANCE
-            Su = S[k]
-            nxt[k] = (
-                i + 1 if budget <= 0.0 else max(i + 1, int(np.searchsorted(Su, Su[i] + budget, side="left")))
-            )
+            if budget <= 0.0:
+                nxt[k] = i + 1
+            else:
+                Su = S[k]
+                nxt[k] = max(i + 1, bisect_left(Su, Su[i] + budget))
         due = min(nxt)
+    _tm['T4'] = __import__('time').perf_counter()
     checks = _Checks(tuple(tuple(r) for r in results), lookahead)
     return T_f, checks
 

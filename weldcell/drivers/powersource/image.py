@@ -251,12 +251,30 @@ def load_process_image(path: str | Path) -> ProcessImage:
 
     p = Path(path)
     try:
-        data = yaml.safe_load(p.read_text()) or {}
-    except (OSError, yaml.YAMLError) as err:
-        raise PowerSourceValueError(f"{p}: cannot read process image ({err})") from err
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise PowerSourceValueError(
+            f"{p}: not a process image (not UTF-8 text at byte {err.start}); expected a YAML mapping"
+        ) from err
+    except OSError as err:
+        raise PowerSourceValueError(f"{p}: cannot read process image ({err.strerror or err})") from err
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise PowerSourceValueError(f"{p}{where}: YAML syntax error in the process image: {problem}") from err
+    if data is None:
+        raise PowerSourceValueError(f"{p}: the file is empty; expected a mapping of signal names to addresses")
     if not isinstance(data, Mapping):
-        raise PowerSourceValueError(f"{p}: a process image must be a mapping of signal names")
-    return ProcessImage.from_mapping(data)
+        raise PowerSourceValueError(f"{p}: a process image must be a mapping of signal names to addresses")
+    try:
+        return ProcessImage.from_mapping(data)
+    except PowerSourceValueError as err:
+        raise PowerSourceValueError(f"{p}: {err}") from err
+    except (TypeError, ValueError) as err:
+        raise PowerSourceValueError(f"{p}: invalid process image ({err})") from err
 
 
 def _span(addresses: Sequence[int]) -> tuple[int, int]:

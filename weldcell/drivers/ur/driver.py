@@ -4,10 +4,14 @@ Threads (H9: no disk or network I/O on the control loop beyond the RTDE socket i
 
 * **reader** - blocks on the RTDE socket, decodes output packages and publishes the latest one
   (an atomic reference swap); it also drains the control loop's log queue.
-* **control** - a :class:`~weldcell.drivers.base.RateLimiter` loop at the controller rate (500 Hz
-  e-Series, 125 Hz CB3). Each cycle it reads the latest feedback, advances the register window of
-  the streaming protocol (:mod:`weldcell.drivers.ur.servo_program`) and sends one RTDE input
-  package. Samples are precomputed per slice; nothing is allocated or logged in the loop.
+* **control** - a :class:`~weldcell.drivers.ur.realtime.LoopTimer` loop at the controller rate
+  (500 Hz e-Series, 125 Hz CB3). Each cycle it reads the latest feedback, advances the register
+  window of the streaming protocol (:mod:`weldcell.drivers.ur.servo_program`) in a preallocated,
+  prepacked RTDE input package (``struct.pack_into``) and hands it to the kernel with a send that
+  never blocks. The set-points of a slice are converted to wire format before the slice starts;
+  the loop formats no strings and logs nothing (overruns and dropped sends are counted and
+  reported by the reader thread). While a slice streams the loop spins the last ``spin`` seconds
+  before each deadline and the cyclic GC is paused (:mod:`weldcell.drivers.ur.realtime`).
 
 The servo program runs on the controller between slices (one upload per connection); a new
 stream session resets it. Arc on/off follows the samples' ``arc_on`` flags on the configured
@@ -20,9 +24,10 @@ import contextlib
 import logging
 import queue
 import socket
+import struct
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -32,16 +37,23 @@ from weldcell.drivers.base import (
     ExecutionHandle,
     ExecutionOutcome,
     ExecutionResult,
-    RateLimiter,
     RobotDriver,
     RobotMode,
     RobotState,
     SafetyStatus,
 )
+from weldcell.drivers.ur import rtde_protocol as rp
 from weldcell.drivers.ur import servo_program as sp
 from weldcell.drivers.ur.dashboard import DASHBOARD_PORT, DashboardClient
+from weldcell.drivers.ur.realtime import PROCESS_REALTIME, LoopTimer, RealtimeConfig, configure_thread
 from weldcell.drivers.ur.rtde_client import RTDE_PORT, RTDEClient
-from weldcell.errors import DriverConnectionError, DriverError, DriverFaultError, DriverTimeoutError
+from weldcell.errors import (
+    DriverConnectionError,
+    DriverError,
+    DriverFaultError,
+    DriverTimeoutError,
+    ProtocolError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +113,20 @@ STREAM_INPUTS = [
     *[f"input_int_register_{i}" for i in range(sp.IN_NEWEST, sp.IN_FLAGS + sp.SLOTS)],
     *[f"input_double_register_{i}" for i in range(sp.FIRST_DOUBLE, sp.FIRST_DOUBLE + 6 * sp.SLOTS)],
 ]
+# output field names read by the control loop (formatted once, here, not per cycle)
+_K_RECEIVED = f"output_int_register_{sp.OUT_RECEIVED}"
+_K_EXECUTED = f"output_int_register_{sp.OUT_EXECUTED}"
+_K_STATUS = f"output_int_register_{sp.OUT_STATUS}"
+_K_UNDERRUNS = f"output_int_register_{sp.OUT_UNDERRUNS}"
+_K_SESSION = f"output_int_register_{sp.OUT_SESSION}"
+_K_POSITION = f"output_double_register_{sp.OUT_POSITION}"
+# enum values as plain ints: an IntEnum attribute lookup costs more than the comparison
+_DONE, _STOPPED, _OVERRUN = int(sp.StreamStatus.DONE), int(sp.StreamStatus.STOPPED), int(sp.StreamStatus.OVERRUN)
+_FILL, _RUN, _STOP = int(sp.StreamCommand.FILL), int(sp.StreamCommand.RUN), int(sp.StreamCommand.STOP)
+_SLOTS = sp.SLOTS
+_I32 = struct.Struct(">i")
+_I32X4 = struct.Struct(">4i")
+_SAMPLE_BYTES = 6 * 8  # one set-point: 6 big-endian doubles
 IO_INPUTS = [
     "standard_digital_output_mask",
     "standard_digital_output",
@@ -126,9 +152,11 @@ class URDriverConfig:
         ring: On-robot buffer [samples] (must exceed lookahead / cycle + 8).
         stop_time: Deceleration time of stop() [s], along the path.
         watchdog_hz: RTDE watchdog minimum input rate [Hz] (program stops below it).
-        spin: Busy-wait margin of the control loop [s] (lower jitter, more CPU).
+        spin: Busy-wait margin of the control loop [s] while a slice streams (hybrid sleep: sleep
+            until ``spin`` before each deadline, then poll the clock; lower jitter, more CPU).
         power_on: Power on and release the brakes through the dashboard at connect.
         upload_timeout: Time allowed for the servo program to start [s].
+        realtime: Scheduling, GC and interpreter settings of the control loop.
     """
 
     robot: str = "ur5e"
@@ -141,9 +169,59 @@ class URDriverConfig:
     ring: int = 128
     stop_time: float = 0.15
     watchdog_hz: float = 5.0
-    spin: float = 0.0
+    spin: float = 0.0004
     power_on: bool = False
     upload_timeout: float = 3.0
+    realtime: RealtimeConfig = field(default_factory=RealtimeConfig)
+
+
+class _TxWindow:
+    """The streaming recipe's RTDE input package, prepacked once and patched in place.
+
+    Layout (after the 3-byte header and the recipe id): int registers newest, command, last,
+    session, flags x SLOTS, then 6 x SLOTS double registers, all big-endian. Only the control
+    thread writes it.
+
+    Args:
+        recipe: The input recipe of :data:`STREAM_INPUTS` as accepted by the controller.
+
+    Raises:
+        ProtocolError: the controller reported other types than INT32/DOUBLE for the registers.
+    """
+
+    def __init__(self, recipe: rp.Recipe) -> None:
+        expected = ("INT32",) * (4 + sp.SLOTS) + ("DOUBLE",) * (6 * sp.SLOTS)
+        if recipe.types != expected or not recipe.with_id:
+            raise ProtocolError(f"unexpected RTDE types for the streaming registers: {recipe.types}")
+        size = rp.HEADER_SIZE + recipe.size
+        self.buf = bytearray(size)
+        rp.HEADER.pack_into(self.buf, 0, size, rp.DATA_PACKAGE)
+        self.buf[rp.HEADER_SIZE] = recipe.recipe_id
+        self._ints = rp.HEADER_SIZE + 1
+        self._flags = self._ints + 4 * 4
+        self._doubles = self._ints + 4 * (4 + sp.SLOTS)
+
+    def set_control(self, newest: int, command: int, last: int, session: int) -> None:
+        """Write the four control registers (newest index, command, last index, session)."""
+        _I32X4.pack_into(self.buf, self._ints, newest, command, last, session)
+
+    def set_newest(self, newest: int) -> None:
+        """Write the newest-index register."""
+        _I32.pack_into(self.buf, self._ints, newest)
+
+    def set_command(self, command: int) -> None:
+        """Write the command register."""
+        _I32.pack_into(self.buf, self._ints + 4, command)
+
+    def put_sample(self, slot: int, flag: int, sample: bytes) -> None:
+        """Write one window slot: its flags register and its 6 prepacked joint doubles."""
+        _I32.pack_into(self.buf, self._flags + 4 * slot, flag)
+        off = self._doubles + _SAMPLE_BYTES * slot
+        self.buf[off : off + _SAMPLE_BYTES] = sample
+
+    def values(self) -> tuple[Any, ...]:
+        """The register values currently in the package (recipe order), for tests and logs."""
+        return struct.unpack_from(">" + "i" * (4 + sp.SLOTS) + "d" * (6 * sp.SLOTS), self.buf, self._ints)
 
 
 class _Stream:
@@ -169,12 +247,16 @@ class _Stream:
                 np.int32
             )
             self.scale = cycle / traj.dt
+        # wire format, prepared before the slice starts: one 48-byte big-endian row per set-point
+        wire = np.ascontiguousarray(self.samples, dtype=">f8").tobytes()
+        self.rows = [wire[k : k + _SAMPLE_BYTES] for k in range(0, len(wire), _SAMPLE_BYTES)]
+        self.flag_list: list[int] = self.flags.tolist()
         self.handle = handle
         self.session = session
         self.n = self.samples.shape[0]
         self.lookahead = lookahead
         self.newest = -1
-        self.command = sp.StreamCommand.FILL
+        self.command = int(sp.StreamCommand.FILL)
         self.acked = False
 
 
@@ -202,12 +284,15 @@ class URDriver(RobotDriver):
         self._stream: _Stream | None = None
         self._pending: _Stream | None = None
         self._session = 0
-        self._window = [0] * 8 + [0.0] * 24
+        self._tx: _TxWindow | None = None
+        self._reset_request: int | None = None  # session to idle the window with (control thread applies)
         self._io_values: list[Any] = [0, 0, 0, 0, 0.0, 0.0]
-        self._io_request: list[Any] | None = None
+        self._io_request: bytes | None = None  # prepacked IO package, sent by the control thread
         self._io_lock = threading.Lock()
         self._arc_off_request = False
-        self.rate: RateLimiter | None = None
+        self.rate: LoopTimer | None = None
+        #: control-loop cycles whose package the kernel did not take (send buffer full); counted, not logged
+        self.dropped_sends = 0
         self.connection_error: str = ""
         self._fk: Any = None
 
@@ -231,6 +316,7 @@ class URDriver(RobotDriver):
             rtde.setup_outputs(OUTPUTS, 1.0 / self.dt)
             self._stream_recipe = rtde.setup_inputs(STREAM_INPUTS)
             self._io_recipe = rtde.setup_inputs(IO_INPUTS)
+            tx = _TxWindow(self._stream_recipe)
             rtde.start()
         except Exception:
             rtde.close()
@@ -248,10 +334,11 @@ class URDriver(RobotDriver):
         self._latest_event.clear()
         self._stream = self._pending = None
         self._session = int(time.time() * 10) % 10_000_000 * 100  # a fresh session range per connection
-        self._window = [0] * 8 + [0.0] * 24
-        self._window[sp.IN_NEWEST - 24] = -1
-        self._window[sp.IN_LAST - 24] = -1
-        self._window[sp.IN_SESSION - 24] = self._session
+        self._tx = tx
+        tx.set_control(-1, int(sp.StreamCommand.FILL), -1, self._session)
+        self._reset_request = None
+        self.dropped_sends = 0
+        self.rate = None
         self.connection_error = ""
         self._threads = [
             threading.Thread(target=self._reader, name=f"ur-reader-{self.host}", daemon=True),
@@ -371,6 +458,12 @@ class URDriver(RobotDriver):
     def _reader(self) -> None:
         rtde = self.rtde
         assert rtde is not None  # mypy
+        rt = self.config.realtime
+        notes = configure_thread(rt.reader_fifo_priority)
+        if notes:
+            log.info("%s: RTDE reader thread: %s", self.host, "; ".join(notes))
+        reported_overruns = reported_drops = 0
+        next_report = time.monotonic() + 1.0
         while not self._quit.is_set():
             try:
                 out = rtde.receive_latest(timeout=1.0)
@@ -390,6 +483,33 @@ class URDriver(RobotDriver):
                 except queue.Empty:
                     break
                 log.log(level, "%s: %s", self.host, msg)
+            rate = self.rate
+            if rate is None or (rate.overruns == reported_overruns and self.dropped_sends == reported_drops):
+                continue
+            now = time.monotonic()
+            if now < next_report:
+                continue
+            # the control loop only counts; the summary is formatted here, at most once a second
+            n_over, n_drop = rate.overruns - reported_overruns, self.dropped_sends - reported_drops
+            reported_overruns, reported_drops = rate.overruns, self.dropped_sends
+            worst = rate.take_worst()
+            if n_over:
+                log.log(
+                    logging.WARNING if worst > 0.01 else logging.DEBUG,
+                    "%s: control loop: %d cycle(s) more than %.1f ms late in the last %.1f s (worst %.2f ms)",
+                    self.host,
+                    n_over,
+                    rate.warn * 1e3,
+                    now - next_report + 1.0,
+                    worst * 1e3,
+                )
+            if n_drop:
+                log.warning(
+                    "%s: control loop: %d RTDE input package(s) not sent (socket send buffer full)",
+                    self.host,
+                    n_drop,
+                )
+            next_report = now + 1.0
 
     def _fail_stream(self, reason: str, code: str | int | None) -> None:
         st = self._stream
@@ -398,50 +518,65 @@ class URDriver(RobotDriver):
             st.handle._finish(ExecutionResult(ExecutionOutcome.FAULTED, p.index, p.position, reason, code))
 
     def _control(self) -> None:
-        rtde = self.rtde
-        assert rtde is not None  # mypy
-        self.rate = rate = RateLimiter(1.0 / self.dt, spin=self.config.spin)
-        lookahead = max(1, round(self.config.lookahead / self.dt))
-        lookahead = min(lookahead, self.config.ring - 8)
-        win = self._window
-        while not self._quit.is_set():
-            rate.sleep()
-            fb = self._latest
-            if self._pending is not None:
-                self._session += 1
-                new = self._pending
-                new.session = self._session
-                new.lookahead = lookahead
-                self._stream, self._pending = new, None
-                win[0:4] = [-1, int(sp.StreamCommand.FILL), new.n - 1, new.session]
-            st = self._stream
-            if st is not None and fb is not None and not st.handle.done:
-                self._advance(st, fb, win)
-            try:
-                rtde.send_inputs(self._stream_recipe, win)
-                if self._io_request is not None:
-                    with self._io_lock:
-                        req, self._io_request = self._io_request, None
-                    if req is not None:
-                        rtde.send_inputs(self._io_recipe, req)
-            except DriverConnectionError as err:
-                self._log_queue.put((logging.ERROR, f"RTDE send failed: {err}"))
-                return
-            if rate.slack < -0.001:  # logged by the reader thread, never here
-                level = logging.WARNING if rate.slack < -0.01 else logging.DEBUG
-                self._log_queue.put((level, f"control loop overrun by {-rate.slack * 1e3:.2f} ms"))
+        rtde, tx = self.rtde, self._tx
+        assert rtde is not None and tx is not None  # mypy
+        cfg = self.config
+        rt = cfg.realtime
+        notes = configure_thread(rt.fifo_priority, rt.cpu, rt.timer_slack)
+        if notes:
+            self._log_queue.put((logging.INFO, "control thread: " + "; ".join(notes)))
+        self.rate = timer = LoopTimer(1.0 / self.dt)
+        lookahead = max(1, round(cfg.lookahead / self.dt))
+        lookahead = min(lookahead, cfg.ring - 8)
+        streaming = False  # interpreter-wide real-time settings held (PROCESS_REALTIME)
+        quit_ = self._quit
+        try:
+            while not quit_.is_set():
+                timer.sleep()
+                fb = self._latest
+                if self._reset_request is not None:
+                    session, self._reset_request = self._reset_request, None
+                    tx.set_control(-1, int(sp.StreamCommand.FILL), -1, session)
+                if self._pending is not None:
+                    self._session += 1
+                    new = self._pending
+                    new.session = self._session
+                    new.lookahead = lookahead
+                    self._stream, self._pending = new, None
+                    tx.set_control(-1, new.command, new.n - 1, new.session)
+                    if not streaming:
+                        PROCESS_REALTIME.acquire(rt)
+                        streaming = True
+                        timer.spin = cfg.spin
+                st = self._stream
+                if st is not None and fb is not None and not st.handle.done:
+                    self._advance(st, fb, tx)
+                try:
+                    if not rtde.send_nowait(tx.buf):
+                        self.dropped_sends += 1
+                    timer.mark_sent()
+                    req = self._io_request
+                    if req is not None and rtde.send_nowait(req):
+                        with self._io_lock:
+                            if self._io_request is req:
+                                self._io_request = None
+                except DriverConnectionError as err:
+                    self._log_queue.put((logging.ERROR, f"RTDE send failed: {err}"))
+                    return
+                if streaming and (st is None or st.handle.done) and self._pending is None:
+                    PROCESS_REALTIME.release()
+                    streaming = False
+                    timer.spin = 0.0
+        finally:
+            if streaming:
+                PROCESS_REALTIME.release()
 
-    def _advance(self, st: _Stream, fb: dict[str, Any], win: list[Any]) -> None:
+    def _advance(self, st: _Stream, fb: dict[str, Any], tx: _TxWindow) -> None:
         h = st.handle
-        acked = fb[f"output_int_register_{sp.OUT_SESSION}"] == st.session
-        status = fb[f"output_int_register_{sp.OUT_STATUS}"]
+        safety = fb["safety_mode"]
         # faults: safety stop or the program is gone
-        if fb["safety_mode"] not in (1, 2) or fb["runtime_state"] != 2:
-            code = (
-                _SAFETY_NAMES.get(fb["safety_mode"], fb["safety_mode"])
-                if fb["safety_mode"] not in (1, 2)
-                else "program_stopped"
-            )
+        if (safety != 1 and safety != 2) or fb["runtime_state"] != 2:
+            code = _SAFETY_NAMES.get(safety, safety) if safety not in (1, 2) else "program_stopped"
             reason = self._error_messages() or (
                 f"safety mode {code}"
                 if code != "program_stopped"
@@ -450,54 +585,72 @@ class URDriver(RobotDriver):
             self._fail_stream(reason, code)
             self._request_arc_off()
             return
-        if not acked:
+        if fb[_K_SESSION] != st.session:
             return
-        position = float(fb[f"output_double_register_{sp.OUT_POSITION}"])
-        abs_pos = h.start_index + position * st.scale
+        status = fb[_K_STATUS]
+        abs_pos = h.start_index + fb[_K_POSITION] * st.scale
         h._update(abs_pos)
-        underruns = int(fb[f"output_int_register_{sp.OUT_UNDERRUNS}"])
-        if status == sp.StreamStatus.DONE:
+        if status == _DONE:
             h._finish(
                 ExecutionResult(
-                    ExecutionOutcome.COMPLETED, h.end_index - 1, float(h.end_index - 1), "", None, underruns
+                    ExecutionOutcome.COMPLETED,
+                    h.end_index - 1,
+                    float(h.end_index - 1),
+                    "",
+                    None,
+                    int(fb[_K_UNDERRUNS]),
                 )
             )
             return
-        if status == sp.StreamStatus.STOPPED:
+        if status == _STOPPED:
             idx = int(np.floor(abs_pos + 1e-9))
             h._finish(
-                ExecutionResult(ExecutionOutcome.STOPPED, idx, abs_pos, "stop requested", None, underruns)
+                ExecutionResult(
+                    ExecutionOutcome.STOPPED, idx, abs_pos, "stop requested", None, int(fb[_K_UNDERRUNS])
+                )
             )
             return
-        if status == sp.StreamStatus.OVERRUN:
+        if status == _OVERRUN:
             self._fail_stream(
                 "set-points lost: the stream overran the controller's register window", "overrun"
             )
             return
-        received = int(fb[f"output_int_register_{sp.OUT_RECEIVED}"])
-        executed = int(fb[f"output_int_register_{sp.OUT_EXECUTED}"])
-        newest = min(received + sp.SLOTS, executed + st.lookahead, st.n - 1)
-        if newest > st.newest:
-            samples, flags = st.samples, st.flags
-            for k in range(max(st.newest + 1, newest - sp.SLOTS + 1), newest + 1):
-                slot = k % sp.SLOTS
-                win[4 + slot] = int(flags[k])
-                base = 8 + 6 * slot
-                win[base : base + 6] = samples[k].tolist()
+        received = fb[_K_RECEIVED]
+        newest = received + _SLOTS
+        ahead = fb[_K_EXECUTED] + st.lookahead
+        if ahead < newest:
+            newest = ahead
+        if st.n - 1 < newest:
+            newest = st.n - 1
+        first = st.newest + 1
+        if newest >= first:
+            rows, flags = st.rows, st.flag_list
+            if newest - _SLOTS + 1 > first:
+                first = newest - _SLOTS + 1
+            for k in range(first, newest + 1):
+                tx.put_sample(k % _SLOTS, flags[k], rows[k])
             st.newest = newest
-            win[0] = newest
+            tx.set_newest(newest)
         if h.stop_requested:
-            st.command = sp.StreamCommand.STOP
-        elif st.command == sp.StreamCommand.FILL and received >= min(st.lookahead, st.n - 1):
-            st.command = sp.StreamCommand.RUN
-        win[1] = int(st.command)
+            command = _STOP
+        elif st.command == _FILL and received >= min(st.lookahead, st.n - 1):
+            command = _RUN
+        else:
+            command = st.command
+        if command != st.command:
+            st.command = command
+            tx.set_command(command)
 
     def _request_arc_off(self) -> None:
         n = self.config.arc_output
         if n is not None:
             with self._io_lock:
                 v = self._io_values
-                self._io_request = [1 << n, 0, 0, v[3], v[4], v[5]]
+                self._io_request = self._io_package([1 << n, 0, 0, v[3], v[4], v[5]])
+
+    def _io_package(self, values: list[Any]) -> bytes:
+        """Prepacked RTDE input package of the IO recipe (sent by the control thread)."""
+        return rp.pack_package(rp.DATA_PACKAGE, self._io_recipe.pack(values))
 
     def _error_messages(self) -> str:
         if self.rtde is None:
@@ -554,7 +707,7 @@ class URDriver(RobotDriver):
         if not ready:  # the program stopped (fault, watchdog, dashboard stop): upload it again
             self._stream = None
             self._session += 1
-            self._window[0:4] = [-1, 0, -1, self._session]
+            self._reset_request = self._session  # applied to the window by the control thread
             time.sleep(3 * self.dt)
             self._upload_program(self.config.upload_timeout)
         self._pending = _Stream(handle, self.dt, 0, 0)
@@ -566,13 +719,15 @@ class URDriver(RobotDriver):
         with self._io_lock:
             self._io_values[0] = 1 << n
             self._io_values[1] = (1 << n) if value else 0
-            self._io_request = [self._io_values[0], self._io_values[1], 0, *self._io_values[3:]]
+            self._io_request = self._io_package(
+                [self._io_values[0], self._io_values[1], 0, *self._io_values[3:]]
+            )
 
     def _set_analog_out(self, n: int, value: float) -> None:
         with self._io_lock:
             self._io_values[2] = 1 << n
             self._io_values[4 + n] = value
-            self._io_request = [0, 0, *self._io_values[2:]]
+            self._io_request = self._io_package([0, 0, *self._io_values[2:]])
 
     # --- UR extras ------------------------------------------------------------------------
     def set_arc(self, on: bool, timeout: float | None = 1.0) -> None:

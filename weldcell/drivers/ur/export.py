@@ -27,6 +27,7 @@ Emitted URScript subset (what a controller or the weldcell virtual UR controller
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 from dataclasses import dataclass
@@ -82,14 +83,26 @@ class UrExportOptions:
             raise ExportError(
                 f"standard digital I/O numbers must be 0 … 7, got DO {self.arc_do}, DI {self.arc_di}"
             )
-        if not (self.arc_timeout > 0 and self.arc_poll > 0 and self.arc_check_period >= 0):
-            raise ExportError("arc_timeout and arc_poll must be > 0 s, arc_check_period >= 0 s")
+        for name, value, low_ok in (
+            ("arc_timeout", self.arc_timeout, False),
+            ("arc_poll", self.arc_poll, False),
+            ("arc_check_period", self.arc_check_period, True),
+        ):
+            if not (value >= 0 if low_ok else value > 0):  # also rejects NaN
+                raise ExportError(f"{name} {value} s: expected a number {'>=' if low_ok else '>'} 0 s")
         if not 0.03 <= self.lookahead_time <= 0.2:
             raise ExportError(f"servoj lookahead_time {self.lookahead_time} s is outside UR's 0.03 … 0.2 s")
         if not 100 <= self.gain <= 2000:
             raise ExportError(f"servoj gain {self.gain} is outside UR's 100 … 2000")
-        if not (self.transit_tolerance > 0 and self.transit_blend >= 0 and self.stop_acceleration > 0):
-            raise ExportError("transit_tolerance and stop_acceleration must be > 0, transit_blend >= 0")
+        for name, value, unit, low_ok in (
+            ("transit_tolerance", self.transit_tolerance, "rad", False),
+            ("transit_blend", self.transit_blend, "m", True),
+            ("stop_acceleration", self.stop_acceleration, "rad/s²", False),
+        ):
+            if not (value >= 0 if low_ok else value > 0):  # also rejects NaN
+                raise ExportError(f"{name} {value} {unit}: expected a number {'>=' if low_ok else '>'} 0")
+        if self.servo_period is not None and not self.servo_period > 0:
+            raise ExportError(f"servo_period {self.servo_period} s: expected a positive multiple of the dt")
         if not self.program_name.isidentifier():
             raise ExportError(f"program name {self.program_name!r} is not a valid URScript identifier")
 
@@ -378,16 +391,32 @@ def export_urscript(
         ExportError: the trajectory fails the checks.
         TrajectoryFormatError: the trajectory file cannot be read.
     """
-    traj = load_trajectory(traj_path)
-    if not force_unvalidated:
-        _verify_stamp(Path(traj_path), traj)
-    built, blocks = _build(traj, options or UrExportOptions(), limits)
+    src = Path(traj_path)
+    if src.suffix.lower() in (".yaml", ".yml") and src.is_file():
+        raise ExportError(
+            f"{src}: this is a weld program; export expects a planned trajectory (.npz): run "
+            "'weldcell plan' and 'weldcell validate' on it first"
+        )
     out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.is_dir():
+        raise ExportError(f"--output {out}: is a folder; expected a program file name such as weld.script")
+    traj = load_trajectory(src)
+    if not force_unvalidated:
+        _verify_stamp(src, traj)
+    built, blocks = _build(traj, options or UrExportOptions(), limits)
     tmp = out.with_name(out.name + ".tmp")
     data = built.lines_text.encode()
-    tmp.write_bytes(data)
-    tmp.replace(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(data)
+        tmp.replace(out)
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        why = err.strerror or str(err)
+        if isinstance(err, (FileExistsError, NotADirectoryError)):
+            why = "a folder on its path is a file"
+        raise ExportError(f"{out}: cannot write the program ({why})") from err
     return ExportSummary(
         path=out,
         lines=built.lines_text.count("\n"),

@@ -4,6 +4,12 @@ Synchronous request/response for the setup phase; after ``start()`` the caller r
 packages with :meth:`RTDEClient.receive` (typically from one I/O thread) and may send input
 packages from any thread (sends are serialised by a lock). Controller TEXT_MESSAGE packages that
 arrive while streaming are collected in :attr:`RTDEClient.messages`.
+
+A control loop sends prepacked packages with :meth:`RTDEClient.send_nowait`, which never blocks: it
+goes through a second, non-blocking socket object on the same connection (a socket with a timeout
+would first poll, and could wait for the full timeout when the send buffer is full). When the
+kernel takes only part of a package, the rest goes out before anything else, so the byte stream
+stays framed. Nagle's algorithm is off (``TCP_NODELAY``): each package leaves at once.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import logging
+import os
 import socket
 import struct
 import threading
@@ -24,6 +31,7 @@ from weldcell.errors import DriverConnectionError, DriverError, DriverTimeoutErr
 log = logging.getLogger(__name__)
 
 RTDE_PORT = 30004
+_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)  # the socket is non-blocking anyway; belt and braces
 
 
 class RTDEClient:
@@ -47,6 +55,8 @@ class RTDEClient:
         self._sock: socket.socket | None = None
         self._reader = rp.PackageReader()
         self._send_lock = threading.Lock()
+        self._tx: socket.socket | None = None  # non-blocking twin of _sock for send_nowait()
+        self._tail = b""  # unsent rest of a partially sent package (guarded by _send_lock)
         self.started = False
 
     # --- connection -----------------------------------------------------------------------
@@ -62,18 +72,24 @@ class RTDEClient:
         except OSError as err:
             raise DriverConnectionError(f"cannot connect to RTDE at {self.host}:{self.port}: {err}") from err
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._sock = sock
+        tx = socket.socket(sock.family, sock.type, sock.proto, fileno=os.dup(sock.fileno()))
+        tx.setblocking(False)
+        self._sock, self._tx, self._tail = sock, tx, b""
         self._reader = rp.PackageReader()
 
     def close(self) -> None:
         """Close the connection (idempotent)."""
         sock, self._sock = self._sock, None
+        tx, self._tx = self._tx, None
         self.started = False
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
             with contextlib.suppress(OSError):
                 sock.close()
+        if tx is not None:
+            with contextlib.suppress(OSError):
+                tx.close()
 
     @property
     def connected(self) -> bool:
@@ -96,9 +112,45 @@ class RTDEClient:
         data = rp.pack_package(ptype, payload)
         try:
             with self._send_lock:
+                if self._tail:  # finish a package that send_nowait() left half sent
+                    sock.sendall(self._tail)
+                    self._tail = b""
                 sock.sendall(data)
         except OSError as err:
             raise DriverConnectionError(f"RTDE connection to {self.host} lost while sending: {err}") from err
+
+    def send_nowait(self, package: bytes | bytearray | memoryview) -> bool:
+        """Send one complete, prepacked package (header included) without ever blocking.
+
+        Returns:
+            True if the package was handed to the kernel (possibly partly; the rest is sent before
+            any later package), False if it was dropped: the send buffer is full, a previous
+            package is still being completed, or another thread is sending right now.
+
+        Raises:
+            DriverConnectionError: connection lost or closed.
+        """
+        tx = self._tx
+        if tx is None:
+            raise DriverConnectionError(f"RTDE connection to {self.host} is closed")
+        if not self._send_lock.acquire(False):
+            return False
+        try:
+            if self._tail:
+                n = tx.send(self._tail, _DONTWAIT)
+                self._tail = self._tail[n:]
+                if self._tail:
+                    return False
+            n = tx.send(package, _DONTWAIT)
+            if n < len(package):
+                self._tail = bytes(package[n:])
+            return True
+        except BlockingIOError:
+            return False
+        except OSError as err:
+            raise DriverConnectionError(f"RTDE connection to {self.host} lost while sending: {err}") from err
+        finally:
+            self._send_lock.release()
 
     def _read_package(self, deadline: float | None) -> tuple[int, bytes]:
         sock = self._sock
@@ -245,14 +297,27 @@ class RTDEClient:
                 log.debug("RTDE: ignoring package type %d while streaming", ptype)
 
     def receive_latest(self, timeout: float | None = None) -> dict[str, Any]:
-        """Like :meth:`receive` but skips stale packages already buffered (returns the newest)."""
-        out = self.receive(timeout)
-        assert self.output_recipe is not None  # mypy
+        """Like :meth:`receive` but skips stale packages already buffered (returns the newest).
+
+        Only the newest data package is decoded, so a reader that fell behind catches up cheaply.
+        """
+        recipe = self.output_recipe
+        if recipe is None:
+            raise DriverError("RTDE receive() before setup_outputs()")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            ptype, payload = self._read_package(deadline)
+            if ptype == rp.DATA_PACKAGE:
+                break
+            if ptype == rp.TEXT_MESSAGE:
+                self._on_message(payload)
+            else:
+                log.debug("RTDE: ignoring package type %d while streaming", ptype)
         while True:
             pkg = self._reader.next_package()
             if pkg is None:
-                return out
+                return recipe.unpack(payload)
             if pkg[0] == rp.DATA_PACKAGE:
-                out = self.output_recipe.unpack(pkg[1])
+                payload = pkg[1]
             elif pkg[0] == rp.TEXT_MESSAGE:
                 self._on_message(pkg[1])

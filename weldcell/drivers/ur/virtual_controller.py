@@ -25,6 +25,7 @@ The controller's state lives in :class:`~weldcell.drivers.ur.virtual_core.Contro
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import multiprocessing as mp
@@ -352,13 +353,18 @@ class RTDEServer:
 
 
 def _listen(host: str, port: int) -> socket.socket:
+    if not 0 <= port <= 65535:
+        raise DriverConnectionError(f"virtual UR controller port {port}: expected a TCP port 0 … 65535")
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         s.bind((host, port))
-    except OSError as err:
+    except (OSError, OverflowError) as err:
         s.close()
-        raise DriverConnectionError(f"virtual UR controller cannot listen on {host}:{port}: {err}") from err
+        why = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        if isinstance(err, OSError) and err.errno == errno.EADDRINUSE:
+            why += " (another controller running? choose other ports)"
+        raise DriverConnectionError(f"virtual UR controller cannot listen on {host}:{port}: {why}") from err
     s.listen(8)
     return s
 
@@ -699,6 +705,10 @@ class VirtualController:
         ports: Ports | None = None,
         program_dir: Path | None = None,
     ) -> None:
+        if program_dir is not None and not Path(program_dir).is_dir():
+            raise DriverConnectionError(
+                f"virtual UR controller program folder {program_dir}: not found or not a folder"
+            )
         self.host = host
         self.config = config or CoreConfig()
         ports = ports or Ports()

@@ -25,6 +25,7 @@ import numpy as np
 
 from weldcell.drivers.ur import models
 from weldcell.drivers.ur.urscript import Interpreter, Pose, Program, URScriptError
+from weldcell.errors import DriverError
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,10 @@ _SAFETY_BIT = {
 }
 
 
+class VirtualControllerConfigError(DriverError, ValueError):
+    """A virtual controller configuration that cannot run (unknown arm, bad q_home, ...)."""
+
+
 @dataclass(frozen=True)
 class CoreConfig:
     """Configuration of a virtual controller.
@@ -112,6 +117,44 @@ class CoreConfig:
     unlock_delay: float = 5.0
     arc_loopback: tuple[int, int, float] | None = None
     serial: str = "20235000001"
+
+    def __post_init__(self) -> None:
+        """Reject a configuration the controller cannot run (named field, value and expectation).
+
+        Raises:
+            VirtualControllerConfigError: unknown arm, bad version, q_home or arc_loopback.
+        """
+        if self.arm not in models.ARMS:
+            raise VirtualControllerConfigError(
+                f"virtual controller arm {self.arm!r} is not known; expected one of {sorted(models.ARMS)}"
+            )
+        if (
+            len(self.version) != 4
+            or not all(isinstance(v, int) and v >= 0 for v in self.version)
+            or self.version[0] in (0, 1, 2, 4)
+        ):
+            raise VirtualControllerConfigError(
+                f"virtual controller version {self.version}: expected four non-negative integers with "
+                "major 3 (CB3) or >= 5 (e-Series), e.g. (5, 11, 1, 108318)"
+            )
+        arm = models.ARMS[self.arm]
+        if len(self.q_home) != 6:
+            raise VirtualControllerConfigError(
+                f"virtual controller q_home: expected 6 joint positions [rad], got {len(self.q_home)}"
+            )
+        for i, (q, lo, hi) in enumerate(zip(self.q_home, arm.q_lower, arm.q_upper, strict=True)):
+            if not (math.isfinite(q) and lo <= q <= hi):
+                raise VirtualControllerConfigError(
+                    f"virtual controller q_home joint {i + 1} = {q} rad: expected a number within the "
+                    f"{self.arm} limits {lo:.3f} … {hi:.3f} rad"
+                )
+        if self.arc_loopback is not None:
+            out, inp, delay = self.arc_loopback
+            if not (0 <= out <= 7 and 0 <= inp <= 7 and math.isfinite(delay) and delay >= 0):
+                raise VirtualControllerConfigError(
+                    f"virtual controller arc_loopback {self.arc_loopback}: expected (DO 0 … 7, DI 0 … 7, "
+                    "delay >= 0 s)"
+                )
 
     @property
     def cycle(self) -> float:
