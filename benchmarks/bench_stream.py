@@ -124,6 +124,7 @@ def main() -> None:
             realtime=rt,
         )
         with URDriver(args.host, cfg) as d:
+            assert isinstance(d, URDriver)  # mypy: __enter__ is typed on the base class
             traj = weave_trajectory(d.state().q, args.duration)
             path = Path(tempfile.mkdtemp()) / "bench.npz"
             save_trajectory(traj, path)

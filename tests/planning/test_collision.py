@@ -271,3 +271,77 @@ def test_real_models_conservative_against_pybullet() -> None:
         assert n_hit > 100
     finally:
         p.disconnect(cid)
+
+
+def test_polynomial_sincos_matches_libm() -> None:
+    from numba import njit
+
+    @njit
+    def both(x: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+        out = np.empty((2, x.size))
+        for i in range(x.size):
+            out[0, i], out[1, i] = kernels._sincos(x[i])
+        return out
+
+    x = np.concatenate([np.linspace(-20.0, 20.0, 40_001), np.arange(-8, 9) * np.pi / 4])
+    got = both(x)
+    assert np.max(np.abs(got[0] - np.sin(x))) < 1e-15
+    assert np.max(np.abs(got[1] - np.cos(x))) < 1e-15
+
+
+def _real_checker(prune: bool) -> CapsuleCollisionChecker:
+    import weldcell.planning.collision as col
+    from weldcell.kinematics import load_robot, load_torch
+    from weldcell.program import load_program
+
+    cell = load_program(Path(__file__).parents[2] / "programs" / "demo_tjoint.yaml").cell
+    saved = col._PRUNE_MAX_JOINTS
+    col._PRUNE_MAX_JOINTS = saved if prune else 0
+    try:
+        return CapsuleCollisionChecker(load_robot(cell.robot), load_torch(cell.torch), cell)
+    finally:
+        col._PRUNE_MAX_JOINTS = saved
+
+
+def test_pruned_self_pairs_never_come_within_the_margin() -> None:
+    pruned_checker, full = _real_checker(True), _real_checker(False)
+    kept = set(zip(*(v.tolist() for v in pruned_checker._self[:2]), strict=True))
+    pairs = [(a, b) for a, b in zip(*(v.tolist() for v in full._self[:2]), strict=True) if (a, b) not in kept]
+    assert len(pairs) >= 5  # the analysis does prune (e.g. wrist 2 against the torch tip)
+    pa = np.array([a for a, _ in pairs], dtype=np.int64)
+    pb = np.array([b for _, b in pairs], dtype=np.int64)
+    robot = full.robot
+    Q = np.random.default_rng(11).uniform(robot.q_lower, robot.q_upper, (4000, robot.n_joints))
+    e = np.zeros(0, dtype=np.int64)
+    args = (*full._chain_args(), *full._caps, *full._bodies[:2], e, e, pa, pb)
+    dmin = min(float(kernels.pair_distances(q, *args).min()) for q in Q)  # type: ignore[call-arg]
+    assert dmin > full._self[2][0]
+    # the same checks with and without the pruned pairs
+    Q = np.random.default_rng(12).uniform(robot.q_lower / 2, robot.q_upper / 2, (20_000, robot.n_joints))
+    assert np.array_equal(pruned_checker.check(Q), full.check(Q))
+
+
+def test_pair_proof_fails_for_a_pair_that_touches() -> None:
+    full = _real_checker(False)
+    names = full.capsule_names
+    ca, cb = names.index("robot:base_0"), names.index("robot:forearm_link_0")
+    assert not full._never_within(ca, cb, 0.003)  # the forearm can be folded onto the base
+
+
+def test_batch_agrees_with_per_pair_distances_and_rejects_nan() -> None:
+    checker = _real_checker(True)
+    robot = checker.robot
+    Q = np.random.default_rng(13).uniform(robot.q_lower / 2, robot.q_upper / 2, (1500, robot.n_joints))
+    Q[7, 2] = np.nan
+    Q[100, 0] = np.inf
+    free = checker.check(Q)
+    env_cap, env_body, env_req = checker._env
+    sa, sb, sr = checker._self
+    req = np.concatenate([env_req, sr])
+    args = (*checker._chain_args(), *checker._caps, *checker._bodies[:2], env_cap, env_body, sa, sb)
+    for i, q in enumerate(Q):
+        if not np.all(np.isfinite(q)):
+            assert not free[i]
+            continue
+        d = kernels.pair_distances(q, *args)  # type: ignore[call-arg]
+        assert free[i] == bool(np.all(d >= req)), i

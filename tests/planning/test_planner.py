@@ -308,7 +308,10 @@ def test_same_program_gives_identical_trajectory_in_two_processes() -> None:
     program = str(ROOT / "programs" / "demo_tjoint.yaml")
     runs = [
         subprocess.Popen(
-            [sys.executable, "-c", _HASH_SCRIPT, program], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            [sys.executable, "-c", _HASH_SCRIPT, program],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for _ in range(2)
     ]

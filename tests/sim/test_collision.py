@@ -47,3 +47,34 @@ def test_wire_and_nozzle_rules(cell: CellModel, good_traj: JointTrajectory) -> N
         q = good_traj.q[np.flatnonzero(good_traj.arc_on)[1000]]
         pairs = strict.colliding_bodies(q)
         assert pairs and all(a in ("torch/torch_neck", "torch/contact_tip") for a, _ in pairs)
+
+
+def _box(name: str, role: str, T_world_base: np.ndarray, centre_in_base: list[float], size: list[float]):  # type: ignore[no-untyped-def]
+    from weldcell.sim import CellBody
+
+    T = np.asarray(T_world_base, dtype=float).copy()
+    T[:3, 3] = T_world_base[:3, :3] @ np.asarray(centre_in_base) + T_world_base[:3, 3]
+    return CellBody(name, role, "box", T, size=np.asarray(size, dtype=float))
+
+
+def test_mount_contact_is_explicit_and_nothing_else_is_allowed(cell: CellModel) -> None:
+    """The table under the robot base is an allowed contact; a table or obstacle at its side is not."""
+    Tb = cell.T_world_base
+    mounted = (
+        cell.with_body(_box("pedestal", "table", Tb, [0.0, 0.0, -0.05], [0.4, 0.4, 0.1]))
+        .with_body(_box("side_table", "table", Tb, [0.123, 0.0, 0.05], [0.1, 0.1, 0.08]))
+        .with_body(_box("post", "obstacle", Tb, [-0.123, 0.0, 0.05], [0.1, 0.1, 0.08]))
+    )
+    names = [b.name for b in mounted.bodies]
+    with PybulletWorld() as world:
+        scene = build_scene(world, mounted)
+        assert scene.mount_contacts == {(-1, names.index("pedestal"))}
+        checker = PybulletCollisionChecker(scene)
+        pairs = checker.colliding_bodies(cell.home_q)
+        assert ("robot/base", "cell/side_table") in pairs  # touches the base from the side: reported
+        assert ("robot/base", "cell/post") in pairs
+        assert ("robot/base", "cell/pedestal") not in pairs
+        # the pedestal still counts for every moving link: fold the arm down into it
+        q = np.array(cell.home_q, dtype=float)
+        q[1] = np.pi / 2  # upper arm straight down (UR shoulder lift)
+        assert any(b == "cell/pedestal" for _, b in checker.colliding_bodies(q))

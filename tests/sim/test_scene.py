@@ -144,3 +144,55 @@ def test_gui_without_display_is_a_clear_error(monkeypatch) -> None:  # type: ign
     monkeypatch.delenv("DISPLAY", raising=False)
     with pytest.raises(SimConnectionError, match="xvfb-run"), PybulletWorld(Mode.GUI):
         pass
+
+
+def test_reset_runs_pybullet_fk(cell: CellModel) -> None:
+    """After resetJointStatesMultiDof, getLinkState without recomputing FK is already current."""
+    rng = np.random.default_rng(5)
+    with PybulletWorld() as world:
+        scene = build_scene(world, cell)
+        cid, robot = scene.client, scene.robot_id
+        for q in rng.uniform(-3, 3, (20, 6)):
+            pb.resetJointStatesMultiDof(robot, scene.joint_indices, [[x] for x in q], physicsClientId=cid)
+            cached = bl.link_state(cid, robot, scene.flange_link, compute_fk=False)
+            fresh = bl.link_state(cid, robot, scene.flange_link, compute_fk=True)
+            assert cached == fresh
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), scale=st.floats(0.001, 1.0))
+def test_query_unit_bounds_hold(cell: CellModel, seed: int, scale: float) -> None:
+    """Each query unit's distance changes by at most Σ lever_arm[j]·|Δq_j| of that unit; splitting
+    torch-vs-robot into one unit per robot link finds the same pairs as one call over the robot."""
+    from weldcell.sim.collision import ClearanceRules, query, query_units
+
+    rng = np.random.default_rng(seed)
+    q1 = rng.uniform(-3, 3, 6)
+    q2 = q1 + rng.uniform(-1, 1, 6) * scale
+    rules = ClearanceRules(clearance=cell.clearance)
+    look = 3.0  # everything is in range: every unit reports its true distance
+    with PybulletWorld() as world:
+        scene = build_scene(world, cell)
+        units = query_units(scene)
+        assert {u.link_b for u in units if u.kind == "torch-robot"} == set(scene.collision_links) - set(
+            scene.torch_skip_links
+        )
+
+        def distances(q: np.ndarray) -> list[float]:
+            scene.set_configuration(q)
+            return [min((p.distance for p in query(scene, u, rules, look)), default=np.inf) for u in units]
+
+        d1, d2 = distances(q1), distances(q2)
+        whole = pb.getClosestPoints(scene.torch_id, scene.robot_id, look, physicsClientId=scene.client)
+        expected = {(r[3], r[4]) for r in whole if r[4] not in scene.torch_skip_links}
+        found = set()
+        for u in units:
+            if u.kind == "torch-robot":
+                found |= {(r[3], r[4]) for r in pb.getClosestPoints(
+                    scene.torch_id, scene.robot_id, look, linkIndexB=u.link_b, physicsClientId=scene.client
+                )}
+        assert found == expected
+    dq = np.abs(q2 - q1)
+    for u, a, b in zip(units, d1, d2, strict=True):
+        if np.isfinite(a) and np.isfinite(b):
+            assert abs(b - a) <= float(dq @ np.asarray(u.lever_arms)) + 1e-6, u

@@ -264,7 +264,15 @@ def parse_ur_url(url: str) -> tuple[str, int | None]:
     u = urlparse(url)
     if u.scheme != "ur" or not u.hostname:
         raise DriverConnectionError(f"robot address {url!r} must look like ur://HOST or ur://HOST:PORT")
-    return u.hostname, u.port
+    try:
+        port = u.port
+    except ValueError as err:
+        raise DriverConnectionError(
+            f"robot address {url!r}: expected a port number 1 … 65535 after the host ({err})"
+        ) from None
+    if port == 0:
+        raise DriverConnectionError(f"robot address {url!r}: expected a port number 1 … 65535")
+    return u.hostname, port
 
 
 def _connect_robot(
@@ -404,10 +412,14 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
 
 def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunResult:
     """Run a program or validated trajectory on a real cell (see the module docstring)."""
-    from weldcell.drivers.powersource.modbus import ModbusPowerSource
+    from weldcell.drivers.powersource.modbus import ModbusPowerSource, parse_modbus_url
     from weldcell.planning.stamp import verify_stamp
     from weldcell.program import load_program
 
+    # both addresses are checked before the (slow) planning and before anything connects
+    host, port = parse_ur_url(options.robot_url)
+    parse_modbus_url(options.powersource_url)
+    WeldLog(options.log_path).close()  # a bad log path fails here, before anything connects
     say = progress or (lambda p: None)
     out = Path(options.out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -426,7 +438,6 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
                 f"{traj.program_hash[:12]}); run the program .yaml instead"
             )
         traj_path = job
-    host, port = parse_ur_url(options.robot_url)
     with contextlib.ExitStack() as stack:
         robot = _connect_robot(host, traj.robot, rtde_port=port)
         stack.callback(robot.close)

@@ -79,15 +79,33 @@ class WeldLog:
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
         self._lock = threading.RLock()
+        if self.path.is_dir():
+            raise WeldLogError(f"{self.path}: is a folder; expected a weld log file (SQLite), e.g. weldlog.sqlite")
         if readonly and not self.path.is_file():
             raise WeldLogError(f"{self.path}: weld log not found")
+        if readonly and self.path.stat().st_size == 0:
+            raise WeldLogError(f"{self.path}: the file is empty; expected a weld log written by weldcell")
         if not readonly:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                why = err.strerror or str(err)
+                if isinstance(err, (FileExistsError, NotADirectoryError)):
+                    why = "a folder on its path is a file"
+                raise WeldLogError(f"{self.path}: cannot create the weld log's folder ({why})") from err
+        self._db = None  # type: ignore[assignment]
         try:
             self._db = sqlite3.connect(
                 str(self.path), timeout=10.0, check_same_thread=False, isolation_level=None
             )
             self._db.execute("PRAGMA busy_timeout=10000")
+            tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if tables and "meta" not in tables:
+                self.close()
+                raise WeldLogError(
+                    f"{self.path}: a SQLite database but not a weldcell weld log (tables {sorted(tables)[:5]}); "
+                    "expected a file written by weldcell"
+                )
             if not readonly:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=FULL")
@@ -97,7 +115,8 @@ class WeldLog:
                     (str(SCHEMA_VERSION),),
                 )
             row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        except sqlite3.DatabaseError as err:
+        except sqlite3.Error as err:
+            self.close()
             raise WeldLogError(f"{self.path}: not a weldcell weld log ({err})") from err
         if row is None or int(row[0]) != SCHEMA_VERSION:
             raise WeldLogError(

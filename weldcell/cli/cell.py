@@ -216,11 +216,25 @@ def _progress_printer() -> Any:
     return show
 
 
+def _output_folder(folder: Path, option: str = "--out") -> Path:
+    """Create ``folder`` (with parents) or fail with one line naming the option."""
+    from weldcell.errors import WeldcellError
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        why = err.strerror or str(err)
+        if isinstance(err, (FileExistsError, NotADirectoryError)):
+            why = "it, or a folder on its path, is a file"
+        raise WeldcellError(f"{option} {folder}: cannot create the output folder ({why})") from err
+    return folder
+
+
 def _log_to_file(path: Path) -> None:
     """Send library logging (driver timing warnings, ...) to ``path``; only errors reach the console."""
     import logging
 
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _output_folder(path.parent)
     root = logging.getLogger()
     root.setLevel(logging.INFO)
     fh = logging.FileHandler(path)
@@ -228,6 +242,9 @@ def _log_to_file(path: Path) -> None:
     root.addHandler(fh)
     console_handler = logging.StreamHandler()
     console_handler.setLevel(logging.ERROR)
+    # third-party libraries (pymodbus logs every refused reconnect) stay in the file; the failure
+    # itself reaches the user as one WeldcellError line
+    console_handler.addFilter(logging.Filter("weldcell"))
     root.addHandler(console_handler)
 
 

@@ -11,8 +11,8 @@ from rich.markup import escape
 
 from weldcell.errors import WeldcellError
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(emoji=False)
+err_console = Console(stderr=True, emoji=False)
 
 EXIT_ERROR = 2
 

@@ -40,10 +40,18 @@ def register(app: typer.Typer) -> None:
             from weldcell.drivers.powersource.virtual import start_virtual_power_source
             from weldcell.drivers.powersource.virtual_model import VirtualConfig, VirtualTiming
 
+            import math
+
+            from weldcell.errors import WeldcellError
+
+            if not (math.isfinite(comm_timeout) and comm_timeout >= 0):
+                raise WeldcellError(f"--comm-timeout {comm_timeout}: expected seconds >= 0 (0 = off)")
+            if not (math.isfinite(duration) and duration >= 0):
+                raise WeldcellError(f"--duration {duration}: expected seconds >= 0 (0 = until Ctrl-C)")
             img = load_process_image(image) if image is not None else ProcessImage()
             config = VirtualConfig(
                 image=img,
-                timing=replace(VirtualTiming(), comm_timeout=max(comm_timeout, 0.0)),
+                timing=replace(VirtualTiming(), comm_timeout=comm_timeout),
                 require_heartbeat=not no_heartbeat_required,
             )
             handle = start_virtual_power_source(host, port, config, seed)

@@ -108,9 +108,12 @@ def _parse_robot(url: str) -> tuple[str, str, int | None]:
     if not host:
         raise WeldcellError(f"--robot {url!r}: the host is missing")
     try:
-        return "ur", host, int(port) if port else None
+        number = int(port) if port else None
     except ValueError as err:
         raise WeldcellError(f"--robot {url!r}: port {port!r} is not a number") from err
+    if number is not None and not 1 <= number <= 65535:
+        raise WeldcellError(f"--robot {url!r}: port {number} is outside 1 … 65535")
+    return "ur", host, number
 
 
 def _prepare(source: Path, out_dir: Path | None) -> tuple[Any, Path]:
@@ -192,6 +195,18 @@ def run_cmd(
     from weldcell.drivers.base import ExecutionOutcome
 
     kind, host, rtde_port = _parse_robot(robot)
+    if not 0 <= arc_output <= 7:
+        raise WeldcellError(f"--arc-output {arc_output}: expected a standard digital output 0 … 7")
+    if kind == "ur":
+        from weldcell.drivers.ur.driver import URDriverConfig
+
+        # checks the ports before a program is planned (which takes a while)
+        URDriverConfig(
+            rtde_port=rtde_port or 30004,
+            dashboard_port=dashboard_port,
+            script_port=script_port,
+            arc_output=arc_output,
+        )
     traj, traj_path = _prepare(source, out)
     if kind == "ur":
         from weldcell.drivers.ur.driver import URDriver, URDriverConfig

@@ -35,76 +35,75 @@ _FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 @njit(cache=True, fastmath=_FAST)
 def _fk_links(q, parent, origin, axis, qidx, out):  # pragma: no cover - compiled
-    """Link poses (L, 3, 4) in the base frame for one configuration q (n,).
-
-    ``pose[k] = pose[parent[k]] @ origin[k] @ Rot(axis[k], q[qidx[k]])``; the parent pose is carried in
-    registers along a serial chain, and joints about z (all UR joints) take a 12-multiply short cut.
-    """
-    # fmt: off
+    """Link poses (L, 3, 4) in the base frame for one configuration q (n,)."""
     L = parent.shape[0]
-    # running pose of the previous link (serial chains read it from registers)
-    p00 = 1.0; p01 = 0.0; p02 = 0.0; p03 = 0.0
-    p10 = 0.0; p11 = 1.0; p12 = 0.0; p13 = 0.0
-    p20 = 0.0; p21 = 0.0; p22 = 1.0; p23 = 0.0
     for k in range(L):
-        p = parent[k]
-        if p < 0:
-            p00 = 1.0; p01 = 0.0; p02 = 0.0; p03 = 0.0
-            p10 = 0.0; p11 = 1.0; p12 = 0.0; p13 = 0.0
-            p20 = 0.0; p21 = 0.0; p22 = 1.0; p23 = 0.0
-        elif p != k - 1:
-            P = out[p]
-            p00 = P[0, 0]; p01 = P[0, 1]; p02 = P[0, 2]; p03 = P[0, 3]
-            p10 = P[1, 0]; p11 = P[1, 1]; p12 = P[1, 2]; p13 = P[1, 3]
-            p20 = P[2, 0]; p21 = P[2, 1]; p22 = P[2, 2]; p23 = P[2, 3]
+        # local = origin[k] @ Rot(axis[k], q)
         o = origin[k]
-        # M = P @ origin
-        m00 = p00 * o[0, 0] + p01 * o[1, 0] + p02 * o[2, 0]
-        m01 = p00 * o[0, 1] + p01 * o[1, 1] + p02 * o[2, 1]
-        m02 = p00 * o[0, 2] + p01 * o[1, 2] + p02 * o[2, 2]
-        m03 = p00 * o[0, 3] + p01 * o[1, 3] + p02 * o[2, 3] + p03
-        m10 = p10 * o[0, 0] + p11 * o[1, 0] + p12 * o[2, 0]
-        m11 = p10 * o[0, 1] + p11 * o[1, 1] + p12 * o[2, 1]
-        m12 = p10 * o[0, 2] + p11 * o[1, 2] + p12 * o[2, 2]
-        m13 = p10 * o[0, 3] + p11 * o[1, 3] + p12 * o[2, 3] + p13
-        m20 = p20 * o[0, 0] + p21 * o[1, 0] + p22 * o[2, 0]
-        m21 = p20 * o[0, 1] + p21 * o[1, 1] + p22 * o[2, 1]
-        m22 = p20 * o[0, 2] + p21 * o[1, 2] + p22 * o[2, 2]
-        m23 = p20 * o[0, 3] + p21 * o[1, 3] + p22 * o[2, 3] + p23
         j = qidx[k]
         if j >= 0:
             th = q[j]
             c = math.cos(th)
             s = math.sin(th)
-            x = axis[k, 0]; y = axis[k, 1]; z = axis[k, 2]
-            if x == 0.0 and y == 0.0 and z == 1.0:
-                # Rot(z): columns 0 and 1 mix, column 2 and the translation stay
-                p00 = c * m00 + s * m01; p01 = c * m01 - s * m00; p02 = m02
-                p10 = c * m10 + s * m11; p11 = c * m11 - s * m10; p12 = m12
-                p20 = c * m20 + s * m21; p21 = c * m21 - s * m20; p22 = m22
-            else:
-                v = 1.0 - c
-                r00 = c + x * x * v; r01 = x * y * v - z * s; r02 = x * z * v + y * s
-                r10 = y * x * v + z * s; r11 = c + y * y * v; r12 = y * z * v - x * s
-                r20 = z * x * v - y * s; r21 = z * y * v + x * s; r22 = c + z * z * v
-                p00 = m00 * r00 + m01 * r10 + m02 * r20
-                p01 = m00 * r01 + m01 * r11 + m02 * r21
-                p02 = m00 * r02 + m01 * r12 + m02 * r22
-                p10 = m10 * r00 + m11 * r10 + m12 * r20
-                p11 = m10 * r01 + m11 * r11 + m12 * r21
-                p12 = m10 * r02 + m11 * r12 + m12 * r22
-                p20 = m20 * r00 + m21 * r10 + m22 * r20
-                p21 = m20 * r01 + m21 * r11 + m22 * r21
-                p22 = m20 * r02 + m21 * r12 + m22 * r22
+            v = 1.0 - c
+            x = axis[k, 0]
+            y = axis[k, 1]
+            z = axis[k, 2]
+            r00 = c + x * x * v
+            r01 = x * y * v - z * s
+            r02 = x * z * v + y * s
+            r10 = y * x * v + z * s
+            r11 = c + y * y * v
+            r12 = y * z * v - x * s
+            r20 = z * x * v - y * s
+            r21 = z * y * v + x * s
+            r22 = c + z * z * v
+            l00 = o[0, 0] * r00 + o[0, 1] * r10 + o[0, 2] * r20
+            l01 = o[0, 0] * r01 + o[0, 1] * r11 + o[0, 2] * r21
+            l02 = o[0, 0] * r02 + o[0, 1] * r12 + o[0, 2] * r22
+            l10 = o[1, 0] * r00 + o[1, 1] * r10 + o[1, 2] * r20
+            l11 = o[1, 0] * r01 + o[1, 1] * r11 + o[1, 2] * r21
+            l12 = o[1, 0] * r02 + o[1, 1] * r12 + o[1, 2] * r22
+            l20 = o[2, 0] * r00 + o[2, 1] * r10 + o[2, 2] * r20
+            l21 = o[2, 0] * r01 + o[2, 1] * r11 + o[2, 2] * r21
+            l22 = o[2, 0] * r02 + o[2, 1] * r12 + o[2, 2] * r22
         else:
-            p00 = m00; p01 = m01; p02 = m02
-            p10 = m10; p11 = m11; p12 = m12
-            p20 = m20; p21 = m21; p22 = m22
-        p03 = m03; p13 = m13; p23 = m23
-        out[k, 0, 0] = p00; out[k, 0, 1] = p01; out[k, 0, 2] = p02; out[k, 0, 3] = p03
-        out[k, 1, 0] = p10; out[k, 1, 1] = p11; out[k, 1, 2] = p12; out[k, 1, 3] = p13
-        out[k, 2, 0] = p20; out[k, 2, 1] = p21; out[k, 2, 2] = p22; out[k, 2, 3] = p23
-    # fmt: on
+            l00 = o[0, 0]
+            l01 = o[0, 1]
+            l02 = o[0, 2]
+            l10 = o[1, 0]
+            l11 = o[1, 1]
+            l12 = o[1, 2]
+            l20 = o[2, 0]
+            l21 = o[2, 1]
+            l22 = o[2, 2]
+        t0 = o[0, 3]
+        t1 = o[1, 3]
+        t2 = o[2, 3]
+        p = parent[k]
+        if p < 0:
+            out[k, 0, 0] = l00
+            out[k, 0, 1] = l01
+            out[k, 0, 2] = l02
+            out[k, 1, 0] = l10
+            out[k, 1, 1] = l11
+            out[k, 1, 2] = l12
+            out[k, 2, 0] = l20
+            out[k, 2, 1] = l21
+            out[k, 2, 2] = l22
+            out[k, 0, 3] = t0
+            out[k, 1, 3] = t1
+            out[k, 2, 3] = t2
+        else:
+            P = out[p]
+            for i in range(3):
+                a0 = P[i, 0]
+                a1 = P[i, 1]
+                a2 = P[i, 2]
+                out[k, i, 0] = a0 * l00 + a1 * l10 + a2 * l20
+                out[k, i, 1] = a0 * l01 + a1 * l11 + a2 * l21
+                out[k, i, 2] = a0 * l02 + a1 * l12 + a2 * l22
+                out[k, i, 3] = a0 * t0 + a1 * t1 + a2 * t2 + P[i, 3]
 
 
 @njit(cache=True, inline="always")
@@ -266,7 +265,11 @@ def _sincos(x):  # pragma: no cover - compiled
             + r2
             * (
                 -1.0 / 5040.0
-                + r2 * (1.0 / 362880.0 + r2 * (-1.0 / 39916800.0 + r2 * (1.0 / 6227020800.0 - r2 / 1307674368000.0)))
+                + r2
+                * (
+                    1.0 / 362880.0
+                    + r2 * (-1.0 / 39916800.0 + r2 * (1.0 / 6227020800.0 - r2 / 1307674368000.0))
+                )
             )
         )
     )
@@ -281,7 +284,11 @@ def _sincos(x):  # pragma: no cover - compiled
                 + r2
                 * (
                     1.0 / 40320.0
-                    + r2 * (-1.0 / 3628800.0 + r2 * (1.0 / 479001600.0 + r2 * (-1.0 / 87178291200.0 + r2 / 20922789888000.0)))
+                    + r2
+                    * (
+                        -1.0 / 3628800.0
+                        + r2 * (1.0 / 479001600.0 + r2 * (-1.0 / 87178291200.0 + r2 / 20922789888000.0))
+                    )
                 )
             )
         )
@@ -454,12 +461,12 @@ def collision_batch(
     for m0 in range(0, M, BS):
         nb = min(BS, M - m0)
         for i in range(nb):
-            ok = True
+            z = 0.0
             for j in range(n):
                 v = Q[m0 + i, j]
-                ok = ok and math.isfinite(v)
-                Qb[j, i] = v if math.isfinite(v) else 0.0
-            finite[i] = ok
+                Qb[j, i] = v
+                z += v * 0.0  # NaN when any value is NaN or infinite (no nnan flag: not folded)
+            finite[i] = z == 0.0
         _fk_block(Qb, nb, parent, origin, axis, qidx, X)
         for c in range(C):
             lk = cap_link[c]
@@ -484,15 +491,54 @@ def collision_batch(
         for k in range(P):
             c = env_cap[k]
             b = env_body[k]
-            s0 = body_sphere[b, 0]
-            s1 = body_sphere[b, 1]
-            s2 = body_sphere[b, 2]
-            r2 = reach2[k]
-            for i in range(nb):
-                sx = Mi[c, 0, i] - s0
-                sy = Mi[c, 1, i] - s1
-                sz = Mi[c, 2, i] - s2
-                near[k, i] = sx * sx + sy * sy + sz * sz <= r2
+            kind = body_kind[b]
+            if kind == SPHERE:
+                s0 = body_sphere[b, 0]
+                s1 = body_sphere[b, 1]
+                s2 = body_sphere[b, 2]
+                r2 = reach2[k]
+                for i in range(nb):
+                    sx = Mi[c, 0, i] - s0
+                    sy = Mi[c, 1, i] - s1
+                    sz = Mi[c, 2, i] - s2
+                    near[k, i] = sx * sx + sy * sy + sz * sz <= r2
+                continue
+            # boxes and cylinders: a branch-free lower bound of the signed distance at the mid point,
+            # max over the body axes of (|coordinate| - half size) (radial distance for a cylinder)
+            lim = ext[c] + max(env_req[k], cap)
+            d00 = body_data[b, 0]
+            d01 = body_data[b, 1]
+            d02 = body_data[b, 2]
+            d03 = body_data[b, 3]
+            d10 = body_data[b, 4]
+            d11 = body_data[b, 5]
+            d12 = body_data[b, 6]
+            d13 = body_data[b, 7]
+            d20 = body_data[b, 8]
+            d21 = body_data[b, 9]
+            d22 = body_data[b, 10]
+            d23 = body_data[b, 11]
+            h0 = body_data[b, 12]
+            h1 = body_data[b, 13]
+            h2 = body_data[b, 14]
+            if kind == BOX:
+                for i in range(nb):
+                    x = Mi[c, 0, i]
+                    y = Mi[c, 1, i]
+                    z = Mi[c, 2, i]
+                    px = abs(d00 * x + d01 * y + d02 * z + d03) - h0
+                    py = abs(d10 * x + d11 * y + d12 * z + d13) - h1
+                    pz = abs(d20 * x + d21 * y + d22 * z + d23) - h2
+                    near[k, i] = max(px, max(py, pz)) <= lim
+            else:
+                for i in range(nb):
+                    x = Mi[c, 0, i]
+                    y = Mi[c, 1, i]
+                    z = Mi[c, 2, i]
+                    px = d00 * x + d01 * y + d02 * z + d03
+                    py = d10 * x + d11 * y + d12 * z + d13
+                    pz = abs(d20 * x + d21 * y + d22 * z + d23) - h1
+                    near[k, i] = max(math.sqrt(px * px + py * py) - h0, pz) <= lim
         for k in range(S):
             ca = self_a[k]
             cb = self_b[k]
@@ -555,9 +601,19 @@ def collision_batch(
                     req = self_req[k - P]
                     d = (
                         _seg_seg(
-                            A[ca, 0, i], A[ca, 1, i], A[ca, 2, i], B[ca, 0, i], B[ca, 1, i], B[ca, 2, i],
-                            A[cb, 0, i], A[cb, 1, i], A[cb, 2, i], B[cb, 0, i], B[cb, 1, i], B[cb, 2, i],
-                        )  # fmt: skip
+                            A[ca, 0, i],
+                            A[ca, 1, i],
+                            A[ca, 2, i],
+                            B[ca, 0, i],
+                            B[ca, 1, i],
+                            B[ca, 2, i],
+                            A[cb, 0, i],
+                            A[cb, 1, i],
+                            A[cb, 2, i],
+                            B[cb, 0, i],
+                            B[cb, 1, i],
+                            B[cb, 2, i],
+                        )
                         - cap_r[ca]
                         - cap_r[cb]
                     )
@@ -630,3 +686,95 @@ def pair_distances(
         cb = self_b[k]
         out[P + k] = _capsule_pair_axis_distance(A, B, ca, cb) - cap_r[ca] - cap_r[cb]
     return out
+
+
+@njit(cache=True)
+def pair_never_within(
+    parent,
+    origin,
+    axis,
+    qidx,
+    cap_link,
+    cap_a,
+    cap_b,
+    cap_r,
+    ca,
+    cb,
+    joints,
+    lo,
+    hi,
+    reach,
+    required,
+    min_width,
+    max_evals,
+):  # pragma: no cover - compiled
+    """Prove that capsules ca and cb stay farther apart than ``required`` [m] over a joint box.
+
+    Branch and bound over the joints ``joints`` (the only ones that move cb relative to ca), each in
+    ``[lo, hi]`` [rad]; the other joints are held at 0 (they move both capsules rigidly together). A
+    box's lower bound is the distance at its centre less ``sum_j reach[j] * half width_j``, where
+    ``reach[j]`` bounds the distance of cb's points from joint j's axis, so rotating joint j by Δ
+    moves cb by at most ``reach[j] * |Δ|`` (segment distance is 1-Lipschitz in the end points).
+
+    Returns:
+        True when every box is proven farther than ``required``; False when a configuration within
+        the requirement is found, the boxes become narrower than ``min_width`` [rad] without a
+        proof, or ``max_evals`` distance evaluations are used.
+    """
+    nj = joints.shape[0]
+    n = 0
+    for k in range(qidx.shape[0]):
+        n = max(n, qidx[k] + 1)
+    q = np.zeros(n)
+    poses = np.empty((parent.shape[0], 3, 4))
+    cap = 4096
+    stack_lo = np.empty((cap, nj))
+    stack_hi = np.empty((cap, nj))
+    top = 0
+    for j in range(nj):
+        stack_lo[0, j] = lo[j]
+        stack_hi[0, j] = hi[j]
+    top = 1
+    evals = 0
+    A = np.empty((2, 3))
+    B = np.empty((2, 3))
+    while top > 0:
+        top -= 1
+        slack_b = 0.0
+        widest = 0
+        widest_v = -1.0
+        narrow = True
+        for j in range(nj):
+            hw = 0.5 * (stack_hi[top, j] - stack_lo[top, j])
+            q[joints[j]] = stack_lo[top, j] + hw
+            v = reach[j] * hw
+            slack_b += v
+            if v > widest_v:
+                widest_v = v
+                widest = j
+            if 2.0 * hw > min_width:
+                narrow = False
+        _fk_links(q, parent, origin, axis, qidx, poses)
+        evals += 1
+        for t in range(2):
+            c = ca if t == 0 else cb
+            T = poses[cap_link[c]]
+            for i in range(3):
+                A[t, i] = T[i, 0] * cap_a[c, 0] + T[i, 1] * cap_a[c, 1] + T[i, 2] * cap_a[c, 2] + T[i, 3]
+                B[t, i] = T[i, 0] * cap_b[c, 0] + T[i, 1] * cap_b[c, 1] + T[i, 2] * cap_b[c, 2] + T[i, 3]
+        d = _seg_seg(
+            A[0, 0], A[0, 1], A[0, 2], B[0, 0], B[0, 1], B[0, 2],
+            A[1, 0], A[1, 1], A[1, 2], B[1, 0], B[1, 1], B[1, 2],
+        ) - cap_r[ca] - cap_r[cb]  # fmt: skip
+        if d - slack_b > required:
+            continue
+        if d <= required or narrow or evals >= max_evals or top + 2 > cap:
+            return False
+        mid = 0.5 * (stack_lo[top, widest] + stack_hi[top, widest])
+        for j in range(nj):
+            stack_lo[top + 1, j] = stack_lo[top, j]
+            stack_hi[top + 1, j] = stack_hi[top, j]
+        stack_hi[top, widest] = mid
+        stack_lo[top + 1, widest] = mid
+        top += 2
+    return True

@@ -38,6 +38,13 @@ from weldcell.spatial import invert_transforms
 log = logging.getLogger(__name__)
 _MAY_TOUCH_WORKPIECE = ("wire", "contact_tip")
 NDArrayF = npt.NDArray[np.float64]
+# provable self-pair pruning (see CapsuleCollisionChecker._never_within)
+_PRUNE_MAX_JOINTS = 3
+_PRUNE_SAFETY = 0.001  # [m] extra distance a pruned pair keeps beyond the self margin
+_PRUNE_MIN_WIDTH = 2e-3  # [rad] narrowest joint interval of the branch and bound
+_PRUNE_MAX_EVALS = 200_000
+# memo of pure results keyed by the full geometry (a cache, not state: same key, same answer)
+_PRUNE_CACHE: dict[tuple[object, ...], bool] = {}
 
 
 @runtime_checkable
@@ -265,7 +272,96 @@ class CapsuleCollisionChecker:
         keep = ~(touching[0] | (touching[1:].mean(axis=0) > 0.95))
         for i, j in zip(a[~keep], b[~keep], strict=True):
             log.debug("self collision pair excluded: %s / %s", self.capsule_names[i], self.capsule_names[j])
-        return a[keep], b[keep], np.full(int(keep.sum()), float(self_margin))
+        a, b = a[keep], b[keep]
+        far = np.array(
+            [
+                self._never_within(int(i), int(j), self_margin + _PRUNE_SAFETY)
+                for i, j in zip(a, b, strict=True)
+            ]
+        )
+        far = far.astype(bool).reshape(-1)
+        for i, j in zip(a[far], b[far], strict=True):
+            log.debug("self pair never within reach: %s / %s", self.capsule_names[i], self.capsule_names[j])
+        a, b = a[~far], b[~far]
+        return a, b, np.full(len(a), float(self_margin))
+
+    def _never_within(self, ca: int, cb: int, required: float) -> bool:
+        """True when capsules ca and cb provably stay farther than ``required`` [m] at every joint value.
+
+        Only pairs whose relative pose depends on at most ``_PRUNE_MAX_JOINTS`` joints are analysed
+        (branch and bound over those joints within their limits, see
+        :func:`~weldcell.planning._collision_kernels.pair_never_within`); the result is memoised per
+        robot and torch geometry.
+        """
+        c = self.chain
+        cap_link, cap_a, cap_b, cap_r = self._caps
+
+        def up(link: int) -> list[int]:
+            out = [link]
+            while c.parent[out[-1]] >= 0:
+                out.append(int(c.parent[out[-1]]))
+            return out
+
+        la, lb = int(cap_link[ca]), int(cap_link[cb])
+        up_a, up_b = up(la), up(lb)
+        common = next(k for k in up_a if k in up_b)
+        joints: list[int] = []
+        reach: list[float] = []
+        for path, cap in ((up_a[: up_a.index(common)], ca), (up_b[: up_b.index(common)], cb)):
+            # path runs from the capsule's link up to (not including) the common ancestor
+            far_end = max(float(np.linalg.norm(cap_a[cap])), float(np.linalg.norm(cap_b[cap])))
+            for pos, k in enumerate(path):
+                if c.qidx[k] < 0:
+                    continue
+                below = path[:pos]  # links between joint k's frame and the capsule's link
+                joints.append(int(c.qidx[k]))
+                reach.append(far_end + sum(float(np.linalg.norm(c.origin[m][:3, 3])) for m in below))
+        if not joints or len(joints) > _PRUNE_MAX_JOINTS:
+            return False
+        lo = np.asarray(self.robot.q_lower, dtype=np.float64)[joints]
+        hi = np.asarray(self.robot.q_upper, dtype=np.float64)[joints]
+        wrap = hi - lo >= 2.0 * np.pi  # the relative pose is 2π-periodic in every joint
+        lo = np.where(wrap, -np.pi, lo)
+        hi = np.where(wrap, np.pi, hi)
+        key = (
+            c.origin.tobytes(),
+            c.axis.tobytes(),
+            c.parent.tobytes(),
+            c.qidx.tobytes(),
+            cap_a[[ca, cb]].tobytes(),
+            cap_b[[ca, cb]].tobytes(),
+            cap_r[[ca, cb]].tobytes(),
+            int(la),
+            int(lb),
+            lo.tobytes(),
+            hi.tobytes(),
+            float(required),
+        )
+        hit = _PRUNE_CACHE.get(key)
+        if hit is None:
+            hit = bool(
+                kernels.pair_never_within(  # type: ignore[call-arg]
+                    c.parent,
+                    c.origin,
+                    c.axis,
+                    c.qidx,
+                    cap_link,
+                    cap_a,
+                    cap_b,
+                    cap_r,
+                    ca,
+                    cb,
+                    np.array(joints, dtype=np.int64),
+                    lo,
+                    hi,
+                    np.array(reach),
+                    float(required),
+                    _PRUNE_MIN_WIDTH,
+                    _PRUNE_MAX_EVALS,
+                )
+            )
+            _PRUNE_CACHE[key] = hit
+        return hit
 
     # --- queries ---------------------------------------------------------------------------------
     def is_free(self, q: npt.ArrayLike) -> bool:

@@ -9,7 +9,9 @@ Rules (:class:`ClearanceRules`), per pair of things that can meet:
   everything else: contact only (margin 0);
 * robot links vs robot links that are not adjacent, and torch vs robot links other than its mount
   and the link before it: ``self_clearance``;
-* robot links rigidly attached to the base vs the table are skipped (the robot stands on it).
+* a robot link rigidly attached to the base vs the table it stands on is not measured: the scene
+  lists these contacts explicitly (:attr:`Scene.mount_contacts`, found when it is built: touching,
+  contact normal along the base z axis); the validation report names them in its notes.
 
 A query returns every pair closer than its margin plus ``lookahead`` [m] as :class:`Proximity`
 values; pairs farther away are not reported (pybullet's broad phase drops them cheaply).
@@ -145,12 +147,12 @@ def query(scene: Scene, unit: QueryUnit, rules: ClearanceRules, lookahead: float
     robot, torch, cell = scene.robot_id, scene.torch_id, scene.cell_id
     if unit.kind == "robot-cell":
         cap = rules.clearance + lookahead
-        bodies = scene.cell.bodies
+        mount = scene.mount_contacts
         for r in pb.getClosestPoints(robot, cell, cap, physicsClientId=cid):
             key = (r[3], r[4])
             if key in best and best[key][0] <= r[8]:
                 continue
-            if r[3] in scene.static_links and bodies[r[4]].role == "table":
+            if (r[3], r[4]) in mount:  # the robot stands on this table
                 continue
             best[key] = (r[8], rules.clearance, "robot-cell")
     elif unit.kind == "torch-cell":

@@ -34,6 +34,8 @@ ROLE_COLOURS: dict[str, tuple[float, float, float, float]] = {
     "obstacle": (0.90, 0.50, 0.10, 1.0),
 }
 FLANGE_LINK_NAMES = ("tool0", "flange")
+MOUNT_TOLERANCE = 0.001  # [m] a base link this close to (or into) a table below it stands on that table
+MOUNT_NORMAL_COS = float(np.cos(np.deg2rad(10.0)))  # the contact must push along the base's z axis
 
 
 class TorchPart(Enum):
@@ -89,6 +91,11 @@ class Scene:
         torch_extent: Per torch link with a collision shape: bounds [m] on the distance of its points
             from the flange origin and from the TCP point of ``cell.T_flange_tcp``.
         collision_links: Robot links (index, -1 = base) that have a collision shape.
+        mount_contacts: Allowed contacts (robot link, cell body index): a link rigidly attached to the
+            robot base that stands on a ``table`` body (within ``MOUNT_TOLERANCE`` of it, contact
+            normal within 10° of the base z axis), found when the scene is built. Neither moves, so
+            the pair is not measured; every other pair, including another table touching the base
+            from the side, is.
     """
 
     world: PybulletWorld
@@ -115,6 +122,7 @@ class Scene:
     torch_radius: float
     torch_extent: dict[int, tuple[float, float]]
     collision_links: frozenset[int] = frozenset()
+    mount_contacts: frozenset[tuple[int, int]] = frozenset()
 
     @property
     def self_pair_set(self) -> frozenset[tuple[int, int]]:
@@ -270,7 +278,27 @@ def build_scene(world: PybulletWorld, cell: CellModel | Any) -> Scene:
         torch_radius=torch_radius,
         torch_extent=torch_extent,
         collision_links=frozenset(collidable),
+        mount_contacts=_mount_contacts(cid, robot_id, cell_id, cell, static & frozenset(collidable)),
     )
+
+
+def _mount_contacts(
+    cid: int, robot_id: int, cell_id: int | None, cell: CellModel, links: frozenset[int]
+) -> frozenset[tuple[int, int]]:
+    """(robot link, cell body) pairs where a base-fixed link stands on a table (see ``Scene``)."""
+    if cell_id is None:
+        return frozenset()
+    z_base = np.asarray(cell.T_world_base, dtype=np.float64)[:3, 2]
+    verdict: dict[tuple[int, int], bool] = {}
+    for k in sorted(links):
+        for r in pb.getClosestPoints(robot_id, cell_id, MOUNT_TOLERANCE, linkIndexA=k, physicsClientId=cid):
+            key = (k, int(r[4]))
+            if cell.bodies[key[1]].role != "table" or r[8] > MOUNT_TOLERANCE:
+                continue
+            # contactNormalOnB points from the table (B) towards the robot (A): up along the base z axis
+            below = float(np.dot(r[7], z_base)) >= MOUNT_NORMAL_COS
+            verdict[key] = verdict.get(key, True) and below
+    return frozenset(k for k, ok in verdict.items() if ok)
 
 
 def _ro(a: object) -> NDArrayF:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from bisect import bisect_left
+from itertools import compress
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -43,7 +44,6 @@ from weldcell.sim.world import Mode, PybulletWorld
 
 log = logging.getLogger(__name__)
 NDArrayF = npt.NDArray[np.float64]
-_TM: dict = {}
 BOUND_TOLERANCE = 2e-5  # [m] kept in reserve for the numerical error of pybullet's distances
 
 
@@ -213,6 +213,11 @@ def validate_in_scene(
     ctx = _Context(traj)
     violations: list[Violation] = []
     notes: list[str] = []
+    for link, body in sorted(scene.mount_contacts):
+        notes.append(
+            f"robot/{scene.link_names[link]} stands on cell/{scene.cell.bodies[body].name}: "
+            "that contact is allowed (fixed mount, found when the scene was built)"
+        )
 
     fk, checks = _replay(scene, traj, idx, pos_in_scene, rules, options.lookahead, options.self_lookahead)
     violations += _collision_violations(ctx, checks)
@@ -361,11 +366,10 @@ class _Checks:
 
     def min_distance_at(self) -> dict[int, float]:
         """Smallest distance found per queried sample (units without pairs count as out of reach)."""
-        out: dict[int, float] = {}
-        for unit in self.per_unit:
-            for i, items in unit:
-                d = min((p.distance for p in items), default=float("inf"))
-                out[i] = min(out.get(i, float("inf")), d)
+        out: dict[int, float] = dict.fromkeys(self.samples(), float("inf"))
+        for i, p in self.items():
+            if p.distance < out[i]:
+                out[i] = p.distance
         return out
 
     def items(self) -> list[tuple[int, Proximity]]:
@@ -394,29 +398,31 @@ def _replay(
     """
     cid, robot, flange, torch = scene.client, scene.robot_id, scene.flange_link, scene.torch_id
     N = traj.n_samples
-    _tm = _TM
-    _tm['T0'] = __import__('time').perf_counter()
-    qlist = traj.q[:, :, None].tolist()
+    rows = traj.q.tolist()
+    one = [slice(j, j + 1) for j in range(len(idx))]
+
+    def targets(i: int) -> list[list[float]]:  # [[q_0], [q_1], ...]: the form pybullet wants
+        return list(map(rows[i].__getitem__, one))
+
     reset, link_state = pb.resetJointStatesMultiDof, pb.getLinkState
 
     # FK at every sample where q changes (a dwell repeats the previous pose). resetJointStatesMultiDof
     # runs pybullet's forward kinematics and updates the link transforms, so getLinkState reads them
-    # without recomputing (computeForwardKinematics=0; test_scene checks that both agree).
+    # without recomputing (computeForwardKinematics=0; test_scene checks that both agree). Poses are
+    # kept as flat lists of floats: millions of small tuples would wake the garbage collector.
     moved = np.ones(N, dtype=bool)
     moved[1:] = np.any(traj.q[1:] != traj.q[:-1], axis=1)
-    pos_l: list[Any] = []
-    orn_l: list[Any] = []
-    for i in np.flatnonzero(moved).tolist():  # the hot loop: ~11 µs per sample, mostly in pybullet
-        reset(robot, idx, qlist[i], physicsClientId=cid)
-        st = link_state(robot, flange, 0, 0, physicsClientId=cid)
-        pos_l.append(st[4])
-        orn_l.append(st[5])
-    _tm['T1'] = __import__('time').perf_counter()
+    pos_f: list[float] = []
+    orn_f: list[float] = []
+    for row in compress(rows, moved.tolist()):  # the hot loop: ~12 µs per sample, all in pybullet
+        reset(robot, idx, list(map(row.__getitem__, one)), physicsClientId=cid)
+        st = link_state(robot, flange, 0, 0, cid)  # positional client id: cheaper to parse
+        pos_f += st[4]
+        orn_f += st[5]
     src = np.cumsum(moved) - 1  # sample -> index of its computed pose
-    pos = np.asarray(pos_l, dtype=np.float64)[src]
-    orn = np.asarray(orn_l, dtype=np.float64)[src]
+    pos = np.asarray(pos_f, dtype=np.float64).reshape(-1, 3)[src]
+    orn = np.asarray(orn_f, dtype=np.float64).reshape(-1, 4)[src]
 
-    _tm['T2'] = __import__('time').perf_counter()
     units = query_units(scene)
     dq = np.abs(np.diff(traj.q, axis=0))
     step: dict[Any, NDArrayF] = {}
@@ -432,14 +438,19 @@ def _replay(
     d_flange = np.linalg.norm(np.diff(pos, axis=0), axis=1)
     d_ref = np.linalg.norm(np.diff(p_ref, axis=0), axis=1)
     S: list[list[float]] = []
+    shared: dict[Any, list[float]] = {}
     for u in units:
         inc = step[u.lever_arms]
         if u.kind == "torch-cell":
             r_flange, r_tcp = scene.torch_extent[u.link_a]
             inc = np.minimum(inc, np.minimum(d_flange + theta * r_flange, d_ref + theta * r_tcp))
+        elif u.lever_arms in shared:
+            S.append(shared[u.lever_arms])
+            continue
         S.append(np.concatenate([[0.0], np.cumsum(inc)]).tolist())
+        if u.kind != "torch-cell":
+            shared[u.lever_arms] = S[-1]
 
-    _tm['T3'] = __import__('time').perf_counter()
     results: list[list[tuple[int, tuple[Proximity, ...]]]] = [[] for _ in units]
     nxt = [0] * len(units)
     reset_base = pb.resetBasePositionAndOrientation
@@ -454,11 +465,10 @@ def _replay(
             if nxt[k] != i:
                 continue
             if needs_robot[k] and robot_at != i:
-                reset(robot, idx, qlist[i], physicsClientId=cid)
+                reset(robot, idx, targets(i), physicsClientId=cid)
                 robot_at = i
             if needs_torch[k] and torch_at != i and torch is not None:
-                j = int(src[i])
-                reset_base(torch, pos_l[j], orn_l[j], physicsClientId=cid)
+                reset_base(torch, pos[i].tolist(), orn[i].tolist(), physicsClientId=cid)
                 torch_at = i
             look = looks[k]
             items = tuple(query(scene, unit, rules, look))
@@ -471,7 +481,6 @@ def _replay(
                 Su = S[k]
                 nxt[k] = max(i + 1, bisect_left(Su, Su[i] + budget))
         due = min(nxt)
-    _tm['T4'] = __import__('time').perf_counter()
     checks = _Checks(tuple(tuple(r) for r in results), lookahead)
     return T_f, checks
 
@@ -632,6 +641,7 @@ def _seam_metrics(
     runs = _runs(traj.arc_on)
     s = traj.seam_s
     speed_err = np.abs(speed - speed_nom)
+    nozzle_items = [(i, p) for i, p in checks.items() if p.rule == "nozzle-workpiece"]
     for k, sid in enumerate(traj.seam_ids):
         on = traj.arc_on & (traj.seam_index == k)
         if not on.any():
@@ -666,7 +676,7 @@ def _seam_metrics(
                 viol.append(
                     ctx.violation(ViolationKind.TRAVEL_SPEED, c, d, (), float(speed[c : d + 1].max()), v_prog)
                 )
-        nozzle = [p.distance for i, p in checks.items() if on[i] and p.rule == "nozzle-workpiece"]
+        nozzle = [p.distance for i, p in nozzle_items if on[i]]
         finite = s[on][np.isfinite(s[on])]
         out.append(
             SeamMetrics(

@@ -235,6 +235,12 @@ class ProcessImage:
         for key, value in data.items():
             if key in HOLDING_SIGNALS or key in INPUT_REGISTER_SIGNALS:
                 if isinstance(value, Mapping):
+                    extra = sorted(set(value) - {"address", "scale", "signed"})
+                    if extra or "address" not in value:
+                        raise PowerSourceValueError(
+                            f"process image: {key}: expected a mapping with address (and optional scale, "
+                            f"signed), got keys {sorted(value)}"
+                        )
                     kwargs[key] = RegisterSignal(**dict(value))
                 elif isinstance(value, int):
                     kwargs[key] = RegisterSignal(value, getattr(cls(), key).scale, getattr(cls(), key).signed)

@@ -87,9 +87,15 @@ def parse_modbus_url(url: str, default_port: int = 502) -> tuple[str, int]:
     if parsed.scheme != "modbus" or not parsed.hostname:
         raise PowerSourceValueError(f"power source address {url!r} is not of the form modbus://HOST:PORT")
     try:
-        port = parsed.port or default_port
+        port = parsed.port
     except ValueError as err:
-        raise PowerSourceValueError(f"power source address {url!r}: bad port ({err})") from None
+        raise PowerSourceValueError(
+            f"power source address {url!r}: expected a port number 1 … 65535 after the host ({err})"
+        ) from None
+    if port is None:
+        port = default_port
+    elif port == 0:
+        raise PowerSourceValueError(f"power source address {url!r}: expected a port number 1 … 65535")
     return parsed.hostname, port
 
 

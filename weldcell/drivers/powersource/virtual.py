@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -30,6 +32,7 @@ from pymodbus.exceptions import ModbusException
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
+from weldcell.drivers.powersource.base import PowerSourceValueError
 from weldcell.drivers.powersource.image import ProcessImage, pack_bits
 from weldcell.drivers.powersource.virtual_model import (
     N_TEST_REGISTERS,
@@ -112,6 +115,36 @@ def _build_device(model: VirtualPowerSourceModel) -> SimDevice:
     )
 
 
+def _check_can_listen(host: str, port: int) -> None:
+    """Fail early, with a clear reason, when ``host:port`` cannot be listened on.
+
+    pymodbus only logs a bind failure; this probe names the cause (bad port, unknown host, address
+    in use) before the server thread starts.
+
+    Raises:
+        DriverConnectionError: the port is out of range, the host unknown or the address not free.
+    """
+    where = f"virtual power source cannot listen on {host}:{port}"
+    if not (isinstance(port, int) and 0 <= port <= 65535):
+        raise DriverConnectionError(f"{where}: expected a TCP port 0 … 65535")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as err:
+        raise DriverConnectionError(f"{where}: unknown host ({err})") from err
+    if port == 0:
+        return
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as err:
+            why = err.strerror or str(err)
+            if err.errno == errno.EADDRINUSE:
+                why += " (is another power source running? choose another --port)"
+            raise DriverConnectionError(f"{where}: {why}") from err
+
+
 class VirtualPowerSourceHandle:
     """A virtual power source running in a background thread.
 
@@ -150,6 +183,7 @@ class VirtualPowerSourceHandle:
         Raises:
             DriverConnectionError: The port could not be bound within ``timeout`` [s].
         """
+        _check_can_listen(self._host, self._port)
         self._thread.start()
         if not self._ready.wait(timeout):
             self.stop()
@@ -299,6 +333,8 @@ def start_virtual_power_source(
     Returns:
         A running handle; call ``handle.stop()`` (or use it as a context manager).
     """
+    if not (isinstance(seed, int) and seed >= 0):
+        raise PowerSourceValueError(f"virtual power source seed {seed!r}: expected an integer >= 0")
     model = VirtualPowerSourceModel(config, rng=np.random.default_rng(seed))
     return VirtualPowerSourceHandle(model, host, port).start(timeout)
 

@@ -21,6 +21,7 @@ digital output, switched by the robot program at exactly the sample where it cha
 from __future__ import annotations
 
 import contextlib
+import math
 import logging
 import queue
 import socket
@@ -121,7 +122,11 @@ _K_UNDERRUNS = f"output_int_register_{sp.OUT_UNDERRUNS}"
 _K_SESSION = f"output_int_register_{sp.OUT_SESSION}"
 _K_POSITION = f"output_double_register_{sp.OUT_POSITION}"
 # enum values as plain ints: an IntEnum attribute lookup costs more than the comparison
-_DONE, _STOPPED, _OVERRUN = int(sp.StreamStatus.DONE), int(sp.StreamStatus.STOPPED), int(sp.StreamStatus.OVERRUN)
+_DONE, _STOPPED, _OVERRUN = (
+    int(sp.StreamStatus.DONE),
+    int(sp.StreamStatus.STOPPED),
+    int(sp.StreamStatus.OVERRUN),
+)
 _FILL, _RUN, _STOP = int(sp.StreamCommand.FILL), int(sp.StreamCommand.RUN), int(sp.StreamCommand.STOP)
 _SLOTS = sp.SLOTS
 _I32 = struct.Struct(">i")
@@ -135,6 +140,10 @@ IO_INPUTS = [
     "standard_analog_output_0",
     "standard_analog_output_1",
 ]
+
+
+class URDriverConfigError(DriverError, ValueError):
+    """A :class:`URDriverConfig` setting that cannot work (port, I/O number, time)."""
 
 
 @dataclass(frozen=True)
@@ -173,6 +182,28 @@ class URDriverConfig:
     power_on: bool = False
     upload_timeout: float = 3.0
     realtime: RealtimeConfig = field(default_factory=RealtimeConfig)
+
+    def __post_init__(self) -> None:
+        """Reject settings that cannot work before anything connects (field, value, expectation).
+
+        Raises:
+            URDriverConfigError: a port outside 1 … 65535, an I/O number outside 0 … 7, or a
+                non-positive time.
+        """
+        for name in ("rtde_port", "dashboard_port", "script_port"):
+            port = getattr(self, name)
+            if port is not None and not (isinstance(port, int) and 1 <= port <= 65535):
+                raise URDriverConfigError(f"UR driver {name} {port!r}: expected a TCP port 1 … 65535")
+        for name in ("arc_output", "arc_established_input"):
+            num = getattr(self, name)
+            if num is not None and not (isinstance(num, int) and 0 <= num <= 7):
+                raise URDriverConfigError(
+                    f"UR driver {name} {num!r}: expected a standard digital I/O number 0 … 7"
+                )
+        for name in ("lookahead", "stop_time", "watchdog_hz", "upload_timeout"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise URDriverConfigError(f"UR driver {name} {value!r}: expected a number > 0")
 
 
 class _TxWindow:
@@ -462,7 +493,7 @@ class URDriver(RobotDriver):
         notes = configure_thread(rt.reader_fifo_priority)
         if notes:
             log.info("%s: RTDE reader thread: %s", self.host, "; ".join(notes))
-        reported_overruns = reported_drops = 0
+        reported = reported_active = reported_drops = 0
         next_report = time.monotonic() + 1.0
         while not self._quit.is_set():
             try:
@@ -484,25 +515,33 @@ class URDriver(RobotDriver):
                     break
                 log.log(level, "%s: %s", self.host, msg)
             rate = self.rate
-            if rate is None or (rate.overruns == reported_overruns and self.dropped_sends == reported_drops):
+            if rate is None or (rate.overruns == reported and self.dropped_sends == reported_drops):
                 continue
             now = time.monotonic()
             if now < next_report:
                 continue
             # the control loop only counts; the summary is formatted here, at most once a second
-            n_over, n_drop = rate.overruns - reported_overruns, self.dropped_sends - reported_drops
-            reported_overruns, reported_drops = rate.overruns, self.dropped_sends
+            n_all, n_active = rate.overruns - reported, rate.active_overruns - reported_active
+            n_drop = self.dropped_sends - reported_drops
+            reported, reported_active, reported_drops = (
+                rate.overruns,
+                rate.active_overruns,
+                self.dropped_sends,
+            )
             worst = rate.take_worst()
-            if n_over:
+            if n_active:
                 log.log(
                     logging.WARNING if worst > 0.01 else logging.DEBUG,
-                    "%s: control loop: %d cycle(s) more than %.1f ms late in the last %.1f s (worst %.2f ms)",
+                    "%s: control loop: %d cycle(s) of a streaming slice more than %.1f ms late "
+                    "in the last %.1f s (worst %.2f ms)",
                     self.host,
-                    n_over,
+                    n_active,
                     rate.warn * 1e3,
                     now - next_report + 1.0,
                     worst * 1e3,
                 )
+            if n_all > n_active:  # idle cycles carry no set-points: only for debugging
+                log.debug("%s: control loop: %d idle cycle(s) late", self.host, n_all - n_active)
             if n_drop:
                 log.warning(
                     "%s: control loop: %d RTDE input package(s) not sent (socket send buffer full)",
@@ -546,7 +585,7 @@ class URDriver(RobotDriver):
                     tx.set_control(-1, new.command, new.n - 1, new.session)
                     if not streaming:
                         PROCESS_REALTIME.acquire(rt)
-                        streaming = True
+                        streaming = timer.active = True
                         timer.spin = cfg.spin
                 st = self._stream
                 if st is not None and fb is not None and not st.handle.done:
@@ -565,7 +604,7 @@ class URDriver(RobotDriver):
                     return
                 if streaming and (st is None or st.handle.done) and self._pending is None:
                     PROCESS_REALTIME.release()
-                    streaming = False
+                    streaming = timer.active = False
                     timer.spin = 0.0
         finally:
             if streaming:
