@@ -188,9 +188,16 @@ def test_query_unit_bounds_hold(cell: CellModel, seed: int, scale: float) -> Non
         found = set()
         for u in units:
             if u.kind == "torch-robot":
-                found |= {(r[3], r[4]) for r in pb.getClosestPoints(
-                    scene.torch_id, scene.robot_id, look, linkIndexB=u.link_b, physicsClientId=scene.client
-                )}
+                found |= {
+                    (r[3], r[4])
+                    for r in pb.getClosestPoints(
+                        scene.torch_id,
+                        scene.robot_id,
+                        look,
+                        linkIndexB=u.link_b,
+                        physicsClientId=scene.client,
+                    )
+                }
         assert found == expected
     dq = np.abs(q2 - q1)
     for u, a, b in zip(units, d1, d2, strict=True):

@@ -22,10 +22,13 @@ Every sample (at the trajectory's ``dt``) is replayed with pybullet's own forwar
 
 from __future__ import annotations
 
+import gc
 import logging
 from bisect import bisect_left
-from itertools import compress
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import compress
 from types import MappingProxyType
 from typing import Any
 
@@ -219,7 +222,8 @@ def validate_in_scene(
             "that contact is allowed (fixed mount, found when the scene was built)"
         )
 
-    fk, checks = _replay(scene, traj, idx, pos_in_scene, rules, options.lookahead, options.self_lookahead)
+    with _gc_paused():  # the replay allocates ~10⁵ small objects that all live until it ends
+        fk, checks = _replay(scene, traj, idx, pos_in_scene, rules, options.lookahead, options.self_lookahead)
     violations += _collision_violations(ctx, checks)
     T_world_flange = fk
     T_world_tcp = T_world_flange @ traj.T_flange_tcp
@@ -351,6 +355,22 @@ def validate_in_scene(
         notes=tuple(notes),
         series=series,
     )
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector (reference counting still frees memory).
+
+    The replay creates many small long-lived objects (query results, pose lists); each batch of
+    them would otherwise trigger a collection that scans the whole heap, ~8 % of the run time.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 @dataclass(frozen=True, slots=True)
