@@ -215,3 +215,19 @@ def test_blocked_move_is_reproducible_with_its_seed(ur5e_wall: tuple) -> None:
     again = find_path(robot, checker, q0, q1, opts)
     assert np.array_equal(first, again)
     assert len(other) > 2
+
+
+def test_straight_moves_are_checked_between_samples(ur5e_wall: tuple) -> None:
+    from weldcell.planning.transit import motion_free, segment_free
+
+    robot, _, checker = ur5e_wall
+    q0 = np.array([0.9, -0.8, 1.0, -1.8, -1.57, 0.0])
+    q1 = np.array([-0.9, -0.8, 1.0, -1.8, -1.57, 0.0])
+    assert checker.check(np.stack([q0, q1])).all()
+    # one step of 1.8 rad: only the two free end points are sampled, the wall in between is still found
+    assert not segment_free(checker, q0, q1, resolution=10.0)
+    assert not motion_free(checker, np.stack([q0, q1]))
+    q2 = HOME + np.array([0.3, 0.1, -0.1, 0.2, 0.0, 0.5])
+    assert segment_free(checker, HOME, q2, resolution=10.0)
+    coef = checker.motion_coefficients()
+    assert coef.shape == (robot.n_joints,) and np.all(coef > 0.0) and coef[0] >= coef[-1]

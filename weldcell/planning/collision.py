@@ -11,9 +11,9 @@ Rules:
     * robot link capsules vs every body keep ``margin`` [m] (except the base link, which does not move
       and may stand on a table or riser);
     * torch capsules keep ``cell.clearance`` [m] from every body (the torch works close to the part by
-      design);
-    * the capsules named ``"wire"`` (the stick-out) and ``"contact_tip"`` may touch workpiece bodies
-      (the wire does at the seam);
+      design), and never less than ``nozzle_clearance``;
+    * the capsule named ``"wire"`` (the stick-out) may touch workpiece bodies (it does at the seam);
+      the ``"contact_tip"`` keeps ``nozzle_clearance`` from them (the simulator's nozzle rule);
     * self collision: capsule pairs on different rigid bodies that are not joined by a single joint,
       keep ``self_margin`` [m]; pairs that touch at the zero configuration or in almost every random
       configuration (by construction of the capsules, not a real collision) are excluded, as a
@@ -36,7 +36,8 @@ from weldcell.planning._chain import KinematicChain, chain_from_robot
 from weldcell.spatial import invert_transforms
 
 log = logging.getLogger(__name__)
-_MAY_TOUCH_WORKPIECE = ("wire", "contact_tip")
+_MAY_TOUCH_WORKPIECE = ("wire",)
+_NOZZLE_TIP = ("contact_tip",)
 NDArrayF = npt.NDArray[np.float64]
 # provable self-pair pruning (see CapsuleCollisionChecker._never_within)
 _PRUNE_MAX_JOINTS = 3
@@ -146,9 +147,12 @@ class CapsuleCollisionChecker:
             None for a bare arm.
         cell: The program's ``Cell`` (``T_world_base``, ``bodies``, ``clearance``).
         margin: Safety distance [m] every capsule keeps from every body (default: ``cell.clearance``).
-        self_margin: Distance [m] non-adjacent capsules keep from each other.
+        self_margin: Distance [m] non-adjacent capsules keep from each other (plus ``pad``).
+        nozzle_clearance: Smallest distance [m] of torch capsules to workpieces; the contact tip keeps
+            exactly this (plus ``pad``) from workpieces. The default is the simulator's
+            (``weldcell.sim.validate``), so that a planned program passes validation.
         exact_below: Distances below this [m] are computed exactly; :meth:`clearance` saturates at it.
-        pad: Extra distance [m] added to every robot/torch-to-body requirement. pybullet loads URDF
+        pad: Extra distance [m] added to every requirement (bodies and self pairs). pybullet loads URDF
             cylinders as convex hulls with a 1 mm collision margin and reports distances up to 1.0 mm
             short (measured; exact with ``URDF_USE_IMPLICIT_CYLINDER``); the pad keeps this checker
             conservative with respect to the pybullet simulator that validates the plans.
@@ -163,6 +167,7 @@ class CapsuleCollisionChecker:
         margin: float | None = None,
         *,
         self_margin: float = 0.002,
+        nozzle_clearance: float = 0.001,
         exact_below: float = 0.05,
         pad: float = 0.0011,
         rng: np.random.Generator | None = None,
@@ -201,7 +206,9 @@ class CapsuleCollisionChecker:
                 if owner == "torch":
                     if body.role == "workpiece" and cname in _MAY_TOUCH_WORKPIECE:
                         continue  # the wire tip touches the joint while welding
-                    req = clearance + pad
+                    req = max(clearance, nozzle_clearance) + pad
+                    if body.role == "workpiece" and cname in _NOZZLE_TIP:
+                        req = nozzle_clearance + pad
                 env_cap.append(ci)
                 env_body.append(bi)
                 env_req.append(req)
@@ -223,7 +230,7 @@ class CapsuleCollisionChecker:
                 kernels.CYLINDER: float(np.hypot(b.h[0], b.h[1])),
             }[b.kind]
         self._bodies = (np.array([b.kind for b in bodies], dtype=np.int64), body_data, body_sphere)
-        self._self = self._self_pairs(caps, self_margin, rng)
+        self._self = self._self_pairs(caps, self_margin, pad, rng)
 
     # --- construction helpers ----------------------------------------------------------------------
     def _chain_args(self) -> tuple[Any, ...]:
@@ -231,7 +238,7 @@ class CapsuleCollisionChecker:
         return (c.parent, c.origin, c.axis, c.qidx)
 
     def _self_pairs(
-        self, caps: list[tuple[str, Any]], self_margin: float, rng: np.random.Generator
+        self, caps: list[tuple[str, Any]], self_margin: float, pad: float, rng: np.random.Generator
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], NDArrayF]:
         group = self.chain.rigid_groups()
         cap_link = self._caps[0]
@@ -273,17 +280,27 @@ class CapsuleCollisionChecker:
         for i, j in zip(a[~keep], b[~keep], strict=True):
             log.debug("self collision pair excluded: %s / %s", self.capsule_names[i], self.capsule_names[j])
         a, b = a[keep], b[keep]
+        # the pad covers pybullet's hull margin where the simulator checks the pair too; it does not
+        # check the torch against the link that carries its mount's parent (adjacent rigid bodies)
+        adjacent = np.array(
+            [
+                parent_group.get(int(cap_group[i])) == int(cap_group[j])
+                or parent_group.get(int(cap_group[j])) == int(cap_group[i])
+                for i, j in zip(a, b, strict=True)
+            ],
+            dtype=bool,
+        ).reshape(-1)
+        req = np.where(adjacent, float(self_margin), float(self_margin + pad))
         far = np.array(
             [
-                self._never_within(int(i), int(j), self_margin + _PRUNE_SAFETY)
-                for i, j in zip(a, b, strict=True)
-            ]
-        )
-        far = far.astype(bool).reshape(-1)
+                self._never_within(int(i), int(j), float(r) + _PRUNE_SAFETY)
+                for i, j, r in zip(a, b, req, strict=True)
+            ],
+            dtype=bool,
+        ).reshape(-1)
         for i, j in zip(a[far], b[far], strict=True):
             log.debug("self pair never within reach: %s / %s", self.capsule_names[i], self.capsule_names[j])
-        a, b = a[~far], b[~far]
-        return a, b, np.full(len(a), float(self_margin))
+        return a[~far], b[~far], req[~far]
 
     def _never_within(self, ca: int, cb: int, required: float) -> bool:
         """True when capsules ca and cb provably stay farther than ``required`` [m] at every joint value.
@@ -362,6 +379,34 @@ class CapsuleCollisionChecker:
             )
             _PRUNE_CACHE[key] = hit
         return hit
+
+    def motion_coefficients(self) -> NDArrayF:
+        """Per joint j, a bound R_j [m/rad] on how fast any capsule axis point moves when joint j turns.
+
+        Moving from q to q' displaces every robot and torch capsule point by at most
+        ``sum_j R_j |q'_j - q_j|`` [m] (R_j bounds the distance of the points carried by joint j from its
+        axis: translation lengths along the chain plus the capsule end point's distance from its link
+        frame). Two capsules' distance, and a capsule's distance to a body, then change by at most
+        twice, resp. once, that amount: used to check motions between checked configurations.
+        """
+        cached = getattr(self, "_motion_coef", None)
+        if cached is not None:
+            return np.asarray(cached)
+        c = self.chain
+        cap_link, cap_a, cap_b, _ = self._caps
+        coef = np.zeros(self.n_joints)
+        for cap in range(len(cap_link)):
+            far_end = max(float(np.linalg.norm(cap_a[cap])), float(np.linalg.norm(cap_b[cap])))
+            link = int(cap_link[cap])
+            below = 0.0  # translation lengths from the capsule's link up to the current joint frame
+            while link >= 0:
+                j = int(c.qidx[link])
+                if j >= 0:
+                    coef[j] = max(coef[j], far_end + below)
+                below += float(np.linalg.norm(c.origin[link][:3, 3]))
+                link = int(c.parent[link])
+        self._motion_coef = coef
+        return coef
 
     # --- queries ---------------------------------------------------------------------------------
     def is_free(self, q: npt.ArrayLike) -> bool:

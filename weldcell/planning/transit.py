@@ -1,9 +1,11 @@
 """Transit moves between rest configurations: direct joint move, else ompl RRT-Connect + shortcutting.
 
 A move is first tried as a straight line in joint space, checked densely with the collision
-checker. When the line is blocked, ompl's RRT-Connect searches a path (the validity checker is the
-batched collision checker called on one state), ompl's path simplifier shortcuts it, and every
-straight piece is re-checked densely here. The path is then timed: a single straight piece with
+checker and, between the samples, continuously (:func:`motion_free`: slacks against a bound on how
+far any capsule can move, so no sweep between two checked configurations is missed). When the
+line is blocked, ompl's RRT-Connect searches a path (the validity checker is the batched collision
+checker called on one state), ompl's path simplifier shortcuts it, and every straight piece is
+re-checked the same way here. The path is then timed: a single straight piece with
 ruckig (time-optimal, jerk-limited, stays on the line); several pieces with toppra along a spline
 through the way points, whose samples are collision-checked again. When the spline cuts a corner
 into an obstacle, the move stops at each way point instead (ruckig per piece), which stays on the
@@ -69,11 +71,52 @@ class TransitOptions:
     jerk_factor: float = 20.0
 
 
+_SLACK_CAP = 0.05  # [m] slacks are computed exactly below this for the motion check
+_MIN_MOTION = 1e-6  # [m] motions shorter than this between two free configurations are accepted
+_MAX_HALVINGS = 30
+
+
+def motion_free(checker: CollisionChecker, Q: npt.ArrayLike) -> bool:
+    """True when the joint motion through the consecutive configurations Q (K, n) [rad] stays free.
+
+    With a checker that gives slacks and a motion bound (:class:`CapsuleCollisionChecker`), this is
+    a continuous check: between two configurations whose slacks (distance less requirement) are
+    ``s0`` and ``s1`` no pair can break its requirement when ``s0 + s1`` is at least the largest
+    change of any pair distance over the straight joint line between them (twice the displacement
+    bound of ``motion_coefficients``); otherwise the interval is halved, up to 30 times. Other
+    checkers are asked at the given configurations only.
+    """
+    Qa = np.atleast_2d(np.asarray(Q, dtype=np.float64))
+    coef_fn = getattr(checker, "motion_coefficients", None)
+    query = getattr(checker, "query", None)
+    if coef_fn is None or query is None:
+        return bool(np.all(checker.check(Qa)))
+    coef = 2.0 * np.asarray(coef_fn(), dtype=np.float64)
+    slack = query(Qa, exact_below=_SLACK_CAP).slack
+    if np.any(slack < 0.0):
+        return False
+    a, b, sa, sb = Qa[:-1], Qa[1:], slack[:-1], slack[1:]
+    for _ in range(_MAX_HALVINGS):
+        reach = np.abs(b - a) @ coef
+        open_ = (sa + sb < reach) & (reach > _MIN_MOTION)
+        if not np.any(open_):
+            return True
+        a, b, sa, sb = a[open_], b[open_], sa[open_], sb[open_]
+        mid = 0.5 * (a + b)
+        sm = query(mid, exact_below=_SLACK_CAP).slack
+        if np.any(sm < 0.0):
+            return False
+        a, b = np.concatenate([a, mid]), np.concatenate([mid, b])
+        sa, sb = np.concatenate([sa, sm]), np.concatenate([sm, sb])
+    return False
+
+
 def segment_free(checker: CollisionChecker, q0: NDArrayF, q1: NDArrayF, resolution: float) -> bool:
-    """True when the straight joint line q0 -> q1 is free at every step of ``resolution`` [rad]."""
+    """True when the straight joint line q0 -> q1 is free: sampled every ``resolution`` [rad], and
+    continuously between the samples where the checker allows (:func:`motion_free`)."""
     steps = max(1, int(np.ceil(np.max(np.abs(q1 - q0)) / resolution)))
     a = np.linspace(0.0, 1.0, steps + 1)[:, None]
-    return bool(np.all(checker.check(q0 + a * (q1 - q0))))
+    return motion_free(checker, q0 + a * (q1 - q0))
 
 
 def search_seed(seed: int, attempt: int, q0: NDArrayF, q1: NDArrayF) -> int:
@@ -195,7 +238,7 @@ def time_path(
     lim_ok = np.all(np.abs(qd) <= vmax / options.speed_scale) and np.all(
         np.abs(qdd) <= amax / options.speed_scale
     )
-    if lim_ok and np.all(checker.check(q)):
+    if lim_ok and motion_free(checker, q):
         return q, qd, qdd
     log.debug("transit: spline leaves the checked corridor, stopping at every way point instead")
     parts = [
