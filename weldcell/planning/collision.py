@@ -33,6 +33,7 @@ import numpy.typing as npt
 from weldcell.errors import InputShapeError, ModelError
 from weldcell.planning import _collision_kernels as kernels
 from weldcell.planning._chain import KinematicChain, chain_from_robot
+from weldcell.planning.margins import NOZZLE_CLEARANCE, SELF_CLEARANCE
 from weldcell.spatial import invert_transforms
 
 log = logging.getLogger(__name__)
@@ -149,8 +150,8 @@ class CapsuleCollisionChecker:
         margin: Safety distance [m] every capsule keeps from every body (default: ``cell.clearance``).
         self_margin: Distance [m] non-adjacent capsules keep from each other (plus ``pad``).
         nozzle_clearance: Smallest distance [m] of torch capsules to workpieces; the contact tip keeps
-            exactly this (plus ``pad``) from workpieces. The default is the simulator's
-            (``weldcell.sim.validate``), so that a planned program passes validation.
+            exactly this (plus ``pad``) from workpieces. The default is shared with the simulator
+            (``weldcell.planning.margins``), so that a planned program passes validation.
         exact_below: Distances below this [m] are computed exactly; :meth:`clearance` saturates at it.
         pad: Extra distance [m] added to every requirement (bodies and self pairs). pybullet loads URDF
             cylinders as convex hulls with a 1 mm collision margin and reports distances up to 1.0 mm
@@ -166,8 +167,8 @@ class CapsuleCollisionChecker:
         cell: Any,
         margin: float | None = None,
         *,
-        self_margin: float = 0.002,
-        nozzle_clearance: float = 0.001,
+        self_margin: float = SELF_CLEARANCE,
+        nozzle_clearance: float = NOZZLE_CLEARANCE,
         exact_below: float = 0.05,
         pad: float = 0.0011,
         rng: np.random.Generator | None = None,

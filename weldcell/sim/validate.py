@@ -37,6 +37,7 @@ import numpy.typing as npt
 import pybullet as pb
 
 from weldcell.errors import InputShapeError, ModelError, WeldcellError
+from weldcell.planning.margins import NOZZLE_CLEARANCE, SELF_CLEARANCE
 from weldcell.planning.trajectory import JointTrajectory
 from weldcell.sim._bullet import se3_from_pos_quat_xyzw
 from weldcell.sim.cell_model import CellModel
@@ -78,8 +79,8 @@ class ValidationOptions:
     """
 
     clearance: float | None = None
-    nozzle_clearance: float = 0.001
-    self_clearance: float = 0.002
+    nozzle_clearance: float = NOZZLE_CLEARANCE
+    self_clearance: float = SELF_CLEARANCE
     lookahead: float = 0.05
     self_lookahead: float = 0.15
     max_tcp_deviation_weld: float = 0.0005
