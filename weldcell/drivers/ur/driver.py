@@ -21,8 +21,8 @@ digital output, switched by the robot program at exactly the sample where it cha
 from __future__ import annotations
 
 import contextlib
-import math
 import logging
+import math
 import queue
 import socket
 import struct

@@ -162,12 +162,14 @@ class RTDEClient:
                 return pkg
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
-                raise DriverTimeoutError(f"no RTDE package from {self.host} within the timeout")
+                raise DriverTimeoutError(f"no RTDE package from {self.host}:{self.port} within the timeout")
             try:
                 sock.settimeout(remaining)
                 chunk = sock.recv(65536)
             except TimeoutError as err:
-                raise DriverTimeoutError(f"no RTDE package from {self.host} within the timeout") from err
+                raise DriverTimeoutError(
+                    f"no RTDE package from {self.host}:{self.port} within the timeout"
+                ) from err
             except OSError as err:
                 raise DriverConnectionError(f"RTDE connection to {self.host} lost: {err}") from err
             if not chunk:
