@@ -273,7 +273,8 @@ class Robot:
         if bad >= 0:
             check_pose_array(T_base_flange)  # raises with a message naming the bad pose
             raise InputShapeError(f"T_base_flange: pose {bad} is not a rigid transform")
-        return out.reshape(*lead, N_BRANCHES, self.n_joints)
+        result: NDArrayF = out.reshape(*lead, N_BRANCHES, self.n_joints)
+        return result
 
     def ik_numerical(
         self,

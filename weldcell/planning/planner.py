@@ -24,13 +24,19 @@ import numpy.typing as npt
 
 from weldcell.planning.collision import CapsuleCollisionChecker, CollisionChecker
 from weldcell.planning.ordering import SeamEnds, order_seams
-from weldcell.planning.seam import LadderOptions, SeamFailure, SeamPath, plan_seam, rotation_angles
+from weldcell.planning.seam import (
+    LadderOptions,
+    SeamFailure,
+    SeamPath,
+    orientation_offsets,
+    plan_seam,
+    rotation_angles,
+)
 from weldcell.planning.trajectory import ArcEvent, JointTrajectory
 from weldcell.planning.transit import TransitError, TransitOptions, find_path, segment_free, time_path
 from weldcell.planning.weld import (
     WeldSamples,
     gamma0,
-    orientation_offsets,
     orientation_samples,
     reversed_segment,
     weld_samples,
