@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing as mp
+import os
 import signal
 import socket
 import subprocess
@@ -362,13 +363,22 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
     from weldcell.drivers.ur.virtual_core import CoreConfig
 
     opt = options or DemoOptions()
+    if opt.view and sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+        # checked before anything starts: the viewer process would fail on its own, after the weld began
+        from weldcell.sim.world import SimConnectionError
+
+        raise SimConnectionError(
+            "the demo viewer needs an X display (DISPLAY is not set); "
+            "run it under xvfb-run, or leave out the viewer"
+        )
     say = progress or (lambda p: None)
     out = Path(opt.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     program_path = Path(opt.program) if opt.program else DEMO_PROGRAM
     if not program_path.is_file():
         if opt.program:
-            raise ProgramError(f"weld program {program_path} not found")
+            what = "is a folder" if program_path.is_dir() else "not found"
+            raise ProgramError(f"{what}; expected a weld program file (.yaml)", file=str(program_path))
         raise ProgramError(
             f"demo program {program_path} not found (the programs/ folder is not installed with this copy "
             "of weldcell); pass a program with --program"

@@ -7,8 +7,10 @@ Units follow the log: [s] since the epoch, [m], [A], [V], [m/s].
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,20 @@ from typing import Any
 import numpy as np
 
 from weldcell.cell.weldlog import WeldLog, WeldLogError
+
+
+@contextlib.contextmanager
+def _writing(p: Path) -> Iterator[None]:
+    """Turn a failure to write ``p`` (or create its folder) into one clear :class:`WeldLogError`."""
+    if p.is_dir():
+        raise WeldLogError(f"{p}: is a folder; expected an output file name")
+    try:
+        yield
+    except OSError as err:
+        why = err.strerror or str(err)
+        if isinstance(err, (FileExistsError, NotADirectoryError)):
+            why = "a folder on its path is a file"
+        raise WeldLogError(f"{p}: cannot write ({why})") from err
 
 
 def _clean(x: Any) -> Any:
@@ -56,8 +72,10 @@ def job_document(log: WeldLog, job_id: int, *, with_signals: bool = True) -> dic
 def export_json(log: WeldLog, job_id: int, path: str | Path, *, with_signals: bool = True) -> Path:
     """Write a job as one JSON file. Returns the path."""
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(json.dumps(job_document(log, job_id, with_signals=with_signals), indent=1))
+    doc = job_document(log, job_id, with_signals=with_signals)
+    with _writing(p):
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(json.dumps(doc, indent=1))
     return p
 
 
@@ -68,10 +86,16 @@ def export_csv(log: WeldLog, job_id: int, path: str | Path) -> list[Path]:
     and ``out/job3_events.csv``.
     """
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
+    job = log.job(job_id)
+    with _writing(p):
+        p.parent.mkdir(parents=True, exist_ok=True)
+        return _write_csv(log, job, p)
+
+
+def _write_csv(log: WeldLog, job: Any, p: Path) -> list[Path]:
+    job_id = job.id
     stem = p.with_suffix("")
     seams = log.seams(job_id)
-    job = log.job(job_id)
     out: list[Path] = []
 
     f_seams = Path(f"{stem}_seams.csv")
@@ -179,8 +203,9 @@ def plot_seam(log: WeldLog, seam_record: int, path: str | Path) -> Path:
         f"job {seam.job_id} seam {seam.seam_id} pass {seam.pass_index} attempt {seam.attempt}: {seam.result}"
     )
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(str(p), dpi=100)
+    with _writing(p):
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(str(p), dpi=100)
     return p
 
 

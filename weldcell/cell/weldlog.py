@@ -80,7 +80,9 @@ class WeldLog:
         self.path = Path(path)
         self._lock = threading.RLock()
         if self.path.is_dir():
-            raise WeldLogError(f"{self.path}: is a folder; expected a weld log file (SQLite), e.g. weldlog.sqlite")
+            raise WeldLogError(
+                f"{self.path}: is a folder; expected a weld log file (SQLite), e.g. weldlog.sqlite"
+            )
         if readonly and not self.path.is_file():
             raise WeldLogError(f"{self.path}: weld log not found")
         if readonly and self.path.stat().st_size == 0:
@@ -103,8 +105,8 @@ class WeldLog:
             if tables and "meta" not in tables:
                 self.close()
                 raise WeldLogError(
-                    f"{self.path}: a SQLite database but not a weldcell weld log (tables {sorted(tables)[:5]}); "
-                    "expected a file written by weldcell"
+                    f"{self.path}: a SQLite database but not a weldcell weld log "
+                    f"(tables {sorted(tables)[:5]}); expected a file written by weldcell"
                 )
             if not readonly:
                 self._db.execute("PRAGMA journal_mode=WAL")

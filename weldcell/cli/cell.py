@@ -95,6 +95,10 @@ def _seam_table(log: WeldLog, job_id: int, title: str) -> Table:
 @log_app.command("list")
 def log_list(db: Path | None = DbOption, limit: int = typer.Option(20, help="Newest jobs to show.")) -> None:
     """List jobs in the weld log, newest first."""
+    from weldcell.errors import WeldcellError
+
+    if limit < 1:
+        raise WeldcellError(f"--limit {limit}: expected the number of jobs to show, >= 1")
     with _open_log(db) as log:
         table = Table(title=f"jobs in {log.path}")
         for col in ("job", "started", "ended", "result", "part serial", "program", "seams ok/total"):
@@ -177,13 +181,18 @@ def log_plot(
 ) -> None:
     """Plot current, voltage and wire speed over the seam for one seam attempt (or all of a job)."""
     from weldcell.cell.logexport import plot_seam
+    from weldcell.cell.weldlog import WeldLogError
 
     with _open_log(db) as log:
         if record is not None:
             records = [log.seam(record)]
         else:
-            job_id = job if job is not None else log.latest_job().id
+            job_id = log.job(job).id if job is not None else log.latest_job().id
             records = [s for s in log.seams(job_id) if len(log.signals(s.id)) > 0]
+            if not records:
+                raise WeldLogError(
+                    f"{log.path}: job {job_id} has no seam with process-signal samples to plot"
+                )
         for s in records:
             p = plot_seam(log, s.id, out / f"job{s.job_id}_{s.seam_id}_p{s.pass_index}_a{s.attempt}.png")
             console.print(f"wrote {p}")

@@ -101,7 +101,18 @@ def schema_command(
 
     text = json.dumps(program_json_schema(), indent=2, ensure_ascii=False)
     if output is not None:
-        output.write_text(text + "\n", encoding="utf-8")
+        with exit_on_error():
+            from weldcell.errors import WeldcellError
+
+            try:
+                output.write_text(text + "\n", encoding="utf-8")
+            except OSError as err:
+                why = err.strerror or str(err)
+                if output.is_dir():
+                    why = "is a folder; expected a file name"
+                elif not output.parent.is_dir():
+                    why = f"the folder {output.parent} does not exist"
+                raise WeldcellError(f"--output {output}: cannot write the schema ({why})") from err
         console.print(f"schema written to {output}", markup=False)
     else:
         typer.echo(text)

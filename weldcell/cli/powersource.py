@@ -33,15 +33,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run a virtual welding power source on Modbus TCP (gas, ignition, arc, crater, faults)."""
         with exit_on_error():
+            import math
             from dataclasses import replace
 
             from weldcell.drivers.powersource.base import ErrorCode
             from weldcell.drivers.powersource.image import ProcessImage, load_process_image
             from weldcell.drivers.powersource.virtual import start_virtual_power_source
             from weldcell.drivers.powersource.virtual_model import VirtualConfig, VirtualTiming
-
-            import math
-
             from weldcell.errors import WeldcellError
 
             if not (math.isfinite(comm_timeout) and comm_timeout >= 0):

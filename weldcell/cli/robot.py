@@ -123,6 +123,8 @@ def _prepare(source: Path, out_dir: Path | None) -> tuple[Any, Path]:
 
     if not source.exists():
         raise WeldcellError(f"{source}: file not found")
+    if source.is_dir():
+        raise WeldcellError(f"{source}: is a folder; expected a weld program (.yaml) or a trajectory (.npz)")
     if source.suffix.lower() not in PROGRAM_SUFFIXES:
         traj = load_trajectory(source)
         verify_stamp(source, traj)

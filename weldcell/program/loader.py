@@ -67,7 +67,12 @@ def load_program(path: str | Path) -> Program:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise ProgramFormatError(f"not UTF-8 text (byte {err.start})", file=file) from None
+        what = (
+            "a trajectory or other zip/npz archive"
+            if raw[:2] == b"PK"
+            else f"not UTF-8 text (byte {err.start})"
+        )
+        raise ProgramFormatError(f"{what}; expected a weld program (YAML text)", file=file) from None
     node, data = _parse(text, file)
     if data is None:
         raise ProgramFormatError("the file is empty; expected a weld program mapping", file=file)

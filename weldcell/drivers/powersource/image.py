@@ -272,7 +272,9 @@ def load_process_image(path: str | Path) -> ProcessImage:
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
         raise PowerSourceValueError(f"{p}{where}: YAML syntax error in the process image: {problem}") from err
     if data is None:
-        raise PowerSourceValueError(f"{p}: the file is empty; expected a mapping of signal names to addresses")
+        raise PowerSourceValueError(
+            f"{p}: the file is empty; expected a mapping of signal names to addresses"
+        )
     if not isinstance(data, Mapping):
         raise PowerSourceValueError(f"{p}: a process image must be a mapping of signal names to addresses")
     try:

@@ -397,6 +397,8 @@ def export_urscript(
             f"{src}: this is a weld program; export expects a planned trajectory (.npz): run "
             "'weldcell plan' and 'weldcell validate' on it first"
         )
+    if src.is_dir():
+        raise ExportError(f"{src}: is a folder; expected a planned trajectory file (.npz)")
     out = Path(out_path)
     if out.is_dir():
         raise ExportError(f"--output {out}: is a folder; expected a program file name such as weld.script")
