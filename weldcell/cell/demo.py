@@ -37,7 +37,6 @@ log = logging.getLogger(__name__)
 
 DEMO_PROGRAM = Path(__file__).resolve().parents[2] / "programs" / "demo_tjoint.yaml"
 #: Plans tried when validation rejects one (the planner's randomised search may find a better one).
-PLAN_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,33 +219,31 @@ def plan_and_validate(
     program = load_program(program_path)
     stem = program_path.stem
     report_path = out_dir / f"{stem}.validation.json"
-    for attempt in range(1, PLAN_ATTEMPTS + 1):
-        progress(Progress("stage", f"planning {program_path.name}: {len(program.seams)} seam(s) …"))
-        t0 = time.monotonic()
-        plan = plan_program(program)
-        if plan.trajectory is None:
-            raise PlanningError(f"planning {program_path.name} failed: {plan.reason}")
-        traj = plan.trajectory
-        progress(
-            Progress(
-                "stage",
-                f"planned in {time.monotonic() - t0:.1f} s: {traj.duration:.1f} s of motion, "
-                f"{traj.n_samples} samples at {1 / traj.dt:.0f} Hz",
-            )
+    # Planning is deterministic (same program, same trajectory), so a plan the simulator rejects
+    # is reported, not planned again.
+    progress(Progress("stage", f"planning {program_path.name}: {len(program.seams)} seam(s) …"))
+    t0 = time.monotonic()
+    plan = plan_program(program)
+    if plan.trajectory is None:
+        raise PlanningError(f"planning {program_path.name} failed: {plan.reason}")
+    traj = plan.trajectory
+    progress(
+        Progress(
+            "stage",
+            f"planned in {time.monotonic() - t0:.1f} s: {traj.duration:.1f} s of motion, "
+            f"{traj.n_samples} samples at {1 / traj.dt:.0f} Hz",
         )
-        traj_path = save_trajectory(traj, out_dir / f"{stem}.traj.npz")
-        t0 = time.monotonic()
-        report = validate_trajectory(traj, program)
-        report_path.write_text(report.to_json())
-        if report.passed:
-            break
+    )
+    traj_path = save_trajectory(traj, out_dir / f"{stem}.traj.npz")
+    t0 = time.monotonic()
+    report = validate_trajectory(traj, program)
+    report_path.write_text(report.to_json())
+    if not report.passed:
         first = report.violations[0].message() if report.violations else ""
-        if attempt == PLAN_ATTEMPTS:
-            raise ValidationError(
-                f"{program_path.name}: validation found {len(report.violations)} violation(s): "
-                f"{first} (report: {report_path})"
-            )
-        progress(Progress("stage", f"validation rejected the plan ({first}); planning again"))
+        raise ValidationError(
+            f"{program_path.name}: validation found {len(report.violations)} violation(s): "
+            f"{first} (report: {report_path})"
+        )
     write_stamp(traj_path, traj, report.summary())
     progress(
         Progress("stage", f"validated in simulation in {time.monotonic() - t0:.1f} s: passed, stamp written")
