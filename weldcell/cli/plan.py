@@ -12,6 +12,37 @@ from typing import Any
 import typer
 
 from weldcell.cli.common import EXIT_ERROR, console, err_console
+from weldcell.errors import WeldcellError
+
+MAX_DT_MS = 100.0  # longest controller period accepted by ``--dt-ms`` [ms]
+MAX_ROTATION_SAMPLES = 720  # 0.5° steps; more only makes planning slow
+
+
+def check_positive(option: str, value: float, expected: str, *, upper: float | None = None) -> None:
+    """Fail with one line naming ``option`` unless ``0 < value`` (``<= upper``) and finite.
+
+    Raises:
+        WeldcellError: the value is zero, negative, NaN/inf or above ``upper``.
+    """
+    if not (math.isfinite(value) and value > 0 and (upper is None or value <= upper)):
+        limit = f", at most {upper:g}" if upper is not None else ""
+        raise WeldcellError(f"{option} {value:g}: expected {expected}, > 0{limit}")
+
+
+def output_folder(folder: Path, option: str = "--out") -> Path:
+    """Create ``folder`` (with parents) or fail with one line naming ``option``.
+
+    Raises:
+        WeldcellError: the folder cannot be created (a file is in the way, no permission, ...).
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        why = err.strerror or str(err)
+        if isinstance(err, (FileExistsError, NotADirectoryError)):
+            why = "it, or a folder on its path, is a file"
+        raise WeldcellError(f"{option} {folder}: cannot create the output folder ({why})") from err
+    return folder
 
 
 def _summary(result: Any, program: Any, plan_time: float, traj_file: Path | None) -> dict[str, Any]:
@@ -66,6 +97,13 @@ def plan_command(
     from weldcell.planning import LadderOptions, PlanOptions, PlanStatus, plan_program, save_trajectory
     from weldcell.program import load_program
 
+    check_positive("--dt-ms", dt_ms, "a controller period in ms (UR: 2)", upper=MAX_DT_MS)
+    if not 1 <= rotation_samples <= MAX_ROTATION_SAMPLES:
+        raise WeldcellError(
+            f"--rotation-samples {rotation_samples}: expected a number of torch rotations to try per "
+            f"full turn, 1 … {MAX_ROTATION_SAMPLES} (default 36)"
+        )
+    output_folder(out)
     prog = load_program(program)
     options = PlanOptions(
         dt=dt_ms * 1e-3,
@@ -90,11 +128,15 @@ def plan_command(
 
         result = plan_program(prog, options, progress)
     plan_time = time.perf_counter() - t0
-    out.mkdir(parents=True, exist_ok=True)
     traj_file = None
-    if result.trajectory is not None:
-        traj_file = save_trajectory(result.trajectory, out / "trajectory.npz")
-    (out / "plan.json").write_text(json.dumps(_summary(result, prog, plan_time, traj_file), indent=2))
+    try:
+        if result.trajectory is not None:
+            traj_file = save_trajectory(result.trajectory, out / "trajectory.npz")
+        (out / "plan.json").write_text(json.dumps(_summary(result, prog, plan_time, traj_file), indent=2))
+    except OSError as err:
+        raise WeldcellError(
+            f"--out {out}: cannot write {Path(err.filename or out).name} ({err.strerror or err})"
+        ) from err
 
     table = Table(title=f"{prog.name}: {len(result.seams)} weld segment(s)")
     for col in ("seam", "pass", "stitch", "status", "length [mm]", "arc [s]", "dir", "clearance [mm]"):

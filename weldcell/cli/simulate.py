@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from weldcell.cli.common import console
+from weldcell.cli.plan import output_folder
 from weldcell.errors import ProgramError, WeldcellError
 
 if TYPE_CHECKING:
@@ -50,12 +51,21 @@ def _quiet_native_output() -> Iterator[None]:
 
 
 def _load_inputs(source: Path, program_path: Path | None, out_dir: Path) -> tuple[Any, JointTrajectory, Path]:
-    """(program, trajectory, trajectory file) from a program (planned here) or a trajectory file."""
+    """(program, trajectory, trajectory file) from a program (planned here) or a trajectory file.
+
+    ``out_dir`` is created (or a clean error raised) only when a program is planned into it.
+    """
     from weldcell.planning.trajectory import load_trajectory, save_trajectory
     from weldcell.program import load_program
 
     if source.suffix.lower() in PROGRAM_SUFFIXES:
+        if program_path is not None and program_path.resolve() != source.resolve():
+            raise ProgramError(
+                f"--program {program_path}: only for a trajectory source; {source.name} is a weld "
+                "program and brings its own cell (leave --program out)"
+            )
         program = load_program(source)
+        output_folder(out_dir)
         traj = _plan(program)
         traj_path = save_trajectory(traj, out_dir / f"{source.stem}.npz")
         console.print(f"planned {source.name}: {traj.duration:.2f} s, saved {traj_path}")
@@ -67,21 +77,52 @@ def _load_inputs(source: Path, program_path: Path | None, out_dir: Path) -> tupl
         )
     program = load_program(program_path)
     if traj.program_hash and traj.program_hash != program.hash:
-        raise ProgramError(
-            f"{source.name} was planned from another version of {program_path.name} "
-            "(program hash differs); plan it again"
-        )
+        raise ProgramError(_hash_mismatch(source, traj, program_path, program))
     return program, traj, source
 
 
-def _cell(program: Any, scenes: list[Path]) -> Any:
-    """The program's cell plus the bodies of the scene files."""
-    from weldcell.sim import CellModel
+def _hash_mismatch(source: Path, traj: JointTrajectory, program_path: Path, program: Any) -> str:
+    """Why ``traj`` does not belong to ``program``: another program, or another version of it."""
+    hashes = (
+        f"program hash {traj.program_hash[:12]} in {source.name}, {program.hash[:12]} for {program_path.name}"
+    )
+    seam_ids = {s.id for s in getattr(program, "seams", ())}
+    foreign = [sid for sid in traj.seam_ids if sid not in seam_ids]
+    if foreign:
+        return (
+            f"{source.name} was planned from a different weld program than {program_path.name} ({hashes}; "
+            f"seam {foreign[0]!r} is not in {program_path.name}); pass the program it was planned from "
+            f"with --program, or plan {program_path.name} again"
+        )
+    return (
+        f"{source.name} was planned from a different program or an earlier version of {program_path.name} "
+        f"({hashes}; the seam names match); plan {program_path.name} again"
+    )
+
+
+def _check_source(source: Path) -> None:
+    """Fail with one line when SOURCE is missing or a folder (before any output folder is made)."""
+    expected = "expected a weld program (.yaml) or a planned trajectory (.npz)"
+    if source.is_dir():
+        raise WeldcellError(f"{source}: is a folder; {expected}")
+    if not source.exists():
+        raise WeldcellError(f"{source}: file not found; {expected}")
+
+
+def _scene_bodies(scenes: list[Path]) -> list[tuple[Any, ...]]:
+    """The bodies of each ``--scene`` file, read up front so a bad file fails before planning."""
     from weldcell.sim.scenes import load_scene
 
+    return [load_scene(path) for path in scenes]
+
+
+def _cell(program: Any, scenes: list[tuple[Any, ...]]) -> Any:
+    """The program's cell plus the bodies of the scene files (a later body replaces a same-named one)."""
+    from weldcell.sim import CellModel
+
     cell = CellModel.from_program(program)
-    for path in scenes:
-        cell = cell.with_bodies(load_scene(path))
+    for bodies in scenes:
+        cell = cell.with_bodies(bodies)
     return cell
 
 
@@ -172,10 +213,12 @@ def validate_cmd(
         from weldcell.sim.html_report import write_html_report
         from weldcell.sim.render import snapshot_images
 
+    _check_source(source)
+    bodies = _scene_bodies(scene_file)
     out_dir = out if out is not None else source.with_name(f"{source.stem}_validation")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    prog, traj, traj_path = _load_inputs(source, program, out_dir)
-    cell = _cell(prog, scene_file)
+    prog, traj, traj_path = _load_inputs(source, program, out_dir)  # creates out_dir before planning
+    output_folder(out_dir)
+    cell = _cell(prog, bodies)
     with console.status("validating in pybullet ..."), _quiet_native_output(), PybulletWorld() as world:
         scene = build_scene(world, cell)
         report = validate_in_scene(scene, traj, ValidationOptions(dynamic_replay=dynamics), prog)
@@ -216,11 +259,21 @@ def view_cmd(
 
     with _quiet_native_output():
         from weldcell.sim import validate_trajectory
-        from weldcell.sim.viewer import record, view
+        from weldcell.sim.viewer import check_record_options, check_view_options, record, view
+        from weldcell.sim.world import check_display
 
+    if record_to is not None:
+        check_record_options(record_to, fps, speed)
+        if exit_after is not None:
+            raise WeldcellError("--exit-after is for the interactive viewer; a --record run ends by itself")
+    else:
+        check_view_options(1.0 if speed is None else speed, exit_after)
+        check_display()
+    _check_source(source)
+    bodies = _scene_bodies(scene_file)
     with tempfile.TemporaryDirectory() as tmp:
         prog, traj, _ = _load_inputs(source, program, Path(tmp))
-    cell = _cell(prog, scene_file)
+    cell = _cell(prog, bodies)
     report = None
     if validate:
         with console.status("validating ..."), _quiet_native_output():

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from weldcell.errors import InputShapeError, TrajectoryFormatError
 
 SCHEMA = "weldcell.trajectory/1"
 NDArrayF = npt.NDArray[np.float64]
+_ZIP_MAGIC = b"PK\x03\x04"  # every .npz is a zip archive
+_PROGRAM_MARKER = b"weldcell.program/"  # the format line of a weld program (YAML or JSON)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,23 +220,69 @@ def save_trajectory(traj: JointTrajectory, path: str | Path) -> Path:
     return p
 
 
+_ARRAYS = ("t", "q", "qd", "qdd", "T_world_tcp", "arc_on", "seam_index", "seam_s")
+
+
+def _is_text(head: bytes) -> bool:
+    """Whether the first bytes of a file read as UTF-8 text (a cut-off last character is allowed)."""
+    if b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return err.start >= len(head) - 3
+    return True
+
+
 def load_trajectory(path: str | Path) -> JointTrajectory:
     """Read a trajectory written by :func:`save_trajectory`.
 
     Raises:
-        TrajectoryFormatError: missing file, not a weldcell trajectory, unknown schema, corrupt data.
+        TrajectoryFormatError: missing file, a folder, an empty file, a weld program given instead of
+            a trajectory, not a weldcell trajectory, unknown schema, corrupt data.
     """
     p = Path(path)
+    if p.is_dir():
+        raise TrajectoryFormatError(f"{p}: is a folder; expected a trajectory .npz file from `weldcell plan`")
     if not p.is_file():
         raise TrajectoryFormatError(f"{p}: trajectory file not found")
     try:
+        with p.open("rb") as f:
+            head = f.read(4096)
+    except OSError as err:
+        raise TrajectoryFormatError(f"{p}: cannot read the trajectory file ({err.strerror or err})") from err
+    if not head:
+        raise TrajectoryFormatError(
+            f"{p}: the file is empty; expected a trajectory .npz from `weldcell plan`"
+        )
+    if not head.startswith(_ZIP_MAGIC):
+        if _PROGRAM_MARKER in head or (p.suffix.lower() in (".yaml", ".yml") and _is_text(head)):
+            raise TrajectoryFormatError(
+                f"{p}: this looks like a weld program; expected a trajectory .npz from `weldcell plan` "
+                f"(plan it first: weldcell plan {p} -o DIR)"
+            )
+        raise TrajectoryFormatError(
+            f"{p}: not a weldcell trajectory file (not an .npz archive); "
+            "expected a trajectory .npz from `weldcell plan`"
+        )
+    try:
         with np.load(p, allow_pickle=False) as z:
+            missing = [k for k in ("meta", *_ARRAYS) if k not in z.files]
+            if missing:
+                raise TrajectoryFormatError(
+                    f"{p}: not a weldcell trajectory file (no {', '.join(missing)} in the archive); "
+                    "expected a trajectory .npz from `weldcell plan`"
+                )
             meta = json.loads(bytes(z["meta"]).decode())
-            arrays = {
-                k: z[k] for k in ("t", "q", "qd", "qdd", "T_world_tcp", "arc_on", "seam_index", "seam_s")
-            }
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as err:
-        raise TrajectoryFormatError(f"{p}: not a weldcell trajectory file ({err})") from err
+            arrays = {k: z[k] for k in _ARRAYS}
+    except (OSError, ValueError, KeyError, EOFError, zlib.error, zipfile.BadZipFile) as err:
+        raise TrajectoryFormatError(
+            f"{p}: not a weldcell trajectory file, or a corrupt or truncated one ({err})"
+        ) from err
+    if not isinstance(meta, dict):
+        raise TrajectoryFormatError(
+            f"{p}: not a weldcell trajectory file (its 'meta' entry is not an object)"
+        )
     if meta.get("schema") != SCHEMA:
         raise TrajectoryFormatError(
             f"{p}: schema {meta.get('schema')!r} is not supported; expected {SCHEMA!r}"
@@ -251,7 +300,7 @@ def load_trajectory(path: str | Path) -> JointTrajectory:
             travel_speed={k: float(v) for k, v in meta.get("travel_speed_m_s", {}).items()},
             **arrays,
         )
-    except (KeyError, TypeError, ValueError) as err:
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
         raise TrajectoryFormatError(f"{p}: inconsistent trajectory data ({err})") from err
     if meta.get("content_hash") and meta["content_hash"] != traj.content_hash():
         raise TrajectoryFormatError(f"{p}: content hash mismatch; the file was modified after planning")

@@ -25,14 +25,28 @@ def load_scene(path: str | Path) -> tuple[CellBody, ...]:
     """Bodies of a scene file.
 
     Raises:
-        ModelError: unreadable file, wrong schema, or a body that is not fully described (the message
-            names the file, the body and the field).
+        ModelError: missing, unreadable or binary file, a folder, YAML syntax error, wrong schema, or
+            a body that is not fully described (the message names the file, the body and the field).
     """
     p = Path(path)
+    expected = f"expected a scene file (YAML, 'format: {SCENE_SCHEMA}', see sim/README.md)"
+    if p.is_dir():
+        raise ModelError(f"{p}: is a folder; {expected}")
+    if not p.exists():
+        raise ModelError(f"{p}: scene file not found")
     try:
-        doc = yaml.safe_load(p.read_text())
-    except (OSError, yaml.YAMLError) as err:
-        raise ModelError(f"{p}: cannot read the scene ({err})") from err
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ModelError(f"{p}: not a text file (byte {err.start} is not UTF-8); {expected}") from err
+    except OSError as err:
+        raise ModelError(f"{p}: cannot read the scene ({err.strerror or err})") from err
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ModelError(f"{p}{where}: YAML syntax error ({problem}); {expected}") from err
     if not isinstance(doc, dict) or doc.get("format") != SCENE_SCHEMA:
         raise ModelError(f"{p}: not a scene file (expected 'format: {SCENE_SCHEMA}')")
     bodies = doc.get("bodies")

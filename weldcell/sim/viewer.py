@@ -140,7 +140,9 @@ def view(
 
     Raises:
         SimConnectionError: no display.
+        ValidationError: ``speed`` or ``exit_after`` out of range (see :func:`check_view_options`).
     """
+    check_view_options(speed, exit_after)
     with PybulletWorld(Mode.GUI, window_size=window_size) as world:
         cid = world.client_id
         pb.configureDebugVisualizer(pb.COV_ENABLE_RENDERING, 0, physicsClientId=cid)
@@ -222,6 +224,50 @@ class RecordResult:
     speed: float
 
 
+def check_record_options(out: Path, fps: float, speed: float | None) -> None:
+    """Check the arguments of :func:`record` before any (slow) work is done.
+
+    Args:
+        out: Output file; must end in .gif or .mp4 (.mp4 needs ``imageio-ffmpeg``).
+        fps: Frames per second of the animation, finite and > 0.
+        speed: Playback speed factor, finite and > 0 (None = automatic).
+
+    Raises:
+        ValidationError: one line naming the bad value and what is expected.
+    """
+    if not (math.isfinite(fps) and fps > 0):
+        raise ValidationError(f"--fps {fps:g}: expected frames per second of the recording, > 0")
+    if speed is not None and not (math.isfinite(speed) and speed > 0):
+        raise ValidationError(f"--speed {speed:g}: expected a playback speed factor, > 0 (1 = real time)")
+    suffix = out.suffix.lower()
+    if suffix not in (".gif", ".mp4"):
+        raise ValidationError(f"--record {out}: cannot record to {out.name}: use a .gif or .mp4 file name")
+    if out.is_dir():
+        raise ValidationError(f"--record {out}: is a folder; expected a .gif or .mp4 file name")
+    if suffix == ".mp4":
+        try:
+            import imageio_ffmpeg  # noqa: F401
+        except ImportError as err:
+            raise ValidationError(
+                "recording .mp4 needs the imageio-ffmpeg package (pip install imageio-ffmpeg); "
+                ".gif works as is"
+            ) from err
+
+
+def check_view_options(speed: float, exit_after: float | None) -> None:
+    """Check the arguments of :func:`view` before any (slow) work is done.
+
+    Raises:
+        ValidationError: ``speed`` not finite and > 0, or ``exit_after`` [s] not finite and >= 0.
+    """
+    if not (math.isfinite(speed) and speed > 0):
+        raise ValidationError(f"--speed {speed:g}: expected a playback speed factor, > 0 (1 = real time)")
+    if exit_after is not None and not (math.isfinite(exit_after) and exit_after >= 0):
+        raise ValidationError(
+            f"--exit-after {exit_after:g}: expected seconds after which the viewer closes, >= 0"
+        )
+
+
 def record(
     traj: JointTrajectory,
     cell: CellModel,
@@ -249,22 +295,13 @@ def record(
         stills: Also write still PNGs next to ``out`` (``<stem>_NN.png``).
 
     Raises:
-        ValidationError: unsupported file type or missing video encoder.
+        ValidationError: unsupported file type, missing video encoder, ``fps`` or ``speed`` not > 0.
     """
     import imageio.v3 as iio
 
     out = Path(out)
+    check_record_options(out, fps, speed)
     suffix = out.suffix.lower()
-    if suffix not in (".gif", ".mp4"):
-        raise ValidationError(f"cannot record to {out.name}: use a .gif or .mp4 file name")
-    if suffix == ".mp4":
-        try:
-            import imageio_ffmpeg  # noqa: F401
-        except ImportError as err:
-            raise ValidationError(
-                "recording .mp4 needs the imageio-ffmpeg package (pip install imageio-ffmpeg); "
-                ".gif works as is"
-            ) from err
     factor = speed if speed is not None else max(1.0, traj.duration / max_video_length)
     times = np.arange(0.0, traj.duration + 1e-9, factor / fps)
     if times[-1] < traj.duration:

@@ -37,6 +37,19 @@ class SimConnectionError(ValidationError):
     """pybullet could not open a physics client (for GUI: no display)."""
 
 
+def check_display() -> None:
+    """Fail early when the pybullet GUI cannot open a window (it would end the process).
+
+    Raises:
+        SimConnectionError: on Linux without an X display (``DISPLAY`` not set).
+    """
+    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+        raise SimConnectionError(
+            "no X display for the 3D viewer (DISPLAY is not set); use --record out.gif to render "
+            "headless, or run under xvfb-run"
+        )
+
+
 class PybulletWorld:
     """Owner of one pybullet physics client.
 
@@ -69,11 +82,7 @@ class PybulletWorld:
             return self
         if self.mode is Mode.GUI:
             # pybullet ends the whole process when it cannot open an X display: check first
-            if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
-                raise SimConnectionError(
-                    "no X display for the 3D viewer (DISPLAY is not set); use --record out.gif to render "
-                    "headless, or run under xvfb-run"
-                )
+            check_display()
             cid = pb.connect(pb.GUI, options=f"--width={self._window[0]} --height={self._window[1]}")
         else:
             cid = pb.connect(pb.DIRECT)
