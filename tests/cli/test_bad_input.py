@@ -259,6 +259,19 @@ def test_cell_run_bad_log_and_output(weldcell: Run, files: dict[str, Path], tmp_
     db.close()
 
 
+@pytest.mark.parametrize(
+    ("job", "fragment"),
+    [("nostamp", "stamp"), ("binary", "binary.yaml"), ("tampered", "content hash mismatch")],
+)
+def test_cell_run_bad_job_leaves_no_log_or_output(
+    weldcell: Run, files: dict[str, Path], tmp_path: Path, job: str, fragment: str
+) -> None:
+    urls = ("--robot", "ur://127.0.0.1:1", "--powersource", "modbus://127.0.0.1:1")
+    out, db = tmp_path / "out", tmp_path / "log.sqlite"
+    _fails(weldcell("cell", "run", files[job], *urls, "--out", out, "--db", db), fragment)
+    assert not out.exists() and not db.exists()
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="X display check is Linux-only")
 def test_demo_view_without_display(weldcell: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DISPLAY", raising=False)

@@ -423,9 +423,11 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
     from weldcell.planning.stamp import verify_stamp
     from weldcell.program import load_program
 
-    # both addresses are checked before the (slow) planning and before anything connects
+    # both addresses and the job are checked before the (slow) planning, before the log and the
+    # output folder are created, and before anything connects
     host, port = parse_ur_url(options.robot_url)
     parse_modbus_url(options.powersource_url)
+    check_job_input(Path(options.job))
     WeldLog(options.log_path).close()  # a bad log path fails here, before anything connects
     say = progress or (lambda p: None)
     out = Path(options.out_dir)
@@ -466,6 +468,23 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
             progress=say,
         )
     return CellRunResult(state, message, job_id, options.log_path, traj_path, report_path, Path(program.path))
+
+
+def check_job_input(job: Path) -> None:
+    """Check that ``job`` is a readable weld program or a stamped trajectory (fast; no planning).
+
+    Raises:
+        ProgramError: a program that does not load.
+        TrajectoryFormatError: a file that is not a weldcell trajectory.
+        StampError: a trajectory without a matching validation stamp.
+    """
+    from weldcell.planning.stamp import verify_stamp
+    from weldcell.program import load_program
+
+    if job.suffix.lower() in (".yaml", ".yml"):
+        load_program(job)
+    else:
+        verify_stamp(job, load_trajectory(job))
 
 
 def _program_for(traj: JointTrajectory, traj_path: Path) -> Path | None:

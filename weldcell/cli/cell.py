@@ -300,8 +300,9 @@ def cell_run(
     ),
 ) -> None:
     """Weld a program or a validated trajectory on a real cell (UR robot + Modbus power source)."""
-    from weldcell.cell.demo import RunOptions, run_job
+    from weldcell.cell.demo import RunOptions, check_job_input, run_job
 
+    check_job_input(job)  # before the log file and the output folder are created
     _sigterm_as_interrupt()
     _log_to_file(out / "weldcell.log")
     res = run_job(
