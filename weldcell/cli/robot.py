@@ -188,6 +188,11 @@ def run_cmd(
     out: Path | None = typer.Option(
         None, "--out", "-o", help="Folder for the planned trajectory of a program."
     ),
+    mode: str = typer.Option(
+        "stream",
+        "--mode",
+        help="stream: set-points streamed over RTDE; program: the whole job as one URScript program.",
+    ),
 ) -> None:
     """Execute a program or trajectory on a robot with a live progress display; one result per seam."""
     import numpy as np
@@ -197,6 +202,10 @@ def run_cmd(
     from weldcell.drivers.base import ExecutionOutcome
 
     kind, host, rtde_port = _parse_robot(robot)
+    if mode not in ("stream", "program"):
+        raise WeldcellError(f"--mode {mode!r}: expected 'stream' or 'program'")
+    if mode == "program" and kind != "ur":
+        raise WeldcellError("--mode program runs a URScript program: it needs a UR robot (--robot ur://HOST)")
     if not 0 <= arc_output <= 7:
         raise WeldcellError(f"--arc-output {arc_output}: expected a standard digital output 0 … 7")
     if kind == "ur":
@@ -246,7 +255,9 @@ def run_cmd(
             console=console,
         ) as bar:
             task = bar.add_task("running", total=traj.n_samples - 1, info="")
-            for a, b, seam in _slices(traj):
+            if mode == "program":
+                rows = _run_program(driver, traj, traj_path, arc_output, bar, task)
+            for a, b, seam in _slices(traj) if mode == "stream" else []:
                 h = driver.execute(traj, start_index=a, end_index=b, traj_path=traj_path)
                 label = f"seam {seam}" if seam else "transit"
                 while not h.done:
@@ -280,6 +291,44 @@ def run_cmd(
     console.print(table)
     if any(r[1] != ExecutionOutcome.COMPLETED.value for r in rows) or (not rows and traj.arc_on.any()):
         raise typer.Exit(code=1)
+
+
+def _run_program(
+    driver: Any, traj: Any, traj_path: Path, arc_output: int, bar: Any, task: Any
+) -> list[tuple[str, str, str]]:
+    """Run the whole trajectory as one URScript program (``--mode program``); rows per seam."""
+    import numpy as np
+
+    from weldcell.drivers.base import ExecutionOutcome
+    from weldcell.drivers.ur.export import UrExportOptions
+
+    arc_input = driver.config.arc_established_input
+    opt = UrExportOptions(arc_do=arc_output, arc_di=arc_input if arc_input is not None else 0)
+    h = driver.execute_program(traj, traj_path=traj_path, options=opt)
+    while not h.done:
+        p = h.progress
+        bar.update(task, completed=p.index, info=f"URScript program, t = {p.t:.2f} s")
+        time.sleep(0.05)
+    res = h.result
+    assert res is not None  # mypy
+    bar.update(task, completed=res.reached_index)
+    rows = []
+    for a, b, seam in _slices(traj):
+        if not seam:
+            continue
+        if res.outcome is ExecutionOutcome.COMPLETED or res.reached_index >= b - 1:
+            outcome = ExecutionOutcome.COMPLETED.value
+        elif res.reached_index >= a:
+            outcome = res.outcome.value
+        else:
+            outcome = "not started"
+        s_done = traj.seam_s[a : min(res.reached_index, b - 1) + 1]
+        s_done = s_done[np.isfinite(s_done)]
+        rows.append((seam, outcome, f"{s_done.max() * 1e3:.0f} mm" if s_done.size else "-"))
+    if res.outcome is not ExecutionOutcome.COMPLETED:
+        bar.stop()
+        console.print(f"[bold red]program {res.outcome.value}[/] at sample {res.reached_index}: {res.reason}")
+    return rows
 
 
 def register(app: typer.Typer) -> None:

@@ -16,6 +16,9 @@ Threads (H9: no disk or network I/O on the control loop beyond the RTDE socket i
 The servo program runs on the controller between slices (one upload per connection); a new
 stream session resets it. Arc on/off follows the samples' ``arc_on`` flags on the configured
 digital output, switched by the robot program at exactly the sample where it changes.
+
+Program mode (:meth:`URDriver.execute_program`) sends the whole trajectory as one exported URScript
+program instead and follows it through the RTDE state (the reader thread updates its handle).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import struct
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -46,6 +50,7 @@ from weldcell.drivers.base import (
 from weldcell.drivers.ur import rtde_protocol as rp
 from weldcell.drivers.ur import servo_program as sp
 from weldcell.drivers.ur.dashboard import DASHBOARD_PORT, DashboardClient
+from weldcell.drivers.ur.export import UrExportOptions, urscript_from_trajectory
 from weldcell.drivers.ur.realtime import PROCESS_REALTIME, LoopTimer, RealtimeConfig, configure_thread
 from weldcell.drivers.ur.rtde_client import RTDE_PORT, RTDEClient
 from weldcell.errors import (
@@ -55,6 +60,7 @@ from weldcell.errors import (
     DriverTimeoutError,
     ProtocolError,
 )
+from weldcell.planning.trajectory import JointTrajectory
 
 log = logging.getLogger(__name__)
 
@@ -291,6 +297,26 @@ class _Stream:
         self.acked = False
 
 
+class _ProgramRun:
+    """One whole-trajectory URScript program on the controller and its progress (program mode).
+
+    Progress is the index of the trajectory sample nearest (joint space) to ``actual_q``, searched
+    in a window of ``window`` samples from the last index found, so it never goes back.
+    """
+
+    def __init__(self, handle: ExecutionHandle, script: str, stop_script: str, window: int) -> None:
+        self.handle = handle
+        self.script = script
+        self.stop_script = stop_script
+        self.q = np.ascontiguousarray(handle.traj.q, dtype=np.float64)
+        self.window = window
+        self.index = handle.start_index
+        # first sample of the final rest (samples equal to the last one): reaching it is the end
+        moving = np.nonzero(np.any(self.q != self.q[-1], axis=1))[0]
+        self.final_from = int(moving[-1]) + 1 if moving.size else 0
+        self.started = False  # the controller reported the program running
+
+
 class URDriver(RobotDriver):
     """Driver for a UR controller (real or virtual) over RTDE, Dashboard and the script port.
 
@@ -314,6 +340,8 @@ class URDriver(RobotDriver):
         self._log_queue: queue.SimpleQueue[tuple[int, str]] = queue.SimpleQueue()
         self._stream: _Stream | None = None
         self._pending: _Stream | None = None
+        self._program: _ProgramRun | None = None
+        self._program_options: UrExportOptions | None = None  # set while execute_program() runs
         self._session = 0
         self._tx: _TxWindow | None = None
         self._reset_request: int | None = None  # session to idle the window with (control thread applies)
@@ -364,6 +392,7 @@ class URDriver(RobotDriver):
         self._latest = None
         self._latest_event.clear()
         self._stream = self._pending = None
+        self._program = None
         self._session = int(time.time() * 10) % 10_000_000 * 100  # a fresh session range per connection
         self._tx = tx
         tx.set_control(-1, int(sp.StreamCommand.FILL), -1, self._session)
@@ -420,13 +449,7 @@ class URDriver(RobotDriver):
                 "power it on and release the brakes",
                 error_code="robot_mode",
             )
-        try:
-            with socket.create_connection((self.host, cfg.script_port), timeout=2.0) as s:
-                s.sendall(text.encode())
-        except OSError as err:
-            raise DriverConnectionError(
-                f"cannot upload the servo program to {self.host}:{cfg.script_port}: {err}"
-            ) from err
+        self._send_script(text, "the servo program")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             fb = self._latest
@@ -447,7 +470,28 @@ class URDriver(RobotDriver):
             f"session={fb and fb[f'output_int_register_{sp.OUT_SESSION}']} (ours {self._session})"
         )
 
+    def _send_script(self, text: str, what: str) -> None:
+        """Send URScript ``text`` to the script port (a ``def`` program replaces the running one)."""
+        port = self.config.script_port
+        try:
+            with socket.create_connection((self.host, port), timeout=2.0) as s:
+                s.sendall(text.encode())
+        except OSError as err:
+            raise DriverConnectionError(f"cannot upload {what} to {self.host}:{port}: {err}") from err
+
     def _close(self) -> None:
+        run = self._program
+        if run is not None and not run.handle.done and not self._quit.is_set():
+            with contextlib.suppress(DriverError):
+                self._stop_program(run)
+            run.handle._done.wait(self.config.stop_time + 0.5)
+        if run is not None and not run.handle.done:
+            p = run.handle.progress
+            run.handle._finish(
+                ExecutionResult(
+                    ExecutionOutcome.FAULTED, p.index, p.position, "driver closed during execution"
+                )
+            )
         st = self._stream
         if st is not None and not st.handle.done and not self._quit.is_set():
             # decelerate along the path before letting go (otherwise the watchdog stops the arm)
@@ -508,6 +552,9 @@ class URDriver(RobotDriver):
                 return
             self._latest = out
             self._latest_event.set()
+            run = self._program
+            if run is not None and not run.handle.done:
+                self._advance_program(run, out)
             while True:
                 try:
                     level, msg = self._log_queue.get_nowait()
@@ -551,10 +598,13 @@ class URDriver(RobotDriver):
             next_report = now + 1.0
 
     def _fail_stream(self, reason: str, code: str | int | None) -> None:
-        st = self._stream
-        if st is not None and not st.handle.done:
-            p = st.handle.progress
-            st.handle._finish(ExecutionResult(ExecutionOutcome.FAULTED, p.index, p.position, reason, code))
+        for h in (
+            self._stream.handle if self._stream is not None else None,
+            self._program.handle if self._program is not None else None,
+        ):
+            if h is not None and not h.done:
+                p = h.progress
+                h._finish(ExecutionResult(ExecutionOutcome.FAULTED, p.index, p.position, reason, code))
 
     def _control(self) -> None:
         rtde, tx = self.rtde, self._tx
@@ -736,6 +786,9 @@ class URDriver(RobotDriver):
                 f"{self._error_messages() or 'clear the stop first'}",
                 error_code=_SAFETY_NAMES.get(fb["safety_mode"]),
             )
+        if self._program_options is not None:
+            self._start_program(handle, self._program_options)
+            return
         st = self._stream
         ready = (
             fb["runtime_state"] == 2
@@ -753,6 +806,141 @@ class URDriver(RobotDriver):
 
     def _stop(self, handle: ExecutionHandle) -> None:
         handle.stop_requested = True
+        run = self._program
+        if run is not None and run.handle is handle and not handle.done:
+            self._stop_program(run)
+
+    # --- program mode ---------------------------------------------------------------------
+    def execute_program(
+        self,
+        traj: JointTrajectory,
+        *,
+        traj_path: str | Path | None = None,
+        force_unvalidated: bool = False,
+        options: UrExportOptions | None = None,
+    ) -> ExecutionHandle:
+        """Run the whole trajectory as one URScript program on the controller; returns at once.
+
+        The program is the one ``weldcell export --format urscript`` writes
+        (:func:`~weldcell.drivers.ur.export.urscript_from_trajectory`): ``movej`` transits, a servoj
+        table per weld with the arc output switched, and the arc-established wait, on the robot. The
+        driver replaces its streaming servo program with it (the servo program is uploaded again
+        by the next :meth:`execute`) and follows it through RTDE: progress is the trajectory sample
+        nearest to ``actual_q``; the program ending at the last sample completes the handle, a
+        safety stop or a program that ends elsewhere (halt, runtime error) faults it. ``stop()``
+        replaces the program with ``stopj`` (arc output off).
+
+        Args:
+            traj: The trajectory; the robot must be at its first sample.
+            traj_path: The trajectory file whose validation stamp certifies ``traj``.
+            force_unvalidated: As in :meth:`execute` (refused on a real controller).
+            options: Export options; default: arc output/input from the driver config.
+
+        Returns:
+            The handle of the whole trajectory ``[0, n_samples)``.
+
+        Raises:
+            StampError: no matching validation stamp.
+            ExportError: the trajectory cannot be expressed as a program (limits, arc events).
+            DriverError: as :meth:`execute`; DriverTimeoutError when the program does not start.
+        """
+        cfg = self.config
+        opt = options or UrExportOptions(
+            arc_do=cfg.arc_output if cfg.arc_output is not None else 0,
+            arc_di=cfg.arc_established_input if cfg.arc_established_input is not None else 0,
+        )
+        self._program_options = opt
+        try:  # the base class checks stamp, limits, start pose, then calls _execute -> _start_program
+            return self.execute(traj, traj_path=traj_path, force_unvalidated=force_unvalidated)
+        finally:
+            self._program_options = None
+
+    def _start_program(self, handle: ExecutionHandle, opt: UrExportOptions) -> None:
+        try:
+            script = urscript_from_trajectory(handle.traj, opt)
+            stop_script = (
+                "def weldcell_stop():\n"
+                f"  set_standard_digital_out({opt.arc_do}, False)\n"
+                f"  stopj({opt.stop_acceleration:g})\n"
+                "end\n"
+            )
+            run = _ProgramRun(handle, script, stop_script, max(50, round(0.5 / handle.traj.dt)))
+            timeout = self.config.upload_timeout
+            # the servo program is given up: the next execute() finds it gone and uploads it again
+            self._stream = None
+            self._session += 1
+            self._reset_request = self._session
+            if self._wait_latest(1.0)["runtime_state"] == 2:
+                self._send_script(stop_script, "the stop program")  # replaces the idle servo program
+                self._wait_runtime(lambda rs: rs != 2, timeout, "the servo program did not stop")
+            self._program = run
+            self._send_script(script, "the weld program")
+            self._wait_runtime(
+                lambda rs: run.started or run.handle.done, timeout, "the weld program did not start"
+            )
+        except Exception as err:
+            if not handle.done:
+                handle._finish(ExecutionResult(ExecutionOutcome.FAULTED, handle.start_index, 0.0, str(err)))
+            raise
+
+    def _wait_runtime(self, cond: Any, timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            fb = self._latest
+            if fb is not None and cond(fb["runtime_state"]):
+                return
+            time.sleep(0.002)
+        recent = [m for m, _, _ in self.controller_messages()[-3:]]
+        raise DriverTimeoutError(
+            f"{self.host}: {what} within {timeout} s; last controller messages: {recent or 'none'}"
+        )
+
+    def _stop_program(self, run: _ProgramRun) -> None:
+        """Replace the running weld program by ``stopj`` with the arc output off (non-blocking)."""
+        run.handle.stop_requested = True
+        try:
+            self._send_script(run.stop_script, "the stop program")
+        except DriverConnectionError:
+            if self.dashboard is None:
+                raise
+            self.dashboard.stop()  # abrupt, but the program does stop
+
+    def _advance_program(self, run: _ProgramRun, fb: dict[str, Any]) -> None:
+        """Update a program run from one RTDE output package (reader thread)."""
+        h = run.handle
+        safety = fb["safety_mode"]
+        if safety != 1 and safety != 2:
+            code = _SAFETY_NAMES.get(safety, safety)
+            self._fail_stream(self._error_messages() or f"safety mode {code}", code)
+            self._request_arc_off()
+            return
+        running = fb["runtime_state"] == 2
+        if not run.started:
+            run.started = running
+            return
+        # nearest sample to actual_q in a forward window (vectorised; monotone by construction)
+        lo = run.index
+        hi = min(lo + run.window, h.end_index)
+        d = np.square(run.q[lo:hi] - np.asarray(fb["actual_q"], dtype=np.float64)).sum(axis=1)
+        k = lo + int(np.argmin(d))
+        if k > run.index:
+            run.index = k
+            h._update(float(k))
+        if running:
+            return
+        last = h.end_index - 1
+        err = float(np.max(np.abs(run.q[last] - np.asarray(fb["actual_q"], dtype=np.float64))))
+        if h.stop_requested:
+            result = ExecutionResult(ExecutionOutcome.STOPPED, run.index, float(run.index), "stop requested")
+        elif run.index >= run.final_from and err < 1e-4:
+            result = ExecutionResult(ExecutionOutcome.COMPLETED, last, float(last))
+        else:
+            reason = self._error_messages() or "the weld program ended before the last sample"
+            result = ExecutionResult(
+                ExecutionOutcome.FAULTED, run.index, float(run.index), reason, "program_stopped"
+            )
+            self._request_arc_off()
+        h._finish(result)
 
     def _set_digital_out(self, n: int, value: bool) -> None:
         with self._io_lock:

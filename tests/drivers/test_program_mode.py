@@ -1,0 +1,204 @@
+"""URDriver program mode: the whole trajectory as one URScript program on the virtual UR controller.
+
+The controller runs in its own process (arc established follows the arc output after 30 ms); the
+driver uploads the exported program, follows it through RTDE and gets its servo program back for
+streaming afterwards.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from weldcell.drivers.base import ExecutionOutcome
+from weldcell.drivers.ur.dashboard import DashboardClient
+from weldcell.drivers.ur.driver import URDriver, URDriverConfig
+from weldcell.drivers.ur.virtual_controller import Ports, VirtualControllerHandle, start_virtual_controller
+from weldcell.drivers.ur.virtual_core import CoreConfig
+from weldcell.errors import DriverFaultError, StampError
+from weldcell.planning.stamp import write_stamp
+from weldcell.planning.trajectory import ArcEvent, JointTrajectory, save_trajectory
+
+HOST = "127.0.0.77"
+Q_HOME = np.array(CoreConfig().q_home)
+DT = 0.002
+NAMES = ("shoulder_pan", "shoulder_lift", "elbow", "wrist_1", "wrist_2", "wrist_3")
+
+
+@pytest.fixture(scope="module")
+def controller() -> Iterator[VirtualControllerHandle]:
+    h = start_virtual_controller(
+        HOST, CoreConfig(unlock_delay=0.2, arc_loopback=(0, 0, 0.03)), Ports(0, 0, 0, 0, 0)
+    )
+    yield h
+    h.stop()
+
+
+@pytest.fixture
+def driver(controller: VirtualControllerHandle) -> Iterator[URDriver]:
+    cfg = URDriverConfig(
+        rtde_port=controller.ports.rtde,
+        dashboard_port=controller.ports.dashboard,
+        script_port=controller.ports.secondary,
+    )
+    d = URDriver(HOST, cfg)
+    d.connect(5.0)
+    if np.max(np.abs(d.state().q - Q_HOME)) > 1e-6:
+        d.move_to(Q_HOME, speed_fraction=1.0, force_unvalidated=True).wait_until_done(10.0)
+    yield d
+    d.close()
+
+
+def _dash(h: VirtualControllerHandle, cmd: str) -> str:
+    with DashboardClient(HOST, h.ports.dashboard) as d:
+        return d.command(cmd)
+
+
+def _ramp(qa: np.ndarray, qb: np.ndarray, duration: float) -> np.ndarray:
+    """Minimum-jerk joint move qa -> qb, without its first sample (shape (n, 6))."""
+    tau = np.linspace(0.0, 1.0, round(duration / DT) + 1)[:, None]
+    return (qa + (10 * tau**3 - 15 * tau**4 + 6 * tau**5) * (qb - qa))[1:]
+
+
+def _job() -> tuple[JointTrajectory, int, int]:
+    """Home -> transit -> weld (dwell, travel, crater fill) -> transit home; (traj, i_on, i_off)."""
+    qa = Q_HOME + np.array([0.25, 0.1, -0.15, 0.1, 0.0, 0.2])
+    qb = qa + np.array([-0.2, 0.05, 0.05, 0.0, 0.0, -0.1])
+    transit_1 = _ramp(Q_HOME, qa, 0.4)
+    weld = np.concatenate(
+        [np.repeat(qa[None], 25, axis=0), _ramp(qa, qb, 0.5), np.repeat(qb[None], 25, axis=0)]
+    )
+    transit_2 = _ramp(qb, Q_HOME, 0.4)
+    q = np.concatenate([Q_HOME[None], transit_1, weld, transit_2])
+    n = q.shape[0]
+    i_on = 1 + len(transit_1)
+    i_off = i_on + len(weld) - 1
+    arc = np.zeros(n, bool)
+    arc[i_on : i_off + 1] = True
+    t = np.arange(n) * DT
+    qd = np.gradient(q, DT, axis=0)
+    traj = JointTrajectory(
+        robot="ur5e",
+        joint_names=NAMES,
+        dt=DT,
+        t=t,
+        q=q,
+        qd=qd,
+        qdd=np.gradient(qd, DT, axis=0),
+        T_world_tcp=np.repeat(np.eye(4)[None], n, axis=0),
+        arc_on=arc,
+        seam_index=np.where(arc, 0, -1).astype(np.int32),
+        seam_s=np.where(arc, 0.0, np.nan),
+        T_world_base=np.eye(4),
+        T_flange_tcp=np.eye(4),
+        seam_ids=("S1",),
+        events=(ArcEvent(float(t[i_on]), "arc_on", "S1"), ArcEvent(float(t[i_off]), "arc_off", "S1")),
+    )
+    return traj, i_on, i_off
+
+
+def _stamped(traj: JointTrajectory, tmp: Path) -> Path:
+    p = tmp / "job.npz"
+    save_trajectory(traj, p)
+    write_stamp(p, traj, {"passed": True})
+    return p
+
+
+def test_program_runs_to_the_end_with_arc_and_monotone_progress(driver: URDriver, tmp_path: Path) -> None:
+    traj, i_on, i_off = _job()
+    h = driver.execute_program(traj, traj_path=_stamped(traj, tmp_path))
+    seen: list[tuple[int, bool]] = []
+    deadline = time.monotonic() + 8.0
+    while not h.done and time.monotonic() < deadline:
+        seen.append((h.progress.index, driver.state().digital_output(0)))
+        time.sleep(0.005)
+    res = h.wait_until_done(1.0)
+    assert res.outcome is ExecutionOutcome.COMPLETED and res.reached_index == traj.n_samples - 1
+    np.testing.assert_allclose(driver.state().q, traj.q[-1], atol=1e-6)
+    assert not driver.state().digital_output(0)
+    idx = np.array([i for i, _ in seen])
+    assert np.all(np.diff(idx) >= 0) and idx[-1] > i_off  # monotone, and it followed the run
+    assert h.progress.index == traj.n_samples - 1
+    on = [i for i, a in seen if a]
+    assert on and min(on) >= i_on - 3 and max(on) <= i_off + 3  # arc on only over the weld samples
+    assert any(i_on + 30 < i < i_off - 30 for i in on)  # and on while the weld travels
+    assert not any(a for i, a in seen if i < i_on - 3 or i > i_off + 3)
+    # the streaming servo program comes back for the next execute()
+    q_goal = Q_HOME + 0.05
+    h2 = driver.move_to(q_goal, speed_fraction=1.0, force_unvalidated=True)
+    assert h2.wait_until_done(5.0).outcome is ExecutionOutcome.COMPLETED
+    np.testing.assert_allclose(driver.state().q, q_goal, atol=1e-9)
+
+
+def test_protective_stop_mid_program_faults_with_reason(
+    controller: VirtualControllerHandle, driver: URDriver, tmp_path: Path
+) -> None:
+    traj, _, _ = _job()
+    h = driver.execute_program(traj, traj_path=_stamped(traj, tmp_path))
+    deadline = time.monotonic() + 5.0
+    while not driver.state().digital_output(0):  # wait until the arc is on
+        assert not h.done and time.monotonic() < deadline
+        time.sleep(0.005)
+    assert _dash(controller, "weldcell protective_stop torch collision sensor") == "ok"
+    with pytest.raises(DriverFaultError, match="torch collision sensor") as err:
+        h.wait_until_done(2.0)
+    assert err.value.error_code == "PROTECTIVE_STOP"
+    res = h.result
+    assert (
+        res is not None and res.outcome is ExecutionOutcome.FAULTED and res.reached_index < traj.n_samples - 1
+    )
+    assert not driver.state().digital_output(0)
+    assert not driver.state().program_running
+    time.sleep(0.25)
+    assert _dash(controller, "unlock protective stop") == "Protective stop releasing"
+
+
+def test_stop_ends_the_program_with_the_arc_off(driver: URDriver, tmp_path: Path) -> None:
+    traj, i_on, _ = _job()
+    h = driver.execute_program(traj, traj_path=_stamped(traj, tmp_path))
+    deadline = time.monotonic() + 5.0
+    while h.progress.index < i_on + 80:
+        assert not h.done and time.monotonic() < deadline
+        time.sleep(0.005)
+    h.stop()
+    res = h.wait_until_done(2.0)
+    assert res.outcome is ExecutionOutcome.STOPPED and i_on + 80 <= res.reached_index < traj.n_samples - 1
+    time.sleep(0.05)
+    s = driver.state()
+    assert not s.digital_output(0) and not s.program_running and np.max(np.abs(s.qd)) < 1e-6
+
+
+def test_unstamped_trajectory_is_refused(driver: URDriver, tmp_path: Path) -> None:
+    traj, _, _ = _job()
+    with pytest.raises(StampError, match="stamp"):
+        driver.execute_program(traj)
+    # force_unvalidated is for simulation drivers; a UR controller (virtual or not) refuses it too
+    with pytest.raises(StampError, match="simulation"):
+        driver.execute_program(traj, force_unvalidated=True)
+    save_trajectory(traj, tmp_path / "job.npz")  # a file without a stamp
+    with pytest.raises(StampError):
+        driver.execute_program(traj, traj_path=tmp_path / "job.npz")
+    assert driver.state().program_running  # nothing was uploaded: the servo program still idles
+
+
+def test_cli_run_mode_program(controller: VirtualControllerHandle, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from weldcell.cli import app
+
+    traj, _, _ = _job()
+    p = _stamped(traj, tmp_path)
+    ports = controller.ports
+    args = ["run", str(p), "--robot", f"ur://{HOST}:{ports.rtde}", "--dashboard-port", str(ports.dashboard)]
+    args += ["--script-port", str(ports.secondary), "--move-to-start", "--mode", "program"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "S1" in res.output and "completed" in res.output
+    res = CliRunner().invoke(app, ["run", str(p), "--robot", "virtual", "--mode", "program"])
+    assert "needs a UR robot" in str(res.exception)
+    res = CliRunner().invoke(app, [*args[:-1], "batch"])
+    assert "'stream' or 'program'" in str(res.exception)
