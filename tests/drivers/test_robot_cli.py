@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import socket
 from pathlib import Path
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from weldcell.cli import app
 from weldcell.drivers.base import joint_move
 from weldcell.drivers.ur.virtual_controller import Ports, start_virtual_controller
 from weldcell.drivers.ur.virtual_core import CoreConfig
-from weldcell.errors import StampError, WeldcellError
+from weldcell.errors import DriverConnectionError, StampError, WeldcellError
 from weldcell.planning.stamp import write_stamp
 from weldcell.planning.trajectory import save_trajectory
 
@@ -78,3 +80,23 @@ def test_run_refuses_unstamped_and_bad_urls(tmp_path: Path) -> None:
     assert isinstance(res.exception, WeldcellError) and "ur://HOST" in str(res.exception)
     res = CliRunner().invoke(app, ["controller", "ur", "--arm", "ur99"])
     assert isinstance(res.exception, WeldcellError) and "ur99" in str(res.exception)
+
+
+def test_run_program_reports_an_unreachable_robot_before_planning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import weldcell.cell.demo as demo
+
+    def no_planning(*args: object, **kwargs: object) -> None:
+        raise AssertionError("planned although the robot does not answer")
+
+    monkeypatch.setattr(demo, "plan_and_validate", no_planning)
+    program = Path(__file__).resolve().parents[2] / "programs" / "demo_tjoint.yaml"
+    with socket.socket() as s:  # a port that nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    res = CliRunner().invoke(
+        app, ["run", str(program), "--robot", f"ur://127.0.0.1:{port}", "-o", str(tmp_path)]
+    )
+    assert isinstance(res.exception, DriverConnectionError)
+    assert f"127.0.0.1:{port} does not answer" in str(res.exception)

@@ -116,10 +116,26 @@ def _parse_robot(url: str) -> tuple[str, str, int | None]:
     return "ur", host, number
 
 
+def _probe(host: str, port: int, timeout: float = 3.0) -> None:
+    """Open and close a TCP connection to the controller's RTDE port, so a wrong address fails fast."""
+    import socket
+
+    from weldcell.errors import DriverConnectionError
+
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as err:
+        raise DriverConnectionError(
+            f"robot {host}:{port} does not answer ({err.strerror or err}); check the address and that "
+            "the controller is on"
+        ) from err
+
+
 def _prepare(source: Path, out_dir: Path | None) -> tuple[Any, Path]:
     """(trajectory, trajectory file) ready to run: a program is planned, validated and stamped here."""
     from weldcell.planning.stamp import verify_stamp
-    from weldcell.planning.trajectory import load_trajectory, save_trajectory
+    from weldcell.planning.trajectory import load_trajectory
 
     if not source.exists():
         raise WeldcellError(f"{source}: file not found")
@@ -129,31 +145,16 @@ def _prepare(source: Path, out_dir: Path | None) -> tuple[Any, Path]:
         traj = load_trajectory(source)
         verify_stamp(source, traj)
         return traj, source
-    from weldcell.planning.stamp import write_stamp
-    from weldcell.program import load_program
+    from weldcell.cell.demo import Progress, plan_and_validate
 
-    program = load_program(source)
-    try:
-        from weldcell.planning import plan_program  # type: ignore[attr-defined]
-        from weldcell.sim import validate_trajectory
-    except ImportError as err:
-        raise WeldcellError(f"planning/validation is not available in this installation ({err})") from err
-    with console.status("planning ..."):
-        result = plan_program(program)
-    if result.trajectory is None:
-        raise WeldcellError(f"planning {source.name} failed: {result.reason}")
-    traj = result.trajectory
     folder = out_dir or source.with_name(f"{source.stem}_run")
     folder.mkdir(parents=True, exist_ok=True)
-    traj_path = save_trajectory(traj, folder / f"{source.stem}.npz")
-    with console.status("validating in simulation ..."):
-        report = validate_trajectory(traj, program)
-    if not report.passed:
-        raise WeldcellError(
-            f"{source.name}: the planned trajectory failed validation; run 'weldcell validate' for the report"
-        )
-    write_stamp(traj_path, traj, report.summary())
-    console.print(f"planned and validated {source.name}: {traj.duration:.1f} s, {traj_path}")
+
+    def say(p: Progress) -> None:
+        console.print(p.message, markup=False, highlight=False)
+
+    # the same plan → validate → stamp path as `weldcell demo` and `weldcell cell run`
+    _, traj, traj_path, _ = plan_and_validate(source, folder, say)
     return traj, traj_path
 
 
@@ -218,6 +219,8 @@ def run_cmd(
             script_port=script_port,
             arc_output=arc_output,
         )
+    if kind == "ur" and source.is_file() and source.suffix.lower() in PROGRAM_SUFFIXES:
+        _probe(host, rtde_port or 30004)  # an unreachable robot is reported before the slow planning
     traj, traj_path = _prepare(source, out)
     if kind == "ur":
         from weldcell.drivers.ur.driver import URDriver, URDriverConfig
