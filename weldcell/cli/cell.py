@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from weldcell.cli.common import console, err_console
+from weldcell.cli.common import console, err_console, output_folder
 
 if TYPE_CHECKING:
     from weldcell.cell.demo import CellRunResult
@@ -225,25 +225,11 @@ def _progress_printer() -> Any:
     return show
 
 
-def _output_folder(folder: Path, option: str = "--out") -> Path:
-    """Create ``folder`` (with parents) or fail with one line naming the option."""
-    from weldcell.errors import WeldcellError
-
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        why = err.strerror or str(err)
-        if isinstance(err, (FileExistsError, NotADirectoryError)):
-            why = "it, or a folder on its path, is a file"
-        raise WeldcellError(f"{option} {folder}: cannot create the output folder ({why})") from err
-    return folder
-
-
 def _log_to_file(path: Path) -> None:
     """Send library logging (driver timing warnings, ...) to ``path``; only errors reach the console."""
     import logging
 
-    _output_folder(path.parent)
+    output_folder(path.parent)
     root = logging.getLogger()
     root.setLevel(logging.INFO)
     fh = logging.FileHandler(path)

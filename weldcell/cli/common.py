@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
@@ -28,3 +29,19 @@ def exit_on_error() -> Iterator[None]:
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted[/]")
         sys.exit(130)
+
+
+def output_folder(folder: Path, option: str = "--out") -> Path:
+    """Create ``folder`` (with parents) or fail with one line naming ``option``.
+
+    Raises:
+        WeldcellError: the folder cannot be created (a file is in the way, no permission, ...).
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        why = err.strerror or str(err)
+        if isinstance(err, (FileExistsError, NotADirectoryError)):
+            why = "it, or a folder on its path, is a file"
+        raise WeldcellError(f"{option} {folder}: cannot create the output folder ({why})") from err
+    return folder

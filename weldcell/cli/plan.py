@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from weldcell.cli.common import EXIT_ERROR, console, err_console
+from weldcell.cli.common import EXIT_ERROR, console, err_console, output_folder
 from weldcell.errors import WeldcellError
 
 MAX_DT_MS = 100.0  # longest controller period accepted by ``--dt-ms`` [ms]
@@ -27,22 +27,6 @@ def check_positive(option: str, value: float, expected: str, *, upper: float | N
     if not (math.isfinite(value) and value > 0 and (upper is None or value <= upper)):
         limit = f", at most {upper:g}" if upper is not None else ""
         raise WeldcellError(f"{option} {value:g}: expected {expected}, > 0{limit}")
-
-
-def output_folder(folder: Path, option: str = "--out") -> Path:
-    """Create ``folder`` (with parents) or fail with one line naming ``option``.
-
-    Raises:
-        WeldcellError: the folder cannot be created (a file is in the way, no permission, ...).
-    """
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        why = err.strerror or str(err)
-        if isinstance(err, (FileExistsError, NotADirectoryError)):
-            why = "it, or a folder on its path, is a file"
-        raise WeldcellError(f"{option} {folder}: cannot create the output folder ({why})") from err
-    return folder
 
 
 def _summary(result: Any, program: Any, plan_time: float, traj_file: Path | None) -> dict[str, Any]:

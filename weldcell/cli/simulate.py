@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from weldcell.cli.common import console
-from weldcell.cli.plan import output_folder
+from weldcell.cli.common import console, output_folder
 from weldcell.errors import ProgramError, WeldcellError
 
 if TYPE_CHECKING:
