@@ -32,9 +32,9 @@ from pathlib import Path
 import numpy as np
 
 from weldcell.drivers.base import ExecutionOutcome
+from weldcell.drivers.realtime import RealtimeConfig
 from weldcell.drivers.ur import servo_program as sp
 from weldcell.drivers.ur.driver import URDriver, URDriverConfig
-from weldcell.drivers.ur.realtime import RealtimeConfig
 from weldcell.drivers.ur.rtde_client import RTDEClient
 from weldcell.drivers.ur.virtual_controller import Ports, start_virtual_controller
 from weldcell.drivers.ur.virtual_core import CoreConfig

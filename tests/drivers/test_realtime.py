@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from weldcell.drivers.ur.realtime import LoopTimer, ProcessRealtime, RealtimeConfig, configure_thread
+from weldcell.drivers.realtime import LoopTimer, ProcessRealtime, RealtimeConfig, configure_thread
 
 
 def test_loop_timer_keeps_the_rate_and_records_lateness() -> None:

@@ -12,7 +12,6 @@ import pytest
 from weldcell.drivers.base import (
     ExecutionOutcome,
     JointLimits,
-    RateLimiter,
     SafetyStatus,
     check_trajectory_limits,
     joint_move,
@@ -112,15 +111,6 @@ def test_check_trajectory_limits_names_joint_and_sample() -> None:
     tight = JointLimits(np.full(6, -1.0), limits.q_upper, limits.qd_max)
     with pytest.raises(DriverError, match="outside its limits"):
         check_trajectory_limits(traj, tight, 0, traj.n_samples)
-
-
-def test_rate_limiter_keeps_period() -> None:
-    rl = RateLimiter(500.0)
-    for _ in range(100):
-        rl.sleep()
-    late = rl.lateness
-    assert late.shape == (100,)
-    assert np.median(late) < 0.002
 
 
 def test_close_is_idempotent() -> None:

@@ -286,60 +286,6 @@ def check_trajectory_limits(
         )
 
 
-class RateLimiter:
-    """Fixed-rate loop pacing on ``time.perf_counter`` with slack and overrun bookkeeping.
-
-    Args:
-        frequency: Loop rate [Hz].
-        spin: Busy-wait the last ``spin`` seconds before each deadline (lower jitter, more CPU).
-        history: Number of lateness samples kept (preallocated) for statistics.
-        warn: Overrun threshold [s] above which an overrun is counted.
-
-    Use ``sleep()`` once per iteration. ``slack`` is the time [s] left before the deadline at the
-    last ``sleep`` (negative = overrun); ``lateness`` holds the wake-up delays [s] after each deadline.
-    """
-
-    def __init__(
-        self, frequency: float, spin: float = 0.0, history: int = 65536, warn: float = 0.001
-    ) -> None:
-        if frequency <= 0:
-            raise InputShapeError(f"RateLimiter frequency must be > 0 Hz, got {frequency}")
-        self.period = 1.0 / frequency
-        self.spin = spin
-        self.warn = warn
-        self.slack = 0.0
-        self.overruns = 0
-        self._lateness = np.zeros(history)
-        self._n = 0
-        self._next = time.perf_counter() + self.period
-
-    def sleep(self) -> None:
-        """Wait for the next deadline; never call I/O-heavy code between calls."""
-        now = time.perf_counter()
-        self.slack = self._next - now
-        if self.slack < -self.warn:
-            self.overruns += 1
-        if self.slack > 0:
-            coarse = self.slack - self.spin
-            if coarse > 0:
-                time.sleep(coarse)
-            while time.perf_counter() < self._next:
-                pass
-        late = time.perf_counter() - self._next
-        self._lateness[self._n % self._lateness.shape[0]] = late
-        self._n += 1
-        if late > 10 * self.period:  # far behind: do not try to catch up with a burst
-            self._next = time.perf_counter() + self.period
-        else:
-            self._next += self.period
-
-    @property
-    def lateness(self) -> NDArrayF:
-        """Recorded wake-up delays [s] (most recent ``history`` iterations)."""
-        n = min(self._n, self._lateness.shape[0])
-        return self._lateness[:n].copy()
-
-
 @dataclass
 class _Connection:
     connected: bool = False

@@ -4,14 +4,14 @@ Threads (H9: no disk or network I/O on the control loop beyond the RTDE socket i
 
 * **reader** - blocks on the RTDE socket, decodes output packages and publishes the latest one
   (an atomic reference swap); it also drains the control loop's log queue.
-* **control** - a :class:`~weldcell.drivers.ur.realtime.LoopTimer` loop at the controller rate
+* **control** - a :class:`~weldcell.drivers.realtime.LoopTimer` loop at the controller rate
   (500 Hz e-Series, 125 Hz CB3). Each cycle it reads the latest feedback, advances the register
   window of the streaming protocol (:mod:`weldcell.drivers.ur.servo_program`) in a preallocated,
   prepacked RTDE input package (``struct.pack_into``) and hands it to the kernel with a send that
   never blocks. The set-points of a slice are converted to wire format before the slice starts;
   the loop formats no strings and logs nothing (overruns and dropped sends are counted and
   reported by the reader thread). While a slice streams the loop spins the last ``spin`` seconds
-  before each deadline and the cyclic GC is paused (:mod:`weldcell.drivers.ur.realtime`).
+  before each deadline and the cyclic GC is paused (:mod:`weldcell.drivers.realtime`).
 
 The servo program runs on the controller between slices (one upload per connection); a new
 stream session resets it. Arc on/off follows the samples' ``arc_on`` flags on the configured
@@ -47,11 +47,11 @@ from weldcell.drivers.base import (
     RobotState,
     SafetyStatus,
 )
+from weldcell.drivers.realtime import PROCESS_REALTIME, LoopTimer, RealtimeConfig, configure_thread
 from weldcell.drivers.ur import rtde_protocol as rp
 from weldcell.drivers.ur import servo_program as sp
 from weldcell.drivers.ur.dashboard import DASHBOARD_PORT, DashboardClient
 from weldcell.drivers.ur.export import UrExportOptions, urscript_from_trajectory
-from weldcell.drivers.ur.realtime import PROCESS_REALTIME, LoopTimer, RealtimeConfig, configure_thread
 from weldcell.drivers.ur.rtde_client import RTDE_PORT, RTDEClient
 from weldcell.errors import (
     DriverConnectionError,

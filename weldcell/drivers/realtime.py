@@ -1,4 +1,4 @@
-"""Real-time support of the UR streaming loop: loop timer, thread scheduling, GC pause.
+"""Real-time support for streaming control loops (any vendor): loop timer, thread scheduling, GC pause.
 
 CPython cannot guarantee deadlines, but most of the lateness of a naive 500 Hz loop comes from a
 few avoidable sources, handled here:
