@@ -8,17 +8,14 @@ share one plan of ``programs/demo_tjoint.yaml`` (module fixture).
 
 from __future__ import annotations
 
-import logging
 import shutil
-import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from weldcell.cli import main
 from weldcell.errors import TrajectoryFormatError
 from weldcell.planning import plan_program, save_trajectory
 from weldcell.planning.trajectory import load_trajectory
@@ -28,33 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "programs" / "demo_tjoint.yaml"
 BOX = REPO / "programs" / "box_frame.yaml"
 
-Run = Callable[..., tuple[int, str]]
-
-
-@pytest.fixture
-def weldcell(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Run]:
-    """Run ``weldcell ARGS`` in-process: (exit code, stdout + stderr with whitespace collapsed)."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    sigterm = signal.getsignal(signal.SIGTERM)
-
-    def run(*args: str | Path) -> tuple[int, str]:
-        monkeypatch.setattr(sys, "argv", ["weldcell", *map(str, args)])
-        monkeypatch.setenv("COLUMNS", "200")
-        with pytest.raises(SystemExit) as exc:
-            main()
-        out = capsys.readouterr()
-        text = " ".join((out.out + out.err).split())
-        code = exc.value.code
-        return (code if isinstance(code, int) else 1), text
-
-    yield run
-    for h in root.handlers[:]:
-        if h not in handlers:
-            root.removeHandler(h)
-            h.close()
-    root.setLevel(level)
-    signal.signal(signal.SIGTERM, sigterm)
+Run = Callable[..., tuple[int, str]]  # the `weldcell` fixture (tests/cli/conftest.py)
 
 
 @pytest.fixture
