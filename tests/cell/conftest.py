@@ -3,7 +3,6 @@ VirtualRobot, a weld log, and a controller wired to them; plus a leaked-thread c
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,14 +21,8 @@ from weldcell.planning.trajectory import JointTrajectory
 
 
 @pytest.fixture(autouse=True)
-def _no_leaked_threads() -> Iterator[None]:
-    before = set(threading.enumerate())
-    yield
-    leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
-    for t in leaked:
-        t.join(3.0)
-    names = [t.name for t in leaked if t.is_alive()]
-    assert not names, f"threads left running: {names}"
+def _no_leaked_threads(no_leaked_threads: None) -> None:
+    """Every test in this folder checks for leaked threads (tests/conftest.py)."""
 
 
 @pytest.fixture

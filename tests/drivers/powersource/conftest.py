@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -24,14 +23,8 @@ FAST_TIMING = VirtualTiming(
 
 
 @pytest.fixture(autouse=True)
-def _no_leaked_threads() -> Iterator[None]:
-    before = set(threading.enumerate())
-    yield
-    leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
-    for t in leaked:
-        t.join(2.0)
-    names = [t.name for t in leaked if t.is_alive()]
-    assert not names, f"threads left running: {names}"
+def _no_leaked_threads(no_leaked_threads: None) -> None:
+    """Every test in this folder checks for leaked threads (tests/conftest.py)."""
 
 
 @pytest.fixture

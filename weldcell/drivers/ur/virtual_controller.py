@@ -372,6 +372,17 @@ def _listen(host: str, port: int) -> socket.socket:
 # --- Dashboard server ----------------------------------------------------------------------------
 
 
+def _close_sockets(listener: socket.socket, socks: list[socket.socket]) -> None:
+    """Close a server's listening socket and shut down its client connections (errors ignored)."""
+    with contextlib.suppress(OSError):
+        listener.close()
+    for s in socks:
+        with contextlib.suppress(OSError):
+            s.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):
+            s.close()
+
+
 class DashboardServer:
     """Dashboard server (line protocol, e-Series replies) on ``host:port``."""
 
@@ -585,13 +596,7 @@ class DashboardServer:
         return f"could not understand: 'weldcell {rest}'"
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.listener.close()
-        for s in self.socks:
-            with contextlib.suppress(OSError):
-                s.shutdown(socket.SHUT_RDWR)
-            with contextlib.suppress(OSError):
-                s.close()
+        _close_sockets(self.listener, self.socks)
 
 
 def _snapshot(c: ControllerCore) -> dict[str, Any]:
@@ -676,13 +681,7 @@ class ScriptServer:
                 sock.close()
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.listener.close()
-        for s in self.socks:
-            with contextlib.suppress(OSError):
-                s.shutdown(socket.SHUT_RDWR)
-            with contextlib.suppress(OSError):
-                s.close()
+        _close_sockets(self.listener, self.socks)
 
 
 # --- the controller ------------------------------------------------------------------------------
