@@ -1,0 +1,138 @@
+"""Robot safety configurations: the limits a controller enforces and the planner must stay inside.
+
+One source for the planner (transit TCP / elbow speed), the simulator's validation and the virtual
+controllers' safety checks, so that nothing a validated plan does is stopped by the controller.
+
+Two levels:
+
+* :class:`SafetyLimits` — what the controller enforces (exceeding one is a protective stop).
+* :func:`planning_limits` — what the planner aims for: the controller limits times a margin
+  (``PLANNING_FRACTION``), so that tracking error and rounding never reach a controller limit.
+
+UR e-series values (``UR_DEFAULT``) are PolyScope 5's "Default" safety preset (Universal Robots,
+e-Series user manual, "Safety configuration", factory presets *Most restricted / Default / Least
+restricted*: power 80/300/1000 W, momentum 5/25/100 kg·m/s, stopping time 100/400/10000 ms,
+stopping distance 100/500/10000 mm, tool speed 250/1500/5000 mm/s, tool force 100/150/250 N,
+elbow speed and force as tool). Joint speed limits default to the arm's data-sheet joint speeds plus
+UR's 11 °/s tolerance band (the default joint speed limit shown on the pendant is 191 °/s on 180 °/s
+joints and 131 °/s on 120 °/s joints); joint position limits to ±363° (±360° plus tolerance).
+
+Industrial arms (KUKA, …) have no collaborative limits; their entries carry the T1 / Cartesian
+limits a cell's safety PLC usually enforces (configurable per cell).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+_D = math.pi / 180.0
+
+PLANNING_FRACTION = 2.0 / 3.0
+"""Planned motion stays at or below this fraction of every controller speed limit."""
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyLimits:
+    """A robot controller's safety configuration, SI units.
+
+    Attributes:
+        tcp_speed: Largest TCP (torch tip) speed [m/s].
+        elbow_speed: Largest elbow speed [m/s].
+        joint_speed: Largest speed per joint [rad/s] (empty: the model's own ``qd_max``).
+        joint_position_margin: Tolerance [rad] beyond the model's joint range before a stop.
+        stopping_time: Largest time to stop [s].
+        stopping_distance: Largest TCP distance to stop [m].
+        momentum: Largest robot momentum [kg·m/s].
+        power: Largest mechanical power [W].
+        tcp_force: Largest TCP force [N].
+        source: Where the numbers come from (shown in reports and violations).
+    """
+
+    tcp_speed: float
+    elbow_speed: float
+    joint_speed: tuple[float, ...] = ()
+    joint_position_margin: float = 3 * _D
+    stopping_time: float = 0.4
+    stopping_distance: float = 0.5
+    momentum: float = 25.0
+    power: float = 300.0
+    tcp_force: float = 150.0
+    source: str = ""
+
+    def scaled(self, fraction: float) -> SafetyLimits:
+        """The speed-like limits times ``fraction`` (0 < fraction ≤ 1)."""
+        if not 0.0 < fraction <= 1.0:
+            raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+        return replace(
+            self,
+            tcp_speed=self.tcp_speed * fraction,
+            elbow_speed=self.elbow_speed * fraction,
+            joint_speed=tuple(v * fraction for v in self.joint_speed),
+            momentum=self.momentum * fraction,
+            power=self.power * fraction,
+            source=f"{self.source} × {fraction:.3g} (planning margin)",
+        )
+
+
+UR_DEFAULT_TOOL_SPEED = 1.5
+UR_DEFAULT_ELBOW_SPEED = 1.5
+
+_UR_JOINT_SPEED = {
+    # data-sheet joint speeds [°/s] + 11 °/s tolerance band (PolyScope default joint speed limits)
+    "ur3e": (191.0, 191.0, 191.0, 371.0, 371.0, 371.0),
+    "ur5e": (191.0,) * 6,
+    "ur10e": (131.0, 131.0, 191.0, 191.0, 191.0, 191.0),
+    "ur16e": (131.0, 131.0, 191.0, 191.0, 191.0, 191.0),
+}
+
+UR_DEFAULT_SOURCE = "UR e-Series default safety preset (PolyScope 5)"
+
+INDUSTRIAL_SOURCE = "cell safety PLC default for industrial arms (configurable per cell)"
+
+
+def ur_default(model: str) -> SafetyLimits:
+    """PolyScope 5's default safety configuration for a UR e-series ``model`` (``"ur5e"`` …)."""
+    speeds = _UR_JOINT_SPEED.get(model.lower())
+    if speeds is None:
+        raise KeyError(f"no UR default safety configuration for {model!r}")
+    return SafetyLimits(
+        tcp_speed=UR_DEFAULT_TOOL_SPEED,
+        elbow_speed=UR_DEFAULT_ELBOW_SPEED,
+        joint_speed=tuple(v * _D for v in speeds),
+        joint_position_margin=3 * _D,
+        stopping_time=0.4,
+        stopping_distance=0.5,
+        momentum=25.0,
+        power=300.0,
+        tcp_force=150.0,
+        source=UR_DEFAULT_SOURCE,
+    )
+
+
+def default_limits(robot_name: str) -> SafetyLimits:
+    """The controller safety limits a robot model has out of the box.
+
+    UR e-series arms: :func:`ur_default`. Other arms: 2.0 m/s TCP and elbow speed (a typical
+    automatic-mode Cartesian limit set in a cell's safety controller), joint speeds from the model.
+    """
+    name = robot_name.lower()
+    if name in _UR_JOINT_SPEED:
+        return ur_default(name)
+    return SafetyLimits(
+        tcp_speed=2.0,
+        elbow_speed=2.0,
+        joint_speed=(),
+        joint_position_margin=0.0,
+        stopping_time=0.5,
+        stopping_distance=1.0,
+        momentum=math.inf,
+        power=math.inf,
+        tcp_force=math.inf,
+        source=INDUSTRIAL_SOURCE,
+    )
+
+
+def planning_limits(limits: SafetyLimits, fraction: float = PLANNING_FRACTION) -> SafetyLimits:
+    """The limits the planner aims for: ``limits`` scaled by ``fraction`` (default 2/3)."""
+    return limits.scaled(fraction)
