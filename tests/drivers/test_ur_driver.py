@@ -170,7 +170,8 @@ def test_refuses_unvalidated_and_out_of_limit(driver: URDriver, tmp_path: Path) 
     with pytest.raises(StampError):
         driver.execute(other, traj_path=p)
     fast = joint_move("ur5e", Q_HOME, Q_HOME + 0.5, 0.002, speed_fraction=1.0)
-    fast = dataclasses.replace(fast, q=fast.q.copy(), t=fast.t / 2, dt=0.001)  # twice the speed limit
+    k = 2.0 / float(np.max(np.abs(fast.qd) / np.radians(180.0)))  # time scale to twice the speed limit
+    fast = dataclasses.replace(fast, q=fast.q.copy(), t=fast.t / k, dt=fast.dt / k)
     pf = _stamped(fast, tmp_path, "fast.npz")
     with pytest.raises(DriverError, match="above its limit"):
         driver.execute(fast, traj_path=pf)

@@ -40,6 +40,7 @@ from typing import Any
 from weldcell.drivers.ur import rtde_protocol as rp
 from weldcell.drivers.ur.virtual_core import ControllerCore, CoreConfig, RobotMode, RuntimeState, SafetyMode
 from weldcell.errors import DriverConnectionError, DriverTimeoutError
+from weldcell.kinematics.safety import SafetyLimits
 
 log = logging.getLogger(__name__)
 
@@ -804,6 +805,9 @@ def _child_main(
     logging.basicConfig(level=log_level)
     try:
         kwargs: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
+        if isinstance(kwargs.get("safety"), dict):
+            limits = {k: tuple(v) if isinstance(v, list) else v for k, v in kwargs["safety"].items()}
+            kwargs["safety"] = SafetyLimits(**limits)
         cfg = CoreConfig(**kwargs)
         vc = VirtualController(host, cfg, Ports(**ports), Path(program_dir) if program_dir else None)
     except Exception as err:

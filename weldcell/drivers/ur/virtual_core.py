@@ -25,7 +25,9 @@ import numpy as np
 
 from weldcell.drivers.ur import models
 from weldcell.drivers.ur.urscript import Interpreter, Pose, Program, URScriptError
+from weldcell.drivers.ur.virtual_safety import SafetyMonitor, SafetyViolation
 from weldcell.errors import DriverError
+from weldcell.kinematics.safety import SafetyLimits
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +108,8 @@ class CoreConfig:
         arc_loopback: (output, input, delay [s]): the input follows the output after the delay
             (a welding power source's "arc established" answering "arc on"); None = off.
         serial: Serial number reported by the dashboard.
+        safety: The safety configuration checked on every cycle
+            (:mod:`weldcell.drivers.ur.virtual_safety`); None = UR's default preset for the arm.
     """
 
     arm: str = "ur5e"
@@ -117,6 +121,7 @@ class CoreConfig:
     unlock_delay: float = 5.0
     arc_loopback: tuple[int, int, float] | None = None
     serial: str = "20235000001"
+    safety: SafetyLimits | None = None
 
     def __post_init__(self) -> None:
         """Reject a configuration the controller cannot run (named field, value and expectation).
@@ -181,6 +186,7 @@ class ControllerCore:
         self.q_lower = np.array(self.arm.q_lower)
         self.q_upper = np.array(self.arm.q_upper)
         self.qd_max = np.array(self.arm.qd_max)
+        self.safety = SafetyMonitor(self.arm, config.safety, self.cycle)
         self.message_sink = message_sink or (lambda m, s, lvl: None)
         self.time = 0.0
         self.cycles = 0
@@ -305,6 +311,13 @@ class ControllerCore:
                 f"joint {j} set-point needs {speed[j]:.3f} rad/s, above its speed limit "
                 f"{self.qd_max[j]:.3f} rad/s (set-point jump of {abs(qq[j] - self.target_q[j]):.4f} rad)"
             )
+        try:
+            self.safety.check(
+                self.target_q, qq, self.tcp_offset, self.payload, tolerance=self.config.speed_margin
+            )
+        except SafetyViolation as err:
+            self.safety.reset()
+            raise ProtectiveStopError(f"safety limit violation: {err}") from None
         qd = (qq - self.target_q) / self.cycle
         self.target_qdd = (qd - self.target_qd) / self.cycle
         self.target_qd = qd
