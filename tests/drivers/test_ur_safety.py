@@ -23,7 +23,7 @@ from weldcell.drivers.ur.virtual_controller import Ports, start_virtual_controll
 from weldcell.drivers.ur.virtual_core import ControllerCore, CoreConfig, ProtectiveStopError, SafetyMode
 from weldcell.drivers.ur.virtual_safety import SafetyMonitor, SafetyViolation, frame_origins
 from weldcell.errors import DriverFaultError
-from weldcell.kinematics.safety import SafetyLimits, default_limits, planning_limits, ur_default
+from weldcell.kinematics.safety import default_limits, planning_limits, ur_default
 from weldcell.planning.stamp import write_stamp
 from weldcell.planning.trajectory import JointTrajectory, save_trajectory
 
@@ -72,7 +72,7 @@ def test_elbow_speed_momentum_and_joint_limits() -> None:
     with pytest.raises(SafetyViolation, match="momentum limit"):
         _rotate_base(heavy, Q_REACH, 1.0, 5)
     fast = SafetyMonitor(arm, None, DT)
-    with pytest.raises(SafetyViolation, match="joint 1 speed limit: 14\\d.\\d °/s above 131.0 °/s"):
+    with pytest.raises(SafetyViolation, match=r"joint 1 speed limit: 14\d.\d °/s above 131.0 °/s"):
         _rotate_base(fast, Q_HOME, np.radians(145.0), 2)
     far = SafetyMonitor(arm, None, DT)
     q = Q_HOME.copy()

@@ -6,12 +6,15 @@ import contextlib
 import itertools
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from weldcell.cli.common import console
 from weldcell.errors import DriverError, WeldcellError
+
+if TYPE_CHECKING:
+    from weldcell.kinematics.safety import SafetyLimits
 
 PROGRAM_SUFFIXES = (".yaml", ".yml")
 
@@ -42,6 +45,12 @@ def controller_ur(
     ),
     arc_loopback: str = typer.Option(
         "", "--arc-loopback", help="DO:DI:DELAY - input DI follows output DO after DELAY s (simulated arc)."
+    ),
+    safety_config: Path | None = typer.Option(
+        None,
+        "--safety-config",
+        help="YAML file with the safety limits (tool_speed_mm_s, elbow_speed_mm_s, power_w, ...); "
+        "default: UR's default safety preset.",
     ),
 ) -> None:
     """Run a virtual UR controller (RTDE, Dashboard, URScript ports) until Ctrl-C."""
@@ -79,7 +88,10 @@ def controller_ur(
             raise WeldcellError(f"--q-home {q_home!r}: expected six numbers in rad, comma-separated") from err
         if len(home) != 6:
             raise WeldcellError(f"--q-home {q_home!r}: expected six joint positions, got {len(home)}")
-    config = CoreConfig(arm=arm_name, version=ver, powered=not power_off, arc_loopback=loop, q_home=home)
+    safety = _load_safety_config(safety_config, arm_name) if safety_config is not None else None
+    config = CoreConfig(
+        arm=arm_name, version=ver, powered=not power_off, arc_loopback=loop, q_home=home, safety=safety
+    )
     ports = Ports(rtde_port, dashboard_port, primary_port, secondary_port, realtime_port)
     vc = VirtualController(host, config, ports, program_dir)
     with vc:
@@ -89,12 +101,44 @@ def controller_ur(
             f"dashboard {vc.ports.dashboard}, "
             f"scripts {vc.ports.primary}/{vc.ports.secondary}/{vc.ports.realtime}"
         )
+        lim = vc.core.safety.limits
+        console.print(
+            f"safety configuration: tool {lim.tcp_speed * 1000:.0f} mm/s, "
+            f"elbow {lim.elbow_speed * 1000:.0f} mm/s, "
+            f"power {lim.power:.0f} W, momentum {lim.momentum:.0f} kg·m/s, stopping time "
+            f"{lim.stopping_time * 1000:.0f} ms ({lim.source})"
+        )
         console.print("test commands on the dashboard port: " + "; ".join(TEST_COMMANDS))
         console.print("Ctrl-C to stop")
         with contextlib.suppress(KeyboardInterrupt):
             while not vc.wait(0.5):
                 pass
     console.print("virtual controller stopped")
+
+
+def _load_safety_config(path: Path, arm_name: str) -> SafetyLimits:
+    """The safety configuration in ``path`` over UR's default preset for ``arm_name``."""
+    import yaml
+
+    from weldcell.drivers.ur.models import ARMS
+    from weldcell.drivers.ur.virtual_safety import default_for_arm
+    from weldcell.kinematics.safety import limits_from_mapping
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise WeldcellError(f"--safety-config {path}: cannot read the file ({err.strerror})") from err
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise WeldcellError(f"--safety-config {path}: not a YAML file ({err})") from err
+    try:
+        limits = limits_from_mapping(data, default_for_arm(ARMS[arm_name]), str(path))
+    except ValueError as err:
+        raise WeldcellError(str(err)) from err
+    if limits.joint_speed and len(limits.joint_speed) != 6:
+        raise WeldcellError(
+            f"{path}: field 'joint_speed_deg_s': expected 6 numbers, got {len(limits.joint_speed)}"
+        )
+    return limits
 
 
 def _parse_robot(url: str) -> tuple[str, str, int | None]:

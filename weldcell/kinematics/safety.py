@@ -136,3 +136,60 @@ def default_limits(robot_name: str) -> SafetyLimits:
 def planning_limits(limits: SafetyLimits, fraction: float = PLANNING_FRACTION) -> SafetyLimits:
     """The limits the planner aims for: ``limits`` scaled by ``fraction`` (default 2/3)."""
     return limits.scaled(fraction)
+
+
+_FILE_FIELDS: dict[str, tuple[str, float]] = {
+    # file field → (SafetyLimits attribute, factor to SI)
+    "tool_speed_mm_s": ("tcp_speed", 1e-3),
+    "elbow_speed_mm_s": ("elbow_speed", 1e-3),
+    "stopping_time_ms": ("stopping_time", 1e-3),
+    "stopping_distance_mm": ("stopping_distance", 1e-3),
+    "momentum_kg_m_s": ("momentum", 1.0),
+    "power_w": ("power", 1.0),
+    "tool_force_n": ("tcp_force", 1.0),
+    "joint_position_tolerance_deg": ("joint_position_margin", _D),
+}
+
+
+def limits_from_mapping(data: object, base: SafetyLimits, where: str) -> SafetyLimits:
+    """A safety configuration from a user file's mapping (units in the field names).
+
+    Fields (all optional; missing ones keep ``base``): ``tool_speed_mm_s``, ``elbow_speed_mm_s``,
+    ``stopping_time_ms``, ``stopping_distance_mm``, ``momentum_kg_m_s``, ``power_w``,
+    ``tool_force_n``, ``joint_position_tolerance_deg`` and ``joint_speed_deg_s`` (one number per joint).
+
+    Args:
+        data: The parsed mapping (e.g. from YAML).
+        base: The configuration the fields override (usually :func:`default_limits`).
+        where: The file (and section) named in error messages.
+
+    Raises:
+        ValueError: an unknown field or a value that is not a positive finite number, naming
+            ``where``, the field and what was expected.
+    """
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: expected a mapping of safety limits, got {type(data).__name__}")
+    changes: dict[str, object] = {}
+    for key, value in data.items():
+        if key == "joint_speed_deg_s":
+            if not isinstance(value, list) or not value or not all(_positive(v) for v in value):
+                raise ValueError(
+                    f"{where}: field 'joint_speed_deg_s': expected a list of positive numbers "
+                    f"(°/s, one per joint), got {value!r}"
+                )
+            changes["joint_speed"] = tuple(float(v) * _D for v in value)
+            continue
+        if key not in _FILE_FIELDS:
+            known = ", ".join(sorted([*_FILE_FIELDS, "joint_speed_deg_s"]))
+            raise ValueError(f"{where}: unknown field {key!r}; expected one of {known}")
+        if not _positive(value):
+            raise ValueError(f"{where}: field {key!r}: expected a positive number, got {value!r}")
+        attr, factor = _FILE_FIELDS[key]
+        changes[attr] = float(value) * factor
+    if not changes:
+        return base
+    return replace(base, source=f"{where}", **changes)  # type: ignore[arg-type]
+
+
+def _positive(v: object) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(float(v)) and float(v) > 0

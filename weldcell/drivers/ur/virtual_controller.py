@@ -807,7 +807,7 @@ def _child_main(
         kwargs: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
         if isinstance(kwargs.get("safety"), dict):
             limits = {k: tuple(v) if isinstance(v, list) else v for k, v in kwargs["safety"].items()}
-            kwargs["safety"] = SafetyLimits(**limits)
+            kwargs["safety"] = SafetyLimits(**limits)  # type: ignore[arg-type]
         cfg = CoreConfig(**kwargs)
         vc = VirtualController(host, cfg, Ports(**ports), Path(program_dir) if program_dir else None)
     except Exception as err:
