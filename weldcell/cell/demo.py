@@ -32,10 +32,11 @@ from weldcell.cell.weldlog import WeldLog
 from weldcell.drivers.powersource.base import WeldParams
 from weldcell.errors import DriverConnectionError, PlanningError, ProgramError, ValidationError, WeldcellError
 from weldcell.planning.trajectory import JointTrajectory, load_trajectory, save_trajectory
+from weldcell.resources import data_dir
 
 log = logging.getLogger(__name__)
 
-DEMO_PROGRAM = Path(__file__).resolve().parents[2] / "programs" / "demo_tjoint.yaml"
+DEMO_PROGRAM = data_dir("programs") / "demo_tjoint.yaml"
 #: Plans tried when validation rejects one (the planner's randomised search may find a better one).
 
 

@@ -11,18 +11,36 @@ import sys
 
 import typer
 
-from weldcell.cli import cell, check, export, plan, powersource, robot, simulate
+from weldcell.cli import cell, check, examples, export, plan, powersource, robot, simulate
 from weldcell.cli.common import console, exit_on_error
 
 app = typer.Typer(
     name="weldcell",
     help="Robotic arc welding: plan weld programs, validate them in simulation, drive the cell.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 
-for _module in (check, plan, simulate, robot, export, powersource, cell):
+
+def _version(value: bool) -> None:
+    if value:
+        from weldcell import __version__
+
+        console.print(f"weldcell {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Robotic arc welding: plan weld programs, validate them in simulation, drive the cell."""
+
+
+for _module in (check, plan, simulate, robot, export, powersource, cell, examples):
     _module.register(app)
 
 

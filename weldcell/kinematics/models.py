@@ -14,8 +14,9 @@ from weldcell.kinematics.chain import load_chain
 from weldcell.kinematics.robot import Robot
 from weldcell.kinematics.specs import OPW_SPECS, SERIAL_SPECS, TORCH_SPECS, UR_SPECS
 from weldcell.kinematics.tool import Torch
+from weldcell.resources import data_dir
 
-URDF_DIR = Path(__file__).resolve().parents[2] / "urdf"
+URDF_DIR = data_dir("urdf")
 
 
 def robot_names() -> tuple[str, ...]:
