@@ -39,6 +39,7 @@ from weldcell.drivers.powersource.base import (
     PowerSourceValueError,
     WeldParams,
 )
+from weldcell.errors import ProtocolError
 
 WIRE_FEED_SCALE = 0.01 / 60.0  # [m/s per count]: 0.01 m/min resolution
 VOLTAGE_SCALE = 0.01  # [V per count]
@@ -405,8 +406,18 @@ def decode_status(
     regs: Sequence[int],
     timestamp: float = 0.0,
 ) -> PowerSourceStatus:
-    """Discrete inputs (from address 0) and input registers (from the input span start) → status."""
-    ir_start, _ = image.input_span()
+    """Discrete inputs (from address 0) and input registers (from the input span start) → status.
+
+    Raises:
+        ProtocolError: too few bits, or not exactly the input span's registers.
+    """
+    ir_start, ir_count = image.input_span()
+    check_words(regs, ir_count, f"input registers {ir_start} … {ir_start + ir_count - 1}")
+    n_bits = max(image.discrete_input_addresses()) + 1
+    if len(bits) < n_bits:
+        raise ProtocolError(
+            f"reply to the read of the discrete inputs: expected {n_bits} bits, got {len(bits)}"
+        )
 
     def reg(name: str) -> float:
         sig: RegisterSignal = getattr(image, name)
@@ -430,10 +441,28 @@ def decode_status_registers(
 
     Reading discrete inputs and input registers in two requests can tear (the process changes in
     between); the status word carries the same bits in the same request as the actual values.
+
+    Raises:
+        ProtocolError: ``regs`` is not exactly the input span of ``image`` (a short or long reply)
+            or holds a value that is not a 16-bit word.
     """
-    ir_start, _ = image.input_span()
+    ir_start, ir_count = image.input_span()
+    check_words(regs, ir_count, f"input registers {ir_start} … {ir_start + ir_count - 1}")
     word = regs[image.status_word.address - ir_start]
     return decode_status(image, unpack_bits([word], 16), regs, timestamp)
+
+
+def check_words(words: Sequence[int], count: int, what: str) -> None:
+    """Check a register reply: exactly ``count`` integers 0 … 65535.
+
+    Raises:
+        ProtocolError: naming ``what``, the expected count and what arrived.
+    """
+    if len(words) != count:
+        raise ProtocolError(f"reply to the read of {what}: expected {count} registers, got {len(words)}")
+    bad = [w for w in words if not (isinstance(w, int) and 0 <= w <= 0xFFFF)]
+    if bad:
+        raise ProtocolError(f"reply to the read of {what}: {bad[0]!r} is not a 16-bit register value")
 
 
 def pack_bits(bits: Sequence[bool]) -> list[int]:
