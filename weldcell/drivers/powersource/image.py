@@ -340,21 +340,45 @@ def encode_commands(image: ProcessImage, params: WeldParams) -> tuple[int, list[
     return start, words
 
 
+#: Documented range and display unit of every command register (``docs/powersource.md``):
+#: signal → (lowest, highest SI value, factor from SI to the display unit, display unit).
+COMMAND_RANGES: dict[str, tuple[float, float, float, str]] = {
+    "job": (0.0, float(MAX_JOB), 1.0, ""),
+    "wire_feed_command": (0.0, MAX_WIRE_FEED, 60.0, "m/min"),  # SI: m/s
+    "voltage_command": (0.0, MAX_VOLTAGE, 1.0, "V"),
+    "current_command": (0.0, MAX_CURRENT, 1.0, "A"),
+    "arc_length_correction": (-MAX_ARC_LENGTH_CORRECTION, MAX_ARC_LENGTH_CORRECTION, 1.0, ""),
+}
+
+
 def decode_commands(image: ProcessImage, start: int, words: Sequence[int]) -> WeldParams:
-    """Holding-register words read from ``start`` → weld parameters (values clamped into range)."""
+    """Holding-register words read from ``start`` → weld parameters.
 
-    def get(name: str) -> float:
+    Every command value is checked against its documented range (:data:`COMMAND_RANGES`); a value
+    outside it is an invalid command, never clamped (a power source that welded 650 m/min as
+    25 m/min would weld something nobody asked for).
+
+    Raises:
+        PowerSourceValueError: a command outside its range, naming register, value and range.
+    """
+    values: dict[str, float] = {}
+    for name, (lo, hi, factor, shown_unit) in COMMAND_RANGES.items():
         sig: RegisterSignal = getattr(image, name)
-        return sig.decode(words[sig.address - start])
-
+        value = sig.decode(words[sig.address - start])
+        half_count = sig.scale / 2  # rounding of the register, not an out-of-range command
+        if not lo - half_count <= value <= hi + half_count:
+            shown = f"{value * factor:g} {shown_unit}".strip()
+            raise PowerSourceValueError(
+                f"holding register {sig.address} ({name}): {shown} is outside "
+                f"{lo * factor:g} … {hi * factor:g} {shown_unit}".strip()
+            )
+        values[name] = min(max(value, lo), hi)
     return WeldParams(
-        wire_feed=min(max(get("wire_feed_command"), 0.0), MAX_WIRE_FEED),
-        voltage=min(max(get("voltage_command"), 0.0), MAX_VOLTAGE),
-        current=min(max(get("current_command"), 0.0), MAX_CURRENT),
-        arc_length_correction=min(
-            max(get("arc_length_correction"), -MAX_ARC_LENGTH_CORRECTION), MAX_ARC_LENGTH_CORRECTION
-        ),
-        job=min(round(get("job")), MAX_JOB),
+        wire_feed=values["wire_feed_command"],
+        voltage=values["voltage_command"],
+        current=values["current_command"],
+        arc_length_correction=values["arc_length_correction"],
+        job=round(values["job"]),
     )
 
 
