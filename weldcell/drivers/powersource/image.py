@@ -394,12 +394,33 @@ _STATUS_BITS = (
 )
 
 
+def saturate_word(sig: RegisterSignal, value: float) -> int:
+    """SI value → register word, saturating at the register's range instead of raising.
+
+    For measurements only (commands use :meth:`RegisterSignal.encode`, which refuses): NaN → 0,
+    -inf and values below the range → the lowest raw value, +inf and values above → the highest.
+    The comparison happens in SI units before any division, so no intermediate overflows.
+    """
+    if math.isnan(value):
+        return 0
+    if value <= sig.raw_min * sig.scale:
+        raw = sig.raw_min
+    elif value >= sig.raw_max * sig.scale:
+        raw = sig.raw_max
+    else:
+        raw = min(max(round(value / sig.scale), sig.raw_min), sig.raw_max)
+    return raw & 0xFFFF
+
+
 def encode_status(
     image: ProcessImage, status: PowerSourceStatus, main_current: bool = False
 ) -> tuple[list[bool], list[int]]:
     """Status → (discrete inputs from address 0, input registers from the input span start).
 
-    Actual values outside a register's range are clamped (a measurement, not a command).
+    Actual values outside a register's range saturate at the register's limits (a measurement, not
+    a command): any float, however large, and ±inf encode to the nearest representable word; NaN
+    (not measured) encodes as 0. An error number that does not fit the register is sent as its
+    largest value (65535 unsigned), so it stays an error.
     """
     bits = [False] * (max(image.discrete_input_addresses()) + 1)
     for field_name, sig_name in _STATUS_BITS:
@@ -412,15 +433,16 @@ def encode_status(
 
     def put(name: str, value: float) -> None:
         sig: RegisterSignal = getattr(image, name)
-        raw = round(value / sig.scale) if math.isfinite(value) else 0
-        raw = min(max(raw, sig.raw_min), sig.raw_max)
-        regs[sig.address - ir_start] = raw & 0xFFFF
+        regs[sig.address - ir_start] = saturate_word(sig, value)
 
     regs[image.status_word.address - ir_start] = word
     put("voltage", status.voltage)
     put("current", status.current)
     put("wire_feed", status.wire_feed)
-    put("error_number", float(status.error_code))
+    code = int(status.error_code)
+    if not 0 <= code <= image.error_number.raw_max:
+        code = image.error_number.raw_max  # still an error (the error bit is set), of an unknown number
+    put("error_number", float(code))
     return bits, regs
 
 
