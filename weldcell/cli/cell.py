@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from weldcell.cli.common import console, err_console, output_folder
+from weldcell.cli.common import console, err_console, exit_on_error, output_folder
 
 if TYPE_CHECKING:
     from weldcell.cell.demo import CellRunResult
@@ -329,7 +329,8 @@ def cell_keygen(
     """
     from weldcell.planning.stamp import STAMP_KEY_ENV, create_stamp_key
 
-    key = create_stamp_key(path)
+    with exit_on_error():
+        key = create_stamp_key(path)
     console.print(f"created stamp key [bold]{key.path}[/] (key id {key.key_id}, mode 0600)")
     console.print(f"use it with --stamp-key {key.path} or export {STAMP_KEY_ENV}={key.path.resolve()}")
 
