@@ -10,9 +10,13 @@ touch the socket: commands change the desired output image and wait (with a time
 that started after the change has completed; :meth:`ModbusPowerSource.status` only returns the
 latest snapshot. A control loop may therefore call ``status()`` without ever blocking on the network.
 
-If no cycle succeeds for ``comm_timeout`` seconds, ``status()`` raises
-:class:`~weldcell.errors.DriverConnectionError`; the worker keeps reconnecting. Because the heartbeat
-stops with the worker, the power source ends a weld on its own when this process dies.
+A failed cycle never ends the worker: every reply is checked (function code, exception response,
+register count and range), and anything that goes wrong inside pymodbus or the decoder becomes a
+:class:`~weldcell.errors.ProtocolError` (socket errors a :class:`~weldcell.errors.DriverConnectionError`);
+the worker drops the connection and reconnects after ``reconnect_delay``, doubling up to
+``max_reconnect_delay`` while failures go on. If no cycle succeeds for ``comm_timeout`` seconds,
+``status()`` raises :class:`~weldcell.errors.DriverConnectionError` naming the last error.
+Because the heartbeat stops with the worker, the power source ends a weld on its own when this process dies.
 """
 
 from __future__ import annotations
