@@ -21,10 +21,11 @@ import imageio.v3 as iio
 import numpy as np
 
 from weldcell.planning import plan_program, save_trajectory
-from weldcell.planning.stamp import verify_stamp, write_stamp
+from weldcell.planning.stamp import verify_stamp
 from weldcell.program import load_program
 from weldcell.sim import CellModel, PybulletWorld, ValidationOptions, build_scene, validate_in_scene
 from weldcell.sim.render import add_trajectory_markers, auto_camera, render
+from weldcell.sim.stamping import write_validation_stamp
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     if not report.passed:
         print("not stamped")
         return 1
-    stamp = write_stamp(traj_path, traj, report.summary())
+    stamp = write_validation_stamp(report, traj_path)  # only a validator report can be stamped
     verify_stamp(traj_path, traj, cell_hash=cell.content_hash())
     print(f"stamped {stamp}; picture {out / 'cell.png'}")
     return 0

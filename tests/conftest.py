@@ -18,3 +18,9 @@ def no_leaked_threads() -> Iterator[None]:
         t.join(3.0)
     names = [t.name for t in leaked if t.is_alive()]
     assert not names, f"threads left running: {names}"
+
+
+@pytest.fixture(autouse=True)
+def _no_stamp_key_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests stamp unkeyed unless they pass a key; a developer's $WELDCELL_STAMP_KEY is ignored."""
+    monkeypatch.delenv("WELDCELL_STAMP_KEY", raising=False)

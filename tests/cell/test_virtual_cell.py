@@ -30,8 +30,8 @@ from weldcell.drivers.powersource.virtual import VirtualPowerSourceHandle, start
 from weldcell.drivers.powersource.virtual_model import VirtualConfig
 from weldcell.drivers.ur.virtual_controller import Ports, VirtualControllerHandle, start_virtual_controller
 from weldcell.drivers.ur.virtual_core import CoreConfig
-from weldcell.planning.stamp import write_stamp
 from weldcell.planning.trajectory import JointTrajectory, save_trajectory
+from weldcell.sim.stamping import write_validation_stamp
 from weldcell.sim.validate import validate_trajectory
 
 
@@ -41,7 +41,7 @@ def stamped(tmp_path: Path) -> tuple[JointTrajectory, Path]:
     path = save_trajectory(traj, tmp_path / "job.traj.npz")
     report = validate_trajectory(traj, cell=bare_cell(), options=OPTIONS)
     assert report.passed, [v.message() for v in report.violations]
-    write_stamp(path, traj, report.summary())
+    write_validation_stamp(report, path, key=None)
     return traj, path
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from stamp_helpers import stamp_for_test
 
-from weldcell.planning.stamp import write_stamp
 from weldcell.planning.trajectory import JointTrajectory, save_trajectory
 
 REPO = Path(__file__).resolve().parents[2]
@@ -70,12 +70,12 @@ def files(tmp_path: Path) -> dict[str, Path]:
     traj = _traj()
     f["nostamp"] = save_trajectory(traj, tmp_path / "nostamp.npz")
     f["stamped"] = save_trajectory(traj, tmp_path / "stamped.npz")
-    write_stamp(f["stamped"], traj, {"passed": True})
+    stamp_for_test(f["stamped"], traj)
     f["stale"] = save_trajectory(traj, tmp_path / "stale.npz")
-    write_stamp(f["stale"], traj, {"passed": True})
+    stamp_for_test(f["stale"], traj)
     save_trajectory(_traj(0.01), f["stale"])  # a valid file, but not the one the stamp certifies
     f["tampered"] = save_trajectory(traj, tmp_path / "tampered.npz")
-    write_stamp(f["tampered"], traj, {"passed": True})
+    stamp_for_test(f["tampered"], traj)
     with np.load(f["tampered"]) as z:
         arrays = {k: z[k] for k in z.files}
     arrays["q"] = arrays["q"] + 0.05

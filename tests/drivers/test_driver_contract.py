@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from stamp_helpers import stamp_for_test
 
 from weldcell.drivers.base import ExecutionOutcome, RobotDriver, joint_move
 from weldcell.drivers.ur.driver import URDriver, URDriverConfig
@@ -20,7 +21,6 @@ from weldcell.drivers.ur.virtual_controller import Ports, VirtualControllerHandl
 from weldcell.drivers.ur.virtual_core import CoreConfig
 from weldcell.drivers.virtual import VirtualRobot
 from weldcell.errors import DriverError, StampError
-from weldcell.planning.stamp import write_stamp
 from weldcell.planning.trajectory import save_trajectory
 
 Q0 = np.array(CoreConfig().q_home)
@@ -36,7 +36,7 @@ class DriverContract:
         traj = joint_move(d.robot, q, q + delta, d.dt, speed_fraction=self.speed)
         p = tmp / f"contract_{abs(hash(delta))}.npz"
         save_trajectory(traj, p)
-        write_stamp(p, traj, {"passed": True})  # synthetic small move; limits are still checked
+        stamp_for_test(p, traj)  # synthetic small move; limits are still checked
         return traj, p
 
     def test_state(self, driver: RobotDriver) -> None:
@@ -67,7 +67,7 @@ class DriverContract:
         back = joint_move(driver.robot, driver.state().q, q_back, driver.dt, speed_fraction=self.speed)
         pb = tmp_path / "back.npz"
         save_trajectory(back, pb)
-        write_stamp(pb, back, {"passed": True})
+        stamp_for_test(pb, back)
         assert driver.execute(back, traj_path=pb).wait_until_done(10.0).outcome is ExecutionOutcome.COMPLETED
 
     def test_refusals(self, driver: RobotDriver, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from stamp_helpers import stamp_for_test
 
 from weldcell.drivers.ur.export import (
     ExportError,
@@ -361,8 +362,7 @@ def test_file_export_requires_a_stamp(built: Built, tmp_path: Path) -> None:
     summary = export_urscript(traj_path, out, limits=LIMITS, force_unvalidated=True)
     assert out.is_file() and summary.seams == ("S1", "S2")
     assert summary.servoj == int(built.traj.arc_on.sum()) and summary.n_bytes == out.stat().st_size
-    stamp = pytest.importorskip("weldcell.planning.stamp")
-    stamp.write_stamp(traj_path, built.traj, {"passed": True})
+    stamp_for_test(traj_path, built.traj)
     out2 = tmp_path / "validated.script"
     export_urscript(traj_path, out2, limits=LIMITS)
     assert out2.read_text() == out.read_text()

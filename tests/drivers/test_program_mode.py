@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from stamp_helpers import stamp_for_test
 
 from weldcell.drivers.base import ExecutionOutcome
 from weldcell.drivers.ur.dashboard import DashboardClient
@@ -20,7 +21,6 @@ from weldcell.drivers.ur.driver import URDriver, URDriverConfig
 from weldcell.drivers.ur.virtual_controller import Ports, VirtualControllerHandle, start_virtual_controller
 from weldcell.drivers.ur.virtual_core import CoreConfig
 from weldcell.errors import DriverFaultError, StampError
-from weldcell.planning.stamp import write_stamp
 from weldcell.planning.trajectory import ArcEvent, JointTrajectory, save_trajectory
 
 HOST = "127.0.0.77"
@@ -104,7 +104,7 @@ def _job() -> tuple[JointTrajectory, int, int]:
 def _stamped(traj: JointTrajectory, tmp: Path) -> Path:
     p = tmp / "job.npz"
     save_trajectory(traj, p)
-    write_stamp(p, traj, {"passed": True})
+    stamp_for_test(p, traj)
     return p
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from stamp_helpers import stamp_for_test
 from typer.testing import CliRunner
 
 from weldcell.cli import app
@@ -15,7 +16,6 @@ from weldcell.drivers.base import joint_move
 from weldcell.drivers.ur.virtual_controller import Ports, start_virtual_controller
 from weldcell.drivers.ur.virtual_core import CoreConfig
 from weldcell.errors import DriverConnectionError, StampError, WeldcellError
-from weldcell.planning.stamp import write_stamp
 from weldcell.planning.trajectory import save_trajectory
 
 HOST = "127.0.0.41"
@@ -44,7 +44,7 @@ def _stamped_weld(tmp: Path) -> Path:
     )
     p = tmp / "job.npz"
     save_trajectory(traj, p)
-    write_stamp(p, traj, {"passed": True})
+    stamp_for_test(p, traj)
     return p
 
 

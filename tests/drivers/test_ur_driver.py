@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from stamp_helpers import stamp_for_test
 
 from weldcell.drivers.base import ExecutionOutcome, RobotMode, SafetyStatus, joint_move
 from weldcell.drivers.ur import rtde_protocol as rp
@@ -30,7 +31,6 @@ from weldcell.drivers.ur.rtde_client import RTDEClient
 from weldcell.drivers.ur.virtual_controller import Ports, VirtualControllerHandle, start_virtual_controller
 from weldcell.drivers.ur.virtual_core import CoreConfig
 from weldcell.errors import DriverConnectionError, DriverError, DriverFaultError, StampError
-from weldcell.planning.stamp import write_stamp
 from weldcell.planning.trajectory import JointTrajectory, save_trajectory
 
 HOST = "127.0.0.31"
@@ -71,7 +71,7 @@ def _state(h: VirtualControllerHandle) -> dict[str, object]:
 def _stamped(traj: JointTrajectory, tmp: Path, name: str = "t.npz") -> Path:
     p = tmp / name
     save_trajectory(traj, p)
-    write_stamp(p, traj, {"passed": True})
+    stamp_for_test(p, traj)
     return p
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from weldcell.errors import StampError, ValidationError
+from weldcell.planning.stamp import FROM_ENVIRONMENT, KeySource, StampKey, resolve_stamp_key, verify_stamp
 from weldcell.planning.trajectory import JointTrajectory, save_trajectory
 
 log = logging.getLogger(__name__)
@@ -78,16 +79,25 @@ class SimApprover:
         folder: Where motions and stamps are written (``<folder>/NNN_<label>.npz`` + stamp).
         options: ``weldcell.sim.ValidationOptions`` (None: defaults).
         cell: An explicit ``weldcell.sim.cell_model.CellModel`` instead of the program's cell.
+        stamp_key: The cell's stamp key: the main trajectory's stamp must be signed with it and the
+            motions are stamped with it (None: unkeyed; default ``$WELDCELL_STAMP_KEY``).
     """
 
     def __init__(
-        self, program: Any, folder: str | Path, options: Any | None = None, *, cell: Any | None = None
+        self,
+        program: Any,
+        folder: str | Path,
+        options: Any | None = None,
+        *,
+        cell: Any | None = None,
+        stamp_key: StampKey | KeySource | None = FROM_ENVIRONMENT,
     ) -> None:
         from weldcell.sim.cell_model import CellModel
         from weldcell.sim.scene import build_scene
         from weldcell.sim.validate import ValidationOptions
         from weldcell.sim.world import Mode, PybulletWorld
 
+        self.stamp_key = resolve_stamp_key(stamp_key)  # a missing key file fails here, before pybullet
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self._options = options or ValidationOptions()
@@ -109,11 +119,9 @@ class SimApprover:
         Raises:
             StampError: no path given, or its stamp is missing or stale.
         """
-        from weldcell.planning.stamp import verify_stamp
-
         if path is None:
             raise StampError("the job's trajectory file is needed to check its validation stamp")
-        verify_stamp(path, traj)
+        verify_stamp(path, traj, key=self.stamp_key)
         return Approval(Path(path))
 
     def approve(self, traj: JointTrajectory, label: str) -> Approval:
@@ -122,7 +130,7 @@ class SimApprover:
         Raises:
             ValidationError: the motion violates a limit or a clearance; the message names it.
         """
-        from weldcell.planning.stamp import write_stamp
+        from weldcell.sim.stamping import write_validation_stamp
         from weldcell.sim.validate import validate_in_scene
 
         with self._lock:
@@ -135,7 +143,7 @@ class SimApprover:
                     f"first: {first}); move the robot by hand and resume"
                 )
             path = save_trajectory(traj, self.folder / f"{self._count:03d}_{label}.npz")
-            write_stamp(path, traj, report.summary())
+            write_validation_stamp(report, path, key=self.stamp_key)
             return Approval(path)
 
     def close(self) -> None:

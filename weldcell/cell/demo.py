@@ -31,6 +31,7 @@ from weldcell.cell.state import CellState
 from weldcell.cell.weldlog import WeldLog
 from weldcell.drivers.powersource.base import WeldParams
 from weldcell.errors import DriverConnectionError, PlanningError, ProgramError, ValidationError, WeldcellError
+from weldcell.planning.stamp import FROM_ENVIRONMENT, KeySource, StampKey, resolve_stamp_key, verify_stamp
 from weldcell.planning.trajectory import JointTrajectory, load_trajectory, save_trajectory
 from weldcell.resources import data_dir
 
@@ -87,6 +88,8 @@ class RunOptions:
         use_power_source_jobs: Select the procedure's stored job number on the power source instead
             of sending wire feed and voltage (parameter mode).
         job_timeout: Longest time the job may take [s].
+        stamp_key: The cell's stamp key file: the job's stamp must be signed with it and the cell
+            stamps its own motions with it (None: ``$WELDCELL_STAMP_KEY`` if set, else unkeyed).
     """
 
     job: Path
@@ -97,6 +100,7 @@ class RunOptions:
     part_serial: str = ""
     use_power_source_jobs: bool = True
     job_timeout: float = 3600.0
+    stamp_key: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,9 +205,15 @@ def virtual_power_source_process(host: str, timeout: float = 20.0) -> Iterator[s
 
 
 def plan_and_validate(
-    program_path: Path, out_dir: Path, progress: ProgressFn
+    program_path: Path,
+    out_dir: Path,
+    progress: ProgressFn,
+    *,
+    stamp_key: StampKey | KeySource | None = FROM_ENVIRONMENT,
 ) -> tuple[Any, JointTrajectory, Path, Path]:
     """Load, plan and validate a program; write trajectory, report and stamp into ``out_dir``.
+
+    ``stamp_key`` is the cell's stamp key (None: unkeyed stamp; default ``$WELDCELL_STAMP_KEY``).
 
     Returns:
         (program, trajectory, trajectory path, report path).
@@ -213,9 +223,9 @@ def plan_and_validate(
         ValidationError: the plan failed validation (the report is still written).
     """
     from weldcell.planning import plan_program
-    from weldcell.planning.stamp import write_stamp
     from weldcell.program import load_program
     from weldcell.sim import validate_trajectory
+    from weldcell.sim.stamping import write_validation_stamp
 
     program = load_program(program_path)
     stem = program_path.stem
@@ -245,7 +255,7 @@ def plan_and_validate(
             f"{program_path.name}: validation found {len(report.violations)} violation(s): "
             f"{first} (report: {report_path})"
         )
-    write_stamp(traj_path, traj, report.summary())
+    write_validation_stamp(report, traj_path, key=stamp_key)
     progress(
         Progress("stage", f"validated in simulation in {time.monotonic() - t0:.1f} s: passed, stamp written")
     )
@@ -311,9 +321,16 @@ def weld(
     config: CellConfig,
     timeout: float,
     progress: ProgressFn,
+    stamp_key: StampKey | KeySource | None = FROM_ENVIRONMENT,
 ) -> tuple[CellState, str, int]:
-    """Run one job on connected devices. Returns (final state, message, weld-log job id)."""
-    approver = SimApprover(program, out_dir / "motions")
+    """Run one job on connected devices. Returns (final state, message, weld-log job id).
+
+    ``stamp_key`` is the cell's stamp key: the approver and the robot driver check every stamp
+    with it, and the approver stamps the cell's own motions with it.
+    """
+    key = resolve_stamp_key(stamp_key)
+    robot.stamp_key = key
+    approver = SimApprover(program, out_dir / "motions", stamp_key=key)
     with WeldLog(log_path) as wlog:
         ctl = CellController(
             robot,
@@ -381,7 +398,8 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
             f"demo program {program_path} not found (the programs/ folder is not installed with this copy "
             "of weldcell); pass a program with --program"
         )
-    program, traj, traj_path, report_path = plan_and_validate(program_path, out, say)
+    key = resolve_stamp_key(FROM_ENVIRONMENT)
+    program, traj, traj_path, report_path = plan_and_validate(program_path, out, say, stamp_key=key)
     log_path = out / "weldlog.sqlite"
     viewer: subprocess.Popen[bytes] | None = None
     with contextlib.ExitStack() as stack:
@@ -413,6 +431,7 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
             params=params_from_program(program, use_jobs=False),
             config=CellConfig(),
             timeout=opt.job_timeout,
+            stamp_key=key,
             progress=say,
         )
     return CellRunResult(state, message, job_id, log_path, traj_path, report_path, program_path)
@@ -421,14 +440,14 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
 def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunResult:
     """Run a program or validated trajectory on a real cell (see the module docstring)."""
     from weldcell.drivers.powersource.modbus import ModbusPowerSource, parse_modbus_url
-    from weldcell.planning.stamp import verify_stamp
     from weldcell.program import load_program
 
     # both addresses and the job are checked before the (slow) planning, before the log and the
     # output folder are created, and before anything connects
     host, port = parse_ur_url(options.robot_url)
     parse_modbus_url(options.powersource_url)
-    check_job_input(Path(options.job))
+    key = resolve_stamp_key(FROM_ENVIRONMENT if options.stamp_key is None else options.stamp_key)
+    check_job_input(Path(options.job), stamp_key=key)
     WeldLog(options.log_path).close()  # a bad log path fails here, before anything connects
     say = progress or (lambda p: None)
     out = Path(options.out_dir)
@@ -436,10 +455,10 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
     job = Path(options.job)
     report_path: Path | None = None
     if job.suffix.lower() in (".yaml", ".yml"):
-        program, traj, traj_path, report_path = plan_and_validate(job, out, say)
+        program, traj, traj_path, report_path = plan_and_validate(job, out, say, stamp_key=key)
     else:
         traj = load_trajectory(job)
-        verify_stamp(job, traj)
+        verify_stamp(job, traj, key=key)
         program = _program_for(traj, job)
         program = load_program(program) if program is not None else None
         if program is None:
@@ -466,26 +485,29 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
             params=params_from_program(program, use_jobs=options.use_power_source_jobs),
             config=CellConfig(),
             timeout=options.job_timeout,
+            stamp_key=key,
             progress=say,
         )
     return CellRunResult(state, message, job_id, options.log_path, traj_path, report_path, Path(program.path))
 
 
-def check_job_input(job: Path) -> None:
+def check_job_input(job: Path, *, stamp_key: StampKey | KeySource | None = FROM_ENVIRONMENT) -> None:
     """Check that ``job`` is a readable weld program or a stamped trajectory (fast; no planning).
+
+    ``stamp_key``: the cell's stamp key a trajectory's stamp must be signed with (see
+    :func:`weldcell.planning.stamp.verify_stamp`).
 
     Raises:
         ProgramError: a program that does not load.
         TrajectoryFormatError: a file that is not a weldcell trajectory.
         StampError: a trajectory without a matching validation stamp.
     """
-    from weldcell.planning.stamp import verify_stamp
     from weldcell.program import load_program
 
     if job.suffix.lower() in (".yaml", ".yml"):
         load_program(job)
     else:
-        verify_stamp(job, load_trajectory(job))
+        verify_stamp(job, load_trajectory(job), key=stamp_key)
 
 
 def _program_for(traj: JointTrajectory, traj_path: Path) -> Path | None:

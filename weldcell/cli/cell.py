@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from weldcell.cli.common import console, err_console, output_folder
+from weldcell.cli.common import console, err_console, exit_on_error, output_folder
 
 if TYPE_CHECKING:
     from weldcell.cell.demo import CellRunResult
@@ -284,11 +284,19 @@ def cell_run(
         "--use-jobs/--send-parameters",
         help="Select the procedure's stored power-source job, or send wire feed and voltage.",
     ),
+    stamp_key: Path | None = typer.Option(
+        None,
+        "--stamp-key",
+        help="The cell's stamp key file: refuse stamps not signed with it, sign the cell's own motions. "
+        "Default: $WELDCELL_STAMP_KEY, else unkeyed stamps.",
+    ),
 ) -> None:
     """Weld a program or a validated trajectory on a real cell (UR robot + Modbus power source)."""
     from weldcell.cell.demo import RunOptions, check_job_input, run_job
+    from weldcell.planning.stamp import FROM_ENVIRONMENT, resolve_stamp_key
 
-    check_job_input(job)  # before the log file and the output folder are created
+    key = resolve_stamp_key(FROM_ENVIRONMENT if stamp_key is None else stamp_key)
+    check_job_input(job, stamp_key=key)  # before the log file and the output folder are created
     _sigterm_as_interrupt()
     _log_to_file(out / "weldcell.log")
     res = run_job(
@@ -300,6 +308,7 @@ def cell_run(
             out_dir=out,
             part_serial=part_serial,
             use_power_source_jobs=use_jobs,
+            stamp_key=stamp_key,
         ),
         progress=_progress_printer(),
     )
@@ -307,6 +316,23 @@ def cell_run(
     if res.state.name != "READY":
         err_console.print(f"[red]the job did not complete: {res.message}[/]")
         raise typer.Exit(1)
+
+
+@cell_app.command("keygen")
+def cell_keygen(
+    path: Path = typer.Argument(..., help="Key file to create (mode 0600; never overwritten)."),
+) -> None:
+    """Create the cell's stamp key (256 random bits as hex, file mode 0600).
+
+    Validate with it (``weldcell validate --stamp-key PATH`` or ``WELDCELL_STAMP_KEY=PATH``) and
+    give it to the cell; the cell then refuses every trajectory its own validator did not stamp.
+    """
+    from weldcell.planning.stamp import STAMP_KEY_ENV, create_stamp_key
+
+    with exit_on_error():
+        key = create_stamp_key(path)
+    console.print(f"created stamp key [bold]{key.path}[/] (key id {key.key_id}, mode 0600)")
+    console.print(f"use it with --stamp-key {key.path} or export {STAMP_KEY_ENV}={key.path.resolve()}")
 
 
 def register(app: typer.Typer) -> None:

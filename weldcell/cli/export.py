@@ -40,6 +40,12 @@ def register(app: typer.Typer) -> None:
             "--force-unvalidated",
             help="Export a trajectory without a validation stamp (not for production).",
         ),
+        stamp_key: Path | None = typer.Option(
+            None,
+            "--stamp-key",
+            help="The cell's stamp key file: refuse stamps not signed with it "
+            "(default: $WELDCELL_STAMP_KEY, else unkeyed stamps).",
+        ),
     ) -> None:
         """Write TRAJECTORY as one URScript program: movej transits, servoj weld tables, arc I/O."""
         with exit_on_error():
@@ -52,7 +58,15 @@ def register(app: typer.Typer) -> None:
                 servo_period=servo_period,
                 transit_tolerance=transit_tolerance,
             )
-            summary = export_urscript(trajectory, output, options, force_unvalidated=force_unvalidated)
+            from weldcell.planning.stamp import FROM_ENVIRONMENT
+
+            summary = export_urscript(
+                trajectory,
+                output,
+                options,
+                force_unvalidated=force_unvalidated,
+                stamp_key=FROM_ENVIRONMENT if stamp_key is None else stamp_key,
+            )
             if force_unvalidated:
                 console.print("[yellow]warning:[/] exported without checking the validation stamp")
             console.print(

@@ -176,8 +176,11 @@ def _probe(host: str, port: int, timeout: float = 3.0) -> None:
         ) from err
 
 
-def _prepare(source: Path, out_dir: Path | None) -> tuple[Any, Path]:
-    """(trajectory, trajectory file) ready to run: a program is planned, validated and stamped here."""
+def _prepare(source: Path, out_dir: Path | None, key: Any) -> tuple[Any, Path]:
+    """(trajectory, trajectory file) ready to run: a program is planned, validated and stamped here.
+
+    ``key``: the cell's stamp key (``StampKey`` or None), see :func:`weldcell.planning.stamp.verify_stamp`.
+    """
     from weldcell.planning.stamp import verify_stamp
     from weldcell.planning.trajectory import load_trajectory
 
@@ -187,7 +190,7 @@ def _prepare(source: Path, out_dir: Path | None) -> tuple[Any, Path]:
         raise WeldcellError(f"{source}: is a folder; expected a weld program (.yaml) or a trajectory (.npz)")
     if source.suffix.lower() not in PROGRAM_SUFFIXES:
         traj = load_trajectory(source)
-        verify_stamp(source, traj)
+        verify_stamp(source, traj, key=key)
         return traj, source
     from weldcell.cell.demo import Progress, plan_and_validate
 
@@ -198,7 +201,7 @@ def _prepare(source: Path, out_dir: Path | None) -> tuple[Any, Path]:
         console.print(p.message, markup=False, highlight=False)
 
     # the same plan → validate → stamp path as `weldcell demo` and `weldcell cell run`
-    _, traj, traj_path, _ = plan_and_validate(source, folder, say)
+    _, traj, traj_path, _ = plan_and_validate(source, folder, say, stamp_key=key)
     return traj, traj_path
 
 
@@ -238,6 +241,12 @@ def run_cmd(
         "--mode",
         help="stream: set-points streamed over RTDE; program: the whole job as one URScript program.",
     ),
+    stamp_key: Path | None = typer.Option(
+        None,
+        "--stamp-key",
+        help="The cell's stamp key file: refuse stamps not signed with it "
+        "(default: $WELDCELL_STAMP_KEY, else unkeyed stamps).",
+    ),
 ) -> None:
     """Execute a program or trajectory on a robot with a live progress display; one result per seam."""
     import numpy as np
@@ -245,8 +254,10 @@ def run_cmd(
     from rich.table import Table
 
     from weldcell.drivers.base import ExecutionOutcome
+    from weldcell.planning.stamp import FROM_ENVIRONMENT, resolve_stamp_key
 
     kind, host, rtde_port = _parse_robot(robot)
+    key = resolve_stamp_key(FROM_ENVIRONMENT if stamp_key is None else stamp_key)
     if mode not in ("stream", "program"):
         raise WeldcellError(f"--mode {mode!r}: expected 'stream' or 'program'")
     if mode == "program" and kind != "ur":
@@ -265,7 +276,7 @@ def run_cmd(
         )
     if kind == "ur" and source.is_file() and source.suffix.lower() in PROGRAM_SUFFIXES:
         _probe(host, rtde_port or 30004)  # an unreachable robot is reported before the slow planning
-    traj, traj_path = _prepare(source, out)
+    traj, traj_path = _prepare(source, out, key)
     if kind == "ur":
         from weldcell.drivers.ur.driver import URDriver, URDriverConfig
 
@@ -282,6 +293,7 @@ def run_cmd(
         from weldcell.drivers.virtual import VirtualRobot
 
         driver = VirtualRobot(traj.robot, traj.q[0])
+    driver.stamp_key = key
     rows: list[tuple[str, str, str]] = []
     with driver:
         q0 = driver.state().q

@@ -203,9 +203,18 @@ def validate_cmd(
     scene_file: list[Path] = typer.Option(
         [], "--scene", help="Scene file(s) from sim/ adding bodies to the cell."
     ),
+    stamp_key: Path | None = typer.Option(
+        None,
+        "--stamp-key",
+        help="The cell's stamp key file: write a keyed (HMAC-SHA256) stamp. Default: $WELDCELL_STAMP_KEY, "
+        "else an unkeyed stamp.",
+    ),
 ) -> None:
     """Validate a program or trajectory in pybullet; stamp it when it passes (exit 1 on violations)."""
-    from weldcell.planning.stamp import write_stamp
+    from weldcell.planning.stamp import FROM_ENVIRONMENT, resolve_stamp_key
+    from weldcell.sim.stamping import write_validation_stamp
+
+    key = resolve_stamp_key(FROM_ENVIRONMENT if stamp_key is None else stamp_key)  # a bad key fails first
 
     with _quiet_native_output():
         from weldcell.sim import PybulletWorld, ValidationOptions, build_scene, validate_in_scene
@@ -229,8 +238,9 @@ def validate_cmd(
     if not report.passed:
         console.print("[bold red]not stamped[/]: fix the violations and validate again")
         raise typer.Exit(code=1)
-    stamp = write_stamp(traj_path, traj, report.summary())
-    console.print(f"[green]stamped[/]: {stamp}")
+    stamp = write_validation_stamp(report, traj_path, key=key)
+    keyed = f" (keyed, key id {key.key_id})" if key is not None else " (unkeyed)"
+    console.print(f"[green]stamped[/]: {stamp}{keyed}")
 
 
 def view_cmd(

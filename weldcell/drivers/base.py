@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from weldcell.errors import DriverError, DriverFaultError, DriverTimeoutError, InputShapeError, StampError
+from weldcell.planning.stamp import FROM_ENVIRONMENT, KeySource, StampKey, verify_stamp
 from weldcell.planning.trajectory import JointTrajectory
 
 log = logging.getLogger(__name__)
@@ -305,6 +306,10 @@ class RobotDriver(ABC):
     #: Drivers that only simulate (VirtualRobot) accept ``force_unvalidated=True``.
     simulation_only: bool = False
 
+    #: The cell's stamp key every stamp must be signed with: a ``StampKey``, a key file, None (this
+    #: robot accepts unkeyed stamps only) or ``FROM_ENVIRONMENT`` (``$WELDCELL_STAMP_KEY`` if set).
+    stamp_key: StampKey | str | Path | KeySource | None = FROM_ENVIRONMENT
+
     def __init__(self) -> None:
         self._conn = _Connection()
         self._active: ExecutionHandle | None = None
@@ -457,9 +462,7 @@ class RobotDriver(ABC):
         else:
             if traj_path is None:
                 raise StampError("trajectory has no validation stamp: pass traj_path of the validated file")
-            from weldcell.planning.stamp import verify_stamp
-
-            verify_stamp(traj_path, traj)
+            verify_stamp(traj_path, traj, key=self.stamp_key)
         check_trajectory_limits(traj, joint_limits(traj.robot), start_index, end)
         if self._active is not None and not self._active.done:
             raise DriverError("another trajectory is still executing; stop it or wait until it is done")

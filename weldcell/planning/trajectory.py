@@ -15,7 +15,7 @@ import hashlib
 import json
 import zipfile
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,8 @@ import numpy.typing as npt
 from weldcell.errors import InputShapeError, TrajectoryFormatError
 
 SCHEMA = "weldcell.trajectory/1"
+#: Version of :meth:`JointTrajectory.content_hash` (2: every field; 1 covered only part of them).
+CONTENT_HASH_SCHEME = "weldcell.trajectory-hash/2"
 NDArrayF = npt.NDArray[np.float64]
 _ZIP_MAGIC = b"PK\x03\x04"  # every .npz is a zip archive
 _PROGRAM_MARKER = b"weldcell.program/"  # the format line of a weld program (YAML or JSON)
@@ -177,14 +179,36 @@ class JointTrajectory:
         return tt, q
 
     def content_hash(self) -> str:
-        """SHA-256 over everything that would move a robot (the stamp binds to this)."""
-        h = hashlib.sha256()
-        h.update(self.robot.encode())
-        h.update(repr(self.dt).encode())
-        for arr in (self.q, self.qd, self.arc_on, self.T_world_base, self.T_flange_tcp):
-            h.update(np.ascontiguousarray(arr).tobytes())
-        h.update(json.dumps([[e.t, e.kind, e.seam_id] for e in self.events]).encode())
+        """SHA-256 over every field of the trajectory (the file's content hash; the stamp binds to it).
+
+        Generic on purpose: each dataclass field in declaration order, by name; arrays with their
+        dtype, shape and bytes, everything else (times, names, events, hashes, speeds) as canonical
+        JSON. A field added to :class:`JointTrajectory` is covered without touching this method.
+        The scheme is :data:`CONTENT_HASH_SCHEME`.
+        """
+        h = hashlib.sha256(CONTENT_HASH_SCHEME.encode())
+        for f in fields(self):
+            value = getattr(self, f.name)
+            h.update(b"\x00" + f.name.encode() + b"\x00")
+            if isinstance(value, np.ndarray):
+                h.update(f"{value.dtype.str}{value.shape}".encode())
+                h.update(np.ascontiguousarray(value).tobytes())
+            else:
+                h.update(json.dumps(_plain(value), sort_keys=True, separators=(",", ":")).encode())
         return h.hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    """JSON-able form of a field value (dataclasses as dicts, tuples as lists; floats exact)."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 def save_trajectory(traj: JointTrajectory, path: str | Path) -> Path:
@@ -202,6 +226,7 @@ def save_trajectory(traj: JointTrajectory, path: str | Path) -> Path:
         "program_hash": traj.program_hash,
         "travel_speed_m_s": traj.travel_speed,
         "content_hash": traj.content_hash(),
+        "content_hash_scheme": CONTENT_HASH_SCHEME,
     }
     p.parent.mkdir(parents=True, exist_ok=True)
     with p.open("wb") as f:
@@ -302,6 +327,15 @@ def load_trajectory(path: str | Path) -> JointTrajectory:
         )
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         raise TrajectoryFormatError(f"{p}: inconsistent trajectory data ({err})") from err
-    if meta.get("content_hash") and meta["content_hash"] != traj.content_hash():
+    if meta.get("content_hash_scheme") != CONTENT_HASH_SCHEME:
+        raise TrajectoryFormatError(
+            f"{p}: meta.content_hash_scheme is {meta.get('content_hash_scheme')!r}, expected "
+            f"{CONTENT_HASH_SCHEME!r} (a file from an older weldcell, or edited); plan the program again"
+        )
+    if not meta.get("content_hash"):
+        raise TrajectoryFormatError(
+            f"{p}: meta.content_hash is missing; every trajectory file carries the SHA-256 of its content"
+        )
+    if meta["content_hash"] != traj.content_hash():
         raise TrajectoryFormatError(f"{p}: content hash mismatch; the file was modified after planning")
     return traj

@@ -227,6 +227,8 @@ class ValidationReport:
         seams: Per-seam figures.
         notes: What was and was not checked (e.g. no acceleration limits known).
         series: Time series for plots (not part of equality or the summary).
+        seal: The validator's seal over the summary (set by ``weldcell.sim.validate`` only; a
+            report without a matching seal cannot be stamped, see ``weldcell.sim.stamping``).
     """
 
     robot: str
@@ -244,6 +246,7 @@ class ValidationReport:
     seams: tuple[SeamMetrics, ...]
     notes: tuple[str, ...]
     series: ValidationSeries | None = field(default=None, compare=False, repr=False)
+    seal: str = field(default="", compare=False, repr=False)
 
     @property
     def passed(self) -> bool:

@@ -27,7 +27,7 @@ import logging
 from bisect import bisect_left
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import compress
 from types import MappingProxyType
 from typing import Any
@@ -40,6 +40,7 @@ from weldcell.errors import InputShapeError, ModelError, WeldcellError
 from weldcell.planning.margins import NOZZLE_CLEARANCE, SELF_CLEARANCE
 from weldcell.planning.trajectory import JointTrajectory
 from weldcell.sim._bullet import se3_from_pos_quat_xyzw
+from weldcell.sim._seal import seal_of
 from weldcell.sim.cell_model import CellModel
 from weldcell.sim.collision import ClearanceRules, Proximity, query, query_units
 from weldcell.sim.report import SeamMetrics, ValidationReport, ValidationSeries, Violation, ViolationKind
@@ -339,7 +340,7 @@ def validate_in_scene(
         arc_on=traj.arc_on,
         tracking_error=tracking,
     )
-    return ValidationReport(
+    report = ValidationReport(
         robot=traj.robot,
         joint_names=traj.joint_names,
         seam_ids=traj.seam_ids,
@@ -356,6 +357,7 @@ def validate_in_scene(
         notes=tuple(notes),
         series=series,
     )
+    return replace(report, seal=seal_of(report.summary()))  # only this function seals reports
 
 
 @contextmanager

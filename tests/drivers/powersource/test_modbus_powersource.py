@@ -192,3 +192,23 @@ def test_port_in_use_is_a_clear_error(psu: VirtualPowerSourceHandle) -> None:
 
     with pytest.raises(DriverConnectionError, match="cannot listen"):
         start_virtual_power_source(*psu.address, timeout=3.0)
+
+
+def test_out_of_range_command_over_modbus_is_error_6(psu: VirtualPowerSourceHandle) -> None:
+    """A client writing 650 m/min over the wire gets error 6 and no arc (not a clamped 25 m/min weld)."""
+    host, port = psu.address
+    psu.model.set_comm_timeout(0.0)  # this plain client does not beat
+    img = psu.model.image
+    raw = ModbusTcpClient(host, port=port, timeout=1.0)
+    try:
+        assert raw.connect()
+        assert not raw.write_registers(img.wire_feed_command.address, [65000]).isError()  # 650.00 m/min
+        assert not raw.write_coils(img.heartbeat_robot, [True, True, True]).isError()  # hb, ready, start
+        time.sleep(0.3)
+        words = raw.read_input_registers(img.status_word.address, count=5).registers
+    finally:
+        raw.close()
+    assert words[img.error_number.address] == ErrorCode.INVALID_COMMAND
+    assert words[img.current.address] == 0  # no current
+    assert not words[img.status_word.address] & (1 << img.current_flow)
+    assert psu.model.state == ProcessState.IDLE and psu.model.start_count == 0

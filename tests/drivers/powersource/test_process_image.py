@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,7 @@ from weldcell.drivers.powersource.image import (
     encode_status,
     load_process_image,
     pack_bits,
+    saturate_word,
     unpack_bits,
 )
 
@@ -159,3 +161,57 @@ def test_image_yaml_round_trip_and_errors(tmp_path: Path) -> None:
         ProcessImage(welding_start=1)
     with pytest.raises(PowerSourceValueError, match="0 … 15"):
         ProcessImage(error=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=st.floats(allow_nan=True, allow_infinity=True),
+    scale=st.floats(1e-4, 1e3),
+    signed=st.booleans(),
+)
+def test_measurement_saturates_at_the_register_range(value: float, scale: float, signed: bool) -> None:
+    """Any float, however large, encodes to the nearest representable word (NaN: 0), never raises."""
+    sig = RegisterSignal(1, scale, signed)
+    word = saturate_word(sig, value)
+    assert 0 <= word <= 0xFFFF
+    back = sig.decode(word)
+    if math.isnan(value):
+        assert word == 0
+        return
+    lo, hi = sig.raw_min * scale, sig.raw_max * scale
+    expected = min(max(value, lo), hi)
+    assert abs(back - expected) <= scale / 2 + 1e-9 * max(abs(lo), abs(hi))
+
+
+huge_statuses = st.builds(
+    PowerSourceStatus,
+    error_code=st.integers(-(2**80), 2**80),
+    current=st.floats(allow_nan=True, allow_infinity=True),
+    voltage=st.floats(allow_nan=True, allow_infinity=True),
+    wire_feed=st.floats(allow_nan=True, allow_infinity=True),
+    process_active=st.booleans(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(huge_statuses)
+def test_status_encoder_never_overflows(s: PowerSourceStatus) -> None:
+    """Huge but finite actual values (and error numbers) encode saturated and decode in range."""
+    bits, regs = encode_status(IMG, s)
+    assert all(0 <= w <= 0xFFFF for w in regs)
+    d = decode_status_registers(IMG, regs)
+    assert d.process_active == s.process_active
+    assert d.error_code == (s.error_code if 0 <= s.error_code <= 0xFFFF else 0xFFFF)
+    assert (d.error_code != 0) == bits[IMG.error]
+    for name in ("current", "voltage", "wire_feed"):
+        v = getattr(s, name)
+        sig = getattr(IMG, name)
+        top = sig.raw_max * sig.scale
+        if math.isnan(v):
+            assert getattr(d, name) == 0.0
+        elif v >= top:
+            assert getattr(d, name) == pytest.approx(top)
+        elif v <= 0:
+            assert getattr(d, name) == 0.0
+        else:
+            assert getattr(d, name) == pytest.approx(v, abs=sig.scale / 2 + 1e-12)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hst
 
-from weldcell.drivers.powersource.base import ErrorCode, WeldParams
+from weldcell.drivers.powersource.base import ErrorCode, PowerSourceValueError, WeldParams
 from weldcell.drivers.powersource.image import encode_commands
 from weldcell.drivers.powersource.virtual_model import (
     ProcessState,
@@ -244,3 +246,66 @@ def test_resolve_setpoints_synergic() -> None:
     sp = resolve_setpoints(WeldParams(wire_feed=0.1, voltage=20.0, arc_length_correction=2.0), jobs)
     assert sp is not None and sp.voltage == pytest.approx(21.0)
     assert resolve_setpoints(WeldParams(), jobs) is None
+
+
+# Documented command ranges (docs/powersource.md, holding registers) as raw-word limits:
+# wire feed 0 … 25 m/min at 0.01 m/min, voltage 0 … 60 V at 0.01 V, current 0 … 600 A at 0.1 A,
+# arc-length correction -10 … +10 at 0.1 (int16), job 0 … 999.
+RAW_LIMITS = {
+    "job": (0, 999),
+    "wire_feed_command": (0, 2500),
+    "voltage_command": (0, 6000),
+    "current_command": (0, 6000),
+    "arc_length_correction": (-100, 100),
+}
+
+
+@settings(max_examples=200, deadline=None)
+@given(field=hst.sampled_from(sorted(RAW_LIMITS)), word=hst.integers(0, 0xFFFF))
+def test_out_of_range_command_is_error_6_and_no_arc(field: str, word: int) -> None:
+    """Every command register outside its documented range: weld start → error 6, no arc, never a clamp."""
+    r = Robot()
+    r.params(WeldParams(wire_feed=8.0 / 60, job=0))
+    r.m.write_holding_registers(getattr(r.img, field).address, [word])
+    signed = word - 0x10000 if field == "arc_length_correction" and word >= 0x8000 else word
+    lo, hi = RAW_LIMITS[field]
+    in_range = lo <= signed <= hi
+    unknown_job = field == "job" and signed not in (0, 1, 2, 3)
+    no_command = field == "wire_feed_command" and signed == 0  # and current 0: nothing to weld with
+    r.beat()
+    r.coil("robot_ready", True)
+    r.coil("welding_start", True)
+    r.advance(0.4)
+    st_ = r.m.status()
+    if in_range and not unknown_job and not no_command:
+        assert st_.error_code == 0 and st_.current_flow, (field, signed)
+    else:
+        assert st_.error_code == ErrorCode.INVALID_COMMAND, (field, signed)
+        assert not st_.current_flow and not st_.process_active and r.m.state == ProcessState.IDLE
+        assert r.m.start_count == 0
+    if not in_range:
+        with pytest.raises(PowerSourceValueError, match=rf"holding register \d+ \({field}\)"):
+            r.m.commands()
+
+
+def test_wire_feed_650_m_min_is_refused() -> None:
+    """The issue's case: 650 m/min used to weld at 25 m/min and 540 A."""
+    r = Robot()
+    r.params(WeldParams(wire_feed=8.0 / 60, job=0))
+    r.m.write_holding_registers(r.img.wire_feed_command.address, [65000])  # 650.00 m/min
+    r.beat()
+    r.coil("robot_ready", True)
+    r.coil("welding_start", True)
+    r.advance(0.4)
+    st_ = r.m.status()
+    assert st_.error_code == ErrorCode.INVALID_COMMAND and st_.current == 0.0 and not st_.current_flow
+    with pytest.raises(PowerSourceValueError, match="650 m/min is outside 0 … 25 m/min"):
+        r.m.commands()
+    # a valid command and an error reset: the next start welds
+    r.params(WeldParams(wire_feed=8.0 / 60, job=0))
+    r.coil("welding_start", False)
+    r.coil("error_reset", True)
+    r.coil("error_reset", False)
+    r.coil("welding_start", True)
+    r.advance(0.4)
+    assert r.m.status().current_flow

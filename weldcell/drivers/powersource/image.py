@@ -39,6 +39,7 @@ from weldcell.drivers.powersource.base import (
     PowerSourceValueError,
     WeldParams,
 )
+from weldcell.errors import ProtocolError
 
 WIRE_FEED_SCALE = 0.01 / 60.0  # [m/s per count]: 0.01 m/min resolution
 VOLTAGE_SCALE = 0.01  # [V per count]
@@ -339,21 +340,45 @@ def encode_commands(image: ProcessImage, params: WeldParams) -> tuple[int, list[
     return start, words
 
 
+#: Documented range and display unit of every command register (``docs/powersource.md``):
+#: signal → (lowest, highest SI value, factor from SI to the display unit, display unit).
+COMMAND_RANGES: dict[str, tuple[float, float, float, str]] = {
+    "job": (0.0, float(MAX_JOB), 1.0, ""),
+    "wire_feed_command": (0.0, MAX_WIRE_FEED, 60.0, "m/min"),  # SI: m/s
+    "voltage_command": (0.0, MAX_VOLTAGE, 1.0, "V"),
+    "current_command": (0.0, MAX_CURRENT, 1.0, "A"),
+    "arc_length_correction": (-MAX_ARC_LENGTH_CORRECTION, MAX_ARC_LENGTH_CORRECTION, 1.0, ""),
+}
+
+
 def decode_commands(image: ProcessImage, start: int, words: Sequence[int]) -> WeldParams:
-    """Holding-register words read from ``start`` → weld parameters (values clamped into range)."""
+    """Holding-register words read from ``start`` → weld parameters.
 
-    def get(name: str) -> float:
+    Every command value is checked against its documented range (:data:`COMMAND_RANGES`); a value
+    outside it is an invalid command, never clamped (a power source that welded 650 m/min as
+    25 m/min would weld something nobody asked for).
+
+    Raises:
+        PowerSourceValueError: a command outside its range, naming register, value and range.
+    """
+    values: dict[str, float] = {}
+    for name, (lo, hi, factor, shown_unit) in COMMAND_RANGES.items():
         sig: RegisterSignal = getattr(image, name)
-        return sig.decode(words[sig.address - start])
-
+        value = sig.decode(words[sig.address - start])
+        half_count = sig.scale / 2  # rounding of the register, not an out-of-range command
+        if not lo - half_count <= value <= hi + half_count:
+            shown = f"{value * factor:g} {shown_unit}".strip()
+            raise PowerSourceValueError(
+                f"holding register {sig.address} ({name}): {shown} is outside "
+                f"{lo * factor:g} … {hi * factor:g} {shown_unit}".strip()
+            )
+        values[name] = min(max(value, lo), hi)
     return WeldParams(
-        wire_feed=min(max(get("wire_feed_command"), 0.0), MAX_WIRE_FEED),
-        voltage=min(max(get("voltage_command"), 0.0), MAX_VOLTAGE),
-        current=min(max(get("current_command"), 0.0), MAX_CURRENT),
-        arc_length_correction=min(
-            max(get("arc_length_correction"), -MAX_ARC_LENGTH_CORRECTION), MAX_ARC_LENGTH_CORRECTION
-        ),
-        job=min(round(get("job")), MAX_JOB),
+        wire_feed=values["wire_feed_command"],
+        voltage=values["voltage_command"],
+        current=values["current_command"],
+        arc_length_correction=values["arc_length_correction"],
+        job=round(values["job"]),
     )
 
 
@@ -369,12 +394,33 @@ _STATUS_BITS = (
 )
 
 
+def saturate_word(sig: RegisterSignal, value: float) -> int:
+    """SI value → register word, saturating at the register's range instead of raising.
+
+    For measurements only (commands use :meth:`RegisterSignal.encode`, which refuses): NaN → 0,
+    -inf and values below the range → the lowest raw value, +inf and values above → the highest.
+    The comparison happens in SI units before any division, so no intermediate overflows.
+    """
+    if math.isnan(value):
+        return 0
+    if value <= sig.raw_min * sig.scale:
+        raw = sig.raw_min
+    elif value >= sig.raw_max * sig.scale:
+        raw = sig.raw_max
+    else:
+        raw = min(max(round(value / sig.scale), sig.raw_min), sig.raw_max)
+    return raw & 0xFFFF
+
+
 def encode_status(
     image: ProcessImage, status: PowerSourceStatus, main_current: bool = False
 ) -> tuple[list[bool], list[int]]:
     """Status → (discrete inputs from address 0, input registers from the input span start).
 
-    Actual values outside a register's range are clamped (a measurement, not a command).
+    Actual values outside a register's range saturate at the register's limits (a measurement, not
+    a command): any float, however large, and ±inf encode to the nearest representable word; NaN
+    (not measured) encodes as 0. An error number that does not fit the register is sent as its
+    largest value (65535 unsigned), so it stays an error.
     """
     bits = [False] * (max(image.discrete_input_addresses()) + 1)
     for field_name, sig_name in _STATUS_BITS:
@@ -387,15 +433,16 @@ def encode_status(
 
     def put(name: str, value: float) -> None:
         sig: RegisterSignal = getattr(image, name)
-        raw = round(value / sig.scale) if math.isfinite(value) else 0
-        raw = min(max(raw, sig.raw_min), sig.raw_max)
-        regs[sig.address - ir_start] = raw & 0xFFFF
+        regs[sig.address - ir_start] = saturate_word(sig, value)
 
     regs[image.status_word.address - ir_start] = word
     put("voltage", status.voltage)
     put("current", status.current)
     put("wire_feed", status.wire_feed)
-    put("error_number", float(status.error_code))
+    code = int(status.error_code)
+    if not 0 <= code <= image.error_number.raw_max:
+        code = image.error_number.raw_max  # still an error (the error bit is set), of an unknown number
+    put("error_number", float(code))
     return bits, regs
 
 
@@ -405,8 +452,18 @@ def decode_status(
     regs: Sequence[int],
     timestamp: float = 0.0,
 ) -> PowerSourceStatus:
-    """Discrete inputs (from address 0) and input registers (from the input span start) → status."""
-    ir_start, _ = image.input_span()
+    """Discrete inputs (from address 0) and input registers (from the input span start) → status.
+
+    Raises:
+        ProtocolError: too few bits, or not exactly the input span's registers.
+    """
+    ir_start, ir_count = image.input_span()
+    check_words(regs, ir_count, f"input registers {ir_start} … {ir_start + ir_count - 1}")
+    n_bits = max(image.discrete_input_addresses()) + 1
+    if len(bits) < n_bits:
+        raise ProtocolError(
+            f"reply to the read of the discrete inputs: expected {n_bits} bits, got {len(bits)}"
+        )
 
     def reg(name: str) -> float:
         sig: RegisterSignal = getattr(image, name)
@@ -430,10 +487,28 @@ def decode_status_registers(
 
     Reading discrete inputs and input registers in two requests can tear (the process changes in
     between); the status word carries the same bits in the same request as the actual values.
+
+    Raises:
+        ProtocolError: ``regs`` is not exactly the input span of ``image`` (a short or long reply)
+            or holds a value that is not a 16-bit word.
     """
-    ir_start, _ = image.input_span()
+    ir_start, ir_count = image.input_span()
+    check_words(regs, ir_count, f"input registers {ir_start} … {ir_start + ir_count - 1}")
     word = regs[image.status_word.address - ir_start]
     return decode_status(image, unpack_bits([word], 16), regs, timestamp)
+
+
+def check_words(words: Sequence[int], count: int, what: str) -> None:
+    """Check a register reply: exactly ``count`` integers 0 … 65535.
+
+    Raises:
+        ProtocolError: naming ``what``, the expected count and what arrived.
+    """
+    if len(words) != count:
+        raise ProtocolError(f"reply to the read of {what}: expected {count} registers, got {len(words)}")
+    bad = [w for w in words if not (isinstance(w, int) and 0 <= w <= 0xFFFF)]
+    if bad:
+        raise ProtocolError(f"reply to the read of {what}: {bad[0]!r} is not a 16-bit register value")
 
 
 def pack_bits(bits: Sequence[bool]) -> list[int]:

@@ -10,14 +10,19 @@ touch the socket: commands change the desired output image and wait (with a time
 that started after the change has completed; :meth:`ModbusPowerSource.status` only returns the
 latest snapshot. A control loop may therefore call ``status()`` without ever blocking on the network.
 
-If no cycle succeeds for ``comm_timeout`` seconds, ``status()`` raises
-:class:`~weldcell.errors.DriverConnectionError`; the worker keeps reconnecting. Because the heartbeat
-stops with the worker, the power source ends a weld on its own when this process dies.
+A failed cycle never ends the worker: every reply is checked (function code, exception response,
+register count and range), and anything that goes wrong inside pymodbus or the decoder becomes a
+:class:`~weldcell.errors.ProtocolError` (socket errors a :class:`~weldcell.errors.DriverConnectionError`);
+the worker drops the connection and reconnects after ``reconnect_delay``, doubling up to
+``max_reconnect_delay`` while failures go on. If no cycle succeeds for ``comm_timeout`` seconds,
+``status()`` raises :class:`~weldcell.errors.DriverConnectionError` naming the last error.
+Because the heartbeat stops with the worker, the power source ends a weld on its own when this process dies.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -26,7 +31,6 @@ from typing import Any
 from urllib.parse import urlparse
 
 from pymodbus.client import ModbusTcpClient
-from pymodbus.exceptions import ModbusException
 
 from weldcell.drivers.powersource.base import (
     ErrorCode,
@@ -44,7 +48,13 @@ from weldcell.drivers.powersource.image import (
     encode_coils,
     encode_commands,
 )
-from weldcell.errors import DriverConnectionError, DriverFaultError, DriverTimeoutError, ProtocolError
+from weldcell.errors import (
+    DriverConnectionError,
+    DriverError,
+    DriverFaultError,
+    DriverTimeoutError,
+    ProtocolError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +70,9 @@ class ModbusOptions:
         heartbeat_period: Time between toggles of the robot heartbeat coil [s].
         comm_timeout: Age [s] after which the status counts as lost.
         request_timeout: Timeout of one Modbus request [s].
-        reconnect_delay: Pause between reconnection attempts [s].
+        reconnect_delay: First pause after a failed cycle before reconnecting [s]; it doubles with
+            every further failure up to ``max_reconnect_delay`` and resets after a good cycle.
+        max_reconnect_delay: Longest pause between reconnection attempts [s].
         robot_ready_on_connect: Raise the robot-ready coil while connected.
     """
 
@@ -71,13 +83,36 @@ class ModbusOptions:
     comm_timeout: float = 0.5
     request_timeout: float = 0.25
     reconnect_delay: float = 0.2
+    max_reconnect_delay: float = 2.0
     robot_ready_on_connect: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("poll_period", "heartbeat_period", "comm_timeout", "request_timeout", "reconnect_delay"):
+        names = (
+            "poll_period",
+            "heartbeat_period",
+            "comm_timeout",
+            "request_timeout",
+            "reconnect_delay",
+            "max_reconnect_delay",
+        )
+        for name in names:
             value = getattr(self, name)
-            if not value > 0:
-                raise PowerSourceValueError(f"ModbusOptions.{name} must be > 0 s, got {value}")
+            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+                raise PowerSourceValueError(f"ModbusOptions.{name} must be a number > 0 s, got {value!r}")
+        if self.max_reconnect_delay < self.reconnect_delay:
+            raise PowerSourceValueError(
+                f"ModbusOptions.max_reconnect_delay ({self.max_reconnect_delay} s) must be >= "
+                f"reconnect_delay ({self.reconnect_delay} s)"
+            )
+
+
+@dataclass(slots=True)
+class _CycleState:
+    """What the I/O worker carries from one cycle to the next."""
+
+    last_words: list[int] | None = None  # command registers last written (None: write again)
+    heartbeat: bool = False
+    next_toggle: float = 0.0  # monotonic time [s] of the next heartbeat toggle
 
 
 def parse_modbus_url(url: str, default_port: int = 502) -> tuple[str, int]:
@@ -124,6 +159,7 @@ class ModbusPowerSource(PowerSource):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.cycles = 0  # completed I/O cycles (diagnostics)
+        self.failures = 0  # failed I/O cycles: connection, Modbus exception or malformed reply (diagnostics)
 
     @classmethod
     def from_url(cls, url: str, options: ModbusOptions | None = None) -> ModbusPowerSource:
@@ -239,6 +275,11 @@ class ModbusPowerSource(PowerSource):
             st, last_ok, err = self._status, self._last_ok, self._last_error
         if not self._connected and self._thread is None:
             raise DriverConnectionError(f"power source {self.host}:{self.port} is not connected")
+        thread = self._thread
+        if thread is not None and not thread.is_alive() and not self._stop.is_set():
+            raise DriverConnectionError(
+                f"power source {self.host}:{self.port}: the I/O worker stopped (last error: {err or 'none'})"
+            )
         age = time.monotonic() - last_ok
         if st is None or age > self.options.comm_timeout:
             raise DriverConnectionError(
@@ -285,44 +326,26 @@ class ModbusPowerSource(PowerSource):
     # --- I/O worker --------------------------------------------------------------------------
     def _worker(self) -> None:
         opt = self.options
-        img = opt.image
         client = ModbusTcpClient(self.host, port=self.port, timeout=opt.request_timeout, retries=0)
-        last_words: list[int] | None = None
-        heartbeat = False
-        next_toggle = time.monotonic()
+        backoff = opt.reconnect_delay
+        io = _CycleState()
         next_cycle = time.monotonic()
         try:
             while not self._stop.is_set():
-                now = time.monotonic()
-                if not client.connected and not client.connect():
-                    self._fail(f"cannot connect to {self.host}:{self.port}")
-                    last_words = None
-                    self._stop.wait(opt.reconnect_delay)
-                    continue
-                if now >= next_toggle:
-                    heartbeat = not heartbeat
-                    next_toggle = now + opt.heartbeat_period
-                with self._cond:
-                    outputs = replace(self._outputs, heartbeat_robot=heartbeat)
-                    params, seq = self._params, self._seq
                 try:
-                    hr_start, words = encode_commands(img, params)
-                    if words != last_words:
-                        self._check(client.write_registers(hr_start, words, device_id=opt.device_id))
-                        last_words = words
-                    c_start, bits = encode_coils(img, outputs)
-                    self._check(client.write_coils(c_start, bits, device_id=opt.device_id))
-                    ir_start, ir_count = img.input_span()
-                    ir = self._check(
-                        client.read_input_registers(ir_start, count=ir_count, device_id=opt.device_id)
-                    )
-                    st = decode_status_registers(img, ir.registers, timestamp=time.monotonic())
-                except (ModbusException, OSError, ProtocolError) as err:
-                    self._fail(f"{type(err).__name__}: {err}")
+                    st, seq = self._cycle(client, io)
+                except Exception as err:
+                    # a malformed reply may surface as any exception inside pymodbus or the decoder;
+                    # whatever it is, it is a fault of this link, never the end of the worker
+                    fault = _link_fault(err)
+                    self._fail(f"{type(fault).__name__}: {fault}")
                     client.close()
-                    last_words = None
-                    self._stop.wait(opt.reconnect_delay)
+                    io.last_words = None
+                    self._stop.wait(backoff)
+                    backoff = min(backoff * 2.0, opt.max_reconnect_delay)
+                    next_cycle = time.monotonic()
                     continue
+                backoff = opt.reconnect_delay
                 with self._cond:
                     self._status = st
                     self._done_seq = seq
@@ -342,16 +365,80 @@ class ModbusPowerSource(PowerSource):
             with self._cond:
                 self._cond.notify_all()
 
+    def _cycle(self, client: ModbusTcpClient, io: _CycleState) -> tuple[PowerSourceStatus, int]:
+        """One I/O cycle: (re)connect, write commands and coils, read and decode the status.
+
+        Returns:
+            The decoded status and the command sequence number the cycle wrote.
+
+        Raises:
+            DriverConnectionError: the power source cannot be reached.
+            ProtocolError: a Modbus exception response or a malformed reply.
+            pymodbus.exceptions.ModbusException, OSError: link failures inside pymodbus (the caller treats any
+                exception as a failed cycle).
+        """
+        opt = self.options
+        img = opt.image
+        if not client.connected and not client.connect():
+            raise DriverConnectionError(f"cannot connect to {self.host}:{self.port}")
+        now = time.monotonic()
+        if now >= io.next_toggle:
+            io.heartbeat = not io.heartbeat
+            io.next_toggle = now + opt.heartbeat_period
+        with self._cond:
+            outputs = replace(self._outputs, heartbeat_robot=io.heartbeat)
+            params, seq = self._params, self._seq
+        hr_start, words = encode_commands(img, params)
+        if words != io.last_words:
+            self._check(client.write_registers(hr_start, words, device_id=opt.device_id), 0x10)
+            io.last_words = words
+        c_start, bits = encode_coils(img, outputs)
+        self._check(client.write_coils(c_start, bits, device_id=opt.device_id), 0x0F)
+        ir_start, ir_count = img.input_span()
+        ir = self._check(client.read_input_registers(ir_start, count=ir_count, device_id=opt.device_id), 0x04)
+        registers = getattr(ir, "registers", None)
+        if not isinstance(registers, list):
+            raise ProtocolError(f"reply to the read of the input registers has no register list: {ir!r}")
+        return decode_status_registers(img, registers, timestamp=time.monotonic()), seq
+
     def _fail(self, message: str) -> None:
         with self._cond:
             if message != self._last_error:
                 log.warning("power source %s:%d: %s", self.host, self.port, message)
             self._last_error = message
+            self.failures += 1
             self._cond.notify_all()
 
     @staticmethod
-    def _check(response: Any) -> Any:
+    def _check(response: Any, function_code: int) -> Any:
+        """The reply itself, after checking it answers ``function_code`` without an exception.
+
+        Raises:
+            ProtocolError: no reply, an exception response, or a reply to another function.
+        """
+        if response is None:
+            raise ProtocolError("power source sent no reply")
         is_error = getattr(response, "isError", None)
         if is_error is not None and is_error():
             raise ProtocolError(f"power source answered with a Modbus exception: {response}")
+        got = getattr(response, "function_code", None)
+        if got != function_code:
+            raise ProtocolError(
+                f"power source answered function code {got!r} to a request with function code "
+                f"{function_code} ({type(response).__name__})"
+            )
         return response
+
+
+def _link_fault(err: Exception) -> DriverError:
+    """Translate any failure of an I/O cycle into weldcell's driver errors.
+
+    Socket errors are a lost link (:class:`DriverConnectionError`); everything else that escapes
+    pymodbus or the decoder (Modbus exceptions, a malformed reply surfacing as ``IndexError`` or
+    ``struct.error`` …) is a :class:`ProtocolError`.
+    """
+    if isinstance(err, DriverError):
+        return err
+    if isinstance(err, OSError):
+        return DriverConnectionError(f"{type(err).__name__}: {err}")
+    return ProtocolError(f"{type(err).__name__}: {err}")

@@ -286,7 +286,12 @@ class VirtualPowerSourceModel:
             return self._robot()
 
     def commands(self) -> WeldParams:
-        """The command values currently in the holding registers."""
+        """The command values currently in the holding registers.
+
+        Raises:
+            PowerSourceValueError: a command register holds a value outside its documented range
+                (a weld start now would fail with error 6).
+        """
         with self._lock:
             return self.commands_locked()
 
@@ -455,8 +460,17 @@ class VirtualPowerSourceModel:
         if not rob.robot_ready or (self.config.require_heartbeat and not self._hb_armed):
             self._fault(ErrorCode.NOT_READY, now)
             return
-        sp = resolve_setpoints(self.commands_locked(), self.config.jobs)
+        try:
+            params = self.commands_locked()
+        except PowerSourceValueError as err:  # out of range: error 6 and no arc, never a clamped weld
+            log.warning("virtual power source: weld start refused: %s", err)
+            self._fault(ErrorCode.INVALID_COMMAND, now)
+            return
+        sp = resolve_setpoints(params, self.config.jobs)
         if sp is None:
+            log.warning(
+                "virtual power source: weld start refused: unknown job %d or no command value", params.job
+            )
             self._fault(ErrorCode.INVALID_COMMAND, now)
             return
         self._setpoints = sp
@@ -464,7 +478,11 @@ class VirtualPowerSourceModel:
         self._enter(ProcessState.PREFLOW, now)
 
     def commands_locked(self) -> WeldParams:
-        """Command values (caller holds the lock)."""
+        """Command values (caller holds the lock).
+
+        Raises:
+            PowerSourceValueError: a command outside its documented range.
+        """
         start, count = self.image.holding_span()
         return decode_commands(self.image, start, [self._holding[a] for a in range(start, start + count)])
 

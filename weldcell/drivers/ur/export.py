@@ -36,7 +36,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from weldcell.errors import StampError, ValidationError
+from weldcell.errors import ValidationError
+from weldcell.planning.stamp import FROM_ENVIRONMENT, KeySource, StampKey, verify_stamp
 from weldcell.planning.trajectory import JointTrajectory, load_trajectory
 
 NDArrayF = npt.NDArray[np.float64]
@@ -376,6 +377,8 @@ def export_urscript(
     options: UrExportOptions | None = None,
     limits: JointLimits | None = None,
     force_unvalidated: bool = False,
+    *,
+    stamp_key: StampKey | str | Path | KeySource | None = FROM_ENVIRONMENT,
 ) -> ExportSummary:
     """Load a trajectory file, check its validation stamp and write the URScript program.
 
@@ -385,6 +388,8 @@ def export_urscript(
         options: Export options.
         limits: Joint limits (default: the robot model's).
         force_unvalidated: Export even without a matching validation stamp.
+        stamp_key: The cell's stamp key the stamp must be signed with (a key or key file; None:
+            unkeyed stamps only; default ``$WELDCELL_STAMP_KEY`` if set).
 
     Raises:
         StampError: no valid stamp and ``force_unvalidated`` is False.
@@ -404,7 +409,7 @@ def export_urscript(
         raise ExportError(f"--output {out}: is a folder; expected a program file name such as weld.script")
     traj = load_trajectory(src)
     if not force_unvalidated:
-        _verify_stamp(src, traj)
+        _verify_stamp(src, traj, stamp_key)
     built, blocks = _build(traj, options or UrExportOptions(), limits)
     tmp = out.with_name(out.name + ".tmp")
     data = built.lines_text.encode()
@@ -429,15 +434,10 @@ def export_urscript(
     )
 
 
-def _verify_stamp(traj_path: Path, traj: JointTrajectory) -> None:
-    try:
-        from weldcell.planning.stamp import verify_stamp
-    except ImportError as err:
-        raise StampError(
-            f"{traj_path}: cannot check the validation stamp (weldcell.planning.stamp is not available); "
-            "validate the trajectory with 'weldcell simulate' or pass --force-unvalidated"
-        ) from err
-    verify_stamp(traj_path, traj)
+def _verify_stamp(
+    traj_path: Path, traj: JointTrajectory, key: StampKey | str | Path | KeySource | None
+) -> None:
+    verify_stamp(traj_path, traj, key=key)
 
 
 def _text_line(message: str) -> str:
