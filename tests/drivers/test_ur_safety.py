@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from stamp_helpers import stamp_for_test
 
 from weldcell.drivers.base import joint_move
 from weldcell.drivers.ur import models
@@ -24,7 +25,6 @@ from weldcell.drivers.ur.virtual_core import ControllerCore, CoreConfig, Protect
 from weldcell.drivers.ur.virtual_safety import SafetyMonitor, SafetyViolation, frame_origins
 from weldcell.errors import DriverFaultError
 from weldcell.kinematics.safety import default_limits, planning_limits, ur_default
-from weldcell.planning.stamp import write_stamp
 from weldcell.planning.trajectory import JointTrajectory, save_trajectory
 
 DT = 0.002
@@ -147,7 +147,7 @@ def test_custom_limits_reach_the_controller_process(tmp_path: Path) -> None:
             traj: JointTrajectory = joint_move("ur5e", Q_REACH, q1, DT, speed_fraction=0.5)
             p = tmp_path / "fast.npz"
             save_trajectory(traj, p)
-            write_stamp(p, traj, {"passed": True})
+            stamp_for_test(p, traj)
             with pytest.raises(DriverFaultError, match="tool speed limit") as err:
                 d.execute(traj, traj_path=p).wait_until_done(10.0)
             assert err.value.error_code == "PROTECTIVE_STOP"
