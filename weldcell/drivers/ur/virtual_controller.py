@@ -244,8 +244,8 @@ def _output_getter(name: str) -> Callable[[ControllerCore], Any] | None:
         "actual_joint_voltage": lambda c: (48.0,) * 6 if c.robot_mode >= RobotMode.POWER_ON else z6,
         "standard_analog_input0": lambda c: c.analog_in[0],
         "standard_analog_input1": lambda c: c.analog_in[1],
-        "standard_analog_output0": lambda c: c.analog_out[0],
-        "standard_analog_output1": lambda c: c.analog_out[1],
+        "standard_analog_output0": lambda c: c.analog_out_physical(0),
+        "standard_analog_output1": lambda c: c.analog_out_physical(1),
         "analog_io_types": lambda c: c.analog_out_type << 2,
         "actual_tool_accelerometer": lambda c: (0.0, 0.0, -9.81),
         "payload": lambda c: c.payload,
@@ -907,6 +907,7 @@ def _snapshot(c: ControllerCore) -> dict[str, Any]:
         "last_fault": c.last_fault,
         "log": c.log[-20:],
         "missed_cycles": c.missed_cycles,
+        "rejected_inputs": c.rejected_inputs,
     }
 
 
