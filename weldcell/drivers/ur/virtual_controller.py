@@ -41,6 +41,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from weldcell.drivers.bind import check_bind_address
 from weldcell.drivers.ur import rtde_protocol as rp
 from weldcell.drivers.ur.virtual_core import ControllerCore, CoreConfig, RobotMode, RuntimeState, SafetyMode
 from weldcell.errors import DriverConnectionError, DriverTimeoutError
@@ -1009,6 +1010,11 @@ class VirtualController:
         ports: TCP ports (0 = ephemeral).
         program_dir: The controller's program folder: dashboard ``load`` reads only files inside it
             (default: the current working directory).
+        allow_remote: Allow a non-loopback ``host`` (anyone who reaches it can run programs).
+
+    Raises:
+        DriverConnectionError: a non-loopback ``host`` without ``allow_remote``, a missing program
+            folder, or a port that cannot be bound.
     """
 
     def __init__(
@@ -1017,7 +1023,9 @@ class VirtualController:
         config: CoreConfig | None = None,
         ports: Ports | None = None,
         program_dir: Path | None = None,
+        allow_remote: bool = False,
     ) -> None:
+        check_bind_address(host, allow_remote, "virtual UR controller", option="host")
         if program_dir is not None and not Path(program_dir).is_dir():
             raise DriverConnectionError(
                 f"virtual UR controller program folder {program_dir}: not found or not a folder"
@@ -1140,6 +1148,7 @@ def _child_main(
     ready: Any,
     stop: Any,
     log_level: int,
+    allow_remote: bool = False,
 ) -> None:
     logging.basicConfig(level=log_level)
     # this process is the controller: let the cycle thread get the GIL back quickly from busy
@@ -1148,7 +1157,9 @@ def _child_main(
     try:
         kwargs: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
         cfg = CoreConfig(**kwargs)
-        vc = VirtualController(host, cfg, Ports(**ports), Path(program_dir) if program_dir else None)
+        vc = VirtualController(
+            host, cfg, Ports(**ports), Path(program_dir) if program_dir else None, allow_remote=allow_remote
+        )
     except Exception as err:
         ready.put(("error", f"{err}"))
         return
@@ -1207,6 +1218,7 @@ def start_virtual_controller(
     program_dir: Path | str | None = None,
     timeout: float = 20.0,
     log_level: int = logging.WARNING,
+    allow_remote: bool = False,
 ) -> VirtualControllerHandle:
     """Start a virtual UR controller in a separate process and wait until it listens.
 
@@ -1217,6 +1229,7 @@ def start_virtual_controller(
         program_dir: Directory for dashboard ``load``.
         timeout: Start-up timeout [s].
         log_level: Logging level inside the controller process.
+        allow_remote: Allow a non-loopback ``host``.
 
     Raises:
         DriverConnectionError: the ports are taken or the address cannot be bound.
@@ -1236,6 +1249,7 @@ def start_virtual_controller(
             ready,
             stop,
             log_level,
+            allow_remote,
         ),
         name=f"virtual-ur-{host}",
         daemon=True,
