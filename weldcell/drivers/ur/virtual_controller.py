@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from weldcell.drivers.bind import check_bind_address
+from weldcell.drivers.realtime import configure_thread
 from weldcell.drivers.ur import rtde_protocol as rp
 from weldcell.drivers.ur.virtual_core import ControllerCore, CoreConfig, RobotMode, RuntimeState, SafetyMode
 from weldcell.errors import DriverConnectionError, DriverTimeoutError
@@ -608,7 +609,7 @@ def _listen(host: str, port: int) -> socket.socket:
         if isinstance(err, OSError) and err.errno == errno.EADDRINUSE:
             why += " (another controller running? choose other ports)"
         raise DriverConnectionError(f"virtual UR controller cannot listen on {host}:{port}: {why}") from err
-    s.listen(8)
+    s.listen(128)  # a burst of connects must not overflow the backlog (SYN retries cost 1 s)
     return s
 
 
@@ -648,6 +649,8 @@ class DashboardServer:
         on_shutdown: Callable[[], None],
     ) -> None:
         self.core = core
+        #: more fields for ``weldcell state`` (set by the controller: server statistics)
+        self.extra_state: Callable[[], dict[str, Any]] = dict
         self.program_dir = Path(program_dir).resolve()
         self.on_shutdown = on_shutdown
         self.listener = _listen(host, port)
@@ -875,7 +878,7 @@ class DashboardServer:
                 c.analog_in[int(parts[1])] = float(parts[2])
                 return "ok"
             if parts == ["state"]:
-                return json.dumps(_snapshot(c))
+                return json.dumps({**_snapshot(c), **self.extra_state()})
         except (ValueError, IndexError) as err:
             return f"error: {err}"
         return f"could not understand: 'weldcell {rest}'"
@@ -909,6 +912,7 @@ def _snapshot(c: ControllerCore) -> dict[str, Any]:
         "log": c.log[-20:],
         "missed_cycles": c.missed_cycles,
         "rejected_inputs": c.rejected_inputs,
+        "threads": sorted({t.name.split("-(")[0] for t in threading.enumerate() if t.daemon}),
     }
 
 
@@ -934,7 +938,7 @@ class ScriptServer:
         threading.Thread(
             target=_accept_loop,
             args=(self.listener, self._socks, self._closed, self._serve, f"script-{name}"),
-            name=f"script-{name}",
+            name=f"script-{name}-accept",
             daemon=True,
         ).start()
 
@@ -1011,6 +1015,8 @@ class VirtualController:
         program_dir: The controller's program folder: dashboard ``load`` reads only files inside it
             (default: the current working directory).
         allow_remote: Allow a non-loopback ``host`` (anyone who reaches it can run programs).
+        cycle_priority: ``SCHED_FIFO`` priority of the cycle thread (None: ordinary scheduling;
+            without permission it silently stays ordinary). Below the driver's control loop (10).
 
     Raises:
         DriverConnectionError: a non-loopback ``host`` without ``allow_remote``, a missing program
@@ -1024,8 +1030,10 @@ class VirtualController:
         ports: Ports | None = None,
         program_dir: Path | None = None,
         allow_remote: bool = False,
+        cycle_priority: int | None = 5,
     ) -> None:
         check_bind_address(host, allow_remote, "virtual UR controller", option="host")
+        self.cycle_priority = cycle_priority
         if program_dir is not None and not Path(program_dir).is_dir():
             raise DriverConnectionError(
                 f"virtual UR controller program folder {program_dir}: not found or not a folder"
@@ -1058,6 +1066,8 @@ class VirtualController:
                 s.close()
             raise
         self.ports = Ports(self.rtde.port, self.dashboard.port, *(s.port for s in self.scripts))
+        rtde = self.rtde
+        self.dashboard.extra_state = lambda: {"rtde_clients": rtde.n_clients}
         self._thread = threading.Thread(target=self._loop, name="controller-cycle", daemon=True)
 
     def _on_message(self, text: str, source: str, level: int) -> None:
@@ -1080,6 +1090,10 @@ class VirtualController:
         cycle = core.cycle
         rtde = self.rtde
         assert rtde is not None  # mypy
+        if self.cycle_priority is not None:
+            # like the real controller's real-time task: ahead of ordinary processes where permitted
+            for note in configure_thread(self.cycle_priority, timer_slack=1e-6):
+                log.debug("virtual UR controller cycle thread: %s", note)
         next_t = time.monotonic()
         skipped_log = _RateLimitedLog()
         error_log = _RateLimitedLog()
@@ -1095,7 +1109,9 @@ class VirtualController:
             delay = next_t - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-            elif delay < -MAX_LAG_CYCLES * cycle:
+            else:
+                time.sleep(5e-5)  # behind: still yield the CPU and the GIL once per cycle
+            if delay < -MAX_LAG_CYCLES * cycle:
                 lost = int(-delay / cycle)
                 next_t += lost * cycle
                 with core.lock:
