@@ -125,7 +125,7 @@ def test_inputs_nan_inf_out_of_range_rejected(
         assert core.speed_slider == 0.25
         assert core.analog_out == [0.5, 0.75]
         assert core.analog_out_type == 0b10, "type bit of output 0 applied outside the mask"
-        assert core.analog_out_physical(0) == pytest.approx(12.0)  # current mode: 4 + 16·0.5 mA
+        assert core.analog_out_physical(0) == pytest.approx(0.012)  # current mode: 4 + 16·0.5 mA, in A
         assert core.analog_out_physical(1) == pytest.approx(7.5)  # voltage mode: 10·0.75 V
         assert core.in_double[30] == 2.5
         assert core.rejected_inputs == 4 + 2 + 2 + 1

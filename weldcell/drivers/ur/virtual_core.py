@@ -460,13 +460,13 @@ class ControllerCore:
                 self._reject_input(name, v, "six finite numbers")
 
     def analog_out_physical(self, n: int) -> float:
-        """Standard analog output ``n`` as RTDE reports it: [V] in voltage mode, [mA] in current mode.
+        """Standard analog output ``n`` as RTDE reports it: [V] in voltage mode, [A] in current mode.
 
         The output is held as a ratio of its range (RTDE input / ``set_standard_analog_out``);
-        voltage mode spans 0-10 V, current mode 4-20 mA.
+        voltage mode spans 0-10 V, current mode 4-20 mA (RTDE guide / ur_rtde: "[A or V]").
         """
         ratio = self.analog_out[n]
-        return 10.0 * ratio if self.analog_out_type >> n & 1 else 4.0 + 16.0 * ratio
+        return 10.0 * ratio if self.analog_out_type >> n & 1 else 0.004 + 0.016 * ratio
 
     def _reject_input(self, name: str, value: Any, expected: str) -> None:
         """Report an RTDE input value that was not applied (at most once per field and second)."""
