@@ -634,7 +634,8 @@ class DashboardServer:
         core: The controller state.
         host: Address to bind.
         port: TCP port (0 = ephemeral).
-        program_dir: The controller's program folder: ``load`` reads only files inside it.
+        program_dir: The controller's program folder: ``load`` reads only files inside it (None: the
+            current working directory).
         on_shutdown: Called by the ``shutdown`` command.
     """
 
@@ -645,13 +646,13 @@ class DashboardServer:
         core: ControllerCore,
         host: str,
         port: int,
-        program_dir: Path,
+        program_dir: Path | None,
         on_shutdown: Callable[[], None],
     ) -> None:
         self.core = core
         #: more fields for ``weldcell state`` (set by the controller: server statistics)
         self.extra_state: Callable[[], dict[str, Any]] = dict
-        self.program_dir = Path(program_dir).resolve()
+        self.program_dir = Path(program_dir if program_dir is not None else Path.cwd()).resolve()
         self.on_shutdown = on_shutdown
         self.listener = _listen(host, port)
         self.port = self.listener.getsockname()[1]
@@ -1048,9 +1049,7 @@ class VirtualController:
         try:
             self.rtde = RTDEServer(self.core, host, ports.rtde)
             servers.append(self.rtde)
-            self.dashboard = DashboardServer(
-                self.core, host, ports.dashboard, Path(program_dir or Path.cwd()), self._stop.set
-            )
+            self.dashboard = DashboardServer(self.core, host, ports.dashboard, program_dir, self._stop.set)
             servers.append(self.dashboard)
             self.scripts = []
             for name, port in (
