@@ -25,7 +25,11 @@ from weldcell.drivers.ur.dashboard import DashboardClient
 from weldcell.drivers.ur.virtual_controller import Ports, VirtualControllerHandle, start_virtual_controller
 
 HOST = "127.0.0.71"
-RATE_FLOOR = 400  # packages/s: 80 % of 500 Hz, margin for the shared 2-core CI box
+RATE_FLOOR = 400  # packages/s counted on the socket: 80 % of 500 Hz, margin for the shared 2-core CI box
+# ur_rtde exposes only the latest package, so its count is a poll of distinct timestamps from Python,
+# which loses samples whenever this process is descheduled: 75 %, as in test_ur_interop.py (a 250 Hz
+# stream still fails it)
+UR_RTDE_FLOOR = 375
 RSS_GROWTH_LIMIT = 96 * 1024 * 1024  # [bytes]
 THREADS = {
     "controller-cycle",
@@ -66,13 +70,49 @@ def _rate(h: VirtualControllerHandle) -> tuple[int, int, float]:
     return best
 
 
-def assert_healthy(ctl: tuple[VirtualControllerHandle, int], what: str) -> None:
+def _ur_rtde_rate() -> int | None:
+    """Best of 3: distinct controller timestamps ur_rtde's RTDEReceiveInterface receives in 1 s.
+
+    ``getTimestamp`` is polled every 0.2 ms (> 500 Hz), so each distinct value is one package
+    received (not a row of ur_rtde's periodic recorder, which repeats the last package). None when
+    ur_rtde is not installed.
+    """
+    try:
+        import rtde_receive
+    except ImportError:
+        return None
+    best = 0
+    for _ in range(3):
+        r = rtde_receive.RTDEReceiveInterface(HOST, 500.0, ["timestamp", "actual_q"])
+        try:
+            seen = set()
+            end = time.monotonic() + 1.0
+            while time.monotonic() < end:
+                seen.add(r.getTimestamp())
+                time.sleep(0.0002)
+            best = max(best, len(seen))
+        finally:
+            r.disconnect()
+        if best >= UR_RTDE_FLOOR:
+            break
+    return best
+
+
+def _assert_ur_rtde_rate(what: str) -> None:
+    seen = _ur_rtde_rate()
+    assert seen is None or seen >= UR_RTDE_FLOOR, f"after {what}: ur_rtde saw {seen} distinct timestamps/s"
+
+
+def assert_healthy(ctl: tuple[VirtualControllerHandle, int], what: str, peer: bool = True) -> None:
+    """Rate (our raw client; ur_rtde too if ``peer``), controller threads, script ports, memory."""
     h, rss0 = ctl
     assert h.is_alive(), f"controller process died during {what}"
     n, distinct, span = _rate(h)
     assert distinct >= RATE_FLOOR, f"after {what}: {distinct} packages/s (distinct timestamps), expected ~500"
     assert n == distinct, f"after {what}: {n} packages but {distinct} distinct timestamps"
     assert span == pytest.approx(1.0, abs=0.25), f"after {what}: controller time advanced {span} s in 1 s"
+    if peer:
+        _assert_ur_rtde_rate(what)
     state = _state(h)
     missing = THREADS - set(state["threads"])  # type: ignore[arg-type]
     assert not missing, f"after {what}: controller threads died: {sorted(missing)}"
@@ -190,10 +230,13 @@ def test_clients_that_never_read(ctl: tuple[VirtualControllerHandle, int]) -> No
         t = threading.Thread(target=dashboard_flood, daemon=True)
         t.start()
         try:
-            assert_healthy(ctl, "4 RTDE clients and a dashboard client that never read")
+            # ur_rtde is polled from this process, where the flood thread competes for the GIL: it
+            # is checked once the flood ends (the stalled RTDE clients are still connected)
+            assert_healthy(ctl, "4 RTDE clients and a dashboard client that never read", peer=False)
         finally:
             stop.set()
             t.join(10)
+        _assert_ur_rtde_rate("4 RTDE clients that never read")
         # the stalled RTDE clients were dropped (the controller counts its RTDE clients)
         assert _state(h)["rtde_clients"] == 0, "clients that never read were not dropped"
     finally:
@@ -225,25 +268,3 @@ def test_newline_free_floods(ctl: tuple[VirtualControllerHandle, int]) -> None:
             for _ in bounded(10, 8.0):
                 s.sendall(body)
     assert_healthy(ctl, "newline-free floods and an oversize program")
-
-
-def test_ur_rtde_receive_counts_distinct_timestamps(ctl: tuple[VirtualControllerHandle, int]) -> None:
-    """After all campaigns, ur_rtde's RTDEReceiveInterface still sees ~500 distinct timestamps per s."""
-    rtde_receive = pytest.importorskip("rtde_receive")
-    h, _ = ctl
-    best = 0
-    for _ in range(3):
-        r = rtde_receive.RTDEReceiveInterface(HOST, 500.0, ["timestamp", "actual_q"])
-        try:
-            seen = set()
-            end = time.monotonic() + 1.0
-            while time.monotonic() < end:
-                seen.add(r.getTimestamp())
-                time.sleep(0.0002)
-            best = max(best, len(seen))
-        finally:
-            r.disconnect()
-        if best >= RATE_FLOOR:
-            break
-    assert best >= RATE_FLOOR, f"ur_rtde saw {best} distinct controller timestamps in 1 s, expected ~500"
-    assert h.is_alive()
