@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from weldcell.drivers.ur import rtde_protocol as rp
 from weldcell.errors import ProtocolError
 
-FAST = settings(max_examples=150, deadline=None)
+FAST = settings(max_examples=100, deadline=None)
 
 
 @FAST
