@@ -37,3 +37,25 @@ def rss_bytes(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+@contextlib.contextmanager
+def fifo_priority(priority: int = 2) -> Iterator[None]:
+    """Run the calling thread under SCHED_FIFO (below the controller's cycle) where permitted.
+
+    A Python loop that polls a peer library for distinct timestamps loses samples whenever the test
+    process is descheduled on a loaded machine; this keeps the poller on time. Without permission
+    the thread keeps ordinary scheduling.
+    """
+    import os
+
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+        changed = True
+    except (AttributeError, OSError):
+        changed = False
+    try:
+        yield
+    finally:
+        if changed:
+            os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))

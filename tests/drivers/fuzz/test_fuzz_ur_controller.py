@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from fuzz_support import blast, bounded, rss_bytes
+from fuzz_support import blast, bounded, fifo_priority, rss_bytes
 from ur_raw_client import DATA, INP, OUT, START, RawRTDE, V
 
 from weldcell.drivers.ur.dashboard import DashboardClient
@@ -86,10 +86,11 @@ def _ur_rtde_rate() -> int | None:
         r = rtde_receive.RTDEReceiveInterface(HOST, 500.0, ["timestamp", "actual_q"])
         try:
             seen = set()
-            end = time.monotonic() + 1.0
-            while time.monotonic() < end:
-                seen.add(r.getTimestamp())
-                time.sleep(0.0002)
+            with fifo_priority():
+                end = time.monotonic() + 1.0
+                while time.monotonic() < end:
+                    seen.add(r.getTimestamp())
+                    time.sleep(0.0002)
             best = max(best, len(seen))
         finally:
             r.disconnect()
