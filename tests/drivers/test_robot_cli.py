@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import signal
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -100,3 +104,81 @@ def test_run_program_reports_an_unreachable_robot_before_planning(
     )
     assert isinstance(res.exception, DriverConnectionError)
     assert f"127.0.0.1:{port} does not answer" in str(res.exception)
+
+
+# --- --host binds loopback unless --allow-remote ------------------------------------------------
+
+
+def _weldcell(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from weldcell.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+
+def test_bind_address_helper() -> None:
+    from weldcell.drivers.bind import check_bind_address, is_loopback
+
+    for host in ("127.0.0.1", "127.0.0.41", "::1", "localhost"):
+        assert is_loopback(host), host
+        assert check_bind_address(host, False, "x") is False
+    for host in ("0.0.0.0", "192.0.2.2", "::", "10.1.2.3", "no-such-host.invalid"):
+        assert not is_loopback(host), host
+        with pytest.raises(DriverConnectionError, match="--allow-remote"):
+            check_bind_address(host, False, "x")
+        assert check_bind_address(host, True, "x") is True
+
+
+@pytest.mark.parametrize("command", [["controller", "ur"], ["powersource"]])
+def test_non_loopback_host_needs_allow_remote(command: list[str]) -> None:
+    res = _weldcell(*command, "--host", "0.0.0.0")
+    assert res.returncode == 2, res.stderr
+    assert "--allow-remote" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_powersource_allow_remote_warns() -> None:
+    res = _weldcell("powersource", "--host", "0.0.0.0", "--port", "0", "--allow-remote", "--duration", "0.3")
+    assert res.returncode == 0, res.stderr
+    assert "WARNING" in res.stderr and "0.0.0.0" in res.stderr
+
+
+def test_controller_allow_remote_warns_and_serves() -> None:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from weldcell.cli import main; main()",
+            "controller",
+            "ur",
+            "--host",
+            "0.0.0.0",
+            "--allow-remote",
+            *[
+                a
+                for p in (
+                    "--rtde-port",
+                    "--dashboard-port",
+                    "--primary-port",
+                    "--secondary-port",
+                    "--realtime-port",
+                )
+                for a in (p, "0")
+            ],
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        out = proc.stdout.readline() if proc.stdout else ""  # blocks until the controller listens
+        assert "virtual UR controller" in out
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+        assert "WARNING" in err and "0.0.0.0" in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)

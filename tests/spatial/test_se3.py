@@ -98,3 +98,73 @@ def test_units() -> None:
     assert mm_s_to_m_s(8.0) == pytest.approx(0.008)
     assert m_min_to_m_s(6.0) == pytest.approx(0.1)
     assert rad_to_deg(deg_to_rad(37.0)) == pytest.approx(37.0)
+
+
+# --- rotation vectors (exact near π, where torch-down poses sit) --------------------------------
+
+unit_axis = st.tuples(st.floats(-1, 1), st.floats(-1, 1), st.floats(-1, 1)).filter(
+    lambda v: float(np.linalg.norm(v)) > 0.1
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(unit_axis, st.floats(np.pi - 1e-3, np.pi))
+def test_rotvec_round_trip_exact_near_pi(axis: tuple[float, float, float], angle: float) -> None:
+    from weldcell.spatial import rotation_from_rotvec, rotvec_from_rotation
+
+    k = np.asarray(axis) / np.linalg.norm(axis)
+    r = k * angle
+    R = rotation_from_rotvec(r)
+    check_transforms(np.block([[R, np.zeros((3, 1))], [np.zeros((1, 3)), np.ones((1, 1))]]), atol=1e-14)
+    np.testing.assert_allclose(R, rotation_from_axis_angle(k, angle), atol=1e-14)
+    r2 = rotvec_from_rotation(R)
+    err = np.linalg.norm(r2 - r)
+    if np.pi - angle < 1e-9:  # at π the axis sign is arbitrary (r and -r are the same rotation)
+        err = min(err, float(np.linalg.norm(r2 + r)))
+    assert err <= 1e-12, f"round-trip error {err:.2e} rad at π - {np.pi - angle:.2e}"
+    assert abs(np.linalg.norm(r2) - angle) <= 1e-12
+    np.testing.assert_allclose(rotation_from_rotvec(r2), R, atol=1e-12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(unit_axis, st.floats(0.0, np.pi))
+def test_rotvec_round_trip_whole_range(axis: tuple[float, float, float], angle: float) -> None:
+    from weldcell.spatial import rotation_from_rotvec, rotvec_from_rotation
+
+    k = np.asarray(axis) / np.linalg.norm(axis)
+    r = k * angle
+    r2 = rotvec_from_rotation(rotation_from_rotvec(r))
+    err = np.linalg.norm(r2 - r)
+    if np.pi - angle < 1e-9:
+        err = min(err, float(np.linalg.norm(r2 + r)))
+    assert err <= 1e-12
+
+
+def test_rotvec_at_pi_minus_2e6_is_exact() -> None:
+    # the pose the issue measured: 1e-4 rad error at π - 2e-6 with the arccos/skew formula
+    from weldcell.spatial import rotvec_from_rotation
+
+    angle = np.pi - 2e-6
+    k = np.array([1.0, 2.0, -0.5]) / np.linalg.norm([1.0, 2.0, -0.5])
+    R = rotation_from_axis_angle(k, angle)
+    np.testing.assert_allclose(rotvec_from_rotation(R), k * angle, atol=1e-13)
+
+
+def test_rotvec_vectorised_and_small_angles() -> None:
+    from weldcell.spatial import rotation_from_rotvec, rotvec_from_rotation
+
+    rng = np.random.default_rng(3)
+    k = rng.normal(size=(200, 3))
+    k /= np.linalg.norm(k, axis=1, keepdims=True)
+    r = k * 3.0 * rng.uniform(0, 1, size=(200, 1)) ** 8  # angles in [0, 3) rad, many tiny ones
+    np.testing.assert_allclose(rotvec_from_rotation(rotation_from_rotvec(r)), r, rtol=1e-14, atol=1e-15)
+    assert np.array_equal(rotvec_from_rotation(np.eye(3)), np.zeros(3))
+
+
+def test_ur_pose_conversions_use_the_exact_formula() -> None:
+    from weldcell.drivers.ur import models
+
+    angle = np.pi - 2e-6
+    k = np.array([0.3, -0.9, 0.1]) / np.linalg.norm([0.3, -0.9, 0.1])
+    p = np.concatenate([[0.4, -0.1, 0.3], k * angle])
+    np.testing.assert_allclose(models.pose_from_matrix(models.matrix_from_pose(p)), p, atol=1e-13)

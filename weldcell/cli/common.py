@@ -31,6 +31,16 @@ def exit_on_error() -> Iterator[None]:
         sys.exit(130)
 
 
+def warn_remote(host: str, what: str, can: str) -> None:
+    """Warn loudly (stderr) that a virtual device listens on a network address."""
+    err_console.print(
+        f"[bold red]WARNING:[/] the {escape(what)} listens on [bold]{escape(host)}[/], reachable from "
+        f"other machines: anyone who can connect can {escape(can)}. Use it only on an isolated network.",
+        markup=True,
+        highlight=False,
+    )
+
+
 def output_folder(folder: Path, option: str = "--out") -> Path:
     """Create ``folder`` (with parents) or fail with one line naming ``option``.
 

@@ -15,7 +15,14 @@ def register(app: typer.Typer) -> None:
 
     @app.command("powersource")
     def powersource_cmd(
-        host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+        host: str = typer.Option(
+            "127.0.0.1", "--host", help="Address to listen on (loopback; others need --allow-remote)."
+        ),
+        allow_remote: bool = typer.Option(
+            False,
+            "--allow-remote",
+            help="Allow a non-loopback --host: anyone on that network can then start the arc.",
+        ),
         port: int = typer.Option(1502, "--port", help="Modbus TCP port (real power sources use 502)."),
         seed: int = typer.Option(0, "--seed", help="Seed of the measurement noise and ignition jitter."),
         image: Path | None = typer.Option(
@@ -36,12 +43,16 @@ def register(app: typer.Typer) -> None:
             import math
             from dataclasses import replace
 
+            from weldcell.cli.common import warn_remote
+            from weldcell.drivers.bind import check_bind_address
             from weldcell.drivers.powersource.base import ErrorCode
             from weldcell.drivers.powersource.image import ProcessImage, load_process_image
             from weldcell.drivers.powersource.virtual import start_virtual_power_source
             from weldcell.drivers.powersource.virtual_model import VirtualConfig, VirtualTiming
             from weldcell.errors import WeldcellError
 
+            if check_bind_address(host, allow_remote, "virtual power source"):
+                warn_remote(host, "virtual power source", "start and stop the arc and inject faults")
             if not (math.isfinite(comm_timeout) and comm_timeout >= 0):
                 raise WeldcellError(f"--comm-timeout {comm_timeout}: expected seconds >= 0 (0 = off)")
             if not (math.isfinite(duration) and duration >= 0):

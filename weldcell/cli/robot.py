@@ -23,7 +23,16 @@ controller_app = typer.Typer(help="Run a virtual robot controller in the foregro
 
 @controller_app.command("ur")
 def controller_ur(
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (127.0.0.1 or another 127.0.0.N)."),
+    host: str = typer.Option(
+        "127.0.0.1",
+        "--host",
+        help="Address to bind (127.0.0.1 or another 127.0.0.N; others need --allow-remote).",
+    ),
+    allow_remote: bool = typer.Option(
+        False,
+        "--allow-remote",
+        help="Allow a non-loopback --host: anyone on that network can then run URScript and switch outputs.",
+    ),
     cb3: bool = typer.Option(
         False, "--cb3", help="Advertise a CB3 controller (3.15, 125 Hz) instead of e-Series."
     ),
@@ -54,8 +63,13 @@ def controller_ur(
     ),
 ) -> None:
     """Run a virtual UR controller (RTDE, Dashboard, URScript ports) until Ctrl-C."""
+    from weldcell.cli.common import warn_remote
+    from weldcell.drivers.bind import check_bind_address
     from weldcell.drivers.ur.virtual_controller import TEST_COMMANDS, Ports, VirtualController
     from weldcell.drivers.ur.virtual_core import CoreConfig
+
+    if check_bind_address(host, allow_remote, "virtual UR controller"):
+        warn_remote(host, "virtual UR controller", "run URScript, move the arm and switch its outputs")
 
     ver = (3, 15, 7, 106331) if cb3 else (5, 11, 1, 108318)
     if version:
@@ -93,7 +107,7 @@ def controller_ur(
         arm=arm_name, version=ver, powered=not power_off, arc_loopback=loop, q_home=home, safety=safety
     )
     ports = Ports(rtde_port, dashboard_port, primary_port, secondary_port, realtime_port)
-    vc = VirtualController(host, config, ports, program_dir)
+    vc = VirtualController(host, config, ports, program_dir, allow_remote=allow_remote)
     with vc:
         console.print(
             f"virtual UR controller [bold]{arm_name}[/] (software {'.'.join(map(str, ver))}, "

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from weldcell.spatial.se3 import rotation_angle_between
+from weldcell.spatial.se3 import rotation_angle_between, rotvec_from_rotation
 
 if TYPE_CHECKING:
     from weldcell.kinematics.robot import IkResult, Robot
@@ -34,6 +34,8 @@ def pose_error(T_target: NDArrayF, T: NDArrayF) -> NDArrayF:
     v = 0.5 * np.array([Re[2, 1] - Re[1, 2], Re[0, 2] - Re[2, 0], Re[1, 0] - Re[0, 1]])
     s = float(np.linalg.norm(v))
     c = 0.5 * (np.trace(Re) - 1.0)
+    if c < -0.9:  # beyond ~154°: the skew part loses the axis near π; use the exact formulation
+        return np.concatenate([dp, rotvec_from_rotation(Re)])
     ang = float(np.arctan2(s, c))
     w = v * (ang / s) if s > 1e-15 else v
     return np.concatenate([dp, w])

@@ -80,6 +80,94 @@ def rotation_from_axis_angle(axis: npt.ArrayLike, angle: npt.ArrayLike) -> NDArr
     return result
 
 
+def _rotation_from_quat_wxyz(q: NDArrayF) -> NDArrayF:
+    """Rotation matrices (..., 3, 3) of unit quaternions (..., 4), (w, x, y, z) order (not normalised)."""
+    w, x, y, z = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
+    R = np.empty((*q.shape[:-1], 3, 3))
+    R[..., 0, 0] = 1 - 2 * (y * y + z * z)
+    R[..., 0, 1] = 2 * (x * y - z * w)
+    R[..., 0, 2] = 2 * (x * z + y * w)
+    R[..., 1, 0] = 2 * (x * y + z * w)
+    R[..., 1, 1] = 1 - 2 * (x * x + z * z)
+    R[..., 1, 2] = 2 * (y * z - x * w)
+    R[..., 2, 0] = 2 * (x * z - y * w)
+    R[..., 2, 1] = 2 * (y * z + x * w)
+    R[..., 2, 2] = 1 - 2 * (x * x + y * y)
+    return R
+
+
+def quat_wxyz_from_rotation(R: npt.ArrayLike) -> NDArrayF:
+    """Unit quaternions (..., 4) in (w, x, y, z) order with w >= 0 of rotation matrices (..., 3, 3).
+
+    Shepperd's method: the component of largest magnitude is taken from the diagonal (a square root
+    of a number >= 1) and the others from sums/differences of off-diagonal pairs divided by it, so
+    every component is accurate to a few ulp at any angle, including near and at π where the
+    trace-based formula loses half the digits.
+    """
+    Rm = np.asarray(R, dtype=np.float64)
+    r00, r11, r22 = Rm[..., 0, 0], Rm[..., 1, 1], Rm[..., 2, 2]
+    tr = r00 + r11 + r22
+    d21 = Rm[..., 2, 1] - Rm[..., 1, 2]
+    d02 = Rm[..., 0, 2] - Rm[..., 2, 0]
+    d10 = Rm[..., 1, 0] - Rm[..., 0, 1]
+    s01 = Rm[..., 0, 1] + Rm[..., 1, 0]
+    s02 = Rm[..., 0, 2] + Rm[..., 2, 0]
+    s12 = Rm[..., 1, 2] + Rm[..., 2, 1]
+    t = np.stack([1 + tr, 1 + 2 * r00 - tr, 1 + 2 * r11 - tr, 1 + 2 * r22 - tr], axis=-1)  # 4 q_i^2
+    # N[k] = 4 q_k q (symmetric), so q = N[k] / (2 sqrt(t_k)) for the k with the largest t_k
+    N = np.stack(
+        [
+            np.stack([t[..., 0], d21, d02, d10], -1),
+            np.stack([d21, t[..., 1], s01, s02], -1),
+            np.stack([d02, s01, t[..., 2], s12], -1),
+            np.stack([d10, s02, s12, t[..., 3]], -1),
+        ],
+        axis=-2,
+    )
+    k = np.argmax(t, axis=-1)
+    row = np.take_along_axis(N, k[..., None, None], axis=-2)[..., 0, :]
+    tk = np.take_along_axis(t, k[..., None], axis=-1)
+    q = row / (2.0 * np.sqrt(np.maximum(tk, np.finfo(np.float64).tiny)))
+    q = np.where(q[..., :1] < 0, -q, q)
+    result: NDArrayF = q / np.linalg.norm(q, axis=-1, keepdims=True)
+    return result
+
+
+def rotvec_from_rotation(R: npt.ArrayLike) -> NDArrayF:
+    """Rotation vectors (axis times angle [rad], angle in [0, π]) (..., 3) of rotation matrices (..., 3, 3).
+
+    Computed through the quaternion of :func:`quat_wxyz_from_rotation` and
+    ``angle = 2 atan2(|v|, w)``: exact to a few ulp over the whole range, including angles next
+    to π (torch-down poses) where ``arccos((tr R - 1) / 2)`` and the skew part both lose precision.
+    At exactly π the sign of the axis is arbitrary (both vectors are the same rotation).
+    """
+    q = quat_wxyz_from_rotation(R)
+    w = q[..., 0]
+    v = q[..., 1:]
+    s = np.linalg.norm(v, axis=-1)
+    angle = 2.0 * np.arctan2(s, w)
+    small = s < 1e-8
+    # angle / s, with the series 2/w (1 - s²/(3w²)) where s is tiny (w is then ~1)
+    scale = np.where(small, 2.0 / np.where(small, w, 1.0), angle / np.where(small, 1.0, s))
+    result: NDArrayF = v * scale[..., None]
+    return result
+
+
+def rotation_from_rotvec(rotvec: npt.ArrayLike) -> NDArrayF:
+    """Rotation matrices (..., 3, 3) of rotation vectors (axis times angle [rad]) (..., 3).
+
+    Goes through the quaternion ``(cos(θ/2), sin(θ/2)/θ · r)``, accurate at every angle
+    (``sin(θ/2)/θ`` by its series below 1e-4 rad).
+    """
+    r = np.asarray(rotvec, dtype=np.float64)
+    th = np.linalg.norm(r, axis=-1)
+    small = th < 1e-4
+    th_safe = np.where(small, 1.0, th)
+    k = np.where(small, 0.5 - th * th / 48.0, np.sin(0.5 * th_safe) / th_safe)
+    q = np.concatenate([np.cos(0.5 * th)[..., None], r * k[..., None]], axis=-1)
+    return _rotation_from_quat_wxyz(q)
+
+
 def _rot_rpy(rpy: NDArrayF) -> NDArrayF:
     r, p, y = rpy[..., 0], rpy[..., 1], rpy[..., 2]
     cr, sr, cp, sp, cy, sy = np.cos(r), np.sin(r), np.cos(p), np.sin(p), np.cos(y), np.sin(y)
@@ -123,17 +211,7 @@ def se3_from_xyz_quat_wxyz(xyz: npt.ArrayLike, quat_wxyz: npt.ArrayLike) -> NDAr
     """Transforms from positions (..., 3) [m] and unit quaternions in (w, x, y, z) order (..., 4)."""
     q = np.asarray(quat_wxyz, dtype=np.float64)
     q = q / np.linalg.norm(q, axis=-1, keepdims=True)
-    w, x, y, z = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
-    R = np.empty((*q.shape[:-1], 3, 3))
-    R[..., 0, 0] = 1 - 2 * (y * y + z * z)
-    R[..., 0, 1] = 2 * (x * y - z * w)
-    R[..., 0, 2] = 2 * (x * z + y * w)
-    R[..., 1, 0] = 2 * (x * y + z * w)
-    R[..., 1, 1] = 1 - 2 * (x * x + z * z)
-    R[..., 1, 2] = 2 * (y * z - x * w)
-    R[..., 2, 0] = 2 * (x * z - y * w)
-    R[..., 2, 1] = 2 * (y * z + x * w)
-    R[..., 2, 2] = 1 - 2 * (x * x + y * y)
+    R = _rotation_from_quat_wxyz(q)
     return se3_from_rotation_translation(R, xyz)
 
 

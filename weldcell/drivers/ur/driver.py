@@ -138,6 +138,7 @@ _SLOTS = sp.SLOTS
 _I32 = struct.Struct(">i")
 _I32X4 = struct.Struct(">4i")
 _SAMPLE_BYTES = 6 * 8  # one set-point: 6 big-endian doubles
+ANALOG_OUT_MAX_V = 10.0  # UR standard analog outputs in voltage mode: 0-10 V
 IO_INPUTS = [
     "standard_digital_output_mask",
     "standard_digital_output",
@@ -951,9 +952,14 @@ class URDriver(RobotDriver):
             )
 
     def _set_analog_out(self, n: int, value: float) -> None:
+        # value in V (voltage domain, 0-10 V); RTDE takes a ratio of the range plus the domain bit
+        # (standard_analog_output_type bit n = 1: voltage), and reports the output back in V
+        if not (math.isfinite(value) and 0.0 <= value <= ANALOG_OUT_MAX_V):
+            raise DriverError(f"analog output {n} = {value} V: expected 0 ... {ANALOG_OUT_MAX_V:g} V")
         with self._io_lock:
             self._io_values[2] = 1 << n
-            self._io_values[4 + n] = value
+            self._io_values[3] |= 1 << n
+            self._io_values[4 + n] = value / ANALOG_OUT_MAX_V
             self._io_request = self._io_package([0, 0, *self._io_values[2:]])
 
     # --- UR extras ------------------------------------------------------------------------

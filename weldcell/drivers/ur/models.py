@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from weldcell.spatial.se3 import rotation_from_rotvec, rotvec_from_rotation
+
 NDArrayF = npt.NDArray[np.float64]
 
 _D = np.pi / 180.0
@@ -111,30 +113,16 @@ def fk(arm: URArm, q: npt.ArrayLike) -> NDArrayF:
 
 
 def rotvec_from_matrix(R: NDArrayF) -> NDArrayF:
-    """Rotation vector [rad] (3,) of a rotation matrix (3, 3) (UR pose convention rx, ry, rz)."""
-    cos = np.clip((np.trace(R) - 1.0) / 2.0, -1.0, 1.0)
-    angle = float(np.arccos(cos))
-    if angle < 1e-9:
-        return np.zeros(3)
-    if np.pi - angle < 1e-6:
-        # axis from the largest diagonal element of (R + I) / 2
-        M = (R + np.eye(3)) / 2.0
-        k = int(np.argmax(np.diag(M)))
-        axis = M[:, k] / np.sqrt(max(M[k, k], 1e-12))
-        return axis / np.linalg.norm(axis) * angle
-    w = np.array([R[2, 1] - R[1, 2], R[0, 2] - R[2, 0], R[1, 0] - R[0, 1]])
-    return w / (2.0 * np.sin(angle)) * angle
+    """Rotation vector [rad] (3,) of a rotation matrix (3, 3) (UR pose convention rx, ry, rz).
+
+    Exact near π (see :func:`weldcell.spatial.rotvec_from_rotation`).
+    """
+    return rotvec_from_rotation(R)
 
 
 def matrix_from_rotvec(r: npt.ArrayLike) -> NDArrayF:
     """Rotation matrix (3, 3) from a rotation vector [rad] (3,)."""
-    rv = np.asarray(r, dtype=np.float64)
-    angle = float(np.linalg.norm(rv))
-    if angle < 1e-12:
-        return np.eye(3)
-    k = rv / angle
-    K = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
-    return np.eye(3) + np.sin(angle) * K + (1 - np.cos(angle)) * (K @ K)
+    return rotation_from_rotvec(r)
 
 
 def pose_from_matrix(T: NDArrayF) -> NDArrayF:

@@ -236,10 +236,19 @@ class PackageReader:
     """Re-assembles RTDE packages from a TCP byte stream.
 
     Feed bytes with :meth:`feed`; :meth:`next_package` returns ``(type, payload)`` or None when a
-    complete package has not arrived yet.
+    complete package has not arrived yet. Popping a package costs O(its size) (bytearray removes a
+    prefix in place), so a stream of tiny packages is not rescanned.
+
+    Args:
+        max_size: Largest package [bytes, header included] accepted; a header announcing more
+            raises :class:`ProtocolError` (the caller closes the connection). At most 65535, the
+            largest value of the 16-bit size field.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_size: int = MAX_PACKAGE_SIZE) -> None:
+        if not HEADER_SIZE <= max_size <= MAX_PACKAGE_SIZE:
+            raise ValueError(f"max_size must be {HEADER_SIZE} ... {MAX_PACKAGE_SIZE} bytes, got {max_size}")
+        self.max_size = max_size
         self._buf = bytearray()
 
     def feed(self, data: bytes) -> None:
@@ -253,6 +262,10 @@ class PackageReader:
         size, ptype = HEADER.unpack_from(self._buf)
         if size < HEADER_SIZE:
             raise ProtocolError(f"RTDE package header with size {size} < 3 bytes")
+        if size > self.max_size:
+            raise ProtocolError(
+                f"RTDE package header announces {size} bytes; at most {self.max_size} accepted"
+            )
         if len(self._buf) < size:
             return None
         payload = bytes(self._buf[HEADER_SIZE:size])
@@ -374,6 +387,15 @@ class Recipe:
             out[name] = flat[i] if w == 1 else tuple(flat[i : i + w])
             i += w
         return out
+
+
+def data_package_size(types: Sequence[str], with_id: bool) -> int:
+    """Size [bytes, 3-byte header included] of a data package of a recipe with these types.
+
+    Types that are not data types (``NOT_FOUND``, ``IN_USE``) count as 0 bytes.
+    """
+    body = sum(struct.calcsize(">" + TYPE_FORMATS[t]) for t in types if t in TYPE_FORMATS)
+    return HEADER_SIZE + (1 if with_id else 0) + body
 
 
 def field_types(names: Iterable[str], table: dict[str, FieldSpec], version: Version) -> list[str]:

@@ -28,8 +28,12 @@ import contextlib
 import errno
 import json
 import logging
+import math
 import multiprocessing as mp
+import select
 import socket
+import struct
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -37,6 +41,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from weldcell.drivers.bind import check_bind_address
+from weldcell.drivers.realtime import configure_thread
 from weldcell.drivers.ur import rtde_protocol as rp
 from weldcell.drivers.ur.virtual_core import ControllerCore, CoreConfig, RobotMode, RuntimeState, SafetyMode
 from weldcell.errors import DriverConnectionError, DriverTimeoutError
@@ -52,6 +58,146 @@ TEST_COMMANDS = {
     "weldcell set_analog_in <n> <value>": "set standard analog input n (0, 1)",
     "weldcell state": "one-line JSON snapshot of the controller",
 }
+
+
+# --- resource bounds (a client must never be able to stop the controller) ----------------------
+
+#: Largest RTDE data package [bytes, header included] a recipe may produce. UR's RTDE guide: "the
+#: maximum package size is 2048 bytes"; larger output/input recipes are refused at setup.
+RTDE_MAX_DATA_PACKAGE = 2048
+#: Largest RTDE package accepted from a client [bytes]; bigger length fields close the connection.
+RTDE_MAX_CLIENT_PACKAGE = 16384
+#: Output not yet taken by a client's socket [bytes]; a client that falls further behind is dropped.
+RTDE_MAX_QUEUED_BYTES = 256 * 1024
+#: Kernel send buffer of an RTDE connection [bytes] (fixed, so a stalled reader is noticed in time).
+RTDE_SEND_BUFFER = 256 * 1024
+#: Longest dashboard command line [bytes]; a longer line (or one without newline) closes the connection.
+DASHBOARD_MAX_LINE = 4096
+#: Longest URScript line [bytes] and largest program [bytes] accepted on a script port.
+SCRIPT_MAX_LINE = 64 * 1024
+SCRIPT_MAX_PROGRAM = 4 * 1024 * 1024
+#: Time a dashboard/script client gets to take a reply before it is disconnected [s].
+REPLY_SEND_TIMEOUT = 2.0
+#: Concurrent connections per server; more are accepted and closed at once.
+MAX_CONNECTIONS = {"rtde": 32, "dashboard": 32, "script": 16}
+#: Cycles the controller may fall behind before it skips them (and says so) [cycles].
+MAX_LAG_CYCLES = 10
+
+_MSG_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
+
+
+class _RateLimitedLog:
+    """At most one log line per ``interval`` [s] for a recurring condition; counts what it held back."""
+
+    def __init__(self, interval: float = 1.0) -> None:
+        self.interval = interval
+        self._last = -math.inf
+        self.suppressed = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, level: int, msg: str, *args: Any) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._last < self.interval:
+                self.suppressed += 1
+                return
+            self._last = now
+            held, self.suppressed = self.suppressed, 0
+        if held:
+            msg += f" ({held} similar messages suppressed)"
+        log.log(level, msg, *args)
+
+
+def _send_bounded(sock: socket.socket, data: bytes, timeout: float = REPLY_SEND_TIMEOUT) -> None:
+    """Send all of ``data`` within ``timeout`` [s] without ever blocking longer.
+
+    Raises:
+        TimeoutError: the peer did not take the data in time (it does not read).
+        OSError: the connection failed.
+    """
+    view = memoryview(data)
+    deadline = time.monotonic() + timeout
+    while view:
+        try:
+            n = sock.send(view, _MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            n = 0
+        if n:
+            view = view[n:]
+            continue
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(f"peer did not take {len(view)} bytes within {timeout} s")
+        select.select([], [sock], [], remaining)
+
+
+class _ConnectionSet:
+    """The live client sockets of one server, capped at ``limit``."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._socks: set[socket.socket] = set()
+        self._lock = threading.Lock()
+
+    def add(self, sock: socket.socket) -> bool:
+        """Register ``sock``; False (nothing registered) when the server is full."""
+        with self._lock:
+            if len(self._socks) >= self.limit:
+                return False
+            self._socks.add(sock)
+            return True
+
+    def discard(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._socks.discard(sock)
+
+    def snapshot(self) -> list[socket.socket]:
+        with self._lock:
+            return list(self._socks)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._socks)
+
+
+def _accept_loop(
+    listener: socket.socket,
+    conns: _ConnectionSet,
+    closed: threading.Event,
+    serve: Callable[[socket.socket, Any], None],
+    what: str,
+) -> None:
+    """Accept clients until ``closed``; each gets a daemon thread running ``serve(sock, peer)``.
+
+    Transient accept errors (out of file descriptors, aborted handshakes) never end the loop.
+    """
+    full_log = _RateLimitedLog()
+    while not closed.is_set():
+        try:
+            sock, peer = listener.accept()
+        except OSError as err:
+            if closed.is_set():
+                return
+            full_log(logging.WARNING, "%s: accept failed (%s); retrying", what, err)
+            time.sleep(0.05)
+            continue
+        if not conns.add(sock):
+            full_log(logging.WARNING, "%s: %d connections open; refusing %s", what, conns.limit, peer)
+            with contextlib.suppress(OSError):
+                sock.close()
+            continue
+
+        def run(sock: socket.socket = sock, peer: Any = peer) -> None:
+            try:
+                serve(sock, peer)
+            except Exception:  # a bug in one connection must not go unnoticed, nor spread
+                log.exception("%s: connection %s failed", what, peer)
+            finally:
+                conns.discard(sock)
+                with contextlib.suppress(OSError):
+                    sock.close()
+
+        threading.Thread(target=run, name=f"{what}-{peer}", daemon=True).start()
 
 
 @dataclass(frozen=True)
@@ -101,8 +247,8 @@ def _output_getter(name: str) -> Callable[[ControllerCore], Any] | None:
         "actual_joint_voltage": lambda c: (48.0,) * 6 if c.robot_mode >= RobotMode.POWER_ON else z6,
         "standard_analog_input0": lambda c: c.analog_in[0],
         "standard_analog_input1": lambda c: c.analog_in[1],
-        "standard_analog_output0": lambda c: c.analog_out[0],
-        "standard_analog_output1": lambda c: c.analog_out[1],
+        "standard_analog_output0": lambda c: c.analog_out_physical(0),
+        "standard_analog_output1": lambda c: c.analog_out_physical(1),
         "analog_io_types": lambda c: c.analog_out_type << 2,
         "actual_tool_accelerometer": lambda c: (0.0, 0.0, -9.81),
         "payload": lambda c: c.payload,
@@ -145,6 +291,14 @@ def _output_getter(name: str) -> Callable[[ControllerCore], Any] | None:
 
 
 class _RTDEConnection:
+    """One RTDE client: its recipes, its output queue and the thread that reads its requests.
+
+    Output never blocks the caller: packages go into a bounded byte queue that is pushed to the
+    socket with non-blocking sends (by the caller and by the controller cycle); a client whose queue
+    exceeds :data:`RTDE_MAX_QUEUED_BYTES` has stopped reading and is dropped, like the real
+    controller drops an RTDE client that falls behind.
+    """
+
     def __init__(self, server: RTDEServer, sock: socket.socket, peer: Any) -> None:
         self.server = server
         self.sock = sock
@@ -157,37 +311,82 @@ class _RTDEConnection:
         self.inputs: dict[int, rp.Recipe] = {}
         self.next_input_id = 1
         self.owned: set[str] = set()
-        self.pending_messages: list[tuple[str, str, int]] = []
-        self.send_lock = threading.Lock()
         self.alive = True
+        self._out = bytearray()
+        self._out_lock = threading.Lock()
+        self._warn = _RateLimitedLog()
+
+    # --- output (never blocks) ------------------------------------------------------------------
+    def queue(self, data: bytes) -> None:
+        """Queue ``data`` for the client and push what its socket takes now."""
+        with self._out_lock:
+            if not self.alive:
+                return
+            self._out += data
+            failed = self._push_locked()
+            backlog = len(self._out)
+        if failed:
+            self.abort(f"send failed ({failed})")
+        elif backlog > RTDE_MAX_QUEUED_BYTES:
+            self.abort(f"client fell behind: {backlog} bytes not taken")
 
     def send(self, ptype: int, payload: bytes) -> None:
-        data = rp.pack_package(ptype, payload)
-        with self.send_lock:
-            self.sock.sendall(data)
+        """Queue one package (see :meth:`queue`)."""
+        self.queue(rp.pack_package(ptype, payload))
 
+    def flush(self) -> None:
+        """Push queued output the socket can take now (non-blocking)."""
+        with self._out_lock:
+            failed = self._push_locked() if self._out and self.alive else ""
+        if failed:
+            self.abort(f"send failed ({failed})")
+
+    def _push_locked(self) -> str:
+        """One non-blocking send of the queue; returns an error text if the connection failed."""
+        try:
+            n = self.sock.send(self._out, _MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            return ""
+        except OSError as err:
+            return str(err)
+        del self._out[:n]
+        return ""
+
+    @property
+    def backlog(self) -> int:
+        """Bytes queued for the client but not yet taken by its socket."""
+        return len(self._out)
+
+    def abort(self, reason: str) -> None:
+        """Drop the client (from any thread): the reader thread wakes up and closes the socket."""
+        if not self.alive:
+            return
+        log.warning("RTDE client %s dropped: %s", self.peer, reason)
+        self.alive = False
+        self.server.drop(self)
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+
+    # --- input ----------------------------------------------------------------------------------
     def run(self) -> None:
-        reader = rp.PackageReader()
+        """Read and answer requests until the client leaves or is dropped (reader thread)."""
+        reader = rp.PackageReader(max_size=RTDE_MAX_CLIENT_PACKAGE)
         try:
             while self.alive:
                 chunk = self.sock.recv(65536)
                 if not chunk:
                     break
                 reader.feed(chunk)
-                while (pkg := reader.next_package()) is not None:
+                while self.alive and (pkg := reader.next_package()) is not None:
                     self.handle(*pkg)
         except (OSError, rp.ProtocolError) as err:
             log.debug("RTDE connection %s closed: %s", self.peer, err)
         finally:
-            self.close()
-
-    def close(self) -> None:
-        self.alive = False
-        self.server.drop(self)
-        with contextlib.suppress(OSError):
-            self.sock.close()
+            self.alive = False
+            self.server.drop(self)
 
     def handle(self, ptype: int, payload: bytes) -> None:
+        """Answer one client package."""
         core = self.server.core
         version = core.config.version[:2]
         if ptype == rp.REQUEST_PROTOCOL_VERSION:
@@ -210,45 +409,70 @@ class _RTDEConnection:
             self.started = False
             self.send(ptype, bytes([1]))
         elif ptype == rp.DATA_PACKAGE:
-            if not payload:
-                return
-            recipe = self.inputs.get(payload[0])
-            if recipe is None:
-                log.warning("RTDE input package for unknown recipe %d from %s", payload[0], self.peer)
-                return
-            values = recipe.unpack(payload)
-            with core.lock:
-                core.apply_inputs(values)
+            self._input_package(payload)
         elif ptype == rp.TEXT_MESSAGE:
-            msg, src, level = rp.decode_text_message(payload, self.protocol)
-            log.info("RTDE client message (%s, level %d): %s", src, level, msg)
+            try:
+                msg, src, level = rp.decode_text_message(payload, self.protocol)
+            except rp.ProtocolError as err:
+                self._warn(logging.WARNING, "RTDE %s: %s", self.peer, err)
+                return
+            log.info("RTDE client message (%s, level %d): %s", src, level, msg[:200])
         else:
-            log.warning("RTDE: ignoring unknown package type %d from %s", ptype, self.peer)
+            self._warn(logging.WARNING, "RTDE: ignoring unknown package type %d from %s", ptype, self.peer)
+
+    def _input_package(self, payload: bytes) -> None:
+        if not payload:
+            return
+        recipe = self.inputs.get(payload[0])
+        if recipe is None:
+            self._warn(
+                logging.WARNING, "RTDE input package for unknown recipe %d from %s", payload[0], self.peer
+            )
+            return
+        try:
+            values = recipe.unpack(payload)
+        except rp.ProtocolError as err:
+            self._warn(logging.WARNING, "RTDE input package from %s ignored: %s", self.peer, err)
+            return
+        core = self.server.core
+        with core.lock:
+            core.apply_inputs(values)
 
     def _setup_outputs(self, payload: bytes, version: rp.Version) -> None:
         if self.protocol >= 2:
             if len(payload) < 8:
                 self.send(rp.CONTROL_PACKAGE_SETUP_OUTPUTS, bytes([0]))
                 return
-            freq = _unpack_double(payload[:8])
+            freq = float(struct.unpack(">d", payload[:8])[0])
             names = rp.split_names(payload[8:].decode(errors="replace"))
         else:
             freq = self.server.base_hz
             names = rp.split_names(payload.decode(errors="replace"))
         types = rp.field_types(names, rp.OUTPUT_FIELDS, version)
-        log.debug("RTDE output setup from %s at %g Hz: %s -> %s", self.peer, freq, names, types)
+        log.debug("RTDE output setup from %s at %g Hz: %d names", self.peer, freq, len(names))
+        with_id = self.protocol >= 2
+        size = rp.data_package_size(types, with_id)
         ok = (
             bool(names)
             and rp.NOT_FOUND not in types
+            and size <= RTDE_MAX_DATA_PACKAGE
             and 1.0 <= freq <= self.server.base_hz + 1e-9
             and not self.started
         )
+        if bool(names) and rp.NOT_FOUND not in types and size > RTDE_MAX_DATA_PACKAGE:
+            log.warning(
+                "RTDE output recipe from %s refused: %d fields make %d-byte packages (limit %d)",
+                self.peer,
+                len(names),
+                size,
+                RTDE_MAX_DATA_PACKAGE,
+            )
         csv = ",".join(types).encode()
         if ok:
-            self.output = rp.Recipe(names, types, 1 if self.protocol >= 2 else 0, with_id=self.protocol >= 2)
+            self.output = rp.Recipe(names, types, 1 if with_id else 0, with_id=with_id)
             self.getters = [g for g in (_output_getter(n) for n in names) if g is not None]
             self.every = max(1, round(self.server.base_hz / freq))
-        if self.protocol >= 2:
+        if with_id:
             self.send(rp.CONTROL_PACKAGE_SETUP_OUTPUTS, bytes([1 if ok else 0]) + csv)
         else:
             self.send(rp.CONTROL_PACKAGE_SETUP_OUTPUTS, csv)
@@ -256,13 +480,18 @@ class _RTDEConnection:
     def _setup_inputs(self, payload: bytes, version: rp.Version) -> None:
         names = rp.split_names(payload.decode(errors="replace"))
         types = rp.field_types(names, rp.INPUT_FIELDS, version)
-        log.debug("RTDE input setup from %s: %s", self.peer, names)
+        log.debug("RTDE input setup from %s: %d names", self.peer, len(names))
         with self.server.owner_lock:
             for i, n in enumerate(names):
                 owner = self.server.owners.get(n)
                 if types[i] != rp.NOT_FOUND and owner is not None and owner is not self:
                     types[i] = rp.IN_USE
-            ok = bool(names) and all(t in rp.TYPE_FORMATS for t in types) and self.next_input_id <= 255
+            ok = (
+                bool(names)
+                and all(t in rp.TYPE_FORMATS for t in types)
+                and rp.data_package_size(types, True) <= RTDE_MAX_DATA_PACKAGE
+                and self.next_input_id <= 255
+            )
             rid = 0
             if ok:
                 rid = self.next_input_id
@@ -272,12 +501,6 @@ class _RTDEConnection:
                     self.server.owners[n] = self
                     self.owned.add(n)
         self.send(rp.CONTROL_PACKAGE_SETUP_INPUTS, bytes([rid]) + ",".join(types).encode())
-
-
-def _unpack_double(b: bytes) -> float:
-    import struct
-
-    return float(struct.unpack(">d", b)[0])
 
 
 class RTDEServer:
@@ -292,22 +515,28 @@ class RTDEServer:
         self.conns_lock = threading.Lock()
         self.owners: dict[str, _RTDEConnection] = {}
         self.owner_lock = threading.Lock()
-        self._thread = threading.Thread(target=self._accept, name="rtde-accept", daemon=True)
+        self._socks = _ConnectionSet(MAX_CONNECTIONS["rtde"])
+        self._closed = threading.Event()
+        self._pack_warn = _RateLimitedLog()
+        self._thread = threading.Thread(
+            target=_accept_loop,
+            args=(self.listener, self._socks, self._closed, self._serve, "rtde"),
+            name="rtde-accept",
+            daemon=True,
+        )
         self._thread.start()
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                sock, peer = self.listener.accept()
-            except OSError:
-                return
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            conn = _RTDEConnection(self, sock, peer)
-            with self.conns_lock:
-                self.conns.append(conn)
-            threading.Thread(target=conn.run, name=f"rtde-{peer}", daemon=True).start()
+    def _serve(self, sock: socket.socket, peer: Any) -> None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, RTDE_SEND_BUFFER)
+        conn = _RTDEConnection(self, sock, peer)
+        with self.conns_lock:
+            self.conns.append(conn)
+        conn.run()
 
     def drop(self, conn: _RTDEConnection) -> None:
+        """Forget ``conn`` and release the inputs it owned (idempotent)."""
         with self.conns_lock:
             if conn in self.conns:
                 self.conns.remove(conn)
@@ -316,41 +545,56 @@ class RTDEServer:
                 if self.owners.get(n) is conn:
                     del self.owners[n]
 
-    def queue_message(self, text: str, source: str, level: int) -> None:
+    @property
+    def n_clients(self) -> int:
+        """Connected RTDE clients."""
         with self.conns_lock:
-            for c in self.conns:
-                if c.started and c.protocol >= 2:
-                    c.pending_messages.append((text, source, level))
+            return len(self.conns)
+
+    def queue_message(self, text: str, source: str, level: int) -> None:
+        """Send a controller message as TEXT_MESSAGE to every started v2 client (never blocks)."""
+        data = rp.pack_package(rp.TEXT_MESSAGE, rp.encode_text_message(text, source, level, 2))
+        with self.conns_lock:
+            conns = [c for c in self.conns if c.started and c.protocol >= 2]
+        for c in conns:
+            c.queue(data)
 
     def collect(self, cycle: int) -> list[tuple[_RTDEConnection, bytes]]:
-        """Packages due this cycle (call with the core lock held)."""
+        """Data packages due this cycle (call with the core lock held; sends nothing)."""
         out = []
         with self.conns_lock:
             conns = list(self.conns)
         for c in conns:
-            if not c.started or c.output is None:
+            if not c.started or c.output is None or cycle % c.every:
                 continue
-            data = b""
-            while c.pending_messages:
-                m, s, lvl = c.pending_messages.pop(0)
-                data += rp.pack_package(rp.TEXT_MESSAGE, rp.encode_text_message(m, s, lvl, 2))
-            if cycle % c.every == 0:
-                data += rp.pack_package(rp.DATA_PACKAGE, c.output.pack([g(self.core) for g in c.getters]))
-            if data:
-                out.append((c, data))
+            try:
+                data = rp.pack_package(rp.DATA_PACKAGE, c.output.pack([g(self.core) for g in c.getters]))
+            except (rp.ProtocolError, TypeError, ValueError, OverflowError) as err:
+                # a value the recipe's type cannot carry (e.g. a script wrote an out-of-range int)
+                self._pack_warn(logging.ERROR, "RTDE: cannot pack the output for %s: %s", c.peer, err)
+                continue
+            out.append((c, data))
         return out
 
+    def deliver(self, due: list[tuple[_RTDEConnection, bytes]]) -> None:
+        """Queue this cycle's packages and push every client's backlog (never blocks)."""
+        for conn, data in due:
+            conn.queue(data)
+        sent = {id(c) for c, _ in due}
+        with self.conns_lock:
+            rest = [c for c in self.conns if id(c) not in sent and c.backlog]
+        for c in rest:
+            c.flush()
+
     def close(self) -> None:
+        """Stop accepting and drop every client."""
+        self._closed.set()
         with contextlib.suppress(OSError):
             self.listener.close()
         with self.conns_lock:
             conns = list(self.conns)
         for c in conns:
-            c.alive = False
-            with contextlib.suppress(OSError):
-                c.sock.shutdown(socket.SHUT_RDWR)
-            with contextlib.suppress(OSError):
-                c.sock.close()
+            c.abort("controller shutting down")
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -366,7 +610,7 @@ def _listen(host: str, port: int) -> socket.socket:
         if isinstance(err, OSError) and err.errno == errno.EADDRINUSE:
             why += " (another controller running? choose other ports)"
         raise DriverConnectionError(f"virtual UR controller cannot listen on {host}:{port}: {why}") from err
-    s.listen(8)
+    s.listen(128)  # a burst of connects must not overflow the backlog (SYN retries cost 1 s)
     return s
 
 
@@ -385,7 +629,16 @@ def _close_sockets(listener: socket.socket, socks: list[socket.socket]) -> None:
 
 
 class DashboardServer:
-    """Dashboard server (line protocol, e-Series replies) on ``host:port``."""
+    """Dashboard server (line protocol, e-Series replies) on ``host:port``.
+
+    Args:
+        core: The controller state.
+        host: Address to bind.
+        port: TCP port (0 = ephemeral).
+        program_dir: The controller's program folder: ``load`` reads only files inside it (None: the
+            current working directory).
+        on_shutdown: Called by the ``shutdown`` command.
+    """
 
     GREETING = "Connected: Universal Robots Dashboard Server"
 
@@ -398,43 +651,52 @@ class DashboardServer:
         on_shutdown: Callable[[], None],
     ) -> None:
         self.core = core
-        self.program_dir = program_dir
+        #: more fields for ``weldcell state`` (set by the controller: server statistics)
+        self.extra_state: Callable[[], dict[str, Any]] = dict
+        self.program_dir = Path(program_dir if program_dir is not None else Path.cwd()).resolve()
         self.on_shutdown = on_shutdown
         self.listener = _listen(host, port)
         self.port = self.listener.getsockname()[1]
-        self.socks: list[socket.socket] = []
-        threading.Thread(target=self._accept, name="dashboard-accept", daemon=True).start()
+        self._socks = _ConnectionSet(MAX_CONNECTIONS["dashboard"])
+        self._closed = threading.Event()
+        threading.Thread(
+            target=_accept_loop,
+            args=(self.listener, self._socks, self._closed, self._serve, "dashboard"),
+            name="dashboard-accept",
+            daemon=True,
+        ).start()
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                sock, _ = self.listener.accept()
-            except OSError:
-                return
-            self.socks.append(sock)
-            threading.Thread(target=self._serve, args=(sock,), name="dashboard", daemon=True).start()
-
-    def _serve(self, sock: socket.socket) -> None:
+    def _serve(self, sock: socket.socket, peer: Any) -> None:
         try:
-            sock.sendall((self.GREETING + "\n").encode())
-            buf = b""
+            _send_bounded(sock, (self.GREETING + "\n").encode())
+            partial = bytearray()
             while True:
                 chunk = sock.recv(4096)
                 if not chunk:
                     return
-                buf += chunk
-                while b"\n" in buf:
-                    line, buf = buf.split(b"\n", 1)
-                    cmd = line.decode(errors="replace").strip()
-                    reply = self.reply(cmd)
-                    sock.sendall((reply + "\n").encode())
+                lines = chunk.split(b"\n")
+                if len(partial) + len(lines[0]) > DASHBOARD_MAX_LINE:
+                    log.warning("dashboard %s: command line over %d bytes; closing", peer, DASHBOARD_MAX_LINE)
+                    return
+                if len(lines) == 1:
+                    partial += chunk
+                    continue
+                lines[0] = bytes(partial) + lines[0]
+                partial = bytearray(lines.pop())
+                for line in lines:
+                    if len(line) > DASHBOARD_MAX_LINE:
+                        log.warning(
+                            "dashboard %s: command line over %d bytes; closing", peer, DASHBOARD_MAX_LINE
+                        )
+                        return
+                    reply = self.reply(line.decode(errors="replace").strip())
+                    _send_bounded(sock, (reply + "\n").encode())
                     if reply == "Disconnected":
                         return
+        except TimeoutError:
+            log.warning("dashboard %s does not read its replies; closing", peer)
         except OSError:
             return
-        finally:
-            with contextlib.suppress(OSError):
-                sock.close()
 
     def reply(self, cmd: str) -> str:
         """The dashboard server's answer to one command line."""
@@ -550,19 +812,46 @@ class DashboardServer:
             return f"could not understand: '{cmd}'"
 
     def _load(self, name: str) -> str:
+        """``load <program>``: only files inside the program folder (like /programs on a real robot).
+
+        Absolute paths, ``..`` components and symbolic links that lead out of the folder are refused
+        with the controller's ``File not found`` reply, without telling whether the target exists.
+        """
         c = self.core
-        path = Path(name)
-        if not path.is_absolute() and self.program_dir is not None:
-            path = self.program_dir / path
-        if not path.is_file():
+        path = self._confined(name)
+        if path is None or not path.is_file():
             return f"File not found: {name}"
-        data = path.read_bytes()
+        try:
+            if path.stat().st_size > SCRIPT_MAX_PROGRAM:
+                return f"Error while loading program: {name}"
+            data = path.read_bytes()
+        except OSError:
+            return f"File not found: {name}"
         if data[:2] == b"\x1f\x8b":  # a PolyScope .urp (gzip XML) cannot run here
             return f"Error while loading program: {name}"
         c.stop_program("new program loaded")
         c.loaded_program = str(path)
         c.loaded_text = data.decode(errors="replace")
         return f"Loading program: {name}"
+
+    def _confined(self, name: str) -> Path | None:
+        """``name`` resolved inside the program folder, or None if it points (or links) outside it."""
+        if not name or "\x00" in name:
+            return None
+        rel = Path(name)
+        if rel.is_absolute() or rel.drive or ".." in rel.parts:
+            log.warning("dashboard load %r refused: outside the program folder %s", name, self.program_dir)
+            return None
+        try:
+            path = (self.program_dir / rel).resolve()
+        except (OSError, RuntimeError):  # symlink loop
+            return None
+        if not path.is_relative_to(self.program_dir):
+            log.warning(
+                "dashboard load %r refused: leads out of the program folder %s", name, self.program_dir
+            )
+            return None
+        return path
 
     def _test_command(self, rest: str) -> str:
         c = self.core
@@ -591,13 +880,15 @@ class DashboardServer:
                 c.analog_in[int(parts[1])] = float(parts[2])
                 return "ok"
             if parts == ["state"]:
-                return json.dumps(_snapshot(c))
+                return json.dumps({**_snapshot(c), **self.extra_state()})
         except (ValueError, IndexError) as err:
             return f"error: {err}"
         return f"could not understand: 'weldcell {rest}'"
 
     def close(self) -> None:
-        _close_sockets(self.listener, self.socks)
+        """Stop accepting and disconnect every client."""
+        self._closed.set()
+        _close_sockets(self.listener, self._socks.snapshot())
 
 
 def _snapshot(c: ControllerCore) -> dict[str, Any]:
@@ -622,6 +913,8 @@ def _snapshot(c: ControllerCore) -> dict[str, Any]:
         "last_fault": c.last_fault,
         "log": c.log[-20:],
         "missed_cycles": c.missed_cycles,
+        "rejected_inputs": c.rejected_inputs,
+        "threads": sorted({t.name.split("-(")[0] for t in threading.enumerate() if t.daemon}),
     }
 
 
@@ -631,58 +924,84 @@ _OPENERS = ("def ", "sec ", "while ", "if ", "thread ")
 
 
 class ScriptServer:
-    """A URScript port (30001/30002/30003): collects complete programs and starts them."""
+    """A URScript port (30001/30002/30003): collects complete programs and starts them.
+
+    A line longer than :data:`SCRIPT_MAX_LINE` or a program larger than :data:`SCRIPT_MAX_PROGRAM`
+    closes the connection (nothing of it runs).
+    """
 
     def __init__(self, core: ControllerCore, host: str, port: int, name: str) -> None:
         self.core = core
         self.name = name
         self.listener = _listen(host, port)
         self.port = self.listener.getsockname()[1]
-        self.socks: list[socket.socket] = []
-        threading.Thread(target=self._accept, name=f"script-{name}", daemon=True).start()
+        self._socks = _ConnectionSet(MAX_CONNECTIONS["script"])
+        self._closed = threading.Event()
+        threading.Thread(
+            target=_accept_loop,
+            args=(self.listener, self._socks, self._closed, self._serve, f"script-{name}"),
+            name=f"script-{name}-accept",
+            daemon=True,
+        ).start()
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                sock, _ = self.listener.accept()
-            except OSError:
-                return
-            self.socks.append(sock)
-            threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
-
-    def _serve(self, sock: socket.socket) -> None:
-        buf = ""
+    def _serve(self, sock: socket.socket, peer: Any) -> None:
+        partial = bytearray()
         lines: list[str] = []
+        size = 0
         depth = 0
         try:
             while True:
                 chunk = sock.recv(65536)
                 if not chunk:
                     return
-                buf += chunk.decode(errors="replace")
-                while "\n" in buf:
-                    line, buf = buf.split("\n", 1)
+                pieces = chunk.split(b"\n")
+                if len(partial) + len(pieces[0]) > SCRIPT_MAX_LINE:
+                    log.warning("%s port %s: line over %d bytes; closing", self.name, peer, SCRIPT_MAX_LINE)
+                    return
+                if len(pieces) == 1:
+                    partial += chunk
+                    continue
+                pieces[0] = bytes(partial) + pieces[0]
+                partial = bytearray(pieces.pop())
+                for raw in pieces:
+                    if len(raw) > SCRIPT_MAX_LINE:
+                        log.warning(
+                            "%s port %s: line over %d bytes; closing", self.name, peer, SCRIPT_MAX_LINE
+                        )
+                        return
+                    line = raw.decode(errors="replace")
                     stripped = line.split("#", 1)[0].strip()
                     if not stripped and not lines:
                         continue
                     lines.append(line)
+                    size += len(raw) + 1
+                    if size > SCRIPT_MAX_PROGRAM:
+                        log.warning(
+                            "%s port %s: program over %d bytes refused; closing",
+                            self.name,
+                            peer,
+                            SCRIPT_MAX_PROGRAM,
+                        )
+                        return
                     if stripped.startswith(_OPENERS) and stripped.endswith(":"):
                         depth += 1
                     elif stripped == "end":
                         depth -= 1
                     if depth <= 0:
                         text = "\n".join(lines) + "\n"
-                        lines, depth = [], 0
-                        with self.core.lock:
-                            self.core.start_program(text, f"{self.name} script")
+                        lines, depth, size = [], 0, 0
+                        self._start(text)
         except OSError:
             return
-        finally:
-            with contextlib.suppress(OSError):
-                sock.close()
+
+    def _start(self, text: str) -> None:
+        with self.core.lock:
+            self.core.start_program(text, f"{self.name} script")
 
     def close(self) -> None:
-        _close_sockets(self.listener, self.socks)
+        """Stop accepting and disconnect every client."""
+        self._closed.set()
+        _close_sockets(self.listener, self._socks.snapshot())
 
 
 # --- the controller ------------------------------------------------------------------------------
@@ -695,7 +1014,15 @@ class VirtualController:
         host: Address to bind (127.0.0.1 or another 127.0.0.N).
         config: Controller configuration.
         ports: TCP ports (0 = ephemeral).
-        program_dir: Directory that dashboard ``load`` resolves relative names against.
+        program_dir: The controller's program folder: dashboard ``load`` reads only files inside it
+            (default: the current working directory).
+        allow_remote: Allow a non-loopback ``host`` (anyone who reaches it can run programs).
+        cycle_priority: ``SCHED_FIFO`` priority of the cycle thread (None: ordinary scheduling;
+            without permission it silently stays ordinary). Below the driver's control loop (10).
+
+    Raises:
+        DriverConnectionError: a non-loopback ``host`` without ``allow_remote``, a missing program
+            folder, or a port that cannot be bound.
     """
 
     def __init__(
@@ -704,7 +1031,11 @@ class VirtualController:
         config: CoreConfig | None = None,
         ports: Ports | None = None,
         program_dir: Path | None = None,
+        allow_remote: bool = False,
+        cycle_priority: int | None = 5,
     ) -> None:
+        check_bind_address(host, allow_remote, "virtual UR controller", option="host")
+        self.cycle_priority = cycle_priority
         if program_dir is not None and not Path(program_dir).is_dir():
             raise DriverConnectionError(
                 f"virtual UR controller program folder {program_dir}: not found or not a folder"
@@ -735,6 +1066,8 @@ class VirtualController:
                 s.close()
             raise
         self.ports = Ports(self.rtde.port, self.dashboard.port, *(s.port for s in self.scripts))
+        rtde = self.rtde
+        self.dashboard.extra_state = lambda: {"rtde_clients": rtde.n_clients}
         self._thread = threading.Thread(target=self._loop, name="controller-cycle", daemon=True)
 
     def _on_message(self, text: str, source: str, level: int) -> None:
@@ -746,29 +1079,53 @@ class VirtualController:
         self._thread.start()
 
     def _loop(self) -> None:
+        """The controller cycle: step the core, hand the RTDE packages to the clients' queues.
+
+        Nothing here blocks on a client. When the thread falls more than :data:`MAX_LAG_CYCLES`
+        behind (overloaded machine), the missed cycles are skipped the way a real controller skips
+        RTDE packages: the clock (``timestamp``) jumps to real time, ``missed_cycles`` counts them
+        (Dashboard ``weldcell state``) and a log line reports them (at most once per second).
+        """
         core = self.core
         cycle = core.cycle
+        rtde = self.rtde
+        assert rtde is not None  # mypy
+        if self.cycle_priority is not None:
+            # like the real controller's real-time task: ahead of ordinary processes where permitted
+            for note in configure_thread(self.cycle_priority, timer_slack=1e-6):
+                log.debug("virtual UR controller cycle thread: %s", note)
         next_t = time.monotonic()
-        assert self.rtde is not None  # mypy
+        skipped_log = _RateLimitedLog()
+        error_log = _RateLimitedLog()
         while not self._stop.is_set():
             next_t += cycle
-            with core.lock:
-                core.step()
-                due = self.rtde.collect(core.cycles)
-            for conn, data in due:
-                try:
-                    with conn.send_lock:
-                        conn.sock.sendall(data)
-                except OSError:
-                    conn.close()
+            try:
+                with core.lock:
+                    core.step()
+                    due = rtde.collect(core.cycles)
+                rtde.deliver(due)
+            except Exception:  # the cycle must go on whatever one step did (the error is logged)
+                error_log(logging.ERROR, "virtual UR controller cycle failed:\n%s", _format_exc())
             delay = next_t - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-            elif delay < -0.05:  # far behind (machine overloaded): resynchronise, count the loss
+            else:
+                time.sleep(5e-5)  # behind: still yield the CPU and the GIL once per cycle
+            if delay < -MAX_LAG_CYCLES * cycle:
                 lost = int(-delay / cycle)
-                core.missed_cycles += lost
-                next_t = time.monotonic()
-                log.warning("virtual UR controller %.1f ms behind; skipped %d cycles", -delay * 1e3, lost)
+                next_t += lost * cycle
+                with core.lock:
+                    core.time += lost * cycle
+                    core.missed_cycles += lost
+                    total = core.missed_cycles
+                skipped_log(
+                    logging.WARNING,
+                    "virtual UR controller %.1f ms behind: skipped %d cycles (%d in total); "
+                    "timestamp kept on real time",
+                    -delay * 1e3,
+                    lost,
+                    total,
+                )
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until shut down (dashboard ``shutdown`` or :meth:`close`); True if it stopped."""
@@ -793,6 +1150,12 @@ class VirtualController:
         self.close()
 
 
+def _format_exc() -> str:
+    import traceback
+
+    return traceback.format_exc(limit=8)
+
+
 def _child_main(
     host: str,
     config: dict[str, Any],
@@ -801,15 +1164,21 @@ def _child_main(
     ready: Any,
     stop: Any,
     log_level: int,
+    allow_remote: bool = False,
 ) -> None:
     logging.basicConfig(level=log_level)
+    # this process is the controller: let the cycle thread get the GIL back quickly from busy
+    # connection threads (CPython's default switch interval is 5 ms, 2.5 controller cycles)
+    sys.setswitchinterval(0.0005)
     try:
         kwargs: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
         if isinstance(kwargs.get("safety"), dict):
             limits = {k: tuple(v) if isinstance(v, list) else v for k, v in kwargs["safety"].items()}
             kwargs["safety"] = SafetyLimits(**limits)  # type: ignore[arg-type]
         cfg = CoreConfig(**kwargs)
-        vc = VirtualController(host, cfg, Ports(**ports), Path(program_dir) if program_dir else None)
+        vc = VirtualController(
+            host, cfg, Ports(**ports), Path(program_dir) if program_dir else None, allow_remote=allow_remote
+        )
     except Exception as err:
         ready.put(("error", f"{err}"))
         return
@@ -868,6 +1237,7 @@ def start_virtual_controller(
     program_dir: Path | str | None = None,
     timeout: float = 20.0,
     log_level: int = logging.WARNING,
+    allow_remote: bool = False,
 ) -> VirtualControllerHandle:
     """Start a virtual UR controller in a separate process and wait until it listens.
 
@@ -878,6 +1248,7 @@ def start_virtual_controller(
         program_dir: Directory for dashboard ``load``.
         timeout: Start-up timeout [s].
         log_level: Logging level inside the controller process.
+        allow_remote: Allow a non-loopback ``host``.
 
     Raises:
         DriverConnectionError: the ports are taken or the address cannot be bound.
@@ -897,6 +1268,7 @@ def start_virtual_controller(
             ready,
             stop,
             log_level,
+            allow_remote,
         ),
         name=f"virtual-ur-{host}",
         daemon=True,

@@ -228,6 +228,8 @@ class ControllerCore:
         self.log: list[str] = []
         self._loopback_since: float | None = None
         self.missed_cycles = 0
+        self.rejected_inputs = 0
+        self._reject_reported: dict[str, float] = {}
         self._masks: dict[str, int] = {}
 
     # --- messages ---------------------------------------------------------------------------
@@ -401,7 +403,17 @@ class ControllerCore:
 
     # --- inputs -----------------------------------------------------------------------------
     def apply_inputs(self, values: dict[str, Any]) -> None:
-        """Apply one RTDE input data package (masks as in the RTDE guide)."""
+        """Apply one RTDE input data package (masks as in the RTDE guide).
+
+        Values the controller cannot take are rejected, never applied or clamped: a speed slider
+        fraction outside [0, 1] or not finite, an analog output outside [0, 1] (the RTDE analog
+        outputs are ratios of the range set by the output type) or not finite, a non-finite double
+        register or external force/torque. A rejected field is ignored (the rest of the package
+        applies) and reported as a warning message (at most one per field and second).
+        Mask bits that do not exist (analog outputs 2..7, tool outputs 2..7) are ignored, and the
+        analog output type bit of an output applies only where its mask bit is set and together
+        with a valid value.
+        """
         now = time.monotonic()
         for name in values:
             self.input_updated[name] = now
@@ -421,19 +433,34 @@ class ControllerCore:
                 mask = self._masks.get(name + "_mask", 0) & (0x3 if offset == 16 else 0xFF)
                 self._set_bits(offset, mask, int(values[name]))
         if values.get("speed_slider_mask", 0) & 1 and "speed_slider_fraction" in values:
-            self.speed_slider = float(min(max(values["speed_slider_fraction"], 0.0), 1.0))
-        amask = values.get("standard_analog_output_mask", 0)
-        if amask:
-            self.analog_out_type = int(values.get("standard_analog_output_type", self.analog_out_type))
-            for i in range(2):
-                key = f"standard_analog_output_{i}"
-                if amask & (1 << i) and key in values:
-                    self.analog_out[i] = float(values[key])
+            f = float(values["speed_slider_fraction"])
+            if math.isfinite(f) and 0.0 <= f <= 1.0:
+                self.speed_slider = f
+            else:
+                self._reject_input("speed_slider_fraction", f, "a fraction in [0, 1]")
+        amask = int(values.get("standard_analog_output_mask", 0)) & 0x3
+        for i in range(2):
+            bit = 1 << i
+            if not amask & bit:
+                continue
+            key = f"standard_analog_output_{i}"
+            if key in values:
+                v = float(values[key])
+                if not (math.isfinite(v) and 0.0 <= v <= 1.0):
+                    self._reject_input(key, v, "a ratio in [0, 1] of the output range")
+                    continue  # neither the value nor its domain (type bit) changes
+                self.analog_out[i] = v
+            if "standard_analog_output_type" in values:
+                t = int(values["standard_analog_output_type"])
+                self.analog_out_type = (self.analog_out_type & ~bit) | (t & bit)
         for name, v in values.items():
             if name.startswith("input_int_register_"):
                 self.in_int[int(name[19:])] = int(v)
             elif name.startswith("input_double_register_"):
-                self.in_double[int(name[22:])] = float(v)
+                if math.isfinite(v):
+                    self.in_double[int(name[22:])] = float(v)
+                else:
+                    self._reject_input(name, v, "a finite number")
             elif name.startswith("input_bit_register_"):
                 self.in_bits[int(name[19:])] = bool(v)
             elif name == "input_bit_registers0_to_31":
@@ -442,6 +469,26 @@ class ControllerCore:
             elif name == "input_bit_registers32_to_63":
                 for i in range(32):
                     self.in_bits[32 + i] = bool(v >> i & 1)
+            elif name == "external_force_torque" and not all(math.isfinite(x) for x in v):
+                self._reject_input(name, v, "six finite numbers")
+
+    def analog_out_physical(self, n: int) -> float:
+        """Standard analog output ``n`` as RTDE reports it: [V] in voltage mode, [A] in current mode.
+
+        The output is held as a ratio of its range (RTDE input / ``set_standard_analog_out``);
+        voltage mode spans 0-10 V, current mode 4-20 mA (RTDE guide / ur_rtde: "[A or V]").
+        """
+        ratio = self.analog_out[n]
+        return 10.0 * ratio if self.analog_out_type >> n & 1 else 0.004 + 0.016 * ratio
+
+    def _reject_input(self, name: str, value: Any, expected: str) -> None:
+        """Report an RTDE input value that was not applied (at most once per field and second)."""
+        self.rejected_inputs += 1
+        now = time.monotonic()
+        if now - self._reject_reported.get(name, -math.inf) < 1.0:
+            return
+        self._reject_reported[name] = now
+        self.message(f"RTDE input {name} = {value!r} ignored: expected {expected}", "RTDE", 2)
 
     def _set_bits(self, offset: int, mask: int, value: int) -> None:
         m = (mask & 0xFF) << offset
