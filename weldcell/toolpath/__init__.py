@@ -16,17 +16,18 @@ from weldcell.toolpath.frames import (
     torch_angles,
     torch_rotation,
 )
+from weldcell.toolpath.path import SegmentPath, seam_samples
 from weldcell.toolpath.segments import (
     WeldSegment,
     sample_step,
-    seam_samples,
     toolpaths_for_program,
     toolpaths_for_seam,
 )
-from weldcell.toolpath.weave import triangle_wave, weave_offsets
+from weldcell.toolpath.weave import triangle_wave, weave_corner_times, weave_offsets
 
 __all__ = [
     "SeamCurve",
+    "SegmentPath",
     "WeldSegment",
     "joint_directions",
     "joint_frame",
@@ -38,5 +39,6 @@ __all__ = [
     "torch_angles",
     "torch_rotation",
     "triangle_wave",
+    "weave_corner_times",
     "weave_offsets",
 ]
