@@ -6,7 +6,8 @@ UR16e / KR 6, hanging mounts) the trajectory from ``weldcell.planning.plan_progr
 with kinematics from the vendors' published tables and seam geometry rebuilt from the YAML by
 :mod:`indep_geometry` (no weldcell code), on every arc-on sample:
 
-* TCP position (FK of the planned joints) within 0.05 mm of the programmed point, weave included;
+* TCP position (FK of the planned joints) within 0.05 mm of the programmed point, weave included,
+  and the stored nominal pose within 0.01 mm of it;
 * work and travel angles within 0.05° of the programmed ones (plus the procedure's tolerance);
 * travel speed within 1 % of the programmed speed between the start and end ramps;
 * every stitch of every pass welded from end to end.
@@ -29,6 +30,7 @@ PROGRAMS = sorted((ROOT / "programs").glob("*.yaml")) + sorted(
     (Path(__file__).parent / "programs").glob("*.yaml")
 )
 POS_TOL = 0.05e-3  # [m]
+NOMINAL_TOL = 0.01e-3  # [m]
 ANGLE_TOL = math.radians(0.05)
 SPEED_TOL = 0.01
 
@@ -75,7 +77,7 @@ def _welds(path: Path) -> list[dict[str, Any]]:
         j = int(np.argmin([abs(s0 - lo) + abs(s1 - hi) for s0, s1 in seam.stitches]))
         out.append(
             {"seam": seam, "pass": ps, "stitch": seam.stitches[j], "s": s, "backwards": backwards,
-             "T": T_fk[a:b], "dt": traj.dt}
+             "T": T_fk[a:b], "T_nominal": traj.T_world_tcp[a:b], "dt": traj.dt}
         )  # fmt: skip
     for sid, seam in seams.items():
         expected = len(seam.passes) * len(seam.stitches)
@@ -108,6 +110,19 @@ def test_tcp_position_follows_the_program(welds: list[dict[str, Any]]) -> None:
         assert err[i] <= POS_TOL, (
             f"seam {seam.id} pass {ps.index}: TCP {err[i] * 1e3:.4f} mm from the programmed point at "
             f"s = {w['s'][i] * 1e3:.2f} mm (allowed {POS_TOL * 1e3} mm)"
+        )
+
+
+def test_nominal_poses_are_the_programmed_shape(welds: list[dict[str, Any]]) -> None:
+    """The stored nominal poses are the definition itself (weave corners included) to 0.01 mm."""
+    for w in welds:
+        seam, ps = w["seam"], w["pass"]
+        p_prog = seam.tcp_points(ps, w["s"], *w["stitch"], w["backwards"])
+        err = np.linalg.norm(w["T_nominal"][:, :3, 3] - p_prog, axis=1)
+        i = int(np.argmax(err))
+        assert err[i] <= NOMINAL_TOL, (
+            f"seam {seam.id} pass {ps.index}: nominal TCP {err[i] * 1e3:.4f} mm from the programmed "
+            f"point at s = {w['s'][i] * 1e3:.2f} mm (allowed {NOMINAL_TOL * 1e3} mm)"
         )
 
 
