@@ -117,3 +117,10 @@ def test_box_distance_matches_a_mesh(
     p = T[:3, 3] + np.random.default_rng(seed).uniform(-0.3, 0.3, (50, 3))
     expected = -trimesh.proximity.signed_distance(mesh, p)
     assert np.allclose(body_signed_distance(body, p), expected, atol=1e-9)
+
+
+def test_plan_warns_loudly_about_a_seam_in_mid_air(program_factory, tmp_path: Path) -> None:
+    seam = dict(ON_TOP, geometry={"line": {"start_mm": [-50, 0, 15], "end_mm": [50, 0, 15]}})
+    prog = program_factory(seam, PROC)
+    result = runner.invoke(app, ["plan", str(prog.path), "-o", str(tmp_path / "out")], env={"COLUMNS": "200"})
+    assert "WARNING: seam 's' lies on no workpiece surface: 10.0 mm" in " ".join(result.output.split())
