@@ -160,3 +160,12 @@ def test_travel_speed_is_the_programmed_speed(welds: list[dict[str, Any]]) -> No
         assert ramp <= length / 3 + 1e-9, (
             f"seam {seam.id}: a {ramp * 1e3:.1f} mm speed ramp on a {length * 1e3:.1f} mm weld"
         )
+
+
+@pytest.mark.parametrize("path", PROGRAMS, ids=lambda p: p.stem)
+def test_weldable_programs_raise_no_plausibility_warning(path: Path) -> None:
+    """Every program here plans and welds as written, so `weldcell check` must not doubt it."""
+    from weldcell.program import load_program
+    from weldcell.toolpath.plausibility import program_warnings
+
+    assert [w.message for w in program_warnings(load_program(path))] == []

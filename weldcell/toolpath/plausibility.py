@@ -8,8 +8,8 @@ thing or nothing at all (``weldcell check`` shows them as warnings; ``--strict``
   trimesh), e.g. a seam typed 10 mm off the joint, in mid-air;
 * **torch inside the material**: the torch axis behind the tool point runs into a workpiece or
   fixture (the programmed normals point into the material, so the torch approaches from inside);
-* **out of reach**: torch points farther from the robot's shoulder than the arm's largest reach
-  (from its kinematic model) plus the torch length (flange to TCP).
+* **out of reach**: torch poses that put the flange farther from the robot's shoulder than the arm's
+  largest reach (from its kinematic model), whatever the rotation about the torch axis.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class ProgramWarning:
         seam_id: The seam concerned.
         kind: ``"off_surface"``, ``"torch_inside_material"`` or ``"out_of_reach"``.
         message: The full sentence for the user (names the seam, the value and the limit).
-        value: The measured value [m] (distance or reach).
+        value: The measured value [m] (distance to a surface, depth, or flange distance).
         limit: The limit it was compared with [m].
         s: Arc length along the seam where the value was measured [m].
     """
@@ -191,6 +191,13 @@ def _torch_inside(program: Program, segs: tuple[WeldSegment, ...]) -> list[Progr
 
 
 def _out_of_reach(program: Program, segs: tuple[WeldSegment, ...]) -> list[ProgramWarning]:
+    """Seams whose torch poses put the flange beyond the arm's reach, for every torch rotation.
+
+    The flange sits at a fixed place in the TCP frame; turning the torch about its axis moves it on a
+    circle (centre on the torch axis, radius = the flange's distance from the axis), and the angle
+    tolerances tilt it a little more. When even the nearest point of that circle is farther from the
+    shoulder than the arm reaches, no configuration welds the seam.
+    """
     from weldcell.errors import WeldcellError
 
     cell = program.cell
@@ -198,8 +205,9 @@ def _out_of_reach(program: Program, segs: tuple[WeldSegment, ...]) -> list[Progr
         c_base, reach = arm_reach(cell.robot)
     except WeldcellError:
         return []
-    tool = float(np.linalg.norm(np.asarray(cell.T_flange_tcp)[:3, 3]))
-    limit = reach + tool
+    T_ft = np.asarray(cell.T_flange_tcp, dtype=np.float64)
+    p_tf = -T_ft[:3, :3].T @ T_ft[:3, 3]  # flange origin in the TCP frame
+    axial, lateral = float(p_tf[2]), float(np.hypot(p_tf[0], p_tf[1]))
     T_wb = np.asarray(cell.T_world_base)
     c = T_wb[:3, :3] @ c_base + T_wb[:3, 3]
     out = []
@@ -207,20 +215,25 @@ def _out_of_reach(program: Program, segs: tuple[WeldSegment, ...]) -> list[Progr
     for seg in segs:
         if seg.seam_id in seen:
             continue
-        d = np.linalg.norm(np.asarray(seg.T_world_tcp)[:, :3, 3] - c, axis=1)
+        T = np.asarray(seg.T_world_tcp)
+        tilt = seg.work_angle_tolerance + seg.travel_angle_tolerance
+        slack = 2.0 * float(np.linalg.norm(p_tf)) * math.sin(min(tilt, math.pi) / 2.0)
+        centre = T[:, :3, 3] + axial * T[:, :3, 2]
+        d = np.linalg.norm(centre - c, axis=1) - lateral - slack  # nearest possible flange distance
         i = int(np.argmax(d))
-        if d[i] > limit:
+        if d[i] > reach:
             seen.add(seg.seam_id)
+            tcp = float(np.linalg.norm(T[i, :3, 3] - c))
             out.append(
                 ProgramWarning(
                     seg.seam_id,
                     "out_of_reach",
-                    f"seam '{seg.seam_id}' is out of the robot's reach: the torch tip is {d[i] * 1e3:.0f} mm "
-                    f"from the {cell.robot} shoulder at s = {(seg.s[i] - seg.s[0]) * 1e3:.0f} mm, the arm "
-                    f"reaches at most {limit * 1e3:.0f} mm there ({reach * 1e3:.0f} mm arm + "
-                    f"{tool * 1e3:.0f} mm torch); move the part or the robot base",
+                    f"seam '{seg.seam_id}' is out of the robot's reach: at "
+                    f"s = {(seg.s[i] - seg.s[0]) * 1e3:.0f} mm the torch tip is {tcp * 1e3:.0f} mm from the {cell.robot} shoulder and the flange at "
+                    f"least {d[i] * 1e3:.0f} mm, the arm reaches {reach * 1e3:.0f} mm; move the part or the "
+                    "robot base",
                     float(d[i]),
-                    limit,
+                    reach,
                     float(seg.s[i]),
                 )
             )
