@@ -230,8 +230,8 @@ def _out_of_reach(program: Program, segs: tuple[WeldSegment, ...]) -> list[Progr
                     "out_of_reach",
                     f"seam '{seg.seam_id}' is out of the robot's reach: at "
                     f"s = {(seg.s[i] - seg.s[0]) * 1e3:.0f} mm the torch tip is {tcp * 1e3:.0f} mm from "
-                    f"the {cell.robot} shoulder and the flange at least {d[i] * 1e3:.0f} mm, the arm reaches {reach * 1e3:.0f} mm; move the part or the "
-                    "robot base",
+                    f"the {cell.robot} shoulder and the flange at least {d[i] * 1e3:.0f} mm, the arm "
+                    f"reaches {reach * 1e3:.0f} mm; move the part or the robot base",
                     float(d[i]),
                     reach,
                     float(seg.s[i]),
