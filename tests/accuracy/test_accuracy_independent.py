@@ -169,3 +169,27 @@ def test_weldable_programs_raise_no_plausibility_warning(path: Path) -> None:
     from weldcell.toolpath.plausibility import program_warnings
 
     assert [w.message for w in program_warnings(load_program(path))] == []
+
+
+@pytest.mark.parametrize("path", PROGRAMS, ids=lambda p: p.stem)
+def test_tool_paths_agree_with_the_independent_geometry(path: Path) -> None:
+    """weldcell.toolpath and the rebuild from the YAML agree far below the tolerances (both directions)."""
+    from weldcell.planning.weld import reversed_segment
+    from weldcell.program import load_program
+    from weldcell.toolpath import toolpaths_for_program
+
+    data = load_yaml(path)
+    seams = {s["id"]: SeamDef(s, data) for s in data["seams"]}
+    for seg in toolpaths_for_program(load_program(path)):
+        seam = seams[seg.seam_id]
+        ps, stitch = seam.passes[seg.pass_index], seam.stitches[seg.stitch_index]
+        for backwards, g in ((False, seg), (True, reversed_segment(seg, 0.05, 0.05))):
+            s_seam = g.s if not backwards else g.s[0] + g.s[-1] - g.s  # arc length as programmed
+            err = np.linalg.norm(
+                g.T_world_tcp[:, :3, 3] - seam.tcp_points(ps, s_seam, *stitch, backwards), axis=1
+            )
+            assert err.max() < 1e-9, (
+                f"seam {seam.id} pass {ps.index} (backwards={backwards}): {err.max():.3g} m"
+            )
+            work, travel = seam.torch_angles(ps, s_seam, g.T_world_tcp[:, :3, 2], backwards)
+            assert np.abs(work - ps.work).max() < 1e-9 and np.abs(travel - ps.travel).max() < 1e-9
