@@ -124,3 +124,12 @@ def test_plan_warns_loudly_about_a_seam_in_mid_air(program_factory, tmp_path: Pa
     prog = program_factory(seam, PROC)
     result = runner.invoke(app, ["plan", str(prog.path), "-o", str(tmp_path / "out")], env={"COLUMNS": "200"})
     assert "WARNING: seam 's' lies on no workpiece surface: 10.0 mm" in " ".join(result.output.split())
+
+
+def test_validate_warns_loudly_about_a_seam_in_mid_air(program_factory, tmp_path: Path) -> None:
+    seam = dict(ON_TOP, geometry={"line": {"start_mm": [-50, 0, 15], "end_mm": [50, 0, 15]}})
+    prog = program_factory(seam, PROC)
+    result = runner.invoke(
+        app, ["validate", str(prog.path), "-o", str(tmp_path / "out")], env={"COLUMNS": "200"}
+    )
+    assert "WARNING: seam 's' lies on no workpiece surface: 10.0 mm" in " ".join(result.output.split())
