@@ -17,6 +17,7 @@ from weldcell.toolpath.frames import (
     torch_rotation,
 )
 from weldcell.toolpath.path import SegmentPath, seam_samples
+from weldcell.toolpath.plausibility import ProgramWarning, program_warnings
 from weldcell.toolpath.segments import (
     WeldSegment,
     sample_step,
@@ -26,10 +27,12 @@ from weldcell.toolpath.segments import (
 from weldcell.toolpath.weave import triangle_wave, weave_corner_times, weave_offsets
 
 __all__ = [
+    "ProgramWarning",
     "SeamCurve",
     "SegmentPath",
     "WeldSegment",
     "joint_directions",
+    "program_warnings",
     "joint_frame",
     "sample_step",
     "seam_frame",
