@@ -194,6 +194,54 @@ def test_weave_exact_in_time(program_factory, weave: dict) -> None:
     assert np.abs(seg.T_world_tcp[:, :3, :3] - seg.T_world_tcp[0, :3, :3]).max() < 1e-12
 
 
+@pytest.mark.parametrize("weave", WEAVES, ids=[w["pattern"] for w in WEAVES])
+def test_weave_samples_hold_every_corner(program_factory, weave: dict) -> None:
+    """Straight lines between the samples follow piecewise-linear weaves exactly (corners are samples)."""
+    v = 4e-3
+    prog = program_factory(LINE, {"travel_speed_mm_s": 4, "weave": weave, "work_angle_deg": 40})
+    (seg,) = toolpaths_for_program(prog)
+    fine = np.linspace(seg.s[0], seg.s[-1], 40_001)
+    exact = seg.poses_at(fine)[:, :3, 3]
+    A, f = weave["amplitude_mm"] * 1e-3, weave["frequency_hz"]
+    longi = weave.get("longitudinal_mm", weave["amplitude_mm"]) * 1e-3
+    off = expected_weave(
+        weave["pattern"], A, f, fine / v, weave.get("dwell_s", 0.0), weave.get("height_mm", 0.0) * 1e-3, longi
+    )
+    y_s, z_s = seam_frame_axes(T_LINE, N1, N2, math.radians(40))
+    nominal = to_world(np.array([-50, 5, 5])) + fine[:, None] * T_LINE
+    expected = nominal + off[:, :1] * T_LINE + off[:, 1:2] * y_s - off[:, 2:] * z_s
+    assert np.abs(exact - expected).max() < 1e-9  # poses_at is the definition between samples too
+    lerp = np.stack([np.interp(fine, seg.s, seg.T_world_tcp[:, :3, 3][:, k]) for k in range(3)], axis=1)
+    err = np.linalg.norm(lerp - expected, axis=1).max()
+    if weave["pattern"] in ("zigzag", "triangle", "trapezoid"):
+        assert err < 1e-9, f"{weave['pattern']}: a corner is cut by {err * 1e3:.4f} mm"
+    else:  # smooth weaves: chords of ≥ 20 samples per cycle (figure eight: 10 per x cycle)
+        assert err < (A + longi) * (1 - math.cos(2 * math.pi / 20)) + 1e-9
+
+
+@pytest.mark.parametrize("weave", WEAVES[1:4], ids=[w["pattern"] for w in WEAVES[1:4]])
+def test_reversed_segment_is_the_reversed_definition(program_factory, weave: dict) -> None:
+    """A segment welded backwards by the planner: same seam points, weave restarted at the new start."""
+    from weldcell.planning.weld import reversed_segment
+
+    prog = program_factory(LINE, {"travel_speed_mm_s": 4, "weave": weave, "work_angle_deg": 40})
+    (seg,) = toolpaths_for_program(prog)
+    rev = reversed_segment(seg, 0.04, 0.06)
+    assert rev.path is not None and rev.path.reversed
+    assert np.allclose(rev.T_world_tcp, rev.poses_at(rev.s), atol=1e-12)
+    # without weave offsets, the reversed pass curve is the forward one read backwards
+    Rf, pf = seg.path.seam_frames(seg.s)
+    Rr, pr = rev.path.seam_frames(seg.s[0] + seg.s[-1] - seg.s)
+    assert np.allclose(pf, pr, atol=1e-12)
+    assert np.allclose(Rf[:, :, 0], -Rr[:, :, 0]) and np.allclose(Rf[:, :, 2], Rr[:, :, 2])
+    # the weave restarts: the first reversed pose has no lateral offset
+    d0 = rev.T_world_tcp[0, :3, 3] - rev.T_world_seam[0, :3, 3]
+    assert abs(d0 @ rev.T_world_seam[0, :3, 1]) < 1e-9
+    # and its corners are samples as well
+    corners = rev.path.corners()
+    assert np.min(np.abs(rev.s[:, None] - corners[None, :]), axis=0).max() < 1e-12
+
+
 def test_stitch_segments(program_factory) -> None:
     prog = program_factory(
         {

@@ -26,8 +26,17 @@ def _weave_text(seg_weave: object) -> str:
 
 def check_command(
     program: Path = typer.Argument(..., help="Weld program file (YAML)."),
+    strict: bool = typer.Option(
+        False,
+        "--strict",
+        help="Treat warnings (seam off the part, torch inside the material, out of reach) as errors.",
+    ),
 ) -> None:
-    """Validate a weld program and print its seams (type, length, passes, arc time, weave)."""
+    """Validate a weld program and print its seams (type, length, passes, arc time, weave).
+
+    Exit status: 0 when the program is valid (warnings are printed but do not fail it unless
+    ``--strict``), 2 on errors (and on warnings with ``--strict``).
+    """
     from rich.markup import escape
     from rich.table import Table
     from rich.text import Text
@@ -35,11 +44,13 @@ def check_command(
     from weldcell.errors import WeldcellError
     from weldcell.program import load_program
     from weldcell.toolpath import toolpaths_for_program
+    from weldcell.toolpath.plausibility import program_warnings
 
     with exit_on_error():
         try:
             prog = load_program(program)
             segments = toolpaths_for_program(prog)
+            warnings = program_warnings(prog, segments)
         except WeldcellError as err:
             # printed here (not by exit_on_error) so that brackets in the message are not rich markup
             err_console.print(Text.assemble(("error: ", "bold red"), str(err)), soft_wrap=True)
@@ -87,10 +98,21 @@ def check_command(
             f"{len(prog.cell.bodies)} bodies, order: "
             + escape("planner chooses" if prog.sequence is None else " → ".join(prog.sequence))
         )
-        console.print(
-            f"[bold green]verdict: OK[/] {len(prog.seams)} seams, {len(segments)} arc-on segments, "
+        for w in warnings:
+            err_console.print(Text.assemble(("warning: ", "bold yellow"), w.message), soft_wrap=True)
+        summary = (
+            f"{len(prog.seams)} seams, {len(segments)} arc-on segments, "
             f"total arc time {total:.1f} s ({math.ceil(total / 60.0)} min), sha256 {prog.hash[:12]}"
         )
+        if warnings and strict:
+            err_console.print(
+                Text.assemble(("verdict: FAILED", "bold red"), f" ({len(warnings)} warnings with --strict)")
+            )
+            raise typer.Exit(EXIT_ERROR)
+        if warnings:
+            console.print(f"[bold yellow]verdict: OK with {len(warnings)} warnings[/] {summary}")
+        else:
+            console.print(f"[bold green]verdict: OK[/] {summary}")
 
 
 def schema_command(

@@ -75,11 +75,13 @@ def plan_command(
     seed: int = typer.Option(0, help="Seed of the transit searches (same seed = identical trajectory)."),
 ) -> None:
     """Plan PROGRAM: joint trajectory (trajectory.npz) and summary (plan.json) in DIR."""
+    from rich.markup import escape
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
     from weldcell.planning import LadderOptions, PlanOptions, PlanStatus, plan_program, save_trajectory
     from weldcell.program import load_program
+    from weldcell.toolpath.plausibility import program_warnings
 
     check_positive("--dt-ms", dt_ms, "a controller period in ms (UR: 2)", upper=MAX_DT_MS)
     if not 1 <= rotation_samples <= MAX_ROTATION_SAMPLES:
@@ -89,6 +91,8 @@ def plan_command(
         )
     output_folder(out)
     prog = load_program(program)
+    for w in program_warnings(prog):  # planned anyway, but loudly: the plan may weld the wrong thing
+        err_console.print(f"[bold yellow]WARNING:[/] {escape(w.message)}", highlight=False)
     options = PlanOptions(
         dt=dt_ms * 1e-3,
         optimize_order=not keep_order,

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from weldcell.cli.common import console, output_folder
+from weldcell.cli.common import console, err_console, output_folder
 from weldcell.errors import ProgramError, WeldcellError
 
 if TYPE_CHECKING:
@@ -64,6 +64,7 @@ def _load_inputs(source: Path, program_path: Path | None, out_dir: Path) -> tupl
                 "program and brings its own cell (leave --program out)"
             )
         program = load_program(source)
+        _print_warnings(program)
         output_folder(out_dir)
         traj = _plan(program)
         traj_path = save_trajectory(traj, out_dir / f"{source.stem}.npz")
@@ -77,7 +78,18 @@ def _load_inputs(source: Path, program_path: Path | None, out_dir: Path) -> tupl
     program = load_program(program_path)
     if traj.program_hash and traj.program_hash != program.hash:
         raise ProgramError(_hash_mismatch(source, traj, program_path, program))
+    _print_warnings(program)
     return program, traj, source
+
+
+def _print_warnings(program: Any) -> None:
+    """What in the program cannot be right (seam off the part, out of reach, ...), loudly."""
+    from rich.markup import escape
+
+    from weldcell.toolpath.plausibility import program_warnings
+
+    for w in program_warnings(program):
+        err_console.print(f"[bold yellow]WARNING:[/] {escape(w.message)}", highlight=False)
 
 
 def _hash_mismatch(source: Path, traj: JointTrajectory, program_path: Path, program: Any) -> str:

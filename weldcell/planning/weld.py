@@ -2,10 +2,11 @@
 
 The seam search (:mod:`weldcell.planning.seam`) chooses, per way point, a rotation about the torch
 axis and (where the procedure allows) small work/travel angle deviations. Here those choices are
-interpolated to every controller sample of the weld, the nominal torch pose is rebuilt, and the
-joints come from closed-form IK on the branch of the seam path; velocities and accelerations are
-checked against the joint limits so that a seam the arm cannot weld at the programmed speed is
-reported (with the limiting joint) instead of being slowed down.
+interpolated to every controller sample of the weld, the nominal torch pose is evaluated from the
+segment's analytic definition (weave corners and seam frames exact, never a spline through the
+tool-path samples), and the joints come from closed-form IK on the branch of the seam path;
+velocities and accelerations are checked against the joint limits so that a seam the arm cannot
+weld at the programmed speed is reported (with the limiting joint) instead of being slowed down.
 """
 
 from __future__ import annotations
@@ -59,27 +60,45 @@ def reversed_segment(seg: Any, approach_distance: float, retract_distance: float
     """
     from weldcell.toolpath import weave_offsets
 
-    T_seam = getattr(seg, "T_world_seam", None)
-    if T_seam is None:
-        return None
-    s = np.asarray(seg.s, dtype=np.float64)
-    s_rev = s[0] + (s[-1] - s[::-1])
-    T_S = np.asarray(T_seam)[::-1] @ rotz(np.pi)
-    R_S = T_S[:, :3, :3]
-    p = T_S[:, :3, 3].copy()
-    if seg.weave is not None:
-        off = weave_offsets(seg.weave, (s_rev - s_rev[0]) / seg.travel_speed)
-        p = p + off[:, :1] * R_S[:, :, 0] + off[:, 1:2] * R_S[:, :, 1] - off[:, 2:] * R_S[:, :, 2]
-    g0 = gamma0(seg)
-    R_tcp = R_S @ (rot_axis(1, seg.travel_angle) @ rotz(g0))[:3, :3]
-    T = se3_from_rotation_translation(R_tcp, p)
+    path = getattr(seg, "path", None)
+    if path is not None:  # exact: the reversed definition, sampled with its own weave corners
+        path_r = path.reversed_path()
+        s = np.asarray(seg.s, dtype=np.float64)
+        step = float(np.max(np.diff(s))) if len(s) > 1 else 1e-3
+        s_rev = path_r.sample_grid(step)
+        T = path_r.poses(s_rev)
+        R_S, p_S = path_r.seam_frames(s_rev)
+        T_S = se3_from_rotation_translation(R_S, p_S)
+    else:
+        T_seam = getattr(seg, "T_world_seam", None)
+        if T_seam is None:
+            return None
+        s = np.asarray(seg.s, dtype=np.float64)
+        s_rev = s[0] + (s[-1] - s[::-1])
+        T_S = np.asarray(T_seam)[::-1] @ rotz(np.pi)
+        R_S = T_S[:, :3, :3]
+        p = T_S[:, :3, 3].copy()
+        if seg.weave is not None:
+            off = weave_offsets(seg.weave, (s_rev - s_rev[0]) / seg.travel_speed)
+            p = p + off[:, :1] * R_S[:, :, 0] + off[:, 1:2] * R_S[:, :, 1] - off[:, 2:] * R_S[:, :, 2]
+        g0 = gamma0(seg)
+        R_tcp = R_S @ (rot_axis(1, seg.travel_angle) @ rotz(g0))[:3, :3]
+        T = se3_from_rotation_translation(R_tcp, p)
+        path_r = None
     T_app = T[0].copy()
     T_app[:3, 3] -= approach_distance * T_app[:3, 2]
     T_dep = T[-1].copy()
     T_dep[:3, 3] -= retract_distance * T_dep[:3, 2]
-    return replace(
-        seg, s=s_rev, T_world_tcp=T, T_world_approach=T_app, T_world_depart=T_dep, T_world_seam=T_S
-    )
+    changes: dict[str, Any] = {
+        "s": s_rev,
+        "T_world_tcp": T,
+        "T_world_approach": T_app,
+        "T_world_depart": T_dep,
+        "T_world_seam": T_S,
+    }
+    if path_r is not None:
+        changes["path"] = path_r
+    return replace(seg, **changes)
 
 
 def gamma0(seg: Any) -> float:
@@ -190,10 +209,8 @@ def _weld_try(
     s = s_tp[0] + seam_progress(length, seg.travel_speed, seg.ramp_length, dt, ramp_time)
     L_r = min(max(seg.ramp_length, 0.5 * seg.travel_speed * ramp_time), 0.5 * length)
     in_ramp = (s - s_tp[0] < L_r + 1e-9) | (s_tp[-1] - s < L_r + 1e-9)
-    pos = CubicSpline(s_tp, T_tp[:, :3, 3], axis=0)(s)
-    rot = RotationSpline(s_tp, Rotation.from_matrix(T_tp[:, :3, :3]))(s).as_matrix()
     ang = smooth_angles(s_way, angles_way, s, smoothing)
-    T_nom = se3_from_rotation_translation(rot, pos) @ orientation_offsets(ang, seg.travel_angle, gamma0(seg))
+    T_nom = _path_poses(seg, s_tp, T_tp, s) @ orientation_offsets(ang, seg.travel_angle, gamma0(seg))
     T_base_flange = invert_transforms(T_world_base) @ T_nom @ invert_transforms(T_flange_tcp)
     Q = np.asarray(robot.ik(T_base_flange), dtype=np.float64)  # (M, B, n)
     n = Q.shape[-1]
@@ -214,7 +231,7 @@ def _weld_try(
     if not np.all(np.isfinite(q)) or np.any(step > 0.1):
         i = int(np.argmax(np.max(np.where(np.isfinite(step), step, np.inf), axis=1)))
         return _fail("discontinuity", seg, s, i, i + 1, "", "the joint path jumps between way points"), False
-    qd, qdd = differentiate(q, dt)
+    q, qd, qdd = _round_corners(robot, seg, q, T_base_flange @ T_flange_tcp, T_flange_tcp, dt)
     for what, val, lim, unit in (
         ("speed", qd, robot.qd_max, "rad/s"),
         ("acceleration", qdd, robot.qdd_max, "rad/s²"),
@@ -233,8 +250,7 @@ def _weld_try(
                 int(bad[-1]),
                 robot.joint_names[j],
                 f"at {seg.travel_speed * 1e3:.1f} mm/s joint {robot.joint_names[j]} needs {what} "
-                f"{peak:.2f} {unit} (limit {float(lim[j]):.2f}); "
-                "lower the travel speed or allow torch rotation",
+                f"{peak:.2f} {unit} (limit {float(lim[j]):.2f}); " + _remedy(seg, what),
             ), ramp_only
     res = checker.query(q) if hasattr(checker, "query") else None
     free = res.free if res is not None else checker.check(q)
@@ -246,6 +262,101 @@ def _weld_try(
         what = f"collision between way points ({body})"
         return _fail("collision", seg, s, int(bad[0]), int(bad[-1]), body, what), False
     return WeldSamples(s=s, q=q, qd=qd, qdd=qdd, T_world_tcp=T_nom, angles=ang), False
+
+
+CORNER_TOLERANCE = 4e-5  # [m] how far the joint path may cut a corner (the nominal stays exact)
+CORNER_ANGLE_TOLERANCE = float(np.deg2rad(0.04))  # [rad] the same for the torch orientation
+_CORNER_WIDTHS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)  # smoothing half-widths tried [samples]
+_CORNER_WEAVES = ("zigzag", "triangle", "trapezoid")
+
+
+def _has_corners(seg: Any) -> bool:
+    path = getattr(seg, "path", None)
+    if path is not None:
+        return bool(len(path.corners()))
+    weave = getattr(seg, "weave", None)
+    return weave is not None and weave.pattern in _CORNER_WEAVES
+
+
+def _round_corners(
+    robot: Any, seg: Any, q: NDArrayF, T_base_tcp: NDArrayF, T_flange_tcp: NDArrayF, dt: float
+) -> tuple[NDArrayF, NDArrayF, NDArrayF]:
+    """Joints, velocities, accelerations of the weld, with path corners rounded where needed.
+
+    Weave corners (zigzag, triangle, trapezoid) are steps in velocity, and a line meeting a blend
+    arc is a step in the torch's turning rate: no arm makes them at a finite acceleration. The
+    nominal poses keep the exact corners (so the validator sees what the arm really does); only the
+    joint path is smoothed, with a triangular kernel as narrow as the joint acceleration limits
+    allow and never so wide that the TCP leaves the exact path by more than ``CORNER_TOLERANCE``
+    or the torch axis turns away from it by more than ``CORNER_ANGLE_TOLERANCE`` (a kernel
+    of half-width h cuts a corner with a velocity step Δv by Δv·h/6). A path without corners is
+    returned unchanged.
+
+    Args:
+        robot: The robot model (``fk``, ``qdd_max``).
+        seg: The weld segment.
+        q: Joint positions at every sample (M, n) [rad].
+        T_base_tcp: The exact torch poses (M, 4, 4) in the base frame.
+        T_flange_tcp: The TCP in the flange frame (4, 4).
+        dt: Sample period [s].
+    """
+    qd, qdd = differentiate(q, dt)
+    qdd_max = np.asarray(robot.qdd_max, dtype=np.float64)
+    if len(q) < 5 or np.all(np.abs(qdd) <= qdd_max) or not _has_corners(seg):
+        return q, qd, qdd
+    best = (q, qd, qdd)
+    for h in _CORNER_WIDTHS:
+        if 2 * h + 1 > len(q):
+            break
+        kernel = np.concatenate([np.arange(1, h + 2), np.arange(h, 0, -1)]).astype(np.float64)
+        kernel /= kernel.sum()
+        padded = np.concatenate([np.repeat(q[:1], h, axis=0), q, np.repeat(q[-1:], h, axis=0)])
+        q_s = np.stack([np.convolve(padded[:, j], kernel, mode="valid") for j in range(q.shape[1])], axis=1)
+        T = np.asarray(robot.fk(q_s), dtype=np.float64) @ T_flange_tcp
+        dp = np.linalg.norm(T[:, :3, 3] - T_base_tcp[:, :3, 3], axis=1)
+        cos_axis = np.einsum("ni,ni->n", T[:, :3, 2], T_base_tcp[:, :3, 2])
+        dr = np.arccos(np.clip(cos_axis, -1.0, 1.0))
+        if dp.max() > CORNER_TOLERANCE or dr.max() > CORNER_ANGLE_TOLERANCE:
+            break
+        qd_s, qdd_s = differentiate(q_s, dt)
+        best = (q_s, qd_s, qdd_s)
+        if np.all(np.abs(qdd_s) <= qdd_max):
+            break
+    return best
+
+
+def _remedy(seg: Any, what: str) -> str:
+    """What the user can change when the weld needs more joint speed or acceleration than allowed."""
+    weave = getattr(seg, "weave", None)
+    if what == "acceleration" and weave is not None and weave.pattern in _CORNER_WEAVES:
+        return (
+            f"the corners of the {weave.pattern} weave (±{weave.amplitude * 1e3:g} mm at "
+            f"{weave.frequency:g} Hz) cannot be followed within {CORNER_TOLERANCE * 1e3:g} mm: lower "
+            "the weave frequency or amplitude, or use a sine weave"
+        )
+    if what == "acceleration" and _has_corners(seg):
+        return (
+            "where a line meets an arc the torch starts turning at once and cannot follow within "
+            f"{np.rad2deg(CORNER_ANGLE_TOLERANCE):g}°: use a larger blend radius or lower the travel speed"
+        )
+    if getattr(seg, "free_rotation", True):
+        return "lower the travel speed"
+    return "lower the travel speed or allow torch rotation"
+
+
+def _path_poses(seg: Any, s_tp: NDArrayF, T_tp: NDArrayF, s: NDArrayF) -> NDArrayF:
+    """Tool-path poses (M, 4, 4) at arc lengths ``s`` (M,) [m].
+
+    From the segment's analytic definition when it has one (exact weave corners, exact seam frames
+    through line/arc junctions); otherwise interpolated between its samples (cubic spline for the
+    position, rotation spline for the orientation).
+    """
+    if getattr(seg, "path", None) is not None:
+        result: NDArrayF = seg.poses_at(s)
+        return result
+    pos = CubicSpline(s_tp, T_tp[:, :3, 3], axis=0)(s)
+    rot = RotationSpline(s_tp, Rotation.from_matrix(T_tp[:, :3, :3]))(s).as_matrix()
+    return se3_from_rotation_translation(rot, pos)
 
 
 def _fail(cause: str, seg: Any, s: NDArrayF, i0: int, i1: int, detail: str, what: str) -> SeamFailure:

@@ -179,6 +179,15 @@ class SeamCurve:
         result = R_local @ p.R_start[i]
         return result
 
+    def junctions(self) -> NDArrayF:
+        """Arc lengths [m] where one line or arc piece meets the next (curvature jumps), shape (K,).
+
+        Empty for a single line, arc or circle and for splines (C2 everywhere).
+        """
+        if self._spline is not None:
+            return np.zeros(0)
+        return np.asarray(self._pieces.s0[1:], dtype=np.float64).copy()
+
     def start_tangent(self) -> NDArrayF:
         """Unit tangent at s = 0, shape (3,)."""
         return self.evaluate(np.zeros(1))[1][0]

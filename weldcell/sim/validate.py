@@ -270,7 +270,12 @@ def validate_in_scene(
         else np.zeros(1)
     )
     programmed = _programmed_speeds(traj, program)
-    seams, speed_viol = _seam_metrics(traj, dev, ang, speed, speed_nom, checks, options, ctx, programmed)
+    # at a corner of the nominal path (weave tips, dwell ends) the nominal speed is undefined; the arm
+    # rounds it (by the measured deviation, checked above), so speeds are not compared there
+    dev_weld = float(dev[arc].max()) if arc.any() else 0.0
+    corners = _nominal_corners(traj.T_world_tcp[:, :3, 3], traj.dt, dev_weld)
+    speed_cmp = np.where(corners, speed, speed_nom)
+    seams, speed_viol = _seam_metrics(traj, dev, ang, speed, speed_cmp, checks, options, ctx, programmed)
     violations += speed_viol
 
     sing_idx, sing = _singularity(scene, traj, idx, options)
@@ -612,6 +617,41 @@ def _rest_violations(traj: JointTrajectory, options: ValidationOptions, ctx: _Co
         if speed > options.rest_speed:
             out.append(ctx.violation(ViolationKind.ARC_NOT_AT_REST, i, i, (), speed, options.rest_speed))
     return out
+
+
+CORNER_TURN = 0.2  # velocity change within one sample, relative to the speed, that makes a corner
+CORNER_ACCELERATION = 1.0  # [m/s²] ... and as an acceleration (smooth weld motion stays far below)
+CORNER_WINDOW = 100  # [samples] longest time marked either side of a corner
+
+
+def _nominal_corners(p_nom: NDArrayF, dt: float, max_deviation: float) -> npt.NDArray[np.bool_]:
+    """Samples (N,) near corners of the nominal TCP path, where its speed is not defined.
+
+    A corner is a sample where the nominal velocity changes by more than ``CORNER_TURN`` of the speed
+    and by more than ``CORNER_ACCELERATION · dt`` within one sample. Rounding a velocity step Δv
+    within a position error δ takes up to 6δ/Δv either side of it (triangular smoothing), so that
+    much time plus two samples around each corner (at most ``CORNER_WINDOW`` samples) is marked.
+
+    Args:
+        p_nom: Nominal TCP positions (N, 3) [m].
+        dt: Sample period [s].
+        max_deviation: Position deviation of the arm from the nominal path there [m] (measured).
+    """
+    n = len(p_nom)
+    mask = np.zeros(n, dtype=bool)
+    if n < 3:
+        return mask
+    v = np.diff(p_nom, axis=0) / dt  # (N-1, 3): velocity between samples
+    dv = np.linalg.norm(np.diff(v, axis=0), axis=1)  # at samples 1 … N-2
+    ref = np.maximum(np.linalg.norm(v[1:], axis=1), np.linalg.norm(v[:-1], axis=1))
+    idx = np.flatnonzero((dv > CORNER_TURN * ref) & (dv > CORNER_ACCELERATION * dt)) + 1
+    if idx.size == 0:
+        return mask
+    half = np.minimum(np.ceil(6.0 * max_deviation / (dv[idx - 1] * dt)) + 2, CORNER_WINDOW).astype(np.int64)
+    delta = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(delta, np.clip(idx - half, 0, n), 1)
+    np.add.at(delta, np.clip(idx + half + 1, 0, n), -1)
+    return np.cumsum(delta[:n]) > 0
 
 
 def _programmed_speeds(traj: JointTrajectory, program: Any) -> list[float]:

@@ -16,20 +16,24 @@ from weldcell.toolpath.frames import (
     torch_angles,
     torch_rotation,
 )
+from weldcell.toolpath.path import SegmentPath, seam_samples
+from weldcell.toolpath.plausibility import ProgramWarning, program_warnings
 from weldcell.toolpath.segments import (
     WeldSegment,
     sample_step,
-    seam_samples,
     toolpaths_for_program,
     toolpaths_for_seam,
 )
-from weldcell.toolpath.weave import triangle_wave, weave_offsets
+from weldcell.toolpath.weave import triangle_wave, weave_corner_times, weave_offsets
 
 __all__ = [
+    "ProgramWarning",
     "SeamCurve",
+    "SegmentPath",
     "WeldSegment",
     "joint_directions",
     "joint_frame",
+    "program_warnings",
     "sample_step",
     "seam_frame",
     "seam_samples",
@@ -38,5 +42,6 @@ __all__ = [
     "torch_angles",
     "torch_rotation",
     "triangle_wave",
+    "weave_corner_times",
     "weave_offsets",
 ]

@@ -1,7 +1,8 @@
 """Seam + procedure → torch poses: one :class:`WeldSegment` per arc-on segment (pass × stitch).
 
-Sampling: the seam arc length ``s`` is sampled uniformly with a step of at most 1 mm and at least
-20 samples per weave cycle (step ≤ v / (20 f)); weld time is ``τ = (s - s[0]) / v``, so the weave is
+Sampling: the seam arc length ``s`` is sampled with a step of at most 1 mm and at least 20 samples
+per weave cycle (step ≤ v / (20 f)), evenly between the path's corners (weave tips and dwell ends,
+line/arc junctions), which are always samples; weld time is ``τ = (s - s[0]) / v``, so the weave is
 exact in time at the travel speed. Poses are ``T_world_tcp`` with the TCP at the wire tip and
 z the torch approach direction (see :mod:`weldcell.toolpath.frames` for the angle conventions).
 """
@@ -18,8 +19,7 @@ from weldcell.errors import ToolpathError
 from weldcell.program.geometry import SeamCurve
 from weldcell.program.model import Procedure, Program, Seam, Weave
 from weldcell.spatial import se3_from_rotation_translation
-from weldcell.toolpath.frames import joint_directions, joint_frame, seam_frame, torch_rotation
-from weldcell.toolpath.weave import weave_offsets
+from weldcell.toolpath.path import SegmentPath, max_sample_step
 
 NDArrayF = npt.NDArray[np.float64]
 
@@ -43,8 +43,9 @@ class WeldSegment:
         pass_index: Pass (bead) index, 0-based.
         stitch_index: Stitch index, 0-based (0 for continuous seams).
         procedure: Procedure name.
-        s: Seam arc length [m], shape (N,), uniform step ≤ 1 mm and ≥ 20 samples per weave cycle,
-            increasing in the weld direction (measured from the start of the welded direction).
+        s: Seam arc length [m], shape (N,), step ≤ 1 mm and ≥ 20 samples per weave cycle, even
+            between the path's corners (which are samples), increasing in the weld direction
+            (measured from the start of the welded direction).
         T_world_tcp: Torch poses (N, 4, 4) including weave and pass offsets; z = approach direction.
         travel_speed: Seam progress speed [m/s]; ``t = (s - s[0]) / travel_speed`` on the weld.
         free_rotation: Rotation about the TCP z axis may be chosen by the planner.
@@ -61,6 +62,9 @@ class WeldSegment:
         weave: Weave or None.
         seam_length: Length of the whole seam [m].
         T_world_seam: Seam frames S on the nominal pass curve, without weave or travel angle (N, 4, 4).
+        path: The analytic definition of the poses (:class:`SegmentPath`): ``path.poses(s)`` gives
+            ``T_world_tcp`` exactly at any arc length, between the samples too. None for segments
+            built from samples only.
     """
 
     seam_id: str
@@ -86,6 +90,7 @@ class WeldSegment:
     weave: Weave | None = None
     seam_length: float = 0.0
     T_world_seam: NDArrayF | None = None
+    path: SegmentPath | None = None
 
     def __post_init__(self) -> None:
         for name in ("s", "T_world_tcp", "T_world_approach", "T_world_depart", "T_world_seam"):
@@ -116,6 +121,16 @@ class WeldSegment:
         """Arc-on time including arc-start dwell and crater fill [s]."""
         return self.weld_time + self.arc_start_dwell + self.crater_fill_time
 
+    def poses_at(self, s: npt.ArrayLike) -> NDArrayF:
+        """Torch poses ``T_world_tcp`` (N, 4, 4) at arc lengths ``s`` (N,) [m] from the definition.
+
+        Raises:
+            ToolpathError: the segment carries no :attr:`path` (built from samples only).
+        """
+        if self.path is None:
+            raise ToolpathError(f"seam '{self.seam_id}': this weld segment has no analytic path")
+        return self.path.poses(s)
+
     @property
     def t(self) -> NDArrayF:
         """Weld time of each sample [s], shape (N,)."""
@@ -139,28 +154,6 @@ def _stitch_ranges(seam: Seam, length: float) -> list[tuple[float, float]]:
     return [(st.start_offset + k * st.pitch, st.start_offset + k * st.pitch + st.length) for k in range(n)]
 
 
-def seam_samples(
-    seam: Seam, curve: SeamCurve, s: NDArrayF
-) -> tuple[NDArrayF, NDArrayF, NDArrayF, NDArrayF | None]:
-    """World points, tangents and surface normals at welded-direction arc lengths ``s`` (N,) [m].
-
-    Returns:
-        p (N, 3) [m], t (N, 3), n1 (N, 3), n2 (N, 3) or None, in the world frame, with ``t`` the
-        welded travel direction (reversed for ``direction: reverse``).
-    """
-    reverse = seam.direction == "reverse"
-    s_geo = curve.length - s if reverse else s
-    p, t = curve.evaluate(s_geo)
-    R = curve.transport(s_geo)
-    n1 = R @ seam.normal_1
-    n2 = None if seam.normal_2 is None else R @ seam.normal_2
-    if reverse:
-        t = -t
-    R_wp = seam.T_world_part[:3, :3]
-    p_w = p @ R_wp.T + seam.T_world_part[:3, 3]
-    return p_w, t @ R_wp.T, n1 @ R_wp.T, None if n2 is None else n2 @ R_wp.T
-
-
 def toolpaths_for_seam(program: Program, seam: Seam) -> tuple[WeldSegment, ...]:
     """Weld segments of one seam: every pass, and every stitch of each pass, in weld order."""
     curve = SeamCurve(seam.geometry)
@@ -179,24 +172,22 @@ def toolpaths_for_seam(program: Program, seam: Seam) -> tuple[WeldSegment, ...]:
                     f"seam '{seam.id}': {n} samples needed (more than {MAX_SAMPLES}); "
                     "shorten the seam or lower the weave frequency"
                 )
-            s = np.linspace(s0, s1, n)
-            p, t, n1, n2 = seam_samples(seam, curve, s)
-            t_geo = -t if seam.direction == "reverse" else t  # the direction the curve is written in
-            n1p, u1, b = joint_directions(t, n1, n2, t_geo)
-            R_J = joint_frame(t_geo, b)
-            p_pass = p + wp.lateral * R_J[:, :, 1] + wp.height * b
-            R_S = seam_frame(t, n1p, u1, alpha)
-            p_tcp = p_pass
-            if proc.weave is not None:
-                off = weave_offsets(proc.weave, (s - s0) / v)
-                p_tcp = (
-                    p_pass
-                    + off[:, :1] * R_S[:, :, 0]
-                    + off[:, 1:2] * R_S[:, :, 1]
-                    - off[:, 2:] * R_S[:, :, 2]
-                )
-            R_tcp = torch_rotation(R_S, beta, gamma)
-            T = se3_from_rotation_translation(R_tcp, p_tcp)
+            path = SegmentPath(
+                seam=seam,
+                curve=curve,
+                lateral=wp.lateral,
+                height=wp.height,
+                work_angle=alpha,
+                travel_angle=beta,
+                rotation=gamma,
+                weave=proc.weave,
+                travel_speed=v,
+                s_start=s0,
+                s_end=s1,
+            )
+            s = path.sample_grid(max_sample_step(MAX_STEP, v, proc.weave, SAMPLES_PER_WEAVE))
+            T = path.poses(s)
+            R_S, p_pass = path.seam_frames(s)
             T_app = T[0].copy()
             T_app[:3, 3] -= cell.approach_distance * T_app[:3, 2]
             T_dep = T[-1].copy()
@@ -226,6 +217,7 @@ def toolpaths_for_seam(program: Program, seam: Seam) -> tuple[WeldSegment, ...]:
                     weave=proc.weave,
                     seam_length=curve.length,
                     T_world_seam=se3_from_rotation_translation(R_S, p_pass),
+                    path=path,
                 )
             )
     return tuple(out)

@@ -17,6 +17,8 @@ figure_eight   y = A sin(ωτ), x = L sin(2ωτ)
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import numpy.typing as npt
 
@@ -82,3 +84,26 @@ def weave_offsets(weave: Weave, tau: npt.ArrayLike) -> NDArrayF:
     else:
         raise ValueError(f"unknown weave pattern {weave.pattern!r}")
     return out
+
+
+def weave_corner_times(weave: Weave, duration: float) -> NDArrayF:
+    """Weld times [s] in ``[0, duration]`` where a piecewise-linear weave has a corner.
+
+    Zigzag: the tips (phase ¼, ¾). Triangle: the tips and the centre crossings, where the lift
+    peaks (phase 0, ¼, ½, ¾). Trapezoid: both ends of each edge dwell. Smooth patterns: none.
+    Sampling at these times makes straight-line interpolation between samples exact.
+    """
+    period = 1.0 / weave.frequency
+    if weave.pattern == "zigzag":
+        phases = np.array([0.25, 0.75]) * period
+    elif weave.pattern == "triangle":
+        phases = np.array([0.0, 0.25, 0.5, 0.75]) * period
+    elif weave.pattern == "trapezoid":
+        tr = (period - 2.0 * weave.dwell) / 2.0
+        b1 = tr / 2.0
+        phases = np.array([b1, b1 + weave.dwell, b1 + weave.dwell + tr, b1 + 2.0 * weave.dwell + tr])
+    else:
+        return np.zeros(0)
+    cycles = np.arange(math.floor(duration / period) + 1) * period
+    t = (cycles[:, None] + phases[None, :]).ravel()
+    return np.sort(t[(t >= 0.0) & (t <= duration)])

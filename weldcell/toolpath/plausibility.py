@@ -1,0 +1,240 @@
+"""Plausibility of a valid program: what parses but cannot be right.
+
+The loader rejects malformed programs; these checks find programs that load but would weld the wrong
+thing or nothing at all (``weldcell check`` shows them as warnings; ``--strict`` makes them errors):
+
+* **off the part**: a seam whose curve lies on no workpiece surface (distance from the seam samples
+  to the nearest surface of a workpiece body: boxes, cylinders and spheres exactly, meshes with
+  trimesh), e.g. a seam typed 10 mm off the joint, in mid-air;
+* **torch inside the material**: the torch axis behind the tool point runs into a workpiece or
+  fixture (the programmed normals point into the material, so the torch approaches from inside);
+* **out of reach**: torch poses that put the flange farther from the robot's shoulder than the arm's
+  largest reach (from its kinematic model), whatever the rotation about the torch axis.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from weldcell.program.geometry import SeamCurve
+from weldcell.program.model import Body, Program
+from weldcell.toolpath.path import seam_samples
+from weldcell.toolpath.segments import WeldSegment, toolpaths_for_program
+
+NDArrayF = npt.NDArray[np.float64]
+
+SURFACE_TOLERANCE = 3e-3  # [m] a seam farther than this from every workpiece surface is off the part
+TORCH_BACK_DISTANCE = 3e-3  # [m] the torch axis point behind the TCP that must be outside the material
+INSIDE_TOLERANCE = 2e-4  # [m] penetration below this counts as touching
+SEAM_SAMPLE_STEP = 2e-3  # [m]
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramWarning:
+    """Something in a valid program that cannot be right.
+
+    Attributes:
+        seam_id: The seam concerned.
+        kind: ``"off_surface"``, ``"torch_inside_material"`` or ``"out_of_reach"``.
+        message: The full sentence for the user (names the seam, the value and the limit).
+        value: The measured value [m] (distance to a surface, depth, or flange distance).
+        limit: The limit it was compared with [m].
+        s: Arc length along the seam where the value was measured [m].
+    """
+
+    seam_id: str
+    kind: str
+    message: str
+    value: float
+    limit: float
+    s: float
+
+
+def body_signed_distance(body: Body, p_world: NDArrayF) -> NDArrayF:
+    """Signed distance [m] of world points (N, 3) to a body's surface: > 0 outside, < 0 inside."""
+    T = np.asarray(body.T_world_body, dtype=np.float64)
+    p = (np.asarray(p_world, dtype=np.float64) - T[:3, 3]) @ T[:3, :3]
+    if body.shape == "box":
+        q = np.abs(p) - 0.5 * np.asarray(body.size)
+        outside = np.linalg.norm(np.maximum(q, 0.0), axis=1)
+        return np.asarray(outside + np.minimum(q.max(axis=1), 0.0), dtype=np.float64)
+    if body.shape == "cylinder":
+        q = np.stack([np.hypot(p[:, 0], p[:, 1]) - body.radius, np.abs(p[:, 2]) - 0.5 * body.length], axis=1)
+        outside = np.linalg.norm(np.maximum(q, 0.0), axis=1)
+        return np.asarray(outside + np.minimum(q.max(axis=1), 0.0), dtype=np.float64)
+    if body.shape == "sphere":
+        return np.asarray(np.linalg.norm(p, axis=1) - body.radius, dtype=np.float64)
+    mesh = _load_mesh(str(body.mesh_path), float(body.mesh_scale))
+    import trimesh
+
+    return -np.asarray(trimesh.proximity.signed_distance(mesh, p), dtype=np.float64)  # trimesh: > 0 inside
+
+
+@functools.lru_cache(maxsize=16)
+def _load_mesh(path: str, scale: float) -> object:
+    import trimesh
+
+    mesh = trimesh.load_mesh(path, force="mesh")
+    mesh.apply_scale(scale)
+    return mesh
+
+
+@functools.lru_cache(maxsize=16)
+def arm_reach(robot_name: str) -> tuple[NDArrayF, float]:
+    """Shoulder point (3,) [m] in the base frame and the largest flange distance [m] from it.
+
+    The shoulder point is on the first joint's axis (base z) at the height of the second joint;
+    the distance is maximised over the joint ranges (seeded samples refined by a local optimiser),
+    so it is the arm's real reach from its kinematic model, not a sum of link lengths.
+    """
+    from scipy.optimize import minimize
+
+    from weldcell.kinematics import load_robot
+
+    robot = load_robot(robot_name)
+    lo, hi = np.asarray(robot.q_lower, dtype=np.float64), np.asarray(robot.q_upper, dtype=np.float64)
+    q0 = np.clip(np.zeros(len(lo)), lo, hi)
+    c = np.array([0.0, 0.0, float(robot.link_poses(q0)[2, 2, 3])])
+    rng = np.random.default_rng(0)
+    qs = rng.uniform(lo, hi, (2000, len(lo)))
+    d = np.linalg.norm(np.asarray(robot.fk(qs))[:, :3, 3] - c, axis=1)
+    best = float(d.max())
+
+    def neg(q: NDArrayF) -> tuple[float, NDArrayF]:  # -|p - c| and its gradient (Jacobian rows v)
+        v = np.asarray(robot.fk(q))[:3, 3] - c
+        dist = float(np.linalg.norm(v))
+        return -dist, -(v / dist) @ np.asarray(robot.jacobian(q))[:3]
+
+    for k in np.argsort(d)[-3:]:
+        res = minimize(neg, qs[k], jac=True, method="L-BFGS-B", bounds=list(zip(lo, hi, strict=True)))
+        best = max(best, -float(res.fun))
+    return c, best
+
+
+def program_warnings(
+    program: Program, segments: tuple[WeldSegment, ...] | None = None
+) -> tuple[ProgramWarning, ...]:
+    """Everything in ``program`` that loads but cannot be right, seam by seam (see module docstring)."""
+    segs = toolpaths_for_program(program) if segments is None else segments
+    out: list[ProgramWarning] = []
+    out += _off_surface(program)
+    out += _torch_inside(program, segs)
+    out += _out_of_reach(program, segs)
+    return tuple(out)
+
+
+def _off_surface(program: Program) -> list[ProgramWarning]:
+    parts = [b for b in program.cell.bodies if b.role == "workpiece"]
+    if not parts:
+        return []
+    out = []
+    for seam in program.seams:
+        curve = SeamCurve(seam.geometry)
+        n = max(2, math.ceil(curve.length / SEAM_SAMPLE_STEP) + 1)
+        s = np.linspace(0.0, curve.length, n)
+        p, *_ = seam_samples(seam, curve, s)
+        d = np.min(np.abs(np.stack([body_signed_distance(b, p) for b in parts])), axis=0)
+        nearest = np.argmin(np.abs(np.stack([body_signed_distance(b, p) for b in parts])), axis=0)
+        i = int(np.argmax(d))
+        if d[i] > SURFACE_TOLERANCE:
+            off = d > SURFACE_TOLERANCE
+            out.append(
+                ProgramWarning(
+                    seam.id,
+                    "off_surface",
+                    f"seam '{seam.id}' lies on no workpiece surface: {d[i] * 1e3:.1f} mm from the nearest "
+                    f"(body '{parts[int(nearest[i])].name}') at s = {s[i] * 1e3:.0f} mm, "
+                    f"{100.0 * off.mean():.0f}% of the seam more than {SURFACE_TOLERANCE * 1e3:g} mm "
+                    "away; check the seam coordinates and its workpiece frame",
+                    float(d[i]),
+                    SURFACE_TOLERANCE,
+                    float(s[i]),
+                )
+            )
+    return out
+
+
+def _torch_inside(program: Program, segs: tuple[WeldSegment, ...]) -> list[ProgramWarning]:
+    solids = [b for b in program.cell.bodies if b.role in ("workpiece", "fixture")]
+    if not solids:
+        return []
+    out = []
+    seen: set[str] = set()
+    for seg in segs:
+        if seg.seam_id in seen:
+            continue
+        T = np.asarray(seg.T_world_tcp)
+        p_back = T[:, :3, 3] - TORCH_BACK_DISTANCE * T[:, :3, 2]
+        sd = np.stack([body_signed_distance(b, p_back) for b in solids])
+        k, i = np.unravel_index(int(np.argmin(sd)), sd.shape)
+        if sd[k, i] < -INSIDE_TOLERANCE:
+            seen.add(seg.seam_id)
+            out.append(
+                ProgramWarning(
+                    seg.seam_id,
+                    "torch_inside_material",
+                    f"seam '{seg.seam_id}': the torch approaches from inside body '{solids[k].name}' "
+                    f"(the torch axis {TORCH_BACK_DISTANCE * 1e3:g} mm behind the wire tip is "
+                    f"{-sd[k, i] * 1e3:.1f} mm deep in it at s = {(seg.s[i] - seg.s[0]) * 1e3:.0f} mm); "
+                    "the surface normals must point out of the material, into the open side of the joint",
+                    float(-sd[k, i]),
+                    INSIDE_TOLERANCE,
+                    float(seg.s[i]),
+                )
+            )
+    return out
+
+
+def _out_of_reach(program: Program, segs: tuple[WeldSegment, ...]) -> list[ProgramWarning]:
+    """Seams whose torch poses put the flange beyond the arm's reach, for every torch rotation.
+
+    The flange sits at a fixed place in the TCP frame; turning the torch about its axis moves it on a
+    circle (centre on the torch axis, radius = the flange's distance from the axis), and the angle
+    tolerances tilt it a little more. When even the nearest point of that circle is farther from the
+    shoulder than the arm reaches, no configuration welds the seam.
+    """
+    from weldcell.errors import WeldcellError
+
+    cell = program.cell
+    try:
+        c_base, reach = arm_reach(cell.robot)
+    except WeldcellError:
+        return []
+    T_ft = np.asarray(cell.T_flange_tcp, dtype=np.float64)
+    p_tf = -T_ft[:3, :3].T @ T_ft[:3, 3]  # flange origin in the TCP frame
+    axial, lateral = float(p_tf[2]), float(np.hypot(p_tf[0], p_tf[1]))
+    T_wb = np.asarray(cell.T_world_base)
+    c = T_wb[:3, :3] @ c_base + T_wb[:3, 3]
+    out = []
+    seen: set[str] = set()
+    for seg in segs:
+        if seg.seam_id in seen:
+            continue
+        T = np.asarray(seg.T_world_tcp)
+        tilt = seg.work_angle_tolerance + seg.travel_angle_tolerance
+        slack = 2.0 * float(np.linalg.norm(p_tf)) * math.sin(min(tilt, math.pi) / 2.0)
+        centre = T[:, :3, 3] + axial * T[:, :3, 2]
+        d = np.linalg.norm(centre - c, axis=1) - lateral - slack  # nearest possible flange distance
+        i = int(np.argmax(d))
+        if d[i] > reach:
+            seen.add(seg.seam_id)
+            tcp = float(np.linalg.norm(T[i, :3, 3] - c))
+            out.append(
+                ProgramWarning(
+                    seg.seam_id,
+                    "out_of_reach",
+                    f"seam '{seg.seam_id}' is out of the robot's reach: at "
+                    f"s = {(seg.s[i] - seg.s[0]) * 1e3:.0f} mm the torch tip is {tcp * 1e3:.0f} mm from "
+                    f"the {cell.robot} shoulder and the flange at least {d[i] * 1e3:.0f} mm, the arm "
+                    f"reaches {reach * 1e3:.0f} mm; move the part or the robot base",
+                    float(d[i]),
+                    reach,
+                    float(seg.s[i]),
+                )
+            )
+    return out
