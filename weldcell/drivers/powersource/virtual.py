@@ -360,8 +360,8 @@ def serve_virtual_power_source(
         poll: How often the foreground thread checks the server [s].
     """
     # pymodbus logs a hex dump of every malformed frame it receives; a flood of garbage would then
-    # cost CPU and, with stderr on a pipe nobody reads, block the server. The model's own log keeps
-    # the protocol faults that matter (counted per connection).
+    # cost CPU and, with stderr on a pipe nobody reads, block the server (seen in the fuzz campaign).
+    # Only critical pymodbus messages are kept.
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     handle = start_virtual_power_source(host, port, config, seed)
     end = None if duration is None else time.monotonic() + duration
