@@ -1,0 +1,613 @@
+"""URScript syntax tree and the parser that builds it (lark LALR, tree built during the parse).
+
+:func:`parse` turns program text into a list of statements or raises :class:`URScriptError`
+naming the line. The nodes are plain data; :mod:`.interpreter` evaluates them. Nothing here
+evaluates program text: numbers and strings become Python values through ``int``/``float`` and
+slicing, names stay names.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from typing import Any
+
+from lark import Lark, Token, Transformer
+from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+
+from weldcell.drivers.ur.urscript.grammar import GRAMMAR
+from weldcell.drivers.ur.urscript.values import (
+    INT_MAX,
+    MAX_LIST_ELEMENTS,
+    MAX_NESTING,
+    MAX_SOURCE_CHARS,
+    MAX_STRING_CHARS,
+    Pose,
+    URScriptError,
+)
+
+
+# --- expressions -------------------------------------------------------------------------------
+class Expr:
+    """An expression node: ``line`` (1-based), ``depth`` (nesting), ``timed`` (may take cycles)."""
+
+    __slots__ = ("depth", "line", "timed")
+
+    def __init__(self, line: int, *children: Expr) -> None:
+        self.line = line
+        self.depth = 1 + max((c.depth for c in children), default=0)
+        self.timed = False
+        if self.depth > MAX_NESTING:
+            raise URScriptError(f"line {line}: expression nested more than {MAX_NESTING} levels deep")
+
+    def children(self) -> tuple[Expr, ...]:
+        """Sub-expressions."""
+        return ()
+
+
+class Const(Expr):
+    """A literal number, string or bool, or a list literal of literals (folded when parsed)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, line: int, value: Any, depth: int = 1) -> None:
+        super().__init__(line)
+        self.value = value
+        self.depth = depth
+
+
+class Name(Expr):
+    """A variable reference."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, line: int, name: str) -> None:
+        super().__init__(line)
+        self.name = name
+
+
+class ListLit(Expr):
+    """``[a, b, ...]`` with at least one non-literal element."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, line: int, items: list[Expr]) -> None:
+        super().__init__(line, *items)
+        self.items = items
+
+    def children(self) -> tuple[Expr, ...]:
+        """Sub-expressions."""
+        return tuple(self.items)
+
+
+class PoseLit(ListLit):
+    """``p[x, y, z, rx, ry, rz]``."""
+
+    __slots__ = ()
+
+
+class Index(Expr):
+    """``obj[index]``."""
+
+    __slots__ = ("index", "obj")
+
+    def __init__(self, line: int, obj: Expr, index: Expr) -> None:
+        super().__init__(line, obj, index)
+        self.obj = obj
+        self.index = index
+
+    def children(self) -> tuple[Expr, ...]:
+        """Sub-expressions."""
+        return (self.obj, self.index)
+
+
+class Unary(Expr):
+    """``-x``, ``+x``, ``not x``."""
+
+    __slots__ = ("op", "operand")
+
+    def __init__(self, line: int, op: str, operand: Expr) -> None:
+        super().__init__(line, operand)
+        self.op = op
+        self.operand = operand
+
+    def children(self) -> tuple[Expr, ...]:
+        """Sub-expressions."""
+        return (self.operand,)
+
+
+class BinOp(Expr):
+    """Arithmetic (``+ - * / %``), comparisons and ``and``/``or``/``xor``."""
+
+    __slots__ = ("left", "op", "right")
+
+    def __init__(self, line: int, op: str, left: Expr, right: Expr) -> None:
+        super().__init__(line, left, right)
+        self.op = op
+        self.left = left
+        self.right = right
+
+    def children(self) -> tuple[Expr, ...]:
+        """Sub-expressions."""
+        return (self.left, self.right)
+
+
+class Call(Expr):
+    """``name(args, key=value)``: a built-in or user function."""
+
+    __slots__ = ("args", "kwargs", "name")
+
+    def __init__(self, line: int, name: str, args: list[Expr], kwargs: list[tuple[str, Expr]]) -> None:
+        super().__init__(line, *args, *(v for _, v in kwargs))
+        self.name = name
+        self.args = args
+        self.kwargs = kwargs
+        seen = set()
+        for k, _ in kwargs:
+            if k in seen:
+                raise URScriptError(f"line {line}: keyword argument '{k}' given twice in the call of {name}()")
+            seen.add(k)
+
+    def children(self) -> tuple[Expr, ...]:
+        """Sub-expressions."""
+        return (*self.args, *(v for _, v in self.kwargs))
+
+
+# --- statements --------------------------------------------------------------------------------
+class Stmt:
+    """A statement node."""
+
+    __slots__ = ("depth", "line")
+
+    def __init__(self, line: int, depth: int = 1) -> None:
+        self.line = line
+        self.depth = depth
+        if depth > MAX_NESTING:
+            raise URScriptError(f"line {line}: blocks nested more than {MAX_NESTING} levels deep")
+
+    def exprs(self) -> tuple[Expr, ...]:
+        """Expressions of this statement (not of nested blocks)."""
+        return ()
+
+    def blocks(self) -> tuple[list[Stmt], ...]:
+        """Nested blocks."""
+        return ()
+
+
+def _block_depth(*blocks: list[Stmt] | None) -> int:
+    return 1 + max((s.depth for b in blocks if b for s in b), default=0)
+
+
+class Assign(Stmt):
+    """``[local|global] name[i][j]... = value``; ``value`` None: a bare ``global x`` declaration."""
+
+    __slots__ = ("indices", "name", "scope", "value")
+
+    def __init__(
+        self, line: int, name: str, indices: list[Expr], value: Expr | None, scope: str = ""
+    ) -> None:
+        super().__init__(line)
+        self.name = name
+        self.indices = indices
+        self.value = value
+        self.scope = scope
+
+    def exprs(self) -> tuple[Expr, ...]:
+        """Expressions of this statement."""
+        return (*self.indices, *((self.value,) if self.value is not None else ()))
+
+
+class ExprStmt(Stmt):
+    """An expression evaluated for its effect (usually a call)."""
+
+    __slots__ = ("expr",)
+
+    def __init__(self, line: int, expr: Expr) -> None:
+        super().__init__(line)
+        self.expr = expr
+
+    def exprs(self) -> tuple[Expr, ...]:
+        """Expressions of this statement."""
+        return (self.expr,)
+
+
+class Return(Stmt):
+    """``return [value]``."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, line: int, value: Expr | None) -> None:
+        super().__init__(line)
+        self.value = value
+
+    def exprs(self) -> tuple[Expr, ...]:
+        """Expressions of this statement."""
+        return (self.value,) if self.value is not None else ()
+
+
+class Jump(Stmt):
+    """``break``, ``continue`` or ``halt``."""
+
+    __slots__ = ("kind",)
+
+    def __init__(self, line: int, kind: str) -> None:
+        super().__init__(line)
+        self.kind = kind
+
+
+class If(Stmt):
+    """``if``/``elif``/``else``."""
+
+    __slots__ = ("branches", "orelse")
+
+    def __init__(self, line: int, branches: list[tuple[Expr, list[Stmt]]], orelse: list[Stmt] | None) -> None:
+        super().__init__(line, _block_depth(*(b for _, b in branches), orelse))
+        self.branches = branches
+        self.orelse = orelse
+
+    def exprs(self) -> tuple[Expr, ...]:
+        """Conditions."""
+        return tuple(c for c, _ in self.branches)
+
+    def blocks(self) -> tuple[list[Stmt], ...]:
+        """Branch bodies."""
+        return (*(b for _, b in self.branches), *((self.orelse,) if self.orelse else ()))
+
+
+class While(Stmt):
+    """``while cond: ... end``."""
+
+    __slots__ = ("body", "cond")
+
+    def __init__(self, line: int, cond: Expr, body: list[Stmt]) -> None:
+        super().__init__(line, _block_depth(body))
+        self.cond = cond
+        self.body = body
+
+    def exprs(self) -> tuple[Expr, ...]:
+        """Condition."""
+        return (self.cond,)
+
+    def blocks(self) -> tuple[list[Stmt], ...]:
+        """Loop body."""
+        return (self.body,)
+
+
+class For(Stmt):
+    """``for name in range(...)`` or ``for name in list``: ``rng`` holds 1-3 range arguments or None."""
+
+    __slots__ = ("body", "iterable", "rng", "var")
+
+    def __init__(self, line: int, var: str, iterable: Expr, body: list[Stmt]) -> None:
+        super().__init__(line, _block_depth(body))
+        self.var = var
+        self.body = body
+        self.rng: list[Expr] | None = None
+        self.iterable = iterable
+        if isinstance(iterable, Call) and iterable.name == "range":
+            if iterable.kwargs or not 1 <= len(iterable.args) <= 3:
+                raise URScriptError(f"line {line}: range() takes 1 to 3 positional arguments")
+            self.rng = iterable.args
+
+    def exprs(self) -> tuple[Expr, ...]:
+        """The range arguments or the iterated list."""
+        return tuple(self.rng) if self.rng is not None else (self.iterable,)
+
+    def blocks(self) -> tuple[list[Stmt], ...]:
+        """Loop body."""
+        return (self.body,)
+
+
+class FuncDef(Stmt):
+    """``def``/``sec`` function: parameters with optional default expressions."""
+
+    __slots__ = ("body", "defaults", "name", "params", "secondary")
+
+    def __init__(
+        self,
+        line: int,
+        name: str,
+        params: list[tuple[str, Expr | None]],
+        body: list[Stmt],
+        secondary: bool,
+    ) -> None:
+        super().__init__(line, _block_depth(body))
+        self.name = name
+        self.params = [p for p, _ in params]
+        self.defaults = [d for _, d in params]
+        self.body = body
+        self.secondary = secondary
+        if len(set(self.params)) != len(self.params):
+            raise URScriptError(f"line {line}: {name}() has a parameter name twice")
+        seen_default = False
+        for p, d in params:
+            if d is None and seen_default:
+                raise URScriptError(f"line {line}: {name}(): parameter '{p}' without a default follows one with")
+            seen_default = seen_default or d is not None
+
+    def exprs(self) -> tuple[Expr, ...]:
+        """Default value expressions."""
+        return tuple(d for d in self.defaults if d is not None)
+
+    def blocks(self) -> tuple[list[Stmt], ...]:
+        """Function body."""
+        return (self.body,)
+
+
+#: Statements UR's language has that the virtual controller does not run (rejected when compiled).
+UNSUPPORTED = {
+    "thread": "threads ('thread', 'run', 'join', 'kill')",
+    "run": "threads ('thread', 'run', 'join', 'kill')",
+    "join": "threads ('thread', 'run', 'join', 'kill')",
+    "kill": "threads ('thread', 'run', 'join', 'kill')",
+    "enter_critical": "critical sections ('enter_critical', 'exit_critical')",
+    "exit_critical": "critical sections ('enter_critical', 'exit_critical')",
+}
+
+
+def _unsupported(tok: Token) -> URScriptError:
+    return URScriptError(
+        f"line {tok.line}: '{tok}' is not supported by the weldcell virtual controller "
+        f"({UNSUPPORTED[str(tok)]} are rejected; see docs/drivers.md)"
+    )
+
+
+def _target(e: Expr, line: int) -> tuple[str, list[Expr]]:
+    """Assignment target ``name`` or ``name[i]...``: the name and the index expressions."""
+    indices: list[Expr] = []
+    while isinstance(e, Index):
+        indices.append(e.index)
+        e = e.obj
+    if not isinstance(e, Name):
+        raise URScriptError(f"line {line}: cannot assign to this expression (expected a variable or a list element)")
+    return e.name, indices[::-1]
+
+
+class _Build(Transformer):  # type: ignore[type-arg]
+    """Builds the nodes while the LALR parser reduces (no parse tree, no recursion)."""
+
+    # statements ------------------------------------------------------------------------------
+    def start(self, c: list[Any]) -> list[Stmt]:
+        return c
+
+    def block(self, c: list[Any]) -> list[Stmt]:
+        return c
+
+    def assign(self, c: list[Any]) -> Stmt:
+        target, value = c
+        name, idx = _target(target, target.line)
+        return Assign(target.line, name, idx, value)
+
+    def scoped(self, c: list[Any]) -> Stmt:
+        scope, target, value = c[0], c[1], c[2] if len(c) > 2 else None
+        if not isinstance(target, Name):
+            raise URScriptError(f"line {scope.line}: '{scope}' must be followed by a variable name")
+        return Assign(scope.line, target.name, [], value, str(scope))
+
+    def expr_stmt(self, c: list[Any]) -> Stmt:
+        return ExprStmt(c[0].line, c[0])
+
+    def return_stmt(self, c: list[Any]) -> Stmt:
+        return Return(c[0].line, c[1] if len(c) > 1 else None)
+
+    def break_stmt(self, c: list[Any]) -> Stmt:
+        return Jump(c[0].line, "break")
+
+    def continue_stmt(self, c: list[Any]) -> Stmt:
+        return Jump(c[0].line, "continue")
+
+    def halt_stmt(self, c: list[Any]) -> Stmt:
+        return Jump(c[0].line, "halt")
+
+    def join_stmt(self, c: list[Any]) -> Stmt:
+        raise _unsupported(c[0])
+
+    kill_stmt = join_stmt
+    critical_stmt = join_stmt
+
+    def threaddef(self, c: list[Any]) -> Stmt:
+        raise _unsupported(c[0])
+
+    def run_expr(self, c: list[Any]) -> Expr:
+        raise _unsupported(c[0])
+
+    def funcdef(self, c: list[Any]) -> Stmt:
+        kw, name, params, body, _end = c
+        return FuncDef(kw.line, str(name), params or [], body, str(kw) == "sec")
+
+    def params(self, c: list[Any]) -> list[tuple[str, Expr | None]]:
+        if len(c) == 1:
+            return [c[0]]
+        c[0].append(c[1])
+        return c[0]  # type: ignore[no-any-return]
+
+    def param(self, c: list[Any]) -> tuple[str, Expr | None]:
+        return (str(c[0]), c[1] if len(c) > 1 else None)
+
+    def if_stmt(self, c: list[Any]) -> Stmt:
+        kw, cond, body, elifs, _else, orelse, _end = c
+        return If(kw.line, [(cond, body), *elifs], orelse)
+
+    def elifs(self, c: list[Any]) -> list[tuple[Expr, list[Stmt]]]:
+        return c
+
+    def elif_clause(self, c: list[Any]) -> tuple[Expr, list[Stmt]]:
+        return (c[1], c[2])
+
+    def while_stmt(self, c: list[Any]) -> Stmt:
+        return While(c[0].line, c[1], c[2])
+
+    def for_stmt(self, c: list[Any]) -> Stmt:
+        kw, var, _in, iterable, body, _end = c
+        return For(kw.line, str(var), iterable, body)
+
+    # expressions -----------------------------------------------------------------------------
+    def number(self, c: list[Any]) -> Expr:
+        tok = c[0]
+        text = str(tok)
+        if any(ch in text for ch in ".eE"):
+            v = float(text)  # a decimal literal: inf when too large, never NaN
+            if v in (float("inf"), float("-inf")):
+                raise URScriptError(f"line {tok.line}: number {text[:40]} is out of the float range")
+            return Const(tok.line, v)
+        if len(text) > 10 or int(text) > INT_MAX:
+            raise URScriptError(f"line {tok.line}: integer {text[:40]} is out of the 32-bit range")
+        return Const(tok.line, int(text))
+
+    def str_lit(self, c: list[Any]) -> Expr:
+        tok = c[0]
+        if len(tok) - 2 > MAX_STRING_CHARS:
+            raise URScriptError(f"line {tok.line}: string of {len(tok) - 2} characters (at most {MAX_STRING_CHARS})")
+        return Const(tok.line, str(tok)[1:-1])
+
+    def true_lit(self, c: list[Any]) -> Expr:
+        return Const(c[0].line, True)
+
+    def false_lit(self, c: list[Any]) -> Expr:
+        return Const(c[0].line, False)
+
+    def name(self, c: list[Any]) -> Expr:
+        return Name(c[0].line, str(c[0]))
+
+    def call(self, c: list[Any]) -> Expr:
+        name, args = c[0], c[1] or []
+        pos = [a for a in args if isinstance(a, Expr)]
+        kw = [a for a in args if not isinstance(a, Expr)]
+        if any(isinstance(a, Expr) for a in args[len(pos) :]):
+            raise URScriptError(f"line {name.line}: positional argument after a keyword argument in {name}()")
+        return Call(name.line, str(name), pos, kw)
+
+    def args(self, c: list[Any]) -> list[Any]:
+        if len(c) == 1:
+            return [c[0]]
+        c[0].append(c[1])
+        return c[0]  # type: ignore[no-any-return]
+
+    def arg(self, c: list[Any]) -> Expr:
+        return c[0]  # type: ignore[no-any-return]
+
+    def kwarg(self, c: list[Any]) -> tuple[str, Expr]:
+        return (str(c[0]), c[1])
+
+    def items(self, c: list[Any]) -> list[Expr]:
+        if len(c) == 1:
+            return [c[0]]
+        if len(c[0]) >= MAX_LIST_ELEMENTS:
+            raise URScriptError(f"line {c[1].line}: list literal longer than {MAX_LIST_ELEMENTS} elements")
+        c[0].append(c[1])
+        return c[0]  # type: ignore[no-any-return]
+
+    def list_lit(self, c: list[Any]) -> Expr:
+        items: list[Expr] = c[0] or []
+        line = items[0].line if items else 0
+        if all(isinstance(e, Const) for e in items):
+            value = [e.value for e in items]  # type: ignore[attr-defined]
+            size = len(value) + sum(_size(v) for v in value if isinstance(v, list))
+            if size > MAX_LIST_ELEMENTS:
+                raise URScriptError(f"line {line}: list literal of {size} elements (at most {MAX_LIST_ELEMENTS})")
+            return Const(line, value, 1 + max((e.depth for e in items), default=0))
+        return ListLit(line, items)
+
+    def pose_lit(self, c: list[Any]) -> Expr:
+        tok, items = c
+        if len(items) == 1:  # p[i]: an element of a variable named p
+            return Index(tok.line, Name(tok.line, "p"), items[0])
+        if len(items) != 6:
+            raise URScriptError(f"line {tok.line}: a pose p[...] has 6 values, got {len(items)}")
+        if all(isinstance(e, Const) and isinstance(e.value, (int, float)) and not isinstance(e.value, bool) for e in items):
+            return Const(tok.line, Pose(float(e.value) for e in items), 2)  # type: ignore[attr-defined]
+        return PoseLit(tok.line, items)
+
+    def index(self, c: list[Any]) -> Expr:
+        return Index(c[0].line, c[0], c[1])
+
+    def unary(self, c: list[Any]) -> Expr:
+        op, operand = c
+        return Unary(op.line, str(op), operand)
+
+    def binop(self, c: list[Any]) -> Expr:
+        left, op, right = c
+        return BinOp(left.line, str(op), left, right)
+
+    boolop = binop
+
+
+def _size(v: list[Any]) -> int:
+    return len(v) + sum(_size(x) for x in v if isinstance(x, list))
+
+
+@functools.lru_cache(maxsize=1)
+def _parser() -> Lark:
+    return Lark(GRAMMAR, parser="lalr", lexer="contextual", transformer=_Build(), maybe_placeholders=True)
+
+
+_OPENERS = {"DEF", "SEC", "THREAD", "IF", "WHILE", "FOR"}
+
+
+def _syntax_error(err: UnexpectedInput, name: str) -> URScriptError:
+    if isinstance(err, UnexpectedToken) and err.token.type == "$END":
+        opener = None
+        stack = getattr(err.state, "value_stack", None) or []
+        for v in stack:
+            if isinstance(v, Token) and v.type in _OPENERS:
+                opener = v
+        if opener is not None:
+            return URScriptError(f"{name} line {opener.line}: '{opener}' block is not closed with 'end'")
+        return URScriptError(f"{name}: program ends in the middle of a statement")
+    if isinstance(err, UnexpectedToken):
+        tok = err.token
+        what = "end of line" if tok.type == "_NL" else f"'{str(tok)[:40]}'"
+        hint = " (no open block)" if tok.type in ("END", "ELSE", "ELIF") else ""
+        return URScriptError(f"{name} line {tok.line}: cannot parse: unexpected {what}{hint}")
+    if isinstance(err, UnexpectedCharacters):
+        ch = err.char if isinstance(err.char, str) else "?"
+        return URScriptError(f"{name} line {err.line}: cannot parse: unexpected character {ch!r}")
+    return URScriptError(f"{name} line {getattr(err, 'line', '?')}: cannot parse")
+
+
+def parse(text: str, name: str = "script") -> list[Stmt]:
+    """Parse URScript program text into top-level statements.
+
+    Args:
+        text: Program text.
+        name: Program name used in messages.
+
+    Raises:
+        URScriptError: a syntax error, an unsupported statement or a limit exceeded (names the line).
+    """
+    if len(text) > MAX_SOURCE_CHARS:
+        raise URScriptError(f"{name}: program of {len(text)} characters; at most {MAX_SOURCE_CHARS} are accepted")
+    if not text.endswith("\n"):
+        text += "\n"
+    try:
+        return _parser().parse(text)  # type: ignore[no-any-return]
+    except URScriptError as err:
+        raise URScriptError(f"{name} {err}") from None
+    except UnexpectedInput as err:
+        raise _syntax_error(err, name) from None
+    except LarkError as err:  # a callback error wrapped by lark
+        inner = getattr(err, "orig_exc", None)
+        if isinstance(inner, URScriptError):
+            raise URScriptError(f"{name} {inner}") from None
+        raise URScriptError(f"{name}: cannot parse ({type(err).__name__})") from None
+    except (RecursionError, MemoryError) as err:
+        raise URScriptError(f"{name}: program too large or too deeply nested ({type(err).__name__})") from None
+
+
+def walk_exprs(e: Expr) -> Iterator[Expr]:
+    """``e`` and all its sub-expressions (depth bounded by MAX_NESTING)."""
+    yield e
+    for c in e.children():
+        yield from walk_exprs(c)
+
+
+def walk_stmts(block: list[Stmt]) -> Iterator[Stmt]:
+    """Every statement of a block, nested blocks included."""
+    stack = [iter(block)]
+    while stack:
+        for s in stack[-1]:
+            yield s
+            stack.append(iter([x for b in s.blocks() for x in b]))
+            break
+        else:
+            stack.pop()
