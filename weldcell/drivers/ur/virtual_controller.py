@@ -29,6 +29,7 @@ import errno
 import json
 import logging
 import multiprocessing as mp
+import re
 import socket
 import threading
 import time
@@ -38,7 +39,16 @@ from pathlib import Path
 from typing import Any
 
 from weldcell.drivers.ur import rtde_protocol as rp
-from weldcell.drivers.ur.virtual_core import ControllerCore, CoreConfig, RobotMode, RuntimeState, SafetyMode
+from weldcell.drivers.ur.urscript import Program, URScriptError
+from weldcell.drivers.ur.urscript.values import MAX_SOURCE_CHARS
+from weldcell.drivers.ur.virtual_core import (
+    ControllerCore,
+    CoreConfig,
+    RobotMode,
+    RuntimeState,
+    SafetyMode,
+    compile_program,
+)
 from weldcell.errors import DriverConnectionError, DriverTimeoutError
 
 log = logging.getLogger(__name__)
@@ -399,6 +409,7 @@ class DashboardServer:
         self.core = core
         self.program_dir = program_dir
         self.on_shutdown = on_shutdown
+        self.compiled: Program | URScriptError | None = None  # the loaded program, compiled at load
         self.listener = _listen(host, port)
         self.port = self.listener.getsockname()[1]
         self.socks: list[socket.socket] = []
@@ -440,20 +451,24 @@ class DashboardServer:
         c = self.core
         low = cmd.lower()
         v = c.config.version
+        if low.startswith("load ") and not low.startswith("load installation"):
+            return self._load(cmd[5:].strip())  # compiles outside the core lock
         with c.lock:
             if low.startswith("weldcell"):
                 return self._test_command(cmd[8:].strip())
             if low.startswith("load installation"):
                 return f"Loading installation: {cmd[17:].strip()}"
-            if low.startswith("load "):
-                return self._load(cmd[5:].strip())
             if low == "play":
                 if c.loaded_text is None or not c.ready:
                     return "Failed to execute: play"
                 if c.runtime_state == RuntimeState.PAUSED:
                     c.resume_program()
                     return "Starting program"
-                err = c.start_program(c.loaded_text, Path(c.loaded_program or "program").stem)
+                compiled = self.compiled
+                if isinstance(compiled, URScriptError):
+                    c.compile_failed(compiled)
+                    return "Failed to execute: play"
+                err = c.start_program(compiled or c.loaded_text, Path(c.loaded_program or "program").stem)
                 return "Failed to execute: play" if err else "Starting program"
             if low == "stop":
                 if c.program_running:
@@ -558,9 +573,17 @@ class DashboardServer:
         data = path.read_bytes()
         if data[:2] == b"\x1f\x8b":  # a PolyScope .urp (gzip XML) cannot run here
             return f"Error while loading program: {name}"
-        c.stop_program("new program loaded")
-        c.loaded_program = str(path)
-        c.loaded_text = data.decode(errors="replace")
+        text = data.decode(errors="replace")
+        compiled: Program | URScriptError
+        try:  # outside the core lock: parsing a long program must not hold up the cycle
+            compiled = compile_program(text, path.stem)
+        except URScriptError as err:
+            compiled = err  # reported on play, as the pendant reports it when the program starts
+        with c.lock:
+            c.stop_program("new program loaded")
+            c.loaded_program = str(path)
+            c.loaded_text = text
+            self.compiled = compiled
         return f"Loading program: {name}"
 
     def _test_command(self, rest: str) -> str:
@@ -626,7 +649,8 @@ def _snapshot(c: ControllerCore) -> dict[str, Any]:
 
 # --- script ports --------------------------------------------------------------------------------
 
-_OPENERS = ("def ", "sec ", "while ", "if ", "thread ")
+#: Lines that open a block (their ``end`` closes it): a program is complete when all are closed.
+_OPENER = re.compile(r"(def|sec|thread|if|while|for)\b")
 
 
 class ScriptServer:
@@ -650,35 +674,69 @@ class ScriptServer:
             threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
 
     def _serve(self, sock: socket.socket) -> None:
-        buf = ""
+        partial: list[bytes] = []  # pieces of a line whose newline has not arrived yet
+        partial_len = 0
         lines: list[str] = []
+        size = 0  # characters of the program collected so far
         depth = 0
         try:
             while True:
                 chunk = sock.recv(65536)
                 if not chunk:
                     return
-                buf += chunk.decode(errors="replace")
-                while "\n" in buf:
-                    line, buf = buf.split("\n", 1)
+                if b"\n" not in chunk:
+                    partial.append(chunk)
+                    partial_len += len(chunk)
+                    if size + partial_len > MAX_SOURCE_CHARS:
+                        self._too_large(size + partial_len)
+                        return
+                    continue
+                *complete, rest = b"".join([*partial, chunk]).split(b"\n")
+                partial, partial_len = [rest], len(rest)
+                for raw in complete:
+                    line = raw.decode(errors="replace")
                     stripped = line.split("#", 1)[0].strip()
                     if not stripped and not lines:
                         continue
                     lines.append(line)
-                    if stripped.startswith(_OPENERS) and stripped.endswith(":"):
+                    size += len(line) + 1
+                    if size + partial_len > MAX_SOURCE_CHARS:
+                        self._too_large(size + partial_len)
+                        return
+                    if _OPENER.match(stripped) and stripped.endswith(":"):
                         depth += 1
                     elif stripped == "end":
                         depth -= 1
                     if depth <= 0:
                         text = "\n".join(lines) + "\n"
-                        lines, depth = [], 0
-                        with self.core.lock:
-                            self.core.start_program(text, f"{self.name} script")
+                        lines, depth, size = [], 0, 0
+                        self._start(text)
         except OSError:
             return
         finally:
             with contextlib.suppress(OSError):
                 sock.close()
+
+    def _too_large(self, n: int) -> None:
+        with self.core.lock:
+            self.core.compile_failed(
+                URScriptError(
+                    f"{self.name} script: program of more than {n} characters; at most {MAX_SOURCE_CHARS} "
+                    "are accepted (connection closed)"
+                )
+            )
+
+    def _start(self, text: str) -> None:
+        """Compile outside the core lock (a long program must not hold up the cycle), then start it."""
+        name = f"{self.name} script"
+        try:
+            prog = compile_program(text, name)
+        except URScriptError as err:
+            with self.core.lock:
+                self.core.compile_failed(err)
+            return
+        with self.core.lock:
+            self.core.start_program(prog, name)
 
     def close(self) -> None:
         _close_sockets(self.listener, self.socks)

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from weldcell.drivers.ur import models
-from weldcell.drivers.ur.urscript import Interpreter, Pose, Program, URScriptError
+from weldcell.drivers.ur.urscript import TIMED_BUILTINS, Interpreter, Pose, Program, URScriptError
 from weldcell.errors import DriverError
 
 log = logging.getLogger(__name__)
@@ -325,23 +325,35 @@ class ControllerCore:
         """A program is playing or paused."""
         return self._run is not None
 
-    def start_program(self, text: str, name: str) -> str | None:
-        """Parse and start a URScript program; returns an error message or None.
+    def compile_failed(self, err: URScriptError) -> str:
+        """Report a program that did not compile (pendant-like message); returns the message."""
+        self.message(f"Compile error: {err}", "URScript", 0)
+        return str(err)
 
-        A ``sec`` (secondary) program runs to completion at once, without motion.
+    def start_program(self, program: str | Program, name: str) -> str | None:
+        """Start a URScript program (text, or compiled by :func:`compile_program`); returns an error or None.
+
+        Compile program text with :func:`compile_program` *before* taking ``lock``: a long program
+        takes a while to parse and the cycle must not wait for it. A ``sec`` (secondary) program runs
+        to completion at once, without motion.
         """
-        try:
-            prog = Program(text, name)
-        except URScriptError as err:
-            self.message(f"Compile error: {err}", "URScript", 0)
-            return str(err)
+        if isinstance(program, Program):
+            prog = program
+        else:
+            try:
+                prog = compile_program(program, name)
+            except URScriptError as err:
+                return self.compile_failed(err)
         if prog.is_secondary:
-            interp = Interpreter(prog, self._builtins(), frozenset())
+            interp = Interpreter(prog, self._builtins(), MOTION, passthrough=(ProtectiveStopError,))
             try:
                 for _ in interp.run():
-                    raise URScriptError(f"{name}: secondary programs cannot move or wait")
+                    raise URScriptError(f"{name}: a secondary (sec) program cannot move or wait")
             except URScriptError as err:
                 self.message(f"Runtime error: {err}", "URScript", 0)
+                return str(err)
+            except ProtectiveStopError as err:
+                self.protective_stop(str(err))
                 return str(err)
             return None
         if not self.ready:
@@ -353,7 +365,7 @@ class ControllerCore:
             return msg
         if self._run is not None:
             self.stop_program("replaced by a new program", level=3, reset_outputs=False)
-        self._interp = Interpreter(prog, self._builtins(), _MOTION)
+        self._interp = Interpreter(prog, self._builtins(), MOTION, passthrough=(ProtectiveStopError,))
         self._run = self._interp.run()
         self.program_name = name
         self.runtime_state = RuntimeState.PLAYING
@@ -451,6 +463,11 @@ class ControllerCore:
                 self.protective_stop(str(err))
             except URScriptError as err:
                 self.message(f"Runtime error: {err}", "URScript", 0)
+                self.stop_program("runtime error", level=0)
+            except Exception as err:  # a fault of a built-in: the program's error, never the cycle's
+                log.exception("virtual UR: program %s failed inside the controller", self.program_name)
+                text = f"line {self._line()}: {type(err).__name__}: {str(err)[:200]}"
+                self.message(f"Runtime error: {text}", "URScript", 0)
                 self.stop_program("runtime error", level=0)
         self._finish_cycle()
         self._update_loopback()
@@ -792,4 +809,14 @@ class ControllerCore:
         return self._interp.line if self._interp is not None else 0
 
 
-_MOTION = frozenset({"sleep", "sync", "servoj", "movej", "movel", "movep", "stopj", "stopl"})
+#: Built-ins that take controller cycles: generator functions in :meth:`ControllerCore._builtins`.
+MOTION = TIMED_BUILTINS
+
+
+def compile_program(text: str, name: str) -> Program:
+    """Compile URScript text for this controller (no controller state: call it outside ``lock``).
+
+    Raises:
+        URScriptError: syntax errors, unsupported statements and exceeded limits, naming the line.
+    """
+    return Program(text, name, MOTION)

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
-from weldcell.drivers.ur.urscript import values as V
+from weldcell.drivers.ur.urscript import values as sv
 from weldcell.drivers.ur.urscript.program import Program
 from weldcell.drivers.ur.urscript.syntax import (
     Assign,
@@ -122,9 +122,9 @@ class Interpreter:
 
     def _tick(self) -> None:
         self._iters += 1
-        if self._iters > V.MAX_ITERATIONS_PER_CYCLE:
+        if self._iters > sv.MAX_ITERATIONS_PER_CYCLE:
             raise URScriptError(
-                f"line {self.line}: Runtime is too much behind: more than {V.MAX_ITERATIONS_PER_CYCLE} loop "
+                f"line {self.line}: Runtime is too much behind: more than {sv.MAX_ITERATIONS_PER_CYCLE} loop "
                 "iterations or calls in one controller cycle without a motion, sync() or sleep() "
                 "(infinite loop without sync?)"
             )
@@ -133,10 +133,10 @@ class Interpreter:
 
     def _check_cpu(self) -> None:
         used = time.thread_time() - self._cpu0
-        if used > V.MAX_CPU_PER_CYCLE:
+        if used > sv.MAX_CPU_PER_CYCLE:
             raise URScriptError(
                 f"line {self.line}: Runtime is too much behind: the program used {used * 1e3:.0f} ms of CPU "
-                f"in one controller cycle (at most {V.MAX_CPU_PER_CYCLE * 1e3:.0f} ms)"
+                f"in one controller cycle (at most {sv.MAX_CPU_PER_CYCLE * 1e3:.0f} ms)"
             )
 
     # --- entry --------------------------------------------------------------------------------
@@ -189,7 +189,7 @@ class Interpreter:
             elif t is If:
                 for cond, body in s.branches:  # type: ignore[attr-defined]
                     c = (yield from self._gev(cond, frame)) if cond.timed else self._ev(cond, frame)
-                    if V.truth(c, "if condition"):
+                    if sv.truth(c, "if condition"):
                         yield from self._exec_block(body, frame)
                         break
                 else:
@@ -201,7 +201,7 @@ class Interpreter:
                     self.line = w.line
                     self._tick()
                     c = (yield from self._gev(w.cond, frame)) if w.cond.timed else self._ev(w.cond, frame)
-                    if not V.truth(c, "while condition"):
+                    if not sv.truth(c, "while condition"):
                         break
                     try:
                         yield from self._exec_block(w.body, frame)
@@ -213,7 +213,11 @@ class Interpreter:
                 yield from self._exec_for(s, frame)  # type: ignore[arg-type]
             elif t is Return:
                 r = s.value  # type: ignore[attr-defined]
-                value = None if r is None else ((yield from self._gev(r, frame)) if r.timed else self._ev(r, frame))
+                value = (
+                    None
+                    if r is None
+                    else ((yield from self._gev(r, frame)) if r.timed else self._ev(r, frame))
+                )
                 raise _Return(value)
             elif t is Jump:
                 kind = s.kind  # type: ignore[attr-defined]
@@ -226,7 +230,7 @@ class Interpreter:
             for e in s.rng:
                 v = (yield from self._gev(e, frame)) if e.timed else self._ev(e, frame)
                 if not isinstance(v, int) or isinstance(v, bool):
-                    raise URScriptError(f"line {s.line}: range() needs int arguments, got {V.type_name(v)}")
+                    raise URScriptError(f"line {s.line}: range() needs int arguments, got {sv.type_name(v)}")
                 bounds.append(v)
             if len(bounds) == 3 and bounds[2] == 0:
                 raise URScriptError(f"line {s.line}: range() step must not be zero")
@@ -234,8 +238,8 @@ class Interpreter:
         else:
             v = (yield from self._gev(s.iterable, frame)) if s.iterable.timed else self._ev(s.iterable, frame)
             if not isinstance(v, list):
-                raise URScriptError(f"line {s.line}: 'for' needs range(...) or a list, got {V.type_name(v)}")
-            seq = V.copy_sized(v)[0]
+                raise URScriptError(f"line {s.line}: 'for' needs range(...) or a list, got {sv.type_name(v)}")
+            seq = sv.copy_sized(v)[0]
         for item in seq:
             self.line = s.line
             self._tick()
@@ -269,18 +273,20 @@ class Interpreter:
     def _account(self, sizes: dict[str, int], name: str, delta: int) -> None:
         sizes[name] = sizes.get(name, 0) + delta
         self.live += delta
-        if sizes[name] > V.MAX_LIST_ELEMENTS:
-            raise URScriptError(f"list '{name}' would hold {sizes[name]} elements (at most {V.MAX_LIST_ELEMENTS})")
-        if self.live > V.MAX_LIVE_ELEMENTS:
+        if sizes[name] > sv.MAX_LIST_ELEMENTS:
             raise URScriptError(
-                f"the program's variables would hold {self.live} elements (at most {V.MAX_LIVE_ELEMENTS})"
+                f"list '{name}' would hold {sizes[name]} elements (at most {sv.MAX_LIST_ELEMENTS})"
+            )
+        if self.live > sv.MAX_LIVE_ELEMENTS:
+            raise URScriptError(
+                f"the program's variables would hold {self.live} elements (at most {sv.MAX_LIVE_ELEMENTS})"
             )
 
     def _store(self, name: str, value: Any, frame: _Frame | None, scope: str) -> None:
         if value is None:
             raise URScriptError(f"cannot assign the result of a function that returns nothing to '{name}'")
         ns, sizes = self._space(name, frame, scope)
-        new, n = V.copy_sized(value)
+        new, n = sv.copy_sized(value)
         self._account(sizes, name, n - sizes.get(name, 0))
         ns[name] = new
 
@@ -302,27 +308,29 @@ class Interpreter:
         for i in idx[:-1]:
             container = self._element(container, i)
         if not isinstance(container, list):
-            raise URScriptError(f"'{a.name}' is a {V.type_name(container)}, not a list")
+            raise URScriptError(f"'{a.name}' is a {sv.type_name(container)}, not a list")
         k = self._check_index(container, idx[-1])
-        if isinstance(container, Pose) and not (isinstance(value, (int, float)) and not isinstance(value, bool)):
-            raise URScriptError(f"a pose element must be a number, got {V.type_name(value)}")
-        new, n = V.copy_sized(float(value) if isinstance(container, Pose) else value)
+        if isinstance(container, Pose) and not (
+            isinstance(value, (int, float)) and not isinstance(value, bool)
+        ):
+            raise URScriptError(f"a pose element must be a number, got {sv.type_name(value)}")
+        new, n = sv.copy_sized(float(value) if isinstance(container, Pose) else value)
         if new is None:
             raise URScriptError("cannot store the result of a function that returns nothing")
-        self._account(sizes, a.name, n - V.size_of(container[k]))
+        self._account(sizes, a.name, n - sv.size_of(container[k]))
         container[k] = new
 
     @staticmethod
     def _check_index(container: list[Any], i: Any) -> int:
         if not isinstance(i, int) or isinstance(i, bool):
-            raise URScriptError(f"list index must be an int, got {V.type_name(i)} {V.describe(i)}")
+            raise URScriptError(f"list index must be an int, got {sv.type_name(i)} {sv.describe(i)}")
         if not 0 <= i < len(container):
             raise URScriptError(f"index {i} out of range for a list of {len(container)} elements")
         return i
 
     def _element(self, container: Any, i: Any) -> Any:
         if not isinstance(container, list):
-            raise URScriptError(f"cannot index a {V.type_name(container)}")
+            raise URScriptError(f"cannot index a {sv.type_name(container)}")
         return container[self._check_index(container, i)]
 
     # --- expressions --------------------------------------------------------------------------
@@ -337,10 +345,10 @@ class Interpreter:
             op = e.op  # type: ignore[attr-defined]
             left = self._ev(e.left, frame)  # type: ignore[attr-defined]
             if op in ("and", "or"):
-                lv = V.truth(left, f"'{op}'")
+                lv = sv.truth(left, f"'{op}'")
                 if (op == "and" and not lv) or (op == "or" and lv):
                     return lv
-                return V.truth(self._ev(e.right, frame), f"'{op}'")  # type: ignore[attr-defined]
+                return sv.truth(self._ev(e.right, frame), f"'{op}'")  # type: ignore[attr-defined]
             return self._binop(op, left, self._ev(e.right, frame))  # type: ignore[attr-defined]
         if t is Index:
             return self._element(self._ev(e.obj, frame), self._ev(e.index, frame))  # type: ignore[attr-defined]
@@ -373,10 +381,10 @@ class Interpreter:
             op = e.op  # type: ignore[attr-defined]
             left = yield from self._gev(e.left, frame)  # type: ignore[attr-defined]
             if op in ("and", "or"):
-                lv = V.truth(left, f"'{op}'")
+                lv = sv.truth(left, f"'{op}'")
                 if (op == "and" and not lv) or (op == "or" and lv):
                     return lv
-                return V.truth((yield from self._gev(e.right, frame)), f"'{op}'")  # type: ignore[attr-defined]
+                return sv.truth((yield from self._gev(e.right, frame)), f"'{op}'")  # type: ignore[attr-defined]
             return self._binop(op, left, (yield from self._gev(e.right, frame)))  # type: ignore[attr-defined]
         if t is Unary:
             return self._unary(e.op, (yield from self._gev(e.operand, frame)))  # type: ignore[attr-defined]
@@ -391,19 +399,19 @@ class Interpreter:
     @staticmethod
     def _binop(op: str, a: Any, b: Any) -> Any:
         if op in _ARITH:
-            return V.arith(op, a, b)
+            return sv.arith(op, a, b)
         if op in _COMPARE:
-            return V.compare(op, a, b)
-        return V.truth(a, "'xor'") != V.truth(b, "'xor'")  # xor
+            return sv.compare(op, a, b)
+        return sv.truth(a, "'xor'") != sv.truth(b, "'xor'")  # xor
 
     @staticmethod
     def _unary(op: str, v: Any) -> Any:
         if op == "not":
-            return not V.truth(v, "'not'")
+            return not sv.truth(v, "'not'")
         if op == "-":
-            return V.negate(v)
+            return sv.negate(v)
         if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise URScriptError(f"unary '+' is not defined for {V.type_name(v)}")
+            raise URScriptError(f"unary '+' is not defined for {sv.type_name(v)}")
         return v
 
     @staticmethod
@@ -414,7 +422,7 @@ class Interpreter:
             return Pose(float(x) for x in items)
         if any(x is None for x in items):
             raise URScriptError("a list element is the result of a function that returns nothing")
-        return V.copy_sized(items)[0]
+        return sv.copy_sized(items)[0]
 
     # --- calls --------------------------------------------------------------------------------
     def _call_now(self, c: Call, args: list[Any], kwargs: dict[str, Any]) -> Any:
@@ -440,7 +448,7 @@ class Interpreter:
             raise URScriptError(f"unknown function {c.name}()")
         self._tick()
         result = yield from self._guard(c.name, lambda: fn(*args, **kwargs))
-        return V.to_value(result, f"{c.name}()")
+        return sv.to_value(result, f"{c.name}()")
 
     def _guard(self, name: str, make: Callable[[], Gen]) -> Gen:
         """Run a timed built-in; its Python exceptions become runtime errors of the program."""
@@ -451,7 +459,9 @@ class Interpreter:
         except Exception as err:
             if self.passthrough and isinstance(err, self.passthrough):
                 raise
-            raise URScriptError(f"line {self.line}: {name}(): {type(err).__name__}: {str(err)[:200]}") from None
+            raise URScriptError(
+                f"line {self.line}: {name}(): {type(err).__name__}: {str(err)[:200]}"
+            ) from None
 
     def _call_builtin(self, c: Call, args: list[Any], kwargs: dict[str, Any]) -> Any:
         fn = self.builtins.get(c.name)
@@ -465,13 +475,17 @@ class Interpreter:
         except Exception as err:
             if self.passthrough and isinstance(err, self.passthrough):
                 raise
-            raise URScriptError(f"line {self.line}: {c.name}(): {type(err).__name__}: {str(err)[:200]}") from None
-        return V.to_value(result, f"{c.name}()")
+            raise URScriptError(
+                f"line {self.line}: {c.name}(): {type(err).__name__}: {str(err)[:200]}"
+            ) from None
+        return sv.to_value(result, f"{c.name}()")
 
     def _call_user(self, f: FuncDef, args: list[Any], kwargs: dict[str, Any]) -> Gen:
         self._tick()
-        if self.depth >= V.MAX_CALL_DEPTH:
-            raise URScriptError(f"recursion too deep: more than {V.MAX_CALL_DEPTH} nested function calls ({f.name})")
+        if self.depth >= sv.MAX_CALL_DEPTH:
+            raise URScriptError(
+                f"recursion too deep: more than {sv.MAX_CALL_DEPTH} nested function calls ({f.name})"
+            )
         if len(args) > len(f.params):
             raise URScriptError(f"{f.name}() takes {len(f.params)} arguments, got {len(args)}")
         unknown = [k for k in kwargs if k not in f.params[len(args) :]]

@@ -57,7 +57,9 @@ class Program:
         URScriptError: syntax errors, unsupported statements and exceeded limits, naming the line.
     """
 
-    def __init__(self, source: str, name: str = "script", timed_builtins: frozenset[str] = TIMED_BUILTINS) -> None:
+    def __init__(
+        self, source: str, name: str = "script", timed_builtins: frozenset[str] = TIMED_BUILTINS
+    ) -> None:
         self.name = name
         top = parse(source, name)
         self.functions: dict[str, FuncDef] = {}
@@ -93,7 +95,11 @@ class Program:
         calls: dict[str, set[str]] = {}
         for fname, f in self.functions.items():
             calls[fname] = {
-                e.name for s in walk_stmts(f.body) for x in s.exprs() for e in walk_exprs(x) if isinstance(e, Call)
+                e.name
+                for s in walk_stmts(f.body)
+                for x in s.exprs()
+                for e in walk_exprs(x)
+                if isinstance(e, Call)
             }
         timed = set(timed_builtins)
         changed = True
@@ -103,7 +109,7 @@ class Program:
                 if fname not in timed and called & timed:
                     timed.add(fname)
                     changed = True
-        for s in walk_stmts(self.main + [*self.functions.values()]):
+        for s in walk_stmts([*self.main, *self.functions.values()]):
             for x in s.exprs():
                 _mark(x, timed)
 

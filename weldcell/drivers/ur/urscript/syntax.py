@@ -34,9 +34,9 @@ class Expr:
     __slots__ = ("depth", "line", "timed")
 
     def __init__(self, line: int, *children: Expr) -> None:
-        self.line = line
-        self.depth = 1 + max((c.depth for c in children), default=0)
-        self.timed = False
+        self.line: int = line
+        self.depth: int = 1 + max((c.depth for c in children), default=0)
+        self.timed: bool = False
         if self.depth > MAX_NESTING:
             raise URScriptError(f"line {line}: expression nested more than {MAX_NESTING} levels deep")
 
@@ -145,7 +145,9 @@ class Call(Expr):
         seen = set()
         for k, _ in kwargs:
             if k in seen:
-                raise URScriptError(f"line {line}: keyword argument '{k}' given twice in the call of {name}()")
+                raise URScriptError(
+                    f"line {line}: keyword argument '{k}' given twice in the call of {name}()"
+                )
             seen.add(k)
 
     def children(self) -> tuple[Expr, ...]:
@@ -322,7 +324,9 @@ class FuncDef(Stmt):
         seen_default = False
         for p, d in params:
             if d is None and seen_default:
-                raise URScriptError(f"line {line}: {name}(): parameter '{p}' without a default follows one with")
+                raise URScriptError(
+                    f"line {line}: {name}(): parameter '{p}' without a default follows one with"
+                )
             seen_default = seen_default or d is not None
 
     def exprs(self) -> tuple[Expr, ...]:
@@ -359,7 +363,9 @@ def _target(e: Expr, line: int) -> tuple[str, list[Expr]]:
         indices.append(e.index)
         e = e.obj
     if not isinstance(e, Name):
-        raise URScriptError(f"line {line}: cannot assign to this expression (expected a variable or a list element)")
+        raise URScriptError(
+            f"line {line}: cannot assign to this expression (expected a variable or a list element)"
+        )
     return e.name, indices[::-1]
 
 
@@ -457,7 +463,9 @@ class _Build(Transformer):  # type: ignore[type-arg]
     def str_lit(self, c: list[Any]) -> Expr:
         tok = c[0]
         if len(tok) - 2 > MAX_STRING_CHARS:
-            raise URScriptError(f"line {tok.line}: string of {len(tok) - 2} characters (at most {MAX_STRING_CHARS})")
+            raise URScriptError(
+                f"line {tok.line}: string of {len(tok) - 2} characters (at most {MAX_STRING_CHARS})"
+            )
         return Const(tok.line, str(tok)[1:-1])
 
     def true_lit(self, c: list[Any]) -> Expr:
@@ -504,7 +512,9 @@ class _Build(Transformer):  # type: ignore[type-arg]
             value = [e.value for e in items]  # type: ignore[attr-defined]
             size = len(value) + sum(_size(v) for v in value if isinstance(v, list))
             if size > MAX_LIST_ELEMENTS:
-                raise URScriptError(f"line {line}: list literal of {size} elements (at most {MAX_LIST_ELEMENTS})")
+                raise URScriptError(
+                    f"line {line}: list literal of {size} elements (at most {MAX_LIST_ELEMENTS})"
+                )
             return Const(line, value, 1 + max((e.depth for e in items), default=0))
         return ListLit(line, items)
 
@@ -514,7 +524,10 @@ class _Build(Transformer):  # type: ignore[type-arg]
             return Index(tok.line, Name(tok.line, "p"), items[0])
         if len(items) != 6:
             raise URScriptError(f"line {tok.line}: a pose p[...] has 6 values, got {len(items)}")
-        if all(isinstance(e, Const) and isinstance(e.value, (int, float)) and not isinstance(e.value, bool) for e in items):
+        if all(
+            isinstance(e, Const) and isinstance(e.value, (int, float)) and not isinstance(e.value, bool)
+            for e in items
+        ):
             return Const(tok.line, Pose(float(e.value) for e in items), 2)  # type: ignore[attr-defined]
         return PoseLit(tok.line, items)
 
@@ -576,11 +589,14 @@ def parse(text: str, name: str = "script") -> list[Stmt]:
         URScriptError: a syntax error, an unsupported statement or a limit exceeded (names the line).
     """
     if len(text) > MAX_SOURCE_CHARS:
-        raise URScriptError(f"{name}: program of {len(text)} characters; at most {MAX_SOURCE_CHARS} are accepted")
+        raise URScriptError(
+            f"{name}: program of {len(text)} characters; at most {MAX_SOURCE_CHARS} are accepted"
+        )
     if not text.endswith("\n"):
         text += "\n"
     try:
-        return _parser().parse(text)  # type: ignore[no-any-return]
+        top: list[Stmt] = _parser().parse(text)  # type: ignore[assignment]  # built by _Build
+        return top
     except URScriptError as err:
         raise URScriptError(f"{name} {err}") from None
     except UnexpectedInput as err:
@@ -591,7 +607,9 @@ def parse(text: str, name: str = "script") -> list[Stmt]:
             raise URScriptError(f"{name} {inner}") from None
         raise URScriptError(f"{name}: cannot parse ({type(err).__name__})") from None
     except (RecursionError, MemoryError) as err:
-        raise URScriptError(f"{name}: program too large or too deeply nested ({type(err).__name__})") from None
+        raise URScriptError(
+            f"{name}: program too large or too deeply nested ({type(err).__name__})"
+        ) from None
 
 
 def walk_exprs(e: Expr) -> Iterator[Expr]:

@@ -135,7 +135,9 @@ def compare(op: str, a: Any, b: Any) -> bool:
 
 def _equal(a: Any, b: Any) -> bool:
     if isinstance(a, list):
-        return isinstance(b, list) and len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b))
+        return (
+            isinstance(b, list) and len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b, strict=True))
+        )
     return bool(a == b)
 
 
@@ -182,7 +184,9 @@ def to_value(v: Any, what: str) -> Any:
     """
     if v is None or isinstance(v, (bool, str)):
         if isinstance(v, str) and len(v) > MAX_STRING_CHARS:
-            raise URScriptError(f"{what} returned a string of {len(v)} characters (at most {MAX_STRING_CHARS})")
+            raise URScriptError(
+                f"{what} returned a string of {len(v)} characters (at most {MAX_STRING_CHARS})"
+            )
         return v
     if isinstance(v, int):
         return check_int(int(v))
