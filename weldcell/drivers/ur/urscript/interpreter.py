@@ -443,6 +443,8 @@ class Interpreter:
         f = self.functions.get(c.name)
         if f is not None:
             return (yield from self._call_user(f, args, kwargs))
+        if c.name not in self.timed:  # a plain built-in whose arguments took time
+            return self._call_builtin(c, args, kwargs)
         fn = self.builtins.get(c.name)
         if fn is None:
             raise URScriptError(f"unknown function {c.name}()")

@@ -54,6 +54,8 @@ class Const(Expr):
         super().__init__(line)
         self.value = value
         self.depth = depth
+        if depth > MAX_NESTING:
+            raise URScriptError(f"line {line}: list literal nested more than {MAX_NESTING} levels deep")
 
 
 class Name(Expr):
