@@ -6,6 +6,11 @@ Assignment targets and ``local``/``global`` declarations are parsed as expressio
 the tree builder (LALR cannot tell ``a[i] = x`` from the expression ``a[i]`` before the ``=``).
 ``p[`` opens a pose literal; ``p[i]`` with one element is an index into a variable named ``p``.
 Lists are left-recursive so their length is checked while they are parsed.
+
+Speed: an expression is a flat ``operand (operator operand)*`` sequence that the tree builder
+orders by precedence (no chain of one-child reductions per operand), and a list of plain numbers
+(``[0.1, -2, 3e-3]``, ``p[...]`` with six numbers: servo tables, poses) is a single token. Long
+exported programs parse several times faster that way.
 """
 
 GRAMMAR = r"""
@@ -54,26 +59,15 @@ while_stmt: WHILE expr ":" _NL block END
 for_stmt: FOR NAME IN expr ":" _NL block END
 block: _stmt*
 
-?expr: or_test
-?or_test: xor_test
-        | or_test OR xor_test -> boolop
-?xor_test: and_test
-         | xor_test XOR and_test -> boolop
-?and_test: not_test
-         | and_test AND not_test -> boolop
-?not_test: comparison
-         | NOT not_test -> unary
-?comparison: arith
-           | arith COMP_OP arith -> binop
-?arith: term
-      | arith ADD_OP term -> binop
-?term: factor
-     | term MUL_OP factor -> binop
-?factor: postfix
-       | ADD_OP factor -> unary
+expr: operand (_binop operand)*
+_binop: OR | XOR | AND | COMP_OP | ADD_OP | MUL_OP
+?operand: prefix* postfix
+prefix: NOT | ADD_OP
 ?postfix: atom
         | postfix "[" expr "]" -> index
 ?atom: NUMBER -> number
+     | NUMLIST -> numlist
+     | POSE_NUMS -> pose_nums
      | STRING -> str_lit
      | TRUE -> true_lit
      | FALSE -> false_lit
@@ -121,6 +115,9 @@ COMP_OP: "==" | "!=" | "<=" | ">=" | "<" | ">"
 ADD_OP: "+" | "-"
 MUL_OP: "*" | "/" | "%"
 POSE_OPEN.2: "p["
+_NUM: /[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?/
+NUMLIST.3: "[" /[ \t]*/ _NUM (/[ \t]*,[ \t]*/ _NUM)* /[ \t]*/ "]"
+POSE_NUMS.4: "p[" /[ \t]*/ _NUM (/[ \t]*,[ \t]*/ _NUM)~5 /[ \t]*/ "]"
 NAME: /[A-Za-z_][A-Za-z0-9_]*/
 NUMBER: /(\d+\.\d*|\.\d+)([eE][+-]?\d+)?|\d+([eE][+-]?\d+)?/
 STRING: /"[^"\n]*"/ | /'[^'\n]*'/

@@ -18,6 +18,7 @@ from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, Un
 from weldcell.drivers.ur.urscript.grammar import GRAMMAR
 from weldcell.drivers.ur.urscript.values import (
     INT_MAX,
+    INT_MIN,
     MAX_LIST_ELEMENTS,
     MAX_NESTING,
     MAX_SOURCE_CHARS,
@@ -50,10 +51,11 @@ class Const(Expr):
 
     __slots__ = ("value",)
 
-    def __init__(self, line: int, value: Any, depth: int = 1) -> None:
-        super().__init__(line)
+    def __init__(self, line: int, value: Any, depth: int = 1) -> None:  # noqa: PLW0231 - fast path
+        self.line = line
         self.value = value
         self.depth = depth
+        self.timed = False
         if depth > MAX_NESTING:
             raise URScriptError(f"line {line}: list literal nested more than {MAX_NESTING} levels deep")
 
@@ -451,16 +453,20 @@ class _Build(Transformer):  # type: ignore[type-arg]
 
     # expressions -----------------------------------------------------------------------------
     def number(self, c: list[Any]) -> Expr:
+        return Const(c[0].line, _number(str(c[0]), c[0].line))
+
+    def numlist(self, c: list[Any]) -> Expr:
         tok = c[0]
-        text = str(tok)
-        if any(ch in text for ch in ".eE"):
-            v = float(text)  # a decimal literal: inf when too large, never NaN
-            if v in (float("inf"), float("-inf")):
-                raise URScriptError(f"line {tok.line}: number {text[:40]} is out of the float range")
-            return Const(tok.line, v)
-        if len(text) > 10 or int(text) > INT_MAX:
-            raise URScriptError(f"line {tok.line}: integer {text[:40]} is out of the 32-bit range")
-        return Const(tok.line, int(text))
+        parts = str(tok)[1:-1].split(",")
+        if len(parts) > MAX_LIST_ELEMENTS:
+            raise URScriptError(
+                f"line {tok.line}: list literal of {len(parts)} elements (at most {MAX_LIST_ELEMENTS})"
+            )
+        return Const(tok.line, [_number(x.strip(), tok.line) for x in parts], 2)
+
+    def pose_nums(self, c: list[Any]) -> Expr:
+        tok = c[0]
+        return Const(tok.line, Pose(float(_number(x.strip(), tok.line)) for x in str(tok)[2:-1].split(",")), 2)
 
     def str_lit(self, c: list[Any]) -> Expr:
         tok = c[0]
@@ -536,15 +542,93 @@ class _Build(Transformer):  # type: ignore[type-arg]
     def index(self, c: list[Any]) -> Expr:
         return Index(c[0].line, c[0], c[1])
 
-    def unary(self, c: list[Any]) -> Expr:
-        op, operand = c
-        return Unary(op.line, str(op), operand)
+    def prefix(self, c: list[Any]) -> Token:
+        return c[0]  # type: ignore[no-any-return]
 
-    def binop(self, c: list[Any]) -> Expr:
-        left, op, right = c
-        return BinOp(left.line, str(op), left, right)
+    def operand(self, c: list[Any]) -> _Prefixed:
+        *prefixes, node = c
+        nots = 0
+        signs: list[Token] = []
+        for tok in prefixes:
+            if tok.type != "NOT":
+                signs.append(tok)
+            elif signs:
+                raise URScriptError(f"line {tok.line}: 'not' cannot follow a sign")
+            else:
+                nots += 1
+        for tok in reversed(signs):
+            node = Unary(tok.line, str(tok), node)
+        return _Prefixed(nots, node)
 
-    boolop = binop
+    def expr(self, c: list[Any]) -> Expr:
+        if len(c) == 1 and isinstance(c[0], Expr):
+            return c[0]
+        return _Climb(c).run()
+
+
+class _Prefixed:
+    """An operand with ``nots`` leading ``not`` (they reach over the comparison that follows)."""
+
+    __slots__ = ("node", "nots")
+
+    def __init__(self, nots: int, node: Expr) -> None:
+        self.nots = nots
+        self.node = node
+
+
+#: Binary operator precedence (higher binds tighter); prefix ``not`` sits between ``and`` and
+#: the comparisons, unary signs bind tightest (they are applied to their operand directly).
+_PREC = {"or": 1, "xor": 2, "and": 3, "+": 6, "-": 6, "*": 7, "/": 7, "%": 7}
+_NOT_OPERAND_PREC = 5
+_COMPARISON_PREC = 5
+
+
+class _Climb:
+    """Precedence climbing over ``operand (operator operand)*``; binary operators are left-associative."""
+
+    def __init__(self, seq: list[Any]) -> None:
+        self.seq = seq
+        self.pos = 0
+
+    def run(self) -> Expr:
+        return self._loop(self._primary(), 0)
+
+    def _primary(self) -> Expr:
+        o = self.seq[self.pos]
+        self.pos += 1
+        if not isinstance(o, _Prefixed):
+            return o  # type: ignore[no-any-return]
+        if not o.nots:
+            return o.node
+        node = self._loop(o.node, _NOT_OPERAND_PREC)
+        for _ in range(o.nots):
+            node = Unary(node.line, "not", node)
+        return node
+
+    def _loop(self, lhs: Expr, min_prec: int) -> Expr:
+        seq = self.seq
+        while self.pos < len(seq):
+            op = str(seq[self.pos])
+            prec = _PREC.get(op, _COMPARISON_PREC)
+            if prec < min_prec:
+                break
+            self.pos += 1
+            rhs = self._loop(self._primary(), prec + 1)
+            lhs = BinOp(lhs.line, op, lhs, rhs)
+        return lhs
+
+
+def _number(text: str, line: int) -> int | float:
+    """A numeric literal: int when it has no '.' or exponent (32-bit range), else a finite float."""
+    if any(ch in text for ch in ".eE"):
+        v = float(text)  # a decimal literal: inf when too large, never NaN
+        if v in (float("inf"), float("-inf")):
+            raise URScriptError(f"line {line}: number {text[:40]} is out of the float range")
+        return v
+    digits = text.lstrip("+-")
+    if len(digits) > 10 or not INT_MIN <= int(text) <= INT_MAX:
+        raise URScriptError(f"line {line}: integer {text[:40]} is out of the 32-bit range")
+    return int(text)
 
 
 def _size(v: list[Any]) -> int:

@@ -164,8 +164,10 @@ def copy_sized(v: Any) -> tuple[Any, int]:
         if isinstance(x, list):
             out[i], k = copy_sized(x)
             n += k
+            if n > MAX_LIST_ELEMENTS:
+                break
     if n > MAX_LIST_ELEMENTS:
-        raise URScriptError(f"list of {n} elements; the controller allows at most {MAX_LIST_ELEMENTS}")
+        raise URScriptError(f"list of more than {MAX_LIST_ELEMENTS} elements; the controller allows no more")
     return out, n
 
 
