@@ -38,6 +38,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from weldcell.drivers.realtime import PROCESS_REALTIME, RealtimeConfig
 from weldcell.drivers.ur import rtde_protocol as rp
 from weldcell.drivers.ur.urscript import Program, URScriptError
 from weldcell.drivers.ur.urscript.values import MAX_SOURCE_CHARS
@@ -52,6 +53,11 @@ from weldcell.drivers.ur.virtual_core import (
 from weldcell.errors import DriverConnectionError, DriverTimeoutError
 
 log = logging.getLogger(__name__)
+
+#: Process settings while a controller runs: only the GIL switch interval (see VirtualController.start).
+_SWITCH_ONLY = RealtimeConfig(
+    fifo_priority=None, reader_fifo_priority=None, gc="on", switch_interval=0.0005, timer_slack=None
+)
 
 TEST_COMMANDS = {
     "weldcell protective_stop <reason>": "trigger a protective stop",
@@ -793,13 +799,21 @@ class VirtualController:
             raise
         self.ports = Ports(self.rtde.port, self.dashboard.port, *(s.port for s in self.scripts))
         self._thread = threading.Thread(target=self._loop, name="controller-cycle", daemon=True)
+        self._realtime = False
 
     def _on_message(self, text: str, source: str, level: int) -> None:
         if self.rtde is not None:
             self.rtde.queue_message(text, source, level)
 
     def start(self) -> None:
-        """Start the cycle thread."""
+        """Start the cycle thread.
+
+        While the controller runs, the interpreter's thread switch interval is 0.5 ms (CPython's
+        default 5 ms would let a busy thread of this process, e.g. one compiling an uploaded program,
+        hold the GIL for 5 ms while the 2 ms cycle waits for it).
+        """
+        PROCESS_REALTIME.acquire(_SWITCH_ONLY)
+        self._realtime = True
         self._thread.start()
 
     def _loop(self) -> None:
@@ -836,6 +850,9 @@ class VirtualController:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=2.0)
+        if self._realtime:
+            self._realtime = False
+            PROCESS_REALTIME.release()
         if self.rtde is not None:
             self.rtde.close()
         self.dashboard.close()

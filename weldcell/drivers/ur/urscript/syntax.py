@@ -51,7 +51,9 @@ class Const(Expr):
 
     __slots__ = ("value",)
 
-    def __init__(self, line: int, value: Any, depth: int = 1) -> None:  # noqa: PLW0231 - fast path
+    def __init__(
+        self, line: int, value: Any, depth: int = 1
+    ) -> None:  # no super().__init__: the hot path of the parser
         self.line = line
         self.value = value
         self.depth = depth
@@ -466,7 +468,9 @@ class _Build(Transformer):  # type: ignore[type-arg]
 
     def pose_nums(self, c: list[Any]) -> Expr:
         tok = c[0]
-        return Const(tok.line, Pose(float(_number(x.strip(), tok.line)) for x in str(tok)[2:-1].split(",")), 2)
+        return Const(
+            tok.line, Pose(float(_number(x.strip(), tok.line)) for x in str(tok)[2:-1].split(",")), 2
+        )
 
     def str_lit(self, c: list[Any]) -> Expr:
         tok = c[0]
