@@ -43,7 +43,7 @@ def _hostile(tmp: Path) -> list[tuple[str, str, str]]:
         ("power operator", "def p():\n  x = 10**10**10\nend\n", "cannot parse"),
         ("huge exponent", "def p():\n  x = pow(10, pow(10, 10))\nend\n", "OverflowError"),
         ("int overflow", "def p():\n  x = 1\n  while True:\n    x = x * 10\n  end\nend\n", "integer overflow"),
-        ("deep recursion", "def r(n):\n  return r(n + 1)\nend\nr(0)\n", "recursion too deep"),
+        ("deep recursion", "def p():\n  def r(n):\n    return r(n + 1)\n  end\n  r(0)\nend\n", "recursion too deep"),
         ("infinite loop", "def p():\n  x = 0\n  while True:\n    x = x + 1\n  end\nend\n", "too much behind"),
         ("1e6-element list", f"def p():\n  a = {row}\n  b = [{', '.join(['a'] * 1000)}]\nend\n", "elements"),
         ("string doubling", 'def p():\n  s = "ab"\n  while True:\n    s = str_cat(s, s)\n    sync()\n  end\nend\n',

@@ -378,6 +378,10 @@ def _target(e: Expr, line: int) -> tuple[str, list[Expr]]:
 class _Build(Transformer):  # type: ignore[type-arg]
     """Builds the nodes while the LALR parser reduces (no parse tree, no recursion)."""
 
+    def __default__(self, data: Any, children: list[Any], meta: Any) -> Any:
+        # every rule of the grammar has a method; a rule without one must not become a lark Tree
+        raise URScriptError(f"line {getattr(meta, 'line', '?')}: cannot parse ({data})")
+
     # statements ------------------------------------------------------------------------------
     def start(self, c: list[Any]) -> list[Stmt]:
         return c
