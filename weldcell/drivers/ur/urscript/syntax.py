@@ -12,7 +12,7 @@ import functools
 from collections.abc import Iterator
 from typing import Any
 
-from lark import Lark, Token, Transformer
+from lark import Lark, Token, Transformer, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from weldcell.drivers.ur.urscript.grammar import GRAMMAR
@@ -379,8 +379,11 @@ class _Build(Transformer):  # type: ignore[type-arg]
     """Builds the nodes while the LALR parser reduces (no parse tree, no recursion)."""
 
     def __default__(self, data: Any, children: list[Any], meta: Any) -> Any:
-        # every rule of the grammar has a method; a rule without one must not become a lark Tree
-        raise URScriptError(f"line {getattr(meta, 'line', '?')}: cannot parse ({data})")
+        # ``_rule``s are inlined into their parent by lark; every other rule has a method here, and
+        # one without must be a compile error, never a lark Tree inside the program
+        if str(data).startswith("_"):
+            return Tree(data, children)
+        raise URScriptError(f"cannot parse ({data})")
 
     # statements ------------------------------------------------------------------------------
     def start(self, c: list[Any]) -> list[Stmt]:
