@@ -26,36 +26,45 @@ from weldcell.drivers.ur.virtual_core import ControllerCore, CoreConfig, Runtime
 HOST = "127.0.0.94"
 
 
+def _p(*body: str) -> str:
+    """A program ``def p(): <body> end`` (one statement per argument)."""
+    return "def p():\n" + "".join(f"  {line}\n" for line in body) + "end\n"
+
+
 def _hostile(tmp: Path) -> list[tuple[str, str, str]]:
     """(name, script, text expected in the controller's error message)."""
     target = tmp / "pwned"
     row = "[" + ", ".join(["0"] * 1000) + "]"
+    forever = ("while True:", "  x = x * 10", "end")
     return [
-        ("open", f'def p():\n  f = open("{target}", "w")\nend\n', "unknown function open"),
-        ("import", "def p():\n  import os\nend\n", "cannot parse"),
-        ("__import__", f'def p():\n  __import__("os").system("touch {target}")\nend\n', "cannot parse"),
-        ("__import__ call", 'def p():\n  x = __import__("os")\nend\n', "unknown function __import__"),
-        ("eval", f'def p():\n  eval("open(\'{target}\', \'w\')")\nend\n', "unknown function eval"),
-        ("exec", 'def p():\n  exec("x = 1")\nend\n', "unknown function exec"),
-        ("attribute walk", "def p():\n  x = ().__class__.__bases__[0].__subclasses__()\nend\n", "cannot parse"),
-        ("dunder name", "def p():\n  x = __builtins__\nend\n", "variable '__builtins__' is not defined"),
-        ("dunder call", "def p():\n  __class__()\nend\n", "unknown function __class__"),
-        ("power operator", "def p():\n  x = 10**10**10\nend\n", "cannot parse"),
-        ("huge exponent", "def p():\n  x = pow(10, pow(10, 10))\nend\n", "OverflowError"),
-        ("int overflow", "def p():\n  x = 1\n  while True:\n    x = x * 10\n  end\nend\n", "integer overflow"),
-        ("deep recursion", "def p():\n  def r(n):\n    return r(n + 1)\n  end\n  r(0)\nend\n", "recursion too deep"),
-        ("infinite loop", "def p():\n  x = 0\n  while True:\n    x = x + 1\n  end\nend\n", "too much behind"),
-        ("1e6-element list", f"def p():\n  a = {row}\n  b = [{', '.join(['a'] * 1000)}]\nend\n", "elements"),
-        ("string doubling", 'def p():\n  s = "ab"\n  while True:\n    s = str_cat(s, s)\n    sync()\n  end\nend\n',
-         "characters"),
-        ("huge to_str", f"def p():\n  a = {row}\n  textmsg(to_str([a, a, a, a, a]))\nend\n", "characters"),
-        ("builtin TypeError", "def p():\n  set_tcp(\"abc\")\nend\n", "set_tcp(): ValueError"),
-        ("builtin bad args", "def p():\n  movej([1, 2])\nend\n", "6 values"),
-        ("sleep on a string", 'def p():\n  sleep("x")\nend\n', "sleep(): ValueError"),
-        ("thread", "def p():\n  thread t():\n    sync()\n  end\nend\n", "'thread' is not supported"),
-        ("division by zero", "def p():\n  x = 1 / 0\nend\n", "division by zero"),
-        ("index error", "def p():\n  x = [1]\n  x[5] = 2\nend\n", "index 5 out of range"),
-    ]  # fmt: skip
+        ("open", _p(f'f = open("{target}", "w")'), "unknown function open"),
+        ("import", _p("import os"), "cannot parse"),
+        ("__import__", _p(f'__import__("os").system("touch {target}")'), "cannot parse"),
+        ("__import__ call", _p('x = __import__("os")'), "unknown function __import__"),
+        ("eval", _p(f"eval(\"open('{target}', 'w')\")"), "unknown function eval"),
+        ("exec", _p('exec("x = 1")'), "unknown function exec"),
+        ("attribute walk", _p("x = ().__class__.__bases__[0].__subclasses__()"), "cannot parse"),
+        ("dunder name", _p("x = __builtins__"), "variable '__builtins__' is not defined"),
+        ("dunder call", _p("__class__()"), "unknown function __class__"),
+        ("power operator", _p("x = 10**10**10"), "cannot parse"),
+        ("huge exponent", _p("x = pow(10, pow(10, 10))"), "OverflowError"),
+        ("int overflow", _p("x = 1", *forever), "integer overflow"),
+        ("deep recursion", _p("def r(n):", "  return r(n + 1)", "end", "r(0)"), "recursion too deep"),
+        ("infinite loop", _p("x = 0", "while True:", "  x = x + 1", "end"), "too much behind"),
+        ("1e6-element list", _p(f"a = {row}", f"b = [{', '.join(['a'] * 1000)}]"), "elements"),
+        (
+            "string doubling",
+            _p('s = "ab"', "while True:", "  s = str_cat(s, s)", "  sync()", "end"),
+            "characters",
+        ),
+        ("huge to_str", _p(f"a = {row}", "textmsg(to_str([a, a, a, a, a]))"), "characters"),
+        ("builtin TypeError", _p('set_tcp("abc")'), "set_tcp(): ValueError"),
+        ("builtin bad args", _p("movej([1, 2])"), "6 values"),
+        ("sleep on a string", _p('sleep("x")'), "sleep(): ValueError"),
+        ("thread", _p("thread t():", "  sync()", "end"), "'thread' is not supported"),
+        ("division by zero", _p("x = 1 / 0"), "division by zero"),
+        ("index error", _p("x = [1]", "x[5] = 2"), "index 5 out of range"),
+    ]
 
 
 def _run_core(core: ControllerCore, script: str, cycles: int = 50) -> None:
@@ -100,11 +109,11 @@ def test_runtime_error_messages_are_pendant_like() -> None:
 def test_a_builtin_exception_of_any_type_is_a_runtime_error() -> None:
     core = ControllerCore(CoreConfig())
 
-    class Weird(Exception):
+    class WeirdError(Exception):
         pass
 
     def weird(*args: object) -> None:
-        raise Weird("inside the controller")
+        raise WeirdError("inside the controller")
 
     def weird_motion(*args: object) -> Iterator[None]:
         yield
@@ -113,7 +122,7 @@ def test_a_builtin_exception_of_any_type_is_a_runtime_error() -> None:
     original = core._builtins
     core._builtins = lambda: {**original(), "weird": weird, "sync": weird_motion}  # type: ignore[method-assign]
     _run_core(core, "def p():\n  weird()\nend\n")
-    assert "Runtime error: line 2: weird(): Weird: inside the controller" in core.log
+    assert "Runtime error: line 2: weird(): WeirdError: inside the controller" in core.log
     _run_core(core, "def p():\n  x = 1\n  sync()\nend\n")
     assert any(m.startswith("Runtime error: line 3: sync(): KeyError") for m in core.log), core.log[-3:]
     assert not core.program_running
@@ -256,3 +265,37 @@ def test_uploading_a_long_program_does_not_stall_the_cycle(
 
 def test_list_limit_is_below_a_million() -> None:
     assert MAX_LIST_ELEMENTS < 1_000_000
+
+
+def test_dashboard_load_and_play_report_compile_and_runtime_errors(tmp_path: Path) -> None:
+    target = tmp_path / "pwned"
+    (tmp_path / "bad.script").write_text("def bad():\n  x = (\nend\n")
+    (tmp_path / "hostile.script").write_text(f'def hostile():\n  open("{target}", "w")\nend\n')
+    (tmp_path / "good.script").write_text('def good():\n  sleep(0.02)\n  textmsg("good program ran")\nend\n')
+    h = start_virtual_controller("127.0.0.95", CoreConfig(), Ports(0, 0, 0, 0, 0), program_dir=tmp_path)
+    try:
+        with DashboardClient("127.0.0.95", h.ports.dashboard) as d:
+            assert d.command("load bad.script") == "Loading program: bad.script"
+            assert d.command("play") == "Failed to execute: play"
+            log = json.loads(d.command("weldcell state"))["log"]
+            assert any(m.startswith("Compile error: bad line 2: cannot parse") for m in log), log
+            assert d.command("load hostile.script") == "Loading program: hostile.script"
+            assert d.command("play") == "Starting program"
+            deadline = time.monotonic() + 5.0
+            while time.monotonic() < deadline and d.command("running") == "Program running: true":
+                time.sleep(0.02)
+            log = json.loads(d.command("weldcell state"))["log"]
+            assert (
+                "Runtime error: line 2: unknown function open(); not a built-in or a function of the program"
+                in log
+            )
+            assert d.command("load good.script") == "Loading program: good.script"
+            assert d.command("play") == "Starting program"
+            deadline = time.monotonic() + 5.0
+            while time.monotonic() < deadline and "good program ran" not in log:
+                log = json.loads(d.command("weldcell state"))["log"]
+                time.sleep(0.02)
+            assert "good program ran" in log
+    finally:
+        h.stop()
+    assert not target.exists()
