@@ -568,7 +568,7 @@ class _Build(Transformer):  # type: ignore[type-arg]
             else:
                 nots += 1
         for tok in reversed(signs):
-            node = Unary(tok.line, str(tok), node)
+            node = Unary(node.line, str(tok), node)
         return _Prefixed(nots, node)
 
     def expr(self, c: list[Any]) -> Expr:
