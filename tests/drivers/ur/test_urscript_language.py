@@ -304,3 +304,15 @@ def test_grammar_is_lalr_without_conflicts() -> None:
     from lark import Lark
 
     Lark(GRAMMAR, parser="lalr")  # raises GrammarError on a conflict
+
+
+def test_long_straight_line_code_spreads_over_cycles_instead_of_stalling() -> None:
+    src = "x = 0\n" + "x = x + 1\n" * 20000 + "emit(x)\n"
+    out, cycles = _run(src, max_cycles=100000)
+    assert out == [20000]
+    assert cycles > 1  # about 1 ms of CPU per cycle, then the rest in the next cycle
+
+
+def test_a_loop_without_sync_is_not_sliced_but_stopped() -> None:
+    message = _error("def p():\n  i = 0\n  while i < 1000000:\n    i = i + 1\n  end\nend\n")
+    assert "line 3: Runtime is too much behind" in message

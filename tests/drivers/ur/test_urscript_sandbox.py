@@ -64,6 +64,8 @@ def _hostile(tmp: Path) -> list[tuple[str, str, str]]:
         ("thread", _p("thread t():", "  sync()", "end"), "'thread' is not supported"),
         ("division by zero", _p("x = 1 / 0"), "division by zero"),
         ("index error", _p("x = [1]", "x[5] = 2"), "index 5 out of range"),
+        ("nesting by loop", _p("a = [0]", "while True:", "  a = [a]", "end"), "nested more than 100"),
+        ("sec loop", "sec s():\n  while True:\n    x = 1\n  end\nend\n", "too much behind"),
     ]
 
 
@@ -236,7 +238,13 @@ def test_uploading_a_long_program_does_not_stall_the_cycle(
         with socket.create_connection((HOST, controller.ports.secondary)) as s:
             s.sendall(text.encode())
         deadline = t0 + 60.0
-        while time.monotonic() < deadline and _state(controller)["runtime_state"] != "PLAYING":
+        latency = 0.0  # the Dashboard needs the core lock: before, it waited for the whole parse
+        while time.monotonic() < deadline:
+            t_ask = time.monotonic()
+            playing = _state(controller)["runtime_state"] == "PLAYING"
+            latency = max(latency, time.monotonic() - t_ask)
+            if playing:
+                break
             time.sleep(0.02)
         t_running = time.monotonic() - t0
         time.sleep(0.3)
@@ -253,14 +261,16 @@ def test_uploading_a_long_program_does_not_stall_the_cycle(
     rate = arrivals.size / (t1 - t0)
     print(
         f"{n_lines} lines ({len(text) / 1e6:.1f} MB): running after {t_running:.2f} s; "
-        f"{rate:.0f} packages/s, longest gap {gaps.max() * 1e3:.1f} ms, missed cycles {missed}"
+        f"{rate:.0f} packages/s, longest gap {gaps.max() * 1e3:.1f} ms, missed cycles {missed}, "
+        f"slowest Dashboard reply {latency * 1e3:.0f} ms"
     )
     # Before, the parse held the core lock: no package for 0.5-0.7 s (5,000 lines) or 3-6 s (30,000
     # lines). Now the cycle keeps going while the program compiles beside it; the bounds leave room
     # for a shared, loaded test machine (the figures are in docs/drivers.md).
+    assert rate > 450  # packages counted one by one: at least 90 % of the 500/s while compiling
     assert gaps.max() < 0.25
-    assert missed < 100
-    assert rate > 450
+    assert missed < 0.1 * (t1 - t0) / 0.002
+    assert latency < 0.5
 
 
 def test_list_limit_is_below_a_million() -> None:

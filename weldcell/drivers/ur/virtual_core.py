@@ -347,7 +347,9 @@ class ControllerCore:
             except URScriptError as err:
                 return self.compile_failed(err)
         if prog.is_secondary:
-            interp = Interpreter(prog, self._builtins(), MOTION, passthrough=(ProtectiveStopError,))
+            interp = Interpreter(
+                prog, self._builtins(), MOTION, passthrough=(ProtectiveStopError,), preemptible=False
+            )
             try:
                 for _ in interp.run():
                     raise URScriptError(f"{name}: a secondary (sec) program cannot move or wait")

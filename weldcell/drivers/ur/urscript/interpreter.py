@@ -88,6 +88,9 @@ class Interpreter:
         motion: Deprecated alias check: when given, it must equal ``program.timed_builtins``
             (otherwise the program is re-annotated for it).
         passthrough: Exception types raised by built-ins that leave :meth:`run` unchanged.
+        preemptible: Straight-line code that has used ``SLICE_PER_CYCLE`` of CPU in a cycle
+            continues in the next cycle (at a statement boundary where the program may wait);
+            False for programs that must finish at once (``sec``), which only have the hard limit.
     """
 
     def __init__(
@@ -96,6 +99,7 @@ class Interpreter:
         builtins: dict[str, Builtin],
         motion: frozenset[str] | None = None,
         passthrough: tuple[type[BaseException], ...] = (),
+        preemptible: bool = True,
     ) -> None:
         if motion is not None and motion != program.timed_builtins:
             program.annotate(motion)
@@ -112,6 +116,9 @@ class Interpreter:
         self._iters = 0
         self._stmts = 0
         self._cpu0 = time.thread_time()
+        self._preemptible = preemptible
+        self._no_wait = 0  # > 0 inside a call that must finish within the cycle
+        self._in_loop = 0  # > 0 inside a loop body (loops are bounded by the iteration budget)
 
     # --- cycle budget -------------------------------------------------------------------------
     def new_cycle(self) -> None:
@@ -128,8 +135,7 @@ class Interpreter:
                 "iterations or calls in one controller cycle without a motion, sync() or sleep() "
                 "(infinite loop without sync?)"
             )
-        if self._iters % 64 == 0:
-            self._check_cpu()
+        self._check_cpu()
 
     def _check_cpu(self) -> None:
         used = time.thread_time() - self._cpu0
@@ -167,7 +173,15 @@ class Interpreter:
         for s in block:
             self.line = s.line
             self._stmts += 1
-            if self._stmts % 512 == 0:
+            if self._stmts % 32 == 0:
+                if (
+                    self._preemptible
+                    and not self._no_wait
+                    and not self._in_loop
+                    and time.thread_time() - self._cpu0 > sv.SLICE_PER_CYCLE
+                ):
+                    yield  # a long straight-line stretch continues in the next cycle
+                    self.line = s.line
                 self._check_cpu()
             t = type(s)
             if t is Assign:
@@ -203,12 +217,15 @@ class Interpreter:
                     c = (yield from self._gev(w.cond, frame)) if w.cond.timed else self._ev(w.cond, frame)
                     if not sv.truth(c, "while condition"):
                         break
+                    self._in_loop += 1
                     try:
                         yield from self._exec_block(w.body, frame)
                     except _Break:
                         break
                     except _Continue:
                         continue
+                    finally:
+                        self._in_loop -= 1
             elif t is For:
                 yield from self._exec_for(s, frame)  # type: ignore[arg-type]
             elif t is Return:
@@ -244,12 +261,15 @@ class Interpreter:
             self.line = s.line
             self._tick()
             self._store(s.var, item, frame, "")
+            self._in_loop += 1
             try:
                 yield from self._exec_block(s.body, frame)
             except _Break:
                 break
             except _Continue:
                 continue
+            finally:
+                self._in_loop -= 1
 
     # --- variables ----------------------------------------------------------------------------
     def _lookup(self, name: str, frame: _Frame | None) -> Any:
@@ -430,10 +450,14 @@ class Interpreter:
         f = self.functions.get(c.name)
         if f is not None:
             gen = self._call_user(f, args, kwargs)
+            self._no_wait += 1
             try:
                 next(gen)
             except StopIteration as done:
                 return done.value
+            finally:
+                self._no_wait -= 1
+            gen.close()
             raise URScriptError(f"{c.name}() waits for the robot where the program cannot wait")
         if c.name in self.timed:
             raise URScriptError(f"{c.name}() takes time and cannot be used here")

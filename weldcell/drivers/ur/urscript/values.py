@@ -28,7 +28,9 @@ MAX_STRING_CHARS = 4096
 MAX_CALL_DEPTH = 64
 #: Loop iterations and function calls one controller cycle may run without a time-consuming
 #: statement (motion, ``sync()``, ``sleep()``); more is UR's "infinite loop" runtime error.
-MAX_ITERATIONS_PER_CYCLE = 10_000
+MAX_ITERATIONS_PER_CYCLE = 5_000
+#: CPU time [s] after which straight-line code continues in the next cycle (where it may wait).
+SLICE_PER_CYCLE = 0.001
 #: CPU time one controller cycle may spend in the program [s] before "Runtime is too much behind".
 MAX_CPU_PER_CYCLE = 0.05
 
@@ -154,15 +156,21 @@ def describe(v: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def copy_sized(v: Any) -> tuple[Any, int]:
-    """A copy of ``v`` (lists are copied, scalars are immutable) and its element count (>= 1)."""
+def copy_sized(v: Any, depth: int = 0) -> tuple[Any, int]:
+    """A copy of ``v`` (lists are copied, scalars are immutable) and its element count (>= 1).
+
+    Raises:
+        URScriptError: more than MAX_LIST_ELEMENTS elements, or lists nested deeper than MAX_NESTING.
+    """
     if not isinstance(v, list):
         return v, 1
+    if depth >= MAX_NESTING:
+        raise URScriptError(f"lists nested more than {MAX_NESTING} levels deep")
     out = Pose(v) if isinstance(v, Pose) else list(v)
     n = len(out)
     for i, x in enumerate(out):
         if isinstance(x, list):
-            out[i], k = copy_sized(x)
+            out[i], k = copy_sized(x, depth + 1)
             n += k
             if n > MAX_LIST_ELEMENTS:
                 break
