@@ -85,8 +85,9 @@ class Interpreter:
     Args:
         program: The compiled program.
         builtins: Name -> callable; the names in ``program.timed_builtins`` are generator functions.
-        motion: Deprecated alias check: when given, it must equal ``program.timed_builtins``
-            (otherwise the program is re-annotated for it).
+        motion: Names of the built-ins that take controller cycles; None: the program's
+            ``timed_builtins``. A different set re-annotates the program (a walk over the whole
+            tree: pass the set to :class:`Program` instead when a host compiles outside its locks).
         passthrough: Exception types raised by built-ins that leave :meth:`run` unchanged.
         preemptible: Straight-line code that has used ``SLICE_PER_CYCLE`` of CPU in a cycle
             continues in the next cycle (at a statement boundary where the program may wait);
