@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from weldcell.drivers.ur import DashboardClient, RTDEClient
 from weldcell.drivers.ur.urscript.values import MAX_LIST_ELEMENTS
@@ -309,3 +311,99 @@ def test_dashboard_load_and_play_report_compile_and_runtime_errors(tmp_path: Pat
     finally:
         h.stop()
     assert not target.exists()
+
+
+# --- property: whatever a syntactically valid program does, the controller cycle never raises ------
+_CALLS = [
+    ("textmsg", 1), ("set_standard_digital_out", 2), ("set_standard_analog_out", 2), ("movej", 1),
+    ("movel", 1), ("servoj", 1), ("sleep", 1), ("sync", 0), ("get_inverse_kin", 1), ("pose_trans", 2),
+    ("pose_inv", 1), ("to_str", 1), ("str_cat", 2), ("floor", 1), ("sqrt", 1), ("pow", 2), ("norm", 1),
+    ("write_output_integer_register", 2), ("read_input_float_register", 1), ("get_list_length", 1),
+    ("popup", 1), ("set_tcp", 1), ("rtde_set_watchdog", 2), ("integer_to_binary_list", 1),
+    ("binary_list_to_integer", 1), ("get_actual_joint_positions", 0), ("get_forward_kin", 1),
+    ("stopj", 1), ("abs", 1), ("atan2", 2), ("max", 2), ("d2r", 1), ("f", 1), ("nosuch", 1),
+]  # fmt: skip
+_LEAVES = st.sampled_from(
+    [
+        "0",
+        "1",
+        "-3",
+        "2.5",
+        "1e308",
+        "0.001",
+        "True",
+        "False",
+        '"s"',
+        "x",
+        "y",
+        "l",
+        "q",
+        "pp",
+        "l[0]",
+        "q[5]",
+    ]
+)
+
+
+def _exprs() -> st.SearchStrategy[str]:
+    def extend(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+        call = st.sampled_from(_CALLS).flatmap(
+            lambda c: st.lists(inner, min_size=c[1], max_size=c[1]).map(lambda a: f"{c[0]}({', '.join(a)})")
+        )
+        return st.one_of(
+            st.tuples(inner, st.sampled_from(["+", "-", "*", "/", "%", "==", "<", "and", "xor"]), inner).map(
+                lambda t: f"({t[0]} {t[1]} {t[2]})"
+            ),
+            inner.map(lambda e: f"-({e})"),
+            inner.map(lambda e: f"not ({e})"),
+            st.lists(inner, max_size=4).map(lambda xs: "[" + ", ".join(xs) + "]"),
+            st.lists(inner, min_size=6, max_size=6).map(lambda xs: "p[" + ", ".join(xs) + "]"),
+            call,
+        )
+
+    return st.recursive(_LEAVES, extend, max_leaves=8)
+
+
+def _stmts() -> st.SearchStrategy[list[str]]:
+    e = _exprs()
+    simple = st.one_of(
+        e.map(lambda x: f"x = {x}"),
+        e.map(lambda x: f"l[1] = {x}"),
+        e.map(lambda x: f"textmsg({x})"),
+        st.just("sync()"),
+        st.just("return x"),
+        e.map(lambda x: f"y = f({x})"),
+    )
+    return st.recursive(
+        simple.map(lambda s: [s]),
+        lambda inner: st.one_of(
+            st.tuples(e, inner).map(lambda t: [f"if {t[0]}:", *("  " + s for s in t[1]), "end"]),
+            st.tuples(e, inner).map(
+                lambda t: [f"while {t[0]}:", *("  " + s for s in t[1]), "  sync()", "end"]
+            ),
+            st.tuples(inner, inner).map(lambda t: t[0] + t[1]),
+        ),
+        max_leaves=6,
+    )
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_stmts(), _stmts())
+def test_fuzz_valid_programs_never_break_the_cycle(body: list[str], fbody: list[str]) -> None:
+    q = ", ".join(repr(v) for v in CoreConfig().q_home)
+    text = (
+        "def f(a=1):\n" + "".join(f"  {s}\n" for s in fbody) + "  return a\nend\n"
+        f"def main():\n  x = 1\n  y = 2.0\n  l = [1, 2, 3]\n  q = [{q}]\n  pp = p[0.3, 0.1, 0.4, 3.1, 0, 0]\n"
+        + "".join(f"  {s}\n" for s in body)
+        + "end\nmain()\n"
+    )
+    core = ControllerCore(CoreConfig(unlock_delay=0.0))
+    core.start_program(text, "fuzz")  # a compile error is a message, never an exception
+    for _ in range(300):
+        core.step()  # never raises, whatever the program does
+        if not core.program_running:
+            break
+    core.stop_program("test end")
+    core.unlock_protective_stop()
+    assert core.start_program('textmsg("alive")\n', "after") is None or core.safety_mode.name != "NORMAL"
+    core.step()
