@@ -849,6 +849,9 @@ class _CollectorPause:
 
 
 _COLLECTOR_PAUSE = _CollectorPause()
+#: Programs at least this long [characters] compile with the collector paused (smaller ones are a
+#: few thousand objects: no collection of them stalls anything, and the heap is not frozen for them).
+_LARGE_PROGRAM_CHARS = 100_000
 
 
 def compile_program(text: str, name: str) -> Program:
@@ -857,5 +860,7 @@ def compile_program(text: str, name: str) -> Program:
     Raises:
         URScriptError: syntax errors, unsupported statements and exceeded limits, naming the line.
     """
+    if len(text) < _LARGE_PROGRAM_CHARS:
+        return Program(text, name, MOTION)
     with _COLLECTOR_PAUSE:
         return Program(text, name, MOTION)
