@@ -813,8 +813,10 @@ class ControllerCore:
         return self._interp.line if self._interp is not None else 0
 
 
-#: Built-ins that take controller cycles: generator functions in :meth:`ControllerCore._builtins`.
-MOTION = TIMED_BUILTINS
+_MOTION = frozenset({"sleep", "sync", "servoj", "movej", "movel", "movep", "stopj", "stopl"})
+#: Built-ins that take controller cycles: the generator functions of :meth:`ControllerCore._builtins`
+#: (UR's timed built-ins plus any listed in ``_MOTION``). A program is compiled against this set.
+MOTION = TIMED_BUILTINS | _MOTION
 
 
 class _CollectorPause:
