@@ -19,8 +19,7 @@ from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 from weldcell.drivers.ur.urscript import values as sv
-from weldcell.drivers.ur.urscript.program import Program
-from weldcell.drivers.ur.urscript.syntax import (
+from weldcell.drivers.ur.urscript.nodes import (
     Assign,
     BinOp,
     Call,
@@ -40,6 +39,7 @@ from weldcell.drivers.ur.urscript.syntax import (
     Unary,
     While,
 )
+from weldcell.drivers.ur.urscript.program import Program
 from weldcell.drivers.ur.urscript.values import Pose, URScriptError
 
 Gen = Generator[None, None, Any]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from weldcell.drivers.ur.urscript.syntax import (
+from weldcell.drivers.ur.urscript.nodes import (
     Call,
     Expr,
     ExprStmt,
@@ -11,10 +11,10 @@ from weldcell.drivers.ur.urscript.syntax import (
     Jump,
     Stmt,
     While,
-    parse,
     walk_exprs,
     walk_stmts,
 )
+from weldcell.drivers.ur.urscript.syntax import parse
 from weldcell.drivers.ur.urscript.values import URScriptError
 
 #: UR built-ins that take controller cycles (generator functions in the host's table).
