@@ -4,8 +4,8 @@ The virtual controller runs the programs clients send to its script ports (30001
 through the Dashboard: the driver's streaming servo program, the programs ``weldcell export
 --format urscript`` writes, and anything else a client sends. Program text is never evaluated as
 Python: :mod:`.syntax` parses it with a lark LALR grammar (:mod:`.grammar`) into plain nodes
-(:mod:`.nodes`), :mod:`.interpreter` walks them, and the only functions a program can call are the built-ins the
-host registers by name. Every failure is a :class:`URScriptError` naming the line, and the
+(:mod:`.nodes`), :mod:`.interpreter` walks them, and the only functions a program can call are
+the built-ins the host registers by name. Every failure is a :class:`URScriptError` naming the line, and the
 resource limits of :mod:`.values` bound what a hostile program can use. The supported language and
 what is rejected are listed in ``docs/drivers.md`` ("URScript in the virtual controller").
 
