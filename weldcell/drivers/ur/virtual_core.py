@@ -854,6 +854,7 @@ _COLLECTOR_PAUSE = _CollectorPause()
 #: Programs at least this long [characters] compile with the collector paused (smaller ones are a
 #: few thousand objects: no collection of them stalls anything, and the heap is not frozen for them).
 _LARGE_PROGRAM_CHARS = 100_000
+_LARGE_COMPILE = threading.Lock()
 
 
 def compile_program(text: str, name: str) -> Program:
@@ -864,5 +865,5 @@ def compile_program(text: str, name: str) -> Program:
     """
     if len(text) < _LARGE_PROGRAM_CHARS:
         return Program(text, name, MOTION)
-    with _COLLECTOR_PAUSE:
+    with _LARGE_COMPILE, _COLLECTOR_PAUSE:  # one at a time: memory stays bounded (~40 MB per 3 MB)
         return Program(text, name, MOTION)
