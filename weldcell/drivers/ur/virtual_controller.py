@@ -30,6 +30,7 @@ import json
 import logging
 import math
 import multiprocessing as mp
+import re
 import select
 import socket
 import struct
@@ -42,13 +43,26 @@ from pathlib import Path
 from typing import Any
 
 from weldcell.drivers.bind import check_bind_address
-from weldcell.drivers.realtime import configure_thread
+from weldcell.drivers.realtime import PROCESS_REALTIME, RealtimeConfig, configure_thread
 from weldcell.drivers.ur import rtde_protocol as rp
-from weldcell.drivers.ur.virtual_core import ControllerCore, CoreConfig, RobotMode, RuntimeState, SafetyMode
+from weldcell.drivers.ur.urscript import Program, URScriptError
+from weldcell.drivers.ur.virtual_core import (
+    ControllerCore,
+    CoreConfig,
+    RobotMode,
+    RuntimeState,
+    SafetyMode,
+    compile_program,
+)
 from weldcell.errors import DriverConnectionError, DriverTimeoutError
 from weldcell.kinematics.safety import SafetyLimits
 
 log = logging.getLogger(__name__)
+
+#: Process settings while a controller runs: only the GIL switch interval (see VirtualController.start).
+_SWITCH_ONLY = RealtimeConfig(
+    fifo_priority=None, reader_fifo_priority=None, gc="on", switch_interval=0.0005, timer_slack=None
+)
 
 TEST_COMMANDS = {
     "weldcell protective_stop <reason>": "trigger a protective stop",
@@ -655,6 +669,7 @@ class DashboardServer:
         self.extra_state: Callable[[], dict[str, Any]] = dict
         self.program_dir = Path(program_dir if program_dir is not None else Path.cwd()).resolve()
         self.on_shutdown = on_shutdown
+        self.compiled: Program | URScriptError | None = None  # the loaded program, compiled at load
         self.listener = _listen(host, port)
         self.port = self.listener.getsockname()[1]
         self._socks = _ConnectionSet(MAX_CONNECTIONS["dashboard"])
@@ -703,20 +718,24 @@ class DashboardServer:
         c = self.core
         low = cmd.lower()
         v = c.config.version
+        if low.startswith("load ") and not low.startswith("load installation"):
+            return self._load(cmd[5:].strip())  # compiles outside the core lock
         with c.lock:
             if low.startswith("weldcell"):
                 return self._test_command(cmd[8:].strip())
             if low.startswith("load installation"):
                 return f"Loading installation: {cmd[17:].strip()}"
-            if low.startswith("load "):
-                return self._load(cmd[5:].strip())
             if low == "play":
                 if c.loaded_text is None or not c.ready:
                     return "Failed to execute: play"
                 if c.runtime_state == RuntimeState.PAUSED:
                     c.resume_program()
                     return "Starting program"
-                err = c.start_program(c.loaded_text, Path(c.loaded_program or "program").stem)
+                compiled = self.compiled
+                if isinstance(compiled, URScriptError):
+                    c.compile_failed(compiled)
+                    return "Failed to execute: play"
+                err = c.start_program(compiled or c.loaded_text, Path(c.loaded_program or "program").stem)
                 return "Failed to execute: play" if err else "Starting program"
             if low == "stop":
                 if c.program_running:
@@ -829,9 +848,17 @@ class DashboardServer:
             return f"File not found: {name}"
         if data[:2] == b"\x1f\x8b":  # a PolyScope .urp (gzip XML) cannot run here
             return f"Error while loading program: {name}"
-        c.stop_program("new program loaded")
-        c.loaded_program = str(path)
-        c.loaded_text = data.decode(errors="replace")
+        text = data.decode(errors="replace")
+        compiled: Program | URScriptError
+        try:  # outside the core lock: parsing a long program must not hold up the cycle
+            compiled = compile_program(text, path.stem)
+        except URScriptError as err:
+            compiled = err  # reported on play, as the pendant reports it when the program starts
+        with c.lock:
+            c.stop_program("new program loaded")
+            c.loaded_program = str(path)
+            c.loaded_text = text
+            self.compiled = compiled
         return f"Loading program: {name}"
 
     def _confined(self, name: str) -> Path | None:
@@ -920,7 +947,8 @@ def _snapshot(c: ControllerCore) -> dict[str, Any]:
 
 # --- script ports --------------------------------------------------------------------------------
 
-_OPENERS = ("def ", "sec ", "while ", "if ", "thread ")
+#: Lines that open a block (their ``end`` closes it): a program is complete when all are closed.
+_OPENER = re.compile(r"(def|sec|thread|if|while|for)\b")
 
 
 class ScriptServer:
@@ -945,9 +973,9 @@ class ScriptServer:
         ).start()
 
     def _serve(self, sock: socket.socket, peer: Any) -> None:
-        partial = bytearray()
+        partial = bytearray()  # a line whose newline has not arrived yet
         lines: list[str] = []
-        size = 0
+        size = 0  # bytes of the program collected so far
         depth = 0
         try:
             while True:
@@ -960,6 +988,9 @@ class ScriptServer:
                     return
                 if len(pieces) == 1:
                     partial += chunk
+                    if size + len(partial) > SCRIPT_MAX_PROGRAM:
+                        self._too_large(size + len(partial), peer)
+                        return
                     continue
                 pieces[0] = bytes(partial) + pieces[0]
                 partial = bytearray(pieces.pop())
@@ -975,15 +1006,10 @@ class ScriptServer:
                         continue
                     lines.append(line)
                     size += len(raw) + 1
-                    if size > SCRIPT_MAX_PROGRAM:
-                        log.warning(
-                            "%s port %s: program over %d bytes refused; closing",
-                            self.name,
-                            peer,
-                            SCRIPT_MAX_PROGRAM,
-                        )
+                    if size + len(partial) > SCRIPT_MAX_PROGRAM:
+                        self._too_large(size + len(partial), peer)
                         return
-                    if stripped.startswith(_OPENERS) and stripped.endswith(":"):
+                    if _OPENER.match(stripped) and stripped.endswith(":"):
                         depth += 1
                     elif stripped == "end":
                         depth -= 1
@@ -994,9 +1020,27 @@ class ScriptServer:
         except OSError:
             return
 
-    def _start(self, text: str) -> None:
+    def _too_large(self, n: int, peer: Any) -> None:
+        log.warning("%s port %s: program over %d bytes refused; closing", self.name, peer, SCRIPT_MAX_PROGRAM)
         with self.core.lock:
-            self.core.start_program(text, f"{self.name} script")
+            self.core.compile_failed(
+                URScriptError(
+                    f"{self.name} script: program of more than {n} bytes; at most {SCRIPT_MAX_PROGRAM} "
+                    "are accepted (connection closed)"
+                )
+            )
+
+    def _start(self, text: str) -> None:
+        """Compile outside the core lock (a long program must not hold up the cycle), then start it."""
+        name = f"{self.name} script"
+        try:
+            prog = compile_program(text, name)
+        except URScriptError as err:
+            with self.core.lock:
+                self.core.compile_failed(err)
+            return
+        with self.core.lock:
+            self.core.start_program(prog, name)
 
     def close(self) -> None:
         """Stop accepting and disconnect every client."""
@@ -1069,13 +1113,21 @@ class VirtualController:
         rtde = self.rtde
         self.dashboard.extra_state = lambda: {"rtde_clients": rtde.n_clients}
         self._thread = threading.Thread(target=self._loop, name="controller-cycle", daemon=True)
+        self._realtime = False
 
     def _on_message(self, text: str, source: str, level: int) -> None:
         if self.rtde is not None:
             self.rtde.queue_message(text, source, level)
 
     def start(self) -> None:
-        """Start the cycle thread."""
+        """Start the cycle thread.
+
+        While the controller runs, the interpreter's thread switch interval is 0.5 ms (CPython's
+        default 5 ms would let a busy thread of this process, e.g. one compiling an uploaded program,
+        hold the GIL for 5 ms while the 2 ms cycle waits for it).
+        """
+        PROCESS_REALTIME.acquire(_SWITCH_ONLY)
+        self._realtime = True
         self._thread.start()
 
     def _loop(self) -> None:
@@ -1136,6 +1188,9 @@ class VirtualController:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=2.0)
+        if self._realtime:
+            self._realtime = False
+            PROCESS_REALTIME.release()
         if self.rtde is not None:
             self.rtde.close()
         self.dashboard.close()

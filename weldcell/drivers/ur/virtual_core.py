@@ -13,8 +13,10 @@ controller's joint-limit and servo deviation checks do.
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
@@ -24,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from weldcell.drivers.ur import models
-from weldcell.drivers.ur.urscript import Interpreter, Pose, Program, URScriptError
+from weldcell.drivers.ur.urscript import TIMED_BUILTINS, Interpreter, Pose, Program, URScriptError
 from weldcell.drivers.ur.virtual_safety import SafetyMonitor, SafetyViolation
 from weldcell.errors import DriverError
 from weldcell.kinematics.safety import SafetyLimits
@@ -340,23 +342,37 @@ class ControllerCore:
         """A program is playing or paused."""
         return self._run is not None
 
-    def start_program(self, text: str, name: str) -> str | None:
-        """Parse and start a URScript program; returns an error message or None.
+    def compile_failed(self, err: URScriptError) -> str:
+        """Report a program that did not compile (pendant-like message); returns the message."""
+        self.message(f"Compile error: {err}", "URScript", 0)
+        return str(err)
 
-        A ``sec`` (secondary) program runs to completion at once, without motion.
+    def start_program(self, program: str | Program, name: str) -> str | None:
+        """Start a URScript program (text, or compiled by :func:`compile_program`); returns an error or None.
+
+        Compile program text with :func:`compile_program` *before* taking ``lock``: a long program
+        takes a while to parse and the cycle must not wait for it. A ``sec`` (secondary) program runs
+        to completion at once, without motion.
         """
-        try:
-            prog = Program(text, name)
-        except URScriptError as err:
-            self.message(f"Compile error: {err}", "URScript", 0)
-            return str(err)
+        if isinstance(program, Program):
+            prog = program
+        else:
+            try:
+                prog = compile_program(program, name)
+            except URScriptError as err:
+                return self.compile_failed(err)
         if prog.is_secondary:
-            interp = Interpreter(prog, self._builtins(), frozenset())
+            interp = Interpreter(
+                prog, self._builtins(), MOTION, passthrough=(ProtectiveStopError,), preemptible=False
+            )
             try:
                 for _ in interp.run():
-                    raise URScriptError(f"{name}: secondary programs cannot move or wait")
+                    raise URScriptError(f"{name}: a secondary (sec) program cannot move or wait")
             except URScriptError as err:
                 self.message(f"Runtime error: {err}", "URScript", 0)
+                return str(err)
+            except ProtectiveStopError as err:
+                self.protective_stop(str(err))
                 return str(err)
             return None
         if not self.ready:
@@ -368,7 +384,7 @@ class ControllerCore:
             return msg
         if self._run is not None:
             self.stop_program("replaced by a new program", level=3, reset_outputs=False)
-        self._interp = Interpreter(prog, self._builtins(), _MOTION)
+        self._interp = Interpreter(prog, self._builtins(), MOTION, passthrough=(ProtectiveStopError,))
         self._run = self._interp.run()
         self.program_name = name
         self.runtime_state = RuntimeState.PLAYING
@@ -511,6 +527,11 @@ class ControllerCore:
                 self.protective_stop(str(err))
             except URScriptError as err:
                 self.message(f"Runtime error: {err}", "URScript", 0)
+                self.stop_program("runtime error", level=0)
+            except Exception as err:  # a fault of a built-in: the program's error, never the cycle's
+                log.exception("virtual UR: program %s failed inside the controller", self.program_name)
+                text = f"line {self._line()}: {type(err).__name__}: {str(err)[:200]}"
+                self.message(f"Runtime error: {text}", "URScript", 0)
                 self.stop_program("runtime error", level=0)
         self._finish_cycle()
         self._update_loopback()
@@ -853,3 +874,56 @@ class ControllerCore:
 
 
 _MOTION = frozenset({"sleep", "sync", "servoj", "movej", "movel", "movep", "stopj", "stopl"})
+#: Built-ins that take controller cycles: the generator functions of :meth:`ControllerCore._builtins`
+#: (UR's timed built-ins plus any listed in ``_MOTION``). A program is compiled against this set.
+MOTION = TIMED_BUILTINS | _MOTION
+
+
+class _CollectorPause:
+    """Keeps the cyclic garbage collector off while programs compile, then freezes what exists.
+
+    A 30,000-line program is about a million objects; building it triggers full collections of
+    up to 0.4 s that hold the GIL (the cycle thread waits). After the last compile ends the heap
+    is frozen (``gc.freeze``: the program's syntax tree is never scanned again, which would stall
+    the cycle the same way) and the collector is switched back on. The syntax tree has no
+    reference cycles, so it is still freed when its program is replaced.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._was_enabled = False
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._users == 0:
+                self._was_enabled = gc.isenabled()
+                gc.disable()
+            self._users += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._users -= 1
+            if self._users == 0:
+                gc.freeze()
+                if self._was_enabled:
+                    gc.enable()
+
+
+_COLLECTOR_PAUSE = _CollectorPause()
+#: Programs at least this long [characters] compile with the collector paused (smaller ones are a
+#: few thousand objects: no collection of them stalls anything, and the heap is not frozen for them).
+_LARGE_PROGRAM_CHARS = 100_000
+_LARGE_COMPILE = threading.Lock()
+
+
+def compile_program(text: str, name: str) -> Program:
+    """Compile URScript text for this controller (no controller state: call it outside ``lock``).
+
+    Raises:
+        URScriptError: syntax errors, unsupported statements and exceeded limits, naming the line.
+    """
+    if len(text) < _LARGE_PROGRAM_CHARS:
+        return Program(text, name, MOTION)
+    with _LARGE_COMPILE, _COLLECTOR_PAUSE:  # one at a time: memory stays bounded (~40 MB per 3 MB)
+        return Program(text, name, MOTION)
