@@ -17,8 +17,8 @@ Checked on every joint set-point (every cycle in which the arm is commanded):
 * power: the rate of change of the links' kinetic and potential energy, low-pass filtered over
   ``POWER_FILTER_S`` (a mechanical-power estimate; set-point steps would otherwise look like
   infinite power);
-* stopping time and stopping distance: from the joint speeds and the braking deceleration
-  ``BRAKE_DECEL_RAD_S2`` (a stop-category-2 ramp), the predicted time and TCP distance to stop.
+* stopping time and stopping distance: from the joint speeds and the assumed braking deceleration
+  (``BRAKE_TIME_AT_RATED_SPEED_S``), the predicted time and TCP distance to stop.
 
 Link masses are UR's published dynamics figures (Universal Robots, "DH parameters for calculations
 of kinematics and dynamics"); each link's mass sits at the middle of its DH segment (upper arm and
@@ -41,8 +41,11 @@ NDArrayF = npt.NDArray[np.float64]
 POWER_FILTER_S = 0.02
 """Time constant [s] of the power estimate's low-pass filter."""
 
-BRAKE_DECEL_RAD_S2 = 10.0
-"""Joint deceleration [rad/s²] assumed for the stopping-time and stopping-distance prediction."""
+BRAKE_TIME_AT_RATED_SPEED_S = 0.3
+"""Assumed braking: every joint stops from its rated speed in this time [s] (constant deceleration
+rated speed / 0.3 s). UR predicts stopping time from its dynamic model and the payload, which is not
+modelled here; with this assumption the default 400 ms limit holds at every rated joint speed and a
+stricter configured limit (e.g. 100 ms, "most restricted") stops fast motion."""
 
 _G = 9.81
 
@@ -136,6 +139,7 @@ class SafetyMonitor:
         )
         self.q_lower = np.array(arm.q_lower) - lim.joint_position_margin
         self.q_upper = np.array(arm.q_upper) + lim.joint_position_margin
+        self._brake_decel = np.array(arm.qd_max, dtype=np.float64) / BRAKE_TIME_AT_RATED_SPEED_S
         self._chain = _Chain(arm)
         self._m = np.append(self.masses, 0.0)  # link masses + payload [kg]
         self._tool_key: tuple[float, ...] = ()
@@ -222,7 +226,7 @@ class SafetyMonitor:
         self._energy = energy
         raw_power = abs(energy - prev_energy) / dt
         self._power += dt / (POWER_FILTER_S + dt) * (raw_power - self._power)
-        t_stop = float(np.max(np.abs(qd))) / BRAKE_DECEL_RAD_S2
+        t_stop = float(np.max(np.abs(qd) / self._brake_decel))
         d_stop = 0.5 * v_tcp * t_stop
         for key, value in (
             ("tcp_speed", v_tcp),
