@@ -7,24 +7,27 @@ commands one joint target per cycle through the host's ``command``).
 Model (UR Script Manual, "movej/movel/movep/movec/servoj"; where UR does not publish the
 algorithm, the choice is stated):
 
-- **Speed profile**: trapezoidal in the path parameter, from rest to rest, with acceleration ``a``
-  and cruise speed ``v`` (a triangle when the move is too short to reach ``v``); ``t > 0`` asks for
-  a move lasting ``t`` (the speed is chosen for that duration with acceleration ``a``).
+- **Speed profile** (:class:`Profile`): linear speed ramps (constant acceleration) and a cruise
+  at ``v``: from rest with acceleration ``a``, to rest with ``a`` (a triangle when the move is too
+  short to reach ``v``); ``t > 0`` asks for a move lasting ``t``.
 - **Paths**: ``movej`` is a straight line in joint space, its path parameter the leading joint's
   angle (``v`` [rad/s], ``a`` [rad/s²]); ``movel`` and ``movep`` a straight TCP line with the
-  orientation turning about one fixed axis (``v`` [m/s] tool speed, ``a`` [m/s²]); ``movec`` the
+  orientation turning about one fixed axis in proportion to the travel (``v`` [m/s] tool speed,
+  ``a`` [m/s²]; a pure rotation uses them as rad/s, rad/s²; UR does not publish its separate
+  rotational limit, none is applied); ``movec`` the
   circle through the current, via and target positions (mode 0: orientation interpolated from start
   to target; mode 1: orientation fixed relative to the circle's tangent).
 - **Blends** (``r`` [m] > 0): UR documents that a blend starts when the TCP comes within ``r`` of the
-  way point and that the program moves on to the next command at that moment; it does not publish the
-  blend curve. Here the blend is the *superposition* of the finishing move's remaining motion and the
-  next move's start: from the later of (TCP within ``r`` of the way point, start of the finishing
-  move's deceleration), the target is ``next(t) + (previous(t) - way point)``. Two collinear moves
-  with equal ``v`` and ``a`` and ``r`` at least the braking distance ``v² / (2 a)`` therefore run at
-  constant speed through the way point; a corner of angle θ is cut by at most ``r · sin(θ / 2)``.
-  Two Cartesian moves blend in Cartesian space, anything else in joint space. A blend is completed
-  (never started) when the next command is not a move (``sleep``, ``sync``, ``servoj``, program end);
-  ``stopj``/``stopl`` drop it and brake from the current speed.
+  way point, that the program moves on to the next command at that moment and that the speed is kept
+  through the blend; it does not publish the blend curve. Here a move with ``r > 0`` ramps its speed
+  down over its last ``r`` of path (for ``movej``: the joint travel over which the TCP comes within
+  ``r`` of the way point) in ``2 r / v``, and the next move ramps up over the same time while the two
+  are *superposed*: target = ``next(t) + (previous(t) - way point)``. So two collinear moves at the same
+  speed run at constant speed through the way point, the speed changes linearly from the first
+  move's velocity to the second's during the blend, and a corner of angle θ is cut by at most
+  ``r · sin(θ / 2)``. Two Cartesian moves blend in Cartesian space, anything else in joint space. A
+  blend is completed (not continued) when the next command is not a move (``sleep``, ``sync``,
+  ``servoj``, program end); ``stopj``/``stopl`` drop it and brake from the current speed.
 - **Speed slider**: program time runs at ``speed_slider`` times real time for every motion command
   (``movej``/``movel``/``movep``/``movec`` and the ``servoj`` interpolation time ``t``), as on a real
   controller, where the slider scales the whole program's motion.
@@ -47,8 +50,8 @@ from weldcell.drivers.ur import models
 NDArrayF = npt.NDArray[np.float64]
 Gen = Generator[None, None, Any]
 
-#: Path length per radian of orientation change for movel/movep when the position barely moves [m/rad].
-ROTATION_LENGTH = 0.1
+#: TCP travel [m] below which a movel/movep is a pure rotation (its path parameter is the angle).
+PURE_ROTATION = 1e-6
 
 
 class MotionError(Exception):
@@ -79,28 +82,58 @@ def tcp_positions(arm: models.URArm, q: npt.ArrayLike, T_flange_tcp: NDArrayF) -
     return np.asarray(T[:, :3, :3] @ T_flange_tcp[:3, 3] + T[:, :3, 3], dtype=np.float64)
 
 
+def joint_blend_length(
+    arm: models.URArm, T_flange_tcp: NDArrayF, q0: NDArrayF, q1: NDArrayF, r: float
+) -> float:
+    """Leading-joint travel [rad] before ``q1`` where the TCP on the joint line q0 → q1 comes within ``r`` [m] of its end."""
+    L = float(np.max(np.abs(q1 - q0)))
+    if r <= 0 or L == 0:
+        return 0.0
+    u = np.linspace(0.0, 1.0, 201)
+    p = tcp_positions(arm, q0 + u[:, None] * (q1 - q0), T_flange_tcp)
+    d = np.linalg.norm(p - p[-1], axis=1)
+    outside = np.flatnonzero(d > r)
+    if outside.size == 0:
+        return L
+    k = int(outside[-1])
+    u_b = u[k] + (u[k + 1] - u[k]) * (d[k] - r) / max(d[k] - d[k + 1], 1e-300)
+    return L * (1.0 - float(u_b))
+
+
 def _fk_jacobian(arm: models.URArm, q: NDArrayF) -> tuple[NDArrayF, NDArrayF]:
-    """T_base_flange (4, 4) and the geometric Jacobian of the flange in the base frame (6, 6)."""
-    T = np.eye(4)
-    z = np.zeros((6, 3))
-    o = np.zeros((6, 3))
+    """T_base_flange (4, 4) and the geometric Jacobian of the flange in the base frame (6, 6).
+
+    Plain-float arithmetic: called every controller cycle of a Cartesian move.
+    """
+    R = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+    o = [0.0, 0.0, 0.0]
+    zs, os_ = [], []
     for i in range(6):
-        z[i], o[i] = T[:3, 2], T[:3, 3]
+        zs.append((R[0][2], R[1][2], R[2][2]))
+        os_.append((o[0], o[1], o[2]))
         ct, st = math.cos(q[i]), math.sin(q[i])
-        ca, sa = math.cos(arm.alpha[i]), math.sin(arm.alpha[i])
-        A = np.array(
-            [
-                [ct, -st * ca, st * sa, arm.a[i] * ct],
-                [st, ct * ca, -ct * sa, arm.a[i] * st],
-                [0.0, sa, ca, arm.d[i]],
-                [0.0, 0.0, 0.0, 1.0],
-            ]
-        )
-        T = T @ A
-    J = np.zeros((6, 6))
-    J[:3] = np.cross(z, T[:3, 3] - o).T
-    J[3:] = z.T
+        ca, sa = _CA[arm.name][i], _SA[arm.name][i]
+        ai, di = arm.a[i], arm.d[i]
+        A = ((ct, -st * ca, st * sa), (st, ct * ca, -ct * sa), (0.0, sa, ca))
+        t = (ai * ct, ai * st, di)
+        o = [o[r] + R[r][0] * t[0] + R[r][1] * t[1] + R[r][2] * t[2] for r in range(3)]
+        R = [[R[r][0] * A[0][c] + R[r][1] * A[1][c] + R[r][2] * A[2][c] for c in range(3)] for r in range(3)]
+    T = np.eye(4)
+    T[:3, :3] = R
+    T[:3, 3] = o
+    J = np.empty((6, 6))
+    for i in range(6):
+        z, oi = zs[i], os_[i]
+        dx, dy, dz = o[0] - oi[0], o[1] - oi[1], o[2] - oi[2]
+        J[0, i] = z[1] * dz - z[2] * dy
+        J[1, i] = z[2] * dx - z[0] * dz
+        J[2, i] = z[0] * dy - z[1] * dx
+        J[3, i], J[4, i], J[5, i] = z
     return T, J
+
+
+_CA = {name: tuple(math.cos(x) for x in arm.alpha) for name, arm in models.ARMS.items()}
+_SA = {name: tuple(math.sin(x) for x in arm.alpha) for name, arm in models.ARMS.items()}
 
 
 def ik_newton(
@@ -116,9 +149,12 @@ def ik_newton(
         if float(np.max(np.abs(err))) < 1e-10:
             return q
         try:
-            q = q + np.linalg.solve(J.T @ J + 1e-12 * np.eye(6), J.T @ err)
+            dq = np.linalg.solve(J, err)
         except np.linalg.LinAlgError:
             return None
+        q = q + dq
+        if float(np.max(np.abs(dq))) < 1e-6:  # Newton converges quadratically: the error is ~1e-12
+            return q
     T, _ = _fk_jacobian(arm, q)
     ok = np.linalg.norm(T_base_flange[:3, 3] - T[:3, 3]) < 1e-9 and np.linalg.norm(
         models.rotvec_from_matrix(T_base_flange[:3, :3] @ T[:3, :3].T)
@@ -128,64 +164,88 @@ def ik_newton(
 
 # --- speed profile ---------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
-class Trapezoid:
-    """Rest-to-rest trapezoidal speed profile over a path of ``distance``.
+class Profile:
+    """Speed profile of one move: linear speed ramp in, cruise, linear ramp out.
+
+    A move from rest accelerates with ``a`` (``t_in = v / a``); a move blended into from the previous
+    one ramps up over the previous move's blend time (``t_in`` given). A move that stops at its target
+    decelerates with ``a``; one that blends out with radius ``r`` ramps down over ``2 r / v`` (it covers
+    ``r`` while ramping: the blend starts ``r`` before the way point). The cruise speed is lowered when
+    the move is too short for its ramps.
 
     Attributes:
         distance: Path length (m, or rad for movej).
-        v: Cruise speed reached (per second).
-        a: Acceleration and deceleration (per second²).
-        t_acc: Acceleration time [s] (= deceleration time).
+        v: Cruise speed (per second).
+        t_in: Ramp-up time [s].
+        t_out: Ramp-down time [s].
         duration: Total time [s].
     """
 
     distance: float
     v: float
-    a: float
-    t_acc: float
+    t_in: float
+    t_out: float
     duration: float
 
     @classmethod
-    def make(cls, distance: float, v: float, a: float, t: float = 0.0) -> Trapezoid:
-        """Profile for ``distance`` with cruise speed ``v`` and acceleration ``a``; or lasting ``t`` when > 0."""
+    def make(
+        cls,
+        distance: float,
+        v: float,
+        a: float,
+        t: float = 0.0,
+        blend_in: float | None = None,
+        r_out: float = 0.0,
+    ) -> Profile:
+        """Profile for ``distance`` at cruise speed ``v`` and acceleration ``a``.
+
+        Args:
+            distance: Path length.
+            v: Cruise speed.
+            a: Acceleration from / to rest.
+            t: Requested duration [s] of a rest-to-rest move (> 0: ``v`` is chosen for it).
+            blend_in: Ramp-up time [s] when the move is blended into, None from rest.
+            r_out: Blend radius (path length of the ramp-down), 0 = stop at the target.
+        """
         d = max(float(distance), 0.0)
-        v = max(float(v), 1e-9)
         a = max(float(a), 1e-9)
+        v = max(float(v), 1e-9)
         if d <= 1e-15:
-            return cls(0.0, 0.0, a, 0.0, 0.0)
+            return cls(0.0, v, 0.0, 0.0, 0.0)
         if t > 0:
-            # cruise speed for a move of duration t with acceleration a: d = v t - v² / a
             disc = (a * t) ** 2 - 4.0 * a * d
-            if disc >= 0:
-                v = (a * t - math.sqrt(disc)) / 2.0
-            else:  # cannot make it in t with a: a triangle of duration t
-                v = 2.0 * d / t
-                a = v / (t / 2.0)
-        t_acc = v / a
-        if a * t_acc * t_acc > d:  # triangle
-            t_acc = math.sqrt(d / a)
-            v = a * t_acc
-        duration = 2.0 * t_acc + (d - a * t_acc * t_acc) / v
-        return cls(d, v, a, t_acc, duration)
+            v = (a * t - math.sqrt(disc)) / 2.0 if disc >= 0 else 2.0 * d / t
+            a = max(a, v / (t / 2.0))
+        r = min(max(float(r_out), 0.0), d / 2.0)
+        rest_ends = (blend_in is None) + (r == 0.0)
+        alpha = rest_ends / (2.0 * a)
+        beta = 0.0 if blend_in is None else blend_in / 2.0
+        if alpha * v * v + beta * v + r > d:  # too short for the ramps at v: lower the cruise speed
+            rem = d - r
+            v = rem / beta if alpha == 0 else (-beta + math.sqrt(beta * beta + 4 * alpha * rem)) / (2 * alpha)
+            v = max(v, 1e-9)
+        t_in = v / a if blend_in is None else float(blend_in)
+        t_out = v / a if r == 0.0 else 2.0 * r / v
+        tc = max(0.0, (d - v * (t_in + t_out) / 2.0) / v)
+        return cls(d, v, t_in, t_out, t_in + tc + t_out)
 
     @property
     def decel_start(self) -> float:
-        """Time the deceleration starts [s]."""
-        return self.duration - self.t_acc
+        """Time the ramp-down (or the blend into the next move) starts [s]."""
+        return self.duration - self.t_out
 
     def s(self, tau: npt.ArrayLike) -> NDArrayF:
         """Distance travelled at time(s) ``tau`` [s] (clamped to 0 … duration)."""
         t = np.clip(np.asarray(tau, dtype=np.float64), 0.0, self.duration)
         if self.distance == 0.0:
             return np.zeros_like(t)
-        a, ta, v = self.a, self.t_acc, self.v
+        v, ti, to = self.v, self.t_in, self.t_out
         rem = self.duration - t
-        out = np.where(
-            t < ta,
-            0.5 * a * t * t,
-            np.where(rem < ta, self.distance - 0.5 * a * rem * rem, 0.5 * a * ta * ta + v * (t - ta)),
-        )
-        return np.asarray(np.minimum(out, self.distance), dtype=np.float64)
+        s_in = v * t * t / (2.0 * ti) if ti > 0 else v * t
+        s_out = self.distance - (v * rem * rem / (2.0 * to) if to > 0 else v * rem)
+        s_mid = v * ti / 2.0 + v * (t - ti)
+        out = np.where(t < ti, s_in, np.where(rem < to, s_out, s_mid))
+        return np.asarray(np.clip(out, 0.0, self.distance), dtype=np.float64)
 
 
 # --- paths -----------------------------------------------------------------------------------
@@ -217,17 +277,16 @@ class LinePath:
 
     T0: NDArrayF
     T1: NDArrayF
+    rotvec: NDArrayF = field(init=False)
+    length: float = field(init=False)
 
-    @property
-    def rotvec(self) -> NDArrayF:
-        """Rotation from T0's to T1's orientation, base frame [rad] (3,)."""
-        return models.rotvec_from_matrix(self.T1[:3, :3] @ self.T0[:3, :3].T)
-
-    @property
-    def length(self) -> float:
-        """Path length [m] (the rotation counts ``ROTATION_LENGTH`` per rad when it dominates)."""
+    def __post_init__(self) -> None:
+        rv = models.rotvec_from_matrix(self.T1[:3, :3] @ self.T0[:3, :3].T)
         dp = float(np.linalg.norm(self.T1[:3, 3] - self.T0[:3, 3]))
-        return max(dp, float(np.linalg.norm(self.rotvec)) * ROTATION_LENGTH)
+        # rotvec: rotation from T0's to T1's orientation [rad]; length: the TCP travel [m], or for a
+        # pure rotation the angle [rad] (v and a then act as rad/s and rad/s²)
+        object.__setattr__(self, "rotvec", rv)
+        object.__setattr__(self, "length", dp if dp > PURE_ROTATION else float(np.linalg.norm(rv)))
 
     def pose_at(self, d: float) -> NDArrayF:
         """TCP pose T_base_tcp (4, 4) after travelling ``d`` [m]."""
@@ -316,6 +375,13 @@ def circle_through(p0: NDArrayF, pv: NDArrayF, p1: NDArrayF) -> tuple[NDArrayF, 
     return c, r, n, ang(p1)
 
 
+def _rigid_inverse(T: NDArrayF) -> NDArrayF:
+    out = np.eye(4)
+    out[:3, :3] = T[:3, :3].T
+    out[:3, 3] = -T[:3, :3].T @ T[:3, 3]
+    return out
+
+
 # --- execution -------------------------------------------------------------------------------
 class MotionHost(Protocol):
     """The controller side :class:`MotionExecutor` drives (the virtual controller core)."""
@@ -338,10 +404,11 @@ class _Segment:
     """One move being executed: a path, its profile, blend radius and elapsed program time."""
 
     path: JointPath | LinePath | CirclePath
-    profile: Trapezoid
+    profile: Profile
     r: float
     q_seed: NDArrayF
     tau: float = 0.0
+    q_prev: NDArrayF | None = None
 
     @property
     def cartesian(self) -> bool:
@@ -378,7 +445,7 @@ class MotionExecutor:
         return np.asarray(models.fk(self.host.arm, q) @ self.host.tcp_matrix(), dtype=np.float64)
 
     def _ik(self, T_base_tcp: NDArrayF, seed: NDArrayF) -> NDArrayF:
-        T = T_base_tcp @ np.linalg.inv(self.host.tcp_matrix())
+        T = T_base_tcp @ _rigid_inverse(self.host.tcp_matrix())
         q = ik_newton(self.host.arm, T, seed)
         if q is None:
             q = models.ik_near(self.host.arm, T, seed)
@@ -390,7 +457,9 @@ class MotionExecutor:
         """Absolute joint target of a segment alone (joint space), updating its IK seed."""
         v = seg.value()
         if seg.cartesian:
-            seg.q_seed = self._ik(v, seg.q_seed)
+            guess = seg.q_seed + (seg.q_seed - seg.q_prev) if seg.q_prev is not None else seg.q_seed
+            seg.q_prev = seg.q_seed
+            seg.q_seed = self._ik(v, guess)
             return seg.q_seed
         return v
 
@@ -406,20 +475,17 @@ class MotionExecutor:
         return end.copy(), self._T_tcp(end)
 
     def _in_blend(self, seg: _Segment) -> bool:
-        if seg.r <= 0 or seg.tau < seg.profile.decel_start - 1e-12:
-            return False
-        if seg.cartesian:
-            p = seg.value()[:3, 3]
-            p_end = seg.end_value()[:3, 3]
-        else:
-            p = self._T_tcp(seg.value())[:3, 3]
-            p_end = self._T_tcp(seg.path.q1)[:3, 3]  # type: ignore[union-attr]
-        return float(np.linalg.norm(p - p_end)) <= seg.r
+        return seg.r > 0 and seg.tau >= seg.profile.decel_start - 1e-12
+
+    def _blend_in(self) -> float | None:
+        return self.pending.profile.t_out if self.pending is not None else None
 
     # --- the generic move --------------------------------------------------------------------
     def run(self, B: _Segment) -> Gen:
         """Execute ``B``, blending out of the pending move; leaves ``B`` pending when it blends."""
         A, self.pending = self.pending, None
+        if A is not None:  # B started when A's ramp-down did: catch up the part of a cycle since then
+            B.tau = max(0.0, A.tau - A.profile.decel_start)
         A_end = A.end_value() if A is not None else None
         A_end_q = None
         if A is not None and not (A.cartesian and B.cartesian):
@@ -436,7 +502,7 @@ class MotionExecutor:
                 T = np.eye(4)
                 T[:3, 3] = TB[:3, 3] + TA[:3, 3] - A_end[:3, 3]  # type: ignore[index]
                 T[:3, :3] = TA[:3, :3] @ A_end[:3, :3].T @ TB[:3, :3]  # type: ignore[index]
-                q = self._ik(T, self.host.target_q)
+                q = self._ik(T, self.host.target_q + self.host.target_qd * self.host.cycle)
                 B.q_seed = q
             else:
                 q = self._seg_q(B) + self._seg_q(A) - A_end_q  # type: ignore[operator]
@@ -470,22 +536,23 @@ class MotionExecutor:
         """Joint move to ``q_goal`` [rad] (leading joint: ``v`` [rad/s], ``a`` [rad/s²]), blend ``r`` [m]."""
         q0, _ = self._start()
         path = JointPath(q0, np.asarray(q_goal, dtype=np.float64))
-        seg = _Segment(path, Trapezoid.make(path.length, v, a, t), float(r), q0)
-        return self.run(seg)
+        r_path = joint_blend_length(self.host.arm, self.host.tcp_matrix(), path.q0, path.q1, float(r))
+        prof = Profile.make(path.length, v, a, t, self._blend_in(), r_path)
+        return self.run(_Segment(path, prof, r_path, q0))
 
     def movel(self, T_goal: NDArrayF, a: float, v: float, t: float, r: float) -> Gen:
         """Linear TCP move to ``T_goal`` (4, 4) base frame (``v`` [m/s], ``a`` [m/s²]), blend ``r`` [m]."""
         q0, T0 = self._start()
         path = LinePath(T0, T_goal)
-        seg = _Segment(path, Trapezoid.make(path.length, v, a, t), float(r), q0)
-        return self.run(seg)
+        prof = Profile.make(path.length, v, a, t, self._blend_in(), float(r))
+        return self.run(_Segment(path, prof, float(r), q0))
 
     def movec(self, p_via: NDArrayF, T_goal: NDArrayF, a: float, v: float, r: float, mode: int) -> Gen:
         """Circular TCP move through ``p_via`` [m] to ``T_goal`` (4, 4), blend ``r`` [m]."""
         q0, T0 = self._start()
         path = CirclePath(T0, np.asarray(p_via, dtype=np.float64), T_goal, int(mode))
-        seg = _Segment(path, Trapezoid.make(path.length, v, a), float(r), q0)
-        return self.run(seg)
+        prof = Profile.make(path.length, v, a, 0.0, self._blend_in(), float(r))
+        return self.run(_Segment(path, prof, float(r), q0))
 
     def servoj(self, q_goal: NDArrayF, t: float) -> Gen:
         """Linear joint interpolation to ``q_goal`` [rad] over ``t`` [s] of program time."""
