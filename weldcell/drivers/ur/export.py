@@ -57,6 +57,7 @@ from weldcell.drivers.ur.export_motion import (
     densify,
     fit_pieces,
     nearest_distance,
+    rebalance,
     split_piece,
     tangent_angle,
 )
@@ -661,8 +662,9 @@ def _movel_weld(ctx: _Context, w0: int, w1: int, seam: str) -> tuple[list[str], 
         return None
     ramp = max(float(cum[fast[0]]), float(cum[-1] - cum[fast[-1] + 1]), 1e-5)
     acc = v * v / (2 * ramp)
-    pieces = fit_pieces(P, R, opt.fit_tolerance, opt.orientation_tolerance)
     min_len = 2.2 * ramp
+    pieces = fit_pieces(P, R, opt.fit_tolerance, opt.orientation_tolerance)
+    pieces = rebalance(pieces, P, R, opt.fit_tolerance, opt.orientation_tolerance, min_len)
     if len(pieces) > 1 and min(p.length for p in pieces) < min_len:
         return None
     max_len = max(v * opt.arc_check_interval, min_len) if opt.arc_check_interval > 0 else math.inf

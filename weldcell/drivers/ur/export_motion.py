@@ -177,6 +177,28 @@ def fit_pieces(P: NDArrayF, R: NDArrayF, tol: float, rtol: float) -> list[Piece]
     return out
 
 
+def rebalance(pieces: list[Piece], P: NDArrayF, R: NDArrayF, tol: float, rtol: float, min_length: float) -> list[Piece]:
+    """Even out a piece shorter than ``min_length`` [m] with its neighbour (two lines of equal sample count).
+
+    The greedy fit leaves a short remainder at the end (and short pieces between long ones); two
+    lines over the same samples, cut in the middle, usually fit as well.
+    """
+    out = list(pieces)
+    for k in range(len(out)):
+        if out[k].length >= min_length or len(out) < 2:
+            continue
+        j = k - 1 if k > 0 else k + 1
+        a, b = (out[j], out[k]) if j < k else (out[k], out[j])
+        i0, i1 = a.i0, b.i1
+        mid = (i0 + i1) // 2
+        if mid - i0 >= 1 and i1 - mid >= 1 and _fit_line(P, R, i0, mid, tol, rtol) and _fit_line(P, R, mid, i1, tol, rtol):
+            first = Piece("line", i0, mid, -1, 0, float(np.linalg.norm(P[mid] - P[i0])))
+            second = Piece("line", mid, i1, -1, 0, float(np.linalg.norm(P[i1] - P[mid])))
+            lo = min(j, k)
+            out[lo], out[lo + 1] = first, second
+    return out
+
+
 def split_piece(p: Piece, P: NDArrayF, max_length: float) -> list[Piece]:
     """Cut a piece into equal parts (by sample count) no longer than ``max_length`` [m]."""
     n = max(1, math.ceil(p.length / max_length - 1e-9))
