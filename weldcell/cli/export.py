@@ -104,3 +104,8 @@ def register(app: typer.Typer) -> None:
                 console.print(
                     f"  seam {r.seam_id}: {r.mode}, {r.moves} moves, path within {r.deviation * 1e3:.3f} mm{extra}"
                 )
+                if r.nominal_mismatch > options.weld_tolerance:
+                    console.print(
+                        f"  [yellow]warning:[/] seam {r.seam_id}: the planned joints reach the nominal torch poses "
+                        f"only within {r.nominal_mismatch * 1e3:.3f} mm on this controller's kinematics"
+                    )
