@@ -127,12 +127,13 @@ def _fit_arc(P: NDArrayF, R: NDArrayF, i: int, j: int, tol: float, rtol: float) 
     return -1
 
 
-def _longest(ok: object, i: int, last: int) -> int:
-    """Largest j in (i, last] with ok(i, j) (exponential then binary search; ok assumed monotone)."""
+def _longest(ok: object, i: int, last: int, start: int = 2) -> int:
+    """Largest j in [i + start, last] with ok(i, j) (exponential then binary search; ok assumed monotone)."""
     f = ok  # type: ignore[assignment]
-    if not f(i, min(i + 2, last)):  # type: ignore[operator]
+    lo = min(i + start, last)
+    if lo <= i or not f(i, lo):  # type: ignore[operator]
         return -1
-    lo, step = min(i + 2, last), 4
+    step = 2 * (lo - i)
     while lo < last:
         hi = min(i + step, last)
         if not f(i, hi):  # type: ignore[operator]
@@ -164,7 +165,8 @@ def fit_pieces(P: NDArrayF, R: NDArrayF, tol: float, rtol: float) -> list[Piece]
     i = 0
     while i < last:
         j_line = _longest(lambda a, b: _fit_line(P, R, a, b, tol, rtol), i, last)
-        j_arc = _longest(lambda a, b: _fit_arc(P, R, a, b, tol, rtol) >= 0, i, last)
+        # an arc through densely spaced samples is numerically a line: try arcs from where lines end
+        j_arc = _longest(lambda a, b: _fit_arc(P, R, a, b, tol, rtol) >= 0, i, last, max(2, j_line - i))
         if j_arc > j_line + 2:
             mode = _fit_arc(P, R, i, j_arc, tol, rtol)
             seg = np.diff(P[i : j_arc + 1], axis=0)

@@ -18,7 +18,7 @@ import numpy.typing as npt
 from weldcell.drivers.ur import models
 from weldcell.drivers.ur.export import ExportError, weld_blocks
 from weldcell.drivers.ur.export_motion import densify, nearest_distance
-from weldcell.drivers.ur.virtual_core import ControllerCore, CoreConfig
+from weldcell.drivers.ur.virtual_core import ControllerCore, CoreConfig, SafetyMode
 from weldcell.drivers.ur.virtual_motion import tcp_positions
 from weldcell.planning.trajectory import JointTrajectory
 
@@ -34,7 +34,7 @@ class ReplayResult:
         arc: Arc output per cycle, shape (K,).
         cycle: Controller cycle [s].
         duration: Program run time [s] (start to end).
-        finished: The program ended normally (not halted by a fault, not stopped).
+        finished: The program ended normally (no popup, no safety stop, not cut off at ``max_time``).
         messages: Controller log.
         popup: Last popup text ("" if none).
     """
@@ -79,6 +79,7 @@ def replay_program(
     arc_delay: float = 0.05,
     speed_slider: float = 1.0,
     max_time: float | None = None,
+    q_start: npt.ArrayLike | None = None,
     version: tuple[int, int, int, int] = (5, 11, 1, 108318),
 ) -> ReplayResult:
     """Run ``text`` on a virtual controller for ``traj.robot`` standing at ``traj.q[0]``.
@@ -91,13 +92,14 @@ def replay_program(
         arc_delay: Delay of the loop-back [s] (arc ignition time).
         speed_slider: Speed slider fraction during the run.
         max_time: Stop after this much controller time [s] (default 1.5 × planned duration + 10 s).
+        q_start: Joint positions the arm stands at [rad] (6,) (default: the first sample).
         version: Controller software version (major 3: CB3, 8 ms cycle).
 
     Raises:
         ExportError: the program does not start (compile error, robot model unknown).
     """
     core = ControllerCore(
-        CoreConfig(arm=traj.robot, version=version, q_home=tuple(float(x) for x in traj.q[0]),
+        CoreConfig(arm=traj.robot, version=version, q_home=tuple(float(x) for x in (traj.q[0] if q_start is None else np.asarray(q_start))),
                    arc_loopback=(arc_do, arc_di, arc_delay))
     )
     core.speed_slider = float(speed_slider)
@@ -115,7 +117,12 @@ def replay_program(
         q[k] = core.actual_q
         arc[k] = bool(core.digital_out & mask)
         k += 1
-    finished = not core.program_running and any("stopped: finished" in m for m in core.log[-3:])
+    finished = (
+        not core.program_running
+        and core.popup == ""
+        and core.safety_mode == SafetyMode.NORMAL
+        and any("stopped: finished" in m for m in core.log[-3:])
+    )
     return ReplayResult(q[:k].copy(), arc[:k].copy(), core.cycle, k * core.cycle, finished, tuple(core.log), core.popup)
 
 

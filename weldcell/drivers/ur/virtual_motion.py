@@ -360,7 +360,7 @@ def circle_through(p0: NDArrayF, pv: NDArrayF, p1: NDArrayF) -> tuple[NDArrayF, 
     a, b = pv - p0, p1 - p0
     n = np.cross(a, b)
     nn = float(n @ n)
-    if nn < 1e-18 or min(float(a @ a), float(b @ b), float((p1 - pv) @ (p1 - pv))) < 1e-14:
+    if min(float(a @ a), float(b @ b), float((p1 - pv) @ (p1 - pv))) < 1e-16 or nn < 1e-14 * float(a @ a) * float(b @ b):
         raise MotionError("movec: start, via and end points are collinear or coincide; no circle through them")
     c = p0 + (np.cross(n, a) * float(b @ b) + np.cross(b, n) * float(a @ a)) / (2.0 * nn)
     n = n / math.sqrt(nn)
