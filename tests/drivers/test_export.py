@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from weldcell.drivers.powersource.io import IoMap
 from weldcell.drivers.ur.export import (
     ExportError,
     JointLimits,
@@ -19,7 +20,6 @@ from weldcell.drivers.ur.export import (
     simplify_joint_path,
     urscript_from_trajectory,
 )
-from weldcell.drivers.powersource.io import IoMap
 from weldcell.drivers.ur.models import ARMS, fk
 from weldcell.errors import StampError
 from weldcell.planning.trajectory import ArcEvent, JointTrajectory, save_trajectory
@@ -106,7 +106,9 @@ def make_trajectory(robot: str = "ur5e") -> Built:
         q=q,
         qd=qd,
         qdd=qdd,
-        T_world_tcp=np.stack([fk(ARMS[robot], x) for x in q]) if robot in ARMS else np.repeat(np.eye(4)[None], n, axis=0),
+        T_world_tcp=np.stack([fk(ARMS[robot], x) for x in q])
+        if robot in ARMS
+        else np.repeat(np.eye(4)[None], n, axis=0),
         arc_on=arc,
         seam_index=seam_index,
         seam_s=seam_s,
@@ -140,7 +142,8 @@ _COND = re.compile(
     r"|norm\(\[wc_v\[0\], wc_v\[1\], wc_v\[2\]\]\) < v_min)$"
 )
 _ASSIGN = re.compile(
-    r"^(wc_wait = (0|wc_wait \+ 1)|wc_rest = (0|[0-9.]+ - wc_wait \* [0-9.]+)|wc_v = get_target_tcp_speed\(\))$"
+    r"^(wc_wait = (0|wc_wait \+ 1)|wc_rest = (0|[0-9.]+ - wc_wait \* [0-9.]+)"
+    r"|wc_v = get_target_tcp_speed\(\))$"
 )
 
 
@@ -443,7 +446,9 @@ def test_cli_export(built: Built, tmp_path: Path) -> None:
         ],
     )
     assert res.exit_code == 0, res.output
-    assert "lines" in res.output and "estimated cycle time" in res.output and "no weld parameters" in res.output
+    assert (
+        "lines" in res.output and "estimated cycle time" in res.output and "no weld parameters" in res.output
+    )
     text = out.read_text()
     parse_structure(text)
     assert "set_standard_digital_out(2, True)" in text and "get_standard_digital_in(4)" in text

@@ -56,7 +56,7 @@ def register(app: typer.Typer) -> None:
             help="Export a trajectory without a validation stamp (not for production).",
         ),
     ) -> None:
-        """Write TRAJECTORY as URScript: movel/movec welds, blended movej transits, weld parameters, arc I/O."""
+        """Write TRAJECTORY as URScript: movel/movec welds, blended movej transits, weld parameters."""
         with exit_on_error():
             from weldcell.drivers.powersource.io import IoMap
             from weldcell.drivers.ur.export import UrExportOptions, export_urscript
@@ -88,7 +88,9 @@ def register(app: typer.Typer) -> None:
             if force_unvalidated:
                 console.print("[yellow]warning:[/] exported without checking the validation stamp")
             if not s.weld_parameters:
-                console.print("[yellow]warning:[/] no weld parameters in the program: set them on the power source")
+                console.print(
+                    "[yellow]warning:[/] no weld parameters in the program: set them on the power source"
+                )
             files = ", ".join(str(p) for p in s.parts)
             console.print(
                 f"wrote [bold]{files}[/] ({fmt.value}): {s.lines} lines, {s.n_bytes / 1024:.0f} KiB"
@@ -102,10 +104,12 @@ def register(app: typer.Typer) -> None:
             for r in s.seam_reports:
                 extra = f"; not sent (no I/O channel): {', '.join(r.unsent)}" if r.unsent else ""
                 console.print(
-                    f"  seam {r.seam_id}: {r.mode}, {r.moves} moves, path within {r.deviation * 1e3:.3f} mm{extra}"
+                    f"  seam {r.seam_id}: {r.mode}, {r.moves} moves, "
+                    f"path within {r.deviation * 1e3:.3f} mm{extra}"
                 )
                 if r.nominal_mismatch > options.weld_tolerance:
                     console.print(
-                        f"  [yellow]warning:[/] seam {r.seam_id}: the planned joints reach the nominal torch poses "
+                        f"  [yellow]warning:[/] seam {r.seam_id}: the planned joints reach the nominal "
+                        "torch poses "
                         f"only within {r.nominal_mismatch * 1e3:.3f} mm on this controller's kinematics"
                     )

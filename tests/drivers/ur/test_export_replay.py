@@ -48,7 +48,9 @@ def _plan(path: Path, out: Path) -> tuple[Any, JointTrajectory, Path]:
 
 
 @pytest.fixture(scope="module", params=["arc_ur5e", "weave_ur10e"])
-def planned(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, JointTrajectory, Path]:
+def planned(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Any, JointTrajectory, Path]:
     return _plan(HERE / "programs" / f"{request.param}.yaml", tmp_path_factory.mktemp(request.param))
 
 
@@ -66,7 +68,9 @@ def _check_replay(traj: JointTrajectory, text: str, estimate: float) -> None:
     assert estimate == pytest.approx(cmp.cycle_time, rel=0.01)  # the export's own estimate
 
 
-def test_replay_reproduces_the_validated_path_and_cycle_time(planned: tuple[Any, JointTrajectory, Path]) -> None:
+def test_replay_reproduces_the_validated_path_and_cycle_time(
+    planned: tuple[Any, JointTrajectory, Path],
+) -> None:
     program, traj, _ = planned
     texts, summary = export_summary(traj, None, None, _settings(program, traj))
     assert len(texts) == 1 and summary.lines < 2000
@@ -95,7 +99,9 @@ def test_weld_parameters_go_out_before_arc_on(planned: tuple[Any, JointTrajector
         on = text.index("set_standard_digital_out(0, True)")
         assert all(b in text[:on] for b in bits) and "set_standard_analog_out" not in text
         with pytest.raises(ExportError, match="job bits"):
-            urscript_from_trajectory(traj, UrExportOptions(use_jobs=True), None, _settings(program, traj, True))
+            urscript_from_trajectory(
+                traj, UrExportOptions(use_jobs=True), None, _settings(program, traj, True)
+            )
 
 
 def test_speed_slider_below_100_percent_stops_the_weld(planned: tuple[Any, JointTrajectory, Path]) -> None:
@@ -141,7 +147,18 @@ def test_cli_prints_size_and_cycle_time(planned: tuple[Any, JointTrajectory, Pat
     assert res.exit_code == 0, res.output
     assert f"{out.read_text().count(chr(10))} lines" in res.output
     assert "estimated cycle time" in res.output and f"planned {traj.duration:.1f} s" in res.output
-    res = runner.invoke(app, ["export", str(traj_path), "-o", str(tmp_path / "x.script"), "--force-unvalidated", "--max-lines", "100"])
+    res = runner.invoke(
+        app,
+        [
+            "export",
+            str(traj_path),
+            "-o",
+            str(tmp_path / "x.script"),
+            "--force-unvalidated",
+            "--max-lines",
+            "100",
+        ],
+    )
     assert res.exit_code == 2 and "above the limit of 100" in " ".join(res.output.split())
 
 
@@ -216,7 +233,7 @@ def test_kinematic_mismatch_is_reported() -> None:
 
 # --- programs/box_frame.yaml -------------------------------------------------------------------------
 def test_box_frame_exports_under_5000_lines_and_replays_the_plan(tmp_path: Path) -> None:
-    program, traj, traj_path = _plan(ROOT / "programs" / "box_frame.yaml", tmp_path)
+    _, traj, traj_path = _plan(ROOT / "programs" / "box_frame.yaml", tmp_path)
     out = tmp_path / "box_frame.script"
     s = export_urscript(traj_path, out, force_unvalidated=True)
     assert s.parts == (out,) and s.lines < 5000 and s.n_bytes < 200_000

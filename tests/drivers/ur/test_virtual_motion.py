@@ -90,9 +90,13 @@ def test_collinear_movel_blends_keep_the_speed_and_the_line() -> None:
 def test_movel_corner_blend_stays_within_r() -> None:
     c = _core()
     r = 0.003
-    p = _run(c, f"  movel({_pose(c, 0.02)}, a=0.5, v=0.05, r={r})\n  movel({_pose(c, 0.02, 0.02)}, a=0.5, v=0.05, r=0)\n")
+    p = _run(
+        c,
+        f"  movel({_pose(c, 0.02)}, a=0.5, v=0.05, r={r})\n"
+        f"  movel({_pose(c, 0.02, 0.02)}, a=0.5, v=0.05, r=0)\n",
+    )
     p0 = c.tcp_pose(Q0)[:3]
-    corner = p0 + [0.02, 0.0, 0.0]
+    corner = p0 + np.array([0.02, 0.0, 0.0])
     d = np.linalg.norm(p - corner, axis=1)
     assert d.min() > 0.2 * r and d.min() <= r * math.sin(math.pi / 4) + 1e-6  # cut, within r sin(θ/2)
     speed = np.linalg.norm(np.diff(p, axis=0), axis=1) / c.cycle
@@ -103,22 +107,27 @@ def test_movec_follows_the_circle_through_via() -> None:
     c = _core()
     p0 = c.tcp_pose(Q0)[:3]
     rad = 0.02
-    centre = p0 + [rad, 0.0, 0.0]
+    centre = p0 + np.array([rad, 0.0, 0.0])
     via = _pose(c, rad * (1 - math.cos(math.pi / 4)), rad * math.sin(math.pi / 4))
     p = _run(c, f"  movec({via}, {_pose(c, rad, rad)}, a=0.2, v=0.02, r=0, mode=0)\n")
     dist = np.linalg.norm(p - centre, axis=1)
     assert np.abs(dist - rad).max() < 2e-6
-    assert np.allclose(p[-1], centre + [0.0, rad, 0.0], atol=1e-6)
+    assert np.allclose(p[-1], centre + np.array([0.0, rad, 0.0]), atol=1e-6)
     length = np.linalg.norm(np.diff(p, axis=0), axis=1).sum()
     assert length == pytest.approx(rad * math.pi / 2, rel=1e-3)
 
 
 def test_movej_blend_does_not_stop_and_stays_near_the_way_point() -> None:
     c = _core()
-    q1 = Q0 + [0.3, 0.0, 0.0, 0.0, 0.0, 0.0]
-    q2 = q1 + [0.0, 0.2, 0.0, 0.0, 0.0, 0.0]
+    q1 = Q0 + np.array([0.3, 0.0, 0.0, 0.0, 0.0, 0.0])
+    q2 = q1 + np.array([0.0, 0.2, 0.0, 0.0, 0.0, 0.0])
     fmt = lambda q: "[" + ", ".join(f"{x:.6f}" for x in q) + "]"  # noqa: E731
-    assert c.start_program(f"def t():\n  movej({fmt(q1)}, a=2, v=1, r=0.02)\n  movej({fmt(q2)}, a=2, v=1, r=0)\nend\n", "t") is None
+    assert (
+        c.start_program(
+            f"def t():\n  movej({fmt(q1)}, a=2, v=1, r=0.02)\n  movej({fmt(q2)}, a=2, v=1, r=0)\nend\n", "t"
+        )
+        is None
+    )
     qs = []
     while c.program_running:
         c.step()

@@ -23,9 +23,8 @@ program instead and follows it through the RTDE state (the reader thread updates
 
 from __future__ import annotations
 
-import dataclasses
-
 import contextlib
+import dataclasses
 import logging
 import math
 import queue

@@ -452,7 +452,8 @@ def weld_settings_from_program(
         n_pass = len(seam.passes)
         if counts[b.seam_id] % n_pass:
             raise ExportError(
-                f"seam {b.seam_id}: {counts[b.seam_id]} weld blocks cannot be the {n_pass} passes of the program"
+                f"seam {b.seam_id}: {counts[b.seam_id]} weld blocks cannot be the {n_pass} passes "
+                "of the program"
             )
         proc = program.pass_procedure(seam, k // (counts[b.seam_id] // n_pass))
         if use_jobs and proc.job:
@@ -493,7 +494,10 @@ def _param_lines(s: WeldSetting, io: IoMap, crater: bool) -> tuple[list[str], li
         for i, bit in enumerate(io.job_bits):
             lines.append(f"  set_standard_digital_out({bit}, {bool(s.job >> i & 1)})")
     values = (
-        (("crater_voltage_v", io.voltage, s.crater_voltage), ("crater_current_a", io.current, s.crater_current))
+        (
+            ("crater_voltage_v", io.voltage, s.crater_voltage),
+            ("crater_current_a", io.current, s.crater_current),
+        )
         if crater
         else (
             ("wire_feed_m_min", io.wire_feed, s.wire_feed),
@@ -555,7 +559,9 @@ class _Context:
     def __init__(self, traj: JointTrajectory, opt: UrExportOptions, limits: JointLimits) -> None:
         self.traj, self.opt, self.limits = traj, opt, limits
         if traj.robot not in models.ARMS:
-            raise ExportError(f"URScript export: no controller model for {traj.robot!r}; known: {sorted(models.ARMS)}")
+            raise ExportError(
+                f"URScript export: no controller model for {traj.robot!r}; known: {sorted(models.ARMS)}"
+            )
         self.arm = models.get_arm(traj.robot)
         self.T_tcp = np.asarray(traj.T_flange_tcp, dtype=np.float64)
         # the path to reproduce: the planned joints through the controller's own kinematics (what
@@ -584,7 +590,9 @@ def _transit(ctx: _Context, i0: int, i1: int) -> _Section:
     # duration), the planned peak on the first and last segment (from / to rest)
     length = np.array([float(np.max(np.abs(wp[k + 1] - wp[k]))) for k in range(n)])
     span = np.diff(np.asarray(idx)) * traj.dt
-    peak = np.array([float(np.abs(traj.qd[i0 + idx[k] : i0 + idx[k + 1] + 1, lead[k]]).max()) for k in range(n)])
+    peak = np.array(
+        [float(np.abs(traj.qd[i0 + idx[k] : i0 + idx[k + 1] + 1, lead[k]]).max()) for k in range(n)]
+    )
     v = np.maximum(np.where((np.arange(n) == 0) | (np.arange(n) == n - 1), peak, length / span), 0.02)
     acc = np.array([max(float(np.abs(traj.qdd[i0 : i1 + 1, lead[k]]).max()), 0.5) for k in range(n)])
     chord = np.linalg.norm(np.diff(ctx.tcp(wp), axis=0), axis=1)
@@ -608,9 +616,12 @@ def _transit(ctx: _Context, i0: int, i1: int) -> _Section:
         qs, t_start, total, profiles = chain(moves, traj.dt)
         dev, _ = planned.query(qs)
         speed = np.abs(np.diff(qs, axis=0)) / traj.dt
-        bad_t = np.concatenate(
-            [np.flatnonzero(dev > opt.transit_corridor), np.flatnonzero((speed > qd_ok).any(axis=1))]
-        ) * traj.dt
+        bad_t = (
+            np.concatenate(
+                [np.flatnonzero(dev > opt.transit_corridor), np.flatnonzero((speed > qd_ok).any(axis=1))]
+            )
+            * traj.dt
+        )
         if bad_t.size == 0:
             break
         hit = np.zeros(n, dtype=bool)
@@ -622,12 +633,15 @@ def _transit(ctx: _Context, i0: int, i1: int) -> _Section:
         if not hit.any():
             raise ExportError(
                 f"transit at t = {traj.t[i0]:.2f} … {traj.t[i1]:.2f} s: the movej path leaves the validated "
-                f"corridor ({float(dev.max()):.4f} rad > {opt.transit_corridor} rad) or the joint speed limits "
+                f"corridor ({float(dev.max()):.4f} rad > {opt.transit_corridor} rad) or the joint speed "
+                "limits "
                 "even without blends"
             )
         radii[hit] = np.where(radii[hit] < 1e-4, 0.0, radii[hit] / 2)
     else:
-        raise ExportError(f"transit at t = {traj.t[i0]:.2f} s: no blend radii keep the path inside the corridor")
+        raise ExportError(
+            f"transit at t = {traj.t[i0]:.2f} s: no blend radii keep the path inside the corridor"
+        )
     # trapezoids are quicker than the plan's jerk-limited profiles: slow the whole transit down to the
     # planned time (v * f, a * f²: the same path, every duration / f)
     planned_time = (i1 - i0) * traj.dt
@@ -656,7 +670,7 @@ def _check_line(v_min: float) -> str:
 
 
 def _movel_weld(ctx: _Context, w0: int, w1: int, seam: str) -> tuple[list[str], float, float, int] | None:
-    """movel/movec lines of the weld motion w0 … w1, duration, deviation [m], moves; None if it does not fit."""
+    """movel/movec lines of the weld w0 … w1, duration [s], deviation [m], moves; None if they do not fit."""
     traj, opt = ctx.traj, ctx.opt
     T = ctx.T_plan[w0 : w1 + 1]
     P, R = T[:, :3, 3], T[:, :3, :3]
@@ -707,7 +721,8 @@ def _movel_weld(ctx: _Context, w0: int, w1: int, seam: str) -> tuple[list[str], 
         a_s, v_s, r_s = _fmt(acc, 5), _fmt(v, 6), _fmt(r, 6)
         if p.kind == "arc":
             lines.append(
-                f"  movec({_fmt_pose(T[p.via])}, {_fmt_pose(T[p.i1])}, a={a_s}, v={v_s}, r={r_s}, mode={p.mode})"
+                f"  movec({_fmt_pose(T[p.via])}, {_fmt_pose(T[p.i1])}, "
+                f"a={a_s}, v={v_s}, r={r_s}, mode={p.mode})"
             )
         else:
             lines.append(f"  movel({_fmt_pose(T[p.i1])}, a={a_s}, v={v_s}, r={r_s})")
@@ -758,7 +773,10 @@ def _weld(ctx: _Context, b: WeldBlock, setting: WeldSetting | None) -> _Section:
     if setting is not None:
         pl, un = _param_lines(setting, opt.io_map, crater=False)
         unsent += un
-        lines.append(f"  # weld parameters: procedure {setting.procedure}" + (f", job {setting.job}" if setting.job else ""))
+        lines.append(
+            f"  # weld parameters: procedure {setting.procedure}"
+            + (f", job {setting.job}" if setting.job else "")
+        )
         lines += pl
     polls = max(1, math.ceil(opt.arc_timeout / opt.arc_poll - 1e-9))
     lines += [
@@ -805,9 +823,14 @@ def _weld(ctx: _Context, b: WeldBlock, setting: WeldSetting | None) -> _Section:
         lines += pl
     if crater > 0:
         lines.append(f"  sleep({_fmt(crater, 4)})")
-    lines += [f"  set_standard_digital_out({do}, False)", f"  textmsg({_text(f'weldcell: seam {seam} arc off')})"]
+    lines += [
+        f"  set_standard_digital_out({do}, False)",
+        f"  textmsg({_text(f'weldcell: seam {seam} arc off')})",
+    ]
     nominal = float(
-        np.linalg.norm(ctx.T_plan[b.i_on : b.i_off + 1, :3, 3] - ctx.T_nominal[b.i_on : b.i_off + 1, :3, 3], axis=1).max()
+        np.linalg.norm(
+            ctx.T_plan[b.i_on : b.i_off + 1, :3, 3] - ctx.T_nominal[b.i_on : b.i_off + 1, :3, 3], axis=1
+        ).max()
     )
     rep = SeamReport(report.seam_id, report.mode, report.moves, report.deviation, tuple(unsent), nominal)
     return _Section("weld", lines, duration, traj.q[b.i_on], counts, rep)
@@ -818,6 +841,7 @@ def _preamble(ctx: _Context, part: int, n_parts: int, start_q: NDArrayF, weld_pa
     do, di = opt.arc_do, opt.arc_di
     name = opt.program_name if n_parts == 1 else f"{opt.program_name}_{part}"
     sa = _fmt(opt.stop_acceleration)
+    where = f"part {part}" if n_parts > 1 else "the job"
     out = [
         f"def {name}():",
         "  # weldcell URScript export: movel/movec welds (servo tables for weave), blended movej transits",
@@ -829,7 +853,8 @@ def _preamble(ctx: _Context, part: int, n_parts: int, start_q: NDArrayF, weld_pa
         out.append(f"  # weld program hash {traj.program_hash}")
     out += [
         f"  # arc on: standard digital output {do}; arc established: standard digital input {di}",
-        "  # weld parameters: " + ("per seam below (I/O map)" if weld_params else "NOT sent (set on the power source)"),
+        "  # weld parameters: "
+        + ("per seam below (I/O map)" if weld_params else "NOT sent (set on the power source)"),
         "  # the speed slider must stay at 100 % while the arc is on (checked, the weld stops otherwise)",
         "  def wc_check(v_min):",
         f"    if not get_standard_digital_in({di}):",
@@ -853,7 +878,7 @@ def _preamble(ctx: _Context, part: int, n_parts: int, start_q: NDArrayF, weld_pa
         f"  set_standard_digital_out({do}, False)",
         "  wc_wait = 0",
         "  wc_rest = 0",
-        f"  textmsg({_text('weldcell: moving to the start' + (f' of part {part}' if n_parts > 1 else ' of the job'))})",
+        f"  textmsg({_text(f'weldcell: moving to the start of {where}')})",
         f"  movej({_fmt_q(start_q)}, a=1, v=0.5, r=0)",
     ]
     return out
@@ -930,7 +955,9 @@ def _build(
     return _Built(tuple(texts), tuple(sections), blocks)
 
 
-def _summary(built: _Built, traj: JointTrajectory, paths: tuple[Path, ...], weld_params: bool) -> ExportSummary:
+def _summary(
+    built: _Built, traj: JointTrajectory, paths: tuple[Path, ...], weld_params: bool
+) -> ExportSummary:
     def count(name: str) -> int:
         return sum(s.counts.get(name, 0) for s in built.sections)
 
@@ -1063,7 +1090,8 @@ def export_urscript(
         if prog is None:
             raise ExportError(
                 f"{src}: the weld program it was planned from is not found (no plan.json beside it naming an "
-                "existing file); pass --program PROGRAM.yaml for the weld parameters, or --no-weld-parameters "
+                "existing file); pass --program PROGRAM.yaml for the weld parameters, or "
+                "--no-weld-parameters "
                 "when the power source holds them"
             )
         settings = weld_settings_from_program(prog, traj, weld_blocks(traj), opt.use_jobs)

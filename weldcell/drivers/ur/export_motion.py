@@ -170,7 +170,9 @@ def fit_pieces(P: NDArrayF, R: NDArrayF, tol: float, rtol: float) -> list[Piece]
         if j_arc > j_line + 2:
             mode = _fit_arc(P, R, i, j_arc, tol, rtol)
             seg = np.diff(P[i : j_arc + 1], axis=0)
-            out.append(Piece("arc", i, j_arc, (i + j_arc) // 2, mode, float(np.linalg.norm(seg, axis=1).sum())))
+            out.append(
+                Piece("arc", i, j_arc, (i + j_arc) // 2, mode, float(np.linalg.norm(seg, axis=1).sum()))
+            )
             i = j_arc
         else:
             j = max(j_line, i + 1)
@@ -179,7 +181,9 @@ def fit_pieces(P: NDArrayF, R: NDArrayF, tol: float, rtol: float) -> list[Piece]
     return out
 
 
-def rebalance(pieces: list[Piece], P: NDArrayF, R: NDArrayF, tol: float, rtol: float, min_length: float) -> list[Piece]:
+def rebalance(
+    pieces: list[Piece], P: NDArrayF, R: NDArrayF, tol: float, rtol: float, min_length: float
+) -> list[Piece]:
     """Even out a piece shorter than ``min_length`` [m] with its neighbour (two lines of equal sample count).
 
     The greedy fit leaves a short remainder at the end (and short pieces between long ones); two
@@ -193,7 +197,12 @@ def rebalance(pieces: list[Piece], P: NDArrayF, R: NDArrayF, tol: float, rtol: f
         a, b = (out[j], out[k]) if j < k else (out[k], out[j])
         i0, i1 = a.i0, b.i1
         mid = (i0 + i1) // 2
-        if mid - i0 >= 1 and i1 - mid >= 1 and _fit_line(P, R, i0, mid, tol, rtol) and _fit_line(P, R, mid, i1, tol, rtol):
+        if (
+            mid - i0 >= 1
+            and i1 - mid >= 1
+            and _fit_line(P, R, i0, mid, tol, rtol)
+            and _fit_line(P, R, mid, i1, tol, rtol)
+        ):
             first = Piece("line", i0, mid, -1, 0, float(np.linalg.norm(P[mid] - P[i0])))
             second = Piece("line", mid, i1, -1, 0, float(np.linalg.norm(P[i1] - P[mid])))
             lo = min(j, k)
@@ -299,7 +308,7 @@ def chain(moves: list[ChainMove], dt: float) -> tuple[NDArrayF, NDArrayF, float,
 
 
 def densify(x: NDArrayF, max_step: float) -> NDArrayF:
-    """Points (K, d) on the polyline through ``x`` (M, d), no two consecutive farther apart than ``max_step``."""
+    """Points (K, d) on the polyline through ``x`` (M, d), consecutive ones at most ``max_step`` apart."""
     if len(x) < 2:
         return x
     step = np.linalg.norm(np.diff(x, axis=0), axis=1)
@@ -355,5 +364,3 @@ def decimate_servo(
         else:
             worst = max(worst, float(err[k]))
     return np.flatnonzero(keep).tolist(), worst
-
-

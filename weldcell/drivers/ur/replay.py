@@ -99,8 +99,12 @@ def replay_program(
         ExportError: the program does not start (compile error, robot model unknown).
     """
     core = ControllerCore(
-        CoreConfig(arm=traj.robot, version=version, q_home=tuple(float(x) for x in (traj.q[0] if q_start is None else np.asarray(q_start))),
-                   arc_loopback=(arc_do, arc_di, arc_delay))
+        CoreConfig(
+            arm=traj.robot,
+            version=version,
+            q_home=tuple(float(x) for x in (traj.q[0] if q_start is None else np.asarray(q_start))),
+            arc_loopback=(arc_do, arc_di, arc_delay),
+        )
     )
     core.speed_slider = float(speed_slider)
     err = core.start_program(text, "weldcell_export")
@@ -123,7 +127,9 @@ def replay_program(
         and core.safety_mode == SafetyMode.NORMAL
         and any("stopped: finished" in m for m in core.log[-3:])
     )
-    return ReplayResult(q[:k].copy(), arc[:k].copy(), core.cycle, k * core.cycle, finished, tuple(core.log), core.popup)
+    return ReplayResult(
+        q[:k].copy(), arc[:k].copy(), core.cycle, k * core.cycle, finished, tuple(core.log), core.popup
+    )
 
 
 def compare_with_plan(traj: JointTrajectory, replay: ReplayResult) -> ReplayComparison:

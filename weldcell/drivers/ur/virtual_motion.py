@@ -85,7 +85,7 @@ def tcp_positions(arm: models.URArm, q: npt.ArrayLike, T_flange_tcp: NDArrayF) -
 def joint_blend_length(
     arm: models.URArm, T_flange_tcp: NDArrayF, q0: NDArrayF, q1: NDArrayF, r: float
 ) -> float:
-    """Leading-joint travel [rad] before ``q1`` where the TCP on the joint line q0 → q1 comes within ``r`` [m] of its end."""
+    """Leading-joint travel [rad] before ``q1`` where the TCP (joint line q0 → q1) comes within ``r`` [m]."""
     L = float(np.max(np.abs(q1 - q0)))
     if r <= 0 or L == 0:
         return 0.0
@@ -139,7 +139,7 @@ _SA = {name: tuple(math.sin(x) for x in arm.alpha) for name, arm in models.ARMS.
 def ik_newton(
     arm: models.URArm, T_base_flange: NDArrayF, q_seed: NDArrayF, iterations: int = 12
 ) -> NDArrayF | None:
-    """Joint positions [rad] (6,) reaching ``T_base_flange`` near ``q_seed``; None if not within 1e-9 m/rad."""
+    """Joint positions [rad] (6,) reaching ``T_base_flange`` near ``q_seed``; None beyond 1e-9 m/rad."""
     q = np.array(q_seed, dtype=np.float64)
     for _ in range(iterations):
         T, J = _fk_jacobian(arm, q)
@@ -156,9 +156,10 @@ def ik_newton(
         if float(np.max(np.abs(dq))) < 1e-6:  # Newton converges quadratically: the error is ~1e-12
             return q
     T, _ = _fk_jacobian(arm, q)
-    ok = np.linalg.norm(T_base_flange[:3, 3] - T[:3, 3]) < 1e-9 and np.linalg.norm(
-        models.rotvec_from_matrix(T_base_flange[:3, :3] @ T[:3, :3].T)
-    ) < 1e-8
+    ok = (
+        np.linalg.norm(T_base_flange[:3, 3] - T[:3, 3]) < 1e-9
+        and np.linalg.norm(models.rotvec_from_matrix(T_base_flange[:3, :3] @ T[:3, :3].T)) < 1e-8
+    )
     return q if ok else None
 
 
@@ -360,8 +361,12 @@ def circle_through(p0: NDArrayF, pv: NDArrayF, p1: NDArrayF) -> tuple[NDArrayF, 
     a, b = pv - p0, p1 - p0
     n = np.cross(a, b)
     nn = float(n @ n)
-    if min(float(a @ a), float(b @ b), float((p1 - pv) @ (p1 - pv))) < 1e-16 or nn < 1e-14 * float(a @ a) * float(b @ b):
-        raise MotionError("movec: start, via and end points are collinear or coincide; no circle through them")
+    if min(float(a @ a), float(b @ b), float((p1 - pv) @ (p1 - pv))) < 1e-16 or nn < 1e-14 * float(
+        a @ a
+    ) * float(b @ b):
+        raise MotionError(
+            "movec: start, via and end points are collinear or coincide; no circle through them"
+        )
     c = p0 + (np.cross(n, a) * float(b @ b) + np.cross(b, n) * float(a @ a)) / (2.0 * nn)
     n = n / math.sqrt(nn)
     r = float(np.linalg.norm(p0 - c))
