@@ -96,6 +96,8 @@ class UrExportOptions:
         transit_corridor: Largest joint-space deviation of the blended transit path from the plan [rad].
         max_transit_blend: Largest transit blend radius [m].
         speed_check_fraction: A weld is stopped below this fraction of the planned TCP speed.
+        servo_speed_check_fraction: The same in servo tables (weave), looser: a real controller's
+            servo filtering (look-ahead) shapes the speed at weave reversals.
         stop_acceleration: Joint deceleration of stopj [rad/s²].
         max_lines: Program size limit [lines].
         split: Above ``max_lines``, write several programs instead of refusing.
@@ -123,6 +125,7 @@ class UrExportOptions:
     transit_corridor: float = 3e-3
     max_transit_blend: float = 0.05
     speed_check_fraction: float = 0.95
+    servo_speed_check_fraction: float = 0.8
     stop_acceleration: float = 4.0
     max_lines: int = DEFAULT_MAX_LINES
     split: bool = False
@@ -166,8 +169,12 @@ class UrExportOptions:
                 f"transit_corridor {self.transit_corridor} rad must be at least transit_tolerance "
                 f"{self.transit_tolerance} rad"
             )
-        if not 0 < self.speed_check_fraction <= 1:
-            raise ExportError(f"speed_check_fraction {self.speed_check_fraction}: expected 0 < f <= 1")
+        for name, f in (
+            ("speed_check_fraction", self.speed_check_fraction),
+            ("servo_speed_check_fraction", self.servo_speed_check_fraction),
+        ):
+            if not 0 < f <= 1:
+                raise ExportError(f"{name} {f}: expected 0 < f <= 1")
         if not (isinstance(self.max_lines, int) and self.max_lines >= 100):
             raise ExportError(f"max_lines {self.max_lines}: expected an integer >= 100")
         if not self.program_name.isidentifier():
@@ -756,7 +763,7 @@ def _servo_weld(ctx: _Context, w0: int, w1: int, seam: str) -> tuple[list[str], 
             qa = q[idx[k]] - (q[idx[k]] - q[idx[k - 1]]) * (traj.dt / t)
             pa, pb = ctx.tcp(np.stack([qa, q[idx[k]]]))
             v_exp = float(np.linalg.norm(pb - pa)) / traj.dt
-            lines.append(_check_line(opt.speed_check_fraction * v_exp if v_exp > 2e-3 else 0.0))
+            lines.append(_check_line(opt.servo_speed_check_fraction * v_exp if v_exp > 2e-3 else 0.0))
     lines.append(f"  stopj({_fmt(opt.stop_acceleration)})")
     return lines, (idx[-1] - idx[0]) * traj.dt, dev, len(idx) - 1
 
