@@ -85,9 +85,11 @@ class Piece:
 def _fit_line(P: NDArrayF, R: NDArrayF, i: int, j: int, tol: float, rtol: float) -> bool:
     p0, d = P[i], P[j] - P[i]
     L2 = float(d @ d)
-    if L2 < 1e-16:
-        return False
     x = P[i : j + 1] - p0
+    if L2 < 1e-16:  # the samples barely move (start of a speed ramp): one point
+        return float(np.max(np.linalg.norm(x, axis=1))) <= tol and bool(
+            np.max(_angle_error(np.broadcast_to(R[i], (j - i + 1, 3, 3)), R[i : j + 1])) <= rtol
+        )
     u = np.clip(x @ d / L2, 0.0, 1.0)
     if float(np.max(np.linalg.norm(x - u[:, None] * d, axis=1))) > tol:
         return False
@@ -211,11 +213,13 @@ def rebalance(
 
 
 def split_piece(p: Piece, P: NDArrayF, max_length: float) -> list[Piece]:
-    """Cut a piece into equal parts (by sample count) no longer than ``max_length`` [m]."""
+    """Cut a piece into parts of equal length (at samples), none longer than ``max_length`` [m]."""
     n = max(1, math.ceil(p.length / max_length - 1e-9))
-    n = min(n, (p.i1 - p.i0) // 2 if p.kind == "arc" else p.i1 - p.i0)
-    n = max(n, 1)
-    idx = np.round(np.linspace(p.i0, p.i1, n + 1)).astype(int)
+    n = max(1, min(n, (p.i1 - p.i0) // 2 if p.kind == "arc" else p.i1 - p.i0))
+    cum = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(P[p.i0 : p.i1 + 1], axis=0), axis=1))])
+    idx = p.i0 + np.searchsorted(cum, np.linspace(0.0, cum[-1], n + 1))
+    idx[0], idx[-1] = p.i0, p.i1
+    idx = np.unique(idx)
     out = []
     for a, b in zip(idx[:-1].tolist(), idx[1:].tolist(), strict=True):
         if p.kind == "arc":
