@@ -18,6 +18,7 @@ verification the export relies on, computed with the virtual controller's motion
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -129,16 +130,15 @@ def _fit_arc(P: NDArrayF, R: NDArrayF, i: int, j: int, tol: float, rtol: float) 
     return -1
 
 
-def _longest(ok: object, i: int, last: int, start: int = 2) -> int:
+def _longest(ok: Callable[[int, int], bool], i: int, last: int, start: int = 2) -> int:
     """Largest j in [i + start, last] with ok(i, j) (exponential then binary search; ok assumed monotone)."""
-    f = ok  # type: ignore[assignment]
     lo = min(i + start, last)
-    if lo <= i or not f(i, lo):  # type: ignore[operator]
+    if lo <= i or not ok(i, lo):
         return -1
     step = 2 * (lo - i)
     while lo < last:
         hi = min(i + step, last)
-        if not f(i, hi):  # type: ignore[operator]
+        if not ok(i, hi):
             break
         lo, step = hi, step * 2
     else:
@@ -146,7 +146,7 @@ def _longest(ok: object, i: int, last: int, start: int = 2) -> int:
     hi = min(i + step, last)
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if f(i, mid):  # type: ignore[operator]
+        if ok(i, mid):
             lo = mid
         else:
             hi = mid
