@@ -163,7 +163,7 @@ def test_cli_prints_size_and_cycle_time(planned: tuple[Any, JointTrajectory, Pat
 
 
 # --- a circle with a fixed torch orientation: movec ----------------------------------------------
-def _circle_trajectory(robot: str = "ur3e") -> JointTrajectory:
+def _circle_trajectory(robot: str = "ur3e", T_world_base: np.ndarray | None = None) -> JointTrajectory:
     arm = models.get_arm(robot)
     dt = 0.002
     q0 = np.array([0.0, -1.6, 1.7, -1.67, -1.57, 0.0])
@@ -201,11 +201,11 @@ def _circle_trajectory(robot: str = "ur3e") -> JointTrajectory:
         q=qq,
         qd=qd,
         qdd=qdd,
-        T_world_tcp=fk_batch(arm, qq),
+        T_world_tcp=(np.eye(4) if T_world_base is None else T_world_base) @ fk_batch(arm, qq),
         arc_on=arc,
         seam_index=np.where(arc, 0, -1).astype(np.int32),
         seam_s=np.where(arc, 0.0, np.nan),
-        T_world_base=np.eye(4),
+        T_world_base=np.eye(4) if T_world_base is None else T_world_base,
         T_flange_tcp=np.eye(4),
         seam_ids=("ring",),
         events=(ArcEvent(float(t[i_on]), "arc_on", "ring"), ArcEvent(float(t[i_off]), "arc_off", "ring")),
@@ -221,6 +221,41 @@ def test_circle_with_fixed_torch_is_movec_on_a_ur3e() -> None:
     # CB3 controller (8 ms cycle): the same program, the same path
     res = replay_program(texts[0], traj, version=(3, 15, 7, 0))
     assert res.finished and compare_with_plan(traj, res).max_deviation <= 1e-4
+
+
+def test_hanging_robot_replays_in_its_base_frame() -> None:
+    T_world_base = np.eye(4)
+    T_world_base[:3, :3] = [[1, 0, 0], [0, -1, 0], [0, 0, -1]]  # hanging from a gantry at 1.5 m
+    T_world_base[2, 3] = 1.5
+    traj = _circle_trajectory("ur3e", T_world_base)
+    texts, s = export_summary(traj)
+    assert s.seam_reports[0].nominal_mismatch < 1e-9
+    _check_replay(traj, texts[0], s.cycle_time)
+
+
+def test_arc_loss_during_a_weld_stops_within_the_check_interval(
+    planned: tuple[Any, JointTrajectory, Path],
+) -> None:
+    from weldcell.drivers.ur.virtual_core import ControllerCore, CoreConfig
+
+    program, traj, _ = planned
+    text = urscript_from_trajectory(traj, None, None, _settings(program, traj))
+    cfg = CoreConfig(arm=traj.robot, q_home=tuple(float(x) for x in traj.q[0]), arc_loopback=(0, 0, 0.05))
+    core = ControllerCore(cfg)
+    assert core.start_program(text, "job") is None
+    on_since = None
+    lost_at = None
+    while core.program_running and core.time < traj.duration + 5:
+        core.step()
+        if core.digital_out & 1 and on_since is None:
+            on_since = core.time
+        if on_since is not None and lost_at is None and core.time - on_since > 1.5:
+            core.config = replace(cfg, arc_loopback=None)  # the power source loses the arc
+            core.digital_in &= ~1
+            lost_at = core.time
+    assert lost_at is not None and not core.program_running
+    assert "arc lost" in core.popup and not core.digital_out & 1
+    assert core.time - lost_at <= UrExportOptions().arc_check_interval + 0.3
 
 
 def test_kinematic_mismatch_is_reported() -> None:
