@@ -242,8 +242,9 @@ class Profile:
             return np.zeros_like(t)
         v, ti, to = self.v, self.t_in, self.t_out
         rem = self.duration - t
-        s_in = v * t * t / (2.0 * ti) if ti > 0 else v * t
-        s_out = self.distance - (v * rem * rem / (2.0 * to) if to > 0 else v * rem)
+        t_c, rem_c = np.minimum(t, ti), np.minimum(rem, to)  # each branch only where it applies
+        s_in = v * t_c * t_c / (2.0 * ti) if ti > 0 else v * t
+        s_out = self.distance - (v * rem_c * rem_c / (2.0 * to) if to > 0 else v * rem)
         s_mid = v * ti / 2.0 + v * (t - ti)
         out = np.where(t < ti, s_in, np.where(rem < to, s_out, s_mid))
         return np.asarray(np.clip(out, 0.0, self.distance), dtype=np.float64)
