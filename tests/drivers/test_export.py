@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from stamp_helpers import stamp_for_test
 
+from weldcell.drivers.powersource.io import IoMap
 from weldcell.drivers.ur.export import (
     ExportError,
     JointLimits,
@@ -20,6 +21,7 @@ from weldcell.drivers.ur.export import (
     simplify_joint_path,
     urscript_from_trajectory,
 )
+from weldcell.drivers.ur.models import ARMS, fk
 from weldcell.errors import StampError
 from weldcell.planning.trajectory import ArcEvent, JointTrajectory, save_trajectory
 
@@ -105,7 +107,9 @@ def make_trajectory(robot: str = "ur5e") -> Built:
         q=q,
         qd=qd,
         qdd=qdd,
-        T_world_tcp=np.repeat(np.eye(4)[None], n, axis=0),
+        T_world_tcp=np.stack([fk(ARMS[robot], x) for x in q])
+        if robot in ARMS
+        else np.repeat(np.eye(4)[None], n, axis=0),
         arc_on=arc,
         seam_index=seam_index,
         seam_s=seam_s,
@@ -121,15 +125,27 @@ def make_trajectory(robot: str = "ur5e") -> Built:
 # --- a small structural parser for the emitted subset ----------------------------------------
 ALLOWED_CALLS = {
     "movej",
+    "movel",
+    "movec",
     "servoj",
     "stopj",
     "set_standard_digital_out",
+    "set_standard_analog_out",
+    "set_tcp",
     "sleep",
     "textmsg",
     "popup",
+    "wc_check",
 }
 _CALL = re.compile(r"^([a-z_]+)\((.*)\)$")
-_COND = re.compile(r"^(\(?not get_standard_digital_in\(\d\)\)?)( and wc_wait < \d+)?$")
+_COND = re.compile(
+    r"^((\(?not get_standard_digital_in\(\d\)\)?)( and wc_wait < \d+)?|v_min > 0|wc_rest > 0"
+    r"|norm\(\[wc_v\[0\], wc_v\[1\], wc_v\[2\]\]\) < v_min)$"
+)
+_ASSIGN = re.compile(
+    r"^(wc_wait = (0|wc_wait \+ 1)|wc_rest = (0|[0-9.]+ - wc_wait \* [0-9.]+)"
+    r"|wc_v = get_target_tcp_speed\(\))$"
+)
 
 
 @dataclass
@@ -143,7 +159,10 @@ class Node:
 
 
 def parse_structure(text: str) -> Node:
-    """Parse the program into a tree, checking indentation, block balance and the statement subset."""
+    """Parse the program into a tree, checking indentation, block balance and the statement subset.
+
+    Returns the job function; checks that the text ends by calling it.
+    """
     assert text.endswith("\n")
     root = Node("root", "", 0)
     stack = [root]
@@ -163,7 +182,9 @@ def parse_structure(text: str) -> Node:
         assert indent == 2 * (len(stack) - 1), f"line {ln}: indentation {indent} at depth {len(stack) - 1}"
         parent = stack[-1]
         if s.startswith("def "):
-            assert parent is root and re.fullmatch(r"def [a-z_][a-z0-9_]*\(\):", s), s
+            top = parent is root and re.fullmatch(r"def [a-z_][a-z0-9_]*\(\):", s)
+            helper = parent in root.body and s == "def wc_check(v_min):"
+            assert top or helper, s
             node = Node("def", s, ln)
         elif s.startswith(("while ", "if ")):
             kw, cond = s.split(" ", 1)
@@ -172,11 +193,15 @@ def parse_structure(text: str) -> Node:
         elif s == "halt":
             parent.body.append(Node("halt", s, ln))
             continue
-        elif re.fullmatch(r"wc_wait = (0|wc_wait \+ 1)", s):
+        elif _ASSIGN.match(s):
             parent.body.append(Node("assign", s, ln))
             continue
         else:
             m = _CALL.match(s)
+            if parent is root:  # the call of the job function on the last line
+                assert m and root.body and m.group(1) + "():" == root.body[0].text[4:], s
+                root.body.append(Node("call", s, ln, m.group(1), ""))
+                continue
             assert m and m.group(1) in ALLOWED_CALLS, f"line {ln}: not in the emitted subset: {s!r}"
             assert s.count("(") == s.count(")") and s.count("[") == s.count("]") and s.count('"') % 2 == 0
             parent.body.append(Node("call", s, ln, m.group(1), m.group(2)))
@@ -184,7 +209,7 @@ def parse_structure(text: str) -> Node:
         parent.body.append(node)
         stack.append(node)
     assert len(stack) == 1, "unclosed block at end of program"
-    assert len(root.body) == 1 and root.body[0].kind == "def"
+    assert len(root.body) == 2 and root.body[0].kind == "def" and root.body[1].kind == "call", "def + call"
     return root.body[0]
 
 
@@ -194,7 +219,10 @@ def _q_of(args: str) -> np.ndarray:
 
 
 def replay(prog: Node, do: int) -> tuple[list[tuple[np.ndarray, bool]], list[tuple[bool, np.ndarray | None]]]:
-    """Walk the main line (fault branches skipped): servoj rows with arc state, and arc switch points."""
+    """Walk the main line (fault branches skipped): servoj rows with arc state, and arc switch points.
+
+    The joint target before a switch is that of the last movej/servoj (None after a movel/movec).
+    """
     rows: list[tuple[np.ndarray, bool]] = []
     switches: list[tuple[bool, np.ndarray | None]] = []
     arc = False
@@ -213,6 +241,9 @@ def replay(prog: Node, do: int) -> tuple[list[tuple[np.ndarray, bool]], list[tup
                 rows.append((last_q, arc))
             else:
                 assert not arc, "movej while the arc is on"
+        elif node.name in ("movel", "movec"):
+            assert arc, "movel/movec are weld moves"
+            last_q = None
     return rows, switches
 
 
@@ -227,8 +258,16 @@ def test_script_parses_and_uses_only_the_subset(built: Built) -> None:
     assert prog.text == "def weldcell_job():"
     msgs = [n.args for n in prog.body if n.kind == "call" and n.name == "textmsg"]
     assert any("seam S1 arc on" in m for m in msgs) and any("seam S2 arc off" in m for m in msgs)
-    ifs = [n for n in prog.body if n.kind == "if"]
-    assert ifs and all(any(c.kind == "halt" for c in n.body) for n in ifs)
+    ifs = [n for n in prog.body if n.kind == "if" and n.text.startswith("if not")]
+    check = next(n for n in prog.body if n.kind == "def" and n.text == "def wc_check(v_min):")
+    ifs += [n for n in check.body if n.kind == "if" and n.text.startswith("if not")]
+    speed = next(n for n in check.body if n.text == "if v_min > 0:").body[1]
+    ifs_all = [*ifs, speed]
+    assert ifs and all(any(c.kind == "halt" for c in n.body) for n in ifs_all)
+    assert all(
+        any(c.name == "set_standard_digital_out" and c.args == "3, False" for c in n.body) for n in ifs_all
+    ), "every fault branch switches the arc off"
+    assert any(n.name == "wc_check" for n in prog.body), "checks during the welds"
     assert all(
         any(c.name == "set_standard_digital_out" and c.args == "3, False" for c in n.body) for n in ifs
     ), "every fault branch switches the arc off"
@@ -240,38 +279,40 @@ def test_script_parses_and_uses_only_the_subset(built: Built) -> None:
     Program(text, name="export")
 
 
-def test_servoj_table_replays_the_trajectory(built: Built) -> None:
+def test_weave_is_a_compact_servo_table_of_plan_samples(built: Built) -> None:
     traj = built.traj
     rows, _ = replay(parse_structure(urscript_from_trajectory(traj, None, LIMITS)), do=0)
-    expected = np.concatenate([traj.q[i0 : i1 + 1] for i0, i1, _ in built.blocks])
     got = np.array([q for q, _ in rows])
-    assert got.shape == expected.shape
-    assert np.max(np.abs(got - expected)) <= 5e-7  # printed with 6 decimals
-    # decimated table: every 4th sample plus the last one of each seam, t = 8 ms
-    text = urscript_from_trajectory(traj, UrExportOptions(servo_period=0.008), LIMITS)
-    rows4, _ = replay(parse_structure(text), do=0)
-    idx = []
-    for i0, i1, _ in built.blocks:
-        r = list(range(i0, i1 + 1, 4))
-        idx += r + ([i1] if r[-1] != i1 else [])
-    assert np.max(np.abs(np.array([q for q, _ in rows4]) - traj.q[idx])) <= 5e-7
-    assert "t=0.008," in text
+    on = traj.q[traj.arc_on]
+    # every set-point is a planned sample (printed with 6 decimals), in plan order, far fewer of them
+    d = np.abs(got[:, None, :] - on[None, :, :]).max(axis=2)
+    assert d.min(axis=1).max() <= 5e-7
+    order = d.argmin(axis=1)
+    assert np.all(np.diff(order) >= 0)
+    assert 10 < len(got) < 0.2 * len(on)
 
 
-def test_arc_io_exactly_at_the_arc_events(built: Built) -> None:
+def test_arc_io_at_the_arc_events(built: Built) -> None:
     traj = built.traj
     rows, switches = replay(parse_structure(urscript_from_trajectory(traj, None, LIMITS)), do=0)
-    # arc on for exactly the arc-on samples
-    arc_rows = np.array([q for q, on in rows if on])
-    assert np.allclose(arc_rows, traj.q[traj.arc_on], atol=5e-7)
-    assert all(on for _, on in rows)  # welds only are servoj tables
-    # switching points: initial off, then on/off per event, final off
+    assert all(on for _, on in rows)  # servo tables only while welding
+    # switching points: initial off, then on/off per event, final off; arc on where the arm stands
+    # at the arc-on sample (the movej before it has blend 0), arc off at the last weld sample
     on_off = [(s, q) for s, q in switches if q is not None][: len(traj.events)]
     assert [s for s, _ in on_off] == [e.kind == "arc_on" for e in traj.events]
     for (_, q), ev in zip(on_off, traj.events, strict=True):
         i = round(ev.t / traj.dt)
         assert q is not None and np.allclose(q, traj.q[i], atol=5e-7), ev
     assert switches[0] == (False, None) and switches[-1][0] is False
+    text = urscript_from_trajectory(traj, None, LIMITS)
+    for i0, _, _ in built.blocks:
+        line = f"movej({_fmt(traj.q[i0])}"
+        k = text.index(line)
+        assert text[k : text.index("\n", k)].endswith("r=0)")
+
+
+def _fmt(q: np.ndarray) -> str:
+    return "[" + ", ".join(f"{float(x):.6f}" for x in q) + "]"
 
 
 def test_transit_polyline_within_tolerance(built: Built) -> None:
@@ -349,22 +390,30 @@ def test_options_validation() -> None:
         UrExportOptions(arc_do=9)
     with pytest.raises(ExportError, match="lookahead"):
         UrExportOptions(lookahead_time=0.5)
-    with pytest.raises(ExportError, match="whole multiple"):
-        urscript_from_trajectory(make_trajectory().traj, UrExportOptions(servo_period=0.003), LIMITS)
+    with pytest.raises(ExportError, match="max_lines"):
+        UrExportOptions(max_lines=10)
+    with pytest.raises(ExportError, match="below weld_tolerance"):
+        UrExportOptions(fit_tolerance=2e-4)
+    with pytest.raises(ExportError, match="job bits"):
+        UrExportOptions(io_map=IoMap(job_bits=(0, 1)))
 
 
 def test_file_export_requires_a_stamp(built: Built, tmp_path: Path) -> None:
     traj_path = save_trajectory(built.traj, tmp_path / "job.npz")
     out = tmp_path / "out" / "job.script"
     with pytest.raises(StampError):
-        export_urscript(traj_path, out, limits=LIMITS)
+        export_urscript(traj_path, out, limits=LIMITS, weld_parameters=False)
     assert not out.exists()
-    summary = export_urscript(traj_path, out, limits=LIMITS, force_unvalidated=True)
-    assert out.is_file() and summary.seams == ("S1", "S2")
-    assert summary.servoj == int(built.traj.arc_on.sum()) and summary.n_bytes == out.stat().st_size
+    with pytest.raises(ExportError, match="--program"):  # no weld program to take parameters from
+        export_urscript(traj_path, out, limits=LIMITS, force_unvalidated=True)
+    summary = export_urscript(traj_path, out, limits=LIMITS, force_unvalidated=True, weld_parameters=False)
+    assert out.is_file() and summary.seams == ("S1", "S2") and summary.parts == (out,)
+    assert 0 < summary.servoj < int(built.traj.arc_on.sum()) / 5 and summary.n_bytes == out.stat().st_size
+    assert summary.lines == out.read_text().count("\n")
+    assert abs(summary.cycle_time / built.traj.duration - 1) < 0.05
     stamp_for_test(traj_path, built.traj)
     out2 = tmp_path / "validated.script"
-    export_urscript(traj_path, out2, limits=LIMITS)
+    export_urscript(traj_path, out2, limits=LIMITS, weld_parameters=False)
     assert out2.read_text() == out.read_text()
 
 
@@ -389,6 +438,7 @@ def test_cli_export(built: Built, tmp_path: Path) -> None:
             "-o",
             str(out),
             "--force-unvalidated",
+            "--no-weld-parameters",
             "--arc-do",
             "2",
             "--arc-di",
@@ -396,6 +446,9 @@ def test_cli_export(built: Built, tmp_path: Path) -> None:
         ],
     )
     assert res.exit_code == 0, res.output
+    assert (
+        "lines" in res.output and "estimated cycle time" in res.output and "no weld parameters" in res.output
+    )
     text = out.read_text()
     parse_structure(text)
     assert "set_standard_digital_out(2, True)" in text and "get_standard_digital_in(4)" in text
@@ -426,18 +479,15 @@ def _run(core: Any, text: str, max_cycles: int) -> list[tuple[np.ndarray, bool]]
 
 
 def test_exported_program_runs_on_the_virtual_controller(built: Built) -> None:
+    from weldcell.drivers.ur.replay import compare_with_plan, replay_program
+
     traj = built.traj
-    core = _virtual_core(arc_loopback=(0, 0, 0.05))  # arc established 50 ms after arc on
-    trace = _run(core, urscript_from_trajectory(traj, None, LIMITS), 20000)
-    assert not core.program_running and "finished" in " ".join(core.log)
-    assert np.allclose(trace[-1][0], traj.q[-1], atol=1e-5)
-    # the joint targets commanded while the arc output was on are the arc-on samples of the plan
-    on = np.array([q for q, arc in trace if arc])
-    planned = traj.q[traj.arc_on]
-    # extra arc-on cycles: the wait for arc established (robot at rest at the first weld sample)
-    for q in on:
-        assert np.min(np.max(np.abs(planned - q), axis=1)) <= 1e-5
-    assert len(on) >= len(planned)
+    res = replay_program(urscript_from_trajectory(traj, None, LIMITS), traj, arc_delay=0.05)
+    assert res.finished, res.messages[-3:]
+    assert np.allclose(res.q[-1], traj.q[-1], atol=1e-5)
+    cmp = compare_with_plan(traj, res)
+    assert cmp.max_deviation <= 1e-4
+    assert abs(cmp.cycle_time_error) <= 0.05
 
 
 def test_exported_program_halts_without_arc(built: Built) -> None:

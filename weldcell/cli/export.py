@@ -24,16 +24,31 @@ def register(app: typer.Typer) -> None:
         trajectory: Path = typer.Argument(..., help="Trajectory file (.npz) from 'weldcell plan'."),
         fmt: ExportFormat = typer.Option(ExportFormat.URSCRIPT, "--format", "-f", help="Program format."),
         output: Path = typer.Option(..., "--output", "-o", help="Program file to write (.script)."),
+        program: Path | None = typer.Option(
+            None,
+            "--program",
+            help="Weld program the trajectory was planned from, for the weld parameters "
+            "(default: the one named in plan.json beside the trajectory).",
+        ),
+        weld_parameters: bool = typer.Option(
+            True,
+            "--weld-parameters/--no-weld-parameters",
+            help="Send the procedures' weld parameters to the power source from the program.",
+        ),
+        use_jobs: bool = typer.Option(
+            False, "--use-jobs", help="Select the procedures' job numbers (job bits) instead of set-points."
+        ),
         arc_do: int = typer.Option(0, "--arc-do", help="Standard digital output that switches the arc on."),
         arc_di: int = typer.Option(0, "--arc-di", help="Standard digital input 'arc established'."),
         arc_timeout: float = typer.Option(2.0, "--arc-timeout", help="Wait for arc established in seconds."),
-        servo_period: float | None = typer.Option(
-            None,
-            "--servo-period",
-            help="servoj period in seconds, a multiple of the trajectory dt (default: dt).",
-        ),
         transit_tolerance: float = typer.Option(
-            1e-3, "--transit-tolerance", help="Largest joint deviation of the movej transit path, in rad."
+            1e-3, "--transit-tolerance", help="Largest joint deviation of the movej way points, in rad."
+        ),
+        max_lines: int = typer.Option(
+            5000, "--max-lines", help="Program size limit in lines (above it: refuse, or --split)."
+        ),
+        split: bool = typer.Option(
+            False, "--split", help="Above --max-lines, write several programs (NAME_1.script, ...)."
         ),
         force_unvalidated: bool = typer.Option(
             False,
@@ -47,30 +62,63 @@ def register(app: typer.Typer) -> None:
             "(default: $WELDCELL_STAMP_KEY, else unkeyed stamps).",
         ),
     ) -> None:
-        """Write TRAJECTORY as one URScript program: movej transits, servoj weld tables, arc I/O."""
+        """Write TRAJECTORY as URScript: movel/movec welds, blended movej transits, weld parameters."""
         with exit_on_error():
+            from weldcell.drivers.powersource.io import IoMap
             from weldcell.drivers.ur.export import UrExportOptions, export_urscript
 
+            prog = None
+            if program is not None and weld_parameters:
+                from weldcell.program import load_program
+
+                prog = load_program(program)
             options = UrExportOptions(
                 arc_do=arc_do,
                 arc_di=arc_di,
                 arc_timeout=arc_timeout,
-                servo_period=servo_period,
                 transit_tolerance=transit_tolerance,
+                transit_corridor=max(3e-3, 3 * transit_tolerance),
+                max_lines=max_lines,
+                split=split,
+                io_map=IoMap(arc_on=arc_do, arc_established=arc_di),
+                use_jobs=use_jobs,
             )
             from weldcell.planning.stamp import FROM_ENVIRONMENT
 
-            summary = export_urscript(
+            s = export_urscript(
                 trajectory,
                 output,
                 options,
                 force_unvalidated=force_unvalidated,
+                program=prog,
+                weld_parameters=weld_parameters,
                 stamp_key=FROM_ENVIRONMENT if stamp_key is None else stamp_key,
             )
             if force_unvalidated:
                 console.print("[yellow]warning:[/] exported without checking the validation stamp")
+            if not s.weld_parameters:
+                console.print(
+                    "[yellow]warning:[/] no weld parameters in the program: set them on the power source"
+                )
+            files = ", ".join(str(p) for p in s.parts)
             console.print(
-                f"wrote [bold]{summary.path}[/] ({fmt.value}): {summary.lines} lines, "
-                f"{summary.n_bytes / 1024:.0f} KiB, "
-                f"{summary.movej} movej, {summary.servoj} servoj, seams: {', '.join(summary.seams) or 'none'}"
+                f"wrote [bold]{files}[/] ({fmt.value}): {s.lines} lines, {s.n_bytes / 1024:.0f} KiB"
+                + (f" in {len(s.parts)} programs (run them in order)" if len(s.parts) > 1 else "")
             )
+            console.print(
+                f"estimated cycle time {s.cycle_time:.1f} s (planned {s.planned_cycle_time:.1f} s, "
+                f"{100 * (s.cycle_time / s.planned_cycle_time - 1):+.1f} %); "
+                f"{s.movej} movej, {s.movel} movel, {s.movec} movec, {s.servoj} servoj"
+            )
+            for r in s.seam_reports:
+                extra = f"; not sent (no I/O channel): {', '.join(r.unsent)}" if r.unsent else ""
+                console.print(
+                    f"  seam {r.seam_id}: {r.mode}, {r.moves} moves, "
+                    f"path within {r.deviation * 1e3:.3f} mm{extra}"
+                )
+                if r.nominal_mismatch > options.weld_tolerance:
+                    console.print(
+                        f"  [yellow]warning:[/] seam {r.seam_id}: the planned joints reach the nominal "
+                        "torch poses "
+                        f"only within {r.nominal_mismatch * 1e3:.3f} mm on this controller's kinematics"
+                    )

@@ -24,6 +24,7 @@ program instead and follows it through the RTDE state (the reader thread updates
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 import queue
@@ -858,7 +859,8 @@ class URDriver(RobotDriver):
 
     def _start_program(self, handle: ExecutionHandle, opt: UrExportOptions) -> None:
         try:
-            script = urscript_from_trajectory(handle.traj, opt)
+            # over the script port the controller runs a lone "def … end"; no trailing call
+            script = urscript_from_trajectory(handle.traj, dataclasses.replace(opt, call_at_end=False))
             stop_script = (
                 "def weldcell_stop():\n"
                 f"  set_standard_digital_out({opt.arc_do}, False)\n"

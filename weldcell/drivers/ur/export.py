@@ -1,50 +1,101 @@
-"""Export a validated :class:`JointTrajectory` as one URScript program (``weldcell export``).
+"""Export a validated :class:`JointTrajectory` as URScript (``weldcell export --format urscript``).
 
-The program can be loaded on the pendant or sent to the controller's script port. Layout:
+The program can be loaded on the pendant or sent to the controller's script port. It defines the
+job function ``def weldcell_job(): … end`` and calls it on its last line. Layout:
 
-- start: arc output off, ``movej`` to the first sample;
-- transit moves (arc off): ``movej`` through joint-space waypoints. The planned joint path is reduced
-  with a Ramer-Douglas-Peucker fit so that the straight joint-space segments ``movej`` executes stay
-  within ``transit_tolerance`` [rad] of every planned sample; no blending by default (``r=0``), so
-  the executed path is exactly that polyline (the timing is the controller's, not the plan's);
-- weld segments (arc on): arc output on, wait for "arc established" on a digital input with a
-  timeout (``popup`` + ``halt`` on failure), then a **servoj table** that replays the planned joint
-  samples (every ``servo_period``), with an arc-loss check every ``arc_check_period``, ``stopj``,
-  arc output off, a ``textmsg`` per seam start and end.
+- ``set_tcp`` with the trajectory's TCP, arc output off, ``movej`` to the first sample;
+- **transits** (arc off): ``movej`` through joint-space way points (a Ramer-Douglas-Peucker fit
+  within ``transit_tolerance`` of the plan) at the plan's speed, with **blend radii** so the arm does
+  not stop at every way point. The radii are checked with the virtual controller's blend model
+  (:mod:`weldcell.drivers.ur.virtual_motion`): the blended joint path stays within
+  ``transit_corridor`` of the validated path and within the joint speed limits (a radius is halved
+  where it does not), and it is 0 on the move that reaches an arc start (FINE: the arm stops there);
+- **welds** (arc on): weld parameters to the power source through the cell's I/O map (job bits and
+  analog set-points, ``weldcell.drivers.powersource.IoMap``), arc output on only after the arm
+  stands at the arc-start position, wait for "arc established" (timeout: arc off, popup, halt), the
+  rest of the planned arc-start dwell, the weld motion, the crater fill (its set-points, if wired),
+  arc output off at the arc end;
+- **weld motion**: lines and arcs as ``movel``/``movec`` at the programmed travel speed, blended
+  (``r`` > 0) between consecutive pieces. The trajectory format carries no segment geometry, so the
+  pieces are *fitted* to the planned TCP samples: every sample lies within ``fit_tolerance``
+  (0.05 mm) of its piece and within ``orientation_tolerance`` of the interpolated orientation, and
+  the timed, blended path of the emitted moves (virtual controller model) stays within
+  ``weld_tolerance`` (0.1 mm) of every planned weld sample. Where that fails (weave: URScript has no
+  documented weave primitive), the weld is a **compact servo table**: ``servoj`` set-points at a
+  subset of the samples whose linear joint interpolation reproduces every planned TCP position
+  within ``servo_tolerance``;
+- **checks during a weld** (``wc_check``, every ``arc_check_interval`` of weld time, between moves):
+  arc established still on, and the target TCP speed not below ``speed_check_fraction`` of the
+  planned speed. The **speed slider** cannot be set from URScript and scales every motion; the
+  program therefore requires it at 100 % while the arc is on: a lower speed ends the weld (arc
+  off, stop, popup, halt) instead of welding slower than the procedure.
 
-Why a servoj table and not ``movel``/``movep`` with blend radii: the weld path carries weave and
-torch-angle changes sampled every 1 mm or finer, and a blended ``movel``/``movep`` path is defined
-by the controller's blending (not published precisely enough to prove a 0.1 mm bound offline); a
-servoj table reproduces the planned joint samples, hence the validated TCP path, by construction
-(limited only by the 1e-6 rad print resolution, about 1 µm at 1 m reach).
-
-Emitted URScript subset (what a controller or the weldcell virtual UR controller must run):
-``def``/``end``, ``while``/``if`` with ``not``/``and``/``<``, local integer assignment and ``+``,
-``movej(q, a=, v=, r=)``, ``servoj(q, t=, lookahead_time=, gain=)``, ``stopj(a)``,
-``set_standard_digital_out(n, b)``, ``get_standard_digital_in(n)``, ``sleep(t)``, ``textmsg(s)``,
-``popup(s, title, error=True)``, ``halt``. Numbers are plain decimals; strings use double quotes.
+A program above ``max_lines`` (5,000 by default, a common limit of UR post-processors) is refused, or
+with ``split`` written as several programs cut at arc-off points (each starts where the previous
+one ended).
 """
 
 from __future__ import annotations
 
 import contextlib
-import itertools
+import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from scipy.spatial import cKDTree
 
-from weldcell.errors import ValidationError
+from weldcell.drivers.powersource.io import IoMap
+from weldcell.drivers.ur import models
+from weldcell.drivers.ur.export_motion import (
+    ChainMove,
+    chain,
+    decimate_servo,
+    densify,
+    fit_pieces,
+    nearest_distance,
+    rebalance,
+    split_piece,
+    tangent_angle,
+)
+from weldcell.drivers.ur.export_params import (
+    ExportError,
+    WeldBlock,
+    WeldSetting,
+    param_lines,
+    weld_settings_from_program,
+)
+from weldcell.drivers.ur.virtual_motion import fk_batch, joint_blend_length
 from weldcell.planning.stamp import FROM_ENVIRONMENT, KeySource, StampKey, verify_stamp
 from weldcell.planning.trajectory import JointTrajectory, load_trajectory
 
 NDArrayF = npt.NDArray[np.float64]
 
+__all__ = [
+    "DEFAULT_MAX_LINES",
+    "ExportError",
+    "ExportSummary",
+    "JointLimits",
+    "SeamReport",
+    "UrExportOptions",
+    "WeldBlock",
+    "WeldSetting",
+    "check_trajectory",
+    "export_summary",
+    "export_urscript",
+    "find_program",
+    "joint_limits_for",
+    "simplify_joint_path",
+    "urscript_from_trajectory",
+    "weld_blocks",
+    "weld_settings_from_program",
+]
 
-class ExportError(ValidationError):
-    """A trajectory that cannot be exported (wrong robot, limits violated, inconsistent arc events)."""
+#: Default program size limit [lines] (common UR post-processors split programs at about 5,000 lines).
+DEFAULT_MAX_LINES = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,28 +107,55 @@ class UrExportOptions:
         arc_di: Standard digital input that reports "arc established".
         arc_timeout: Longest wait for arc established after arc on [s].
         arc_poll: Poll period of that wait [s].
-        arc_check_period: Period of the arc-loss check during a weld [s]; 0 switches it off.
-        servo_period: servoj period [s], a multiple of the trajectory dt; None = trajectory dt.
+        arc_check_interval: Weld time between two arc/speed checks [s]; 0 switches them off.
+        fit_tolerance: Largest distance of a weld sample from its fitted line/arc [m].
+        orientation_tolerance: Largest torch orientation difference from the fitted move [rad].
+        weld_tolerance: Largest distance of the exported weld path from the planned one [m].
+        servo_tolerance: Largest TCP error of the servo table's interpolation [m].
+        max_servo_period: Longest time between two servo set-points [s].
         lookahead_time: servoj look-ahead time [s] (UR range 0.03 … 0.2).
         gain: servoj proportional gain (UR range 100 … 2000).
         transit_tolerance: Largest joint-space deviation of the movej polyline from the plan [rad].
-        transit_blend: movej blend radius [m] between transit waypoints (0 = exact stops).
+        transit_corridor: Largest joint-space deviation of the blended transit path from the plan [rad].
+        max_transit_blend: Largest transit blend radius [m].
+        speed_check_fraction: A weld is stopped below this fraction of the planned TCP speed.
+        servo_speed_check_fraction: The same in servo tables (weave), looser: a real controller's
+            servo filtering (look-ahead) shapes the speed at weave reversals.
         stop_acceleration: Joint deceleration of stopj [rad/s²].
-        program_name: Name of the URScript function.
+        max_lines: Program size limit [lines].
+        split: Above ``max_lines``, write several programs instead of refusing.
+        io_map: Power-source wiring for the weld parameters (job bits, analog set-points).
+        use_jobs: Select the procedure's job number (job bits) instead of sending set-points.
+        program_name: Name of the URScript job function.
+        call_at_end: End the text with the call of the job function (a program file for the pendant);
+            False for the secondary/primary script port, where the controller runs a lone
+            ``def … end`` itself and would take a trailing call for a second program.
     """
 
     arc_do: int = 0
     arc_di: int = 0
     arc_timeout: float = 2.0
     arc_poll: float = 0.01
-    arc_check_period: float = 0.05
-    servo_period: float | None = None
+    arc_check_interval: float = 0.5
+    fit_tolerance: float = 5e-5
+    orientation_tolerance: float = math.radians(0.5)
+    weld_tolerance: float = 1e-4
+    servo_tolerance: float = 5e-5
+    max_servo_period: float = 0.2
     lookahead_time: float = 0.03
     gain: float = 300.0
     transit_tolerance: float = 1e-3
-    transit_blend: float = 0.0
+    transit_corridor: float = 3e-3
+    max_transit_blend: float = 0.05
+    speed_check_fraction: float = 0.95
+    servo_speed_check_fraction: float = 0.8
     stop_acceleration: float = 4.0
+    max_lines: int = DEFAULT_MAX_LINES
+    split: bool = False
+    io_map: IoMap = field(default_factory=IoMap)
+    use_jobs: bool = False
     program_name: str = "weldcell_job"
+    call_at_end: bool = True
 
     def __post_init__(self) -> None:
         if not (0 <= self.arc_do <= 7 and 0 <= self.arc_di <= 7):
@@ -87,25 +165,52 @@ class UrExportOptions:
         for name, value, low_ok in (
             ("arc_timeout", self.arc_timeout, False),
             ("arc_poll", self.arc_poll, False),
-            ("arc_check_period", self.arc_check_period, True),
+            ("arc_check_interval", self.arc_check_interval, True),
+            ("fit_tolerance", self.fit_tolerance, False),
+            ("orientation_tolerance", self.orientation_tolerance, False),
+            ("weld_tolerance", self.weld_tolerance, False),
+            ("servo_tolerance", self.servo_tolerance, False),
+            ("max_servo_period", self.max_servo_period, False),
+            ("transit_tolerance", self.transit_tolerance, False),
+            ("transit_corridor", self.transit_corridor, False),
+            ("max_transit_blend", self.max_transit_blend, True),
+            ("stop_acceleration", self.stop_acceleration, False),
         ):
             if not (value >= 0 if low_ok else value > 0):  # also rejects NaN
-                raise ExportError(f"{name} {value} s: expected a number {'>=' if low_ok else '>'} 0 s")
+                raise ExportError(f"{name} {value}: expected a number {'>=' if low_ok else '>'} 0")
         if not 0.03 <= self.lookahead_time <= 0.2:
             raise ExportError(f"servoj lookahead_time {self.lookahead_time} s is outside UR's 0.03 … 0.2 s")
         if not 100 <= self.gain <= 2000:
             raise ExportError(f"servoj gain {self.gain} is outside UR's 100 … 2000")
-        for name, value, unit, low_ok in (
-            ("transit_tolerance", self.transit_tolerance, "rad", False),
-            ("transit_blend", self.transit_blend, "m", True),
-            ("stop_acceleration", self.stop_acceleration, "rad/s²", False),
+        if self.fit_tolerance >= self.weld_tolerance or self.servo_tolerance > self.weld_tolerance:
+            raise ExportError(
+                f"fit_tolerance {self.fit_tolerance} m and servo_tolerance {self.servo_tolerance} m must be "
+                f"below weld_tolerance {self.weld_tolerance} m"
+            )
+        if self.transit_corridor < self.transit_tolerance:
+            raise ExportError(
+                f"transit_corridor {self.transit_corridor} rad must be at least transit_tolerance "
+                f"{self.transit_tolerance} rad"
+            )
+        for name, f in (
+            ("speed_check_fraction", self.speed_check_fraction),
+            ("servo_speed_check_fraction", self.servo_speed_check_fraction),
         ):
-            if not (value >= 0 if low_ok else value > 0):  # also rejects NaN
-                raise ExportError(f"{name} {value} {unit}: expected a number {'>=' if low_ok else '>'} 0")
-        if self.servo_period is not None and not self.servo_period > 0:
-            raise ExportError(f"servo_period {self.servo_period} s: expected a positive multiple of the dt")
+            if not 0 < f <= 1:
+                raise ExportError(f"{name} {f}: expected 0 < f <= 1")
+        if not (isinstance(self.max_lines, int) and self.max_lines >= 100):
+            raise ExportError(f"max_lines {self.max_lines}: expected an integer >= 100")
         if not self.program_name.isidentifier():
             raise ExportError(f"program name {self.program_name!r} is not a valid URScript identifier")
+        used = [b for b in self.io_map.job_bits]
+        if self.arc_do in used or len(set(used)) != len(used) or any(not 0 <= b <= 7 for b in used):
+            raise ExportError(
+                f"job bits {list(used)} must be distinct standard outputs 0 … 7 other than the arc output "
+                f"DO {self.arc_do}"
+            )
+        for ch in (self.io_map.wire_feed, self.io_map.voltage, self.io_map.current):
+            if ch is not None and ch.index not in (0, 1):
+                raise ExportError(f"analog channel {ch.index}: UR standard analog outputs are 0 and 1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,24 +223,59 @@ class JointLimits:
 
 
 @dataclass(frozen=True, slots=True)
-class WeldBlock:
-    """One arc-on segment: samples ``i_on`` … ``i_off`` (inclusive), seam id."""
+class SeamReport:
+    """How one weld block was exported.
 
-    i_on: int
-    i_off: int
+    Attributes:
+        seam_id: Seam.
+        mode: ``"movel"`` (lines/arcs) or ``"servo"`` (servo table).
+        moves: Number of motion commands.
+        deviation: Largest distance of the exported path from the planned one [m] (export model).
+        unsent: Programmed parameters the I/O map cannot carry (names).
+        nominal_mismatch: Largest distance [m] between the planned joints' TCP on this controller's
+            kinematics and the plan's nominal weld TCP poses (large: planning and controller models
+            differ, or the trajectory carries no real TCP poses).
+    """
+
     seam_id: str
+    mode: str
+    moves: int
+    deviation: float
+    unsent: tuple[str, ...] = ()
+    nominal_mismatch: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
 class ExportSummary:
-    """What was written: path, line and command counts, seams."""
+    """What was written.
+
+    Attributes:
+        path: The program file (the first part when split).
+        parts: Every program file written, in run order.
+        lines: Lines in total.
+        n_bytes: Bytes in total.
+        movej / movel / movec / servoj: Motion commands of each kind.
+        seams: Seam ids in weld order.
+        cycle_time: Estimated cycle time [s] (virtual controller motion model; arc ignition within
+            the planned arc-start dwell).
+        planned_cycle_time: Duration of the trajectory [s].
+        seam_reports: Per weld block: mode, moves, deviation.
+        weld_parameters: Whether weld parameters are in the program.
+    """
 
     path: Path | None
+    parts: tuple[Path, ...]
     lines: int
-    servoj: int
-    movej: int
-    seams: tuple[str, ...]
     n_bytes: int
+    movej: int
+    movel: int
+    movec: int
+    servoj: int
+    seams: tuple[str, ...]
+    cycle_time: float
+    planned_cycle_time: float
+    seam_reports: tuple[SeamReport, ...] = ()
+    weld_parameters: bool = True
 
 
 def joint_limits_for(robot: str) -> JointLimits:
@@ -271,9 +411,14 @@ def simplify_joint_path(q: NDArrayF, tolerance: float) -> list[int]:
     return np.flatnonzero(keep).tolist()
 
 
-# --- emission ----------------------------------------------------------------------------------
+# --- emission --------------------------------------------------------------------------------------
 def _fmt_q(q: NDArrayF) -> str:
     return "[" + ", ".join(f"{float(x):.6f}" for x in q) + "]"
+
+
+def _fmt_pose(T: NDArrayF) -> str:
+    p = models.pose_from_matrix(T)
+    return "p[" + ", ".join(f"{float(x):.6f}" for x in p) + "]"
 
 
 def _fmt(x: float, digits: int = 4) -> str:
@@ -285,59 +430,378 @@ def _text(s: str) -> str:
     return '"' + s.replace("\\", "/").replace('"', "'") + '"'
 
 
-class _Writer:
-    """Collects program lines and counts the motion commands."""
+@dataclass
+class _Section:
+    """Program lines of one transit or weld, with their estimated duration [s]."""
 
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.servoj = 0
-        self.movej = 0
-
-    def __call__(self, line: str) -> None:
-        self.lines.append(line)
-
-
-def urscript_from_trajectory(
-    traj: JointTrajectory,
-    options: UrExportOptions | None = None,
-    limits: JointLimits | None = None,
-) -> str:
-    """The URScript program for ``traj`` (validated against ``limits`` first).
-
-    Args:
-        traj: The trajectory (robot at rest at every arc event, see docs/architecture.md).
-        options: I/O numbers, servo and transit settings.
-        limits: Joint limits; default: the robot model's (``weldcell.kinematics.load_robot``).
-
-    Returns:
-        Program text ending in a newline.
-
-    Raises:
-        ExportError: a trajectory the robot must not run, or inconsistent arc events.
-    """
-    return _build(traj, options or UrExportOptions(), limits)[0].lines_text
+    kind: str  # "transit" or "weld"
+    lines: list[str]
+    duration: float
+    start_q: NDArrayF
+    counts: dict[str, int] = field(default_factory=dict)
+    report: SeamReport | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class _Built:
-    lines_text: str
-    servoj: int
-    movej: int
+    parts: tuple[str, ...]
+    sections: tuple[_Section, ...]
+    blocks: tuple[WeldBlock, ...]
+
+
+class _Context:
+    """Shared data of one export: trajectory, options, controller-side kinematics, plan TCP poses."""
+
+    def __init__(self, traj: JointTrajectory, opt: UrExportOptions, limits: JointLimits) -> None:
+        self.traj, self.opt, self.limits = traj, opt, limits
+        if traj.robot not in models.ARMS:
+            raise ExportError(
+                f"URScript export: no controller model for {traj.robot!r}; known: {sorted(models.ARMS)}"
+            )
+        self.arm = models.get_arm(traj.robot)
+        self.T_tcp = np.asarray(traj.T_flange_tcp, dtype=np.float64)
+        # the path to reproduce: the planned joints through the controller's own kinematics (what
+        # streaming the plan does on this controller), T_base_tcp per sample; the plan's nominal TCP
+        # poses are compared with it per weld (SeamReport.nominal_mismatch)
+        self.T_plan = np.asarray(fk_batch(self.arm, traj.q) @ self.T_tcp, dtype=np.float64)
+        self.T_nominal = np.asarray(np.linalg.inv(traj.T_world_base) @ traj.T_world_tcp, dtype=np.float64)
+
+    def tcp(self, q: NDArrayF) -> NDArrayF:
+        T = fk_batch(self.arm, q)
+        return np.asarray(T[:, :3, :3] @ self.T_tcp[:3, 3] + T[:, :3, 3], dtype=np.float64)
+
+
+def _transit(ctx: _Context, i0: int, i1: int) -> _Section:
+    """Blended movej moves from sample i0 to i1 (at rest at both ends; 0 blend on the last move)."""
+    traj, opt = ctx.traj, ctx.opt
+    seg = traj.q[i0 : i1 + 1]
+    idx = simplify_joint_path(seg, opt.transit_tolerance)
+    if len(idx) < 2:
+        return _Section("transit", [], 0.0, traj.q[i0])
+    wp = seg[idx]
+    n = len(idx) - 1
+    lead = [int(np.argmax(np.abs(wp[k + 1] - wp[k]))) for k in range(n)]
+    # planned speed of the leading joint on each segment; acceleration: the transit's largest
+    # cruise speed: the planned mean speed of the leading joint over the segment (its planned
+    # duration), the planned peak on the first and last segment (from / to rest)
+    length = np.array([float(np.max(np.abs(wp[k + 1] - wp[k]))) for k in range(n)])
+    span = np.diff(np.asarray(idx)) * traj.dt
+    peak = np.array(
+        [float(np.abs(traj.qd[i0 + idx[k] : i0 + idx[k + 1] + 1, lead[k]]).max()) for k in range(n)]
+    )
+    v = np.maximum(np.where((np.arange(n) == 0) | (np.arange(n) == n - 1), peak, length / span), 0.02)
+    acc = np.array([max(float(np.abs(traj.qdd[i0 : i1 + 1, lead[k]]).max()), 0.5) for k in range(n)])
+    chord = np.linalg.norm(np.diff(ctx.tcp(wp), axis=0), axis=1)
+    radii = np.zeros(n)
+    for k in range(n - 1):
+        radii[k] = min(opt.max_transit_blend, 0.45 * float(min(chord[k], chord[k + 1])))
+    planned = cKDTree(densify(seg, opt.transit_tolerance / 10))
+    qd_ok = ctx.limits.qd_max * 0.98
+    for _ in range(16):
+        moves = [
+            ChainMove(
+                wp[k],
+                wp[k + 1],
+                float(np.max(np.abs(wp[k + 1] - wp[k]))),
+                float(v[k]),
+                float(acc[k]),
+                joint_blend_length(ctx.arm, ctx.T_tcp, wp[k], wp[k + 1], float(radii[k])),
+            )
+            for k in range(n)
+        ]
+        qs, t_start, total, profiles = chain(moves, traj.dt)
+        dev, _ = planned.query(qs)
+        speed = np.abs(np.diff(qs, axis=0)) / traj.dt
+        bad_t = (
+            np.concatenate(
+                [np.flatnonzero(dev > opt.transit_corridor), np.flatnonzero((speed > qd_ok).any(axis=1))]
+            )
+            * traj.dt
+        )
+        if bad_t.size == 0:
+            break
+        hit = np.zeros(n, dtype=bool)
+        for k in range(n - 1):
+            if radii[k] > 0:
+                b0 = t_start[k] + profiles[k].decel_start
+                b1 = t_start[k] + profiles[k].duration
+                hit[k] = bool(np.any((bad_t >= b0 - 2 * traj.dt) & (bad_t <= b1 + 2 * traj.dt)))
+        if not hit.any():
+            raise ExportError(
+                f"transit at t = {traj.t[i0]:.2f} … {traj.t[i1]:.2f} s: the movej path leaves the validated "
+                f"corridor ({float(dev.max()):.4f} rad > {opt.transit_corridor} rad) or the joint speed "
+                "limits "
+                "even without blends"
+            )
+        radii[hit] = np.where(radii[hit] < 1e-4, 0.0, radii[hit] / 2)
+    else:
+        raise ExportError(
+            f"transit at t = {traj.t[i0]:.2f} s: no blend radii keep the path inside the corridor"
+        )
+    # trapezoids are quicker than the plan's jerk-limited profiles: slow the whole transit down to the
+    # planned time (v * f, a * f²: the same path, every duration / f)
+    planned_time = (i1 - i0) * traj.dt
+    if 0 < total < planned_time:
+        f = total / planned_time
+        v, acc, total = v * f, acc * f * f, planned_time
+    lines = [
+        f"  movej({_fmt_q(wp[k + 1])}, a={_fmt(float(acc[k]), 5)}, v={_fmt(float(v[k]), 5)}, "
+        f"r={_fmt(float(radii[k]), 5)})"
+        for k in range(n)
+    ]
+    return _Section("transit", lines, total, traj.q[i0], {"movej": len(lines)})
+
+
+def _weld_range(traj: JointTrajectory, b: WeldBlock) -> tuple[int, int]:
+    """First and last sample of the moving part of a weld block (dwell and crater are at rest)."""
+    step = np.max(np.abs(np.diff(traj.q[b.i_on : b.i_off + 1], axis=0)), axis=1)
+    moving = np.flatnonzero(step > 1e-12)
+    if moving.size == 0:
+        return b.i_on, b.i_on
+    return b.i_on + int(moving[0]), b.i_on + int(moving[-1]) + 1
+
+
+def _check_line(v_min: float) -> str:
+    return f"  wc_check({_fmt(v_min, 5)})"
+
+
+def _movel_weld(ctx: _Context, w0: int, w1: int, seam: str) -> tuple[list[str], float, float, int] | None:
+    """movel/movec lines of the weld w0 … w1, duration [s], deviation [m], moves; None if they do not fit."""
+    traj, opt = ctx.traj, ctx.opt
+    T = ctx.T_plan[w0 : w1 + 1]
+    P, R = T[:, :3, 3], T[:, :3, :3]
+    step = np.linalg.norm(np.diff(P, axis=0), axis=1)
+    if step.sum() < 1e-4:
+        return None
+    speed = step / traj.dt
+    # the planned cruise speed of this block (traj.travel_speed is per seam, passes may differ);
+    # a weave makes the TCP faster than the travel speed, its pieces then fail the fit below
+    v = float(speed.max())
+    cum = np.concatenate([[0.0], np.cumsum(step)])
+    fast = np.flatnonzero(speed >= 0.98 * v)
+    if fast.size == 0:
+        return None
+    ramp = max(float(cum[fast[0]]), float(cum[-1] - cum[fast[-1] + 1]), 1e-5)
+    acc = v * v / (2 * ramp)
+    min_len = 2.2 * ramp
+    pieces = fit_pieces(P, R, opt.fit_tolerance, opt.orientation_tolerance)
+    pieces = rebalance(pieces, P, R, opt.fit_tolerance, opt.orientation_tolerance, min_len)
+    if len(pieces) > 1 and min(p.length for p in pieces) < min_len:
+        return None
+    max_len = max(v * opt.arc_check_interval, min_len) if opt.arc_check_interval > 0 else math.inf
+    pieces = [q for p in pieces for q in split_piece(p, P, max_len)]
+    if len(pieces) > 1 and min(p.length for p in pieces) < 2 * ramp:
+        return None
+    radii = []
+    for k in range(len(pieces) - 1):
+        r = 0.45 * min(pieces[k].length, pieces[k + 1].length)
+        theta = tangent_angle(pieces[k], pieces[k + 1], P)
+        if theta > 1e-9:
+            r = min(r, (opt.weld_tolerance - opt.fit_tolerance) / math.sin(min(theta, math.pi) / 2))
+        radii.append(r)
+    radii.append(0.0)
+    moves = [
+        ChainMove(P[p.i0], P[p.i1], p.length, v, acc, r, P[p.via] if p.kind == "arc" else None)
+        for p, r in zip(pieces, radii, strict=True)
+    ]
+    path, _, duration, _ = chain(moves, traj.dt)
+    tol_d = opt.fit_tolerance / 10
+    dev = max(
+        float(nearest_distance(P, densify(path, tol_d)).max()),
+        float(nearest_distance(path, densify(P, tol_d)).max()),
+    )
+    if dev > opt.weld_tolerance * 0.9:
+        return None
+    lines = []
+    for k, (p, r) in enumerate(zip(pieces, radii, strict=True)):
+        a_s, v_s, r_s = _fmt(acc, 5), _fmt(v, 6), _fmt(r, 6)
+        if p.kind == "arc":
+            lines.append(
+                f"  movec({_fmt_pose(T[p.via])}, {_fmt_pose(T[p.i1])}, "
+                f"a={a_s}, v={v_s}, r={r_s}, mode={p.mode})"
+            )
+        else:
+            lines.append(f"  movel({_fmt_pose(T[p.i1])}, a={a_s}, v={v_s}, r={r_s})")
+        if opt.arc_check_interval > 0 and k < len(pieces) - 1:
+            lines.append(_check_line(opt.speed_check_fraction * v if r > 0 else 0.0))
+    return lines, duration, dev, len(pieces)
+
+
+def _servo_weld(ctx: _Context, w0: int, w1: int, seam: str) -> tuple[list[str], float, float, int]:
+    traj, opt = ctx.traj, ctx.opt
+    q = traj.q[w0 : w1 + 1]
+    P = ctx.T_plan[w0 : w1 + 1, :3, 3]
+    max_step = max(1, round(opt.max_servo_period / traj.dt))
+    idx, worst = decimate_servo(ctx.arm, q, P, ctx.T_tcp, opt.servo_tolerance, max_step)
+    dev0 = float(np.linalg.norm(ctx.tcp(q[idx]) - P[idx], axis=1).max())
+    dev = max(worst, dev0)
+    if dev > opt.weld_tolerance:  # decimate_servo guarantees servo_tolerance; a bug otherwise
+        raise ExportError(f"seam {seam}: servo table {dev * 1e3:.3f} mm off the plan")
+    look, gain = _fmt(opt.lookahead_time), _fmt(opt.gain)
+    lines = []
+    check_every = opt.arc_check_interval
+    since = 0.0
+    for k in range(1, len(idx)):
+        n = idx[k] - idx[k - 1]
+        t = n * traj.dt
+        lines.append(f"  servoj({_fmt_q(q[idx[k]])}, t={_fmt(t, 6)}, lookahead_time={look}, gain={gain})")
+        since += t
+        if check_every > 0 and since >= check_every and k < len(idx) - 1:
+            since = 0.0
+            # target TCP speed in the last controller cycle of this set-point's interpolation
+            qa = q[idx[k]] - (q[idx[k]] - q[idx[k - 1]]) * (traj.dt / t)
+            pa, pb = ctx.tcp(np.stack([qa, q[idx[k]]]))
+            v_exp = float(np.linalg.norm(pb - pa)) / traj.dt
+            lines.append(_check_line(opt.servo_speed_check_fraction * v_exp if v_exp > 2e-3 else 0.0))
+    lines.append(f"  stopj({_fmt(opt.stop_acceleration)})")
+    return lines, (idx[-1] - idx[0]) * traj.dt, dev, len(idx) - 1
+
+
+def _weld(ctx: _Context, b: WeldBlock, setting: WeldSetting | None) -> _Section:
+    traj, opt = ctx.traj, ctx.opt
+    do, di = opt.arc_do, opt.arc_di
+    seam = b.seam_id
+    w0, w1 = _weld_range(traj, b)
+    dwell = float(traj.t[w0] - traj.t[b.i_on])
+    crater = float(traj.t[b.i_off] - traj.t[w1])
+    lines = [f"  # --- seam {seam}: samples {b.i_on} to {b.i_off} ---"]
+    unsent: list[str] = []
+    if setting is not None:
+        pl, un = param_lines(setting, opt.io_map, crater=False)
+        unsent += un
+        lines.append(
+            f"  # weld parameters: procedure {setting.procedure}"
+            + (f", job {setting.job}" if setting.job else "")
+        )
+        lines += pl
+    polls = max(1, math.ceil(opt.arc_timeout / opt.arc_poll - 1e-9))
+    lines += [
+        f"  textmsg({_text(f'weldcell: seam {seam} arc on')})",
+        f"  set_standard_digital_out({do}, True)",
+        "  wc_wait = 0",
+        f"  while (not get_standard_digital_in({di})) and wc_wait < {polls}:",
+        f"    sleep({_fmt(opt.arc_poll)})",
+        "    wc_wait = wc_wait + 1",
+        "  end",
+        f"  if not get_standard_digital_in({di}):",
+        f"    set_standard_digital_out({do}, False)",
+        f"    popup({_text(f'weldcell: no arc on seam {seam} within {opt.arc_timeout:g} s')}, "
+        '"Arc fault", error=True)',
+        "    halt",
+        "  end",
+    ]
+    if dwell > 0:
+        lines += [
+            f"  wc_rest = {_fmt(dwell, 4)} - wc_wait * {_fmt(opt.arc_poll)}",
+            "  if wc_rest > 0:",
+            "    sleep(wc_rest)",
+            "  end",
+        ]
+    counts: dict[str, int] = {}
+    duration = dwell + crater
+    report = SeamReport(seam, "none", 0, 0.0)
+    if w1 > w0:
+        fitted = _movel_weld(ctx, w0, w1, seam)
+        if fitted is not None:
+            body, t, dev, n = fitted
+            report = SeamReport(seam, "movel", n, dev)
+            counts["movel"] = sum(1 for x in body if x.startswith("  movel("))
+            counts["movec"] = sum(1 for x in body if x.startswith("  movec("))
+        else:
+            body, t, dev, n = _servo_weld(ctx, w0, w1, seam)
+            report = SeamReport(seam, "servo", n, dev)
+            counts["servoj"] = n
+        lines += body
+        duration += t
+    if setting is not None:
+        pl, un = param_lines(setting, opt.io_map, crater=True)
+        unsent += un
+        lines += pl
+    if crater > 0:
+        lines.append(f"  sleep({_fmt(crater, 4)})")
+    lines += [
+        f"  set_standard_digital_out({do}, False)",
+        f"  textmsg({_text(f'weldcell: seam {seam} arc off')})",
+    ]
+    nominal = float(
+        np.linalg.norm(
+            ctx.T_plan[b.i_on : b.i_off + 1, :3, 3] - ctx.T_nominal[b.i_on : b.i_off + 1, :3, 3], axis=1
+        ).max()
+    )
+    rep = SeamReport(report.seam_id, report.mode, report.moves, report.deviation, tuple(unsent), nominal)
+    return _Section("weld", lines, duration, traj.q[b.i_on], counts, rep)
+
+
+def _preamble(ctx: _Context, part: int, n_parts: int, start_q: NDArrayF, weld_params: bool) -> list[str]:
+    traj, opt = ctx.traj, ctx.opt
+    do, di = opt.arc_do, opt.arc_di
+    name = opt.program_name if n_parts == 1 else f"{opt.program_name}_{part}"
+    sa = _fmt(opt.stop_acceleration)
+    where = f"part {part}" if n_parts > 1 else "the job"
+    out = [
+        f"def {name}():",
+        "  # weldcell URScript export: movel/movec welds (servo tables for weave), blended movej transits",
+        f"  # part {part} of {n_parts}" if n_parts > 1 else "  # one program",
+        f"  # robot {traj.robot}, planned duration {traj.duration:.3f} s",
+        f"  # trajectory content hash {traj.content_hash()}",
+    ]
+    if traj.program_hash:
+        out.append(f"  # weld program hash {traj.program_hash}")
+    out += [
+        f"  # arc on: standard digital output {do}; arc established: standard digital input {di}",
+        "  # weld parameters: "
+        + ("per seam below (I/O map)" if weld_params else "NOT sent (set on the power source)"),
+        "  # the speed slider must stay at 100 % while the arc is on (checked, the weld stops otherwise)",
+        "  def wc_check(v_min):",
+        f"    if not get_standard_digital_in({di}):",
+        f"      set_standard_digital_out({do}, False)",
+        f"      stopj({sa})",
+        '      popup("weldcell: arc lost during the weld", "Arc fault", error=True)',
+        "      halt",
+        "    end",
+        "    if v_min > 0:",
+        "      wc_v = get_target_tcp_speed()",
+        "      if norm([wc_v[0], wc_v[1], wc_v[2]]) < v_min:",
+        f"        set_standard_digital_out({do}, False)",
+        f"        stopj({sa})",
+        '        popup("weldcell: travel speed below the programmed speed (speed slider below 100 %)", '
+        '"Weld stopped", error=True)',
+        "        halt",
+        "      end",
+        "    end",
+        "  end",
+        f"  set_tcp({_fmt_pose(ctx.T_tcp)})",
+        f"  set_standard_digital_out({do}, False)",
+        "  wc_wait = 0",
+        "  wc_rest = 0",
+        f"  textmsg({_text(f'weldcell: moving to the start of {where}')})",
+        f"  movej({_fmt_q(start_q)}, a=1, v=0.5, r=0)",
+    ]
+    return out
+
+
+def _postamble(ctx: _Context, part: int, n_parts: int) -> list[str]:
+    name = ctx.opt.program_name if n_parts == 1 else f"{ctx.opt.program_name}_{part}"
+    return [
+        f"  set_standard_digital_out({ctx.opt.arc_do}, False)",
+        f"  textmsg({_text('weldcell: job done' if part == n_parts else f'weldcell: part {part} done')})",
+        "end",
+        *([f"{name}()"] if ctx.opt.call_at_end else []),
+        "",
+    ]
 
 
 def _build(
-    traj: JointTrajectory, opt: UrExportOptions, limits: JointLimits | None
-) -> tuple[_Built, tuple[WeldBlock, ...]]:
-    stride = 1
-    if opt.servo_period is not None:
-        ratio = opt.servo_period / traj.dt
-        stride = round(ratio)
-        if stride < 1 or abs(ratio - stride) > 1e-6:
-            raise ExportError(
-                f"servo period {opt.servo_period} s is not a whole multiple of the trajectory dt {traj.dt} s"
-            )
-    check_trajectory(traj, limits if limits is not None else joint_limits_for(traj.robot), stride)
+    traj: JointTrajectory,
+    opt: UrExportOptions,
+    limits: JointLimits | None,
+    settings: tuple[WeldSetting, ...] | None,
+) -> _Built:
+    lim = limits if limits is not None else joint_limits_for(traj.robot)
+    check_trajectory(traj, lim)
     blocks = weld_blocks(traj)
+    if settings is not None and len(settings) != len(blocks):
+        raise ExportError(f"{len(settings)} weld settings for {len(blocks)} weld blocks")
     for b in blocks:
         for i in (b.i_on, b.i_off):
             if np.max(np.abs(traj.qd[i])) > 1e-3:
@@ -345,30 +809,132 @@ def _build(
                     f"seam {b.seam_id}: the robot moves ({np.max(np.abs(traj.qd[i])):.4f} rad/s) at the arc "
                     f"{'on' if i == b.i_on else 'off'} event t = {traj.t[i]:.3f} s; it must be at rest"
                 )
-    w = _Writer()
-    do, di = opt.arc_do, opt.arc_di
-    w(f"def {opt.program_name}():")
-    w("  # weldcell URScript export (servoj table for welds, movej for transits)")
-    w(f"  # robot {traj.robot}, {traj.n_samples} samples, dt {traj.dt} s, duration {traj.duration:.3f} s")
-    w(f"  # trajectory content hash {traj.content_hash()}")
-    if traj.program_hash:
-        w(f"  # weld program hash {traj.program_hash}")
-    w(f"  # arc on: standard digital output {do}; arc established: standard digital input {di}")
-    w(f"  set_standard_digital_out({do}, False)")
-    w(_text_line("weldcell: moving to the start of the job"))
-    w(f"  movej({_fmt_q(traj.q[0])}, a=1, v=0.5, r=0)")
-    w.movej += 1
-    prev_end = 0
-    for b in blocks:
-        _emit_transit(w, traj, prev_end, b.i_on, opt)
-        _emit_weld(w, traj, b, stride, opt)
-        prev_end = b.i_off
-    _emit_transit(w, traj, prev_end, traj.n_samples - 1, opt)
-    w(f"  set_standard_digital_out({do}, False)")
-    w(_text_line("weldcell: job done"))
-    w("end")
-    w("")
-    return _Built("\n".join(w.lines), w.servoj, w.movej), blocks
+    ctx = _Context(traj, opt, lim)
+    sections: list[_Section] = []
+    prev = 0
+    for k, b in enumerate(blocks):
+        sections.append(_transit(ctx, prev, b.i_on))
+        sections.append(_weld(ctx, b, settings[k] if settings is not None else None))
+        prev = b.i_off
+    sections.append(_transit(ctx, prev, traj.n_samples - 1))
+    # group the sections into programs of at most max_lines lines, cut before a transit (arm at rest)
+    overhead = len(_preamble(ctx, 1, 2, traj.q[0], settings is not None)) + len(_postamble(ctx, 1, 2))
+    groups: list[list[_Section]] = [[]]
+    size = overhead
+    for k in range(0, len(sections), 2):
+        chunk = sections[k : k + 2]
+        n = sum(len(s.lines) for s in chunk)
+        if n + overhead > opt.max_lines:
+            what = chunk[-1].report.seam_id if chunk[-1].report else "the last transit"
+            raise ExportError(
+                f"seam {what} alone needs {n + overhead} program lines, above the limit of {opt.max_lines} "
+                "(--max-lines); raise the limit or the tolerances"
+            )
+        if groups[-1] and size + n > opt.max_lines:
+            groups.append([])
+            size = overhead
+        groups[-1].extend(chunk)
+        size += n
+    total_lines = sum(len(s.lines) for s in sections) + overhead
+    if len(groups) > 1 and not opt.split:
+        raise ExportError(
+            f"the program needs {total_lines} lines, above the limit of {opt.max_lines} lines (--max-lines); "
+            f"pass --split to write {len(groups)} programs, or raise the limit"
+        )
+    texts = []
+    for g, secs in enumerate(groups, start=1):
+        lines = _preamble(ctx, g, len(groups), secs[0].start_q, settings is not None)
+        for s in secs:
+            lines += s.lines
+        lines += _postamble(ctx, g, len(groups))
+        texts.append("\n".join(lines))
+    return _Built(tuple(texts), tuple(sections), blocks)
+
+
+def _summary(
+    built: _Built, traj: JointTrajectory, paths: tuple[Path, ...], weld_params: bool
+) -> ExportSummary:
+    def count(name: str) -> int:
+        return sum(s.counts.get(name, 0) for s in built.sections)
+
+    return ExportSummary(
+        path=paths[0] if paths else None,
+        parts=paths,
+        lines=sum(t.count("\n") for t in built.parts),
+        n_bytes=sum(len(t.encode()) for t in built.parts),
+        movej=count("movej") + len(built.parts),
+        movel=count("movel"),
+        movec=count("movec"),
+        servoj=count("servoj"),
+        seams=tuple(b.seam_id for b in built.blocks),
+        cycle_time=float(sum(s.duration for s in built.sections)),
+        planned_cycle_time=traj.duration,
+        seam_reports=tuple(s.report for s in built.sections if s.report is not None),
+        weld_parameters=weld_params,
+    )
+
+
+def urscript_from_trajectory(
+    traj: JointTrajectory,
+    options: UrExportOptions | None = None,
+    limits: JointLimits | None = None,
+    settings: tuple[WeldSetting, ...] | None = None,
+) -> str:
+    """The URScript program for ``traj`` (validated against ``limits`` first).
+
+    Args:
+        traj: The trajectory (robot at rest at every arc event, see docs/architecture.md).
+        options: I/O numbers, tolerances, size limit (one program: ``split`` is not allowed here).
+        limits: Joint limits; default: the robot model's (``weldcell.kinematics.load_robot``).
+        settings: Weld parameters per weld block (:func:`weld_settings_from_program`); None sends none.
+
+    Returns:
+        Program text ending in a newline.
+
+    Raises:
+        ExportError: a trajectory the robot must not run, inconsistent arc events, or a program above
+            ``max_lines``.
+    """
+    opt = options or UrExportOptions()
+    if opt.split:
+        raise ExportError("urscript_from_trajectory writes one program; use export_urscript to split")
+    return _build(traj, opt, limits, settings).parts[0]
+
+
+def export_summary(
+    traj: JointTrajectory,
+    options: UrExportOptions | None = None,
+    limits: JointLimits | None = None,
+    settings: tuple[WeldSetting, ...] | None = None,
+) -> tuple[tuple[str, ...], ExportSummary]:
+    """The program text(s) and their summary (size, estimated cycle time, per-seam mode) without writing."""
+    built = _build(traj, options or UrExportOptions(), limits, settings)
+    return built.parts, _summary(built, traj, (), settings is not None)
+
+
+def find_program(traj_path: Path, traj: JointTrajectory) -> Any:
+    """The weld program a trajectory was planned from, via ``plan.json`` beside it; None if not found.
+
+    Raises:
+        ExportError: the program found does not match the trajectory's program hash.
+    """
+    plan = traj_path.parent / "plan.json"
+    try:
+        ref = json.loads(plan.read_text())["program"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    from weldcell.program import load_program
+
+    for cand in (Path(ref), traj_path.parent / ref):
+        if cand.is_file():
+            prog = load_program(cand)
+            if traj.program_hash and prog.hash != traj.program_hash:
+                raise ExportError(
+                    f"{cand} (named in {plan}) has changed since the trajectory was planned (hash mismatch); "
+                    "plan it again or pass --program"
+                )
+            return prog
+    return None
 
 
 def export_urscript(
@@ -377,23 +943,30 @@ def export_urscript(
     options: UrExportOptions | None = None,
     limits: JointLimits | None = None,
     force_unvalidated: bool = False,
+    program: Any = None,
+    weld_parameters: bool = True,
     *,
     stamp_key: StampKey | str | Path | KeySource | None = FROM_ENVIRONMENT,
 ) -> ExportSummary:
-    """Load a trajectory file, check its validation stamp and write the URScript program.
+    """Load a trajectory file, check its validation stamp and write the URScript program(s).
 
     Args:
         traj_path: Trajectory ``.npz`` written by the planner.
-        out_path: Where to write the ``.script`` file (written atomically).
+        out_path: Where to write the ``.script`` file (written atomically); when split, parts are
+            written as ``<stem>_1.script``, ``<stem>_2.script``, … instead.
         options: Export options.
         limits: Joint limits (default: the robot model's).
         force_unvalidated: Export even without a matching validation stamp.
+        program: Weld program (``weldcell.program.Program``) for the weld parameters; default: the one
+            named in ``plan.json`` beside the trajectory.
+        weld_parameters: Send weld parameters from the program; False leaves them to the power source.
         stamp_key: The cell's stamp key the stamp must be signed with (a key or key file; None:
             unkeyed stamps only; default ``$WELDCELL_STAMP_KEY`` if set).
 
     Raises:
         StampError: no valid stamp and ``force_unvalidated`` is False.
-        ExportError: the trajectory fails the checks.
+        ExportError: the trajectory fails the checks, the program is too large, or the weld program
+            for the parameters cannot be found.
         TrajectoryFormatError: the trajectory file cannot be read.
     """
     src = Path(traj_path)
@@ -409,10 +982,29 @@ def export_urscript(
         raise ExportError(f"--output {out}: is a folder; expected a program file name such as weld.script")
     traj = load_trajectory(src)
     if not force_unvalidated:
-        _verify_stamp(src, traj, stamp_key)
-    built, blocks = _build(traj, options or UrExportOptions(), limits)
+        verify_stamp(src, traj, key=stamp_key)
+    opt = options or UrExportOptions()
+    settings = None
+    if weld_parameters:
+        prog = program if program is not None else find_program(src, traj)
+        if prog is None:
+            raise ExportError(
+                f"{src}: the weld program it was planned from is not found (no plan.json beside it naming an "
+                "existing file); pass --program PROGRAM.yaml for the weld parameters, or "
+                "--no-weld-parameters "
+                "when the power source holds them"
+            )
+        settings = weld_settings_from_program(prog, traj, weld_blocks(traj), opt.use_jobs)
+    built = _build(traj, opt, limits, settings)
+    n = len(built.parts)
+    paths = (out,) if n == 1 else tuple(out.with_name(f"{out.stem}_{k}{out.suffix}") for k in range(1, n + 1))
+    for path, text in zip(paths, built.parts, strict=True):
+        _write(path, text.encode())
+    return _summary(built, traj, paths, settings is not None)
+
+
+def _write(out: Path, data: bytes) -> None:
     tmp = out.with_name(out.name + ".tmp")
-    data = built.lines_text.encode()
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_bytes(data)
@@ -424,75 +1016,3 @@ def export_urscript(
         if isinstance(err, (FileExistsError, NotADirectoryError)):
             why = "a folder on its path is a file"
         raise ExportError(f"{out}: cannot write the program ({why})") from err
-    return ExportSummary(
-        path=out,
-        lines=built.lines_text.count("\n"),
-        servoj=built.servoj,
-        movej=built.movej,
-        seams=tuple(b.seam_id for b in blocks),
-        n_bytes=len(data),
-    )
-
-
-def _verify_stamp(
-    traj_path: Path, traj: JointTrajectory, key: StampKey | str | Path | KeySource | None
-) -> None:
-    verify_stamp(traj_path, traj, key=key)
-
-
-def _text_line(message: str) -> str:
-    return f"  textmsg({_text(message)})"
-
-
-def _emit_transit(w: _Writer, traj: JointTrajectory, i0: int, i1: int, opt: UrExportOptions) -> None:
-    if i1 <= i0:
-        return
-    seg = traj.q[i0 : i1 + 1]
-    idx = simplify_joint_path(seg, opt.transit_tolerance)
-    for k, (a, b) in enumerate(itertools.pairwise(idx)):
-        v = max(float(np.abs(traj.qd[i0 + a : i0 + b + 1]).max()), 0.05)
-        acc = max(float(np.abs(traj.qdd[i0 + a : i0 + b + 1]).max()), 0.5)
-        r = 0.0 if k == len(idx) - 2 else opt.transit_blend
-        w(f"  movej({_fmt_q(seg[b])}, a={_fmt(acc)}, v={_fmt(v)}, r={_fmt(r)})")
-        w.movej += 1
-
-
-def _emit_weld(w: _Writer, traj: JointTrajectory, b: WeldBlock, stride: int, opt: UrExportOptions) -> None:
-    do, di = opt.arc_do, opt.arc_di
-    seam = b.seam_id
-    polls = max(1, math.ceil(opt.arc_timeout / opt.arc_poll - 1e-9))
-    w(f"  # --- seam {seam}: samples {b.i_on} to {b.i_off} ---")
-    w(_text_line(f"weldcell: seam {seam} arc on"))
-    w(f"  set_standard_digital_out({do}, True)")
-    w("  wc_wait = 0")
-    w(f"  while (not get_standard_digital_in({di})) and wc_wait < {polls}:")
-    w(f"    sleep({_fmt(opt.arc_poll)})")
-    w("    wc_wait = wc_wait + 1")
-    w("  end")
-    w(f"  if not get_standard_digital_in({di}):")
-    w(f"    set_standard_digital_out({do}, False)")
-    w(
-        f"    popup({_text(f'weldcell: no arc on seam {seam} within {opt.arc_timeout:g} s')}, "
-        '"Arc fault", error=True)'
-    )
-    w("    halt")
-    w("  end")
-    rows = list(range(b.i_on, b.i_off + 1, stride))
-    if rows[-1] != b.i_off:
-        rows.append(b.i_off)
-    t_servo = _fmt(stride * traj.dt, 6)
-    check_every = max(1, round(opt.arc_check_period / (stride * traj.dt))) if opt.arc_check_period > 0 else 0
-    look, gain = _fmt(opt.lookahead_time), _fmt(opt.gain)
-    for k, i in enumerate(rows):
-        w(f"  servoj({_fmt_q(traj.q[i])}, t={t_servo}, lookahead_time={look}, gain={gain})")
-        if check_every and (k + 1) % check_every == 0 and k + 1 < len(rows):
-            w(f"  if not get_standard_digital_in({di}):")
-            w(f"    set_standard_digital_out({do}, False)")
-            w(f"    stopj({_fmt(opt.stop_acceleration)})")
-            w(f'    popup({_text(f"weldcell: arc lost on seam {seam}")}, "Arc fault", error=True)')
-            w("    halt")
-            w("  end")
-    w.servoj += len(rows)
-    w(f"  stopj({_fmt(opt.stop_acceleration)})")
-    w(f"  set_standard_digital_out({do}, False)")
-    w(_text_line(f"weldcell: seam {seam} arc off"))

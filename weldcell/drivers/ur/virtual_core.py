@@ -27,6 +27,7 @@ import numpy as np
 
 from weldcell.drivers.ur import models
 from weldcell.drivers.ur.urscript import TIMED_BUILTINS, Interpreter, Pose, Program, URScriptError
+from weldcell.drivers.ur.virtual_motion import MotionError, MotionExecutor
 from weldcell.drivers.ur.virtual_safety import SafetyMonitor, SafetyViolation
 from weldcell.errors import DriverError
 from weldcell.kinematics.safety import SafetyLimits
@@ -198,6 +199,8 @@ class ControllerCore:
         self.target_qdd = np.zeros(6)
         self.actual_q = q0.copy()
         self.actual_qd = np.zeros(6)
+        self.prev_target_q = q0.copy()
+        self.motion = MotionExecutor(self)
         self._commanded = False
         self.robot_mode = RobotMode.RUNNING if config.powered else RobotMode.POWER_OFF
         self.safety_mode = SafetyMode.NORMAL
@@ -247,6 +250,18 @@ class ControllerCore:
         """TCP pose [x, y, z, rx, ry, rz] in the base frame for joint positions q."""
         T = models.fk(self.arm, q) @ models.matrix_from_pose(self.tcp_offset)
         return models.pose_from_matrix(T)
+
+    def tcp_matrix(self) -> np.ndarray:
+        """T_flange_tcp (4, 4) of the active TCP (``set_tcp``)."""
+        return models.matrix_from_pose(self.tcp_offset)
+
+    def target_tcp_speed(self) -> list[float]:
+        """Target TCP speed [m/s, rad/s] (6,) in the base frame over the last cycle."""
+        T1 = models.fk(self.arm, self.target_q) @ self.tcp_matrix()
+        T0 = models.fk(self.arm, self.prev_target_q) @ self.tcp_matrix()
+        v = (T1[:3, 3] - T0[:3, 3]) / self.cycle
+        w = models.rotvec_from_matrix(T1[:3, :3] @ T0[:3, :3].T) / self.cycle
+        return [float(x) for x in (*v, *w)]
 
     # --- safety -----------------------------------------------------------------------------
     def protective_stop(self, reason: str) -> None:
@@ -325,6 +340,7 @@ class ControllerCore:
         qd = (qq - self.target_q) / self.cycle
         self.target_qdd = (qd - self.target_qd) / self.cycle
         self.target_qd = qd
+        self.prev_target_q = self.target_q
         self.target_q = qq
         self._commanded = True
 
@@ -332,6 +348,7 @@ class ControllerCore:
         if not self._commanded:
             self.target_qdd = -self.target_qd / self.cycle
             self.target_qd = np.zeros(6)
+            self.prev_target_q = self.target_q
         self._commanded = False
         self.actual_qd = (self.target_q - self.actual_q) / self.cycle
         self.actual_q = self.target_q.copy()
@@ -384,12 +401,20 @@ class ControllerCore:
             return msg
         if self._run is not None:
             self.stop_program("replaced by a new program", level=3, reset_outputs=False)
-        self._interp = Interpreter(prog, self._builtins(), MOTION, passthrough=(ProtectiveStopError,))
-        self._run = self._interp.run()
+        self._interp = Interpreter(
+            prog, self._builtins(), MOTION, passthrough=(ProtectiveStopError, MotionError)
+        )
+        self.motion.drop()
+        self._run = self._program_then_flush(self._interp.run())
         self.program_name = name
         self.runtime_state = RuntimeState.PLAYING
         self.watchdogs = {}
         return None
+
+    def _program_then_flush(self, run: Iterator[None]) -> Iterator[None]:
+        """The program, then the end of a move it left blending (the arm reaches the last target)."""
+        yield from run
+        yield from self.motion.flush()
 
     def stop_program(self, reason: str, level: int = 3, reset_outputs: bool = True) -> None:
         """Stop the running program (if any); outputs in ``outputs_low_on_stop`` go low."""
@@ -397,6 +422,7 @@ class ControllerCore:
             return
         self._run = None
         self._interp = None
+        self.motion.drop()
         self.runtime_state = RuntimeState.STOPPED
         self.watchdogs = {}
         if reset_outputs:
@@ -525,6 +551,8 @@ class ControllerCore:
                 self.stop_program("finished", level=3)
             except ProtectiveStopError as err:
                 self.protective_stop(str(err))
+            except MotionError as err:
+                self.protective_stop(f"motion: {err}")
             except URScriptError as err:
                 self.message(f"Runtime error: {err}", "URScript", 0)
                 self.stop_program("runtime error", level=0)
@@ -592,14 +620,13 @@ class ControllerCore:
     def _builtins(self) -> dict[str, Callable[..., Any]]:
         c = self
 
-        def wait_cycles(n: int) -> Gen:
-            for _ in range(max(0, n)):
+        def sleep(t: float) -> Gen:
+            yield from c.motion.flush()
+            for _ in range(max(0, math.ceil(float(t) / c.cycle - 1e-9))):
                 yield
 
-        def sleep(t: float) -> Gen:
-            yield from wait_cycles(math.ceil(float(t) / c.cycle - 1e-9))
-
         def sync() -> Gen:
+            yield from c.motion.flush()
             yield
 
         def servoj(
@@ -610,43 +637,7 @@ class ControllerCore:
             lookahead_time: float = 0.1,
             gain: float = 300,
         ) -> Gen:
-            target = np.asarray(q, dtype=np.float64)
-            n = max(1, round(float(t) / c.cycle))
-            start = c.target_q.copy()
-            for i in range(1, n + 1):
-                c.command(start + (target - start) * (i / n))
-                yield
-
-        def _profile(distance: float, v: float, a: float, t: float) -> Iterator[float]:
-            """Path parameter s in (0, 1] per cycle of a trapezoidal profile (speed slider applied)."""
-            if distance <= 1e-12:
-                return
-            v = max(float(v), 1e-6)
-            a = max(float(a), 1e-6)
-            if t and t > 0:
-                v = max(v, 0.0)
-                # choose the speed so the move lasts t with the given acceleration (or triangle)
-                disc = (a * t) ** 2 - 4 * a * distance
-                v = (a * t - math.sqrt(disc)) / 2 if disc > 0 else distance / t * 2
-            ta = v / a
-            da = 0.5 * a * ta * ta
-            if 2 * da > distance:
-                ta = math.sqrt(distance / a)
-                v = a * ta
-                da = distance / 2
-            tc = (distance - 2 * da) / v
-            total = 2 * ta + tc
-            tau = 0.0
-            while tau < total:
-                tau = min(total, tau + c.cycle * c.speed_slider)
-                if tau < ta:
-                    d = 0.5 * a * tau * tau
-                elif tau < ta + tc:
-                    d = da + v * (tau - ta)
-                else:
-                    r = total - tau
-                    d = distance - 0.5 * a * r * r
-                yield min(d / distance, 1.0)
+            return c.motion.servoj(_joint_target(q), float(t))
 
         def _joint_target(target: Any) -> np.ndarray:
             if isinstance(target, Pose):
@@ -660,39 +651,36 @@ class ControllerCore:
                 raise URScriptError(f"line {c._line()}: joint target must have 6 values, got {target!r}")
             return qq
 
+        def _tcp_target(target: Any) -> np.ndarray:
+            if isinstance(target, Pose):
+                return models.matrix_from_pose(target)
+            return np.asarray(models.fk(c.arm, _joint_target(target)) @ c.tcp_matrix(), dtype=np.float64)
+
+        def _moving(gen: Gen) -> Gen:
+            try:
+                return (yield from gen)
+            except MotionError as err:
+                raise ProtectiveStopError(f"line {c._line()}: {err}") from err
+
         def movej(q: Any, a: float = 1.4, v: float = 1.05, t: float = 0, r: float = 0) -> Gen:
-            goal = _joint_target(q)
-            start = c.target_q.copy()
-            dist = float(np.max(np.abs(goal - start)))
-            for s in _profile(dist, v, a, t):
-                c.command(start + (goal - start) * s)
-                yield
+            return _moving(c.motion.movej(_joint_target(q), float(a), float(v), float(t), float(r)))
 
         def movel(pose: Any, a: float = 1.2, v: float = 0.25, t: float = 0, r: float = 0) -> Gen:
-            if not isinstance(pose, Pose):
-                pose = Pose(c.tcp_pose(_joint_target(pose)))
-            T0 = models.matrix_from_pose(c.tcp_pose(c.target_q))
-            T1 = models.matrix_from_pose(pose)
-            dp = T1[:3, 3] - T0[:3, 3]
-            dr = models.rotvec_from_matrix(T1[:3, :3] @ T0[:3, :3].T)
-            dist = max(float(np.linalg.norm(dp)), float(np.linalg.norm(dr)) * 0.1)
-            tool_inv = np.linalg.inv(models.matrix_from_pose(c.tcp_offset))
-            for s in _profile(dist, v, a, t):
-                T = np.eye(4)
-                T[:3, :3] = models.matrix_from_rotvec(dr * s) @ T0[:3, :3]
-                T[:3, 3] = T0[:3, 3] + dp * s
-                q = models.ik_near(c.arm, T @ tool_inv, c.target_q, iterations=20)
-                if q is None:
-                    raise ProtectiveStopError(
-                        f"movel on line {c._line()}: path leaves the reachable workspace"
-                    )
-                c.command(q)
-                yield
+            return _moving(c.motion.movel(_tcp_target(pose), float(a), float(v), float(t), float(r)))
 
         def movep(pose: Any, a: float = 1.2, v: float = 0.25, r: float = 0) -> Gen:
-            yield from movel(pose, a, v, 0, r)
+            return _moving(c.motion.movel(_tcp_target(pose), float(a), float(v), 0.0, float(r)))
+
+        def movec(
+            pose_via: Any, pose_to: Any, a: float = 1.2, v: float = 0.25, r: float = 0, mode: int = 0
+        ) -> Gen:
+            if int(mode) not in (0, 1):
+                raise URScriptError(f"line {c._line()}: movec mode must be 0 or 1, got {mode!r}")
+            via = _tcp_target(pose_via)[:3, 3]
+            return _moving(c.motion.movec(via, _tcp_target(pose_to), float(a), float(v), float(r), int(mode)))
 
         def stopj(a: float = 2.0) -> Gen:
+            c.motion.drop()
             qd = c.target_qd.copy()
             while np.max(np.abs(qd)) > 1e-9:
                 step = float(a) * c.cycle
@@ -784,6 +772,7 @@ class ControllerCore:
             "movej": movej,
             "movel": movel,
             "movep": movep,
+            "movec": movec,
             "stopj": stopj,
             "stopl": stopl,
             "set_standard_digital_out": lambda n, b: _dout(n, b),
@@ -815,6 +804,7 @@ class ControllerCore:
             "get_actual_joint_speeds": lambda: [float(v) for v in c.actual_qd],
             "get_actual_tcp_pose": lambda: Pose(c.tcp_pose(c.actual_q)),
             "get_target_tcp_pose": lambda: Pose(c.tcp_pose(c.target_q)),
+            "get_target_tcp_speed": c.target_tcp_speed,
             "get_forward_kin": lambda q=None, tcp=None: Pose(
                 c.tcp_pose(c.target_q if q is None else np.asarray(q))
             ),
@@ -873,7 +863,7 @@ class ControllerCore:
         return self._interp.line if self._interp is not None else 0
 
 
-_MOTION = frozenset({"sleep", "sync", "servoj", "movej", "movel", "movep", "stopj", "stopl"})
+_MOTION = frozenset({"sleep", "sync", "servoj", "movej", "movel", "movep", "movec", "stopj", "stopl"})
 #: Built-ins that take controller cycles: the generator functions of :meth:`ControllerCore._builtins`
 #: (UR's timed built-ins plus any listed in ``_MOTION``). A program is compiled against this set.
 MOTION = TIMED_BUILTINS | _MOTION
