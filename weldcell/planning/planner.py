@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from weldcell.planning.collision import CapsuleCollisionChecker, CollisionChecker
+from weldcell.planning.coverage import check_coverage
 from weldcell.planning.ordering import SeamEnds, order_seams
 from weldcell.planning.seam import (
     LadderOptions,
@@ -371,57 +372,71 @@ def plan_program(
     checker = CapsuleCollisionChecker(robot, torch, cell, opts.margin)
     segments = toolpaths_for_program(program)
     free_order = program.sequence is None and opts.optimize_order
-    # ---- seam search per segment (and per direction when the order is free)
+    # ---- seam search per segment: forward, and backwards where the seam is reversible and either
+    # the order is free or forward fails (a fixed order still welds a seam backwards when only that works)
     groups: dict[str, list[int]] = {}
     for k, seg in enumerate(segments):
         groups.setdefault(seg.seam_id, []).append(k)
     planned: dict[tuple[int, bool], _Planned | SeamFailure] = {}
     total = sum(2 if (free_order and seg.reversible) else 1 for seg in segments)
     done = 0
-    for k, seg in enumerate(segments):
-        dirs = [False, True] if (free_order and seg.reversible) else [False]
-        for rev in dirs:
-            notify(
-                0.05 + 0.75 * done / max(total, 1),
-                f"seam {seg.seam_id} pass {seg.pass_index + 1}" + (" (reversed)" if rev else ""),
-            )
-            use = seg
-            if rev:
-                use = reversed_segment(seg, cell.approach_distance, cell.retract_distance)
-                if use is None:
-                    done += 1
-                    continue
+
+    def plan_one(k: int, rev: bool) -> None:
+        nonlocal done
+        seg = segments[k]
+        notify(
+            0.05 + 0.75 * min(done / max(total, 1), 1.0),
+            f"seam {seg.seam_id} pass {seg.pass_index + 1}" + (" (reversed)" if rev else ""),
+        )
+        use = reversed_segment(seg, cell.approach_distance, cell.retract_distance) if rev else seg
+        if use is not None:
             planned[(k, rev)] = _plan_direction(robot, checker, use, rev, cell, opts)
-            done += 1
-    # ---- failures: a segment with no plannable direction
+        done += 1
+
+    for ks in groups.values():
+        for k in ks:
+            plan_one(k, False)
+        fwd_ok = all(isinstance(planned.get((k, False)), _Planned) for k in ks)
+        if segments[ks[0]].reversible and (free_order or not fwd_ok):
+            for k in ks:
+                plan_one(k, True)
+
+    def direction_ok(sid: str, rev: bool) -> bool:
+        return all(isinstance(planned.get((k, rev)), _Planned) for k in groups[sid])
+
+    # ---- failures: a seam with no direction in which every pass and stitch plans
     reports: list[SeamReport] = []
     failure: SeamReport | None = None
-    for k, seg in enumerate(segments):
-        fwd = planned.get((k, False))
-        bwd = planned.get((k, True))
-        best = fwd if isinstance(fwd, _Planned) else bwd if isinstance(bwd, _Planned) else fwd
-        rep = _report(seg, best, opts.dt)
-        reports.append(rep)
-        if rep.status is not PlanStatus.OK and failure is None:
-            failure = rep
+    for sid, ks in groups.items():
+        rev_ok = direction_ok(sid, True)
+        for k in ks:
+            seg = segments[k]
+            fwd, bwd = planned.get((k, False)), planned.get((k, True))
+            best = bwd if rev_ok and not direction_ok(sid, False) else fwd
+            rep = _report(seg, best, opts.dt)
+            if rep.status is not PlanStatus.OK and isinstance(bwd, SeamFailure):
+                rep = replace(rep, reason=f"{rep.reason}; welded backwards: {bwd.message}")
+            elif rep.status is not PlanStatus.OK and seg.reversible and bwd is None:
+                rep = replace(rep, reason=f"{rep.reason} (backwards: not planned, no seam frames)")
+            reports.append(rep)
+            if rep.status is not PlanStatus.OK and failure is None:
+                failure = rep
     if failure is not None:
         return PlanResult(failure.status, None, failure.reason, tuple(reports))
     # ---- order: whole seams (their segments in program order), direction per seam
     seam_ids = list(groups)
     home = np.asarray(cell.home_q, dtype=np.float64)
+    # a seam welded backwards: every pass reversed, passes still root first, stitches in reverse
+    backwards = {
+        sid: sorted(ks, key=lambda k: (segments[k].pass_index, -segments[k].stitch_index))
+        for sid, ks in groups.items()
+    }
     if free_order and len(seam_ids) > 1:
         notify(0.82, "choosing the seam order")
         ends = []
-        # a seam welded backwards: every pass reversed, passes still root first, stitches in reverse
-        backwards = {
-            sid: sorted(ks, key=lambda k: (segments[k].pass_index, -segments[k].stitch_index))
-            for sid, ks in groups.items()
-        }
         for sid in seam_ids:
             ks = groups[sid]
             kr = backwards[sid]
-            fwd_ok = all(isinstance(planned.get((k, False)), _Planned) for k in ks)
-            rev_ok = all(isinstance(planned.get((k, True)), _Planned) for k in ks)
 
             def qs(k: int, rev: bool, first: bool) -> NDArrayF:
                 p = planned[(k, rev)]
@@ -430,8 +445,8 @@ def plan_program(
 
             ends.append(
                 SeamEnds(
-                    (qs(ks[0], False, True), qs(ks[-1], False, False)) if fwd_ok else None,
-                    (qs(kr[0], True, True), qs(kr[-1], True, False)) if rev_ok else None,
+                    (qs(ks[0], False, True), qs(ks[-1], False, False)) if direction_ok(sid, False) else None,
+                    (qs(kr[0], True, True), qs(kr[-1], True, False)) if direction_ok(sid, True) else None,
                 )
             )
         index = {sid: i for i, sid in enumerate(seam_ids)}
@@ -439,9 +454,24 @@ def plan_program(
         order = order_seams(ends, home, np.asarray(robot.qd_max), np.asarray(robot.qdd_max), prec)
         sequence = [(k, rev) for i, rev in order for k in (backwards if rev else groups)[seam_ids[i]]]
     else:
-        sequence = [(k, False) for k in range(len(segments))]
+        # program order; a seam goes backwards only when forward does not plan
+        sequence = []
+        for sid in seam_ids:
+            rev = not direction_ok(sid, False)
+            sequence += [(k, rev) for k in (backwards[sid] if rev else groups[sid])]
     chosen = [planned[key] for key in sequence]
     reports = [_report(segments[k], planned[(k, rev)], opts.dt) for k, rev in sequence]
+    missing = [
+        segments[k]
+        for k, (c, _) in enumerate(zip(chosen, sequence, strict=True))
+        if not isinstance(c, _Planned)
+    ]
+    if missing or sorted(k for k, _ in sequence) != list(range(len(segments))):
+        # by construction unreachable; kept as a guard so that no path through the planner drops a weld
+        what = ", ".join(f"{m.seam_id!r} pass {m.pass_index + 1}" for m in missing) or "a segment"
+        return PlanResult(
+            PlanStatus.NOT_PLANNED, None, f"internal: {what} has no planned weld", tuple(reports)
+        )
     # ---- assemble the timeline
     notify(0.85, "transit moves")
     try:
@@ -450,6 +480,10 @@ def plan_program(
         )
     except TransitError as err:
         return PlanResult(PlanStatus.TRANSIT_FAILED, None, str(err), tuple(reports))
+    # ---- the plan is OK only when it welds every programmed pass and stitch end to end
+    coverage = check_coverage(traj, segments)
+    if not coverage.complete:
+        return PlanResult(PlanStatus.NOT_PLANNED, None, "; ".join(coverage.problems), tuple(reports))
     notify(1.0, "done")
     return PlanResult(PlanStatus.OK, traj, "", tuple(reports))
 

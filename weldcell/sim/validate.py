@@ -17,6 +17,9 @@ Every sample (at the trajectory's ``dt``) is replayed with pybullet's own forwar
   samples; arc switching at rest;
 * distance to singularities: smallest singular value of pybullet's flange Jacobian with the angular
   rows scaled by ``singularity_length`` [m] (0 = singular; full stretch shows here too);
+* weld coverage (with the program): every programmed pass and stitch welded end to end, from the
+  trajectory's arc-on runs and seam positions (:func:`weldcell.planning.coverage.check_coverage`)
+  and from pybullet's torch tip at the first and last sample of each run;
 * optionally a dynamic replay with position control and the URDF's effort limits.
 """
 
@@ -27,7 +30,7 @@ import logging
 from bisect import bisect_left
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import compress
 from types import MappingProxyType
 from typing import Any
@@ -37,6 +40,7 @@ import numpy.typing as npt
 import pybullet as pb
 
 from weldcell.errors import InputShapeError, ModelError, WeldcellError
+from weldcell.planning.coverage import check_coverage
 from weldcell.planning.margins import NOZZLE_CLEARANCE, SELF_CLEARANCE
 from weldcell.planning.trajectory import JointTrajectory
 from weldcell.sim._bullet import se3_from_pos_quat_xyzw
@@ -269,6 +273,7 @@ def validate_in_scene(
         else np.zeros(1)
     )
     programmed = _programmed_speeds(traj, program)
+    violations += _coverage_violations(traj, program, T_world_tcp, options, ctx)
     seams, speed_viol = _seam_metrics(traj, dev, ang, speed, speed_nom, checks, options, ctx, programmed)
     violations += speed_viol
 
@@ -609,6 +614,61 @@ def _rest_violations(traj: JointTrajectory, options: ValidationOptions, ctx: _Co
         speed = float(np.abs(traj.qd[i]).max())
         if speed > options.rest_speed:
             out.append(ctx.violation(ViolationKind.ARC_NOT_AT_REST, i, i, (), speed, options.rest_speed))
+    return out
+
+
+def _coverage_violations(
+    traj: JointTrajectory,
+    program: Any,
+    T_world_tcp: NDArrayF,
+    options: ValidationOptions,
+    ctx: _Context,
+) -> list[Violation]:
+    """Every programmed pass and stitch welded end to end (needs the program).
+
+    From the trajectory's own record (``arc_on``, ``seam_s``: :func:`check_coverage`), and
+    independently from pybullet's kinematics: the torch tip at the first and last arc-on sample of the
+    run that welds a segment must be at that segment's programmed first and last tool-path positions
+    (either way round: the seam may be welded backwards), within ``max_tcp_deviation_weld``.
+    """
+    if program is None:
+        return []
+    from weldcell.toolpath import toolpaths_for_program
+
+    segments = toolpaths_for_program(program)
+    cov = check_coverage(traj, segments)
+    out = []
+    end = traj.t[-1] if traj.n_samples else 0.0
+    for gap in cov.gaps:
+        run = cov.runs[gap.run] if gap.run >= 0 else None
+        i0, i1 = (run.i0, run.i1) if run is not None else (0, traj.n_samples - 1)
+        v = ctx.violation(ViolationKind.NOT_WELDED, i0, i1, (), gap.welded, gap.programmed)
+        out.append(
+            replace(
+                v,
+                seam_id=gap.seam_id,
+                context=gap.message,
+                time_end=float(end if run is None else v.time_end),
+            )
+        )
+    for seg, r in zip(segments, cov.matched, strict=True):
+        if r < 0:
+            continue
+        run = cov.runs[r]
+        p_tp = np.asarray(seg.T_world_tcp, dtype=np.float64)[[0, -1], :3, 3]
+        if run.backwards:
+            p_tp = p_tp[::-1]
+        p_run = T_world_tcp[[run.i0, run.i1], :3, 3]
+        err = float(np.max(np.linalg.norm(p_run - p_tp, axis=1)))
+        if err > options.max_tcp_deviation_weld:
+            msg = (
+                f"seam {seg.seam_id!r} pass {seg.pass_index + 1}: the torch tip starts or ends its weld "
+                f"{err * 1e3:.2f} mm from the programmed seam end"
+            )
+            v = ctx.violation(
+                ViolationKind.NOT_WELDED, run.i0, run.i1, (), err, options.max_tcp_deviation_weld
+            )
+            out.append(replace(v, context=msg))
     return out
 
 
