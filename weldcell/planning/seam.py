@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from weldcell.planning._ladder_kernels import ladder_dp
 from weldcell.planning.collision import CollisionChecker
+from weldcell.planning.margins import MIN_SINGULARITY, SINGULARITY_MARGIN
 from weldcell.spatial import invert_transforms
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,8 @@ class LadderOptions:
     max_joint_step: float = 0.35
     max_rotation_step: float = 0.35
     limit_margin: float = 0.2
-    singularity_margin: float = 0.05
-    singularity_min: float = 0.005
+    singularity_margin: float = SINGULARITY_MARGIN
+    singularity_min: float = MIN_SINGULARITY
     clearance_margin: float = 0.02
     penalty: float = 0.02
     joint_weights: tuple[float, ...] | None = None

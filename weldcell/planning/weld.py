@@ -19,6 +19,7 @@ import numpy.typing as npt
 from scipy.interpolate import CubicSpline
 from scipy.spatial.transform import Rotation, RotationSpline
 
+from weldcell.planning.margins import MIN_SINGULARITY
 from weldcell.planning.seam import (
     TWO_PI,
     SeamFailure,
@@ -236,6 +237,14 @@ def _weld_try(
                 f"{peak:.2f} {unit} (limit {float(lim[j]):.2f}); "
                 "lower the travel speed or allow torch rotation",
             ), ramp_only
+    sing = np.asarray(robot.singularity_distance(q), dtype=np.float64)
+    if np.any(sing < MIN_SINGULARITY):
+        bad = np.flatnonzero(sing < MIN_SINGULARITY)
+        what = (
+            f"the arm passes within {float(sing.min()):.4f} of a singularity between way points "
+            f"(needs {MIN_SINGULARITY})"
+        )
+        return _fail("singularity", seg, s, int(bad[0]), int(bad[-1]), "", what), False
     res = checker.query(q) if hasattr(checker, "query") else None
     free = res.free if res is not None else checker.check(q)
     if not np.all(free):

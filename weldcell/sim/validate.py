@@ -15,8 +15,10 @@ Every sample (at the trajectory's ``dt``) is replayed with pybullet's own forwar
 * joint position, velocity and acceleration limits (velocities also from differences of positions);
 * TCP path deviation from ``traj.T_world_tcp``, torch axis angle error and travel speed on weld
   samples; arc switching at rest;
-* distance to singularities: smallest singular value of pybullet's flange Jacobian with the angular
-  rows scaled by ``singularity_length`` [m] (0 = singular; full stretch shows here too);
+* distance to singularities: weldcell's one measure
+  (:func:`weldcell.kinematics.singularity_distance_from_jacobian`: σ_min of the flange Jacobian with
+  the linear rows divided by the robot's reach) computed on pybullet's own Jacobian, against the
+  planner's floor ``MIN_SINGULARITY`` (0 = singular; full stretch shows here too);
 * weld coverage (with the program): every programmed pass and stitch welded end to end, from the
   trajectory's arc-on runs and seam positions (:func:`weldcell.planning.coverage.check_coverage`)
   and from pybullet's torch tip at the first and last sample of each run;
@@ -40,8 +42,9 @@ import numpy.typing as npt
 import pybullet as pb
 
 from weldcell.errors import InputShapeError, ModelError, WeldcellError
+from weldcell.kinematics import load_robot, singularity_distance_from_jacobian
 from weldcell.planning.coverage import check_coverage
-from weldcell.planning.margins import NOZZLE_CLEARANCE, SELF_CLEARANCE
+from weldcell.planning.margins import MIN_SINGULARITY, NOZZLE_CLEARANCE, SELF_CLEARANCE
 from weldcell.planning.trajectory import JointTrajectory
 from weldcell.sim._bullet import se3_from_pos_quat_xyzw
 from weldcell.sim.cell_model import CellModel
@@ -72,8 +75,8 @@ class ValidationOptions:
         max_torch_angle_error: Torch axis angle error allowed with the arc on [rad].
         max_travel_speed_error: Allowed travel speed error, fraction of the programmed speed.
         speed_ramp_length: Seam length at each end of a weld excluded from the speed check [m].
-        min_singularity: Smallest allowed singularity measure (see module docstring) [m].
-        singularity_length: Length scaling the angular Jacobian rows [m].
+        min_singularity: Smallest allowed singularity measure with the arc on (dimensionless, see the
+            module docstring; default the planner's floor ``MIN_SINGULARITY``).
         singularity_stride: Compute the singularity measure every this many samples.
         limit_tolerance: Relative tolerance on joint velocity/acceleration limits.
         qdd_max: Acceleration limits [rad/s²] (n,), None = from the robot model if it has them.
@@ -92,8 +95,7 @@ class ValidationOptions:
     max_torch_angle_error: float = float(np.deg2rad(2.0))
     max_travel_speed_error: float = 0.05
     speed_ramp_length: float = 0.002
-    min_singularity: float = 0.02
-    singularity_length: float = 0.2
+    min_singularity: float = MIN_SINGULARITY
     singularity_stride: int = 10
     limit_tolerance: float = 0.01
     qdd_max: tuple[float, ...] | None = None
@@ -779,7 +781,7 @@ def _seam_metrics(
 def _singularity(
     scene: Scene, traj: JointTrajectory, idx: tuple[int, ...], options: ValidationOptions
 ) -> tuple[npt.NDArray[np.int64], NDArrayF]:
-    """Smallest singular value of the scaled flange Jacobian every ``singularity_stride`` samples."""
+    """weldcell's singularity measure on pybullet's flange Jacobian every ``singularity_stride`` samples."""
     cid = scene.client
     samples = np.arange(0, traj.n_samples, options.singularity_stride, dtype=np.int64)
     if samples[-1] != traj.n_samples - 1:
@@ -787,13 +789,16 @@ def _singularity(
     # calculateJacobian wants all movable joints in pybullet index order
     order = np.argsort(np.asarray(idx))
     zeros = [0.0] * len(idx)
-    origin = [0.0, 0.0, 0.0]
     calc, robot, link = pb.calculateJacobian, scene.robot_id, scene.flange_link
+    # pybullet takes the point in the link's inertial frame: the flange origin expressed there
+    info = pb.getDynamicsInfo(robot, link, physicsClientId=cid)
+    R_link_com = np.asarray(pb.getMatrixFromQuaternion(info[4]), dtype=np.float64).reshape(3, 3)
+    origin = (-R_link_com.T @ np.asarray(info[3], dtype=np.float64)).tolist()
     rows = [
         calc(robot, link, origin, qpb, zeros, zeros, physicsClientId=cid)
         for qpb in traj.q[samples][:, order].tolist()
     ]
+    # rows: linear then angular Jacobian (world frame), columns in pybullet joint order
     J = np.asarray(rows, dtype=np.float64).reshape(len(samples), 6, len(idx))
-    J[:, 3:] *= options.singularity_length
-    sv = np.linalg.svd(J, compute_uv=False)
-    return samples, np.asarray(sv[:, -1], dtype=np.float64)
+    reach = load_robot(scene.cell.robot).reach
+    return samples, singularity_distance_from_jacobian(J, reach)
