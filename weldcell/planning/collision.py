@@ -7,13 +7,15 @@ conservative). Distances are lower bounds of the true capsule-to-body distances,
 calls a configuration free that is closer than the required distance. Batches of configurations are
 checked in one compiled call (numba, cached on disk).
 
-Rules:
-    * robot link capsules vs every body keep ``margin`` [m] (except the base link, which does not move
-      and may stand on a table or riser);
-    * torch capsules keep ``cell.clearance`` [m] from every body (the torch works close to the part by
-      design), and never less than ``nozzle_clearance``;
-    * the capsule named ``"wire"`` (the stick-out) may touch workpiece bodies (it does at the seam);
-      the ``"contact_tip"`` keeps ``nozzle_clearance`` from them (the simulator's nozzle rule);
+Rules (the simulator's, :mod:`weldcell.sim.collision`, with the same numbers as written; pybullet
+measures the same capsules, :mod:`weldcell.sim.capsule_urdf`):
+    * robot link capsules vs every body keep ``margin`` [m] (default the cell's clearance; except the
+      base link, which does not move and may stand on a table or riser);
+    * torch capsules (mount, body, neck, gas nozzle) keep ``cell.clearance`` [m] from every body: the
+      nozzle rule, the program's ``clearance_mm`` applies to the nozzle as written;
+    * the ``"contact_tip"`` keeps ``nozzle_clearance`` from workpieces (``cell.clearance`` from other
+      bodies); the capsule named ``"wire"`` (the stick-out) may touch workpiece bodies (it does at the
+      seam) and must not penetrate any other body (margin 0);
     * self collision: capsule pairs on different rigid bodies that are not joined by a single joint,
       keep ``self_margin`` [m]; pairs that touch at the zero configuration or in almost every random
       configuration (by construction of the capsules, not a real collision) are excluded, as a
@@ -149,14 +151,13 @@ class CapsuleCollisionChecker:
         cell: The program's ``Cell`` (``T_world_base``, ``bodies``, ``clearance``).
         margin: Safety distance [m] every capsule keeps from every body (default: ``cell.clearance``).
         self_margin: Distance [m] non-adjacent capsules keep from each other (plus ``pad``).
-        nozzle_clearance: Smallest distance [m] of torch capsules to workpieces; the contact tip keeps
-            exactly this (plus ``pad``) from workpieces. The default is shared with the simulator
-            (``weldcell.planning.margins``), so that a planned program passes validation.
+        nozzle_clearance: Distance [m] the contact tip keeps from workpieces. The default is shared
+            with the simulator (``weldcell.planning.margins``), so that a planned program passes
+            validation.
         exact_below: Distances below this [m] are computed exactly; :meth:`clearance` saturates at it.
-        pad: Extra distance [m] added to every requirement (bodies and self pairs). pybullet loads URDF
-            cylinders as convex hulls with a 1 mm collision margin and reports distances up to 1.0 mm
-            short (measured; exact with ``URDF_USE_IMPLICIT_CYLINDER``); the pad keeps this checker
-            conservative with respect to the pybullet simulator that validates the plans.
+        pad: Extra distance [m] added to every requirement (bodies and self pairs); 0 by default: the
+            simulator loads these very capsules into pybullet and measures the same distances, so
+            the clearances apply as written.
         rng: Random generator for the self-collision pair analysis (deterministic default).
     """
 
@@ -170,7 +171,7 @@ class CapsuleCollisionChecker:
         self_margin: float = SELF_CLEARANCE,
         nozzle_clearance: float = NOZZLE_CLEARANCE,
         exact_below: float = 0.05,
-        pad: float = 0.0011,
+        pad: float = 0.0,
         rng: np.random.Generator | None = None,
     ) -> None:
         clearance = float(getattr(cell, "clearance", 0.0) or 0.0)
@@ -205,11 +206,14 @@ class CapsuleCollisionChecker:
             for bi, body in enumerate(bodies):
                 req = self.margin + pad
                 if owner == "torch":
-                    if body.role == "workpiece" and cname in _MAY_TOUCH_WORKPIECE:
-                        continue  # the wire tip touches the joint while welding
-                    req = max(clearance, nozzle_clearance) + pad
-                    if body.role == "workpiece" and cname in _NOZZLE_TIP:
+                    if cname in _MAY_TOUCH_WORKPIECE:
+                        if body.role == "workpiece":
+                            continue  # the wire tip touches the joint while welding
+                        req = pad  # contact only
+                    elif body.role == "workpiece" and cname in _NOZZLE_TIP:
                         req = nozzle_clearance + pad
+                    else:
+                        req = clearance + pad
                 env_cap.append(ci)
                 env_body.append(bi)
                 env_req.append(req)
