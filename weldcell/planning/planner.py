@@ -488,6 +488,24 @@ def plan_program(
     return PlanResult(PlanStatus.OK, traj, "", tuple(reports))
 
 
+def _blocker(checker: CollisionChecker, q0: NDArrayF, q1: NDArrayF, resolution: float) -> str:
+    """What blocks the straight joint move q0 -> q1 [rad], in words (first blocked sample)."""
+    steps = max(1, int(np.ceil(np.max(np.abs(q1 - q0)) / resolution)))
+    a = np.linspace(0.0, 1.0, steps + 1)[:, None]
+    Q = q0 + a * (q1 - q0)
+    free = checker.check(Q)
+    if np.all(free):
+        return "the straight joint move is free at its samples"
+    k = int(np.argmin(free))
+    describe = getattr(checker, "describe", None)
+    what = (
+        describe(Q[k])
+        if describe is not None
+        else ", ".join(f"{x} with {y}" for x, y in checker.colliding_bodies(Q[k])) or "a collision"
+    )
+    return f"the straight joint move is blocked from {100.0 * k / steps:.0f} % of the way: {what}"
+
+
 def _assemble(
     program: Any,
     robot: Any,
@@ -539,17 +557,24 @@ def _assemble(
 
     topts = opts.transit if opts.seed is None else replace(opts.transit, seed=opts.seed)
 
-    def transit(q0: NDArrayF, q1: NDArrayF) -> None:
-        wp = find_path(robot, checker, q0, q1, topts)
+    def transit(q0: NDArrayF, q1: NDArrayF, move: str) -> None:
+        try:
+            wp = find_path(robot, checker, q0, q1, topts)
+        except TransitError as err:
+            raise TransitError(
+                f"transit {move}: {err}; {_blocker(checker, q0, q1, topts.resolution)}"
+            ) from err
         add(*time_path(robot, checker, wp, dt, topts))
 
     q_cur = home
+    where = "home"
     add(home[None].copy(), np.zeros((1, n)), np.zeros((1, n)))
     for i, p in enumerate(chosen):
         seg, w = p.seg, p.weld
         notify(0.85 + 0.15 * i / max(len(chosen), 1), f"moves around seam {seg.seam_id}")
-        transit(q_cur, p.q_approach)
-        transit(p.q_approach, w.q[0])
+        name = f"seam {seg.seam_id!r} pass {seg.pass_index + 1}"
+        transit(q_cur, p.q_approach, f"from {where} to the approach pose of {name}")
+        transit(p.q_approach, w.q[0], f"from the approach pose onto the start of {name}")
         k = sidx.get(seg.seam_id, -1)
         # seam_s: arc length along the seam as programmed (a reversed weld counts down)
         s_seam = w.s if not p.reversed else seg.s[0] + seg.s[-1] - w.s
@@ -580,9 +605,10 @@ def _assemble(
         events.append(
             ArcEvent(t=(count - 1) * dt, kind="arc_off", seam_id=seg.seam_id, seam_s=float(s_seam[-1]))
         )
-        transit(w.q[-1], p.q_depart)
+        transit(w.q[-1], p.q_depart, f"pulling back from the end of {name}")
         q_cur = p.q_depart
-    transit(q_cur, home)
+        where = f"the pull-back pose of {name}"
+    transit(q_cur, home, f"from {where} to home")
     q = np.concatenate(qs)
     T_world_base = np.asarray(cell.T_world_base, dtype=np.float64)
     T_flange_tcp = np.asarray(cell.T_flange_tcp, dtype=np.float64)

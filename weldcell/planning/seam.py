@@ -580,6 +580,22 @@ def _diagnose(
             j = int(np.argmax(viol.sum(axis=(0, 1))))
             detail = robot.joint_names[j]
             what = f"every IK solution exceeds the limit of joint {detail}"
+        elif cause == "collision" and hasattr(checker, "describe") and in_limits[i0 : i1 + 1].any():
+            # the tightest way point of the interval, and there the best IK solution / orientation
+            lim = in_limits[i0 : i1 + 1]
+            Qs = Qz[i0 : i1 + 1]
+            res = checker.query(Qs[lim], exact_below=0.05)  # type: ignore[attr-defined]
+            slack = np.full(lim.shape, -np.inf)
+            slack[lim] = res.slack
+            w = int(np.argmin(slack.max(axis=1)))
+            v = int(np.argmax(slack[w]))
+            pair = int(res.worst_pair[int(np.flatnonzero(lim.ravel()).tolist().index(w * lim.shape[1] + v))])
+            detail = checker.pair_names(pair)[1] if pair >= 0 else ""  # type: ignore[attr-defined]
+            at = float(s[i0 + w] - s[0]) * 1e3
+            what = (
+                "no IK solution and torch orientation keeps the clearance; the best one, at "
+                f"s = {at:.1f} mm: {checker.describe(Qs[w, v])}"  # type: ignore[attr-defined]
+            )
         elif cause == "collision":
             Qc = Qz[i0 : i1 + 1][in_limits[i0 : i1 + 1]]
             query = getattr(checker, "query", None)

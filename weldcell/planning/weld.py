@@ -226,6 +226,10 @@ def _weld_try(
             bad = np.flatnonzero(ratio[:, j] > 1.0)
             peak = float(np.max(np.abs(val[:, j])))
             ramp_only = bool(np.all(in_ramp[np.any(ratio > 1.0, axis=1)]))
+            rotation_free = bool(getattr(seg, "free_rotation", False)) or (
+                float(getattr(seg, "rotation_range", 0.0)) >= np.pi - 1e-9
+            )
+            remedy = "lower the travel speed" + ("" if rotation_free else " or allow torch rotation")
             return _fail(
                 "weld_speed",
                 seg,
@@ -234,8 +238,7 @@ def _weld_try(
                 int(bad[-1]),
                 robot.joint_names[j],
                 f"at {seg.travel_speed * 1e3:.1f} mm/s joint {robot.joint_names[j]} needs {what} "
-                f"{peak:.2f} {unit} (limit {float(lim[j]):.2f}); "
-                "lower the travel speed or allow torch rotation",
+                f"{peak:.2f} {unit} (limit {float(lim[j]):.2f}); {remedy}",
             ), ramp_only
     sing = np.asarray(robot.singularity_distance(q), dtype=np.float64)
     if np.any(sing < MIN_SINGULARITY):
@@ -253,6 +256,9 @@ def _weld_try(
         if res is not None and res.worst_pair[bad[0]] >= 0:
             _part, body = checker.pair_names(int(res.worst_pair[bad[0]]))
         what = f"collision between way points ({body})"
+        if hasattr(checker, "describe"):
+            at = float(s[bad[0]] - seg.s[0]) * 1e3
+            what = f"between way points, at s = {at:.1f} mm: {checker.describe(q[bad[0]])}"
         return _fail("collision", seg, s, int(bad[0]), int(bad[-1]), body, what), False
     return WeldSamples(s=s, q=q, qd=qd, qdd=qdd, T_world_tcp=T_nom, angles=ang), False
 
