@@ -193,36 +193,72 @@ def _waypoint_indices(s: NDArrayF, spacing: float) -> npt.NDArray[np.int64]:
     return np.unique(np.r_[np.arange(0, len(s), k), len(s) - 1])
 
 
-def _end_config(
+PULL_BACK_FRACTIONS = (1.0, 0.5, 0.25)
+"""Fractions of ``approach_mm`` / ``retract_mm`` tried in turn (docs/trajectory-format.md)."""
+_SEARCHED_PULL_BACKS = 4  # candidates tried with a transit search when no straight move is free
+
+
+def _pull_back_config(
     robot: Any,
     checker: CollisionChecker,
-    T_world_tcp: NDArrayF,
+    T_world_away: NDArrayF,
+    T_world_seam_end: NDArrayF,
     angles: NDArrayF,
     seg: Any,
     T_base_world: NDArrayF,
     T_tcp_flange: NDArrayF,
-    q_near: NDArrayF,
-    resolution: float,
-) -> NDArrayF | None:
-    """IK of an approach/depart pose: the free solution nearest ``q_near``; None when there is none."""
+    q_seam: NDArrayF,
+    transit: TransitOptions,
+) -> NDArrayF | str:
+    """Joints at the approach/depart pose (backed off from a seam end along the torch axis).
+
+    Tries the programmed distance, then half and a quarter of it (``PULL_BACK_FRACTIONS``); at each,
+    every IK branch (nearest to the seam end first) whose configuration is free and whose straight
+    joint move to/from the seam end ``q_seam`` is free. When no straight move is free anywhere, the
+    first few free candidates get a transit search (verified here, so the assembly finds the same
+    path). Returns the configuration [rad] (n,), or one sentence per distance saying why not.
+    """
     from weldcell.planning.seam import nearest_equivalent
 
-    T = T_base_world @ T_world_tcp @ orientation_offsets(angles, seg.travel_angle, gamma0(seg)) @ T_tcp_flange
-    Q = np.asarray(robot.ik(T), dtype=np.float64)
-    ok = np.all(np.isfinite(Q), axis=1)
-    if not ok.any():
-        return None
-    cands = nearest_equivalent(robot, Q[ok], q_near)
-    cands = cands[np.all(np.isfinite(cands), axis=1)]
-    cands = cands[checker.check(cands)] if len(cands) else cands
-    if not len(cands):
-        return None
-    cands = cands[np.argsort(np.sum((cands - q_near) ** 2, axis=1))]
-    # prefer a straight joint move to/from the seam; otherwise the transit planner finds the way
-    for q in cands:
-        if segment_free(checker, q, q_near, resolution):
-            return np.asarray(q, dtype=np.float64)
-    return np.asarray(cands[0], dtype=np.float64)
+    offsets = orientation_offsets(angles, seg.travel_angle, gamma0(seg))
+    full = float(np.linalg.norm(T_world_away[:3, 3] - T_world_seam_end[:3, 3]))
+    tried: list[str] = []
+    searched: list[NDArrayF] = []
+    for frac in PULL_BACK_FRACTIONS:
+        T = T_world_away.copy()
+        T[:3, 3] = T_world_seam_end[:3, 3] + frac * (T_world_away[:3, 3] - T_world_seam_end[:3, 3])
+        Q = np.asarray(robot.ik(T_base_world @ T @ offsets @ T_tcp_flange), dtype=np.float64)
+        Q = Q[np.all(np.isfinite(Q), axis=1)]
+        at = f"{frac * full * 1e3:.1f} mm"
+        cands = nearest_equivalent(robot, Q, q_seam) if len(Q) else Q
+        cands = cands[np.all(np.isfinite(cands), axis=1)] if len(cands) else cands
+        if not len(cands):
+            tried.append(f"{at}: out of reach within the joint limits")
+            continue
+        cands = cands[np.argsort(np.sum((cands - q_seam) ** 2, axis=1))]
+        free = checker.check(cands)
+        if not free.any():
+            describe = getattr(checker, "describe", None)
+            why = describe(cands[0]) if describe is not None else "collides"
+            tried.append(f"{at}: {why}")
+            continue
+        for q in cands[free]:
+            if segment_free(checker, q_seam, q, transit.resolution):
+                return np.asarray(q, dtype=np.float64)
+        searched += list(cands[free])
+        blocked = _blocker(checker, q_seam, cands[free][0], transit.resolution)
+        tried.append(f"{at}: the straight move is blocked ({blocked})")
+    for q in searched[:_SEARCHED_PULL_BACKS]:
+        try:
+            find_path(robot, checker, q_seam, q, transit)
+        except TransitError:
+            continue
+        return np.asarray(q, dtype=np.float64)
+    return "; ".join(tried) + (
+        f"; no transit search to the {len(searched[:_SEARCHED_PULL_BACKS])} other free poses succeeded"
+        if searched
+        else ""
+    )
 
 
 def _plan_direction(
@@ -272,35 +308,29 @@ def _plan_direction(
     )
     if isinstance(weld, SeamFailure):
         return weld
-    res = options.transit.resolution
-
-    def backed_off(
-        T_end: NDArrayF, T_seam_end: NDArrayF, angles: NDArrayF, q_near: NDArrayF
-    ) -> NDArrayF | None:
-        # the programmed distance first; shorter ones when the arm cannot reach that far
-        for frac in (1.0, 0.5, 0.25):
-            T = T_end.copy()
-            T[:3, 3] = T_seam_end[:3, 3] + frac * (T_end[:3, 3] - T_seam_end[:3, 3])
-            q = _end_config(robot, checker, T, angles, seg, T_base_world, T_tcp_flange, q_near, res)
-            if q is not None:
-                return q
-        return None
-
     T_tp = np.asarray(seg.T_world_tcp)
-    q_app = backed_off(np.asarray(seg.T_world_approach), T_tp[0], weld.angles[0], weld.q[0])
-    q_dep = backed_off(np.asarray(seg.T_world_depart), T_tp[-1], weld.angles[-1], weld.q[-1])
-    for q, what in ((q_app, "approach"), (q_dep, "depart")):
-        if q is None:
-            s_at = 0.0 if what == "approach" else float(seg.s[-1] - seg.s[0])
+    ends = {}
+    for what, T_away, k in (
+        ("approach", np.asarray(seg.T_world_approach), 0),
+        ("pull-back", np.asarray(seg.T_world_depart), -1),
+    ):
+        q = _pull_back_config(
+            robot, checker, T_away, T_tp[k], weld.angles[k], seg, T_base_world, T_tcp_flange, weld.q[k],
+            options.transit,
+        )  # fmt: skip
+        if isinstance(q, str):
+            s_at = 0.0 if k == 0 else float(seg.s[-1] - seg.s[0])
             return SeamFailure(
                 "collision",
                 s_at,
                 s_at,
                 "",
-                f"seam {seg.seam_id!r}, s = {s_at * 1e3:.1f} mm: the {what} pose "
-                f"({what} distance along the torch axis) collides or is out of reach",
+                f"seam {seg.seam_id!r}, s = {s_at * 1e3:.1f} mm: no {what} pose along the torch axis "
+                f"(tried {', '.join(f'{f:g}' for f in PULL_BACK_FRACTIONS)} of the programmed distance "
+                f"and every IK branch): {q}",
             )
-    assert q_app is not None and q_dep is not None  # mypy
+        ends[what] = q
+    q_app, q_dep = ends["approach"], ends["pull-back"]
     return _Planned(seg, reversed_, path, weld, q_app, q_dep, time.perf_counter() - t0)
 
 
