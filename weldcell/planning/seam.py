@@ -505,16 +505,28 @@ def _finish(
                 break
     bad = (q_path < lo - 1e-9) | (q_path > hi + 1e-9)
     if np.any(bad):
-        i, j = np.argwhere(bad)[0]
+        j = int(np.argwhere(bad)[0][1])
+        # where it runs out: with the whole-turn shift that keeps the joint in range the longest
+        shifts = (0.0, TWO_PI, -TWO_PI, 2 * TWO_PI, -2 * TWO_PI) if wrap[j] else (0.0,)
+        best_i, best_path = -1, q_path[:, j]
+        for shift in shifts:
+            qj = q_path[:, j] + shift
+            out = np.flatnonzero((qj < lo[j] - 1e-9) | (qj > hi[j] + 1e-9))
+            if out.size and out[0] > best_i:
+                best_i, best_path = int(out[0]), qj
+        i = max(best_i, 0)
+        span = np.degrees(best_path.max() - best_path.min())
         return _failure(
             "joint_limit",
             seam_id,
             s,
-            int(i),
-            int(i) + 1,
+            i,
+            min(i + 1, len(s) - 1),
             robot.joint_names[j],
-            f"joint {robot.joint_names[j]} would have to turn past its limit "
-            "(cumulative rotation along the seam)",
+            f"joint {robot.joint_names[j]} runs out of range here: the seam needs it to turn "
+            f"{span:.0f}° continuously (from {np.degrees(best_path[0]):.0f}° to "
+            f"{np.degrees(best_path[-1]):.0f}°), its range is {np.degrees(lo[j]):.0f}° to "
+            f"{np.degrees(hi[j]):.0f}°",
         )
     return SeamPath(
         s=s.copy(),
