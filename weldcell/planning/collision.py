@@ -63,34 +63,6 @@ class CollisionChecker(Protocol):
         """Smallest robot/torch distance to obstacles [m] per configuration, q (M, n) -> (M,)."""
         ...
 
-    def pair_requirement(self, index: int) -> float:
-        """Required distance [m] of pair ``index`` (as reported in ``worst_pair``)."""
-        env_req = self._env[2]
-        if index < len(env_req):
-            return float(env_req[index])
-        return float(self._self[2][index - len(env_req)])
-
-    def describe(self, q: npt.ArrayLike) -> str:
-        """The tightest pair at one configuration q (n,) [rad] in words, with distance and requirement.
-
-        Example: ``"torch nozzle 2.6 mm from plate_web, needs 3.0 mm"``.
-        """
-        Q = self._as_batch(q)
-        if Q.shape[0] != 1:
-            raise InputShapeError(f"describe takes one configuration, got {Q.shape[0]}")
-        res = self.query(Q, exact_below=1.0)
-        k = int(res.worst_pair[0])
-        if k < 0:
-            return "nothing within 1 m"
-        a, b = self.pair_names(k)
-        req = self.pair_requirement(k)
-        d = float(res.slack[0]) + req
-        if d < 0:
-            return (
-                f"{part_label(a)} penetrates {part_label(b)} by {-d * 1e3:.1f} mm, needs {req * 1e3:.1f} mm"
-            )
-        return f"{part_label(a)} {d * 1e3:.1f} mm from {part_label(b)}, needs {req * 1e3:.1f} mm"
-
     def colliding_bodies(self, q: npt.ArrayLike) -> list[tuple[str, str]]:
         """Pairs (robot or torch part, body or link) closer than required at one configuration q (n,)."""
         ...

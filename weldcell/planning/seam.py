@@ -505,28 +505,28 @@ def _finish(
                 break
     bad = (q_path < lo - 1e-9) | (q_path > hi + 1e-9)
     if np.any(bad):
-        j = int(np.argwhere(bad)[0][1])
+        jb = int(np.argwhere(bad)[0][1])
         # where it runs out: with the whole-turn shift that keeps the joint in range the longest
-        shifts = (0.0, TWO_PI, -TWO_PI, 2 * TWO_PI, -2 * TWO_PI) if wrap[j] else (0.0,)
-        best_i, best_path = -1, q_path[:, j]
+        shifts = (0.0, TWO_PI, -TWO_PI, 2 * TWO_PI, -2 * TWO_PI) if wrap[jb] else (0.0,)
+        best_i, best_path = -1, q_path[:, jb]
         for shift in shifts:
-            qj = q_path[:, j] + shift
-            out = np.flatnonzero((qj < lo[j] - 1e-9) | (qj > hi[j] + 1e-9))
+            qj = q_path[:, jb] + shift
+            out = np.flatnonzero((qj < lo[jb] - 1e-9) | (qj > hi[jb] + 1e-9))
             if out.size and out[0] > best_i:
                 best_i, best_path = int(out[0]), qj
-        i = max(best_i, 0)
+        i_out = max(best_i, 0)
         span = np.degrees(best_path.max() - best_path.min())
         return _failure(
             "joint_limit",
             seam_id,
             s,
-            i,
-            min(i + 1, len(s) - 1),
-            robot.joint_names[j],
-            f"joint {robot.joint_names[j]} runs out of range here: the seam needs it to turn "
+            i_out,
+            min(i_out + 1, len(s) - 1),
+            robot.joint_names[jb],
+            f"joint {robot.joint_names[jb]} runs out of range here: the seam needs it to turn "
             f"{span:.0f}° continuously (from {np.degrees(best_path[0]):.0f}° to "
-            f"{np.degrees(best_path[-1]):.0f}°), its range is {np.degrees(lo[j]):.0f}° to "
-            f"{np.degrees(hi[j]):.0f}°",
+            f"{np.degrees(best_path[-1]):.0f}°), its range is {np.degrees(lo[jb]):.0f}° to "
+            f"{np.degrees(hi[jb]):.0f}°",
         )
     return SeamPath(
         s=s.copy(),
@@ -599,14 +599,15 @@ def _diagnose(
             res = checker.query(Qs[lim], exact_below=0.05)  # type: ignore[attr-defined]
             slack = np.full(lim.shape, -np.inf)
             slack[lim] = res.slack
-            w = int(np.argmin(slack.max(axis=1)))
-            v = int(np.argmax(slack[w]))
-            pair = int(res.worst_pair[int(np.flatnonzero(lim.ravel()).tolist().index(w * lim.shape[1] + v))])
+            w_i = int(np.argmin(slack.max(axis=1)))
+            v_i = int(np.argmax(slack[w_i]))
+            flat = int(np.count_nonzero(lim.ravel()[: w_i * lim.shape[1] + v_i]))  # its row in res
+            pair = int(res.worst_pair[flat])
             detail = checker.pair_names(pair)[1] if pair >= 0 else ""  # type: ignore[attr-defined]
-            at = float(s[i0 + w] - s[0]) * 1e3
+            at = float(s[i0 + w_i] - s[0]) * 1e3
             what = (
                 "no IK solution and torch orientation keeps the clearance; the best one, at "
-                f"s = {at:.1f} mm: {checker.describe(Qs[w, v])}"  # type: ignore[attr-defined]
+                f"s = {at:.1f} mm: {checker.describe(Qs[w_i, v_i])}"  # type: ignore[attr-defined]
             )
         elif cause == "collision":
             Qc = Qz[i0 : i1 + 1][in_limits[i0 : i1 + 1]]
