@@ -366,7 +366,9 @@ def _solve_ladder(
     )
     end = int(np.argmin(cost[-1]))
     if not np.isfinite(cost[-1, end]):
-        return _diagnose(robot, checker, seam_id, s, Qz, reach, in_limits, free, valid, cost, lim_d)
+        return _diagnose(
+            robot, checker, seam_id, s, Qz, reach, in_limits, free, valid, cost, lim_d, sing, options
+        )
     path = np.empty(N, dtype=np.int64)
     path[-1] = end
     for i in range(N - 1, 0, -1):
@@ -572,6 +574,8 @@ def _diagnose(
     valid: npt.NDArray[np.bool_],
     cost: NDArrayF,
     lim_d: NDArrayF,
+    sing: NDArrayF | None = None,
+    options: LadderOptions | None = None,
 ) -> SeamFailure:
     """Turn the per-waypoint validity masks into the first failing interval and its cause."""
     stages = (
@@ -592,6 +596,13 @@ def _diagnose(
             j = int(np.argmax(viol.sum(axis=(0, 1))))
             detail = robot.joint_names[j]
             what = f"every IK solution exceeds the limit of joint {detail}"
+        elif cause == "singularity" and sing is not None and options is not None:
+            ok_nodes = free[i0 : i1 + 1]
+            best = float(np.max(np.where(ok_nodes, sing[i0 : i1 + 1], -np.inf))) if ok_nodes.any() else 0.0
+            what = (
+                f"every collision-free IK solution is too near a singularity: the best reaches "
+                f"{best:.4f}, needs {options.singularity_min} (weldcell.planning.margins.MIN_SINGULARITY)"
+            )
         elif cause == "collision" and hasattr(checker, "describe") and in_limits[i0 : i1 + 1].any():
             # the tightest way point of the interval, and there the best IK solution / orientation
             lim = in_limits[i0 : i1 + 1]
