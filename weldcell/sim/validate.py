@@ -276,6 +276,8 @@ def validate_in_scene(
     )
     programmed = _programmed_speeds(traj, program)
     violations += _coverage_violations(traj, program, T_world_tcp, options, ctx)
+    if program is None:
+        notes.append("weld coverage not checked: no program given (every pass welded end to end)")
     seams, speed_viol = _seam_metrics(traj, dev, ang, speed, speed_nom, checks, options, ctx, programmed)
     violations += speed_viol
 
