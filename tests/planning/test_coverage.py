@@ -113,7 +113,7 @@ cell:
   robot: {robot}
   base: {{xyz_mm: [0, 0, 0], rpy_deg: [0, 0, {base_yaw}]}}
   torch: {{model: torch_mig_22, stickout_mm: 15}}
-  home_deg: [0, -100, 100, -90, -90, 0]
+  home_deg: {home}
   approach_mm: 40
   retract_mm: 40
   clearance_mm: 1
@@ -152,8 +152,9 @@ _WALL = """\
 
 @st.composite
 def programs(draw: st.DrawFn) -> str:
-    robot = draw(st.sampled_from(["ur5e", "ur10e"]))
-    r = draw(st.floats(0.40, 0.62 if robot == "ur5e" else 0.85))
+    robot = draw(st.sampled_from(["ur5e", "ur10e", "ur16e", "ur3e"]))
+    r_max = {"ur5e": 0.62, "ur10e": 0.85, "ur16e": 0.62, "ur3e": 0.40}[robot]
+    r = draw(st.floats(0.32 if robot == "ur3e" else 0.40, r_max))
     phi = draw(st.floats(-1.2, 1.2))
     x, y = 1e3 * r * np.cos(phi), 1e3 * r * np.sin(phi)
     yaw = float(np.degrees(phi) + draw(st.sampled_from([0.0, 90.0, 180.0])))
@@ -184,6 +185,7 @@ def programs(draw: st.DrawFn) -> str:
     return _TEMPLATE.format(
         name=draw(st.integers(0, 10**6)),
         robot=robot,
+        home="[0, -90, 45, -45, -90, 0]" if robot == "ur3e" else "[0, -100, 100, -90, -90, 0]",
         base_yaw=0,
         x=f"{x:.1f}",
         y=f"{y:.1f}",
