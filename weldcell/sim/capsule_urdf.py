@@ -9,8 +9,10 @@ into pybullet with the same capsules as implicit capsule shapes (exact distances
 simulator measure the same geometry (agreement to well under 0.1 mm, tested) and both apply the
 clearances as written. Visual shapes are kept unchanged.
 
-Robot: every ``<collision>`` primitive of a link is replaced by its capsule (the same
-``capsule_from_collision`` the kinematics uses); meshes are kept as they are. Torch: its collisions
+Robot: every ``<collision>`` primitive of a moving link is replaced by its capsule (the same
+``capsule_from_collision`` the kinematics uses); meshes are kept as they are, and so are the links
+rigidly attached to the base (the planner does not check them against the cell, and the scene needs
+their true shape to find the table the robot stands on). Torch: its collisions
 are removed and every named torch capsule becomes a collision-only link fixed to the torch root
 (``torch_mount``, ``torch_body``, ``torch_neck``, ``torch_nozzle``, ``contact_tip``,
 ``torch_wire``; original links with these names keep their visuals as ``<name>_visual``), so the
@@ -79,11 +81,34 @@ def _read(path: Path) -> ET.Element:
         raise ModelError(f"cannot read the URDF {path}: {err}") from err
 
 
+def _static_links(root: ET.Element) -> set[str]:
+    """The root link and every link joined to it by fixed joints only (they never move)."""
+    joints = [(j.find("parent"), j.find("child"), j.get("type", "")) for j in root.findall("joint")]
+    edges = [
+        (p.get("link", ""), c.get("link", ""), kind)
+        for p, c, kind in joints
+        if p is not None and c is not None
+    ]
+    children = {c for _, c, _ in edges}
+    static = {lk.get("name", "") for lk in root.findall("link") if lk.get("name") not in children}
+    grew = True
+    while grew:
+        grew = False
+        for parent, child, kind in edges:
+            if kind == "fixed" and parent in static and child not in static:
+                static.add(child)
+                grew = True
+    return static
+
+
 def robot_capsule_urdf(urdf: Path, out: Path) -> Path:
     """Write a copy of the robot URDF whose collision primitives are their capsules; returns ``out``."""
     root = _read(urdf)
+    static = _static_links(root)
     for link in root.iter("link"):
         name = link.get("name", "")
+        if name in static:
+            continue  # never moves: keeps its own shape (the scene finds what it stands on)
         for i, coll in enumerate(list(link.findall("collision"))):
             cap = capsule_from_collision(name, coll, coll.get("name") or f"{name}_{i}")
             if cap is None:
