@@ -85,3 +85,16 @@ def test_part_labels() -> None:
     assert part_label("torch:nozzle") == "torch nozzle"
     assert part_label("robot:forearm_link_1") == "robot forearm_link"
     assert part_label("plate_web") == "plate_web"
+
+
+def test_singularity_refusal_gives_best_measure_and_floor() -> None:
+    # a floor no configuration can meet: the refusal says how close the best one came
+    program = load_program(HERE / "fillet_45_3mm.yaml")
+    opts = PlanOptions(ladder=LadderOptions(rotation_samples=12, singularity_min=10.0), tolerance_samples=1)
+    result = plan_program(program, opts)
+    assert result.status is PlanStatus.SINGULARITY
+    m = re.search(
+        r"seam 'web_fillet', s = 0\.0-[\d.]+ mm: .*the best reaches ([\d.]+), needs 10\.0", result.reason
+    )
+    assert m, result.reason
+    assert 0.0 < float(m.group(1)) < 10.0
