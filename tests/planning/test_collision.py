@@ -229,8 +229,11 @@ def test_real_models_conservative_against_pybullet() -> None:
     ours = chk.query(Q)
     cid = p.connect(p.DIRECT)
     try:
-        rid = p.loadURDF(str(robot.urdf_path), useFixedBase=True, physicsClientId=cid)
-        tid = p.loadURDF(str(torch.urdf_path), physicsClientId=cid)
+        # the URDF primitives themselves (implicit cylinders: pybullet's default convex hulls report
+        # distances up to 1 mm short), which the capsules must enclose
+        flags = p.URDF_USE_IMPLICIT_CYLINDER
+        rid = p.loadURDF(str(robot.urdf_path), useFixedBase=True, flags=flags, physicsClientId=cid)
+        tid = p.loadURDF(str(torch.urdf_path), flags=flags, physicsClientId=cid)
         infos = [
             p.getJointInfo(rid, j, physicsClientId=cid)
             for j in range(p.getNumJoints(rid, physicsClientId=cid))

@@ -148,6 +148,12 @@ def test_weld_speed_the_arm_cannot_hold_is_reported(robot_torch: tuple) -> None:
     assert res.cause == "weld_speed"
     assert res.detail == "wrist_3_joint"
     assert "circle" in res.message and "wrist_3_joint" in res.message and "mm/s" in res.message
+    assert "allow torch rotation" in res.message  # the procedure fixes the rotation here
+    # never suggest a remedy already in effect: with free rotation, only the speed is left
+    free = NS(**{**vars(seg), "free_rotation": True, "rotation_range": np.pi})
+    res_free = weld_samples(robot, checker, free, s, path.q, path.angles, np.eye(4), T_ft, 0.002, 0.1)
+    assert isinstance(res_free, SeamFailure) and res_free.cause == "weld_speed"
+    assert "lower the travel speed" in res_free.message and "rotation" not in res_free.message
     # the same seam slowly is fine
     slow = NS(seam_id="circle", s=s, T_world_tcp=T, travel_speed=0.005, ramp_length=0.0, travel_angle=0.0)
     ok = weld_samples(robot, checker, slow, s, path.q, path.angles, np.eye(4), T_ft, 0.002, 0.1)

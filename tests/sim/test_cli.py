@@ -11,14 +11,27 @@ from typer.testing import CliRunner
 from weldcell.cli import app
 from weldcell.planning.stamp import stamp_path, verify_stamp
 from weldcell.planning.trajectory import JointTrajectory, save_trajectory
+from weldcell.program import load_program
 
 DEMO = Path(__file__).resolve().parents[2] / "programs" / "demo_tjoint.yaml"
 
 
+def _first_seam_program(tmp_path: Path) -> Path:
+    """The demo program with only the seam ``good_traj`` welds (a plan must weld every seam)."""
+    text = DEMO.read_text()
+    start = text.index("  - id: fillet_right")
+    end = text.index("\nsequence:")
+    out = tmp_path / "demo_left_only.yaml"
+    out.write_text(text[:start] + text[end:].replace("[fillet_left, fillet_right]", "[fillet_left]"))
+    return out
+
+
 def test_validate_trajectory_passes_and_stamps(tmp_path: Path, good_traj: JointTrajectory) -> None:
+    program = _first_seam_program(tmp_path)
+    good_traj = dataclasses.replace(good_traj, program_hash=load_program(program).hash)
     traj = save_trajectory(good_traj, tmp_path / "job.npz")
     res = CliRunner().invoke(
-        app, ["validate", str(traj), "--program", str(DEMO), "-o", str(tmp_path / "rep"), "--no-images"]
+        app, ["validate", str(traj), "--program", str(program), "-o", str(tmp_path / "rep"), "--no-images"]
     )
     assert res.exit_code == 0, res.output
     assert "PASSED" in res.output and "stamped" in res.output

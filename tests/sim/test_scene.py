@@ -41,14 +41,14 @@ def test_scene_of_demo_cell(cell: CellModel) -> None:
         assert scene.link_names[scene.flange_link] == "flange"
         assert scene.torch_parts[-1] is TorchPart.BODY
         parts = {scene.torch_link_names[k]: v for k, v in scene.torch_parts.items()}
-        assert parts["torch_neck"] is TorchPart.NOZZLE and parts["contact_tip"] is TorchPart.NOZZLE
+        assert parts["torch_neck"] is TorchPart.NOZZLE and parts["torch_nozzle"] is TorchPart.NOZZLE
+        assert parts["contact_tip"] is TorchPart.TIP and parts["torch_wire"] is TorchPart.WIRE
         names = scene.link_names
         pairs = {(names[a], names[b]) for a, b in scene.self_pairs}
         assert ("upper_arm_link", "wrist_1_link") in pairs
         assert ("upper_arm_link", "forearm_link") not in pairs  # adjacent
         assert {names[k] for k in scene.torch_skip_links} >= {"wrist_3_link", "flange", "wrist_2_link"}
-        assert scene.cell_id is not None
-        assert len(bl.joint_infos(scene.client, scene.cell_id)) == len(cell.bodies)
+        assert len(scene.cell_ids) == len(cell.bodies)
 
 
 def test_pybullet_fk_matches_kinematics_core(cell: CellModel) -> None:
@@ -109,8 +109,7 @@ def test_body_shapes_and_checks(tmp_path) -> None:  # type: ignore[no-untyped-de
     assert len(cm.content_hash()) == 64
     with PybulletWorld() as world:
         scene = build_scene(world, cm)
-        assert scene.torch_id is None and scene.cell_id is not None
-        assert len(bl.joint_infos(scene.client, scene.cell_id)) == 3
+        assert scene.torch_id is None and len(scene.cell_ids) == 3
 
 
 def test_reusable_scenes_from_sim_folder(cell: CellModel, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -127,7 +126,7 @@ def test_reusable_scenes_from_sim_folder(cell: CellModel, tmp_path) -> None:  # 
     assert len(bigger.bodies) == len(cell.bodies) + 3  # the table was replaced, not doubled
     with PybulletWorld() as world:
         scene = build_scene(world, bigger)
-        assert scene.cell_id is not None
+        assert len(scene.cell_ids) == len(bigger.bodies)
     bad = tmp_path / "bad.yaml"
     bad.write_text("format: weldcell.scene/1\nbodies:\n  - {name: x, role: fixture, box: {}}\n")
     with pytest.raises(ModelError, match="size_mm"):

@@ -28,8 +28,13 @@ def _box_at(name: str, p: np.ndarray, size: float = 0.06, role: str = "fixture")
     return CellBody(name, role, "box", T, size=np.full(3, size))
 
 
+def _first_seam_only(program):  # type: ignore[no-untyped-def]
+    """The program with only its first seam (what ``good_traj`` welds)."""
+    return dataclasses.replace(program, seams=program.ordered_seams()[:1], sequence=None)
+
+
 def test_good_trajectory_passes(good_traj: JointTrajectory, program) -> None:  # type: ignore[no-untyped-def]
-    report = validate_trajectory(good_traj, program)
+    report = validate_trajectory(good_traj, _first_seam_only(program))
     assert report.passed, [v.message() for v in report.violations]
     m = report.metrics
     # pybullet's FK agrees with weldcell.kinematics (which produced the nominal poses)
@@ -163,3 +168,33 @@ def test_singularity_and_acceleration_limits(good_traj: JointTrajectory, cell: C
     assert report.metrics["min_singularity_measure"] <= min(v.value for v in sing)
     acc = {v.bodies[0] for v in report.violations if v.kind is ViolationKind.JOINT_ACCELERATION}
     assert acc == set(good_traj.joint_names)
+
+
+def test_programmed_seam_not_welded_fails(good_traj: JointTrajectory, program) -> None:  # type: ignore[no-untyped-def]
+    # good_traj welds the demo's first seam only: against the full program the second is missing
+    report = validate_trajectory(good_traj, program)
+    missing = [v for v in report.violations if v.kind is ViolationKind.NOT_WELDED]
+    second = program.ordered_seams()[1].id
+    assert [v.seam_id for v in missing] == [second], [v.message() for v in report.violations]
+    assert "not welded" in missing[0].context and missing[0].value == 0.0
+
+
+def test_weld_cut_short_fails(good_traj: JointTrajectory, program) -> None:  # type: ignore[no-untyped-def]
+    # switch the arc off half way through the weld: the run no longer reaches the seam end
+    one = _first_seam_only(program)
+    on = np.flatnonzero(good_traj.arc_on)
+    cut_off = on[len(on) // 2 :]
+    arc = good_traj.arc_on.copy()
+    arc[cut_off] = False
+    s = good_traj.seam_s.copy()
+    s[cut_off] = np.nan
+    idx = good_traj.seam_index.copy()
+    idx[cut_off] = -1
+    cut = dataclasses.replace(good_traj, arc_on=arc, seam_s=s, seam_index=idx, events=())
+    report = validate_trajectory(cut, one)
+    hits = [v for v in report.violations if v.kind is ViolationKind.NOT_WELDED]
+    assert len(hits) == 1, [v.message() for v in report.violations]
+    v = hits[0]
+    seg_len = one.ordered_seams()[0]
+    assert v.seam_id == seg_len.id and "not welded end to end" in v.context
+    assert 0.0 < v.value < v.limit

@@ -6,13 +6,14 @@ Public API (docs/architecture.md, "kinematics"; conventions in docs/conventions.
     Robot.fk(q) -> T_base_flange            Robot.ik(T_base_flange) -> q (..., 8, n)
     Robot.ik_numerical(T, q_seed, tol_m, tol_rad) -> IkResult
     Robot.jacobian(q), Robot.configuration_labels(q), Robot.singularity_distance(q)
+    singularity_distance_from_jacobian(J, reach)   # the one singularity measure (planner, validator)
     Robot.nearest_equivalent(q, q_ref), Robot.link_poses(q), Robot.collision_capsules
     torch_names(), load_torch(name) -> Torch; Torch.T_flange_tcp(stickout)
 """
 
 from weldcell.kinematics.chain import Capsule
 from weldcell.kinematics.models import load_robot, load_torch, robot_names, torch_names, urdf_path
-from weldcell.kinematics.robot import N_BRANCHES, IkResult, Robot
+from weldcell.kinematics.robot import N_BRANCHES, IkResult, Robot, singularity_distance_from_jacobian
 from weldcell.kinematics.tool import Torch
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "load_robot",
     "load_torch",
     "robot_names",
+    "singularity_distance_from_jacobian",
     "torch_names",
     "urdf_path",
 ]

@@ -115,6 +115,35 @@ def check_pose_array(T: npt.ArrayLike, name: str = "T_base_flange", atol: float 
     return flat
 
 
+def singularity_distance_from_jacobian(J: npt.ArrayLike, reach: float) -> NDArrayF:
+    """The singularity measure of weldcell, from a flange Jacobian: the one formula for all judges.
+
+    ``σ_min(diag(1/L, 1/L, 1/L, 1, 1, 1) · J)`` with ``L = reach`` [m]: dimensionless, ≥ 0, exactly 0
+    at a singular configuration. The planner (through :meth:`Robot.singularity_distance`) and the
+    simulator's validator (on pybullet's own Jacobian) both use it, with the floor
+    ``weldcell.planning.margins.MIN_SINGULARITY``. Rotating the frame the Jacobian is expressed in
+    (base or world) does not change it.
+
+    Args:
+        J: Flange Jacobians, linear rows [m/rad] first then angular rows [rad/rad], shape (..., 6, n).
+        reach: Length scale L [m] (``Robot.reach``).
+
+    Returns:
+        Shape (...,); zeros for arms with fewer than 6 joints (they never span all flange motions).
+    """
+    Ja = np.asarray(J, dtype=np.float64)
+    if Ja.ndim < 2 or Ja.shape[-2] != 6:
+        raise InputShapeError(f"J: expected Jacobians of shape (..., 6, n), got {Ja.shape}")
+    if not (reach > 0 and np.isfinite(reach)):
+        raise InputShapeError(f"reach must be a length > 0 m, got {reach}")
+    if Ja.shape[-1] < 6:
+        return np.zeros(Ja.shape[:-2])
+    scale = np.array([1.0 / reach] * 3 + [1.0] * 3)[:, None]
+    sv = np.linalg.svd(Ja * scale, compute_uv=False)
+    out: NDArrayF = sv[..., -1]
+    return out
+
+
 class Robot:
     """A serial arm loaded from ``urdf/`` (use :func:`weldcell.kinematics.load_robot`).
 
@@ -395,10 +424,4 @@ class Robot:
         Returns:
             Shape (...,).
         """
-        J = self.jacobian(q)
-        scale = np.array([1.0 / self.reach] * 3 + [1.0] * 3)[:, None]
-        sv = np.linalg.svd(J * scale, compute_uv=False)
-        if self.n_joints < 6:  # fewer than 6 joints can never span all flange motions
-            return np.zeros(J.shape[:-2])
-        out: NDArrayF = sv[..., -1]
-        return out
+        return singularity_distance_from_jacobian(self.jacobian(q), self.reach)

@@ -7,13 +7,15 @@ conservative). Distances are lower bounds of the true capsule-to-body distances,
 calls a configuration free that is closer than the required distance. Batches of configurations are
 checked in one compiled call (numba, cached on disk).
 
-Rules:
-    * robot link capsules vs every body keep ``margin`` [m] (except the base link, which does not move
-      and may stand on a table or riser);
-    * torch capsules keep ``cell.clearance`` [m] from every body (the torch works close to the part by
-      design), and never less than ``nozzle_clearance``;
-    * the capsule named ``"wire"`` (the stick-out) may touch workpiece bodies (it does at the seam);
-      the ``"contact_tip"`` keeps ``nozzle_clearance`` from them (the simulator's nozzle rule);
+Rules (the simulator's, :mod:`weldcell.sim.collision`, with the same numbers as written; pybullet
+measures the same capsules, :mod:`weldcell.sim.capsule_urdf`):
+    * robot link capsules vs every body keep ``margin`` [m] (default the cell's clearance; except the
+      base link, which does not move and may stand on a table or riser);
+    * torch capsules (mount, body, neck, gas nozzle) keep ``cell.clearance`` [m] from every body: the
+      nozzle rule, the program's ``clearance_mm`` applies to the nozzle as written;
+    * the ``"contact_tip"`` keeps ``nozzle_clearance`` from workpieces (``cell.clearance`` from other
+      bodies); the capsule named ``"wire"`` (the stick-out) may touch workpiece bodies (it does at the
+      seam) and must not penetrate any other body (margin 0);
     * self collision: capsule pairs on different rigid bodies that are not joined by a single joint,
       keep ``self_margin`` [m]; pairs that touch at the zero configuration or in almost every random
       configuration (by construction of the capsules, not a real collision) are excluded, as a
@@ -85,6 +87,18 @@ class CollisionQuery:
     worst_pair: npt.NDArray[np.int64]
 
 
+def part_label(name: str) -> str:
+    """A capsule or body name for a welder: ``"torch:nozzle"`` -> ``"torch nozzle"``,
+    ``"robot:forearm_link_1"`` -> ``"robot forearm_link"``; cell body names stay as they are."""
+    owner, sep, part = name.partition(":")
+    if not sep:
+        return name
+    if owner == "robot":
+        head, _, tail = part.rpartition("_")
+        part = head if head and tail.isdigit() else part
+    return f"{owner} {part}"
+
+
 @dataclass(frozen=True, slots=True)
 class _Body:
     name: str
@@ -149,14 +163,13 @@ class CapsuleCollisionChecker:
         cell: The program's ``Cell`` (``T_world_base``, ``bodies``, ``clearance``).
         margin: Safety distance [m] every capsule keeps from every body (default: ``cell.clearance``).
         self_margin: Distance [m] non-adjacent capsules keep from each other (plus ``pad``).
-        nozzle_clearance: Smallest distance [m] of torch capsules to workpieces; the contact tip keeps
-            exactly this (plus ``pad``) from workpieces. The default is shared with the simulator
-            (``weldcell.planning.margins``), so that a planned program passes validation.
+        nozzle_clearance: Distance [m] the contact tip keeps from workpieces. The default is shared
+            with the simulator (``weldcell.planning.margins``), so that a planned program passes
+            validation.
         exact_below: Distances below this [m] are computed exactly; :meth:`clearance` saturates at it.
-        pad: Extra distance [m] added to every requirement (bodies and self pairs). pybullet loads URDF
-            cylinders as convex hulls with a 1 mm collision margin and reports distances up to 1.0 mm
-            short (measured; exact with ``URDF_USE_IMPLICIT_CYLINDER``); the pad keeps this checker
-            conservative with respect to the pybullet simulator that validates the plans.
+        pad: Extra distance [m] added to every requirement (bodies and self pairs); 0 by default: the
+            simulator loads these very capsules into pybullet and measures the same distances, so
+            the clearances apply as written.
         rng: Random generator for the self-collision pair analysis (deterministic default).
     """
 
@@ -170,7 +183,7 @@ class CapsuleCollisionChecker:
         self_margin: float = SELF_CLEARANCE,
         nozzle_clearance: float = NOZZLE_CLEARANCE,
         exact_below: float = 0.05,
-        pad: float = 0.0011,
+        pad: float = 0.0,
         rng: np.random.Generator | None = None,
     ) -> None:
         clearance = float(getattr(cell, "clearance", 0.0) or 0.0)
@@ -205,11 +218,14 @@ class CapsuleCollisionChecker:
             for bi, body in enumerate(bodies):
                 req = self.margin + pad
                 if owner == "torch":
-                    if body.role == "workpiece" and cname in _MAY_TOUCH_WORKPIECE:
-                        continue  # the wire tip touches the joint while welding
-                    req = max(clearance, nozzle_clearance) + pad
-                    if body.role == "workpiece" and cname in _NOZZLE_TIP:
+                    if cname in _MAY_TOUCH_WORKPIECE:
+                        if body.role == "workpiece":
+                            continue  # the wire tip touches the joint while welding
+                        req = pad  # contact only
+                    elif body.role == "workpiece" and cname in _NOZZLE_TIP:
                         req = nozzle_clearance + pad
+                    else:
+                        req = clearance + pad
                 env_cap.append(ci)
                 env_body.append(bi)
                 env_req.append(req)
@@ -499,6 +515,34 @@ class CapsuleCollisionChecker:
             return self.capsule_names[env_cap[index]], self.body_names[env_body[index]]
         k = index - len(env_cap)
         return self.capsule_names[self._self[0][k]], self.capsule_names[self._self[1][k]]
+
+    def pair_requirement(self, index: int) -> float:
+        """Required distance [m] of pair ``index`` (as reported in ``worst_pair``)."""
+        env_req = self._env[2]
+        if index < len(env_req):
+            return float(env_req[index])
+        return float(self._self[2][index - len(env_req)])
+
+    def describe(self, q: npt.ArrayLike) -> str:
+        """The tightest pair at one configuration q (n,) [rad] in words, with distance and requirement.
+
+        Example: ``"torch nozzle 2.6 mm from plate_web, needs 3.0 mm"``.
+        """
+        Q = self._as_batch(q)
+        if Q.shape[0] != 1:
+            raise InputShapeError(f"describe takes one configuration, got {Q.shape[0]}")
+        res = self.query(Q, exact_below=1.0)
+        k = int(res.worst_pair[0])
+        if k < 0:
+            return "nothing within 1 m"
+        a, b = self.pair_names(k)
+        req = self.pair_requirement(k)
+        d = float(res.slack[0]) + req
+        if d < 0:
+            return (
+                f"{part_label(a)} penetrates {part_label(b)} by {-d * 1e3:.1f} mm, needs {req * 1e3:.1f} mm"
+            )
+        return f"{part_label(a)} {d * 1e3:.1f} mm from {part_label(b)}, needs {req * 1e3:.1f} mm"
 
     def colliding_bodies(self, q: npt.ArrayLike) -> list[tuple[str, str]]:
         """Every pair closer than its required distance at one configuration q (n,) [rad]."""

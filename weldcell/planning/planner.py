@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from weldcell.planning.collision import CapsuleCollisionChecker, CollisionChecker
+from weldcell.planning.coverage import check_coverage
 from weldcell.planning.ordering import SeamEnds, order_seams
 from weldcell.planning.seam import (
     LadderOptions,
@@ -192,36 +193,72 @@ def _waypoint_indices(s: NDArrayF, spacing: float) -> npt.NDArray[np.int64]:
     return np.unique(np.r_[np.arange(0, len(s), k), len(s) - 1])
 
 
-def _end_config(
+PULL_BACK_FRACTIONS = (1.0, 0.5, 0.25)
+"""Fractions of ``approach_mm`` / ``retract_mm`` tried in turn (docs/trajectory-format.md)."""
+_SEARCHED_PULL_BACKS = 4  # candidates tried with a transit search when no straight move is free
+
+
+def _pull_back_config(
     robot: Any,
     checker: CollisionChecker,
-    T_world_tcp: NDArrayF,
+    T_world_away: NDArrayF,
+    T_world_seam_end: NDArrayF,
     angles: NDArrayF,
     seg: Any,
     T_base_world: NDArrayF,
     T_tcp_flange: NDArrayF,
-    q_near: NDArrayF,
-    resolution: float,
-) -> NDArrayF | None:
-    """IK of an approach/depart pose: the free solution nearest ``q_near``; None when there is none."""
+    q_seam: NDArrayF,
+    transit: TransitOptions,
+) -> NDArrayF | str:
+    """Joints at the approach/depart pose (backed off from a seam end along the torch axis).
+
+    Tries the programmed distance, then half and a quarter of it (``PULL_BACK_FRACTIONS``); at each,
+    every IK branch (nearest to the seam end first) whose configuration is free and whose straight
+    joint move to/from the seam end ``q_seam`` is free. When no straight move is free anywhere, the
+    first few free candidates get a transit search (verified here, so the assembly finds the same
+    path). Returns the configuration [rad] (n,), or one sentence per distance saying why not.
+    """
     from weldcell.planning.seam import nearest_equivalent
 
-    T = T_base_world @ T_world_tcp @ orientation_offsets(angles, seg.travel_angle, gamma0(seg)) @ T_tcp_flange
-    Q = np.asarray(robot.ik(T), dtype=np.float64)
-    ok = np.all(np.isfinite(Q), axis=1)
-    if not ok.any():
-        return None
-    cands = nearest_equivalent(robot, Q[ok], q_near)
-    cands = cands[np.all(np.isfinite(cands), axis=1)]
-    cands = cands[checker.check(cands)] if len(cands) else cands
-    if not len(cands):
-        return None
-    cands = cands[np.argsort(np.sum((cands - q_near) ** 2, axis=1))]
-    # prefer a straight joint move to/from the seam; otherwise the transit planner finds the way
-    for q in cands:
-        if segment_free(checker, q, q_near, resolution):
-            return np.asarray(q, dtype=np.float64)
-    return np.asarray(cands[0], dtype=np.float64)
+    offsets = orientation_offsets(angles, seg.travel_angle, gamma0(seg))
+    full = float(np.linalg.norm(T_world_away[:3, 3] - T_world_seam_end[:3, 3]))
+    tried: list[str] = []
+    searched: list[NDArrayF] = []
+    for frac in PULL_BACK_FRACTIONS:
+        T = T_world_away.copy()
+        T[:3, 3] = T_world_seam_end[:3, 3] + frac * (T_world_away[:3, 3] - T_world_seam_end[:3, 3])
+        Q = np.asarray(robot.ik(T_base_world @ T @ offsets @ T_tcp_flange), dtype=np.float64)
+        Q = Q[np.all(np.isfinite(Q), axis=1)]
+        at = f"{frac * full * 1e3:.1f} mm"
+        cands = nearest_equivalent(robot, Q, q_seam) if len(Q) else Q
+        cands = cands[np.all(np.isfinite(cands), axis=1)] if len(cands) else cands
+        if not len(cands):
+            tried.append(f"{at}: out of reach within the joint limits")
+            continue
+        cands = cands[np.argsort(np.sum((cands - q_seam) ** 2, axis=1))]
+        free = checker.check(cands)
+        if not free.any():
+            describe = getattr(checker, "describe", None)
+            why = describe(cands[0]) if describe is not None else "collides"
+            tried.append(f"{at}: {why}")
+            continue
+        for q in cands[free]:
+            if segment_free(checker, q_seam, q, transit.resolution):
+                return np.asarray(q, dtype=np.float64)
+        searched += list(cands[free])
+        blocked = _blocker(checker, q_seam, cands[free][0], transit.resolution)
+        tried.append(f"{at}: the straight move is blocked ({blocked})")
+    for q in searched[:_SEARCHED_PULL_BACKS]:
+        try:
+            find_path(robot, checker, q_seam, q, transit)
+        except TransitError:
+            continue
+        return np.asarray(q, dtype=np.float64)
+    return "; ".join(tried) + (
+        f"; no transit search to the {len(searched[:_SEARCHED_PULL_BACKS])} other free poses succeeded"
+        if searched
+        else ""
+    )
 
 
 def _plan_direction(
@@ -271,35 +308,29 @@ def _plan_direction(
     )
     if isinstance(weld, SeamFailure):
         return weld
-    res = options.transit.resolution
-
-    def backed_off(
-        T_end: NDArrayF, T_seam_end: NDArrayF, angles: NDArrayF, q_near: NDArrayF
-    ) -> NDArrayF | None:
-        # the programmed distance first; shorter ones when the arm cannot reach that far
-        for frac in (1.0, 0.5, 0.25):
-            T = T_end.copy()
-            T[:3, 3] = T_seam_end[:3, 3] + frac * (T_end[:3, 3] - T_seam_end[:3, 3])
-            q = _end_config(robot, checker, T, angles, seg, T_base_world, T_tcp_flange, q_near, res)
-            if q is not None:
-                return q
-        return None
-
     T_tp = np.asarray(seg.T_world_tcp)
-    q_app = backed_off(np.asarray(seg.T_world_approach), T_tp[0], weld.angles[0], weld.q[0])
-    q_dep = backed_off(np.asarray(seg.T_world_depart), T_tp[-1], weld.angles[-1], weld.q[-1])
-    for q, what in ((q_app, "approach"), (q_dep, "depart")):
-        if q is None:
-            s_at = 0.0 if what == "approach" else float(seg.s[-1] - seg.s[0])
+    ends = {}
+    for what, T_away, k in (
+        ("approach", np.asarray(seg.T_world_approach), 0),
+        ("pull-back", np.asarray(seg.T_world_depart), -1),
+    ):
+        q = _pull_back_config(
+            robot, checker, T_away, T_tp[k], weld.angles[k], seg, T_base_world, T_tcp_flange, weld.q[k],
+            options.transit,
+        )  # fmt: skip
+        if isinstance(q, str):
+            s_at = 0.0 if k == 0 else float(seg.s[-1] - seg.s[0])
             return SeamFailure(
                 "collision",
                 s_at,
                 s_at,
                 "",
-                f"seam {seg.seam_id!r}, s = {s_at * 1e3:.1f} mm: the {what} pose "
-                f"({what} distance along the torch axis) collides or is out of reach",
+                f"seam {seg.seam_id!r}, s = {s_at * 1e3:.1f} mm: no {what} pose along the torch axis "
+                f"(tried {', '.join(f'{f:g}' for f in PULL_BACK_FRACTIONS)} of the programmed distance "
+                f"and every IK branch): {q}",
             )
-    assert q_app is not None and q_dep is not None  # mypy
+        ends[what] = q
+    q_app, q_dep = ends["approach"], ends["pull-back"]
     return _Planned(seg, reversed_, path, weld, q_app, q_dep, time.perf_counter() - t0)
 
 
@@ -371,57 +402,71 @@ def plan_program(
     checker = CapsuleCollisionChecker(robot, torch, cell, opts.margin)
     segments = toolpaths_for_program(program)
     free_order = program.sequence is None and opts.optimize_order
-    # ---- seam search per segment (and per direction when the order is free)
+    # ---- seam search per segment: forward, and backwards where the seam is reversible and either
+    # the order is free or forward fails (a fixed order still welds a seam backwards when only that works)
     groups: dict[str, list[int]] = {}
     for k, seg in enumerate(segments):
         groups.setdefault(seg.seam_id, []).append(k)
     planned: dict[tuple[int, bool], _Planned | SeamFailure] = {}
     total = sum(2 if (free_order and seg.reversible) else 1 for seg in segments)
     done = 0
-    for k, seg in enumerate(segments):
-        dirs = [False, True] if (free_order and seg.reversible) else [False]
-        for rev in dirs:
-            notify(
-                0.05 + 0.75 * done / max(total, 1),
-                f"seam {seg.seam_id} pass {seg.pass_index + 1}" + (" (reversed)" if rev else ""),
-            )
-            use = seg
-            if rev:
-                use = reversed_segment(seg, cell.approach_distance, cell.retract_distance)
-                if use is None:
-                    done += 1
-                    continue
+
+    def plan_one(k: int, rev: bool) -> None:
+        nonlocal done
+        seg = segments[k]
+        notify(
+            0.05 + 0.75 * min(done / max(total, 1), 1.0),
+            f"seam {seg.seam_id} pass {seg.pass_index + 1}" + (" (reversed)" if rev else ""),
+        )
+        use = reversed_segment(seg, cell.approach_distance, cell.retract_distance) if rev else seg
+        if use is not None:
             planned[(k, rev)] = _plan_direction(robot, checker, use, rev, cell, opts)
-            done += 1
-    # ---- failures: a segment with no plannable direction
+        done += 1
+
+    for ks in groups.values():
+        for k in ks:
+            plan_one(k, False)
+        fwd_ok = all(isinstance(planned.get((k, False)), _Planned) for k in ks)
+        if segments[ks[0]].reversible and (free_order or not fwd_ok):
+            for k in ks:
+                plan_one(k, True)
+
+    def direction_ok(sid: str, rev: bool) -> bool:
+        return all(isinstance(planned.get((k, rev)), _Planned) for k in groups[sid])
+
+    # ---- failures: a seam with no direction in which every pass and stitch plans
     reports: list[SeamReport] = []
     failure: SeamReport | None = None
-    for k, seg in enumerate(segments):
-        fwd = planned.get((k, False))
-        bwd = planned.get((k, True))
-        best = fwd if isinstance(fwd, _Planned) else bwd if isinstance(bwd, _Planned) else fwd
-        rep = _report(seg, best, opts.dt)
-        reports.append(rep)
-        if rep.status is not PlanStatus.OK and failure is None:
-            failure = rep
+    for sid, ks in groups.items():
+        rev_ok = direction_ok(sid, True)
+        for k in ks:
+            seg = segments[k]
+            fwd, bwd = planned.get((k, False)), planned.get((k, True))
+            best = bwd if rev_ok and not direction_ok(sid, False) else fwd
+            rep = _report(seg, best, opts.dt)
+            if rep.status is not PlanStatus.OK and isinstance(bwd, SeamFailure):
+                rep = replace(rep, reason=f"{rep.reason}; welded backwards: {bwd.message}")
+            elif rep.status is not PlanStatus.OK and seg.reversible and bwd is None:
+                rep = replace(rep, reason=f"{rep.reason} (backwards: not planned, no seam frames)")
+            reports.append(rep)
+            if rep.status is not PlanStatus.OK and failure is None:
+                failure = rep
     if failure is not None:
         return PlanResult(failure.status, None, failure.reason, tuple(reports))
     # ---- order: whole seams (their segments in program order), direction per seam
     seam_ids = list(groups)
     home = np.asarray(cell.home_q, dtype=np.float64)
+    # a seam welded backwards: every pass reversed, passes still root first, stitches in reverse
+    backwards = {
+        sid: sorted(ks, key=lambda k: (segments[k].pass_index, -segments[k].stitch_index))
+        for sid, ks in groups.items()
+    }
     if free_order and len(seam_ids) > 1:
         notify(0.82, "choosing the seam order")
         ends = []
-        # a seam welded backwards: every pass reversed, passes still root first, stitches in reverse
-        backwards = {
-            sid: sorted(ks, key=lambda k: (segments[k].pass_index, -segments[k].stitch_index))
-            for sid, ks in groups.items()
-        }
         for sid in seam_ids:
             ks = groups[sid]
             kr = backwards[sid]
-            fwd_ok = all(isinstance(planned.get((k, False)), _Planned) for k in ks)
-            rev_ok = all(isinstance(planned.get((k, True)), _Planned) for k in ks)
 
             def qs(k: int, rev: bool, first: bool) -> NDArrayF:
                 p = planned[(k, rev)]
@@ -430,8 +475,8 @@ def plan_program(
 
             ends.append(
                 SeamEnds(
-                    (qs(ks[0], False, True), qs(ks[-1], False, False)) if fwd_ok else None,
-                    (qs(kr[0], True, True), qs(kr[-1], True, False)) if rev_ok else None,
+                    (qs(ks[0], False, True), qs(ks[-1], False, False)) if direction_ok(sid, False) else None,
+                    (qs(kr[0], True, True), qs(kr[-1], True, False)) if direction_ok(sid, True) else None,
                 )
             )
         index = {sid: i for i, sid in enumerate(seam_ids)}
@@ -439,9 +484,24 @@ def plan_program(
         order = order_seams(ends, home, np.asarray(robot.qd_max), np.asarray(robot.qdd_max), prec)
         sequence = [(k, rev) for i, rev in order for k in (backwards if rev else groups)[seam_ids[i]]]
     else:
-        sequence = [(k, False) for k in range(len(segments))]
+        # program order; a seam goes backwards only when forward does not plan
+        sequence = []
+        for sid in seam_ids:
+            rev = not direction_ok(sid, False)
+            sequence += [(k, rev) for k in (backwards[sid] if rev else groups[sid])]
     chosen = [planned[key] for key in sequence]
     reports = [_report(segments[k], planned[(k, rev)], opts.dt) for k, rev in sequence]
+    missing = [
+        segments[k]
+        for k, (c, _) in enumerate(zip(chosen, sequence, strict=True))
+        if not isinstance(c, _Planned)
+    ]
+    if missing or sorted(k for k, _ in sequence) != list(range(len(segments))):
+        # by construction unreachable; kept as a guard so that no path through the planner drops a weld
+        what = ", ".join(f"{m.seam_id!r} pass {m.pass_index + 1}" for m in missing) or "a segment"
+        return PlanResult(
+            PlanStatus.NOT_PLANNED, None, f"internal: {what} has no planned weld", tuple(reports)
+        )
     # ---- assemble the timeline
     notify(0.85, "transit moves")
     try:
@@ -450,8 +510,30 @@ def plan_program(
         )
     except TransitError as err:
         return PlanResult(PlanStatus.TRANSIT_FAILED, None, str(err), tuple(reports))
+    # ---- the plan is OK only when it welds every programmed pass and stitch end to end
+    coverage = check_coverage(traj, segments)
+    if not coverage.complete:
+        return PlanResult(PlanStatus.NOT_PLANNED, None, "; ".join(coverage.problems), tuple(reports))
     notify(1.0, "done")
     return PlanResult(PlanStatus.OK, traj, "", tuple(reports))
+
+
+def _blocker(checker: CollisionChecker, q0: NDArrayF, q1: NDArrayF, resolution: float) -> str:
+    """What blocks the straight joint move q0 -> q1 [rad], in words (first blocked sample)."""
+    steps = max(1, int(np.ceil(np.max(np.abs(q1 - q0)) / resolution)))
+    a = np.linspace(0.0, 1.0, steps + 1)[:, None]
+    Q = q0 + a * (q1 - q0)
+    free = checker.check(Q)
+    if np.all(free):
+        return "the straight joint move is free at its samples"
+    k = int(np.argmin(free))
+    describe = getattr(checker, "describe", None)
+    what = (
+        describe(Q[k])
+        if describe is not None
+        else ", ".join(f"{x} with {y}" for x, y in checker.colliding_bodies(Q[k])) or "a collision"
+    )
+    return f"the straight joint move is blocked from {100.0 * k / steps:.0f} % of the way: {what}"
 
 
 def _assemble(
@@ -505,17 +587,24 @@ def _assemble(
 
     topts = opts.transit if opts.seed is None else replace(opts.transit, seed=opts.seed)
 
-    def transit(q0: NDArrayF, q1: NDArrayF) -> None:
-        wp = find_path(robot, checker, q0, q1, topts)
+    def transit(q0: NDArrayF, q1: NDArrayF, move: str) -> None:
+        try:
+            wp = find_path(robot, checker, q0, q1, topts)
+        except TransitError as err:
+            raise TransitError(
+                f"transit {move}: {err}; {_blocker(checker, q0, q1, topts.resolution)}"
+            ) from err
         add(*time_path(robot, checker, wp, dt, topts))
 
     q_cur = home
+    where = "home"
     add(home[None].copy(), np.zeros((1, n)), np.zeros((1, n)))
     for i, p in enumerate(chosen):
         seg, w = p.seg, p.weld
         notify(0.85 + 0.15 * i / max(len(chosen), 1), f"moves around seam {seg.seam_id}")
-        transit(q_cur, p.q_approach)
-        transit(p.q_approach, w.q[0])
+        name = f"seam {seg.seam_id!r} pass {seg.pass_index + 1}"
+        transit(q_cur, p.q_approach, f"from {where} to the approach pose of {name}")
+        transit(p.q_approach, w.q[0], f"from the approach pose onto the start of {name}")
         k = sidx.get(seg.seam_id, -1)
         # seam_s: arc length along the seam as programmed (a reversed weld counts down)
         s_seam = w.s if not p.reversed else seg.s[0] + seg.s[-1] - w.s
@@ -546,9 +635,10 @@ def _assemble(
         events.append(
             ArcEvent(t=(count - 1) * dt, kind="arc_off", seam_id=seg.seam_id, seam_s=float(s_seam[-1]))
         )
-        transit(w.q[-1], p.q_depart)
+        transit(w.q[-1], p.q_depart, f"pulling back from the end of {name}")
         q_cur = p.q_depart
-    transit(q_cur, home)
+        where = f"the pull-back pose of {name}"
+    transit(q_cur, home, f"from {where} to home")
     q = np.concatenate(qs)
     T_world_base = np.asarray(cell.T_world_base, dtype=np.float64)
     T_flange_tcp = np.asarray(cell.T_flange_tcp, dtype=np.float64)

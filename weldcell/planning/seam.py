@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from weldcell.planning._ladder_kernels import ladder_dp
 from weldcell.planning.collision import CollisionChecker
+from weldcell.planning.margins import MIN_SINGULARITY, SINGULARITY_MARGIN
 from weldcell.spatial import invert_transforms
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,8 @@ class LadderOptions:
     max_joint_step: float = 0.35
     max_rotation_step: float = 0.35
     limit_margin: float = 0.2
-    singularity_margin: float = 0.05
-    singularity_min: float = 0.005
+    singularity_margin: float = SINGULARITY_MARGIN
+    singularity_min: float = MIN_SINGULARITY
     clearance_margin: float = 0.02
     penalty: float = 0.02
     joint_weights: tuple[float, ...] | None = None
@@ -365,7 +366,9 @@ def _solve_ladder(
     )
     end = int(np.argmin(cost[-1]))
     if not np.isfinite(cost[-1, end]):
-        return _diagnose(robot, checker, seam_id, s, Qz, reach, in_limits, free, valid, cost, lim_d)
+        return _diagnose(
+            robot, checker, seam_id, s, Qz, reach, in_limits, free, valid, cost, lim_d, sing, options
+        )
     path = np.empty(N, dtype=np.int64)
     path[-1] = end
     for i in range(N - 1, 0, -1):
@@ -504,16 +507,28 @@ def _finish(
                 break
     bad = (q_path < lo - 1e-9) | (q_path > hi + 1e-9)
     if np.any(bad):
-        i, j = np.argwhere(bad)[0]
+        jb = int(np.argwhere(bad)[0][1])
+        # where it runs out: with the whole-turn shift that keeps the joint in range the longest
+        shifts = (0.0, TWO_PI, -TWO_PI, 2 * TWO_PI, -2 * TWO_PI) if wrap[jb] else (0.0,)
+        best_i, best_path = -1, q_path[:, jb]
+        for shift in shifts:
+            qj = q_path[:, jb] + shift
+            out = np.flatnonzero((qj < lo[jb] - 1e-9) | (qj > hi[jb] + 1e-9))
+            if out.size and out[0] > best_i:
+                best_i, best_path = int(out[0]), qj
+        i_out = max(best_i, 0)
+        span = np.degrees(best_path.max() - best_path.min())
         return _failure(
             "joint_limit",
             seam_id,
             s,
-            int(i),
-            int(i) + 1,
-            robot.joint_names[j],
-            f"joint {robot.joint_names[j]} would have to turn past its limit "
-            "(cumulative rotation along the seam)",
+            i_out,
+            min(i_out + 1, len(s) - 1),
+            robot.joint_names[jb],
+            f"joint {robot.joint_names[jb]} runs out of range here: the seam needs it to turn "
+            f"{span:.0f}° continuously (from {np.degrees(best_path[0]):.0f}° to "
+            f"{np.degrees(best_path[-1]):.0f}°), its range is {np.degrees(lo[jb]):.0f}° to "
+            f"{np.degrees(hi[jb]):.0f}°",
         )
     return SeamPath(
         s=s.copy(),
@@ -559,6 +574,8 @@ def _diagnose(
     valid: npt.NDArray[np.bool_],
     cost: NDArrayF,
     lim_d: NDArrayF,
+    sing: NDArrayF | None = None,
+    options: LadderOptions | None = None,
 ) -> SeamFailure:
     """Turn the per-waypoint validity masks into the first failing interval and its cause."""
     stages = (
@@ -579,6 +596,30 @@ def _diagnose(
             j = int(np.argmax(viol.sum(axis=(0, 1))))
             detail = robot.joint_names[j]
             what = f"every IK solution exceeds the limit of joint {detail}"
+        elif cause == "singularity" and sing is not None and options is not None:
+            ok_nodes = free[i0 : i1 + 1]
+            best = float(np.max(np.where(ok_nodes, sing[i0 : i1 + 1], -np.inf))) if ok_nodes.any() else 0.0
+            what = (
+                f"every collision-free IK solution is too near a singularity: the best reaches "
+                f"{best:.4f}, needs {options.singularity_min} (weldcell.planning.margins.MIN_SINGULARITY)"
+            )
+        elif cause == "collision" and hasattr(checker, "describe") and in_limits[i0 : i1 + 1].any():
+            # the tightest way point of the interval, and there the best IK solution / orientation
+            lim = in_limits[i0 : i1 + 1]
+            Qs = Qz[i0 : i1 + 1]
+            res = checker.query(Qs[lim], exact_below=0.05)  # type: ignore[attr-defined]
+            slack = np.full(lim.shape, -np.inf)
+            slack[lim] = res.slack
+            w_i = int(np.argmin(slack.max(axis=1)))
+            v_i = int(np.argmax(slack[w_i]))
+            flat = int(np.count_nonzero(lim.ravel()[: w_i * lim.shape[1] + v_i]))  # its row in res
+            pair = int(res.worst_pair[flat])
+            detail = checker.pair_names(pair)[1] if pair >= 0 else ""  # type: ignore[attr-defined]
+            at = float(s[i0 + w_i] - s[0]) * 1e3
+            what = (
+                "no IK solution and torch orientation keeps the clearance; the best one, at "
+                f"s = {at:.1f} mm: {checker.describe(Qs[w_i, v_i])}"  # type: ignore[attr-defined]
+            )
         elif cause == "collision":
             Qc = Qz[i0 : i1 + 1][in_limits[i0 : i1 + 1]]
             query = getattr(checker, "query", None)

@@ -20,6 +20,7 @@ import numpy.typing as npt
 from scipy.interpolate import CubicSpline
 from scipy.spatial.transform import Rotation, RotationSpline
 
+from weldcell.planning.margins import MIN_SINGULARITY
 from weldcell.planning.seam import (
     TWO_PI,
     SeamFailure,
@@ -252,6 +253,14 @@ def _weld_try(
                 f"at {seg.travel_speed * 1e3:.1f} mm/s joint {robot.joint_names[j]} needs {what} "
                 f"{peak:.2f} {unit} (limit {float(lim[j]):.2f}); " + _remedy(seg, what),
             ), ramp_only
+    sing = np.asarray(robot.singularity_distance(q), dtype=np.float64)
+    if np.any(sing < MIN_SINGULARITY):
+        bad = np.flatnonzero(sing < MIN_SINGULARITY)
+        what = (
+            f"the arm passes within {float(sing.min()):.4f} of a singularity between way points "
+            f"(needs {MIN_SINGULARITY})"
+        )
+        return _fail("singularity", seg, s, int(bad[0]), int(bad[-1]), "", what), False
     res = checker.query(q) if hasattr(checker, "query") else None
     free = res.free if res is not None else checker.check(q)
     if not np.all(free):
@@ -260,6 +269,9 @@ def _weld_try(
         if res is not None and res.worst_pair[bad[0]] >= 0:
             _part, body = checker.pair_names(int(res.worst_pair[bad[0]]))
         what = f"collision between way points ({body})"
+        if hasattr(checker, "describe"):
+            at = float(s[bad[0]] - seg.s[0]) * 1e3
+            what = f"between way points, at s = {at:.1f} mm: {checker.describe(q[bad[0]])}"
         return _fail("collision", seg, s, int(bad[0]), int(bad[-1]), body, what), False
     return WeldSamples(s=s, q=q, qd=qd, qdd=qdd, T_world_tcp=T_nom, angles=ang), False
 
@@ -339,7 +351,10 @@ def _remedy(seg: Any, what: str) -> str:
             "where a line meets an arc the torch starts turning at once and cannot follow within "
             f"{np.rad2deg(CORNER_ANGLE_TOLERANCE):g}°: use a larger blend radius or lower the travel speed"
         )
-    if getattr(seg, "free_rotation", True):
+    rotation_free = bool(getattr(seg, "free_rotation", False)) or (
+        float(getattr(seg, "rotation_range", 0.0)) >= np.pi - 1e-9
+    )
+    if rotation_free:  # never suggest what is already in effect
         return "lower the travel speed"
     return "lower the travel speed or allow torch rotation"
 

@@ -1,10 +1,18 @@
 """Clearance queries with pybullet's own collision detection, and the planner's ``CollisionChecker``.
 
+The robot and torch carry the planner's capsules as their collision shapes
+(:mod:`weldcell.sim.capsule_urdf`) and cell bodies have no collision margin, so pybullet measures
+the same geometry as the planner's checker (to well under 0.1 mm); both apply the same rules with
+the same numbers, as written.
+
 Rules (:class:`ClearanceRules`), per pair of things that can meet:
 
-* robot link or torch body (neck, mount) vs any cell body: ``clearance`` (the cell's, 10 mm typical);
-* torch nozzle / contact tip vs workpieces and fixtures: ``nozzle_clearance`` (a few mm: the nozzle
-  works close to the joint), vs table and obstacles: ``clearance``;
+* robot link or torch part (mount, body, neck, gas nozzle) vs any cell body: ``clearance`` (the
+  program's ``clearance_mm``, as written). **The nozzle rule**: the gas nozzle keeps the program's
+  clearance from the workpiece like every other part; at 15 mm stick-out a 45° fillet leaves it
+  about 3.8 mm, so programs use 2-3 mm;
+* contact tip vs workpieces: ``nozzle_clearance`` (1 mm; it sits in the nozzle mouth), vs other
+  bodies: ``clearance``;
 * the wire stick-out vs workpieces: not checked (the wire tip is *meant* to reach the joint), vs
   everything else: contact only (margin 0);
 * robot links vs robot links that are not adjacent, and torch vs robot links other than its mount
@@ -26,6 +34,7 @@ import numpy.typing as npt
 import pybullet as pb
 
 from weldcell.errors import InputShapeError
+from weldcell.planning.margins import NOZZLE_CLEARANCE, SELF_CLEARANCE
 from weldcell.sim.scene import Scene, TorchPart
 
 NDArrayF = npt.NDArray[np.float64]
@@ -36,8 +45,8 @@ class ClearanceRules:
     """Minimum distances [m] between the robot/torch and the cell or itself (see module docstring)."""
 
     clearance: float = 0.01
-    nozzle_clearance: float = 0.001
-    self_clearance: float = 0.002
+    nozzle_clearance: float = NOZZLE_CLEARANCE
+    self_clearance: float = SELF_CLEARANCE
 
     def __post_init__(self) -> None:
         for name in ("clearance", "nozzle_clearance", "self_clearance"):
@@ -78,7 +87,7 @@ class Proximity:
 def _torch_margin(part: TorchPart, role: str, rules: ClearanceRules) -> float | None:
     if part is TorchPart.WIRE:
         return None if role == "workpiece" else 0.0
-    if part is TorchPart.NOZZLE and role in ("workpiece", "fixture"):
+    if part is TorchPart.TIP and role == "workpiece":
         return rules.nozzle_clearance
     return rules.clearance
 
@@ -115,7 +124,7 @@ def query_units(scene: Scene) -> tuple[QueryUnit, ...]:
     )
     with_torch = tuple(float(x) for x in scene.link_lever_arms[scene.flange_link])
     units = []
-    if scene.cell_id is not None:
+    if scene.cell_ids:
         units.append(QueryUnit("robot-cell", -1, -1, robot_only))
         for k in sorted(scene.torch_extent):  # one unit per torch link: the nozzle is queried most
             units.append(QueryUnit("torch-cell", k, -1, with_torch))
@@ -144,28 +153,32 @@ def query(scene: Scene, unit: QueryUnit, rules: ClearanceRules, lookahead: float
     """
     cid = scene.client
     best: dict[tuple[int, int], tuple[float, float, str]] = {}  # (link a, link b) -> distance, margin, rule
-    robot, torch, cell = scene.robot_id, scene.torch_id, scene.cell_id
+    robot, torch = scene.robot_id, scene.torch_id
     if unit.kind == "robot-cell":
         cap = rules.clearance + lookahead
         mount = scene.mount_contacts
-        for r in pb.getClosestPoints(robot, cell, cap, physicsClientId=cid):
-            key = (r[3], r[4])
-            if key in best and best[key][0] <= r[8]:
-                continue
-            if (r[3], r[4]) in mount:  # the robot stands on this table
-                continue
-            best[key] = (r[8], rules.clearance, "robot-cell")
+        for i, body in enumerate(scene.cell_ids):
+            for r in pb.getClosestPoints(robot, body, cap, physicsClientId=cid):
+                key = (r[3], i)
+                if key in best and best[key][0] <= r[8]:
+                    continue
+                if key in mount:  # the robot stands on this table
+                    continue
+                best[key] = (r[8], rules.clearance, "robot-cell")
     elif unit.kind == "torch-cell":
         cap = rules.max_margin + lookahead
         part = scene.torch_parts[unit.link_a]
-        for r in pb.getClosestPoints(torch, cell, cap, linkIndexA=unit.link_a, physicsClientId=cid):
-            key = (r[3], r[4])
-            if key in best and best[key][0] <= r[8]:
-                continue
-            role = scene.cell.bodies[r[4]].role
+        for i, body in enumerate(scene.cell_ids):
+            role = scene.cell.bodies[i].role
             margin = _torch_margin(part, role, rules)
-            if margin is not None and r[8] < margin + lookahead:
-                best[key] = (r[8], margin, f"{part.value}-{role}")
+            if margin is None:
+                continue
+            for r in pb.getClosestPoints(torch, body, cap, linkIndexA=unit.link_a, physicsClientId=cid):
+                key = (r[3], i)
+                if key in best and best[key][0] <= r[8]:
+                    continue
+                if r[8] < margin + lookahead:
+                    best[key] = (r[8], margin, f"{part.value}-{role}")
     elif unit.kind == "torch-robot":
         cap = rules.self_clearance + lookahead
         for r in pb.getClosestPoints(torch, robot, cap, linkIndexB=unit.link_b, physicsClientId=cid):

@@ -105,7 +105,7 @@ def report_figures(report: ValidationReport) -> dict[str, str]:
     _shade_arc(a1, s.t, s.arc_on)
     if s.singularity_index.size:
         a2.plot(s.t[s.singularity_index], s.singularity, lw=1)
-    a2.set_ylabel("singularity\nmeasure [m]", fontsize=8)
+    a2.set_ylabel("singularity\nmeasure [-]", fontsize=8)
     a2.set_xlabel("t [s]")
     fig.suptitle("Clearance (where measured) and distance to singularities")
     out["Clearance and singularity"] = _png(fig)

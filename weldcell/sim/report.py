@@ -36,6 +36,7 @@ class ViolationKind(str, Enum):
     ARC_NOT_AT_REST = "arc_not_at_rest"
     CELL_MISMATCH = "cell_mismatch"
     TRACKING = "tracking_error"
+    NOT_WELDED = "not_welded"  # a programmed pass or stitch not welded end to end
 
 
 _UNITS = {
@@ -51,6 +52,7 @@ _UNITS = {
     ViolationKind.ARC_NOT_AT_REST: ("deg/s", 180 / math.pi),
     ViolationKind.CELL_MISMATCH: ("mm", 1e3),
     ViolationKind.TRACKING: ("deg", 180 / math.pi),
+    ViolationKind.NOT_WELDED: ("mm", 1e3),
 }
 
 _WHAT = {
@@ -66,6 +68,7 @@ _WHAT = {
     ViolationKind.ARC_NOT_AT_REST: "robot moving when the arc switches",
     ViolationKind.CELL_MISMATCH: "trajectory planned for another cell layout",
     ViolationKind.TRACKING: "robot cannot follow the trajectory (dynamic replay)",
+    ViolationKind.NOT_WELDED: "programmed weld not welded end to end (value: welded length)",
 }
 
 

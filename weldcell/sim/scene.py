@@ -1,18 +1,22 @@
 """Scene building: load a :class:`CellModel` into a :class:`PybulletWorld`.
 
 The robot URDF goes at ``T_world_base``; the torch URDF is a separate body whose root frame is kept
-on the robot flange (:meth:`Scene.set_configuration` moves it); all cell bodies become the links of
-one static multibody, so one ``getClosestPoints`` call covers the whole cell with pybullet's own
-broad phase. The scene also precomputes what the collision checks need: which robot link pairs may
-touch (adjacent links may), the torch parts (body, nozzle, wire) and, per joint, a lever arm bounding
-how far any point of the robot or torch can move when that joint turns.
+on the robot flange (:meth:`Scene.set_configuration` moves it); both carry the planner's capsules as
+their collision shapes (:mod:`weldcell.sim.capsule_urdf`), so pybullet measures the planner's
+geometry. Every cell body is a static body of its own with collision margin 0 (exact distances).
+The scene also precomputes what the collision checks need: which robot link pairs may touch
+(adjacent links may, and pairs that touch by construction are dropped as in the planner), the torch
+parts (body, nozzle, contact tip, wire) and, per joint, a lever arm bounding how far any point of the
+robot or torch can move when that joint turns.
 """
 
 from __future__ import annotations
 
 import logging
+import tempfile
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,7 +24,10 @@ import numpy.typing as npt
 import pybullet as pb
 
 from weldcell.errors import ModelError, UnknownJointError
+from weldcell.kinematics import load_torch
+from weldcell.planning.margins import SELF_CLEARANCE
 from weldcell.sim import _bullet as bl
+from weldcell.sim.capsule_urdf import robot_capsule_urdf, torch_capsule_urdf
 from weldcell.sim.cell_model import CellBody, CellModel
 from weldcell.sim.world import PybulletWorld
 
@@ -39,23 +46,26 @@ MOUNT_NORMAL_COS = float(np.cos(np.deg2rad(10.0)))  # the contact must push alon
 
 
 class TorchPart(Enum):
-    """Parts of the torch that get different clearance rules against workpieces."""
+    """Parts of the torch that get different clearance rules (see ``weldcell.sim.collision``)."""
 
-    BODY = "body"  # neck, mount: normal clearance everywhere
-    NOZZLE = "nozzle"  # gas nozzle / contact tip: the nozzle clearance to workpieces
+    BODY = "body"  # mount, body: the cell clearance everywhere
+    NOZZLE = "nozzle"  # neck and gas nozzle: the cell clearance everywhere (the nozzle rule)
+    TIP = "contact_tip"  # contact tip: the nozzle clearance to workpieces, the cell clearance else
     WIRE = "wire"  # the wire stick-out: may touch the workpiece (it welds there)
 
 
 def torch_part(link_name: str) -> TorchPart:
     """Classify a torch link by name.
 
-    ``*wire*``/``*tcp*`` -> WIRE; ``*nozzle*``, ``*neck*`` (the neck link carries the gas nozzle),
-    ``*tip*`` -> NOZZLE; anything else (mount, body) -> BODY.
+    ``*wire*``/``*tcp*``/``*stickout*`` -> WIRE; ``*contact*`` -> TIP; ``*nozzle*``, ``*neck*`` ->
+    NOZZLE; anything else (mount, body) -> BODY.
     """
     n = link_name.lower()
     if "wire" in n or "tcp" in n or "stickout" in n:
         return TorchPart.WIRE
-    if "nozzle" in n or "neck" in n or "tip" in n or "contact" in n:
+    if "contact" in n:
+        return TorchPart.TIP
+    if "nozzle" in n or "neck" in n:
         return TorchPart.NOZZLE
     return TorchPart.BODY
 
@@ -78,7 +88,8 @@ class Scene:
         torch_id: Torch body id (None without torch).
         torch_link_names: Torch link name per link index (-1 = root).
         torch_parts: Torch part per link index.
-        cell_id: Body id of the static multibody holding the cell bodies (None if no bodies).
+        cell_ids: pybullet body id of each cell body, in ``cell.bodies`` order (each a static body with
+            collision margin 0, so its distances are exact).
         static_links: Robot links rigidly attached to the base (never move).
         self_pairs: Robot link pairs checked for self-collision (not adjacent, not both static).
         torch_skip_links: Robot links the torch may touch (its mount and the adjacent link).
@@ -112,7 +123,7 @@ class Scene:
     torch_id: int | None
     torch_link_names: dict[int, str]
     torch_parts: dict[int, TorchPart]
-    cell_id: int | None
+    cell_ids: tuple[int, ...]
     static_links: frozenset[int]
     self_pairs: tuple[tuple[int, int], ...]
     torch_skip_links: frozenset[int]
@@ -151,7 +162,7 @@ class Scene:
         return len(self.joint_indices)
 
     def cell_body(self, link: int) -> CellBody:
-        """Cell body held by link ``link`` of the cell multibody."""
+        """Cell body number ``link`` (index into ``cell.bodies`` and ``cell_ids``)."""
         return self.cell.bodies[link]
 
     def joint_order(self, names: tuple[str, ...]) -> tuple[int, ...]:
@@ -202,18 +213,25 @@ def build_scene(world: PybulletWorld, cell: CellModel | Any) -> Scene:
     if not isinstance(cell, CellModel):
         cell = CellModel.from_program(cell)
     cid = world.client_id
-    robot_id = world.load_urdf(cell.robot_urdf, cell.T_world_base)
-    joints = bl.joint_infos(cid, robot_id)
-    link_names = {-1: bl.base_name(cid, robot_id)} | {j.joint_index: j.link_name for j in joints}
-    movable = [j for j in joints if j.type is not bl.JointType.FIXED]
-    flange = _find_flange(joints, link_names)
+    with tempfile.TemporaryDirectory(prefix="weldcell_capsules_") as tmp:
+        # the planner's capsules as the collision geometry (module weldcell.sim.capsule_urdf)
+        robot_urdf = robot_capsule_urdf(cell.robot_urdf, Path(tmp) / "robot.urdf")
+        torch_urdf = (
+            None if cell.torch_urdf is None else _torch_collision_urdf(cell, Path(tmp) / "torch.urdf")
+        )
+        robot_id = world.load_urdf(robot_urdf, cell.T_world_base)
+        joints = bl.joint_infos(cid, robot_id)
+        link_names = {-1: bl.base_name(cid, robot_id)} | {j.joint_index: j.link_name for j in joints}
+        movable = [j for j in joints if j.type is not bl.JointType.FIXED]
+        flange = _find_flange(joints, link_names)
 
-    torch_id: int | None = None
-    torch_link_names: dict[int, str] = {}
-    if cell.torch_urdf is not None:
-        st = bl.link_state(cid, robot_id, flange)
-        T_world_flange = bl.se3_from_pos_quat_xyzw(st.link_frame_pos, st.link_frame_orn_xyzw)
-        torch_id = world.load_urdf(cell.torch_urdf, T_world_flange)
+        torch_id: int | None = None
+        torch_link_names: dict[int, str] = {}
+        if torch_urdf is not None:
+            st = bl.link_state(cid, robot_id, flange)
+            T_world_flange = bl.se3_from_pos_quat_xyzw(st.link_frame_pos, st.link_frame_orn_xyzw)
+            torch_id = world.load_urdf(torch_urdf, T_world_flange)
+    if torch_id is not None:
         tj = bl.joint_infos(cid, torch_id)
         torch_link_names = {-1: bl.base_name(cid, torch_id)} | {j.joint_index: j.link_name for j in tj}
         # the torch is moved kinematically; keep it out of the dynamics
@@ -221,7 +239,7 @@ def build_scene(world: PybulletWorld, cell: CellModel | Any) -> Scene:
             pb.setCollisionFilterGroupMask(torch_id, link, 0, 0, physicsClientId=cid)
     torch_parts = {k: torch_part(v) for k, v in torch_link_names.items()}
 
-    cell_id = _build_cell_bodies(world, cell.bodies)
+    cell_ids = _build_cell_bodies(world, cell.bodies)
 
     parent = {j.joint_index: j.parent_index for j in joints}
     is_fixed = {j.joint_index: j.type is bl.JointType.FIXED for j in joints}
@@ -236,6 +254,7 @@ def build_scene(world: PybulletWorld, cell: CellModel | Any) -> Scene:
             if ga == gb or frozenset((ga, gb)) in adjacent or (a in static and b in static):
                 continue
             pairs.append((min(a, b), max(a, b)))
+    pairs = _drop_always_touching(cid, robot_id, movable, pairs)
     fg = group[flange]  # a group id is its top-most link, attached by a movable joint (or -1)
     mount_groups = {fg} if fg == -1 else {fg, group[parent[fg]]}
     torch_skip = frozenset(k for k in link_names if group[k] in mount_groups)
@@ -268,7 +287,7 @@ def build_scene(world: PybulletWorld, cell: CellModel | Any) -> Scene:
         torch_id=torch_id,
         torch_link_names=torch_link_names,
         torch_parts=torch_parts,
-        cell_id=cell_id,
+        cell_ids=cell_ids,
         static_links=static,
         self_pairs=tuple(sorted(pairs)),
         torch_skip_links=torch_skip,
@@ -278,26 +297,81 @@ def build_scene(world: PybulletWorld, cell: CellModel | Any) -> Scene:
         torch_radius=torch_radius,
         torch_extent=torch_extent,
         collision_links=frozenset(collidable),
-        mount_contacts=_mount_contacts(cid, robot_id, cell_id, cell, static & frozenset(collidable)),
+        mount_contacts=_mount_contacts(cid, robot_id, cell_ids, cell, static & frozenset(collidable)),
     )
 
 
+SELF_PAIR_SAMPLES = 400  # random configurations of the self-pair analysis (the planner's number)
+SELF_PAIR_TOUCH_FRACTION = 0.95  # a pair touching in more of them touches by construction
+
+
+def _drop_always_touching(
+    cid: int, robot_id: int, movable: list[bl.JointInfo], pairs: list[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """Self pairs without those that touch by construction of the capsules, as the planner does.
+
+    A link pair closer than ``SELF_CLEARANCE`` at the zero configuration or in more than 95 % of
+    400 random configurations (seed 0, joint limits clipped to ±π) is not a real collision but two
+    link envelopes that overlap where the links are joined (``CapsuleCollisionChecker`` excludes
+    the same pairs, a MoveIt setup assistant would too). Measured with pybullet.
+    """
+    if not pairs:
+        return pairs
+    idx = [j.joint_index for j in movable]
+    lo = np.maximum([j.lower_limit for j in movable], -np.pi)
+    hi = np.minimum([j.upper_limit for j in movable], np.pi)
+    rng = np.random.default_rng(0)
+    Q = np.vstack([np.zeros((1, len(idx))), rng.uniform(lo, hi, size=(SELF_PAIR_SAMPLES, len(idx)))])
+    touch = np.zeros((len(Q), len(pairs)), dtype=bool)
+    for i, q in enumerate(Q):
+        pb.resetJointStatesMultiDof(robot_id, idx, [[float(x)] for x in q], physicsClientId=cid)
+        for k, (a, b) in enumerate(pairs):
+            res = pb.getClosestPoints(
+                robot_id, robot_id, SELF_CLEARANCE, linkIndexA=a, linkIndexB=b, physicsClientId=cid
+            )
+            touch[i, k] = any(r[8] < SELF_CLEARANCE for r in res)
+    pb.resetJointStatesMultiDof(robot_id, idx, [[0.0] for _ in idx], physicsClientId=cid)
+    keep = ~(touch[0] | (touch[1:].mean(axis=0) > SELF_PAIR_TOUCH_FRACTION))
+    for (a, b), k in zip(pairs, keep, strict=True):
+        if not k:
+            log.debug("self pair excluded (touches by construction): links %d / %d", a, b)
+    return [p for p, k in zip(pairs, keep, strict=True) if k]
+
+
+def _torch_collision_urdf(cell: CellModel, out: Path) -> Path:
+    """The torch URDF with the planner's torch capsules (``Torch.collision_capsules``) as collisions.
+
+    A torch that ``weldcell.kinematics`` does not know by name gets the capsules of its own URDF
+    collision primitives (as the robot does).
+    """
+    assert cell.torch_urdf is not None  # mypy
+    if cell.torch:
+        try:
+            torch = load_torch(cell.torch)
+        except ModelError:
+            torch = None
+        if torch is not None:
+            return torch_capsule_urdf(cell.torch_urdf, torch.collision_capsules, out)
+    return robot_capsule_urdf(cell.torch_urdf, out)
+
+
 def _mount_contacts(
-    cid: int, robot_id: int, cell_id: int | None, cell: CellModel, links: frozenset[int]
+    cid: int, robot_id: int, cell_ids: tuple[int, ...], cell: CellModel, links: frozenset[int]
 ) -> frozenset[tuple[int, int]]:
     """(robot link, cell body) pairs where a base-fixed link stands on a table (see ``Scene``)."""
-    if cell_id is None:
-        return frozenset()
     z_base = np.asarray(cell.T_world_base, dtype=np.float64)[:3, 2]
     verdict: dict[tuple[int, int], bool] = {}
     for k in sorted(links):
-        for r in pb.getClosestPoints(robot_id, cell_id, MOUNT_TOLERANCE, linkIndexA=k, physicsClientId=cid):
-            key = (k, int(r[4]))
-            if cell.bodies[key[1]].role != "table" or r[8] > MOUNT_TOLERANCE:
+        for i, body in enumerate(cell_ids):
+            if cell.bodies[i].role != "table":
                 continue
-            # contactNormalOnB points from the table (B) towards the robot (A): up along the base z axis
-            below = float(np.dot(r[7], z_base)) >= MOUNT_NORMAL_COS
-            verdict[key] = verdict.get(key, True) and below
+            for r in pb.getClosestPoints(robot_id, body, MOUNT_TOLERANCE, linkIndexA=k, physicsClientId=cid):
+                key = (k, i)
+                if r[8] > MOUNT_TOLERANCE:
+                    continue
+                # contactNormalOnB points from the table (B) towards the robot (A): up along base z
+                below = float(np.dot(r[7], z_base)) >= MOUNT_NORMAL_COS
+                verdict[key] = verdict.get(key, True) and below
     return frozenset(k for k, ok in verdict.items() if ok)
 
 
@@ -334,12 +408,16 @@ def _rigid_groups(parent: dict[int, int], is_fixed: dict[int, bool]) -> dict[int
     return group
 
 
-def _build_cell_bodies(world: PybulletWorld, bodies: tuple[CellBody, ...]) -> int | None:
-    """One static multibody whose link i is ``bodies[i]``; None if there are no bodies."""
-    if not bodies:
-        return None
+def _build_cell_bodies(world: PybulletWorld, bodies: tuple[CellBody, ...]) -> tuple[int, ...]:
+    """One static pybullet body per cell body (in order), each with collision margin 0.
+
+    bullet rounds convex shapes by their collision margin (1 mm by default), so boxes measured up to
+    0.7 mm too far at edges and corners; the margin of a multibody *link* cannot be changed (it sits
+    in a compound shape), the margin of a body's base can: margin 0 gives exact box, cylinder and
+    sphere distances, the same as the planner's.
+    """
     cid = world.client_id
-    cols, viss, poss, orns = [], [], [], []
+    out = []
     for b in bodies:
         colour = list(ROLE_COLOURS[b.role])
         if b.shape == "box":
@@ -375,30 +453,19 @@ def _build_cell_bodies(world: PybulletWorld, bodies: tuple[CellBody, ...]) -> in
         if col < 0:
             raise ModelError(f"cell body {b.name!r}: pybullet could not create its {b.shape} shape")
         pos, orn = bl.pos_quat_xyzw_from_se3(np.asarray(b.T_world_body))
-        cols.append(col)
-        viss.append(vis)
-        poss.append(pos)
-        orns.append(orn)
-    k = len(bodies)
-    return int(
-        pb.createMultiBody(
-            baseMass=0.0,
-            baseCollisionShapeIndex=-1,
-            baseVisualShapeIndex=-1,
-            basePosition=[0.0, 0.0, 0.0],
-            linkMasses=[0.0] * k,
-            linkCollisionShapeIndices=cols,
-            linkVisualShapeIndices=viss,
-            linkPositions=poss,
-            linkOrientations=orns,
-            linkInertialFramePositions=[[0.0, 0.0, 0.0]] * k,
-            linkInertialFrameOrientations=[[0.0, 0.0, 0.0, 1.0]] * k,
-            linkParentIndices=[0] * k,
-            linkJointTypes=[pb.JOINT_FIXED] * k,
-            linkJointAxis=[[0.0, 0.0, 1.0]] * k,
-            physicsClientId=cid,
+        body = int(
+            pb.createMultiBody(
+                baseMass=0.0,
+                baseCollisionShapeIndex=col,
+                baseVisualShapeIndex=vis,
+                basePosition=pos,
+                baseOrientation=orn,
+                physicsClientId=cid,
+            )
         )
-    )
+        pb.changeDynamics(body, -1, collisionMargin=0.0, physicsClientId=cid)
+        out.append(body)
+    return tuple(out)
 
 
 def _max_corner_distance(cid: int, body: int, link: int, origin: NDArrayF) -> float:

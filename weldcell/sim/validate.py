@@ -15,8 +15,13 @@ Every sample (at the trajectory's ``dt``) is replayed with pybullet's own forwar
 * joint position, velocity and acceleration limits (velocities also from differences of positions);
 * TCP path deviation from ``traj.T_world_tcp``, torch axis angle error and travel speed on weld
   samples; arc switching at rest;
-* distance to singularities: smallest singular value of pybullet's flange Jacobian with the angular
-  rows scaled by ``singularity_length`` [m] (0 = singular; full stretch shows here too);
+* distance to singularities: weldcell's one measure
+  (:func:`weldcell.kinematics.singularity_distance_from_jacobian`: σ_min of the flange Jacobian with
+  the linear rows divided by the robot's reach) computed on pybullet's own Jacobian, against the
+  planner's floor ``MIN_SINGULARITY`` (0 = singular; full stretch shows here too);
+* weld coverage (with the program): every programmed pass and stitch welded end to end, from the
+  trajectory's arc-on runs and seam positions (:func:`weldcell.planning.coverage.check_coverage`)
+  and from pybullet's torch tip at the first and last sample of each run;
 * optionally a dynamic replay with position control and the URDF's effort limits.
 """
 
@@ -37,7 +42,9 @@ import numpy.typing as npt
 import pybullet as pb
 
 from weldcell.errors import InputShapeError, ModelError, WeldcellError
-from weldcell.planning.margins import NOZZLE_CLEARANCE, SELF_CLEARANCE
+from weldcell.kinematics import load_robot, singularity_distance_from_jacobian
+from weldcell.planning.coverage import check_coverage
+from weldcell.planning.margins import MIN_SINGULARITY, NOZZLE_CLEARANCE, SELF_CLEARANCE
 from weldcell.planning.trajectory import JointTrajectory
 from weldcell.sim._bullet import se3_from_pos_quat_xyzw
 from weldcell.sim._seal import seal_of
@@ -69,8 +76,8 @@ class ValidationOptions:
         max_torch_angle_error: Torch axis angle error allowed with the arc on [rad].
         max_travel_speed_error: Allowed travel speed error, fraction of the programmed speed.
         speed_ramp_length: Seam length at each end of a weld excluded from the speed check [m].
-        min_singularity: Smallest allowed singularity measure (see module docstring) [m].
-        singularity_length: Length scaling the angular Jacobian rows [m].
+        min_singularity: Smallest allowed singularity measure with the arc on (dimensionless, see the
+            module docstring; default the planner's floor ``MIN_SINGULARITY``).
         singularity_stride: Compute the singularity measure every this many samples.
         limit_tolerance: Relative tolerance on joint velocity/acceleration limits.
         qdd_max: Acceleration limits [rad/s²] (n,), None = from the robot model if it has them.
@@ -89,8 +96,7 @@ class ValidationOptions:
     max_torch_angle_error: float = float(np.deg2rad(2.0))
     max_travel_speed_error: float = 0.05
     speed_ramp_length: float = 0.002
-    min_singularity: float = 0.02
-    singularity_length: float = 0.2
+    min_singularity: float = MIN_SINGULARITY
     singularity_stride: int = 10
     limit_tolerance: float = 0.01
     qdd_max: tuple[float, ...] | None = None
@@ -270,6 +276,9 @@ def validate_in_scene(
         else np.zeros(1)
     )
     programmed = _programmed_speeds(traj, program)
+    violations += _coverage_violations(traj, program, T_world_tcp, options, ctx)
+    if program is None:
+        notes.append("weld coverage not checked: no program given (every pass welded end to end)")
     # at a corner of the nominal path (weave tips, dwell ends) the nominal speed is undefined; the arm
     # rounds it (by the measured deviation, checked above), so speeds are not compared there
     dev_weld = float(dev[arc].max()) if arc.any() else 0.0
@@ -654,6 +663,61 @@ def _nominal_corners(p_nom: NDArrayF, dt: float, max_deviation: float) -> npt.ND
     return np.cumsum(delta[:n]) > 0
 
 
+def _coverage_violations(
+    traj: JointTrajectory,
+    program: Any,
+    T_world_tcp: NDArrayF,
+    options: ValidationOptions,
+    ctx: _Context,
+) -> list[Violation]:
+    """Every programmed pass and stitch welded end to end (needs the program).
+
+    From the trajectory's own record (``arc_on``, ``seam_s``: :func:`check_coverage`), and
+    independently from pybullet's kinematics: the torch tip at the first and last arc-on sample of the
+    run that welds a segment must be at that segment's programmed first and last tool-path positions
+    (either way round: the seam may be welded backwards), within ``max_tcp_deviation_weld``.
+    """
+    if program is None:
+        return []
+    from weldcell.toolpath import toolpaths_for_program
+
+    segments = toolpaths_for_program(program)
+    cov = check_coverage(traj, segments)
+    out = []
+    end = traj.t[-1] if traj.n_samples else 0.0
+    for gap in cov.gaps:
+        run = cov.runs[gap.run] if gap.run >= 0 else None
+        i0, i1 = (run.i0, run.i1) if run is not None else (0, traj.n_samples - 1)
+        v = ctx.violation(ViolationKind.NOT_WELDED, i0, i1, (), gap.welded, gap.programmed)
+        out.append(
+            replace(
+                v,
+                seam_id=gap.seam_id,
+                context=gap.message,
+                time_end=float(end if run is None else v.time_end),
+            )
+        )
+    for seg, r in zip(segments, cov.matched, strict=True):
+        if r < 0:
+            continue
+        run = cov.runs[r]
+        p_tp = np.asarray(seg.T_world_tcp, dtype=np.float64)[[0, -1], :3, 3]
+        if run.backwards:
+            p_tp = p_tp[::-1]
+        p_run = T_world_tcp[[run.i0, run.i1], :3, 3]
+        err = float(np.max(np.linalg.norm(p_run - p_tp, axis=1)))
+        if err > options.max_tcp_deviation_weld:
+            msg = (
+                f"seam {seg.seam_id!r} pass {seg.pass_index + 1}: the torch tip starts or ends its weld "
+                f"{err * 1e3:.2f} mm from the programmed seam end"
+            )
+            v = ctx.violation(
+                ViolationKind.NOT_WELDED, run.i0, run.i1, (), err, options.max_tcp_deviation_weld
+            )
+            out.append(replace(v, context=msg))
+    return out
+
+
 def _programmed_speeds(traj: JointTrajectory, program: Any) -> list[float]:
     """Programmed travel speed [m/s] of each arc-on run of ``traj``, in time order.
 
@@ -761,7 +825,7 @@ def _seam_metrics(
 def _singularity(
     scene: Scene, traj: JointTrajectory, idx: tuple[int, ...], options: ValidationOptions
 ) -> tuple[npt.NDArray[np.int64], NDArrayF]:
-    """Smallest singular value of the scaled flange Jacobian every ``singularity_stride`` samples."""
+    """weldcell's singularity measure on pybullet's flange Jacobian every ``singularity_stride`` samples."""
     cid = scene.client
     samples = np.arange(0, traj.n_samples, options.singularity_stride, dtype=np.int64)
     if samples[-1] != traj.n_samples - 1:
@@ -769,13 +833,16 @@ def _singularity(
     # calculateJacobian wants all movable joints in pybullet index order
     order = np.argsort(np.asarray(idx))
     zeros = [0.0] * len(idx)
-    origin = [0.0, 0.0, 0.0]
     calc, robot, link = pb.calculateJacobian, scene.robot_id, scene.flange_link
+    # pybullet takes the point in the link's inertial frame: the flange origin expressed there
+    info = pb.getDynamicsInfo(robot, link, physicsClientId=cid)
+    R_link_com = np.asarray(pb.getMatrixFromQuaternion(info[4]), dtype=np.float64).reshape(3, 3)
+    origin = (-R_link_com.T @ np.asarray(info[3], dtype=np.float64)).tolist()
     rows = [
         calc(robot, link, origin, qpb, zeros, zeros, physicsClientId=cid)
         for qpb in traj.q[samples][:, order].tolist()
     ]
+    # rows: linear then angular Jacobian (world frame), columns in pybullet joint order
     J = np.asarray(rows, dtype=np.float64).reshape(len(samples), 6, len(idx))
-    J[:, 3:] *= options.singularity_length
-    sv = np.linalg.svd(J, compute_uv=False)
-    return samples, np.asarray(sv[:, -1], dtype=np.float64)
+    reach = load_robot(scene.cell.robot).reach
+    return samples, singularity_distance_from_jacobian(J, reach)
