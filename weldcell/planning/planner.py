@@ -22,7 +22,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from weldcell.errors import PlanningError
 from weldcell.planning.collision import CapsuleCollisionChecker, CollisionChecker
+from weldcell.planning.motion_report import MotionSummary, MoveSpan, motion_summary, speed_limit_violation
 from weldcell.planning.ordering import SeamEnds, order_seams
 from weldcell.planning.seam import (
     LadderOptions,
@@ -32,8 +34,9 @@ from weldcell.planning.seam import (
     plan_seam,
     rotation_angles,
 )
+from weldcell.planning.speed_limits import SpeedLimits, speed_limits_for_cell, time_path_limited
 from weldcell.planning.trajectory import ArcEvent, JointTrajectory
-from weldcell.planning.transit import TransitError, TransitOptions, find_path, segment_free, time_path
+from weldcell.planning.transit import TransitError, TransitOptions, find_path, segment_free
 from weldcell.planning.weld import (
     WeldSamples,
     gamma0,
@@ -59,6 +62,7 @@ class PlanStatus(Enum):
     DISCONTINUITY = "discontinuity"
     WELD_SPEED = "weld_speed"
     TRANSIT_FAILED = "transit_failed"
+    SPEED_LIMIT = "speed_limit"
     NOT_PLANNED = "not_planned"
 
 
@@ -133,12 +137,15 @@ class PlanResult:
         trajectory: The executable trajectory, or None.
         reason: Empty when OK, else a precise sentence (seam, arc-length interval, cause).
         seams: One report per weld segment, in weld order when planned.
+        motion: Per-move peak TCP / elbow speed, joint travel and configuration changes of the
+            assembled job (None when planning stopped before the moves were built).
     """
 
     status: PlanStatus
     trajectory: JointTrajectory | None
     reason: str
     seams: tuple[SeamReport, ...]
+    motion: MotionSummary | None = None
 
     @property
     def ok(self) -> bool:
@@ -444,14 +451,30 @@ def plan_program(
     reports = [_report(segments[k], planned[(k, rev)], opts.dt) for k, rev in sequence]
     # ---- assemble the timeline
     notify(0.85, "transit moves")
+    limits = speed_limits_for_cell(cell)
+    spans: list[MoveSpan] = []
     try:
         traj = _assemble(
-            program, robot, checker, [c for c in chosen if isinstance(c, _Planned)], home, opts, notify
+            program,
+            robot,
+            checker,
+            [c for c in chosen if isinstance(c, _Planned)],
+            home,
+            opts,
+            notify,
+            limits,
+            spans,
         )
     except TransitError as err:
         return PlanResult(PlanStatus.TRANSIT_FAILED, None, str(err), tuple(reports))
+    except PlanningError as err:  # a move that cannot be timed under the speed limits
+        return PlanResult(PlanStatus.SPEED_LIMIT, None, str(err), tuple(reports))
+    motion = motion_summary(robot, traj, spans, limits)
+    too_fast = speed_limit_violation(motion)
+    if too_fast:
+        return PlanResult(PlanStatus.SPEED_LIMIT, None, too_fast, tuple(reports), motion)
     notify(1.0, "done")
-    return PlanResult(PlanStatus.OK, traj, "", tuple(reports))
+    return PlanResult(PlanStatus.OK, traj, "", tuple(reports), motion)
 
 
 def _assemble(
@@ -462,7 +485,10 @@ def _assemble(
     home: NDArrayF,
     opts: PlanOptions,
     notify: ProgressFn,
+    limits: SpeedLimits,
+    spans: list[MoveSpan],
 ) -> JointTrajectory:
+    """The job's timeline; every move is appended to ``spans`` (an output list)."""
     cell = program.cell
     dt = opts.dt
     n = len(robot.joint_names)
@@ -486,13 +512,16 @@ def _assemble(
         on: bool = False,
         seam: int = -1,
         s: NDArrayF | None = None,
-    ) -> None:
+    ) -> int:
+        """Append a piece; returns the index of its first sample (shared with the previous piece)."""
         nonlocal count
+        first = count
         # consecutive pieces share their joint end point: drop the duplicate first sample
         if qs and np.allclose(qs[-1][-1], q[0], atol=1e-12) and not on and len(q) > 1:
             q, qd, qdd = q[1:], qd[1:], qdd[1:]
             T = None if T is None else T[1:]
             s = None if s is None else s[1:]
+            first = count - 1
         m = len(q)
         qs.append(q)
         qds.append(qd)
@@ -502,20 +531,26 @@ def _assemble(
         seam_index.append(np.full(m, seam, dtype=np.int32))
         seam_s.append(np.full(m, np.nan) if s is None else s)
         count += m
+        return first
 
     topts = opts.transit if opts.seed is None else replace(opts.transit, seed=opts.seed)
+    T_ft = np.asarray(cell.T_flange_tcp, dtype=np.float64)
 
-    def transit(q0: NDArrayF, q1: NDArrayF) -> None:
+    def transit(q0: NDArrayF, q1: NDArrayF, kind: str, label: str) -> None:
         wp = find_path(robot, checker, q0, q1, topts)
-        add(*time_path(robot, checker, wp, dt, topts))
+        q, qd, qdd, speeds = time_path_limited(robot, checker, wp, dt, topts, limits, T_ft)
+        first = add(q, qd, qdd)
+        spans.append(MoveSpan(kind, label, first, count - 1, speeds.speed_scale))
 
     q_cur = home
+    where = "home"
     add(home[None].copy(), np.zeros((1, n)), np.zeros((1, n)))
     for i, p in enumerate(chosen):
         seg, w = p.seg, p.weld
         notify(0.85 + 0.15 * i / max(len(chosen), 1), f"moves around seam {seg.seam_id}")
-        transit(q_cur, p.q_approach)
-        transit(p.q_approach, w.q[0])
+        here = f"seam {seg.seam_id}"
+        transit(q_cur, p.q_approach, "transit", f"{where} → {here}")
+        transit(p.q_approach, w.q[0], "approach", here)
         k = sidx.get(seg.seam_id, -1)
         # seam_s: arc length along the seam as programmed (a reversed weld counts down)
         s_seam = w.s if not p.reversed else seg.s[0] + seg.s[-1] - w.s
@@ -523,7 +558,7 @@ def _assemble(
         n_crater = max(1, round(seg.crater_fill_time / dt))
         z = np.zeros((n_dwell, n))
         events.append(ArcEvent(t=count * dt, kind="arc_on", seam_id=seg.seam_id, seam_s=float(s_seam[0])))
-        add(
+        weld_first = add(
             np.repeat(w.q[:1], n_dwell, axis=0),
             z,
             z.copy(),
@@ -546,9 +581,11 @@ def _assemble(
         events.append(
             ArcEvent(t=(count - 1) * dt, kind="arc_off", seam_id=seg.seam_id, seam_s=float(s_seam[-1]))
         )
-        transit(w.q[-1], p.q_depart)
+        spans.append(MoveSpan("weld", here, weld_first, count - 1))
+        transit(w.q[-1], p.q_depart, "depart", here)
         q_cur = p.q_depart
-    transit(q_cur, home)
+        where = here
+    transit(q_cur, home, "transit", f"{where} → home")
     q = np.concatenate(qs)
     T_world_base = np.asarray(cell.T_world_base, dtype=np.float64)
     T_flange_tcp = np.asarray(cell.T_flange_tcp, dtype=np.float64)

@@ -36,6 +36,8 @@ class ViolationKind(str, Enum):
     ARC_NOT_AT_REST = "arc_not_at_rest"
     CELL_MISMATCH = "cell_mismatch"
     TRACKING = "tracking_error"
+    TCP_SPEED = "tcp_speed"  # above the controller's safety limit (protective stop)
+    ELBOW_SPEED = "elbow_speed"
 
 
 _UNITS = {
@@ -47,6 +49,8 @@ _UNITS = {
     ViolationKind.TCP_DEVIATION: ("mm", 1e3),
     ViolationKind.TORCH_ANGLE: ("deg", 180 / math.pi),
     ViolationKind.TRAVEL_SPEED: ("mm/s", 1e3),
+    ViolationKind.TCP_SPEED: ("mm/s", 1e3),
+    ViolationKind.ELBOW_SPEED: ("mm/s", 1e3),
     ViolationKind.SINGULARITY: ("", 1.0),
     ViolationKind.ARC_NOT_AT_REST: ("deg/s", 180 / math.pi),
     ViolationKind.CELL_MISMATCH: ("mm", 1e3),

@@ -15,6 +15,7 @@ Every sample (at the trajectory's ``dt``) is replayed with pybullet's own forwar
 * joint position, velocity and acceleration limits (velocities also from differences of positions);
 * TCP path deviation from ``traj.T_world_tcp``, torch axis angle error and travel speed on weld
   samples; arc switching at rest;
+* TCP and elbow speed against the controller's safety limits (:mod:`weldcell.sim.speed_check`);
 * distance to singularities: smallest singular value of pybullet's flange Jacobian with the angular
   rows scaled by ``singularity_length`` [m] (0 = singular; full stretch shows here too);
 * optionally a dynamic replay with position control and the URDF's effort limits.
@@ -37,6 +38,7 @@ import numpy.typing as npt
 import pybullet as pb
 
 from weldcell.errors import InputShapeError, ModelError, WeldcellError
+from weldcell.kinematics.safety import SafetyLimits
 from weldcell.planning.margins import NOZZLE_CLEARANCE, SELF_CLEARANCE
 from weldcell.planning.trajectory import JointTrajectory
 from weldcell.sim._bullet import se3_from_pos_quat_xyzw
@@ -44,6 +46,7 @@ from weldcell.sim.cell_model import CellModel
 from weldcell.sim.collision import ClearanceRules, Proximity, query, query_units
 from weldcell.sim.report import SeamMetrics, ValidationReport, ValidationSeries, Violation, ViolationKind
 from weldcell.sim.scene import Scene, build_scene
+from weldcell.sim.speed_check import controller_limits, elbow_positions, speeds
 from weldcell.sim.world import Mode, PybulletWorld
 
 log = logging.getLogger(__name__)
@@ -76,6 +79,9 @@ class ValidationOptions:
         rest_speed: Joint speed counted as "at rest" at arc switching [rad/s].
         dynamic_replay: Also replay with position control and report the tracking error.
         max_tracking_error: Joint tracking error allowed in the dynamic replay [rad].
+        safety: The controller's safety limits (TCP and elbow speed are checked against them,
+            times ``1 + limit_tolerance``); None = the robot's default configuration
+            (``weldcell.kinematics.safety.default_limits``).
     """
 
     clearance: float | None = None
@@ -96,6 +102,7 @@ class ValidationOptions:
     rest_speed: float = 1e-3
     dynamic_replay: bool = False
     max_tracking_error: float = float(np.deg2rad(1.0))
+    safety: SafetyLimits | None = None
 
     def __post_init__(self) -> None:
         if self.singularity_stride < 1:
@@ -268,6 +275,14 @@ def validate_in_scene(
         if traj.n_samples > 1
         else np.zeros(1)
     )
+    safety = controller_limits(traj.robot, options.safety)
+    elbow_speed = speeds(elbow_positions(scene, traj.q, idx), traj.dt)
+    for kind, v, lim in (
+        (ViolationKind.TCP_SPEED, speed, safety.tcp_speed),
+        (ViolationKind.ELBOW_SPEED, elbow_speed, safety.elbow_speed),
+    ):
+        for a, b in _runs(v > lim * (1.0 + options.limit_tolerance)):
+            violations.append(ctx.violation(kind, a, b, (), float(v[a : b + 1].max()), lim))
     programmed = _programmed_speeds(traj, program)
     seams, speed_viol = _seam_metrics(traj, dev, ang, speed, speed_nom, checks, options, ctx, programmed)
     violations += speed_viol
@@ -313,6 +328,9 @@ def validate_in_scene(
         "max_torch_angle_error_rad": float(ang[arc].max()) if arc.any() else 0.0,
         "min_singularity_measure": float(sing.min()) if sing.size else float("nan"),
         "max_tcp_speed_m_s": float(speed.max()),
+        "max_elbow_speed_m_s": float(elbow_speed.max()),
+        "tcp_speed_limit_m_s": safety.tcp_speed,
+        "elbow_speed_limit_m_s": safety.elbow_speed,
         "arc_time_s": float(arc.sum() * traj.dt),
     }
     if tracking.size:
