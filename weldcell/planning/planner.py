@@ -25,6 +25,7 @@ import numpy.typing as npt
 from weldcell.errors import PlanningError
 from weldcell.planning.collision import CapsuleCollisionChecker, CollisionChecker
 from weldcell.planning.motion_report import MotionSummary, MoveSpan, motion_summary, speed_limit_violation
+from weldcell.planning.nominal import DEVIATION_WEIGHT, deviation_cost
 from weldcell.planning.ordering import SeamEnds, order_seams
 from weldcell.planning.seam import (
     LadderOptions,
@@ -79,6 +80,8 @@ class PlanOptions:
         min_ramp_time: Shortest speed ramp at arc start and end [s].
         ladder: Seam search settings.
         transit: Transit move settings.
+        deviation_weight: Cost per way point of using the full angle or rotation tolerance
+            (:mod:`~weldcell.planning.nominal`): the programmed angles are kept where feasible.
         seed: Seed of every random choice of the planner (the ompl transit searches); None = the
             transit settings' seed. The same program, options and seed give a bit-identical
             trajectory (same ``content_hash()``), in any process.
@@ -93,6 +96,7 @@ class PlanOptions:
     ladder: LadderOptions = field(default_factory=LadderOptions)
     transit: TransitOptions = field(default_factory=TransitOptions)
     seed: int | None = None
+    deviation_weight: float = DEVIATION_WEIGHT
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +265,12 @@ def _plan_direction(
         q_ref=home,
         travel_angle=seg.travel_angle,
         gamma0=gamma0(seg),
+        sample_cost=deviation_cost(
+            samples,
+            seg,
+            limited_rotation=not seg.free_rotation and seg.rotation_range < np.pi - 1e-9,
+            weight=options.deviation_weight,
+        ),
     )
     if isinstance(path, SeamFailure):
         return path

@@ -223,6 +223,7 @@ def plan_seam(
     q_ref: NDArrayF | None = None,
     travel_angle: float = 0.0,
     gamma0: float = 0.0,
+    sample_cost: NDArrayF | None = None,
 ) -> SeamPath | SeamFailure:
     """Search the joint path along one seam.
 
@@ -240,6 +241,9 @@ def plan_seam(
         q_ref: Preferred configuration (e.g. home) [rad]; the start node nearest to it is favoured.
         travel_angle: Programmed travel angle β of the tool path [rad] (for angle deviations).
         gamma0: The tool path's rotation about TCP z relative to the seam frame [rad].
+        sample_cost: Cost per node of each orientation sample, shape (K,) (the preference for the
+            programmed angles, :func:`weldcell.planning.nominal.deviation_cost`); None = a small
+            cost on the work/travel angle deviations only.
 
     Returns:
         The :class:`SeamPath`, or a :class:`SeamFailure` naming the interval and the cause.
@@ -266,6 +270,7 @@ def plan_seam(
             seam_id,
             q_ref,
             options.max_joint_step * stride,
+            sample_cost,
         )
         if isinstance(coarse, _LadderSolution):
             dense = _densify(
@@ -285,6 +290,7 @@ def plan_seam(
         seam_id,
         q_ref,
         options.max_joint_step,
+        sample_cost,
     )
     if isinstance(full, SeamFailure):
         return full
@@ -313,6 +319,7 @@ def _solve_ladder(
     seam_id: str,
     q_ref: NDArrayF | None,
     max_step: float,
+    sample_cost: NDArrayF | None = None,
 ) -> _LadderSolution | SeamFailure:
     N = T_base_tcp.shape[0]
     K = samples.shape[0]
@@ -340,8 +347,11 @@ def _solve_ladder(
     valid = free & (sing >= options.singularity_min)
     labels = _label_code(np.asarray(robot.configuration_labels(Qz), dtype=np.int8))
     node_cost = _node_cost(lim_d, sing, clear, options)
-    dev = np.repeat(samples[:, 1] ** 2 + samples[:, 2] ** 2, B)  # prefer the programmed angles
-    node_cost = node_cost + options.penalty * dev[None, :] / 0.01
+    if sample_cost is None:  # prefer the programmed angles
+        dev = options.penalty * (samples[:, 1] ** 2 + samples[:, 2] ** 2) / 0.01
+    else:
+        dev = np.asarray(sample_cost, dtype=np.float64)
+    node_cost = node_cost + np.repeat(dev, B)[None, :]
     weights = (
         np.ones(n) if options.joint_weights is None else np.asarray(options.joint_weights, dtype=np.float64)
     )
