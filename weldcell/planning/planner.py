@@ -24,6 +24,16 @@ import numpy.typing as npt
 
 from weldcell.errors import PlanningError
 from weldcell.planning.collision import CapsuleCollisionChecker, CollisionChecker
+from weldcell.planning.job_branches import (
+    CONFIGURATION_CHANGE_COST,
+    KeepConfigurationFailure,
+    branch_options,
+    choose_branches,
+    label_text,
+    plan_spans,
+    shifted,
+)
+from weldcell.planning.lift import lifted_waypoints
 from weldcell.planning.motion_report import MotionSummary, MoveSpan, motion_summary, speed_limit_violation
 from weldcell.planning.nominal import DEVIATION_WEIGHT, deviation_cost
 from weldcell.planning.ordering import SeamEnds, order_seams
@@ -34,6 +44,7 @@ from weldcell.planning.seam import (
     orientation_offsets,
     plan_seam,
     rotation_angles,
+    wrap_mask,
 )
 from weldcell.planning.speed_limits import SpeedLimits, speed_limits_for_cell, time_path_limited
 from weldcell.planning.trajectory import ArcEvent, JointTrajectory
@@ -63,6 +74,7 @@ class PlanStatus(Enum):
     DISCONTINUITY = "discontinuity"
     WELD_SPEED = "weld_speed"
     TRANSIT_FAILED = "transit_failed"
+    CONFIGURATION_CHANGE = "configuration_change"
     SPEED_LIMIT = "speed_limit"
     NOT_PLANNED = "not_planned"
 
@@ -82,6 +94,12 @@ class PlanOptions:
         transit: Transit move settings.
         deviation_weight: Cost per way point of using the full angle or rotation tolerance
             (:mod:`~weldcell.planning.nominal`): the programmed angles are kept where feasible.
+        job_configurations: Plan every arm configuration of each seam and choose them across the
+            whole job (:mod:`~weldcell.planning.job_branches`); False = each seam's cheapest.
+        keep_configuration: Weld the whole job in one arm configuration (fail, naming the seam, when
+            that is impossible).
+        configuration_change_cost: Cost of a configuration change in the job-wide choice, in the
+            units of the transit cost (seconds of joint motion at full speed).
         seed: Seed of every random choice of the planner (the ompl transit searches); None = the
             transit settings' seed. The same program, options and seed give a bit-identical
             trajectory (same ``content_hash()``), in any process.
@@ -97,6 +115,9 @@ class PlanOptions:
     transit: TransitOptions = field(default_factory=TransitOptions)
     seed: int | None = None
     deviation_weight: float = DEVIATION_WEIGHT
+    job_configurations: bool = True
+    keep_configuration: bool = False
+    configuration_change_cost: float = CONFIGURATION_CHANGE_COST
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +216,7 @@ class _Planned:
     q_approach: NDArrayF
     q_depart: NDArrayF
     plan_time: float
+    alternatives: tuple[SeamPath, ...] = ()
 
 
 def _waypoint_indices(s: NDArrayF, spacing: float) -> npt.NDArray[np.int64]:
@@ -246,7 +268,6 @@ def _plan_direction(
     t0 = time.perf_counter()
     T_base_world = invert_transforms(np.asarray(cell.T_world_base, dtype=np.float64))
     T_flange_tcp = np.asarray(cell.T_flange_tcp, dtype=np.float64)
-    T_tcp_flange = invert_transforms(T_flange_tcp)
     idx = _waypoint_indices(np.asarray(seg.s), options.waypoint_spacing)
     s_way = np.asarray(seg.s)[idx]
     T_base_tcp = T_base_world @ np.asarray(seg.T_world_tcp)[idx]
@@ -265,6 +286,7 @@ def _plan_direction(
         q_ref=home,
         travel_angle=seg.travel_angle,
         gamma0=gamma0(seg),
+        alternatives=options.job_configurations,
         sample_cost=deviation_cost(
             samples,
             seg,
@@ -274,6 +296,36 @@ def _plan_direction(
     )
     if isinstance(path, SeamFailure):
         return path
+    best = _complete_direction(robot, checker, seg, reversed_, cell, options, s_way, path, t0)
+    # the other arm configurations of this seam stay as joint paths for the job-wide choice
+    # (job_branches); only the chosen one is completed. When the cheapest cannot be welded
+    # (weld speed, approach or depart), the next configuration is tried.
+    alts = list(path.alternatives)
+    while isinstance(best, SeamFailure) and alts:
+        nxt = _complete_direction(robot, checker, seg, reversed_, cell, options, s_way, alts.pop(0), t0)
+        if isinstance(nxt, _Planned):
+            best = nxt
+    if isinstance(best, SeamFailure):
+        return best
+    keep = tuple(alts) if options.job_configurations else ()
+    return replace(best, alternatives=keep, plan_time=time.perf_counter() - t0)
+
+
+def _complete_direction(
+    robot: Any,
+    checker: CollisionChecker,
+    seg: Any,
+    reversed_: bool,
+    cell: Any,
+    options: PlanOptions,
+    s_way: NDArrayF,
+    path: SeamPath,
+    t0: float,
+) -> _Planned | SeamFailure:
+    """The timed weld and the approach / depart configurations of one seam path."""
+    T_base_world = invert_transforms(np.asarray(cell.T_world_base, dtype=np.float64))
+    T_flange_tcp = np.asarray(cell.T_flange_tcp, dtype=np.float64)
+    T_tcp_flange = invert_transforms(T_flange_tcp)
     weld = weld_samples(
         robot,
         checker,
@@ -453,11 +505,28 @@ def plan_program(
             )
         index = {sid: i for i, sid in enumerate(seam_ids)}
         prec = [(index[a], index[b]) for a, b in program.precedence if a in index and b in index]
-        order = order_seams(ends, home, np.asarray(robot.qd_max), np.asarray(robot.qdd_max), prec)
+        order = order_seams(
+            ends,
+            home,
+            np.asarray(robot.qd_max),
+            np.asarray(robot.qdd_max),
+            prec,
+            wrap=wrap_mask(robot) if opts.job_configurations else None,
+        )
         sequence = [(k, rev) for i, rev in order for k in (backwards if rev else groups)[seam_ids[i]]]
     else:
         sequence = [(k, False) for k in range(len(segments))]
     chosen = [planned[key] for key in sequence]
+    if opts.job_configurations or opts.keep_configuration:
+        notify(0.84, "choosing arm configurations across the job")
+
+        def complete(p: _Planned, path: SeamPath) -> _Planned | SeamFailure:
+            return _complete_direction(robot, checker, p.seg, p.reversed, cell, opts, path.s, path, 0.0)
+
+        picked = _job_branches(robot, [c for c in chosen if isinstance(c, _Planned)], home, opts, complete)
+        if isinstance(picked, str):
+            return PlanResult(PlanStatus.CONFIGURATION_CHANGE, None, picked, tuple(reports))
+        chosen = list(picked)
     reports = [_report(segments[k], planned[(k, rev)], opts.dt) for k, rev in sequence]
     # ---- assemble the timeline
     notify(0.85, "transit moves")
@@ -485,6 +554,56 @@ def plan_program(
         return PlanResult(PlanStatus.SPEED_LIMIT, None, too_fast, tuple(reports), motion)
     notify(1.0, "done")
     return PlanResult(PlanStatus.OK, traj, "", tuple(reports), motion)
+
+
+def _job_branches(
+    robot: Any,
+    chosen: list[_Planned],
+    home: NDArrayF,
+    opts: PlanOptions,
+    complete: Callable[[_Planned, SeamPath], _Planned | SeamFailure],
+) -> list[_Planned] | str:
+    """Arm configuration and joint turns of every segment, chosen across the job (job_branches).
+
+    ``complete`` turns an alternative joint path of a segment into a timed weld with approach and
+    depart. Returns the segments to weld, or (``keep_configuration``) a sentence naming the
+    segment that would need a configuration change.
+    """
+    lo, hi = np.asarray(robot.q_lower, dtype=np.float64), np.asarray(robot.q_upper, dtype=np.float64)
+    wrap = wrap_mask(robot)
+    options = [branch_options(plan_spans(p), lo, hi, wrap) for p in chosen]
+    home_labels = tuple(int(x) for x in np.asarray(robot.configuration_labels(home)).ravel()[:3])
+    picked = choose_branches(
+        options,
+        home,
+        home_labels,  # type: ignore[arg-type]
+        np.asarray(robot.qd_max, dtype=np.float64),
+        change_cost=opts.configuration_change_cost,
+        keep_configuration=opts.keep_configuration,
+    )
+    if isinstance(picked, KeepConfigurationFailure):
+        seg = chosen[picked.position].seg
+        where = f"seam {seg.seam_id!r} (pass {seg.pass_index + 1}, stitch {seg.stitch_index + 1})"
+        before = "; ".join(label_text(x) for x in picked.available)
+        offered = "; ".join(label_text(x) for x in picked.offered)
+        return (
+            f"{where} needs a configuration change with keep-configuration: the welds before it "
+            f"share only the arm configuration(s) [{before}], it can be welded only in [{offered}]; "
+            "allow configuration changes, reorder the seams or move the part"
+        )
+    out = []
+    for p, o in zip(chosen, picked, strict=True):
+        base: _Planned | SeamFailure = p
+        if o.plan > 0:
+            alt = p.alternatives[o.plan - 1]
+            base = complete(p, alt)
+        if isinstance(base, SeamFailure):  # the chosen configuration cannot be welded after all
+            out.append(replace(p, alternatives=()))
+            continue
+        moved = shifted(base, o.shift)
+        inside = robot.within_limits(np.concatenate([moved.weld.q, [moved.q_approach, moved.q_depart]]))
+        out.append(moved if bool(np.all(inside)) else replace(base, alternatives=()))
+    return out
 
 
 def _assemble(
@@ -546,8 +665,15 @@ def _assemble(
     topts = opts.transit if opts.seed is None else replace(opts.transit, seed=opts.seed)
     T_ft = np.asarray(cell.T_flange_tcp, dtype=np.float64)
 
+    T_base_world = invert_transforms(np.asarray(cell.T_world_base, dtype=np.float64))
+
     def transit(q0: NDArrayF, q1: NDArrayF, kind: str, label: str) -> None:
-        wp = find_path(robot, checker, q0, q1, topts)
+        wp = None
+        if kind == "transit" and not segment_free(checker, q0, q1, topts.resolution):
+            # back off / lift over, across and in again, before a random search (planning/lift.py)
+            wp = lifted_waypoints(robot, checker, q0, q1, T_ft, T_base_world, topts.resolution)
+        if wp is None:
+            wp = find_path(robot, checker, q0, q1, topts)
         q, qd, qdd, speeds = time_path_limited(robot, checker, wp, dt, topts, limits, T_ft)
         first = add(q, qd, qdd)
         spans.append(MoveSpan(kind, label, first, count - 1, speeds.speed_scale))

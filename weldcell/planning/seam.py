@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -74,6 +74,8 @@ class SeamPath:
         cost: Total ladder cost.
         min_clearance: Smallest obstacle distance along the waypoints [m].
         min_singularity: Smallest ``singularity_distance`` along the waypoints.
+        alternatives: The cheapest path of every other arm configuration (labels) that has one,
+            when asked for (``plan_seam(..., alternatives=True)``), for the job-wide choice.
     """
 
     s: NDArrayF
@@ -83,6 +85,7 @@ class SeamPath:
     cost: float
     min_clearance: float
     min_singularity: float
+    alternatives: tuple[SeamPath, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +227,7 @@ def plan_seam(
     travel_angle: float = 0.0,
     gamma0: float = 0.0,
     sample_cost: NDArrayF | None = None,
+    alternatives: bool = False,
 ) -> SeamPath | SeamFailure:
     """Search the joint path along one seam.
 
@@ -244,6 +248,9 @@ def plan_seam(
         sample_cost: Cost per node of each orientation sample, shape (K,) (the preference for the
             programmed angles, :func:`weldcell.planning.nominal.deviation_cost`); None = a small
             cost on the work/travel angle deviations only.
+        alternatives: Also return the cheapest path of every other arm configuration
+            (``SeamPath.alternatives``; one search gives them all, as a path never changes its
+            configuration).
 
     Returns:
         The :class:`SeamPath`, or a :class:`SeamFailure` naming the interval and the cause.
@@ -271,13 +278,18 @@ def plan_seam(
             q_ref,
             options.max_joint_step * stride,
             sample_cost,
+            alternatives,
         )
         if isinstance(coarse, _LadderSolution):
-            dense = _densify(
-                robot, checker, T_base_tcp, s, T_tcp_flange, idx, coarse, options, travel_angle, gamma0, q_ref
-            )
-            if dense is not None:
-                return dense
+            found = [
+                _densify(
+                    robot, checker, T_base_tcp, s, T_tcp_flange, idx, c, options, travel_angle, gamma0, q_ref
+                )
+                for c in (coarse, *coarse.alternatives)
+            ]
+            dense = [d for d in found if d is not None]
+            if found[0] is not None:
+                return replace(found[0], alternatives=tuple(dense[1:]))
     full = _solve_ladder(
         robot,
         checker,
@@ -291,10 +303,17 @@ def plan_seam(
         q_ref,
         options.max_joint_step,
         sample_cost,
+        alternatives,
     )
     if isinstance(full, SeamFailure):
         return full
-    return _finish(robot, seam_id, s, full.q, full.angles, full.cost, full.clear, full.sing, options, q_ref)
+    done = [
+        _finish(robot, seam_id, s, f.q, f.angles, f.cost, f.clear, f.sing, options, q_ref)
+        for f in (full, *full.alternatives)
+    ]
+    if isinstance(done[0], SeamPath):
+        return replace(done[0], alternatives=tuple(d for d in done[1:] if isinstance(d, SeamPath)))
+    return done[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,6 +324,7 @@ class _LadderSolution:
     cost: float
     clear: NDArrayF
     sing: NDArrayF
+    alternatives: tuple[_LadderSolution, ...] = ()
 
 
 def _solve_ladder(
@@ -320,6 +340,7 @@ def _solve_ladder(
     q_ref: NDArrayF | None,
     max_step: float,
     sample_cost: NDArrayF | None = None,
+    per_label: bool = False,
 ) -> _LadderSolution | SeamFailure:
     N = T_base_tcp.shape[0]
     K = samples.shape[0]
@@ -376,19 +397,34 @@ def _solve_ladder(
     end = int(np.argmin(cost[-1]))
     if not np.isfinite(cost[-1, end]):
         return _diagnose(robot, checker, seam_id, s, Qz, reach, in_limits, free, valid, cost, lim_d)
-    path = np.empty(N, dtype=np.int64)
-    path[-1] = end
-    for i in range(N - 1, 0, -1):
-        path[i - 1] = back[i, path[i]]
     rows = np.arange(N)
-    return _LadderSolution(
-        q=Qz[rows, path],
-        angles=_unwrap_gamma(samples[path // B]),
-        branch=int(path[0] % B),
-        cost=float(cost[-1, end]),
-        clear=clear[rows, path],
-        sing=sing[rows, path],
-    )
+
+    def extract(last: int) -> _LadderSolution:
+        path = np.empty(N, dtype=np.int64)
+        path[-1] = last
+        for i in range(N - 1, 0, -1):
+            path[i - 1] = back[i, path[i]]
+        return _LadderSolution(
+            q=Qz[rows, path],
+            angles=_unwrap_gamma(samples[path // B]),
+            branch=int(path[0] % B),
+            cost=float(cost[-1, last]),
+            clear=clear[rows, path],
+            sing=sing[rows, path],
+        )
+
+    best = extract(end)
+    if not per_label:
+        return best
+    # edges keep the configuration, so the cheapest end node per label ends that label's best path
+    ok = np.isfinite(cost[-1])
+    others = []
+    for code in np.unique(labels[-1][ok]):
+        if code == labels[-1, end]:
+            continue
+        sel = np.flatnonzero(ok & (labels[-1] == code))
+        others.append(extract(int(sel[np.argmin(cost[-1, sel])])))
+    return replace(best, alternatives=tuple(others))
 
 
 def _neighbours(samples: NDArrayF, max_rotation: float) -> npt.NDArray[np.int64]:
