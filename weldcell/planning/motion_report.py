@@ -187,3 +187,59 @@ def speed_limit_violation(summary: MotionSummary) -> str:
                     f"above the limit of {limit * 1e3:.0f} mm/s ({lim.source})"
                 )
     return ""
+
+
+@dataclass(frozen=True, slots=True)
+class WeldedRun:
+    """One arc-on run of a trajectory (a welded segment).
+
+    Attributes:
+        seam_id: The seam welded.
+        length: Seam length covered with the arc on [m] (``|seam_s(last) - seam_s(first)|``).
+        t_start: Arc-on time [s].
+    """
+
+    seam_id: str
+    length: float
+    t_start: float
+
+
+def welded_runs(traj: Any) -> list[WeldedRun]:
+    """The arc-on runs of ``traj`` in time order, with the seam length each one welds."""
+    on = np.asarray(traj.arc_on, dtype=bool)
+    if not on.any():
+        return []
+    m = np.diff(np.r_[0, on.astype(np.int8), 0])
+    starts, ends = np.flatnonzero(m == 1), np.flatnonzero(m == -1) - 1
+    out = []
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+        k = int(traj.seam_index[a])
+        sid = traj.seam_ids[k] if 0 <= k < len(traj.seam_ids) else ""
+        s = np.asarray(traj.seam_s[a : b + 1], dtype=np.float64)
+        s = s[np.isfinite(s)]
+        length = float(abs(s[-1] - s[0])) if s.size else 0.0
+        out.append(WeldedRun(sid, length, float(a * traj.dt)))
+    return out
+
+
+def plan_metadata(reports: Any, traj: Any, motion: MotionSummary) -> dict[str, Any]:
+    """The figures stored in the trajectory (``JointTrajectory.metadata``, docs/trajectory-format.md).
+
+    ``reports`` are the planner's segment reports in weld order (``seam_id``, ``pass_index``,
+    ``stitch_index``, ``length``, ``reversed``); the i-th arc-on run of ``traj`` welds the i-th.
+    """
+    runs = welded_runs(traj)
+    segments = []
+    for i, r in enumerate(reports):
+        run = runs[i] if i < len(runs) else None
+        segments.append(
+            {
+                "seam_id": r.seam_id,
+                "pass_index": int(r.pass_index),
+                "stitch_index": int(r.stitch_index),
+                "programmed_length_m": float(r.length),
+                "welded_length_m": None if run is None else run.length,
+                "reversed": bool(r.reversed),
+            }
+        )
+    return {"schema": "weldcell.plan-figures/1", "segments": segments, "motion": motion.to_dict()}

@@ -34,7 +34,13 @@ from weldcell.planning.job_branches import (
     shifted,
 )
 from weldcell.planning.lift import lifted_waypoints
-from weldcell.planning.motion_report import MotionSummary, MoveSpan, motion_summary, speed_limit_violation
+from weldcell.planning.motion_report import (
+    MotionSummary,
+    MoveSpan,
+    motion_summary,
+    plan_metadata,
+    speed_limit_violation,
+)
 from weldcell.planning.nominal import DEVIATION_WEIGHT, deviation_cost
 from weldcell.planning.ordering import SeamEnds, order_seams
 from weldcell.planning.seam import (
@@ -552,6 +558,7 @@ def plan_program(
     too_fast = speed_limit_violation(motion)
     if too_fast:
         return PlanResult(PlanStatus.SPEED_LIMIT, None, too_fast, tuple(reports), motion)
+    traj = replace(traj, metadata=plan_metadata(reports, traj, motion))
     notify(1.0, "done")
     return PlanResult(PlanStatus.OK, traj, "", tuple(reports), motion)
 
