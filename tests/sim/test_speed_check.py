@@ -40,3 +40,11 @@ def test_configured_controller_limits_are_used(program, good_traj) -> None:  # t
     elbow = [v for v in report.violations if v.kind is ViolationKind.ELBOW_SPEED]
     assert elbow and np.isclose(max(v.value for v in elbow), peak_elbow, rtol=1e-6)
     assert ViolationKind.TCP_SPEED not in _kinds(report)
+
+
+def test_speed_violations_read_as_sentences(program) -> None:  # type: ignore[no-untyped-def]
+    fast = weld_trajectory(program, seam=0, move_time=0.25)
+    report = validate_trajectory(fast, program)
+    v = next(v for v in report.violations if v.kind is ViolationKind.TCP_SPEED)
+    text = v.message()
+    assert "protective stop" in text and "mm/s" in text

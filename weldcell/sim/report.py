@@ -70,6 +70,8 @@ _WHAT = {
     ViolationKind.ARC_NOT_AT_REST: "robot moving when the arc switches",
     ViolationKind.CELL_MISMATCH: "trajectory planned for another cell layout",
     ViolationKind.TRACKING: "robot cannot follow the trajectory (dynamic replay)",
+    ViolationKind.TCP_SPEED: "torch tip faster than the controller's safety limit (protective stop)",
+    ViolationKind.ELBOW_SPEED: "elbow faster than the controller's safety limit (protective stop)",
 }
 
 
