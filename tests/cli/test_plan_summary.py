@@ -62,7 +62,9 @@ def test_a_plan_that_welds_less_than_programmed_exits_2(  # type: ignore[no-unty
     monkeypatch.setattr(planning, "plan_program", fake)
     code, text = weldcell("plan", program_file, "-o", tmp_path)
     assert code == 2, text
-    assert "does not weld every programmed segment" in text and "of the programmed 60.0 mm" in text, text[-600:]
+    assert "does not weld every programmed segment" in text and "of the programmed 60.0 mm" in text, text[
+        -600:
+    ]
     summary = json.loads((tmp_path / "plan.json").read_text())
     assert summary["complete"] is False and len(summary["incomplete"]) == 1
 
