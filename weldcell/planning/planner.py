@@ -27,8 +27,8 @@ from weldcell.planning.collision import CapsuleCollisionChecker, CollisionChecke
 from weldcell.planning.job_branches import (
     CONFIGURATION_CHANGE_COST,
     KeepConfigurationFailure,
-    branch_options,
     choose_branches,
+    completed_span,
     label_text,
     plan_spans,
     shifted,
@@ -529,7 +529,20 @@ def plan_program(
         def complete(p: _Planned, path: SeamPath) -> _Planned | SeamFailure:
             return _complete_direction(robot, checker, p.seg, p.reversed, cell, opts, path.s, path, 0.0)
 
-        picked = _job_branches(robot, [c for c in chosen if isinstance(c, _Planned)], home, opts, complete)
+        def end_cost(p: _Planned) -> float:
+            # an approach / depart that changes the configuration or cannot go straight costs extra
+            cost = 0.0
+            for a, b in ((p.q_approach, p.weld.q[0]), (p.weld.q[-1], p.q_depart)):
+                lab = np.asarray(robot.configuration_labels(np.stack([a, b])))
+                if np.any(lab[0] != lab[1]):
+                    cost += opts.configuration_change_cost
+                if not segment_free(checker, a, b, opts.transit.resolution):
+                    cost += 0.5 * opts.configuration_change_cost
+            return cost
+
+        picked = _job_branches(
+            robot, [c for c in chosen if isinstance(c, _Planned)], home, opts, complete, end_cost
+        )
         if isinstance(picked, str):
             return PlanResult(PlanStatus.CONFIGURATION_CHANGE, None, picked, tuple(reports))
         chosen = list(picked)
@@ -569,43 +582,63 @@ def _job_branches(
     home: NDArrayF,
     opts: PlanOptions,
     complete: Callable[[_Planned, SeamPath], _Planned | SeamFailure],
+    end_cost: Callable[[_Planned], float],
 ) -> list[_Planned] | str:
     """Arm configuration and joint turns of every segment, chosen across the job (job_branches).
 
     ``complete`` turns an alternative joint path of a segment into a timed weld with approach and
-    depart. Returns the segments to weld, or (``keep_configuration``) a sentence naming the
-    segment that would need a configuration change.
+    depart; ``end_cost`` rates a completed segment's approach and depart moves [s]. Returns the
+    segments to weld, or (``keep_configuration``) a sentence naming the segment that would need a
+    configuration change.
     """
     lo, hi = np.asarray(robot.q_lower, dtype=np.float64), np.asarray(robot.q_upper, dtype=np.float64)
     wrap = wrap_mask(robot)
-    options = [branch_options(plan_spans(p), lo, hi, wrap) for p in chosen]
     home_labels = tuple(int(x) for x in np.asarray(robot.configuration_labels(home)).ravel()[:3])
-    picked = choose_branches(
-        options,
-        home,
-        home_labels,  # type: ignore[arg-type]
-        np.asarray(robot.qd_max, dtype=np.float64),
-        change_cost=opts.configuration_change_cost,
-        keep_configuration=opts.keep_configuration,
-    )
-    if isinstance(picked, KeepConfigurationFailure):
-        seg = chosen[picked.position].seg
-        where = f"seam {seg.seam_id!r} (pass {seg.pass_index + 1}, stitch {seg.stitch_index + 1})"
-        before = "; ".join(label_text(x) for x in picked.available)
-        offered = "; ".join(label_text(x) for x in picked.offered)
-        return (
-            f"{where} needs a configuration change with keep-configuration: the welds before it "
-            f"share only the arm configuration(s) [{before}], it can be welded only in [{offered}]; "
-            "allow configuration changes, reorder the seams or move the part"
+    spans = [plan_spans(p) for p in chosen]
+    for i, p in enumerate(chosen):
+        spans[i][0] = completed_span(p, end_cost(p))
+    done: dict[tuple[int, int], _Planned | SeamFailure] = {}
+    # a not yet completed alternative is judged by its joint path; once chosen it is completed and
+    # judged again (its approach and depart may turn out worse), until the choice is stable
+    for _ in range(1 + sum(len(p.alternatives) for p in chosen)):
+        picked = choose_branches(
+            spans,
+            home,
+            home_labels,  # type: ignore[arg-type]
+            np.asarray(robot.qd_max, dtype=np.float64),
+            lo,
+            hi,
+            wrap,
+            change_cost=opts.configuration_change_cost,
+            keep_configuration=opts.keep_configuration,
         )
+        if isinstance(picked, KeepConfigurationFailure):
+            seg = chosen[picked.position].seg
+            where = f"seam {seg.seam_id!r} (pass {seg.pass_index + 1}, stitch {seg.stitch_index + 1})"
+            before = "; ".join(label_text(x) for x in picked.available)
+            offered = "; ".join(label_text(x) for x in picked.offered)
+            return (
+                f"{where} needs a configuration change with keep-configuration: the welds before it "
+                f"share only the arm configuration(s) [{before}], it can be welded only in [{offered}]; "
+                "allow configuration changes, reorder the seams or move the part"
+            )
+        fresh = [(i, o.plan) for i, o in enumerate(picked) if o.plan > 0 and (i, o.plan) not in done]
+        for i, k in fresh:
+            c = complete(chosen[i], chosen[i].alternatives[k - 1])
+            done[(i, k)] = c
+            spans[i][k] = (
+                replace(spans[i][k], extra_cost=np.inf)
+                if isinstance(c, SeamFailure)
+                else completed_span(c, end_cost(c))
+            )
+        if not fresh:
+            break
+    assert not isinstance(picked, KeepConfigurationFailure)  # mypy: returned above
     out = []
-    for p, o in zip(chosen, picked, strict=True):
-        base: _Planned | SeamFailure = p
-        if o.plan > 0:
-            alt = p.alternatives[o.plan - 1]
-            base = complete(p, alt)
-        if isinstance(base, SeamFailure):  # the chosen configuration cannot be welded after all
-            out.append(replace(p, alternatives=()))
+    for i, (p, o) in enumerate(zip(chosen, picked, strict=True)):
+        base = p if o.plan == 0 else done.get((i, o.plan), p)
+        if isinstance(base, SeamFailure) or not np.isfinite(spans[i][o.plan].extra_cost):
+            out.append(replace(p, alternatives=()))  # the chosen configuration cannot be welded after all
             continue
         moved = shifted(base, o.shift)
         inside = robot.within_limits(np.concatenate([moved.weld.q, [moved.q_approach, moved.q_depart]]))

@@ -399,12 +399,12 @@ def _solve_ladder(
         return _diagnose(robot, checker, seam_id, s, Qz, reach, in_limits, free, valid, cost, lim_d)
     rows = np.arange(N)
 
-    def extract(last: int) -> _LadderSolution:
+    def extract(last: int, cost: NDArrayF, back: npt.NDArray[np.int64]) -> tuple[_LadderSolution, int]:
         path = np.empty(N, dtype=np.int64)
         path[-1] = last
         for i in range(N - 1, 0, -1):
             path[i - 1] = back[i, path[i]]
-        return _LadderSolution(
+        sol = _LadderSolution(
             q=Qz[rows, path],
             angles=_unwrap_gamma(samples[path // B]),
             branch=int(path[0] % B),
@@ -412,19 +412,56 @@ def _solve_ladder(
             clear=clear[rows, path],
             sing=sing[rows, path],
         )
+        return sol, int(path[0])
 
-    best = extract(end)
+    best, first = extract(end, cost, back)
     if not per_label:
         return best
-    # edges keep the configuration, so the cheapest end node per label ends that label's best path
-    ok = np.isfinite(cost[-1])
-    others = []
-    for code in np.unique(labels[-1][ok]):
-        if code == labels[-1, end]:
-            continue
-        sel = np.flatnonzero(ok & (labels[-1] == code))
-        others.append(extract(int(sel[np.argmin(cost[-1, sel])])))
+    # Alternatives for the job-wide choice: the cheapest path per arm configuration (edges keep
+    # the configuration, so the cheapest end node of a label ends that label's best path) and,
+    # with a free torch rotation, per quarter turn of the rotation at the start (a search with
+    # the start restricted to that quarter).
+    family = _rotation_family(samples, B)
+    found: dict[tuple[int, int], _LadderSolution] = {(int(labels[0, first]), int(family[first])): best}
+
+    def collect(c: NDArrayF, b: npt.NDArray[np.int64]) -> None:
+        ok = np.isfinite(c[-1])
+        for code in np.unique(labels[-1][ok]):
+            sel = np.flatnonzero(ok & (labels[-1] == code))
+            sol, start = extract(int(sel[np.argmin(c[-1, sel])]), c, b)
+            key = (int(code), int(family[start]))
+            if key not in found or sol.cost < found[key].cost:
+                found[key] = sol
+
+    collect(cost, back)
+    if family.max() > 0:
+        for f in range(4):
+            c_f, b_f = ladder_dp(
+                np.ascontiguousarray(Qz),
+                valid,
+                labels,
+                node_cost,
+                wrap.astype(np.int64),
+                np.full(n, max_step),
+                weights,
+                start_cost + np.where(family == f, 0.0, np.inf),
+                nbr,
+                B,
+            )
+            collect(c_f, b_f)
+    others = sorted((v for v in found.values() if v is not best), key=lambda x: x.cost)
     return replace(best, alternatives=tuple(others))
+
+
+def _rotation_family(samples: NDArrayF, B: int) -> npt.NDArray[np.int64]:
+    """Per ladder node (K·B,), the quarter turn (0-3) of its torch rotation γ when the rotation is
+    free (samples cover the full turn), else 0 everywhere."""
+    g = np.unique(np.round(samples[:, 0], 12))
+    K = samples.shape[0]
+    if len(g) < 8 or g.max() - g.min() < TWO_PI * (1.0 - 1.5 / len(g)):
+        return np.zeros(K * B, dtype=np.int64)
+    q = np.round(np.mod(samples[:, 0], TWO_PI) / (np.pi / 2)).astype(np.int64) % 4
+    return np.repeat(q, B)
 
 
 def _neighbours(samples: NDArrayF, max_rotation: float) -> npt.NDArray[np.int64]:
