@@ -187,3 +187,48 @@ def test_many_close_seams_without_flips_and_less_joint_travel(
         b = a + round(m.duration / traj.dt)
         assert np.max(np.abs(traj.q[b] - traj.q[a])) < np.pi / 2
     assert traj.metadata["motion"]["configuration_changes"] == 0
+
+
+def test_keep_configuration_failure_names_the_seam(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from weldcell.kinematics import load_robot, load_torch
+    from weldcell.planning.collision import CapsuleCollisionChecker
+    from weldcell.planning.planner import _job_branches, _plan_direction, _Planned
+    from weldcell.toolpath import toolpaths_for_program
+
+    prog = load_program(ribbed_plate(tmp_path / "p.yaml", "ur10e", ribs=3))
+    cell = prog.cell
+    robot = load_robot(cell.robot)
+    chk = CapsuleCollisionChecker(robot, load_torch(cell.torch), cell, None)
+    planned = [
+        _plan_direction(robot, chk, seg, False, cell, PlanOptions()) for seg in toolpaths_for_program(prog)
+    ]
+    assert all(isinstance(p, _Planned) for p in planned)
+    # pretend seam s2 can only be welded with the elbow the other way round
+    p2 = planned[2]
+    assert isinstance(p2, _Planned)
+    flipped = np.asarray(p2.path.labels) * np.array([1, -1, 1])
+    planned[2] = replace(p2, path=replace(p2.path, labels=flipped), alternatives=())
+    for p in planned[:2]:  # and the others only in their own
+        assert isinstance(p, _Planned)
+    planned[:2] = [replace(p, alternatives=()) for p in planned[:2]]  # type: ignore[union-attr]
+    msg = _job_branches(
+        robot,
+        planned,  # type: ignore[arg-type]
+        np.asarray(cell.home_q),
+        PlanOptions(keep_configuration=True),
+        lambda p, path: p,
+        lambda p: 0.0,
+    )
+    assert isinstance(msg, str)
+    assert "seam 's2'" in msg and "keep-configuration" in msg and "elbow" in msg
+    ok = _job_branches(
+        robot,
+        planned,
+        np.asarray(cell.home_q),
+        PlanOptions(),
+        lambda p, path: p,
+        lambda p: 0.0,  # type: ignore[arg-type]
+    )
+    assert isinstance(ok, list) and len(ok) == 3
