@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from weldcell.errors import PlanningError
 from weldcell.planning.collision import CapsuleCollisionChecker, CollisionChecker
 from weldcell.planning.job_branches import (
     CONFIGURATION_CHANGE_COST,
@@ -52,7 +51,12 @@ from weldcell.planning.seam import (
     rotation_angles,
     wrap_mask,
 )
-from weldcell.planning.speed_limits import SpeedLimits, speed_limits_for_cell, time_path_limited
+from weldcell.planning.speed_limits import (
+    SpeedLimitError,
+    SpeedLimits,
+    speed_limits_for_cell,
+    time_path_limited,
+)
 from weldcell.planning.trajectory import ArcEvent, JointTrajectory
 from weldcell.planning.transit import TransitError, TransitOptions, find_path, segment_free
 from weldcell.planning.weld import (
@@ -565,7 +569,7 @@ def plan_program(
         )
     except TransitError as err:
         return PlanResult(PlanStatus.TRANSIT_FAILED, None, str(err), tuple(reports))
-    except PlanningError as err:  # a move that cannot be timed under the speed limits
+    except SpeedLimitError as err:  # a move that cannot be timed under the speed limits
         return PlanResult(PlanStatus.SPEED_LIMIT, None, str(err), tuple(reports))
     motion = motion_summary(robot, traj, spans, limits)
     too_fast = speed_limit_violation(motion)

@@ -25,6 +25,11 @@ from weldcell.kinematics.safety import default_limits, planning_limits
 
 NDArrayF = npt.NDArray[np.float64]
 
+
+class SpeedLimitError(PlanningError):
+    """A move cannot be timed under the TCP / elbow speed limits."""
+
+
 _DIFF_STEP = 1e-6  # [rad] joint step of the directional derivative (error ~1e-12 relative)
 _RETIME_ITERATIONS = 8
 _RETIME_MARGIN = 0.98  # aim this fraction below the limit when scaling, so sampling never exceeds it
@@ -171,7 +176,7 @@ def time_path_limited(
         (q, qd, qdd, speeds): samples (M, n) each at ``dt`` [s], and the move's peak speeds.
 
     Raises:
-        PlanningError: the move cannot be timed under the limits.
+        SpeedLimitError: the move cannot be timed under the limits.
     """
     from weldcell.planning.transit import time_path
 
@@ -191,7 +196,7 @@ def time_path_limited(
         tcp, elbow = point_speeds(robot, q, qd, T_flange_tcp)
         ratio = _ratio(tcp, elbow, limits)
     if ratio > 1.0:
-        raise PlanningError(
+        raise SpeedLimitError(
             f"cannot time the move under TCP {limits.tcp_speed * 1e3:.0f} mm/s and elbow "
             f"{limits.elbow_speed * 1e3:.0f} mm/s (peak {tcp.max() * 1e3:.0f} / "
             f"{elbow.max() * 1e3:.0f} mm/s)"
