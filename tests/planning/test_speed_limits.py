@@ -152,3 +152,25 @@ def test_cell_speed_above_the_controller_limit_is_refused(tmp_path: Path) -> Non
     assert "max_tcp_speed_mm_s" in msg and "1500" in msg and "p.yaml" in msg
     with pytest.raises(ProgramError, match="max_elbow_speed_mm_s"):
         load_program(_program(tmp_path, "ur5e", "  max_elbow_speed_mm_s: 1600"))
+
+
+@pytest.mark.parametrize("name", ["ur3e", "ur10e", "kr6_r900"])
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1))
+def test_random_moves_stay_under_the_limits_and_are_not_slower_than_needed(name: str, seed: int) -> None:
+    robot = load_robot(name)
+    T_ft = np.asarray(load_torch("torch_mig_22").T_flange_tcp(0.015))
+    rng = np.random.default_rng(seed)
+    lo, hi = np.maximum(robot.q_lower, -np.pi), np.minimum(robot.q_upper, np.pi)
+    wp = rng.uniform(lo, hi, size=(int(rng.integers(2, 4)), robot.n_joints))
+    plan = planning_limits(default_limits(name))
+    lim = SpeedLimits(plan.tcp_speed, plan.elbow_speed)
+    opts = TransitOptions()
+    q, qd, _, peaks = time_path_limited(robot, FREE, wp, 0.002, opts, lim, T_ft)
+    tcp, elbow = point_speeds(robot, q, qd, T_ft)
+    assert tcp.max() <= lim.tcp_speed * 1.0001 and elbow.max() <= lim.elbow_speed * 1.0001
+    assert np.all(np.isfinite(q)) and np.allclose(q[0], wp[0]) and np.allclose(q[-1], wp[-1])
+    # some limit is nearly reached: a Cartesian one, or (not slowed) the joints' own
+    joint_use = np.max(np.abs(qd) / (opts.speed_scale * np.asarray(robot.qd_max)))
+    cart_use = max(tcp.max() / lim.tcp_speed, elbow.max() / lim.elbow_speed)
+    assert cart_use > 0.85 or (peaks.speed_scale == 1.0 and joint_use > 0.5)
