@@ -531,7 +531,9 @@ def plan_program(
         notify(0.84, "choosing arm configurations across the job")
 
         def complete(p: _Planned, path: SeamPath) -> _Planned | SeamFailure:
-            return _complete_direction(robot, checker, p.seg, p.reversed, cell, opts, path.s, path, 0.0)
+            t1 = time.perf_counter()
+            c = _complete_direction(robot, checker, p.seg, p.reversed, cell, opts, path.s, path, t1)
+            return c if isinstance(c, SeamFailure) else replace(c, plan_time=p.plan_time + c.plan_time)
 
         def end_cost(p: _Planned) -> float:
             # an approach / depart that changes the configuration or cannot go straight costs extra
@@ -550,7 +552,8 @@ def plan_program(
         if isinstance(picked, str):
             return PlanResult(PlanStatus.CONFIGURATION_CHANGE, None, picked, tuple(reports))
         chosen = list(picked)
-    reports = [_report(segments[k], planned[(k, rev)], opts.dt) for k, rev in sequence]
+    # the reports describe what is welded: the chosen configuration of every segment
+    reports = [_report(segments[k], c, opts.dt) for (k, _rev), c in zip(sequence, chosen, strict=True)]
     # ---- assemble the timeline
     notify(0.85, "transit moves")
     limits = speed_limits_for_cell(cell)
