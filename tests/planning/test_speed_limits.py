@@ -174,3 +174,14 @@ def test_random_moves_stay_under_the_limits_and_are_not_slower_than_needed(name:
     joint_use = np.max(np.abs(qd) / (opts.speed_scale * np.asarray(robot.qd_max)))
     cart_use = max(tcp.max() / lim.tcp_speed, elbow.max() / lim.elbow_speed)
     assert cart_use > 0.85 or (peaks.speed_scale == 1.0 and joint_use > 0.5)
+
+
+def test_cell_speed_settings_survive_save_and_load(tmp_path: Path) -> None:
+    from weldcell.program import save_program
+
+    prog = load_program(_program(tmp_path, "ur10e", "  max_tcp_speed_mm_s: 600\n  max_elbow_speed_mm_s: 900"))
+    again = load_program(save_program(prog, tmp_path / "again.yaml"))
+    assert again.cell.max_tcp_speed == pytest.approx(0.6)
+    assert again.cell.max_elbow_speed == pytest.approx(0.9)
+    plain = load_program(save_program(load_program(_program(tmp_path, "ur10e", "")), tmp_path / "plain.yaml"))
+    assert plain.cell.max_tcp_speed is None and plain.cell.max_elbow_speed is None
