@@ -41,7 +41,7 @@ from weldcell.planning.motion_report import (
     speed_limit_violation,
 )
 from weldcell.planning.nominal import DEVIATION_WEIGHT, deviation_cost
-from weldcell.planning.ordering import SeamEnds, order_seams
+from weldcell.planning.ordering import SeamEnds, move_time, order_seams
 from weldcell.planning.seam import (
     LadderOptions,
     SeamFailure,
@@ -551,6 +551,29 @@ def plan_program(
         )
         if isinstance(picked, str):
             return PlanResult(PlanStatus.CONFIGURATION_CHANGE, None, picked, tuple(reports))
+        if free_order and len(seam_ids) > 1 and opts.job_configurations:
+            # the order was chosen with every seam's cheapest path: order again with the chosen ones
+            by_seam: dict[str, list[_Planned]] = {}
+            for p in picked:
+                by_seam.setdefault(p.seg.seam_id, []).append(p)
+            ends2 = []
+            for sid, e in zip(seam_ids, ends, strict=True):
+                mine = by_seam[sid]
+                pair = (mine[0].q_approach, mine[-1].q_depart)
+                ends2.append(SeamEnds(pair, e.reverse) if not mine[0].reversed else SeamEnds(e.forward, pair))
+            order2 = order_seams(
+                ends2, home, np.asarray(robot.qd_max), np.asarray(robot.qdd_max), prec, wrap=wrap_mask(robot)
+            )
+            seq2 = [(k, rev) for i, rev in order2 for k in (backwards if rev else groups)[seam_ids[i]]]
+            if seq2 != sequence:
+                again = [p for p in (planned[key] for key in seq2) if isinstance(p, _Planned)]
+                picked2 = _job_branches(robot, again, home, opts, complete, end_cost)
+                cost = _tour_cost(robot, home, picked, opts.configuration_change_cost)
+                if (
+                    not isinstance(picked2, str)
+                    and _tour_cost(robot, home, picked2, opts.configuration_change_cost) < cost
+                ):
+                    sequence, picked = seq2, picked2
         chosen = list(picked)
     # the reports describe what is welded: the chosen configuration of every segment
     reports = [_report(segments[k], c, opts.dt) for (k, _rev), c in zip(sequence, chosen, strict=True)]
@@ -581,6 +604,19 @@ def plan_program(
     traj = replace(traj, metadata=plan_metadata(reports, traj, motion))
     notify(1.0, "done")
     return PlanResult(PlanStatus.OK, traj, "", tuple(reports), motion)
+
+
+def _tour_cost(robot: Any, home: NDArrayF, chosen: list[_Planned], change_cost: float) -> float:
+    """Estimated air time of a job [s]: joint move times between the segments (from and to home),
+    plus ``change_cost`` per configuration change between them."""
+    qd, qdd = np.asarray(robot.qd_max, dtype=np.float64), np.asarray(robot.qdd_max, dtype=np.float64)
+    stops = [home] + [q for p in chosen for q in (p.q_approach, p.q_depart)] + [home]
+    lab = np.asarray(robot.configuration_labels(np.stack(stops)))
+    total = 0.0
+    for k in range(0, len(stops), 2):  # depart (or home) -> next approach (or home)
+        total += move_time(stops[k], stops[k + 1], qd, qdd)
+        total += change_cost * float(np.any(lab[k] != lab[k + 1]))
+    return total
 
 
 def _job_branches(
