@@ -296,7 +296,7 @@ def _plan_direction(
         q_ref=home,
         travel_angle=seg.travel_angle,
         gamma0=gamma0(seg),
-        alternatives=options.job_configurations,
+        alternatives=options.job_configurations or options.keep_configuration,
         sample_cost=deviation_cost(
             samples,
             seg,
@@ -317,7 +317,7 @@ def _plan_direction(
             best = nxt
     if isinstance(best, SeamFailure):
         return best
-    keep = tuple(alts) if options.job_configurations else ()
+    keep = tuple(alts) if (options.job_configurations or options.keep_configuration) else ()
     return replace(best, alternatives=keep, plan_time=time.perf_counter() - t0)
 
 
