@@ -32,6 +32,8 @@ class SpeedLimitError(PlanningError):
 
 _DIFF_STEP = 1e-6  # [rad] joint step of the directional derivative (error ~1e-12 relative)
 _RETIME_ITERATIONS = 8
+_BISECTIONS = 5
+_BISECT_UNTIL = 0.9  # a compliant timing this close to the limits is taken as it is
 _RETIME_MARGIN = 0.98  # aim this fraction below the limit when scaling, so sampling never exceeds it
 
 
@@ -167,10 +169,11 @@ def time_path_limited(
 
     The move is timed at the joint limits first (:func:`weldcell.planning.transit.time_path`); when
     its peak TCP or elbow speed exceeds a limit, the joint speed limits are scaled by
-    ``limit / peak`` (a little less) and the move is timed again, until it complies. The path in
-    joint space stays the same; only its speed along it changes. When a few such steps do not
-    suffice (acceleration-dominated moves), the accelerations are scaled by the square of the
-    factor as well, which is an exact time scaling (every speed shrinks by the factor).
+    ``limit / peak`` (a little less) and the accelerations by its square, which is an exact time
+    scaling of a time-optimal move (every speed shrinks by the factor), and the move is timed
+    again. The path in joint space stays the same; only its speed along it changes. When the
+    timing changes shape with the scale (a spline that had to stop at its way points), the scale
+    is bisected towards the fastest compliant one.
 
     Returns:
         (q, qd, qdd, speeds): samples (M, n) each at ``dt`` [s], and the move's peak speeds.
@@ -180,25 +183,41 @@ def time_path_limited(
     """
     from weldcell.planning.transit import time_path
 
-    scale = 1.0
-    q, qd, qdd = time_path(robot, checker, waypoints, dt, options)
-    tcp, elbow = point_speeds(robot, q, qd, T_flange_tcp)
-    ratio = _ratio(tcp, elbow, limits)
-    for it in range(_RETIME_ITERATIONS):
-        if ratio <= 1.0:
-            return q, qd, qdd, MoveSpeeds(float(tcp.max()), float(elbow.max()), scale)
-        scale *= _RETIME_MARGIN / ratio
-        # the later steps scale the accelerations by the square: an exact time scaling of the move
-        acc = scale * scale if it >= _RETIME_ITERATIONS // 2 else 1.0
+    def timed(v: float, exact: bool) -> tuple[NDArrayF, NDArrayF, NDArrayF, NDArrayF, NDArrayF, float]:
+        # exact: accelerations scaled by the square as well, an exact time scaling of the move
+        acc = v * v if exact else 1.0
         q, qd, qdd = time_path(
-            robot, checker, waypoints, dt, options, velocity_scale=scale, acceleration_scale=acc
+            robot, checker, waypoints, dt, options, velocity_scale=v, acceleration_scale=acc
         )
         tcp, elbow = point_speeds(robot, q, qd, T_flange_tcp)
-        ratio = _ratio(tcp, elbow, limits)
+        return q, qd, qdd, tcp, elbow, _ratio(tcp, elbow, limits)
+
+    scale, exact = 1.0, False
+    q, qd, qdd, tcp, elbow, ratio = timed(scale, exact)
+    too_fast = 1.0  # largest scale known to exceed a limit
+    for _ in range(_RETIME_ITERATIONS):
+        if ratio <= 1.0:
+            break
+        too_fast = scale
+        scale *= _RETIME_MARGIN / ratio
+        exact = True
+        q, qd, qdd, tcp, elbow, ratio = timed(scale, exact)
     if ratio > 1.0:
         raise SpeedLimitError(
             f"cannot time the move under TCP {limits.tcp_speed * 1e3:.0f} mm/s and elbow "
             f"{limits.elbow_speed * 1e3:.0f} mm/s (peak {tcp.max() * 1e3:.0f} / "
             f"{elbow.max() * 1e3:.0f} mm/s)"
         )
+    # a timing whose shape changed with the scale (toppra, or the stop-at-every-way-point
+    # fallback) may now be much slower than the limits allow: bisect towards the fastest one
+    for _ in range(_BISECTIONS):
+        if scale >= too_fast or ratio >= _BISECT_UNTIL:
+            break
+        mid = 0.5 * (scale + too_fast)
+        cand = timed(mid, exact)
+        if cand[-1] <= 1.0:
+            scale = mid
+            q, qd, qdd, tcp, elbow, ratio = cand
+        else:
+            too_fast = mid
     return q, qd, qdd, MoveSpeeds(float(tcp.max()), float(elbow.max()), scale)
