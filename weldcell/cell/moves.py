@@ -215,7 +215,11 @@ def reapproach_move(
         from weldcell.planning import plan_joint_move
 
         try:
-            travel = np.asarray(plan_joint_move(robot, q1[-1], q3[0], checker, dt=template.dt).q)
+            travel = np.asarray(
+                plan_joint_move(
+                    robot, q1[-1], q3[0], checker, dt=template.dt, T_flange_tcp=template.T_flange_tcp
+                ).q
+            )
         except WeldcellError as err:  # keep the direct travel: the approver's validation judges it
             log.warning("collision-free re-approach not found (%s); trying the direct joint move", err)
     T_travel = template.T_world_base @ robot.fk(travel) @ template.T_flange_tcp

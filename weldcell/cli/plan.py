@@ -29,9 +29,39 @@ def check_positive(option: str, value: float, expected: str, *, upper: float | N
         raise WeldcellError(f"{option} {value:g}: expected {expected}, > 0{limit}")
 
 
-def _summary(result: Any, program: Any, plan_time: float, traj_file: Path | None) -> dict[str, Any]:
-    def num(x: float) -> float | None:
-        return None if not math.isfinite(x) else round(x, 6)
+WELDED_LENGTH_TOLERANCE = 1e-4  # [m] a segment counts as welded when at most 0.1 mm is missing
+
+
+def welded_lengths(result: Any) -> list[float | None]:
+    """Welded seam length [m] per segment report (weld order), None where nothing was welded."""
+    from weldcell.planning.motion_report import welded_runs
+
+    runs = [] if result.trajectory is None else welded_runs(result.trajectory)
+    return [runs[i].length if i < len(runs) else None for i in range(len(result.seams))]
+
+
+def incomplete_segments(result: Any, welded: list[float | None]) -> list[str]:
+    """One sentence per programmed segment the plan does not weld end to end (empty: all welded)."""
+    out = []
+    for r, w in zip(result.seams, welded, strict=True):
+        where = f"seam {r.seam_id!r} pass {r.pass_index + 1} stitch {r.stitch_index + 1}"
+        if w is None:
+            out.append(f"{where}: not welded ({r.status.value})")
+        elif w < r.length - WELDED_LENGTH_TOLERANCE:
+            out.append(f"{where}: welds {w * 1e3:.1f} mm of the programmed {r.length * 1e3:.1f} mm")
+    return out
+
+
+def _summary(
+    result: Any,
+    program: Any,
+    plan_time: float,
+    traj_file: Path | None,
+    welded: list[float | None],
+    incomplete: list[str],
+) -> dict[str, Any]:
+    def num(x: float | None) -> float | None:
+        return None if x is None or not math.isfinite(x) else round(x, 6)
 
     return {
         "schema": "weldcell.plan-summary/1",
@@ -39,6 +69,9 @@ def _summary(result: Any, program: Any, plan_time: float, traj_file: Path | None
         "program_hash": program.hash,
         "status": result.status.value,
         "reason": result.reason,
+        "complete": result.ok and not incomplete,
+        "incomplete": incomplete,
+        "motion": None if result.motion is None else result.motion.to_dict(),
         "trajectory": None if traj_file is None else traj_file.name,
         "cycle_time_s": num(result.cycle_time),
         "arc_time_s": num(result.arc_time),
@@ -56,12 +89,13 @@ def _summary(result: Any, program: Any, plan_time: float, traj_file: Path | None
                 else [num(r.s_interval[0]), num(r.s_interval[1])],
                 "detail": r.detail,
                 "length_m": num(r.length),
+                "welded_length_m": num(w),
                 "arc_time_s": num(r.arc_time),
                 "reversed": r.reversed,
                 "min_clearance_m": num(r.min_clearance),
                 "min_singularity_distance": num(r.min_singularity),
             }
-            for r in result.seams
+            for r, w in zip(result.seams, welded, strict=True)
         ],
     }
 
@@ -73,11 +107,15 @@ def plan_command(
     rotation_samples: int = typer.Option(36, help="Samples of the free torch rotation per full turn."),
     keep_order: bool = typer.Option(False, help="Weld in file order even when the program leaves it open."),
     seed: int = typer.Option(0, help="Seed of the transit searches (same seed = identical trajectory)."),
+    keep_configuration: bool = typer.Option(
+        False,
+        "--keep-configuration",
+        help="Weld the whole job in one arm configuration (no elbow/shoulder/wrist flip between welds).",
+    ),
 ) -> None:
     """Plan PROGRAM: joint trajectory (trajectory.npz) and summary (plan.json) in DIR."""
     from rich.markup import escape
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-    from rich.table import Table
 
     from weldcell.planning import LadderOptions, PlanOptions, PlanStatus, plan_program, save_trajectory
     from weldcell.program import load_program
@@ -98,6 +136,7 @@ def plan_command(
         optimize_order=not keep_order,
         ladder=LadderOptions(rotation_samples=rotation_samples),
         seed=seed,
+        keep_configuration=keep_configuration,
     )
     t0 = time.perf_counter()
     with Progress(
@@ -116,43 +155,130 @@ def plan_command(
 
         result = plan_program(prog, options, progress)
     plan_time = time.perf_counter() - t0
+    welded = welded_lengths(result)
+    incomplete = incomplete_segments(result, welded)
     traj_file = None
     try:
         if result.trajectory is not None:
             traj_file = save_trajectory(result.trajectory, out / "trajectory.npz")
-        (out / "plan.json").write_text(json.dumps(_summary(result, prog, plan_time, traj_file), indent=2))
+        summary = _summary(result, prog, plan_time, traj_file, welded, incomplete)
+        (out / "plan.json").write_text(json.dumps(summary, indent=2))
     except OSError as err:
         raise WeldcellError(
             f"--out {out}: cannot write {Path(err.filename or out).name} ({err.strerror or err})"
         ) from err
 
-    table = Table(title=f"{prog.name}: {len(result.seams)} weld segment(s)")
-    for col in ("seam", "pass", "stitch", "status", "length [mm]", "arc [s]", "dir", "clearance [mm]"):
-        table.add_column(col)
-    for r in result.seams:
-        ok = r.status is PlanStatus.OK
-        table.add_row(
-            r.seam_id,
-            str(r.pass_index + 1),
-            str(r.stitch_index + 1),
-            "[green]ok[/]" if ok else f"[red]{r.status.value}[/]",
-            f"{r.length * 1e3:.1f}",
-            f"{r.arc_time:.2f}" if ok else "-",
-            "rev" if r.reversed else "fwd",
-            f"{r.min_clearance * 1e3:.1f}" if ok and math.isfinite(r.min_clearance) else "-",
-        )
-    console.print(table)
-    if not result.ok:
-        err_console.print(f"[bold red]cannot plan:[/] {result.reason}", highlight=False)
-        for r in result.seams:
-            if r.status not in (PlanStatus.OK, PlanStatus.NOT_PLANNED) and r.reason != result.reason:
-                err_console.print(f"  also: {r.reason}", highlight=False)
+    _print_summary(prog, result, welded, plan_time)
+    if not result.ok or incomplete:
+        if not result.ok:
+            err_console.print(f"[bold red]cannot plan:[/] {result.reason}", highlight=False)
+            for r in result.seams:
+                if r.status not in (PlanStatus.OK, PlanStatus.NOT_PLANNED) and r.reason != result.reason:
+                    err_console.print(f"  also: {r.reason}", highlight=False)
+        else:
+            err_console.print(
+                "[bold red]the plan does not weld every programmed segment:[/]", highlight=False
+            )
+            for line in incomplete:
+                err_console.print(f"  {line}", highlight=False)
+        if traj_file is not None:
+            err_console.print(f"wrote {traj_file} (incomplete: do not run it) and {out / 'plan.json'}")
         sys.exit(EXIT_ERROR)
     console.print(
         f"cycle time [bold]{result.cycle_time:.2f} s[/]  arc time {result.arc_time:.2f} s  "
         f"air time {result.air_time:.2f} s  (planned in {plan_time:.1f} s)"
     )
     console.print(f"wrote {traj_file} and {out / 'plan.json'}")
+
+
+def _print_summary(prog: Any, result: Any, welded: list[float | None], plan_time: float) -> None:
+    """The segment and move figures: rich tables on a terminal, plain lines otherwise."""
+    from rich.table import Table
+
+    from weldcell.planning import PlanStatus
+
+    def mm(x: float | None) -> str:
+        return "-" if x is None or not math.isfinite(x) else f"{x * 1e3:.1f}"
+
+    motion = result.motion
+    moves = [] if motion is None else [m for m in motion.moves if m.kind != "weld"]
+    if not console.is_terminal:
+        for r, w in zip(result.seams, welded, strict=True):
+            console.print(
+                f"segment {r.seam_id} pass {r.pass_index + 1} stitch {r.stitch_index + 1}: "
+                f"{r.status.value}, welded {mm(w)} of {mm(r.length)} mm, "
+                f"{'reversed' if r.reversed else 'forward'}"
+                + (f", arc {r.arc_time:.2f} s" if r.status is PlanStatus.OK else ""),
+                highlight=False,
+                markup=False,
+            )
+        for m in moves:
+            console.print(
+                f"move {m.kind} {m.label}: {m.duration:.2f} s, peak TCP {m.peak_tcp_speed * 1e3:.0f} mm/s, "
+                f"peak elbow {m.peak_elbow_speed * 1e3:.0f} mm/s, joint travel "
+                f"{math.degrees(m.joint_travel):.0f} deg, {m.configuration_changes} configuration change(s)",
+                highlight=False,
+                markup=False,
+            )
+    else:
+        table = Table(title=f"{prog.name}: {len(result.seams)} weld segment(s)")
+        for col in (
+            "seam",
+            "pass",
+            "stitch",
+            "status",
+            "welded / programmed [mm]",
+            "arc [s]",
+            "dir",
+            "clearance [mm]",
+        ):
+            table.add_column(col)
+        for r, w in zip(result.seams, welded, strict=True):
+            ok = r.status is PlanStatus.OK
+            table.add_row(
+                r.seam_id,
+                str(r.pass_index + 1),
+                str(r.stitch_index + 1),
+                "[green]ok[/]" if ok else f"[red]{r.status.value}[/]",
+                f"{mm(w)} / {mm(r.length)}",
+                f"{r.arc_time:.2f}" if ok else "-",
+                "rev" if r.reversed else "fwd",
+                mm(r.min_clearance) if ok else "-",
+            )
+        console.print(table)
+        if moves:
+            mt = Table(title="moves (arc off)")
+            for col in (
+                "move",
+                "between",
+                "time [s]",
+                "peak TCP [mm/s]",
+                "peak elbow [mm/s]",
+                "joints [deg]",
+                "flips",
+            ):
+                mt.add_column(col)
+            for m in moves:
+                mt.add_row(
+                    m.kind,
+                    m.label,
+                    f"{m.duration:.2f}",
+                    f"{m.peak_tcp_speed * 1e3:.0f}",
+                    f"{m.peak_elbow_speed * 1e3:.0f}",
+                    f"{math.degrees(m.joint_travel):.0f}",
+                    str(m.configuration_changes),
+                )
+            console.print(mt)
+    if motion is not None:
+        lim = motion.limits
+        console.print(
+            f"job: joint travel {math.degrees(motion.joint_travel):.0f} deg, "
+            f"{motion.configuration_changes} configuration change(s), peak transit TCP speed "
+            f"{motion.peak_transit_tcp_speed * 1e3:.0f} mm/s (limit {lim.tcp_speed * 1e3:.0f}), "
+            f"peak elbow speed {motion.peak_elbow_speed * 1e3:.0f} mm/s (limit {lim.elbow_speed * 1e3:.0f})",
+            highlight=False,
+            markup=False,
+        )
 
 
 def register(app: typer.Typer) -> None:

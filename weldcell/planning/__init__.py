@@ -3,6 +3,9 @@
 * :func:`plan_program` — seam search over IK branches and torch rotations, seam ordering, transit
   moves and weld timing; returns a :class:`PlanResult`.
 * :func:`plan_joint_move` — a collision-free, time-optimal rest-to-rest joint move.
+* Every move keeps the TCP and the elbow under the planning speed limits
+  (:mod:`~weldcell.planning.speed_limits`); arm configurations are chosen across the job
+  (:mod:`~weldcell.planning.job_branches`).
 * :class:`CollisionChecker` (protocol) and the fast :class:`CapsuleCollisionChecker`.
 * :class:`JointTrajectory`, :class:`ArcEvent`, :func:`save_trajectory`, :func:`load_trajectory` —
   the trajectory artifact (schema ``weldcell.trajectory/1``, docs/trajectory-format.md).

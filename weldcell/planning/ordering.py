@@ -29,9 +29,21 @@ class SeamEnds:
     reverse: tuple[NDArrayF, NDArrayF] | None
 
 
-def move_time(q0: NDArrayF, q1: NDArrayF, qd_max: NDArrayF, qdd_max: NDArrayF) -> float:
-    """Estimated rest-to-rest joint move time [s] (slowest joint, trapezoidal profile)."""
+def move_time(
+    q0: NDArrayF,
+    q1: NDArrayF,
+    qd_max: NDArrayF,
+    qdd_max: NDArrayF,
+    wrap: npt.NDArray[np.bool_] | None = None,
+) -> float:
+    """Estimated rest-to-rest joint move time [s] (slowest joint, trapezoidal profile).
+
+    Joints in ``wrap`` count the shorter way round (the job-wide configuration choice,
+    :mod:`~weldcell.planning.job_branches`, may shift a seam's joint path by whole turns).
+    """
     d = np.abs(np.asarray(q1) - np.asarray(q0))
+    if wrap is not None:
+        d = np.where(wrap, np.abs((d + np.pi) % (2 * np.pi) - np.pi), d)
     v, a = qd_max, qdd_max
     t = np.where(d > v * v / a, d / v + v / a, 2.0 * np.sqrt(d / a))
     return float(np.max(t))
@@ -44,6 +56,7 @@ def order_seams(
     qdd_max: NDArrayF,
     precedence: list[tuple[int, int]],
     exact_limit: int = 9,
+    wrap: npt.NDArray[np.bool_] | None = None,
 ) -> list[tuple[int, bool]]:
     """Order and direction of the seams that minimises the estimated transit time.
 
@@ -53,6 +66,7 @@ def order_seams(
         qd_max, qdd_max: Joint speed [rad/s] and acceleration [rad/s²] limits.
         precedence: Pairs (i, j): seam i must be welded before seam j.
         exact_limit: Largest number of seams solved exactly.
+        wrap: Joints whose moves count the shorter way round (see :func:`move_time`).
 
     Returns:
         [(seam index, reversed), ...] in weld order.
@@ -82,7 +96,7 @@ def order_seams(
     def cost(q0: NDArrayF, q1: NDArrayF) -> float:
         key = (id(q0), id(q1))
         if key not in memo:
-            memo[key] = move_time(q0, q1, qd_max, qdd_max)
+            memo[key] = move_time(q0, q1, qd_max, qdd_max, wrap)
         return memo[key]
 
     if m <= exact_limit:

@@ -24,7 +24,25 @@ import numpy.typing as npt
 
 from weldcell.planning.collision import CapsuleCollisionChecker, CollisionChecker
 from weldcell.planning.coverage import check_coverage
-from weldcell.planning.ordering import SeamEnds, order_seams
+from weldcell.planning.job_branches import (
+    CONFIGURATION_CHANGE_COST,
+    KeepConfigurationFailure,
+    choose_branches,
+    completed_span,
+    label_text,
+    plan_spans,
+    shifted,
+)
+from weldcell.planning.lift import lifted_waypoints
+from weldcell.planning.motion_report import (
+    MotionSummary,
+    MoveSpan,
+    motion_summary,
+    plan_metadata,
+    speed_limit_violation,
+)
+from weldcell.planning.nominal import DEVIATION_WEIGHT, deviation_cost
+from weldcell.planning.ordering import SeamEnds, move_time, order_seams
 from weldcell.planning.seam import (
     LadderOptions,
     SeamFailure,
@@ -32,9 +50,16 @@ from weldcell.planning.seam import (
     orientation_offsets,
     plan_seam,
     rotation_angles,
+    wrap_mask,
+)
+from weldcell.planning.speed_limits import (
+    SpeedLimitError,
+    SpeedLimits,
+    speed_limits_for_cell,
+    time_path_limited,
 )
 from weldcell.planning.trajectory import ArcEvent, JointTrajectory
-from weldcell.planning.transit import TransitError, TransitOptions, find_path, segment_free, time_path
+from weldcell.planning.transit import TransitError, TransitOptions, find_path, segment_free
 from weldcell.planning.weld import (
     WeldSamples,
     gamma0,
@@ -60,6 +85,8 @@ class PlanStatus(Enum):
     DISCONTINUITY = "discontinuity"
     WELD_SPEED = "weld_speed"
     TRANSIT_FAILED = "transit_failed"
+    CONFIGURATION_CHANGE = "configuration_change"
+    SPEED_LIMIT = "speed_limit"
     NOT_PLANNED = "not_planned"
 
 
@@ -76,6 +103,14 @@ class PlanOptions:
         min_ramp_time: Shortest speed ramp at arc start and end [s].
         ladder: Seam search settings.
         transit: Transit move settings.
+        deviation_weight: Cost per way point of using the full angle or rotation tolerance
+            (:mod:`~weldcell.planning.nominal`): the programmed angles are kept where feasible.
+        job_configurations: Plan every arm configuration of each seam and choose them across the
+            whole job (:mod:`~weldcell.planning.job_branches`); False = each seam's cheapest.
+        keep_configuration: Weld the whole job in one arm configuration (fail, naming the seam, when
+            that is impossible).
+        configuration_change_cost: Cost of a configuration change in the job-wide choice, in the
+            units of the transit cost (seconds of joint motion at full speed).
         seed: Seed of every random choice of the planner (the ompl transit searches); None = the
             transit settings' seed. The same program, options and seed give a bit-identical
             trajectory (same ``content_hash()``), in any process.
@@ -90,6 +125,10 @@ class PlanOptions:
     ladder: LadderOptions = field(default_factory=LadderOptions)
     transit: TransitOptions = field(default_factory=TransitOptions)
     seed: int | None = None
+    deviation_weight: float = DEVIATION_WEIGHT
+    job_configurations: bool = True
+    keep_configuration: bool = False
+    configuration_change_cost: float = CONFIGURATION_CHANGE_COST
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,12 +173,15 @@ class PlanResult:
         trajectory: The executable trajectory, or None.
         reason: Empty when OK, else a precise sentence (seam, arc-length interval, cause).
         seams: One report per weld segment, in weld order when planned.
+        motion: Per-move peak TCP / elbow speed, joint travel and configuration changes of the
+            assembled job (None when planning stopped before the moves were built).
     """
 
     status: PlanStatus
     trajectory: JointTrajectory | None
     reason: str
     seams: tuple[SeamReport, ...]
+    motion: MotionSummary | None = None
 
     @property
     def ok(self) -> bool:
@@ -185,6 +227,7 @@ class _Planned:
     q_approach: NDArrayF
     q_depart: NDArrayF
     plan_time: float
+    alternatives: tuple[SeamPath, ...] = ()
 
 
 def _waypoint_indices(s: NDArrayF, spacing: float) -> npt.NDArray[np.int64]:
@@ -272,7 +315,6 @@ def _plan_direction(
     t0 = time.perf_counter()
     T_base_world = invert_transforms(np.asarray(cell.T_world_base, dtype=np.float64))
     T_flange_tcp = np.asarray(cell.T_flange_tcp, dtype=np.float64)
-    T_tcp_flange = invert_transforms(T_flange_tcp)
     idx = _waypoint_indices(np.asarray(seg.s), options.waypoint_spacing)
     s_way = np.asarray(seg.s)[idx]
     T_base_tcp = T_base_world @ np.asarray(seg.T_world_tcp)[idx]
@@ -291,9 +333,46 @@ def _plan_direction(
         q_ref=home,
         travel_angle=seg.travel_angle,
         gamma0=gamma0(seg),
+        alternatives=options.job_configurations or options.keep_configuration,
+        sample_cost=deviation_cost(
+            samples,
+            seg,
+            limited_rotation=not seg.free_rotation and seg.rotation_range < np.pi - 1e-9,
+            weight=options.deviation_weight,
+        ),
     )
     if isinstance(path, SeamFailure):
         return path
+    best = _complete_direction(robot, checker, seg, reversed_, cell, options, s_way, path, t0)
+    # the other arm configurations of this seam stay as joint paths for the job-wide choice
+    # (job_branches); only the chosen one is completed. When the cheapest cannot be welded
+    # (weld speed, approach or depart), the next configuration is tried.
+    alts = list(path.alternatives)
+    while isinstance(best, SeamFailure) and alts:
+        nxt = _complete_direction(robot, checker, seg, reversed_, cell, options, s_way, alts.pop(0), t0)
+        if isinstance(nxt, _Planned):
+            best = nxt
+    if isinstance(best, SeamFailure):
+        return best
+    keep = tuple(alts) if (options.job_configurations or options.keep_configuration) else ()
+    return replace(best, alternatives=keep, plan_time=time.perf_counter() - t0)
+
+
+def _complete_direction(
+    robot: Any,
+    checker: CollisionChecker,
+    seg: Any,
+    reversed_: bool,
+    cell: Any,
+    options: PlanOptions,
+    s_way: NDArrayF,
+    path: SeamPath,
+    t0: float,
+) -> _Planned | SeamFailure:
+    """The timed weld and the approach / depart configurations of one seam path."""
+    T_base_world = invert_transforms(np.asarray(cell.T_world_base, dtype=np.float64))
+    T_flange_tcp = np.asarray(cell.T_flange_tcp, dtype=np.float64)
+    T_tcp_flange = invert_transforms(T_flange_tcp)
     weld = weld_samples(
         robot,
         checker,
@@ -481,7 +560,14 @@ def plan_program(
             )
         index = {sid: i for i, sid in enumerate(seam_ids)}
         prec = [(index[a], index[b]) for a, b in program.precedence if a in index and b in index]
-        order = order_seams(ends, home, np.asarray(robot.qd_max), np.asarray(robot.qdd_max), prec)
+        order = order_seams(
+            ends,
+            home,
+            np.asarray(robot.qd_max),
+            np.asarray(robot.qdd_max),
+            prec,
+            wrap=wrap_mask(robot) if opts.job_configurations else None,
+        )
         sequence = [(k, rev) for i, rev in order for k in (backwards if rev else groups)[seam_ids[i]]]
     else:
         # program order; a seam goes backwards only when forward does not plan
@@ -502,20 +588,170 @@ def plan_program(
         return PlanResult(
             PlanStatus.NOT_PLANNED, None, f"internal: {what} has no planned weld", tuple(reports)
         )
+    if opts.job_configurations or opts.keep_configuration:
+        notify(0.84, "choosing arm configurations across the job")
+
+        def complete(p: _Planned, path: SeamPath) -> _Planned | SeamFailure:
+            t1 = time.perf_counter()
+            c = _complete_direction(robot, checker, p.seg, p.reversed, cell, opts, path.s, path, t1)
+            return c if isinstance(c, SeamFailure) else replace(c, plan_time=p.plan_time + c.plan_time)
+
+        def end_cost(p: _Planned) -> float:
+            # an approach / depart that changes the configuration or cannot go straight costs extra
+            cost = 0.0
+            for a, b in ((p.q_approach, p.weld.q[0]), (p.weld.q[-1], p.q_depart)):
+                lab = np.asarray(robot.configuration_labels(np.stack([a, b])))
+                if np.any(lab[0] != lab[1]):
+                    cost += opts.configuration_change_cost
+                if not segment_free(checker, a, b, opts.transit.resolution):
+                    cost += 0.5 * opts.configuration_change_cost
+            return cost
+
+        picked = _job_branches(
+            robot, [c for c in chosen if isinstance(c, _Planned)], home, opts, complete, end_cost
+        )
+        if isinstance(picked, str):
+            return PlanResult(PlanStatus.CONFIGURATION_CHANGE, None, picked, tuple(reports))
+        if free_order and len(seam_ids) > 1 and opts.job_configurations:
+            # the order was chosen with every seam's cheapest path: order again with the chosen ones
+            by_seam: dict[str, list[_Planned]] = {}
+            for p in picked:
+                by_seam.setdefault(p.seg.seam_id, []).append(p)
+            ends2 = []
+            for sid, e in zip(seam_ids, ends, strict=True):
+                mine = by_seam[sid]
+                pair = (mine[0].q_approach, mine[-1].q_depart)
+                ends2.append(SeamEnds(pair, e.reverse) if not mine[0].reversed else SeamEnds(e.forward, pair))
+            order2 = order_seams(
+                ends2, home, np.asarray(robot.qd_max), np.asarray(robot.qdd_max), prec, wrap=wrap_mask(robot)
+            )
+            seq2 = [(k, rev) for i, rev in order2 for k in (backwards if rev else groups)[seam_ids[i]]]
+            if seq2 != sequence:
+                again = [p for p in (planned[key] for key in seq2) if isinstance(p, _Planned)]
+                picked2 = _job_branches(robot, again, home, opts, complete, end_cost)
+                cost = _tour_cost(robot, home, picked, opts.configuration_change_cost)
+                if (
+                    not isinstance(picked2, str)
+                    and _tour_cost(robot, home, picked2, opts.configuration_change_cost) < cost
+                ):
+                    sequence, picked = seq2, picked2
+        chosen = list(picked)
+    # the reports describe what is welded: the chosen configuration of every segment
+    reports = [_report(segments[k], c, opts.dt) for (k, _rev), c in zip(sequence, chosen, strict=True)]
     # ---- assemble the timeline
     notify(0.85, "transit moves")
+    limits = speed_limits_for_cell(cell)
+    spans: list[MoveSpan] = []
     try:
         traj = _assemble(
-            program, robot, checker, [c for c in chosen if isinstance(c, _Planned)], home, opts, notify
+            program,
+            robot,
+            checker,
+            [c for c in chosen if isinstance(c, _Planned)],
+            home,
+            opts,
+            notify,
+            limits,
+            spans,
         )
     except TransitError as err:
         return PlanResult(PlanStatus.TRANSIT_FAILED, None, str(err), tuple(reports))
+    except SpeedLimitError as err:  # a move that cannot be timed under the speed limits
+        return PlanResult(PlanStatus.SPEED_LIMIT, None, str(err), tuple(reports))
     # ---- the plan is OK only when it welds every programmed pass and stitch end to end
     coverage = check_coverage(traj, segments)
     if not coverage.complete:
         return PlanResult(PlanStatus.NOT_PLANNED, None, "; ".join(coverage.problems), tuple(reports))
+    motion = motion_summary(robot, traj, spans, limits)
+    too_fast = speed_limit_violation(motion)
+    if too_fast:
+        return PlanResult(PlanStatus.SPEED_LIMIT, None, too_fast, tuple(reports), motion)
+    traj = replace(traj, metadata=plan_metadata(reports, traj, motion))
     notify(1.0, "done")
-    return PlanResult(PlanStatus.OK, traj, "", tuple(reports))
+    return PlanResult(PlanStatus.OK, traj, "", tuple(reports), motion)
+
+
+def _tour_cost(robot: Any, home: NDArrayF, chosen: list[_Planned], change_cost: float) -> float:
+    """Estimated air time of a job [s]: joint move times between the segments (from and to home),
+    plus ``change_cost`` per configuration change between them."""
+    qd, qdd = np.asarray(robot.qd_max, dtype=np.float64), np.asarray(robot.qdd_max, dtype=np.float64)
+    stops = [home] + [q for p in chosen for q in (p.q_approach, p.q_depart)] + [home]
+    lab = np.asarray(robot.configuration_labels(np.stack(stops)))
+    total = 0.0
+    for k in range(0, len(stops), 2):  # depart (or home) -> next approach (or home)
+        total += move_time(stops[k], stops[k + 1], qd, qdd)
+        total += change_cost * float(np.any(lab[k] != lab[k + 1]))
+    return total
+
+
+def _job_branches(
+    robot: Any,
+    chosen: list[_Planned],
+    home: NDArrayF,
+    opts: PlanOptions,
+    complete: Callable[[_Planned, SeamPath], _Planned | SeamFailure],
+    end_cost: Callable[[_Planned], float],
+) -> list[_Planned] | str:
+    """Arm configuration and joint turns of every segment, chosen across the job (job_branches).
+
+    ``complete`` turns an alternative joint path of a segment into a timed weld with approach and
+    depart; ``end_cost`` rates a completed segment's approach and depart moves [s]. Returns the
+    segments to weld, or (``keep_configuration``) a sentence naming the segment that would need a
+    configuration change.
+    """
+    lo, hi = np.asarray(robot.q_lower, dtype=np.float64), np.asarray(robot.q_upper, dtype=np.float64)
+    wrap = wrap_mask(robot)
+    home_labels = tuple(int(x) for x in np.asarray(robot.configuration_labels(home)).ravel()[:3])
+    spans = [plan_spans(p) for p in chosen]
+    for i, p in enumerate(chosen):
+        spans[i][0] = completed_span(p, end_cost(p))
+    done: dict[tuple[int, int], _Planned | SeamFailure] = {}
+    # a not yet completed alternative is judged by its joint path; once chosen it is completed and
+    # judged again (its approach and depart may turn out worse), until the choice is stable
+    for _ in range(1 + sum(len(p.alternatives) for p in chosen)):
+        picked = choose_branches(
+            spans,
+            home,
+            home_labels,  # type: ignore[arg-type]
+            np.asarray(robot.qd_max, dtype=np.float64),
+            lo,
+            hi,
+            wrap,
+            change_cost=opts.configuration_change_cost,
+            keep_configuration=opts.keep_configuration,
+        )
+        if isinstance(picked, KeepConfigurationFailure):
+            seg = chosen[picked.position].seg
+            where = f"seam {seg.seam_id!r} (pass {seg.pass_index + 1}, stitch {seg.stitch_index + 1})"
+            before = "; ".join(label_text(x) for x in picked.available)
+            offered = "; ".join(label_text(x) for x in picked.offered)
+            return (
+                f"{where} needs a configuration change with keep-configuration: the welds before it "
+                f"share only the arm configuration(s) [{before}], it can be welded only in [{offered}]; "
+                "allow configuration changes, reorder the seams or move the part"
+            )
+        fresh = [(i, o.plan) for i, o in enumerate(picked) if o.plan > 0 and (i, o.plan) not in done]
+        for i, k in fresh:
+            c = complete(chosen[i], chosen[i].alternatives[k - 1])
+            done[(i, k)] = c
+            spans[i][k] = (
+                replace(spans[i][k], extra_cost=np.inf)
+                if isinstance(c, SeamFailure)
+                else completed_span(c, end_cost(c))
+            )
+        if not fresh:
+            break
+    assert not isinstance(picked, KeepConfigurationFailure)  # mypy: returned above
+    out = []
+    for i, (p, o) in enumerate(zip(chosen, picked, strict=True)):
+        base = p if o.plan == 0 else done.get((i, o.plan), p)
+        if isinstance(base, SeamFailure) or not np.isfinite(spans[i][o.plan].extra_cost):
+            out.append(replace(p, alternatives=()))  # the chosen configuration cannot be welded after all
+            continue
+        moved = shifted(base, o.shift)
+        inside = robot.within_limits(np.concatenate([moved.weld.q, [moved.q_approach, moved.q_depart]]))
+        out.append(moved if bool(np.all(inside)) else replace(base, alternatives=()))
+    return out
 
 
 def _blocker(checker: CollisionChecker, q0: NDArrayF, q1: NDArrayF, resolution: float) -> str:
@@ -544,7 +780,10 @@ def _assemble(
     home: NDArrayF,
     opts: PlanOptions,
     notify: ProgressFn,
+    limits: SpeedLimits,
+    spans: list[MoveSpan],
 ) -> JointTrajectory:
+    """The job's timeline; every move is appended to ``spans`` (an output list)."""
     cell = program.cell
     dt = opts.dt
     n = len(robot.joint_names)
@@ -568,13 +807,16 @@ def _assemble(
         on: bool = False,
         seam: int = -1,
         s: NDArrayF | None = None,
-    ) -> None:
+    ) -> int:
+        """Append a piece; returns the index of its first sample (shared with the previous piece)."""
         nonlocal count
+        first = count
         # consecutive pieces share their joint end point: drop the duplicate first sample
         if qs and np.allclose(qs[-1][-1], q[0], atol=1e-12) and not on and len(q) > 1:
             q, qd, qdd = q[1:], qd[1:], qdd[1:]
             T = None if T is None else T[1:]
             s = None if s is None else s[1:]
+            first = count - 1
         m = len(q)
         qs.append(q)
         qds.append(qd)
@@ -584,27 +826,47 @@ def _assemble(
         seam_index.append(np.full(m, seam, dtype=np.int32))
         seam_s.append(np.full(m, np.nan) if s is None else s)
         count += m
+        return first
 
     topts = opts.transit if opts.seed is None else replace(opts.transit, seed=opts.seed)
+    T_ft = np.asarray(cell.T_flange_tcp, dtype=np.float64)
 
-    def transit(q0: NDArrayF, q1: NDArrayF, move: str) -> None:
-        try:
-            wp = find_path(robot, checker, q0, q1, topts)
-        except TransitError as err:
-            raise TransitError(
-                f"transit {move}: {err}; {_blocker(checker, q0, q1, topts.resolution)}"
-            ) from err
-        add(*time_path(robot, checker, wp, dt, topts))
+    T_base_world = invert_transforms(np.asarray(cell.T_world_base, dtype=np.float64))
+
+    def transit(q0: NDArrayF, q1: NDArrayF, kind: str, label: str, move: str) -> None:
+        """A timed collision-free move; ``label`` names it in the summary, ``move`` in errors."""
+        wp = None
+        if kind == "transit" and not segment_free(checker, q0, q1, topts.resolution):
+            # back off / lift over, across and in again, before a random search (planning/lift.py)
+            wp = lifted_waypoints(robot, checker, q0, q1, T_ft, T_base_world, topts.resolution)
+        if wp is None:
+            try:
+                wp = find_path(robot, checker, q0, q1, topts)
+            except TransitError as err:
+                raise TransitError(
+                    f"transit {move}: {err}; {_blocker(checker, q0, q1, topts.resolution)}"
+                ) from err
+        q, qd, qdd, speeds = time_path_limited(robot, checker, wp, dt, topts, limits, T_ft)
+        first = add(q, qd, qdd)
+        spans.append(MoveSpan(kind, label, first, count - 1, speeds.speed_scale))
 
     q_cur = home
     where = "home"
+    where_short = "home"
     add(home[None].copy(), np.zeros((1, n)), np.zeros((1, n)))
     for i, p in enumerate(chosen):
         seg, w = p.seg, p.weld
         notify(0.85 + 0.15 * i / max(len(chosen), 1), f"moves around seam {seg.seam_id}")
         name = f"seam {seg.seam_id!r} pass {seg.pass_index + 1}"
-        transit(q_cur, p.q_approach, f"from {where} to the approach pose of {name}")
-        transit(p.q_approach, w.q[0], f"from the approach pose onto the start of {name}")
+        here = f"seam {seg.seam_id}"
+        transit(
+            q_cur,
+            p.q_approach,
+            "transit",
+            f"{where_short} → {here}",
+            f"from {where} to the approach pose of {name}",
+        )
+        transit(p.q_approach, w.q[0], "approach", here, f"from the approach pose onto the start of {name}")
         k = sidx.get(seg.seam_id, -1)
         # seam_s: arc length along the seam as programmed (a reversed weld counts down)
         s_seam = w.s if not p.reversed else seg.s[0] + seg.s[-1] - w.s
@@ -612,7 +874,7 @@ def _assemble(
         n_crater = max(1, round(seg.crater_fill_time / dt))
         z = np.zeros((n_dwell, n))
         events.append(ArcEvent(t=count * dt, kind="arc_on", seam_id=seg.seam_id, seam_s=float(s_seam[0])))
-        add(
+        weld_first = add(
             np.repeat(w.q[:1], n_dwell, axis=0),
             z,
             z.copy(),
@@ -635,10 +897,12 @@ def _assemble(
         events.append(
             ArcEvent(t=(count - 1) * dt, kind="arc_off", seam_id=seg.seam_id, seam_s=float(s_seam[-1]))
         )
-        transit(w.q[-1], p.q_depart, f"pulling back from the end of {name}")
+        spans.append(MoveSpan("weld", here, weld_first, count - 1))
+        transit(w.q[-1], p.q_depart, "depart", here, f"pulling back from the end of {name}")
         q_cur = p.q_depart
         where = f"the pull-back pose of {name}"
-    transit(q_cur, home, f"from {where} to home")
+        where_short = here
+    transit(q_cur, home, "transit", f"{where_short} → home", f"from {where} to home")
     q = np.concatenate(qs)
     T_world_base = np.asarray(cell.T_world_base, dtype=np.float64)
     T_flange_tcp = np.asarray(cell.T_flange_tcp, dtype=np.float64)

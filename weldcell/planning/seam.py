@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -75,6 +75,8 @@ class SeamPath:
         cost: Total ladder cost.
         min_clearance: Smallest obstacle distance along the waypoints [m].
         min_singularity: Smallest ``singularity_distance`` along the waypoints.
+        alternatives: The cheapest path of every other arm configuration (labels) that has one,
+            when asked for (``plan_seam(..., alternatives=True)``), for the job-wide choice.
     """
 
     s: NDArrayF
@@ -84,6 +86,7 @@ class SeamPath:
     cost: float
     min_clearance: float
     min_singularity: float
+    alternatives: tuple[SeamPath, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +227,8 @@ def plan_seam(
     q_ref: NDArrayF | None = None,
     travel_angle: float = 0.0,
     gamma0: float = 0.0,
+    sample_cost: NDArrayF | None = None,
+    alternatives: bool = False,
 ) -> SeamPath | SeamFailure:
     """Search the joint path along one seam.
 
@@ -241,6 +246,12 @@ def plan_seam(
         q_ref: Preferred configuration (e.g. home) [rad]; the start node nearest to it is favoured.
         travel_angle: Programmed travel angle β of the tool path [rad] (for angle deviations).
         gamma0: The tool path's rotation about TCP z relative to the seam frame [rad].
+        sample_cost: Cost per node of each orientation sample, shape (K,) (the preference for the
+            programmed angles, :func:`weldcell.planning.nominal.deviation_cost`); None = a small
+            cost on the work/travel angle deviations only.
+        alternatives: Also return the cheapest path of every other arm configuration
+            (``SeamPath.alternatives``; one search gives them all, as a path never changes its
+            configuration).
 
     Returns:
         The :class:`SeamPath`, or a :class:`SeamFailure` naming the interval and the cause.
@@ -267,13 +278,19 @@ def plan_seam(
             seam_id,
             q_ref,
             options.max_joint_step * stride,
+            sample_cost,
+            alternatives,
         )
         if isinstance(coarse, _LadderSolution):
-            dense = _densify(
-                robot, checker, T_base_tcp, s, T_tcp_flange, idx, coarse, options, travel_angle, gamma0, q_ref
-            )
-            if dense is not None:
-                return dense
+            found = [
+                _densify(
+                    robot, checker, T_base_tcp, s, T_tcp_flange, idx, c, options, travel_angle, gamma0, q_ref
+                )
+                for c in (coarse, *coarse.alternatives)
+            ]
+            dense = [d for d in found if d is not None]
+            if found[0] is not None:
+                return replace(found[0], alternatives=tuple(dense[1:]))
     full = _solve_ladder(
         robot,
         checker,
@@ -286,10 +303,18 @@ def plan_seam(
         seam_id,
         q_ref,
         options.max_joint_step,
+        sample_cost,
+        alternatives,
     )
     if isinstance(full, SeamFailure):
         return full
-    return _finish(robot, seam_id, s, full.q, full.angles, full.cost, full.clear, full.sing, options, q_ref)
+    done = [
+        _finish(robot, seam_id, s, f.q, f.angles, f.cost, f.clear, f.sing, options, q_ref)
+        for f in (full, *full.alternatives)
+    ]
+    if isinstance(done[0], SeamPath):
+        return replace(done[0], alternatives=tuple(d for d in done[1:] if isinstance(d, SeamPath)))
+    return done[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +325,7 @@ class _LadderSolution:
     cost: float
     clear: NDArrayF
     sing: NDArrayF
+    alternatives: tuple[_LadderSolution, ...] = ()
 
 
 def _solve_ladder(
@@ -314,6 +340,8 @@ def _solve_ladder(
     seam_id: str,
     q_ref: NDArrayF | None,
     max_step: float,
+    sample_cost: NDArrayF | None = None,
+    per_label: bool = False,
 ) -> _LadderSolution | SeamFailure:
     N = T_base_tcp.shape[0]
     K = samples.shape[0]
@@ -341,8 +369,11 @@ def _solve_ladder(
     valid = free & (sing >= options.singularity_min)
     labels = _label_code(np.asarray(robot.configuration_labels(Qz), dtype=np.int8))
     node_cost = _node_cost(lim_d, sing, clear, options)
-    dev = np.repeat(samples[:, 1] ** 2 + samples[:, 2] ** 2, B)  # prefer the programmed angles
-    node_cost = node_cost + options.penalty * dev[None, :] / 0.01
+    if sample_cost is None:  # prefer the programmed angles
+        dev = options.penalty * (samples[:, 1] ** 2 + samples[:, 2] ** 2) / 0.01
+    else:
+        dev = np.asarray(sample_cost, dtype=np.float64)
+    node_cost = node_cost + np.repeat(dev, B)[None, :]
     weights = (
         np.ones(n) if options.joint_weights is None else np.asarray(options.joint_weights, dtype=np.float64)
     )
@@ -369,19 +400,71 @@ def _solve_ladder(
         return _diagnose(
             robot, checker, seam_id, s, Qz, reach, in_limits, free, valid, cost, lim_d, sing, options
         )
-    path = np.empty(N, dtype=np.int64)
-    path[-1] = end
-    for i in range(N - 1, 0, -1):
-        path[i - 1] = back[i, path[i]]
     rows = np.arange(N)
-    return _LadderSolution(
-        q=Qz[rows, path],
-        angles=_unwrap_gamma(samples[path // B]),
-        branch=int(path[0] % B),
-        cost=float(cost[-1, end]),
-        clear=clear[rows, path],
-        sing=sing[rows, path],
-    )
+
+    def extract(last: int, cost: NDArrayF, back: npt.NDArray[np.int64]) -> tuple[_LadderSolution, int]:
+        path = np.empty(N, dtype=np.int64)
+        path[-1] = last
+        for i in range(N - 1, 0, -1):
+            path[i - 1] = back[i, path[i]]
+        sol = _LadderSolution(
+            q=Qz[rows, path],
+            angles=_unwrap_gamma(samples[path // B]),
+            branch=int(path[0] % B),
+            cost=float(cost[-1, last]),
+            clear=clear[rows, path],
+            sing=sing[rows, path],
+        )
+        return sol, int(path[0])
+
+    best, first = extract(end, cost, back)
+    if not per_label:
+        return best
+    # Alternatives for the job-wide choice: the cheapest path per arm configuration (edges keep
+    # the configuration, so the cheapest end node of a label ends that label's best path) and,
+    # with a free torch rotation, per quarter turn of the rotation at the start (a search with
+    # the start restricted to that quarter).
+    family = _rotation_family(samples, B)
+    found: dict[tuple[int, int], _LadderSolution] = {(int(labels[0, first]), int(family[first])): best}
+
+    def collect(c: NDArrayF, b: npt.NDArray[np.int64]) -> None:
+        ok = np.isfinite(c[-1])
+        for code in np.unique(labels[-1][ok]):
+            sel = np.flatnonzero(ok & (labels[-1] == code))
+            sol, start = extract(int(sel[np.argmin(c[-1, sel])]), c, b)
+            key = (int(code), int(family[start]))
+            if key not in found or sol.cost < found[key].cost:
+                found[key] = sol
+
+    collect(cost, back)
+    if family.max() > 0:
+        for f in range(4):
+            c_f, b_f = ladder_dp(
+                np.ascontiguousarray(Qz),
+                valid,
+                labels,
+                node_cost,
+                wrap.astype(np.int64),
+                np.full(n, max_step),
+                weights,
+                start_cost + np.where(family == f, 0.0, np.inf),
+                nbr,
+                B,
+            )
+            collect(c_f, b_f)
+    others = sorted((v for v in found.values() if v is not best), key=lambda x: x.cost)
+    return replace(best, alternatives=tuple(others))
+
+
+def _rotation_family(samples: NDArrayF, B: int) -> npt.NDArray[np.int64]:
+    """Per ladder node (K·B,), the quarter turn (0-3) of its torch rotation γ when the rotation is
+    free (samples cover the full turn), else 0 everywhere."""
+    g = np.unique(np.round(samples[:, 0], 12))
+    K = samples.shape[0]
+    if len(g) < 8 or g.max() - g.min() < TWO_PI * (1.0 - 1.5 / len(g)):
+        return np.zeros(K * B, dtype=np.int64)
+    q = np.round(np.mod(samples[:, 0], TWO_PI) / (np.pi / 2)).astype(np.int64) % 4
+    return np.repeat(q, B)
 
 
 def _neighbours(samples: NDArrayF, max_rotation: float) -> npt.NDArray[np.int64]:

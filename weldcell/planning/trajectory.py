@@ -76,6 +76,9 @@ class JointTrajectory:
         events: Arc on/off events in time order.
         program_hash: SHA-256 of the weld program the trajectory was planned from ("" if none).
         travel_speed: Programmed travel speed per seam id [m/s].
+        metadata: The planner's figures (JSON-ready): welded length per segment, per-move peak TCP
+            and elbow speed, joint travel, configuration changes (docs/trajectory-format.md). Not
+            part of :meth:`content_hash` (nothing in it moves the robot).
     """
 
     robot: str
@@ -95,6 +98,7 @@ class JointTrajectory:
     events: tuple[ArcEvent, ...] = ()
     program_hash: str = ""
     travel_speed: dict[str, float] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         n = len(self.joint_names)
@@ -142,6 +146,7 @@ class JointTrajectory:
         object.__setattr__(self, "seam_ids", tuple(self.seam_ids))
         object.__setattr__(self, "joint_names", tuple(self.joint_names))
         object.__setattr__(self, "travel_speed", dict(self.travel_speed))
+        object.__setattr__(self, "metadata", dict(self.metadata))
 
     # --- queries -----------------------------------------------------------------------------
     @property
@@ -225,6 +230,7 @@ def save_trajectory(traj: JointTrajectory, path: str | Path) -> Path:
         "events": [{"t": e.t, "kind": e.kind, "seam_id": e.seam_id, "seam_s": e.seam_s} for e in traj.events],
         "program_hash": traj.program_hash,
         "travel_speed_m_s": traj.travel_speed,
+        "plan": traj.metadata,
         "content_hash": traj.content_hash(),
         "content_hash_scheme": CONTENT_HASH_SCHEME,
     }
@@ -323,6 +329,7 @@ def load_trajectory(path: str | Path) -> JointTrajectory:
             events=tuple(ArcEvent(**e) for e in meta["events"]),
             program_hash=meta.get("program_hash", ""),
             travel_speed={k: float(v) for k, v in meta.get("travel_speed_m_s", {}).items()},
+            metadata=dict(meta.get("plan") or {}),
             **arrays,
         )
     except (KeyError, TypeError, ValueError, AttributeError) as err:

@@ -35,7 +35,9 @@ import numpy as np
 import numpy.typing as npt
 
 from weldcell.errors import InputShapeError, PlanningError
+from weldcell.kinematics.safety import default_limits, planning_limits
 from weldcell.planning.collision import CollisionChecker
+from weldcell.planning.speed_limits import SpeedLimits, time_path_limited
 from weldcell.planning.timing import ruckig_rest_to_rest, toppra_through
 from weldcell.planning.trajectory import JointTrajectory
 
@@ -226,18 +228,34 @@ def find_path(
 
 
 def time_path(
-    robot: Any, checker: CollisionChecker, waypoints: NDArrayF, dt: float, options: TransitOptions
+    robot: Any,
+    checker: CollisionChecker,
+    waypoints: NDArrayF,
+    dt: float,
+    options: TransitOptions,
+    *,
+    velocity_scale: float = 1.0,
+    acceleration_scale: float = 1.0,
 ) -> tuple[NDArrayF, NDArrayF, NDArrayF]:
-    """Sample a rest-to-rest motion through ``waypoints`` (W, n) at ``dt`` [s]: (q, qd, qdd), each (M, n)."""
-    vmax = options.speed_scale * np.asarray(robot.qd_max, dtype=np.float64)
-    amax = options.speed_scale * np.asarray(robot.qdd_max, dtype=np.float64)
-    jmax = options.jerk_factor * amax
+    """Sample a rest-to-rest motion through ``waypoints`` (W, n) at ``dt`` [s]: (q, qd, qdd), each (M, n).
+
+    ``velocity_scale`` and ``acceleration_scale`` (0, 1] further reduce the joint speed and
+    acceleration limits (used to respect Cartesian speed limits,
+    :func:`weldcell.planning.speed_limits.time_path_limited`); the jerk limit scales with both.
+    """
+    if not (0.0 < velocity_scale <= 1.0 and 0.0 < acceleration_scale <= 1.0):
+        raise PlanningError(
+            f"velocity_scale {velocity_scale} and acceleration_scale {acceleration_scale} must be in (0, 1]"
+        )
+    vrob = np.asarray(robot.qd_max, dtype=np.float64)
+    arob = np.asarray(robot.qdd_max, dtype=np.float64)
+    vmax = options.speed_scale * velocity_scale * vrob
+    amax = options.speed_scale * acceleration_scale * arob
+    jmax = options.jerk_factor * velocity_scale * amax
     if len(waypoints) == 2:
         return ruckig_rest_to_rest(waypoints[0], waypoints[1], vmax, amax, jmax, dt)
     q, qd, qdd = toppra_through(waypoints, vmax, amax, dt)
-    lim_ok = np.all(np.abs(qd) <= vmax / options.speed_scale) and np.all(
-        np.abs(qdd) <= amax / options.speed_scale
-    )
+    lim_ok = np.all(np.abs(qd) <= vrob) and np.all(np.abs(qdd) <= arob)
     if lim_ok and motion_free(checker, q):
         return q, qd, qdd
     log.debug("transit: spline leaves the checked corridor, stopping at every way point instead")
@@ -261,8 +279,12 @@ def plan_joint_move(
     options: TransitOptions | None = None,
     T_world_base: npt.ArrayLike | None = None,
     T_flange_tcp: npt.ArrayLike | None = None,
+    speed_limits: SpeedLimits | None = None,
 ) -> JointTrajectory:
     """A collision-free, time-optimal rest-to-rest joint move (used by the cell to resume).
+
+    The move keeps the TCP and the elbow under ``speed_limits`` (default: the robot's default
+    controller limits times the planning margin, :mod:`weldcell.kinematics.safety`).
 
     Args:
         robot: ``weldcell.kinematics.Robot``.
@@ -273,6 +295,7 @@ def plan_joint_move(
         options: Transit settings.
         T_world_base: Robot base in the world for the nominal TCP poses (default identity).
         T_flange_tcp: TCP in the flange frame (default identity).
+        speed_limits: TCP and elbow speed limits of the move.
 
     Returns:
         The move as a :class:`JointTrajectory` with the arc off throughout.
@@ -292,9 +315,12 @@ def plan_joint_move(
         if np.any(q < lo - 1e-9) or np.any(q > hi + 1e-9):
             raise InputShapeError(f"{name} {np.round(q, 4).tolist()} is outside the joint limits")
     wp = find_path(robot, checker, q0, q1, opts)
-    q, qd, qdd = time_path(robot, checker, wp, dt, opts)
     Twb = np.eye(4) if T_world_base is None else np.asarray(T_world_base, dtype=np.float64)
     Tft = np.eye(4) if T_flange_tcp is None else np.asarray(T_flange_tcp, dtype=np.float64)
+    if speed_limits is None:
+        plan = planning_limits(default_limits(robot.name))
+        speed_limits = SpeedLimits(plan.tcp_speed, plan.elbow_speed, source=plan.source)
+    q, qd, qdd, _ = time_path_limited(robot, checker, wp, dt, opts, speed_limits, Tft)
     M = q.shape[0]
     return JointTrajectory(
         robot=robot.name,

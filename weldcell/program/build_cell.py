@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from weldcell.kinematics import load_robot, load_torch, robot_names, torch_names
+from weldcell.kinematics.safety import default_limits
 from weldcell.program.checks import Checker, check_stickout, pose, vec
 from weldcell.program.errors_map import did_you_mean
 from weldcell.program.model import Body, Cell
@@ -65,6 +66,18 @@ def build_cell(spec: ProgramSpec, chk: Checker, path: Path) -> Cell:
     for key, value in (("approach_mm", c.approach_mm), ("retract_mm", c.retract_mm)):
         chk.in_range(("cell", key), value, 0.0, 500.0, "mm")
     chk.in_range(("cell", "clearance_mm"), c.clearance_mm, 0.0, 200.0, "mm")
+    ctrl = default_limits(c.robot)
+    speed_fields: tuple[tuple[str, float | None, float, str], ...] = (
+        ("max_tcp_speed_mm_s", c.max_tcp_speed_mm_s, ctrl.tcp_speed, "TCP"),
+        ("max_elbow_speed_mm_s", c.max_elbow_speed_mm_s, ctrl.elbow_speed, "elbow"),
+    )
+    for key, speed, limit, what in speed_fields:
+        if speed is not None and speed * 1e-3 > limit + 1e-12:
+            chk.fail(
+                ("cell", key),
+                f"{speed:g} mm/s is above the controller's {what} speed limit {limit * 1e3:g} mm/s "
+                f"({ctrl.source}); the arm would protective-stop: expected at most {limit * 1e3:g} mm/s",
+            )
     return Cell(
         robot=c.robot,
         T_world_base=pose(c.base),
@@ -76,6 +89,8 @@ def build_cell(spec: ProgramSpec, chk: Checker, path: Path) -> Cell:
         approach_distance=c.approach_mm * 1e-3,
         retract_distance=c.retract_mm * 1e-3,
         clearance=c.clearance_mm * 1e-3,
+        max_tcp_speed=None if c.max_tcp_speed_mm_s is None else c.max_tcp_speed_mm_s * 1e-3,
+        max_elbow_speed=None if c.max_elbow_speed_mm_s is None else c.max_elbow_speed_mm_s * 1e-3,
     )
 
 

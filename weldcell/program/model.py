@@ -83,6 +83,9 @@ class Cell:
         approach_distance: Approach point distance behind the first pose, along -z of the TCP [m].
         retract_distance: Depart point distance behind the last pose [m].
         clearance: Minimum clearance between robot/torch and bodies [m].
+        max_tcp_speed: Largest planned TCP speed [m/s] (None: the robot's default planning limit,
+            ``weldcell.planning.speed_limits.speed_limits_for_cell``).
+        max_elbow_speed: Largest planned elbow speed [m/s] (None: the default planning limit).
     """
 
     robot: str
@@ -95,6 +98,8 @@ class Cell:
     approach_distance: float
     retract_distance: float
     clearance: float
+    max_tcp_speed: float | None = None
+    max_elbow_speed: float | None = None
 
     def __post_init__(self) -> None:
         _set(self, "T_world_base", _ro(self.T_world_base, (4, 4)))

@@ -182,6 +182,10 @@ def program_to_dict(program: Program, base_dir: Path | None = None) -> dict[str,
         "clearance_mm": _r(c.clearance * 1e3),
         "bodies": [_body(b, base) for b in c.bodies],
     }
+    if c.max_tcp_speed is not None:
+        data["cell"]["max_tcp_speed_mm_s"] = _r(c.max_tcp_speed * 1e3)
+    if c.max_elbow_speed is not None:
+        data["cell"]["max_elbow_speed_mm_s"] = _r(c.max_elbow_speed * 1e3)
     data["procedures"] = {name: _procedure(p) for name, p in program.procedures.items()}
     data["seams"] = [_seam(s) for s in program.seams]
     if program.sequence is not None:

@@ -94,6 +94,14 @@ class CellSpec(_Strict):
     approach_mm: NonNegative = Field(default=50.0, description="Approach point distance behind the start.")
     retract_mm: NonNegative = Field(default=50.0, description="Depart point distance behind the end.")
     clearance_mm: NonNegative = Field(default=10.0, description="Minimum clearance robot/torch to bodies.")
+    max_tcp_speed_mm_s: PositiveMm | None = Field(
+        default=None,
+        description="Largest planned TCP speed [mm/s]; default 2/3 of the controller's safety limit.",
+    )
+    max_elbow_speed_mm_s: PositiveMm | None = Field(
+        default=None,
+        description="Largest planned elbow speed [mm/s]; default 2/3 of the controller's safety limit.",
+    )
     bodies: list[BodySpec] = Field(default_factory=list)
 
 

@@ -37,6 +37,8 @@ class ViolationKind(str, Enum):
     CELL_MISMATCH = "cell_mismatch"
     TRACKING = "tracking_error"
     NOT_WELDED = "not_welded"  # a programmed pass or stitch not welded end to end
+    TCP_SPEED = "tcp_speed"  # above the controller's safety limit (protective stop)
+    ELBOW_SPEED = "elbow_speed"
 
 
 _UNITS = {
@@ -48,6 +50,8 @@ _UNITS = {
     ViolationKind.TCP_DEVIATION: ("mm", 1e3),
     ViolationKind.TORCH_ANGLE: ("deg", 180 / math.pi),
     ViolationKind.TRAVEL_SPEED: ("mm/s", 1e3),
+    ViolationKind.TCP_SPEED: ("mm/s", 1e3),
+    ViolationKind.ELBOW_SPEED: ("mm/s", 1e3),
     ViolationKind.SINGULARITY: ("", 1.0),
     ViolationKind.ARC_NOT_AT_REST: ("deg/s", 180 / math.pi),
     ViolationKind.CELL_MISMATCH: ("mm", 1e3),
@@ -69,6 +73,8 @@ _WHAT = {
     ViolationKind.CELL_MISMATCH: "trajectory planned for another cell layout",
     ViolationKind.TRACKING: "robot cannot follow the trajectory (dynamic replay)",
     ViolationKind.NOT_WELDED: "programmed weld not welded end to end (value: welded length)",
+    ViolationKind.TCP_SPEED: "torch tip faster than the controller's safety limit (protective stop)",
+    ViolationKind.ELBOW_SPEED: "elbow faster than the controller's safety limit (protective stop)",
 }
 
 

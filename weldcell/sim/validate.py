@@ -22,6 +22,7 @@ Every sample (at the trajectory's ``dt``) is replayed with pybullet's own forwar
 * weld coverage (with the program): every programmed pass and stitch welded end to end, from the
   trajectory's arc-on runs and seam positions (:func:`weldcell.planning.coverage.check_coverage`)
   and from pybullet's torch tip at the first and last sample of each run;
+* TCP and elbow speed against the controller's safety limits (:mod:`weldcell.sim.speed_check`);
 * optionally a dynamic replay with position control and the URDF's effort limits.
 """
 
@@ -43,6 +44,7 @@ import pybullet as pb
 
 from weldcell.errors import InputShapeError, ModelError, WeldcellError
 from weldcell.kinematics import load_robot, singularity_distance_from_jacobian
+from weldcell.kinematics.safety import SafetyLimits
 from weldcell.planning.coverage import check_coverage
 from weldcell.planning.margins import MIN_SINGULARITY, NOZZLE_CLEARANCE, SELF_CLEARANCE
 from weldcell.planning.trajectory import JointTrajectory
@@ -52,6 +54,7 @@ from weldcell.sim.cell_model import CellModel
 from weldcell.sim.collision import ClearanceRules, Proximity, query, query_units
 from weldcell.sim.report import SeamMetrics, ValidationReport, ValidationSeries, Violation, ViolationKind
 from weldcell.sim.scene import Scene, build_scene
+from weldcell.sim.speed_check import controller_limits, elbow_positions, speeds
 from weldcell.sim.world import Mode, PybulletWorld
 
 log = logging.getLogger(__name__)
@@ -84,6 +87,9 @@ class ValidationOptions:
         rest_speed: Joint speed counted as "at rest" at arc switching [rad/s].
         dynamic_replay: Also replay with position control and report the tracking error.
         max_tracking_error: Joint tracking error allowed in the dynamic replay [rad].
+        safety: The controller's safety limits (TCP and elbow speed are checked against them,
+            times ``1 + limit_tolerance``); None = the robot's default configuration
+            (``weldcell.kinematics.safety.default_limits``).
     """
 
     clearance: float | None = None
@@ -103,6 +109,7 @@ class ValidationOptions:
     rest_speed: float = 1e-3
     dynamic_replay: bool = False
     max_tracking_error: float = float(np.deg2rad(1.0))
+    safety: SafetyLimits | None = None
 
     def __post_init__(self) -> None:
         if self.singularity_stride < 1:
@@ -275,6 +282,14 @@ def validate_in_scene(
         if traj.n_samples > 1
         else np.zeros(1)
     )
+    safety = controller_limits(traj.robot, options.safety)
+    elbow_speed = speeds(elbow_positions(scene, traj.q, idx), traj.dt)
+    for kind, v, lim in (
+        (ViolationKind.TCP_SPEED, speed, safety.tcp_speed),
+        (ViolationKind.ELBOW_SPEED, elbow_speed, safety.elbow_speed),
+    ):
+        for a, b in _runs(v > lim * (1.0 + options.limit_tolerance)):
+            violations.append(ctx.violation(kind, a, b, (), float(v[a : b + 1].max()), lim))
     programmed = _programmed_speeds(traj, program)
     violations += _coverage_violations(traj, program, T_world_tcp, options, ctx)
     if program is None:
@@ -328,6 +343,9 @@ def validate_in_scene(
         "max_torch_angle_error_rad": float(ang[arc].max()) if arc.any() else 0.0,
         "min_singularity_measure": float(sing.min()) if sing.size else float("nan"),
         "max_tcp_speed_m_s": float(speed.max()),
+        "max_elbow_speed_m_s": float(elbow_speed.max()),
+        "tcp_speed_limit_m_s": safety.tcp_speed,
+        "elbow_speed_limit_m_s": safety.elbow_speed,
         "arc_time_s": float(arc.sum() * traj.dt),
     }
     if tracking.size:
