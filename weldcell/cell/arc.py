@@ -112,6 +112,15 @@ def strike_arc(
         code = st.error_code
         reason = ErrorCode.describe(code) if code else f"no stable arc within {proc.ignition_timeout:.2f} s"
         log.warning("arc start attempt %d failed: %s", attempt, reason)
+        if code == ErrorCode.INVALID_COMMAND:  # retrying the same command cannot help
+            power.stop_weld(timeout=proc.command_timeout)
+            what = (
+                f"job {params.job} is not stored on the power source (store it there, or send the "
+                "procedure's parameters with --send-parameters)"
+                if params is not None and params.job
+                else "the power source rejected the welding parameters"
+            )
+            raise ArcStartError(f"no arc start: {what} (error {code}: {reason})", error_code=code)
         power.stop_weld(timeout=proc.command_timeout)
         if attempt > proc.ignition_retries:
             break

@@ -83,8 +83,9 @@ class RunOptions:
         log_path: Weld log file.
         out_dir: Folder for the planned trajectory, report and motion stamps.
         part_serial: Serial recorded in the weld log.
-        use_power_source_jobs: Select the procedure's stored job number on the power source instead
-            of sending wire feed and voltage (parameter mode).
+        use_power_source_jobs: True: select the procedure's stored job number on the power source;
+            False: send wire feed and voltage (parameter mode); None: parameters when the procedure
+            has them, else its job (see :func:`params_from_program`).
         job_timeout: Longest time the job may take [s].
     """
 
@@ -94,7 +95,7 @@ class RunOptions:
     log_path: Path = Path("weldlog.sqlite")
     out_dir: Path = Path("weldcell-out")
     part_serial: str = ""
-    use_power_source_jobs: bool = True
+    use_power_source_jobs: bool | None = None
     job_timeout: float = 3600.0
 
 
@@ -111,24 +112,38 @@ class CellRunResult:
     program_path: Path | None
 
 
-def params_from_program(program: Any, *, use_jobs: bool) -> dict[str, WeldParams]:
+def params_from_program(program: Any, *, use_jobs: bool | None) -> dict[str, WeldParams]:
     """Welding parameters per seam id from the program's procedures.
 
     Args:
         program: ``weldcell.program.Program``.
-        use_jobs: Use the procedure's power-source job number when it has one; otherwise send wire
-            feed [m/s], voltage [V] and current [A] in parameter mode (job 0).
+        use_jobs: True: select the procedure's stored power-source job (a procedure without a job
+            number sends its parameters); False: send wire feed [m/s], voltage [V] and current [A]
+            in parameter mode (job 0); None (default of the CLI): send the parameters when the
+            procedure has them, else select its job. A job number only works when that job is
+            stored on the power source; the parameters work on any power source.
+
+    Raises:
+        ProgramError: a procedure that has neither parameters nor a job number.
     """
     out: dict[str, WeldParams] = {}
     for seam in program.seams:
         proc = program.procedures[seam.procedure]
-        if use_jobs and proc.job:
+        has_values = any(v for v in (proc.wire_feed, proc.voltage, proc.current))
+        job = bool(proc.job) and (use_jobs is True or (use_jobs is None and not has_values))
+        if job:
             out[seam.id] = WeldParams(job=int(proc.job))
-        else:
+        elif has_values:
             out[seam.id] = WeldParams(
                 wire_feed=float(proc.wire_feed or 0.0),
                 voltage=float(proc.voltage or 0.0),
                 current=float(proc.current or 0.0),
+            )
+        else:
+            raise ProgramError(
+                f"procedure {seam.procedure!r} (seam {seam.id!r}) has no wire feed, voltage or current to "
+                "send in parameter mode; give them, or a job number and --use-jobs",
+                file=str(getattr(program, "path", "")),
             )
     return out
 

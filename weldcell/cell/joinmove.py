@@ -45,7 +45,8 @@ class StartMoveError(PlanningError):
 def _where(robot: Robot, template: JointTrajectory, q: NDArrayF) -> str:
     T = template.T_world_base @ robot.fk(q) @ template.T_flange_tcp
     p = T[:3, 3] * 1e3
-    return f"TCP at [{p[0]:.0f}, {p[1]:.0f}, {p[2]:.0f}] mm (world), joints {np.round(np.rad2deg(q), 1).tolist()}°"
+    joints = np.round(np.rad2deg(q), 1).tolist()
+    return f"TCP at [{p[0]:.0f}, {p[1]:.0f}, {p[2]:.0f}] mm (world), joints {joints}°"
 
 
 def blocked_reason(robot: Robot, template: JointTrajectory, checker: Any, q0: NDArrayF, q1: NDArrayF) -> str:
@@ -57,7 +58,8 @@ def blocked_reason(robot: Robot, template: JointTrajectory, checker: Any, q0: ND
         return "the direct joint move is free"
     k = int(np.argmin(free))
     pairs = ", ".join(f"{a} with {b}" for a, b in checker.colliding_bodies(Q[k])) or "unknown pair"
-    return f"the direct joint move collides {100.0 * k / (n - 1):.0f} % of the way ({pairs}; {_where(robot, template, Q[k])})"
+    where = _where(robot, template, Q[k])
+    return f"the direct joint move collides {100.0 * k / (n - 1):.0f} % of the way ({pairs}; {where})"
 
 
 def speed_scale_factor(robot: Robot, template: JointTrajectory, q: NDArrayF) -> float:
@@ -122,7 +124,8 @@ def plan_cell_move(
     for what, q in (("current position", q0), ("target", q1)):
         if np.any(q < lo - 1e-6) or np.any(q > hi + 1e-6):
             raise StartMoveError(
-                f"the {what} {np.round(np.rad2deg(q), 1).tolist()}° is outside the joint limits of {robot.name}"
+                f"the {what} {np.round(np.rad2deg(q), 1).tolist()}° is outside the joint limits "
+                f"of {robot.name}"
             )
     if checker is None:
         q = joint_move_samples(q0, q1, template.dt, robot.qd_max, robot.qdd_max, scale=speed_scale)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from weldcell.errors import UnreachableError, WeldcellError
+from weldcell.errors import UnreachableError
 from weldcell.planning.trajectory import JointTrajectory
 
 if TYPE_CHECKING:

@@ -298,7 +298,12 @@ class JobRunner:
         block = traj.q[step.i0 : step.i1 + 1]
         k = step.i0 + int(np.argmin(np.linalg.norm(block - q_now, axis=1))) if nearest else step.i0
         move = plan_cell_move(
-            self.kinematics, traj, q_now, traj.q[k], self.checker, speed_scale=self.config.moves.joint_speed_scale
+            self.kinematics,
+            traj,
+            q_now,
+            traj.q[k],
+            self.checker,
+            speed_scale=self.config.moves.joint_speed_scale,
         )
         return k, move
 

@@ -279,10 +279,11 @@ def cell_run(
     db: Path = typer.Option(DEFAULT_LOG, "--db", help="Weld log file (SQLite)."),
     out: Path = typer.Option(Path("weldcell-out"), "--out", help="Folder for the trajectory and report."),
     part_serial: str = typer.Option("", "--part", help="Serial number of the part."),
-    use_jobs: bool = typer.Option(
-        True,
+    use_jobs: bool | None = typer.Option(
+        None,
         "--use-jobs/--send-parameters",
-        help="Select the procedure's stored power-source job, or send wire feed and voltage.",
+        help="Select the procedure's stored power-source job, or send wire feed and voltage "
+        "(default: the parameters when the procedure has them, else its job).",
     ),
 ) -> None:
     """Weld a program or a validated trajectory on a real cell (UR robot + Modbus power source)."""
