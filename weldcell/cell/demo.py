@@ -288,7 +288,7 @@ def parse_ur_url(url: str) -> tuple[str, int | None]:
     return u.hostname, port
 
 
-def _connect_robot(
+def connect_ur_robot(
     host: str, robot: str, *, ports: Any | None = None, rtde_port: int | None = None, power_on: bool = False
 ) -> Any:
     """A connected UR driver in streaming mode; arc control stays with the cell (power source)."""
@@ -325,8 +325,10 @@ def weld(
     config: CellConfig,
     timeout: float,
     progress: ProgressFn,
+    recover_job: int | None = None,
 ) -> tuple[CellState, str, int]:
-    """Run one job on connected devices. Returns (final state, message, weld-log job id)."""
+    """Run one job on connected devices, or continue the interrupted job ``recover_job`` of the log
+    (:meth:`CellController.recover_job`). Returns (final state, message, weld-log job id)."""
     approver = SimApprover(program, out_dir / "motions")
     with WeldLog(log_path) as wlog:
         ctl = CellController(
@@ -340,11 +342,20 @@ def weld(
             on_event=_event_to_progress(progress),
         )
         try:
-            ctl.load(
-                traj, program_path=str(program.path), trajectory_path=str(traj_path), part_serial=part_serial
-            )
-            job_id = ctl.start()
-            progress(Progress("stage", f"welding job {job_id} …"))
+            if recover_job is None:
+                ctl.load(
+                    traj,
+                    program_path=str(Path(program.path).resolve()),
+                    trajectory_path=str(Path(traj_path).resolve()),
+                    part_serial=part_serial,
+                )
+                job_id = ctl.start()
+                progress(Progress("stage", f"welding job {job_id} …"))
+            else:
+                ctl.recover_job(recover_job, traj, trajectory_path=traj_path)
+                job_id = recover_job
+                ctl.resume()
+                progress(Progress("stage", f"resuming job {job_id} …"))
             state = ctl.wait(timeout)
             return state, ctl.last_error or "job complete", job_id
         except KeyboardInterrupt:
@@ -409,7 +420,7 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
         if opt.view:
             viewer = _start_viewer(traj_path, program_path)
             stack.callback(_stop_viewer, viewer)
-        robot = _connect_robot(opt.host, traj.robot, ports=ur.ports, power_on=True)
+        robot = connect_ur_robot(opt.host, traj.robot, ports=ur.ports, power_on=True)
         stack.callback(robot.close)
         power = ModbusPowerSource.from_url(psu_url)
         power.connect()
@@ -463,7 +474,7 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
             )
         traj_path = job
     with contextlib.ExitStack() as stack:
-        robot = _connect_robot(host, traj.robot, rtde_port=port)
+        robot = connect_ur_robot(host, traj.robot, rtde_port=port)
         stack.callback(robot.close)
         power = ModbusPowerSource.from_url(options.powersource_url)
         power.connect()

@@ -310,6 +310,87 @@ def cell_run(
         raise typer.Exit(1)
 
 
+def _jobs_table(log: WeldLog) -> Table:
+    from weldcell.cell.resume import resumable_jobs
+
+    table = Table(title=f"resumable jobs in {log.path}")
+    for col in ("job", "started", "result", "part serial", "program", "seams ok", "continues at"):
+        table.add_column(col)
+    for j in resumable_jobs(log):
+        rp = log.resume_point(j.id)
+        at = "-" if rp.seam_id is None else f"{rp.seam_id} p{rp.pass_index} at {_mm(rp.s_stop)} mm"
+        table.add_row(
+            str(j.id),
+            _when(j.started),
+            j.result,
+            j.part_serial or "-",
+            Path(j.program_path).name or "-",
+            str(len(rp.done_seams)),
+            at,
+        )
+    return table
+
+
+@cell_app.command("jobs")
+def cell_jobs(db: Path = typer.Option(DEFAULT_LOG, "--db", help="Weld log file (SQLite).")) -> None:
+    """List the jobs that can be resumed with 'weldcell cell resume' (interrupted or left running)."""
+    from weldcell.cell.weldlog import WeldLog, WeldLogError
+
+    if not db.is_file():
+        raise WeldLogError(f"{db}: weld log not found")
+    with WeldLog(db, readonly=True) as log:
+        console.print(_jobs_table(log))
+
+
+@cell_app.command("resume")
+def cell_resume(
+    job: int | None = typer.Argument(None, help="Job id (default: the newest resumable job)."),
+    db: Path = typer.Option(DEFAULT_LOG, "--db", help="Weld log file (SQLite)."),
+    robot: str | None = typer.Option(None, "--robot", help="Robot controller, e.g. ur://192.168.0.10"),
+    powersource: str | None = typer.Option(
+        None, "--powersource", help="Power source, e.g. modbus://192.168.0.20:502"
+    ),
+    out: Path = typer.Option(Path("weldcell-out"), "--out", help="Folder for the moves the cell plans."),
+    use_jobs: bool | None = typer.Option(
+        None,
+        "--use-jobs/--send-parameters",
+        help="As for 'weldcell cell run'.",
+    ),
+    list_jobs: bool = typer.Option(False, "--list", help="Only list the resumable jobs."),
+) -> None:
+    """Continue an interrupted job: back off, re-approach (validated), re-strike with the programmed
+    overlap, and weld on; the attempts go into the same job record."""
+    from weldcell.cell.resume import ResumeOptions, resume_job
+    from weldcell.cell.weldlog import WeldLog, WeldLogError
+    from weldcell.errors import WeldcellError
+
+    if list_jobs:
+        if not db.is_file():
+            raise WeldLogError(f"{db}: weld log not found")
+        with WeldLog(db, readonly=True) as log:
+            console.print(_jobs_table(log))
+        return
+    if robot is None or powersource is None:
+        raise WeldcellError("resume needs --robot and --powersource (or --list to list resumable jobs)")
+    _sigterm_as_interrupt()
+    _log_to_file(out / "weldcell.log")
+    res = resume_job(
+        ResumeOptions(
+            log_path=db,
+            robot_url=robot,
+            powersource_url=powersource,
+            job_id=job,
+            out_dir=out,
+            use_power_source_jobs=use_jobs,
+        ),
+        progress=_progress_printer(),
+    )
+    _print_result(res)
+    if res.state.name != "READY":
+        err_console.print(f"[red]the job did not complete: {res.message}[/]")
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     """Add ``demo``, ``cell`` and ``log`` to ``app``."""
     app.command("demo")(demo)
