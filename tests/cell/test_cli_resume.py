@@ -4,6 +4,7 @@ programmed overlap and no gap."""
 
 from __future__ import annotations
 
+import itertools
 import signal
 import subprocess
 import time
@@ -80,7 +81,7 @@ def test_sigkill_mid_seam_then_cell_resume_finishes_the_same_job(tmp_path: Path)
             length = attempts[-1].s_end_planned
             assert length is not None
             assert spans[0][0] < 1e-3 and spans[-1][1] > length - 1e-3  # from end to end
-            for (_, end0), (start1, _) in zip(spans, spans[1:], strict=False):
+            for (_, end0), (start1, _) in itertools.pairwise(spans):
                 # the restart begins the programmed overlap before the executed end (no gap): the
                 # log's progress is at most one signal batch behind the executed end
                 assert start1 <= end0 - OVERLAP + 1e-4, (seam_id, spans)
