@@ -107,8 +107,10 @@ def _feed(
     session: int,
     stop_at: int | None = None,
     lookahead: int = 40,
+    pc_dies_at: int | None = None,
 ) -> list[np.ndarray]:
-    """Emulate the PC side of the streaming protocol by writing the registers directly."""
+    """Emulate the PC side of the streaming protocol by writing the registers directly (the alive
+    counter with every package; none after ``pc_dies_at`` executed samples)."""
     n = samples.shape[0]
     newest = -1
     core.apply_inputs(
@@ -144,6 +146,9 @@ def _feed(
             else (sp.StreamCommand.RUN if run else sp.StreamCommand.FILL)
         )
         values[f"input_int_register_{sp.IN_COMMAND}"] = int(cmd)
+        if pc_dies_at is not None and out[sp.OUT_EXECUTED] >= pc_dies_at:
+            continue  # the PC is gone: no more packages
+        values[f"input_int_register_{sp.IN_ALIVE}"] = len(qs)
         core.apply_inputs(values)
     return qs
 
@@ -171,6 +176,41 @@ def test_servo_program_protocol_in_process() -> None:
     assert not core.digital_out & 1  # the stop dropped the arc
     assert core.runtime_state == RuntimeState.PLAYING  # the program waits for the next session
     del arc_trace
+
+
+def test_servo_program_pc_watchdog_drops_the_arc_in_the_cycle_the_stop_starts() -> None:
+    core = ControllerCore(CoreConfig())
+    core.apply_inputs({f"input_int_register_{sp.IN_NEWEST}": -1})
+    hz, stop_time = 5.0, 0.15
+    text = sp.servo_program(cycle=core.cycle, arc_output=0, watchdog_hz=hz, stop_time=stop_time)
+    assert core.start_program(text, sp.PROGRAM_NAME) is None
+    traj = joint_move("ur5e", Q_HOME, Q_HOME + 0.6, core.cycle, speed_fraction=0.3)
+    flags = np.ones(traj.n_samples, bool)
+    trace: list[tuple[int, bool, int]] = []
+    orig_step = core.step
+
+    def step() -> None:
+        orig_step()
+        trace.append((core.cycles, bool(core.digital_out & 1), int(core.out_int[sp.OUT_STATUS])))
+
+    core.step = step  # type: ignore[method-assign]
+    dies = traj.n_samples // 3
+    qs = np.array(_feed(core, traj.q, flags, session=3, pc_dies_at=dies))
+    for _ in range(400):  # the PC is gone; the controller keeps cycling
+        step()
+        qs = np.vstack([qs, core.target_q])
+    arc = np.array([a for _, a, _ in trace])
+    status = np.array([s for _, _, s in trace])
+    assert arc[:dies].any()  # welding before the PC died
+    k_off = int(np.flatnonzero(arc)[-1]) + 1  # first cycle with the arc off
+    k_stop = int(np.flatnonzero(status == sp.StreamStatus.STOPPING)[0])  # first cycle of the stop
+    assert k_off == k_stop
+    assert core.out_int[sp.OUT_WATCHDOG] == 1
+    assert core.runtime_state != RuntimeState.PLAYING  # halted after the stop
+    speeds = np.abs(np.diff(qs, axis=0)).max(axis=1) / core.cycle
+    k_still = k_stop + int(np.flatnonzero(speeds[k_stop:] < 1e-9)[0])
+    assert (k_still - k_stop) * core.cycle <= stop_time + 2 * core.cycle  # decelerated within stop_time
+    assert not arc[k_off:].any()
 
 
 def _concat(parts: list[tuple[JointTrajectory, bool]]) -> JointTrajectory:

@@ -155,6 +155,7 @@ class CellController(JobRunner):
         self._sm.check(Command.START)
         self._check_interlocks_before("start")
         traj = self._require_traj()
+        self._configure_power_source()
         self._prepare_start()
         self._job_id = self.log.start_job(
             program_path=self._job_info.get("program_path", ""),
@@ -182,6 +183,7 @@ class CellController(JobRunner):
         self._join_worker()
         self.port.ensure_connected()
         self._check_interlocks_before("resume")
+        self._configure_power_source()
         if self._job_id is not None:
             self.log.set_job_result(self._job_id, "running")
         self._sm.apply(Command.RESUME)
@@ -327,6 +329,12 @@ class CellController(JobRunner):
                 log.warning(
                     "no kinematic model for %s (%s): no retract moves, no path deviation", traj.robot, err
                 )
+
+    def _configure_power_source(self) -> None:
+        """Set the power source's own communication timeout (``CellConfig.power_source_comm_timeout``)."""
+        t = self.config.power_source_comm_timeout
+        if t is not None:
+            self.power.set_comm_timeout(t, timeout=self.config.arc.command_timeout)
 
     def _prepare_start(self) -> None:
         """Plan and validate the move from the robot's position onto the first arc-off step."""

@@ -87,6 +87,7 @@ class RunOptions:
             False: send wire feed and voltage (parameter mode); None: parameters when the procedure
             has them, else its job (see :func:`params_from_program`).
         job_timeout: Longest time the job may take [s].
+        config: Cell settings (interlocks, arc, power-source timeout; ``--cell-config``).
     """
 
     job: Path
@@ -97,6 +98,7 @@ class RunOptions:
     part_serial: str = ""
     use_power_source_jobs: bool | None = None
     job_timeout: float = 3600.0
+    config: CellConfig | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,6 +306,42 @@ def connect_ur_robot(
     return driver
 
 
+def connect_power_source(url: str, config: CellConfig) -> Any:
+    """A connected Modbus power source whose heartbeat is fast enough for the communication timeout
+    the cell sets on it (``CellConfig.power_source_comm_timeout``: at least five toggles per timeout)."""
+    from weldcell.drivers.powersource.modbus import ModbusOptions, ModbusPowerSource
+
+    t = config.power_source_comm_timeout
+    options = ModbusOptions()
+    if t is not None and t > 0:
+        options = ModbusOptions(
+            heartbeat_period=min(options.heartbeat_period, t / 5),
+            poll_period=min(options.poll_period, t / 5),
+        )
+    power = ModbusPowerSource.from_url(url, options)
+    power.connect()
+    return power
+
+
+def check_arc_off_budget(robot: Any, config: CellConfig) -> None:
+    """The power source's communication timeout must end the arc before the robot stops when the PC
+    dies: shorter than the robot's stop budget (the servo program's PC watchdog, ``1 / watchdog_hz``).
+
+    Raises:
+        CellConfigError: the timeout is not shorter than the budget.
+    """
+    from weldcell.cell.cellconfig import CellConfigError
+
+    hz = getattr(getattr(robot, "config", None), "watchdog_hz", None)
+    t = config.power_source_comm_timeout
+    if hz and t is not None and (t <= 0 or t >= 1.0 / hz):
+        raise CellConfigError(
+            f"power_source_comm_timeout_s = {t:g} s: when the PC dies the robot starts stopping after "
+            f"{1.0 / hz:g} s (its watchdog); the power source must end the arc sooner, so the timeout must "
+            f"be > 0 and < {1.0 / hz:g} s"
+        )
+
+
 def _event_to_progress(progress: ProgressFn) -> Callable[[CellEvent], None]:
     def relay(ev: CellEvent) -> None:
         progress(Progress(ev.kind, ev.message, dict(ev.data)))
@@ -329,6 +367,7 @@ def weld(
 ) -> tuple[CellState, str, int]:
     """Run one job on connected devices, or continue the interrupted job ``recover_job`` of the log
     (:meth:`CellController.recover_job`). Returns (final state, message, weld-log job id)."""
+    check_arc_off_budget(robot, config)
     approver = SimApprover(program, out_dir / "motions")
     with WeldLog(log_path) as wlog:
         ctl = CellController(
@@ -381,7 +420,6 @@ def collision_checker_for(program: Any) -> Any | None:
 
 def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = None) -> CellRunResult:
     """Run the demo program on the virtual cell (see the module docstring)."""
-    from weldcell.drivers.powersource.modbus import ModbusPowerSource
     from weldcell.drivers.ur.virtual_controller import Ports, start_virtual_controller
     from weldcell.drivers.ur.virtual_core import CoreConfig
 
@@ -422,8 +460,7 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
             stack.callback(_stop_viewer, viewer)
         robot = connect_ur_robot(opt.host, traj.robot, ports=ur.ports, power_on=True)
         stack.callback(robot.close)
-        power = ModbusPowerSource.from_url(psu_url)
-        power.connect()
+        power = connect_power_source(psu_url, CellConfig())
         stack.callback(power.close)
         say(Progress("stage", f"robot: ur://{opt.host} (RTDE {ur.ports.rtde}), power source: {psu_url}"))
         state, message, job_id = weld(
@@ -445,7 +482,7 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
 
 def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunResult:
     """Run a program or validated trajectory on a real cell (see the module docstring)."""
-    from weldcell.drivers.powersource.modbus import ModbusPowerSource, parse_modbus_url
+    from weldcell.drivers.powersource.modbus import parse_modbus_url
     from weldcell.planning.stamp import verify_stamp
     from weldcell.program import load_program
 
@@ -476,8 +513,8 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
     with contextlib.ExitStack() as stack:
         robot = connect_ur_robot(host, traj.robot, rtde_port=port)
         stack.callback(robot.close)
-        power = ModbusPowerSource.from_url(options.powersource_url)
-        power.connect()
+        config = options.config or CellConfig()
+        power = connect_power_source(options.powersource_url, config)
         stack.callback(power.close)
         state, message, job_id = weld(
             robot=robot,
@@ -489,7 +526,7 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
             out_dir=out,
             part_serial=options.part_serial,
             params=params_from_program(program, use_jobs=options.use_power_source_jobs),
-            config=CellConfig(),
+            config=config,
             timeout=options.job_timeout,
             progress=say,
         )

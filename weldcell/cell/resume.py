@@ -20,6 +20,7 @@ from weldcell.cell.controller import CellConfig
 from weldcell.cell.demo import (
     CellRunResult,
     ProgressFn,
+    connect_power_source,
     connect_ur_robot,
     params_from_program,
     parse_ur_url,
@@ -108,7 +109,7 @@ def resume_job(options: ResumeOptions, progress: ProgressFn | None = None) -> Ce
         CellStateError: the job is finished, or the trajectory hash differs.
         StampError: program or trajectory changed or missing, or the trajectory has no valid stamp.
     """
-    from weldcell.drivers.powersource.modbus import ModbusPowerSource, parse_modbus_url
+    from weldcell.drivers.powersource.modbus import parse_modbus_url
     from weldcell.planning.stamp import verify_stamp
     from weldcell.planning.trajectory import load_trajectory
     from weldcell.program import load_program
@@ -129,8 +130,8 @@ def resume_job(options: ResumeOptions, progress: ProgressFn | None = None) -> Ce
     with contextlib.ExitStack() as stack:
         robot = connect_ur_robot(host, traj.robot, rtde_port=port)
         stack.callback(robot.close)
-        power = ModbusPowerSource.from_url(options.powersource_url)
-        power.connect()
+        config = options.config or CellConfig()
+        power = connect_power_source(options.powersource_url, config)
         stack.callback(power.close)
         state, message, job_id = weld(
             robot=robot,
@@ -142,7 +143,7 @@ def resume_job(options: ResumeOptions, progress: ProgressFn | None = None) -> Ce
             out_dir=out,
             part_serial=job.part_serial,
             params=params_from_program(program, use_jobs=options.use_power_source_jobs),
-            config=options.config or CellConfig(),
+            config=config,
             timeout=options.job_timeout,
             progress=say,
             recover_job=job.id,

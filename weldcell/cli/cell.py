@@ -28,6 +28,21 @@ DbOption = typer.Option(
 )
 
 
+CellConfigOption = typer.Option(
+    None,
+    "--cell-config",
+    help="Cell configuration YAML: interlocks, power source (use_jobs, comm_timeout_s), arc, moves "
+    "(see docs/cell.md).",
+)
+
+
+def _cell_setup(path: Path | None) -> Any:
+    from weldcell.cell.cellconfig import CellSetup, load_cell_config
+    from weldcell.cell.jobtypes import CellConfig
+
+    return load_cell_config(path) if path is not None else CellSetup(CellConfig(), None)
+
+
 def _when(t: float | None) -> str:
     if t is None:
         return "-"
@@ -283,12 +298,15 @@ def cell_run(
         None,
         "--use-jobs/--send-parameters",
         help="Select the procedure's stored power-source job, or send wire feed and voltage "
-        "(default: the parameters when the procedure has them, else its job).",
+        "(default: the cell configuration's power_source.use_jobs, else the parameters when the "
+        "procedure has them, else its job).",
     ),
+    cell_config: Path | None = CellConfigOption,
 ) -> None:
     """Weld a program or a validated trajectory on a real cell (UR robot + Modbus power source)."""
     from weldcell.cell.demo import RunOptions, check_job_input, run_job
 
+    setup = _cell_setup(cell_config)
     check_job_input(job)  # before the log file and the output folder are created
     _sigterm_as_interrupt()
     _log_to_file(out / "weldcell.log")
@@ -300,7 +318,8 @@ def cell_run(
             log_path=db,
             out_dir=out,
             part_serial=part_serial,
-            use_power_source_jobs=use_jobs,
+            use_power_source_jobs=use_jobs if use_jobs is not None else setup.use_jobs,
+            config=setup.config,
         ),
         progress=_progress_printer(),
     )
@@ -357,6 +376,7 @@ def cell_resume(
         help="As for 'weldcell cell run'.",
     ),
     list_jobs: bool = typer.Option(False, "--list", help="Only list the resumable jobs."),
+    cell_config: Path | None = CellConfigOption,
 ) -> None:
     """Continue an interrupted job: back off, re-approach (validated), re-strike with the programmed
     overlap, and weld on; the attempts go into the same job record."""
@@ -372,6 +392,7 @@ def cell_resume(
         return
     if robot is None or powersource is None:
         raise WeldcellError("resume needs --robot and --powersource (or --list to list resumable jobs)")
+    setup = _cell_setup(cell_config)
     _sigterm_as_interrupt()
     _log_to_file(out / "weldcell.log")
     res = resume_job(
@@ -381,7 +402,8 @@ def cell_resume(
             powersource_url=powersource,
             job_id=job,
             out_dir=out,
-            use_power_source_jobs=use_jobs,
+            use_power_source_jobs=use_jobs if use_jobs is not None else setup.use_jobs,
+            config=setup.config,
         ),
         progress=_progress_printer(),
     )

@@ -116,6 +116,7 @@ class ModbusPowerSource(PowerSource):
         self._cond = threading.Condition()
         self._outputs = RobotOutputs()
         self._params = WeldParams()
+        self._comm_timeout_word: int | None = None  # desired comm-timeout register value
         self._seq = 0  # bumped by every command
         self._done_seq = -1  # seq seen at the start of the last completed cycle
         self._status: PowerSourceStatus | None = None
@@ -205,6 +206,27 @@ class ModbusPowerSource(PowerSource):
                 error_code=st.error_code,
             )
 
+    def set_comm_timeout(self, seconds: float, timeout: float | None = 1.0) -> None:
+        """Write the power source's communication-timeout register (``ProcessImage.comm_timeout``).
+
+        Raises:
+            DriverError: the process image has no such register.
+            PowerSourceValueError: ``seconds`` does not fit the register.
+        """
+        sig = self.options.image.comm_timeout
+        if sig is None:
+            super().set_comm_timeout(seconds, timeout)
+            return
+        word = sig.encode(seconds)
+        if seconds > 0 and seconds <= 2 * self.options.heartbeat_period:
+            raise PowerSourceValueError(
+                f"communication timeout {seconds} s must exceed twice the heartbeat period "
+                f"({self.options.heartbeat_period} s), or the weld would stop while the link is healthy"
+            )
+        with self._cond:
+            self._comm_timeout_word = word
+        self._command(None, None, timeout)
+
     def stop_weld(self, timeout: float | None = 1.0) -> None:
         """Drop welding start (crater fill and gas post-flow follow on the power source)."""
         self._command(lambda o: replace(o, welding_start=False), None, timeout)
@@ -288,6 +310,7 @@ class ModbusPowerSource(PowerSource):
         img = opt.image
         client = ModbusTcpClient(self.host, port=self.port, timeout=opt.request_timeout, retries=0)
         last_words: list[int] | None = None
+        last_ct: int | None = None
         heartbeat = False
         next_toggle = time.monotonic()
         next_cycle = time.monotonic()
@@ -296,7 +319,7 @@ class ModbusPowerSource(PowerSource):
                 now = time.monotonic()
                 if not client.connected and not client.connect():
                     self._fail(f"cannot connect to {self.host}:{self.port}")
-                    last_words = None
+                    last_words = last_ct = None
                     self._stop.wait(opt.reconnect_delay)
                     continue
                 if now >= next_toggle:
@@ -305,7 +328,13 @@ class ModbusPowerSource(PowerSource):
                 with self._cond:
                     outputs = replace(self._outputs, heartbeat_robot=heartbeat)
                     params, seq = self._params, self._seq
+                    ct_word = self._comm_timeout_word
                 try:
+                    if ct_word is not None and ct_word != last_ct and img.comm_timeout is not None:
+                        self._check(
+                            client.write_register(img.comm_timeout.address, ct_word, device_id=opt.device_id)
+                        )
+                        last_ct = ct_word
                     hr_start, words = encode_commands(img, params)
                     if words != last_words:
                         self._check(client.write_registers(hr_start, words, device_id=opt.device_id))
@@ -320,7 +349,7 @@ class ModbusPowerSource(PowerSource):
                 except (ModbusException, OSError, ProtocolError) as err:
                     self._fail(f"{type(err).__name__}: {err}")
                     client.close()
-                    last_words = None
+                    last_words = last_ct = None
                     self._stop.wait(opt.reconnect_delay)
                     continue
                 with self._cond:

@@ -357,6 +357,9 @@ class VirtualPowerSourceModel:
         return RobotOutputs(**{n: self._coils[getattr(self.image, n)] for n in COIL_SIGNALS})
 
     def _read_holding(self, address: int) -> int:
+        ct = self.image.comm_timeout
+        if ct is not None and address == ct.address:
+            return ct.encode(min(self._comm_timeout, ct.raw_max * ct.scale))
         off = address - self.image.test_base
         if 0 <= off < N_TEST_REGISTERS:
             reg = TestRegister(off)
@@ -374,6 +377,11 @@ class VirtualPowerSourceModel:
         return self._holding.get(address, 0)
 
     def _write_holding(self, address: int, word: int) -> None:
+        ct = self.image.comm_timeout
+        if ct is not None and address == ct.address:
+            self._comm_timeout = ct.decode(word)  # the robot sets the heartbeat timeout (0 = off)
+            log.info("virtual power source: communication timeout set to %.3f s", self._comm_timeout)
+            return
         off = address - self.image.test_base
         if 0 <= off < N_TEST_REGISTERS:
             reg = TestRegister(off)
