@@ -323,22 +323,33 @@ def connect_power_source(url: str, config: CellConfig) -> Any:
     return power
 
 
+def arc_off_budget(robot: Any) -> float | None:
+    """Time [s] after the PC dies until the UR robot stops: its servo program's PC watchdog
+    (``1 / watchdog_hz``), or earlier when the streamed look-ahead runs out (None: unknown driver)."""
+    cfg = getattr(robot, "config", None)
+    hz = getattr(cfg, "watchdog_hz", None)
+    if not hz:
+        return None
+    lookahead = getattr(cfg, "lookahead", None)
+    return min(1.0 / hz, lookahead) if lookahead else 1.0 / hz
+
+
 def check_arc_off_budget(robot: Any, config: CellConfig) -> None:
     """The power source's communication timeout must end the arc before the robot stops when the PC
-    dies: shorter than the robot's stop budget (the servo program's PC watchdog, ``1 / watchdog_hz``).
+    dies (:func:`arc_off_budget`).
 
     Raises:
         CellConfigError: the timeout is not shorter than the budget.
     """
     from weldcell.cell.cellconfig import CellConfigError
 
-    hz = getattr(getattr(robot, "config", None), "watchdog_hz", None)
+    budget = arc_off_budget(robot)
     t = config.power_source_comm_timeout
-    if hz and t is not None and (t <= 0 or t >= 1.0 / hz):
+    if budget is not None and t is not None and not 0 < t < budget:
         raise CellConfigError(
-            f"power_source_comm_timeout_s = {t:g} s: when the PC dies the robot starts stopping after "
-            f"{1.0 / hz:g} s (its watchdog); the power source must end the arc sooner, so the timeout must "
-            f"be > 0 and < {1.0 / hz:g} s"
+            f"power_source.comm_timeout_s = {t:g} s: when the PC dies the robot stops after {budget:g} s "
+            f"(its watchdog / streamed look-ahead); the power source must end the arc sooner, so the "
+            f"timeout must be > 0 and < {budget:g} s"
         )
 
 

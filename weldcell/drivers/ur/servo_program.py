@@ -10,7 +10,8 @@ than the look-ahead does not become a late robot cycle.
 PC watchdog: the PC increments input int 32 in every input package (500 Hz). When it has not
 changed for ``1 / watchdog_hz`` seconds, the program drops the arc output *and* starts the stop in
 the same controller cycle (a commanded stop: decelerate along the path within ``stop_time``), then
-halts. ``rtde_set_watchdog(..., "stop")`` stays armed as a backstop, at a rate low enough that it only
+halts. If the set-points run out first (the look-ahead is shorter than the watchdog time) while the
+PC is silent and the arc is on, the robot holds and the arc output drops in that same cycle. ``rtde_set_watchdog(..., "stop")`` stays armed as a backstop, at a rate low enough that it only
 fires when the program itself no longer runs its loop (after the in-program stop has finished).
 
 Register map (``input`` = PC -> robot, ``output`` = robot -> PC):
@@ -219,6 +220,16 @@ def servo_program(
         underruns = underruns + 1
         write_output_integer_register({OUT_UNDERRUNS}, underruns)
         nf = f
+        if arc and quiet >= 2:
+          # set-points ran out and the PC is silent: the torch stands still, so the arc goes off
+          # in this cycle (the PC watchdog would come later)
+          tripped = True
+          {arc_set("False")}
+          arc = False
+          write_output_integer_register({OUT_WATCHDOG}, 1)
+          textmsg("weldcell servo: PC watchdog, set-points ran out with the arc on; arc off, stopped")
+          state = 4
+        end
       end
       i0 = floor(nf)
       a = nf - i0
