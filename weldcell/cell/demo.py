@@ -331,7 +331,7 @@ def arc_off_budget(robot: Any) -> float | None:
     if not hz:
         return None
     lookahead = getattr(cfg, "lookahead", None)
-    return min(1.0 / hz, lookahead) if lookahead else 1.0 / hz
+    return min(1.0 / float(hz), float(lookahead)) if lookahead else 1.0 / float(hz)
 
 
 def check_arc_off_budget(robot: Any, config: CellConfig) -> None:

@@ -11,7 +11,8 @@ PC watchdog: the PC increments input int 32 in every input package (500 Hz). Whe
 changed for ``1 / watchdog_hz`` seconds, the program drops the arc output *and* starts the stop in
 the same controller cycle (a commanded stop: decelerate along the path within ``stop_time``), then
 halts. If the set-points run out first (the look-ahead is shorter than the watchdog time) while the
-PC is silent and the arc is on, the robot holds and the arc output drops in that same cycle. ``rtde_set_watchdog(..., "stop")`` stays armed as a backstop, at a rate low enough that it only
+PC is silent and the arc is on, the robot holds and the arc output drops in that same cycle.
+``rtde_set_watchdog(..., "stop")`` stays armed as a backstop, at a rate low enough that it only
 fires when the program itself no longer runs its loop (after the in-program stop has finished).
 
 Register map (``input`` = PC -> robot, ``output`` = robot -> PC):
