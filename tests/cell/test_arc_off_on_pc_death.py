@@ -81,7 +81,7 @@ def test_arc_goes_off_before_the_robot_stops_when_the_cell_process_dies(tmp_path
                 db,
                 "--out",
                 out,
-            ),  # fmt: skip
+            ),
             env=cli_env(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
