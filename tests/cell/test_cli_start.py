@@ -67,3 +67,15 @@ def test_start_that_cannot_be_reached_without_collision_is_refused_with_the_reas
     assert not st.current_flow
     with WeldLog(db, readonly=True) as log:
         assert log.jobs() == []  # refused before a job was recorded
+
+
+def test_weldcell_run_moves_to_the_start_with_the_cells_validated_move(tmp_path: Path) -> None:
+    """``weldcell run --move-to-start`` uses the same planned, speed-limited, validated start move."""
+    out = tmp_path / "run"
+    with virtual_cell("127.0.0.89") as cell:
+        res = run_cli("run", LAP, "--robot", cell.robot_url, "--move-to-start", "--out", out)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "collision-free, validated" in res.stdout
+    start = sorted((out / "motions").glob("*_start.npz"))
+    assert len(start) == 1
+    verify_stamp(start[0], load_trajectory(start[0]))

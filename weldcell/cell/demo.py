@@ -495,7 +495,6 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
     """Run a program or validated trajectory on a real cell (see the module docstring)."""
     from weldcell.drivers.powersource.modbus import parse_modbus_url
     from weldcell.planning.stamp import verify_stamp
-    from weldcell.program import load_program
 
     # both addresses and the job are checked before the (slow) planning, before the log and the
     # output folder are created, and before anything connects
@@ -513,8 +512,7 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
     else:
         traj = load_trajectory(job)
         verify_stamp(job, traj)
-        program = _program_for(traj, job)
-        program = load_program(program) if program is not None else None
+        program = program_for(traj, job)
         if program is None:
             raise ValidationError(
                 f"{job}: cannot find the weld program it was planned from (hash "
@@ -561,14 +559,16 @@ def check_job_input(job: Path) -> None:
         verify_stamp(job, load_trajectory(job))
 
 
-def _program_for(traj: JointTrajectory, traj_path: Path) -> Path | None:
-    """The program file next to the trajectory (or in programs/) whose hash the trajectory records."""
+def program_for(traj: JointTrajectory, traj_path: Path) -> Any | None:
+    """The loaded program next to the trajectory (or in programs/) whose hash the trajectory records."""
     import hashlib
+
+    from weldcell.program import load_program
 
     for folder in (traj_path.parent, DEMO_PROGRAM.parent):
         for p in sorted(folder.glob("*.y*ml")):
             if hashlib.sha256(p.read_bytes()).hexdigest() == traj.program_hash:
-                return p
+                return load_program(p)
     return None
 
 

@@ -132,8 +132,9 @@ def _probe(host: str, port: int, timeout: float = 3.0) -> None:
         ) from err
 
 
-def _prepare(source: Path, out_dir: Path | None) -> tuple[Any, Path]:
-    """(trajectory, trajectory file) ready to run: a program is planned, validated and stamped here."""
+def _prepare(source: Path, out_dir: Path | None) -> tuple[Any, Path, Any]:
+    """(trajectory, trajectory file, program or None) ready to run: a program is planned, validated and
+    stamped here; for a trajectory the program it was planned from is looked up (for the start move)."""
     from weldcell.planning.stamp import verify_stamp
     from weldcell.planning.trajectory import load_trajectory
 
@@ -142,9 +143,11 @@ def _prepare(source: Path, out_dir: Path | None) -> tuple[Any, Path]:
     if source.is_dir():
         raise WeldcellError(f"{source}: is a folder; expected a weld program (.yaml) or a trajectory (.npz)")
     if source.suffix.lower() not in PROGRAM_SUFFIXES:
+        from weldcell.cell.demo import program_for
+
         traj = load_trajectory(source)
         verify_stamp(source, traj)
-        return traj, source
+        return traj, source, program_for(traj, source)
     from weldcell.cell.demo import Progress, plan_and_validate
 
     folder = out_dir or source.with_name(f"{source.stem}_run")
@@ -154,8 +157,37 @@ def _prepare(source: Path, out_dir: Path | None) -> tuple[Any, Path]:
         console.print(p.message, markup=False, highlight=False)
 
     # the same plan → validate → stamp path as `weldcell demo` and `weldcell cell run`
-    _, traj, traj_path, _ = plan_and_validate(source, folder, say)
-    return traj, traj_path
+    program, traj, traj_path, _ = plan_and_validate(source, folder, say)
+    return traj, traj_path, program
+
+
+def _move_to_start(driver: Any, traj: Any, traj_path: Path, program: Any, q0: Any) -> None:
+    """The cell's start move: planned collision-free, within the planning speed limits, with real TCP
+    poses, validated in the simulator and stamped before it runs (``weldcell.cell.joinmove``).
+
+    Raises:
+        WeldcellError: no program to validate against, no safe move, or validation failed.
+    """
+    from weldcell.cell.approval import SimApprover
+    from weldcell.cell.demo import collision_checker_for
+    from weldcell.cell.joinmove import plan_cell_move
+    from weldcell.kinematics import load_robot
+
+    if program is None:
+        raise WeldcellError(
+            f"{traj_path}: the weld program it was planned from is not next to it, so the move to the "
+            "start cannot be checked for collisions; run the program .yaml, or jog the robot to the start"
+        )
+    move = plan_cell_move(load_robot(traj.robot), traj, q0, traj.q[0], collision_checker_for(program))
+    approver = SimApprover(program, traj_path.parent / "motions")
+    try:
+        approval = approver.approve(move, "start")
+    finally:
+        approver.close()
+    console.print(f"moving to the start pose: {move.duration:.1f} s, collision-free, validated")
+    res = driver.execute(move, traj_path=approval.path).wait_until_done(move.duration + 30.0)
+    if res.outcome.value != "completed":
+        raise DriverError(f"the move to the start pose did not complete: {res.reason}")
 
 
 def _slices(traj: Any) -> list[tuple[int, int, str]]:
@@ -184,7 +216,8 @@ def run_cmd(
     move_to_start: bool = typer.Option(
         False,
         "--move-to-start",
-        help="Joint move to the start pose first (NOT collision checked: clear the cell).",
+        help="Move to the start pose first: planned collision-free and validated in simulation, "
+        "like the cell's start move.",
     ),
     out: Path | None = typer.Option(
         None, "--out", "-o", help="Folder for the planned trajectory of a program."
@@ -221,7 +254,7 @@ def run_cmd(
         )
     if kind == "ur" and source.is_file() and source.suffix.lower() in PROGRAM_SUFFIXES:
         _probe(host, rtde_port or 30004)  # an unreachable robot is reported before the slow planning
-    traj, traj_path = _prepare(source, out)
+    traj, traj_path, program = _prepare(source, out)
     if kind == "ur":
         from weldcell.drivers.ur.driver import URDriver, URDriverConfig
 
@@ -242,8 +275,7 @@ def run_cmd(
     with driver:
         q0 = driver.state().q
         if move_to_start and float(np.max(np.abs(q0 - traj.q[0]))) > 1e-3:
-            console.print("[yellow]moving to the start pose (joint move, not collision checked)[/]")
-            driver.move_to(traj.q[0], speed_fraction=0.2, force_unvalidated=True).wait_until_done(120.0)
+            _move_to_start(driver, traj, Path(traj_path), program, q0)
             q0 = driver.state().q
         if float(np.max(np.abs(q0 - traj.q[0]))) > 1e-3:
             raise DriverError(
