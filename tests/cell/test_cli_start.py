@@ -69,13 +69,25 @@ def test_start_that_cannot_be_reached_without_collision_is_refused_with_the_reas
         assert log.jobs() == []  # refused before a job was recorded
 
 
-def test_weldcell_run_moves_to_the_start_with_the_cells_validated_move(tmp_path: Path) -> None:
-    """``weldcell run --move-to-start`` uses the same planned, speed-limited, validated start move."""
-    out = tmp_path / "run"
+def test_weldcell_run_without_a_power_source_is_the_cell_with_the_arc_disabled(tmp_path: Path) -> None:
+    """``weldcell run`` (stream mode) is the cell: the same validated start move, controller and weld
+    log; without --powersource the arc is disabled (a dry run), and the log says so."""
+    out, db = tmp_path / "run", tmp_path / "log.sqlite"
     with virtual_cell("127.0.0.89") as cell:
-        res = run_cli("run", LAP, "--robot", cell.robot_url, "--move-to-start", "--out", out)
+        res = run_cli("run", LAP, "--robot", cell.robot_url, "--out", out, "--db", db)
+        assert not cell.psu.model.status().current_flow
     assert res.returncode == 0, res.stdout + res.stderr
-    assert "collision-free, validated" in res.stdout
+    assert "dry run with the arc disabled" in res.stdout
+    assert "validated start move" in res.stdout
     start = sorted((out / "motions").glob("*_start.npz"))
     assert len(start) == 1
     verify_stamp(start[0], load_trajectory(start[0]))
+    with WeldLog(db, readonly=True) as log:
+        (job,) = log.jobs()
+        assert job.result == "ok" and job.part_serial == "DRY RUN"
+        assert "dry_run" in [e.kind for e in log.events(job.id)]
+        seams = log.seams(job.id)
+        assert {s.seam_id for s in seams} == {"near_edge", "far_edge"}
+        for s in seams:
+            sig = log.signals(s.id)
+            assert len(sig) > 0 and float(abs(sig.current).max()) == 0.0  # no arc

@@ -78,8 +78,8 @@ class RunOptions:
 
     Attributes:
         job: Weld program (``.yaml``) or a planned trajectory (``.npz``, validated, with its stamp).
-        robot_url: ``ur://HOST``.
-        powersource_url: ``modbus://HOST:PORT``.
+        robot_url: ``ur://HOST[:RTDE_PORT]``, or ``virtual`` (an in-process simulated robot).
+        powersource_url: ``modbus://HOST:PORT``, or None for a dry run with the arc disabled.
         log_path: Weld log file.
         out_dir: Folder for the planned trajectory, report and motion stamps.
         part_serial: Serial recorded in the weld log.
@@ -88,17 +88,23 @@ class RunOptions:
             has them, else its job (see :func:`params_from_program`).
         job_timeout: Longest time the job may take [s].
         config: Cell settings (interlocks, arc, power-source timeout; ``--cell-config``).
+        dashboard_port: UR dashboard port (None: the driver's default).
+        script_port: UR port the servo program is sent to (None: the driver's default).
+        power_on: Power on and release the brakes through the dashboard at connect.
     """
 
     job: Path
     robot_url: str
-    powersource_url: str
+    powersource_url: str | None
     log_path: Path = Path("weldlog.sqlite")
     out_dir: Path = Path("weldcell-out")
     part_serial: str = ""
     use_power_source_jobs: bool | None = None
     job_timeout: float = 3600.0
     config: CellConfig | None = None
+    dashboard_port: int | None = None
+    script_port: int | None = None
+    power_on: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,7 +297,14 @@ def parse_ur_url(url: str) -> tuple[str, int | None]:
 
 
 def connect_ur_robot(
-    host: str, robot: str, *, ports: Any | None = None, rtde_port: int | None = None, power_on: bool = False
+    host: str,
+    robot: str,
+    *,
+    ports: Any | None = None,
+    rtde_port: int | None = None,
+    power_on: bool = False,
+    dashboard_port: int | None = None,
+    script_port: int | None = None,
 ) -> Any:
     """A connected UR driver in streaming mode; arc control stays with the cell (power source)."""
     from weldcell.drivers.ur.driver import URDriver, URDriverConfig
@@ -299,8 +312,13 @@ def connect_ur_robot(
     kw: dict[str, Any] = {"robot": robot, "arc_output": None, "power_on": power_on}
     if ports is not None:
         kw.update(rtde_port=ports.rtde, dashboard_port=ports.dashboard, script_port=ports.secondary)
-    elif rtde_port is not None:
-        kw["rtde_port"] = rtde_port
+    else:
+        if rtde_port is not None:
+            kw["rtde_port"] = rtde_port
+        if dashboard_port is not None:
+            kw["dashboard_port"] = dashboard_port
+        if script_port is not None:
+            kw["script_port"] = script_port
     driver = URDriver(host, URDriverConfig(**kw))
     driver.connect(timeout=15.0)
     return driver
@@ -378,6 +396,9 @@ def weld(
 ) -> tuple[CellState, str, int]:
     """Run one job on connected devices, or continue the interrupted job ``recover_job`` of the log
     (:meth:`CellController.recover_job`). Returns (final state, message, weld-log job id)."""
+    from weldcell.drivers.powersource.dryrun import ArcDisabled
+
+    dry = isinstance(power, ArcDisabled)
     check_arc_off_budget(robot, config)
     approver = SimApprover(program, out_dir / "motions")
     with WeldLog(log_path) as wlog:
@@ -397,9 +418,11 @@ def weld(
                     traj,
                     program_path=str(Path(program.path).resolve()),
                     trajectory_path=str(Path(traj_path).resolve()),
-                    part_serial=part_serial,
+                    part_serial=part_serial or ("DRY RUN" if dry else ""),
                 )
                 job_id = ctl.start()
+                if dry:
+                    wlog.add_event(job_id, "dry_run", "arc disabled: dry run, nothing is welded")
                 progress(Progress("stage", f"welding job {job_id} …"))
             else:
                 ctl.recover_job(recover_job, traj, trajectory_path=traj_path)
@@ -492,14 +515,22 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
 
 
 def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunResult:
-    """Run a program or validated trajectory on a real cell (see the module docstring)."""
+    """Run a program or validated trajectory on a cell (see the module docstring).
+
+    Without a power source (``powersource_url`` None) the job runs with the arc disabled (a dry run,
+    :class:`~weldcell.drivers.powersource.dryrun.ArcDisabled`) through the same controller,
+    interlocks, validated moves and weld log. ``robot_url`` ``"virtual"`` runs it on an in-process
+    :class:`~weldcell.drivers.virtual.VirtualRobot` standing at the program's first sample.
+    """
     from weldcell.drivers.powersource.modbus import parse_modbus_url
     from weldcell.planning.stamp import verify_stamp
 
     # both addresses and the job are checked before the (slow) planning, before the log and the
     # output folder are created, and before anything connects
-    host, port = parse_ur_url(options.robot_url)
-    parse_modbus_url(options.powersource_url)
+    virtual = options.robot_url in ("virtual", "virtual://")
+    host, port = ("", None) if virtual else parse_ur_url(options.robot_url)
+    if options.powersource_url is not None:
+        parse_modbus_url(options.powersource_url)
     check_job_input(Path(options.job))
     WeldLog(options.log_path).close()  # a bad log path fails here, before anything connects
     say = progress or (lambda p: None)
@@ -520,10 +551,30 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
             )
         traj_path = job
     with contextlib.ExitStack() as stack:
-        robot = connect_ur_robot(host, traj.robot, rtde_port=port)
+        if virtual:
+            from weldcell.drivers.virtual import VirtualRobot
+
+            robot: Any = VirtualRobot(traj.robot, traj.q[0])
+            robot.connect()
+        else:
+            robot = connect_ur_robot(
+                host,
+                traj.robot,
+                rtde_port=port,
+                power_on=options.power_on,
+                dashboard_port=options.dashboard_port,
+                script_port=options.script_port,
+            )
         stack.callback(robot.close)
         config = options.config or CellConfig()
-        power = connect_power_source(options.powersource_url, config)
+        if options.powersource_url is None:
+            from weldcell.drivers.powersource.dryrun import ArcDisabled
+
+            power: Any = ArcDisabled()
+            power.connect()
+            say(Progress("stage", "no power source: dry run with the arc disabled"))
+        else:
+            power = connect_power_source(options.powersource_url, config)
         stack.callback(power.close)
         state, message, job_id = weld(
             robot=robot,
