@@ -276,7 +276,7 @@ def run_cmd(
             script_port=script_port,
             arc_output=arc_output if arc_output is not None else 0,
         )
-    if kind == "ur" and source.is_file() and source.suffix.lower() in PROGRAM_SUFFIXES:
+    if kind == "ur" and source.is_file():
         _probe(host, rtde_port or 30004)  # an unreachable robot is reported before the slow planning
     if mode == "stream":
         ports = (dashboard_port, script_port)
