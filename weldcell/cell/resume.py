@@ -47,6 +47,8 @@ class ResumeOptions:
         use_power_source_jobs: As :attr:`weldcell.cell.demo.RunOptions.use_power_source_jobs`.
         config: Cell settings (interlocks, arc procedure, …).
         job_timeout: Longest time the rest of the job may take [s].
+        dashboard_port: UR dashboard port (None: the driver's default).
+        script_port: UR port the servo program is sent to (None: the driver's default).
     """
 
     log_path: Path
@@ -57,6 +59,8 @@ class ResumeOptions:
     use_power_source_jobs: bool | None = None
     config: CellConfig | None = None
     job_timeout: float = 3600.0
+    dashboard_port: int | None = None
+    script_port: int | None = None
 
 
 def resumable_jobs(log: WeldLog) -> list[JobRecord]:
@@ -128,7 +132,13 @@ def resume_job(options: ResumeOptions, progress: ProgressFn | None = None) -> Ce
     out = Path(options.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
-        robot = connect_ur_robot(host, traj.robot, rtde_port=port)
+        robot = connect_ur_robot(
+            host,
+            traj.robot,
+            rtde_port=port,
+            dashboard_port=options.dashboard_port,
+            script_port=options.script_port,
+        )
         stack.callback(robot.close)
         config = options.config or CellConfig()
         power = connect_power_source(options.powersource_url, config)

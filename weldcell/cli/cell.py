@@ -28,6 +28,12 @@ DbOption = typer.Option(
 )
 
 
+DashboardPortOption = typer.Option(
+    None, "--dashboard-port", help="Dashboard port of the UR controller (default 29999)."
+)
+ScriptPortOption = typer.Option(
+    None, "--script-port", help="URScript port the servo program is sent to (default 30002)."
+)
 CellConfigOption = typer.Option(
     None,
     "--cell-config",
@@ -302,6 +308,8 @@ def cell_run(
         "procedure has them, else its job).",
     ),
     cell_config: Path | None = CellConfigOption,
+    dashboard_port: int | None = DashboardPortOption,
+    script_port: int | None = ScriptPortOption,
 ) -> None:
     """Weld a program or a validated trajectory on a real cell (UR robot + Modbus power source)."""
     from weldcell.cell.demo import RunOptions, check_job_input, run_job
@@ -320,6 +328,8 @@ def cell_run(
             part_serial=part_serial,
             use_power_source_jobs=use_jobs if use_jobs is not None else setup.use_jobs,
             config=setup.config,
+            dashboard_port=dashboard_port,
+            script_port=script_port,
         ),
         progress=_progress_printer(),
     )
@@ -377,6 +387,8 @@ def cell_resume(
     ),
     list_jobs: bool = typer.Option(False, "--list", help="Only list the resumable jobs."),
     cell_config: Path | None = CellConfigOption,
+    dashboard_port: int | None = DashboardPortOption,
+    script_port: int | None = ScriptPortOption,
 ) -> None:
     """Continue an interrupted job: back off, re-approach (validated), re-strike with the programmed
     overlap, and weld on; the attempts go into the same job record."""
@@ -404,6 +416,8 @@ def cell_resume(
             out_dir=out,
             use_power_source_jobs=use_jobs if use_jobs is not None else setup.use_jobs,
             config=setup.config,
+            dashboard_port=dashboard_port,
+            script_port=script_port,
         ),
         progress=_progress_printer(),
     )

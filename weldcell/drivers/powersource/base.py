@@ -265,7 +265,8 @@ class PowerSource(ABC):
         """
         raise DriverError(
             f"{type(self).__name__} cannot set the power source's communication timeout over its "
-            "interface; set it on the machine and state it in the cell configuration"
+            "interface; set it on the machine, and power_source.comm_timeout_s: null in the cell "
+            "configuration (CellConfig.power_source_comm_timeout = None)"
         )
 
     @abstractmethod

@@ -67,7 +67,7 @@ class ModbusOptions:
     image: ProcessImage = field(default_factory=ProcessImage)
     device_id: int = 1
     poll_period: float = 0.02
-    heartbeat_period: float = 0.1
+    heartbeat_period: float = 0.02  # every I/O cycle: room for a short power-source comm timeout
     comm_timeout: float = 0.5
     request_timeout: float = 0.25
     reconnect_delay: float = 0.2

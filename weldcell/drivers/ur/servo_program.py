@@ -11,7 +11,8 @@ PC watchdog: the PC increments input int 32 in every input package (500 Hz). Whe
 changed for ``1 / watchdog_hz`` seconds, the program drops the arc output *and* starts the stop in
 the same controller cycle (a commanded stop: decelerate along the path within ``stop_time``), then
 halts. If the set-points run out first (the look-ahead is shorter than the watchdog time) while the
-PC is silent and the arc is on, the robot holds and the arc output drops in that same cycle.
+arc is on and the PC has been silent for 50 ms, the arc output drops in that cycle and the robot
+stays where the set-points ended.
 ``rtde_set_watchdog(..., "stop")`` stays armed as a backstop, at a rate low enough that it only
 fires when the program itself no longer runs its loop (after the in-program stop has finished).
 
@@ -98,6 +99,9 @@ def servo_program(
     """
     dec = cycle / stop_time
     wd_cycles = max(1, round(1.0 / (watchdog_hz * cycle)))
+    # set-points ran out with the arc on: stop once the PC has also been silent this long (a short
+    # underrun of a lagging but alive PC only holds the torch for a few cycles)
+    uq_cycles = max(2, round(0.05 / cycle))
     # backstop: the controller's own watchdog fires only after the in-program stop has had time
     backstop_hz = 1.0 / (1.0 / watchdog_hz + stop_time + 0.1)
     zeros_f = "[" + ", ".join(["0.0"] * ring) + "]"
@@ -221,7 +225,7 @@ def servo_program(
         underruns = underruns + 1
         write_output_integer_register({OUT_UNDERRUNS}, underruns)
         nf = f
-        if arc and quiet >= 2:
+        if arc and quiet >= {uq_cycles}:
           # set-points ran out and the PC is silent: the torch stands still, so the arc goes off
           # in this cycle (the PC watchdog would come later)
           tripped = True
