@@ -337,7 +337,8 @@ def start_virtual_power_source(
     """
     if not (isinstance(seed, int) and seed >= 0):
         raise PowerSourceValueError(f"virtual power source seed {seed!r}: expected an integer >= 0")
-    model = VirtualPowerSourceModel(config, rng=np.random.default_rng(seed))
+    # the server ticks the model every TICK; a much longer gap is this process not being scheduled
+    model = VirtualPowerSourceModel(config, rng=np.random.default_rng(seed), own_stall=8 * TICK)
     return VirtualPowerSourceHandle(model, host, port).start(timeout)
 
 
