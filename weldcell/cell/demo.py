@@ -532,23 +532,27 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
     if options.powersource_url is not None:
         parse_modbus_url(options.powersource_url)
     check_job_input(Path(options.job))
-    WeldLog(options.log_path).close()  # a bad log path fails here, before anything connects
-    say = progress or (lambda p: None)
-    out = Path(options.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     job = Path(options.job)
-    report_path: Path | None = None
-    if job.suffix.lower() in (".yaml", ".yml"):
-        program, traj, traj_path, report_path = plan_and_validate(job, out, say)
-    else:
+    planned: tuple[Any, JointTrajectory] | None = None
+    if job.suffix.lower() not in (".yaml", ".yml"):
         traj = load_trajectory(job)
         verify_stamp(job, traj)
-        program = program_for(traj, job)
-        if program is None:
+        found = program_for(traj, job)
+        if found is None:
             raise ValidationError(
                 f"{job}: cannot find the weld program it was planned from (hash "
                 f"{traj.program_hash[:12]}); run the program .yaml instead"
             )
+        planned = (found, traj)
+    WeldLog(options.log_path).close()  # a bad log path fails here, before anything connects
+    say = progress or (lambda p: None)
+    out = Path(options.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    report_path: Path | None = None
+    if planned is None:
+        program, traj, traj_path, report_path = plan_and_validate(job, out, say)
+    else:
+        program, traj = planned
         traj_path = job
     with contextlib.ExitStack() as stack:
         if virtual:
