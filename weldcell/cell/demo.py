@@ -532,6 +532,7 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
     if options.powersource_url is not None:
         parse_modbus_url(options.powersource_url)
     check_job_input(Path(options.job))
+    WeldLog(options.log_path).close()  # a bad log path fails here, before anything connects
     job = Path(options.job)
     planned: tuple[Any, JointTrajectory] | None = None
     if job.suffix.lower() not in (".yaml", ".yml"):
@@ -544,7 +545,6 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
                 f"{traj.program_hash[:12]}); run the program .yaml instead"
             )
         planned = (found, traj)
-    WeldLog(options.log_path).close()  # a bad log path fails here, before anything connects
     say = progress or (lambda p: None)
     out = Path(options.out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -276,6 +276,10 @@ def run_cmd(
             script_port=script_port,
             arc_output=arc_output if arc_output is not None else 0,
         )
+    if source.is_file() and source.suffix.lower() not in PROGRAM_SUFFIXES:
+        from weldcell.cell.demo import check_job_input
+
+        check_job_input(source)  # a trajectory's stamp is checked before anything connects
     if kind == "ur" and source.is_file():
         _probe(host, rtde_port or 30004)  # an unreachable robot is reported before the slow planning
     if mode == "stream":
