@@ -90,3 +90,24 @@ def test_sigkill_mid_seam_then_cell_resume_finishes_the_same_job(tmp_path: Path)
         assert interrupted.s_reached is not None
         assert seams[1].s_start is not None
         assert abs(seams[1].s_start - (interrupted.s_reached - OVERLAP)) < 1e-4
+
+
+def test_resume_refuses_finished_or_missing_jobs_with_a_clear_reason(tmp_path: Path) -> None:
+    db = tmp_path / "log.sqlite"
+    with WeldLog(db) as log:
+        done = log.start_job(program_hash="h", part_serial="SN-1")
+        log.end_job(done, "ok")
+    urls = ("--robot", "ur://127.0.0.1", "--powersource", "modbus://127.0.0.1:1502")
+    res = run_cli("cell", "resume", str(done), "--db", db, *urls)
+    text = " ".join((res.stdout + res.stderr).split())
+    assert res.returncode != 0 and "Traceback" not in text
+    assert f"job {done}" in text and "is ok" in text and "can be resumed" in text
+    res = run_cli("cell", "resume", "--db", db, *urls)  # nothing interrupted
+    text = " ".join((res.stdout + res.stderr).split())
+    assert res.returncode != 0 and "no interrupted job to resume" in text
+    res = run_cli("cell", "jobs", "--db", tmp_path / "missing.sqlite")
+    assert res.returncode != 0 and "weld log not found" in res.stdout + res.stderr
+    res = run_cli("cell", "resume", "--db", db)
+    assert res.returncode != 0 and "--robot and --powersource" in res.stdout + res.stderr
+    res = run_cli("cell", "resume", "--list", "--db", db)
+    assert res.returncode == 0, res.stdout + res.stderr
