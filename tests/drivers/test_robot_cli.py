@@ -53,24 +53,26 @@ def _stamped_weld(tmp: Path) -> Path:
 
 
 def test_run_trajectory_on_virtual_ur(tmp_path: Path) -> None:
+    """Program mode runs a stamped trajectory as one URScript program; stream mode goes through the
+    cell, which needs the weld program (its cell) to validate the moves it plans, and says so."""
     p = _stamped_weld(tmp_path)
-    h = start_virtual_controller(HOST, CoreConfig(), Ports(0, 0, 0, 0, 0))
+    # the arc output DO0 comes back on DI0 ("arc established") 50 ms later, as a power source would
+    h = start_virtual_controller(HOST, CoreConfig(arc_loopback=(0, 0, 0.05)), Ports(0, 0, 0, 0, 0))
     try:
-        res = CliRunner().invoke(
-            app,
-            [
-                "run",
-                str(p),
-                "--robot",
-                f"ur://{HOST}:{h.ports.rtde}",
-                "--dashboard-port",
-                str(h.ports.dashboard),
-                "--script-port",
-                str(h.ports.secondary),
-            ],
-        )
+        ports = [
+            "--robot",
+            f"ur://{HOST}:{h.ports.rtde}",
+            "--dashboard-port",
+            str(h.ports.dashboard),
+            "--script-port",
+            str(h.ports.secondary),
+        ]
+        res = CliRunner().invoke(app, ["run", str(p), *ports, "--mode", "program"])
         assert res.exit_code == 0, res.output
         assert "fillet_1" in res.output and "completed" in res.output
+        res = CliRunner().invoke(app, ["run", str(p), *ports, "--db", str(tmp_path / "log.sqlite")])
+        assert isinstance(res.exception, WeldcellError)
+        assert "cannot find the weld program" in str(res.exception)
     finally:
         h.stop()
 

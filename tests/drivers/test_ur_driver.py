@@ -382,7 +382,9 @@ def test_pc_killed_mid_stream_robot_stops_and_arc_drops(
             assert time.monotonic() - t_kill < 1.0, "the watchdog did not stop the program"
             time.sleep(0.01)
         t_stop = time.monotonic() - t_kill
-        assert t_stop < 0.2 + 0.15  # watchdog period (5 Hz) plus polling slack
+        # the in-program watchdog (5 Hz: 0.2 s) drops the arc and decelerates (stop_time 0.15 s),
+        # then halts; plus polling slack
+        assert t_stop < 0.2 + 0.15 + 0.15
         assert not (int(st["digital_out"]) & 1)  # type: ignore[call-overload]  # arc output dropped
         q1 = _state(controller)["q"]
         time.sleep(0.05)

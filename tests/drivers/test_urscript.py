@@ -10,7 +10,6 @@ from weldcell.drivers.base import joint_move
 from weldcell.drivers.ur import servo_program as sp
 from weldcell.drivers.ur.urscript import Interpreter, Program, URScriptError
 from weldcell.drivers.ur.virtual_core import ControllerCore, CoreConfig, RuntimeState, SafetyMode
-from weldcell.planning.trajectory import JointTrajectory
 
 Q_HOME = np.array(CoreConfig().q_home)
 
@@ -107,8 +106,10 @@ def _feed(
     session: int,
     stop_at: int | None = None,
     lookahead: int = 40,
+    pc_dies_at: int | None = None,
 ) -> list[np.ndarray]:
-    """Emulate the PC side of the streaming protocol by writing the registers directly."""
+    """Emulate the PC side of the streaming protocol by writing the registers directly (the alive
+    counter with every package; none after ``pc_dies_at`` executed samples)."""
     n = samples.shape[0]
     newest = -1
     core.apply_inputs(
@@ -144,6 +145,9 @@ def _feed(
             else (sp.StreamCommand.RUN if run else sp.StreamCommand.FILL)
         )
         values[f"input_int_register_{sp.IN_COMMAND}"] = int(cmd)
+        if pc_dies_at is not None and out[sp.OUT_EXECUTED] >= pc_dies_at:
+            continue  # the PC is gone: no more packages
+        values[f"input_int_register_{sp.IN_ALIVE}"] = len(qs)
         core.apply_inputs(values)
     return qs
 
@@ -173,60 +177,44 @@ def test_servo_program_protocol_in_process() -> None:
     del arc_trace
 
 
-def _concat(parts: list[tuple[JointTrajectory, bool]]) -> JointTrajectory:
-    qs, flags = [], []
-    for traj, arc in parts:
-        qs.append(traj.q if not qs else traj.q[1:])
-        flags.append(np.full(qs[-1].shape[0], arc))
-    q = np.concatenate(qs)
-    n = q.shape[0]
-    dt = parts[0][0].dt
-    qd = np.gradient(q, dt, axis=0)
-    first = parts[0][0]
-    return JointTrajectory(
-        robot="ur5e",
-        joint_names=first.joint_names,
-        dt=dt,
-        t=np.arange(n) * dt,
-        q=q,
-        qd=qd,
-        qdd=np.zeros_like(q),
-        T_world_tcp=np.broadcast_to(np.eye(4), (n, 4, 4)),
-        arc_on=np.concatenate(flags),
-        seam_index=np.where(np.concatenate(flags), 0, -1).astype(np.int32),
-        seam_s=np.where(np.concatenate(flags), 0.0, np.nan),
-        T_world_base=np.eye(4),
-        T_flange_tcp=np.eye(4),
-        seam_ids=("s1",),
-    )
+@pytest.mark.parametrize("lookahead", [115, 40])
+def test_servo_program_pc_watchdog_drops_the_arc_in_the_cycle_the_robot_stops(lookahead: int) -> None:
+    """PC gone mid-weld. Look-ahead longer than the watchdog time (115 samples = 0.23 s > 0.2 s): the
+    watchdog drops the arc in the cycle the deceleration starts. Shorter (40 = 0.08 s): the set-points
+    run out first and the robot holds; the arc drops once the PC has been silent for 50 ms."""
+    core = ControllerCore(CoreConfig())
+    core.apply_inputs({f"input_int_register_{sp.IN_NEWEST}": -1})
+    hz, stop_time = 5.0, 0.15
+    text = sp.servo_program(cycle=core.cycle, arc_output=0, watchdog_hz=hz, stop_time=stop_time)
+    assert core.start_program(text, sp.PROGRAM_NAME) is None
+    traj = joint_move("ur5e", Q_HOME, Q_HOME + 0.6, core.cycle, speed_fraction=0.3)
+    flags = np.ones(traj.n_samples, bool)
+    trace: list[tuple[bool, int]] = []
+    orig_step = core.step
 
+    def step() -> None:
+        orig_step()
+        trace.append((bool(core.digital_out & 1), int(core.out_int[sp.OUT_STATUS])))
 
-def test_exported_program_runs_on_the_virtual_controller() -> None:
-    export = pytest.importorskip("weldcell.drivers.ur.export")
-    a = Q_HOME + np.array([0.2, -0.1, 0.1, 0.0, 0.1, 0.0])
-    b = a + np.array([0.15, 0.05, -0.05, 0.05, 0.0, 0.2])
-    traj = _concat(
-        [
-            (joint_move("ur5e", Q_HOME, a, 0.002, speed_fraction=0.5), False),
-            (joint_move("ur5e", a, b, 0.002, speed_fraction=0.1), True),
-            (joint_move("ur5e", b, Q_HOME, 0.002, speed_fraction=0.5), False),
-        ]
-    )
-    try:
-        text = export.urscript_from_trajectory(traj)
-    except Exception as err:  # the exporter's own checks (e.g. arc events at rest) are not under test here
-        pytest.skip(f"exporter refused the synthetic trajectory: {err}")
-    core = ControllerCore(CoreConfig(arc_loopback=(0, 0, 0.05)))
-    assert core.start_program(text, "export") is None, core.log[-3:]
-    arc_on_cycles = 0
-    for _ in range(200000):
-        if not core.program_running:
-            break
-        core.step()
-        arc_on_cycles += core.digital_out & 1
-    assert not core.program_running
-    assert not any("error" in m.lower() for m in core.log), core.log[-5:]
-    assert core.safety_mode == SafetyMode.NORMAL
-    np.testing.assert_allclose(core.target_q, Q_HOME, atol=1e-3)
-    weld_time = (traj.arc_on.sum() - 1) * traj.dt
-    assert arc_on_cycles * core.cycle == pytest.approx(weld_time, rel=0.2, abs=0.1)
+    core.step = step  # type: ignore[method-assign]
+    dies = traj.n_samples // 3
+    qs = np.array(_feed(core, traj.q, flags, session=3, lookahead=lookahead, pc_dies_at=dies))
+    for _ in range(400):  # the PC is gone; the controller keeps cycling
+        step()
+        qs = np.vstack([qs, core.target_q])
+    arc = np.array([a for a, _ in trace])
+    status = np.array([s for _, s in trace])
+    speeds = np.abs(np.diff(qs, axis=0)).max(axis=1) / core.cycle  # speeds[k]: during cycle k + 1
+    assert arc[:dies].any()  # welding before the PC died
+    k_off = int(np.flatnonzero(arc)[-1]) + 1  # first cycle with the arc off
+    k_still = int(np.flatnonzero(speeds[dies:] < 1e-9)[0]) + dies + 1  # first cycle without motion
+    assert core.out_int[sp.OUT_WATCHDOG] == 1
+    assert core.runtime_state != RuntimeState.PLAYING  # halted after the stop
+    assert not arc[k_off:].any()
+    if lookahead * core.cycle > 1.0 / hz:
+        k_stop = int(np.flatnonzero(status == sp.StreamStatus.STOPPING)[0])
+        assert k_off == k_stop  # same cycle as the watchdog's stop
+        assert k_off <= k_still  # the arc is off no later than the robot stands still
+        assert (k_still - k_stop) * core.cycle <= stop_time + 2 * core.cycle  # within stop_time
+    else:  # the set-points ran out: the robot holds; the arc drops 50 ms into the PC's silence
+        assert k_off <= k_still + round(0.05 / core.cycle)

@@ -104,7 +104,12 @@ def strike_arc(
             power.stop_weld(timeout=proc.command_timeout)
             raise ArcStartError("arc start aborted", error_code=code)
         t0 = time.monotonic()
-        power.start_weld(timeout=proc.command_timeout)
+        try:
+            power.start_weld(timeout=proc.command_timeout)
+        except DriverFaultError as err:
+            if err.error_code == ErrorCode.INVALID_COMMAND:
+                raise _rejected(params, int(err.error_code)) from err
+            raise
         if power.wait_arc_stable(proc.ignition_timeout):
             st = power.status()
             return ArcStart(attempt, time.monotonic() - t0, st)
@@ -112,6 +117,9 @@ def strike_arc(
         code = st.error_code
         reason = ErrorCode.describe(code) if code else f"no stable arc within {proc.ignition_timeout:.2f} s"
         log.warning("arc start attempt %d failed: %s", attempt, reason)
+        if code == ErrorCode.INVALID_COMMAND:  # retrying the same command cannot help
+            power.stop_weld(timeout=proc.command_timeout)
+            raise _rejected(params, code)
         power.stop_weld(timeout=proc.command_timeout)
         if attempt > proc.ignition_retries:
             break
@@ -123,6 +131,17 @@ def strike_arc(
         "gas and work clamp",
         error_code=code,
     )
+
+
+def _rejected(params: WeldParams | None, code: int) -> ArcStartError:
+    """The power source refused the command values or the job number (retrying cannot help)."""
+    what = (
+        f"job {params.job} is not stored on the power source (store it there, or send the "
+        "procedure's parameters with --send-parameters)"
+        if params is not None and params.job
+        else "the power source rejected the welding parameters"
+    )
+    return ArcStartError(f"no arc start: {what} (error {code}: {ErrorCode.describe(code)})", error_code=code)
 
 
 def _recover_ready(power: PowerSource, proc: ArcProcedure) -> None:

@@ -32,10 +32,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from weldcell.cell.approval import MotionApprover
 from weldcell.cell.jobtypes import CellConfig, CellEvent, Cursor
 from weldcell.cell.runner import JobRunner
-from weldcell.cell.segments import SeamStep, Step, job_steps
+from weldcell.cell.segments import MoveStep, SeamStep, Step, job_steps
 from weldcell.cell.state import CellState, Command, evaluate_interlocks
 from weldcell.cell.weldlog import WeldLog
 from weldcell.drivers.powersource.base import PowerSource, WeldParams
@@ -141,12 +143,20 @@ class CellController(JobRunner):
     def start(self) -> int:
         """Start the loaded job in a worker thread (READY → RUNNING). Returns the weld-log job id.
 
+        When the robot does not stand at the trajectory's first sample, the move onto the job's path
+        is planned (collision-free, within the planning speed limits) and validated now, before the
+        job is recorded: a start that is unsafe to reach is refused with the reason.
+
         Raises:
             CellStateError: not READY, or an interlock is not healthy.
+            StartMoveError: no safe move from where the robot stands (names the colliding bodies).
+            ValidationError: the move onto the path failed validation in the simulator.
         """
         self._sm.check(Command.START)
         self._check_interlocks_before("start")
         traj = self._require_traj()
+        self._configure_power_source()
+        self._prepare_start()
         self._job_id = self.log.start_job(
             program_path=self._job_info.get("program_path", ""),
             program_hash=traj.program_hash,
@@ -173,6 +183,7 @@ class CellController(JobRunner):
         self._join_worker()
         self.port.ensure_connected()
         self._check_interlocks_before("resume")
+        self._configure_power_source()
         if self._job_id is not None:
             self.log.set_job_result(self._job_id, "running")
         self._sm.apply(Command.RESUME)
@@ -318,6 +329,28 @@ class CellController(JobRunner):
                 log.warning(
                     "no kinematic model for %s (%s): no retract moves, no path deviation", traj.robot, err
                 )
+
+    def _configure_power_source(self) -> None:
+        """Set the power source's own communication timeout (``CellConfig.power_source_comm_timeout``)."""
+        t = self.config.power_source_comm_timeout
+        if t is not None:
+            self.power.set_comm_timeout(t, timeout=self.config.arc.command_timeout)
+
+    def _prepare_start(self) -> None:
+        """Plan and validate the move from the robot's position onto the first arc-off step."""
+        self._pending_join = None
+        traj = self._require_traj()
+        first = self._steps[0] if self._steps else None
+        q_now = self.port.snapshot().q
+        if not isinstance(first, MoveStep) or float(np.max(np.abs(q_now - traj.q[first.i0]))) < 1e-3:
+            return
+        k, move = self.plan_join(first, q_now, nearest=False)
+        self._pending_join = (k, move, self.approver.approve(move, "start"))
+        self._emit(
+            "start_move",
+            f"robot is {float(np.max(np.abs(q_now - traj.q[k]))):.3f} rad from the job's path: "
+            f"validated start move of {move.duration:.1f} s onto sample {k}",
+        )
 
     def _check_interlocks_before(self, what: str) -> None:
         if self.config.interlocks is None:

@@ -80,27 +80,36 @@ class RunOptions:
 
     Attributes:
         job: Weld program (``.yaml``) or a planned trajectory (``.npz``, validated, with its stamp).
-        robot_url: ``ur://HOST``.
-        powersource_url: ``modbus://HOST:PORT``.
+        robot_url: ``ur://HOST[:RTDE_PORT]``, or ``virtual`` (an in-process simulated robot).
+        powersource_url: ``modbus://HOST:PORT``, or None for a dry run with the arc disabled.
         log_path: Weld log file.
         out_dir: Folder for the planned trajectory, report and motion stamps.
         part_serial: Serial recorded in the weld log.
-        use_power_source_jobs: Select the procedure's stored job number on the power source instead
-            of sending wire feed and voltage (parameter mode).
+        use_power_source_jobs: True: select the procedure's stored job number on the power source;
+            False: send wire feed and voltage (parameter mode); None: parameters when the procedure
+            has them, else its job (see :func:`params_from_program`).
         job_timeout: Longest time the job may take [s].
         stamp_key: The cell's stamp key file: the job's stamp must be signed with it and the cell
             stamps its own motions with it (None: ``$WELDCELL_STAMP_KEY`` if set, else unkeyed).
+        config: Cell settings (interlocks, arc, power-source timeout; ``--cell-config``).
+        dashboard_port: UR dashboard port (None: the driver's default).
+        script_port: UR port the servo program is sent to (None: the driver's default).
+        power_on: Power on and release the brakes through the dashboard at connect.
     """
 
     job: Path
     robot_url: str
-    powersource_url: str
+    powersource_url: str | None
     log_path: Path = Path("weldlog.sqlite")
     out_dir: Path = Path("weldcell-out")
     part_serial: str = ""
-    use_power_source_jobs: bool = True
+    use_power_source_jobs: bool | None = None
     job_timeout: float = 3600.0
     stamp_key: Path | None = None
+    config: CellConfig | None = None
+    dashboard_port: int | None = None
+    script_port: int | None = None
+    power_on: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,24 +125,38 @@ class CellRunResult:
     program_path: Path | None
 
 
-def params_from_program(program: Any, *, use_jobs: bool) -> dict[str, WeldParams]:
+def params_from_program(program: Any, *, use_jobs: bool | None) -> dict[str, WeldParams]:
     """Welding parameters per seam id from the program's procedures.
 
     Args:
         program: ``weldcell.program.Program``.
-        use_jobs: Use the procedure's power-source job number when it has one; otherwise send wire
-            feed [m/s], voltage [V] and current [A] in parameter mode (job 0).
+        use_jobs: True: select the procedure's stored power-source job (a procedure without a job
+            number sends its parameters); False: send wire feed [m/s], voltage [V] and current [A]
+            in parameter mode (job 0); None (default of the CLI): send the parameters when the
+            procedure has them, else select its job. A job number only works when that job is
+            stored on the power source; the parameters work on any power source.
+
+    Raises:
+        ProgramError: a procedure that has neither parameters nor a job number.
     """
     out: dict[str, WeldParams] = {}
     for seam in program.seams:
         proc = program.procedures[seam.procedure]
-        if use_jobs and proc.job:
+        has_values = any(v for v in (proc.wire_feed, proc.voltage, proc.current))
+        job = bool(proc.job) and (use_jobs is True or (use_jobs is None and not has_values))
+        if job:
             out[seam.id] = WeldParams(job=int(proc.job))
-        else:
+        elif has_values:
             out[seam.id] = WeldParams(
                 wire_feed=float(proc.wire_feed or 0.0),
                 voltage=float(proc.voltage or 0.0),
                 current=float(proc.current or 0.0),
+            )
+        else:
+            raise ProgramError(
+                f"procedure {seam.procedure!r} (seam {seam.id!r}) has no wire feed, voltage or current to "
+                "send in parameter mode; give them, or a job number and --use-jobs",
+                file=str(getattr(program, "path", "")),
             )
     return out
 
@@ -284,8 +307,15 @@ def parse_ur_url(url: str) -> tuple[str, int | None]:
     return u.hostname, port
 
 
-def _connect_robot(
-    host: str, robot: str, *, ports: Any | None = None, rtde_port: int | None = None, power_on: bool = False
+def connect_ur_robot(
+    host: str,
+    robot: str,
+    *,
+    ports: Any | None = None,
+    rtde_port: int | None = None,
+    power_on: bool = False,
+    dashboard_port: int | None = None,
+    script_port: int | None = None,
 ) -> Any:
     """A connected UR driver in streaming mode; arc control stays with the cell (power source)."""
     from weldcell.drivers.ur.driver import URDriver, URDriverConfig
@@ -293,11 +323,63 @@ def _connect_robot(
     kw: dict[str, Any] = {"robot": robot, "arc_output": None, "power_on": power_on}
     if ports is not None:
         kw.update(rtde_port=ports.rtde, dashboard_port=ports.dashboard, script_port=ports.secondary)
-    elif rtde_port is not None:
-        kw["rtde_port"] = rtde_port
+    else:
+        if rtde_port is not None:
+            kw["rtde_port"] = rtde_port
+        if dashboard_port is not None:
+            kw["dashboard_port"] = dashboard_port
+        if script_port is not None:
+            kw["script_port"] = script_port
     driver = URDriver(host, URDriverConfig(**kw))
     driver.connect(timeout=15.0)
     return driver
+
+
+def connect_power_source(url: str, config: CellConfig) -> Any:
+    """A connected Modbus power source whose heartbeat is fast enough for the communication timeout
+    the cell sets on it (``CellConfig.power_source_comm_timeout``: at least five toggles per timeout)."""
+    from weldcell.drivers.powersource.modbus import ModbusOptions, ModbusPowerSource
+
+    t = config.power_source_comm_timeout
+    options = ModbusOptions()
+    if t is not None and t > 0:
+        options = ModbusOptions(
+            heartbeat_period=min(options.heartbeat_period, t / 5),
+            poll_period=min(options.poll_period, t / 5),
+        )
+    power = ModbusPowerSource.from_url(url, options)
+    power.connect()
+    return power
+
+
+def arc_off_budget(robot: Any) -> float | None:
+    """Time [s] after the PC dies until the UR robot stops: its servo program's PC watchdog
+    (``1 / watchdog_hz``), or earlier when the streamed look-ahead runs out (None: unknown driver)."""
+    cfg = getattr(robot, "config", None)
+    hz = getattr(cfg, "watchdog_hz", None)
+    if not hz:
+        return None
+    lookahead = getattr(cfg, "lookahead", None)
+    return min(1.0 / float(hz), float(lookahead)) if lookahead else 1.0 / float(hz)
+
+
+def check_arc_off_budget(robot: Any, config: CellConfig) -> None:
+    """The power source's communication timeout must end the arc before the robot stops when the PC
+    dies (:func:`arc_off_budget`).
+
+    Raises:
+        CellConfigError: the timeout is not shorter than the budget.
+    """
+    from weldcell.cell.cellconfig import CellConfigError
+
+    budget = arc_off_budget(robot)
+    t = config.power_source_comm_timeout
+    if budget is not None and t is not None and not 0 < t < budget:
+        raise CellConfigError(
+            f"power_source.comm_timeout_s = {t:g} s: when the PC dies the robot stops after {budget:g} s "
+            f"(its watchdog / streamed look-ahead); the power source must end the arc sooner, so the "
+            f"timeout must be > 0 and < {budget:g} s"
+        )
 
 
 def _event_to_progress(progress: ProgressFn) -> Callable[[CellEvent], None]:
@@ -321,15 +403,21 @@ def weld(
     config: CellConfig,
     timeout: float,
     progress: ProgressFn,
+    recover_job: int | None = None,
     stamp_key: StampKey | KeySource | None = FROM_ENVIRONMENT,
 ) -> tuple[CellState, str, int]:
-    """Run one job on connected devices. Returns (final state, message, weld-log job id).
+    """Run one job on connected devices, or continue the interrupted job ``recover_job`` of the log
+    (:meth:`CellController.recover_job`). Returns (final state, message, weld-log job id).
 
     ``stamp_key`` is the cell's stamp key: the approver and the robot driver check every stamp
     with it, and the approver stamps the cell's own motions with it.
     """
+    from weldcell.drivers.powersource.dryrun import ArcDisabled
+
     key = resolve_stamp_key(stamp_key)
     robot.stamp_key = key
+    dry = isinstance(power, ArcDisabled)
+    check_arc_off_budget(robot, config)
     approver = SimApprover(program, out_dir / "motions", stamp_key=key)
     with WeldLog(log_path) as wlog:
         ctl = CellController(
@@ -343,11 +431,22 @@ def weld(
             on_event=_event_to_progress(progress),
         )
         try:
-            ctl.load(
-                traj, program_path=str(program.path), trajectory_path=str(traj_path), part_serial=part_serial
-            )
-            job_id = ctl.start()
-            progress(Progress("stage", f"welding job {job_id} …"))
+            if recover_job is None:
+                ctl.load(
+                    traj,
+                    program_path=str(Path(program.path).resolve()),
+                    trajectory_path=str(Path(traj_path).resolve()),
+                    part_serial=part_serial or ("DRY RUN" if dry else ""),
+                )
+                job_id = ctl.start()
+                if dry:
+                    wlog.add_event(job_id, "dry_run", "arc disabled: dry run, nothing is welded")
+                progress(Progress("stage", f"welding job {job_id} …"))
+            else:
+                ctl.recover_job(recover_job, traj, trajectory_path=traj_path)
+                job_id = recover_job
+                ctl.resume()
+                progress(Progress("stage", f"resuming job {job_id} …"))
             state = ctl.wait(timeout)
             return state, ctl.last_error or "job complete", job_id
         except KeyboardInterrupt:
@@ -373,7 +472,6 @@ def collision_checker_for(program: Any) -> Any | None:
 
 def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = None) -> CellRunResult:
     """Run the demo program on the virtual cell (see the module docstring)."""
-    from weldcell.drivers.powersource.modbus import ModbusPowerSource
     from weldcell.drivers.ur.virtual_controller import Ports, start_virtual_controller
     from weldcell.drivers.ur.virtual_core import CoreConfig
 
@@ -413,10 +511,9 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
         if opt.view:
             viewer = _start_viewer(traj_path, program_path)
             stack.callback(_stop_viewer, viewer)
-        robot = _connect_robot(opt.host, traj.robot, ports=ur.ports, power_on=True)
+        robot = connect_ur_robot(opt.host, traj.robot, ports=ur.ports, power_on=True)
         stack.callback(robot.close)
-        power = ModbusPowerSource.from_url(psu_url)
-        power.connect()
+        power = connect_power_source(psu_url, CellConfig())
         stack.callback(power.close)
         say(Progress("stage", f"robot: ur://{opt.host} (RTDE {ur.ports.rtde}), power source: {psu_url}"))
         state, message, job_id = weld(
@@ -438,40 +535,71 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
 
 
 def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunResult:
-    """Run a program or validated trajectory on a real cell (see the module docstring)."""
-    from weldcell.drivers.powersource.modbus import ModbusPowerSource, parse_modbus_url
-    from weldcell.program import load_program
+    """Run a program or validated trajectory on a cell (see the module docstring).
+
+    Without a power source (``powersource_url`` None) the job runs with the arc disabled (a dry run,
+    :class:`~weldcell.drivers.powersource.dryrun.ArcDisabled`) through the same controller,
+    interlocks, validated moves and weld log. ``robot_url`` ``"virtual"`` runs it on an in-process
+    :class:`~weldcell.drivers.virtual.VirtualRobot` standing at the program's first sample.
+    """
+    from weldcell.drivers.powersource.modbus import parse_modbus_url
+    from weldcell.planning.stamp import verify_stamp
 
     # both addresses and the job are checked before the (slow) planning, before the log and the
     # output folder are created, and before anything connects
-    host, port = parse_ur_url(options.robot_url)
-    parse_modbus_url(options.powersource_url)
+    virtual = options.robot_url in ("virtual", "virtual://")
+    host, port = ("", None) if virtual else parse_ur_url(options.robot_url)
+    if options.powersource_url is not None:
+        parse_modbus_url(options.powersource_url)
     key = resolve_stamp_key(FROM_ENVIRONMENT if options.stamp_key is None else options.stamp_key)
     check_job_input(Path(options.job), stamp_key=key)
     WeldLog(options.log_path).close()  # a bad log path fails here, before anything connects
-    say = progress or (lambda p: None)
-    out = Path(options.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     job = Path(options.job)
-    report_path: Path | None = None
-    if job.suffix.lower() in (".yaml", ".yml"):
-        program, traj, traj_path, report_path = plan_and_validate(job, out, say, stamp_key=key)
-    else:
+    planned: tuple[Any, JointTrajectory] | None = None
+    if job.suffix.lower() not in (".yaml", ".yml"):
         traj = load_trajectory(job)
         verify_stamp(job, traj, key=key)
-        program = _program_for(traj, job)
-        program = load_program(program) if program is not None else None
-        if program is None:
+        found = program_for(traj, job)
+        if found is None:
             raise ValidationError(
                 f"{job}: cannot find the weld program it was planned from (hash "
                 f"{traj.program_hash[:12]}); run the program .yaml instead"
             )
+        planned = (found, traj)
+    say = progress or (lambda p: None)
+    out = Path(options.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    report_path: Path | None = None
+    if planned is None:
+        program, traj, traj_path, report_path = plan_and_validate(job, out, say, stamp_key=key)
+    else:
+        program, traj = planned
         traj_path = job
     with contextlib.ExitStack() as stack:
-        robot = _connect_robot(host, traj.robot, rtde_port=port)
+        if virtual:
+            from weldcell.drivers.virtual import VirtualRobot
+
+            robot: Any = VirtualRobot(traj.robot, traj.q[0])
+            robot.connect()
+        else:
+            robot = connect_ur_robot(
+                host,
+                traj.robot,
+                rtde_port=port,
+                power_on=options.power_on,
+                dashboard_port=options.dashboard_port,
+                script_port=options.script_port,
+            )
         stack.callback(robot.close)
-        power = ModbusPowerSource.from_url(options.powersource_url)
-        power.connect()
+        config = options.config or CellConfig()
+        if options.powersource_url is None:
+            from weldcell.drivers.powersource.dryrun import ArcDisabled
+
+            power: Any = ArcDisabled()
+            power.connect()
+            say(Progress("stage", "no power source: dry run with the arc disabled"))
+        else:
+            power = connect_power_source(options.powersource_url, config)
         stack.callback(power.close)
         state, message, job_id = weld(
             robot=robot,
@@ -483,7 +611,7 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
             out_dir=out,
             part_serial=options.part_serial,
             params=params_from_program(program, use_jobs=options.use_power_source_jobs),
-            config=CellConfig(),
+            config=config,
             timeout=options.job_timeout,
             stamp_key=key,
             progress=say,
@@ -510,14 +638,16 @@ def check_job_input(job: Path, *, stamp_key: StampKey | KeySource | None = FROM_
         verify_stamp(job, load_trajectory(job), key=stamp_key)
 
 
-def _program_for(traj: JointTrajectory, traj_path: Path) -> Path | None:
-    """The program file next to the trajectory (or in programs/) whose hash the trajectory records."""
+def program_for(traj: JointTrajectory, traj_path: Path) -> Any | None:
+    """The loaded program next to the trajectory (or in programs/) whose hash the trajectory records."""
     import hashlib
+
+    from weldcell.program import load_program
 
     for folder in (traj_path.parent, DEMO_PROGRAM.parent):
         for p in sorted(folder.glob("*.y*ml")):
             if hashlib.sha256(p.read_bytes()).hexdigest() == traj.program_hash:
-                return p
+                return load_program(p)
     return None
 
 

@@ -25,6 +25,11 @@ class CellConfig:
         poll_period: Period of the cell's supervision loop [s].
         signal_flush_period: Time between committed batches of process signals [s].
         motion_margin: Extra time allowed for a slice beyond its duration [s].
+        power_source_comm_timeout: The power source's own robot-communication timeout, set by the
+            cell before every job and resume [s]: when the PC dies the power source ends the weld
+            after this long without a heartbeat. Must be shorter than the robot's stop budget (its
+            watchdog time) so that the arc is off no later than the robot stops. None: the cell
+            leaves the power source's setting alone.
     """
 
     arc: ArcProcedure = field(default_factory=ArcProcedure)
@@ -35,6 +40,7 @@ class CellConfig:
     poll_period: float = 0.01
     signal_flush_period: float = 0.25
     motion_margin: float = 5.0
+    power_source_comm_timeout: float | None = 0.15
 
 
 @dataclass(frozen=True, slots=True)

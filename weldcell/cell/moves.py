@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from weldcell.errors import UnreachableError, WeldcellError
+from weldcell.errors import UnreachableError
 from weldcell.planning.trajectory import JointTrajectory
 
 if TYPE_CHECKING:
@@ -194,8 +194,12 @@ def reapproach_move(
         retract_distance: Back-off from ``q_now`` along the torch axis [m] (0: none).
         approach_distance: Approach length onto ``q_target`` along the torch axis [m].
         limits: Speed limits.
-        checker: Optional ``CollisionChecker``; when given, the travel in between is planned with
-            :func:`weldcell.planning.plan_joint_move` if the direct joint move is not free.
+        checker: Optional ``CollisionChecker``; when given, the travel in between is planned
+            collision-free (:func:`weldcell.cell.joinmove.plan_cell_move`).
+
+    Raises:
+        StartMoveError: no safe travel (the message names the colliding bodies).
+        UnreachableError: the back-off or the approach line has no IK solution.
     """
     parts_q: list[NDArrayF] = []
     parts_T: list[NDArrayF] = []
@@ -208,20 +212,11 @@ def reapproach_move(
     q3, T3 = q3r[::-1], T3r[::-1]
     parts_q.append(q1)
     parts_T.append(T1)
-    travel = joint_move_samples(
-        q1[-1], q3[0], template.dt, robot.qd_max, robot.qdd_max, scale=limits.joint_speed_scale
-    )
-    if checker is not None and not bool(np.all(checker.check(travel))):
-        from weldcell.planning import plan_joint_move
+    from weldcell.cell.joinmove import plan_cell_move
 
-        try:
-            travel = np.asarray(
-                plan_joint_move(
-                    robot, q1[-1], q3[0], checker, dt=template.dt, T_flange_tcp=template.T_flange_tcp
-                ).q
-            )
-        except WeldcellError as err:  # keep the direct travel: the approver's validation judges it
-            log.warning("collision-free re-approach not found (%s); trying the direct joint move", err)
+    travel = np.asarray(
+        plan_cell_move(robot, template, q1[-1], q3[0], checker, speed_scale=limits.joint_speed_scale).q
+    )
     T_travel = template.T_world_base @ robot.fk(travel) @ template.T_flange_tcp
     parts_q += [travel[1:], q3[1:]]
     parts_T += [T_travel[1:], T3[1:]]

@@ -27,13 +27,9 @@ from weldcell.cell.jobtypes import (
     JobInterruptedError,
     MotionStoppedError,
 )
+from weldcell.cell.joinmove import plan_cell_move
 from weldcell.cell.monitor import AttemptTrace, SeamMonitor
-from weldcell.cell.moves import (
-    build_trajectory,
-    joint_move_samples,
-    reapproach_move,
-    retract_move,
-)
+from weldcell.cell.moves import reapproach_move, retract_move
 from weldcell.cell.robotport import Motion, RobotPort
 from weldcell.cell.segments import MoveStep, SeamStep, Step, continue_from, index_at_s
 from weldcell.cell.state import CellState, CellStateMachine, Command, evaluate_interlocks
@@ -82,6 +78,7 @@ class JobRunner:
         self._req_pause = threading.Event()
         self._req_estop = threading.Event()
         self._stop_reason = ""
+        self._pending_join: tuple[int, JointTrajectory, Approval] | None = None
         self.traces: list[AttemptTrace] = []
         self.last_error: str = ""
 
@@ -261,23 +258,54 @@ class JobRunner:
             if float(np.max(np.abs(q_now - traj.q[step.i0]))) < 1e-3:
                 self._execute(traj, self._main, step.i0, step.i1 + 1)
                 return
-            block = traj.q[step.i0 : step.i1 + 1]
-            k = step.i0 + int(np.argmin(np.linalg.norm(block - q_now, axis=1)))
-            kin = self.kinematics
-            qd_max = kin.qd_max if kin is not None else np.full(q_now.shape, 1.0)
-            qdd_max = kin.qdd_max if kin is not None else np.full(q_now.shape, 2.0)
-            join = build_trajectory(
-                traj,
-                joint_move_samples(
-                    q_now, traj.q[k], traj.dt, qd_max, qdd_max, scale=self.config.moves.joint_speed_scale
-                ),
-            )
-            self._execute(join, self._approve(join, "rejoin"))
-            if k < step.i1:
+            pending, self._pending_join = self._pending_join, None
+            if pending is not None and float(np.max(np.abs(pending[1].q[0] - q_now))) < 1e-3:
+                k, join, approval = pending  # planned and validated before the job started
+            else:
+                try:
+                    k, join = self.plan_join(step, q_now)
+                except WeldcellError as err:
+                    raise JobInterruptedError(Command.FAULT, f"cannot join the job's path: {err}") from err
+                approval = self._approve(join, "rejoin")
+            self._execute(join, approval)
+            if k == step.i0:  # joined at the plan's rest position: the planned slice follows
+                self._execute(traj, self._main, step.i0, step.i1 + 1)
+            elif k < step.i1:
                 cont = continue_from(traj, k, step.i1)[0]
                 self._execute(cont, self._approve(cont, "continue"))
         except MotionStoppedError as stop:
             raise self._interrupt_move(stop) from None
+
+    def plan_join(
+        self, step: MoveStep, q_now: np.ndarray, *, nearest: bool = True
+    ) -> tuple[int, JointTrajectory]:
+        """The move from ``q_now`` (at rest) onto sample ``k`` of the arc-off ``step``: its nearest
+        sample, or its first (a rest position of the plan) when ``nearest`` is False.
+
+        Planned collision-free, timed within the planning limits and carrying real TCP poses
+        (:func:`weldcell.cell.joinmove.plan_cell_move`). Returns (k, move).
+
+        Raises:
+            StartMoveError: no safe move (the message names the colliding bodies and where).
+            CellStateError: no kinematic model of the robot.
+        """
+        traj = self._require_traj()
+        if self.kinematics is None:
+            raise CellStateError(
+                f"the robot is not at the job's path and there is no kinematic model of {traj.robot} "
+                "to plan the move there"
+            )
+        block = traj.q[step.i0 : step.i1 + 1]
+        k = step.i0 + int(np.argmin(np.linalg.norm(block - q_now, axis=1))) if nearest else step.i0
+        move = plan_cell_move(
+            self.kinematics,
+            traj,
+            q_now,
+            traj.q[k],
+            self.checker,
+            speed_scale=self.config.moves.joint_speed_scale,
+        )
+        return k, move
 
     def _run_seam(self, step: SeamStep) -> None:
         traj = self._require_traj()

@@ -28,6 +28,27 @@ DbOption = typer.Option(
 )
 
 
+DashboardPortOption = typer.Option(
+    None, "--dashboard-port", help="Dashboard port of the UR controller (default 29999)."
+)
+ScriptPortOption = typer.Option(
+    None, "--script-port", help="URScript port the servo program is sent to (default 30002)."
+)
+CellConfigOption = typer.Option(
+    None,
+    "--cell-config",
+    help="Cell configuration YAML: interlocks, power source (use_jobs, comm_timeout_s), arc, moves "
+    "(see docs/cell.md).",
+)
+
+
+def _cell_setup(path: Path | None) -> Any:
+    from weldcell.cell.cellconfig import CellSetup, load_cell_config
+    from weldcell.cell.jobtypes import CellConfig
+
+    return load_cell_config(path) if path is not None else CellSetup(CellConfig(), None)
+
+
 def _when(t: float | None) -> str:
     if t is None:
         return "-"
@@ -279,10 +300,12 @@ def cell_run(
     db: Path = typer.Option(DEFAULT_LOG, "--db", help="Weld log file (SQLite)."),
     out: Path = typer.Option(Path("weldcell-out"), "--out", help="Folder for the trajectory and report."),
     part_serial: str = typer.Option("", "--part", help="Serial number of the part."),
-    use_jobs: bool = typer.Option(
-        True,
+    use_jobs: bool | None = typer.Option(
+        None,
         "--use-jobs/--send-parameters",
-        help="Select the procedure's stored power-source job, or send wire feed and voltage.",
+        help="Select the procedure's stored power-source job, or send wire feed and voltage "
+        "(default: the cell configuration's power_source.use_jobs, else the parameters when the "
+        "procedure has them, else its job).",
     ),
     stamp_key: Path | None = typer.Option(
         None,
@@ -290,12 +313,16 @@ def cell_run(
         help="The cell's stamp key file: refuse stamps not signed with it, sign the cell's own motions. "
         "Default: $WELDCELL_STAMP_KEY, else unkeyed stamps.",
     ),
+    cell_config: Path | None = CellConfigOption,
+    dashboard_port: int | None = DashboardPortOption,
+    script_port: int | None = ScriptPortOption,
 ) -> None:
     """Weld a program or a validated trajectory on a real cell (UR robot + Modbus power source)."""
     from weldcell.cell.demo import RunOptions, check_job_input, run_job
     from weldcell.planning.stamp import FROM_ENVIRONMENT, resolve_stamp_key
 
     key = resolve_stamp_key(FROM_ENVIRONMENT if stamp_key is None else stamp_key)
+    setup = _cell_setup(cell_config)
     check_job_input(job, stamp_key=key)  # before the log file and the output folder are created
     _sigterm_as_interrupt()
     _log_to_file(out / "weldcell.log")
@@ -307,7 +334,105 @@ def cell_run(
             log_path=db,
             out_dir=out,
             part_serial=part_serial,
-            use_power_source_jobs=use_jobs,
+            use_power_source_jobs=use_jobs if use_jobs is not None else setup.use_jobs,
+            stamp_key=stamp_key,
+            config=setup.config,
+            dashboard_port=dashboard_port,
+            script_port=script_port,
+        ),
+        progress=_progress_printer(),
+    )
+    _print_result(res)
+    if res.state.name != "READY":
+        err_console.print(f"[red]the job did not complete: {res.message}[/]")
+        raise typer.Exit(1)
+
+
+def _jobs_table(log: WeldLog) -> Table:
+    from weldcell.cell.resume import resumable_jobs
+
+    table = Table(title=f"resumable jobs in {log.path}")
+    for col in ("job", "started", "result", "part serial", "program", "seams ok", "continues at"):
+        table.add_column(col)
+    for j in resumable_jobs(log):
+        rp = log.resume_point(j.id)
+        at = "-" if rp.seam_id is None else f"{rp.seam_id} p{rp.pass_index} at {_mm(rp.s_stop)} mm"
+        table.add_row(
+            str(j.id),
+            _when(j.started),
+            j.result,
+            j.part_serial or "-",
+            Path(j.program_path).name or "-",
+            str(len(rp.done_seams)),
+            at,
+        )
+    return table
+
+
+@cell_app.command("jobs")
+def cell_jobs(db: Path = typer.Option(DEFAULT_LOG, "--db", help="Weld log file (SQLite).")) -> None:
+    """List the jobs that can be resumed with 'weldcell cell resume' (interrupted or left running)."""
+    from weldcell.cell.weldlog import WeldLog, WeldLogError
+
+    if not db.is_file():
+        raise WeldLogError(f"{db}: weld log not found")
+    with WeldLog(db, readonly=True) as log:
+        console.print(_jobs_table(log))
+
+
+@cell_app.command("resume")
+def cell_resume(
+    job: int | None = typer.Argument(None, help="Job id (default: the newest resumable job)."),
+    db: Path = typer.Option(DEFAULT_LOG, "--db", help="Weld log file (SQLite)."),
+    robot: str | None = typer.Option(None, "--robot", help="Robot controller, e.g. ur://192.168.0.10"),
+    powersource: str | None = typer.Option(
+        None, "--powersource", help="Power source, e.g. modbus://192.168.0.20:502"
+    ),
+    out: Path = typer.Option(Path("weldcell-out"), "--out", help="Folder for the moves the cell plans."),
+    use_jobs: bool | None = typer.Option(
+        None,
+        "--use-jobs/--send-parameters",
+        help="As for 'weldcell cell run'.",
+    ),
+    list_jobs: bool = typer.Option(False, "--list", help="Only list the resumable jobs."),
+    stamp_key: Path | None = typer.Option(
+        None,
+        "--stamp-key",
+        help="The cell's stamp key file (as for 'weldcell cell run'). "
+        "Default: $WELDCELL_STAMP_KEY, else unkeyed stamps.",
+    ),
+    cell_config: Path | None = CellConfigOption,
+    dashboard_port: int | None = DashboardPortOption,
+    script_port: int | None = ScriptPortOption,
+) -> None:
+    """Continue an interrupted job: back off, re-approach (validated), re-strike with the programmed
+    overlap, and weld on; the attempts go into the same job record."""
+    from weldcell.cell.resume import ResumeOptions, resume_job
+    from weldcell.cell.weldlog import WeldLog, WeldLogError
+    from weldcell.errors import WeldcellError
+
+    if list_jobs:
+        if not db.is_file():
+            raise WeldLogError(f"{db}: weld log not found")
+        with WeldLog(db, readonly=True) as log:
+            console.print(_jobs_table(log))
+        return
+    if robot is None or powersource is None:
+        raise WeldcellError("resume needs --robot and --powersource (or --list to list resumable jobs)")
+    setup = _cell_setup(cell_config)
+    _sigterm_as_interrupt()
+    _log_to_file(out / "weldcell.log")
+    res = resume_job(
+        ResumeOptions(
+            log_path=db,
+            robot_url=robot,
+            powersource_url=powersource,
+            job_id=job,
+            out_dir=out,
+            use_power_source_jobs=use_jobs if use_jobs is not None else setup.use_jobs,
+            config=setup.config,
+            dashboard_port=dashboard_port,
+            script_port=script_port,
             stamp_key=stamp_key,
         ),
         progress=_progress_printer(),

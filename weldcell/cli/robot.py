@@ -190,8 +190,9 @@ def _probe(host: str, port: int, timeout: float = 3.0) -> None:
         ) from err
 
 
-def _prepare(source: Path, out_dir: Path | None, key: Any) -> tuple[Any, Path]:
-    """(trajectory, trajectory file) ready to run: a program is planned, validated and stamped here.
+def _prepare(source: Path, out_dir: Path | None, key: Any) -> tuple[Any, Path, Any]:
+    """(trajectory, trajectory file, program or None) ready to run: a program is planned, validated and
+    stamped here; for a trajectory the program it was planned from is looked up (for the start move).
 
     ``key``: the cell's stamp key (``StampKey`` or None), see :func:`weldcell.planning.stamp.verify_stamp`.
     """
@@ -203,9 +204,11 @@ def _prepare(source: Path, out_dir: Path | None, key: Any) -> tuple[Any, Path]:
     if source.is_dir():
         raise WeldcellError(f"{source}: is a folder; expected a weld program (.yaml) or a trajectory (.npz)")
     if source.suffix.lower() not in PROGRAM_SUFFIXES:
+        from weldcell.cell.demo import program_for
+
         traj = load_trajectory(source)
         verify_stamp(source, traj, key=key)
-        return traj, source
+        return traj, source, program_for(traj, source)
     from weldcell.cell.demo import Progress, plan_and_validate
 
     folder = out_dir or source.with_name(f"{source.stem}_run")
@@ -215,8 +218,37 @@ def _prepare(source: Path, out_dir: Path | None, key: Any) -> tuple[Any, Path]:
         console.print(p.message, markup=False, highlight=False)
 
     # the same plan → validate → stamp path as `weldcell demo` and `weldcell cell run`
-    _, traj, traj_path, _ = plan_and_validate(source, folder, say, stamp_key=key)
-    return traj, traj_path
+    program, traj, traj_path, _ = plan_and_validate(source, folder, say, stamp_key=key)
+    return traj, traj_path, program
+
+
+def _move_to_start(driver: Any, traj: Any, traj_path: Path, program: Any, q0: Any, key: Any) -> None:
+    """The cell's start move: planned collision-free, within the planning speed limits, with real TCP
+    poses, validated in the simulator and stamped before it runs (``weldcell.cell.joinmove``).
+
+    Raises:
+        WeldcellError: no program to validate against, no safe move, or validation failed.
+    """
+    from weldcell.cell.approval import SimApprover
+    from weldcell.cell.demo import collision_checker_for
+    from weldcell.cell.joinmove import plan_cell_move
+    from weldcell.kinematics import load_robot
+
+    if program is None:
+        raise WeldcellError(
+            f"{traj_path}: the weld program it was planned from is not next to it, so the move to the "
+            "start cannot be checked for collisions; run the program .yaml, or jog the robot to the start"
+        )
+    move = plan_cell_move(load_robot(traj.robot), traj, q0, traj.q[0], collision_checker_for(program))
+    approver = SimApprover(program, traj_path.parent / "motions", stamp_key=key)
+    try:
+        approval = approver.approve(move, "start")
+    finally:
+        approver.close()
+    console.print(f"moving to the start pose: {move.duration:.1f} s, collision-free, validated")
+    res = driver.execute(move, traj_path=approval.path).wait_until_done(move.duration + 30.0)
+    if res.outcome.value != "completed":
+        raise DriverError(f"the move to the start pose did not complete: {res.reason}")
 
 
 def _slices(traj: Any) -> list[tuple[int, int, str]]:
@@ -236,25 +268,43 @@ def _slices(traj: Any) -> list[tuple[int, int, str]]:
 def run_cmd(
     source: Path = typer.Argument(..., help="Weld program (.yaml) or validated trajectory (.npz)."),
     robot: str = typer.Option(..., "--robot", "-r", help="ur://HOST[:RTDE_PORT] or 'virtual'."),
+    powersource: str | None = typer.Option(
+        None,
+        "--powersource",
+        help="Power source, e.g. modbus://192.168.0.20:502 (stream mode; without it: a dry run with "
+        "the arc disabled).",
+    ),
     dashboard_port: int = typer.Option(29999, "--dashboard-port", help="Dashboard port of the controller."),
     script_port: int = typer.Option(
         30002, "--script-port", help="URScript port the servo program is sent to."
     ),
-    arc_output: int = typer.Option(0, "--arc-output", help="Standard digital output that switches the arc."),
+    arc_output: int | None = typer.Option(
+        None,
+        "--arc-output",
+        help="Program mode: standard digital output that switches the arc (default 0). Stream mode switches "
+        "the arc through the cell's power source.",
+    ),
     power_on: bool = typer.Option(False, "--power-on", help="Power on and release brakes via the dashboard."),
     move_to_start: bool = typer.Option(
         False,
         "--move-to-start",
-        help="Joint move to the start pose first (NOT collision checked: clear the cell).",
+        help="Program mode: move to the start pose first (planned collision-free and validated, like the "
+        "cell's start move). Stream mode always does so.",
     ),
     out: Path | None = typer.Option(
-        None, "--out", "-o", help="Folder for the planned trajectory of a program."
+        None, "--out", "-o", help="Folder for the planned trajectory and the moves the cell plans."
     ),
     mode: str = typer.Option(
         "stream",
         "--mode",
-        help="stream: set-points streamed over RTDE; program: the whole job as one URScript program.",
+        help="stream: the cell controller streams the job over RTDE (interlocks, weld log); "
+        "program: the whole job as one URScript program.",
     ),
+    db: Path = typer.Option(Path("weldlog.sqlite"), "--db", help="Weld log file (SQLite), stream mode."),
+    cell_config: Path | None = typer.Option(
+        None, "--cell-config", help="Cell configuration YAML (see docs/cell.md), stream mode."
+    ),
+    part_serial: str = typer.Option("", "--part", help="Serial number of the part (stream mode)."),
     stamp_key: Path | None = typer.Option(
         None,
         "--stamp-key",
@@ -262,12 +312,11 @@ def run_cmd(
         "(default: $WELDCELL_STAMP_KEY, else unkeyed stamps).",
     ),
 ) -> None:
-    """Execute a program or trajectory on a robot with a live progress display; one result per seam."""
-    import numpy as np
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-    from rich.table import Table
+    """Execute a program or trajectory on a robot; one result per seam.
 
-    from weldcell.drivers.base import ExecutionOutcome
+    Stream mode runs the job through the cell controller (``weldcell cell run``: validated start and
+    recovery moves, interlocks, weld log); without --powersource the arc is disabled (a dry run).
+    """
     from weldcell.planning.stamp import FROM_ENVIRONMENT, resolve_stamp_key
 
     kind, host, rtde_port = _parse_robot(robot)
@@ -276,8 +325,17 @@ def run_cmd(
         raise WeldcellError(f"--mode {mode!r}: expected 'stream' or 'program'")
     if mode == "program" and kind != "ur":
         raise WeldcellError("--mode program runs a URScript program: it needs a UR robot (--robot ur://HOST)")
-    if not 0 <= arc_output <= 7:
+    if arc_output is not None and not 0 <= arc_output <= 7:
         raise WeldcellError(f"--arc-output {arc_output}: expected a standard digital output 0 … 7")
+    if mode == "stream" and arc_output is not None:
+        raise WeldcellError(
+            "--arc-output is for --mode program; in stream mode the cell switches the arc through its "
+            "power source (--powersource modbus://HOST:PORT), or runs a dry run without one"
+        )
+    if mode == "program" and powersource is not None:
+        raise WeldcellError(
+            "--powersource is for stream mode; --mode program switches the arc with --arc-output"
+        )
     if kind == "ur":
         from weldcell.drivers.ur.driver import URDriverConfig
 
@@ -286,34 +344,127 @@ def run_cmd(
             rtde_port=rtde_port or 30004,
             dashboard_port=dashboard_port,
             script_port=script_port,
-            arc_output=arc_output,
+            arc_output=arc_output if arc_output is not None else 0,
         )
-    if kind == "ur" and source.is_file() and source.suffix.lower() in PROGRAM_SUFFIXES:
+    if source.is_file() and source.suffix.lower() not in PROGRAM_SUFFIXES:
+        from weldcell.cell.demo import check_job_input
+
+        check_job_input(source, stamp_key=key)  # a trajectory's stamp is checked before anything connects
+    if kind == "ur" and source.is_file():
         _probe(host, rtde_port or 30004)  # an unreachable robot is reported before the slow planning
-    traj, traj_path = _prepare(source, out, key)
-    if kind == "ur":
-        from weldcell.drivers.ur.driver import URDriver, URDriverConfig
+    if mode == "stream":
+        ports = (dashboard_port, script_port)
+        _run_stream(source, robot, powersource, ports, power_on, out, db, cell_config, part_serial, stamp_key)
+        return
+    _run_program_mode(
+        source,
+        host,
+        rtde_port,
+        dashboard_port,
+        script_port,
+        arc_output or 0,
+        power_on,
+        move_to_start,
+        out,
+        key,
+    )
 
-        cfg = URDriverConfig(
-            robot=traj.robot,
-            rtde_port=rtde_port or 30004,
-            dashboard_port=dashboard_port,
-            script_port=script_port,
-            arc_output=arc_output,
+
+def _run_stream(
+    source: Path,
+    robot: str,
+    powersource: str | None,
+    ports: tuple[int, int],
+    power_on: bool,
+    out: Path | None,
+    db: Path,
+    cell_config: Path | None,
+    part_serial: str,
+    stamp_key: Path | None,
+) -> None:
+    """Stream mode: the job through the cell controller (arc disabled without a power source)."""
+    from weldcell.cell.demo import RunOptions, check_job_input, run_job
+    from weldcell.cli.cell import (
+        _cell_setup,
+        _log_to_file,
+        _print_result,
+        _progress_printer,
+        _sigterm_as_interrupt,
+    )
+    from weldcell.planning.stamp import FROM_ENVIRONMENT, resolve_stamp_key
+
+    setup = _cell_setup(cell_config)
+    if not source.exists():
+        raise WeldcellError(f"{source}: file not found")
+    if source.is_dir():
+        raise WeldcellError(f"{source}: is a folder; expected a weld program (.yaml) or a trajectory (.npz)")
+    check_job_input(source, stamp_key=resolve_stamp_key(FROM_ENVIRONMENT if stamp_key is None else stamp_key))
+    folder = out or source.with_name(f"{source.stem}_run")
+    _sigterm_as_interrupt()
+    _log_to_file(folder / "weldcell.log")
+    res = run_job(
+        RunOptions(
+            job=source,
+            robot_url=robot,
+            powersource_url=powersource,
+            log_path=db,
+            out_dir=folder,
+            part_serial=part_serial,
+            use_power_source_jobs=setup.use_jobs,
+            config=setup.config,
+            dashboard_port=ports[0],
+            script_port=ports[1],
             power_on=power_on,
-        )
-        driver: Any = URDriver(host, cfg)
-    else:
-        from weldcell.drivers.virtual import VirtualRobot
+            stamp_key=stamp_key,
+        ),
+        progress=_progress_printer(),
+    )
+    _print_result(res)
+    if res.state.name != "READY":
+        from weldcell.cli.common import err_console
 
-        driver = VirtualRobot(traj.robot, traj.q[0])
+        err_console.print(f"[red]the job did not complete: {res.message}[/]")
+        raise typer.Exit(1)
+
+
+def _run_program_mode(
+    source: Path,
+    host: str,
+    ports: tuple[int | None, int, int],
+    arc_output: int,
+    power_on: bool,
+    move_to_start: bool,
+    out: Path | None,
+    key: Any,
+) -> None:
+    """Program mode: the whole trajectory as one URScript program on the UR controller.
+
+    ``ports``: RTDE (None: default), Dashboard and script port.
+    """
+    rtde_port, dashboard_port, script_port = ports
+    import numpy as np
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from weldcell.drivers.base import ExecutionOutcome
+    from weldcell.drivers.ur.driver import URDriver, URDriverConfig
+
+    traj, traj_path, program = _prepare(source, out, key)
+    cfg = URDriverConfig(
+        robot=traj.robot,
+        rtde_port=rtde_port or 30004,
+        dashboard_port=dashboard_port,
+        script_port=script_port,
+        arc_output=arc_output,
+        power_on=power_on,
+    )
+    driver: Any = URDriver(host, cfg)
     driver.stamp_key = key
     rows: list[tuple[str, str, str]] = []
     with driver:
         q0 = driver.state().q
         if move_to_start and float(np.max(np.abs(q0 - traj.q[0]))) > 1e-3:
-            console.print("[yellow]moving to the start pose (joint move, not collision checked)[/]")
-            driver.move_to(traj.q[0], speed_fraction=0.2, force_unvalidated=True).wait_until_done(120.0)
+            _move_to_start(driver, traj, Path(traj_path), program, q0, key)
             q0 = driver.state().q
         if float(np.max(np.abs(q0 - traj.q[0]))) > 1e-3:
             raise DriverError(
@@ -328,34 +479,7 @@ def run_cmd(
             console=console,
         ) as bar:
             task = bar.add_task("running", total=traj.n_samples - 1, info="")
-            if mode == "program":
-                rows = _run_program(driver, traj, traj_path, arc_output, bar, task)
-            for a, b, seam in _slices(traj) if mode == "stream" else []:
-                h = driver.execute(traj, start_index=a, end_index=b, traj_path=traj_path)
-                label = f"seam {seam}" if seam else "transit"
-                while not h.done:
-                    p = h.progress
-                    info = f"{label}, t = {p.t:.2f} s"
-                    if seam and np.isfinite(traj.seam_s[min(p.index, traj.n_samples - 1)]):
-                        info += f", s = {traj.seam_s[p.index] * 1e3:.0f} mm"
-                    bar.update(task, completed=p.index, info=info)
-                    time.sleep(0.05)
-                res = h.result
-                assert res is not None  # mypy
-                if seam:
-                    s_done = traj.seam_s[a : res.reached_index + 1]
-                    s_done = s_done[np.isfinite(s_done)]
-                    rows.append(
-                        (seam, res.outcome.value, f"{s_done.max() * 1e3:.0f} mm" if s_done.size else "-")
-                    )
-                if res.outcome is not ExecutionOutcome.COMPLETED:
-                    bar.stop()
-                    console.print(
-                        f"[bold red]{label} {res.outcome.value}[/] at sample {res.reached_index}: "
-                        f"{res.reason}"
-                    )
-                    break
-                bar.update(task, completed=b - 1)
+            rows = _run_program(driver, traj, traj_path, arc_output, bar, task)
     table = Table(title="result per seam")
     for col in ("seam", "outcome", "reached"):
         table.add_column(col)

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 
-from weldcell.errors import DriverTimeoutError, WeldcellError
+from weldcell.errors import DriverError, DriverTimeoutError, WeldcellError
 
 log = logging.getLogger(__name__)
 
@@ -255,6 +255,19 @@ class PowerSource(ABC):
     @abstractmethod
     def reset_error(self, timeout: float | None = 1.0) -> None:
         """Acknowledge an error (a rising edge on the error-reset signal)."""
+
+    def set_comm_timeout(self, seconds: float, timeout: float | None = 1.0) -> None:
+        """Set the power source's own robot-communication timeout [s]: when the robot's heartbeat
+        stops for this long the power source ends the weld by itself (0 = supervision off).
+
+        Raises:
+            DriverError: the interface cannot set it (then it is set on the machine).
+        """
+        raise DriverError(
+            f"{type(self).__name__} cannot set the power source's communication timeout over its "
+            "interface; set it on the machine, and power_source.comm_timeout_s: null in the cell "
+            "configuration (CellConfig.power_source_comm_timeout = None)"
+        )
 
     @abstractmethod
     def status(self) -> PowerSourceStatus:

@@ -167,6 +167,10 @@ class ProcessImage:
     current: RegisterSignal = RegisterSignal(2, CURRENT_SCALE)
     wire_feed: RegisterSignal = RegisterSignal(3, WIRE_FEED_SCALE)
     error_number: RegisterSignal = RegisterSignal(4)
+    # holding register: the power source's robot-communication (heartbeat) timeout, written by the
+    # cell before a job so that the arc goes off before the robot stops when the PC dies; None on
+    # machines where it is only set on the machine itself (then it is stated in the cell config)
+    comm_timeout: RegisterSignal | None = RegisterSignal(10, 0.001)
     # virtual power source only
     test_base: int = 900
 
@@ -188,6 +192,14 @@ class ProcessImage:
             # the status word mirrors the discrete inputs bit by bit, so they must fit in 16 bits
             raise PowerSourceValueError("process image: discrete inputs must use addresses 0 … 15")
         hold = [getattr(self, n).address for n in HOLDING_SIGNALS]
+        if self.comm_timeout is not None:
+            lo, count = self.holding_span()
+            if lo <= self.comm_timeout.address < lo + count:
+                raise PowerSourceValueError(
+                    f"process image: comm_timeout register {self.comm_timeout.address} lies inside the "
+                    f"command registers {lo} … {lo + count - 1}"
+                )
+            hold.append(self.comm_timeout.address)
         if any(self.test_base <= a < self.test_base + 16 for a in hold):
             raise PowerSourceValueError("process image: test registers overlap a command register")
 
@@ -234,7 +246,9 @@ class ProcessImage:
             raise PowerSourceValueError(f"process image: unknown signal(s) {unknown}; known: {sorted(known)}")
         kwargs: dict[str, Any] = {}
         for key, value in data.items():
-            if key in HOLDING_SIGNALS or key in INPUT_REGISTER_SIGNALS:
+            if key == "comm_timeout" and value is None:
+                kwargs[key] = None
+            elif key in HOLDING_SIGNALS or key in INPUT_REGISTER_SIGNALS or key == "comm_timeout":
                 if isinstance(value, Mapping):
                     extra = sorted(set(value) - {"address", "scale", "signed"})
                     if extra or "address" not in value:
@@ -244,7 +258,8 @@ class ProcessImage:
                         )
                     kwargs[key] = RegisterSignal(**dict(value))
                 elif isinstance(value, int):
-                    kwargs[key] = RegisterSignal(value, getattr(cls(), key).scale, getattr(cls(), key).signed)
+                    default = getattr(cls(), key) or RegisterSignal(0, 0.001)
+                    kwargs[key] = RegisterSignal(value, default.scale, default.signed)
                 else:
                     raise PowerSourceValueError(f"process image: {key} must be an address or a mapping")
             else:

@@ -79,7 +79,7 @@ class ModbusOptions:
     image: ProcessImage = field(default_factory=ProcessImage)
     device_id: int = 1
     poll_period: float = 0.02
-    heartbeat_period: float = 0.1
+    heartbeat_period: float = 0.02  # every I/O cycle: room for a short power-source comm timeout
     comm_timeout: float = 0.5
     request_timeout: float = 0.25
     reconnect_delay: float = 0.2
@@ -111,6 +111,7 @@ class _CycleState:
     """What the I/O worker carries from one cycle to the next."""
 
     last_words: list[int] | None = None  # command registers last written (None: write again)
+    last_ct: int | None = None  # communication-timeout word last written (None: write again)
     heartbeat: bool = False
     next_toggle: float = 0.0  # monotonic time [s] of the next heartbeat toggle
 
@@ -151,6 +152,7 @@ class ModbusPowerSource(PowerSource):
         self._cond = threading.Condition()
         self._outputs = RobotOutputs()
         self._params = WeldParams()
+        self._comm_timeout_word: int | None = None  # desired comm-timeout register value
         self._seq = 0  # bumped by every command
         self._done_seq = -1  # seq seen at the start of the last completed cycle
         self._status: PowerSourceStatus | None = None
@@ -240,6 +242,27 @@ class ModbusPowerSource(PowerSource):
                 f"({ErrorCode.describe(st.error_code)})",
                 error_code=st.error_code,
             )
+
+    def set_comm_timeout(self, seconds: float, timeout: float | None = 1.0) -> None:
+        """Write the power source's communication-timeout register (``ProcessImage.comm_timeout``).
+
+        Raises:
+            DriverError: the process image has no such register.
+            PowerSourceValueError: ``seconds`` does not fit the register.
+        """
+        sig = self.options.image.comm_timeout
+        if sig is None:
+            super().set_comm_timeout(seconds, timeout)
+            return
+        word = sig.encode(seconds)
+        if seconds > 0 and seconds <= 2 * self.options.heartbeat_period:
+            raise PowerSourceValueError(
+                f"communication timeout {seconds} s must exceed twice the heartbeat period "
+                f"({self.options.heartbeat_period} s), or the weld would stop while the link is healthy"
+            )
+        with self._cond:
+            self._comm_timeout_word = word
+        self._command(None, None, timeout)
 
     def stop_weld(self, timeout: float | None = 1.0) -> None:
         """Drop welding start (crater fill and gas post-flow follow on the power source)."""
@@ -340,7 +363,7 @@ class ModbusPowerSource(PowerSource):
                     fault = _link_fault(err)
                     self._fail(f"{type(fault).__name__}: {fault}")
                     client.close()
-                    io.last_words = None
+                    io.last_words = io.last_ct = None
                     self._stop.wait(backoff)
                     backoff = min(backoff * 2.0, opt.max_reconnect_delay)
                     next_cycle = time.monotonic()
@@ -388,6 +411,12 @@ class ModbusPowerSource(PowerSource):
         with self._cond:
             outputs = replace(self._outputs, heartbeat_robot=io.heartbeat)
             params, seq = self._params, self._seq
+            ct_word = self._comm_timeout_word
+        if ct_word is not None and ct_word != io.last_ct and img.comm_timeout is not None:
+            self._check(
+                client.write_register(img.comm_timeout.address, ct_word, device_id=opt.device_id), 0x06
+            )
+            io.last_ct = ct_word
         hr_start, words = encode_commands(img, params)
         if words != io.last_words:
             self._check(client.write_registers(hr_start, words, device_id=opt.device_id), 0x10)

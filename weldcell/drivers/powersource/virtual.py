@@ -66,6 +66,8 @@ def _build_device(model: VirtualPowerSourceModel) -> SimDevice:
     bits_d = [False] * (((n_di + 15) // 16) * 16)
     holding = [SimData(hr_start, count=hr_count, values=0, datatype=DataType.REGISTERS)]
     holding.append(SimData(img.test_base, count=N_TEST_REGISTERS, values=0, datatype=DataType.REGISTERS))
+    if img.comm_timeout is not None:
+        holding.append(SimData(img.comm_timeout.address, count=1, values=0, datatype=DataType.REGISTERS))
     inputs = [SimData(ir_start, count=ir_count, values=0, datatype=DataType.REGISTERS)]
     n_coil_bits, n_di_bits = len(bits_c), len(bits_d)
 
@@ -335,7 +337,8 @@ def start_virtual_power_source(
     """
     if not (isinstance(seed, int) and seed >= 0):
         raise PowerSourceValueError(f"virtual power source seed {seed!r}: expected an integer >= 0")
-    model = VirtualPowerSourceModel(config, rng=np.random.default_rng(seed))
+    # the server ticks the model every TICK; a much longer gap is this process not being scheduled
+    model = VirtualPowerSourceModel(config, rng=np.random.default_rng(seed), own_stall=8 * TICK)
     return VirtualPowerSourceHandle(model, host, port).start(timeout)
 
 

@@ -187,6 +187,11 @@ class VirtualPowerSourceModel:
         config: Configuration.
         rng: Random generator for ignition jitter and measurement noise (seeded by the caller).
         clock: Monotonic clock [s]; tests pass a manual clock.
+        own_stall: When set [s]: a gap longer than this between two steps of the model is the
+            virtual power source's *own* scheduling stall (its thread was not run), during which it
+            could not watch the heartbeat; the heartbeat supervision does not count it against the
+            robot (a real power source supervises continuously). The server sets it; a manual clock
+            leaves it None.
     """
 
     def __init__(
@@ -194,6 +199,7 @@ class VirtualPowerSourceModel:
         config: VirtualConfig | None = None,
         rng: np.random.Generator | None = None,
         clock: Callable[[], float] = time.monotonic,
+        own_stall: float | None = None,
     ) -> None:
         self.config = config or VirtualConfig()
         self.image = self.config.image
@@ -213,6 +219,8 @@ class VirtualPowerSourceModel:
         self._warning = False
         self._hb_armed = False
         self._hb_last = now
+        self._own_stall = own_stall
+        self._last_step = now
         self._comm_timeout = self.config.timing.comm_timeout
         self._no_ignition = 0
         self._arc_loss_requested = False
@@ -362,6 +370,9 @@ class VirtualPowerSourceModel:
         return RobotOutputs(**{n: self._coils[getattr(self.image, n)] for n in COIL_SIGNALS})
 
     def _read_holding(self, address: int) -> int:
+        ct = self.image.comm_timeout
+        if ct is not None and address == ct.address:
+            return ct.encode(min(self._comm_timeout, ct.raw_max * ct.scale))
         off = address - self.image.test_base
         if 0 <= off < N_TEST_REGISTERS:
             reg = TestRegister(off)
@@ -379,6 +390,11 @@ class VirtualPowerSourceModel:
         return self._holding.get(address, 0)
 
     def _write_holding(self, address: int, word: int) -> None:
+        ct = self.image.comm_timeout
+        if ct is not None and address == ct.address:
+            self._comm_timeout = ct.decode(word)  # the robot sets the heartbeat timeout (0 = off)
+            log.info("virtual power source: communication timeout set to %.3f s", self._comm_timeout)
+            return
         off = address - self.image.test_base
         if 0 <= off < N_TEST_REGISTERS:
             reg = TestRegister(off)
@@ -411,6 +427,9 @@ class VirtualPowerSourceModel:
         rob = self._robot()
         prev = self._prev
         self._prev = rob
+        gap, self._last_step = now - self._last_step, now
+        if self._own_stall is not None and gap > self._own_stall:
+            self._hb_last += gap  # not observed: the supervision resumes where it stopped
         # heartbeat supervision
         if rob.heartbeat_robot != prev.heartbeat_robot:
             self._hb_armed = True

@@ -119,6 +119,7 @@ OUTPUTS = [
 ]
 STREAM_INPUTS = [
     *[f"input_int_register_{i}" for i in range(sp.IN_NEWEST, sp.IN_FLAGS + sp.SLOTS)],
+    f"input_int_register_{sp.IN_ALIVE}",
     *[f"input_double_register_{i}" for i in range(sp.FIRST_DOUBLE, sp.FIRST_DOUBLE + 6 * sp.SLOTS)],
 ]
 # output field names read by the control loop (formatted once, here, not per cycle)
@@ -218,8 +219,8 @@ class _TxWindow:
     """The streaming recipe's RTDE input package, prepacked once and patched in place.
 
     Layout (after the 3-byte header and the recipe id): int registers newest, command, last,
-    session, flags x SLOTS, then 6 x SLOTS double registers, all big-endian. Only the control
-    thread writes it.
+    session, flags x SLOTS, alive counter, then 6 x SLOTS double registers, all big-endian. Only
+    the control thread writes it.
 
     Args:
         recipe: The input recipe of :data:`STREAM_INPUTS` as accepted by the controller.
@@ -229,7 +230,7 @@ class _TxWindow:
     """
 
     def __init__(self, recipe: rp.Recipe) -> None:
-        expected = ("INT32",) * (4 + sp.SLOTS) + ("DOUBLE",) * (6 * sp.SLOTS)
+        expected = ("INT32",) * (5 + sp.SLOTS) + ("DOUBLE",) * (6 * sp.SLOTS)
         if recipe.types != expected or not recipe.with_id:
             raise ProtocolError(f"unexpected RTDE types for the streaming registers: {recipe.types}")
         size = rp.HEADER_SIZE + recipe.size
@@ -238,7 +239,14 @@ class _TxWindow:
         self.buf[rp.HEADER_SIZE] = recipe.recipe_id
         self._ints = rp.HEADER_SIZE + 1
         self._flags = self._ints + 4 * 4
-        self._doubles = self._ints + 4 * (4 + sp.SLOTS)
+        self._alive_at = self._ints + 4 * (4 + sp.SLOTS)
+        self._alive = 0
+        self._doubles = self._ints + 4 * (5 + sp.SLOTS)
+
+    def tick(self) -> None:
+        """Advance the alive counter (once per package sent; the servo program's PC watchdog)."""
+        self._alive = (self._alive + 1) & 0x7FFFFFFF
+        _I32.pack_into(self.buf, self._alive_at, self._alive)
 
     def set_control(self, newest: int, command: int, last: int, session: int) -> None:
         """Write the four control registers (newest index, command, last index, session)."""
@@ -260,7 +268,7 @@ class _TxWindow:
 
     def values(self) -> tuple[Any, ...]:
         """The register values currently in the package (recipe order), for tests and logs."""
-        return struct.unpack_from(">" + "i" * (4 + sp.SLOTS) + "d" * (6 * sp.SLOTS), self.buf, self._ints)
+        return struct.unpack_from(">" + "i" * (5 + sp.SLOTS) + "d" * (6 * sp.SLOTS), self.buf, self._ints)
 
 
 class _Stream:
@@ -643,6 +651,7 @@ class URDriver(RobotDriver):
                 if st is not None and fb is not None and not st.handle.done:
                     self._advance(st, fb, tx)
                 try:
+                    tx.tick()
                     if not rtde.send_nowait(tx.buf):
                         self.dropped_sends += 1
                     timer.mark_sent()

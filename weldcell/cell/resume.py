@@ -1,0 +1,165 @@
+"""Continue a job a previous ``weldcell cell run`` left unfinished (``weldcell cell resume``).
+
+The weld log records, per job, the program and trajectory files with their hashes and every seam
+attempt with its committed progress. :func:`resume_job` re-reads that record, checks that the
+program and the validated trajectory are still the ones the job started with, connects to the cell,
+and lets :meth:`~weldcell.cell.controller.CellController.recover_job` adopt the job: the torch backs
+off, travels (planned collision-free and validated, like every move the cell plans) above the restart
+point ``ArcProcedure.restart_overlap`` before the last recorded progress, comes down, re-strikes and
+welds on along the planned path. The seam attempts are added to the *same* job record.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from weldcell.cell.controller import CellConfig
+from weldcell.cell.demo import (
+    CellRunResult,
+    ProgressFn,
+    connect_power_source,
+    connect_ur_robot,
+    params_from_program,
+    parse_ur_url,
+    weld,
+)
+from weldcell.cell.logrecords import JobRecord
+from weldcell.cell.weldlog import WeldLog, WeldLogError
+from weldcell.errors import CellStateError, StampError
+
+RESUMABLE = ("running", "interrupted")
+"""Job results that can be resumed (``running``: the process died; ``interrupted``: a fault or stop)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeOptions:
+    """Options of :func:`resume_job`.
+
+    Attributes:
+        log_path: The weld log holding the job.
+        robot_url: ``ur://HOST[:RTDE_PORT]``.
+        powersource_url: ``modbus://HOST:PORT``.
+        job_id: The job to continue (None: the newest resumable job).
+        out_dir: Folder for the motions the cell plans and stamps.
+        use_power_source_jobs: As :attr:`weldcell.cell.demo.RunOptions.use_power_source_jobs`.
+        config: Cell settings (interlocks, arc procedure, …).
+        job_timeout: Longest time the rest of the job may take [s].
+        dashboard_port: UR dashboard port (None: the driver's default).
+        script_port: UR port the servo program is sent to (None: the driver's default).
+        stamp_key: The cell's stamp key file (None: ``$WELDCELL_STAMP_KEY`` if set, else unkeyed).
+    """
+
+    log_path: Path
+    robot_url: str
+    powersource_url: str
+    job_id: int | None = None
+    out_dir: Path = Path("weldcell-out")
+    use_power_source_jobs: bool | None = None
+    config: CellConfig | None = None
+    job_timeout: float = 3600.0
+    dashboard_port: int | None = None
+    script_port: int | None = None
+    stamp_key: Path | None = None
+
+
+def resumable_jobs(log: WeldLog) -> list[JobRecord]:
+    """Jobs of ``log`` that can be resumed, newest first."""
+    return [j for j in log.jobs() if j.result in RESUMABLE]
+
+
+def pick_job(log: WeldLog, job_id: int | None) -> JobRecord:
+    """The job to resume: ``job_id``, or the newest resumable one.
+
+    Raises:
+        WeldLogError: no such job, or none to resume.
+        CellStateError: the job is finished.
+    """
+    if job_id is None:
+        jobs = resumable_jobs(log)
+        if not jobs:
+            raise WeldLogError(f"{log.path}: no interrupted job to resume (see 'weldcell cell jobs')")
+        return jobs[0]
+    job = log.job(job_id)
+    if job.result not in RESUMABLE:
+        raise CellStateError(
+            f"job {job_id} in {log.path} is {job.result}; only {' or '.join(RESUMABLE)} jobs can be resumed"
+        )
+    return job
+
+
+def _job_files(job: JobRecord) -> tuple[Path, Path]:
+    """(program, trajectory) of ``job``, checked against the hashes the log recorded."""
+    prog, traj = Path(job.program_path), Path(job.trajectory_path)
+    for what, p in (("program", prog), ("trajectory", traj)):
+        if not job.program_path or not job.trajectory_path or not p.is_file():
+            raise StampError(
+                f"job {job.id}: its {what} file {str(p) or '(not recorded)'} is gone; the job can only "
+                "resume with the files it started with"
+            )
+    if job.program_hash and hashlib.sha256(prog.read_bytes()).hexdigest() != job.program_hash:
+        raise StampError(
+            f"job {job.id}: {prog} has changed since the job started (SHA-256 differs); "
+            "resume needs the program the job was planned from"
+        )
+    return prog, traj
+
+
+def resume_job(options: ResumeOptions, progress: ProgressFn | None = None) -> CellRunResult:
+    """Continue an interrupted job on the cell (see the module docstring).
+
+    Raises:
+        WeldLogError: no such job / nothing to resume.
+        CellStateError: the job is finished, or the trajectory hash differs.
+        StampError: program or trajectory changed or missing, or the trajectory has no valid stamp.
+    """
+    from weldcell.drivers.powersource.modbus import parse_modbus_url
+    from weldcell.planning.stamp import FROM_ENVIRONMENT, resolve_stamp_key, verify_stamp
+    from weldcell.planning.trajectory import load_trajectory
+    from weldcell.program import load_program
+
+    key = resolve_stamp_key(FROM_ENVIRONMENT if options.stamp_key is None else options.stamp_key)
+    host, port = parse_ur_url(options.robot_url)
+    parse_modbus_url(options.powersource_url)
+    if not Path(options.log_path).is_file():
+        raise WeldLogError(f"{options.log_path}: weld log not found")
+    with WeldLog(options.log_path, readonly=True) as log:
+        job = pick_job(log, options.job_id)
+    prog_path, traj_path = _job_files(job)
+    traj = load_trajectory(traj_path)
+    verify_stamp(traj_path, traj, key=key)
+    program = load_program(prog_path)
+    say = progress or (lambda p: None)
+    out = Path(options.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        robot = connect_ur_robot(
+            host,
+            traj.robot,
+            rtde_port=port,
+            dashboard_port=options.dashboard_port,
+            script_port=options.script_port,
+        )
+        stack.callback(robot.close)
+        config = options.config or CellConfig()
+        power = connect_power_source(options.powersource_url, config)
+        stack.callback(power.close)
+        state, message, job_id = weld(
+            robot=robot,
+            power=power,
+            program=program,
+            traj=traj,
+            traj_path=traj_path,
+            log_path=options.log_path,
+            out_dir=out,
+            part_serial=job.part_serial,
+            params=params_from_program(program, use_jobs=options.use_power_source_jobs),
+            config=config,
+            timeout=options.job_timeout,
+            progress=say,
+            recover_job=job.id,
+            stamp_key=key,
+        )
+    return CellRunResult(state, message, job_id, Path(options.log_path), traj_path, None, prog_path)
