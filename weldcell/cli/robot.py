@@ -356,18 +356,8 @@ def run_cmd(
         ports = (dashboard_port, script_port)
         _run_stream(source, robot, powersource, ports, power_on, out, db, cell_config, part_serial, stamp_key)
         return
-    _run_program_mode(
-        source,
-        host,
-        rtde_port,
-        dashboard_port,
-        script_port,
-        arc_output or 0,
-        power_on,
-        move_to_start,
-        out,
-        key,
-    )
+    ports3 = (rtde_port, dashboard_port, script_port)
+    _run_program_mode(source, host, ports3, arc_output or 0, power_on, move_to_start, out, key)
 
 
 def _run_stream(
