@@ -15,8 +15,10 @@ samples per telegram and interpolating linearly between samples (the set-points 
 converted to degrees once, before the first cycle). ``stop()`` ramps the path speed to zero over
 ``stop_time`` along the path. Late packets are watched through the robot's ``Delay`` counter (and
 the IPOC step): every increment during an execution is counted in ``ExecutionResult.underruns`` and
-logged; ``late_limit`` makes the driver fault the execution. In ``relative`` mode every late packet
-loses (HOLDON=0) or repeats (HOLDON=1) one increment on the robot, so ``absolute`` is the default.
+logged; ``late_limit`` makes the driver fault the execution. In ``absolute`` mode (the default) the
+next valid reply restores the set-point. In ``relative`` mode the robot drops the increment of a late
+reply (HOLDON=0, as exported); the driver sends the lost increments again with the next reply, which
+relies on the robot reporting a late reply in the next telegram's ``Delay`` (as the KRC does).
 When the robot stops sending (RSI broke off with RSITimeout, KSS29002, or the program was stopped),
 the running execution faults after ``silence`` seconds.
 """
@@ -28,6 +30,7 @@ import math
 import socket
 import threading
 import time
+from collections import deque
 from dataclasses import replace
 from typing import Any
 
@@ -108,6 +111,9 @@ class RsiDriver(RobotDriver):
         self._q_ref_deg: NDArrayF | None = None  # axis position RSI started at (absolute mode)
         self._corr_deg = np.zeros(6)  # absolute correction currently held
         self._last_sp_deg: NDArrayF | None = None  # last set-point sent (relative mode)
+        self._sent_incr: deque[NDArrayF] = deque(
+            maxlen=256
+        )  # increments of the latest replies (relative mode)
         self._dout = 0
         self._run: _Run | None = None
         self._fault = ""
@@ -277,14 +283,19 @@ class RsiDriver(RobotDriver):
             log.warning("robot reports %d late RSI packet(s) (Delay = %s)", late_new, tel.delay)
         return encode_sen(self.config.sentype, tel.ipoc_text, akorr, dio)
 
+    def _hold(self) -> list[float]:
+        """AKorr that keeps the robot where it is commanded now (lock held)."""
+        if self.config.mode == "absolute":
+            return self._corr_deg.tolist()
+        self._sent_incr.append(np.zeros(6))
+        return [0.0] * 6
+
     def _corrections(self, tel: RobTelegram, late_new: int) -> list[float]:
         """AKorr of this cycle [deg]; advances the running execution (lock held)."""
         run = self._run
         ref = self._q_ref_deg if self._q_ref_deg is not None else np.zeros(6)
         if run is None or run.handle.done:
-            if self.config.mode == "absolute":
-                return self._corr_deg.tolist()
-            return [0.0] * 6
+            return self._hold()
         if late_new:
             run.late += late_new
             limit = self.config.late_limit
@@ -296,7 +307,7 @@ class RsiDriver(RobotDriver):
                     "dropped those corrections",
                     "late_packets",
                 )
-                return self._corr_deg.tolist() if self.config.mode == "absolute" else [0.0] * 6
+                return self._hold()
         if run.stopping:
             dec = self.config.cycle / self.config.stop_time
             new_rate = max(0.0, run.rate - dec)
@@ -322,14 +333,22 @@ class RsiDriver(RobotDriver):
                 f"±{self.config.max_correction_deg}° from the RSI start pose",
                 "correction_limit",
             )
-            return self._corr_deg.tolist() if self.config.mode == "absolute" else [0.0] * 6
+            return self._hold()
         run.handle._update(run.handle.start_index + run.pos)
         if self.config.mode == "absolute":
             self._corr_deg = corr
             out = corr.tolist()
         else:
             prev = self._last_sp_deg if self._last_sp_deg is not None else sp
-            out = (sp - prev).tolist()
+            incr = sp - prev
+            if late_new:
+                # HOLDON=0 (as exported for relative mode): the late replies' increments were dropped by
+                # the robot; they were the latest ``late_new`` replies, so send them again now
+                lost = list(self._sent_incr)[-late_new:]
+                if lost:
+                    incr = incr + np.sum(lost, axis=0)
+            self._sent_incr.append(incr)
+            out = incr.tolist()
             self._corr_deg = corr
         self._last_sp_deg = sp
         if run.pos >= last - 1e-9:
@@ -453,6 +472,12 @@ class RsiDriver(RobotDriver):
         """Address the robot's telegrams come from (the replies go there)."""
         with self._lock:
             return self._peer
+
+    @property
+    def delay(self) -> int | None:
+        """The robot's late-packet counter (``Delay D``) of the latest telegram; None before the first."""
+        with self._lock:
+            return None if self._latest is None else self._latest.delay
 
     @property
     def late_packets(self) -> int:
