@@ -272,33 +272,42 @@ def fit_path(T: NDArrayF, tol: float, otol: float) -> list[tuple[str, int, int]]
     p, R = T[:, :3, 3], T[:, :3, :3]
     n = p.shape[0]
     pieces: list[tuple[str, int, int]] = []
+
+    def longest(i: int, ok: object, first: int) -> int:
+        """Largest j ≥ i + first with ok(i … j), or -1; exponential then binary search."""
+        check = ok  # type: ignore[assignment]
+        j = min(i + first, n - 1)
+        if j - i < first and j - i < 1:
+            return -1
+        if not check(p[i : j + 1], R[i : j + 1], tol, otol):  # type: ignore[operator]
+            return -1
+        good, step = j, first
+        while good < n - 1:
+            step *= 2
+            j = min(i + step, n - 1)
+            if check(p[i : j + 1], R[i : j + 1], tol, otol):  # type: ignore[operator]
+                good = j
+                continue
+            lo, hi = good, j
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if check(p[i : mid + 1], R[i : mid + 1], tol, otol):  # type: ignore[operator]
+                    lo = mid
+                else:
+                    hi = mid
+            return lo
+        return good
+
     i = 0
     while i < n - 1:
-        best: tuple[str, int] = ("LIN", i + 1)
-        for kind, ok in (("LIN", _lin_ok), ("CIRC", _circ_ok)):
-            lo, step = i + 1, 1
-            good = i + 1 if kind == "LIN" else -1
-            while True:
-                j = min(i + step, n - 1)
-                if ok(p[i : j + 1], R[i : j + 1], tol, otol):
-                    good = j
-                    if j == n - 1:
-                        break
-                    lo = j
-                    step *= 2
-                else:
-                    hi = j
-                    while hi - lo > 1:
-                        mid = (lo + hi) // 2
-                        if ok(p[i : mid + 1], R[i : mid + 1], tol, otol):
-                            good, lo = mid, mid
-                        else:
-                            hi = mid
-                    break
-            if good > best[1] * 1 and (kind == "LIN" or good - i > 1.5 * (best[1] - i)):
-                best = (kind, good)
-        pieces.append((best[0], i, best[1]))
-        i = best[1]
+        j_lin = max(longest(i, _lin_ok, 1), i + 1)
+        j_circ = longest(i, _circ_ok, 8) if n - 1 - i >= 8 else -1
+        if j_circ > i and j_circ - i > 1.5 * (j_lin - i):
+            pieces.append(("CIRC", i, j_circ))
+            i = j_circ
+        else:
+            pieces.append(("LIN", i, j_lin))
+            i = j_lin
     return pieces
 
 
