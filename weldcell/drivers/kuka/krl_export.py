@@ -11,7 +11,9 @@ Layout of the program (one ``DEF``; the positions live in the ``.dat``):
 * Welds (arc on): ``LIN`` and ``CIRC`` through E6POS points fitted to the validated TCP path (position
   within ``path_tolerance``, orientation within ``orientation_tolerance``), approximated with
   ``C_DIS`` (``$APO.CDIS``) between them, exact stops at the arc start and end, ``$VEL.CP`` at the
-  weld's travel speed [m/s]. Arc on: ``TRIGGER WHEN DISTANCE=0 DELAY=0 DO $OUT[n]=TRUE`` on the first
+  weld's mean TCP speed [m/s], set again before a motion whose planned speed differs by > 5 %
+  (weaving with edge dwells); stands inside a weld become an exact stop and ``WAIT SEC``.
+  Arc on: ``TRIGGER WHEN DISTANCE=0 DELAY=0 DO $OUT[n]=TRUE`` on the first
   weld motion (it switches where that motion starts, the arc start); with a start dwell in the
   trajectory the output is set at the exact stop instead, followed by ``WAIT SEC``. Arc off:
   ``TRIGGER WHEN DISTANCE=1 DELAY=0 DO $OUT[n]=FALSE`` on the last weld motion, or after
@@ -65,6 +67,8 @@ class KrlExportOptions:
         cdis_mm: ``$APO.CDIS`` [mm] between weld motions (≤ path tolerance, so blending stays inside it).
         cptp_percent: ``$APO.CPTP`` [%] between transit points.
         dwell_speed: TCP speed [m/s] below which the robot counts as standing (dwells).
+        min_dwell: Shortest stand [s] inside a weld written as an exact stop + ``WAIT SEC`` (weave
+            edge dwells); shorter ones are part of the path.
     """
 
     name: str = ""
@@ -77,6 +81,7 @@ class KrlExportOptions:
     cdis_mm: float = 0.1
     cptp_percent: int = 10
     dwell_speed: float = 5e-4
+    min_dwell: float = 0.04
 
     def __post_init__(self) -> None:
         """Reject settings that cannot work.
@@ -479,13 +484,26 @@ def build_krl(
             m0, m1 = w0 + int(moving[0]), w0 + int(moving[-1]) + 1
         dwell = (m0 - w0) * traj.dt
         crater = (w1 - m1) * traj.dt
-        length = float(np.sum(np.linalg.norm(np.diff(traj.T_world_tcp[m0 : m1 + 1, :3, 3], axis=0), axis=1)))
-        vel = length / max((m1 - m0) * traj.dt, traj.dt)
+        seg = np.linalg.norm(np.diff(traj.T_world_tcp[m0 : m1 + 1, :3, 3], axis=0), axis=1)
+        # interior dwells (weave edge dwells): exact stop + WAIT SEC, the arc stays on
+        min_samples = max(1, round(options.min_dwell / traj.dt))
+        stops = [
+            (m0 + a, m0 + b)
+            for a, b in _runs(seg / traj.dt <= options.dwell_speed)
+            if b - a + 1 >= min_samples
+        ]
+        spans: list[tuple[int, int, float]] = []  # (first, last sample, dwell after [s])
+        first = m0
+        for a, b in stops:
+            spans.append((first, a, (b - a + 1) * traj.dt))
+            first = b + 1
+        spans.append((first, m1, 0.0))
+        length = float(np.sum(seg))
+        moving_time = max((m1 - m0 - sum(b - a + 1 for a, b in stops)) * traj.dt, traj.dt)
+        vel = length / moving_time
         out(f"; seam {seam_name}: arc on, {length * 1000:.1f} mm at {vel * 1000:.2f} mm/s")
         out(f"$VEL.CP={vel:.5f}")
-        pieces = fit_path(
-            traj.T_world_tcp[m0 : m1 + 1], options.path_tolerance, options.orientation_tolerance
-        )
+        v_now = vel
         if dwell > 0:
             out(f"{arc}=TRUE")
             if options.arc_established_input is not None:
@@ -493,23 +511,38 @@ def build_krl(
             out(f"WAIT SEC {dwell:.3f}")
         else:
             out(f"TRIGGER WHEN DISTANCE=0 DELAY=0 DO {arc}=TRUE")
-        for pi, (kind, i, j) in enumerate(pieces):
-            last = pi == len(pieces) - 1
-            if last and crater <= 0:
-                out(f"TRIGGER WHEN DISTANCE=1 DELAY=0 DO {arc}=FALSE")
-            end = pos_point(m0 + j)
-            approx = "" if last else " C_DIS"
-            if kind == "LIN":
-                out(f"LIN {end}{approx}")
-                summary.lin += 1
-            else:
-                aux = pos_point(m0 + (i + j) // 2)
-                out(f"CIRC {aux},{end}{approx}")
-                summary.circ += 1
+        for si, (f0, f1, pause) in enumerate(spans):
+            last_span = si == len(spans) - 1
+            if f1 <= f0:
+                if pause > 0:
+                    out(f"WAIT SEC {pause:.3f}")
+                continue
+            pieces = fit_path(
+                traj.T_world_tcp[f0 : f1 + 1], options.path_tolerance, options.orientation_tolerance
+            )
+            for pi, (kind, i, j) in enumerate(pieces):
+                last = pi == len(pieces) - 1
+                if last and last_span and crater <= 0:
+                    out(f"TRIGGER WHEN DISTANCE=1 DELAY=0 DO {arc}=FALSE")
+                v_piece = float(np.sum(seg[f0 - m0 + i : f0 - m0 + j])) / max((j - i) * traj.dt, traj.dt)
+                if abs(v_piece - v_now) > 0.05 * v_now:  # speed changes along the weld (weave dwells)
+                    v_now = v_piece
+                    out(f"$VEL.CP={v_now:.5f}")
+                end = pos_point(f0 + j)
+                approx = "" if last else " C_DIS"  # exact stop before a dwell and at the arc end
+                if kind == "LIN":
+                    out(f"LIN {end}{approx}")
+                    summary.lin += 1
+                else:
+                    aux = pos_point(f0 + (i + j) // 2)
+                    out(f"CIRC {aux},{end}{approx}")
+                    summary.circ += 1
+            if pause > 0:
+                out(f"WAIT SEC {pause:.3f}")
+            max_err = max(max_err, options.path_tolerance)
         if crater > 0:
             out(f"WAIT SEC {crater:.3f}")
             out(f"{arc}=FALSE")
-        max_err = max(max_err, options.path_tolerance if pieces else 0.0)
     summary.max_path_error = max_err
     header = ["&ACCESS RVP", "&REL 1"]
     src_text = "\n".join([*header, f"DEF {name}( )", *src, "END", ""])
