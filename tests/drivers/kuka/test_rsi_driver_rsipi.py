@@ -297,3 +297,81 @@ def test_from_url() -> None:
         RsiConfig(), robot="kr6_r900", port=49152, cycle=0.012, mode="relative", late_limit=3
     )
     assert d.dt == 0.012 and not d.connected
+
+
+def _run_schedule(sock: socket.socket, schedule: list[tuple[str, float]]) -> RobTelegram:
+    """Answer the robot's telegrams per ``schedule`` ((kind, A1 correction [deg])); return the next one."""
+    from weldcell.drivers.kuka.rsi_xml import decode_rob, encode_sen
+
+    sock.settimeout(3.0)
+    data, addr = sock.recvfrom(65535)
+    sock.setblocking(False)
+    try:  # answer the newest telegram only (older ones queued before we listened)
+        while True:
+            data, addr = sock.recvfrom(65535)
+    except BlockingIOError:
+        pass
+    sock.settimeout(3.0)
+    tel = decode_rob(data)
+    for kind, a1 in schedule:
+        corr = [a1, 0.0, 0.0, 0.0, 0.0, 0.0]
+        if kind == "ok":
+            sock.sendto(encode_sen("ImFree", tel.ipoc_text, corr, 0), addr)
+        elif kind == "ipoc":
+            sock.sendto(encode_sen("ImFree", str(tel.ipoc + 1), corr, 0), addr)
+        elif kind == "sentype":
+            sock.sendto(encode_sen("Other", tel.ipoc_text, corr, 0), addr)
+        data, addr = sock.recvfrom(65535)
+        tel = decode_rob(data)
+    return tel
+
+
+@pytest.mark.parametrize("mode", ["absolute", "relative"])
+def test_holdon_and_delay_match_rsipi(tmp_path: Path, mode: str) -> None:
+    """The same reply schedule (valid, wrong IPOC, wrong SENTYPE, none, valid) fed to rsipi's EchoServer
+    and to our virtual KRC gives the same Delay count and the same A1 set-point (HOLDON from the exported config)."""
+    from weldcell.drivers.kuka.virtual_krc import KrcConfig, VirtualKrc
+
+    start = (10.0, -80.0, 95.0, 5.0, 50.0, -20.0)
+    if mode == "absolute":
+        schedule = [("ok", 0.0)] * 3 + [
+            ("ok", 0.5),
+            ("ipoc", 2.0),
+            ("sentype", 3.0),
+            ("none", 0.0),
+            ("ok", 0.5),
+        ]
+    else:
+        schedule = [("ok", 0.0)] * 3 + [
+            ("ok", 0.5),
+            ("ipoc", 2.0),
+            ("sentype", 3.0),
+            ("none", 0.0),
+            ("ok", 0.25),
+        ]
+    results = []
+    for side in ("rsipi", "ours"):
+        port = free_udp_port()
+        cfg = RsiConfig(robot="kr10_r1420", port=port, cycle=0.012, mode=mode)  # type: ignore[arg-type]
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", port))
+        peer: EchoPeer | None = None
+        krc: VirtualKrc | None = None
+        try:
+            if side == "rsipi":
+                peer = EchoPeer(tmp_path, cfg, start_deg=start)
+            else:
+                krc = VirtualKrc(KrcConfig(sensor_port=port, cycle=0.012, mode=mode, q_start_deg=start))  # type: ignore[arg-type]
+                krc.start()
+            tel = _run_schedule(sock, schedule)
+            # the set-point: our plant's AIPos follows it one cycle later, rsipi's at once
+            assert tel.aspos is not None and tel.delay is not None
+            results.append((tel.delay, round(tel.aspos[0], 2)))
+        finally:
+            sock.close()
+            if peer is not None:
+                peer.stop()
+            if krc is not None:
+                krc.stop()
+    expected_a1 = start[0] + 0.5 if mode == "absolute" else start[0] + 0.75
+    assert results[0] == results[1] == (3, expected_a1), results
