@@ -329,7 +329,7 @@ def _run_schedule(sock: socket.socket, schedule: list[tuple[str, float]]) -> Rob
 @pytest.mark.parametrize("mode", ["absolute", "relative"])
 def test_holdon_and_delay_match_rsipi(tmp_path: Path, mode: str) -> None:
     """The same reply schedule (valid, wrong IPOC, wrong SENTYPE, none, valid) fed to rsipi's EchoServer
-    and to our virtual KRC gives the same Delay count and the same A1 set-point (HOLDON from the exported config)."""
+    and to our virtual KRC gives the same Delay count and the same A1 set-point (HOLDON as exported)."""
     from weldcell.drivers.kuka.virtual_krc import KrcConfig, VirtualKrc
 
     start = (10.0, -80.0, 95.0, 5.0, 50.0, -20.0)
