@@ -15,7 +15,7 @@ from test_driver_contract import DriverContract
 from weldcell.drivers.base import ExecutionOutcome, RobotDriver, joint_move
 from weldcell.drivers.kuka.config import RsiConfig, RsiConfigError
 from weldcell.drivers.kuka.driver import RsiDriver
-from weldcell.drivers.kuka.rsi_xml import decode_rob, encode_sen
+from weldcell.drivers.kuka.rsi_xml import RobTelegram, decode_rob, encode_sen
 from weldcell.drivers.kuka.virtual_krc import KrcConfig, VirtualKrc
 from weldcell.errors import DriverFaultError
 from weldcell.planning.trajectory import save_trajectory
@@ -94,11 +94,25 @@ def test_follows_trajectory(cycle: float, mode: str, tmp_path: Path) -> None:
         krc.stop()
 
 
+class MutedDriver(RsiDriver):
+    """Stops answering once ``mute`` is set (fault injection: a sensor that hangs)."""
+
+    mute = False
+
+    def _cycle(self, tel: RobTelegram, addr: tuple[str, int]) -> bytes:
+        reply = super()._cycle(tel, addr)
+        return b"" if self.mute else reply
+
+
 def test_silence_breaks_off_with_rsitimeout(tmp_path: Path) -> None:
     """The sensor goes silent in the middle of a move: after Timeout late packets the KRC breaks off and
     the driver faults the execution with the controller's message."""
-    drv, krc = pair(timeout_packets=25)
+    port = free_udp_port()
+    krc = VirtualKrc(KrcConfig(sensor_port=port, timeout_packets=25, q_start_deg=START))
+    drv = MutedDriver(RsiConfig(robot="kr10_r1420", port=port, silence=0.3))
+    krc.start()
     try:
+        drv.connect(5.0)
         q0 = drv.state().q
         traj = joint_move(drv.robot, q0, q0 + 0.3, drv.dt, speed_fraction=0.05)
         p = tmp_path / "m.npz"
@@ -106,20 +120,15 @@ def test_silence_breaks_off_with_rsitimeout(tmp_path: Path) -> None:
         stamp_for_test(p, traj)
         h = drv.execute(traj, traj_path=p)
         time.sleep(0.2)
-        assert drv._sock is not None
-        drv._quit.set()  # the driver's I/O thread stops answering: silence
-        if drv._thread is not None:
-            drv._thread.join(2.0)
-        krc.done.wait(5.0)
+        late_before = krc.status().late
+        drv.mute = True
+        assert krc.done.wait(5.0)
         st = krc.status()
         assert not st.running and "RSITimeout" in st.stop_reason and "KSS29002" in st.stop_reason
-        assert st.late == 26
-        drv._quit.clear()
-        drv._check_silence.__func__(drv)  # type: ignore[attr-defined]
-        time.sleep(0.35)
-        drv._check_silence()
+        assert st.late == 26 and late_before <= 25
         with pytest.raises(DriverFaultError, match="RSITimeout"):
-            h.wait_until_done(2.0)
+            h.wait_until_done(3.0)
+        assert drv.state().safety.value == "fault"
     finally:
         drv.close()
         krc.stop()

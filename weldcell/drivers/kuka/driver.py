@@ -245,6 +245,8 @@ class RsiDriver(RobotDriver):
                 log.warning("malformed RSI telegram from %s:%d ignored: %s", addr[0], addr[1], err)
                 continue
             reply = self._cycle(tel, addr)
+            if not reply:
+                continue
             try:
                 sock.sendto(reply, addr)  # to the source address (ephemeral port), never the configured one
             except OSError as err:
