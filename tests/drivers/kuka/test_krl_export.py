@@ -54,6 +54,20 @@ def krllint(*paths: Path) -> str:
     return text
 
 
+def with_turns(sols: np.ndarray, robot: object) -> np.ndarray:
+    """IK solutions plus their A4/A6 ±360° variants (all combinations) inside the axis ranges."""
+    out = []
+    for s4 in (0.0, 2 * math.pi, -2 * math.pi):
+        for s6 in (0.0, 2 * math.pi, -2 * math.pi):
+            c = sols.copy()
+            c[:, 3] += s4
+            c[:, 5] += s6
+            out.append(c)
+    allc = np.concatenate(out)
+    lo, hi = robot.q_lower, robot.q_upper  # type: ignore[attr-defined]
+    return allc[np.all((allc >= lo - 1e-9) & (allc <= hi + 1e-9), axis=1)]
+
+
 def struct(tree: Tree) -> dict[str, float]:
     return {str(f.children[0]): float(f.children[1]) for f in tree.children}
 
@@ -164,15 +178,7 @@ def test_round_trip_positions(exported: tuple[Path, Path, Validated]) -> None:
         k = int(np.argmin(np.linalg.norm(traj.T_world_tcp[:, :3, 3] - T_world_tcp[:3, 3], axis=1)))
         T_root_flange = T_root_world @ T_world_tcp @ np.linalg.inv(T_kflange_tcp) @ T_KFLANGE_FLANGE
         Q = robot.ik(T_root_flange)
-        Q = Q[~np.isnan(Q).any(axis=1)]
-        variants = [Q]
-        for j in (3, 5):  # A4 and A6 turn more than 360°
-            for shift in (2 * math.pi, -2 * math.pi):
-                Qs = variants[0].copy()
-                Qs[:, j] += shift
-                variants.append(Qs)
-        cand = np.concatenate(variants)
-        cand = cand[np.all((cand >= robot.q_lower - 1e-9) & (cand <= robot.q_upper + 1e-9), axis=1)]
+        cand = with_turns(Q[~np.isnan(Q).any(axis=1)], robot)
         status, turn = status_turn(robot, cand, phi)
         match = cand[(status == int(f["S"])) & (turn == int(f["T"]))]
         assert match.shape[0] == 1, (
@@ -271,3 +277,21 @@ def test_build_is_deterministic(kr10_validated: Validated) -> None:
     a = build_krl(traj, "W", KrlExportOptions())
     b = build_krl(traj, "W", replace(KrlExportOptions(), arc_output=1))
     assert a[0] == b[0] and a[1] == b[1]
+
+
+@pytest.mark.parametrize("name", ["kr10_r1420", "kr6_r900"])
+def test_status_turn_select_exactly_one_configuration(name: str) -> None:
+    """For random axis angles, Status and Turn pick exactly the original among all IK solutions
+    (8 branches and the ±360° variants of A4 and A6 inside the axis ranges)."""
+    r = load_robot(name)
+    phi = stretched_a3(r)
+    rng = np.random.default_rng(5)
+    q = rng.uniform(r.q_lower, r.q_upper, size=(300, 6))
+    S, T = status_turn(r, q, phi)
+    for k in range(q.shape[0]):
+        sols = r.ik(r.fk(q[k]))
+        allc = with_turns(sols[~np.isnan(sols).any(axis=1)], r)
+        s, t = status_turn(r, allc, phi)
+        match = allc[(s == S[k]) & (t == T[k])]
+        assert match.shape[0] == 1, (k, np.degrees(q[k]), match.shape[0])
+        np.testing.assert_allclose(match[0], q[k], atol=1e-7)
