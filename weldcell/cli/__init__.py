@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from weldcell.cli import cell, check, examples, export, plan, powersource, robot, simulate
+from weldcell.cli import cell, check, examples, export, kuka, plan, powersource, robot, simulate
 from weldcell.cli.common import console, exit_on_error
 
 app = typer.Typer(
@@ -42,6 +42,7 @@ def _root(
 
 for _module in (check, plan, simulate, robot, export, powersource, cell, examples):
     _module.register(app)
+kuka.register(app)  # after robot: adds ``controller kuka-rsi`` to its controller group
 
 
 def main() -> None:

@@ -14,6 +14,8 @@ class ExportFormat(str, enum.Enum):
     """Program formats ``weldcell export`` can write."""
 
     URSCRIPT = "urscript"
+    KRL = "krl"
+    KUKA_RSI = "kuka-rsi"
 
 
 def register(app: typer.Typer) -> None:
@@ -61,9 +63,27 @@ def register(app: typer.Typer) -> None:
             help="The cell's stamp key file: refuse stamps not signed with it "
             "(default: $WELDCELL_STAMP_KEY, else unkeyed stamps).",
         ),
+        sensor_url: str = typer.Option(
+            "kuka-rsi://127.0.0.1:59152",
+            "--sensor-url",
+            help="kuka-rsi: the RSI driver's address and settings.",
+        ),
     ) -> None:
         """Write TRAJECTORY as URScript: movel/movec welds, blended movej transits, weld parameters."""
         with exit_on_error():
+            if (
+                fmt is not ExportFormat.URSCRIPT
+            ):  # KUKA: .src/.dat (krl) or the RSI files (kuka-rsi) into a folder
+                from weldcell.drivers.kuka.krl_export import export_for_cli
+                from weldcell.planning.stamp import FROM_ENVIRONMENT
+
+                key = FROM_ENVIRONMENT if stamp_key is None else stamp_key
+                for line in export_for_cli(
+                    fmt.value, trajectory, output, arc_do=arc_do, arc_di=arc_di, sensor_url=sensor_url,
+                    force_unvalidated=force_unvalidated, stamp_key=key,
+                ):  # fmt: skip
+                    console.print(line)
+                return
             from weldcell.drivers.powersource.io import IoMap
             from weldcell.drivers.ur.export import UrExportOptions, export_urscript
 

@@ -16,6 +16,13 @@ Sources:
   kinematics problem of industrial serial manipulators with an ortho-parallel basis and a
   spherical wrist", Austrian Robotics Workshop 2014. Axis signs (-1, 1, 1, -1, 1, -1) and the
   -90° zero of A2 as in ROS-Industrial's ``kuka_kr6_support``.
+* KUKA KR 10 R1420 (KR CYBERTECH nano; the arc-welding variant is the KR 10 R1420 HW with a
+  hollow wrist for the torch cable): A1 height 450 mm, A1-A2 offset 150 mm, upper arm 610 mm,
+  A3-A4 offset 20 mm, forearm 660 mm, wrist-flange 80 mm (150 + 610 + 660 = 1420 mm reach to the
+  wrist point); axis ranges A1 ±170°, A2 -185°/+65°, A3 -137°/+163°, A4 ±185°, A5 ±120°,
+  A6 ±350°; speeds 220/210/270/381/311/492 °/s. From the KUKA KR CYBERTECH nano data sheet as
+  transcribed in ROS-Industrial ``kuka_experimental/kuka_kr10_support`` (``kr10r1420_macro.xacro``,
+  ``config/opw_parameters_kr10r1420.yaml``); same axis signs and A2 zero as the KR 6.
 * ``srs7`` is not a vendor model: a generic 7-axis S-R-S arm with the proportions of a
   7 kg-class LBR (shoulder 0.34 m, upper arm 0.40 m, forearm 0.40 m, flange 0.126 m) used to
   exercise the numerical IK.
@@ -209,6 +216,15 @@ OPW_SPECS: dict[str, OPWSpec] = {
         q_upper=(170 * _D, 45 * _D, 156 * _D, 185 * _D, 120 * _D, 350 * _D),
         qd_max=(360 * _D, 300 * _D, 360 * _D, 381 * _D, 388 * _D, 615 * _D),
         qdd_max=(10.0, 10.0, 10.0, 15.0, 15.0, 20.0),
+    ),
+    "kr10_r1420": OPWSpec(
+        "kr10_r1420", a1=0.150, a2=-0.020, b=0.0, c1=0.450, c2=0.610, c3=0.660, c4=0.080,
+        offsets=(0.0, math.pi / 2, 0.0, 0.0, 0.0, 0.0),
+        signs=(-1, 1, 1, -1, 1, -1),
+        q_lower=(-170 * _D, -185 * _D, -137 * _D, -185 * _D, -120 * _D, -350 * _D),
+        q_upper=(170 * _D, 65 * _D, 163 * _D, 185 * _D, 120 * _D, 350 * _D),
+        qd_max=(220 * _D, 210 * _D, 270 * _D, 381 * _D, 311 * _D, 492 * _D),
+        qdd_max=(8.0, 8.0, 8.0, 12.0, 12.0, 16.0),
     ),
 }  # fmt: skip
 

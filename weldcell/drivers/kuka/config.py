@@ -1,0 +1,103 @@
+"""Settings of the KUKA RSI driver and of the files installed on the controller (one source for both)."""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+from weldcell.drivers.realtime import RealtimeConfig
+from weldcell.errors import DriverError
+
+#: RSI interpolation cycles [s]: 4 ms (``RSI_ON(#ABSOLUTE/#RELATIVE, #IPO_FAST)``) and 12 ms (``#IPO``).
+CYCLES = (0.004, 0.012)
+
+
+class RsiConfigError(DriverError, ValueError):
+    """An RSI setting that cannot work (address, port, cycle, I/O number)."""
+
+
+@dataclass(frozen=True)
+class RsiConfig:
+    """Settings of :class:`~weldcell.drivers.kuka.driver.RsiDriver` (the sensor side of RSI).
+
+    Attributes:
+        robot: weldcell robot model name (``"kr10_r1420"``, ``"kr6_r900"``).
+        host: Address the driver binds: the sensor's ``IP_NUMBER`` in the Ethernet configuration.
+        port: UDP port the driver binds: the sensor's ``PORT`` in the Ethernet configuration.
+        cycle: RSI cycle [s]: 0.004 (IPO_FAST) or 0.012 (IPO).
+        mode: ``"absolute"``: AKorr is the axis offset from where RSI started; ``"relative"``: the
+            increment of this cycle (must match the AXISCORR object's setting on the robot).
+        sentype: ``SENTYPE``: the ``Type`` of every ``<Sen>`` reply.
+        arc_output: Bit of ``DiO`` (mapped to ``$OUT[arc_output + first_output]``) switched on the
+            samples' arc flags; None: not driven.
+        arc_established_input: Bit of ``DiL`` that reports "arc established" (for the cell).
+        first_output: KRL ``$OUT`` number of DiO bit 0 (the MAP2DIGOUT index).
+        first_input: KRL ``$IN`` number of DiL bit 0.
+        timeout_packets: The ETHERNET object's ``Timeout``: late packets tolerated before RSI breaks off.
+        late_limit: Late packets (``Delay`` increments) tolerated during one execution before the
+            driver faults it; None: only report them.
+        silence: No telegram for this long [s] while connected means RSI stopped on the robot.
+        stop_time: Deceleration time of stop() [s], along the path.
+        max_correction_deg: Largest axis correction [deg] from the start pose (the AXISCORR limits).
+        realtime: Scheduling of the I/O thread and interpreter settings (GC, switch interval) held
+            while connected; the GC is only frozen by default (a connection can last hours).
+    """
+
+    robot: str = "kr10_r1420"
+    host: str = "127.0.0.1"
+    port: int = 59152
+    cycle: float = 0.004
+    mode: Literal["absolute", "relative"] = "absolute"
+    sentype: str = "ImFree"
+    arc_output: int | None = 0
+    arc_established_input: int | None = 0
+    first_output: int = 1
+    first_input: int = 1
+    timeout_packets: int = 100
+    late_limit: int | None = None
+    silence: float = 0.5
+    stop_time: float = 0.15
+    max_correction_deg: float = 360.0
+    realtime: RealtimeConfig = field(default_factory=lambda: RealtimeConfig(gc="freeze"))
+
+    def __post_init__(self) -> None:
+        """Reject settings that cannot work (field, value, expectation).
+
+        Raises:
+            RsiConfigError: a bad address, port, cycle, mode, I/O number or time.
+        """
+        try:
+            ipaddress.ip_address(self.host)
+        except ValueError as err:
+            raise RsiConfigError(
+                f"RSI host {self.host!r}: expected an IP address (e.g. 192.168.1.10)"
+            ) from err
+        if not (isinstance(self.port, int) and 1 <= self.port <= 65535):
+            raise RsiConfigError(f"RSI port {self.port!r}: expected a UDP port 1 … 65535")
+        if not any(math.isclose(self.cycle, c) for c in CYCLES):
+            raise RsiConfigError(f"RSI cycle {self.cycle!r} s: expected 0.004 (IPO_FAST) or 0.012 (IPO)")
+        if self.mode not in ("absolute", "relative"):
+            raise RsiConfigError(f"RSI mode {self.mode!r}: expected 'absolute' or 'relative'")
+        if not self.sentype or not self.sentype.isidentifier():
+            raise RsiConfigError(f"RSI sentype {self.sentype!r}: expected a name like ImFree")
+        for name in ("arc_output", "arc_established_input"):
+            v = getattr(self, name)
+            if v is not None and not (isinstance(v, int) and 0 <= v <= 31):
+                raise RsiConfigError(f"RSI {name} {v!r}: expected a bit number 0 … 31")
+        for name in ("first_output", "first_input"):
+            v = getattr(self, name)
+            if not (isinstance(v, int) and 1 <= v <= 4096):
+                raise RsiConfigError(f"RSI {name} {v!r}: expected a KRL I/O number 1 … 4096")
+        if not (isinstance(self.timeout_packets, int) and self.timeout_packets >= 0):
+            raise RsiConfigError(f"RSI timeout_packets {self.timeout_packets!r}: expected an integer ≥ 0")
+        for name in ("silence", "stop_time", "max_correction_deg"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v > 0):
+                raise RsiConfigError(f"RSI {name} {v!r}: expected a number > 0")
+
+    @property
+    def cycle_ms(self) -> int:
+        """The cycle in whole milliseconds (the IPOC step)."""
+        return round(self.cycle * 1000)

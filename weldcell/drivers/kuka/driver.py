@@ -1,0 +1,487 @@
+"""KUKA RSI driver: the sensor side of RobotSensorInterface, streaming a trajectory as axis corrections.
+
+The robot (KRC4/KRC5 with RSI 3.x/4.x) runs the KRL program written by ``weldcell export --format
+kuka-rsi``: it moves to the trajectory's start pose, starts RSI with axis correction and then sends one
+``<Rob>`` telegram per interpolation cycle (4 ms ``IPO_FAST`` or 12 ms ``IPO``) to this driver's
+``HOST:PORT``. One I/O thread answers every telegram at once, to the address it came from, with:
+
+* the received IPOC echoed verbatim;
+* ``AKorr A1 … A6`` [deg]: in ``absolute`` mode the offset of the set-point from the axis position
+  RSI started at (the first telegram after connect); in ``relative`` mode this cycle's increment;
+* ``DiO``: the digital outputs, with the arc output following the samples' ``arc_on`` flags.
+
+A trajectory slice is resampled to the RSI cycle by advancing a path position ``traj.dt / cycle``
+samples per telegram and interpolating linearly between samples (the set-points of the slice are
+converted to degrees once, before the first cycle). ``stop()`` ramps the path speed to zero over
+``stop_time`` along the path. Late packets are watched through the robot's ``Delay`` counter (and
+the IPOC step): every increment during an execution is counted in ``ExecutionResult.underruns`` and
+logged; ``late_limit`` makes the driver fault the execution. In ``absolute`` mode (the default) the
+next valid reply restores the set-point. In ``relative`` mode the robot drops the increment of a late
+reply (HOLDON=0, as exported); the driver sends the lost increments again with the next reply, which
+relies on the robot reporting a late reply in the next telegram's ``Delay`` (as the KRC does).
+When the robot stops sending (RSI broke off with RSITimeout, KSS29002, or the program was stopped),
+the running execution faults after ``silence`` seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from weldcell.drivers.base import (
+    ExecutionHandle,
+    ExecutionOutcome,
+    ExecutionResult,
+    RobotDriver,
+    RobotMode,
+    RobotState,
+    SafetyStatus,
+)
+from weldcell.drivers.kuka.config import RsiConfig, RsiConfigError
+from weldcell.drivers.kuka.rsi_xml import RobTelegram, decode_rob, encode_sen
+from weldcell.drivers.realtime import PROCESS_REALTIME, configure_thread
+from weldcell.errors import DriverConnectionError, DriverError, DriverTimeoutError, ProtocolError
+
+log = logging.getLogger(__name__)
+
+NDArrayF = npt.NDArray[np.float64]
+
+
+class _Run:
+    """One streaming execution (owned by the I/O thread after start)."""
+
+    def __init__(self, handle: ExecutionHandle, cycle: float) -> None:
+        self.handle = handle
+        traj = handle.traj
+        self.q_deg = np.degrees(np.asarray(traj.q[handle.start_index : handle.end_index], dtype=np.float64))
+        self.arc = np.asarray(traj.arc_on[handle.start_index : handle.end_index], dtype=bool)
+        self.step = cycle / traj.dt  # trajectory samples per RSI cycle
+        self.pos = 0.0  # path position in samples from start_index
+        self.rate = 1.0
+        self.stopping = False
+        self.late = 0
+        self.started = False
+
+    def setpoint(self) -> tuple[NDArrayF, bool]:
+        i = math.floor(self.pos)
+        last = self.q_deg.shape[0] - 1
+        if i >= last:
+            return self.q_deg[last], bool(self.arc[last])
+        a = self.pos - i
+        return (1.0 - a) * self.q_deg[i] + a * self.q_deg[i + 1], bool(self.arc[i])
+
+
+class RsiDriver(RobotDriver):
+    """KUKA RSI sensor-side driver (see module docstring).
+
+    Args:
+        config: Driver settings (address, cycle, mode, I/O mapping).
+    """
+
+    def __init__(self, config: RsiConfig | None = None) -> None:
+        super().__init__()
+        from weldcell.kinematics import load_robot
+
+        self.config = config or RsiConfig()
+        self.robot = self.config.robot
+        self._model = load_robot(self.robot)
+        if self._model.n_joints != 6:
+            raise RsiConfigError(
+                f"RSI axis correction drives 6 axes; robot {self.robot!r} has {self._model.n_joints}"
+            )
+        self.dt = self.config.cycle
+        self._sock: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self._quit = threading.Event()
+        self._lock = threading.Lock()
+        self._new = threading.Condition(self._lock)
+        self._latest: RobTelegram | None = None
+        self._latest_at = 0.0
+        self._prev_q: NDArrayF | None = None
+        self._qd = np.zeros(6)
+        self._q_ref_deg: NDArrayF | None = None  # axis position RSI started at (absolute mode)
+        self._corr_deg = np.zeros(6)  # absolute correction currently held
+        self._last_sp_deg: NDArrayF | None = None  # last set-point sent (relative mode)
+        self._sent_incr: deque[NDArrayF] = deque(
+            maxlen=256
+        )  # increments of the latest replies (relative mode)
+        self._dout = 0
+        self._run: _Run | None = None
+        self._fault = ""
+        self._peer: tuple[str, int] | None = None
+        #: Telegrams answered, late packets seen (Delay increments), IPOC gaps, malformed telegrams.
+        self.stats = {"telegrams": 0, "late_packets": 0, "ipoc_gaps": 0, "malformed": 0}
+        self._warned_no_dout = False
+        self._rt_held = False
+
+    @classmethod
+    def from_url(cls, url: Any, /, **options: Any) -> RsiDriver:
+        """``kuka-rsi://BIND_HOST:PORT[?robot=…&cycle_ms=4|12&mode=absolute|relative]`` -> driver.
+
+        ``options`` are :class:`RsiConfig` fields; the URL's query may set ``robot``, ``cycle_ms``,
+        ``mode`` and ``sentype``.
+        """
+        config: RsiConfig | None = options.pop("config", None)
+        fields: dict[str, Any] = {}
+        if url.host:
+            fields["host"] = url.host
+        if url.port is not None:
+            fields["port"] = url.port
+        q = dict(url.query)
+        for key in ("robot", "mode", "sentype"):
+            if key in q:
+                fields[key] = q.pop(key)
+        if "cycle_ms" in q:
+            raw = q.pop("cycle_ms")
+            try:
+                fields["cycle"] = float(raw) / 1000.0
+            except ValueError as err:
+                raise RsiConfigError(
+                    f"robot address {url.url!r}: cycle_ms={raw!r} is not a number (4 or 12)"
+                ) from err
+        if q:
+            raise RsiConfigError(
+                f"robot address {url.url!r}: unknown query parameter(s) {', '.join(sorted(q))}; "
+                "known: robot, cycle_ms, mode, sentype"
+            )
+        fields.update(options)
+        config = replace(config, **fields) if config is not None else RsiConfig(**fields)
+        return cls(config)
+
+    def __repr__(self) -> str:
+        return f"RsiDriver({self.robot!r}, {self.config.host}:{self.config.port}, {self.config.cycle_ms} ms)"
+
+    # --- lifecycle ------------------------------------------------------------------------
+    def _connect(self, timeout: float | None) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.bind((self.config.host, self.config.port))
+        except OSError as err:
+            sock.close()
+            raise DriverConnectionError(
+                f"cannot bind the RSI sensor address {self.config.host}:{self.config.port} "
+                f"({err.strerror or err}); "
+                "it must be an address of this computer (the IP_NUMBER of RSI_EthernetConfig.xml)"
+            ) from err
+        sock.settimeout(0.05)
+        self._sock = sock
+        self._quit.clear()
+        self._fault = ""
+        self._latest = None
+        self._q_ref_deg = None
+        self._corr_deg = np.zeros(6)
+        self._last_sp_deg = None
+        PROCESS_REALTIME.acquire(self.config.realtime)
+        self._rt_held = True
+        self._thread = threading.Thread(target=self._loop, name="kuka-rsi", daemon=True)
+        self._thread.start()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._new:
+            while self._latest is None:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    break
+                self._new.wait(0.1 if remaining is None else min(0.1, remaining))
+            got = self._latest is not None
+        if not got:
+            self._shutdown()
+            raise DriverTimeoutError(
+                f"no RSI telegram from the robot on {self.config.host}:{self.config.port} "
+                f"within {timeout} s: "
+                "is the KRL program running (RSI_ON / RSI_MOVECORR), and do IP_NUMBER/PORT in "
+                "RSI_EthernetConfig.xml name this computer?"
+            )
+
+    def _shutdown(self) -> None:
+        self._quit.set()
+        if self._thread is not None:
+            self._thread.join(2.0)
+        self._thread = None
+        if self._sock is not None:
+            self._sock.close()
+        self._sock = None
+        if self._rt_held:
+            PROCESS_REALTIME.release()
+            self._rt_held = False
+
+    def _close(self) -> None:
+        with self._lock:
+            run = self._run
+            if run is not None and not run.handle.done:
+                self._finish(run, ExecutionOutcome.FAULTED, "driver closed during execution")
+        self._shutdown()
+
+    # --- I/O thread -----------------------------------------------------------------------
+    def _loop(self) -> None:
+        sock = self._sock
+        assert sock is not None
+        rt = self.config.realtime
+        for note in configure_thread(rt.fifo_priority, rt.cpu, rt.timer_slack):
+            log.debug("RSI I/O thread: %s", note)
+        while not self._quit.is_set():
+            try:
+                data, addr = sock.recvfrom(65535)
+            except TimeoutError:
+                self._check_silence()
+                continue
+            except OSError as err:
+                if not self._quit.is_set():
+                    log.error("RSI socket error: %s", err)
+                    self._fault_all(f"RSI socket error: {err}")
+                return
+            try:
+                tel = decode_rob(data)
+            except ProtocolError as err:
+                self.stats["malformed"] += 1
+                log.warning("malformed RSI telegram from %s:%d ignored: %s", addr[0], addr[1], err)
+                continue
+            reply = self._cycle(tel, addr)
+            if not reply:
+                continue
+            try:
+                sock.sendto(reply, addr)  # to the source address (ephemeral port), never the configured one
+            except OSError as err:
+                log.error("cannot answer the robot at %s:%d: %s", addr[0], addr[1], err)
+
+    def _cycle(self, tel: RobTelegram, addr: tuple[str, int]) -> bytes:
+        now = time.monotonic()
+        with self._lock:
+            prev = self._latest
+            if prev is not None and tel.ipoc - prev.ipoc > self.config.cycle_ms:
+                self.stats["ipoc_gaps"] += 1
+            late_new = 0
+            if (
+                prev is not None
+                and tel.delay is not None
+                and prev.delay is not None
+                and tel.delay > prev.delay
+            ):
+                late_new = tel.delay - prev.delay
+                self.stats["late_packets"] += late_new
+            self._peer = addr
+            if tel.aipos is not None:
+                q = np.radians(np.asarray(tel.aipos, dtype=np.float64))
+                if self._prev_q is not None and prev is not None and tel.ipoc > prev.ipoc:
+                    self._qd = (q - self._prev_q) / ((tel.ipoc - prev.ipoc) / 1000.0)
+                self._prev_q = q
+                if self._q_ref_deg is None:
+                    self._q_ref_deg = np.asarray(tel.aipos, dtype=np.float64)
+            self._latest = tel
+            self._latest_at = now
+            self.stats["telegrams"] += 1
+            akorr = self._corrections(tel, late_new)
+            dio = self._dout
+            self._new.notify_all()
+        if late_new:
+            log.warning("robot reports %d late RSI packet(s) (Delay = %s)", late_new, tel.delay)
+        return encode_sen(self.config.sentype, tel.ipoc_text, akorr, dio)
+
+    def _hold(self) -> list[float]:
+        """AKorr that keeps the robot where it is commanded now (lock held)."""
+        if self.config.mode == "absolute":
+            return self._corr_deg.tolist()
+        self._sent_incr.append(np.zeros(6))
+        return [0.0] * 6
+
+    def _corrections(self, tel: RobTelegram, late_new: int) -> list[float]:
+        """AKorr of this cycle [deg]; advances the running execution (lock held)."""
+        run = self._run
+        ref = self._q_ref_deg if self._q_ref_deg is not None else np.zeros(6)
+        if run is None or run.handle.done:
+            return self._hold()
+        if late_new:
+            run.late += late_new
+            limit = self.config.late_limit
+            if limit is not None and run.late > limit:
+                self._finish(
+                    run,
+                    ExecutionOutcome.FAULTED,
+                    f"{run.late} late RSI packets during the execution (limit {limit}); the robot held or "
+                    "dropped those corrections",
+                    "late_packets",
+                )
+                return self._hold()
+        if run.stopping:
+            dec = self.config.cycle / self.config.stop_time
+            new_rate = max(0.0, run.rate - dec)
+            run.pos += 0.5 * (run.rate + new_rate) * run.step
+            run.rate = new_rate
+        elif not run.started:
+            run.started = True  # the first cycle commands sample 0, where the robot is
+        else:
+            run.pos += run.step
+        last = run.q_deg.shape[0] - 1
+        run.pos = min(run.pos, float(last))
+        sp, arc = run.setpoint()
+        if self.config.arc_output is not None:
+            bit = 1 << self.config.arc_output
+            self._dout = (self._dout | bit) if arc else (self._dout & ~bit)
+        corr = sp - ref
+        if np.any(np.abs(corr) > self.config.max_correction_deg):
+            j = int(np.argmax(np.abs(corr)))
+            self._finish(
+                run,
+                ExecutionOutcome.FAULTED,
+                f"axis A{j + 1} correction {corr[j]:.2f}° exceeds the configured limit "
+                f"±{self.config.max_correction_deg}° from the RSI start pose",
+                "correction_limit",
+            )
+            return self._hold()
+        run.handle._update(run.handle.start_index + run.pos)
+        if self.config.mode == "absolute":
+            self._corr_deg = corr
+            out = corr.tolist()
+        else:
+            prev = self._last_sp_deg if self._last_sp_deg is not None else sp
+            incr = sp - prev
+            if late_new:
+                # HOLDON=0 (as exported for relative mode): the late replies' increments were dropped by
+                # the robot; they were the latest ``late_new`` replies, so send them again now
+                lost = list(self._sent_incr)[-late_new:]
+                if lost:
+                    incr = incr + np.sum(lost, axis=0)
+            self._sent_incr.append(incr)
+            out = incr.tolist()
+            self._corr_deg = corr
+        self._last_sp_deg = sp
+        if run.pos >= last - 1e-9:
+            self._finish(run, ExecutionOutcome.COMPLETED, "")
+        elif run.stopping and run.rate <= 0.0:
+            self._finish(run, ExecutionOutcome.STOPPED, "stop requested")
+        return out
+
+    def _finish(self, run: _Run, outcome: ExecutionOutcome, reason: str, code: str | None = None) -> None:
+        h = run.handle
+        if h.done:
+            return
+        pos = h.start_index + run.pos
+        if self.config.arc_output is not None and outcome is not ExecutionOutcome.COMPLETED:
+            self._dout &= ~(1 << self.config.arc_output)  # never leave the arc burning on a stop or fault
+        h._finish(ExecutionResult(outcome, math.floor(pos + 1e-9), pos, reason, code, underruns=run.late))
+        if outcome is ExecutionOutcome.FAULTED:
+            log.error("RSI execution faulted: %s", reason)
+
+    def _check_silence(self) -> None:
+        with self._lock:
+            if self._latest is None:
+                return
+            silent = time.monotonic() - self._latest_at
+            if silent <= self.config.silence:
+                return
+            delay = self._latest.delay
+            if not self._fault:
+                self._fault = (
+                    f"the robot stopped sending RSI telegrams {silent:.2f} s ago (last Delay = {delay}, "
+                    f"Timeout = {self.config.timeout_packets}): RSI broke off on the controller "
+                    "(RSITimeout, KSS29002 'Stop by $CORRECTION function') or the program was stopped"
+                )
+                log.error("%s", self._fault)
+            run = self._run
+            if run is not None and not run.handle.done:
+                self._finish(run, ExecutionOutcome.FAULTED, self._fault, "RSITimeout")
+
+    def _fault_all(self, reason: str) -> None:
+        with self._lock:
+            self._fault = reason
+            run = self._run
+            if run is not None and not run.handle.done:
+                self._finish(run, ExecutionOutcome.FAULTED, reason)
+
+    # --- driver hooks ---------------------------------------------------------------------
+    def _state(self, timeout: float | None) -> RobotState:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._new:
+            while self._latest is None:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise DriverTimeoutError(f"no RSI telegram within {timeout} s")
+                self._new.wait(0.1 if remaining is None else min(0.1, remaining))
+            tel = self._latest
+            live = time.monotonic() - self._latest_at <= self.config.silence
+            q = self._prev_q if self._prev_q is not None else np.zeros(6)
+            qd = self._qd if live else np.zeros(6)
+            dout_cmd = self._dout
+            fault = self._fault
+        if tel.aipos is None:
+            raise ProtocolError(
+                "the robot's RSI telegrams carry no <AIPos>: add DEF_AIPos to the SEND elements"
+            )
+        if tel.dout is None and not self._warned_no_dout:
+            self._warned_no_dout = True
+            log.warning("RSI telegrams carry no DoutW read-back: digital_out reports the commanded outputs")
+        return RobotState(
+            t=tel.ipoc / 1000.0,
+            q=q,
+            qd=qd,
+            T_base_flange=self._model.fk(q),
+            mode=RobotMode.RUNNING if live else RobotMode.DISCONNECTED,
+            safety=SafetyStatus.FAULT if fault else SafetyStatus.NORMAL,
+            program_running=live,
+            digital_in=tel.digin or 0,
+            digital_out=tel.dout if tel.dout is not None else dout_cmd,
+            analog_in=np.zeros(2),
+            analog_out=np.zeros(2),
+        )
+
+    def _execute(self, handle: ExecutionHandle) -> None:
+        with self._lock:
+            if self._fault:
+                handle._finish(
+                    ExecutionResult(
+                        ExecutionOutcome.FAULTED,
+                        handle.start_index,
+                        handle.start_index,
+                        self._fault,
+                        "RSITimeout",
+                    )
+                )
+                return
+            if self._q_ref_deg is None:
+                raise DriverError("RSI has not reported the axis positions yet")
+            run = _Run(handle, self.config.cycle)
+            # relative mode continues from where the robot is commanded now
+            self._last_sp_deg = self._q_ref_deg + self._corr_deg
+            self._run = run
+
+    def _stop(self, handle: ExecutionHandle) -> None:
+        with self._lock:
+            run = self._run
+            if run is not None and run.handle is handle and not handle.done:
+                run.stopping = True
+
+    def _set_digital_out(self, n: int, value: bool) -> None:
+        with self._lock:
+            self._dout = (self._dout | (1 << n)) if value else (self._dout & ~(1 << n))
+
+    def _set_analog_out(self, n: int, value: float) -> None:
+        raise DriverError(
+            "the RSI configuration written by weldcell maps no analog outputs; set the weld parameters on "
+            "the power source (job number) instead"
+        )
+
+    # --- diagnostics ----------------------------------------------------------------------
+    @property
+    def peer(self) -> tuple[str, int] | None:
+        """Address the robot's telegrams come from (the replies go there)."""
+        with self._lock:
+            return self._peer
+
+    @property
+    def delay(self) -> int | None:
+        """The robot's late-packet counter (``Delay D``) of the latest telegram; None before the first."""
+        with self._lock:
+            return None if self._latest is None else self._latest.delay
+
+    @property
+    def late_packets(self) -> int:
+        """Late packets the robot reported (Delay increments) since connect."""
+        return self.stats["late_packets"]

@@ -1,0 +1,234 @@
+"""Robot driver registry: choose a driver by the scheme of a robot URL (python-can's interface table).
+
+``connect_robot("ur://192.168.0.10")`` builds the driver registered for the scheme and connects it;
+``driver_for_url`` only builds it. Drivers are imported lazily: the table maps a scheme to a
+``"module:attribute"`` string and nothing is imported until that scheme is asked for, so a vendor's
+protocol code (and its dependencies) costs nothing for a cell that does not use it.
+
+The attribute is either a :class:`~weldcell.drivers.base.RobotDriver` subclass with a
+``from_url(url: RobotUrl, **options)`` class method, or a factory function with the same signature.
+
+Third-party drivers register themselves through the entry-point group ``weldcell.robot_drivers``
+(name = scheme, value = ``"package.module:Attribute"``), e.g. in their ``pyproject.toml``::
+
+    [project.entry-points."weldcell.robot_drivers"]
+    fanuc-sm = "weldcell_fanuc.driver:FanucDriver"
+
+Built-in schemes win over entry points of the same name (a plug-in cannot hijack ``ur://``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any, Protocol, cast
+from urllib.parse import parse_qsl, urlsplit
+
+from weldcell.drivers.base import RobotDriver
+from weldcell.errors import DriverError
+
+log = logging.getLogger(__name__)
+
+#: Entry-point group third-party robot drivers register under (name = URL scheme).
+ENTRY_POINT_GROUP = "weldcell.robot_drivers"
+
+#: Built-in drivers: URL scheme -> "module:attribute" (imported only when the scheme is used).
+BUILTIN_DRIVERS: dict[str, str] = {
+    "ur": "weldcell.drivers.registry:ur_driver_from_url",
+    "virtual": "weldcell.drivers.registry:virtual_robot_from_url",
+    "kuka-rsi": "weldcell.drivers.kuka.driver:RsiDriver",
+}
+
+
+@dataclass(frozen=True)
+class RobotUrl:
+    """A parsed robot URL ``scheme://HOST[:PORT][/PATH][?key=value&...]``.
+
+    Attributes:
+        url: The URL as given.
+        scheme: Lower-case scheme (``"ur"``, ``"kuka-rsi"``, ...).
+        host: Host name or address ("" if none).
+        port: Port number, or None when the URL has none.
+        path: Path without the leading ``/`` ("" if none).
+        query: Query parameters as strings.
+    """
+
+    url: str
+    scheme: str
+    host: str
+    port: int | None
+    path: str = ""
+    query: dict[str, str] = field(default_factory=dict)
+
+
+class DriverFactory(Protocol):
+    """What a registry entry resolves to: a callable building an unconnected driver from a URL."""
+
+    def __call__(self, url: RobotUrl, /, **options: Any) -> RobotDriver: ...
+
+
+def parse_robot_url(url: str) -> RobotUrl:
+    """Split ``url`` into a :class:`RobotUrl`.
+
+    Raises:
+        DriverError: no ``scheme://`` part, a port that is not a number in 1 … 65535.
+    """
+    if "://" not in url:
+        raise DriverError(
+            f"robot address {url!r}: expected SCHEME://HOST[:PORT] "
+            f"(known schemes: {', '.join(known_schemes())})"
+        )
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError as err:
+        raise DriverError(f"robot address {url!r}: the port is not a number in 1 … 65535") from err
+    if port is not None and not 1 <= port <= 65535:
+        raise DriverError(f"robot address {url!r}: port {port} is outside 1 … 65535")
+    return RobotUrl(
+        url=url,
+        scheme=parts.scheme.lower(),
+        host=parts.hostname or "",
+        port=port,
+        path=parts.path.lstrip("/"),
+        query=dict(parse_qsl(parts.query)),
+    )
+
+
+def _plugin_table() -> dict[str, str]:
+    table: dict[str, str] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        table[ep.name.lower()] = ep.value
+    return table
+
+
+def driver_table() -> dict[str, str]:
+    """All known schemes -> ``"module:attribute"``: the built-ins plus installed plug-ins."""
+    table = _plugin_table()
+    for scheme in table.keys() & BUILTIN_DRIVERS.keys():
+        log.warning("entry point %r of %s is ignored: the scheme is built in", scheme, ENTRY_POINT_GROUP)
+    table.update(BUILTIN_DRIVERS)
+    return table
+
+
+def known_schemes() -> list[str]:
+    """Sorted list of the URL schemes a driver is registered for."""
+    return sorted(driver_table())
+
+
+def _resolve(scheme: str, target: str) -> DriverFactory:
+    module_name, _, attr = target.partition(":")
+    if not module_name or not attr:
+        raise DriverError(f"robot driver {scheme!r} is registered as {target!r}: expected 'module:attribute'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise DriverError(f"robot driver {scheme!r}: cannot import {module_name!r} ({err})") from err
+    try:
+        obj = getattr(module, attr)
+    except AttributeError as err:
+        raise DriverError(
+            f"robot driver {scheme!r}: module {module_name!r} has no attribute {attr!r}"
+        ) from err
+    if isinstance(obj, type):
+        if not issubclass(obj, RobotDriver):
+            raise DriverError(f"robot driver {scheme!r}: {target} is not a RobotDriver subclass")
+        from_url = getattr(obj, "from_url", None)
+        if from_url is None:
+            raise DriverError(
+                f"robot driver {scheme!r}: {target} has no from_url(url, **options) class method"
+            )
+        return cast(DriverFactory, from_url)
+    if not callable(obj):
+        raise DriverError(f"robot driver {scheme!r}: {target} is neither a driver class nor a factory")
+    return cast(DriverFactory, obj)
+
+
+def driver_for_url(url: str, **options: Any) -> RobotDriver:
+    """Build (but do not connect) the driver registered for the scheme of ``url``.
+
+    Args:
+        url: Robot address, e.g. ``ur://192.168.0.10``, ``kuka-rsi://0.0.0.0:59152``, ``virtual://ur5e``.
+        **options: Driver settings passed to the driver's factory (e.g. ``robot="ur10e"``).
+
+    Raises:
+        DriverError: an unknown scheme (the message lists the known ones), a driver that cannot be
+            imported, or options the driver rejects.
+    """
+    parsed = parse_robot_url(url)
+    table = driver_table()
+    target = table.get(parsed.scheme)
+    if target is None:
+        raise DriverError(
+            f"robot address {url!r}: no driver for scheme {parsed.scheme!r}; known schemes: "
+            f"{', '.join(sorted(table))} (third-party drivers register under the entry-point group "
+            f"{ENTRY_POINT_GROUP!r})"
+        )
+    factory = _resolve(parsed.scheme, target)
+    try:
+        driver = factory(parsed, **options)
+    except TypeError as err:
+        raise DriverError(
+            f"robot address {url!r}: the {parsed.scheme!r} driver rejects the options: {err}"
+        ) from err
+    if not isinstance(driver, RobotDriver):
+        raise DriverError(
+            f"robot driver {parsed.scheme!r}: {target} returned {type(driver).__name__}, not a RobotDriver"
+        )
+    return driver
+
+
+def connect_robot(url: str, *, timeout: float | None = 10.0, **options: Any) -> RobotDriver:
+    """Build the driver for ``url`` (see :func:`driver_for_url`) and connect it.
+
+    Args:
+        url: Robot address (``SCHEME://HOST[:PORT]``).
+        timeout: Connection time-out [s].
+        **options: Driver settings.
+
+    Returns:
+        The connected driver; close it (or use it as a context manager) when done.
+    """
+    driver = driver_for_url(url, **options)
+    driver.connect(timeout)
+    return driver
+
+
+# --- adapters for drivers whose constructors predate the registry ---------------------------
+
+
+def ur_driver_from_url(url: RobotUrl, /, **options: Any) -> RobotDriver:
+    """``ur://HOST[:RTDE_PORT]`` -> :class:`~weldcell.drivers.ur.driver.URDriver`.
+
+    Options are :class:`~weldcell.drivers.ur.driver.URDriverConfig` fields (``robot="ur10e"``, ...),
+    or ``config=URDriverConfig(...)`` as a whole. A port in the URL sets ``rtde_port``.
+    """
+    from weldcell.drivers.ur.driver import URDriver, URDriverConfig
+
+    if not url.host:
+        raise DriverError(f"robot address {url.url!r}: the host is missing (ur://HOST[:RTDE_PORT])")
+    config = options.pop("config", None)
+    if config is not None and options:
+        raise DriverError(f"robot address {url.url!r}: give either config= or single settings, not both")
+    if config is None:
+        if url.port is not None:
+            options.setdefault("rtde_port", url.port)
+        config = URDriverConfig(**options)
+    elif url.port is not None and url.port != config.rtde_port:
+        raise DriverError(
+            f"robot address {url.url!r}: port {url.port} disagrees with config.rtde_port {config.rtde_port}"
+        )
+    return URDriver(url.host, config)
+
+
+def virtual_robot_from_url(url: RobotUrl, /, **options: Any) -> RobotDriver:
+    """``virtual://MODEL`` -> an in-process :class:`~weldcell.drivers.virtual.VirtualRobot` of ``MODEL``.
+
+    Options are the keyword arguments of ``VirtualRobot`` (``q0``, ``time_scale``, ...).
+    """
+    from weldcell.drivers.virtual import VirtualRobot
+
+    robot = url.host or str(options.pop("robot", "ur5e"))
+    return VirtualRobot(robot, **options)
