@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from weldcell.cli.common import console, err_console, exit_on_error, output_folder
+from weldcell.cli.common import announce_kernel_compile, console, err_console, exit_on_error, output_folder
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -289,6 +289,7 @@ def demo(
 
     _sigterm_as_interrupt()
     _log_to_file(out / "weldcell.log")
+    announce_kernel_compile()
     res = run_demo(DemoOptions(out_dir=out, view=view, program=program), progress=_progress_printer())
     _print_result(res)
     if res.state.name != "READY":

@@ -55,3 +55,21 @@ def output_folder(folder: Path, option: str = "--out") -> Path:
             why = "it, or a folder on its path, is a file"
         raise WeldcellError(f"{option} {folder}: cannot create the output folder ({why})") from err
     return folder
+
+
+def announce_kernel_compile() -> bool:
+    """Say so (one line on stderr, plain text when not a terminal) when numba will compile the kernels.
+
+    Call it where the kernels are first needed (plan, validate, demo), before the first kernel call.
+    Returns whether the notice was printed.
+    """
+    from weldcell.planning.warmup import kernel_cache_missing
+
+    if not kernel_cache_missing():
+        return False
+    err_console.print(
+        "compiling kernels (first run only) … up to a minute; `weldcell warmup` does it ahead of time",
+        markup=False,
+        highlight=False,
+    )
+    return True

@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from weldcell.cli.common import EXIT_ERROR, console, err_console, output_folder
+from weldcell.cli.common import EXIT_ERROR, announce_kernel_compile, console, err_console, output_folder
 from weldcell.errors import WeldcellError
 
 MAX_DT_MS = 100.0  # longest controller period accepted by ``--dt-ms`` [ms]
@@ -128,6 +128,7 @@ def plan_command(
             f"full turn, 1 … {MAX_ROTATION_SAMPLES} (default 36)"
         )
     output_folder(out)
+    announce_kernel_compile()
     prog = load_program(program)
     for w in program_warnings(prog):  # planned anyway, but loudly: the plan may weld the wrong thing
         err_console.print(f"[bold yellow]WARNING:[/] {escape(w.message)}", highlight=False)
