@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from rich.console import Console
@@ -73,3 +73,28 @@ def announce_kernel_compile() -> bool:
         highlight=False,
     )
     return True
+
+
+def plain_progress(what: str = "planning") -> Callable[[float, str], None]:
+    """A planner progress callback that prints one plain line per stage (for logs and pipes).
+
+    Each line, on stderr (stdout keeps the summary): ``planning  35% seam s1 pass 1 (2.4 s)``; a
+    repeated message is not printed again.
+    """
+    import time
+
+    t0 = time.perf_counter()
+    last: list[str] = []
+
+    def show(fraction: float, message: str) -> None:
+        if last and last[0] == message:
+            return
+        last[:] = [message]
+        err_console.print(
+            f"{what} {fraction:4.0%} {message} ({time.perf_counter() - t0:.1f} s)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    return show
