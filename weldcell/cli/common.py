@@ -71,6 +71,7 @@ def announce_kernel_compile() -> bool:
         "compiling kernels (first run only) … up to a minute; `weldcell warmup` does it ahead of time",
         markup=False,
         highlight=False,
+        soft_wrap=True,
     )
     return True
 
