@@ -32,3 +32,17 @@ def data_dir(name: str) -> Path:
     raise FileNotFoundError(
         f"weldcell's {name} data is missing: looked in {installed} and {checkout}; reinstall weldcell"
     )
+
+
+def cache_dir() -> Path:
+    """weldcell's per-user cache folder (not created here): ``$WELDCELL_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/weldcell``, else ``~/.cache/weldcell``. Only derived data lives there (it can be
+    deleted at any time; every entry is recomputed when missing)."""
+    import os
+
+    explicit = os.environ.get("WELDCELL_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".cache"
+    return base / "weldcell"

@@ -257,7 +257,14 @@ def plan_and_validate(
     # is reported, not planned again.
     progress(Progress("stage", f"planning {program_path.name}: {len(program.seams)} seam(s) …"))
     t0 = time.monotonic()
-    plan = plan_program(program)
+    stage = [""]
+
+    def planner_stage(fraction: float, message: str) -> None:  # one line per planner stage
+        if message != stage[0]:
+            stage[0] = message
+            progress(Progress("plan", f"  planning {fraction:4.0%} {message}", {"fraction": fraction}))
+
+    plan = plan_program(program, progress=planner_stage)
     if plan.trajectory is None:
         raise PlanningError(f"planning {program_path.name} failed: {plan.reason}")
     traj = plan.trajectory

@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.table import Table
 
-from weldcell.cli.common import console, err_console, exit_on_error, output_folder
+from weldcell.cli.common import announce_kernel_compile, console, err_console, exit_on_error, output_folder
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from weldcell.cell.demo import CellRunResult
     from weldcell.cell.weldlog import WeldLog
 
@@ -70,6 +71,7 @@ def _open_log(db: Path | None) -> WeldLog:
 def _seam_table(log: WeldLog, job_id: int, title: str) -> Table:
     """One row per seam attempt: result, welded interval, path deviation and mean process values."""
     import numpy as np
+    from rich.table import Table
 
     from weldcell.cell.weldlog import SEAM_DONE
 
@@ -116,6 +118,8 @@ def _seam_table(log: WeldLog, job_id: int, title: str) -> Table:
 @log_app.command("list")
 def log_list(db: Path | None = DbOption, limit: int = typer.Option(20, help="Newest jobs to show.")) -> None:
     """List jobs in the weld log, newest first."""
+    from rich.table import Table
+
     from weldcell.errors import WeldcellError
 
     if limit < 1:
@@ -147,6 +151,8 @@ def log_show(
     events: bool = typer.Option(False, "--events", help="Also list the job's events."),
 ) -> None:
     """Show one job: program, part, and every seam attempt with result, positions and deviation."""
+    from rich.table import Table
+
     with _open_log(db) as log:
         j = log.job(job) if job is not None else log.latest_job()
         console.print(
@@ -283,6 +289,7 @@ def demo(
 
     _sigterm_as_interrupt()
     _log_to_file(out / "weldcell.log")
+    announce_kernel_compile()
     res = run_demo(DemoOptions(out_dir=out, view=view, program=program), progress=_progress_printer())
     _print_result(res)
     if res.state.name != "READY":
@@ -349,6 +356,8 @@ def cell_run(
 
 
 def _jobs_table(log: WeldLog) -> Table:
+    from rich.table import Table
+
     from weldcell.cell.resume import resumable_jobs
 
     table = Table(title=f"resumable jobs in {log.path}")

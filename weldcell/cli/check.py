@@ -6,7 +6,6 @@ import json
 import math
 from pathlib import Path
 
-import numpy as np
 import typer
 
 from weldcell.cli.common import EXIT_ERROR, console, err_console, exit_on_error
@@ -37,6 +36,7 @@ def check_command(
     Exit status: 0 when the program is valid (warnings are printed but do not fail it unless
     ``--strict``), 2 on errors (and on warnings with ``--strict``).
     """
+    import numpy as np
     from rich.markup import escape
     from rich.table import Table
     from rich.text import Text

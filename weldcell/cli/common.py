@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from rich.console import Console
@@ -55,3 +55,47 @@ def output_folder(folder: Path, option: str = "--out") -> Path:
             why = "it, or a folder on its path, is a file"
         raise WeldcellError(f"{option} {folder}: cannot create the output folder ({why})") from err
     return folder
+
+
+def announce_kernel_compile() -> bool:
+    """Say so (one line on stderr, plain text when not a terminal) when numba will compile the kernels.
+
+    Call it where the kernels are first needed (plan, validate, demo), before the first kernel call.
+    Returns whether the notice was printed.
+    """
+    from weldcell.planning.warmup import kernel_cache_missing
+
+    if not kernel_cache_missing():
+        return False
+    err_console.print(
+        "compiling kernels (first run only) … up to a minute; `weldcell warmup` does it ahead of time",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    return True
+
+
+def plain_progress(what: str = "planning") -> Callable[[float, str], None]:
+    """A planner progress callback that prints one plain line per stage (for logs and pipes).
+
+    Each line, on stderr (stdout keeps the summary): ``planning  35% seam s1 pass 1 (2.4 s)``; a
+    repeated message is not printed again.
+    """
+    import time
+
+    t0 = time.perf_counter()
+    last: list[str] = []
+
+    def show(fraction: float, message: str) -> None:
+        if last and last[0] == message:
+            return
+        last[:] = [message]
+        err_console.print(
+            f"{what} {fraction:4.0%} {message} ({time.perf_counter() - t0:.1f} s)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    return show

@@ -11,7 +11,14 @@ from typing import Any
 
 import typer
 
-from weldcell.cli.common import EXIT_ERROR, console, err_console, output_folder
+from weldcell.cli.common import (
+    EXIT_ERROR,
+    announce_kernel_compile,
+    console,
+    err_console,
+    output_folder,
+    plain_progress,
+)
 from weldcell.errors import WeldcellError
 
 MAX_DT_MS = 100.0  # longest controller period accepted by ``--dt-ms`` [ms]
@@ -100,6 +107,29 @@ def _summary(
     }
 
 
+def _plan_with_bar(prog: Any, options: Any) -> Any:
+    """Plan with a live progress bar (on a terminal)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from weldcell.planning import plan_program
+
+    with Progress(
+        TextColumn("[bold]planning[/]"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("", total=1.0)
+
+        def progress(fraction: float, message: str) -> None:
+            bar.update(task, completed=fraction, description=message)
+
+        return plan_program(prog, options, progress)
+
+
 def plan_command(
     program: Path = typer.Argument(..., help="Weld program (YAML)."),
     out: Path = typer.Option(..., "-o", "--out", help="Output directory (trajectory.npz, plan.json)."),
@@ -115,7 +145,6 @@ def plan_command(
 ) -> None:
     """Plan PROGRAM: joint trajectory (trajectory.npz) and summary (plan.json) in DIR."""
     from rich.markup import escape
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from weldcell.planning import LadderOptions, PlanOptions, PlanStatus, plan_program, save_trajectory
     from weldcell.program import load_program
@@ -128,6 +157,7 @@ def plan_command(
             f"full turn, 1 … {MAX_ROTATION_SAMPLES} (default 36)"
         )
     output_folder(out)
+    announce_kernel_compile()
     prog = load_program(program)
     for w in program_warnings(prog):  # planned anyway, but loudly: the plan may weld the wrong thing
         err_console.print(f"[bold yellow]WARNING:[/] {escape(w.message)}", highlight=False)
@@ -139,21 +169,10 @@ def plan_command(
         keep_configuration=keep_configuration,
     )
     t0 = time.perf_counter()
-    with Progress(
-        TextColumn("[bold]planning[/]"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("", total=1.0)
-
-        def progress(fraction: float, message: str) -> None:
-            bar.update(task, completed=fraction, description=message)
-
-        result = plan_program(prog, options, progress)
+    if not console.is_terminal:  # logs and pipes: a plain line per planning stage, not a live bar
+        result = plan_program(prog, options, plain_progress())
+    else:
+        result = _plan_with_bar(prog, options)
     plan_time = time.perf_counter() - t0
     welded = welded_lengths(result)
     incomplete = incomplete_segments(result, welded)

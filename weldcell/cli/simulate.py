@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from weldcell.cli.common import console, err_console, output_folder
+from weldcell.cli.common import announce_kernel_compile, console, err_console, output_folder, plain_progress
 from weldcell.errors import ProgramError, WeldcellError
 
 if TYPE_CHECKING:
@@ -57,6 +57,7 @@ def _load_inputs(source: Path, program_path: Path | None, out_dir: Path) -> tupl
     from weldcell.planning.trajectory import load_trajectory, save_trajectory
     from weldcell.program import load_program
 
+    announce_kernel_compile()
     if source.suffix.lower() in PROGRAM_SUFFIXES:
         if program_path is not None and program_path.resolve() != source.resolve():
             raise ProgramError(
@@ -144,8 +145,11 @@ def _plan(program: Any) -> JointTrajectory:
         raise WeldcellError(
             "the planner is not available in this installation (weldcell.planning.plan_program)"
         ) from err
-    with console.status("planning ..."):
-        result = plan_program(program)
+    if not console.is_terminal:  # logs and pipes: a plain line per planning stage
+        result = plan_program(program, progress=plain_progress())
+    else:
+        with console.status("planning ..."):
+            result = plan_program(program)
     if result.trajectory is None:
         console.print(f"[bold red]planning failed[/]: {result.reason}")
         raise typer.Exit(code=1)

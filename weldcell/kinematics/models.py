@@ -1,20 +1,24 @@
 """Loaders for the shipped models in ``urdf/``: robots by name, torches by name.
 
 Nothing is loaded at import time; every call parses its URDF afresh and returns a new object.
+Importing this module does not import numba (the robot model and its kernels load in ``load_robot``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from weldcell.errors import UnknownModelError
-from weldcell.kinematics.chain import load_chain
-from weldcell.kinematics.robot import Robot
 from weldcell.kinematics.specs import OPW_SPECS, SERIAL_SPECS, TORCH_SPECS, UR_SPECS
-from weldcell.kinematics.tool import Torch
+from weldcell.kinematics.urdf import load_chain
 from weldcell.resources import data_dir
+
+if TYPE_CHECKING:
+    from weldcell.kinematics.robot import Robot
+    from weldcell.kinematics.tool import Torch
 
 URDF_DIR = data_dir("urdf")
 
@@ -49,6 +53,8 @@ def load_robot(name: str) -> Robot:
     Raises:
         UnknownModelError: unknown name; the message lists the known names.
     """
+    from weldcell.kinematics.robot import Robot  # compiled kernels (numba): imported on first use
+
     if name not in robot_names():
         raise UnknownModelError(f"unknown robot {name!r}; known robots: {', '.join(robot_names())}")
     path = urdf_path(name)
@@ -69,6 +75,8 @@ def load_torch(name: str) -> Torch:
     Raises:
         UnknownModelError: unknown name; the message lists the known names.
     """
+    from weldcell.kinematics.tool import Torch
+
     if name not in TORCH_SPECS:
         raise UnknownModelError(f"unknown torch {name!r}; known torches: {', '.join(torch_names())}")
     return Torch(TORCH_SPECS[name], urdf_path(name))

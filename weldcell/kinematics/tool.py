@@ -9,8 +9,8 @@ import numpy as np
 import numpy.typing as npt
 
 from weldcell.errors import InputShapeError
-from weldcell.kinematics.chain import Capsule
 from weldcell.kinematics.specs import TorchSpec
+from weldcell.kinematics.urdf import Capsule
 
 NDArrayF = npt.NDArray[np.float64]
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from weldcell.kinematics import load_robot, load_torch, robot_names, torch_names
+from weldcell.kinematics.models import load_torch, robot_names, torch_names, urdf_path
 from weldcell.kinematics.safety import default_limits
+from weldcell.kinematics.urdf import load_chain
 from weldcell.program.checks import Checker, check_stickout, pose, vec
 from weldcell.program.errors_map import did_you_mean
 from weldcell.program.model import Body, Cell
@@ -31,8 +32,8 @@ def build_cell(spec: ProgramSpec, chk: Checker, path: Path) -> Cell:
             f"unknown torch '{c.torch.model}'{did_you_mean(c.torch.model, torches)} "
             f"(known torches: {', '.join(torches)})",
         )
-    robot = load_robot(c.robot)
-    n, q_lo, q_hi = robot.n_joints, np.asarray(robot.q_lower), np.asarray(robot.q_upper)
+    chain = load_chain(urdf_path(c.robot), tip="flange")  # the robot's joints, without its compiled kernels
+    n, q_lo, q_hi = len(chain.joint_names), np.asarray(chain.lower), np.asarray(chain.upper)
     home = np.radians(vec(c.home_deg))
     if len(home) != n:
         chk.fail(("cell", "home_deg"), f"expected {n} joint values for {c.robot} [deg], got {len(home)}")

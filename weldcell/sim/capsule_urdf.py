@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from weldcell.errors import ModelError
-from weldcell.kinematics.chain import capsule_from_collision
+from weldcell.kinematics.urdf import capsule_from_collision
 
 NDArrayF = npt.NDArray[np.float64]
 

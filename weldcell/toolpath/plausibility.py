@@ -84,6 +84,9 @@ def _load_mesh(path: str, scale: float) -> object:
     return mesh
 
 
+REACH_CACHE_VERSION = 1  # bump when _compute_arm_reach changes
+
+
 @functools.lru_cache(maxsize=16)
 def arm_reach(robot_name: str) -> tuple[NDArrayF, float]:
     """Shoulder point (3,) [m] in the base frame and the largest flange distance [m] from it.
@@ -91,7 +94,43 @@ def arm_reach(robot_name: str) -> tuple[NDArrayF, float]:
     The shoulder point is on the first joint's axis (base z) at the height of the second joint;
     the distance is maximised over the joint ranges (seeded samples refined by a local optimiser),
     so it is the arm's real reach from its kinematic model, not a sum of link lengths.
+
+    The result is kept in the user cache (:func:`weldcell.resources.cache_dir`), keyed by the sha256
+    of the robot's URDF, so that ``weldcell check`` does not load the compiled kinematics and scipy's
+    optimiser on every run; a missing, unreadable or stale entry is recomputed.
     """
+    import hashlib
+    import json
+    import os
+
+    from weldcell.kinematics.models import urdf_path
+    from weldcell.resources import cache_dir
+
+    digest = hashlib.sha256(urdf_path(robot_name).read_bytes()).hexdigest()
+    entry = cache_dir() / f"reach-v{REACH_CACHE_VERSION}-{robot_name}-{digest[:16]}.json"
+    try:
+        data = json.loads(entry.read_text(encoding="utf-8"))
+        c = np.array([float(v) for v in data["shoulder_m"]], dtype=np.float64)
+        reach = float(data["reach_m"])
+        fresh = data["urdf_sha256"] == digest
+        if fresh and c.shape == (3,) and np.isfinite(c).all() and math.isfinite(reach):
+            return c, reach
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    c, reach = _compute_arm_reach(robot_name)
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        tmp = entry.with_suffix(f".{os.getpid()}.tmp")
+        text = json.dumps({"shoulder_m": c.tolist(), "reach_m": reach, "urdf_sha256": digest})
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(entry)
+    except OSError:
+        pass  # a read-only or missing home: the reach is recomputed next time
+    return c, reach
+
+
+def _compute_arm_reach(robot_name: str) -> tuple[NDArrayF, float]:
+    """:func:`arm_reach` from the kinematic model (compiled FK and Jacobian, L-BFGS-B)."""
     from scipy.optimize import minimize
 
     from weldcell.kinematics import load_robot

@@ -1,0 +1,96 @@
+"""Compiled kernels: is numba's on-disk cache there, and compile everything ahead of time.
+
+numba compiles the kinematics, collision and ladder kernels on their first call (40-55 s on a
+2-core machine) and keeps them in its cache (``__pycache__/*.nbi`` + ``*.nbc`` next to each source
+file, or under ``$NUMBA_CACHE_DIR``). :func:`kernel_cache_missing` tells cheaply, without importing
+numba, whether that first-run compile is still ahead (the CLI then says so instead of waiting
+silently); :func:`warm_up_kernels` (``weldcell warmup``, run by ``scripts/setup.sh``) does it once.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parents[1]
+
+#: The source files holding ``@njit(cache=True)`` kernels.
+KERNEL_SOURCES: tuple[Path, ...] = (
+    _PACKAGE / "kinematics" / "chain.py",
+    _PACKAGE / "kinematics" / "analytic.py",
+    _PACKAGE / "planning" / "_collision_kernels.py",
+    _PACKAGE / "planning" / "_ladder_kernels.py",
+)
+
+
+def _index_files(source: Path) -> list[Path]:
+    """numba's cache index files (``<module>.<function>-<line>.pyXY.nbi``) for ``source``."""
+    pattern = f"{source.stem}.*.py{sys.version_info.major}{sys.version_info.minor}.nbi"
+    found = list((source.parent / "__pycache__").glob(pattern))
+    user_dir = os.environ.get("NUMBA_CACHE_DIR")
+    if user_dir and Path(user_dir).is_dir():
+        found += Path(user_dir).rglob(pattern)
+    return found
+
+
+def kernel_cache_missing(sources: tuple[Path, ...] = KERNEL_SOURCES) -> list[Path]:
+    """The kernel source files whose compiled code numba would have to build on first use.
+
+    A file counts as compiled when at least one of its cache index files is at least as new as
+    the source (numba invalidates a file's whole cache when the source changes, by its mtime).
+    Cheap: a few directory listings, numba is not imported.
+    """
+    missing = []
+    for source in sources:
+        try:
+            src_mtime = source.stat().st_mtime
+        except OSError:
+            continue  # not shipped (nothing to compile)
+        stamps = []
+        for index in _index_files(source):
+            try:
+                stamps.append(index.stat().st_mtime)
+            except OSError:
+                continue
+        if not stamps or max(stamps) < src_mtime:
+            missing.append(source)
+    return missing
+
+
+def warm_up_kernels(progress: Callable[[str], None] | None = None) -> None:
+    """Compile (or load from numba's cache) every kernel by calling it on small inputs.
+
+    Kinematics: FK, link poses, Jacobian and all-branch IK of every shipped robot (UR, OPW and
+    numerical arms). Planning: the collision, ladder and transit kernels, by planning the shipped
+    demo program (a T-joint, two short fillets).
+
+    Args:
+        progress: Called with a one-line description of each step.
+
+    Raises:
+        WeldcellError: the demo program does not plan (a broken install).
+    """
+    import numpy as np
+
+    from weldcell.errors import WeldcellError
+    from weldcell.kinematics import load_robot, robot_names
+    from weldcell.planning.planner import plan_program
+    from weldcell.program import load_program
+    from weldcell.resources import data_dir
+
+    say = progress or (lambda _msg: None)
+    for name in robot_names():
+        say(f"kinematics of {name}")
+        robot = load_robot(name)
+        q = np.clip(np.full(robot.n_joints, 0.3), robot.q_lower, robot.q_upper)
+        T_base_flange = robot.fk(q)
+        robot.link_poses(q)
+        robot.jacobian(q)
+        if robot.kind != "numerical":
+            robot.ik(T_base_flange)
+    say("planning the demo program (collision, ladder and transit kernels)")
+    result = plan_program(load_program(data_dir("programs") / "demo_tjoint.yaml"))
+    if not result.ok:
+        raise WeldcellError(f"warm-up: the shipped demo program does not plan: {result.reason}")
