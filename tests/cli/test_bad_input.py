@@ -135,7 +135,7 @@ def test_export_bad_inputs(weldcell: Run, files: dict[str, Path], tmp_path: Path
     )
     _fails(weldcell("export", files["stamped"], "-o", out, "--arc-do", "9"), "0 … 7", "DO 9")
     _fails(weldcell("export", files["stamped"], "-o", out, "--arc-timeout", "-1"), "arc_timeout", "> 0")
-    _fails(weldcell("export", files["stamped"], "-o", out, "--servo-period", "-0.002"), "servo_period")
+    _fails(weldcell("export", files["stamped"], "-o", out), "stamped.npz", "weld program", "--program")
     _fails(weldcell("export", files["stamped"], "-o", out, "--transit-tolerance", "0"), "transit_tolerance")
     _fails(weldcell("export", files["stamped"], "-o", out, "--format", "gcode"), "gcode", "urscript")
     assert not out.exists()

@@ -219,6 +219,8 @@ def _mutated(traj: JointTrajectory, name: str) -> JointTrajectory:
         new = (ArcEvent(e.t, e.kind, e.seam_id, e.seam_s + 1e-6), *value[1:])
     elif name == "travel_speed":
         new = {k: v * 1.001 for k, v in value.items()}
+    elif name == "metadata":
+        new = {**value, "edited": True}
     else:
         raise AssertionError(f"no mutation for JointTrajectory.{name}: add one so the stamp test covers it")
     return dataclasses.replace(traj, **{name: new})

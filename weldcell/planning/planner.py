@@ -321,37 +321,55 @@ def _plan_direction(
     rot = rotation_angles(seg.free_rotation, seg.rotation_range, options.ladder)
     samples = orientation_samples(seg, rot, options.tolerance_samples)
     home = np.asarray(cell.home_q, dtype=np.float64)
-    path = plan_seam(
-        robot,
-        checker,
-        T_base_tcp,
-        s_way,
-        T_flange_tcp,
-        samples,
-        options.ladder,
-        seam_id=seg.seam_id,
-        q_ref=home,
-        travel_angle=seg.travel_angle,
-        gamma0=gamma0(seg),
-        alternatives=options.job_configurations or options.keep_configuration,
-        sample_cost=deviation_cost(
+
+    def search(weight: float) -> SeamPath | SeamFailure:
+        return plan_seam(
+            robot,
+            checker,
+            T_base_tcp,
+            s_way,
+            T_flange_tcp,
             samples,
-            seg,
-            limited_rotation=not seg.free_rotation and seg.rotation_range < np.pi - 1e-9,
-            weight=options.deviation_weight,
-        ),
-    )
+            options.ladder,
+            seam_id=seg.seam_id,
+            q_ref=home,
+            travel_angle=seg.travel_angle,
+            gamma0=gamma0(seg),
+            alternatives=options.job_configurations or options.keep_configuration,
+            sample_cost=deviation_cost(
+                samples,
+                seg,
+                limited_rotation=not seg.free_rotation and seg.rotation_range < np.pi - 1e-9,
+                weight=weight,
+            )
+            if weight > 0
+            else None,
+        )
+
+    def complete(path: SeamPath) -> tuple[_Planned | SeamFailure, list[SeamPath]]:
+        best = _complete_direction(robot, checker, seg, reversed_, cell, options, s_way, path, t0)
+        # the other arm configurations of this seam stay as joint paths for the job-wide choice
+        # (job_branches); only the chosen one is completed. When the cheapest cannot be welded
+        # (weld speed, approach or depart), the next configuration is tried.
+        alts = list(path.alternatives)
+        while isinstance(best, SeamFailure) and alts:
+            nxt = _complete_direction(robot, checker, seg, reversed_, cell, options, s_way, alts.pop(0), t0)
+            if isinstance(nxt, _Planned):
+                best = nxt
+        return best, alts
+
+    path = search(options.deviation_weight)
     if isinstance(path, SeamFailure):
         return path
-    best = _complete_direction(robot, checker, seg, reversed_, cell, options, s_way, path, t0)
-    # the other arm configurations of this seam stay as joint paths for the job-wide choice
-    # (job_branches); only the chosen one is completed. When the cheapest cannot be welded
-    # (weld speed, approach or depart), the next configuration is tried.
-    alts = list(path.alternatives)
-    while isinstance(best, SeamFailure) and alts:
-        nxt = _complete_direction(robot, checker, seg, reversed_, cell, options, s_way, alts.pop(0), t0)
-        if isinstance(nxt, _Planned):
-            best = nxt
+    best, alts = complete(path)
+    if isinstance(best, SeamFailure) and options.deviation_weight > 0:
+        # the programmed angles and rotation are preferred, but not at the price of a seam: when no
+        # path near them can be approached and left (pull-back blocked, …), use the tolerance freely
+        free = search(0.0)
+        if not isinstance(free, SeamFailure):
+            again, alts_free = complete(free)
+            if isinstance(again, _Planned):
+                best, alts = again, alts_free
     if isinstance(best, SeamFailure):
         return best
     keep = tuple(alts) if (options.job_configurations or options.keep_configuration) else ()

@@ -980,6 +980,9 @@ def export_urscript(
     out = Path(out_path)
     if out.is_dir():
         raise ExportError(f"--output {out}: is a folder; expected a program file name such as weld.script")
+    blocked = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    if blocked is not None:  # said before the slower checks: the file could never be written
+        raise ExportError(f"{out}: cannot write the program (a folder on its path is a file: {blocked})")
     traj = load_trajectory(src)
     if not force_unvalidated:
         verify_stamp(src, traj, key=stamp_key)
