@@ -54,9 +54,11 @@ def _config(h: VirtualControllerHandle, rtde_port: int | None = None) -> URDrive
 def driver(controller: VirtualControllerHandle) -> Iterator[URDriver]:
     d = URDriver(HOST, _config(controller))
     d.connect(5.0)
-    _go_home(d)
-    yield d
-    d.close()
+    try:  # a failing setup must still release the driver's RTDE input registers
+        _go_home(d)
+        yield d
+    finally:
+        d.close()
 
 
 def _dash(h: VirtualControllerHandle, cmd: str) -> str:
@@ -145,7 +147,7 @@ def test_stop_decelerates_along_path(driver: URDriver, tmp_path: Path) -> None:
     traj = _weld_like(Q_HOME, speed=0.4)
     p = _stamped(traj, tmp_path)
     h = driver.execute(traj, traj_path=p)
-    while h.progress.index < traj.n_samples // 2:
+    while h.progress.index < traj.n_samples // 2 and not h.done:
         time.sleep(0.005)
     h.stop()
     res = h.wait_until_done(2.0)
@@ -200,9 +202,11 @@ def test_protective_stop_faults_with_reason_and_arc_off(
     traj = _weld_like(Q_HOME, speed=0.3)
     p = _stamped(traj, tmp_path)
     h = driver.execute(traj, traj_path=p)
+    deadline = time.monotonic() + 10.0
     while not driver.state().digital_output(0):  # wait until the arc is on
         time.sleep(0.005)
-        assert not h.done
+        assert not h.done, h.result
+        assert time.monotonic() < deadline, f"arc not on after 10 s (at sample {h.progress.index})"
     assert _dash(controller, "weldcell protective_stop wire stuck to the workpiece") == "ok"
     with pytest.raises(DriverFaultError, match="wire stuck") as err:
         h.wait_until_done(2.0)
@@ -302,7 +306,7 @@ def test_network_stall_is_absorbed_then_drop_and_reconnect(
         traj = _weld_like(Q_HOME, speed=0.5)
         p = _stamped(traj, tmp_path)
         h = d.execute(traj, traj_path=p)
-        while h.progress.index < traj.n_samples // 3:
+        while h.progress.index < traj.n_samples // 3 and not h.done:
             time.sleep(0.002)
         proxy.stalled.set()
         time.sleep(0.05)  # 50 ms: no bytes either way
@@ -437,7 +441,7 @@ def test_emergency_stop_then_power_on_through_the_driver(
     traj = _weld_like(Q_HOME, speed=0.3)
     p = _stamped(traj, tmp_path)
     h = driver.execute(traj, traj_path=p)
-    while h.progress.index < 50:
+    while h.progress.index < 50 and not h.done:
         time.sleep(0.005)
     assert _dash(controller, "weldcell estop") == "ok"
     with pytest.raises(DriverFaultError, match="Emergency stop") as err:

@@ -115,6 +115,7 @@ OUTPUTS = [
     "standard_analog_output1",
     "target_speed_fraction",
     *[f"output_int_register_{i}" for i in range(sp.OUT_RECEIVED, sp.OUT_SESSION + 1)],
+    f"output_int_register_{sp.OUT_INSTANCE}",
     f"output_double_register_{sp.OUT_POSITION}",
 ]
 STREAM_INPUTS = [
@@ -304,7 +305,7 @@ class _Stream:
         self.lookahead = lookahead
         self.newest = -1
         self.command = int(sp.StreamCommand.FILL)
-        self.acked = False
+        self.taken_at = 0.0  # monotonic time the control thread put the session on the wire [s]
 
 
 class _ProgramRun:
@@ -450,6 +451,7 @@ class URDriver(RobotDriver):
             arc_output=cfg.arc_output,
             stop_time=cfg.stop_time,
             watchdog_hz=cfg.watchdog_hz,
+            instance=self._session,
         )
         fb = self._latest
         if fb is not None and fb["robot_mode"] != 7:
@@ -466,6 +468,9 @@ class URDriver(RobotDriver):
             if (
                 fb is not None
                 and fb["runtime_state"] == 2
+                # the program just uploaded, not the previous one (it answers the same handshake
+                # until the new one replaces it; set-points sent to it would be lost)
+                and fb[f"output_int_register_{sp.OUT_INSTANCE}"] == self._session
                 and fb[f"output_int_register_{sp.OUT_SESSION}"] == self._session
                 and fb[f"output_int_register_{sp.OUT_STATUS}"] == sp.StreamStatus.FILLING
             ):
@@ -641,6 +646,7 @@ class URDriver(RobotDriver):
                     new = self._pending
                     new.session = self._session
                     new.lookahead = lookahead
+                    new.taken_at = time.monotonic()
                     self._stream, self._pending = new, None
                     tx.set_control(-1, new.command, new.n - 1, new.session)
                     if not streaming:
@@ -686,6 +692,17 @@ class URDriver(RobotDriver):
             self._request_arc_off()
             return
         if fb[_K_SESSION] != st.session:
+            # the servo program must acknowledge a new slice's session before any set-point goes
+            # out; it never doing so must not leave the caller waiting without end
+            waited = time.monotonic() - st.taken_at
+            if waited > self.config.upload_timeout:
+                self._fail_stream(
+                    f"the servo program did not acknowledge stream session {st.session} within "
+                    f"{self.config.upload_timeout} s (controller: session {fb[_K_SESSION]}, "
+                    f"status {fb[_K_STATUS]}, runtime state {fb['runtime_state']})",
+                    "timeout",
+                )
+                self._request_arc_off()
             return
         status = fb[_K_STATUS]
         abs_pos = h.start_index + fb[_K_POSITION] * st.scale
