@@ -455,3 +455,28 @@ def test_emergency_stop_then_power_on_through_the_driver(
     with URDriver(HOST, dataclasses.replace(_config(controller), power_on=True)) as d2:
         assert d2.state().mode is RobotMode.RUNNING
         _go_home(d2)
+
+
+def test_reconnect_right_after_close_streams_to_the_new_program(
+    controller: VirtualControllerHandle, driver: URDriver
+) -> None:
+    """The previous servo program keeps running until the new upload replaces it; it must not be
+    taken for the new one (the new driver's slice would never be acknowledged)."""
+    cfg = _config(controller)
+    driver.close()
+    for k in range(3):  # connect within milliseconds of the previous close, move at once
+        d = URDriver(HOST, cfg)
+        d.connect(5.0)
+        try:
+            target = Q_HOME + (0.03 if k % 2 == 0 else 0.0)
+            res = d.move_to(target, speed_fraction=1.0, force_unvalidated=True).wait_until_done(5.0)
+            assert res.outcome is ExecutionOutcome.COMPLETED
+            np.testing.assert_allclose(d.state().q, target, atol=1e-9)
+        finally:
+            d.close()
+    d = URDriver(HOST, cfg)
+    d.connect(5.0)
+    try:
+        _go_home(d)
+    finally:
+        d.close()

@@ -27,6 +27,7 @@ import contextlib
 import dataclasses
 import logging
 import math
+import os
 import queue
 import socket
 import struct
@@ -214,6 +215,11 @@ class URDriverConfig:
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise URDriverConfigError(f"UR driver {name} {value!r}: expected a number > 0")
+
+
+def _fresh_session() -> int:
+    """A random stream session id for a new connection (int32, room for 10^8 slices above it)."""
+    return 1000 + int.from_bytes(os.urandom(4), "big") % 2_000_000_000
 
 
 class _TxWindow:
@@ -404,7 +410,10 @@ class URDriver(RobotDriver):
         self._latest_event.clear()
         self._stream = self._pending = None
         self._program = None
-        self._session = int(time.time() * 10) % 10_000_000 * 100  # a fresh session range per connection
+        # a fresh, random session range per connection: a time-based one repeated when a driver
+        # connected within the same tick as the previous one closed, and the previous servo program
+        # (still running) then acknowledged the new driver's session and instance id
+        self._session = _fresh_session()
         self._tx = tx
         tx.set_control(-1, int(sp.StreamCommand.FILL), -1, self._session)
         self._reset_request = None
@@ -418,7 +427,11 @@ class URDriver(RobotDriver):
         for th in self._threads:
             th.start()
         try:
-            self._wait_latest(max(0.1, deadline - time.monotonic()))
+            fb = self._wait_latest(max(0.1, deadline - time.monotonic()))
+            held = {fb[_K_SESSION], fb[f"output_int_register_{sp.OUT_INSTANCE}"]}
+            while self._session in held or self._session - 1 in held:  # ids the controller shows
+                self._session = _fresh_session()
+                self._reset_request = self._session  # applied to the window by the control thread
             if cfg.power_on and self.dashboard is not None:
                 self._power_on(deadline)
             self._upload_program(max(0.1, min(cfg.upload_timeout, deadline - time.monotonic())))
