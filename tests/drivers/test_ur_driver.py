@@ -30,7 +30,13 @@ from weldcell.drivers.ur.driver import URDriver, URDriverConfig
 from weldcell.drivers.ur.rtde_client import RTDEClient
 from weldcell.drivers.ur.virtual_controller import Ports, VirtualControllerHandle, start_virtual_controller
 from weldcell.drivers.ur.virtual_core import CoreConfig
-from weldcell.errors import DriverConnectionError, DriverError, DriverFaultError, StampError
+from weldcell.errors import (
+    DriverConnectionError,
+    DriverError,
+    DriverFaultError,
+    DriverTimeoutError,
+    StampError,
+)
 from weldcell.planning.trajectory import JointTrajectory, save_trajectory
 
 HOST = "127.0.0.31"
@@ -478,5 +484,29 @@ def test_reconnect_right_after_close_streams_to_the_new_program(
     d.connect(5.0)
     try:
         _go_home(d)
+    finally:
+        d.close()
+
+
+def test_a_program_that_never_answers_is_a_timeout_not_a_hang(
+    controller: VirtualControllerHandle, driver: URDriver
+) -> None:
+    """Another program replaces the servo program and never acknowledges the slice's session."""
+    driver.close()
+    cfg = dataclasses.replace(_config(controller), upload_timeout=1.0)
+    d = URDriver(HOST, cfg)
+    d.connect(5.0)
+    try:
+        with socket.create_connection((HOST, controller.ports.secondary)) as s:
+            s.sendall(b"def idle():\n  while True:\n    sync()\n  end\nend\n")
+        time.sleep(0.3)
+        target = Q_HOME + 0.02
+        h = d.move_to(target, speed_fraction=1.0, force_unvalidated=True)
+        t0 = time.monotonic()
+        with pytest.raises(DriverTimeoutError, match="did not acknowledge"):
+            h.wait_until_done(5.0)
+        assert time.monotonic() - t0 < 3.0
+        assert h.result is not None and h.result.error_code == "timeout"
+        np.testing.assert_allclose(d.state().q, Q_HOME, atol=1e-9)  # nothing moved
     finally:
         d.close()

@@ -312,6 +312,8 @@ class _Stream:
         self.newest = -1
         self.command = int(sp.StreamCommand.FILL)
         self.taken_at = 0.0  # monotonic time the control thread put the session on the wire [s]
+        self.last_received = -2  # the controller's received counter at the last change
+        self.received_at = 0.0  # monotonic time it last changed [s]
 
 
 class _ProgramRun:
@@ -746,6 +748,18 @@ class URDriver(RobotDriver):
             )
             return
         received = fb[_K_RECEIVED]
+        now = time.monotonic()
+        if received != st.last_received:
+            st.last_received, st.received_at = received, now
+        elif st.newest > received and now - st.received_at > self.config.upload_timeout:
+            # set-points wait in the window but the program takes none: it is not running its loop
+            self._fail_stream(
+                f"the servo program took no set-point for {self.config.upload_timeout} s "
+                f"(sent up to {st.newest}, received {received}, status {status})",
+                "timeout",
+            )
+            self._request_arc_off()
+            return
         newest = received + _SLOTS
         ahead = fb[_K_EXECUTED] + st.lookahead
         if ahead < newest:
