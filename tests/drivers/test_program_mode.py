@@ -47,10 +47,12 @@ def driver(controller: VirtualControllerHandle) -> Iterator[URDriver]:
     )
     d = URDriver(HOST, cfg)
     d.connect(5.0)
-    if np.max(np.abs(d.state().q - Q_HOME)) > 1e-6:
-        d.move_to(Q_HOME, speed_fraction=1.0, force_unvalidated=True).wait_until_done(10.0)
-    yield d
-    d.close()
+    try:  # a failing setup must still release the driver's RTDE input registers
+        if np.max(np.abs(d.state().q - Q_HOME)) > 1e-6:
+            d.move_to(Q_HOME, speed_fraction=1.0, force_unvalidated=True).wait_until_done(10.0)
+        yield d
+    finally:
+        d.close()
 
 
 def _dash(h: VirtualControllerHandle, cmd: str) -> str:
@@ -161,7 +163,7 @@ def test_stop_ends_the_program_with_the_arc_off(driver: URDriver, tmp_path: Path
     traj, i_on, _ = _job()
     h = driver.execute_program(traj, traj_path=_stamped(traj, tmp_path))
     deadline = time.monotonic() + 5.0
-    while h.progress.index < i_on + 80:
+    while h.progress.index < i_on + 80 and not h.done:
         assert not h.done and time.monotonic() < deadline
         time.sleep(0.005)
     h.stop()

@@ -30,7 +30,13 @@ from weldcell.drivers.ur.driver import URDriver, URDriverConfig
 from weldcell.drivers.ur.rtde_client import RTDEClient
 from weldcell.drivers.ur.virtual_controller import Ports, VirtualControllerHandle, start_virtual_controller
 from weldcell.drivers.ur.virtual_core import CoreConfig
-from weldcell.errors import DriverConnectionError, DriverError, DriverFaultError, StampError
+from weldcell.errors import (
+    DriverConnectionError,
+    DriverError,
+    DriverFaultError,
+    DriverTimeoutError,
+    StampError,
+)
 from weldcell.planning.trajectory import JointTrajectory, save_trajectory
 
 HOST = "127.0.0.31"
@@ -54,9 +60,11 @@ def _config(h: VirtualControllerHandle, rtde_port: int | None = None) -> URDrive
 def driver(controller: VirtualControllerHandle) -> Iterator[URDriver]:
     d = URDriver(HOST, _config(controller))
     d.connect(5.0)
-    _go_home(d)
-    yield d
-    d.close()
+    try:  # a failing setup must still release the driver's RTDE input registers
+        _go_home(d)
+        yield d
+    finally:
+        d.close()
 
 
 def _dash(h: VirtualControllerHandle, cmd: str) -> str:
@@ -145,7 +153,7 @@ def test_stop_decelerates_along_path(driver: URDriver, tmp_path: Path) -> None:
     traj = _weld_like(Q_HOME, speed=0.4)
     p = _stamped(traj, tmp_path)
     h = driver.execute(traj, traj_path=p)
-    while h.progress.index < traj.n_samples // 2:
+    while h.progress.index < traj.n_samples // 2 and not h.done:
         time.sleep(0.005)
     h.stop()
     res = h.wait_until_done(2.0)
@@ -200,9 +208,11 @@ def test_protective_stop_faults_with_reason_and_arc_off(
     traj = _weld_like(Q_HOME, speed=0.3)
     p = _stamped(traj, tmp_path)
     h = driver.execute(traj, traj_path=p)
+    deadline = time.monotonic() + 10.0
     while not driver.state().digital_output(0):  # wait until the arc is on
         time.sleep(0.005)
-        assert not h.done
+        assert not h.done, h.result
+        assert time.monotonic() < deadline, f"arc not on after 10 s (at sample {h.progress.index})"
     assert _dash(controller, "weldcell protective_stop wire stuck to the workpiece") == "ok"
     with pytest.raises(DriverFaultError, match="wire stuck") as err:
         h.wait_until_done(2.0)
@@ -302,7 +312,7 @@ def test_network_stall_is_absorbed_then_drop_and_reconnect(
         traj = _weld_like(Q_HOME, speed=0.5)
         p = _stamped(traj, tmp_path)
         h = d.execute(traj, traj_path=p)
-        while h.progress.index < traj.n_samples // 3:
+        while h.progress.index < traj.n_samples // 3 and not h.done:
             time.sleep(0.002)
         proxy.stalled.set()
         time.sleep(0.05)  # 50 ms: no bytes either way
@@ -437,7 +447,7 @@ def test_emergency_stop_then_power_on_through_the_driver(
     traj = _weld_like(Q_HOME, speed=0.3)
     p = _stamped(traj, tmp_path)
     h = driver.execute(traj, traj_path=p)
-    while h.progress.index < 50:
+    while h.progress.index < 50 and not h.done:
         time.sleep(0.005)
     assert _dash(controller, "weldcell estop") == "ok"
     with pytest.raises(DriverFaultError, match="Emergency stop") as err:
@@ -451,3 +461,52 @@ def test_emergency_stop_then_power_on_through_the_driver(
     with URDriver(HOST, dataclasses.replace(_config(controller), power_on=True)) as d2:
         assert d2.state().mode is RobotMode.RUNNING
         _go_home(d2)
+
+
+def test_reconnect_right_after_close_streams_to_the_new_program(
+    controller: VirtualControllerHandle, driver: URDriver
+) -> None:
+    """The previous servo program keeps running until the new upload replaces it; it must not be
+    taken for the new one (the new driver's slice would never be acknowledged)."""
+    cfg = _config(controller)
+    driver.close()
+    for k in range(3):  # connect within milliseconds of the previous close, move at once
+        d = URDriver(HOST, cfg)
+        d.connect(5.0)
+        try:
+            target = Q_HOME + (0.03 if k % 2 == 0 else 0.0)
+            res = d.move_to(target, speed_fraction=1.0, force_unvalidated=True).wait_until_done(5.0)
+            assert res.outcome is ExecutionOutcome.COMPLETED
+            np.testing.assert_allclose(d.state().q, target, atol=1e-9)
+        finally:
+            d.close()
+    d = URDriver(HOST, cfg)
+    d.connect(5.0)
+    try:
+        _go_home(d)
+    finally:
+        d.close()
+
+
+def test_a_program_that_never_answers_is_a_timeout_not_a_hang(
+    controller: VirtualControllerHandle, driver: URDriver
+) -> None:
+    """Another program replaces the servo program and never acknowledges the slice's session."""
+    driver.close()
+    cfg = dataclasses.replace(_config(controller), upload_timeout=1.0)
+    d = URDriver(HOST, cfg)
+    d.connect(5.0)
+    try:
+        with socket.create_connection((HOST, controller.ports.secondary)) as s:
+            s.sendall(b"def idle():\n  while True:\n    sync()\n  end\nend\n")
+        time.sleep(0.3)
+        target = Q_HOME + 0.02
+        h = d.move_to(target, speed_fraction=1.0, force_unvalidated=True)
+        t0 = time.monotonic()
+        with pytest.raises(DriverTimeoutError, match="did not acknowledge"):
+            h.wait_until_done(5.0)
+        assert time.monotonic() - t0 < 3.0
+        assert h.result is not None and h.result.error_code == "timeout"
+        np.testing.assert_allclose(d.state().q, Q_HOME, atol=1e-9)  # nothing moved
+    finally:
+        d.close()

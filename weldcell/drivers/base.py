@@ -218,6 +218,8 @@ class ExecutionHandle:
 
         Raises:
             DriverTimeoutError: still running after ``timeout``.
+            DriverTimeoutError: the driver gave up on a controller that stopped answering
+                (result error code ``"timeout"``).
             DriverFaultError: the execution faulted; the message carries the controller's reason.
         """
         if not self._done.wait(timeout):
@@ -228,6 +230,9 @@ class ExecutionHandle:
             )
         res = self.result
         assert res is not None  # mypy
+        if res.outcome is ExecutionOutcome.FAULTED and res.error_code == "timeout":
+            # the controller stopped answering (no acknowledgement, no progress): a timeout, not a fault
+            raise DriverTimeoutError(f"execution timed out at sample {res.reached_index}: {res.reason}")
         if res.outcome is ExecutionOutcome.FAULTED:
             raise DriverFaultError(
                 f"execution faulted at sample {res.reached_index}: {res.reason}", error_code=res.error_code

@@ -31,6 +31,7 @@ from weldcell.drivers.ur.replay import compare_with_plan, replay_program
 from weldcell.drivers.ur.virtual_motion import Profile, fk_batch, ik_newton
 from weldcell.planning import PlanOptions, plan_program, save_trajectory
 from weldcell.planning.trajectory import ArcEvent, JointTrajectory
+from weldcell.planning.weld import CORNER_TOLERANCE
 from weldcell.program import load_program
 
 HERE = Path(__file__).resolve().parent
@@ -76,10 +77,16 @@ def test_replay_reproduces_the_validated_path_and_cycle_time(
     assert len(texts) == 1 and summary.lines < 2000
     modes = {r.mode for r in summary.seam_reports}
     if traj.robot == "ur10e":  # the weave seam: URScript has no weave primitive
+        # movel pieces would fit the zigzag's path within tolerance, but the controller cannot keep
+        # the travel speed through their blends at the reversals: it must be a servo table
         assert modes == {"servo"} and summary.movel == 0
+        # the planner rounds the joint path at weave corners (the nominal poses keep them exact), by
+        # at most CORNER_TOLERANCE; a kinematic model mismatch would add to it everywhere
+        mismatch = CORNER_TOLERANCE + 1e-5
     else:
         assert modes == {"movel"} and summary.servoj == 0
-    assert all(r.nominal_mismatch < 1e-5 for r in summary.seam_reports)
+        mismatch = 1e-5
+    assert all(r.nominal_mismatch < mismatch for r in summary.seam_reports)
     assert summary.movej < 60  # blended transits, not one movej per sample
     _check_replay(traj, texts[0], summary.cycle_time)
 

@@ -27,6 +27,7 @@ import contextlib
 import dataclasses
 import logging
 import math
+import os
 import queue
 import socket
 import struct
@@ -115,6 +116,7 @@ OUTPUTS = [
     "standard_analog_output1",
     "target_speed_fraction",
     *[f"output_int_register_{i}" for i in range(sp.OUT_RECEIVED, sp.OUT_SESSION + 1)],
+    f"output_int_register_{sp.OUT_INSTANCE}",
     f"output_double_register_{sp.OUT_POSITION}",
 ]
 STREAM_INPUTS = [
@@ -215,6 +217,11 @@ class URDriverConfig:
                 raise URDriverConfigError(f"UR driver {name} {value!r}: expected a number > 0")
 
 
+def _fresh_session() -> int:
+    """A random stream session id for a new connection (int32, room for 10^8 slices above it)."""
+    return 1000 + int.from_bytes(os.urandom(4), "big") % 2_000_000_000
+
+
 class _TxWindow:
     """The streaming recipe's RTDE input package, prepacked once and patched in place.
 
@@ -304,7 +311,9 @@ class _Stream:
         self.lookahead = lookahead
         self.newest = -1
         self.command = int(sp.StreamCommand.FILL)
-        self.acked = False
+        self.taken_at = 0.0  # monotonic time the control thread put the session on the wire [s]
+        self.last_received = -2  # the controller's received counter at the last change
+        self.received_at = 0.0  # monotonic time it last changed [s]
 
 
 class _ProgramRun:
@@ -403,7 +412,10 @@ class URDriver(RobotDriver):
         self._latest_event.clear()
         self._stream = self._pending = None
         self._program = None
-        self._session = int(time.time() * 10) % 10_000_000 * 100  # a fresh session range per connection
+        # a fresh, random session range per connection: a time-based one repeated when a driver
+        # connected within the same tick as the previous one closed, and the previous servo program
+        # (still running) then acknowledged the new driver's session and instance id
+        self._session = _fresh_session()
         self._tx = tx
         tx.set_control(-1, int(sp.StreamCommand.FILL), -1, self._session)
         self._reset_request = None
@@ -417,7 +429,11 @@ class URDriver(RobotDriver):
         for th in self._threads:
             th.start()
         try:
-            self._wait_latest(max(0.1, deadline - time.monotonic()))
+            fb = self._wait_latest(max(0.1, deadline - time.monotonic()))
+            held = {fb[_K_SESSION], fb[f"output_int_register_{sp.OUT_INSTANCE}"]}
+            while self._session in held or self._session - 1 in held:  # ids the controller shows
+                self._session = _fresh_session()
+                self._reset_request = self._session  # applied to the window by the control thread
             if cfg.power_on and self.dashboard is not None:
                 self._power_on(deadline)
             self._upload_program(max(0.1, min(cfg.upload_timeout, deadline - time.monotonic())))
@@ -450,6 +466,7 @@ class URDriver(RobotDriver):
             arc_output=cfg.arc_output,
             stop_time=cfg.stop_time,
             watchdog_hz=cfg.watchdog_hz,
+            instance=self._session,
         )
         fb = self._latest
         if fb is not None and fb["robot_mode"] != 7:
@@ -466,6 +483,9 @@ class URDriver(RobotDriver):
             if (
                 fb is not None
                 and fb["runtime_state"] == 2
+                # the program just uploaded, not the previous one (it answers the same handshake
+                # until the new one replaces it; set-points sent to it would be lost)
+                and fb[f"output_int_register_{sp.OUT_INSTANCE}"] == self._session
                 and fb[f"output_int_register_{sp.OUT_SESSION}"] == self._session
                 and fb[f"output_int_register_{sp.OUT_STATUS}"] == sp.StreamStatus.FILLING
             ):
@@ -641,6 +661,7 @@ class URDriver(RobotDriver):
                     new = self._pending
                     new.session = self._session
                     new.lookahead = lookahead
+                    new.taken_at = time.monotonic()
                     self._stream, self._pending = new, None
                     tx.set_control(-1, new.command, new.n - 1, new.session)
                     if not streaming:
@@ -686,6 +707,17 @@ class URDriver(RobotDriver):
             self._request_arc_off()
             return
         if fb[_K_SESSION] != st.session:
+            # the servo program must acknowledge a new slice's session before any set-point goes
+            # out; it never doing so must not leave the caller waiting without end
+            waited = time.monotonic() - st.taken_at
+            if waited > self.config.upload_timeout:
+                self._fail_stream(
+                    f"the servo program did not acknowledge stream session {st.session} within "
+                    f"{self.config.upload_timeout} s (controller: session {fb[_K_SESSION]}, "
+                    f"status {fb[_K_STATUS]}, runtime state {fb['runtime_state']})",
+                    "timeout",
+                )
+                self._request_arc_off()
             return
         status = fb[_K_STATUS]
         abs_pos = h.start_index + fb[_K_POSITION] * st.scale
@@ -716,6 +748,18 @@ class URDriver(RobotDriver):
             )
             return
         received = fb[_K_RECEIVED]
+        now = time.monotonic()
+        if received != st.last_received:
+            st.last_received, st.received_at = received, now
+        elif st.newest > received and now - st.received_at > self.config.upload_timeout:
+            # set-points wait in the window but the program takes none: it is not running its loop
+            self._fail_stream(
+                f"the servo program took no set-point for {self.config.upload_timeout} s "
+                f"(sent up to {st.newest}, received {received}, status {status})",
+                "timeout",
+            )
+            self._request_arc_off()
+            return
         newest = received + _SLOTS
         ahead = fb[_K_EXECUTED] + st.lookahead
         if ahead < newest:

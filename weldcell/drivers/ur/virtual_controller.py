@@ -46,6 +46,7 @@ from weldcell.drivers.bind import check_bind_address
 from weldcell.drivers.realtime import PROCESS_REALTIME, RealtimeConfig, configure_thread
 from weldcell.drivers.ur import rtde_protocol as rp
 from weldcell.drivers.ur.urscript import Program, URScriptError
+from weldcell.drivers.ur.urscript.syntax import warm_parser
 from weldcell.drivers.ur.virtual_core import (
     ControllerCore,
     CoreConfig,
@@ -1089,6 +1090,7 @@ class VirtualController:
         ports = ports or Ports()
         self._stop = threading.Event()
         self.core = ControllerCore(self.config, message_sink=self._on_message)
+        warm_parser()  # the URScript parser's tables, before the first program arrives
         self.rtde: RTDEServer | None = None
         servers: list[Any] = []
         try:

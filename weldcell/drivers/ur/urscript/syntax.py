@@ -8,7 +8,7 @@ slicing, names stay names.
 
 from __future__ import annotations
 
-import functools
+import threading
 from typing import Any
 
 from lark import Lark, Token, Transformer, Tree
@@ -347,9 +347,31 @@ def _size(v: list[Any]) -> int:
     return len(v) + sum(_size(x) for x in v if isinstance(x, list))
 
 
-@functools.lru_cache(maxsize=1)
+_PARSER: Lark | None = None
+_PARSER_LOCK = threading.Lock()
+
+
 def _parser() -> Lark:
-    return Lark(GRAMMAR, parser="lalr", lexer="contextual", transformer=_Build(), maybe_placeholders=True)
+    """The LALR parser, built once per process (building its tables takes a few 0.1 s of CPU).
+
+    Built under a lock: concurrent first callers (several script-port clients at once, a socket
+    flood) each built their own copy before, which starved every other thread of the process.
+    """
+    global _PARSER
+    parser = _PARSER
+    if parser is None:
+        with _PARSER_LOCK:
+            if _PARSER is None:
+                _PARSER = Lark(
+                    GRAMMAR, parser="lalr", lexer="contextual", transformer=_Build(), maybe_placeholders=True
+                )
+            parser = _PARSER
+    return parser
+
+
+def warm_parser() -> None:
+    """Build the parser now (e.g. when a controller starts) instead of on the first program."""
+    _parser()
 
 
 _OPENERS = {"DEF", "SEC", "THREAD", "IF", "WHILE", "FOR"}
