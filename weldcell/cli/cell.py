@@ -225,6 +225,14 @@ def log_plot(
             console.print(f"wrote {p}")
 
 
+def _finish(res: CellRunResult) -> None:
+    """Print the job's result; exit 1 when the job did not complete (the cell is not READY)."""
+    _print_result(res)
+    if res.state.name != "READY":
+        err_console.print(f"[red]the job did not complete: {res.message}[/]")
+        raise typer.Exit(1)
+
+
 def _print_result(res: CellRunResult) -> None:
     from weldcell.cell.weldlog import WeldLog
 
@@ -291,10 +299,7 @@ def demo(
     _log_to_file(out / "weldcell.log")
     announce_kernel_compile()
     res = run_demo(DemoOptions(out_dir=out, view=view, program=program), progress=_progress_printer())
-    _print_result(res)
-    if res.state.name != "READY":
-        err_console.print(f"[red]the job did not complete: {res.message}[/]")
-        raise typer.Exit(1)
+    _finish(res)
 
 
 @cell_app.command("run")
@@ -349,10 +354,7 @@ def cell_run(
         ),
         progress=_progress_printer(),
     )
-    _print_result(res)
-    if res.state.name != "READY":
-        err_console.print(f"[red]the job did not complete: {res.message}[/]")
-        raise typer.Exit(1)
+    _finish(res)
 
 
 def _jobs_table(log: WeldLog) -> Table:
@@ -446,10 +448,7 @@ def cell_resume(
         ),
         progress=_progress_printer(),
     )
-    _print_result(res)
-    if res.state.name != "READY":
-        err_console.print(f"[red]the job did not complete: {res.message}[/]")
-        raise typer.Exit(1)
+    _finish(res)
 
 
 @cell_app.command("keygen")

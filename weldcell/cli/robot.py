@@ -376,8 +376,8 @@ def _run_stream(
     from weldcell.cell.demo import RunOptions, check_job_input, run_job
     from weldcell.cli.cell import (
         _cell_setup,
+        _finish,
         _log_to_file,
-        _print_result,
         _progress_printer,
         _sigterm_as_interrupt,
     )
@@ -409,12 +409,7 @@ def _run_stream(
         ),
         progress=_progress_printer(),
     )
-    _print_result(res)
-    if res.state.name != "READY":
-        from weldcell.cli.common import err_console
-
-        err_console.print(f"[red]the job did not complete: {res.message}[/]")
-        raise typer.Exit(1)
+    _finish(res)
 
 
 def _run_program_mode(
