@@ -65,7 +65,14 @@ def controller_ur(
     """Run a virtual UR controller (RTDE, Dashboard, URScript ports) until Ctrl-C."""
     from weldcell.cli.common import warn_remote
     from weldcell.drivers.bind import check_bind_address
-    from weldcell.drivers.ur.virtual_controller import TEST_COMMANDS, Ports, VirtualController
+    from weldcell.drivers.realtime import configure_thread
+    from weldcell.drivers.ur.virtual_controller import (
+        CYCLE_PRIORITY,
+        SERVER_PRIORITY,
+        TEST_COMMANDS,
+        Ports,
+        VirtualController,
+    )
     from weldcell.drivers.ur.virtual_core import CoreConfig
 
     if check_bind_address(host, allow_remote, "virtual UR controller"):
@@ -107,7 +114,18 @@ def controller_ur(
         arm=arm_name, version=ver, powered=not power_off, arc_loopback=loop, q_home=home, safety=safety
     )
     ports = Ports(rtde_port, dashboard_port, primary_port, secondary_port, realtime_port)
-    vc = VirtualController(host, config, ports, program_dir, allow_remote=allow_remote)
+    # this process is the controller's own: real-time cycle and server threads, as in the process
+    # that start_virtual_controller() spawns (no driver shares its GIL)
+    vc = VirtualController(
+        host,
+        config,
+        ports,
+        program_dir,
+        allow_remote=allow_remote,
+        cycle_priority=CYCLE_PRIORITY,
+        server_priority=SERVER_PRIORITY,
+    )
+    configure_thread(SERVER_PRIORITY)  # the waiting main thread, too (it wakes every 0.5 s)
     with vc:
         console.print(
             f"virtual UR controller [bold]{arm_name}[/] (software {'.'.join(map(str, ver))}, "

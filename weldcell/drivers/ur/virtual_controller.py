@@ -30,6 +30,7 @@ import json
 import logging
 import math
 import multiprocessing as mp
+import os
 import re
 import select
 import socket
@@ -37,10 +38,12 @@ import struct
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from weldcell.drivers.bind import check_bind_address
 from weldcell.drivers.realtime import PROCESS_REALTIME, RealtimeConfig, configure_thread
@@ -48,6 +51,7 @@ from weldcell.drivers.ur import rtde_protocol as rp
 from weldcell.drivers.ur.urscript import Program, URScriptError
 from weldcell.drivers.ur.urscript.syntax import warm_parser
 from weldcell.drivers.ur.virtual_core import (
+    LARGE_PROGRAM_CHARS,
     ControllerCore,
     CoreConfig,
     RobotMode,
@@ -97,8 +101,59 @@ REPLY_SEND_TIMEOUT = 2.0
 MAX_CONNECTIONS = {"rtde": 32, "dashboard": 32, "script": 16}
 #: Cycles the controller may fall behind before it skips them (and says so) [cycles].
 MAX_LAG_CYCLES = 10
+#: ``SCHED_FIFO`` priorities of the controller process started by :func:`start_virtual_controller`
+#: (and ``weldcell controller ur``): the cycle thread, and every server thread below it. Both are
+#: above the UR driver's control loop (10): the virtual controller stands for the robot, whose
+#: cycle never waits for the PC, and a server thread holding the GIL must not be preempted by the
+#: driver or by ordinary load while the cycle waits for the GIL.
+CYCLE_PRIORITY = 20
+SERVER_PRIORITY = 15
 
 _MSG_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
+
+
+class CycleTiming:
+    """Lateness of the controller's cycles: how long after its due time each cycle started.
+
+    The cycle thread records one value per cycle (preallocated ring, no allocation); any thread
+    may read :meth:`summary` (a torn read of the ring only mixes two neighbouring samples).
+
+    Args:
+        cycle: Controller cycle [s].
+        history: Number of cycles kept for the percentiles (65,536: 131 s at 500 Hz).
+    """
+
+    def __init__(self, cycle: float, history: int = 1 << 16) -> None:
+        self.cycle = cycle
+        self._late = np.zeros(history)
+        self.n = 0
+        #: cycles that started more than one cycle after their due time
+        self.late_cycles = 0
+        #: largest lateness since start [s]
+        self.max_late = 0.0
+
+    def record(self, late: float) -> None:
+        """Record the lateness [s] of the cycle starting now."""
+        self._late[self.n % self._late.shape[0]] = late
+        self.n += 1
+        if late > self.cycle:
+            self.late_cycles += 1
+        if late > self.max_late:
+            self.max_late = late
+
+    def summary(self) -> dict[str, float | int]:
+        """Cycle count, late cycles and lateness percentiles [s] of the last ``history`` cycles."""
+        n = min(self.n, self._late.shape[0])
+        window = self._late[:n] if n else np.zeros(1)
+        p50, p99, p999 = (float(v) for v in np.percentile(window, [50.0, 99.0, 99.9]))
+        return {
+            "cycles": self.n,
+            "late_cycles": self.late_cycles,
+            "lateness_p50_s": p50,
+            "lateness_p99_s": p99,
+            "lateness_p99_9_s": p999,
+            "lateness_max_s": self.max_late,
+        }
 
 
 class _RateLimitedLog:
@@ -175,17 +230,57 @@ class _ConnectionSet:
             return len(self._socks)
 
 
+def _server_thread_setup(priority: int | None) -> None:
+    """Put the calling server thread under ``SCHED_FIFO`` ``priority`` (None: leave it ordinary).
+
+    A server thread holds the GIL while it handles a package; if an ordinary process (a CPU hog)
+    preempted it then, the cycle thread would wait for the GIL until the scheduler ran the server
+    thread again (several ms): a real-time server thread is only ever preempted by higher real-time
+    priorities. Without permission the thread silently stays ordinary.
+    """
+    if priority is not None:
+        for note in configure_thread(priority):
+            log.debug("virtual UR controller %s: %s", threading.current_thread().name, note)
+
+
+@contextlib.contextmanager
+def _ordinary_scheduling(program_chars: int) -> Iterator[None]:
+    """Run the body with ordinary scheduling if the program is large and the thread real-time.
+
+    Compiling a program of several MB takes seconds of CPU; on a ``SCHED_FIFO`` server thread it
+    would starve every ordinary process on that CPU. Small programs (the servo program) compile
+    in a few ms and keep the thread's priority.
+    """
+    policy = -1
+    if program_chars >= LARGE_PROGRAM_CHARS:
+        with contextlib.suppress(AttributeError, OSError):
+            policy = os.sched_getscheduler(0)
+            param = os.sched_getparam(0)
+            if policy == os.SCHED_FIFO:
+                os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+    try:
+        yield
+    finally:
+        if policy == os.SCHED_FIFO:
+            with contextlib.suppress(OSError):
+                os.sched_setscheduler(0, policy, param)
+
+
 def _accept_loop(
     listener: socket.socket,
     conns: _ConnectionSet,
     closed: threading.Event,
     serve: Callable[[socket.socket, Any], None],
     what: str,
+    priority: int | None = None,
 ) -> None:
     """Accept clients until ``closed``; each gets a daemon thread running ``serve(sock, peer)``.
 
     Transient accept errors (out of file descriptors, aborted handshakes) never end the loop.
+    ``priority``: ``SCHED_FIFO`` priority of this thread and of every connection thread (None:
+    ordinary scheduling; see :class:`VirtualController` ``server_priority``).
     """
+    _server_thread_setup(priority)
     full_log = _RateLimitedLog()
     while not closed.is_set():
         try:
@@ -203,6 +298,7 @@ def _accept_loop(
             continue
 
         def run(sock: socket.socket = sock, peer: Any = peer) -> None:
+            _server_thread_setup(priority)
             try:
                 serve(sock, peer)
             except Exception:  # a bug in one connection must not go unnoticed, nor spread
@@ -521,7 +617,7 @@ class _RTDEConnection:
 class RTDEServer:
     """RTDE server on ``host:port`` serving ``core``."""
 
-    def __init__(self, core: ControllerCore, host: str, port: int) -> None:
+    def __init__(self, core: ControllerCore, host: str, port: int, priority: int | None = None) -> None:
         self.core = core
         self.base_hz = 1.0 / core.cycle
         self.listener = _listen(host, port)
@@ -535,7 +631,7 @@ class RTDEServer:
         self._pack_warn = _RateLimitedLog()
         self._thread = threading.Thread(
             target=_accept_loop,
-            args=(self.listener, self._socks, self._closed, self._serve, "rtde"),
+            args=(self.listener, self._socks, self._closed, self._serve, "rtde", priority),
             name="rtde-accept",
             daemon=True,
         )
@@ -664,6 +760,7 @@ class DashboardServer:
         port: int,
         program_dir: Path | None,
         on_shutdown: Callable[[], None],
+        priority: int | None = None,
     ) -> None:
         self.core = core
         #: more fields for ``weldcell state`` (set by the controller: server statistics)
@@ -677,7 +774,7 @@ class DashboardServer:
         self._closed = threading.Event()
         threading.Thread(
             target=_accept_loop,
-            args=(self.listener, self._socks, self._closed, self._serve, "dashboard"),
+            args=(self.listener, self._socks, self._closed, self._serve, "dashboard", priority),
             name="dashboard-accept",
             daemon=True,
         ).start()
@@ -852,7 +949,8 @@ class DashboardServer:
         text = data.decode(errors="replace")
         compiled: Program | URScriptError
         try:  # outside the core lock: parsing a long program must not hold up the cycle
-            compiled = compile_program(text, path.stem)
+            with _ordinary_scheduling(len(text)):
+                compiled = compile_program(text, path.stem)
         except URScriptError as err:
             compiled = err  # reported on play, as the pendant reports it when the program starts
         with c.lock:
@@ -959,7 +1057,9 @@ class ScriptServer:
     closes the connection (nothing of it runs).
     """
 
-    def __init__(self, core: ControllerCore, host: str, port: int, name: str) -> None:
+    def __init__(
+        self, core: ControllerCore, host: str, port: int, name: str, priority: int | None = None
+    ) -> None:
         self.core = core
         self.name = name
         self.listener = _listen(host, port)
@@ -968,7 +1068,7 @@ class ScriptServer:
         self._closed = threading.Event()
         threading.Thread(
             target=_accept_loop,
-            args=(self.listener, self._socks, self._closed, self._serve, f"script-{name}"),
+            args=(self.listener, self._socks, self._closed, self._serve, f"script-{name}", priority),
             name=f"script-{name}-accept",
             daemon=True,
         ).start()
@@ -1035,7 +1135,8 @@ class ScriptServer:
         """Compile outside the core lock (a long program must not hold up the cycle), then start it."""
         name = f"{self.name} script"
         try:
-            prog = compile_program(text, name)
+            with _ordinary_scheduling(len(text)):
+                prog = compile_program(text, name)
         except URScriptError as err:
             with self.core.lock:
                 self.core.compile_failed(err)
@@ -1063,7 +1164,12 @@ class VirtualController:
             (default: the current working directory).
         allow_remote: Allow a non-loopback ``host`` (anyone who reaches it can run programs).
         cycle_priority: ``SCHED_FIFO`` priority of the cycle thread (None: ordinary scheduling;
-            without permission it silently stays ordinary). Below the driver's control loop (10).
+            without permission it silently stays ordinary).
+        server_priority: ``SCHED_FIFO`` priority of the server threads (accept loops and one
+            thread per connection), below ``cycle_priority``; None (default in-process) keeps them
+            ordinary. :func:`start_virtual_controller` runs the controller in its own process with
+            :data:`CYCLE_PRIORITY` and :data:`SERVER_PRIORITY`, so that no thread holding the
+            process's GIL is preempted by ordinary load while the cycle waits for it.
 
     Raises:
         DriverConnectionError: a non-loopback ``host`` without ``allow_remote``, a missing program
@@ -1078,9 +1184,11 @@ class VirtualController:
         program_dir: Path | None = None,
         allow_remote: bool = False,
         cycle_priority: int | None = 5,
+        server_priority: int | None = None,
     ) -> None:
         check_bind_address(host, allow_remote, "virtual UR controller", option="host")
         self.cycle_priority = cycle_priority
+        self.server_priority = server_priority
         if program_dir is not None and not Path(program_dir).is_dir():
             raise DriverConnectionError(
                 f"virtual UR controller program folder {program_dir}: not found or not a folder"
@@ -1094,9 +1202,11 @@ class VirtualController:
         self.rtde: RTDEServer | None = None
         servers: list[Any] = []
         try:
-            self.rtde = RTDEServer(self.core, host, ports.rtde)
+            self.rtde = RTDEServer(self.core, host, ports.rtde, server_priority)
             servers.append(self.rtde)
-            self.dashboard = DashboardServer(self.core, host, ports.dashboard, program_dir, self._stop.set)
+            self.dashboard = DashboardServer(
+                self.core, host, ports.dashboard, program_dir, self._stop.set, server_priority
+            )
             servers.append(self.dashboard)
             self.scripts = []
             for name, port in (
@@ -1104,7 +1214,7 @@ class VirtualController:
                 ("secondary", ports.secondary),
                 ("realtime", ports.realtime),
             ):
-                s = ScriptServer(self.core, host, port, name)
+                s = ScriptServer(self.core, host, port, name, server_priority)
                 servers.append(s)
                 self.scripts.append(s)
         except Exception:
@@ -1113,7 +1223,13 @@ class VirtualController:
             raise
         self.ports = Ports(self.rtde.port, self.dashboard.port, *(s.port for s in self.scripts))
         rtde = self.rtde
-        self.dashboard.extra_state = lambda: {"rtde_clients": rtde.n_clients}
+        #: lateness of every cycle (``weldcell state``: ``cycle_timing``)
+        self.timing = CycleTiming(self.core.cycle)
+        timing = self.timing
+        self.dashboard.extra_state = lambda: {
+            "rtde_clients": rtde.n_clients,
+            "cycle_timing": timing.summary(),
+        }
         self._thread = threading.Thread(target=self._loop, name="controller-cycle", daemon=True)
         self._realtime = False
 
@@ -1135,7 +1251,8 @@ class VirtualController:
     def _loop(self) -> None:
         """The controller cycle: step the core, hand the RTDE packages to the clients' queues.
 
-        Nothing here blocks on a client. When the thread falls more than :data:`MAX_LAG_CYCLES`
+        Each cycle's lateness (start after its due time) goes to :attr:`timing`. Nothing here
+        blocks on a client. When the thread falls more than :data:`MAX_LAG_CYCLES`
         behind (overloaded machine), the missed cycles are skipped the way a real controller skips
         RTDE packages: the clock (``timestamp``) jumps to real time, ``missed_cycles`` counts them
         (Dashboard ``weldcell state``) and a log line reports them (at most once per second).
@@ -1151,7 +1268,9 @@ class VirtualController:
         next_t = time.monotonic()
         skipped_log = _RateLimitedLog()
         error_log = _RateLimitedLog()
+        timing = self.timing
         while not self._stop.is_set():
+            timing.record(time.monotonic() - next_t)
             next_t += cycle
             try:
                 with core.lock:
@@ -1234,11 +1353,19 @@ def _child_main(
             kwargs["safety"] = SafetyLimits(**limits)  # type: ignore[arg-type]
         cfg = CoreConfig(**kwargs)
         vc = VirtualController(
-            host, cfg, Ports(**ports), Path(program_dir) if program_dir else None, allow_remote=allow_remote
+            host,
+            cfg,
+            Ports(**ports),
+            Path(program_dir) if program_dir else None,
+            allow_remote=allow_remote,
+            cycle_priority=CYCLE_PRIORITY,
+            server_priority=SERVER_PRIORITY,
         )
     except Exception as err:
         ready.put(("error", f"{err}"))
         return
+    # the main thread wakes up every 0.1 s: it must not hold the GIL preempted either
+    _server_thread_setup(SERVER_PRIORITY)
     vc.start()
     ready.put(("ok", asdict(vc.ports)))
     try:
@@ -1296,7 +1423,12 @@ def start_virtual_controller(
     log_level: int = logging.WARNING,
     allow_remote: bool = False,
 ) -> VirtualControllerHandle:
-    """Start a virtual UR controller in a separate process and wait until it listens.
+    """Start a virtual UR controller in its own process and wait until it listens.
+
+    The process holds nothing but the controller: its cycle thread never shares a GIL with a
+    driver, and it runs under ``SCHED_FIFO`` :data:`CYCLE_PRIORITY` with the server threads at
+    :data:`SERVER_PRIORITY` (where the OS permits; ordinary scheduling otherwise). Its cycle timing
+    is in the Dashboard's ``weldcell state`` (``cycle_timing``, ``missed_cycles``).
 
     Args:
         host: Loopback address to bind, e.g. ``"127.0.0.1"`` or ``"127.0.0.5"``.

@@ -903,7 +903,7 @@ class _CollectorPause:
 _COLLECTOR_PAUSE = _CollectorPause()
 #: Programs at least this long [characters] compile with the collector paused (smaller ones are a
 #: few thousand objects: no collection of them stalls anything, and the heap is not frozen for them).
-_LARGE_PROGRAM_CHARS = 100_000
+LARGE_PROGRAM_CHARS = 100_000
 _LARGE_COMPILE = threading.Lock()
 
 
@@ -913,7 +913,7 @@ def compile_program(text: str, name: str) -> Program:
     Raises:
         URScriptError: syntax errors, unsupported statements and exceeded limits, naming the line.
     """
-    if len(text) < _LARGE_PROGRAM_CHARS:
+    if len(text) < LARGE_PROGRAM_CHARS:
         return Program(text, name, MOTION)
     with _LARGE_COMPILE, _COLLECTOR_PAUSE:  # one at a time: memory stays bounded (~40 MB per 3 MB)
         return Program(text, name, MOTION)
