@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import math
 import os
 import sys
 import threading
@@ -121,6 +122,36 @@ def configure_thread(
     return notes
 
 
+#: Cycles added to the look-ahead for the round trip of the register window (the PC sees the
+#: robot's "received" counter one or two cycles late, and a package takes a cycle to apply).
+LOOKAHEAD_MARGIN_CYCLES = 4
+
+
+def lookahead_from_lateness(
+    base_cycles: int, worst_lateness: float, cycle: float, max_cycles: int
+) -> tuple[int, bool]:
+    """Look-ahead [cycles] of a streaming loop sized from its measured worst lateness.
+
+    Rule: ``max(base, ceil(2 * worst_lateness / cycle) + LOOKAHEAD_MARGIN_CYCLES)``, at most
+    ``max_cycles`` (the robot-side buffer). A loop stalled for L seconds drains L of buffer; the
+    buffer refills only a few set-points per cycle faster than the robot takes them (the register
+    window holds 4), so a second stall soon after finds it partly refilled: twice the worst stall
+    covers two back-to-back worst stalls, the margin covers the window's round trip.
+
+    Args:
+        base_cycles: Configured look-ahead [cycles], the floor.
+        worst_lateness: Worst lateness of the loop measured so far [s] (send after deadline).
+        cycle: Controller cycle [s].
+        max_cycles: Largest look-ahead the robot's buffer can hold [cycles].
+
+    Returns:
+        (look-ahead [cycles], True if ``max_cycles`` cut it below what the rule asks for).
+    """
+    need = math.ceil(2.0 * max(0.0, worst_lateness) / cycle - 1e-9) + LOOKAHEAD_MARGIN_CYCLES
+    want = max(base_cycles, need)
+    return min(want, max_cycles), want > max_cycles
+
+
 class ProcessRealtime:
     """Reference-counted interpreter-wide settings for streaming (GC pause, switch interval).
 
@@ -190,13 +221,19 @@ class LoopTimer:
 
     Call :meth:`sleep` once per cycle and :meth:`mark_sent` when the cycle's package is handed to
     the kernel. ``lateness`` holds the wake-up delays [s] after each deadline, ``send_lateness``
-    the delay [s] of the send after the deadline. ``overruns`` counts cycles later than ``warn``;
+    the delay [s] of the send after the deadline; ``peak`` is the largest send delay [s] after the
+    first ``warmup`` cycles (thread start-up is not load). ``overruns`` counts cycles later than ``warn``;
     ``active_overruns`` and ``worst`` (the largest lateness [s] since the last :meth:`take_worst`)
     count only cycles while ``active`` is True (the driver sets it while a slice streams).
     """
 
     def __init__(
-        self, frequency: float, spin: float = 0.0, history: int = 1 << 17, warn: float = 0.001
+        self,
+        frequency: float,
+        spin: float = 0.0,
+        history: int = 1 << 17,
+        warn: float = 0.001,
+        warmup: int = 250,
     ) -> None:
         if frequency <= 0:
             raise ValueError(f"LoopTimer frequency must be > 0 Hz, got {frequency}")
@@ -208,6 +245,8 @@ class LoopTimer:
         self.active = False
         self.active_overruns = 0
         self.worst = 0.0
+        self.peak = 0.0
+        self.warmup = warmup
         self.n = 0
         self._late = np.zeros(history)
         self._sent = np.zeros(history)
@@ -245,7 +284,10 @@ class LoopTimer:
 
     def mark_sent(self) -> None:
         """Record the time of this cycle's send (after :meth:`sleep`)."""
-        self._sent[(self.n - 1) % self._sent.shape[0]] = time.perf_counter() - self._deadline
+        late = time.perf_counter() - self._deadline
+        self._sent[(self.n - 1) % self._sent.shape[0]] = late
+        if late > self.peak and self.n > self.warmup:
+            self.peak = late
 
     def take_worst(self) -> float:
         """Largest lateness [s] of an active overrun since the last call (0 if none), and reset it."""

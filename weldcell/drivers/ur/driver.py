@@ -49,7 +49,13 @@ from weldcell.drivers.base import (
     RobotState,
     SafetyStatus,
 )
-from weldcell.drivers.realtime import PROCESS_REALTIME, LoopTimer, RealtimeConfig, configure_thread
+from weldcell.drivers.realtime import (
+    PROCESS_REALTIME,
+    LoopTimer,
+    RealtimeConfig,
+    configure_thread,
+    lookahead_from_lateness,
+)
 from weldcell.drivers.ur import rtde_protocol as rp
 from weldcell.drivers.ur import servo_program as sp
 from weldcell.drivers.ur.dashboard import DASHBOARD_PORT, DashboardClient
@@ -117,6 +123,7 @@ OUTPUTS = [
     "target_speed_fraction",
     *[f"output_int_register_{i}" for i in range(sp.OUT_RECEIVED, sp.OUT_SESSION + 1)],
     f"output_int_register_{sp.OUT_INSTANCE}",
+    f"output_int_register_{sp.OUT_MIN_FILL}",
     f"output_double_register_{sp.OUT_POSITION}",
 ]
 STREAM_INPUTS = [
@@ -143,6 +150,10 @@ _I32 = struct.Struct(">i")
 _I32X4 = struct.Struct(">4i")
 _SAMPLE_BYTES = 6 * 8  # one set-point: 6 big-endian doubles
 ANALOG_OUT_MAX_V = 10.0  # UR standard analog outputs in voltage mode: 0-10 V
+_RING_TOO_SMALL = (
+    "control loop %.1f ms late: the look-ahead needs more than the servo program's ring holds "
+    "(%d samples); raise URDriverConfig.ring"
+)
 IO_INPUTS = [
     "standard_digital_output_mask",
     "standard_digital_output",
@@ -168,8 +179,11 @@ class URDriverConfig:
         script_port: Port the servo program is uploaded to (30002 secondary, 30001 primary).
         arc_output: Standard digital output switched on the samples' arc flags (None: not driven).
         arc_established_input: Digital input that reports "arc established" (for the cell).
-        lookahead: Set-points kept ahead of the robot [s]; bounds the network stall that is absorbed.
-        ring: On-robot buffer [samples] (must exceed lookahead / cycle + 8).
+        lookahead: Set-points kept ahead of the robot at least [s]. The driver grows it to twice the
+            worst lateness its control loop has measured plus 4 cycles
+            (:func:`~weldcell.drivers.realtime.lookahead_from_lateness`), up to ``ring - 8``
+            samples; :attr:`URDriver.lookahead` is the look-ahead in use.
+        ring: On-robot buffer [samples] (the look-ahead never exceeds ``ring - 8``).
         stop_time: Deceleration time of stop() [s], along the path.
         watchdog_hz: RTDE watchdog minimum input rate [Hz] (program stops below it).
         spin: Busy-wait margin of the control loop [s] while a slice streams (hybrid sleep: sleep
@@ -369,6 +383,8 @@ class URDriver(RobotDriver):
         self._io_lock = threading.Lock()
         self._arc_off_request = False
         self.rate: LoopTimer | None = None
+        #: look-ahead in use [s]: ``URDriverConfig.lookahead``, grown from the measured lateness
+        self.lookahead = self.config.lookahead
         #: control-loop cycles whose package the kernel did not take (send buffer full); counted, not logged
         self.dropped_sends = 0
         self.connection_error: str = ""
@@ -645,8 +661,12 @@ class URDriver(RobotDriver):
         if notes:
             self._log_queue.put((logging.INFO, "control thread: " + "; ".join(notes)))
         self.rate = timer = LoopTimer(1.0 / self.dt)
-        lookahead = max(1, round(cfg.lookahead / self.dt))
-        lookahead = min(lookahead, cfg.ring - 8)
+        base = max(1, round(cfg.lookahead / self.dt))
+        most = cfg.ring - 8
+        lookahead = min(base, most)
+        self.lookahead = lookahead * self.dt
+        sized_for = 0.0  # the worst lateness [s] the look-ahead was last sized from
+        capped = False
         streaming = False  # interpreter-wide real-time settings held (PROCESS_REALTIME)
         quit_ = self._quit
         try:
@@ -676,6 +696,15 @@ class URDriver(RobotDriver):
                     if not rtde.send_nowait(tx.buf):
                         self.dropped_sends += 1
                     timer.mark_sent()
+                    if timer.peak != sized_for:  # a new worst lateness: size the look-ahead again
+                        sized_for = timer.peak
+                        lookahead, cut = lookahead_from_lateness(base, sized_for, self.dt, most)
+                        self.lookahead = lookahead * self.dt
+                        if st is not None:
+                            st.lookahead = lookahead
+                        if cut and not capped:
+                            capped = True
+                            self._log_queue.put((logging.WARNING, _RING_TOO_SMALL % (sized_for * 1e3, most)))
                     req = self._io_request
                     if req is not None and rtde.send_nowait(req):
                         with self._io_lock:

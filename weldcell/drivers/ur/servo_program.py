@@ -35,6 +35,10 @@ output int 28         session id acknowledged
 output int 29         1 once the in-program PC watchdog has stopped the program
 output int 30         instance id of this upload (``instance`` argument), written first: tells the
                       freshly uploaded program from a previous one still answering
+output int 31         lowest ring fill of the session: fewest set-points [samples] received ahead of
+                      the one executed, over the cycles of the slice before its last sample
+                      arrived (``ring`` until the slice runs; 0 means an underrun was close or
+                      happened): the margin the look-ahead actually kept, seen by the robot
 output double 24      path position [samples] (fractional during a stop)
 ====================  =====================================================================
 """
@@ -52,6 +56,7 @@ IN_ALIVE = 32
 OUT_RECEIVED, OUT_EXECUTED, OUT_STATUS, OUT_UNDERRUNS, OUT_SESSION = 24, 25, 26, 27, 28
 OUT_WATCHDOG = 29
 OUT_INSTANCE = 30
+OUT_MIN_FILL = 31
 OUT_POSITION = 24
 
 
@@ -135,6 +140,7 @@ def servo_program(
   rate = 1.0
   state = 1
   underruns = 0
+  minfill = N
   arc = False
   alive = read_input_integer_register({IN_ALIVE})
   quiet = 0
@@ -145,6 +151,7 @@ def servo_program(
   write_output_integer_register({OUT_RECEIVED}, -1)
   write_output_integer_register({OUT_EXECUTED}, 0)
   write_output_integer_register({OUT_UNDERRUNS}, 0)
+  write_output_integer_register({OUT_MIN_FILL}, minfill)
   write_output_integer_register({OUT_STATUS}, 1)
   while True:
     a_in = read_input_integer_register({IN_ALIVE})
@@ -179,6 +186,8 @@ def servo_program(
       rate = 1.0
       state = 1
       underruns = 0
+      minfill = N
+      write_output_integer_register({OUT_MIN_FILL}, minfill)
       write_output_integer_register({OUT_RECEIVED}, -1)
       write_output_integer_register({OUT_EXECUTED}, 0)
       write_output_integer_register({OUT_UNDERRUNS}, 0)
@@ -245,6 +254,10 @@ def servo_program(
         end
       end
       i0 = floor(nf)
+      if received - i0 < minfill and (last < 0 or received < last):
+        minfill = received - i0
+        write_output_integer_register({OUT_MIN_FILL}, minfill)
+      end
       a = nf - i0
       k0 = i0 % N
       k1 = k0

@@ -76,6 +76,7 @@ TEST_COMMANDS = {
     "weldcell set_digital_in <n> <0|1>": "set standard (0-7) / configurable (8-15) digital input n",
     "weldcell set_analog_in <n> <value>": "set standard analog input n (0, 1)",
     "weldcell state": "one-line JSON snapshot of the controller",
+    "weldcell cycle_timing reset": "restart the cycle timing statistics (cycle_timing in the state)",
 }
 
 
@@ -131,9 +132,18 @@ class CycleTiming:
         self.late_cycles = 0
         #: largest lateness since start [s]
         self.max_late = 0.0
+        self._reset = False
+
+    def reset(self) -> None:
+        """Restart the statistics (applied by the cycle thread at its next cycle)."""
+        self._reset = True
 
     def record(self, late: float) -> None:
         """Record the lateness [s] of the cycle starting now."""
+        if self._reset:  # the recording thread is the only writer
+            self._reset = False
+            self.n = self.late_cycles = 0
+            self.max_late = 0.0
         self._late[self.n % self._late.shape[0]] = late
         self.n += 1
         if late > self.cycle:
@@ -765,6 +775,8 @@ class DashboardServer:
         self.core = core
         #: more fields for ``weldcell state`` (set by the controller: server statistics)
         self.extra_state: Callable[[], dict[str, Any]] = dict
+        #: ``weldcell cycle_timing reset`` (set by the controller)
+        self.reset_timing: Callable[[], None] = lambda: None
         self.program_dir = Path(program_dir if program_dir is not None else Path.cwd()).resolve()
         self.on_shutdown = on_shutdown
         self.compiled: Program | URScriptError | None = None  # the loaded program, compiled at load
@@ -1007,6 +1019,9 @@ class DashboardServer:
                 return "ok"
             if parts == ["state"]:
                 return json.dumps({**_snapshot(c), **self.extra_state()})
+            if parts == ["cycle_timing", "reset"]:
+                self.reset_timing()
+                return "ok"
         except (ValueError, IndexError) as err:
             return f"error: {err}"
         return f"could not understand: 'weldcell {rest}'"
@@ -1230,6 +1245,7 @@ class VirtualController:
             "rtde_clients": rtde.n_clients,
             "cycle_timing": timing.summary(),
         }
+        self.dashboard.reset_timing = timing.reset
         self._thread = threading.Thread(target=self._loop, name="controller-cycle", daemon=True)
         self._realtime = False
 
