@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gc
 import json
 import logging
 import math
@@ -1382,6 +1383,10 @@ def _child_main(
         return
     # the main thread wakes up every 0.1 s: it must not hold the GIL preempted either
     _server_thread_setup(SERVER_PRIORITY)
+    # everything built so far (numpy, the kinematics, the URScript parser tables) lives as long as
+    # the process: out of the collector's sight, a full collection no longer walks it while the
+    # cycle waits for the GIL (the collector still runs over what is made from now on)
+    gc.freeze()
     vc.start()
     ready.put(("ok", asdict(vc.ports)))
     try:
