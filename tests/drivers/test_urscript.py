@@ -107,11 +107,15 @@ def _feed(
     stop_at: int | None = None,
     lookahead: int = 40,
     pc_dies_at: int | None = None,
+    stall: tuple[int, int] | None = None,
 ) -> list[np.ndarray]:
     """Emulate the PC side of the streaming protocol by writing the registers directly (the alive
-    counter with every package; none after ``pc_dies_at`` executed samples)."""
+    counter with every package; none after ``pc_dies_at`` executed samples; ``stall`` = (executed
+    sample, cycles): once the robot has executed that sample the PC sends nothing for that many
+    cycles, a late PC cycle)."""
     n = samples.shape[0]
     newest = -1
+    stalled = 0  # cycles of the stall still to wait (-1: the stall is over)
     core.apply_inputs(
         {
             f"input_int_register_{sp.IN_SESSION}": session,
@@ -129,6 +133,12 @@ def _feed(
             continue
         if out[sp.OUT_STATUS] in (sp.StreamStatus.DONE, sp.StreamStatus.STOPPED, sp.StreamStatus.OVERRUN):
             break
+        if stall is not None and stalled == 0 and out[sp.OUT_EXECUTED] >= stall[0]:
+            stalled = stall[1]
+        if stalled > 0:
+            stalled -= 1
+            stalled = stalled or -1
+            continue
         target = min(out[sp.OUT_RECEIVED] + sp.SLOTS, out[sp.OUT_EXECUTED] + lookahead, n - 1)
         values: dict[str, object] = {}
         for k in range(max(newest + 1, target - sp.SLOTS + 1), target + 1):
@@ -175,6 +185,45 @@ def test_servo_program_protocol_in_process() -> None:
     assert not core.digital_out & 1  # the stop dropped the arc
     assert core.runtime_state == RuntimeState.PLAYING  # the program waits for the next session
     del arc_trace
+
+
+@pytest.mark.parametrize(("stall", "underruns"), [(0, False), (25, False), (70, True)])
+def test_servo_program_counts_underruns_and_the_lowest_ring_fill(stall: int, underruns: bool) -> None:
+    """The robot side reports what the PC's lateness cost: the lowest ring fill (output int 31)
+    drops by the stall, and a stall longer than the look-ahead (40 samples) is counted as underruns
+    (output int 27), one per cycle without a set-point."""
+    core = ControllerCore(CoreConfig())
+    traj = joint_move("ur5e", Q_HOME, Q_HOME + 0.3, core.cycle, speed_fraction=0.5)
+    core.apply_inputs({f"input_int_register_{sp.IN_NEWEST}": -1})
+    # the program's backstop RTDE watchdog runs on wall time: feed at once after the start
+    text = sp.servo_program(cycle=core.cycle, ring=64, watchdog_hz=5.0)  # PC watchdog after 100 cycles
+    assert core.start_program(text, sp.PROGRAM_NAME) is None
+    core.step()
+    assert core.out_int[sp.OUT_MIN_FILL] == 64  # nothing measured yet: the ring size
+    lookahead = 40
+    _feed(
+        core,
+        traj.q,
+        np.zeros(traj.n_samples, bool),
+        session=11,
+        lookahead=lookahead,
+        stall=(traj.n_samples // 3, stall) if stall else None,
+    )
+    assert core.out_int[sp.OUT_STATUS] == sp.StreamStatus.DONE
+    fill, missed = core.out_int[sp.OUT_MIN_FILL], core.out_int[sp.OUT_UNDERRUNS]
+    if not stall:
+        assert missed == 0 and lookahead - 3 <= fill <= lookahead
+    elif not underruns:
+        assert missed == 0 and lookahead - stall - 3 <= fill <= lookahead - stall + 3
+    else:
+        assert fill == 0
+        assert stall - lookahead - 3 <= missed <= stall - lookahead + 3
+    np.testing.assert_allclose(core.target_q, traj.q[-1], atol=1e-12)
+    # a new session starts the count again
+    core.apply_inputs({f"input_int_register_{sp.IN_NEWEST}": -1, f"input_int_register_{sp.IN_SESSION}": 12})
+    core.step()
+    assert core.out_int[sp.OUT_SESSION] == 12
+    assert core.out_int[sp.OUT_MIN_FILL] == 64 and core.out_int[sp.OUT_UNDERRUNS] == 0
 
 
 @pytest.mark.parametrize("lookahead", [115, 40])
