@@ -8,8 +8,17 @@ import time
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from weldcell.drivers.realtime import LoopTimer, ProcessRealtime, RealtimeConfig, configure_thread
+from weldcell.drivers.realtime import (
+    LOOKAHEAD_MARGIN_CYCLES,
+    LoopTimer,
+    ProcessRealtime,
+    RealtimeConfig,
+    configure_thread,
+    lookahead_from_lateness,
+)
 
 
 def test_loop_timer_keeps_the_rate_and_records_lateness() -> None:
@@ -77,3 +86,54 @@ def test_realtime_config_rejects_bad_values() -> None:
 def test_configure_thread_reports_each_setting() -> None:
     notes = configure_thread(None, cpu=None, timer_slack=50e-6)  # restore Linux's default slack
     assert len(notes) == (1 if sys.platform.startswith("linux") else 0)
+
+
+def test_lookahead_rule_floor_growth_and_cap() -> None:
+    cycle = 0.002
+    # no lateness measured: the configured look-ahead
+    assert lookahead_from_lateness(100, 0.0, cycle, 120) == (100, False)
+    # 60 ms worst lateness: 2 x 60 ms = 60 cycles + the window's round trip, below the floor
+    assert lookahead_from_lateness(100, 0.06, cycle, 120) == (100, False)
+    # 100 ms: 100 + 4 cycles
+    assert lookahead_from_lateness(50, 0.1, cycle, 248) == (100 + LOOKAHEAD_MARGIN_CYCLES, False)
+    # more than the robot's ring holds: cut, and said so
+    assert lookahead_from_lateness(100, 0.2, cycle, 120) == (120, True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    base=st.integers(1, 500),
+    late=st.floats(0.0, 2.0, allow_nan=False),
+    more=st.floats(0.0, 1.0, allow_nan=False),
+    cycle=st.sampled_from([0.002, 0.008, 0.004]),
+    room=st.integers(1, 1000),
+)
+def test_lookahead_rule_properties(base: int, late: float, more: float, cycle: float, room: int) -> None:
+    n, cut = lookahead_from_lateness(base, late, cycle, room)
+    assert 1 <= n <= room
+    if cut:  # the robot's buffer is the limit
+        assert n == room
+    else:  # covers two back-to-back worst stalls plus the round trip, never below the floor
+        assert n >= base and n * cycle >= 2 * late + LOOKAHEAD_MARGIN_CYCLES * cycle - 1e-9
+    n2, _ = lookahead_from_lateness(base, late + more, cycle, room)
+    assert n2 >= n  # monotone in the lateness
+
+
+def test_loop_timer_peak_skips_warmup_then_tracks_the_worst_send() -> None:
+    timer = LoopTimer(500.0, warmup=3)
+    timer.sleep()
+    time.sleep(0.03)  # idle (no slice streaming): not counted
+    timer.mark_sent()
+    timer.active = True
+    for _ in range(2):  # start-up cycles: a stall here is thread start, not load
+        timer.sleep()
+        time.sleep(0.01)
+        timer.mark_sent()
+    assert timer.peak == 0.0
+    timer.sleep()
+    time.sleep(0.02)  # work after the wake-up delays the send: the package is 20 ms late
+    timer.mark_sent()
+    assert 0.02 <= timer.peak < 0.2
+    timer.sleep()
+    timer.mark_sent()
+    assert timer.peak >= 0.02  # the worst is kept

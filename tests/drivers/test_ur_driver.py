@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import os
 import signal
 import socket
@@ -24,11 +25,19 @@ import pytest
 from stamp_helpers import stamp_for_test
 
 from weldcell.drivers.base import ExecutionOutcome, RobotMode, SafetyStatus, joint_move
+from weldcell.drivers.realtime import configure_thread
 from weldcell.drivers.ur import rtde_protocol as rp
+from weldcell.drivers.ur import servo_program as sp
 from weldcell.drivers.ur.dashboard import DashboardClient
 from weldcell.drivers.ur.driver import URDriver, URDriverConfig
 from weldcell.drivers.ur.rtde_client import RTDEClient
-from weldcell.drivers.ur.virtual_controller import Ports, VirtualControllerHandle, start_virtual_controller
+from weldcell.drivers.ur.virtual_controller import (
+    CYCLE_PRIORITY,
+    SERVER_PRIORITY,
+    Ports,
+    VirtualControllerHandle,
+    start_virtual_controller,
+)
 from weldcell.drivers.ur.virtual_core import CoreConfig
 from weldcell.errors import (
     DriverConnectionError,
@@ -510,3 +519,64 @@ def test_a_program_that_never_answers_is_a_timeout_not_a_hang(
         np.testing.assert_allclose(d.state().q, Q_HOME, atol=1e-9)  # nothing moved
     finally:
         d.close()
+
+
+def test_controller_runs_in_its_own_real_time_process(controller: VirtualControllerHandle) -> None:
+    """The cycle never shares a GIL with a driver, and (where permitted) neither the cycle nor a
+    server thread of the controller process can be preempted by ordinary load."""
+    assert controller.pid != os.getpid() and controller.is_alive()
+    notes: list[str] = []
+    probe = threading.Thread(target=lambda: notes.extend(configure_thread(1)))  # may we use FIFO here?
+    probe.start()
+    probe.join()
+    fifo = any(n.startswith("SCHED_FIFO priority") for n in notes)
+    prio = {}
+    for task in Path(f"/proc/{controller.pid}/task").iterdir():
+        with contextlib.suppress(OSError):  # a connection thread that has just ended
+            tid = int(task.name)
+            prio[tid] = (os.sched_getscheduler(tid), os.sched_getparam(tid).sched_priority)
+    at_cycle = [t for t, p in prio.items() if p == (os.SCHED_FIFO, CYCLE_PRIORITY)]
+    at_server = [t for t, p in prio.items() if p == (os.SCHED_FIFO, SERVER_PRIORITY)]
+    if fifo:
+        assert len(at_cycle) == 1, prio  # the cycle thread
+        # main thread, 5 accept loops (RTDE, dashboard, 3 script ports), connection threads
+        assert len(at_server) >= 6, prio
+    else:
+        assert not at_cycle and not at_server
+    timing = _state(controller)["cycle_timing"]
+    assert isinstance(timing, dict) and timing["cycles"] > 0
+
+
+def test_lookahead_grows_with_the_measured_lateness(
+    controller: VirtualControllerHandle, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The look-ahead is sized from the control loop's worst lateness (2 x worst + 4 cycles, floor
+    the configured one, at most ring - 8), and the robot's lowest ring fill shows the margin kept."""
+    cfg = dataclasses.replace(_config(controller), lookahead=0.04, ring=160)
+    with URDriver(HOST, cfg) as d:
+        assert isinstance(d, URDriver) and d.rate is not None  # mypy
+        _go_home(d)
+        traj = _weld_like(Q_HOME, speed=0.3)
+        assert traj.n_samples > 200
+        p = _stamped(traj, tmp_path)
+        res = d.execute(traj, traj_path=p).wait_until_done(20.0)
+        assert res.outcome is ExecutionOutcome.COMPLETED and res.underruns == 0
+        fill = _state(controller)["out_int"][sp.OUT_MIN_FILL]  # type: ignore[index]
+        assert fill <= round(d.lookahead / 0.002) + 1  # the robot never holds more than sent ahead
+        d.rate.peak = max(d.rate.peak, 0.1)  # as if a 100 ms stall had been measured
+        deadline = time.monotonic() + 2.0
+        while d.lookahead < 0.2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert d.lookahead == pytest.approx(2 * d.rate.peak + 4 * 0.002, abs=0.0021)
+        back = joint_move("ur5e", traj.q[-1], Q_HOME, 0.002, speed_fraction=0.3)
+        res = d.execute(back, traj_path=_stamped(back, tmp_path, "back.npz")).wait_until_done(20.0)
+        assert res.outcome is ExecutionOutcome.COMPLETED and res.underruns == 0
+        fill = _state(controller)["out_int"][sp.OUT_MIN_FILL]  # type: ignore[index]
+        assert fill >= 60, f"the robot kept only {fill} samples ahead with a {d.lookahead} s look-ahead"
+        caplog.set_level(logging.WARNING, logger="weldcell.drivers.ur.driver")
+        d.rate.peak = 0.3  # more than the ring can hold: capped at ring - 8 samples, and said so
+        deadline = time.monotonic() + 3.0
+        while not any("raise URDriverConfig.ring" in r.getMessage() for r in caplog.records):
+            assert time.monotonic() < deadline, "no warning that the ring is too small"
+            time.sleep(0.02)
+        assert d.lookahead == pytest.approx((160 - 8) * 0.002)

@@ -155,7 +155,16 @@ def test_skipped_cycles_advance_timestamp_and_are_logged(
     with DashboardClient("127.0.0.1", port=vc.ports.dashboard) as d:
         import json
 
-        assert json.loads(d.command("weldcell state"))["missed_cycles"] >= missed
+        state = json.loads(d.command("weldcell state"))
+        assert state["missed_cycles"] >= missed
+        # the controller's own timing shows the stalled cycle
+        timing = state["cycle_timing"]
+        assert timing["late_cycles"] >= 1 and timing["lateness_max_s"] >= 0.25, timing
+        assert timing["lateness_p99_9_s"] <= timing["lateness_max_s"]
+        assert d.command("weldcell cycle_timing reset") == "ok"
+        time.sleep(0.05)
+        after = json.loads(d.command("weldcell state"))["cycle_timing"]
+        assert after["cycles"] < timing["cycles"] and after["lateness_max_s"] < 0.25, after
 
 
 # --- 6: dashboard load confined to the program folder -----------------------------------------

@@ -221,8 +221,9 @@ class LoopTimer:
 
     Call :meth:`sleep` once per cycle and :meth:`mark_sent` when the cycle's package is handed to
     the kernel. ``lateness`` holds the wake-up delays [s] after each deadline, ``send_lateness``
-    the delay [s] of the send after the deadline; ``peak`` is the largest send delay [s] after the
-    first ``warmup`` cycles (thread start-up is not load). ``overruns`` counts cycles later than ``warn``;
+    the delay [s] of the send after the deadline; ``peak`` is the largest send delay [s] of the
+    cycles while ``active`` (set-points streaming), after the first ``warmup`` cycles (thread
+    start-up is not load). ``overruns`` counts cycles later than ``warn``;
     ``active_overruns`` and ``worst`` (the largest lateness [s] since the last :meth:`take_worst`)
     count only cycles while ``active`` is True (the driver sets it while a slice streams).
     """
@@ -286,7 +287,7 @@ class LoopTimer:
         """Record the time of this cycle's send (after :meth:`sleep`)."""
         late = time.perf_counter() - self._deadline
         self._sent[(self.n - 1) % self._sent.shape[0]] = late
-        if late > self.peak and self.n > self.warmup:
+        if late > self.peak and self.active and self.n > self.warmup:
             self.peak = late
 
     def take_worst(self) -> float:

@@ -1287,10 +1287,11 @@ class VirtualController:
         error_log = _RateLimitedLog()
         timing = self.timing
         while not self._stop.is_set():
-            timing.record(time.monotonic() - next_t)
+            due = next_t
             next_t += cycle
             try:
                 with core.lock:
+                    timing.record(time.monotonic() - due)  # when the cycle really runs
                     core.step()
                     due = rtde.collect(core.cycles)
                 rtde.deliver(due)
