@@ -1287,11 +1287,11 @@ class VirtualController:
         error_log = _RateLimitedLog()
         timing = self.timing
         while not self._stop.is_set():
-            due = next_t
+            due_at = next_t
             next_t += cycle
             try:
                 with core.lock:
-                    timing.record(time.monotonic() - due)  # when the cycle really runs
+                    timing.record(time.monotonic() - due_at)  # when the cycle really runs
                     core.step()
                     due = rtde.collect(core.cycles)
                 rtde.deliver(due)
