@@ -139,6 +139,15 @@ def _sleep_peer(duration: float, out: str, ready: Any) -> None:
     np.save(out, late)
 
 
+def _steal_s() -> float:
+    """CPU time [s] the hypervisor gave to other guests, summed over CPUs (0 where unknown)."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def _pct(a_ms: np.ndarray) -> str:
     return (
         f"p50 {np.percentile(a_ms, 50):.3f}  p99 {np.percentile(a_ms, 99):.3f}  "
@@ -219,10 +228,10 @@ def main() -> None:
                 skipped_before = json.loads(dash.command("weldcell state"))["missed_cycles"]
             assert d.rate is not None  # mypy
             n_cycle_before = d.rate.n
-            t0 = time.perf_counter()
+            t0, steal0 = time.perf_counter(), _steal_s()
             handle = d.execute(traj, traj_path=path)
             res = handle.wait_until_done(args.duration * 2 + 10)
-            wall = time.perf_counter() - t0
+            wall, steal = time.perf_counter() - t0, _steal_s() - steal0
             with DashboardClient(args.host, h.ports.dashboard) as dash:
                 state = json.loads(dash.command("weldcell state"))
             for p in hogs:
@@ -301,7 +310,10 @@ def main() -> None:
         f"flange max {flange_err.max() * 1e3:.4f} mm, rms {np.sqrt(np.mean(flange_err**2)) * 1e3:.4f} mm "
         f"({moving.shape[0]} robot samples)"
     )
-    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(
+        f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; hypervisor steal time "
+        f"during the slice: {steal * 1e3 / wall:.1f} ms per second (all CPUs)"
+    )
     if res.outcome is not ExecutionOutcome.COMPLETED:
         raise SystemExit(f"the slice did not complete: {res.outcome.value} ({res.reason})")
     if ctl_underruns:
