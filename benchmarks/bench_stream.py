@@ -11,9 +11,11 @@ per CPU) load the machine, and reports:
 * PC-side lateness of the driver's control loop: wake-up delay after each 2 ms deadline, p50 / p99 /
   p99.9 [ms] (target p99.9 < 0.5 ms), and the delay until the cycle's RTDE package was handed to the
   kernel (wake-up plus the cycle's work), with the look-ahead the driver sized from its worst one;
-* a peer measured in the same run under the same load: a plain 500 Hz loop paced by
-  ``time.sleep`` to absolute deadlines, in its own process with ordinary scheduling (what an
-  ordinary Python loop gets from this machine);
+* two peers measured in the same run under the same load, each in its own process: a plain
+  500 Hz loop paced by ``time.sleep`` to absolute deadlines with ordinary scheduling (what an
+  ordinary Python loop gets from this machine), and the driver's own ``LoopTimer`` with the
+  driver's scheduling and spin but no work (the best this machine allows a real-time Python loop:
+  what the driver's loop shows beyond it is the driver's own doing);
 * path error of the executed motion against the plan: the controller's joint targets recorded by an
   independent RTDE client at 500 Hz, compared with the plan at the same path position (on-path
   error) and at the same elapsed time (timing error), in joint space [rad] and at the flange [m].
@@ -44,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from weldcell.drivers.base import ExecutionOutcome
-from weldcell.drivers.realtime import RealtimeConfig
+from weldcell.drivers.realtime import LoopTimer, RealtimeConfig, configure_thread
 from weldcell.drivers.ur import servo_program as sp
 from weldcell.drivers.ur.dashboard import DashboardClient
 from weldcell.drivers.ur.driver import URDriver, URDriverConfig
@@ -139,6 +141,17 @@ def _sleep_peer(duration: float, out: str, ready: Any) -> None:
     np.save(out, late)
 
 
+def _timer_peer(duration: float, out: str, ready: Any, fifo: int | None, spin: float) -> None:
+    """The real-time peer: the driver's LoopTimer with its scheduling, no work, own process."""
+    configure_thread(fifo, None, 1e-6)
+    n = int(duration / DT)
+    timer = LoopTimer(1.0 / DT, spin=spin, history=n + 1)
+    ready.set()
+    for _ in range(n):
+        timer.sleep()
+    np.save(out, timer.lateness[-n:])
+
+
 def _steal_s() -> float:
     """CPU time [s] the hypervisor gave to other guests, summed over CPUs (0 where unknown)."""
     try:
@@ -209,18 +222,22 @@ def main() -> None:
             _write_stamp(path, traj, {"passed": True, "n_violations": 0}, None)
 
             stop = ctx.Event()
-            ready_rec, ready_peer = ctx.Event(), ctx.Event()
+            ready_rec, ready_peer, ready_timer = ctx.Event(), ctx.Event(), ctx.Event()
             rec = ctx.Process(
                 target=_recorder, args=(args.host, h.ports.rtde, str(scratch / "rec.npy"), ready_rec, stop)
             )
             peer = ctx.Process(
                 target=_sleep_peer, args=(traj.duration, str(scratch / "peer.npy"), ready_peer)
             )
-            procs = [rec, peer]
-            rec.start()
-            peer.start()
-            if not (ready_rec.wait(60) and ready_peer.wait(60)):
-                raise SystemExit("the recorder or the peer did not start within 60 s")
+            timer_peer = ctx.Process(
+                target=_timer_peer,
+                args=(traj.duration, str(scratch / "timer.npy"), ready_timer, rt.fifo_priority, args.spin),
+            )
+            procs = [rec, peer, timer_peer]
+            for p in procs:
+                p.start()
+            if not (ready_rec.wait(60) and ready_peer.wait(60) and ready_timer.wait(60)):
+                raise SystemExit("the recorder or a peer did not start within 60 s")
             hogs = [subprocess.Popen([sys.executable, "-c", HOG]) for _ in range(args.hogs)]
             time.sleep(1.0)  # the hogs run before the slice starts
             with DashboardClient(args.host, h.ports.dashboard) as dash:
@@ -254,6 +271,7 @@ def main() -> None:
 
     rows = np.load(scratch / "rec.npy")
     peer_ms = np.load(scratch / "peer.npy") * 1e3
+    timer_ms = np.load(scratch / "timer.npy") * 1e3
     data = rows[rows[:, 2] == session]
     ctl_underruns = int(data[:, 3].max())
     min_fill = int(data[:, 4].min())
@@ -303,6 +321,10 @@ def main() -> None:
     print(
         f"peer, plain time.sleep loop at 500 Hz (own process, ordinary scheduling) [ms]: {_pct(peer_ms)}  "
         f"(n = {peer_ms.shape[0]}, > 1 ms: {int((peer_ms > 1.0).sum())})"
+    )
+    print(
+        f"peer, the driver's LoopTimer alone (own process, same scheduling, no work) [ms]: {_pct(timer_ms)}  "
+        f"(n = {timer_ms.shape[0]}, > 1 ms: {int((timer_ms > 1.0).sum())})"
     )
     print(f"on-path joint error (robot target vs plan at the same path position): max {onpath.max():.2e} rad")
     print(
