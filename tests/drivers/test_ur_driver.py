@@ -526,7 +526,8 @@ def test_controller_runs_in_its_own_real_time_process(controller: VirtualControl
     server thread of the controller process can be preempted by ordinary load."""
     assert controller.pid != os.getpid() and controller.is_alive()
     notes: list[str] = []
-    probe = threading.Thread(target=lambda: notes.extend(configure_thread(1)))  # may we use FIFO here?
+    # may a process of ours use SCHED_FIFO at the cycle's priority (root, CAP_SYS_NICE, rtprio)?
+    probe = threading.Thread(target=lambda: notes.extend(configure_thread(CYCLE_PRIORITY)))
     probe.start()
     probe.join()
     fifo = any(n.startswith("SCHED_FIFO priority") for n in notes)
