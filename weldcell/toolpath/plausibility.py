@@ -59,29 +59,7 @@ def body_signed_distance(body: Body, p_world: NDArrayF) -> NDArrayF:
     """Signed distance [m] of world points (N, 3) to a body's surface: > 0 outside, < 0 inside."""
     T = np.asarray(body.T_world_body, dtype=np.float64)
     p = (np.asarray(p_world, dtype=np.float64) - T[:3, 3]) @ T[:3, :3]
-    if body.shape == "box":
-        q = np.abs(p) - 0.5 * np.asarray(body.size)
-        outside = np.linalg.norm(np.maximum(q, 0.0), axis=1)
-        return np.asarray(outside + np.minimum(q.max(axis=1), 0.0), dtype=np.float64)
-    if body.shape == "cylinder":
-        q = np.stack([np.hypot(p[:, 0], p[:, 1]) - body.radius, np.abs(p[:, 2]) - 0.5 * body.length], axis=1)
-        outside = np.linalg.norm(np.maximum(q, 0.0), axis=1)
-        return np.asarray(outside + np.minimum(q.max(axis=1), 0.0), dtype=np.float64)
-    if body.shape == "sphere":
-        return np.asarray(np.linalg.norm(p, axis=1) - body.radius, dtype=np.float64)
-    mesh = _load_mesh(str(body.mesh_path), float(body.mesh_scale))
-    import trimesh
-
-    return -np.asarray(trimesh.proximity.signed_distance(mesh, p), dtype=np.float64)  # trimesh: > 0 inside
-
-
-@functools.lru_cache(maxsize=16)
-def _load_mesh(path: str, scale: float) -> object:
-    import trimesh
-
-    mesh = trimesh.load_mesh(path, force="mesh")
-    mesh.apply_scale(scale)
-    return mesh
+    return body.geometry.signed_distance(p)
 
 
 REACH_CACHE_VERSION = 1  # bump when _compute_arm_reach changes
