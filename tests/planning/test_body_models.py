@@ -123,7 +123,10 @@ def test_a_shell_that_is_not_convex_is_its_hull_with_a_warning(tmp_path: Path) -
     # an L made of two closed convex shells is exact: no warning, two pieces
     path = tmp_path / "ell.stl"
     trimesh.util.concatenate(
-        [trimesh.creation.box((100, 20, 20)), trimesh.creation.box((20, 20, 80)).apply_translation((40, 0, 50))]
+        [
+            trimesh.creation.box((100, 20, 20)),
+            trimesh.creation.box((20, 20, 80)).apply_translation((40, 0, 50)),
+        ]
     ).export(path)
     ell = Mesh(path, 0.001)
     assert len(ell.convex_pieces()) == 2 and ell.hull_warnings("ell") == []
@@ -131,10 +134,12 @@ def test_a_shell_that_is_not_convex_is_its_hull_with_a_warning(tmp_path: Path) -
 
 def test_flat_or_missing_meshes_are_clear_errors(tmp_path: Path) -> None:
     flat = tmp_path / "sheet.obj"
-    trimesh.Trimesh(vertices=[[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0]], faces=[[0, 1, 2], [0, 2, 3]]).export(flat)
+    trimesh.Trimesh(
+        vertices=[[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0]], faces=[[0, 1, 2], [0, 2, 3]]
+    ).export(flat)
     with pytest.raises(BodyShapeError, match="flat"):
         Mesh(flat, 0.001).convex_pieces()
-    with pytest.raises(ModelError, match="'fix'.*mesh file not found"):
+    with pytest.raises(ModelError, match=r"'fix'.*mesh file not found"):
         Body("fix", "fixture", "mesh", mesh_path=tmp_path / "none.stl")
     with pytest.raises(ModelError, match="unknown shape 'cone'"):
         Body("fix", "fixture", "cone")

@@ -54,16 +54,22 @@ def test_every_shape_has_a_planner_and_a_simulator_model() -> None:
 
 
 @pytest.mark.parametrize(("robot_name", "T_world_base"), CASES, ids=[c[0] for c in CASES])
-def test_planner_and_pybullet_agree_on_mesh_bodies(robot_name: str, T_world_base: np.ndarray, tmp_path: Path) -> None:
+def test_planner_and_pybullet_agree_on_mesh_bodies(
+    robot_name: str, T_world_base: np.ndarray, tmp_path: Path
+) -> None:
     mesh = _write_mesh(tmp_path / "parts.stl")
     robot = load_robot(robot_name)
     torch = load_torch("torch_mig_22")
+    T_a = T_world_base @ se3_from_xyz_rpy(np.array([0.4, -0.1, 0.25]), np.array([0.3, -0.2, 0.6]))
+    T_b = T_world_base @ se3_from_xyz_rpy(np.array([-0.3, 0.35, 0.45]), np.array([1.1, 0.4, -0.3]))
     bodies = (
-        CellBody("parts", "fixture", "mesh", T_world_base @ se3_from_xyz_rpy(np.array([0.4, -0.1, 0.25]), np.array([0.3, -0.2, 0.6])), mesh_path=mesh, mesh_scale=0.001),
-        CellBody("parts_2", "workpiece", "mesh", T_world_base @ se3_from_xyz_rpy(np.array([-0.3, 0.35, 0.45]), np.array([1.1, 0.4, -0.3])), mesh_path=mesh, mesh_scale=0.001),
-    )  # fmt: skip
+        CellBody("parts", "fixture", "mesh", T_a, mesh_path=mesh, mesh_scale=0.001),
+        CellBody("parts_2", "workpiece", "mesh", T_b, mesh_path=mesh, mesh_scale=0.001),
+    )
     assert len(bodies[0].geometry.convex_pieces()) == 3
-    checker = CapsuleCollisionChecker(robot, torch, SimpleNamespace(T_world_base=T_world_base, bodies=bodies, clearance=0.0), 0.0)
+    checker = CapsuleCollisionChecker(
+        robot, torch, SimpleNamespace(T_world_base=T_world_base, bodies=bodies, clearance=0.0), 0.0
+    )
     mesh_cap, mesh_piece, _ = checker._mesh_env
     body_of_piece = [next(i for i, b in enumerate(bodies) if b.name == n) for n in checker.piece_names]
     cell = CellModel(
@@ -102,7 +108,9 @@ def test_planner_and_pybullet_agree_on_mesh_bodies(robot_name: str, T_world_base
                 res = [
                     r
                     for piece in scene.cell_piece_ids[bi]
-                    for r in pb.getClosestPoints(body_id, piece, 0.2, linkIndexA=link, physicsClientId=scene.client)
+                    for r in pb.getClosestPoints(
+                        body_id, piece, 0.2, linkIndexA=link, physicsClientId=scene.client
+                    )
                 ]
                 if not res:
                     assert d_plan > 0.2 - AGREE, (link, bi, q, d_plan)

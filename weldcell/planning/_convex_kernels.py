@@ -275,7 +275,20 @@ def convex_batch(
 
 @njit(cache=True)
 def convex_pair_distances(
-    q, parent, origin, axis, qidx, cap_link, cap_a, cap_b, cap_r, planes, tris, face_start, pair_cap, pair_piece
+    q,
+    parent,
+    origin,
+    axis,
+    qidx,
+    cap_link,
+    cap_a,
+    cap_b,
+    cap_r,
+    planes,
+    tris,
+    face_start,
+    pair_cap,
+    pair_piece,
 ):  # pragma: no cover - compiled
     """Distance [m] of every capsule-vs-convex-piece pair for one configuration q (n,)."""
     C = cap_link.shape[0]

@@ -144,5 +144,8 @@ def bodies_in_base(cell: Any) -> tuple[list[PrimitiveBody], list[ConvexBody]]:
             )
         T_base_body = T_base_world @ np.asarray(body.T_world_body, dtype=np.float64)
         for item in build(body.name, body.role, shape, T_base_body):
-            (prims if isinstance(item, PrimitiveBody) else pieces).append(item)
+            if isinstance(item, PrimitiveBody):
+                prims.append(item)
+            else:
+                pieces.append(item)
     return prims, pieces

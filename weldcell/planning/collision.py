@@ -174,17 +174,26 @@ class CapsuleCollisionChecker:
                 return nozzle_clearance + pad
             return clearance + pad
 
-        env_cap, env_body, env_req = [], [], []
-        mesh_cap, mesh_piece, mesh_req = [], [], []
+        env_cap: list[int] = []
+        env_body: list[int] = []
+        env_req: list[float] = []
+        mesh_cap: list[int] = []
+        mesh_piece: list[int] = []
+        mesh_req: list[float] = []
         for ci, (owner, c) in enumerate(caps):
             cname = getattr(c, "name", "") or ""
-            for targets, out in ((bodies, (env_cap, env_body, env_req)), (pieces, (mesh_cap, mesh_piece, mesh_req))):
-                for bi, body in enumerate(targets):
-                    req = requirement(ci, owner, cname, body.role)
-                    if req is not None:
-                        out[0].append(ci)
-                        out[1].append(bi)
-                        out[2].append(req)
+            for bi, body in enumerate(bodies):
+                req = requirement(ci, owner, cname, body.role)
+                if req is not None:
+                    env_cap.append(ci)
+                    env_body.append(bi)
+                    env_req.append(req)
+            for pi, piece in enumerate(pieces):
+                req = requirement(ci, owner, cname, piece.role)
+                if req is not None:
+                    mesh_cap.append(ci)
+                    mesh_piece.append(pi)
+                    mesh_req.append(req)
         self._env = (
             np.array(env_cap, dtype=np.int64),
             np.array(env_body, dtype=np.int64),
@@ -573,7 +582,10 @@ class CapsuleCollisionChecker:
 
 
 def _pack_pieces(pieces: list[ConvexBody]) -> tuple[NDArrayF, NDArrayF, npt.NDArray[np.int64], NDArrayF]:
-    """Kernel arrays of convex pieces: planes (F, 4), triangles (F, 9), face offsets (P + 1,), spheres (P, 4)."""
+    """Kernel arrays of convex pieces: planes (F, 4), triangles (F, 9), face starts (P + 1,), spheres (P, 4).
+
+    The pieces' faces are stacked; piece p owns faces ``start[p]:start[p + 1]``.
+    """
     counts = [len(p.planes) for p in pieces]
     start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     if not pieces:

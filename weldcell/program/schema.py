@@ -49,7 +49,10 @@ class _BodyBase(_Strict):
 
 # one optional block per registered shape (weldcell.program.shapes.SHAPES): a new shape is one module
 _shape_fields: dict[str, Any] = {
-    kind: (cls.Spec | None, Field(default=None, description=cls.__doc__.splitlines()[0] if cls.__doc__ else ""))
+    kind: (
+        cls.Spec | None,
+        Field(default=None, description=cls.__doc__.splitlines()[0] if cls.__doc__ else ""),
+    )
     for kind, cls in SHAPES.items()
 }
 BodySpec = create_model(  # type: ignore[call-overload]

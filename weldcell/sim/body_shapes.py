@@ -40,7 +40,9 @@ def _cylinder(shape: Shape, cid: int, rgba: Rgba) -> list[Piece]:
     assert isinstance(shape, Cylinder)  # mypy
     r, h = shape.cyl_radius, shape.cyl_length
     col = pb.createCollisionShape(pb.GEOM_CYLINDER, radius=r, height=h, physicsClientId=cid)
-    vis = pb.createVisualShape(pb.GEOM_CYLINDER, radius=r, length=h, rgbaColor=list(rgba), physicsClientId=cid)
+    vis = pb.createVisualShape(
+        pb.GEOM_CYLINDER, radius=r, length=h, rgbaColor=list(rgba), physicsClientId=cid
+    )
     return [(col, vis, np.eye(4))]
 
 

@@ -37,7 +37,7 @@ def _ro(a: Any) -> NDArrayF:
     return arr
 
 
-def CellBody(  # noqa: N802 - the former class name, kept as the scene-friendly constructor
+def CellBody(
     name: str,
     role: str,
     shape: str,

@@ -158,7 +158,9 @@ def query(scene: Scene, unit: QueryUnit, rules: ClearanceRules, lookahead: float
         cap = rules.clearance + lookahead
         mount = scene.mount_contacts
         for i, pieces in enumerate(scene.cell_piece_ids):
-            for r in (r for body in pieces for r in pb.getClosestPoints(robot, body, cap, physicsClientId=cid)):
+            for r in (
+                r for body in pieces for r in pb.getClosestPoints(robot, body, cap, physicsClientId=cid)
+            ):
                 key = (r[3], i)
                 if key in best and best[key][0] <= r[8]:
                     continue

@@ -26,10 +26,10 @@ import pybullet as pb
 from weldcell.errors import ModelError, UnknownJointError
 from weldcell.kinematics import load_torch
 from weldcell.planning.margins import SELF_CLEARANCE
-from weldcell.sim import _bullet as bl
-from weldcell.sim.capsule_urdf import robot_capsule_urdf, torch_capsule_urdf
 from weldcell.program.model import Body
+from weldcell.sim import _bullet as bl
 from weldcell.sim.body_shapes import pybullet_pieces
+from weldcell.sim.capsule_urdf import robot_capsule_urdf, torch_capsule_urdf
 from weldcell.sim.cell_model import CellModel
 from weldcell.sim.world import PybulletWorld
 
@@ -380,7 +380,9 @@ def _mount_contacts(
             found = [
                 r
                 for body in pieces
-                for r in pb.getClosestPoints(robot_id, body, MOUNT_TOLERANCE, linkIndexA=k, physicsClientId=cid)
+                for r in pb.getClosestPoints(
+                    robot_id, body, MOUNT_TOLERANCE, linkIndexA=k, physicsClientId=cid
+                )
             ]
             for r in found:
                 key = (k, i)

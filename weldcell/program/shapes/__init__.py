@@ -52,4 +52,14 @@ def shape_from_fields(
     )
 
 
-__all__ = ["SHAPES", "Box", "ConvexPiece", "Cylinder", "Mesh", "Shape", "Sphere", "shape_class", "shape_from_fields"]
+__all__ = [
+    "SHAPES",
+    "Box",
+    "ConvexPiece",
+    "Cylinder",
+    "Mesh",
+    "Shape",
+    "Sphere",
+    "shape_class",
+    "shape_from_fields",
+]
