@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from weldcell.program.geometry import SeamCurve
 from weldcell.program.model import Body, Program
+from weldcell.program.shapes import Mesh
 from weldcell.toolpath.path import seam_samples
 from weldcell.toolpath.segments import WeldSegment, toolpaths_for_program
 
@@ -39,8 +40,10 @@ class ProgramWarning:
     """Something in a valid program that cannot be right.
 
     Attributes:
-        seam_id: The seam concerned.
-        kind: ``"off_surface"``, ``"torch_inside_material"`` or ``"out_of_reach"``.
+        seam_id: The seam concerned ("" for a warning about a cell body).
+        kind: ``"off_surface"``, ``"torch_inside_material"``, ``"out_of_reach"`` or ``"mesh_hull"`` (a
+            mesh shell that the planner and the simulator model by its convex hull; ``value`` is the
+            volume the hull adds [m^3], NaN for a shell that is not closed).
         message: The full sentence for the user (names the seam, the value and the limit).
         value: The measured value [m] (distance to a surface, depth, or flange distance).
         limit: The limit it was compared with [m].
@@ -142,7 +145,24 @@ def program_warnings(
     out += _off_surface(program)
     out += _torch_inside(program, segs)
     out += _out_of_reach(program, segs)
+    out += _mesh_hulls(program)
     return tuple(out)
+
+
+def _mesh_hulls(program: Program) -> list[ProgramWarning]:
+    """Mesh shells modelled by their convex hull (not convex, or not closed), one warning each."""
+    out = []
+    for body in program.cell.bodies:
+        if not isinstance(body.geometry, Mesh):
+            continue
+        pieces = body.geometry.convex_pieces()
+        for piece, message in zip(
+            (p for p in pieces if not p.closed or p.added_volume > 0.0),
+            body.geometry.hull_warnings(body.name),
+            strict=True,
+        ):
+            out.append(ProgramWarning("", "mesh_hull", message, float(piece.added_volume), 0.0, 0.0))
+    return out
 
 
 def _off_surface(program: Program) -> list[ProgramWarning]:
