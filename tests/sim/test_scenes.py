@@ -24,7 +24,8 @@ def test_scenes_use_the_same_body_parser(tmp_path: Path) -> None:
     assert cube.mesh_scale == 0.001 and cube.geometry.bounding_radius() == pytest.approx(0.05 * np.sqrt(3))
     assert rod.radius == pytest.approx(0.005) and rod.length == pytest.approx(0.2)
     scene.write_text(
-        "format: weldcell.scene/1\nbodies:\n  - {name: rod, role: obstacle, cylinder: {radius_mm: -5, length_mm: 2}}\n"
+        "format: weldcell.scene/1\nbodies:\n"
+        "  - {name: rod, role: obstacle, cylinder: {radius_mm: -5, length_mm: 2}}\n"
     )
     with pytest.raises(ModelError, match=r"bodies\[0\] \(rod\): cylinder\.radius_mm"):
         load_scene(scene)
