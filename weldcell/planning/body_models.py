@@ -96,10 +96,10 @@ def _mesh(name: str, role: str, shape: Shape, T_base_body: NDArrayF) -> Model:
 
 #: Per-shape planner models, keyed like ``weldcell.program.shapes.SHAPES``.
 PLANNER_SHAPES: dict[str, Callable[[str, str, Shape, NDArrayF], Model]] = {
-    "box": _box,
-    "cylinder": _cylinder,
-    "sphere": _sphere,
-    "mesh": _mesh,
+    Box.kind: _box,
+    Cylinder.kind: _cylinder,
+    Sphere.kind: _sphere,
+    Mesh.kind: _mesh,
 }
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from weldcell.errors import BodyShapeError, InputShapeError, ModelError
-from weldcell.program.shapes import Shape, shape_from_fields
+from weldcell.program.shapes import Box, Shape, shape_from_fields
 from weldcell.spatial import check_transforms
 
 NDArrayF = npt.NDArray[np.float64]
@@ -128,7 +128,7 @@ class Body:
             "role": self.role,
             "shape": self.shape,
             "T_world_body": np.round(self.T_world_body, 9).tolist(),
-            "size": np.round(self.size, 9).tolist() if self.shape == "box" else None,  # type: ignore[arg-type]
+            "size": np.round(self.size, 9).tolist() if isinstance(self.geometry, Box) else None,  # type: ignore[arg-type]
             "radius": round(self.radius, 9),
             "length": round(self.length, 9),
             "mesh": self.geometry.describe().get("mesh"),

@@ -74,10 +74,10 @@ def _mesh(shape: Shape, cid: int, rgba: Rgba) -> list[Piece]:
 
 #: Per-shape builders, keyed like ``weldcell.program.shapes.SHAPES``.
 PYBULLET_SHAPES: dict[str, Callable[[Shape, int, Rgba], list[Piece]]] = {
-    "box": _box,
-    "cylinder": _cylinder,
-    "sphere": _sphere,
-    "mesh": _mesh,
+    Box.kind: _box,
+    Cylinder.kind: _cylinder,
+    Sphere.kind: _sphere,
+    Mesh.kind: _mesh,
 }
 
 
