@@ -127,3 +127,32 @@ def test_planner_and_pybullet_agree_on_mesh_bodies(
         agree()
     print(f"{robot_name}: {stats}")
     assert stats["compared"] > 30
+
+
+def test_a_millimetre_mesh_cube_is_100mm_in_pybullet_too(tmp_path: Path) -> None:
+    path = tmp_path / "cube.stl"
+    trimesh.creation.box((100.0, 100.0, 100.0)).export(path)
+    robot = load_robot("ur5e")
+    T = se3_from_xyz_rpy(np.array([0.5, 0.2, 0.1]), np.zeros(3))
+    cell = CellModel(
+        robot="ur5e",
+        robot_urdf=robot.urdf_path,
+        T_world_base=np.eye(4),
+        bodies=(CellBody("cube", "fixture", "mesh", T, mesh_path=path, mesh_scale=0.001),),
+    )
+    with PybulletWorld() as world:
+        scene = build_scene(world, cell)
+        ((piece,),) = scene.cell_piece_ids
+        assert scene.cell_ids == (piece,)
+        cid = scene.client
+        ball = pb.createMultiBody(
+            0.0, pb.createCollisionShape(pb.GEOM_SPHERE, radius=0.01, physicsClientId=cid)
+        )
+        pb.changeDynamics(ball, -1, collisionMargin=0.0, physicsClientId=cid)
+        # 30 mm off each face (faces at 50 mm from the centre) and off a corner: exact distances
+        for offset in ([0.08, 0.0, 0.0], [0.0, -0.08, 0.0], [0.0, 0.0, 0.08], [0.08, 0.08, 0.08]):
+            pos = np.array([0.5, 0.2, 0.1]) + offset
+            pb.resetBasePositionAndOrientation(ball, pos.tolist(), [0, 0, 0, 1], physicsClientId=cid)
+            (hit,) = pb.getClosestPoints(ball, piece, 1.0, physicsClientId=cid)
+            expected = float(np.linalg.norm(np.maximum(np.abs(offset) - 0.05, 0.0))) - 0.01
+            assert hit[8] == pytest.approx(expected, abs=1e-6)
