@@ -13,12 +13,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, create_model
 
-from weldcell.program._spec_base import LIMIT, Coord, NonNegative, PositiveMm, StrictSpec, Vec3
+from weldcell.program._spec_base import NonNegative, PositiveMm, StrictSpec, Vec3
 from weldcell.program.shapes import SHAPES
 
 FORMAT_ID = "weldcell.program/1"
-_Strict = StrictSpec
-__all__ = ["LIMIT", "Coord", "NonNegative", "PositiveMm", "Vec3"]
+_Strict = StrictSpec  # base of every block (unknown keys are errors); shape blocks live in program/shapes
 
 
 class PoseSpec(_Strict):
