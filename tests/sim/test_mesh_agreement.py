@@ -88,7 +88,7 @@ def test_planner_and_pybullet_agree_on_mesh_bodies(
         robot_link = {name: k for k, name in scene.link_names.items()}
         torch_link = {name: k for k, name in scene.torch_link_names.items()}
 
-        @settings(max_examples=40, deadline=None, database=None)
+        @settings(max_examples=40, deadline=None, database=None, derandomize=True)
         @given(st.lists(st.floats(-np.pi, np.pi), min_size=robot.n_joints, max_size=robot.n_joints))
         def agree(q_list: list[float]) -> None:
             q = np.clip(np.array(q_list), robot.q_lower, robot.q_upper)
