@@ -157,3 +157,13 @@ def test_convex_pieces_are_in_the_base_frame_of_a_hanging_robot(cube_mm: Path) -
     np.testing.assert_allclose(centre, p_base[:3], atol=1e-9)
     # every face plane has the centre 50 mm inside
     np.testing.assert_allclose(piece.planes[:, 3] - piece.planes[:, :3] @ p_base[:3], 0.05, atol=1e-9)
+
+
+def test_a_very_fine_hull_is_warned_about(tmp_path: Path) -> None:
+    path = tmp_path / "ball.stl"
+    trimesh.creation.icosphere(subdivisions=4, radius=50.0).export(path)  # 2562 vertices, convex
+    mesh = Mesh(path, 0.001)
+    (piece,) = mesh.convex_pieces()
+    assert piece.closed and piece.added_volume == 0.0 and len(piece.vertices) == 2562
+    (msg,) = mesh.hull_warnings("ball")
+    assert "2562 hull vertices" in msg and "0.1 mm" in msg

@@ -155,12 +155,7 @@ def _mesh_hulls(program: Program) -> list[ProgramWarning]:
     for body in program.cell.bodies:
         if not isinstance(body.geometry, Mesh):
             continue
-        pieces = body.geometry.convex_pieces()
-        for piece, message in zip(
-            (p for p in pieces if not p.closed or p.added_volume > 0.0),
-            body.geometry.hull_warnings(body.name),
-            strict=True,
-        ):
+        for piece, message in body.geometry.hull_notes(body.name):
             out.append(ProgramWarning("", "mesh_hull", message, float(piece.added_volume), 0.0, 0.0))
     return out
 
