@@ -226,8 +226,11 @@ def _pieces(path: str, mtime_ns: int, size: int, scale: float) -> tuple[ConvexPi
         if not hull.volume > MIN_THICKNESS * span * span:
             raise flat
         verts = np.ascontiguousarray(hull.vertices, dtype=np.float64)
-        tris = np.ascontiguousarray(hull.faces, dtype=np.int64)
-        normals = np.ascontiguousarray(hull.face_normals, dtype=np.float64)
+        tris = np.asarray(hull.faces, dtype=np.int64)
+        normals = np.asarray(hull.face_normals, dtype=np.float64)
+        proper = np.isfinite(normals).all(axis=1) & (np.linalg.norm(normals, axis=1) > 0.5)
+        tris = np.ascontiguousarray(tris[proper])  # sliver faces have no plane; their edges are in others
+        normals = np.ascontiguousarray(normals[proper])
         offsets = np.einsum("ij,ij->i", normals, verts[tris[:, 0]])
         closed = bool(shell.is_watertight)
         added = float(hull.volume - abs(shell.volume)) if closed else float("nan")
