@@ -167,3 +167,20 @@ def test_a_very_fine_hull_is_warned_about(tmp_path: Path) -> None:
     assert piece.closed and piece.added_volume == 0.0 and len(piece.vertices) == 2562
     (msg,) = mesh.hull_warnings("ball")
     assert "2562 hull vertices" in msg and "0.1 mm" in msg
+
+
+def test_a_refusal_at_a_hull_says_it_is_the_hull(tmp_path: Path) -> None:
+    path = tmp_path / "ring.stl"
+    trimesh.creation.annulus(r_min=150.0, r_max=200.0, height=40.0).export(path)
+    ring = Body("ring", "obstacle", "mesh", mesh_path=path, T_world_body=T_PART, mesh_scale=0.001)
+    checker = CapsuleCollisionChecker(load_robot("ur5e"), load_torch("torch_mig_22"), _cell(ring), 0.0)
+    Q = np.random.default_rng(2).uniform(-np.pi, np.pi, (300, 6))
+    res = checker.query(Q, exact_below=0.2)
+    near = [
+        i
+        for i in range(len(Q))
+        if res.worst_pair[i] >= 0 and checker.pair_names(int(res.worst_pair[i]))[1] == "ring"
+    ]
+    assert near
+    text = checker.describe(Q[near[0]])
+    assert "ring (convex hull of its non-convex shell 1)" in text and "needs 0.0 mm" in text

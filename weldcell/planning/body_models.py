@@ -51,6 +51,8 @@ class ConvexBody:
         planes: Outward face planes ``[nx, ny, nz, offset]`` [m], shape (F, 4).
         tris: Face corners [m], shape (F, 9).
         sphere: Bounding sphere centre and radius [m], shape (4,).
+        note: What the piece stands for when it is not the shell itself, for messages
+            (``"convex hull of its non-convex shell 2"``), else "".
     """
 
     name: str
@@ -58,6 +60,7 @@ class ConvexBody:
     planes: NDArrayF
     tris: NDArrayF
     sphere: NDArrayF
+    note: str = ""
 
 
 Model = list[PrimitiveBody | ConvexBody]
@@ -90,7 +93,12 @@ def _mesh(name: str, role: str, shape: Shape, T_base_body: NDArrayF) -> Model:
         tris = v[piece.triangles].reshape(-1, 9)
         centre = 0.5 * (v.min(axis=0) + v.max(axis=0))
         radius = float(np.linalg.norm(v - centre, axis=1).max())
-        out.append(ConvexBody(name, role, planes, tris, np.array([*centre, radius])))
+        note = ""
+        if not piece.closed:
+            note = f"convex hull of its open shell {piece.shell + 1}"
+        elif piece.added_volume > 0.0:
+            note = f"convex hull of its non-convex shell {piece.shell + 1}"
+        out.append(ConvexBody(name, role, planes, tris, np.array([*centre, radius]), note))
     return out
 
 

@@ -159,6 +159,7 @@ class CapsuleCollisionChecker:
         bodies, pieces = bodies_in_base(cell)
         self.body_names: tuple[str, ...] = tuple(b.name for b in bodies)
         self.piece_names: tuple[str, ...] = tuple(b.name for b in pieces)
+        self.piece_notes: tuple[str, ...] = tuple(b.note for b in pieces)
         root_group = self.chain.rigid_groups()[0]
         groups = self.chain.rigid_groups()[cap_link]
 
@@ -544,11 +545,12 @@ class CapsuleCollisionChecker:
         a, b = self.pair_names(k)
         req = self.pair_requirement(k)
         d = float(res.slack[0]) + req
+        m = k - len(self._env[0]) - len(self._self[0])
+        note = self.piece_notes[self._mesh_env[1][m]] if m >= 0 else ""
+        b_label = f"{part_label(b)} ({note})" if note else part_label(b)
         if d < 0:
-            return (
-                f"{part_label(a)} penetrates {part_label(b)} by {-d * 1e3:.1f} mm, needs {req * 1e3:.1f} mm"
-            )
-        return f"{part_label(a)} {d * 1e3:.1f} mm from {part_label(b)}, needs {req * 1e3:.1f} mm"
+            return f"{part_label(a)} penetrates {b_label} by {-d * 1e3:.1f} mm, needs {req * 1e3:.1f} mm"
+        return f"{part_label(a)} {d * 1e3:.1f} mm from {b_label}, needs {req * 1e3:.1f} mm"
 
     def colliding_bodies(self, q: npt.ArrayLike) -> list[tuple[str, str]]:
         """Every pair closer than its required distance at one configuration q (n,) [rad]."""
