@@ -92,7 +92,9 @@ class Mesh(Shape):
         path = (base_dir / spec.file).resolve()
         if not path.is_file():
             raise BodyShapeError(f"mesh file '{spec.file}' not found (looked in {base_dir})", field=("file",))
-        return cls(path, float(spec.scale))
+        shape = cls(path, float(spec.scale))
+        shape.convex_pieces()  # an unreadable file or a flat shell is an error of the program, at its line
+        return shape
 
     @classmethod
     def from_fields(
