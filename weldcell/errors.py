@@ -7,7 +7,8 @@ CLI) can catch one type and print a message a welder understands instead of a tr
     ├── ModelError                    robot / torch / cell model problems
     │   ├── UnknownModelError         a robot or torch name that is not in urdf/
     │   ├── UnknownFrameError
-    │   └── UnknownJointError
+    │   ├── UnknownJointError
+    │   └── BodyShapeError            a cell body's shape fields (names the field and what was expected)
     ├── InputShapeError (+ValueError) arrays of the wrong shape, NaN, non-rigid transforms
     ├── ProgramError                  a weld program that cannot be used (file, line, field, expected)
     │   └── ProgramFormatError        YAML syntax / schema violations
@@ -52,6 +53,18 @@ class UnknownFrameError(ModelError):
 
 class UnknownJointError(ModelError):
     """A joint name that the model does not have."""
+
+
+class BodyShapeError(ModelError):
+    """A cell body's shape cannot be used; ``field`` is the path of the offending field in its block.
+
+    Example: ``BodyShapeError("radius_mm must be > 0, got -2", field=("radius_mm",))``.
+    """
+
+    def __init__(self, message: str, *, field: tuple[str, ...] = ()) -> None:
+        self.field = field
+        self.message = message
+        super().__init__(message)
 
 
 class InputShapeError(WeldcellError, ValueError):

@@ -1,11 +1,13 @@
 """Collision checking for planning: the ``CollisionChecker`` protocol and a fast capsule checker.
 
 :class:`CapsuleCollisionChecker` models the robot links and the torch as capsules (from
-``Robot.collision_capsules`` and ``Torch.collision_capsules``) and the cell's bodies as spheres, boxes
-and finite cylinders (meshes fall back to their bounding box in the body frame, which is
-conservative). Distances are lower bounds of the true capsule-to-body distances, so the checker never
-calls a configuration free that is closer than the required distance. Batches of configurations are
-checked in one compiled call (numba, cached on disk).
+``Robot.collision_capsules`` and ``Torch.collision_capsules``) and the cell's bodies by one function
+per shape (:mod:`weldcell.planning.body_models`): spheres, boxes and finite cylinders exactly, meshes
+as their convex pieces (one convex hull per shell of the mesh, scale applied; the simulator loads the
+same pieces), with closed-form capsule-to-polytope distances
+(:mod:`weldcell.planning._convex_kernels`). Distances are lower bounds of the true capsule-to-body
+distances, so the checker never calls a configuration free that is closer than the required
+distance. Batches of configurations are checked in compiled calls (numba, cached on disk).
 
 Rules (the simulator's, :mod:`weldcell.sim.collision`, with the same numbers as written; pybullet
 measures the same capsules, :mod:`weldcell.sim.capsule_urdf`):
@@ -26,15 +28,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
-from weldcell.errors import InputShapeError, ModelError
+from weldcell.errors import InputShapeError
 from weldcell.planning import _collision_kernels as kernels
+from weldcell.planning import _convex_kernels as convex
 from weldcell.planning._chain import KinematicChain, chain_from_robot
+from weldcell.planning.body_models import ConvexBody, bodies_in_base
 from weldcell.planning.margins import NOZZLE_CLEARANCE, SELF_CLEARANCE
 from weldcell.spatial import invert_transforms
 
@@ -99,59 +102,6 @@ def part_label(name: str) -> str:
     return f"{owner} {part}"
 
 
-@dataclass(frozen=True, slots=True)
-class _Body:
-    name: str
-    role: str
-    kind: int
-    T_base_body: NDArrayF
-    h: NDArrayF
-
-
-def _bodies_in_base(cell: Any) -> list[_Body]:
-    """Convert the cell's bodies into kernel primitives in the robot base frame."""
-    T_base_world = invert_transforms(np.asarray(cell.T_world_base, dtype=np.float64))
-    out: list[_Body] = []
-    for body in cell.bodies:
-        T_base_body = T_base_world @ np.asarray(body.T_world_body, dtype=np.float64)
-        shape = body.shape
-        if shape == "box":
-            h = 0.5 * np.asarray(body.size, dtype=np.float64)
-            out.append(_Body(body.name, body.role, kernels.BOX, T_base_body, h))
-        elif shape == "sphere":
-            out.append(
-                _Body(body.name, body.role, kernels.SPHERE, T_base_body, np.array([body.radius, 0.0, 0.0]))
-            )
-        elif shape == "cylinder":
-            h = np.array([float(body.radius), 0.5 * float(body.length), 0.0])
-            out.append(_Body(body.name, body.role, kernels.CYLINDER, T_base_body, h))
-        elif shape == "mesh":
-            out.append(_mesh_as_box(body, T_base_body))
-        else:
-            raise ModelError(
-                f"body {body.name!r}: unknown shape {shape!r}; expected box, cylinder, sphere or mesh"
-            )
-    return out
-
-
-def _mesh_as_box(body: Any, T_base_body: NDArrayF) -> _Body:
-    """Bounding box (in the body frame) of a mesh body: a conservative stand-in."""
-    import trimesh
-
-    path = Path(body.mesh_path) if body.mesh_path is not None else None
-    if path is None or not path.is_file():
-        raise ModelError(f"body {body.name!r}: mesh file {path} not found")
-    mesh = trimesh.load(path, force="mesh")
-    scale = np.asarray(getattr(body, "size", (1.0, 1.0, 1.0)), dtype=np.float64)
-    if scale.shape != (3,) or np.any(scale <= 0):
-        scale = np.ones(3)
-    v = np.asarray(mesh.vertices, dtype=np.float64) * scale  # type: ignore[attr-defined]
-    lo, hi = v.min(axis=0), v.max(axis=0)
-    T_center = np.eye(4)
-    T_center[:3, 3] = 0.5 * (lo + hi)
-    return _Body(body.name, body.role, kernels.BOX, T_base_body @ T_center, 0.5 * (hi - lo))
-
-
 class CapsuleCollisionChecker:
     """Batched capsule-vs-primitive collision checker (implements :class:`CollisionChecker`).
 
@@ -206,34 +156,56 @@ class CapsuleCollisionChecker:
         cap_a = np.array([np.asarray(c.p0, dtype=np.float64) for _, c in caps]).reshape(-1, 3)
         cap_b = np.array([np.asarray(c.p1, dtype=np.float64) for _, c in caps]).reshape(-1, 3)
         cap_r = np.array([float(c.radius) for _, c in caps], dtype=np.float64)
-        bodies = _bodies_in_base(cell)
+        bodies, pieces = bodies_in_base(cell)
         self.body_names: tuple[str, ...] = tuple(b.name for b in bodies)
-        env_cap, env_body, env_req = [], [], []
+        self.piece_names: tuple[str, ...] = tuple(b.name for b in pieces)
+        self.piece_notes: tuple[str, ...] = tuple(b.note for b in pieces)
         root_group = self.chain.rigid_groups()[0]
         groups = self.chain.rigid_groups()[cap_link]
+
+        def requirement(ci: int, owner: str, cname: str, role: str) -> float | None:
+            """Distance capsule ci keeps from a body of ``role`` [m] (None: the pair is not checked)."""
+            if owner == "robot" and groups[ci] == root_group:
+                return None  # the base does not move: the program's layout, not the planner, owns it
+            if owner != "torch":
+                return self.margin + pad
+            if cname in _MAY_TOUCH_WORKPIECE:
+                return None if role == "workpiece" else pad  # the wire touches the joint; else contact only
+            if role == "workpiece" and cname in _NOZZLE_TIP:
+                return nozzle_clearance + pad
+            return clearance + pad
+
+        env_cap: list[int] = []
+        env_body: list[int] = []
+        env_req: list[float] = []
+        mesh_cap: list[int] = []
+        mesh_piece: list[int] = []
+        mesh_req: list[float] = []
         for ci, (owner, c) in enumerate(caps):
             cname = getattr(c, "name", "") or ""
-            if owner == "robot" and groups[ci] == root_group:
-                continue  # the base does not move: the program's layout, not the planner, owns it
             for bi, body in enumerate(bodies):
-                req = self.margin + pad
-                if owner == "torch":
-                    if cname in _MAY_TOUCH_WORKPIECE:
-                        if body.role == "workpiece":
-                            continue  # the wire tip touches the joint while welding
-                        req = pad  # contact only
-                    elif body.role == "workpiece" and cname in _NOZZLE_TIP:
-                        req = nozzle_clearance + pad
-                    else:
-                        req = clearance + pad
-                env_cap.append(ci)
-                env_body.append(bi)
-                env_req.append(req)
+                req = requirement(ci, owner, cname, body.role)
+                if req is not None:
+                    env_cap.append(ci)
+                    env_body.append(bi)
+                    env_req.append(req)
+            for pi, piece in enumerate(pieces):
+                req = requirement(ci, owner, cname, piece.role)
+                if req is not None:
+                    mesh_cap.append(ci)
+                    mesh_piece.append(pi)
+                    mesh_req.append(req)
         self._env = (
             np.array(env_cap, dtype=np.int64),
             np.array(env_body, dtype=np.int64),
             np.array(env_req, dtype=np.float64),
         )
+        self._mesh_env = (
+            np.array(mesh_cap, dtype=np.int64),
+            np.array(mesh_piece, dtype=np.int64),
+            np.array(mesh_req, dtype=np.float64),
+        )
+        self._pieces = _pack_pieces(pieces)
         self._caps = (cap_link, cap_a, cap_b, cap_r)
         body_data = np.zeros((len(bodies), 15))
         body_sphere = np.zeros((len(bodies), 4))
@@ -449,7 +421,25 @@ class CapsuleCollisionChecker:
         if not np.isfinite(buf).all():
             return False
         kernels.collision_batch(buf, *args)  # type: ignore[call-arg]
+        if slack[0] >= 0.0 and self.n_mesh_pairs:
+            return bool(self._mesh_query(buf, 0.0, True)[0][0] >= 0.0)
         return bool(slack[0] >= 0.0)
+
+    @property
+    def n_mesh_pairs(self) -> int:
+        """Number of (capsule, convex piece of a mesh body) pairs checked."""
+        return len(self._mesh_env[0])
+
+    def _mesh_query(
+        self, Q: NDArrayF, cap: float, early_exit: bool
+    ) -> tuple[NDArrayF, NDArrayF, npt.NDArray[np.int64]]:
+        """Slack, distance and pair (index into the mesh pairs) of the capsule-vs-convex-piece pairs."""
+        M = Q.shape[0]
+        out = (np.empty(M), np.empty(M), np.empty(M, dtype=np.int64))
+        convex.convex_batch(  # type: ignore[call-arg]
+            Q, *self._chain_args(), *self._caps, *self._pieces, *self._mesh_env, cap, early_exit, *out
+        )
+        return out
 
     def _as_batch(self, q: npt.ArrayLike) -> NDArrayF:
         Q = np.ascontiguousarray(np.atleast_2d(np.asarray(q, dtype=np.float64)))
@@ -494,6 +484,12 @@ class CapsuleCollisionChecker:
             dist,
             pair,
         )
+        if self.n_mesh_pairs:
+            m_slack, m_dist, m_pair = self._mesh_query(Q, cap, early_exit)
+            worse = m_slack < slack
+            pair = np.where(worse & (m_pair >= 0), m_pair + len(env_cap) + len(self_a), pair)
+            slack = np.minimum(slack, m_slack)
+            dist = np.minimum(dist, m_dist)
         # NaN rows (e.g. IK branches without a solution) come back with slack -inf: never free
         return CollisionQuery(slack >= 0.0, slack, dist, pair)
 
@@ -509,19 +505,30 @@ class CapsuleCollisionChecker:
         return self.query(q).distance
 
     def pair_names(self, index: int) -> tuple[str, str]:
-        """(robot or torch part, body or part) of pair ``index`` as reported in ``worst_pair``."""
+        """(robot or torch part, body or part) of pair ``index`` as reported in ``worst_pair``.
+
+        Pairs are numbered: capsule-body pairs of primitive bodies, self pairs, then capsule-piece
+        pairs of mesh bodies (named by their body).
+        """
         env_cap, env_body, _ = self._env
+        n_self = len(self._self[0])
         if index < len(env_cap):
             return self.capsule_names[env_cap[index]], self.body_names[env_body[index]]
         k = index - len(env_cap)
-        return self.capsule_names[self._self[0][k]], self.capsule_names[self._self[1][k]]
+        if k < n_self:
+            return self.capsule_names[self._self[0][k]], self.capsule_names[self._self[1][k]]
+        m = k - n_self
+        return self.capsule_names[self._mesh_env[0][m]], self.piece_names[self._mesh_env[1][m]]
 
     def pair_requirement(self, index: int) -> float:
         """Required distance [m] of pair ``index`` (as reported in ``worst_pair``)."""
         env_req = self._env[2]
         if index < len(env_req):
             return float(env_req[index])
-        return float(self._self[2][index - len(env_req)])
+        k = index - len(env_req)
+        if k < len(self._self[2]):
+            return float(self._self[2][k])
+        return float(self._mesh_env[2][k - len(self._self[2])])
 
     def describe(self, q: npt.ArrayLike) -> str:
         """The tightest pair at one configuration q (n,) [rad] in words, with distance and requirement.
@@ -538,11 +545,12 @@ class CapsuleCollisionChecker:
         a, b = self.pair_names(k)
         req = self.pair_requirement(k)
         d = float(res.slack[0]) + req
+        m = k - len(self._env[0]) - len(self._self[0])
+        note = self.piece_notes[self._mesh_env[1][m]] if m >= 0 else ""
+        b_label = f"{part_label(b)} ({note})" if note else part_label(b)
         if d < 0:
-            return (
-                f"{part_label(a)} penetrates {part_label(b)} by {-d * 1e3:.1f} mm, needs {req * 1e3:.1f} mm"
-            )
-        return f"{part_label(a)} {d * 1e3:.1f} mm from {part_label(b)}, needs {req * 1e3:.1f} mm"
+            return f"{part_label(a)} penetrates {b_label} by {-d * 1e3:.1f} mm, needs {req * 1e3:.1f} mm"
+        return f"{part_label(a)} {d * 1e3:.1f} mm from {b_label}, needs {req * 1e3:.1f} mm"
 
     def colliding_bodies(self, q: npt.ArrayLike) -> list[tuple[str, str]]:
         """Every pair closer than its required distance at one configuration q (n,) [rad]."""
@@ -555,9 +563,36 @@ class CapsuleCollisionChecker:
             Q[0], *self._chain_args(), *self._caps, *self._bodies[:2], env_cap, env_body, self_a, self_b
         )
         req = np.concatenate([env_req, self_req])
-        return [self.pair_names(int(i)) for i in np.flatnonzero(d < req)]
+        if self.n_mesh_pairs:
+            m_cap, m_piece, m_req = self._mesh_env
+            d_mesh = convex.convex_pair_distances(  # type: ignore[call-arg]
+                Q[0], *self._chain_args(), *self._caps, *self._pieces[:3], m_cap, m_piece
+            )
+            d = np.concatenate([d, d_mesh])
+            req = np.concatenate([req, m_req])
+        out: list[tuple[str, str]] = []
+        for i in np.flatnonzero(d < req):
+            names = self.pair_names(int(i))
+            if names not in out:  # a mesh body of several pieces is one body
+                out.append(names)
+        return out
 
     @property
     def n_pairs(self) -> tuple[int, int]:
-        """Number of (capsule, body) pairs and of self-collision capsule pairs checked."""
-        return len(self._env[0]), len(self._self[0])
+        """Number of (capsule, body or mesh piece) pairs and of self-collision capsule pairs checked."""
+        return len(self._env[0]) + self.n_mesh_pairs, len(self._self[0])
+
+
+def _pack_pieces(pieces: list[ConvexBody]) -> tuple[NDArrayF, NDArrayF, npt.NDArray[np.int64], NDArrayF]:
+    """Kernel arrays of convex pieces: planes (F, 4), triangles (F, 9), face starts (P + 1,), spheres (P, 4).
+
+    The pieces' faces are stacked; piece p owns faces ``start[p]:start[p + 1]``.
+    """
+    counts = [len(p.planes) for p in pieces]
+    start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    if not pieces:
+        return np.zeros((0, 4)), np.zeros((0, 9)), start, np.zeros((0, 4))
+    planes = np.ascontiguousarray(np.vstack([p.planes for p in pieces]), dtype=np.float64)
+    tris = np.ascontiguousarray(np.vstack([p.tris for p in pieces]), dtype=np.float64)
+    spheres = np.ascontiguousarray(np.vstack([p.sphere for p in pieces]), dtype=np.float64)
+    return planes, tris, start, spheres

@@ -21,6 +21,7 @@ KERNEL_SOURCES: tuple[Path, ...] = (
     _PACKAGE / "kinematics" / "chain.py",
     _PACKAGE / "kinematics" / "analytic.py",
     _PACKAGE / "planning" / "_collision_kernels.py",
+    _PACKAGE / "planning" / "_convex_kernels.py",
     _PACKAGE / "planning" / "_ladder_kernels.py",
 )
 
@@ -64,7 +65,7 @@ def warm_up_kernels(progress: Callable[[str], None] | None = None) -> None:
 
     Kinematics: FK, link poses, Jacobian and all-branch IK of every shipped robot (UR, OPW and
     numerical arms). Planning: the collision, ladder and transit kernels, by planning the shipped
-    demo program (a T-joint, two short fillets).
+    demo program (a T-joint, two short fillets), and the mesh-body kernels on a cube mesh.
 
     Args:
         progress: Called with a one-line description of each step.
@@ -94,3 +95,31 @@ def warm_up_kernels(progress: Callable[[str], None] | None = None) -> None:
     result = plan_program(load_program(data_dir("programs") / "demo_tjoint.yaml"))
     if not result.ok:
         raise WeldcellError(f"warm-up: the shipped demo program does not plan: {result.reason}")
+    say("mesh body kernels")
+    _warm_up_mesh_kernels()
+
+
+def _warm_up_mesh_kernels() -> None:
+    """Compile the convex-piece kernels: a checker with a 100 mm cube mesh, queried once."""
+    import tempfile
+    from types import SimpleNamespace
+
+    import numpy as np
+    import trimesh
+
+    from weldcell.kinematics import load_robot
+    from weldcell.planning.collision import CapsuleCollisionChecker
+    from weldcell.program.model import Body
+
+    with tempfile.TemporaryDirectory(prefix="weldcell_warmup_") as tmp:
+        path = Path(tmp) / "cube.stl"
+        trimesh.creation.box((100.0, 100.0, 100.0)).export(path)
+        T_world_body = np.eye(4)
+        T_world_body[:3, 3] = (0.4, 0.0, 0.2)
+        body = Body("cube", "obstacle", "mesh", mesh_path=path, T_world_body=T_world_body, mesh_scale=0.001)
+        cell = SimpleNamespace(T_world_base=np.eye(4), bodies=(body,), clearance=0.01)
+        checker = CapsuleCollisionChecker(load_robot("ur5e"), None, cell)
+        q = np.zeros((2, checker.n_joints))
+        checker.query(q)
+        checker.is_free(q[0])
+        checker.colliding_bodies(q[0])

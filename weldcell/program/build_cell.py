@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from weldcell.errors import BodyShapeError
 from weldcell.kinematics.models import load_torch, robot_names, torch_names, urdf_path
 from weldcell.kinematics.safety import default_limits
 from weldcell.kinematics.urdf import load_chain
@@ -14,6 +15,7 @@ from weldcell.program.checks import Checker, check_stickout, pose, vec
 from weldcell.program.errors_map import did_you_mean
 from weldcell.program.model import Body, Cell
 from weldcell.program.schema import BodySpec, ProgramSpec
+from weldcell.program.shapes import SHAPES
 
 
 def build_cell(spec: ProgramSpec, chk: Checker, path: Path) -> Cell:
@@ -96,39 +98,15 @@ def build_cell(spec: ProgramSpec, chk: Checker, path: Path) -> Cell:
 
 
 def _build_body(i: int, bs: BodySpec, chk: Checker, path: Path) -> Body:
+    """One body: its single shape block converted by the shape registry (errors name the field)."""
     loc = ("cell", "bodies", i)
-    given = [k for k in ("box", "cylinder", "sphere", "mesh") if getattr(bs, k) is not None]
+    given = [k for k in SHAPES if getattr(bs, k) is not None]
     if len(given) != 1:
         got = ", ".join(given) if given else "none"
-        chk.fail(loc, f"body '{bs.name}' needs exactly one shape of box, cylinder, sphere, mesh (got {got})")
-    shape = given[0]
-    size = np.zeros(3)
-    radius = length = 0.0
-    mesh_path: Path | None = None
-    scale = 1.0
-    if bs.box is not None:
-        size = vec(bs.box.size_mm) * 1e-3
-        if np.any(size <= 0.0):
-            chk.fail((*loc, "box", "size_mm"), f"box sizes must be > 0 mm, got {bs.box.size_mm}")
-    elif bs.cylinder is not None:
-        radius, length = bs.cylinder.radius_mm * 1e-3, bs.cylinder.length_mm * 1e-3
-    elif bs.sphere is not None:
-        radius = bs.sphere.radius_mm * 1e-3
-    elif bs.mesh is not None:
-        mesh_path = (path.parent / bs.mesh.file).resolve()
-        scale = bs.mesh.scale
-        if not mesh_path.is_file():
-            chk.fail(
-                (*loc, "mesh", "file"), f"mesh file '{bs.mesh.file}' not found (looked in {path.parent})"
-            )
-    return Body(
-        name=bs.name,
-        role=bs.role,
-        shape=shape,
-        size=size,
-        radius=radius,
-        length=length,
-        mesh_path=mesh_path,
-        T_world_body=pose(bs.pose),
-        mesh_scale=scale,
-    )
+        chk.fail(loc, f"body '{bs.name}' needs exactly one shape of {', '.join(SHAPES)} (got {got})")
+    kind = given[0]
+    try:
+        geometry = SHAPES[kind].from_spec(getattr(bs, kind), path.parent)
+    except BodyShapeError as err:
+        chk.fail((*loc, kind, *err.field), err.message)
+    return Body.of(bs.name, bs.role, geometry, pose(bs.pose))

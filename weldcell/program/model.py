@@ -14,6 +14,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from weldcell.errors import BodyShapeError, InputShapeError, ModelError
+from weldcell.program.shapes import Box, Shape, shape_from_fields
+from weldcell.spatial import check_transforms
+
 NDArrayF = npt.NDArray[np.float64]
 
 JOINT_TYPES = ("fillet", "lap", "butt", "corner", "groove")
@@ -37,35 +41,99 @@ def _set(obj: Any, name: str, value: Any) -> None:
     object.__setattr__(obj, name, value)
 
 
+ROLES = ("workpiece", "fixture", "table", "obstacle")
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Body:
-    """A rigid body of the cell.
+    """A rigid, static body of the cell: the one body model of weldcell (program, planner, simulator).
+
+    Build it from a shape value with :meth:`Body.of`, or from the flat fields below (the shape's
+    fields; the others stay at their zero defaults). Either way ``geometry`` holds the shape
+    (``weldcell.program.shapes``) and the flat fields are its values.
 
     Attributes:
         name: Unique body name.
         role: ``"workpiece"``, ``"fixture"``, ``"table"`` or ``"obstacle"``.
-        shape: ``"box"``, ``"cylinder"``, ``"sphere"`` or ``"mesh"``.
+        shape: Shape name, a key of ``weldcell.program.shapes.SHAPES`` (``"box"``, ``"mesh"``, ...).
         size: Box full extents along body x, y, z [m], shape (3,) (zeros for other shapes).
         radius: Cylinder / sphere radius [m] (0 for box and mesh).
         length: Cylinder length along body z [m] (0 otherwise).
         mesh_path: Mesh file (absolute) for ``shape == "mesh"``, else None.
-        mesh_scale: Factor from mesh file units to m.
         T_world_body: Body frame in the world, shape (4, 4). Primitives are centred on it.
+        mesh_scale: Factor from mesh file units to m (1 for other shapes).
+        geometry: The shape value (derived).
+
+    Raises:
+        ModelError: an unknown role (:class:`BodyShapeError`: an unknown shape or a missing/invalid
+            field of the shape; the message names the body and the field).
+        InputShapeError: ``T_world_body`` is not a rigid transform.
     """
 
     name: str
     role: str
     shape: str
-    size: NDArrayF
-    radius: float
-    length: float
-    mesh_path: Path | None
-    T_world_body: NDArrayF
+    size: NDArrayF | None = None
+    radius: float = 0.0
+    length: float = 0.0
+    mesh_path: Path | None = None
+    T_world_body: NDArrayF = field(default_factory=lambda: np.eye(4))
     mesh_scale: float = 1.0
+    geometry: Shape = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        _set(self, "size", _ro(self.size, (3,)))
-        _set(self, "T_world_body", _ro(self.T_world_body, (4, 4)))
+        if self.role not in ROLES:
+            raise ModelError(f"body {self.name!r}: role {self.role!r} is not one of {list(ROLES)}")
+        try:
+            geometry = shape_from_fields(
+                self.shape,
+                size=self.size,
+                radius=self.radius,
+                length=self.length,
+                mesh_path=self.mesh_path,
+                mesh_scale=self.mesh_scale,
+            )
+        except BodyShapeError as err:
+            raise BodyShapeError(f"body {self.name!r}: {err.message}", field=err.field) from None
+        _set(self, "geometry", geometry)
+        _set(self, "size", _ro(geometry.size, (3,)))
+        _set(self, "radius", geometry.radius)
+        _set(self, "length", geometry.length)
+        _set(self, "mesh_path", geometry.mesh_path)
+        _set(self, "mesh_scale", geometry.mesh_scale)
+        T = check_transforms(self.T_world_body, f"body {self.name!r}: T_world_body")
+        if T.shape != (4, 4):
+            raise InputShapeError(f"body {self.name!r}: T_world_body: expected shape (4, 4), got {T.shape}")
+        _set(self, "T_world_body", _ro(T, (4, 4)))
+
+    @classmethod
+    def of(cls, name: str, role: str, geometry: Shape, T_world_body: npt.ArrayLike) -> Body:
+        """A body of shape value ``geometry`` (body frame) placed at ``T_world_body`` (4, 4)."""
+        return cls(
+            name,
+            role,
+            geometry.kind,
+            size=geometry.size,
+            radius=geometry.radius,
+            length=geometry.length,
+            mesh_path=geometry.mesh_path,
+            T_world_body=np.asarray(T_world_body, dtype=np.float64),
+            mesh_scale=geometry.mesh_scale,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly description in SI, mesh files by content hash (used for hashing and reports)."""
+        return {
+            "name": self.name,
+            "role": self.role,
+            "shape": self.shape,
+            "T_world_body": np.round(self.T_world_body, 9).tolist(),
+            "size": np.round(self.size, 9).tolist() if isinstance(self.geometry, Box) else None,  # type: ignore[arg-type]
+            "radius": round(self.radius, 9),
+            "length": round(self.length, 9),
+            "mesh": self.geometry.describe().get("mesh"),
+            "mesh_scale": self.mesh_scale,
+        }
 
 
 @dataclass(frozen=True, slots=True, eq=False)

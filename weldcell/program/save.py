@@ -38,20 +38,7 @@ def _pose(T: np.ndarray) -> dict[str, list[float]]:
 
 def _body(b: Body, base_dir: Path) -> dict[str, Any]:
     out: dict[str, Any] = {"name": b.name, "role": b.role, "pose": _pose(b.T_world_body)}
-    if b.shape == "box":
-        out["box"] = {"size_mm": _mm(b.size)}
-    elif b.shape == "cylinder":
-        out["cylinder"] = {"radius_mm": _r(b.radius * 1e3), "length_mm": _r(b.length * 1e3)}
-    elif b.shape == "sphere":
-        out["sphere"] = {"radius_mm": _r(b.radius * 1e3)}
-    else:
-        assert b.mesh_path is not None  # mypy
-        try:
-            rel = b.mesh_path.relative_to(base_dir.resolve())
-            file = str(rel)
-        except ValueError:
-            file = str(b.mesh_path)
-        out["mesh"] = {"file": file, "scale": b.mesh_scale}
+    out[b.geometry.kind] = b.geometry.to_spec(base_dir)
     return out
 
 

@@ -9,23 +9,15 @@ See ``docs/program-format.md`` for the prose description.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, create_model
+
+from weldcell.program._spec_base import NonNegative, PositiveMm, StrictSpec, Vec3
+from weldcell.program.shapes import SHAPES
 
 FORMAT_ID = "weldcell.program/1"
-
-LIMIT = 1e6  # [mm] / [s] / [deg]: anything bigger is a typo, and keeps the arithmetic finite
-Coord = Annotated[float, Field(ge=-LIMIT, le=LIMIT)]
-Vec3 = Annotated[list[Coord], Field(min_length=3, max_length=3, description="[x, y, z]")]
-PositiveMm = Annotated[float, Field(gt=0.0, le=LIMIT)]
-NonNegative = Annotated[float, Field(ge=0.0, le=LIMIT)]
-
-
-class _Strict(BaseModel):
-    """Base: unknown keys are errors, no silent string-to-number coercion."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+_Strict = StrictSpec  # base of every block (unknown keys are errors); shape blocks live in program/shapes
 
 
 class PoseSpec(_Strict):
@@ -46,42 +38,28 @@ class TorchSpec(_Strict):
     )
 
 
-class BoxSpec(_Strict):
-    """A box centred on the body frame."""
-
-    size_mm: Vec3 = Field(description="Full extents along the body x, y, z axes [mm].")
-
-
-class CylinderSpec(_Strict):
-    """A cylinder centred on the body frame, axis = body z."""
-
-    radius_mm: PositiveMm
-    length_mm: PositiveMm
-
-
-class SphereSpec(_Strict):
-    """A sphere centred on the body frame."""
-
-    radius_mm: PositiveMm
-
-
-class MeshSpec(_Strict):
-    """A triangle mesh file (STL/OBJ), path relative to the program file."""
-
-    file: str
-    scale: Annotated[float, Field(gt=0.0)] = Field(default=0.001, description="Mesh units to m.")
-
-
-class BodySpec(_Strict):
-    """A rigid body of the cell: exactly one of box / cylinder / sphere / mesh."""
+class _BodyBase(_Strict):
+    """A rigid body of the cell: name, role, pose and exactly one shape block."""
 
     name: str
     role: Literal["workpiece", "fixture", "table", "obstacle"]
     pose: PoseSpec = Field(default_factory=PoseSpec, description="Body frame in the world.")
-    box: BoxSpec | None = None
-    cylinder: CylinderSpec | None = None
-    sphere: SphereSpec | None = None
-    mesh: MeshSpec | None = None
+
+
+# one optional block per registered shape (weldcell.program.shapes.SHAPES): a new shape is one module
+_shape_fields: dict[str, Any] = {
+    kind: (
+        cls.Spec | None,
+        Field(default=None, description=cls.__doc__.splitlines()[0] if cls.__doc__ else ""),
+    )
+    for kind, cls in SHAPES.items()
+}
+BodySpec = create_model(  # type: ignore[call-overload]
+    "BodySpec",
+    __base__=_BodyBase,
+    __doc__="A rigid body of the cell: exactly one of " + " / ".join(SHAPES) + ".",
+    **_shape_fields,
+)
 
 
 class CellSpec(_Strict):

@@ -1,5 +1,8 @@
 """The cell as the simulator sees it: robot and torch URDF files, placements and the cell bodies.
 
+Cell bodies are the program's one body model, :class:`weldcell.program.model.Body` (``CellBody`` is
+a constructor spelling of it with the pose fourth).
+
 :class:`CellModel` is a frozen description, independent of pybullet. It is built from a weld program
 (``CellModel.from_program``) or directly (tests, reusable scenes in the top-level ``sim/`` folder).
 Its :meth:`CellModel.content_hash` covers the URDF files and every body, so a validation stamp can be
@@ -18,12 +21,14 @@ import numpy as np
 import numpy.typing as npt
 
 from weldcell.errors import ModelError
+from weldcell.program.model import ROLES, Body
+from weldcell.program.shapes import SHAPES as SHAPE_REGISTRY
 from weldcell.spatial import check_transforms
 
 NDArrayF = npt.NDArray[np.float64]
 
-ROLES = ("workpiece", "fixture", "table", "obstacle")
-SHAPES = ("box", "cylinder", "sphere", "mesh")
+SHAPES = tuple(SHAPE_REGISTRY)
+__all__ = ["ROLES", "SHAPES", "CellBody", "CellModel"]
 
 
 def _ro(a: Any) -> NDArrayF:
@@ -32,62 +37,35 @@ def _ro(a: Any) -> NDArrayF:
     return arr
 
 
-@dataclass(frozen=True, slots=True)
-class CellBody:
-    """A rigid, static body of the cell.
+def CellBody(
+    name: str,
+    role: str,
+    shape: str,
+    T_world_body: npt.ArrayLike,
+    size: npt.ArrayLike | None = None,
+    radius: float = 0.0,
+    length: float = 0.0,
+    mesh_path: Path | str | None = None,
+    mesh_scale: float = 1.0,
+) -> Body:
+    """A cell :class:`~weldcell.program.model.Body` with the pose as fourth argument (SI units).
 
-    Attributes:
-        name: Unique body name, used in violation messages.
-        role: "workpiece", "fixture", "table" or "obstacle".
-        shape: "box", "cylinder", "sphere" or "mesh".
-        T_world_body: Body frame in the world, shape (4, 4).
-        size: Full box extents along body x, y, z [m], shape (3,) (box only).
-        radius: Radius [m] (cylinder, sphere).
-        length: Length along the body z axis [m] (cylinder).
-        mesh_path: Mesh file (mesh only); vertices are in the body frame.
-        mesh_scale: Factor from mesh units to metres.
+    There is one body model (``weldcell.program.model.Body``); this is a constructor spelling of it.
+
+    Raises:
+        ModelError: unknown role or shape, a missing/invalid shape field, a missing mesh file.
     """
-
-    name: str
-    role: str
-    shape: str
-    T_world_body: NDArrayF
-    size: NDArrayF | None = None
-    radius: float = 0.0
-    length: float = 0.0
-    mesh_path: Path | None = None
-    mesh_scale: float = 1.0
-
-    def __post_init__(self) -> None:
-        if self.role not in ROLES:
-            raise ModelError(f"body {self.name!r}: role {self.role!r} is not one of {list(ROLES)}")
-        if self.shape not in SHAPES:
-            raise ModelError(f"body {self.name!r}: shape {self.shape!r} is not one of {list(SHAPES)}")
-        object.__setattr__(self, "T_world_body", _ro(check_transforms(self.T_world_body, self.name)))
-        if self.shape == "box":
-            if self.size is None or np.shape(self.size) != (3,) or np.any(np.asarray(self.size) <= 0):
-                raise ModelError(f"body {self.name!r}: a box needs size = 3 positive extents [m]")
-            object.__setattr__(self, "size", _ro(self.size))
-        if self.shape in ("cylinder", "sphere") and not self.radius > 0:
-            raise ModelError(f"body {self.name!r}: a {self.shape} needs a positive radius [m]")
-        if self.shape == "cylinder" and not self.length > 0:
-            raise ModelError(f"body {self.name!r}: a cylinder needs a positive length [m]")
-        if self.shape == "mesh" and (self.mesh_path is None or not Path(self.mesh_path).is_file()):
-            raise ModelError(f"body {self.name!r}: mesh file not found: {self.mesh_path}")
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-friendly description (used for hashing and reports)."""
-        return {
-            "name": self.name,
-            "role": self.role,
-            "shape": self.shape,
-            "T_world_body": np.round(self.T_world_body, 9).tolist(),
-            "size": None if self.size is None else np.round(self.size, 9).tolist(),
-            "radius": round(self.radius, 9),
-            "length": round(self.length, 9),
-            "mesh": None if self.mesh_path is None else _file_hash(Path(self.mesh_path)),
-            "mesh_scale": self.mesh_scale,
-        }
+    return Body(
+        name,
+        role,
+        shape,
+        size=None if size is None else np.asarray(size, dtype=np.float64),
+        radius=float(radius),
+        length=float(length),
+        mesh_path=None if mesh_path is None else Path(mesh_path),
+        T_world_body=np.asarray(T_world_body, dtype=np.float64),
+        mesh_scale=float(mesh_scale),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +90,7 @@ class CellModel:
     torch: str = ""
     torch_urdf: Path | None = None
     T_flange_tcp: NDArrayF = field(default_factory=lambda: np.eye(4))
-    bodies: tuple[CellBody, ...] = ()
+    bodies: tuple[Body, ...] = ()
     clearance: float = 0.01
     home_q: NDArrayF = field(default_factory=lambda: np.zeros(0))
 
@@ -131,7 +109,7 @@ class CellModel:
         if not self.clearance >= 0:
             raise ModelError(f"cell clearance must be >= 0 m, got {self.clearance}")
 
-    def body(self, name: str) -> CellBody:
+    def body(self, name: str) -> Body:
         """The body called ``name`` (ModelError listing the names if absent)."""
         for b in self.bodies:
             if b.name == name:
@@ -160,11 +138,11 @@ class CellModel:
         }
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
-    def with_body(self, body: CellBody) -> CellModel:
+    def with_body(self, body: Body) -> CellModel:
         """A copy with ``body`` added, or replacing the body of the same name."""
         return self.with_bodies((body,))
 
-    def with_bodies(self, extra: tuple[CellBody, ...]) -> CellModel:
+    def with_bodies(self, extra: tuple[Body, ...]) -> CellModel:
         """A copy with ``extra`` bodies added; each replaces a body of the same name."""
         names = {b.name for b in extra}
         bodies = (*(b for b in self.bodies if b.name not in names), *extra)
@@ -196,20 +174,7 @@ class CellModel:
             robot_urdf = _model_urdf("robot", cell.robot)
         if torch_urdf is None and str(getattr(cell, "torch", "") or ""):
             torch_urdf = _model_urdf("torch", cell.torch)
-        bodies = tuple(
-            CellBody(
-                name=b.name,
-                role=b.role,
-                shape=b.shape,
-                T_world_body=np.asarray(b.T_world_body, dtype=np.float64),
-                size=None if getattr(b, "size", None) is None else np.asarray(b.size, dtype=np.float64),
-                radius=float(getattr(b, "radius", 0.0) or 0.0),
-                length=float(getattr(b, "length", 0.0) or 0.0),
-                mesh_path=getattr(b, "mesh_path", None),
-                mesh_scale=float(getattr(b, "mesh_scale", 1.0) or 1.0),
-            )
-            for b in cell.bodies
-        )
+        bodies = tuple(b if isinstance(b, Body) else _as_body(b) for b in cell.bodies)
         return cls(
             robot=cell.robot,
             robot_urdf=robot_urdf,
@@ -221,6 +186,21 @@ class CellModel:
             clearance=float(cell.clearance),
             home_q=np.asarray(getattr(cell, "home_q", np.zeros(0)), dtype=np.float64),
         )
+
+
+def _as_body(b: Any) -> Body:
+    """A :class:`Body` from a duck-typed body with the flat fields (name, role, shape, size, ...)."""
+    return CellBody(
+        b.name,
+        b.role,
+        b.shape,
+        b.T_world_body,
+        size=getattr(b, "size", None),
+        radius=float(getattr(b, "radius", 0.0) or 0.0),
+        length=float(getattr(b, "length", 0.0) or 0.0),
+        mesh_path=getattr(b, "mesh_path", None),
+        mesh_scale=float(getattr(b, "mesh_scale", 1.0) or 1.0),
+    )
 
 
 def _model_urdf(kind: str, name: str) -> Path:

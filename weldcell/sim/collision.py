@@ -157,8 +157,10 @@ def query(scene: Scene, unit: QueryUnit, rules: ClearanceRules, lookahead: float
     if unit.kind == "robot-cell":
         cap = rules.clearance + lookahead
         mount = scene.mount_contacts
-        for i, body in enumerate(scene.cell_ids):
-            for r in pb.getClosestPoints(robot, body, cap, physicsClientId=cid):
+        for i, pieces in enumerate(scene.cell_piece_ids):
+            for r in (
+                r for body in pieces for r in pb.getClosestPoints(robot, body, cap, physicsClientId=cid)
+            ):
                 key = (r[3], i)
                 if key in best and best[key][0] <= r[8]:
                     continue
@@ -168,12 +170,17 @@ def query(scene: Scene, unit: QueryUnit, rules: ClearanceRules, lookahead: float
     elif unit.kind == "torch-cell":
         cap = rules.max_margin + lookahead
         part = scene.torch_parts[unit.link_a]
-        for i, body in enumerate(scene.cell_ids):
+        for i, pieces in enumerate(scene.cell_piece_ids):
             role = scene.cell.bodies[i].role
             margin = _torch_margin(part, role, rules)
             if margin is None:
                 continue
-            for r in pb.getClosestPoints(torch, body, cap, linkIndexA=unit.link_a, physicsClientId=cid):
+            found = (
+                r
+                for body in pieces
+                for r in pb.getClosestPoints(torch, body, cap, linkIndexA=unit.link_a, physicsClientId=cid)
+            )
+            for r in found:
                 key = (r[3], i)
                 if key in best and best[key][0] <= r[8]:
                     continue

@@ -26,9 +26,11 @@ import pybullet as pb
 from weldcell.errors import ModelError, UnknownJointError
 from weldcell.kinematics import load_torch
 from weldcell.planning.margins import SELF_CLEARANCE
+from weldcell.program.model import Body
 from weldcell.sim import _bullet as bl
+from weldcell.sim.body_shapes import pybullet_pieces
 from weldcell.sim.capsule_urdf import robot_capsule_urdf, torch_capsule_urdf
-from weldcell.sim.cell_model import CellBody, CellModel
+from weldcell.sim.cell_model import CellModel
 from weldcell.sim.world import PybulletWorld
 
 log = logging.getLogger(__name__)
@@ -89,7 +91,10 @@ class Scene:
         torch_link_names: Torch link name per link index (-1 = root).
         torch_parts: Torch part per link index.
         cell_ids: pybullet body id of each cell body, in ``cell.bodies`` order (each a static body with
-            collision margin 0, so its distances are exact).
+            collision margin 0, so its distances are exact); for a body of several pieces (a mesh
+            with several convex pieces) the id of its first piece.
+        cell_piece_ids: pybullet body ids of every piece of each cell body, in ``cell.bodies`` order
+            (distance queries go over these).
         static_links: Robot links rigidly attached to the base (never move).
         self_pairs: Robot link pairs checked for self-collision (not adjacent, not both static).
         torch_skip_links: Robot links the torch may touch (its mount and the adjacent link).
@@ -134,6 +139,7 @@ class Scene:
     torch_extent: dict[int, tuple[float, float]]
     collision_links: frozenset[int] = frozenset()
     mount_contacts: frozenset[tuple[int, int]] = frozenset()
+    cell_piece_ids: tuple[tuple[int, ...], ...] = ()
 
     @property
     def self_pair_set(self) -> frozenset[tuple[int, int]]:
@@ -161,7 +167,7 @@ class Scene:
         """Number of movable joints."""
         return len(self.joint_indices)
 
-    def cell_body(self, link: int) -> CellBody:
+    def cell_body(self, link: int) -> Body:
         """Cell body number ``link`` (index into ``cell.bodies`` and ``cell_ids``)."""
         return self.cell.bodies[link]
 
@@ -239,7 +245,8 @@ def build_scene(world: PybulletWorld, cell: CellModel | Any) -> Scene:
             pb.setCollisionFilterGroupMask(torch_id, link, 0, 0, physicsClientId=cid)
     torch_parts = {k: torch_part(v) for k, v in torch_link_names.items()}
 
-    cell_ids = _build_cell_bodies(world, cell.bodies)
+    cell_piece_ids = _build_cell_bodies(world, cell.bodies)
+    cell_ids = tuple(ids[0] for ids in cell_piece_ids)
 
     parent = {j.joint_index: j.parent_index for j in joints}
     is_fixed = {j.joint_index: j.type is bl.JointType.FIXED for j in joints}
@@ -297,7 +304,8 @@ def build_scene(world: PybulletWorld, cell: CellModel | Any) -> Scene:
         torch_radius=torch_radius,
         torch_extent=torch_extent,
         collision_links=frozenset(collidable),
-        mount_contacts=_mount_contacts(cid, robot_id, cell_ids, cell, static & frozenset(collidable)),
+        mount_contacts=_mount_contacts(cid, robot_id, cell_piece_ids, cell, static & frozenset(collidable)),
+        cell_piece_ids=cell_piece_ids,
     )
 
 
@@ -356,16 +364,27 @@ def _torch_collision_urdf(cell: CellModel, out: Path) -> Path:
 
 
 def _mount_contacts(
-    cid: int, robot_id: int, cell_ids: tuple[int, ...], cell: CellModel, links: frozenset[int]
+    cid: int,
+    robot_id: int,
+    cell_piece_ids: tuple[tuple[int, ...], ...],
+    cell: CellModel,
+    links: frozenset[int],
 ) -> frozenset[tuple[int, int]]:
     """(robot link, cell body) pairs where a base-fixed link stands on a table (see ``Scene``)."""
     z_base = np.asarray(cell.T_world_base, dtype=np.float64)[:3, 2]
     verdict: dict[tuple[int, int], bool] = {}
     for k in sorted(links):
-        for i, body in enumerate(cell_ids):
+        for i, pieces in enumerate(cell_piece_ids):
             if cell.bodies[i].role != "table":
                 continue
-            for r in pb.getClosestPoints(robot_id, body, MOUNT_TOLERANCE, linkIndexA=k, physicsClientId=cid):
+            found = [
+                r
+                for body in pieces
+                for r in pb.getClosestPoints(
+                    robot_id, body, MOUNT_TOLERANCE, linkIndexA=k, physicsClientId=cid
+                )
+            ]
+            for r in found:
                 key = (k, i)
                 if r[8] > MOUNT_TOLERANCE:
                     continue
@@ -408,63 +427,34 @@ def _rigid_groups(parent: dict[int, int], is_fixed: dict[int, bool]) -> dict[int
     return group
 
 
-def _build_cell_bodies(world: PybulletWorld, bodies: tuple[CellBody, ...]) -> tuple[int, ...]:
-    """One static pybullet body per cell body (in order), each with collision margin 0.
+def _build_cell_bodies(world: PybulletWorld, bodies: tuple[Body, ...]) -> tuple[tuple[int, ...], ...]:
+    """The static pybullet bodies of each cell body (in order), each with collision margin 0.
 
     bullet rounds convex shapes by their collision margin (1 mm by default), so boxes measured up to
     0.7 mm too far at edges and corners; the margin of a multibody *link* cannot be changed (it sits
-    in a compound shape), the margin of a body's base can: margin 0 gives exact box, cylinder and
-    sphere distances, the same as the planner's.
+    in a compound shape), the margin of a body's base can: margin 0 gives exact box, cylinder, sphere
+    and convex-hull distances, the same as the planner's. A body with several pieces (a mesh with
+    several convex pieces, ``weldcell.sim.body_shapes``) gets one pybullet body per piece.
     """
     cid = world.client_id
     out = []
     for b in bodies:
-        colour = list(ROLE_COLOURS[b.role])
-        if b.shape == "box":
-            half = (np.asarray(b.size) / 2).tolist()
-            col = pb.createCollisionShape(pb.GEOM_BOX, halfExtents=half, physicsClientId=cid)
-            vis = pb.createVisualShape(pb.GEOM_BOX, halfExtents=half, rgbaColor=colour, physicsClientId=cid)
-        elif b.shape == "cylinder":
-            col = pb.createCollisionShape(
-                pb.GEOM_CYLINDER, radius=b.radius, height=b.length, physicsClientId=cid
+        ids = []
+        for col, vis, T_body_piece in pybullet_pieces(b.name, b.geometry, cid, ROLE_COLOURS[b.role]):
+            pos, orn = bl.pos_quat_xyzw_from_se3(np.asarray(b.T_world_body) @ T_body_piece)
+            body = int(
+                pb.createMultiBody(
+                    baseMass=0.0,
+                    baseCollisionShapeIndex=col,
+                    baseVisualShapeIndex=vis,
+                    basePosition=pos,
+                    baseOrientation=orn,
+                    physicsClientId=cid,
+                )
             )
-            vis = pb.createVisualShape(
-                pb.GEOM_CYLINDER, radius=b.radius, length=b.length, rgbaColor=colour, physicsClientId=cid
-            )
-        elif b.shape == "sphere":
-            col = pb.createCollisionShape(pb.GEOM_SPHERE, radius=b.radius, physicsClientId=cid)
-            vis = pb.createVisualShape(pb.GEOM_SPHERE, radius=b.radius, rgbaColor=colour, physicsClientId=cid)
-        else:
-            scale = [b.mesh_scale] * 3
-            col = pb.createCollisionShape(
-                pb.GEOM_MESH,
-                fileName=str(b.mesh_path),
-                meshScale=scale,
-                flags=pb.GEOM_FORCE_CONCAVE_TRIMESH,
-                physicsClientId=cid,
-            )
-            vis = pb.createVisualShape(
-                pb.GEOM_MESH,
-                fileName=str(b.mesh_path),
-                meshScale=scale,
-                rgbaColor=colour,
-                physicsClientId=cid,
-            )
-        if col < 0:
-            raise ModelError(f"cell body {b.name!r}: pybullet could not create its {b.shape} shape")
-        pos, orn = bl.pos_quat_xyzw_from_se3(np.asarray(b.T_world_body))
-        body = int(
-            pb.createMultiBody(
-                baseMass=0.0,
-                baseCollisionShapeIndex=col,
-                baseVisualShapeIndex=vis,
-                basePosition=pos,
-                baseOrientation=orn,
-                physicsClientId=cid,
-            )
-        )
-        pb.changeDynamics(body, -1, collisionMargin=0.0, physicsClientId=cid)
-        out.append(body)
+            pb.changeDynamics(body, -1, collisionMargin=0.0, physicsClientId=cid)
+            ids.append(body)
+        out.append(tuple(ids))
     return tuple(out)
 
 

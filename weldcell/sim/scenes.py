@@ -1,7 +1,8 @@
 """Reusable scenes: static cell bodies from the YAML files in the top-level ``sim/`` folder.
 
 A scene file (schema ``weldcell.scene/1``, see ``sim/README.md``) lists bodies in program units
-(mm, deg); :func:`load_scene` converts them to :class:`CellBody` values in SI units, and
+(mm, deg); :func:`load_scene` converts them, with the program's body schema and shape registry, to
+:class:`~weldcell.program.model.Body` values in SI units, and
 :meth:`CellModel.with_bodies` adds them to a program's cell.
 """
 
@@ -10,18 +11,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+import pydantic
 import yaml
 
-from weldcell.errors import ModelError
-from weldcell.sim.cell_model import CellBody
-from weldcell.spatial import deg_to_rad, mm_to_m, se3_from_xyz_rpy
+from weldcell.errors import BodyShapeError, ModelError
+from weldcell.program.checks import pose
+from weldcell.program.model import Body
+from weldcell.program.schema import BodySpec
+from weldcell.program.shapes import SHAPES
 
 SCENE_SCHEMA = "weldcell.scene/1"
-SHAPE_KEYS = ("box", "cylinder", "sphere", "mesh")
+SHAPE_KEYS = tuple(SHAPES)
 
 
-def load_scene(path: str | Path) -> tuple[CellBody, ...]:
+def load_scene(path: str | Path) -> tuple[Body, ...]:
     """Bodies of a scene file.
 
     Raises:
@@ -55,33 +58,25 @@ def load_scene(path: str | Path) -> tuple[CellBody, ...]:
     return tuple(_body(p, i, b) for i, b in enumerate(bodies))
 
 
-def _body(path: Path, i: int, b: Any) -> CellBody:
+def _body(path: Path, i: int, b: Any) -> Body:
+    """One scene body, through the program's body schema and shape registry (one parser)."""
     where = f"{path}: bodies[{i}]"
     if not isinstance(b, dict) or "name" not in b or "role" not in b:
         raise ModelError(f"{where}: each body needs 'name' and 'role'")
-    shapes = [k for k in SHAPE_KEYS if k in b]
+    name = b.get("name")
+    shapes = [k for k in SHAPES if k in b]
     if len(shapes) != 1:
-        raise ModelError(f"{where} ({b['name']}): give exactly one of {list(SHAPE_KEYS)}")
-    pose = b.get("pose", {}) or {}
+        raise ModelError(f"{where} ({name}): give exactly one of {list(SHAPES)}")
     try:
-        xyz = np.asarray(mm_to_m(np.asarray(pose.get("xyz_mm", [0, 0, 0]), dtype=np.float64)))
-        rpy = np.asarray(deg_to_rad(np.asarray(pose.get("rpy_deg", [0, 0, 0]), dtype=np.float64)))
-        T = se3_from_xyz_rpy(xyz, rpy)
-        shape = shapes[0]
-        spec = b[shape]
-        if shape == "box":
-            size = np.asarray(spec["size_mm"], dtype=np.float64) / 1e3
-            return CellBody(b["name"], b["role"], "box", T, size=size)
-        if shape == "cylinder":
-            return CellBody(
-                b["name"], b["role"], "cylinder", T, radius=float(spec["radius_mm"]) / 1e3,
-                length=float(spec["length_mm"]) / 1e3,
-            )  # fmt: skip
-        if shape == "sphere":
-            return CellBody(b["name"], b["role"], "sphere", T, radius=float(spec["radius_mm"]) / 1e3)
-        return CellBody(
-            b["name"], b["role"], "mesh", T, mesh_path=(path.parent / spec["file"]).resolve(),
-            mesh_scale=float(spec.get("scale", 0.001)),
-        )  # fmt: skip
-    except (KeyError, TypeError, ValueError) as err:
-        raise ModelError(f"{where} ({b.get('name')}): missing or invalid field ({err})") from err
+        spec = BodySpec.model_validate(b)
+    except pydantic.ValidationError as err:
+        first = err.errors()[0]
+        field = ".".join(str(x) for x in first["loc"])
+        raise ModelError(f"{where} ({name}): {field}: {first['msg']}") from None
+    kind = shapes[0]
+    try:
+        geometry = SHAPES[kind].from_spec(getattr(spec, kind), path.parent)
+    except BodyShapeError as err:
+        field = ".".join((kind, *err.field))
+        raise ModelError(f"{where} ({name}): {field}: {err.message}") from None
+    return Body.of(spec.name, spec.role, geometry, pose(spec.pose))

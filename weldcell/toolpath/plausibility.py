@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from weldcell.program.geometry import SeamCurve
 from weldcell.program.model import Body, Program
+from weldcell.program.shapes import Mesh
 from weldcell.toolpath.path import seam_samples
 from weldcell.toolpath.segments import WeldSegment, toolpaths_for_program
 
@@ -39,8 +40,10 @@ class ProgramWarning:
     """Something in a valid program that cannot be right.
 
     Attributes:
-        seam_id: The seam concerned.
-        kind: ``"off_surface"``, ``"torch_inside_material"`` or ``"out_of_reach"``.
+        seam_id: The seam concerned ("" for a warning about a cell body).
+        kind: ``"off_surface"``, ``"torch_inside_material"``, ``"out_of_reach"`` or ``"mesh_hull"`` (a
+            mesh shell that the planner and the simulator model by its convex hull; ``value`` is the
+            volume the hull adds [m^3], NaN for a shell that is not closed).
         message: The full sentence for the user (names the seam, the value and the limit).
         value: The measured value [m] (distance to a surface, depth, or flange distance).
         limit: The limit it was compared with [m].
@@ -59,29 +62,7 @@ def body_signed_distance(body: Body, p_world: NDArrayF) -> NDArrayF:
     """Signed distance [m] of world points (N, 3) to a body's surface: > 0 outside, < 0 inside."""
     T = np.asarray(body.T_world_body, dtype=np.float64)
     p = (np.asarray(p_world, dtype=np.float64) - T[:3, 3]) @ T[:3, :3]
-    if body.shape == "box":
-        q = np.abs(p) - 0.5 * np.asarray(body.size)
-        outside = np.linalg.norm(np.maximum(q, 0.0), axis=1)
-        return np.asarray(outside + np.minimum(q.max(axis=1), 0.0), dtype=np.float64)
-    if body.shape == "cylinder":
-        q = np.stack([np.hypot(p[:, 0], p[:, 1]) - body.radius, np.abs(p[:, 2]) - 0.5 * body.length], axis=1)
-        outside = np.linalg.norm(np.maximum(q, 0.0), axis=1)
-        return np.asarray(outside + np.minimum(q.max(axis=1), 0.0), dtype=np.float64)
-    if body.shape == "sphere":
-        return np.asarray(np.linalg.norm(p, axis=1) - body.radius, dtype=np.float64)
-    mesh = _load_mesh(str(body.mesh_path), float(body.mesh_scale))
-    import trimesh
-
-    return -np.asarray(trimesh.proximity.signed_distance(mesh, p), dtype=np.float64)  # trimesh: > 0 inside
-
-
-@functools.lru_cache(maxsize=16)
-def _load_mesh(path: str, scale: float) -> object:
-    import trimesh
-
-    mesh = trimesh.load_mesh(path, force="mesh")
-    mesh.apply_scale(scale)
-    return mesh
+    return body.geometry.signed_distance(p)
 
 
 REACH_CACHE_VERSION = 1  # bump when _compute_arm_reach changes
@@ -164,7 +145,19 @@ def program_warnings(
     out += _off_surface(program)
     out += _torch_inside(program, segs)
     out += _out_of_reach(program, segs)
+    out += _mesh_hulls(program)
     return tuple(out)
+
+
+def _mesh_hulls(program: Program) -> list[ProgramWarning]:
+    """Mesh shells modelled by their convex hull (not convex, or not closed), one warning each."""
+    out = []
+    for body in program.cell.bodies:
+        if not isinstance(body.geometry, Mesh):
+            continue
+        for piece, message in body.geometry.hull_notes(body.name):
+            out.append(ProgramWarning("", "mesh_hull", message, float(piece.added_volume), 0.0, 0.0))
+    return out
 
 
 def _off_surface(program: Program) -> list[ProgramWarning]:
