@@ -56,6 +56,43 @@ log = logging.getLogger(__name__)
 NDArrayF = npt.NDArray[np.float64]
 
 
+def rsi_config_from_url(url: Any, /, **options: Any) -> RsiConfig:
+    """The :class:`RsiConfig` of ``kuka-rsi://BIND_HOST:PORT[?robot=…&cycle_ms=4|12&mode=…&sentype=…]``.
+
+    Args:
+        url: A parsed :class:`~weldcell.drivers.registry.RobotUrl`.
+        **options: :class:`RsiConfig` fields (over the URL's), or ``config=RsiConfig(...)`` as a base.
+
+    Raises:
+        RsiConfigError: an unknown query parameter, or a setting that cannot work (names the field).
+    """
+    config: RsiConfig | None = options.pop("config", None)
+    fields: dict[str, Any] = {}
+    if url.host:
+        fields["host"] = url.host
+    if url.port is not None:
+        fields["port"] = url.port
+    q = dict(url.query)
+    for key in ("robot", "mode", "sentype"):
+        if key in q:
+            fields[key] = q.pop(key)
+    if "cycle_ms" in q:
+        raw = q.pop("cycle_ms")
+        try:
+            fields["cycle"] = float(raw) / 1000.0
+        except ValueError as err:
+            raise RsiConfigError(
+                f"robot address {url.url!r}: cycle_ms={raw!r} is not a number (4 or 12)"
+            ) from err
+    if q:
+        raise RsiConfigError(
+            f"robot address {url.url!r}: unknown query parameter(s) {', '.join(sorted(q))}; "
+            "known: robot, cycle_ms, mode, sentype"
+        )
+    fields.update(options)
+    return replace(config, **fields) if config is not None else RsiConfig(**fields)
+
+
 class _Run:
     """One streaming execution (owned by the I/O thread after start)."""
 
@@ -127,35 +164,9 @@ class RsiDriver(RobotDriver):
     def from_url(cls, url: Any, /, **options: Any) -> RsiDriver:
         """``kuka-rsi://BIND_HOST:PORT[?robot=…&cycle_ms=4|12&mode=absolute|relative]`` -> driver.
 
-        ``options`` are :class:`RsiConfig` fields; the URL's query may set ``robot``, ``cycle_ms``,
-        ``mode`` and ``sentype``.
+        ``options`` are :class:`RsiConfig` fields; see :func:`rsi_config_from_url`.
         """
-        config: RsiConfig | None = options.pop("config", None)
-        fields: dict[str, Any] = {}
-        if url.host:
-            fields["host"] = url.host
-        if url.port is not None:
-            fields["port"] = url.port
-        q = dict(url.query)
-        for key in ("robot", "mode", "sentype"):
-            if key in q:
-                fields[key] = q.pop(key)
-        if "cycle_ms" in q:
-            raw = q.pop("cycle_ms")
-            try:
-                fields["cycle"] = float(raw) / 1000.0
-            except ValueError as err:
-                raise RsiConfigError(
-                    f"robot address {url.url!r}: cycle_ms={raw!r} is not a number (4 or 12)"
-                ) from err
-        if q:
-            raise RsiConfigError(
-                f"robot address {url.url!r}: unknown query parameter(s) {', '.join(sorted(q))}; "
-                "known: robot, cycle_ms, mode, sentype"
-            )
-        fields.update(options)
-        config = replace(config, **fields) if config is not None else RsiConfig(**fields)
-        return cls(config)
+        return cls(rsi_config_from_url(url, **options))
 
     def __repr__(self) -> str:
         return f"RsiDriver({self.robot!r}, {self.config.host}:{self.config.port}, {self.config.cycle_ms} ms)"
