@@ -5,7 +5,8 @@ supervision loop; in a child process its 4 ms clock is independent of them, as a
 is. :func:`virtual_krc_process` starts the child, which builds the :class:`VirtualKrc` (its socket
 bound, no telegram sent yet) and waits: :meth:`KrcProcess.go` starts RSI, the way an operator
 starts the KRL program once the sensor listens. :meth:`KrcProcess.stop` ends it and returns the
-final :class:`KrcStatus`; a child whose parent dies stops by itself.
+final :class:`KrcStatus`, :meth:`KrcProcess.close` reaps the child; a child whose parent dies stops
+by itself.
 """
 
 from __future__ import annotations
@@ -73,7 +74,10 @@ class KrcProcess:
         self._proc.join(2.0)
 
     def stop(self, timeout: float = 5.0) -> KrcStatus | None:
-        """Stop the controller; returns its final counters, or None when the child died without them."""
+        """Stop sending telegrams; returns the final counters (None when the child died without them).
+
+        Returns as soon as the counters arrive; :meth:`close` (or leaving the context) reaps the child.
+        """
         if self._final is not None:
             return self._final
         self._stop.set()
@@ -83,11 +87,15 @@ class KrcProcess:
                 if kind == "status":
                     self._final = KrcStatus(**data)
                     break
+        return self._final
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop (if running) and wait for the child to exit; kill it if it does not."""
+        self.stop(timeout)
         self._proc.join(timeout)
         if self._proc.is_alive():
             self._proc.kill()
             self._proc.join(2.0)
-        return self._final
 
 
 @contextlib.contextmanager
@@ -122,7 +130,7 @@ def virtual_krc_process(
         yield handle
     finally:
         if handle is not None:
-            handle.stop()
+            handle.close()
         else:
             stop.set()
             proc.join(5.0)
