@@ -15,10 +15,13 @@ samples per telegram and interpolating linearly between samples (the set-points 
 converted to degrees once, before the first cycle). ``stop()`` ramps the path speed to zero over
 ``stop_time`` along the path. Late packets are watched through the robot's ``Delay`` counter (and
 the IPOC step): every increment during an execution is counted in ``ExecutionResult.underruns`` and
-logged; ``late_limit`` makes the driver fault the execution. In ``absolute`` mode (the default) the
-next valid reply restores the set-point. In ``relative`` mode the robot drops the increment of a late
-reply (HOLDON=0, as exported); the driver sends the lost increments again with the next reply, which
-relies on the robot reporting a late reply in the next telegram's ``Delay`` (as the KRC does).
+logged; ``late_limit`` makes the driver fault the execution. A late reply is one the robot did not apply:
+in ``absolute`` mode it held the previous correction (HOLDON=1), in ``relative`` mode it dropped the
+increment (HOLDON=0, as exported). When the next telegram's ``Delay`` reports it, the driver goes on
+along the path from the position the robot stands at (the path slips by the late cycles; in relative
+mode the lost increments are sent again), so a late packet never makes the robot catch up at a
+multiple of the planned axis speed. This relies on the robot reporting a late reply in the next
+telegram's ``Delay`` (as the KRC does).
 When the robot stops sending (RSI broke off with RSITimeout, KSS29002, or the program was stopped),
 the running execution faults after ``silence`` seconds.
 """
@@ -107,6 +110,7 @@ class _Run:
         self.stopping = False
         self.late = 0
         self.started = False
+        self.sent: deque[float] = deque(maxlen=64)  # path position of each reply sent, newest last
 
     def setpoint(self) -> tuple[NDArrayF, bool]:
         i = math.floor(self.pos)
@@ -321,6 +325,12 @@ class RsiDriver(RobotDriver):
                     "late_packets",
                 )
                 return self._hold()
+        if late_new and run.sent:
+            # The robot did not apply the last ``late_new`` replies (HOLDON=1 held the correction before
+            # them, or HOLDON=0 dropped their increments): it stands at the position of the reply
+            # before them. Going on from there slips the path by those cycles; jumping to where the
+            # path would be now would command a multiple of the planned axis speed for one cycle.
+            run.pos = run.sent[-min(late_new + 1, len(run.sent))]
         if run.stopping:
             dec = self.config.cycle / self.config.stop_time
             new_rate = max(0.0, run.rate - dec)
@@ -348,6 +358,7 @@ class RsiDriver(RobotDriver):
             )
             return self._hold()
         run.handle._update(run.handle.start_index + run.pos)
+        run.sent.append(run.pos)
         if self.config.mode == "absolute":
             self._corr_deg = corr
             out = corr.tolist()
