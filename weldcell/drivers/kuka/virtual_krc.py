@@ -18,6 +18,9 @@ relative (increment per cycle), as the AXISCORR object is configured. The set-po
 the model's axis ranges (software limit switches) and speeds, else the controller stops with a
 message naming the axis. The plant is the set-point delayed by one cycle (``AIPos`` lags ``ASPos``).
 Replies to earlier cycles that arrive late are discarded (they were counted in their own cycle).
+Whether a reply is in time is judged by its kernel receive time stamp (Linux ``SO_TIMESTAMPNS``), not
+by when this process gets to read it: on a loaded machine the simulated controller's own scheduling
+delays are not charged to the sensor.
 
 Digital outputs: the ``DiO`` of the accepted replies is the controller's output state (MAP2DIGOUT to
 ``$OUT``), reported back in ``DoutW`` of the next telegram; every change is recorded with its IPOC
@@ -32,6 +35,7 @@ import logging
 import math
 import select
 import socket
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -47,6 +51,9 @@ from weldcell.errors import ProtocolError
 log = logging.getLogger(__name__)
 
 NDArrayF = npt.NDArray[np.float64]
+
+#: Socket option for kernel receive time stamps (struct timespec), Linux only.
+_SO_TIMESTAMPNS: int | None = getattr(socket, "SO_TIMESTAMPNS", None)
 
 RSI_TIMEOUT_MESSAGE = (
     "Signal flow (running): Object ETHERNET1 returns error RSITimeout; KSS29002 Stop by $CORRECTION function"
@@ -197,6 +204,13 @@ class VirtualKrc:
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._sock.bind((self.config.bind_host, 0))
         self._sock.setblocking(False)
+        self._stamps = False  # kernel receive time stamps (Linux SO_TIMESTAMPNS) available
+        if _SO_TIMESTAMPNS is not None:
+            try:
+                self._sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+                self._stamps = True
+            except OSError:
+                self._stamps = False
         self._hold_axes = (
             self.config.holdon if self.config.holdon is not None else int(self.config.mode == "absolute")
         )
@@ -281,7 +295,7 @@ class VirtualKrc:
                 except OSError as err:
                     log.debug("telegram to %s:%d not delivered: %s", dest[0], dest[1], err)
                 # the reply window is one cycle from the moment the telegram left
-                reply = self._await_reply(ipoc, time.monotonic() + cfg.cycle)
+                reply = self._await_reply(ipoc, time.monotonic() + cfg.cycle, time.time() + cfg.cycle)
                 with self._lock:
                     self._status.cycles += 1
                     stop = self._apply(reply)
@@ -312,22 +326,33 @@ class VirtualKrc:
         )
 
     def _await_reply(
-        self, ipoc: int, deadline: float
+        self, ipoc: int, deadline: float, deadline_wall: float
     ) -> tuple[str, dict[str, float], int | None] | str | None:
         """The valid reply of cycle ``ipoc`` as (kind, akorr, dio); None if none came; "invalid" if one
-        arrived but failed the checks (and no valid one followed before the deadline)."""
+        arrived but failed the checks (and no valid one followed before the deadline).
+
+        A reply is in time when the kernel received it before the end of the window (its receive time
+        stamp, ``deadline_wall`` on the wall clock): when this process itself is scheduled late, the
+        replies that arrived in time are still read and accepted; a real controller's clock does not
+        depend on the load of the machine it is simulated on.
+        """
         invalid = False
         while True:
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return "invalid" if invalid else None
-            ready, _, _ = select.select([self._sock], [], [], remaining)
+            ready, _, _ = select.select([self._sock], [], [], max(0.0, remaining))
             if not ready:
+                if remaining <= 0:
+                    return "invalid" if invalid else None
                 continue
             try:
-                data, _addr = self._sock.recvfrom(65535)
+                data, arrived = self._recv()
             except OSError:
                 continue
+            if arrived > deadline_wall:
+                # after the window: this cycle is late; a reply to it is discarded like a stale one
+                with self._lock:
+                    self._status.stale += 1
+                return "invalid" if invalid else None
             try:
                 sen = decode_sen(data)
             except ProtocolError as err:
@@ -352,6 +377,18 @@ class VirtualKrc:
                     invalid = True
                 continue
             return ("ok", sen.akorr, sen.dio)
+
+    def _recv(self) -> tuple[bytes, float]:
+        """One datagram and the wall-clock time [s] the kernel received it (now, without time stamps)."""
+        if not self._stamps:
+            data = self._sock.recv(65535)
+            return data, time.time()
+        data, ancdata, _flags, _addr = self._sock.recvmsg(65535, 64)
+        for level, kind, payload in ancdata:
+            if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(payload) >= 16:
+                sec, nsec = struct.unpack("qq", payload[:16])
+                return data, sec + nsec * 1e-9
+        return data, time.time()
 
     def _apply(self, reply: tuple[str, dict[str, float], int | None] | str | None) -> bool:
         """Apply one cycle's reply (lock held); True when the controller stops."""
