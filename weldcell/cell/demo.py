@@ -51,8 +51,10 @@ log = logging.getLogger(__name__)
 DEMO_PROGRAM = data_dir("programs") / "demo_tjoint.yaml"
 #: The demo program per ``weldcell demo --robot`` choice (the same T-joint, placed for each arm).
 DEMO_PROGRAMS = {"ur": DEMO_PROGRAM, "kuka": data_dir("programs") / "demo_tjoint_kuka.yaml"}
-#: RSI cycle of the KUKA demo [s] (``#IPO_FAST``).
-DEMO_RSI_CYCLE = 0.004
+#: RSI cycle of the KUKA demo [s]: 12 ms (``#IPO``). The 4 ms ``#IPO_FAST`` cycle (``rsi_cycle``)
+#: needs a PC that answers within 4 ms every cycle, which a loaded desktop running the whole virtual
+#: cell (controller, power source, planner) in Python does not reliably do.
+DEMO_RSI_CYCLE = 0.012
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +78,7 @@ class DemoOptions:
         view: Open the 3D viewer (``weldcell view``) alongside.
         robot: ``"ur"``: a virtual UR controller (RTDE streaming); ``"kuka"``: a virtual KRC driven
             over RSI (``kuka-rsi://``).
+        rsi_cycle: RSI cycle of the KUKA demo [s]: 0.004 (``#IPO_FAST``) or 0.012 (``#IPO``).
         program: Weld program (default: ``programs/demo_tjoint.yaml`` for UR,
             ``programs/demo_tjoint_kuka.yaml`` for KUKA); its robot must be of that make.
         host: Loopback address for the virtual devices.
@@ -86,6 +89,7 @@ class DemoOptions:
     out_dir: Path = Path("weldcell-demo")
     view: bool = False
     robot: str = "ur"
+    rsi_cycle: float = DEMO_RSI_CYCLE
     program: Path | None = None
     host: str = "127.0.0.1"
     part_serial: str = "DEMO-0001"
@@ -595,8 +599,10 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
         maker = "UR" if opt.robot == "ur" else "KUKA (RSI)"
         say(Progress("stage", f"starting the virtual {maker} controller and power source on {opt.host} …"))
         psu_url = stack.enter_context(virtual_power_source_process(opt.host))
-        start = _start_virtual_ur if opt.robot == "ur" else _start_virtual_krc
-        robot, robot_desc, krc = start(stack, opt.host, traj)
+        if opt.robot == "ur":
+            robot, robot_desc, krc = _start_virtual_ur(stack, opt.host, traj)
+        else:
+            robot, robot_desc, krc = _start_virtual_krc(stack, opt.host, traj, opt.rsi_cycle)
         if opt.view:
             viewer = _start_viewer(traj_path, program_path)
             stack.callback(_stop_viewer, viewer)
@@ -671,7 +677,7 @@ def _free_udp_port(host: str) -> int:
 
 
 def _start_virtual_krc(
-    stack: contextlib.ExitStack[Any], host: str, traj: JointTrajectory
+    stack: contextlib.ExitStack[Any], host: str, traj: JointTrajectory, cycle: float
 ) -> tuple[RobotDriver, str, Any]:
     """The virtual KRC (own process, standing at the trajectory's first sample as the exported KRL
     program's ``PTP XSTART`` leaves it) and the RSI driver it sends its telegrams to (registry path).
@@ -690,7 +696,7 @@ def _start_virtual_krc(
         sensor_host=host,
         sensor_port=port,
         bind_host=host,
-        cycle=DEMO_RSI_CYCLE,
+        cycle=cycle,
         q_start_deg=tuple(float(v) for v in np.degrees(traj.q[0])),
         arc_loopback=(0, 0, 0.05),
     )

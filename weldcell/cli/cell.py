@@ -296,6 +296,9 @@ def demo(
         "--robot",
         help="ur: a virtual UR controller over RTDE; kuka: a virtual KUKA KRC over RSI (KR 10 R1420).",
     ),
+    rsi_cycle_ms: int = typer.Option(
+        12, "--rsi-cycle-ms", help="KUKA demo: RSI cycle, 12 (#IPO) or 4 (#IPO_FAST, needs a quiet PC)."
+    ),
 ) -> None:
     """Run the whole virtual cell: robot controller + power source on loopback, plan, validate, weld."""
     from weldcell.cell.demo import DEMO_PROGRAMS, DemoOptions, run_demo
@@ -303,11 +306,14 @@ def demo(
 
     if robot not in DEMO_PROGRAMS:
         raise WeldcellError(f"--robot {robot!r}: expected one of {', '.join(DEMO_PROGRAMS)}")
+    if rsi_cycle_ms not in (4, 12):
+        raise WeldcellError(f"--rsi-cycle-ms {rsi_cycle_ms}: expected 4 (#IPO_FAST) or 12 (#IPO)")
     _sigterm_as_interrupt()
     _log_to_file(out / "weldcell.log")
     announce_kernel_compile()
     res = run_demo(
-        DemoOptions(out_dir=out, view=view, robot=robot, program=program), progress=_progress_printer()
+        DemoOptions(out_dir=out, view=view, robot=robot, rsi_cycle=rsi_cycle_ms / 1000.0, program=program),
+        progress=_progress_printer(),
     )
     _finish(res)
 
