@@ -1,9 +1,12 @@
 """Wiring of whole cell runs: ``weldcell demo`` (the virtual cell) and ``weldcell cell run`` (a real one).
 
-:func:`run_demo` starts the virtual UR controller (own process) and the virtual Modbus power source
-(own process) on loopback, loads ``programs/demo_tjoint.yaml``, plans it, validates it in simulation
-(writing the report and the stamp), and welds it through the UR driver in streaming mode with the
-arc controlled over Modbus TCP. :func:`run_job` does the same against real addresses. Both return a
+:func:`run_demo` starts the virtual robot controller (UR: RTDE/Dashboard/script ports; KUKA: a
+virtual KRC sending RSI telegrams) and the virtual Modbus power source, each in its own process on
+loopback, loads the demo program (``programs/demo_tjoint.yaml``, ``programs/demo_tjoint_kuka.yaml``),
+plans it, validates it in simulation (writing the report and the stamp), and welds it through the
+robot's streaming driver with the arc controlled over Modbus TCP. :func:`run_job` does the same
+against real addresses. Robot addresses go through the driver registry (:func:`check_robot_url`,
+:func:`connect_cell_robot`): ``ur://``, ``kuka-rsi://``, ``virtual`` or a plug-in's scheme. Both return a
 :class:`CellRunResult` and report progress through a callback; neither prints. Child processes are
 stopped on return, on error and on KeyboardInterrupt.
 """
