@@ -104,7 +104,7 @@ def test_demo_kuka_cli_welds_both_seams(tmp_path: Path) -> None:
         polls = _arc_polls(log, job.id)
         assert set(polls) == {"fillet_left", "fillet_right"} and min(polls.values()) > 10
         # ... and the controller's own output log has it switched on twice and off again
-        krc = [e for e in log.events(job.id) if e.kind == "robot_arc_output" and not e.seam_id]
+        krc = [e for e in log.events(job.id) if e.kind == "virtual_krc"]
         assert len(krc) == 1
         intervals = krc[0].data["arc_output_on_s"]
         assert len(intervals) == 2

@@ -749,7 +749,7 @@ def _report_krc(krc: Any, robot: Any, log_path: Path, job_id: int, say: Progress
         "stop_reason": status.stop_reason,
     }
     with WeldLog(log_path) as wlog:
-        wlog.add_event(job_id, "robot_arc_output", message, data=data)
+        wlog.add_event(job_id, "virtual_krc", message, data=data)
     say(Progress("stage", message, data))
 
 
