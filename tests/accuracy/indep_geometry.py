@@ -14,6 +14,10 @@ transport, seam frames, work / travel angles and weave offsets follow the writte
   the axis signs (-1, 1, 1, -1, 1, -1) and offsets (0, -90°, 0, 0, 0, 0) of ROS-Industrial's
   kuka_kr6_support ``opw_parameters_kr6r900sixx.yaml``, applied as opw_kinematics does in its
   forward kinematics: native angle θ = sign · q - offset (A2 = 0 is the upper arm horizontal).
+* KUKA KR 10 R1420: the same OPW chain, signs and offsets, with the lengths of KUKA's KR 10 R1420
+  data sheet a1 = 150, a2 = -20, b = 0, c1 = 450, c2 = 610, c3 = 660, c4 = 80 mm (the figures
+  weldcell's model is built from: for this arm the check covers the chain and the seam geometry,
+  not the lengths).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ UR_DH = {  # d1, a2, a3, d4, d5, d6 [m] (published tables)
     "ur16e": (0.1807, -0.4784, -0.36, 0.17415, 0.11985, 0.11655),
 }
 KR6_OPW = {"a1": 0.025, "a2": -0.035, "b": 0.0, "c1": 0.400, "c2": 0.455, "c3": 0.420, "c4": 0.080}
+KR10_OPW = {"a1": 0.150, "a2": -0.020, "b": 0.0, "c1": 0.450, "c2": 0.610, "c3": 0.660, "c4": 0.080}
 KR6_SIGNS = np.array([-1.0, 1.0, 1.0, -1.0, 1.0, -1.0])
 KR6_OFFSETS = np.array([0.0, -math.pi / 2, 0.0, 0.0, 0.0, 0.0])
 
@@ -80,8 +85,8 @@ def fk_flange(robot: str, q: np.ndarray) -> np.ndarray:
             A[:, 3, 3] = 1.0
             T = T @ A
         return T
-    if robot.startswith("kr6_r900"):
-        p = KR6_OPW
+    if robot.startswith(("kr6_r900", "kr10_r1420")):
+        p = KR6_OPW if robot.startswith("kr6_r900") else KR10_OPW
         th = q * KR6_SIGNS - KR6_OFFSETS  # opw_kinematics: θ = sign · q - offset
         # arm upright at native zero; elementary chain of the OPW geometry
         T = _rz(th[:, 0]) @ _trans(p["a1"], p["b"], p["c1"]) @ _ry(th[:, 1]) @ _trans(0, 0, p["c2"])

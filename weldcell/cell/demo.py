@@ -1,9 +1,12 @@
 """Wiring of whole cell runs: ``weldcell demo`` (the virtual cell) and ``weldcell cell run`` (a real one).
 
-:func:`run_demo` starts the virtual UR controller (own process) and the virtual Modbus power source
-(own process) on loopback, loads ``programs/demo_tjoint.yaml``, plans it, validates it in simulation
-(writing the report and the stamp), and welds it through the UR driver in streaming mode with the
-arc controlled over Modbus TCP. :func:`run_job` does the same against real addresses. Both return a
+:func:`run_demo` starts the virtual robot controller (UR: RTDE/Dashboard/script ports; KUKA: a
+virtual KRC sending RSI telegrams) and the virtual Modbus power source, each in its own process on
+loopback, loads the demo program (``programs/demo_tjoint.yaml``, ``programs/demo_tjoint_kuka.yaml``),
+plans it, validates it in simulation (writing the report and the stamp), and welds it through the
+robot's streaming driver with the arc controlled over Modbus TCP. :func:`run_job` does the same
+against real addresses. Robot addresses go through the driver registry (:func:`check_robot_url`,
+:func:`connect_cell_robot`): ``ur://``, ``kuka-rsi://``, ``virtual`` or a plug-in's scheme. Both return a
 :class:`CellRunResult` and report progress through a callback; neither prints. Child processes are
 stopped on return, on error and on KeyboardInterrupt.
 """
@@ -23,22 +26,38 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from weldcell.cell.approval import SimApprover
 from weldcell.cell.controller import CellConfig, CellController, CellEvent
 from weldcell.cell.state import CellState
 from weldcell.cell.weldlog import WeldLog
 from weldcell.drivers.powersource.base import WeldParams
-from weldcell.errors import DriverConnectionError, PlanningError, ProgramError, ValidationError, WeldcellError
+from weldcell.errors import (
+    DriverConnectionError,
+    DriverError,
+    PlanningError,
+    ProgramError,
+    ValidationError,
+    WeldcellError,
+)
 from weldcell.planning.stamp import FROM_ENVIRONMENT, KeySource, StampKey, resolve_stamp_key, verify_stamp
 from weldcell.planning.trajectory import JointTrajectory, load_trajectory, save_trajectory
 from weldcell.resources import data_dir
 
+if TYPE_CHECKING:
+    from weldcell.drivers.base import RobotDriver
+    from weldcell.drivers.registry import RobotUrl
+
 log = logging.getLogger(__name__)
 
 DEMO_PROGRAM = data_dir("programs") / "demo_tjoint.yaml"
-#: Plans tried when validation rejects one (the planner's randomised search may find a better one).
+#: The demo program per ``weldcell demo --robot`` choice (the same T-joint, placed for each arm).
+DEMO_PROGRAMS = {"ur": DEMO_PROGRAM, "kuka": data_dir("programs") / "demo_tjoint_kuka.yaml"}
+#: RSI cycle of the KUKA demo [s]: 12 ms (``#IPO``). The 4 ms ``#IPO_FAST`` cycle (``rsi_cycle``)
+#: needs a PC that answers within 4 ms every cycle, which a loaded desktop running the whole virtual
+#: cell (controller, power source, planner) in Python does not reliably do.
+DEMO_RSI_CYCLE = 0.012
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +79,11 @@ class DemoOptions:
     Attributes:
         out_dir: Folder for the weld log, validation report, trajectory and stamps.
         view: Open the 3D viewer (``weldcell view``) alongside.
-        program: Weld program (default: ``programs/demo_tjoint.yaml``).
+        robot: ``"ur"``: a virtual UR controller (RTDE streaming); ``"kuka"``: a virtual KRC driven
+            over RSI (``kuka-rsi://``).
+        rsi_cycle: RSI cycle of the KUKA demo [s]: 0.004 (``#IPO_FAST``) or 0.012 (``#IPO``).
+        program: Weld program (default: ``programs/demo_tjoint.yaml`` for UR,
+            ``programs/demo_tjoint_kuka.yaml`` for KUKA); its robot must be of that make.
         host: Loopback address for the virtual devices.
         part_serial: Serial recorded in the weld log.
         job_timeout: Longest time the job may take [s].
@@ -68,6 +91,8 @@ class DemoOptions:
 
     out_dir: Path = Path("weldcell-demo")
     view: bool = False
+    robot: str = "ur"
+    rsi_cycle: float = DEMO_RSI_CYCLE
     program: Path | None = None
     host: str = "127.0.0.1"
     part_serial: str = "DEMO-0001"
@@ -80,7 +105,9 @@ class RunOptions:
 
     Attributes:
         job: Weld program (``.yaml``) or a planned trajectory (``.npz``, validated, with its stamp).
-        robot_url: ``ur://HOST[:RTDE_PORT]``, or ``virtual`` (an in-process simulated robot).
+        robot_url: Robot address for the driver registry: ``ur://HOST[:RTDE_PORT]``,
+            ``kuka-rsi://BIND_HOST:PORT``, or ``virtual`` (an in-process simulated robot); see
+            :func:`connect_cell_robot`.
         powersource_url: ``modbus://HOST:PORT``, or None for a dry run with the arc disabled.
         log_path: Weld log file.
         out_dir: Folder for the planned trajectory, report and motion stamps.
@@ -95,6 +122,8 @@ class RunOptions:
         dashboard_port: UR dashboard port (None: the driver's default).
         script_port: UR port the servo program is sent to (None: the driver's default).
         power_on: Power on and release the brakes through the dashboard at connect.
+        connect_timeout: Longest wait for the robot at connect [s] (None: 15 s; RSI
+            :data:`RSI_CONNECT_TIMEOUT`, the operator starts the KRL program).
     """
 
     job: Path
@@ -110,6 +139,7 @@ class RunOptions:
     dashboard_port: int | None = None
     script_port: int | None = None
     power_on: bool = False
+    connect_timeout: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,54 +322,110 @@ def plan_and_validate(
     return program, traj, traj_path, report_path
 
 
-def parse_ur_url(url: str) -> tuple[str, int | None]:
-    """``ur://HOST[:RTDE_PORT]`` → (host, port or None).
+#: Connection timeout [s] when the robot must come to the driver: an RSI robot sends its first
+#: telegram only when the operator starts the KRL program.
+RSI_CONNECT_TIMEOUT = 60.0
+
+
+def check_robot_url(url: str) -> RobotUrl:
+    """Parse and check a robot address (fast; nothing connects): the scheme must have a driver in the
+    registry (:mod:`weldcell.drivers.registry`), and ``ur://`` / ``kuka-rsi://`` need a host.
+
+    ``virtual`` is short for ``virtual://`` (an in-process simulated robot).
 
     Raises:
-        DriverConnectionError: not a ``ur://`` address.
+        DriverError: no ``SCHEME://``, an unknown scheme (the message lists the known ones), a
+            missing host, a bad port or, for ``kuka-rsi://``, a bad RSI setting in the query.
     """
-    from urllib.parse import urlparse
+    from weldcell.drivers.registry import driver_table, parse_robot_url
 
-    u = urlparse(url)
-    if u.scheme != "ur" or not u.hostname:
-        raise DriverConnectionError(f"robot address {url!r} must look like ur://HOST or ur://HOST:PORT")
-    try:
-        port = u.port
-    except ValueError as err:
-        raise DriverConnectionError(
-            f"robot address {url!r}: expected a port number 1 … 65535 after the host ({err})"
-        ) from None
-    if port == 0:
-        raise DriverConnectionError(f"robot address {url!r}: expected a port number 1 … 65535")
-    return u.hostname, port
+    parsed = parse_robot_url("virtual://" if url == "virtual" else url)
+    table = driver_table()
+    if parsed.scheme not in table:
+        raise DriverError(
+            f"robot address {url!r}: no driver for scheme {parsed.scheme!r}; expected ur://HOST[:RTDE_PORT], "
+            f"kuka-rsi://BIND_HOST:PORT or virtual (known schemes: {', '.join(sorted(table))})"
+        )
+    if parsed.scheme == "ur" and not parsed.host:
+        raise DriverError(f"robot address {url!r}: the host is missing (ur://HOST[:RTDE_PORT])")
+    if parsed.scheme == "kuka-rsi":
+        from weldcell.drivers.kuka.driver import rsi_config_from_url
+
+        if not parsed.host:
+            raise DriverError(
+                f"robot address {url!r}: the address to listen on is missing (kuka-rsi://BIND_HOST:PORT, "
+                "the IP_NUMBER and PORT of the RSI Ethernet configuration)"
+            )
+        try:
+            rsi_config_from_url(parsed)
+        except DriverError as err:
+            text = str(err)
+            raise DriverError(text if url in text else f"robot address {url!r}: {text}") from err
+    return parsed
 
 
-def connect_ur_robot(
-    host: str,
+def connect_cell_robot(
+    url: str,
     robot: str,
     *,
-    ports: Any | None = None,
-    rtde_port: int | None = None,
+    q0: Any | None = None,
+    timeout: float | None = None,
     power_on: bool = False,
     dashboard_port: int | None = None,
     script_port: int | None = None,
-) -> Any:
-    """A connected UR driver in streaming mode; arc control stays with the cell (power source)."""
-    from weldcell.drivers.ur.driver import URDriver, URDriverConfig
+) -> RobotDriver:
+    """A connected robot driver for the cell, built by the driver registry from ``url``.
 
-    kw: dict[str, Any] = {"robot": robot, "arc_output": None, "power_on": power_on}
-    if ports is not None:
-        kw.update(rtde_port=ports.rtde, dashboard_port=ports.dashboard, script_port=ports.secondary)
-    else:
-        if rtde_port is not None:
-            kw["rtde_port"] = rtde_port
+    * ``ur://HOST[:RTDE_PORT]``: :class:`~weldcell.drivers.ur.driver.URDriver` in streaming mode; the
+      arc stays with the cell's power source (no robot arc output); ``power_on``, ``dashboard_port``
+      and ``script_port`` apply.
+    * ``kuka-rsi://BIND_HOST:PORT[?cycle_ms=…&mode=…]``: :class:`~weldcell.drivers.kuka.driver.RsiDriver`;
+      DiO bit 0 (``$OUT[1]``) follows the trajectory's arc flags as the robot-side arc command, while
+      the power source makes the arc. Waits up to ``timeout`` (default :data:`RSI_CONNECT_TIMEOUT`)
+      for the robot's first telegram.
+    * ``virtual://`` (or ``virtual``): an in-process :class:`~weldcell.drivers.virtual.VirtualRobot`
+      standing at ``q0``.
+    * any other registered scheme: its driver, given ``robot=``.
+
+    Args:
+        url: Robot address.
+        robot: The weldcell robot model the trajectory was planned for (``traj.robot``).
+        q0: Joint positions [rad] of a virtual robot, shape (n,).
+        timeout: Connection timeout [s] (None: 15 s, RSI :data:`RSI_CONNECT_TIMEOUT`).
+
+    Raises:
+        DriverError: a bad address, a model in the address that is not the trajectory's robot, or a
+            connection that failed (``DriverConnectionError`` / ``DriverTimeoutError``).
+    """
+    from weldcell.drivers.registry import connect_robot
+
+    parsed = check_robot_url(url)
+    opts: dict[str, Any] = {}
+    wait = 15.0 if timeout is None else timeout
+    if parsed.scheme == "ur":
+        opts = {"robot": robot, "arc_output": None, "power_on": power_on}
         if dashboard_port is not None:
-            kw["dashboard_port"] = dashboard_port
+            opts["dashboard_port"] = dashboard_port
         if script_port is not None:
-            kw["script_port"] = script_port
-    driver = URDriver(host, URDriverConfig(**kw))
-    driver.connect(timeout=15.0)
-    return driver
+            opts["script_port"] = script_port
+    elif parsed.scheme == "kuka-rsi":
+        named = parsed.query.get("robot")
+        if named is not None and named != robot:
+            raise DriverError(
+                f"robot address {url!r} names robot {named!r}, but the job was planned for {robot!r}"
+            )
+        if named is None:
+            opts["robot"] = robot
+        wait = RSI_CONNECT_TIMEOUT if timeout is None else timeout
+    elif parsed.scheme == "virtual":
+        if parsed.host and parsed.host != robot:
+            raise DriverError(
+                f"robot address {url!r} names robot {parsed.host!r}, but the job was planned for {robot!r}"
+            )
+        opts = {"robot": robot, "q0": q0}
+    else:
+        opts = {"robot": robot}
+    return connect_robot(parsed.url, timeout=wait, **opts)
 
 
 def connect_power_source(url: str, config: CellConfig) -> Any:
@@ -478,11 +564,15 @@ def collision_checker_for(program: Any) -> Any | None:
 
 
 def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = None) -> CellRunResult:
-    """Run the demo program on the virtual cell (see the module docstring)."""
-    from weldcell.drivers.ur.virtual_controller import Ports, start_virtual_controller
-    from weldcell.drivers.ur.virtual_core import CoreConfig
+    """Run the demo program on the virtual cell (see the module docstring).
 
+    Raises:
+        WeldcellError: an unknown ``robot`` choice, a program for another make of robot, planning or
+            validation failures, devices that do not start.
+    """
     opt = options or DemoOptions()
+    if opt.robot not in DEMO_PROGRAMS:
+        raise WeldcellError(f"demo robot {opt.robot!r}: expected one of {', '.join(DEMO_PROGRAMS)}")
     if opt.view and sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
         # checked before anything starts: the viewer process would fail on its own, after the weld began
         from weldcell.sim.world import SimConnectionError
@@ -494,7 +584,7 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
     say = progress or (lambda p: None)
     out = Path(opt.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    program_path = Path(opt.program) if opt.program else DEMO_PROGRAM
+    program_path = Path(opt.program) if opt.program else DEMO_PROGRAMS[opt.robot]
     if not program_path.is_file():
         if opt.program:
             what = "is a folder" if program_path.is_dir() else "not found"
@@ -503,26 +593,25 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
             f"demo program {program_path} not found (the programs/ folder is not installed with this copy "
             "of weldcell); pass a program with --program"
         )
+    _check_demo_robot(program_path, opt.robot)
     key = resolve_stamp_key(FROM_ENVIRONMENT)
     program, traj, traj_path, report_path = plan_and_validate(program_path, out, say, stamp_key=key)
     log_path = out / "weldlog.sqlite"
     viewer: subprocess.Popen[bytes] | None = None
     with contextlib.ExitStack() as stack:
-        say(Progress("stage", f"starting the virtual UR controller and power source on {opt.host} …"))
-        core = CoreConfig(arm=traj.robot, q_home=tuple(float(x) for x in traj.q[0]))
-        with _children_ignore_sigint():
-            ur = stack.enter_context(
-                start_virtual_controller(opt.host, core, ports=Ports(0, 0, 0, 0, 0), log_level=logging.ERROR)
-            )
+        maker = "UR" if opt.robot == "ur" else "KUKA (RSI)"
+        say(Progress("stage", f"starting the virtual {maker} controller and power source on {opt.host} …"))
         psu_url = stack.enter_context(virtual_power_source_process(opt.host))
+        if opt.robot == "ur":
+            robot, robot_desc, krc = _start_virtual_ur(stack, opt.host, traj)
+        else:
+            robot, robot_desc, krc = _start_virtual_krc(stack, opt.host, traj, opt.rsi_cycle)
         if opt.view:
             viewer = _start_viewer(traj_path, program_path)
             stack.callback(_stop_viewer, viewer)
-        robot = connect_ur_robot(opt.host, traj.robot, ports=ur.ports, power_on=True)
-        stack.callback(robot.close)
         power = connect_power_source(psu_url, CellConfig())
         stack.callback(power.close)
-        say(Progress("stage", f"robot: ur://{opt.host} (RTDE {ur.ports.rtde}), power source: {psu_url}"))
+        say(Progress("stage", f"robot: {robot_desc}, power source: {psu_url}"))
         state, message, job_id = weld(
             robot=robot,
             power=power,
@@ -538,13 +627,138 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
             stamp_key=key,
             progress=say,
         )
+        if krc is not None:
+            _report_krc(krc, robot, log_path, job_id, say)
     return CellRunResult(state, message, job_id, log_path, traj_path, report_path, program_path)
+
+
+def _check_demo_robot(program_path: Path, kind: str) -> None:
+    """The program's robot must be of the make the demo's virtual controller simulates.
+
+    Raises:
+        ProgramError: a UR program for ``--robot kuka`` or the other way round.
+    """
+    from weldcell.kinematics.specs import OPW_SPECS, UR_SPECS
+    from weldcell.program import load_program
+
+    model = load_program(program_path).cell.robot
+    makes: dict[str, set[str]] = {"ur": set(UR_SPECS), "kuka": set(OPW_SPECS)}
+    if model not in makes[kind]:
+        other = next((k for k, specs in makes.items() if model in specs), None)
+        hint = f"; run it with --robot {other}" if other else ""
+        raise ProgramError(
+            f"field cell.robot: {model!r} is not a {kind.upper()} arm the demo's virtual controller can "
+            f"run (expected one of {', '.join(sorted(makes[kind]))}){hint}",
+            file=str(program_path),
+        )
+
+
+def _start_virtual_ur(
+    stack: contextlib.ExitStack[Any], host: str, traj: JointTrajectory
+) -> tuple[RobotDriver, str, None]:
+    """The virtual UR controller (own process) and the UR driver connected to it (registry path)."""
+    from weldcell.drivers.ur.virtual_controller import Ports, start_virtual_controller
+    from weldcell.drivers.ur.virtual_core import CoreConfig
+
+    core = CoreConfig(arm=traj.robot, q_home=tuple(float(x) for x in traj.q[0]))
+    with _children_ignore_sigint():
+        ur = stack.enter_context(
+            start_virtual_controller(host, core, ports=Ports(0, 0, 0, 0, 0), log_level=logging.ERROR)
+        )
+    url = f"ur://{host}:{ur.ports.rtde}"
+    robot = connect_cell_robot(
+        url, traj.robot, power_on=True, dashboard_port=ur.ports.dashboard, script_port=ur.ports.secondary
+    )
+    stack.callback(robot.close)
+    return robot, f"{url} (RTDE {ur.ports.rtde})", None
+
+
+def _free_udp_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def _start_virtual_krc(
+    stack: contextlib.ExitStack[Any], host: str, traj: JointTrajectory, cycle: float
+) -> tuple[RobotDriver, str, Any]:
+    """The virtual KRC (own process, standing at the trajectory's first sample as the exported KRL
+    program's ``PTP XSTART`` leaves it) and the RSI driver it sends its telegrams to (registry path).
+
+    The KRC's arc loopback answers DiO bit 0 (``$OUT[1]``, the robot's arc command) on DiL bit 0
+    after 50 ms, and reports its outputs in ``DoutW``.
+    """
+    import numpy as np
+
+    from weldcell.drivers.kuka.krc_process import virtual_krc_process
+    from weldcell.drivers.kuka.virtual_krc import KrcConfig
+
+    port = _free_udp_port(host)
+    config = KrcConfig(
+        robot=traj.robot,
+        sensor_host=host,
+        sensor_port=port,
+        bind_host=host,
+        cycle=cycle,
+        q_start_deg=tuple(float(v) for v in np.degrees(traj.q[0])),
+        arc_loopback=(0, 0, 0.05),
+    )
+    with _children_ignore_sigint():
+        krc = stack.enter_context(virtual_krc_process(config, log_level=logging.CRITICAL))
+    url = f"kuka-rsi://{host}:{port}?cycle_ms={config.cycle_ms}"
+    krc.go()  # the operator starts the KRL program: RSI_ON, RSI_MOVECORR
+    robot = connect_cell_robot(url, traj.robot, timeout=15.0)
+
+    def shutdown() -> None:  # the controller first: a sensor that stops answering is an RSI fault
+        krc.stop()
+        robot.close()
+
+    stack.callback(shutdown)
+    return robot, f"{url} (virtual KRC {traj.robot}, {config.cycle_ms} ms RSI cycle)", krc
+
+
+def _report_krc(krc: Any, robot: Any, log_path: Path, job_id: int, say: ProgressFn) -> None:
+    """Stop the virtual KRC and record what it saw (cycles, late packets, the arc output's on
+    intervals) in the job's weld log and the progress."""
+    status = krc.stop()
+    robot.close()
+    if status is None:
+        say(Progress("fault", "the virtual KRC ended without reporting its counters"))
+        return
+    bit = 1
+    on: list[tuple[float, float]] = []
+    t_on: float | None = None
+    for ipoc, dout in status.output_log:
+        t = ipoc / 1000.0
+        if dout & bit and t_on is None:
+            t_on = t
+        elif not dout & bit and t_on is not None:
+            on.append((t_on, t))
+            t_on = None
+    total = sum(b - a for a, b in on)
+    message = (
+        f"virtual KRC: {status.cycles} RSI cycles, {status.late} late packet(s), "
+        f"arc output $OUT[1] on {len(on)} time(s) for {total:.1f} s in all"
+        + ("" if t_on is None else ", still on at the end")
+        + (f"; RSI stopped: {status.stop_reason}" if not status.running and status.stop_reason else "")
+    )
+    data = {
+        "cycles": status.cycles,
+        "late": status.late,
+        "arc_output_on_s": [[a, b] for a, b in on],
+        "stop_reason": status.stop_reason,
+    }
+    with WeldLog(log_path) as wlog:
+        wlog.add_event(job_id, "virtual_krc", message, data=data)
+    say(Progress("stage", message, data))
 
 
 def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunResult:
     """Run a program or validated trajectory on a cell (see the module docstring).
 
-    Without a power source (``powersource_url`` None) the job runs with the arc disabled (a dry run,
+    The robot driver comes from the driver registry (:func:`connect_cell_robot`): ``ur://``,
+    ``kuka-rsi://`` or any registered scheme. Without a power source (``powersource_url`` None) the
+    job runs with the arc disabled (a dry run,
     :class:`~weldcell.drivers.powersource.dryrun.ArcDisabled`) through the same controller,
     interlocks, validated moves and weld log. ``robot_url`` ``"virtual"`` runs it on an in-process
     :class:`~weldcell.drivers.virtual.VirtualRobot` standing at the program's first sample.
@@ -554,8 +768,7 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
 
     # both addresses and the job are checked before the (slow) planning, before the log and the
     # output folder are created, and before anything connects
-    virtual = options.robot_url in ("virtual", "virtual://")
-    host, port = ("", None) if virtual else parse_ur_url(options.robot_url)
+    robot_url = check_robot_url(options.robot_url)
     if options.powersource_url is not None:
         parse_modbus_url(options.powersource_url)
     key = resolve_stamp_key(FROM_ENVIRONMENT if options.stamp_key is None else options.stamp_key)
@@ -583,21 +796,27 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
         program, traj = planned
         traj_path = job
     with contextlib.ExitStack() as stack:
-        if virtual:
-            from weldcell.drivers.virtual import VirtualRobot
-
-            robot: Any = VirtualRobot(traj.robot, traj.q[0])
-            robot.connect()
-        else:
-            robot = connect_ur_robot(
-                host,
-                traj.robot,
-                rtde_port=port,
-                power_on=options.power_on,
-                dashboard_port=options.dashboard_port,
-                script_port=options.script_port,
+        if robot_url.scheme == "kuka-rsi":
+            wait = RSI_CONNECT_TIMEOUT if options.connect_timeout is None else options.connect_timeout
+            say(
+                Progress(
+                    "stage",
+                    f"waiting up to {wait:g} s for the robot's RSI telegrams on "
+                    f"{robot_url.host}:{robot_url.port or 59152}: start the RSI program on the controller "
+                    "(weldcell export --format kuka-rsi) …",
+                )
             )
+        robot = connect_cell_robot(
+            robot_url.url,
+            traj.robot,
+            q0=traj.q[0],
+            timeout=options.connect_timeout,
+            power_on=options.power_on,
+            dashboard_port=options.dashboard_port,
+            script_port=options.script_port,
+        )
         stack.callback(robot.close)
+        say(Progress("stage", f"robot connected: {robot_url.url} ({type(robot).__name__}, {traj.robot})"))
         config = options.config or CellConfig()
         if options.powersource_url is None:
             from weldcell.drivers.powersource.dryrun import ArcDisabled

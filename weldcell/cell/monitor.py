@@ -102,6 +102,7 @@ class SeamMonitor:
         self._s: list[float] = []
         self._q: list[NDArrayF] = []
         self._arc: list[bool] = []
+        self._robot_arc: list[tuple[float, bool]] = []  # (seam arc length [m], robot arc output on)
         self.s_now = float(np.nan)
         self.s_max = float(step.s0)
 
@@ -120,9 +121,16 @@ class SeamMonitor:
         w = u - lo
         return float((1 - w) * a + w * b)
 
-    def observe(self, position: float, q: NDArrayF, st: PowerSourceStatus) -> float:
-        """Record one poll at path ``position`` of the running slice. Returns the seam arc length [m]."""
+    def observe(
+        self, position: float, q: NDArrayF, st: PowerSourceStatus, robot_arc: bool | None = None
+    ) -> float:
+        """Record one poll at path ``position`` of the running slice. Returns the seam arc length [m].
+
+        ``robot_arc``: the robot controller's arc output as it reports it (None: it drives none).
+        """
         s = self.seam_s_at(position)
+        if robot_arc is not None:
+            self._robot_arc.append((s, robot_arc))
         now = time.time()
         self.s_now = s
         if np.isfinite(s):
@@ -142,6 +150,21 @@ class SeamMonitor:
             self.log.add_signals(self.record, np.array(self._rows), s_reached=self.s_max)
             self._rows.clear()
         self._last_flush = time.monotonic()
+
+    def robot_arc_summary(self) -> dict[str, float | int] | None:
+        """What the robot controller reported of its arc output during the attempt: polls, polls with
+        the output on, and the first/last seam arc length [m] with it on; None when not observed."""
+        if not self._robot_arc:
+            return None
+        on = [s for s, v in self._robot_arc if v and np.isfinite(s)]
+        out: dict[str, float | int] = {
+            "polls": len(self._robot_arc),
+            "polls_on": sum(1 for _, v in self._robot_arc if v),
+        }
+        if on:
+            out["s_first_on"] = float(min(on))
+            out["s_last_on"] = float(max(on))
+        return out
 
     def trace(self) -> AttemptTrace:
         """The executed path so far."""

@@ -20,10 +20,10 @@ from weldcell.cell.controller import CellConfig
 from weldcell.cell.demo import (
     CellRunResult,
     ProgressFn,
+    check_robot_url,
+    connect_cell_robot,
     connect_power_source,
-    connect_ur_robot,
     params_from_program,
-    parse_ur_url,
     weld,
 )
 from weldcell.cell.logrecords import JobRecord
@@ -40,7 +40,8 @@ class ResumeOptions:
 
     Attributes:
         log_path: The weld log holding the job.
-        robot_url: ``ur://HOST[:RTDE_PORT]``.
+        robot_url: Robot address for the driver registry (``ur://HOST[:RTDE_PORT]``,
+            ``kuka-rsi://BIND_HOST:PORT``, ...; see :func:`weldcell.cell.demo.connect_cell_robot`).
         powersource_url: ``modbus://HOST:PORT``.
         job_id: The job to continue (None: the newest resumable job).
         out_dir: Folder for the motions the cell plans and stamps.
@@ -121,7 +122,7 @@ def resume_job(options: ResumeOptions, progress: ProgressFn | None = None) -> Ce
     from weldcell.program import load_program
 
     key = resolve_stamp_key(FROM_ENVIRONMENT if options.stamp_key is None else options.stamp_key)
-    host, port = parse_ur_url(options.robot_url)
+    robot_url = check_robot_url(options.robot_url)
     parse_modbus_url(options.powersource_url)
     if not Path(options.log_path).is_file():
         raise WeldLogError(f"{options.log_path}: weld log not found")
@@ -135,10 +136,10 @@ def resume_job(options: ResumeOptions, progress: ProgressFn | None = None) -> Ce
     out = Path(options.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
-        robot = connect_ur_robot(
-            host,
+        robot = connect_cell_robot(
+            robot_url.url,
             traj.robot,
-            rtde_port=port,
+            q0=traj.q[0],
             dashboard_port=options.dashboard_port,
             script_port=options.script_port,
         )

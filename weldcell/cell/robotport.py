@@ -24,10 +24,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class RobotSnapshot:
-    """Joint positions [rad] (n,) and digital inputs of the robot controller at one instant."""
+    """Joint positions [rad] (n,), digital inputs and outputs of the robot controller at one instant."""
 
     q: npt.NDArray[np.float64]
     digital_inputs: tuple[bool, ...]
+    digital_outputs: tuple[bool, ...] = ()
 
 
 class Motion:
@@ -76,6 +77,13 @@ class RobotPort:
     def __init__(self, driver: Any) -> None:
         self.driver = driver
 
+    @property
+    def arc_output(self) -> int | None:
+        """The digital output the driver switches on the trajectory's arc flags (the robot-side arc
+        command, e.g. RSI ``DiO`` bit 0 → ``$OUT[1]``), or None when the robot drives no arc output."""
+        n = getattr(getattr(self.driver, "config", None), "arc_output", None)
+        return n if isinstance(n, int) and 0 <= n < 16 else None
+
     def ensure_connected(self, timeout: float = 10.0) -> None:
         """Reconnect when the link dropped (after a controller restart)."""
         if not bool(self.driver.connected):
@@ -95,10 +103,15 @@ class RobotPort:
         return Motion(handle, traj)
 
     def snapshot(self) -> RobotSnapshot:
-        """Joint positions and digital inputs 0-15 now."""
+        """Joint positions, digital inputs and outputs 0-15 now (outputs as the controller reports them)."""
         st = self.driver.state(timeout=1.0)
         bits = int(st.digital_in)
-        return RobotSnapshot(np.array(st.q, dtype=np.float64), tuple(bool(bits >> n & 1) for n in range(16)))
+        outs = int(st.digital_out)
+        return RobotSnapshot(
+            np.array(st.q, dtype=np.float64),
+            tuple(bool(bits >> n & 1) for n in range(16)),
+            tuple(bool(outs >> n & 1) for n in range(16)),
+        )
 
     def wait_still(self, timeout: float = 2.0, tol: float = 1e-5) -> npt.NDArray[np.float64]:
         """Wait until the joints stop moving; return the rest position [rad]."""

@@ -219,7 +219,11 @@ class JobRunner:
                         st = self.power.status()
                     except DriverError as err:
                         raise MotionStoppedError(Command.FAULT, f"power source: {err}", "power") from err
-                    s = monitor.observe(motion.position(), snap.q, st)
+                    arc_do = self.port.arc_output
+                    robot_arc = None
+                    if arc_do is not None and len(snap.digital_outputs) > arc_do:
+                        robot_arc = snap.digital_outputs[arc_do]
+                    s = monitor.observe(motion.position(), snap.q, st, robot_arc)
                     if not st.arc_stable:
                         why = ErrorCode.describe(st.error_code) if st.error_code else "arc no longer stable"
                         raise ArcLostError(s, f"arc lost at {s * 1e3:.1f} mm ({why})")
@@ -402,6 +406,20 @@ class JobRunner:
             monitor.record, result, s_stop=s_stop, faults=faults, deviation_max_m=dmax, deviation_rms_m=drms
         )
         self.traces.append(monitor.trace())
+        robot_arc = monitor.robot_arc_summary()
+        if robot_arc is not None:
+            seen = (
+                f"on from {robot_arc['s_first_on'] * 1e3:.1f} to {robot_arc['s_last_on'] * 1e3:.1f} mm"
+                if "s_first_on" in robot_arc
+                else "never seen on"
+            )
+            self._emit(
+                "robot_arc_output",
+                f"seam {monitor.step.seam_id}: robot arc output DO{self.port.arc_output} {seen} "
+                f"({robot_arc['polls_on']} of {robot_arc['polls']} polls)",
+                monitor.step.seam_id,
+                **robot_arc,
+            )
         self._emit(
             "seam_end",
             f"seam {monitor.step.seam_id}: {result} at {s_stop * 1e3:.1f} mm"

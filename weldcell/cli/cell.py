@@ -289,23 +289,44 @@ def demo(
         Path("weldcell-demo"), "--out", help="Folder for the log, report and trajectory."
     ),
     program: Path | None = typer.Option(
-        None, "--program", help="Another weld program (default: the T-joint demo)."
+        None, "--program", help="Another weld program (default: the T-joint demo for the chosen robot)."
+    ),
+    robot: str = typer.Option(
+        "ur",
+        "--robot",
+        help="ur: a virtual UR controller over RTDE; kuka: a virtual KUKA KRC over RSI (KR 10 R1420).",
+    ),
+    rsi_cycle_ms: int = typer.Option(
+        12, "--rsi-cycle-ms", help="KUKA demo: RSI cycle, 12 (#IPO) or 4 (#IPO_FAST, needs a quiet PC)."
     ),
 ) -> None:
-    """Run the whole virtual cell: UR controller + power source on loopback, plan, validate, weld."""
-    from weldcell.cell.demo import DemoOptions, run_demo
+    """Run the whole virtual cell: robot controller + power source on loopback, plan, validate, weld."""
+    from weldcell.cell.demo import DEMO_PROGRAMS, DemoOptions, run_demo
+    from weldcell.errors import WeldcellError
 
+    if robot not in DEMO_PROGRAMS:
+        raise WeldcellError(f"--robot {robot!r}: expected one of {', '.join(DEMO_PROGRAMS)}")
+    if rsi_cycle_ms not in (4, 12):
+        raise WeldcellError(f"--rsi-cycle-ms {rsi_cycle_ms}: expected 4 (#IPO_FAST) or 12 (#IPO)")
     _sigterm_as_interrupt()
     _log_to_file(out / "weldcell.log")
     announce_kernel_compile()
-    res = run_demo(DemoOptions(out_dir=out, view=view, program=program), progress=_progress_printer())
+    res = run_demo(
+        DemoOptions(out_dir=out, view=view, robot=robot, rsi_cycle=rsi_cycle_ms / 1000.0, program=program),
+        progress=_progress_printer(),
+    )
     _finish(res)
 
 
 @cell_app.command("run")
 def cell_run(
     job: Path = typer.Argument(..., help="Weld program (.yaml) or planned trajectory (.npz)."),
-    robot: str = typer.Option(..., "--robot", help="Robot controller, e.g. ur://192.168.0.10"),
+    robot: str = typer.Option(
+        ...,
+        "--robot",
+        help="Robot controller: ur://HOST[:RTDE_PORT], kuka-rsi://BIND_HOST:PORT (this PC's RSI address), "
+        "or another registered driver scheme.",
+    ),
     powersource: str = typer.Option(
         ..., "--powersource", help="Power source, e.g. modbus://192.168.0.20:502"
     ),
@@ -329,10 +350,11 @@ def cell_run(
     dashboard_port: int | None = DashboardPortOption,
     script_port: int | None = ScriptPortOption,
 ) -> None:
-    """Weld a program or a validated trajectory on a real cell (UR robot + Modbus power source)."""
-    from weldcell.cell.demo import RunOptions, check_job_input, run_job
+    """Weld a program or a validated trajectory on a real cell (UR or KUKA robot + Modbus power source)."""
+    from weldcell.cell.demo import RunOptions, check_job_input, check_robot_url, run_job
     from weldcell.planning.stamp import FROM_ENVIRONMENT, resolve_stamp_key
 
+    check_robot_url(robot)  # an unknown scheme or a bad address fails before anything else
     key = resolve_stamp_key(FROM_ENVIRONMENT if stamp_key is None else stamp_key)
     setup = _cell_setup(cell_config)
     check_job_input(job, stamp_key=key)  # before the log file and the output folder are created
@@ -395,7 +417,9 @@ def cell_jobs(db: Path = typer.Option(DEFAULT_LOG, "--db", help="Weld log file (
 def cell_resume(
     job: int | None = typer.Argument(None, help="Job id (default: the newest resumable job)."),
     db: Path = typer.Option(DEFAULT_LOG, "--db", help="Weld log file (SQLite)."),
-    robot: str | None = typer.Option(None, "--robot", help="Robot controller, e.g. ur://192.168.0.10"),
+    robot: str | None = typer.Option(
+        None, "--robot", help="Robot controller, e.g. ur://192.168.0.10 or kuka-rsi://192.168.1.10:59152"
+    ),
     powersource: str | None = typer.Option(
         None, "--powersource", help="Power source, e.g. modbus://192.168.0.20:502"
     ),

@@ -42,6 +42,11 @@ def controller_kuka_rsi(
     digin: int = typer.Option(0, "--digin", help="Digital inputs reported in DiL (bit mask)."),
     duration: float = typer.Option(0.0, "--duration", help="Stop after this many seconds (0: until Ctrl-C)."),
     bind: str = typer.Option("127.0.0.1", "--bind", help="Local address the telegrams are sent from."),
+    arc_loopback: str = typer.Option(
+        "",
+        "--arc-loopback",
+        help="DO:DI:DELAY - DiL bit DI follows DiO bit DO after DELAY s (simulated arc established).",
+    ),
 ) -> None:
     """Run a virtual KUKA controller: one <Rob> telegram per cycle to the sensor, RSI rules for replies.
 
@@ -65,6 +70,15 @@ def controller_kuka_rsi(
         raise WeldcellError(f"--mode {mode!r}: expected absolute or relative")
     if duration < 0 or not math.isfinite(duration):
         raise WeldcellError(f"--duration {duration}: expected a number of seconds ≥ 0")
+    loop: tuple[int, int, float] | None = None
+    if arc_loopback:
+        try:
+            do, di, delay = arc_loopback.split(":")
+            loop = (int(do), int(di), float(delay))
+        except ValueError as err:
+            raise WeldcellError(
+                f"--arc-loopback {arc_loopback!r}: expected DO:DI:DELAY, e.g. 0:0:0.05"
+            ) from err
     cfg = KrcConfig(
         robot=robot,
         sensor_host=host,
@@ -77,6 +91,7 @@ def controller_kuka_rsi(
         holdon=holdon,
         q_start_deg=q,
         digin=digin,
+        arc_loopback=loop,
     )
     krc = VirtualKrc(cfg)
     src = krc.address
@@ -101,6 +116,8 @@ def controller_kuka_rsi(
         "stop_reason": status.stop_reason,
         "q_deg": status.q_deg,
         "dout": status.dout,
+        "digin": status.digin,
+        "output_log": status.output_log,
     }
     print(json.dumps(summary), flush=True)
     if not status.running:

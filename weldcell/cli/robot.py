@@ -174,22 +174,16 @@ def _load_safety_config(path: Path, arm_name: str) -> SafetyLimits:
 
 
 def _parse_robot(url: str) -> tuple[str, str, int | None]:
-    """('ur' | 'virtual', host, rtde port or None) from ``ur://HOST[:PORT]`` or ``virtual``."""
-    if url in ("virtual", "virtual://"):
-        return "virtual", "", None
-    if not url.startswith("ur://"):
-        raise WeldcellError(f"--robot {url!r}: expected ur://HOST (e.g. ur://192.168.0.10) or 'virtual'")
-    rest = url[5:].strip("/")
-    host, _, port = rest.partition(":")
-    if not host:
-        raise WeldcellError(f"--robot {url!r}: the host is missing")
-    try:
-        number = int(port) if port else None
-    except ValueError as err:
-        raise WeldcellError(f"--robot {url!r}: port {port!r} is not a number") from err
-    if number is not None and not 1 <= number <= 65535:
-        raise WeldcellError(f"--robot {url!r}: port {number} is outside 1 … 65535")
-    return "ur", host, number
+    """(scheme, host, port or None) of a robot address, checked against the driver registry
+    (``ur://HOST[:RTDE_PORT]``, ``kuka-rsi://BIND_HOST:PORT``, ``virtual``, plug-in schemes).
+
+    Raises:
+        DriverError: an unknown scheme (the message lists the known ones) or a malformed address.
+    """
+    from weldcell.cell.demo import check_robot_url
+
+    parsed = check_robot_url(url)
+    return parsed.scheme, parsed.host, parsed.port
 
 
 def _probe(host: str, port: int, timeout: float = 3.0) -> None:
@@ -285,7 +279,9 @@ def _slices(traj: Any) -> list[tuple[int, int, str]]:
 
 def run_cmd(
     source: Path = typer.Argument(..., help="Weld program (.yaml) or validated trajectory (.npz)."),
-    robot: str = typer.Option(..., "--robot", "-r", help="ur://HOST[:RTDE_PORT] or 'virtual'."),
+    robot: str = typer.Option(
+        ..., "--robot", "-r", help="ur://HOST[:RTDE_PORT], kuka-rsi://BIND_HOST:PORT or 'virtual'."
+    ),
     powersource: str | None = typer.Option(
         None,
         "--powersource",

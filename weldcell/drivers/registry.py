@@ -84,7 +84,10 @@ def parse_robot_url(url: str) -> RobotUrl:
     try:
         port = parts.port
     except ValueError as err:
-        raise DriverError(f"robot address {url!r}: the port is not a number in 1 … 65535") from err
+        text = parts.netloc.rpartition(":")[2]
+        if text.isdigit():
+            raise DriverError(f"robot address {url!r}: port {text} is outside 1 … 65535") from err
+        raise DriverError(f"robot address {url!r}: the port {text!r} is not a number in 1 … 65535") from err
     if port is not None and not 1 <= port <= 65535:
         raise DriverError(f"robot address {url!r}: port {port} is outside 1 … 65535")
     return RobotUrl(

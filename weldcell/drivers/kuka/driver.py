@@ -15,10 +15,13 @@ samples per telegram and interpolating linearly between samples (the set-points 
 converted to degrees once, before the first cycle). ``stop()`` ramps the path speed to zero over
 ``stop_time`` along the path. Late packets are watched through the robot's ``Delay`` counter (and
 the IPOC step): every increment during an execution is counted in ``ExecutionResult.underruns`` and
-logged; ``late_limit`` makes the driver fault the execution. In ``absolute`` mode (the default) the
-next valid reply restores the set-point. In ``relative`` mode the robot drops the increment of a late
-reply (HOLDON=0, as exported); the driver sends the lost increments again with the next reply, which
-relies on the robot reporting a late reply in the next telegram's ``Delay`` (as the KRC does).
+logged; ``late_limit`` makes the driver fault the execution. A late reply is one the robot did not apply:
+in ``absolute`` mode it held the previous correction (HOLDON=1), in ``relative`` mode it dropped the
+increment (HOLDON=0, as exported). When the next telegram's ``Delay`` reports it, the driver goes on
+along the path from the position the robot stands at (the path slips by the late cycles; in relative
+mode the lost increments are sent again), so a late packet never makes the robot catch up at a
+multiple of the planned axis speed. This relies on the robot reporting a late reply in the next
+telegram's ``Delay`` (as the KRC does).
 When the robot stops sending (RSI broke off with RSITimeout, KSS29002, or the program was stopped),
 the running execution faults after ``silence`` seconds.
 """
@@ -56,6 +59,43 @@ log = logging.getLogger(__name__)
 NDArrayF = npt.NDArray[np.float64]
 
 
+def rsi_config_from_url(url: Any, /, **options: Any) -> RsiConfig:
+    """The :class:`RsiConfig` of ``kuka-rsi://BIND_HOST:PORT[?robot=…&cycle_ms=4|12&mode=…&sentype=…]``.
+
+    Args:
+        url: A parsed :class:`~weldcell.drivers.registry.RobotUrl`.
+        **options: :class:`RsiConfig` fields (over the URL's), or ``config=RsiConfig(...)`` as a base.
+
+    Raises:
+        RsiConfigError: an unknown query parameter, or a setting that cannot work (names the field).
+    """
+    config: RsiConfig | None = options.pop("config", None)
+    fields: dict[str, Any] = {}
+    if url.host:
+        fields["host"] = url.host
+    if url.port is not None:
+        fields["port"] = url.port
+    q = dict(url.query)
+    for key in ("robot", "mode", "sentype"):
+        if key in q:
+            fields[key] = q.pop(key)
+    if "cycle_ms" in q:
+        raw = q.pop("cycle_ms")
+        try:
+            fields["cycle"] = float(raw) / 1000.0
+        except ValueError as err:
+            raise RsiConfigError(
+                f"robot address {url.url!r}: cycle_ms={raw!r} is not a number (4 or 12)"
+            ) from err
+    if q:
+        raise RsiConfigError(
+            f"robot address {url.url!r}: unknown query parameter(s) {', '.join(sorted(q))}; "
+            "known: robot, cycle_ms, mode, sentype"
+        )
+    fields.update(options)
+    return replace(config, **fields) if config is not None else RsiConfig(**fields)
+
+
 class _Run:
     """One streaming execution (owned by the I/O thread after start)."""
 
@@ -70,6 +110,7 @@ class _Run:
         self.stopping = False
         self.late = 0
         self.started = False
+        self.sent: deque[float] = deque(maxlen=64)  # path position of each reply sent, newest last
 
     def setpoint(self) -> tuple[NDArrayF, bool]:
         i = math.floor(self.pos)
@@ -127,35 +168,9 @@ class RsiDriver(RobotDriver):
     def from_url(cls, url: Any, /, **options: Any) -> RsiDriver:
         """``kuka-rsi://BIND_HOST:PORT[?robot=…&cycle_ms=4|12&mode=absolute|relative]`` -> driver.
 
-        ``options`` are :class:`RsiConfig` fields; the URL's query may set ``robot``, ``cycle_ms``,
-        ``mode`` and ``sentype``.
+        ``options`` are :class:`RsiConfig` fields; see :func:`rsi_config_from_url`.
         """
-        config: RsiConfig | None = options.pop("config", None)
-        fields: dict[str, Any] = {}
-        if url.host:
-            fields["host"] = url.host
-        if url.port is not None:
-            fields["port"] = url.port
-        q = dict(url.query)
-        for key in ("robot", "mode", "sentype"):
-            if key in q:
-                fields[key] = q.pop(key)
-        if "cycle_ms" in q:
-            raw = q.pop("cycle_ms")
-            try:
-                fields["cycle"] = float(raw) / 1000.0
-            except ValueError as err:
-                raise RsiConfigError(
-                    f"robot address {url.url!r}: cycle_ms={raw!r} is not a number (4 or 12)"
-                ) from err
-        if q:
-            raise RsiConfigError(
-                f"robot address {url.url!r}: unknown query parameter(s) {', '.join(sorted(q))}; "
-                "known: robot, cycle_ms, mode, sentype"
-            )
-        fields.update(options)
-        config = replace(config, **fields) if config is not None else RsiConfig(**fields)
-        return cls(config)
+        return cls(rsi_config_from_url(url, **options))
 
     def __repr__(self) -> str:
         return f"RsiDriver({self.robot!r}, {self.config.host}:{self.config.port}, {self.config.cycle_ms} ms)"
@@ -310,6 +325,12 @@ class RsiDriver(RobotDriver):
                     "late_packets",
                 )
                 return self._hold()
+        if late_new and run.sent:
+            # The robot did not apply the last ``late_new`` replies (HOLDON=1 held the correction before
+            # them, or HOLDON=0 dropped their increments): it stands at the position of the reply
+            # before them. Going on from there slips the path by those cycles; jumping to where the
+            # path would be now would command a multiple of the planned axis speed for one cycle.
+            run.pos = run.sent[-min(late_new + 1, len(run.sent))]
         if run.stopping:
             dec = self.config.cycle / self.config.stop_time
             new_rate = max(0.0, run.rate - dec)
@@ -337,6 +358,7 @@ class RsiDriver(RobotDriver):
             )
             return self._hold()
         run.handle._update(run.handle.start_index + run.pos)
+        run.sent.append(run.pos)
         if self.config.mode == "absolute":
             self._corr_deg = corr
             out = corr.tolist()

@@ -18,6 +18,15 @@ relative (increment per cycle), as the AXISCORR object is configured. The set-po
 the model's axis ranges (software limit switches) and speeds, else the controller stops with a
 message naming the axis. The plant is the set-point delayed by one cycle (``AIPos`` lags ``ASPos``).
 Replies to earlier cycles that arrive late are discarded (they were counted in their own cycle).
+Whether a reply is in time is judged by its kernel receive time stamp (Linux ``SO_TIMESTAMPNS``), not
+by when this process gets to read it: on a loaded machine the simulated controller's own scheduling
+delays are not charged to the sensor.
+
+Digital outputs: the ``DiO`` of the accepted replies is the controller's output state (MAP2DIGOUT to
+``$OUT``), reported back in ``DoutW`` of the next telegram; every change is recorded with its IPOC
+(:attr:`KrcStatus.output_log`). With ``arc_loopback = (DO, DI, delay)`` the input bit ``DI`` in
+``DiL`` follows output bit ``DO`` after ``delay`` seconds, like a power source's "arc established"
+answering the robot's "arc on" (the virtual UR controller's ``arc_loopback``).
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ import logging
 import math
 import select
 import socket
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -41,6 +51,9 @@ from weldcell.errors import ProtocolError
 log = logging.getLogger(__name__)
 
 NDArrayF = npt.NDArray[np.float64]
+
+#: Socket option for kernel receive time stamps (struct timespec), Linux only.
+_SO_TIMESTAMPNS: int | None = getattr(socket, "SO_TIMESTAMPNS", None)
 
 RSI_TIMEOUT_MESSAGE = (
     "Signal flow (running): Object ETHERNET1 returns error RSITimeout; KSS29002 Stop by $CORRECTION function"
@@ -65,6 +78,8 @@ class KrcConfig:
         digin: Digital inputs reported in ``DiL`` (bit mask).
         ipoc_start: First IPOC [ms].
         speed_margin: Commanded axis speeds up to ``speed_margin`` × the model's limits are accepted.
+        arc_loopback: (output bit, input bit, delay [s]): ``DiL`` bit ``DI`` follows ``DiO`` bit ``DO``
+            after the delay (a simulated "arc established"); None: off.
     """
 
     robot: str = "kr10_r1420"
@@ -81,6 +96,7 @@ class KrcConfig:
     digin: int = 0
     ipoc_start: int = 100000
     speed_margin: float = 1.05
+    arc_loopback: tuple[int, int, float] | None = None
 
     def __post_init__(self) -> None:
         """Reject settings that cannot work.
@@ -102,6 +118,14 @@ class KrcConfig:
             )
         if self.timeout_packets < 0:
             raise RsiConfigError(f"virtual KRC timeout_packets {self.timeout_packets}: expected ≥ 0")
+        if self.arc_loopback is not None:
+            loop = self.arc_loopback
+            ok = len(loop) == 3 and all(isinstance(b, int) and 0 <= b <= 31 for b in loop[:2])
+            if not ok or not (math.isfinite(loop[2]) and loop[2] >= 0):
+                raise RsiConfigError(
+                    f"virtual KRC arc_loopback {loop!r}: expected (DiO bit 0 … 31, DiL bit 0 … 31, "
+                    "delay ≥ 0 s)"
+                )
 
     @property
     def cycle_ms(self) -> int:
@@ -126,6 +150,8 @@ class KrcStatus:
         setpoint_deg: Set-point axis positions [deg].
         dout: Digital outputs (bit mask).
         overruns: Cycles this process started more than a cycle late (host load; schedule re-based).
+        digin: Digital inputs reported in ``DiL`` (bit mask, with the arc loopback).
+        output_log: Every change of the outputs as (IPOC [ms], new bit mask), oldest first.
     """
 
     cycles: int = 0
@@ -139,6 +165,8 @@ class KrcStatus:
     setpoint_deg: list[float] = field(default_factory=list)
     dout: int = 0
     overruns: int = 0
+    digin: int = 0
+    output_log: list[tuple[int, int]] = field(default_factory=list)
 
 
 class VirtualKrc:
@@ -176,10 +204,19 @@ class VirtualKrc:
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._sock.bind((self.config.bind_host, 0))
         self._sock.setblocking(False)
+        self._stamps = False  # kernel receive time stamps (Linux SO_TIMESTAMPNS) available
+        if _SO_TIMESTAMPNS is not None:
+            try:
+                self._sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+                self._stamps = True
+            except OSError:
+                self._stamps = False
         self._hold_axes = (
             self.config.holdon if self.config.holdon is not None else int(self.config.mode == "absolute")
         )
         self.done = threading.Event()
+        self._loop_in = False  # arc loopback: the input bit now
+        self._loop_pending: tuple[bool, float] | None = None  # (new input value, when it applies)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -194,6 +231,7 @@ class VirtualKrc:
             return KrcStatus(
                 s.cycles, s.accepted, s.late, s.invalid, s.stale, s.running, s.stop_reason,
                 self._act.tolist(), self._set.tolist(), self._dio_out, s.overruns,
+                self._digin(), list(s.output_log),
             )  # fmt: skip
 
     def set_digin(self, value: int) -> None:
@@ -250,13 +288,14 @@ class VirtualKrc:
                         self._status.overruns += 1
                 ipoc = self._ipoc
                 with self._lock:
+                    self._step_loopback()
                     tel = self._telegram(ipoc)
                 try:
                     self._sock.sendto(tel, dest)
                 except OSError as err:
                     log.debug("telegram to %s:%d not delivered: %s", dest[0], dest[1], err)
                 # the reply window is one cycle from the moment the telegram left
-                reply = self._await_reply(ipoc, time.monotonic() + cfg.cycle)
+                reply = self._await_reply(ipoc, time.monotonic() + cfg.cycle, time.time() + cfg.cycle)
                 with self._lock:
                     self._status.cycles += 1
                     stop = self._apply(reply)
@@ -282,27 +321,38 @@ class VirtualKrc:
             aipos=self._act.tolist(),
             aspos=self._set.tolist(),
             delay=self._status.late,
-            digin=self.config.digin,
+            digin=self._digin(),
             dout=self._dio_out,
         )
 
     def _await_reply(
-        self, ipoc: int, deadline: float
+        self, ipoc: int, deadline: float, deadline_wall: float
     ) -> tuple[str, dict[str, float], int | None] | str | None:
         """The valid reply of cycle ``ipoc`` as (kind, akorr, dio); None if none came; "invalid" if one
-        arrived but failed the checks (and no valid one followed before the deadline)."""
+        arrived but failed the checks (and no valid one followed before the deadline).
+
+        A reply is in time when the kernel received it before the end of the window (its receive time
+        stamp, ``deadline_wall`` on the wall clock): when this process itself is scheduled late, the
+        replies that arrived in time are still read and accepted; a real controller's clock does not
+        depend on the load of the machine it is simulated on.
+        """
         invalid = False
         while True:
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return "invalid" if invalid else None
-            ready, _, _ = select.select([self._sock], [], [], remaining)
+            ready, _, _ = select.select([self._sock], [], [], max(0.0, remaining))
             if not ready:
+                if remaining <= 0:
+                    return "invalid" if invalid else None
                 continue
             try:
-                data, _addr = self._sock.recvfrom(65535)
+                data, arrived = self._recv()
             except OSError:
                 continue
+            if arrived > deadline_wall:
+                # after the window: this cycle is late; a reply to it is discarded like a stale one
+                with self._lock:
+                    self._status.stale += 1
+                return "invalid" if invalid else None
             try:
                 sen = decode_sen(data)
             except ProtocolError as err:
@@ -328,6 +378,18 @@ class VirtualKrc:
                 continue
             return ("ok", sen.akorr, sen.dio)
 
+    def _recv(self) -> tuple[bytes, float]:
+        """One datagram and the wall-clock time [s] the kernel received it (now, without time stamps)."""
+        if not self._stamps:
+            data = self._sock.recv(65535)
+            return data, time.time()
+        data, ancdata, _flags, _addr = self._sock.recvmsg(65535, 64)
+        for level, kind, payload in ancdata:
+            if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(payload) >= 16:
+                sec, nsec = struct.unpack("qq", payload[:16])
+                return data, sec + nsec * 1e-9
+        return data, time.time()
+
     def _apply(self, reply: tuple[str, dict[str, float], int | None] | str | None) -> bool:
         """Apply one cycle's reply (lock held); True when the controller stops."""
         st = self._status
@@ -338,7 +400,7 @@ class VirtualKrc:
             corr_in = np.array([akorr.get(a, 0.0) for a in AXES])
             self._corr_out = corr_in
             if dio is not None:
-                self._dio_out = dio
+                self._set_outputs(dio, self._ipoc)
         else:
             st.late += 1
             if reply == "invalid":
@@ -346,7 +408,7 @@ class VirtualKrc:
             if not self._hold_axes:
                 self._corr_out = np.zeros(6)
             if not self.config.holdon_dio:
-                self._dio_out = 0
+                self._set_outputs(0, self._ipoc)
             if st.late > self.config.timeout_packets:
                 self._break_off(
                     f"{RSI_TIMEOUT_MESSAGE} ({st.late} late packets > Timeout {self.config.timeout_packets})"
@@ -375,6 +437,36 @@ class VirtualKrc:
         self._act = self._set.copy()
         self._set = target
         return False
+
+    def _digin(self) -> int:
+        """``DiL``: the configured inputs with the arc loopback's bit (lock held)."""
+        loop = self.config.arc_loopback
+        if loop is None:
+            return self.config.digin
+        bit = 1 << loop[1]
+        return (self.config.digin | bit) if self._loop_in else (self.config.digin & ~bit)
+
+    def _set_outputs(self, dio: int, ipoc: int) -> None:
+        """New output state from an accepted reply; log changes, arm the arc loopback (lock held)."""
+        if dio != self._dio_out:
+            self._status.output_log.append((ipoc, dio))
+        self._dio_out = dio
+        loop = self.config.arc_loopback
+        if loop is None:
+            return
+        want = bool(dio >> loop[0] & 1)
+        now = time.monotonic()
+        if want == self._loop_in:
+            self._loop_pending = None
+        elif self._loop_pending is None or self._loop_pending[0] != want:
+            self._loop_pending = (want, now + loop[2])
+
+    def _step_loopback(self) -> None:
+        """Apply a pending arc-loopback input change whose delay has passed (lock held)."""
+        p = self._loop_pending
+        if p is not None and time.monotonic() >= p[1]:
+            self._loop_in = p[0]
+            self._loop_pending = None
 
     def _break_off(self, reason: str) -> None:
         self._status.running = False
