@@ -283,7 +283,7 @@ TORCH_SPECS: dict[str, TorchSpec] = {
         "torch_fanuc_45", neck_angle=45 * _D, body_length=0.19, neck_length=0.135,
         nozzle_length=0.065, nozzle_tip_length=0.018,
         r_mount=0.04, mount_length=0.06, r_body=0.022, r_neck=0.012,
-        r_nozzle=0.0125, r_nozzle_tip=0.0095, r_tip=0.004, r_wire=0.0006,
-        tip_recess=0.003, nominal_stickout=0.015,
+        r_nozzle=0.0115, r_nozzle_tip=0.0085, r_tip=0.004, r_wire=0.0006,
+        tip_recess=0.0, nominal_stickout=0.015,
     ),
 }  # fmt: skip
