@@ -57,7 +57,9 @@ def rig() -> Iterator[tuple[FanucDriver, object]]:
     assert fake.violations == []
 
 
-def stamped_move(d: FanucDriver, tmp: Path, delta: np.ndarray, speed: float = 0.3) -> tuple[JointTrajectory, Path]:
+def stamped_move(
+    d: FanucDriver, tmp: Path, delta: np.ndarray, speed: float = 0.3
+) -> tuple[JointTrajectory, Path]:
     q = d.state().q
     traj = joint_move(d.robot, q, q + delta, d.dt, speed_fraction=speed)
     p = tmp / "move.npz"
@@ -116,7 +118,7 @@ def test_validated_program_slice(arcmate_validated: Validated) -> None:
 
 
 def test_stamp_required(rig: tuple[FanucDriver, object], tmp_path: Path) -> None:
-    d, _fake_ = rig
+    d = rig[0]
     q = d.state().q
     traj = joint_move(d.robot, q, q + 0.1, d.dt)
     with pytest.raises(StampError):
@@ -130,7 +132,7 @@ def test_stamp_required(rig: tuple[FanucDriver, object], tmp_path: Path) -> None
 
 
 def test_stop_decelerates_along_the_path(rig: tuple[FanucDriver, object], tmp_path: Path) -> None:
-    d, _fake_ = rig
+    d = rig[0]
     traj, path = stamped_move(d, tmp_path, np.radians([30.0, 0, 0, 0, 0, 0]), speed=0.2)
     h = d.execute(traj, traj_path=path)
     time.sleep(0.4)
@@ -151,7 +153,9 @@ def test_stop_decelerates_along_the_path(rig: tuple[FanucDriver, object], tmp_pa
     ],
     ids=["estop", "motion_not_possible", "seq_gap", "dropped_status", "alarm"],
 )
-def test_fault_ends_execution(rig: tuple[FanucDriver, object], tmp_path: Path, inject: object, code: str) -> None:
+def test_fault_ends_execution(
+    rig: tuple[FanucDriver, object], tmp_path: Path, inject: object, code: str
+) -> None:
     d, fake = rig
     traj, path = stamped_move(d, tmp_path, np.radians([25.0, 0, 0, 0, 0, 0]), speed=0.2)
     h = d.execute(traj, traj_path=path)
@@ -177,8 +181,11 @@ def test_no_status_is_a_timeout(tmp_path: Path) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-        d = FanucDriver(FanucConfig(port=port, io=False, arc_output=None, arc_established_input=None,
-                                    handshake_timeout=0.3))
+        d = FanucDriver(
+            FanucConfig(
+                port=port, io=False, arc_output=None, arc_established_input=None, handshake_timeout=0.3
+            )
+        )
         with pytest.raises(Exception) as err:
             d.connect(1.0)
         assert "packet type 7" in str(err.value)

@@ -171,7 +171,9 @@ class FanucDriver(RobotDriver):
                 try:
                     fields[key] = int(raw)
                 except ValueError as err:
-                    raise FanucConfigError(f"robot address {url.url!r}: {key}={raw!r} is not a number") from err
+                    raise FanucConfigError(
+                        f"robot address {url.url!r}: {key}={raw!r} is not a number"
+                    ) from err
         if q:
             raise FanucConfigError(
                 f"robot address {url.url!r}: unknown query parameter(s) {', '.join(sorted(q))}; "
@@ -194,14 +196,16 @@ class FanucDriver(RobotDriver):
         except OSError as err:
             sock.close()
             raise DriverConnectionError(
-                f"cannot bind the local address {cfg.local_host or '*'}:{cfg.local_port} ({err.strerror or err})"
+                f"cannot bind the local address {cfg.local_host or '*'}:{cfg.local_port} "
+                f"({err.strerror or err})"
             ) from err
         self._sock = sock
         peer = (cfg.host, cfg.port)
         try:
             sock.sendto(pk.encode_stop(pk.BASE_VERSION), peer)  # ends a stale session of a crashed client
             sock.sendto(pk.Capability().encode(), peer)
-            cap = pk.Capability.decode(self._await(pk.PacketType.GET_CAPABILITY, pk.CAPABILITY_SIZE, deadline))
+            reply = self._await(pk.PacketType.GET_CAPABILITY, pk.CAPABILITY_SIZE, deadline)
+            cap = pk.Capability.decode(reply)
             if cap.available_version < 3:
                 raise DriverConnectionError(
                     f"the controller at {cfg.host} speaks Stream Motion version {cap.available_version}; "
@@ -215,7 +219,8 @@ class FanucDriver(RobotDriver):
             entries = cfg.command_entries + cfg.status_entries
             if entries:
                 sock.sendto(pk.encode_gpio_config(self.version, entries), peer)
-                result, _ = pk.decode_gpio_result(self._await(pk.PacketType.GPIO_CONFIG, pk.GPIO_RESULT_SIZE, deadline))
+                reply = self._await(pk.PacketType.GPIO_CONFIG, pk.GPIO_RESULT_SIZE, deadline)
+                result, _ = pk.decode_gpio_result(reply)
                 if result != 0:
                     raise DriverConnectionError(
                         f"the controller refused the GPIO configuration (result {result}): are "
@@ -225,7 +230,9 @@ class FanucDriver(RobotDriver):
             sock.sendto(pk.encode_start(self.version), peer)
         except OSError as err:
             self._shutdown()
-            raise DriverConnectionError(f"Stream Motion handshake with {cfg.host}:{cfg.port} failed: {err}") from err
+            raise DriverConnectionError(
+                f"Stream Motion handshake with {cfg.host}:{cfg.port} failed: {err}"
+            ) from err
         except DriverError:
             self._shutdown()
             raise
@@ -276,7 +283,8 @@ class FanucDriver(RobotDriver):
                 continue
             except OSError as err:  # ICMP port unreachable
                 raise DriverConnectionError(
-                    f"the Stream Motion controller at {self.config.host}:{self.config.port} is not reachable: {err}"
+                    f"the Stream Motion controller at {self.config.host}:{self.config.port} is unreachable: "
+                    f"{err}"
                 ) from err
             if pk.packet_type(data) == ptype and len(data) == size:
                 return data
@@ -416,11 +424,14 @@ class FanucDriver(RobotDriver):
         if st.e_stopped:
             return "the controller reports an emergency stop", "estop"
         if st.in_error:
-            return "the controller reports an alarm (robot status: in error); see the pendant's alarm history", "alarm"
+            return (
+                "the controller reports an alarm (robot status: in error); see the pendant's alarm history",
+                "alarm",
+            )
         if not st.motion_possible:
             return (
-                "the controller dropped 'motion possible' (status bit 0): the IBGN program stopped, the robot "
-                "was held, or its deviation check stopped the robot",
+                "the controller dropped 'motion possible' (status bit 0): the IBGN program stopped, the "
+                "robot was held, or its deviation check stopped the robot",
                 "motion_not_possible",
             )
         return None
@@ -558,8 +569,9 @@ class FanucDriver(RobotDriver):
                     ExecutionResult(ExecutionOutcome.FAULTED, handle.start_index, handle.start_index, *reason)
                 )
                 return
-            if self.config.arc_output is None and handle.traj.arc_on[handle.start_index : handle.end_index].any():
-                log.warning("the slice has arc-on samples but no arc output is mapped: the arc is not switched")
+            arc = handle.traj.arc_on[handle.start_index : handle.end_index]
+            if self.config.arc_output is None and arc.any():
+                log.warning("the slice has arc-on samples but no arc output is mapped: no arc")
             self._run = _Run(handle, self.dt, self._coupled)
 
     def _stop(self, handle: ExecutionHandle) -> None:

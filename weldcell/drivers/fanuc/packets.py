@@ -379,7 +379,9 @@ def encode_gpio_config(version: int, entries: tuple[GpioEntry, ...]) -> bytes:
 def decode_gpio_config(data: bytes) -> tuple[int, tuple[GpioEntry, ...]]:
     """(version, entries) of a GPIO configuration packet (entries of command type 0 are dropped)."""
     if len(data) != GPIO_CONFIG_SIZE or packet_type(data) != PacketType.GPIO_CONFIG:
-        raise ProtocolError(f"GPIO configuration of {len(data)} bytes, expected {GPIO_CONFIG_SIZE} (type 203)")
+        raise ProtocolError(
+            f"GPIO configuration of {len(data)} bytes, expected {GPIO_CONFIG_SIZE} (type 203)"
+        )
     _, version = _START_STOP.unpack_from(data)
     entries = []
     for k in range(MAX_GPIO_CONFIGS):
