@@ -190,3 +190,19 @@ def test_no_status_is_a_timeout(tmp_path: Path) -> None:
             d.connect(1.0)
         assert "packet type 7" in str(err.value)
         assert not d.connected
+
+
+def test_registry_builds_the_driver() -> None:
+    from weldcell.drivers.registry import driver_for_url
+    from weldcell.errors import DriverError
+
+    d = driver_for_url("fanuc://192.168.1.20:60016?robot=arcmate100id&io=0&local_port=50000")
+    assert isinstance(d, FanucDriver)
+    assert (d.config.host, d.config.port, d.config.local_port) == ("192.168.1.20", 60016, 50000)
+    assert not d.config.io and d.config.arc_output is None
+    assert driver_for_url("fanuc://10.0.0.5").config.port == 60015  # type: ignore[attr-defined]
+    for bad in ("fanuc://10.0.0.5?speed=3", "fanuc://10.0.0.5?io=maybe", "fanuc://?robot=arcmate100id"):
+        with pytest.raises(DriverError):
+            driver_for_url(bad)
+    with pytest.raises(DriverError, match="joint convention"):
+        driver_for_url("fanuc://10.0.0.5?robot=ur5e")
