@@ -6,7 +6,12 @@ relative J3 of the URDF, so for those arms ``J3_controller = q3 - q2`` (ROS-Indu
 ``fanuc_driver``'s ``J23_factor`` = 1; the arm's published motion range of J3 is in the controller's
 convention). Joints 1, 2, 4, 5 and 6 are the same angle in both, converted rad <-> deg.
 
-The table is per model; an arm not in it must be added here before a FANUC driver drives it.
+FANUC's robot world frame (user frame 0) has its origin on the J1 axis at the height of the J2
+axis, axes as weldcell's base frame; :data:`WORLD_Z` holds that height above the mounting face
+(weldcell's ``base``). Positions are X, Y, Z [mm] and W, P, R [deg], the fixed-axis rotations
+``Rz(R) Ry(P) Rx(W)``.
+
+The tables are per model; an arm not in them must be added here before a FANUC driver drives it.
 """
 
 from __future__ import annotations
@@ -22,6 +27,36 @@ NDArrayF = npt.NDArray[np.float64]
 J23_COUPLED: dict[str, bool] = {
     "arcmate100id": True,
 }
+
+
+#: Model -> height [m] of FANUC's world frame above weldcell's base frame (the J2 axis height).
+WORLD_Z: dict[str, float] = {
+    "arcmate100id": 0.450,
+}
+
+
+def T_base_world(robot: str) -> NDArrayF:
+    """Pose of FANUC's world frame (user frame 0) in weldcell's base frame, shape (4, 4)."""
+    j23_coupled(robot)  # raises for a model not in the tables
+    T = np.eye(4)
+    T[2, 3] = WORLD_Z[robot]
+    return T
+
+
+def xyzwpr_from_pose(T: npt.ArrayLike) -> NDArrayF:
+    """FANUC position X, Y, Z [mm], W, P, R [deg] of poses [m], shape (..., 4, 4) -> (..., 6)."""
+    from weldcell.spatial.se3 import xyz_rpy_from_se3
+
+    xyz, rpy = xyz_rpy_from_se3(np.asarray(T, dtype=np.float64))
+    return np.concatenate([xyz * 1000.0, np.degrees(rpy)], axis=-1)
+
+
+def pose_from_xyzwpr(p: npt.ArrayLike) -> NDArrayF:
+    """Inverse of :func:`xyzwpr_from_pose`: poses [m], shape (..., 4, 4)."""
+    from weldcell.spatial.se3 import se3_from_xyz_rpy
+
+    a = np.asarray(p, dtype=np.float64)
+    return se3_from_xyz_rpy(a[..., :3] / 1000.0, np.radians(a[..., 3:6]))
 
 
 def j23_coupled(robot: str) -> bool:
