@@ -203,8 +203,14 @@ class FanucDriver(RobotDriver):
         peer = (cfg.host, cfg.port)
         try:
             sock.sendto(pk.encode_stop(pk.BASE_VERSION), peer)  # ends a stale session of a crashed client
-            sock.sendto(pk.Capability().encode(), peer)
-            reply = self._await(pk.PacketType.GET_CAPABILITY, pk.CAPABILITY_SIZE, deadline)
+            while True:  # asked again every handshake_timeout until the connect timeout
+                sock.sendto(pk.Capability().encode(), peer)
+                try:
+                    reply = self._await(pk.PacketType.GET_CAPABILITY, pk.CAPABILITY_SIZE, deadline)
+                    break
+                except DriverTimeoutError:
+                    if deadline is not None and time.monotonic() + 1e-3 >= deadline:
+                        raise
             cap = pk.Capability.decode(reply)
             if cap.available_version < 3:
                 raise DriverConnectionError(
@@ -228,14 +234,14 @@ class FanucDriver(RobotDriver):
                         f"DI[{cfg.di_first}…{cfg.di_first + cfg.di_count - 1}] assigned?"
                     )
             sock.sendto(pk.encode_start(self.version), peer)
+        except DriverError:  # before OSError: DriverTimeoutError is a TimeoutError
+            self._shutdown()
+            raise
         except OSError as err:
             self._shutdown()
             raise DriverConnectionError(
                 f"Stream Motion handshake with {cfg.host}:{cfg.port} failed: {err}"
             ) from err
-        except DriverError:
-            self._shutdown()
-            raise
         self._quit.clear()
         self._closing.clear()
         self._closed_stream.clear()

@@ -386,7 +386,9 @@ class VirtualFanuc:
                 raise ProtocolError(f"packet type {t} ({len(data)} bytes) is not handled")
 
     def _tick(self) -> None:
+        alpha = 1.0 - math.exp(-self.dt / self.config.tau)
         if not self._streaming:
+            self._q = self._q + alpha * (self._q_cmd - self._q)  # the servos settle on the last set-point
             return
         cmds, self._pending = self._pending, []
         for cmd in cmds:
@@ -405,7 +407,6 @@ class VirtualFanuc:
                         "virtual FANUC: no commands for %.0f ms, the arm stopped", self._coast_t * 1000
                     )
                     self._v_cmd = np.zeros(self._n)  # stops at the coasted set-point: the overrun
-        alpha = 1.0 - math.exp(-self.dt / self.config.tau)
         self._q = self._q + alpha * (self._q_cmd - self._q)
         self._t_ms += self.config.cycle_ms
 
