@@ -16,8 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from stamp_helpers import stamp_for_test
+from test_driver_contract import DriverContract
 
-from weldcell.drivers.base import ExecutionOutcome, joint_move
+from weldcell.drivers.base import ExecutionOutcome, RobotDriver, joint_move
 from weldcell.drivers.fanuc import packets as pk
 from weldcell.drivers.fanuc.config import FanucConfig
 from weldcell.drivers.fanuc.driver import FanucDriver
@@ -367,3 +368,19 @@ def test_cli_controller(tmp_path: Path) -> None:
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["alarm"] == "" and summary["double"] == 0 and summary["commands"] > 0
     assert summary["q_deg"][0] == pytest.approx(START_DEG[0] + 5.0, abs=0.05)
+
+
+class TestFanucDriverOnVirtualController(DriverContract):
+    """The generic RobotDriver contract, FanucDriver + our virtual controller."""
+
+    @pytest.fixture
+    def driver(self) -> Iterator[RobotDriver]:
+        ctrl = VirtualFanuc(VirtualFanucConfig(port=0, q_start_deg=START_DEG))
+        with ctrl:
+            d = FanucDriver(FanucConfig(port=ctrl.address[1]))
+            d.stamp_key = None
+            d.connect(5.0)
+            try:
+                yield d
+            finally:
+                d.close()

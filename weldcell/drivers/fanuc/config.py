@@ -38,6 +38,9 @@ class FanucConfig:
         missed_status_limit: A gap of more than this many cycles in the status time stamps (a status
             packet the controller did not send) faults the execution.
         stop_time: Deceleration time [s] of ``stop()`` and of driver-side faults, along the path.
+        settle_tolerance: An execution ends (completed or stopped) when every measured joint is
+            within this [rad] of the last set-point.
+        settle_timeout: Longest wait [s] for that after the last set-point; then the execution faults.
         realtime: Scheduling of the I/O thread.
     """
 
@@ -58,6 +61,8 @@ class FanucConfig:
     silence: float = 0.1
     missed_status_limit: float = 1.5
     stop_time: float = 0.15
+    settle_tolerance: float = 5e-5
+    settle_timeout: float = 2.0
     realtime: RealtimeConfig = field(default_factory=lambda: RealtimeConfig(gc="freeze"))
 
     def __post_init__(self) -> None:
@@ -92,7 +97,14 @@ class FanucConfig:
             )
         if self.version not in (3, 4):
             raise FanucConfigError(f"FANUC version {self.version!r}: expected 3 or 4")
-        for name in ("handshake_timeout", "silence", "missed_status_limit", "stop_time"):
+        for name in (
+            "handshake_timeout",
+            "silence",
+            "missed_status_limit",
+            "stop_time",
+            "settle_tolerance",
+            "settle_timeout",
+        ):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise FanucConfigError(f"FANUC {name} {v!r}: expected a number > 0")

@@ -75,6 +75,7 @@ class _Run:
         self.rate = 1.0
         self.stopping = False
         self.started = False
+        self.settle_t = 0.0
         self.last = self.deg.shape[0] - 1
 
     def advance(self, dec: float) -> None:
@@ -118,6 +119,7 @@ class FanucDriver(RobotDriver):
         if self._n > pk.MAX_AXES:
             raise FanucConfigError(f"robot {self.robot!r} has {self._n} joints; Stream Motion carries 9")
         self._coupled = j23_coupled(self.robot)
+        self._settle_deg = math.degrees(self.config.settle_tolerance)
         self.dt = 0.008
         self.version = pk.BASE_VERSION
         self.capability: pk.Capability | None = None
@@ -417,7 +419,7 @@ class FanucDriver(RobotDriver):
                     self._ramp = run
             if driver_fault is not None and self._run is None and self._ramp is None:
                 log.warning("%s (no execution running)", driver_fault[0])
-            sp, arc = self._advance()
+            sp, arc = self._advance(measured)
             if cfg.arc_output is not None:
                 bit = 1 << cfg.arc_output
                 self._dout = (self._dout | bit) if arc else (self._dout & ~bit)
@@ -442,7 +444,7 @@ class FanucDriver(RobotDriver):
             )
         return None
 
-    def _advance(self) -> tuple[NDArrayF, bool]:
+    def _advance(self, measured: NDArrayF) -> tuple[NDArrayF, bool]:
         """This cycle's set-point [deg] and arc flag (lock held)."""
         dec = self.dt / self.config.stop_time
         ramp = self._ramp
@@ -460,11 +462,26 @@ class FanucDriver(RobotDriver):
         sp, arc = run.setpoint()
         h = run.handle
         h._update(h.start_index + run.pos)
-        if run.pos >= run.last - 1e-9:
-            self._finish(run, ExecutionOutcome.COMPLETED, "")
-        elif run.stopping and run.rate <= 0.0:
-            self._finish(run, ExecutionOutcome.STOPPED, "stop requested")
+        stopped = run.stopping and run.rate <= 0.0
+        if stopped:
             arc = False
+        if run.pos >= run.last - 1e-9 or stopped:
+            # the last set-point is out: the execution ends when the arm has settled on it
+            run.settle_t += self.dt
+            err = float(np.max(np.abs(measured - sp)))
+            if err <= self._settle_deg:
+                if stopped:
+                    self._finish(run, ExecutionOutcome.STOPPED, "stop requested")
+                else:
+                    self._finish(run, ExecutionOutcome.COMPLETED, "")
+            elif run.settle_t > self.config.settle_timeout:
+                self._finish(
+                    run,
+                    ExecutionOutcome.FAULTED,
+                    f"the arm did not settle on the last set-point within {self.config.settle_timeout} s "
+                    f"(still {err:.3f}° away)",
+                    "settle",
+                )
         if h.done:
             self._run = None
             self._hold_deg = sp.copy()
