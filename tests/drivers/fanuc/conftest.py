@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from fanuc_helpers import PROGRAM, Validated, run_cli
+from fanuc_helpers import PROGRAM, Validated, run_cli_inprocess
 
 
 @pytest.fixture(scope="session")
 def arcmate_validated(tmp_path_factory: pytest.TempPathFactory) -> Validated:
     """Plan (``weldcell plan``) and validate (``weldcell validate``) the ARC Mate example program."""
     out = tmp_path_factory.mktemp("arcmate")
-    plan = run_cli("plan", str(PROGRAM), "-o", str(out))
-    assert plan.returncode == 0, plan.stdout[-2000:] + plan.stderr[-2000:]
+    code, plan = run_cli_inprocess("plan", str(PROGRAM), "-o", str(out))
+    assert code == 0, plan[-3000:]
     traj = out / "trajectory.npz"
-    val = run_cli("validate", str(traj), "-p", str(PROGRAM), "-o", str(out / "validation"), "--no-images")
-    assert val.returncode == 0, val.stdout[-2000:] + val.stderr[-2000:]
-    return Validated(PROGRAM, traj, plan.stdout, val.stdout)
+    code, val = run_cli_inprocess(
+        "validate", str(traj), "-p", str(PROGRAM), "-o", str(out / "validation"), "--no-images"
+    )
+    assert code == 0, val[-3000:]
+    return Validated(PROGRAM, traj, plan, val)

@@ -21,6 +21,21 @@ class Validated:
     validate_out: str
 
 
+def run_cli_inprocess(*args: str) -> tuple[int, str]:
+    """``weldcell ARGS`` in this process (typer's runner), unkeyed stamps: (exit code, output)."""
+    from typer.testing import CliRunner
+
+    from weldcell.cli import app
+
+    saved = os.environ.pop("WELDCELL_STAMP_KEY", None)
+    try:
+        r = CliRunner().invoke(app, list(args))
+    finally:
+        if saved is not None:
+            os.environ["WELDCELL_STAMP_KEY"] = saved
+    return r.exit_code, r.output
+
+
 def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     """``weldcell ARGS`` in a subprocess, as a user runs it (unkeyed stamps)."""
     env = dict(os.environ)

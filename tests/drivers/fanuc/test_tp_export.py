@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fanuc_helpers import Validated, run_cli
+from fanuc_helpers import Validated, run_cli_inprocess
 from lark import Lark
 
 from weldcell.drivers.fanuc.joints import T_base_world, controller_deg_from_q, pose_from_xyzwpr
@@ -196,9 +196,13 @@ def test_refuses_unvalidated_and_non_fanuc(tmp_path: Path, arcmate_validated: Va
 
 def test_cli_export(arcmate_validated: Validated, tmp_path: Path) -> None:
     out = tmp_path / "JOB.LS"
-    r = run_cli("export", str(arcmate_validated.traj), "--format", "fanuc-tp", "-o", str(out))
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert "teach UFRAME[1]" in r.stdout and out.is_file()
+    code, text = run_cli_inprocess(
+        "export", str(arcmate_validated.traj), "--format", "fanuc-tp", "-o", str(out)
+    )
+    assert code == 0, text
+    assert "teach UFRAME[1]" in text and out.is_file()
     parse_ls(out.read_text(encoding="ascii"))
-    r = run_cli("export", str(tmp_path / "missing.npz"), "--format", "fanuc-tp", "-o", str(out))
-    assert r.returncode != 0 and "Traceback" not in r.stderr
+    code, text = run_cli_inprocess(
+        "export", str(tmp_path / "missing.npz"), "--format", "fanuc-tp", "-o", str(out)
+    )
+    assert code != 0 and "missing.npz" in text and "Traceback" not in text
