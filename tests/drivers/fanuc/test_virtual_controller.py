@@ -383,3 +383,21 @@ class TestFanucDriverOnVirtualController(DriverContract):
                 yield d
             finally:
                 d.close()
+
+
+def test_four_ms_cycle_and_version_4(tmp_path: Path) -> None:
+    """A controller offering 4 ms and version 4 (type-204 status): the driver takes both."""
+    ctrl = VirtualFanuc(VirtualFanucConfig(port=0, q_start_deg=START_DEG, cycle_ms=4, available_version=4))
+    with ctrl:
+        d = FanucDriver(FanucConfig(port=ctrl.address[1], version=4))
+        d.stamp_key = None
+        d.connect(5.0)
+        try:
+            assert d.dt == pytest.approx(0.004) and d.version == 4
+            traj, path = weld_move(d, tmp_path, delta_deg=4.0)
+            n0 = d.stats["status"]
+            assert d.execute(traj, traj_path=path).wait_until_done(5.0).outcome is ExecutionOutcome.COMPLETED
+            assert d.stats["status"] - n0 >= round(traj.duration / 0.004) - 1
+            assert ctrl.status().double == 0 and not ctrl.status().alarm
+        finally:
+            d.close()
