@@ -134,6 +134,33 @@ def crx_ik(
     pi_, gi, bi = np.nonzero(cross)
     lo, hi = grid[gi].copy(), grid[gi + 1].copy()
     flo = f[pi_, gi, bi]
+    # two roots inside one grid cell leave no sign change: at a local extremum of f between grid
+    # points of one sign, locate the extremum (golden section); if f changes sign there, bracket both
+    mid_f = f[:, 1:-1]
+    ext = (
+        ((mid_f - f[:, :-2]) * (f[:, 2:] - mid_f) < 0) & (s[:, :-2] == s[:, 1:-1]) & (s[:, 1:-1] == s[:, 2:])
+    )
+    ep, eg, eb = np.nonzero(ext)
+    if ep.size:
+        a_, b_ = grid[eg].copy(), grid[eg + 2].copy()
+        sg = np.sign(f[ep, eg + 1, eb])
+        gold = (math.sqrt(5.0) - 1.0) / 2.0
+        er = np.arange(ep.size)
+        for _ in range(30):
+            c_, d_ = b_ - gold * (b_ - a_), a_ + gold * (b_ - a_)
+            fc = _f(T[ep], c_[:, None], dh)[0][er, 0, eb] * sg
+            fd = _f(T[ep], d_[:, None], dh)[0][er, 0, eb] * sg
+            left = fc < fd
+            a_, b_ = np.where(left, a_, c_), np.where(left, d_, b_)
+        xm = 0.5 * (a_ + b_)
+        fm = _f(T[ep], xm[:, None], dh)[0][er, 0, eb]
+        two = np.sign(fm) == -sg
+        ep, eg, eb, xm = ep[two], eg[two], eb[two], xm[two]
+        pi_ = np.concatenate([pi_, ep, ep])
+        bi = np.concatenate([bi, eb, eb])
+        lo = np.concatenate([lo, grid[eg], xm])
+        hi = np.concatenate([hi, xm, grid[eg + 2]])
+        flo = np.concatenate([flo, f[ep, eg, eb], fm[two]])
     Tp = T[pi_]
     rows = np.arange(len(lo))
     for _ in range(52):  # bisection to machine precision on each bracketed root
