@@ -42,6 +42,16 @@ KR6_OPW = {"a1": 0.025, "a2": -0.035, "b": 0.0, "c1": 0.400, "c2": 0.455, "c3": 
 KR10_OPW = {"a1": 0.150, "a2": -0.020, "b": 0.0, "c1": 0.450, "c2": 0.610, "c3": 0.660, "c4": 0.080}
 KR6_SIGNS = np.array([-1.0, 1.0, 1.0, -1.0, 1.0, -1.0])
 KR6_OFFSETS = np.array([0.0, -math.pi / 2, 0.0, 0.0, 0.0, 0.0])
+# FANUC ARC Mate 100iD / M-10iD/12 as FANUC draws it at zero (J2 450 mm up and 75 mm forward, upper arm
+# 640, J3-J4 offset 195 up, forearm 700, faceplate 75): joint origins [m] and axes; faceplate z forward, x up
+ARCMATE100ID = (
+    ((0, 0, 0.450), (0, 0, 1)),
+    ((0.075, 0, 0), (0, 1, 0)),
+    ((0, 0, 0.640), (0, -1, 0)),
+    ((0, 0, 0.195), (-1, 0, 0)),
+    ((0.700, 0, 0), (0, -1, 0)),
+    ((0.075, 0, 0), (-1, 0, 0)),
+)
 
 
 def _rz(t: np.ndarray) -> np.ndarray:
@@ -93,6 +103,15 @@ def fk_flange(robot: str, q: np.ndarray) -> np.ndarray:
         T = T @ _ry(th[:, 2]) @ _trans(p["a2"], 0, p["c3"])
         T = T @ _rz(th[:, 3]) @ _ry(th[:, 4]) @ _rz(th[:, 5]) @ _trans(0, 0, p["c4"])
         return T
+    if robot == "arcmate100id":
+        T = np.broadcast_to(np.eye(4), (len(q), 4, 4)).copy()
+        for i, (xyz, axis) in enumerate(ARCMATE100ID):
+            R = np.broadcast_to(np.eye(4), (len(q), 4, 4)).copy()
+            R[:, :3, :3] = _rot_axis_angle(np.array(axis, dtype=float), q[:, i])
+            T = T @ _trans(*xyz) @ R
+        F = np.eye(4)
+        F[:3, :3] = [[0, 0, 1], [0, -1, 0], [1, 0, 0]]
+        return T @ F
     raise KeyError(f"no independent kinematics for robot {robot!r}")
 
 

@@ -16,6 +16,7 @@ class ExportFormat(str, enum.Enum):
     URSCRIPT = "urscript"
     KRL = "krl"
     KUKA_RSI = "kuka-rsi"
+    FANUC_TP = "fanuc-tp"
 
 
 def register(app: typer.Typer) -> None:
@@ -71,6 +72,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write TRAJECTORY as URScript: movel/movec welds, blended movej transits, weld parameters."""
         with exit_on_error():
+            if fmt is ExportFormat.FANUC_TP:  # FANUC: one ASCII .LS program
+                from weldcell.drivers.fanuc.tp_export import export_for_cli as tp_export
+
+                for line in tp_export(trajectory, output, program, force_unvalidated, stamp_key):
+                    console.print(line)
+                return
             if (
                 fmt is not ExportFormat.URSCRIPT
             ):  # KUKA: .src/.dat (krl) or the RSI files (kuka-rsi) into a folder

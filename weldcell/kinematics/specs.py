@@ -23,9 +23,25 @@ Sources:
   A6 ±350°; speeds 220/210/270/381/311/492 °/s. From the KUKA KR CYBERTECH nano data sheet as
   transcribed in ROS-Industrial ``kuka_experimental/kuka_kr10_support`` (``kr10r1420_macro.xacro``,
   ``config/opw_parameters_kr10r1420.yaml``); same axis signs and A2 zero as the KR 6.
+* FANUC ARC Mate 100iD (the arc-welding variant of the M-10iD/12, hollow wrist for the torch
+  cable; ``arcmate100id``): J1 axis to J2 axis 75 mm horizontally, J2 axis 450 mm above the mounting
+  face, upper arm (J2-J3) 640 mm, J3-J4 offset 195 mm, forearm (J3 to wrist centre) 700 mm, wrist
+  centre to faceplate 75 mm (75 + 640 + sqrt(700² + 195²) = 1441 mm, the data sheet's reach);
+  motion ranges J1 ±170°, J2 -90°/+160°, J3 -180°/+264° (J3 as a joint relative to J2), J4 ±190°,
+  J5 ±180°, J6 ±450°; speeds 260/240/260/430/450/720 °/s. From FANUC's M-10iD/12 and ARC Mate
+  100iD data sheets as transcribed in ROS-Industrial ``fanuc_m10id_support``
+  (``urdf/m10id12_macro.xacro``, ``config/opw_parameters_m10id12.yaml``). The joint directions
+  are FANUC's (J2+ leans forward, J3+ lifts the forearm, faceplate x up at zero) and q3 is the
+  relative J3; the controller's J3 (J2/J3 interaction) is ``q3 - q2``
+  (:mod:`weldcell.drivers.fanuc.joints`).
 * ``srs7`` is not a vendor model: a generic 7-axis S-R-S arm with the proportions of a
   7 kg-class LBR (shoulder 0.34 m, upper arm 0.40 m, forearm 0.40 m, flange 0.126 m) used to
   exercise the numerical IK.
+
+* ``torch_fanuc_45``: a through-arm MIG torch for the FANUC hollow wrist (ARC Mate 100iD): an
+  insulated mounting disc on the J6 faceplate, a short straight body through the wrist and a 45°
+  neck, the usual geometry of through-arm torches sold for the ARC Mate series (e.g. 45° necks of
+  Tregaskiss TOUGH GUN TA3 / Binzel ABIROB A); sizes are representative, not one vendor's drawing.
 
 Acceleration limits (``qdd_max``) are not published by the vendors in a form a planner can use;
 the values here are conservative planning defaults, stated as such.
@@ -110,6 +126,7 @@ class OPWSpec:
     q_upper: tuple[float, ...]
     qd_max: tuple[float, ...]
     qdd_max: tuple[float, ...]
+    color: str = "kuka_orange"
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +243,16 @@ OPW_SPECS: dict[str, OPWSpec] = {
         qd_max=(220 * _D, 210 * _D, 270 * _D, 381 * _D, 311 * _D, 492 * _D),
         qdd_max=(8.0, 8.0, 8.0, 12.0, 12.0, 16.0),
     ),
+    "arcmate100id": OPWSpec(
+        "arcmate100id", a1=0.075, a2=-0.195, b=0.0, c1=0.450, c2=0.640, c3=0.700, c4=0.075,
+        offsets=(0.0, 0.0, math.pi / 2, 0.0, 0.0, math.pi),
+        signs=(1, 1, -1, -1, -1, -1),
+        q_lower=(-170 * _D, -90 * _D, -180 * _D, -190 * _D, -180 * _D, -450 * _D),
+        q_upper=(170 * _D, 160 * _D, 264 * _D, 190 * _D, 180 * _D, 450 * _D),
+        qd_max=(260 * _D, 240 * _D, 260 * _D, 430 * _D, 450 * _D, 720 * _D),
+        qdd_max=(8.0, 8.0, 8.0, 12.0, 12.0, 16.0),
+        color="fanuc_yellow",
+    ),
 }  # fmt: skip
 
 SERIAL_SPECS: dict[str, SerialSpec] = {
@@ -250,6 +277,13 @@ TORCH_SPECS: dict[str, TorchSpec] = {
         nozzle_length=0.06, nozzle_tip_length=0.015,
         r_mount=0.035, mount_length=0.05, r_body=0.02, r_neck=0.011,
         r_nozzle=0.0125, r_nozzle_tip=0.0095, r_tip=0.004, r_wire=0.0006,
+        tip_recess=0.0, nominal_stickout=0.015,
+    ),
+    "torch_fanuc_45": TorchSpec(
+        "torch_fanuc_45", neck_angle=45 * _D, body_length=0.19, neck_length=0.135,
+        nozzle_length=0.065, nozzle_tip_length=0.018,
+        r_mount=0.04, mount_length=0.06, r_body=0.022, r_neck=0.012,
+        r_nozzle=0.0115, r_nozzle_tip=0.0085, r_tip=0.004, r_wire=0.0006,
         tip_recess=0.0, nominal_stickout=0.015,
     ),
 }  # fmt: skip

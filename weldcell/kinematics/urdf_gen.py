@@ -46,6 +46,11 @@ _COLORS = {
     "white": (0.92, 0.92, 0.92, 1.0),
 }
 
+#: Colours written only into the files that use them (the shared palette above is in every file).
+_EXTRA_COLORS = {
+    "fanuc_yellow": (0.98, 0.82, 0.0, 1.0),
+}
+
 
 @dataclass(frozen=True)
 class Prim:
@@ -207,7 +212,7 @@ def _opw_model(s: OPWSpec) -> tuple[str, list[_Link], list[_Joint]]:
         (0.0, 0.0, 0.0),
     )
     link_n = [f"link_{i}" for i in range(1, 7)]
-    o = "kuka_orange"
+    o = s.color
     prims: dict[str, list[Prim]] = {
         "base": [box((0, 0, 0.025), (0.32, 0.32, 0.05), "black"), cyl((0, 0, 0), (0, 0, 0.2), 0.11, "black")],
         "link_1": [
@@ -346,7 +351,9 @@ def _geometry(p: Prim) -> str:
 
 def _write(name: str, links: list[_Link], joints: list[_Joint], comment: str) -> str:
     out = ['<?xml version="1.0"?>', f"<!-- {comment} -->", f'<robot name="{name}">']
-    for c, rgba in _COLORS.items():
+    used = {p.color for link in links for p in link.prims}
+    palette = {**_COLORS, **{c: v for c, v in _EXTRA_COLORS.items() if c in used}}
+    for c, rgba in palette.items():
         out.append(f'  <material name="{c}"><color rgba="{" ".join(_f(v) for v in rgba)}"/></material>')
     for link in links:
         out.append(f'  <link name="{link.name}">')

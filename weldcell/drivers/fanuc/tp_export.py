@@ -1,0 +1,407 @@
+"""FANUC TP export of a validated trajectory: one ASCII ``.LS`` program for ArcTool (R-30iB Plus).
+
+Layout (``/PROG``, ``/ATTR``, ``/APPL``, ``/MN``, ``/POS``, ``/END``):
+
+* Frames: ``UFRAME_NUM`` = weldcell's cell ``world`` frame seen from FANUC's robot world frame (the
+  J1 axis at the J2 height, :mod:`weldcell.drivers.fanuc.joints`), so every position is in cell
+  coordinates; ``UTOOL_NUM`` = the torch TCP in the faceplate frame (weldcell's ``flange``). Their
+  values are written as comment lines at the top and returned in the summary: teach them on the
+  pendant (SETUP > Frames) before running the program.
+* Transits (arc off): ``J`` moves through points picked from the validated joint path so that
+  joint interpolation stays within ``transit_tolerance``; ``CNT100`` between them, ``FINE`` at the
+  first point and at each arc start. The speed is the transit's peak joint speed as a percentage.
+* Welds: ``Arc Start[n]`` at the start point (``FINE``), then ``L`` and ``C`` moves fitted to the
+  validated TCP path (within ``path_tolerance`` and ``orientation_tolerance``), ``CNT`` between them
+  and ``FINE`` at the end, then ``Arc End[n]``. ``n`` is the weld schedule: the procedure's job
+  number, else its 1-based position in the program's procedures. A start dwell in the trajectory
+  becomes ``WAIT``; the crater fill is the Arc End schedule's (its time is noted in a comment).
+  Weld speeds are in cm/min (whole numbers, as the pendant takes them).
+* Weave: a seam whose procedure weaves with a sine pattern is written as ``Weave Sine[n]`` …
+  ``Weave End`` around moves that follow the seam's centre line through the trajectory's points at
+  the weave's zero crossings (the controller adds the weave, from weave schedule ``n``); other
+  patterns stay the planned, woven path as plain moves.
+* Every position carries FANUC's configuration string ``'F/N U/D T/B, t1, t4, t6'`` of the planned
+  branch and the sample it was taken from in its comment (``P[k:"S<index>"]``):
+
+  - ``T`` (front) / ``B``: wrist centre in front of / behind the J1 axis (weldcell's shoulder label);
+  - ``U`` / ``D``: elbow above / below the line from J2 to the wrist centre (elbow label);
+  - ``N`` / ``F``: controller J5 ≤ 0 / > 0 (wrist label; FANUC's axis directions);
+  - turn numbers of J1, J4, J6: ``floor((angle + 180°) / 360°)``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from weldcell.drivers.fanuc.joints import T_base_world, controller_deg_from_q, j23_coupled, xyzwpr_from_pose
+from weldcell.drivers.kuka.krl_export import fit_path, simplify_joint_path
+from weldcell.errors import DriverError, ValidationError
+from weldcell.planning.trajectory import JointTrajectory, load_trajectory
+
+NDArrayF = npt.NDArray[np.float64]
+
+
+class TpExportError(ValidationError):
+    """A trajectory that cannot be written as a TP program (not a FANUC arm, bad options, I/O)."""
+
+
+@dataclass(frozen=True)
+class TpExportOptions:
+    """Settings of the TP export.
+
+    Attributes:
+        name: Program name (letters, digits, ``_``; ≤ 36 characters, starts with a letter); "" = from
+            the trajectory file name.
+        uframe, utool: User frame and tool frame numbers (1-9 / 1-10).
+        transit_tolerance: Largest joint deviation [rad] of the J points' joint path from the transit.
+        path_tolerance: Largest TCP deviation [m] of the L/C path from the validated weld path.
+        orientation_tolerance: Largest torch orientation deviation [rad] along L/C.
+        weld_cnt: CNT value between weld moves (0-100).
+        dwell_speed: TCP speed [m/s] below which the torch counts as standing (start dwell, crater).
+    """
+
+    name: str = ""
+    uframe: int = 1
+    utool: int = 1
+    transit_tolerance: float = 1e-3
+    path_tolerance: float = 1e-4
+    orientation_tolerance: float = math.radians(0.5)
+    weld_cnt: int = 50
+    dwell_speed: float = 5e-4
+
+    def __post_init__(self) -> None:
+        """Reject settings that cannot work.
+
+        Raises:
+            TpExportError: the field, its value and what is expected.
+        """
+        if self.name and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,35}", self.name):
+            raise TpExportError(
+                f"TP program name {self.name!r}: expected a letter then ≤ 35 letters/digits/_"
+            )
+        if not 1 <= self.uframe <= 9:
+            raise TpExportError(f"TP export uframe {self.uframe}: expected 1 … 9")
+        if not 1 <= self.utool <= 10:
+            raise TpExportError(f"TP export utool {self.utool}: expected 1 … 10")
+        if not 0 <= self.weld_cnt <= 100:
+            raise TpExportError(f"TP export weld_cnt {self.weld_cnt}: expected 0 … 100")
+        for name in ("transit_tolerance", "path_tolerance", "orientation_tolerance", "dwell_speed"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v > 0):
+                raise TpExportError(f"TP export {name} {v!r}: expected a number > 0")
+
+
+@dataclass
+class TpExportSummary:
+    """What the export wrote.
+
+    Attributes:
+        path: The ``.LS`` file.
+        name: Program name.
+        joint, linear, circular: Motion lines of each kind.
+        welds: Arc Start … Arc End blocks.
+        weaves: Welds written with ``Weave Sine``.
+        uframe_xyzwpr, utool_xyzwpr: The frames to teach, X Y Z [mm] W P R [deg].
+        seams: Seam ids in the order welded.
+    """
+
+    path: Path
+    name: str
+    joint: int = 0
+    linear: int = 0
+    circular: int = 0
+    welds: int = 0
+    weaves: int = 0
+    uframe_xyzwpr: list[float] = field(default_factory=list)
+    utool_xyzwpr: list[float] = field(default_factory=list)
+    seams: list[str] = field(default_factory=list)
+
+
+def configuration(robot: Any, q: NDArrayF) -> tuple[list[str], NDArrayF]:
+    """FANUC configuration strings ``'N U T'`` and turn numbers (J1, J4, J6) of joints ``q`` (N, 6)."""
+    lab = robot.configuration_labels(q)
+    flags = [
+        f"{'N' if w > 0 else 'F'} {'U' if e > 0 else 'D'} {'T' if s > 0 else 'B'}" for s, e, w in lab.tolist()
+    ]
+    deg = controller_deg_from_q(q, j23_coupled(robot.name))
+    turns = np.floor((deg[:, [0, 3, 5]] + 180.0) / 360.0).astype(int)
+    return flags, turns
+
+
+def _runs(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
+    m = np.concatenate([[False], mask, [False]]).astype(np.int8)
+    d = np.diff(m)
+    return list(zip(np.flatnonzero(d == 1).tolist(), (np.flatnonzero(d == -1) - 1).tolist(), strict=True))
+
+
+def _pos_block(k: int, idx: int, uf: int, ut: int, cfg: str, turns: NDArrayF, p: NDArrayF) -> str:
+    return (
+        f'P[{k}:"S{idx}"]{{\n'
+        "   GP1:\n"
+        f"\tUF : {uf}, UT : {ut},\t\tCONFIG : '{cfg}, {turns[0]}, {turns[1]}, {turns[2]}',\n"
+        f"\tX = {p[0]:9.3f}  mm,\tY = {p[1]:9.3f}  mm,\tZ = {p[2]:9.3f}  mm,\n"
+        f"\tW = {p[3]:9.3f} deg,\tP = {p[4]:9.3f} deg,\tR = {p[5]:9.3f} deg\n"
+        "};"
+    )
+
+
+def _schedules(traj: JointTrajectory, program: Any) -> dict[int, tuple[int, Any]]:
+    """Seam index -> (weld schedule number, weave or None)."""
+    out: dict[int, tuple[int, Any]] = {}
+    if program is None:
+        return {i: (i + 1, None) for i in range(len(traj.seam_ids))}
+    names = list(program.procedures)
+    by_id = {s.id: s for s in program.seams}
+    for i, sid in enumerate(traj.seam_ids):
+        seam = by_id.get(sid.split("#")[0]) or by_id.get(sid)
+        if seam is None:
+            out[i] = (i + 1, None)
+            continue
+        proc = program.procedures[seam.procedure]
+        n = proc.job if proc.job else names.index(seam.procedure) + 1
+        out[i] = (int(n), getattr(proc, "weave", None))
+    return out
+
+
+def build_tp(
+    traj: JointTrajectory, name: str, options: TpExportOptions, program: Any = None
+) -> tuple[str, TpExportSummary]:
+    """The ``.LS`` text of ``traj`` (see module docstring) and a summary (path unset).
+
+    Raises:
+        TpExportError: not a FANUC model weldcell knows.
+    """
+    from weldcell.kinematics import load_robot
+
+    try:
+        T_bw = T_base_world(traj.robot)
+    except DriverError as err:
+        raise TpExportError(
+            f"trajectory robot {traj.robot!r}: TP export needs a FANUC model ({err})"
+        ) from err
+    robot = load_robot(traj.robot)
+    o = options
+    flags, turns = configuration(robot, traj.q)
+    T_fworld_cell = np.linalg.inv(T_bw) @ np.linalg.inv(traj.T_world_base)
+    summary = TpExportSummary(path=Path(), name=name)
+    summary.uframe_xyzwpr = [round(float(v), 3) + 0.0 for v in xyzwpr_from_pose(T_fworld_cell)]
+    summary.utool_xyzwpr = [round(float(v), 3) + 0.0 for v in xyzwpr_from_pose(traj.T_flange_tcp)]
+    mn: list[str] = []
+    pos: list[str] = []
+
+    def point(idx: int) -> str:
+        k = len(pos) + 1
+        p = np.round(xyzwpr_from_pose(traj.T_world_tcp[idx]), 3) + 0.0  # no "-0.000"
+        pos.append(_pos_block(k, idx, o.uframe, o.utool, flags[idx], turns[idx], p))
+        return f"P[{k}]"
+
+    uf, ut = summary.uframe_xyzwpr, summary.utool_xyzwpr
+    mn.append(f"!UF{o.uframe} XYZ {uf[0]:.1f},{uf[1]:.1f},{uf[2]:.1f}")
+    mn.append(f"!UF{o.uframe} WPR {uf[3]:.2f},{uf[4]:.2f},{uf[5]:.2f}")
+    mn.append(f"!UT{o.utool} XYZ {ut[0]:.1f},{ut[1]:.1f},{ut[2]:.1f}")
+    mn.append(f"!UT{o.utool} WPR {ut[3]:.2f},{ut[4]:.2f},{ut[5]:.2f}")
+    mn.append(f"UFRAME_NUM={o.uframe}")
+    mn.append(f"UTOOL_NUM={o.utool}")
+    qd = np.abs(np.diff(traj.q, axis=0)) / traj.dt
+    transit = ~np.asarray(traj.arc_on[1:], dtype=bool)
+    peak = np.max(qd[transit] / np.asarray(robot.qd_max), initial=0.0) if transit.any() else 0.1
+    pct = int(np.clip(math.ceil(100.0 * peak), 1, 100))
+    welds = _runs(np.asarray(traj.arc_on, dtype=bool))
+    summary.welds = len(welds)
+    sched = _schedules(traj, program)
+    n = traj.n_samples
+    bounds = [(0, welds[0][0] if welds else n - 1)]
+    for k, (_, b) in enumerate(welds):
+        bounds.append((b, welds[k + 1][0] if k + 1 < len(welds) else n - 1))
+    for k, (a, b) in enumerate(bounds):
+        keep = simplify_joint_path(traj.q[a : b + 1], o.transit_tolerance)
+        for m, j in enumerate(keep[0 if k == 0 else 1 :], start=0 if k == 0 else 1):
+            term = "FINE" if (j == 0 or m == len(keep) - 1) else "CNT100"
+            mn.append(f"J {point(a + j)} {pct}% {term}")
+            summary.joint += 1
+        if k >= len(welds):
+            break
+        w0, w1 = welds[k]
+        seam = int(traj.seam_index[w0])
+        seam_id = traj.seam_ids[seam] if 0 <= seam < len(traj.seam_ids) else str(seam)
+        summary.seams.append(seam_id)
+        number, weave = sched.get(seam, (k + 1, None))
+        p = traj.T_world_tcp[w0 : w1 + 1, :3, 3]
+        speed = np.linalg.norm(np.diff(p, axis=0), axis=1) / traj.dt
+        moving = np.flatnonzero(speed > o.dwell_speed)
+        m0, m1 = (w0, w1) if moving.size == 0 else (w0 + int(moving[0]), w0 + int(moving[-1]) + 1)
+        length = float(np.sum(speed[m0 - w0 : m1 - w0])) * traj.dt
+        vel = length / max((m1 - m0) * traj.dt, traj.dt)
+        cm_min = max(1, round(vel * 6000.0))
+        at = len(mn)  # the seam comment goes here, with the length along the seam
+        mn.append(f"Arc Start[{number}]")
+        if (m0 - w0) * traj.dt > 0:
+            mn.append(f"WAIT {(m0 - w0) * traj.dt:.2f}(sec)")
+        sine = weave is not None and weave.pattern == "sine"
+        if sine:
+            mn.append(f"Weave Sine[{number}]")
+            summary.weaves += 1
+            # the controller weaves: follow the centre line, through the samples at the zero crossings
+            per = max(1, round(1.0 / (weave.frequency * traj.dt) / 2))
+            idx = [*range(m0, m1, per), m1]
+            centre = traj.T_world_tcp[idx, :3, 3]
+            length = float(np.sum(np.linalg.norm(np.diff(centre, axis=0), axis=1)))
+            cm_min = max(1, round(length / max((m1 - m0) * traj.dt, traj.dt) * 6000.0))
+            pieces = fit_path(
+                traj.T_world_tcp[idx], o.path_tolerance + weave.amplitude, 4 * o.orientation_tolerance
+            )
+            pieces = [(kind, idx[i] - m0, idx[j] - m0) for kind, i, j in pieces]
+        else:
+            pieces = fit_path(traj.T_world_tcp[m0 : m1 + 1], o.path_tolerance, o.orientation_tolerance)
+        mn.insert(at, f"!{seam_id[:20]} {length * 1000:.0f}mm")
+        for pi, (kind, i, j) in enumerate(pieces):
+            term = "FINE" if pi == len(pieces) - 1 else f"CNT{o.weld_cnt}"
+            if kind == "LIN":
+                mn.append(f"L {point(m0 + j)} {cm_min}cm/min {term}")
+                summary.linear += 1
+            else:
+                aux = point(m0 + (i + j) // 2)
+                mn.append(f"C {aux}\n    :  {point(m0 + j)} {cm_min}cm/min {term}")
+                summary.circular += 1
+        if sine:
+            mn.append("Weave End")
+        if (w1 - m1) * traj.dt > 0:
+            mn.append(f"!crater {(w1 - m1) * traj.dt:.2f}s in Arc End")
+        mn.append(f"Arc End[{number}]")
+    body = []
+    for i, line in enumerate(mn, start=1):
+        sep = "" if line[:2] in ("J ", "L ", "C ") else "  "
+        body.append(f"{i:4d}:{sep}{line} ;")
+    attr = [
+        "OWNER\t\t= MNEDITOR;",
+        'COMMENT\t\t= "weldcell";',
+        "PROG_SIZE\t= 0;",
+        "CREATE\t\t= DATE 26-01-01  TIME 00:00:00;",
+        "MODIFIED\t= DATE 26-01-01  TIME 00:00:00;",
+        "FILE_NAME\t= ;",
+        "VERSION\t\t= 0;",
+        f"LINE_COUNT\t= {len(mn)};",
+        "MEMORY_SIZE\t= 0;",
+        "PROTECT\t\t= READ_WRITE;",
+        "TCD:  STACK_SIZE\t= 0,",
+        "      TASK_PRIORITY\t= 50,",
+        "      TIME_SLICE\t= 0,",
+        "      BUSY_LAMP_OFF\t= 0,",
+        "      ABORT_REQUEST\t= 0,",
+        "      PAUSE_REQUEST\t= 0;",
+        "DEFAULT_GROUP\t= 1,*,*,*,*;",
+        "CONTROL_CODE\t= 00000000 00000000;",
+    ]
+    text = "\n".join(
+        [
+            f"/PROG  {name}",
+            "/ATTR",
+            *attr,
+            "/APPL",
+            "  ARC Welding Equipment : 1,*,*,*,*;",
+            "/MN",
+            *body,
+            "/POS",
+            *pos,
+            "/END",
+            "",
+        ]
+    )
+    return text, summary
+
+
+def program_name(traj_path: Path, options: TpExportOptions) -> str:
+    """``options.name`` or the trajectory file's stem made a TP program name (upper case)."""
+    if options.name:
+        return options.name.upper()
+    stem = re.sub(r"[^A-Za-z0-9_]", "_", traj_path.stem).upper() or "WELD"
+    if not stem[0].isalpha():
+        stem = "W" + stem
+    return stem[:36]
+
+
+def export_tp(
+    traj_path: str | Path,
+    out_path: str | Path,
+    options: TpExportOptions | None = None,
+    *,
+    program: Any = None,
+    force_unvalidated: bool = False,
+    stamp_key: object = None,
+) -> TpExportSummary:
+    """Load a trajectory, check its stamp and write the ``.LS`` program to ``out_path``.
+
+    Args:
+        traj_path: The validated trajectory (``.npz``).
+        out_path: The ``.LS`` file to write.
+        options: Export settings.
+        program: The weld program it was planned from (weld and weave schedules); None: found
+            through ``plan.json`` beside the trajectory, else schedules numbered by seam.
+
+    Raises:
+        StampError: no matching stamp and ``force_unvalidated`` is False.
+        TpExportError: not a FANUC trajectory, or the file cannot be written.
+    """
+    from weldcell.planning.stamp import FROM_ENVIRONMENT, verify_stamp
+
+    opts = options or TpExportOptions()
+    src = Path(traj_path)
+    if src.suffix.lower() in (".yaml", ".yml"):
+        raise TpExportError(
+            f"{src}: this is a weld program; export expects a planned trajectory (.npz): run "
+            "'weldcell plan' and 'weldcell validate' first"
+        )
+    traj = load_trajectory(src)
+    if not force_unvalidated:
+        verify_stamp(src, traj, key=FROM_ENVIRONMENT if stamp_key is None else stamp_key)  # type: ignore[arg-type]
+    if program is None:
+        from weldcell.drivers.ur.export import find_program
+
+        program = find_program(src, traj)
+    out = Path(out_path)
+    name = program_name(out if out.suffix.lower() == ".ls" else src, opts)
+    text, summary = build_tp(traj, name, opts, program)
+    if out.is_dir():
+        out = out / f"{name}.LS"
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text.replace("\n", "\r\n"), encoding="ascii", newline="")
+    except (OSError, UnicodeEncodeError) as err:
+        raise TpExportError(f"{out}: cannot write the TP program ({err})") from err
+    summary.path = out
+    return summary
+
+
+def export_for_cli(
+    trajectory: Path, output: Path, program: Path | None, force_unvalidated: bool, stamp_key: Path | None
+) -> list[str]:
+    """``weldcell export --format fanuc-tp``: write the program, return the lines to print."""
+    from weldcell.planning.stamp import FROM_ENVIRONMENT
+
+    prog = None
+    if program is not None:
+        from weldcell.program import load_program
+
+        prog = load_program(program)
+    s = export_tp(
+        trajectory,
+        output,
+        program=prog,
+        force_unvalidated=force_unvalidated,
+        stamp_key=FROM_ENVIRONMENT if stamp_key is None else stamp_key,
+    )
+    uf, ut = s.uframe_xyzwpr, s.utool_xyzwpr
+    return [
+        f"wrote [bold]{s.path}[/] (fanuc-tp): {s.joint} J, {s.linear} L, {s.circular} C, {s.welds} welds"
+        f" ({s.weaves} with Weave Sine), seams: {', '.join(s.seams) or 'none'}",
+        f"teach UFRAME[1] = X {uf[0]} Y {uf[1]} Z {uf[2]} mm, W {uf[3]} P {uf[4]} R {uf[5]} deg "
+        "(cell world in the robot's world frame)",
+        f"teach UTOOL[1] = X {ut[0]} Y {ut[1]} Z {ut[2]} mm, W {ut[3]} P {ut[4]} R {ut[5]} deg (torch TCP)",
+    ]
