@@ -251,8 +251,7 @@ def plan_and_validate(
     from weldcell.sim.stamping import write_validation_stamp
 
     program = load_program(program_path)
-    stem = program_path.stem
-    report_path = out_dir / f"{stem}.validation.json"
+    report_path = out_dir / "validation.json"
     # Planning is deterministic (same program, same trajectory), so a plan the simulator rejects
     # is reported, not planned again.
     progress(Progress("stage", f"planning {program_path.name}: {len(program.seams)} seam(s) …"))
@@ -275,7 +274,7 @@ def plan_and_validate(
             f"{traj.n_samples} samples at {1 / traj.dt:.0f} Hz",
         )
     )
-    traj_path = save_trajectory(traj, out_dir / f"{stem}.traj.npz")
+    traj_path = save_trajectory(traj, out_dir / "trajectory.npz")
     t0 = time.monotonic()
     report = validate_trajectory(traj, program)
     report_path.write_text(report.to_json())
