@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -73,7 +74,7 @@ def test_corners_are_exactly_where_the_velocity_jumps(name: str, f: float, extra
     # between corners the motion is straight: the midpoint of each piece lies on its chord
     if p.has_corners:
         knots = np.concatenate([[0.0], corners, [3.0 / f]])
-        for t0, t1 in zip(knots[:-1], knots[1:], strict=True):
+        for t0, t1 in itertools.pairwise(knots):
             o0, om, o1 = weave_offsets(w, [t0, 0.5 * (t0 + t1), t1])
             assert np.allclose(om, 0.5 * (o0 + o1), atol=1e-12)
 

@@ -213,7 +213,7 @@ def log_plot(
     out: Path = typer.Option(Path(), "--out", help="Folder for the PNG files."),
     db: Path | None = DbOption,
 ) -> None:
-    """Plot current, voltage and wire speed over the seam for one seam attempt (or all of a job)."""
+    """Plot current, voltage and wire feed over the seam for one seam attempt (or all of a job)."""
     from weldcell.cell.logexport import plot_seam
     from weldcell.cell.weldlog import WeldLogError
 
