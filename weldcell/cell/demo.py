@@ -658,12 +658,13 @@ def program_for(traj: JointTrajectory, traj_path: Path) -> Any | None:
 
 
 def _start_viewer(traj_path: Path, program_path: Path) -> subprocess.Popen[bytes]:
-    """``weldcell view TRAJ --program PROGRAM`` in its own process (the pybullet GUI)."""
-    code = (
-        "import sys; from weldcell.cli import main; "
-        "sys.argv = ['weldcell', 'view', sys.argv[1], '--program', sys.argv[2], '--no-validate']; main()"
-    )
-    return subprocess.Popen([sys.executable, "-c", code, str(traj_path), str(program_path)])
+    """``weldcell view TRAJ --program PROGRAM`` in its own process (the pybullet GUI).
+
+    Started through the package's command line (``python -m weldcell``, the same entry point as the
+    ``weldcell`` console script) with the interpreter running now, so it works in any venv.
+    """
+    args = ["view", str(traj_path), "--program", str(program_path), "--no-validate"]
+    return subprocess.Popen([sys.executable, "-m", "weldcell", *args])
 
 
 def _stop_viewer(proc: subprocess.Popen[bytes]) -> None:
