@@ -9,11 +9,11 @@ module or session scope (set up before the check's snapshot, torn down after it)
 from __future__ import annotations
 
 import gc
-import os
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -24,14 +24,14 @@ def _socket_fds() -> set[str]:
     """Inodes of the sockets this process holds open (Linux /proc; empty elsewhere)."""
     out: set[str] = set()
     try:
-        names = os.listdir("/proc/self/fd")
+        fds = list(Path("/proc/self/fd").iterdir())
     except OSError:
         return out
-    for fd in names:
+    for fd in fds:
         try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
+            target = str(fd.readlink())
         except OSError:
-            continue
+            continue  # closed meanwhile
         if target.startswith("socket:"):
             out.add(target)
     return out
