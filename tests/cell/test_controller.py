@@ -8,6 +8,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 from cellsynth import make_trajectory
+from waiting import wait_until
 
 from weldcell.cell.controller import CellConfig, CellController, CellEvent
 from weldcell.cell.segments import SeamStep
@@ -20,14 +21,6 @@ from weldcell.errors import CellStateError
 from weldcell.planning.trajectory import JointTrajectory
 
 Make = Callable[..., tuple[CellController, list[CellEvent]]]
-
-
-def _wait_until(cond: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.002)
 
 
 def _seam_step(ctl: CellController, seam_id: str) -> SeamStep:
@@ -86,7 +79,7 @@ def test_arc_loss_stops_logs_position_and_resume_restarts_with_programmed_overla
     step = _seam_step(ctl, "A")
     # lose the arc once the torch is ~40 % along seam A
     target = step.weld0 + int(0.4 * (step.weld1 - step.weld0))
-    _wait_until(lambda: robot._handle is not None and robot._handle.progress.position >= target)
+    wait_until(lambda: robot._handle is not None and robot._handle.progress.position >= target)
     assert psu.model.inject_arc_loss()
     h = robot._handle
     assert h is not None
@@ -134,7 +127,7 @@ def test_pause_mid_seam_and_resume(
     ctl.load(traj)
     job = ctl.start()
     step = _seam_step(ctl, "B")
-    _wait_until(lambda: robot._handle is not None and robot._handle.progress.position >= step.weld0 + 60)
+    wait_until(lambda: robot._handle is not None and robot._handle.progress.position >= step.weld0 + 60)
     ctl.pause()
     assert ctl.wait(15.0) is CellState.PAUSED
     last = wlog.seams(job)[-1]
@@ -155,11 +148,11 @@ def test_estop_mid_seam_switches_everything_off_and_keeps_the_log(
     ctl.load(traj)
     job = ctl.start()
     step = _seam_step(ctl, "A")
-    _wait_until(lambda: robot._handle is not None and robot._handle.progress.position >= step.weld0 + 80)
+    wait_until(lambda: robot._handle is not None and robot._handle.progress.position >= step.weld0 + 80)
     n_before = len(wlog.signals(wlog.seams(job)[0].id))
     ctl.estop("test e-stop")
     assert ctl.wait(10.0) is CellState.ESTOP
-    _wait_until(lambda: not psu.model.status().current_flow, 2.0)
+    wait_until(lambda: not psu.model.status().current_flow, 2.0)
     time.sleep(robot.stop_time + 0.05)  # category-1 stop: decelerates along the path, then stands
     q1 = robot.state().q
     time.sleep(0.1)
@@ -209,7 +202,7 @@ def test_power_source_link_lost_mid_seam_faults(
     ctl.load(traj)
     job = ctl.start()
     step = _seam_step(ctl, "A")
-    _wait_until(lambda: robot._handle is not None and robot._handle.progress.position >= step.weld0 + 20)
+    wait_until(lambda: robot._handle is not None and robot._handle.progress.position >= step.weld0 + 20)
     psu.stop()  # the power source disappears from the network
     assert ctl.wait(15.0) is CellState.FAULT
     (rec,) = wlog.seams(job)
@@ -229,11 +222,11 @@ def test_robot_fault_mid_seam(
     ctl.load(traj)
     job = ctl.start()
     step = _seam_step(ctl, "A")
-    _wait_until(lambda: robot._handle is not None and robot._handle.progress.position >= step.weld0 + 50)
+    wait_until(lambda: robot._handle is not None and robot._handle.progress.position >= step.weld0 + 50)
     robot.inject_fault("protective stop: joint 3 overcurrent")
     assert ctl.wait(15.0) is CellState.FAULT
     assert "overcurrent" in ctl.last_error
-    _wait_until(lambda: not psu.model.status().current_flow, 2.0)
+    wait_until(lambda: not psu.model.status().current_flow, 2.0)
     (rec,) = wlog.seams(job)
     assert rec.result == "robot_fault" and any("overcurrent" in f for f in rec.faults)
 
@@ -250,7 +243,7 @@ def test_interlock_blocks_start_and_stops_the_job(
     robot.set_digital_in(0, True)
     robot.set_digital_in(1, True)
     job = ctl.start()
-    _wait_until(lambda: robot._handle is not None and robot._handle.progress.position > 40)
+    wait_until(lambda: robot._handle is not None and robot._handle.progress.position > 40)
     robot.set_digital_in(0, False)  # door opened
     assert ctl.wait(10.0) is CellState.FAULT
     assert "cell door open" in ctl.last_error

@@ -12,14 +12,13 @@ import dataclasses
 import multiprocessing as mp
 import os
 import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from cellchild import OPTIONS, bare_cell, cell_child, modbus_power, ur_driver
 from cellsynth import FAST_TIMING, JOB1, make_trajectory
+from waiting import wait_until
 
 from weldcell.cell.approval import SimApprover
 from weldcell.cell.controller import CellConfig, CellController
@@ -91,13 +90,6 @@ def _seam(ctl: CellController, seam_id: str) -> SeamStep:
     return next(s for s in ctl.steps if isinstance(s, SeamStep) and s.seam_id == seam_id)
 
 
-def _wait(cond: Any, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.005)
-
-
 def test_arc_loss_and_resume_on_the_virtual_ur_cell(
     stamped: tuple[JointTrajectory, Path],
     ur: VirtualControllerHandle,
@@ -117,7 +109,7 @@ def test_arc_loss_and_resume_on_the_virtual_ur_cell(
             job = ctl.start()
             step = _seam(ctl, "B")
             mid = step.weld0 + (step.weld1 - step.weld0) // 2
-            _wait(lambda: ctl._motion is not None and ctl._motion.position() >= mid)
+            wait_until(lambda: ctl._motion is not None and ctl._motion.position() >= mid, 15.0)
             assert psu_e2e.model.inject_arc_loss()
             assert ctl.wait(20.0) is CellState.FAULT, ctl.last_error
             ctl.reset()
@@ -168,10 +160,10 @@ def test_robot_controller_dropping_the_connection_mid_seam(
             ctl.load(traj, trajectory_path=path)
             job = ctl.start()
             step = _seam(ctl, "A")
-            _wait(lambda: ctl._motion is not None and ctl._motion.position() >= step.weld0 + 100)
+            wait_until(lambda: ctl._motion is not None and ctl._motion.position() >= step.weld0 + 100, 15.0)
             ur_own.kill()  # controller power loss: the RTDE link drops
             assert ctl.wait(20.0) is CellState.FAULT
-            _wait(lambda: not psu_e2e.model.status().current_flow, 3.0)  # arc is off
+            wait_until(lambda: not psu_e2e.model.status().current_flow, 3.0)  # arc is off
         finally:
             ctl.close()
             approver.close()
@@ -209,7 +201,7 @@ def test_killed_weldcell_process_leaves_the_log_intact_and_the_job_resumes(
                 return False
             return len(seams) == 2 and (seams[1].s_reached or 0.0) > 0.008
 
-        _wait(welding_b, 40.0)
+        wait_until(welding_b, 40.0)
         assert child.pid is not None
         os.kill(child.pid, signal.SIGKILL)
         child.join(5.0)
@@ -218,7 +210,7 @@ def test_killed_weldcell_process_leaves_the_log_intact_and_the_job_resumes(
             child.kill()
             child.join(5.0)
     # the power source ends the weld when the heartbeat stops; the robot stops on the RTDE watchdog
-    _wait(lambda: not psu_e2e.model.status().current_flow, 3.0)
+    wait_until(lambda: not psu_e2e.model.status().current_flow, 3.0)
     robot = ur_driver("127.0.0.1", _ports(ur))
     power = modbus_power(*psu_e2e.address)
     approver = SimApprover(None, tmp_path / "motions2", OPTIONS, cell=bare_cell())

@@ -281,8 +281,7 @@ def plan_and_validate(
     from weldcell.sim.stamping import write_validation_stamp
 
     program = load_program(program_path)
-    stem = program_path.stem
-    report_path = out_dir / f"{stem}.validation.json"
+    report_path = out_dir / "validation.json"
     # Planning is deterministic (same program, same trajectory), so a plan the simulator rejects
     # is reported, not planned again.
     progress(Progress("stage", f"planning {program_path.name}: {len(program.seams)} seam(s) …"))
@@ -305,7 +304,7 @@ def plan_and_validate(
             f"{traj.n_samples} samples at {1 / traj.dt:.0f} Hz",
         )
     )
-    traj_path = save_trajectory(traj, out_dir / f"{stem}.traj.npz")
+    traj_path = save_trajectory(traj, out_dir / "trajectory.npz")
     t0 = time.monotonic()
     report = validate_trajectory(traj, program)
     report_path.write_text(report.to_json())
@@ -878,12 +877,13 @@ def program_for(traj: JointTrajectory, traj_path: Path) -> Any | None:
 
 
 def _start_viewer(traj_path: Path, program_path: Path) -> subprocess.Popen[bytes]:
-    """``weldcell view TRAJ --program PROGRAM`` in its own process (the pybullet GUI)."""
-    code = (
-        "import sys; from weldcell.cli import main; "
-        "sys.argv = ['weldcell', 'view', sys.argv[1], '--program', sys.argv[2], '--no-validate']; main()"
-    )
-    return subprocess.Popen([sys.executable, "-c", code, str(traj_path), str(program_path)])
+    """``weldcell view TRAJ --program PROGRAM`` in its own process (the pybullet GUI).
+
+    Started through the package's command line (``python -m weldcell``, the same entry point as the
+    ``weldcell`` console script) with the interpreter running now, so it works in any venv.
+    """
+    args = ["view", str(traj_path), "--program", str(program_path), "--no-validate"]
+    return subprocess.Popen([sys.executable, "-m", "weldcell", *args])
 
 
 def _stop_viewer(proc: subprocess.Popen[bytes]) -> None:

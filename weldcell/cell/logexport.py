@@ -2,7 +2,9 @@
 
 JSON holds a job with its seam attempts, events and (optionally) signals. CSV writes one file per
 table: ``<stem>_seams.csv``, ``<stem>_signals.csv`` (with the seam record id), ``<stem>_events.csv``.
-Units follow the log: [s] since the epoch, [m], [A], [V], [m/s].
+Column names, headers and units come from the log's column specification
+(:mod:`weldcell.cell.logschema`): CSV headers carry the unit (``current_a``, ``wire_feed_m_s``),
+JSON has a ``units`` table per column. Times are [s] since the epoch.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from weldcell.cell.logschema import EVENTS, JOBS, SEAMS, SIGNAL_COLUMNS, units_of
 from weldcell.cell.weldlog import WeldLog, WeldLogError
 
 
@@ -40,6 +43,17 @@ def _clean(x: Any) -> Any:
     return x
 
 
+def _csv_value(v: Any) -> Any:
+    """A record value as a CSV cell: lists as ``a; b``, dicts as JSON, None as empty."""
+    if v is None:
+        return ""
+    if isinstance(v, tuple):
+        return "; ".join(map(str, v))
+    if isinstance(v, dict):
+        return json.dumps(v)
+    return v
+
+
 def job_document(log: WeldLog, job_id: int, *, with_signals: bool = True) -> dict[str, Any]:
     """A JSON-compatible dict with a job, its seam attempts, events and signals."""
     job = log.job(job_id)
@@ -49,19 +63,15 @@ def job_document(log: WeldLog, job_id: int, *, with_signals: bool = True) -> dic
         d["faults"] = list(s.faults)
         if with_signals:
             tr = log.signals(s.id)
-            d["signals"] = {
-                name: [_clean(v) for v in getattr(tr, name).tolist()]
-                for name in ("t", "seam_s", "current", "voltage", "wire_speed")
-            }
+            d["signals"] = {c.name: [_clean(v) for v in getattr(tr, c.name).tolist()] for c in SIGNAL_COLUMNS}
         seams.append(d)
     return {
-        "schema": "weldcell.weldlog-export/1",
+        "schema": "weldcell.weldlog-export/2",
         "units": {
             "time": "s since epoch",
-            "length": "m",
-            "current": "A",
-            "voltage": "V",
-            "wire_speed": "m/s",
+            "jobs": units_of(JOBS),
+            "seams": units_of(SEAMS),
+            "signals": units_of(SIGNAL_COLUMNS),
         },
         "job": asdict(job),
         "seams": seams,
@@ -98,76 +108,40 @@ def _write_csv(log: WeldLog, job: Any, p: Path) -> list[Path]:
     seams = log.seams(job_id)
     out: list[Path] = []
 
+    job_cols = [c for c in JOBS if c.name in ("part_serial", "program_hash")]
     f_seams = Path(f"{stem}_seams.csv")
     with f_seams.open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(
-            [
-                "job_id",
-                "part_serial",
-                "program_hash",
-                "record",
-                "seam_id",
-                "pass",
-                "attempt",
-                "started",
-                "ended",
-                "result",
-                "faults",
-                "s_start_m",
-                "s_end_planned_m",
-                "s_reached_m",
-                "s_stop_m",
-                "deviation_max_m",
-                "deviation_rms_m",
-            ]
-        )
+        w.writerow([c.export_name for c in job_cols] + [c.export_name for c in SEAMS])
         for s in seams:
             w.writerow(
-                [
-                    job.id,
-                    job.part_serial,
-                    job.program_hash,
-                    s.id,
-                    s.seam_id,
-                    s.pass_index,
-                    s.attempt,
-                    s.started,
-                    s.ended,
-                    s.result,
-                    "; ".join(s.faults),
-                    s.s_start,
-                    s.s_end_planned,
-                    s.s_reached,
-                    s.s_stop,
-                    s.deviation_max_m,
-                    s.deviation_rms_m,
-                ]
+                [getattr(job, c.name) for c in job_cols] + [_csv_value(getattr(s, c.name)) for c in SEAMS]
             )
     out.append(f_seams)
 
     f_sig = Path(f"{stem}_signals.csv")
     with f_sig.open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["record", "seam_id", "t_s", "seam_s_m", "current_a", "voltage_v", "wire_speed_m_s"])
+        w.writerow(["seam_record", "seam_id", *(c.export_name for c in SIGNAL_COLUMNS)])
         for s in seams:
             tr = log.signals(s.id)
-            for row in zip(tr.t, tr.seam_s, tr.current, tr.voltage, tr.wire_speed, strict=True):
+            columns = [getattr(tr, c.name) for c in SIGNAL_COLUMNS]
+            for row in zip(*columns, strict=True):
                 w.writerow([s.id, s.seam_id, *("" if not np.isfinite(v) else repr(float(v)) for v in row)])
     out.append(f_sig)
 
     f_ev = Path(f"{stem}_events.csv")
     with f_ev.open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["id", "t", "kind", "seam_id", "message", "data"])
+        w.writerow([c.export_name for c in EVENTS])
         for e in log.events(job_id):
-            w.writerow([e.id, e.t, e.kind, e.seam_id or "", e.message, json.dumps(e.data)])
+            w.writerow([_csv_value(getattr(e, c.name)) for c in EVENTS])
     out.append(f_ev)
     return out
 
 
 def plot_seam(log: WeldLog, seam_record: int, path: str | Path) -> Path:
-    """Plot current, voltage and wire speed of one seam attempt over seam arc length (PNG).
+    """Plot current, voltage and wire feed of one seam attempt over seam arc length (PNG).
 
     Uses matplotlib's Agg backend (no display needed). Returns the written path.
 
@@ -189,7 +163,7 @@ def plot_seam(log: WeldLog, seam_record: int, path: str | Path) -> Path:
     series = (
         (tr.current, "current [A]"),
         (tr.voltage, "voltage [V]"),
-        (tr.wire_speed * 60.0, "wire [m/min]"),
+        (tr.wire_feed * 60.0, "wire feed [m/min]"),
     )
     for ax, (y, label) in zip(axes, series, strict=True):
         ax.plot(x, y, lw=0.8)

@@ -2,12 +2,12 @@
 
 The SQL schema (version :data:`SCHEMA_VERSION`), the frozen record types the queries return, and the
 row converters. Units: times [s] since the epoch, arc lengths and deviations [m], current [A],
-voltage [V], wire speed [m/s].
+voltage [V], wire feed [m/s]. The columns themselves are specified once, in
+:mod:`weldcell.cell.logschema`; the record types' fields follow that specification (a test checks it).
 """
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,62 +15,17 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from weldcell.cell.logschema import (
+    EVENTS,
+    JOBS,
+    SEAMS,
+    convert_row,
+    schema_sql,
+)
 from weldcell.errors import WeldcellError
 
-SCHEMA_VERSION = 1
-
-SCHEMA_SQL = """
-CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS jobs(
-    id INTEGER PRIMARY KEY,
-    program_path TEXT NOT NULL DEFAULT '',
-    program_hash TEXT NOT NULL DEFAULT '',
-    trajectory_path TEXT NOT NULL DEFAULT '',
-    trajectory_hash TEXT NOT NULL DEFAULT '',
-    part_serial TEXT NOT NULL DEFAULT '',
-    robot TEXT NOT NULL DEFAULT '',
-    started REAL NOT NULL,
-    ended REAL,
-    result TEXT NOT NULL DEFAULT 'running'
-);
-CREATE TABLE IF NOT EXISTS seams(
-    id INTEGER PRIMARY KEY,
-    job_id INTEGER NOT NULL REFERENCES jobs(id),
-    seam_id TEXT NOT NULL,
-    pass_index INTEGER NOT NULL DEFAULT 0,
-    attempt INTEGER NOT NULL,
-    started REAL NOT NULL,
-    ended REAL,
-    result TEXT NOT NULL DEFAULT 'running',
-    faults TEXT NOT NULL DEFAULT '[]',
-    s_start REAL NOT NULL,
-    s_end_planned REAL,
-    s_reached REAL,
-    s_stop REAL,
-    deviation_max_m REAL,
-    deviation_rms_m REAL
-);
-CREATE INDEX IF NOT EXISTS seams_job ON seams(job_id);
-CREATE TABLE IF NOT EXISTS signals(
-    seam_record INTEGER NOT NULL REFERENCES seams(id),
-    t REAL NOT NULL,
-    seam_s REAL,
-    current REAL,
-    voltage REAL,
-    wire_speed REAL
-);
-CREATE INDEX IF NOT EXISTS signals_seam ON signals(seam_record);
-CREATE TABLE IF NOT EXISTS events(
-    id INTEGER PRIMARY KEY,
-    job_id INTEGER,
-    t REAL NOT NULL,
-    kind TEXT NOT NULL,
-    seam_id TEXT,
-    message TEXT NOT NULL DEFAULT '',
-    data TEXT NOT NULL DEFAULT '{}'
-);
-CREATE INDEX IF NOT EXISTS events_job ON events(job_id);
-"""
+#: The SQL of the current schema, generated from the column specification in ``logschema``.
+SCHEMA_SQL = schema_sql()
 
 #: Seam results that count as "this seam is welded".
 SEAM_DONE = "ok"
@@ -139,14 +94,14 @@ class SignalTrace:
         seam_s: Seam arc length [m] at the sample (NaN when unknown).
         current: Welding current [A].
         voltage: Arc voltage [V].
-        wire_speed: Wire feed speed [m/s].
+        wire_feed: Wire feed speed [m/s].
     """
 
     t: npt.NDArray[np.float64]
     seam_s: npt.NDArray[np.float64]
     current: npt.NDArray[np.float64]
     voltage: npt.NDArray[np.float64]
-    wire_speed: npt.NDArray[np.float64]
+    wire_feed: npt.NDArray[np.float64]
 
     def __len__(self) -> int:
         return int(self.t.shape[0])
@@ -176,10 +131,6 @@ class ResumePoint:
     exact: bool
 
 
-def opt_float(x: Any) -> float | None:
-    return None if x is None else float(x)
-
-
 def sql_num(x: float | None) -> float | None:
     """NaN/inf → NULL (SQLite has no NaN)."""
     if x is None or not math.isfinite(float(x)):
@@ -188,24 +139,15 @@ def sql_num(x: float | None) -> float | None:
 
 
 def job_from_row(r: tuple[Any, ...]) -> JobRecord:
-    return JobRecord(int(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], float(r[7]), opt_float(r[8]), r[9])
+    """A :class:`JobRecord` from a row selected with ``select_list(JOBS)``."""
+    return JobRecord(*convert_row(JOBS, r))
 
 
 def seam_from_row(r: tuple[Any, ...]) -> SeamRecord:
-    return SeamRecord(
-        int(r[0]),
-        int(r[1]),
-        str(r[2]),
-        int(r[3]),
-        int(r[4]),
-        float(r[5]),
-        opt_float(r[6]),
-        str(r[7]),
-        tuple(json.loads(r[8] or "[]")),
-        float(r[9]),
-        opt_float(r[10]),
-        opt_float(r[11]),
-        opt_float(r[12]),
-        opt_float(r[13]),
-        opt_float(r[14]),
-    )
+    """A :class:`SeamRecord` from a row selected with ``select_list(SEAMS)``."""
+    return SeamRecord(*convert_row(SEAMS, r))
+
+
+def event_from_row(r: tuple[Any, ...]) -> EventRecord:
+    """An :class:`EventRecord` from a row selected with ``select_list(EVENTS)``."""
+    return EventRecord(*convert_row(EVENTS, r))

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.spatial import cKDTree
 
+from weldcell.cell.logschema import SIGNAL_COLUMNS
 from weldcell.cell.segments import SeamStep
 from weldcell.cell.weldlog import WeldLog
 from weldcell.drivers.powersource.base import PowerSourceStatus
@@ -96,7 +97,7 @@ class SeamMonitor:
         self.step = step
         self.index_map = None if index_map is None else np.asarray(index_map, dtype=np.float64)
         self.flush_period = flush_period
-        self._rows: list[tuple[float, float, float, float, float]] = []
+        self._rows: list[tuple[float, ...]] = []  # one per poll, in logschema.SIGNAL_COLUMNS order
         self._last_flush = time.monotonic()
         self._t: list[float] = []
         self._s: list[float] = []
@@ -135,7 +136,14 @@ class SeamMonitor:
         self.s_now = s
         if np.isfinite(s):
             self.s_max = max(self.s_max, s)
-        self._rows.append((now, s, st.current, st.voltage, st.wire_feed))
+        sample = {
+            "t": now,
+            "seam_s": s,
+            "current": st.current,
+            "voltage": st.voltage,
+            "wire_feed": st.wire_feed,
+        }
+        self._rows.append(tuple(sample[c.name] for c in SIGNAL_COLUMNS))  # the log's column order
         self._t.append(time.monotonic())
         self._s.append(s)
         self._q.append(np.array(q, dtype=np.float64))

@@ -40,7 +40,6 @@ import numpy.typing as npt
 
 from weldcell.cell.logrecords import (
     SCHEMA_SQL,
-    SCHEMA_VERSION,
     SEAM_DONE,
     EventRecord,
     JobRecord,
@@ -48,10 +47,12 @@ from weldcell.cell.logrecords import (
     SeamRecord,
     SignalTrace,
     WeldLogError,
+    event_from_row,
     job_from_row,
     seam_from_row,
     sql_num,
 )
+from weldcell.cell.logschema import EVENTS, JOBS, SCHEMA_VERSION, SEAMS, SIGNAL_COLUMNS, migrate, select_list
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -108,23 +109,65 @@ class WeldLog:
                     f"{self.path}: a SQLite database but not a weldcell weld log "
                     f"(tables {sorted(tables)[:5]}); expected a file written by weldcell"
                 )
+            version = self._version() if tables else None
+            if version is not None and version > SCHEMA_VERSION:
+                self.close()
+                raise WeldLogError(
+                    f"{self.path}: written by a newer weldcell (weld log schema {version}); this one "
+                    f"reads schema {SCHEMA_VERSION} and older: update weldcell to read it"
+                )
             if not readonly:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=FULL")
+                if version is not None and version < SCHEMA_VERSION:
+                    self._backup(self.path.with_name(f"{self.path.name}.v{version}.bak"))
+                    migrate(self._db, version)
                 self._db.executescript(SCHEMA_SQL)
                 self._db.execute(
                     "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', ?)",
                     (str(SCHEMA_VERSION),),
                 )
-            row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            elif version is not None and version < SCHEMA_VERSION:
+                # read-only: migrate a copy in memory, leave the file as it is
+                memory = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+                self._db.backup(memory)
+                self._db.close()
+                self._db = memory
+                migrate(self._db, version)
+            version = self._version()
         except sqlite3.Error as err:
             self.close()
             raise WeldLogError(f"{self.path}: not a weldcell weld log ({err})") from err
-        if row is None or int(row[0]) != SCHEMA_VERSION:
+        if version != SCHEMA_VERSION:
+            self.close()
             raise WeldLogError(
-                f"{self.path}: weld log schema {row[0] if row else 'missing'} is not supported; "
-                f"expected {SCHEMA_VERSION}"
+                f"{self.path}: weld log schema {version if version is not None else 'missing'} is not "
+                f"supported; expected {SCHEMA_VERSION}"
             )
+
+    def _version(self) -> int | None:
+        assert self._db is not None  # only called while opening
+        row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        try:
+            return None if row is None else int(row[0])
+        except ValueError:
+            return None
+
+    def _backup(self, target: Path) -> None:
+        """Copy the whole log to ``target`` (SQLite's online backup) before a migration changes it."""
+        if target.exists():
+            return  # an earlier attempt already kept the original
+        try:
+            copy = sqlite3.connect(str(target))
+        except sqlite3.Error as err:
+            raise WeldLogError(
+                f"{self.path}: cannot write the backup {target} before migrating ({err})"
+            ) from err
+        try:
+            assert self._db is not None  # only called while opening
+            self._db.backup(copy)
+        finally:
+            copy.close()
 
     # --- lifecycle -----------------------------------------------------------------------------
     def close(self) -> None:
@@ -253,15 +296,15 @@ class WeldLog:
         Args:
             seam_record: Seam record id from :meth:`start_seam`.
             samples: Shape (M, 5): time [s], seam arc length [m], current [A], voltage [V],
-                wire speed [m/s].
+                wire feed [m/s] (the order of ``logschema.SIGNAL_COLUMNS``).
             s_reached: Progress along the seam [m] to commit with the batch (kept monotonic).
         """
-        arr = np.asarray(samples, dtype=np.float64).reshape(-1, 5)
+        arr = np.asarray(samples, dtype=np.float64).reshape(-1, len(SIGNAL_COLUMNS))
         rows = [tuple(sql_num(v) for v in r) for r in arr.tolist()]
         with self._tx() as db:
             db.executemany(
-                "INSERT INTO signals(seam_record, t, seam_s, current, voltage, wire_speed)"
-                " VALUES(?,?,?,?,?,?)",
+                f"INSERT INTO signals(seam_record, {select_list(SIGNAL_COLUMNS)})"
+                f" VALUES(?{',?' * len(SIGNAL_COLUMNS)})",
                 [(seam_record, *r) for r in rows],
             )
             if s_reached is not None and math.isfinite(s_reached):
@@ -337,13 +380,13 @@ class WeldLog:
     # --- queries -------------------------------------------------------------------------------
     def jobs(self, limit: int | None = None) -> list[JobRecord]:
         """All jobs, newest first (``limit`` newest only)."""
-        sql = "SELECT * FROM jobs ORDER BY id DESC" + (" LIMIT ?" if limit else "")
+        sql = f"SELECT {select_list(JOBS)} FROM jobs ORDER BY id DESC" + (" LIMIT ?" if limit else "")
         rows = self._query(sql, (limit,) if limit else ())
         return [job_from_row(r) for r in rows]
 
     def job(self, job_id: int) -> JobRecord:
         """One job. Raises :class:`WeldLogError` when there is none with that id."""
-        rows = self._query("SELECT * FROM jobs WHERE id=?", (job_id,))
+        rows = self._query(f"SELECT {select_list(JOBS)} FROM jobs WHERE id=?", (job_id,))
         if not rows:
             known = [j.id for j in self.jobs(limit=10)]
             raise WeldLogError(f"{self.path}: no job {job_id}; latest jobs: {known}")
@@ -359,44 +402,37 @@ class WeldLog:
     def seams(self, job_id: int) -> list[SeamRecord]:
         """Seam attempts of a job in the order they were started."""
         return [
-            seam_from_row(r) for r in self._query("SELECT * FROM seams WHERE job_id=? ORDER BY id", (job_id,))
+            seam_from_row(r)
+            for r in self._query(
+                f"SELECT {select_list(SEAMS)} FROM seams WHERE job_id=? ORDER BY id", (job_id,)
+            )
         ]
 
     def seam(self, seam_record: int) -> SeamRecord:
         """One seam attempt by record id."""
-        rows = self._query("SELECT * FROM seams WHERE id=?", (seam_record,))
+        rows = self._query(f"SELECT {select_list(SEAMS)} FROM seams WHERE id=?", (seam_record,))
         if not rows:
             raise WeldLogError(f"{self.path}: no seam record {seam_record}")
         return seam_from_row(rows[0])
 
     def signals(self, seam_record: int) -> SignalTrace:
         """Process signals of a seam attempt in time order."""
+        n = len(SIGNAL_COLUMNS)
         rows = self._query(
-            "SELECT t, seam_s, current, voltage, wire_speed FROM signals WHERE seam_record=? ORDER BY rowid",
+            f"SELECT {select_list(SIGNAL_COLUMNS)} FROM signals WHERE seam_record=? ORDER BY rowid",
             (seam_record,),
         )
-        arr = np.array(rows, dtype=np.float64).reshape(-1, 5) if rows else np.zeros((0, 5))
-        arr = np.where(np.isnan(arr), np.nan, arr)
-        return SignalTrace(*(arr[:, i].copy() for i in range(5)))
+        arr = np.array(rows, dtype=np.float64).reshape(-1, n) if rows else np.zeros((0, n))  # NULL -> NaN
+        return SignalTrace(*(arr[:, i].copy() for i in range(n)))
 
     def events(self, job_id: int | None = None) -> list[EventRecord]:
         """Events of a job (all events when ``job_id`` is None) in time order."""
+        cols = select_list(EVENTS)
         if job_id is None:
-            rows = self._query("SELECT * FROM events ORDER BY id")
+            rows = self._query(f"SELECT {cols} FROM events ORDER BY id")
         else:
-            rows = self._query("SELECT * FROM events WHERE job_id=? ORDER BY id", (job_id,))
-        return [
-            EventRecord(
-                int(r[0]),
-                None if r[1] is None else int(r[1]),
-                float(r[2]),
-                str(r[3]),
-                r[4],
-                str(r[5]),
-                json.loads(r[6] or "{}"),
-            )
-            for r in rows
-        ]
+            rows = self._query(f"SELECT {cols} FROM events WHERE job_id=? ORDER BY id", (job_id,))
+        return [event_from_row(r) for r in rows]
 
     def resume_point(self, job_id: int) -> ResumePoint:
         """Where an interrupted (or faulted) job continues.

@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from weldcell.cli.common import announce_kernel_compile, console, err_console, exit_on_error, output_folder
+from weldcell.cli.common import (
+    announce_kernel_compile,
+    console,
+    default_out_dir,
+    err_console,
+    exit_on_error,
+    output_folder,
+)
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -206,7 +213,7 @@ def log_plot(
     out: Path = typer.Option(Path(), "--out", help="Folder for the PNG files."),
     db: Path | None = DbOption,
 ) -> None:
-    """Plot current, voltage and wire speed over the seam for one seam attempt (or all of a job)."""
+    """Plot current, voltage and wire feed over the seam for one seam attempt (or all of a job)."""
     from weldcell.cell.logexport import plot_seam
     from weldcell.cell.weldlog import WeldLogError
 
@@ -331,7 +338,11 @@ def cell_run(
         ..., "--powersource", help="Power source, e.g. modbus://192.168.0.20:502"
     ),
     db: Path = typer.Option(DEFAULT_LOG, "--db", help="Weld log file (SQLite)."),
-    out: Path = typer.Option(Path("weldcell-out"), "--out", help="Folder for the trajectory and report."),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        help="Folder for the trajectory, report and the cell's motions (default: ./weldcell-out/<job>/).",
+    ),
     part_serial: str = typer.Option("", "--part", help="Serial number of the part."),
     use_jobs: bool | None = typer.Option(
         None,
@@ -358,6 +369,8 @@ def cell_run(
     key = resolve_stamp_key(FROM_ENVIRONMENT if stamp_key is None else stamp_key)
     setup = _cell_setup(cell_config)
     check_job_input(job, stamp_key=key)  # before the log file and the output folder are created
+    if out is None:
+        out = default_out_dir(job)
     _sigterm_as_interrupt()
     _log_to_file(out / "weldcell.log")
     res = run_job(

@@ -13,13 +13,16 @@ from weldcell.cli.common import EXIT_ERROR, console, err_console, exit_on_error
 
 def _weave_text(seg_weave: object) -> str:
     from weldcell.program import Weave
+    from weldcell.program.weaves import WEAVE_PARAMETERS, weave_pattern
 
     if not isinstance(seg_weave, Weave):
         return "-"
     w = seg_weave
     text = f"{w.pattern} ±{w.amplitude * 1e3:g} mm {w.frequency:g} Hz"
-    if w.pattern == "trapezoid" and w.dwell > 0:
-        text += f" dwell {w.dwell:g} s"
+    for field_name in weave_pattern(w.pattern).parameters:  # its own parameters, in file units
+        attr, scale = WEAVE_PARAMETERS[field_name]
+        name, unit = field_name.rsplit("_", 1)
+        text += f" {name} {getattr(w, attr) / scale:g} {unit}"
     return text
 
 

@@ -41,6 +41,38 @@ def warn_remote(host: str, what: str, can: str) -> None:
     )
 
 
+#: Every command writes into this folder of the working directory unless ``--out`` says otherwise
+#: (never next to the program: ``programs/`` may be read-only or under version control).
+DEFAULT_OUT_ROOT = Path("weldcell-out")
+#: The one name of the planned trajectory in an output folder (plan, validate, cell run, run, demo).
+TRAJECTORY_FILE = "trajectory.npz"
+
+
+def job_name(source: Path) -> str:
+    """The job's name from its source file: ``box_frame.yaml`` -> ``box_frame``.
+
+    A trajectory in an output folder (``weldcell-out/box_frame/trajectory.npz``) is named after its
+    folder; ``job.traj.npz`` -> ``job``.
+    """
+    name = source.name
+    if name == TRAJECTORY_FILE and source.parent.name not in ("", "."):
+        return source.resolve().parent.name
+    for suffix in (".traj.npz", ".npz", ".yaml", ".yml"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)] or "job"
+    return source.stem or "job"
+
+
+def default_out_dir(source: Path) -> Path:
+    """The output folder of a command on ``source`` when ``--out`` is not given.
+
+    ``./weldcell-out/<job name>/`` in the working directory: one scheme for plan, validate, cell run
+    and run, so that ``weldcell plan box_frame.yaml`` and ``weldcell validate box_frame.yaml`` meet in
+    ``weldcell-out/box_frame/trajectory.npz``.
+    """
+    return DEFAULT_OUT_ROOT / job_name(source)
+
+
 def output_folder(folder: Path, option: str = "--out") -> Path:
     """Create ``folder`` (with parents) or fail with one line naming ``option``.
 

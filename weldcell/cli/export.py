@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from weldcell.cli.common import console, exit_on_error
+from weldcell.cli.common import console, exit_on_error, job_name
 
 
 class ExportFormat(str, enum.Enum):
@@ -19,6 +19,20 @@ class ExportFormat(str, enum.Enum):
     FANUC_TP = "fanuc-tp"
 
 
+def default_export_path(trajectory: Path, fmt: ExportFormat) -> Path:
+    """Where ``export`` writes without ``-o``: beside the trajectory, named after the job.
+
+    ``weldcell-out/box_frame/trajectory.npz`` -> ``weldcell-out/box_frame/box_frame.script`` (urscript)
+    or ``…/BOX_FRAME.LS`` (fanuc-tp), or the folder ``weldcell-out/box_frame/krl/`` (krl;
+    ``kuka-rsi/`` for the RSI files).
+    """
+    if fmt is ExportFormat.URSCRIPT:
+        return trajectory.parent / f"{job_name(trajectory)}.script"
+    if fmt is ExportFormat.FANUC_TP:
+        return trajectory.parent / f"{job_name(trajectory).upper()}.LS"
+    return trajectory.parent / fmt.value
+
+
 def register(app: typer.Typer) -> None:
     """Add ``weldcell export`` to ``app``."""
 
@@ -26,7 +40,13 @@ def register(app: typer.Typer) -> None:
     def export_cmd(
         trajectory: Path = typer.Argument(..., help="Trajectory file (.npz) from 'weldcell plan'."),
         fmt: ExportFormat = typer.Option(ExportFormat.URSCRIPT, "--format", "-f", help="Program format."),
-        output: Path = typer.Option(..., "--output", "-o", help="Program file to write (.script)."),
+        output: Path | None = typer.Option(
+            None,
+            "--output",
+            "-o",
+            help="Program file (urscript) or folder (krl, kuka-rsi) to write (default: beside the "
+            "trajectory, named after the job: weldcell-out/JOB/JOB.script, weldcell-out/JOB/krl/, ...).",
+        ),
         program: Path | None = typer.Option(
             None,
             "--program",
@@ -72,6 +92,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write TRAJECTORY as URScript: movel/movec welds, blended movej transits, weld parameters."""
         with exit_on_error():
+            if output is None:
+                output = default_export_path(trajectory, fmt)
             if fmt is ExportFormat.FANUC_TP:  # FANUC: one ASCII .LS program
                 from weldcell.drivers.fanuc.tp_export import export_for_cli as tp_export
 

@@ -13,8 +13,10 @@ import typer
 
 from weldcell.cli.common import (
     EXIT_ERROR,
+    TRAJECTORY_FILE,
     announce_kernel_compile,
     console,
+    default_out_dir,
     err_console,
     output_folder,
     plain_progress,
@@ -132,7 +134,12 @@ def _plan_with_bar(prog: Any, options: Any) -> Any:
 
 def plan_command(
     program: Path = typer.Argument(..., help="Weld program (YAML)."),
-    out: Path = typer.Option(..., "-o", "--out", help="Output directory (trajectory.npz, plan.json)."),
+    out: Path | None = typer.Option(
+        None,
+        "-o",
+        "--out",
+        help="Output folder for trajectory.npz and plan.json (default: ./weldcell-out/<program name>/).",
+    ),
     dt_ms: float = typer.Option(2.0, "--dt-ms", help="Controller period in ms."),
     rotation_samples: int = typer.Option(36, help="Samples of the free torch rotation per full turn."),
     keep_order: bool = typer.Option(False, help="Weld in file order even when the program leaves it open."),
@@ -143,7 +150,7 @@ def plan_command(
         help="Weld the whole job in one arm configuration (no elbow/shoulder/wrist flip between welds).",
     ),
 ) -> None:
-    """Plan PROGRAM: joint trajectory (trajectory.npz) and summary (plan.json) in DIR."""
+    """Plan PROGRAM: joint trajectory (trajectory.npz) and summary (plan.json) in the output folder."""
     from rich.markup import escape
 
     from weldcell.planning import LadderOptions, PlanOptions, PlanStatus, plan_program, save_trajectory
@@ -156,6 +163,8 @@ def plan_command(
             f"--rotation-samples {rotation_samples}: expected a number of torch rotations to try per "
             f"full turn, 1 … {MAX_ROTATION_SAMPLES} (default 36)"
         )
+    if out is None:
+        out = default_out_dir(program)
     output_folder(out)
     announce_kernel_compile()
     prog = load_program(program)
@@ -179,7 +188,7 @@ def plan_command(
     traj_file = None
     try:
         if result.trajectory is not None:
-            traj_file = save_trajectory(result.trajectory, out / "trajectory.npz")
+            traj_file = save_trajectory(result.trajectory, out / TRAJECTORY_FILE)
         summary = _summary(result, prog, plan_time, traj_file, welded, incomplete)
         (out / "plan.json").write_text(json.dumps(summary, indent=2))
     except OSError as err:

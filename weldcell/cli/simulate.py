@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from weldcell.cli.common import announce_kernel_compile, console, err_console, output_folder, plain_progress
+from weldcell.cli.common import (
+    TRAJECTORY_FILE,
+    announce_kernel_compile,
+    console,
+    default_out_dir,
+    err_console,
+    output_folder,
+    plain_progress,
+)
 from weldcell.errors import ProgramError, WeldcellError
 
 if TYPE_CHECKING:
@@ -68,7 +76,7 @@ def _load_inputs(source: Path, program_path: Path | None, out_dir: Path) -> tupl
         _print_warnings(program)
         output_folder(out_dir)
         traj = _plan(program)
-        traj_path = save_trajectory(traj, out_dir / f"{source.stem}.npz")
+        traj_path = save_trajectory(traj, out_dir / TRAJECTORY_FILE)
         console.print(f"planned {source.name}: {traj.duration:.2f} s, saved {traj_path}")
         return program, traj, traj_path
     traj = load_trajectory(source)
@@ -211,7 +219,12 @@ def validate_cmd(
     program: Path | None = typer.Option(
         None, "--program", "-p", help="Program of a trajectory file (its cell)."
     ),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Output folder for the report (and the plan)."),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="Output folder for the report (and the plan of a program) (default: ./weldcell-out/<name>/).",
+    ),
     dynamics: bool = typer.Option(False, "--dynamics", help="Also replay with motor dynamics (slower)."),
     images: bool = typer.Option(
         True, "--images/--no-images", help="Render cell images into the HTML report."
@@ -239,7 +252,7 @@ def validate_cmd(
 
     _check_source(source)
     bodies = _scene_bodies(scene_file)
-    out_dir = out if out is not None else source.with_name(f"{source.stem}_validation")
+    out_dir = out if out is not None else default_out_dir(source)
     prog, traj, traj_path = _load_inputs(source, program, out_dir)  # creates out_dir before planning
     output_folder(out_dir)
     cell = _cell(prog, bodies)

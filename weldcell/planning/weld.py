@@ -31,6 +31,7 @@ from weldcell.planning.seam import (
     wrap_mask,
 )
 from weldcell.planning.timing import differentiate, seam_progress
+from weldcell.program.weaves import weave_pattern
 from weldcell.spatial import invert_transforms, se3_from_rotation_translation
 
 NDArrayF = npt.NDArray[np.float64]
@@ -279,7 +280,6 @@ def _weld_try(
 CORNER_TOLERANCE = 4e-5  # [m] how far the joint path may cut a corner (the nominal stays exact)
 CORNER_ANGLE_TOLERANCE = float(np.deg2rad(0.04))  # [rad] the same for the torch orientation
 _CORNER_WIDTHS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)  # smoothing half-widths tried [samples]
-_CORNER_WEAVES = ("zigzag", "triangle", "trapezoid")
 
 
 def _has_corners(seg: Any) -> bool:
@@ -287,7 +287,7 @@ def _has_corners(seg: Any) -> bool:
     if path is not None:
         return bool(len(path.corners()))
     weave = getattr(seg, "weave", None)
-    return weave is not None and weave.pattern in _CORNER_WEAVES
+    return weave is not None and weave_pattern(weave.pattern).has_corners
 
 
 def _round_corners(
@@ -340,7 +340,7 @@ def _round_corners(
 def _remedy(seg: Any, what: str) -> str:
     """What the user can change when the weld needs more joint speed or acceleration than allowed."""
     weave = getattr(seg, "weave", None)
-    if what == "acceleration" and weave is not None and weave.pattern in _CORNER_WEAVES:
+    if what == "acceleration" and weave is not None and weave_pattern(weave.pattern).has_corners:
         return (
             f"the corners of the {weave.pattern} weave (±{weave.amplitude * 1e3:g} mm at "
             f"{weave.frequency:g} Hz) cannot be followed within {CORNER_TOLERANCE * 1e3:g} mm: lower "

@@ -21,6 +21,7 @@ from weldcell.program.checks import (
 from weldcell.program.errors_map import Loc
 from weldcell.program.model import Procedure, Weave
 from weldcell.program.schema import ProcedureSpec, WeaveSpec
+from weldcell.program.weaves import WEAVE_PARAMETERS, WEAVE_PATTERNS, weave_pattern
 
 
 def build_procedure(name: str, ps: ProcedureSpec, chk: Checker) -> Procedure:
@@ -98,21 +99,20 @@ def build_procedure(name: str, ps: ProcedureSpec, chk: Checker) -> Procedure:
 
 def weave_peak_speed_mm_s(ws: WeaveSpec) -> float:
     """Peak speed of the weave motion relative to the moving seam point [mm/s]."""
-    a, f = ws.amplitude_mm, ws.frequency_hz
-    longi = a if ws.longitudinal_mm is None else ws.longitudinal_mm
-    w = 2.0 * math.pi * f
-    if ws.pattern == "sine":
-        return w * a
-    if ws.pattern == "zigzag":
-        return 4.0 * f * a
-    if ws.pattern == "triangle":
-        return 4.0 * f * math.hypot(a, ws.height_mm)
-    if ws.pattern == "trapezoid":
-        traverse = (1.0 / f - 2.0 * ws.dwell_s) / 2.0
-        return 2.0 * a / traverse if traverse > 0 else math.inf
-    if ws.pattern == "circular":
-        return w * max(a, longi)
-    return w * math.hypot(a, 2.0 * longi)  # figure_eight (upper bound)
+    return weave_pattern(ws.pattern).peak_speed(_si_weave(ws)) * 1e3
+
+
+def _si_weave(ws: WeaveSpec) -> Weave:
+    """The weave of a file spec in SI units (longitudinal defaults to the amplitude where it applies)."""
+    pattern = weave_pattern(ws.pattern)
+    values: dict[str, float] = {}
+    for field_name in pattern.parameters:
+        attr, scale = WEAVE_PARAMETERS[field_name]
+        given = getattr(ws, field_name)
+        if given is None and field_name == "longitudinal_mm":
+            given = ws.amplitude_mm
+        values[attr] = float(given) * scale
+    return Weave(pattern=ws.pattern, amplitude=ws.amplitude_mm * 1e-3, frequency=ws.frequency_hz, **values)
 
 
 def _build_weave(loc: Loc, ws: WeaveSpec, v_mm_s: float, chk: Checker) -> Weave:
@@ -123,20 +123,20 @@ def _build_weave(loc: Loc, ws: WeaveSpec, v_mm_s: float, chk: Checker) -> Weave:
         )
     chk.in_range((*loc, "amplitude_mm"), a, *WEAVE_AMPLITUDE_MM, "mm")
     chk.in_range((*loc, "frequency_hz"), f, 0.0, WEAVE_FREQUENCY_HZ, "Hz")
-    if ws.dwell_s > 0.0 and ws.pattern != "trapezoid":
-        chk.fail((*loc, "dwell_s"), f"edge dwell only applies to the trapezoid pattern, not '{ws.pattern}'")
-    if ws.height_mm > 0.0 and ws.pattern != "triangle":
-        chk.fail((*loc, "height_mm"), f"height only applies to the triangle pattern, not '{ws.pattern}'")
-    if ws.longitudinal_mm is not None and ws.pattern not in ("circular", "figure_eight"):
-        chk.fail((*loc, "longitudinal_mm"), "longitudinal_mm only applies to circular and figure_eight")
-    if ws.pattern == "triangle" and ws.height_mm <= 0.0:
-        chk.fail((*loc, "height_mm"), "a triangle weave needs height_mm > 0 (use zigzag for a flat weave)")
-    if ws.pattern == "trapezoid" and 2.0 * ws.dwell_s >= 1.0 / f:
+    pattern = weave_pattern(ws.pattern)
+    for field_name in WEAVE_PARAMETERS:  # a parameter the pattern does not take is a mistake, not ignored
+        if (
+            field_name in pattern.parameters
+            or getattr(ws, field_name) == WeaveSpec.model_fields[field_name].default
+        ):
+            continue
+        takes = [n for n, p in WEAVE_PATTERNS.items() if field_name in p.parameters]
         chk.fail(
-            (*loc, "dwell_s"),
-            f"two edge dwells of {ws.dwell_s:g} s do not fit in one {f:g} Hz cycle ({1.0 / f:.3g} s); "
-            f"expected dwell_s < {0.5 / f:.3g} s",
+            (*loc, field_name), f"{field_name} only applies to {' and '.join(takes)}, not '{ws.pattern}'"
         )
+    weave = _si_weave(ws)
+    for field_name, message in pattern.check(weave):
+        chk.fail((*loc, field_name), message)
     pitch = v_mm_s / f
     if pitch < WEAVE_MIN_PITCH_MM:
         chk.fail(
@@ -152,12 +152,4 @@ def _build_weave(loc: Loc, ws: WeaveSpec, v_mm_s: float, chk: Checker) -> Weave:
             f"seam; the path can hold at most {WEAVE_SPEED_MAX_MM_S:g} mm/s: lower the frequency to "
             f"≤ {f * WEAVE_SPEED_MAX_MM_S / peak:.2g} Hz or the amplitude",
         )
-    longi = a if ws.longitudinal_mm is None else ws.longitudinal_mm
-    return Weave(
-        pattern=ws.pattern,
-        amplitude=a * 1e-3,
-        frequency=f,
-        dwell=ws.dwell_s,
-        height=ws.height_mm * 1e-3,
-        longitudinal=longi * 1e-3 if ws.pattern in ("circular", "figure_eight") else 0.0,
-    )
+    return weave

@@ -23,7 +23,6 @@ NDArrayF = npt.NDArray[np.float64]
 JOINT_TYPES = ("fillet", "lap", "butt", "corner", "groove")
 TWO_SURFACE_JOINTS = ("fillet", "lap", "corner")
 PROCESSES = ("mig", "mag", "tig", "laser")
-WEAVE_PATTERNS = ("zigzag", "sine", "triangle", "trapezoid", "circular", "figure_eight")
 GEOMETRY_KINDS = ("line", "arc", "circle", "polyline", "spline")
 
 
@@ -187,7 +186,7 @@ class Weave:
     """Weave motion in the seam frame (shapes in docs/program-format.md).
 
     Attributes:
-        pattern: One of ``WEAVE_PATTERNS``.
+        pattern: A name in the weave registry (``weldcell.program.weaves.WEAVE_PATTERNS``).
         amplitude: Half width across the joint (seam y) [m].
         frequency: Cycles per second [Hz]; exact in time at the travel speed.
         dwell: Edge dwell per side (trapezoid) [s].

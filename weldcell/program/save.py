@@ -15,6 +15,7 @@ import yaml
 
 from weldcell.program.model import Body, Procedure, Program, Seam
 from weldcell.program.schema import FORMAT_ID
+from weldcell.program.weaves import WEAVE_PARAMETERS, weave_pattern
 from weldcell.spatial import xyz_rpy_from_se3
 
 
@@ -73,12 +74,9 @@ def _procedure(p: Procedure) -> dict[str, Any]:
             "amplitude_mm": _r(w.amplitude * 1e3),
             "frequency_hz": _r(w.frequency),
         }
-        if w.pattern == "trapezoid":
-            weave["dwell_s"] = _r(w.dwell)
-        if w.pattern == "triangle":
-            weave["height_mm"] = _r(w.height * 1e3)
-        if w.pattern in ("circular", "figure_eight"):
-            weave["longitudinal_mm"] = _r(w.longitudinal * 1e3)
+        for field_name in weave_pattern(w.pattern).parameters:
+            attr, scale = WEAVE_PARAMETERS[field_name]
+            weave[field_name] = _r(getattr(w, attr) / scale)
         out["weave"] = weave
     out["tolerance"] = {
         "work_angle_deg": _deg(p.work_angle_tolerance),

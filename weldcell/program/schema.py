@@ -9,12 +9,18 @@ See ``docs/program-format.md`` for the prose description.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, create_model
 
 from weldcell.program._spec_base import NonNegative, PositiveMm, StrictSpec, Vec3
 from weldcell.program.shapes import SHAPES
+from weldcell.program.weaves import WEAVE_PATTERNS
+
+if TYPE_CHECKING:
+    WeavePatternName = str
+else:  # the names of the weave registry, as a Literal: the schema lists them and "did you mean" works
+    WeavePatternName = Literal[tuple(WEAVE_PATTERNS)]
 
 FORMAT_ID = "weldcell.program/1"
 _Strict = StrictSpec  # base of every block (unknown keys are errors); shape blocks live in program/shapes
@@ -109,7 +115,7 @@ class CraterFillSpec(_Strict):
 class WeaveSpec(_Strict):
     """Torch weave in the seam frame (see docs/program-format.md for the exact shapes)."""
 
-    pattern: Literal["zigzag", "sine", "triangle", "trapezoid", "circular", "figure_eight"]
+    pattern: WeavePatternName = Field(description="Weave pattern (the registry in weldcell.program.weaves).")
     amplitude_mm: Annotated[float, Field(gt=0.0)] = Field(description="Half width across the joint.")
     frequency_hz: Annotated[float, Field(gt=0.0)] = Field(description="Full weave cycles per second.")
     dwell_s: NonNegative = Field(default=0.0, description="Edge dwell per side (trapezoid only).")

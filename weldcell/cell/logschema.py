@@ -1,0 +1,193 @@
+"""The weld log's column specification and its migrations: the one place the log's columns are named.
+
+Every table is a tuple of :class:`Column` (name, SQL type, unit, Python kind, meaning). From it come
+the SQL schema (:func:`schema_sql`), the column lists of every query (:func:`select_list`), the row
+converters of the record types (:func:`convert_row`), and the column headers and units of the
+exports (:attr:`Column.export_name`, :func:`units_of`). Adding a column is one line here (plus the
+field of its record type, which a test keeps in step), and one migration step.
+
+Migrations: :data:`SCHEMA_VERSION` is the version this code writes. :data:`MIGRATIONS` holds, for
+each older version ``v``, the SQL statements that turn a version-``v`` log into version ``v + 1``.
+Opening an older log for writing migrates it in place in one transaction, after a backup copy
+(``<log>.v<old>.bak``); opening it read-only migrates an in-memory copy and leaves the file as it
+is. A log written by a newer weldcell is refused with a message saying so.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+#: The schema version this code writes (and reads after migrating older logs).
+SCHEMA_VERSION = 2
+
+#: Version v -> the statements that make a version-v log a version-(v + 1) log.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    # 2: one name for wire feed everywhere (power source, program model, log): wire_speed -> wire_feed
+    1: ("ALTER TABLE signals RENAME COLUMN wire_speed TO wire_feed",),
+}
+
+_UNIT_SUFFIX = {"s": "s", "m": "m", "A": "a", "V": "v", "m/s": "m_s"}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a weld log table.
+
+    Attributes:
+        name: Column name (also the field name of the record type).
+        sql: SQL type and constraints.
+        kind: Python kind of the value: ``int``, ``int?``, ``float``, ``float?``, ``str``, ``str?``,
+            ``json_list`` (stored as JSON text, read as a tuple) or ``json_dict``.
+        unit: SI unit of a number ("" for none); times are [s] since the epoch.
+        doc: What the value means.
+    """
+
+    name: str
+    sql: str
+    kind: str
+    unit: str = ""
+    doc: str = ""
+
+    @property
+    def export_name(self) -> str:
+        """The header in CSV exports: the name with its unit (``current_a``, ``wire_feed_m_s``)."""
+        suffix = _UNIT_SUFFIX.get(self.unit, "")
+        if not suffix or self.name.endswith(f"_{suffix}"):
+            return self.name
+        return f"{self.name}_{suffix}"
+
+
+JOBS: tuple[Column, ...] = (
+    Column("id", "INTEGER PRIMARY KEY", "int", doc="job id"),
+    Column("program_path", "TEXT NOT NULL DEFAULT ''", "str", doc="weld program file"),
+    Column("program_hash", "TEXT NOT NULL DEFAULT ''", "str", doc="SHA-256 of the program file"),
+    Column("trajectory_path", "TEXT NOT NULL DEFAULT ''", "str", doc="validated trajectory file"),
+    Column("trajectory_hash", "TEXT NOT NULL DEFAULT ''", "str", doc="content hash of the trajectory"),
+    Column("part_serial", "TEXT NOT NULL DEFAULT ''", "str", doc="serial number of the part"),
+    Column("robot", "TEXT NOT NULL DEFAULT ''", "str", doc="robot address"),
+    Column("started", "REAL NOT NULL", "float", "s", "start time"),
+    Column("ended", "REAL", "float?", "s", "end time (NULL while running)"),
+    Column("result", "TEXT NOT NULL DEFAULT 'running'", "str", doc="running, ok, fault, aborted, ..."),
+)
+
+SEAMS: tuple[Column, ...] = (
+    Column("id", "INTEGER PRIMARY KEY", "int", doc="seam record id"),
+    Column("job_id", "INTEGER NOT NULL REFERENCES jobs(id)", "int", doc="job"),
+    Column("seam_id", "TEXT NOT NULL", "str", doc="program seam id"),
+    Column("pass_index", "INTEGER NOT NULL DEFAULT 0", "int", doc="pass of a multi-pass seam"),
+    Column("attempt", "INTEGER NOT NULL", "int", doc="attempt number at this seam and pass"),
+    Column("started", "REAL NOT NULL", "float", "s", "start time"),
+    Column("ended", "REAL", "float?", "s", "end time"),
+    Column("result", "TEXT NOT NULL DEFAULT 'running'", "str", doc="ok, or why it stopped"),
+    Column("faults", "TEXT NOT NULL DEFAULT '[]'", "json_list", doc="fault messages"),
+    Column("s_start", "REAL NOT NULL", "float", "m", "seam arc length where the arc started"),
+    Column("s_end_planned", "REAL", "float?", "m", "seam arc length where the weld is planned to end"),
+    Column("s_reached", "REAL", "float?", "m", "last committed progress"),
+    Column("s_stop", "REAL", "float?", "m", "exact stop position after a fault"),
+    Column("deviation_max_m", "REAL", "float?", "m", "largest planned-vs-executed TCP deviation"),
+    Column("deviation_rms_m", "REAL", "float?", "m", "RMS planned-vs-executed TCP deviation"),
+)
+
+SIGNALS: tuple[Column, ...] = (
+    Column("seam_record", "INTEGER NOT NULL REFERENCES seams(id)", "int", doc="seam record"),
+    Column("t", "REAL NOT NULL", "float", "s", "sample time"),
+    Column("seam_s", "REAL", "float?", "m", "seam arc length at the sample"),
+    Column("current", "REAL", "float?", "A", "welding current"),
+    Column("voltage", "REAL", "float?", "V", "arc voltage"),
+    Column("wire_feed", "REAL", "float?", "m/s", "wire feed speed"),
+)
+
+EVENTS: tuple[Column, ...] = (
+    Column("id", "INTEGER PRIMARY KEY", "int", doc="event id"),
+    Column("job_id", "INTEGER", "int?", doc="job (NULL for cell events outside a job)"),
+    Column("t", "REAL NOT NULL", "float", "s", "event time"),
+    Column("kind", "TEXT NOT NULL", "str", doc="event kind"),
+    Column("seam_id", "TEXT", "str?", doc="seam the event belongs to"),
+    Column("message", "TEXT NOT NULL DEFAULT ''", "str", doc="text for the operator"),
+    Column("data", "TEXT NOT NULL DEFAULT '{}'", "json_dict", doc="event data (JSON)"),
+)
+
+#: Table name -> columns, in creation order.
+TABLES: dict[str, tuple[Column, ...]] = {"jobs": JOBS, "seams": SEAMS, "signals": SIGNALS, "events": EVENTS}
+#: Index name -> (table, column).
+INDEXES: dict[str, tuple[str, str]] = {
+    "seams_job": ("seams", "job_id"),
+    "signals_seam": ("signals", "seam_record"),
+    "events_job": ("events", "job_id"),
+}
+#: The process signals as written by ``WeldLog.add_signals`` and read into ``SignalTrace``.
+SIGNAL_COLUMNS: tuple[Column, ...] = SIGNALS[1:]
+
+
+def schema_sql() -> str:
+    """The SQL that creates every table and index of the current version (idempotent)."""
+    parts = ["CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"]
+    for table, cols in TABLES.items():
+        body = ",\n    ".join(f"{c.name} {c.sql}" for c in cols)
+        parts.append(f"CREATE TABLE IF NOT EXISTS {table}(\n    {body}\n);")
+    for name, (table, col) in INDEXES.items():
+        parts.append(f"CREATE INDEX IF NOT EXISTS {name} ON {table}({col});")
+    return "\n".join(parts) + "\n"
+
+
+def select_list(cols: Sequence[Column]) -> str:
+    """``a, b, c``: the columns of a query by name (never ``*``: migrations may reorder columns)."""
+    return ", ".join(c.name for c in cols)
+
+
+def _opt(conv: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda v: None if v is None else conv(v)
+
+
+_CONVERT: dict[str, Callable[[Any], Any]] = {
+    "int": int,
+    "int?": _opt(int),
+    "float": float,
+    "float?": _opt(float),
+    "str": str,
+    "str?": _opt(str),
+    "json_list": lambda v: tuple(json.loads(v or "[]")),
+    "json_dict": lambda v: json.loads(v or "{}"),
+}
+
+
+def convert_row(cols: Sequence[Column], row: Sequence[Any]) -> list[Any]:
+    """The Python values of a row selected with :func:`select_list` of ``cols``."""
+    return [_CONVERT[c.kind](v) for c, v in zip(cols, row, strict=True)]
+
+
+def units_of(cols: Sequence[Column]) -> dict[str, str]:
+    """Column name -> unit, for the columns that have one (the exports' unit table)."""
+    return {c.name: c.unit for c in cols if c.unit}
+
+
+def migrate(db: sqlite3.Connection, version: int) -> int:
+    """Bring a log of schema ``version`` to :data:`SCHEMA_VERSION` in one transaction.
+
+    ``db`` must be in autocommit mode (``isolation_level=None``). Returns the number of steps applied.
+
+    The caller refuses logs newer than :data:`SCHEMA_VERSION` before calling this.
+
+    Raises:
+        ValueError: ``version`` is newer than this code (a caller's mistake).
+        KeyError: no migration from some version on the way (a gap in :data:`MIGRATIONS`).
+    """
+    if version > SCHEMA_VERSION:
+        raise ValueError(f"schema version {version} is newer than {SCHEMA_VERSION}")
+    if version == SCHEMA_VERSION:
+        return 0
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for v in range(version, SCHEMA_VERSION):
+            for stmt in MIGRATIONS[v]:
+                db.execute(stmt)
+        db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+    return SCHEMA_VERSION - version
