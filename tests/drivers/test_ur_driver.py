@@ -306,6 +306,8 @@ class _StallProxy:
         self.socks = []
 
     def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accept thread (close alone does not)
         self.listener.close()
         self.drop()
 

@@ -711,8 +711,7 @@ class RTDEServer:
     def close(self) -> None:
         """Stop accepting and drop every client."""
         self._closed.set()
-        with contextlib.suppress(OSError):
-            self.listener.close()
+        _close_listener(self.listener)
         with self.conns_lock:
             conns = list(self.conns)
         for c in conns:
@@ -739,10 +738,21 @@ def _listen(host: str, port: int) -> socket.socket:
 # --- Dashboard server ----------------------------------------------------------------------------
 
 
-def _close_sockets(listener: socket.socket, socks: list[socket.socket]) -> None:
-    """Close a server's listening socket and shut down its client connections (errors ignored)."""
+def _close_listener(listener: socket.socket) -> None:
+    """Close a listening socket so that a thread blocked in ``accept`` on it returns now.
+
+    On Linux, closing the socket alone leaves that ``accept`` blocked (the thread would live on);
+    ``shutdown`` wakes it with an error, which the accept loop reads as "closed".
+    """
+    with contextlib.suppress(OSError):
+        listener.shutdown(socket.SHUT_RDWR)
     with contextlib.suppress(OSError):
         listener.close()
+
+
+def _close_sockets(listener: socket.socket, socks: list[socket.socket]) -> None:
+    """Close a server's listening socket and shut down its client connections (errors ignored)."""
+    _close_listener(listener)
     for s in socks:
         with contextlib.suppress(OSError):
             s.shutdown(socket.SHUT_RDWR)
