@@ -50,6 +50,7 @@ from weldcell.drivers.base import (
     SafetyStatus,
 )
 from weldcell.drivers.realtime import PROCESS_REALTIME, LoopTimer, RealtimeConfig, configure_thread
+from weldcell.drivers.ur import models
 from weldcell.drivers.ur import rtde_protocol as rp
 from weldcell.drivers.ur import servo_program as sp
 from weldcell.drivers.ur.dashboard import DASHBOARD_PORT, DashboardClient
@@ -142,6 +143,7 @@ _SLOTS = sp.SLOTS
 _I32 = struct.Struct(">i")
 _I32X4 = struct.Struct(">4i")
 _SAMPLE_BYTES = 6 * 8  # one set-point: 6 big-endian doubles
+_FLANGE = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)  # UR pose of the flange as TCP
 ANALOG_OUT_MAX_V = 10.0  # UR standard analog outputs in voltage mode: 0-10 V
 IO_INPUTS = [
     "standard_digital_output_mask",
@@ -373,6 +375,8 @@ class URDriver(RobotDriver):
         self.dropped_sends = 0
         self.connection_error: str = ""
         self._fk: Any = None
+        #: TCP pose the running servo program set (UR pose in the flange frame), None: the installation's
+        self._program_tcp: tuple[float, ...] | None = None
 
     def __repr__(self) -> str:
         return f"URDriver({self.host!r})"
@@ -436,7 +440,8 @@ class URDriver(RobotDriver):
                 self._reset_request = self._session  # applied to the window by the control thread
             if cfg.power_on and self.dashboard is not None:
                 self._power_on(deadline)
-            self._upload_program(max(0.1, min(cfg.upload_timeout, deadline - time.monotonic())))
+            # the flange as TCP until a slice brings its own (most motions before a job are joint moves)
+            self._upload_program(max(0.1, min(cfg.upload_timeout, deadline - time.monotonic())), _FLANGE)
         except Exception:
             self._close()
             raise
@@ -457,8 +462,12 @@ class URDriver(RobotDriver):
             time.sleep(0.01)
         raise DriverTimeoutError(f"{self.host}: robot did not reach RUNNING after power on and brake release")
 
-    def _upload_program(self, timeout: float) -> None:
-        """Upload the servo program and wait until it runs and acknowledges our session."""
+    def _upload_program(self, timeout: float, tcp_pose: tuple[float, ...] | None = None) -> None:
+        """Upload the servo program and wait until it runs and acknowledges our session.
+
+        ``tcp_pose``: the TCP the program sets (``set_tcp``, UR pose in the flange frame [m, rad]) so
+        that the controller's TCP speed limit watches the torch tip; None keeps the installation's.
+        """
         cfg = self.config
         text = sp.servo_program(
             cycle=self.dt,
@@ -467,7 +476,9 @@ class URDriver(RobotDriver):
             stop_time=cfg.stop_time,
             watchdog_hz=cfg.watchdog_hz,
             instance=self._session,
+            tcp_pose=tcp_pose,
         )
+        self._program_tcp = None
         fb = self._latest
         if fb is not None and fb["robot_mode"] != 7:
             raise DriverFaultError(
@@ -489,6 +500,7 @@ class URDriver(RobotDriver):
                 and fb[f"output_int_register_{sp.OUT_SESSION}"] == self._session
                 and fb[f"output_int_register_{sp.OUT_STATUS}"] == sp.StreamStatus.FILLING
             ):
+                self._program_tcp = tcp_pose
                 return
             time.sleep(0.005)
         recent = [m for m, _, _ in self.controller_messages()[-3:]]
@@ -845,18 +857,22 @@ class URDriver(RobotDriver):
             self._start_program(handle, self._program_options)
             return
         st = self._stream
+        # the servo program must run with the slice's TCP (set_tcp), so that the controller's TCP
+        # speed limit watches the torch tip; a slice with another tool uploads it again
+        tcp = tuple(round(float(x), 9) for x in models.pose_from_matrix(np.asarray(handle.traj.T_flange_tcp)))
         ready = (
             fb["runtime_state"] == 2
             and (st is None or fb[f"output_int_register_{sp.OUT_SESSION}"] == st.session)
             and fb[f"output_int_register_{sp.OUT_STATUS}"]
             in (sp.StreamStatus.FILLING, sp.StreamStatus.STOPPED, sp.StreamStatus.DONE)
+            and self._program_tcp == tcp
         )
-        if not ready:  # the program stopped (fault, watchdog, dashboard stop): upload it again
+        if not ready:  # the program stopped (fault, watchdog, dashboard stop) or has another TCP: upload it
             self._stream = None
             self._session += 1
             self._reset_request = self._session  # applied to the window by the control thread
             time.sleep(3 * self.dt)
-            self._upload_program(self.config.upload_timeout)
+            self._upload_program(self.config.upload_timeout, tcp)
         self._pending = _Stream(handle, self.dt, 0, 0)
 
     def _stop(self, handle: ExecutionHandle) -> None:
