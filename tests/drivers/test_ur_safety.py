@@ -172,12 +172,12 @@ def test_streamed_torch_tip_over_the_tool_speed_limit_is_stopped(tmp_path: Path)
     off the wrist axis (1.7 m/s at the tip, UR's default limit 1.5 m/s) is protective-stopped."""
     host = "127.0.0.62"
     q0 = Q_HOME.copy()
-    spin: JointTrajectory = joint_move("ur5e", q0, q0 + np.array([0, 0, 0, 0, 0, 2.0]), DT, speed_fraction=0.9)
+    spin: JointTrajectory = joint_move(
+        "ur5e", q0, q0 + np.array([0, 0, 0, 0, 0, 2.0]), DT, speed_fraction=0.9
+    )
     T_flange_tcp = np.eye(4)
     T_flange_tcp[:3, 3] = [0.6, 0.0, 0.1]
-    torch = dataclasses.replace(
-        spin, T_flange_tcp=T_flange_tcp, T_world_tcp=spin.T_world_tcp @ T_flange_tcp
-    )
+    torch = dataclasses.replace(spin, T_flange_tcp=T_flange_tcp, T_world_tcp=spin.T_world_tcp @ T_flange_tcp)
     back: JointTrajectory = joint_move("ur5e", spin.q[-1], q0, DT, speed_fraction=0.9)
     paths = {}
     for name, traj in (("spin", spin), ("back", back), ("torch", torch)):

@@ -36,6 +36,11 @@ output int 29         1 once the in-program PC watchdog has stopped the program
 output int 30         instance id of this upload (``instance`` argument), written first: tells the
                       freshly uploaded program from a previous one still answering
 output double 24      path position [samples] (fractional during a stop)
+output int 31         program mode (not the servo program): weld block of the exported job program
+                      (``UrExportOptions.progress_register``: k + 1 in weld block k, 0 elsewhere,
+                      -1 when done)
+input bit 64          program mode: "arc established" written by the PC when a fieldbus power
+                      source (not a robot input) reports the arc
 ====================  =====================================================================
 """
 
@@ -54,6 +59,8 @@ IN_ALIVE = 32
 OUT_RECEIVED, OUT_EXECUTED, OUT_STATUS, OUT_UNDERRUNS, OUT_SESSION = 24, 25, 26, 27, 28
 OUT_WATCHDOG = 29
 OUT_INSTANCE = 30
+OUT_BLOCK = 31  # program mode: the exported program's weld block (progress register)
+IN_ARC_ESTABLISHED_BIT = 64  # program mode: "arc established" from the PC (fieldbus power source)
 OUT_POSITION = 24
 
 
