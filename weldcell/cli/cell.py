@@ -328,10 +328,20 @@ def cell_run(
     cell_config: Path | None = CellConfigOption,
     dashboard_port: int | None = DashboardPortOption,
     script_port: int | None = ScriptPortOption,
+    mode: str = typer.Option(
+        "stream",
+        "--mode",
+        help="stream: the cell streams the job slice by slice; program: the controller runs the whole "
+        "job as one URScript program and the cell switches the arc, watches the interlocks and logs.",
+    ),
 ) -> None:
     """Weld a program or a validated trajectory on a real cell (UR robot + Modbus power source)."""
     from weldcell.cell.demo import RunOptions, check_job_input, run_job
+    from weldcell.errors import WeldcellError
     from weldcell.planning.stamp import FROM_ENVIRONMENT, resolve_stamp_key
+
+    if mode not in ("stream", "program"):
+        raise WeldcellError(f"--mode {mode!r}: expected 'stream' or 'program'")
 
     key = resolve_stamp_key(FROM_ENVIRONMENT if stamp_key is None else stamp_key)
     setup = _cell_setup(cell_config)
@@ -351,6 +361,7 @@ def cell_run(
             config=setup.config,
             dashboard_port=dashboard_port,
             script_port=script_port,
+            program_mode=mode == "program",
         ),
         progress=_progress_printer(),
     )

@@ -119,6 +119,7 @@ OUTPUTS = [
     *[f"output_int_register_{i}" for i in range(sp.OUT_RECEIVED, sp.OUT_SESSION + 1)],
     f"output_int_register_{sp.OUT_INSTANCE}",
     f"output_int_register_{sp.OUT_BLOCK}",
+    f"output_bit_register_{sp.OUT_ARC_REQUEST_BIT}",
     f"output_double_register_{sp.OUT_POSITION}",
 ]
 STREAM_INPUTS = [
@@ -154,6 +155,7 @@ PROGRAM_INPUTS = [
     f"input_bit_register_{sp.IN_ARC_ESTABLISHED_BIT}",
 ]
 _K_BLOCK = f"output_int_register_{sp.OUT_BLOCK}"
+_K_ARC_REQUEST = f"output_bit_register_{sp.OUT_ARC_REQUEST_BIT}"
 IO_INPUTS = [
     "standard_digital_output_mask",
     "standard_digital_output",
@@ -1037,6 +1039,10 @@ class URDriver(RobotDriver):
         """The running job program's weld block register (output int 31): k + 1 in weld block k,
         0 outside the welds, -1 once done (see ``UrExportOptions.progress_register``)."""
         return int(self._wait_latest(1.0)[_K_BLOCK])
+
+    def program_arc_request(self) -> bool:
+        """The job program's arc request in RTDE output bit register 64 (fieldbus power source)."""
+        return bool(self._wait_latest(1.0)[_K_ARC_REQUEST])
 
     def _advance_program(self, run: _ProgramRun, fb: dict[str, Any]) -> None:
         """Update a program run from one RTDE output package (reader thread)."""

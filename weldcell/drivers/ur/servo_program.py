@@ -39,6 +39,8 @@ output double 24      path position [samples] (fractional during a stop)
 output int 31         program mode (not the servo program): weld block of the exported job program
                       (``UrExportOptions.progress_register``: k + 1 in weld block k, 0 elsewhere,
                       -1 when done)
+output bit 64         program mode: arc request of the exported job program when the PC switches a
+                      fieldbus power source (``UrExportOptions.arc_request_register``)
 input bit 64          program mode: "arc established" written by the PC when a fieldbus power
                       source (not a robot input) reports the arc
 ====================  =====================================================================
@@ -60,6 +62,7 @@ OUT_RECEIVED, OUT_EXECUTED, OUT_STATUS, OUT_UNDERRUNS, OUT_SESSION = 24, 25, 26,
 OUT_WATCHDOG = 29
 OUT_INSTANCE = 30
 OUT_BLOCK = 31  # program mode: the exported program's weld block (progress register)
+OUT_ARC_REQUEST_BIT = 64  # program mode: arc request of the job program (fieldbus power source)
 IN_ARC_ESTABLISHED_BIT = 64  # program mode: "arc established" from the PC (fieldbus power source)
 OUT_POSITION = 24
 
