@@ -204,3 +204,34 @@ def test_cli_run_mode_program(controller: VirtualControllerHandle, tmp_path: Pat
     assert "needs a UR robot" in str(res.exception)
     res = CliRunner().invoke(app, [*args[:-1], "batch"])
     assert "'stream' or 'program'" in str(res.exception)
+
+
+def test_speed_slider_held_at_100_percent_and_a_drop_during_the_weld_stops_the_program(
+    controller: VirtualControllerHandle, driver: URDriver, tmp_path: Path
+) -> None:
+    """The driver sets the slider to 100 % over RTDE when the job program starts (an operator had left
+    it at 40 %); an operator who pulls it down while the arc is on stops the weld with the arc off."""
+    traj, i_on, i_off = _job()
+    assert _dash(controller, "weldcell speed_slider 0.4") == "ok"
+    deadline = time.monotonic() + 1.0
+    while driver.state().speed_fraction != pytest.approx(0.4):
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    h = driver.execute_program(traj, traj_path=_stamped(traj, tmp_path))
+    deadline = time.monotonic() + 5.0
+    while not driver.state().digital_output(0):  # the arc is on: the weld block runs
+        assert not h.done and time.monotonic() < deadline
+        time.sleep(0.005)
+    assert driver.state().speed_fraction == 1.0  # held at 100 % through RTDE
+    assert driver.program_block() == 1  # the program reports its weld block
+    assert _dash(controller, "weldcell speed_slider 0.5") == "ok"
+    with pytest.raises(DriverFaultError, match=r"speed slider at 50 % while the arc is on") as err:
+        h.wait_until_done(2.0)
+    assert err.value.error_code == "speed_slider"
+    res = h.result
+    assert res is not None and i_on - 1 <= res.reached_index < i_off  # at rest in the arc-start dwell or later
+    deadline = time.monotonic() + 2.0
+    while driver.state().program_running or driver.state().digital_output(0):
+        assert time.monotonic() < deadline, "program still running or arc still on"
+        time.sleep(0.01)
+    assert _dash(controller, "weldcell speed_slider 1.0") == "ok"
