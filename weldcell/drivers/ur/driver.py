@@ -353,6 +353,7 @@ class _ProgramRun:
         # first sample of the final rest (samples equal to the last one): reaching it is the end
         moving = np.nonzero(np.any(self.q != self.q[-1], axis=1))[0]
         self.final_from = int(moving[-1]) + 1 if moving.size else 0
+        self.end_slack = max(1, round(0.1 / handle.traj.dt))  # samples [0.1 s of motion]
         self.started = False  # the controller reported the program running
 
 
@@ -1095,7 +1096,9 @@ class URDriver(RobotDriver):
         err = float(np.max(np.abs(run.q[last] - np.asarray(fb["actual_q"], dtype=np.float64))))
         if h.stop_requested:
             result = ExecutionResult(ExecutionOutcome.STOPPED, run.index, float(run.index), "stop requested")
-        elif run.index >= run.final_from and err < 1e-4:
+        elif err < 1e-4 and run.index >= run.final_from - run.end_slack:
+            # at the last pose, and progress reached the final move: the last motion command's target
+            # is written with 6 decimals, so a sample just before the final rest can be the nearest
             result = ExecutionResult(ExecutionOutcome.COMPLETED, last, float(last))
         else:
             reason = self._error_messages() or "the weld program ended before the last sample"
