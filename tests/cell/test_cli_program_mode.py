@@ -44,13 +44,13 @@ def planned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 def _seam_steps(traj_path: Path) -> dict[str, tuple[float, float]]:
-    """Planned seam arc length [m] at the arc-on and the arc-off sample of every seam."""
+    """Planned seam arc length [m] at the arc-on and the arc-off sample of every seam, in welding order."""
     traj = load_trajectory(traj_path)
     out = {}
     for k, sid in enumerate(traj.seam_ids):
         i = np.flatnonzero((traj.seam_index == k) & traj.arc_on)
-        out[sid] = (float(traj.seam_s[i[0]]), float(traj.seam_s[i[-1]]))
-    return out
+        out[sid] = (int(i[0]), float(traj.seam_s[i[0]]), float(traj.seam_s[i[-1]]))
+    return {sid: (a, b) for sid, (_, a, b) in sorted(out.items(), key=lambda kv: kv[1][0])}
 
 
 def test_program_mode_welds_through_the_cell_with_a_real_job_record(planned: Path, tmp_path: Path) -> None:
@@ -68,7 +68,7 @@ def test_program_mode_welds_through_the_cell_with_a_real_job_record(planned: Pat
         jobs = log.jobs()
         assert len(jobs) == 1 and jobs[0].result == "ok" and jobs[0].part_serial == "SN-7"
         seams = log.seams(jobs[0].id)
-        assert [(s.seam_id, s.result) for s in seams] == [("near_edge", "ok"), ("far_edge", "ok")]
+        assert [(s.seam_id, s.result) for s in seams] == [(sid, "ok") for sid in planned_s]
         for s in seams:
             sig = log.signals(s.id)
             arc = sig.current > 1.0  # the power source's measured current: the arc really burned
@@ -83,7 +83,7 @@ def test_program_mode_welds_through_the_cell_with_a_real_job_record(planned: Pat
             assert s.s_stop == pytest.approx(hi, abs=1e-4)
             assert s.deviation_max_m is not None and s.deviation_max_m < 5e-4
         kinds = [e.kind for e in log.events(jobs[0].id)]
-        for kind in ("program_mode", "start_move", "program_start", "arc_on", "program_end", "job_end"):
+        for kind in ("program_mode", "program_start", "arc_on", "seam_end", "program_end", "job_end"):
             assert kind in kinds, kind
         assert "dry_run" not in kinds
 
@@ -102,11 +102,12 @@ def test_an_interlock_opened_mid_program_stops_it_with_the_arc_off(planned: Path
     q0 = tuple(float(x) for x in np.rad2deg(traj.q[0]))
     with virtual_cell("127.0.0.87", q_deg=q0) as cell:  # the robot stands at the job's start
         assert _dash(cell, "weldcell set_digital_in 3 1") == "ok"  # door closed
+        args = cli_args(
+            "run", planned, "--robot", cell.robot_url, "--powersource", cell.psu_url,
+            "--mode", "program", "--db", db, "--out", out, "--cell-config", config,
+        )  # fmt: skip
         proc = subprocess.Popen(
-            cli_args(
-                "run", planned, "--robot", cell.robot_url, "--powersource", cell.psu_url,
-                "--mode", "program", "--db", db, "--out", out, "--cell-config", config,
-            ),  # fmt: skip
+            args,
             env=cli_env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -137,18 +138,22 @@ def test_an_interlock_opened_mid_program_stops_it_with_the_arc_off(planned: Path
         job = log.jobs()[0]
         assert job.result == "interrupted"
         seams = log.seams(job.id)
-        assert [(s.seam_id, s.result) for s in seams] == [("near_edge", "fault")]
+        first, (s_on, s_off) = next(iter(_seam_steps(planned).items()))
+        assert [(s.seam_id, s.result) for s in seams] == [(first, "fault")]
         assert any("cell door open" in f for f in seams[0].faults)
-        s_on, s_off = _seam_steps(planned)["near_edge"]
         assert 0.005 <= abs((seams[0].s_stop or 0.0) - s_on) < abs(s_off - s_on)
         assert any(e.kind == "fault" and "cell door open" in e.message for e in log.events(job.id))
 
 
-def _welding_past(db: Path, s: float) -> bool:
+def _welding_past(db: Path, distance: float) -> bool:
+    """The first seam attempt has welded ``distance`` [m] (progress committed to the log)."""
     try:
         with WeldLog(db, readonly=True) as log:
             jobs = log.jobs()
             seams = log.seams(jobs[0].id) if jobs else []
+            sig = log.signals(seams[0].id) if seams else None
     except WeldLogError:  # not created yet
         return False
-    return bool(seams) and float(seams[0].s_reached or 0.0) >= s
+    if sig is None or len(sig) == 0:
+        return False
+    return float(np.ptp(sig.seam_s[np.isfinite(sig.seam_s)])) >= distance

@@ -174,8 +174,10 @@ class ProgramJobRunner(JobRunner):
                         req, self._stop_reason, "estop" if req is Command.ESTOP else "interlock"
                     )
                 block = ps.block - 1 if 0 < ps.block <= len(seams) else None
+                struck = False
                 if mode.arc is ProgramArc.FIELDBUS:
-                    welding = self._relay_arc(ps, block, seams, welding)
+                    was, welding = welding, self._relay_arc(ps, block, seams, welding)
+                    struck = welding and not was
                 status = self._arc_status(mode, ps)
                 arc_on = block is not None and (
                     mode.arc is ProgramArc.DRY_RUN or (ps.arc_request and status.arc_stable)
@@ -188,8 +190,11 @@ class ProgramJobRunner(JobRunner):
                 if attempt is None and arc_on and block is not None and block not in welded:
                     attempt = self._open_attempt(seams[block], motion)
                     welded.add(block)
-                if attempt is not None:
-                    attempt.monitor.observe(motion.position(), ps.q, status)
+                if struck:  # the seam's record is open (robot at rest at the arc start): let it weld
+                    self.port.set_arc_established(True)
+                if attempt is not None:  # the progress (nearest planned sample) held inside the block
+                    st = attempt.step
+                    attempt.monitor.observe(min(max(motion.position(), st.i0), st.i1), ps.q, status)
                 if time.monotonic() > deadline:
                     raise MotionStoppedError(Command.FAULT, "the job program did not finish in time", "robot")
             motion.wait(timeout=cfg.motion_margin)
@@ -246,7 +251,11 @@ class ProgramJobRunner(JobRunner):
     def _relay_arc(
         self, ps: ProgramSnapshot, block: int | None, seams: list[SeamStep], welding: bool
     ) -> bool:
-        """FIELDBUS: follow the program's arc request on the power source. Returns ``welding``."""
+        """FIELDBUS: follow the program's arc request on the power source. Returns ``welding``.
+
+        After a strike the caller opens the seam's record and then reports *arc established* to the
+        program (which waits for it at rest before it moves).
+        """
         if ps.arc_request and not welding:
             step = seams[block] if block is not None else None
             params = self.params.get(step.seam_id) if step is not None else None
@@ -263,7 +272,6 @@ class ProgramJobRunner(JobRunner):
                 raise MotionStoppedError(
                     Command.FAULT, f"seam {step.seam_id if step else '?'}: {err}", "power"
                 ) from err
-            self.port.set_arc_established(True)
             self._emit(
                 "arc_on",
                 f"seam {step.seam_id if step else '?'}: arc stable after {arc.ignition_time:.2f} s "
@@ -307,11 +315,12 @@ class ProgramJobRunner(JobRunner):
         return _Attempt(step, monitor)
 
     def _close_attempt(self, attempt: _Attempt, motion: Motion, result: str, faults: list[str]) -> None:
-        m = attempt.monitor
-        s_now = m.seam_s_at(min(motion.position(), attempt.step.i1))
-        s_stop = max(m.s_max, s_now) if np.isfinite(s_now) else m.s_max
-        if result == "ok" and motion.position() >= attempt.step.weld1:
-            s_stop = max(s_stop, attempt.step.s1)
+        m, st = attempt.monitor, attempt.step
+        # where the torch is now on the seam (the arc went out here when the weld was interrupted)
+        s_now = m.seam_s_at(min(max(motion.position(), st.i0), st.i1))
+        s_stop = s_now if np.isfinite(s_now) else (m.s_now if np.isfinite(m.s_now) else m.s_max)
+        if result == "ok" and motion.position() >= st.weld1:
+            s_stop = st.s1  # welded to its end (the log's convention for a finished seam, as streamed)
         self._finish_seam(m, result, s_stop, faults)
 
     def _program_interrupted(
