@@ -197,6 +197,7 @@ def test_cli_run_mode_program(controller: VirtualControllerHandle, tmp_path: Pat
     ports = controller.ports
     args = ["run", str(p), "--robot", f"ur://{HOST}:{ports.rtde}", "--dashboard-port", str(ports.dashboard)]
     args += ["--script-port", str(ports.secondary), "--move-to-start", "--mode", "program"]
+    args = [*args[:-2], "--db", str(tmp_path / "log.sqlite"), *args[-2:]]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
     assert "S1" in res.output and "completed" in res.output
@@ -229,9 +230,28 @@ def test_speed_slider_held_at_100_percent_and_a_drop_during_the_weld_stops_the_p
         h.wait_until_done(2.0)
     assert err.value.error_code == "speed_slider"
     res = h.result
-    assert res is not None and i_on - 1 <= res.reached_index < i_off  # at rest in the arc-start dwell or later
+    assert res is not None and i_on - 1 <= res.reached_index < i_off  # in the arc-start dwell or later
     deadline = time.monotonic() + 2.0
     while driver.state().program_running or driver.state().digital_output(0):
         assert time.monotonic() < deadline, "program still running or arc still on"
         time.sleep(0.01)
     assert _dash(controller, "weldcell speed_slider 1.0") == "ok"
+
+
+def test_dry_run_and_fieldbus_programs_switch_no_robot_output() -> None:
+    """A dry run never switches the arc; a fieldbus arc goes through RTDE registers, and the program
+    waits for the PC to report the arc's end before it moves on; both report their weld block."""
+    from weldcell.drivers.ur.export import UrExportOptions, urscript_from_trajectory
+
+    traj, _, _ = _job()
+    dry = urscript_from_trajectory(traj, UrExportOptions(arc_enabled=False, progress_register=31))
+    assert "set_standard_digital_out(0, True)" not in dry and "get_standard_digital_in" not in dry
+    assert "write_output_integer_register(31, 1)" in dry and "write_output_integer_register(31, -1)" in dry
+    bus = urscript_from_trajectory(
+        traj,
+        UrExportOptions(arc_request_register=64, arc_established_register=64, pc_watchdog_hz=5.0),
+    )
+    assert "set_standard_digital_out(0, True)" not in bus
+    assert "write_output_boolean_register(64, True)" in bus
+    assert bus.count("read_input_boolean_register(64)") >= 4  # arc on wait, arc checks, arc end wait
+    assert 'rtde_set_watchdog("input_int_register_32", 5, "stop")' in bus

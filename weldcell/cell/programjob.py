@@ -188,7 +188,7 @@ class ProgramJobRunner(JobRunner):
                     self._close_attempt(attempt, motion, "ok", [])
                     attempt = None
                 if attempt is None and arc_on and block is not None and block not in welded:
-                    attempt = self._open_attempt(seams[block], motion)
+                    attempt = self._open_attempt(seams[block], motion, mode.arc is ProgramArc.DRY_RUN)
                     welded.add(block)
                 if struck:  # the seam's record is open (robot at rest at the arc start): let it weld
                     self.port.set_arc_established(True)
@@ -296,11 +296,14 @@ class ProgramJobRunner(JobRunner):
         why = f"error {status.error_code}" if status.error_code else "arc no longer stable"
         raise _ArcLostError(f"seam {attempt.step.seam_id}: arc lost at {s * 1e3:.1f} mm ({why})")
 
-    def _open_attempt(self, step: SeamStep, motion: Motion) -> _Attempt:
+    def _open_attempt(self, step: SeamStep, motion: Motion, at_arc_on_point: bool) -> _Attempt:
+        """Open the seam's record. ``at_arc_on_point``: the block register's change is the event (a dry
+        run: the program writes it at the arc-on point, at rest, and moves on at once, possibly
+        before the next poll); otherwise the arc came on where the robot stands now."""
         assert self._job_id is not None  # mypy
         traj = self._require_traj()
         probe = SeamMonitor(self.log, -1, traj, step, None)
-        s_start = probe.seam_s_at(max(motion.position(), step.i0))
+        s_start = probe.seam_s_at(step.i0 if at_arc_on_point else max(motion.position(), step.i0))
         s_start = s_start if np.isfinite(s_start) else step.s0
         record = self.log.start_seam(
             self._job_id, step.seam_id, s_start=s_start, s_end_planned=step.s1, pass_index=step.segment
