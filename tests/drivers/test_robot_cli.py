@@ -207,3 +207,17 @@ def test_controller_allow_remote_warns_and_serves() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait(5)
+
+
+def test_run_and_cell_run_modes_refuse_conflicting_arc_options(tmp_path: Path) -> None:
+    p = _stamped_weld(tmp_path)
+    both = ["--powersource", "modbus://127.0.0.1:1502", "--arc-output", "1", "--mode", "program"]
+    res = CliRunner().invoke(app, ["run", str(p), "--robot", "ur://127.0.0.1", *both])
+    assert isinstance(res.exception, WeldcellError) and "not both" in str(res.exception)
+    res = CliRunner().invoke(app, ["run", str(p), "--robot", "ur://127.0.0.1", "--arc-output", "1"])
+    assert isinstance(res.exception, WeldcellError) and "--arc-output is for --mode program" in str(
+        res.exception
+    )
+    urls = ["--robot", "ur://127.0.0.1", "--powersource", "modbus://127.0.0.1:1502"]
+    res = CliRunner().invoke(app, ["cell", "run", str(p), *urls, "--mode", "batch"])
+    assert isinstance(res.exception, WeldcellError) and "'stream' or 'program'" in str(res.exception)
