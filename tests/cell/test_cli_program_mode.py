@@ -55,7 +55,7 @@ def _seam_steps(traj_path: Path) -> dict[str, tuple[float, float]]:
 
 def test_program_mode_welds_through_the_cell_with_a_real_job_record(planned: Path, tmp_path: Path) -> None:
     db, out = tmp_path / "log.sqlite", tmp_path / "out"
-    with virtual_cell("127.0.0.86") as cell:  # the robot boots away from the job's start
+    with virtual_cell("127.0.0.141") as cell:  # the robot boots away from the job's start
         res = run_cli(
             "run", planned, "--robot", cell.robot_url, "--powersource", cell.psu_url,
             "--mode", "program", "--db", db, "--out", out, "--part", "SN-7",
@@ -100,7 +100,7 @@ def test_an_interlock_opened_mid_program_stops_it_with_the_arc_off(planned: Path
     config.write_text(yaml.safe_dump({"format": "weldcell.cell/1", "interlocks": {"door_closed_input": 3}}))
     traj = load_trajectory(planned)
     q0 = tuple(float(x) for x in np.rad2deg(traj.q[0]))
-    with virtual_cell("127.0.0.87", q_deg=q0) as cell:  # the robot stands at the job's start
+    with virtual_cell("127.0.0.142", q_deg=q0) as cell:  # the robot stands at the job's start
         assert _dash(cell, "weldcell set_digital_in 3 1") == "ok"  # door closed
         args = cli_args(
             "run", planned, "--robot", cell.robot_url, "--powersource", cell.psu_url,

@@ -170,7 +170,7 @@ def test_streamed_torch_tip_over_the_tool_speed_limit_is_stopped(tmp_path: Path)
     """The servo program sets the trajectory's TCP: wrist 3 spinning leaves the flange centre still,
     so with the flange as TCP the move completes, while the same joint motion with a torch tip 0.6 m
     off the wrist axis (1.7 m/s at the tip, UR's default limit 1.5 m/s) is protective-stopped."""
-    host = "127.0.0.62"
+    host = "127.0.0.143"
     q0 = Q_HOME.copy()
     spin: JointTrajectory = joint_move(
         "ur5e", q0, q0 + np.array([0, 0, 0, 0, 0, 2.0]), DT, speed_fraction=0.9
