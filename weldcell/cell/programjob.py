@@ -322,8 +322,10 @@ class ProgramJobRunner(JobRunner):
         # where the torch is now on the seam (the arc went out here when the weld was interrupted)
         s_now = m.seam_s_at(min(max(motion.position(), st.i0), st.i1))
         s_stop = s_now if np.isfinite(s_now) else (m.s_now if np.isfinite(m.s_now) else m.s_max)
-        if result == "ok" and motion.position() >= st.weld1:
-            s_stop = st.s1  # welded to its end (the log's convention for a finished seam, as streamed)
+        # welded to its end (the log's convention for a finished seam, as streamed): the nearest
+        # planned sample to the rest pose can be one just before the crater (6-decimal targets)
+        if result == "ok" and motion.position() >= st.weld1 - round(0.1 / motion.traj.dt):
+            s_stop = st.s1
         self._finish_seam(m, result, s_stop, faults)
 
     def _program_interrupted(
