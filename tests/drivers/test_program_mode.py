@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from stamp_helpers import stamp_for_test
 
+from weldcell.cell.weldlog import WeldLog
 from weldcell.drivers.base import ExecutionOutcome
 from weldcell.drivers.ur.dashboard import DashboardClient
 from weldcell.drivers.ur.driver import URDriver, URDriverConfig
@@ -201,6 +202,20 @@ def test_cli_run_mode_program(controller: VirtualControllerHandle, tmp_path: Pat
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
     assert "S1" in res.output and "completed" in res.output
+    # a power source wired to the robot: the program switches DO0 and waits for DI0 (the controller's
+    # arc loopback answers after 30 ms); the cell records the arc from those I/O
+    db = tmp_path / "io.sqlite"
+    res = CliRunner().invoke(app, [*args[:-2], "--arc-output", "0", "--db", str(db), "--mode", "program"])
+    assert res.exit_code == 0, res.output
+    with WeldLog(db, readonly=True) as log:
+        job = log.jobs()[0]
+        assert job.result == "ok" and job.part_serial == ""
+        kinds = [e.kind for e in log.events(job.id)]
+        assert "dry_run" not in kinds and "program_end" in kinds
+        (seam,) = log.seams(job.id)
+        assert seam.result == "ok"
+        sig = log.signals(seam.id)
+        assert len(sig) > 10 and np.all(np.isnan(sig.current))  # a discrete interface measures nothing
     res = CliRunner().invoke(app, ["run", str(p), "--robot", "virtual", "--mode", "program"])
     assert "needs a UR robot" in str(res.exception)
     res = CliRunner().invoke(app, [*args[:-1], "batch"])

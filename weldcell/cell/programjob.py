@@ -175,6 +175,11 @@ class ProgramJobRunner(JobRunner):
                     )
                 block = ps.block - 1 if 0 < ps.block <= len(seams) else None
                 struck = False
+                if welding and not ps.arc_request and attempt is not None:
+                    # the program ended the weld: the seam is welded; the arc end (current stopped,
+                    # wire free) is the power source's part and may still fault the job
+                    self._close_attempt(attempt, motion, "ok", [])
+                    attempt = None
                 if mode.arc is ProgramArc.FIELDBUS:
                     was, welding = welding, self._relay_arc(ps, block, seams, welding)
                     struck = welding and not was
@@ -246,7 +251,8 @@ class ProgramJobRunner(JobRunner):
                 wire_feed=nan,
                 timestamp=time.monotonic(),
             )
-        return PowerSourceStatus(ready=True, timestamp=time.monotonic())
+        # a dry run's "arc" is the weld block itself, with no current (as ArcDisabled in stream mode)
+        return PowerSourceStatus(ready=True, arc_stable=True, motion_release=True, timestamp=time.monotonic())
 
     def _relay_arc(
         self, ps: ProgramSnapshot, block: int | None, seams: list[SeamStep], welding: bool
