@@ -102,8 +102,8 @@ def test_an_interlock_opened_mid_program_stops_it_with_the_arc_off(planned: Path
     q0 = tuple(float(x) for x in np.rad2deg(traj.q[0]))
     with virtual_cell("127.0.0.142", q_deg=q0) as cell:  # the robot stands at the job's start
         assert _dash(cell, "weldcell set_digital_in 3 1") == "ok"  # door closed
-        args = cli_args(
-            "run", planned, "--robot", cell.robot_url, "--powersource", cell.psu_url,
+        args = cli_args(  # the other entry point, `cell run`, on the same path
+            "cell", "run", planned, "--robot", cell.robot_url, "--powersource", cell.psu_url,
             "--mode", "program", "--db", db, "--out", out, "--cell-config", config,
         )  # fmt: skip
         proc = subprocess.Popen(
