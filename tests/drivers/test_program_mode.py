@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from stamp_helpers import stamp_for_test
 
+from weldcell.cell.weldlog import WeldLog
 from weldcell.drivers.base import ExecutionOutcome
 from weldcell.drivers.ur.dashboard import DashboardClient
 from weldcell.drivers.ur.driver import URDriver, URDriverConfig
@@ -197,10 +198,75 @@ def test_cli_run_mode_program(controller: VirtualControllerHandle, tmp_path: Pat
     ports = controller.ports
     args = ["run", str(p), "--robot", f"ur://{HOST}:{ports.rtde}", "--dashboard-port", str(ports.dashboard)]
     args += ["--script-port", str(ports.secondary), "--move-to-start", "--mode", "program"]
+    args = [*args[:-2], "--db", str(tmp_path / "log.sqlite"), *args[-2:]]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
     assert "S1" in res.output and "completed" in res.output
+    # a power source wired to the robot: the program switches DO0 and waits for DI0 (the controller's
+    # arc loopback answers after 30 ms); the cell records the arc from those I/O
+    db = tmp_path / "io.sqlite"
+    res = CliRunner().invoke(app, [*args[:-2], "--arc-output", "0", "--db", str(db), "--mode", "program"])
+    assert res.exit_code == 0, res.output
+    with WeldLog(db, readonly=True) as log:
+        job = log.jobs()[0]
+        assert job.result == "ok" and job.part_serial == ""
+        kinds = [e.kind for e in log.events(job.id)]
+        assert "dry_run" not in kinds and "program_end" in kinds
+        (seam,) = log.seams(job.id)
+        assert seam.result == "ok"
+        sig = log.signals(seam.id)
+        assert len(sig) > 10 and np.all(np.isnan(sig.current))  # a discrete interface measures nothing
     res = CliRunner().invoke(app, ["run", str(p), "--robot", "virtual", "--mode", "program"])
     assert "needs a UR robot" in str(res.exception)
     res = CliRunner().invoke(app, [*args[:-1], "batch"])
     assert "'stream' or 'program'" in str(res.exception)
+
+
+def test_speed_slider_held_at_100_percent_and_a_drop_during_the_weld_stops_the_program(
+    controller: VirtualControllerHandle, driver: URDriver, tmp_path: Path
+) -> None:
+    """The driver sets the slider to 100 % over RTDE when the job program starts (an operator had left
+    it at 40 %); an operator who pulls it down while the arc is on stops the weld with the arc off."""
+    traj, i_on, i_off = _job()
+    assert _dash(controller, "weldcell speed_slider 0.4") == "ok"
+    deadline = time.monotonic() + 1.0
+    while driver.state().speed_fraction != pytest.approx(0.4):
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    h = driver.execute_program(traj, traj_path=_stamped(traj, tmp_path))
+    deadline = time.monotonic() + 5.0
+    while not driver.state().digital_output(0):  # the arc is on: the weld block runs
+        assert not h.done and time.monotonic() < deadline
+        time.sleep(0.005)
+    assert driver.state().speed_fraction == 1.0  # held at 100 % through RTDE
+    assert driver.program_block() == 1  # the program reports its weld block
+    assert _dash(controller, "weldcell speed_slider 0.5") == "ok"
+    with pytest.raises(DriverFaultError, match=r"speed slider at 50 % while the arc is on") as err:
+        h.wait_until_done(2.0)
+    assert err.value.error_code == "speed_slider"
+    res = h.result
+    assert res is not None and i_on - 1 <= res.reached_index < i_off  # in the arc-start dwell or later
+    deadline = time.monotonic() + 2.0
+    while driver.state().program_running or driver.state().digital_output(0):
+        assert time.monotonic() < deadline, "program still running or arc still on"
+        time.sleep(0.01)
+    assert _dash(controller, "weldcell speed_slider 1.0") == "ok"
+
+
+def test_dry_run_and_fieldbus_programs_switch_no_robot_output() -> None:
+    """A dry run never switches the arc; a fieldbus arc goes through RTDE registers, and the program
+    waits for the PC to report the arc's end before it moves on; both report their weld block."""
+    from weldcell.drivers.ur.export import UrExportOptions, urscript_from_trajectory
+
+    traj, _, _ = _job()
+    dry = urscript_from_trajectory(traj, UrExportOptions(arc_enabled=False, progress_register=31))
+    assert "set_standard_digital_out(0, True)" not in dry and "get_standard_digital_in" not in dry
+    assert "write_output_integer_register(31, 1)" in dry and "write_output_integer_register(31, -1)" in dry
+    bus = urscript_from_trajectory(
+        traj,
+        UrExportOptions(arc_request_register=64, arc_established_register=64, pc_watchdog_hz=5.0),
+    )
+    assert "set_standard_digital_out(0, True)" not in bus
+    assert "write_output_boolean_register(64, True)" in bus
+    assert bus.count("read_input_boolean_register(64)") >= 4  # arc on wait, arc checks, arc end wait
+    assert 'rtde_set_watchdog("input_int_register_32", 5, "stop")' in bus

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import signal
 import socket
@@ -15,12 +16,14 @@ import pytest
 from stamp_helpers import stamp_for_test
 from typer.testing import CliRunner
 
+from weldcell.cell.weldlog import WeldLog
 from weldcell.cli import app
 from weldcell.drivers.base import joint_move
+from weldcell.drivers.ur.dashboard import DashboardClient
 from weldcell.drivers.ur.virtual_controller import Ports, start_virtual_controller
 from weldcell.drivers.ur.virtual_core import CoreConfig
 from weldcell.errors import DriverConnectionError, StampError, WeldcellError
-from weldcell.planning.trajectory import save_trajectory
+from weldcell.planning.trajectory import load_trajectory, save_trajectory
 
 HOST = "127.0.0.41"
 
@@ -67,9 +70,29 @@ def test_run_trajectory_on_virtual_ur(tmp_path: Path) -> None:
             "--script-port",
             str(h.ports.secondary),
         ]
-        res = CliRunner().invoke(app, ["run", str(p), *ports, "--mode", "program"])
+        db = tmp_path / "log.sqlite"
+        res = CliRunner().invoke(app, ["run", str(p), *ports, "--mode", "program", "--db", str(db)])
         assert res.exit_code == 0, res.output
         assert "fillet_1" in res.output and "completed" in res.output
+        # no power source: a dry run through the cell, recorded like any job; the weld block's interval
+        # is where the robot actually went while the program was in it, and no arc was switched
+        traj = load_trajectory(p)
+        with WeldLog(db, readonly=True) as log:
+            job = log.jobs()[0]
+            assert job.result == "ok" and job.part_serial == "DRY RUN"
+            kinds = [e.kind for e in log.events(job.id)]
+            assert "dry_run" in kinds and "program_mode" in kinds and "program_end" in kinds
+            (seam,) = log.seams(job.id)
+            assert seam.seam_id == "fillet_1" and seam.result == "ok"
+            on = np.flatnonzero(traj.arc_on)
+            assert seam.s_start == pytest.approx(traj.seam_s[on[0]], abs=1e-6)
+            sig = log.signals(seam.id)
+            assert len(sig) > 10 and np.all(sig.current == 0.0)
+            assert seam.s_stop == pytest.approx(np.nanmax(traj.seam_s))  # welded to its end
+            assert sig.seam_s.max() > np.nanmax(traj.seam_s) - 2e-3  # the last polls, near the end
+            assert np.all(np.diff(sig.seam_s) >= 0)
+        with DashboardClient(HOST, h.ports.dashboard) as d:
+            assert not json.loads(d.command("weldcell state"))["digital_out"] & 1  # arc output off
         res = CliRunner().invoke(app, ["run", str(p), *ports, "--db", str(tmp_path / "log.sqlite")])
         assert isinstance(res.exception, WeldcellError)
         assert "cannot find the weld program" in str(res.exception)
@@ -184,3 +207,17 @@ def test_controller_allow_remote_warns_and_serves() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait(5)
+
+
+def test_run_and_cell_run_modes_refuse_conflicting_arc_options(tmp_path: Path) -> None:
+    p = _stamped_weld(tmp_path)
+    both = ["--powersource", "modbus://127.0.0.1:1502", "--arc-output", "1", "--mode", "program"]
+    res = CliRunner().invoke(app, ["run", str(p), "--robot", "ur://127.0.0.1", *both])
+    assert isinstance(res.exception, WeldcellError) and "not both" in str(res.exception)
+    res = CliRunner().invoke(app, ["run", str(p), "--robot", "ur://127.0.0.1", "--arc-output", "1"])
+    assert isinstance(res.exception, WeldcellError) and "--arc-output is for --mode program" in str(
+        res.exception
+    )
+    urls = ["--robot", "ur://127.0.0.1", "--powersource", "modbus://127.0.0.1:1502"]
+    res = CliRunner().invoke(app, ["cell", "run", str(p), *urls, "--mode", "batch"])
+    assert isinstance(res.exception, WeldcellError) and "'stream' or 'program'" in str(res.exception)

@@ -164,3 +164,40 @@ def test_safety_mode_enum_is_reported() -> None:
     core.protective_stop("safety limit violation: test")
     assert core.safety_mode is SafetyMode.PROTECTIVE_STOP
     assert core.safety_status_bits() & (1 << 2)
+
+
+def test_streamed_torch_tip_over_the_tool_speed_limit_is_stopped(tmp_path: Path) -> None:
+    """The servo program sets the trajectory's TCP: wrist 3 spinning leaves the flange centre still,
+    so with the flange as TCP the move completes, while the same joint motion with a torch tip 0.6 m
+    off the wrist axis (1.7 m/s at the tip, UR's default limit 1.5 m/s) is protective-stopped."""
+    host = "127.0.0.143"
+    q0 = Q_HOME.copy()
+    spin: JointTrajectory = joint_move(
+        "ur5e", q0, q0 + np.array([0, 0, 0, 0, 0, 2.0]), DT, speed_fraction=0.9
+    )
+    T_flange_tcp = np.eye(4)
+    T_flange_tcp[:3, 3] = [0.6, 0.0, 0.1]
+    torch = dataclasses.replace(spin, T_flange_tcp=T_flange_tcp, T_world_tcp=spin.T_world_tcp @ T_flange_tcp)
+    back: JointTrajectory = joint_move("ur5e", spin.q[-1], q0, DT, speed_fraction=0.9)
+    paths = {}
+    for name, traj in (("spin", spin), ("back", back), ("torch", torch)):
+        paths[name] = tmp_path / f"{name}.npz"
+        save_trajectory(traj, paths[name])
+        stamp_for_test(paths[name], traj)
+    with start_virtual_controller(host, CoreConfig(unlock_delay=0.2), Ports(0, 0, 0, 0, 0)) as h:
+        d = URDriver(
+            host,
+            URDriverConfig(
+                rtde_port=h.ports.rtde, dashboard_port=h.ports.dashboard, script_port=h.ports.secondary
+            ),
+        )
+        d.connect(5.0)
+        try:
+            assert d.execute(spin, traj_path=paths["spin"]).wait_until_done(10.0).outcome.value == "completed"
+            assert d.execute(back, traj_path=paths["back"]).wait_until_done(10.0).outcome.value == "completed"
+            with pytest.raises(DriverFaultError, match="tool speed limit") as err:
+                d.execute(torch, traj_path=paths["torch"]).wait_until_done(10.0)
+            assert err.value.error_code == "PROTECTIVE_STOP"
+            assert d.state().safety.name == "PROTECTIVE_STOP"
+        finally:
+            d.close()

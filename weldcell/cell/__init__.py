@@ -13,7 +13,7 @@
 See ``docs/cell.md``.
 """
 
-from weldcell.cell.approval import Approval, MotionApprover, SimApprover, SimulationOnly
+from weldcell.cell.approval import Approval, MotionApprover, SimApprover, SimulationOnly, StampOnly
 from weldcell.cell.arc import ArcProcedure, ArcStartError, WireStickError
 from weldcell.cell.controller import CellConfig, CellController, CellEvent
 from weldcell.cell.demo import (
@@ -28,6 +28,7 @@ from weldcell.cell.demo import (
     run_job,
     virtual_power_source_process,
 )
+from weldcell.cell.jobtypes import ProgramArc, ProgramMode
 from weldcell.cell.logexport import export_csv, export_json, plot_seam
 from weldcell.cell.monitor import AttemptTrace
 from weldcell.cell.moves import MoveLimits
@@ -61,6 +62,8 @@ __all__ = [
     "MotionApprover",
     "MoveLimits",
     "MoveStep",
+    "ProgramArc",
+    "ProgramMode",
     "Progress",
     "ResumePoint",
     "RunOptions",
@@ -69,6 +72,7 @@ __all__ = [
     "SignalTrace",
     "SimApprover",
     "SimulationOnly",
+    "StampOnly",
     "WeldLog",
     "WeldLogError",
     "WireStickError",

@@ -71,6 +71,43 @@ class SimulationOnly:
         """Nothing to release."""
 
 
+class StampOnly:
+    """Approves the planned trajectory by its validation stamp and refuses every motion the cell
+    would plan itself: for a job whose weld program (its cell, the simulator's scene) is not at hand
+    and that runs from where it was planned to start (program mode on a stamped trajectory).
+
+    Args:
+        reason: Why no motion can be validated (said when one is asked for).
+        stamp_key: The cell's stamp key (as :class:`SimApprover`).
+    """
+
+    def __init__(self, reason: str, *, stamp_key: StampKey | KeySource | None = FROM_ENVIRONMENT) -> None:
+        self.reason = reason
+        self.stamp_key = resolve_stamp_key(stamp_key)
+
+    def approve_main(self, traj: JointTrajectory, path: Path | None) -> Approval:
+        """Check the trajectory's stamp next to ``path``.
+
+        Raises:
+            StampError: no path given, or its stamp is missing or stale.
+        """
+        if path is None:
+            raise StampError("the job's trajectory file is needed to check its validation stamp")
+        verify_stamp(path, traj, key=self.stamp_key)
+        return Approval(Path(path))
+
+    def approve(self, traj: JointTrajectory, label: str) -> Approval:
+        """Refuse: nothing to validate the cell's own ``label`` move against.
+
+        Raises:
+            ValidationError: always, naming the move and the reason.
+        """
+        raise ValidationError(f"the cell cannot validate its {label} move: {self.reason}")
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
 class SimApprover:
     """Validates each motion in a pybullet scene of the program's cell and stamps it.
 

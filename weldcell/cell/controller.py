@@ -35,8 +35,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from weldcell.cell.approval import MotionApprover
-from weldcell.cell.jobtypes import CellConfig, CellEvent, Cursor
-from weldcell.cell.runner import JobRunner
+from weldcell.cell.jobtypes import CellConfig, CellEvent, Cursor, ProgramMode
+from weldcell.cell.programjob import ProgramJobRunner
 from weldcell.cell.segments import MoveStep, SeamStep, Step, job_steps
 from weldcell.cell.state import CellState, Command, evaluate_interlocks
 from weldcell.cell.weldlog import WeldLog
@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 __all__ = ["CellConfig", "CellController", "CellEvent"]
 
 
-class CellController(JobRunner):
+class CellController(ProgramJobRunner):
     """Runs welding jobs on a robot driver and a power source.
 
     Args:
@@ -68,6 +68,8 @@ class CellController(JobRunner):
         checker: Optional ``CollisionChecker`` for the travel part of re-approach moves.
         params: Welding parameters per seam id (None: the power source keeps its settings).
         on_event: Progress callback (called from the worker thread; keep it short).
+        program_mode: Run each job as one controller program (UR program mode,
+            :mod:`weldcell.cell.programjob`) instead of streaming it; None: stream mode.
     """
 
     def __init__(
@@ -82,8 +84,15 @@ class CellController(JobRunner):
         checker: Any | None = None,
         params: Mapping[str, WeldParams] | None = None,
         on_event: Callable[[CellEvent], None] | None = None,
+        program_mode: ProgramMode | None = None,
     ) -> None:
         super().__init__(robot, power, weld_log, config, approver, kinematics, checker, params, on_event)
+        self.program_mode = program_mode
+        if program_mode is not None and not self.port.supports_programs():
+            raise CellStateError(
+                f"program mode runs the job as one controller program; the robot driver "
+                f"{type(robot).__name__} cannot (use stream mode)"
+            )
         self._job_info: dict[str, str] = {}
         self._worker: threading.Thread | None = None
         self._idle = threading.Event()  # set while no worker runs

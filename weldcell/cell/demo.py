@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from weldcell.cell.approval import SimApprover
+from weldcell.cell.approval import MotionApprover, SimApprover, StampOnly
 from weldcell.cell.controller import CellConfig, CellController, CellEvent
+from weldcell.cell.jobtypes import ProgramArc, ProgramMode
 from weldcell.cell.state import CellState
 from weldcell.cell.weldlog import WeldLog
 from weldcell.drivers.powersource.base import WeldParams
@@ -124,6 +125,12 @@ class RunOptions:
         power_on: Power on and release the brakes through the dashboard at connect.
         connect_timeout: Longest wait for the robot at connect [s] (None: 15 s; RSI
             :data:`RSI_CONNECT_TIMEOUT`, the operator starts the KRL program).
+        program_mode: Run the job as one controller program (UR program mode, see
+            :mod:`weldcell.cell.programjob`) under the same supervision and weld log; False: stream it.
+        arc_output: Program mode only: the power source is wired to the robot, the arc on this digital
+            output and "arc established" on ``arc_input`` (None: the arc goes through
+            ``powersource_url``, or a dry run without one).
+        arc_input: Program mode: robot digital input "arc established" (with ``arc_output``).
     """
 
     job: Path
@@ -140,6 +147,19 @@ class RunOptions:
     script_port: int | None = None
     power_on: bool = False
     connect_timeout: float | None = None
+    program_mode: bool = False
+    arc_output: int | None = None
+    arc_input: int = 0
+
+    def program(self) -> ProgramMode | None:
+        """The cell's program mode for these options (None: stream mode)."""
+        if not self.program_mode:
+            return None
+        if self.powersource_url is not None:
+            return ProgramMode(ProgramArc.FIELDBUS)
+        if self.arc_output is not None:
+            return ProgramMode(ProgramArc.ROBOT_IO, self.arc_output, self.arc_input)
+        return ProgramMode(ProgramArc.DRY_RUN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -497,42 +517,63 @@ def weld(
     progress: ProgressFn,
     recover_job: int | None = None,
     stamp_key: StampKey | KeySource | None = FROM_ENVIRONMENT,
+    program_mode: ProgramMode | None = None,
 ) -> tuple[CellState, str, int]:
     """Run one job on connected devices, or continue the interrupted job ``recover_job`` of the log
     (:meth:`CellController.recover_job`). Returns (final state, message, weld-log job id).
 
     ``stamp_key`` is the cell's stamp key: the approver and the robot driver check every stamp
-    with it, and the approver stamps the cell's own motions with it.
+    with it, and the approver stamps the cell's own motions with it. ``program_mode``: run the job
+    as one controller program (None: stream it). ``program`` may be None only in program mode: the
+    job then runs from where it was planned to start, and the cell validates no move of its own.
     """
     from weldcell.drivers.powersource.dryrun import ArcDisabled
 
     key = resolve_stamp_key(stamp_key)
     robot.stamp_key = key
-    dry = isinstance(power, ArcDisabled)
+    dry = isinstance(power, ArcDisabled) and (program_mode is None or program_mode.arc is ProgramArc.DRY_RUN)
     check_arc_off_budget(robot, config)
-    approver = SimApprover(program, out_dir / "motions", stamp_key=key)
+    approver: MotionApprover
+    if program is not None:
+        approver = SimApprover(program, out_dir / "motions", stamp_key=key)
+    elif program_mode is not None:
+        approver = StampOnly(
+            f"the weld program {Path(traj_path).name} was planned from is not next to it (the simulator "
+            "needs its cell); run the program .yaml, or jog the robot to the job's start",
+            stamp_key=key,
+        )
+    else:
+        raise ValidationError(f"{traj_path}: the weld program it was planned from is needed to run it")
     with WeldLog(log_path) as wlog:
         ctl = CellController(
             robot,
             power,
             wlog,
             config,
-            checker=collision_checker_for(program),
+            checker=collision_checker_for(program) if program is not None else None,
             params=params,
             approver=approver,
             on_event=_event_to_progress(progress),
+            program_mode=program_mode,
         )
         try:
             if recover_job is None:
                 ctl.load(
                     traj,
-                    program_path=str(Path(program.path).resolve()),
+                    program_path=str(Path(program.path).resolve()) if program is not None else "",
                     trajectory_path=str(Path(traj_path).resolve()),
                     part_serial=part_serial or ("DRY RUN" if dry else ""),
                 )
                 job_id = ctl.start()
                 if dry:
                     wlog.add_event(job_id, "dry_run", "arc disabled: dry run, nothing is welded")
+                if program_mode is not None:
+                    wlog.add_event(
+                        job_id,
+                        "program_mode",
+                        f"the job runs as one controller program (arc: {program_mode.arc.value})",
+                        data={"arc": program_mode.arc.value},
+                    )
                 progress(Progress("stage", f"welding job {job_id} …"))
             else:
                 ctl.recover_job(recover_job, traj, trajectory_path=traj_path)
@@ -768,6 +809,22 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
     # both addresses and the job are checked before the (slow) planning, before the log and the
     # output folder are created, and before anything connects
     robot_url = check_robot_url(options.robot_url)
+    program_mode = options.program()
+    if program_mode is not None and robot_url.scheme != "ur":
+        raise DriverConnectionError(
+            "program mode runs the job as one URScript program on the controller: it needs a UR robot "
+            f"(ur://HOST), not {options.robot_url!r}; stream the job instead (--mode stream)"
+        )
+    if program_mode is None and options.arc_output is not None:
+        raise WeldcellError(
+            "an arc output on the robot is for program mode; in stream mode the cell switches the arc "
+            "through its power source"
+        )
+    if options.arc_output is not None and options.powersource_url is not None:
+        raise WeldcellError(
+            "give either a power source (the cell switches the arc) or a robot arc output (the program "
+            "switches it), not both"
+        )
     if options.powersource_url is not None:
         parse_modbus_url(options.powersource_url)
     key = resolve_stamp_key(FROM_ENVIRONMENT if options.stamp_key is None else options.stamp_key)
@@ -779,7 +836,7 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
         traj = load_trajectory(job)
         verify_stamp(job, traj, key=key)
         found = program_for(traj, job)
-        if found is None:
+        if found is None and program_mode is None:
             raise ValidationError(
                 f"{job}: cannot find the weld program it was planned from (hash "
                 f"{traj.program_hash[:12]}); run the program .yaml instead"
@@ -822,7 +879,16 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
 
             power: Any = ArcDisabled()
             power.connect()
-            say(Progress("stage", "no power source: dry run with the arc disabled"))
+            if program_mode is not None and program_mode.arc is ProgramArc.ROBOT_IO:
+                say(
+                    Progress(
+                        "stage",
+                        f"power source on the robot's I/O: arc on DO {program_mode.arc_output}, "
+                        f"arc established on DI {program_mode.arc_input}",
+                    )
+                )
+            else:
+                say(Progress("stage", "no power source: dry run with the arc disabled"))
         else:
             power = connect_power_source(options.powersource_url, config)
         stack.callback(power.close)
@@ -835,13 +901,24 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
             log_path=options.log_path,
             out_dir=out,
             part_serial=options.part_serial,
-            params=params_from_program(program, use_jobs=options.use_power_source_jobs),
+            params=params_from_program(program, use_jobs=options.use_power_source_jobs)
+            if program is not None
+            else {},
             config=config,
             timeout=options.job_timeout,
             stamp_key=key,
             progress=say,
+            program_mode=program_mode,
         )
-    return CellRunResult(state, message, job_id, options.log_path, traj_path, report_path, Path(program.path))
+    return CellRunResult(
+        state,
+        message,
+        job_id,
+        options.log_path,
+        traj_path,
+        report_path,
+        Path(program.path) if program is not None else None,
+    )
 
 
 def check_job_input(job: Path, *, stamp_key: StampKey | KeySource | None = FROM_ENVIRONMENT) -> None:

@@ -3,6 +3,7 @@ exceptions the supervision loop uses to leave a motion (never seen outside ``wel
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,35 @@ class CellConfig:
     signal_flush_period: float = 0.25
     motion_margin: float = 5.0
     power_source_comm_timeout: float | None = 0.15
+
+
+class ProgramArc(enum.Enum):
+    """Who switches the arc when the job runs as one controller program (program mode)."""
+
+    DRY_RUN = "dry_run"  # arc disabled: the program never raises an arc request
+    ROBOT_IO = "robot_io"  # power source wired to the robot: arc on a digital output, established on an input
+    FIELDBUS = "fieldbus"  # the program requests the arc through RTDE; the cell switches the power source
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramMode:
+    """Run the whole job as one controller program instead of streaming it (UR program mode).
+
+    Attributes:
+        arc: Who switches the arc (:class:`ProgramArc`).
+        arc_output: Robot digital output of the arc (``ROBOT_IO``).
+        arc_input: Robot digital input "arc established" (``ROBOT_IO``).
+    """
+
+    arc: ProgramArc = ProgramArc.DRY_RUN
+    arc_output: int = 0
+    arc_input: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("arc_output", "arc_input"):
+            v = getattr(self, name)
+            if not 0 <= v <= 7:
+                raise ValueError(f"ProgramMode.{name} {v}: expected a standard digital I/O number 0 … 7")
 
 
 @dataclass(frozen=True, slots=True)

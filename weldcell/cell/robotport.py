@@ -31,6 +31,25 @@ class RobotSnapshot:
     digital_outputs: tuple[bool, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class ProgramSnapshot:
+    """The controller while a whole-job program runs (program mode), from one RTDE state.
+
+    Attributes:
+        q: Actual joint positions [rad], shape (n,).
+        digital_inputs: Digital inputs 0-15.
+        digital_outputs: Digital output bits.
+        block: The program's weld-block register: k + 1 in weld block k, 0 elsewhere, -1 when done.
+        arc_request: The program's arc request (its arc output or RTDE register) is high.
+    """
+
+    q: npt.NDArray[np.float64]
+    digital_inputs: tuple[bool, ...]
+    digital_outputs: int
+    block: int
+    arc_request: bool
+
+
 class Motion:
     """A trajectory slice running on the robot (wraps the driver's ``ExecutionHandle``)."""
 
@@ -101,6 +120,42 @@ class RobotPort:
             traj_path=approval.path,
         )
         return Motion(handle, traj)
+
+    def supports_programs(self) -> bool:
+        """True when the driver runs a whole job as one controller program (UR program mode)."""
+        return callable(getattr(self.driver, "execute_program", None))
+
+    def execute_program(self, traj: JointTrajectory, approval: Approval, options: Any) -> Motion:
+        """Start the whole of ``traj`` as one controller program (non-blocking)."""
+        handle = self.driver.execute_program(
+            traj, traj_path=approval.path, force_unvalidated=approval.force_unvalidated, options=options
+        )
+        return Motion(handle, traj)
+
+    def program_snapshot(self, arc_request_register: int | None, arc_output: int) -> ProgramSnapshot:
+        """The controller's state while a job program runs (see :class:`ProgramSnapshot`).
+
+        ``arc_request_register``: the RTDE output bit the program raises as arc request, or None for
+        the digital output ``arc_output``.
+        """
+        st = self.driver.state(timeout=1.0)
+        bits = int(st.digital_in)
+        block = int(self.driver.program_block())
+        if arc_request_register is not None:
+            request = bool(self.driver.program_arc_request())
+        else:
+            request = bool(int(st.digital_out) >> arc_output & 1)
+        return ProgramSnapshot(
+            np.array(st.q, dtype=np.float64),
+            tuple(bool(bits >> n & 1) for n in range(16)),
+            int(st.digital_out),
+            block,
+            request,
+        )
+
+    def set_arc_established(self, on: bool) -> None:
+        """Tell the job program the arc is established (fieldbus power source switched by the PC)."""
+        self.driver.set_arc_established(on)
 
     def snapshot(self) -> RobotSnapshot:
         """Joint positions, digital inputs and outputs 0-15 now (outputs as the controller reports them)."""

@@ -112,13 +112,7 @@ class JobRunner:
     # --- the worker ------------------------------------------------------------------------------
     def _run(self) -> None:
         try:
-            while self._cursor.step < len(self._steps):
-                step = self._steps[self._cursor.step]
-                if isinstance(step, MoveStep):
-                    self._run_move(step)
-                else:
-                    self._run_seam(step)
-                self._cursor = Cursor(self._cursor.step + 1)
+            self._run_steps()
             if self._req_estop.is_set():  # arrived during the last arc end: the job is done but stopped
                 raise JobInterruptedError(Command.ESTOP, self._stop_reason or "e-stop")
             if self._job_id is not None:
@@ -136,6 +130,16 @@ class JobRunner:
             self._stop_job(Command.FAULT, f"internal error: {err!r}")
         finally:
             self._motion = None
+
+    def _run_steps(self) -> None:
+        """Execute the job's steps from the cursor on (stream mode: slice by slice)."""
+        while self._cursor.step < len(self._steps):
+            step = self._steps[self._cursor.step]
+            if isinstance(step, MoveStep):
+                self._run_move(step)
+            else:
+                self._run_seam(step)
+            self._cursor = Cursor(self._cursor.step + 1)
 
     def _stop_job(self, command: Command, message: str) -> None:
         self.last_error = message

@@ -360,11 +360,20 @@ def cell_run(
     cell_config: Path | None = CellConfigOption,
     dashboard_port: int | None = DashboardPortOption,
     script_port: int | None = ScriptPortOption,
+    mode: str = typer.Option(
+        "stream",
+        "--mode",
+        help="stream: the cell streams the job slice by slice; program: the controller runs the whole "
+        "job as one URScript program and the cell switches the arc, watches the interlocks and logs.",
+    ),
 ) -> None:
     """Weld a program or a validated trajectory on a real cell (UR or KUKA robot + Modbus power source)."""
     from weldcell.cell.demo import RunOptions, check_job_input, check_robot_url, run_job
+    from weldcell.errors import WeldcellError
     from weldcell.planning.stamp import FROM_ENVIRONMENT, resolve_stamp_key
 
+    if mode not in ("stream", "program"):
+        raise WeldcellError(f"--mode {mode!r}: expected 'stream' or 'program'")
     check_robot_url(robot)  # an unknown scheme or a bad address fails before anything else
     key = resolve_stamp_key(FROM_ENVIRONMENT if stamp_key is None else stamp_key)
     setup = _cell_setup(cell_config)
@@ -386,6 +395,7 @@ def cell_run(
             config=setup.config,
             dashboard_port=dashboard_port,
             script_port=script_port,
+            program_mode=mode == "program",
         ),
         progress=_progress_printer(),
     )

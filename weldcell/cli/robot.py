@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import itertools
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
 from weldcell.cli.common import console
-from weldcell.errors import DriverError, WeldcellError
+from weldcell.errors import WeldcellError
 
 if TYPE_CHECKING:
     from weldcell.kinematics.safety import SafetyLimits
@@ -202,81 +200,6 @@ def _probe(host: str, port: int, timeout: float = 3.0) -> None:
         ) from err
 
 
-def _prepare(source: Path, out_dir: Path | None, key: Any) -> tuple[Any, Path, Any]:
-    """(trajectory, trajectory file, program or None) ready to run: a program is planned, validated and
-    stamped here; for a trajectory the program it was planned from is looked up (for the start move).
-
-    ``key``: the cell's stamp key (``StampKey`` or None), see :func:`weldcell.planning.stamp.verify_stamp`.
-    """
-    from weldcell.planning.stamp import verify_stamp
-    from weldcell.planning.trajectory import load_trajectory
-
-    if not source.exists():
-        raise WeldcellError(f"{source}: file not found")
-    if source.is_dir():
-        raise WeldcellError(f"{source}: is a folder; expected a weld program (.yaml) or a trajectory (.npz)")
-    if source.suffix.lower() not in PROGRAM_SUFFIXES:
-        from weldcell.cell.demo import program_for
-
-        traj = load_trajectory(source)
-        verify_stamp(source, traj, key=key)
-        return traj, source, program_for(traj, source)
-    from weldcell.cell.demo import Progress, plan_and_validate
-
-    folder = out_dir or source.with_name(f"{source.stem}_run")
-    folder.mkdir(parents=True, exist_ok=True)
-
-    def say(p: Progress) -> None:
-        console.print(p.message, markup=False, highlight=False)
-
-    # the same plan → validate → stamp path as `weldcell demo` and `weldcell cell run`
-    program, traj, traj_path, _ = plan_and_validate(source, folder, say, stamp_key=key)
-    return traj, traj_path, program
-
-
-def _move_to_start(driver: Any, traj: Any, traj_path: Path, program: Any, q0: Any, key: Any) -> None:
-    """The cell's start move: planned collision-free, within the planning speed limits, with real TCP
-    poses, validated in the simulator and stamped before it runs (``weldcell.cell.joinmove``).
-
-    Raises:
-        WeldcellError: no program to validate against, no safe move, or validation failed.
-    """
-    from weldcell.cell.approval import SimApprover
-    from weldcell.cell.demo import collision_checker_for
-    from weldcell.cell.joinmove import plan_cell_move
-    from weldcell.kinematics import load_robot
-
-    if program is None:
-        raise WeldcellError(
-            f"{traj_path}: the weld program it was planned from is not next to it, so the move to the "
-            "start cannot be checked for collisions; run the program .yaml, or jog the robot to the start"
-        )
-    move = plan_cell_move(load_robot(traj.robot), traj, q0, traj.q[0], collision_checker_for(program))
-    approver = SimApprover(program, traj_path.parent / "motions", stamp_key=key)
-    try:
-        approval = approver.approve(move, "start")
-    finally:
-        approver.close()
-    console.print(f"moving to the start pose: {move.duration:.1f} s, collision-free, validated")
-    res = driver.execute(move, traj_path=approval.path).wait_until_done(move.duration + 30.0)
-    if res.outcome.value != "completed":
-        raise DriverError(f"the move to the start pose did not complete: {res.reason}")
-
-
-def _slices(traj: Any) -> list[tuple[int, int, str]]:
-    """Split at arc switching samples: (start, end, seam id or '' for transit)."""
-    import numpy as np
-
-    arc = np.asarray(traj.arc_on, dtype=bool)
-    cuts = [0, *(int(i) + 1 for i in np.nonzero(arc[1:] != arc[:-1])[0]), traj.n_samples]
-    out = []
-    for a, b in itertools.pairwise(cuts):
-        end = min(b + 1, traj.n_samples)  # include the boundary sample so slices join at rest
-        seam = traj.seam_ids[traj.seam_index[a]] if arc[a] and traj.seam_index[a] >= 0 else ""
-        out.append((a, end, seam))
-    return out
-
-
 def run_cmd(
     source: Path = typer.Argument(..., help="Weld program (.yaml) or validated trajectory (.npz)."),
     robot: str = typer.Option(
@@ -285,8 +208,8 @@ def run_cmd(
     powersource: str | None = typer.Option(
         None,
         "--powersource",
-        help="Power source, e.g. modbus://192.168.0.20:502 (stream mode; without it: a dry run with "
-        "the arc disabled).",
+        help="Power source, e.g. modbus://192.168.0.20:502 (without it, and in program mode without "
+        "--arc-output: a dry run with the arc disabled).",
     ),
     dashboard_port: int = typer.Option(29999, "--dashboard-port", help="Dashboard port of the controller."),
     script_port: int = typer.Option(
@@ -295,15 +218,16 @@ def run_cmd(
     arc_output: int | None = typer.Option(
         None,
         "--arc-output",
-        help="Program mode: standard digital output that switches the arc (default 0). Stream mode switches "
-        "the arc through the cell's power source.",
+        help="Program mode with the power source wired to the robot: the program switches the arc on "
+        "this standard digital output (arc established on digital input 0). Stream mode, and program "
+        "mode with --powersource, switch the arc through the cell's power source.",
     ),
     power_on: bool = typer.Option(False, "--power-on", help="Power on and release brakes via the dashboard."),
     move_to_start: bool = typer.Option(
         False,
         "--move-to-start",
-        help="Program mode: move to the start pose first (planned collision-free and validated, like the "
-        "cell's start move). Stream mode always does so.",
+        help="Kept for compatibility: both modes always make the cell's start move (planned "
+        "collision-free and validated) when the robot is not at the start.",
     ),
     out: Path | None = typer.Option(
         None, "--out", "-o", help="Folder for the planned trajectory and the moves the cell plans."
@@ -311,14 +235,14 @@ def run_cmd(
     mode: str = typer.Option(
         "stream",
         "--mode",
-        help="stream: the cell controller streams the job over RTDE (interlocks, weld log); "
-        "program: the whole job as one URScript program.",
+        help="stream: the cell streams the job over RTDE; program: the controller runs the whole job as "
+        "one URScript program. Both run through the cell: start move, interlocks, weld log.",
     ),
-    db: Path = typer.Option(Path("weldlog.sqlite"), "--db", help="Weld log file (SQLite), stream mode."),
+    db: Path = typer.Option(Path("weldlog.sqlite"), "--db", help="Weld log file (SQLite)."),
     cell_config: Path | None = typer.Option(
-        None, "--cell-config", help="Cell configuration YAML (see docs/cell.md), stream mode."
+        None, "--cell-config", help="Cell configuration YAML (see docs/cell.md)."
     ),
-    part_serial: str = typer.Option("", "--part", help="Serial number of the part (stream mode)."),
+    part_serial: str = typer.Option("", "--part", help="Serial number of the part."),
     stamp_key: Path | None = typer.Option(
         None,
         "--stamp-key",
@@ -328,8 +252,9 @@ def run_cmd(
 ) -> None:
     """Execute a program or trajectory on a robot; one result per seam.
 
-    Stream mode runs the job through the cell controller (``weldcell cell run``: validated start and
-    recovery moves, interlocks, weld log); without --powersource the arc is disabled (a dry run).
+    Both modes run the job through the cell controller (``weldcell cell run``: validated start and
+    recovery moves, interlocks, weld log); without --powersource (and, in program mode, without
+    --arc-output) the arc is disabled (a dry run).
     """
     from weldcell.planning.stamp import FROM_ENVIRONMENT, resolve_stamp_key
 
@@ -346,9 +271,10 @@ def run_cmd(
             "--arc-output is for --mode program; in stream mode the cell switches the arc through its "
             "power source (--powersource modbus://HOST:PORT), or runs a dry run without one"
         )
-    if mode == "program" and powersource is not None:
+    if powersource is not None and arc_output is not None:
         raise WeldcellError(
-            "--powersource is for stream mode; --mode program switches the arc with --arc-output"
+            "--powersource and --arc-output both switch the arc: give the power source (the cell switches "
+            "it) or the robot output it is wired to (the job program switches it), not both"
         )
     if kind == "ur":
         from weldcell.drivers.ur.driver import URDriverConfig
@@ -366,15 +292,24 @@ def run_cmd(
         check_job_input(source, stamp_key=key)  # a trajectory's stamp is checked before anything connects
     if kind == "ur" and source.is_file():
         _probe(host, rtde_port or 30004)  # an unreachable robot is reported before the slow planning
-    if mode == "stream":
-        ports = (dashboard_port, script_port)
-        _run_stream(source, robot, powersource, ports, power_on, out, db, cell_config, part_serial, stamp_key)
-        return
-    ports3 = (rtde_port, dashboard_port, script_port)
-    _run_program_mode(source, host, ports3, arc_output or 0, power_on, move_to_start, out, key)
+    del move_to_start  # the cell always makes its validated start move
+    ports = (dashboard_port, script_port)
+    _run_cell(
+        source,
+        robot,
+        powersource,
+        ports,
+        power_on,
+        out,
+        db,
+        cell_config,
+        part_serial,
+        stamp_key,
+        (mode == "program", arc_output),
+    )
 
 
-def _run_stream(
+def _run_cell(
     source: Path,
     robot: str,
     powersource: str | None,
@@ -385,8 +320,10 @@ def _run_stream(
     cell_config: Path | None,
     part_serial: str,
     stamp_key: Path | None,
+    program: tuple[bool, int | None],
 ) -> None:
-    """Stream mode: the job through the cell controller (arc disabled without a power source)."""
+    """The job through the cell controller, streamed or as one program (``program``: (program mode,
+    robot arc output)); the arc is disabled without a power source or robot arc output."""
     from weldcell.cell.demo import RunOptions, check_job_input, run_job
     from weldcell.cli.cell import (
         _cell_setup,
@@ -420,111 +357,12 @@ def _run_stream(
             script_port=ports[1],
             power_on=power_on,
             stamp_key=stamp_key,
+            program_mode=program[0],
+            arc_output=program[1],
         ),
         progress=_progress_printer(),
     )
     _finish(res)
-
-
-def _run_program_mode(
-    source: Path,
-    host: str,
-    ports: tuple[int | None, int, int],
-    arc_output: int,
-    power_on: bool,
-    move_to_start: bool,
-    out: Path | None,
-    key: Any,
-) -> None:
-    """Program mode: the whole trajectory as one URScript program on the UR controller.
-
-    ``ports``: RTDE (None: default), Dashboard and script port.
-    """
-    rtde_port, dashboard_port, script_port = ports
-    import numpy as np
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-    from rich.table import Table
-
-    from weldcell.drivers.base import ExecutionOutcome
-    from weldcell.drivers.ur.driver import URDriver, URDriverConfig
-
-    traj, traj_path, program = _prepare(source, out, key)
-    cfg = URDriverConfig(
-        robot=traj.robot,
-        rtde_port=rtde_port or 30004,
-        dashboard_port=dashboard_port,
-        script_port=script_port,
-        arc_output=arc_output,
-        power_on=power_on,
-    )
-    driver: Any = URDriver(host, cfg)
-    driver.stamp_key = key
-    rows: list[tuple[str, str, str]] = []
-    with driver:
-        q0 = driver.state().q
-        if move_to_start and float(np.max(np.abs(q0 - traj.q[0]))) > 1e-3:
-            _move_to_start(driver, traj, Path(traj_path), program, q0, key)
-            q0 = driver.state().q
-        if float(np.max(np.abs(q0 - traj.q[0]))) > 1e-3:
-            raise DriverError(
-                f"the robot is not at the trajectory's start (largest joint deviation "
-                f"{float(np.max(np.abs(q0 - traj.q[0]))):.3f} rad); jog it there or pass --move-to-start"
-            )
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.fields[info]}"),
-            TimeElapsedColumn(),
-            console=console,
-        ) as bar:
-            task = bar.add_task("running", total=traj.n_samples - 1, info="")
-            rows = _run_program(driver, traj, traj_path, arc_output, bar, task)
-    table = Table(title="result per seam")
-    for col in ("seam", "outcome", "reached"):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(*r)
-    console.print(table)
-    if any(r[1] != ExecutionOutcome.COMPLETED.value for r in rows) or (not rows and traj.arc_on.any()):
-        raise typer.Exit(code=1)
-
-
-def _run_program(
-    driver: Any, traj: Any, traj_path: Path, arc_output: int, bar: Any, task: Any
-) -> list[tuple[str, str, str]]:
-    """Run the whole trajectory as one URScript program (``--mode program``); rows per seam."""
-    import numpy as np
-
-    from weldcell.drivers.base import ExecutionOutcome
-    from weldcell.drivers.ur.export import UrExportOptions
-
-    arc_input = driver.config.arc_established_input
-    opt = UrExportOptions(arc_do=arc_output, arc_di=arc_input if arc_input is not None else 0)
-    h = driver.execute_program(traj, traj_path=traj_path, options=opt)
-    while not h.done:
-        p = h.progress
-        bar.update(task, completed=p.index, info=f"URScript program, t = {p.t:.2f} s")
-        time.sleep(0.05)
-    res = h.result
-    assert res is not None  # mypy
-    bar.update(task, completed=res.reached_index)
-    rows = []
-    for a, b, seam in _slices(traj):
-        if not seam:
-            continue
-        if res.outcome is ExecutionOutcome.COMPLETED or res.reached_index >= b - 1:
-            outcome = ExecutionOutcome.COMPLETED.value
-        elif res.reached_index >= a:
-            outcome = res.outcome.value
-        else:
-            outcome = "not started"
-        s_done = traj.seam_s[a : min(res.reached_index, b - 1) + 1]
-        s_done = s_done[np.isfinite(s_done)]
-        rows.append((seam, outcome, f"{s_done.max() * 1e3:.0f} mm" if s_done.size else "-"))
-    if res.outcome is not ExecutionOutcome.COMPLETED:
-        bar.stop()
-        console.print(f"[bold red]program {res.outcome.value}[/] at sample {res.reached_index}: {res.reason}")
-    return rows
 
 
 def register(app: typer.Typer) -> None:

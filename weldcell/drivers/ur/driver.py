@@ -56,10 +56,11 @@ from weldcell.drivers.realtime import (
     configure_thread,
     lookahead_from_lateness,
 )
+from weldcell.drivers.ur import models
 from weldcell.drivers.ur import rtde_protocol as rp
 from weldcell.drivers.ur import servo_program as sp
 from weldcell.drivers.ur.dashboard import DASHBOARD_PORT, DashboardClient
-from weldcell.drivers.ur.export import UrExportOptions, urscript_from_trajectory
+from weldcell.drivers.ur.export import UrExportOptions, arc_set, urscript_from_trajectory
 from weldcell.drivers.ur.rtde_client import RTDE_PORT, RTDEClient
 from weldcell.errors import (
     DriverConnectionError,
@@ -124,6 +125,8 @@ OUTPUTS = [
     *[f"output_int_register_{i}" for i in range(sp.OUT_RECEIVED, sp.OUT_SESSION + 1)],
     f"output_int_register_{sp.OUT_INSTANCE}",
     f"output_int_register_{sp.OUT_MIN_FILL}",
+    f"output_int_register_{sp.OUT_BLOCK}",
+    f"output_bit_register_{sp.OUT_ARC_REQUEST_BIT}",
     f"output_double_register_{sp.OUT_POSITION}",
 ]
 STREAM_INPUTS = [
@@ -149,11 +152,21 @@ _SLOTS = sp.SLOTS
 _I32 = struct.Struct(">i")
 _I32X4 = struct.Struct(">4i")
 _SAMPLE_BYTES = 6 * 8  # one set-point: 6 big-endian doubles
+_FLANGE = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)  # UR pose of the flange as TCP
 ANALOG_OUT_MAX_V = 10.0  # UR standard analog outputs in voltage mode: 0-10 V
 _RING_TOO_SMALL = (
     "control loop %.1f ms late: the look-ahead needs more than the servo program's ring holds "
     "(%d samples); raise URDriverConfig.ring"
 )
+#: Program mode: the speed slider held at 100 % while a job program runs, and "arc established" from
+#: the PC for programs that read it from an RTDE register (fieldbus power source)
+PROGRAM_INPUTS = [
+    "speed_slider_mask",
+    "speed_slider_fraction",
+    f"input_bit_register_{sp.IN_ARC_ESTABLISHED_BIT}",
+]
+_K_BLOCK = f"output_int_register_{sp.OUT_BLOCK}"
+_K_ARC_REQUEST = f"output_bit_register_{sp.OUT_ARC_REQUEST_BIT}"
 IO_INPUTS = [
     "standard_digital_output_mask",
     "standard_digital_output",
@@ -337,16 +350,24 @@ class _ProgramRun:
     in a window of ``window`` samples from the last index found, so it never goes back.
     """
 
-    def __init__(self, handle: ExecutionHandle, script: str, stop_script: str, window: int) -> None:
+    def __init__(
+        self, handle: ExecutionHandle, script: str, stop_script: str, window: int, opt: UrExportOptions
+    ) -> None:
         self.handle = handle
         self.script = script
         self.stop_script = stop_script
+        self.arc_do = opt.arc_do
+        self.dry = not opt.arc_enabled or opt.arc_request_register is not None  # no arc on a robot output
+        self.arc_bit = 1 << opt.arc_do
+        # the program's weld block register (driver's OUTPUTS carry output int 33), else the arc output
+        self.block_key = _K_BLOCK if opt.progress_register == sp.OUT_BLOCK else None
         self.q = np.ascontiguousarray(handle.traj.q, dtype=np.float64)
         self.window = window
         self.index = handle.start_index
         # first sample of the final rest (samples equal to the last one): reaching it is the end
         moving = np.nonzero(np.any(self.q != self.q[-1], axis=1))[0]
         self.final_from = int(moving[-1]) + 1 if moving.size else 0
+        self.end_slack = max(1, round(0.1 / handle.traj.dt))  # samples [0.1 s of motion]
         self.started = False  # the controller reported the program running
 
 
@@ -382,6 +403,8 @@ class URDriver(RobotDriver):
         self._io_request: bytes | None = None  # prepacked IO package, sent by the control thread
         self._io_lock = threading.Lock()
         self._arc_off_request = False
+        self._program_values: list[Any] = [0, 1.0, False]  # PROGRAM_INPUTS
+        self._program_request: bytes | None = None  # prepacked program-mode package (control thread sends)
         self.rate: LoopTimer | None = None
         #: look-ahead in use [s]: ``URDriverConfig.lookahead``, grown from the measured lateness
         self.lookahead = self.config.lookahead
@@ -389,6 +412,8 @@ class URDriver(RobotDriver):
         self.dropped_sends = 0
         self.connection_error: str = ""
         self._fk: Any = None
+        #: TCP pose the running servo program set (UR pose in the flange frame), None: the installation's
+        self._program_tcp: tuple[float, ...] | None = None
 
     def __repr__(self) -> str:
         return f"URDriver({self.host!r})"
@@ -410,6 +435,7 @@ class URDriver(RobotDriver):
             rtde.setup_outputs(OUTPUTS, 1.0 / self.dt)
             self._stream_recipe = rtde.setup_inputs(STREAM_INPUTS)
             self._io_recipe = rtde.setup_inputs(IO_INPUTS)
+            self._program_recipe = rtde.setup_inputs(PROGRAM_INPUTS)
             tx = _TxWindow(self._stream_recipe)
             rtde.start()
         except Exception:
@@ -452,7 +478,8 @@ class URDriver(RobotDriver):
                 self._reset_request = self._session  # applied to the window by the control thread
             if cfg.power_on and self.dashboard is not None:
                 self._power_on(deadline)
-            self._upload_program(max(0.1, min(cfg.upload_timeout, deadline - time.monotonic())))
+            # the flange as TCP until a slice brings its own (most motions before a job are joint moves)
+            self._upload_program(max(0.1, min(cfg.upload_timeout, deadline - time.monotonic())), _FLANGE)
         except Exception:
             self._close()
             raise
@@ -473,8 +500,12 @@ class URDriver(RobotDriver):
             time.sleep(0.01)
         raise DriverTimeoutError(f"{self.host}: robot did not reach RUNNING after power on and brake release")
 
-    def _upload_program(self, timeout: float) -> None:
-        """Upload the servo program and wait until it runs and acknowledges our session."""
+    def _upload_program(self, timeout: float, tcp_pose: tuple[float, ...] | None = None) -> None:
+        """Upload the servo program and wait until it runs and acknowledges our session.
+
+        ``tcp_pose``: the TCP the program sets (``set_tcp``, UR pose in the flange frame [m, rad]) so
+        that the controller's TCP speed limit watches the torch tip; None keeps the installation's.
+        """
         cfg = self.config
         text = sp.servo_program(
             cycle=self.dt,
@@ -483,7 +514,9 @@ class URDriver(RobotDriver):
             stop_time=cfg.stop_time,
             watchdog_hz=cfg.watchdog_hz,
             instance=self._session,
+            tcp_pose=tcp_pose,
         )
+        self._program_tcp = None
         fb = self._latest
         if fb is not None and fb["robot_mode"] != 7:
             raise DriverFaultError(
@@ -505,6 +538,7 @@ class URDriver(RobotDriver):
                 and fb[f"output_int_register_{sp.OUT_SESSION}"] == self._session
                 and fb[f"output_int_register_{sp.OUT_STATUS}"] == sp.StreamStatus.FILLING
             ):
+                self._program_tcp = tcp_pose
                 return
             time.sleep(0.005)
         recent = [m for m, _, _ in self.controller_messages()[-3:]]
@@ -710,6 +744,11 @@ class URDriver(RobotDriver):
                         with self._io_lock:
                             if self._io_request is req:
                                 self._io_request = None
+                    req = self._program_request
+                    if req is not None and rtde.send_nowait(req):
+                        with self._io_lock:
+                            if self._program_request is req:
+                                self._program_request = None
                 except DriverConnectionError as err:
                     self._log_queue.put((logging.ERROR, f"RTDE send failed: {err}"))
                     return
@@ -814,8 +853,9 @@ class URDriver(RobotDriver):
             st.command = command
             tx.set_command(command)
 
-    def _request_arc_off(self) -> None:
-        n = self.config.arc_output
+    def _request_arc_off(self, run: _ProgramRun | None = None) -> None:
+        # a job program switches the arc on its own output (UrExportOptions.arc_do), a dry run on none
+        n = self.config.arc_output if run is None else (None if run.dry else run.arc_do)
         if n is not None:
             with self._io_lock:
                 v = self._io_values
@@ -874,18 +914,22 @@ class URDriver(RobotDriver):
             self._start_program(handle, self._program_options)
             return
         st = self._stream
+        # the servo program must run with the slice's TCP (set_tcp), so that the controller's TCP
+        # speed limit watches the torch tip; a slice with another tool uploads it again
+        tcp = tuple(round(float(x), 9) for x in models.pose_from_matrix(np.asarray(handle.traj.T_flange_tcp)))
         ready = (
             fb["runtime_state"] == 2
             and (st is None or fb[f"output_int_register_{sp.OUT_SESSION}"] == st.session)
             and fb[f"output_int_register_{sp.OUT_STATUS}"]
             in (sp.StreamStatus.FILLING, sp.StreamStatus.STOPPED, sp.StreamStatus.DONE)
+            and self._program_tcp == tcp
         )
-        if not ready:  # the program stopped (fault, watchdog, dashboard stop): upload it again
+        if not ready:  # the program stopped (fault, watchdog, dashboard stop) or has another TCP: upload it
             self._stream = None
             self._session += 1
             self._reset_request = self._session  # applied to the window by the control thread
             time.sleep(3 * self.dt)
-            self._upload_program(self.config.upload_timeout)
+            self._upload_program(self.config.upload_timeout, tcp)
         self._pending = _Stream(handle, self.dt, 0, 0)
 
     def _stop(self, handle: ExecutionHandle) -> None:
@@ -933,6 +977,8 @@ class URDriver(RobotDriver):
             arc_do=cfg.arc_output if cfg.arc_output is not None else 0,
             arc_di=cfg.arc_established_input if cfg.arc_established_input is not None else 0,
         )
+        if opt.progress_register is None:  # the driver follows the weld blocks in output int 33
+            opt = dataclasses.replace(opt, progress_register=sp.OUT_BLOCK)
         self._program_options = opt
         try:  # the base class checks stamp, limits, start pose, then calls _execute -> _start_program
             return self.execute(traj, traj_path=traj_path, force_unvalidated=force_unvalidated)
@@ -944,12 +990,9 @@ class URDriver(RobotDriver):
             # over the script port the controller runs a lone "def … end"; no trailing call
             script = urscript_from_trajectory(handle.traj, dataclasses.replace(opt, call_at_end=False))
             stop_script = (
-                "def weldcell_stop():\n"
-                f"  set_standard_digital_out({opt.arc_do}, False)\n"
-                f"  stopj({opt.stop_acceleration:g})\n"
-                "end\n"
+                f"def weldcell_stop():\n  {arc_set(opt, False)}\n  stopj({opt.stop_acceleration:g})\nend\n"
             )
-            run = _ProgramRun(handle, script, stop_script, max(50, round(0.5 / handle.traj.dt)))
+            run = _ProgramRun(handle, script, stop_script, max(50, round(0.5 / handle.traj.dt)), opt)
             timeout = self.config.upload_timeout
             # the servo program is given up: the next execute() finds it gone and uploads it again
             self._stream = None
@@ -959,6 +1002,9 @@ class URDriver(RobotDriver):
                 self._send_script(stop_script, "the stop program")  # replaces the idle servo program
                 self._wait_runtime(lambda rs: rs != 2, timeout, "the servo program did not stop")
             self._program = run
+            # the speed slider scales every motion of the program (and so the weld's travel speed):
+            # held at 100 % through RTDE for the whole run (speed_slider_mask = 1)
+            self._write_program_inputs(slider_mask=1, slider_fraction=1.0, arc_established=False)
             self._send_script(script, "the weld program")
             self._wait_runtime(
                 lambda rs: run.started or run.handle.done, timeout, "the weld program did not start"
@@ -990,6 +1036,44 @@ class URDriver(RobotDriver):
                 raise
             self.dashboard.stop()  # abrupt, but the program does stop
 
+    def _stop_quietly(self, run: _ProgramRun) -> None:
+        try:
+            self._stop_program(run)
+        except DriverError as err:
+            log.error("%s: stopping the weld program failed: %s", self.host, err)
+
+    def _write_program_inputs(
+        self,
+        *,
+        slider_mask: int | None = None,
+        slider_fraction: float | None = None,
+        arc_established: bool | None = None,
+    ) -> None:
+        """Queue the program-mode RTDE inputs (speed slider override, arc-established bit)."""
+        with self._io_lock:
+            v = self._program_values
+            if slider_mask is not None:
+                v[0] = slider_mask
+            if slider_fraction is not None:
+                v[1] = slider_fraction
+            if arc_established is not None:
+                v[2] = arc_established
+            self._program_request = rp.pack_package(rp.DATA_PACKAGE, self._program_recipe.pack(list(v)))
+
+    def set_arc_established(self, on: bool) -> None:
+        """Write "arc established" to the job program (RTDE input bit register 64), for a program
+        exported with ``arc_established_register`` (a fieldbus power source the PC talks to)."""
+        self._write_program_inputs(arc_established=on)
+
+    def program_block(self) -> int:
+        """The running job program's weld block register (output int 33): k + 1 in weld block k,
+        0 outside the welds, -1 once done (see ``UrExportOptions.progress_register``)."""
+        return int(self._wait_latest(1.0)[_K_BLOCK])
+
+    def program_arc_request(self) -> bool:
+        """The job program's arc request in RTDE output bit register 64 (fieldbus power source)."""
+        return bool(self._wait_latest(1.0)[_K_ARC_REQUEST])
+
     def _advance_program(self, run: _ProgramRun, fb: dict[str, Any]) -> None:
         """Update a program run from one RTDE output package (reader thread)."""
         h = run.handle
@@ -997,11 +1081,35 @@ class URDriver(RobotDriver):
         if safety != 1 and safety != 2:
             code = _SAFETY_NAMES.get(safety, safety)
             self._fail_stream(self._error_messages() or f"safety mode {code}", code)
-            self._request_arc_off()
+            self._request_arc_off(run)
             return
         running = fb["runtime_state"] == 2
         if not run.started:
             run.started = running
+            return
+        in_weld = (
+            fb[run.block_key] > 0
+            if run.block_key is not None
+            else bool(fb["actual_digital_output_bits"] & run.arc_bit)
+        )
+        if running and in_weld and fb["target_speed_fraction"] < 1.0 - 1e-6:
+            # the slider scales the travel speed but not the power source's wire feed: a weld that
+            # goes on slower is a different weld (undercut, excess fill); stop it, arc off
+            h._finish(
+                ExecutionResult(
+                    ExecutionOutcome.FAULTED,
+                    run.index,
+                    float(run.index),
+                    f"speed slider at {fb['target_speed_fraction'] * 100:.0f} % while the arc is on (program "
+                    "mode holds it at 100 %: the travel speed would no longer match the weld procedure); "
+                    "program stopped, arc off",
+                    "speed_slider",
+                )
+            )
+            self._request_arc_off(run)
+            threading.Thread(
+                target=self._stop_quietly, args=(run,), name="ur-program-stop", daemon=True
+            ).start()
             return
         # nearest sample to actual_q in a forward window (vectorised; monotone by construction)
         lo = run.index
@@ -1017,14 +1125,16 @@ class URDriver(RobotDriver):
         err = float(np.max(np.abs(run.q[last] - np.asarray(fb["actual_q"], dtype=np.float64))))
         if h.stop_requested:
             result = ExecutionResult(ExecutionOutcome.STOPPED, run.index, float(run.index), "stop requested")
-        elif run.index >= run.final_from and err < 1e-4:
+        elif err < 1e-4 and run.index >= run.final_from - run.end_slack:
+            # at the last pose, and progress reached the final move: the last motion command's target
+            # is written with 6 decimals, so a sample just before the final rest can be the nearest
             result = ExecutionResult(ExecutionOutcome.COMPLETED, last, float(last))
         else:
             reason = self._error_messages() or "the weld program ended before the last sample"
             result = ExecutionResult(
                 ExecutionOutcome.FAULTED, run.index, float(run.index), reason, "program_stopped"
             )
-            self._request_arc_off()
+            self._request_arc_off(run)
         h._finish(result)
 
     def _set_digital_out(self, n: int, value: bool) -> None:

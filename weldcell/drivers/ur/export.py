@@ -68,6 +68,7 @@ from weldcell.drivers.ur.export_params import (
     param_lines,
     weld_settings_from_program,
 )
+from weldcell.drivers.ur.servo_program import IN_ALIVE
 from weldcell.drivers.ur.virtual_motion import fk_batch, joint_blend_length
 from weldcell.planning.stamp import FROM_ENVIRONMENT, KeySource, StampKey, verify_stamp
 from weldcell.planning.trajectory import JointTrajectory, load_trajectory
@@ -130,6 +131,22 @@ class UrExportOptions:
         call_at_end: End the text with the call of the job function (a program file for the pendant);
             False for the secondary/primary script port, where the controller runs a lone
             ``def … end`` itself and would take a trailing call for a second program.
+        arc_enabled: False writes a dry run: the arc output is never switched on and nothing waits
+            for or checks "arc established" (dwell times, motion and speed checks stay).
+        arc_request_register: Raise this RTDE output boolean register (64 … 127) as the arc request
+            instead of the digital output ``arc_do`` (a fieldbus power source that the PC switches);
+            used together with ``arc_established_register``. After the arc off the program then
+            waits up to ``arc_timeout`` for "arc established" to drop (the PC has seen the current
+            stop and the wire free) before it moves on.
+        arc_established_register: Read "arc established" from this RTDE input boolean register
+            (64 … 127, written by the PC that talks to a fieldbus power source) instead of the
+            digital input ``arc_di``. None: the digital input.
+        progress_register: RTDE output integer register (0 … 47) the program writes its weld block
+            to: k + 1 from the arc-on point of the k-th weld block (k = 0, 1, …) to its arc-off point,
+            0 elsewhere; -1 once the job is done. None: not written.
+        pc_watchdog_hz: Arm the controller's RTDE watchdog on the PC's alive counter (input int
+            register 32, incremented in every package by the weldcell driver): the program stops
+            when the PC falls silent for ``1 / pc_watchdog_hz`` s. None: no watchdog (pendant use).
     """
 
     arc_do: int = 0
@@ -156,6 +173,11 @@ class UrExportOptions:
     use_jobs: bool = False
     program_name: str = "weldcell_job"
     call_at_end: bool = True
+    arc_enabled: bool = True
+    arc_request_register: int | None = None
+    arc_established_register: int | None = None
+    progress_register: int | None = None
+    pc_watchdog_hz: float | None = None
 
     def __post_init__(self) -> None:
         if not (0 <= self.arc_do <= 7 and 0 <= self.arc_di <= 7):
@@ -200,6 +222,24 @@ class UrExportOptions:
                 raise ExportError(f"{name} {f}: expected 0 < f <= 1")
         if not (isinstance(self.max_lines, int) and self.max_lines >= 100):
             raise ExportError(f"max_lines {self.max_lines}: expected an integer >= 100")
+        if self.arc_established_register is not None and not 64 <= self.arc_established_register <= 127:
+            raise ExportError(
+                f"arc_established_register {self.arc_established_register}: expected an RTDE input "
+                "boolean register 64 … 127 (the range for external RTDE clients)"
+            )
+        if self.arc_request_register is not None and not 64 <= self.arc_request_register <= 127:
+            raise ExportError(
+                f"arc_request_register {self.arc_request_register}: expected an RTDE output boolean register "
+                "64 … 127"
+            )
+        if self.progress_register is not None and not 0 <= self.progress_register <= 47:
+            raise ExportError(
+                f"progress_register {self.progress_register}: expected an RTDE output integer register 0 … 47"
+            )
+        if self.pc_watchdog_hz is not None and not (
+            math.isfinite(self.pc_watchdog_hz) and self.pc_watchdog_hz > 0
+        ):
+            raise ExportError(f"pc_watchdog_hz {self.pc_watchdog_hz}: expected a rate > 0 Hz")
         if not self.program_name.isidentifier():
             raise ExportError(f"program name {self.program_name!r} is not a valid URScript identifier")
         used = [b for b in self.io_map.job_bits]
@@ -561,6 +601,26 @@ def _weld_range(traj: JointTrajectory, b: WeldBlock) -> tuple[int, int]:
     return b.i_on + int(moving[0]), b.i_on + int(moving[-1]) + 1
 
 
+def arc_set(opt: UrExportOptions, on: bool) -> str:
+    """URScript statement that switches the arc request (digital output or RTDE register)."""
+    if opt.arc_request_register is not None:
+        return f"write_output_boolean_register({opt.arc_request_register}, {on})"
+    return f"set_standard_digital_out({opt.arc_do}, {on})"
+
+
+def arc_established_expr(opt: UrExportOptions) -> str:
+    """URScript expression that is True while the arc is established (input or RTDE register)."""
+    if opt.arc_established_register is not None:
+        return f"read_input_boolean_register({opt.arc_established_register})"
+    return f"get_standard_digital_in({opt.arc_di})"
+
+
+def _progress_line(opt: UrExportOptions, value: int) -> list[str]:
+    if opt.progress_register is None:
+        return []
+    return [f"  write_output_integer_register({opt.progress_register}, {value})"]
+
+
 def _check_line(v_min: float) -> str:
     return f"  wc_check({_fmt(v_min, 5)})"
 
@@ -667,9 +727,9 @@ def _servo_weld(ctx: _Context, w0: int, w1: int, seam: str) -> tuple[list[str], 
     return lines, (idx[-1] - idx[0]) * traj.dt, dev, len(idx) - 1
 
 
-def _weld(ctx: _Context, b: WeldBlock, setting: WeldSetting | None) -> _Section:
+def _weld(ctx: _Context, b: WeldBlock, setting: WeldSetting | None, ordinal: int = 0) -> _Section:
     traj, opt = ctx.traj, ctx.opt
-    do, di = opt.arc_do, opt.arc_di
+    established = arc_established_expr(opt)
     seam = b.seam_id
     w0, w1 = _weld_range(traj, b)
     dwell = float(traj.t[w0] - traj.t[b.i_on])
@@ -685,21 +745,25 @@ def _weld(ctx: _Context, b: WeldBlock, setting: WeldSetting | None) -> _Section:
         )
         lines += pl
     polls = max(1, math.ceil(opt.arc_timeout / opt.arc_poll - 1e-9))
-    lines += [
-        f"  textmsg({_text(f'weldcell: seam {seam} arc on')})",
-        f"  set_standard_digital_out({do}, True)",
-        "  wc_wait = 0",
-        f"  while (not get_standard_digital_in({di})) and wc_wait < {polls}:",
-        f"    sleep({_fmt(opt.arc_poll)})",
-        "    wc_wait = wc_wait + 1",
-        "  end",
-        f"  if not get_standard_digital_in({di}):",
-        f"    set_standard_digital_out({do}, False)",
-        f"    popup({_text(f'weldcell: no arc on seam {seam} within {opt.arc_timeout:g} s')}, "
-        '"Arc fault", error=True)',
-        "    halt",
-        "  end",
-    ]
+    lines += _progress_line(opt, ordinal + 1)
+    if opt.arc_enabled:
+        lines += [
+            f"  textmsg({_text(f'weldcell: seam {seam} arc on')})",
+            f"  {arc_set(opt, True)}",
+            "  wc_wait = 0",
+            f"  while (not {established}) and wc_wait < {polls}:",
+            f"    sleep({_fmt(opt.arc_poll)})",
+            "    wc_wait = wc_wait + 1",
+            "  end",
+            f"  if not {established}:",
+            f"    {arc_set(opt, False)}",
+            f"    popup({_text(f'weldcell: no arc on seam {seam} within {opt.arc_timeout:g} s')}, "
+            '"Arc fault", error=True)',
+            "    halt",
+            "  end",
+        ]
+    else:
+        lines += [f"  textmsg({_text(f'weldcell: seam {seam} dry run (arc disabled)')})", "  wc_wait = 0"]
     if dwell > 0:
         lines += [
             f"  wc_rest = {_fmt(dwell, 4)} - wc_wait * {_fmt(opt.arc_poll)}",
@@ -729,10 +793,25 @@ def _weld(ctx: _Context, b: WeldBlock, setting: WeldSetting | None) -> _Section:
         lines += pl
     if crater > 0:
         lines.append(f"  sleep({_fmt(crater, 4)})")
-    lines += [
-        f"  set_standard_digital_out({do}, False)",
-        f"  textmsg({_text(f'weldcell: seam {seam} arc off')})",
-    ]
+    if opt.arc_enabled:
+        lines += [
+            f"  {arc_set(opt, False)}",
+            f"  textmsg({_text(f'weldcell: seam {seam} arc off')})",
+        ]
+        if opt.arc_request_register is not None:  # the PC ends the weld: wait until it reports it ended
+            lines += [
+                "  wc_wait = 0",
+                f"  while {established} and wc_wait < {polls}:",
+                f"    sleep({_fmt(opt.arc_poll)})",
+                "    wc_wait = wc_wait + 1",
+                "  end",
+                f"  if {established}:",
+                f"    popup({_text(f'weldcell: the arc did not end on seam {seam} (wire stuck?)')}, "
+                '"Arc fault", error=True)',
+                "    halt",
+                "  end",
+            ]
+    lines += _progress_line(opt, 0)
     nominal = float(
         np.linalg.norm(
             ctx.T_plan[b.i_on : b.i_off + 1, :3, 3] - ctx.T_nominal[b.i_on : b.i_off + 1, :3, 3], axis=1
@@ -744,7 +823,7 @@ def _weld(ctx: _Context, b: WeldBlock, setting: WeldSetting | None) -> _Section:
 
 def _preamble(ctx: _Context, part: int, n_parts: int, start_q: NDArrayF, weld_params: bool) -> list[str]:
     traj, opt = ctx.traj, ctx.opt
-    do, di = opt.arc_do, opt.arc_di
+    do = opt.arc_do
     name = opt.program_name if n_parts == 1 else f"{opt.program_name}_{part}"
     sa = _fmt(opt.stop_acceleration)
     where = f"part {part}" if n_parts > 1 else "the job"
@@ -757,22 +836,40 @@ def _preamble(ctx: _Context, part: int, n_parts: int, start_q: NDArrayF, weld_pa
     ]
     if traj.program_hash:
         out.append(f"  # weld program hash {traj.program_hash}")
+    established = arc_established_expr(opt)
+    request = (
+        f"RTDE output boolean register {opt.arc_request_register} (the PC switches the power source)"
+        if opt.arc_request_register is not None
+        else f"standard digital output {do}"
+    )
+    source = (
+        f"RTDE input boolean register {opt.arc_established_register}"
+        if opt.arc_established_register is not None
+        else f"standard digital input {opt.arc_di}"
+    )
     out += [
-        f"  # arc on: standard digital output {do}; arc established: standard digital input {di}",
+        f"  # arc request: {request}; arc established: {source}"
+        if opt.arc_enabled
+        else "  # DRY RUN: the arc is disabled (the arc output stays off)",
         "  # weld parameters: "
         + ("per seam below (I/O map)" if weld_params else "NOT sent (set on the power source)"),
         "  # the speed slider must stay at 100 % while the arc is on (checked, the weld stops otherwise)",
         "  def wc_check(v_min):",
-        f"    if not get_standard_digital_in({di}):",
-        f"      set_standard_digital_out({do}, False)",
-        f"      stopj({sa})",
-        '      popup("weldcell: arc lost during the weld", "Arc fault", error=True)',
-        "      halt",
-        "    end",
+    ]
+    if opt.arc_enabled:
+        out += [
+            f"    if not {established}:",
+            f"      {arc_set(opt, False)}",
+            f"      stopj({sa})",
+            '      popup("weldcell: arc lost during the weld", "Arc fault", error=True)',
+            "      halt",
+            "    end",
+        ]
+    out += [
         "    if v_min > 0:",
         "      wc_v = get_target_tcp_speed()",
         "      if norm([wc_v[0], wc_v[1], wc_v[2]]) < v_min:",
-        f"        set_standard_digital_out({do}, False)",
+        f"        {arc_set(opt, False)}",
         f"        stopj({sa})",
         '        popup("weldcell: travel speed below the programmed speed (speed slider below 100 %)", '
         '"Weld stopped", error=True)',
@@ -781,7 +878,13 @@ def _preamble(ctx: _Context, part: int, n_parts: int, start_q: NDArrayF, weld_pa
         "    end",
         "  end",
         f"  set_tcp({_fmt_pose(ctx.T_tcp)})",
-        f"  set_standard_digital_out({do}, False)",
+        *(
+            [f'  rtde_set_watchdog("input_int_register_{IN_ALIVE}", {_fmt(opt.pc_watchdog_hz)}, "stop")']
+            if opt.pc_watchdog_hz is not None
+            else []
+        ),
+        *_progress_line(opt, 0),
+        f"  {arc_set(opt, False)}",
         "  wc_wait = 0",
         "  wc_rest = 0",
         f"  textmsg({_text(f'weldcell: moving to the start of {where}')})",
@@ -793,7 +896,8 @@ def _preamble(ctx: _Context, part: int, n_parts: int, start_q: NDArrayF, weld_pa
 def _postamble(ctx: _Context, part: int, n_parts: int) -> list[str]:
     name = ctx.opt.program_name if n_parts == 1 else f"{ctx.opt.program_name}_{part}"
     return [
-        f"  set_standard_digital_out({ctx.opt.arc_do}, False)",
+        f"  {arc_set(ctx.opt, False)}",
+        *(_progress_line(ctx.opt, -1) if part == n_parts else []),
         f"  textmsg({_text('weldcell: job done' if part == n_parts else f'weldcell: part {part} done')})",
         "end",
         *([f"{name}()"] if ctx.opt.call_at_end else []),
@@ -824,11 +928,11 @@ def _build(
     prev = 0
     for k, b in enumerate(blocks):
         sections.append(_transit(ctx, prev, b.i_on))
-        sections.append(_weld(ctx, b, settings[k] if settings is not None else None))
+        sections.append(_weld(ctx, b, settings[k] if settings is not None else None, k))
         prev = b.i_off
     sections.append(_transit(ctx, prev, traj.n_samples - 1))
     # group the sections into programs of at most max_lines lines, cut before a transit (arm at rest)
-    overhead = len(_preamble(ctx, 1, 2, traj.q[0], settings is not None)) + len(_postamble(ctx, 1, 2))
+    overhead = len(_preamble(ctx, 1, 2, traj.q[0], settings is not None)) + len(_postamble(ctx, 2, 2))
     groups: list[list[_Section]] = [[]]
     size = overhead
     for k in range(0, len(sections), 2):

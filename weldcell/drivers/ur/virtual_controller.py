@@ -76,6 +76,7 @@ TEST_COMMANDS = {
     "weldcell estop release": "release the emergency stop (arm stays powered off)",
     "weldcell set_digital_in <n> <0|1>": "set standard (0-7) / configurable (8-15) digital input n",
     "weldcell set_analog_in <n> <value>": "set standard analog input n (0, 1)",
+    "weldcell speed_slider <fraction>": "move the pendant's speed slider (0 … 1)",
     "weldcell state": "one-line JSON snapshot of the controller",
     "weldcell cycle_timing reset": "restart the cycle timing statistics (cycle_timing in the state)",
 }
@@ -1024,6 +1025,12 @@ class DashboardServer:
                     if parts[2] in ("1", "true", "True")
                     else (c.digital_in & ~(1 << n))
                 )
+                return "ok"
+            if parts[:1] == ["speed_slider"] and len(parts) == 2:
+                f = float(parts[1])
+                if not 0.0 <= f <= 1.0:
+                    return "error: speed slider fraction must be 0..1"
+                c.speed_slider = f
                 return "ok"
             if parts[:1] == ["set_analog_in"] and len(parts) == 3:
                 c.analog_in[int(parts[1])] = float(parts[2])
