@@ -207,7 +207,7 @@ def _opw_model(s: OPWSpec) -> tuple[str, list[_Link], list[_Joint]]:
         (0.0, 0.0, 0.0),
     )
     link_n = [f"link_{i}" for i in range(1, 7)]
-    o = "kuka_orange"
+    o = "white" if s.name.startswith(("irb", "crb")) else "kuka_orange"
     prims: dict[str, list[Prim]] = {
         "base": [box((0, 0, 0.025), (0.32, 0.32, 0.05), "black"), cyl((0, 0, 0), (0, 0, 0.2), 0.11, "black")],
         "link_1": [
