@@ -39,6 +39,7 @@ BUILTIN_DRIVERS: dict[str, str] = {
     "ur": "weldcell.drivers.registry:ur_driver_from_url",
     "virtual": "weldcell.drivers.registry:virtual_robot_from_url",
     "kuka-rsi": "weldcell.drivers.kuka.driver:RsiDriver",
+    "abb-egm": "weldcell.drivers.abb.driver:EgmDriver",
 }
 
 
