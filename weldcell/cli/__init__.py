@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from weldcell.cli import cell, check, examples, export, kuka, plan, powersource, robot, simulate, warmup
+from weldcell.cli import abb, cell, check, examples, export, kuka, plan, powersource, robot, simulate, warmup
 from weldcell.cli.common import console, exit_on_error
 
 app = typer.Typer(
@@ -43,6 +43,7 @@ def _root(
 for _module in (check, plan, simulate, robot, export, powersource, cell, examples, warmup):
     _module.register(app)
 kuka.register(app)  # after robot: adds ``controller kuka-rsi`` to its controller group
+abb.register(app)  # after robot: adds ``controller abb-egm``
 
 
 def main() -> None:

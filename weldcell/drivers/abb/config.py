@@ -72,11 +72,15 @@ class EgmConfig:
         try:
             ipaddress.ip_address(self.host)
         except ValueError as err:
-            raise EgmConfigError(f"EGM host {self.host!r}: expected an IP address (e.g. 192.168.125.10)") from err
+            raise EgmConfigError(
+                f"EGM host {self.host!r}: expected an IP address (e.g. 192.168.125.10)"
+            ) from err
         if not (isinstance(self.port, int) and 1 <= self.port <= 65535):
             raise EgmConfigError(f"EGM port {self.port!r}: expected a UDP port 1 … 65535")
         check_sample_rate(self.cycle, "EGM cycle")
-        if self.arc_output is not None and not (isinstance(self.arc_output, int) and 0 <= self.arc_output <= 31):
+        if self.arc_output is not None and not (
+            isinstance(self.arc_output, int) and 0 <= self.arc_output <= 31
+        ):
             raise EgmConfigError(f"EGM arc_output {self.arc_output!r}: expected a bit number 0 … 31")
         for name in ("silence", "stop_time"):
             v = getattr(self, name)

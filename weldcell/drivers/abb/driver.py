@@ -118,7 +118,9 @@ def decode_robot(data: bytes) -> RobotMessage:
         tm=hdr.tm if hdr is not None and hdr.HasField("tm") else None,
         q_deg=np.array(msg.feedBack.joints.joints, dtype=np.float64),
         planned_deg=planned,
-        rapid_running=(msg.rapidExecState.state == egm.RAPID_RUNNING) if msg.HasField("rapidExecState") else None,
+        rapid_running=(msg.rapidExecState.state == egm.RAPID_RUNNING)
+        if msg.HasField("rapidExecState")
+        else None,
         motors_on=(msg.motorState.state == egm.MOTORS_ON) if msg.HasField("motorState") else None,
         mci_running=(msg.mciState.state == egm.MCI_RUNNING) if msg.HasField("mciState") else None,
         dout=dout,
@@ -334,6 +336,8 @@ class EgmDriver(RobotDriver):
                 )  # fmt: skip
                 continue
             reply = self._cycle(msg, addr)
+            if not reply:
+                continue
             try:
                 sock.sendto(reply, addr)  # to the source address of the robot's message
             except OSError as err:

@@ -37,7 +37,11 @@ _MESSAGES: dict[str, list[tuple[int, str, int, int, str | None]]] = {
         (2, "tm", _OPT, _UINT32, None),
         (3, "mtype", _OPT, _ENUM, "EgmHeader.MessageType"),
     ],
-    "EgmCartesian": [(1, "x", _REQ, _DOUBLE, None), (2, "y", _REQ, _DOUBLE, None), (3, "z", _REQ, _DOUBLE, None)],
+    "EgmCartesian": [
+        (1, "x", _REQ, _DOUBLE, None),
+        (2, "y", _REQ, _DOUBLE, None),
+        (3, "z", _REQ, _DOUBLE, None),
+    ],
     "EgmQuaternion": [(i + 1, f"u{i}", _REQ, _DOUBLE, None) for i in range(4)],
     "EgmEuler": [(1, "x", _REQ, _DOUBLE, None), (2, "y", _REQ, _DOUBLE, None), (3, "z", _REQ, _DOUBLE, None)],
     "EgmClock": [(1, "sec", _REQ, _UINT64, None), (2, "usec", _REQ, _UINT64, None)],
@@ -72,7 +76,10 @@ _MESSAGES: dict[str, list[tuple[int, str, int, int, str | None]]] = {
     "EgmRapidCtrlExecState": [(1, "state", _REQ, _ENUM, "EgmRapidCtrlExecState.RapidCtrlExecStateType")],
     "EgmTestSignals": [(1, "signals", _REP, _DOUBLE, None)],
     "EgmMeasuredForce": [(1, "fcActive", _OPT, _BOOL, None), (2, "force", _REP, _DOUBLE, None)],
-    "EgmCollisionInfo": [(1, "collsionTriggered", _OPT, _BOOL, None), (2, "collDetQuota", _REP, _DOUBLE, None)],
+    "EgmCollisionInfo": [
+        (1, "collsionTriggered", _OPT, _BOOL, None),
+        (2, "collDetQuota", _REP, _DOUBLE, None),
+    ],
     "EgmRAPIDdata": [(1, "digVal", _OPT, _BOOL, None), (2, "dnum", _REP, _DOUBLE, None)],
     "EgmRobot": [
         (1, "header", _OPT, _MSG, "EgmHeader"),

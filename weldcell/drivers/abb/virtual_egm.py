@@ -92,7 +92,9 @@ class VirtualEgmConfig:
         if not (math.isfinite(self.comm_timeout) and self.comm_timeout > 0):
             raise EgmConfigError(f"virtual EGM comm_timeout {self.comm_timeout!r}: expected seconds > 0")
         if not all(math.isfinite(v) for v in self.q_start_deg):
-            raise EgmConfigError(f"virtual EGM q_start_deg {self.q_start_deg!r}: expected finite angles [deg]")
+            raise EgmConfigError(
+                f"virtual EGM q_start_deg {self.q_start_deg!r}: expected finite angles [deg]"
+            )
 
 
 @dataclass
@@ -105,7 +107,7 @@ class VirtualEgmStatus:
         missed: Samples without a valid reply.
         invalid: Datagrams that were no valid EgmSensor (undecodable, wrong type, wrong axis count).
         clamped: Samples whose commanded motion was clamped to the axis speed limits.
-        sensor_seq_gaps: Gaps in the sensor's header sequence numbers.
+        sensor_seq_gaps: Forward jumps in the sensor's header sequence numbers (lost or skipped replies).
         running: The EGM session is still running.
         stop_reason: Why it ended ("" while running).
         q_deg: Actual joint positions [deg].
@@ -151,7 +153,8 @@ class VirtualEgm:
         q0 = np.asarray(self.config.q_start_deg, dtype=np.float64)
         if q0.shape != (self._n,):
             raise EgmConfigError(
-                f"virtual EGM q_start_deg has {q0.shape[0]} values; robot {self.config.robot!r} has {self._n} axes"
+                f"virtual EGM q_start_deg has {q0.shape[0]} values; "
+                f"robot {self.config.robot!r} has {self._n} axes"
             )
         bad = (q0 < self._lo) | (q0 > self._hi)
         if np.any(bad):
@@ -250,7 +253,7 @@ class VirtualEgm:
                 with self._lock:
                     msg = self._robot_message(time.monotonic() - t0)
                 self._send(msg, dest)
-                got = self._await_reply(time.monotonic() + cfg.cycle)
+                got = self._await_reply(t0 + (k + 1) * cfg.cycle)  # replies until the next sample
                 now = time.monotonic()
                 with self._lock:
                     self._status.cycles += 1
@@ -295,7 +298,12 @@ class VirtualEgm:
         pos = T[:3, 3] * 1000.0
         fb.cartesian.pos.x, fb.cartesian.pos.y, fb.cartesian.pos.z = (float(v) for v in pos)
         w, x, y, z = (float(v) for v in quat_wxyz_from_rotation(T[:3, :3]))
-        fb.cartesian.orient.u0, fb.cartesian.orient.u1, fb.cartesian.orient.u2, fb.cartesian.orient.u3 = w, x, y, z
+        fb.cartesian.orient.u0, fb.cartesian.orient.u1, fb.cartesian.orient.u2, fb.cartesian.orient.u3 = (
+            w,
+            x,
+            y,
+            z,
+        )
         wall = time.time()
         fb.time.sec = int(wall)
         fb.time.usec = int((wall - int(wall)) * 1e6)
@@ -339,14 +347,16 @@ class VirtualEgm:
         if m.HasField("header") and m.header.HasField("mtype") and m.header.mtype != _CORRECTION:
             st.invalid += 1
             return False
-        joints = list(m.planned.joints.joints) if m.HasField("planned") and m.planned.HasField("joints") else []
+        joints = (
+            list(m.planned.joints.joints) if m.HasField("planned") and m.planned.HasField("joints") else []
+        )
         if len(joints) != self._n or not all(math.isfinite(v) for v in joints):
             st.invalid += 1
             return False
         if m.HasField("header") and m.header.HasField("seqno"):
             seq = int(m.header.seqno)
-            if self._sensor_seq is not None and seq != self._sensor_seq + 1:
-                st.sensor_seq_gaps += 1
+            if self._sensor_seq is not None and seq > self._sensor_seq + 1:
+                st.sensor_seq_gaps += 1  # (a smaller number: the sensor restarted its count)
             self._sensor_seq = seq
         target = np.asarray(joints, dtype=np.float64)
         lo = target < self._lo
