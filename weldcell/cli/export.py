@@ -16,6 +16,7 @@ class ExportFormat(str, enum.Enum):
     URSCRIPT = "urscript"
     KRL = "krl"
     KUKA_RSI = "kuka-rsi"
+    RAPID = "rapid"
 
 
 def register(app: typer.Typer) -> None:
@@ -71,6 +72,19 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write TRAJECTORY as URScript: movel/movec welds, blended movej transits, weld parameters."""
         with exit_on_error():
+            if fmt is ExportFormat.RAPID:  # ABB: one RAPID module with Arc instructions and weld data
+                from weldcell.drivers.abb.rapid_export import export_for_cli as rapid_for_cli
+                from weldcell.planning.stamp import FROM_ENVIRONMENT
+
+                for line in rapid_for_cli(
+                    trajectory,
+                    output,
+                    program=program,
+                    force_unvalidated=force_unvalidated,
+                    stamp_key=FROM_ENVIRONMENT if stamp_key is None else stamp_key,
+                ):
+                    console.print(line)
+                return
             if (
                 fmt is not ExportFormat.URSCRIPT
             ):  # KUKA: .src/.dat (krl) or the RSI files (kuka-rsi) into a folder
