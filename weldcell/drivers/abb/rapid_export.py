@@ -28,6 +28,7 @@ Layout of the module (RobotWare 6 Arc data types; all values in ABB's units, mm 
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from dataclasses import dataclass, field
@@ -82,8 +83,16 @@ class RapidExportOptions:
             RapidExportError: a bad name or tolerance.
         """
         if self.name and not _NAME.fullmatch(self.name):
-            raise RapidExportError(f"RAPID module name {self.name!r}: expected an identifier of ≤ 32 characters")
-        for key in ("transit_tolerance", "path_tolerance", "orientation_tolerance", "dwell_speed", "tool_mass"):
+            raise RapidExportError(
+                f"RAPID module name {self.name!r}: expected an identifier of ≤ 32 characters"
+            )
+        for key in (
+            "transit_tolerance",
+            "path_tolerance",
+            "orientation_tolerance",
+            "dwell_speed",
+            "tool_mass",
+        ):
             v = getattr(self, key)
             if not (math.isfinite(v) and v > 0):
                 raise RapidExportError(f"RAPID export {key} {v!r}: expected a number > 0")
@@ -141,27 +150,33 @@ def confdata(robot: Any, q: npt.ArrayLike) -> NDArrayI:
     return np.column_stack([quad, cfx])
 
 
-def joints_from_robtarget(robot: Any, T_base_flange: NDArrayF, conf: npt.ArrayLike) -> NDArrayF | None:
+def joints_from_robtarget(
+    robot: Any, T_base_flange: NDArrayF, conf: npt.ArrayLike, tol: float = 1e-5
+) -> NDArrayF | None:
     """The joint positions [rad] an ABB controller takes for a flange pose and its confdata.
 
     Among all IK branches and the 2π-equivalents of axes 1, 4 and 6 inside the limits, the one whose
-    confdata equals ``conf``; None when no solution matches.
+    confdata equals ``conf``; None when no solution matches. An axis within ``tol`` [rad] of its
+    quadrant counts as inside (a robtarget's rounding can put an axis that was planned exactly on a
+    quadrant boundary a hair outside it).
     """
     c = np.asarray(conf, dtype=np.int64)
     Q = robot.ik(np.asarray(T_base_flange, dtype=np.float64)[None])[0]
     lo, hi = np.asarray(robot.q_lower), np.asarray(robot.q_upper)
+    quarter = math.pi / 2
     for q in Q[~np.isnan(Q).any(axis=1)]:
         cand = q.copy()
         ok = True
         for j, cf in ((0, c[0]), (3, c[1]), (5, c[2])):
             # the 2π-equivalent of axis j in quadrant cf (the controller's choice), if inside the limits
-            k = math.floor((math.radians(90.0 * cf) - cand[j]) / (2 * math.pi) + 0.5)
-            v = cand[j] + 2 * math.pi * k
-            if not (lo[j] - 1e-9 <= v <= hi[j] + 1e-9 and _quadrant(np.array([v]))[0] == cf):
+            mid = quarter * (float(cf) + 0.5)
+            v = cand[j] + 2 * math.pi * math.floor((mid - cand[j]) / (2 * math.pi) + 0.5)
+            inside = quarter * cf - tol <= v <= quarter * (cf + 1) + tol
+            if not (inside and lo[j] - 1e-9 <= v <= hi[j] + 1e-9):
                 ok = False
                 break
             cand[j] = v
-        if ok and np.array_equal(confdata(robot, cand)[0], c):
+        if ok and confdata(robot, cand)[0][3] == c[3]:
             return np.asarray(cand, dtype=np.float64)
     return None
 
@@ -191,7 +206,11 @@ _FRAME = re.compile(r"PERS\s+(tooldata|wobjdata)\s+(\w+)\s*:=\s*\[(.*)\];")
 
 
 def read_robtargets(text: str) -> dict[str, tuple[NDArrayF, NDArrayI]]:
-    """Robtargets of a module written by :func:`build_rapid`: name -> (pose [m] in the work object, confdata)."""
+    """Robtargets of a module written by :func:`build_rapid`.
+
+    Returns:
+        Robtarget name -> (pose in the work object [m], confdata).
+    """
     out: dict[str, tuple[NDArrayF, NDArrayI]] = {}
     for m in _ROBTARGET.finditer(text):
         p = np.array([float(v) for v in m.group(2).split(",")]) / 1000.0
@@ -239,7 +258,11 @@ def _process_data(proc: Any, weld_speed_mm_s: float) -> tuple[str, str, str, str
         return "[" + ",".join(_num(float(v), 3) for v in vals) + "]"
 
     main = arc(proc.voltage, proc.wire_feed * 60.0 if proc.wire_feed else None, proc.current)
-    ign = arc(proc.voltage, proc.wire_feed * 60.0 if proc.wire_feed else None, proc.arc_start_current or proc.current)
+    ign = arc(
+        proc.voltage,
+        proc.wire_feed * 60.0 if proc.wire_feed else None,
+        proc.arc_start_current or proc.current,
+    )
     fill = arc(proc.crater_fill_voltage or proc.voltage, None, proc.crater_fill_current)
     zero = "[0,0,0,0,0,0,0,0,0]"
     n = lambda v: _num(float(v), 3)  # noqa: E731
@@ -261,6 +284,38 @@ def _process_data(proc: Any, weld_speed_mm_s: float) -> tuple[str, str, str, str
             f"length {length:.1f} mm): weave_shape 0 so the controller does not weave again"
         )
     return seam, weld, weave, note
+
+
+#: Largest sweep of one ArcC [rad] (ABB's circular moves allow up to 240°; a margin is kept).
+MAX_CIRC_SWEEP = math.radians(120.0)
+
+
+def _limit_circles(pieces: list[tuple[str, int, int]], p: NDArrayF) -> list[tuple[str, int, int]]:
+    """Split circular pieces whose sweep about their centre exceeds :data:`MAX_CIRC_SWEEP`."""
+    out: list[tuple[str, int, int]] = []
+    for kind, i, j in pieces:
+        if kind != "CIRC":
+            out.append((kind, i, j))
+            continue
+        seg = p[i : j + 1]
+        a, m, b = seg[0], seg[(j - i) // 2], seg[-1]
+        # circle centre of the three points (in their plane)
+        u, w = m - a, b - a
+        n = np.cross(u, w)
+        nn = float(n @ n)
+        if nn < 1e-24:
+            out.append(("LIN", i, j))
+            continue
+        c = a + np.cross(float(u @ u) * w - float(w @ w) * u, n) / (2.0 * nn)
+        r = seg - c
+        cosang = np.einsum("ij,ij->i", r[:-1], r[1:]) / (
+            np.linalg.norm(r[:-1], axis=1) * np.linalg.norm(r[1:], axis=1)
+        )
+        sweep = float(np.sum(np.arccos(np.clip(cosang, -1.0, 1.0))))
+        k = max(1, math.ceil(sweep / MAX_CIRC_SWEEP))
+        cuts = np.linspace(i, j, k + 1).round().astype(int)
+        out.extend(("CIRC", int(s0), int(s1)) for s0, s1 in itertools.pairwise(cuts))
+    return out
 
 
 def build_rapid(
@@ -370,7 +425,10 @@ def build_rapid(
         body.append(f"! seam {seam_id}: {length * 1000:.1f} mm at {speed:.2f} mm/s")
         body.append(f"ArcLStart {target(m0)}, {arcargs}, fine{sfx}")
         summary.arcl += 1
-        pieces = fit_path(traj.T_world_tcp[m0 : m1 + 1], options.path_tolerance, options.orientation_tolerance)
+        pieces = _limit_circles(
+            fit_path(traj.T_world_tcp[m0 : m1 + 1], options.path_tolerance, options.orientation_tolerance),
+            p[m0 : m1 + 1],
+        )
         for pi, (kind, i, j) in enumerate(pieces):
             last = pi == len(pieces) - 1
             zone = "fine" if last else "zWeld"
@@ -386,7 +444,8 @@ def build_rapid(
     ind = "  "
     lines = [
         f"MODULE {name}",
-        f"{ind}! weldcell RAPID export: robot {traj.robot}, {traj.n_samples} samples of {traj.dt * 1000:.1f} ms",
+        f"{ind}! weldcell RAPID export: robot {traj.robot}, "
+        f"{traj.n_samples} samples of {traj.dt * 1000:.1f} ms",
         f"{ind}! the controller's world frame must be the robot base; {wobj} is weldcell's cell world frame",
     ]
     if traj.program_hash:
@@ -468,7 +527,9 @@ def export_for_cli(
         from weldcell.program import load_program
 
         prog = load_program(program)
-    s = export_rapid(trajectory, output, program=prog, force_unvalidated=force_unvalidated, stamp_key=stamp_key)
+    s = export_rapid(
+        trajectory, output, program=prog, force_unvalidated=force_unvalidated, stamp_key=stamp_key
+    )
     lines = [
         f"wrote [bold]{s.path}[/] (rapid): {s.movej} MoveJ, {s.arcl} ArcL, {s.arcc} ArcC, {s.welds} welds, "
         f"seams: {', '.join(s.seams) or 'none'}"
