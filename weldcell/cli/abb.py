@@ -22,6 +22,9 @@ def controller_abb_egm(
     comm_timeout_s: float = typer.Option(
         1.0, "--comm-timeout-s", help="EGM \\CommTimeout: end the session after this long without replies."
     ),
+    start_timeout_s: float = typer.Option(
+        10.0, "--start-timeout-s", help="Time the sensor has for its first reply (then CommTimeout applies)."
+    ),
     start_deg: str = typer.Option(
         "0,0,0,0,60,0", "--start-deg", help="Joint positions [deg] where the EGM session starts."
     ),
@@ -50,6 +53,7 @@ def controller_abb_egm(
         bind_host=bind,
         cycle=sample_rate_ms / 1000.0,
         comm_timeout=comm_timeout_s,
+        start_timeout=start_timeout_s,
         q_start_deg=q,
         din=din,
     )

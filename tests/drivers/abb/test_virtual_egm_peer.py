@@ -139,6 +139,29 @@ def test_comm_timeout_ends_the_session() -> None:
         sensor.socket.close()
 
 
+def test_start_timeout_gives_the_sensor_time_for_its_first_reply() -> None:
+    port = free_udp_port()
+    sensor = egm_mod.EGM(port=port)
+    cfg = VirtualEgmConfig(sensor_port=port, q_start_deg=START, comm_timeout=0.2, start_timeout=3.0)
+    ctrl = VirtualEgm(cfg)
+    ctrl.start()
+    try:
+        time.sleep(0.6)  # longer than CommTimeout, shorter than the start time-out
+        latest(sensor)
+        sensor.send_to_robot(np.array(START))  # type: ignore[attr-defined]
+        deadline = time.monotonic() + 10.0
+        while ctrl.status().accepted == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert ctrl.status().accepted >= 1
+        # the first reply came: from now on CommTimeout (0.2 s) applies, and the sensor is silent
+        assert ctrl.done.wait(10.0)
+        st = ctrl.status()
+        assert "CommTimeout" in st.stop_reason and "valid sensor message" in st.stop_reason, st.stop_reason
+    finally:
+        ctrl.stop()
+        sensor.socket.close()
+
+
 def test_reference_out_of_bounds_ends_the_session(session: tuple[object, VirtualEgm]) -> None:
     sensor, ctrl = session
     latest(sensor)
@@ -169,7 +192,7 @@ def test_cli_controller_ends_on_comm_timeout() -> None:
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "weldcell", "controller", "abb-egm", "--sensor", f"127.0.0.1:{port}",
-             "--comm-timeout-s", "0.3", "--start-deg", "0,10,-10,0,60,0"],
+             "--comm-timeout-s", "0.3", "--start-timeout-s", "0.3", "--start-deg", "0,10,-10,0,60,0"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
         )  # fmt: skip
         out, err = proc.communicate(timeout=120)

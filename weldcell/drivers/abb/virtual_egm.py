@@ -20,7 +20,8 @@ Joint plant: the actual position reaches the previous sample's command (one samp
 the command moves toward the target at most at the axis speed limits (EGM clamps the speed, like
 ``\\MaxSpeedDeviation``; each clamped sample is counted). A target outside the axis ranges is an EGM
 error ("reference out of bounds"): the session ends with MCI_ERROR and the robot stands still.
-When no valid sensor message came for ``comm_timeout`` seconds the session ends (``\\CommTimeout``):
+When no valid sensor message came for ``comm_timeout`` seconds the session ends (``\\CommTimeout``;
+before the sensor's first reply ``start_timeout`` applies):
 one last message reports RAPID and the MCI stopped, then the controller falls silent.
 """
 
@@ -63,6 +64,9 @@ class VirtualEgmConfig:
         bind_host: Local address the controller sends from (ephemeral port).
         cycle: ``\\SampleRate`` [s], a multiple of 0.004.
         comm_timeout: ``\\CommTimeout`` [s]: the session ends after this long without a valid reply.
+        start_timeout: Time [s] the sensor has for its first valid reply after the session started
+            (a cell starts EGM when its sensor is up; tests and demos start both at once); after the
+            first reply ``comm_timeout`` applies. None: ``comm_timeout`` from the start.
         q_start_deg: Joint positions [deg] where the EGM session starts (the RAPID program's MoveAbsJ).
         din: Digital-input word reported in ``RAPIDfromRobot.dnum[1]``.
         speed_margin: Commands up to ``speed_margin`` × the model's speed limits pass unclamped.
@@ -75,6 +79,7 @@ class VirtualEgmConfig:
     bind_host: str = "127.0.0.1"
     cycle: float = 0.004
     comm_timeout: float = 1.0
+    start_timeout: float | None = 10.0
     q_start_deg: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0, 60.0, 0.0)
     din: int = 0
     speed_margin: float = 1.05
@@ -91,6 +96,10 @@ class VirtualEgmConfig:
         check_sample_rate(self.cycle, "virtual EGM cycle")
         if not (math.isfinite(self.comm_timeout) and self.comm_timeout > 0):
             raise EgmConfigError(f"virtual EGM comm_timeout {self.comm_timeout!r}: expected seconds > 0")
+        if self.start_timeout is not None and not (
+            math.isfinite(self.start_timeout) and self.start_timeout > 0
+        ):
+            raise EgmConfigError(f"virtual EGM start_timeout {self.start_timeout!r}: expected seconds > 0")
         if not all(math.isfinite(v) for v in self.q_start_deg):
             raise EgmConfigError(
                 f"virtual EGM q_start_deg {self.q_start_deg!r}: expected finite angles [deg]"
@@ -234,6 +243,7 @@ class VirtualEgm:
         dest = (cfg.sensor_host, cfg.sensor_port)
         t0 = time.monotonic()
         last_valid = t0
+        replied = False
         k = 0
         try:
             while not self._quit.is_set():
@@ -259,11 +269,16 @@ class VirtualEgm:
                     self._status.cycles += 1
                     if got:
                         last_valid = now
+                        replied = True
                     else:
                         self._status.missed += 1
-                    if now - last_valid > cfg.comm_timeout:
+                    limit = cfg.comm_timeout
+                    if not replied and cfg.start_timeout is not None:
+                        limit = max(limit, cfg.start_timeout)
+                    if now - last_valid > limit:
+                        what = "valid sensor message" if replied else "reply from the sensor since the start"
                         self._end(
-                            f"EGM CommTimeout: no valid sensor message for {now - last_valid:.2f} s "
+                            f"EGM CommTimeout: no {what} for {now - last_valid:.2f} s "
                             f"(\\CommTimeout {cfg.comm_timeout:g} s); EGM session ended",
                             _MCI_STOPPED,
                         )
