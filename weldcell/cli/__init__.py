@@ -12,6 +12,7 @@ import sys
 import typer
 
 from weldcell.cli import (
+    abb,
     cell,
     check,
     examples,
@@ -56,6 +57,7 @@ for _module in (check, plan, simulate, robot, export, powersource, cell, example
     _module.register(app)
 kuka.register(app)  # after robot: adds ``controller kuka-rsi`` to its controller group
 fanuc.register(app)  # after robot: adds ``controller fanuc``
+abb.register(app)  # after robot: adds ``controller abb-egm``
 
 
 def main() -> None:

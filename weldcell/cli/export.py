@@ -17,19 +17,22 @@ class ExportFormat(str, enum.Enum):
     KRL = "krl"
     KUKA_RSI = "kuka-rsi"
     FANUC_TP = "fanuc-tp"
+    RAPID = "rapid"
 
 
 def default_export_path(trajectory: Path, fmt: ExportFormat) -> Path:
     """Where ``export`` writes without ``-o``: beside the trajectory, named after the job.
 
     ``weldcell-out/box_frame/trajectory.npz`` -> ``weldcell-out/box_frame/box_frame.script`` (urscript)
-    or ``…/BOX_FRAME.LS`` (fanuc-tp), or the folder ``weldcell-out/box_frame/krl/`` (krl;
-    ``kuka-rsi/`` for the RSI files).
+    or ``…/BOX_FRAME.LS`` (fanuc-tp), ``…/box_frame.mod`` (rapid), or the folder
+    ``weldcell-out/box_frame/krl/`` (krl; ``kuka-rsi/`` for the RSI files).
     """
     if fmt is ExportFormat.URSCRIPT:
         return trajectory.parent / f"{job_name(trajectory)}.script"
     if fmt is ExportFormat.FANUC_TP:
         return trajectory.parent / f"{job_name(trajectory).upper()}.LS"
+    if fmt is ExportFormat.RAPID:
+        return trajectory.parent / f"{job_name(trajectory)}.mod"
     return trajectory.parent / fmt.value
 
 
@@ -94,6 +97,19 @@ def register(app: typer.Typer) -> None:
         with exit_on_error():
             if output is None:
                 output = default_export_path(trajectory, fmt)
+            if fmt is ExportFormat.RAPID:  # ABB: one RAPID module with Arc instructions and weld data
+                from weldcell.drivers.abb.rapid_export import export_for_cli as rapid_for_cli
+                from weldcell.planning.stamp import FROM_ENVIRONMENT
+
+                for line in rapid_for_cli(
+                    trajectory,
+                    output,
+                    program=program,
+                    force_unvalidated=force_unvalidated,
+                    stamp_key=FROM_ENVIRONMENT if stamp_key is None else stamp_key,
+                ):
+                    console.print(line)
+                return
             if fmt is ExportFormat.FANUC_TP:  # FANUC: one ASCII .LS program
                 from weldcell.drivers.fanuc.tp_export import export_for_cli as tp_export
 

@@ -40,6 +40,7 @@ BUILTIN_DRIVERS: dict[str, str] = {
     "virtual": "weldcell.drivers.registry:virtual_robot_from_url",
     "kuka-rsi": "weldcell.drivers.kuka.driver:RsiDriver",
     "fanuc": "weldcell.drivers.fanuc.driver:FanucDriver",
+    "abb-egm": "weldcell.drivers.abb.driver:EgmDriver",
 }
 
 

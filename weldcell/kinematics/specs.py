@@ -34,6 +34,16 @@ Sources:
   are FANUC's (J2+ leans forward, J3+ lifts the forearm, faceplate x up at zero) and q3 is the
   relative J3; the controller's J3 (J2/J3 interaction) is ``q3 - q2``
   (:mod:`weldcell.drivers.fanuc.joints`).
+* ABB IRB 1520ID-4/1.5 (arc-welding arm, hollow "Integrated Dress" upper arm and wrist): axis-1
+  height 453 mm, axis 1-2 offset 160 mm, lower arm 590 mm, axis 3-4 (elbow) offset 200 mm, upper
+  arm 723 mm, wrist centre to mounting flange 200 mm (160 + 590 + 723 ≈ 1.5 m reach to the wrist);
+  axis ranges A1 ±170°, A2 -90°/+150°, A3 -100°/+80°, A4 ±155°, A5 ±135°, A6 ±200°; speeds
+  170/170/170/320/380/460 °/s. From ABB's product specification IRB 1520ID (3HEA802921-001,
+  "Dimensions", "Working range", "Axis max speed"). ABB joint directions are all positive
+  about the URDF axes z, y, y, x, y, x (ROS-Industrial ``abb_*_support`` convention) and ABB's
+  zero has the lower arm upright and the upper arm horizontal, so the OPW offsets are
+  (0, 0, π/2, 0, 0, 0) with all signs +1; at q = 0 the flange z axis points along base +x and
+  flange x along base -z (ABB's tool0 at the calibration position, quaternion [0.7071, 0, 0.7071, 0]).
 * ``srs7`` is not a vendor model: a generic 7-axis S-R-S arm with the proportions of a
   7 kg-class LBR (shoulder 0.34 m, upper arm 0.40 m, forearm 0.40 m, flange 0.126 m) used to
   exercise the numerical IK.
@@ -252,6 +262,16 @@ OPW_SPECS: dict[str, OPWSpec] = {
         qd_max=(260 * _D, 240 * _D, 260 * _D, 430 * _D, 450 * _D, 720 * _D),
         qdd_max=(8.0, 8.0, 8.0, 12.0, 12.0, 16.0),
         color="fanuc_yellow",
+    ),
+    "irb1520id": OPWSpec(
+        "irb1520id", a1=0.160, a2=-0.200, b=0.0, c1=0.453, c2=0.590, c3=0.723, c4=0.200,
+        offsets=(0.0, 0.0, math.pi / 2, 0.0, 0.0, 0.0),
+        signs=(1, 1, 1, 1, 1, 1),
+        q_lower=(-170 * _D, -90 * _D, -100 * _D, -155 * _D, -135 * _D, -200 * _D),
+        q_upper=(170 * _D, 150 * _D, 80 * _D, 155 * _D, 135 * _D, 200 * _D),
+        qd_max=(170 * _D, 170 * _D, 170 * _D, 320 * _D, 380 * _D, 460 * _D),
+        qdd_max=(8.0, 8.0, 8.0, 12.0, 12.0, 16.0),
+        color="white",
     ),
 }  # fmt: skip
 

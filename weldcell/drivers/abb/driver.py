@@ -1,0 +1,544 @@
+"""ABB EGM driver: the sensor side of Externally Guided Motion, streaming a trajectory as joint targets.
+
+The robot (IRC5 / OmniCore with the EGM option) runs a RAPID program that moves to the trajectory's
+start pose, then ``EGMSetupUC ROB_1, egm_id, "default", "EGMSensor" \\Joint \\CommTimeout:=…;``,
+``EGMActJoint … \\SampleRate:=4;`` and ``EGMRunJoint egm_id, EGM_STOP_HOLD \\J1 … \\J6 …;``
+(docs/drivers.md, ABB section). The controller then sends one ``EgmRobot`` message per sample
+(4 ms) from its own port to this driver's ``HOST:PORT``. One I/O thread answers every message at
+once, to the address it came from, with an ``EgmSensor``:
+
+* ``header``: our own sequence number (+1 per reply), ``tm`` = ms since connect, ``mtype`` =
+  ``MSGTYPE_CORRECTION``;
+* ``planned.joints`` [deg]: the set-point of this sample; ``speedRef.joints`` [deg/s]: its speed;
+* ``RAPIDtoRobot``: ``digVal`` = the arc output bit, ``dnum[0]`` = the whole digital-output word
+  (the RAPID side copies them to its signals, e.g. the arc-on DO of the power source).
+
+A trajectory slice is resampled to the EGM cycle by advancing a path position ``cycle / traj.dt``
+samples per robot message and interpolating linearly between samples (converted to degrees once,
+before the first cycle). Between executions the driver holds the last set-point (at connect: the
+first feedback). ``stop()`` ramps the path speed to zero over ``stop_time`` along the path.
+
+Failure handling: the robot's header sequence numbers are checked (gaps = lost messages, counted
+in ``ExecutionResult.underruns`` and ``stats``). When the robot stops sending for ``silence``
+seconds, or reports RAPID stopped, motors off or the MCI not running during an execution, the
+EGM session has ended on the controller (CommTimeout without sensor messages, convergence,
+EGMStop, supervision error) and the running execution faults with that reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import socket
+import threading
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from google.protobuf.message import DecodeError
+
+from weldcell.drivers.abb import egm_messages as egm
+from weldcell.drivers.abb.config import EgmConfig, EgmConfigError
+from weldcell.drivers.base import (
+    ExecutionHandle,
+    ExecutionOutcome,
+    ExecutionResult,
+    RobotDriver,
+    RobotMode,
+    RobotState,
+    SafetyStatus,
+)
+from weldcell.drivers.realtime import PROCESS_REALTIME, configure_thread
+from weldcell.errors import DriverConnectionError, DriverError, DriverTimeoutError, ProtocolError
+
+log = logging.getLogger(__name__)
+
+NDArrayF = npt.NDArray[np.float64]
+
+_UINT32 = 1 << 32
+
+
+@dataclass(frozen=True, slots=True)
+class RobotMessage:
+    """The fields of one ``EgmRobot`` the driver uses (SI where noted).
+
+    Attributes:
+        seqno: The robot's header sequence number (None if absent).
+        tm: The robot's header time [ms] (None if absent).
+        q_deg: Feedback joints [deg], shape (n,).
+        planned_deg: The controller's planned joints [deg] (None if absent).
+        rapid_running: ``rapidExecState`` is RUNNING (None if absent).
+        motors_on: ``motorState`` is MOTORS_ON (None if absent).
+        mci_running: ``mciState`` is RUNNING (None if absent).
+        dout: Digital-output word the RAPID side reports in ``RAPIDfromRobot.dnum[0]`` (None if absent).
+        din: Digital-input word in ``RAPIDfromRobot.dnum[1]`` (None if absent).
+    """
+
+    seqno: int | None
+    tm: int | None
+    q_deg: NDArrayF
+    planned_deg: NDArrayF | None
+    rapid_running: bool | None
+    motors_on: bool | None
+    mci_running: bool | None
+    dout: int | None
+    din: int | None
+
+
+def decode_robot(data: bytes) -> RobotMessage:
+    """Parse an ``EgmRobot`` datagram.
+
+    Raises:
+        ProtocolError: not an EgmRobot, or no feedback joints.
+    """
+    msg = egm.EgmRobot()
+    try:
+        msg.ParseFromString(data)
+    except DecodeError as err:
+        raise ProtocolError(f"not an EgmRobot message ({len(data)} bytes): {err}") from err
+    if not msg.HasField("feedBack") or not msg.feedBack.HasField("joints") or not msg.feedBack.joints.joints:
+        raise ProtocolError("EgmRobot without feedBack.joints: start EGM in joint mode (EGMActJoint)")
+    hdr = msg.header if msg.HasField("header") else None
+    planned = (
+        np.array(msg.planned.joints.joints, dtype=np.float64)
+        if msg.HasField("planned") and msg.planned.HasField("joints")
+        else None
+    )
+    dout = din = None
+    if msg.HasField("RAPIDfromRobot"):
+        dnum = list(msg.RAPIDfromRobot.dnum)
+        if len(dnum) > 0 and math.isfinite(dnum[0]):
+            dout = int(dnum[0])
+        if len(dnum) > 1 and math.isfinite(dnum[1]):
+            din = int(dnum[1])
+    return RobotMessage(
+        seqno=hdr.seqno if hdr is not None and hdr.HasField("seqno") else None,
+        tm=hdr.tm if hdr is not None and hdr.HasField("tm") else None,
+        q_deg=np.array(msg.feedBack.joints.joints, dtype=np.float64),
+        planned_deg=planned,
+        rapid_running=(msg.rapidExecState.state == egm.RAPID_RUNNING)
+        if msg.HasField("rapidExecState")
+        else None,
+        motors_on=(msg.motorState.state == egm.MOTORS_ON) if msg.HasField("motorState") else None,
+        mci_running=(msg.mciState.state == egm.MCI_RUNNING) if msg.HasField("mciState") else None,
+        dout=dout,
+        din=din,
+    )
+
+
+def encode_sensor(
+    seqno: int, tm_ms: int, q_deg: NDArrayF, qd_deg_s: NDArrayF | None, arc: bool, dout: int
+) -> bytes:
+    """An ``EgmSensor`` reply: planned joints [deg], optional joint speeds [deg/s], the outputs."""
+    msg = egm.EgmSensor()
+    msg.header.seqno = seqno % _UINT32
+    msg.header.tm = tm_ms % _UINT32
+    msg.header.mtype = egm.MSGTYPE_CORRECTION
+    msg.planned.joints.joints.extend(q_deg.tolist())
+    if qd_deg_s is not None:
+        msg.speedRef.joints.joints.extend(qd_deg_s.tolist())
+    msg.RAPIDtoRobot.digVal = arc
+    msg.RAPIDtoRobot.dnum.append(float(dout))
+    data: bytes = msg.SerializeToString()
+    return data
+
+
+class _Run:
+    """One streaming execution (owned by the I/O thread after start)."""
+
+    def __init__(self, handle: ExecutionHandle, cycle: float) -> None:
+        self.handle = handle
+        traj = handle.traj
+        sl = slice(handle.start_index, handle.end_index)
+        self.q_deg = np.degrees(np.asarray(traj.q[sl], dtype=np.float64))
+        self.qd_deg = np.degrees(np.asarray(traj.qd[sl], dtype=np.float64))
+        self.arc = np.asarray(traj.arc_on[sl], dtype=bool)
+        self.step = cycle / traj.dt  # trajectory samples per EGM cycle
+        self.pos = 0.0  # path position in samples from start_index
+        self.rate = 1.0
+        self.stopping = False
+        self.lost = 0
+        self.started = False
+
+    def setpoint(self) -> tuple[NDArrayF, NDArrayF, bool]:
+        i = math.floor(self.pos)
+        last = self.q_deg.shape[0] - 1
+        if i >= last:
+            return self.q_deg[last], np.zeros_like(self.q_deg[last]), bool(self.arc[last])
+        a = self.pos - i
+        q = (1.0 - a) * self.q_deg[i] + a * self.q_deg[i + 1]
+        qd = ((1.0 - a) * self.qd_deg[i] + a * self.qd_deg[i + 1]) * self.rate
+        return q, qd, bool(self.arc[i])
+
+
+class EgmDriver(RobotDriver):
+    """ABB EGM sensor-side driver (see module docstring).
+
+    Args:
+        config: Driver settings (address, sample rate, arc output).
+    """
+
+    def __init__(self, config: EgmConfig | None = None) -> None:
+        super().__init__()
+        from weldcell.kinematics import load_robot
+
+        self.config = config or EgmConfig()
+        self.robot = self.config.robot
+        self._model = load_robot(self.robot)
+        self._n = self._model.n_joints
+        self.dt = self.config.cycle
+        self._sock: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self._quit = threading.Event()
+        self._lock = threading.Lock()
+        self._new = threading.Condition(self._lock)
+        self._latest: RobotMessage | None = None
+        self._latest_at = 0.0
+        self._t0 = time.monotonic()
+        self._q = np.zeros(self._n)
+        self._qd = np.zeros(self._n)
+        self._hold_deg: NDArrayF | None = None
+        self._seq_out = 0
+        self._dout = 0
+        self._run: _Run | None = None
+        self._fault = ""
+        self._peer: tuple[str, int] | None = None
+        #: Messages answered, robot messages lost (sequence gaps), malformed datagrams.
+        self.stats = {"messages": 0, "lost": 0, "malformed": 0}
+        self._rt_held = False
+
+    @classmethod
+    def from_url(cls, url: Any, /, **options: Any) -> EgmDriver:
+        """``abb-egm://BIND_HOST:PORT[?robot=…&sample_rate_ms=4]`` -> driver.
+
+        ``options`` are :class:`EgmConfig` fields; the URL's query may set ``robot`` and
+        ``sample_rate_ms``.
+        """
+        config: EgmConfig | None = options.pop("config", None)
+        fields: dict[str, Any] = {}
+        if url.host:
+            fields["host"] = url.host
+        if url.port is not None:
+            fields["port"] = url.port
+        q = dict(url.query)
+        if "robot" in q:
+            fields["robot"] = q.pop("robot")
+        if "sample_rate_ms" in q:
+            raw = q.pop("sample_rate_ms")
+            try:
+                fields["cycle"] = float(raw) / 1000.0
+            except ValueError as err:
+                raise EgmConfigError(
+                    f"robot address {url.url!r}: sample_rate_ms={raw!r} is not a number (4, 8, 12 …)"
+                ) from err
+        if q:
+            raise EgmConfigError(
+                f"robot address {url.url!r}: unknown query parameter(s) {', '.join(sorted(q))}; "
+                "known: robot, sample_rate_ms"
+            )
+        fields.update(options)
+        config = replace(config, **fields) if config is not None else EgmConfig(**fields)
+        return cls(config)
+
+    def __repr__(self) -> str:
+        return f"EgmDriver({self.robot!r}, {self.config.host}:{self.config.port}, {self.config.cycle_ms} ms)"
+
+    # --- lifecycle ------------------------------------------------------------------------
+    def _connect(self, timeout: float | None) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.bind((self.config.host, self.config.port))
+        except OSError as err:
+            sock.close()
+            raise DriverConnectionError(
+                f"cannot bind the EGM sensor address {self.config.host}:{self.config.port} "
+                f"({err.strerror or err}); it must be an address of this computer (the remote address "
+                "of the controller's UDPUC transmission protocol entry)"
+            ) from err
+        sock.settimeout(0.05)
+        self._sock = sock
+        self._quit.clear()
+        self._fault = ""
+        self._latest = None
+        self._hold_deg = None
+        self._seq_out = 0
+        self._t0 = time.monotonic()
+        PROCESS_REALTIME.acquire(self.config.realtime)
+        self._rt_held = True
+        self._thread = threading.Thread(target=self._loop, name="abb-egm", daemon=True)
+        self._thread.start()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._new:
+            while self._latest is None:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    break
+                self._new.wait(0.1 if remaining is None else min(0.1, remaining))
+            got = self._latest is not None
+        if not got:
+            self._shutdown()
+            raise DriverTimeoutError(
+                f"no EgmRobot message from the controller on {self.config.host}:{self.config.port} "
+                f"within {timeout} s: is the RAPID program in EGMRunJoint, and does the UDPUC device "
+                "of EGMSetupUC name this computer and port?"
+            )
+
+    def _shutdown(self) -> None:
+        self._quit.set()
+        if self._thread is not None:
+            self._thread.join(2.0)
+        self._thread = None
+        if self._sock is not None:
+            self._sock.close()
+        self._sock = None
+        if self._rt_held:
+            PROCESS_REALTIME.release()
+            self._rt_held = False
+
+    def _close(self) -> None:
+        with self._lock:
+            run = self._run
+            if run is not None and not run.handle.done:
+                self._finish(run, ExecutionOutcome.FAULTED, "driver closed during execution")
+        self._shutdown()
+
+    # --- I/O thread -----------------------------------------------------------------------
+    def _loop(self) -> None:
+        sock = self._sock
+        assert sock is not None  # mypy
+        rt = self.config.realtime
+        for note in configure_thread(rt.fifo_priority, rt.cpu, rt.timer_slack):
+            log.debug("EGM I/O thread: %s", note)
+        while not self._quit.is_set():
+            try:
+                data, addr = sock.recvfrom(65535)
+            except TimeoutError:
+                self._check_silence()
+                continue
+            except OSError as err:
+                if not self._quit.is_set():
+                    log.error("EGM socket error: %s", err)
+                    self._fault_all(f"EGM socket error: {err}")
+                return
+            try:
+                msg = decode_robot(data)
+            except ProtocolError as err:
+                self.stats["malformed"] += 1
+                log.warning("malformed EGM message from %s:%d ignored: %s", addr[0], addr[1], err)
+                continue
+            if msg.q_deg.shape[0] != self._n:
+                self.stats["malformed"] += 1
+                log.warning(
+                    "EgmRobot from %s:%d has %d joints; robot %r has %d: ignored",
+                    addr[0], addr[1], msg.q_deg.shape[0], self.robot, self._n,
+                )  # fmt: skip
+                continue
+            reply = self._cycle(msg, addr)
+            if not reply:
+                continue
+            try:
+                sock.sendto(reply, addr)  # to the source address of the robot's message
+            except OSError as err:
+                log.error("cannot answer the controller at %s:%d: %s", addr[0], addr[1], err)
+        self._check_silence()
+
+    def _cycle(self, msg: RobotMessage, addr: tuple[str, int]) -> bytes:
+        now = time.monotonic()
+        with self._lock:
+            prev = self._latest
+            lost = 0
+            if prev is not None and msg.seqno is not None and prev.seqno is not None:
+                lost = max(0, (msg.seqno - prev.seqno - 1) % _UINT32)
+                lost = lost if lost < 1000 else 0  # a restarted session, not a gap
+                self.stats["lost"] += lost
+            q = np.radians(msg.q_deg)
+            if prev is not None and msg.tm is not None and prev.tm is not None:
+                dt_ms = (msg.tm - prev.tm) % _UINT32
+                if 0 < dt_ms < 1000:
+                    self._qd = (q - self._q) / (dt_ms / 1000.0)
+            self._q = q
+            if self._hold_deg is None:
+                self._hold_deg = msg.q_deg.copy()
+            self._peer = addr
+            self._latest = msg
+            self._latest_at = now
+            self.stats["messages"] += 1
+            sp, qd, arc = self._setpoint(msg, lost)
+            self._seq_out += 1
+            reply = encode_sensor(
+                self._seq_out,
+                round((now - self._t0) * 1000.0),
+                sp,
+                qd if self.config.speed_ref else None,
+                arc,
+                self._dout,
+            )
+            self._new.notify_all()
+        if lost:
+            log.warning("%d EGM message(s) from the controller lost (seqno %s)", lost, msg.seqno)
+        return reply
+
+    def _arc_bit(self) -> bool:
+        a = self.config.arc_output
+        return a is not None and bool(self._dout >> a & 1)
+
+    def _setpoint(self, msg: RobotMessage, lost: int) -> tuple[NDArrayF, NDArrayF, bool]:
+        """Set-point [deg], speed [deg/s] and arc flag of this cycle; advances the run (lock held)."""
+        hold = self._hold_deg
+        assert hold is not None  # mypy
+        run = self._run
+        if run is None or run.handle.done:
+            return hold, np.zeros(self._n), self._arc_bit()
+        ended = self._session_ended(msg)
+        if ended:
+            self._finish(run, ExecutionOutcome.FAULTED, ended, "EGM session ended")
+            return hold, np.zeros(self._n), False
+        run.lost += lost
+        if run.stopping:
+            dec = self.config.cycle / self.config.stop_time
+            new_rate = max(0.0, run.rate - dec)
+            run.pos += 0.5 * (run.rate + new_rate) * run.step
+            run.rate = new_rate
+        elif not run.started:
+            run.started = True  # the first cycle commands sample 0, where the robot is
+        else:
+            run.pos += run.step
+        last = run.q_deg.shape[0] - 1
+        run.pos = min(run.pos, float(last))
+        sp, qd, arc = run.setpoint()
+        if self.config.arc_output is not None:
+            bit = 1 << self.config.arc_output
+            self._dout = (self._dout | bit) if arc else (self._dout & ~bit)
+        self._hold_deg = sp
+        run.handle._update(run.handle.start_index + run.pos)
+        if run.pos >= last - 1e-9:
+            self._finish(run, ExecutionOutcome.COMPLETED, "")
+        elif run.stopping and run.rate <= 0.0:
+            self._finish(run, ExecutionOutcome.STOPPED, "stop requested")
+        return sp, qd, self._arc_bit()
+
+    @staticmethod
+    def _session_ended(msg: RobotMessage) -> str:
+        if msg.rapid_running is False:
+            return "the controller reports RAPID stopped: the EGM session ended (EGMStop, program stop)"
+        if msg.motors_on is False:
+            return "the controller reports motors off (emergency or protective stop)"
+        if msg.mci_running is False:
+            return "the controller reports the EGM motion (MCI) not running: EGM ended or errored"
+        return ""
+
+    def _finish(self, run: _Run, outcome: ExecutionOutcome, reason: str, code: str | None = None) -> None:
+        h = run.handle
+        if h.done:
+            return
+        pos = h.start_index + run.pos
+        if self.config.arc_output is not None and outcome is not ExecutionOutcome.COMPLETED:
+            self._dout &= ~(1 << self.config.arc_output)  # never leave the arc burning on a stop or fault
+        h._finish(ExecutionResult(outcome, math.floor(pos + 1e-9), pos, reason, code, underruns=run.lost))
+        if outcome is ExecutionOutcome.FAULTED:
+            log.error("EGM execution faulted: %s", reason)
+
+    def _check_silence(self) -> None:
+        with self._lock:
+            if self._latest is None:
+                return
+            silent = time.monotonic() - self._latest_at
+            if silent <= self.config.silence:
+                return
+            if not self._fault:
+                self._fault = (
+                    f"the controller stopped sending EGM messages {silent:.2f} s ago: the EGM session "
+                    "ended on the controller (CommTimeout, convergence reached, EGMStop, supervision "
+                    "error) or the RAPID program was stopped"
+                )
+                log.error("%s", self._fault)
+            run = self._run
+            if run is not None and not run.handle.done:
+                self._finish(run, ExecutionOutcome.FAULTED, self._fault, "EGM silence")
+
+    def _fault_all(self, reason: str) -> None:
+        with self._lock:
+            self._fault = reason
+            run = self._run
+            if run is not None and not run.handle.done:
+                self._finish(run, ExecutionOutcome.FAULTED, reason)
+
+    # --- driver hooks ---------------------------------------------------------------------
+    def _state(self, timeout: float | None) -> RobotState:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._new:
+            while self._latest is None:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise DriverTimeoutError(f"no EgmRobot message within {timeout} s")
+                self._new.wait(0.1 if remaining is None else min(0.1, remaining))
+            msg = self._latest
+            live = time.monotonic() - self._latest_at <= self.config.silence
+            q = self._q.copy()
+            qd = self._qd.copy() if live else np.zeros(self._n)
+            dout_cmd = self._dout
+            fault = self._fault
+        running = live and msg.rapid_running is not False and msg.mci_running is not False
+        if not live:
+            mode = RobotMode.DISCONNECTED
+        elif msg.motors_on is False:
+            mode = RobotMode.IDLE
+        else:
+            mode = RobotMode.RUNNING
+        return RobotState(
+            t=(msg.tm or 0) / 1000.0,
+            q=q,
+            qd=qd,
+            T_base_flange=self._model.fk(q),
+            mode=mode,
+            safety=SafetyStatus.FAULT if fault else SafetyStatus.NORMAL,
+            program_running=running,
+            digital_in=msg.din or 0,
+            digital_out=msg.dout if msg.dout is not None else dout_cmd,
+            analog_in=np.zeros(2),
+            analog_out=np.zeros(2),
+        )
+
+    def _execute(self, handle: ExecutionHandle) -> None:
+        with self._lock:
+            if self._fault:
+                handle._finish(
+                    ExecutionResult(
+                        ExecutionOutcome.FAULTED, handle.start_index, handle.start_index, self._fault, "EGM"
+                    )
+                )
+                return
+            if self._hold_deg is None:
+                raise DriverError("the controller has not reported its joint positions yet")
+            self._run = _Run(handle, self.config.cycle)
+
+    def _stop(self, handle: ExecutionHandle) -> None:
+        with self._lock:
+            run = self._run
+            if run is not None and run.handle is handle and not handle.done:
+                run.stopping = True
+
+    def _set_digital_out(self, n: int, value: bool) -> None:
+        with self._lock:
+            self._dout = (self._dout | (1 << n)) if value else (self._dout & ~(1 << n))
+
+    def _set_analog_out(self, n: int, value: float) -> None:
+        raise DriverError(
+            "the EGM link carries no analog outputs; set the weld parameters on the power source "
+            "(job number) instead"
+        )
+
+    # --- diagnostics ----------------------------------------------------------------------
+    @property
+    def peer(self) -> tuple[str, int] | None:
+        """Address the controller's messages come from (the replies go there)."""
+        with self._lock:
+            return self._peer
+
+    @property
+    def fault(self) -> str:
+        """Why the EGM session is considered ended ("" while it runs)."""
+        with self._lock:
+            return self._fault
