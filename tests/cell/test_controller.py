@@ -271,3 +271,58 @@ def test_wire_stick_at_arc_end_blocks_motion_until_reset(
     ctl.resume()
     assert ctl.wait(30.0) is CellState.READY, ctl.last_error
     assert [(s.seam_id, s.result) for s in wlog.seams(job)] == [("A", "ok"), ("B", "ok")]
+
+
+def _welded_backwards(traj: JointTrajectory, seam: int) -> JointTrajectory:
+    """``traj`` with seam ``seam`` welded from its programmed end to its start (as the planner does
+    for a seam that only works in reverse): its seam arc length falls along the weld."""
+    import dataclasses
+
+    on = traj.seam_index == seam
+    length = float(np.nanmax(traj.seam_s[on]))
+    seam_s = traj.seam_s.copy()
+    seam_s[on] = length - seam_s[on]
+    events = tuple(
+        dataclasses.replace(e, seam_s=length - e.seam_s) if e.seam_id == "A" and e.seam_s is not None else e
+        for e in traj.events
+    )
+    return dataclasses.replace(traj, seam_s=seam_s, events=events)
+
+
+def test_arc_loss_on_a_seam_welded_backwards_restarts_behind_the_stop_not_at_the_seam_start(
+    make_controller: Make,
+    traj: JointTrajectory,
+    wlog: WeldLog,
+    psu: VirtualPowerSourceHandle,
+    robot: VirtualRobot,
+) -> None:
+    rev = _welded_backwards(traj, 0)
+    ctl, _ = make_controller()
+    ctl.load(rev)
+    job = ctl.start()
+    step = _seam_step(ctl, "A")
+    assert not step.forward and step.s0 > step.s1
+    target = step.weld0 + int(0.5 * (step.weld1 - step.weld0))
+    wait_until(lambda: robot._handle is not None and robot._handle.progress.position >= target, 15.0)
+    assert psu.model.inject_arc_loss()
+    assert ctl.wait(15.0) is CellState.FAULT
+    (a1,) = wlog.seams(job)
+    assert a1.result == "arc_loss" and a1.s_stop is not None
+    assert step.s1 < a1.s_stop < step.s0  # stopped somewhere inside the seam
+    assert a1.s_reached is not None and a1.s_reached <= a1.s_start  # progress falls along this weld
+    rp = wlog.resume_point(job)
+    assert rp.seam_id == "A" and rp.s_stop == pytest.approx(a1.s_stop)
+    assert ctl.reset() is CellState.PAUSED
+    ctl.resume()
+    assert ctl.wait(30.0) is CellState.READY, ctl.last_error
+    seams = wlog.seams(job)
+    assert [(s.seam_id, s.attempt, s.result) for s in seams][:2] == [("A", 1, "arc_loss"), ("A", 2, "ok")]
+    overlap = ctl.config.arc.restart_overlap
+    # restarted `overlap` back along the weld: at a LARGER seam arc length than the stop, not at s0
+    assert seams[1].s_start == pytest.approx(a1.s_stop + overlap, abs=1e-4)
+    assert seams[1].s_start < step.s0 - 1e-3
+    w1 = ctl.traces[0].welded_interval(rev, step)
+    w2 = ctl.traces[1].welded_interval(rev, step)
+    assert w1 is not None and w2 is not None
+    assert w1[1] == pytest.approx(step.s0, abs=1e-4) and w2[0] == pytest.approx(step.s1, abs=1e-4)
+    assert w2[1] > w1[0]  # no gap: the second attempt reaches back over where the first stopped

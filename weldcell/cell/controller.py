@@ -293,7 +293,7 @@ class CellController(ProgramJobRunner):
             if isinstance(st, SeamStep) and (st.seam_id, st.segment) not in rp.done_seams:
                 if rp.seam_id == st.seam_id and rp.pass_index == st.segment:
                     s_stop = rp.s_stop if rp.s_stop is not None else st.s0
-                    cursor = Cursor(k, max(s_stop - self.config.arc.restart_overlap, st.s0), retracted=False)
+                    cursor = Cursor(k, st.back_off(s_stop, self.config.arc.restart_overlap), retracted=False)
                 else:
                     cursor = Cursor(max(k - 1, 0), None, retracted=False)
                 break

@@ -135,7 +135,7 @@ class SeamMonitor:
         now = time.time()
         self.s_now = s
         if np.isfinite(s):
-            self.s_max = max(self.s_max, s)
+            self.s_max = self.step.further(self.s_max, s)
         sample = {
             "t": now,
             "seam_s": s,

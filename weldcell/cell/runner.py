@@ -461,7 +461,7 @@ class JobRunner:
                 self._safe_arc_off()
         self._finish_seam(monitor, result, s_stop, faults)
         cur = self._cursor
-        cur.restart_s = max(s_stop - self.config.arc.restart_overlap, step.s0)
+        cur.restart_s = step.back_off(s_stop, self.config.arc.restart_overlap)
         cur.retracted = False
         if source in ("arc", "request") and len(faults) == 1 and self.kinematics is not None:
             try:

@@ -45,7 +45,9 @@ class SeamStep:
         seam_id: Seam identifier.
         segment: Ordinal of this block among the blocks of the same seam (pass or stitch), from 0.
         s0: Seam arc length at the start of the block [m].
-        s1: Seam arc length at the end of the block [m].
+        s1: Seam arc length at the end of the block [m]. ``s1 < s0`` when the planner welds the
+            seam backwards (from its programmed end to its start): "further along the weld" then
+            means a smaller seam arc length, which :meth:`further` and :meth:`back_off` handle.
     """
 
     i0: int
@@ -56,6 +58,22 @@ class SeamStep:
     segment: int
     s0: float
     s1: float
+
+    @property
+    def forward(self) -> bool:
+        """True when the weld runs towards growing seam arc length (``s1 >= s0``)."""
+        return self.s1 >= self.s0
+
+    def further(self, a: float, b: float) -> float:
+        """Of two seam arc lengths [m], the one further along this weld."""
+        return max(a, b) if self.forward else min(a, b)
+
+    def back_off(self, s_stop: float, overlap: float) -> float:
+        """Where to restart after the arc stopped at ``s_stop`` [m]: ``overlap`` [m] back along the
+        weld (towards its start), never before the block's start ``s0``."""
+        if self.forward:
+            return max(s_stop - overlap, self.s0)
+        return min(s_stop + overlap, self.s0)
 
 
 Step = MoveStep | SeamStep
@@ -100,8 +118,9 @@ def job_steps(traj: JointTrajectory, *, rest_tol: float = 1e-9) -> tuple[Step, .
         weld0 = a + int(mv[0]) if mv.size else a
         weld1 = a + int(mv[-1]) + 1 if mv.size else b
         sid = traj.seam_ids[k]
+        finite = s[np.isfinite(s)]  # in execution order: first and last are where the weld starts/ends
         steps.append(
-            SeamStep(a, b, weld0, weld1, sid, count.get(sid, 0), float(np.nanmin(s)), float(np.nanmax(s)))
+            SeamStep(a, b, weld0, weld1, sid, count.get(sid, 0), float(finite[0]), float(finite[-1]))
         )
         count[sid] = count.get(sid, 0) + 1
         prev = b
@@ -111,9 +130,16 @@ def job_steps(traj: JointTrajectory, *, rest_tol: float = 1e-9) -> tuple[Step, .
 
 
 def index_at_s(traj: JointTrajectory, step: SeamStep, s: float) -> int:
-    """First moving weld sample of ``step`` whose seam arc length is ≥ ``s`` [m] (clamped)."""
+    """First moving weld sample of ``step`` that has reached seam arc length ``s`` [m] (clamped).
+
+    "Reached" follows the weld's direction: seam arc length ≥ ``s`` on a forward weld, ≤ ``s`` on
+    a seam welded backwards.
+    """
     seg = traj.seam_s[step.weld0 : step.weld1 + 1]
-    ok = np.flatnonzero(np.nan_to_num(seg, nan=-np.inf) >= s - 1e-12)
+    if step.forward:
+        ok = np.flatnonzero(np.nan_to_num(seg, nan=-np.inf) >= s - 1e-12)
+    else:
+        ok = np.flatnonzero(np.nan_to_num(seg, nan=np.inf) <= s + 1e-12)
     if ok.size == 0:
         return step.weld1
     return step.weld0 + int(ok[0])

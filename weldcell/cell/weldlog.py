@@ -67,6 +67,14 @@ __all__ = [
 ]
 
 
+#: SQL for "the further along the weld of ``s_reached`` and {}": a seam attempt runs towards its
+#: ``s_end_planned``, so a backwards weld (``s_end_planned < s_start``) progresses to smaller values.
+_FURTHEST = (
+    "CASE WHEN s_end_planned IS NOT NULL AND s_end_planned < s_start"
+    " THEN MIN(COALESCE(s_reached, s_start), {0}) ELSE MAX(COALESCE(s_reached, s_start), {0}) END"
+)
+
+
 class WeldLog:
     """Read/write access to a weld log file. Thread safe (one connection guarded by a lock).
 
@@ -309,8 +317,8 @@ class WeldLog:
             )
             if s_reached is not None and math.isfinite(s_reached):
                 db.execute(
-                    "UPDATE seams SET s_reached=MAX(COALESCE(s_reached, s_start), ?) WHERE id=?",
-                    (float(s_reached), seam_record),
+                    f"UPDATE seams SET s_reached={_FURTHEST.format('?')} WHERE id=?",
+                    (float(s_reached), float(s_reached), seam_record),
                 )
 
     def end_seam(
@@ -338,7 +346,7 @@ class WeldLog:
         with self._tx() as db:
             db.execute(
                 "UPDATE seams SET ended=?, result=?, s_stop=?, faults=?, deviation_max_m=?,"
-                " deviation_rms_m=?, s_reached=MAX(COALESCE(s_reached, s_start), COALESCE(?, s_start))"
+                f" deviation_rms_m=?, s_reached={_FURTHEST.format('COALESCE(?, s_start)')}"
                 " WHERE id=?",
                 (
                     time.time() if t is None else t,
@@ -347,6 +355,7 @@ class WeldLog:
                     json.dumps(list(faults)),
                     sql_num(deviation_max_m),
                     sql_num(deviation_rms_m),
+                    sql_num(s_stop),
                     sql_num(s_stop),
                     seam_record,
                 ),
@@ -440,7 +449,8 @@ class WeldLog:
         A seam counts as done when one of its attempts ended ``ok``. The stop position of the
         seam in progress is the ``s_stop`` of its last attempt when the controller measured it, else
         the last committed progress ``s_reached`` (the writer died mid-seam); over several attempts
-        at that seam the furthest position counts.
+        at that seam the furthest position along the weld counts (the smallest seam arc length for
+        a seam welded backwards, whose ``s_end_planned`` is below its ``s_start``).
         """
         seams = self.seams(job_id)
         done = frozenset((s.seam_id, s.pass_index) for s in seams if s.result == SEAM_DONE)
@@ -449,10 +459,14 @@ class WeldLog:
             return ResumePoint(job_id, done, None, 0, None, True)
         last = open_attempts[-1]
         attempts = [s for s in open_attempts if (s.seam_id, s.pass_index) == (last.seam_id, last.pass_index)]
+        first = attempts[0]
+        backwards = first.s_end_planned is not None and first.s_end_planned < first.s_start
         best: tuple[float, bool] | None = None
         for a in attempts:
             cand = (a.s_stop, True) if a.s_stop is not None else (a.s_reached, False)
-            if cand[0] is not None and (best is None or cand[0] > best[0]):
+            if cand[0] is None:
+                continue
+            if best is None or (cand[0] < best[0] if backwards else cand[0] > best[0]):
                 best = (float(cand[0]), cand[1])
         if best is None:
             return ResumePoint(job_id, done, last.seam_id, last.pass_index, None, False)
