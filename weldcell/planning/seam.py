@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from weldcell.planning._ladder_kernels import ladder_dp
+from weldcell.planning._ladder_kernels import ladder_dp_multi
 from weldcell.planning.collision import CollisionChecker
 from weldcell.planning.margins import MIN_SINGULARITY, SINGULARITY_MARGIN
 from weldcell.spatial import invert_transforms
@@ -383,7 +383,13 @@ def _solve_ladder(
         d0 = np.where(wrap, (d0 + np.pi) % TWO_PI - np.pi, d0)
         start_cost = 1e-3 * np.sum(d0**2, axis=-1)
     nbr = _neighbours(samples, max_step * options.max_rotation_step / options.max_joint_step)
-    cost, back = ladder_dp(
+    # with alternatives and a free torch rotation, also the search per quarter turn of the rotation
+    # at the start (see below): one pass of the programme computes all five
+    family = _rotation_family(samples, B) if per_label else np.zeros(V, dtype=np.int64)
+    starts = [start_cost] + [
+        start_cost + np.where(family == f, 0.0, np.inf) for f in range(4 if family.max() > 0 else 0)
+    ]
+    costs, backs = ladder_dp_multi(
         np.ascontiguousarray(Qz),
         valid,
         labels,
@@ -391,10 +397,11 @@ def _solve_ladder(
         wrap.astype(np.int64),
         np.full(n, max_step),
         weights,
-        start_cost,
+        np.stack(starts),
         nbr,
         B,
     )
+    cost, back = costs[0], backs[0]
     end = int(np.argmin(cost[-1]))
     if not np.isfinite(cost[-1, end]):
         return _diagnose(
@@ -424,7 +431,6 @@ def _solve_ladder(
     # the configuration, so the cheapest end node of a label ends that label's best path) and,
     # with a free torch rotation, per quarter turn of the rotation at the start (a search with
     # the start restricted to that quarter).
-    family = _rotation_family(samples, B)
     found: dict[tuple[int, int], _LadderSolution] = {(int(labels[0, first]), int(family[first])): best}
 
     def collect(c: NDArrayF, b: npt.NDArray[np.int64]) -> None:
@@ -436,22 +442,8 @@ def _solve_ladder(
             if key not in found or sol.cost < found[key].cost:
                 found[key] = sol
 
-    collect(cost, back)
-    if family.max() > 0:
-        for f in range(4):
-            c_f, b_f = ladder_dp(
-                np.ascontiguousarray(Qz),
-                valid,
-                labels,
-                node_cost,
-                wrap.astype(np.int64),
-                np.full(n, max_step),
-                weights,
-                start_cost + np.where(family == f, 0.0, np.inf),
-                nbr,
-                B,
-            )
-            collect(c_f, b_f)
+    for c_f, b_f in zip(costs, backs, strict=True):
+        collect(c_f, b_f)
     others = sorted((v for v in found.values() if v is not best), key=lambda x: x.cost)
     return replace(best, alternatives=tuple(others))
 
