@@ -309,7 +309,7 @@ def plan_seam(
     if isinstance(full, SeamFailure):
         return full
     done = [
-        _finish(robot, seam_id, s, f.q, f.angles, f.cost, f.clear, f.sing, options, q_ref)
+        _finish(robot, seam_id, s, f.q, f.angles, f.cost, f.clear, options, q_ref)
         for f in (full, *full.alternatives)
     ]
     if isinstance(done[0], SeamPath):
@@ -324,7 +324,6 @@ class _LadderSolution:
     branch: int
     cost: float
     clear: NDArrayF
-    sing: NDArrayF
     alternatives: tuple[_LadderSolution, ...] = ()
 
 
@@ -420,7 +419,6 @@ def _solve_ladder(
             branch=int(path[0] % B),
             cost=float(cost[-1, last]),
             clear=clear[rows, path],
-            sing=sing[rows, path],
         )
         return sol, int(path[0])
 
@@ -493,13 +491,19 @@ def _sing_clear(
     sel = np.flatnonzero(free)
     if sel.size:
         Qf = Q[sel]
-        sing[sel] = np.asarray(robot.singularity_distance(Qf), dtype=np.float64)
+        # exact where it decides (node use, penalty); the path's minimum is recomputed in _finish
+        sing[sel] = _singularity(robot, Qf, max(options.singularity_margin, options.singularity_min))
         query = getattr(checker, "query", None)
         if query is not None:
             clear[sel] = query(Qf, exact_below=options.clearance_margin).distance
         else:
             clear[sel] = np.minimum(checker.clearance(Qf), options.clearance_margin)
     return sing, clear
+
+
+def _singularity(robot: Any, Q: NDArrayF, exact_below: float = np.inf) -> NDArrayF:
+    """``robot.singularity_distance(Q)`` (M,), exact below ``exact_below`` and saturated at it."""
+    return np.asarray(robot.singularity_distance(Q, exact_below=exact_below), dtype=np.float64)
 
 
 def _node_cost(lim_d: NDArrayF, sing: NDArrayF, clear: NDArrayF, options: LadderOptions) -> NDArrayF:
@@ -548,7 +552,7 @@ def _densify(
     if np.any(np.abs(d) > options.max_joint_step):
         return None
     cost = float(np.sum(d**2) + np.sum(_node_cost(lim_d, sing, clear, options)))
-    path = _finish(robot, "", s, Q, ang, cost, clear, sing, options, q_ref)
+    path = _finish(robot, "", s, Q, ang, cost, clear, options, q_ref)
     return path if isinstance(path, SeamPath) else None
 
 
@@ -560,7 +564,6 @@ def _finish(
     angles: NDArrayF,
     cost: float,
     clear: NDArrayF,
-    sing: NDArrayF,
     options: LadderOptions,
     q_ref: NDArrayF | None = None,
 ) -> SeamPath | SeamFailure:
@@ -612,7 +615,7 @@ def _finish(
         labels=np.asarray(robot.configuration_labels(q_path[0]), dtype=np.int8),
         cost=cost,
         min_clearance=float(np.min(clear)),
-        min_singularity=float(np.min(sing)),
+        min_singularity=float(np.min(_singularity(robot, q_nodes))),
     )
 
 

@@ -253,7 +253,8 @@ def _weld_try(
                 f"at {seg.travel_speed * 1e3:.1f} mm/s joint {robot.joint_names[j]} needs {what} "
                 f"{peak:.2f} {unit} (limit {float(lim[j]):.2f}); " + _remedy(seg, what),
             ), ramp_only
-    sing = np.asarray(robot.singularity_distance(q), dtype=np.float64)
+    # exact below the floor, saturated above it (a bound skips the SVD for most samples)
+    sing = np.asarray(robot.singularity_distance(q, exact_below=MIN_SINGULARITY), dtype=np.float64)
     if np.any(sing < MIN_SINGULARITY):
         bad = np.flatnonzero(sing < MIN_SINGULARITY)
         what = (
@@ -261,9 +262,9 @@ def _weld_try(
             f"(needs {MIN_SINGULARITY})"
         )
         return _fail("singularity", seg, s, int(bad[0]), int(bad[-1]), "", what), False
-    res = checker.query(q) if hasattr(checker, "query") else None
-    free = res.free if res is not None else checker.check(q)
+    free = checker.check(q)  # early-exit check; the exact query only to explain a collision
     if not np.all(free):
+        res = checker.query(q) if hasattr(checker, "query") else None
         bad = np.flatnonzero(~free)
         body = ""
         if res is not None and res.worst_pair[bad[0]] >= 0:
