@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from weldcell.errors import InputShapeError, ModelError
 from weldcell.kinematics import analytic
+from weldcell.kinematics._sigma import chain_sigma_min, sigma_min_batch
 from weldcell.kinematics.chain import (
     Capsule,
     UrdfChain,
@@ -25,7 +26,6 @@ from weldcell.kinematics.chain import (
     chain_link_poses_checked,
     first_nonfinite_row,
 )
-from weldcell.kinematics._sigma import chain_sigma_min, sigma_min_batch
 
 if TYPE_CHECKING:
     from weldcell.kinematics.specs import OPWSpec, URSpec

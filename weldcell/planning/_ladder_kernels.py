@@ -51,7 +51,9 @@ def ladder_dp(Q, valid, labels, node_cost, wrap, max_step, weights, start_cost, 
 
 
 @njit(cache=True)
-def ladder_dp_multi(Q, valid, labels, node_cost, wrap, max_step, weights, start_cost, nbr, B):  # pragma: no cover
+def ladder_dp_multi(  # pragma: no cover
+    Q, valid, labels, node_cost, wrap, max_step, weights, start_cost, nbr, B
+):
     """:func:`ladder_dp` for F start-cost rows at once, sharing the edge computations.
 
     ``start_cost`` has shape (F, V); the result ``cost``/``back`` has shape (F, N, V) and row f is
@@ -113,3 +115,52 @@ def ladder_dp_multi(Q, valid, labels, node_cost, wrap, max_step, weights, start_
                     cost[f, i, v] = best[f] + node_cost[i, v]
                     back[f, i, v] = arg[f]
     return cost, back
+
+
+@njit(cache=True)
+def limit_distance(Q, lo, hi, wrap):  # pragma: no cover
+    """Distance to the nearest joint limit [rad] per joint, modulo 2π for wrapping joints, (M, n).
+
+    Q (M, n) [rad]; lo, hi (n,) [rad]; wrap (n,) 1 for joints whose range spans a full turn (the
+    best 2π-equivalent counts), for ``seam._limit_distance``.
+    """
+    M, n = Q.shape
+    out = np.empty((M, n))
+    for m in range(M):
+        for j in range(n):
+            q = Q[m, j]
+            d = min(q - lo[j], hi[j] - q)
+            if wrap[j]:
+                up = min(q + _TWO_PI - lo[j], hi[j] - q - _TWO_PI)
+                down = min(q - _TWO_PI - lo[j], hi[j] - q + _TWO_PI)
+                d = max(d, max(up, down))
+            out[m, j] = d
+    return out
+
+
+@njit(cache=True)
+def nearest_branch(Q, q_ref, wrap):  # pragma: no cover
+    """Per sample, the IK branch nearest a reference: ``argmin_b Σ_j wrapped(Q[m, b, j] - q_ref[m, j])²``.
+
+    Q (M, B, n) [rad] (rows with a NaN are no solution); q_ref (M, n) [rad]; wrap (n,) 1 where the
+    difference is taken modulo 2π. Returns (best (M,) branch index, the first of equals; its squared
+    distance (M,) [rad²], inf when no branch has a solution).
+    """
+    M, B, n = Q.shape
+    best = np.zeros(M, dtype=np.int64)
+    dist = np.full(M, np.inf)
+    for m in range(M):
+        for b in range(B):
+            s = 0.0
+            finite = True
+            for j in range(n):
+                v = Q[m, b, j]
+                if not np.isfinite(v):
+                    finite = False
+                    break
+                d = _wrapped_abs(v - q_ref[m, j], wrap[j])
+                s += d * d
+            if finite and s < dist[m]:
+                dist[m] = s
+                best[m] = b
+    return best, dist

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from weldcell.planning._ladder_kernels import ladder_dp_multi
+from weldcell.planning._ladder_kernels import ladder_dp_multi, limit_distance
 from weldcell.planning.collision import CollisionChecker
 from weldcell.planning.margins import MIN_SINGULARITY, SINGULARITY_MARGIN
 from weldcell.spatial import invert_transforms
@@ -199,12 +199,16 @@ def nearest_equivalent(robot: Any, q: NDArrayF, q_ref: NDArrayF) -> NDArrayF:
 
 def _limit_distance(q: NDArrayF, lo: NDArrayF, hi: NDArrayF, wrap: npt.NDArray[np.bool_]) -> NDArrayF:
     """Distance to the nearest joint limit [rad] per joint, modulo 2π for wrapping joints (…, n)."""
-    d = np.minimum(q - lo, hi - q)
-    # a wrapping joint can be shifted by 2π, so only the best equivalent counts
-    shifted = np.maximum(
-        np.minimum(q + TWO_PI - lo, hi - q - TWO_PI), np.minimum(q - TWO_PI - lo, hi - q + TWO_PI)
-    )
-    out: NDArrayF = np.where(wrap, np.maximum(d, shifted), d)
+    # a wrapping joint can be shifted by 2π, so only the best equivalent counts (compiled: this runs
+    # on every IK node of the seam search)
+    qa = np.asarray(q, dtype=np.float64)
+    flat = np.ascontiguousarray(qa.reshape(-1, qa.shape[-1]))
+    out: NDArrayF = limit_distance(
+        flat,
+        np.asarray(lo, dtype=np.float64),
+        np.asarray(hi, dtype=np.float64),
+        np.asarray(wrap, dtype=np.int64),
+    ).reshape(qa.shape)
     return out
 
 

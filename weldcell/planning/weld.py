@@ -20,9 +20,9 @@ import numpy.typing as npt
 from scipy.interpolate import CubicSpline
 from scipy.spatial.transform import Rotation, RotationSpline
 
+from weldcell.planning._ladder_kernels import nearest_branch
 from weldcell.planning.margins import MIN_SINGULARITY
 from weldcell.planning.seam import (
-    TWO_PI,
     SeamFailure,
     nearest_equivalent,
     orientation_offsets,
@@ -217,13 +217,10 @@ def _weld_try(
     n = Q.shape[-1]
     q_ref = np.stack([np.interp(s, s_way, q_way[:, j]) for j in range(n)], axis=1)
     wrap = wrap_mask(robot)
-    d = Q - q_ref[:, None]
-    d = np.where(wrap, (d + np.pi) % TWO_PI - np.pi, d)
-    dist = np.where(np.all(np.isfinite(Q), axis=-1), np.sum(d * d, axis=-1), np.inf)
-    best = np.argmin(dist, axis=1)
+    best, dist = nearest_branch(np.ascontiguousarray(Q), np.ascontiguousarray(q_ref), wrap.astype(np.int64))
     rows = np.arange(len(s))
-    if not np.all(np.isfinite(dist[rows, best])):
-        i = int(np.argmin(np.isfinite(dist[rows, best])))
+    if not np.all(np.isfinite(dist)):
+        i = int(np.argmin(np.isfinite(dist)))
         return _fail(
             "out_of_reach", seg, s, i, i, "", "the torch pose between way points is out of reach"
         ), False
