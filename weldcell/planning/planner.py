@@ -124,7 +124,7 @@ class PlanOptions:
     margin: float | None = None
     tolerance_samples: int = 3
     optimize_order: bool = True
-    reverse_when_free: bool = True
+    reverse_when_free: bool = False
     min_ramp_time: float = 0.1
     ladder: LadderOptions = field(default_factory=LadderOptions)
     transit: TransitOptions = field(default_factory=TransitOptions)
@@ -503,8 +503,8 @@ def plan_program(
     checker = CapsuleCollisionChecker(robot, torch, cell, opts.margin)
     segments = toolpaths_for_program(program)
     free_order = program.sequence is None and opts.optimize_order
-    # ---- seam search per segment: forward, and backwards where the seam is reversible and either
-    # the order is free or forward fails (a fixed order still welds a seam backwards when only that works)
+    # ---- seam search per segment: forward, and backwards where the seam is reversible and forward
+    # fails (also with a fixed order), or with a free order when ``reverse_when_free`` asks for it
     groups: dict[str, list[int]] = {}
     for k, seg in enumerate(segments):
         groups.setdefault(seg.seam_id, []).append(k)
