@@ -196,8 +196,29 @@ def _greedy_2opt(
         order.append((j, d))
         done |= 1 << j
         q = options[j][d][2]
+    # 2-opt on a table of the move times (every (seam, direction) end to every start, and home): the
+    # O(m³) tour evaluations of a pass are then float additions, in the order _tour_cost adds them
+    # (same values, same sums: the same order as evaluating _tour_cost per candidate)
+    k_of = [[0] * len(o) for o in options]
+    stops: list[tuple[int, int]] = []
+    for i, o in enumerate(options):
+        for d in range(len(o)):
+            k_of[i][d] = len(stops)
+            stops.append((i, d))
+    from_home = [c(home, options[i][d][1]) for i, d in stops]  # type: ignore[operator]
+    to_home = [c(options[i][d][2], home) for i, d in stops]  # type: ignore[operator]
+    table = [[c(options[i][d][2], options[j][e][1]) for j, e in stops] for i, d in stops]  # type: ignore[operator]
+
+    def tour_cost(o: list[tuple[int, int]]) -> float:
+        ks = [k_of[i][d] for i, d in o]
+        total = 0.0
+        total += from_home[ks[0]]
+        for k0, k1 in itertools.pairwise(ks):
+            total += table[k0][k1]
+        return total + to_home[ks[-1]]
+
     improved = True
-    best = _tour_cost(order, options, home, cost)
+    best = tour_cost(order)
     while improved:
         improved = False
         for a in range(m - 1):
@@ -208,7 +229,7 @@ def _greedy_2opt(
                 ]
                 cand = order[:a] + seg + order[b + 1 :]
                 if _feasible(cand, before):
-                    val = _tour_cost(cand, options, home, cost)
+                    val = tour_cost(cand)
                     if val < best - 1e-9:
                         order, best, improved = cand, val, True
     return [(i, options[i][d][0]) for i, d in order]
