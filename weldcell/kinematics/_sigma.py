@@ -17,15 +17,19 @@ import math
 
 import numba
 import numpy as np
+import numpy.typing as npt
 
 from weldcell.kinematics.chain import _frames_core
+
+NDArrayF = npt.NDArray[np.float64]
+NDArrayI = npt.NDArray[np.int64]
 
 _MAX_SWEEPS = 60
 _BLOCK = 256
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _sigma_min_rows(A, m, n):  # pragma: no cover - compiled
+def _sigma_min_rows(A: NDArrayF, m: int, n: int) -> float:  # pragma: no cover - compiled
     """Smallest singular value of A[:m, :n] (m ≤ n) by one-sided Jacobi on its rows (A is overwritten)."""
     for _sweep in range(_MAX_SWEEPS):
         rotated = False
@@ -64,7 +68,7 @@ def _sigma_min_rows(A, m, n):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _inverse_lower_bound(A, W, X):  # pragma: no cover - compiled
+def _inverse_lower_bound(A: NDArrayF, W: NDArrayF, X: NDArrayF) -> float:  # pragma: no cover - compiled
     """``1 / ‖A⁻¹‖_F`` for a 6 x 6 A: a lower bound of σ_min(A) within a factor √6 (0 if singular).
 
     ``‖A⁻¹‖_F² = Σ 1/σ_i²`` ≤ 6/σ_min². LU with partial pivoting (W, X: 6 x 6 scratch).
@@ -112,7 +116,9 @@ def _inverse_lower_bound(A, W, X):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _measure(A, W, X, n, exact_below):  # pragma: no cover - compiled
+def _measure(
+    A: NDArrayF, W: NDArrayF, X: NDArrayF, n: int, exact_below: float
+) -> float:  # pragma: no cover - compiled
     """σ_min of A (6, n), exact below ``exact_below`` and saturated at it (A is overwritten).
 
     The bound is taken with a relative safety factor of 1e-9 (far above the rounding of a 6 x 6 LU
@@ -123,7 +129,9 @@ def _measure(A, W, X, n, exact_below):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, error_model="numpy")
-def sigma_min_batch(J, row_scale, exact_below):  # pragma: no cover - compiled
+def sigma_min_batch(
+    J: NDArrayF, row_scale: NDArrayF, exact_below: float
+) -> NDArrayF:  # pragma: no cover - compiled
     """``min(σ_min(diag(row_scale) · J[k]), exact_below)`` per k for J (M, 6, n), n ≥ 6; shape (M,)."""
     M = J.shape[0]
     n = J.shape[2]
@@ -140,7 +148,9 @@ def sigma_min_batch(J, row_scale, exact_below):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, error_model="numpy")
-def chain_sigma_min(q, origins, axes, qidx, row_scale, exact_below):  # pragma: no cover - compiled
+def chain_sigma_min(
+    q: NDArrayF, origins: NDArrayF, axes: NDArrayF, qidx: NDArrayI, row_scale: NDArrayF, exact_below: float
+) -> NDArrayF:  # pragma: no cover - compiled
     """:func:`sigma_min_batch` of the chain's flange Jacobians at q (M, n), without storing them.
 
     The Jacobian is the one of :func:`weldcell.kinematics.chain.chain_jacobian` (same frames, same

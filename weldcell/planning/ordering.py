@@ -215,7 +215,7 @@ def _greedy_2opt(
         total += from_home[ks[0]]
         for k0, k1 in itertools.pairwise(ks):
             total += table[k0][k1]
-        return total + to_home[ks[-1]]
+        return float(total + to_home[ks[-1]])
 
     improved = True
     best = tour_cost(order)
