@@ -354,13 +354,16 @@ def _solve_ladder(
     wrap = wrap_mask(robot)
     T_flange = T_base_tcp[:, None] @ offsets[None] @ T_tcp_flange  # (N, K, 4, 4)
     Q = np.asarray(robot.ik(T_flange), dtype=np.float64)  # (N, K, B, n)
+    del T_flange
     B = Q.shape[2]
     V = K * B
-    Q = Q.reshape(N, V, n)
-    reach = np.all(np.isfinite(Q), axis=-1)
-    Qz = np.where(reach[..., None], Q, 0.0)
-    lim_d = _limit_distance(Qz, lo, hi, wrap)
-    in_limits = reach & np.all(lim_d >= 0.0, axis=-1)
+    # (N, V, n) arrays are the memory peak of planning (~20 MB each for a 300 mm seam): NaN rows are
+    # zeroed in place and only the smallest joint-limit distance per node is kept
+    Qz = (Q if Q.flags.writeable else Q.copy()).reshape(N, V, n)
+    reach = np.all(np.isfinite(Qz), axis=-1)
+    Qz[~reach] = 0.0
+    lim_min = np.min(_limit_distance(Qz, lo, hi, wrap), axis=-1)  # (N, V) [rad]
+    in_limits = reach & (lim_min >= 0.0)
     # collision first (fast early-exit check), then singularity and clearance on the free nodes only
     free = np.zeros((N, V), dtype=bool)
     sel = np.flatnonzero(in_limits.ravel())
@@ -371,7 +374,7 @@ def _solve_ladder(
     clear = clear.reshape(N, V)
     valid = free & (sing >= options.singularity_min)
     labels = _label_code(np.asarray(robot.configuration_labels(Qz), dtype=np.int8))
-    node_cost = _node_cost(lim_d, sing, clear, options)
+    node_cost = _node_cost(lim_min, sing, clear, options)
     if sample_cost is None:  # prefer the programmed angles
         dev = options.penalty * (samples[:, 1] ** 2 + samples[:, 2] ** 2) / 0.01
     else:
@@ -408,7 +411,19 @@ def _solve_ladder(
     end = int(np.argmin(cost[-1]))
     if not np.isfinite(cost[-1, end]):
         return _diagnose(
-            robot, checker, seam_id, s, Qz, reach, in_limits, free, valid, cost, lim_d, sing, options
+            robot,
+            checker,
+            seam_id,
+            s,
+            Qz,
+            reach,
+            in_limits,
+            free,
+            valid,
+            cost,
+            _limit_distance(Qz, lo, hi, wrap),
+            sing,
+            options,
         )
     rows = np.arange(N)
 
@@ -510,8 +525,10 @@ def _singularity(robot: Any, Q: NDArrayF, exact_below: float = np.inf) -> NDArra
     return np.asarray(robot.singularity_distance(Q, exact_below=exact_below), dtype=np.float64)
 
 
-def _node_cost(lim_d: NDArrayF, sing: NDArrayF, clear: NDArrayF, options: LadderOptions) -> NDArrayF:
-    pen_lim = np.clip(1.0 - np.min(lim_d, axis=-1) / options.limit_margin, 0.0, None) ** 2
+def _node_cost(lim_min: NDArrayF, sing: NDArrayF, clear: NDArrayF, options: LadderOptions) -> NDArrayF:
+    """Margin penalties per node from the smallest joint-limit distance [rad], the singularity
+    measure and the clearance [m] (all the same shape)."""
+    pen_lim = np.clip(1.0 - lim_min / options.limit_margin, 0.0, None) ** 2
     pen_sing = np.clip(1.0 - sing / options.singularity_margin, 0.0, None) ** 2
     pen_clear = (
         np.clip(1.0 - np.where(np.isfinite(clear), clear, 0.0) / options.clearance_margin, 0.0, None) ** 2
@@ -555,7 +572,7 @@ def _densify(
     d = np.where(wrap, (d + np.pi) % TWO_PI - np.pi, d)
     if np.any(np.abs(d) > options.max_joint_step):
         return None
-    cost = float(np.sum(d**2) + np.sum(_node_cost(lim_d, sing, clear, options)))
+    cost = float(np.sum(d**2) + np.sum(_node_cost(np.min(lim_d, axis=-1), sing, clear, options)))
     path = _finish(robot, "", s, Q, ang, cost, clear, options, q_ref)
     return path if isinstance(path, SeamPath) else None
 
