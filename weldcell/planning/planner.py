@@ -929,11 +929,12 @@ def _assemble(
     q = np.concatenate(qs)
     T_world_base = np.asarray(cell.T_world_base, dtype=np.float64)
     T_flange_tcp = np.asarray(cell.T_flange_tcp, dtype=np.float64)
-    T_fk = T_world_base @ np.asarray(robot.fk(q)) @ T_flange_tcp
+    # nominal TCP of the moves from FK (the welds carry their own): only those samples, not the
+    # whole job's (2 x 10⁵ samples x 3 pose temporaries would be the memory peak of planning)
     T_nom = np.concatenate(
         [
-            T_fk[a : a + len(x)] if T is None else T
-            for T, x, a in zip(Ts, qs, np.cumsum([0] + [len(x) for x in qs[:-1]]), strict=True)
+            T_world_base @ np.asarray(robot.fk(x)) @ T_flange_tcp if T is None else T
+            for T, x in zip(Ts, qs, strict=True)
         ]
     )
     travel: dict[str, float] = {}
