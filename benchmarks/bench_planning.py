@@ -18,7 +18,7 @@ the CPU time is what the code costs, the wall time what a user waits); note ``up
    ``box_frame`` ≤ 1.0 s, ``demo_tjoint`` ≤ 0.3 s) and the peak memory of planning
    ``box_frame`` in a fresh process (target ≤ 250 MB).
 5. With ``--scaling``: a synthetic job of 10, 26 and 50 short seams (``synthetic_job.py``): time
-   and peak traced memory, and their growth exponent with the number of seams (target: linear).
+   and peak traced memory, and their growth exponent with the number of seams (target: at most linear).
 """
 
 from __future__ import annotations
@@ -310,7 +310,7 @@ def bench_programs() -> None:
     print(
         f"   box_frame peak memory: resident {float(out[0]):.0f} MB for the whole process after two plans "
         f"(target ≤ 250 MB), of which the planning allocations peak at {float(out[1]):.0f} MB "
-        f"(tracemalloc); the process after imports and one plan: {float(out[2]):.0f} MB"
+        f"(tracemalloc); resident after imports and the first plan: {float(out[2]):.0f} MB"
     )
 
 
@@ -340,7 +340,7 @@ def bench_scaling(sizes: tuple[int, ...]) -> None:
         x = np.log([r[0] for r in rows])
         for k, what in ((1, "CPU time"), (2, "peak memory")):
             slope = float(np.polyfit(x, np.log([r[k] for r in rows]), 1)[0])
-            print(f"   growth exponent of {what} with seams: {slope:.2f} (target: linear, 0.9-1.1)")
+            print(f"   growth exponent of {what} with seams: {slope:.2f} (target: at most linear, ≤ 1.1)")
 
 
 def main() -> None:
