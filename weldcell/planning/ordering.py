@@ -146,21 +146,6 @@ def _held_karp(
     return order[::-1]
 
 
-def _tour_cost(
-    order: list[tuple[int, int]],
-    options: list[list[tuple[bool, NDArrayF, NDArrayF]]],
-    home: NDArrayF,
-    cost: object,
-) -> float:
-    c = cost  # type: ignore[assignment]
-    q = home
-    total = 0.0
-    for i, d in order:
-        total += c(q, options[i][d][1])  # type: ignore[operator]
-        q = options[i][d][2]
-    return total + c(q, home)  # type: ignore[operator, no-any-return]
-
-
 def _feasible(order: list[tuple[int, int]], before: list[int]) -> bool:
     done = 0
     for i, _ in order:
@@ -197,8 +182,8 @@ def _greedy_2opt(
         done |= 1 << j
         q = options[j][d][2]
     # 2-opt on a table of the move times (every (seam, direction) end to every start, and home): the
-    # O(m³) tour evaluations of a pass are then float additions, in the order _tour_cost adds them
-    # (same values, same sums: the same order as evaluating _tour_cost per candidate)
+    # O(m³) tour evaluations of a pass are then float additions, in the same order as a
+    # walk along the tour from home back to home (same values, same sums as per-candidate evaluation)
     k_of = [[0] * len(o) for o in options]
     stops: list[tuple[int, int]] = []
     for i, o in enumerate(options):
