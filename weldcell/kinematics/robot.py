@@ -17,12 +17,14 @@ import numpy.typing as npt
 
 from weldcell.errors import InputShapeError, ModelError
 from weldcell.kinematics import analytic
+from weldcell.kinematics._sigma import chain_sigma_min, sigma_min_batch
 from weldcell.kinematics.chain import (
     Capsule,
     UrdfChain,
     chain_fk_checked,
     chain_jacobian_checked,
     chain_link_poses_checked,
+    first_nonfinite_row,
 )
 
 if TYPE_CHECKING:
@@ -138,10 +140,15 @@ def singularity_distance_from_jacobian(J: npt.ArrayLike, reach: float) -> NDArra
         raise InputShapeError(f"reach must be a length > 0 m, got {reach}")
     if Ja.shape[-1] < 6:
         return np.zeros(Ja.shape[:-2])
-    scale = np.array([1.0 / reach] * 3 + [1.0] * 3)[:, None]
-    sv = np.linalg.svd(Ja * scale, compute_uv=False)
-    out: NDArrayF = sv[..., -1]
+    flat = np.ascontiguousarray(Ja.reshape(-1, 6, Ja.shape[-1]))
+    if not np.all(np.isfinite(flat)):
+        raise InputShapeError("J: contains NaN or infinite values")
+    out: NDArrayF = sigma_min_batch(flat, _row_scale(reach), np.inf).reshape(Ja.shape[:-2])
     return out
+
+
+def _row_scale(reach: float) -> NDArrayF:
+    return np.array([1.0 / reach] * 3 + [1.0] * 3)
 
 
 class Robot:
@@ -411,17 +418,29 @@ class Robot:
             raise ModelError(f"robot {self.name!r}: configuration labels need at least 6 joints")
         return lab.reshape(*arr.shape[:-1], 3)
 
-    def singularity_distance(self, q: npt.ArrayLike) -> NDArrayF:
+    def singularity_distance(self, q: npt.ArrayLike, *, exact_below: float = np.inf) -> NDArrayF:
         """Distance to the nearest singularity: smallest singular value of the scaled Jacobian.
 
         ``σ_min(diag(1/L, 1/L, 1/L, 1, 1, 1) · J(q))`` with ``L = reach`` [m]: dimensionless,
         ≥ 0 and exactly 0 at a singular configuration (wrist, elbow or shoulder). For a UR it
-        falls roughly linearly with |sin θ5|, |sin θ3| and the shoulder distance near each.
+        falls roughly linearly with |sin θ5|, |sin θ3| and the shoulder distance near each. The
+        same measure as :func:`singularity_distance_from_jacobian` (one compiled routine).
 
         Args:
             q: Joint positions [rad], shape (..., n).
+            exact_below: Values are exact below this and saturated at it (``min(σ, exact_below)``);
+                a finite value lets most configurations skip the SVD (a determinant bound shows
+                they are above it). Default: exact everywhere.
 
         Returns:
             Shape (...,).
         """
-        return singularity_distance_from_jacobian(self.jacobian(q), self.reach)
+        arr = check_joint_array(q, self.n_joints, finite=False)  # finiteness: checked in the kernel
+        if self.n_joints < 6:
+            return np.zeros(arr.shape[:-1])
+        flat = kernel_input(arr.reshape(-1, self.n_joints))
+        if first_nonfinite_row(flat) >= 0:
+            check_joint_array(q, self.n_joints)  # raises: NaN or inf
+        c = self._chain
+        out = chain_sigma_min(flat, c.origins, c.axes, c.qidx, _row_scale(self.reach), float(exact_below))
+        return np.asarray(out, dtype=np.float64).reshape(arr.shape[:-1])

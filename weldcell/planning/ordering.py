@@ -146,21 +146,6 @@ def _held_karp(
     return order[::-1]
 
 
-def _tour_cost(
-    order: list[tuple[int, int]],
-    options: list[list[tuple[bool, NDArrayF, NDArrayF]]],
-    home: NDArrayF,
-    cost: object,
-) -> float:
-    c = cost  # type: ignore[assignment]
-    q = home
-    total = 0.0
-    for i, d in order:
-        total += c(q, options[i][d][1])  # type: ignore[operator]
-        q = options[i][d][2]
-    return total + c(q, home)  # type: ignore[operator, no-any-return]
-
-
 def _feasible(order: list[tuple[int, int]], before: list[int]) -> bool:
     done = 0
     for i, _ in order:
@@ -196,8 +181,29 @@ def _greedy_2opt(
         order.append((j, d))
         done |= 1 << j
         q = options[j][d][2]
+    # 2-opt on a table of the move times (every (seam, direction) end to every start, and home): the
+    # O(m³) tour evaluations of a pass are then float additions, in the same order as a
+    # walk along the tour from home back to home (same values, same sums as per-candidate evaluation)
+    k_of = [[0] * len(o) for o in options]
+    stops: list[tuple[int, int]] = []
+    for i, o in enumerate(options):
+        for d in range(len(o)):
+            k_of[i][d] = len(stops)
+            stops.append((i, d))
+    from_home = [c(home, options[i][d][1]) for i, d in stops]  # type: ignore[operator]
+    to_home = [c(options[i][d][2], home) for i, d in stops]  # type: ignore[operator]
+    table = [[c(options[i][d][2], options[j][e][1]) for j, e in stops] for i, d in stops]  # type: ignore[operator]
+
+    def tour_cost(o: list[tuple[int, int]]) -> float:
+        ks = [k_of[i][d] for i, d in o]
+        total = 0.0
+        total += from_home[ks[0]]
+        for k0, k1 in itertools.pairwise(ks):
+            total += table[k0][k1]
+        return float(total + to_home[ks[-1]])
+
     improved = True
-    best = _tour_cost(order, options, home, cost)
+    best = tour_cost(order)
     while improved:
         improved = False
         for a in range(m - 1):
@@ -208,7 +214,7 @@ def _greedy_2opt(
                 ]
                 cand = order[:a] + seg + order[b + 1 :]
                 if _feasible(cand, before):
-                    val = _tour_cost(cand, options, home, cost)
+                    val = tour_cost(cand)
                     if val < best - 1e-9:
                         order, best, improved = cand, val, True
     return [(i, options[i][d][0]) for i, d in order]

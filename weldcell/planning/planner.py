@@ -100,6 +100,9 @@ class PlanOptions:
         margin: Obstacle margin of the robot links [m] (None: the cell's clearance).
         tolerance_samples: Samples per work/travel angle tolerance (odd; 1 = programmed angles only).
         optimize_order: Choose seam order and direction when the program has no fixed sequence.
+        reverse_when_free: With a free order, also plan every reversible seam backwards when it
+            plans forwards, so that the order choice may weld it backwards (about doubles the seam
+            planning time). False: a seam is planned backwards only when forwards fails.
         min_ramp_time: Shortest speed ramp at arc start and end [s].
         ladder: Seam search settings.
         transit: Transit move settings.
@@ -121,6 +124,7 @@ class PlanOptions:
     margin: float | None = None
     tolerance_samples: int = 3
     optimize_order: bool = True
+    reverse_when_free: bool = False
     min_ramp_time: float = 0.1
     ladder: LadderOptions = field(default_factory=LadderOptions)
     transit: TransitOptions = field(default_factory=TransitOptions)
@@ -499,13 +503,14 @@ def plan_program(
     checker = CapsuleCollisionChecker(robot, torch, cell, opts.margin)
     segments = toolpaths_for_program(program)
     free_order = program.sequence is None and opts.optimize_order
-    # ---- seam search per segment: forward, and backwards where the seam is reversible and either
-    # the order is free or forward fails (a fixed order still welds a seam backwards when only that works)
+    # ---- seam search per segment: forward, and backwards where the seam is reversible and forward
+    # fails (also with a fixed order), or with a free order when ``reverse_when_free`` asks for it
     groups: dict[str, list[int]] = {}
     for k, seg in enumerate(segments):
         groups.setdefault(seg.seam_id, []).append(k)
     planned: dict[tuple[int, bool], _Planned | SeamFailure] = {}
-    total = sum(2 if (free_order and seg.reversible) else 1 for seg in segments)
+    both_ways = free_order and opts.reverse_when_free
+    total = sum(2 if (both_ways and seg.reversible) else 1 for seg in segments)
     done = 0
 
     def plan_one(k: int, rev: bool) -> None:
@@ -524,7 +529,7 @@ def plan_program(
         for k in ks:
             plan_one(k, False)
         fwd_ok = all(isinstance(planned.get((k, False)), _Planned) for k in ks)
-        if segments[ks[0]].reversible and (free_order or not fwd_ok):
+        if segments[ks[0]].reversible and (both_ways or not fwd_ok):
             for k in ks:
                 plan_one(k, True)
 
@@ -924,11 +929,12 @@ def _assemble(
     q = np.concatenate(qs)
     T_world_base = np.asarray(cell.T_world_base, dtype=np.float64)
     T_flange_tcp = np.asarray(cell.T_flange_tcp, dtype=np.float64)
-    T_fk = T_world_base @ np.asarray(robot.fk(q)) @ T_flange_tcp
+    # nominal TCP of the moves from FK (the welds carry their own): only those samples, not the
+    # whole job's (2 x 10⁵ samples x 3 pose temporaries would be the memory peak of planning)
     T_nom = np.concatenate(
         [
-            T_fk[a : a + len(x)] if T is None else T
-            for T, x, a in zip(Ts, qs, np.cumsum([0] + [len(x) for x in qs[:-1]]), strict=True)
+            T_world_base @ np.asarray(robot.fk(x)) @ T_flange_tcp if T is None else T
+            for T, x in zip(Ts, qs, strict=True)
         ]
     )
     travel: dict[str, float] = {}

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from weldcell.planning._ladder_kernels import ladder_dp
+from weldcell.planning._ladder_kernels import ladder_dp_multi, limit_distance
 from weldcell.planning.collision import CollisionChecker
 from weldcell.planning.margins import MIN_SINGULARITY, SINGULARITY_MARGIN
 from weldcell.spatial import invert_transforms
@@ -199,12 +199,16 @@ def nearest_equivalent(robot: Any, q: NDArrayF, q_ref: NDArrayF) -> NDArrayF:
 
 def _limit_distance(q: NDArrayF, lo: NDArrayF, hi: NDArrayF, wrap: npt.NDArray[np.bool_]) -> NDArrayF:
     """Distance to the nearest joint limit [rad] per joint, modulo 2π for wrapping joints (…, n)."""
-    d = np.minimum(q - lo, hi - q)
-    # a wrapping joint can be shifted by 2π, so only the best equivalent counts
-    shifted = np.maximum(
-        np.minimum(q + TWO_PI - lo, hi - q - TWO_PI), np.minimum(q - TWO_PI - lo, hi - q + TWO_PI)
-    )
-    out: NDArrayF = np.where(wrap, np.maximum(d, shifted), d)
+    # a wrapping joint can be shifted by 2π, so only the best equivalent counts (compiled: this runs
+    # on every IK node of the seam search)
+    qa = np.asarray(q, dtype=np.float64)
+    flat = np.ascontiguousarray(qa.reshape(-1, qa.shape[-1]))
+    out: NDArrayF = limit_distance(
+        flat,
+        np.asarray(lo, dtype=np.float64),
+        np.asarray(hi, dtype=np.float64),
+        np.asarray(wrap, dtype=np.int64),
+    ).reshape(qa.shape)
     return out
 
 
@@ -309,7 +313,7 @@ def plan_seam(
     if isinstance(full, SeamFailure):
         return full
     done = [
-        _finish(robot, seam_id, s, f.q, f.angles, f.cost, f.clear, f.sing, options, q_ref)
+        _finish(robot, seam_id, s, f.q, f.angles, f.cost, f.clear, options, q_ref)
         for f in (full, *full.alternatives)
     ]
     if isinstance(done[0], SeamPath):
@@ -324,7 +328,6 @@ class _LadderSolution:
     branch: int
     cost: float
     clear: NDArrayF
-    sing: NDArrayF
     alternatives: tuple[_LadderSolution, ...] = ()
 
 
@@ -351,13 +354,16 @@ def _solve_ladder(
     wrap = wrap_mask(robot)
     T_flange = T_base_tcp[:, None] @ offsets[None] @ T_tcp_flange  # (N, K, 4, 4)
     Q = np.asarray(robot.ik(T_flange), dtype=np.float64)  # (N, K, B, n)
+    del T_flange
     B = Q.shape[2]
     V = K * B
-    Q = Q.reshape(N, V, n)
-    reach = np.all(np.isfinite(Q), axis=-1)
-    Qz = np.where(reach[..., None], Q, 0.0)
-    lim_d = _limit_distance(Qz, lo, hi, wrap)
-    in_limits = reach & np.all(lim_d >= 0.0, axis=-1)
+    # (N, V, n) arrays are the memory peak of planning (~20 MB each for a 300 mm seam): NaN rows are
+    # zeroed in place and only the smallest joint-limit distance per node is kept
+    Qz = (Q if Q.flags.writeable else Q.copy()).reshape(N, V, n)
+    reach = np.all(np.isfinite(Qz), axis=-1)
+    Qz[~reach] = 0.0
+    lim_min = np.min(_limit_distance(Qz, lo, hi, wrap), axis=-1)  # (N, V) [rad]
+    in_limits = reach & (lim_min >= 0.0)
     # collision first (fast early-exit check), then singularity and clearance on the free nodes only
     free = np.zeros((N, V), dtype=bool)
     sel = np.flatnonzero(in_limits.ravel())
@@ -368,7 +374,7 @@ def _solve_ladder(
     clear = clear.reshape(N, V)
     valid = free & (sing >= options.singularity_min)
     labels = _label_code(np.asarray(robot.configuration_labels(Qz), dtype=np.int8))
-    node_cost = _node_cost(lim_d, sing, clear, options)
+    node_cost = _node_cost(lim_min, sing, clear, options)
     if sample_cost is None:  # prefer the programmed angles
         dev = options.penalty * (samples[:, 1] ** 2 + samples[:, 2] ** 2) / 0.01
     else:
@@ -383,7 +389,13 @@ def _solve_ladder(
         d0 = np.where(wrap, (d0 + np.pi) % TWO_PI - np.pi, d0)
         start_cost = 1e-3 * np.sum(d0**2, axis=-1)
     nbr = _neighbours(samples, max_step * options.max_rotation_step / options.max_joint_step)
-    cost, back = ladder_dp(
+    # with alternatives and a free torch rotation, also the search per quarter turn of the rotation
+    # at the start (see below): one pass of the programme computes all five
+    family = _rotation_family(samples, B) if per_label else np.zeros(V, dtype=np.int64)
+    starts = [start_cost] + [
+        start_cost + np.where(family == f, 0.0, np.inf) for f in range(4 if family.max() > 0 else 0)
+    ]
+    costs, backs = ladder_dp_multi(
         np.ascontiguousarray(Qz),
         valid,
         labels,
@@ -391,14 +403,27 @@ def _solve_ladder(
         wrap.astype(np.int64),
         np.full(n, max_step),
         weights,
-        start_cost,
+        np.stack(starts),
         nbr,
         B,
     )
+    cost, back = costs[0], backs[0]
     end = int(np.argmin(cost[-1]))
     if not np.isfinite(cost[-1, end]):
         return _diagnose(
-            robot, checker, seam_id, s, Qz, reach, in_limits, free, valid, cost, lim_d, sing, options
+            robot,
+            checker,
+            seam_id,
+            s,
+            Qz,
+            reach,
+            in_limits,
+            free,
+            valid,
+            cost,
+            _limit_distance(Qz, lo, hi, wrap),
+            sing,
+            options,
         )
     rows = np.arange(N)
 
@@ -413,7 +438,6 @@ def _solve_ladder(
             branch=int(path[0] % B),
             cost=float(cost[-1, last]),
             clear=clear[rows, path],
-            sing=sing[rows, path],
         )
         return sol, int(path[0])
 
@@ -424,7 +448,6 @@ def _solve_ladder(
     # the configuration, so the cheapest end node of a label ends that label's best path) and,
     # with a free torch rotation, per quarter turn of the rotation at the start (a search with
     # the start restricted to that quarter).
-    family = _rotation_family(samples, B)
     found: dict[tuple[int, int], _LadderSolution] = {(int(labels[0, first]), int(family[first])): best}
 
     def collect(c: NDArrayF, b: npt.NDArray[np.int64]) -> None:
@@ -436,22 +459,8 @@ def _solve_ladder(
             if key not in found or sol.cost < found[key].cost:
                 found[key] = sol
 
-    collect(cost, back)
-    if family.max() > 0:
-        for f in range(4):
-            c_f, b_f = ladder_dp(
-                np.ascontiguousarray(Qz),
-                valid,
-                labels,
-                node_cost,
-                wrap.astype(np.int64),
-                np.full(n, max_step),
-                weights,
-                start_cost + np.where(family == f, 0.0, np.inf),
-                nbr,
-                B,
-            )
-            collect(c_f, b_f)
+    for c_f, b_f in zip(costs, backs, strict=True):
+        collect(c_f, b_f)
     others = sorted((v for v in found.values() if v is not best), key=lambda x: x.cost)
     return replace(best, alternatives=tuple(others))
 
@@ -501,7 +510,8 @@ def _sing_clear(
     sel = np.flatnonzero(free)
     if sel.size:
         Qf = Q[sel]
-        sing[sel] = np.asarray(robot.singularity_distance(Qf), dtype=np.float64)
+        # exact where it decides (node use, penalty); the path's minimum is recomputed in _finish
+        sing[sel] = _singularity(robot, Qf, max(options.singularity_margin, options.singularity_min))
         query = getattr(checker, "query", None)
         if query is not None:
             clear[sel] = query(Qf, exact_below=options.clearance_margin).distance
@@ -510,8 +520,15 @@ def _sing_clear(
     return sing, clear
 
 
-def _node_cost(lim_d: NDArrayF, sing: NDArrayF, clear: NDArrayF, options: LadderOptions) -> NDArrayF:
-    pen_lim = np.clip(1.0 - np.min(lim_d, axis=-1) / options.limit_margin, 0.0, None) ** 2
+def _singularity(robot: Any, Q: NDArrayF, exact_below: float = np.inf) -> NDArrayF:
+    """``robot.singularity_distance(Q)`` (M,), exact below ``exact_below`` and saturated at it."""
+    return np.asarray(robot.singularity_distance(Q, exact_below=exact_below), dtype=np.float64)
+
+
+def _node_cost(lim_min: NDArrayF, sing: NDArrayF, clear: NDArrayF, options: LadderOptions) -> NDArrayF:
+    """Margin penalties per node from the smallest joint-limit distance [rad], the singularity
+    measure and the clearance [m] (all the same shape)."""
+    pen_lim = np.clip(1.0 - lim_min / options.limit_margin, 0.0, None) ** 2
     pen_sing = np.clip(1.0 - sing / options.singularity_margin, 0.0, None) ** 2
     pen_clear = (
         np.clip(1.0 - np.where(np.isfinite(clear), clear, 0.0) / options.clearance_margin, 0.0, None) ** 2
@@ -555,8 +572,8 @@ def _densify(
     d = np.where(wrap, (d + np.pi) % TWO_PI - np.pi, d)
     if np.any(np.abs(d) > options.max_joint_step):
         return None
-    cost = float(np.sum(d**2) + np.sum(_node_cost(lim_d, sing, clear, options)))
-    path = _finish(robot, "", s, Q, ang, cost, clear, sing, options, q_ref)
+    cost = float(np.sum(d**2) + np.sum(_node_cost(np.min(lim_d, axis=-1), sing, clear, options)))
+    path = _finish(robot, "", s, Q, ang, cost, clear, options, q_ref)
     return path if isinstance(path, SeamPath) else None
 
 
@@ -568,7 +585,6 @@ def _finish(
     angles: NDArrayF,
     cost: float,
     clear: NDArrayF,
-    sing: NDArrayF,
     options: LadderOptions,
     q_ref: NDArrayF | None = None,
 ) -> SeamPath | SeamFailure:
@@ -620,7 +636,7 @@ def _finish(
         labels=np.asarray(robot.configuration_labels(q_path[0]), dtype=np.int8),
         cost=cost,
         min_clearance=float(np.min(clear)),
-        min_singularity=float(np.min(sing)),
+        min_singularity=float(np.min(_singularity(robot, q_nodes))),
     )
 
 

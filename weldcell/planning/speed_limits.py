@@ -98,6 +98,9 @@ def elbow_link_index(robot: Any) -> int:
     return int(hits[0]) + 1
 
 
+_BLOCK = 8192  # samples per block of point_speeds
+
+
 def point_speeds(
     robot: Any, q: npt.ArrayLike, qd: npt.ArrayLike, T_flange_tcp: npt.ArrayLike
 ) -> tuple[NDArrayF, NDArrayF]:
@@ -123,15 +126,20 @@ def point_speeds(
         return np.zeros(0), np.zeros(0)
     u = QD / np.where(norm > 0.0, norm, 1.0)[:, None]
     h = _DIFF_STEP
-    links = np.asarray(robot.link_poses(np.concatenate([Q + h * u, Q - h * u])), dtype=np.float64)
     e = elbow_link_index(robot)
-    p_tcp = links[:, -1] @ np.asarray(T_flange_tcp, dtype=np.float64)[:, 3]
-    d_tcp = (p_tcp[:M, :3] - p_tcp[M:, :3]) / (2.0 * h)
-    d_elb = (links[:M, e, :3, 3] - links[M:, e, :3, 3]) / (2.0 * h)
-    return (
-        np.asarray(np.linalg.norm(d_tcp, axis=1) * norm, dtype=np.float64),
-        np.asarray(np.linalg.norm(d_elb, axis=1) * norm, dtype=np.float64),
-    )
+    tcp_in_flange = np.asarray(T_flange_tcp, dtype=np.float64)[:, 3]
+    tcp, elbow = np.empty(M), np.empty(M)
+    # in blocks: the link poses of a whole job (2 x 10⁵ samples x all links) would take ~250 MB
+    for a in range(0, M, _BLOCK):
+        b = min(a + _BLOCK, M)
+        m = b - a
+        links = np.asarray(robot.link_poses(np.concatenate([Q[a:b] + h * u[a:b], Q[a:b] - h * u[a:b]])))
+        p_tcp = links[:, -1] @ tcp_in_flange
+        d_tcp = (p_tcp[:m, :3] - p_tcp[m:, :3]) / (2.0 * h)
+        d_elb = (links[:m, e, :3, 3] - links[m:, e, :3, 3]) / (2.0 * h)
+        tcp[a:b] = np.linalg.norm(d_tcp, axis=1) * norm[a:b]
+        elbow[a:b] = np.linalg.norm(d_elb, axis=1) * norm[a:b]
+    return tcp, elbow
 
 
 @dataclass(frozen=True, slots=True)

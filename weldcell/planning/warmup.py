@@ -20,6 +20,7 @@ _PACKAGE = Path(__file__).resolve().parents[1]
 KERNEL_SOURCES: tuple[Path, ...] = (
     _PACKAGE / "kinematics" / "chain.py",
     _PACKAGE / "kinematics" / "analytic.py",
+    _PACKAGE / "kinematics" / "_sigma.py",
     _PACKAGE / "planning" / "_collision_kernels.py",
     _PACKAGE / "planning" / "_convex_kernels.py",
     _PACKAGE / "planning" / "_ladder_kernels.py",
@@ -76,7 +77,7 @@ def warm_up_kernels(progress: Callable[[str], None] | None = None) -> None:
     import numpy as np
 
     from weldcell.errors import WeldcellError
-    from weldcell.kinematics import load_robot, robot_names
+    from weldcell.kinematics import load_robot, robot_names, singularity_distance_from_jacobian
     from weldcell.planning.planner import plan_program
     from weldcell.program import load_program
     from weldcell.resources import data_dir
@@ -88,7 +89,10 @@ def warm_up_kernels(progress: Callable[[str], None] | None = None) -> None:
         q = np.clip(np.full(robot.n_joints, 0.3), robot.q_lower, robot.q_upper)
         T_base_flange = robot.fk(q)
         robot.link_poses(q)
-        robot.jacobian(q)
+        J = robot.jacobian(q)
+        robot.singularity_distance(q)
+        robot.singularity_distance(q, exact_below=0.05)
+        singularity_distance_from_jacobian(J, robot.reach)
         if robot.kind != "numerical":
             robot.ik(T_base_flange)
     say("planning the demo program (collision, ladder and transit kernels)")

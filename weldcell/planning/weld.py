@@ -20,9 +20,9 @@ import numpy.typing as npt
 from scipy.interpolate import CubicSpline
 from scipy.spatial.transform import Rotation, RotationSpline
 
+from weldcell.planning._ladder_kernels import nearest_branch
 from weldcell.planning.margins import MIN_SINGULARITY
 from weldcell.planning.seam import (
-    TWO_PI,
     SeamFailure,
     nearest_equivalent,
     orientation_offsets,
@@ -218,13 +218,10 @@ def _weld_try(
     n = Q.shape[-1]
     q_ref = np.stack([np.interp(s, s_way, q_way[:, j]) for j in range(n)], axis=1)
     wrap = wrap_mask(robot)
-    d = Q - q_ref[:, None]
-    d = np.where(wrap, (d + np.pi) % TWO_PI - np.pi, d)
-    dist = np.where(np.all(np.isfinite(Q), axis=-1), np.sum(d * d, axis=-1), np.inf)
-    best = np.argmin(dist, axis=1)
+    best, dist = nearest_branch(np.ascontiguousarray(Q), np.ascontiguousarray(q_ref), wrap.astype(np.int64))
     rows = np.arange(len(s))
-    if not np.all(np.isfinite(dist[rows, best])):
-        i = int(np.argmin(np.isfinite(dist[rows, best])))
+    if not np.all(np.isfinite(dist)):
+        i = int(np.argmin(np.isfinite(dist)))
         return _fail(
             "out_of_reach", seg, s, i, i, "", "the torch pose between way points is out of reach"
         ), False
@@ -254,7 +251,8 @@ def _weld_try(
                 f"at {seg.travel_speed * 1e3:.1f} mm/s joint {robot.joint_names[j]} needs {what} "
                 f"{peak:.2f} {unit} (limit {float(lim[j]):.2f}); " + _remedy(seg, what),
             ), ramp_only
-    sing = np.asarray(robot.singularity_distance(q), dtype=np.float64)
+    # exact below the floor, saturated above it (a bound skips the SVD for most samples)
+    sing = np.asarray(robot.singularity_distance(q, exact_below=MIN_SINGULARITY), dtype=np.float64)
     if np.any(sing < MIN_SINGULARITY):
         bad = np.flatnonzero(sing < MIN_SINGULARITY)
         what = (
@@ -262,9 +260,9 @@ def _weld_try(
             f"(needs {MIN_SINGULARITY})"
         )
         return _fail("singularity", seg, s, int(bad[0]), int(bad[-1]), "", what), False
-    res = checker.query(q) if hasattr(checker, "query") else None
-    free = res.free if res is not None else checker.check(q)
+    free = checker.check(q)  # early-exit check; the exact query only to explain a collision
     if not np.all(free):
+        res = checker.query(q) if hasattr(checker, "query") else None
         bad = np.flatnonzero(~free)
         body = ""
         if res is not None and res.worst_pair[bad[0]] >= 0:
