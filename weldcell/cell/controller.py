@@ -42,7 +42,7 @@ from weldcell.cell.state import CellState, Command, evaluate_interlocks
 from weldcell.cell.weldlog import WeldLog
 from weldcell.drivers.powersource.base import PowerSource, WeldParams
 from weldcell.errors import CellStateError, DriverError, WeldcellError
-from weldcell.planning.trajectory import JointTrajectory
+from weldcell.trajectory import JointTrajectory
 
 if TYPE_CHECKING:
     from weldcell.kinematics import Robot

@@ -31,9 +31,9 @@ from weldcell.cell.state import CellState
 from weldcell.cell.weldlog import WeldLog
 from weldcell.drivers.powersource.base import WeldParams
 from weldcell.errors import DriverConnectionError, PlanningError, ProgramError, ValidationError, WeldcellError
-from weldcell.planning.stamp import FROM_ENVIRONMENT, KeySource, StampKey, resolve_stamp_key, verify_stamp
-from weldcell.planning.trajectory import JointTrajectory, load_trajectory, save_trajectory
 from weldcell.resources import data_dir
+from weldcell.trajectory import JointTrajectory, load_trajectory, save_trajectory
+from weldcell.trajectory.stamp import FROM_ENVIRONMENT, KeySource, StampKey, resolve_stamp_key, verify_stamp
 
 log = logging.getLogger(__name__)
 
@@ -550,7 +550,7 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
     :class:`~weldcell.drivers.virtual.VirtualRobot` standing at the program's first sample.
     """
     from weldcell.drivers.powersource.modbus import parse_modbus_url
-    from weldcell.planning.stamp import verify_stamp
+    from weldcell.trajectory.stamp import verify_stamp
 
     # both addresses and the job are checked before the (slow) planning, before the log and the
     # output folder are created, and before anything connects
@@ -630,7 +630,7 @@ def check_job_input(job: Path, *, stamp_key: StampKey | KeySource | None = FROM_
     """Check that ``job`` is a readable weld program or a stamped trajectory (fast; no planning).
 
     ``stamp_key``: the cell's stamp key a trajectory's stamp must be signed with (see
-    :func:`weldcell.planning.stamp.verify_stamp`).
+    :func:`weldcell.trajectory.stamp.verify_stamp`).
 
     Raises:
         ProgramError: a program that does not load.

@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from weldcell.errors import PlanningError
 from weldcell.kinematics.safety import default_limits, planning_limits
-from weldcell.planning.trajectory import JointTrajectory
+from weldcell.trajectory import JointTrajectory
 
 if TYPE_CHECKING:
     from weldcell.kinematics import Robot

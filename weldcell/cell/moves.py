@@ -24,7 +24,8 @@ import numpy as np
 import numpy.typing as npt
 
 from weldcell.errors import UnreachableError
-from weldcell.planning.trajectory import JointTrajectory
+from weldcell.trajectory import JointTrajectory
+from weldcell.trajectory.ops import QUINTIC_PEAK_SPEED, quintic_rest_to_rest, rest_to_rest_duration
 
 if TYPE_CHECKING:
     from weldcell.kinematics import Robot
@@ -54,51 +55,17 @@ class MoveLimits:
             raise ValueError("tcp_speed and waypoint_step must be positive")
 
 
-def _quintic_u(n: int) -> NDArrayF:
-    x = np.linspace(0.0, 1.0, n)
-    return np.asarray(10 * x**3 - 15 * x**4 + 6 * x**5, dtype=np.float64)
-
-
-def _duration(dq: NDArrayF, qd_max: NDArrayF, qdd_max: NDArrayF, scale: float, min_time: float) -> float:
-    """Quintic rest-to-rest duration [s] meeting velocity (peak 1.875·Δ/T) and acceleration
-    (peak 5.774·Δ/T²) limits."""
-    a = np.abs(dq)
-    t_v = 1.875 * a / (scale * qd_max)
-    t_a = np.sqrt(5.7735 * a / (scale * qdd_max))
-    return float(max(np.max(t_v), np.max(t_a), min_time))
-
-
 def build_trajectory(
     template: JointTrajectory, q: NDArrayF, T_world_tcp: NDArrayF | None = None
 ) -> JointTrajectory:
-    """Wrap arc-off joint samples ``q`` (M, n) at ``template.dt`` into a :class:`JointTrajectory`.
+    """Wrap arc-off joint samples ``q`` (M, n) [rad] at ``template.dt`` into a :class:`JointTrajectory`.
 
-    Velocities/accelerations by finite differences (zero at both ends). ``T_world_tcp`` (M, 4, 4)
-    defaults to identity poses when the caller has no kinematics at hand.
+    :meth:`JointTrajectory.with_samples` of ``template``: velocities/accelerations by finite
+    differences (zero at both ends). ``T_world_tcp`` (M, 4, 4) defaults to identity poses when the
+    caller has no kinematics at hand.
     """
-    from weldcell.cell.segments import derivatives
-
     m = q.shape[0]
-    qd, qdd = derivatives(q, template.dt)
-    return JointTrajectory(
-        robot=template.robot,
-        joint_names=template.joint_names,
-        dt=template.dt,
-        t=np.arange(m, dtype=np.float64) * template.dt,
-        q=q,
-        qd=qd,
-        qdd=qdd,
-        T_world_tcp=np.tile(np.eye(4), (m, 1, 1)) if T_world_tcp is None else T_world_tcp,
-        arc_on=np.zeros(m, dtype=bool),
-        seam_index=np.full(m, -1, dtype=np.int32),
-        seam_s=np.full(m, np.nan),
-        T_world_base=template.T_world_base,
-        T_flange_tcp=template.T_flange_tcp,
-        seam_ids=template.seam_ids,
-        events=(),
-        program_hash=template.program_hash,
-        travel_speed=template.travel_speed,
-    )
+    return template.with_samples(q, np.tile(np.eye(4), (m, 1, 1)) if T_world_tcp is None else T_world_tcp)
 
 
 def joint_move_samples(
@@ -111,11 +78,20 @@ def joint_move_samples(
     scale: float = 0.3,
     min_time: float = 0.05,
 ) -> NDArrayF:
-    """Quintic rest-to-rest joint move samples (M, n) from ``q_start`` to ``q_goal`` [rad]."""
+    """Quintic rest-to-rest joint move samples (M, n) [rad] from ``q_start`` to ``q_goal`` [rad].
+
+    Args:
+        q_start: Start joint positions [rad], shape (n,).
+        q_goal: Goal joint positions [rad], shape (n,).
+        dt: Sample period [s].
+        qd_max: Joint speed limits [rad/s], shape (n,).
+        qdd_max: Joint acceleration limits [rad/s²], shape (n,).
+        scale: Fraction of the limits used, (0, 1].
+        min_time: Shortest move [s].
+    """
     dq = np.asarray(q_goal, dtype=np.float64) - np.asarray(q_start, dtype=np.float64)
-    T = _duration(dq, np.asarray(qd_max), np.asarray(qdd_max), scale, min_time)
-    n = max(int(np.ceil(T / dt)) + 1, 3)
-    return np.asarray(q_start + _quintic_u(n)[:, None] * dq, dtype=np.float64)
+    T = rest_to_rest_duration(dq, scale * np.asarray(qd_max), scale * np.asarray(qdd_max), min_time=min_time)
+    return quintic_rest_to_rest(q_start, q_goal, dt, T, min_intervals=2)[0]
 
 
 def tool_line_samples(
@@ -152,10 +128,13 @@ def tool_line_samples(
     wp = np.array(qs)
     # time: quintic on the waypoint parameter, limited by TCP speed and joint limits
     dq = wp[-1] - wp[0]
-    t_tcp = 1.875 * abs(distance) / limits.tcp_speed
-    duration = _duration(dq, robot.qd_max, robot.qdd_max, limits.joint_speed_scale, max(t_tcp, 0.05))
-    n = max(int(np.ceil(duration / template.dt)) + 1, 3)
-    u = _quintic_u(n) * (n_wp - 1)
+    t_tcp = QUINTIC_PEAK_SPEED * abs(distance) / limits.tcp_speed
+    scale = limits.joint_speed_scale
+    duration = rest_to_rest_duration(
+        dq, scale * np.asarray(robot.qd_max), scale * np.asarray(robot.qdd_max), min_time=max(t_tcp, 0.05)
+    )
+    u = quintic_rest_to_rest([0.0], [n_wp - 1.0], template.dt, duration, min_intervals=2)[0][:, 0]
+    n = u.shape[0]
     lo = np.clip(np.floor(u).astype(int), 0, n_wp - 1)
     hi = np.clip(lo + 1, 0, n_wp - 1)
     w = (u - lo)[:, None]

@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from weldcell.cell.approval import Approval
 from weldcell.errors import DriverError, DriverTimeoutError
-from weldcell.planning.trajectory import JointTrajectory
+from weldcell.trajectory import JointTrajectory
 
 log = logging.getLogger(__name__)
 

@@ -36,7 +36,7 @@ from weldcell.cell.state import CellState, CellStateMachine, Command, evaluate_i
 from weldcell.cell.weldlog import WeldLog, WeldLogError
 from weldcell.drivers.powersource.base import ErrorCode, PowerSource, WeldParams
 from weldcell.errors import CellStateError, DriverError, WeldcellError
-from weldcell.planning.trajectory import JointTrajectory
+from weldcell.trajectory import JointTrajectory
 
 if TYPE_CHECKING:
     from weldcell.kinematics import Robot

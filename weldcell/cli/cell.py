@@ -331,7 +331,7 @@ def cell_run(
 ) -> None:
     """Weld a program or a validated trajectory on a real cell (UR robot + Modbus power source)."""
     from weldcell.cell.demo import RunOptions, check_job_input, run_job
-    from weldcell.planning.stamp import FROM_ENVIRONMENT, resolve_stamp_key
+    from weldcell.trajectory.stamp import FROM_ENVIRONMENT, resolve_stamp_key
 
     key = resolve_stamp_key(FROM_ENVIRONMENT if stamp_key is None else stamp_key)
     setup = _cell_setup(cell_config)
@@ -460,7 +460,7 @@ def cell_keygen(
     Validate with it (``weldcell validate --stamp-key PATH`` or ``WELDCELL_STAMP_KEY=PATH``) and
     give it to the cell; the cell then refuses every trajectory its own validator did not stamp.
     """
-    from weldcell.planning.stamp import STAMP_KEY_ENV, create_stamp_key
+    from weldcell.trajectory.stamp import STAMP_KEY_ENV, create_stamp_key
 
     with exit_on_error():
         key = create_stamp_key(path)

@@ -194,10 +194,10 @@ def _prepare(source: Path, out_dir: Path | None, key: Any) -> tuple[Any, Path, A
     """(trajectory, trajectory file, program or None) ready to run: a program is planned, validated and
     stamped here; for a trajectory the program it was planned from is looked up (for the start move).
 
-    ``key``: the cell's stamp key (``StampKey`` or None), see :func:`weldcell.planning.stamp.verify_stamp`.
+    ``key``: the cell's stamp key (``StampKey`` or None), see :func:`weldcell.trajectory.stamp.verify_stamp`.
     """
-    from weldcell.planning.stamp import verify_stamp
-    from weldcell.planning.trajectory import load_trajectory
+    from weldcell.trajectory import load_trajectory
+    from weldcell.trajectory.stamp import verify_stamp
 
     if not source.exists():
         raise WeldcellError(f"{source}: file not found")
@@ -253,15 +253,13 @@ def _move_to_start(driver: Any, traj: Any, traj_path: Path, program: Any, q0: An
 
 def _slices(traj: Any) -> list[tuple[int, int, str]]:
     """Split at arc switching samples: (start, end, seam id or '' for transit)."""
-    import numpy as np
-
-    arc = np.asarray(traj.arc_on, dtype=bool)
-    cuts = [0, *(int(i) + 1 for i in np.nonzero(arc[1:] != arc[:-1])[0]), traj.n_samples]
+    welds = {seg.first: seg for seg in traj.arc_segments()}
+    cuts = sorted({0, traj.n_samples, *welds, *(seg.last + 1 for seg in welds.values())})
     out = []
     for a, b in itertools.pairwise(cuts):
         end = min(b + 1, traj.n_samples)  # include the boundary sample so slices join at rest
-        seam = traj.seam_ids[traj.seam_index[a]] if arc[a] and traj.seam_index[a] >= 0 else ""
-        out.append((a, end, seam))
+        seg = welds.get(a)
+        out.append((a, end, (seg.seam_id or "") if seg is not None else ""))
     return out
 
 
@@ -317,7 +315,7 @@ def run_cmd(
     Stream mode runs the job through the cell controller (``weldcell cell run``: validated start and
     recovery moves, interlocks, weld log); without --powersource the arc is disabled (a dry run).
     """
-    from weldcell.planning.stamp import FROM_ENVIRONMENT, resolve_stamp_key
+    from weldcell.trajectory.stamp import FROM_ENVIRONMENT, resolve_stamp_key
 
     kind, host, rtde_port = _parse_robot(robot)
     key = resolve_stamp_key(FROM_ENVIRONMENT if stamp_key is None else stamp_key)
@@ -381,7 +379,7 @@ def _run_stream(
         _progress_printer,
         _sigterm_as_interrupt,
     )
-    from weldcell.planning.stamp import FROM_ENVIRONMENT, resolve_stamp_key
+    from weldcell.trajectory.stamp import FROM_ENVIRONMENT, resolve_stamp_key
 
     setup = _cell_setup(cell_config)
     if not source.exists():

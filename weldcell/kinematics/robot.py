@@ -121,7 +121,7 @@ def singularity_distance_from_jacobian(J: npt.ArrayLike, reach: float) -> NDArra
     ``σ_min(diag(1/L, 1/L, 1/L, 1, 1, 1) · J)`` with ``L = reach`` [m]: dimensionless, ≥ 0, exactly 0
     at a singular configuration. The planner (through :meth:`Robot.singularity_distance`) and the
     simulator's validator (on pybullet's own Jacobian) both use it, with the floor
-    ``weldcell.planning.margins.MIN_SINGULARITY``. Rotating the frame the Jacobian is expressed in
+    ``weldcell.trajectory.margins.MIN_SINGULARITY``. Rotating the frame the Jacobian is expressed in
     (base or world) does not change it.
 
     Args:

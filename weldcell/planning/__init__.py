@@ -14,8 +14,8 @@
 from weldcell.planning.collision import CapsuleCollisionChecker, CollisionChecker, CollisionQuery
 from weldcell.planning.planner import PlanOptions, PlanResult, PlanStatus, SeamReport, plan_program
 from weldcell.planning.seam import LadderOptions
-from weldcell.planning.trajectory import ArcEvent, JointTrajectory, load_trajectory, save_trajectory
 from weldcell.planning.transit import TransitError, TransitOptions, plan_joint_move
+from weldcell.trajectory import ArcEvent, JointTrajectory, load_trajectory, save_trajectory
 
 __all__ = [
     "ArcEvent",

@@ -35,8 +35,8 @@ import numpy.typing as npt
 from weldcell.errors import InputShapeError, ModelError
 from weldcell.planning import _collision_kernels as kernels
 from weldcell.planning._chain import KinematicChain, chain_from_robot
-from weldcell.planning.margins import NOZZLE_CLEARANCE, SELF_CLEARANCE
 from weldcell.spatial import invert_transforms
+from weldcell.trajectory.margins import NOZZLE_CLEARANCE, SELF_CLEARANCE
 
 log = logging.getLogger(__name__)
 _MAY_TOUCH_WORKPIECE = ("wire",)
@@ -164,7 +164,7 @@ class CapsuleCollisionChecker:
         margin: Safety distance [m] every capsule keeps from every body (default: ``cell.clearance``).
         self_margin: Distance [m] non-adjacent capsules keep from each other (plus ``pad``).
         nozzle_clearance: Distance [m] the contact tip keeps from workpieces. The default is shared
-            with the simulator (``weldcell.planning.margins``), so that a planned program passes
+            with the simulator (``weldcell.trajectory.margins``), so that a planned program passes
             validation.
         exact_below: Distances below this [m] are computed exactly; :meth:`clearance` saturates at it.
         pad: Extra distance [m] added to every requirement (bodies and self pairs); 0 by default: the

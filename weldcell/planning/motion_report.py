@@ -136,7 +136,7 @@ def configuration_changes(robot: Any, q: NDArrayF) -> npt.NDArray[np.bool_]:
 def motion_summary(
     robot: Any, traj: Any, spans: list[MoveSpan] | tuple[MoveSpan, ...], limits: SpeedLimits
 ) -> MotionSummary:
-    """Measure every move of ``traj`` (a :class:`~weldcell.planning.trajectory.JointTrajectory`)."""
+    """Measure every move of ``traj`` (a :class:`~weldcell.trajectory.JointTrajectory`)."""
     q = np.asarray(traj.q, dtype=np.float64)
     tcp, elbow = point_speeds(robot, q, np.asarray(traj.qd), np.asarray(traj.T_flange_tcp))
     step = np.abs(np.diff(q, axis=0))
@@ -206,15 +206,9 @@ class WeldedRun:
 
 def welded_runs(traj: Any) -> list[WeldedRun]:
     """The arc-on runs of ``traj`` in time order, with the seam length each one welds."""
-    on = np.asarray(traj.arc_on, dtype=bool)
-    if not on.any():
-        return []
-    m = np.diff(np.r_[0, on.astype(np.int8), 0])
-    starts, ends = np.flatnonzero(m == 1), np.flatnonzero(m == -1) - 1
     out = []
-    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
-        k = int(traj.seam_index[a])
-        sid = traj.seam_ids[k] if 0 <= k < len(traj.seam_ids) else ""
+    for seg in traj.arc_segments():
+        a, b, sid = seg.first, seg.last, seg.seam_id or ""
         s = np.asarray(traj.seam_s[a : b + 1], dtype=np.float64)
         s = s[np.isfinite(s)]
         length = float(abs(s[-1] - s[0])) if s.size else 0.0

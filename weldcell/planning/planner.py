@@ -58,7 +58,6 @@ from weldcell.planning.speed_limits import (
     speed_limits_for_cell,
     time_path_limited,
 )
-from weldcell.planning.trajectory import ArcEvent, JointTrajectory
 from weldcell.planning.transit import TransitError, TransitOptions, find_path, segment_free
 from weldcell.planning.weld import (
     WeldSamples,
@@ -68,6 +67,7 @@ from weldcell.planning.weld import (
     weld_samples,
 )
 from weldcell.spatial import invert_transforms
+from weldcell.trajectory import ArcEvent, JointTrajectory
 
 log = logging.getLogger(__name__)
 NDArrayF = npt.NDArray[np.float64]

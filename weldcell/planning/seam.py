@@ -21,8 +21,8 @@ import numpy.typing as npt
 
 from weldcell.planning._ladder_kernels import ladder_dp
 from weldcell.planning.collision import CollisionChecker
-from weldcell.planning.margins import MIN_SINGULARITY, SINGULARITY_MARGIN
 from weldcell.spatial import invert_transforms
+from weldcell.trajectory.margins import MIN_SINGULARITY, SINGULARITY_MARGIN
 
 log = logging.getLogger(__name__)
 NDArrayF = npt.NDArray[np.float64]
@@ -684,7 +684,7 @@ def _diagnose(
             best = float(np.max(np.where(ok_nodes, sing[i0 : i1 + 1], -np.inf))) if ok_nodes.any() else 0.0
             what = (
                 f"every collision-free IK solution is too near a singularity: the best reaches "
-                f"{best:.4f}, needs {options.singularity_min} (weldcell.planning.margins.MIN_SINGULARITY)"
+                f"{best:.4f}, needs {options.singularity_min} (weldcell.trajectory.margins.MIN_SINGULARITY)"
             )
         elif cause == "collision" and hasattr(checker, "describe") and in_limits[i0 : i1 + 1].any():
             # the tightest way point of the interval, and there the best IK solution / orientation

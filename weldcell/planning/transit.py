@@ -39,7 +39,7 @@ from weldcell.kinematics.safety import default_limits, planning_limits
 from weldcell.planning.collision import CollisionChecker
 from weldcell.planning.speed_limits import SpeedLimits, time_path_limited
 from weldcell.planning.timing import ruckig_rest_to_rest, toppra_through
-from weldcell.planning.trajectory import JointTrajectory
+from weldcell.trajectory import JointTrajectory
 
 log = logging.getLogger(__name__)
 NDArrayF = npt.NDArray[np.float64]

@@ -20,7 +20,6 @@ import numpy.typing as npt
 from scipy.interpolate import CubicSpline
 from scipy.spatial.transform import Rotation, RotationSpline
 
-from weldcell.planning.margins import MIN_SINGULARITY
 from weldcell.planning.seam import (
     TWO_PI,
     SeamFailure,
@@ -32,6 +31,7 @@ from weldcell.planning.seam import (
 )
 from weldcell.planning.timing import differentiate, seam_progress
 from weldcell.spatial import invert_transforms, se3_from_rotation_translation
+from weldcell.trajectory.margins import MIN_SINGULARITY
 
 NDArrayF = npt.NDArray[np.float64]
 

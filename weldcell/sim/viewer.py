@@ -24,7 +24,6 @@ import numpy.typing as npt
 import pybullet as pb
 
 from weldcell.errors import ValidationError
-from weldcell.planning.trajectory import JointTrajectory
 from weldcell.sim.cell_model import CellModel
 from weldcell.sim.render import (
     BEAD,
@@ -40,6 +39,7 @@ from weldcell.sim.render import (
 from weldcell.sim.report import ValidationReport
 from weldcell.sim.scene import Scene, build_scene
 from weldcell.sim.world import Mode, PybulletWorld
+from weldcell.trajectory import JointTrajectory
 
 log = logging.getLogger(__name__)
 NDArrayF = npt.NDArray[np.float64]

@@ -37,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from weldcell.errors import ValidationError
-from weldcell.planning.trajectory import JointTrajectory, load_trajectory
+from weldcell.trajectory import JointTrajectory, load_trajectory, true_runs
 
 NDArrayF = npt.NDArray[np.float64]
 
@@ -348,15 +348,6 @@ def simplify_joint_path(q: NDArrayF, tol: float) -> list[int]:
 # --- export ------------------------------------------------------------------------------------
 
 
-def _runs(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
-    """(first, last) sample of each run of True."""
-    m = np.concatenate([[False], mask, [False]]).astype(np.int8)
-    d = np.diff(m)
-    starts = np.flatnonzero(d == 1)
-    ends = np.flatnonzero(d == -1) - 1
-    return list(zip(starts.tolist(), ends.tolist(), strict=True))
-
-
 def _axis_literal(q: NDArrayF) -> str:
     a = np.degrees(q) + 0.0
     return (
@@ -438,7 +429,7 @@ def build_krl(
     pct = np.clip(pct, 1, 100).astype(int)
     for i in range(6):
         out(f"$VEL_AXIS[{i + 1}]={int(pct[i])}")
-    welds = _runs(np.asarray(traj.arc_on, dtype=bool))
+    welds = [(w.first, w.last) for w in traj.arc_segments()]
     summary.welds = len(welds)
     n = traj.n_samples
     bounds = [(0, welds[0][0] if welds else n - 1)]
@@ -489,7 +480,7 @@ def build_krl(
         min_samples = max(1, round(options.min_dwell / traj.dt))
         stops = [
             (m0 + a, m0 + b)
-            for a, b in _runs(seg / traj.dt <= options.dwell_speed)
+            for a, b in true_runs(seg / traj.dt <= options.dwell_speed)
             if b - a + 1 >= min_samples
         ]
         spans: list[tuple[int, int, float]] = []  # (first, last sample, dwell after [s])
@@ -565,7 +556,7 @@ def export_krl(
         KrlExportError: not a KUKA trajectory, or the files cannot be written.
         TrajectoryFormatError: the trajectory file cannot be read.
     """
-    from weldcell.planning.stamp import FROM_ENVIRONMENT, verify_stamp
+    from weldcell.trajectory.stamp import FROM_ENVIRONMENT, verify_stamp
 
     opts = options or KrlExportOptions()
     src_path = Path(traj_path)
@@ -613,7 +604,7 @@ def export_rsi_files(
     """
     from weldcell.drivers.kuka.config import RsiConfig
     from weldcell.drivers.kuka.rsi_files import ethernet_config_xml, krl_rsi_program, rsi_context_xml
-    from weldcell.planning.stamp import FROM_ENVIRONMENT, verify_stamp
+    from weldcell.trajectory.stamp import FROM_ENVIRONMENT, verify_stamp
 
     assert isinstance(config, RsiConfig)
     src_path = Path(traj_path)

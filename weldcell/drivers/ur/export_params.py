@@ -14,7 +14,7 @@ from typing import Any
 
 from weldcell.drivers.powersource.io import AnalogChannel, IoMap
 from weldcell.errors import ValidationError
-from weldcell.planning.trajectory import JointTrajectory
+from weldcell.trajectory import JointTrajectory
 
 
 class ExportError(ValidationError):
