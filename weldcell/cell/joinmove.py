@@ -27,6 +27,7 @@ import numpy.typing as npt
 from weldcell.errors import PlanningError
 from weldcell.kinematics.safety import default_limits, planning_limits
 from weldcell.trajectory import JointTrajectory
+from weldcell.trajectory.ops import quintic_rest_to_rest, rest_to_rest_duration
 
 if TYPE_CHECKING:
     from weldcell.kinematics import Robot
@@ -92,6 +93,32 @@ def time_scaled(q: NDArrayF, factor: float) -> NDArrayF:
     return np.asarray((1.0 - w) * q[lo] + w * q[lo + 1], dtype=np.float64)
 
 
+def joint_move_samples(
+    q_start: NDArrayF,
+    q_goal: NDArrayF,
+    dt: float,
+    qd_max: NDArrayF,
+    qdd_max: NDArrayF,
+    *,
+    scale: float = 0.3,
+    min_time: float = 0.05,
+) -> NDArrayF:
+    """Quintic rest-to-rest joint move samples (M, n) [rad] from ``q_start`` to ``q_goal`` [rad].
+
+    Args:
+        q_start: Start joint positions [rad], shape (n,).
+        q_goal: Goal joint positions [rad], shape (n,).
+        dt: Sample period [s].
+        qd_max: Joint speed limits [rad/s], shape (n,).
+        qdd_max: Joint acceleration limits [rad/s²], shape (n,).
+        scale: Fraction of the limits used, (0, 1].
+        min_time: Shortest move [s].
+    """
+    dq = np.asarray(q_goal, dtype=np.float64) - np.asarray(q_start, dtype=np.float64)
+    T = rest_to_rest_duration(dq, scale * np.asarray(qd_max), scale * np.asarray(qdd_max), min_time=min_time)
+    return quintic_rest_to_rest(q_start, q_goal, dt, T, min_intervals=2)[0]
+
+
 def plan_cell_move(
     robot: Robot,
     template: JointTrajectory,
@@ -115,7 +142,6 @@ def plan_cell_move(
         StartMoveError: start or goal collide, or no collision-free move was found; the message names
             the colliding bodies and where.
     """
-    from weldcell.cell.moves import build_trajectory, joint_move_samples
     from weldcell.planning import TransitError, TransitOptions, plan_joint_move
 
     q0 = np.asarray(q_from, dtype=np.float64)
@@ -160,4 +186,4 @@ def plan_cell_move(
         q = time_scaled(q, factor * 1.02)
         log.debug("cell move slowed down %.2f× for the TCP / elbow / joint speed planning limits", factor)
     T_world_tcp = template.T_world_base @ robot.fk(q) @ template.T_flange_tcp
-    return build_trajectory(template, q, T_world_tcp)
+    return template.with_samples(q, T_world_tcp)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from weldcell.cell.joinmove import plan_cell_move
 from weldcell.errors import UnreachableError
 from weldcell.trajectory import JointTrajectory
 from weldcell.trajectory.ops import QUINTIC_PEAK_SPEED, quintic_rest_to_rest, rest_to_rest_duration
@@ -66,32 +67,6 @@ def build_trajectory(
     """
     m = q.shape[0]
     return template.with_samples(q, np.tile(np.eye(4), (m, 1, 1)) if T_world_tcp is None else T_world_tcp)
-
-
-def joint_move_samples(
-    q_start: NDArrayF,
-    q_goal: NDArrayF,
-    dt: float,
-    qd_max: NDArrayF,
-    qdd_max: NDArrayF,
-    *,
-    scale: float = 0.3,
-    min_time: float = 0.05,
-) -> NDArrayF:
-    """Quintic rest-to-rest joint move samples (M, n) [rad] from ``q_start`` to ``q_goal`` [rad].
-
-    Args:
-        q_start: Start joint positions [rad], shape (n,).
-        q_goal: Goal joint positions [rad], shape (n,).
-        dt: Sample period [s].
-        qd_max: Joint speed limits [rad/s], shape (n,).
-        qdd_max: Joint acceleration limits [rad/s²], shape (n,).
-        scale: Fraction of the limits used, (0, 1].
-        min_time: Shortest move [s].
-    """
-    dq = np.asarray(q_goal, dtype=np.float64) - np.asarray(q_start, dtype=np.float64)
-    T = rest_to_rest_duration(dq, scale * np.asarray(qd_max), scale * np.asarray(qdd_max), min_time=min_time)
-    return quintic_rest_to_rest(q_start, q_goal, dt, T, min_intervals=2)[0]
 
 
 def tool_line_samples(
@@ -191,8 +166,6 @@ def reapproach_move(
     q3, T3 = q3r[::-1], T3r[::-1]
     parts_q.append(q1)
     parts_T.append(T1)
-    from weldcell.cell.joinmove import plan_cell_move
-
     travel = np.asarray(
         plan_cell_move(robot, template, q1[-1], q3[0], checker, speed_scale=limits.joint_speed_scale).q
     )

@@ -22,6 +22,7 @@ import numpy.typing as npt
 
 from weldcell.errors import PlanningError
 from weldcell.kinematics.safety import default_limits, planning_limits
+from weldcell.planning.path_timing import time_path
 
 NDArrayF = npt.NDArray[np.float64]
 
@@ -167,7 +168,7 @@ def time_path_limited(
 ) -> tuple[NDArrayF, NDArrayF, NDArrayF, MoveSpeeds]:
     """Time a rest-to-rest move through ``waypoints`` (W, n) so that TCP and elbow stay under ``limits``.
 
-    The move is timed at the joint limits first (:func:`weldcell.planning.transit.time_path`); when
+    The move is timed at the joint limits first (:func:`weldcell.planning.path_timing.time_path`); when
     its peak TCP or elbow speed exceeds a limit, the joint speed limits are scaled by
     ``limit / peak`` (a little less) and the accelerations by its square, which is an exact time
     scaling of a time-optimal move (every speed shrinks by the factor), and the move is timed
@@ -181,7 +182,6 @@ def time_path_limited(
     Raises:
         SpeedLimitError: the move cannot be timed under the limits.
     """
-    from weldcell.planning.transit import time_path
 
     def timed(v: float, exact: bool) -> tuple[NDArrayF, NDArrayF, NDArrayF, NDArrayF, NDArrayF, float]:
         # exact: accelerations scaled by the square as well, an exact time scaling of the move

@@ -241,7 +241,8 @@ class JointTrajectory:
             raise InputShapeError(f"slice {start}..{stop} is not inside the trajectory's 0..{self.n_samples}")
         q = self.q[start:stop]
         if abs(self.dt - cycle) < 1e-12:
-            return Resampled(np.arange(stop - start) * self.dt, q.copy(), self.arc_on[start:stop].copy())
+            t = np.arange(stop - start, dtype=np.float64) * self.dt
+            return Resampled(t, q.copy(), self.arc_on[start:stop].copy())
         tt = cycle_times((stop - 1 - start) * self.dt, cycle)
         near = start + np.minimum((tt / self.dt).astype(np.int64), stop - 1 - start)
         return Resampled(tt, interpolate_uniform(q, self.dt, tt), self.arc_on[near].copy())
