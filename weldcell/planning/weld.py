@@ -29,9 +29,10 @@ from weldcell.planning.seam import (
     rotz,
     wrap_mask,
 )
-from weldcell.planning.timing import differentiate, seam_progress
+from weldcell.planning.timing import seam_progress
 from weldcell.spatial import invert_transforms, se3_from_rotation_translation
 from weldcell.trajectory.margins import MIN_SINGULARITY
+from weldcell.trajectory.ops import differentiate
 
 NDArrayF = npt.NDArray[np.float64]
 

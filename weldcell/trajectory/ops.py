@@ -93,9 +93,10 @@ def interpolate_uniform(values: npt.ArrayLike, dt: float, tt: npt.ArrayLike) -> 
 def differentiate(q: npt.ArrayLike, dt: float) -> tuple[NDArrayF, NDArrayF]:
     """Velocities and accelerations of samples ``q`` by central differences, zero at both ends.
 
-    The end rule: the first and last velocity are zero (the slices a controller executes start and
-    end at rest); accelerations are the central differences of those velocities. Fewer than three
-    samples give zeros.
+    The one end rule of weldcell: the first and last sample are rest states (every piece the
+    planner builds and every slice a controller executes starts and ends at rest), so their
+    velocity and acceleration are zero; in between, ``qd[i] = (q[i+1] - q[i-1]) / 2dt`` and
+    ``qdd[i] = (q[i+1] - 2 q[i] + q[i-1]) / dt²``. Fewer than three samples give zeros.
 
     Args:
         q: Joint positions [rad], shape (M, n), sampled every ``dt``.
@@ -107,12 +108,11 @@ def differentiate(q: npt.ArrayLike, dt: float) -> tuple[NDArrayF, NDArrayF]:
     qa = np.asarray(q, dtype=np.float64)
     if not (np.isfinite(dt) and dt > 0):
         raise InputShapeError(f"dt must be a positive period in seconds, got {dt}")
-    if qa.shape[0] < 3:
-        return np.zeros_like(qa), np.zeros_like(qa)
-    qd = np.gradient(qa, dt, axis=0)
-    qd[0] = 0.0
-    qd[-1] = 0.0
-    qdd = np.gradient(qd, dt, axis=0)
+    qd = np.zeros_like(qa)
+    qdd = np.zeros_like(qa)
+    if qa.shape[0] >= 3:
+        qd[1:-1] = (qa[2:] - qa[:-2]) / (2.0 * dt)
+        qdd[1:-1] = (qa[2:] - 2.0 * qa[1:-1] + qa[:-2]) / (dt * dt)
     return qd, qdd
 
 
