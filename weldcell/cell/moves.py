@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from weldcell.cell.joinmove import plan_cell_move
-from weldcell.errors import UnreachableError
+from weldcell.errors import InvalidValueError, UnreachableError
 from weldcell.trajectory import JointTrajectory
 from weldcell.trajectory.ops import QUINTIC_PEAK_SPEED, quintic_rest_to_rest, rest_to_rest_duration
 
@@ -51,9 +51,9 @@ class MoveLimits:
 
     def __post_init__(self) -> None:
         if not 0 < self.joint_speed_scale <= 1:
-            raise ValueError(f"joint_speed_scale must be in (0, 1], got {self.joint_speed_scale}")
+            raise InvalidValueError(f"joint_speed_scale must be in (0, 1], got {self.joint_speed_scale}")
         if self.tcp_speed <= 0 or self.waypoint_step <= 0:
-            raise ValueError("tcp_speed and waypoint_step must be positive")
+            raise InvalidValueError("tcp_speed and waypoint_step must be positive")
 
 
 def build_trajectory(

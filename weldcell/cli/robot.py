@@ -144,10 +144,7 @@ def _load_safety_config(path: Path, arm_name: str) -> SafetyLimits:
         raise WeldcellError(f"--safety-config {path}: cannot read the file ({err.strerror})") from err
     except (yaml.YAMLError, UnicodeDecodeError) as err:
         raise WeldcellError(f"--safety-config {path}: not a YAML file ({err})") from err
-    try:
-        limits = limits_from_mapping(data, default_for_arm(ARMS[arm_name]), str(path))
-    except ValueError as err:
-        raise WeldcellError(str(err)) from err
+    limits = limits_from_mapping(data, default_for_arm(ARMS[arm_name]), str(path))  # InvalidValueError
     if limits.joint_speed and len(limits.joint_speed) != 6:
         raise WeldcellError(
             f"{path}: field 'joint_speed_deg_s': expected 6 numbers, got {len(limits.joint_speed)}"

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from weldcell.errors import PlanningError
+from weldcell.errors import InvalidValueError, PlanningError
 from weldcell.kinematics.safety import default_limits, planning_limits
 from weldcell.planning.path_timing import time_path
 
@@ -60,7 +60,7 @@ class SpeedLimits:
         for name in ("tcp_speed", "elbow_speed"):
             v = getattr(self, name)
             if not (v > 0.0 and np.isfinite(v)):
-                raise ValueError(f"SpeedLimits.{name} must be a finite speed > 0 m/s, got {v}")
+                raise InvalidValueError(f"SpeedLimits.{name} must be a finite speed > 0 m/s, got {v}")
 
 
 def speed_limits_for_cell(cell: Any) -> SpeedLimits:

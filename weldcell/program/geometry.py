@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from weldcell.errors import InvalidValueError
 from weldcell.program.model import SeamGeometry
 from weldcell.spatial import rotation_from_axis_angle
 
@@ -105,7 +106,7 @@ class SeamCurve:
         elif geometry.kind == "spline":
             self._build_spline(pts)
         else:
-            raise ValueError(f"unknown seam geometry kind {geometry.kind!r}")
+            raise InvalidValueError(f"unknown seam geometry kind {geometry.kind!r}")
         if self._spline is None:
             self.length = self._pieces.length
 

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from weldcell.errors import InputShapeError, UnknownNameError
+
 NDArrayF = npt.NDArray[np.float64]
 
 JOINT_TYPES = ("fillet", "lap", "butt", "corner", "groove")
@@ -26,9 +28,9 @@ GEOMETRY_KINDS = ("line", "arc", "circle", "polyline", "spline")
 def _ro(a: npt.ArrayLike, shape: tuple[int, ...] | None = None) -> NDArrayF:
     arr = np.array(a, dtype=np.float64, copy=True)
     if shape is not None and arr.shape != shape:
-        raise ValueError(f"expected shape {shape}, got {arr.shape}")
+        raise InputShapeError(f"expected shape {shape}, got {arr.shape}")
     if not np.all(np.isfinite(arr)):
-        raise ValueError("array contains NaN or infinite values")
+        raise InputShapeError("array contains NaN or infinite values")
     arr.flags.writeable = False
     return arr
 
@@ -107,11 +109,11 @@ class Cell:
         _set(self, "home_q", _ro(self.home_q))
 
     def body(self, name: str) -> Body:
-        """The body called ``name`` (KeyError listing the names if there is none)."""
+        """The body called ``name`` (UnknownNameError, a KeyError, listing the names if there is none)."""
         for b in self.bodies:
             if b.name == name:
                 return b
-        raise KeyError(f"no body {name!r}; bodies: {', '.join(b.name for b in self.bodies)}")
+        raise UnknownNameError(f"no body {name!r}; bodies: {', '.join(b.name for b in self.bodies)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,11 +320,11 @@ class Program:
     precedence: tuple[tuple[str, str], ...] = ()
 
     def seam(self, seam_id: str) -> Seam:
-        """The seam with id ``seam_id`` (KeyError listing the ids if there is none)."""
+        """The seam with id ``seam_id`` (UnknownNameError, a KeyError, listing the ids if there is none)."""
         for s in self.seams:
             if s.id == seam_id:
                 return s
-        raise KeyError(f"no seam {seam_id!r}; seams: {', '.join(s.id for s in self.seams)}")
+        raise UnknownNameError(f"no seam {seam_id!r}; seams: {', '.join(s.id for s in self.seams)}")
 
     def ordered_seams(self) -> tuple[Seam, ...]:
         """Seams in ``sequence`` order when given, else in file order."""

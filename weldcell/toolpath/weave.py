@@ -22,6 +22,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
+from weldcell.errors import InvalidValueError
 from weldcell.program.model import Weave
 
 NDArrayF = npt.NDArray[np.float64]
@@ -82,7 +83,7 @@ def weave_offsets(weave: Weave, tau: npt.ArrayLike) -> NDArrayF:
         out[:, 1] = a * np.sin(w * t)
         out[:, 0] = weave.longitudinal * np.sin(2.0 * w * t)
     else:
-        raise ValueError(f"unknown weave pattern {weave.pattern!r}")
+        raise InvalidValueError(f"unknown weave pattern {weave.pattern!r}")
     return out
 
 

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from weldcell.errors import ValidationError
+from weldcell.errors import ExportError
 from weldcell.trajectory import JointTrajectory, load_trajectory, true_runs
 
 NDArrayF = npt.NDArray[np.float64]
@@ -47,7 +47,7 @@ T_KFLANGE_FLANGE = np.array(
 )
 
 
-class KrlExportError(ValidationError):
+class KrlExportError(ExportError):
     """A trajectory that cannot be written as KRL (not a KUKA arm, bad options, unwritable files)."""
 
 
