@@ -79,7 +79,7 @@ def controller_ur(
             raise WeldcellError(f"--version {version!r}: expected four numbers like 5.11.1.108318") from err
         if len(parts) != 4:
             raise WeldcellError(f"--version {version!r}: expected four numbers like 5.11.1.108318")
-        ver = parts  # type: ignore[assignment]
+        ver = parts
     loop: tuple[int, int, float] | None = None
     if arc_loopback:
         try:

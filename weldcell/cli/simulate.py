@@ -140,7 +140,7 @@ def _cell(program: Any, scenes: list[tuple[Any, ...]]) -> Any:
 
 def _plan(program: Any) -> JointTrajectory:
     try:
-        from weldcell.planning import plan_program  # type: ignore[attr-defined]
+        from weldcell.planning import plan_program
     except ImportError as err:
         raise WeldcellError(
             "the planner is not available in this installation (weldcell.planning.plan_program)"
@@ -153,7 +153,7 @@ def _plan(program: Any) -> JointTrajectory:
     if result.trajectory is None:
         console.print(f"[bold red]planning failed[/]: {result.reason}")
         raise typer.Exit(code=1)
-    return result.trajectory  # type: ignore[no-any-return]
+    return result.trajectory
 
 
 def _print_report(report: ValidationReport) -> None:

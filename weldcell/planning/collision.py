@@ -374,7 +374,7 @@ class CapsuleCollisionChecker:
         hit = _PRUNE_CACHE.get(key)
         if hit is None:
             hit = bool(
-                kernels.pair_never_within(  # type: ignore[call-arg]
+                kernels.pair_never_within(
                     c.parent,
                     c.origin,
                     c.axis,
@@ -448,7 +448,7 @@ class CapsuleCollisionChecker:
         buf[0, :] = q
         if not np.isfinite(buf).all():
             return False
-        kernels.collision_batch(buf, *args)  # type: ignore[call-arg]
+        kernels.collision_batch(buf, *args)
         return bool(slack[0] >= 0.0)
 
     def _as_batch(self, q: npt.ArrayLike) -> NDArrayF:

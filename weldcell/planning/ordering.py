@@ -111,7 +111,7 @@ def _held_karp(
     cost: object,
 ) -> list[tuple[int, bool]]:
     m = len(options)
-    c = cost  # type: ignore[assignment]
+    c = cost
     best: dict[tuple[int, int, int], tuple[float, tuple[int, int, int] | None]] = {}
     for i in range(m):
         if before[i]:
@@ -152,7 +152,7 @@ def _tour_cost(
     home: NDArrayF,
     cost: object,
 ) -> float:
-    c = cost  # type: ignore[assignment]
+    c = cost
     q = home
     total = 0.0
     for i, d in order:
@@ -176,7 +176,7 @@ def _greedy_2opt(
     home: NDArrayF,
     cost: object,
 ) -> list[tuple[int, bool]]:
-    c = cost  # type: ignore[assignment]
+    c = cost
     m = len(options)
     done = 0
     q = home

@@ -701,7 +701,7 @@ def _diagnose(
             at = float(s[i0 + w_i] - s[0]) * 1e3
             what = (
                 "no IK solution and torch orientation keeps the clearance; the best one, at "
-                f"s = {at:.1f} mm: {checker.describe(Qs[w_i, v_i])}"  # type: ignore[attr-defined]
+                f"s = {at:.1f} mm: {checker.describe(Qs[w_i, v_i])}"
             )
         elif cause == "collision":
             Qc = Qz[i0 : i1 + 1][in_limits[i0 : i1 + 1]]

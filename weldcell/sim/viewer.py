@@ -209,7 +209,7 @@ def view(
         shot = seg = None
         if screenshot is not None and world.is_connected:
             c = pb.getDebugVisualizerCamera(physicsClientId=cid)
-            cam_now = Camera(tuple(c[11]), c[10], math.radians(c[8]), math.radians(c[9]))  # type: ignore[arg-type]
+            cam_now = Camera(tuple(c[11]), c[10], math.radians(c[8]), math.radians(c[9]))
             shot, seg = render(scene, cam_now, *screenshot)
         return ViewResult(frames, float(traj.t[play.index]), shot, seg, scene.robot_id)
 

@@ -280,7 +280,7 @@ def fit_path(T: NDArrayF, tol: float, otol: float) -> list[tuple[str, int, int]]
 
     def longest(i: int, ok: object, first: int) -> int:
         """Largest j ≥ i + first with ok(i … j), or -1; exponential then binary search."""
-        check = ok  # type: ignore[assignment]
+        check = ok
         j = min(i + first, n - 1)
         if j - i < first and j - i < 1:
             return -1
@@ -621,12 +621,12 @@ def export_rsi_files(
         config = replace(config, robot=traj.robot)
     low = name.lower()
     eth = f"{low}_eth.xml"
-    src, dat = krl_rsi_program(name, f"{low}.rsi", config, np.degrees(traj.q[0]).tolist())  # type: ignore[arg-type]
+    src, dat = krl_rsi_program(name, f"{low}.rsi", config, np.degrees(traj.q[0]).tolist())
     files = {
         f"{low}.src": src,
         f"{low}.dat": dat,
-        f"{low}.rsi.xml": rsi_context_xml(config, eth),  # type: ignore[arg-type]
-        eth: ethernet_config_xml(config),  # type: ignore[arg-type]
+        f"{low}.rsi.xml": rsi_context_xml(config, eth),
+        eth: ethernet_config_xml(config),
     }
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
