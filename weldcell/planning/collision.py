@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -37,6 +37,11 @@ from weldcell.planning import _collision_kernels as kernels
 from weldcell.planning._chain import KinematicChain, chain_from_robot
 from weldcell.spatial import invert_transforms
 from weldcell.trajectory.margins import NOZZLE_CLEARANCE, SELF_CLEARANCE
+
+if TYPE_CHECKING:
+    from weldcell.kinematics import Robot
+    from weldcell.kinematics.tool import Torch
+    from weldcell.program.model import Body, Cell
 
 log = logging.getLogger(__name__)
 _MAY_TOUCH_WORKPIECE = ("wire",)
@@ -108,7 +113,7 @@ class _Body:
     h: NDArrayF
 
 
-def _bodies_in_base(cell: Any) -> list[_Body]:
+def _bodies_in_base(cell: Cell) -> list[_Body]:
     """Convert the cell's bodies into kernel primitives in the robot base frame."""
     T_base_world = invert_transforms(np.asarray(cell.T_world_base, dtype=np.float64))
     out: list[_Body] = []
@@ -134,7 +139,7 @@ def _bodies_in_base(cell: Any) -> list[_Body]:
     return out
 
 
-def _mesh_as_box(body: Any, T_base_body: NDArrayF) -> _Body:
+def _mesh_as_box(body: Body, T_base_body: NDArrayF) -> _Body:
     """Bounding box (in the body frame) of a mesh body: a conservative stand-in."""
     import trimesh
 
@@ -175,9 +180,9 @@ class CapsuleCollisionChecker:
 
     def __init__(
         self,
-        robot: Any,
-        torch: Any,
-        cell: Any,
+        robot: Robot,
+        torch: Torch,
+        cell: Cell,
         margin: float | None = None,
         *,
         self_margin: float = SELF_CLEARANCE,

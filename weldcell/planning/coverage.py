@@ -13,12 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from weldcell.trajectory import JointTrajectory
+
+if TYPE_CHECKING:
+    from weldcell.toolpath.segments import WeldSegment
 
 NDArrayF = npt.NDArray[np.float64]
 COVERAGE_TOLERANCE = 1e-5
@@ -112,14 +115,14 @@ def weld_runs(traj: JointTrajectory) -> tuple[WeldRun, ...]:
     return tuple(out)
 
 
-def _label(seg: Any) -> str:
+def _label(seg: WeldSegment) -> str:
     return f"seam {seg.seam_id!r} pass {int(seg.pass_index) + 1}" + (
         f" stitch {int(seg.stitch_index) + 1}" if int(getattr(seg, "stitch_index", 0)) > 0 else ""
     )
 
 
 def check_coverage(
-    traj: JointTrajectory, segments: Sequence[Any], tolerance: float = COVERAGE_TOLERANCE
+    traj: JointTrajectory, segments: Sequence[WeldSegment], tolerance: float = COVERAGE_TOLERANCE
 ) -> Coverage:
     """Check that ``traj`` welds every segment end to end (see the module docstring).
 

@@ -10,12 +10,16 @@ shoulder / elbow / wrist labels, ``robot.configuration_labels``, between consecu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from weldcell.planning.speed_limits import SpeedLimits, point_speeds
+
+if TYPE_CHECKING:
+    from weldcell.kinematics import Robot
+    from weldcell.trajectory import JointTrajectory
 
 NDArrayF = npt.NDArray[np.float64]
 
@@ -124,7 +128,7 @@ def _finite(x: float) -> float | None:
     return float(x) if np.isfinite(x) else None
 
 
-def configuration_changes(robot: Any, q: NDArrayF) -> npt.NDArray[np.bool_]:
+def configuration_changes(robot: Robot, q: NDArrayF) -> npt.NDArray[np.bool_]:
     """Per step i → i+1 of q (M, n) [rad]: True where the configuration labels change, shape (M-1,)."""
     if q.shape[0] < 2:
         return np.zeros(0, dtype=bool)
@@ -134,7 +138,7 @@ def configuration_changes(robot: Any, q: NDArrayF) -> npt.NDArray[np.bool_]:
 
 
 def motion_summary(
-    robot: Any, traj: Any, spans: list[MoveSpan] | tuple[MoveSpan, ...], limits: SpeedLimits
+    robot: Robot, traj: JointTrajectory, spans: list[MoveSpan] | tuple[MoveSpan, ...], limits: SpeedLimits
 ) -> MotionSummary:
     """Measure every move of ``traj`` (a :class:`~weldcell.trajectory.JointTrajectory`)."""
     q = np.asarray(traj.q, dtype=np.float64)
@@ -204,7 +208,7 @@ class WeldedRun:
     t_start: float
 
 
-def welded_runs(traj: Any) -> list[WeldedRun]:
+def welded_runs(traj: JointTrajectory) -> list[WeldedRun]:
     """The arc-on runs of ``traj`` in time order, with the seam length each one welds."""
     out = []
     for seg in traj.arc_segments():
@@ -216,7 +220,7 @@ def welded_runs(traj: Any) -> list[WeldedRun]:
     return out
 
 
-def plan_metadata(reports: Any, traj: Any, motion: MotionSummary) -> dict[str, Any]:
+def plan_metadata(reports: Any, traj: JointTrajectory, motion: MotionSummary) -> dict[str, Any]:
     """The figures stored in the trajectory (``JointTrajectory.metadata``, docs/trajectory-format.md).
 
     ``reports`` are the planner's segment reports in weld order (``seam_id``, ``pass_index``,

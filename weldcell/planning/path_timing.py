@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +21,9 @@ import numpy.typing as npt
 from weldcell.errors import PlanningError
 from weldcell.planning.collision import CollisionChecker
 from weldcell.planning.timing import ruckig_rest_to_rest, toppra_through
+
+if TYPE_CHECKING:
+    from weldcell.kinematics import Robot
 
 log = logging.getLogger(__name__)
 NDArrayF = npt.NDArray[np.float64]
@@ -91,7 +94,7 @@ def motion_free(checker: CollisionChecker, Q: npt.ArrayLike) -> bool:
 
 
 def time_path(
-    robot: Any,
+    robot: Robot,
     checker: CollisionChecker,
     waypoints: NDArrayF,
     dt: float,

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -68,6 +68,11 @@ from weldcell.planning.weld import (
 )
 from weldcell.spatial import invert_transforms
 from weldcell.trajectory import ArcEvent, JointTrajectory
+
+if TYPE_CHECKING:
+    from weldcell.kinematics import Robot
+    from weldcell.program.model import Cell, Program
+    from weldcell.toolpath.segments import WeldSegment
 
 log = logging.getLogger(__name__)
 NDArrayF = npt.NDArray[np.float64]
@@ -220,7 +225,7 @@ _CAUSE = {
 class _Planned:
     """A weld segment with its seam path and timed weld (one direction)."""
 
-    seg: Any
+    seg: WeldSegment
     reversed: bool
     path: SeamPath
     weld: WeldSamples
@@ -242,12 +247,12 @@ _SEARCHED_PULL_BACKS = 4  # candidates tried with a transit search when no strai
 
 
 def _pull_back_config(
-    robot: Any,
+    robot: Robot,
     checker: CollisionChecker,
     T_world_away: NDArrayF,
     T_world_seam_end: NDArrayF,
     angles: NDArrayF,
-    seg: Any,
+    seg: WeldSegment,
     T_base_world: NDArrayF,
     T_tcp_flange: NDArrayF,
     q_seam: NDArrayF,
@@ -305,11 +310,11 @@ def _pull_back_config(
 
 
 def _plan_direction(
-    robot: Any,
+    robot: Robot,
     checker: CollisionChecker,
-    seg: Any,
+    seg: WeldSegment,
     reversed_: bool,
-    cell: Any,
+    cell: Cell,
     options: PlanOptions,
 ) -> _Planned | SeamFailure:
     t0 = time.perf_counter()
@@ -377,11 +382,11 @@ def _plan_direction(
 
 
 def _complete_direction(
-    robot: Any,
+    robot: Robot,
     checker: CollisionChecker,
-    seg: Any,
+    seg: WeldSegment,
     reversed_: bool,
-    cell: Any,
+    cell: Cell,
     options: PlanOptions,
     s_way: NDArrayF,
     path: SeamPath,
@@ -432,7 +437,7 @@ def _complete_direction(
 
 
 def _report(
-    seg: Any, planned: _Planned | SeamFailure | None, dt: float, plan_time: float = 0.0
+    seg: WeldSegment, planned: _Planned | SeamFailure | None, dt: float, plan_time: float = 0.0
 ) -> SeamReport:
     if planned is None:
         return SeamReport(
@@ -474,7 +479,7 @@ def _report(
 
 
 def plan_program(
-    program: Any, options: PlanOptions | None = None, progress: ProgressFn | None = None
+    program: Program, options: PlanOptions | None = None, progress: ProgressFn | None = None
 ) -> PlanResult:
     """Plan a whole weld program.
 
@@ -689,7 +694,7 @@ def plan_program(
     return PlanResult(PlanStatus.OK, traj, "", tuple(reports), motion)
 
 
-def _tour_cost(robot: Any, home: NDArrayF, chosen: list[_Planned], change_cost: float) -> float:
+def _tour_cost(robot: Robot, home: NDArrayF, chosen: list[_Planned], change_cost: float) -> float:
     """Estimated air time of a job [s]: joint move times between the segments (from and to home),
     plus ``change_cost`` per configuration change between them."""
     qd, qdd = np.asarray(robot.qd_max, dtype=np.float64), np.asarray(robot.qdd_max, dtype=np.float64)
@@ -703,7 +708,7 @@ def _tour_cost(robot: Any, home: NDArrayF, chosen: list[_Planned], change_cost: 
 
 
 def _job_branches(
-    robot: Any,
+    robot: Robot,
     chosen: list[_Planned],
     home: NDArrayF,
     opts: PlanOptions,
@@ -791,8 +796,8 @@ def _blocker(checker: CollisionChecker, q0: NDArrayF, q1: NDArrayF, resolution: 
 
 
 def _assemble(
-    program: Any,
-    robot: Any,
+    program: Program,
+    robot: Robot,
     checker: CollisionChecker,
     chosen: list[_Planned],
     home: NDArrayF,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +23,9 @@ from weldcell.planning._ladder_kernels import ladder_dp
 from weldcell.planning.collision import CollisionChecker
 from weldcell.spatial import invert_transforms
 from weldcell.trajectory.margins import MIN_SINGULARITY, SINGULARITY_MARGIN
+
+if TYPE_CHECKING:
+    from weldcell.kinematics import Robot
 
 log = logging.getLogger(__name__)
 NDArrayF = npt.NDArray[np.float64]
@@ -171,7 +174,7 @@ def orientation_offsets(angles: NDArrayF, travel_angle: float = 0.0, gamma0: flo
     return out
 
 
-def wrap_mask(robot: Any) -> npt.NDArray[np.bool_]:
+def wrap_mask(robot: Robot) -> npt.NDArray[np.bool_]:
     """Joints whose range spans at least a full turn (their differences are taken modulo 2π)."""
     return (
         np.asarray(robot.q_upper, dtype=np.float64) - np.asarray(robot.q_lower, dtype=np.float64)
@@ -179,7 +182,7 @@ def wrap_mask(robot: Any) -> npt.NDArray[np.bool_]:
     )
 
 
-def nearest_equivalent(robot: Any, q: NDArrayF, q_ref: NDArrayF) -> NDArrayF:
+def nearest_equivalent(robot: Robot, q: NDArrayF, q_ref: NDArrayF) -> NDArrayF:
     """``q`` shifted by multiples of 2π per joint to be nearest ``q_ref`` inside the limits.
 
     Uses ``robot.nearest_equivalent`` when the kinematics provides it.
@@ -215,7 +218,7 @@ def _label_code(labels: npt.NDArray[np.int8]) -> npt.NDArray[np.int64]:
 
 
 def plan_seam(
-    robot: Any,
+    robot: Robot,
     checker: CollisionChecker,
     T_base_tcp: NDArrayF,
     s: NDArrayF,
@@ -329,7 +332,7 @@ class _LadderSolution:
 
 
 def _solve_ladder(
-    robot: Any,
+    robot: Robot,
     checker: CollisionChecker,
     T_base_tcp: NDArrayF,
     s: NDArrayF,
@@ -493,7 +496,7 @@ def _unwrap_gamma(angles: NDArrayF) -> NDArrayF:
 
 
 def _sing_clear(
-    robot: Any, checker: CollisionChecker, Q: NDArrayF, free: npt.NDArray[np.bool_], options: LadderOptions
+    robot: Robot, checker: CollisionChecker, Q: NDArrayF, free: npt.NDArray[np.bool_], options: LadderOptions
 ) -> tuple[NDArrayF, NDArrayF]:
     """Singularity distance and obstacle clearance [m] of the free configurations (0 / -inf elsewhere)."""
     sing = np.zeros(Q.shape[0])
@@ -521,7 +524,7 @@ def _node_cost(lim_d: NDArrayF, sing: NDArrayF, clear: NDArrayF, options: Ladder
 
 
 def _densify(
-    robot: Any,
+    robot: Robot,
     checker: CollisionChecker,
     T_base_tcp: NDArrayF,
     s: NDArrayF,
@@ -561,7 +564,7 @@ def _densify(
 
 
 def _finish(
-    robot: Any,
+    robot: Robot,
     seam_id: str,
     s: NDArrayF,
     q_nodes: NDArrayF,
@@ -646,7 +649,7 @@ def _intervals(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
 
 
 def _diagnose(
-    robot: Any,
+    robot: Robot,
     checker: CollisionChecker,
     seam_id: str,
     s: NDArrayF,

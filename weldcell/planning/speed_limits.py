@@ -15,14 +15,19 @@ the elbow joint; KUKA KR 6: ``link_3``), as in UR's safety system.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from weldcell.errors import InvalidValueError, PlanningError
 from weldcell.kinematics.safety import default_limits, planning_limits
-from weldcell.planning.path_timing import time_path
+from weldcell.planning.collision import CollisionChecker
+from weldcell.planning.path_timing import TransitOptions, time_path
+
+if TYPE_CHECKING:
+    from weldcell.kinematics import Robot
+    from weldcell.program.model import Cell
 
 NDArrayF = npt.NDArray[np.float64]
 
@@ -63,7 +68,7 @@ class SpeedLimits:
                 raise InvalidValueError(f"SpeedLimits.{name} must be a finite speed > 0 m/s, got {v}")
 
 
-def speed_limits_for_cell(cell: Any) -> SpeedLimits:
+def speed_limits_for_cell(cell: Cell) -> SpeedLimits:
     """The planning speed limits of a program's cell.
 
     ``cell.max_tcp_speed`` / ``cell.max_elbow_speed`` [m/s] when the program sets them (the loader
@@ -90,7 +95,7 @@ def speed_limits_for_cell(cell: Any) -> SpeedLimits:
     )
 
 
-def elbow_link_index(robot: Any) -> int:
+def elbow_link_index(robot: Robot) -> int:
     """Index into ``robot.link_names`` / ``robot.link_poses`` of the elbow link (moved by joint 3)."""
     qidx = np.asarray(robot._chain.qidx)
     hits = np.flatnonzero(qidx == min(2, robot.n_joints - 1))
@@ -100,7 +105,7 @@ def elbow_link_index(robot: Any) -> int:
 
 
 def point_speeds(
-    robot: Any, q: npt.ArrayLike, qd: npt.ArrayLike, T_flange_tcp: npt.ArrayLike
+    robot: Robot, q: npt.ArrayLike, qd: npt.ArrayLike, T_flange_tcp: npt.ArrayLike
 ) -> tuple[NDArrayF, NDArrayF]:
     """TCP and elbow speeds [m/s] of the motion (q, qd).
 
@@ -158,11 +163,11 @@ def _ratio(tcp: NDArrayF, elbow: NDArrayF, limits: SpeedLimits) -> float:
 
 
 def time_path_limited(
-    robot: Any,
-    checker: Any,
+    robot: Robot,
+    checker: CollisionChecker,
     waypoints: NDArrayF,
     dt: float,
-    options: Any,
+    options: TransitOptions,
     limits: SpeedLimits,
     T_flange_tcp: NDArrayF,
 ) -> tuple[NDArrayF, NDArrayF, NDArrayF, MoveSpeeds]:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import time
 import zlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -41,6 +41,9 @@ from weldcell.planning.path_timing import motion_free as motion_free
 from weldcell.planning.path_timing import time_path as time_path
 from weldcell.planning.speed_limits import SpeedLimits, time_path_limited
 from weldcell.trajectory import JointTrajectory
+
+if TYPE_CHECKING:
+    from weldcell.kinematics import Robot
 
 log = logging.getLogger(__name__)
 NDArrayF = npt.NDArray[np.float64]
@@ -66,7 +69,7 @@ def search_seed(seed: int, attempt: int, q0: NDArrayF, q1: NDArrayF) -> int:
 
 
 def _ompl_path(
-    robot: Any,
+    robot: Robot,
     checker: CollisionChecker,
     q0: NDArrayF,
     q1: NDArrayF,
@@ -136,7 +139,7 @@ def _ompl_path(
 
 
 def find_path(
-    robot: Any, checker: CollisionChecker, q0: NDArrayF, q1: NDArrayF, options: TransitOptions
+    robot: Robot, checker: CollisionChecker, q0: NDArrayF, q1: NDArrayF, options: TransitOptions
 ) -> NDArrayF:
     """Collision-free joint way points (W, n) from q0 to q1: the straight line when it is free.
 
@@ -165,7 +168,7 @@ def find_path(
 
 
 def plan_joint_move(
-    robot: Any,
+    robot: Robot,
     q_start: npt.ArrayLike,
     q_goal: npt.ArrayLike,
     checker: CollisionChecker,

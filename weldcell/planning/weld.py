@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -34,10 +34,15 @@ from weldcell.spatial import invert_transforms, se3_from_rotation_translation
 from weldcell.trajectory.margins import MIN_SINGULARITY
 from weldcell.trajectory.ops import differentiate
 
+if TYPE_CHECKING:
+    from weldcell.kinematics import Robot
+    from weldcell.planning.collision import CollisionChecker
+    from weldcell.toolpath.segments import WeldSegment
+
 NDArrayF = npt.NDArray[np.float64]
 
 
-def orientation_samples(seg: Any, rotations: NDArrayF, tolerance_samples: int) -> NDArrayF:
+def orientation_samples(seg: WeldSegment, rotations: NDArrayF, tolerance_samples: int) -> NDArrayF:
     """All (γ, δw, δt) combinations [rad], shape (K, 3); nominal angles first."""
 
     def devs(tol: float) -> NDArrayF:
@@ -53,7 +58,7 @@ def orientation_samples(seg: Any, rotations: NDArrayF, tolerance_samples: int) -
     return grid
 
 
-def reversed_segment(seg: Any, approach_distance: float, retract_distance: float) -> Any:
+def reversed_segment(seg: WeldSegment, approach_distance: float, retract_distance: float) -> Any:
     """The same weld in the opposite direction (for seam ordering), rebuilt from the seam frames.
 
     The seam frame turns by π about its z axis (travel reverses, the approach direction stays), the
@@ -103,7 +108,7 @@ def reversed_segment(seg: Any, approach_distance: float, retract_distance: float
     return replace(seg, **changes)
 
 
-def gamma0(seg: Any) -> float:
+def gamma0(seg: WeldSegment) -> float:
     """Rotation γ0 [rad] of the tool path about the TCP z axis relative to its seam frame (0 if unknown)."""
     T_seam = getattr(seg, "T_world_seam", None)
     if T_seam is None:
@@ -151,9 +156,9 @@ class WeldSamples:
 
 
 def weld_samples(
-    robot: Any,
-    checker: Any,
-    seg: Any,
+    robot: Robot,
+    checker: CollisionChecker,
+    seg: WeldSegment,
     s_way: NDArrayF,
     q_way: NDArrayF,
     angles_way: NDArrayF,
@@ -192,9 +197,9 @@ def weld_samples(
 
 
 def _weld_try(
-    robot: Any,
-    checker: Any,
-    seg: Any,
+    robot: Robot,
+    checker: CollisionChecker,
+    seg: WeldSegment,
     s_way: NDArrayF,
     q_way: NDArrayF,
     angles_way: NDArrayF,
@@ -267,8 +272,9 @@ def _weld_try(
     if not np.all(free):
         bad = np.flatnonzero(~free)
         body = ""
-        if res is not None and res.worst_pair[bad[0]] >= 0:
-            _part, body = checker.pair_names(int(res.worst_pair[bad[0]]))
+        pair_names = getattr(checker, "pair_names", None)
+        if res is not None and pair_names is not None and res.worst_pair[bad[0]] >= 0:
+            _part, body = pair_names(int(res.worst_pair[bad[0]]))
         what = f"collision between way points ({body})"
         if hasattr(checker, "describe"):
             at = float(s[bad[0]] - seg.s[0]) * 1e3
@@ -283,7 +289,7 @@ _CORNER_WIDTHS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)  # smoothing half-widths tri
 _CORNER_WEAVES = ("zigzag", "triangle", "trapezoid")
 
 
-def _has_corners(seg: Any) -> bool:
+def _has_corners(seg: WeldSegment) -> bool:
     path = getattr(seg, "path", None)
     if path is not None:
         return bool(len(path.corners()))
@@ -292,7 +298,7 @@ def _has_corners(seg: Any) -> bool:
 
 
 def _round_corners(
-    robot: Any, seg: Any, q: NDArrayF, T_base_tcp: NDArrayF, T_flange_tcp: NDArrayF, dt: float
+    robot: Robot, seg: WeldSegment, q: NDArrayF, T_base_tcp: NDArrayF, T_flange_tcp: NDArrayF, dt: float
 ) -> tuple[NDArrayF, NDArrayF, NDArrayF]:
     """Joints, velocities, accelerations of the weld, with path corners rounded where needed.
 
@@ -338,7 +344,7 @@ def _round_corners(
     return best
 
 
-def _remedy(seg: Any, what: str) -> str:
+def _remedy(seg: WeldSegment, what: str) -> str:
     """What the user can change when the weld needs more joint speed or acceleration than allowed."""
     weave = getattr(seg, "weave", None)
     if what == "acceleration" and weave is not None and weave.pattern in _CORNER_WEAVES:
@@ -360,7 +366,7 @@ def _remedy(seg: Any, what: str) -> str:
     return "lower the travel speed or allow torch rotation"
 
 
-def _path_poses(seg: Any, s_tp: NDArrayF, T_tp: NDArrayF, s: NDArrayF) -> NDArrayF:
+def _path_poses(seg: WeldSegment, s_tp: NDArrayF, T_tp: NDArrayF, s: NDArrayF) -> NDArrayF:
     """Tool-path poses (M, 4, 4) at arc lengths ``s`` (M,) [m].
 
     From the segment's analytic definition when it has one (exact weave corners, exact seam frames
@@ -375,7 +381,7 @@ def _path_poses(seg: Any, s_tp: NDArrayF, T_tp: NDArrayF, s: NDArrayF) -> NDArra
     return se3_from_rotation_translation(rot, pos)
 
 
-def _fail(cause: str, seg: Any, s: NDArrayF, i0: int, i1: int, detail: str, what: str) -> SeamFailure:
+def _fail(cause: str, seg: WeldSegment, s: NDArrayF, i0: int, i1: int, detail: str, what: str) -> SeamFailure:
     a, b = float(s[i0] - seg.s[0]), float(s[i1] - seg.s[0])
     return SeamFailure(
         cause, a, b, detail, f"seam {seg.seam_id!r}, s = {a * 1e3:.1f}-{b * 1e3:.1f} mm: {what}"

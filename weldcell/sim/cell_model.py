@@ -12,13 +12,16 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from weldcell.errors import ModelError
 from weldcell.spatial import check_transforms
+
+if TYPE_CHECKING:
+    from weldcell.program.model import Program
 
 NDArrayF = npt.NDArray[np.float64]
 
@@ -182,7 +185,7 @@ class CellModel:
 
     @classmethod
     def from_program(
-        cls, program: Any, *, robot_urdf: Path | None = None, torch_urdf: Path | None = None
+        cls, program: Program, *, robot_urdf: Path | None = None, torch_urdf: Path | None = None
     ) -> CellModel:
         """Cell of a weld program (``weldcell.program.Program``; its ``cell`` section).
 

@@ -8,13 +8,16 @@ A scene file (schema ``weldcell.scene/1``, see ``sim/README.md``) lists bodies i
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import yaml
 
 from weldcell.errors import ModelError
 from weldcell.sim.cell_model import CellBody
+
+if TYPE_CHECKING:
+    from weldcell.program.model import Body
 from weldcell.spatial import deg_to_rad, mm_to_m, se3_from_xyz_rpy
 
 SCENE_SCHEMA = "weldcell.scene/1"
@@ -55,7 +58,7 @@ def load_scene(path: str | Path) -> tuple[CellBody, ...]:
     return tuple(_body(p, i, b) for i, b in enumerate(bodies))
 
 
-def _body(path: Path, i: int, b: Any) -> CellBody:
+def _body(path: Path, i: int, b: Body) -> CellBody:
     where = f"{path}: bodies[{i}]"
     if not isinstance(b, dict) or "name" not in b or "role" not in b:
         raise ModelError(f"{where}: each body needs 'name' and 'role'")

@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from itertools import compress
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -56,6 +56,9 @@ from weldcell.sim.speed_check import controller_limits, elbow_positions, speeds
 from weldcell.sim.world import Mode, PybulletWorld
 from weldcell.trajectory import JointTrajectory, true_runs
 from weldcell.trajectory.margins import MIN_SINGULARITY, NOZZLE_CLEARANCE, SELF_CLEARANCE
+
+if TYPE_CHECKING:
+    from weldcell.program.model import Program
 
 log = logging.getLogger(__name__)
 NDArrayF = npt.NDArray[np.float64]
@@ -120,7 +123,7 @@ class ValidationOptions:
 
 def validate_trajectory(
     traj: JointTrajectory,
-    program: Any = None,
+    program: Program | None = None,
     *,
     cell: CellModel | None = None,
     options: ValidationOptions | None = None,
@@ -194,7 +197,10 @@ class _Context:
 
 
 def validate_in_scene(
-    scene: Scene, traj: JointTrajectory, options: ValidationOptions | None = None, program: Any = None
+    scene: Scene,
+    traj: JointTrajectory,
+    options: ValidationOptions | None = None,
+    program: Program | None = None,
 ) -> ValidationReport:
     """Validate ``traj`` in an already built scene (DIRECT or GUI world). See the module docstring.
 
@@ -674,7 +680,7 @@ def _nominal_corners(p_nom: NDArrayF, dt: float, max_deviation: float) -> npt.ND
 
 def _coverage_violations(
     traj: JointTrajectory,
-    program: Any,
+    program: Program | None,
     T_world_tcp: NDArrayF,
     options: ValidationOptions,
     ctx: _Context,
@@ -727,7 +733,7 @@ def _coverage_violations(
     return out
 
 
-def _programmed_speeds(traj: JointTrajectory, program: Any) -> list[float]:
+def _programmed_speeds(traj: JointTrajectory, program: Program | None) -> list[float]:
     """Programmed travel speed [m/s] of each arc-on run of ``traj``, in time order.
 
     Runs of one seam are matched in order to that seam's passes and stitches from the program's
