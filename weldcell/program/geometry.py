@@ -191,7 +191,8 @@ class SeamCurve:
 
     def start_tangent(self) -> NDArrayF:
         """Unit tangent at s = 0, shape (3,)."""
-        return self.evaluate(np.zeros(1))[1][0]
+        tangent: NDArrayF = self.evaluate(np.zeros(1))[1][0]
+        return tangent
 
 
 def _arc_piece(center: NDArrayF, axis: NDArrayF, start: NDArrayF, sweep: float) -> _Pieces:
