@@ -18,11 +18,16 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from weldcell.errors import StampError, ValidationError
 from weldcell.trajectory import JointTrajectory, save_trajectory
 from weldcell.trajectory.stamp import FROM_ENVIRONMENT, KeySource, StampKey, resolve_stamp_key, verify_stamp
+
+if TYPE_CHECKING:
+    from weldcell.program.model import Program
+    from weldcell.sim.cell_model import CellModel
+    from weldcell.sim.validate import ValidationOptions
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +90,11 @@ class SimApprover:
 
     def __init__(
         self,
-        program: Any,
+        program: Program,
         folder: str | Path,
-        options: Any | None = None,
+        options: ValidationOptions | None = None,
         *,
-        cell: Any | None = None,
+        cell: CellModel | None = None,
         stamp_key: StampKey | KeySource | None = FROM_ENVIRONMENT,
     ) -> None:
         from weldcell.sim.cell_model import CellModel

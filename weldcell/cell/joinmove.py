@@ -19,7 +19,7 @@ and where the TCP is at that configuration.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +31,7 @@ from weldcell.trajectory.ops import quintic_rest_to_rest, rest_to_rest_duration
 
 if TYPE_CHECKING:
     from weldcell.kinematics import Robot
+    from weldcell.planning.collision import CollisionChecker
 
 NDArrayF = npt.NDArray[np.float64]
 log = logging.getLogger(__name__)
@@ -50,7 +51,9 @@ def _where(robot: Robot, template: JointTrajectory, q: NDArrayF) -> str:
     return f"TCP at [{p[0]:.0f}, {p[1]:.0f}, {p[2]:.0f}] mm (world), joints {joints}°"
 
 
-def blocked_reason(robot: Robot, template: JointTrajectory, checker: Any, q0: NDArrayF, q1: NDArrayF) -> str:
+def blocked_reason(
+    robot: Robot, template: JointTrajectory, checker: CollisionChecker, q0: NDArrayF, q1: NDArrayF
+) -> str:
     """Which bodies collide, and where, first along the straight joint line from ``q0`` to ``q1`` [rad]."""
     n = max(2, int(np.ceil(np.max(np.abs(q1 - q0)) / 0.01)) + 1)
     Q = q0 + np.linspace(0.0, 1.0, n)[:, None] * (q1 - q0)
@@ -124,7 +127,7 @@ def plan_cell_move(
     template: JointTrajectory,
     q_from: npt.ArrayLike,
     q_to: npt.ArrayLike,
-    checker: Any | None,
+    checker: CollisionChecker | None,
     *,
     speed_scale: float = 0.5,
 ) -> JointTrajectory:

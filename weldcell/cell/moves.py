@@ -30,6 +30,7 @@ from weldcell.trajectory.ops import QUINTIC_PEAK_SPEED, quintic_rest_to_rest, re
 
 if TYPE_CHECKING:
     from weldcell.kinematics import Robot
+    from weldcell.planning.collision import CollisionChecker
 
 NDArrayF = npt.NDArray[np.float64]
 log = logging.getLogger(__name__)
@@ -136,7 +137,7 @@ def reapproach_move(
     retract_distance: float,
     approach_distance: float,
     limits: MoveLimits,
-    checker: Any | None = None,
+    checker: CollisionChecker | None = None,
 ) -> JointTrajectory:
     """Back off from ``q_now``, travel above ``q_target`` and come down onto it (arc off, rest to rest).
 

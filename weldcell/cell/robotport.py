@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -18,6 +18,9 @@ import numpy.typing as npt
 from weldcell.cell.approval import Approval
 from weldcell.errors import DriverError, DriverTimeoutError
 from weldcell.trajectory import JointTrajectory
+
+if TYPE_CHECKING:
+    from weldcell.drivers.base import ExecutionHandle, RobotDriver
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +36,7 @@ class RobotSnapshot:
 class Motion:
     """A trajectory slice running on the robot (wraps the driver's ``ExecutionHandle``)."""
 
-    def __init__(self, handle: Any, traj: JointTrajectory) -> None:
+    def __init__(self, handle: ExecutionHandle, traj: JointTrajectory) -> None:
         self._h = handle
         self.traj = traj
 
@@ -73,7 +76,7 @@ class RobotPort:
         driver: A connected ``RobotDriver``.
     """
 
-    def __init__(self, driver: Any) -> None:
+    def __init__(self, driver: RobotDriver) -> None:
         self.driver = driver
 
     def ensure_connected(self, timeout: float = 10.0) -> None:

@@ -39,7 +39,9 @@ from weldcell.errors import CellStateError, DriverError, WeldcellError
 from weldcell.trajectory import JointTrajectory
 
 if TYPE_CHECKING:
+    from weldcell.drivers.base import RobotDriver
     from weldcell.kinematics import Robot
+    from weldcell.planning.collision import CollisionChecker
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +51,13 @@ class JobRunner:
 
     def __init__(
         self,
-        robot: Any,
+        robot: RobotDriver,
         power: PowerSource,
         weld_log: WeldLog,
         config: CellConfig | None,
         approver: MotionApprover,
         kinematics: Robot | None,
-        checker: Any | None,
+        checker: CollisionChecker | None,
         params: Mapping[str, WeldParams] | None,
         on_event: Callable[[CellEvent], None] | None,
     ) -> None:
