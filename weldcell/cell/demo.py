@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from weldcell.cell.approval import SimApprover
 from weldcell.cell.controller import CellConfig, CellController, CellEvent
@@ -34,6 +34,12 @@ from weldcell.errors import DriverConnectionError, PlanningError, ProgramError, 
 from weldcell.resources import data_dir
 from weldcell.trajectory import JointTrajectory, load_trajectory, save_trajectory
 from weldcell.trajectory.stamp import FROM_ENVIRONMENT, KeySource, StampKey, resolve_stamp_key, verify_stamp
+
+if TYPE_CHECKING:
+    from weldcell.drivers.base import RobotDriver
+    from weldcell.drivers.powersource.base import PowerSource
+    from weldcell.planning.collision import CollisionChecker
+    from weldcell.program.model import Program
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +131,7 @@ class CellRunResult:
     program_path: Path | None
 
 
-def params_from_program(program: Any, *, use_jobs: bool | None) -> dict[str, WeldParams]:
+def params_from_program(program: Program, *, use_jobs: bool | None) -> dict[str, WeldParams]:
     """Welding parameters per seam id from the program's procedures.
 
     Args:
@@ -144,7 +150,7 @@ def params_from_program(program: Any, *, use_jobs: bool | None) -> dict[str, Wel
         proc = program.procedures[seam.procedure]
         has_values = any(v for v in (proc.wire_feed, proc.voltage, proc.current))
         job = bool(proc.job) and (use_jobs is True or (use_jobs is None and not has_values))
-        if job:
+        if job and proc.job is not None:
             out[seam.id] = WeldParams(job=int(proc.job))
         elif has_values:
             out[seam.id] = WeldParams(
@@ -359,7 +365,7 @@ def connect_power_source(url: str, config: CellConfig) -> Any:
     return power
 
 
-def arc_off_budget(robot: Any) -> float | None:
+def arc_off_budget(robot: RobotDriver) -> float | None:
     """Time [s] after the PC dies until the UR robot stops: its servo program's PC watchdog
     (``1 / watchdog_hz``), or earlier when the streamed look-ahead runs out (None: unknown driver)."""
     cfg = getattr(robot, "config", None)
@@ -370,7 +376,7 @@ def arc_off_budget(robot: Any) -> float | None:
     return min(1.0 / float(hz), float(lookahead)) if lookahead else 1.0 / float(hz)
 
 
-def check_arc_off_budget(robot: Any, config: CellConfig) -> None:
+def check_arc_off_budget(robot: RobotDriver, config: CellConfig) -> None:
     """The power source's communication timeout must end the arc before the robot stops when the PC
     dies (:func:`arc_off_budget`).
 
@@ -398,9 +404,9 @@ def _event_to_progress(progress: ProgressFn) -> Callable[[CellEvent], None]:
 
 def weld(
     *,
-    robot: Any,
-    power: Any,
-    program: Any,
+    robot: RobotDriver,
+    power: PowerSource,
+    program: Program,
     traj: JointTrajectory,
     traj_path: Path,
     log_path: Path,
@@ -464,8 +470,8 @@ def weld(
             approver.close()
 
 
-def collision_checker_for(program: Any) -> Any | None:
-    """C's capsule collision checker of the program's cell, for planning re-approach moves."""
+def collision_checker_for(program: Program) -> CollisionChecker | None:
+    """The capsule collision checker of the program's cell, for planning re-approach moves."""
     try:
         from weldcell.kinematics import load_robot, load_torch
         from weldcell.planning import CapsuleCollisionChecker
