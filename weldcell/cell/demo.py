@@ -592,7 +592,7 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
         if virtual:
             from weldcell.drivers.virtual import VirtualRobot
 
-            robot: Any = VirtualRobot(traj.robot, traj.q[0])
+            robot: RobotDriver = VirtualRobot(traj.robot, traj.q[0])
             robot.connect()
         else:
             robot = connect_ur_robot(
@@ -608,7 +608,7 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
         if options.powersource_url is None:
             from weldcell.drivers.powersource.dryrun import ArcDisabled
 
-            power: Any = ArcDisabled()
+            power: PowerSource = ArcDisabled()
             power.connect()
             say(Progress("stage", "no power source: dry run with the arc disabled"))
         else:
