@@ -54,7 +54,7 @@ from weldcell.drivers.ur.rtde_client import RTDEClient
 from weldcell.drivers.ur.virtual_controller import Ports, start_virtual_controller
 from weldcell.drivers.ur.virtual_core import CoreConfig
 from weldcell.kinematics import load_robot
-from weldcell.planning.trajectory import JointTrajectory, save_trajectory
+from weldcell.trajectory import JointTrajectory, save_trajectory
 
 DT = 0.002
 HOG = "while True:\n    pass\n"

@@ -21,7 +21,7 @@ import imageio.v3 as iio
 import numpy as np
 
 from weldcell.planning import plan_program, save_trajectory
-from weldcell.planning.stamp import verify_stamp
+from weldcell.trajectory.stamp import verify_stamp
 from weldcell.program import load_program
 from weldcell.sim import CellModel, PybulletWorld, ValidationOptions, build_scene, validate_in_scene
 from weldcell.sim.render import add_trajectory_markers, auto_camera, render

@@ -5,25 +5,49 @@ CLI) can catch one type and print a message a welder understands instead of a tr
 
     WeldcellError
     ├── ModelError                    robot / torch / cell model problems
-    │   ├── UnknownModelError         a robot or torch name that is not in urdf/
+    │   ├── UnknownModelError (+KeyError)  a robot or torch name that is not in urdf/
     │   ├── UnknownFrameError
     │   ├── UnknownJointError
     │   └── BodyShapeError            a cell body's shape fields (names the field and what was expected)
+    ├── UnknownNameError (+KeyError)  a seam, body or other named item that does not exist
     ├── InputShapeError (+ValueError) arrays of the wrong shape, NaN, non-rigid transforms
+    ├── InvalidValueError (+ValueError) an option or field outside what it accepts
     ├── ProgramError                  a weld program that cannot be used (file, line, field, expected)
     │   └── ProgramFormatError        YAML syntax / schema violations
     ├── ToolpathError                 geometry that cannot be turned into torch poses
     ├── PlanningError
     │   ├── UnreachableError          a pose with no IK solution inside the joint limits
-    │   └── TrajectoryFormatError     a trajectory file that cannot be read
+    │   ├── TrajectoryFormatError     a trajectory file that cannot be read
+    │   ├── TransitError              planning.transit: no collision-free joint move
+    │   ├── SpeedLimitError           planning.speed_limits: a move that cannot keep the speed limits
+    │   └── StartMoveError            cell.joinmove: no validated move to the job's start
     ├── ValidationError               a simulation check that failed / a missing or stale stamp
     │   └── StampError
+    ├── SimulatorError                the simulator itself failed
+    │   └── SimConnectionError        sim.world: pybullet could not connect (no display for GUI)
+    ├── ExportError                   a trajectory that cannot be exported as a controller program
+    │   └── KrlExportError            drivers.kuka.krl_export
     ├── DriverError
-    │   ├── DriverConnectionError
+    │   ├── DriverConnectionError (+ConnectionError)
     │   ├── DriverTimeoutError (+TimeoutError)
     │   ├── DriverFaultError          protective stop, e-stop, power-source fault (error_code)
-    │   └── ProtocolError             malformed or unexpected bytes on the wire
+    │   │   ├── ArcStartError         cell.arc: no arc after the ignition retries
+    │   │   └── WireStickError        cell.arc: the wire stuck in the pool
+    │   ├── ProtocolError             malformed or unexpected bytes on the wire
+    │   ├── URScriptError             drivers.ur.urscript: a script the virtual controller rejects
+    │   ├── URDriverConfigError (+ValueError)        drivers.ur.driver
+    │   ├── VirtualControllerConfigError (+ValueError)  drivers.ur.virtual_core
+    │   └── RsiConfigError (+ValueError)             drivers.kuka.config
+    ├── PowerSourceValueError (+ValueError)  drivers.powersource.base: a set-point out of range
+    ├── CellConfigError               cell.cellconfig: a cell configuration file that cannot be used
+    ├── WeldLogError                  cell.logrecords: a weld log that cannot be read or written
     └── CellStateError                a command that is not allowed in the cell's current state
+
+Classes defined next to the code that raises them are listed in :data:`DEFINED_ELSEWHERE` (module,
+class and parent); ``tests/test_errors.py`` checks that every exception class in weldcell is here
+or listed there. Control-flow signals that never leave their module (the virtual controller's
+script interpreter and safety core, the cell runner's job signals) are not errors a caller handles;
+they are listed in :data:`INTERNAL_SIGNALS`.
 
 Expected outcomes (an IK query without a solution, a plan that fails) are returned as values
 (``IkResult.found``, ``PlanResult.status``); exceptions are for bad input and broken invariants.
@@ -67,8 +91,22 @@ class BodyShapeError(ModelError):
         super().__init__(message)
 
 
+class UnknownNameError(WeldcellError, KeyError):
+    """A seam, body or other named item that does not exist (the message lists the available names)."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; we do not want that
+        return str(self.args[0]) if self.args else ""
+
+
 class InputShapeError(WeldcellError, ValueError):
     """An array argument has the wrong shape, contains NaN/inf, or is not a rigid transform."""
+
+
+class InvalidValueError(WeldcellError, ValueError):
+    """An option, setting or file field outside what it accepts.
+
+    The message names where (file, field or option), the offending value and what was expected.
+    """
 
 
 class ProgramError(WeldcellError):
@@ -125,6 +163,14 @@ class StampError(ValidationError):
     """A trajectory has no validation stamp, or the stamp does not match it."""
 
 
+class SimulatorError(WeldcellError):
+    """The simulator itself failed (not a check of the trajectory: that is :class:`ValidationError`)."""
+
+
+class ExportError(WeldcellError):
+    """A trajectory that cannot be exported as a controller program (the message says why)."""
+
+
 class DriverError(WeldcellError):
     """Problems talking to a robot controller or a power source."""
 
@@ -151,3 +197,36 @@ class ProtocolError(DriverError):
 
 class CellStateError(WeldcellError):
     """A cell command that is not allowed in the cell's current state."""
+
+
+#: Exception classes defined beside the code that raises them: (module, class, parent class here).
+DEFINED_ELSEWHERE: tuple[tuple[str, str, str], ...] = (
+    ("weldcell.planning.transit", "TransitError", "PlanningError"),
+    ("weldcell.planning.speed_limits", "SpeedLimitError", "PlanningError"),
+    ("weldcell.cell.joinmove", "StartMoveError", "PlanningError"),
+    ("weldcell.sim.world", "SimConnectionError", "SimulatorError"),
+    ("weldcell.drivers.kuka.krl_export", "KrlExportError", "ExportError"),
+    ("weldcell.cell.arc", "ArcStartError", "DriverFaultError"),
+    ("weldcell.cell.arc", "WireStickError", "DriverFaultError"),
+    ("weldcell.drivers.ur.urscript.values", "URScriptError", "DriverError"),
+    ("weldcell.drivers.ur.driver", "URDriverConfigError", "DriverError"),
+    ("weldcell.drivers.ur.virtual_core", "VirtualControllerConfigError", "DriverError"),
+    ("weldcell.drivers.kuka.config", "RsiConfigError", "DriverError"),
+    ("weldcell.drivers.powersource.base", "PowerSourceValueError", "WeldcellError"),
+    ("weldcell.cell.cellconfig", "CellConfigError", "WeldcellError"),
+    ("weldcell.cell.logrecords", "WeldLogError", "WeldcellError"),
+)
+
+#: Control-flow signals (module, class): raised and caught inside one component, never by callers.
+INTERNAL_SIGNALS: tuple[tuple[str, str], ...] = (
+    ("weldcell.drivers.ur.urscript.interpreter", "_Break"),
+    ("weldcell.drivers.ur.urscript.interpreter", "_Continue"),
+    ("weldcell.drivers.ur.urscript.interpreter", "_Return"),
+    ("weldcell.drivers.ur.urscript.interpreter", "Halt"),
+    ("weldcell.drivers.ur.virtual_core", "ProtectiveStopError"),
+    ("weldcell.drivers.ur.virtual_motion", "MotionError"),
+    ("weldcell.drivers.ur.virtual_safety", "SafetyViolation"),
+    ("weldcell.cell.jobtypes", "JobInterruptedError"),
+    ("weldcell.cell.jobtypes", "ArcLostError"),
+    ("weldcell.cell.jobtypes", "MotionStoppedError"),
+)

@@ -81,7 +81,7 @@ def cell_child(
     ports: dict[str, int], psu: tuple[str, int], log_path: str, traj_path: str, folder: str
 ) -> None:
     """A weldcell process running the job until it is killed."""
-    from weldcell.planning.trajectory import load_trajectory
+    from weldcell.trajectory import load_trajectory
 
     traj = load_trajectory(traj_path)
     robot = ur_driver("127.0.0.1", ports)

@@ -11,7 +11,7 @@ import numpy as np
 
 from weldcell.drivers.powersource.base import WeldParams
 from weldcell.drivers.powersource.virtual_model import VirtualTiming
-from weldcell.planning.trajectory import ArcEvent, JointTrajectory
+from weldcell.trajectory import ArcEvent, JointTrajectory
 
 #: Short but realistic power-source timing for the virtual power source in cell tests.
 FAST_TIMING = VirtualTiming(

@@ -17,7 +17,7 @@ from weldcell.drivers.powersource.modbus import ModbusOptions, ModbusPowerSource
 from weldcell.drivers.powersource.virtual import VirtualPowerSourceHandle, start_virtual_power_source
 from weldcell.drivers.powersource.virtual_model import VirtualConfig
 from weldcell.drivers.virtual import VirtualRobot
-from weldcell.planning.trajectory import JointTrajectory
+from weldcell.trajectory import JointTrajectory
 
 
 @pytest.fixture(autouse=True)

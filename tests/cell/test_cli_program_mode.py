@@ -19,7 +19,7 @@ from clicell import LAP, cli_args, cli_env, run_cli, virtual_cell
 
 from weldcell.cell.weldlog import WeldLog, WeldLogError
 from weldcell.drivers.ur.dashboard import DashboardClient
-from weldcell.planning.trajectory import load_trajectory
+from weldcell.trajectory import load_trajectory
 
 
 @pytest.fixture(scope="module")

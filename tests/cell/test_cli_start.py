@@ -12,8 +12,8 @@ from clicell import LAP, run_cli, virtual_cell
 from weldcell.cell.weldlog import WeldLog
 from weldcell.kinematics import load_robot
 from weldcell.kinematics.safety import default_limits, planning_limits
-from weldcell.planning.stamp import verify_stamp
-from weldcell.planning.trajectory import load_trajectory
+from weldcell.trajectory import load_trajectory
+from weldcell.trajectory.stamp import verify_stamp
 
 # the torch 30 mm into the plates at the first seam's start (found by IK from the planned weld)
 IN_THE_PLATE_DEG = (127.9, -100.62, 141.8, -117.45, -52.22, -75.77)

@@ -18,7 +18,7 @@ from weldcell.drivers.powersource.virtual import VirtualPowerSourceHandle
 from weldcell.drivers.powersource.virtual_model import ProcessState
 from weldcell.drivers.virtual import VirtualRobot
 from weldcell.errors import CellStateError
-from weldcell.planning.trajectory import JointTrajectory
+from weldcell.trajectory import JointTrajectory
 
 Make = Callable[..., tuple[CellController, list[CellEvent]]]
 

@@ -29,9 +29,9 @@ from weldcell.drivers.powersource.virtual import VirtualPowerSourceHandle, start
 from weldcell.drivers.powersource.virtual_model import VirtualConfig
 from weldcell.drivers.ur.virtual_controller import Ports, VirtualControllerHandle, start_virtual_controller
 from weldcell.drivers.ur.virtual_core import CoreConfig
-from weldcell.planning.trajectory import JointTrajectory, save_trajectory
 from weldcell.sim.stamping import write_validation_stamp
 from weldcell.sim.validate import validate_trajectory
+from weldcell.trajectory import JointTrajectory, save_trajectory
 
 
 @pytest.fixture

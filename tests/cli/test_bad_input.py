@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from stamp_helpers import stamp_for_test
 
-from weldcell.planning.trajectory import JointTrajectory, save_trajectory
+from weldcell.trajectory import JointTrajectory, save_trajectory
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "programs" / "demo_tjoint.yaml"

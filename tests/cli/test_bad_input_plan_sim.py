@@ -18,8 +18,8 @@ import pytest
 
 from weldcell.errors import TrajectoryFormatError
 from weldcell.planning import plan_program, save_trajectory
-from weldcell.planning.trajectory import load_trajectory
 from weldcell.program import load_program
+from weldcell.trajectory import load_trajectory
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "programs" / "demo_tjoint.yaml"

@@ -14,7 +14,7 @@ import pytest
 
 from weldcell.cli.common import default_out_dir, job_name
 from weldcell.planning import load_trajectory
-from weldcell.planning.stamp import stamp_path
+from weldcell.trajectory.stamp import stamp_path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "planning"))
 from job_programs import ribbed_plate

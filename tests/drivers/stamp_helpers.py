@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from weldcell.planning.stamp import StampKey
-from weldcell.planning.trajectory import JointTrajectory
 from weldcell.sim.stamping import _write_stamp
+from weldcell.trajectory import JointTrajectory
+from weldcell.trajectory.stamp import StampKey
 
 
 def stamp_for_test(path: str | Path, traj: JointTrajectory, key: StampKey | None = None) -> Path:

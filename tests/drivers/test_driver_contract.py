@@ -21,7 +21,7 @@ from weldcell.drivers.ur.virtual_controller import Ports, VirtualControllerHandl
 from weldcell.drivers.ur.virtual_core import CoreConfig
 from weldcell.drivers.virtual import VirtualRobot
 from weldcell.errors import DriverError, StampError
-from weldcell.planning.trajectory import save_trajectory
+from weldcell.trajectory import save_trajectory
 
 Q0 = np.array(CoreConfig().q_home)
 

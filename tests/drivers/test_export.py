@@ -23,7 +23,7 @@ from weldcell.drivers.ur.export import (
 )
 from weldcell.drivers.ur.models import ARMS, fk
 from weldcell.errors import StampError
-from weldcell.planning.trajectory import ArcEvent, JointTrajectory, save_trajectory
+from weldcell.trajectory import ArcEvent, JointTrajectory, save_trajectory
 
 DT = 0.002
 LIMITS = JointLimits(

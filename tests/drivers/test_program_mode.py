@@ -22,7 +22,7 @@ from weldcell.drivers.ur.driver import URDriver, URDriverConfig
 from weldcell.drivers.ur.virtual_controller import Ports, VirtualControllerHandle, start_virtual_controller
 from weldcell.drivers.ur.virtual_core import CoreConfig
 from weldcell.errors import DriverFaultError, StampError
-from weldcell.planning.trajectory import ArcEvent, JointTrajectory, save_trajectory
+from weldcell.trajectory import ArcEvent, JointTrajectory, save_trajectory
 
 HOST = "127.0.0.77"
 Q_HOME = np.array(CoreConfig().q_home)

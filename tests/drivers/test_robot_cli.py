@@ -23,7 +23,7 @@ from weldcell.drivers.ur.dashboard import DashboardClient
 from weldcell.drivers.ur.virtual_controller import Ports, start_virtual_controller
 from weldcell.drivers.ur.virtual_core import CoreConfig
 from weldcell.errors import DriverConnectionError, StampError, WeldcellError
-from weldcell.planning.trajectory import load_trajectory, save_trajectory
+from weldcell.trajectory import load_trajectory, save_trajectory
 
 HOST = "127.0.0.41"
 

@@ -46,7 +46,7 @@ from weldcell.errors import (
     DriverTimeoutError,
     StampError,
 )
-from weldcell.planning.trajectory import JointTrajectory, save_trajectory
+from weldcell.trajectory import JointTrajectory, save_trajectory
 
 HOST = "127.0.0.31"
 Q_HOME = np.array(CoreConfig().q_home)
@@ -353,7 +353,7 @@ _CHILD = """
 import sys, time, numpy as np
 from pathlib import Path
 from weldcell.drivers.ur.driver import URDriver, URDriverConfig
-from weldcell.planning.trajectory import load_trajectory
+from weldcell.trajectory import load_trajectory
 host, path = sys.argv[1], sys.argv[5]
 rtde, dash, script = (int(a) for a in sys.argv[2:5])
 d = URDriver(host, URDriverConfig(rtde_port=rtde, dashboard_port=dash, script_port=script))

@@ -25,7 +25,7 @@ from weldcell.drivers.ur.virtual_core import ControllerCore, CoreConfig, Protect
 from weldcell.drivers.ur.virtual_safety import SafetyMonitor, SafetyViolation, frame_origins
 from weldcell.errors import DriverFaultError
 from weldcell.kinematics.safety import default_limits, planning_limits, ur_default
-from weldcell.planning.trajectory import JointTrajectory, save_trajectory
+from weldcell.trajectory import JointTrajectory, save_trajectory
 
 DT = 0.002
 Q_HOME = np.array(CoreConfig().q_home)

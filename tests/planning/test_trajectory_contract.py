@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from weldcell.errors import InputShapeError, TrajectoryFormatError
-from weldcell.planning.trajectory import ArcEvent, JointTrajectory, load_trajectory, save_trajectory
+from weldcell.trajectory import ArcEvent, JointTrajectory, load_trajectory, save_trajectory
 
 
 def _traj(N: int = 50) -> JointTrajectory:

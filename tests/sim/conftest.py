@@ -9,9 +9,9 @@ import pybullet as pb
 import pytest
 from sim_helpers import weld_trajectory
 
-from weldcell.planning.trajectory import JointTrajectory
 from weldcell.program import load_program
 from weldcell.sim import CellModel
+from weldcell.trajectory import JointTrajectory
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "programs" / "demo_tjoint.yaml"

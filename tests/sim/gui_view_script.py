@@ -12,10 +12,10 @@ from pathlib import Path
 import imageio.v3 as iio
 import numpy as np
 
-from weldcell.planning.trajectory import load_trajectory
 from weldcell.program import load_program
 from weldcell.sim import CellModel
 from weldcell.sim.viewer import view
+from weldcell.trajectory import load_trajectory
 
 ROOT = Path(__file__).resolve().parents[2]
 

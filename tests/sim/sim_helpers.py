@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from weldcell.kinematics.models import load_robot
-from weldcell.planning.trajectory import ArcEvent, JointTrajectory
 from weldcell.spatial import invert_transforms
 from weldcell.toolpath import toolpaths_for_program
+from weldcell.trajectory import ArcEvent, JointTrajectory
 
 
 def _smooth_move(q0: np.ndarray, q1: np.ndarray, duration: float, dt: float) -> np.ndarray:

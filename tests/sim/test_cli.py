@@ -9,9 +9,9 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from weldcell.cli import app
-from weldcell.planning.stamp import stamp_path, verify_stamp
-from weldcell.planning.trajectory import JointTrajectory, save_trajectory
 from weldcell.program import load_program
+from weldcell.trajectory import JointTrajectory, save_trajectory
+from weldcell.trajectory.stamp import stamp_path, verify_stamp
 
 DEMO = Path(__file__).resolve().parents[2] / "programs" / "demo_tjoint.yaml"
 

@@ -7,9 +7,9 @@ import pytest
 
 from weldcell.errors import InputShapeError
 from weldcell.kinematics.models import load_robot
-from weldcell.planning.trajectory import JointTrajectory
 from weldcell.sim import ClearanceRules, PybulletCollisionChecker, PybulletWorld, build_scene
 from weldcell.sim.cell_model import CellModel
+from weldcell.trajectory import JointTrajectory
 
 
 def test_checker_protocol(cell: CellModel, good_traj: JointTrajectory) -> None:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-from weldcell.planning.trajectory import JointTrajectory
 from weldcell.sim import CellModel, PybulletWorld, Violation, ViolationKind, build_scene, validate_in_scene
 from weldcell.sim.html_report import write_html_report
 from weldcell.sim.render import snapshot_images
 from weldcell.sim.validate import ValidationOptions
+from weldcell.trajectory import JointTrajectory
 
 
 def test_json_and_html(tmp_path: Path, good_traj: JointTrajectory, cell: CellModel) -> None:

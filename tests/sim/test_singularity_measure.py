@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from weldcell.kinematics import load_robot
-from weldcell.planning.margins import MIN_SINGULARITY
-from weldcell.planning.trajectory import JointTrajectory
 from weldcell.sim import CellModel, PybulletWorld, ValidationOptions, build_scene
 from weldcell.sim.validate import _singularity
 from weldcell.sim.world import Mode
+from weldcell.trajectory import JointTrajectory
+from weldcell.trajectory.margins import MIN_SINGULARITY
 
 
 @pytest.mark.parametrize("robot_name", ["ur5e", "ur16e", "kr6_r900"])

@@ -18,9 +18,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-import weldcell.planning.stamp as stamp_mod
+import weldcell.trajectory.stamp as stamp_mod
 from weldcell.errors import StampError
-from weldcell.planning.stamp import (
+from weldcell.sim import CellModel, ValidationReport, validate_trajectory
+from weldcell.sim.stamping import write_validation_stamp
+from weldcell.trajectory import ArcEvent, JointTrajectory, load_trajectory, save_trajectory
+from weldcell.trajectory.stamp import (
     REQUIRED_FIELDS,
     STAMP_KEY_ENV,
     StampKey,
@@ -31,9 +34,6 @@ from weldcell.planning.stamp import (
     stamp_path,
     verify_stamp,
 )
-from weldcell.planning.trajectory import ArcEvent, JointTrajectory, load_trajectory, save_trajectory
-from weldcell.sim import CellModel, ValidationReport, validate_trajectory
-from weldcell.sim.stamping import write_validation_stamp
 
 
 @pytest.fixture(scope="module")

@@ -27,10 +27,10 @@ from weldcell.drivers.ur.virtual_controller import Ports, VirtualControllerHandl
 from weldcell.drivers.ur.virtual_core import CoreConfig
 from weldcell.drivers.virtual import VirtualRobot
 from weldcell.errors import StampError
-from weldcell.planning.stamp import StampKey, _signature, create_stamp_key, stamp_path, verify_stamp
-from weldcell.planning.trajectory import JointTrajectory, load_trajectory, save_trajectory
 from weldcell.sim import CellModel, validate_trajectory
 from weldcell.sim.stamping import write_validation_stamp
+from weldcell.trajectory import JointTrajectory, load_trajectory, save_trajectory
+from weldcell.trajectory.stamp import StampKey, _signature, create_stamp_key, stamp_path, verify_stamp
 
 HOST = "127.0.0.37"
 

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from weldcell.errors import ModelError
-from weldcell.planning.trajectory import JointTrajectory
 from weldcell.sim import (
     CellBody,
     CellModel,
@@ -20,6 +19,7 @@ from weldcell.sim import (
     validate_trajectory,
 )
 from weldcell.sim.collision import proximities
+from weldcell.trajectory import JointTrajectory
 
 
 def _box_at(name: str, p: np.ndarray, size: float = 0.06, role: str = "fixture") -> CellBody:

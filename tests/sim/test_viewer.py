@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from weldcell.errors import ValidationError
-from weldcell.planning.trajectory import JointTrajectory, save_trajectory
 from weldcell.sim import CellModel, PybulletWorld, build_scene
 from weldcell.sim.viewer import Playback, record
+from weldcell.trajectory import JointTrajectory, save_trajectory
 
 HERE = Path(__file__).resolve().parent
 

@@ -7,7 +7,7 @@ short recovery moves (retract, re-approach, seam restart). Each of these is a ne
 
 :class:`SimApprover` validates each motion with ``weldcell.sim`` in one pybullet scene of the cell
 (built once, reused; validation runs far faster than real time), saves the motion and writes its
-stamp (``weldcell.planning.stamp``) in a folder, and returns the file the driver checks.
+stamp (``weldcell.trajectory.stamp``) in a folder, and returns the file the driver checks.
 :class:`SimulationOnly` approves nothing and tells the driver to skip the stamp check: only for
 virtual robots (tests).
 """
@@ -18,11 +18,16 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from weldcell.errors import StampError, ValidationError
-from weldcell.planning.stamp import FROM_ENVIRONMENT, KeySource, StampKey, resolve_stamp_key, verify_stamp
-from weldcell.planning.trajectory import JointTrajectory, save_trajectory
+from weldcell.trajectory import JointTrajectory, save_trajectory
+from weldcell.trajectory.stamp import FROM_ENVIRONMENT, KeySource, StampKey, resolve_stamp_key, verify_stamp
+
+if TYPE_CHECKING:
+    from weldcell.program.model import Program
+    from weldcell.sim.cell_model import CellModel
+    from weldcell.sim.validate import ValidationOptions
 
 log = logging.getLogger(__name__)
 
@@ -122,11 +127,11 @@ class SimApprover:
 
     def __init__(
         self,
-        program: Any,
+        program: Program,
         folder: str | Path,
-        options: Any | None = None,
+        options: ValidationOptions | None = None,
         *,
-        cell: Any | None = None,
+        cell: CellModel | None = None,
         stamp_key: StampKey | KeySource | None = FROM_ENVIRONMENT,
     ) -> None:
         from weldcell.sim.cell_model import CellModel

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from weldcell.drivers.powersource.base import ErrorCode, PowerSource, PowerSourceStatus, WeldParams
-from weldcell.errors import DriverFaultError, DriverTimeoutError
+from weldcell.errors import DriverFaultError, DriverTimeoutError, InvalidValueError
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +54,14 @@ class ArcProcedure:
 
     def __post_init__(self) -> None:
         if self.ignition_retries < 0:
-            raise ValueError(f"ignition_retries must be >= 0, got {self.ignition_retries}")
+            raise InvalidValueError(f"ignition_retries must be >= 0, got {self.ignition_retries}")
         for name in ("ignition_timeout", "ready_timeout", "arc_off_timeout", "command_timeout"):
             if getattr(self, name) <= 0:
-                raise ValueError(f"ArcProcedure.{name} must be positive seconds, got {getattr(self, name)}")
+                raise InvalidValueError(
+                    f"ArcProcedure.{name} must be positive seconds, got {getattr(self, name)}"
+                )
         if self.restart_overlap < 0:
-            raise ValueError(f"restart_overlap must be >= 0 m, got {self.restart_overlap}")
+            raise InvalidValueError(f"restart_overlap must be >= 0 m, got {self.restart_overlap}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -42,10 +42,12 @@ from weldcell.cell.state import CellState, Command, evaluate_interlocks
 from weldcell.cell.weldlog import WeldLog
 from weldcell.drivers.powersource.base import PowerSource, WeldParams
 from weldcell.errors import CellStateError, DriverError, WeldcellError
-from weldcell.planning.trajectory import JointTrajectory
+from weldcell.trajectory import JointTrajectory
 
 if TYPE_CHECKING:
+    from weldcell.drivers.base import RobotDriver
     from weldcell.kinematics import Robot
+    from weldcell.planning.collision import CollisionChecker
 
 log = logging.getLogger(__name__)
 
@@ -74,14 +76,14 @@ class CellController(ProgramJobRunner):
 
     def __init__(
         self,
-        robot: Any,
+        robot: RobotDriver,
         power: PowerSource,
         weld_log: WeldLog,
         config: CellConfig | None = None,
         *,
         approver: MotionApprover,
         kinematics: Robot | None = None,
-        checker: Any | None = None,
+        checker: CollisionChecker | None = None,
         params: Mapping[str, WeldParams] | None = None,
         on_event: Callable[[CellEvent], None] | None = None,
         program_mode: ProgramMode | None = None,

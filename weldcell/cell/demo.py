@@ -42,9 +42,15 @@ from weldcell.errors import (
     ValidationError,
     WeldcellError,
 )
-from weldcell.planning.stamp import FROM_ENVIRONMENT, KeySource, StampKey, resolve_stamp_key, verify_stamp
-from weldcell.planning.trajectory import JointTrajectory, load_trajectory, save_trajectory
 from weldcell.resources import data_dir
+from weldcell.trajectory import JointTrajectory, load_trajectory, save_trajectory
+from weldcell.trajectory.stamp import FROM_ENVIRONMENT, KeySource, StampKey, resolve_stamp_key, verify_stamp
+
+if TYPE_CHECKING:
+    from weldcell.drivers.base import RobotDriver
+    from weldcell.drivers.powersource.base import PowerSource
+    from weldcell.planning.collision import CollisionChecker
+    from weldcell.program.model import Program
 
 if TYPE_CHECKING:
     from weldcell.drivers.base import RobotDriver
@@ -175,7 +181,7 @@ class CellRunResult:
     program_path: Path | None
 
 
-def params_from_program(program: Any, *, use_jobs: bool | None) -> dict[str, WeldParams]:
+def params_from_program(program: Program, *, use_jobs: bool | None) -> dict[str, WeldParams]:
     """Welding parameters per seam id from the program's procedures.
 
     Args:
@@ -194,7 +200,7 @@ def params_from_program(program: Any, *, use_jobs: bool | None) -> dict[str, Wel
         proc = program.procedures[seam.procedure]
         has_values = any(v for v in (proc.wire_feed, proc.voltage, proc.current))
         job = bool(proc.job) and (use_jobs is True or (use_jobs is None and not has_values))
-        if job:
+        if job and proc.job is not None:
             out[seam.id] = WeldParams(job=int(proc.job))
         elif has_values:
             out[seam.id] = WeldParams(
@@ -464,7 +470,7 @@ def connect_power_source(url: str, config: CellConfig) -> Any:
     return power
 
 
-def arc_off_budget(robot: Any) -> float | None:
+def arc_off_budget(robot: RobotDriver) -> float | None:
     """Time [s] after the PC dies until the UR robot stops: its servo program's PC watchdog
     (``1 / watchdog_hz``), or earlier when the streamed look-ahead runs out (None: unknown driver)."""
     cfg = getattr(robot, "config", None)
@@ -475,7 +481,7 @@ def arc_off_budget(robot: Any) -> float | None:
     return min(1.0 / float(hz), float(lookahead)) if lookahead else 1.0 / float(hz)
 
 
-def check_arc_off_budget(robot: Any, config: CellConfig) -> None:
+def check_arc_off_budget(robot: RobotDriver, config: CellConfig) -> None:
     """The power source's communication timeout must end the arc before the robot stops when the PC
     dies (:func:`arc_off_budget`).
 
@@ -503,9 +509,9 @@ def _event_to_progress(progress: ProgressFn) -> Callable[[CellEvent], None]:
 
 def weld(
     *,
-    robot: Any,
-    power: Any,
-    program: Any,
+    robot: RobotDriver,
+    power: PowerSource,
+    program: Program,
     traj: JointTrajectory,
     traj_path: Path,
     log_path: Path,
@@ -590,8 +596,8 @@ def weld(
             approver.close()
 
 
-def collision_checker_for(program: Any) -> Any | None:
-    """C's capsule collision checker of the program's cell, for planning re-approach moves."""
+def collision_checker_for(program: Program) -> CollisionChecker | None:
+    """The capsule collision checker of the program's cell, for planning re-approach moves."""
     try:
         from weldcell.kinematics import load_robot, load_torch
         from weldcell.planning import CapsuleCollisionChecker
@@ -804,7 +810,7 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
     :class:`~weldcell.drivers.virtual.VirtualRobot` standing at the program's first sample.
     """
     from weldcell.drivers.powersource.modbus import parse_modbus_url
-    from weldcell.planning.stamp import verify_stamp
+    from weldcell.trajectory.stamp import verify_stamp
 
     # both addresses and the job are checked before the (slow) planning, before the log and the
     # output folder are created, and before anything connects
@@ -877,7 +883,7 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
         if options.powersource_url is None:
             from weldcell.drivers.powersource.dryrun import ArcDisabled
 
-            power: Any = ArcDisabled()
+            power: PowerSource = ArcDisabled()
             power.connect()
             if program_mode is not None and program_mode.arc is ProgramArc.ROBOT_IO:
                 say(
@@ -925,7 +931,7 @@ def check_job_input(job: Path, *, stamp_key: StampKey | KeySource | None = FROM_
     """Check that ``job`` is a readable weld program or a stamped trajectory (fast; no planning).
 
     ``stamp_key``: the cell's stamp key a trajectory's stamp must be signed with (see
-    :func:`weldcell.planning.stamp.verify_stamp`).
+    :func:`weldcell.trajectory.stamp.verify_stamp`).
 
     Raises:
         ProgramError: a program that does not load.

@@ -19,17 +19,19 @@ and where the TCP is at that configuration.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from weldcell.errors import PlanningError
 from weldcell.kinematics.safety import default_limits, planning_limits
-from weldcell.planning.trajectory import JointTrajectory
+from weldcell.trajectory import JointTrajectory
+from weldcell.trajectory.ops import quintic_rest_to_rest, rest_to_rest_duration
 
 if TYPE_CHECKING:
     from weldcell.kinematics import Robot
+    from weldcell.planning.collision import CollisionChecker
 
 NDArrayF = npt.NDArray[np.float64]
 log = logging.getLogger(__name__)
@@ -49,7 +51,9 @@ def _where(robot: Robot, template: JointTrajectory, q: NDArrayF) -> str:
     return f"TCP at [{p[0]:.0f}, {p[1]:.0f}, {p[2]:.0f}] mm (world), joints {joints}°"
 
 
-def blocked_reason(robot: Robot, template: JointTrajectory, checker: Any, q0: NDArrayF, q1: NDArrayF) -> str:
+def blocked_reason(
+    robot: Robot, template: JointTrajectory, checker: CollisionChecker, q0: NDArrayF, q1: NDArrayF
+) -> str:
     """Which bodies collide, and where, first along the straight joint line from ``q0`` to ``q1`` [rad]."""
     n = max(2, int(np.ceil(np.max(np.abs(q1 - q0)) / 0.01)) + 1)
     Q = q0 + np.linspace(0.0, 1.0, n)[:, None] * (q1 - q0)
@@ -92,12 +96,38 @@ def time_scaled(q: NDArrayF, factor: float) -> NDArrayF:
     return np.asarray((1.0 - w) * q[lo] + w * q[lo + 1], dtype=np.float64)
 
 
+def joint_move_samples(
+    q_start: NDArrayF,
+    q_goal: NDArrayF,
+    dt: float,
+    qd_max: NDArrayF,
+    qdd_max: NDArrayF,
+    *,
+    scale: float = 0.3,
+    min_time: float = 0.05,
+) -> NDArrayF:
+    """Quintic rest-to-rest joint move samples (M, n) [rad] from ``q_start`` to ``q_goal`` [rad].
+
+    Args:
+        q_start: Start joint positions [rad], shape (n,).
+        q_goal: Goal joint positions [rad], shape (n,).
+        dt: Sample period [s].
+        qd_max: Joint speed limits [rad/s], shape (n,).
+        qdd_max: Joint acceleration limits [rad/s²], shape (n,).
+        scale: Fraction of the limits used, (0, 1].
+        min_time: Shortest move [s].
+    """
+    dq = np.asarray(q_goal, dtype=np.float64) - np.asarray(q_start, dtype=np.float64)
+    T = rest_to_rest_duration(dq, scale * np.asarray(qd_max), scale * np.asarray(qdd_max), min_time=min_time)
+    return quintic_rest_to_rest(q_start, q_goal, dt, T, min_intervals=2)[0]
+
+
 def plan_cell_move(
     robot: Robot,
     template: JointTrajectory,
     q_from: npt.ArrayLike,
     q_to: npt.ArrayLike,
-    checker: Any | None,
+    checker: CollisionChecker | None,
     *,
     speed_scale: float = 0.5,
 ) -> JointTrajectory:
@@ -115,7 +145,6 @@ def plan_cell_move(
         StartMoveError: start or goal collide, or no collision-free move was found; the message names
             the colliding bodies and where.
     """
-    from weldcell.cell.moves import build_trajectory, joint_move_samples
     from weldcell.planning import TransitError, TransitOptions, plan_joint_move
 
     q0 = np.asarray(q_from, dtype=np.float64)
@@ -160,4 +189,4 @@ def plan_cell_move(
         q = time_scaled(q, factor * 1.02)
         log.debug("cell move slowed down %.2f× for the TCP / elbow / joint speed planning limits", factor)
     T_world_tcp = template.T_world_base @ robot.fk(q) @ template.T_flange_tcp
-    return build_trajectory(template, q, T_world_tcp)
+    return template.with_samples(q, T_world_tcp)

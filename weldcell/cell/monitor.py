@@ -21,7 +21,7 @@ from weldcell.cell.logschema import SIGNAL_COLUMNS
 from weldcell.cell.segments import SeamStep
 from weldcell.cell.weldlog import WeldLog
 from weldcell.drivers.powersource.base import PowerSourceStatus
-from weldcell.planning.trajectory import JointTrajectory
+from weldcell.trajectory import JointTrajectory
 
 if TYPE_CHECKING:
     from weldcell.kinematics import Robot

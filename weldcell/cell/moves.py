@@ -23,11 +23,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from weldcell.errors import UnreachableError
-from weldcell.planning.trajectory import JointTrajectory
+from weldcell.cell.joinmove import plan_cell_move
+from weldcell.errors import InvalidValueError, UnreachableError
+from weldcell.trajectory import JointTrajectory
+from weldcell.trajectory.ops import QUINTIC_PEAK_SPEED, quintic_rest_to_rest, rest_to_rest_duration
 
 if TYPE_CHECKING:
     from weldcell.kinematics import Robot
+    from weldcell.planning.collision import CollisionChecker
 
 NDArrayF = npt.NDArray[np.float64]
 log = logging.getLogger(__name__)
@@ -49,73 +52,22 @@ class MoveLimits:
 
     def __post_init__(self) -> None:
         if not 0 < self.joint_speed_scale <= 1:
-            raise ValueError(f"joint_speed_scale must be in (0, 1], got {self.joint_speed_scale}")
+            raise InvalidValueError(f"joint_speed_scale must be in (0, 1], got {self.joint_speed_scale}")
         if self.tcp_speed <= 0 or self.waypoint_step <= 0:
-            raise ValueError("tcp_speed and waypoint_step must be positive")
-
-
-def _quintic_u(n: int) -> NDArrayF:
-    x = np.linspace(0.0, 1.0, n)
-    return np.asarray(10 * x**3 - 15 * x**4 + 6 * x**5, dtype=np.float64)
-
-
-def _duration(dq: NDArrayF, qd_max: NDArrayF, qdd_max: NDArrayF, scale: float, min_time: float) -> float:
-    """Quintic rest-to-rest duration [s] meeting velocity (peak 1.875·Δ/T) and acceleration
-    (peak 5.774·Δ/T²) limits."""
-    a = np.abs(dq)
-    t_v = 1.875 * a / (scale * qd_max)
-    t_a = np.sqrt(5.7735 * a / (scale * qdd_max))
-    return float(max(np.max(t_v), np.max(t_a), min_time))
+            raise InvalidValueError("tcp_speed and waypoint_step must be positive")
 
 
 def build_trajectory(
     template: JointTrajectory, q: NDArrayF, T_world_tcp: NDArrayF | None = None
 ) -> JointTrajectory:
-    """Wrap arc-off joint samples ``q`` (M, n) at ``template.dt`` into a :class:`JointTrajectory`.
+    """Wrap arc-off joint samples ``q`` (M, n) [rad] at ``template.dt`` into a :class:`JointTrajectory`.
 
-    Velocities/accelerations by finite differences (zero at both ends). ``T_world_tcp`` (M, 4, 4)
-    defaults to identity poses when the caller has no kinematics at hand.
+    :meth:`JointTrajectory.with_samples` of ``template``: velocities/accelerations by finite
+    differences (zero at both ends). ``T_world_tcp`` (M, 4, 4) defaults to identity poses when the
+    caller has no kinematics at hand.
     """
-    from weldcell.cell.segments import derivatives
-
     m = q.shape[0]
-    qd, qdd = derivatives(q, template.dt)
-    return JointTrajectory(
-        robot=template.robot,
-        joint_names=template.joint_names,
-        dt=template.dt,
-        t=np.arange(m, dtype=np.float64) * template.dt,
-        q=q,
-        qd=qd,
-        qdd=qdd,
-        T_world_tcp=np.tile(np.eye(4), (m, 1, 1)) if T_world_tcp is None else T_world_tcp,
-        arc_on=np.zeros(m, dtype=bool),
-        seam_index=np.full(m, -1, dtype=np.int32),
-        seam_s=np.full(m, np.nan),
-        T_world_base=template.T_world_base,
-        T_flange_tcp=template.T_flange_tcp,
-        seam_ids=template.seam_ids,
-        events=(),
-        program_hash=template.program_hash,
-        travel_speed=template.travel_speed,
-    )
-
-
-def joint_move_samples(
-    q_start: NDArrayF,
-    q_goal: NDArrayF,
-    dt: float,
-    qd_max: NDArrayF,
-    qdd_max: NDArrayF,
-    *,
-    scale: float = 0.3,
-    min_time: float = 0.05,
-) -> NDArrayF:
-    """Quintic rest-to-rest joint move samples (M, n) from ``q_start`` to ``q_goal`` [rad]."""
-    dq = np.asarray(q_goal, dtype=np.float64) - np.asarray(q_start, dtype=np.float64)
-    T = _duration(dq, np.asarray(qd_max), np.asarray(qdd_max), scale, min_time)
-    n = max(int(np.ceil(T / dt)) + 1, 3)
-    return np.asarray(q_start + _quintic_u(n)[:, None] * dq, dtype=np.float64)
+    return template.with_samples(q, np.tile(np.eye(4), (m, 1, 1)) if T_world_tcp is None else T_world_tcp)
 
 
 def tool_line_samples(
@@ -152,10 +104,13 @@ def tool_line_samples(
     wp = np.array(qs)
     # time: quintic on the waypoint parameter, limited by TCP speed and joint limits
     dq = wp[-1] - wp[0]
-    t_tcp = 1.875 * abs(distance) / limits.tcp_speed
-    duration = _duration(dq, robot.qd_max, robot.qdd_max, limits.joint_speed_scale, max(t_tcp, 0.05))
-    n = max(int(np.ceil(duration / template.dt)) + 1, 3)
-    u = _quintic_u(n) * (n_wp - 1)
+    t_tcp = QUINTIC_PEAK_SPEED * abs(distance) / limits.tcp_speed
+    scale = limits.joint_speed_scale
+    duration = rest_to_rest_duration(
+        dq, scale * np.asarray(robot.qd_max), scale * np.asarray(robot.qdd_max), min_time=max(t_tcp, 0.05)
+    )
+    u = quintic_rest_to_rest([0.0], [n_wp - 1.0], template.dt, duration, min_intervals=2)[0][:, 0]
+    n = u.shape[0]
     lo = np.clip(np.floor(u).astype(int), 0, n_wp - 1)
     hi = np.clip(lo + 1, 0, n_wp - 1)
     w = (u - lo)[:, None]
@@ -182,7 +137,7 @@ def reapproach_move(
     retract_distance: float,
     approach_distance: float,
     limits: MoveLimits,
-    checker: Any | None = None,
+    checker: CollisionChecker | None = None,
 ) -> JointTrajectory:
     """Back off from ``q_now``, travel above ``q_target`` and come down onto it (arc off, rest to rest).
 
@@ -212,8 +167,6 @@ def reapproach_move(
     q3, T3 = q3r[::-1], T3r[::-1]
     parts_q.append(q1)
     parts_T.append(T1)
-    from weldcell.cell.joinmove import plan_cell_move
-
     travel = np.asarray(
         plan_cell_move(robot, template, q1[-1], q3[0], checker, speed_scale=limits.joint_speed_scale).q
     )

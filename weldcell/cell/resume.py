@@ -117,9 +117,9 @@ def resume_job(options: ResumeOptions, progress: ProgressFn | None = None) -> Ce
         StampError: program or trajectory changed or missing, or the trajectory has no valid stamp.
     """
     from weldcell.drivers.powersource.modbus import parse_modbus_url
-    from weldcell.planning.stamp import FROM_ENVIRONMENT, resolve_stamp_key, verify_stamp
-    from weldcell.planning.trajectory import load_trajectory
     from weldcell.program import load_program
+    from weldcell.trajectory import load_trajectory
+    from weldcell.trajectory.stamp import FROM_ENVIRONMENT, resolve_stamp_key, verify_stamp
 
     key = resolve_stamp_key(FROM_ENVIRONMENT if options.stamp_key is None else options.stamp_key)
     robot_url = check_robot_url(options.robot_url)

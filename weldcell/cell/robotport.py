@@ -10,14 +10,17 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from weldcell.cell.approval import Approval
 from weldcell.errors import DriverError, DriverTimeoutError
-from weldcell.planning.trajectory import JointTrajectory
+from weldcell.trajectory import JointTrajectory
+
+if TYPE_CHECKING:
+    from weldcell.drivers.base import ExecutionHandle, RobotDriver
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +56,7 @@ class ProgramSnapshot:
 class Motion:
     """A trajectory slice running on the robot (wraps the driver's ``ExecutionHandle``)."""
 
-    def __init__(self, handle: Any, traj: JointTrajectory) -> None:
+    def __init__(self, handle: ExecutionHandle, traj: JointTrajectory) -> None:
         self._h = handle
         self.traj = traj
 
@@ -93,7 +96,7 @@ class RobotPort:
         driver: A connected ``RobotDriver``.
     """
 
-    def __init__(self, driver: Any) -> None:
+    def __init__(self, driver: RobotDriver) -> None:
         self.driver = driver
 
     @property
@@ -127,7 +130,8 @@ class RobotPort:
 
     def execute_program(self, traj: JointTrajectory, approval: Approval, options: Any) -> Motion:
         """Start the whole of ``traj`` as one controller program (non-blocking)."""
-        handle = self.driver.execute_program(
+        driver: Any = self.driver  # a program-mode driver (UR), checked by supports_programs()
+        handle = driver.execute_program(
             traj, traj_path=approval.path, force_unvalidated=approval.force_unvalidated, options=options
         )
         return Motion(handle, traj)
@@ -138,11 +142,12 @@ class RobotPort:
         ``arc_request_register``: the RTDE output bit the program raises as arc request, or None for
         the digital output ``arc_output``.
         """
-        st = self.driver.state(timeout=1.0)
+        driver: Any = self.driver  # a program-mode driver (UR)
+        st = driver.state(timeout=1.0)
         bits = int(st.digital_in)
-        block = int(self.driver.program_block())
+        block = int(driver.program_block())
         if arc_request_register is not None:
-            request = bool(self.driver.program_arc_request())
+            request = bool(driver.program_arc_request())
         else:
             request = bool(int(st.digital_out) >> arc_output & 1)
         return ProgramSnapshot(
@@ -155,7 +160,8 @@ class RobotPort:
 
     def set_arc_established(self, on: bool) -> None:
         """Tell the job program the arc is established (fieldbus power source switched by the PC)."""
-        self.driver.set_arc_established(on)
+        driver: Any = self.driver  # a program-mode driver (UR)
+        driver.set_arc_established(on)
 
     def snapshot(self) -> RobotSnapshot:
         """Joint positions, digital inputs and outputs 0-15 now (outputs as the controller reports them)."""

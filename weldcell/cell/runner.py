@@ -36,10 +36,12 @@ from weldcell.cell.state import CellState, CellStateMachine, Command, evaluate_i
 from weldcell.cell.weldlog import WeldLog, WeldLogError
 from weldcell.drivers.powersource.base import ErrorCode, PowerSource, WeldParams
 from weldcell.errors import CellStateError, DriverError, WeldcellError
-from weldcell.planning.trajectory import JointTrajectory
+from weldcell.trajectory import JointTrajectory
 
 if TYPE_CHECKING:
+    from weldcell.drivers.base import RobotDriver
     from weldcell.kinematics import Robot
+    from weldcell.planning.collision import CollisionChecker
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +51,13 @@ class JobRunner:
 
     def __init__(
         self,
-        robot: Any,
+        robot: RobotDriver,
         power: PowerSource,
         weld_log: WeldLog,
         config: CellConfig | None,
         approver: MotionApprover,
         kinematics: Robot | None,
-        checker: Any | None,
+        checker: CollisionChecker | None,
         params: Mapping[str, WeldParams] | None,
         on_event: Callable[[CellEvent], None] | None,
     ) -> None:

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from weldcell.errors import InputShapeError
-from weldcell.planning.trajectory import ArcEvent, JointTrajectory
+from weldcell.trajectory import ArcEvent, JointTrajectory
 
 NDArrayF = npt.NDArray[np.float64]
 
@@ -89,26 +89,15 @@ def job_steps(traj: JointTrajectory, *, rest_tol: float = 1e-9) -> tuple[Step, .
     Raises:
         InputShapeError: an arc-on block without a seam, or without seam arc lengths.
     """
-    arc = np.asarray(traj.arc_on, dtype=bool)
     n = traj.n_samples
-    edges = np.flatnonzero(np.diff(arc.astype(np.int8)))
-    starts = [0] if arc[0] else []
-    ends: list[int] = []
-    for e in edges:
-        if arc[e + 1]:
-            starts.append(int(e + 1))
-        else:
-            ends.append(int(e))
-    if arc[-1]:
-        ends.append(n - 1)
     steps: list[Step] = []
     prev = 0
     count: dict[str, int] = {}
     moving = np.concatenate([np.any(np.abs(np.diff(traj.q, axis=0)) > rest_tol, axis=1), [False]])
-    for a, b in zip(starts, ends, strict=True):
+    for seg in traj.arc_segments():
+        a, b, k = seg.first, seg.last, seg.seam_index
         if a > prev:
             steps.append(MoveStep(prev, a))
-        k = int(traj.seam_index[a])
         if k < 0:
             raise InputShapeError(f"arc-on samples {a}..{b} (t={traj.t[a]:.3f} s) belong to no seam")
         s = traj.seam_s[a : b + 1]
@@ -156,15 +145,15 @@ def slice_trajectory(traj: JointTrajectory, i0: int, i1: int) -> JointTrajectory
         for e in traj.events
         if t0 - 1e-9 <= e.t <= float(traj.t[i1]) + 1e-9
     )
-    return _make(
-        traj,
+    return traj.with_samples(
         traj.q[sl],
         traj.T_world_tcp[sl],
-        traj.arc_on[sl],
-        traj.seam_index[sl],
-        traj.seam_s[sl],
-        events,
-        qd_qdd=(traj.qd[sl], traj.qdd[sl]),
+        arc_on=traj.arc_on[sl],
+        seam_index=traj.seam_index[sl],
+        seam_s=traj.seam_s[sl],
+        events=events,
+        qd=traj.qd[sl],
+        qdd=traj.qdd[sl],
     )
 
 
@@ -228,50 +217,6 @@ def _resample(traj: JointTrajectory, u: NDArrayF) -> JointTrajectory:
     if arc[-1]:
         sid = traj.seam_ids[int(traj.seam_index[near[-1]])]
         events.append(ArcEvent((len(u) - 1) * traj.dt, "arc_off", sid, float(np.nan_to_num(s[-1]))))
-    return _make(traj, q, T, arc, traj.seam_index[near], s, tuple(events))
-
-
-def _make(
-    traj: JointTrajectory,
-    q: NDArrayF,
-    T: NDArrayF,
-    arc: npt.NDArray[np.bool_],
-    seam_index: npt.NDArray[np.int32],
-    seam_s: NDArrayF,
-    events: tuple[ArcEvent, ...],
-    *,
-    qd_qdd: tuple[NDArrayF, NDArrayF] | None = None,
-) -> JointTrajectory:
-    n = q.shape[0]
-    qd, qdd = derivatives(q, traj.dt) if qd_qdd is None else qd_qdd
-    return JointTrajectory(
-        robot=traj.robot,
-        joint_names=traj.joint_names,
-        dt=traj.dt,
-        t=np.arange(n, dtype=np.float64) * traj.dt,
-        q=q,
-        qd=qd,
-        qdd=qdd,
-        T_world_tcp=T,
-        arc_on=arc,
-        seam_index=seam_index,
-        seam_s=seam_s,
-        T_world_base=traj.T_world_base,
-        T_flange_tcp=traj.T_flange_tcp,
-        seam_ids=traj.seam_ids,
-        events=events,
-        program_hash=traj.program_hash,
-        travel_speed=traj.travel_speed,
+    return traj.with_samples(
+        q, T, arc_on=arc, seam_index=traj.seam_index[near], seam_s=s, events=tuple(events)
     )
-
-
-def derivatives(q: NDArrayF, dt: float) -> tuple[NDArrayF, NDArrayF]:
-    """Joint velocities [rad/s] and accelerations [rad/s²] of samples ``q`` (M, n) by central
-    differences, zero at both ends (the slices the cell executes start and end at rest)."""
-    if q.shape[0] < 3:
-        return np.zeros_like(q), np.zeros_like(q)
-    qd = np.gradient(q, dt, axis=0)
-    qd[0] = 0.0
-    qd[-1] = 0.0
-    qdd = np.gradient(qd, dt, axis=0)
-    return qd, qdd

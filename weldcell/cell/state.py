@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from weldcell.errors import CellStateError
+from weldcell.errors import CellStateError, InvalidValueError
 
 
 class CellState(enum.Enum):
@@ -153,7 +153,9 @@ class InterlockConfig:
         for name in ("door_closed_input", "estop_ok_input", "light_curtain_ok_input"):
             v = getattr(self, name)
             if v is not None and not (0 <= v < 64):
-                raise ValueError(f"InterlockConfig.{name} must be an input number 0..63 or None, got {v}")
+                raise InvalidValueError(
+                    f"InterlockConfig.{name} must be an input number 0..63 or None, got {v}"
+                )
 
 
 @dataclass(frozen=True, slots=True)

@@ -104,7 +104,7 @@ class WeldLog:
                 if isinstance(err, (FileExistsError, NotADirectoryError)):
                     why = "a folder on its path is a file"
                 raise WeldLogError(f"{self.path}: cannot create the weld log's folder ({why})") from err
-        self._db = None  # type: ignore[assignment]
+        self._db = None
         try:
             self._db = sqlite3.connect(
                 str(self.path), timeout=10.0, check_same_thread=False, isolation_level=None
@@ -183,7 +183,7 @@ class WeldLog:
         with self._lock:
             if self._db is not None:
                 self._db.close()
-                self._db = None  # type: ignore[assignment]
+                self._db = None
 
     def __enter__(self) -> WeldLog:
         return self

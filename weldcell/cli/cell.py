@@ -370,7 +370,7 @@ def cell_run(
     """Weld a program or a validated trajectory on a real cell (UR or KUKA robot + Modbus power source)."""
     from weldcell.cell.demo import RunOptions, check_job_input, check_robot_url, run_job
     from weldcell.errors import WeldcellError
-    from weldcell.planning.stamp import FROM_ENVIRONMENT, resolve_stamp_key
+    from weldcell.trajectory.stamp import FROM_ENVIRONMENT, resolve_stamp_key
 
     if mode not in ("stream", "program"):
         raise WeldcellError(f"--mode {mode!r}: expected 'stream' or 'program'")
@@ -507,7 +507,7 @@ def cell_keygen(
     Validate with it (``weldcell validate --stamp-key PATH`` or ``WELDCELL_STAMP_KEY=PATH``) and
     give it to the cell; the cell then refuses every trajectory its own validator did not stamp.
     """
-    from weldcell.planning.stamp import STAMP_KEY_ENV, create_stamp_key
+    from weldcell.trajectory.stamp import STAMP_KEY_ENV, create_stamp_key
 
     with exit_on_error():
         key = create_stamp_key(path)

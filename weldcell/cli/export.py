@@ -99,7 +99,7 @@ def register(app: typer.Typer) -> None:
                 output = default_export_path(trajectory, fmt)
             if fmt is ExportFormat.RAPID:  # ABB: one RAPID module with Arc instructions and weld data
                 from weldcell.drivers.abb.rapid_export import export_for_cli as rapid_for_cli
-                from weldcell.planning.stamp import FROM_ENVIRONMENT
+                from weldcell.trajectory.stamp import FROM_ENVIRONMENT
 
                 for line in rapid_for_cli(
                     trajectory,
@@ -120,7 +120,7 @@ def register(app: typer.Typer) -> None:
                 fmt is not ExportFormat.URSCRIPT
             ):  # KUKA: .src/.dat (krl) or the RSI files (kuka-rsi) into a folder
                 from weldcell.drivers.kuka.krl_export import export_for_cli
-                from weldcell.planning.stamp import FROM_ENVIRONMENT
+                from weldcell.trajectory.stamp import FROM_ENVIRONMENT
 
                 key = FROM_ENVIRONMENT if stamp_key is None else stamp_key
                 for line in export_for_cli(
@@ -148,7 +148,7 @@ def register(app: typer.Typer) -> None:
                 io_map=IoMap(arc_on=arc_do, arc_established=arc_di),
                 use_jobs=use_jobs,
             )
-            from weldcell.planning.stamp import FROM_ENVIRONMENT
+            from weldcell.trajectory.stamp import FROM_ENVIRONMENT
 
             s = export_urscript(
                 trajectory,

@@ -84,7 +84,7 @@ def controller_ur(
             raise WeldcellError(f"--version {version!r}: expected four numbers like 5.11.1.108318") from err
         if len(parts) != 4:
             raise WeldcellError(f"--version {version!r}: expected four numbers like 5.11.1.108318")
-        ver = parts  # type: ignore[assignment]
+        ver = parts
     loop: tuple[int, int, float] | None = None
     if arc_loopback:
         try:
@@ -160,10 +160,7 @@ def _load_safety_config(path: Path, arm_name: str) -> SafetyLimits:
         raise WeldcellError(f"--safety-config {path}: cannot read the file ({err.strerror})") from err
     except (yaml.YAMLError, UnicodeDecodeError) as err:
         raise WeldcellError(f"--safety-config {path}: not a YAML file ({err})") from err
-    try:
-        limits = limits_from_mapping(data, default_for_arm(ARMS[arm_name]), str(path))
-    except ValueError as err:
-        raise WeldcellError(str(err)) from err
+    limits = limits_from_mapping(data, default_for_arm(ARMS[arm_name]), str(path))  # InvalidValueError
     if limits.joint_speed and len(limits.joint_speed) != 6:
         raise WeldcellError(
             f"{path}: field 'joint_speed_deg_s': expected 6 numbers, got {len(limits.joint_speed)}"
@@ -256,7 +253,7 @@ def run_cmd(
     recovery moves, interlocks, weld log); without --powersource (and, in program mode, without
     --arc-output) the arc is disabled (a dry run).
     """
-    from weldcell.planning.stamp import FROM_ENVIRONMENT, resolve_stamp_key
+    from weldcell.trajectory.stamp import FROM_ENVIRONMENT, resolve_stamp_key
 
     kind, host, rtde_port = _parse_robot(robot)
     key = resolve_stamp_key(FROM_ENVIRONMENT if stamp_key is None else stamp_key)
@@ -332,7 +329,7 @@ def _run_cell(
         _progress_printer,
         _sigterm_as_interrupt,
     )
-    from weldcell.planning.stamp import FROM_ENVIRONMENT, resolve_stamp_key
+    from weldcell.trajectory.stamp import FROM_ENVIRONMENT, resolve_stamp_key
 
     setup = _cell_setup(cell_config)
     if not source.exists():

@@ -31,8 +31,8 @@ from weldcell.cli.common import (
 from weldcell.errors import ProgramError, WeldcellError
 
 if TYPE_CHECKING:
-    from weldcell.planning.trajectory import JointTrajectory
     from weldcell.sim.report import ValidationReport
+    from weldcell.trajectory import JointTrajectory
 
 PROGRAM_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -62,8 +62,8 @@ def _load_inputs(source: Path, program_path: Path | None, out_dir: Path) -> tupl
 
     ``out_dir`` is created (or a clean error raised) only when a program is planned into it.
     """
-    from weldcell.planning.trajectory import load_trajectory, save_trajectory
     from weldcell.program import load_program
+    from weldcell.trajectory import load_trajectory, save_trajectory
 
     announce_kernel_compile()
     if source.suffix.lower() in PROGRAM_SUFFIXES:
@@ -148,7 +148,7 @@ def _cell(program: Any, scenes: list[tuple[Any, ...]]) -> Any:
 
 def _plan(program: Any) -> JointTrajectory:
     try:
-        from weldcell.planning import plan_program  # type: ignore[attr-defined]
+        from weldcell.planning import plan_program
     except ImportError as err:
         raise WeldcellError(
             "the planner is not available in this installation (weldcell.planning.plan_program)"
@@ -161,7 +161,7 @@ def _plan(program: Any) -> JointTrajectory:
     if result.trajectory is None:
         console.print(f"[bold red]planning failed[/]: {result.reason}")
         raise typer.Exit(code=1)
-    return result.trajectory  # type: ignore[no-any-return]
+    return result.trajectory
 
 
 def _print_report(report: ValidationReport) -> None:
@@ -240,8 +240,8 @@ def validate_cmd(
     ),
 ) -> None:
     """Validate a program or trajectory in pybullet; stamp it when it passes (exit 1 on violations)."""
-    from weldcell.planning.stamp import FROM_ENVIRONMENT, resolve_stamp_key
     from weldcell.sim.stamping import write_validation_stamp
+    from weldcell.trajectory.stamp import FROM_ENVIRONMENT, resolve_stamp_key
 
     key = resolve_stamp_key(FROM_ENVIRONMENT if stamp_key is None else stamp_key)  # a bad key fails first
 

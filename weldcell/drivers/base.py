@@ -1,6 +1,6 @@
 """The robot driver contract: :class:`RobotDriver`, its state and execution-handle types.
 
-A driver moves a robot along a validated :class:`~weldcell.planning.trajectory.JointTrajectory`.
+A driver moves a robot along a validated :class:`~weldcell.trajectory.JointTrajectory`.
 Following python-can's ``BusABC``, the public methods here do the checks, timeouts and logging; a
 subclass implements the ``_underscore`` hooks. Motion commands never block: ``execute`` returns an
 :class:`ExecutionHandle` whose ``progress`` tells which sample the robot has reached, ``stop()``
@@ -8,7 +8,7 @@ decelerates along the path without waiting, and ``wait_until_done(timeout)`` is 
 blocking wait. Every blocking call takes ``timeout`` in seconds, measured with ``time.monotonic``.
 
 Safety checks before anything moves (H10): the trajectory must carry a matching validation stamp
-(``weldcell.planning.stamp.verify_stamp``) unless ``force_unvalidated=True`` (simulation only),
+(``weldcell.trajectory.stamp.verify_stamp``) unless ``force_unvalidated=True`` (simulation only),
 and it is always checked against the robot model's joint position and speed limits.
 """
 
@@ -27,8 +27,9 @@ import numpy as np
 import numpy.typing as npt
 
 from weldcell.errors import DriverError, DriverFaultError, DriverTimeoutError, InputShapeError, StampError
-from weldcell.planning.stamp import FROM_ENVIRONMENT, KeySource, StampKey, verify_stamp
-from weldcell.planning.trajectory import JointTrajectory
+from weldcell.trajectory import JointTrajectory
+from weldcell.trajectory.moves import joint_move
+from weldcell.trajectory.stamp import FROM_ENVIRONMENT, KeySource, StampKey, verify_stamp
 
 log = logging.getLogger(__name__)
 
@@ -545,73 +546,3 @@ class RobotDriver(ABC):
 
     @abstractmethod
     def _set_analog_out(self, n: int, value: float) -> None: ...
-
-
-def joint_move(
-    robot: str,
-    q0: NDArrayF,
-    q1: NDArrayF,
-    dt: float,
-    *,
-    speed_fraction: float = 0.2,
-    joint_names: tuple[str, ...] | None = None,
-    tool_reach: float = 0.3,
-) -> JointTrajectory:
-    """A rest-to-rest quintic joint move from ``q0`` to ``q1`` [rad] sampled every ``dt`` [s].
-
-    The duration makes the peak speed of every joint at most ``speed_fraction`` of its limit, and
-    keeps every link origin (the elbow included) and a tool point up to ``tool_reach`` [m] beyond
-    the flange within the robot's Cartesian planning limits
-    (:func:`weldcell.kinematics.safety.planning_limits` of its default safety configuration), so
-    that the controller's tool and elbow speed limits are never reached.
-    """
-    if not 0 < speed_fraction <= 1:
-        raise InputShapeError(f"speed_fraction must be in (0, 1], got {speed_fraction}")
-    limits = joint_limits(robot)
-    dq = q1 - q0
-    # quintic peak speed = 1.875 * |dq| / T
-    T = float(np.max(1.875 * np.abs(dq) / (limits.qd_max * speed_fraction))) if np.any(dq) else 0.0
-    from weldcell.kinematics import load_robot
-    from weldcell.kinematics.safety import default_limits, planning_limits
-
-    model = load_robot(robot)
-    if T > 0.0:
-        # Cartesian speed of the quintic at its peak (s = 1/2, speed 1.875/T along the path):
-        # sample the path geometry densely and scale the duration so the fastest point obeys the
-        # planning limit (point speeds scale exactly with 1/T for a fixed path shape).
-        u = np.linspace(0.0, 1.0, 65)
-        poses = model.link_poses(q0 + u[:, None] * dq)  # (65, L, 4, 4)
-        pts = poses[:, :, :3, 3]
-        flange = poses[:, -1]
-        tool = flange[:, :3, 3] + tool_reach * flange[:, :3, 2]
-        pts = np.concatenate([pts, tool[:, None, :]], axis=1)
-        ds_du = np.max(np.linalg.norm(np.diff(pts, axis=0), axis=2), axis=1) * (len(u) - 1)
-        lim = planning_limits(default_limits(robot))
-        v_cart = float(np.max(ds_du)) * 1.875 / T
-        v_max = min(lim.tcp_speed, lim.elbow_speed)
-        if v_cart > v_max:
-            T *= v_cart / v_max
-    T = max(dt, np.ceil(T / dt) * dt)
-    t = np.arange(0.0, T + 0.5 * dt, dt)
-    s = t / T
-    p = 10 * s**3 - 15 * s**4 + 6 * s**5
-    pd = (30 * s**2 - 60 * s**3 + 30 * s**4) / T
-    pdd = (60 * s - 180 * s**2 + 120 * s**3) / T**2
-    n = t.shape[0]
-    names = joint_names or tuple(model.joint_names)
-    q = q0 + p[:, None] * dq
-    return JointTrajectory(
-        robot=robot,
-        joint_names=names,
-        dt=dt,
-        t=t,
-        q=q,
-        qd=pd[:, None] * dq,
-        qdd=pdd[:, None] * dq,
-        T_world_tcp=model.fk(q),
-        arc_on=np.zeros(n, bool),
-        seam_index=-np.ones(n, np.int32),
-        seam_s=np.full(n, np.nan),
-        T_world_base=np.eye(4),
-        T_flange_tcp=np.eye(4),
-    )

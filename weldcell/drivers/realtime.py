@@ -36,6 +36,8 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from weldcell.errors import InvalidValueError
+
 NDArrayF = npt.NDArray[np.float64]
 
 _PR_SET_TIMERSLACK = 29  # linux/prctl.h
@@ -75,11 +77,11 @@ class RealtimeConfig:
         for name in ("fifo_priority", "reader_fifo_priority"):
             p = getattr(self, name)
             if p is not None and not 1 <= p <= 99:
-                raise ValueError(f"RealtimeConfig.{name} must be 1-99 or None, got {p}")
+                raise InvalidValueError(f"RealtimeConfig.{name} must be 1-99 or None, got {p}")
         if self.gc not in ("off", "freeze", "on"):
-            raise ValueError(f"RealtimeConfig.gc must be 'off', 'freeze' or 'on', got {self.gc!r}")
+            raise InvalidValueError(f"RealtimeConfig.gc must be 'off', 'freeze' or 'on', got {self.gc!r}")
         if self.switch_interval is not None and not 1e-6 <= self.switch_interval <= 0.1:
-            raise ValueError(
+            raise InvalidValueError(
                 f"RealtimeConfig.switch_interval must be in [1e-6, 0.1] s, got {self.switch_interval}"
             )
 
@@ -237,7 +239,7 @@ class LoopTimer:
         warmup: int = 250,
     ) -> None:
         if frequency <= 0:
-            raise ValueError(f"LoopTimer frequency must be > 0 Hz, got {frequency}")
+            raise InvalidValueError(f"LoopTimer frequency must be > 0 Hz, got {frequency}")
         self.period = 1.0 / frequency
         self.spin = spin
         self.warn = warn

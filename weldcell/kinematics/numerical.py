@@ -7,17 +7,58 @@ roboticstoolbox is imported on first use only.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from weldcell.spatial.se3 import rotation_angle_between, rotvec_from_rotation
 
-if TYPE_CHECKING:
-    from weldcell.kinematics.robot import IkResult, Robot
-
 NDArrayF = npt.NDArray[np.float64]
+
+
+class IkModel(Protocol):
+    """What the numerical IK needs of a robot model (``weldcell.kinematics.Robot`` has it).
+
+    Attributes:
+        n_joints: Number of joints n.
+        q_lower: Lower joint limits [rad], shape (n,).
+        q_upper: Upper joint limits [rad], shape (n,).
+    """
+
+    n_joints: int
+    q_lower: NDArrayF
+    q_upper: NDArrayF
+
+    def fk(self, q: npt.ArrayLike) -> NDArrayF:
+        """Flange pose in the base frame ``T_base_flange``, shape (4, 4) for q of shape (n,)."""
+        ...
+
+    def jacobian(self, q: npt.ArrayLike) -> NDArrayF:
+        """Flange Jacobian in the base frame, shape (6, n)."""
+        ...
+
+
+@dataclass(frozen=True)
+class IkResult:
+    """Outcome of a numerical IK query (an expected failure is ``found=False``, not an exception).
+
+    Attributes:
+        found: True only if both residuals are within the requested tolerances and q is inside
+            the joint limits.
+        q: Joint positions [rad], shape (n,), or None when not found.
+        residual_m: Flange position error [m] of the best iterate.
+        residual_rad: Flange orientation error [rad] (geodesic angle) of the best iterate.
+        iterations: Solver iterations used (roboticstoolbox LM plus the final Newton polish).
+    """
+
+    found: bool
+    q: NDArrayF | None
+    residual_m: float
+    residual_rad: float
+    iterations: int
+
 
 POLISH_ITERATIONS = 8
 # roboticstoolbox's tol bounds E = ½ eᵀe; its default 1e-6 accepts ~1 mm errors. Below ~1e-16 its LM
@@ -42,12 +83,25 @@ def pose_error(T_target: NDArrayF, T: NDArrayF) -> NDArrayF:
 
 
 def solve_numerical(
-    robot: Robot, T_target: NDArrayF, q_seed: NDArrayF, tol_m: float, tol_rad: float, max_iterations: int
+    robot: IkModel,
+    ets: Any,
+    T_target: NDArrayF,
+    q_seed: NDArrayF,
+    tol_m: float,
+    tol_rad: float,
+    max_iterations: int,
 ) -> IkResult:
-    """See :meth:`weldcell.kinematics.robot.Robot.ik_numerical`."""
-    from weldcell.kinematics.robot import IkResult
+    """See :meth:`weldcell.kinematics.robot.Robot.ik_numerical`.
 
-    ets = robot._ets()
+    Args:
+        robot: The model whose FK and Jacobian measure and polish the result.
+        ets: roboticstoolbox ETS of the same chain (its ``ik_LM`` does the search).
+        T_target: Target flange pose in the base frame, shape (4, 4).
+        q_seed: Start configuration [rad], shape (n,).
+        tol_m: Position tolerance [m].
+        tol_rad: Orientation tolerance [rad].
+        max_iterations: Iteration limit of the LM search.
+    """
     tol_lm = max(LM_TOL_MIN, min(LM_TOL_MAX, 0.5 * min(tol_m, tol_rad) ** 2 * 1e-2))
     seed = np.clip(q_seed, robot.q_lower, robot.q_upper)
     sol = ets.ik_LM(

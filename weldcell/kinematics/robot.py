@@ -8,7 +8,6 @@ arguments. Arrays broadcast over leading dimensions: ``q`` is (..., n) [rad], po
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +25,8 @@ from weldcell.kinematics.chain import (
     chain_link_poses_checked,
     first_nonfinite_row,
 )
+from weldcell.kinematics.numerical import IkResult as IkResult
+from weldcell.kinematics.numerical import solve_numerical
 
 if TYPE_CHECKING:
     from weldcell.kinematics.specs import OPWSpec, URSpec
@@ -35,26 +36,6 @@ NDArrayF = npt.NDArray[np.float64]
 N_BRANCHES = 8
 _RIGID_ATOL = 1e-6  # tolerance of the rigid-transform check on IK input
 _TWO_PI = 2.0 * math.pi
-
-
-@dataclass(frozen=True)
-class IkResult:
-    """Outcome of a numerical IK query (an expected failure is ``found=False``, not an exception).
-
-    Attributes:
-        found: True only if both residuals are within the requested tolerances and q is inside
-            the joint limits.
-        q: Joint positions [rad], shape (n,), or None when not found.
-        residual_m: Flange position error [m] of the best iterate.
-        residual_rad: Flange orientation error [rad] (geodesic angle) of the best iterate.
-        iterations: Solver iterations used (roboticstoolbox LM plus the final Newton polish).
-    """
-
-    found: bool
-    q: NDArrayF | None
-    residual_m: float
-    residual_rad: float
-    iterations: int
 
 
 def kernel_input(a: NDArrayF) -> NDArrayF:
@@ -123,7 +104,7 @@ def singularity_distance_from_jacobian(J: npt.ArrayLike, reach: float) -> NDArra
     ``σ_min(diag(1/L, 1/L, 1/L, 1, 1, 1) · J)`` with ``L = reach`` [m]: dimensionless, ≥ 0, exactly 0
     at a singular configuration. The planner (through :meth:`Robot.singularity_distance`) and the
     simulator's validator (on pybullet's own Jacobian) both use it, with the floor
-    ``weldcell.planning.margins.MIN_SINGULARITY``. Rotating the frame the Jacobian is expressed in
+    ``weldcell.trajectory.margins.MIN_SINGULARITY``. Rotating the frame the Jacobian is expressed in
     (base or world) does not change it.
 
     Args:
@@ -333,8 +314,6 @@ class Robot:
             tol_rad: Orientation tolerance [rad].
             max_iterations: Iteration limit of the LM search.
         """
-        from weldcell.kinematics.numerical import solve_numerical
-
         T = check_pose_array(T_base_flange)
         if T.shape[0] != 1 or np.shape(T_base_flange) != (4, 4):
             raise InputShapeError(
@@ -347,7 +326,7 @@ class Robot:
         seed = check_joint_array(q_seed, self.n_joints, "q_seed")
         if not (tol_m > 0 and tol_rad > 0):
             raise InputShapeError(f"tol_m, tol_rad: expected positive tolerances, got {tol_m}, {tol_rad}")
-        return solve_numerical(self, T[0], seed, tol_m, tol_rad, max_iterations)
+        return solve_numerical(self, self._ets(), T[0], seed, tol_m, tol_rad, max_iterations)
 
     def _ets(self) -> Any:
         """The roboticstoolbox ETS of this URDF (built on first use; it never changes results)."""

@@ -26,6 +26,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from weldcell.errors import InvalidValueError, UnknownModelError
+
 _D = math.pi / 180.0
 
 PLANNING_FRACTION = 2.0 / 3.0
@@ -63,7 +65,7 @@ class SafetyLimits:
     def scaled(self, fraction: float) -> SafetyLimits:
         """The speed-like limits times ``fraction`` (0 < fraction ≤ 1)."""
         if not 0.0 < fraction <= 1.0:
-            raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+            raise InvalidValueError(f"fraction must be in (0, 1], got {fraction}")
         return replace(
             self,
             tcp_speed=self.tcp_speed * fraction,
@@ -95,7 +97,7 @@ def ur_default(model: str) -> SafetyLimits:
     """PolyScope 5's default safety configuration for a UR e-series ``model`` (``"ur5e"`` …)."""
     speeds = _UR_JOINT_SPEED.get(model.lower())
     if speeds is None:
-        raise KeyError(f"no UR default safety configuration for {model!r}")
+        raise UnknownModelError(f"no UR default safety configuration for {model!r}")
     return SafetyLimits(
         tcp_speed=UR_DEFAULT_TOOL_SPEED,
         elbow_speed=UR_DEFAULT_ELBOW_SPEED,
@@ -164,16 +166,16 @@ def limits_from_mapping(data: object, base: SafetyLimits, where: str) -> SafetyL
         where: The file (and section) named in error messages.
 
     Raises:
-        ValueError: an unknown field or a value that is not a positive finite number, naming
+        InvalidValueError: an unknown field or a value that is not a positive finite number, naming
             ``where``, the field and what was expected.
     """
     if not isinstance(data, dict):
-        raise ValueError(f"{where}: expected a mapping of safety limits, got {type(data).__name__}")
+        raise InvalidValueError(f"{where}: expected a mapping of safety limits, got {type(data).__name__}")
     changes: dict[str, object] = {}
     for key, value in data.items():
         if key == "joint_speed_deg_s":
             if not isinstance(value, list) or not value or not all(_positive(v) for v in value):
-                raise ValueError(
+                raise InvalidValueError(
                     f"{where}: field 'joint_speed_deg_s': expected a list of positive numbers "
                     f"(°/s, one per joint), got {value!r}"
                 )
@@ -181,9 +183,9 @@ def limits_from_mapping(data: object, base: SafetyLimits, where: str) -> SafetyL
             continue
         if key not in _FILE_FIELDS:
             known = ", ".join(sorted([*_FILE_FIELDS, "joint_speed_deg_s"]))
-            raise ValueError(f"{where}: unknown field {key!r}; expected one of {known}")
+            raise InvalidValueError(f"{where}: unknown field {key!r}; expected one of {known}")
         if not _positive(value):
-            raise ValueError(f"{where}: field {key!r}: expected a positive number, got {value!r}")
+            raise InvalidValueError(f"{where}: field {key!r}: expected a positive number, got {value!r}")
         attr, factor = _FILE_FIELDS[key]
         changes[attr] = float(value) * factor
     if not changes:

@@ -115,7 +115,7 @@ def cyl(p0: tuple[float, float, float], p1: tuple[float, float, float], r: float
     yaw = math.atan2(d[1], d[0])
     pitch = math.atan2(math.hypot(d[0], d[1]), d[2])
     mid = 0.5 * (a + b)
-    return Prim("cylinder", _tf(tuple(mid), (0.0, pitch, yaw)), (r, length), color)  # type: ignore[arg-type]
+    return Prim("cylinder", _tf(tuple(mid), (0.0, pitch, yaw)), (r, length), color)
 
 
 def box(center: tuple[float, float, float], size: tuple[float, float, float], color: str) -> Prim:

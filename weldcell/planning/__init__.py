@@ -8,14 +8,15 @@
   (:mod:`~weldcell.planning.job_branches`).
 * :class:`CollisionChecker` (protocol) and the fast :class:`CapsuleCollisionChecker`.
 * :class:`JointTrajectory`, :class:`ArcEvent`, :func:`save_trajectory`, :func:`load_trajectory` —
-  the trajectory artifact (schema ``weldcell.trajectory/1``, docs/trajectory-format.md).
+  the trajectory artifact, re-exported from the layer below (:mod:`weldcell.trajectory`, schema
+  ``weldcell.trajectory/1``, docs/trajectory-format.md).
 """
 
 from weldcell.planning.collision import CapsuleCollisionChecker, CollisionChecker, CollisionQuery
 from weldcell.planning.planner import PlanOptions, PlanResult, PlanStatus, SeamReport, plan_program
 from weldcell.planning.seam import LadderOptions
-from weldcell.planning.trajectory import ArcEvent, JointTrajectory, load_trajectory, save_trajectory
 from weldcell.planning.transit import TransitError, TransitOptions, plan_joint_move
+from weldcell.trajectory import ArcEvent, JointTrajectory, load_trajectory, save_trajectory
 
 __all__ = [
     "ArcEvent",

@@ -12,13 +12,16 @@ import logging
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from weldcell.errors import ModelError
 from weldcell.spatial import invert_transforms, se3_from_xyz_rpy
+
+if TYPE_CHECKING:
+    from weldcell.kinematics import Robot
 
 log = logging.getLogger(__name__)
 NDArrayF = npt.NDArray[np.float64]
@@ -103,7 +106,7 @@ def _parse_urdf(path: Path) -> tuple[str, dict[str, tuple[str, str, str, NDArray
     return roots[0], by_child
 
 
-def chain_from_robot(robot: Any, rng: np.random.Generator | None = None) -> KinematicChain:
+def chain_from_robot(robot: Robot, rng: np.random.Generator | None = None) -> KinematicChain:
     """Build the chain of ``robot`` (a ``weldcell.kinematics.Robot``) from its URDF.
 
     Raises:

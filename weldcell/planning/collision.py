@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -38,8 +38,13 @@ from weldcell.planning import _collision_kernels as kernels
 from weldcell.planning import _convex_kernels as convex
 from weldcell.planning._chain import KinematicChain, chain_from_robot
 from weldcell.planning.body_models import ConvexBody, bodies_in_base
-from weldcell.planning.margins import NOZZLE_CLEARANCE, SELF_CLEARANCE
 from weldcell.spatial import invert_transforms
+from weldcell.trajectory.margins import NOZZLE_CLEARANCE, SELF_CLEARANCE
+
+if TYPE_CHECKING:
+    from weldcell.kinematics import Robot
+    from weldcell.kinematics.tool import Torch
+    from weldcell.program.model import Cell
 
 log = logging.getLogger(__name__)
 _MAY_TOUCH_WORKPIECE = ("wire",)
@@ -114,7 +119,7 @@ class CapsuleCollisionChecker:
         margin: Safety distance [m] every capsule keeps from every body (default: ``cell.clearance``).
         self_margin: Distance [m] non-adjacent capsules keep from each other (plus ``pad``).
         nozzle_clearance: Distance [m] the contact tip keeps from workpieces. The default is shared
-            with the simulator (``weldcell.planning.margins``), so that a planned program passes
+            with the simulator (``weldcell.trajectory.margins``), so that a planned program passes
             validation.
         exact_below: Distances below this [m] are computed exactly; :meth:`clearance` saturates at it.
         pad: Extra distance [m] added to every requirement (bodies and self pairs); 0 by default: the
@@ -125,9 +130,9 @@ class CapsuleCollisionChecker:
 
     def __init__(
         self,
-        robot: Any,
-        torch: Any,
-        cell: Any,
+        robot: Robot,
+        torch: Torch,
+        cell: Cell,
         margin: float | None = None,
         *,
         self_margin: float = SELF_CLEARANCE,
@@ -346,7 +351,7 @@ class CapsuleCollisionChecker:
         hit = _PRUNE_CACHE.get(key)
         if hit is None:
             hit = bool(
-                kernels.pair_never_within(  # type: ignore[call-arg]
+                kernels.pair_never_within(
                     c.parent,
                     c.origin,
                     c.axis,
@@ -420,7 +425,7 @@ class CapsuleCollisionChecker:
         buf[0, :] = q
         if not np.isfinite(buf).all():
             return False
-        kernels.collision_batch(buf, *args)  # type: ignore[call-arg]
+        kernels.collision_batch(buf, *args)
         if slack[0] >= 0.0 and self.n_mesh_pairs:
             return bool(self._mesh_query(buf, 0.0, True)[0][0] >= 0.0)
         return bool(slack[0] >= 0.0)

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from weldcell.planning.trajectory import JointTrajectory
+from weldcell.trajectory import JointTrajectory
+
+if TYPE_CHECKING:
+    from weldcell.toolpath.segments import WeldSegment
 
 NDArrayF = npt.NDArray[np.float64]
 COVERAGE_TOLERANCE = 1e-5
@@ -98,14 +101,9 @@ class Coverage:
 
 def weld_runs(traj: JointTrajectory) -> tuple[WeldRun, ...]:
     """The arc-on runs of ``traj`` in time order."""
-    on = np.asarray(traj.arc_on, dtype=np.int8)
-    d = np.diff(np.concatenate([[0], on, [0]]))
-    starts = np.flatnonzero(d == 1)
-    ends = np.flatnonzero(d == -1) - 1
     out = []
-    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
-        k = int(traj.seam_index[a])
-        sid = traj.seam_ids[k] if 0 <= k < len(traj.seam_ids) else None
+    for seg in traj.arc_segments():
+        a, b, k, sid = seg.first, seg.last, seg.seam_index, seg.seam_id
         s = np.asarray(traj.seam_s[a : b + 1], dtype=np.float64)
         if s.size == 0 or not np.all(np.isfinite(s)) or np.any(traj.seam_index[a : b + 1] != k):
             out.append(WeldRun(sid, a, b, float("nan"), float("nan"), False, False))
@@ -117,14 +115,14 @@ def weld_runs(traj: JointTrajectory) -> tuple[WeldRun, ...]:
     return tuple(out)
 
 
-def _label(seg: Any) -> str:
+def _label(seg: WeldSegment) -> str:
     return f"seam {seg.seam_id!r} pass {int(seg.pass_index) + 1}" + (
         f" stitch {int(seg.stitch_index) + 1}" if int(getattr(seg, "stitch_index", 0)) > 0 else ""
     )
 
 
 def check_coverage(
-    traj: JointTrajectory, segments: Sequence[Any], tolerance: float = COVERAGE_TOLERANCE
+    traj: JointTrajectory, segments: Sequence[WeldSegment], tolerance: float = COVERAGE_TOLERANCE
 ) -> Coverage:
     """Check that ``traj`` welds every segment end to end (see the module docstring).
 

@@ -11,7 +11,7 @@ are checked (densely and, with the capsule checker, continuously). The first fre
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -20,13 +20,16 @@ from weldcell.planning.collision import CollisionChecker
 from weldcell.planning.seam import nearest_equivalent
 from weldcell.planning.transit import segment_free
 
+if TYPE_CHECKING:
+    from weldcell.kinematics import Robot
+
 NDArrayF = npt.NDArray[np.float64]
 
 LIFT_HEIGHTS = (0.05, 0.1, 0.2, 0.3)
 """Distances [m] the torch is backed off / lifted, tried in this order."""
 
 
-def _solve_near(robot: Any, T_base_flange: NDArrayF, q_near: NDArrayF) -> NDArrayF | None:
+def _solve_near(robot: Robot, T_base_flange: NDArrayF, q_near: NDArrayF) -> NDArrayF | None:
     """The IK solution of ``T_base_flange`` in the configuration of ``q_near``, nearest it; or None."""
     Q = np.asarray(robot.ik(T_base_flange), dtype=np.float64)
     Q = Q[np.all(np.isfinite(Q), axis=1)]
@@ -46,7 +49,7 @@ def _solve_near(robot: Any, T_base_flange: NDArrayF, q_near: NDArrayF) -> NDArra
 
 
 def lifted_waypoints(
-    robot: Any,
+    robot: Robot,
     checker: CollisionChecker,
     q0: NDArrayF,
     q1: NDArrayF,

@@ -10,12 +10,16 @@ shoulder / elbow / wrist labels, ``robot.configuration_labels``, between consecu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from weldcell.planning.speed_limits import SpeedLimits, point_speeds
+
+if TYPE_CHECKING:
+    from weldcell.kinematics import Robot
+    from weldcell.trajectory import JointTrajectory
 
 NDArrayF = npt.NDArray[np.float64]
 
@@ -124,7 +128,7 @@ def _finite(x: float) -> float | None:
     return float(x) if np.isfinite(x) else None
 
 
-def configuration_changes(robot: Any, q: NDArrayF) -> npt.NDArray[np.bool_]:
+def configuration_changes(robot: Robot, q: NDArrayF) -> npt.NDArray[np.bool_]:
     """Per step i → i+1 of q (M, n) [rad]: True where the configuration labels change, shape (M-1,)."""
     if q.shape[0] < 2:
         return np.zeros(0, dtype=bool)
@@ -134,9 +138,9 @@ def configuration_changes(robot: Any, q: NDArrayF) -> npt.NDArray[np.bool_]:
 
 
 def motion_summary(
-    robot: Any, traj: Any, spans: list[MoveSpan] | tuple[MoveSpan, ...], limits: SpeedLimits
+    robot: Robot, traj: JointTrajectory, spans: list[MoveSpan] | tuple[MoveSpan, ...], limits: SpeedLimits
 ) -> MotionSummary:
-    """Measure every move of ``traj`` (a :class:`~weldcell.planning.trajectory.JointTrajectory`)."""
+    """Measure every move of ``traj`` (a :class:`~weldcell.trajectory.JointTrajectory`)."""
     q = np.asarray(traj.q, dtype=np.float64)
     tcp, elbow = point_speeds(robot, q, np.asarray(traj.qd), np.asarray(traj.T_flange_tcp))
     step = np.abs(np.diff(q, axis=0))
@@ -204,17 +208,11 @@ class WeldedRun:
     t_start: float
 
 
-def welded_runs(traj: Any) -> list[WeldedRun]:
+def welded_runs(traj: JointTrajectory) -> list[WeldedRun]:
     """The arc-on runs of ``traj`` in time order, with the seam length each one welds."""
-    on = np.asarray(traj.arc_on, dtype=bool)
-    if not on.any():
-        return []
-    m = np.diff(np.r_[0, on.astype(np.int8), 0])
-    starts, ends = np.flatnonzero(m == 1), np.flatnonzero(m == -1) - 1
     out = []
-    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
-        k = int(traj.seam_index[a])
-        sid = traj.seam_ids[k] if 0 <= k < len(traj.seam_ids) else ""
+    for seg in traj.arc_segments():
+        a, b, sid = seg.first, seg.last, seg.seam_id or ""
         s = np.asarray(traj.seam_s[a : b + 1], dtype=np.float64)
         s = s[np.isfinite(s)]
         length = float(abs(s[-1] - s[0])) if s.size else 0.0
@@ -222,7 +220,7 @@ def welded_runs(traj: Any) -> list[WeldedRun]:
     return out
 
 
-def plan_metadata(reports: Any, traj: Any, motion: MotionSummary) -> dict[str, Any]:
+def plan_metadata(reports: Any, traj: JointTrajectory, motion: MotionSummary) -> dict[str, Any]:
     """The figures stored in the trajectory (``JointTrajectory.metadata``, docs/trajectory-format.md).
 
     ``reports`` are the planner's segment reports in weld order (``seam_id``, ``pass_index``,

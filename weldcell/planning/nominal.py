@@ -12,10 +12,13 @@ not feasible the deviation grows only as far and as long as needed.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from weldcell.toolpath.segments import WeldSegment
 
 NDArrayF = npt.NDArray[np.float64]
 
@@ -24,7 +27,7 @@ DEVIATION_WEIGHT = 0.2
 
 
 def deviation_cost(
-    samples: NDArrayF, seg: Any, *, limited_rotation: bool, weight: float = DEVIATION_WEIGHT
+    samples: NDArrayF, seg: WeldSegment, *, limited_rotation: bool, weight: float = DEVIATION_WEIGHT
 ) -> NDArrayF:
     """Cost per node of each orientation sample (γ, δw, δt) [rad], shape (K,).
 

@@ -111,7 +111,7 @@ def _held_karp(
     cost: object,
 ) -> list[tuple[int, bool]]:
     m = len(options)
-    c = cost  # type: ignore[assignment]
+    c = cost
     best: dict[tuple[int, int, int], tuple[float, tuple[int, int, int] | None]] = {}
     for i in range(m):
         if before[i]:
@@ -161,7 +161,7 @@ def _greedy_2opt(
     home: NDArrayF,
     cost: object,
 ) -> list[tuple[int, bool]]:
-    c = cost  # type: ignore[assignment]
+    c = cost
     m = len(options)
     done = 0
     q = home

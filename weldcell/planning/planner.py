@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -58,7 +58,6 @@ from weldcell.planning.speed_limits import (
     speed_limits_for_cell,
     time_path_limited,
 )
-from weldcell.planning.trajectory import ArcEvent, JointTrajectory
 from weldcell.planning.transit import TransitError, TransitOptions, find_path, segment_free
 from weldcell.planning.weld import (
     WeldSamples,
@@ -68,6 +67,12 @@ from weldcell.planning.weld import (
     weld_samples,
 )
 from weldcell.spatial import invert_transforms
+from weldcell.trajectory import ArcEvent, JointTrajectory
+
+if TYPE_CHECKING:
+    from weldcell.kinematics import Robot
+    from weldcell.program.model import Cell, Program
+    from weldcell.toolpath.segments import WeldSegment
 
 log = logging.getLogger(__name__)
 NDArrayF = npt.NDArray[np.float64]
@@ -224,7 +229,7 @@ _CAUSE = {
 class _Planned:
     """A weld segment with its seam path and timed weld (one direction)."""
 
-    seg: Any
+    seg: WeldSegment
     reversed: bool
     path: SeamPath
     weld: WeldSamples
@@ -246,12 +251,12 @@ _SEARCHED_PULL_BACKS = 4  # candidates tried with a transit search when no strai
 
 
 def _pull_back_config(
-    robot: Any,
+    robot: Robot,
     checker: CollisionChecker,
     T_world_away: NDArrayF,
     T_world_seam_end: NDArrayF,
     angles: NDArrayF,
-    seg: Any,
+    seg: WeldSegment,
     T_base_world: NDArrayF,
     T_tcp_flange: NDArrayF,
     q_seam: NDArrayF,
@@ -309,11 +314,11 @@ def _pull_back_config(
 
 
 def _plan_direction(
-    robot: Any,
+    robot: Robot,
     checker: CollisionChecker,
-    seg: Any,
+    seg: WeldSegment,
     reversed_: bool,
-    cell: Any,
+    cell: Cell,
     options: PlanOptions,
 ) -> _Planned | SeamFailure:
     t0 = time.perf_counter()
@@ -381,11 +386,11 @@ def _plan_direction(
 
 
 def _complete_direction(
-    robot: Any,
+    robot: Robot,
     checker: CollisionChecker,
-    seg: Any,
+    seg: WeldSegment,
     reversed_: bool,
-    cell: Any,
+    cell: Cell,
     options: PlanOptions,
     s_way: NDArrayF,
     path: SeamPath,
@@ -436,7 +441,7 @@ def _complete_direction(
 
 
 def _report(
-    seg: Any, planned: _Planned | SeamFailure | None, dt: float, plan_time: float = 0.0
+    seg: WeldSegment, planned: _Planned | SeamFailure | None, dt: float, plan_time: float = 0.0
 ) -> SeamReport:
     if planned is None:
         return SeamReport(
@@ -478,7 +483,7 @@ def _report(
 
 
 def plan_program(
-    program: Any, options: PlanOptions | None = None, progress: ProgressFn | None = None
+    program: Program, options: PlanOptions | None = None, progress: ProgressFn | None = None
 ) -> PlanResult:
     """Plan a whole weld program.
 
@@ -694,7 +699,7 @@ def plan_program(
     return PlanResult(PlanStatus.OK, traj, "", tuple(reports), motion)
 
 
-def _tour_cost(robot: Any, home: NDArrayF, chosen: list[_Planned], change_cost: float) -> float:
+def _tour_cost(robot: Robot, home: NDArrayF, chosen: list[_Planned], change_cost: float) -> float:
     """Estimated air time of a job [s]: joint move times between the segments (from and to home),
     plus ``change_cost`` per configuration change between them."""
     qd, qdd = np.asarray(robot.qd_max, dtype=np.float64), np.asarray(robot.qdd_max, dtype=np.float64)
@@ -708,7 +713,7 @@ def _tour_cost(robot: Any, home: NDArrayF, chosen: list[_Planned], change_cost: 
 
 
 def _job_branches(
-    robot: Any,
+    robot: Robot,
     chosen: list[_Planned],
     home: NDArrayF,
     opts: PlanOptions,
@@ -796,8 +801,8 @@ def _blocker(checker: CollisionChecker, q0: NDArrayF, q1: NDArrayF, resolution: 
 
 
 def _assemble(
-    program: Any,
-    robot: Any,
+    program: Program,
+    robot: Robot,
     checker: CollisionChecker,
     chosen: list[_Planned],
     home: NDArrayF,

@@ -14,15 +14,18 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from weldcell.planning._ladder_kernels import ladder_dp_multi, limit_distance
 from weldcell.planning.collision import CollisionChecker
-from weldcell.planning.margins import MIN_SINGULARITY, SINGULARITY_MARGIN
 from weldcell.spatial import invert_transforms
+from weldcell.trajectory.margins import MIN_SINGULARITY, SINGULARITY_MARGIN
+
+if TYPE_CHECKING:
+    from weldcell.kinematics import Robot
 
 log = logging.getLogger(__name__)
 NDArrayF = npt.NDArray[np.float64]
@@ -171,7 +174,7 @@ def orientation_offsets(angles: NDArrayF, travel_angle: float = 0.0, gamma0: flo
     return out
 
 
-def wrap_mask(robot: Any) -> npt.NDArray[np.bool_]:
+def wrap_mask(robot: Robot) -> npt.NDArray[np.bool_]:
     """Joints whose range spans at least a full turn (their differences are taken modulo 2π)."""
     return (
         np.asarray(robot.q_upper, dtype=np.float64) - np.asarray(robot.q_lower, dtype=np.float64)
@@ -179,7 +182,7 @@ def wrap_mask(robot: Any) -> npt.NDArray[np.bool_]:
     )
 
 
-def nearest_equivalent(robot: Any, q: NDArrayF, q_ref: NDArrayF) -> NDArrayF:
+def nearest_equivalent(robot: Robot, q: NDArrayF, q_ref: NDArrayF) -> NDArrayF:
     """``q`` shifted by multiples of 2π per joint to be nearest ``q_ref`` inside the limits.
 
     Uses ``robot.nearest_equivalent`` when the kinematics provides it.
@@ -219,7 +222,7 @@ def _label_code(labels: npt.NDArray[np.int8]) -> npt.NDArray[np.int64]:
 
 
 def plan_seam(
-    robot: Any,
+    robot: Robot,
     checker: CollisionChecker,
     T_base_tcp: NDArrayF,
     s: NDArrayF,
@@ -332,7 +335,7 @@ class _LadderSolution:
 
 
 def _solve_ladder(
-    robot: Any,
+    robot: Robot,
     checker: CollisionChecker,
     T_base_tcp: NDArrayF,
     s: NDArrayF,
@@ -502,7 +505,7 @@ def _unwrap_gamma(angles: NDArrayF) -> NDArrayF:
 
 
 def _sing_clear(
-    robot: Any, checker: CollisionChecker, Q: NDArrayF, free: npt.NDArray[np.bool_], options: LadderOptions
+    robot: Robot, checker: CollisionChecker, Q: NDArrayF, free: npt.NDArray[np.bool_], options: LadderOptions
 ) -> tuple[NDArrayF, NDArrayF]:
     """Singularity distance and obstacle clearance [m] of the free configurations (0 / -inf elsewhere)."""
     sing = np.zeros(Q.shape[0])
@@ -538,7 +541,7 @@ def _node_cost(lim_min: NDArrayF, sing: NDArrayF, clear: NDArrayF, options: Ladd
 
 
 def _densify(
-    robot: Any,
+    robot: Robot,
     checker: CollisionChecker,
     T_base_tcp: NDArrayF,
     s: NDArrayF,
@@ -578,7 +581,7 @@ def _densify(
 
 
 def _finish(
-    robot: Any,
+    robot: Robot,
     seam_id: str,
     s: NDArrayF,
     q_nodes: NDArrayF,
@@ -662,7 +665,7 @@ def _intervals(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
 
 
 def _diagnose(
-    robot: Any,
+    robot: Robot,
     checker: CollisionChecker,
     seam_id: str,
     s: NDArrayF,
@@ -700,7 +703,7 @@ def _diagnose(
             best = float(np.max(np.where(ok_nodes, sing[i0 : i1 + 1], -np.inf))) if ok_nodes.any() else 0.0
             what = (
                 f"every collision-free IK solution is too near a singularity: the best reaches "
-                f"{best:.4f}, needs {options.singularity_min} (weldcell.planning.margins.MIN_SINGULARITY)"
+                f"{best:.4f}, needs {options.singularity_min} (weldcell.trajectory.margins.MIN_SINGULARITY)"
             )
         elif cause == "collision" and hasattr(checker, "describe") and in_limits[i0 : i1 + 1].any():
             # the tightest way point of the interval, and there the best IK solution / orientation
@@ -717,7 +720,7 @@ def _diagnose(
             at = float(s[i0 + w_i] - s[0]) * 1e3
             what = (
                 "no IK solution and torch orientation keeps the clearance; the best one, at "
-                f"s = {at:.1f} mm: {checker.describe(Qs[w_i, v_i])}"  # type: ignore[attr-defined]
+                f"s = {at:.1f} mm: {checker.describe(Qs[w_i, v_i])}"
             )
         elif cause == "collision":
             Qc = Qz[i0 : i1 + 1][in_limits[i0 : i1 + 1]]

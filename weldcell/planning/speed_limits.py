@@ -15,13 +15,19 @@ the elbow joint; KUKA KR 6: ``link_3``), as in UR's safety system.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from weldcell.errors import PlanningError
+from weldcell.errors import InvalidValueError, PlanningError
 from weldcell.kinematics.safety import default_limits, planning_limits
+from weldcell.planning.collision import CollisionChecker
+from weldcell.planning.path_timing import TransitOptions, time_path
+
+if TYPE_CHECKING:
+    from weldcell.kinematics import Robot
+    from weldcell.program.model import Cell
 
 NDArrayF = npt.NDArray[np.float64]
 
@@ -59,10 +65,10 @@ class SpeedLimits:
         for name in ("tcp_speed", "elbow_speed"):
             v = getattr(self, name)
             if not (v > 0.0 and np.isfinite(v)):
-                raise ValueError(f"SpeedLimits.{name} must be a finite speed > 0 m/s, got {v}")
+                raise InvalidValueError(f"SpeedLimits.{name} must be a finite speed > 0 m/s, got {v}")
 
 
-def speed_limits_for_cell(cell: Any) -> SpeedLimits:
+def speed_limits_for_cell(cell: Cell) -> SpeedLimits:
     """The planning speed limits of a program's cell.
 
     ``cell.max_tcp_speed`` / ``cell.max_elbow_speed`` [m/s] when the program sets them (the loader
@@ -89,7 +95,7 @@ def speed_limits_for_cell(cell: Any) -> SpeedLimits:
     )
 
 
-def elbow_link_index(robot: Any) -> int:
+def elbow_link_index(robot: Robot) -> int:
     """Index into ``robot.link_names`` / ``robot.link_poses`` of the elbow link (moved by joint 3)."""
     qidx = np.asarray(robot._chain.qidx)
     hits = np.flatnonzero(qidx == min(2, robot.n_joints - 1))
@@ -102,7 +108,7 @@ _BLOCK = 8192  # samples per block of point_speeds
 
 
 def point_speeds(
-    robot: Any, q: npt.ArrayLike, qd: npt.ArrayLike, T_flange_tcp: npt.ArrayLike
+    robot: Robot, q: npt.ArrayLike, qd: npt.ArrayLike, T_flange_tcp: npt.ArrayLike
 ) -> tuple[NDArrayF, NDArrayF]:
     """TCP and elbow speeds [m/s] of the motion (q, qd).
 
@@ -165,17 +171,17 @@ def _ratio(tcp: NDArrayF, elbow: NDArrayF, limits: SpeedLimits) -> float:
 
 
 def time_path_limited(
-    robot: Any,
-    checker: Any,
+    robot: Robot,
+    checker: CollisionChecker,
     waypoints: NDArrayF,
     dt: float,
-    options: Any,
+    options: TransitOptions,
     limits: SpeedLimits,
     T_flange_tcp: NDArrayF,
 ) -> tuple[NDArrayF, NDArrayF, NDArrayF, MoveSpeeds]:
     """Time a rest-to-rest move through ``waypoints`` (W, n) so that TCP and elbow stay under ``limits``.
 
-    The move is timed at the joint limits first (:func:`weldcell.planning.transit.time_path`); when
+    The move is timed at the joint limits first (:func:`weldcell.planning.path_timing.time_path`); when
     its peak TCP or elbow speed exceeds a limit, the joint speed limits are scaled by
     ``limit / peak`` (a little less) and the accelerations by its square, which is an exact time
     scaling of a time-optimal move (every speed shrinks by the factor), and the move is timed
@@ -189,7 +195,6 @@ def time_path_limited(
     Raises:
         SpeedLimitError: the move cannot be timed under the limits.
     """
-    from weldcell.planning.transit import time_path
 
     def timed(v: float, exact: bool) -> tuple[NDArrayF, NDArrayF, NDArrayF, NDArrayF, NDArrayF, float]:
         # exact: accelerations scaled by the square as well, an exact time scaling of the move

@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from weldcell.errors import PlanningError
+from weldcell.trajectory.ops import differentiate as differentiate
 
 NDArrayF = npt.NDArray[np.float64]
 
@@ -58,19 +59,6 @@ def seam_progress(
     s[down] = length - L_r + speed * (tau - 0.5 * (tau - T_r / np.pi * np.sin(np.pi * tau / T_r)))
     s[-1] = length
     return np.clip(s, 0.0, length)
-
-
-def differentiate(q: NDArrayF, dt: float) -> tuple[NDArrayF, NDArrayF]:
-    """Velocities and accelerations of samples q (M, n) by central differences; zero at both ends.
-
-    The ends are rest states (every segment the planner builds starts and ends at rest).
-    """
-    qd = np.zeros_like(q)
-    qdd = np.zeros_like(q)
-    if q.shape[0] >= 3:
-        qd[1:-1] = (q[2:] - q[:-2]) / (2.0 * dt)
-        qdd[1:-1] = (q[2:] - 2.0 * q[1:-1] + q[:-2]) / (dt * dt)
-    return qd, qdd
 
 
 def ruckig_rest_to_rest(

@@ -122,7 +122,7 @@ def _warm_up_mesh_kernels() -> None:
         T_world_body[:3, 3] = (0.4, 0.0, 0.2)
         body = Body("cube", "obstacle", "mesh", mesh_path=path, T_world_body=T_world_body, mesh_scale=0.001)
         cell = SimpleNamespace(T_world_base=np.eye(4), bodies=(body,), clearance=0.01)
-        checker = CapsuleCollisionChecker(load_robot("ur5e"), None, cell)
+        checker = CapsuleCollisionChecker(load_robot("ur5e"), None, cell)  # type: ignore[arg-type]
         q = np.zeros((2, checker.n_joints))
         checker.query(q)
         checker.is_free(q[0])

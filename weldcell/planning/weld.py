@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -21,7 +21,6 @@ from scipy.interpolate import CubicSpline
 from scipy.spatial.transform import Rotation, RotationSpline
 
 from weldcell.planning._ladder_kernels import nearest_branch
-from weldcell.planning.margins import MIN_SINGULARITY
 from weldcell.planning.seam import (
     SeamFailure,
     nearest_equivalent,
@@ -30,14 +29,21 @@ from weldcell.planning.seam import (
     rotz,
     wrap_mask,
 )
-from weldcell.planning.timing import differentiate, seam_progress
+from weldcell.planning.timing import seam_progress
 from weldcell.program.weaves import weave_pattern
 from weldcell.spatial import invert_transforms, se3_from_rotation_translation
+from weldcell.trajectory.margins import MIN_SINGULARITY
+from weldcell.trajectory.ops import differentiate
+
+if TYPE_CHECKING:
+    from weldcell.kinematics import Robot
+    from weldcell.planning.collision import CollisionChecker
+    from weldcell.toolpath.segments import WeldSegment
 
 NDArrayF = npt.NDArray[np.float64]
 
 
-def orientation_samples(seg: Any, rotations: NDArrayF, tolerance_samples: int) -> NDArrayF:
+def orientation_samples(seg: WeldSegment, rotations: NDArrayF, tolerance_samples: int) -> NDArrayF:
     """All (γ, δw, δt) combinations [rad], shape (K, 3); nominal angles first."""
 
     def devs(tol: float) -> NDArrayF:
@@ -53,7 +59,7 @@ def orientation_samples(seg: Any, rotations: NDArrayF, tolerance_samples: int) -
     return grid
 
 
-def reversed_segment(seg: Any, approach_distance: float, retract_distance: float) -> Any:
+def reversed_segment(seg: WeldSegment, approach_distance: float, retract_distance: float) -> Any:
     """The same weld in the opposite direction (for seam ordering), rebuilt from the seam frames.
 
     The seam frame turns by π about its z axis (travel reverses, the approach direction stays), the
@@ -103,7 +109,7 @@ def reversed_segment(seg: Any, approach_distance: float, retract_distance: float
     return replace(seg, **changes)
 
 
-def gamma0(seg: Any) -> float:
+def gamma0(seg: WeldSegment) -> float:
     """Rotation γ0 [rad] of the tool path about the TCP z axis relative to its seam frame (0 if unknown)."""
     T_seam = getattr(seg, "T_world_seam", None)
     if T_seam is None:
@@ -151,9 +157,9 @@ class WeldSamples:
 
 
 def weld_samples(
-    robot: Any,
-    checker: Any,
-    seg: Any,
+    robot: Robot,
+    checker: CollisionChecker,
+    seg: WeldSegment,
     s_way: NDArrayF,
     q_way: NDArrayF,
     angles_way: NDArrayF,
@@ -192,9 +198,9 @@ def weld_samples(
 
 
 def _weld_try(
-    robot: Any,
-    checker: Any,
-    seg: Any,
+    robot: Robot,
+    checker: CollisionChecker,
+    seg: WeldSegment,
     s_way: NDArrayF,
     q_way: NDArrayF,
     angles_way: NDArrayF,
@@ -265,8 +271,9 @@ def _weld_try(
         res = checker.query(q) if hasattr(checker, "query") else None
         bad = np.flatnonzero(~free)
         body = ""
-        if res is not None and res.worst_pair[bad[0]] >= 0:
-            _part, body = checker.pair_names(int(res.worst_pair[bad[0]]))
+        pair_names = getattr(checker, "pair_names", None)
+        if res is not None and pair_names is not None and res.worst_pair[bad[0]] >= 0:
+            _part, body = pair_names(int(res.worst_pair[bad[0]]))
         what = f"collision between way points ({body})"
         if hasattr(checker, "describe"):
             at = float(s[bad[0]] - seg.s[0]) * 1e3
@@ -280,7 +287,7 @@ CORNER_ANGLE_TOLERANCE = float(np.deg2rad(0.04))  # [rad] the same for the torch
 _CORNER_WIDTHS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)  # smoothing half-widths tried [samples]
 
 
-def _has_corners(seg: Any) -> bool:
+def _has_corners(seg: WeldSegment) -> bool:
     path = getattr(seg, "path", None)
     if path is not None:
         return bool(len(path.corners()))
@@ -289,7 +296,7 @@ def _has_corners(seg: Any) -> bool:
 
 
 def _round_corners(
-    robot: Any, seg: Any, q: NDArrayF, T_base_tcp: NDArrayF, T_flange_tcp: NDArrayF, dt: float
+    robot: Robot, seg: WeldSegment, q: NDArrayF, T_base_tcp: NDArrayF, T_flange_tcp: NDArrayF, dt: float
 ) -> tuple[NDArrayF, NDArrayF, NDArrayF]:
     """Joints, velocities, accelerations of the weld, with path corners rounded where needed.
 
@@ -335,7 +342,7 @@ def _round_corners(
     return best
 
 
-def _remedy(seg: Any, what: str) -> str:
+def _remedy(seg: WeldSegment, what: str) -> str:
     """What the user can change when the weld needs more joint speed or acceleration than allowed."""
     weave = getattr(seg, "weave", None)
     if what == "acceleration" and weave is not None and weave_pattern(weave.pattern).has_corners:
@@ -357,7 +364,7 @@ def _remedy(seg: Any, what: str) -> str:
     return "lower the travel speed or allow torch rotation"
 
 
-def _path_poses(seg: Any, s_tp: NDArrayF, T_tp: NDArrayF, s: NDArrayF) -> NDArrayF:
+def _path_poses(seg: WeldSegment, s_tp: NDArrayF, T_tp: NDArrayF, s: NDArrayF) -> NDArrayF:
     """Tool-path poses (M, 4, 4) at arc lengths ``s`` (M,) [m].
 
     From the segment's analytic definition when it has one (exact weave corners, exact seam frames
@@ -372,7 +379,7 @@ def _path_poses(seg: Any, s_tp: NDArrayF, T_tp: NDArrayF, s: NDArrayF) -> NDArra
     return se3_from_rotation_translation(rot, pos)
 
 
-def _fail(cause: str, seg: Any, s: NDArrayF, i0: int, i1: int, detail: str, what: str) -> SeamFailure:
+def _fail(cause: str, seg: WeldSegment, s: NDArrayF, i0: int, i1: int, detail: str, what: str) -> SeamFailure:
     a, b = float(s[i0] - seg.s[0]), float(s[i1] - seg.s[0])
     return SeamFailure(
         cause, a, b, detail, f"seam {seg.seam_id!r}, s = {a * 1e3:.1f}-{b * 1e3:.1f} mm: {what}"

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from weldcell.errors import InvalidValueError
 from weldcell.program.model import SeamGeometry
 from weldcell.spatial import rotation_from_axis_angle
 
@@ -105,7 +106,7 @@ class SeamCurve:
         elif geometry.kind == "spline":
             self._build_spline(pts)
         else:
-            raise ValueError(f"unknown seam geometry kind {geometry.kind!r}")
+            raise InvalidValueError(f"unknown seam geometry kind {geometry.kind!r}")
         if self._spline is None:
             self.length = self._pieces.length
 
@@ -190,7 +191,8 @@ class SeamCurve:
 
     def start_tangent(self) -> NDArrayF:
         """Unit tangent at s = 0, shape (3,)."""
-        return self.evaluate(np.zeros(1))[1][0]
+        tangent: NDArrayF = self.evaluate(np.zeros(1))[1][0]
+        return tangent
 
 
 def _arc_piece(center: NDArrayF, axis: NDArrayF, start: NDArrayF, sweep: float) -> _Pieces:

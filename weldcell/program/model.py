@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from weldcell.errors import BodyShapeError, InputShapeError, ModelError
+from weldcell.errors import BodyShapeError, InputShapeError, ModelError, UnknownNameError
 from weldcell.program.shapes import Box, Shape, shape_from_fields
 from weldcell.spatial import check_transforms
 
@@ -29,9 +29,9 @@ GEOMETRY_KINDS = ("line", "arc", "circle", "polyline", "spline")
 def _ro(a: npt.ArrayLike, shape: tuple[int, ...] | None = None) -> NDArrayF:
     arr = np.array(a, dtype=np.float64, copy=True)
     if shape is not None and arr.shape != shape:
-        raise ValueError(f"expected shape {shape}, got {arr.shape}")
+        raise InputShapeError(f"expected shape {shape}, got {arr.shape}")
     if not np.all(np.isfinite(arr)):
-        raise ValueError("array contains NaN or infinite values")
+        raise InputShapeError("array contains NaN or infinite values")
     arr.flags.writeable = False
     return arr
 
@@ -174,11 +174,11 @@ class Cell:
         _set(self, "home_q", _ro(self.home_q))
 
     def body(self, name: str) -> Body:
-        """The body called ``name`` (KeyError listing the names if there is none)."""
+        """The body called ``name`` (UnknownNameError, a KeyError, listing the names if there is none)."""
         for b in self.bodies:
             if b.name == name:
                 return b
-        raise KeyError(f"no body {name!r}; bodies: {', '.join(b.name for b in self.bodies)}")
+        raise UnknownNameError(f"no body {name!r}; bodies: {', '.join(b.name for b in self.bodies)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,11 +385,11 @@ class Program:
     precedence: tuple[tuple[str, str], ...] = ()
 
     def seam(self, seam_id: str) -> Seam:
-        """The seam with id ``seam_id`` (KeyError listing the ids if there is none)."""
+        """The seam with id ``seam_id`` (UnknownNameError, a KeyError, listing the ids if there is none)."""
         for s in self.seams:
             if s.id == seam_id:
                 return s
-        raise KeyError(f"no seam {seam_id!r}; seams: {', '.join(s.id for s in self.seams)}")
+        raise UnknownNameError(f"no seam {seam_id!r}; seams: {', '.join(s.id for s in self.seams)}")
 
     def ordered_seams(self) -> tuple[Seam, ...]:
         """Seams in ``sequence`` order when given, else in file order."""

@@ -60,7 +60,7 @@ _shape_fields: dict[str, Any] = {
     )
     for kind, cls in SHAPES.items()
 }
-BodySpec = create_model(  # type: ignore[call-overload]
+BodySpec = create_model(
     "BodySpec",
     __base__=_BodyBase,
     __doc__="A rigid body of the cell: exactly one of " + " / ".join(SHAPES) + ".",

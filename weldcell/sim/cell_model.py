@@ -15,7 +15,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +24,9 @@ from weldcell.errors import ModelError
 from weldcell.program.model import ROLES, Body
 from weldcell.program.shapes import SHAPES as SHAPE_REGISTRY
 from weldcell.spatial import check_transforms
+
+if TYPE_CHECKING:
+    from weldcell.program.model import Program
 
 NDArrayF = npt.NDArray[np.float64]
 
@@ -160,7 +163,7 @@ class CellModel:
 
     @classmethod
     def from_program(
-        cls, program: Any, *, robot_urdf: Path | None = None, torch_urdf: Path | None = None
+        cls, program: Program, *, robot_urdf: Path | None = None, torch_urdf: Path | None = None
     ) -> CellModel:
         """Cell of a weld program (``weldcell.program.Program``; its ``cell`` section).
 

@@ -34,8 +34,8 @@ import numpy.typing as npt
 import pybullet as pb
 
 from weldcell.errors import InputShapeError
-from weldcell.planning.margins import NOZZLE_CLEARANCE, SELF_CLEARANCE
 from weldcell.sim.scene import Scene, TorchPart
+from weldcell.trajectory.margins import NOZZLE_CLEARANCE, SELF_CLEARANCE
 
 NDArrayF = npt.NDArray[np.float64]
 

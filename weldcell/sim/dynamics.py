@@ -12,8 +12,8 @@ import numpy as np
 import numpy.typing as npt
 import pybullet as pb
 
-from weldcell.planning.trajectory import JointTrajectory
 from weldcell.sim.scene import Scene
+from weldcell.trajectory import JointTrajectory
 
 NDArrayF = npt.NDArray[np.float64]
 

@@ -32,7 +32,7 @@ def _img_png(img: Image) -> str:
     import imageio.v2 as iio
 
     buf = io.BytesIO()
-    iio.imwrite(buf, img, format="png")  # type: ignore[arg-type]
+    iio.imwrite(buf, img, format="png")
     return base64.b64encode(buf.getvalue()).decode()
 
 

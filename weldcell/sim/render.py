@@ -14,10 +14,10 @@ import numpy as np
 import numpy.typing as npt
 import pybullet as pb
 
-from weldcell.planning.trajectory import JointTrajectory
 from weldcell.sim.report import ValidationReport
 from weldcell.sim.scene import Scene
 from weldcell.sim.world import Mode
+from weldcell.trajectory import JointTrajectory
 
 NDArrayF = npt.NDArray[np.float64]
 Rgba = tuple[float, float, float, float]

@@ -25,13 +25,13 @@ import pybullet as pb
 
 from weldcell.errors import ModelError, UnknownJointError
 from weldcell.kinematics import load_torch
-from weldcell.planning.margins import SELF_CLEARANCE
 from weldcell.program.model import Body
 from weldcell.sim import _bullet as bl
 from weldcell.sim.body_shapes import pybullet_pieces
 from weldcell.sim.capsule_urdf import robot_capsule_urdf, torch_capsule_urdf
 from weldcell.sim.cell_model import CellModel
 from weldcell.sim.world import PybulletWorld
+from weldcell.trajectory.margins import SELF_CLEARANCE
 
 log = logging.getLogger(__name__)
 NDArrayF = npt.NDArray[np.float64]

@@ -44,7 +44,8 @@ def elbow_positions(scene: Any, q: NDArrayF, idx: tuple[int, ...]) -> NDArrayF:
         pb.resetJointStatesMultiDof(robot, idx, list(map(row.__getitem__, one)), physicsClientId=cid)
         out += pb.getLinkState(robot, elbow, 0, 0, cid)[4]
     src = np.cumsum(moved) - 1
-    return np.asarray(out, dtype=np.float64).reshape(-1, 3)[src]
+    elbows: NDArrayF = np.asarray(out, dtype=np.float64).reshape(-1, 3)[src]
+    return elbows
 
 
 def speeds(p: NDArrayF, dt: float) -> NDArrayF:

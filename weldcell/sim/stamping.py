@@ -4,7 +4,7 @@
 :class:`~weldcell.sim.report.ValidationReport` of :func:`weldcell.sim.validate.validate_in_scene`
 (checked by the validator's seal, see :mod:`weldcell.sim._seal`), never a hand-made summary, and
 it stamps the trajectory *file*: the file is loaded and its content hash must be the one the
-validator saw. The stamp format and its checks are in :mod:`weldcell.planning.stamp`.
+validator saw. The stamp format and its checks are in :mod:`weldcell.trajectory.stamp`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from weldcell.errors import StampError
-from weldcell.planning.stamp import (
+from weldcell.sim._seal import is_sealed
+from weldcell.sim.report import ValidationReport
+from weldcell.trajectory import CONTENT_HASH_SCHEME, JointTrajectory, load_trajectory
+from weldcell.trajectory.stamp import (
     FROM_ENVIRONMENT,
     STAMP_SCHEMA,
     KeySource,
@@ -25,9 +28,6 @@ from weldcell.planning.stamp import (
     resolve_stamp_key,
     stamp_path,
 )
-from weldcell.planning.trajectory import CONTENT_HASH_SCHEME, JointTrajectory, load_trajectory
-from weldcell.sim._seal import is_sealed
-from weldcell.sim.report import ValidationReport
 
 _SUMMARY_KEYS = ("passed", "duration_s", "n_samples", "n_violations", "metrics", "seams", "notes")
 
@@ -45,7 +45,7 @@ def write_validation_stamp(
             :func:`~weldcell.sim.validate.validate_trajectory` in this process).
         traj_path: The saved trajectory file; it must hold exactly the validated trajectory.
         key: The cell's stamp key (or key file) for an HMAC-SHA256 stamp, None for an unkeyed stamp,
-            or :data:`~weldcell.planning.stamp.FROM_ENVIRONMENT` (default): ``$WELDCELL_STAMP_KEY``.
+            or :data:`~weldcell.trajectory.stamp.FROM_ENVIRONMENT` (default): ``$WELDCELL_STAMP_KEY``.
 
     Returns:
         Path of the stamp file.

@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from itertools import compress
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -46,8 +46,6 @@ from weldcell.errors import InputShapeError, ModelError, WeldcellError
 from weldcell.kinematics import load_robot, singularity_distance_from_jacobian
 from weldcell.kinematics.safety import SafetyLimits
 from weldcell.planning.coverage import check_coverage
-from weldcell.planning.margins import MIN_SINGULARITY, NOZZLE_CLEARANCE, SELF_CLEARANCE
-from weldcell.planning.trajectory import JointTrajectory
 from weldcell.sim._bullet import se3_from_pos_quat_xyzw
 from weldcell.sim._seal import seal_of
 from weldcell.sim.cell_model import CellModel
@@ -56,6 +54,11 @@ from weldcell.sim.report import SeamMetrics, ValidationReport, ValidationSeries,
 from weldcell.sim.scene import Scene, build_scene
 from weldcell.sim.speed_check import controller_limits, elbow_positions, speeds
 from weldcell.sim.world import Mode, PybulletWorld
+from weldcell.trajectory import JointTrajectory, true_runs
+from weldcell.trajectory.margins import MIN_SINGULARITY, NOZZLE_CLEARANCE, SELF_CLEARANCE
+
+if TYPE_CHECKING:
+    from weldcell.program.model import Program
 
 log = logging.getLogger(__name__)
 NDArrayF = npt.NDArray[np.float64]
@@ -120,7 +123,7 @@ class ValidationOptions:
 
 def validate_trajectory(
     traj: JointTrajectory,
-    program: Any = None,
+    program: Program | None = None,
     *,
     cell: CellModel | None = None,
     options: ValidationOptions | None = None,
@@ -161,15 +164,6 @@ def _robot_model_limits(traj: JointTrajectory) -> tuple[NDArrayF | None, NDArray
         return None, None
 
 
-def _runs(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
-    """(first, last) index of each run of True in ``mask``."""
-    if not mask.any():
-        return []
-    m = np.concatenate([[False], mask, [False]]).astype(np.int8)
-    d = np.diff(m)
-    return list(zip(np.flatnonzero(d == 1).tolist(), (np.flatnonzero(d == -1) - 1).tolist(), strict=True))
-
-
 class _Context:
     """Seam/transit labels per sample."""
 
@@ -203,7 +197,10 @@ class _Context:
 
 
 def validate_in_scene(
-    scene: Scene, traj: JointTrajectory, options: ValidationOptions | None = None, program: Any = None
+    scene: Scene,
+    traj: JointTrajectory,
+    options: ValidationOptions | None = None,
+    program: Program | None = None,
 ) -> ValidationReport:
     """Validate ``traj`` in an already built scene (DIRECT or GUI world). See the module docstring.
 
@@ -250,11 +247,11 @@ def validate_in_scene(
         (arc & (dev > options.max_tcp_deviation_weld), options.max_tcp_deviation_weld),
         (~arc & (dev > options.max_tcp_deviation_transit), options.max_tcp_deviation_transit),
     ):
-        for a, b in _runs(mask):
+        for a, b in true_runs(mask):
             violations.append(
                 ctx.violation(ViolationKind.TCP_DEVIATION, a, b, (), float(dev[a : b + 1].max()), lim)
             )
-    for a, b in _runs(arc & (ang > options.max_torch_angle_error)):
+    for a, b in true_runs(arc & (ang > options.max_torch_angle_error)):
         violations.append(
             ctx.violation(
                 ViolationKind.TORCH_ANGLE,
@@ -288,7 +285,7 @@ def validate_in_scene(
         (ViolationKind.TCP_SPEED, speed, safety.tcp_speed),
         (ViolationKind.ELBOW_SPEED, elbow_speed, safety.elbow_speed),
     ):
-        for a, b in _runs(v > lim * (1.0 + options.limit_tolerance)):
+        for a, b in true_runs(v > lim * (1.0 + options.limit_tolerance)):
             violations.append(ctx.violation(kind, a, b, (), float(v[a : b + 1].max()), lim))
     programmed = _programmed_speeds(traj, program)
     violations += _coverage_violations(traj, program, T_world_tcp, options, ctx)
@@ -304,7 +301,7 @@ def validate_in_scene(
 
     sing_idx, sing = _singularity(scene, traj, idx, options)
     # near a singularity only Cartesian (weld) motion needs huge joint speeds; joint moves pass freely
-    for a, b in _runs((sing < options.min_singularity) & traj.arc_on[sing_idx]):
+    for a, b in true_runs((sing < options.min_singularity) & traj.arc_on[sing_idx]):
         i0, i1 = int(sing_idx[a]), int(sing_idx[b])
         violations.append(
             ctx.violation(
@@ -317,7 +314,7 @@ def validate_in_scene(
         from weldcell.sim.dynamics import dynamic_replay
 
         tracking = dynamic_replay(scene, traj, idx)
-        for a, b in _runs(tracking > options.max_tracking_error):
+        for a, b in true_runs(tracking > options.max_tracking_error):
             violations.append(
                 ctx.violation(
                     ViolationKind.TRACKING,
@@ -596,7 +593,7 @@ def _limit_violations(
         q = traj.q[:, j]
         if hi[j] > lo[j]:  # pybullet reports lower > upper for unlimited joints
             for side, mask, lim in ((0, q < lo[j] - 1e-9, lo[j]), (1, q > hi[j] + 1e-9, hi[j])):
-                for a, b in _runs(mask):
+                for a, b in true_runs(mask):
                     seg = q[a : b + 1]
                     worst = float(seg.min() if side == 0 else seg.max())
                     out.append(ctx.violation(ViolationKind.JOINT_POSITION, a, b, (name,), worst, float(lim)))
@@ -605,7 +602,7 @@ def _limit_violations(
             v_fd = np.abs(np.diff(traj.q[:, j])) / traj.dt
             v = np.maximum(v, np.concatenate([v_fd, v_fd[-1:]]))
         if qd_max[j] > 0:
-            for a, b in _runs(v > qd_max[j] * tol):
+            for a, b in true_runs(v > qd_max[j] * tol):
                 out.append(
                     ctx.violation(
                         ViolationKind.JOINT_VELOCITY,
@@ -618,7 +615,7 @@ def _limit_violations(
                 )
         if qdd_max is not None:
             acc = np.abs(traj.qdd[:, j])
-            for a, b in _runs(acc > qdd_max[j] * tol):
+            for a, b in true_runs(acc > qdd_max[j] * tol):
                 out.append(
                     ctx.violation(
                         ViolationKind.JOINT_ACCELERATION,
@@ -683,7 +680,7 @@ def _nominal_corners(p_nom: NDArrayF, dt: float, max_deviation: float) -> npt.ND
 
 def _coverage_violations(
     traj: JointTrajectory,
-    program: Any,
+    program: Program | None,
     T_world_tcp: NDArrayF,
     options: ValidationOptions,
     ctx: _Context,
@@ -736,15 +733,15 @@ def _coverage_violations(
     return out
 
 
-def _programmed_speeds(traj: JointTrajectory, program: Any) -> list[float]:
+def _programmed_speeds(traj: JointTrajectory, program: Program | None) -> list[float]:
     """Programmed travel speed [m/s] of each arc-on run of ``traj``, in time order.
 
     Runs of one seam are matched in order to that seam's passes and stitches from the program's
     tool paths (each pass may have its own procedure); without a program, or when the counts do
     not match, the trajectory's per-seam ``travel_speed`` is used.
     """
-    runs = _runs(traj.arc_on)
-    fallback = [float(traj.travel_speed.get(traj.seam_ids[int(traj.seam_index[a])], "nan")) for a, _ in runs]
+    runs = traj.arc_segments()
+    fallback = [float(traj.travel_speed.get(r.seam_id or "", "nan")) for r in runs]
     if program is None:
         return fallback
     try:
@@ -758,12 +755,11 @@ def _programmed_speeds(traj: JointTrajectory, program: Any) -> list[float]:
     for seg in sorted(segments, key=lambda g: (g.seam_id, g.pass_index, g.stitch_index)):
         queues.setdefault(seg.seam_id, []).append(float(seg.travel_speed))
     counts: dict[str, int] = {}
-    for a, _ in runs:
-        sid = traj.seam_ids[int(traj.seam_index[a])]
-        counts[sid] = counts.get(sid, 0) + 1
+    for r in runs:
+        counts[r.seam_id or ""] = counts.get(r.seam_id or "", 0) + 1
     out = []
-    for (a, _), fb in zip(runs, fallback, strict=True):
-        sid = traj.seam_ids[int(traj.seam_index[a])]
+    for r, fb in zip(runs, fallback, strict=True):
+        sid = r.seam_id or ""
         q = queues.get(sid, [])
         matched = counts[sid] == sum(1 for g in segments if g.seam_id == sid)
         out.append(q.pop(0) if matched and q else fb)
@@ -783,7 +779,7 @@ def _seam_metrics(
 ) -> tuple[list[SeamMetrics], list[Violation]]:
     out: list[SeamMetrics] = []
     viol: list[Violation] = []
-    runs = _runs(traj.arc_on)
+    runs = [(r.first, r.last) for r in traj.arc_segments()]
     s = traj.seam_s
     speed_err = np.abs(speed - speed_nom)
     nozzle_items = [(i, p) for i, p in checks.items() if p.rule == "nozzle-workpiece"]
@@ -817,7 +813,7 @@ def _seam_metrics(
             lim = options.max_travel_speed_error * v_prog
             run_err = np.zeros_like(on)
             run_err[a : b + 1] = speed_err[a : b + 1] > lim
-            for c, d in _runs(run_err):
+            for c, d in true_runs(run_err):
                 viol.append(
                     ctx.violation(ViolationKind.TRAVEL_SPEED, c, d, (), float(speed[c : d + 1].max()), v_prog)
                 )

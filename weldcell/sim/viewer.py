@@ -24,7 +24,6 @@ import numpy.typing as npt
 import pybullet as pb
 
 from weldcell.errors import ValidationError
-from weldcell.planning.trajectory import JointTrajectory
 from weldcell.sim.cell_model import CellModel
 from weldcell.sim.render import (
     BEAD,
@@ -40,6 +39,7 @@ from weldcell.sim.render import (
 from weldcell.sim.report import ValidationReport
 from weldcell.sim.scene import Scene, build_scene
 from weldcell.sim.world import Mode, PybulletWorld
+from weldcell.trajectory import JointTrajectory
 
 log = logging.getLogger(__name__)
 NDArrayF = npt.NDArray[np.float64]
@@ -209,7 +209,7 @@ def view(
         shot = seg = None
         if screenshot is not None and world.is_connected:
             c = pb.getDebugVisualizerCamera(physicsClientId=cid)
-            cam_now = Camera(tuple(c[11]), c[10], math.radians(c[8]), math.radians(c[9]))  # type: ignore[arg-type]
+            cam_now = Camera(tuple(c[11]), c[10], math.radians(c[8]), math.radians(c[9]))
             shot, seg = render(scene, cam_now, *screenshot)
         return ViewResult(frames, float(traj.t[play.index]), shot, seg, scene.robot_id)
 

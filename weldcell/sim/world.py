@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import pybullet as pb
 
-from weldcell.errors import ModelError, ValidationError
+from weldcell.errors import ModelError, SimulatorError
 from weldcell.sim._bullet import pos_quat_xyzw_from_se3
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ class Mode(Enum):
     GUI = "gui"
 
 
-class SimConnectionError(ValidationError):
+class SimConnectionError(SimulatorError):
     """pybullet could not open a physics client (for GUI: no display)."""
 
 

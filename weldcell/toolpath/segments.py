@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from weldcell.errors import ToolpathError
+from weldcell.errors import InvalidValueError, ToolpathError
 from weldcell.program.geometry import SeamCurve
 from weldcell.program.model import Procedure, Program, Seam, Weave
 from weldcell.spatial import se3_from_rotation_translation
@@ -99,12 +99,12 @@ class WeldSegment:
                 object.__setattr__(self, name, _ro(value))
         n = self.s.shape[0]
         if self.s.ndim != 1 or n < 2 or self.T_world_tcp.shape != (n, 4, 4):
-            raise ValueError(
+            raise InvalidValueError(
                 f"WeldSegment: s (N,) and T_world_tcp (N, 4, 4) must match, N ≥ 2; got "
                 f"{self.s.shape} and {self.T_world_tcp.shape}"
             )
         if not self.travel_speed > 0.0:
-            raise ValueError(f"WeldSegment.travel_speed must be > 0 m/s, got {self.travel_speed}")
+            raise InvalidValueError(f"WeldSegment.travel_speed must be > 0 m/s, got {self.travel_speed}")
 
     @property
     def length(self) -> float:

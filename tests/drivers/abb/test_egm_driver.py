@@ -25,7 +25,7 @@ from weldcell.drivers.abb.config import EgmConfig, EgmConfigError
 from weldcell.drivers.abb.driver import EgmDriver
 from weldcell.drivers.base import ExecutionOutcome, RobotDriver, joint_move
 from weldcell.errors import DriverFaultError, DriverTimeoutError
-from weldcell.planning.trajectory import load_trajectory, save_trajectory
+from weldcell.trajectory import load_trajectory, save_trajectory
 
 pytest.importorskip("abb_robot_client._egm_protobuf.egm_pb2", reason="abb-robot-client==0.4.0 (test extra)")
 

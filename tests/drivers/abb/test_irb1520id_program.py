@@ -6,8 +6,8 @@ import numpy as np
 from abb_helpers import Validated
 
 from weldcell.kinematics import load_robot
-from weldcell.planning.stamp import verify_stamp
-from weldcell.planning.trajectory import load_trajectory
+from weldcell.trajectory import load_trajectory
+from weldcell.trajectory.stamp import verify_stamp
 
 
 def test_plans_and_validates(irb1520_validated: Validated) -> None:

@@ -23,9 +23,9 @@ from weldcell.drivers.abb.rapid_export import (
     read_robtargets,
 )
 from weldcell.kinematics import load_robot
-from weldcell.planning.trajectory import JointTrajectory, load_trajectory
 from weldcell.program import load_program
 from weldcell.spatial.se3 import se3_from_xyz_rpy
+from weldcell.trajectory import JointTrajectory, load_trajectory
 
 
 def rapidchecker(path: Path) -> subprocess.CompletedProcess[str]:

@@ -24,7 +24,7 @@ from weldcell.drivers.fanuc.config import FanucConfig
 from weldcell.drivers.fanuc.driver import FanucDriver
 from weldcell.drivers.fanuc.joints import controller_deg_from_q
 from weldcell.errors import DriverFaultError, StampError
-from weldcell.planning.trajectory import JointTrajectory, load_trajectory, save_trajectory
+from weldcell.trajectory import JointTrajectory, load_trajectory, save_trajectory
 
 airo = pytest.importorskip("airo_fanuc.testing", reason="airo-fanuc==0.1.0 (test extra)")
 

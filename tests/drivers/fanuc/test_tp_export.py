@@ -17,7 +17,7 @@ from weldcell.drivers.fanuc.joints import T_base_world, controller_deg_from_q, p
 from weldcell.drivers.fanuc.tp_export import TpExportError, TpExportOptions, export_tp
 from weldcell.errors import StampError
 from weldcell.kinematics import load_robot
-from weldcell.planning.trajectory import load_trajectory
+from weldcell.trajectory import load_trajectory
 
 GRAMMAR = Path(__file__).resolve().parent / "ls_subset.lark"
 PARSER = Lark(GRAMMAR.read_text(), parser="lalr", maybe_placeholders=False)
@@ -180,7 +180,7 @@ def test_refuses_unvalidated_and_non_fanuc(tmp_path: Path, arcmate_validated: Va
     import shutil
 
     from weldcell.drivers.base import joint_move
-    from weldcell.planning.trajectory import save_trajectory
+    from weldcell.trajectory import save_trajectory
 
     copy = tmp_path / "t.npz"
     shutil.copy(arcmate_validated.traj, copy)  # no stamp beside it

@@ -25,7 +25,7 @@ from weldcell.drivers.fanuc.driver import FanucDriver
 from weldcell.drivers.fanuc.joints import controller_deg_from_q
 from weldcell.drivers.fanuc.virtual_controller import VirtualFanuc, VirtualFanucConfig
 from weldcell.errors import DriverError, DriverFaultError
-from weldcell.planning.trajectory import JointTrajectory, save_trajectory
+from weldcell.trajectory import JointTrajectory, save_trajectory
 
 wire = pytest.importorskip("airo_fanuc.testing.wire", reason="airo-fanuc==0.1.0 (test extra)")
 

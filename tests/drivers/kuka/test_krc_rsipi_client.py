@@ -141,7 +141,7 @@ def test_our_driver_against_krc_process(tmp_path: Path, cycle_ms: int) -> None:
 
     from weldcell.drivers.base import ExecutionOutcome, joint_move
     from weldcell.drivers.kuka.driver import RsiDriver
-    from weldcell.planning.trajectory import save_trajectory
+    from weldcell.trajectory import save_trajectory
 
     port = free_udp_port()
     drv = RsiDriver(RsiConfig(port=port, cycle=cycle_ms / 1000))

@@ -32,7 +32,7 @@ from weldcell.drivers.kuka.krl_export import (
 )
 from weldcell.errors import StampError
 from weldcell.kinematics import load_robot
-from weldcell.planning.trajectory import load_trajectory, save_trajectory
+from weldcell.trajectory import load_trajectory, save_trajectory
 
 GRAMMAR = Lark((Path(__file__).parent / "krl_subset.lark").read_text(), parser="earley", lexer="dynamic")
 

@@ -22,7 +22,7 @@ from weldcell.drivers.kuka.config import RsiConfig, RsiConfigError
 from weldcell.drivers.kuka.driver import RsiDriver
 from weldcell.drivers.kuka.rsi_xml import decode_rob, decode_sen, encode_rob, encode_sen
 from weldcell.drivers.kuka.virtual_krc import KrcConfig, VirtualKrc
-from weldcell.planning.trajectory import save_trajectory
+from weldcell.trajectory import save_trajectory
 
 START = (10.0, -80.0, 95.0, 5.0, 50.0, -20.0)
 

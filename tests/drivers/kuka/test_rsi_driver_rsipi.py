@@ -29,7 +29,7 @@ from weldcell.drivers.kuka.driver import RsiDriver
 from weldcell.drivers.kuka.rsi_files import ethernet_config_xml
 from weldcell.drivers.kuka.rsi_xml import RobTelegram
 from weldcell.errors import DriverFaultError
-from weldcell.planning.trajectory import JointTrajectory, load_trajectory, save_trajectory
+from weldcell.trajectory import JointTrajectory, load_trajectory, save_trajectory
 
 pytest.importorskip("RSIPI.rsi_echo_server", reason="rsipi==0.3.0 (test extra, installed with --no-deps)")
 

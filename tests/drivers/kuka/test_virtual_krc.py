@@ -18,7 +18,7 @@ from weldcell.drivers.kuka.driver import RsiDriver
 from weldcell.drivers.kuka.rsi_xml import RobTelegram, decode_rob, encode_sen
 from weldcell.drivers.kuka.virtual_krc import KrcConfig, VirtualKrc
 from weldcell.errors import DriverFaultError
-from weldcell.planning.trajectory import save_trajectory
+from weldcell.trajectory import save_trajectory
 
 START = (10.0, -80.0, 95.0, 5.0, 50.0, -20.0)
 

@@ -30,9 +30,9 @@ from weldcell.drivers.ur.export import (
 from weldcell.drivers.ur.replay import compare_with_plan, replay_program
 from weldcell.drivers.ur.virtual_motion import Profile, fk_batch, ik_newton
 from weldcell.planning import PlanOptions, plan_program, save_trajectory
-from weldcell.planning.trajectory import ArcEvent, JointTrajectory
 from weldcell.planning.weld import CORNER_TOLERANCE
 from weldcell.program import load_program
+from weldcell.trajectory import ArcEvent, JointTrajectory
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]

@@ -38,10 +38,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from weldcell.drivers.kuka.krl_export import _runs, fit_path, simplify_joint_path
+from weldcell.drivers.kuka.krl_export import fit_path, simplify_joint_path
 from weldcell.errors import ValidationError
-from weldcell.planning.trajectory import JointTrajectory, load_trajectory
 from weldcell.spatial.se3 import quat_wxyz_from_rotation, se3_from_xyz_quat_wxyz
+from weldcell.trajectory import JointTrajectory, load_trajectory
 
 NDArrayF = npt.NDArray[np.float64]
 NDArrayI = npt.NDArray[np.int64]
@@ -364,7 +364,7 @@ def build_rapid(
     transit = ~np.asarray(traj.arc_on[1:], dtype=bool)
     v_tr = float(np.max(v[transit], initial=0.1)) * 1000.0
     decl.append(f"CONST speeddata vTransit := [{_num(max(v_tr, 10.0), 1)},500,5000,1000];")
-    welds = _runs(np.asarray(traj.arc_on, dtype=bool))
+    welds = [(w.first, w.last) for w in traj.arc_segments()]
     summary.welds = len(welds)
     n = traj.n_samples
     bounds = [(0, welds[0][0] if welds else n - 1)]
@@ -482,7 +482,7 @@ def export_rapid(
         RapidExportError: not an ABB trajectory, no weld program, or the file cannot be written.
     """
     from weldcell.drivers.ur.export import find_program
-    from weldcell.planning.stamp import FROM_ENVIRONMENT, verify_stamp
+    from weldcell.trajectory.stamp import FROM_ENVIRONMENT, verify_stamp
 
     opts = options or RapidExportOptions()
     src = Path(traj_path)

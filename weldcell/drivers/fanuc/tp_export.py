@@ -43,7 +43,7 @@ import numpy.typing as npt
 from weldcell.drivers.fanuc.joints import T_base_world, controller_deg_from_q, j23_coupled, xyzwpr_from_pose
 from weldcell.drivers.kuka.krl_export import fit_path, simplify_joint_path
 from weldcell.errors import DriverError, ValidationError
-from weldcell.planning.trajectory import JointTrajectory, load_trajectory
+from weldcell.trajectory import JointTrajectory, load_trajectory
 
 NDArrayF = npt.NDArray[np.float64]
 
@@ -349,7 +349,7 @@ def export_tp(
         StampError: no matching stamp and ``force_unvalidated`` is False.
         TpExportError: not a FANUC trajectory, or the file cannot be written.
     """
-    from weldcell.planning.stamp import FROM_ENVIRONMENT, verify_stamp
+    from weldcell.trajectory.stamp import FROM_ENVIRONMENT, verify_stamp
 
     opts = options or TpExportOptions()
     src = Path(traj_path)
@@ -383,7 +383,7 @@ def export_for_cli(
     trajectory: Path, output: Path, program: Path | None, force_unvalidated: bool, stamp_key: Path | None
 ) -> list[str]:
     """``weldcell export --format fanuc-tp``: write the program, return the lines to print."""
-    from weldcell.planning.stamp import FROM_ENVIRONMENT
+    from weldcell.trajectory.stamp import FROM_ENVIRONMENT
 
     prog = None
     if program is not None:

@@ -36,8 +36,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from weldcell.errors import ValidationError
-from weldcell.planning.trajectory import JointTrajectory, load_trajectory
+from weldcell.errors import ExportError
+from weldcell.trajectory import JointTrajectory, load_trajectory, true_runs
 
 NDArrayF = npt.NDArray[np.float64]
 
@@ -47,7 +47,7 @@ T_KFLANGE_FLANGE = np.array(
 )
 
 
-class KrlExportError(ValidationError):
+class KrlExportError(ExportError):
     """A trajectory that cannot be written as KRL (not a KUKA arm, bad options, unwritable files)."""
 
 
@@ -280,7 +280,7 @@ def fit_path(T: NDArrayF, tol: float, otol: float) -> list[tuple[str, int, int]]
 
     def longest(i: int, ok: object, first: int) -> int:
         """Largest j ≥ i + first with ok(i … j), or -1; exponential then binary search."""
-        check = ok  # type: ignore[assignment]
+        check = ok
         j = min(i + first, n - 1)
         if j - i < first and j - i < 1:
             return -1
@@ -346,15 +346,6 @@ def simplify_joint_path(q: NDArrayF, tol: float) -> list[int]:
 
 
 # --- export ------------------------------------------------------------------------------------
-
-
-def _runs(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
-    """(first, last) sample of each run of True."""
-    m = np.concatenate([[False], mask, [False]]).astype(np.int8)
-    d = np.diff(m)
-    starts = np.flatnonzero(d == 1)
-    ends = np.flatnonzero(d == -1) - 1
-    return list(zip(starts.tolist(), ends.tolist(), strict=True))
 
 
 def _axis_literal(q: NDArrayF) -> str:
@@ -438,7 +429,7 @@ def build_krl(
     pct = np.clip(pct, 1, 100).astype(int)
     for i in range(6):
         out(f"$VEL_AXIS[{i + 1}]={int(pct[i])}")
-    welds = _runs(np.asarray(traj.arc_on, dtype=bool))
+    welds = [(w.first, w.last) for w in traj.arc_segments()]
     summary.welds = len(welds)
     n = traj.n_samples
     bounds = [(0, welds[0][0] if welds else n - 1)]
@@ -489,7 +480,7 @@ def build_krl(
         min_samples = max(1, round(options.min_dwell / traj.dt))
         stops = [
             (m0 + a, m0 + b)
-            for a, b in _runs(seg / traj.dt <= options.dwell_speed)
+            for a, b in true_runs(seg / traj.dt <= options.dwell_speed)
             if b - a + 1 >= min_samples
         ]
         spans: list[tuple[int, int, float]] = []  # (first, last sample, dwell after [s])
@@ -565,7 +556,7 @@ def export_krl(
         KrlExportError: not a KUKA trajectory, or the files cannot be written.
         TrajectoryFormatError: the trajectory file cannot be read.
     """
-    from weldcell.planning.stamp import FROM_ENVIRONMENT, verify_stamp
+    from weldcell.trajectory.stamp import FROM_ENVIRONMENT, verify_stamp
 
     opts = options or KrlExportOptions()
     src_path = Path(traj_path)
@@ -613,7 +604,7 @@ def export_rsi_files(
     """
     from weldcell.drivers.kuka.config import RsiConfig
     from weldcell.drivers.kuka.rsi_files import ethernet_config_xml, krl_rsi_program, rsi_context_xml
-    from weldcell.planning.stamp import FROM_ENVIRONMENT, verify_stamp
+    from weldcell.trajectory.stamp import FROM_ENVIRONMENT, verify_stamp
 
     assert isinstance(config, RsiConfig)
     src_path = Path(traj_path)
@@ -630,12 +621,12 @@ def export_rsi_files(
         config = replace(config, robot=traj.robot)
     low = name.lower()
     eth = f"{low}_eth.xml"
-    src, dat = krl_rsi_program(name, f"{low}.rsi", config, np.degrees(traj.q[0]).tolist())  # type: ignore[arg-type]
+    src, dat = krl_rsi_program(name, f"{low}.rsi", config, np.degrees(traj.q[0]).tolist())
     files = {
         f"{low}.src": src,
         f"{low}.dat": dat,
-        f"{low}.rsi.xml": rsi_context_xml(config, eth),  # type: ignore[arg-type]
-        eth: ethernet_config_xml(config),  # type: ignore[arg-type]
+        f"{low}.rsi.xml": rsi_context_xml(config, eth),
+        eth: ethernet_config_xml(config),
     }
     out = Path(out_dir)
     if out.exists() and not out.is_dir():

@@ -69,7 +69,7 @@ from weldcell.errors import (
     DriverTimeoutError,
     ProtocolError,
 )
-from weldcell.planning.trajectory import JointTrajectory
+from weldcell.trajectory import JointTrajectory
 
 log = logging.getLogger(__name__)
 
@@ -311,23 +311,10 @@ class _Stream:
     def __init__(self, handle: ExecutionHandle, cycle: float, session: int, lookahead: int) -> None:
         traj = handle.traj
         s0, s1 = handle.start_index, handle.end_index
-        if abs(traj.dt - cycle) < 1e-12:
-            self.samples = np.ascontiguousarray(traj.q[s0:s1], dtype=np.float64)
-            self.flags = traj.arc_on[s0:s1].astype(np.int32)
-            self.scale = 1.0
-        else:  # resample the slice to the controller cycle
-            t_end = (s1 - 1 - s0) * traj.dt
-            tt = np.arange(0.0, t_end + 1e-12, cycle)
-            if tt[-1] < t_end - 1e-12:
-                tt = np.append(tt, t_end)
-            src_t = (np.arange(s0, s1) - s0) * traj.dt
-            self.samples = np.stack(
-                [np.interp(tt, src_t, traj.q[s0:s1, j]) for j in range(traj.q.shape[1])], 1
-            )
-            self.flags = traj.arc_on[s0 + np.minimum((tt / traj.dt).astype(int), s1 - 1 - s0)].astype(
-                np.int32
-            )
-            self.scale = cycle / traj.dt
+        points = traj.resample(cycle, s0, s1)  # the slice at the controller cycle
+        self.samples = np.ascontiguousarray(points.q, dtype=np.float64)
+        self.flags = points.arc_on.astype(np.int32)
+        self.scale = 1.0 if abs(traj.dt - cycle) < 1e-12 else cycle / traj.dt
         # wire format, prepared before the slice starts: one 48-byte big-endian row per set-point
         wire = np.ascontiguousarray(self.samples, dtype=">f8").tobytes()
         self.rows = [wire[k : k + _SAMPLE_BYTES] for k in range(0, len(wire), _SAMPLE_BYTES)]

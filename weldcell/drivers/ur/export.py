@@ -70,8 +70,8 @@ from weldcell.drivers.ur.export_params import (
 )
 from weldcell.drivers.ur.servo_program import IN_ALIVE
 from weldcell.drivers.ur.virtual_motion import fk_batch, joint_blend_length
-from weldcell.planning.stamp import FROM_ENVIRONMENT, KeySource, StampKey, verify_stamp
-from weldcell.planning.trajectory import JointTrajectory, load_trajectory
+from weldcell.trajectory import JointTrajectory, load_trajectory
+from weldcell.trajectory.stamp import FROM_ENVIRONMENT, KeySource, StampKey, verify_stamp
 
 NDArrayF = npt.NDArray[np.float64]
 
@@ -339,14 +339,9 @@ def weld_blocks(traj: JointTrajectory) -> tuple[WeldBlock, ...]:
     Raises:
         ExportError: arc events that do not match the arc-on samples, or arc on/off while moving.
     """
-    on = traj.arc_on.astype(np.int8)
-    edges = np.diff(np.concatenate(([0], on, [0])))
-    starts = np.flatnonzero(edges == 1)
-    ends = np.flatnonzero(edges == -1) - 1
     blocks: list[WeldBlock] = []
-    for i0, i1 in zip(starts.tolist(), ends.tolist(), strict=True):
-        k = int(traj.seam_index[i0])
-        blocks.append(WeldBlock(i0, i1, traj.seam_ids[k] if k >= 0 else f"segment{len(blocks) + 1}"))
+    for seg in traj.arc_segments():
+        blocks.append(WeldBlock(seg.first, seg.last, seg.seam_id or f"segment{len(blocks) + 1}"))
     if traj.events:
         kinds = [e.kind for e in traj.events]
         if kinds != ["arc_on", "arc_off"] * len(blocks):

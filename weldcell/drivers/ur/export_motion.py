@@ -1,6 +1,6 @@
 """Geometry of the URScript export: fit lines and arcs to weld paths, decimate servo tables, blend transits.
 
-Everything here is pure numpy on a planned :class:`~weldcell.planning.trajectory.JointTrajectory`;
+Everything here is pure numpy on a planned :class:`~weldcell.trajectory.JointTrajectory`;
 :mod:`weldcell.drivers.ur.export` turns the results into program text. Each result carries the
 verification the export relies on, computed with the virtual controller's motion model
 (:mod:`weldcell.drivers.ur.virtual_motion`: trapezoidal profiles, blends by superposition):

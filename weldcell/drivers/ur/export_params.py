@@ -13,12 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from weldcell.drivers.powersource.io import AnalogChannel, IoMap
-from weldcell.errors import ValidationError
-from weldcell.planning.trajectory import JointTrajectory
-
-
-class ExportError(ValidationError):
-    """A trajectory that cannot be exported (wrong robot, limits violated, inconsistent arc events)."""
+from weldcell.errors import ExportError as ExportError
+from weldcell.trajectory import JointTrajectory
 
 
 @dataclass(frozen=True, slots=True)

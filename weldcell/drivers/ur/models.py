@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from weldcell.errors import InvalidValueError
 from weldcell.spatial.se3 import rotation_from_rotvec, rotvec_from_rotation
 
 NDArrayF = npt.NDArray[np.float64]
@@ -90,7 +91,7 @@ def get_arm(name: str) -> URArm:
     try:
         return ARMS[name]
     except KeyError:
-        raise ValueError(f"unknown UR arm {name!r}; known: {sorted(ARMS)}") from None
+        raise InvalidValueError(f"unknown UR arm {name!r}; known: {sorted(ARMS)}") from None
 
 
 def fk(arm: URArm, q: npt.ArrayLike) -> NDArrayF:

@@ -20,7 +20,7 @@ from weldcell.drivers.ur.export import ExportError, weld_blocks
 from weldcell.drivers.ur.export_motion import densify, nearest_distance
 from weldcell.drivers.ur.virtual_core import ControllerCore, CoreConfig, SafetyMode
 from weldcell.drivers.ur.virtual_motion import tcp_positions
-from weldcell.planning.trajectory import JointTrajectory
+from weldcell.trajectory import JointTrajectory
 
 NDArrayF = npt.NDArray[np.float64]
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from weldcell.errors import ProtocolError
+from weldcell.errors import InvalidValueError, ProtocolError
 
 HEADER = struct.Struct(">HB")
 HEADER_SIZE = 3
@@ -247,7 +247,9 @@ class PackageReader:
 
     def __init__(self, max_size: int = MAX_PACKAGE_SIZE) -> None:
         if not HEADER_SIZE <= max_size <= MAX_PACKAGE_SIZE:
-            raise ValueError(f"max_size must be {HEADER_SIZE} ... {MAX_PACKAGE_SIZE} bytes, got {max_size}")
+            raise InvalidValueError(
+                f"max_size must be {HEADER_SIZE} ... {MAX_PACKAGE_SIZE} bytes, got {max_size}"
+            )
         self.max_size = max_size
         self._buf = bytearray()
 

@@ -76,7 +76,7 @@ def _target(e: Expr, line: int) -> tuple[str, list[Expr]]:
     return e.name, indices[::-1]
 
 
-class _Build(Transformer):  # type: ignore[type-arg]
+class _Build(Transformer):
     """Builds the nodes while the LALR parser reduces (no parse tree, no recursion)."""
 
     def __default__(self, data: Any, children: list[Any], meta: Any) -> Any:
@@ -139,7 +139,7 @@ class _Build(Transformer):  # type: ignore[type-arg]
         if len(c) == 1:
             return [c[0]]
         c[0].append(c[1])
-        return c[0]  # type: ignore[no-any-return]
+        return c[0]
 
     def param(self, c: list[Any]) -> tuple[str, Expr | None]:
         return (str(c[0]), c[1] if len(c) > 1 else None)
@@ -209,10 +209,10 @@ class _Build(Transformer):  # type: ignore[type-arg]
         if len(c) == 1:
             return [c[0]]
         c[0].append(c[1])
-        return c[0]  # type: ignore[no-any-return]
+        return c[0]
 
     def arg(self, c: list[Any]) -> Expr:
-        return c[0]  # type: ignore[no-any-return]
+        return c[0]
 
     def kwarg(self, c: list[Any]) -> tuple[str, Expr]:
         return (str(c[0]), c[1])
@@ -223,7 +223,7 @@ class _Build(Transformer):  # type: ignore[type-arg]
         if len(c[0]) >= MAX_LIST_ELEMENTS:
             raise URScriptError(f"line {c[1].line}: list literal longer than {MAX_LIST_ELEMENTS} elements")
         c[0].append(c[1])
-        return c[0]  # type: ignore[no-any-return]
+        return c[0]
 
     def list_lit(self, c: list[Any]) -> Expr:
         items: list[Expr] = c[0] or []
@@ -248,14 +248,14 @@ class _Build(Transformer):  # type: ignore[type-arg]
             isinstance(e, Const) and isinstance(e.value, (int, float)) and not isinstance(e.value, bool)
             for e in items
         ):
-            return Const(tok.line, Pose(float(e.value) for e in items), 2)  # type: ignore[attr-defined]
+            return Const(tok.line, Pose(float(e.value) for e in items), 2)
         return PoseLit(tok.line, items)
 
     def index(self, c: list[Any]) -> Expr:
         return Index(c[0].line, c[0], c[1])
 
     def prefix(self, c: list[Any]) -> Token:
-        return c[0]  # type: ignore[no-any-return]
+        return c[0]
 
     def operand(self, c: list[Any]) -> _Prefixed:
         *prefixes, node = c
@@ -309,7 +309,7 @@ class _Climb:
         o = self.seq[self.pos]
         self.pos += 1
         if not isinstance(o, _Prefixed):
-            return o  # type: ignore[no-any-return]
+            return o
         if not o.nots:
             return o.node
         node = self._loop(o.node, _NOT_OPERAND_PREC)
