@@ -134,7 +134,12 @@ def test_without_a_stop_object_the_driver_says_so(tmp_path: Path) -> None:
     finally:
         drv.close()
         krc.stop()
-    assert not end.ended and end.stop_replies > 10 and "STOP object" in end.message and "RSITimeout" in end.message
+    assert (
+        not end.ended
+        and end.stop_replies > 10
+        and "STOP object" in end.message
+        and "RSITimeout" in end.message
+    )
     assert running
 
 
@@ -281,5 +286,7 @@ def test_cli_controller_exits_0_when_the_sensor_ends_rsi() -> None:
             proc.wait(5)
     summary = json.loads(next(line for line in out.splitlines() if line.startswith("{")))
     assert proc.returncode == 0, out + err
-    assert summary["ended_by_sensor"] and not summary["running"] and "RSITimeout" not in summary["stop_reason"]
+    assert (
+        summary["ended_by_sensor"] and not summary["running"] and "RSITimeout" not in summary["stop_reason"]
+    )
     assert drv.session_end is not None and drv.session_end.ended
