@@ -452,12 +452,15 @@ class RsiDriver(RobotDriver):
             self._latest = tel
             self._latest_at = now
             self.stats["telegrams"] += 1
+            # Stop=1 only from the reply after the one that started ending: a slice's last set-point
+            # is never in the same reply as the Stop that makes the robot leave RSI_MOVECORR()
+            ending = self._ending
             akorr = self._corrections(tel, late_new)
             dio = self._dout
             stop: bool | None = None
             if self.config.stop_element:
-                stop = self._ending
-                self._stop_replies += int(self._ending)
+                stop = ending
+                self._stop_replies += int(ending)
             self._new.notify_all()
         if late_new:
             log.warning("robot reports %d late RSI packet(s) (Delay = %s)", late_new, tel.delay)
