@@ -6,6 +6,7 @@ import json
 import socket
 import subprocess
 import sys
+import threading
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import replace
@@ -20,7 +21,7 @@ from weldcell.drivers.base import ExecutionOutcome, joint_move
 from weldcell.drivers.kuka.config import RsiConfig, RsiConfigError
 from weldcell.drivers.kuka.driver import RsiDriver, rsi_config_from_url
 from weldcell.drivers.kuka.rsi_files import ethernet_config_xml, krl_rsi_program, rsi_context_xml
-from weldcell.drivers.kuka.rsi_xml import decode_rob, decode_sen, encode_sen
+from weldcell.drivers.kuka.rsi_xml import decode_rob, decode_sen, encode_rob, encode_sen
 from weldcell.drivers.kuka.virtual_krc import RSI_ENDED_MESSAGE, KrcConfig, VirtualKrc
 from weldcell.drivers.registry import parse_robot_url
 from weldcell.errors import DriverFaultError, ProtocolError
@@ -171,7 +172,7 @@ def test_silent_robot_is_not_waited_for() -> None:
 
 def test_krc_takes_stop_only_from_a_valid_reply() -> None:
     """Raw sensor: Stop=0 and a Stop=1 with a wrong IPOC change nothing; a valid Stop=1 ends RSI after
-    exactly ``off_cycles`` more telegrams (RSI_OFF), which still need answers."""
+    exactly ``off_cycles`` more telegrams (RSI_OFF), which still need answers but move nothing."""
     port = free_udp_port()
     sensor = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sensor.bind(("127.0.0.1", port))
@@ -194,8 +195,8 @@ def test_krc_takes_stop_only_from_a_valid_reply() -> None:
                 data, addr = sensor.recvfrom(65535)
             except TimeoutError:
                 break
-            after_stop += 1
-            sensor.sendto(encode_sen("ImFree", decode_rob(data).ipoc_text, [0.5] * 6, 0, stop=True), addr)
+            after_stop += 1  # RSI_MOVECORR() has returned: these corrections no longer move the robot
+            sensor.sendto(encode_sen("ImFree", decode_rob(data).ipoc_text, [0.9] * 6, 0, stop=True), addr)
         st = krc.status()
     finally:
         krc.stop()
@@ -290,3 +291,61 @@ def test_cli_controller_exits_0_when_the_sensor_ends_rsi() -> None:
         summary["ended_by_sensor"] and not summary["running"] and "RSITimeout" not in summary["stop_reason"]
     )
     assert drv.session_end is not None and drv.session_end.ended
+
+
+def test_relative_end_resends_a_dropped_last_increment_then_stops(tmp_path: Path) -> None:
+    """Hand-driven robot, relative mode: the reply with the slice's last sample carries Stop=0, the
+    next ones Stop=1; when that last reply was late (HOLDON=0 dropped it) the hold reply sends its
+    increment again, so the robot still ends at the slice's end; then silence ends the session."""
+    port = free_udp_port()
+    drv = RsiDriver(RsiConfig(port=port, cycle=0.012, mode="relative", silence=5.0))
+    robot = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    robot.bind(("127.0.0.1", 0))
+    ipoc = [1000]
+
+    def telegram(delay: int) -> tuple[np.ndarray, bool | None]:
+        ipoc[0] += 12
+        robot.sendto(encode_rob(ipoc[0], aipos=START, delay=delay), ("127.0.0.1", port))
+        while True:
+            sen = decode_sen(robot.recvfrom(65535)[0])
+            if sen.ipoc_text == str(ipoc[0]):
+                return np.array([sen.akorr[a] for a in ("A1", "A2", "A3", "A4", "A5", "A6")]), sen.stop
+
+    connect = threading.Thread(target=drv.connect, args=(10.0,))
+    connect.start()
+    try:
+        robot.settimeout(0.05)
+        while connect.is_alive():  # the driver binds, then waits for the first telegram
+            ipoc[0] += 12
+            robot.sendto(encode_rob(ipoc[0], aipos=START, delay=0), ("127.0.0.1", port))
+            time.sleep(0.05)
+        connect.join()
+        robot.settimeout(2.0)
+        q0 = np.radians(START)
+        traj = joint_move(drv.robot, q0, q0 + np.array([0.05, -0.04, 0.03, 0.05, -0.05, 0.06]), 0.012)
+        p = tmp_path / "r.npz"
+        save_trajectory(traj, p)
+        stamp_for_test(p, traj)
+        h = drv.execute(traj, traj_path=p)
+        drv.end_session_after(h)
+        sent = []
+        for _ in range(traj.n_samples + 5):
+            incr, stop = telegram(0)
+            sent.append(incr)
+            assert stop is False  # Stop=0 up to and with the reply carrying the last sample
+            if h.done:
+                break
+        assert h.result is not None and h.result.outcome is ExecutionOutcome.COMPLETED
+        # the last reply was late (Delay 1): the robot dropped its increment; the hold reply resends it
+        resend, stop1 = telegram(1)
+        hold, stop2 = telegram(1)
+        end = drv.end_session(timeout=1.0)  # the robot sends nothing more
+    finally:
+        drv.close()
+        robot.close()
+    assert stop1 is True and stop2 is True
+    np.testing.assert_allclose(resend, sent[-1], atol=1e-9)
+    np.testing.assert_allclose(hold, 0.0, atol=1e-12)
+    applied = np.sum(sent[:-1], axis=0) + resend  # what a HOLDON=0 robot added up
+    np.testing.assert_allclose(applied, np.degrees(traj.q[-1] - q0), atol=1e-4)
+    assert end.ended and end.stop_replies == 2

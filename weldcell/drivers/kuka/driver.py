@@ -466,19 +466,28 @@ class RsiDriver(RobotDriver):
             log.warning("robot reports %d late RSI packet(s) (Delay = %s)", late_new, tel.delay)
         return encode_sen(self.config.sentype, tel.ipoc_text, akorr, dio, stop=stop)
 
-    def _hold(self) -> list[float]:
-        """AKorr that keeps the robot where it is commanded now (lock held)."""
+    def _hold(self, late_new: int = 0) -> list[float]:
+        """AKorr that keeps the robot where it is commanded now (lock held).
+
+        In relative mode the increments of the latest ``late_new`` replies, which the robot dropped
+        (HOLDON=0), are sent again, so the robot still reaches the last commanded position.
+        """
         if self.config.mode == "absolute":
             return self._corr_deg.tolist()
-        self._sent_incr.append(np.zeros(6))
-        return [0.0] * 6
+        incr = np.zeros(6)
+        if late_new:
+            lost = list(self._sent_incr)[-late_new:]
+            if lost:
+                incr = np.sum(lost, axis=0)
+        self._sent_incr.append(incr)
+        return incr.tolist()
 
     def _corrections(self, tel: RobTelegram, late_new: int) -> list[float]:
         """AKorr of this cycle [deg]; advances the running execution (lock held)."""
         run = self._run
         ref = self._q_ref_deg if self._q_ref_deg is not None else np.zeros(6)
         if run is None or run.handle.done:
-            return self._hold()
+            return self._hold(late_new)
         if late_new:
             run.late += late_new
             limit = self.config.late_limit

@@ -415,6 +415,8 @@ class VirtualKrc:
         """Apply one cycle's reply (lock held); True when the controller stops."""
         st = self._status
         corr_in: NDArrayF
+        # after the STOP object fired, RSI_MOVECORR() has returned: corrections no longer move the robot
+        moving = self._stop_left is None
         if isinstance(reply, tuple):
             st.accepted += 1
             _, akorr, dio, stop = reply
@@ -437,7 +439,12 @@ class VirtualKrc:
                     f"{RSI_TIMEOUT_MESSAGE} ({st.late} late packets > Timeout {self.config.timeout_packets})"
                 )
                 return True
-        target = self._base + self._corr_out if self.config.mode == "absolute" else self._set + self._corr_out
+        if not moving:
+            target = self._set.copy()
+        elif self.config.mode == "absolute":
+            target = self._base + self._corr_out
+        else:
+            target = self._set + self._corr_out
         speed = np.abs(target - self._set) / self.config.cycle
         over = speed > self._vmax
         if np.any(over):
