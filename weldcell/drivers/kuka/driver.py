@@ -199,6 +199,8 @@ class RsiDriver(RobotDriver):
         self._ending = False  # replies carry Stop=1: the RSI session is being ended
         self._ending_since = 0.0
         self._stop_replies = 0
+        self._stop_confirmed = False  # a telegram after a Stop=1 reply reported it in time (Delay)
+        self._last_reply_stop = False
         #: How the last RSI session was ended (None while it runs, or if it was never ended).
         self.session_end: SessionEnd | None = None
 
@@ -235,6 +237,8 @@ class RsiDriver(RobotDriver):
         self._last_sp_deg = None
         self._ending = False
         self._stop_replies = 0
+        self._stop_confirmed = False
+        self._last_reply_stop = False
         self.session_end = None
         PROCESS_REALTIME.acquire(self.config.realtime)
         self._rt_held = True
@@ -308,7 +312,7 @@ class RsiDriver(RobotDriver):
         return self._end_session(timeout)
 
     def end_session_after(self, handle: ExecutionHandle) -> None:
-        """End the RSI session as soon as the execution ``handle`` completes (same cycle, no gap).
+        """End the RSI session as soon as the execution ``handle`` completes (the next cycle, no gap).
 
         The reply after the slice's last sample already carries Stop=1; :meth:`end_session` (or
         ``close()``) then waits for the robot to stop sending. A stopped or faulted execution does
@@ -366,7 +370,10 @@ class RsiDriver(RobotDriver):
                 while True:
                     now = time.monotonic()
                     quiet = now - self._latest_at
-                    if self._stop_replies and quiet > self.config.end_quiet:
+                    # silence after a Stop=1 reply the robot confirmed (Delay unchanged in the next
+                    # telegram), or a silence as long as ``silence`` after an unconfirmed one
+                    confirmed = self._stop_confirmed or quiet > self.config.silence
+                    if self._stop_replies and quiet > self.config.end_quiet and confirmed:
                         end = SessionEnd(
                             True,
                             self._stop_replies,
@@ -455,12 +462,15 @@ class RsiDriver(RobotDriver):
             # Stop=1 only from the reply after the one that started ending: a slice's last set-point
             # is never in the same reply as the Stop that makes the robot leave RSI_MOVECORR()
             ending = self._ending
+            if self._last_reply_stop and not late_new:
+                self._stop_confirmed = True  # the robot took the previous reply, Stop=1 included
             akorr = self._corrections(tel, late_new)
             dio = self._dout
             stop: bool | None = None
             if self.config.stop_element:
                 stop = ending
                 self._stop_replies += int(ending)
+                self._last_reply_stop = ending
             self._new.notify_all()
         if late_new:
             log.warning("robot reports %d late RSI packet(s) (Delay = %s)", late_new, tel.delay)
