@@ -177,7 +177,8 @@ RET=RSI_ON({mode},{ipo})
 IF (RET<>RSIOK) THEN
    HALT
 ENDIF
-RSI_MOVECORR(){handover}
+{handover}
+RSI_MOVECORR()
 RET=RSI_OFF()
 IF (RET<>RSIOK) THEN
    HALT
