@@ -166,6 +166,9 @@ def test_cell_run_cli_on_a_virtual_krc(tmp_path: Path, psu: VirtualPowerSourceHa
         assert seam.seam_id == "short_fillet" and seam.result == SEAM_DONE
         assert seam.s_stop == pytest.approx(0.030, abs=1e-6)
         assert _arc_polls(log, job.id)["short_fillet"] > 5
+        # after the job the cell ended the RSI session (Stop=1) and recorded it
+        (end,) = [e for e in log.events(job.id) if e.kind == "rsi_session_end"]
+        assert end.data["ended"] and end.data["stop_replies"] >= 1, end.message
     # the KRC saw the arc output switched on and off (DoutW) once, and closing the driver at the end
     # of the job ended RSI with Stop=1 (the exported STOP object): no late-packet count to RSITimeout
     assert st.accepted > 100

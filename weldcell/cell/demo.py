@@ -720,6 +720,7 @@ def _report_krc(krc: Any, robot: Any, log_path: Path, job_id: int, say: Progress
     """End the RSI session (closing the driver sends Stop=1: the KRC ends it like the exported STOP
     object), stop the virtual KRC and record what it saw (cycles, late packets, the arc output's on
     intervals, how RSI ended) in the job's weld log and the progress."""
+    end_robot_session(robot, log_path, job_id, say)
     robot.close()
     status = krc.stop()
     if status is None:
@@ -848,7 +849,27 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
             stamp_key=key,
             progress=say,
         )
+        end_robot_session(robot, options.log_path, job_id, say)
     return CellRunResult(state, message, job_id, options.log_path, traj_path, report_path, Path(program.path))
+
+
+def end_robot_session(robot: Any, log_path: Path, job_id: int, say: ProgressFn) -> None:
+    """End the robot's streaming session after the job, if its driver has one (KUKA RSI: Stop=1, so the
+    KRL program runs RSI_OFF and ends instead of breaking off with RSITimeout), and record how it ended
+    in the job's weld log (event ``rsi_session_end``) and the progress. Other drivers: nothing to do."""
+    end_session = getattr(robot, "end_session", None)
+    if end_session is None or not robot.connected:
+        return
+    end = end_session()
+    data = {
+        "ended": end.ended,
+        "stop_replies": end.stop_replies,
+        "waited_s": round(end.waited, 3),
+        "message": end.message,
+    }
+    with WeldLog(log_path) as wlog:
+        wlog.add_event(job_id, "rsi_session_end", end.message, data=data)
+    say(Progress("stage" if end.ended else "fault", end.message, data))
 
 
 def check_job_input(job: Path, *, stamp_key: StampKey | KeySource | None = FROM_ENVIRONMENT) -> None:
