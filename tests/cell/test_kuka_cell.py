@@ -110,7 +110,8 @@ def test_demo_kuka_cli_welds_both_seams(tmp_path: Path) -> None:
         assert len(intervals) == 2
         for a, b in intervals:
             assert 6.0 < b - a < 9.0  # 6.5 s of weld plus the arc start dwell and crater fill
-        assert krc[0].data["late"] <= 100 and krc[0].data["stop_reason"] == "stopped by the operator"
+        assert krc[0].data["late"] <= 100 and krc[0].data["ended_by_sensor"]
+        assert "ended by the sensor" in krc[0].data["stop_reason"]  # Stop=1, no RSITimeout
 
 
 def test_cell_run_cli_on_a_virtual_krc(tmp_path: Path, psu: VirtualPowerSourceHandle) -> None:
@@ -165,10 +166,13 @@ def test_cell_run_cli_on_a_virtual_krc(tmp_path: Path, psu: VirtualPowerSourceHa
         assert seam.seam_id == "short_fillet" and seam.result == SEAM_DONE
         assert seam.s_stop == pytest.approx(0.030, abs=1e-6)
         assert _arc_polls(log, job.id)["short_fillet"] > 5
-    # the KRC saw the arc output switched on and off (DoutW) once. (Once the cell has closed the driver
-    # nothing answers the KRC any more: it counts late packets until the test stops it, and may break
-    # off with RSITimeout before that, as a real KRC whose RSI program nobody ends would.)
+        # after the job the cell ended the RSI session (Stop=1) and recorded it
+        (end,) = [e for e in log.events(job.id) if e.kind == "rsi_session_end"]
+        assert end.data["ended"] and end.data["stop_replies"] >= 1, end.message
+    # the KRC saw the arc output switched on and off (DoutW) once, and closing the driver at the end
+    # of the job ended RSI with Stop=1 (the exported STOP object): no late-packet count to RSITimeout
     assert st.accepted > 100
+    assert st.ended_by_sensor and "RSITimeout" not in st.stop_reason, st.stop_reason
     assert [d & 1 for _, d in st.output_log] == [1, 0]
     # the power source made the arc (and ended it)
     assert psu.model.start_count >= 1 and not psu.model.status().current_flow

@@ -755,19 +755,21 @@ def _start_virtual_krc(
     krc.go()  # the operator starts the KRL program: RSI_ON, RSI_MOVECORR
     robot = connect_cell_robot(url, traj.robot, timeout=15.0)
 
-    def shutdown() -> None:  # the controller first: a sensor that stops answering is an RSI fault
-        krc.stop()
+    def shutdown() -> None:  # the driver first: it ends the RSI session (Stop=1), then the KRC stops
         robot.close()
+        krc.stop()
 
     stack.callback(shutdown)
     return robot, f"{url} (virtual KRC {traj.robot}, {config.cycle_ms} ms RSI cycle)", krc
 
 
 def _report_krc(krc: Any, robot: Any, log_path: Path, job_id: int, say: ProgressFn) -> None:
-    """Stop the virtual KRC and record what it saw (cycles, late packets, the arc output's on
-    intervals) in the job's weld log and the progress."""
-    status = krc.stop()
+    """End the RSI session (closing the driver sends Stop=1: the KRC ends it like the exported STOP
+    object), stop the virtual KRC and record what it saw (cycles, late packets, the arc output's on
+    intervals, how RSI ended) in the job's weld log and the progress."""
+    end_robot_session(robot, log_path, job_id, say)
     robot.close()
+    status = krc.stop()
     if status is None:
         say(Progress("fault", "the virtual KRC ended without reporting its counters"))
         return
@@ -786,13 +788,19 @@ def _report_krc(krc: Any, robot: Any, log_path: Path, job_id: int, say: Progress
         f"virtual KRC: {status.cycles} RSI cycles, {status.late} late packet(s), "
         f"arc output $OUT[1] on {len(on)} time(s) for {total:.1f} s in all"
         + ("" if t_on is None else ", still on at the end")
-        + (f"; RSI stopped: {status.stop_reason}" if not status.running and status.stop_reason else "")
+        + (f"; {status.stop_reason}" if status.ended_by_sensor else "")
+        + (
+            f"; RSI stopped: {status.stop_reason}"
+            if not status.running and status.stop_reason and not status.ended_by_sensor
+            else ""
+        )
     )
     data = {
         "cycles": status.cycles,
         "late": status.late,
         "arc_output_on_s": [[a, b] for a, b in on],
         "stop_reason": status.stop_reason,
+        "ended_by_sensor": status.ended_by_sensor,
     }
     with WeldLog(log_path) as wlog:
         wlog.add_event(job_id, "virtual_krc", message, data=data)
@@ -916,6 +924,7 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
             progress=say,
             program_mode=program_mode,
         )
+        end_robot_session(robot, options.log_path, job_id, say)
     return CellRunResult(
         state,
         message,
@@ -925,6 +934,25 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
         report_path,
         Path(program.path) if program is not None else None,
     )
+
+
+def end_robot_session(robot: Any, log_path: Path, job_id: int, say: ProgressFn) -> None:
+    """End the robot's streaming session after the job, if its driver has one (KUKA RSI: Stop=1, so the
+    KRL program runs RSI_OFF and ends instead of breaking off with RSITimeout), and record how it ended
+    in the job's weld log (event ``rsi_session_end``) and the progress. Other drivers: nothing to do."""
+    end_session = getattr(robot, "end_session", None)
+    if end_session is None or not robot.connected:
+        return
+    end = end_session()
+    data = {
+        "ended": end.ended,
+        "stop_replies": end.stop_replies,
+        "waited_s": round(end.waited, 3),
+        "message": end.message,
+    }
+    with WeldLog(log_path) as wlog:
+        wlog.add_event(job_id, "rsi_session_end", end.message, data=data)
+    say(Progress("stage" if end.ended else "fault", end.message, data))
 
 
 def check_job_input(job: Path, *, stamp_key: StampKey | KeySource | None = FROM_ENVIRONMENT) -> None:

@@ -23,6 +23,7 @@ from weldcell.cell.demo import (
     check_robot_url,
     connect_cell_robot,
     connect_power_source,
+    end_robot_session,
     params_from_program,
     weld,
 )
@@ -163,4 +164,5 @@ def resume_job(options: ResumeOptions, progress: ProgressFn | None = None) -> Ce
             recover_job=job.id,
             stamp_key=key,
         )
+        end_robot_session(robot, options.log_path, job_id, say)
     return CellRunResult(state, message, job_id, Path(options.log_path), traj_path, None, prog_path)

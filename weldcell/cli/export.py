@@ -90,7 +90,9 @@ def register(app: typer.Typer) -> None:
         sensor_url: str = typer.Option(
             "kuka-rsi://127.0.0.1:59152",
             "--sensor-url",
-            help="kuka-rsi: the RSI driver's address and settings.",
+            help="kuka-rsi: the RSI driver's address and settings "
+            "(?cycle_ms=4|12&mode=absolute|relative&stop=1|0; stop=0 leaves out the Stop element and "
+            "the STOP object that end the session cleanly).",
         ),
     ) -> None:
         """Write TRAJECTORY as URScript: movel/movec welds, blended movej transits, weld parameters."""

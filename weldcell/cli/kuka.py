@@ -47,11 +47,17 @@ def controller_kuka_rsi(
         "--arc-loopback",
         help="DO:DI:DELAY - DiL bit DI follows DiO bit DO after DELAY s (simulated arc established).",
     ),
+    stop_object: bool = typer.Option(
+        True,
+        "--stop-object/--no-stop-object",
+        help="The context wires <Stop> to a STOP object (as exported): Stop=1 ends RSI normally.",
+    ),
 ) -> None:
     """Run a virtual KUKA controller: one <Rob> telegram per cycle to the sensor, RSI rules for replies.
 
     Prints one JSON line with the counters when it ends. Exits 1 when RSI broke off (RSITimeout,
-    limit switch, speed) and 0 when stopped by --duration or Ctrl-C.
+    limit switch, speed) and 0 when the sensor ended it (Stop=1) or it was stopped by --duration
+    or Ctrl-C.
     """
     from weldcell.drivers.kuka.virtual_krc import KrcConfig, VirtualKrc
 
@@ -92,6 +98,7 @@ def controller_kuka_rsi(
         q_start_deg=q,
         digin=digin,
         arc_loopback=loop,
+        stop_object=stop_object,
     )
     krc = VirtualKrc(cfg)
     src = krc.address
@@ -118,9 +125,12 @@ def controller_kuka_rsi(
         "dout": status.dout,
         "digin": status.digin,
         "output_log": status.output_log,
+        "ended_by_sensor": status.ended_by_sensor,
     }
     print(json.dumps(summary), flush=True)
-    if not status.running:
+    if status.ended_by_sensor:
+        console.print(f"RSI ended: {status.stop_reason}", highlight=False)
+    elif not status.running:
         console.print(f"[red]RSI stopped:[/red] {status.stop_reason}", highlight=False)
         raise typer.Exit(1)
 

@@ -213,7 +213,8 @@ def test_rsi_files(kr10_validated: Validated, tmp_path: Path) -> None:
 
     ctx = ET.fromstring((tmp_path / "wc_rsi.rsi.xml").read_text())
     types = {o.attrib["ObjType"] for o in ctx}
-    assert {"ETHERNET", "AXISCORR", "MAP2DIGOUT", "DIGIN", "DIGOUT"} <= types
+    assert {"ETHERNET", "AXISCORR", "MAP2DIGOUT", "DIGIN", "DIGOUT", "STOP"} <= types
+    assert 'TAG="Stop" TYPE="BOOL"' in eth  # the driver ends the session with <Stop>1</Stop>
 
 
 def test_refusals(tmp_path: Path) -> None:

@@ -97,7 +97,9 @@ class EchoPeer:
 @pytest.fixture
 def rsi(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[RsiDriver, EchoPeer]]:
     params: dict[str, Any] = getattr(request, "param", {})
-    cfg = RsiConfig(robot="kr10_r1420", host="127.0.0.1", port=free_udp_port(), **params.get("config", {}))
+    # the EchoServer has no STOP object: closing waits end_timeout for telegrams that keep coming
+    fields = {"end_timeout": 0.2, **params.get("config", {})}
+    cfg = RsiConfig(robot="kr10_r1420", host="127.0.0.1", port=free_udp_port(), **fields)
     peer = EchoPeer(
         tmp_path, cfg, timeout_packets=params.get("timeout_packets", 100), start_deg=params.get("start")
     )
@@ -273,6 +275,24 @@ def test_silence_is_charged_as_late_packets(rsi: tuple[RsiDriver, EchoPeer], tmp
     assert st["running"] and 15 <= st["faulty_packets"] <= 25
     time.sleep(0.1)
     assert d.late_packets == peer.status()["Delay"]["D"]
+
+
+def test_echo_server_accepts_the_stop_element(rsi: tuple[RsiDriver, EchoPeer]) -> None:
+    """rsipi's EchoServer, configured with our Ethernet XML (with the ``Stop`` RECEIVE element), takes
+    replies carrying ``<Stop>0</Stop>`` and ``<Stop>1</Stop>`` as valid: it ignores the element (it has
+    no STOP object), so the driver's end_session reports that the robot kept sending."""
+    d, peer = rsi
+    assert d.config.stop_element
+    time.sleep(0.3)
+    before = peer.status()
+    end = d.end_session(timeout=0.4)
+    after = peer.status()
+    assert before["running"] and after["running"]
+    # a rejected element would make every reply faulty (~100 in 0.4 s) and break RSI off; allow the
+    # odd late reply of a loaded machine
+    assert after["faulty_packets"] - before["faulty_packets"] <= 5
+    assert after["ipoc"] > before["ipoc"]
+    assert not end.ended and end.stop_replies > 10 and "STOP object" in end.message
 
 
 def test_from_url() -> None:

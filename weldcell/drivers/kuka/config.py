@@ -41,6 +41,12 @@ class RsiConfig:
         silence: No telegram for this long [s] while connected means RSI stopped on the robot.
         stop_time: Deceleration time of stop() [s], along the path.
         max_correction_deg: Largest axis correction [deg] from the start pose (the AXISCORR limits).
+        stop_element: The ``<Stop>`` RECEIVE element (BOOL, HOLDON=0) wired to a STOP object
+            (ExitMoveCorr) in the exported context: the driver ends the RSI session by sending
+            Stop=1, RSI_MOVECORR() returns and the KRL program runs RSI_OFF and ends. False: neither
+            the files nor the replies carry it (the session then ends with RSITimeout on close).
+        end_timeout: Longest wait [s] in :meth:`~weldcell.drivers.kuka.driver.RsiDriver.end_session`
+            (and on close) for the robot to stop sending telegrams after Stop=1.
         realtime: Scheduling of the I/O thread and interpreter settings (GC, switch interval) held
             while connected; the GC is only frozen by default (a connection can last hours).
     """
@@ -60,6 +66,8 @@ class RsiConfig:
     silence: float = 0.5
     stop_time: float = 0.15
     max_correction_deg: float = 360.0
+    stop_element: bool = True
+    end_timeout: float = 1.0
     realtime: RealtimeConfig = field(default_factory=lambda: RealtimeConfig(gc="freeze"))
 
     def __post_init__(self) -> None:
@@ -92,7 +100,9 @@ class RsiConfig:
                 raise RsiConfigError(f"RSI {name} {v!r}: expected a KRL I/O number 1 … 4096")
         if not (isinstance(self.timeout_packets, int) and self.timeout_packets >= 0):
             raise RsiConfigError(f"RSI timeout_packets {self.timeout_packets!r}: expected an integer ≥ 0")
-        for name in ("silence", "stop_time", "max_correction_deg"):
+        if not isinstance(self.stop_element, bool):
+            raise RsiConfigError(f"RSI stop_element {self.stop_element!r}: expected True or False")
+        for name in ("silence", "stop_time", "max_correction_deg", "end_timeout"):
             v = getattr(self, name)
             if not (math.isfinite(v) and v > 0):
                 raise RsiConfigError(f"RSI {name} {v!r}: expected a number > 0")
@@ -101,3 +111,8 @@ class RsiConfig:
     def cycle_ms(self) -> int:
         """The cycle in whole milliseconds (the IPOC step)."""
         return round(self.cycle * 1000)
+
+    @property
+    def end_quiet(self) -> float:
+        """No telegram for this long [s] after Stop=1 means the robot ended RSI (5 cycles, ≥ 50 ms)."""
+        return max(5 * self.cycle, 0.05)

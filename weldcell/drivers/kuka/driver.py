@@ -24,6 +24,12 @@ multiple of the planned axis speed. This relies on the robot reporting a late re
 telegram's ``Delay`` (as the KRC does).
 When the robot stops sending (RSI broke off with RSITimeout, KSS29002, or the program was stopped),
 the running execution faults after ``silence`` seconds.
+
+Ending the session: :meth:`RsiDriver.end_session` (called by ``close()``, and after a slice when
+:meth:`RsiDriver.end_session_after` asked for it) holds the last position with the arc output off and
+sets ``<Stop>1</Stop>`` in every reply until the robot stops sending telegrams (bounded by
+``end_timeout``). The exported context wires ``Stop`` to a STOP object, so RSI_MOVECORR() returns, the
+KRL program runs RSI_OFF and ends normally instead of counting late packets until RSITimeout.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ import socket
 import threading
 import time
 from collections import deque
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -79,6 +85,14 @@ def rsi_config_from_url(url: Any, /, **options: Any) -> RsiConfig:
     for key in ("robot", "mode", "sentype"):
         if key in q:
             fields[key] = q.pop(key)
+    if "stop" in q:
+        raw = q.pop("stop")
+        if raw not in ("0", "1"):
+            raise RsiConfigError(
+                f"robot address {url.url!r}: stop={raw!r}, expected 1 (end the session with <Stop>, the "
+                "default) or 0 (no Stop element in the RSI configuration)"
+            )
+        fields["stop_element"] = raw == "1"
     if "cycle_ms" in q:
         raw = q.pop("cycle_ms")
         try:
@@ -90,10 +104,28 @@ def rsi_config_from_url(url: Any, /, **options: Any) -> RsiConfig:
     if q:
         raise RsiConfigError(
             f"robot address {url.url!r}: unknown query parameter(s) {', '.join(sorted(q))}; "
-            "known: robot, cycle_ms, mode, sentype"
+            "known: robot, cycle_ms, mode, sentype, stop"
         )
     fields.update(options)
     return replace(config, **fields) if config is not None else RsiConfig(**fields)
+
+
+@dataclass(frozen=True)
+class SessionEnd:
+    """How :meth:`RsiDriver.end_session` ended the RSI session.
+
+    Attributes:
+        ended: True when the robot stopped sending telegrams after the driver sent Stop=1 (the KRL
+            program left RSI_MOVECORR() and ran RSI_OFF), or had already stopped before.
+        stop_replies: Replies that carried ``<Stop>1</Stop>``.
+        waited: Time [s] from the first Stop=1 reply (or the call) to the decision.
+        message: What happened, for the log and the operator.
+    """
+
+    ended: bool
+    stop_replies: int
+    waited: float
+    message: str
 
 
 class _Run:
@@ -111,6 +143,7 @@ class _Run:
         self.late = 0
         self.started = False
         self.sent: deque[float] = deque(maxlen=64)  # path position of each reply sent, newest last
+        self.end_session = False  # start ending the RSI session when this execution completes
 
     def setpoint(self) -> tuple[NDArrayF, bool]:
         i = math.floor(self.pos)
@@ -163,6 +196,13 @@ class RsiDriver(RobotDriver):
         self.stats = {"telegrams": 0, "late_packets": 0, "ipoc_gaps": 0, "malformed": 0}
         self._warned_no_dout = False
         self._rt_held = False
+        self._ending = False  # replies carry Stop=1: the RSI session is being ended
+        self._ending_since = 0.0
+        self._stop_replies = 0
+        self._stop_confirmed = False  # a telegram after a Stop=1 reply reported it in time (Delay)
+        self._last_reply_stop = False
+        #: How the last RSI session was ended (None while it runs, or if it was never ended).
+        self.session_end: SessionEnd | None = None
 
     @classmethod
     def from_url(cls, url: Any, /, **options: Any) -> RsiDriver:
@@ -195,6 +235,11 @@ class RsiDriver(RobotDriver):
         self._q_ref_deg = None
         self._corr_deg = np.zeros(6)
         self._last_sp_deg = None
+        self._ending = False
+        self._stop_replies = 0
+        self._stop_confirmed = False
+        self._last_reply_stop = False
+        self.session_end = None
         PROCESS_REALTIME.acquire(self.config.realtime)
         self._rt_held = True
         self._thread = threading.Thread(target=self._loop, name="kuka-rsi", daemon=True)
@@ -233,7 +278,128 @@ class RsiDriver(RobotDriver):
             run = self._run
             if run is not None and not run.handle.done:
                 self._finish(run, ExecutionOutcome.FAULTED, "driver closed during execution")
-        self._shutdown()
+        try:
+            if self.session_end is None:
+                self._end_session(None)
+        finally:
+            self._shutdown()
+
+    def end_session(self, timeout: float | None = None) -> SessionEnd:
+        """End the RSI session on the robot: hold, arc output off, ``<Stop>1</Stop>`` until it stops sending.
+
+        A running execution is faulted first ("RSI session ended"). Every reply from now on holds the
+        last commanded position and carries Stop=1; the exported context's STOP object makes
+        RSI_MOVECORR() return, the KRL program runs RSI_OFF and ends normally, and the telegrams stop.
+        After that the driver stays connected but faults any new execution; ``close()`` releases the
+        socket. Called by ``close()`` when the session is still running.
+
+        Args:
+            timeout: Longest wait [s] for the telegrams to stop; None: ``config.end_timeout``.
+
+        Returns:
+            How it ended (:attr:`session_end` as well). ``ended`` is False when the robot kept sending
+            (STOP object not wired, or ``stop_element`` off): RSI will then break off with
+            RSITimeout once this driver closes; the message says so.
+
+        Raises:
+            DriverError: not connected.
+        """
+        self._require_connected()
+        with self._lock:
+            run = self._run
+            if run is not None and not run.handle.done:
+                self._finish(run, ExecutionOutcome.FAULTED, "RSI session ended during the execution")
+        return self._end_session(timeout)
+
+    def end_session_after(self, handle: ExecutionHandle) -> None:
+        """End the RSI session as soon as the execution ``handle`` completes (the next cycle, no gap).
+
+        The reply after the slice's last sample already carries Stop=1; :meth:`end_session` (or
+        ``close()``) then waits for the robot to stop sending. A stopped or faulted execution does
+        not start it (the cell decides what follows a fault).
+
+        Raises:
+            DriverError: ``handle`` is not this driver's running execution.
+        """
+        with self._lock:
+            run = self._run
+            if run is None or run.handle is not handle:
+                raise DriverError("end_session_after: the handle is not this driver's current execution")
+            if handle.done:
+                result = handle.result
+                if result is not None and result.outcome is ExecutionOutcome.COMPLETED:
+                    self._begin_ending()
+                return
+            run.end_session = True
+
+    def _begin_ending(self) -> None:
+        """Replies carry Stop=1 from now on (lock held)."""
+        if self._ending:
+            return
+        self._ending = True
+        self._ending_since = time.monotonic()
+        if self.config.arc_output is not None:
+            self._dout &= ~(1 << self.config.arc_output)  # never end a session with the arc command on
+        log.info("ending the RSI session: replies carry <Stop>1</Stop>")
+
+    def _end_session(self, timeout: float | None) -> SessionEnd:
+        limit = self.config.end_timeout if timeout is None else float(timeout)
+        t_call = time.monotonic()
+        with self._new:
+            if self._latest is None or t_call - self._latest_at > self.config.silence:
+                end = SessionEnd(
+                    True,
+                    self._stop_replies,
+                    0.0,
+                    "no RSI telegram for "
+                    + ("ever" if self._latest is None else f"{t_call - self._latest_at:.2f} s")
+                    + ": the session had already ended on the robot",
+                )
+            elif not self.config.stop_element:
+                end = SessionEnd(
+                    False,
+                    0,
+                    0.0,
+                    "RSI configured without the <Stop> element (stop=0): the robot will break off "
+                    f"with RSITimeout (KSS29002) after {self.config.timeout_packets} late packets; "
+                    "end the KRL program from the pendant",
+                )
+            else:
+                self._begin_ending()
+                since = self._ending_since
+                while True:
+                    now = time.monotonic()
+                    quiet = now - self._latest_at
+                    # silence after a Stop=1 reply the robot confirmed (Delay unchanged in the next
+                    # telegram), or a silence as long as ``silence`` after an unconfirmed one
+                    confirmed = self._stop_confirmed or quiet > self.config.silence
+                    if self._stop_replies and quiet > self.config.end_quiet and confirmed:
+                        end = SessionEnd(
+                            True,
+                            self._stop_replies,
+                            now - since,
+                            f"RSI session ended by the sensor: the robot stopped sending after "
+                            f"{self._stop_replies} reply(s) with <Stop>1</Stop> (STOP object: "
+                            "RSI_MOVECORR() returned, RSI_OFF)",
+                        )
+                        break
+                    if now - max(since, t_call) > limit:
+                        end = SessionEnd(
+                            False,
+                            self._stop_replies,
+                            now - since,
+                            f"the robot kept sending RSI telegrams {now - since:.2f} s after "
+                            f"{self._stop_replies} reply(s) with <Stop>1</Stop>: is the Stop element "
+                            "wired to a STOP object (weldcell export --format kuka-rsi)? RSI will break "
+                            "off with RSITimeout (KSS29002) once the sensor stops answering",
+                        )
+                        break
+                    self._new.wait(0.01)
+            self.session_end = end
+            if end.ended and self._ending and not self._fault:
+                self._fault = "the RSI session was ended (Stop=1); start the KRL program again"
+        (log.info if end.ended else log.warning)("%s", end.message)
+        return end
 
     # --- I/O thread -----------------------------------------------------------------------
     def _loop(self) -> None:
@@ -293,26 +459,45 @@ class RsiDriver(RobotDriver):
             self._latest = tel
             self._latest_at = now
             self.stats["telegrams"] += 1
+            # Stop=1 only from the reply after the one that started ending: a slice's last set-point
+            # is never in the same reply as the Stop that makes the robot leave RSI_MOVECORR()
+            ending = self._ending
+            if self._last_reply_stop and not late_new:
+                self._stop_confirmed = True  # the robot took the previous reply, Stop=1 included
             akorr = self._corrections(tel, late_new)
             dio = self._dout
+            stop: bool | None = None
+            if self.config.stop_element:
+                stop = ending
+                self._stop_replies += int(ending)
+                self._last_reply_stop = ending
             self._new.notify_all()
         if late_new:
             log.warning("robot reports %d late RSI packet(s) (Delay = %s)", late_new, tel.delay)
-        return encode_sen(self.config.sentype, tel.ipoc_text, akorr, dio)
+        return encode_sen(self.config.sentype, tel.ipoc_text, akorr, dio, stop=stop)
 
-    def _hold(self) -> list[float]:
-        """AKorr that keeps the robot where it is commanded now (lock held)."""
+    def _hold(self, late_new: int = 0) -> list[float]:
+        """AKorr that keeps the robot where it is commanded now (lock held).
+
+        In relative mode the increments of the latest ``late_new`` replies, which the robot dropped
+        (HOLDON=0), are sent again, so the robot still reaches the last commanded position.
+        """
         if self.config.mode == "absolute":
             return self._corr_deg.tolist()
-        self._sent_incr.append(np.zeros(6))
-        return [0.0] * 6
+        incr = np.zeros(6)
+        if late_new:
+            lost = list(self._sent_incr)[-late_new:]
+            if lost:
+                incr = np.sum(lost, axis=0)
+        self._sent_incr.append(incr)
+        return incr.tolist()
 
     def _corrections(self, tel: RobTelegram, late_new: int) -> list[float]:
         """AKorr of this cycle [deg]; advances the running execution (lock held)."""
         run = self._run
         ref = self._q_ref_deg if self._q_ref_deg is not None else np.zeros(6)
         if run is None or run.handle.done:
-            return self._hold()
+            return self._hold(late_new)
         if late_new:
             run.late += late_new
             limit = self.config.late_limit
@@ -377,6 +562,8 @@ class RsiDriver(RobotDriver):
         self._last_sp_deg = sp
         if run.pos >= last - 1e-9:
             self._finish(run, ExecutionOutcome.COMPLETED, "")
+            if run.end_session:
+                self._begin_ending()  # the next reply holds the last sample and carries Stop=1
         elif run.stopping and run.rate <= 0.0:
             self._finish(run, ExecutionOutcome.STOPPED, "stop requested")
         return out
@@ -400,6 +587,8 @@ class RsiDriver(RobotDriver):
             if silent <= self.config.silence:
                 return
             delay = self._latest.delay
+            if self._ending:
+                return  # silence after Stop=1 is the session's normal end (see _end_session)
             if not self._fault:
                 self._fault = (
                     f"the robot stopped sending RSI telegrams {silent:.2f} s ago (last Delay = {delay}, "
@@ -456,14 +645,17 @@ class RsiDriver(RobotDriver):
 
     def _execute(self, handle: ExecutionHandle) -> None:
         with self._lock:
-            if self._fault:
+            if self._fault or self._ending:
+                ended = self._ending
                 handle._finish(
                     ExecutionResult(
                         ExecutionOutcome.FAULTED,
                         handle.start_index,
                         handle.start_index,
-                        self._fault,
-                        "RSITimeout",
+                        "the RSI session was ended (Stop=1); start the KRL program again"
+                        if ended
+                        else self._fault,
+                        "session_ended" if ended else "RSITimeout",
                     )
                 )
                 return

@@ -9,15 +9,27 @@ Element layout (wire facts: KUKA RSI 3.x/4.x manuals, as summarised in docs/driv
 
 * SEND (robot -> sensor): ``DEF_RIst``, ``DEF_AIPos``, ``DEF_ASPos``, ``DEF_Delay``, ``DiL`` (digital
   inputs from the DIGIN object, channel 1) and ``DoutW`` (read-back of the outputs, channel 2).
-* RECEIVE (sensor -> robot): ``AKorr.A1`` … ``AKorr.A6`` (channels 1-6, into AXISCORR) and ``DiO``
-  (channel 7, into MAP2DIGOUT). HOLDON is 1 in absolute mode (a late packet keeps the last offset)
-  and 0 in relative mode (a late packet adds nothing instead of repeating an increment).
+* RECEIVE (sensor -> robot): ``AKorr.A1`` … ``AKorr.A6`` (channels 1-6, into AXISCORR), ``DiO``
+  (channel 7, into MAP2DIGOUT) and, with ``RsiConfig.stop_element``, ``Stop`` (BOOL, channel 8,
+  HOLDON=0, into the STOP object STOP1). HOLDON of AKorr is 1 in absolute mode (a late packet keeps
+  the last offset) and 0 in relative mode (a late packet adds nothing instead of repeating an
+  increment).
+
+Ending the session: STOP1 (ObjType STOP, ObjTypeID 18, parameter ``Mode`` = 4, "ExitMoveCorr" in
+RSIVisual; facts from the STOP example context shipped with rsipi 0.3.0, ``contexts/RSIPI_Stop.rsi``
+and ``.rsi.xml``) makes ``RSI_MOVECORR()`` return when its input is TRUE; the KRL program then runs
+``RSI_OFF()`` and ends normally. The driver sets ``<Stop>1</Stop>`` on close (or
+:meth:`~weldcell.drivers.kuka.driver.RsiDriver.end_session`), so the controller does not break off
+with RSITimeout (KSS29002) when the sensor goes away. HOLDON=0: a late reply never repeats a Stop.
 """
 
 from __future__ import annotations
 
 from weldcell.drivers.kuka.config import RsiConfig
 from weldcell.drivers.kuka.rsi_xml import AXES
+
+#: ETHERNET1 output channel of the ``<Stop>`` RECEIVE element (after AKorr 1-6 and DiO 7).
+STOP_CHANNEL = 8
 
 
 def ethernet_config_xml(config: RsiConfig) -> str:
@@ -28,6 +40,8 @@ def ethernet_config_xml(config: RsiConfig) -> str:
         for i, a in enumerate(AXES, start=1)
     ]
     recv.append('         <ELEMENT TAG="DiO" TYPE="LONG" INDX="7" HOLDON="1" />')
+    if config.stop_element:
+        recv.append(f'         <ELEMENT TAG="Stop" TYPE="BOOL" INDX="{STOP_CHANNEL}" HOLDON="0" />')
     lines = [
         "<ROOT>",
         "   <!-- written by weldcell (export format kuka-rsi) for the weldcell RSI driver -->",
@@ -58,12 +72,24 @@ def ethernet_config_xml(config: RsiConfig) -> str:
 
 
 def rsi_context_xml(config: RsiConfig, eth_file: str) -> str:
-    """The RSI signal flow (``.rsi.xml``): DIGIN/DIGOUT -> ETHERNET1 -> AXISCORR1 and MAP2DIGOUT1.
+    """The RSI signal flow (``.rsi.xml``): DIGIN/DIGOUT -> ETHERNET1 -> AXISCORR1, MAP2DIGOUT1 and STOP1.
 
     Object types, ids and parameter ids as in KUKA RSIVisual runtime contexts (RSI 3.x/4.x).
     AXISCORR's limits are ``±max_correction_deg`` on every axis; ETHERNET's ``Timeout`` is
-    ``timeout_packets``.
+    ``timeout_packets``. STOP1 (``Mode`` 4, ExitMoveCorr) ends ``RSI_MOVECORR()`` when the sensor's
+    ``<Stop>`` (ETHERNET1 output :data:`STOP_CHANNEL`) is TRUE; only with ``config.stop_element``.
     """
+    stop_obj = ""
+    if config.stop_element:
+        stop_obj = f"""
+  <RSIObject ObjType="STOP" ObjTypeID="18" ObjID="STOP1">
+    <Inputs>
+      <Input InIdx="1" OutObjID="ETHERNET1" OutIdx="{STOP_CHANNEL}" />
+    </Inputs>
+    <Parameters>
+      <Parameter Name="Mode" ParamID="1" ParamValue="4" />
+    </Parameters>
+  </RSIObject>"""
     lim = f"{config.max_correction_deg:g}"
     axis_in = "\n".join(f'      <Input InIdx="{i}" OutObjID="ETHERNET1" OutIdx="{i}" />' for i in range(1, 7))
     lows = "\n".join(
@@ -115,7 +141,7 @@ def rsi_context_xml(config: RsiConfig, eth_file: str) -> str:
       <Parameter Name="Index" ParamID="1" ParamValue="{config.first_output}" />
       <Parameter Name="DataSize" ParamID="2" ParamValue="2" />
     </Parameters>
-  </RSIObject>
+  </RSIObject>{stop_obj}
 </RSIObjects>
 """
 
@@ -124,9 +150,14 @@ def krl_rsi_program(name: str, context: str, config: RsiConfig, q_start_deg: lis
     """The KRL program (``.src``, ``.dat``) that moves to the trajectory start and runs RSI axis correction.
 
     ``RSI_ON(#ABSOLUTE|#RELATIVE, #IPO_FAST|#IPO)`` picks the correction mode and the 4/12 ms cycle;
-    ``RSI_MOVECORR()`` hands the motion to the sensor until the driver ends the session (or RSI
-    breaks off: RSITimeout, KSS29002).
+    ``RSI_MOVECORR()`` hands the motion to the sensor until the driver ends the session with
+    ``<Stop>1</Stop>`` (the context's STOP object; then ``RSI_OFF()`` and a normal end) or RSI
+    breaks off (RSITimeout, KSS29002).
     """
+    if config.stop_element:
+        handover = "; the sensor ends RSI_MOVECORR() with <Stop>1</Stop> (STOP1 object), then RSI_OFF"
+    else:
+        handover = "; no STOP object: RSI_MOVECORR() ends only when RSI breaks off (RSITimeout)"
     mode = "#ABSOLUTE" if config.mode == "absolute" else "#RELATIVE"
     ipo = "#IPO_FAST" if config.cycle_ms == 4 else "#IPO"
     axes = ",".join(f"A{i + 1} {v + 0.0:.5f}" for i, v in enumerate(q_start_deg))
@@ -146,6 +177,7 @@ RET=RSI_ON({mode},{ipo})
 IF (RET<>RSIOK) THEN
    HALT
 ENDIF
+{handover}
 RSI_MOVECORR()
 RET=RSI_OFF()
 IF (RET<>RSIOK) THEN

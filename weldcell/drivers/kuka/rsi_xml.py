@@ -25,6 +25,8 @@ from weldcell.errors import ProtocolError
 
 AXES = ("A1", "A2", "A3", "A4", "A5", "A6")
 CART = ("X", "Y", "Z", "A", "B", "C")
+#: Text of an RSI BOOL element in a telegram.
+_BOOL_TEXT = {"1": True, "0": False, "TRUE": True, "FALSE": False}
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,8 @@ class SenTelegram:
         rkorr: Cartesian corrections X … C [mm, deg]; absent keys not sent.
         dio: Digital outputs ``DiO`` bit mask, or None.
         estr: Message text for the pendant, or None.
+        stop: The ``<Stop>`` BOOL (wired to the context's STOP object: True ends RSI_MOVECORR()),
+            or None if not sent.
     """
 
     sen_type: str
@@ -73,6 +77,7 @@ class SenTelegram:
     rkorr: dict[str, float]
     dio: int | None
     estr: str | None
+    stop: bool | None = None
 
 
 def _root(data: bytes, expected: str) -> ET.Element:
@@ -171,9 +176,15 @@ def encode_rob(
 
 
 def encode_sen(
-    sen_type: str, ipoc_text: str, akorr_deg: tuple[float, ...] | list[float] | None, dio: int | None
+    sen_type: str,
+    ipoc_text: str,
+    akorr_deg: tuple[float, ...] | list[float] | None,
+    dio: int | None,
+    *,
+    stop: bool | None = None,
 ) -> bytes:
-    """Encode a ``<Sen>`` reply: axis corrections [deg] (6 decimals), outputs, the IPOC verbatim."""
+    """Encode a ``<Sen>`` reply: axis corrections [deg] (6 decimals), outputs, ``<Stop>`` (BOOL as
+    1/0; None: not sent), the IPOC verbatim."""
     parts = [f'<Sen Type="{sen_type}">']
     if akorr_deg is not None:
         parts.append(
@@ -181,6 +192,8 @@ def encode_sen(
         )
     if dio is not None:
         parts.append(f"<DiO>{int(dio)}</DiO>")
+    if stop is not None:
+        parts.append(f"<Stop>{int(bool(stop))}</Stop>")
     parts.append(f"<IPOC>{ipoc_text}</IPOC></Sen>")
     return "".join(parts).encode("ascii")
 
@@ -206,6 +219,13 @@ def decode_sen(data: bytes) -> SenTelegram:
                     raise ProtocolError(f"RSI <{tag} {k}> is {el.attrib[k]!r}, expected a number") from err
     ipoc_el = root.find("IPOC")
     estr_el = root.find("EStr")
+    stop_el = root.find("Stop")
+    stop: bool | None = None
+    if stop_el is not None:
+        text = (stop_el.text or "").strip().upper()
+        if text not in _BOOL_TEXT:
+            raise ProtocolError(f"RSI <Stop> is {stop_el.text!r}, expected a BOOL (1/0, TRUE/FALSE)")
+        stop = _BOOL_TEXT[text]
     return SenTelegram(
         sen_type=root.attrib.get("Type", ""),
         ipoc_text=(ipoc_el.text or "").strip() if ipoc_el is not None else "",
@@ -213,4 +233,5 @@ def decode_sen(data: bytes) -> SenTelegram:
         rkorr=rkorr,
         dio=_int_text(root.find("DiO"), "DiO"),
         estr=(estr_el.text or "") if estr_el is not None else None,
+        stop=stop,
     )

@@ -13,6 +13,13 @@ equals SENTYPE and it echoes this cycle's IPOC; anything else is a late or inval
   controller: "Signal flow (running): Object ETHERNET1 returns error RSITimeout" and
   "KSS29002 Stop by $CORRECTION function"; motion stops and no further telegram is sent.
 
+Ending the session (the STOP object of the exported context, ``KrcConfig.stop_object``): an accepted
+reply with ``<Stop>1</Stop>`` makes RSI_MOVECORR() return; the KRL program reaches RSI_OFF
+``off_cycles`` cycles later (telegrams go on until then, counted as usual), then RSI ends: no further
+telegram, no late-packet counting, ``KrcStatus.ended_by_sensor`` and the stop reason
+:data:`RSI_ENDED_MESSAGE`. Stop is latched (a STOP object does not un-trigger) and only taken from a
+valid reply (a late or invalid one is dropped like its corrections).
+
 Axis corrections (AKorr [deg]) are absolute (offset from the axis position RSI started at) or
 relative (increment per cycle), as the AXISCORR object is configured. The set-point must stay inside
 the model's axis ranges (software limit switches) and speeds, else the controller stops with a
@@ -55,6 +62,10 @@ NDArrayF = npt.NDArray[np.float64]
 #: Socket option for kernel receive time stamps (struct timespec), Linux only.
 _SO_TIMESTAMPNS: int | None = getattr(socket, "SO_TIMESTAMPNS", None)
 
+RSI_ENDED_MESSAGE = (
+    "RSI ended by the sensor: STOP object (Stop=1) ended RSI_MOVECORR(), RSI_OFF, program ended normally"
+)
+
 RSI_TIMEOUT_MESSAGE = (
     "Signal flow (running): Object ETHERNET1 returns error RSITimeout; KSS29002 Stop by $CORRECTION function"
 )
@@ -80,6 +91,9 @@ class KrcConfig:
         speed_margin: Commanded axis speeds up to ``speed_margin`` × the model's limits are accepted.
         arc_loopback: (output bit, input bit, delay [s]): ``DiL`` bit ``DI`` follows ``DiO`` bit ``DO``
             after the delay (a simulated "arc established"); None: off.
+        stop_object: The context has the STOP object on the ``<Stop>`` element (as exported); False:
+            ``<Stop>`` is ignored like any element the configuration does not name.
+        off_cycles: Telegrams sent after the accepted Stop=1 before RSI_OFF ends the session ≥ 0.
     """
 
     robot: str = "kr10_r1420"
@@ -97,6 +111,8 @@ class KrcConfig:
     ipoc_start: int = 100000
     speed_margin: float = 1.05
     arc_loopback: tuple[int, int, float] | None = None
+    stop_object: bool = True
+    off_cycles: int = 2
 
     def __post_init__(self) -> None:
         """Reject settings that cannot work.
@@ -116,6 +132,8 @@ class KrcConfig:
             raise RsiConfigError(
                 f"virtual KRC q_start_deg {self.q_start_deg!r}: expected 6 finite angles [deg]"
             )
+        if not (isinstance(self.off_cycles, int) and self.off_cycles >= 0):
+            raise RsiConfigError(f"virtual KRC off_cycles {self.off_cycles!r}: expected an integer ≥ 0")
         if self.timeout_packets < 0:
             raise RsiConfigError(f"virtual KRC timeout_packets {self.timeout_packets}: expected ≥ 0")
         if self.arc_loopback is not None:
@@ -152,6 +170,7 @@ class KrcStatus:
         overruns: Cycles this process started more than a cycle late (host load; schedule re-based).
         digin: Digital inputs reported in ``DiL`` (bit mask, with the arc loopback).
         output_log: Every change of the outputs as (IPOC [ms], new bit mask), oldest first.
+        ended_by_sensor: RSI ended normally on the sensor's Stop=1 (STOP object, RSI_OFF).
     """
 
     cycles: int = 0
@@ -167,6 +186,7 @@ class KrcStatus:
     overruns: int = 0
     digin: int = 0
     output_log: list[tuple[int, int]] = field(default_factory=list)
+    ended_by_sensor: bool = False
 
 
 class VirtualKrc:
@@ -217,6 +237,7 @@ class VirtualKrc:
         self.done = threading.Event()
         self._loop_in = False  # arc loopback: the input bit now
         self._loop_pending: tuple[bool, float] | None = None  # (new input value, when it applies)
+        self._stop_left: int | None = None  # telegrams until RSI_OFF once Stop=1 was accepted
 
     @property
     def address(self) -> tuple[str, int]:
@@ -231,7 +252,7 @@ class VirtualKrc:
             return KrcStatus(
                 s.cycles, s.accepted, s.late, s.invalid, s.stale, s.running, s.stop_reason,
                 self._act.tolist(), self._set.tolist(), self._dio_out, s.overruns,
-                self._digin(), list(s.output_log),
+                self._digin(), list(s.output_log), s.ended_by_sensor,
             )  # fmt: skip
 
     def set_digin(self, value: int) -> None:
@@ -327,8 +348,8 @@ class VirtualKrc:
 
     def _await_reply(
         self, ipoc: int, deadline: float, deadline_wall: float
-    ) -> tuple[str, dict[str, float], int | None] | str | None:
-        """The valid reply of cycle ``ipoc`` as (kind, akorr, dio); None if none came; "invalid" if one
+    ) -> tuple[str, dict[str, float], int | None, bool] | str | None:
+        """The valid reply of cycle ``ipoc`` as (kind, akorr, dio, stop); None if none came; "invalid" if one
         arrived but failed the checks (and no valid one followed before the deadline).
 
         A reply is in time when the kernel received it before the end of the window (its receive time
@@ -376,7 +397,7 @@ class VirtualKrc:
                 else:
                     invalid = True
                 continue
-            return ("ok", sen.akorr, sen.dio)
+            return ("ok", sen.akorr, sen.dio, bool(sen.stop))
 
     def _recv(self) -> tuple[bytes, float]:
         """One datagram and the wall-clock time [s] the kernel received it (now, without time stamps)."""
@@ -390,13 +411,17 @@ class VirtualKrc:
                 return data, sec + nsec * 1e-9
         return data, time.time()
 
-    def _apply(self, reply: tuple[str, dict[str, float], int | None] | str | None) -> bool:
+    def _apply(self, reply: tuple[str, dict[str, float], int | None, bool] | str | None) -> bool:
         """Apply one cycle's reply (lock held); True when the controller stops."""
         st = self._status
         corr_in: NDArrayF
+        # after the STOP object fired, RSI_MOVECORR() has returned: corrections no longer move the robot
+        moving = self._stop_left is None
         if isinstance(reply, tuple):
             st.accepted += 1
-            _, akorr, dio = reply
+            _, akorr, dio, stop = reply
+            if stop and self.config.stop_object and self._stop_left is None:
+                self._stop_left = self.config.off_cycles  # RSI_MOVECORR() returns; RSI_OFF follows
             corr_in = np.array([akorr.get(a, 0.0) for a in AXES])
             self._corr_out = corr_in
             if dio is not None:
@@ -414,7 +439,12 @@ class VirtualKrc:
                     f"{RSI_TIMEOUT_MESSAGE} ({st.late} late packets > Timeout {self.config.timeout_packets})"
                 )
                 return True
-        target = self._base + self._corr_out if self.config.mode == "absolute" else self._set + self._corr_out
+        if not moving:
+            target = self._set.copy()
+        elif self.config.mode == "absolute":
+            target = self._base + self._corr_out
+        else:
+            target = self._set + self._corr_out
         speed = np.abs(target - self._set) / self.config.cycle
         over = speed > self._vmax
         if np.any(over):
@@ -436,6 +466,15 @@ class VirtualKrc:
             return True
         self._act = self._set.copy()
         self._set = target
+        if self._stop_left is not None:
+            if self._stop_left <= 0:
+                self._act = self._set.copy()  # RSI_OFF: the robot stands at the last set-point
+                st.running = False
+                st.ended_by_sensor = True
+                st.stop_reason = RSI_ENDED_MESSAGE
+                log.info("virtual KRC: %s", RSI_ENDED_MESSAGE)
+                return True
+            self._stop_left -= 1
         return False
 
     def _digin(self) -> int:
