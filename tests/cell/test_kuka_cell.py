@@ -235,7 +235,7 @@ def test_krc_silent_mid_seam_faults_the_job_with_the_arc_off(
 @pytest.mark.parametrize(
     ("url", "fragments"),
     [
-        ("fanuc://10.0.0.1", ("'fanuc'", "kuka-rsi", "ur", "virtual")),
+        ("abb-egm://10.0.0.1", ("'abb-egm'", "kuka-rsi", "fanuc", "ur", "virtual")),
         ("kuka-rsi://127.0.0.1:59152?mode=sideways", ("mode", "absolute", "relative")),
         ("kuka-rsi://127.0.0.1:59152?speed=3", ("speed", "cycle_ms")),
         ("kuka-rsi://:59152", ("address to listen on",)),
