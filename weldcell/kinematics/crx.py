@@ -66,11 +66,14 @@ def _dh(theta: NDArrayF, a: float, d: float, alpha: float) -> NDArrayF:
     return T
 
 
-def crx_fk(q: npt.ArrayLike, dh: CrxDH = CRX10IA_L) -> NDArrayF:
-    """Flange poses ``T_base_flange`` [m], shape (..., 4, 4), of joints ``q`` [rad], shape (..., 6)."""
+def crx_fk(q: npt.ArrayLike, dh: CrxDH = CRX10IA_L, frame: int = 6) -> NDArrayF:
+    """Flange poses ``T_base_flange`` [m], shape (..., 4, 4), of joints ``q`` [rad], shape (..., 6).
+
+    ``frame`` < 6 gives the pose of DH frame ``frame`` instead (frame 4: z along the J5 axis).
+    """
     qa = np.asarray(q, dtype=np.float64)
     T = np.broadcast_to(np.eye(4), (*qa.shape[:-1], 4, 4)).copy()
-    for i in range(6):
+    for i in range(frame):
         T = T @ _dh(qa[..., i] + dh.offset[i], dh.a[i], dh.d[i], dh.alpha[i])
     return T
 
