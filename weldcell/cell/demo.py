@@ -7,9 +7,9 @@ virtual Modbus power source, each in its own process on loopback, loads the demo
 plans it, validates it in simulation (writing the report and the stamp), and welds it through the
 robot's streaming driver with the arc controlled over Modbus TCP. :func:`run_job` does the same
 against real addresses. Robot addresses go through the driver registry (:func:`check_robot_url`,
-:func:`connect_cell_robot`): ``ur://``, ``kuka-rsi://``, ``fanuc://``, ``virtual`` or a plug-in's scheme. Both return a
-:class:`CellRunResult` and report progress through a callback; neither prints. Child processes are
-stopped on return, on error and on KeyboardInterrupt.
+:func:`connect_cell_robot`): ``ur://``, ``kuka-rsi://``, ``fanuc://``, ``virtual`` or a plug-in's
+scheme. Both return a :class:`CellRunResult` and report progress through a callback; neither prints.
+Child processes are stopped on return, on error and on KeyboardInterrupt.
 """
 
 from __future__ import annotations
@@ -113,8 +113,8 @@ class RunOptions:
     Attributes:
         job: Weld program (``.yaml``) or a planned trajectory (``.npz``, validated, with its stamp).
         robot_url: Robot address for the driver registry: ``ur://HOST[:RTDE_PORT]``,
-            ``kuka-rsi://BIND_HOST:PORT``, ``fanuc://HOST[:PORT]`` or ``virtual`` (an in-process simulated robot); see
-            :func:`connect_cell_robot`.
+            ``kuka-rsi://BIND_HOST:PORT``, ``fanuc://HOST[:PORT]`` or ``virtual`` (an in-process
+            simulated robot); see :func:`connect_cell_robot`.
         powersource_url: ``modbus://HOST:PORT``, or None for a dry run with the arc disabled.
         log_path: Weld log file.
         out_dir: Folder for the planned trajectory, report and motion stamps.

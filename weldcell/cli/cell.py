@@ -362,7 +362,7 @@ def cell_run(
     dashboard_port: int | None = DashboardPortOption,
     script_port: int | None = ScriptPortOption,
 ) -> None:
-    """Weld a program or a validated trajectory on a real cell (UR, KUKA or FANUC robot + Modbus power source)."""
+    """Weld a program or a validated trajectory on a real cell (UR, KUKA or FANUC robot + power source)."""
     from weldcell.cell.demo import RunOptions, check_job_input, check_robot_url, run_job
     from weldcell.planning.stamp import FROM_ENVIRONMENT, resolve_stamp_key
 
@@ -432,7 +432,9 @@ def cell_resume(
     job: int | None = typer.Argument(None, help="Job id (default: the newest resumable job)."),
     db: Path = typer.Option(DEFAULT_LOG, "--db", help="Weld log file (SQLite)."),
     robot: str | None = typer.Option(
-        None, "--robot", help="Robot controller, e.g. ur://192.168.0.10, kuka-rsi://192.168.1.10:59152 or fanuc://192.168.1.20"
+        None,
+        "--robot",
+        help="Robot controller, e.g. ur://192.168.0.10, kuka-rsi://192.168.1.10:59152 or fanuc://192.168.1.20",
     ),
     powersource: str | None = typer.Option(
         None, "--powersource", help="Power source, e.g. modbus://192.168.0.20:502"

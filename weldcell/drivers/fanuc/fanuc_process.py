@@ -100,7 +100,9 @@ def virtual_fanuc_process(
     """
     ctx = mp.get_context("spawn")
     stop, out = ctx.Event(), ctx.Queue()
-    proc = ctx.Process(target=_fanuc_main, args=(config, stop, out, log_level), name="virtual-fanuc", daemon=True)
+    proc = ctx.Process(
+        target=_fanuc_main, args=(config, stop, out, log_level), name="virtual-fanuc", daemon=True
+    )
     proc.start()
     handle: FanucProcess | None = None
     try:
