@@ -175,6 +175,23 @@ def test_arc_loopback_is_visible_in_the_status_io() -> None:
     assert [(n, v) for _, n, v in ctrl.status().output_log] == [(101, True), (101, False)]
 
 
+def test_demo_refuses_a_program_for_another_make(tmp_path: Path) -> None:
+    """``--robot fanuc`` with the UR demo program, or with a FANUC arm the driver cannot drive yet
+    (the CRX): a ProgramError naming the file and the field, before anything starts."""
+    from weldcell.cell.demo import DemoOptions, run_demo
+    from weldcell.errors import ProgramError
+
+    root = Path(__file__).resolve().parents[2] / "programs"
+    with pytest.raises(ProgramError) as info:
+        run_demo(DemoOptions(out_dir=tmp_path, robot="fanuc", program=root / "demo_tjoint.yaml"))
+    text = str(info.value)
+    assert "cell.robot" in text and "'ur5e'" in text and "--robot ur" in text and "demo_tjoint.yaml" in text
+    with pytest.raises(ProgramError, match="arcmate100id"):
+        run_demo(DemoOptions(out_dir=tmp_path, robot="fanuc", program=root / "fanuc_crx_tjoint.yaml"))
+    with pytest.raises(ProgramError, match="--robot fanuc"):
+        run_demo(DemoOptions(out_dir=tmp_path, robot="kuka", program=root / "demo_tjoint_fanuc.yaml"))
+
+
 @pytest.mark.parametrize(
     ("url", "fragments"),
     [
