@@ -18,6 +18,10 @@ transport, seam frames, work / travel angles and weave offsets follow the writte
   data sheet a1 = 150, a2 = -20, b = 0, c1 = 450, c2 = 610, c3 = 660, c4 = 80 mm (the figures
   weldcell's model is built from: for this arm the check covers the chain and the seam geometry,
   not the lengths).
+* FANUC CRX-10iA/L: standard DH with FANUC's link lengths (upper arm 710, forearm 540, wrist offset
+  150, faceplate 160 mm; Wandelbots' ``FANUC_CRX10iAL`` table), J2 offset +90°, on a 245 mm base
+  (weldcell's estimate of the J2 height: the check covers the chain and the seam geometry, not that
+  height).
 """
 
 from __future__ import annotations
@@ -70,6 +74,13 @@ def _ry(t: np.ndarray) -> np.ndarray:
     return R
 
 
+def _rx(a: float) -> np.ndarray:
+    c, s = math.cos(a), math.sin(a)
+    R = np.eye(4)
+    R[1, 1], R[1, 2], R[2, 1], R[2, 2] = c, -s, s, c
+    return R
+
+
 def _trans(x: float, y: float, z: float) -> np.ndarray:
     T = np.eye(4)
     T[:3, 3] = (x, y, z)
@@ -112,6 +123,20 @@ def fk_flange(robot: str, q: np.ndarray) -> np.ndarray:
         F = np.eye(4)
         F[:3, :3] = [[0, 0, 1], [0, -1, 0], [1, 0, 0]]
         return T @ F
+    if robot == "crx10ial":
+        # standard DH, T = Rz(θ) Tz(d) Tx(a) Rx(α) per joint, θ = q + offset, above the 245 mm base
+        rows = (  # a, d, α, offset
+            (0.0, 0.0, math.pi / 2, 0.0),
+            (0.710, 0.0, 0.0, math.pi / 2),
+            (0.0, 0.0, -math.pi / 2, 0.0),
+            (0.0, -0.540, math.pi / 2, 0.0),
+            (0.0, 0.150, -math.pi / 2, 0.0),
+            (0.0, -0.160, math.pi, 0.0),
+        )
+        T = np.broadcast_to(_trans(0, 0, 0.245), (len(q), 4, 4)).copy()
+        for i, (a, d, alpha, off) in enumerate(rows):
+            T = T @ _rz(q[:, i] + off) @ _trans(0, 0, d) @ _trans(a, 0, 0) @ _rx(alpha)
+        return T
     raise KeyError(f"no independent kinematics for robot {robot!r}")
 
 

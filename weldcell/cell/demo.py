@@ -1,14 +1,15 @@
 """Wiring of whole cell runs: ``weldcell demo`` (the virtual cell) and ``weldcell cell run`` (a real one).
 
 :func:`run_demo` starts the virtual robot controller (UR: RTDE/Dashboard/script ports; KUKA: a
-virtual KRC sending RSI telegrams) and the virtual Modbus power source, each in its own process on
-loopback, loads the demo program (``programs/demo_tjoint.yaml``, ``programs/demo_tjoint_kuka.yaml``),
+virtual KRC sending RSI telegrams; FANUC: a virtual controller serving Stream Motion, J519) and the
+virtual Modbus power source, each in its own process on loopback, loads the demo program
+(``programs/demo_tjoint.yaml``, ``…_kuka.yaml``, ``…_fanuc.yaml``),
 plans it, validates it in simulation (writing the report and the stamp), and welds it through the
 robot's streaming driver with the arc controlled over Modbus TCP. :func:`run_job` does the same
 against real addresses. Robot addresses go through the driver registry (:func:`check_robot_url`,
-:func:`connect_cell_robot`): ``ur://``, ``kuka-rsi://``, ``virtual`` or a plug-in's scheme. Both return a
-:class:`CellRunResult` and report progress through a callback; neither prints. Child processes are
-stopped on return, on error and on KeyboardInterrupt.
+:func:`connect_cell_robot`): ``ur://``, ``kuka-rsi://``, ``fanuc://``, ``virtual`` or a plug-in's
+scheme. Both return a :class:`CellRunResult` and report progress through a callback; neither prints.
+Child processes are stopped on return, on error and on KeyboardInterrupt.
 """
 
 from __future__ import annotations
@@ -60,7 +61,11 @@ log = logging.getLogger(__name__)
 
 DEMO_PROGRAM = data_dir("programs") / "demo_tjoint.yaml"
 #: The demo program per ``weldcell demo --robot`` choice (the same T-joint, placed for each arm).
-DEMO_PROGRAMS = {"ur": DEMO_PROGRAM, "kuka": data_dir("programs") / "demo_tjoint_kuka.yaml"}
+DEMO_PROGRAMS = {
+    "ur": DEMO_PROGRAM,
+    "kuka": data_dir("programs") / "demo_tjoint_kuka.yaml",
+    "fanuc": data_dir("programs") / "demo_tjoint_fanuc.yaml",
+}
 #: RSI cycle of the KUKA demo [s]: 12 ms (``#IPO``). The 4 ms ``#IPO_FAST`` cycle (``rsi_cycle``)
 #: needs a PC that answers within 4 ms every cycle, which a loaded desktop running the whole virtual
 #: cell (controller, power source, planner) in Python does not reliably do.
@@ -87,10 +92,12 @@ class DemoOptions:
         out_dir: Folder for the weld log, validation report, trajectory and stamps.
         view: Open the 3D viewer (``weldcell view``) alongside.
         robot: ``"ur"``: a virtual UR controller (RTDE streaming); ``"kuka"``: a virtual KRC driven
-            over RSI (``kuka-rsi://``).
+            over RSI (``kuka-rsi://``); ``"fanuc"``: a virtual FANUC controller driven over Stream
+            Motion (``fanuc://``).
         rsi_cycle: RSI cycle of the KUKA demo [s]: 0.004 (``#IPO_FAST``) or 0.012 (``#IPO``).
         program: Weld program (default: ``programs/demo_tjoint.yaml`` for UR,
-            ``programs/demo_tjoint_kuka.yaml`` for KUKA); its robot must be of that make.
+            ``programs/demo_tjoint_kuka.yaml`` for KUKA, ``programs/demo_tjoint_fanuc.yaml`` for
+            FANUC); its robot must be of that make.
         host: Loopback address for the virtual devices.
         part_serial: Serial recorded in the weld log.
         job_timeout: Longest time the job may take [s].
@@ -113,8 +120,8 @@ class RunOptions:
     Attributes:
         job: Weld program (``.yaml``) or a planned trajectory (``.npz``, validated, with its stamp).
         robot_url: Robot address for the driver registry: ``ur://HOST[:RTDE_PORT]``,
-            ``kuka-rsi://BIND_HOST:PORT``, or ``virtual`` (an in-process simulated robot); see
-            :func:`connect_cell_robot`.
+            ``kuka-rsi://BIND_HOST:PORT``, ``fanuc://HOST[:PORT]`` or ``virtual`` (an in-process
+            simulated robot); see :func:`connect_cell_robot`.
         powersource_url: ``modbus://HOST:PORT``, or None for a dry run with the arc disabled.
         log_path: Weld log file.
         out_dir: Folder for the planned trajectory, report and motion stamps.
@@ -354,7 +361,7 @@ RSI_CONNECT_TIMEOUT = 60.0
 
 def check_robot_url(url: str) -> RobotUrl:
     """Parse and check a robot address (fast; nothing connects): the scheme must have a driver in the
-    registry (:mod:`weldcell.drivers.registry`), and ``ur://`` / ``kuka-rsi://`` need a host.
+    registry (:mod:`weldcell.drivers.registry`), and ``ur://`` / ``kuka-rsi://`` / ``fanuc://`` need a host.
 
     ``virtual`` is short for ``virtual://`` (an in-process simulated robot).
 
@@ -369,10 +376,19 @@ def check_robot_url(url: str) -> RobotUrl:
     if parsed.scheme not in table:
         raise DriverError(
             f"robot address {url!r}: no driver for scheme {parsed.scheme!r}; expected ur://HOST[:RTDE_PORT], "
-            f"kuka-rsi://BIND_HOST:PORT or virtual (known schemes: {', '.join(sorted(table))})"
+            f"kuka-rsi://BIND_HOST:PORT, fanuc://HOST[:PORT] or virtual "
+            f"(known schemes: {', '.join(sorted(table))})"
         )
     if parsed.scheme == "ur" and not parsed.host:
         raise DriverError(f"robot address {url!r}: the host is missing (ur://HOST[:RTDE_PORT])")
+    if parsed.scheme == "fanuc":
+        from weldcell.drivers.fanuc.driver import FanucDriver
+
+        try:
+            FanucDriver.config_from_url(parsed)
+        except DriverError as err:
+            text = str(err)
+            raise DriverError(text if url in text else f"robot address {url!r}: {text}") from err
     if parsed.scheme == "kuka-rsi":
         from weldcell.drivers.kuka.driver import rsi_config_from_url
 
@@ -408,6 +424,9 @@ def connect_cell_robot(
       DiO bit 0 (``$OUT[1]``) follows the trajectory's arc flags as the robot-side arc command, while
       the power source makes the arc. Waits up to ``timeout`` (default :data:`RSI_CONNECT_TIMEOUT`)
       for the robot's first telegram.
+    * ``fanuc://HOST[:PORT][?robot=…&do_first=…]``: :class:`~weldcell.drivers.fanuc.driver.FanucDriver`
+      (Stream Motion); its arc output (``DO[do_first]``, DO[101] by default) follows the trajectory's
+      arc flags as the robot-side arc command while the power source makes the arc.
     * ``virtual://`` (or ``virtual``): an in-process :class:`~weldcell.drivers.virtual.VirtualRobot`
       standing at ``q0``.
     * any other registered scheme: its driver, given ``robot=``.
@@ -433,7 +452,7 @@ def connect_cell_robot(
             opts["dashboard_port"] = dashboard_port
         if script_port is not None:
             opts["script_port"] = script_port
-    elif parsed.scheme == "kuka-rsi":
+    elif parsed.scheme in ("kuka-rsi", "fanuc"):
         named = parsed.query.get("robot")
         if named is not None and named != robot:
             raise DriverError(
@@ -441,7 +460,8 @@ def connect_cell_robot(
             )
         if named is None:
             opts["robot"] = robot
-        wait = RSI_CONNECT_TIMEOUT if timeout is None else timeout
+        if parsed.scheme == "kuka-rsi":
+            wait = RSI_CONNECT_TIMEOUT if timeout is None else timeout
     elif parsed.scheme == "virtual":
         if parsed.host and parsed.host != robot:
             raise DriverError(
@@ -645,11 +665,15 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
     log_path = out / "weldlog.sqlite"
     viewer: subprocess.Popen[bytes] | None = None
     with contextlib.ExitStack() as stack:
-        maker = "UR" if opt.robot == "ur" else "KUKA (RSI)"
+        maker = {"ur": "UR", "kuka": "KUKA (RSI)", "fanuc": "FANUC (Stream Motion)"}[opt.robot]
         say(Progress("stage", f"starting the virtual {maker} controller and power source on {opt.host} …"))
         psu_url = stack.enter_context(virtual_power_source_process(opt.host))
+        fanuc: Any = None
         if opt.robot == "ur":
             robot, robot_desc, krc = _start_virtual_ur(stack, opt.host, traj)
+        elif opt.robot == "fanuc":
+            robot, robot_desc, fanuc = _start_virtual_fanuc(stack, opt.host, traj)
+            krc = None
         else:
             robot, robot_desc, krc = _start_virtual_krc(stack, opt.host, traj, opt.rsi_cycle)
         if opt.view:
@@ -675,6 +699,8 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
         )
         if krc is not None:
             _report_krc(krc, robot, log_path, job_id, say)
+        if fanuc is not None:
+            _report_fanuc(fanuc, robot, log_path, job_id, say)
     return CellRunResult(state, message, job_id, log_path, traj_path, report_path, program_path)
 
 
@@ -682,13 +708,15 @@ def _check_demo_robot(program_path: Path, kind: str) -> None:
     """The program's robot must be of the make the demo's virtual controller simulates.
 
     Raises:
-        ProgramError: a UR program for ``--robot kuka`` or the other way round.
+        ProgramError: a UR program for ``--robot kuka``, a KUKA one for ``--robot fanuc``, ...
     """
+    from weldcell.drivers.fanuc.joints import J23_COUPLED
     from weldcell.kinematics.specs import OPW_SPECS, UR_SPECS
     from weldcell.program import load_program
 
     model = load_program(program_path).cell.robot
-    makes: dict[str, set[str]] = {"ur": set(UR_SPECS), "kuka": set(OPW_SPECS)}
+    fanuc = set(J23_COUPLED)
+    makes: dict[str, set[str]] = {"ur": set(UR_SPECS), "kuka": set(OPW_SPECS) - fanuc, "fanuc": fanuc}
     if model not in makes[kind]:
         other = next((k for k, specs in makes.items() if model in specs), None)
         hint = f"; run it with --robot {other}" if other else ""
@@ -761,6 +789,86 @@ def _start_virtual_krc(
 
     stack.callback(shutdown)
     return robot, f"{url} (virtual KRC {traj.robot}, {config.cycle_ms} ms RSI cycle)", krc
+
+
+#: Stream Motion silence [ms] after which the demo's driver faults (the driver's default is 100 ms): a
+#: loaded desktop running the whole virtual cell in Python can hold the controller's process longer
+#: than that. The virtual controller still coasts and stops after 120 ms without commands.
+DEMO_FANUC_SILENCE_MS = 300
+#: The demo's arc loopback on the virtual FANUC controller: the arc output DO[101] (the driver's
+#: ``arc_output`` 0 with ``do_first`` 101) answers on DI[101] (``arc_established_input`` 0) after 50 ms.
+FANUC_ARC_LOOPBACK = (101, 101, 0.05)
+
+
+def _start_virtual_fanuc(
+    stack: contextlib.ExitStack[Any], host: str, traj: JointTrajectory
+) -> tuple[RobotDriver, str, Any]:
+    """The virtual FANUC controller (own process, standing at the trajectory's first sample, its
+    ``IBGN start`` program running) and the Stream Motion driver connected to it (registry path)."""
+    from weldcell.drivers.fanuc.fanuc_process import virtual_fanuc_process
+    from weldcell.drivers.fanuc.joints import controller_deg_from_q, j23_coupled
+    from weldcell.drivers.fanuc.virtual_controller import VirtualFanucConfig
+
+    config = VirtualFanucConfig(
+        robot=traj.robot,
+        host=host,
+        port=0,
+        q_start_deg=tuple(float(v) for v in controller_deg_from_q(traj.q[0], j23_coupled(traj.robot))),
+        arc_loopback=FANUC_ARC_LOOPBACK,
+    )
+    with _children_ignore_sigint():
+        ctrl = stack.enter_context(virtual_fanuc_process(config, log_level=logging.CRITICAL))
+    url = f"fanuc://{host}:{ctrl.address[1]}?silence_ms={DEMO_FANUC_SILENCE_MS}"
+    robot = connect_cell_robot(url, traj.robot, timeout=15.0)
+
+    def shutdown() -> None:  # the driver first: it ends the stream (is_last_command, stop packet)
+        robot.close()
+        ctrl.stop()
+
+    stack.callback(shutdown)
+    return robot, f"{url} (virtual FANUC {traj.robot}, {config.cycle_ms} ms Stream Motion cycle)", ctrl
+
+
+def _report_fanuc(ctrl: Any, robot: Any, log_path: Path, job_id: int, say: ProgressFn) -> None:
+    """Stop the virtual FANUC controller and record what it saw (status cycles, commands, late and
+    double commands, the arc output's on intervals and the loopback input) in the weld log."""
+    robot.close()
+    status = ctrl.stop()
+    if status is None:
+        say(Progress("fault", "the virtual FANUC controller ended without reporting its counters"))
+        return
+    do_n = FANUC_ARC_LOOPBACK[0]
+    on: list[tuple[float, float]] = []
+    t_on: float | None = None
+    for t_ms, n, value in status.output_log:
+        if n != do_n:
+            continue
+        if value and t_on is None:
+            t_on = t_ms / 1000.0
+        elif not value and t_on is not None:
+            on.append((t_on, t_ms / 1000.0))
+            t_on = None
+    total = sum(b - a for a, b in on)
+    message = (
+        f"virtual FANUC: {status.cycles} status cycles, {status.commands} commands "
+        f"({status.stale} late, {status.double} double), arc output DO[{do_n}] on {len(on)} time(s) "
+        f"for {total:.1f} s in all"
+        + ("" if t_on is None else ", still on at the end")
+        + (f"; alarm: {status.alarm}" if status.alarm else "")
+        + (f"; {status.coast_stops} coast stop(s)" if status.coast_stops else "")
+    )
+    data = {
+        "cycles": status.cycles,
+        "commands": status.commands,
+        "stale": status.stale,
+        "double": status.double,
+        "coast_stops": status.coast_stops,
+        "alarm": status.alarm,
+        "arc_output_on_s": [[a, b] for a, b in on],
+    }
+    with WeldLog(log_path) as wlog:
+        wlog.add_event(job_id, "virtual_fanuc", message, data=data)
+    say(Progress("stage", message, data))
 
 
 def _report_krc(krc: Any, robot: Any, log_path: Path, job_id: int, say: ProgressFn) -> None:

@@ -301,7 +301,8 @@ def demo(
     robot: str = typer.Option(
         "ur",
         "--robot",
-        help="ur: a virtual UR controller over RTDE; kuka: a virtual KUKA KRC over RSI (KR 10 R1420).",
+        help="ur: a virtual UR controller over RTDE; kuka: a virtual KUKA KRC over RSI (KR 10 R1420); "
+        "fanuc: a virtual FANUC controller over Stream Motion J519 (ARC Mate 100iD).",
     ),
     rsi_cycle_ms: int = typer.Option(
         12, "--rsi-cycle-ms", help="KUKA demo: RSI cycle, 12 (#IPO) or 4 (#IPO_FAST, needs a quiet PC)."
@@ -332,7 +333,7 @@ def cell_run(
         ...,
         "--robot",
         help="Robot controller: ur://HOST[:RTDE_PORT], kuka-rsi://BIND_HOST:PORT (this PC's RSI address), "
-        "or another registered driver scheme.",
+        "fanuc://HOST[:PORT] (Stream Motion, UDP 60015), or another registered driver scheme.",
     ),
     powersource: str = typer.Option(
         ..., "--powersource", help="Power source, e.g. modbus://192.168.0.20:502"
@@ -367,7 +368,7 @@ def cell_run(
         "job as one URScript program and the cell switches the arc, watches the interlocks and logs.",
     ),
 ) -> None:
-    """Weld a program or a validated trajectory on a real cell (UR or KUKA robot + Modbus power source)."""
+    """Weld a program or a validated trajectory on a real cell (UR, KUKA or FANUC robot + power source)."""
     from weldcell.cell.demo import RunOptions, check_job_input, check_robot_url, run_job
     from weldcell.errors import WeldcellError
     from weldcell.trajectory.stamp import FROM_ENVIRONMENT, resolve_stamp_key
@@ -441,7 +442,9 @@ def cell_resume(
     job: int | None = typer.Argument(None, help="Job id (default: the newest resumable job)."),
     db: Path = typer.Option(DEFAULT_LOG, "--db", help="Weld log file (SQLite)."),
     robot: str | None = typer.Option(
-        None, "--robot", help="Robot controller, e.g. ur://192.168.0.10 or kuka-rsi://192.168.1.10:59152"
+        None,
+        "--robot",
+        help="Robot controller, e.g. ur://192.168.0.10, kuka-rsi://192.168.1.10:59152 or fanuc://192.168.1.20",
     ),
     powersource: str | None = typer.Option(
         None, "--powersource", help="Power source, e.g. modbus://192.168.0.20:502"

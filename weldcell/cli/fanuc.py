@@ -25,6 +25,12 @@ def controller_fanuc(
         False, "--no-program", help="The IBGN TP program is not running (motion is never possible)."
     ),
     duration: float = typer.Option(0.0, "--duration", help="Stop after this many seconds (0: until Ctrl-C)."),
+    arc_loopback: str = typer.Option(
+        "",
+        "--arc-loopback",
+        help="DO:DI:DELAY: DI[DI] follows DO[DO] after DELAY seconds (a power source answering "
+        "'arc established'), e.g. 101:101:0.05.",
+    ),
 ) -> None:
     """Run a virtual FANUC controller: Stream Motion handshake, one status per cycle, limit checks, I/O.
 
@@ -43,6 +49,15 @@ def controller_fanuc(
         raise WeldcellError(f"--di {inputs!r}: expected comma-separated DI numbers, e.g. 101,102") from err
     if duration < 0 or not math.isfinite(duration):
         raise WeldcellError(f"--duration {duration}: expected a number of seconds ≥ 0")
+    loop: tuple[int, int, float] | None = None
+    if arc_loopback:
+        try:
+            loop_do, loop_di, loop_delay = arc_loopback.split(":")
+            loop = (int(loop_do), int(loop_di), float(loop_delay))
+        except ValueError as err:
+            raise WeldcellError(
+                f"--arc-loopback {arc_loopback!r}: expected DO:DI:DELAY, e.g. 101:101:0.05"
+            ) from err
     if not 1 <= port <= 65535:
         raise WeldcellError(f"--port {port}: expected a UDP port 1 … 65535")
     cfg = VirtualFanucConfig(
@@ -54,6 +69,7 @@ def controller_fanuc(
         q_start_deg=q,
         program_running=not no_program,
         inputs=di,
+        arc_loopback=loop,
     )
     ctrl = VirtualFanuc(cfg)
     console.print(

@@ -23,7 +23,8 @@ orientation sub-problems do not decouple as in the OPW solver.
 of ``O4`` (or that + π), then a planar two-link arm (710, 540; elbow ±). The remaining condition is
 that the J4 axis (the forearm, ``z3``) is perpendicular to the J5 axis: ``f(φ) = z3(φ) · z4(φ) = 0``.
 Its roots are bracketed on a grid of ``n_grid`` angles (sign changes, all poses and the 4 arm
-branches at once), refined by bisection to machine precision, and J4, J5, J6 follow in closed form.
+branches at once), refined by false position (Illinois; bisection where that is slow) to machine
+precision, and J4, J5, J6 follow in closed form.
 Each pose has up to 16 solutions: (J1 branch, elbow branch, root k of f), k ≤ 4 per arm branch.
 A root where f only touches zero (a double root: the arm at a boundary between branches) can be
 missed; the residual of every returned solution is checked.
@@ -66,11 +67,14 @@ def _dh(theta: NDArrayF, a: float, d: float, alpha: float) -> NDArrayF:
     return T
 
 
-def crx_fk(q: npt.ArrayLike, dh: CrxDH = CRX10IA_L) -> NDArrayF:
-    """Flange poses ``T_base_flange`` [m], shape (..., 4, 4), of joints ``q`` [rad], shape (..., 6)."""
+def crx_fk(q: npt.ArrayLike, dh: CrxDH = CRX10IA_L, frame: int = 6) -> NDArrayF:
+    """Flange poses ``T_base_flange`` [m], shape (..., 4, 4), of joints ``q`` [rad], shape (..., 6).
+
+    ``frame`` < 6 gives the pose of DH frame ``frame`` instead (frame 4: z along the J5 axis).
+    """
     qa = np.asarray(q, dtype=np.float64)
     T = np.broadcast_to(np.eye(4), (*qa.shape[:-1], 4, 4)).copy()
-    for i in range(6):
+    for i in range(frame):
         T = T @ _dh(qa[..., i] + dh.offset[i], dh.a[i], dh.d[i], dh.alpha[i])
     return T
 
@@ -109,6 +113,40 @@ def _f(T: NDArrayF, phi: NDArrayF, dh: CrxDH) -> tuple[NDArrayF, tuple[NDArrayF,
     th1, th2, th3, z3 = _arm(o4, dh)
     f = np.einsum("...bk,...k->...b", z3, z4)
     return f, (th1, th2, th3, z4)
+
+
+def _refine(
+    Tp: NDArrayF, bi: npt.NDArray[np.int64], lo: NDArrayF, hi: NDArrayF, flo: NDArrayF, dh: CrxDH
+) -> NDArrayF:
+    """Roots of f in the brackets [lo, hi] (f(lo) = flo): Illinois false position (superlinear, the
+    bracket is kept), then bisection steps on the rows it left unconverged."""
+    rows = np.arange(len(lo))
+    fhi = _f(Tp, hi[:, None], dh)[0][rows, 0, bi]
+    x = 0.5 * (lo + hi)
+    side = np.zeros(len(lo), dtype=np.int8)  # which end was kept last: -1 lo, +1 hi
+    for _ in range(16):
+        den = fhi - flo
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = np.where(den != 0.0, (lo * fhi - hi * flo) / den, 0.5 * (lo + hi))
+        x = np.where((x > lo) & (x < hi), x, 0.5 * (lo + hi))
+        fx = _f(Tp, x[:, None], dh)[0][rows, 0, bi]
+        left = np.sign(fx) == np.sign(flo)  # the root is in [x, hi]: x replaces lo, hi is kept
+        flo_new = np.where(left, fx, np.where(side == -1, 0.5 * flo, flo))
+        fhi_new = np.where(left, np.where(side == 1, 0.5 * fhi, fhi), fx)
+        lo, hi = np.where(left, x, lo), np.where(left, hi, x)
+        flo, fhi = flo_new, fhi_new
+        side = np.where(left, 1, -1).astype(np.int8)
+    # rows whose bracket is still wide (a flat f near a double root): finish by bisection
+    wide = np.flatnonzero(hi - lo > 1e-12)
+    if wide.size:
+        lw, hw, fw, bw, r = lo[wide], hi[wide], flo[wide], bi[wide], np.arange(wide.size)
+        for _ in range(40):
+            mid = 0.5 * (lw + hw)
+            fm = _f(Tp[wide], mid[:, None], dh)[0][r, 0, bw]
+            left = np.sign(fm) == np.sign(fw)
+            lw, fw, hw = np.where(left, mid, lw), np.where(left, fm, fw), np.where(left, hw, mid)
+        x[wide] = 0.5 * (lw + hw)
+    return x
 
 
 def crx_ik(
@@ -162,13 +200,7 @@ def crx_ik(
         hi = np.concatenate([hi, xm, grid[eg + 2]])
         flo = np.concatenate([flo, f[ep, eg, eb], fm[two]])
     Tp = T[pi_]
-    rows = np.arange(len(lo))
-    for _ in range(52):  # bisection to machine precision on each bracketed root
-        mid = 0.5 * (lo + hi)
-        fm = _f(Tp, mid[:, None], dh)[0][rows, 0, bi]
-        left = np.sign(fm) == np.sign(flo)
-        lo, flo, hi = np.where(left, mid, lo), np.where(left, fm, flo), np.where(left, hi, mid)
-    phi = 0.5 * (lo + hi)
+    phi = _refine(Tp, bi, lo, hi, flo, dh)
     _, (th1, th2, th3, z4) = _f(Tp, phi[:, None], dh)
     k = np.arange(len(phi))
     t1, t2, t3, z4 = th1[k, 0, bi], th2[k, 0, bi], th3[k, 0, bi], z4[k, 0]

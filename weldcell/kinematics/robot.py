@@ -29,7 +29,7 @@ from weldcell.kinematics.numerical import IkResult as IkResult
 from weldcell.kinematics.numerical import solve_numerical
 
 if TYPE_CHECKING:
-    from weldcell.kinematics.specs import OPWSpec, URSpec
+    from weldcell.kinematics.specs import CrxSpec, OPWSpec, URSpec
 
 NDArrayF = npt.NDArray[np.float64]
 
@@ -137,7 +137,9 @@ class Robot:
 
     Attributes:
         name: Model name, e.g. ``"ur5e"``.
-        kind: ``"ur"`` (closed-form UR IK), ``"opw"`` (closed-form OPW IK) or ``"numerical"``.
+        kind: ``"ur"`` (closed-form UR IK), ``"opw"`` (closed-form OPW IK), ``"crx"`` (FANUC CRX:
+            all 16 branches by a 1-D search with closed-form sub-problems, :mod:`weldcell.kinematics.crx`)
+            or ``"numerical"``.
         urdf_path: The URDF file the chain was read from.
         n_joints: Number of actuated joints n.
         joint_names: Actuated joint names, length n.
@@ -158,6 +160,7 @@ class Robot:
         qdd_max: NDArrayF,
         ur: URSpec | None = None,
         opw: OPWSpec | None = None,
+        crx: CrxSpec | None = None,
     ) -> None:
         """Build a robot from its parsed chain (internal: use ``load_robot``)."""
         self.name = name
@@ -166,6 +169,7 @@ class Robot:
         self._chain = chain
         self._ur = ur
         self._opw = opw
+        self._crx = crx
         self.n_joints = len(chain.joint_names)
         self.joint_names = chain.joint_names
         self.q_lower = self._ro(chain.lower)
@@ -191,6 +195,15 @@ class Robot:
                 (opw.a1, opw.a2, opw.b, opw.c1, opw.c2, opw.c3, opw.c4),
                 self._opw_offsets, self._opw_signs, chain.lower, chain.upper,
             )  # fmt: skip
+
+    @property
+    def n_branches(self) -> int:
+        """Rows per pose of :meth:`ik`: 8 (UR, OPW) or 16 (CRX); 0 without a closed-form solver."""
+        if self._crx is not None:
+            from weldcell.kinematics.crx import N_CRX_BRANCHES
+
+            return N_CRX_BRANCHES
+        return N_BRANCHES if self._ik_kernel is not None else 0
 
     @staticmethod
     def _ro(a: NDArrayF) -> NDArrayF:
@@ -271,13 +284,19 @@ class Robot:
             check: Validate that the inputs are finite rigid transforms (leave True unless the
                 poses come from trusted code in a hot loop).
 
+        A CRX (``kind == "crx"``) has up to 16 solutions per pose: rows ordered by (J1 branch, elbow,
+        root of the 1-D search), valid rows first (:func:`weldcell.kinematics.crx.crx_ik`); its
+        :meth:`configuration_labels` are (J1 branch, elbow, sign of sin q5).
+
         Returns:
-            q, shape (..., 8, n) [rad].
+            q, shape (..., :attr:`n_branches`, n) [rad] (8 rows; 16 for a CRX).
 
         Raises:
             InputShapeError: bad input. ModelError: the robot has no closed-form solver
             (``kind == "numerical"``; use :meth:`ik_numerical`).
         """
+        if self._crx is not None:
+            return self._crx_ik(T_base_flange, check)
         if self._ik_kernel is None:
             raise ModelError(f"robot {self.name!r} has no closed-form IK; use ik_numerical()")
         arr = T_base_flange if type(T_base_flange) is np.ndarray else np.asarray(T_base_flange)
@@ -291,6 +310,27 @@ class Robot:
             check_pose_array(T_base_flange)  # raises with a message naming the bad pose
             raise InputShapeError(f"T_base_flange: pose {bad} is not a rigid transform")
         result: NDArrayF = out.reshape(*lead, N_BRANCHES, self.n_joints)
+        return result
+
+    def _crx_ik(self, T_base_flange: npt.ArrayLike, check: bool) -> NDArrayF:
+        """All CRX branches (see :meth:`ik`), each joint the 2π-equivalent nearest 0 in the limits."""
+        from weldcell.kinematics.crx import CrxDH, crx_ik
+
+        spec = self._crx
+        assert spec is not None  # mypy
+        arr = check_pose_array(T_base_flange) if check else np.asarray(T_base_flange, dtype=np.float64)
+        lead = np.shape(T_base_flange)[:-2]
+        T0 = np.eye(4)
+        T0[2, 3] = -spec.base_height  # weldcell base -> DH frame 0 (the J2 axis height)
+        dh = CrxDH(spec.a, spec.d, spec.alpha, spec.offset)
+        q, _labels = crx_ik(T0 @ arr.reshape(-1, 4, 4), dh)
+        for shift in (-_TWO_PI, _TWO_PI):  # values in (-π, π]; limits narrower than that shift them
+            alt = q + shift
+            out_lim = (q < self.q_lower) | (q > self.q_upper)
+            q = np.where(out_lim & (alt >= self.q_lower) & (alt <= self.q_upper), alt, q)
+        bad = np.any((q < self.q_lower - 1e-12) | (q > self.q_upper + 1e-12), axis=-1)
+        q[bad] = np.nan
+        result: NDArrayF = q.reshape(*lead, q.shape[-2], self.n_joints)
         return result
 
     def ik_numerical(
@@ -391,11 +431,33 @@ class Robot:
         elif self._opw is not None:
             o = self._opw
             lab = analytic.opw_labels(flat, o.a1, o.a2, o.c2, o.c3, self._opw_offsets, self._opw_signs)
+        elif self._crx is not None:
+            lab = self._crx_labels(flat)
         elif self.n_joints >= 6:
             lab = np.where(np.sin(flat[:, [1, 3, 5]]) >= 0, 1, -1).astype(np.int8)
         else:
             raise ModelError(f"robot {self.name!r}: configuration labels need at least 6 joints")
         return lab.reshape(*arr.shape[:-1], 3)
+
+    def _crx_labels(self, q: NDArrayF) -> npt.NDArray[np.int8]:
+        """CRX labels of q (P, 6): J1 branch (+1: the J4-J5 point lies in front of J1, the azimuth
+        branch 0 of :func:`~weldcell.kinematics.crx.crx_ik`), elbow (+1: θ3 - π/2 in [0, π], elbow
+        branch 0), wrist (sign of sin q5)."""
+        from weldcell.kinematics.crx import CrxDH, crx_fk
+
+        spec = self._crx
+        assert spec is not None  # mypy
+        dh = CrxDH(spec.a, spec.d, spec.alpha, spec.offset)
+        T = crx_fk(q, dh)
+        z4 = crx_fk(q, dh, frame=4)[:, :3, 2]  # the J5 axis
+        # the J4-J5 point O4 = O5 - d5 z4, with O5 = p + d6 z6 (the J5-J6 point)
+        o4 = T[:, :3, 3] + dh.d[5] * T[:, :3, 2] - dh.d[4] * z4
+        x1 = np.stack([np.cos(q[:, 0]), np.sin(q[:, 0])], axis=-1)
+        shoulder = np.where(np.einsum("pk,pk->p", o4[:, :2], x1) >= 0.0, 1, -1)
+        beta = np.arctan2(np.sin(q[:, 2] - math.pi / 2), np.cos(q[:, 2] - math.pi / 2))
+        elbow = np.where(beta >= 0.0, 1, -1)
+        wrist = np.where(np.sin(q[:, 4]) >= 0.0, 1, -1)
+        return np.stack([shoulder, elbow, wrist], axis=-1).astype(np.int8)
 
     def singularity_distance(self, q: npt.ArrayLike, *, exact_below: float = np.inf) -> NDArrayF:
         """Distance to the nearest singularity: smallest singular value of the scaled Jacobian.

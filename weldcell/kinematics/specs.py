@@ -44,6 +44,16 @@ Sources:
   zero has the lower arm upright and the upper arm horizontal, so the OPW offsets are
   (0, 0, π/2, 0, 0, 0) with all signs +1; at q = 0 the flange z axis points along base +x and
   flange x along base -z (ABB's tool0 at the calibration position, quaternion [0.7071, 0, 0.7071, 0]).
+* FANUC CRX-10iA/L (``crx10ial``, a collaborative arm with an offset, non-spherical wrist): the DH
+  table of :mod:`weldcell.kinematics.crx` (upper arm 710 mm, forearm 540 mm, wrist offset 150 mm,
+  faceplate 160 mm; FANUC's dimensions as used by Wandelbots' robot viewer, ``FANUC_CRX10iAL``);
+  speeds 120/120/180/180/180/180 °/s and motion ranges J1 ±180°, J2 ±180°, J4 ±190°, J5 ±180°,
+  J6 ±225° as FANUC publishes them for the CRX-10iA/L. **Not from a FANUC sheet**: the height of the
+  J2 axis above the mounting face (245 mm, read off the outline drawing, not a tabulated value), J3
+  restricted to ±270° about the DH zero (the sheet gives 570° in FANUC's J2/J3 convention, which
+  this model does not reproduce), the acceleration limits (planning defaults) and the link
+  geometry (cylinders sized to the arm). q = 0 is the DH zero of :mod:`weldcell.kinematics.crx`
+  (upper arm vertical, forearm horizontal).
 * ``srs7`` is not a vendor model: a generic 7-axis S-R-S arm with the proportions of a
   7 kg-class LBR (shoulder 0.34 m, upper arm 0.40 m, forearm 0.40 m, flange 0.126 m) used to
   exercise the numerical IK.
@@ -137,6 +147,32 @@ class OPWSpec:
     qd_max: tuple[float, ...]
     qdd_max: tuple[float, ...]
     color: str = "kuka_orange"
+
+
+@dataclass(frozen=True, slots=True)
+class CrxSpec:
+    """A FANUC CRX arm: standard DH table (``T_{i-1,i} = Rz(q_i + offset_i) Tz(d_i) Tx(a_i) Rx(α_i)``,
+    :mod:`weldcell.kinematics.crx`) above a base whose DH frame 0 is ``base_height`` over the mounting face.
+
+    Attributes:
+        name: Model name.
+        a, d: DH lengths [m], shape (6,).
+        alpha, offset: DH twists and joint zero offsets [rad], shape (6,).
+        base_height: Height of DH frame 0 (the J2 axis) above the mounting face (weldcell ``base``) [m].
+        q_lower, q_upper, qd_max, qdd_max: Limits [rad], [rad/s], [rad/s²].
+    """
+
+    name: str
+    a: tuple[float, ...]
+    d: tuple[float, ...]
+    alpha: tuple[float, ...]
+    offset: tuple[float, ...]
+    base_height: float
+    q_lower: tuple[float, ...]
+    q_upper: tuple[float, ...]
+    qd_max: tuple[float, ...]
+    qdd_max: tuple[float, ...]
+    color: str = "white"
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +308,21 @@ OPW_SPECS: dict[str, OPWSpec] = {
         qd_max=(170 * _D, 170 * _D, 170 * _D, 320 * _D, 380 * _D, 460 * _D),
         qdd_max=(8.0, 8.0, 8.0, 12.0, 12.0, 16.0),
         color="white",
+    ),
+}  # fmt: skip
+
+CRX_SPECS: dict[str, CrxSpec] = {
+    "crx10ial": CrxSpec(
+        "crx10ial",
+        a=(0.0, 0.710, 0.0, 0.0, 0.0, 0.0),
+        d=(0.0, 0.0, 0.0, -0.540, 0.150, -0.160),
+        alpha=(math.pi / 2, 0.0, -math.pi / 2, math.pi / 2, -math.pi / 2, math.pi),
+        offset=(0.0, math.pi / 2, 0.0, 0.0, 0.0, 0.0),
+        base_height=0.245,
+        q_lower=(-180 * _D, -180 * _D, -270 * _D, -190 * _D, -180 * _D, -225 * _D),
+        q_upper=(180 * _D, 180 * _D, 270 * _D, 190 * _D, 180 * _D, 225 * _D),
+        qd_max=(120 * _D, 120 * _D, 180 * _D, 180 * _D, 180 * _D, 180 * _D),
+        qdd_max=(6.0, 6.0, 8.0, 12.0, 12.0, 16.0),
     ),
 }  # fmt: skip
 

@@ -19,10 +19,12 @@ import numpy as np
 import numpy.typing as npt
 
 from weldcell.kinematics.specs import (
+    CRX_SPECS,
     OPW_SPECS,
     SERIAL_SPECS,
     TORCH_SPECS,
     UR_SPECS,
+    CrxSpec,
     OPWSpec,
     SerialSpec,
     TorchSpec,
@@ -251,6 +253,49 @@ def _opw_model(s: OPWSpec) -> tuple[str, list[_Link], list[_Joint]]:
     return s.name, links, joints
 
 
+# ---------------------------------------------------------------------------------------------- CRX
+
+
+def _crx_model(s: CrxSpec) -> tuple[str, list[_Link], list[_Joint]]:
+    """CRX from its DH table: link i is DH frame i-1 turned by θ_i; its fixed part
+    ``Tz(d_i) Tx(a_i) Rx(α_i)`` (and the next joint's offset ``Rz(offset_{i+1})``) is the origin of
+    joint i+1, so the chain's FK equals :func:`weldcell.kinematics.crx.crx_fk` above ``base_height``."""
+    link_n = [f"link_{i}" for i in range(1, 7)]
+    o = s.color
+    h = s.base_height
+    radii = (0.085, 0.075, 0.065, 0.055, 0.05, 0.045)
+    prims: dict[str, list[Prim]] = {
+        "base": [cyl((0, 0, 0), (0, 0, 0.5 * h), 0.09, "dark")],
+        "link_1": [cyl((0, 0, -0.5 * h), (0, 0, 0.0), radii[0], o)],
+    }
+    for i in range(1, 6):
+        r = radii[i]
+        end = (s.a[i], 0.0, s.d[i])
+        p = [cyl((0, 0, -r), (0, 0, r), r, o)]  # the joint housing, along the joint axis
+        if abs(s.a[i]) + abs(s.d[i]) > 0:
+            p.append(cyl((0, 0, 0), end, 0.8 * r, o))
+        prims[link_n[i]] = p
+    prims["link_6"].append(cyl((0, 0, s.d[5] + 0.012), (0, 0, s.d[5]), 0.0315, "steel"))
+    links = [_Link("base", prims["base"], 8.0)]
+    joints: list[_Joint] = []
+    parent = "base"
+    T_prev = _tf((0.0, 0.0, h))
+    for i in range(6):
+        T = T_prev @ _rot_axis((0.0, 0.0, 1.0), s.offset[i])
+        joints.append(
+            _Joint(
+                f"joint_{i + 1}", parent, link_n[i], T,
+                lower=s.q_lower[i], upper=s.q_upper[i], velocity=s.qd_max[i], effort=100.0,
+            )
+        )  # fmt: skip
+        links.append(_Link(link_n[i], prims[link_n[i]], 2.0))
+        parent = link_n[i]
+        T_prev = _tf((s.a[i], 0.0, s.d[i])) @ _rot_x(s.alpha[i])
+    joints.append(_Joint("flange_joint", parent, "flange", T_prev, kind="fixed"))
+    links.append(_Link("flange", [], 0.01))
+    return s.name, links, joints
+
+
 # ------------------------------------------------------------------------------------------- serial
 
 
@@ -393,6 +438,10 @@ def generate_all() -> dict[str, str]:
         files[f"{s.name}.urdf"] = _write(*_ur_model(s), f"{hdr}; UR DH table (universal-robots.com)")
     for o in OPW_SPECS.values():
         files[f"{o.name}.urdf"] = _write(*_opw_model(o), f"{hdr}; OPW parameters (Brandstötter et al. 2014)")
+    for c in CRX_SPECS.values():
+        files[f"{c.name}.urdf"] = _write(
+            *_crx_model(c), f"{hdr}; FANUC CRX DH table (weldcell.kinematics.crx); see specs.py for sources"
+        )
     for r in SERIAL_SPECS.values():
         files[f"{r.name}.urdf"] = _write(*_serial_model(r), f"{hdr}; generic 7-axis S-R-S arm")
     for t in TORCH_SPECS.values():

@@ -11,7 +11,8 @@ program ``IBGN start[1]`` … ``IBGN end[1]``. The driver (``fanuc://HOST[:PORT]
 2. **One command per status.** The controller sends one status packet per interpolation cycle; an
    I/O thread answers each at once with exactly one command carrying that status's sequence number,
    the joint set-points [deg] with the data-style word 0xFFFF (joint data, never 0 = Cartesian),
-   ``do_motn_ctrl = 1`` and the DO bits (the arc output follows the samples' ``arc_on``). A repeated
+   ``do_motn_ctrl = 1`` and the DO bits (the arc output follows the samples' ``arc_on``, and keeps
+   its value between executions until the next one, a stop or a fault). A repeated
    status (same sequence number) is not answered a second time.
 3. **Resampling.** A trajectory slice advances ``cycle / traj.dt`` samples per status and is
    interpolated linearly between samples; between executions the last set-point is held.
@@ -145,9 +146,18 @@ class FanucDriver(RobotDriver):
 
     @classmethod
     def from_url(cls, url: Any, /, **options: Any) -> FanucDriver:
-        """``fanuc://HOST[:PORT][?robot=…&io=0|1&local_port=…]`` -> driver.
+        """``fanuc://HOST[:PORT][?robot=…&io=0|1&local_port=…&silence_ms=…]`` -> driver.
 
         ``options`` are :class:`FanucConfig` fields (or ``config=FanucConfig(...)``).
+        """
+        return cls(cls.config_from_url(url, **options))
+
+    @staticmethod
+    def config_from_url(url: Any, /, **options: Any) -> FanucConfig:
+        """The :class:`FanucConfig` of a parsed ``fanuc://`` address (nothing connects or loads).
+
+        Raises:
+            FanucConfigError: a missing host, an unknown or malformed query parameter, a bad setting.
         """
         config: FanucConfig | None = options.pop("config", None)
         fields: dict[str, Any] = {}
@@ -167,23 +177,26 @@ class FanucDriver(RobotDriver):
                 fields[key] = raw in ("1", "true")
                 if not fields[key]:
                     fields.update(arc_output=None, arc_established_input=None)
-        for key in ("local_port", "version", "do_first", "di_first"):
+        for key in ("local_port", "version", "do_first", "di_first", "silence_ms"):
             if key in q:
                 raw = q.pop(key)
                 try:
-                    fields[key] = int(raw)
+                    value = int(raw)
                 except ValueError as err:
                     raise FanucConfigError(
                         f"robot address {url.url!r}: {key}={raw!r} is not a number"
                     ) from err
+                if key == "silence_ms":
+                    fields["silence"] = value / 1000.0
+                else:
+                    fields[key] = value
         if q:
             raise FanucConfigError(
                 f"robot address {url.url!r}: unknown query parameter(s) {', '.join(sorted(q))}; "
-                "known: robot, io, local_port, version, do_first, di_first"
+                "known: robot, io, local_port, version, do_first, di_first, silence_ms"
             )
         fields.update(options)
-        config = replace(config, **fields) if config is not None else FanucConfig(**fields)
-        return cls(config)
+        return replace(config, **fields) if config is not None else FanucConfig(**fields)
 
     def __repr__(self) -> str:
         return f"FanucDriver({self.robot!r}, {self.config.host}:{self.config.port})"
@@ -420,7 +433,7 @@ class FanucDriver(RobotDriver):
             if driver_fault is not None and self._run is None and self._ramp is None:
                 log.warning("%s (no execution running)", driver_fault[0])
             sp, arc = self._advance(measured)
-            if cfg.arc_output is not None:
+            if cfg.arc_output is not None and arc is not None:
                 bit = 1 << cfg.arc_output
                 self._dout = (self._dout | bit) if arc else (self._dout & ~bit)
             io = pk.pack_bits((self._dout,), cfg.command_entries) if cfg.io else b""
@@ -444,8 +457,13 @@ class FanucDriver(RobotDriver):
             )
         return None
 
-    def _advance(self, measured: NDArrayF) -> tuple[NDArrayF, bool]:
-        """This cycle's set-point [deg] and arc flag (lock held)."""
+    def _advance(self, measured: NDArrayF) -> tuple[NDArrayF, bool | None]:
+        """This cycle's set-point [deg] and arc flag (lock held).
+
+        The arc flag is None between executions: the arc output keeps the value the last completed
+        execution left (the cell's next slice of the same seam continues the weld; a stop or a fault
+        has already switched it off in :meth:`_finish`).
+        """
         dec = self.dt / self.config.stop_time
         ramp = self._ramp
         if ramp is not None:
@@ -457,7 +475,7 @@ class FanucDriver(RobotDriver):
             return sp, False
         run = self._run
         if run is None:
-            return self._hold_deg, False
+            return self._hold_deg, None
         run.advance(dec)
         sp, arc = run.setpoint()
         h = run.handle

@@ -21,7 +21,9 @@ takes the command packets that answer them:
   :meth:`VirtualFanuc.reset`.
 * **I/O** through the GPIO configuration: I/O-command entries take DO values from the command's I/O
   bytes, I/O-state entries report DO/DI in the status's I/O bytes. Inputs are set with
-  :meth:`VirtualFanuc.set_input`.
+  :meth:`VirtualFanuc.set_input`. An optional arc loopback (``arc_loopback = (DO, DI, delay)``)
+  copies the arc output to an input after a delay, as a welding power source wired to the robot's
+  I/O answers "arc established"; every change of a DO is kept in :attr:`VirtualFanucStatus.output_log`.
 
 The joint angles on the wire are the controller's (J2/J3 interaction for the ARC Mate,
 :mod:`weldcell.drivers.fanuc.joints`); the status position is the faceplate in FANUC's world frame.
@@ -71,6 +73,8 @@ class VirtualFanucConfig:
         deviation_deg: Coast deviation [deg] from the last command that stops the arm earlier.
         speed_margin: Commanded joint speeds up to this factor × the data-sheet speeds are accepted.
         inputs: Initial digital inputs, DI number (1-based) -> value.
+        arc_loopback: ``(DO number, DI number, delay [s])``: the DI follows the DO after the delay
+            (the "arc established" answer of a power source on the robot's I/O); None: no loopback.
     """
 
     robot: str = "arcmate100id"
@@ -86,6 +90,7 @@ class VirtualFanucConfig:
     deviation_deg: float = 5.0
     speed_margin: float = 1.02
     inputs: dict[int, bool] = field(default_factory=dict)
+    arc_loopback: tuple[int, int, float] | None = None
 
     def __post_init__(self) -> None:
         """Reject settings that cannot work.
@@ -103,6 +108,14 @@ class VirtualFanucConfig:
             v = getattr(self, name)
             if not (math.isfinite(v) and v > 0):
                 raise DriverError(f"virtual FANUC {name} {v!r}: expected a number > 0")
+        if self.arc_loopback is not None:
+            do, di, delay = self.arc_loopback
+            if not (isinstance(do, int) and isinstance(di, int) and do >= 1 and di >= 1):
+                raise DriverError(
+                    f"virtual FANUC arc_loopback {self.arc_loopback!r}: expected DO and DI numbers ≥ 1"
+                )
+            if not (math.isfinite(delay) and delay >= 0):
+                raise DriverError(f"virtual FANUC arc_loopback delay {delay!r}: expected seconds ≥ 0")
 
 
 @dataclass
@@ -120,6 +133,8 @@ class VirtualFanucStatus:
         double: Second commands answering the same status.
         q_deg: Measured controller joint angles [deg].
         do: Digital outputs, DO number -> value.
+        di: Digital inputs, DI number -> value.
+        output_log: Every change of a digital output: (controller time [ms], DO number, value).
     """
 
     streaming: bool
@@ -132,6 +147,8 @@ class VirtualFanucStatus:
     double: int
     q_deg: list[float]
     do: dict[int, bool]
+    di: dict[int, bool] = field(default_factory=dict)
+    output_log: list[tuple[int, int, bool]] = field(default_factory=list)
 
 
 class VirtualFanuc:
@@ -181,6 +198,8 @@ class VirtualFanuc:
         self._state_entries: tuple[pk.GpioEntry, ...] = ()
         self._do: dict[int, bool] = {}
         self._di: dict[int, bool] = dict(cfg.inputs)
+        self._output_log: list[tuple[int, int, bool]] = []
+        self._loop_changed_ms = 0  # controller time of the last change of the loopback's DO
         self._pending: list[pk.Command] = []
         self._last_cmd_seq: int | None = None
         self._since_cmd = 0
@@ -270,6 +289,8 @@ class VirtualFanuc:
                 double=self.counts["double"],
                 q_deg=self._q.tolist(),
                 do=dict(self._do),
+                di=dict(self._di),
+                output_log=list(self._output_log),
             )
 
     # --- internals (lock held) ------------------------------------------------------------
@@ -387,6 +408,11 @@ class VirtualFanuc:
 
     def _tick(self) -> None:
         alpha = 1.0 - math.exp(-self.dt / self.config.tau)
+        loop = self.config.arc_loopback
+        if loop is not None:  # the input follows the output once the delay has passed
+            do, di, delay = loop
+            if self._t_ms - self._loop_changed_ms >= delay * 1000.0 - 1e-9:
+                self._di[di] = self._do.get(do, False)
         if not self._streaming:
             self._q = self._q + alpha * (self._q_cmd - self._q)  # the servos settle on the last set-point
             return
@@ -413,7 +439,13 @@ class VirtualFanuc:
     def _apply(self, cmd: pk.Command) -> None:
         for e, v in zip(self._cmd_entries, pk.unpack_bits(cmd.io, self._cmd_entries), strict=True):
             for i in range(e.count):
-                self._do[e.first + i] = bool(v >> i & 1)
+                n, value = e.first + i, bool(v >> i & 1)
+                if self._do.get(n, False) != value:
+                    self._output_log.append((self._t_ms, n, value))
+                    loop = self.config.arc_loopback
+                    if loop is not None and loop[0] == n:
+                        self._loop_changed_ms = self._t_ms
+                self._do[n] = value
         if not self._motion_possible():
             return
         self._since_cmd = 0
