@@ -301,7 +301,8 @@ def demo(
     robot: str = typer.Option(
         "ur",
         "--robot",
-        help="ur: a virtual UR controller over RTDE; kuka: a virtual KUKA KRC over RSI (KR 10 R1420).",
+        help="ur: a virtual UR controller over RTDE; kuka: a virtual KUKA KRC over RSI (KR 10 R1420); "
+        "abb: a virtual ABB controller over EGM (IRB 1520ID).",
     ),
     rsi_cycle_ms: int = typer.Option(
         12, "--rsi-cycle-ms", help="KUKA demo: RSI cycle, 12 (#IPO) or 4 (#IPO_FAST, needs a quiet PC)."
@@ -332,7 +333,7 @@ def cell_run(
         ...,
         "--robot",
         help="Robot controller: ur://HOST[:RTDE_PORT], kuka-rsi://BIND_HOST:PORT (this PC's RSI address), "
-        "or another registered driver scheme.",
+        "abb-egm://BIND_HOST:PORT (this PC's EGM sensor address), or another registered driver scheme.",
     ),
     powersource: str = typer.Option(
         ..., "--powersource", help="Power source, e.g. modbus://192.168.0.20:502"
