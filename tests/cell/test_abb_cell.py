@@ -21,11 +21,11 @@ import numpy as np
 import pytest
 from cellsynth import FAST_TIMING
 
-from weldcell.cell.demo import check_robot_url
+from weldcell.cell.demo import DemoOptions, check_robot_url, run_demo
 from weldcell.cell.weldlog import SEAM_DONE, WeldLog
 from weldcell.drivers.powersource.virtual import VirtualPowerSourceHandle, start_virtual_power_source
 from weldcell.drivers.powersource.virtual_model import VirtualConfig
-from weldcell.errors import DriverError
+from weldcell.errors import DriverError, ProgramError
 from weldcell.program import load_program
 
 PROGRAM = Path(__file__).parent / "programs" / "irb1520id_hanging_fillet.yaml"
@@ -179,3 +179,13 @@ def test_abb_robot_url_errors_name_the_problem(url: str, fragments: tuple[str, .
     assert repr(url) in text or url in text
     for f in fragments:
         assert f in text
+
+
+@pytest.mark.parametrize(("program", "hint"), [("demo_tjoint_kuka.yaml", "kuka"), ("demo_tjoint.yaml", "ur")])
+def test_abb_demo_refuses_another_makes_program(tmp_path: Path, program: str, hint: str) -> None:
+    path = Path(__file__).resolve().parents[2] / "programs" / program
+    with pytest.raises(ProgramError) as info:
+        run_demo(DemoOptions(out_dir=tmp_path, robot="abb", program=path))
+    text = str(info.value)
+    assert "cell.robot" in text and "ABB" in text and f"--robot {hint}" in text and program in text
+    assert not (tmp_path / "weldlog.sqlite").exists()
