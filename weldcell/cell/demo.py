@@ -712,7 +712,8 @@ def _check_demo_robot(program_path: Path, kind: str) -> None:
         other = next((k for k, specs in makes.items() if model in specs), None)
         hint = f"; run it with --robot {other}" if other else ""
         raise ProgramError(
-            f"field cell.robot: {model!r} is not a {kind.upper()} arm the demo's virtual controller can "
+            f"field cell.robot: {model!r} is not {'an' if kind == 'abb' else 'a'} {kind.upper()} arm the "
+            "demo's virtual controller can "
             f"run (expected one of {', '.join(sorted(makes[kind]))}){hint}",
             file=str(program_path),
         )
