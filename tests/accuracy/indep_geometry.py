@@ -22,6 +22,11 @@ transport, seam frames, work / travel angles and weave offsets follow the writte
   150, faceplate 160 mm; Wandelbots' ``FANUC_CRX10iAL`` table), J2 offset +90°, on a 245 mm base
   (weldcell's estimate of the J2 height: the check covers the chain and the seam geometry, not that
   height).
+* ABB IRB 1520ID: ABB's product specification 3HEA802921-001 ("Dimensions") as ABB draws the arm at
+  zero (lower arm upright, upper arm horizontal): axis 2 453 mm up and 160 mm forward, lower arm
+  590 mm, axis 3-4 offset 200 mm up, upper arm 723 mm to the wrist centre, 200 mm to the mounting
+  flange; joint axes z, y, y, x, y, x, all positive (ROS-Industrial abb_*_support convention); tool0
+  at zero has z forward and x down.
 """
 
 from __future__ import annotations
@@ -55,6 +60,15 @@ ARCMATE100ID = (
     ((0, 0, 0.195), (-1, 0, 0)),
     ((0.700, 0, 0), (0, -1, 0)),
     ((0.075, 0, 0), (-1, 0, 0)),
+)
+# ABB IRB 1520ID as ABB draws it at zero: joint origins [m] (each relative to the previous) and axes
+IRB1520ID = (
+    ((0, 0, 0), (0, 0, 1)),
+    ((0.160, 0, 0.453), (0, 1, 0)),
+    ((0, 0, 0.590), (0, 1, 0)),
+    ((0, 0, 0.200), (1, 0, 0)),
+    ((0.723, 0, 0), (0, 1, 0)),
+    ((0.200, 0, 0), (1, 0, 0)),
 )
 
 
@@ -114,14 +128,18 @@ def fk_flange(robot: str, q: np.ndarray) -> np.ndarray:
         T = T @ _ry(th[:, 2]) @ _trans(p["a2"], 0, p["c3"])
         T = T @ _rz(th[:, 3]) @ _ry(th[:, 4]) @ _rz(th[:, 5]) @ _trans(0, 0, p["c4"])
         return T
-    if robot == "arcmate100id":
+    if robot in ("arcmate100id", "irb1520id"):
+        chain = ARCMATE100ID if robot == "arcmate100id" else IRB1520ID
         T = np.broadcast_to(np.eye(4), (len(q), 4, 4)).copy()
-        for i, (xyz, axis) in enumerate(ARCMATE100ID):
+        for i, (xyz, axis) in enumerate(chain):
             R = np.broadcast_to(np.eye(4), (len(q), 4, 4)).copy()
             R[:, :3, :3] = _rot_axis_angle(np.array(axis, dtype=float), q[:, i])
             T = T @ _trans(*xyz) @ R
         F = np.eye(4)
-        F[:3, :3] = [[0, 0, 1], [0, -1, 0], [1, 0, 0]]
+        if robot == "arcmate100id":
+            F[:3, :3] = [[0, 0, 1], [0, -1, 0], [1, 0, 0]]
+        else:
+            F[:3, :3] = [[0, 0, 1], [0, 1, 0], [-1, 0, 0]]  # tool0: z forward, x down
         return T @ F
     if robot == "crx10ial":
         # standard DH, T = Rz(θ) Tz(d) Tx(a) Rx(α) per joint, θ = q + offset, above the 245 mm base

@@ -65,6 +65,7 @@ DEMO_PROGRAMS = {
     "ur": DEMO_PROGRAM,
     "kuka": data_dir("programs") / "demo_tjoint_kuka.yaml",
     "fanuc": data_dir("programs") / "demo_tjoint_fanuc.yaml",
+    "abb": data_dir("programs") / "demo_tjoint_abb.yaml",
 }
 #: RSI cycle of the KUKA demo [s]: 12 ms (``#IPO``). The 4 ms ``#IPO_FAST`` cycle (``rsi_cycle``)
 #: needs a PC that answers within 4 ms every cycle, which a loaded desktop running the whole virtual
@@ -93,11 +94,12 @@ class DemoOptions:
         view: Open the 3D viewer (``weldcell view``) alongside.
         robot: ``"ur"``: a virtual UR controller (RTDE streaming); ``"kuka"``: a virtual KRC driven
             over RSI (``kuka-rsi://``); ``"fanuc"``: a virtual FANUC controller driven over Stream
-            Motion (``fanuc://``).
+            Motion (``fanuc://``); ``"abb"``: a virtual ABB controller driven over EGM
+            (``abb-egm://``, 4 ms samples).
         rsi_cycle: RSI cycle of the KUKA demo [s]: 0.004 (``#IPO_FAST``) or 0.012 (``#IPO``).
         program: Weld program (default: ``programs/demo_tjoint.yaml`` for UR,
             ``programs/demo_tjoint_kuka.yaml`` for KUKA, ``programs/demo_tjoint_fanuc.yaml`` for
-            FANUC); its robot must be of that make.
+            FANUC, ``programs/demo_tjoint_abb.yaml`` for ABB); its robot must be of that make.
         host: Loopback address for the virtual devices.
         part_serial: Serial recorded in the weld log.
         job_timeout: Longest time the job may take [s].
@@ -402,6 +404,19 @@ def check_robot_url(url: str) -> RobotUrl:
         except DriverError as err:
             text = str(err)
             raise DriverError(text if url in text else f"robot address {url!r}: {text}") from err
+    if parsed.scheme == "abb-egm":
+        from weldcell.drivers.abb.driver import egm_config_from_url
+
+        if not parsed.host:
+            raise DriverError(
+                f"robot address {url!r}: the address to listen on is missing (abb-egm://BIND_HOST:PORT, "
+                "the remote address and port of the controller's UDPUC device)"
+            )
+        try:
+            egm_config_from_url(parsed)
+        except DriverError as err:
+            text = str(err)
+            raise DriverError(text if url in text else f"robot address {url!r}: {text}") from err
     return parsed
 
 
@@ -427,6 +442,10 @@ def connect_cell_robot(
     * ``fanuc://HOST[:PORT][?robot=…&do_first=…]``: :class:`~weldcell.drivers.fanuc.driver.FanucDriver`
       (Stream Motion); its arc output (``DO[do_first]``, DO[101] by default) follows the trajectory's
       arc flags as the robot-side arc command while the power source makes the arc.
+    * ``abb-egm://BIND_HOST:PORT[?sample_rate_ms=…]``: :class:`~weldcell.drivers.abb.driver.EgmDriver`;
+      bit 0 of the digital-output word sent in ``RAPIDtoRobot`` follows the trajectory's arc flags (the
+      RAPID side copies it to its arc DO), while the power source makes the arc. Waits up to
+      ``timeout`` (default :data:`RSI_CONNECT_TIMEOUT`) for the controller's first ``EgmRobot``.
     * ``virtual://`` (or ``virtual``): an in-process :class:`~weldcell.drivers.virtual.VirtualRobot`
       standing at ``q0``.
     * any other registered scheme: its driver, given ``robot=``.
@@ -452,7 +471,7 @@ def connect_cell_robot(
             opts["dashboard_port"] = dashboard_port
         if script_port is not None:
             opts["script_port"] = script_port
-    elif parsed.scheme in ("kuka-rsi", "fanuc"):
+    elif parsed.scheme in ("kuka-rsi", "fanuc", "abb-egm"):
         named = parsed.query.get("robot")
         if named is not None and named != robot:
             raise DriverError(
@@ -665,7 +684,9 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
     log_path = out / "weldlog.sqlite"
     viewer: subprocess.Popen[bytes] | None = None
     with contextlib.ExitStack() as stack:
-        maker = {"ur": "UR", "kuka": "KUKA (RSI)", "fanuc": "FANUC (Stream Motion)"}[opt.robot]
+        maker = {"ur": "UR", "kuka": "KUKA (RSI)", "fanuc": "FANUC (Stream Motion)", "abb": "ABB (EGM)"}[
+            opt.robot
+        ]
         say(Progress("stage", f"starting the virtual {maker} controller and power source on {opt.host} …"))
         psu_url = stack.enter_context(virtual_power_source_process(opt.host))
         fanuc: Any = None
@@ -674,6 +695,8 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
         elif opt.robot == "fanuc":
             robot, robot_desc, fanuc = _start_virtual_fanuc(stack, opt.host, traj)
             krc = None
+        elif opt.robot == "abb":
+            robot, robot_desc, krc = _start_virtual_egm(stack, opt.host, traj)
         else:
             robot, robot_desc, krc = _start_virtual_krc(stack, opt.host, traj, opt.rsi_cycle)
         if opt.view:
@@ -697,7 +720,9 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
             stamp_key=key,
             progress=say,
         )
-        if krc is not None:
+        if opt.robot == "abb":
+            _report_egm(krc, robot, log_path, job_id, say)
+        elif krc is not None:
             _report_krc(krc, robot, log_path, job_id, say)
         if fanuc is not None:
             _report_fanuc(fanuc, robot, log_path, job_id, say)
@@ -716,12 +741,19 @@ def _check_demo_robot(program_path: Path, kind: str) -> None:
 
     model = load_program(program_path).cell.robot
     fanuc = set(J23_COUPLED)
-    makes: dict[str, set[str]] = {"ur": set(UR_SPECS), "kuka": set(OPW_SPECS) - fanuc, "fanuc": fanuc}
+    abb = {name for name in OPW_SPECS if name.startswith(("irb", "crb"))}
+    makes: dict[str, set[str]] = {
+        "ur": set(UR_SPECS),
+        "kuka": set(OPW_SPECS) - fanuc - abb,
+        "fanuc": fanuc,
+        "abb": abb,
+    }
     if model not in makes[kind]:
         other = next((k for k, specs in makes.items() if model in specs), None)
         hint = f"; run it with --robot {other}" if other else ""
         raise ProgramError(
-            f"field cell.robot: {model!r} is not a {kind.upper()} arm the demo's virtual controller can "
+            f"field cell.robot: {model!r} is not {'an' if kind == 'abb' else 'a'} {kind.upper()} arm the "
+            "demo's virtual controller can "
             f"run (expected one of {', '.join(sorted(makes[kind]))}){hint}",
             file=str(program_path),
         )
@@ -789,6 +821,82 @@ def _start_virtual_krc(
 
     stack.callback(shutdown)
     return robot, f"{url} (virtual KRC {traj.robot}, {config.cycle_ms} ms RSI cycle)", krc
+
+
+def _start_virtual_egm(
+    stack: contextlib.ExitStack[Any], host: str, traj: JointTrajectory
+) -> tuple[RobotDriver, str, Any]:
+    """The virtual ABB controller (own process, standing at the trajectory's first sample as the
+    RAPID program's ``MoveAbsJ`` before ``EGMRunJoint`` leaves it) and the EGM driver it sends its
+    ``EgmRobot`` messages to (registry path), 4 ms samples.
+
+    The controller's arc loopback answers output bit 0 (the RAPID side's arc DO) on input bit 0
+    after 50 ms, and reports its digital-output word back in every ``EgmRobot``.
+    """
+    import numpy as np
+
+    from weldcell.drivers.abb.egm_process import virtual_egm_process
+    from weldcell.drivers.abb.virtual_egm import VirtualEgmConfig
+
+    port = _free_udp_port(host)
+    config = VirtualEgmConfig(
+        robot=traj.robot,
+        sensor_host=host,
+        sensor_port=port,
+        bind_host=host,
+        q_start_deg=tuple(float(v) for v in np.degrees(traj.q[0])),
+        arc_loopback=(0, 0, 0.05),
+    )
+    with _children_ignore_sigint():
+        egm = stack.enter_context(virtual_egm_process(config, log_level=logging.CRITICAL))
+    url = f"abb-egm://{host}:{port}"
+    egm.go()  # the operator starts the RAPID program: EGMRunJoint
+    robot = connect_cell_robot(url, traj.robot, timeout=15.0)
+
+    def shutdown() -> None:  # the controller first: a sensor that stops answering ends the EGM session
+        egm.stop()
+        robot.close()
+
+    stack.callback(shutdown)
+    ms = round(config.cycle * 1000)
+    return robot, f"{url} (virtual ABB controller {traj.robot}, EGM joint mode, {ms} ms samples)", egm
+
+
+def _report_egm(egm: Any, robot: Any, log_path: Path, job_id: int, say: ProgressFn) -> None:
+    """Stop the virtual ABB controller and record what it saw (samples, missed replies, the arc
+    output's on intervals) in the job's weld log and the progress."""
+    status = egm.stop()
+    robot.close()
+    if status is None:
+        say(Progress("fault", "the virtual ABB controller ended without reporting its counters"))
+        return
+    on: list[tuple[float, float]] = []
+    t_on: float | None = None
+    for tm, dout in status.output_log:
+        t = tm / 1000.0
+        if dout & 1 and t_on is None:
+            t_on = t
+        elif not dout & 1 and t_on is not None:
+            on.append((t_on, t))
+            t_on = None
+    total = sum(b - a for a, b in on)
+    message = (
+        f"virtual ABB controller: {status.cycles} EGM samples, {status.missed} without a reply in time, "
+        f"arc output DO bit 0 on {len(on)} time(s) for {total:.1f} s in all"
+        + ("" if t_on is None else ", still on at the end")
+        + (f"; EGM ended: {status.stop_reason}" if status.stop_reason else "")
+    )
+    data = {
+        "cycles": status.cycles,
+        "accepted": status.accepted,
+        "missed": status.missed,
+        "clamped": status.clamped,
+        "arc_output_on_s": [[a, b] for a, b in on],
+        "stop_reason": status.stop_reason,
+    }
+    with WeldLog(log_path) as wlog:
+        wlog.add_event(job_id, "virtual_abb", message, data=data)
+    say(Progress("stage", message, data))
 
 
 #: Stream Motion silence [ms] after which the demo's driver faults (the driver's default is 100 ms): a
@@ -982,6 +1090,16 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
                     f"waiting up to {wait:g} s for the robot's RSI telegrams on "
                     f"{robot_url.host}:{robot_url.port or 59152}: start the RSI program on the controller "
                     "(weldcell export --format kuka-rsi) …",
+                )
+            )
+        elif robot_url.scheme == "abb-egm":
+            wait = RSI_CONNECT_TIMEOUT if options.connect_timeout is None else options.connect_timeout
+            say(
+                Progress(
+                    "stage",
+                    f"waiting up to {wait:g} s for the controller's EGM messages on "
+                    f"{robot_url.host}:{robot_url.port or 6510}: start the RAPID program (EGMRunJoint) "
+                    "on the controller …",
                 )
             )
         robot = connect_cell_robot(

@@ -31,10 +31,17 @@ def controller_abb_egm(
     din: int = typer.Option(0, "--din", help="Digital-input word reported in RAPIDfromRobot.dnum[1]."),
     duration: float = typer.Option(0.0, "--duration", help="Stop after this many seconds (0: until Ctrl-C)."),
     bind: str = typer.Option("127.0.0.1", "--bind", help="Local address the messages are sent from."),
+    arc_loopback: str = typer.Option(
+        "",
+        "--arc-loopback",
+        help="DO:DI:DELAY: input bit DI follows output bit DO after DELAY s (a simulated "
+        "'arc established'), e.g. 0:0:0.05.",
+    ),
 ) -> None:
     """Run a virtual ABB controller: one EgmRobot per sample to the sensor, EGM joint-mode rules.
 
-    Prints one JSON line with the counters when it ends. Exits 1 when the EGM session ended
+    Prints one JSON line with the counters (and ``output_log``, every change of the digital-output
+    word the sensor set, with the session time in ms) when it ends. Exits 1 when the EGM session ended
     (CommTimeout, reference out of bounds) and 0 when stopped by --duration or Ctrl-C.
     """
     from weldcell.drivers.abb.virtual_egm import VirtualEgm, VirtualEgmConfig
@@ -44,6 +51,15 @@ def controller_abb_egm(
         q = tuple(float(v) for v in start_deg.split(","))
     except ValueError as err:
         raise WeldcellError(f"--start-deg {start_deg!r}: expected comma-separated angles in degrees") from err
+    loop: tuple[int, int, float] | None = None
+    if arc_loopback:
+        try:
+            do, di, delay = arc_loopback.split(":")
+            loop = (int(do), int(di), float(delay))
+        except ValueError as err:
+            raise WeldcellError(
+                f"--arc-loopback {arc_loopback!r}: expected DO:DI:DELAY, e.g. 0:0:0.05"
+            ) from err
     if duration < 0 or not math.isfinite(duration):
         raise WeldcellError(f"--duration {duration}: expected a number of seconds ≥ 0")
     cfg = VirtualEgmConfig(
@@ -56,6 +72,7 @@ def controller_abb_egm(
         start_timeout=start_timeout_s,
         q_start_deg=q,
         din=din,
+        arc_loopback=loop,
     )
     ctrl = VirtualEgm(cfg)
     src = ctrl.address

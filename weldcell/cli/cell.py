@@ -302,7 +302,8 @@ def demo(
         "ur",
         "--robot",
         help="ur: a virtual UR controller over RTDE; kuka: a virtual KUKA KRC over RSI (KR 10 R1420); "
-        "fanuc: a virtual FANUC controller over Stream Motion J519 (ARC Mate 100iD).",
+        "fanuc: a virtual FANUC controller over Stream Motion J519 (ARC Mate 100iD); "
+        "abb: a virtual ABB controller over EGM (IRB 1520ID).",
     ),
     rsi_cycle_ms: int = typer.Option(
         12, "--rsi-cycle-ms", help="KUKA demo: RSI cycle, 12 (#IPO) or 4 (#IPO_FAST, needs a quiet PC)."
@@ -333,7 +334,8 @@ def cell_run(
         ...,
         "--robot",
         help="Robot controller: ur://HOST[:RTDE_PORT], kuka-rsi://BIND_HOST:PORT (this PC's RSI address), "
-        "fanuc://HOST[:PORT] (Stream Motion, UDP 60015), or another registered driver scheme.",
+        "fanuc://HOST[:PORT] (Stream Motion, UDP 60015), "
+        "abb-egm://BIND_HOST:PORT (this PC's EGM sensor address), or another registered driver scheme.",
     ),
     powersource: str = typer.Option(
         ..., "--powersource", help="Power source, e.g. modbus://192.168.0.20:502"

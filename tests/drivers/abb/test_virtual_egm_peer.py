@@ -214,3 +214,46 @@ def test_cli_rejects_bad_sensor_address() -> None:
     )  # fmt: skip
     assert proc.returncode != 0 and "--sensor" in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_arc_loopback_and_output_log() -> None:
+    """The output word the sensor sets is reported back and logged; the loopback input follows bit 2."""
+    port = free_udp_port()
+    sensor = egm_mod.EGM(port=port)
+    cfg = VirtualEgmConfig(
+        sensor_port=port, q_start_deg=START, din=1, comm_timeout=30.0, arc_loopback=(2, 3, 0.1)
+    )
+    ctrl = VirtualEgm(cfg)
+    ctrl.start()
+    try:
+        t_on = 0.0
+        words: list[tuple[float, float, float]] = []  # (time [s], dout reported, din reported)
+        deadline = time.monotonic() + 20.0
+        while time.monotonic() < deadline:
+            s = latest(sensor)
+            now = time.monotonic()
+            dout, din = s.rapid_from_robot  # type: ignore[attr-defined]
+            words.append((now, dout, din))
+            on = bool(t_on) and now - t_on < 0.5
+            if not t_on:
+                t_on = now
+                on = True
+            sensor.send_to_robot(np.array(START), rapid_to_robot=np.array([4.0 if on else 0.0]))  # type: ignore[attr-defined]
+            if now - t_on > 0.5 and dout == 0.0 and din == 1.0:
+                break
+        st = ctrl.status()
+        # reported back: the output word went 4 then 0; the input bit 3 (8) came after it, and went again
+        seen_dout = [d for _, d, _ in words]
+        assert 4.0 in seen_dout and seen_dout[-1] == 0.0
+        first_out = next(t for t, d, _ in words if d == 4.0)
+        first_in = next(t for t, _, i in words if i == 9.0)
+        assert first_in - first_out >= 0.1 - 0.02  # the loopback delay (one sample of jitter)
+        assert words[-1][2] == 1.0  # the configured input word stays
+        assert [w for _, w in st.output_log] == [4, 0]
+        (t1, _), (t2, _) = st.output_log
+        assert 0.3 < (t2 - t1) / 1000.0 < 1.0  # on for the 0.5 s the sensor kept it on
+    finally:
+        ctrl.stop()
+        sensor.socket.close()
+    with pytest.raises(WeldcellError, match="arc_loopback"):
+        VirtualEgmConfig(arc_loopback=(0, 40, 0.1))

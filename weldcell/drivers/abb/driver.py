@@ -145,6 +145,42 @@ def encode_sensor(
     return data
 
 
+def egm_config_from_url(url: Any, /, **options: Any) -> EgmConfig:
+    """The :class:`EgmConfig` of an ``abb-egm://BIND_HOST:PORT[?robot=…&sample_rate_ms=4]`` address.
+
+    Args:
+        url: The parsed address (:class:`weldcell.drivers.registry.RobotUrl`).
+        options: :class:`EgmConfig` fields; ``config=`` a base configuration. They override the query.
+
+    Raises:
+        EgmConfigError: a bad sample rate, an unknown query parameter, or a setting EgmConfig rejects.
+    """
+    config: EgmConfig | None = options.pop("config", None)
+    fields: dict[str, Any] = {}
+    if url.host:
+        fields["host"] = url.host
+    if url.port is not None:
+        fields["port"] = url.port
+    q = dict(url.query)
+    if "robot" in q:
+        fields["robot"] = q.pop("robot")
+    if "sample_rate_ms" in q:
+        raw = q.pop("sample_rate_ms")
+        try:
+            fields["cycle"] = float(raw) / 1000.0
+        except ValueError as err:
+            raise EgmConfigError(
+                f"robot address {url.url!r}: sample_rate_ms={raw!r} is not a number (4, 8, 12 …)"
+            ) from err
+    if q:
+        raise EgmConfigError(
+            f"robot address {url.url!r}: unknown query parameter(s) {', '.join(sorted(q))}; "
+            "known: robot, sample_rate_ms"
+        )
+    fields.update(options)
+    return replace(config, **fields) if config is not None else EgmConfig(**fields)
+
+
 class _Run:
     """One streaming execution (owned by the I/O thread after start)."""
 
@@ -214,33 +250,9 @@ class EgmDriver(RobotDriver):
         """``abb-egm://BIND_HOST:PORT[?robot=…&sample_rate_ms=4]`` -> driver.
 
         ``options`` are :class:`EgmConfig` fields; the URL's query may set ``robot`` and
-        ``sample_rate_ms``.
+        ``sample_rate_ms`` (see :func:`egm_config_from_url`).
         """
-        config: EgmConfig | None = options.pop("config", None)
-        fields: dict[str, Any] = {}
-        if url.host:
-            fields["host"] = url.host
-        if url.port is not None:
-            fields["port"] = url.port
-        q = dict(url.query)
-        if "robot" in q:
-            fields["robot"] = q.pop("robot")
-        if "sample_rate_ms" in q:
-            raw = q.pop("sample_rate_ms")
-            try:
-                fields["cycle"] = float(raw) / 1000.0
-            except ValueError as err:
-                raise EgmConfigError(
-                    f"robot address {url.url!r}: sample_rate_ms={raw!r} is not a number (4, 8, 12 …)"
-                ) from err
-        if q:
-            raise EgmConfigError(
-                f"robot address {url.url!r}: unknown query parameter(s) {', '.join(sorted(q))}; "
-                "known: robot, sample_rate_ms"
-            )
-        fields.update(options)
-        config = replace(config, **fields) if config is not None else EgmConfig(**fields)
-        return cls(config)
+        return cls(egm_config_from_url(url, **options))
 
     def __repr__(self) -> str:
         return f"EgmDriver({self.robot!r}, {self.config.host}:{self.config.port}, {self.config.cycle_ms} ms)"

@@ -14,7 +14,11 @@ address from its own socket (the robot sends first; the sensor replies to the so
 
 It then reads the ``EgmSensor`` replies that arrive within the sample. A valid reply carries
 ``planned.joints`` with one value per axis; the newest one becomes the target. ``RAPIDtoRobot``
-``dnum[0]`` sets the digital-output word (else ``digVal`` sets the arc output bit 0).
+``dnum[0]`` sets the digital-output word (else ``digVal`` sets the arc output bit 0); it is reported
+back in the next ``EgmRobot`` (``RAPIDfromRobot.dnum[0]``, ``digVal`` = bit 0), and every change is
+recorded with the session time (:attr:`VirtualEgmStatus.output_log`). With ``arc_loopback = (DO, DI,
+delay)`` the input bit ``DI`` of the reported input word follows output bit ``DO`` after ``delay``
+seconds, like a power source's "arc established" answering the RAPID side's arc-on output.
 
 Joint plant: the actual position reaches the previous sample's command (one sample of delay);
 the command moves toward the target at most at the axis speed limits (EGM clamps the speed, like
@@ -71,6 +75,8 @@ class VirtualEgmConfig:
         din: Digital-input word reported in ``RAPIDfromRobot.dnum[1]``.
         speed_margin: Commands up to ``speed_margin`` × the model's speed limits pass unclamped.
         convergence_deg: ``mciConvergenceMet`` is true when every axis is this close to the target [deg].
+        arc_loopback: (output bit, input bit, delay [s]): input bit ``DI`` follows output bit ``DO``
+            after the delay (a simulated "arc established"); None: off.
     """
 
     robot: str = "irb1520id"
@@ -84,6 +90,7 @@ class VirtualEgmConfig:
     din: int = 0
     speed_margin: float = 1.05
     convergence_deg: float = 0.1
+    arc_loopback: tuple[int, int, float] | None = None
 
     def __post_init__(self) -> None:
         """Reject settings that cannot work.
@@ -104,6 +111,14 @@ class VirtualEgmConfig:
             raise EgmConfigError(
                 f"virtual EGM q_start_deg {self.q_start_deg!r}: expected finite angles [deg]"
             )
+        if self.arc_loopback is not None:
+            loop = self.arc_loopback
+            ok = len(loop) == 3 and all(isinstance(b, int) and 0 <= b <= 31 for b in loop[:2])
+            if not ok or not (isinstance(loop[2], int | float) and math.isfinite(loop[2]) and loop[2] >= 0):
+                raise EgmConfigError(
+                    f"virtual EGM arc_loopback {loop!r}: expected (output bit 0 … 31, input bit 0 … 31, "
+                    "delay ≥ 0 s)"
+                )
 
 
 @dataclass
@@ -123,6 +138,9 @@ class VirtualEgmStatus:
         target_deg: Joint target being followed [deg].
         dout: Digital-output word.
         overruns: Samples this process started more than a sample late (host load; schedule re-based).
+        din: Digital-input word reported (the configured word with the arc loopback's bit).
+        output_log: Every change of the digital-output word as (session time [ms], new word), oldest
+            first.
     """
 
     cycles: int = 0
@@ -137,6 +155,8 @@ class VirtualEgmStatus:
     target_deg: list[float] = field(default_factory=list)
     dout: int = 0
     overruns: int = 0
+    din: int = 0
+    output_log: list[tuple[int, int]] = field(default_factory=list)
 
 
 class VirtualEgm:
@@ -176,6 +196,9 @@ class VirtualEgm:
         self._act = q0.copy()
         self._target = q0.copy()
         self._dout = 0
+        self._t_session = 0.0  # session time of the current sample [s]
+        self._loop_in = False  # the arc loopback's input bit
+        self._loop_pending: tuple[bool, float] | None = None  # (new value, monotonic time due)
         self._mci = _MCI_RUNNING
         self._seq = 0
         self._sensor_seq: int | None = None
@@ -201,6 +224,7 @@ class VirtualEgm:
             return VirtualEgmStatus(
                 s.cycles, s.accepted, s.missed, s.invalid, s.clamped, s.sensor_seq_gaps, s.running,
                 s.stop_reason, self._act.tolist(), self._target.tolist(), self._dout, s.overruns,
+                self._din(), list(s.output_log),
             )  # fmt: skip
 
     def set_din(self, value: int) -> None:
@@ -261,7 +285,9 @@ class VirtualEgm:
                     with self._lock:
                         self._status.overruns += 1
                 with self._lock:
-                    msg = self._robot_message(time.monotonic() - t0)
+                    self._t_session = time.monotonic() - t0
+                    self._step_loopback()
+                    msg = self._robot_message(self._t_session)
                 self._send(msg, dest)
                 got = self._await_reply(t0 + (k + 1) * cfg.cycle)  # replies until the next sample
                 now = time.monotonic()
@@ -328,7 +354,7 @@ class VirtualEgm:
         m.rapidExecState.state = _RAPID_RUNNING if self._status.running else _RAPID_STOPPED
         m.mciConvergenceMet = bool(np.all(np.abs(self._target - self._act) <= self.config.convergence_deg))
         m.RAPIDfromRobot.digVal = bool(self._dout & 1)
-        m.RAPIDfromRobot.dnum.extend([float(self._dout), float(self.config.din)])
+        m.RAPIDfromRobot.dnum.extend([float(self._dout), float(self._din())])
         data: bytes = m.SerializeToString()
         return data
 
@@ -388,11 +414,40 @@ class VirtualEgm:
         if m.HasField("RAPIDtoRobot"):
             dnum = list(m.RAPIDtoRobot.dnum)
             if dnum and math.isfinite(dnum[0]) and dnum[0] >= 0:
-                self._dout = int(dnum[0])
+                self._set_outputs(int(dnum[0]))
             elif m.RAPIDtoRobot.HasField("digVal"):
-                self._dout = (self._dout | 1) if m.RAPIDtoRobot.digVal else (self._dout & ~1)
+                self._set_outputs((self._dout | 1) if m.RAPIDtoRobot.digVal else (self._dout & ~1))
         st.accepted += 1
         return True
+
+    def _din(self) -> int:
+        """The reported digital-input word: the configured one with the arc loopback's bit (lock held)."""
+        loop = self.config.arc_loopback
+        if loop is None:
+            return self.config.din
+        bit = 1 << loop[1]
+        return (self.config.din | bit) if self._loop_in else (self.config.din & ~bit)
+
+    def _set_outputs(self, dout: int) -> None:
+        """New digital-output word from the sensor: log a change, arm the arc loopback (lock held)."""
+        if dout != self._dout:
+            self._status.output_log.append((round(self._t_session * 1000.0), dout))
+        self._dout = dout
+        loop = self.config.arc_loopback
+        if loop is None:
+            return
+        want = bool(dout >> loop[0] & 1)
+        if want == self._loop_in:
+            self._loop_pending = None
+        elif self._loop_pending is None or self._loop_pending[0] != want:
+            self._loop_pending = (want, time.monotonic() + loop[2])
+
+    def _step_loopback(self) -> None:
+        """Apply a pending arc-loopback input change whose delay has passed (lock held)."""
+        p = self._loop_pending
+        if p is not None and time.monotonic() >= p[1]:
+            self._loop_in = p[0]
+            self._loop_pending = None
 
     def _step(self) -> None:
         """Advance the joint plant by one sample (lock held)."""
