@@ -9,6 +9,7 @@ module or session scope (set up before the check's snapshot, torn down after it)
 from __future__ import annotations
 
 import gc
+import os
 import sys
 import threading
 import time
@@ -16,6 +17,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# One terminal width for every test, whatever runs them (a terminal, CI, pytest-xdist workers):
+# rich sizes tables and wraps long paths to it, and the CLI tests assert on that text. Set before
+# weldcell.cli creates its consoles.
+os.environ["COLUMNS"] = "200"
 
 _PYBULLET_IDS = range(64)  # client ids pybullet hands out first; a leak shows up among them
 

@@ -26,7 +26,9 @@ CLI) can catch one type and print a message a welder understands instead of a tr
     ├── SimulatorError                the simulator itself failed
     │   └── SimConnectionError        sim.world: pybullet could not connect (no display for GUI)
     ├── ExportError                   a trajectory that cannot be exported as a controller program
-    │   └── KrlExportError            drivers.kuka.krl_export
+    │   ├── KrlExportError            drivers.kuka.krl_export
+    │   ├── TpExportError             drivers.fanuc.tp_export
+    │   └── RapidExportError          drivers.abb.rapid_export
     ├── DriverError
     │   ├── DriverConnectionError (+ConnectionError)
     │   ├── DriverTimeoutError (+TimeoutError)
@@ -37,7 +39,9 @@ CLI) can catch one type and print a message a welder understands instead of a tr
     │   ├── URScriptError             drivers.ur.urscript: a script the virtual controller rejects
     │   ├── URDriverConfigError (+ValueError)        drivers.ur.driver
     │   ├── VirtualControllerConfigError (+ValueError)  drivers.ur.virtual_core
-    │   └── RsiConfigError (+ValueError)             drivers.kuka.config
+    │   ├── RsiConfigError (+ValueError)             drivers.kuka.config
+    │   ├── FanucConfigError (+ValueError)           drivers.fanuc.config
+    │   └── EgmConfigError (+ValueError)             drivers.abb.config
     ├── PowerSourceValueError (+ValueError)  drivers.powersource.base: a set-point out of range
     ├── CellConfigError               cell.cellconfig: a cell configuration file that cannot be used
     ├── WeldLogError                  cell.logrecords: a weld log that cannot be read or written
@@ -212,6 +216,10 @@ DEFINED_ELSEWHERE: tuple[tuple[str, str, str], ...] = (
     ("weldcell.drivers.ur.driver", "URDriverConfigError", "DriverError"),
     ("weldcell.drivers.ur.virtual_core", "VirtualControllerConfigError", "DriverError"),
     ("weldcell.drivers.kuka.config", "RsiConfigError", "DriverError"),
+    ("weldcell.drivers.fanuc.config", "FanucConfigError", "DriverError"),
+    ("weldcell.drivers.fanuc.tp_export", "TpExportError", "ExportError"),
+    ("weldcell.drivers.abb.config", "EgmConfigError", "DriverError"),
+    ("weldcell.drivers.abb.rapid_export", "RapidExportError", "ExportError"),
     ("weldcell.drivers.powersource.base", "PowerSourceValueError", "WeldcellError"),
     ("weldcell.cell.cellconfig", "CellConfigError", "WeldcellError"),
     ("weldcell.cell.logrecords", "WeldLogError", "WeldcellError"),
@@ -229,4 +237,5 @@ INTERNAL_SIGNALS: tuple[tuple[str, str], ...] = (
     ("weldcell.cell.jobtypes", "JobInterruptedError"),
     ("weldcell.cell.jobtypes", "ArcLostError"),
     ("weldcell.cell.jobtypes", "MotionStoppedError"),
+    ("weldcell.cell.programjob", "_ArcLostError"),
 )

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import weldcell.trajectory as old_trajectory
+import weldcell.planning.margins as old_margins
+import weldcell.planning.stamp as old_stamp
+import weldcell.planning.trajectory as old_trajectory
 import weldcell.trajectory as tr
-import weldcell.trajectory.margins as old_margins
-import weldcell.trajectory.stamp as old_stamp
 from weldcell.errors import InputShapeError
 from weldcell.trajectory import ArcEvent, JointTrajectory, margins, stamp
 

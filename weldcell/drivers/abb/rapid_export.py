@@ -39,7 +39,7 @@ import numpy as np
 import numpy.typing as npt
 
 from weldcell.drivers.kuka.krl_export import fit_path, simplify_joint_path
-from weldcell.errors import ValidationError
+from weldcell.errors import ExportError
 from weldcell.spatial.se3 import quat_wxyz_from_rotation, se3_from_xyz_quat_wxyz
 from weldcell.trajectory import JointTrajectory, load_trajectory
 
@@ -51,7 +51,7 @@ EAX_UNUSED = "[9E+09,9E+09,9E+09,9E+09,9E+09,9E+09]"
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
 
 
-class RapidExportError(ValidationError):
+class RapidExportError(ExportError):
     """A trajectory that cannot be written as RAPID (not an ABB arm, no weld program, bad options)."""
 
 

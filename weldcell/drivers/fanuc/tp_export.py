@@ -42,13 +42,13 @@ import numpy.typing as npt
 
 from weldcell.drivers.fanuc.joints import T_base_world, controller_deg_from_q, j23_coupled, xyzwpr_from_pose
 from weldcell.drivers.kuka.krl_export import fit_path, simplify_joint_path
-from weldcell.errors import DriverError, ValidationError
+from weldcell.errors import DriverError, ExportError
 from weldcell.trajectory import JointTrajectory, load_trajectory
 
 NDArrayF = npt.NDArray[np.float64]
 
 
-class TpExportError(ValidationError):
+class TpExportError(ExportError):
     """A trajectory that cannot be written as a TP program (not a FANUC arm, bad options, I/O)."""
 
 
