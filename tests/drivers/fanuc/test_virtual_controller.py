@@ -183,7 +183,9 @@ def test_status_decodes_airo_packets(
 
 @pytest.fixture
 def rig(vc: VirtualFanuc) -> Iterator[tuple[FanucDriver, VirtualFanuc]]:
-    d = FanucDriver(FanucConfig(port=vc.address[1], arc_established_input=1))
+    # silence 0.5 s instead of the real controller's 0.1 s: these tests are about I/O and faults, and a
+    # loaded test machine can hold the in-process virtual controller's thread for longer than 0.1 s
+    d = FanucDriver(FanucConfig(port=vc.address[1], arc_established_input=1, silence=0.5))
     d.stamp_key = None
     d.connect(5.0)
     try:

@@ -241,7 +241,9 @@ def test_late_replies_are_counted_and_reported(rsi: tuple[RsiDriver, EchoPeer], 
     st = peer.status()
     assert st["faulty_packets"] > 0 and st["running"]
     assert res.outcome is ExecutionOutcome.COMPLETED and res.underruns > 0
-    assert d.late_packets == st["Delay"]["D"] or d.late_packets <= st["Delay"]["D"]
+    # the driver and the robot judge lateness on their own clocks: under load they can differ by a
+    # reply that arrived at the edge of the cycle
+    assert abs(d.late_packets - st["Delay"]["D"]) <= 2
     # absolute corrections: the robot still ends where the trajectory ends
     np.testing.assert_allclose(settled_q(d), traj.q[-1], atol=ATOL)
 

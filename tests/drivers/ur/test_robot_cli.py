@@ -120,7 +120,7 @@ def test_run_program_reports_an_unreachable_robot_before_planning(
         raise AssertionError("planned although the robot does not answer")
 
     monkeypatch.setattr(demo, "plan_and_validate", no_planning)
-    program = Path(__file__).resolve().parents[2] / "programs" / "demo_tjoint.yaml"
+    program = Path(__file__).resolve().parents[3] / "programs" / "demo_tjoint.yaml"
     with socket.socket() as s:  # a port that nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
