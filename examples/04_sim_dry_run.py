@@ -21,11 +21,11 @@ import imageio.v3 as iio
 import numpy as np
 
 from weldcell.planning import plan_program, save_trajectory
-from weldcell.trajectory.stamp import verify_stamp
 from weldcell.program import load_program
 from weldcell.sim import CellModel, PybulletWorld, ValidationOptions, build_scene, validate_in_scene
 from weldcell.sim.render import add_trajectory_markers, auto_camera, render
 from weldcell.sim.stamping import write_validation_stamp
+from weldcell.trajectory.stamp import verify_stamp
 
 ROOT = Path(__file__).resolve().parents[1]
 
