@@ -43,6 +43,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from weldcell.kinematics.root_search import bracket_roots
+
 NDArrayF = npt.NDArray[np.float64]
 
 #: Most IK solutions per pose: 2 (J1) × 2 (elbow) × up to 4 roots of f.
@@ -148,42 +150,7 @@ def gofa_ik(
     lead = Tin.shape[:-2]
     T = Tin.reshape(-1, 4, 4)
     P = T.shape[0]
-    grid = np.linspace(0.0, 2 * math.pi, n_grid + 1)
-    f, _ = _f(T, np.broadcast_to(grid, (P, n_grid + 1)), dh)  # (P, G+1, 4)
-    s = np.sign(f)
-    cross = (s[:, :-1] * s[:, 1:] <= 0) & np.isfinite(f[:, :-1]) & np.isfinite(f[:, 1:])
-    cross &= ~((s[:, :-1] == 0) & (s[:, 1:] == 0))
-    cross[:, 1:] &= ~(s[:, 1:-1] == 0)  # a root exactly on a grid point is counted once
-    pi_, gi, bi = np.nonzero(cross)
-    lo, hi = grid[gi].copy(), grid[gi + 1].copy()
-    flo = f[pi_, gi, bi]
-    # two roots inside one grid cell leave no sign change: at a local extremum of f between grid
-    # points of one sign, locate the extremum (golden section); if f changes sign there, bracket both
-    mid_f = f[:, 1:-1]
-    ext = (
-        ((mid_f - f[:, :-2]) * (f[:, 2:] - mid_f) < 0) & (s[:, :-2] == s[:, 1:-1]) & (s[:, 1:-1] == s[:, 2:])
-    )
-    ep, eg, eb = np.nonzero(ext)
-    if ep.size:
-        a_, b_ = grid[eg].copy(), grid[eg + 2].copy()
-        sg = np.sign(f[ep, eg + 1, eb])
-        gold = (math.sqrt(5.0) - 1.0) / 2.0
-        er = np.arange(ep.size)
-        for _ in range(30):
-            c_, d_ = b_ - gold * (b_ - a_), a_ + gold * (b_ - a_)
-            fc = _f(T[ep], c_[:, None], dh)[0][er, 0, eb] * sg
-            fd = _f(T[ep], d_[:, None], dh)[0][er, 0, eb] * sg
-            left = fc < fd
-            a_, b_ = np.where(left, a_, c_), np.where(left, d_, b_)
-        xm = 0.5 * (a_ + b_)
-        fm = _f(T[ep], xm[:, None], dh)[0][er, 0, eb]
-        two = np.sign(fm) == -sg
-        ep, eg, eb, xm = ep[two], eg[two], eb[two], xm[two]
-        pi_ = np.concatenate([pi_, ep, ep])
-        bi = np.concatenate([bi, eb, eb])
-        lo = np.concatenate([lo, grid[eg], xm])
-        hi = np.concatenate([hi, xm, grid[eg + 2]])
-        flo = np.concatenate([flo, f[ep, eg, eb], fm[two]])
+    pi_, bi, lo, hi, flo = bracket_roots(T, lambda Ts, x: _f(Ts, x, dh)[0], n_grid)
     Tp = T[pi_]
     rows = np.arange(len(lo))
     for _ in range(52):  # bisection to machine precision on each bracketed root

@@ -60,6 +60,10 @@ from weldcell.errors import DriverConnectionError, DriverError, DriverTimeoutErr
 
 log = logging.getLogger(__name__)
 
+#: Least time between two commands [s]: 0.3 ms, far below the 8 ms cycle and above what a robot reads
+#: as two packets from one send (airo-fanuc's strict fake checks 0.1 ms on kernel timestamps).
+MIN_SEND_SPACING = 3e-4
+
 NDArrayF = npt.NDArray[np.float64]
 
 
@@ -348,6 +352,7 @@ class FanucDriver(RobotDriver):
         for note in configure_thread(rt.fifo_priority, rt.cpu, rt.timer_slack):
             log.debug("Stream Motion I/O thread: %s", note)
         peer = (self.config.host, self.config.port)
+        last_send = 0.0
         while not self._quit.is_set():
             try:
                 data, _addr = sock.recvfrom(2048)
@@ -371,6 +376,12 @@ class FanucDriver(RobotDriver):
             reply = self._cycle(st)
             if reply is None:
                 continue
+            # After a stall two statuses can be waiting; their answers must still reach the robot as
+            # two separate commands, not as one burst it may read as a double send in one cycle.
+            gap = last_send + MIN_SEND_SPACING - time.perf_counter()
+            if gap > 0:
+                time.sleep(gap)
+            last_send = time.perf_counter()
             try:
                 sock.sendto(reply, peer)
             except OSError as err:
