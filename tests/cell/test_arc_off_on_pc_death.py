@@ -4,7 +4,7 @@ A real ``weldcell cell run`` (child process) welds on the virtual UR controller 
 power source; it is killed with SIGKILL mid-seam. An RTDE observer (a second client of the
 controller) records the joint speeds, and a poller records the power source's current flow, both on
 this process's monotonic clock. The power source's own communication timeout, set by the cell
-(``CellConfig.power_source_comm_timeout``, 0.12 s), ends the arc; the servo program's PC watchdog
+(``CellConfig.power_source_comm_timeout``, 0.15 s), ends the arc; the servo program's PC watchdog
 (0.2 s) stops the robot, decelerating within 0.15 s.
 """
 

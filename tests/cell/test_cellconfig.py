@@ -19,7 +19,7 @@ interlocks:
   light_curtain_ok_input: null
 power_source:
   use_jobs: jobs
-  comm_timeout_s: 0.13
+  comm_timeout_s: 0.12
 arc:
   ignition_retries: 1
   restart_overlap_mm: 8
@@ -40,7 +40,7 @@ def test_a_full_file_converts_to_si(tmp_path: Path) -> None:
     assert cfg.interlocks is not None
     assert (cfg.interlocks.door_closed_input, cfg.interlocks.estop_ok_input) == (3, 4)
     assert cfg.interlocks.light_curtain_ok_input is None
-    assert cfg.power_source_comm_timeout == pytest.approx(0.13)
+    assert cfg.power_source_comm_timeout == pytest.approx(0.12)
     assert cfg.arc.ignition_retries == 1 and cfg.arc.restart_overlap == pytest.approx(0.008)
     assert cfg.moves.joint_speed_scale == pytest.approx(0.4)
     assert cfg.moves.tcp_speed == pytest.approx(0.03)

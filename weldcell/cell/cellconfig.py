@@ -44,7 +44,7 @@ class _Interlocks(_Strict):
 
 class _PowerSource(_Strict):
     use_jobs: Literal["auto", "jobs", "parameters"] = "auto"
-    comm_timeout_s: float | None = Field(default=0.12, gt=0.0, le=10.0)
+    comm_timeout_s: float | None = Field(default=0.15, gt=0.0, le=10.0)
 
 
 class _Arc(_Strict):

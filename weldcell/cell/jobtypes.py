@@ -41,7 +41,7 @@ class CellConfig:
     poll_period: float = 0.01
     signal_flush_period: float = 0.25
     motion_margin: float = 5.0
-    power_source_comm_timeout: float | None = 0.12
+    power_source_comm_timeout: float | None = 0.15
 
 
 class ProgramArc(enum.Enum):
