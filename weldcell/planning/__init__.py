@@ -9,7 +9,7 @@
 * :class:`CollisionChecker` (protocol) and the fast :class:`CapsuleCollisionChecker`.
 * :class:`JointTrajectory`, :class:`ArcEvent`, :func:`save_trajectory`, :func:`load_trajectory` —
   the trajectory artifact, re-exported from the layer below (:mod:`weldcell.trajectory`, schema
-  ``weldcell.trajectory/1``, docs/trajectory-format.md).
+  ``weldcell.trajectory/2``, docs/trajectory-format.md).
 """
 
 from weldcell.planning.collision import CapsuleCollisionChecker, CollisionChecker, CollisionQuery

@@ -7,7 +7,7 @@ Below ``planning`` (which produces trajectories) and above ``kinematics``; ``sim
   operations as methods: :meth:`~JointTrajectory.arc_segments`, :meth:`~JointTrajectory.resample`
   (to a controller cycle), :meth:`~JointTrajectory.with_samples`, :meth:`~JointTrajectory.at_time`;
 * :func:`save_trajectory`, :func:`load_trajectory` (:mod:`~weldcell.trajectory.io`, schema
-  ``weldcell.trajectory/1``, docs/trajectory-format.md);
+  ``weldcell.trajectory/2``, docs/trajectory-format.md);
 * :mod:`~weldcell.trajectory.ops`: the array functions behind them (runs of a flag, resampling,
   differentiation, the quintic rest-to-rest profile) and :func:`joint_move`
   (:mod:`~weldcell.trajectory.moves`), a rest-to-rest joint move under the robot's limits;
@@ -23,6 +23,7 @@ from weldcell.trajectory.types import (
     CONTENT_HASH_SCHEME,
     ArcEvent,
     ArcSegment,
+    ExternalAxes,
     JointTrajectory,
     Resampled,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "SCHEMA",
     "ArcEvent",
     "ArcSegment",
+    "ExternalAxes",
     "JointTrajectory",
     "Resampled",
     "differentiate",

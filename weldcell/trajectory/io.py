@@ -1,8 +1,10 @@
 """Saving and loading :class:`~weldcell.trajectory.JointTrajectory` files.
 
-File format (schema ``weldcell.trajectory/1``): one ``.npz`` file holding the per-sample arrays plus
+File format (schema ``weldcell.trajectory/2``): one ``.npz`` file holding the per-sample arrays plus
 a ``meta`` entry with a JSON document (robot, joint names, ``T_world_base``, ``T_flange_tcp``, seam
-ids, events, program hash, dt, schema, content hash). See ``docs/trajectory-format.md``.
+ids, events, program hash, dt, schema, content hash, external axes). See ``docs/trajectory-format.md``.
+Version 2 added the external axes (positioner or track: ``q_ext``/``qd_ext``/``qdd_ext`` and
+``meta.external``); files of version 1 (robot only) are still read.
 """
 
 from __future__ import annotations
@@ -11,19 +13,22 @@ import json
 import zipfile
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from weldcell.errors import TrajectoryFormatError
-from weldcell.trajectory.types import CONTENT_HASH_SCHEME, ArcEvent, JointTrajectory
+from weldcell.errors import InputShapeError, TrajectoryFormatError
+from weldcell.trajectory.types import CONTENT_HASH_SCHEME, ArcEvent, ExternalAxes, JointTrajectory
 
-SCHEMA = "weldcell.trajectory/1"
+SCHEMA = "weldcell.trajectory/2"
+#: Older schemas this reader still accepts (version 1: no external axes).
+READABLE_SCHEMAS = ("weldcell.trajectory/1", SCHEMA)
 _ZIP_MAGIC = b"PK\x03\x04"  # every .npz is a zip archive
 _PROGRAM_MARKER = b"weldcell.program/"  # the format line of a weld program (YAML or JSON)
 
 
 def save_trajectory(traj: JointTrajectory, path: str | Path) -> Path:
-    """Write ``traj`` to ``path`` (``.npz``, schema ``weldcell.trajectory/1``). Returns the path."""
+    """Write ``traj`` to ``path`` (``.npz``, schema ``weldcell.trajectory/2``). Returns the path."""
     p = Path(path)
     meta = {
         "schema": SCHEMA,
@@ -40,6 +45,17 @@ def save_trajectory(traj: JointTrajectory, path: str | Path) -> Path:
         "content_hash": traj.content_hash(),
         "content_hash_scheme": CONTENT_HASH_SCHEME,
     }
+    ext_arrays: dict[str, Any] = {}
+    if traj.external is not None:
+        x = traj.external
+        meta["external"] = {
+            "device": x.device,
+            "role": x.role,
+            "names": list(x.names),
+            "kinds": list(x.kinds),
+            "T_world_base": x.T_world_base.tolist(),
+        }
+        ext_arrays = {"q_ext": x.q, "qd_ext": x.qd, "qdd_ext": x.qdd}
     p.parent.mkdir(parents=True, exist_ok=True)
     with p.open("wb") as f:
         np.savez_compressed(
@@ -53,6 +69,7 @@ def save_trajectory(traj: JointTrajectory, path: str | Path) -> Path:
             arc_on=traj.arc_on,
             seam_index=traj.seam_index,
             seam_s=traj.seam_s,
+            **ext_arrays,
         )
     return p
 
@@ -112,6 +129,7 @@ def load_trajectory(path: str | Path) -> JointTrajectory:
                 )
             meta = json.loads(bytes(z["meta"]).decode())
             arrays = {k: z[k] for k in _ARRAYS}
+            ext_arrays = {k: z[k] for k in ("q_ext", "qd_ext", "qdd_ext") if k in z.files}
     except (OSError, ValueError, KeyError, EOFError, zlib.error, zipfile.BadZipFile) as err:
         raise TrajectoryFormatError(
             f"{p}: not a weldcell trajectory file, or a corrupt or truncated one ({err})"
@@ -120,9 +138,36 @@ def load_trajectory(path: str | Path) -> JointTrajectory:
         raise TrajectoryFormatError(
             f"{p}: not a weldcell trajectory file (its 'meta' entry is not an object)"
         )
-    if meta.get("schema") != SCHEMA:
+    if meta.get("schema") not in READABLE_SCHEMAS:
         raise TrajectoryFormatError(
-            f"{p}: schema {meta.get('schema')!r} is not supported; expected {SCHEMA!r}"
+            f"{p}: schema {meta.get('schema')!r} is not supported; "
+            f"expected one of {', '.join(READABLE_SCHEMAS)}"
+        )
+    external = None
+    if meta.get("external") is not None:
+        if len(ext_arrays) != 3:
+            raise TrajectoryFormatError(
+                f"{p}: meta.external names external axes but the archive lacks q_ext/qd_ext/qdd_ext"
+            )
+        try:
+            x = meta["external"]
+            external = ExternalAxes(
+                device=str(x["device"]),
+                role=str(x["role"]),
+                names=tuple(x["names"]),
+                kinds=tuple(x["kinds"]),
+                q=ext_arrays["q_ext"],
+                qd=ext_arrays["qd_ext"],
+                qdd=ext_arrays["qdd_ext"],
+                T_world_base=np.array(x["T_world_base"]),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError, InputShapeError) as err:
+            raise TrajectoryFormatError(
+                f"{p}: inconsistent external-axis data in meta.external ({err})"
+            ) from err
+    elif ext_arrays:
+        raise TrajectoryFormatError(
+            f"{p}: the archive has external-axis arrays but no meta.external describing them"
         )
     try:
         traj = JointTrajectory(
@@ -136,9 +181,10 @@ def load_trajectory(path: str | Path) -> JointTrajectory:
             program_hash=meta.get("program_hash", ""),
             travel_speed={k: float(v) for k, v in meta.get("travel_speed_m_s", {}).items()},
             metadata=dict(meta.get("plan") or {}),
+            external=external,
             **arrays,
         )
-    except (KeyError, TypeError, ValueError, AttributeError) as err:
+    except (KeyError, TypeError, ValueError, AttributeError, InputShapeError) as err:
         raise TrajectoryFormatError(f"{p}: inconsistent trajectory data ({err})") from err
     if meta.get("content_hash_scheme") != CONTENT_HASH_SCHEME:
         raise TrajectoryFormatError(

@@ -7,7 +7,7 @@ frame, and whether the arc is on (and on which seam). It is immutable; arrays ar
 The operations every consumer needs are methods: :meth:`JointTrajectory.arc_segments` (the arc-on
 runs), :meth:`JointTrajectory.resample` (to a controller cycle), :meth:`JointTrajectory.with_samples`
 (a new arc-off or sliced trajectory with this one's robot, placement and seams). Saving and loading
-live in :mod:`weldcell.trajectory.io` (schema ``weldcell.trajectory/1``, docs/trajectory-format.md).
+live in :mod:`weldcell.trajectory.io` (schema ``weldcell.trajectory/2``, docs/trajectory-format.md).
 """
 
 from __future__ import annotations
@@ -74,6 +74,81 @@ class Resampled:
     t: NDArrayF
     q: NDArrayF
     arc_on: npt.NDArray[np.bool_]
+    q_ext: NDArrayF | None = None
+
+
+#: Kinds of external axes: a rotary axis [rad] or a linear one [m].
+EXTERNAL_AXIS_KINDS = ("revolute", "prismatic")
+#: Roles of an external-axis device: a workpiece positioner (the part moves) or a robot track.
+EXTERNAL_ROLES = ("positioner", "track")
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalAxes:
+    """Axes outside the robot arm moved in the same trajectory: a positioner or a linear track.
+
+    Sampled on the trajectory's own times (row ``i`` belongs to ``JointTrajectory.t[i]``).
+
+    Attributes:
+        device: Model name of the device (its URDF in ``urdf/``), e.g. ``"turntable_1ax"``.
+        role: ``"positioner"`` (the part is mounted on its flange and moves with it) or
+            ``"track"`` (the robot base rides on it).
+        names: Axis (joint) names, length k.
+        kinds: Per axis ``"revolute"`` (positions in rad) or ``"prismatic"`` (positions in m).
+        q: Axis positions [rad or m], shape (N, k).
+        qd: Axis velocities [rad/s or m/s], shape (N, k).
+        qdd: Axis accelerations [rad/s² or m/s²], shape (N, k).
+        T_world_base: The device's base in the world frame, shape (4, 4).
+    """
+
+    device: str
+    role: str
+    names: tuple[str, ...]
+    kinds: tuple[str, ...]
+    q: NDArrayF
+    qd: NDArrayF
+    qdd: NDArrayF
+    T_world_base: NDArrayF
+
+    def __post_init__(self) -> None:
+        if self.role not in EXTERNAL_ROLES:
+            raise InputShapeError(f"ExternalAxes.role must be one of {EXTERNAL_ROLES}, got {self.role!r}")
+        object.__setattr__(self, "names", tuple(self.names))
+        object.__setattr__(self, "kinds", tuple(self.kinds))
+        k = len(self.names)
+        if k == 0 or len(self.kinds) != k:
+            raise InputShapeError(
+                f"ExternalAxes: {k} axis names and {len(self.kinds)} kinds; "
+                "expected one kind per axis, at least one axis"
+            )
+        bad = [x for x in self.kinds if x not in EXTERNAL_AXIS_KINDS]
+        if bad:
+            raise InputShapeError(f"ExternalAxes.kinds: {bad} not in {EXTERNAL_AXIS_KINDS}")
+        for name in ("q", "qd", "qdd", "T_world_base"):
+            object.__setattr__(self, name, _ro(getattr(self, name)))
+        n = self.q.shape[0] if self.q.ndim == 2 else -1
+        for name in ("q", "qd", "qdd"):
+            if getattr(self, name).shape != (n, k):
+                raise InputShapeError(
+                    f"ExternalAxes.{name}: expected shape (N, {k}), got {getattr(self, name).shape}"
+                )
+            if not np.all(np.isfinite(getattr(self, name))):
+                raise InputShapeError(f"ExternalAxes.{name} contains NaN or infinite values")
+        if self.T_world_base.shape != (4, 4):
+            raise InputShapeError(
+                f"ExternalAxes.T_world_base: expected shape (4, 4), got {self.T_world_base.shape}"
+            )
+
+    @property
+    def n_axes(self) -> int:
+        """Number of axes k."""
+        return len(self.names)
+
+    def with_positions(self, q: NDArrayF, dt: float) -> ExternalAxes:
+        """The same device with new positions ``q`` (M, k); velocities/accelerations by differences."""
+        qa = np.asarray(q, dtype=np.float64)
+        qd, qdd = differentiate(qa, dt)
+        return ExternalAxes(self.device, self.role, self.names, self.kinds, qa, qd, qdd, self.T_world_base)
 
 
 def _ro(a: npt.ArrayLike, dtype: Any = np.float64) -> Any:
@@ -107,6 +182,9 @@ class JointTrajectory:
         metadata: The planner's figures (JSON-ready): welded length per segment, per-move peak TCP
             and elbow speed, joint travel, configuration changes (docs/trajectory-format.md). Not
             part of :meth:`content_hash` (nothing in it moves the robot).
+        external: Positioner or track axes moved with the robot, sampled on the same times, or
+            None for a robot alone. With a positioner, ``T_world_tcp`` is still in the world frame;
+            the seam moves with the positioner's flange.
     """
 
     robot: str
@@ -127,6 +205,7 @@ class JointTrajectory:
     program_hash: str = ""
     travel_speed: dict[str, float] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
+    external: ExternalAxes | None = None
 
     def __post_init__(self) -> None:
         n = len(self.joint_names)
@@ -170,6 +249,11 @@ class JointTrajectory:
                 raise InputShapeError(f"JointTrajectory.{name} contains NaN or infinite values")
         if np.any(self.seam_index >= len(self.seam_ids)) or np.any(self.seam_index < -1):
             raise InputShapeError("JointTrajectory.seam_index refers to a seam not in seam_ids")
+        if self.external is not None and self.external.q.shape[0] != N:
+            raise InputShapeError(
+                f"JointTrajectory.external: {self.external.q.shape[0]} samples of external axes "
+                f"for {N} robot samples"
+            )
         object.__setattr__(self, "events", tuple(self.events))
         object.__setattr__(self, "seam_ids", tuple(self.seam_ids))
         object.__setattr__(self, "joint_names", tuple(self.joint_names))
@@ -240,12 +324,18 @@ class JointTrajectory:
         if not 0 <= start < stop <= self.n_samples:
             raise InputShapeError(f"slice {start}..{stop} is not inside the trajectory's 0..{self.n_samples}")
         q = self.q[start:stop]
+        ext = None if self.external is None else self.external.q[start:stop]
         if abs(self.dt - cycle) < 1e-12:
             t = np.arange(stop - start, dtype=np.float64) * self.dt
-            return Resampled(t, q.copy(), self.arc_on[start:stop].copy())
+            return Resampled(t, q.copy(), self.arc_on[start:stop].copy(), None if ext is None else ext.copy())
         tt = cycle_times((stop - 1 - start) * self.dt, cycle)
         near = start + np.minimum((tt / self.dt).astype(np.int64), stop - 1 - start)
-        return Resampled(tt, interpolate_uniform(q, self.dt, tt), self.arc_on[near].copy())
+        return Resampled(
+            tt,
+            interpolate_uniform(q, self.dt, tt),
+            self.arc_on[near].copy(),
+            None if ext is None else interpolate_uniform(ext, self.dt, tt),
+        )
 
     def with_samples(
         self,
@@ -258,6 +348,7 @@ class JointTrajectory:
         events: tuple[ArcEvent, ...] = (),
         qd: NDArrayF | None = None,
         qdd: NDArrayF | None = None,
+        q_ext: NDArrayF | None = None,
     ) -> JointTrajectory:
         """A new trajectory with these samples and this one's robot, period, placement and seams.
 
@@ -275,11 +366,24 @@ class JointTrajectory:
             events: Arc events of the new trajectory (times from its start).
             qd: Joint velocities [rad/s], shape (M, n).
             qdd: Joint accelerations [rad/s²], shape (M, n).
+            q_ext: External-axis positions [rad or m], shape (M, k): required when this trajectory
+                has external axes (a move must say where the positioner or track is), refused when
+                it has none.
+
+        Raises:
+            InputShapeError: ``q_ext`` missing for a trajectory with external axes, or given for
+                one without.
         """
         qa = np.asarray(q, dtype=np.float64)
         m = qa.shape[0]
         if qd is None or qdd is None:
             qd, qdd = differentiate(qa, self.dt)
+        if (self.external is None) != (q_ext is None):
+            raise InputShapeError(
+                "with_samples: q_ext must be given exactly when the trajectory has external axes "
+                f"({'none' if self.external is None else self.external.device})"
+            )
+        external = None if self.external is None else self.external.with_positions(np.asarray(q_ext), self.dt)
         return JointTrajectory(
             robot=self.robot,
             joint_names=self.joint_names,
@@ -298,6 +402,7 @@ class JointTrajectory:
             events=events,
             program_hash=self.program_hash,
             travel_speed=self.travel_speed,
+            external=external,
         )
 
     def content_hash(self) -> str:
@@ -305,19 +410,29 @@ class JointTrajectory:
 
         Generic on purpose: each dataclass field in declaration order, by name; arrays with their
         dtype, shape and bytes, everything else (times, names, events, hashes, speeds) as canonical
-        JSON. A field added to :class:`JointTrajectory` is covered without touching this method.
+        JSON. A field added to :class:`JointTrajectory` is covered without touching this method;
+        nested dataclasses (``external``) are hashed field by field the same way. ``external=None``
+        adds nothing, so a robot-only trajectory keeps the hash it had before external axes existed.
         The scheme is :data:`CONTENT_HASH_SCHEME`.
         """
         h = hashlib.sha256(CONTENT_HASH_SCHEME.encode())
-        for f in fields(self):
-            value = getattr(self, f.name)
-            h.update(b"\x00" + f.name.encode() + b"\x00")
-            if isinstance(value, np.ndarray):
-                h.update(f"{value.dtype.str}{value.shape}".encode())
-                h.update(np.ascontiguousarray(value).tobytes())
-            else:
-                h.update(json.dumps(_plain(value), sort_keys=True, separators=(",", ":")).encode())
+        _hash_fields(h, self)
         return h.hexdigest()
+
+
+def _hash_fields(h: Any, obj: Any) -> None:
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        if f.name == "external" and value is None:
+            continue
+        h.update(b"\x00" + f.name.encode() + b"\x00")
+        if isinstance(value, np.ndarray):
+            h.update(f"{value.dtype.str}{value.shape}".encode())
+            h.update(np.ascontiguousarray(value).tobytes())
+        elif isinstance(value, ExternalAxes):
+            _hash_fields(h, value)
+        else:
+            h.update(json.dumps(_plain(value), sort_keys=True, separators=(",", ":")).encode())
 
 
 def _plain(value: Any) -> Any:
