@@ -66,7 +66,7 @@ class _Recorder:
 
 
 def test_arc_goes_off_before_the_robot_stops_when_the_cell_process_dies(tmp_path: Path) -> None:
-    db, out = tmp_path / "log.sqlite", tmp_path / "out"
+    db, out, log = tmp_path / "log.sqlite", tmp_path / "out", tmp_path / "cell.txt"
     with virtual_cell("127.0.0.86") as cell:
         proc = subprocess.Popen(
             cli_args(
@@ -83,14 +83,14 @@ def test_arc_goes_off_before_the_robot_stops_when_the_cell_process_dies(tmp_path
                 out,
             ),
             env=cli_env(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
         )
         rec: _Recorder | None = None
         try:
             deadline = time.monotonic() + 180.0
             while _first_seam_progress(db) < 0.012:
-                assert proc.poll() is None, "the cell process ended early"
+                assert proc.poll() is None, "the cell process ended early:\n" + log.read_text()[-3000:]
                 assert time.monotonic() < deadline, "the job did not reach its first seam"
                 time.sleep(0.02)
             rec = _Recorder("127.0.0.86", cell.psu)

@@ -192,8 +192,10 @@ class URDriverConfig:
         script_port: Port the servo program is uploaded to (30002 secondary, 30001 primary).
         arc_output: Standard digital output switched on the samples' arc flags (None: not driven).
         arc_established_input: Digital input that reports "arc established" (for the cell).
-        lookahead: Set-points kept ahead of the robot at least [s]. The driver grows it to twice the
-            worst lateness its control loop has measured plus 4 cycles
+        lookahead: Set-points kept ahead of the robot at least [s] (longer than
+            ``1 / watchdog_hz``, so the robot's stop after a PC death is the watchdog's, not an
+            empty ring's). The driver grows it to twice the worst lateness its control loop has
+            measured plus 4 cycles
             (:func:`~weldcell.drivers.realtime.lookahead_from_lateness`), up to ``ring - 8``
             samples; :attr:`URDriver.lookahead` is the look-ahead in use.
         ring: On-robot buffer [samples] (the look-ahead never exceeds ``ring - 8``).
@@ -212,8 +214,11 @@ class URDriverConfig:
     script_port: int = 30002
     arc_output: int | None = 0
     arc_established_input: int | None = 0
-    lookahead: float = 0.2
-    ring: int = 128
+    # 0.3 s: longer than the PC watchdog (0.2 s) by a margin for the ring-fill dips a loaded PC
+    # makes, so that when the PC dies the watchdog, not an empty ring, stops the robot; the power
+    # source's communication timeout (0.15 s) then always ends the arc first (docs/cell.md)
+    lookahead: float = 0.3
+    ring: int = 192
     stop_time: float = 0.15
     watchdog_hz: float = 5.0
     spin: float = 0.0004
