@@ -25,6 +25,6 @@ def test_default_ur_lookahead_outlasts_the_watchdog_so_the_watchdog_stops_the_ro
 def test_a_short_lookahead_shrinks_the_budget_and_the_check_refuses_a_long_timeout() -> None:
     short = URDriver("127.0.0.1", dataclasses.replace(URDriverConfig(), lookahead=0.1))
     assert arc_off_budget(short) == pytest.approx(0.1)
-    with pytest.raises(CellConfigError, match="comm_timeout_s = 0.15 s"):
+    with pytest.raises(CellConfigError, match=r"comm_timeout_s = 0\.15 s"):
         check_arc_off_budget(short, CellConfig())
     check_arc_off_budget(short, dataclasses.replace(CellConfig(), power_source_comm_timeout=0.08))
