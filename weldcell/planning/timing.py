@@ -115,9 +115,9 @@ def toppra_through(
     Returns:
         (q, qd, qdd) samples, each (M, n).
     """
-    import toppra as ta
-    import toppra.algorithm as algo
-    import toppra.constraint as constraint
+    from weldcell.planning._toppra_import import import_toppra
+
+    ta, algo, constraint = import_toppra()
 
     chord = np.r_[0.0, np.cumsum(np.linalg.norm(np.diff(waypoints, axis=0), axis=1))]
     if chord[-1] <= 1e-12:
