@@ -136,7 +136,10 @@ class PositionerSync:
         self.name = str(getattr(port, "name", type(port).__name__))
         check_axes_match(external, port.axes, self.name)
         self._tol = np.array(
-            [self.config.lag_tolerance_rad if k == "revolute" else self.config.lag_tolerance_m for k in external.kinds]
+            [
+                self.config.lag_tolerance_rad if k == "revolute" else self.config.lag_tolerance_m
+                for k in external.kinds
+            ]
         )
         self._names = external.names
         self._lock = threading.Lock()
@@ -153,6 +156,8 @@ class PositionerSync:
         self._all_skew: list[float] = []
         self._all_lag: list[float] = []
         self._all_rtt: list[float] = []
+        self._detached = threading.Event()
+        self._last_stats: SyncStats | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -161,7 +166,8 @@ class PositionerSync:
         Raises:
             DriverError: the device faults or does not enable.
         """
-        st = self.port.enable()
+        st = self.port.enable()  # also resets a fault the device latched (the operator cleared it)
+        self._fault = ""
         self._hold = np.array(st.q, dtype=np.float64)
         self._quit.clear()
         self._thread = threading.Thread(target=self._loop, name="positioner-sync", daemon=True)
@@ -192,42 +198,69 @@ class PositionerSync:
         """
         return np.array(self.port.status().q, dtype=np.float64)
 
-    def check_at(self, q_ext: NDArrayF, tol_scale: float = 1.0) -> None:
-        """Refuse to start a motion when the device is not at its first external-axis sample.
+    def check_motion(self, traj: JointTrajectory, start: int, end: int) -> None:
+        """Refuse a motion the device cannot follow: not at its first sample, or faster than its axes.
 
         Raises:
-            DriverError: the device is faulted, or an axis is off by more than the lag tolerance.
+            DriverError: faulted device, an axis away from sample ``start`` by more than the lag
+                tolerance, or a planned speed above the device's maximum.
         """
+        ext = traj.external
+        if ext is None:
+            raise DriverError("a trajectory without external axes cannot drive the positioner")
         if self._fault:
             raise DriverError(self._fault)
         q = self.actual()
-        off = np.abs(q - q_ext)
-        bad = np.flatnonzero(off > self._tol * tol_scale)
+        off = np.abs(q - ext.q[start])
+        bad = np.flatnonzero(off > self._tol)
         if bad.size:
             i = int(bad[0])
             raise DriverError(
                 f"positioner {self.name}: axis {self._names[i]!r} is at {q[i]:.5f}, the motion starts at "
-                f"{q_ext[i]:.5f} (tolerance {self._tol[i]:.5f}); move it there first"
+                f"{ext.q[start, i]:.5f} (tolerance {self._tol[i]:.5f}); move it there first"
+            )
+        vmax = np.array([a.max_speed for a in self.port.axes])
+        v = (
+            np.max(np.abs(np.diff(ext.q[start:end], axis=0)), axis=0) / traj.dt
+            if end - start > 1
+            else 0 * vmax
+        )
+        fast = np.flatnonzero(v > vmax * (1 + 1e-6))
+        if fast.size:
+            i = int(fast[0])
+            raise DriverError(
+                f"positioner {self.name}: the motion asks axis {self._names[i]!r} for {v[i]:.4f}/s, "
+                f"more than its maximum speed {vmax[i]:.4f}/s"
             )
 
     def attach(self, traj: JointTrajectory, handle: object) -> None:
-        """Follow ``handle`` (the robot driver's ``ExecutionHandle`` running ``traj``) from now on."""
+        """Follow ``handle`` (the robot driver's ``ExecutionHandle`` running ``traj``) from now on,
+        until it is done (including a stop's deceleration along the path)."""
         if traj.external is None:
             raise DriverError("a trajectory without external axes cannot drive the positioner")
         with self._lock:
             self._skew, self._lag, self._rtt = [], [], []
             self._motion = (traj, handle)
+            self._detached.clear()
 
-    def detach(self) -> SyncStats | None:
-        """Stop following the motion (hold where its last set-point was); returns the motion's figures."""
+    def _detach_locked(self) -> None:
+        self._motion = None
+        self._last_stats = _stats(self._skew, self._lag, self._rtt)
+        self._all_skew += self._skew
+        self._all_lag += self._lag
+        self._all_rtt += self._rtt
+        self._skew, self._lag, self._rtt = [], [], []
+        self._detached.set()
+
+    def finish(self, timeout: float = 2.0) -> SyncStats | None:
+        """Wait until the followed motion has ended and its last set-point went out (at most
+        ``timeout`` [s], less when faulted), then hold there; returns the motion's figures."""
+        if not self._fault:
+            self._detached.wait(timeout)
         with self._lock:
-            self._motion = None
-            stats = _stats(self._skew, self._lag, self._rtt)
-            self._all_skew += self._skew
-            self._all_lag += self._lag
-            self._all_rtt += self._rtt
-            self._skew, self._lag, self._rtt = [], [], []
-        return stats
+            if self._motion is not None:
+                self._detach_locked()
+            return self._last_stats
 
     def job_stats(self) -> SyncStats | None:
         """Figures over every motion so far."""
@@ -270,10 +303,13 @@ class PositionerSync:
             if self._fault:
                 continue  # latched: the device is faulted or gone; the cell ends the job
             traj = handle = None
+            ended = False
+            t_sp = 0.0
             w0 = time.perf_counter()
             if motion is not None:
                 traj, handle = motion
                 assert traj.external is not None  # mypy: checked in attach
+                ended = bool(handle.done)  # type: ignore[attr-defined]
                 t_sp = self._robot_time(traj, handle, w0) + rtt_est / 2
                 t_sp = min(t_sp, (handle.end_index - 1) * traj.dt)  # type: ignore[attr-defined]
                 if last_t is not None and t_sp < last_t:
@@ -285,8 +321,8 @@ class PositionerSync:
             else:
                 last_t = None
                 self._stamp += w0 - last_send
+                assert self._hold is not None  # mypy: set by start()
                 q = self._hold
-                assert q is not None  # mypy: set by start()
             self._counter = (self._counter + 1) & 0xFFFF
             try:
                 st = self.port.send_setpoint(q, self._stamp, self._counter)
@@ -301,25 +337,30 @@ class PositionerSync:
                 continue
             if traj is None:
                 continue
+            if ended:  # the motion's final position went out: hold there from now on
+                with self._lock:
+                    if self._motion is motion:
+                        self._detach_locked()
             assert traj.external is not None  # mypy
             t_robot = self._robot_time(traj, handle, (w0 + w1) / 2)
             planned = _interp(traj.external.q, t_robot / traj.dt)
-            err = np.abs(np.asarray(st.q) - planned)
-            lag = float(np.max(err))
+            dev = np.abs(np.asarray(st.q) - planned)
+            lag = float(np.max(dev))
             recent: list[float] = []
             with self._lock:
                 if self._motion is not None:
-                    self._skew.append(last_t - t_robot)
+                    self._skew.append(t_sp - t_robot)
                     self._lag.append(lag)
                     self._rtt.append(rtt)
                     recent = self._rtt[-50:]
             rtt_est = float(np.median(recent)) if recent else rtt
-            over = np.flatnonzero(err > self._tol)
+            over = np.flatnonzero(dev > self._tol)
             if over.size:
                 i = int(over[0])
                 self._trip(
-                    f"positioner {self.name} lags: axis {self._names[i]!r} is {err[i]:.5f} from its planned "
-                    f"position at path time {t_robot:.3f} s (tolerance {self._tol[i]:.5f}); robot and arc stopped",
+                    f"positioner {self.name} lags: axis {self._names[i]!r} is {dev[i]:.5f} from its planned "
+                    f"position at path time {t_robot:.3f} s (tolerance {self._tol[i]:.5f}); "
+                    "robot and arc stopped",
                     handle,
                 )
 

@@ -30,6 +30,7 @@ from weldcell.cell.jobtypes import (
 from weldcell.cell.joinmove import plan_cell_move
 from weldcell.cell.monitor import AttemptTrace, SeamMonitor
 from weldcell.cell.moves import reapproach_move, retract_move
+from weldcell.cell.positioner_sync import PositionerSync
 from weldcell.cell.robotport import Motion, RobotPort
 from weldcell.cell.segments import MoveStep, SeamStep, Step, continue_from, index_at_s
 from weldcell.cell.state import CellState, CellStateMachine, Command, evaluate_interlocks
@@ -83,12 +84,23 @@ class JobRunner:
         self._pending_join: tuple[int, JointTrajectory, Approval] | None = None
         self.traces: list[AttemptTrace] = []
         self.last_error: str = ""
+        #: The positioner streamed with the robot (set by the controller for a trajectory with
+        #: external axes), or None.
+        self.positioner: PositionerSync | None = None
 
     # --- helpers ---------------------------------------------------------------------------------
     def _require_traj(self) -> JointTrajectory:
         if self._traj is None:
             raise CellStateError("no trajectory loaded; load a job first")
         return self._traj
+
+    def _ext_now(self) -> np.ndarray | None:
+        """Where the external axes (positioner, track) are now, or None for a robot alone."""
+        if self._require_traj().external is None:
+            return None
+        if self.positioner is None:
+            raise CellStateError("the trajectory has external axes but the cell has no positioner")
+        return self.positioner.actual()
 
     def _emit(self, kind: str, message: str, seam_id: str | None = None, **data: Any) -> None:
         if self._job_id is not None:
@@ -202,15 +214,49 @@ class JobRunner:
                 self._req_pause.clear()
                 raise MotionStoppedError(req, "paused by the operator", "request")
             raise MotionStoppedError(req, self._stop_reason, "estop" if req is Command.ESTOP else "interlock")
+        sync = self.positioner if traj.external is not None else None
+        if traj.external is not None and sync is None:
+            raise JobInterruptedError(
+                Command.FAULT,
+                f"the motion moves {traj.external.role} {traj.external.device!r} "
+                "but the cell has no positioner",
+            )
+        if sync is not None:
+            try:
+                sync.check_motion(traj, start, end_i)
+            except DriverError as err:
+                raise MotionStoppedError(Command.FAULT, str(err), "positioner") from err
         try:
             motion = self.port.execute(traj, approval, start, end_i)
         except DriverError as err:
             raise JobInterruptedError(Command.FAULT, f"robot refused the motion: {err}") from err
         self._motion = motion
+        if sync is not None:
+            sync.attach(traj, motion.handle)
         deadline = time.monotonic() + (end_i - start) * traj.dt + cfg.motion_margin
+        try:
+            self._supervise(motion, traj, deadline, monitor, sync)
+        finally:
+            if sync is not None:
+                stats = sync.finish(timeout=cfg.motion_margin)
+                if stats is not None:
+                    self._emit("positioner_sync", stats.describe(), None, **stats.as_dict())
+
+    def _supervise(
+        self,
+        motion: Motion,
+        traj: JointTrajectory,
+        deadline: float,
+        monitor: SeamMonitor | None,
+        sync: PositionerSync | None,
+    ) -> None:
+        """Poll the running ``motion`` until it ends; stop it and raise on anything abnormal."""
+        cfg = self.config
         try:
             while not motion.done():
                 time.sleep(cfg.poll_period)
+                if sync is not None and sync.fault:
+                    raise MotionStoppedError(Command.FAULT, sync.fault, "positioner")
                 snap = self.port.snapshot()
                 req = self._check_requests(snap.digital_inputs)
                 if req is not None:
@@ -238,6 +284,8 @@ class JobRunner:
                         Command.FAULT, "robot did not finish the motion in time", "robot"
                     )
             motion.wait(timeout=cfg.motion_margin)
+            if sync is not None and sync.fault:
+                raise MotionStoppedError(Command.FAULT, sync.fault, "positioner")
         except (MotionStoppedError, ArcLostError):
             motion.stop()
             raise
@@ -314,6 +362,8 @@ class JobRunner:
             traj.q[k],
             self.checker,
             speed_scale=self.config.moves.joint_speed_scale,
+            q_ext_from=self._ext_now(),
+            q_ext_to=None if traj.external is None else traj.external.q[k],
         )
         return k, move
 
@@ -327,7 +377,7 @@ class JobRunner:
             s_start = step.s0
         else:
             i_r = index_at_s(traj, step, cur.restart_s)
-            self._reapproach(traj.q[i_r], retracted=cur.retracted)
+            self._reapproach(i_r, retracted=cur.retracted)
             cur.retracted = False
             piece, index_map = continue_from(traj, i_r, step.i1, dwell_samples=step.weld0 - step.i0)
             approval, start, end = self._approve(piece, f"restart_{step.seam_id}"), 0, piece.n_samples
@@ -474,6 +524,7 @@ class JobRunner:
                     q_now,
                     self.config.retract_distance,
                     self.config.moves,
+                    q_ext=self._ext_now(),
                 )
                 self._execute(move, self._approve(move, "retract"))
                 cur.retracted = True
@@ -482,7 +533,8 @@ class JobRunner:
                 faults.append(f"retract failed: {err}")
         raise JobInterruptedError(command, f"seam {step.seam_id}: {'; '.join(faults)}")
 
-    def _reapproach(self, q_target: np.ndarray, *, retracted: bool) -> None:
+    def _reapproach(self, i_target: int, *, retracted: bool) -> None:
+        """Move back onto sample ``i_target`` of the job's path (external axes there too)."""
         if self.kinematics is None:
             raise JobInterruptedError(
                 Command.FAULT, "cannot restart a seam without a kinematic model of the robot"
@@ -494,11 +546,13 @@ class JobRunner:
                 self.kinematics,
                 traj,
                 q_now,
-                q_target,
+                traj.q[i_target],
                 retract_distance=0.0 if retracted else self.config.retract_distance,
                 approach_distance=self.config.approach_distance,
                 limits=self.config.moves,
                 checker=self.checker,
+                q_ext_from=self._ext_now(),
+                q_ext_to=None if traj.external is None else traj.external.q[i_target],
             )
         except WeldcellError as err:
             raise JobInterruptedError(Command.FAULT, f"cannot plan the re-approach: {err}") from err

@@ -18,7 +18,7 @@ import numpy.typing as npt
 from pymodbus.client import ModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
-from weldcell.drivers.positioner import registers as R
+from weldcell.drivers.positioner import registers as reg
 from weldcell.drivers.positioner.base import AxisSpec, PositionerFault, PositionerStatus
 from weldcell.errors import DriverConnectionError, DriverError, DriverTimeoutError, ProtocolError
 
@@ -96,9 +96,12 @@ class ModbusPositioner:
         self._client = client
         try:
             words = self._call(
-                "read the axis table", client.read_holding_registers, R.N_AXES, count=R.INFO_END - R.N_AXES
+                "read the axis table",
+                client.read_holding_registers,
+                reg.N_AXES,
+                count=reg.INFO_END - reg.N_AXES,
             )
-            self._axes = R.specs_from_info(words)
+            self._axes = reg.specs_from_info(words)
         except DriverError:
             self.close()
             raise
@@ -132,20 +135,22 @@ class ModbusPositioner:
 
     def _status(self, words: list[int]) -> PositionerStatus:
         k = len(self._axes)
-        base = R.STATUS
-        st = words[R.STATUS - base]
+        base = reg.STATUS
+        st = words[reg.STATUS - base]
         try:
-            fault = PositionerFault(words[R.FAULT_CODE - base])
+            fault = PositionerFault(words[reg.FAULT_CODE - base])
         except ValueError as err:
-            raise ProtocolError(f"positioner {self.name}: unknown fault code {words[R.FAULT_CODE - base]}") from err
+            raise ProtocolError(
+                f"positioner {self.name}: unknown fault code {words[reg.FAULT_CODE - base]}"
+            ) from err
         return PositionerStatus(
-            enabled=bool(st & R.ST_ENABLED),
+            enabled=bool(st & reg.ST_ENABLED),
             fault=fault,
-            fault_axis=words[R.FAULT_AXIS - base] - 1,
-            counter=words[R.COUNTER_ECHO - base],
-            t_setpoint=R.time_from_words(words[R.T_APPLIED_US - base : R.T_APPLIED_US - base + 2]),
-            q=R.i32_from_words(words[R.ACTUAL - base : R.ACTUAL - base + 2 * k]),
-            qd=R.i32_from_words(words[R.VELOCITY - base : R.VELOCITY - base + 2 * k]),
+            fault_axis=words[reg.FAULT_AXIS - base] - 1,
+            counter=words[reg.COUNTER_ECHO - base],
+            t_setpoint=reg.time_from_words(words[reg.T_APPLIED_US - base : reg.T_APPLIED_US - base + 2]),
+            q=reg.i32_from_words(words[reg.ACTUAL - base : reg.ACTUAL - base + 2 * k]),
+            qd=reg.i32_from_words(words[reg.VELOCITY - base : reg.VELOCITY - base + 2 * k]),
         )
 
     def status(self, timeout: float | None = 1.0) -> PositionerStatus:
@@ -154,7 +159,12 @@ class ModbusPositioner:
         if client is None:
             raise DriverConnectionError(f"positioner {self.name}: not connected")
         return self._status(
-            self._call("read the status", client.read_holding_registers, R.STATUS, count=R.STATUS_END - R.STATUS)
+            self._call(
+                "read the status",
+                client.read_holding_registers,
+                reg.STATUS,
+                count=reg.STATUS_END - reg.STATUS,
+            )
         )
 
     def _write_control(self, word: int, what: str) -> PositionerStatus:
@@ -162,7 +172,7 @@ class ModbusPositioner:
         if client is None:
             raise DriverConnectionError(f"positioner {self.name}: not connected")
         wd_ms = round(self.watchdog * 1000)
-        self._call(what, client.write_registers, R.CONTROL, [word, 0, 0, 0, wd_ms])
+        self._call(what, client.write_registers, reg.CONTROL, [word, 0, 0, 0, wd_ms])
         self._control = word
         return self.status()
 
@@ -173,11 +183,12 @@ class ModbusPositioner:
             DriverError: the device stays faulted or disabled.
         """
         self._write_control(0, "clear the control word")
-        self._write_control(R.CTRL_RESET, "reset faults")
-        st = self._write_control(R.CTRL_ENABLE, "enable")
+        self._write_control(reg.CTRL_RESET, "reset faults")
+        st = self._write_control(reg.CTRL_ENABLE, "enable")
         if not st.enabled:
             raise DriverError(
-                f"positioner {self.name}: not enabled after the enable command ({st.describe_fault(self._axes)})"
+                f"positioner {self.name}: not enabled after the enable command "
+                f"({st.describe_fault(self._axes)})"
             )
         return st
 
@@ -199,14 +210,20 @@ class ModbusPositioner:
         client = self._client
         if client is None:
             raise DriverConnectionError(f"positioner {self.name}: not connected")
-        values = [self._control, counter & 0xFFFF, *R.words_from_time(t_traj), round(self.watchdog * 1000), 0]
-        values += R.words_from_i32(q)
+        values = [
+            self._control,
+            counter & 0xFFFF,
+            *reg.words_from_time(t_traj),
+            round(self.watchdog * 1000),
+            0,
+        ]
+        values += reg.words_from_i32(q)
         words = self._call(
             "send the set-point",
             client.readwrite_registers,
-            read_address=R.STATUS,
-            read_count=R.STATUS_END - R.STATUS,
-            write_address=R.CONTROL,
+            read_address=reg.STATUS,
+            read_count=reg.STATUS_END - reg.STATUS,
+            write_address=reg.CONTROL,
             values=values,
         )
         return self._status(words)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from weldcell.drivers.positioner import registers as R
+from weldcell.drivers.positioner import registers as reg
 from weldcell.drivers.positioner.base import AxisSpec, PositionerFault
 from weldcell.errors import InvalidValueError
 
@@ -51,8 +51,8 @@ class ServoConfig:
     tick: float = 0.001
 
     def __post_init__(self) -> None:
-        if not 1 <= len(self.axes) <= R.MAX_AXES:
-            raise InvalidValueError(f"a positioner has 1 … {R.MAX_AXES} axes, got {len(self.axes)}")
+        if not 1 <= len(self.axes) <= reg.MAX_AXES:
+            raise InvalidValueError(f"a positioner has 1 … {reg.MAX_AXES} axes, got {len(self.axes)}")
         names = [a.name for a in self.axes]
         if len(set(names)) != len(names):
             raise InvalidValueError(f"axis names must be unique, got {names}")
@@ -128,8 +128,8 @@ class ServoAxes:
         self.t_applied = 0.0
         self.setpoints = 0
         self.max_following_error = np.zeros(k)
-        self._regs = [0] * R.INFO_END
-        self._regs[R.N_AXES : R.N_AXES + len(R.info_words(ax))] = R.info_words(ax)
+        self._regs = [0] * reg.INFO_END
+        self._regs[reg.N_AXES : reg.N_AXES + len(reg.info_words(ax))] = reg.info_words(ax)
 
     # --- faults -----------------------------------------------------------------------------------
     def _trip(self, fault: PositionerFault, axis: int) -> None:
@@ -142,42 +142,44 @@ class ServoAxes:
         """Apply a write of ``values`` at ``address`` (FC 6, 16 or the write half of 23)."""
         self.step(now)
         end = address + len(values)
-        if address < 0 or end > R.COMMAND_END:
-            raise InvalidValueError(f"write {address}..{end - 1}: only the command block 0..{R.COMMAND_END - 1}")
+        if address < 0 or end > reg.COMMAND_END:
+            raise InvalidValueError(
+                f"write {address}..{end - 1}: only the command block 0..{reg.COMMAND_END - 1}"
+            )
         self._regs[address:end] = [int(v) & 0xFFFF for v in values]
-        if address <= R.WATCHDOG_MS < end:
-            ms = self._regs[R.WATCHDOG_MS]
+        if address <= reg.WATCHDOG_MS < end:
+            ms = self._regs[reg.WATCHDOG_MS]
             self.watchdog = ms / 1000.0 if ms else self.config.watchdog
-        if address <= R.CONTROL < end:
-            self._apply_control(self._regs[R.CONTROL], now)
+        if address <= reg.CONTROL < end:
+            self._apply_control(self._regs[reg.CONTROL], now)
         k = len(self.config.axes)
-        if address <= R.COUNTER and end >= R.SETPOINT + 2 * k:
+        if address <= reg.COUNTER and end >= reg.SETPOINT + 2 * k:
             self._apply_setpoint(now)
 
     def read_registers(self, address: int, count: int, now: float) -> list[int]:
         """Words ``address .. address + count - 1`` (status refreshed to ``now``)."""
         self.step(now)
-        if address < 0 or address + count > R.INFO_END:
-            raise InvalidValueError(f"read {address}..{address + count - 1}: outside 0..{R.INFO_END - 1}")
+        if address < 0 or address + count > reg.INFO_END:
+            raise InvalidValueError(f"read {address}..{address + count - 1}: outside 0..{reg.INFO_END - 1}")
         k = len(self.config.axes)
         regs = self._regs
-        regs[R.STATUS] = (R.ST_ENABLED if self.enabled else 0) | (
-            R.ST_FAULT if self.fault is not PositionerFault.NONE else 0
+        regs[reg.STATUS] = (reg.ST_ENABLED if self.enabled else 0) | (
+            reg.ST_FAULT if self.fault is not PositionerFault.NONE else 0
         )
-        regs[R.FAULT_CODE] = int(self.fault)
-        regs[R.FAULT_AXIS] = self.fault_axis + 1
-        regs[R.COUNTER_ECHO] = self.counter
-        regs[R.T_APPLIED_US : R.T_APPLIED_US + 2] = R.words_from_time(min(self.t_applied, R.T_LIMIT))
-        regs[R.ACTUAL : R.ACTUAL + 2 * k] = R.words_from_i32(self.q)
-        regs[R.VELOCITY : R.VELOCITY + 2 * k] = R.words_from_i32(self.qd)
+        regs[reg.FAULT_CODE] = int(self.fault)
+        regs[reg.FAULT_AXIS] = self.fault_axis + 1
+        regs[reg.COUNTER_ECHO] = self.counter
+        regs[reg.T_APPLIED_US : reg.T_APPLIED_US + 2] = reg.words_from_time(min(self.t_applied, reg.T_LIMIT))
+        regs[reg.ACTUAL : reg.ACTUAL + 2 * k] = reg.words_from_i32(self.q)
+        regs[reg.VELOCITY : reg.VELOCITY + 2 * k] = reg.words_from_i32(self.qd)
         return regs[address : address + count]
 
     def _apply_control(self, word: int, now: float) -> None:
         rising = word & ~self._control
         self._control = word
-        if rising & R.CTRL_RESET:
+        if rising & reg.CTRL_RESET:
             self.fault, self.fault_axis = PositionerFault.NONE, -1
-        if not word & R.CTRL_ENABLE:
+        if not word & reg.CTRL_ENABLE:
             self.enabled = False
         elif not self.enabled and self.fault is PositionerFault.NONE:
             self.enabled = True  # hold where the axes are: the first set-point continues from here
@@ -190,8 +192,8 @@ class ServoAxes:
         if not self.enabled:
             return  # set-points are ignored while disabled (the status says so)
         k = len(self.config.axes)
-        sp = R.i32_from_words(self._regs[R.SETPOINT : R.SETPOINT + 2 * k])
-        stamp = R.time_from_words(self._regs[R.T_SETPOINT_US : R.T_SETPOINT_US + 2])
+        sp = reg.i32_from_words(self._regs[reg.SETPOINT : reg.SETPOINT + 2 * k])
+        stamp = reg.time_from_words(self._regs[reg.T_SETPOINT_US : reg.T_SETPOINT_US + 2])
         out = np.flatnonzero((sp < self._lo - 1e-9) | (sp > self._hi + 1e-9))
         if out.size:
             self._trip(PositionerFault.POSITION_LIMIT, int(out[0]))
@@ -200,11 +202,11 @@ class ServoAxes:
         if self._sp_stamp is not None:
             dt = stamp - self._sp_stamp
             dq = sp - self._sp
-            quantum = 2 * R.SCALE  # positions and stamps are rounded to 1 µrad / µm / µs
+            quantum = 2 * reg.SCALE  # positions and stamps are rounded to 1 µrad / µm / µs
             if dt < 0 or (dt == 0 and np.any(np.abs(dq) > quantum)):
                 self._trip(PositionerFault.STALE_SETPOINT, int(np.argmax(np.abs(dq))))
                 return
-            limit = self._vmax * (1 + self.config.speed_margin) * (dt + R.SCALE) + quantum
+            limit = self._vmax * (1 + self.config.speed_margin) * (dt + reg.SCALE) + quantum
             fast = np.flatnonzero(np.abs(dq) > limit)
             if fast.size:
                 self._trip(PositionerFault.OVERSPEED, int(fast[0]))
@@ -212,7 +214,7 @@ class ServoAxes:
             if dt > 0:
                 v = np.clip(dq / dt, -self._vmax, self._vmax)
         self._sp, self._sp_v, self._sp_stamp, self._sp_wall = sp, v, stamp, now
-        self.counter = self._regs[R.COUNTER]
+        self.counter = self._regs[reg.COUNTER]
         self.t_applied = stamp
         self.setpoints += 1
         if self.config.response_delay > 0:
@@ -222,7 +224,7 @@ class ServoAxes:
 
     # --- the drive's control loop ------------------------------------------------------------------
     def step(self, now: float) -> None:
-        """Advance the drive to ``now`` [s] in ticks (watchdog, delayed set-points, motion, following error)."""
+        """Advance the drive to ``now`` [s] in ticks (watchdog, delayed set-points, motion, lag)."""
         tick = self.config.tick
         while self._t_last + tick <= now + 1e-12:
             t = self._t_last + tick

@@ -27,7 +27,7 @@ from pymodbus.constants import ExcCodes
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from weldcell.drivers.positioner import registers as R
+from weldcell.drivers.positioner import registers as reg
 from weldcell.drivers.positioner.base import AxisSpec
 from weldcell.drivers.positioner.servo import ServoAxes, ServoConfig, ServoCounters
 from weldcell.errors import DriverConnectionError, InvalidValueError, ModelError
@@ -74,7 +74,9 @@ def axes_from_text(specs: list[str]) -> tuple[AxisSpec, ...]:
         try:
             nums = [float(x) for x in parts[2:]]
         except ValueError as err:
-            raise InvalidValueError(f"--axis {text!r}: limits, speed and acceleration must be numbers") from err
+            raise InvalidValueError(
+                f"--axis {text!r}: limits, speed and acceleration must be numbers"
+            ) from err
         if kind == "revolute":
             scale = math.pi / 180.0
         elif kind == "prismatic":
@@ -163,7 +165,7 @@ def _device(model: ServoAxes, lock: threading.Lock) -> SimDevice:
         simdata=(  # coils and discrete inputs are not used; pymodbus wants every block present
             [SimData(0, values=[False] * 16, datatype=DataType.BITS)],
             [SimData(0, values=[False] * 16, datatype=DataType.BITS)],
-            [SimData(0, count=R.INFO_END, values=0, datatype=DataType.REGISTERS)],
+            [SimData(0, count=reg.INFO_END, values=0, datatype=DataType.REGISTERS)],
             [SimData(0, count=1, values=0, datatype=DataType.REGISTERS)],
         ),
         action=action,
@@ -193,7 +195,8 @@ class VirtualPositioner:
         self._thread.start()
         if not self._ready.wait(10.0) or self._error is not None:
             raise DriverConnectionError(
-                f"virtual positioner cannot listen on {config.host}:{config.port}: {self._error or 'no answer'}"
+                f"virtual positioner cannot listen on {config.host}:{config.port}: "
+                f"{self._error or 'no answer'}"
             )
 
     @property
@@ -227,7 +230,9 @@ class VirtualPositioner:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop_event = asyncio.Event()
-        server = ModbusTcpServer(_device(self.model, self._lock), address=(self.config.host, self.config.port))
+        server = ModbusTcpServer(
+            _device(self.model, self._lock), address=(self.config.host, self.config.port)
+        )
         await server.serve_forever(background=True)
         try:
             sockets = getattr(server.transport, "sockets", None) or []
