@@ -36,7 +36,7 @@ import numpy as np
 
 from weldcell.cell.approval import MotionApprover
 from weldcell.cell.jobtypes import CellConfig, CellEvent, Cursor, ProgramMode
-from weldcell.cell.positioner_sync import PositionerSync, PositionerSyncConfig
+from weldcell.cell.positioner_sync import SYNC_EVENT, PositionerSync, PositionerSyncConfig
 from weldcell.cell.programjob import ProgramJobRunner
 from weldcell.cell.segments import MoveStep, SeamStep, Step, job_steps
 from weldcell.cell.state import CellState, Command, evaluate_interlocks
@@ -434,7 +434,7 @@ class CellController(ProgramJobRunner):
         sync.close()
         stats = sync.job_stats()
         if stats is not None:
-            self._emit("positioner_sync_job", "job " + stats.describe(), None, **stats.as_dict())
+            self._emit(SYNC_EVENT, "job " + stats.describe(), None, **stats.as_dict())
 
     def _join_worker(self) -> None:
         if threading.current_thread() is not self._worker:

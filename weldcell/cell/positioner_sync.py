@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 
 NDArrayF = npt.NDArray[np.float64]
 
+#: Event kind of a job's synchronisation figures in the weld log (per motion: ``positioner_sync``).
+SYNC_EVENT = "positioner_sync_job"
+
 
 @dataclass(frozen=True, slots=True)
 class PositionerSyncConfig:
