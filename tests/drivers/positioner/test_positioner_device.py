@@ -93,7 +93,7 @@ def test_servo_follows_a_ramp_and_trips_on_every_violation() -> None:
     m.write_registers(reg.CONTROL, [reg.CTRL_ENABLE], 0.91)
     assert m.enabled and m.fault is PositionerFault.NONE
     m.write_registers(reg.CONTROL, _command(m.q, 1.0, 1), 0.91)
-    m.write_registers(reg.CONTROL, _command(m.q + [0.0, 1.0], 1.01, 2), 0.92)
+    m.write_registers(reg.CONTROL, _command(m.q + np.array([0.0, 1.0]), 1.01, 2), 0.92)
     assert (m.fault, m.fault_axis) == (PositionerFault.OVERSPEED, 1)
     # watchdog: enabled, then silence
     m.write_registers(reg.CONTROL, [reg.CTRL_RESET], 1.0)
