@@ -72,6 +72,7 @@ class SyncStats:
     Attributes:
         cycles: Set-points streamed while the robot moved.
         skew_mean: Mean absolute skew [s].
+        skew_p50: Median absolute skew [s].
         skew_p99: 99th percentile of the absolute skew [s].
         skew_max: Largest absolute skew [s].
         lag_max: Largest distance of an axis from its planned position [rad or m].
@@ -80,6 +81,7 @@ class SyncStats:
 
     cycles: int
     skew_mean: float
+    skew_p50: float
     skew_p99: float
     skew_max: float
     lag_max: float
@@ -90,6 +92,7 @@ class SyncStats:
         return {
             "cycles": self.cycles,
             "skew_mean_ms": round(self.skew_mean * 1e3, 4),
+            "skew_p50_ms": round(self.skew_p50 * 1e3, 4),
             "skew_p99_ms": round(self.skew_p99 * 1e3, 4),
             "skew_max_ms": round(self.skew_max * 1e3, 4),
             "lag_max": round(self.lag_max, 7),
@@ -99,7 +102,7 @@ class SyncStats:
     def describe(self) -> str:
         """One line for the progress output."""
         return (
-            f"positioner sync: skew mean {self.skew_mean * 1e3:.3f} ms, p99 {self.skew_p99 * 1e3:.3f} ms, "
+            f"positioner sync: skew median {self.skew_p50 * 1e3:.3f} ms, mean {self.skew_mean * 1e3:.3f} ms, p99 {self.skew_p99 * 1e3:.3f} ms, "
             f"max {self.skew_max * 1e3:.3f} ms over {self.cycles} cycles; largest lag {self.lag_max:.5f}; "
             f"round trip {self.rtt_median * 1e3:.2f} ms"
         )
@@ -112,6 +115,7 @@ def _stats(skew: list[float], lag: list[float], rtt: list[float]) -> SyncStats |
     return SyncStats(
         cycles=len(s),
         skew_mean=float(s.mean()),
+        skew_p50=float(np.median(s)),
         skew_p99=float(np.percentile(s, 99)),
         skew_max=float(s.max()),
         lag_max=float(max(lag, default=0.0)),
@@ -160,6 +164,8 @@ class PositionerSync:
         self._all_lag: list[float] = []
         self._all_rtt: list[float] = []
         self._detached = threading.Event()
+        self._last_report: tuple[float, float, object] | None = None  # robot position, its time, handle
+        self._rate = -1.0  # path time per wall time, measured (-1: not yet)
         self._last_stats: SyncStats | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------------
@@ -245,6 +251,7 @@ class PositionerSync:
             self._skew, self._lag, self._rtt = [], [], []
             self._motion = (traj, handle)
             self._detached.clear()
+            self._rate = -1.0  # not measured yet
 
     def _detach_locked(self) -> None:
         self._motion = None
@@ -282,10 +289,19 @@ class PositionerSync:
                 log.error("robot stop after a positioner fault not delivered: %s", err)
 
     def _robot_time(self, traj: JointTrajectory, handle: object, now: float) -> float:
+        """The robot's path time [s] at ``now``: its last reported position, extrapolated at the path
+        rate measured between its reports (a speed override or a faster simulation changes it)."""
         pos, stamp = handle.stamped_position()  # type: ignore[attr-defined]
+        prev = self._last_report
+        if prev is not None and prev[2] is handle and stamp > prev[1] + 1e-4:
+            rate = min(max((pos - prev[0]) * traj.dt / (stamp - prev[1]), 0.0), 3.0)
+            self._rate = rate if self._rate < 0 else 0.7 * self._rate + 0.3 * rate
+        if prev is None or prev[2] is not handle or stamp > prev[1] + 1e-4:
+            self._last_report = (pos, stamp, handle)
         ahead = 0.0
-        if not handle.done and not handle.stop_requested:  # type: ignore[attr-defined]
-            ahead = min(max(now - stamp, 0.0), self.config.extrapolation_cap)
+        # extrapolate only once the robot has reported moving (rate measured): not before it starts
+        if self._rate >= 0 and not handle.done and not handle.stop_requested:  # type: ignore[attr-defined]
+            ahead = min(max(now - stamp, 0.0), self.config.extrapolation_cap) * self._rate
         end = (handle.end_index - 1) * traj.dt  # type: ignore[attr-defined]
         return float(min(pos * traj.dt + ahead, end))
 

@@ -256,7 +256,7 @@ def _print_result(res: CellRunResult) -> None:
     if res.positioner_sync is not None:
         f = res.positioner_sync
         console.print(
-            f"{'positioner sync':>18}: skew mean {f['skew_mean_ms']:.3f} ms, p99 {f['skew_p99_ms']:.3f} ms, "
+            f"{'positioner sync':>18}: skew median {f['skew_p50_ms']:.3f} ms, p99 {f['skew_p99_ms']:.3f} ms, "
             f"max {f['skew_max_ms']:.3f} ms over {f['cycles']} cycles; largest lag {f['lag_max']:.5f}",
             highlight=False,
         )

@@ -12,6 +12,7 @@ drops servo control and brakes the axes at their maximum deceleration. Time is g
 from __future__ import annotations
 
 import collections
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,6 +22,8 @@ import numpy.typing as npt
 from weldcell.drivers.positioner import registers as reg
 from weldcell.drivers.positioner.base import AxisSpec, PositionerFault
 from weldcell.errors import InvalidValueError
+
+log = logging.getLogger(__name__)
 
 NDArrayF = npt.NDArray[np.float64]
 
@@ -209,7 +212,12 @@ class ServoAxes:
             limit = self._vmax * (1 + self.config.speed_margin) * (dt + reg.SCALE) + quantum
             fast = np.flatnonzero(np.abs(dq) > limit)
             if fast.size:
-                self._trip(PositionerFault.OVERSPEED, int(fast[0]))
+                i = int(fast[0])
+                log.warning(
+                    "positioner axis %s: set-point moves %.6f in %.6f s (limit %.6f): over-speed",
+                    self.config.axes[i].name, dq[i], dt, limit[i],
+                )  # fmt: skip
+                self._trip(PositionerFault.OVERSPEED, i)
                 return
             if dt > 0:
                 v = np.clip(dq / dt, -self._vmax, self._vmax)
