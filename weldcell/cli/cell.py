@@ -476,6 +476,9 @@ def cell_resume(
         help="As for 'weldcell cell run'.",
     ),
     list_jobs: bool = typer.Option(False, "--list", help="Only list the resumable jobs."),
+    positioner: str | None = typer.Option(
+        None, "--positioner", help="The job's positioner (as for 'weldcell cell run')."
+    ),
     stamp_key: Path | None = typer.Option(
         None,
         "--stamp-key",
@@ -515,6 +518,7 @@ def cell_resume(
             dashboard_port=dashboard_port,
             script_port=script_port,
             stamp_key=stamp_key,
+            positioner_url=positioner,
         ),
         progress=_progress_printer(),
     )

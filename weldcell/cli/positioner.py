@@ -27,7 +27,7 @@ def controller_positioner(
         None, "--urdf", help="Read the axes from a URDF (revolute, continuous, prismatic joints in order)."
     ),
     accel_deg_s2: float = typer.Option(
-        229.0, "--accel-deg-s2", help="With --urdf: maximum acceleration of revolute axes [deg/s²]."
+        460.0, "--accel-deg-s2", help="With --urdf: maximum acceleration of revolute axes [deg/s²]."
     ),
     accel_mm_s2: float = typer.Option(
         2000.0, "--accel-mm-s2", help="With --urdf: maximum acceleration of prismatic axes [mm/s²]."

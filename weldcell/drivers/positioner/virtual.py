@@ -35,7 +35,7 @@ from weldcell.errors import DriverConnectionError, InvalidValueError, ModelError
 log = logging.getLogger(__name__)
 
 #: Maximum acceleration of revolute axes read from a URDF (which has none) [rad/s²].
-DEFAULT_ACCEL_RAD_S2 = 4.0
+DEFAULT_ACCEL_RAD_S2 = 8.0
 #: Maximum acceleration of prismatic axes read from a URDF [m/s²].
 DEFAULT_ACCEL_M_S2 = 2.0
 #: Travel given to a URDF ``continuous`` joint [rad] (± 160 turns; the register pair holds ± 2147 rad).
