@@ -101,10 +101,11 @@ class SyncStats:
 
     def describe(self) -> str:
         """One line for the progress output."""
+        ms = 1e3
         return (
-            f"positioner sync: skew median {self.skew_p50 * 1e3:.3f} ms, mean {self.skew_mean * 1e3:.3f} ms, "
-            f"p99 {self.skew_p99 * 1e3:.3f} ms, max {self.skew_max * 1e3:.3f} ms over {self.cycles} cycles; largest lag {self.lag_max:.5f}; "
-            f"round trip {self.rtt_median * 1e3:.2f} ms"
+            f"positioner sync: skew median {self.skew_p50 * ms:.3f} ms, mean {self.skew_mean * ms:.3f} ms, "
+            f"p99 {self.skew_p99 * ms:.3f} ms, max {self.skew_max * ms:.3f} ms over {self.cycles} cycles; "
+            f"largest lag {self.lag_max:.5f}; round trip {self.rtt_median * ms:.2f} ms"
         )
 
 
