@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -175,3 +176,21 @@ def test_refusals(make_controller, traj: JointTrajectory) -> None:  # type: igno
             connect_cell_positioner(f"modbus-positioner://{host}:{port}", traj.external)
     finally:
         dev.stop()
+
+
+def test_cell_run_refuses_without_a_matching_positioner(traj: JointTrajectory, tmp_path: Path) -> None:
+    from stamp_helpers import stamp_for_test
+    from typer.testing import CliRunner
+
+    from weldcell.cli import app
+    from weldcell.trajectory import save_trajectory
+
+    p = tmp_path / "pos.npz"
+    save_trajectory(traj, p)
+    stamp_for_test(p, traj)
+    args = ["cell", "run", str(p), "--robot", "virtual://ur5e", "--powersource", "modbus://127.0.0.1:1"]
+    r = CliRunner().invoke(app, [*args, "--db", str(tmp_path / "log.sqlite"), "--out", str(tmp_path / "o")])
+    assert r.exit_code != 0
+    assert "give the device with --positioner" in str(r.exception)
+    r = CliRunner().invoke(app, [*args, "--positioner", "profibus://10.0.0.1"])
+    assert r.exit_code != 0 and "modbus-positioner" in str(r.exception)

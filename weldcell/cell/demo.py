@@ -1096,6 +1096,7 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
     if job.suffix.lower() not in (".yaml", ".yml"):
         traj = load_trajectory(job)
         verify_stamp(job, traj, key=key)
+        check_positioner_option(traj, options.positioner_url, str(job))
         found = program_for(traj, job)
         if found is None and program_mode is None:
             raise ValidationError(
@@ -1103,7 +1104,6 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
                 f"{traj.program_hash[:12]}); run the program .yaml instead"
             )
         planned = (found, traj)
-        check_positioner_option(traj, options.positioner_url, str(job))
     say = progress or (lambda p: None)
     out = Path(options.out_dir)
     out.mkdir(parents=True, exist_ok=True)
