@@ -189,6 +189,9 @@ class PositionerSync:
         if self._thread is not None:
             self._thread.join(2.0)
             self._thread = None
+        with self._lock:
+            if self._motion is not None:
+                self._detach_locked()
         try:
             if self.port.connected:
                 self.port.disable()
@@ -249,6 +252,8 @@ class PositionerSync:
         if traj.external is None:
             raise DriverError("a trajectory without external axes cannot drive the positioner")
         with self._lock:
+            if self._motion is not None:  # a stopped motion still decelerating: keep its figures
+                self._detach_locked()
             self._skew, self._lag, self._rtt = [], [], []
             self._motion = (traj, handle)
             self._detached.clear()

@@ -234,13 +234,13 @@ class JobRunner:
         if sync is not None:
             sync.attach(traj, motion.handle)
         deadline = time.monotonic() + (end_i - start) * traj.dt + cfg.motion_margin
-        try:
-            self._supervise(motion, traj, deadline, monitor, sync)
-        finally:
-            if sync is not None:
-                stats = sync.finish(timeout=cfg.motion_margin)
-                if stats is not None:
-                    self._emit("positioner_sync", stats.describe(), None, **stats.as_dict())
+        self._supervise(motion, traj, deadline, monitor, sync)
+        # (on a stop the positioner keeps following the decelerating robot on its own: nothing here
+        # may delay the arc-off that follows)
+        if sync is not None:
+            stats = sync.finish(timeout=cfg.motion_margin)
+            if stats is not None:
+                self._emit("positioner_sync", stats.describe(), None, **stats.as_dict())
 
     def _supervise(
         self,
