@@ -17,6 +17,7 @@ from weldcell.cell.joinmove import external_profile
 from weldcell.cell.positioner_cell import (
     check_positioner_option,
     connect_cell_positioner,
+    device_axes,
     sync_figures,
     virtual_positioner_process,
 )
@@ -93,7 +94,7 @@ def _run(
     make_controller, traj: JointTrajectory, url: str
 ) -> tuple[CellController, list[CellEvent], CellState]:  # type: ignore[no-untyped-def]
     assert traj.external is not None
-    port = connect_cell_positioner(url, traj.external, watchdog=0.5)
+    port = connect_cell_positioner(url, traj.external, watchdog=1.0)  # a loaded CI box stalls threads
     ctl, events = make_controller(positioner=port)
     try:
         ctl.load(traj, part_serial="POS-1")
@@ -167,6 +168,10 @@ def test_refusals(make_controller, traj: JointTrajectory) -> None:  # type: igno
         check_positioner_option(traj, None, "job.npz")
     with pytest.raises(DriverError, match="nothing to move"):
         check_positioner_option(plain, "modbus-positioner://127.0.0.1:1502", "job.npz")
+    assert traj.external is not None
+    nowhere = dataclasses.replace(traj.external, device="no_such_positioner")
+    with pytest.raises(DriverError, match="no model of positioner 'no_such_positioner'"):
+        device_axes(nowhere)
     other = (AxisSpec("rotate", "revolute", -6.0, 6.0, 2.0, 4.0),)
     dev = VirtualPositioner(VirtualPositionerConfig(ServoConfig(other)))
     try:
