@@ -112,12 +112,17 @@ def test_positioner_follows_the_robot_with_measured_skew(
     wlog: WeldLog,  # type: ignore[no-untyped-def]
 ) -> None:
     assert traj.external is not None
-    with virtual_positioner_process(traj.external, axes=AXES) as (url, proc):
+    # the device stands 0.05 rad away on its rotary axis: the cell indexes it onto the first sample
+    elsewhere = dataclasses.replace(traj.external, q=traj.external.q + np.array([0.0, 0.05]))
+    with virtual_positioner_process(elsewhere, axes=AXES) as (url, proc):
         ctl, events, state = _run(make_controller, traj, url)
         counters = proc.stop()
     assert state is CellState.READY, ctl.last_error
+    index = [e for e in events if e.kind == "positioner_index"]
+    assert len(index) == 1
+    np.testing.assert_allclose(index[0].data["q_from"], elsewhere.q[0], atol=1e-5)
     per_motion = [e for e in events if e.kind == "positioner_sync"]
-    assert len(per_motion) >= 4  # transits and both seams
+    assert len(per_motion) >= 5  # the index move, transits and both seams
     job = sync_figures(wlog.path, wlog.latest_job().id)
     assert job is not None and job["cycles"] > 500
     print(
@@ -127,7 +132,7 @@ def test_positioner_follows_the_robot_with_measured_skew(
     # synchronisation: the median skew is within 1 ms (mean, p99 and max depend on the load of the
     # test machine: a descheduled Python thread shows as a spike)
     assert job["skew_p50_ms"] <= 1.0
-    assert job["lag_max"] < 0.01  # the default lag tolerance (else the job would have faulted)
+    assert job["lag_max"] < 0.02  # within the lag tolerance, or the job would have faulted
     assert counters is not None and counters.fault == 0 and counters.setpoints > 500
     np.testing.assert_allclose(counters.q, traj.external.q[-1], atol=2e-3)
     assert [e.kind for e in events].count(SYNC_EVENT) == 1
@@ -139,10 +144,10 @@ def test_lagging_positioner_stops_robot_and_arc(
     wlog: WeldLog,  # type: ignore[no-untyped-def]
 ) -> None:
     assert traj.external is not None
-    # a sluggish drive (80 ms response delay), in this process: only the lag supervision is tested
+    # a sluggish drive (250 ms response delay), in this process: only the lag supervision is tested
     q0 = tuple(float(v) for v in traj.external.q[0])
     dev = VirtualPositioner(
-        VirtualPositionerConfig(ServoConfig(AXES, response_delay=0.08, watchdog=0.5), q0=q0)
+        VirtualPositionerConfig(ServoConfig(AXES, response_delay=0.25, watchdog=0.5), q0=q0)
     )
     try:
         host, port = dev.address

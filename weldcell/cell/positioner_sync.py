@@ -50,6 +50,9 @@ class PositionerSyncConfig:
         lag_tolerance_rad: Largest accepted distance of a revolute axis from its planned position at
             the robot's path time [rad].
         lag_tolerance_m: The same for prismatic axes [m].
+        lag_time: Following allowance [s]: the tolerance grows by the largest planned axis speed of
+            the last ``lag_time`` times this (a drive that follows 20 ms late is healthy; a stalled
+            one is not).
         extrapolation_cap: Longest time [s] the robot's last reported path position is extrapolated.
     """
 
@@ -57,10 +60,18 @@ class PositionerSyncConfig:
     idle_period: float = 0.01
     lag_tolerance_rad: float = 0.01
     lag_tolerance_m: float = 0.002
+    lag_time: float = 0.02
     extrapolation_cap: float = 0.02
 
     def __post_init__(self) -> None:
-        for name in ("period", "idle_period", "lag_tolerance_rad", "lag_tolerance_m", "extrapolation_cap"):
+        for name in (
+            "period",
+            "idle_period",
+            "lag_tolerance_rad",
+            "lag_tolerance_m",
+            "lag_time",
+            "extrapolation_cap",
+        ):
             if not getattr(self, name) > 0:
                 raise InvalidValueError(f"PositionerSyncConfig.{name} must be > 0, got {getattr(self, name)}")
 
@@ -210,6 +221,10 @@ class PositionerSync:
             DriverError: the link is down.
         """
         return np.array(self.port.status().q, dtype=np.float64)
+
+    def off_by(self, q: NDArrayF, q_ref: NDArrayF) -> bool:
+        """True when positions ``q`` are farther from ``q_ref`` than the lag tolerance on some axis."""
+        return bool(np.any(np.abs(np.asarray(q) - np.asarray(q_ref)) > self._tol))
 
     def check_motion(self, traj: JointTrajectory, start: int, end: int) -> None:
         """Refuse a motion the device cannot follow: not at its first sample, or faster than its axes.
@@ -369,7 +384,13 @@ class PositionerSync:
             assert traj.external is not None  # mypy
             t_robot = self._robot_time(traj, handle, (w0 + w1) / 2)
             planned = _interp(traj.external.q, t_robot / traj.dt)
+            lt = self.config.lag_time
+            speed = np.max(  # the planned speed over the last lag_time (a drive catching up at a stop)
+                [np.abs(_interp(traj.external.qd, (t_robot - f * lt) / traj.dt)) for f in (0.0, 0.5, 1.0)],
+                axis=0,
+            )
             dev = np.abs(np.asarray(st.q) - planned)
+            tol = self._tol + speed * self.config.lag_time
             lag = float(np.max(dev))
             recent: list[float] = []
             with self._lock:
@@ -379,12 +400,12 @@ class PositionerSync:
                     self._rtt.append(rtt)
                     recent = self._rtt[-50:]
             rtt_est = float(np.median(recent)) if recent else rtt
-            over = np.flatnonzero(dev > self._tol)
+            over = np.flatnonzero(dev > tol)
             if over.size:
                 i = int(over[0])
                 self._trip(
                     f"positioner {self.name} lags: axis {self._names[i]!r} is {dev[i]:.5f} from its planned "
-                    f"position at path time {t_robot:.3f} s (tolerance {self._tol[i]:.5f}); "
+                    f"position at path time {t_robot:.3f} s (tolerance {tol[i]:.5f}); "
                     "robot and arc stopped",
                     handle,
                 )

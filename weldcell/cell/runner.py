@@ -29,7 +29,7 @@ from weldcell.cell.jobtypes import (
 )
 from weldcell.cell.joinmove import plan_cell_move
 from weldcell.cell.monitor import AttemptTrace, SeamMonitor
-from weldcell.cell.moves import reapproach_move, retract_move
+from weldcell.cell.moves import build_trajectory, reapproach_move, retract_move
 from weldcell.cell.positioner_sync import PositionerSync
 from weldcell.cell.robotport import Motion, RobotPort
 from weldcell.cell.segments import MoveStep, SeamStep, Step, continue_from, index_at_s
@@ -38,6 +38,7 @@ from weldcell.cell.weldlog import WeldLog, WeldLogError
 from weldcell.drivers.powersource.base import ErrorCode, PowerSource, WeldParams
 from weldcell.errors import CellStateError, DriverError, WeldcellError
 from weldcell.trajectory import JointTrajectory
+from weldcell.trajectory.ops import quintic_rest_to_rest, rest_to_rest_duration
 
 if TYPE_CHECKING:
     from weldcell.drivers.base import RobotDriver
@@ -314,6 +315,7 @@ class JobRunner:
         q_now = self.port.snapshot().q
         try:
             if float(np.max(np.abs(q_now - traj.q[step.i0]))) < 1e-3:
+                self._index_external(traj, step.i0, q_now)
                 self._execute(traj, self._main, step.i0, step.i1 + 1)
                 return
             pending, self._pending_join = self._pending_join, None
@@ -331,6 +333,42 @@ class JobRunner:
             elif k < step.i1:
                 cont = continue_from(traj, k, step.i1)[0]
                 self._execute(cont, self._approve(cont, "continue"))
+        except MotionStoppedError as stop:
+            raise self._interrupt_move(stop) from None
+
+    def _index_external(self, traj: JointTrajectory, i: int, q_robot: np.ndarray) -> None:
+        """Move the positioner (or track) alone onto sample ``i`` of ``traj`` when it stands elsewhere,
+        the robot holding at ``q_robot``: a quintic timed within ``MoveLimits.joint_speed_scale`` of
+        the device's speed and acceleration limits."""
+        sync = self.positioner
+        if sync is None or traj.external is None:
+            return
+        a = sync.actual()
+        b = np.asarray(traj.external.q[i], dtype=np.float64)
+        if not sync.off_by(a, b):
+            return
+        axes = sync.port.axes
+        scale = self.config.moves.joint_speed_scale  # as the cell's other recovery moves
+        vmax = np.array([x.max_speed for x in axes]) * scale
+        amax = np.array([x.max_accel for x in axes]) * scale
+        duration = rest_to_rest_duration(b - a, vmax, amax, min_time=2 * traj.dt)
+        q_ext = quintic_rest_to_rest(a, b, traj.dt, duration, min_intervals=2)[0]
+        q = np.repeat(np.asarray(q_robot, dtype=np.float64)[None], len(q_ext), axis=0)
+        T = None
+        if self.kinematics is not None:
+            T = np.repeat(
+                (traj.T_world_base @ self.kinematics.fk(q[0]) @ traj.T_flange_tcp)[None], len(q), axis=0
+            )
+        move = build_trajectory(traj, q, T, q_ext)
+        self._emit(
+            "positioner_index",
+            f"{traj.external.role} {traj.external.device} to the job's sample {i} ({duration:.2f} s)",
+            None,
+            q_from=[float(v) for v in a],
+            q_to=[float(v) for v in b],
+        )
+        try:
+            self._execute(move, self._approve(move, "index_positioner"))
         except MotionStoppedError as stop:
             raise self._interrupt_move(stop) from None
 
