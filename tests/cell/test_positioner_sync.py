@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from cellsynth import make_trajectory
+from waiting import wait_until
 
 from weldcell.cell.controller import CellController, CellEvent
 from weldcell.cell.joinmove import external_profile
@@ -22,7 +23,7 @@ from weldcell.cell.positioner_cell import (
     virtual_positioner_process,
 )
 from weldcell.cell.positioner_sync import SYNC_EVENT
-from weldcell.cell.segments import continue_from
+from weldcell.cell.segments import SeamStep, continue_from
 from weldcell.cell.state import CellState
 from weldcell.cell.weldlog import WeldLog
 from weldcell.drivers.positioner import AxisSpec
@@ -90,15 +91,25 @@ def test_moves_carry_the_external_axes(traj: JointTrajectory) -> None:
         external_profile(traj, q, None)
 
 
-def _run(
-    make_controller, traj: JointTrajectory, url: str
-) -> tuple[CellController, list[CellEvent], CellState]:  # type: ignore[no-untyped-def]
+def _run(  # type: ignore[no-untyped-def]
+    make_controller, traj: JointTrajectory, url: str, robot: VirtualRobot | None = None
+) -> tuple[CellController, list[CellEvent], CellState]:
+    """Run the job; with ``robot``, pause it in seam B and resume (retract, re-approach and the
+    continuation carry the external axes)."""
     assert traj.external is not None
     port = connect_cell_positioner(url, traj.external, watchdog=1.0)  # a loaded CI box stalls threads
     ctl, events = make_controller(positioner=port)
     try:
         ctl.load(traj, part_serial="POS-1")
         ctl.start()
+        if robot is not None:
+            step = next(s for s in ctl.steps if isinstance(s, SeamStep) and s.seam_id == "B")
+            wait_until(
+                lambda: robot._handle is not None and robot._handle.progress.position >= step.weld0 + 60
+            )
+            ctl.pause()
+            assert ctl.wait(20.0) is CellState.PAUSED, ctl.last_error
+            ctl.resume()
         state = ctl.wait(60.0)
     finally:
         ctl.close()
@@ -106,18 +117,17 @@ def _run(
     return ctl, events, state
 
 
-def test_positioner_follows_the_robot_with_measured_skew(
-    make_controller,
-    traj: JointTrajectory,
-    wlog: WeldLog,  # type: ignore[no-untyped-def]
+def test_positioner_follows_the_robot_with_measured_skew(  # type: ignore[no-untyped-def]
+    make_controller, traj: JointTrajectory, wlog: WeldLog, robot: VirtualRobot
 ) -> None:
     assert traj.external is not None
-    # the device stands 0.05 rad away on its rotary axis: the cell indexes it onto the first sample
-    elsewhere = dataclasses.replace(traj.external, q=traj.external.q + np.array([0.0, 0.05]))
+    # the device stands 0.02 rad away on its rotary axis: the cell indexes it onto the first sample
+    elsewhere = dataclasses.replace(traj.external, q=traj.external.q + np.array([0.0, 0.02]))
     with virtual_positioner_process(elsewhere, axes=AXES) as (url, proc):
-        ctl, events, state = _run(make_controller, traj, url)
+        ctl, events, state = _run(make_controller, traj, url, robot)
         counters = proc.stop()
     assert state is CellState.READY, ctl.last_error
+    assert [x.result for x in wlog.seams(wlog.latest_job().id)] == ["ok", "paused", "ok"]
     index = [e for e in events if e.kind == "positioner_index"]
     assert len(index) == 1
     np.testing.assert_allclose(index[0].data["q_from"], elsewhere.q[0], atol=1e-5)
@@ -135,7 +145,7 @@ def test_positioner_follows_the_robot_with_measured_skew(
     assert job["lag_max"] < 0.02  # within the lag tolerance, or the job would have faulted
     assert counters is not None and counters.fault == 0 and counters.setpoints > 500
     np.testing.assert_allclose(counters.q, traj.external.q[-1], atol=2e-3)
-    assert [e.kind for e in events].count(SYNC_EVENT) == 1
+    assert [e.kind for e in events].count(SYNC_EVENT) == 2  # the job's figures at the pause and at its end
 
 
 def test_lagging_positioner_stops_robot_and_arc(

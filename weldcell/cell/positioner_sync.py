@@ -328,7 +328,8 @@ class PositionerSync:
 
     def _loop(self) -> None:
         rtt_est = 0.0
-        last_t: float | None = None
+        last_t: float | None = None  # path time of the last set-point of the followed motion
+        followed: tuple[JointTrajectory, object] | None = None
         next_wake = last_send = time.perf_counter()
         while not self._quit.is_set():
             with self._lock:
@@ -346,6 +347,8 @@ class PositionerSync:
             ended = False
             t_sp = 0.0
             w0 = time.perf_counter()
+            if motion is not followed:  # another motion (its own time base) or none: start afresh
+                last_t, followed = None, motion
             if motion is not None:
                 traj, handle = motion
                 assert traj.external is not None  # mypy: checked in attach
@@ -359,7 +362,6 @@ class PositionerSync:
                 last_t = t_sp
                 self._hold = q
             else:
-                last_t = None
                 self._stamp += w0 - last_send
                 assert self._hold is not None  # mypy: set by start()
                 q = self._hold
