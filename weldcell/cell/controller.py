@@ -36,6 +36,7 @@ import numpy as np
 
 from weldcell.cell.approval import MotionApprover
 from weldcell.cell.jobtypes import CellConfig, CellEvent, Cursor, ProgramMode
+from weldcell.cell.positioner_sync import SYNC_EVENT, PositionerSync, PositionerSyncConfig
 from weldcell.cell.programjob import ProgramJobRunner
 from weldcell.cell.segments import MoveStep, SeamStep, Step, job_steps
 from weldcell.cell.state import CellState, Command, evaluate_interlocks
@@ -46,6 +47,7 @@ from weldcell.trajectory import JointTrajectory
 
 if TYPE_CHECKING:
     from weldcell.drivers.base import RobotDriver
+    from weldcell.drivers.positioner import PositionerPort
     from weldcell.kinematics import Robot
     from weldcell.planning.collision import CollisionChecker
 
@@ -72,6 +74,10 @@ class CellController(ProgramJobRunner):
         on_event: Progress callback (called from the worker thread; keep it short).
         program_mode: Run each job as one controller program (UR program mode,
             :mod:`weldcell.cell.programjob`) instead of streaming it; None: stream mode.
+        positioner: A connected positioner device (``PositionerPort``) streamed in sync with the
+            robot (:mod:`weldcell.cell.positioner_sync`); required exactly for trajectories with
+            external axes.
+        positioner_sync: Stream settings (cycle, lag tolerance).
     """
 
     def __init__(
@@ -87,9 +93,13 @@ class CellController(ProgramJobRunner):
         params: Mapping[str, WeldParams] | None = None,
         on_event: Callable[[CellEvent], None] | None = None,
         program_mode: ProgramMode | None = None,
+        positioner: PositionerPort | None = None,
+        positioner_sync: PositionerSyncConfig | None = None,
     ) -> None:
         super().__init__(robot, power, weld_log, config, approver, kinematics, checker, params, on_event)
         self.program_mode = program_mode
+        self._positioner_port = positioner
+        self._positioner_config = positioner_sync
         if program_mode is not None and not self.port.supports_programs():
             raise CellStateError(
                 f"program mode runs the job as one controller program; the robot driver "
@@ -167,6 +177,7 @@ class CellController(ProgramJobRunner):
         self._check_interlocks_before("start")
         traj = self._require_traj()
         self._configure_power_source()
+        self._start_positioner()
         self._prepare_start()
         self._job_id = self.log.start_job(
             program_path=self._job_info.get("program_path", ""),
@@ -195,6 +206,7 @@ class CellController(ProgramJobRunner):
         self.port.ensure_connected()
         self._check_interlocks_before("resume")
         self._configure_power_source()
+        self._start_positioner()
         if self._job_id is not None:
             self.log.set_job_result(self._job_id, "running")
         self._sm.apply(Command.RESUME)
@@ -326,7 +338,38 @@ class CellController(ProgramJobRunner):
     def _seam_steps(self) -> list[SeamStep]:
         return [s for s in self._steps if isinstance(s, SeamStep)]
 
+    def _set_positioner(self, traj: JointTrajectory) -> None:
+        """The positioner stream for ``traj``: refuse external axes without a matching device, and a
+        device without external axes to drive."""
+        ext = traj.external
+        port = self._positioner_port
+        if ext is None:
+            if port is not None:
+                raise CellStateError(
+                    "the trajectory has no external axes: the positioner would stay wherever it stands; "
+                    "load a trajectory planned with the positioner, or run without one"
+                )
+            self.positioner = None
+            return
+        if port is None:
+            raise CellStateError(
+                f"the trajectory moves {ext.role} {ext.device!r} (axes {', '.join(ext.names)}) with the "
+                "robot but the cell has no positioner: give one (weldcell cell run --positioner "
+                "modbus-positioner://HOST:PORT)"
+            )
+        if self.program_mode is not None:
+            raise CellStateError(
+                f"the trajectory moves {ext.role} {ext.device!r}: program mode runs the robot alone; "
+                "coordinated motion needs the streaming driver (--mode stream)"
+            )
+        self.positioner = PositionerSync(port, ext, self._positioner_config)
+
+    def _start_positioner(self) -> None:
+        if self.positioner is not None:
+            self.positioner.start()
+
     def _set_trajectory(self, traj: JointTrajectory, path: str | Path | None) -> None:
+        self._set_positioner(traj)
         steps = job_steps(traj)
         self._main = self.approver.approve_main(traj, Path(path) if path else None)
         self._steps = steps
@@ -380,7 +423,18 @@ class CellController(ProgramJobRunner):
         try:
             self._run()
         finally:
+            self._end_positioner()
             self._idle.set()
+
+    def _end_positioner(self) -> None:
+        """Disable the positioner (brakes on) and record the job's synchronisation figures."""
+        sync = self.positioner
+        if sync is None:
+            return
+        sync.close()
+        stats = sync.job_stats()
+        if stats is not None:
+            self._emit(SYNC_EVENT, "job " + stats.describe(), None, **stats.as_dict())
 
     def _join_worker(self) -> None:
         if threading.current_thread() is not self._worker:

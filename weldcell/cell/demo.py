@@ -32,6 +32,12 @@ from typing import TYPE_CHECKING, Any
 from weldcell.cell.approval import MotionApprover, SimApprover, StampOnly
 from weldcell.cell.controller import CellConfig, CellController, CellEvent
 from weldcell.cell.jobtypes import ProgramArc, ProgramMode
+from weldcell.cell.positioner_cell import (
+    check_positioner_option,
+    connect_cell_positioner,
+    sync_figures,
+    virtual_positioner_process,
+)
 from weldcell.cell.state import CellState
 from weldcell.cell.weldlog import WeldLog
 from weldcell.drivers.powersource.base import WeldParams
@@ -49,6 +55,7 @@ from weldcell.trajectory.stamp import FROM_ENVIRONMENT, KeySource, StampKey, res
 
 if TYPE_CHECKING:
     from weldcell.drivers.base import RobotDriver
+    from weldcell.drivers.positioner import PositionerPort
     from weldcell.drivers.powersource.base import PowerSource
     from weldcell.planning.collision import CollisionChecker
     from weldcell.program.model import Program
@@ -146,6 +153,8 @@ class RunOptions:
             output and "arc established" on ``arc_input`` (None: the arc goes through
             ``powersource_url``, or a dry run without one).
         arc_input: Program mode: robot digital input "arc established" (with ``arc_output``).
+        positioner_url: The positioner streamed with the robot (``modbus-positioner://HOST:PORT``);
+            required exactly when the trajectory has external axes.
     """
 
     job: Path
@@ -165,6 +174,7 @@ class RunOptions:
     program_mode: bool = False
     arc_output: int | None = None
     arc_input: int = 0
+    positioner_url: str | None = None
 
     def program(self) -> ProgramMode | None:
         """The cell's program mode for these options (None: stream mode)."""
@@ -188,6 +198,8 @@ class CellRunResult:
     trajectory_path: Path | None
     report_path: Path | None
     program_path: Path | None
+    #: The positioner's synchronisation figures (skew in ms, lag), None without a positioner.
+    positioner_sync: dict[str, Any] | None = None
 
 
 def params_from_program(program: Program, *, use_jobs: bool | None) -> dict[str, WeldParams]:
@@ -563,6 +575,7 @@ def weld(
     recover_job: int | None = None,
     stamp_key: StampKey | KeySource | None = FROM_ENVIRONMENT,
     program_mode: ProgramMode | None = None,
+    positioner: PositionerPort | None = None,
 ) -> tuple[CellState, str, int]:
     """Run one job on connected devices, or continue the interrupted job ``recover_job`` of the log
     (:meth:`CellController.recover_job`). Returns (final state, message, weld-log job id).
@@ -571,6 +584,7 @@ def weld(
     with it, and the approver stamps the cell's own motions with it. ``program_mode``: run the job
     as one controller program (None: stream it). ``program`` may be None only in program mode: the
     job then runs from where it was planned to start, and the cell validates no move of its own.
+    ``positioner``: the connected positioner streamed with the robot (trajectories with external axes).
     """
     from weldcell.drivers.powersource.dryrun import ArcDisabled
 
@@ -600,6 +614,7 @@ def weld(
             approver=approver,
             on_event=_event_to_progress(progress),
             program_mode=program_mode,
+            positioner=positioner,
         )
         try:
             if recover_job is None:
@@ -705,6 +720,12 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
         power = connect_power_source(psu_url, CellConfig())
         stack.callback(power.close)
         say(Progress("stage", f"robot: {robot_desc}, power source: {psu_url}"))
+        positioner = None
+        if traj.external is not None:
+            pos_url, _ = stack.enter_context(virtual_positioner_process(traj.external, opt.host))
+            positioner = connect_cell_positioner(pos_url, traj.external, watchdog=0.5)
+            stack.callback(positioner.close)
+            say(Progress("stage", f"{traj.external.role}: virtual {traj.external.device} at {pos_url}"))
         state, message, job_id = weld(
             robot=robot,
             power=power,
@@ -719,6 +740,7 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
             timeout=opt.job_timeout,
             stamp_key=key,
             progress=say,
+            positioner=positioner,
         )
         if opt.robot == "abb":
             _report_egm(krc, robot, log_path, job_id, say)
@@ -726,7 +748,16 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
             _report_krc(krc, robot, log_path, job_id, say)
         if fanuc is not None:
             _report_fanuc(fanuc, robot, log_path, job_id, say)
-    return CellRunResult(state, message, job_id, log_path, traj_path, report_path, program_path)
+    return CellRunResult(
+        state,
+        message,
+        job_id,
+        log_path,
+        traj_path,
+        report_path,
+        program_path,
+        sync_figures(log_path, job_id),
+    )
 
 
 def _check_demo_robot(program_path: Path, kind: str) -> None:
@@ -1065,6 +1096,7 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
     if job.suffix.lower() not in (".yaml", ".yml"):
         traj = load_trajectory(job)
         verify_stamp(job, traj, key=key)
+        check_positioner_option(traj, options.positioner_url, str(job))
         found = program_for(traj, job)
         if found is None and program_mode is None:
             raise ValidationError(
@@ -1078,6 +1110,7 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
     report_path: Path | None = None
     if planned is None:
         program, traj, traj_path, report_path = plan_and_validate(job, out, say, stamp_key=key)
+        check_positioner_option(traj, options.positioner_url, str(job))
     else:
         program, traj = planned
         traj_path = job
@@ -1132,6 +1165,11 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
         else:
             power = connect_power_source(options.powersource_url, config)
         stack.callback(power.close)
+        positioner = None
+        if traj.external is not None and options.positioner_url is not None:
+            positioner = connect_cell_positioner(options.positioner_url, traj.external)
+            stack.callback(positioner.close)
+            say(Progress("stage", f"{traj.external.role} connected: {options.positioner_url}"))
         state, message, job_id = weld(
             robot=robot,
             power=power,
@@ -1149,6 +1187,7 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
             stamp_key=key,
             progress=say,
             program_mode=program_mode,
+            positioner=positioner,
         )
         end_robot_session(robot, options.log_path, job_id, say)
     return CellRunResult(
@@ -1159,6 +1198,7 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
         traj_path,
         report_path,
         Path(program.path) if program is not None else None,
+        sync_figures(options.log_path, job_id),
     )
 
 

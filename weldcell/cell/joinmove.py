@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from weldcell.errors import PlanningError
+from weldcell.errors import InputShapeError, PlanningError
 from weldcell.kinematics.safety import default_limits, planning_limits
 from weldcell.trajectory import JointTrajectory
 from weldcell.trajectory.ops import quintic_rest_to_rest, rest_to_rest_duration
@@ -122,6 +122,45 @@ def joint_move_samples(
     return quintic_rest_to_rest(q_start, q_goal, dt, T, min_intervals=2)[0]
 
 
+def external_profile(
+    template: JointTrajectory,
+    q: npt.NDArray[np.float64],
+    q_ext_from: npt.NDArray[np.float64] | None,
+    q_ext_to: npt.NDArray[np.float64] | None = None,
+) -> npt.NDArray[np.float64] | None:
+    """External-axis positions along an arc-off robot move ``q`` (M, n) [rad] of ``template``'s cell.
+
+    None when ``template`` has no external axes. Otherwise the axes go from ``q_ext_from`` to
+    ``q_ext_to`` (default: hold at ``q_ext_from``) in proportion to the joint-space path length the
+    robot has covered (a smoothstep in time when the robot stands still), so they start and stop
+    with the robot. Shape (M, k) [rad or m].
+
+    Raises:
+        InputShapeError: ``template`` has external axes but ``q_ext_from`` is missing or of the wrong size.
+    """
+    ext = template.external
+    if ext is None:
+        return None
+    if q_ext_from is None:
+        raise InputShapeError(
+            f"a move of a cell with {ext.role} {ext.device!r} must say where its axes are (q_ext_from)"
+        )
+    a = np.asarray(q_ext_from, dtype=np.float64)
+    b = a if q_ext_to is None else np.asarray(q_ext_to, dtype=np.float64)
+    if a.shape != (ext.n_axes,) or b.shape != (ext.n_axes,):
+        raise InputShapeError(
+            f"external-axis positions must have shape ({ext.n_axes},), got {a.shape}, {b.shape}"
+        )
+    m = q.shape[0]
+    cum = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(q, axis=0), axis=1))])
+    if m > 1 and cum[-1] > 1e-12:
+        u = cum / cum[-1]
+    else:
+        x = np.linspace(0.0, 1.0, m) if m > 1 else np.ones(1)
+        u = x * x * (3.0 - 2.0 * x)
+    return np.asarray(a + u[:, None] * (b - a), dtype=np.float64)
+
+
 def plan_cell_move(
     robot: Robot,
     template: JointTrajectory,
@@ -130,6 +169,8 @@ def plan_cell_move(
     checker: CollisionChecker | None,
     *,
     speed_scale: float = 0.5,
+    q_ext_from: npt.ArrayLike | None = None,
+    q_ext_to: npt.ArrayLike | None = None,
 ) -> JointTrajectory:
     """A rest-to-rest, arc-off joint move from ``q_from`` to ``q_to`` [rad] (see the module docstring).
 
@@ -189,4 +230,12 @@ def plan_cell_move(
         q = time_scaled(q, factor * 1.02)
         log.debug("cell move slowed down %.2f× for the TCP / elbow / joint speed planning limits", factor)
     T_world_tcp = template.T_world_base @ robot.fk(q) @ template.T_flange_tcp
-    return template.with_samples(q, T_world_tcp)
+    q_ext = None
+    if template.external is not None:
+        q_ext = external_profile(
+            template,
+            q,
+            None if q_ext_from is None else np.asarray(q_ext_from, dtype=np.float64),
+            None if q_ext_to is None else np.asarray(q_ext_to, dtype=np.float64),
+        )
+    return template.with_samples(q, T_world_tcp, q_ext=q_ext)

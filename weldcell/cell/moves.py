@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from weldcell.cell.joinmove import plan_cell_move
+from weldcell.cell.joinmove import external_profile, plan_cell_move
 from weldcell.errors import InvalidValueError, UnreachableError
 from weldcell.trajectory import JointTrajectory
 from weldcell.trajectory.ops import QUINTIC_PEAK_SPEED, quintic_rest_to_rest, rest_to_rest_duration
@@ -58,16 +58,22 @@ class MoveLimits:
 
 
 def build_trajectory(
-    template: JointTrajectory, q: NDArrayF, T_world_tcp: NDArrayF | None = None
+    template: JointTrajectory,
+    q: NDArrayF,
+    T_world_tcp: NDArrayF | None = None,
+    q_ext: NDArrayF | None = None,
 ) -> JointTrajectory:
     """Wrap arc-off joint samples ``q`` (M, n) [rad] at ``template.dt`` into a :class:`JointTrajectory`.
 
     :meth:`JointTrajectory.with_samples` of ``template``: velocities/accelerations by finite
     differences (zero at both ends). ``T_world_tcp`` (M, 4, 4) defaults to identity poses when the
-    caller has no kinematics at hand.
+    caller has no kinematics at hand. ``q_ext`` (M, k): the external axes' positions, required
+    exactly when ``template`` has external axes (see :func:`external_profile`).
     """
     m = q.shape[0]
-    return template.with_samples(q, np.tile(np.eye(4), (m, 1, 1)) if T_world_tcp is None else T_world_tcp)
+    return template.with_samples(
+        q, np.tile(np.eye(4), (m, 1, 1)) if T_world_tcp is None else T_world_tcp, q_ext=q_ext
+    )
 
 
 def tool_line_samples(
@@ -121,11 +127,17 @@ def tool_line_samples(
 
 
 def retract_move(
-    robot: Robot, template: JointTrajectory, q_start: NDArrayF, distance: float, limits: MoveLimits
+    robot: Robot,
+    template: JointTrajectory,
+    q_start: NDArrayF,
+    distance: float,
+    limits: MoveLimits,
+    *,
+    q_ext: NDArrayF | None = None,
 ) -> JointTrajectory:
     """Tool-line retract of ``distance`` [m] from rest at ``q_start`` (arc off)."""
     q, T = tool_line_samples(robot, template, q_start, distance, limits)
-    return build_trajectory(template, q, T)
+    return build_trajectory(template, q, T, external_profile(template, q, q_ext))
 
 
 def reapproach_move(
@@ -138,6 +150,8 @@ def reapproach_move(
     approach_distance: float,
     limits: MoveLimits,
     checker: CollisionChecker | None = None,
+    q_ext_from: NDArrayF | None = None,
+    q_ext_to: NDArrayF | None = None,
 ) -> JointTrajectory:
     """Back off from ``q_now``, travel above ``q_target`` and come down onto it (arc off, rest to rest).
 
@@ -151,6 +165,9 @@ def reapproach_move(
         limits: Speed limits.
         checker: Optional ``CollisionChecker``; when given, the travel in between is planned
             collision-free (:func:`weldcell.cell.joinmove.plan_cell_move`).
+        q_ext_from: Where the cell's external axes (positioner, track) are now [rad or m], shape
+            (k,); required when ``template`` has them.
+        q_ext_to: Where they must be at ``q_target`` (default: they hold).
 
     Raises:
         StartMoveError: no safe travel (the message names the colliding bodies).
@@ -167,10 +184,23 @@ def reapproach_move(
     q3, T3 = q3r[::-1], T3r[::-1]
     parts_q.append(q1)
     parts_T.append(T1)
+    # only the travel's joint samples are used; the external axes are profiled over the whole move below
+    hold = None if template.external is None else np.zeros(template.external.n_axes)
     travel = np.asarray(
-        plan_cell_move(robot, template, q1[-1], q3[0], checker, speed_scale=limits.joint_speed_scale).q
+        plan_cell_move(
+            robot,
+            template,
+            q1[-1],
+            q3[0],
+            checker,
+            speed_scale=limits.joint_speed_scale,
+            q_ext_from=hold,
+        ).q
     )
     T_travel = template.T_world_base @ robot.fk(travel) @ template.T_flange_tcp
     parts_q += [travel[1:], q3[1:]]
     parts_T += [T_travel[1:], T3[1:]]
-    return build_trajectory(template, np.concatenate(parts_q), np.concatenate(parts_T))
+    q_all = np.concatenate(parts_q)
+    return build_trajectory(
+        template, q_all, np.concatenate(parts_T), external_profile(template, q_all, q_ext_from, q_ext_to)
+    )

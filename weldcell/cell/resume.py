@@ -28,6 +28,7 @@ from weldcell.cell.demo import (
     weld,
 )
 from weldcell.cell.logrecords import JobRecord
+from weldcell.cell.positioner_cell import check_positioner_option, connect_cell_positioner
 from weldcell.cell.weldlog import WeldLog, WeldLogError
 from weldcell.errors import CellStateError, StampError
 
@@ -52,6 +53,7 @@ class ResumeOptions:
         dashboard_port: UR dashboard port (None: the driver's default).
         script_port: UR port the servo program is sent to (None: the driver's default).
         stamp_key: The cell's stamp key file (None: ``$WELDCELL_STAMP_KEY`` if set, else unkeyed).
+        positioner_url: The positioner of a job with external axes (``modbus-positioner://HOST:PORT``).
     """
 
     log_path: Path
@@ -65,6 +67,7 @@ class ResumeOptions:
     dashboard_port: int | None = None
     script_port: int | None = None
     stamp_key: Path | None = None
+    positioner_url: str | None = None
 
 
 def resumable_jobs(log: WeldLog) -> list[JobRecord]:
@@ -132,6 +135,7 @@ def resume_job(options: ResumeOptions, progress: ProgressFn | None = None) -> Ce
     prog_path, traj_path = _job_files(job)
     traj = load_trajectory(traj_path)
     verify_stamp(traj_path, traj, key=key)
+    check_positioner_option(traj, options.positioner_url, str(traj_path))
     program = load_program(prog_path)
     say = progress or (lambda p: None)
     out = Path(options.out_dir)
@@ -148,6 +152,10 @@ def resume_job(options: ResumeOptions, progress: ProgressFn | None = None) -> Ce
         config = options.config or CellConfig()
         power = connect_power_source(options.powersource_url, config)
         stack.callback(power.close)
+        positioner = None
+        if traj.external is not None and options.positioner_url is not None:
+            positioner = connect_cell_positioner(options.positioner_url, traj.external)
+            stack.callback(positioner.close)
         state, message, job_id = weld(
             robot=robot,
             power=power,
@@ -163,6 +171,7 @@ def resume_job(options: ResumeOptions, progress: ProgressFn | None = None) -> Ce
             progress=say,
             recover_job=job.id,
             stamp_key=key,
+            positioner=positioner,
         )
         end_robot_session(robot, options.log_path, job_id, say)
     return CellRunResult(state, message, job_id, Path(options.log_path), traj_path, None, prog_path)

@@ -60,6 +60,11 @@ class Motion:
         self._h = handle
         self.traj = traj
 
+    @property
+    def handle(self) -> ExecutionHandle:
+        """The driver's execution handle (a positioner streamed in sync follows it)."""
+        return self._h
+
     def position(self) -> float:
         """Path position as a fractional sample index into :attr:`traj` (absolute)."""
         return float(self._h.progress.position)

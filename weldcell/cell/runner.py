@@ -29,7 +29,8 @@ from weldcell.cell.jobtypes import (
 )
 from weldcell.cell.joinmove import plan_cell_move
 from weldcell.cell.monitor import AttemptTrace, SeamMonitor
-from weldcell.cell.moves import reapproach_move, retract_move
+from weldcell.cell.moves import build_trajectory, reapproach_move, retract_move
+from weldcell.cell.positioner_sync import PositionerSync
 from weldcell.cell.robotport import Motion, RobotPort
 from weldcell.cell.segments import MoveStep, SeamStep, Step, continue_from, index_at_s
 from weldcell.cell.state import CellState, CellStateMachine, Command, evaluate_interlocks
@@ -37,6 +38,7 @@ from weldcell.cell.weldlog import WeldLog, WeldLogError
 from weldcell.drivers.powersource.base import ErrorCode, PowerSource, WeldParams
 from weldcell.errors import CellStateError, DriverError, WeldcellError
 from weldcell.trajectory import JointTrajectory
+from weldcell.trajectory.ops import quintic_rest_to_rest, rest_to_rest_duration
 
 if TYPE_CHECKING:
     from weldcell.drivers.base import RobotDriver
@@ -83,12 +85,23 @@ class JobRunner:
         self._pending_join: tuple[int, JointTrajectory, Approval] | None = None
         self.traces: list[AttemptTrace] = []
         self.last_error: str = ""
+        #: The positioner streamed with the robot (set by the controller for a trajectory with
+        #: external axes), or None.
+        self.positioner: PositionerSync | None = None
 
     # --- helpers ---------------------------------------------------------------------------------
     def _require_traj(self) -> JointTrajectory:
         if self._traj is None:
             raise CellStateError("no trajectory loaded; load a job first")
         return self._traj
+
+    def _ext_now(self) -> np.ndarray | None:
+        """Where the external axes (positioner, track) are now, or None for a robot alone."""
+        if self._require_traj().external is None:
+            return None
+        if self.positioner is None:
+            raise CellStateError("the trajectory has external axes but the cell has no positioner")
+        return self.positioner.actual()
 
     def _emit(self, kind: str, message: str, seam_id: str | None = None, **data: Any) -> None:
         if self._job_id is not None:
@@ -202,15 +215,49 @@ class JobRunner:
                 self._req_pause.clear()
                 raise MotionStoppedError(req, "paused by the operator", "request")
             raise MotionStoppedError(req, self._stop_reason, "estop" if req is Command.ESTOP else "interlock")
+        sync = self.positioner if traj.external is not None else None
+        if traj.external is not None and sync is None:
+            raise JobInterruptedError(
+                Command.FAULT,
+                f"the motion moves {traj.external.role} {traj.external.device!r} "
+                "but the cell has no positioner",
+            )
+        if sync is not None:
+            try:
+                sync.check_motion(traj, start, end_i)
+            except DriverError as err:
+                raise MotionStoppedError(Command.FAULT, str(err), "positioner") from err
         try:
             motion = self.port.execute(traj, approval, start, end_i)
         except DriverError as err:
             raise JobInterruptedError(Command.FAULT, f"robot refused the motion: {err}") from err
         self._motion = motion
+        if sync is not None:
+            sync.attach(traj, motion.handle)
         deadline = time.monotonic() + (end_i - start) * traj.dt + cfg.motion_margin
+        self._supervise(motion, traj, deadline, monitor, sync)
+        # (on a stop the positioner keeps following the decelerating robot on its own: nothing here
+        # may delay the arc-off that follows)
+        if sync is not None:
+            stats = sync.finish(timeout=cfg.motion_margin)
+            if stats is not None:
+                self._emit("positioner_sync", stats.describe(), None, **stats.as_dict())
+
+    def _supervise(
+        self,
+        motion: Motion,
+        traj: JointTrajectory,
+        deadline: float,
+        monitor: SeamMonitor | None,
+        sync: PositionerSync | None,
+    ) -> None:
+        """Poll the running ``motion`` until it ends; stop it and raise on anything abnormal."""
+        cfg = self.config
         try:
             while not motion.done():
                 time.sleep(cfg.poll_period)
+                if sync is not None and sync.fault:
+                    raise MotionStoppedError(Command.FAULT, sync.fault, "positioner")
                 snap = self.port.snapshot()
                 req = self._check_requests(snap.digital_inputs)
                 if req is not None:
@@ -238,6 +285,8 @@ class JobRunner:
                         Command.FAULT, "robot did not finish the motion in time", "robot"
                     )
             motion.wait(timeout=cfg.motion_margin)
+            if sync is not None and sync.fault:
+                raise MotionStoppedError(Command.FAULT, sync.fault, "positioner")
         except (MotionStoppedError, ArcLostError):
             motion.stop()
             raise
@@ -266,6 +315,7 @@ class JobRunner:
         q_now = self.port.snapshot().q
         try:
             if float(np.max(np.abs(q_now - traj.q[step.i0]))) < 1e-3:
+                self._index_external(traj, step.i0, q_now)
                 self._execute(traj, self._main, step.i0, step.i1 + 1)
                 return
             pending, self._pending_join = self._pending_join, None
@@ -283,6 +333,42 @@ class JobRunner:
             elif k < step.i1:
                 cont = continue_from(traj, k, step.i1)[0]
                 self._execute(cont, self._approve(cont, "continue"))
+        except MotionStoppedError as stop:
+            raise self._interrupt_move(stop) from None
+
+    def _index_external(self, traj: JointTrajectory, i: int, q_robot: np.ndarray) -> None:
+        """Move the positioner (or track) alone onto sample ``i`` of ``traj`` when it stands elsewhere,
+        the robot holding at ``q_robot``: a quintic timed within ``MoveLimits.joint_speed_scale`` of
+        the device's speed and acceleration limits."""
+        sync = self.positioner
+        if sync is None or traj.external is None:
+            return
+        a = sync.actual()
+        b = np.asarray(traj.external.q[i], dtype=np.float64)
+        if not sync.off_by(a, b):
+            return
+        axes = sync.port.axes
+        scale = self.config.moves.joint_speed_scale  # as the cell's other recovery moves
+        vmax = np.array([x.max_speed for x in axes]) * scale
+        amax = np.array([x.max_accel for x in axes]) * scale
+        duration = rest_to_rest_duration(b - a, vmax, amax, min_time=2 * traj.dt)
+        q_ext = quintic_rest_to_rest(a, b, traj.dt, duration, min_intervals=2)[0]
+        q = np.repeat(np.asarray(q_robot, dtype=np.float64)[None], len(q_ext), axis=0)
+        T = None
+        if self.kinematics is not None:
+            T = np.repeat(
+                (traj.T_world_base @ self.kinematics.fk(q[0]) @ traj.T_flange_tcp)[None], len(q), axis=0
+            )
+        move = build_trajectory(traj, q, T, q_ext)
+        self._emit(
+            "positioner_index",
+            f"{traj.external.role} {traj.external.device} to the job's sample {i} ({duration:.2f} s)",
+            None,
+            q_from=[float(v) for v in a],
+            q_to=[float(v) for v in b],
+        )
+        try:
+            self._execute(move, self._approve(move, "index_positioner"))
         except MotionStoppedError as stop:
             raise self._interrupt_move(stop) from None
 
@@ -314,6 +400,8 @@ class JobRunner:
             traj.q[k],
             self.checker,
             speed_scale=self.config.moves.joint_speed_scale,
+            q_ext_from=self._ext_now(),
+            q_ext_to=None if traj.external is None else traj.external.q[k],
         )
         return k, move
 
@@ -327,7 +415,7 @@ class JobRunner:
             s_start = step.s0
         else:
             i_r = index_at_s(traj, step, cur.restart_s)
-            self._reapproach(traj.q[i_r], retracted=cur.retracted)
+            self._reapproach(i_r, retracted=cur.retracted)
             cur.retracted = False
             piece, index_map = continue_from(traj, i_r, step.i1, dwell_samples=step.weld0 - step.i0)
             approval, start, end = self._approve(piece, f"restart_{step.seam_id}"), 0, piece.n_samples
@@ -474,6 +562,7 @@ class JobRunner:
                     q_now,
                     self.config.retract_distance,
                     self.config.moves,
+                    q_ext=self._ext_now(),
                 )
                 self._execute(move, self._approve(move, "retract"))
                 cur.retracted = True
@@ -482,7 +571,8 @@ class JobRunner:
                 faults.append(f"retract failed: {err}")
         raise JobInterruptedError(command, f"seam {step.seam_id}: {'; '.join(faults)}")
 
-    def _reapproach(self, q_target: np.ndarray, *, retracted: bool) -> None:
+    def _reapproach(self, i_target: int, *, retracted: bool) -> None:
+        """Move back onto sample ``i_target`` of the job's path (external axes there too)."""
         if self.kinematics is None:
             raise JobInterruptedError(
                 Command.FAULT, "cannot restart a seam without a kinematic model of the robot"
@@ -494,11 +584,13 @@ class JobRunner:
                 self.kinematics,
                 traj,
                 q_now,
-                q_target,
+                traj.q[i_target],
                 retract_distance=0.0 if retracted else self.config.retract_distance,
                 approach_distance=self.config.approach_distance,
                 limits=self.config.moves,
                 checker=self.checker,
+                q_ext_from=self._ext_now(),
+                q_ext_to=None if traj.external is None else traj.external.q[i_target],
             )
         except WeldcellError as err:
             raise JobInterruptedError(Command.FAULT, f"cannot plan the re-approach: {err}") from err

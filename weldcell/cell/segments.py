@@ -154,6 +154,7 @@ def slice_trajectory(traj: JointTrajectory, i0: int, i1: int) -> JointTrajectory
         events=events,
         qd=traj.qd[sl],
         qdd=traj.qdd[sl],
+        q_ext=None if traj.external is None else traj.external.q[sl],
     )
 
 
@@ -217,6 +218,9 @@ def _resample(traj: JointTrajectory, u: NDArrayF) -> JointTrajectory:
     if arc[-1]:
         sid = traj.seam_ids[int(traj.seam_index[near[-1]])]
         events.append(ArcEvent((len(u) - 1) * traj.dt, "arc_off", sid, float(np.nan_to_num(s[-1]))))
+    q_ext = None
+    if traj.external is not None:  # the positioner / track follows the same path positions
+        q_ext = (1 - w) * traj.external.q[lo] + w * traj.external.q[hi]
     return traj.with_samples(
-        q, T, arc_on=arc, seam_index=traj.seam_index[near], seam_s=s, events=tuple(events)
+        q, T, arc_on=arc, seam_index=traj.seam_index[near], seam_s=s, events=tuple(events), q_ext=q_ext
     )

@@ -253,6 +253,13 @@ def _print_result(res: CellRunResult) -> None:
     ):
         if path is not None:
             console.print(f"{label:>18}: {path}")
+    if res.positioner_sync is not None:
+        f = res.positioner_sync
+        console.print(
+            f"{'positioner sync':>18}: skew median {f['skew_p50_ms']:.3f} ms, p99 {f['skew_p99_ms']:.3f} ms, "
+            f"max {f['skew_max_ms']:.3f} ms over {f['cycles']} cycles; largest lag {f['lag_max']:.5f}",
+            highlight=False,
+        )
     console.print(f"inspect with: weldcell log show --db {res.log_path}")
 
 
@@ -363,6 +370,12 @@ def cell_run(
     cell_config: Path | None = CellConfigOption,
     dashboard_port: int | None = DashboardPortOption,
     script_port: int | None = ScriptPortOption,
+    positioner: str | None = typer.Option(
+        None,
+        "--positioner",
+        help="Positioner or track streamed in sync with the robot, e.g. "
+        "modbus-positioner://192.168.0.30:502 (required when the trajectory has external axes).",
+    ),
     mode: str = typer.Option(
         "stream",
         "--mode",
@@ -378,6 +391,10 @@ def cell_run(
     if mode not in ("stream", "program"):
         raise WeldcellError(f"--mode {mode!r}: expected 'stream' or 'program'")
     check_robot_url(robot)  # an unknown scheme or a bad address fails before anything else
+    if positioner is not None:
+        from weldcell.drivers.registry import positioner_for_url
+
+        positioner_for_url(positioner)  # a bad positioner address fails before anything else, too
     key = resolve_stamp_key(FROM_ENVIRONMENT if stamp_key is None else stamp_key)
     setup = _cell_setup(cell_config)
     check_job_input(job, stamp_key=key)  # before the log file and the output folder are created
@@ -399,6 +416,7 @@ def cell_run(
             dashboard_port=dashboard_port,
             script_port=script_port,
             program_mode=mode == "program",
+            positioner_url=positioner,
         ),
         progress=_progress_printer(),
     )
@@ -458,6 +476,9 @@ def cell_resume(
         help="As for 'weldcell cell run'.",
     ),
     list_jobs: bool = typer.Option(False, "--list", help="Only list the resumable jobs."),
+    positioner: str | None = typer.Option(
+        None, "--positioner", help="The job's positioner (as for 'weldcell cell run')."
+    ),
     stamp_key: Path | None = typer.Option(
         None,
         "--stamp-key",
@@ -497,6 +518,7 @@ def cell_resume(
             dashboard_port=dashboard_port,
             script_port=script_port,
             stamp_key=stamp_key,
+            positioner_url=positioner,
         ),
         progress=_progress_printer(),
     )

@@ -166,6 +166,7 @@ class ExecutionHandle:
         self._lock = threading.Lock()
         self._done = threading.Event()
         self._position = float(start_index)
+        self._stamp = time.perf_counter()
         self._result: ExecutionResult | None = None
         self.stop_requested = False
 
@@ -173,6 +174,7 @@ class ExecutionHandle:
     def _update(self, position: float) -> None:
         with self._lock:
             self._position = float(min(max(position, self.start_index), self.end_index - 1))
+            self._stamp = time.perf_counter()
 
     def _finish(self, result: ExecutionResult) -> None:
         with self._lock:
@@ -190,6 +192,12 @@ class ExecutionHandle:
             pos = self._position
         idx = int(np.floor(pos + 1e-9))
         return Progress(index=idx, position=pos, t=float(pos * self.traj.dt))
+
+    def stamped_position(self) -> tuple[float, float]:
+        """(path position as a fractional sample index, ``time.perf_counter()`` [s] when the driver
+        reported it): lets a follower (a positioner streamed in sync) extrapolate between reports."""
+        with self._lock:
+            return self._position, self._stamp
 
     @property
     def done(self) -> bool:

@@ -23,11 +23,14 @@ import importlib
 import logging
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 from urllib.parse import parse_qsl, urlsplit
 
 from weldcell.drivers.base import RobotDriver
 from weldcell.errors import DriverError
+
+if TYPE_CHECKING:
+    from weldcell.drivers.positioner.base import PositionerPort
 
 log = logging.getLogger(__name__)
 
@@ -237,3 +240,43 @@ def virtual_robot_from_url(url: RobotUrl, /, **options: Any) -> RobotDriver:
 
     robot = url.host or str(options.pop("robot", "ur5e"))
     return VirtualRobot(robot, **options)
+
+
+# --- positioners (external servo axes the cell streams in sync with the robot) ----------------
+
+#: Built-in positioner drivers: URL scheme -> "module:attribute" (a class with ``from_url(url)``).
+BUILTIN_POSITIONERS: dict[str, str] = {
+    "modbus-positioner": "weldcell.drivers.positioner.modbus:ModbusPositioner",
+}
+
+
+def positioner_for_url(url: str, **options: Any) -> PositionerPort:
+    """Build (but do not connect) the positioner driver for the scheme of ``url``.
+
+    Args:
+        url: Positioner address, e.g. ``modbus-positioner://192.168.0.30:502``.
+        **options: Driver settings (``watchdog=0.2``, ...).
+
+    Raises:
+        DriverError: an unknown scheme (the message lists the known ones) or a bad address.
+    """
+    scheme = url.partition("://")[0].lower() if "://" in url else ""
+    target = BUILTIN_POSITIONERS.get(scheme)
+    if target is None:
+        raise DriverError(
+            f"positioner address {url!r}: expected SCHEME://HOST[:PORT] with a scheme in "
+            f"{', '.join(sorted(BUILTIN_POSITIONERS))}"
+        )
+    module_name, _, attr = target.partition(":")
+    cls = getattr(importlib.import_module(module_name), attr)
+    try:
+        return cast("PositionerPort", cls.from_url(url, **options))
+    except TypeError as err:
+        raise DriverError(f"positioner address {url!r}: the driver rejects the options: {err}") from err
+
+
+def connect_positioner(url: str, *, timeout: float | None = 5.0, **options: Any) -> PositionerPort:
+    """Build the positioner driver for ``url`` (:func:`positioner_for_url`) and connect it."""
+    port = positioner_for_url(url, **options)
+    port.connect(timeout)
+    return port

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from weldcell.drivers.external_export import external_user_values, joint_path_with_external, split_pieces
 from weldcell.drivers.kuka.krl_export import fit_path, simplify_joint_path
 from weldcell.errors import ExportError
 from weldcell.spatial.se3 import quat_wxyz_from_rotation, se3_from_xyz_quat_wxyz
@@ -194,9 +195,18 @@ def pose_literal(T: NDArrayF) -> str:
     return f"[[{','.join(_num(float(v), 4) for v in p)}],[{','.join(_num(float(v), 9) for v in q)}]]"
 
 
-def robtarget_literal(T: NDArrayF, conf: NDArrayI) -> str:
-    """A robtarget literal: pose in the work object [mm], quaternion, confdata, unused external axes."""
-    return f"[{pose_literal(T)[1:-1]},[{','.join(str(int(v)) for v in conf)}],{EAX_UNUSED}]"
+def extjoint_literal(e: NDArrayF | None) -> str:
+    """``[eax_a, …, eax_f]``: external axes [deg or mm], 9E+09 where the cell has none."""
+    if e is None:
+        return EAX_UNUSED
+    vals = [_num(float(v), 4) for v in e] + ["9E+09"] * (6 - len(e))
+    return f"[{','.join(vals)}]"
+
+
+def robtarget_literal(T: NDArrayF, conf: NDArrayI, e: NDArrayF | None = None) -> str:
+    """A robtarget literal: pose in the work object [mm], quaternion, confdata, external axes
+    (``e`` [deg or mm], None: unused)."""
+    return f"[{pose_literal(T)[1:-1]},[{','.join(str(int(v)) for v in conf)}],{extjoint_literal(e)}]"
 
 
 _ROBTARGET = re.compile(
@@ -341,6 +351,7 @@ def build_rapid(
             "needs an ABB model (irb1520id)"
         )
     conf = confdata(robot, traj.q)
+    ext = external_user_values(traj, 6, "RAPID export")  # eax_a … [deg or mm]
     T_base_world = np.asarray(np.linalg.inv(traj.T_world_base), dtype=np.float64)
     summary = RapidExportSummary(path=Path())
     decl: list[str] = []
@@ -377,7 +388,8 @@ def build_rapid(
     def target(idx: int) -> str:
         count["t"] += 1
         nm = f"p{count['t']}"
-        targets.append(f"CONST robtarget {nm} := {robtarget_literal(traj.T_world_tcp[idx], conf[idx])};")
+        e = None if ext is None else ext[idx]
+        targets.append(f"CONST robtarget {nm} := {robtarget_literal(traj.T_world_tcp[idx], conf[idx], e)};")
         summary.targets[nm] = idx
         return nm
 
@@ -385,7 +397,7 @@ def build_rapid(
     body.append("ConfJ \\On;")
     body.append("ConfL \\On;")
     for k, (a, b) in enumerate(bounds):
-        keep = simplify_joint_path(traj.q[a : b + 1], options.transit_tolerance)
+        keep = simplify_joint_path(joint_path_with_external(traj, a, b), options.transit_tolerance)
         start_at = 0 if k == 0 else 1  # a weld's last sample is already the position
         for m, j in enumerate(keep[start_at:], start=start_at):
             zone = "fine" if (m == len(keep) - 1 or j == 0) else "z10"
@@ -425,9 +437,16 @@ def build_rapid(
         body.append(f"! seam {seam_id}: {length * 1000:.1f} mm at {speed:.2f} mm/s")
         body.append(f"ArcLStart {target(m0)}, {arcargs}, fine{sfx}")
         summary.arcl += 1
-        pieces = _limit_circles(
-            fit_path(traj.T_world_tcp[m0 : m1 + 1], options.path_tolerance, options.orientation_tolerance),
-            p[m0 : m1 + 1],
+        pieces = split_pieces(
+            _limit_circles(
+                fit_path(
+                    traj.T_world_tcp[m0 : m1 + 1], options.path_tolerance, options.orientation_tolerance
+                ),
+                p[m0 : m1 + 1],
+            ),
+            ext,
+            () if traj.external is None else traj.external.kinds,
+            m0,
         )
         for pi, (kind, i, j) in enumerate(pieces):
             last = pi == len(pieces) - 1
@@ -450,6 +469,12 @@ def build_rapid(
     ]
     if traj.program_hash:
         lines.append(f"{ind}! weld program sha256 {traj.program_hash}")
+    if traj.external is not None:
+        x = traj.external
+        lines.append(
+            f"{ind}! extjoint eax_a..eax_{'abcdef'[x.n_axes - 1]} = {x.role} {x.device} "
+            f"({', '.join(x.names)}), deg or mm; its mechanical unit must be active in this task"
+        )
     lines += [ind + d for d in decl]
     lines += [ind + t for t in targets]
     lines += ["", f"{ind}PROC main()"]

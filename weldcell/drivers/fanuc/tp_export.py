@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from weldcell.drivers.external_export import external_user_values, joint_path_with_external, split_pieces
 from weldcell.drivers.fanuc.joints import T_base_world, controller_deg_from_q, j23_coupled, xyzwpr_from_pose
 from weldcell.drivers.kuka.krl_export import fit_path, simplify_joint_path
 from weldcell.errors import DriverError, ExportError
@@ -141,15 +142,33 @@ def _runs(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(d == 1).tolist(), (np.flatnonzero(d == -1) - 1).tolist(), strict=True))
 
 
-def _pos_block(k: int, idx: int, uf: int, ut: int, cfg: str, turns: NDArrayF, p: NDArrayF) -> str:
-    return (
+def _pos_block(
+    k: int,
+    idx: int,
+    uf: int,
+    ut: int,
+    cfg: str,
+    turns: NDArrayF,
+    p: NDArrayF,
+    gp2: tuple[NDArrayF, tuple[str, ...]] | None = None,
+) -> str:
+    """One ``/POS`` entry: group 1 (the arm, Cartesian) and, with ``gp2`` = (values [deg or mm],
+    axis kinds), group 2 (the positioner or track, joint representation J1 … Jk)."""
+    text = (
         f'P[{k}:"S{idx}"]{{\n'
         "   GP1:\n"
         f"\tUF : {uf}, UT : {ut},\t\tCONFIG : '{cfg}, {turns[0]}, {turns[1]}, {turns[2]}',\n"
         f"\tX = {p[0]:9.3f}  mm,\tY = {p[1]:9.3f}  mm,\tZ = {p[2]:9.3f}  mm,\n"
         f"\tW = {p[3]:9.3f} deg,\tP = {p[4]:9.3f} deg,\tR = {p[5]:9.3f} deg\n"
-        "};"
     )
+    if gp2 is not None:
+        vals, kinds = gp2
+        axes = ",\t".join(
+            f"J{i + 1} = {float(v) + 0.0:9.3f} {'deg' if kind == 'revolute' else ' mm'}"
+            for i, (v, kind) in enumerate(zip(vals, kinds, strict=True))
+        )
+        text += f"   GP2:\n\tUF : {uf}, UT : {ut},\n\t{axes}\n"
+    return text + "};"
 
 
 def _schedules(traj: JointTrajectory, program: Any) -> dict[int, tuple[int, Any]]:
@@ -189,6 +208,8 @@ def build_tp(
     robot = load_robot(traj.robot)
     o = options
     flags, turns = configuration(robot, traj.q)
+    ext = external_user_values(traj, 6, "TP export")  # group 2 [deg or mm]
+    kinds = () if traj.external is None else traj.external.kinds
     T_fworld_cell = np.linalg.inv(T_bw) @ np.linalg.inv(traj.T_world_base)
     summary = TpExportSummary(path=Path(), name=name)
     summary.uframe_xyzwpr = [round(float(v), 3) + 0.0 for v in xyzwpr_from_pose(T_fworld_cell)]
@@ -199,7 +220,8 @@ def build_tp(
     def point(idx: int) -> str:
         k = len(pos) + 1
         p = np.round(xyzwpr_from_pose(traj.T_world_tcp[idx]), 3) + 0.0  # no "-0.000"
-        pos.append(_pos_block(k, idx, o.uframe, o.utool, flags[idx], turns[idx], p))
+        gp2 = None if ext is None else (np.round(ext[idx], 3), kinds)
+        pos.append(_pos_block(k, idx, o.uframe, o.utool, flags[idx], turns[idx], p, gp2))
         return f"P[{k}]"
 
     uf, ut = summary.uframe_xyzwpr, summary.utool_xyzwpr
@@ -221,7 +243,7 @@ def build_tp(
     for k, (_, b) in enumerate(welds):
         bounds.append((b, welds[k + 1][0] if k + 1 < len(welds) else n - 1))
     for k, (a, b) in enumerate(bounds):
-        keep = simplify_joint_path(traj.q[a : b + 1], o.transit_tolerance)
+        keep = simplify_joint_path(joint_path_with_external(traj, a, b), o.transit_tolerance)
         for m, j in enumerate(keep[0 if k == 0 else 1 :], start=0 if k == 0 else 1):
             term = "FINE" if (j == 0 or m == len(keep) - 1) else "CNT100"
             mn.append(f"J {point(a + j)} {pct}% {term}")
@@ -260,6 +282,7 @@ def build_tp(
             pieces = [(kind, idx[i] - m0, idx[j] - m0) for kind, i, j in pieces]
         else:
             pieces = fit_path(traj.T_world_tcp[m0 : m1 + 1], o.path_tolerance, o.orientation_tolerance)
+        pieces = split_pieces(pieces, ext, kinds, m0)
         mn.insert(at, f"!{seam_id[:20]} {length * 1000:.0f}mm")
         for pi, (kind, i, j) in enumerate(pieces):
             term = "FINE" if pi == len(pieces) - 1 else f"CNT{o.weld_cnt}"
@@ -296,7 +319,7 @@ def build_tp(
         "      BUSY_LAMP_OFF\t= 0,",
         "      ABORT_REQUEST\t= 0,",
         "      PAUSE_REQUEST\t= 0;",
-        "DEFAULT_GROUP\t= 1,*,*,*,*;",
+        "DEFAULT_GROUP\t= 1,*,*,*,*;" if ext is None else "DEFAULT_GROUP\t= 1,1,*,*,*;",
         "CONTROL_CODE\t= 00000000 00000000;",
     ]
     text = "\n".join(

@@ -36,6 +36,12 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from weldcell.drivers.external_export import (
+    external_user_values,
+    joint_path_with_external,
+    refuse_external,
+    split_pieces,
+)
 from weldcell.errors import ExportError
 from weldcell.trajectory import JointTrajectory, load_trajectory, true_runs
 
@@ -348,22 +354,21 @@ def simplify_joint_path(q: NDArrayF, tol: float) -> list[int]:
 # --- export ------------------------------------------------------------------------------------
 
 
-def _axis_literal(q: NDArrayF) -> str:
+def _ext_fields(e: NDArrayF | None) -> str:
+    """``E1 … E6`` of a KRL struct: the external axes [deg or mm], 0 where the cell has none."""
+    vals = np.zeros(6) if e is None else np.concatenate([e, np.zeros(6 - e.size)])
+    return ",".join(f"E{i + 1} {vals[i] + 0.0:.5f}" for i in range(6))
+
+
+def _axis_literal(q: NDArrayF, e: NDArrayF | None = None) -> str:
     a = np.degrees(q) + 0.0
-    return (
-        "{"
-        + ",".join(f"A{i + 1} {a[i]:.5f}" for i in range(6))
-        + ",E1 0.0,E2 0.0,E3 0.0,E4 0.0,E5 0.0,E6 0.0}"
-    )
+    return "{" + ",".join(f"A{i + 1} {a[i]:.5f}" for i in range(6)) + "," + _ext_fields(e) + "}"
 
 
-def _pos_literal(T: NDArrayF, s: int, t: int) -> str:
+def _pos_literal(T: NDArrayF, s: int, t: int, e: NDArrayF | None = None) -> str:
     a, b, c = abc_from_matrix(T[:3, :3])
     x, y, z = (float(v) * 1000.0 for v in T[:3, 3])
-    return (
-        f"{{X {x:.4f},Y {y:.4f},Z {z:.4f},A {a:.5f},B {b:.5f},C {c:.5f},S {s},T {t},"
-        "E1 0.0,E2 0.0,E3 0.0,E4 0.0,E5 0.0,E6 0.0}"
-    )
+    return f"{{X {x:.4f},Y {y:.4f},Z {z:.4f},A {a:.5f},B {b:.5f},C {c:.5f},S {s},T {t},{_ext_fields(e)}}}"
 
 
 def program_name(traj_path: Path, options: KrlExportOptions) -> str:
@@ -394,6 +399,7 @@ def build_krl(
         )
     phi = stretched_a3(robot)
     S, Tn = status_turn(robot, traj.q, phi)
+    ext = external_user_values(traj, 6, "KRL export")  # E1 … E6 [deg or mm]
     T_tool = T_KFLANGE_FLANGE @ traj.T_flange_tcp
     T_base = np.asarray(
         np.linalg.inv(traj.T_world_base), dtype=np.float64
@@ -408,6 +414,13 @@ def build_krl(
 
     out(f"; weldcell KRL export: robot {traj.robot}, {traj.n_samples} samples of {traj.dt * 1000:.1f} ms")
     out("; $ROBROOT must be the robot root; WC_BASE = weldcell's cell world frame, WC_TOOL = the torch TCP")
+    if traj.external is not None:
+        x = traj.external
+        out(
+            f"; external axes E1..E{x.n_axes} = {x.role} {x.device} ({', '.join(x.names)}), deg or mm; "
+            f"$EX_AX_NUM must be {x.n_axes}"
+        )
+        out("; the E axes move synchronously with the arm (not ASYNC) and linearly between the points")
     out("BAS(#INITMOV,0)")
     out("$TOOL=WC_TOOL")
     out("$BASE=WC_BASE")
@@ -441,21 +454,24 @@ def build_krl(
     def axis_point(idx: int, approx: bool) -> None:
         counters["P"] += 1
         nm = f"XP{counters['P']}"
-        dat.append(f"{ind}DECL E6AXIS {nm}={_axis_literal(traj.q[idx])}")
+        dat.append(f"{ind}DECL E6AXIS {nm}={_axis_literal(traj.q[idx], None if ext is None else ext[idx])}")
         out(f"PTP {nm}" + (" C_PTP" if approx else ""))
         summary.ptp += 1
 
     def pos_point(idx: int) -> str:
         counters["W"] += 1
         nm = f"XW{counters['W']}"
-        dat.append(f"{ind}DECL E6POS {nm}={_pos_literal(traj.T_world_tcp[idx], int(S[idx]), int(Tn[idx]))}")
+        e = None if ext is None else ext[idx]
+        dat.append(
+            f"{ind}DECL E6POS {nm}={_pos_literal(traj.T_world_tcp[idx], int(S[idx]), int(Tn[idx]), e)}"
+        )
         return nm
 
     arc = f"$OUT[{options.arc_output}]"
     max_err = 0.0
     for k, (a, b) in enumerate(bounds):
         # transit a … b (arc off); the first one starts at sample 0
-        keep = simplify_joint_path(traj.q[a : b + 1], options.transit_tolerance)
+        keep = simplify_joint_path(joint_path_with_external(traj, a, b), options.transit_tolerance)
         start_at = 0 if k == 0 else 1  # a weld's last sample is already the position
         for m, j in enumerate(keep[start_at:], start=start_at):
             last = m == len(keep) - 1
@@ -508,8 +524,13 @@ def build_krl(
                 if pause > 0:
                     out(f"WAIT SEC {pause:.3f}")
                 continue
-            pieces = fit_path(
-                traj.T_world_tcp[f0 : f1 + 1], options.path_tolerance, options.orientation_tolerance
+            pieces = split_pieces(
+                fit_path(
+                    traj.T_world_tcp[f0 : f1 + 1], options.path_tolerance, options.orientation_tolerance
+                ),
+                ext,
+                () if traj.external is None else traj.external.kinds,
+                f0,
             )
             for pi, (kind, i, j) in enumerate(pieces):
                 last = pi == len(pieces) - 1
@@ -609,6 +630,7 @@ def export_rsi_files(
     assert isinstance(config, RsiConfig)
     src_path = Path(traj_path)
     traj = load_trajectory(src_path)
+    refuse_external(traj, f"{src_path}: RSI files (the RSI driver streams the arm's axes only)")
     if not force_unvalidated:
         verify_stamp(src_path, traj, key=FROM_ENVIRONMENT if stamp_key is None else stamp_key)  # type: ignore[arg-type]
     if not traj.robot.startswith("kr"):

@@ -48,6 +48,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.spatial import cKDTree
 
+from weldcell.drivers.external_export import refuse_external
 from weldcell.drivers.powersource.io import IoMap
 from weldcell.drivers.ur import models
 from weldcell.drivers.ur.export_motion import (
@@ -906,6 +907,7 @@ def _build(
     limits: JointLimits | None,
     settings: tuple[WeldSetting, ...] | None,
 ) -> _Built:
+    refuse_external(traj, "URScript export")
     lim = limits if limits is not None else joint_limits_for(traj.robot)
     check_trajectory(traj, lim)
     blocks = weld_blocks(traj)
@@ -1093,6 +1095,7 @@ def export_urscript(
     if blocked is not None:  # said before the slower checks: the file could never be written
         raise ExportError(f"{out}: cannot write the program (a folder on its path is a file: {blocked})")
     traj = load_trajectory(src)
+    refuse_external(traj, f"{src}: URScript export")  # a UR program moves the arm alone
     if not force_unvalidated:
         verify_stamp(src, traj, key=stamp_key)
     opt = options or UrExportOptions()

@@ -1,0 +1,136 @@
+"""A cell's positioner: connect the real one, or start the virtual one a trajectory needs.
+
+:func:`connect_cell_positioner` connects the device at a positioner URL (driver registry,
+``modbus-positioner://HOST:PORT``) and checks it against the trajectory's external axes.
+:func:`virtual_positioner_process` starts the virtual positioner (a Modbus TCP server in its own
+process, :class:`~weldcell.drivers.positioner.virtual.VirtualPositioner`) with the axes of the
+device's URDF (``urdf/<device>.urdf``) standing at the trajectory's first sample, as ``weldcell demo``
+does. :func:`sync_figures` reads a job's synchronisation figures back from the weld log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from weldcell.cell.positioner_sync import SYNC_EVENT
+from weldcell.cell.weldlog import WeldLog
+from weldcell.drivers.controller_process import controller_process
+from weldcell.drivers.positioner.base import AxisSpec, PositionerPort, check_axes_match
+from weldcell.drivers.positioner.servo import ServoConfig
+from weldcell.drivers.positioner.virtual import (
+    DEFAULT_ACCEL_M_S2,
+    DEFAULT_ACCEL_RAD_S2,
+    VirtualPositioner,
+    VirtualPositionerConfig,
+    axes_from_urdf,
+    counters_from_dict,
+)
+from weldcell.drivers.registry import connect_positioner
+from weldcell.errors import DriverError
+from weldcell.resources import data_dir
+from weldcell.trajectory import ExternalAxes, JointTrajectory
+
+
+def check_positioner_option(traj: JointTrajectory, url: str | None, source: str) -> None:
+    """Refuse a trajectory with external axes and no positioner, and a positioner with nothing to move.
+
+    Args:
+        traj: The job's trajectory.
+        url: The positioner address given (None: none).
+        source: The job file, for messages.
+
+    Raises:
+        DriverError: naming the file and what is missing.
+    """
+    ext = traj.external
+    if ext is not None and url is None:
+        raise DriverError(
+            f"{source}: the trajectory moves {ext.role} {ext.device!r} (axes {', '.join(ext.names)}) with "
+            "the robot; give the device with --positioner modbus-positioner://HOST:PORT"
+        )
+    if ext is None and url is not None:
+        raise DriverError(
+            f"{source}: the trajectory has no external axes; --positioner {url} has nothing to move "
+            "(plan the program with its positioner, or leave the option out)"
+        )
+
+
+def connect_cell_positioner(url: str, external: ExternalAxes, *, watchdog: float = 0.2) -> PositionerPort:
+    """Connect the positioner at ``url`` and check its axes against ``external``.
+
+    Args:
+        url: ``modbus-positioner://HOST[:PORT]``.
+        external: The trajectory's external axes.
+        watchdog: Watchdog time the cell asks of the device [s].
+
+    Raises:
+        DriverError: unknown scheme, nobody answers, or axes that do not match.
+    """
+    port = connect_positioner(url, watchdog=watchdog)
+    try:
+        check_axes_match(external, port.axes, url)
+    except DriverError:
+        port.close()
+        raise
+    return port
+
+
+def device_axes(external: ExternalAxes) -> tuple[AxisSpec, ...]:
+    """The axes of the device the trajectory was planned for, from its URDF in ``urdf/``.
+
+    Raises:
+        DriverError: no URDF of that device is shipped.
+    """
+    path = data_dir("urdf") / f"{external.device}.urdf"
+    if not path.is_file():
+        raise DriverError(
+            f"no model of {external.role} {external.device!r} ({path} not found): start its virtual "
+            "device yourself (weldcell controller positioner --axis ... or --urdf FILE) and pass --positioner"
+        )
+    return axes_from_urdf(path, DEFAULT_ACCEL_RAD_S2, DEFAULT_ACCEL_M_S2)
+
+
+@contextlib.contextmanager
+def virtual_positioner_process(
+    external: ExternalAxes,
+    host: str = "127.0.0.1",
+    *,
+    axes: tuple[AxisSpec, ...] | None = None,
+    watchdog: float = 0.5,
+    response_delay: float = 0.0,
+) -> Iterator[tuple[str, Any]]:
+    """Run the virtual positioner for ``external`` in a child process; yields (URL, process handle).
+
+    Args:
+        external: The trajectory's external axes (the device stands at their first sample).
+        host: Address to listen on.
+        axes: The device's axes (default: from the device's URDF, :func:`device_axes`).
+        watchdog: The device's default watchdog time [s].
+        response_delay: Extra drive delay [s] (a sluggish drive, for fault tests).
+    """
+    specs = axes if axes is not None else device_axes(external)
+    cfg = VirtualPositionerConfig(
+        ServoConfig(specs, watchdog=watchdog, response_delay=response_delay),
+        host=host,
+        q0=tuple(float(v) for v in external.q[0]),
+    )
+    with controller_process(
+        VirtualPositioner,
+        cfg,
+        status=counters_from_dict,
+        what="the virtual positioner",
+        name="virtual-positioner",
+        autostart=True,
+    ) as proc:
+        h, p = proc.address
+        yield f"modbus-positioner://{h}:{p}", proc
+
+
+def sync_figures(log_path: Path, job_id: int) -> dict[str, Any] | None:
+    """The job's positioner synchronisation figures from the weld log (None: no positioner)."""
+    with WeldLog(log_path, readonly=True) as wlog:
+        found = [e for e in wlog.events(job_id) if e.kind == SYNC_EVENT]
+    return dict(found[-1].data) if found else None
