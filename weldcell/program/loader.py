@@ -112,6 +112,19 @@ def _build(spec: ProgramSpec, chk: Checker, path: Path, digest: str) -> Program:
         seams.append(build_seam(i, ss, spec, procedures, bodies, chk))
     sequence = _check_sequence(spec, chk)
     precedence = _check_precedence(spec, chk)
+    unselected = tuple(ss.id for ss in spec.seams if not ss.selected)
+    if unselected:
+        if len(unselected) == len(spec.seams):
+            chk.fail(
+                ("seams",),
+                f"no seam is selected: all {len(unselected)} seams have 'selected: false' "
+                f"({', '.join(unselected)}); set 'selected: true' on the seams to weld",
+            )
+        skip = set(unselected)
+        seams = [s for s in seams if s.id not in skip]
+        if sequence is not None:
+            sequence = tuple(i for i in sequence if i not in skip)
+        precedence = tuple(pr for pr in precedence if pr[0] not in skip and pr[1] not in skip)
     return Program(
         path=path,
         hash=digest,
@@ -123,6 +136,7 @@ def _build(spec: ProgramSpec, chk: Checker, path: Path, digest: str) -> Program:
         seams=tuple(seams),
         sequence=sequence,
         precedence=precedence,
+        unselected=unselected,
     )
 
 
