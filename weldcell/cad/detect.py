@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from weldcell.cad.chains import Chain, Piece, chains_from_contacts, fit_chain
 from weldcell.cad.contacts import BUTT, Part, pair_contacts
-from weldcell.cad.mesh import ray_exit, sharp_convex_edges, trimesh_from_arrays, weld_vertices
+from weldcell.cad.mesh import ray_exit, sharp_convex_edges, trimesh_from_arrays, weld_vertices, winding_number
 from weldcell.cad.seam import DetectOptions, SeamCandidate
 from weldcell.errors import InvalidValueError
 
@@ -156,9 +156,7 @@ def _candidate(
     n1, n2, t0 = _start_normals(ch, pc)
     mid = ch.edge_point[(pc.i0 + pc.i1) // 2]
     if kind == BUTT:
-        # a butt seam runs along the plates' faces, not across their thickness
-        depth = ray_exit(parts[i2].mesh, (mid - 0.2 * opt.probe * n1)[None], -n1[None])[0]
-        if np.isfinite(depth) and length < depth:
+        if not _is_butt(parts[i2], parts[i1], mid, t0, n1, length, opt):
             return None
         joint, interior, work = "butt", float(np.pi), float(np.pi / 2)
     else:
@@ -167,7 +165,7 @@ def _candidate(
         if not opt.min_interior <= interior <= opt.max_interior:
             return None
         work = interior / 2
-        joint = "lap" if _is_lap(parts[i2], t0, n1, n2) else "fillet"
+        joint = "lap" if _is_lap(parts[i2], mid, t0, n1, n2, opt) else "fillet"
     return SeamCandidate(
         id="c0",
         joint=joint,
@@ -186,12 +184,46 @@ def _candidate(
     )
 
 
-def _is_lap(part: Part, t: NDArrayF, n1: NDArrayF, n2: NDArrayF) -> bool:
+def _is_lap(part: Part, p_edge: NDArrayF, t: NDArrayF, n1: NDArrayF, n2: NDArrayF, opt: DetectOptions) -> bool:
     """A lap joint: the sampled part is a plate lying flat on the other part's face.
 
     Its extent along the face normal ``n1`` (its thickness) is at most half its extent along the
-    seam (``t``) and across it in the face (``u``); an upright web or wall is taller than thick.
+    seam (``t``) and across it in the face (``u``), and at the seam it is at most half as high
+    (along ``n1``) as it is wide (along ``-u``); an upright web, wall or pipe is taller than thick.
     """
     u = _unit(n2 - (n2 @ n1) * n1)
     ext = np.ptp(part.mesh.V @ np.stack([n1, t, u], axis=1), axis=0)
-    return bool(ext[0] <= 0.5 * min(ext[1], ext[2]))
+    if ext[0] > 0.5 * min(ext[1], ext[2]):
+        return False
+    inside = p_edge + 0.2 * opt.probe * _unit(n1 - n2)
+    d = ray_exit(part.mesh, np.stack([inside, inside]), np.stack([n1, -u]))
+    return bool(np.isfinite(d[0]) and d[0] <= 0.5 * d[1])
+
+
+def _is_butt(
+    a: Part, b: Part, p_edge: NDArrayF, t: NDArrayF, n1: NDArrayF, length: float, opt: DetectOptions
+) -> bool:
+    """A butt joint between plates of similar thickness, along their faces.
+
+    ``a`` is the part whose edge was sampled (``p_edge`` on it), ``b`` the other, ``n1`` the
+    common face normal. Both plates' depths below the face must be within a factor 3 of each
+    other (flush outside corners of boxes are not butt joints) and the seam at least as long as
+    the depth (the plates' through-thickness edges are not seams).
+    """
+    eps = 0.2 * opt.probe
+    x = _unit(np.cross(t, n1))
+    cands = np.stack([p_edge - eps * n1 + eps * x, p_edge - eps * n1 - eps * x])
+    wa = winding_number(a.mesh, cands)
+    if np.max(wa) < 0.5:
+        return False
+    s = 1.0 if wa[0] >= wa[1] else -1.0
+    # well inside, so that a ray along a noisy face does not cross it
+    in_a = p_edge - eps * n1 + s * 4 * opt.probe * x
+    in_b = p_edge - eps * n1 - s * (opt.butt_gap_max + 4 * opt.probe) * x
+    if winding_number(b.mesh, in_b[None])[0] < 0.5:
+        return False
+    da = ray_exit(a.mesh, in_a[None], -n1[None])[0]
+    db = ray_exit(b.mesh, in_b[None], -n1[None])[0]
+    if not (np.isfinite(da) and np.isfinite(db)):
+        return False
+    return bool(length >= da and da <= 3 * db and db <= 3 * da)

@@ -124,7 +124,28 @@ class SeamCandidate:
 
         Polyline corners are sampled sharp (no blend). Returns (points (k, 3), tangents (k, 3)).
         """
-        if self.curve == "circle" or self.curve == "arc":
+        p, t, _ = self._sample(step)
+        return p, t
+
+    def sample_torch(self, step: float) -> tuple[NDArrayF, NDArrayF]:
+        """Points along the curve (k, 3) [m] and the unit direction from the root to the torch at
+        the work angle (k, 3), about ``step`` apart.
+
+        The start normals are carried along the curve: rotated about the axis of a circle or an
+        arc, turned about the corner axis at each polyline corner, constant along a line.
+        """
+        p, t, R = self._sample(step)
+        n1 = np.einsum("kij,j->ki", R, self.normal_1)
+        if self.normal_2 is None:
+            return p, n1
+        n2 = np.einsum("kij,j->ki", R, self.normal_2)
+        u = n2 - np.einsum("ij,ij->i", n2, n1)[:, None] * n1
+        u /= np.linalg.norm(u, axis=1, keepdims=True)
+        return p, np.cos(self.work_angle) * u + np.sin(self.work_angle) * n1
+
+    def _sample(self, step: float) -> tuple[NDArrayF, NDArrayF, NDArrayF]:
+        """Points, tangents and the rotations (k, 3, 3) carrying the start frame along."""
+        if self.curve in ("circle", "arc"):
             c, ax = self._circle()
             r0 = self.points[0] - c
             rad = float(np.linalg.norm(r0))
@@ -135,31 +156,26 @@ class SeamCandidate:
             e2 = np.cross(ax, e1)
             p = c + rad * (np.cos(th)[:, None] * e1 + np.sin(th)[:, None] * e2)
             t = -np.sin(th)[:, None] * e1 + np.cos(th)[:, None] * e2
-            return p, t
+            return p, t, np.stack([_rot(ax, a) for a in th])
         pts = self.points
-        out_p, out_t = [], []
+        out_p, out_t, out_r = [], [], []
+        R = np.eye(3)
+        t_prev: NDArrayF | None = None
         for a, b in zip(pts[:-1], pts[1:], strict=True):
             L = float(np.linalg.norm(b - a))
+            tt = (b - a) / L
+            if t_prev is not None:
+                k = np.cross(t_prev, tt)
+                sn = float(np.linalg.norm(k))
+                if sn > 1e-12:
+                    R = _rot(k / sn, float(np.arctan2(sn, t_prev @ tt))) @ R
+            t_prev = tt
             n = max(2, int(np.ceil(L / step)) + 1)
             s = np.linspace(0.0, 1.0, n)[:, None]
             out_p.append(a + s * (b - a))
-            out_t.append(np.repeat(((b - a) / L)[None], n, axis=0))
-        return np.concatenate(out_p), np.concatenate(out_t)
-
-    def torch_directions(self, tangents: NDArrayF) -> NDArrayF:
-        """Unit direction from the joint back to the torch at the work angle, per tangent (k, 3).
-
-        The normals are carried along the curve by rotation about the travel direction's change
-        (exact for lines, circles and arcs; per segment for polylines).
-        """
-        t0 = tangents[0]
-        n1 = _transport(self.normal_1, t0, tangents)
-        if self.normal_2 is None:
-            return n1
-        n2 = _transport(self.normal_2, t0, tangents)
-        u = n2 - np.einsum("ij,ij->i", n2, n1)[:, None] * n1
-        u /= np.linalg.norm(u, axis=1, keepdims=True)
-        return np.cos(self.work_angle) * u + np.sin(self.work_angle) * n1
+            out_t.append(np.repeat(tt[None], n, axis=0))
+            out_r.append(np.repeat(R[None], n, axis=0))
+        return np.concatenate(out_p), np.concatenate(out_t), np.concatenate(out_r)
 
     def _circle(self) -> tuple[NDArrayF, NDArrayF]:
         if self.curve == "circle":
@@ -182,13 +198,7 @@ def _circle_through(a: NDArrayF, m: NDArrayF, b: NDArrayF) -> tuple[NDArrayF, ND
     return c, ax
 
 
-def _transport(n0: NDArrayF, t0: NDArrayF, t: NDArrayF) -> NDArrayF:
-    """Rotate ``n0`` (given at tangent ``t0``) by the rotation taking ``t0`` to each tangent."""
-    c = t @ t0
-    k = np.cross(np.broadcast_to(t0, t.shape), t)
-    s = np.linalg.norm(k, axis=1)
-    kk = np.where(s[:, None] > 1e-12, k / np.maximum(s, 1e-12)[:, None], 0.0)
-    # Rodrigues: n cosθ + (k × n) sinθ + k (k·n)(1 − cosθ)
-    kn = kk @ n0
-    out = n0 * c[:, None] + np.cross(kk, n0) * s[:, None] + kk * (kn * (1 - c))[:, None]
-    return out / np.linalg.norm(out, axis=1, keepdims=True)
+def _rot(axis: NDArrayF, angle: float) -> NDArrayF:
+    """Rotation matrix (3, 3) about a unit axis by ``angle`` [rad] (Rodrigues)."""
+    K = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+    return np.eye(3) + np.sin(angle) * K + (1 - np.cos(angle)) * (K @ K)
