@@ -22,6 +22,7 @@ from weldcell.cli import (
     plan,
     powersource,
     robot,
+    seams,
     simulate,
     warmup,
 )
@@ -58,6 +59,7 @@ for _module in (check, plan, simulate, robot, export, powersource, cell, example
 kuka.register(app)  # after robot: adds ``controller kuka-rsi`` to its controller group
 fanuc.register(app)  # after robot: adds ``controller fanuc``
 abb.register(app)  # after robot: adds ``controller abb-egm``
+seams.register(app)  # ``seams detect``: seam candidates from CAD
 
 
 def main() -> None:
