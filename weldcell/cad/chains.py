@@ -245,7 +245,7 @@ def fit_chain(ch: Chain, opt: DetectOptions) -> list[Piece]:
                 centre, ax, sweep = arc
                 best = _arc_piece(keys, int(kidx[i]), int(kidx[j]), centre, ax, sweep)
                 continue
-            if best is not None:
+            if best is not None and j - i >= 3:  # an arc needs four key points: look that far
                 break
         if best is None:  # two key points always make a line; this cannot stay None
             break

@@ -1,10 +1,10 @@
 """Score detected seams against known ones (tests and ``benchmarks/seam_detection.py``).
 
 Both sides are sampled every 0.5 mm. A detected seam is a true positive when at least
-``cover`` of its samples lie within ``match_tol`` of a known seam of the same joint type; a known
+``cover`` of its samples lie within ``match_tol`` of known seams of the same joint type running the same way (within 20°); a known
 seam is found when at least ``cover`` of its samples lie within ``match_tol`` of detected seams of
 its type. On the true positives: the position error is each sample's distance across the known
-seam that covers most of it (perpendicular to it, so that a detected seam that stops short is not counted here), and the
+seam running the same way (perpendicular to it, so that a detected seam that stops short is not counted here), and the
 work-angle error is the angle between the detected and the known torch directions (the torch
 direction from the root at the bisecting work angle, which also captures the normals).
 """
@@ -51,7 +51,7 @@ def score(detected: Sequence[SeamCandidate], known: Sequence[KnownSeam], match_t
     det = []
     for s in detected:
         p, w = s.sample_torch(step)
-        det.append((s.joint, p, w))
+        det.append((s.joint, p, w, s.sample(step)[1]))
     kn = []
     for k in known:
         tan = np.gradient(k.points, axis=0)
@@ -60,26 +60,31 @@ def score(detected: Sequence[SeamCandidate], known: Sequence[KnownSeam], match_t
     tp = 0
     pos: list[NDArrayF] = []
     ang: list[NDArrayF] = []
-    trees = [cKDTree(x[1]) for x in kn]
-    for joint, p, w in det:
-        best: tuple[float, int, NDArrayF, NDArrayF] | None = None
-        for k, x in enumerate(kn):
-            if x[0] != joint:
-                continue
-            d, j = trees[k].query(p)
-            frac = float(np.mean(d <= match_tol))
-            if best is None or frac > best[0]:
-                best = (frac, k, d, j)
-        if best is None or best[0] < cover:
+    for joint, p, w, t in det:
+        same = [x for x in kn if x[0] == joint]
+        if not same:
+            continue
+        G = np.concatenate([x[1] for x in same])
+        GW = np.concatenate([x[2] for x in same])
+        GT = np.concatenate([x[3] for x in same])
+        # nearest known sample running the same way (at a corner the other seam's samples are
+        # as close, but cross it)
+        d, j = cKDTree(G).query(p, k=min(16, len(G)), distance_upper_bound=match_tol)
+        d, j = np.atleast_2d(d), np.atleast_2d(j)
+        valid = np.isfinite(d)
+        jj = np.where(valid, j, 0)
+        aligned = np.abs(np.einsum("kmj,kj->km", GT[jj], t)) >= np.cos(np.deg2rad(20.0))
+        d = np.where(valid & aligned, d, np.inf)
+        best = np.argmin(d, axis=1)
+        ok = np.isfinite(d[np.arange(len(p)), best])
+        if np.mean(ok) < cover:
             continue
         tp += 1
-        _, k, d, j = best
-        G, GW, GT = kn[k][1], kn[k][2], kn[k][3]
-        ok = d <= match_tol
-        r = p[ok] - G[j[ok]]
-        along = np.einsum("ij,ij->i", r, GT[j[ok]])
-        pos.append(np.linalg.norm(r - along[:, None] * GT[j[ok]], axis=1))
-        ang.append(np.arccos(np.clip(np.einsum("ij,ij->i", w[ok], GW[j[ok]]), -1.0, 1.0)))
+        g = jj[np.arange(len(p)), best][ok]
+        r = p[ok] - G[g]
+        along = np.einsum("ij,ij->i", r, GT[g])
+        pos.append(np.linalg.norm(r - along[:, None] * GT[g], axis=1))
+        ang.append(np.arccos(np.clip(np.einsum("ij,ij->i", w[ok], GW[g]), -1.0, 1.0)))
     found = 0
     for joint, g, _, _ in kn:
         same_d = [x[1] for x in det if x[0] == joint]

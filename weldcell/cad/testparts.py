@@ -259,6 +259,85 @@ def bracket(rng: np.random.Generator) -> Assembly:
     return Assembly("bracket", (("base", *base), ("upright", *upright), ("gusset", *g)), tuple(S))
 
 
+def strip_prism(left: NDArrayF, right: NDArrayF, h: float) -> tuple[NDArrayF, NDArrayI]:
+    """A wall of height ``h`` [m] standing on z = 0 between two polylines (k, 2) (left of travel,
+    right of travel), closed at both ends."""
+    k = len(left)
+    ring = np.concatenate([right, left[::-1]])  # counter-clockwise seen from +z
+    m = 2 * k
+    V = np.concatenate([np.c_[ring, np.zeros(m)], np.c_[ring, np.full(m, h)]])
+    i = np.arange(m)
+    j = (i + 1) % m
+    side = np.concatenate([np.stack([i, j, j + m], 1), np.stack([i, j + m, i + m], 1)])
+    r, l_ = np.arange(k - 1), m - 1 - np.arange(k - 1)  # right i, left i (same station)
+    cap = np.concatenate([np.stack([r, r + 1, l_ - 1], 1), np.stack([r, l_ - 1, l_], 1)])
+    F = np.concatenate([side, cap[:, [0, 2, 1]], cap + m])
+    return V, F.astype(np.int64)
+
+
+def _offsets(c: NDArrayF, d: float) -> tuple[NDArrayF, NDArrayF]:
+    """Mitred offsets of a centre polyline (k, 2) by ±d [m]: (left, right)."""
+    t = np.diff(c, axis=0)
+    t /= np.linalg.norm(t, axis=1, keepdims=True)
+    nrm = np.c_[-t[:, 1], t[:, 0]]  # left normals of the segments
+    vn = np.concatenate([nrm[:1], nrm[:-1] + nrm[1:], nrm[-1:]])
+    vn /= np.linalg.norm(vn, axis=1, keepdims=True)
+    scale = np.ones(len(c))
+    scale[1:-1] = 1.0 / np.einsum("ij,ij->i", vn[1:-1], nrm[:-1])
+    return c + d * scale[:, None] * vn, c - d * scale[:, None] * vn
+
+
+def bent_web(rng: np.random.Generator) -> Assembly:
+    """A web bent at two corners (15-40°) standing on a plate: polyline fillets on both sides."""
+    seg = rng.uniform(40, 80, 3) * MM
+    a1, a2 = np.deg2rad(rng.uniform(15, 40)) * rng.choice([-1, 1], 2)
+    ang = np.cumsum([0.0, a1, a2])
+    c = np.concatenate([[[0.0, 0.0]], np.cumsum(seg[:, None] * np.c_[np.cos(ang), np.sin(ang)], axis=0)])
+    c -= c.mean(axis=0)
+    tw, h = rng.uniform(6, 12) * MM, rng.uniform(40, 80) * MM
+    left, right = _offsets(c, tw / 2)
+    lo, hi = np.minimum(left.min(0), right.min(0)) - 25 * MM, np.maximum(left.max(0), right.max(0)) + 25 * MM
+    base = box([lo[0], lo[1], -10 * MM], [hi[0], hi[1], 0])
+    web = strip_prism(left, right, h)
+    S = []
+    for side, sign in ((left, 1.0), (right, -1.0)):
+        for p, q in zip(side[:-1], side[1:], strict=True):
+            t = (q - p) / np.linalg.norm(q - p)
+            n2 = sign * np.array([-t[1], t[0], 0.0])
+            S.append(line_seam("fillet", np.r_[p, 0], np.r_[q, 0], _Z, n2))
+    for k, sgn in ((0, -1.0), (-1, 1.0)):
+        t = (c[k] - c[k - 1 if k == -1 else 1]) / np.linalg.norm(c[k] - c[k - 1 if k == -1 else 1])
+        S.append(line_seam("fillet", np.r_[right[k], 0], np.r_[left[k], 0], _Z, np.r_[t, 0] * (1 if k == -1 else 1)))
+        del sgn
+    return Assembly("bent_web", (("base", *base), ("web", *web)), tuple(S))
+
+
+def curved_web(rng: np.random.Generator) -> Assembly:
+    """A web curved along a circular arc (40-150°, tessellated) on a plate: arc fillets."""
+    R, sweep = rng.uniform(60, 150) * MM, np.deg2rad(rng.uniform(40, 150))
+    n = int(np.ceil(sweep / np.deg2rad(rng.uniform(3, 8))))
+    th = np.linspace(0.0, sweep, n + 1)
+    c = R * np.c_[np.cos(th), np.sin(th)]
+    tw, h = rng.uniform(6, 12) * MM, rng.uniform(40, 80) * MM
+    left, right = _offsets(c, tw / 2)  # left of travel (counter-clockwise) is the inside
+    lo, hi = np.minimum(left.min(0), right.min(0)) - 25 * MM, np.maximum(left.max(0), right.max(0)) + 25 * MM
+    base = box([lo[0], lo[1], -10 * MM], [hi[0], hi[1], 0])
+    web = strip_prism(left, right, h)
+    half = sweep / n / 2
+    S = []
+    for r, sgn in ((R + tw / 2 / np.cos(half), 1.0), (R - tw / 2 / np.cos(half), -1.0)):
+        m = int(np.ceil(r * sweep / (0.5 * MM)))
+        a = np.linspace(0.0, sweep, m + 1)
+        er = np.c_[np.cos(a), np.sin(a), np.zeros_like(a)]
+        w = np.stack([_torch(_Z, sgn * e) for e in er])
+        S.append(KnownSeam("fillet", r * er, w))
+    for k in (0, -1):
+        t = (c[1] - c[0]) if k == 0 else (c[-1] - c[-2])
+        t = np.r_[t / np.linalg.norm(t), 0] * (-1 if k == 0 else 1)
+        S.append(line_seam("fillet", np.r_[right[k], 0], np.r_[left[k], 0], _Z, t))
+    return Assembly("curved_web", (("base", *base), ("web", *web)), tuple(S))
+
+
 GENERATORS: dict[str, Callable[[np.random.Generator], Assembly]] = {
     "tjoint": tjoint,
     "tjoint_lean70": lambda rng: tjoint(rng, 70.0),
@@ -270,6 +349,8 @@ GENERATORS: dict[str, Callable[[np.random.Generator], Assembly]] = {
     "pipe_on_flange": pipe_on_flange,
     "flange_on_pipe": flange_on_pipe,
     "bracket": bracket,
+    "bent_web": bent_web,
+    "curved_web": curved_web,
     "tjoint_gap": lambda rng: tjoint(rng, 90.0, rng.uniform(0.1, 0.4) * MM),
     "tjoint_overlap": lambda rng: tjoint(rng, 80.0, -rng.uniform(0.1, 0.4) * MM),
 }
