@@ -201,12 +201,17 @@ def _line_err(P: NDArrayF) -> float:
     return float(np.max(np.linalg.norm(R - np.outer(R @ t, t), axis=1)))
 
 
-def _arc(P: NDArrayF, tol: float) -> tuple[NDArrayF, NDArrayF, float] | None:
-    """An arc through P (start..end) within tol, with monotonic angle and sweep < 2π, else None."""
+def _arc(P: NDArrayF, tol: float, chord_tol: float) -> tuple[NDArrayF, NDArrayF, float] | None:
+    """An arc through the key points P (start..end) within ``tol``, with monotonic angle, sweep
+    < 2π and chords that stay within ``chord_tol`` of it (a tessellation), else None."""
     if len(P) < 4:
         return None
     centre, ax, r, err = fit_circle(P)
     if err > tol or r > 5.0:
+        return None
+    chord = np.linalg.norm(np.diff(P, axis=0), axis=1)
+    sagitta = r - np.sqrt(np.maximum(r * r - 0.25 * chord * chord, 0.0))
+    if np.max(sagitta) > chord_tol:
         return None
     R = P - centre
     ang = np.arctan2(np.cross(R[0], R) @ ax, R @ R[0])
@@ -240,7 +245,7 @@ def fit_chain(ch: Chain, opt: DetectOptions) -> list[Piece]:
             if _line_err(seg) <= opt.fit_tol:
                 best = Piece("line", int(kidx[i]), int(kidx[j]), keys[[0, -1]], np.zeros(3), np.zeros(3), 0.0)
                 continue
-            arc = _arc(keys, opt.fit_tol)
+            arc = _arc(keys, opt.fit_tol, opt.chord_tol)
             if arc is not None:
                 centre, ax, sweep = arc
                 best = _arc_piece(keys, int(kidx[i]), int(kidx[j]), centre, ax, sweep)

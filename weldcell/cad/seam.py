@@ -35,6 +35,8 @@ class DetectOptions:
         probe: Distance [m] from the root at which the faces and the free air are probed.
         min_length: Shortest seam reported [m].
         fit_tol: Largest distance [m] of the mesh points from a fitted line, arc or circle.
+        chord_tol: Largest distance [m] of a facet edge from the arc or circle it tessellates
+            (the sagitta); coarser polygons are polylines, not arcs.
         corner_angle: Largest turn [rad] at a corner inside a polyline seam; a sharper corner
             ends the seam.
         normal_angle: Largest angle [rad] between a contact face's normal and the opposite
@@ -51,6 +53,7 @@ class DetectOptions:
     probe: float = 1.5e-3
     min_length: float = 5.0e-3
     fit_tol: float = 0.25e-3
+    chord_tol: float = 1.0e-3
     corner_angle: float = float(np.deg2rad(45.0))
     normal_angle: float = float(np.deg2rad(15.0))
     merge_tol: float = 1.0e-5
