@@ -47,7 +47,12 @@ def main() -> int:
                     asm = perturbed(asm, rng)
                 parts = [make_part(n, V, F, opt) for n, V, F in asm.parts]
                 sc = score(detect_seams(parts, opt), asm.seams)
-                tp, det, found, known = tp + sc.true_pos, det + sc.detected, found + sc.found, known + sc.known
+                tp, det, found, known = (
+                    tp + sc.true_pos,
+                    det + sc.detected,
+                    found + sc.found,
+                    known + sc.known,
+                )
                 pos.append(sc.position_err)
                 ang.append(sc.angle_err)
             p, a = np.concatenate(pos) * 1e3, np.rad2deg(np.concatenate(ang))
@@ -55,8 +60,13 @@ def main() -> int:
             all_ang.append(a)
             for k, v in zip(("tp", "det", "found", "known"), (tp, det, found, known), strict=True):
                 totals[k] += v
-            rows.append((fam + (" noisy" if noisy else ""), tp, det, found, known, p, a, time.perf_counter() - t0))
-    head = f"{'family':<24}{'precision':>10}{'recall':>8}{'pos p95':>9}{'pos max':>9}{'ang p95':>9}{'ang max':>9}{'s/case':>8}"
+            rows.append(
+                (fam + (" noisy" if noisy else ""), tp, det, found, known, p, a, time.perf_counter() - t0)
+            )
+    head = (
+        f"{'family':<24}{'precision':>10}{'recall':>8}{'pos p95':>9}{'pos max':>9}"
+        f"{'ang p95':>9}{'ang max':>9}{'s/case':>8}"
+    )
     print(head)
     print("-" * len(head))
     for name, tp, det, found, known, p, a, dt in rows:
@@ -69,7 +79,8 @@ def main() -> int:
     rec = totals["found"] / max(totals["known"], 1)
     print("-" * len(head))
     print(
-        f"{'total':<24}{prec:>10.3f}{rec:>8.3f}{_pct(P, 95):>9.3f}{_max(P):>9.3f}{_pct(A, 95):>9.3f}{_max(A):>9.3f}"
+        f"{'total':<24}{prec:>10.3f}{rec:>8.3f}{_pct(P, 95):>9.3f}{_max(P):>9.3f}"
+        f"{_pct(A, 95):>9.3f}{_max(A):>9.3f}"
     )
     print(
         f"\n{totals['det']} detected, {totals['tp']} true; {totals['known']} known, {totals['found']} found; "

@@ -21,7 +21,9 @@ def test_detect_check_plan(weldcell: Run, tmp_path: Path) -> None:
     stl = write_stl(_small_tjoint(), tmp_path / "tee.stl")
     prog = tmp_path / "tee.yaml"
     png = tmp_path / "tee.png"
-    code, out = weldcell("seams", "detect", stl, "-o", prog, "--select", "c1", "--view", png, "--robot", "ur10e")
+    code, out = weldcell(
+        "seams", "detect", stl, "-o", prog, "--select", "c1", "--view", png, "--robot", "ur10e"
+    )
     assert code == 0, out
     assert "2 seam candidates" in out
     text = prog.read_text()
@@ -47,7 +49,9 @@ def test_options_and_failures(weldcell: Run, tmp_path: Path) -> None:
     stl = write_stl(tjoint(rng, 90.0, gap=1.0e-3), tmp_path / "gap.stl")
     code, out = weldcell("seams", "detect", stl, "-o", tmp_path / "g.yaml")
     assert code == 1 and "no seam candidates found" in out
-    code, out = weldcell("seams", "detect", stl, "-o", tmp_path / "g.yaml", "--tolerance-mm", "1.5", "--robot", "ur16e")
+    code, out = weldcell(
+        "seams", "detect", stl, "-o", tmp_path / "g.yaml", "--tolerance-mm", "1.5", "--robot", "ur16e"
+    )
     assert code == 0 and "fillet" in out
     code, out = weldcell("seams", "detect", stl, "-o", tmp_path / "g.yaml", "--select", "c9")
     assert code == 2 and "--select: no candidate c9" in out

@@ -80,7 +80,10 @@ def test_gap_wider_than_tolerance_is_not_a_contact() -> None:
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 2**31), family=st.sampled_from(["bracket", "tjoint_lean115", "butt_gap", "curved_web"]))
+@given(
+    seed=st.integers(0, 2**31),
+    family=st.sampled_from(["bracket", "tjoint_lean115", "butt_gap", "curved_web"]),
+)
 def test_rigid_motion_moves_the_seams_with_the_parts(seed: int, family: str) -> None:
     rng = np.random.default_rng(seed)
     asm = GENERATORS[family](rng)
@@ -93,14 +96,21 @@ def test_rigid_motion_moves_the_seams_with_the_parts(seed: int, family: str) -> 
         pts, w = s.sample_torch(1e-3)
         pts = pts @ R.T + p
         w = w @ R.T
-        match = [x for x in b if x.joint == s.joint and x.curve == s.curve and abs(x.length - s.length) < 1e-6]
+        match = [
+            x for x in b if x.joint == s.joint and x.curve == s.curve and abs(x.length - s.length) < 1e-6
+        ]
         errs = []
         for x in match:
             q, v = x.sample_torch(1e-3)
             if len(q) != len(pts):
                 continue
             for qq, vv in ((q, v), (q[::-1], v[::-1])):
-                errs.append(max(np.max(np.linalg.norm(qq - pts, axis=1)), np.max(np.linalg.norm(vv - w, axis=1)) * 1e-3))
+                errs.append(
+                    max(
+                        np.max(np.linalg.norm(qq - pts, axis=1)),
+                        np.max(np.linalg.norm(vv - w, axis=1)) * 1e-3,
+                    )
+                )
         assert errs and min(errs) < 1e-6, f"{s.id} ({s.joint} {s.curve}) has no moved counterpart"
 
 

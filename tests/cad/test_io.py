@@ -37,7 +37,9 @@ def test_formats_round_trip(box_asm, tmp_path: Path) -> None:  # type: ignore[no
         c = V.mean(axis=0)
         T = np.eye(4)
         T[:3, 3] = c * 1e3
-        scene.add_geometry(trimesh.Trimesh((V - c) * 1e3, F, process=False), node_name=name, geom_name=name, transform=T)
+        scene.add_geometry(
+            trimesh.Trimesh((V - c) * 1e3, F, process=False), node_name=name, geom_name=name, transform=T
+        )
     scene.export(str(tmp_path / "box.glb"))
     glb = load_assembly(tmp_path / "box.glb")
     assert sorted(p.name for p in glb) == sorted(n for n, _, _ in box_asm.parts)
@@ -69,11 +71,13 @@ def test_bad_files_name_the_file(box_asm, tmp_path: Path) -> None:  # type: igno
     with pytest.raises(AssemblyError, match=r"junk\.ply"):
         load_assembly(junk)
     one = tmp_path / "one.stl"
-    name, V, F = box_asm.parts[0]
+    _name, V, F = box_asm.parts[0]
     trimesh.Trimesh(V * 1e3, F).export(str(one))
-    with pytest.raises(AssemblyError, match=r"one\.stl: found 1 part\(s\); seam detection needs at least two"):
+    with pytest.raises(
+        AssemblyError, match=r"one\.stl: found 1 part\(s\); seam detection needs at least two"
+    ):
         load_assembly(one)
-    with pytest.raises(AssemblyError, match="unknown file type .txt"):
+    with pytest.raises(AssemblyError, match=r"unknown file type \.txt"):
         load_assembly(tmp_path / "x.txt")
     (tmp_path / "empty").mkdir()
     with pytest.raises(AssemblyError, match="no mesh files"):

@@ -10,6 +10,7 @@ one polyline.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -80,9 +81,9 @@ def chains_from_contacts(c: Contacts, opt: DetectOptions) -> list[Chain]:
     uniq[first] = True
     sel = np.flatnonzero(good & uniq)
     adj: dict[int, list[int]] = {}
-    for e in sel:
-        adj.setdefault(int(na[e]), []).append(int(e))
-        adj.setdefault(int(nb[e]), []).append(int(e))
+    for e_sel in sel.tolist():
+        adj.setdefault(int(na[e_sel]), []).append(e_sel)
+        adj.setdefault(int(nb[e_sel]), []).append(e_sel)
     used: set[int] = set()
     chains: list[Chain] = []
 
@@ -105,9 +106,9 @@ def chains_from_contacts(c: Contacts, opt: DetectOptions) -> list[Chain]:
             if e not in used:
                 nodes, pcs = walk(n, e)
                 chains += _cut(nodes, pcs, c, na, node_p, node_key, opt, closed=False)
-    for e in sel:
-        if int(e) not in used:
-            nodes, pcs = walk(int(na[e]), int(e))
+    for e_rest in sel.tolist():
+        if e_rest not in used:
+            nodes, pcs = walk(int(na[e_rest]), e_rest)
             chains += _cut(nodes, pcs, c, na, node_p, node_key, opt, closed=nodes[0] == nodes[-1])
     return chains
 
@@ -130,7 +131,7 @@ def _cut(
     d = np.diff(P, axis=0)
     d /= np.linalg.norm(d, axis=1, keepdims=True)
     turn = np.arccos(np.clip(np.einsum("ij,ij->i", d[:-1], d[1:]), -1.0, 1.0))
-    corners = list(np.flatnonzero(turn > opt.corner_angle) + 1)
+    corners: list[int] = (np.flatnonzero(turn > opt.corner_angle) + 1).tolist()
     if closed:
         wrap = float(np.arccos(np.clip(np.dot(d[-1], d[0]), -1.0, 1.0)))
         if corners or wrap > opt.corner_angle:
@@ -143,11 +144,11 @@ def _cut(
             d = np.diff(P, axis=0)
             d /= np.linalg.norm(d, axis=1, keepdims=True)
             turn = np.arccos(np.clip(np.einsum("ij,ij->i", d[:-1], d[1:]), -1.0, 1.0))
-            corners = list(np.flatnonzero(turn > opt.corner_angle) + 1)
+            corners = (np.flatnonzero(turn > opt.corner_angle) + 1).tolist()
             closed = False
     cuts = [0, *corners, len(pc)]
     out = []
-    for i0, i1 in zip(cuts[:-1], cuts[1:], strict=True):
+    for i0, i1 in itertools.pairwise(cuts):
         kk = key[i0 : i1 + 1].copy()
         kk[0] = kk[-1] = True
         out.append(

@@ -146,9 +146,7 @@ def pair_contacts(parts: list[Part], i_a: int, i_b: int, opt: DetectOptions) -> 
         got = _two_surface(parts, B, a, b, mid, t, A.mesh.N[f_c], A.mesh.N[f_f], opt)
         if got is not None:
             keep, ra, rb, n1, n2 = got
-            out.append(
-                Contacts(TWO_SURFACE, i_b, i_a, ra, rb, av[keep] > 0, bv[keep] > 0, mid[keep], n1, n2)
-            )
+            out.append(Contacts(TWO_SURFACE, i_b, i_a, ra, rb, av[keep] > 0, bv[keep] > 0, mid[keep], n1, n2))
         if i_a < i_b:
             got = _butt(parts, B, a, b, mid, t, A.mesh.N[f_c], A.mesh.N[f_f], opt)
             if got is not None:
@@ -178,9 +176,7 @@ def _two_surface(
     keep = np.flatnonzero((interior >= opt.min_interior) & (interior <= opt.max_interior))
     if len(keep) == 0:
         return None
-    found, d = on_faces(
-        B.mesh, mid[keep], n1[keep], plane_tol=opt.gap_tol, margin=opt.gap_tol, cos_min=cos_n
-    )
+    found, d = on_faces(B.mesh, mid[keep], n1[keep], plane_tol=opt.gap_tol, margin=opt.gap_tol, cos_min=cos_n)
     keep, d = keep[found], d[found]
     if len(keep) == 0:
         return None
@@ -236,9 +232,7 @@ def _butt(
         return None
     ne, nt = n_e[keep], n_top[keep]
     beyond = mid[keep] + (np.maximum(g, 0.0) + opt.probe)[:, None] * ne
-    flush, _ = on_faces(
-        B.mesh, beyond, nt, plane_tol=opt.gap_tol, margin=0.1 * opt.probe, cos_min=cos_n
-    )
+    flush, _ = on_faces(B.mesh, beyond, nt, plane_tol=opt.gap_tol, margin=0.1 * opt.probe, cos_min=cos_n)
     shift = (0.5 * g)[:, None] * ne
     air = _free_air(parts, mid[keep] + shift + opt.probe * nt)
     ok = flush & air

@@ -184,7 +184,9 @@ def _candidate(
     )
 
 
-def _is_lap(part: Part, p_edge: NDArrayF, t: NDArrayF, n1: NDArrayF, n2: NDArrayF, opt: DetectOptions) -> bool:
+def _is_lap(
+    part: Part, p_edge: NDArrayF, t: NDArrayF, n1: NDArrayF, n2: NDArrayF, opt: DetectOptions
+) -> bool:
     """A lap joint: the sampled part is a plate lying flat on the other part's face.
 
     Its extent along the face normal ``n1`` (its thickness) is at most half its extent along the

@@ -1,10 +1,11 @@
 """Score detected seams against known ones (tests and ``benchmarks/seam_detection.py``).
 
-Both sides are sampled every 0.5 mm. A detected seam is a true positive when at least
-``cover`` of its samples lie within ``match_tol`` of known seams of the same joint type running the same way (within 20°); a known
-seam is found when at least ``cover`` of its samples lie within ``match_tol`` of detected seams of
-its type. On the true positives: the position error is each sample's distance across the known
-seam running the same way (perpendicular to it, so that a detected seam that stops short is not counted here), and the
+Both sides are sampled every 0.5 mm. A detected seam is a true positive when at least ``cover``
+of its samples lie within ``match_tol`` of known seams of the same joint type running the same
+way (tangents within 5°, so that at a corner the crossing seam does not count); a known seam is
+found when at least ``cover`` of its samples lie within ``match_tol`` of detected seams of its
+type. On the true positives: the position error is each sample's distance across the matched
+known seam (perpendicular to it, so that a seam that stops short is not counted here), and the
 work-angle error is the angle between the detected and the known torch directions (the torch
 direction from the root at the bisecting work angle, which also captures the normals).
 """
@@ -45,7 +46,9 @@ class Score:
     angle_err: NDArrayF
 
 
-def score(detected: Sequence[SeamCandidate], known: Sequence[KnownSeam], match_tol: float = 2e-3, cover: float = 0.9) -> Score:
+def score(
+    detected: Sequence[SeamCandidate], known: Sequence[KnownSeam], match_tol: float = 2e-3, cover: float = 0.9
+) -> Score:
     """Compare detected against known seams (see the module docstring)."""
     step = 0.5e-3
     det = []
@@ -73,7 +76,7 @@ def score(detected: Sequence[SeamCandidate], known: Sequence[KnownSeam], match_t
         d, j = np.atleast_2d(d), np.atleast_2d(j)
         valid = np.isfinite(d)
         jj = np.where(valid, j, 0)
-        aligned = np.abs(np.einsum("kmj,kj->km", GT[jj], t)) >= np.cos(np.deg2rad(20.0))
+        aligned = np.abs(np.einsum("kmj,kj->km", GT[jj], t)) >= np.cos(np.deg2rad(5.0))
         d = np.where(valid & aligned, d, np.inf)
         best = np.argmin(d, axis=1)
         ok = np.isfinite(d[np.arange(len(p)), best])

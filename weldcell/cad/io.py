@@ -97,7 +97,9 @@ def _read(f: Path) -> list[tuple[str, NDArrayF, NDArrayI]]:
             "one body per part, in millimetres"
         )
     if suffix not in MESH_SUFFIXES:
-        raise AssemblyError(f"{f}: unknown file type {suffix or '(none)'}; expected one of {', '.join(MESH_SUFFIXES)}")
+        raise AssemblyError(
+            f"{f}: unknown file type {suffix or '(none)'}; expected one of {', '.join(MESH_SUFFIXES)}"
+        )
     if not f.is_file():
         raise AssemblyError(f"{f}: file not found")
     try:
@@ -143,7 +145,7 @@ def _shells(stem: str, V: NDArrayF, F: NDArrayI, f: Path) -> list[tuple[str, NDA
     k, lab = connected_components(g, directed=False)
     if k == 1:
         return [(stem, Vw, Fw)]
-    out = []
+    out: list[tuple[str, NDArrayF, NDArrayI]] = []
     for i in range(k):
         Fi = Fw[lab == i]
         if len(Fi) < 4:  # slivers and stray triangles are not parts

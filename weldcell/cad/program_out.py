@@ -59,7 +59,10 @@ def _geometry(s: SeamCandidate) -> tuple[str, float | None]:
     if s.curve == "line":
         return f"line: {{start_mm: {_v(s.points[0])}, end_mm: {_v(s.points[1])}}}", None
     if s.curve == "arc":
-        return f"arc: {{start_mm: {_v(s.points[0])}, mid_mm: {_v(s.points[1])}, end_mm: {_v(s.points[2])}}}", None
+        return (
+            f"arc: {{start_mm: {_v(s.points[0])}, mid_mm: {_v(s.points[1])}, end_mm: {_v(s.points[2])}}}",
+            None,
+        )
     if s.curve == "circle":
         return (
             f"circle: {{center_mm: {_v(s.center)}, axis: {_n(s.axis)}, start_mm: {_v(s.points[0])}, "
@@ -147,7 +150,8 @@ def program_yaml(
             else "one face"
         )
         L += [
-            f"  # {s.id}: {s.joint} {s.curve}, {s.length * 1e3:.1f} mm, {angle}; on {s.part_1}, with {s.part_2}",
+            f"  # {s.id}: {s.joint} {s.curve}, {s.length * 1e3:.1f} mm, {angle}; "
+            f"on {s.part_1}, with {s.part_2}",
             f"  - id: {s.id}",
             f"    selected: {'true' if s.id in sel else 'false'}",
             f"    joint: {s.joint}",

@@ -7,6 +7,7 @@ start and the work angle that bisects the joint.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -137,7 +138,7 @@ class SeamCandidate:
         The start normals are carried along the curve: rotated about the axis of a circle or an
         arc, turned about the corner axis at each polyline corner, constant along a line.
         """
-        p, t, R = self._sample(step)
+        p, _t, R = self._sample(step)
         n1 = np.einsum("kij,j->ki", R, self.normal_1)
         if self.normal_2 is None:
             return p, n1
@@ -164,7 +165,7 @@ class SeamCandidate:
         out_p, out_t, out_r = [], [], []
         R = np.eye(3)
         t_prev: NDArrayF | None = None
-        for a, b in zip(pts[:-1], pts[1:], strict=True):
+        for a, b in itertools.pairwise(pts):
             L = float(np.linalg.norm(b - a))
             tt = (b - a) / L
             if t_prev is not None:

@@ -11,6 +11,7 @@ rigid transform.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -56,9 +57,11 @@ def _torch(n1: NDArrayF, n2: NDArrayF | None) -> NDArrayF:
     return np.cos(alpha) * u + np.sin(alpha) * n1
 
 
-def line_seam(joint: str, a: NDArrayF, b: NDArrayF, n1: NDArrayF, n2: NDArrayF | None) -> KnownSeam:
+def line_seam(
+    joint: str, a: npt.ArrayLike, b: npt.ArrayLike, n1: npt.ArrayLike, n2: npt.ArrayLike | None
+) -> KnownSeam:
     """A straight known seam from ``a`` to ``b`` [m] with constant normals."""
-    a, b = np.asarray(a, float), np.asarray(b, float)
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     n = max(2, int(np.ceil(np.linalg.norm(b - a) / (0.5 * MM))) + 1)
     s = np.linspace(0.0, 1.0, n)[:, None]
     w = _torch(np.asarray(n1, float), None if n2 is None else np.asarray(n2, float))
@@ -66,7 +69,12 @@ def line_seam(joint: str, a: NDArrayF, b: NDArrayF, n1: NDArrayF, n2: NDArrayF |
 
 
 def circle_seam(
-    joint: str, centre: NDArrayF, axis: NDArrayF, radius: float, n1_ra: tuple[float, float], n2_ra: tuple[float, float]
+    joint: str,
+    centre: NDArrayF,
+    axis: NDArrayF,
+    radius: float,
+    n1_ra: tuple[float, float],
+    n2_ra: tuple[float, float],
 ) -> KnownSeam:
     """A full circle; the normals are given as (radial, axial) components."""
     axis = np.asarray(axis, float) / np.linalg.norm(axis)
@@ -95,14 +103,16 @@ def prism(poly: NDArrayF, h0: float, h1: float, R: NDArrayF, origin: NDArrayF) -
     return V, F.astype(np.int64)
 
 
-def box(lo: NDArrayF, hi: NDArrayF) -> tuple[NDArrayF, NDArrayI]:
+def box(lo: npt.ArrayLike, hi: npt.ArrayLike) -> tuple[NDArrayF, NDArrayI]:
     """An axis-aligned box between corners ``lo`` and ``hi`` [m]."""
-    lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+    lo, hi = np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
     poly = [[lo[0], lo[1]], [hi[0], lo[1]], [hi[0], hi[1]], [lo[0], hi[1]]]
     return prism(np.array(poly), lo[2], hi[2], np.eye(3), np.zeros(3))
 
 
-def tube(r_in: float, r_out: float, h0: float, h1: float, n: int, R: NDArrayF, origin: NDArrayF) -> tuple[NDArrayF, NDArrayI]:
+def tube(
+    r_in: float, r_out: float, h0: float, h1: float, n: int, R: NDArrayF, origin: NDArrayF
+) -> tuple[NDArrayF, NDArrayI]:
     """A tube (r_in > 0) or solid cylinder (r_in = 0) along R[:,2], tessellated with n segments."""
     th = 2 * np.pi * np.arange(n) / n
     circ = np.stack([np.cos(th), np.sin(th)], 1)
@@ -121,7 +131,9 @@ def tube(r_in: float, r_out: float, h0: float, h1: float, n: int, R: NDArrayF, o
         (o0 + m, o1 + m, n1_ + m, n0 + m),  # top
         (n0, n1_, o1, o0),  # bottom
     ]
-    F = np.concatenate([np.concatenate([np.stack([a, b, c], 1), np.stack([a, c, d], 1)]) for a, b, c, d in quads])
+    F = np.concatenate(
+        [np.concatenate([np.stack([a, b, c], 1), np.stack([a, c, d], 1)]) for a, b, c, d in quads]
+    )
     return V, F.astype(np.int64)
 
 
@@ -132,7 +144,9 @@ def tjoint(rng: np.random.Generator, lean_deg: float = 90.0, gap: float = 0.0) -
     tw, h = rng.uniform(6, 12) * MM, rng.uniform(40, 100) * MM
     y0 = rng.uniform(-0.2, 0.2) * W
     flush = bool(rng.integers(2))
-    x0, x1 = (-L / 2, L / 2) if flush else (-L / 2 + rng.uniform(10, 30) * MM, L / 2 - rng.uniform(10, 30) * MM)
+    x0, x1 = (
+        (-L / 2, L / 2) if flush else (-L / 2 + rng.uniform(10, 30) * MM, L / 2 - rng.uniform(10, 30) * MM)
+    )
     beta = np.deg2rad(lean_deg)
     c = 1 / np.tan(beta)
     poly = np.array([[y0 - tw / 2, 0], [y0 + tw / 2, 0], [y0 + tw / 2 + h * c, h], [y0 - tw / 2 + h * c, h]])
@@ -168,10 +182,18 @@ def lap(rng: np.random.Generator) -> Assembly:
 
 def butt(rng: np.random.Generator, gap: float) -> Assembly:
     """Two flush plates end to end with a gap [m]: a butt seam on each face."""
-    La, Lb, W, t = rng.uniform(60, 150) * MM, rng.uniform(60, 150) * MM, rng.uniform(80, 200) * MM, rng.uniform(4, 12) * MM
+    La, Lb, W, t = (
+        rng.uniform(60, 150) * MM,
+        rng.uniform(60, 150) * MM,
+        rng.uniform(80, 200) * MM,
+        rng.uniform(4, 12) * MM,
+    )
     a = box([-La, 0, -t], [-gap / 2, W, 0])
     b = box([gap / 2, 0, -t], [Lb, W, 0])
-    seams = (line_seam("butt", [0, 0, 0], [0, W, 0], _Z, None), line_seam("butt", [0, 0, -t], [0, W, -t], -_Z, None))
+    seams = (
+        line_seam("butt", [0, 0, 0], [0, W, 0], _Z, None),
+        line_seam("butt", [0, 0, -t], [0, W, -t], -_Z, None),
+    )
     return Assembly(f"butt_gap{gap / MM:.1f}", (("plate_a", *a), ("plate_b", *b)), seams)
 
 
@@ -240,7 +262,13 @@ def bracket(rng: np.random.Generator) -> Assembly:
     tg, yg = rng.uniform(8, 12) * MM, rng.uniform(-0.2, 0.2) * Wu
     base = box([-L / 2, -W / 2, -t], [L / 2, W / 2, 0])
     upright = box([xu, -Wu / 2, 0], [xu + tu, Wu / 2, H])
-    g = prism(np.array([[xu - a, 0], [xu, 0], [xu, b]]), -(yg + tg / 2), -(yg - tg / 2), np.stack([_X, _Z, -_Y], 1), np.zeros(3))
+    g = prism(
+        np.array([[xu - a, 0], [xu, 0], [xu, b]]),
+        -(yg + tg / 2),
+        -(yg - tg / 2),
+        np.stack([_X, _Z, -_Y], 1),
+        np.zeros(3),
+    )
     hyp = np.array([-b, 0, a]) / np.hypot(a, b)
     y1, y2 = yg - tg / 2, yg + tg / 2
     S = [
@@ -301,14 +329,13 @@ def bent_web(rng: np.random.Generator) -> Assembly:
     web = strip_prism(left, right, h)
     S = []
     for side, sign in ((left, 1.0), (right, -1.0)):
-        for p, q in zip(side[:-1], side[1:], strict=True):
+        for p, q in itertools.pairwise(side):
             t = (q - p) / np.linalg.norm(q - p)
             n2 = sign * np.array([-t[1], t[0], 0.0])
             S.append(line_seam("fillet", np.r_[p, 0], np.r_[q, 0], _Z, n2))
-    for k, sgn in ((0, -1.0), (-1, 1.0)):
-        t = (c[k] - c[k - 1 if k == -1 else 1]) / np.linalg.norm(c[k] - c[k - 1 if k == -1 else 1])
-        S.append(line_seam("fillet", np.r_[right[k], 0], np.r_[left[k], 0], _Z, np.r_[t, 0] * (1 if k == -1 else 1)))
-        del sgn
+    for k, away in ((0, c[0] - c[1]), (-1, c[-1] - c[-2])):  # the web's end faces
+        n2 = np.r_[away / np.linalg.norm(away), 0.0]
+        S.append(line_seam("fillet", np.r_[right[k], 0], np.r_[left[k], 0], _Z, n2))
     return Assembly("bent_web", (("base", *base), ("web", *web)), tuple(S))
 
 
@@ -393,5 +420,7 @@ def perturbed(asm: Assembly, rng: np.random.Generator, noise: float = 0.05 * MM)
         Fs = np.concatenate([Fs, Fs[:1]])
         c = soup.mean(axis=0)
         sliver = c + np.array([[0, 0, 0], [1e-4, 0, 0], [0, 2e-6, 0]])
-        parts.append((name, np.concatenate([soup, sliver]), np.concatenate([Fs, len(soup) + np.arange(3)[None]])))
+        parts.append(
+            (name, np.concatenate([soup, sliver]), np.concatenate([Fs, len(soup) + np.arange(3)[None]]))
+        )
     return Assembly(asm.name + "_noisy", tuple(parts), asm.seams)

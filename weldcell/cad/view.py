@@ -40,7 +40,9 @@ def render_candidates_png(
         for p in parts:
             tri = p.mesh.V[p.mesh.F] * 1e3
             ax.add_collection3d(
-                Poly3DCollection(tri, facecolor=(0.7, 0.7, 0.72, 0.18), edgecolor=(0.4, 0.4, 0.4, 0.08), linewidth=0.2)
+                Poly3DCollection(
+                    tri, facecolor=(0.7, 0.7, 0.72, 0.18), edgecolor=(0.4, 0.4, 0.4, 0.08), linewidth=0.2
+                )
             )
         for i, s in enumerate(candidates):
             pts, _ = s.sample(1e-3)
@@ -59,7 +61,13 @@ def render_candidates_png(
         ax.set_zlabel("z [mm]")
         ax.set_title(sub, fontsize=10)
     handles = [
-        plt.Line2D([0], [0], color=cmap(i % 10), linewidth=3, label=f"{s.id}: {s.joint} {s.curve} {s.length * 1e3:.0f} mm")
+        plt.Line2D(
+            [0],
+            [0],
+            color=cmap(i % 10),
+            linewidth=3,
+            label=f"{s.id}: {s.joint} {s.curve} {s.length * 1e3:.0f} mm",
+        )
         for i, s in enumerate(candidates)
     ]
     if handles:

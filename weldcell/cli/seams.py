@@ -8,7 +8,9 @@ import typer
 
 from weldcell.cli.common import console, err_console, exit_on_error
 
-seams_app = typer.Typer(help="Seams from CAD: detect candidate weld seams on a mesh assembly.", no_args_is_help=True)
+seams_app = typer.Typer(
+    help="Seams from CAD: detect candidate weld seams on a mesh assembly.", no_args_is_help=True
+)
 
 #: Home configurations [deg] written when --home-deg is not given (as in the shipped programs).
 _HOME_DEG = {
@@ -36,22 +38,41 @@ def _floats(text: str | None, n: int | None, option: str) -> tuple[float, ...] |
 
 
 def detect_command(
-    assembly: Path = typer.Argument(..., help="Mesh assembly: STL/OBJ/PLY/OFF/glTF/GLB file or a folder of part files."),
-    output: Path = typer.Option(..., "-o", "--output", help="Program to write (YAML); part meshes go next to it."),
+    assembly: Path = typer.Argument(
+        ..., help="Mesh assembly: STL/OBJ/PLY/OFF/glTF/GLB file or a folder of part files."
+    ),
+    output: Path = typer.Option(
+        ..., "-o", "--output", help="Program to write (YAML); part meshes go next to it."
+    ),
     units: str = typer.Option("mm", "--units", help="Units of the mesh files: mm, cm, m or inch."),
-    tolerance_mm: float = typer.Option(0.5, "--tolerance-mm", help="Largest gap or overlap between parts that counts as contact [mm]."),
-    butt_gap_mm: float = typer.Option(3.0, "--butt-gap-mm", help="Widest gap between two plate edges that is a butt seam [mm]."),
+    tolerance_mm: float = typer.Option(
+        0.5, "--tolerance-mm", help="Largest gap or overlap between parts that counts as contact [mm]."
+    ),
+    butt_gap_mm: float = typer.Option(
+        3.0, "--butt-gap-mm", help="Widest gap between two plate edges that is a butt seam [mm]."
+    ),
     min_length_mm: float = typer.Option(5.0, "--min-length-mm", help="Shortest seam reported [mm]."),
     robot: str = typer.Option("ur5e", "--robot", help="Robot model of the cell."),
     torch: str = typer.Option("torch_mig_22", "--torch", help="Torch model."),
     stickout_mm: float = typer.Option(15.0, "--stickout-mm", help="Wire stick-out [mm]."),
-    home_deg: str | None = typer.Option(None, "--home-deg", help="Home configuration [deg], comma separated (default per robot)."),
-    part_xyz_mm: str | None = typer.Option(
-        None, "--part-xyz-mm", help="Assembly frame origin in the world [mm] 'x,y,z' (default: 450 mm in front of the robot, resting on z = 0)."
+    home_deg: str | None = typer.Option(
+        None, "--home-deg", help="Home configuration [deg], comma separated (default per robot)."
     ),
-    part_rpy_deg: str = typer.Option("0,0,0", "--part-rpy-deg", help="Assembly frame roll, pitch, yaw in the world [deg]."),
-    select: str = typer.Option("all", "--select", help="Candidates written with selected: true: 'all', 'none' or ids 'c1,c3'."),
-    view: Path | None = typer.Option(None, "--view", help="Also write a PNG picture of the candidates with their ids."),
+    part_xyz_mm: str | None = typer.Option(
+        None,
+        "--part-xyz-mm",
+        help="Assembly frame origin in the world [mm] 'x,y,z' "
+        "(default: 450 mm in front of the robot, resting on z = 0).",
+    ),
+    part_rpy_deg: str = typer.Option(
+        "0,0,0", "--part-rpy-deg", help="Assembly frame roll, pitch, yaw in the world [deg]."
+    ),
+    select: str = typer.Option(
+        "all", "--select", help="Candidates written with selected: true: 'all', 'none' or ids 'c1,c3'."
+    ),
+    view: Path | None = typer.Option(
+        None, "--view", help="Also write a PNG picture of the candidates with their ids."
+    ),
 ) -> None:
     """Find candidate fillet, lap and butt seams between the parts of an assembly and write a program.
 
@@ -100,7 +121,9 @@ def detect_command(
             chosen = {x.strip() for x in select.split(",") if x.strip()}
             unknown = sorted(chosen - set(ids))
             if unknown:
-                raise InvalidValueError(f"--select: no candidate {', '.join(unknown)}; candidates: {', '.join(ids) or 'none'}")
+                raise InvalidValueError(
+                    f"--select: no candidate {', '.join(unknown)}; candidates: {', '.join(ids) or 'none'}"
+                )
         xyz = _floats(part_xyz_mm, 3, "--part-xyz-mm")
         if xyz is None:
             allv = np.concatenate([p.mesh.V for p in parts])
@@ -114,7 +137,9 @@ def detect_command(
             rel = part_dir / f"{p.name}.stl"
             save_part_stl(p, out_dir / rel)
             files[p.name] = rel.as_posix()
-        cell = CellPlacement(robot, torch, stickout_mm, home, (xyz[0], xyz[1], xyz[2]), (rpy[0], rpy[1], rpy[2]))
+        cell = CellPlacement(
+            robot, torch, stickout_mm, home, (xyz[0], xyz[1], xyz[2]), (rpy[0], rpy[1], rpy[2])
+        )
         text = program_yaml(candidates, files, cell, name=output.stem, source=assembly.name, selected=chosen)
         try:
             output.write_text(text, encoding="utf-8")
@@ -123,7 +148,9 @@ def detect_command(
         if view is not None:
             from weldcell.cad.view import render_candidates_png
 
-            render_candidates_png(parts, candidates, view, title=f"{assembly.name}: {len(candidates)} seam candidates")
+            render_candidates_png(
+                parts, candidates, view, title=f"{assembly.name}: {len(candidates)} seam candidates"
+            )
 
     table = Table(title=f"{len(candidates)} seam candidates on {assembly.name} ({len(parts)} parts)")
     for col in ("id", "selected", "joint", "curve", "mm", "open angle", "work angle", "on", "with"):
@@ -144,11 +171,14 @@ def detect_command(
     console.print(table)
     console.print(f"wrote {output} (parts in {out_dir / part_dir}/)" + (f" and {view}" if view else ""))
     if not candidates:
-        err_console.print("[bold red]no seam candidates found[/]: the program has no seams and cannot be used")
+        err_console.print(
+            "[bold red]no seam candidates found[/]: the program has no seams and cannot be used"
+        )
         raise typer.Exit(1)
     if not chosen:
         err_console.print(
-            "[yellow]no candidate is selected[/]: set `selected: true` on the seams to weld (plan refuses a program without one)"
+            "[yellow]no candidate is selected[/]: set `selected: true` on the seams to weld "
+            "(plan refuses a program without one)"
         )
 
 
