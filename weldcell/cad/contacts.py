@@ -194,8 +194,8 @@ def _two_surface(
         margin=0.1 * opt.probe,
         cos_min=cos_n,
     )
-    air = _free_air(parts, root + opt.probe * _unit(u - df))
-    ok = on & air
+    ok = on.copy()
+    ok[on] = _free_air(parts, (root + opt.probe * _unit(u - df))[on])
     keep = keep[ok]
     return keep, a[keep] + shift[ok], b[keep] + shift[ok], n1k[ok], n2k[ok]
 
@@ -234,8 +234,8 @@ def _butt(
     beyond = mid[keep] + (np.maximum(g, 0.0) + opt.probe)[:, None] * ne
     flush, _ = on_faces(B.mesh, beyond, nt, plane_tol=opt.gap_tol, margin=0.1 * opt.probe, cos_min=cos_n)
     shift = (0.5 * g)[:, None] * ne
-    air = _free_air(parts, mid[keep] + shift + opt.probe * nt)
-    ok = flush & air
+    ok = flush.copy()
+    ok[flush] = _free_air(parts, (mid[keep] + shift + opt.probe * nt)[flush])
     keep = keep[ok]
     nan = np.full((len(keep), 3), np.nan)
     return keep, a[keep] + shift[ok], b[keep] + shift[ok], nt[ok], nan

@@ -31,6 +31,8 @@ class TriMesh:
         N: Unit outward face normals, shape (m, 3).
         A: First corner of every face [m], shape (m, 3).
         E: Inward unit normals of the three face edges, in the face plane, shape (m, 3, 3).
+        lo: Lower corner of every face's bounding box [m], shape (m, 3).
+        hi: Upper corner of every face's bounding box [m], shape (m, 3).
     """
 
     V: NDArrayF
@@ -38,6 +40,8 @@ class TriMesh:
     N: NDArrayF
     A: NDArrayF
     E: NDArrayF
+    lo: NDArrayF
+    hi: NDArrayF
 
 
 def weld_vertices(V: NDArrayF, F: NDArrayI, tol: float) -> tuple[NDArrayF, NDArrayI]:
@@ -81,7 +85,8 @@ def trimesh_from_arrays(V: NDArrayF, F: NDArrayI) -> TriMesh:
     for k, (p, q) in enumerate(((a, b), (b, c), (c, a))):
         e = np.cross(N, q - p)
         E[:, k] = e / np.linalg.norm(e, axis=1, keepdims=True)
-    return TriMesh(V=V, F=F, N=N, A=a, E=E)
+    tri = V[F]
+    return TriMesh(V=V, F=F, N=N, A=a, E=E, lo=tri.min(axis=1), hi=tri.max(axis=1))
 
 
 def sharp_convex_edges(mesh: TriMesh, min_turn: float) -> tuple[NDArrayI, NDArrayI]:
@@ -153,25 +158,49 @@ def on_faces(
     k = len(p)
     found = np.zeros(k, dtype=bool)
     dist = np.full(k, np.nan)
-    T = len(mesh.F)
-    if k == 0 or T == 0:
+    if k == 0 or len(mesh.F) == 0:
         return found, dist
-    step = max(1, _CHUNK // T)
-    for i in range(0, k, step):
-        pp, nn = p[i : i + step], n[i : i + step]
-        ok = nn @ mesh.N.T >= cos_min  # (c, T)
-        d = np.einsum("ctj,tj->ct", pp[:, None, :] - mesh.A[None], mesh.N)
-        ok &= np.abs(d) <= plane_tol
-        q = pp[:, None, :] - d[..., None] * mesh.N[None]
-        for e in range(3):
-            corner = mesh.V[mesh.F[:, e]]
-            ok &= np.einsum("ctj,tj->ct", q - corner[None], mesh.E[:, e]) >= -margin
-        dd = np.where(ok, np.abs(d), np.inf)
-        j = np.argmin(dd, axis=1)
-        hit = np.isfinite(dd[np.arange(len(pp)), j])
-        found[i : i + step] = hit
-        dist[i : i + step] = np.where(hit, d[np.arange(len(pp)), j], np.nan)
+    # points in spatial order, so that each chunk is compact and meets few faces
+    cell = max(plane_tol + margin, 1e-3) * 8
+    order = np.lexsort(np.floor(p / cell).T[::-1])
+    reach = plane_tol + margin
+    for i in range(0, k, 256):
+        idx = order[i : i + 256]
+        pp, nn = p[idx], n[idx]
+        lo, hi = pp.min(axis=0) - reach, pp.max(axis=0) + reach
+        t = np.flatnonzero(np.all((mesh.hi >= lo) & (mesh.lo <= hi), axis=1))
+        for j in range(0, len(idx), max(1, _CHUNK // max(len(t), 1))):
+            sub = slice(j, j + max(1, _CHUNK // max(len(t), 1)))
+            hit, d = _on_faces_chunk(mesh, t, pp[sub], nn[sub], plane_tol, margin, cos_min)
+            found[idx[sub]] = hit
+            dist[idx[sub]] = d
     return found, dist
+
+
+def _on_faces_chunk(
+    mesh: TriMesh,
+    t: NDArrayI,
+    pp: NDArrayF,
+    nn: NDArrayF,
+    plane_tol: float,
+    margin: float,
+    cos_min: float,
+) -> tuple[npt.NDArray[np.bool_], NDArrayF]:
+    if len(t) == 0:
+        return np.zeros(len(pp), dtype=bool), np.full(len(pp), np.nan)
+    N, A, E = mesh.N[t], mesh.A[t], mesh.E[t]
+    ok = nn @ N.T >= cos_min  # (c, T)
+    d = np.einsum("ctj,tj->ct", pp[:, None, :] - A[None], N)
+    ok &= np.abs(d) <= plane_tol
+    q = pp[:, None, :] - d[..., None] * N[None]
+    for e in range(3):
+        corner = mesh.V[mesh.F[t, e]]
+        ok &= np.einsum("ctj,tj->ct", q - corner[None], E[:, e]) >= -margin
+    dd = np.where(ok, np.abs(d), np.inf)
+    j = np.argmin(dd, axis=1)
+    rows = np.arange(len(pp))
+    hit = np.isfinite(dd[rows, j])
+    return hit, np.where(hit, d[rows, j], np.nan)
 
 
 def winding_number(mesh: TriMesh, p: NDArrayF) -> NDArrayF:
