@@ -36,6 +36,8 @@ class CellPlacement:
         part_xyz_mm: Assembly (part) frame origin in the world [mm].
         part_rpy_deg: Its roll, pitch, yaw [deg] (URDF convention).
         clearance_mm: Clearance the planner keeps from the bodies [mm].
+        base_xyz_mm: Robot base origin in the world [mm].
+        base_rpy_deg: Robot base roll, pitch, yaw [deg].
     """
 
     robot: str
@@ -45,6 +47,8 @@ class CellPlacement:
     part_xyz_mm: tuple[float, float, float]
     part_rpy_deg: tuple[float, float, float] = (0.0, 0.0, 0.0)
     clearance_mm: float = 2.0
+    base_xyz_mm: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    base_rpy_deg: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
 def _v(x: NDArrayF, scale: float = 1e3) -> str:
@@ -110,14 +114,14 @@ def program_yaml(
         "",
         "cell:",
         f"  robot: {cell.robot}",
-        "  base: {xyz_mm: [0, 0, 0], rpy_deg: [0, 0, 0]}",
+        f"  base: {{xyz_mm: [{_nums(cell.base_xyz_mm)}], rpy_deg: [{_nums(cell.base_rpy_deg)}]}}",
         f"  torch: {{model: {cell.torch}, stickout_mm: {cell.stickout_mm:g}}}",
         f"  home_deg: [{', '.join(f'{q:g}' for q in cell.home_deg)}]",
         f"  clearance_mm: {cell.clearance_mm:g}",
         "  bodies:",
     ]
-    xyz = ", ".join(f"{c + 0.0:.4f}".rstrip("0").rstrip(".") for c in cell.part_xyz_mm)
-    rpy = ", ".join(f"{c:g}" for c in cell.part_rpy_deg)
+    xyz = _nums(cell.part_xyz_mm)
+    rpy = _nums(cell.part_rpy_deg)
     for part, f in part_files.items():
         L += [
             f"    - name: {part}",
@@ -167,6 +171,10 @@ def program_yaml(
         if abs(wa - PROCEDURE_WORK_ANGLE_DEG[s.joint]) > 0.05:
             L.append(f"    passes: [{{work_angle_deg: {wa:.2f}}}]")
     return "\n".join(L) + "\n"
+
+
+def _nums(v: tuple[float, ...]) -> str:
+    return ", ".join(f"{c + 0.0:.4f}".rstrip("0").rstrip(".") for c in v)
 
 
 def _q(text: str) -> str:

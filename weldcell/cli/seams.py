@@ -19,6 +19,10 @@ _HOME_DEG = {
     "ur10e": (0, -100, 100, -90, -90, 0),
     "ur16e": (0, -100, 100, -90, -90, 0),
     "kr6_r900": (0, -90, 90, 0, 90, 0),
+    "kr10_r1420": (0, -90, 90, 0, 60, 0),
+    "arcmate100id": (0, 0, 0, 0, -90, 0),
+    "crx10ial": (0, 0, 0, 0, -90, 0),
+    "irb1520id": (0, 0, 0, 0, 60, 0),
 }
 _UNITS = {"mm": 1e-3, "m": 1.0, "cm": 1e-2, "inch": 25.4e-3}
 
@@ -64,6 +68,10 @@ def detect_command(
         help="Assembly frame origin in the world [mm] 'x,y,z' "
         "(default: 450 mm in front of the robot, resting on z = 0).",
     ),
+    base_xyz_mm: str = typer.Option("0,0,0", "--base-xyz-mm", help="Robot base in the world [mm] 'x,y,z'."),
+    base_rpy_deg: str = typer.Option(
+        "0,0,0", "--base-rpy-deg", help="Robot base roll, pitch, yaw [deg] (180,0,0: hanging; wall: ±90)."
+    ),
     part_rpy_deg: str = typer.Option(
         "0,0,0", "--part-rpy-deg", help="Assembly frame roll, pitch, yaw in the world [deg]."
     ),
@@ -100,7 +108,9 @@ def detect_command(
                 raise InvalidValueError(f"--robot {robot}: give its home configuration with --home-deg")
             home = tuple(float(q) for q in _HOME_DEG[robot])
         rpy = _floats(part_rpy_deg, 3, "--part-rpy-deg")
-        assert rpy is not None  # mypy
+        bxyz = _floats(base_xyz_mm, 3, "--base-xyz-mm")
+        brpy = _floats(base_rpy_deg, 3, "--base-rpy-deg")
+        assert rpy is not None and bxyz is not None and brpy is not None  # mypy
         try:
             opt = DetectOptions(
                 gap_tol=tolerance_mm * 1e-3,
@@ -138,7 +148,14 @@ def detect_command(
             save_part_stl(p, out_dir / rel)
             files[p.name] = rel.as_posix()
         cell = CellPlacement(
-            robot, torch, stickout_mm, home, (xyz[0], xyz[1], xyz[2]), (rpy[0], rpy[1], rpy[2])
+            robot,
+            torch,
+            stickout_mm,
+            home,
+            (xyz[0], xyz[1], xyz[2]),
+            (rpy[0], rpy[1], rpy[2]),
+            base_xyz_mm=(bxyz[0], bxyz[1], bxyz[2]),
+            base_rpy_deg=(brpy[0], brpy[1], brpy[2]),
         )
         text = program_yaml(candidates, files, cell, name=output.stem, source=assembly.name, selected=chosen)
         try:
