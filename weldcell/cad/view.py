@@ -41,7 +41,7 @@ def render_candidates_png(
             tri = p.mesh.V[p.mesh.F] * 1e3
             ax.add_collection3d(
                 Poly3DCollection(
-                    tri, facecolor=(0.7, 0.7, 0.72, 0.18), edgecolor=(0.4, 0.4, 0.4, 0.08), linewidth=0.2
+                    tri, facecolor=(0.62, 0.64, 0.68, 0.3), edgecolor=(0.3, 0.3, 0.3, 0.15), linewidth=0.2
                 )
             )
         for i, s in enumerate(candidates):
@@ -58,7 +58,10 @@ def render_candidates_png(
         ax.view_init(elev=elev, azim=azim)
         ax.set_xlabel("x [mm]")
         ax.set_ylabel("y [mm]")
-        ax.set_zlabel("z [mm]")
+        if elev > 80:
+            ax.set_zticks([])
+        else:
+            ax.set_zlabel("z [mm]")
         ax.set_title(sub, fontsize=10)
     handles = [
         plt.Line2D(
