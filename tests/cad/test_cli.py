@@ -59,5 +59,7 @@ def test_options_and_failures(weldcell: Run, tmp_path: Path) -> None:
     assert code == 2 and "--robot 'abc': unknown" in out
     code, out = weldcell("seams", "detect", stl, "-o", tmp_path / "g.yaml", "--units", "yd")
     assert code == 2 and "--units 'yd'" in out
+    code, out = weldcell("seams", "detect", stl, "-o", tmp_path / "g.yaml", "--max-open-deg", "30")
+    assert code == 2 and "--max-open-deg" in out and "45.0° and 30.0°" in out
     code, out = weldcell("seams", "detect", tmp_path / "nope.stl", "-o", tmp_path / "g.yaml")
     assert code == 2 and "nope.stl: file not found" in out

@@ -64,6 +64,8 @@ class DetectOptions:
             v = getattr(self, name)
             if not (np.isfinite(v) and v > 0):
                 raise InvalidValueError(f"DetectOptions.{name} must be > 0, got {v}")
+        if not (np.isfinite(self.min_length) and self.min_length >= 0):
+            raise InvalidValueError(f"DetectOptions.min_length must be >= 0, got {self.min_length}")
         if not 0 < self.min_interior < self.max_interior < np.pi:
             raise InvalidValueError(
                 "DetectOptions: need 0 < min_interior < max_interior < 180°, got "

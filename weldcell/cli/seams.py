@@ -56,6 +56,12 @@ def detect_command(
         3.0, "--butt-gap-mm", help="Widest gap between two plate edges that is a butt seam [mm]."
     ),
     min_length_mm: float = typer.Option(5.0, "--min-length-mm", help="Shortest seam reported [mm]."),
+    min_open_deg: float = typer.Option(
+        45.0, "--min-open-deg", help="Smallest open angle of a fillet/lap [deg]."
+    ),
+    max_open_deg: float = typer.Option(
+        150.0, "--max-open-deg", help="Largest open angle of a fillet/lap [deg]."
+    ),
     robot: str = typer.Option("ur5e", "--robot", help="Robot model of the cell."),
     torch: str = typer.Option("torch_mig_22", "--torch", help="Torch model."),
     stickout_mm: float = typer.Option(15.0, "--stickout-mm", help="Wire stick-out [mm]."),
@@ -116,10 +122,14 @@ def detect_command(
                 gap_tol=tolerance_mm * 1e-3,
                 butt_gap_max=butt_gap_mm * 1e-3,
                 min_length=min_length_mm * 1e-3,
+                min_interior=float(np.deg2rad(min_open_deg)),
+                max_interior=float(np.deg2rad(max_open_deg)),
                 probe=max(1.5e-3, 3 * tolerance_mm * 1e-3),
             )
         except ValueError as err:
-            raise InvalidValueError(f"--tolerance-mm / --butt-gap-mm / --min-length-mm: {err}") from None
+            raise InvalidValueError(
+                f"--tolerance-mm / --butt-gap-mm / --min-length-mm / --min-open-deg / --max-open-deg: {err}"
+            ) from None
         parts = load_assembly(assembly, _UNITS[units], opt)
         candidates = detect_seams(parts, opt)
         ids = [c.id for c in candidates]
