@@ -105,11 +105,11 @@ def chains_from_contacts(c: Contacts, opt: DetectOptions) -> list[Chain]:
         for e in adj[n]:
             if e not in used:
                 nodes, pcs = walk(n, e)
-                chains += _cut(nodes, pcs, c, na, node_p, node_key, opt, closed=False)
+                chains += _cut(nodes, pcs, c, node_p, node_key, opt, closed=False)
     for e_rest in sel.tolist():
         if e_rest not in used:
             nodes, pcs = walk(int(na[e_rest]), e_rest)
-            chains += _cut(nodes, pcs, c, na, node_p, node_key, opt, closed=nodes[0] == nodes[-1])
+            chains += _cut(nodes, pcs, c, node_p, node_key, opt, closed=nodes[0] == nodes[-1])
     return chains
 
 
@@ -117,7 +117,6 @@ def _cut(
     nodes: list[int],
     pcs: list[int],
     c: Contacts,
-    na: npt.NDArray[np.int64],
     node_p: NDArrayF,
     node_key: npt.NDArray[np.bool_],
     opt: DetectOptions,
@@ -161,7 +160,6 @@ def _cut(
                 closed=closed,
             )
         )
-    del na
     return out
 
 

@@ -87,8 +87,11 @@ def _dot(x: NDArrayF, y: NDArrayF) -> NDArrayF:
     return np.einsum("ij,ij->i", x, y)
 
 
-def _pieces(part: Part, sel: npt.NDArray[np.int64], step: float) -> tuple[NDArrayF, ...]:
-    """Cut the selected edges into pieces: (edge index, a, b, a_vertex, b_vertex)."""
+def _pieces(
+    part: Part, sel: npt.NDArray[np.int64], step: float
+) -> tuple[npt.NDArray[np.int64], NDArrayF, NDArrayF, NDArrayB, NDArrayB]:
+    """Cut the selected edges into pieces of at most ``step`` [m]: (edge index, start, end, start
+    is a mesh vertex, end is a mesh vertex)."""
     V = part.mesh.V
     e = part.edges[sel]
     p0, p1 = V[e[:, 0]], V[e[:, 1]]
@@ -99,13 +102,7 @@ def _pieces(part: Part, sel: npt.NDArray[np.int64], step: float) -> tuple[NDArra
     f0 = (k / n[idx])[:, None]
     f1 = ((k + 1) / n[idx])[:, None]
     d = p1[idx] - p0[idx]
-    return (
-        sel[idx].astype(np.float64),
-        p0[idx] + f0 * d,
-        p0[idx] + f1 * d,
-        (k == 0).astype(np.float64),
-        (k == n[idx] - 1).astype(np.float64),
-    )
+    return sel[idx], p0[idx] + f0 * d, p0[idx] + f1 * d, k == 0, k == n[idx] - 1
 
 
 def _near(part: Part, box: NDArrayF, pad: float) -> npt.NDArray[np.int64]:
@@ -135,8 +132,7 @@ def pair_contacts(parts: list[Part], i_a: int, i_b: int, opt: DetectOptions) -> 
     sel = _near(A, B.bounds(), opt.gap_tol + opt.butt_gap_max + opt.probe)
     if len(sel) == 0:
         return []
-    ei, a, b, av, bv = _pieces(A, sel, opt.sample_step)
-    edge = ei.astype(np.int64)
+    edge, a, b, av, bv = _pieces(A, sel, opt.sample_step)
     mid = 0.5 * (a + b)
     t = _unit(b - a)
     out: list[Contacts] = []
@@ -146,12 +142,12 @@ def pair_contacts(parts: list[Part], i_a: int, i_b: int, opt: DetectOptions) -> 
         got = _two_surface(parts, B, a, b, mid, t, A.mesh.N[f_c], A.mesh.N[f_f], opt)
         if got is not None:
             keep, ra, rb, n1, n2 = got
-            out.append(Contacts(TWO_SURFACE, i_b, i_a, ra, rb, av[keep] > 0, bv[keep] > 0, mid[keep], n1, n2))
+            out.append(Contacts(TWO_SURFACE, i_b, i_a, ra, rb, av[keep], bv[keep], mid[keep], n1, n2))
         if i_a < i_b:
             got = _butt(parts, B, a, b, mid, t, A.mesh.N[f_c], A.mesh.N[f_f], opt)
             if got is not None:
                 keep, ra, rb, n1, n2 = got
-                out.append(Contacts(BUTT, i_b, i_a, ra, rb, av[keep] > 0, bv[keep] > 0, mid[keep], n1, n2))
+                out.append(Contacts(BUTT, i_b, i_a, ra, rb, av[keep], bv[keep], mid[keep], n1, n2))
     return out
 
 
