@@ -39,3 +39,16 @@ def test_none_selected_is_an_error(tmp_path: Path) -> None:
     ids = [s.id for s in load_program(data_dir("programs") / "box_frame.yaml").seams]
     with pytest.raises(ProgramError, match="no seam is selected"):
         load_program(_with_selected(tmp_path, dict.fromkeys(ids, False)))
+
+
+def test_sequence_may_leave_out_unselected_seams(tmp_path: Path) -> None:
+    ids = [s.id for s in load_program(data_dir("programs") / "box_frame.yaml").seams]
+    path = _with_selected(tmp_path, {ids[0]: False})
+    path.write_text(path.read_text() + f"sequence: [{', '.join(ids[1:])}]\n")
+    prog = load_program(path)
+    assert prog.sequence == tuple(ids[1:])
+    path.write_text(
+        path.read_text().replace(f"sequence: [{', '.join(ids[1:])}]", f"sequence: [{', '.join(ids[2:])}]")
+    )
+    with pytest.raises(ProgramError, match=f"seams missing from the sequence: {ids[1]}"):
+        load_program(path)

@@ -151,7 +151,8 @@ def _check_sequence(spec: ProgramSpec, chk: Checker) -> tuple[str, ...] | None:
         if sid in seen:
             chk.fail(("sequence", k), f"seam '{sid}' is listed twice")
         seen.add(sid)
-    missing = [i for i in ids if i not in seen]
+    optional = {s.id for s in spec.seams if not s.selected}  # unselected seams may be left out
+    missing = [i for i in ids if i not in seen and i not in optional]
     if missing:
         chk.fail(
             ("sequence",),
@@ -194,6 +195,6 @@ def _check_precedence(spec: ProgramSpec, chk: Checker) -> tuple[tuple[str, str],
     if spec.sequence is not None:
         pos = {sid: k for k, sid in enumerate(spec.sequence)}
         for k, (a, b) in enumerate(pairs):
-            if pos[a] > pos[b]:
+            if a in pos and b in pos and pos[a] > pos[b]:
                 chk.fail(("precedence", k), f"the sequence welds '{b}' before '{a}', against this precedence")
     return tuple(pairs)
