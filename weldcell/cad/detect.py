@@ -153,10 +153,14 @@ def _candidate(
     length = _piece_length(pc)
     if length < opt.min_length:
         return None
-    n1, n2, t0 = _start_normals(ch, pc)
-    mid = ch.edge_point[(pc.i0 + pc.i1) // 2]
+    n1, n2, _ = _start_normals(ch, pc)
+    # the joint's shape is judged in the middle of the piece, with the local tangent and normals
+    k = (pc.i0 + pc.i1) // 2
+    mid = ch.edge_point[k]
+    t_mid = _unit(ch.points[k + 1] - ch.points[k])
+    n1_mid, n2_mid = ch.n1[k], ch.n2[k]
     if kind == BUTT:
-        if not _is_butt(parts[i2], parts[i1], mid, t0, n1, length, opt):
+        if not _is_butt(parts[i2], parts[i1], mid, t_mid, n1_mid, length, opt):
             return None
         joint, interior, work = "butt", float(np.pi), float(np.pi / 2)
     else:
@@ -165,7 +169,7 @@ def _candidate(
         if not opt.min_interior <= interior <= opt.max_interior:
             return None
         work = interior / 2
-        joint = "lap" if _is_lap(parts[i2], mid, t0, n1, n2, opt) else "fillet"
+        joint = "lap" if _is_lap(parts[i2], mid, t_mid, n1_mid, n2_mid, opt) else "fillet"
     return SeamCandidate(
         id="c0",
         joint=joint,
@@ -197,9 +201,15 @@ def _is_lap(
     ext = np.ptp(part.mesh.V @ np.stack([n1, t, u], axis=1), axis=0)
     if ext[0] > 0.5 * min(ext[1], ext[2]):
         return False
-    inside = p_edge + 0.2 * opt.probe * _unit(n1 - n2)
-    d = ray_exit(part.mesh, np.stack([inside, inside]), np.stack([n1, -u]))
-    return bool(np.isfinite(d[0]) and d[0] <= 0.5 * d[1])
+    inside = p_edge + max(0.2 * opt.probe, 0.6e-3) * _unit(n1 - n2)  # 0.4 mm or more off both faces
+    h0, w0 = ray_exit(part.mesh, np.stack([inside, inside]), np.stack([n1, -u]))
+    if not (np.isfinite(h0) and np.isfinite(w0)):
+        return False
+    # again from half way across, so that a ray along a noisy face does not graze it
+    starts = np.stack([p_edge - 0.5 * min(w0, 0.01) * u, p_edge + 0.5 * min(h0, 0.01) * n1])
+    starts += 0.2 * opt.probe * np.stack([n1, -u])
+    h, w = ray_exit(part.mesh, starts, np.stack([n1, -u]))
+    return bool(np.isfinite(h) and np.isfinite(w) and h <= 0.5 * w)
 
 
 def _is_butt(
@@ -219,11 +229,17 @@ def _is_butt(
     if np.max(wa) < 0.5:
         return False
     s = 1.0 if wa[0] >= wa[1] else -1.0
-    # well inside, so that a ray along a noisy face does not cross it
-    in_a = p_edge - eps * n1 + s * 4 * opt.probe * x
-    in_b = p_edge - eps * n1 - s * (opt.butt_gap_max + 4 * opt.probe) * x
-    if winding_number(b.mesh, in_b[None])[0] < 0.5:
+    # start the depth rays half way across each plate, so that they do not graze a noisy face
+    start = p_edge - eps * n1
+    ta = ray_exit(a.mesh, cands[0 if s > 0 else 1][None], (s * x)[None])[0]
+    gap = ray_exit(b.mesh, start[None], (-s * x)[None])[0]
+    if not (np.isfinite(ta) and np.isfinite(gap)) or gap > opt.butt_gap_max + eps:
         return False
+    tb = ray_exit(b.mesh, (start - s * (gap + eps) * x)[None], (-s * x)[None])[0]
+    if not np.isfinite(tb):
+        return False
+    in_a = start + s * (eps + 0.5 * min(ta, 0.05)) * x
+    in_b = start - s * (gap + eps + 0.5 * min(tb, 0.05)) * x
     da = ray_exit(a.mesh, in_a[None], -n1[None])[0]
     db = ray_exit(b.mesh, in_b[None], -n1[None])[0]
     if not (np.isfinite(da) and np.isfinite(db)):
