@@ -232,14 +232,17 @@ def _is_butt(
     # start the depth rays half way across each plate, so that they do not graze a noisy face
     start = p_edge - eps * n1
     ta = ray_exit(a.mesh, cands[0 if s > 0 else 1][None], (s * x)[None])[0]
-    gap = ray_exit(b.mesh, start[None], (-s * x)[None])[0]
-    if not (np.isfinite(ta) and np.isfinite(gap)) or gap > opt.butt_gap_max + eps:
-        return False
-    tb = ray_exit(b.mesh, (start - s * (gap + eps) * x)[None], (-s * x)[None])[0]
-    if not np.isfinite(tb):
+    b0 = start - s * eps * x  # just across the root: inside b when the plates touch or overlap
+    if winding_number(b.mesh, b0[None])[0] < 0.5:
+        gap = ray_exit(b.mesh, start[None], (-s * x)[None])[0]
+        if not np.isfinite(gap) or gap > opt.butt_gap_max + eps:
+            return False
+        b0 = start - s * (gap + eps) * x
+    tb = ray_exit(b.mesh, b0[None], (-s * x)[None])[0]
+    if not (np.isfinite(ta) and np.isfinite(tb)):
         return False
     in_a = start + s * (eps + 0.5 * min(ta, 0.05)) * x
-    in_b = start - s * (gap + eps + 0.5 * min(tb, 0.05)) * x
+    in_b = b0 - s * 0.5 * min(tb, 0.05) * x
     da = ray_exit(a.mesh, in_a[None], -n1[None])[0]
     db = ray_exit(b.mesh, in_b[None], -n1[None])[0]
     if not (np.isfinite(da) and np.isfinite(db)):
