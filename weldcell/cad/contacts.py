@@ -38,12 +38,14 @@ class Part:
         mesh: Its cleaned mesh, in the assembly frame [m].
         edges: Sharp convex edges (vertex pairs), shape (k, 2).
         edge_faces: The two faces of each edge, shape (k, 2).
+        normals: Face normals averaged with coplanar neighbours (less noisy), shape (m, 3).
     """
 
     name: str
     mesh: TriMesh
     edges: npt.NDArray[np.int64]
     edge_faces: npt.NDArray[np.int64]
+    normals: NDArrayF
 
     def bounds(self) -> NDArrayF:
         """Axis-aligned bounds [m], shape (2, 3): min, max."""
@@ -139,12 +141,12 @@ def pair_contacts(parts: list[Part], i_a: int, i_b: int, opt: DetectOptions) -> 
     for c in (0, 1):
         f_c = A.edge_faces[edge, c]
         f_f = A.edge_faces[edge, 1 - c]
-        got = _two_surface(parts, B, a, b, mid, t, A.mesh.N[f_c], A.mesh.N[f_f], opt)
+        got = _two_surface(parts, B, a, b, mid, t, A.normals[f_c], A.normals[f_f], opt)
         if got is not None:
             keep, ra, rb, n1, n2 = got
             out.append(Contacts(TWO_SURFACE, i_b, i_a, ra, rb, av[keep], bv[keep], mid[keep], n1, n2))
         if i_a < i_b:
-            got = _butt(parts, B, a, b, mid, t, A.mesh.N[f_c], A.mesh.N[f_f], opt)
+            got = _butt(parts, B, a, b, mid, t, A.normals[f_c], A.normals[f_f], opt)
             if got is not None:
                 keep, ra, rb, n1, n2 = got
                 out.append(Contacts(BUTT, i_b, i_a, ra, rb, av[keep], bv[keep], mid[keep], n1, n2))
@@ -172,17 +174,22 @@ def _two_surface(
     keep = np.flatnonzero((interior >= opt.min_interior) & (interior <= opt.max_interior))
     if len(keep) == 0:
         return None
-    found, d = on_faces(B.mesh, mid[keep], n1[keep], plane_tol=opt.gap_tol, margin=opt.gap_tol, cos_min=cos_n)
-    keep, d = keep[found], d[found]
+    found, d, face = on_faces(
+        B.mesh, mid[keep], n1[keep], plane_tol=opt.gap_tol, margin=opt.gap_tol, cos_min=cos_n
+    )
+    keep, d, face = keep[found], d[found], face[found]
     if len(keep) == 0:
         return None
-    n1k, n2k, tk = n1[keep], n2[keep], t[keep]
+    # surface 1 is B's face: its (smoothed) normal, made perpendicular to the edge
+    n2k, tk = n2[keep], t[keep]
+    n1k = B.normals[face]
+    n1k = _unit(n1k - _dot(n1k, tk)[:, None] * tk)
     df = np.cross(tk, n2k)  # in the free face, across the edge
     df *= np.where(_dot(df, n1k) > 0, -1.0, 1.0)[:, None]  # towards B
     shift = (d / np.maximum(-_dot(df, n1k), 1e-3))[:, None] * df
     root = mid[keep] + shift
     u = _unit(n2k - _dot(n2k, n1k)[:, None] * n1k)  # in B's face, away from A: the open side
-    on, _ = on_faces(
+    on, _, _ = on_faces(
         B.mesh,
         root + opt.probe * u,
         n1k,
@@ -214,7 +221,7 @@ def _butt(
     if len(keep) == 0:
         return None
     inset = 0.2 * opt.probe
-    found, g = on_faces(
+    found, g, _ = on_faces(
         B.mesh,
         mid[keep] - inset * n_top[keep],
         -n_e[keep],
@@ -228,7 +235,7 @@ def _butt(
         return None
     ne, nt = n_e[keep], n_top[keep]
     beyond = mid[keep] + (np.maximum(g, 0.0) + opt.probe)[:, None] * ne
-    flush, _ = on_faces(B.mesh, beyond, nt, plane_tol=opt.gap_tol, margin=0.1 * opt.probe, cos_min=cos_n)
+    flush, _, _ = on_faces(B.mesh, beyond, nt, plane_tol=opt.gap_tol, margin=0.1 * opt.probe, cos_min=cos_n)
     shift = (0.5 * g)[:, None] * ne
     ok = flush.copy()
     ok[flush] = _free_air(parts, (mid[keep] + shift + opt.probe * nt)[flush])

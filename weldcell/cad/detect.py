@@ -16,7 +16,14 @@ import numpy.typing as npt
 
 from weldcell.cad.chains import Chain, Piece, chains_from_contacts, fit_chain
 from weldcell.cad.contacts import BUTT, Part, pair_contacts
-from weldcell.cad.mesh import ray_exit, sharp_convex_edges, trimesh_from_arrays, weld_vertices, winding_number
+from weldcell.cad.mesh import (
+    ray_exit,
+    sharp_convex_edges,
+    smoothed_normals,
+    trimesh_from_arrays,
+    weld_vertices,
+    winding_number,
+)
 from weldcell.cad.seam import DetectOptions, SeamCandidate
 from weldcell.errors import InvalidValueError
 
@@ -40,7 +47,8 @@ def make_part(name: str, V: NDArrayF, F: npt.NDArray[np.int64], opt: DetectOptio
         raise InvalidValueError(f"part {name!r}: no faces with area left after cleaning the mesh")
     mesh = trimesh_from_arrays(Vc, Fc)
     edges, faces = sharp_convex_edges(mesh, opt.sharp_angle)
-    return Part(name=name, mesh=mesh, edges=edges, edge_faces=faces)
+    normals = smoothed_normals(mesh, np.deg2rad(2.0))
+    return Part(name=name, mesh=mesh, edges=edges, edge_faces=faces, normals=normals)
 
 
 def detect_seams(parts: Sequence[Part], opt: DetectOptions | None = None) -> tuple[SeamCandidate, ...]:

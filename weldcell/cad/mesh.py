@@ -119,6 +119,27 @@ def sharp_convex_edges(mesh: TriMesh, min_turn: float) -> tuple[NDArrayI, NDArra
     return edges[keep], np.stack([f0[keep], f1[keep]], axis=1)
 
 
+def smoothed_normals(mesh: TriMesh, max_angle: float) -> NDArrayF:
+    """Face normals averaged (area-weighted) with the neighbours sharing an edge whose normal is
+    within ``max_angle`` [rad]: a flat face split into triangles gets one less noisy normal; on a
+    tessellated curve the neighbours are symmetric about the face, so its normal stays. (m, 3)."""
+    F = mesh.F
+    e = np.sort(np.concatenate([F[:, [0, 1]], F[:, [1, 2]], F[:, [2, 0]]]), axis=1)
+    fid = np.tile(np.arange(len(F)), 3)
+    _, inv, cnt = np.unique(e, axis=0, return_inverse=True, return_counts=True)
+    inv = inv.ravel()
+    two = np.flatnonzero(cnt[inv] == 2)
+    pair = two[np.argsort(inv[two], kind="stable")].reshape(-1, 2)
+    f0, f1 = fid[pair[:, 0]], fid[pair[:, 1]]
+    a, b, c = mesh.V[F[:, 0]], mesh.V[F[:, 1]], mesh.V[F[:, 2]]
+    w = mesh.N * (0.5 * np.linalg.norm(np.cross(b - a, c - a), axis=1))[:, None]
+    near = np.einsum("ij,ij->i", mesh.N[f0], mesh.N[f1]) >= np.cos(max_angle)
+    acc = w.copy()
+    np.add.at(acc, f0[near], w[f1[near]])
+    np.add.at(acc, f1[near], w[f0[near]])
+    return acc / np.linalg.norm(acc, axis=1, keepdims=True)
+
+
 def _not_on_edge(tri: NDArrayI, edges: NDArrayI) -> npt.NDArray[np.bool_]:
     return (tri != edges[:, [0]]) & (tri != edges[:, [1]])
 
@@ -136,7 +157,7 @@ def on_faces(
     plane_tol: float,
     margin: float,
     cos_min: float,
-) -> tuple[npt.NDArray[np.bool_], NDArrayF]:
+) -> tuple[npt.NDArray[np.bool_], NDArrayF, NDArrayI]:
     """Whether each point lies on a face of ``mesh`` whose normal is close to the given one.
 
     A point is on a face when its distance to the face plane is at most ``plane_tol``, its
@@ -152,14 +173,16 @@ def on_faces(
         cos_min: Smallest cosine between the face normal and ``n``.
 
     Returns:
-        (found, d): shape (k,) each; ``d`` is the signed distance [m] of the point from the
-        nearest such face plane (> 0 on the outside), NaN where none was found.
+        (found, d, face): shape (k,) each; ``d`` is the signed distance [m] of the point from the
+        nearest such face plane (> 0 on the outside), NaN where none was found; ``face`` is that
+        face's index (-1 where none).
     """
     k = len(p)
     found = np.zeros(k, dtype=bool)
     dist = np.full(k, np.nan)
+    face = np.full(k, -1, dtype=np.int64)
     if k == 0 or len(mesh.F) == 0:
-        return found, dist
+        return found, dist, face
     # points in spatial order, so that each chunk is compact and meets few faces
     cell = max(plane_tol + margin, 1e-3) * 8
     order = np.lexsort(np.floor(p / cell).T[::-1])
@@ -171,10 +194,11 @@ def on_faces(
         t = np.flatnonzero(np.all((mesh.hi >= lo) & (mesh.lo <= hi), axis=1))
         for j in range(0, len(idx), max(1, _CHUNK // max(len(t), 1))):
             sub = slice(j, j + max(1, _CHUNK // max(len(t), 1)))
-            hit, d = _on_faces_chunk(mesh, t, pp[sub], nn[sub], plane_tol, margin, cos_min)
+            hit, d, f = _on_faces_chunk(mesh, t, pp[sub], nn[sub], plane_tol, margin, cos_min)
             found[idx[sub]] = hit
             dist[idx[sub]] = d
-    return found, dist
+            face[idx[sub]] = f
+    return found, dist, face
 
 
 def _on_faces_chunk(
@@ -185,9 +209,9 @@ def _on_faces_chunk(
     plane_tol: float,
     margin: float,
     cos_min: float,
-) -> tuple[npt.NDArray[np.bool_], NDArrayF]:
+) -> tuple[npt.NDArray[np.bool_], NDArrayF, NDArrayI]:
     if len(t) == 0:
-        return np.zeros(len(pp), dtype=bool), np.full(len(pp), np.nan)
+        return np.zeros(len(pp), dtype=bool), np.full(len(pp), np.nan), np.full(len(pp), -1, dtype=np.int64)
     N, A, E = mesh.N[t], mesh.A[t], mesh.E[t]
     ok = nn @ N.T >= cos_min  # (c, T)
     d = np.einsum("ctj,tj->ct", pp[:, None, :] - A[None], N)
@@ -200,7 +224,7 @@ def _on_faces_chunk(
     j = np.argmin(dd, axis=1)
     rows = np.arange(len(pp))
     hit = np.isfinite(dd[rows, j])
-    return hit, np.where(hit, d[rows, j], np.nan)
+    return hit, np.where(hit, d[rows, j], np.nan), np.where(hit, t[j], -1)
 
 
 def winding_number(mesh: TriMesh, p: NDArrayF) -> NDArrayF:
