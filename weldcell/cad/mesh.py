@@ -293,6 +293,7 @@ def ray_exit(mesh: TriMesh, origin: NDArrayF, direction: NDArrayF) -> NDArrayF:
         qv = np.cross(s, e1[None])
         v = inv * np.einsum("ctj,ctj->ct", d, qv)
         t = inv * np.einsum("ctj,tj->ct", qv, e2)
-        hit = good & (u >= 0) & (v >= 0) & (u + v <= 1) & (t > 1e-9)
+        # inclusive with a little slack: a ray through a shared edge or vertex hits one of the faces
+        hit = good & (u >= -1e-9) & (v >= -1e-9) & (u + v <= 1 + 1e-9) & (t > 1e-9)
         out[i : i + step] = np.min(np.where(hit, t, np.inf), axis=1)
     return out
