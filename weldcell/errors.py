@@ -15,6 +15,7 @@ CLI) can catch one type and print a message a welder understands instead of a tr
     ├── ProgramError                  a weld program that cannot be used (file, line, field, expected)
     │   └── ProgramFormatError        YAML syntax / schema violations
     ├── ToolpathError                 geometry that cannot be turned into torch poses
+    ├── AssemblyError                 cad: a CAD/mesh assembly that cannot be read or used (names the file)
     ├── PlanningError
     │   ├── UnreachableError          a pose with no IK solution inside the joint limits
     │   ├── TrajectoryFormatError     a trajectory file that cannot be read
@@ -111,6 +112,10 @@ class InvalidValueError(WeldcellError, ValueError):
 
     The message names where (file, field or option), the offending value and what was expected.
     """
+
+
+class AssemblyError(WeldcellError):
+    """A CAD or mesh assembly that cannot be read or used (``weldcell.cad``); names the file."""
 
 
 class ProgramError(WeldcellError):

@@ -23,6 +23,7 @@ from weldcell.cli import (
     positioner,
     powersource,
     robot,
+    seams,
     simulate,
     warmup,
 )
@@ -60,6 +61,7 @@ kuka.register(app)  # after robot: adds ``controller kuka-rsi`` to its controlle
 fanuc.register(app)  # after robot: adds ``controller fanuc``
 abb.register(app)  # after robot: adds ``controller abb-egm``
 positioner.register(app)  # after robot: adds ``controller positioner``
+seams.register(app)  # ``seams detect``: seam candidates from CAD
 
 
 def main() -> None:

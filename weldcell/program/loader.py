@@ -112,6 +112,19 @@ def _build(spec: ProgramSpec, chk: Checker, path: Path, digest: str) -> Program:
         seams.append(build_seam(i, ss, spec, procedures, bodies, chk))
     sequence = _check_sequence(spec, chk)
     precedence = _check_precedence(spec, chk)
+    unselected = tuple(ss.id for ss in spec.seams if not ss.selected)
+    if unselected:
+        if len(unselected) == len(spec.seams):
+            chk.fail(
+                ("seams",),
+                f"no seam is selected: all {len(unselected)} seams have 'selected: false' "
+                f"({', '.join(unselected)}); set 'selected: true' on the seams to weld",
+            )
+        skip = set(unselected)
+        seams = [s for s in seams if s.id not in skip]
+        if sequence is not None:
+            sequence = tuple(i for i in sequence if i not in skip)
+        precedence = tuple(pr for pr in precedence if pr[0] not in skip and pr[1] not in skip)
     return Program(
         path=path,
         hash=digest,
@@ -123,6 +136,7 @@ def _build(spec: ProgramSpec, chk: Checker, path: Path, digest: str) -> Program:
         seams=tuple(seams),
         sequence=sequence,
         precedence=precedence,
+        unselected=unselected,
     )
 
 
@@ -137,7 +151,8 @@ def _check_sequence(spec: ProgramSpec, chk: Checker) -> tuple[str, ...] | None:
         if sid in seen:
             chk.fail(("sequence", k), f"seam '{sid}' is listed twice")
         seen.add(sid)
-    missing = [i for i in ids if i not in seen]
+    optional = {s.id for s in spec.seams if not s.selected}  # unselected seams may be left out
+    missing = [i for i in ids if i not in seen and i not in optional]
     if missing:
         chk.fail(
             ("sequence",),
@@ -180,6 +195,6 @@ def _check_precedence(spec: ProgramSpec, chk: Checker) -> tuple[tuple[str, str],
     if spec.sequence is not None:
         pos = {sid: k for k, sid in enumerate(spec.sequence)}
         for k, (a, b) in enumerate(pairs):
-            if pos[a] > pos[b]:
+            if a in pos and b in pos and pos[a] > pos[b]:
                 chk.fail(("precedence", k), f"the sequence welds '{b}' before '{a}', against this precedence")
     return tuple(pairs)

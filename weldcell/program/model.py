@@ -371,6 +371,8 @@ class Program:
         seams: Seams in file order.
         sequence: Weld order (seam ids), or None: the planner chooses.
         precedence: Pairs (before, after) of seam ids the order must respect.
+        unselected: Ids of the seams written with ``selected: false`` (candidates the user did not
+            select); they are not in ``seams``, ``sequence`` or ``precedence`` and are never welded.
     """
 
     path: Path
@@ -383,6 +385,7 @@ class Program:
     seams: tuple[Seam, ...]
     sequence: tuple[str, ...] | None
     precedence: tuple[tuple[str, str], ...] = ()
+    unselected: tuple[str, ...] = ()
 
     def seam(self, seam_id: str) -> Seam:
         """The seam with id ``seam_id`` (UnknownNameError, a KeyError, listing the ids if there is none)."""

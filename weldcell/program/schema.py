@@ -246,6 +246,11 @@ class SeamSpec(_Strict):
     reversible: bool = True
     passes: Annotated[list[PassSpec], Field(min_length=1)] = Field(default_factory=lambda: [PassSpec()])
     stitch: StitchSpec | None = None
+    selected: bool = Field(
+        default=True,
+        description="false: a candidate (e.g. from `weldcell seams detect`) that is not welded; "
+        "the loader leaves it out and every command names it as skipped.",
+    )
 
 
 class ProgramSpec(_Strict):

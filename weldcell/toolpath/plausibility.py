@@ -41,7 +41,8 @@ class ProgramWarning:
 
     Attributes:
         seam_id: The seam concerned ("" for a warning about a cell body).
-        kind: ``"off_surface"``, ``"torch_inside_material"``, ``"out_of_reach"`` or ``"mesh_hull"`` (a
+        kind: ``"not_selected"`` (a seam written with ``selected: false``, left out),
+            ``"off_surface"``, ``"torch_inside_material"``, ``"out_of_reach"`` or ``"mesh_hull"`` (a
             mesh shell that the planner and the simulator model by its convex hull; ``value`` is the
             volume the hull adds [m^3], NaN for a shell that is not closed).
         message: The full sentence for the user (names the seam, the value and the limit).
@@ -141,7 +142,17 @@ def program_warnings(
 ) -> tuple[ProgramWarning, ...]:
     """Everything in ``program`` that loads but cannot be right, seam by seam (see module docstring)."""
     segs = toolpaths_for_program(program) if segments is None else segments
-    out: list[ProgramWarning] = []
+    out: list[ProgramWarning] = [
+        ProgramWarning(
+            sid,
+            "not_selected",
+            f"seam {sid}: not selected ('selected: false'), skipped: it is not planned or welded",
+            0.0,
+            0.0,
+            0.0,
+        )
+        for sid in program.unselected
+    ]
     out += _off_surface(program)
     out += _torch_inside(program, segs)
     out += _out_of_reach(program, segs)

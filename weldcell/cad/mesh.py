@@ -1,0 +1,299 @@
+"""Triangle-mesh helpers for seam detection: pure numpy functions on vertex and face arrays.
+
+Vertices are ``V`` (n, 3) [m] in the assembly frame, faces ``F`` (m, 3) vertex indices with
+counter-clockwise winding seen from outside (outward normals). Every query is vectorised over the
+query points and the triangles, in chunks of bounded size, so no Python loop runs per triangle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+NDArrayF = npt.NDArray[np.float64]
+NDArrayI = npt.NDArray[np.int64]
+
+_CHUNK = 400_000  # point x triangle pairs per chunk (a few tens of MB of temporaries)
+
+
+@dataclass(frozen=True, slots=True)
+class TriMesh:
+    """A cleaned triangle mesh with the per-face data the queries need.
+
+    Attributes:
+        V: Vertices [m], shape (n, 3).
+        F: Faces (vertex indices), shape (m, 3).
+        N: Unit outward face normals, shape (m, 3).
+        A: First corner of every face [m], shape (m, 3).
+        E: Inward unit normals of the three face edges, in the face plane, shape (m, 3, 3).
+        lo: Lower corner of every face's bounding box [m], shape (m, 3).
+        hi: Upper corner of every face's bounding box [m], shape (m, 3).
+    """
+
+    V: NDArrayF
+    F: NDArrayI
+    N: NDArrayF
+    A: NDArrayF
+    E: NDArrayF
+    lo: NDArrayF
+    hi: NDArrayF
+
+
+def weld_vertices(V: NDArrayF, F: NDArrayI, tol: float) -> tuple[NDArrayF, NDArrayI]:
+    """Merge vertices closer than ``tol`` [m] and drop degenerate and repeated faces.
+
+    Args:
+        V: Vertices [m], shape (n, 3).
+        F: Faces, shape (m, 3).
+        tol: Merge distance [m].
+
+    Returns:
+        (V, F) with each cluster of close vertices replaced by its mean, faces re-indexed.
+    """
+    V = np.asarray(V, dtype=np.float64)
+    F = np.asarray(F, dtype=np.int64)
+    pairs = cKDTree(V).query_pairs(tol, output_type="ndarray")
+    n = len(V)
+    g = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    _, label = connected_components(g, directed=False)
+    counts = np.bincount(label).astype(np.float64)
+    Vm = np.stack([np.bincount(label, weights=V[:, k]) for k in range(3)], axis=1) / counts[:, None]
+    Fm = label[F]
+    ok = (Fm[:, 0] != Fm[:, 1]) & (Fm[:, 1] != Fm[:, 2]) & (Fm[:, 0] != Fm[:, 2])
+    Fm = Fm[ok]
+    area2 = np.linalg.norm(np.cross(Vm[Fm[:, 1]] - Vm[Fm[:, 0]], Vm[Fm[:, 2]] - Vm[Fm[:, 0]]), axis=1)
+    Fm = Fm[area2 > 1e-14]
+    _, first = np.unique(np.sort(Fm, axis=1), axis=0, return_index=True)
+    Fm = Fm[np.sort(first)]
+    used = np.unique(Fm)
+    remap = np.full(len(Vm), -1, dtype=np.int64)
+    remap[used] = np.arange(len(used))
+    return Vm[used], remap[Fm]
+
+
+def trimesh_from_arrays(V: NDArrayF, F: NDArrayI) -> TriMesh:
+    """Build a :class:`TriMesh` (normals and edge data) from cleaned arrays."""
+    a, b, c = V[F[:, 0]], V[F[:, 1]], V[F[:, 2]]
+    n = np.cross(b - a, c - a)
+    N = n / np.linalg.norm(n, axis=1, keepdims=True)
+    E = np.empty((len(F), 3, 3))
+    for k, (p, q) in enumerate(((a, b), (b, c), (c, a))):
+        e = np.cross(N, q - p)
+        E[:, k] = e / np.linalg.norm(e, axis=1, keepdims=True)
+    tri = V[F]
+    return TriMesh(V=V, F=F, N=N, A=a, E=E, lo=tri.min(axis=1), hi=tri.max(axis=1))
+
+
+def sharp_convex_edges(mesh: TriMesh, min_turn: float) -> tuple[NDArrayI, NDArrayI]:
+    """Edges shared by exactly two faces that turn outward (convex) by more than ``min_turn``.
+
+    Args:
+        mesh: The mesh.
+        min_turn: Smallest angle between the two face normals [rad].
+
+    Returns:
+        (edges, faces): vertex index pairs, shape (k, 2), and the two faces of each, shape (k, 2).
+        Edges of one face (open borders) and of three or more (non-manifold bits) are left out.
+    """
+    F = mesh.F
+    e = np.concatenate([F[:, [0, 1]], F[:, [1, 2]], F[:, [2, 0]]])
+    fid = np.tile(np.arange(len(F)), 3)
+    key = np.sort(e, axis=1)
+    _, inv, cnt = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+    inv = inv.ravel()
+    two = cnt[inv] == 2
+    order = np.argsort(inv[two], kind="stable")
+    idx = np.flatnonzero(two)[order].reshape(-1, 2)
+    f0, f1 = fid[idx[:, 0]], fid[idx[:, 1]]
+    edges = e[idx[:, 0]]
+    cos = np.einsum("ij,ij->i", mesh.N[f0], mesh.N[f1])
+    # the vertex of f1 that is not on the edge lies behind f0's plane on a convex edge
+    opp = _opposite(F[f1], edges)
+    behind = np.einsum("ij,ij->i", mesh.V[opp] - mesh.V[edges[:, 0]], mesh.N[f0]) < 0
+    keep = (cos < np.cos(min_turn)) & behind
+    return edges[keep], np.stack([f0[keep], f1[keep]], axis=1)
+
+
+def smoothed_normals(mesh: TriMesh, max_angle: float) -> NDArrayF:
+    """Face normals averaged (area-weighted) with the neighbours sharing an edge whose normal is
+    within ``max_angle`` [rad]: a flat face split into triangles gets one less noisy normal; on a
+    tessellated curve the neighbours are symmetric about the face, so its normal stays. (m, 3)."""
+    F = mesh.F
+    e = np.sort(np.concatenate([F[:, [0, 1]], F[:, [1, 2]], F[:, [2, 0]]]), axis=1)
+    fid = np.tile(np.arange(len(F)), 3)
+    _, inv, cnt = np.unique(e, axis=0, return_inverse=True, return_counts=True)
+    inv = inv.ravel()
+    two = np.flatnonzero(cnt[inv] == 2)
+    pair = two[np.argsort(inv[two], kind="stable")].reshape(-1, 2)
+    f0, f1 = fid[pair[:, 0]], fid[pair[:, 1]]
+    a, b, c = mesh.V[F[:, 0]], mesh.V[F[:, 1]], mesh.V[F[:, 2]]
+    w = mesh.N * (0.5 * np.linalg.norm(np.cross(b - a, c - a), axis=1))[:, None]
+    near = np.einsum("ij,ij->i", mesh.N[f0], mesh.N[f1]) >= np.cos(max_angle)
+    acc = w.copy()
+    np.add.at(acc, f0[near], w[f1[near]])
+    np.add.at(acc, f1[near], w[f0[near]])
+    return acc / np.linalg.norm(acc, axis=1, keepdims=True)
+
+
+def _not_on_edge(tri: NDArrayI, edges: NDArrayI) -> npt.NDArray[np.bool_]:
+    return (tri != edges[:, [0]]) & (tri != edges[:, [1]])
+
+
+def _opposite(tri: NDArrayI, edges: NDArrayI) -> NDArrayI:
+    mask = _not_on_edge(tri, edges)
+    return tri[np.arange(len(tri)), np.argmax(mask, axis=1)]
+
+
+def on_faces(
+    mesh: TriMesh,
+    p: NDArrayF,
+    n: NDArrayF,
+    *,
+    plane_tol: float,
+    margin: float,
+    cos_min: float,
+) -> tuple[npt.NDArray[np.bool_], NDArrayF, NDArrayI]:
+    """Whether each point lies on a face of ``mesh`` whose normal is close to the given one.
+
+    A point is on a face when its distance to the face plane is at most ``plane_tol``, its
+    projection lies inside the triangle or within ``margin`` of it, and the face normal makes an
+    angle with ``n`` whose cosine is at least ``cos_min``.
+
+    Args:
+        mesh: The mesh.
+        p: Points [m], shape (k, 3).
+        n: Wanted outward normals (unit), shape (k, 3).
+        plane_tol: Largest distance to the face plane [m].
+        margin: Largest distance outside the triangle's edges [m].
+        cos_min: Smallest cosine between the face normal and ``n``.
+
+    Returns:
+        (found, d, face): shape (k,) each; ``d`` is the signed distance [m] of the point from the
+        nearest such face plane (> 0 on the outside), NaN where none was found; ``face`` is that
+        face's index (-1 where none).
+    """
+    k = len(p)
+    found = np.zeros(k, dtype=bool)
+    dist = np.full(k, np.nan)
+    face = np.full(k, -1, dtype=np.int64)
+    if k == 0 or len(mesh.F) == 0:
+        return found, dist, face
+    # points in spatial order, so that each chunk is compact and meets few faces
+    cell = max(plane_tol + margin, 1e-3) * 8
+    order = np.lexsort(np.floor(p / cell).T[::-1])
+    reach = plane_tol + margin
+    for i in range(0, k, 256):
+        idx = order[i : i + 256]
+        pp, nn = p[idx], n[idx]
+        lo, hi = pp.min(axis=0) - reach, pp.max(axis=0) + reach
+        t = np.flatnonzero(np.all((mesh.hi >= lo) & (mesh.lo <= hi), axis=1))
+        for j in range(0, len(idx), max(1, _CHUNK // max(len(t), 1))):
+            sub = slice(j, j + max(1, _CHUNK // max(len(t), 1)))
+            hit, d, f = _on_faces_chunk(mesh, t, pp[sub], nn[sub], plane_tol, margin, cos_min)
+            found[idx[sub]] = hit
+            dist[idx[sub]] = d
+            face[idx[sub]] = f
+    return found, dist, face
+
+
+def _on_faces_chunk(
+    mesh: TriMesh,
+    t: NDArrayI,
+    pp: NDArrayF,
+    nn: NDArrayF,
+    plane_tol: float,
+    margin: float,
+    cos_min: float,
+) -> tuple[npt.NDArray[np.bool_], NDArrayF, NDArrayI]:
+    if len(t) == 0:
+        return np.zeros(len(pp), dtype=bool), np.full(len(pp), np.nan), np.full(len(pp), -1, dtype=np.int64)
+    N, A, E = mesh.N[t], mesh.A[t], mesh.E[t]
+    ok = nn @ N.T >= cos_min  # (c, T)
+    d = np.einsum("ctj,tj->ct", pp[:, None, :] - A[None], N)
+    ok &= np.abs(d) <= plane_tol
+    q = pp[:, None, :] - d[..., None] * N[None]
+    for e in range(3):
+        corner = mesh.V[mesh.F[t, e]]
+        ok &= np.einsum("ctj,tj->ct", q - corner[None], E[:, e]) >= -margin
+    dd = np.where(ok, np.abs(d), np.inf)
+    j = np.argmin(dd, axis=1)
+    rows = np.arange(len(pp))
+    hit = np.isfinite(dd[rows, j])
+    return hit, np.where(hit, d[rows, j], np.nan), np.where(hit, t[j], -1)
+
+
+def winding_number(mesh: TriMesh, p: NDArrayF) -> NDArrayF:
+    """Generalised winding number of each point [-]: about 1 inside a closed mesh, 0 outside.
+
+    Sum of the solid angles of the triangles seen from the point over 4π (Van Oosterom and
+    Strackee's formula); robust to small holes and duplicated faces.
+
+    Args:
+        mesh: The mesh.
+        p: Points [m], shape (k, 3).
+
+    Returns:
+        Winding numbers, shape (k,).
+    """
+    k = len(p)
+    out = np.zeros(k)
+    T = len(mesh.F)
+    if k == 0 or T == 0:
+        return out
+    a0, b0, c0 = mesh.V[mesh.F[:, 0]], mesh.V[mesh.F[:, 1]], mesh.V[mesh.F[:, 2]]
+    step = max(1, _CHUNK // T)
+    for i in range(0, k, step):
+        pp = p[i : i + step, None, :]
+        a, b, c = a0[None] - pp, b0[None] - pp, c0[None] - pp
+        la, lb, lc = (np.linalg.norm(x, axis=2) for x in (a, b, c))
+        num = np.einsum("ctj,ctj->ct", a, np.cross(b, c))
+        den = (
+            la * lb * lc
+            + np.einsum("ctj,ctj->ct", a, b) * lc
+            + np.einsum("ctj,ctj->ct", b, c) * la
+            + np.einsum("ctj,ctj->ct", c, a) * lb
+        )
+        out[i : i + step] = np.sum(2.0 * np.arctan2(num, den), axis=1) / (4.0 * np.pi)
+    return out
+
+
+def ray_exit(mesh: TriMesh, origin: NDArrayF, direction: NDArrayF) -> NDArrayF:
+    """Distance [m] along each ray to its first crossing of the mesh surface (inf if none).
+
+    Args:
+        mesh: The mesh.
+        origin: Ray origins [m], shape (k, 3).
+        direction: Unit ray directions, shape (k, 3).
+
+    Returns:
+        Distances, shape (k,).
+    """
+    k = len(origin)
+    out = np.full(k, np.inf)
+    T = len(mesh.F)
+    if k == 0 or T == 0:
+        return out
+    a = mesh.A
+    e1 = mesh.V[mesh.F[:, 1]] - a
+    e2 = mesh.V[mesh.F[:, 2]] - a
+    step = max(1, _CHUNK // T)
+    for i in range(0, k, step):
+        o, d = origin[i : i + step, None, :], direction[i : i + step, None, :]
+        h = np.cross(d, e2[None])
+        det = np.einsum("ctj,tj->ct", h, e1)
+        good = np.abs(det) > 1e-18
+        inv = np.where(good, 1.0 / np.where(good, det, 1.0), 0.0)
+        s = o - a[None]
+        u = inv * np.einsum("ctj,ctj->ct", s, h)
+        qv = np.cross(s, e1[None])
+        v = inv * np.einsum("ctj,ctj->ct", d, qv)
+        t = inv * np.einsum("ctj,tj->ct", qv, e2)
+        # inclusive with a little slack: a ray through a shared edge or vertex hits one of the faces
+        hit = good & (u >= -1e-9) & (v >= -1e-9) & (u + v <= 1 + 1e-9) & (t > 1e-9)
+        out[i : i + step] = np.min(np.where(hit, t, np.inf), axis=1)
+    return out
