@@ -146,7 +146,7 @@ def test_registration_within_noise() -> None:
     rng = np.random.default_rng(3)
     T_nom = se3_from_xyz_rpy([0.5, 0, 0.02], [0, 0, 0.3])
     T_real = T_nom @ se3_from_xyz_rpy([0.003, -0.002, 0.001], [0.0, 0.0, np.deg2rad(2)])
-    x, n, d = _box_touches(rng, [0, 1, 2, 4], 3)
+    x, n, d = _box_touches(rng, [0, 1, 2, 4], 8)
     p_world = x @ T_real[:3, :3].T + T_real[:3, 3] + rng.normal(0, 5e-5, (len(x), 3))
     reg = register_points_to_planes(p_world, n, d, T_nom)
     corners = np.array(np.meshgrid(*[[-h, h] for h in BOX_HALF])).reshape(3, -1).T
