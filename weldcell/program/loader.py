@@ -20,6 +20,7 @@ from weldcell.program.build_seam import build_seam
 from weldcell.program.checks import Checker
 from weldcell.program.errors_map import did_you_mean, find_duplicate_key, format_path, schema_error
 from weldcell.program.model import Program, Seam
+from weldcell.program.build_touch import build_touch
 from weldcell.program.schema import ProgramSpec
 
 
@@ -123,6 +124,7 @@ def _build(spec: ProgramSpec, chk: Checker, path: Path, digest: str) -> Program:
         seams=tuple(seams),
         sequence=sequence,
         precedence=precedence,
+        touch=build_touch(spec, cell, chk),
     )
 
 

@@ -1,0 +1,181 @@
+"""Geometry truth of the simulated cell for touch sensing: where the part *really* is, and where the
+wire tip *really* is.
+
+The virtual power source decides "contact" from this module, never from the planner's belief:
+
+* :class:`SimulatedPart` holds the workpiece bodies of a program moved by a :class:`PartOffset`
+  (the part placed off nominal: given to the simulator, not to the planner) and computes the signed
+  distance of a world point to them analytically (boxes, cylinders, spheres);
+* :class:`WireTipSensor` reads the robot's *actual* joint positions from the virtual robot
+  controller (a callable, e.g. ``lambda: robot.state().q`` of a ``VirtualRobot``), runs forward
+  kinematics with the robot's *real* TCP (which may differ from the TCP the cell believes, to
+  simulate a TCP error) and returns the wire tip's signed distance to the part: the callable the
+  virtual power source's ``set_contact_sensor`` takes.
+
+Units: m, rad. ``T_a_b`` is the pose of b in a.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from weldcell.errors import InvalidValueError
+from weldcell.spatial import rotation_from_rotvec
+
+NDArrayF = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class PartOffset:
+    """Displacement of the real part from its nominal pose, in the world frame.
+
+    The real pose of every workpiece body is ``D @ T_world_body`` with
+    ``D = Trans(about + translation) · Rot(rotvec) · Trans(-about)``: a rotation about the world
+    point ``about`` followed by a translation.
+
+    Attributes:
+        translation: [m], shape (3,).
+        rotvec: Rotation vector [rad], shape (3,) (e.g. ``[0, 0, deg2rad(2)]``: 2° about world z).
+        about: Centre of the rotation [m], shape (3,) (None: the reference part's origin).
+    """
+
+    translation: NDArrayF = field(default_factory=lambda: np.zeros(3))
+    rotvec: NDArrayF = field(default_factory=lambda: np.zeros(3))
+    about: NDArrayF | None = None
+
+    def transform(self, about: npt.ArrayLike | None = None) -> NDArrayF:
+        """``D`` (4, 4) [m]; ``about`` is used when the offset has no centre of its own."""
+        c = np.asarray(self.about if self.about is not None else (np.zeros(3) if about is None else about))
+        D = np.eye(4)
+        D[:3, :3] = rotation_from_rotvec(np.asarray(self.rotvec, dtype=np.float64))
+        D[:3, 3] = c + np.asarray(self.translation, dtype=np.float64) - D[:3, :3] @ c
+        return D
+
+
+@dataclass(frozen=True, slots=True)
+class PrimitiveBody:
+    """One analytic body: ``kind`` box (``size`` full extents), cylinder (``radius``, ``length`` along
+    z) or sphere (``radius``), centred on ``T_world_body`` (4, 4)."""
+
+    name: str
+    kind: str
+    T_world_body: NDArrayF
+    size: NDArrayF
+    radius: float = 0.0
+    length: float = 0.0
+
+
+def _signed_distance(body: PrimitiveBody, p_world: NDArrayF) -> NDArrayF:
+    """Signed distance [m] of points (M, 3) to one body (negative inside)."""
+    T_body_world = np.linalg.inv(body.T_world_body)
+    p = p_world @ T_body_world[:3, :3].T + T_body_world[:3, 3]
+    if body.kind == "box":
+        q = np.abs(p) - body.size / 2.0
+    elif body.kind == "cylinder":
+        q = np.stack([np.linalg.norm(p[:, :2], axis=1) - body.radius, np.abs(p[:, 2]) - body.length / 2], 1)
+    else:  # sphere
+        return np.asarray(np.linalg.norm(p, axis=1) - body.radius)
+    outside = np.linalg.norm(np.maximum(q, 0.0), axis=1)
+    inside = np.minimum(np.max(q, axis=1), 0.0)
+    return np.asarray(outside + inside)
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatedPart:
+    """The workpiece bodies of a cell at their real poses.
+
+    Attributes:
+        bodies: Analytic bodies at their real poses.
+        D: Applied displacement ``T_world_real = D @ T_world_nominal`` (4, 4).
+    """
+
+    bodies: tuple[PrimitiveBody, ...]
+    D: NDArrayF
+
+    @classmethod
+    def from_cell(
+        cls, cell_bodies: Sequence[object], offset: PartOffset | None = None, *, reference: str | None = None
+    ) -> SimulatedPart:
+        """The workpiece bodies of a program's cell (``program.cell.bodies``), displaced by ``offset``.
+
+        Args:
+            cell_bodies: ``weldcell.program.model.Body`` values; those with role ``workpiece`` are the part.
+            offset: Displacement of the real part (None: the part is at its nominal pose).
+            reference: Body whose origin is the rotation centre (default: the first workpiece body).
+
+        Raises:
+            InvalidValueError: no workpiece body, or one the analytic model cannot represent (mesh).
+        """
+        work = [b for b in cell_bodies if getattr(b, "role", "") == "workpiece"]
+        if not work:
+            raise InvalidValueError("touch sensing simulation: the cell has no body with role 'workpiece'")
+        ref = next((b for b in work if getattr(b, "name", None) == reference), work[0])
+        D = (offset or PartOffset()).transform(np.asarray(ref.T_world_body)[:3, 3])  # type: ignore[attr-defined]
+        out = []
+        for b in work:
+            kind = str(b.shape)  # type: ignore[attr-defined]
+            if kind not in ("box", "cylinder", "sphere"):
+                raise InvalidValueError(
+                    f"touch sensing simulation: workpiece body {b.name!r} is a {kind}; "  # type: ignore[attr-defined]
+                    "the analytic contact model handles box, cylinder and sphere bodies"
+                )
+            out.append(
+                PrimitiveBody(
+                    str(b.name),  # type: ignore[attr-defined]
+                    kind,
+                    D @ np.asarray(b.T_world_body),  # type: ignore[attr-defined]
+                    np.asarray(b.size, dtype=np.float64),  # type: ignore[attr-defined]
+                    float(b.radius),  # type: ignore[attr-defined]
+                    float(b.length),  # type: ignore[attr-defined]
+                )
+            )
+        return cls(tuple(out), D)
+
+    def signed_distance(self, p_world: npt.ArrayLike) -> NDArrayF:
+        """Signed distance [m] of world points (M, 3) (or one point (3,)) to the part; < 0 inside."""
+        p = np.atleast_2d(np.asarray(p_world, dtype=np.float64))
+        d = np.min(np.stack([_signed_distance(b, p) for b in self.bodies]), axis=0)
+        return d if np.ndim(p_world) > 1 else d[:1]
+
+
+class WireTipSensor:
+    """Signed distance [m] of the real wire tip to the real part, from the robot's actual joints.
+
+    Args:
+        fk: Forward kinematics ``q -> T_base_flange`` (4, 4) of the robot model.
+        joints: Returns the robot's actual joint positions [rad] (n,) from the (virtual) controller.
+        T_world_base: Robot base in the world (4, 4).
+        T_flange_tcp_real: The torch's *real* TCP in the flange frame (4, 4) (with a TCP error when
+            simulating one).
+        part: The part at its real pose.
+    """
+
+    def __init__(
+        self,
+        fk: Callable[[NDArrayF], NDArrayF],
+        joints: Callable[[], NDArrayF],
+        T_world_base: npt.ArrayLike,
+        T_flange_tcp_real: npt.ArrayLike,
+        part: SimulatedPart,
+    ) -> None:
+        self._fk = fk
+        self._joints = joints
+        self._T_world_base = np.asarray(T_world_base, dtype=np.float64)
+        self._T_flange_tcp = np.asarray(T_flange_tcp_real, dtype=np.float64)
+        self.part = part
+
+    def tip_position(self) -> NDArrayF:
+        """Real wire tip in the world [m], (3,)."""
+        T = self._T_world_base @ self._fk(np.asarray(self._joints(), dtype=np.float64)) @ self._T_flange_tcp
+        return np.asarray(T[:3, 3])
+
+    def __call__(self) -> float:
+        """Signed distance [m] of the wire tip to the part."""
+        return float(self.part.signed_distance(self.tip_position())[0])
+
+
+__all__ = ["PartOffset", "PrimitiveBody", "SimulatedPart", "WireTipSensor"]
