@@ -298,10 +298,13 @@ def plan_and_validate(
     progress: ProgressFn,
     *,
     stamp_key: StampKey | KeySource | None = FROM_ENVIRONMENT,
+    program: Program | None = None,
 ) -> tuple[Any, JointTrajectory, Path, Path]:
     """Load, plan and validate a program; write trajectory, report and stamp into ``out_dir``.
 
     ``stamp_key`` is the cell's stamp key (None: unkeyed stamp; default ``$WELDCELL_STAMP_KEY``).
+    ``program``: an already loaded (e.g. touch-corrected) program to plan instead of loading
+    ``program_path`` (which then only names it).
 
     Returns:
         (program, trajectory, trajectory path, report path).
@@ -315,7 +318,8 @@ def plan_and_validate(
     from weldcell.sim import validate_trajectory
     from weldcell.sim.stamping import write_validation_stamp
 
-    program = load_program(program_path)
+    if program is None:
+        program = load_program(program_path)
     report_path = out_dir / "validation.json"
     # Planning is deterministic (same program, same trajectory), so a plan the simulator rejects
     # is reported, not planned again.

@@ -14,7 +14,8 @@ For every search of a program's touch pattern (:class:`weldcell.program.model.To
 4. without contact over the whole distance it stops with :class:`TouchSenseError`
    ``"no contact within N mm"``; a contact further than ``max_offset`` from the nominal surface is
    refused the same way;
-5. switches sensing off and backs off ``retract`` along the search direction.
+5. switches sensing off and backs off along the search line to the search start (or ``retract``
+   from the contact when that is farther), the collision-free way it came in.
 
 The touched points and the nominal planes the searches aimed at give the part's correction by
 least squares (:func:`weldcell.spatial.registration.register_points_to_planes`: translation and
@@ -52,6 +53,10 @@ log = logging.getLogger(__name__)
 
 #: Acceleration ramp of a search move [s] (rest to search speed).
 SEARCH_RAMP = 0.05
+#: Torch-to-cell clearance [m] the search and back-off lines are validated with: the torch works
+#: next to the part as it does when welding (the wire itself may touch the workpiece; the contact
+#: tip keeps the nozzle clearance of every move).
+TOUCH_CLEARANCE = 0.002
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +211,8 @@ class TouchRunner:
         power: Connected power source with touch sensing.
         program: The weld program (cell, nominal part poses, touch patterns).
         approver: Approves every move before it is sent (``SimApprover`` on a real cell).
+        search_approver: Approves the search and back-off lines (default ``approver``; a
+            ``SimApprover`` with ``ValidationOptions(clearance=TOUCH_CLEARANCE)`` on a real cell).
         T_flange_tcp: The TCP the cell believes in (default: the program's torch TCP).
         checker: Collision checker for the joint moves to the search starts (None: direct moves).
         speed_scale: Fraction of the joint limits for those moves (0, 1].
@@ -220,6 +227,7 @@ class TouchRunner:
         program: Program,
         approver: MotionApprover,
         *,
+        search_approver: MotionApprover | None = None,
         T_flange_tcp: NDArrayF | None = None,
         checker: CollisionChecker | None = None,
         speed_scale: float = 0.3,
@@ -232,6 +240,7 @@ class TouchRunner:
         self.power = power
         self.program = program
         self.approver = approver
+        self.search_approver = search_approver or approver
         self.kin = load_robot(program.cell.robot)
         self.T_world_base = np.asarray(program.cell.T_world_base)
         self.T_flange_tcp = np.asarray(program.cell.T_flange_tcp if T_flange_tcp is None else T_flange_tcp)
@@ -249,7 +258,8 @@ class TouchRunner:
 
     def _run(self, traj: JointTrajectory, label: str) -> ExecutionHandle:
         self._count += 1
-        approval = self.approver.approve(traj, f"touch_{self._count:02d}_{label}")
+        approver = self.approver if label == "approach" else self.search_approver
+        approval = approver.approve(traj, f"touch_{self._count:02d}_{label}")
         return self.robot.execute(
             traj, traj_path=approval.path, force_unvalidated=approval.force_unvalidated, start_tolerance=2e-3
         )
@@ -303,7 +313,8 @@ class TouchRunner:
             )
         p = self._tcp(q_contact)[:3, 3]
         travel = float(u @ (p - self._tcp(q0)[:3, 3]))
-        self._back_off(u, p, s.retract, s, what)
+        # back to the search start (the validated way in), or ``retract`` from the contact if that is farther
+        self._back_off(u, p, max(s.retract, travel), s, what)
         if abs(travel - s.expected) > pattern.max_offset:
             raise TouchSenseError(
                 f"{what}: contact after {travel * 1e3:.2f} mm, the nominal surface is at "
@@ -332,11 +343,18 @@ class TouchRunner:
         sols = np.asarray(self.kin.ik(T_base_flange))  # (24, B, n)
         d = np.linalg.norm(sols - q_now, axis=2)
         d = np.where(np.isnan(d), np.inf, d)
+        if self.checker is not None:  # only collision-free candidates (all at once, no loop)
+            ok = np.isfinite(d)
+            free = np.zeros_like(ok)
+            if np.any(ok):
+                free[ok] = np.asarray(self.checker.check(sols[ok]), dtype=bool)  # True = free
+            d = np.where(free, d, np.inf)
         k, b = np.unravel_index(int(np.argmin(d)), d.shape)
         if not np.isfinite(d[k, b]):
             raise UnreachableError(
                 f"the touch search start {np.round(p_world * 1e3, 1).tolist()} mm with the torch along "
-                f"{np.round(axis, 3).tolist()} is out of reach at every rotation about the torch axis"
+                f"{np.round(axis, 3).tolist()} is out of reach or in collision at every rotation about "
+                "the torch axis; change the search's start_mm or tool_axis"
             )
         return T[k], sols[k, b]
 
