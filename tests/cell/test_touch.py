@@ -30,7 +30,7 @@ from weldcell.program import load_program
 from weldcell.program.model import Program
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "accuracy"))
-from indep_geometry import fk_flange  # noqa: E402  (independent UR DH forward kinematics)
+from indep_geometry import fk_flange
 
 PROGRAM = Path(__file__).parent / "programs" / "touch_tjoint.yaml"
 #: The real part: 3 mm / -2 mm / +1 mm and 2° about z from nominal (the simulator's truth only).
@@ -58,7 +58,9 @@ def _virtual_cell(
     part = SimulatedPart.from_cell(program.cell.bodies, offset, reference="base_plate")
     kin = load_robot(program.cell.robot)
     psu.model.set_contact_sensor(
-        WireTipSensor(kin.fk, lambda: robot.state().q, program.cell.T_world_base, program.cell.T_flange_tcp, part)
+        WireTipSensor(
+            kin.fk, lambda: robot.state().q, program.cell.T_world_base, program.cell.T_flange_tcp, part
+        )
     )
     return robot, part
 
@@ -128,7 +130,9 @@ def test_a_missing_part_is_no_contact_within_the_search_distance(
     try:
         with ModbusPowerSource(*touch_psu.address, ModbusOptions(poll_period=0.005)) as ps:  # type: ignore[arg-type]
             runner = TouchRunner(robot, ps, program, SimulationOnly())
-            with pytest.raises(TouchSenseError, match=r"touch search 1 of part 'base_plate': no contact within 14\.0 mm"):
+            with pytest.raises(
+                TouchSenseError, match=r"touch search 1 of part 'base_plate': no contact within 14\.0 mm"
+            ):
                 runner.search(program.touch[0], 0)
             assert not touch_psu.model.robot_outputs().touch_sensing  # sensing switched off again
     finally:

@@ -126,7 +126,12 @@ def _rotvec(R: NDArrayF) -> NDArrayF:
 
 
 def template_trajectory(
-    robot_name: str, joint_names: tuple[str, ...], q: NDArrayF, dt: float, T_world_base: NDArrayF, T_flange_tcp: NDArrayF
+    robot_name: str,
+    joint_names: tuple[str, ...],
+    q: NDArrayF,
+    dt: float,
+    T_world_base: NDArrayF,
+    T_flange_tcp: NDArrayF,
 ) -> JointTrajectory:
     """A one-sample, arc-off trajectory at ``q`` that carries robot, period and frames for cell moves."""
     n = q.shape[0]
@@ -172,7 +177,9 @@ def line_ik(
     d0 = np.where(np.isnan(d0), np.inf, d0)
     b = int(np.argmin(d0))
     if not np.isfinite(d0[b]):
-        raise UnreachableError("the touch search start has no inverse-kinematics solution inside the joint limits")
+        raise UnreachableError(
+            "the touch search start has no inverse-kinematics solution inside the joint limits"
+        )
     q = sols[:, b, :]
     if np.any(np.isnan(q)):
         bad = int(np.argmax(np.any(np.isnan(q), axis=1)))
@@ -264,7 +271,9 @@ class TouchRunner:
             traj, traj_path=approval.path, force_unvalidated=approval.force_unvalidated, start_tolerance=2e-3
         )
 
-    def _line(self, q0: NDArrayF, T_world_tcp0: NDArrayF, u: NDArrayF, distance: float, speed: float) -> JointTrajectory:
+    def _line(
+        self, q0: NDArrayF, T_world_tcp0: NDArrayF, u: NDArrayF, distance: float, speed: float
+    ) -> JointTrajectory:
         s = line_samples(distance, speed, self.robot.dt)
         T = np.tile(T_world_tcp0, (s.shape[0], 1, 1))
         T[:, :3, 3] = T_world_tcp0[:3, 3] + s[:, None] * u
@@ -293,8 +302,10 @@ class TouchRunner:
         R_wp = T_wp[:3, :3]
         u = R_wp @ s.direction
         q_now = np.asarray(self.robot.state().q, dtype=np.float64)
-        T_start, q_start = self._start_pose(R_wp @ s.tool_axis, T_wp[:3, :3] @ s.p_part_start + T_wp[:3, 3], q_now)
-        approach = plan_cell_move(self.kin, self._template(q_now), q_now, q_start, self.checker, speed_scale=self.speed_scale)
+        _, q_start = self._start_pose(R_wp @ s.tool_axis, T_wp[:3, :3] @ s.p_part_start + T_wp[:3, 3], q_now)
+        approach = plan_cell_move(
+            self.kin, self._template(q_now), q_now, q_start, self.checker, speed_scale=self.speed_scale
+        )
         self._wait(self._run(approach, "approach"), what)
         q0 = np.asarray(self.robot.state().q, dtype=np.float64)
         line = self._line(q0, self._tcp(q0), u, s.distance, s.speed)
@@ -411,12 +422,15 @@ class TouchRunner:
         dp, angle = reg.offset
         self._say(
             f"part {pattern.part!r}: offset [{', '.join(f'{v * 1e3:.2f}' for v in dp)}] mm, "
-            f"{np.rad2deg(angle):.2f}° ({fit.rank} of 6 degrees of freedom observed, rms {fit.rms * 1e3:.3f} mm)"
+            f"{np.rad2deg(angle):.2f}° ({fit.rank} of 6 degrees of freedom observed, "
+            f"rms {fit.rms * 1e3:.3f} mm)"
         )
         return reg
 
 
-def program_with_part_pose(program: Program, registrations: list[PartRegistration] | tuple[PartRegistration, ...]) -> Program:
+def program_with_part_pose(
+    program: Program, registrations: list[PartRegistration] | tuple[PartRegistration, ...]
+) -> Program:
     """The program with its parts where they were measured.
 
     With one pattern, every workpiece body and every seam written in a workpiece frame moves with

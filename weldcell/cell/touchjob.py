@@ -17,8 +17,15 @@ import numpy as np
 import numpy.typing as npt
 
 from weldcell.cell.approval import MotionApprover, SimApprover
-from weldcell.cell.cellconfig import CellConfig
-from weldcell.cell.demo import Progress, ProgressFn, collision_checker_for, params_from_program, plan_and_validate, weld
+from weldcell.cell.controller import CellConfig
+from weldcell.cell.demo import (
+    Progress,
+    ProgressFn,
+    collision_checker_for,
+    params_from_program,
+    plan_and_validate,
+    weld,
+)
 from weldcell.cell.state import CellState
 from weldcell.cell.touch import TOUCH_CLEARANCE, PartRegistration, TouchRunner, program_with_part_pose
 from weldcell.cell.weldlog import WeldLog
@@ -114,7 +121,9 @@ def touch_and_weld(
             program,
             appr,
             T_flange_tcp=T_flange_tcp,
-            checker=collision_checker_for(replace(program, cell=replace(program.cell, clearance=TOUCH_CLEARANCE))),
+            checker=collision_checker_for(
+                replace(program, cell=replace(program.cell, clearance=TOUCH_CLEARANCE))
+            ),
             speed_scale=touch_speed_scale,
             say=lambda m: say(Progress("touch", m)),
         )
@@ -124,7 +133,9 @@ def touch_and_weld(
         if own:
             appr.close()
     corrected = program_with_part_pose(program, regs)
-    _, traj, traj_path, _ = plan_and_validate(Path(program.path), out_dir, say, stamp_key=key, program=corrected)
+    _, traj, traj_path, _ = plan_and_validate(
+        Path(program.path), out_dir, say, stamp_key=key, program=corrected
+    )
     state, message, job_id = weld(
         robot=robot,
         power=power,

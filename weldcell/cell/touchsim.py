@@ -139,7 +139,7 @@ class SimulatedPart:
         """Signed distance [m] of world points (M, 3) (or one point (3,)) to the part; < 0 inside."""
         p = np.atleast_2d(np.asarray(p_world, dtype=np.float64))
         d = np.min(np.stack([_signed_distance(b, p) for b in self.bodies]), axis=0)
-        return d if np.ndim(p_world) > 1 else d[:1]
+        return np.asarray(d if np.ndim(p_world) > 1 else d[:1], dtype=np.float64)
 
 
 class WireTipSensor:

@@ -42,7 +42,9 @@ def _search(
 ) -> TouchSearch:
     direction = vec(ss.direction)
     if np.linalg.norm(direction) < 1e-9:
-        chk.fail((*loc, "direction"), "the search direction is a zero vector; expected a direction like [0, 0, -1]")
+        chk.fail(
+            (*loc, "direction"), "the search direction is a zero vector; expected a direction like [0, 0, -1]"
+        )
     direction = direction / np.linalg.norm(direction)
     axis = direction if ss.tool_axis is None else vec(ss.tool_axis)
     if np.linalg.norm(axis) < 1e-9:
@@ -56,7 +58,9 @@ def _search(
         half = np.asarray(b.size) / 2.0
         T_box_part = np.linalg.inv(T_part_box)
         if np.all(np.abs(T_box_part[:3, :3] @ p0 + T_box_part[:3, 3]) < half):
-            chk.fail((*loc, "start_mm"), f"the search starts inside workpiece {b.name!r}; start outside the part")
+            chk.fail(
+                (*loc, "start_mm"), f"the search starts inside workpiece {b.name!r}; start outside the part"
+            )
         hit = ray_cast_box(p0, direction, half, T_part_box)
         if hit is not None and (best is None or hit[0] < best[0]):
             best = hit
@@ -104,6 +108,8 @@ def build_touch(spec: ProgramSpec, cell: Cell, chk: Checker) -> tuple[TouchPatte
         if part is None or part.role != "workpiece":
             known = sorted(b.name for b in cell.bodies if b.role == "workpiece")
             chk.fail(("touch", i, "part"), f"'{ps.part}' is not a workpiece body; workpieces: {known}")
-        searches = tuple(_search(("touch", i, "searches", j), ss, part, work, chk) for j, ss in enumerate(ps.searches))
+        searches = tuple(
+            _search(("touch", i, "searches", j), ss, part, work, chk) for j, ss in enumerate(ps.searches)
+        )
         out.append(TouchPattern(ps.part, searches, ps.max_offset_mm * 1e-3))
     return tuple(out)

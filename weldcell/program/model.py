@@ -417,7 +417,8 @@ class Program:
         seams: Seams in file order.
         sequence: Weld order (seam ids), or None: the planner chooses.
         precedence: Pairs (before, after) of seam ids the order must respect.
-        touch: Touch patterns to run before welding (part registration), see ``docs/touch-and-calibration.md``.
+        touch: Touch patterns to run before welding (part registration),
+            see ``docs/touch-and-calibration.md``.
     """
 
     path: Path

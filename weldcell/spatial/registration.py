@@ -59,7 +59,9 @@ def _as_poses(T: npt.ArrayLike, name: str) -> NDArrayF:
     return arr
 
 
-def tcp_from_flange_poses(T_base_flange: npt.ArrayLike, *, min_angle: float = np.deg2rad(15.0)) -> TcpCalibration:
+def tcp_from_flange_poses(
+    T_base_flange: npt.ArrayLike, *, min_angle: float = np.deg2rad(15.0)
+) -> TcpCalibration:
     """Solve the n-point TCP method by linear least squares.
 
     Args:
@@ -192,7 +194,8 @@ def register_points_to_planes(
 
     Touch ``i`` measured the world point ``p_world[i]`` on the part surface whose nominal plane in the
     part frame is ``{x : n_part[i] · x = d_part[i]}``. The solver finds the correction
-    ``T_nominal_measured`` minimising ``sum_i (n_i · (T_nominal_measured^-1 T_part_world_nominal p_i) - d_i)^2``.
+    ``T_nominal_measured`` minimising
+    ``sum_i (n_i · (T_nominal_measured^-1 T_part_world_nominal p_i) - d_i)^2``.
     Rotations are taken about the centroid of the touches and scaled by their spread, so a single
     touch gives a pure translation along its normal; directions the touches do not determine keep a
     zero correction (minimum-norm solution) and are listed in ``unobserved``.
@@ -235,7 +238,8 @@ def register_points_to_planes(
     rank = 0
     vt = np.zeros((0, 6))
     it = 0
-    for it in range(1, max_iterations + 1):
+    for step in range(1, max_iterations + 1):
+        it = step
         q = (q0 - c) @ R.T
         r = np.sum(nn * (q + c + t), axis=1) - d
         J = np.hstack([np.cross(q, nn) * scale, nn])  # columns: scaled rotation, translation
@@ -255,7 +259,7 @@ def register_points_to_planes(
     T_inv = np.eye(4)
     T_inv[:3, :3] = R
     T_inv[:3, 3] = c + t - R @ c
-    T_corr = np.linalg.inv(T_inv)
+    T_corr = np.asarray(np.linalg.inv(T_inv), dtype=np.float64)
     q = q0 @ R.T + T_inv[:3, 3]
     residuals = np.sum(nn * q, axis=1) - d
     null = vt[rank:].copy()

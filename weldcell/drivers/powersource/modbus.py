@@ -299,7 +299,8 @@ class ModbusPowerSource(PowerSource):
                 welding = self._outputs.welding_start
             if welding:
                 raise DriverFaultError(
-                    f"power source {self.host}:{self.port}: touch sensing while the weld-start signal is high",
+                    f"power source {self.host}:{self.port}: "
+                    "touch sensing while the weld-start signal is high",
                     error_code=int(ErrorCode.INVALID_COMMAND),
                 )
         self._command(lambda o: replace(o, touch_sensing=bool(on)), None, timeout)

@@ -12,11 +12,11 @@ Process states and timing (:class:`VirtualTiming`)::
     POSTFLOW --post_flow--> IDLE
 
 Touch sensing: with the ``touch_sensing`` coil high and no weld running, the wire carries the sensing
-voltage and ``touch_contact`` is set while the *contact sensor* (:meth:`VirtualPowerSourceModel.set_contact_sensor`,
-a callable giving the wire tip's signed distance to the part [m]) reports a distance at or below
-``VirtualConfig.touch_contact_distance``. The sensor is the geometry truth of the simulated cell (the
-part's real pose and the robot's actual joints, ``weldcell.cell.touchsim``); without one the wire
-never touches anything.
+voltage and ``touch_contact`` is set while the *contact sensor*
+(:meth:`VirtualPowerSourceModel.set_contact_sensor`, a callable giving the wire tip's signed
+distance to the part [m]) reports a distance at or below ``VirtualConfig.touch_contact_distance``.
+The sensor is the geometry truth of the simulated cell (the part's real pose and the robot's actual
+joints, ``weldcell.cell.touchsim``); without one the wire never touches anything.
 
 Faults: no ignition (IGNITION lasts ``ignition_timeout``, then error 1, POSTFLOW), arc loss (error
 2, straight to POSTFLOW), wire stick at arc end (error 3, ``wire_stick`` output until error reset),
