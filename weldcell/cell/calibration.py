@@ -139,7 +139,7 @@ def capture_tcp_points_virtual(
     p_base_point: npt.ArrayLike,
     *,
     n: int = 6,
-    tilt: float = np.deg2rad(25.0),
+    tilt: float = np.deg2rad(35.0),
     q_seed: npt.ArrayLike | None = None,
     jog_error: float = 5e-5,
     seed: int = 0,
