@@ -83,7 +83,16 @@ def test_frame_from_three_points_and_from_a_touch_result(tmp_path: Path) -> None
     save_points(tmp_path / "frame.yaml", pts)
     cfg = tmp_path / "cell.yaml"
     out = runner.invoke(
-        app, ["calibrate", "frame", "fixture_a", "--points", str(tmp_path / "frame.yaml"), "--cell-config", str(cfg)]
+        app,
+        [
+            "calibrate",
+            "frame",
+            "fixture_a",
+            "--points",
+            str(tmp_path / "frame.yaml"),
+            "--cell-config",
+            str(cfg),
+        ],
     )
     assert out.exit_code == 0, out.output
     stored = load_cell_config(cfg).frames["fixture_a"]
@@ -97,7 +106,15 @@ def test_frame_from_three_points_and_from_a_touch_result(tmp_path: Path) -> None
         log.add_part_offset(job, "base_plate", np.eye(4), T_frame, rms=1e-5, observed_dof=6, touches=6)
     out = runner.invoke(
         app,
-        ["calibrate", "frame", "part_b", "--from-log", str(tmp_path / "log.sqlite"), "--cell-config", str(cfg)],
+        [
+            "calibrate",
+            "frame",
+            "part_b",
+            "--from-log",
+            str(tmp_path / "log.sqlite"),
+            "--cell-config",
+            str(cfg),
+        ],
     )
     assert out.exit_code == 0, out.output
     frames = load_cell_config(cfg).frames

@@ -124,7 +124,9 @@ def frame_from_points(
     return frame_from_three_points(tips[0, :3, 3], tips[1, :3, 3], tips[2, :3, 3])
 
 
-def tcp_with_error(T_flange_tcp: npt.ArrayLike, error_xyz: npt.ArrayLike, error_rotvec: npt.ArrayLike) -> NDArrayF:
+def tcp_with_error(
+    T_flange_tcp: npt.ArrayLike, error_xyz: npt.ArrayLike, error_rotvec: npt.ArrayLike
+) -> NDArrayF:
     """A real TCP that differs from ``T_flange_tcp`` by ``error_xyz`` [m] (flange frame) and a
     rotation ``error_rotvec`` [rad] about the flange origin (a bent neck), (4, 4)."""
     E = np.eye(4)
@@ -176,7 +178,9 @@ def capture_tcp_points_virtual(
     # the reference point: a 1 mm ball the wire touches
     T_base_ball = np.eye(4)
     T_base_ball[:3, 3] = p
-    ball = SimulatedPart((PrimitiveBody("ref_point", "sphere", T_base_ball, np.zeros(3), radius=0.0005),), np.eye(4))
+    ball = SimulatedPart(
+        (PrimitiveBody("ref_point", "sphere", T_base_ball, np.zeros(3), radius=0.0005),), np.eye(4)
+    )
     azimuths = np.linspace(0.0, 2 * np.pi, n - 1, endpoint=False)
     rotvecs = [np.array([np.pi, 0.0, 0.0])] + [
         np.array([np.pi, 0.0, 0.0]) + tilt * np.array([np.cos(a), np.sin(a), 0.0]) for a in azimuths
@@ -209,7 +213,9 @@ def capture_tcp_points_virtual(
     return CapturedPoints(robot_name, np.array(q_out))
 
 
-def update_cell_config(path: Path, *, tcp_xyz: NDArrayF | None = None, frame: tuple[str, NDArrayF] | None = None) -> None:
+def update_cell_config(
+    path: Path, *, tcp_xyz: NDArrayF | None = None, frame: tuple[str, NDArrayF] | None = None
+) -> None:
     """Write a calibrated TCP or a named frame into the ``calibration`` section of a cell
     configuration file (created when missing; other sections are kept, YAML comments are not).
 

@@ -29,8 +29,12 @@ def register(app: typer.Typer) -> None:
     @cal.command("tcp")
     def tcp_cmd(
         points: Path = typer.Argument(..., help="Points file (weldcell.points/1): >= 4 torch orientations."),
-        torch: str = typer.Option("torch_mig_22", "--torch", help="Torch model (its TCP is the nominal one)."),
-        stickout_mm: float = typer.Option(15.0, "--stickout-mm", help="Wire stick-out of the nominal TCP [mm]."),
+        torch: str = typer.Option(
+            "torch_mig_22", "--torch", help="Torch model (its TCP is the nominal one)."
+        ),
+        stickout_mm: float = typer.Option(
+            15.0, "--stickout-mm", help="Wire stick-out of the nominal TCP [mm]."
+        ),
         cell_config: Path | None = typer.Option(
             None, "--cell-config", help="Write the calibrated TCP into this cell configuration."
         ),
@@ -84,7 +88,9 @@ def register(app: typer.Typer) -> None:
         ),
         job: int | None = typer.Option(None, "--job", help="Job of the touch result (default: newest)."),
         part: str | None = typer.Option(None, "--part", help="Touched part (default: the job's first)."),
-        cell_config: Path = typer.Option(..., "--cell-config", help="Cell configuration to store the frame in."),
+        cell_config: Path = typer.Option(
+            ..., "--cell-config", help="Cell configuration to store the frame in."
+        ),
         torch: str = typer.Option("torch_mig_22", "--torch", help="Torch model (nominal TCP)."),
         stickout_mm: float = typer.Option(15.0, "--stickout-mm", help="Wire stick-out [mm]."),
     ) -> None:
@@ -132,8 +138,12 @@ def register(app: typer.Typer) -> None:
         robot: str = typer.Option("ur5e", "--robot", help="Robot model."),
         torch: str = typer.Option("torch_mig_22", "--torch", help="Torch model."),
         stickout_mm: float = typer.Option(15.0, "--stickout-mm", help="Wire stick-out [mm]."),
-        point_mm: str = typer.Option("450,100,150", "--point-mm", help="Reference point x,y,z [mm], base frame."),
-        tcp_error_mm: str = typer.Option("0,0,0", "--tcp-error-mm", help="Real TCP error x,y,z [mm], flange."),
+        point_mm: str = typer.Option(
+            "450,100,150", "--point-mm", help="Reference point x,y,z [mm], base frame."
+        ),
+        tcp_error_mm: str = typer.Option(
+            "0,0,0", "--tcp-error-mm", help="Real TCP error x,y,z [mm], flange."
+        ),
         tcp_error_deg: str = typer.Option("0,0,0", "--tcp-error-deg", help="Real TCP rotation error [deg]."),
         n: int = typer.Option(6, "--n", help="Number of orientations (>= 4)."),
     ) -> None:
