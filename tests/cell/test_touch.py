@@ -81,7 +81,10 @@ def test_the_job_finds_the_offset_part_and_welds_the_real_seam(
     robot.connect()
     sampler.start()
     try:
-        with ModbusPowerSource(*touch_psu.address, ModbusOptions(poll_period=0.005)) as ps:  # type: ignore[arg-type]
+        # the virtual power source serves from this process (its contact sensor reads the in-process
+        # robot), so the planner's GIL-heavy stretches can delay its answers: a longer link timeout
+        opts = ModbusOptions(poll_period=0.005, comm_timeout=3.0)
+        with ModbusPowerSource(*touch_psu.address, opts) as ps:  # type: ignore[arg-type]
             res = touch_and_weld(
                 robot=robot,
                 power=ps,

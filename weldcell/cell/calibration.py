@@ -162,10 +162,11 @@ def capture_tcp_points_virtual(
     Raises:
         CalibrationError: an orientation is out of reach, or the touch sense does not confirm contact.
     """
-    from weldcell.cell.touchsim import PrimitiveBody, SimulatedPart, WireTipSensor
+    from weldcell.cell.touchsim import RealBody, SimulatedPart, WireTipSensor
     from weldcell.drivers.powersource.virtual_model import VirtualPowerSourceModel
     from weldcell.drivers.virtual import VirtualRobot
     from weldcell.kinematics import load_robot
+    from weldcell.program.shapes import Sphere
 
     if n < 4:
         raise CalibrationError(f"the n-point TCP method needs at least 4 orientations, got {n}")
@@ -178,9 +179,7 @@ def capture_tcp_points_virtual(
     # the reference point: a 1 mm ball the wire touches
     T_base_ball = np.eye(4)
     T_base_ball[:3, 3] = p
-    ball = SimulatedPart(
-        (PrimitiveBody("ref_point", "sphere", T_base_ball, np.zeros(3), radius=0.0005),), np.eye(4)
-    )
+    ball = SimulatedPart((RealBody("ref_point", Sphere(0.0005), T_base_ball),), np.eye(4))
     azimuths = np.linspace(0.0, 2 * np.pi, n - 1, endpoint=False)
     rotvecs = [np.array([np.pi, 0.0, 0.0])] + [
         np.array([np.pi, 0.0, 0.0]) + tilt * np.array([np.cos(a), np.sin(a), 0.0]) for a in azimuths

@@ -5,7 +5,8 @@ The virtual power source decides "contact" from this module, never from the plan
 
 * :class:`SimulatedPart` holds the workpiece bodies of a program moved by a :class:`PartOffset`
   (the part placed off nominal: given to the simulator, not to the planner) and computes the signed
-  distance of a world point to them analytically (boxes, cylinders, spheres);
+  distance of a world point to them (each shape's own signed distance, ``weldcell.program.shapes``:
+  boxes, cylinders, spheres, meshes);
 * :class:`WireTipSensor` reads the robot's *actual* joint positions from the virtual robot
   controller (a callable, e.g. ``lambda: robot.state().q`` of a ``VirtualRobot``), runs forward
   kinematics with the robot's *real* TCP (which may differ from the TCP the cell believes, to
@@ -19,12 +20,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from weldcell.errors import InvalidValueError
 from weldcell.spatial import rotation_from_rotvec
+
+if TYPE_CHECKING:
+    from weldcell.program.model import Body
+    from weldcell.program.shapes import Shape
 
 NDArrayF = npt.NDArray[np.float64]
 
@@ -57,31 +63,19 @@ class PartOffset:
 
 
 @dataclass(frozen=True, slots=True)
-class PrimitiveBody:
-    """One analytic body: ``kind`` box (``size`` full extents), cylinder (``radius``, ``length`` along
-    z) or sphere (``radius``), centred on ``T_world_body`` (4, 4)."""
+class RealBody:
+    """One workpiece body at its real pose: its shape (``weldcell.program.shapes``, with the shape's
+    own signed distance) and ``T_world_body`` (4, 4)."""
 
     name: str
-    kind: str
+    shape: Shape
     T_world_body: NDArrayF
-    size: NDArrayF
-    radius: float = 0.0
-    length: float = 0.0
 
-
-def _signed_distance(body: PrimitiveBody, p_world: NDArrayF) -> NDArrayF:
-    """Signed distance [m] of points (M, 3) to one body (negative inside)."""
-    T_body_world = np.linalg.inv(body.T_world_body)
-    p = p_world @ T_body_world[:3, :3].T + T_body_world[:3, 3]
-    if body.kind == "box":
-        q = np.abs(p) - body.size / 2.0
-    elif body.kind == "cylinder":
-        q = np.stack([np.linalg.norm(p[:, :2], axis=1) - body.radius, np.abs(p[:, 2]) - body.length / 2], 1)
-    else:  # sphere
-        return np.asarray(np.linalg.norm(p, axis=1) - body.radius)
-    outside = np.linalg.norm(np.maximum(q, 0.0), axis=1)
-    inside = np.minimum(np.max(q, axis=1), 0.0)
-    return np.asarray(outside + inside)
+    def signed_distance(self, p_world: NDArrayF) -> NDArrayF:
+        """Signed distance [m] of world points (M, 3) to this body (negative inside)."""
+        T_body_world = np.linalg.inv(self.T_world_body)
+        p = p_world @ T_body_world[:3, :3].T + T_body_world[:3, 3]
+        return np.asarray(self.shape.signed_distance(p), dtype=np.float64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,56 +83,38 @@ class SimulatedPart:
     """The workpiece bodies of a cell at their real poses.
 
     Attributes:
-        bodies: Analytic bodies at their real poses.
+        bodies: The bodies at their real poses.
         D: Applied displacement ``T_world_real = D @ T_world_nominal`` (4, 4).
     """
 
-    bodies: tuple[PrimitiveBody, ...]
+    bodies: tuple[RealBody, ...]
     D: NDArrayF
 
     @classmethod
     def from_cell(
-        cls, cell_bodies: Sequence[object], offset: PartOffset | None = None, *, reference: str | None = None
+        cls, cell_bodies: Sequence[Body], offset: PartOffset | None = None, *, reference: str | None = None
     ) -> SimulatedPart:
         """The workpiece bodies of a program's cell (``program.cell.bodies``), displaced by ``offset``.
 
         Args:
-            cell_bodies: ``weldcell.program.model.Body`` values; those with role ``workpiece`` are the part.
+            cell_bodies: The cell's bodies; those with role ``workpiece`` are the part (any shape).
             offset: Displacement of the real part (None: the part is at its nominal pose).
             reference: Body whose origin is the rotation centre (default: the first workpiece body).
 
         Raises:
-            InvalidValueError: no workpiece body, or one the analytic model cannot represent (mesh).
+            InvalidValueError: no workpiece body.
         """
-        work = [b for b in cell_bodies if getattr(b, "role", "") == "workpiece"]
+        work = [b for b in cell_bodies if b.role == "workpiece"]
         if not work:
             raise InvalidValueError("touch sensing simulation: the cell has no body with role 'workpiece'")
-        ref = next((b for b in work if getattr(b, "name", None) == reference), work[0])
-        D = (offset or PartOffset()).transform(np.asarray(ref.T_world_body)[:3, 3])  # type: ignore[attr-defined]
-        out = []
-        for b in work:
-            kind = str(b.shape)  # type: ignore[attr-defined]
-            if kind not in ("box", "cylinder", "sphere"):
-                raise InvalidValueError(
-                    f"touch sensing simulation: workpiece body {b.name!r} is a {kind}; "  # type: ignore[attr-defined]
-                    "the analytic contact model handles box, cylinder and sphere bodies"
-                )
-            out.append(
-                PrimitiveBody(
-                    str(b.name),  # type: ignore[attr-defined]
-                    kind,
-                    D @ np.asarray(b.T_world_body),  # type: ignore[attr-defined]
-                    np.asarray(b.size, dtype=np.float64),  # type: ignore[attr-defined]
-                    float(b.radius),  # type: ignore[attr-defined]
-                    float(b.length),  # type: ignore[attr-defined]
-                )
-            )
-        return cls(tuple(out), D)
+        ref = next((b for b in work if b.name == reference), work[0])
+        D = (offset or PartOffset()).transform(np.asarray(ref.T_world_body)[:3, 3])
+        return cls(tuple(RealBody(b.name, b.geometry, D @ np.asarray(b.T_world_body)) for b in work), D)
 
     def signed_distance(self, p_world: npt.ArrayLike) -> NDArrayF:
         """Signed distance [m] of world points (M, 3) (or one point (3,)) to the part; < 0 inside."""
         p = np.atleast_2d(np.asarray(p_world, dtype=np.float64))
-        d = np.min(np.stack([_signed_distance(b, p) for b in self.bodies]), axis=0)
+        d = np.min(np.stack([b.signed_distance(p) for b in self.bodies]), axis=0)
         return np.asarray(d if np.ndim(p_world) > 1 else d[:1], dtype=np.float64)
 
 
@@ -178,4 +154,4 @@ class WireTipSensor:
         return float(self.part.signed_distance(self.tip_position())[0])
 
 
-__all__ = ["PartOffset", "PrimitiveBody", "SimulatedPart", "WireTipSensor"]
+__all__ = ["PartOffset", "RealBody", "SimulatedPart", "WireTipSensor"]
