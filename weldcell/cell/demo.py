@@ -1065,6 +1065,16 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
     check_job_input(Path(options.job), stamp_key=key)
     WeldLog(options.log_path).close()  # a bad log path fails here, before anything connects
     job = Path(options.job)
+    if job.suffix.lower() in (".yaml", ".yml") and (
+        program_mode is not None or options.powersource_url is None
+    ):
+        from weldcell.program import load_program
+
+        if load_program(job).touch:
+            raise WeldcellError(
+                f"{job}: the program has touch patterns; they need a power source with touch sensing "
+                "(--powersource modbus://…) and stream mode (docs/touch-and-calibration.md)"
+            )
     planned: tuple[Any, JointTrajectory] | None = None
     if job.suffix.lower() not in (".yaml", ".yml"):
         traj = load_trajectory(job)
@@ -1136,6 +1146,32 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
         else:
             power = connect_power_source(options.powersource_url, config)
         stack.callback(power.close)
+        if program is not None and program.touch:  # locate the part first (docs/touch-and-calibration.md)
+            from weldcell.cell.touchjob import touch_and_weld
+
+            touched = touch_and_weld(
+                robot=robot,
+                power=power,
+                program=program,
+                out_dir=out,
+                log_path=options.log_path,
+                config=config,
+                part_serial=options.part_serial,
+                timeout=options.job_timeout,
+                progress=say,
+                stamp_key=key,
+                use_jobs=options.use_power_source_jobs,
+            )
+            end_robot_session(robot, options.log_path, touched.job_id, say)
+            return CellRunResult(
+                touched.state,
+                touched.message,
+                touched.job_id,
+                options.log_path,
+                touched.trajectory_path,
+                report_path,
+                Path(program.path),
+            )
         state, message, job_id = weld(
             robot=robot,
             power=power,

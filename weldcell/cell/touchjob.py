@@ -76,6 +76,7 @@ def touch_and_weld(
     T_flange_tcp: npt.NDArray[np.float64] | None = None,
     approver: MotionApprover | None = None,
     touch_speed_scale: float = 0.5,
+    use_jobs: bool | None = False,
 ) -> TouchJobResult:
     """Touch, correct, re-plan, re-validate and weld one part (devices connected).
 
@@ -93,6 +94,7 @@ def touch_and_weld(
         T_flange_tcp: The cell's calibrated TCP (default: the program's torch).
         approver: Approves the touch moves (default: ``SimApprover`` of the nominal program).
         touch_speed_scale: Fraction of the joint limits for the moves between searches.
+        use_jobs: Job numbers or parameters to the power source (``params_from_program``).
 
     Raises:
         TouchSenseError: a search without contact, or a part too far off.
@@ -145,7 +147,7 @@ def touch_and_weld(
         log_path=log_path,
         out_dir=out_dir,
         part_serial=part_serial,
-        params=params_from_program(corrected, use_jobs=False),
+        params=params_from_program(corrected, use_jobs=use_jobs),
         config=config,
         timeout=timeout,
         progress=say,
