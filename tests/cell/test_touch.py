@@ -24,7 +24,7 @@ from weldcell.drivers.powersource import ModbusOptions, ModbusPowerSource
 from weldcell.drivers.powersource.virtual import VirtualPowerSourceHandle, start_virtual_power_source
 from weldcell.drivers.powersource.virtual_model import ProcessState
 from weldcell.drivers.virtual import VirtualRobot
-from weldcell.errors import ProgramError, TouchSenseError
+from weldcell.errors import ProgramError, TouchSenseError, WeldcellError
 from weldcell.kinematics import load_robot
 from weldcell.program import load_program
 from weldcell.program.model import Program
@@ -173,3 +173,20 @@ def test_bad_touch_searches_are_refused_naming_the_field(tmp_path: Path, search:
     with pytest.raises(ProgramError, match=message) as err:
         load_program(bad)
     assert "touch" in str(err.value) and "bad.yaml" in str(err.value)
+
+
+def test_a_touch_program_without_a_touch_sensing_power_source_is_refused_before_planning(
+    tmp_path: Path,
+) -> None:
+    from typer.testing import CliRunner
+
+    from weldcell.cli import app
+
+    t0 = time.monotonic()
+    out = CliRunner().invoke(
+        app, ["run", str(PROGRAM), "--robot", "virtual", "--db", str(tmp_path / "l.sqlite")]
+    )
+    assert out.exit_code != 0  # the weldcell script's main() prints the message and exits 2
+    assert isinstance(out.exception, WeldcellError)
+    assert "touch patterns" in str(out.exception) and "--powersource" in str(out.exception)
+    assert time.monotonic() - t0 < 10.0  # refused before the (slow) planning
