@@ -178,15 +178,10 @@ def test_bad_touch_searches_are_refused_naming_the_field(tmp_path: Path, search:
 def test_a_touch_program_without_a_touch_sensing_power_source_is_refused_before_planning(
     tmp_path: Path,
 ) -> None:
-    from typer.testing import CliRunner
-
-    from weldcell.cli import app
+    from weldcell.cell.demo import RunOptions, run_job
 
     t0 = time.monotonic()
-    out = CliRunner().invoke(
-        app, ["run", str(PROGRAM), "--robot", "virtual", "--db", str(tmp_path / "l.sqlite")]
-    )
-    assert out.exit_code != 0  # the weldcell script's main() prints the message and exits 2
-    assert isinstance(out.exception, WeldcellError)
-    assert "touch patterns" in str(out.exception) and "--powersource" in str(out.exception)
+    opts = RunOptions(PROGRAM, "virtual", None, log_path=tmp_path / "l.sqlite", out_dir=tmp_path)
+    with pytest.raises(WeldcellError, match=r"touch patterns; they need a power source .*--powersource"):
+        run_job(opts)  # what ``weldcell run PROGRAM --robot virtual`` (no power source) does
     assert time.monotonic() - t0 < 10.0  # refused before the (slow) planning

@@ -11,6 +11,9 @@ For every search of a program's touch pattern (:class:`weldcell.program.model.To
    ``touch_contact`` every cycle; on contact it stops the robot and takes the contact position as
    the tip position (robot FK + the cell's TCP) at the middle of the power-source poll interval in
    which contact appeared (the joints are interpolated in time from the polled history);
+   After the first contact the torch backs off ``fine_backoff`` (1.5 mm) and searches again at
+   ``fine_speed`` (2 mm/s): the contact point is taken from this slow search, so the search speed
+   costs no accuracy (the poll interval at 2 mm/s is 0.01 mm of travel);
 4. without contact over the whole distance it stops with :class:`TouchSenseError`
    ``"no contact within N mm"``; a contact further than ``max_offset`` from the nominal surface is
    refused the same way;
@@ -224,6 +227,8 @@ class TouchRunner:
         checker: Collision checker for the joint moves to the search starts (None: direct moves).
         speed_scale: Fraction of the joint limits for those moves (0, 1].
         poll: Polling period of robot and power source during a search [s].
+        fine_speed: Speed of the second, slow search after the first contact [m/s] (0: none).
+        fine_backoff: Back-off before the slow search [m].
         say: Progress text callback.
     """
 
@@ -239,6 +244,8 @@ class TouchRunner:
         checker: CollisionChecker | None = None,
         speed_scale: float = 0.3,
         poll: float = 0.002,
+        fine_speed: float = 0.002,
+        fine_backoff: float = 0.0015,
         say: Callable[[str], None] | None = None,
     ) -> None:
         from weldcell.kinematics import load_robot
@@ -254,6 +261,8 @@ class TouchRunner:
         self.checker = checker
         self.speed_scale = speed_scale
         self.poll = poll
+        self.fine_speed = fine_speed
+        self.fine_backoff = fine_backoff
         self._say = say or (lambda _m: None)
         self._count = 0
 
@@ -323,6 +332,8 @@ class TouchRunner:
                 f"{s.expected * 1e3:.1f} mm); is the part there?"
             )
         p = self._tcp(q_contact)[:3, 3]
+        if self.fine_speed > 0:
+            p = self._fine_search(u, p, what)
         travel = float(u @ (p - self._tcp(q0)[:3, 3]))
         # back to the search start (the validated way in), or ``retract`` from the contact if that is farther
         self._back_off(u, p, max(s.retract, travel), s, what)
@@ -368,6 +379,35 @@ class TouchRunner:
                 "the torch axis; change the search's start_mm or tool_axis"
             )
         return T[k], sols[k, b]
+
+    def _fine_search(self, u: NDArrayF, p_coarse: NDArrayF, what: str) -> NDArrayF:
+        """Second, slow search: back off ``fine_backoff`` before the first contact ``p_coarse`` and
+        search again at ``fine_speed`` over twice that distance; the precise contact point [m] (3,).
+
+        Raises:
+            TouchSenseError: no contact in the slow search (the part moved, or the wire was bent).
+        """
+        q = np.asarray(self.robot.state().q, dtype=np.float64)
+        T = self._tcp(q)
+        back = self.fine_backoff + float(u @ (T[:3, 3] - p_coarse))
+        self._wait(self._run(self._line(q, T, -u, back, 0.01), "fine_backoff"), what)
+        q1 = np.asarray(self.robot.state().q, dtype=np.float64)
+        line = self._line(q1, self._tcp(q1), u, 2 * self.fine_backoff, self.fine_speed)
+        self.power.set_touch_sensing(True)
+        try:
+            if self.power.status().touch_contact:
+                raise TouchSenseError(
+                    f"{what}: the wire still touches {self.fine_backoff * 1e3:.1f} mm before the contact"
+                )
+            q_fine = self._guarded(line, what)
+        finally:
+            self.power.set_touch_sensing(False)
+        if q_fine is None:
+            raise TouchSenseError(
+                f"{what}: no contact in the slow search within {2 * self.fine_backoff * 1e3:.1f} mm of the "
+                "first contact; is the part moving or the wire bent?"
+            )
+        return np.asarray(self._tcp(q_fine)[:3, 3])
 
     def _guarded(self, line: JointTrajectory, what: str) -> NDArrayF | None:
         """Execute the search line, stop on contact; the joints at contact, or None without contact."""
