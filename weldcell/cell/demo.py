@@ -1146,32 +1146,26 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
         else:
             power = connect_power_source(options.powersource_url, config)
         stack.callback(power.close)
-        if program is not None and program.touch:  # locate the part first (docs/touch-and-calibration.md)
-            from weldcell.cell.touchjob import touch_and_weld
+        if program is not None and program.touch:  # locate the parts first (docs/touch-and-calibration.md)
+            from weldcell.cell.touch import locate_parts, program_with_part_pose, record_part_offsets
 
-            touched = touch_and_weld(
-                robot=robot,
-                power=power,
-                program=program,
-                out_dir=out,
-                log_path=options.log_path,
-                config=config,
-                part_serial=options.part_serial,
-                timeout=options.job_timeout,
-                progress=say,
+            robot.stamp_key = key
+            say(Progress("stage", f"touch sensing: {len(program.touch)} pattern(s) …"))
+            regs = locate_parts(
+                robot,
+                power,
+                program,
+                out / "touch_motions",
                 stamp_key=key,
-                use_jobs=options.use_power_source_jobs,
+                checker_for=collision_checker_for,
+                say=lambda m: say(Progress("touch", m)),
             )
-            end_robot_session(robot, options.log_path, touched.job_id, say)
-            return CellRunResult(
-                touched.state,
-                touched.message,
-                touched.job_id,
-                options.log_path,
-                touched.trajectory_path,
-                report_path,
-                Path(program.path),
+            program = program_with_part_pose(program, regs)
+            program, traj, traj_path, report_path = plan_and_validate(
+                job, out, say, stamp_key=key, program=program
             )
+        else:
+            regs = ()
         state, message, job_id = weld(
             robot=robot,
             power=power,
@@ -1190,6 +1184,8 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
             progress=say,
             program_mode=program_mode,
         )
+        if regs:
+            record_part_offsets(options.log_path, job_id, regs)
         end_robot_session(robot, options.log_path, job_id, say)
     return CellRunResult(
         state,

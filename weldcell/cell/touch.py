@@ -45,11 +45,14 @@ from weldcell.spatial.registration import Registration, register_points_to_plane
 from weldcell.trajectory import JointTrajectory
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from weldcell.drivers.base import ExecutionHandle, RobotDriver
     from weldcell.drivers.powersource import PowerSource
     from weldcell.kinematics import Robot
     from weldcell.planning.collision import CollisionChecker
     from weldcell.program.model import Program, TouchPattern, TouchSearch
+    from weldcell.trajectory.stamp import KeySource, StampKey
 
 NDArrayF = npt.NDArray[np.float64]
 log = logging.getLogger(__name__)
@@ -468,6 +471,69 @@ class TouchRunner:
         return reg
 
 
+def locate_parts(
+    robot: RobotDriver,
+    power: PowerSource,
+    program: Program,
+    folder: Path,
+    *,
+    stamp_key: StampKey | KeySource | None = None,
+    checker_for: Callable[[Program], CollisionChecker | None] | None = None,
+    T_flange_tcp: NDArrayF | None = None,
+    approver: MotionApprover | None = None,
+    speed_scale: float = 0.5,
+    say: Callable[[str], None] | None = None,
+) -> tuple[PartRegistration, ...]:
+    """Run every touch pattern of ``program`` and return the measured part poses.
+
+    The touch moves are validated in the nominal cell with the touch clearance
+    (:data:`TOUCH_CLEARANCE`; ``SimApprover`` writing into ``folder``) unless ``approver`` is given;
+    ``checker_for`` builds the collision checker for the moves between searches (from the program
+    with the touch clearance).
+    """
+    from weldcell.cell.approval import SimApprover
+    from weldcell.sim.validate import ValidationOptions
+
+    appr = approver or SimApprover(
+        program, folder, ValidationOptions(clearance=TOUCH_CLEARANCE), stamp_key=stamp_key
+    )
+    near = replace(program, cell=replace(program.cell, clearance=TOUCH_CLEARANCE))
+    try:
+        runner = TouchRunner(
+            robot,
+            power,
+            program,
+            appr,
+            T_flange_tcp=T_flange_tcp,
+            checker=checker_for(near) if checker_for is not None else None,
+            speed_scale=speed_scale,
+            say=say,
+        )
+        return tuple(runner.run_pattern(p) for p in program.touch)
+    finally:
+        if approver is None:
+            appr.close()
+
+
+def record_part_offsets(log_path: Path, job_id: int, registrations: tuple[PartRegistration, ...]) -> None:
+    """Write the measured offsets of a job's parts into the weld log (``part_offsets`` and a ``touch``
+    event per part)."""
+    from weldcell.cell.weldlog import WeldLog
+
+    with WeldLog(log_path) as wlog:
+        for reg in registrations:
+            wlog.add_part_offset(
+                job_id,
+                reg.part,
+                reg.T_world_part_nominal,
+                reg.T_world_part,
+                rms=reg.fit.rms,
+                observed_dof=reg.fit.rank,
+                touches=len(reg.points),
+            )
+            wlog.add_event(job_id, "touch", f"part {reg.part!r} located by touch sensing", data=reg.summary())
+
+
 def program_with_part_pose(
     program: Program, registrations: list[PartRegistration] | tuple[PartRegistration, ...]
 ) -> Program:
@@ -495,6 +561,8 @@ __all__ = [
     "TouchRunner",
     "line_ik",
     "line_samples",
+    "locate_parts",
     "program_with_part_pose",
+    "record_part_offsets",
     "template_trajectory",
 ]

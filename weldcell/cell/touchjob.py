@@ -9,14 +9,14 @@ cell controller and records the measured offsets per part in the weld log (``par
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from weldcell.cell.approval import MotionApprover, SimApprover
+from weldcell.cell.approval import MotionApprover
 from weldcell.cell.controller import CellConfig
 from weldcell.cell.demo import (
     Progress,
@@ -27,8 +27,7 @@ from weldcell.cell.demo import (
     weld,
 )
 from weldcell.cell.state import CellState
-from weldcell.cell.touch import TOUCH_CLEARANCE, PartRegistration, TouchRunner, program_with_part_pose
-from weldcell.cell.weldlog import WeldLog
+from weldcell.cell.touch import PartRegistration, locate_parts, program_with_part_pose, record_part_offsets
 from weldcell.trajectory import JointTrajectory
 from weldcell.trajectory.stamp import FROM_ENVIRONMENT, KeySource, StampKey, resolve_stamp_key
 
@@ -105,35 +104,19 @@ def touch_and_weld(
     out_dir.mkdir(parents=True, exist_ok=True)
     key = resolve_stamp_key(stamp_key)
     robot.stamp_key = key
-    own = approver is None
-    from weldcell.sim.validate import ValidationOptions
-
-    # touch moves work next to the part, as the torch does when welding: validated (and planned)
-    # with the touch clearance instead of the cell's transit clearance
-    appr: MotionApprover = approver or SimApprover(
+    say(Progress("stage", f"touch sensing: {len(program.touch)} pattern(s) …"))
+    regs = locate_parts(
+        robot,
+        power,
         program,
         out_dir / "touch_motions",
-        ValidationOptions(clearance=TOUCH_CLEARANCE),
         stamp_key=key,
+        checker_for=collision_checker_for,
+        T_flange_tcp=T_flange_tcp,
+        approver=approver,
+        speed_scale=touch_speed_scale,
+        say=lambda m: say(Progress("touch", m)),
     )
-    try:
-        runner = TouchRunner(
-            robot,
-            power,
-            program,
-            appr,
-            T_flange_tcp=T_flange_tcp,
-            checker=collision_checker_for(
-                replace(program, cell=replace(program.cell, clearance=TOUCH_CLEARANCE))
-            ),
-            speed_scale=touch_speed_scale,
-            say=lambda m: say(Progress("touch", m)),
-        )
-        say(Progress("stage", f"touch sensing: {len(program.touch)} pattern(s) …"))
-        regs = tuple(runner.run_pattern(p) for p in program.touch)
-    finally:
-        if own:
-            appr.close()
     corrected = program_with_part_pose(program, regs)
     _, traj, traj_path, _ = plan_and_validate(
         Path(program.path), out_dir, say, stamp_key=key, program=corrected
@@ -153,19 +136,7 @@ def touch_and_weld(
         progress=say,
         stamp_key=key,
     )
-    with WeldLog(log_path) as wlog:
-        for reg in regs:
-            wlog.add_part_offset(
-                job_id,
-                reg.part,
-                reg.T_world_part_nominal,
-                reg.T_world_part,
-                rms=reg.fit.rms,
-                observed_dof=reg.fit.rank,
-                touches=len(reg.points),
-            )
-            data: dict[str, Any] = reg.summary()
-            wlog.add_event(job_id, "touch", f"part {reg.part!r} located by touch sensing", data=data)
+    record_part_offsets(log_path, job_id, regs)
     return TouchJobResult(state, message, job_id, regs, corrected, traj, traj_path)
 
 
