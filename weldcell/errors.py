@@ -46,7 +46,9 @@ CLI) can catch one type and print a message a welder understands instead of a tr
     ├── PowerSourceValueError (+ValueError)  drivers.powersource.base: a set-point out of range
     ├── CellConfigError               cell.cellconfig: a cell configuration file that cannot be used
     ├── WeldLogError                  cell.logrecords: a weld log that cannot be read or written
-    └── CellStateError                a command that is not allowed in the cell's current state
+    ├── CellStateError                a command that is not allowed in the cell's current state
+    ├── CalibrationError (+ValueError) TCP / frame / part registration that the data cannot determine
+    └── TouchSenseError               a touch search without contact, or contact where none may be
 
 Classes defined next to the code that raises them are listed in :data:`DEFINED_ELSEWHERE` (module,
 class and parent); ``tests/test_errors.py`` checks that every exception class in weldcell is here
@@ -206,6 +208,14 @@ class ProtocolError(DriverError):
 
 class CellStateError(WeldcellError):
     """A cell command that is not allowed in the cell's current state."""
+
+
+class CalibrationError(WeldcellError, ValueError):
+    """Calibration or registration data that cannot determine the result (too few or degenerate points)."""
+
+
+class TouchSenseError(WeldcellError):
+    """A touch search found no contact within its distance, or the wire touched before the search."""
 
 
 #: Exception classes defined beside the code that raises them: (module, class, parent class here).

@@ -12,8 +12,17 @@ import numpy as np
 import pytest
 
 from weldcell.cell.logexport import export_csv, job_document
-from weldcell.cell.logrecords import EventRecord, JobRecord, SeamRecord, SignalTrace
-from weldcell.cell.logschema import EVENTS, JOBS, MIGRATIONS, SCHEMA_VERSION, SEAMS, SIGNAL_COLUMNS, TABLES
+from weldcell.cell.logrecords import EventRecord, JobRecord, PartOffsetRecord, SeamRecord, SignalTrace
+from weldcell.cell.logschema import (
+    EVENTS,
+    JOBS,
+    MIGRATIONS,
+    PART_OFFSETS,
+    SCHEMA_VERSION,
+    SEAMS,
+    SIGNAL_COLUMNS,
+    TABLES,
+)
 from weldcell.cell.weldlog import WeldLog, WeldLogError
 
 # The schema of version 1 as weldcell 0.x wrote it (copied from that release's logrecords.py), so
@@ -56,7 +65,13 @@ def _v1_log(path: Path) -> Path:
 
 @pytest.mark.parametrize(
     ("record", "cols"),
-    [(JobRecord, JOBS), (SeamRecord, SEAMS), (EventRecord, EVENTS), (SignalTrace, SIGNAL_COLUMNS)],
+    [
+        (JobRecord, JOBS),
+        (SeamRecord, SEAMS),
+        (EventRecord, EVENTS),
+        (SignalTrace, SIGNAL_COLUMNS),
+        (PartOffsetRecord, PART_OFFSETS),
+    ],
 )
 def test_record_types_follow_the_column_specification(record: type, cols: tuple) -> None:  # type: ignore[type-arg]
     assert [f.name for f in dataclasses.fields(record)] == [c.name for c in cols]
@@ -138,3 +153,23 @@ def test_csv_headers_carry_units_from_the_specification(tmp_path: Path) -> None:
     assert "s_stop_m" in rows["job_seams.csv"][0] and "deviation_max_m" in rows["job_seams.csv"][0]
     assert float(rows["job_signals.csv"][1][-1]) == 0.1
     assert json.loads(rows["job_events.csv"][1][-1]) == {"k": 2}
+
+
+def test_a_version_2_log_gains_the_part_offsets_table_with_the_specified_columns(tmp_path: Path) -> None:
+    path = _v1_log(tmp_path / "old.sqlite")
+    with WeldLog(path) as log:  # v1 -> v3 through both migrations
+        job = log.start_job(program_path="touch.yaml", part_serial="SN-9")
+        T_nom = np.eye(4)
+        T = np.eye(4)
+        T[:3, 3] = [0.003, -0.002, 0.0]
+        c, s = np.cos(np.deg2rad(2)), np.sin(np.deg2rad(2))
+        T[:2, :2] = [[c, -s], [s, c]]
+        log.add_part_offset(job, "base_plate", T_nom, T, rms=2e-5, observed_dof=4, touches=5)
+        (rec,) = log.part_offsets(job)
+    assert rec.part == "base_plate" and rec.touches == 5 and rec.observed_dof == 4
+    np.testing.assert_allclose([rec.dx, rec.dy, rec.dz], [0.003, -0.002, 0.0])
+    np.testing.assert_allclose([rec.rx, rec.ry, rec.rz], [0, 0, np.deg2rad(2)], atol=1e-12)
+    np.testing.assert_allclose(np.array(rec.T_world_part), T)
+    db = sqlite3.connect(str(path))
+    assert [r[1] for r in db.execute("PRAGMA table_info(part_offsets)")] == [c.name for c in PART_OFFSETS]
+    db.close()

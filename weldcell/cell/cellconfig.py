@@ -11,10 +11,12 @@ Errors name the file, the field and what was expected (:class:`CellConfigError`)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
+import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from weldcell.cell.arc import ArcProcedure
@@ -62,12 +64,26 @@ class _Moves(_Strict):
     approach_mm: float = Field(default=20.0, gt=0.0, le=200.0)
 
 
+Mm3 = Annotated[list[float], Field(min_length=3, max_length=3)]
+
+
+class _Frame(_Strict):
+    xyz_mm: Mm3
+    rpy_deg: Mm3
+
+
+class _Calibration(_Strict):
+    tcp_xyz_mm: Mm3 | None = None
+    frames: dict[str, _Frame] = Field(default_factory=dict)
+
+
 class _CellFile(_Strict):
     format: Literal["weldcell.cell/1"] = "weldcell.cell/1"
     interlocks: _Interlocks | None = None
     power_source: _PowerSource = Field(default_factory=_PowerSource)
     arc: _Arc = Field(default_factory=_Arc)
     moves: _Moves = Field(default_factory=_Moves)
+    calibration: _Calibration = Field(default_factory=_Calibration)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +95,16 @@ class CellSetup:
         use_jobs: ``True`` (select stored jobs), ``False`` (send parameters) or ``None`` (parameters
             when the procedure has them, else its job); see ``params_from_program``.
         path: The file it came from (None: defaults).
+        tcp_xyz: Calibrated TCP position in the flange frame [m] (3,) (``weldcell calibrate tcp``),
+            None: the torch model's.
+        frames: Calibrated user/part frames by name, ``T_world_frame`` (4, 4) (``weldcell calibrate frame``).
     """
 
     config: CellConfig
     use_jobs: bool | None
     path: Path | None = None
+    tcp_xyz: npt.NDArray[np.float64] | None = None
+    frames: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
 
 
 def _message(err: ValidationError) -> str:
@@ -144,7 +165,14 @@ def cell_setup_from_mapping(data: object, source: str = "cell configuration") ->
         power_source_comm_timeout=f.power_source.comm_timeout_s,
     )
     use_jobs = {"auto": None, "jobs": True, "parameters": False}[f.power_source.use_jobs]
-    return CellSetup(config, use_jobs)
+    from weldcell.spatial import se3_from_xyz_rpy
+
+    tcp = None if f.calibration.tcp_xyz_mm is None else np.asarray(f.calibration.tcp_xyz_mm) * 1e-3
+    frames = {
+        name: se3_from_xyz_rpy(np.asarray(fr.xyz_mm) * 1e-3, np.deg2rad(np.asarray(fr.rpy_deg)))
+        for name, fr in f.calibration.frames.items()
+    }
+    return CellSetup(config, use_jobs, tcp_xyz=tcp, frames=frames)
 
 
 def load_cell_config(path: str | Path) -> CellSetup:

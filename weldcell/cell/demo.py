@@ -310,10 +310,13 @@ def plan_and_validate(
     progress: ProgressFn,
     *,
     stamp_key: StampKey | KeySource | None = FROM_ENVIRONMENT,
+    program: Program | None = None,
 ) -> tuple[Any, JointTrajectory, Path, Path]:
     """Load, plan and validate a program; write trajectory, report and stamp into ``out_dir``.
 
     ``stamp_key`` is the cell's stamp key (None: unkeyed stamp; default ``$WELDCELL_STAMP_KEY``).
+    ``program``: an already loaded (e.g. touch-corrected) program to plan instead of loading
+    ``program_path`` (which then only names it).
 
     Returns:
         (program, trajectory, trajectory path, report path).
@@ -327,7 +330,8 @@ def plan_and_validate(
     from weldcell.sim import validate_trajectory
     from weldcell.sim.stamping import write_validation_stamp
 
-    program = load_program(program_path)
+    if program is None:
+        program = load_program(program_path)
     report_path = out_dir / "validation.json"
     # Planning is deterministic (same program, same trajectory), so a plan the simulator rejects
     # is reported, not planned again.
@@ -1092,6 +1096,16 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
     check_job_input(Path(options.job), stamp_key=key)
     WeldLog(options.log_path).close()  # a bad log path fails here, before anything connects
     job = Path(options.job)
+    if job.suffix.lower() in (".yaml", ".yml") and (
+        program_mode is not None or options.powersource_url is None
+    ):
+        from weldcell.program import load_program
+
+        if load_program(job).touch:
+            raise WeldcellError(
+                f"{job}: the program has touch patterns; they need a power source with touch sensing "
+                "(--powersource modbus://…) and stream mode (docs/touch-and-calibration.md)"
+            )
     planned: tuple[Any, JointTrajectory] | None = None
     if job.suffix.lower() not in (".yaml", ".yml"):
         traj = load_trajectory(job)
@@ -1170,6 +1184,26 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
             positioner = connect_cell_positioner(options.positioner_url, traj.external)
             stack.callback(positioner.close)
             say(Progress("stage", f"{traj.external.role} connected: {options.positioner_url}"))
+        if program is not None and program.touch:  # locate the parts first (docs/touch-and-calibration.md)
+            from weldcell.cell.touch import locate_parts, program_with_part_pose, record_part_offsets
+
+            robot.stamp_key = key
+            say(Progress("stage", f"touch sensing: {len(program.touch)} pattern(s) …"))
+            regs = locate_parts(
+                robot,
+                power,
+                program,
+                out / "touch_motions",
+                stamp_key=key,
+                checker_for=collision_checker_for,
+                say=lambda m: say(Progress("touch", m)),
+            )
+            program = program_with_part_pose(program, regs)
+            program, traj, traj_path, report_path = plan_and_validate(
+                job, out, say, stamp_key=key, program=program
+            )
+        else:
+            regs = ()
         state, message, job_id = weld(
             robot=robot,
             power=power,
@@ -1189,6 +1223,8 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
             program_mode=program_mode,
             positioner=positioner,
         )
+        if regs:
+            record_part_offsets(options.log_path, job_id, regs)
         end_robot_session(robot, options.log_path, job_id, say)
     return CellRunResult(
         state,

@@ -86,6 +86,27 @@ class EventRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class PartOffsetRecord:
+    """A part's measured offset (touch sensing) in one job: translation [m] of the part origin and
+    rotation vector [rad] of the correction, both in the world frame; ``T_world_part`` as 4 rows."""
+
+    id: int
+    job_id: int
+    part: str
+    t: float
+    dx: float
+    dy: float
+    dz: float
+    rx: float
+    ry: float
+    rz: float
+    rms_m: float
+    observed_dof: int
+    touches: int
+    T_world_part: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class SignalTrace:
     """Process signals of one seam attempt, each of shape (M,).
 

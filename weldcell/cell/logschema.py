@@ -22,12 +22,22 @@ from dataclasses import dataclass
 from typing import Any
 
 #: The schema version this code writes (and reads after migrating older logs).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: Version v -> the statements that make a version-v log a version-(v + 1) log.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     # 2: one name for wire feed everywhere (power source, program model, log): wire_speed -> wire_feed
     1: ("ALTER TABLE signals RENAME COLUMN wire_speed TO wire_feed",),
+    # 3: part registration by touch sensing: the measured offset of every touched part per job
+    2: (
+        "CREATE TABLE IF NOT EXISTS part_offsets(id INTEGER PRIMARY KEY, "
+        "job_id INTEGER NOT NULL REFERENCES jobs(id), part TEXT NOT NULL, t REAL NOT NULL, "
+        "dx REAL NOT NULL, dy REAL NOT NULL, dz REAL NOT NULL, "
+        "rx REAL NOT NULL, ry REAL NOT NULL, rz REAL NOT NULL, rms_m REAL NOT NULL, "
+        "observed_dof INTEGER NOT NULL, touches INTEGER NOT NULL, "
+        "T_world_part TEXT NOT NULL DEFAULT '[]')",
+        "CREATE INDEX IF NOT EXISTS part_offsets_job ON part_offsets(job_id)",
+    ),
 }
 
 _UNIT_SUFFIX = {"s": "s", "m": "m", "A": "a", "V": "v", "m/s": "m_s"}
@@ -111,13 +121,37 @@ EVENTS: tuple[Column, ...] = (
     Column("data", "TEXT NOT NULL DEFAULT '{}'", "json_dict", doc="event data (JSON)"),
 )
 
+PART_OFFSETS: tuple[Column, ...] = (
+    Column("id", "INTEGER PRIMARY KEY", "int", doc="record id"),
+    Column("job_id", "INTEGER NOT NULL REFERENCES jobs(id)", "int", doc="job"),
+    Column("part", "TEXT NOT NULL", "str", doc="workpiece body the touch pattern located"),
+    Column("t", "REAL NOT NULL", "float", "s", "time of the measurement"),
+    Column("dx", "REAL NOT NULL", "float", "m", "part origin offset from nominal, world x"),
+    Column("dy", "REAL NOT NULL", "float", "m", "part origin offset from nominal, world y"),
+    Column("dz", "REAL NOT NULL", "float", "m", "part origin offset from nominal, world z"),
+    Column("rx", "REAL NOT NULL", "float", "rad", "rotation vector of the correction, world x"),
+    Column("ry", "REAL NOT NULL", "float", "rad", "rotation vector of the correction, world y"),
+    Column("rz", "REAL NOT NULL", "float", "rad", "rotation vector of the correction, world z"),
+    Column("rms_m", "REAL NOT NULL", "float", "m", "RMS point-to-surface residual of the fit"),
+    Column("observed_dof", "INTEGER NOT NULL", "int", doc="degrees of freedom the touches determined (0-6)"),
+    Column("touches", "INTEGER NOT NULL", "int", doc="number of touches"),
+    Column("T_world_part", "TEXT NOT NULL DEFAULT '[]'", "json_list", doc="measured part pose, 4x4 rows"),
+)
+
 #: Table name -> columns, in creation order.
-TABLES: dict[str, tuple[Column, ...]] = {"jobs": JOBS, "seams": SEAMS, "signals": SIGNALS, "events": EVENTS}
+TABLES: dict[str, tuple[Column, ...]] = {
+    "jobs": JOBS,
+    "seams": SEAMS,
+    "signals": SIGNALS,
+    "events": EVENTS,
+    "part_offsets": PART_OFFSETS,
+}
 #: Index name -> (table, column).
 INDEXES: dict[str, tuple[str, str]] = {
     "seams_job": ("seams", "job_id"),
     "signals_seam": ("signals", "seam_record"),
     "events_job": ("events", "job_id"),
+    "part_offsets_job": ("part_offsets", "job_id"),
 }
 #: The process signals as written by ``WeldLog.add_signals`` and read into ``SignalTrace``.
 SIGNAL_COLUMNS: tuple[Column, ...] = SIGNALS[1:]

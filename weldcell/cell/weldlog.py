@@ -43,6 +43,7 @@ from weldcell.cell.logrecords import (
     SEAM_DONE,
     EventRecord,
     JobRecord,
+    PartOffsetRecord,
     ResumePoint,
     SeamRecord,
     SignalTrace,
@@ -52,13 +53,24 @@ from weldcell.cell.logrecords import (
     seam_from_row,
     sql_num,
 )
-from weldcell.cell.logschema import EVENTS, JOBS, SCHEMA_VERSION, SEAMS, SIGNAL_COLUMNS, migrate, select_list
+from weldcell.cell.logschema import (
+    EVENTS,
+    JOBS,
+    PART_OFFSETS,
+    SCHEMA_VERSION,
+    SEAMS,
+    SIGNAL_COLUMNS,
+    convert_row,
+    migrate,
+    select_list,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
     "SEAM_DONE",
     "EventRecord",
     "JobRecord",
+    "PartOffsetRecord",
     "ResumePoint",
     "SeamRecord",
     "SignalTrace",
@@ -385,6 +397,61 @@ class WeldLog:
                 ),
             )
             return int(cur.lastrowid or 0)
+
+    def add_part_offset(
+        self,
+        job_id: int,
+        part: str,
+        T_world_part_nominal: Any,
+        T_world_part: Any,
+        *,
+        rms: float,
+        observed_dof: int,
+        touches: int,
+        t: float | None = None,
+    ) -> int:
+        """Record a part's measured pose (touch sensing) for a job (committed). Returns the record id.
+
+        Args:
+            job_id: The job.
+            part: Workpiece body name.
+            T_world_part_nominal: Pose in the program (4, 4).
+            T_world_part: Measured pose (4, 4).
+            rms: RMS residual of the fit [m].
+            observed_dof: Degrees of freedom the touches determined.
+            touches: Number of touches.
+            t: Time [s] since the epoch (default now).
+        """
+        from weldcell.spatial import rotvec_from_rotation
+
+        T_nom = np.asarray(T_world_part_nominal, dtype=np.float64)
+        T_meas = np.asarray(T_world_part, dtype=np.float64)
+        d = T_meas[:3, 3] - T_nom[:3, 3]
+        rv = np.asarray(rotvec_from_rotation(T_meas[:3, :3] @ T_nom[:3, :3].T))
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO part_offsets(job_id, part, t, dx, dy, dz, rx, ry, rz, rms_m, observed_dof, "
+                "touches, T_world_part) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    job_id,
+                    part,
+                    time.time() if t is None else t,
+                    *(float(v) for v in d),
+                    *(float(v) for v in rv),
+                    float(rms),
+                    int(observed_dof),
+                    int(touches),
+                    json.dumps(T_meas.tolist()),
+                ),
+            )
+            return int(cur.lastrowid or 0)
+
+    def part_offsets(self, job_id: int) -> list[PartOffsetRecord]:
+        """Measured part offsets of a job, in the order they were recorded."""
+        rows = self._query(
+            f"SELECT {select_list(PART_OFFSETS)} FROM part_offsets WHERE job_id=? ORDER BY id", (job_id,)
+        )
+        return [PartOffsetRecord(*convert_row(PART_OFFSETS, r)) for r in rows]
 
     # --- queries -------------------------------------------------------------------------------
     def jobs(self, limit: int | None = None) -> list[JobRecord]:

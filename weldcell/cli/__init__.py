@@ -13,6 +13,7 @@ import typer
 
 from weldcell.cli import (
     abb,
+    calibrate,
     cell,
     check,
     examples,
@@ -57,6 +58,7 @@ def _root(
 
 for _module in (check, plan, simulate, robot, export, powersource, cell, examples, warmup):
     _module.register(app)
+calibrate.register(app)  # weldcell calibrate tcp|frame|capture-virtual
 kuka.register(app)  # after robot: adds ``controller kuka-rsi`` to its controller group
 fanuc.register(app)  # after robot: adds ``controller fanuc``
 abb.register(app)  # after robot: adds ``controller abb-egm``

@@ -17,6 +17,7 @@ from weldcell.errors import ProgramError, ProgramFormatError
 from weldcell.program.build_cell import build_cell
 from weldcell.program.build_procedure import build_procedure
 from weldcell.program.build_seam import build_seam
+from weldcell.program.build_touch import build_touch
 from weldcell.program.checks import Checker
 from weldcell.program.errors_map import did_you_mean, find_duplicate_key, format_path, schema_error
 from weldcell.program.model import Program, Seam
@@ -137,6 +138,7 @@ def _build(spec: ProgramSpec, chk: Checker, path: Path, digest: str) -> Program:
         sequence=sequence,
         precedence=precedence,
         unselected=unselected,
+        touch=build_touch(spec, cell, chk),
     )
 
 

@@ -357,6 +357,52 @@ class Seam:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
+class TouchSearch:
+    """One guarded touch search, in the part frame (SI).
+
+    Attributes:
+        p_part_start: Wire-tip start [m], shape (3,).
+        direction: Unit search direction, shape (3,).
+        distance: Longest search travel [m].
+        speed: Search speed [m/s].
+        retract: Back-off after contact [m].
+        tool_axis: Unit torch axis (tcp z), shape (3,).
+        n_part: Outward unit normal of the nominal surface the search expects to touch, shape (3,).
+        d_part: Offset [m] of that plane (``n_part · x = d_part``).
+        expected: Expected travel to contact on the nominal part [m].
+    """
+
+    p_part_start: NDArrayF
+    direction: NDArrayF
+    distance: float
+    speed: float
+    retract: float
+    tool_axis: NDArrayF
+    n_part: NDArrayF
+    d_part: float
+    expected: float
+
+    def __post_init__(self) -> None:
+        for name in ("p_part_start", "direction", "tool_axis", "n_part"):
+            _set(self, name, _ro(getattr(self, name), (3,)))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class TouchPattern:
+    """Touch searches locating one workpiece (``part``, a body name) before welding.
+
+    Attributes:
+        part: Workpiece body name; the searches are in its frame.
+        searches: The searches in order.
+        max_offset: Largest believable offset at a touch point [m].
+    """
+
+    part: str
+    searches: tuple[TouchSearch, ...]
+    max_offset: float = 0.01
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class Program:
     """A loaded weld program.
 
@@ -373,6 +419,8 @@ class Program:
         precedence: Pairs (before, after) of seam ids the order must respect.
         unselected: Ids of the seams written with ``selected: false`` (candidates the user did not
             select); they are not in ``seams``, ``sequence`` or ``precedence`` and are never welded.
+        touch: Touch patterns to run before welding (part registration),
+            see ``docs/touch-and-calibration.md``.
     """
 
     path: Path
@@ -386,6 +434,7 @@ class Program:
     sequence: tuple[str, ...] | None
     precedence: tuple[tuple[str, str], ...] = ()
     unselected: tuple[str, ...] = ()
+    touch: tuple[TouchPattern, ...] = ()
 
     def seam(self, seam_id: str) -> Seam:
         """The seam with id ``seam_id`` (UnknownNameError, a KeyError, listing the ids if there is none)."""

@@ -177,6 +177,25 @@ def program_to_dict(program: Program, base_dir: Path | None = None) -> dict[str,
         data["sequence"] = list(program.sequence)
     if program.precedence:
         data["precedence"] = [list(p) for p in program.precedence]
+    if program.touch:
+        data["touch"] = [
+            {
+                "part": t.part,
+                "max_offset_mm": _r(t.max_offset * 1e3),
+                "searches": [
+                    {
+                        "start_mm": [_r(v * 1e3) for v in s.p_part_start],
+                        "direction": [_r(v) for v in s.direction],
+                        "distance_mm": _r(s.distance * 1e3),
+                        "speed_mm_s": _r(s.speed * 1e3),
+                        "retract_mm": _r(s.retract * 1e3),
+                        "tool_axis": [_r(v) for v in s.tool_axis],
+                    }
+                    for s in t.searches
+                ],
+            }
+            for t in program.touch
+        ]
     return data
 
 

@@ -253,6 +253,32 @@ class SeamSpec(_Strict):
     )
 
 
+class TouchSearchSpec(_Strict):
+    """One guarded touch search: the wire tip moves from ``start_mm`` along ``direction`` until it
+    touches the part, at most ``distance_mm``."""
+
+    start_mm: Vec3 = Field(description="Search start of the wire tip in the part frame [mm].")
+    direction: Vec3 = Field(description="Search direction in the part frame (normalised on load).")
+    distance_mm: PositiveMm = Field(description="Longest search travel [mm].")
+    speed_mm_s: Annotated[float, Field(gt=0.0, le=50.0)] = Field(
+        default=5.0, description="Search speed [mm/s] (at most 50)."
+    )
+    retract_mm: NonNegative = Field(default=5.0, description="Back-off after contact [mm].")
+    tool_axis: Vec3 | None = Field(
+        default=None, description="Torch axis (tcp z) in the part frame; default: the search direction."
+    )
+
+
+class TouchPatternSpec(_Strict):
+    """Touch searches that locate one workpiece before its seams are welded."""
+
+    part: str = Field(description="Workpiece body whose frame the searches are written in.")
+    searches: Annotated[list[TouchSearchSpec], Field(min_length=1)]
+    max_offset_mm: PositiveMm = Field(
+        default=10.0, description="Largest believable part offset at any touch point [mm]."
+    )
+
+
 class ProgramSpec(_Strict):
     """A weldcell weld program."""
 
@@ -267,4 +293,7 @@ class ProgramSpec(_Strict):
     )
     precedence: list[Annotated[list[str], Field(min_length=2, max_length=2)]] = Field(
         default_factory=list, description="Pairs [before, after] of seam ids."
+    )
+    touch: list[TouchPatternSpec] = Field(
+        default_factory=list, description="Touch patterns run before welding (part registration)."
     )

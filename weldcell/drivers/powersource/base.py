@@ -144,6 +144,8 @@ class PowerSourceStatus:
         voltage: Actual welding voltage [V] (NaN when not measured).
         wire_feed: Actual wire feed speed [m/s] (NaN when not measured).
         heartbeat: The power source's heartbeat bit (toggles at 1 Hz; False on interfaces without one).
+        touch_contact: Touch sensing: the wire (at sensing voltage) touches the part (False while
+            sensing is off and on interfaces without touch sensing).
         timestamp: ``time.monotonic()`` [s] when the snapshot was read.
     """
 
@@ -160,6 +162,7 @@ class PowerSourceStatus:
     wire_feed: float = 0.0
     heartbeat: bool = False
     timestamp: float = 0.0
+    touch_contact: bool = False
 
     @property
     def error(self) -> bool:
@@ -267,6 +270,20 @@ class PowerSource(ABC):
             f"{type(self).__name__} cannot set the power source's communication timeout over its "
             "interface; set it on the machine, and power_source.comm_timeout_s: null in the cell "
             "configuration (CellConfig.power_source_comm_timeout = None)"
+        )
+
+    def set_touch_sensing(self, on: bool, timeout: float | None = 1.0) -> None:
+        """Switch touch sensing on or off: the power source puts a sensing voltage on the wire and
+        reports contact with the part in :attr:`PowerSourceStatus.touch_contact`.
+
+        Only while no weld runs; the cell switches it off again before every arc start.
+
+        Raises:
+            DriverError: the interface has no touch sensing.
+        """
+        raise DriverError(
+            f"{type(self).__name__} has no touch-sensing signal; touch patterns need a power source "
+            "with touch sensing (ModbusPowerSource: coil touch_sensing, discrete input touch_contact)"
         )
 
     @abstractmethod

@@ -110,6 +110,7 @@ COIL_SIGNALS = (
     "wire_forward",
     "wire_backward",
     "error_reset",
+    "touch_sensing",
 )
 DISCRETE_INPUT_SIGNALS = (
     "heartbeat",
@@ -122,6 +123,7 @@ DISCRETE_INPUT_SIGNALS = (
     "motion_release",
     "wire_stick",
     "error",
+    "touch_contact",
 )
 HOLDING_SIGNALS = ("job", "wire_feed_command", "voltage_command", "current_command", "arc_length_correction")
 INPUT_REGISTER_SIGNALS = ("status_word", "voltage", "current", "wire_feed", "error_number")
@@ -144,6 +146,7 @@ class ProcessImage:
     wire_forward: int = 4
     wire_backward: int = 5
     error_reset: int = 6
+    touch_sensing: int = 7  # sensing voltage on the wire (touch sensing), no weld at the same time
     # discrete inputs: power source → robot (bit positions of RI FB PRO/i status word 0)
     heartbeat: int = 0
     ready: int = 1
@@ -155,6 +158,7 @@ class ProcessImage:
     motion_release: int = 9
     wire_stick: int = 10
     error: int = 11
+    touch_contact: int = 12  # touch sensing: the wire touches the part
     # holding registers: command values
     job: RegisterSignal = RegisterSignal(0)
     wire_feed_command: RegisterSignal = RegisterSignal(1, WIRE_FEED_SCALE)
@@ -318,6 +322,7 @@ class RobotOutputs:
     wire_forward: bool = False
     wire_backward: bool = False
     error_reset: bool = False
+    touch_sensing: bool = False
 
 
 def encode_coils(image: ProcessImage, outputs: RobotOutputs) -> tuple[int, list[bool]]:
@@ -406,6 +411,7 @@ _STATUS_BITS = (
     ("arc_stable", "arc_stable"),
     ("motion_release", "motion_release"),
     ("wire_stick", "wire_stick"),
+    ("touch_contact", "touch_contact"),
 )
 
 

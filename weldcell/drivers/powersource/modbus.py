@@ -288,6 +288,23 @@ class ModbusPowerSource(PowerSource):
         )
         self._command(lambda o: replace(o, error_reset=False), None, remaining)
 
+    def set_touch_sensing(self, on: bool, timeout: float | None = 1.0) -> None:
+        """Touch sensing (sensing voltage on the wire) on/off; contact in ``status().touch_contact``.
+
+        Raises:
+            DriverFaultError: switching it on while a weld runs.
+        """
+        if on:
+            with self._cond:
+                welding = self._outputs.welding_start
+            if welding:
+                raise DriverFaultError(
+                    f"power source {self.host}:{self.port}: "
+                    "touch sensing while the weld-start signal is high",
+                    error_code=int(ErrorCode.INVALID_COMMAND),
+                )
+        self._command(lambda o: replace(o, touch_sensing=bool(on)), None, timeout)
+
     def status(self) -> PowerSourceStatus:
         """Latest status snapshot (never blocks on the network).
 

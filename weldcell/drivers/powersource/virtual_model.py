@@ -11,6 +11,13 @@ Process states and timing (:class:`VirtualTiming`)::
     ARC --arc_settle--> arc stable + motion release; start↓ --> CRATER --crater_fill--> POSTFLOW
     POSTFLOW --post_flow--> IDLE
 
+Touch sensing: with the ``touch_sensing`` coil high and no weld running, the wire carries the sensing
+voltage and ``touch_contact`` is set while the *contact sensor*
+(:meth:`VirtualPowerSourceModel.set_contact_sensor`, a callable giving the wire tip's signed
+distance to the part [m]) reports a distance at or below ``VirtualConfig.touch_contact_distance``.
+The sensor is the geometry truth of the simulated cell (the part's real pose and the robot's actual
+joints, ``weldcell.cell.touchsim``); without one the wire never touches anything.
+
 Faults: no ignition (IGNITION lasts ``ignition_timeout``, then error 1, POSTFLOW), arc loss (error
 2, straight to POSTFLOW), wire stick at arc end (error 3, ``wire_stick`` output until error reset),
 heartbeat / communication timeout (error 4, the weld ends at once). Errors are cleared by a rising
@@ -131,6 +138,9 @@ class VirtualConfig:
         creep_speed: Wire speed while waiting for ignition [m/s].
         inch_speed: Wire inching speed [m/s].
         require_heartbeat: Refuse weld start until the robot heartbeat has toggled at least once.
+        touch_contact_distance: Wire-tip distance to the part [m] at or below which touch sensing
+            reports contact.
+        touch_voltage: Sensing voltage on the wire while touch sensing is on and open [V].
     """
 
     image: ProcessImage = field(default_factory=ProcessImage)
@@ -144,6 +154,8 @@ class VirtualConfig:
     creep_speed: float = 1.5 / 60
     inch_speed: float = 5.0 / 60
     require_heartbeat: bool = True
+    touch_contact_distance: float = 0.0
+    touch_voltage: float = 48.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +243,7 @@ class VirtualPowerSourceModel:
         self._start_count = 0
         self._noise = (0.0, 0.0, 0.0)
         self._transitions: list[tuple[float, ProcessState, ProcessState]] = []
+        self._contact_sensor: Callable[[], float] | None = None
 
     # --- fault injection (Python API; the test registers do the same over Modbus) -------------
     def inject_no_ignition(self, count: int = 1) -> None:
@@ -250,6 +263,17 @@ class VirtualPowerSourceModel:
         """Arm (or disarm) a wire stick at the next arc end."""
         with self._lock:
             self._stick_armed = bool(on)
+
+    def set_contact_sensor(self, sensor: Callable[[], float] | None) -> None:
+        """Install the geometry truth for touch sensing: ``sensor()`` returns the wire tip's signed
+        distance to the part [m] (negative inside). None removes it (the wire touches nothing)."""
+        with self._lock:
+            self._contact_sensor = sensor
+
+    def touch_contact(self) -> bool:
+        """True while touch sensing is on, no weld runs and the wire tip touches the part."""
+        with self._lock:
+            return self._touching(self._robot())
 
     def set_warning(self, on: bool) -> None:
         """Switch the warning output on or off."""
@@ -479,6 +503,10 @@ class VirtualPowerSourceModel:
         if not rob.robot_ready or (self.config.require_heartbeat and not self._hb_armed):
             self._fault(ErrorCode.NOT_READY, now)
             return
+        if rob.touch_sensing:  # sensing voltage and welding current never together
+            log.warning("virtual power source: weld start refused: touch sensing is on")
+            self._fault(ErrorCode.INVALID_COMMAND, now)
+            return
         try:
             params = self.commands_locked()
         except PowerSourceValueError as err:  # out of range: error 6 and no arc, never a clamped weld
@@ -546,9 +574,21 @@ class VirtualPowerSourceModel:
     def _main_current(self, now: float) -> bool:
         return self._arc_settled(now)
 
+    def _touching(self, rob: RobotOutputs) -> bool:
+        sensor = self._contact_sensor
+        if not rob.touch_sensing or sensor is None or self._state != ProcessState.IDLE:
+            return False
+        try:
+            distance = float(sensor())
+        except Exception:  # a broken geometry model must not kill the power source
+            log.exception("virtual power source: the contact sensor failed")
+            return False
+        return distance <= self.config.touch_contact_distance
+
     def _status(self, now: float) -> PowerSourceStatus:
         cfg = self.config
         rob = self._robot()
+        touching = self._touching(rob)
         burning = self._state in (ProcessState.ARC, ProcessState.CRATER)
         stable = self._arc_settled(now) or self._state == ProcessState.CRATER
         n_i, n_u, n_w = self._noise
@@ -565,6 +605,8 @@ class VirtualPowerSourceModel:
         else:
             current = voltage = 0.0
             wire = cfg.inch_speed if (rob.wire_forward or rob.wire_backward) else 0.0
+            if rob.touch_sensing and self._state == ProcessState.IDLE:
+                voltage = 0.0 if touching else cfg.touch_voltage
         half = cfg.timing.heartbeat_half_period
         return PowerSourceStatus(
             ready=self._error == ErrorCode.NONE,
@@ -580,6 +622,7 @@ class VirtualPowerSourceModel:
             wire_feed=max(wire, 0.0),
             heartbeat=int((now - self._t0) / half) % 2 == 1,
             timestamp=now,
+            touch_contact=touching,
         )
 
 
