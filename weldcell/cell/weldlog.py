@@ -135,8 +135,6 @@ class WeldLog:
         self._lock = threading.RLock()
         self._conn: Connection | None = None
         self._readonly = readonly
-        lo, hi = _MIN_MAX[self.dialect]
-        self._furthest = lambda x: _FURTHEST.format(lo=lo, hi=hi, x=x)
         if self.target.path is not None:
             self._check_file(self.target.path, readonly)
         try:
@@ -152,6 +150,11 @@ class WeldLog:
             raise
         if not readonly:
             self.recover_interrupted()
+
+    def _furthest(self, x: str) -> str:
+        """SQL: the further along the weld of ``s_reached`` and the SQL expression ``x``."""
+        lo, hi = _MIN_MAX[self.dialect]
+        return _FURTHEST.format(lo=lo, hi=hi, x=x)
 
     @staticmethod
     def _check_file(path: Path, readonly: bool) -> None:
@@ -193,7 +196,10 @@ class WeldLog:
         else:
             if version is not None and version < SCHEMA_VERSION:
                 if self.target.path is not None:
-                    backup_sqlite(self.target.path, self.target.path.with_name(f"{self.target.path.name}.v{version}.bak"))
+                    backup_sqlite(
+                        self.target.path,
+                        self.target.path.with_name(f"{self.target.path.name}.v{version}.bak"),
+                    )
                 migrate(self._conn, version)
             self._create_schema()
         version = self._version()
@@ -278,7 +284,9 @@ class WeldLog:
                 with conn.begin():
                     yield conn
             except SQLAlchemyError as err:
-                raise WeldLogError(f"{self.path}: write failed ({getattr(err, 'orig', None) or err})") from err
+                raise WeldLogError(
+                    f"{self.path}: write failed ({getattr(err, 'orig', None) or err})"
+                ) from err
             finally:
                 conn.info[WRITE_TX] = False
 
@@ -289,7 +297,9 @@ class WeldLog:
                 with conn.begin():
                     return [tuple(r) for r in conn.execute(text(sql), dict(args or {})).fetchall()]
             except SQLAlchemyError as err:
-                raise WeldLogError(f"{self.path}: query failed ({getattr(err, 'orig', None) or err})") from err
+                raise WeldLogError(
+                    f"{self.path}: query failed ({getattr(err, 'orig', None) or err})"
+                ) from err
 
     # --- writing -------------------------------------------------------------------------------
     def start_job(
@@ -423,7 +433,8 @@ class WeldLog:
         names = [c.name for c in SIGNAL_COLUMNS]
         arr = np.asarray(samples, dtype=np.float64).reshape(-1, len(names))
         rows = [
-            {"rec": seam_record, **{n: sql_num(v) for n, v in zip(names, r, strict=True)}} for r in arr.tolist()
+            {"rec": seam_record, **{n: sql_num(v) for n, v in zip(names, r, strict=True)}}
+            for r in arr.tolist()
         ]
         with self._tx() as db:
             if rows:
@@ -527,7 +538,9 @@ class WeldLog:
             WeldLogError: no such record, an unknown status or no inspector.
         """
         if status not in INSPECTION_STATES:
-            raise WeldLogError(f"inspection status {status!r}: expected one of {', '.join(INSPECTION_STATES)}")
+            raise WeldLogError(
+                f"inspection status {status!r}: expected one of {', '.join(INSPECTION_STATES)}"
+            )
         if not by.strip():
             raise WeldLogError("inspection: the inspector's name (--by) is required")
         seam = self.seam(seam_record)
