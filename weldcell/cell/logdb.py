@@ -15,6 +15,7 @@ differences (column types, two-argument MIN/MAX) are named there and in :mod:`we
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,11 @@ class LogTarget:
     display: str
 
 
+def _masked(text: str) -> str:
+    """``text`` with the password of a ``scheme://user:password@host`` URL replaced by ``***``."""
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", text)
+
+
 def parse_log_target(target: str | Path) -> LogTarget:
     """The location of a weld log: a file path, ``sqlite:///PATH`` or ``postgresql://…``.
 
@@ -65,10 +71,13 @@ def parse_log_target(target: str | Path) -> LogTarget:
         url = make_url(text)
         backend = url.get_backend_name()
     except (ArgumentError, ValueError) as err:
-        raise WeldLogError(f"--db {text!r}: not a database URL ({err}); {_EXPECTED}") from err
+        why = str(err).replace(text, _masked(text))
+        raise WeldLogError(f"--db {_masked(text)!r}: not a database URL ({why}); {_EXPECTED}") from err
     if backend == "sqlite":
         if url.drivername != "sqlite" or not url.database or url.database == ":memory:":
-            raise WeldLogError(f"--db {text!r}: a SQLite weld log needs a file: sqlite:///PATH; {_EXPECTED}")
+            raise WeldLogError(
+                f"--db {_masked(text)!r}: a SQLite weld log needs a file: sqlite:///PATH; {_EXPECTED}"
+            )
         path = Path(url.database)
         return LogTarget(URL.create("sqlite", database=str(path)), "sqlite", path, str(path))
     if backend == "postgresql":
@@ -90,7 +99,7 @@ def parse_log_target(target: str | Path) -> LogTarget:
             ) from err
         url = url.set(drivername="postgresql+psycopg")
         return LogTarget(url, "postgresql", None, url.render_as_string(hide_password=True))
-    raise WeldLogError(f"--db {text!r}: the weld log cannot be stored in {backend!r}; {_EXPECTED}")
+    raise WeldLogError(f"--db {_masked(text)!r}: the weld log cannot be stored in {backend!r}; {_EXPECTED}")
 
 
 def _sqlite_events(engine: Engine, *, durable: bool) -> None:

@@ -257,8 +257,12 @@ def log_export(
             "export --format json, whose schema is docs/weld-log.schema.json"
         )
     if kind not in ("json", "csv"):
-        got = f"--format {fmt!r}" if fmt else f"suffix {out.suffix or '(none)'!r}"
-        raise WeldcellError(f"{out}: export format must be json or csv, got {got}")
+        if fmt:
+            raise WeldcellError(f"--format {fmt!r}: expected json or csv")
+        raise WeldcellError(
+            f"{out}: export format must be .json or .csv, got {out.suffix or 'no suffix'!r} "
+            "(or give --format)"
+        )
     with _open_log(db) as log:
         job_id = job if job is not None else log.latest_job().id
         files = [export_json(log, job_id, out)] if kind == "json" else export_csv(log, job_id, out)
