@@ -235,7 +235,11 @@ def run_cmd(
         help="stream: the cell streams the job over RTDE; program: the controller runs the whole job as "
         "one URScript program. Both run through the cell: start move, interlocks, weld log.",
     ),
-    db: Path = typer.Option(Path("weldlog.sqlite"), "--db", help="Weld log file (SQLite)."),
+    db: str = typer.Option(
+        "weldlog.sqlite",
+        "--db",
+        help="Weld log: a SQLite file, sqlite:///PATH, or postgresql://USER:PASSWORD@HOST[:PORT]/DB.",
+    ),
     cell_config: Path | None = typer.Option(
         None, "--cell-config", help="Cell configuration YAML (see docs/cell.md)."
     ),
@@ -313,7 +317,7 @@ def _run_cell(
     ports: tuple[int, int],
     power_on: bool,
     out: Path | None,
-    db: Path,
+    db: str,
     cell_config: Path | None,
     part_serial: str,
     stamp_key: Path | None,
