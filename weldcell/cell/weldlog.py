@@ -687,7 +687,10 @@ class WeldLog:
                     )
                 self.mark_interrupted(int(job_id))
                 self.add_event(
-                    int(job_id), "interrupted", f"the writing process {writer} died; job marked interrupted"
+                    int(job_id),
+                    "interrupted",
+                    f"the process that wrote the job ({writer}) has ended with the job unfinished;"
+                    " job marked interrupted",
                 )
                 marked.append(int(job_id))
         return marked

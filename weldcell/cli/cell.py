@@ -114,7 +114,7 @@ def _trace(cell_id: str | None, operator: str, wire_batch: str, gas_batch: str, 
 
 def _job_result(log: WeldLog, job: Any) -> str:
     """The job's result; ``interrupted`` for a ``running`` job whose writer on this host died."""
-    return "interrupted (writer died)" if log.writer_gone(job) else str(job.result)
+    return "interrupted (writer gone)" if log.writer_gone(job) else str(job.result)
 
 
 def _seam_table(log: WeldLog, job_id: int, title: str) -> Table:
@@ -146,7 +146,7 @@ def _seam_table(log: WeldLog, job_id: int, title: str) -> Table:
     writer_gone = bool(seams) and log.writer_gone(log.job(job_id))
     for s in seams:
         style = "green" if s.result == SEAM_DONE else "red"
-        result = "interrupted (writer died)" if writer_gone and s.result == "running" else s.result
+        result = "interrupted (writer gone)" if writer_gone and s.result == "running" else s.result
         sig = log.signals(s.id)
         cur = f"{np.nanmean(sig.current):.0f}" if len(sig) and np.isfinite(sig.current).any() else "-"
         volt = f"{np.nanmean(sig.voltage):.1f}" if len(sig) and np.isfinite(sig.voltage).any() else "-"
