@@ -11,6 +11,7 @@ import jsonschema
 import numpy as np
 import pytest
 from cellchild import signal_rows
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from weldcell.cell.logdb import parse_log_target
@@ -212,6 +213,8 @@ def test_cli_inspect_show_and_export_against_both_back_ends(log_target: str, tmp
     assert "accepted (Q. Inspector)" in r.output
     r = runner.invoke(app, ["log", "list", "--db", log_target])
     assert r.exit_code == 0 and "cell-7" in r.output, r.output
+    password = make_url(log_target).password if "://" in log_target else None
+    assert password is None or f":{password}@" not in r.output  # the title names the server, not the password
     out = tmp_path / "export.dat"
     r = runner.invoke(app, ["log", "export", str(out), "--format", "json", "--db", log_target])
     assert r.exit_code == 0, r.output

@@ -328,15 +328,16 @@ def _print_result(res: CellRunResult) -> None:
 
     with WeldLog(res.log_path, readonly=True) as log:
         console.print(_seam_table(log, res.job_id, f"job {res.job_id}: {res.state.name.lower()}"))
+        where = log.path  # a server URL without its password
     for label, path in (
-        ("weld log", res.log_path),
+        ("weld log", where),
         ("validation report", res.report_path),
         ("trajectory", res.trajectory_path),
         ("program", res.program_path),
     ):
         if path is not None:
             console.print(f"{label:>18}: {path}")
-    console.print(f"inspect with: weldcell log show --db {res.log_path}")
+    console.print(f"inspect with: weldcell log show --db {where}")
 
 
 def _progress_printer() -> Any:
