@@ -325,7 +325,10 @@ def _run_cell(
 ) -> None:
     """The job through the cell controller, streamed or as one program (``program``: (program mode,
     robot arc output)); the arc is disabled without a power source or robot arc output."""
+    import socket
+
     from weldcell.cell.demo import RunOptions, check_job_input, run_job
+    from weldcell.cell.weldlog import JobTrace
     from weldcell.cli.cell import (
         _cell_setup,
         _finish,
@@ -352,6 +355,7 @@ def _run_cell(
             log_path=db,
             out_dir=folder,
             part_serial=part_serial,
+            trace=JobTrace(cell_id=socket.gethostname()),
             use_power_source_jobs=setup.use_jobs,
             config=setup.config,
             dashboard_port=ports[0],
