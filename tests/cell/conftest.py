@@ -91,3 +91,24 @@ def make_controller(
     yield make
     for c in made:
         c.close()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A weld log on the test PostgreSQL server, in a schema of its own (tests/cell/pgserver.py)."""
+    from pgserver import pg_schema_url
+
+    with pg_schema_url() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def log_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The weld log's location on each back end: a SQLite file, or a PostgreSQL URL."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "weldlog.sqlite")
+        return
+    from pgserver import pg_schema_url
+
+    with pg_schema_url() as url:
+        yield url

@@ -125,6 +125,9 @@ def test_a_version_1_log_is_migrated_in_place_with_a_backup_and_keeps_its_record
     db.close()
     with WeldLog(path, readonly=True) as log:
         assert len(log.jobs()) == 2
+        (old,) = log.seams(1)
+        assert (old.inspection_status, old.wps_id, log.job(1).cell_id) == ("pending", "", "")
+        np.testing.assert_allclose(log.signals(1).t, [1001.0, 1001.1])  # order kept through the rebuild
 
 
 def test_a_log_from_a_newer_weldcell_is_refused_naming_the_versions(tmp_path: Path) -> None:

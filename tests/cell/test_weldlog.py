@@ -95,11 +95,10 @@ def test_exports_and_plot(tmp_path: Path) -> None:
     assert png.stat().st_size > 5000 and png.read_bytes()[:4] == b"\x89PNG"
 
 
-def test_killed_writer_leaves_an_intact_resumable_log(tmp_path: Path) -> None:
-    path = str(tmp_path / "kill.sqlite")
+def test_killed_writer_leaves_an_intact_log_marked_interrupted_on_both_back_ends(log_target: str) -> None:
     ctx = mp.get_context("spawn")
     ready = ctx.Event()
-    proc = ctx.Process(target=log_writer, args=(path, ready), daemon=True)
+    proc = ctx.Process(target=log_writer, args=(log_target, ready), daemon=True)
     proc.start()
     try:
         assert ready.wait(30.0), "writer did not start"
@@ -112,18 +111,25 @@ def test_killed_writer_leaves_an_intact_resumable_log(tmp_path: Path) -> None:
             proc.kill()
             proc.join(5.0)
     assert proc.exitcode == -signal.SIGKILL
-    with WeldLog(path) as log:
+    with WeldLog(log_target, readonly=True) as log:  # what `weldcell log` sees before anyone writes
+        job = log.latest_job()
+        assert job.result == "running" and log.writer_gone(job)
+        assert job.writer.endswith(f":{proc.pid}")
+        n_before = len(log.signals(log.seams(job.id)[1].id))
+    with WeldLog(log_target) as log:  # the next cell process opens the log: the dead job is marked
         assert log.integrity_ok()
         job = log.latest_job()
-        assert job.result == "running" and job.part_serial == "SN-kill"
+        assert job.result == "interrupted" and job.part_serial == "SN-kill" and not log.writer_gone(job)
         seams = log.seams(job.id)
-        assert [(s.seam_id, s.result) for s in seams] == [("s1", "ok"), ("s2", "running")]
-        n = len(log.signals(seams[1].id))
-        assert n >= 40 and n % 10 == 0  # whole batches only: no torn transaction
+        assert [(s.seam_id, s.result) for s in seams] == [("s1", "ok"), ("s2", "interrupted")]
+        tr = log.signals(seams[1].id)
+        n = len(tr)
+        assert n == n_before and n >= 40 and n % 10 == 0  # whole batches only: no torn transaction
+        assert np.all(np.diff(tr.t) > 0)  # in the order written
+        assert seams[1].ended == pytest.approx(float(tr.t.max()))  # ends at its last committed sample
         rp = log.resume_point(job.id)
         assert rp.done_seams == frozenset({("s1", 0)})
         assert rp.seam_id == "s2" and not rp.exact
-        assert rp.s_stop == pytest.approx(float(log.signals(seams[1].id).seam_s.max()))
-        assert log.mark_interrupted(job.id) == 1
-        assert log.seams(job.id)[1].result == "interrupted"
-        assert log.resume_point(job.id).s_stop == pytest.approx(rp.s_stop)
+        assert rp.s_stop == pytest.approx(float(tr.seam_s.max()))
+        assert [e.kind for e in log.events(job.id)] == ["interrupted"]
+        assert log.mark_interrupted(job.id) == 0  # nothing left running

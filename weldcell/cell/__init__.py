@@ -5,7 +5,7 @@
   supervised welding, crater fill, arc end, interlocks, faults (arc loss, e-stop, lost links), pause,
   resume with a programmed overlap, and recovery of a job a crashed process left behind.
 * :class:`CellStateMachine` / :class:`CellState`: the explicit states and allowed transitions.
-* :class:`WeldLog`: the SQLite weld log (jobs, seam attempts, process signals, events);
+* :class:`WeldLog`: the weld log on SQLite or PostgreSQL (jobs, seam attempts, process signals, events);
   :func:`export_json`, :func:`export_csv`, :func:`plot_seam`.
 * :class:`SimApprover` / :class:`SimulationOnly`: nothing moves without a validation stamp.
 * :func:`run_demo` / :func:`run_job`: the wiring behind ``weldcell demo`` and ``weldcell cell run``.
@@ -30,6 +30,7 @@ from weldcell.cell.demo import (
 )
 from weldcell.cell.jobtypes import ProgramArc, ProgramMode
 from weldcell.cell.logexport import export_csv, export_json, plot_seam
+from weldcell.cell.logstats import SeamStatistics, seam_statistics
 from weldcell.cell.monitor import AttemptTrace
 from weldcell.cell.moves import MoveLimits
 from weldcell.cell.segments import MoveStep, SeamStep, job_steps
@@ -41,7 +42,15 @@ from weldcell.cell.state import (
     InterlockStatus,
     evaluate_interlocks,
 )
-from weldcell.cell.weldlog import JobRecord, ResumePoint, SeamRecord, SignalTrace, WeldLog, WeldLogError
+from weldcell.cell.weldlog import (
+    JobRecord,
+    JobTrace,
+    ResumePoint,
+    SeamRecord,
+    SignalTrace,
+    WeldLog,
+    WeldLogError,
+)
 
 __all__ = [
     "Approval",
@@ -59,6 +68,7 @@ __all__ = [
     "InterlockConfig",
     "InterlockStatus",
     "JobRecord",
+    "JobTrace",
     "MotionApprover",
     "MoveLimits",
     "MoveStep",
@@ -68,6 +78,7 @@ __all__ = [
     "ResumePoint",
     "RunOptions",
     "SeamRecord",
+    "SeamStatistics",
     "SeamStep",
     "SignalTrace",
     "SimApprover",
@@ -86,5 +97,6 @@ __all__ = [
     "plot_seam",
     "run_demo",
     "run_job",
+    "seam_statistics",
     "virtual_power_source_process",
 ]

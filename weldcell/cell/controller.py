@@ -25,6 +25,7 @@ prints: progress goes to the ``on_event`` callback and to the weld log.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -44,6 +45,7 @@ from weldcell.cell.weldlog import WeldLog
 from weldcell.drivers.powersource.base import PowerSource, WeldParams
 from weldcell.errors import CellStateError, DriverError, WeldcellError
 from weldcell.trajectory import JointTrajectory
+from weldcell.trajectory.stamp import stamp_path
 
 if TYPE_CHECKING:
     from weldcell.drivers.base import RobotDriver
@@ -54,6 +56,21 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 __all__ = ["CellConfig", "CellController", "CellEvent"]
+
+
+def stamp_digest(trajectory_path: str | Path) -> str:
+    """SHA-256 of the validation stamp file next to ``trajectory_path`` ("" when there is none).
+
+    The weld log records it with the job: the stamp names the validation report, models and key
+    the trajectory was validated with (docs/weld-log.md).
+    """
+    if not trajectory_path:
+        return ""
+    sp = stamp_path(trajectory_path)
+    try:
+        return hashlib.sha256(sp.read_bytes()).hexdigest()
+    except OSError:
+        return ""
 
 
 class CellController(ProgramJobRunner):
@@ -186,6 +203,8 @@ class CellController(ProgramJobRunner):
             trajectory_hash=traj.content_hash(),
             part_serial=self._job_info.get("part_serial", ""),
             robot=traj.robot,
+            trace=self.trace,
+            validation_stamp=stamp_digest(self._job_info.get("trajectory_path", "")),
         )
         self._cursor = Cursor()
         self.traces = []

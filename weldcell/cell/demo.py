@@ -15,6 +15,7 @@ Child processes are stopped on return, on error and on KeyboardInterrupt.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import multiprocessing as mp
 import os
@@ -39,7 +40,7 @@ from weldcell.cell.positioner_cell import (
     virtual_positioner_process,
 )
 from weldcell.cell.state import CellState
-from weldcell.cell.weldlog import WeldLog
+from weldcell.cell.weldlog import JobTrace, WeldLog
 from weldcell.drivers.powersource.base import WeldParams
 from weldcell.errors import (
     DriverConnectionError,
@@ -110,6 +111,8 @@ class DemoOptions:
         host: Loopback address for the virtual devices.
         part_serial: Serial recorded in the weld log.
         job_timeout: Longest time the job may take [s].
+        log: The weld log: a file, ``sqlite:///PATH`` or ``postgresql://…`` (None: out_dir/weldlog.sqlite).
+        trace: Cell, operator, consumable batches and WPS recorded with the job (see :class:`JobTrace`).
     """
 
     out_dir: Path = Path("weldcell-demo")
@@ -120,6 +123,8 @@ class DemoOptions:
     host: str = "127.0.0.1"
     part_serial: str = "DEMO-0001"
     job_timeout: float = 300.0
+    log: str | None = None
+    trace: JobTrace = field(default_factory=JobTrace)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +137,8 @@ class RunOptions:
             ``kuka-rsi://BIND_HOST:PORT``, ``fanuc://HOST[:PORT]`` or ``virtual`` (an in-process
             simulated robot); see :func:`connect_cell_robot`.
         powersource_url: ``modbus://HOST:PORT``, or None for a dry run with the arc disabled.
-        log_path: Weld log file.
+        log_path: Weld log: a file, ``sqlite:///PATH`` or ``postgresql://…``.
+        trace: Cell, operator, consumable batches and WPS recorded with the job (see :class:`JobTrace`).
         out_dir: Folder for the planned trajectory, report and motion stamps.
         part_serial: Serial recorded in the weld log.
         use_power_source_jobs: True: select the procedure's stored job number on the power source;
@@ -160,7 +166,8 @@ class RunOptions:
     job: Path
     robot_url: str
     powersource_url: str | None
-    log_path: Path = Path("weldlog.sqlite")
+    log_path: Path | str = Path("weldlog.sqlite")
+    trace: JobTrace = field(default_factory=JobTrace)
     out_dir: Path = Path("weldcell-out")
     part_serial: str = ""
     use_power_source_jobs: bool | None = None
@@ -194,7 +201,7 @@ class CellRunResult:
     state: CellState
     message: str
     job_id: int
-    log_path: Path
+    log_path: Path | str
     trajectory_path: Path | None
     report_path: Path | None
     program_path: Path | None
@@ -569,7 +576,7 @@ def weld(
     program: Program,
     traj: JointTrajectory,
     traj_path: Path,
-    log_path: Path,
+    log_path: Path | str,
     out_dir: Path,
     part_serial: str,
     params: dict[str, WeldParams],
@@ -580,6 +587,7 @@ def weld(
     stamp_key: StampKey | KeySource | None = FROM_ENVIRONMENT,
     program_mode: ProgramMode | None = None,
     positioner: PositionerPort | None = None,
+    trace: JobTrace | None = None,
 ) -> tuple[CellState, str, int]:
     """Run one job on connected devices, or continue the interrupted job ``recover_job`` of the log
     (:meth:`CellController.recover_job`). Returns (final state, message, weld-log job id).
@@ -620,6 +628,7 @@ def weld(
             program_mode=program_mode,
             positioner=positioner,
         )
+        ctl.trace = trace_for_program(program, trace or JobTrace())
         try:
             if recover_job is None:
                 ctl.load(
@@ -652,6 +661,18 @@ def weld(
         finally:
             ctl.close()
             approver.close()
+
+
+def trace_for_program(program: Program | None, trace: JobTrace) -> JobTrace:
+    """``trace`` with the WPS of each seam: the name of its procedure in the program.
+
+    A seam's procedure is the program's record of its WPS (docs/weld-log.md); ``trace.wps_id`` (the
+    ``--wps`` option) names the WPS of seams without a program (a trajectory run in program mode).
+    """
+    if program is None:
+        return trace
+    by_seam = tuple((s.id, s.procedure) for s in program.seams)
+    return dataclasses.replace(trace, wps_by_seam=by_seam)
 
 
 def collision_checker_for(program: Program) -> CollisionChecker | None:
@@ -700,7 +721,7 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
     _check_demo_robot(program_path, opt.robot)
     key = resolve_stamp_key(FROM_ENVIRONMENT)
     program, traj, traj_path, report_path = plan_and_validate(program_path, out, say, stamp_key=key)
-    log_path = out / "weldlog.sqlite"
+    log_path: Path | str = opt.log if opt.log is not None else out / "weldlog.sqlite"
     viewer: subprocess.Popen[bytes] | None = None
     with contextlib.ExitStack() as stack:
         maker = {"ur": "UR", "kuka": "KUKA (RSI)", "fanuc": "FANUC (Stream Motion)", "abb": "ABB (EGM)"}[
@@ -745,6 +766,7 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
             stamp_key=key,
             progress=say,
             positioner=positioner,
+            trace=opt.trace,
         )
         if opt.robot == "abb":
             _report_egm(krc, robot, log_path, job_id, say)
@@ -897,7 +919,7 @@ def _start_virtual_egm(
     return robot, f"{url} (virtual ABB controller {traj.robot}, EGM joint mode, {ms} ms samples)", egm
 
 
-def _report_egm(egm: Any, robot: Any, log_path: Path, job_id: int, say: ProgressFn) -> None:
+def _report_egm(egm: Any, robot: Any, log_path: Path | str, job_id: int, say: ProgressFn) -> None:
     """Stop the virtual ABB controller and record what it saw (samples, missed replies, the arc
     output's on intervals) in the job's weld log and the progress."""
     status = egm.stop()
@@ -972,7 +994,7 @@ def _start_virtual_fanuc(
     return robot, f"{url} (virtual FANUC {traj.robot}, {config.cycle_ms} ms Stream Motion cycle)", ctrl
 
 
-def _report_fanuc(ctrl: Any, robot: Any, log_path: Path, job_id: int, say: ProgressFn) -> None:
+def _report_fanuc(ctrl: Any, robot: Any, log_path: Path | str, job_id: int, say: ProgressFn) -> None:
     """Stop the virtual FANUC controller and record what it saw (status cycles, commands, late and
     double commands, the arc output's on intervals and the loopback input) in the weld log."""
     robot.close()
@@ -1014,7 +1036,7 @@ def _report_fanuc(ctrl: Any, robot: Any, log_path: Path, job_id: int, say: Progr
     say(Progress("stage", message, data))
 
 
-def _report_krc(krc: Any, robot: Any, log_path: Path, job_id: int, say: ProgressFn) -> None:
+def _report_krc(krc: Any, robot: Any, log_path: Path | str, job_id: int, say: ProgressFn) -> None:
     """End the RSI session (closing the driver sends Stop=1: the KRC ends it like the exported STOP
     object), stop the virtual KRC and record what it saw (cycles, late packets, the arc output's on
     intervals, how RSI ended) in the job's weld log and the progress."""
@@ -1222,6 +1244,7 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
             progress=say,
             program_mode=program_mode,
             positioner=positioner,
+            trace=options.trace,
         )
         if regs:
             record_part_offsets(options.log_path, job_id, regs)
@@ -1238,7 +1261,7 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
     )
 
 
-def end_robot_session(robot: Any, log_path: Path, job_id: int, say: ProgressFn) -> None:
+def end_robot_session(robot: Any, log_path: Path | str, job_id: int, say: ProgressFn) -> None:
     """End the robot's streaming session after the job, if its driver has one (KUKA RSI: Stop=1, so the
     KRL program runs RSI_OFF and ends instead of breaking off with RSITimeout), and record how it ended
     in the job's weld log (event ``rsi_session_end``) and the progress. Other drivers: nothing to do."""

@@ -1,10 +1,13 @@
 """Export weld-log records (JSON, CSV) and plot a seam's process signals (matplotlib, Agg).
 
-JSON holds a job with its seam attempts, events and (optionally) signals. CSV writes one file per
-table: ``<stem>_seams.csv``, ``<stem>_signals.csv`` (with the seam record id), ``<stem>_events.csv``.
-Column names, headers and units come from the log's column specification
-(:mod:`weldcell.cell.logschema`): CSV headers carry the unit (``current_a``, ``wire_feed_m_s``),
-JSON has a ``units`` table per column. Times are [s] since the epoch.
+JSON holds a job with its seam attempts (each with its actual-parameter statistics,
+:mod:`weldcell.cell.logstats`), events and (optionally) signals; its schema is
+``docs/weld-log.schema.json`` (documented in ``docs/weld-log.md``, a test validates exports against
+it). CSV writes one file per table: ``<stem>_seams.csv`` (with the job's traceability fields and the
+statistics), ``<stem>_signals.csv`` (with the seam record id), ``<stem>_events.csv``. Column names,
+headers and units come from the log's column specification (:mod:`weldcell.cell.logschema`): CSV
+headers carry the unit (``current_a``, ``wire_feed_m_s``), JSON has a ``units`` table per column.
+Times are [s] since the epoch.
 """
 
 from __future__ import annotations
@@ -20,7 +23,13 @@ from typing import Any
 import numpy as np
 
 from weldcell.cell.logschema import EVENTS, JOBS, SEAMS, SIGNAL_COLUMNS, units_of
+from weldcell.cell.logstats import SeamStatistics, Stat, seam_statistics
 from weldcell.cell.weldlog import WeldLog, WeldLogError
+
+#: The ``schema`` tag of JSON exports (``docs/weld-log.schema.json``).
+EXPORT_SCHEMA = "weldcell.weldlog-export/3"
+#: J/m -> kJ/mm (heat input and arc energy are given in kJ/mm on welding records).
+_KJ_MM_PER_J_M = 1e-6
 
 
 @contextlib.contextmanager
@@ -54,26 +63,52 @@ def _csv_value(v: Any) -> Any:
     return v
 
 
+def _stat_doc(st: Stat, scale: float = 1.0) -> dict[str, Any]:
+    def sc(v: float | None) -> float | None:
+        return None if v is None else _clean(v * scale)
+
+    return {"mean": sc(st.mean), "min": sc(st.min), "max": sc(st.max), "std": sc(st.std), "n": st.n}
+
+
+def statistics_document(st: SeamStatistics) -> dict[str, Any]:
+    """The ``statistics`` block of a seam in the JSON export (field names carry their units)."""
+    kj = _KJ_MM_PER_J_M
+    return {
+        "samples": st.samples,
+        "duration_s": _clean(st.duration),
+        "length_m": _clean(st.length),
+        "current_a": _stat_doc(st.current),
+        "voltage_v": _stat_doc(st.voltage),
+        "wire_feed_m_s": _stat_doc(st.wire_feed),
+        "travel_speed_m_s": _stat_doc(st.travel_speed),
+        "heat_input_kj_mm": _stat_doc(st.heat_input, kj),
+        "arc_energy_total_kj_mm": None if st.arc_energy_total is None else _clean(st.arc_energy_total * kj),
+        "heat_input_total_kj_mm": None if st.heat_input_total is None else _clean(st.heat_input_total * kj),
+        "thermal_efficiency": st.thermal_efficiency,
+    }
+
+
 def job_document(log: WeldLog, job_id: int, *, with_signals: bool = True) -> dict[str, Any]:
-    """A JSON-compatible dict with a job, its seam attempts, events and signals."""
+    """A JSON-compatible dict with a job, its seam attempts (with statistics), events and signals."""
     job = log.job(job_id)
     seams = []
     for s in log.seams(job_id):
-        d = asdict(s)
+        d = {k: _clean(v) for k, v in asdict(s).items()}
         d["faults"] = list(s.faults)
+        tr = log.signals(s.id)
+        d["statistics"] = statistics_document(seam_statistics(tr))
         if with_signals:
-            tr = log.signals(s.id)
             d["signals"] = {c.name: [_clean(v) for v in getattr(tr, c.name).tolist()] for c in SIGNAL_COLUMNS}
         seams.append(d)
     return {
-        "schema": "weldcell.weldlog-export/2",
+        "schema": EXPORT_SCHEMA,
         "units": {
             "time": "s since epoch",
             "jobs": units_of(JOBS),
             "seams": units_of(SEAMS),
             "signals": units_of(SIGNAL_COLUMNS),
         },
-        "job": asdict(job),
+        "job": {k: _clean(v) for k, v in asdict(job).items()},
         "seams": seams,
         "events": [asdict(e) for e in log.events(job_id)],
     }
@@ -102,20 +137,61 @@ def export_csv(log: WeldLog, job_id: int, path: str | Path) -> list[Path]:
         return _write_csv(log, job, p)
 
 
+#: Job columns repeated on every seam row of the CSV export (the seam's traceability).
+_CSV_JOB_COLUMNS = (
+    "part_serial",
+    "program_hash",
+    "trajectory_hash",
+    "validation_stamp",
+    "cell_id",
+    "operator",
+    "wire_batch",
+    "gas_batch",
+)
+
+
+def _stat_columns() -> list[tuple[str, Any]]:
+    # (quantity, unit suffix, key of the statistics block)
+    quantities = (
+        ("current", "a", "current_a"),
+        ("voltage", "v", "voltage_v"),
+        ("wire_feed", "m_s", "wire_feed_m_s"),
+        ("travel_speed", "m_s", "travel_speed_m_s"),
+        ("heat_input", "kj_mm", "heat_input_kj_mm"),
+    )
+    cols: list[tuple[str, Any]] = [
+        (f"{name}_{k}_{unit}", lambda st, key=key, k=k: st[key][k])
+        for name, unit, key in quantities
+        for k in ("mean", "min", "max", "std")
+    ]
+    cols.append(("arc_energy_total_kj_mm", lambda st: st["arc_energy_total_kj_mm"]))
+    cols.append(("heat_input_total_kj_mm", lambda st: st["heat_input_total_kj_mm"]))
+    return cols
+
+
+#: CSV statistics columns: header (with unit) -> value from :func:`statistics_document`.
+_CSV_STATS = _stat_columns()
+
+
 def _write_csv(log: WeldLog, job: Any, p: Path) -> list[Path]:
     job_id = job.id
     stem = p.with_suffix("")
     seams = log.seams(job_id)
     out: list[Path] = []
 
-    job_cols = [c for c in JOBS if c.name in ("part_serial", "program_hash")]
+    job_cols = [c for c in JOBS if c.name in _CSV_JOB_COLUMNS]
     f_seams = Path(f"{stem}_seams.csv")
     with f_seams.open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow([c.export_name for c in job_cols] + [c.export_name for c in SEAMS])
+        w.writerow(
+            [c.export_name for c in job_cols] + [c.export_name for c in SEAMS] + [h for h, _ in _CSV_STATS]
+        )
         for s in seams:
+            st = statistics_document(seam_statistics(log.signals(s.id)))
             w.writerow(
-                [getattr(job, c.name) for c in job_cols] + [_csv_value(getattr(s, c.name)) for c in SEAMS]
+                [_csv_value(getattr(job, c.name)) for c in job_cols]
+                + [_csv_value(getattr(s, c.name)) for c in SEAMS]
+                + [_csv_value(get(st)) for _, get in _CSV_STATS]
             )
     out.append(f_seams)
 
@@ -183,4 +259,12 @@ def plot_seam(log: WeldLog, seam_record: int, path: str | Path) -> Path:
     return p
 
 
-__all__ = ["WeldLogError", "export_csv", "export_json", "job_document", "plot_seam"]
+__all__ = [
+    "EXPORT_SCHEMA",
+    "WeldLogError",
+    "export_csv",
+    "export_json",
+    "job_document",
+    "plot_seam",
+    "statistics_document",
+]

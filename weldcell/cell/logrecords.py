@@ -49,6 +49,40 @@ class JobRecord:
     started: float
     ended: float | None
     result: str
+    cell_id: str = ""
+    writer: str = ""
+    operator: str = ""
+    wire_batch: str = ""
+    gas_batch: str = ""
+    validation_stamp: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class JobTrace:
+    """Who and what welded a job, for traceable (ISO 3834-style) records.
+
+    Where each value comes from is documented in ``docs/weld-log.md``: the CLI options of
+    ``weldcell cell run`` / ``demo``, the program (WPS per seam) and the trajectory's stamp file.
+
+    Attributes:
+        cell_id: The cell (several cells may write to one database).
+        operator: Welding operator.
+        wire_batch: Filler wire batch / lot number.
+        gas_batch: Shielding gas batch / lot number.
+        wps_id: WPS / procedure id for seams that ``wps_by_seam`` does not name.
+        wps_by_seam: Seam id -> WPS / procedure id.
+    """
+
+    cell_id: str = ""
+    operator: str = ""
+    wire_batch: str = ""
+    gas_batch: str = ""
+    wps_id: str = ""
+    wps_by_seam: tuple[tuple[str, str], ...] = ()
+
+    def wps_for(self, seam_id: str) -> str:
+        """The WPS id of ``seam_id`` ("" when neither the seam nor the job names one)."""
+        return dict(self.wps_by_seam).get(seam_id, self.wps_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +104,11 @@ class SeamRecord:
     s_stop: float | None
     deviation_max_m: float | None
     deviation_rms_m: float | None
+    wps_id: str = ""
+    inspection_status: str = "pending"
+    inspected_by: str = ""
+    inspected_at: float | None = None
+    inspection_note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +147,7 @@ class PartOffsetRecord:
 
 @dataclass(frozen=True, slots=True)
 class SignalTrace:
-    """Process signals of one seam attempt, each of shape (M,).
+    """Process signals of one seam attempt, each of shape (M,), in the order they were written.
 
     Attributes:
         t: Time [s] since the epoch.

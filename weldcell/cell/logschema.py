@@ -6,38 +6,64 @@ converters of the record types (:func:`convert_row`), and the column headers and
 exports (:attr:`Column.export_name`, :func:`units_of`). Adding a column is one line here (plus the
 field of its record type, which a test keeps in step), and one migration step.
 
+The same specification serves SQLite and PostgreSQL: :func:`schema_sql` writes the column types in
+each dialect (``REAL`` is an 8-byte float in SQLite but a 4-byte one in PostgreSQL, so it becomes
+``DOUBLE PRECISION`` there; ``INTEGER PRIMARY KEY`` becomes an identity column).
+
 Migrations: :data:`SCHEMA_VERSION` is the version this code writes. :data:`MIGRATIONS` holds, for
 each older version ``v``, the SQL statements that turn a version-``v`` log into version ``v + 1``.
 Opening an older log for writing migrates it in place in one transaction, after a backup copy
 (``<log>.v<old>.bak``); opening it read-only migrates an in-memory copy and leaves the file as it
-is. A log written by a newer weldcell is refused with a message saying so.
+is. A log written by a newer weldcell is refused with a message saying so. Versions 1 and 2 only
+ever existed as SQLite files (PostgreSQL logs start at version 3), so their steps are SQLite SQL;
+steps from version 3 on must run on both dialects (a step ``"@table"`` creates a new table from its
+column spec in the log's dialect).
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Connection, text
+
 #: The schema version this code writes (and reads after migrating older logs).
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+
+#: The SQL dialects the log is written in (SQLAlchemy dialect names).
+DIALECTS = ("sqlite", "postgresql")
 
 #: Version v -> the statements that make a version-v log a version-(v + 1) log.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     # 2: one name for wire feed everywhere (power source, program model, log): wire_speed -> wire_feed
     1: ("ALTER TABLE signals RENAME COLUMN wire_speed TO wire_feed",),
-    # 3: part registration by touch sensing: the measured offset of every touched part per job
+    # 3: traceable records (ISO 3834-style: cell, operator, consumables, WPS, validation stamp,
+    # inspection) and a signals id (PostgreSQL has no rowid to keep the samples' order by)
     2: (
-        "CREATE TABLE IF NOT EXISTS part_offsets(id INTEGER PRIMARY KEY, "
-        "job_id INTEGER NOT NULL REFERENCES jobs(id), part TEXT NOT NULL, t REAL NOT NULL, "
-        "dx REAL NOT NULL, dy REAL NOT NULL, dz REAL NOT NULL, "
-        "rx REAL NOT NULL, ry REAL NOT NULL, rz REAL NOT NULL, rms_m REAL NOT NULL, "
-        "observed_dof INTEGER NOT NULL, touches INTEGER NOT NULL, "
-        "T_world_part TEXT NOT NULL DEFAULT '[]')",
-        "CREATE INDEX IF NOT EXISTS part_offsets_job ON part_offsets(job_id)",
+        "ALTER TABLE jobs ADD COLUMN cell_id TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE jobs ADD COLUMN writer TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE jobs ADD COLUMN operator TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE jobs ADD COLUMN wire_batch TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE jobs ADD COLUMN gas_batch TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE jobs ADD COLUMN validation_stamp TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE seams ADD COLUMN wps_id TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE seams ADD COLUMN inspection_status TEXT NOT NULL DEFAULT 'pending'",
+        "ALTER TABLE seams ADD COLUMN inspected_by TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE seams ADD COLUMN inspected_at REAL",
+        "ALTER TABLE seams ADD COLUMN inspection_note TEXT NOT NULL DEFAULT ''",
+        "CREATE TABLE signals_v3(id INTEGER PRIMARY KEY, seam_record INTEGER NOT NULL REFERENCES seams(id),"
+        " t REAL NOT NULL, seam_s REAL, current REAL, voltage REAL, wire_feed REAL)",
+        "INSERT INTO signals_v3(id, seam_record, t, seam_s, current, voltage, wire_feed)"
+        " SELECT rowid, seam_record, t, seam_s, current, voltage, wire_feed FROM signals ORDER BY rowid",
+        "DROP TABLE signals",
+        "ALTER TABLE signals_v3 RENAME TO signals",
     ),
+    # 4: part registration by touch sensing: the measured offset of every touched part per job
+    # (written in the log's own dialect from the column spec: PART_OFFSETS below)
+    3: ("@part_offsets",),
 }
 
 _UNIT_SUFFIX = {"s": "s", "m": "m", "A": "a", "V": "v", "m/s": "m_s"}
@@ -82,6 +108,12 @@ JOBS: tuple[Column, ...] = (
     Column("started", "REAL NOT NULL", "float", "s", "start time"),
     Column("ended", "REAL", "float?", "s", "end time (NULL while running)"),
     Column("result", "TEXT NOT NULL DEFAULT 'running'", "str", doc="running, ok, fault, aborted, ..."),
+    Column("cell_id", "TEXT NOT NULL DEFAULT ''", "str", doc="cell that welded the job"),
+    Column("writer", "TEXT NOT NULL DEFAULT ''", "str", doc="HOST:PID of the process that wrote the job"),
+    Column("operator", "TEXT NOT NULL DEFAULT ''", "str", doc="welding operator"),
+    Column("wire_batch", "TEXT NOT NULL DEFAULT ''", "str", doc="filler wire batch / lot number"),
+    Column("gas_batch", "TEXT NOT NULL DEFAULT ''", "str", doc="shielding gas batch / lot number"),
+    Column("validation_stamp", "TEXT NOT NULL DEFAULT ''", "str", doc="SHA-256 of the validation stamp file"),
 )
 
 SEAMS: tuple[Column, ...] = (
@@ -100,9 +132,20 @@ SEAMS: tuple[Column, ...] = (
     Column("s_stop", "REAL", "float?", "m", "exact stop position after a fault"),
     Column("deviation_max_m", "REAL", "float?", "m", "largest planned-vs-executed TCP deviation"),
     Column("deviation_rms_m", "REAL", "float?", "m", "RMS planned-vs-executed TCP deviation"),
+    Column("wps_id", "TEXT NOT NULL DEFAULT ''", "str", doc="welding procedure specification (WPS) id"),
+    Column(
+        "inspection_status",
+        "TEXT NOT NULL DEFAULT 'pending'",
+        "str",
+        doc="pending, accepted or rejected",
+    ),
+    Column("inspected_by", "TEXT NOT NULL DEFAULT ''", "str", doc="inspector"),
+    Column("inspected_at", "REAL", "float?", "s", "inspection time"),
+    Column("inspection_note", "TEXT NOT NULL DEFAULT ''", "str", doc="inspector's note"),
 )
 
 SIGNALS: tuple[Column, ...] = (
+    Column("id", "INTEGER PRIMARY KEY", "int", doc="sample id (the order samples were written in)"),
     Column("seam_record", "INTEGER NOT NULL REFERENCES seams(id)", "int", doc="seam record"),
     Column("t", "REAL NOT NULL", "float", "s", "sample time"),
     Column("seam_s", "REAL", "float?", "m", "seam arc length at the sample"),
@@ -154,17 +197,45 @@ INDEXES: dict[str, tuple[str, str]] = {
     "part_offsets_job": ("part_offsets", "job_id"),
 }
 #: The process signals as written by ``WeldLog.add_signals`` and read into ``SignalTrace``.
-SIGNAL_COLUMNS: tuple[Column, ...] = SIGNALS[1:]
+SIGNAL_COLUMNS: tuple[Column, ...] = SIGNALS[2:]
+
+#: Inspection states of a seam record (``weldcell log inspect``).
+INSPECTION_STATES = ("pending", "accepted", "rejected")
+
+# SQLite type -> PostgreSQL type (applied in this order, whole words)
+_PG_TYPES = (
+    (r"\bINTEGER PRIMARY KEY\b", "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"),
+    (r"\bINTEGER\b", "BIGINT"),
+    (r"\bREAL\b", "DOUBLE PRECISION"),
+)
 
 
-def schema_sql() -> str:
+def column_sql(col: Column, dialect: str = "sqlite") -> str:
+    """The column's type and constraints in ``dialect`` (``sqlite`` or ``postgresql``)."""
+    if dialect not in DIALECTS:
+        raise ValueError(f"SQL dialect {dialect!r}: expected one of {DIALECTS}")
+    sql = col.sql
+    if dialect == "postgresql":
+        for pat, rep in _PG_TYPES:
+            sql = re.sub(pat, rep, sql)
+    return sql
+
+
+def table_sql(table: str, dialect: str = "sqlite") -> list[str]:
+    """The statements that create ``table`` and its indexes in ``dialect`` (idempotent)."""
+    body = ",\n    ".join(f"{c.name} {column_sql(c, dialect)}" for c in TABLES[table])
+    out = [f"CREATE TABLE IF NOT EXISTS {table}(\n    {body}\n)"]
+    out += [
+        f"CREATE INDEX IF NOT EXISTS {name} ON {t}({col})" for name, (t, col) in INDEXES.items() if t == table
+    ]
+    return out
+
+
+def schema_sql(dialect: str = "sqlite") -> str:
     """The SQL that creates every table and index of the current version (idempotent)."""
     parts = ["CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"]
-    for table, cols in TABLES.items():
-        body = ",\n    ".join(f"{c.name} {c.sql}" for c in cols)
-        parts.append(f"CREATE TABLE IF NOT EXISTS {table}(\n    {body}\n);")
-    for name, (table, col) in INDEXES.items():
-        parts.append(f"CREATE INDEX IF NOT EXISTS {name} ON {table}({col});")
+    for table in TABLES:
+        parts += [stmt + ";" for stmt in table_sql(table, dialect)]
     return "\n".join(parts) + "\n"
 
 
@@ -199,10 +270,10 @@ def units_of(cols: Sequence[Column]) -> dict[str, str]:
     return {c.name: c.unit for c in cols if c.unit}
 
 
-def migrate(db: sqlite3.Connection, version: int) -> int:
+def migrate(db: Connection, version: int) -> int:
     """Bring a log of schema ``version`` to :data:`SCHEMA_VERSION` in one transaction.
 
-    ``db`` must be in autocommit mode (``isolation_level=None``). Returns the number of steps applied.
+    ``db`` is a SQLAlchemy connection outside a transaction. Returns the number of steps applied.
 
     The caller refuses logs newer than :data:`SCHEMA_VERSION` before calling this.
 
@@ -214,14 +285,11 @@ def migrate(db: sqlite3.Connection, version: int) -> int:
         raise ValueError(f"schema version {version} is newer than {SCHEMA_VERSION}")
     if version == SCHEMA_VERSION:
         return 0
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with db.begin():
         for v in range(version, SCHEMA_VERSION):
             for stmt in MIGRATIONS[v]:
-                db.execute(stmt)
-        db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
+                # "@table": create that table (and its indexes) from its column spec in this dialect
+                for sql in table_sql(stmt[1:], db.dialect.name) if stmt.startswith("@") else [stmt]:
+                    db.exec_driver_sql(sql)
+        db.execute(text("UPDATE meta SET value=:v WHERE key='schema_version'"), {"v": str(SCHEMA_VERSION)})
     return SCHEMA_VERSION - version

@@ -312,7 +312,12 @@ class ProgramJobRunner(JobRunner):
         s_start = probe.seam_s_at(step.i0 if at_arc_on_point else max(motion.position(), step.i0))
         s_start = s_start if np.isfinite(s_start) else step.s0
         record = self.log.start_seam(
-            self._job_id, step.seam_id, s_start=s_start, s_end_planned=step.s1, pass_index=step.segment
+            self._job_id,
+            step.seam_id,
+            s_start=s_start,
+            s_end_planned=step.s1,
+            pass_index=step.segment,
+            wps_id=self.trace.wps_for(step.seam_id),
         )
         monitor = SeamMonitor(self.log, record, traj, step, None, self.config.signal_flush_period)
         self._emit(

@@ -41,7 +41,7 @@ class ResumeOptions:
     """Options of :func:`resume_job`.
 
     Attributes:
-        log_path: The weld log holding the job.
+        log_path: The weld log holding the job (a file, ``sqlite:///PATH`` or ``postgresql://…``).
         robot_url: Robot address for the driver registry (``ur://HOST[:RTDE_PORT]``,
             ``kuka-rsi://BIND_HOST:PORT``, ...; see :func:`weldcell.cell.demo.connect_cell_robot`).
         powersource_url: ``modbus://HOST:PORT``.
@@ -56,7 +56,7 @@ class ResumeOptions:
         positioner_url: The positioner of a job with external axes (``modbus-positioner://HOST:PORT``).
     """
 
-    log_path: Path
+    log_path: Path | str
     robot_url: str
     powersource_url: str
     job_id: int | None = None
@@ -128,9 +128,7 @@ def resume_job(options: ResumeOptions, progress: ProgressFn | None = None) -> Ce
     key = resolve_stamp_key(FROM_ENVIRONMENT if options.stamp_key is None else options.stamp_key)
     robot_url = check_robot_url(options.robot_url)
     parse_modbus_url(options.powersource_url)
-    if not Path(options.log_path).is_file():
-        raise WeldLogError(f"{options.log_path}: weld log not found")
-    with WeldLog(options.log_path, readonly=True) as log:
+    with WeldLog(options.log_path, readonly=True) as log:  # a missing file: "weld log not found"
         job = pick_job(log, options.job_id)
     prog_path, traj_path = _job_files(job)
     traj = load_trajectory(traj_path)
@@ -174,4 +172,4 @@ def resume_job(options: ResumeOptions, progress: ProgressFn | None = None) -> Ce
             positioner=positioner,
         )
         end_robot_session(robot, options.log_path, job_id, say)
-    return CellRunResult(state, message, job_id, Path(options.log_path), traj_path, None, prog_path)
+    return CellRunResult(state, message, job_id, options.log_path, traj_path, None, prog_path)

@@ -34,7 +34,7 @@ from weldcell.cell.positioner_sync import PositionerSync
 from weldcell.cell.robotport import Motion, RobotPort
 from weldcell.cell.segments import MoveStep, SeamStep, Step, continue_from, index_at_s
 from weldcell.cell.state import CellState, CellStateMachine, Command, evaluate_interlocks
-from weldcell.cell.weldlog import WeldLog, WeldLogError
+from weldcell.cell.weldlog import JobTrace, WeldLog, WeldLogError
 from weldcell.drivers.powersource.base import ErrorCode, PowerSource, WeldParams
 from weldcell.errors import CellStateError, DriverError, WeldcellError
 from weldcell.trajectory import JointTrajectory
@@ -71,6 +71,8 @@ class JobRunner:
         self.kinematics = kinematics
         self.checker = checker
         self.params = dict(params or {})
+        #: Cell, operator, consumables and WPS per seam recorded with the job (traceable records).
+        self.trace = JobTrace()
         self._on_event = on_event
         self._sm = CellStateMachine(on_change=self._state_changed)
         self._traj: JointTrajectory | None = None
@@ -437,7 +439,12 @@ class JobRunner:
                 raise JobInterruptedError(Command.ESTOP, self._stop_reason or "e-stop") from err
             raise JobInterruptedError(Command.FAULT, f"seam {step.seam_id}: {err}") from err
         record = self.log.start_seam(
-            self._job_id, step.seam_id, s_start=s_start, s_end_planned=step.s1, pass_index=step.segment
+            self._job_id,
+            step.seam_id,
+            s_start=s_start,
+            s_end_planned=step.s1,
+            pass_index=step.segment,
+            wps_id=self.trace.wps_for(step.seam_id),
         )
         self._emit(
             "seam_start",

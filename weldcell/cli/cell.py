@@ -31,8 +31,28 @@ cell_app = typer.Typer(help="Run weld jobs on a real or virtual cell.", no_args_
 log_app = typer.Typer(help="Query the weld log: jobs, seams, process signals.", no_args_is_help=True)
 
 DEMO_LOG = Path("weldcell-demo") / "weldlog.sqlite"
+_DB_HELP = "Weld log: a SQLite file, sqlite:///PATH, or postgresql://USER:PASSWORD@HOST[:PORT]/DB"
 DbOption = typer.Option(
-    None, "--db", help=f"Weld log file (SQLite); default ./{DEFAULT_LOG}, else ./{DEMO_LOG} (the demo's)."
+    None, "--db", help=f"{_DB_HELP}; default ./{DEFAULT_LOG}, else ./{DEMO_LOG} (the demo's)."
+)
+CellIdOption = typer.Option(
+    None,
+    "--cell-id",
+    help="Cell name recorded with each job (several cells share one database). "
+    "Default: this computer's host name.",
+)
+OperatorOption = typer.Option("", "--operator", help="Welding operator recorded with the job.")
+WireBatchOption = typer.Option(
+    "", "--wire-batch", help="Filler wire batch / lot number recorded with the job."
+)
+GasBatchOption = typer.Option(
+    "", "--gas-batch", help="Shielding gas batch / lot number recorded with the job."
+)
+WpsOption = typer.Option(
+    "",
+    "--wps",
+    help="WPS id for seams without a program (a trajectory run in program mode); with a program each "
+    "seam's WPS is the name of its procedure.",
 )
 
 
@@ -67,12 +87,34 @@ def _mm(x: float | None) -> str:
     return "-" if x is None else f"{x * 1e3:.1f}"
 
 
-def _open_log(db: Path | None) -> WeldLog:
+def _open_log(db: str | None, *, readonly: bool = True) -> WeldLog:
     from weldcell.cell.weldlog import WeldLog
 
     if db is None:
-        db = DEMO_LOG if not DEFAULT_LOG.is_file() and DEMO_LOG.is_file() else DEFAULT_LOG
-    return WeldLog(db, readonly=True)
+        return WeldLog(
+            DEMO_LOG if not DEFAULT_LOG.is_file() and DEMO_LOG.is_file() else DEFAULT_LOG, readonly=readonly
+        )
+    return WeldLog(db, readonly=readonly)
+
+
+def _trace(cell_id: str | None, operator: str, wire_batch: str, gas_batch: str, wps: str) -> Any:
+    """The job's traceability fields from the command line (docs/weld-log.md)."""
+    import socket
+
+    from weldcell.cell.weldlog import JobTrace
+
+    return JobTrace(
+        cell_id=cell_id if cell_id is not None else socket.gethostname(),
+        operator=operator,
+        wire_batch=wire_batch,
+        gas_batch=gas_batch,
+        wps_id=wps,
+    )
+
+
+def _job_result(log: WeldLog, job: Any) -> str:
+    """The job's result; ``interrupted`` for a ``running`` job whose writer on this host died."""
+    return "interrupted (writer gone)" if log.writer_gone(job) else str(job.result)
 
 
 def _seam_table(log: WeldLog, job_id: int, title: str) -> Table:
@@ -94,13 +136,17 @@ def _seam_table(log: WeldLog, job_id: int, title: str) -> Table:
         ("dev [mm]", "right"),
         ("I [A]", "right"),
         ("U [V]", "right"),
+        ("WPS", "left"),
+        ("inspection", "left"),
     ]
     if with_faults:
         cols.append(("faults", "left"))
     for col, just in cols:
         table.add_column(col, justify=just, overflow="fold")  # type: ignore[arg-type]
+    writer_gone = bool(seams) and log.writer_gone(log.job(job_id))
     for s in seams:
         style = "green" if s.result == SEAM_DONE else "red"
+        result = "interrupted (writer gone)" if writer_gone and s.result == "running" else s.result
         sig = log.signals(s.id)
         cur = f"{np.nanmean(sig.current):.0f}" if len(sig) and np.isfinite(sig.current).any() else "-"
         volt = f"{np.nanmean(sig.voltage):.1f}" if len(sig) and np.isfinite(sig.voltage).any() else "-"
@@ -110,11 +156,13 @@ def _seam_table(log: WeldLog, job_id: int, title: str) -> Table:
             str(s.id),
             s.seam_id + (f" p{s.pass_index}" if s.pass_index else ""),
             str(s.attempt),
-            f"[{style}]{s.result}[/]",
+            f"[{style}]{result}[/]",
             f"{_mm(s.s_start)}–{_mm(end)}/{_mm(s.s_end_planned)}",
             dev,
             cur,
             volt,
+            s.wps_id or "-",
+            s.inspection_status + (f" ({s.inspected_by})" if s.inspected_by else ""),
         ]
         if with_faults:
             row.append("; ".join(s.faults))
@@ -123,7 +171,7 @@ def _seam_table(log: WeldLog, job_id: int, title: str) -> Table:
 
 
 @log_app.command("list")
-def log_list(db: Path | None = DbOption, limit: int = typer.Option(20, help="Newest jobs to show.")) -> None:
+def log_list(db: str | None = DbOption, limit: int = typer.Option(20, help="Newest jobs to show.")) -> None:
     """List jobs in the weld log, newest first."""
     from rich.table import Table
 
@@ -133,7 +181,7 @@ def log_list(db: Path | None = DbOption, limit: int = typer.Option(20, help="New
         raise WeldcellError(f"--limit {limit}: expected the number of jobs to show, >= 1")
     with _open_log(db) as log:
         table = Table(title=f"jobs in {log.path}")
-        for col in ("job", "started", "ended", "result", "part serial", "program", "seams ok/total"):
+        for col in ("job", "cell", "started", "ended", "result", "part serial", "program", "seams ok/total"):
             table.add_column(col)
         for j in log.jobs(limit):
             seams = log.seams(j.id)
@@ -141,9 +189,10 @@ def log_list(db: Path | None = DbOption, limit: int = typer.Option(20, help="New
             total = {(s.seam_id, s.pass_index) for s in seams}
             table.add_row(
                 str(j.id),
+                j.cell_id or "-",
                 _when(j.started),
                 _when(j.ended),
-                j.result,
+                _job_result(log, j),
                 j.part_serial or "-",
                 Path(j.program_path).name or "-",
                 f"{len(done)}/{len(total)}",
@@ -154,7 +203,7 @@ def log_list(db: Path | None = DbOption, limit: int = typer.Option(20, help="New
 @log_app.command("show")
 def log_show(
     job: int | None = typer.Argument(None, help="Job id (default: the newest job)."),
-    db: Path | None = DbOption,
+    db: str | None = DbOption,
     events: bool = typer.Option(False, "--events", help="Also list the job's events."),
 ) -> None:
     """Show one job: program, part, and every seam attempt with result, positions and deviation."""
@@ -163,10 +212,15 @@ def log_show(
     with _open_log(db) as log:
         j = log.job(job) if job is not None else log.latest_job()
         console.print(
-            f"[bold]job {j.id}[/] result [bold]{j.result}[/]  part {j.part_serial or '-'}  robot {j.robot}"
+            f"[bold]job {j.id}[/] result [bold]{_job_result(log, j)}[/]  part {j.part_serial or '-'}  "
+            f"robot {j.robot}  cell {j.cell_id or '-'}"
+        )
+        console.print(
+            f"operator {j.operator or '-'}  wire batch {j.wire_batch or '-'}  gas batch {j.gas_batch or '-'}"
         )
         console.print(f"program {j.program_path or '-'} (sha256 {j.program_hash[:16] or '-'})")
         console.print(f"trajectory {j.trajectory_path or '-'} (hash {j.trajectory_hash[:16] or '-'})")
+        console.print(f"validation stamp sha256 {j.validation_stamp[:16] or '-'}")
         console.print(f"started {_when(j.started)}  ended {_when(j.ended)}")
         console.print(_seam_table(log, j.id, f"seams of job {j.id}"))
         if events:
@@ -184,22 +238,34 @@ def log_export(
         ..., help="Output file: .json, or .csv (writes <stem>_seams/_signals/_events.csv)."
     ),
     job: int | None = typer.Option(None, help="Job id (default: the newest job)."),
-    db: Path | None = DbOption,
+    db: str | None = DbOption,
+    fmt: str | None = typer.Option(
+        None,
+        "--format",
+        help="json (docs/weld-log.schema.json) or csv; default: from the file suffix. "
+        "weldx is not available (docs/weld-log.md says why).",
+    ),
 ) -> None:
-    """Export a job to JSON or CSV."""
+    """Export a job with its traceable records (statistics, faults, inspection) to JSON or CSV."""
     from weldcell.cell.logexport import export_csv, export_json
     from weldcell.errors import WeldcellError
 
+    kind = (fmt or out.suffix.lstrip(".")).lower()
+    if kind == "weldx":
+        raise WeldcellError(
+            "--format weldx: the weldx package does not install with this weldcell (see docs/weld-log.md); "
+            "export --format json, whose schema is docs/weld-log.schema.json"
+        )
+    if kind not in ("json", "csv"):
+        if fmt:
+            raise WeldcellError(f"--format {fmt!r}: expected json or csv")
+        raise WeldcellError(
+            f"{out}: export format must be .json or .csv, got {out.suffix or 'no suffix'!r} "
+            "(or give --format)"
+        )
     with _open_log(db) as log:
         job_id = job if job is not None else log.latest_job().id
-        if out.suffix.lower() == ".json":
-            files = [export_json(log, job_id, out)]
-        elif out.suffix.lower() == ".csv":
-            files = export_csv(log, job_id, out)
-        else:
-            raise WeldcellError(
-                f"{out}: export format must be .json or .csv, got {out.suffix or 'no suffix'!r}"
-            )
+        files = [export_json(log, job_id, out)] if kind == "json" else export_csv(log, job_id, out)
     for f in files:
         console.print(f"wrote {f}")
 
@@ -211,7 +277,7 @@ def log_plot(
     ),
     job: int | None = typer.Option(None, help="Job id when plotting all its seams (default: newest)."),
     out: Path = typer.Option(Path(), "--out", help="Folder for the PNG files."),
-    db: Path | None = DbOption,
+    db: str | None = DbOption,
 ) -> None:
     """Plot current, voltage and wire feed over the seam for one seam attempt (or all of a job)."""
     from weldcell.cell.logexport import plot_seam
@@ -232,6 +298,23 @@ def log_plot(
             console.print(f"wrote {p}")
 
 
+@log_app.command("inspect")
+def log_inspect(
+    record: int = typer.Argument(..., help="Seam record id (see 'weldcell log show')."),
+    status: str = typer.Option(..., "--status", help="accepted, rejected or pending."),
+    by: str = typer.Option(..., "--by", help="Inspector's name."),
+    note: str = typer.Option("", "--note", help="Note, e.g. the NDT report number."),
+    db: str | None = DbOption,
+) -> None:
+    """Record the inspection of a seam attempt (kept on the record and as an event of its job)."""
+    with _open_log(db, readonly=False) as log:
+        s = log.inspect_seam(record, status, by=by, note=note)
+    console.print(
+        f"seam record {s.id} (job {s.job_id}, seam {s.seam_id}, attempt {s.attempt}): "
+        f"[bold]{s.inspection_status}[/] by {s.inspected_by} at {_when(s.inspected_at)}"
+    )
+
+
 def _finish(res: CellRunResult) -> None:
     """Print the job's result; exit 1 when the job did not complete (the cell is not READY)."""
     _print_result(res)
@@ -245,8 +328,9 @@ def _print_result(res: CellRunResult) -> None:
 
     with WeldLog(res.log_path, readonly=True) as log:
         console.print(_seam_table(log, res.job_id, f"job {res.job_id}: {res.state.name.lower()}"))
+        where = log.path  # a server URL without its password
     for label, path in (
-        ("weld log", res.log_path),
+        ("weld log", where),
         ("validation report", res.report_path),
         ("trajectory", res.trajectory_path),
         ("program", res.program_path),
@@ -260,7 +344,7 @@ def _print_result(res: CellRunResult) -> None:
             f"max {f['skew_max_ms']:.3f} ms over {f['cycles']} cycles; largest lag {f['lag_max']:.5f}",
             highlight=False,
         )
-    console.print(f"inspect with: weldcell log show --db {res.log_path}")
+    console.print(f"inspect with: weldcell log show --db {where}")
 
 
 def _progress_printer() -> Any:
@@ -315,6 +399,11 @@ def demo(
     rsi_cycle_ms: int = typer.Option(
         12, "--rsi-cycle-ms", help="KUKA demo: RSI cycle, 12 (#IPO) or 4 (#IPO_FAST, needs a quiet PC)."
     ),
+    db: str | None = typer.Option(None, "--db", help=f"{_DB_HELP}; default: weldlog.sqlite in --out."),
+    cell_id: str | None = CellIdOption,
+    operator: str = OperatorOption,
+    wire_batch: str = WireBatchOption,
+    gas_batch: str = GasBatchOption,
 ) -> None:
     """Run the whole virtual cell: robot controller + power source on loopback, plan, validate, weld."""
     from weldcell.cell.demo import DEMO_PROGRAMS, DemoOptions, run_demo
@@ -324,11 +413,23 @@ def demo(
         raise WeldcellError(f"--robot {robot!r}: expected one of {', '.join(DEMO_PROGRAMS)}")
     if rsi_cycle_ms not in (4, 12):
         raise WeldcellError(f"--rsi-cycle-ms {rsi_cycle_ms}: expected 4 (#IPO_FAST) or 12 (#IPO)")
+    if db is not None:
+        from weldcell.cell.logdb import parse_log_target
+
+        parse_log_target(db)  # a bad URL fails before the demo plans
     _sigterm_as_interrupt()
     _log_to_file(out / "weldcell.log")
     announce_kernel_compile()
     res = run_demo(
-        DemoOptions(out_dir=out, view=view, robot=robot, rsi_cycle=rsi_cycle_ms / 1000.0, program=program),
+        DemoOptions(
+            out_dir=out,
+            view=view,
+            robot=robot,
+            rsi_cycle=rsi_cycle_ms / 1000.0,
+            program=program,
+            log=db,
+            trace=_trace(cell_id, operator, wire_batch, gas_batch, ""),
+        ),
         progress=_progress_printer(),
     )
     _finish(res)
@@ -347,13 +448,18 @@ def cell_run(
     powersource: str = typer.Option(
         ..., "--powersource", help="Power source, e.g. modbus://192.168.0.20:502"
     ),
-    db: Path = typer.Option(DEFAULT_LOG, "--db", help="Weld log file (SQLite)."),
+    db: str = typer.Option(str(DEFAULT_LOG), "--db", help=_DB_HELP + "."),
     out: Path | None = typer.Option(
         None,
         "--out",
         help="Folder for the trajectory, report and the cell's motions (default: ./weldcell-out/<job>/).",
     ),
     part_serial: str = typer.Option("", "--part", help="Serial number of the part."),
+    cell_id: str | None = CellIdOption,
+    operator: str = OperatorOption,
+    wire_batch: str = WireBatchOption,
+    gas_batch: str = GasBatchOption,
+    wps: str = WpsOption,
     use_jobs: bool | None = typer.Option(
         None,
         "--use-jobs/--send-parameters",
@@ -410,6 +516,7 @@ def cell_run(
             log_path=db,
             out_dir=out,
             part_serial=part_serial,
+            trace=_trace(cell_id, operator, wire_batch, gas_batch, wps),
             use_power_source_jobs=use_jobs if use_jobs is not None else setup.use_jobs,
             stamp_key=stamp_key,
             config=setup.config,
@@ -447,20 +554,18 @@ def _jobs_table(log: WeldLog) -> Table:
 
 
 @cell_app.command("jobs")
-def cell_jobs(db: Path = typer.Option(DEFAULT_LOG, "--db", help="Weld log file (SQLite).")) -> None:
+def cell_jobs(db: str = typer.Option(str(DEFAULT_LOG), "--db", help=_DB_HELP + ".")) -> None:
     """List the jobs that can be resumed with 'weldcell cell resume' (interrupted or left running)."""
-    from weldcell.cell.weldlog import WeldLog, WeldLogError
+    from weldcell.cell.weldlog import WeldLog
 
-    if not db.is_file():
-        raise WeldLogError(f"{db}: weld log not found")
-    with WeldLog(db, readonly=True) as log:
+    with WeldLog(db, readonly=True) as log:  # a missing file: "weld log not found"
         console.print(_jobs_table(log))
 
 
 @cell_app.command("resume")
 def cell_resume(
     job: int | None = typer.Argument(None, help="Job id (default: the newest resumable job)."),
-    db: Path = typer.Option(DEFAULT_LOG, "--db", help="Weld log file (SQLite)."),
+    db: str = typer.Option(str(DEFAULT_LOG), "--db", help=_DB_HELP + "."),
     robot: str | None = typer.Option(
         None,
         "--robot",
@@ -492,12 +597,10 @@ def cell_resume(
     """Continue an interrupted job: back off, re-approach (validated), re-strike with the programmed
     overlap, and weld on; the attempts go into the same job record."""
     from weldcell.cell.resume import ResumeOptions, resume_job
-    from weldcell.cell.weldlog import WeldLog, WeldLogError
+    from weldcell.cell.weldlog import WeldLog
     from weldcell.errors import WeldcellError
 
     if list_jobs:
-        if not db.is_file():
-            raise WeldLogError(f"{db}: weld log not found")
         with WeldLog(db, readonly=True) as log:
             console.print(_jobs_table(log))
         return

@@ -235,7 +235,11 @@ def run_cmd(
         help="stream: the cell streams the job over RTDE; program: the controller runs the whole job as "
         "one URScript program. Both run through the cell: start move, interlocks, weld log.",
     ),
-    db: Path = typer.Option(Path("weldlog.sqlite"), "--db", help="Weld log file (SQLite)."),
+    db: str = typer.Option(
+        "weldlog.sqlite",
+        "--db",
+        help="Weld log: a SQLite file, sqlite:///PATH, or postgresql://USER:PASSWORD@HOST[:PORT]/DB.",
+    ),
     cell_config: Path | None = typer.Option(
         None, "--cell-config", help="Cell configuration YAML (see docs/cell.md)."
     ),
@@ -313,7 +317,7 @@ def _run_cell(
     ports: tuple[int, int],
     power_on: bool,
     out: Path | None,
-    db: Path,
+    db: str,
     cell_config: Path | None,
     part_serial: str,
     stamp_key: Path | None,
@@ -321,7 +325,10 @@ def _run_cell(
 ) -> None:
     """The job through the cell controller, streamed or as one program (``program``: (program mode,
     robot arc output)); the arc is disabled without a power source or robot arc output."""
+    import socket
+
     from weldcell.cell.demo import RunOptions, check_job_input, run_job
+    from weldcell.cell.weldlog import JobTrace
     from weldcell.cli.cell import (
         _cell_setup,
         _finish,
@@ -348,6 +355,7 @@ def _run_cell(
             log_path=db,
             out_dir=folder,
             part_serial=part_serial,
+            trace=JobTrace(cell_id=socket.gethostname()),
             use_power_source_jobs=setup.use_jobs,
             config=setup.config,
             dashboard_port=ports[0],
