@@ -129,7 +129,7 @@ def virtual_positioner_process(
         yield f"modbus-positioner://{h}:{p}", proc
 
 
-def sync_figures(log_path: Path, job_id: int) -> dict[str, Any] | None:
+def sync_figures(log_path: Path | str, job_id: int) -> dict[str, Any] | None:
     """The job's positioner synchronisation figures from the weld log (None: no positioner)."""
     with WeldLog(log_path, readonly=True) as wlog:
         found = [e for e in wlog.events(job_id) if e.kind == SYNC_EVENT]

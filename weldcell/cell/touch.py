@@ -515,7 +515,9 @@ def locate_parts(
             appr.close()
 
 
-def record_part_offsets(log_path: Path, job_id: int, registrations: tuple[PartRegistration, ...]) -> None:
+def record_part_offsets(
+    log_path: Path | str, job_id: int, registrations: tuple[PartRegistration, ...]
+) -> None:
     """Write the measured offsets of a job's parts into the weld log (``part_offsets`` and a ``touch``
     event per part)."""
     from weldcell.cell.weldlog import WeldLog
