@@ -110,7 +110,7 @@ class PositionerModel:
 
 
 def _joint_motion(kind: str, axis: NDArrayF, q: NDArrayF) -> NDArrayF:
-    """Motion of one joint for positions ``q`` (N,): rotation about / translation along ``axis``, (N, 4, 4)."""
+    """Motion of one joint at positions ``q`` (N,): rotation about / shift along ``axis``, (N, 4, 4)."""
     n = q.shape[0]
     M = np.broadcast_to(np.eye(4), (n, 4, 4)).copy()
     if kind == "prismatic":

@@ -84,7 +84,7 @@ TURNTABLE_1AX = PositionerSpec(
             120 * _D,
             360 * _D,
         ),
-    ),  # fmt: skip
+    ),
     flange_xyz=(0.0, 0.0, 0.05),
     flange_rpy=(0.0, 0.0, 0.0),
     payload_kg=250.0,
@@ -117,7 +117,7 @@ TILT_ROTATE_2AX = PositionerSpec(
             150 * _D,
             450 * _D,
         ),
-    ),  # fmt: skip
+    ),
     flange_xyz=(0.0, 0.0, 0.10),
     flange_rpy=(0.0, 0.0, 0.0),
     payload_kg=300.0,
@@ -139,7 +139,7 @@ HEADSTOCK_1AX = PositionerSpec(
             120 * _D,
             360 * _D,
         ),
-    ),  # fmt: skip
+    ),
     flange_xyz=(0.0, 0.0, 0.04),
     flange_rpy=(0.0, 0.0, 0.0),
     payload_kg=500.0,
@@ -161,7 +161,7 @@ TRACK_1AX = PositionerSpec(
             1.0,
             1.0,
         ),
-    ),  # fmt: skip
+    ),
     flange_xyz=(0.0, 0.0, 0.05),
     flange_rpy=(0.0, 0.0, 0.0),
     payload_kg=200.0,
