@@ -214,7 +214,7 @@ def plan_with_external_axes(
     def checker_at(q: NDArrayF) -> CapsuleCollisionChecker:
         key = np.round(np.asarray(q, dtype=np.float64), 9).tobytes()
         if key not in checkers:
-            checkers[key] = CapsuleCollisionChecker(robot, torch, _cell_at(cell, dev, q), opts.margin)
+            checkers[key] = static_checker.with_cell(_cell_at(cell, dev, q))
         return checkers[key]
 
     static_cell = replace(cell, bodies=tuple(b for b in cell.bodies if b.mounted_on is None))
