@@ -260,6 +260,10 @@ def plan_with_external_axes(
             checker = checker_at(pp.q[0]) if mounted else static_checker
             base_cell = static_cell if dev.role == "positioner" else cell
             planned = _plan_direction(robot, checker, seg_w, False, base_cell, opts)
+            if isinstance(planned, SeamFailure) and pp.mode == "coordinated" and dev.role == "positioner":
+                # the part where the weld starts may block what the moving part leaves free: search
+                # without it; the moving part is checked sample by sample below either way
+                planned = _plan_direction(robot, static_checker, seg_w, False, base_cell, opts)
             if isinstance(planned, SeamFailure):
                 rep = _report(seg_w, planned, opts.dt)
                 return PlanResult(rep.status, None, rep.reason, (*reports, rep))
@@ -270,6 +274,12 @@ def plan_with_external_axes(
                 rep = SeamReport(seg.seam_id, seg.pass_index, seg.stitch_index, PlanStatus.WELD_SPEED, problem,
                                  length=seg.length)  # fmt: skip
                 return PlanResult(rep.status, None, problem, (*reports, rep))
+            if pp.mode == "coordinated":
+                hit = _moving_part_hits(cell, dev, checker_at, w.q, q_ext)
+                if hit:
+                    reason = f"seam {seg.seam_id!r}: {hit}"
+                    rep = SeamReport(seg.seam_id, seg.pass_index, seg.stitch_index, PlanStatus.COLLISION, reason)
+                    return PlanResult(rep.status, None, reason, (*reports, rep))
             if pp.mode == "coordinated" and dev.role == "positioner":
                 # approach and pull-back happen with the positioner still: check them with the part there
                 for q_r, q_x, what in (
@@ -408,6 +418,56 @@ def _weld_position_report(
         out["max_deviation_deg"] = round(float(np.degrees(d.max())), 3)
         out["within_tolerance"] = bool(d.max() <= positioning.tolerance + 1e-9)
     return out
+
+
+MOVING_CHECK_STEP = 0.001  # largest motion of a mounted body between two checked poses [m]
+
+
+def _body_radius(b: Body) -> float:
+    """Radius [m] of a sphere about the flange origin that contains body ``b``."""
+    if b.shape == "box":
+        ext = 0.5 * float(np.linalg.norm(np.asarray(b.size)))
+    elif b.shape == "cylinder":
+        ext = math.hypot(b.radius, 0.5 * b.length)
+    elif b.shape == "sphere":
+        ext = b.radius
+    else:
+        ext = 1.0  # a mesh: a generous bound
+    assert b.T_flange_body is not None  # mypy
+    return float(np.linalg.norm(b.T_flange_body[:3, 3])) + ext
+
+
+def _moving_part_hits(
+    cell: Cell,
+    dev: _Device,
+    checker_at: Callable[[NDArrayF], CapsuleCollisionChecker],
+    q: NDArrayF,
+    q_ext: NDArrayF,
+) -> str:
+    """'' when the robot samples ``q`` (M, n) are clear of the cell with the device at ``q_ext`` (M, k).
+
+    The cell is posed every time a mounted body (or, on a track, the robot base) has moved by
+    :data:`MOVING_CHECK_STEP`; each sample is checked against the nearest posed cell.
+    """
+    if dev.role == "track":
+        lever = np.ones(dev.model.n_axes)
+    else:
+        r = max([_body_radius(b) for b in cell.bodies if b.T_flange_body is not None], default=0.0)
+        # flange origin to the axes: at most the distance along the chain (joint origins)
+        lever = np.full(dev.model.n_axes, r + float(np.linalg.norm(dev.model.T_last_flange[:3, 3])) + 0.2)
+    motion = np.concatenate([[0.0], np.cumsum(np.abs(np.diff(q_ext, axis=0)) @ lever)])
+    chunk = np.floor(motion / MOVING_CHECK_STEP + 0.5).astype(np.int64)
+    starts = np.flatnonzero(np.r_[True, chunk[1:] != chunk[:-1]])
+    ends = np.r_[starts[1:], len(q)]
+    for a, b in zip(starts, ends, strict=True):
+        mid = (a + b - 1) // 2
+        checker = checker_at(q_ext[mid])
+        free = checker.check(q[a:b])
+        if not bool(np.all(free)):
+            i = a + int(np.argmin(free))
+            pairs = ", ".join(f"{x} with {y}" for x, y in checker.colliding_bodies(q[i])) or "unknown pair"
+            return f"the moving part collides with the robot at weld sample {i}: {pairs}"
+    return ""
 
 
 def _index_samples(model: PositionerModel, q0: NDArrayF, q1: NDArrayF, dt: float) -> NDArrayF:
