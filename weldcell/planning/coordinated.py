@@ -420,7 +420,7 @@ def _weld_position_report(
     return out
 
 
-MOVING_CHECK_STEP = 0.001  # largest motion of a mounted body between two checked poses [m]
+MOVING_CHECK_STEP = 0.002  # largest motion of a mounted body between two checked poses [m]
 
 
 def _body_radius(b: Body) -> float:
@@ -453,8 +453,14 @@ def _moving_part_hits(
         lever = np.ones(dev.model.n_axes)
     else:
         r = max([_body_radius(b) for b in cell.bodies if b.T_flange_body is not None], default=0.0)
-        # flange origin to the axes: at most the distance along the chain (joint origins)
-        lever = np.full(dev.model.n_axes, r + float(np.linalg.norm(dev.model.T_last_flange[:3, 3])) + 0.2)
+        # a point at r from the flange origin is at most r + (flange origin to joint j) from axis j
+        T = np.eye(4)
+        origins = []
+        for j in range(dev.model.n_axes):
+            T = T @ dev.model.T_parent_joint[j]
+            origins.append(T[:3, 3].copy())
+        flange = dev.model.T_base_flange(np.zeros(dev.model.n_axes))[:3, 3]
+        lever = np.array([r + float(np.linalg.norm(flange - o)) for o in origins])
     motion = np.concatenate([[0.0], np.cumsum(np.abs(np.diff(q_ext, axis=0)) @ lever)])
     chunk = np.floor(motion / MOVING_CHECK_STEP + 0.5).astype(np.int64)
     starts = np.flatnonzero(np.r_[True, chunk[1:] != chunk[:-1]])

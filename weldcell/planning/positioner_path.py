@@ -35,6 +35,7 @@ from weldcell.spatial import invert_transforms
 NDArrayF = npt.NDArray[np.float64]
 
 UP = np.array([0.0, 0.0, 1.0])  # world +z: against gravity
+MAX_GRID_WORK = 1_000_000  # seam samples x grid candidates of one positioner search
 
 
 def weld_position_angles(
@@ -216,6 +217,10 @@ def choose_positioner_path(
     mesh = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1)
     shape = mesh.shape[:-1]
     Q = mesh.reshape(-1, model.n_axes)
+    n_keep = int(min(len(geo.s), max(30, MAX_GRID_WORK // len(Q))))
+    if n_keep < len(geo.s):  # fewer seam samples for a large grid (the smoothing spline fills in)
+        pick = np.unique(np.round(np.linspace(0, len(geo.s) - 1, n_keep)).astype(np.int64))
+        geo = SeamGeometryPart(geo.s[pick], geo.p[pick], geo.t[pick], geo.b[pick], geo.z[pick])
     if positioning.mode == "fixed" and positioning.q is not None:
         q = np.asarray(positioning.q, dtype=np.float64)[None]
         _, dev = _node_costs(model, T_world_pbase, T_flange_part, geo, positioning, robot, q)
