@@ -499,6 +499,10 @@ def plan_program(
     from weldcell.kinematics import load_robot, load_torch
     from weldcell.toolpath import toolpaths_for_program
 
+    if program.cell.external is not None:  # a positioner or a track: weldcell.planning.coordinated
+        from weldcell.planning.coordinated import plan_with_external_axes
+
+        return plan_with_external_axes(program, options, progress)
     opts = options or PlanOptions()
     notify = progress or (lambda _f, _m: None)
     cell = program.cell
