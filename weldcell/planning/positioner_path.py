@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.interpolate import CubicSpline, make_smoothing_spline
+from scipy.interpolate import CubicSpline, make_lsq_spline
 
 from weldcell.kinematics.positioner import PositionerModel
 from weldcell.program.model import WELD_POSITIONS, SeamPositioning
@@ -107,7 +107,7 @@ class PositionerPath:
         sa = np.clip(np.asarray(s, dtype=np.float64), self.s[0], self.s[-1])
         if self.mode == "fixed" or len(self.s) < 2:
             return np.repeat(self.q[:1], len(sa), axis=0)
-        return np.asarray(CubicSpline(self.s, self.q, axis=0, bc_type="clamped")(sa), dtype=np.float64)
+        return np.asarray(CubicSpline(self.s, self.q, axis=0)(sa), dtype=np.float64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,16 +346,17 @@ def _nearest_turn(model: PositionerModel, q: NDArrayF, q_ref: NDArrayF) -> NDArr
 
 
 def _smooth(s: NDArrayF, q: NDArrayF) -> NDArrayF:
-    """The grid path smoothed (a smoothing spline per axis, at the knots): grid steps become slopes."""
-    if len(s) < 5:
+    """The grid path smoothed at the knots: a least-squares cubic spline per axis with interior knots
+    every ``max(10 mm, length / 40)`` averages the grid steps (half a grid cell) into a smooth slope."""
+    L = float(s[-1] - s[0])
+    n_int = int(min(len(s) // 4, max(0, math.floor(L / max(0.01, L / 40.0)) - 1)))
+    if len(s) < 8 or n_int < 1:
         return q
+    inner = np.linspace(s[0], s[-1], n_int + 2)[1:-1]
+    t = np.r_[[s[0]] * 4, inner, [s[-1]] * 4]
     out = np.empty_like(q)
     for j in range(q.shape[1]):
-        if np.ptp(q[:, j]) < 1e-12:
-            out[:, j] = q[:, j]
-            continue
-        spline = make_smoothing_spline(s, q[:, j], lam=float((s[-1] - s[0]) ** 3) * 1e-6)
-        out[:, j] = spline(s)
+        out[:, j] = make_lsq_spline(s, q[:, j], t, k=3)(s) if np.ptp(q[:, j]) > 1e-12 else q[:, j]
     return out
 
 
