@@ -151,3 +151,26 @@ def test_ceiling_kr6_tilt_rotate_fillet_flat(flange: tuple[Any, Any]) -> None:
     nominal = 0.030 * radial + np.array([0.0, 0.0, 0.016])  # the seam circle at z = 16 mm (part frame)
     err = np.linalg.norm(p_part - nominal, axis=1)
     assert err.max() <= 5e-5, f"{err.max() * 1e3:.4f} mm"
+
+
+def test_simulator_validates_the_positioner_trajectory_in_the_part_frame(pipe: tuple[Any, Any]) -> None:
+    """The plan passes pybullet validation; turning the positioner 10° off the plan is caught (the
+    torch no longer starts and ends on the seam of the turned part), and so is a too fast axis."""
+    from dataclasses import replace
+
+    from weldcell.sim.report import ViolationKind
+    from weldcell.sim.validate import validate_trajectory
+
+    program, result = pipe
+    traj = result.trajectory
+    report = validate_trajectory(traj, program)
+    assert report.passed, [v.describe() if hasattr(v, "describe") else v for v in report.violations]
+    assert any("moving parts checked" in n for n in report.notes)
+    ext = traj.external
+    qd = ext.qd.copy()
+    qd[:, 0] = math.radians(150.0)  # above the spindle's 120 °/s
+    off = replace(traj, external=replace(ext, q=ext.q + math.radians(10.0), qd=qd))
+    violations = validate_trajectory(off, program).violations
+    assert ViolationKind.NOT_WELDED in {v.kind for v in violations}
+    fast = [v for v in violations if v.kind is ViolationKind.JOINT_VELOCITY]
+    assert fast and "headstock_1ax:spindle" in fast[0].bodies

@@ -253,14 +253,8 @@ def _build_positioning(
                 "mounted on it; expected a workpiece body with mounted_on: positioner",
             )
         return None  # a seam on a static part: the positioner stays where it is
-    if block is None:
-        return SeamPositioning(
-            "fixed", ext.home, None if ext.role == "track" else default_position, math.radians(5.0)
-        )
-    if isinstance(block, str):
-        return SeamPositioning(
-            block, None, None if ext.role == "track" else default_position, math.radians(5.0)
-        )
+    if block is None:  # no positioner block: the device stays at home, no weld position is asked for
+        return SeamPositioning("fixed", ext.home, None, math.radians(5.0))
     model = load_positioner(ext.model)
     bloc = (*loc, "positioner")
     wrong, right = (

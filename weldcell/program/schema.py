@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field, create_model
+from pydantic import BeforeValidator, Field, create_model
 
 from weldcell.program._spec_base import NonNegative, PositiveMm, StrictSpec, Vec3
 from weldcell.program.shapes import SHAPES
@@ -274,6 +274,11 @@ class SeamPositionerSpec(_Strict):
     )
 
 
+def _mode_shorthand(value: Any) -> Any:
+    """``positioner: coordinated`` is short for ``positioner: {mode: coordinated}``."""
+    return {"mode": value} if isinstance(value, str) else value
+
+
 class SeamSpec(_Strict):
     """One weld seam."""
 
@@ -292,7 +297,7 @@ class SeamSpec(_Strict):
     reversible: bool = True
     passes: Annotated[list[PassSpec], Field(min_length=1)] = Field(default_factory=lambda: [PassSpec()])
     stitch: StitchSpec | None = None
-    positioner: SeamPositionerSpec | Literal["fixed", "coordinated", "free"] | None = Field(
+    positioner: Annotated[SeamPositionerSpec, BeforeValidator(_mode_shorthand)] | None = Field(
         default=None,
         description="Positioner / track use for this seam: a mode, or a block with mode and weld position.",
     )
