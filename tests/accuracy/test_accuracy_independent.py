@@ -28,7 +28,8 @@ from indep_geometry import SeamDef, fk_flange, load_yaml, pose_from_spec
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAMS = [
     p
-    for p in sorted((ROOT / "programs").glob("*.yaml")) + sorted((Path(__file__).parent / "programs").glob("*.yaml"))
+    for p in sorted((ROOT / "programs").glob("*.yaml"))
+    + sorted((Path(__file__).parent / "programs").glob("*.yaml"))
     # cells with a positioner or track: the seam moves; tests/planning/test_coordinated.py judges them
     if not {"positioner", "track"} & set(load_yaml(p)["cell"])
 ]

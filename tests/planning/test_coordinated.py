@@ -127,7 +127,7 @@ def test_rolled_pipe_weld_position_and_part_frame_accuracy(pipe: tuple[Any, Any]
 
 def test_ceiling_kr6_tilt_rotate_fillet_flat(flange: tuple[Any, Any]) -> None:
     rtb = pytest.importorskip("roboticstoolbox")
-    program, result = flange
+    _program, result = flange
     traj = result.trajectory
     runs = true_runs(traj.arc_on)
     assert len(runs) == 1
@@ -135,7 +135,9 @@ def test_ceiling_kr6_tilt_rotate_fillet_flat(flange: tuple[Any, Any]) -> None:
     ext = traj.external
     assert ext.names == ("tilt", "rotate")
     T_flange_part = _translation(0, 0, 0.008)  # the flange body: 16 mm thick, centred 8 mm up
-    T_wp = np.stack([_translation(0, 0.650, 0) @ independent_fk("tilt_rotate_2ax", q) @ T_flange_part for q in ext.q[arc]])
+    T_wp = np.stack(
+        [_translation(0, 0.650, 0) @ independent_fk("tilt_rotate_2ax", q) @ T_flange_part for q in ext.q[arc]]
+    )
     phi = traj.seam_s[arc] / 0.030  # circle from (r, 0, 16 mm) about +z
     radial = np.stack([np.cos(phi), np.sin(phi), np.zeros_like(phi)], axis=1)
     b = (radial + np.array([0.0, 0.0, 1.0])) / math.sqrt(2.0)  # bisector of flange face and pipe wall

@@ -13,6 +13,9 @@ from weldcell.program import load_program
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = (ROOT / "tests" / "planning" / "programs" / "pos_flange_kr6_ceiling.yaml").read_text()
+POSITIONER_BLOCK = (
+    "  positioner:\n    model: tilt_rotate_2ax\n    base: {xyz_mm: [0, 650, 0], rpy_deg: [0, 0, 0]}\n"
+)
 
 
 def _load(tmp_path: Path, text: str) -> object:
@@ -38,14 +41,21 @@ def test_examples_load_with_positioner_and_mounted_parts() -> None:
 
 
 def test_mode_shorthand_and_track(tmp_path: Path) -> None:
-    text = BASE.replace("positioner: {mode: coordinated, weld_position: 1F, tolerance_deg: 4}", "positioner: free")
+    text = BASE.replace(
+        "positioner: {mode: coordinated, weld_position: 1F, tolerance_deg: 4}", "positioner: free"
+    )
     seam = _load(tmp_path, text).seams[0]
     assert seam.positioning.mode == "free" and seam.positioning.weld_position == "1F"
-    track = BASE.replace(
-        "  positioner:\n    model: tilt_rotate_2ax\n    base: {xyz_mm: [0, 650, 0], rpy_deg: [0, 0, 0]}\n",
-        "  track:\n    model: track_1ax\n    home_mm: [500]\n",
-    ).replace("      mounted_on: positioner\n", "").replace(
-        "positioner: {mode: coordinated, weld_position: 1F, tolerance_deg: 4}", "positioner: {mode: fixed, position_mm: [800]}"
+    track = (
+        BASE.replace(
+            POSITIONER_BLOCK,
+            "  track:\n    model: track_1ax\n    home_mm: [500]\n",
+        )
+        .replace("      mounted_on: positioner\n", "")
+        .replace(
+            "positioner: {mode: coordinated, weld_position: 1F, tolerance_deg: 4}",
+            "positioner: {mode: fixed, position_mm: [800]}",
+        )
     )
     prog = _load(tmp_path, track)
     assert prog.cell.external.role == "track"

@@ -106,7 +106,8 @@ class PositionerModel:
         """Per configuration, how far ``q`` (N, k) lies outside the limits [rad or m] (0 inside), (N,)."""
         Q = np.atleast_2d(np.asarray(q, dtype=np.float64))
         over = np.maximum(Q - self.upper, 0.0) + np.maximum(self.lower - Q, 0.0)
-        return np.where(over > tol, over, 0.0).max(axis=1)
+        result: NDArrayF = np.where(over > tol, over, 0.0).max(axis=1)
+        return result
 
 
 def _joint_motion(kind: str, axis: NDArrayF, q: NDArrayF) -> NDArrayF:
@@ -154,7 +155,8 @@ def load_positioner(name: str) -> PositionerModel:
         if joint is None:
             raise ModelError(f"{path}: no joint leads to link {link!r} (expected a chain base -> flange)")
         chain.append(joint)
-        link = joint.find("parent").get("link")  # type: ignore[union-attr]
+        parent = joint.find("parent")
+        link = "" if parent is None else str(parent.get("link", ""))
     chain.reverse()
     moving = [j for j in chain if j.get("type") in ("revolute", "prismatic")]
     if not moving or chain[-1].get("type") != "fixed" or [j for j in chain[:-1] if j not in moving]:

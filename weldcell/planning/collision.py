@@ -175,7 +175,7 @@ class CapsuleCollisionChecker:
         the positioner moves between poses. ``cell.T_world_base`` may differ (a robot on a track).
         """
         other = copy.copy(self)
-        other._one = None  # the cached single-configuration arguments hold the bodies
+        other.__dict__.pop("_one", None)  # the cached single-configuration arguments hold the bodies
         other._build_env(cell)
         return other
 

@@ -164,9 +164,18 @@ def _cell_at(cell: Cell, dev: _Device, q: NDArrayF) -> Cell:
 
 def _moved(b: Body, T_world_body: NDArrayF) -> Body:
     return Body(
-        b.name, b.role, b.shape, size=b.size, radius=b.radius, length=b.length, mesh_path=b.mesh_path,
-        T_world_body=T_world_body, mesh_scale=b.mesh_scale, mounted_on=b.mounted_on, T_flange_body=b.T_flange_body,
-    )  # fmt: skip
+        b.name,
+        b.role,
+        b.shape,
+        size=b.size,
+        radius=b.radius,
+        length=b.length,
+        mesh_path=b.mesh_path,
+        T_world_body=T_world_body,
+        mesh_scale=b.mesh_scale,
+        mounted_on=b.mounted_on,
+        T_flange_body=b.T_flange_body,
+    )
 
 
 def _part_geometry(seg: WeldSegment, seam_part: Seam) -> SeamGeometryPart:
@@ -183,7 +192,7 @@ def _part_geometry(seg: WeldSegment, seam_part: Seam) -> SeamGeometryPart:
 def _normals(seg: WeldSegment, seam_part: Seam, s: NDArrayF) -> tuple[NDArrayF, NDArrayF]:
     """Weld-pool normals and travel directions (M, 3) in the part frame at arc lengths ``s``."""
     assert seg.path is not None  # mypy
-    p, t, n1, n2 = seam_samples(seam_part, seg.path.curve, s)
+    _p, t, n1, n2 = seam_samples(seam_part, seg.path.curve, s)
     t_geo = -t if seam_part.direction == "reverse" else t
     _, _, b = joint_directions(t, n1, n2, t_geo)
     return b, t
@@ -250,8 +259,14 @@ def plan_with_external_axes(
             else:
                 pp = PositionerPath("fixed", geo.s[[0, -1]], np.repeat(q_ext_cur[None], 2, axis=0), 0.0)
             if isinstance(pp, str):
-                rep = SeamReport(seg.seam_id, seg.pass_index, seg.stitch_index, PlanStatus.OUT_OF_REACH,
-                                 f"seam {seg.seam_id!r}: {pp}", length=seg.length)  # fmt: skip
+                rep = SeamReport(
+                    seg.seam_id,
+                    seg.pass_index,
+                    seg.stitch_index,
+                    PlanStatus.OUT_OF_REACH,
+                    f"seam {seg.seam_id!r}: {pp}",
+                    length=seg.length,
+                )
                 return PlanResult(rep.status, None, rep.reason, (*reports, rep))
             view = _view_fn(dev, pp, T_anchor, np.asarray(cell.T_world_base), mounted)
             seg_w = _moving_segment(seg, view)
@@ -271,14 +286,22 @@ def plan_with_external_axes(
             q_ext = pp.at(w.s)
             problem = _axis_limits(dev.model, q_ext, opts.dt, seg.seam_id)
             if problem:
-                rep = SeamReport(seg.seam_id, seg.pass_index, seg.stitch_index, PlanStatus.WELD_SPEED, problem,
-                                 length=seg.length)  # fmt: skip
+                rep = SeamReport(
+                    seg.seam_id,
+                    seg.pass_index,
+                    seg.stitch_index,
+                    PlanStatus.WELD_SPEED,
+                    problem,
+                    length=seg.length,
+                )
                 return PlanResult(rep.status, None, problem, (*reports, rep))
             if pp.mode == "coordinated":
                 hit = _moving_part_hits(cell, dev, checker_at, w.q, q_ext)
                 if hit:
                     reason = f"seam {seg.seam_id!r}: {hit}"
-                    rep = SeamReport(seg.seam_id, seg.pass_index, seg.stitch_index, PlanStatus.COLLISION, reason)
+                    rep = SeamReport(
+                        seg.seam_id, seg.pass_index, seg.stitch_index, PlanStatus.COLLISION, reason
+                    )
                     return PlanResult(rep.status, None, reason, (*reports, rep))
             if pp.mode == "coordinated" and dev.role == "positioner":
                 # approach and pull-back happen with the positioner still: check them with the part there
@@ -346,10 +369,21 @@ def _moving_segment(seg: WeldSegment, view: Callable[[NDArrayF], NDArrayF]) -> W
     assert seg.path is not None  # mypy
     base = seg.path
     path = MovingSegmentPath(
-        seam=base.seam, curve=base.curve, lateral=base.lateral, height=base.height, work_angle=base.work_angle,
-        travel_angle=base.travel_angle, rotation=base.rotation, weave=base.weave, travel_speed=base.travel_speed,
-        s_start=base.s_start, s_end=base.s_end, reversed=base.reversed, view=view, part=base,
-    )  # fmt: skip
+        seam=base.seam,
+        curve=base.curve,
+        lateral=base.lateral,
+        height=base.height,
+        work_angle=base.work_angle,
+        travel_angle=base.travel_angle,
+        rotation=base.rotation,
+        weave=base.weave,
+        travel_speed=base.travel_speed,
+        s_start=base.s_start,
+        s_end=base.s_end,
+        reversed=base.reversed,
+        view=view,
+        part=base,
+    )
     s = np.asarray(seg.s)
     V = view(s)
     ends = view(s[[0, -1]])
@@ -534,9 +568,15 @@ def _assemble(
     home = np.asarray(cell.home_q, dtype=np.float64)
 
     def add(
-        q: NDArrayF, qd: NDArrayF, qdd: NDArrayF, qe: NDArrayF, T: NDArrayF | None = None, on: bool = False,
-        seam: int = -1, s: NDArrayF | None = None,
-    ) -> int:  # fmt: skip
+        q: NDArrayF,
+        qd: NDArrayF,
+        qdd: NDArrayF,
+        qe: NDArrayF,
+        T: NDArrayF | None = None,
+        on: bool = False,
+        seam: int = -1,
+        s: NDArrayF | None = None,
+    ) -> int:
         nonlocal count
         first = count
         if (
@@ -636,12 +676,28 @@ def _assemble(
         n_crater = max(1, round(seg.crater_fill_time / dt))
         events.append(ArcEvent(t=count * dt, kind="arc_on", seam_id=seg.seam_id, seam_s=float(w.s[0])))
         z = np.zeros((n_dwell, n))
-        first = add(np.repeat(w.q[:1], n_dwell, axis=0), z, z.copy(), np.repeat(d.q_ext[:1], n_dwell, axis=0),
-                    np.repeat(T_weld[:1], n_dwell, axis=0), True, k, np.full(n_dwell, w.s[0]))  # fmt: skip
+        first = add(
+            np.repeat(w.q[:1], n_dwell, axis=0),
+            z,
+            z.copy(),
+            np.repeat(d.q_ext[:1], n_dwell, axis=0),
+            np.repeat(T_weld[:1], n_dwell, axis=0),
+            True,
+            k,
+            np.full(n_dwell, w.s[0]),
+        )
         add(w.q, w.qd, w.qdd, d.q_ext, T_weld, True, k, np.asarray(w.s))
         z = np.zeros((n_crater, n))
-        add(np.repeat(w.q[-1:], n_crater, axis=0), z, z.copy(), np.repeat(d.q_ext[-1:], n_crater, axis=0),
-            np.repeat(T_weld[-1:], n_crater, axis=0), True, k, np.full(n_crater, w.s[-1]))  # fmt: skip
+        add(
+            np.repeat(w.q[-1:], n_crater, axis=0),
+            z,
+            z.copy(),
+            np.repeat(d.q_ext[-1:], n_crater, axis=0),
+            np.repeat(T_weld[-1:], n_crater, axis=0),
+            True,
+            k,
+            np.full(n_crater, w.s[-1]),
+        )
         events.append(
             ArcEvent(t=(count - 1) * dt, kind="arc_off", seam_id=seg.seam_id, seam_s=float(w.s[-1]))
         )
@@ -664,9 +720,15 @@ def _assemble(
     )
     qd_e, qdd_e = differentiate(qe_all, dt)
     external = ExternalAxes(
-        device=dev.model.name, role=dev.role, names=dev.model.axis_names, kinds=dev.model.kinds,
-        q=qe_all, qd=qd_e, qdd=qdd_e, T_world_base=dev.T_world_base,
-    )  # fmt: skip
+        device=dev.model.name,
+        role=dev.role,
+        names=dev.model.axis_names,
+        kinds=dev.model.kinds,
+        q=qe_all,
+        qd=qd_e,
+        qdd=qdd_e,
+        T_world_base=dev.T_world_base,
+    )
     travel: dict[str, float] = {}
     for d in done:
         travel.setdefault(d.planned.seg.seam_id, float(d.planned.seg.travel_speed))

@@ -132,14 +132,14 @@ def _grid(model: PositionerModel) -> tuple[list[NDArrayF], list[bool]]:
     for j in range(k):
         lo, hi = float(model.lower[j]), float(model.upper[j])
         if model.kinds[j] == "prismatic":
-            axes.append(np.linspace(lo, hi, max(2, int(round((hi - lo) / 0.01)) + 1)))
+            axes.append(np.linspace(lo, hi, max(2, round((hi - lo) / 0.01) + 1)))
             periodic.append(False)
         elif hi - lo >= 2 * math.pi - 1e-9:
             step = math.radians(1.0 if k == 1 else 3.0)
             axes.append(np.arange(-math.pi, math.pi - 1e-9, step))
             periodic.append(True)
         else:
-            n = int(round((hi - lo) / math.radians(2.5))) + 1
+            n = round((hi - lo) / math.radians(2.5)) + 1
             axes.append(np.linspace(lo, hi, n))
             periodic.append(False)
     return axes, periodic
@@ -303,7 +303,7 @@ def _dynamic_programme(
     return flat
 
 
-def _shift(a: NDArrayF, sh: NDArrayF, periodic: list[bool]) -> NDArrayF:
+def _shift(a: NDArrayF, sh: npt.NDArray[np.int64], periodic: list[bool]) -> NDArrayF:
     """``out[x] = a[x - sh]`` (periodic axes wrap, others are padded with inf)."""
     out = a
     for j, d in enumerate(sh):

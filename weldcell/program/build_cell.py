@@ -145,7 +145,8 @@ def external_positions(model: PositionerModel, values: list[float]) -> np.ndarra
     if len(v) != model.n_axes:
         return v
     scale = np.array([math.pi / 180.0 if k == "revolute" else 1e-3 for k in model.kinds])
-    return v * scale
+    out: np.ndarray = v * scale
+    return out
 
 
 def check_external_limits(

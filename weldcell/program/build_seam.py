@@ -261,8 +261,11 @@ def _build_positioning(
         ("position_mm", "angles_deg") if ext.role == "positioner" else ("angles_deg", "position_mm")
     )
     if getattr(block, wrong) is not None:
-        chk.fail((*bloc, wrong), f"{wrong} is for a {'track' if ext.role == 'positioner' else 'positioner'}; "
-                 f"this cell has a {ext.role} ({ext.model}): use {right}")  # fmt: skip
+        chk.fail(
+            (*bloc, wrong),
+            f"{wrong} is for a {'track' if ext.role == 'positioner' else 'positioner'}; "
+            f"this cell has a {ext.role} ({ext.model}): use {right}",
+        )
     given = getattr(block, right)
     q = None
     if given is not None:

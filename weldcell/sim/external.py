@@ -88,7 +88,7 @@ def external_limit_violations(traj: JointTrajectory, ctx: Any, tolerance: float)
                         v.bodies,
                         float(np.abs(vals[a : b + 1, j]).max()),
                         float(lim),
-                    )  # fmt: skip
+                    )
                 )
     return out
 
