@@ -20,6 +20,7 @@ from weldcell.program import load_program
 from weldcell.trajectory import true_runs
 
 PROGRAMS = Path(__file__).parent / "programs"
+R_PIPE = 0.040  # pipe radius of pos_pipe_ur5e.yaml [m]
 
 # UR5e standard DH (universal-robots.com "DH parameters for calculations of kinematics and dynamics")
 UR5E_D = (0.1625, 0.0, 0.0, 0.1333, 0.0997, 0.0996)
@@ -81,7 +82,7 @@ def test_rolled_pipe_is_one_continuous_360_seam(pipe: tuple[Any, Any]) -> None:
     assert turned > math.radians(355.0)
     seam_s = traj.seam_s[a : b + 1]
     assert seam_s[0] == pytest.approx(0.0, abs=1e-9)
-    assert seam_s[-1] == pytest.approx(2 * math.pi * 0.040, abs=1e-6)
+    assert seam_s[-1] == pytest.approx(2 * math.pi * R_PIPE, abs=1e-6)
     # the torch barely moves in the world: the pipe turns under it
     p = traj.T_world_tcp[a : b + 1, :3, 3]
     assert float(np.ptp(p, axis=0).max()) < 0.02
@@ -105,7 +106,7 @@ def test_rolled_pipe_weld_position_and_part_frame_accuracy(pipe: tuple[Any, Any]
     traj = result.trajectory
     arc = np.flatnonzero(traj.arc_on)
     T_wp = _pipe_part_poses(traj, program)[arc]
-    phi = traj.seam_s[arc] / 0.040  # circle from (0, r, 0) about +z
+    phi = traj.seam_s[arc] / R_PIPE  # circle from (0, r, 0) about +z
     radial = np.stack([-np.sin(phi), np.cos(phi), np.zeros_like(phi)], axis=1)
     tangent = np.stack([-np.cos(phi), -np.sin(phi), np.zeros_like(phi)], axis=1)
     n_w = np.einsum("nij,nj->ni", T_wp[:, :3, :3], radial)
@@ -118,7 +119,7 @@ def test_rolled_pipe_weld_position_and_part_frame_accuracy(pipe: tuple[Any, Any]
     T_flange_tcp = load_torch("torch_mig_22").T_flange_tcp(0.015)
     T_world_tcp = T_world_base @ ur5e_fk(traj.q[arc]) @ T_flange_tcp
     p_part = np.einsum("nji,nj->ni", T_wp[:, :3, :3], T_world_tcp[:, :3, 3] - T_wp[:, :3, 3])
-    err = np.linalg.norm(p_part - 0.040 * radial, axis=1)
+    err = np.linalg.norm(p_part - R_PIPE * radial, axis=1)
     assert err.max() <= 5e-5, f"{err.max() * 1e3:.4f} mm"
     # torch axis: pointing into the pipe (work angle 90° on the butt joint) within the tolerances
     z_part = np.einsum("nji,nj->ni", T_wp[:, :3, :3], T_world_tcp[:, :3, 2])

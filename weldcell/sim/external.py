@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from weldcell.sim.scene import Scene
 
 NDArrayF = npt.NDArray[np.float64]
-MOVING_STEP = 0.001  # [m] largest motion of a mounted body between two moving-part checks
+MOVING_STEP = 0.002  # [m] largest motion of a mounted body between two moving-part checks
 _PARK = np.array([0.0, 0.0, -1000.0])  # where mounted bodies wait during the robot replay [m]
 
 
@@ -170,7 +170,7 @@ def moving_part_checks(
     motion = np.concatenate([[0.0], np.cumsum(step_len)])
     step = np.floor(motion / MOVING_STEP).astype(np.int64)
     samples = np.flatnonzero(np.r_[True, step[1:] != step[:-1]])
-    samples = np.union1d(samples, np.flatnonzero(traj.arc_on)[:: max(1, int(0.05 / traj.dt))])
+    samples = np.union1d(samples, np.flatnonzero(traj.arc_on)[:: max(1, int(0.2 / traj.dt))])
     units = [(k, u) for k, u in enumerate(query_units(scene)) if u.kind in ("robot-cell", "torch-cell")]
     results: dict[int, list[tuple[int, tuple[Proximity, ...]]]] = {k: [] for k, _ in units}
     rows = traj.q
