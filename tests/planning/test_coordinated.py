@@ -177,3 +177,26 @@ def test_simulator_validates_the_positioner_trajectory_in_the_part_frame(pipe: t
     assert ViolationKind.NOT_WELDED in {v.kind for v in violations}
     fast = [v for v in violations if v.kind is ViolationKind.JOINT_VELOCITY]
     assert fast and "headstock_1ax:spindle" in fast[0].bodies
+
+
+def test_robot_on_a_track_follows_a_long_seam() -> None:
+    """A UR5e on a track: the carriage moves with the weld; the torch is on the seam to 0.05 mm with
+    the robot base moved by the carriage (track data and the UR DH table, not the planner's FK)."""
+    program = load_program(PROGRAMS / "pos_track_ur5e.yaml")
+    result = plan_program(program)
+    assert result.ok, result.reason
+    traj = result.trajectory
+    ext = traj.external
+    assert ext.role == "track" and ext.kinds == ("prismatic",)
+    (a, b), *more = true_runs(traj.arc_on)
+    assert not more
+    assert ext.q[b, 0] - ext.q[a, 0] > 0.2  # the carriage travels with the seam
+    np.testing.assert_allclose(traj.T_world_base[:3, 3], [0.0, 0.0, 0.2], atol=1e-12)  # carriage at 0
+    arc = np.flatnonzero(traj.arc_on)
+    T_flange_tcp = load_torch("torch_mig_22").T_flange_tcp(0.015)
+    T_world_base = np.stack([_translation(q, 0.0, 0.15 + 0.05) for q in ext.q[arc, 0]])
+    p = (T_world_base @ ur5e_fk(traj.q[arc]) @ T_flange_tcp)[:, :3, 3]
+    nominal = np.array([0.450, 0.515, 0.300]) + traj.seam_s[arc, None] * np.array([1.0, 0.0, 0.0])
+    err = np.linalg.norm(p - nominal, axis=1)
+    assert err.max() <= 5e-5, f"{err.max() * 1e3:.4f} mm"
+    np.testing.assert_allclose(traj.T_world_tcp[arc, :3, 3], nominal, atol=5e-5)
