@@ -14,6 +14,7 @@ import pytest
 from weldcell.errors import InputShapeError, UnknownModelError
 from weldcell.kinematics import load_robot, load_torch, robot_names, torch_names, urdf_path
 from weldcell.kinematics.chain import load_chain
+from weldcell.kinematics.positioner import positioner_names
 from weldcell.kinematics.urdf_gen import URDF_DIR, generate_all
 from weldcell.spatial import se3_from_xyz_rpy
 
@@ -22,7 +23,7 @@ pybullet = pytest.importorskip("pybullet")
 
 def test_generated_urdfs_are_up_to_date() -> None:
     files = generate_all()
-    assert set(files) == {f"{n}.urdf" for n in (*robot_names(), *torch_names())}
+    assert set(files) == {f"{n}.urdf" for n in (*robot_names(), *torch_names(), *positioner_names())}
     for fname, text in files.items():
         path = URDF_DIR / fname
         assert path.is_file(), f"{fname} missing: run python -m weldcell.kinematics.urdf_gen"

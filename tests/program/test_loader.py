@@ -133,6 +133,8 @@ def test_examples_are_well_placed_and_varied() -> None:
     assert any(by["butt_weave"].procedures[n].weave for n in by["butt_weave"].procedures)
     assert by["pipe_flange"].seams[0].geometry.kind == "circle"
     for prog in progs:
+        if prog.cell.external is not None:
+            continue  # seams on a positioner are welded where it turns them, not at its home pose
         base = prog.cell.T_world_base
         # the outer bounds are for the ~0.97 m arms (UR5e, KR 6); larger arms scale them by their reach
         scale = max(1.0, arm_reach(prog.cell.robot)[1] / 0.98)

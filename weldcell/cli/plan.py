@@ -106,6 +106,10 @@ def _summary(
             }
             for r, w in zip(result.seams, welded, strict=True)
         ],
+        # positioner / track cells: achieved weld position per seam sample (planning/coordinated.py)
+        "weld_position": None
+        if result.trajectory is None
+        else result.trajectory.metadata.get("weld_position"),
     }
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from weldcell.kinematics.positioner_specs import POSITIONER_SPECS, PositionerSpec
 from weldcell.kinematics.specs import (
     CRX_SPECS,
     OPW_SPECS,
@@ -369,6 +370,61 @@ def _torch_model(s: TorchSpec) -> tuple[str, list[_Link], list[_Joint]]:
     return s.name, links, joints
 
 
+# ------------------------------------------------------------------------------- positioners/track
+
+#: Geometry of each positioner model: link name -> primitives in the link frame (collision = visual).
+_POSITIONER_GEOMETRY: dict[str, dict[str, list[Prim]]] = {
+    "turntable_1ax": {
+        "base": [cyl((0, 0, 0), (0, 0, 0.68), 0.2, "dark")],
+        "table_link": [cyl((0, 0, 0), (0, 0, 0.05), 0.3, "steel")],
+    },
+    "tilt_rotate_2ax": {
+        "base": [
+            box((0, 0, 0.05), (0.9, 0.5, 0.1), "dark"),
+            cyl((-0.36, 0, 0.1), (-0.36, 0, 0.9), 0.06, "dark"),
+            cyl((0.36, 0, 0.1), (0.36, 0, 0.9), 0.06, "dark"),
+        ],
+        "tilt_link": [
+            cyl((-0.34, 0, 0), (0.34, 0, 0), 0.04, "steel"),
+            box((0, 0, -0.13), (0.3, 0.3, 0.06), "steel"),
+        ],
+        "rotate_link": [cyl((0, 0, 0), (0, 0, 0.10), 0.3, "steel")],
+    },
+    "headstock_1ax": {
+        "base": [
+            box((0.0, 0, 0.5), (0.4, 0.5, 1.0), "dark"),
+            box((1.0, 0, 0.05), (1.8, 0.4, 0.1), "dark"),
+            box((1.9, 0, 0.5), (0.2, 0.3, 1.0), "dark"),
+        ],
+        "spindle_link": [cyl((0, 0, 0), (0, 0, 0.04), 0.25, "steel")],
+    },
+    "track_1ax": {
+        "base": [box((1.5, 0, 0.05), (3.6, 0.5, 0.1), "dark")],
+        "carriage_link": [box((0, 0, 0.0), (0.6, 0.6, 0.1), "steel")],
+    },
+}
+
+
+def _positioner_model(s: PositionerSpec) -> tuple[str, list[_Link], list[_Joint]]:
+    geo = _POSITIONER_GEOMETRY[s.name]
+    links = [_Link("base", geo["base"], 50.0)]
+    joints: list[_Joint] = []
+    parent = "base"
+    for ax in s.axes:
+        child = f"{ax.name}_link"
+        links.append(_Link(child, geo[child], 20.0))
+        joints.append(
+            _Joint(
+                ax.name, parent, child, _tf(ax.xyz, ax.rpy), axis=ax.axis, kind=ax.kind,
+                lower=ax.lower, upper=ax.upper, velocity=ax.qd_max, effort=1000.0,
+            )
+        )  # fmt: skip
+        parent = child
+    joints.append(_Joint("flange_joint", parent, "flange", _tf(s.flange_xyz, s.flange_rpy), kind="fixed"))
+    links.append(_Link("flange", [], 0.01))
+    return s.name, links, joints
+
+
 # -------------------------------------------------------------------------------------------- write
 
 
@@ -418,7 +474,7 @@ def _write(name: str, links: list[_Link], joints: list[_Joint], comment: str) ->
         out.append(f'  <joint name="{j.name}" type="{j.kind}">')
         out.append(f'    <parent link="{j.parent}"/><child link="{j.child}"/>')
         out.append(f"    {_origin(j.T_parent_joint)}")
-        if j.kind == "revolute":
+        if j.kind in ("revolute", "prismatic"):
             ax = " ".join(_f(v) for v in j.axis)
             out.append(f'    <axis xyz="{ax}"/>')
             out.append(
@@ -446,6 +502,14 @@ def generate_all() -> dict[str, str]:
         files[f"{r.name}.urdf"] = _write(*_serial_model(r), f"{hdr}; generic 7-axis S-R-S arm")
     for t in TORCH_SPECS.values():
         files[f"{t.name}.urdf"] = _write(*_torch_model(t), f"{hdr}; MIG torch, TCP = wire end")
+    phdr = hdr.replace("specs.py", "positioner_specs.py")
+    for ps in POSITIONER_SPECS.values():
+        accel = ", ".join(f"{a.name} {a.qdd_max:.6g}" for a in ps.axes)
+        files[f"{ps.name}.urdf"] = _write(
+            *_positioner_model(ps),
+            f"{phdr}; {ps.description}; weldcell: role={ps.role} payload_kg={ps.payload_kg:g} "
+            f"acceleration (rad/s2 or m/s2): {accel}",
+        )
     return files
 
 

@@ -13,7 +13,8 @@
 """
 
 from weldcell.planning.collision import CapsuleCollisionChecker, CollisionChecker, CollisionQuery
-from weldcell.planning.planner import PlanOptions, PlanResult, PlanStatus, SeamReport, plan_program
+from weldcell.planning.dispatch import plan_program
+from weldcell.planning.planner import PlanOptions, PlanResult, PlanStatus, SeamReport
 from weldcell.planning.seam import LadderOptions
 from weldcell.planning.transit import TransitError, TransitOptions, plan_joint_move
 from weldcell.trajectory import ArcEvent, JointTrajectory, load_trajectory, save_trajectory

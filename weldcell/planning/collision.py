@@ -26,6 +26,7 @@ measures the same capsules, :mod:`weldcell.sim.capsule_urdf`):
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -161,6 +162,27 @@ class CapsuleCollisionChecker:
         cap_a = np.array([np.asarray(c.p0, dtype=np.float64) for _, c in caps]).reshape(-1, 3)
         cap_b = np.array([np.asarray(c.p1, dtype=np.float64) for _, c in caps]).reshape(-1, 3)
         cap_r = np.array([float(c.radius) for _, c in caps], dtype=np.float64)
+        self._caps = (cap_link, cap_a, cap_b, cap_r)
+        self._env_args = (caps, clearance, pad, nozzle_clearance)
+        self._build_env(cell)
+        self._self = self._self_pairs(caps, self_margin, pad, rng)
+
+    # --- construction helpers ----------------------------------------------------------------------
+    def with_cell(self, cell: Cell) -> CapsuleCollisionChecker:
+        """The same checker (robot, torch, margins, self-collision pairs) for another cell's bodies.
+
+        Cheaper than a new checker (the self-collision pair analysis is kept): used for a part that
+        the positioner moves between poses. ``cell.T_world_base`` may differ (a robot on a track).
+        """
+        other = copy.copy(self)
+        other.__dict__.pop("_one", None)  # the cached single-configuration arguments hold the bodies
+        other._build_env(cell)
+        return other
+
+    def _build_env(self, cell: Cell) -> None:
+        """Bodies of ``cell`` in the robot base frame, and which capsule keeps what distance from them."""
+        caps, clearance, pad, nozzle_clearance = self._env_args
+        cap_link = self._caps[0]
         bodies, pieces = bodies_in_base(cell)
         self.body_names: tuple[str, ...] = tuple(b.name for b in bodies)
         self.piece_names: tuple[str, ...] = tuple(b.name for b in pieces)
@@ -211,7 +233,6 @@ class CapsuleCollisionChecker:
             np.array(mesh_req, dtype=np.float64),
         )
         self._pieces = _pack_pieces(pieces)
-        self._caps = (cap_link, cap_a, cap_b, cap_r)
         body_data = np.zeros((len(bodies), 15))
         body_sphere = np.zeros((len(bodies), 4))
         for i, b in enumerate(bodies):
@@ -224,9 +245,7 @@ class CapsuleCollisionChecker:
                 kernels.CYLINDER: float(np.hypot(b.h[0], b.h[1])),
             }[b.kind]
         self._bodies = (np.array([b.kind for b in bodies], dtype=np.int64), body_data, body_sphere)
-        self._self = self._self_pairs(caps, self_margin, pad, rng)
 
-    # --- construction helpers ----------------------------------------------------------------------
     def _chain_args(self) -> tuple[Any, ...]:
         c = self.chain
         return (c.parent, c.origin, c.axis, c.qidx)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from weldcell.errors import PlanningError
 from weldcell.planning.collision import CapsuleCollisionChecker, CollisionChecker
 from weldcell.planning.coverage import check_coverage
 from weldcell.planning.job_branches import (
@@ -499,6 +500,11 @@ def plan_program(
     from weldcell.kinematics import load_robot, load_torch
     from weldcell.toolpath import toolpaths_for_program
 
+    if program.cell.external is not None:
+        raise PlanningError(
+            "this cell has a positioner or a track: plan it with weldcell.planning.plan_program "
+            "(weldcell.planning.coordinated), which moves the external axes"
+        )
     opts = options or PlanOptions()
     notify = progress or (lambda _f, _m: None)
     cell = program.cell

@@ -9,11 +9,12 @@ import numpy as np
 
 from weldcell.errors import BodyShapeError
 from weldcell.kinematics.models import load_torch, robot_names, torch_names, urdf_path
+from weldcell.kinematics.positioner import PositionerModel, load_positioner, positioner_names
 from weldcell.kinematics.safety import default_limits
 from weldcell.kinematics.urdf import load_chain
 from weldcell.program.checks import Checker, check_stickout, pose, vec
 from weldcell.program.errors_map import did_you_mean
-from weldcell.program.model import Body, Cell
+from weldcell.program.model import Body, Cell, ExternalDevice
 from weldcell.program.schema import BodySpec, ProgramSpec
 from weldcell.program.shapes import SHAPES
 
@@ -59,13 +60,24 @@ def build_cell(spec: ProgramSpec, chk: Checker, path: Path) -> Cell:
         stickout = c.torch.stickout_mm * 1e-3
     else:
         stickout = float(torch.nominal_stickout)
+    external = _build_external(spec, chk)
+    T_world_flange_home = None
+    if external is not None and external.role == "positioner":
+        model = load_positioner(external.model)
+        T_world_flange_home = external.T_world_base @ model.T_base_flange(external.home)
     bodies: list[Body] = []
     names: set[str] = set()
     for i, bs in enumerate(c.bodies):
         if bs.name in names:
             chk.fail(("cell", "bodies", i, "name"), f"body name '{bs.name}' is used twice")
         names.add(bs.name)
-        bodies.append(_build_body(i, bs, chk, path))
+        if bs.mounted_on is not None and T_world_flange_home is None:
+            chk.fail(
+                ("cell", "bodies", i, "mounted_on"),
+                f"body '{bs.name}' is mounted on a positioner but the cell has none "
+                "(expected a cell.positioner block)",
+            )
+        bodies.append(_build_body(i, bs, chk, path, T_world_flange_home))
     for key, value in (("approach_mm", c.approach_mm), ("retract_mm", c.retract_mm)):
         chk.in_range(("cell", key), value, 0.0, 500.0, "mm")
     chk.in_range(("cell", "clearance_mm"), c.clearance_mm, 0.0, 200.0, "mm")
@@ -94,10 +106,68 @@ def build_cell(spec: ProgramSpec, chk: Checker, path: Path) -> Cell:
         clearance=c.clearance_mm * 1e-3,
         max_tcp_speed=None if c.max_tcp_speed_mm_s is None else c.max_tcp_speed_mm_s * 1e-3,
         max_elbow_speed=None if c.max_elbow_speed_mm_s is None else c.max_elbow_speed_mm_s * 1e-3,
+        external=external,
     )
 
 
-def _build_body(i: int, bs: BodySpec, chk: Checker, path: Path) -> Body:
+def _build_external(spec: ProgramSpec, chk: Checker) -> ExternalDevice | None:
+    """The cell's positioner or track: model name, role, home within the limits (deg / mm in the file)."""
+    c = spec.cell
+    if c.positioner is not None and c.track is not None:
+        chk.fail(("cell", "track"), "a cell has either a positioner or a track, not both")
+    block = c.positioner if c.positioner is not None else c.track
+    if block is None:
+        return None
+    key = "positioner" if c.positioner is not None else "track"
+    names = [n for n in positioner_names() if load_positioner(n).role == key]
+    if block.model not in names:
+        chk.fail(
+            ("cell", key, "model"),
+            f"unknown {key} '{block.model}'{did_you_mean(block.model, names)} (known: {', '.join(names)})",
+        )
+    model = load_positioner(block.model)
+    home_key = "home_deg" if key == "positioner" else "home_mm"
+    given = getattr(block, home_key)
+    home = np.zeros(model.n_axes) if given is None else external_positions(model, given)
+    if len(home) != model.n_axes:
+        chk.fail(
+            ("cell", key, home_key),
+            f"expected {model.n_axes} value(s) for {model.name} "
+            f"({', '.join(model.axis_names)}), got {len(home)}",
+        )
+    check_external_limits(("cell", key, home_key), model, home, chk)
+    return ExternalDevice(block.model, key, pose(block.base), home)
+
+
+def external_positions(model: PositionerModel, values: list[float]) -> np.ndarray:
+    """File values (deg for revolute axes, mm for prismatic ones) as SI axis positions [rad or m]."""
+    v = vec(values)
+    if len(v) != model.n_axes:
+        return v
+    scale = np.array([math.pi / 180.0 if k == "revolute" else 1e-3 for k in model.kinds])
+    out: np.ndarray = v * scale
+    return out
+
+
+def check_external_limits(
+    loc: tuple[str | int, ...], model: PositionerModel, q: np.ndarray, chk: Checker
+) -> None:
+    """Fail naming the first axis of ``q`` [rad or m] outside the model's limits."""
+    bad = np.flatnonzero((q < model.lower - 1e-9) | (q > model.upper + 1e-9))
+    if bad.size:
+        j = int(bad[0])
+        f = 180.0 / math.pi if model.kinds[j] == "revolute" else 1e3
+        unit = "°" if model.kinds[j] == "revolute" else " mm"
+        chk.fail(
+            (*loc, j),
+            f"{q[j] * f:g}{unit} is outside {model.name} axis '{model.axis_names[j]}' limits "
+            f"{model.lower[j] * f:g}{unit}…{model.upper[j] * f:g}{unit}",
+        )
+
+
+def _build_body(
+    i: int, bs: BodySpec, chk: Checker, path: Path, T_world_flange_home: np.ndarray | None = None
+) -> Body:
     """One body: its single shape block converted by the shape registry (errors name the field)."""
     loc = ("cell", "bodies", i)
     given = [k for k in SHAPES if getattr(bs, k) is not None]
@@ -109,4 +179,20 @@ def _build_body(i: int, bs: BodySpec, chk: Checker, path: Path) -> Body:
         geometry = SHAPES[kind].from_spec(getattr(bs, kind), path.parent)
     except BodyShapeError as err:
         chk.fail((*loc, kind, *err.field), err.message)
-    return Body.of(bs.name, bs.role, geometry, pose(bs.pose))
+    body = Body.of(bs.name, bs.role, geometry, pose(bs.pose))
+    if bs.mounted_on is None or T_world_flange_home is None:
+        return body
+    T_flange_body = pose(bs.pose)
+    return Body(
+        body.name,
+        body.role,
+        body.shape,
+        size=body.size,
+        radius=body.radius,
+        length=body.length,
+        mesh_path=body.mesh_path,
+        T_world_body=T_world_flange_home @ T_flange_body,
+        mesh_scale=body.mesh_scale,
+        mounted_on=bs.mounted_on,
+        T_flange_body=T_flange_body,
+    )

@@ -21,7 +21,17 @@ from weldcell.program.checks import (
 )
 from weldcell.program.errors_map import Loc, did_you_mean
 from weldcell.program.geometry import SeamCurve
-from weldcell.program.model import TWO_SURFACE_JOINTS, Body, Procedure, Seam, SeamGeometry, Stitch, WeldPass
+from weldcell.program.model import (
+    TWO_SURFACE_JOINTS,
+    Body,
+    Cell,
+    Procedure,
+    Seam,
+    SeamGeometry,
+    SeamPositioning,
+    Stitch,
+    WeldPass,
+)
 from weldcell.program.schema import GeometrySpec, ProgramSpec, SeamSpec
 
 
@@ -129,6 +139,7 @@ def build_seam(
     procedures: dict[str, Procedure],
     bodies: dict[str, Body],
     chk: Checker,
+    cell: Cell | None = None,
 ) -> Seam:
     """One seam: references, geometry, normals, passes and stitches checked; geometry in SI."""
     loc: tuple[str | int, ...] = ("seams", i)
@@ -212,7 +223,67 @@ def build_seam(
         reversible=ss.reversible,
         passes=tuple(passes),
         stitch=stitch,
+        positioning=_build_positioning(loc, ss, bodies, chk, cell),
     )
+
+
+def _build_positioning(
+    loc: Loc, ss: SeamSpec, bodies: dict[str, Body], chk: Checker, cell: Cell | None
+) -> SeamPositioning | None:
+    """The seam's use of the cell's positioner or track (None for a cell without one)."""
+    from weldcell.kinematics.positioner import load_positioner
+    from weldcell.program.build_cell import check_external_limits, external_positions
+
+    ext = None if cell is None else cell.external
+    block = ss.positioner
+    if ext is None:
+        if block is not None:
+            chk.fail(
+                (*loc, "positioner"),
+                "the cell has no positioner or track (expected cell.positioner or cell.track)",
+            )
+        return None
+    default_position = "1G" if ss.joint in ("butt", "groove") else "1F"
+    mounted = ss.workpiece is not None and bodies[ss.workpiece].mounted_on is not None
+    if ext.role == "positioner" and not mounted:
+        if block is not None:
+            chk.fail(
+                (*loc, "workpiece"),
+                f"the seam uses the positioner but its workpiece ({ss.workpiece or 'the world'}) is not "
+                "mounted on it; expected a workpiece body with mounted_on: positioner",
+            )
+        return None  # a seam on a static part: the positioner stays where it is
+    if block is None:  # no positioner block: the device stays at home, no weld position is asked for
+        return SeamPositioning("fixed", ext.home, None, math.radians(5.0))
+    model = load_positioner(ext.model)
+    bloc = (*loc, "positioner")
+    wrong, right = (
+        ("position_mm", "angles_deg") if ext.role == "positioner" else ("angles_deg", "position_mm")
+    )
+    if getattr(block, wrong) is not None:
+        chk.fail(
+            (*bloc, wrong),
+            f"{wrong} is for a {'track' if ext.role == 'positioner' else 'positioner'}; "
+            f"this cell has a {ext.role} ({ext.model}): use {right}",
+        )
+    given = getattr(block, right)
+    q = None
+    if given is not None:
+        if block.mode != "fixed":
+            chk.fail(
+                (*bloc, right), f"{right} is only for mode fixed (the planner moves the axes in {block.mode})"
+            )
+        q = external_positions(model, given)
+        if len(q) != model.n_axes:
+            chk.fail((*bloc, right), f"expected {model.n_axes} value(s) for {model.name}, got {len(q)}")
+        check_external_limits((*bloc, right), model, q, chk)
+    if ext.role == "track" and block.weld_position is not None:
+        chk.fail(
+            (*bloc, "weld_position"),
+            "a track carries the robot and cannot turn the part; remove weld_position",
+        )
+    wp = None if ext.role == "track" else (block.weld_position or default_position)
+    return SeamPositioning(block.mode, q, wp, math.radians(block.tolerance_deg))
 
 
 def _check_normals(

@@ -110,7 +110,7 @@ def _build(spec: ProgramSpec, chk: Checker, path: Path, digest: str) -> Program:
         if ss.id in ids:
             chk.fail(("seams", i, "id"), f"seam id '{ss.id}' is used twice; seam ids must be unique")
         ids.add(ss.id)
-        seams.append(build_seam(i, ss, spec, procedures, bodies, chk))
+        seams.append(build_seam(i, ss, spec, procedures, bodies, chk, cell))
     sequence = _check_sequence(spec, chk)
     precedence = _check_precedence(spec, chk)
     unselected = tuple(ss.id for ss in spec.seams if not ss.selected)

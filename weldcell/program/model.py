@@ -24,6 +24,22 @@ JOINT_TYPES = ("fillet", "lap", "butt", "corner", "groove")
 TWO_SURFACE_JOINTS = ("fillet", "lap", "corner")
 PROCESSES = ("mig", "mag", "tig", "laser")
 GEOMETRY_KINDS = ("line", "arc", "circle", "polyline", "spline")
+POSITIONER_MODES = ("fixed", "coordinated", "free")
+
+#: Weld positions (ISO 6947 / AWS A3.0 names): the angle between the weld-pool normal (fillet:
+#: bisector of the two surfaces' outward normals; butt/groove: the face normal) and straight up
+#: (against gravity), and the slope of the travel direction from the horizontal [deg].
+#: 3F/3G are vertical-up welds (slope +90°).
+WELD_POSITIONS: dict[str, tuple[float, float]] = {
+    "1F": (0.0, 0.0),
+    "1G": (0.0, 0.0),
+    "2F": (45.0, 0.0),
+    "2G": (90.0, 0.0),
+    "3F": (45.0, 90.0),
+    "3G": (90.0, 90.0),
+    "4F": (135.0, 0.0),
+    "4G": (180.0, 0.0),
+}
 
 
 def _ro(a: npt.ArrayLike, shape: tuple[int, ...] | None = None) -> NDArrayF:
@@ -59,8 +75,11 @@ class Body:
         radius: Cylinder / sphere radius [m] (0 for box and mesh).
         length: Cylinder length along body z [m] (0 otherwise).
         mesh_path: Mesh file (absolute) for ``shape == "mesh"``, else None.
-        T_world_body: Body frame in the world, shape (4, 4). Primitives are centred on it.
+        T_world_body: Body frame in the world, shape (4, 4). Primitives are centred on it. For a body
+            mounted on a positioner: its pose with the positioner at its home position.
         mesh_scale: Factor from mesh file units to m (1 for other shapes).
+        mounted_on: ``"positioner"`` when the body rides on the positioner flange, else None.
+        T_flange_body: For a mounted body, its frame in the positioner flange frame (4, 4), else None.
         geometry: The shape value (derived).
 
     Raises:
@@ -78,6 +97,8 @@ class Body:
     mesh_path: Path | None = None
     T_world_body: NDArrayF = field(default_factory=lambda: np.eye(4))
     mesh_scale: float = 1.0
+    mounted_on: str | None = None
+    T_flange_body: NDArrayF | None = None
     geometry: Shape = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -104,6 +125,10 @@ class Body:
         if T.shape != (4, 4):
             raise InputShapeError(f"body {self.name!r}: T_world_body: expected shape (4, 4), got {T.shape}")
         _set(self, "T_world_body", _ro(T, (4, 4)))
+        if (self.mounted_on is None) != (self.T_flange_body is None):
+            raise ModelError(f"body {self.name!r}: mounted_on and T_flange_body go together")
+        if self.T_flange_body is not None:
+            _set(self, "T_flange_body", _ro(self.T_flange_body, (4, 4)))
 
     @classmethod
     def of(cls, name: str, role: str, geometry: Shape, T_world_body: npt.ArrayLike) -> Body:
@@ -132,7 +157,38 @@ class Body:
             "length": round(self.length, 9),
             "mesh": self.geometry.describe().get("mesh"),
             "mesh_scale": self.mesh_scale,
+            **(
+                {}
+                if self.T_flange_body is None
+                else {
+                    "mounted_on": self.mounted_on,
+                    "T_flange_body": np.round(self.T_flange_body, 9).tolist(),
+                }
+            ),
         }
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ExternalDevice:
+    """A positioner (the part rides on it) or a linear track (the robot rides on it) in the cell.
+
+    Attributes:
+        model: Model name (``weldcell.kinematics.positioner.load_positioner``).
+        role: ``"positioner"`` or ``"track"``.
+        T_world_base: The device's base in the world, shape (4, 4). For a track, the robot base
+            (``Cell.T_world_base``) is its pose with the track at ``home``; the robot stands on the
+            carriage with ``T_flange_robot = inv(T_world_flange(home)) @ Cell.T_world_base``.
+        home: Home axis positions [rad or m], shape (k,).
+    """
+
+    model: str
+    role: str
+    T_world_base: NDArrayF
+    home: NDArrayF
+
+    def __post_init__(self) -> None:
+        _set(self, "T_world_base", _ro(self.T_world_base, (4, 4)))
+        _set(self, "home", _ro(self.home))
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -153,6 +209,7 @@ class Cell:
         max_tcp_speed: Largest planned TCP speed [m/s] (None: the robot's default planning limit,
             ``weldcell.planning.speed_limits.speed_limits_for_cell``).
         max_elbow_speed: Largest planned elbow speed [m/s] (None: the default planning limit).
+        external: Positioner or track, or None.
     """
 
     robot: str
@@ -167,6 +224,7 @@ class Cell:
     clearance: float
     max_tcp_speed: float | None = None
     max_elbow_speed: float | None = None
+    external: ExternalDevice | None = None
 
     def __post_init__(self) -> None:
         _set(self, "T_world_base", _ro(self.T_world_base, (4, 4)))
@@ -317,6 +375,33 @@ class Stitch:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
+class SeamPositioning:
+    """How the cell's positioner (or track) moves for one seam.
+
+    Attributes:
+        mode: ``"fixed"`` (indexed before the weld to ``q`` or a chosen position, still while
+            welding), ``"coordinated"`` (moves during the weld) or ``"free"`` (the planner chooses
+            fixed or coordinated).
+        q: For ``fixed``: the given axis positions [rad or m], shape (k,), or None (chosen).
+        weld_position: Target weld position, a key of ``WELD_POSITIONS`` (None for a track).
+        tolerance: Admissible deviation from the target (normal tilt and travel slope) [rad].
+    """
+
+    mode: str
+    q: NDArrayF | None
+    weld_position: str | None
+    tolerance: float
+
+    def __post_init__(self) -> None:
+        if self.mode not in POSITIONER_MODES:
+            raise ModelError(f"positioner mode {self.mode!r} is not one of {list(POSITIONER_MODES)}")
+        if self.weld_position is not None and self.weld_position not in WELD_POSITIONS:
+            raise ModelError(f"weld position {self.weld_position!r} is not one of {list(WELD_POSITIONS)}")
+        if self.q is not None:
+            _set(self, "q", _ro(self.q))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class Seam:
     """A weld seam.
 
@@ -334,6 +419,7 @@ class Seam:
         reversible: The planner may weld the seam in the opposite direction.
         passes: Beads in weld order.
         stitch: Stitch pattern or None (continuous).
+        positioning: How the positioner / track moves for this seam (None: no external axes).
     """
 
     id: str
@@ -348,6 +434,7 @@ class Seam:
     reversible: bool = True
     passes: tuple[WeldPass, ...] = (WeldPass(),)
     stitch: Stitch | None = None
+    positioning: SeamPositioning | None = None
 
     def __post_init__(self) -> None:
         _set(self, "T_world_part", _ro(self.T_world_part, (4, 4)))

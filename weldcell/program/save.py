@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from weldcell.program.model import Body, Procedure, Program, Seam
+from weldcell.program.model import Body, Cell, Procedure, Program, Seam
 from weldcell.program.schema import FORMAT_ID
 from weldcell.program.weaves import WEAVE_PARAMETERS, weave_pattern
 from weldcell.spatial import xyz_rpy_from_se3
@@ -39,8 +39,40 @@ def _pose(T: np.ndarray) -> dict[str, list[float]]:
 
 def _body(b: Body, base_dir: Path) -> dict[str, Any]:
     out: dict[str, Any] = {"name": b.name, "role": b.role, "pose": _pose(b.T_world_body)}
+    if b.mounted_on is not None and b.T_flange_body is not None:
+        out["pose"] = _pose(b.T_flange_body)  # in the positioner flange frame
+        out["mounted_on"] = b.mounted_on
     out[b.geometry.kind] = b.geometry.to_spec(base_dir)
     return out
+
+
+def _external(c: Cell) -> dict[str, Any]:
+    ext = c.external
+    if ext is None:
+        return {}
+    if ext.role == "track":
+        home: dict[str, Any] = {"home_mm": [_r(v * 1e3) for v in ext.home]}
+    else:
+        home = {"home_deg": [_deg(v) for v in ext.home]}
+    return {ext.role: {"model": ext.model, "base": _pose(ext.T_world_base), **home}}
+
+
+def _positioning(s: Seam, c: Cell) -> dict[str, Any]:
+    p, ext = s.positioning, c.external
+    if p is None or ext is None:
+        return {}
+    if p.mode == "fixed" and p.weld_position is None and p.q is not None and np.allclose(p.q, ext.home):
+        return {}  # what a seam without a positioner block means
+    out: dict[str, Any] = {"mode": p.mode}
+    if p.q is not None:
+        if ext.role == "track":
+            out["position_mm"] = [_r(v * 1e3) for v in p.q]
+        else:
+            out["angles_deg"] = [_deg(v) for v in p.q]
+    if p.weld_position is not None:
+        out["weld_position"] = p.weld_position
+    out["tolerance_deg"] = _deg(p.tolerance)
+    return {"positioner": out}
 
 
 def _procedure(p: Procedure) -> dict[str, Any]:
@@ -93,7 +125,7 @@ def _procedure(p: Procedure) -> dict[str, Any]:
     return out
 
 
-def _seam(s: Seam) -> dict[str, Any]:
+def _seam(s: Seam, cell: Cell | None = None) -> dict[str, Any]:
     g = s.geometry
     pts = np.asarray(g.points)
     geom: dict[str, Any]
@@ -142,6 +174,8 @@ def _seam(s: Seam) -> dict[str, Any]:
             "pitch_mm": _r(s.stitch.pitch * 1e3),
             "start_offset_mm": _r(s.stitch.start_offset * 1e3),
         }
+    if cell is not None:
+        out.update(_positioning(s, cell))
     return out
 
 
@@ -166,13 +200,14 @@ def program_to_dict(program: Program, base_dir: Path | None = None) -> dict[str,
         "retract_mm": _r(c.retract_distance * 1e3),
         "clearance_mm": _r(c.clearance * 1e3),
         "bodies": [_body(b, base) for b in c.bodies],
+        **_external(c),
     }
     if c.max_tcp_speed is not None:
         data["cell"]["max_tcp_speed_mm_s"] = _r(c.max_tcp_speed * 1e3)
     if c.max_elbow_speed is not None:
         data["cell"]["max_elbow_speed_mm_s"] = _r(c.max_elbow_speed * 1e3)
     data["procedures"] = {name: _procedure(p) for name, p in program.procedures.items()}
-    data["seams"] = [_seam(s) for s in program.seams]
+    data["seams"] = [_seam(s, c) for s in program.seams]
     if program.sequence is not None:
         data["sequence"] = list(program.sequence)
     if program.precedence:

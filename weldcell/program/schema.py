@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field, create_model
+from pydantic import BeforeValidator, Field, create_model
 
 from weldcell.program._spec_base import NonNegative, PositiveMm, StrictSpec, Vec3
 from weldcell.program.shapes import SHAPES
@@ -49,7 +49,13 @@ class _BodyBase(_Strict):
 
     name: str
     role: Literal["workpiece", "fixture", "table", "obstacle"]
-    pose: PoseSpec = Field(default_factory=PoseSpec, description="Body frame in the world.")
+    pose: PoseSpec = Field(
+        default_factory=PoseSpec,
+        description="Body frame in the world, or in the positioner flange frame when mounted_on is set.",
+    )
+    mounted_on: Literal["positioner"] | None = Field(
+        default=None, description="'positioner': the body rides on the positioner flange (pose in its frame)."
+    )
 
 
 # one optional block per registered shape (weldcell.program.shapes.SHAPES): a new shape is one module
@@ -66,6 +72,22 @@ BodySpec = create_model(
     __doc__="A rigid body of the cell: exactly one of " + " / ".join(SHAPES) + ".",
     **_shape_fields,
 )
+
+
+class PositionerCellSpec(_Strict):
+    """A positioner in the cell: model, placement, home position."""
+
+    model: str = Field(description="Positioner model (turntable_1ax, tilt_rotate_2ax, headstock_1ax).")
+    base: PoseSpec = Field(default_factory=PoseSpec, description="Positioner base frame in the world.")
+    home_deg: list[float] | None = Field(default=None, description="Home axis positions [deg]; default 0.")
+
+
+class TrackCellSpec(_Strict):
+    """A linear track under the robot: model, placement, home position."""
+
+    model: str = Field(description="Track model (track_1ax).")
+    base: PoseSpec = Field(default_factory=PoseSpec, description="Track base frame in the world.")
+    home_mm: list[float] | None = Field(default=None, description="Home carriage position [mm]; default 0.")
 
 
 class CellSpec(_Strict):
@@ -87,6 +109,8 @@ class CellSpec(_Strict):
         description="Largest planned elbow speed [mm/s]; default 2/3 of the controller's safety limit.",
     )
     bodies: list[BodySpec] = Field(default_factory=list)
+    positioner: PositionerCellSpec | None = Field(default=None, description="Workpiece positioner.")
+    track: TrackCellSpec | None = Field(default=None, description="Linear track carrying the robot.")
 
 
 class GasSpec(_Strict):
@@ -228,6 +252,33 @@ class StitchSpec(_Strict):
     start_offset_mm: NonNegative = 0.0
 
 
+class SeamPositionerSpec(_Strict):
+    """How the positioner (or track) moves for a seam."""
+
+    mode: Literal["fixed", "coordinated", "free"] = Field(
+        description="fixed: indexed before the weld; coordinated: moves while welding; free: planner chooses."
+    )
+    angles_deg: list[float] | None = Field(
+        default=None, description="fixed: positioner axis positions [deg]; default: chosen by the planner."
+    )
+    position_mm: list[float] | None = Field(
+        default=None,
+        description="fixed, track cells: carriage position [mm]; default: chosen by the planner.",
+    )
+    weld_position: Literal["1F", "1G", "2F", "2G", "3F", "3G", "4F", "4G"] | None = Field(
+        default=None,
+        description="Target weld position; default 1F (fillet, lap, corner) or 1G (butt, groove).",
+    )
+    tolerance_deg: float = Field(
+        default=5.0, gt=0.0, le=45.0, description="Admissible deviation from the weld position [deg]."
+    )
+
+
+def _mode_shorthand(value: Any) -> Any:
+    """``positioner: coordinated`` is short for ``positioner: {mode: coordinated}``."""
+    return {"mode": value} if isinstance(value, str) else value
+
+
 class SeamSpec(_Strict):
     """One weld seam."""
 
@@ -250,6 +301,10 @@ class SeamSpec(_Strict):
         default=True,
         description="false: a candidate (e.g. from `weldcell seams detect`) that is not welded; "
         "the loader leaves it out and every command names it as skipped.",
+    )
+    positioner: Annotated[SeamPositionerSpec, BeforeValidator(_mode_shorthand)] | None = Field(
+        default=None,
+        description="Positioner / track use for this seam: a mode, or a block with mode and weld position.",
     )
 
 

@@ -42,7 +42,7 @@ import numpy as np
 import numpy.typing as npt
 import pybullet as pb
 
-from weldcell.errors import InputShapeError, ModelError, WeldcellError
+from weldcell.errors import InputShapeError, ModelError, ValidationError, WeldcellError
 from weldcell.kinematics import load_robot, singularity_distance_from_jacobian
 from weldcell.kinematics.safety import SafetyLimits
 from weldcell.planning.coverage import check_coverage
@@ -50,6 +50,7 @@ from weldcell.sim._bullet import se3_from_pos_quat_xyzw
 from weldcell.sim._seal import seal_of
 from weldcell.sim.cell_model import CellModel
 from weldcell.sim.collision import ClearanceRules, Proximity, query, query_units
+from weldcell.sim.external import MountedBodies, external_limit_violations, moving_part_checks
 from weldcell.sim.report import SeamMetrics, ValidationReport, ValidationSeries, Violation, ViolationKind
 from weldcell.sim.scene import Scene, build_scene
 from weldcell.sim.speed_check import controller_limits, elbow_positions, speeds
@@ -228,6 +229,14 @@ def validate_in_scene(
     ctx = _Context(traj)
     violations: list[Violation] = []
     notes: list[str] = []
+    if traj.external is not None and traj.external.role == "track":
+        raise ValidationError(
+            "validating a robot on a track is not implemented (the simulator keeps the robot base fixed); "
+            f"the trajectory moves it on {traj.external.device!r}"
+        )
+    mounted = MountedBodies(scene, traj, program)
+    mounted.park()  # the replay's motion bounds assume a still cell: moving parts are checked apart
+    violations += external_limit_violations(traj, ctx, options.limit_tolerance)
     for link, body in sorted(scene.mount_contacts):
         notes.append(
             f"robot/{scene.link_names[link]} stands on cell/{scene.cell.bodies[body].name}: "
@@ -236,6 +245,14 @@ def validate_in_scene(
 
     with _gc_paused():  # the replay allocates ~10⁵ small objects that all live until it ends
         fk, checks = _replay(scene, traj, idx, pos_in_scene, rules, options.lookahead, options.self_lookahead)
+        moving = moving_part_checks(scene, traj, idx, fk, mounted, rules, options.lookahead)
+    mounted.restore()
+    if moving:
+        per_unit = [list(u) for u in checks.per_unit]
+        for k, extra in moving:
+            per_unit[k] = sorted(per_unit[k] + list(extra), key=lambda item: item[0])
+        checks = _Checks(tuple(tuple(u) for u in per_unit), checks.lookahead)
+        notes.append(f"moving parts checked at {len(moving[0][1])} positioner poses")
     violations += _collision_violations(ctx, checks)
     T_world_flange = fk
     T_world_tcp = T_world_flange @ traj.T_flange_tcp
@@ -288,15 +305,24 @@ def validate_in_scene(
         for a, b in true_runs(v > lim * (1.0 + options.limit_tolerance)):
             violations.append(ctx.violation(kind, a, b, (), float(v[a : b + 1].max()), lim))
     programmed = _programmed_speeds(traj, program)
-    violations += _coverage_violations(traj, program, T_world_tcp, options, ctx)
+    to_part = mounted.maps  # positioner: judge the weld in the part frame (the part moves)
+    T_part_tcp = T_world_tcp if to_part is None else to_part @ T_world_tcp
+    violations += _coverage_violations(traj, program, T_part_tcp, options, ctx)
     if program is None:
         notes.append("weld coverage not checked: no program given (every pass welded end to end)")
     # at a corner of the nominal path (weave tips, dwell ends) the nominal speed is undefined; the arm
     # rounds it (by the measured deviation, checked above), so speeds are not compared there
     dev_weld = float(dev[arc].max()) if arc.any() else 0.0
     corners = _nominal_corners(traj.T_world_tcp[:, :3, 3], traj.dt, dev_weld)
-    speed_cmp = np.where(corners, speed, speed_nom)
-    seams, speed_viol = _seam_metrics(traj, dev, ang, speed, speed_cmp, checks, options, ctx, programmed)
+    speed_seam = speed
+    if to_part is not None and traj.n_samples > 1:  # travel speed relative to the part
+        p_nom_part = (
+            np.einsum("nij,nj->ni", to_part[:, :3, :3], traj.T_world_tcp[:, :3, 3]) + to_part[:, :3, 3]
+        )
+        speed_seam = np.linalg.norm(np.gradient(T_part_tcp[:, :3, 3], traj.dt, axis=0), axis=1)
+        speed_nom = np.linalg.norm(np.gradient(p_nom_part, traj.dt, axis=0), axis=1)
+    speed_cmp = np.where(corners, speed_seam, speed_nom)
+    seams, speed_viol = _seam_metrics(traj, dev, ang, speed_seam, speed_cmp, checks, options, ctx, programmed)
     violations += speed_viol
 
     sing_idx, sing = _singularity(scene, traj, idx, options)
