@@ -154,7 +154,8 @@ def cobot_default(model: str) -> SafetyLimits:
 def default_limits(robot_name: str) -> SafetyLimits:
     """The controller safety limits a robot model has out of the box.
 
-    UR e-series arms: :func:`ur_default`. FANUC CRX and ABB GoFa: :func:`cobot_default`. Other arms: 2.0 m/s TCP and elbow speed (a typical
+    UR e-series arms: :func:`ur_default`. FANUC CRX and ABB GoFa: :func:`cobot_default`. Other
+    arms: 2.0 m/s TCP and elbow speed (a typical
     automatic-mode Cartesian limit set in a cell's safety controller), joint speeds from the model.
     """
     name = robot_name.lower()
