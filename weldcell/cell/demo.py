@@ -67,9 +67,10 @@ DEMO_PROGRAMS = {
     "fanuc": data_dir("programs") / "demo_tjoint_fanuc.yaml",
     "abb": data_dir("programs") / "demo_tjoint_abb.yaml",
     "crx10ial": data_dir("programs") / "fanuc_crx_tjoint.yaml",
+    "crb15000_5_95": data_dir("programs") / "gofa_tjoint.yaml",
 }
 #: Demo robots named by model, and the make (virtual controller) that runs them.
-DEMO_MAKES = {"crx10ial": "fanuc"}
+DEMO_MAKES = {"crx10ial": "fanuc", "crb15000_5_95": "abb"}
 #: RSI cycle of the KUKA demo [s]: 12 ms (``#IPO``). The 4 ms ``#IPO_FAST`` cycle (``rsi_cycle``)
 #: needs a PC that answers within 4 ms every cycle, which a loaded desktop running the whole virtual
 #: cell (controller, power source, planner) in Python does not reliably do.
@@ -738,12 +739,12 @@ def _check_demo_robot(program_path: Path, kind: str) -> None:
         ProgramError: a UR program for ``--robot kuka``, a KUKA one for ``--robot fanuc``, ...
     """
     from weldcell.drivers.fanuc.joints import JOINT_MAPS
-    from weldcell.kinematics.specs import OPW_SPECS, UR_SPECS
+    from weldcell.kinematics.specs import GOFA_SPECS, OPW_SPECS, UR_SPECS
     from weldcell.program import load_program
 
     model = load_program(program_path).cell.robot
     fanuc = set(JOINT_MAPS)
-    abb = {name for name in OPW_SPECS if name.startswith(("irb", "crb"))}
+    abb = {name for name in (*OPW_SPECS, *GOFA_SPECS) if name.startswith(("irb", "crb"))}
     makes: dict[str, set[str]] = {
         "ur": set(UR_SPECS),
         "kuka": set(OPW_SPECS) - fanuc - abb,

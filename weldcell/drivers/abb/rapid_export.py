@@ -21,7 +21,9 @@ Layout of the module (RobotWare 6 Arc data types; all values in ABB's units, mm 
   standstills at the arc start and the crater fill are not motions: the seamdata times them.
 * Every robtarget carries the confdata of the planned joints (``cf1, cf4, cf6`` = quadrant of axes
   1, 4, 6; ``cfx`` = wrist centre behind axis 1 (4) + wrist centre behind the lower arm (2) +
-  axis 5 negative (1), ABB's table for six-axis industrial arms), and ``ConfJ \\On`` /
+  axis 5 negative (1), ABB's table for six-axis industrial arms; the GoFa's offset wrist uses the same
+  definition with the J4-J5 intersection as the wrist centre — the controller's own cfx rule for the
+  CRB 15000 is not verified here), and ``ConfJ \\On`` /
   ``ConfL \\On`` make the controller keep the validated branch. :func:`joints_from_robtarget` is the
   controller's side of that: the one IK solution a robtarget and its confdata select.
 """
@@ -335,10 +337,10 @@ def build_rapid(
     from weldcell.kinematics import load_robot
 
     robot = load_robot(traj.robot)
-    if robot.kind != "opw" or not traj.robot.startswith("irb"):
+    if robot.kind not in ("opw", "gofa") or not traj.robot.startswith(("irb", "crb")):
         raise RapidExportError(
-            f"trajectory robot {traj.robot!r} is not an ABB arm with a spherical wrist: RAPID export "
-            "needs an ABB model (irb1520id)"
+            f"trajectory robot {traj.robot!r} is not an ABB arm: RAPID export needs an ABB model "
+            "(irb1520id, crb15000_5_95)"
         )
     conf = confdata(robot, traj.q)
     T_base_world = np.asarray(np.linalg.inv(traj.T_world_base), dtype=np.float64)
