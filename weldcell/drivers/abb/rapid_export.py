@@ -110,6 +110,8 @@ class RapidExportSummary:
         welds: Number of arc-on blocks.
         seams: Seam of each weld.
         targets: Robtarget name -> trajectory sample it was taken from.
+        ambiguous: Robtargets whose confdata also selects another IK branch than the planned one
+            (possible on the GoFa's 16 branches; each is marked by a comment in the module).
     """
 
     path: Path
@@ -119,6 +121,7 @@ class RapidExportSummary:
     welds: int = 0
     seams: list[str] = field(default_factory=list)
     targets: dict[str, int] = field(default_factory=dict)
+    ambiguous: list[str] = field(default_factory=list)
 
 
 # --- ABB conventions ----------------------------------------------------------------------------
@@ -379,6 +382,11 @@ def build_rapid(
     def target(idx: int) -> str:
         count["t"] += 1
         nm = f"p{count['t']}"
+        if robot.kind == "gofa":  # 16 branches: does the industrial-arm confdata still pick the plan's?
+            back = joints_from_robtarget(robot, robot.fk(traj.q[idx]), conf[idx])
+            if back is None or float(np.max(np.abs(back - traj.q[idx]))) > 1e-6:
+                summary.ambiguous.append(nm)
+                targets.append(f"! {nm}: its confdata also fits another IK branch; check it on the pendant")
         targets.append(f"CONST robtarget {nm} := {robtarget_literal(traj.T_world_tcp[idx], conf[idx])};")
         summary.targets[nm] = idx
         return nm
@@ -538,4 +546,10 @@ def export_for_cli(
     ]
     if force_unvalidated:
         lines.append("[yellow]warning:[/] exported without checking the validation stamp")
+    if s.ambiguous:
+        lines.append(
+            f"[yellow]warning:[/] {len(s.ambiguous)} robtarget(s) whose confdata also fits another IK "
+            f"branch ({', '.join(s.ambiguous[:8])}{' …' if len(s.ambiguous) > 8 else ''}): check them on "
+            "the pendant"
+        )
     return lines
