@@ -70,6 +70,15 @@ IRB1520ID = (
     ((0.723, 0, 0), (0, 1, 0)),
     ((0.200, 0, 0), (1, 0, 0)),
 )
+# ABB GoFa CRB 15000-5/0.95 as ROS-Industrial's crb15000_5_95_macro.xacro draws it (tool0 as IRB's)
+CRB15000_5_95 = (
+    ((0, 0, 0.265), (0, 0, 1)),
+    ((0, 0, 0), (0, 1, 0)),
+    ((0, 0, 0.444), (0, 1, 0)),
+    ((0, 0, 0.110), (1, 0, 0)),
+    ((0.470, 0, 0), (0, 1, 0)),
+    ((0.101, 0, 0.080), (1, 0, 0)),
+)
 
 
 def _rz(t: np.ndarray) -> np.ndarray:
@@ -128,8 +137,8 @@ def fk_flange(robot: str, q: np.ndarray) -> np.ndarray:
         T = T @ _ry(th[:, 2]) @ _trans(p["a2"], 0, p["c3"])
         T = T @ _rz(th[:, 3]) @ _ry(th[:, 4]) @ _rz(th[:, 5]) @ _trans(0, 0, p["c4"])
         return T
-    if robot in ("arcmate100id", "irb1520id"):
-        chain = ARCMATE100ID if robot == "arcmate100id" else IRB1520ID
+    if robot in ("arcmate100id", "irb1520id", "crb15000_5_95"):
+        chain = {"arcmate100id": ARCMATE100ID, "irb1520id": IRB1520ID, "crb15000_5_95": CRB15000_5_95}[robot]
         T = np.broadcast_to(np.eye(4), (len(q), 4, 4)).copy()
         for i, (xyz, axis) in enumerate(chain):
             R = np.broadcast_to(np.eye(4), (len(q), 4, 4)).copy()

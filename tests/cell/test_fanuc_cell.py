@@ -176,8 +176,8 @@ def test_arc_loopback_is_visible_in_the_status_io() -> None:
 
 
 def test_demo_refuses_a_program_for_another_make(tmp_path: Path) -> None:
-    """``--robot fanuc`` with the UR demo program, or with a FANUC arm the driver cannot drive yet
-    (the CRX): a ProgramError naming the file and the field, before anything starts."""
+    """``--robot fanuc`` with the UR demo program, or with an ABB GoFa program: a ProgramError naming
+    the file and the field (and the make to use), before anything starts."""
     from weldcell.cell.demo import DemoOptions, run_demo
     from weldcell.errors import ProgramError
 
@@ -186,8 +186,8 @@ def test_demo_refuses_a_program_for_another_make(tmp_path: Path) -> None:
         run_demo(DemoOptions(out_dir=tmp_path, robot="fanuc", program=root / "demo_tjoint.yaml"))
     text = str(info.value)
     assert "cell.robot" in text and "'ur5e'" in text and "--robot ur" in text and "demo_tjoint.yaml" in text
-    with pytest.raises(ProgramError, match="arcmate100id"):
-        run_demo(DemoOptions(out_dir=tmp_path, robot="fanuc", program=root / "fanuc_crx_tjoint.yaml"))
+    with pytest.raises(ProgramError, match=r"arcmate100id, crx10ial.*--robot abb"):
+        run_demo(DemoOptions(out_dir=tmp_path, robot="fanuc", program=root / "gofa_tjoint.yaml"))
     with pytest.raises(ProgramError, match="--robot fanuc"):
         run_demo(DemoOptions(out_dir=tmp_path, robot="kuka", program=root / "demo_tjoint_fanuc.yaml"))
 

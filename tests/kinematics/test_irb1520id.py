@@ -17,7 +17,7 @@ def test_published_data() -> None:
     assert r.kind == "opw" and r.n_joints == 6
     np.testing.assert_allclose(np.degrees(r.q_lower), [-170, -90, -100, -155, -135, -200])
     np.testing.assert_allclose(np.degrees(r.q_upper), [170, 150, 80, 155, 135, 200])
-    np.testing.assert_allclose(np.degrees(r.qd_max), [170, 170, 170, 320, 380, 460])
+    np.testing.assert_allclose(np.degrees(r.qd_max), [130, 140, 140, 320, 380, 460])
     o = OPW_SPECS["irb1520id"]
     # "/1.5": reach to the wrist centre with the arm stretched forward ≈ 1.5 m
     reach = o.a1 + math.hypot(o.c2 + o.c3, o.a2)

@@ -74,7 +74,11 @@ DEMO_PROGRAMS = {
     "kuka": data_dir("programs") / "demo_tjoint_kuka.yaml",
     "fanuc": data_dir("programs") / "demo_tjoint_fanuc.yaml",
     "abb": data_dir("programs") / "demo_tjoint_abb.yaml",
+    "crx10ial": data_dir("programs") / "fanuc_crx_tjoint.yaml",
+    "crb15000_5_95": data_dir("programs") / "gofa_tjoint.yaml",
 }
+#: Demo robots named by model, and the make (virtual controller) that runs them.
+DEMO_MAKES = {"crx10ial": "fanuc", "crb15000_5_95": "abb"}
 #: RSI cycle of the KUKA demo [s]: 12 ms (``#IPO``). The 4 ms ``#IPO_FAST`` cycle (``rsi_cycle``)
 #: needs a PC that answers within 4 ms every cycle, which a loaded desktop running the whole virtual
 #: cell (controller, power source, planner) in Python does not reliably do.
@@ -718,24 +722,23 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
             f"demo program {program_path} not found (the programs/ folder is not installed with this copy "
             "of weldcell); pass a program with --program"
         )
-    _check_demo_robot(program_path, opt.robot)
+    make = DEMO_MAKES.get(opt.robot, opt.robot)
+    _check_demo_robot(program_path, make)
     key = resolve_stamp_key(FROM_ENVIRONMENT)
     program, traj, traj_path, report_path = plan_and_validate(program_path, out, say, stamp_key=key)
     log_path: Path | str = opt.log if opt.log is not None else out / "weldlog.sqlite"
     viewer: subprocess.Popen[bytes] | None = None
     with contextlib.ExitStack() as stack:
-        maker = {"ur": "UR", "kuka": "KUKA (RSI)", "fanuc": "FANUC (Stream Motion)", "abb": "ABB (EGM)"}[
-            opt.robot
-        ]
+        maker = {"ur": "UR", "kuka": "KUKA (RSI)", "fanuc": "FANUC (Stream Motion)", "abb": "ABB (EGM)"}[make]
         say(Progress("stage", f"starting the virtual {maker} controller and power source on {opt.host} …"))
         psu_url = stack.enter_context(virtual_power_source_process(opt.host))
         fanuc: Any = None
-        if opt.robot == "ur":
+        if make == "ur":
             robot, robot_desc, krc = _start_virtual_ur(stack, opt.host, traj)
-        elif opt.robot == "fanuc":
+        elif make == "fanuc":
             robot, robot_desc, fanuc = _start_virtual_fanuc(stack, opt.host, traj)
             krc = None
-        elif opt.robot == "abb":
+        elif make == "abb":
             robot, robot_desc, krc = _start_virtual_egm(stack, opt.host, traj)
         else:
             robot, robot_desc, krc = _start_virtual_krc(stack, opt.host, traj, opt.rsi_cycle)
@@ -768,7 +771,7 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
             positioner=positioner,
             trace=opt.trace,
         )
-        if opt.robot == "abb":
+        if make == "abb":
             _report_egm(krc, robot, log_path, job_id, say)
         elif krc is not None:
             _report_krc(krc, robot, log_path, job_id, say)
@@ -792,13 +795,13 @@ def _check_demo_robot(program_path: Path, kind: str) -> None:
     Raises:
         ProgramError: a UR program for ``--robot kuka``, a KUKA one for ``--robot fanuc``, ...
     """
-    from weldcell.drivers.fanuc.joints import J23_COUPLED
-    from weldcell.kinematics.specs import OPW_SPECS, UR_SPECS
+    from weldcell.drivers.fanuc.joints import JOINT_MAPS
+    from weldcell.kinematics.specs import GOFA_SPECS, OPW_SPECS, UR_SPECS
     from weldcell.program import load_program
 
     model = load_program(program_path).cell.robot
-    fanuc = set(J23_COUPLED)
-    abb = {name for name in OPW_SPECS if name.startswith(("irb", "crb"))}
+    fanuc = set(JOINT_MAPS)
+    abb = {name for name in (*OPW_SPECS, *GOFA_SPECS) if name.startswith(("irb", "crb"))}
     makes: dict[str, set[str]] = {
         "ur": set(UR_SPECS),
         "kuka": set(OPW_SPECS) - fanuc - abb,
@@ -971,14 +974,14 @@ def _start_virtual_fanuc(
     """The virtual FANUC controller (own process, standing at the trajectory's first sample, its
     ``IBGN start`` program running) and the Stream Motion driver connected to it (registry path)."""
     from weldcell.drivers.fanuc.fanuc_process import virtual_fanuc_process
-    from weldcell.drivers.fanuc.joints import controller_deg_from_q, j23_coupled
+    from weldcell.drivers.fanuc.joints import controller_deg_from_q, joint_map
     from weldcell.drivers.fanuc.virtual_controller import VirtualFanucConfig
 
     config = VirtualFanucConfig(
         robot=traj.robot,
         host=host,
         port=0,
-        q_start_deg=tuple(float(v) for v in controller_deg_from_q(traj.q[0], j23_coupled(traj.robot))),
+        q_start_deg=tuple(float(v) for v in controller_deg_from_q(traj.q[0], joint_map(traj.robot))),
         arc_loopback=FANUC_ARC_LOOPBACK,
     )
     with _children_ignore_sigint():

@@ -37,12 +37,19 @@ def controller_abb_egm(
         help="DO:DI:DELAY: input bit DI follows output bit DO after DELAY s (a simulated "
         "'arc established'), e.g. 0:0:0.05.",
     ),
+    cond_time_s: float = typer.Option(
+        0.0,
+        "--cond-time-s",
+        help="EGMRunJoint \\CondTime: end the session cleanly once every axis held within 0.1° of the "
+        "target this long (0: never).",
+    ),
 ) -> None:
     """Run a virtual ABB controller: one EgmRobot per sample to the sensor, EGM joint-mode rules.
 
     Prints one JSON line with the counters (and ``output_log``, every change of the digital-output
     word the sensor set, with the session time in ms) when it ends. Exits 1 when the EGM session ended
-    (CommTimeout, reference out of bounds) and 0 when stopped by --duration or Ctrl-C.
+    (CommTimeout, reference out of bounds) and 0 when stopped by --duration or Ctrl-C or when
+    EGMRunJoint finished by its convergence condition (--cond-time-s).
     """
     from weldcell.drivers.abb.virtual_egm import VirtualEgm, VirtualEgmConfig
 
@@ -60,6 +67,8 @@ def controller_abb_egm(
             raise WeldcellError(
                 f"--arc-loopback {arc_loopback!r}: expected DO:DI:DELAY, e.g. 0:0:0.05"
             ) from err
+    if cond_time_s < 0 or not math.isfinite(cond_time_s):
+        raise WeldcellError(f"--cond-time-s {cond_time_s}: expected a number of seconds ≥ 0")
     if duration < 0 or not math.isfinite(duration):
         raise WeldcellError(f"--duration {duration}: expected a number of seconds ≥ 0")
     cfg = VirtualEgmConfig(
@@ -73,6 +82,7 @@ def controller_abb_egm(
         q_start_deg=q,
         din=din,
         arc_loopback=loop,
+        cond_time=cond_time_s if cond_time_s > 0 else None,
     )
     ctrl = VirtualEgm(cfg)
     src = ctrl.address
@@ -88,7 +98,9 @@ def controller_abb_egm(
     finally:
         ctrl.stop()
     print(json.dumps(dataclasses.asdict(status)), flush=True)
-    if not status.running:
+    if status.converged:
+        console.print(f"EGM session ended: {status.stop_reason}", highlight=False)
+    elif not status.running:
         console.print(f"[red]EGM session ended:[/red] {status.stop_reason}", highlight=False)
         raise typer.Exit(1)
 

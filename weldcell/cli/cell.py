@@ -394,7 +394,8 @@ def demo(
         "--robot",
         help="ur: a virtual UR controller over RTDE; kuka: a virtual KUKA KRC over RSI (KR 10 R1420); "
         "fanuc: a virtual FANUC controller over Stream Motion J519 (ARC Mate 100iD); "
-        "abb: a virtual ABB controller over EGM (IRB 1520ID).",
+        "abb: a virtual ABB controller over EGM (IRB 1520ID); "
+        "crx10ial: the FANUC controller with a CRX-10iA/L; crb15000_5_95: the ABB controller with a GoFa.",
     ),
     rsi_cycle_ms: int = typer.Option(
         12, "--rsi-cycle-ms", help="KUKA demo: RSI cycle, 12 (#IPO) or 4 (#IPO_FAST, needs a quiet PC)."

@@ -30,9 +30,10 @@ to machine precision; J4, J5, J6 follow in closed form. A root where f only touc
 root: the arm at a boundary between branches) can be missed; every returned solution's residual is
 checked (≤ 1e-9).
 
-**Not verified:** ABB's joint directions and ``tool0`` orientation at zero for this table (the DH frame
-6 is taken as the flange), the joint ranges, and the other CRB 15000 variants (10/1.52, 12/1.27).
-The arm is not a loadable weldcell robot yet (no URDF, limits or ``load_robot`` entry).
+Joint directions and ``tool0`` at zero equal ROS-Industrial's URDF of the arm
+(``abb_crb15000_support/urdf/crb15000_5_95_macro.xacro``; checked in tests/kinematics/test_gofa_model.py),
+so q is ABB's joint angle. The arm loads as ``load_robot("crb15000_5_95")`` (limits in
+:mod:`weldcell.kinematics.specs`). **Not covered:** the other CRB 15000 variants (10/1.52, 12/1.27).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from weldcell.errors import UnknownModelError
-from weldcell.kinematics.specs import CRX_SPECS, OPW_SPECS, SERIAL_SPECS, TORCH_SPECS, UR_SPECS
+from weldcell.kinematics.specs import CRX_SPECS, GOFA_SPECS, OPW_SPECS, SERIAL_SPECS, TORCH_SPECS, UR_SPECS
 from weldcell.kinematics.urdf import load_chain
 from weldcell.resources import data_dir
 
@@ -24,8 +24,9 @@ URDF_DIR = data_dir("urdf")
 
 
 def robot_names() -> tuple[str, ...]:
-    """Names accepted by :func:`load_robot`: UR e-series, OPW arms, CRX arms, then numerical-only arms."""
-    return (*UR_SPECS, *OPW_SPECS, *CRX_SPECS, *SERIAL_SPECS)
+    """Names accepted by :func:`load_robot`: UR e-series, OPW arms, CRX arms, GoFa arms, then
+    numerical-only arms."""
+    return (*UR_SPECS, *OPW_SPECS, *CRX_SPECS, *GOFA_SPECS, *SERIAL_SPECS)
 
 
 def torch_names() -> tuple[str, ...]:
@@ -68,6 +69,9 @@ def load_robot(name: str) -> Robot:
     if name in CRX_SPECS:
         cspec = CRX_SPECS[name]
         return Robot(name, "crx", path, chain, np.array(cspec.qdd_max), crx=cspec)
+    if name in GOFA_SPECS:
+        gspec = GOFA_SPECS[name]
+        return Robot(name, "gofa", path, chain, np.array(gspec.qdd_max), gofa=gspec)
     sspec = SERIAL_SPECS[name]
     return Robot(name, "numerical", path, chain, np.array(sspec.qdd_max))
 

@@ -29,7 +29,7 @@ from weldcell.kinematics.numerical import IkResult as IkResult
 from weldcell.kinematics.numerical import solve_numerical
 
 if TYPE_CHECKING:
-    from weldcell.kinematics.specs import CrxSpec, OPWSpec, URSpec
+    from weldcell.kinematics.specs import CrxSpec, GofaSpec, OPWSpec, URSpec
 
 NDArrayF = npt.NDArray[np.float64]
 
@@ -138,8 +138,8 @@ class Robot:
     Attributes:
         name: Model name, e.g. ``"ur5e"``.
         kind: ``"ur"`` (closed-form UR IK), ``"opw"`` (closed-form OPW IK), ``"crx"`` (FANUC CRX:
-            all 16 branches by a 1-D search with closed-form sub-problems, :mod:`weldcell.kinematics.crx`)
-            or ``"numerical"``.
+            all 16 branches by a 1-D search with closed-form sub-problems, :mod:`weldcell.kinematics.crx`),
+            ``"gofa"`` (ABB GoFa, the same method, :mod:`weldcell.kinematics.gofa`) or ``"numerical"``.
         urdf_path: The URDF file the chain was read from.
         n_joints: Number of actuated joints n.
         joint_names: Actuated joint names, length n.
@@ -161,6 +161,7 @@ class Robot:
         ur: URSpec | None = None,
         opw: OPWSpec | None = None,
         crx: CrxSpec | None = None,
+        gofa: GofaSpec | None = None,
     ) -> None:
         """Build a robot from its parsed chain (internal: use ``load_robot``)."""
         self.name = name
@@ -170,6 +171,7 @@ class Robot:
         self._ur = ur
         self._opw = opw
         self._crx = crx
+        self._gofa = gofa
         self.n_joints = len(chain.joint_names)
         self.joint_names = chain.joint_names
         self.q_lower = self._ro(chain.lower)
@@ -198,8 +200,8 @@ class Robot:
 
     @property
     def n_branches(self) -> int:
-        """Rows per pose of :meth:`ik`: 8 (UR, OPW) or 16 (CRX); 0 without a closed-form solver."""
-        if self._crx is not None:
+        """Rows per pose of :meth:`ik`: 8 (UR, OPW) or 16 (CRX, GoFa); 0 without a closed-form solver."""
+        if self._crx is not None or self._gofa is not None:
             from weldcell.kinematics.crx import N_CRX_BRANCHES
 
             return N_CRX_BRANCHES
@@ -297,6 +299,8 @@ class Robot:
         """
         if self._crx is not None:
             return self._crx_ik(T_base_flange, check)
+        if self._gofa is not None:
+            return self._gofa_ik(T_base_flange, check)
         if self._ik_kernel is None:
             raise ModelError(f"robot {self.name!r} has no closed-form IK; use ik_numerical()")
         arr = T_base_flange if type(T_base_flange) is np.ndarray else np.asarray(T_base_flange)
@@ -324,6 +328,22 @@ class Robot:
         T0[2, 3] = -spec.base_height  # weldcell base -> DH frame 0 (the J2 axis height)
         dh = CrxDH(spec.a, spec.d, spec.alpha, spec.offset)
         q, _labels = crx_ik(T0 @ arr.reshape(-1, 4, 4), dh)
+        return self._within_limits(q, lead)
+
+    def _gofa_ik(self, T_base_flange: npt.ArrayLike, check: bool) -> NDArrayF:
+        """All GoFa branches (see :meth:`ik`), each joint the 2π-equivalent nearest 0 in the limits."""
+        from weldcell.kinematics.gofa import ModifiedDH, gofa_ik
+
+        spec = self._gofa
+        assert spec is not None  # mypy
+        arr = check_pose_array(T_base_flange) if check else np.asarray(T_base_flange, dtype=np.float64)
+        lead = np.shape(T_base_flange)[:-2]
+        q, _labels = gofa_ik(arr.reshape(-1, 4, 4), ModifiedDH(spec.alpha, spec.a, spec.d, spec.offset))
+        return self._within_limits(q, lead)
+
+    def _within_limits(self, q: NDArrayF, lead: tuple[int, ...]) -> NDArrayF:
+        """IK rows (P, B, n) in (-π, π] shifted by 2π into the joint limits where that helps; rows
+        outside the limits become NaN. Shape (*lead, B, n)."""
         for shift in (-_TWO_PI, _TWO_PI):  # values in (-π, π]; limits narrower than that shift them
             alt = q + shift
             out_lim = (q < self.q_lower) | (q > self.q_upper)
@@ -433,6 +453,8 @@ class Robot:
             lab = analytic.opw_labels(flat, o.a1, o.a2, o.c2, o.c3, self._opw_offsets, self._opw_signs)
         elif self._crx is not None:
             lab = self._crx_labels(flat)
+        elif self._gofa is not None:
+            lab = self._gofa_labels(flat)
         elif self.n_joints >= 6:
             lab = np.where(np.sin(flat[:, [1, 3, 5]]) >= 0, 1, -1).astype(np.int8)
         else:
@@ -456,6 +478,25 @@ class Robot:
         shoulder = np.where(np.einsum("pk,pk->p", o4[:, :2], x1) >= 0.0, 1, -1)
         beta = np.arctan2(np.sin(q[:, 2] - math.pi / 2), np.cos(q[:, 2] - math.pi / 2))
         elbow = np.where(beta >= 0.0, 1, -1)
+        wrist = np.where(np.sin(q[:, 4]) >= 0.0, 1, -1)
+        return np.stack([shoulder, elbow, wrist], axis=-1).astype(np.int8)
+
+    def _gofa_labels(self, q: NDArrayF) -> npt.NDArray[np.int8]:
+        """GoFa labels of q (P, 6), matching the arm branches of
+        :func:`~weldcell.kinematics.gofa.gofa_ik`: J1 branch (+1: the J4-J5 point in front of J1),
+        elbow (+1: θ3 + atan2(d4, a3) in [0, π], elbow branch 0), wrist (sign of sin q5)."""
+        from weldcell.kinematics.gofa import _mdh
+
+        spec = self._gofa
+        assert spec is not None  # mypy
+        T = np.broadcast_to(np.eye(4), (len(q), 4, 4)).copy()
+        for i in range(4):  # DH frame 4's origin is the J4-J5 intersection (a4 = d5 = 0)
+            T = T @ _mdh(q[:, i] + spec.offset[i], spec.alpha[i], spec.a[i], spec.d[i])
+        o5 = T[:, :3, 3]
+        x1 = np.stack([np.cos(q[:, 0]), np.sin(q[:, 0])], axis=-1)
+        shoulder = np.where(np.einsum("pk,pk->p", o5[:, :2], x1) >= 0.0, 1, -1)
+        e = q[:, 2] + spec.offset[2] + math.atan2(spec.d[3], spec.a[3])
+        elbow = np.where(np.sin(e) >= 0.0, 1, -1)
         wrist = np.where(np.sin(q[:, 4]) >= 0.0, 1, -1)
         return np.stack([shoulder, elbow, wrist], axis=-1).astype(np.int8)
 

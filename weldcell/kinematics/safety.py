@@ -17,6 +17,15 @@ elbow speed and force as tool). Joint speed limits default to the arm's data-she
 UR's 11 °/s tolerance band (the default joint speed limit shown on the pendant is 191 °/s on 180 °/s
 joints and 131 °/s on 120 °/s joints); joint position limits to ±363° (±360° plus tolerance).
 
+Collaborative arms of other makes (``COBOT_PRESETS``): the FANUC CRX-10iA/L and the ABB GoFa
+CRB 15000 have no single factory "default" preset like PolyScope's (FANUC DCS and ABB SafeMove are
+configured per application). weldcell's preset for both: TCP and elbow speed 1.0 m/s, the maximum
+TCP speed FANUC's CRX-10iA/L data sheet gives (1000 mm/s; the GoFa's data-sheet maximum, 2.2 m/s, is
+the arm's capability, not a collaborative setting, and 1.0 m/s is used for it too: not an ABB
+figure), joint speeds from the model (data sheets), stopping time 0.4 s, distance 0.5 m. Momentum,
+power and force are not checked (infinite). A cell with other DCS / SafeMove values states them
+in its safety file (:func:`limits_from_mapping`).
+
 Industrial arms (KUKA, …) have no collaborative limits; their entries carry the T1 / Cartesian
 limits a cell's safety PLC usually enforces (configurable per cell).
 """
@@ -112,15 +121,48 @@ def ur_default(model: str) -> SafetyLimits:
     )
 
 
+COBOT_SOURCE = "weldcell collaborative preset (1.0 m/s TCP and elbow; see weldcell.kinematics.safety)"
+
+#: Collaborative arms other than UR: TCP / elbow speed [m/s] of weldcell's preset (module docstring).
+COBOT_PRESETS: dict[str, float] = {
+    "crx10ial": 1.0,
+    "crb15000_5_95": 1.0,
+}
+
+
+def cobot_default(model: str) -> SafetyLimits:
+    """weldcell's collaborative preset for a FANUC CRX or ABB GoFa ``model`` (module docstring)."""
+    speed = COBOT_PRESETS.get(model.lower())
+    if speed is None:
+        raise UnknownModelError(
+            f"no collaborative safety preset for {model!r}; known: {', '.join(sorted(COBOT_PRESETS))}"
+        )
+    return SafetyLimits(
+        tcp_speed=speed,
+        elbow_speed=speed,
+        joint_speed=(),
+        joint_position_margin=0.0,
+        stopping_time=0.4,
+        stopping_distance=0.5,
+        momentum=math.inf,
+        power=math.inf,
+        tcp_force=math.inf,
+        source=COBOT_SOURCE,
+    )
+
+
 def default_limits(robot_name: str) -> SafetyLimits:
     """The controller safety limits a robot model has out of the box.
 
-    UR e-series arms: :func:`ur_default`. Other arms: 2.0 m/s TCP and elbow speed (a typical
+    UR e-series arms: :func:`ur_default`. FANUC CRX and ABB GoFa: :func:`cobot_default`. Other
+    arms: 2.0 m/s TCP and elbow speed (a typical
     automatic-mode Cartesian limit set in a cell's safety controller), joint speeds from the model.
     """
     name = robot_name.lower()
     if name in _UR_JOINT_SPEED:
         return ur_default(name)
+    if name in COBOT_PRESETS:
+        return cobot_default(name)
     return SafetyLimits(
         tcp_speed=2.0,
         elbow_speed=2.0,

@@ -38,8 +38,12 @@ Sources:
   height 453 mm, axis 1-2 offset 160 mm, lower arm 590 mm, axis 3-4 (elbow) offset 200 mm, upper
   arm 723 mm, wrist centre to mounting flange 200 mm (160 + 590 + 723 ≈ 1.5 m reach to the wrist);
   axis ranges A1 ±170°, A2 -90°/+150°, A3 -100°/+80°, A4 ±155°, A5 ±135°, A6 ±200°; speeds
-  170/170/170/320/380/460 °/s. From ABB's product specification IRB 1520ID (3HEA802921-001,
-  "Dimensions", "Working range", "Axis max speed"). ABB joint directions are all positive
+  130/140/140/320/380/460 °/s. From ABB's product specification IRB 1520ID (3HEA802921-001,
+  "Dimensions", "Working range", "Axis max speed"). The axis speeds were checked against a second
+  source, the IRB1520ID_4_150 URDF of work-r-labs/robots (``library/ABB/IRB1520ID_4_150_v1``: joint
+  velocities 2.2689, 2.4435, 2.4435, 5.5851, 6.6323, 8.0285 rad/s = 130, 140, 140, 320, 380, 460 °/s,
+  ranges as above); an earlier 170 °/s for axes 1-3 here was wrong and is corrected.
+  ABB joint directions are all positive
   about the URDF axes z, y, y, x, y, x (ROS-Industrial ``abb_*_support`` convention) and ABB's
   zero has the lower arm upright and the upper arm horizontal, so the OPW offsets are
   (0, 0, π/2, 0, 0, 0) with all signs +1; at q = 0 the flange z axis points along base +x and
@@ -54,6 +58,14 @@ Sources:
   this model does not reproduce), the acceleration limits (planning defaults) and the link
   geometry (cylinders sized to the arm). q = 0 is the DH zero of :mod:`weldcell.kinematics.crx`
   (upper arm vertical, forearm horizontal).
+* ABB GoFa CRB 15000-5/0.95 (``crb15000_5_95``, collaborative arm with an offset wrist): the
+  modified DH table of :mod:`weldcell.kinematics.gofa` (axis-2 height 265 mm, lower arm 444 mm, axis
+  3-4 offset 110 mm, upper arm 470 mm, wrist offset 80 mm, axis 5 to flange 101 mm); joint directions,
+  ranges and speeds from ROS-Industrial ``abb/abb_crb15000_support/urdf/crb15000_5_95_macro.xacro``
+  (same dimensions; axes z, y, y, x, y, x all positive as ABB's; ranges A1 ±180°, A2 ±180°,
+  A3 -225°/+85°, A4-A6 ±180°; speeds 125/125/140/200/200/200 °/s). The DH model equals that URDF
+  (FK test in tests/kinematics/test_gofa_model.py), so q is ABB's joint angle. The link geometry is
+  cylinders sized to the arm, not ABB's meshes; accelerations are planning defaults.
 * ``srs7`` is not a vendor model: a generic 7-axis S-R-S arm with the proportions of a
   7 kg-class LBR (shoulder 0.34 m, upper arm 0.40 m, forearm 0.40 m, flange 0.126 m) used to
   exercise the numerical IK.
@@ -168,6 +180,31 @@ class CrxSpec:
     alpha: tuple[float, ...]
     offset: tuple[float, ...]
     base_height: float
+    q_lower: tuple[float, ...]
+    q_upper: tuple[float, ...]
+    qd_max: tuple[float, ...]
+    qdd_max: tuple[float, ...]
+    color: str = "white"
+
+
+@dataclass(frozen=True, slots=True)
+class GofaSpec:
+    """An ABB GoFa (CRB 15000) arm: modified DH table (Craig, ``T_{i-1,i} = Rx(α_{i-1}) Tx(a_{i-1})
+    Rz(q_i + offset_i) Tz(d_i)``, :mod:`weldcell.kinematics.gofa`); DH frame 0 is weldcell's ``base``
+    (the mounting face), DH frame 6 the flange (ABB's ``tool0``).
+
+    Attributes:
+        name: Model name.
+        alpha, a: α_{i-1} [rad] and a_{i-1} [m], shape (6,).
+        d, offset: d_i [m] and joint zero offsets [rad], shape (6,).
+        q_lower, q_upper, qd_max, qdd_max: Limits [rad], [rad/s], [rad/s²].
+    """
+
+    name: str
+    alpha: tuple[float, ...]
+    a: tuple[float, ...]
+    d: tuple[float, ...]
+    offset: tuple[float, ...]
     q_lower: tuple[float, ...]
     q_upper: tuple[float, ...]
     qd_max: tuple[float, ...]
@@ -305,7 +342,7 @@ OPW_SPECS: dict[str, OPWSpec] = {
         signs=(1, 1, 1, 1, 1, 1),
         q_lower=(-170 * _D, -90 * _D, -100 * _D, -155 * _D, -135 * _D, -200 * _D),
         q_upper=(170 * _D, 150 * _D, 80 * _D, 155 * _D, 135 * _D, 200 * _D),
-        qd_max=(170 * _D, 170 * _D, 170 * _D, 320 * _D, 380 * _D, 460 * _D),
+        qd_max=(130 * _D, 140 * _D, 140 * _D, 320 * _D, 380 * _D, 460 * _D),
         qdd_max=(8.0, 8.0, 8.0, 12.0, 12.0, 16.0),
         color="white",
     ),
@@ -322,6 +359,20 @@ CRX_SPECS: dict[str, CrxSpec] = {
         q_lower=(-180 * _D, -180 * _D, -270 * _D, -190 * _D, -180 * _D, -225 * _D),
         q_upper=(180 * _D, 180 * _D, 270 * _D, 190 * _D, 180 * _D, 225 * _D),
         qd_max=(120 * _D, 120 * _D, 180 * _D, 180 * _D, 180 * _D, 180 * _D),
+        qdd_max=(6.0, 6.0, 8.0, 12.0, 12.0, 16.0),
+    ),
+}  # fmt: skip
+
+GOFA_SPECS: dict[str, GofaSpec] = {
+    "crb15000_5_95": GofaSpec(
+        "crb15000_5_95",
+        alpha=(0.0, -math.pi / 2, 0.0, -math.pi / 2, math.pi / 2, -math.pi / 2),
+        a=(0.0, 0.0, 0.444, 0.110, 0.0, 0.080),
+        d=(0.265, 0.0, 0.0, 0.470, 0.0, 0.101),
+        offset=(0.0, -math.pi / 2, 0.0, 0.0, 0.0, math.pi),
+        q_lower=(-180 * _D, -180 * _D, -225 * _D, -180 * _D, -180 * _D, -180 * _D),
+        q_upper=(180 * _D, 180 * _D, 85 * _D, 180 * _D, 180 * _D, 180 * _D),
+        qd_max=(125 * _D, 125 * _D, 140 * _D, 200 * _D, 200 * _D, 200 * _D),
         qdd_max=(6.0, 6.0, 8.0, 12.0, 12.0, 16.0),
     ),
 }  # fmt: skip

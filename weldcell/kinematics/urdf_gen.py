@@ -21,11 +21,13 @@ import numpy.typing as npt
 from weldcell.kinematics.positioner_specs import POSITIONER_SPECS, PositionerSpec
 from weldcell.kinematics.specs import (
     CRX_SPECS,
+    GOFA_SPECS,
     OPW_SPECS,
     SERIAL_SPECS,
     TORCH_SPECS,
     UR_SPECS,
     CrxSpec,
+    GofaSpec,
     OPWSpec,
     SerialSpec,
     TorchSpec,
@@ -297,6 +299,51 @@ def _crx_model(s: CrxSpec) -> tuple[str, list[_Link], list[_Joint]]:
     return s.name, links, joints
 
 
+# --------------------------------------------------------------------------------------------- GoFa
+
+
+def _gofa_model(s: GofaSpec) -> tuple[str, list[_Link], list[_Joint]]:
+    """GoFa from its modified DH table: joint i's origin is ``Tz(d_{i-1}) Rx(α_{i-1}) Tx(a_{i-1})
+    Rz(offset_i)`` from link i-1 (``Tz`` commutes with the previous joint's ``Rz``), the last ``Tz(d6)``
+    places the flange, so the chain's FK equals :func:`weldcell.kinematics.gofa.gofa_fk`. Link i's
+    geometry runs along its joint axis to ``d_i``, then along x to the next axis (``a_i``)."""
+    link_n = [f"link_{i}" for i in range(1, 7)]
+    o = s.color
+    radii = (0.075, 0.07, 0.06, 0.05, 0.045, 0.04)
+    prims: dict[str, list[Prim]] = {"base": [cyl((0, 0, 0), (0, 0, 0.12), 0.09, "dark")]}
+    for i in range(6):
+        r = radii[i]
+        p = [cyl((0, 0, -r), (0, 0, r), r, o)]  # the joint housing, along the joint axis
+        nxt_a = s.a[i + 1] if i < 5 else 0.0
+        if i == 0:
+            p = [cyl((0, 0, -s.d[0] + 0.12), (0, 0, r), r, o)]  # the column from the base to J2
+        elif abs(s.d[i]) > 0:
+            p.append(cyl((0, 0, 0), (0, 0, s.d[i]), 0.8 * r, o))
+        if abs(nxt_a) > 0:
+            p.append(cyl((0, 0, s.d[i]), (nxt_a, 0, s.d[i]), 0.8 * r, o))
+        prims[link_n[i]] = p
+    prims["link_6"].append(cyl((0, 0, -0.012), (0, 0, 0.0), 0.0315, "steel"))
+    links = [_Link("base", prims["base"], 8.0)]
+    joints: list[_Joint] = []
+    parent = "base"
+    d_prev = 0.0
+    for i in range(6):
+        T = _tf((0.0, 0.0, d_prev)) @ _rot_x(s.alpha[i]) @ _tf((s.a[i], 0.0, 0.0))
+        T = T @ _rot_axis((0.0, 0.0, 1.0), s.offset[i])
+        joints.append(
+            _Joint(
+                f"joint_{i + 1}", parent, link_n[i], T,
+                lower=s.q_lower[i], upper=s.q_upper[i], velocity=s.qd_max[i], effort=100.0,
+            )
+        )  # fmt: skip
+        links.append(_Link(link_n[i], prims[link_n[i]], 2.0))
+        parent = link_n[i]
+        d_prev = s.d[i]
+    joints.append(_Joint("flange_joint", parent, "flange", _tf((0.0, 0.0, d_prev)), kind="fixed"))
+    links.append(_Link("flange", [], 0.01))
+    return s.name, links, joints
+
+
 # ------------------------------------------------------------------------------------------- serial
 
 
@@ -497,6 +544,10 @@ def generate_all() -> dict[str, str]:
     for c in CRX_SPECS.values():
         files[f"{c.name}.urdf"] = _write(
             *_crx_model(c), f"{hdr}; FANUC CRX DH table (weldcell.kinematics.crx); see specs.py for sources"
+        )
+    for g in GOFA_SPECS.values():
+        files[f"{g.name}.urdf"] = _write(
+            *_gofa_model(g), f"{hdr}; ABB GoFa modified DH table (weldcell.kinematics.gofa); see specs.py"
         )
     for r in SERIAL_SPECS.values():
         files[f"{r.name}.urdf"] = _write(*_serial_model(r), f"{hdr}; generic 7-axis S-R-S arm")

@@ -23,6 +23,14 @@ in ``ExecutionResult.underruns`` and ``stats``). When the robot stops sending fo
 seconds, or reports RAPID stopped, motors off or the MCI not running during an execution, the
 EGM session has ended on the controller (CommTimeout without sensor messages, convergence,
 EGMStop, supervision error) and the running execution faults with that reason.
+
+Session end handshake: ``EGMRunJoint`` ends normally when its convergence condition held for
+``\\CondTime``; its last ``EgmRobot`` reports ``mciState`` STOPPED, ``mciConvergenceMet`` true and
+``rapidExecState`` RUNNING, then the controller stops sending. Outside an execution the driver takes
+that as a clean end (:attr:`EgmDriver.session_end`; no fault, the silence that follows is expected;
+state: program not running) and refuses new executions until a new ``EGMRunJoint`` sends again
+(``mciState`` RUNNING). During an execution it is a fault: the convergence condition was met while
+the path still moved (``\\CondTime`` or the ``egm_minmax`` ranges too small for the weld's speed).
 """
 
 from __future__ import annotations
@@ -72,6 +80,7 @@ class RobotMessage:
         rapid_running: ``rapidExecState`` is RUNNING (None if absent).
         motors_on: ``motorState`` is MOTORS_ON (None if absent).
         mci_running: ``mciState`` is RUNNING (None if absent).
+        converged: ``mciConvergenceMet`` (None if absent).
         dout: Digital-output word the RAPID side reports in ``RAPIDfromRobot.dnum[0]`` (None if absent).
         din: Digital-input word in ``RAPIDfromRobot.dnum[1]`` (None if absent).
     """
@@ -85,6 +94,7 @@ class RobotMessage:
     mci_running: bool | None
     dout: int | None
     din: int | None
+    converged: bool | None = None
 
 
 def decode_robot(data: bytes) -> RobotMessage:
@@ -125,6 +135,7 @@ def decode_robot(data: bytes) -> RobotMessage:
         mci_running=(msg.mciState.state == egm.MCI_RUNNING) if msg.HasField("mciState") else None,
         dout=dout,
         din=din,
+        converged=bool(msg.mciConvergenceMet) if msg.HasField("mciConvergenceMet") else None,
     )
 
 
@@ -240,6 +251,7 @@ class EgmDriver(RobotDriver):
         self._dout = 0
         self._run: _Run | None = None
         self._fault = ""
+        self._ended = ""  # why EGMRunJoint ended cleanly (convergence); "" while a session runs
         self._peer: tuple[str, int] | None = None
         #: Messages answered, robot messages lost (sequence gaps), malformed datagrams.
         self.stats = {"messages": 0, "lost": 0, "malformed": 0}
@@ -401,7 +413,12 @@ class EgmDriver(RobotDriver):
         hold = self._hold_deg
         assert hold is not None  # mypy
         run = self._run
+        if msg.mci_running:
+            self._ended = ""  # a (new) EGMRunJoint runs
         if run is None or run.handle.done:
+            if self._converged_end(msg) and not self._ended:
+                self._ended = self._session_ended(msg)
+                log.info("EGM session ended on the controller: %s", self._ended)
             return hold, np.zeros(self._n), self._arc_bit()
         ended = self._session_ended(msg)
         if ended:
@@ -432,7 +449,18 @@ class EgmDriver(RobotDriver):
         return sp, qd, self._arc_bit()
 
     @staticmethod
+    def _converged_end(msg: RobotMessage) -> bool:
+        """The message is the last one of an ``EGMRunJoint`` that finished by convergence."""
+        return msg.mci_running is False and msg.converged is True and msg.rapid_running is True
+
+    @staticmethod
     def _session_ended(msg: RobotMessage) -> str:
+        if EgmDriver._converged_end(msg):
+            return (
+                "EGMRunJoint finished: the convergence condition held for \\CondTime (mciState STOPPED, "
+                "mciConvergenceMet); during a motion this means \\CondTime or the egm_minmax ranges are "
+                "too small for the path's speed"
+            )
         if msg.rapid_running is False:
             return "the controller reports RAPID stopped: the EGM session ended (EGMStop, program stop)"
         if msg.motors_on is False:
@@ -457,8 +485,8 @@ class EgmDriver(RobotDriver):
             if self._latest is None:
                 return
             silent = time.monotonic() - self._latest_at
-            if silent <= self.config.silence:
-                return
+            if silent <= self.config.silence or self._ended:
+                return  # (after a clean end of EGMRunJoint the controller is silent by design)
             if not self._fault:
                 self._fault = (
                     f"the controller stopped sending EGM messages {silent:.2f} s ago: the EGM session "
@@ -492,8 +520,11 @@ class EgmDriver(RobotDriver):
             qd = self._qd.copy() if live else np.zeros(self._n)
             dout_cmd = self._dout
             fault = self._fault
+            ended = self._ended
         running = live and msg.rapid_running is not False and msg.mci_running is not False
-        if not live:
+        if ended:
+            mode = RobotMode.IDLE
+        elif not live:
             mode = RobotMode.DISCONNECTED
         elif msg.motors_on is False:
             mode = RobotMode.IDLE
@@ -524,6 +555,11 @@ class EgmDriver(RobotDriver):
                 return
             if self._hold_deg is None:
                 raise DriverError("the controller has not reported its joint positions yet")
+            if self._ended:
+                raise DriverError(
+                    f"the EGM session has ended on the controller ({self._ended}); run EGMRunJoint "
+                    "again (the RAPID program's EGM loop) before executing"
+                )
             self._run = _Run(handle, self.config.cycle)
 
     def _stop(self, handle: ExecutionHandle) -> None:
@@ -548,6 +584,12 @@ class EgmDriver(RobotDriver):
         """Address the controller's messages come from (the replies go there)."""
         with self._lock:
             return self._peer
+
+    @property
+    def session_end(self) -> str:
+        """Why the controller ended ``EGMRunJoint`` cleanly (convergence; "" while a session runs)."""
+        with self._lock:
+            return self._ended
 
     @property
     def fault(self) -> str:

@@ -21,7 +21,9 @@ Layout of the module (RobotWare 6 Arc data types; all values in ABB's units, mm 
   standstills at the arc start and the crater fill are not motions: the seamdata times them.
 * Every robtarget carries the confdata of the planned joints (``cf1, cf4, cf6`` = quadrant of axes
   1, 4, 6; ``cfx`` = wrist centre behind axis 1 (4) + wrist centre behind the lower arm (2) +
-  axis 5 negative (1), ABB's table for six-axis industrial arms), and ``ConfJ \\On`` /
+  axis 5 negative (1), ABB's table for six-axis industrial arms; the GoFa's offset wrist uses the same
+  definition with the J4-J5 intersection as the wrist centre — the controller's own cfx rule for the
+  CRB 15000 is not verified here), and ``ConfJ \\On`` /
   ``ConfL \\On`` make the controller keep the validated branch. :func:`joints_from_robtarget` is the
   controller's side of that: the one IK solution a robtarget and its confdata select.
 """
@@ -109,6 +111,8 @@ class RapidExportSummary:
         welds: Number of arc-on blocks.
         seams: Seam of each weld.
         targets: Robtarget name -> trajectory sample it was taken from.
+        ambiguous: Robtargets whose confdata also selects another IK branch than the planned one
+            (possible on the GoFa's 16 branches; each is marked by a comment in the module).
     """
 
     path: Path
@@ -118,6 +122,7 @@ class RapidExportSummary:
     welds: int = 0
     seams: list[str] = field(default_factory=list)
     targets: dict[str, int] = field(default_factory=dict)
+    ambiguous: list[str] = field(default_factory=list)
 
 
 # --- ABB conventions ----------------------------------------------------------------------------
@@ -345,10 +350,10 @@ def build_rapid(
     from weldcell.kinematics import load_robot
 
     robot = load_robot(traj.robot)
-    if robot.kind != "opw" or not traj.robot.startswith("irb"):
+    if robot.kind not in ("opw", "gofa") or not traj.robot.startswith(("irb", "crb")):
         raise RapidExportError(
-            f"trajectory robot {traj.robot!r} is not an ABB arm with a spherical wrist: RAPID export "
-            "needs an ABB model (irb1520id)"
+            f"trajectory robot {traj.robot!r} is not an ABB arm: RAPID export needs an ABB model "
+            "(irb1520id, crb15000_5_95)"
         )
     conf = confdata(robot, traj.q)
     ext = external_user_values(traj, 6, "RAPID export")  # eax_a … [deg or mm]
@@ -388,6 +393,11 @@ def build_rapid(
     def target(idx: int) -> str:
         count["t"] += 1
         nm = f"p{count['t']}"
+        if robot.kind == "gofa":  # 16 branches: does the industrial-arm confdata still pick the plan's?
+            back = joints_from_robtarget(robot, robot.fk(traj.q[idx]), conf[idx])
+            if back is None or float(np.max(np.abs(back - traj.q[idx]))) > 1e-6:
+                summary.ambiguous.append(nm)
+                targets.append(f"! {nm}: its confdata also fits another IK branch; check it on the pendant")
         e = None if ext is None else ext[idx]
         targets.append(f"CONST robtarget {nm} := {robtarget_literal(traj.T_world_tcp[idx], conf[idx], e)};")
         summary.targets[nm] = idx
@@ -561,4 +571,10 @@ def export_for_cli(
     ]
     if force_unvalidated:
         lines.append("[yellow]warning:[/] exported without checking the validation stamp")
+    if s.ambiguous:
+        lines.append(
+            f"[yellow]warning:[/] {len(s.ambiguous)} robtarget(s) whose confdata also fits another IK "
+            f"branch ({', '.join(s.ambiguous[:8])}{' …' if len(s.ambiguous) > 8 else ''}): check them on "
+            "the pendant"
+        )
     return lines

@@ -27,6 +27,16 @@ error ("reference out of bounds"): the session ends with MCI_ERROR and the robot
 When no valid sensor message came for ``comm_timeout`` seconds the session ends (``\\CommTimeout``;
 before the sensor's first reply ``start_timeout`` applies):
 one last message reports RAPID and the MCI stopped, then the controller falls silent.
+
+Session end by convergence (the normal end of ``EGMRunJoint``): the convergence condition is every
+axis within ``convergence_deg`` of the sensor's target (``EGMActJoint \\J1 … \\J6`` ``egm_minmax``
+ranges) and is reported every sample as ``mciConvergenceMet``. With ``cond_time`` set
+(``EGMRunJoint \\CondTime``), once it has held for ``cond_time`` seconds ``EGMRunJoint`` finishes:
+one last message reports ``mciState`` STOPPED with ``mciConvergenceMet`` true while
+``rapidExecState`` stays RUNNING (the RAPID program goes on past ``EGMRunJoint``), then the controller
+falls silent (no ``EGMStreamStart``). The sensor tells this clean end from the faults above by those
+three fields. (RAPID's ``EGMGetState`` reports the same on the controller side: EGM_STATE_CONNECTED
+again after EGM_STATE_RUNNING; it is not part of the EgmRobot message.)
 """
 
 from __future__ import annotations
@@ -75,6 +85,8 @@ class VirtualEgmConfig:
         din: Digital-input word reported in ``RAPIDfromRobot.dnum[1]``.
         speed_margin: Commands up to ``speed_margin`` × the model's speed limits pass unclamped.
         convergence_deg: ``mciConvergenceMet`` is true when every axis is this close to the target [deg].
+        cond_time: ``EGMRunJoint \\CondTime`` [s]: the session ends cleanly once the convergence
+            condition has held this long (see module docstring); None: it never ends by convergence.
         arc_loopback: (output bit, input bit, delay [s]): input bit ``DI`` follows output bit ``DO``
             after the delay (a simulated "arc established"); None: off.
     """
@@ -90,6 +102,7 @@ class VirtualEgmConfig:
     din: int = 0
     speed_margin: float = 1.05
     convergence_deg: float = 0.1
+    cond_time: float | None = None
     arc_loopback: tuple[int, int, float] | None = None
 
     def __post_init__(self) -> None:
@@ -107,6 +120,8 @@ class VirtualEgmConfig:
             math.isfinite(self.start_timeout) and self.start_timeout > 0
         ):
             raise EgmConfigError(f"virtual EGM start_timeout {self.start_timeout!r}: expected seconds > 0")
+        if self.cond_time is not None and not (math.isfinite(self.cond_time) and self.cond_time > 0):
+            raise EgmConfigError(f"virtual EGM cond_time {self.cond_time!r}: expected seconds > 0 or None")
         if not all(math.isfinite(v) for v in self.q_start_deg):
             raise EgmConfigError(
                 f"virtual EGM q_start_deg {self.q_start_deg!r}: expected finite angles [deg]"
@@ -141,6 +156,7 @@ class VirtualEgmStatus:
         din: Digital-input word reported (the configured word with the arc loopback's bit).
         output_log: Every change of the digital-output word as (session time [ms], new word), oldest
             first.
+        converged: The session ended by its convergence condition (``EGMRunJoint`` finished).
     """
 
     cycles: int = 0
@@ -157,6 +173,7 @@ class VirtualEgmStatus:
     overruns: int = 0
     din: int = 0
     output_log: list[tuple[int, int]] = field(default_factory=list)
+    converged: bool = False
 
 
 class VirtualEgm:
@@ -200,6 +217,8 @@ class VirtualEgm:
         self._loop_in = False  # the arc loopback's input bit
         self._loop_pending: tuple[bool, float] | None = None  # (new value, monotonic time due)
         self._mci = _MCI_RUNNING
+        self._rapid_running = True
+        self._converged_since: float | None = None
         self._seq = 0
         self._sensor_seq: int | None = None
         self._lock = threading.Lock()
@@ -224,7 +243,7 @@ class VirtualEgm:
             return VirtualEgmStatus(
                 s.cycles, s.accepted, s.missed, s.invalid, s.clamped, s.sensor_seq_gaps, s.running,
                 s.stop_reason, self._act.tolist(), self._target.tolist(), self._dout, s.overruns,
-                self._din(), list(s.output_log),
+                self._din(), list(s.output_log), s.converged,
             )  # fmt: skip
 
     def set_din(self, value: int) -> None:
@@ -310,6 +329,7 @@ class VirtualEgm:
                         )
                     else:
                         self._step()
+                        self._check_convergence(now)
                     ended = not self._status.running
                     final = self._robot_message(now - t0) if ended else None
                 if final is not None:
@@ -351,7 +371,7 @@ class VirtualEgm:
         m.planned.joints.joints.extend(self._target.tolist())
         m.motorState.state = _MOTORS_ON
         m.mciState.state = self._mci
-        m.rapidExecState.state = _RAPID_RUNNING if self._status.running else _RAPID_STOPPED
+        m.rapidExecState.state = _RAPID_RUNNING if self._rapid_running else _RAPID_STOPPED
         m.mciConvergenceMet = bool(np.all(np.abs(self._target - self._act) <= self.config.convergence_deg))
         m.RAPIDfromRobot.digVal = bool(self._dout & 1)
         m.RAPIDfromRobot.dnum.extend([float(self._dout), float(self._din())])
@@ -461,14 +481,34 @@ class VirtualEgm:
             step = np.clip(step, -limit, limit)
         self._cmd = np.clip(self._cmd + step, self._lo, self._hi)
 
-    def _end(self, reason: str, mci: int) -> None:
+    def _check_convergence(self, now: float) -> None:
+        """End ``EGMRunJoint`` once the convergence condition held for ``cond_time`` (lock held)."""
+        cond = self.config.cond_time
+        if cond is None or not self._status.running:
+            return
+        if not np.all(np.abs(self._target - self._act) <= self.config.convergence_deg):
+            self._converged_since = None
+            return
+        if self._converged_since is None:
+            self._converged_since = now
+        elif now - self._converged_since >= cond:
+            self._end(
+                f"EGMRunJoint finished: convergence condition (every axis within "
+                f"{self.config.convergence_deg:g}° of the target) held for \\CondTime {cond:g} s",
+                _MCI_STOPPED,
+                rapid_running=True,
+            )
+            self._status.converged = True
+
+    def _end(self, reason: str, mci: int, rapid_running: bool = False) -> None:
         if not self._status.running:
             return
+        self._rapid_running = rapid_running
         self._status.running = False
         self._status.stop_reason = reason
         self._mci = mci
         self._cmd = self._act.copy()  # the robot stands still
-        log.error("virtual ABB controller: %s", reason)
+        log.log(logging.INFO if rapid_running else logging.ERROR, "virtual ABB controller: %s", reason)
 
 
 def start_virtual_egm(config: VirtualEgmConfig, messages: Any = None) -> VirtualEgm:

@@ -54,7 +54,12 @@ from weldcell.drivers.base import (
 )
 from weldcell.drivers.fanuc import packets as pk
 from weldcell.drivers.fanuc.config import FanucConfig, FanucConfigError
-from weldcell.drivers.fanuc.joints import controller_deg_from_q, j23_coupled, q_from_controller_deg
+from weldcell.drivers.fanuc.joints import (
+    FanucJointMap,
+    controller_deg_from_q,
+    joint_map,
+    q_from_controller_deg,
+)
 from weldcell.drivers.realtime import PROCESS_REALTIME, configure_thread
 from weldcell.errors import DriverConnectionError, DriverError, DriverTimeoutError, ProtocolError
 
@@ -70,7 +75,7 @@ NDArrayF = npt.NDArray[np.float64]
 class _Run:
     """One streaming execution (advanced by the I/O thread)."""
 
-    def __init__(self, handle: ExecutionHandle, cycle: float, coupled: bool) -> None:
+    def __init__(self, handle: ExecutionHandle, cycle: float, coupled: FanucJointMap) -> None:
         self.handle = handle
         traj = handle.traj
         self.deg = controller_deg_from_q(traj.q[handle.start_index : handle.end_index], coupled)
@@ -123,7 +128,7 @@ class FanucDriver(RobotDriver):
         self._n = self._model.n_joints
         if self._n > pk.MAX_AXES:
             raise FanucConfigError(f"robot {self.robot!r} has {self._n} joints; Stream Motion carries 9")
-        self._coupled = j23_coupled(self.robot)
+        self._coupled = joint_map(self.robot)
         self._settle_deg = math.degrees(self.config.settle_tolerance)
         self.dt = 0.008
         self.version = pk.BASE_VERSION

@@ -1,20 +1,36 @@
 """FANUC joint conventions: weldcell's model joints q [rad] <-> the controller's joint angles [deg].
 
-FANUC's serial arms (ARC Mate / M-series) report and take J3 as the forearm's angle to the
-horizontal (the "J2/J3 interaction"), not as a joint relative to J2. weldcell's models use the
-relative J3 of the URDF, so for those arms ``J3_controller = q3 - q2`` (ROS-Industrial
-``fanuc_driver``'s ``J23_factor`` = 1; the arm's published motion range of J3 is in the controller's
-convention). Joints 1, 2, 4, 5 and 6 are the same angle in both, converted rad <-> deg.
+One per-model linear map (:class:`FanucJointMap`) used by the Stream Motion driver, the virtual FANUC
+controller and the TP export: ``controller_deg = A @ degrees(q)`` for the first six joints.
+
+* ARC Mate / M-series (``arcmate100id``): FANUC's controller reports and takes J3 as the forearm's
+  angle to the horizontal (the "J2/J3 interaction"), not as a joint relative to J2. weldcell's model
+  uses the relative J3 of the URDF with FANUC's axis directions, so ``J3 = q3 - q2`` and the other
+  joints are equal (ROS-Industrial ``fanuc_driver``'s ``J23_factor`` = 1).
+* CRX (``crx10ial``): the CRX has the same interaction. Sources: ROS-Industrial ``fanuc``
+  ``fanuc_crx10ia_support/launch/robot_interface_streaming_crx10ial.launch`` ("Defaults provided for
+  CRX-10iA/L: J23_factor = 1") with its URDF ``urdf/crx10ial_macro.xacro`` (J2 about +y, J3 about -y,
+  relative), and mattj23's CRX kinematics (``industrial-robots`` crate, ``fanuc/crx.rs``:
+  ``joints_to_rad`` adds J2 to J3, "the linked J2/J3 quirk common to the FANUC robots"). In FANUC's
+  frame, at all joints zero the upper arm is vertical and the forearm horizontal, J2+ leans the upper
+  arm forward and J3+ lifts the forearm. weldcell's CRX DH model (:mod:`weldcell.kinematics.crx`) has
+  the same zero pose but its q2 turns the other way (its J2 axis is FANUC's -y), and its q3 is the
+  relative joint about the J2 axis direction; hence ``J2 = -q2`` and ``J3 = q3 + q2`` (= q3 - J2). The
+  map was checked against an independent FK of the ROS-Industrial URDF in FANUC's joint convention
+  (tests/drivers/fanuc/test_joints.py).
 
 FANUC's robot world frame (user frame 0) has its origin on the J1 axis at the height of the J2
-axis, axes as weldcell's base frame; :data:`WORLD_Z` holds that height above the mounting face
-(weldcell's ``base``). Positions are X, Y, Z [mm] and W, P, R [deg], the fixed-axis rotations
-``Rz(R) Ry(P) Rx(W)``.
+axis, axes as weldcell's base frame; :func:`T_base_world` gives it from the model's J2 height above
+the mounting face (weldcell's ``base``): OPW ``c1`` for ARC Mate, ``base_height`` for CRX (245 mm
+on the CRX-10iA/L: ROS-Industrial ``crx10ial_macro.xacro``, joint_1 and the ``base`` frame at z =
+0.245). Positions are X, Y, Z [mm] and W, P, R [deg], the fixed-axis rotations ``Rz(R) Ry(P) Rx(W)``.
 
-The tables are per model; an arm not in them must be added here before a FANUC driver drives it.
+An arm not in :data:`JOINT_MAPS` must be added here before a FANUC driver drives it.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -23,23 +39,75 @@ from weldcell.errors import DriverError
 
 NDArrayF = npt.NDArray[np.float64]
 
-#: Model -> J2/J3 interaction (True: the controller's J3 is the forearm angle to the horizontal).
-J23_COUPLED: dict[str, bool] = {
-    "arcmate100id": True,
+
+@dataclass(frozen=True, slots=True)
+class FanucJointMap:
+    """A FANUC model's joint convention: ``controller_deg[:6] = A @ degrees(q[:6])``.
+
+    Attributes:
+        signs: Controller direction of each of the six joints relative to the model's (+1 or -1).
+        j3_from_q2: Coefficient of model q2 in the controller J3 (the J2/J3 interaction):
+            ``J3 = signs[2]·q3 + j3_from_q2·q2`` (0: no interaction).
+        world_z: Height [m] of FANUC's world frame (the J2 axis) above weldcell's base frame.
+    """
+
+    signs: tuple[float, float, float, float, float, float]
+    j3_from_q2: float
+    world_z: float
+
+    def matrix(self) -> NDArrayF:
+        """``A``, shape (6, 6): controller degrees from model degrees."""
+        A = np.diag(np.asarray(self.signs, dtype=np.float64))
+        A[2, 1] = self.j3_from_q2
+        return A
+
+
+#: Identity map (a model whose joints are the controller's), used for ``coupled=False``.
+_IDENTITY = FanucJointMap((1.0, 1.0, 1.0, 1.0, 1.0, 1.0), 0.0, 0.0)
+#: The ARC Mate interaction alone (``coupled=True``): ``J3 = q3 - q2``.
+_ARCMATE = FanucJointMap((1.0, 1.0, 1.0, 1.0, 1.0, 1.0), -1.0, 0.0)
+
+
+def _spec_heights() -> dict[str, float]:
+    from weldcell.kinematics.specs import CRX_SPECS, OPW_SPECS
+
+    return {"arcmate100id": OPW_SPECS["arcmate100id"].c1, "crx10ial": CRX_SPECS["crx10ial"].base_height}
+
+
+_H = _spec_heights()
+
+#: Model -> joint convention (see module docstring for the sources).
+JOINT_MAPS: dict[str, FanucJointMap] = {
+    "arcmate100id": FanucJointMap((1.0, 1.0, 1.0, 1.0, 1.0, 1.0), -1.0, _H["arcmate100id"]),
+    "crx10ial": FanucJointMap((1.0, -1.0, 1.0, 1.0, 1.0, 1.0), 1.0, _H["crx10ial"]),
 }
 
+#: Model -> whether the controller uses the J2/J3 interaction (kept for callers that ask just that).
+J23_COUPLED: dict[str, bool] = {name: m.j3_from_q2 != 0.0 for name, m in JOINT_MAPS.items()}
 
 #: Model -> height [m] of FANUC's world frame above weldcell's base frame (the J2 axis height).
-WORLD_Z: dict[str, float] = {
-    "arcmate100id": 0.450,
-}
+WORLD_Z: dict[str, float] = {name: m.world_z for name, m in JOINT_MAPS.items()}
+
+
+def joint_map(robot: str) -> FanucJointMap:
+    """The joint convention of FANUC model ``robot``.
+
+    Raises:
+        DriverError: ``robot`` is not a FANUC model weldcell knows.
+    """
+    try:
+        return JOINT_MAPS[robot]
+    except KeyError:
+        raise DriverError(
+            f"robot {robot!r} is not a FANUC model weldcell knows the joint convention of; "
+            f"known: {', '.join(sorted(JOINT_MAPS))}"
+        ) from None
 
 
 def T_base_world(robot: str) -> NDArrayF:
     """Pose of FANUC's world frame (user frame 0) in weldcell's base frame, shape (4, 4)."""
-    j23_coupled(robot)  # raises for a model not in the tables
     T = np.eye(4)
-    T[2, 3] = WORLD_Z[robot]
+    T[2, 3] = joint_map(robot).world_z
     return T
 
 
@@ -65,26 +133,35 @@ def j23_coupled(robot: str) -> bool:
     Raises:
         DriverError: ``robot`` is not a FANUC model weldcell knows.
     """
-    try:
-        return J23_COUPLED[robot]
-    except KeyError:
-        raise DriverError(
-            f"robot {robot!r} is not a FANUC model weldcell knows the joint convention of; "
-            f"known: {', '.join(sorted(J23_COUPLED))}"
-        ) from None
+    return joint_map(robot).j3_from_q2 != 0.0
 
 
-def controller_deg_from_q(q: npt.ArrayLike, coupled: bool) -> NDArrayF:
-    """Controller joint angles [deg] from model joints ``q`` [rad], shape (..., n)."""
+def _as_map(mapping: FanucJointMap | bool) -> FanucJointMap:
+    if isinstance(mapping, FanucJointMap):
+        return mapping
+    return _ARCMATE if mapping else _IDENTITY
+
+
+def controller_deg_from_q(q: npt.ArrayLike, mapping: FanucJointMap | bool) -> NDArrayF:
+    """Controller joint angles [deg] from model joints ``q`` [rad], shape (..., n), n ≥ 6.
+
+    Args:
+        q: Model joints [rad].
+        mapping: The model's :class:`FanucJointMap` (:func:`joint_map`); ``True`` is the ARC Mate
+            interaction alone (``J3 = q3 - q2``), ``False`` no change but the unit.
+    """
     deg = np.degrees(np.asarray(q, dtype=np.float64))
-    if coupled:
-        deg[..., 2] = deg[..., 2] - deg[..., 1]
-    return deg
+    m = _as_map(mapping)
+    out = deg.copy()
+    out[..., :6] = np.einsum("ij,...j->...i", m.matrix(), deg[..., :6])
+    return out
 
 
-def q_from_controller_deg(deg: npt.ArrayLike, coupled: bool) -> NDArrayF:
-    """Model joints [rad] from controller joint angles [deg], shape (..., n)."""
+def q_from_controller_deg(deg: npt.ArrayLike, mapping: FanucJointMap | bool) -> NDArrayF:
+    """Model joints [rad] from controller joint angles [deg], shape (..., n): the inverse of
+    :func:`controller_deg_from_q`."""
     d = np.array(deg, dtype=np.float64)
-    if coupled:
-        d[..., 2] = d[..., 2] + d[..., 1]
-    return np.radians(d)
+    m = _as_map(mapping)
+    out = d.copy()
+    out[..., :6] = np.einsum("ij,...j->...i", np.linalg.inv(m.matrix()), d[..., :6])
+    return np.radians(out)

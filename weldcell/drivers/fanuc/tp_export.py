@@ -41,7 +41,7 @@ import numpy as np
 import numpy.typing as npt
 
 from weldcell.drivers.external_export import external_user_values, joint_path_with_external, split_pieces
-from weldcell.drivers.fanuc.joints import T_base_world, controller_deg_from_q, j23_coupled, xyzwpr_from_pose
+from weldcell.drivers.fanuc.joints import T_base_world, controller_deg_from_q, joint_map, xyzwpr_from_pose
 from weldcell.drivers.kuka.krl_export import fit_path, simplify_joint_path
 from weldcell.errors import DriverError, ExportError
 from weldcell.trajectory import JointTrajectory, load_trajectory
@@ -131,7 +131,7 @@ def configuration(robot: Any, q: NDArrayF) -> tuple[list[str], NDArrayF]:
     flags = [
         f"{'N' if w > 0 else 'F'} {'U' if e > 0 else 'D'} {'T' if s > 0 else 'B'}" for s, e, w in lab.tolist()
     ]
-    deg = controller_deg_from_q(q, j23_coupled(robot.name))
+    deg = controller_deg_from_q(q, joint_map(robot.name))
     turns = np.floor((deg[:, [0, 3, 5]] + 180.0) / 360.0).astype(int)
     return flags, turns
 

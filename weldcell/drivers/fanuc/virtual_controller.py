@@ -45,7 +45,7 @@ from weldcell.drivers.fanuc import packets as pk
 from weldcell.drivers.fanuc.joints import (
     T_base_world,
     controller_deg_from_q,
-    j23_coupled,
+    joint_map,
     q_from_controller_deg,
     xyzwpr_from_pose,
 )
@@ -160,7 +160,7 @@ class VirtualFanuc:
         self.config = cfg = config or VirtualFanucConfig()
         self._model = load_robot(cfg.robot)
         self._n = self._model.n_joints
-        self._coupled = j23_coupled(cfg.robot)
+        self._coupled = joint_map(cfg.robot)
         self._T_world_base = np.linalg.inv(T_base_world(cfg.robot))
         self._model.fk(np.zeros(self._n))  # load the compiled kernel now, not in the first cycle
         self.dt = cfg.cycle_ms / 1000.0
