@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from weldcell.cli.common import console
+from weldcell.cli.common import console, default_out_dir
 from weldcell.errors import WeldcellError
 
 if TYPE_CHECKING:
@@ -227,7 +227,10 @@ def run_cmd(
         "collision-free and validated) when the robot is not at the start.",
     ),
     out: Path | None = typer.Option(
-        None, "--out", "-o", help="Folder for the planned trajectory and the moves the cell plans."
+        None,
+        "--out",
+        "-o",
+        help="Folder for the planned trajectory and the cell's moves (default: ./weldcell-out/<name>/).",
     ),
     mode: str = typer.Option(
         "stream",
@@ -344,7 +347,7 @@ def _run_cell(
     if source.is_dir():
         raise WeldcellError(f"{source}: is a folder; expected a weld program (.yaml) or a trajectory (.npz)")
     check_job_input(source, stamp_key=resolve_stamp_key(FROM_ENVIRONMENT if stamp_key is None else stamp_key))
-    folder = out or source.with_name(f"{source.stem}_run")
+    folder = out or default_out_dir(source)
     _sigterm_as_interrupt()
     _log_to_file(folder / "weldcell.log")
     res = run_job(
