@@ -51,7 +51,7 @@ class PositionerSyncConfig:
             the robot's path time [rad].
         lag_tolerance_m: The same for prismatic axes [m].
         lag_time: Following allowance [s]: the tolerance grows by the largest planned axis speed of
-            the last ``lag_time`` times this (a drive that follows 20 ms late is healthy; a stalled
+            the last ``lag_time`` times this (a drive that follows 50 ms late is healthy; a stalled
             one is not).
         extrapolation_cap: Longest time [s] the robot's last reported path position is extrapolated.
     """
@@ -60,7 +60,7 @@ class PositionerSyncConfig:
     idle_period: float = 0.01
     lag_tolerance_rad: float = 0.01
     lag_tolerance_m: float = 0.002
-    lag_time: float = 0.02
+    lag_time: float = 0.05
     extrapolation_cap: float = 0.02
 
     def __post_init__(self) -> None:
