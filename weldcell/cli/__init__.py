@@ -12,17 +12,15 @@ import sys
 import typer
 
 from weldcell.cli import (
-    abb,
     cell,
     check,
     examples,
     export,
-    fanuc,
-    kuka,
     plan,
     powersource,
     robot,
     simulate,
+    vendors,
     warmup,
 )
 from weldcell.cli.common import console, exit_on_error
@@ -55,9 +53,7 @@ def _root(
 
 for _module in (check, plan, simulate, robot, export, powersource, cell, examples, warmup):
     _module.register(app)
-kuka.register(app)  # after robot: adds ``controller kuka-rsi`` to its controller group
-fanuc.register(app)  # after robot: adds ``controller fanuc``
-abb.register(app)  # after robot: adds ``controller abb-egm``
+vendors.register(app)  # after robot: each vendor's ``controller <name>`` from the vendor registry
 
 
 def main() -> None:

@@ -295,6 +295,45 @@ class StreamingDriver(RobotDriver, Generic[ConfigT]):
     #: Names of the diagnostics counters in :attr:`stats` (``"malformed"`` among them).
     stat_names: ClassVar[tuple[str, ...]] = ("malformed",)
 
+    #: The vendor's configuration class (parsed from the robot URL).
+    config_type: ClassVar[type[StreamingConfig]] = StreamingConfig
+    #: Why a URL without a host cannot work (sensor-side drivers: the address to bind); None: the
+    #: configuration decides.
+    url_host_missing: ClassVar[str | None] = None
+    #: Default connection time-out [s] of the cell (a controller may start sending only when the
+    #: operator starts its program).
+    default_connect_timeout: ClassVar[float] = 15.0
+    #: What the cell waits for while connecting, with ``{host}`` and ``{port}`` (None: nothing to say).
+    connect_hint: ClassVar[str | None] = None
+
+    @classmethod
+    def waiting_for(cls, url: RobotUrl) -> str | None:
+        """What the cell waits for while connecting to ``url`` (for the operator), or None."""
+        if cls.connect_hint is None:
+            return None
+        port = url.port if url.port is not None else cls.config_type.__dataclass_fields__["port"].default
+        return cls.connect_hint.format(host=url.host, port=port)
+
+    @classmethod
+    def config_from_url(cls, url: RobotUrl, /, **options: Any) -> StreamingConfig:
+        """The configuration of a parsed robot URL (nothing connects or loads).
+
+        Raises:
+            DriverError: the vendor's configuration error (field, value, expectation).
+        """
+        return cls.config_type.from_robot_url(url, **options)
+
+    @classmethod
+    def check_url(cls, url: RobotUrl) -> None:
+        """Check a robot URL for this driver without connecting (host, query, settings).
+
+        Raises:
+            DriverError: what is wrong, naming the URL.
+        """
+        if not url.host and cls.url_host_missing is not None:
+            raise DriverError(f"robot address {url.url!r}: {cls.url_host_missing}")
+        cls.config_from_url(url)
+
     def __init__(self, config: ConfigT) -> None:
         super().__init__()
         from weldcell.kinematics import load_robot

@@ -47,7 +47,7 @@ from weldcell.drivers.base import (
     RobotState,
     SafetyStatus,
 )
-from weldcell.drivers.streaming import PathRun, StreamingDriver
+from weldcell.drivers.streaming import PathRun, StreamingConfig, StreamingDriver
 from weldcell.errors import DriverError, DriverTimeoutError, ProtocolError
 
 if TYPE_CHECKING:
@@ -189,6 +189,17 @@ class EgmDriver(StreamingDriver[EgmConfig]):
     peer_word: ClassVar[str] = "controller"
     thread_name: ClassVar[str] = "abb-egm"
     #: Messages answered, robot messages lost (sequence gaps), malformed datagrams.
+    config_type: ClassVar[type[StreamingConfig]] = EgmConfig
+    url_host_missing: ClassVar[str | None] = (
+        "the address to listen on is missing (abb-egm://BIND_HOST:PORT, the remote address and port of the "
+        "controller's UDPUC device)"
+    )
+    #: The controller sends its first message only when the operator starts the RAPID program.
+    default_connect_timeout: ClassVar[float] = 60.0
+    connect_hint: ClassVar[str | None] = (
+        "the controller's EGM messages on {host}:{port}: start the RAPID program (EGMRunJoint) on the "
+        "controller"
+    )
     stat_names: ClassVar[tuple[str, ...]] = ("messages", "lost", "malformed")
     _latest: RobotMessage | None
     _run: _Run | None

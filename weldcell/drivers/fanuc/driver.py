@@ -52,7 +52,7 @@ from weldcell.drivers.base import (
 from weldcell.drivers.fanuc import packets as pk
 from weldcell.drivers.fanuc.config import FanucConfig, FanucConfigError
 from weldcell.drivers.fanuc.joints import controller_deg_from_q, j23_coupled, q_from_controller_deg
-from weldcell.drivers.streaming import PathRun, StreamingDriver
+from weldcell.drivers.streaming import PathRun, StreamingConfig, StreamingDriver
 from weldcell.errors import DriverConnectionError, DriverError, DriverTimeoutError, ProtocolError
 
 if TYPE_CHECKING:
@@ -89,6 +89,7 @@ class FanucDriver(StreamingDriver[FanucConfig]):
     thread_name: ClassVar[str] = "fanuc-sm"
     #: Status packets answered, repeated status packets, sequence gaps, missed status packets,
     #: malformed datagrams.
+    config_type: ClassVar[type[StreamingConfig]] = FanucConfig
     stat_names: ClassVar[tuple[str, ...]] = ("status", "duplicates", "seq_gaps", "missed_status", "malformed")
     _latest: pk.Status | None
     _run: _Run | None
@@ -117,8 +118,8 @@ class FanucDriver(StreamingDriver[FanucConfig]):
         """
         return cls(cls.config_from_url(url, **options))
 
-    @staticmethod
-    def config_from_url(url: RobotUrl, /, **options: Any) -> FanucConfig:
+    @classmethod
+    def config_from_url(cls, url: RobotUrl, /, **options: Any) -> FanucConfig:
         """The :class:`FanucConfig` of a parsed ``fanuc://`` address (nothing connects or loads).
 
         Raises:

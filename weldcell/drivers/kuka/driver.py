@@ -53,7 +53,7 @@ from weldcell.drivers.base import (
 )
 from weldcell.drivers.kuka.config import RsiConfig, RsiConfigError
 from weldcell.drivers.kuka.rsi_xml import RobTelegram, decode_rob, encode_sen
-from weldcell.drivers.streaming import PathRun, StreamingDriver
+from weldcell.drivers.streaming import PathRun, StreamingConfig, StreamingDriver
 from weldcell.errors import DriverError, DriverTimeoutError, ProtocolError
 
 if TYPE_CHECKING:
@@ -117,6 +117,17 @@ class RsiDriver(StreamingDriver[RsiConfig]):
     peer_word: ClassVar[str] = "robot"
     thread_name: ClassVar[str] = "kuka-rsi"
     #: Telegrams answered, late packets seen (Delay increments), IPOC gaps, malformed telegrams.
+    config_type: ClassVar[type[StreamingConfig]] = RsiConfig
+    url_host_missing: ClassVar[str | None] = (
+        "the address to listen on is missing (kuka-rsi://BIND_HOST:PORT, the IP_NUMBER and PORT of the RSI "
+        "Ethernet configuration)"
+    )
+    #: The robot sends its first telegram only when the operator starts the KRL program.
+    default_connect_timeout: ClassVar[float] = 60.0
+    connect_hint: ClassVar[str | None] = (
+        "the robot's RSI telegrams on {host}:{port}: start the RSI program on the controller "
+        "(weldcell export --format kuka-rsi)"
+    )
     stat_names: ClassVar[tuple[str, ...]] = ("telegrams", "late_packets", "ipoc_gaps", "malformed")
     _latest: RobTelegram | None
     _run: _Run | None
