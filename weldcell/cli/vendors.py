@@ -12,11 +12,16 @@ import typer
 from weldcell.drivers.registry import resolve_target, vendors
 
 
+def add_controller_commands(group: typer.Typer) -> None:
+    """Add each registered vendor's virtual controller command to ``group`` (as ``<group> <name>``)."""
+    for v in vendors().values():
+        if v.controller is not None:
+            command = resolve_target(v.controller.command, f"vendor {v.name!r} controller command")
+            group.command(v.controller.name)(command)
+
+
 def register(app: typer.Typer) -> None:
     """Add each vendor's ``controller <name>`` to the ``controller`` group of :mod:`weldcell.cli.robot`."""
     from weldcell.cli.robot import controller_app
 
-    for v in vendors().values():
-        if v.controller is not None:
-            command = resolve_target(v.controller.command, f"vendor {v.name!r} controller command")
-            controller_app.command(v.controller.name)(command)
+    add_controller_commands(controller_app)
