@@ -99,7 +99,7 @@ def test_configs_share_the_checks_with_each_vendors_words() -> None:
         (lambda: EgmConfig(cycle=0.005), EgmConfigError, r"multiple of 0\.004"),
         (lambda: FanucConfig(host=""), FanucConfigError, r"FANUC host is empty"),
         (lambda: FanucConfig(local_port=70000), FanucConfigError, r"FANUC local_port 70000: expected a UDP"),
-        (lambda: FanucConfig(do_count=4, arc_output=4), FanucConfigError, r"4: expected a mapped signal 0 … 3"),
+        (lambda: FanucConfig(do_count=4, arc_output=4), FanucConfigError, r"expected a mapped signal 0 … 3"),
         (lambda: FanucConfig(silence="1"), FanucConfigError, r"FANUC silence '1': expected a number > 0"),
     ]  # fmt: skip
     for make, error, message in cases:
