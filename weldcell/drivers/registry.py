@@ -31,12 +31,14 @@ import importlib
 import logging
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 from urllib.parse import parse_qsl, urlsplit
 
-from weldcell.drivers.base import RobotDriver
 from weldcell.drivers.vendor import ProgramFormat, Vendor
 from weldcell.errors import DriverError
+
+if TYPE_CHECKING:
+    from weldcell.drivers.base import RobotDriver
 
 log = logging.getLogger(__name__)
 
@@ -232,6 +234,8 @@ def known_schemes() -> list[str]:
 
 def _resolve(scheme: str, target: str) -> DriverFactory:
     obj = resolve_target(target, f"robot driver {scheme!r}")
+    from weldcell.drivers.base import RobotDriver
+
     if isinstance(obj, type):
         if not issubclass(obj, RobotDriver):
             raise DriverError(f"robot driver {scheme!r}: {target} is not a RobotDriver subclass")
@@ -313,6 +317,8 @@ def driver_for_url(url: str, **options: Any) -> RobotDriver:
         raise DriverError(
             f"robot address {url!r}: the {parsed.scheme!r} driver rejects the options: {err}"
         ) from err
+    from weldcell.drivers.base import RobotDriver
+
     if not isinstance(driver, RobotDriver):
         raise DriverError(
             f"robot driver {parsed.scheme!r}: {target} returned {type(driver).__name__}, not a RobotDriver"
