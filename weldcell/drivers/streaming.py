@@ -221,7 +221,7 @@ class PathRun:
         self.stopping = False
         self.started = False
         self.underruns = 0
-        self.last = setpoints.shape[0] - 1
+        self.last = int(setpoints.shape[0]) - 1
 
     def advance(self, dec: float) -> None:
         """Move the path position by one controller cycle.
