@@ -85,3 +85,12 @@ __all__ = [
     "run_job",
     "virtual_power_source_process",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``run_demo`` and ``DemoOptions`` moved to :mod:`weldcell.app.demo`; still importable from here."""
+    if name in ("DemoOptions", "run_demo"):
+        from weldcell.cell import demo
+
+        return getattr(demo, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

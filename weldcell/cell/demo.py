@@ -748,3 +748,17 @@ def program_for(traj: JointTrajectory, traj_path: Path) -> Any | None:
             if hashlib.sha256(p.read_bytes()).hexdigest() == traj.program_hash:
                 return load_program(p)
     return None
+
+
+#: Names that moved to :mod:`weldcell.app.demo` (the composition root of ``weldcell demo``), still
+#: importable from here for code written before the move. Resolved on first use, so that
+#: ``weldcell.cell`` itself never imports the layer above it.
+_MOVED_TO_APP = ("DEMO_PROGRAMS", "DemoOptions", "run_demo")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED_TO_APP:
+        import importlib
+
+        return getattr(importlib.import_module("weldcell.app.demo"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
