@@ -21,7 +21,8 @@ import numpy as np
 import pytest
 from cellsynth import FAST_TIMING
 
-from weldcell.cell.demo import DemoOptions, check_robot_url, run_demo
+from weldcell.app.demo import DemoOptions, run_demo
+from weldcell.cell.demo import check_robot_url
 from weldcell.cell.weldlog import SEAM_DONE, WeldLog
 from weldcell.drivers.powersource.virtual import VirtualPowerSourceHandle, start_virtual_power_source
 from weldcell.drivers.powersource.virtual_model import VirtualConfig

@@ -178,7 +178,7 @@ def test_arc_loopback_is_visible_in_the_status_io() -> None:
 def test_demo_refuses_a_program_for_another_make(tmp_path: Path) -> None:
     """``--robot fanuc`` with the UR demo program, or with an ABB GoFa program: a ProgramError naming
     the file and the field (and the make to use), before anything starts."""
-    from weldcell.cell.demo import DemoOptions, run_demo
+    from weldcell.app.demo import DemoOptions, run_demo
     from weldcell.errors import ProgramError
 
     root = Path(__file__).resolve().parents[2] / "programs"

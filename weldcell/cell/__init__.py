@@ -8,7 +8,8 @@
 * :class:`WeldLog`: the weld log on SQLite or PostgreSQL (jobs, seam attempts, process signals, events);
   :func:`export_json`, :func:`export_csv`, :func:`plot_seam`.
 * :class:`SimApprover` / :class:`SimulationOnly`: nothing moves without a validation stamp.
-* :func:`run_demo` / :func:`run_job`: the wiring behind ``weldcell demo`` and ``weldcell cell run``.
+* :func:`run_job`: the wiring behind ``weldcell cell run`` (``weldcell demo`` composes its virtual
+  cells in :mod:`weldcell.app.demo`).
 
 See ``docs/cell.md``.
 """
@@ -18,13 +19,11 @@ from weldcell.cell.arc import ArcProcedure, ArcStartError, WireStickError
 from weldcell.cell.controller import CellConfig, CellController, CellEvent
 from weldcell.cell.demo import (
     CellRunResult,
-    DemoOptions,
     Progress,
     RunOptions,
     collision_checker_for,
     params_from_program,
     plan_and_validate,
-    run_demo,
     run_job,
     virtual_power_source_process,
 )
@@ -64,7 +63,6 @@ __all__ = [
     "CellState",
     "CellStateMachine",
     "Command",
-    "DemoOptions",
     "InterlockConfig",
     "InterlockStatus",
     "JobRecord",
@@ -95,8 +93,16 @@ __all__ = [
     "params_from_program",
     "plan_and_validate",
     "plot_seam",
-    "run_demo",
     "run_job",
     "seam_statistics",
     "virtual_power_source_process",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``run_demo`` and ``DemoOptions`` moved to :mod:`weldcell.app.demo`; still importable from here."""
+    if name in ("DemoOptions", "run_demo"):
+        from weldcell.cell import demo
+
+        return getattr(demo, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,12 +1,11 @@
-"""Wiring of whole cell runs: ``weldcell demo`` (the virtual cell) and ``weldcell cell run`` (a real one).
+"""Wiring of whole cell runs: ``weldcell cell run`` (:func:`run_job`) and the pieces ``weldcell demo``
+(:mod:`weldcell.app.demo`, the virtual cells) composes.
 
-:func:`run_demo` starts the virtual robot controller (UR: RTDE/Dashboard/script ports; KUKA: a
-virtual KRC sending RSI telegrams; FANUC: a virtual controller serving Stream Motion, J519) and the
-virtual Modbus power source, each in its own process on loopback, loads the demo program
-(``programs/demo_tjoint.yaml``, ``…_kuka.yaml``, ``…_fanuc.yaml``),
-plans it, validates it in simulation (writing the report and the stamp), and welds it through the
-robot's streaming driver with the arc controlled over Modbus TCP. :func:`run_job` does the same
-against real addresses. Robot addresses go through the driver registry (:func:`check_robot_url`,
+:func:`plan_and_validate` plans a program and validates it in simulation (report and stamp);
+:func:`weld` runs one job through the cell controller on connected devices;
+:func:`virtual_power_source_process` runs the virtual Modbus power source in its own process.
+:func:`run_job` plans (or loads) a job and welds it against real addresses. Robot addresses go
+through the driver registry (:func:`check_robot_url`,
 :func:`connect_cell_robot`): ``ur://``, ``kuka-rsi://``, ``fanuc://``, ``virtual`` or a plug-in's
 scheme. Both return a :class:`CellRunResult` and report progress through a callback; neither prints.
 Child processes are stopped on return, on error and on KeyboardInterrupt.
@@ -21,8 +20,6 @@ import multiprocessing as mp
 import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -37,7 +34,6 @@ from weldcell.cell.positioner_cell import (
     check_positioner_option,
     connect_cell_positioner,
     sync_figures,
-    virtual_positioner_process,
 )
 from weldcell.cell.state import CellState
 from weldcell.cell.weldlog import JobTrace, WeldLog
@@ -68,21 +64,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEMO_PROGRAM = data_dir("programs") / "demo_tjoint.yaml"
-#: The demo program per ``weldcell demo --robot`` choice (the same T-joint, placed for each arm).
-DEMO_PROGRAMS = {
-    "ur": DEMO_PROGRAM,
-    "kuka": data_dir("programs") / "demo_tjoint_kuka.yaml",
-    "fanuc": data_dir("programs") / "demo_tjoint_fanuc.yaml",
-    "abb": data_dir("programs") / "demo_tjoint_abb.yaml",
-    "crx10ial": data_dir("programs") / "fanuc_crx_tjoint.yaml",
-    "crb15000_5_95": data_dir("programs") / "gofa_tjoint.yaml",
-}
-#: Demo robots named by model, and the make (virtual controller) that runs them.
-DEMO_MAKES = {"crx10ial": "fanuc", "crb15000_5_95": "abb"}
-#: RSI cycle of the KUKA demo [s]: 12 ms (``#IPO``). The 4 ms ``#IPO_FAST`` cycle (``rsi_cycle``)
-#: needs a PC that answers within 4 ms every cycle, which a loaded desktop running the whole virtual
-#: cell (controller, power source, planner) in Python does not reliably do.
-DEMO_RSI_CYCLE = 0.012
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,40 +76,6 @@ class Progress:
 
 
 ProgressFn = Callable[[Progress], None]
-
-
-@dataclass(frozen=True, slots=True)
-class DemoOptions:
-    """Options of :func:`run_demo`.
-
-    Attributes:
-        out_dir: Folder for the weld log, validation report, trajectory and stamps.
-        view: Open the 3D viewer (``weldcell view``) alongside.
-        robot: ``"ur"``: a virtual UR controller (RTDE streaming); ``"kuka"``: a virtual KRC driven
-            over RSI (``kuka-rsi://``); ``"fanuc"``: a virtual FANUC controller driven over Stream
-            Motion (``fanuc://``); ``"abb"``: a virtual ABB controller driven over EGM
-            (``abb-egm://``, 4 ms samples).
-        rsi_cycle: RSI cycle of the KUKA demo [s]: 0.004 (``#IPO_FAST``) or 0.012 (``#IPO``).
-        program: Weld program (default: ``programs/demo_tjoint.yaml`` for UR,
-            ``programs/demo_tjoint_kuka.yaml`` for KUKA, ``programs/demo_tjoint_fanuc.yaml`` for
-            FANUC, ``programs/demo_tjoint_abb.yaml`` for ABB); its robot must be of that make.
-        host: Loopback address for the virtual devices.
-        part_serial: Serial recorded in the weld log.
-        job_timeout: Longest time the job may take [s].
-        log: The weld log: a file, ``sqlite:///PATH`` or ``postgresql://…`` (None: out_dir/weldlog.sqlite).
-        trace: Cell, operator, consumable batches and WPS recorded with the job (see :class:`JobTrace`).
-    """
-
-    out_dir: Path = Path("weldcell-demo")
-    view: bool = False
-    robot: str = "ur"
-    rsi_cycle: float = DEMO_RSI_CYCLE
-    program: Path | None = None
-    host: str = "127.0.0.1"
-    part_serial: str = "DEMO-0001"
-    job_timeout: float = 300.0
-    log: str | None = None
-    trace: JobTrace = field(default_factory=JobTrace)
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,7 +204,6 @@ def _free_port(host: str) -> int:
 
 def _psu_main(host: str, port: int, stop: Any, ready: Any) -> None:
     """Child process: the virtual power source until ``stop`` is set or the parent dies."""
-    import os
 
     from weldcell.drivers.powersource.virtual import start_virtual_power_source
 
@@ -277,7 +223,7 @@ def _psu_main(host: str, port: int, stop: Any, ready: Any) -> None:
 
 
 @contextlib.contextmanager
-def _children_ignore_sigint() -> Iterator[None]:
+def children_ignore_sigint() -> Iterator[None]:
     """Start child processes with SIGINT ignored: Ctrl-C reaches the whole process group, but the
     children must stay up until the cell has stopped the robot and the arc; the parent stops them."""
     if threading.current_thread() is not threading.main_thread():
@@ -297,7 +243,7 @@ def virtual_power_source_process(host: str, timeout: float = 20.0) -> Iterator[s
     stop, ready = ctx.Event(), ctx.Queue()
     port = _free_port(host)
     proc = ctx.Process(target=_psu_main, args=(host, port, stop, ready), name="virtual-psu", daemon=True)
-    with _children_ignore_sigint():
+    with children_ignore_sigint():
         proc.start()
     try:
         try:
@@ -384,7 +330,8 @@ def plan_and_validate(
 
 
 #: Connection timeout [s] when the robot must come to the driver: an RSI robot sends its first
-#: telegram only when the operator starts the KRL program.
+#: telegram only when the operator starts the KRL program (the drivers say so themselves:
+#: ``default_connect_timeout``; kept for code that imports it).
 RSI_CONNECT_TIMEOUT = 60.0
 
 
@@ -398,7 +345,7 @@ def check_robot_url(url: str) -> RobotUrl:
         DriverError: no ``SCHEME://``, an unknown scheme (the message lists the known ones), a
             missing host, a bad port or, for ``kuka-rsi://``, a bad RSI setting in the query.
     """
-    from weldcell.drivers.registry import driver_table, parse_robot_url
+    from weldcell.drivers.registry import check_url_settings, driver_table, parse_robot_url
 
     parsed = parse_robot_url("virtual://" if url == "virtual" else url)
     table = driver_table()
@@ -410,40 +357,11 @@ def check_robot_url(url: str) -> RobotUrl:
         )
     if parsed.scheme == "ur" and not parsed.host:
         raise DriverError(f"robot address {url!r}: the host is missing (ur://HOST[:RTDE_PORT])")
-    if parsed.scheme == "fanuc":
-        from weldcell.drivers.fanuc.driver import FanucDriver
-
-        try:
-            FanucDriver.config_from_url(parsed)
-        except DriverError as err:
-            text = str(err)
-            raise DriverError(text if url in text else f"robot address {url!r}: {text}") from err
-    if parsed.scheme == "kuka-rsi":
-        from weldcell.drivers.kuka.driver import rsi_config_from_url
-
-        if not parsed.host:
-            raise DriverError(
-                f"robot address {url!r}: the address to listen on is missing (kuka-rsi://BIND_HOST:PORT, "
-                "the IP_NUMBER and PORT of the RSI Ethernet configuration)"
-            )
-        try:
-            rsi_config_from_url(parsed)
-        except DriverError as err:
-            text = str(err)
-            raise DriverError(text if url in text else f"robot address {url!r}: {text}") from err
-    if parsed.scheme == "abb-egm":
-        from weldcell.drivers.abb.driver import egm_config_from_url
-
-        if not parsed.host:
-            raise DriverError(
-                f"robot address {url!r}: the address to listen on is missing (abb-egm://BIND_HOST:PORT, "
-                "the remote address and port of the controller's UDPUC device)"
-            )
-        try:
-            egm_config_from_url(parsed)
-        except DriverError as err:
-            text = str(err)
-            raise DriverError(text if url in text else f"robot address {url!r}: {text}") from err
+    try:
+        check_url_settings(parsed)  # the driver's own checks (host to bind, query, settings)
+    except DriverError as err:
+        text = str(err)
+        raise DriverError(text if url in text else f"robot address {url!r}: {text}") from err
     return parsed
 
 
@@ -487,7 +405,7 @@ def connect_cell_robot(
         DriverError: a bad address, a model in the address that is not the trajectory's robot, or a
             connection that failed (``DriverConnectionError`` / ``DriverTimeoutError``).
     """
-    from weldcell.drivers.registry import connect_robot
+    from weldcell.drivers.registry import connect_robot, default_connect_timeout
 
     parsed = check_robot_url(url)
     opts: dict[str, Any] = {}
@@ -498,7 +416,13 @@ def connect_cell_robot(
             opts["dashboard_port"] = dashboard_port
         if script_port is not None:
             opts["script_port"] = script_port
-    elif parsed.scheme in ("kuka-rsi", "fanuc", "abb-egm"):
+    elif parsed.scheme == "virtual":
+        if parsed.host and parsed.host != robot:
+            raise DriverError(
+                f"robot address {url!r} names robot {parsed.host!r}, but the job was planned for {robot!r}"
+            )
+        opts = {"robot": robot, "q0": q0}
+    else:  # a vendor's or plug-in's driver: the model comes from the job unless the URL names it
         named = parsed.query.get("robot")
         if named is not None and named != robot:
             raise DriverError(
@@ -506,16 +430,8 @@ def connect_cell_robot(
             )
         if named is None:
             opts["robot"] = robot
-        if parsed.scheme == "kuka-rsi":
-            wait = RSI_CONNECT_TIMEOUT if timeout is None else timeout
-    elif parsed.scheme == "virtual":
-        if parsed.host and parsed.host != robot:
-            raise DriverError(
-                f"robot address {url!r} names robot {parsed.host!r}, but the job was planned for {robot!r}"
-            )
-        opts = {"robot": robot, "q0": q0}
-    else:
-        opts = {"robot": robot}
+        if timeout is None:
+            wait = default_connect_timeout(parsed.scheme, 15.0)
     return connect_robot(parsed.url, timeout=wait, **opts)
 
 
@@ -692,397 +608,6 @@ def collision_checker_for(program: Program) -> CollisionChecker | None:
         return None
 
 
-def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = None) -> CellRunResult:
-    """Run the demo program on the virtual cell (see the module docstring).
-
-    Raises:
-        WeldcellError: an unknown ``robot`` choice, a program for another make of robot, planning or
-            validation failures, devices that do not start.
-    """
-    opt = options or DemoOptions()
-    if opt.robot not in DEMO_PROGRAMS:
-        raise WeldcellError(f"demo robot {opt.robot!r}: expected one of {', '.join(DEMO_PROGRAMS)}")
-    if opt.view and sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
-        # checked before anything starts: the viewer process would fail on its own, after the weld began
-        from weldcell.sim.world import SimConnectionError
-
-        raise SimConnectionError(
-            "the demo viewer needs an X display (DISPLAY is not set); "
-            "run it under xvfb-run, or leave out the viewer"
-        )
-    say = progress or (lambda p: None)
-    out = Path(opt.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    program_path = Path(opt.program) if opt.program else DEMO_PROGRAMS[opt.robot]
-    if not program_path.is_file():
-        if opt.program:
-            what = "is a folder" if program_path.is_dir() else "not found"
-            raise ProgramError(f"{what}; expected a weld program file (.yaml)", file=str(program_path))
-        raise ProgramError(
-            f"demo program {program_path} not found (the programs/ folder is not installed with this copy "
-            "of weldcell); pass a program with --program"
-        )
-    make = DEMO_MAKES.get(opt.robot, opt.robot)
-    _check_demo_robot(program_path, make)
-    key = resolve_stamp_key(FROM_ENVIRONMENT)
-    program, traj, traj_path, report_path = plan_and_validate(program_path, out, say, stamp_key=key)
-    log_path: Path | str = opt.log if opt.log is not None else out / "weldlog.sqlite"
-    viewer: subprocess.Popen[bytes] | None = None
-    with contextlib.ExitStack() as stack:
-        maker = {"ur": "UR", "kuka": "KUKA (RSI)", "fanuc": "FANUC (Stream Motion)", "abb": "ABB (EGM)"}[make]
-        say(Progress("stage", f"starting the virtual {maker} controller and power source on {opt.host} …"))
-        psu_url = stack.enter_context(virtual_power_source_process(opt.host))
-        fanuc: Any = None
-        if make == "ur":
-            robot, robot_desc, krc = _start_virtual_ur(stack, opt.host, traj)
-        elif make == "fanuc":
-            robot, robot_desc, fanuc = _start_virtual_fanuc(stack, opt.host, traj)
-            krc = None
-        elif make == "abb":
-            robot, robot_desc, krc = _start_virtual_egm(stack, opt.host, traj)
-        else:
-            robot, robot_desc, krc = _start_virtual_krc(stack, opt.host, traj, opt.rsi_cycle)
-        if opt.view:
-            viewer = _start_viewer(traj_path, program_path)
-            stack.callback(_stop_viewer, viewer)
-        power = connect_power_source(psu_url, CellConfig())
-        stack.callback(power.close)
-        say(Progress("stage", f"robot: {robot_desc}, power source: {psu_url}"))
-        positioner = None
-        if traj.external is not None:
-            pos_url, _ = stack.enter_context(virtual_positioner_process(traj.external, opt.host))
-            positioner = connect_cell_positioner(pos_url, traj.external, watchdog=0.5)
-            stack.callback(positioner.close)
-            say(Progress("stage", f"{traj.external.role}: virtual {traj.external.device} at {pos_url}"))
-        state, message, job_id = weld(
-            robot=robot,
-            power=power,
-            program=program,
-            traj=traj,
-            traj_path=traj_path,
-            log_path=log_path,
-            out_dir=out,
-            part_serial=opt.part_serial,
-            params=params_from_program(program, use_jobs=False),
-            config=CellConfig(),
-            timeout=opt.job_timeout,
-            stamp_key=key,
-            progress=say,
-            positioner=positioner,
-            trace=opt.trace,
-        )
-        if make == "abb":
-            _report_egm(krc, robot, log_path, job_id, say)
-        elif krc is not None:
-            _report_krc(krc, robot, log_path, job_id, say)
-        if fanuc is not None:
-            _report_fanuc(fanuc, robot, log_path, job_id, say)
-    return CellRunResult(
-        state,
-        message,
-        job_id,
-        log_path,
-        traj_path,
-        report_path,
-        program_path,
-        sync_figures(log_path, job_id),
-    )
-
-
-def _check_demo_robot(program_path: Path, kind: str) -> None:
-    """The program's robot must be of the make the demo's virtual controller simulates.
-
-    Raises:
-        ProgramError: a UR program for ``--robot kuka``, a KUKA one for ``--robot fanuc``, ...
-    """
-    from weldcell.drivers.fanuc.joints import JOINT_MAPS
-    from weldcell.kinematics.specs import GOFA_SPECS, OPW_SPECS, UR_SPECS
-    from weldcell.program import load_program
-
-    model = load_program(program_path).cell.robot
-    fanuc = set(JOINT_MAPS)
-    abb = {name for name in (*OPW_SPECS, *GOFA_SPECS) if name.startswith(("irb", "crb"))}
-    makes: dict[str, set[str]] = {
-        "ur": set(UR_SPECS),
-        "kuka": set(OPW_SPECS) - fanuc - abb,
-        "fanuc": fanuc,
-        "abb": abb,
-    }
-    if model not in makes[kind]:
-        other = next((k for k, specs in makes.items() if model in specs), None)
-        hint = f"; run it with --robot {other}" if other else ""
-        raise ProgramError(
-            f"field cell.robot: {model!r} is not {'an' if kind == 'abb' else 'a'} {kind.upper()} arm the "
-            "demo's virtual controller can "
-            f"run (expected one of {', '.join(sorted(makes[kind]))}){hint}",
-            file=str(program_path),
-        )
-
-
-def _start_virtual_ur(
-    stack: contextlib.ExitStack[Any], host: str, traj: JointTrajectory
-) -> tuple[RobotDriver, str, None]:
-    """The virtual UR controller (own process) and the UR driver connected to it (registry path)."""
-    from weldcell.drivers.ur.virtual_controller import Ports, start_virtual_controller
-    from weldcell.drivers.ur.virtual_core import CoreConfig
-
-    core = CoreConfig(arm=traj.robot, q_home=tuple(float(x) for x in traj.q[0]))
-    with _children_ignore_sigint():
-        ur = stack.enter_context(
-            start_virtual_controller(host, core, ports=Ports(0, 0, 0, 0, 0), log_level=logging.ERROR)
-        )
-    url = f"ur://{host}:{ur.ports.rtde}"
-    robot = connect_cell_robot(
-        url, traj.robot, power_on=True, dashboard_port=ur.ports.dashboard, script_port=ur.ports.secondary
-    )
-    stack.callback(robot.close)
-    return robot, f"{url} (RTDE {ur.ports.rtde})", None
-
-
-def _free_udp_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
-def _start_virtual_krc(
-    stack: contextlib.ExitStack[Any], host: str, traj: JointTrajectory, cycle: float
-) -> tuple[RobotDriver, str, Any]:
-    """The virtual KRC (own process, standing at the trajectory's first sample as the exported KRL
-    program's ``PTP XSTART`` leaves it) and the RSI driver it sends its telegrams to (registry path).
-
-    The KRC's arc loopback answers DiO bit 0 (``$OUT[1]``, the robot's arc command) on DiL bit 0
-    after 50 ms, and reports its outputs in ``DoutW``.
-    """
-    import numpy as np
-
-    from weldcell.drivers.kuka.krc_process import virtual_krc_process
-    from weldcell.drivers.kuka.virtual_krc import KrcConfig
-
-    port = _free_udp_port(host)
-    config = KrcConfig(
-        robot=traj.robot,
-        sensor_host=host,
-        sensor_port=port,
-        bind_host=host,
-        cycle=cycle,
-        q_start_deg=tuple(float(v) for v in np.degrees(traj.q[0])),
-        arc_loopback=(0, 0, 0.05),
-    )
-    with _children_ignore_sigint():
-        krc = stack.enter_context(virtual_krc_process(config, log_level=logging.CRITICAL))
-    url = f"kuka-rsi://{host}:{port}?cycle_ms={config.cycle_ms}"
-    krc.go()  # the operator starts the KRL program: RSI_ON, RSI_MOVECORR
-    robot = connect_cell_robot(url, traj.robot, timeout=15.0)
-
-    def shutdown() -> None:  # the driver first: it ends the RSI session (Stop=1), then the KRC stops
-        robot.close()
-        krc.stop()
-
-    stack.callback(shutdown)
-    return robot, f"{url} (virtual KRC {traj.robot}, {config.cycle_ms} ms RSI cycle)", krc
-
-
-def _start_virtual_egm(
-    stack: contextlib.ExitStack[Any], host: str, traj: JointTrajectory
-) -> tuple[RobotDriver, str, Any]:
-    """The virtual ABB controller (own process, standing at the trajectory's first sample as the
-    RAPID program's ``MoveAbsJ`` before ``EGMRunJoint`` leaves it) and the EGM driver it sends its
-    ``EgmRobot`` messages to (registry path), 4 ms samples.
-
-    The controller's arc loopback answers output bit 0 (the RAPID side's arc DO) on input bit 0
-    after 50 ms, and reports its digital-output word back in every ``EgmRobot``.
-    """
-    import numpy as np
-
-    from weldcell.drivers.abb.egm_process import virtual_egm_process
-    from weldcell.drivers.abb.virtual_egm import VirtualEgmConfig
-
-    port = _free_udp_port(host)
-    config = VirtualEgmConfig(
-        robot=traj.robot,
-        sensor_host=host,
-        sensor_port=port,
-        bind_host=host,
-        q_start_deg=tuple(float(v) for v in np.degrees(traj.q[0])),
-        arc_loopback=(0, 0, 0.05),
-    )
-    with _children_ignore_sigint():
-        egm = stack.enter_context(virtual_egm_process(config, log_level=logging.CRITICAL))
-    url = f"abb-egm://{host}:{port}"
-    egm.go()  # the operator starts the RAPID program: EGMRunJoint
-    robot = connect_cell_robot(url, traj.robot, timeout=15.0)
-
-    def shutdown() -> None:  # the controller first: a sensor that stops answering ends the EGM session
-        egm.stop()
-        robot.close()
-
-    stack.callback(shutdown)
-    ms = round(config.cycle * 1000)
-    return robot, f"{url} (virtual ABB controller {traj.robot}, EGM joint mode, {ms} ms samples)", egm
-
-
-def _report_egm(egm: Any, robot: Any, log_path: Path | str, job_id: int, say: ProgressFn) -> None:
-    """Stop the virtual ABB controller and record what it saw (samples, missed replies, the arc
-    output's on intervals) in the job's weld log and the progress."""
-    status = egm.stop()
-    robot.close()
-    if status is None:
-        say(Progress("fault", "the virtual ABB controller ended without reporting its counters"))
-        return
-    on: list[tuple[float, float]] = []
-    t_on: float | None = None
-    for tm, dout in status.output_log:
-        t = tm / 1000.0
-        if dout & 1 and t_on is None:
-            t_on = t
-        elif not dout & 1 and t_on is not None:
-            on.append((t_on, t))
-            t_on = None
-    total = sum(b - a for a, b in on)
-    message = (
-        f"virtual ABB controller: {status.cycles} EGM samples, {status.missed} without a reply in time, "
-        f"arc output DO bit 0 on {len(on)} time(s) for {total:.1f} s in all"
-        + ("" if t_on is None else ", still on at the end")
-        + (f"; EGM ended: {status.stop_reason}" if status.stop_reason else "")
-    )
-    data = {
-        "cycles": status.cycles,
-        "accepted": status.accepted,
-        "missed": status.missed,
-        "clamped": status.clamped,
-        "arc_output_on_s": [[a, b] for a, b in on],
-        "stop_reason": status.stop_reason,
-    }
-    with WeldLog(log_path) as wlog:
-        wlog.add_event(job_id, "virtual_abb", message, data=data)
-    say(Progress("stage", message, data))
-
-
-#: Stream Motion silence [ms] after which the demo's driver faults (the driver's default is 100 ms): a
-#: loaded desktop running the whole virtual cell in Python can hold the controller's process longer
-#: than that. The virtual controller still coasts and stops after 120 ms without commands.
-DEMO_FANUC_SILENCE_MS = 300
-#: The demo's arc loopback on the virtual FANUC controller: the arc output DO[101] (the driver's
-#: ``arc_output`` 0 with ``do_first`` 101) answers on DI[101] (``arc_established_input`` 0) after 50 ms.
-FANUC_ARC_LOOPBACK = (101, 101, 0.05)
-
-
-def _start_virtual_fanuc(
-    stack: contextlib.ExitStack[Any], host: str, traj: JointTrajectory
-) -> tuple[RobotDriver, str, Any]:
-    """The virtual FANUC controller (own process, standing at the trajectory's first sample, its
-    ``IBGN start`` program running) and the Stream Motion driver connected to it (registry path)."""
-    from weldcell.drivers.fanuc.fanuc_process import virtual_fanuc_process
-    from weldcell.drivers.fanuc.joints import controller_deg_from_q, joint_map
-    from weldcell.drivers.fanuc.virtual_controller import VirtualFanucConfig
-
-    config = VirtualFanucConfig(
-        robot=traj.robot,
-        host=host,
-        port=0,
-        q_start_deg=tuple(float(v) for v in controller_deg_from_q(traj.q[0], joint_map(traj.robot))),
-        arc_loopback=FANUC_ARC_LOOPBACK,
-    )
-    with _children_ignore_sigint():
-        ctrl = stack.enter_context(virtual_fanuc_process(config, log_level=logging.CRITICAL))
-    url = f"fanuc://{host}:{ctrl.address[1]}?silence_ms={DEMO_FANUC_SILENCE_MS}"
-    robot = connect_cell_robot(url, traj.robot, timeout=15.0)
-
-    def shutdown() -> None:  # the driver first: it ends the stream (is_last_command, stop packet)
-        robot.close()
-        ctrl.stop()
-
-    stack.callback(shutdown)
-    return robot, f"{url} (virtual FANUC {traj.robot}, {config.cycle_ms} ms Stream Motion cycle)", ctrl
-
-
-def _report_fanuc(ctrl: Any, robot: Any, log_path: Path | str, job_id: int, say: ProgressFn) -> None:
-    """Stop the virtual FANUC controller and record what it saw (status cycles, commands, late and
-    double commands, the arc output's on intervals and the loopback input) in the weld log."""
-    robot.close()
-    status = ctrl.stop()
-    if status is None:
-        say(Progress("fault", "the virtual FANUC controller ended without reporting its counters"))
-        return
-    do_n = FANUC_ARC_LOOPBACK[0]
-    on: list[tuple[float, float]] = []
-    t_on: float | None = None
-    for t_ms, n, value in status.output_log:
-        if n != do_n:
-            continue
-        if value and t_on is None:
-            t_on = t_ms / 1000.0
-        elif not value and t_on is not None:
-            on.append((t_on, t_ms / 1000.0))
-            t_on = None
-    total = sum(b - a for a, b in on)
-    message = (
-        f"virtual FANUC: {status.cycles} status cycles, {status.commands} commands "
-        f"({status.stale} late, {status.double} double), arc output DO[{do_n}] on {len(on)} time(s) "
-        f"for {total:.1f} s in all"
-        + ("" if t_on is None else ", still on at the end")
-        + (f"; alarm: {status.alarm}" if status.alarm else "")
-        + (f"; {status.coast_stops} coast stop(s)" if status.coast_stops else "")
-    )
-    data = {
-        "cycles": status.cycles,
-        "commands": status.commands,
-        "stale": status.stale,
-        "double": status.double,
-        "coast_stops": status.coast_stops,
-        "alarm": status.alarm,
-        "arc_output_on_s": [[a, b] for a, b in on],
-    }
-    with WeldLog(log_path) as wlog:
-        wlog.add_event(job_id, "virtual_fanuc", message, data=data)
-    say(Progress("stage", message, data))
-
-
-def _report_krc(krc: Any, robot: Any, log_path: Path | str, job_id: int, say: ProgressFn) -> None:
-    """End the RSI session (closing the driver sends Stop=1: the KRC ends it like the exported STOP
-    object), stop the virtual KRC and record what it saw (cycles, late packets, the arc output's on
-    intervals, how RSI ended) in the job's weld log and the progress."""
-    end_robot_session(robot, log_path, job_id, say)
-    robot.close()
-    status = krc.stop()
-    if status is None:
-        say(Progress("fault", "the virtual KRC ended without reporting its counters"))
-        return
-    bit = 1
-    on: list[tuple[float, float]] = []
-    t_on: float | None = None
-    for ipoc, dout in status.output_log:
-        t = ipoc / 1000.0
-        if dout & bit and t_on is None:
-            t_on = t
-        elif not dout & bit and t_on is not None:
-            on.append((t_on, t))
-            t_on = None
-    total = sum(b - a for a, b in on)
-    message = (
-        f"virtual KRC: {status.cycles} RSI cycles, {status.late} late packet(s), "
-        f"arc output $OUT[1] on {len(on)} time(s) for {total:.1f} s in all"
-        + ("" if t_on is None else ", still on at the end")
-        + (f"; {status.stop_reason}" if status.ended_by_sensor else "")
-        + (
-            f"; RSI stopped: {status.stop_reason}"
-            if not status.running and status.stop_reason and not status.ended_by_sensor
-            else ""
-        )
-    )
-    data = {
-        "cycles": status.cycles,
-        "late": status.late,
-        "arc_output_on_s": [[a, b] for a, b in on],
-        "stop_reason": status.stop_reason,
-        "ended_by_sensor": status.ended_by_sensor,
-    }
-    with WeldLog(log_path) as wlog:
-        wlog.add_event(job_id, "virtual_krc", message, data=data)
-    say(Progress("stage", message, data))
-
-
 def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunResult:
     """Run a program or validated trajectory on a cell (see the module docstring).
 
@@ -1094,6 +619,7 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
     :class:`~weldcell.drivers.virtual.VirtualRobot` standing at the program's first sample.
     """
     from weldcell.drivers.powersource.modbus import parse_modbus_url
+    from weldcell.drivers.registry import default_connect_timeout, waiting_for
     from weldcell.trajectory.stamp import verify_stamp
 
     # both addresses and the job are checked before the (slow) planning, before the log and the
@@ -1154,26 +680,12 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
         program, traj = planned
         traj_path = job
     with contextlib.ExitStack() as stack:
-        if robot_url.scheme == "kuka-rsi":
-            wait = RSI_CONNECT_TIMEOUT if options.connect_timeout is None else options.connect_timeout
-            say(
-                Progress(
-                    "stage",
-                    f"waiting up to {wait:g} s for the robot's RSI telegrams on "
-                    f"{robot_url.host}:{robot_url.port or 59152}: start the RSI program on the controller "
-                    "(weldcell export --format kuka-rsi) …",
-                )
-            )
-        elif robot_url.scheme == "abb-egm":
-            wait = RSI_CONNECT_TIMEOUT if options.connect_timeout is None else options.connect_timeout
-            say(
-                Progress(
-                    "stage",
-                    f"waiting up to {wait:g} s for the controller's EGM messages on "
-                    f"{robot_url.host}:{robot_url.port or 6510}: start the RAPID program (EGMRunJoint) "
-                    "on the controller …",
-                )
-            )
+        hint = waiting_for(robot_url)
+        if hint is not None:
+            wait = options.connect_timeout
+            if wait is None:
+                wait = default_connect_timeout(robot_url.scheme, 15.0)
+            say(Progress("stage", f"waiting up to {wait:g} s for {hint} …"))
         robot = connect_cell_robot(
             robot_url.url,
             traj.robot,
@@ -1315,21 +827,15 @@ def program_for(traj: JointTrajectory, traj_path: Path) -> Any | None:
     return None
 
 
-def _start_viewer(traj_path: Path, program_path: Path) -> subprocess.Popen[bytes]:
-    """``weldcell view TRAJ --program PROGRAM`` in its own process (the pybullet GUI).
-
-    Started through the package's command line (``python -m weldcell``, the same entry point as the
-    ``weldcell`` console script) with the interpreter running now, so it works in any venv.
-    """
-    args = ["view", str(traj_path), "--program", str(program_path), "--no-validate"]
-    return subprocess.Popen([sys.executable, "-m", "weldcell", *args])
+#: Names that moved to :mod:`weldcell.app.demo` (the composition root of ``weldcell demo``), still
+#: importable from here for code written before the move. Resolved on first use, so that
+#: ``weldcell.cell`` itself never imports the layer above it.
+_MOVED_TO_APP = ("DEMO_PROGRAMS", "DemoOptions", "run_demo")
 
 
-def _stop_viewer(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(5.0)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(2.0)
+def __getattr__(name: str) -> Any:
+    if name in _MOVED_TO_APP:
+        import importlib
+
+        return getattr(importlib.import_module("weldcell.app.demo"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,20 +12,18 @@ import sys
 import typer
 
 from weldcell.cli import (
-    abb,
     calibrate,
     cell,
     check,
     examples,
     export,
-    fanuc,
-    kuka,
     plan,
     positioner,
     powersource,
     robot,
     seams,
     simulate,
+    vendors,
     warmup,
 )
 from weldcell.cli.common import console, exit_on_error
@@ -59,9 +57,7 @@ def _root(
 for _module in (check, plan, simulate, robot, export, powersource, cell, examples, warmup):
     _module.register(app)
 calibrate.register(app)  # weldcell calibrate tcp|frame|capture-virtual
-kuka.register(app)  # after robot: adds ``controller kuka-rsi`` to its controller group
-fanuc.register(app)  # after robot: adds ``controller fanuc``
-abb.register(app)  # after robot: adds ``controller abb-egm``
+vendors.register(app)  # after robot: each vendor's ``controller <name>`` from the vendor registry
 positioner.register(app)  # after robot: adds ``controller positioner``
 seams.register(app)  # ``seams detect``: seam candidates from CAD
 

@@ -407,11 +407,12 @@ def demo(
     gas_batch: str = GasBatchOption,
 ) -> None:
     """Run the whole virtual cell: robot controller + power source on loopback, plan, validate, weld."""
-    from weldcell.cell.demo import DEMO_PROGRAMS, DemoOptions, run_demo
+    from weldcell.app.demo import DemoOptions, demo_programs, run_demo
     from weldcell.errors import WeldcellError
 
-    if robot not in DEMO_PROGRAMS:
-        raise WeldcellError(f"--robot {robot!r}: expected one of {', '.join(DEMO_PROGRAMS)}")
+    programs = demo_programs()
+    if robot not in programs:
+        raise WeldcellError(f"--robot {robot!r}: expected one of {', '.join(programs)}")
     if rsi_cycle_ms not in (4, 12):
         raise WeldcellError(f"--rsi-cycle-ms {rsi_cycle_ms}: expected 4 (#IPO_FAST) or 12 (#IPO)")
     if db is not None:

@@ -4,36 +4,36 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
+from typing import cast
 
 import typer
 
 from weldcell.cli.common import console, exit_on_error, job_name
+from weldcell.drivers.registry import export_formats, resolve_target
+from weldcell.drivers.vendor import ExportRequest
 
 
-class ExportFormat(str, enum.Enum):
-    """Program formats ``weldcell export`` can write."""
-
-    URSCRIPT = "urscript"
-    KRL = "krl"
-    KUKA_RSI = "kuka-rsi"
-    FANUC_TP = "fanuc-tp"
-    RAPID = "rapid"
+def _format_enum() -> type[enum.Enum]:
+    """The program formats the registered vendors write (:func:`weldcell.drivers.registry.export_formats`)."""
+    names = list(export_formats())
+    members = {name.upper().replace("-", "_"): name for name in names}
+    return cast("type[enum.Enum]", enum.Enum("ExportFormat", members, type=str))
 
 
-def default_export_path(trajectory: Path, fmt: ExportFormat) -> Path:
+#: Program formats ``weldcell export`` can write, from the vendor registry (``urscript``, ``krl``, ...).
+ExportFormat = _format_enum()
+
+
+def default_export_path(trajectory: Path, fmt: enum.Enum | str) -> Path:
     """Where ``export`` writes without ``-o``: beside the trajectory, named after the job.
 
     ``weldcell-out/box_frame/trajectory.npz`` -> ``weldcell-out/box_frame/box_frame.script`` (urscript)
     or ``…/BOX_FRAME.LS`` (fanuc-tp), ``…/box_frame.mod`` (rapid), or the folder
-    ``weldcell-out/box_frame/krl/`` (krl; ``kuka-rsi/`` for the RSI files).
+    ``weldcell-out/box_frame/krl/`` (krl; ``kuka-rsi/`` for the RSI files): each format's
+    ``default_name`` in its vendor's registration.
     """
-    if fmt is ExportFormat.URSCRIPT:
-        return trajectory.parent / f"{job_name(trajectory)}.script"
-    if fmt is ExportFormat.FANUC_TP:
-        return trajectory.parent / f"{job_name(trajectory).upper()}.LS"
-    if fmt is ExportFormat.RAPID:
-        return trajectory.parent / f"{job_name(trajectory)}.mod"
-    return trajectory.parent / fmt.value
+    name = fmt.value if isinstance(fmt, enum.Enum) else fmt
+    return export_formats()[name].default_path(trajectory, job_name(trajectory))
 
 
 def register(app: typer.Typer) -> None:
@@ -42,7 +42,9 @@ def register(app: typer.Typer) -> None:
     @app.command("export")
     def export_cmd(
         trajectory: Path = typer.Argument(..., help="Trajectory file (.npz) from 'weldcell plan'."),
-        fmt: ExportFormat = typer.Option(ExportFormat.URSCRIPT, "--format", "-f", help="Program format."),
+        fmt: ExportFormat = typer.Option(  # type: ignore[valid-type]
+            "urscript", "--format", "-f", help="Program format (from the registered vendors)."
+        ),
         output: Path | None = typer.Option(
             None,
             "--output",
@@ -97,95 +99,25 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write TRAJECTORY as URScript: movel/movec welds, blended movej transits, weld parameters."""
         with exit_on_error():
+            name = fmt.value  # type: ignore[attr-defined]
             if output is None:
-                output = default_export_path(trajectory, fmt)
-            if fmt is ExportFormat.RAPID:  # ABB: one RAPID module with Arc instructions and weld data
-                from weldcell.drivers.abb.rapid_export import export_for_cli as rapid_for_cli
-                from weldcell.trajectory.stamp import FROM_ENVIRONMENT
-
-                for line in rapid_for_cli(
-                    trajectory,
-                    output,
-                    program=program,
-                    force_unvalidated=force_unvalidated,
-                    stamp_key=FROM_ENVIRONMENT if stamp_key is None else stamp_key,
-                ):
-                    console.print(line)
-                return
-            if fmt is ExportFormat.FANUC_TP:  # FANUC: one ASCII .LS program
-                from weldcell.drivers.fanuc.tp_export import export_for_cli as tp_export
-
-                for line in tp_export(trajectory, output, program, force_unvalidated, stamp_key):
-                    console.print(line)
-                return
-            if (
-                fmt is not ExportFormat.URSCRIPT
-            ):  # KUKA: .src/.dat (krl) or the RSI files (kuka-rsi) into a folder
-                from weldcell.drivers.kuka.krl_export import export_for_cli
-                from weldcell.trajectory.stamp import FROM_ENVIRONMENT
-
-                key = FROM_ENVIRONMENT if stamp_key is None else stamp_key
-                for line in export_for_cli(
-                    fmt.value, trajectory, output, arc_do=arc_do, arc_di=arc_di, sensor_url=sensor_url,
-                    force_unvalidated=force_unvalidated, stamp_key=key,
-                ):  # fmt: skip
-                    console.print(line)
-                return
-            from weldcell.drivers.powersource.io import IoMap
-            from weldcell.drivers.ur.export import UrExportOptions, export_urscript
-
-            prog = None
-            if program is not None and weld_parameters:
-                from weldcell.program import load_program
-
-                prog = load_program(program)
-            options = UrExportOptions(
+                output = default_export_path(trajectory, name)
+            request = ExportRequest(
+                trajectory=trajectory,
+                output=output,
+                program=program,
+                weld_parameters=weld_parameters,
+                use_jobs=use_jobs,
                 arc_do=arc_do,
                 arc_di=arc_di,
                 arc_timeout=arc_timeout,
                 transit_tolerance=transit_tolerance,
-                transit_corridor=max(3e-3, 3 * transit_tolerance),
                 max_lines=max_lines,
                 split=split,
-                io_map=IoMap(arc_on=arc_do, arc_established=arc_di),
-                use_jobs=use_jobs,
-            )
-            from weldcell.trajectory.stamp import FROM_ENVIRONMENT
-
-            s = export_urscript(
-                trajectory,
-                output,
-                options,
                 force_unvalidated=force_unvalidated,
-                program=prog,
-                weld_parameters=weld_parameters,
-                stamp_key=FROM_ENVIRONMENT if stamp_key is None else stamp_key,
+                stamp_key=stamp_key,
+                sensor_url=sensor_url,
             )
-            if force_unvalidated:
-                console.print("[yellow]warning:[/] exported without checking the validation stamp")
-            if not s.weld_parameters:
-                console.print(
-                    "[yellow]warning:[/] no weld parameters in the program: set them on the power source"
-                )
-            files = ", ".join(str(p) for p in s.parts)
-            console.print(
-                f"wrote [bold]{files}[/] ({fmt.value}): {s.lines} lines, {s.n_bytes / 1024:.0f} KiB"
-                + (f" in {len(s.parts)} programs (run them in order)" if len(s.parts) > 1 else "")
-            )
-            console.print(
-                f"estimated cycle time {s.cycle_time:.1f} s (planned {s.planned_cycle_time:.1f} s, "
-                f"{100 * (s.cycle_time / s.planned_cycle_time - 1):+.1f} %); "
-                f"{s.movej} movej, {s.movel} movel, {s.movec} movec, {s.servoj} servoj"
-            )
-            for r in s.seam_reports:
-                extra = f"; not sent (no I/O channel): {', '.join(r.unsent)}" if r.unsent else ""
-                console.print(
-                    f"  seam {r.seam_id}: {r.mode}, {r.moves} moves, "
-                    f"path within {r.deviation * 1e3:.3f} mm{extra}"
-                )
-                if r.nominal_mismatch > options.weld_tolerance:
-                    console.print(
-                        f"  [yellow]warning:[/] seam {r.seam_id}: the planned joints reach the nominal "
-                        "torch poses "
-                        f"only within {r.nominal_mismatch * 1e3:.3f} mm on this controller's kinematics"
-                    )
+            writer = resolve_target(export_formats()[name].writer, f"export format {name!r}")
+            for line in writer(name, request):
+                console.print(line)

@@ -9,28 +9,69 @@
 See ``docs/drivers.md`` and ``docs/powersource.md``.
 """
 
-from weldcell.drivers.base import (
-    ExecutionHandle,
-    ExecutionOutcome,
-    ExecutionResult,
-    JointLimits,
-    Progress,
-    RobotDriver,
-    RobotMode,
-    RobotState,
-    SafetyStatus,
-    check_trajectory_limits,
-    joint_move,
-)
-from weldcell.drivers.powersource import (
-    IoPowerSource,
-    ModbusPowerSource,
-    PowerSource,
-    PowerSourceStatus,
-    WeldParams,
-)
-from weldcell.drivers.ur import URDriver, URDriverConfig, start_virtual_controller
-from weldcell.drivers.virtual import ArcLoopback, VirtualRobot
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from weldcell.drivers.base import (
+        ExecutionHandle,
+        ExecutionOutcome,
+        ExecutionResult,
+        JointLimits,
+        Progress,
+        RobotDriver,
+        RobotMode,
+        RobotState,
+        SafetyStatus,
+        check_trajectory_limits,
+        joint_move,
+    )
+    from weldcell.drivers.powersource import (
+        IoPowerSource,
+        ModbusPowerSource,
+        PowerSource,
+        PowerSourceStatus,
+        WeldParams,
+    )
+    from weldcell.drivers.ur import URDriver, URDriverConfig, start_virtual_controller
+    from weldcell.drivers.virtual import ArcLoopback, VirtualRobot
+
+#: Where each public name lives: imported on first use (PEP 562), so that importing a vendor package
+#: or the registry (``weldcell controller …``, ``weldcell --help``) loads neither numpy nor the UR code.
+_LAZY = {
+    **dict.fromkeys(
+        (
+            "ExecutionHandle",
+            "ExecutionOutcome",
+            "ExecutionResult",
+            "JointLimits",
+            "Progress",
+            "RobotDriver",
+            "RobotMode",
+            "RobotState",
+            "SafetyStatus",
+            "check_trajectory_limits",
+            "joint_move",
+        ),
+        "weldcell.drivers.base",
+    ),
+    **dict.fromkeys(
+        ("IoPowerSource", "ModbusPowerSource", "PowerSource", "PowerSourceStatus", "WeldParams"),
+        "weldcell.drivers.powersource",
+    ),
+    **dict.fromkeys(("URDriver", "URDriverConfig", "start_virtual_controller"), "weldcell.drivers.ur"),
+    **dict.fromkeys(("ArcLoopback", "VirtualRobot"), "weldcell.drivers.virtual"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ArcLoopback",

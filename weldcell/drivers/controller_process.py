@@ -23,6 +23,7 @@ import logging
 import multiprocessing as mp
 import os
 import queue
+import socket
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
@@ -186,3 +187,10 @@ def controller_process(
             if proc.is_alive():
                 proc.kill()
                 proc.join(2.0)
+
+
+def free_udp_port(host: str) -> int:
+    """A UDP port on ``host`` that was free a moment ago (for a virtual controller's sensor address)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])

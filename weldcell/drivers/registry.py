@@ -15,6 +15,14 @@ Third-party drivers register themselves through the entry-point group ``weldcell
     fanuc-sm = "weldcell_fanuc.driver:FanucDriver"
 
 Built-in schemes win over entry points of the same name (a plug-in cannot hijack ``ur://``).
+
+**Vendors.** A vendor package (``weldcell/drivers/<vendor>/``) registers everything it brings in one
+:class:`~weldcell.drivers.vendor.Vendor` value: its URL schemes and drivers, its virtual controller
+command (``weldcell controller <name>``), its export formats (``weldcell export --format``) and its
+virtual cell for ``weldcell demo --robot <vendor>``. :data:`BUILTIN_VENDORS` lists the built-in ones
+(one line each); third-party packages add theirs through the entry-point group
+``weldcell.vendors`` (value ``"package.plugin:VENDOR"``). The command line and the application layer
+look them up with :func:`vendors`, :func:`vendor` and :func:`export_formats`.
 """
 
 from __future__ import annotations
@@ -26,10 +34,11 @@ from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, Protocol, cast
 from urllib.parse import parse_qsl, urlsplit
 
-from weldcell.drivers.base import RobotDriver
+from weldcell.drivers.vendor import ProgramFormat, Vendor
 from weldcell.errors import DriverError
 
 if TYPE_CHECKING:
+    from weldcell.drivers.base import RobotDriver
     from weldcell.drivers.positioner.base import PositionerPort
 
 log = logging.getLogger(__name__)
@@ -37,13 +46,21 @@ log = logging.getLogger(__name__)
 #: Entry-point group third-party robot drivers register under (name = URL scheme).
 ENTRY_POINT_GROUP = "weldcell.robot_drivers"
 
-#: Built-in drivers: URL scheme -> "module:attribute" (imported only when the scheme is used).
+#: Entry-point group third-party vendor packages register under (value = ``"module:VENDOR"``).
+VENDOR_ENTRY_POINT_GROUP = "weldcell.vendors"
+
+#: Built-in vendor packages: name -> "module:attribute" of their :class:`Vendor` (one line per vendor).
+BUILTIN_VENDORS: dict[str, str] = {
+    "ur": "weldcell.drivers.ur.plugin:VENDOR",
+    "kuka": "weldcell.drivers.kuka.plugin:VENDOR",
+    "fanuc": "weldcell.drivers.fanuc.plugin:VENDOR",
+    "abb": "weldcell.drivers.abb.plugin:VENDOR",
+}
+
+#: Built-in drivers of no vendor: URL scheme -> "module:attribute" (imported only when used). The
+#: vendors' schemes come from their :class:`Vendor` (see :func:`driver_table`).
 BUILTIN_DRIVERS: dict[str, str] = {
-    "ur": "weldcell.drivers.registry:ur_driver_from_url",
     "virtual": "weldcell.drivers.registry:virtual_robot_from_url",
-    "kuka-rsi": "weldcell.drivers.kuka.driver:RsiDriver",
-    "fanuc": "weldcell.drivers.fanuc.driver:FanucDriver",
-    "abb-egm": "weldcell.drivers.abb.driver:EgmDriver",
 }
 
 
@@ -112,12 +129,102 @@ def _plugin_table() -> dict[str, str]:
     return table
 
 
+def resolve_target(target: str, what: str) -> Any:
+    """Import ``"module:attribute"`` and return the attribute.
+
+    Raises:
+        DriverError: a malformed target, a module that cannot be imported, a missing attribute
+            (``what`` names the registration in the message).
+    """
+    module_name, _, attr = target.partition(":")
+    if not module_name or not attr:
+        raise DriverError(f"{what} is registered as {target!r}: expected 'module:attribute'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise DriverError(f"{what}: cannot import {module_name!r} ({err})") from err
+    try:
+        return getattr(module, attr)
+    except AttributeError as err:
+        raise DriverError(f"{what}: module {module_name!r} has no attribute {attr!r}") from err
+
+
+def _load_vendor(name: str, target: str) -> Vendor:
+    spec = resolve_target(target, f"vendor {name!r}")
+    if not isinstance(spec, Vendor):
+        raise DriverError(f"vendor {name!r}: {target} is {type(spec).__name__}, not a weldcell Vendor")
+    if spec.name != name:
+        raise DriverError(f"vendor {name!r}: {target} describes vendor {spec.name!r}")
+    return spec
+
+
+def _builtin_vendors() -> dict[str, Vendor]:
+    return {name: _load_vendor(name, target) for name, target in BUILTIN_VENDORS.items()}
+
+
+def vendors() -> dict[str, Vendor]:
+    """All vendors by name: the built-in ones plus installed plug-ins (built-ins win on a name clash).
+
+    Raises:
+        DriverError: a registration that cannot be loaded.
+    """
+    table: dict[str, Vendor] = {}
+    for ep in entry_points(group=VENDOR_ENTRY_POINT_GROUP):
+        name = ep.name.lower()
+        if name in BUILTIN_VENDORS:
+            log.warning(
+                "entry point %r of %s is ignored: the vendor is built in", name, VENDOR_ENTRY_POINT_GROUP
+            )
+            continue
+        table[name] = _load_vendor(name, ep.value)
+    table.update(_builtin_vendors())
+    return table
+
+
+def vendor(name: str) -> Vendor:
+    """The vendor registered as ``name``.
+
+    Raises:
+        DriverError: no such vendor (the message lists the known ones).
+    """
+    table = vendors()
+    if name not in table:
+        raise DriverError(f"vendor {name!r}: expected one of {', '.join(sorted(table))}")
+    return table[name]
+
+
+def export_formats() -> dict[str, ProgramFormat]:
+    """All offline program formats by name, from the registered vendors.
+
+    Raises:
+        DriverError: two vendors register the same format name.
+    """
+    formats: dict[str, ProgramFormat] = {}
+    owner: dict[str, str] = {}
+    for v in vendors().values():
+        for fmt in v.exports:
+            if fmt.name in formats:
+                raise DriverError(
+                    f"export format {fmt.name!r} is registered by both {owner[fmt.name]!r} and {v.name!r}"
+                )
+            formats[fmt.name] = fmt
+            owner[fmt.name] = v.name
+    return formats
+
+
 def driver_table() -> dict[str, str]:
-    """All known schemes -> ``"module:attribute"``: the built-ins plus installed plug-ins."""
+    """All known schemes -> ``"module:attribute"``: the built-ins, the vendors' and installed plug-ins."""
     table = _plugin_table()
-    for scheme in table.keys() & BUILTIN_DRIVERS.keys():
+    builtin = dict(BUILTIN_DRIVERS)
+    for v in _builtin_vendors().values():
+        builtin.update(v.drivers)
+    for scheme in table.keys() & builtin.keys():
         log.warning("entry point %r of %s is ignored: the scheme is built in", scheme, ENTRY_POINT_GROUP)
-    table.update(BUILTIN_DRIVERS)
+    for name, v in vendors().items():
+        if name not in BUILTIN_VENDORS:
+            for scheme, target in v.drivers.items():
+                table.setdefault(scheme, target)
+    table.update(builtin)
     return table
 
 
@@ -127,19 +234,9 @@ def known_schemes() -> list[str]:
 
 
 def _resolve(scheme: str, target: str) -> DriverFactory:
-    module_name, _, attr = target.partition(":")
-    if not module_name or not attr:
-        raise DriverError(f"robot driver {scheme!r} is registered as {target!r}: expected 'module:attribute'")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as err:
-        raise DriverError(f"robot driver {scheme!r}: cannot import {module_name!r} ({err})") from err
-    try:
-        obj = getattr(module, attr)
-    except AttributeError as err:
-        raise DriverError(
-            f"robot driver {scheme!r}: module {module_name!r} has no attribute {attr!r}"
-        ) from err
+    obj = resolve_target(target, f"robot driver {scheme!r}")
+    from weldcell.drivers.base import RobotDriver
+
     if isinstance(obj, type):
         if not issubclass(obj, RobotDriver):
             raise DriverError(f"robot driver {scheme!r}: {target} is not a RobotDriver subclass")
@@ -154,6 +251,44 @@ def _resolve(scheme: str, target: str) -> DriverFactory:
     return cast(DriverFactory, obj)
 
 
+def driver_target(scheme: str) -> Any:
+    """The driver class or factory registered for ``scheme`` (imported now; nothing is built).
+
+    Raises:
+        DriverError: an unknown scheme (the message lists the known ones) or a bad registration.
+    """
+    table = BUILTIN_DRIVERS if scheme in BUILTIN_DRIVERS else driver_table()
+    if scheme not in table:
+        raise DriverError(f"no driver for scheme {scheme!r}; known schemes: {', '.join(sorted(table))}")
+    return resolve_target(table[scheme], f"robot driver {scheme!r}")
+
+
+def check_url_settings(url: RobotUrl) -> None:
+    """Check the settings of a parsed robot URL with its driver, if the driver can (``check_url``).
+
+    Nothing connects; the driver class is imported.
+
+    Raises:
+        DriverError: what the driver finds wrong with the URL.
+    """
+    check = getattr(driver_target(url.scheme), "check_url", None)
+    if check is not None:
+        check(url)
+
+
+def default_connect_timeout(scheme: str, fallback: float) -> float:
+    """The connection time-out [s] the driver of ``scheme`` asks for (``default_connect_timeout``),
+    else ``fallback``."""
+    value = getattr(driver_target(scheme), "default_connect_timeout", None)
+    return fallback if value is None else float(value)
+
+
+def waiting_for(url: RobotUrl) -> str | None:
+    """What connecting to ``url`` waits for, for the operator (the driver's ``waiting_for``), or None."""
+    describe = getattr(driver_target(url.scheme), "waiting_for", None)
+    return None if describe is None else cast("str | None", describe(url))
+
+
 def driver_for_url(url: str, **options: Any) -> RobotDriver:
     """Build (but do not connect) the driver registered for the scheme of ``url``.
 
@@ -166,7 +301,9 @@ def driver_for_url(url: str, **options: Any) -> RobotDriver:
             imported, or options the driver rejects.
     """
     parsed = parse_robot_url(url)
-    table = driver_table()
+    # the vendor-less built-ins first: building a virtual robot loads no vendor package at all
+    target = BUILTIN_DRIVERS.get(parsed.scheme)
+    table = BUILTIN_DRIVERS if target is not None else driver_table()
     target = table.get(parsed.scheme)
     if target is None:
         raise DriverError(
@@ -181,6 +318,8 @@ def driver_for_url(url: str, **options: Any) -> RobotDriver:
         raise DriverError(
             f"robot address {url!r}: the {parsed.scheme!r} driver rejects the options: {err}"
         ) from err
+    from weldcell.drivers.base import RobotDriver
+
     if not isinstance(driver, RobotDriver):
         raise DriverError(
             f"robot driver {parsed.scheme!r}: {target} returned {type(driver).__name__}, not a RobotDriver"

@@ -96,6 +96,59 @@ def _origin(elem: ET.Element | None) -> NDArrayF:
     return se3_from_xyz_rpy(_floats(elem.get("xyz"), 3), _floats(elem.get("rpy"), 3))
 
 
+@dataclass(frozen=True)
+class UrdfJoint:
+    """One URDF joint as read (any type; the tree form of :func:`read_urdf_tree`).
+
+    Attributes:
+        name: Joint name.
+        kind: URDF joint type (``"revolute"``, ``"continuous"``, ``"fixed"``, ...).
+        parent: Parent link name.
+        child: Child link name.
+        T_parent_child: The joint origin (child frame in the parent link frame at q = 0), shape (4, 4).
+        axis: Unit joint axis in the child frame, shape (3,).
+    """
+
+    name: str
+    kind: str
+    parent: str
+    child: str
+    T_parent_child: NDArrayF
+    axis: NDArrayF
+
+
+def read_urdf_tree(path: Path) -> tuple[str, dict[str, UrdfJoint]]:
+    """The whole link tree of a URDF: its root link and every joint, by child link name.
+
+    Raises:
+        ModelError: the file cannot be parsed, or it has not exactly one root link.
+    """
+    try:
+        root_el = ET.parse(path).getroot()
+    except (OSError, ET.ParseError) as err:
+        raise ModelError(f"{path}: cannot read robot URDF ({err})") from err
+    links = [el.get("name", "") for el in root_el.findall("link")]
+    by_child: dict[str, UrdfJoint] = {}
+    for j in root_el.findall("joint"):
+        child = j.find("child")
+        parent = j.find("parent")
+        if child is None or parent is None:
+            continue
+        ax = _floats(_attr(j, "axis", "xyz", "1 0 0"), 3)
+        by_child[child.get("link", "")] = UrdfJoint(
+            name=j.get("name", ""),
+            kind=j.get("type", "fixed"),
+            parent=parent.get("link", ""),
+            child=child.get("link", ""),
+            T_parent_child=_origin(j.find("origin")),
+            axis=ax / max(float(np.linalg.norm(ax)), 1e-12),
+        )
+    roots = [name for name in links if name not in by_child]
+    if len(roots) != 1:
+        raise ModelError(f"{path}: expected one root link, found {roots}")
+    return roots[0], by_child
+
+
 def capsule_from_collision(link: str, coll: ET.Element, name: str) -> Capsule | None:
     """The smallest-axis capsule containing one URDF ``<collision>`` primitive (None for meshes)."""
     T = _origin(coll.find("origin"))

@@ -1,5 +1,8 @@
 """A serial/tree kinematic chain read from a robot's URDF, in the form the numba kernels use.
 
+The URDF is read by the kinematics layer (:func:`weldcell.kinematics.urdf.read_urdf_tree`, the one URDF
+reader); this module only orders the tree and matches it to ``Robot.fk``.
+
 The chain is expressed in the robot ``base`` frame (the controller Base frame that ``Robot.fk`` uses):
 the offset between the URDF root link and ``base`` and the link that is the ``flange`` are found by
 matching the chain against ``robot.fk`` at random configurations, so the chain never disagrees with
@@ -9,7 +12,6 @@ the kinematics module about frames.
 from __future__ import annotations
 
 import logging
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +20,8 @@ import numpy as np
 import numpy.typing as npt
 
 from weldcell.errors import ModelError
-from weldcell.spatial import invert_transforms, se3_from_xyz_rpy
+from weldcell.kinematics.urdf import read_urdf_tree
+from weldcell.spatial import invert_transforms
 
 if TYPE_CHECKING:
     from weldcell.kinematics import Robot
@@ -68,44 +71,6 @@ class KinematicChain:
         return group
 
 
-def _floats(text: str | None, default: tuple[float, ...]) -> NDArrayF:
-    if not text:
-        return np.array(default, dtype=np.float64)
-    return np.array([float(x) for x in text.split()], dtype=np.float64)
-
-
-def _parse_urdf(path: Path) -> tuple[str, dict[str, tuple[str, str, str, NDArrayF, NDArrayF]]]:
-    """Root link name and joints by child link: (joint name, type, parent, T_parent_child, axis)."""
-    try:
-        root_el = ET.parse(path).getroot()
-    except (OSError, ET.ParseError) as err:
-        raise ModelError(f"{path}: cannot read robot URDF ({err})") from err
-    links = [el.get("name", "") for el in root_el.findall("link")]
-    by_child: dict[str, tuple[str, str, str, NDArrayF, NDArrayF]] = {}
-    for j in root_el.findall("joint"):
-        child = j.find("child")
-        parent = j.find("parent")
-        if child is None or parent is None:
-            continue
-        org = j.find("origin")
-        xyz = _floats(org.get("xyz") if org is not None else None, (0.0, 0.0, 0.0))
-        rpy = _floats(org.get("rpy") if org is not None else None, (0.0, 0.0, 0.0))
-        ax_el = j.find("axis")
-        ax = _floats(ax_el.get("xyz") if ax_el is not None else None, (1.0, 0.0, 0.0))
-        ax = ax / max(float(np.linalg.norm(ax)), 1e-12)
-        by_child[child.get("link", "")] = (
-            j.get("name", ""),
-            j.get("type", "fixed"),
-            parent.get("link", ""),
-            se3_from_xyz_rpy(xyz, rpy),
-            ax,
-        )
-    roots = [name for name in links if name not in by_child]
-    if len(roots) != 1:
-        raise ModelError(f"{path}: expected one root link, found {roots}")
-    return roots[0], by_child
-
-
 def chain_from_robot(robot: Robot, rng: np.random.Generator | None = None) -> KinematicChain:
     """Build the chain of ``robot`` (a ``weldcell.kinematics.Robot``) from its URDF.
 
@@ -114,7 +79,8 @@ def chain_from_robot(robot: Robot, rng: np.random.Generator | None = None) -> Ki
             matches ``robot.fk``.
     """
     rng = rng if rng is not None else np.random.default_rng(0)
-    root, by_child = _parse_urdf(Path(robot.urdf_path))
+    root, joints = read_urdf_tree(Path(robot.urdf_path))
+    by_child = {c: (j.name, j.kind, j.parent, j.T_parent_child, j.axis) for c, j in joints.items()}
     joint_names = list(robot.joint_names)
     # topological order by walking up from every link
     order: list[str] = []

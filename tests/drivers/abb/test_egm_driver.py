@@ -5,9 +5,6 @@ logic with the peer's protobuf classes for every byte on the wire, in its own pr
 
 from __future__ import annotations
 
-import json
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -18,14 +15,14 @@ from typing import Any
 import numpy as np
 import pytest
 from abb_helpers import Validated
-from stamp_helpers import stamp_for_test
+from streaming_helpers import JsonLinePeer, free_udp_port, settled_q, stamped_move
 from test_driver_contract import DriverContract
 
 from weldcell.drivers.abb.config import EgmConfig, EgmConfigError
 from weldcell.drivers.abb.driver import EgmDriver
-from weldcell.drivers.base import ExecutionOutcome, RobotDriver, joint_move
+from weldcell.drivers.base import ExecutionOutcome, RobotDriver
 from weldcell.errors import DriverFaultError, DriverTimeoutError
-from weldcell.trajectory import load_trajectory, save_trajectory
+from weldcell.trajectory import load_trajectory
 
 pytest.importorskip("abb_robot_client._egm_protobuf.egm_pb2", reason="abb-robot-client==0.4.0 (test extra)")
 
@@ -35,13 +32,7 @@ Q0_DEG = (0.0, 10.0, -10.0, 0.0, 60.0, 0.0)
 SILENCE = 3.0  # [s] generous: the machine running the tests is shared and sometimes stalls processes
 
 
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class PeerRobot:
+class PeerRobot(JsonLinePeer):
     """The test robot (peer-encoded virtual ABB controller) in a child process."""
 
     def __init__(self, port: int, start_deg: Any = Q0_DEG, din: int = 5, comm_timeout: float = 1.0) -> None:
@@ -51,38 +42,9 @@ class PeerRobot:
             str(comm_timeout),
             "--start-deg=" + ",".join(f"{v:.12f}" for v in start_deg),
         ]
-        self.proc = subprocess.Popen(
-            args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        hello = self._read()
-        assert hello.get("ready"), hello
-        self.address = tuple(hello["address"])
-
-    def _read(self) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        while True:
-            line = self.proc.stdout.readline()
-            if not line:
-                err = self.proc.stderr.read() if self.proc.stderr else ""
-                raise AssertionError(f"EGM test robot exited: {err[-1500:]}")
-            if line.startswith("{"):
-                return dict(json.loads(line))
-
-    def status(self) -> dict[str, Any]:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write("status\n")
-        self.proc.stdin.flush()
-        return self._read()
-
-    def stop(self) -> dict[str, Any]:
-        assert self.proc.stdin is not None
-        if self.proc.poll() is not None:
-            return {}
-        self.proc.stdin.write("stop\n")
-        self.proc.stdin.flush()
-        out = self._read()
-        self.proc.wait(30)
-        return out
+        super().__init__(args, "EGM test robot")
+        assert self.hello.get("ready"), self.hello
+        self.address = tuple(self.hello["address"])
 
 
 def start_both(d: EgmDriver, **robot_kw: Any) -> PeerRobot:
@@ -130,21 +92,6 @@ def pair(shared_robot: tuple[int, PeerRobot]) -> Iterator[tuple[EgmDriver, PeerR
         yield d, robot
     finally:
         d.close()
-
-
-def stamped_move(d: RobotDriver, tmp: Path, delta: float, speed: float = 0.3) -> tuple[object, Path]:
-    q = d.state().q
-    traj = joint_move(d.robot, q, q + delta, d.dt, speed_fraction=speed)
-    p = tmp / f"move_{delta:+.3f}.npz"
-    save_trajectory(traj, p)
-    stamp_for_test(p, traj)
-    return traj, p
-
-
-def settled_q(d: EgmDriver) -> np.ndarray:
-    """Joint feedback a few samples after an execution ended (the plant lags one sample)."""
-    time.sleep(10 * d.config.cycle)
-    return d.state().q
 
 
 class TestEgmDriverContract(DriverContract):

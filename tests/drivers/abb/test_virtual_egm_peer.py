@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
+from streaming_helpers import free_udp_port
 
 from weldcell.drivers.abb.virtual_egm import VirtualEgm, VirtualEgmConfig
 from weldcell.errors import WeldcellError
@@ -20,12 +20,6 @@ from weldcell.kinematics import load_robot
 egm_mod = pytest.importorskip("abb_robot_client.egm", reason="abb-robot-client==0.4.0 (test extra)")
 
 START = (10.0, 5.0, -5.0, 20.0, 45.0, -30.0)
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from fanuc_helpers import PROGRAM, Validated, run_cli_inprocess
+from fanuc_helpers import PROGRAM
+from streaming_helpers import Validated, plan_and_validate
 
 
 @pytest.fixture(scope="session")
 def arcmate_validated(tmp_path_factory: pytest.TempPathFactory) -> Validated:
     """Plan (``weldcell plan``) and validate (``weldcell validate``) the ARC Mate example program."""
-    out = tmp_path_factory.mktemp("arcmate")
-    code, plan = run_cli_inprocess("plan", str(PROGRAM), "-o", str(out))
-    assert code == 0, plan[-3000:]
-    traj = out / "trajectory.npz"
-    code, val = run_cli_inprocess(
-        "validate", str(traj), "-p", str(PROGRAM), "-o", str(out / "validation"), "--no-images"
-    )
-    assert code == 0, val[-3000:]
-    return Validated(PROGRAM, traj, plan, val)
+    return plan_and_validate(PROGRAM, tmp_path_factory.mktemp("arcmate"), in_process=True)

@@ -17,14 +17,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fanuc_helpers import Validated
-from stamp_helpers import stamp_for_test
+from streaming_helpers import stamped_move
 
 from weldcell.drivers.base import ExecutionOutcome, joint_move
 from weldcell.drivers.fanuc.config import FanucConfig
 from weldcell.drivers.fanuc.driver import FanucDriver
 from weldcell.drivers.fanuc.joints import controller_deg_from_q
 from weldcell.errors import DriverFaultError, StampError
-from weldcell.trajectory import JointTrajectory, load_trajectory, save_trajectory
+from weldcell.trajectory import load_trajectory, save_trajectory
 
 airo = pytest.importorskip("airo_fanuc.testing", reason="airo-fanuc==0.1.0 (test extra)")
 
@@ -55,17 +55,6 @@ def rig() -> Iterator[tuple[FanucDriver, object]]:
         fake.close()
     # every packet the driver sent passed the fake's strict checks (also the clean stop at close)
     assert fake.violations == []
-
-
-def stamped_move(
-    d: FanucDriver, tmp: Path, delta: np.ndarray, speed: float = 0.3
-) -> tuple[JointTrajectory, Path]:
-    q = d.state().q
-    traj = joint_move(d.robot, q, q + delta, d.dt, speed_fraction=speed)
-    p = tmp / "move.npz"
-    save_trajectory(traj, p)
-    stamp_for_test(p, traj)
-    return traj, p
 
 
 def wait_settled(d: FanucDriver, q: np.ndarray, tol: float = 1e-3, timeout: float = 3.0) -> None:

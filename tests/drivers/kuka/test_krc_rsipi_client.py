@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from streaming_helpers import free_udp_port
 
 from weldcell.drivers.kuka.config import RsiConfig
 from weldcell.drivers.kuka.rsi_files import ethernet_config_xml
@@ -26,12 +26,6 @@ pytest.importorskip("RSIPI.rsi_client", reason="rsipi==0.3.0 (test extra, instal
 
 CLIENT = Path(__file__).resolve().parent / "rsipi_client_peer.py"
 START = (10.0, -80.0, 95.0, 5.0, 50.0, -20.0)
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class ClientPeer:

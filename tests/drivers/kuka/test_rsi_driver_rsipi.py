@@ -8,9 +8,7 @@ configuration is the Ethernet XML our exporter writes for the driver.
 
 from __future__ import annotations
 
-import json
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -21,28 +19,22 @@ from typing import Any
 import numpy as np
 import pytest
 from kuka_helpers import Validated
-from stamp_helpers import stamp_for_test
+from streaming_helpers import JsonLinePeer, free_udp_port, settled_q, stamped_move
 
-from weldcell.drivers.base import ExecutionOutcome, joint_move
+from weldcell.drivers.base import ExecutionOutcome
 from weldcell.drivers.kuka.config import RsiConfig
 from weldcell.drivers.kuka.driver import RsiDriver
 from weldcell.drivers.kuka.rsi_files import ethernet_config_xml
 from weldcell.drivers.kuka.rsi_xml import RobTelegram
 from weldcell.errors import DriverFaultError
-from weldcell.trajectory import JointTrajectory, load_trajectory, save_trajectory
+from weldcell.trajectory import load_trajectory
 
 pytest.importorskip("RSIPI.rsi_echo_server", reason="rsipi==0.3.0 (test extra, installed with --no-deps)")
 
 PEER = Path(__file__).resolve().parent / "rsipi_echo_peer.py"
 
 
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class EchoPeer:
+class EchoPeer(JsonLinePeer):
     """rsipi's EchoServer in a child process."""
 
     def __init__(
@@ -62,36 +54,8 @@ class EchoPeer:
         args += ["--timeout-packets", str(timeout_packets), "--digin", "5"]
         if start_deg is not None:
             args += ["--start-deg=" + ",".join(f"{v:.6f}" for v in start_deg)]
-        self.proc = subprocess.Popen(
-            args, cwd=tmp, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        assert self._read().get("ready"), "rsipi EchoServer did not start"
-
-    def _read(self) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        while True:
-            line = self.proc.stdout.readline()
-            if not line:
-                err = self.proc.stderr.read() if self.proc.stderr else ""
-                raise AssertionError(f"rsipi EchoServer exited: {err[-1500:]}")
-            if line.startswith("{"):
-                return dict(json.loads(line))
-
-    def status(self) -> dict[str, Any]:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write("status\n")
-        self.proc.stdin.flush()
-        return self._read()
-
-    def stop(self) -> dict[str, Any]:
-        assert self.proc.stdin is not None
-        if self.proc.poll() is not None:
-            return {}
-        self.proc.stdin.write("stop\n")
-        self.proc.stdin.flush()
-        out = self._read()
-        self.proc.wait(5)
-        return out
+        super().__init__(args, "rsipi EchoServer", cwd=tmp, stop_wait=5.0)
+        assert self.hello.get("ready"), "rsipi EchoServer did not start"
 
 
 @pytest.fixture
@@ -110,21 +74,6 @@ def rsi(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[RsiDri
     finally:
         driver.close()
         peer.stop()
-
-
-def stamped_move(d: RsiDriver, tmp: Path, delta: float, speed: float = 0.3) -> tuple[JointTrajectory, Path]:
-    q = d.state().q
-    traj = joint_move(d.robot, q, q + delta, d.dt, speed_fraction=speed)
-    p = tmp / f"move_{delta:+.3f}.npz"
-    save_trajectory(traj, p)
-    stamp_for_test(p, traj)
-    return traj, p
-
-
-def settled_q(d: RsiDriver) -> np.ndarray:
-    """Joint positions a few cycles after an execution ended (a last late reply is held, then repeated)."""
-    time.sleep(10 * d.config.cycle)
-    return d.state().q
 
 
 # rsipi sends AIPos with 2 decimals of a degree: the absolute reference (the first AIPos) and each

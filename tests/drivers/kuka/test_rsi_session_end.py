@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from lark import Lark, Token, Tree
 from stamp_helpers import stamp_for_test
+from streaming_helpers import free_udp_port
 
 from weldcell.drivers.base import ExecutionOutcome, joint_move
 from weldcell.drivers.kuka.config import RsiConfig, RsiConfigError
@@ -29,12 +30,6 @@ from weldcell.trajectory import JointTrajectory, save_trajectory
 
 START = (10.0, -80.0, 95.0, 5.0, 50.0, -20.0)
 GRAMMAR = Lark((Path(__file__).parent / "krl_subset.lark").read_text(), parser="earley", lexer="dynamic")
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def pair(

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from stamp_helpers import stamp_for_test
+from streaming_helpers import free_udp_port
 from test_driver_contract import DriverContract
 
 from weldcell.drivers.base import ExecutionOutcome, RobotDriver, joint_move
@@ -21,12 +22,6 @@ from weldcell.errors import DriverFaultError
 from weldcell.trajectory import save_trajectory
 
 START = (10.0, -80.0, 95.0, 5.0, 50.0, -20.0)
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def pair(

@@ -9,12 +9,15 @@ address is a UDPUC transmission-protocol entry (default port 6510) and the robot
 
 from __future__ import annotations
 
-import ipaddress
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from weldcell.drivers.realtime import RealtimeConfig
+from weldcell.drivers.streaming import StreamingConfig
 from weldcell.errors import DriverError
+
+if TYPE_CHECKING:
+    from weldcell.drivers.registry import RobotUrl
 
 #: Default UDP port of the EGM sensor (the UdpUc device's remote port).
 DEFAULT_PORT = 6510
@@ -36,7 +39,7 @@ def check_sample_rate(cycle: float, what: str) -> None:
 
 
 @dataclass(frozen=True)
-class EgmConfig:
+class EgmConfig(StreamingConfig):
     """Settings of :class:`~weldcell.drivers.abb.driver.EgmDriver` (the sensor side of EGM).
 
     Attributes:
@@ -54,38 +57,26 @@ class EgmConfig:
     """
 
     robot: str = "irb1520id"
-    host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     cycle: float = BASE_CYCLE
-    arc_output: int | None = 0
-    silence: float = 0.5
-    stop_time: float = 0.15
     speed_ref: bool = True
-    realtime: RealtimeConfig = field(default_factory=lambda: RealtimeConfig(gc="freeze"))
 
-    def __post_init__(self) -> None:
-        """Reject settings that cannot work (field, value, expectation).
+    label: ClassVar[str] = "EGM"
+    error: ClassVar[type[DriverError]] = EgmConfigError
+    host_example: ClassVar[str | None] = "192.168.125.10"
+    positive_word: ClassVar[str] = "a number of seconds"
+    url_query_keys: ClassVar[tuple[str, ...]] = ("robot", "sample_rate_ms")
 
-        Raises:
-            EgmConfigError: a bad address, port, sample rate, output bit or time.
-        """
-        try:
-            ipaddress.ip_address(self.host)
-        except ValueError as err:
-            raise EgmConfigError(
-                f"EGM host {self.host!r}: expected an IP address (e.g. 192.168.125.10)"
-            ) from err
-        if not (isinstance(self.port, int) and 1 <= self.port <= 65535):
-            raise EgmConfigError(f"EGM port {self.port!r}: expected a UDP port 1 … 65535")
+    def _check_fields(self) -> None:
+        """Reject a sample rate EGM cannot run."""
         check_sample_rate(self.cycle, "EGM cycle")
-        if self.arc_output is not None and not (
-            isinstance(self.arc_output, int) and 0 <= self.arc_output <= 31
-        ):
-            raise EgmConfigError(f"EGM arc_output {self.arc_output!r}: expected a bit number 0 … 31")
-        for name in ("silence", "stop_time"):
-            v = getattr(self, name)
-            if not (isinstance(v, int | float) and math.isfinite(v) and v > 0):
-                raise EgmConfigError(f"EGM {name} {v!r}: expected a number of seconds > 0")
+
+    @classmethod
+    def _fields_from_query(cls, url: RobotUrl, query: dict[str, str], fields: dict[str, Any]) -> None:
+        """``sample_rate_ms`` of an ``abb-egm://`` URL."""
+        rate_ms = cls._query_number(url, query, "sample_rate_ms", " (4, 8, 12 …)")
+        if rate_ms is not None:
+            fields["cycle"] = rate_ms / 1000.0
 
     @property
     def cycle_ms(self) -> int:

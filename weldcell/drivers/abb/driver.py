@@ -37,29 +37,29 @@ from __future__ import annotations
 
 import logging
 import math
-import socket
-import threading
 import time
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 from google.protobuf.message import DecodeError
 
 from weldcell.drivers.abb import egm_messages as egm
-from weldcell.drivers.abb.config import EgmConfig, EgmConfigError
+from weldcell.drivers.abb.config import EgmConfig
 from weldcell.drivers.base import (
     ExecutionHandle,
     ExecutionOutcome,
     ExecutionResult,
-    RobotDriver,
     RobotMode,
     RobotState,
     SafetyStatus,
 )
-from weldcell.drivers.realtime import PROCESS_REALTIME, configure_thread
-from weldcell.errors import DriverConnectionError, DriverError, DriverTimeoutError, ProtocolError
+from weldcell.drivers.streaming import PathRun, StreamingConfig, StreamingDriver
+from weldcell.errors import DriverError, DriverTimeoutError, ProtocolError
+
+if TYPE_CHECKING:
+    from weldcell.drivers.registry import RobotUrl
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ def encode_sensor(
     return data
 
 
-def egm_config_from_url(url: Any, /, **options: Any) -> EgmConfig:
+def egm_config_from_url(url: RobotUrl, /, **options: Any) -> EgmConfig:
     """The :class:`EgmConfig` of an ``abb-egm://BIND_HOST:PORT[?robot=…&sample_rate_ms=4]`` address.
 
     Args:
@@ -166,99 +166,67 @@ def egm_config_from_url(url: Any, /, **options: Any) -> EgmConfig:
     Raises:
         EgmConfigError: a bad sample rate, an unknown query parameter, or a setting EgmConfig rejects.
     """
-    config: EgmConfig | None = options.pop("config", None)
-    fields: dict[str, Any] = {}
-    if url.host:
-        fields["host"] = url.host
-    if url.port is not None:
-        fields["port"] = url.port
-    q = dict(url.query)
-    if "robot" in q:
-        fields["robot"] = q.pop("robot")
-    if "sample_rate_ms" in q:
-        raw = q.pop("sample_rate_ms")
-        try:
-            fields["cycle"] = float(raw) / 1000.0
-        except ValueError as err:
-            raise EgmConfigError(
-                f"robot address {url.url!r}: sample_rate_ms={raw!r} is not a number (4, 8, 12 …)"
-            ) from err
-    if q:
-        raise EgmConfigError(
-            f"robot address {url.url!r}: unknown query parameter(s) {', '.join(sorted(q))}; "
-            "known: robot, sample_rate_ms"
-        )
-    fields.update(options)
-    return replace(config, **fields) if config is not None else EgmConfig(**fields)
+    return EgmConfig.from_robot_url(url, **options)
 
 
-class _Run:
-    """One streaming execution (owned by the I/O thread after start)."""
+class _Run(PathRun):
+    """One streaming execution (owned by the I/O thread after start); set-points in [deg]."""
 
     def __init__(self, handle: ExecutionHandle, cycle: float) -> None:
-        self.handle = handle
         traj = handle.traj
         sl = slice(handle.start_index, handle.end_index)
-        self.q_deg = np.degrees(np.asarray(traj.q[sl], dtype=np.float64))
+        super().__init__(handle, np.degrees(np.asarray(traj.q[sl], dtype=np.float64)), cycle)
         self.qd_deg = np.degrees(np.asarray(traj.qd[sl], dtype=np.float64))
-        self.arc = np.asarray(traj.arc_on[sl], dtype=bool)
-        self.step = cycle / traj.dt  # trajectory samples per EGM cycle
-        self.pos = 0.0  # path position in samples from start_index
-        self.rate = 1.0
-        self.stopping = False
-        self.lost = 0
-        self.started = False
 
-    def setpoint(self) -> tuple[NDArrayF, NDArrayF, bool]:
-        i = math.floor(self.pos)
-        last = self.q_deg.shape[0] - 1
-        if i >= last:
-            return self.q_deg[last], np.zeros_like(self.q_deg[last]), bool(self.arc[last])
-        a = self.pos - i
-        q = (1.0 - a) * self.q_deg[i] + a * self.q_deg[i + 1]
+    def setpoint_speed(self) -> tuple[NDArrayF, NDArrayF, bool]:
+        """Set-point [deg], its speed [deg/s] (scaled by the stop ramp) and the arc flag."""
+        q, arc = self.setpoint()
+        i, a = self.weights()
+        if i >= self.last:
+            return q, np.zeros_like(q), arc
         qd = ((1.0 - a) * self.qd_deg[i] + a * self.qd_deg[i + 1]) * self.rate
-        return q, qd, bool(self.arc[i])
+        return q, qd, arc
 
 
-class EgmDriver(RobotDriver):
+class EgmDriver(StreamingDriver[EgmConfig]):
     """ABB EGM sensor-side driver (see module docstring).
 
     Args:
         config: Driver settings (address, sample rate, arc output).
     """
 
-    def __init__(self, config: EgmConfig | None = None) -> None:
-        super().__init__()
-        from weldcell.kinematics import load_robot
+    protocol: ClassVar[str] = "EGM"
+    packet_word: ClassVar[str] = "message"
+    peer_word: ClassVar[str] = "controller"
+    thread_name: ClassVar[str] = "abb-egm"
+    #: Messages answered, robot messages lost (sequence gaps), malformed datagrams.
+    config_type: ClassVar[type[StreamingConfig]] = EgmConfig
+    url_host_missing: ClassVar[str | None] = (
+        "the address to listen on is missing (abb-egm://BIND_HOST:PORT, the remote address and port of the "
+        "controller's UDPUC device)"
+    )
+    #: The controller sends its first message only when the operator starts the RAPID program.
+    default_connect_timeout: ClassVar[float] = 60.0
+    connect_hint: ClassVar[str | None] = (
+        "the controller's EGM messages on {host}:{port}: start the RAPID program (EGMRunJoint) on the "
+        "controller"
+    )
+    stat_names: ClassVar[tuple[str, ...]] = ("messages", "lost", "malformed")
+    _latest: RobotMessage | None
+    _run: _Run | None
 
-        self.config = config or EgmConfig()
-        self.robot = self.config.robot
-        self._model = load_robot(self.robot)
-        self._n = self._model.n_joints
+    def __init__(self, config: EgmConfig | None = None) -> None:
+        super().__init__(config or EgmConfig())
         self.dt = self.config.cycle
-        self._sock: socket.socket | None = None
-        self._thread: threading.Thread | None = None
-        self._quit = threading.Event()
-        self._lock = threading.Lock()
-        self._new = threading.Condition(self._lock)
-        self._latest: RobotMessage | None = None
-        self._latest_at = 0.0
+        self._ended = ""  # why EGMRunJoint ended cleanly (convergence); "" while a session runs
         self._t0 = time.monotonic()
         self._q = np.zeros(self._n)
         self._qd = np.zeros(self._n)
         self._hold_deg: NDArrayF | None = None
         self._seq_out = 0
-        self._dout = 0
-        self._run: _Run | None = None
-        self._fault = ""
-        self._ended = ""  # why EGMRunJoint ended cleanly (convergence); "" while a session runs
-        self._peer: tuple[str, int] | None = None
-        #: Messages answered, robot messages lost (sequence gaps), malformed datagrams.
-        self.stats = {"messages": 0, "lost": 0, "malformed": 0}
-        self._rt_held = False
 
     @classmethod
-    def from_url(cls, url: Any, /, **options: Any) -> EgmDriver:
+    def from_url(cls, url: RobotUrl, /, **options: Any) -> EgmDriver:
         """``abb-egm://BIND_HOST:PORT[?robot=…&sample_rate_ms=4]`` -> driver.
 
         ``options`` are :class:`EgmConfig` fields; the URL's query may set ``robot`` and
@@ -271,36 +239,26 @@ class EgmDriver(RobotDriver):
 
     # --- lifecycle ------------------------------------------------------------------------
     def _connect(self, timeout: float | None) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            sock.bind((self.config.host, self.config.port))
-        except OSError as err:
-            sock.close()
-            raise DriverConnectionError(
-                f"cannot bind the EGM sensor address {self.config.host}:{self.config.port} "
-                f"({err.strerror or err}); it must be an address of this computer (the remote address "
-                "of the controller's UDPUC transmission protocol entry)"
-            ) from err
+        sock = self._bind_udp(
+            self.config.host,
+            self.config.port,
+            "the EGM sensor address",
+            "; it must be an address of this computer (the remote address of the controller's UDPUC "
+            "transmission protocol entry)",
+        )
         sock.settimeout(0.05)
         self._sock = sock
         self._quit.clear()
         self._fault = ""
+        self._ended = ""  # why EGMRunJoint ended cleanly (convergence); "" while a session runs
         self._latest = None
         self._hold_deg = None
         self._seq_out = 0
         self._t0 = time.monotonic()
-        PROCESS_REALTIME.acquire(self.config.realtime)
-        self._rt_held = True
-        self._thread = threading.Thread(target=self._loop, name="abb-egm", daemon=True)
-        self._thread.start()
+        self._start_io_thread()
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._new:
-            while self._latest is None:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    break
-                self._new.wait(0.1 if remaining is None else min(0.1, remaining))
-            got = self._latest is not None
+            got = self._wait_first(deadline, 0.1)
         if not got:
             self._shutdown()
             raise DriverTimeoutError(
@@ -308,18 +266,6 @@ class EgmDriver(RobotDriver):
                 f"within {timeout} s: is the RAPID program in EGMRunJoint, and does the UDPUC device "
                 "of EGMSetupUC name this computer and port?"
             )
-
-    def _shutdown(self) -> None:
-        self._quit.set()
-        if self._thread is not None:
-            self._thread.join(2.0)
-        self._thread = None
-        if self._sock is not None:
-            self._sock.close()
-        self._sock = None
-        if self._rt_held:
-            PROCESS_REALTIME.release()
-            self._rt_held = False
 
     def _close(self) -> None:
         with self._lock:
@@ -330,43 +276,21 @@ class EgmDriver(RobotDriver):
 
     # --- I/O thread -----------------------------------------------------------------------
     def _loop(self) -> None:
-        sock = self._sock
-        assert sock is not None  # mypy
-        rt = self.config.realtime
-        for note in configure_thread(rt.fifo_priority, rt.cpu, rt.timer_slack):
-            log.debug("EGM I/O thread: %s", note)
-        while not self._quit.is_set():
-            try:
-                data, addr = sock.recvfrom(65535)
-            except TimeoutError:
-                self._check_silence()
-                continue
-            except OSError as err:
-                if not self._quit.is_set():
-                    log.error("EGM socket error: %s", err)
-                    self._fault_all(f"EGM socket error: {err}")
-                return
-            try:
-                msg = decode_robot(data)
-            except ProtocolError as err:
-                self.stats["malformed"] += 1
-                log.warning("malformed EGM message from %s:%d ignored: %s", addr[0], addr[1], err)
-                continue
-            if msg.q_deg.shape[0] != self._n:
-                self.stats["malformed"] += 1
-                log.warning(
-                    "EgmRobot from %s:%d has %d joints; robot %r has %d: ignored",
-                    addr[0], addr[1], msg.q_deg.shape[0], self.robot, self._n,
-                )  # fmt: skip
-                continue
-            reply = self._cycle(msg, addr)
-            if not reply:
-                continue
-            try:
-                sock.sendto(reply, addr)  # to the source address of the robot's message
-            except OSError as err:
-                log.error("cannot answer the controller at %s:%d: %s", addr[0], addr[1], err)
+        self._answer_loop(self._decode, self._cycle)
         self._check_silence()
+
+    def _decode(self, data: bytes) -> RobotMessage:
+        """An ``EgmRobot`` datagram of this robot (its joint count).
+
+        Raises:
+            ProtocolError: not an EgmRobot, or another number of joints.
+        """
+        msg = decode_robot(data)
+        if msg.q_deg.shape[0] != self._n:
+            raise ProtocolError(
+                f"EgmRobot has {msg.q_deg.shape[0]} joints; robot {self.robot!r} has {self._n}"
+            )
+        return msg
 
     def _cycle(self, msg: RobotMessage, addr: tuple[str, int]) -> bytes:
         now = time.monotonic()
@@ -424,27 +348,15 @@ class EgmDriver(RobotDriver):
         if ended:
             self._finish(run, ExecutionOutcome.FAULTED, ended, "EGM session ended")
             return hold, np.zeros(self._n), False
-        run.lost += lost
-        if run.stopping:
-            dec = self.config.cycle / self.config.stop_time
-            new_rate = max(0.0, run.rate - dec)
-            run.pos += 0.5 * (run.rate + new_rate) * run.step
-            run.rate = new_rate
-        elif not run.started:
-            run.started = True  # the first cycle commands sample 0, where the robot is
-        else:
-            run.pos += run.step
-        last = run.q_deg.shape[0] - 1
-        run.pos = min(run.pos, float(last))
-        sp, qd, arc = run.setpoint()
-        if self.config.arc_output is not None:
-            bit = 1 << self.config.arc_output
-            self._dout = (self._dout | bit) if arc else (self._dout & ~bit)
+        run.underruns += lost
+        run.advance(self.config.cycle / self.config.stop_time)
+        sp, qd, arc = run.setpoint_speed()
+        self._set_arc(arc)
         self._hold_deg = sp
-        run.handle._update(run.handle.start_index + run.pos)
-        if run.pos >= last - 1e-9:
+        run.report()
+        if run.at_end:
             self._finish(run, ExecutionOutcome.COMPLETED, "")
-        elif run.stopping and run.rate <= 0.0:
+        elif run.stopped:
             self._finish(run, ExecutionOutcome.STOPPED, "stop requested")
         return sp, qd, self._arc_bit()
 
@@ -469,52 +381,28 @@ class EgmDriver(RobotDriver):
             return "the controller reports the EGM motion (MCI) not running: EGM ended or errored"
         return ""
 
-    def _finish(self, run: _Run, outcome: ExecutionOutcome, reason: str, code: str | None = None) -> None:
-        h = run.handle
-        if h.done:
-            return
-        pos = h.start_index + run.pos
-        if self.config.arc_output is not None and outcome is not ExecutionOutcome.COMPLETED:
-            self._dout &= ~(1 << self.config.arc_output)  # never leave the arc burning on a stop or fault
-        h._finish(ExecutionResult(outcome, math.floor(pos + 1e-9), pos, reason, code, underruns=run.lost))
-        if outcome is ExecutionOutcome.FAULTED:
-            log.error("EGM execution faulted: %s", reason)
-
-    def _check_silence(self) -> None:
-        with self._lock:
-            if self._latest is None:
-                return
-            silent = time.monotonic() - self._latest_at
-            if silent <= self.config.silence or self._ended:
-                return  # (after a clean end of EGMRunJoint the controller is silent by design)
-            if not self._fault:
-                self._fault = (
-                    f"the controller stopped sending EGM messages {silent:.2f} s ago: the EGM session "
-                    "ended on the controller (CommTimeout, convergence reached, EGMStop, supervision "
-                    "error) or the RAPID program was stopped"
-                )
-                log.error("%s", self._fault)
-            run = self._run
-            if run is not None and not run.handle.done:
-                self._finish(run, ExecutionOutcome.FAULTED, self._fault, "EGM silence")
-
-    def _fault_all(self, reason: str) -> None:
-        with self._lock:
-            self._fault = reason
-            run = self._run
-            if run is not None and not run.handle.done:
-                self._finish(run, ExecutionOutcome.FAULTED, reason)
+    def _on_silence(self, silent: float) -> None:
+        if self._ended:
+            return  # after a clean end of EGMRunJoint the controller is silent by design
+        if not self._fault:
+            self._fault = (
+                f"the controller stopped sending EGM messages {silent:.2f} s ago: the EGM session "
+                "ended on the controller (CommTimeout, convergence reached, EGMStop, supervision "
+                "error) or the RAPID program was stopped"
+            )
+            log.error("%s", self._fault)
+        run = self._run
+        if run is not None and not run.handle.done:
+            self._finish(run, ExecutionOutcome.FAULTED, self._fault, "EGM silence")
 
     # --- driver hooks ---------------------------------------------------------------------
     def _state(self, timeout: float | None) -> RobotState:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._new:
-            while self._latest is None:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    raise DriverTimeoutError(f"no EgmRobot message within {timeout} s")
-                self._new.wait(0.1 if remaining is None else min(0.1, remaining))
+            if not self._wait_first(deadline, 0.1):
+                raise DriverTimeoutError(f"no EgmRobot message within {timeout} s")
             msg = self._latest
+            assert msg is not None  # mypy
             live = time.monotonic() - self._latest_at <= self.config.silence
             q = self._q.copy()
             qd = self._qd.copy() if live else np.zeros(self._n)
@@ -562,16 +450,6 @@ class EgmDriver(RobotDriver):
                 )
             self._run = _Run(handle, self.config.cycle)
 
-    def _stop(self, handle: ExecutionHandle) -> None:
-        with self._lock:
-            run = self._run
-            if run is not None and run.handle is handle and not handle.done:
-                run.stopping = True
-
-    def _set_digital_out(self, n: int, value: bool) -> None:
-        with self._lock:
-            self._dout = (self._dout | (1 << n)) if value else (self._dout & ~(1 << n))
-
     def _set_analog_out(self, n: int, value: float) -> None:
         raise DriverError(
             "the EGM link carries no analog outputs; set the weld parameters on the power source "
@@ -579,12 +457,6 @@ class EgmDriver(RobotDriver):
         )
 
     # --- diagnostics ----------------------------------------------------------------------
-    @property
-    def peer(self) -> tuple[str, int] | None:
-        """Address the controller's messages come from (the replies go there)."""
-        with self._lock:
-            return self._peer
-
     @property
     def session_end(self) -> str:
         """Why the controller ended ``EGMRunJoint`` cleanly (convergence; "" while a session runs)."""

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from weldcell.drivers.fanuc.packets import DEFAULT_PORT, GpioCommandType, GpioEntry, IoType
-from weldcell.drivers.realtime import RealtimeConfig
+from weldcell.drivers.streaming import StreamingConfig
 from weldcell.errors import DriverError
+
+if TYPE_CHECKING:
+    from weldcell.drivers.registry import RobotUrl
 
 
 class FanucConfigError(DriverError, ValueError):
@@ -15,7 +18,7 @@ class FanucConfigError(DriverError, ValueError):
 
 
 @dataclass(frozen=True)
-class FanucConfig:
+class FanucConfig(StreamingConfig):
     """Settings of :class:`~weldcell.drivers.fanuc.driver.FanucDriver`.
 
     Attributes:
@@ -45,7 +48,6 @@ class FanucConfig:
     """
 
     robot: str = "arcmate100id"
-    host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     local_host: str = ""
     local_port: int = 0
@@ -54,30 +56,40 @@ class FanucConfig:
     do_count: int = 8
     di_first: int = 101
     di_count: int = 8
-    arc_output: int | None = 0
     arc_established_input: int | None = 0
     version: int = 3
     handshake_timeout: float = 1.0
     silence: float = 0.1
     missed_status_limit: float = 1.5
-    stop_time: float = 0.15
     settle_tolerance: float = 5e-5
     settle_timeout: float = 2.0
-    realtime: RealtimeConfig = field(default_factory=lambda: RealtimeConfig(gc="freeze"))
 
-    def __post_init__(self) -> None:
-        """Reject settings that cannot work.
+    label: ClassVar[str] = "FANUC"
+    error: ClassVar[type[DriverError]] = FanucConfigError
+    host_example: ClassVar[str | None] = None  # the controller's address: any host name
+    signal_word: ClassVar[str] = "a mapped signal"
+    positive_fields: ClassVar[tuple[str, ...]] = (
+        "handshake_timeout",
+        "silence",
+        "missed_status_limit",
+        "stop_time",
+        "settle_tolerance",
+        "settle_timeout",
+    )
+    url_host_form: ClassVar[str | None] = "fanuc://HOST[:PORT]"
+    url_query_keys: ClassVar[tuple[str, ...]] = (
+        "robot",
+        "io",
+        "local_port",
+        "version",
+        "do_first",
+        "di_first",
+        "silence_ms",
+    )
 
-        Raises:
-            FanucConfigError: the field, its value and what is expected.
-        """
-        if not self.host:
-            raise FanucConfigError("FANUC host is empty: expected the controller's address")
-        for name in ("port", "local_port"):
-            v = getattr(self, name)
-            lo = 1 if name == "port" else 0
-            if not (isinstance(v, int) and lo <= v <= 65535):
-                raise FanucConfigError(f"FANUC {name} {v!r}: expected a UDP port {lo} … 65535")
+    def _check_fields(self) -> None:
+        """Reject Stream Motion settings that cannot work (local port, I/O map, version)."""
+        self._check_port("local_port", lo=0)
         for name in ("do_first", "di_first"):
             v = getattr(self, name)
             if not (isinstance(v, int) and v >= 1):
@@ -86,10 +98,7 @@ class FanucConfig:
             v = getattr(self, name)
             if not (isinstance(v, int) and 1 <= v <= 64):
                 raise FanucConfigError(f"FANUC {name} {v!r}: expected 1 … 64 signals")
-        for name, count in (("arc_output", self.do_count), ("arc_established_input", self.di_count)):
-            v = getattr(self, name)
-            if v is not None and not (isinstance(v, int) and 0 <= v < count):
-                raise FanucConfigError(f"FANUC {name} {v!r}: expected a mapped signal 0 … {count - 1}")
+        self._check_signal("arc_established_input", self.arc_established_input, self.di_count)
         if not self.io and (self.arc_output is not None or self.arc_established_input is not None):
             raise FanucConfigError(
                 "FANUC io=False maps no I/O: set arc_output=None and arc_established_input=None too "
@@ -97,21 +106,47 @@ class FanucConfig:
             )
         if self.version not in (3, 4):
             raise FanucConfigError(f"FANUC version {self.version!r}: expected 3 or 4")
-        for name in (
-            "handshake_timeout",
-            "silence",
-            "missed_status_limit",
-            "stop_time",
-            "settle_tolerance",
-            "settle_timeout",
-        ):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-                raise FanucConfigError(f"FANUC {name} {v!r}: expected a number > 0")
+
+    def __post_init__(self) -> None:
+        """Reject settings that cannot work.
+
+        Raises:
+            FanucConfigError: the field, its value and what is expected.
+        """
+        super().__post_init__()
         if self.missed_status_limit < 1.0:
             raise FanucConfigError(
                 f"FANUC missed_status_limit {self.missed_status_limit!r}: expected ≥ 1 cycle"
             )
+
+    @property
+    def output_count(self) -> int:
+        """Mapped digital outputs (``DO[do_first …]``)."""
+        return self.do_count
+
+    @classmethod
+    def _fields_from_query(cls, url: RobotUrl, query: dict[str, str], fields: dict[str, Any]) -> None:
+        """``io=0|1``, ``local_port``, ``version``, ``do_first``, ``di_first``, ``silence_ms``."""
+        if "io" in query:
+            raw = query.pop("io")
+            if raw not in ("0", "1", "true", "false"):
+                raise FanucConfigError(f"robot address {url.url!r}: io={raw!r}, expected 0 or 1")
+            fields["io"] = raw in ("1", "true")
+            if not fields["io"]:
+                fields.update(arc_output=None, arc_established_input=None)
+        for key in ("local_port", "version", "do_first", "di_first", "silence_ms"):
+            if key in query:
+                raw = query.pop(key)
+                try:
+                    value = int(raw)
+                except ValueError as err:
+                    raise FanucConfigError(
+                        f"robot address {url.url!r}: {key}={raw!r} is not a number"
+                    ) from err
+                if key == "silence_ms":
+                    fields["silence"] = value / 1000.0
+                else:
+                    fields[key] = value
 
     @property
     def command_entries(self) -> tuple[GpioEntry, ...]:

@@ -34,11 +34,9 @@ from __future__ import annotations
 
 import logging
 import math
-import socket
 import threading
 import time
-from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -47,7 +45,6 @@ from weldcell.drivers.base import (
     ExecutionHandle,
     ExecutionOutcome,
     ExecutionResult,
-    RobotDriver,
     RobotMode,
     RobotState,
     SafetyStatus,
@@ -60,8 +57,11 @@ from weldcell.drivers.fanuc.joints import (
     joint_map,
     q_from_controller_deg,
 )
-from weldcell.drivers.realtime import PROCESS_REALTIME, configure_thread
+from weldcell.drivers.streaming import PathRun, StreamingConfig, StreamingDriver
 from weldcell.errors import DriverConnectionError, DriverError, DriverTimeoutError, ProtocolError
+
+if TYPE_CHECKING:
+    from weldcell.drivers.registry import RobotUrl
 
 log = logging.getLogger(__name__)
 
@@ -72,60 +72,35 @@ MIN_SEND_SPACING = 3e-4
 NDArrayF = npt.NDArray[np.float64]
 
 
-class _Run:
-    """One streaming execution (advanced by the I/O thread)."""
+class _Run(PathRun):
+    """One streaming execution (advanced by the I/O thread); set-points in the controller's [deg]."""
 
     def __init__(self, handle: ExecutionHandle, cycle: float, coupled: FanucJointMap) -> None:
-        self.handle = handle
-        traj = handle.traj
-        self.deg = controller_deg_from_q(traj.q[handle.start_index : handle.end_index], coupled)
-        self.arc = np.asarray(traj.arc_on[handle.start_index : handle.end_index], dtype=bool)
-        self.step = cycle / traj.dt  # trajectory samples per controller cycle
-        self.pos = 0.0
-        self.rate = 1.0
-        self.stopping = False
-        self.started = False
+        q = handle.traj.q[handle.start_index : handle.end_index]
+        super().__init__(handle, controller_deg_from_q(q, coupled), cycle)
         self.settle_t = 0.0
-        self.last = self.deg.shape[0] - 1
-
-    def advance(self, dec: float) -> None:
-        if self.stopping:
-            new_rate = max(0.0, self.rate - dec)
-            self.pos += 0.5 * (self.rate + new_rate) * self.step
-            self.rate = new_rate
-        elif not self.started:
-            self.started = True  # the first cycle commands sample start_index, where the robot is
-        else:
-            self.pos += self.step
-        self.pos = min(self.pos, float(self.last))
-
-    def setpoint(self) -> tuple[NDArrayF, bool]:
-        i = math.floor(self.pos)
-        if i >= self.last:
-            return self.deg[self.last], bool(self.arc[self.last])
-        a = self.pos - i
-        return (1.0 - a) * self.deg[i] + a * self.deg[i + 1], bool(self.arc[i])
-
-    @property
-    def at_rest(self) -> bool:
-        return self.pos >= self.last - 1e-9 or (self.stopping and self.rate <= 0.0)
 
 
-class FanucDriver(RobotDriver):
+class FanucDriver(StreamingDriver[FanucConfig]):
     """FANUC Stream Motion driver (see module docstring).
 
     Args:
         config: Driver settings.
     """
 
-    def __init__(self, config: FanucConfig | None = None) -> None:
-        super().__init__()
-        from weldcell.kinematics import load_robot
+    protocol: ClassVar[str] = "Stream Motion"
+    packet_word: ClassVar[str] = "status"
+    peer_word: ClassVar[str] = "controller"
+    thread_name: ClassVar[str] = "fanuc-sm"
+    #: Status packets answered, repeated status packets, sequence gaps, missed status packets,
+    #: malformed datagrams.
+    config_type: ClassVar[type[StreamingConfig]] = FanucConfig
+    stat_names: ClassVar[tuple[str, ...]] = ("status", "duplicates", "seq_gaps", "missed_status", "malformed")
+    _latest: pk.Status | None
+    _run: _Run | None
 
-        self.config = config or FanucConfig()
-        self.robot = self.config.robot
-        self._model = load_robot(self.robot)
-        self._n = self._model.n_joints
+    def __init__(self, config: FanucConfig | None = None) -> None:
+        super().__init__(config or FanucConfig())
         if self._n > pk.MAX_AXES:
             raise FanucConfigError(f"robot {self.robot!r} has {self._n} joints; Stream Motion carries 9")
         self._coupled = joint_map(self.robot)
@@ -133,79 +108,29 @@ class FanucDriver(RobotDriver):
         self.dt = 0.008
         self.version = pk.BASE_VERSION
         self.capability: pk.Capability | None = None
-        self._sock: socket.socket | None = None
-        self._thread: threading.Thread | None = None
-        self._quit = threading.Event()
         self._closing = threading.Event()
         self._closed_stream = threading.Event()
-        self._lock = threading.Lock()
-        self._new = threading.Condition(self._lock)
-        self._latest: pk.Status | None = None
-        self._latest_at = 0.0
         self._prev: pk.Status | None = None
         self._hold_deg = np.zeros(self._n)
-        self._run: _Run | None = None
         self._ramp: _Run | None = None  # a faulted run still decelerating along its path
-        self._dout = 0
         self._silent_fault = ""
-        self._rt_held = False
-        #: Status packets answered, repeated status packets, sequence gaps, missed status packets,
-        #: malformed datagrams.
-        self.stats = {"status": 0, "duplicates": 0, "seq_gaps": 0, "missed_status": 0, "malformed": 0}
 
     @classmethod
-    def from_url(cls, url: Any, /, **options: Any) -> FanucDriver:
+    def from_url(cls, url: RobotUrl, /, **options: Any) -> FanucDriver:
         """``fanuc://HOST[:PORT][?robot=…&io=0|1&local_port=…&silence_ms=…]`` -> driver.
 
         ``options`` are :class:`FanucConfig` fields (or ``config=FanucConfig(...)``).
         """
         return cls(cls.config_from_url(url, **options))
 
-    @staticmethod
-    def config_from_url(url: Any, /, **options: Any) -> FanucConfig:
+    @classmethod
+    def config_from_url(cls, url: RobotUrl, /, **options: Any) -> FanucConfig:
         """The :class:`FanucConfig` of a parsed ``fanuc://`` address (nothing connects or loads).
 
         Raises:
             FanucConfigError: a missing host, an unknown or malformed query parameter, a bad setting.
         """
-        config: FanucConfig | None = options.pop("config", None)
-        fields: dict[str, Any] = {}
-        if not url.host:
-            raise FanucConfigError(f"robot address {url.url!r}: the host is missing (fanuc://HOST[:PORT])")
-        fields["host"] = url.host
-        if url.port is not None:
-            fields["port"] = url.port
-        q = dict(url.query)
-        if "robot" in q:
-            fields["robot"] = q.pop("robot")
-        for key in ("io",):
-            if key in q:
-                raw = q.pop(key)
-                if raw not in ("0", "1", "true", "false"):
-                    raise FanucConfigError(f"robot address {url.url!r}: {key}={raw!r}, expected 0 or 1")
-                fields[key] = raw in ("1", "true")
-                if not fields[key]:
-                    fields.update(arc_output=None, arc_established_input=None)
-        for key in ("local_port", "version", "do_first", "di_first", "silence_ms"):
-            if key in q:
-                raw = q.pop(key)
-                try:
-                    value = int(raw)
-                except ValueError as err:
-                    raise FanucConfigError(
-                        f"robot address {url.url!r}: {key}={raw!r} is not a number"
-                    ) from err
-                if key == "silence_ms":
-                    fields["silence"] = value / 1000.0
-                else:
-                    fields[key] = value
-        if q:
-            raise FanucConfigError(
-                f"robot address {url.url!r}: unknown query parameter(s) {', '.join(sorted(q))}; "
-                "known: robot, io, local_port, version, do_first, di_first, silence_ms"
-            )
-        fields.update(options)
-        return replace(config, **fields) if config is not None else FanucConfig(**fields)
+        return FanucConfig.from_robot_url(url, **options)
 
     def __repr__(self) -> str:
         return f"FanucDriver({self.robot!r}, {self.config.host}:{self.config.port})"
@@ -214,15 +139,7 @@ class FanucDriver(RobotDriver):
     def _connect(self, timeout: float | None) -> None:
         cfg = self.config
         deadline = None if timeout is None else time.monotonic() + timeout
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            sock.bind((cfg.local_host, cfg.local_port))
-        except OSError as err:
-            sock.close()
-            raise DriverConnectionError(
-                f"cannot bind the local address {cfg.local_host or '*'}:{cfg.local_port} "
-                f"({err.strerror or err})"
-            ) from err
+        sock = self._bind_udp(cfg.local_host, cfg.local_port, "the local address")
         self._sock = sock
         peer = (cfg.host, cfg.port)
         try:
@@ -273,18 +190,10 @@ class FanucDriver(RobotDriver):
         self._prev = None
         self._silent_fault = ""
         self._dout = 0
-        PROCESS_REALTIME.acquire(cfg.realtime)
-        self._rt_held = True
         sock.settimeout(0.02)
-        self._thread = threading.Thread(target=self._loop, name="fanuc-sm", daemon=True)
-        self._thread.start()
+        self._start_io_thread()
         with self._new:
-            while self._latest is None:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    break
-                self._new.wait(0.05 if remaining is None else min(0.05, remaining))
-            got = self._latest is not None
+            got = self._wait_first(deadline, 0.05)
         if not got:
             self._shutdown()
             raise DriverTimeoutError(
@@ -319,18 +228,6 @@ class FanucDriver(RobotDriver):
             if pk.packet_type(data) == ptype and len(data) == size:
                 return data
 
-    def _shutdown(self) -> None:
-        self._quit.set()
-        if self._thread is not None:
-            self._thread.join(2.0)
-        self._thread = None
-        if self._sock is not None:
-            self._sock.close()
-        self._sock = None
-        if self._rt_held:
-            PROCESS_REALTIME.release()
-            self._rt_held = False
-
     def _close(self) -> None:
         with self._lock:
             for run in (self._run, self._ramp):
@@ -353,9 +250,7 @@ class FanucDriver(RobotDriver):
     def _loop(self) -> None:
         sock = self._sock
         assert sock is not None  # mypy
-        rt = self.config.realtime
-        for note in configure_thread(rt.fifo_priority, rt.cpu, rt.timer_slack):
-            log.debug("Stream Motion I/O thread: %s", note)
+        self._configure_io_thread()
         peer = (self.config.host, self.config.port)
         last_send = 0.0
         while not self._quit.is_set():
@@ -449,9 +344,8 @@ class FanucDriver(RobotDriver):
             if driver_fault is not None and self._run is None and self._ramp is None:
                 log.warning("%s (no execution running)", driver_fault[0])
             sp, arc = self._advance(measured)
-            if cfg.arc_output is not None and arc is not None:
-                bit = 1 << cfg.arc_output
-                self._dout = (self._dout | bit) if arc else (self._dout & ~bit)
+            if arc is not None:
+                self._set_arc(arc)
             io = pk.pack_bits((self._dout,), cfg.command_entries) if cfg.io else b""
             last = self._closing.is_set()
             self._new.notify_all()
@@ -495,11 +389,11 @@ class FanucDriver(RobotDriver):
         run.advance(dec)
         sp, arc = run.setpoint()
         h = run.handle
-        h._update(h.start_index + run.pos)
-        stopped = run.stopping and run.rate <= 0.0
+        run.report()
+        stopped = run.stopped
         if stopped:
             arc = False
-        if run.pos >= run.last - 1e-9 or stopped:
+        if run.at_end or stopped:
             # the last set-point is out: the execution ends when the arm has settled on it
             run.settle_t += self.dt
             err = float(np.max(np.abs(measured - sp)))
@@ -521,38 +415,21 @@ class FanucDriver(RobotDriver):
             self._hold_deg = sp.copy()
         return sp, arc
 
-    def _finish(self, run: _Run, outcome: ExecutionOutcome, reason: str, code: str | None = None) -> None:
-        h = run.handle
-        if h.done:
-            return
-        if self.config.arc_output is not None and outcome is not ExecutionOutcome.COMPLETED:
-            self._dout &= ~(1 << self.config.arc_output)  # never leave the arc burning on a stop or fault
-        pos = h.start_index + run.pos
-        h._finish(ExecutionResult(outcome, math.floor(pos + 1e-9), pos, reason, code))
-        if outcome is ExecutionOutcome.FAULTED:
-            log.error("Stream Motion execution faulted: %s", reason)
+    def _on_silence(self, silent: float) -> None:
+        if not self._silent_fault:
+            self._silent_fault = (
+                f"no Stream Motion status for {silent:.2f} s: the controller stopped streaming "
+                "(IBGN program ended or aborted, network down, controller off)"
+            )
+            log.error("%s", self._silent_fault)
+        self._dout = 0
+        for run in (self._run, self._ramp):
+            if run is not None and not run.handle.done:
+                self._finish(run, ExecutionOutcome.FAULTED, self._silent_fault, "silence")
+        self._run = None
+        self._ramp = None
 
-    def _check_silence(self) -> None:
-        with self._lock:
-            if self._latest is None:
-                return
-            silent = time.monotonic() - self._latest_at
-            if silent <= self.config.silence:
-                return
-            if not self._silent_fault:
-                self._silent_fault = (
-                    f"no Stream Motion status for {silent:.2f} s: the controller stopped streaming "
-                    "(IBGN program ended or aborted, network down, controller off)"
-                )
-                log.error("%s", self._silent_fault)
-            self._dout = 0
-            for run in (self._run, self._ramp):
-                if run is not None and not run.handle.done:
-                    self._finish(run, ExecutionOutcome.FAULTED, self._silent_fault, "silence")
-            self._run = None
-            self._ramp = None
-
-    def _fault_all(self, reason: str, code: str) -> None:
+    def _fault_all(self, reason: str, code: str | None = None) -> None:
         with self._lock:
             run = self._run
             if run is not None and not run.handle.done:
@@ -563,11 +440,9 @@ class FanucDriver(RobotDriver):
     def _status(self, timeout: float | None) -> tuple[pk.Status, pk.Status | None, bool, int, str]:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._new:
-            while self._latest is None:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    raise DriverTimeoutError(f"no Stream Motion status within {timeout} s")
-                self._new.wait(0.05 if remaining is None else min(0.05, remaining))
+            if not self._wait_first(deadline, 0.05):
+                raise DriverTimeoutError(f"no Stream Motion status within {timeout} s")
+            assert self._latest is not None  # mypy
             live = time.monotonic() - self._latest_at <= self.config.silence
             return self._latest, self._prev, live, self._dout, self._silent_fault
 
@@ -631,19 +506,12 @@ class FanucDriver(RobotDriver):
                 log.warning("the slice has arc-on samples but no arc output is mapped: no arc")
             self._run = _Run(handle, self.dt, self._coupled)
 
-    def _stop(self, handle: ExecutionHandle) -> None:
-        with self._lock:
-            run = self._run
-            if run is not None and run.handle is handle and not handle.done:
-                run.stopping = True
-
     def _set_digital_out(self, n: int, value: bool) -> None:
         if not self.config.io:
             raise DriverError("no digital outputs are mapped (FanucConfig io=False)")
         if n >= self.config.do_count:
             raise DriverError(f"digital output {n} is not mapped; mapped: 0 … {self.config.do_count - 1}")
-        with self._lock:
-            self._dout = (self._dout | (1 << n)) if value else (self._dout & ~(1 << n))
+        super()._set_digital_out(n, value)
 
     def _set_analog_out(self, n: int, value: float) -> None:
         raise DriverError(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import ipaddress
 import math
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from weldcell.drivers.realtime import RealtimeConfig
+from weldcell.drivers.streaming import StreamingConfig
 from weldcell.errors import DriverError
+
+if TYPE_CHECKING:
+    from weldcell.drivers.registry import RobotUrl
 
 #: RSI interpolation cycles [s]: 4 ms (``RSI_ON(#ABSOLUTE/#RELATIVE, #IPO_FAST)``) and 12 ms (``#IPO``).
 CYCLES = (0.004, 0.012)
@@ -19,7 +21,7 @@ class RsiConfigError(DriverError, ValueError):
 
 
 @dataclass(frozen=True)
-class RsiConfig:
+class RsiConfig(StreamingConfig):
     """Settings of :class:`~weldcell.drivers.kuka.driver.RsiDriver` (the sensor side of RSI).
 
     Attributes:
@@ -52,48 +54,34 @@ class RsiConfig:
     """
 
     robot: str = "kr10_r1420"
-    host: str = "127.0.0.1"
     port: int = 59152
     cycle: float = 0.004
     mode: Literal["absolute", "relative"] = "absolute"
     sentype: str = "ImFree"
-    arc_output: int | None = 0
     arc_established_input: int | None = 0
     first_output: int = 1
     first_input: int = 1
     timeout_packets: int = 100
     late_limit: int | None = None
-    silence: float = 0.5
-    stop_time: float = 0.15
     max_correction_deg: float = 360.0
     stop_element: bool = True
     end_timeout: float = 1.0
-    realtime: RealtimeConfig = field(default_factory=lambda: RealtimeConfig(gc="freeze"))
 
-    def __post_init__(self) -> None:
-        """Reject settings that cannot work (field, value, expectation).
+    label: ClassVar[str] = "RSI"
+    error: ClassVar[type[DriverError]] = RsiConfigError
+    host_example: ClassVar[str | None] = "192.168.1.10"
+    positive_fields: ClassVar[tuple[str, ...]] = ("silence", "stop_time", "max_correction_deg", "end_timeout")
+    url_query_keys: ClassVar[tuple[str, ...]] = ("robot", "cycle_ms", "mode", "sentype", "stop")
 
-        Raises:
-            RsiConfigError: a bad address, port, cycle, mode, I/O number or time.
-        """
-        try:
-            ipaddress.ip_address(self.host)
-        except ValueError as err:
-            raise RsiConfigError(
-                f"RSI host {self.host!r}: expected an IP address (e.g. 192.168.1.10)"
-            ) from err
-        if not (isinstance(self.port, int) and 1 <= self.port <= 65535):
-            raise RsiConfigError(f"RSI port {self.port!r}: expected a UDP port 1 … 65535")
+    def _check_fields(self) -> None:
+        """Reject RSI settings that cannot work (cycle, mode, sentype, I/O numbers, stop element)."""
         if not any(math.isclose(self.cycle, c) for c in CYCLES):
             raise RsiConfigError(f"RSI cycle {self.cycle!r} s: expected 0.004 (IPO_FAST) or 0.012 (IPO)")
         if self.mode not in ("absolute", "relative"):
             raise RsiConfigError(f"RSI mode {self.mode!r}: expected 'absolute' or 'relative'")
         if not self.sentype or not self.sentype.isidentifier():
             raise RsiConfigError(f"RSI sentype {self.sentype!r}: expected a name like ImFree")
-        for name in ("arc_output", "arc_established_input"):
-            v = getattr(self, name)
-            if v is not None and not (isinstance(v, int) and 0 <= v <= 31):
-                raise RsiConfigError(f"RSI {name} {v!r}: expected a bit number 0 … 31")
+        self._check_signal("arc_established_input", self.arc_established_input, 32)
         for name in ("first_output", "first_input"):
             v = getattr(self, name)
             if not (isinstance(v, int) and 1 <= v <= 4096):
@@ -102,10 +90,24 @@ class RsiConfig:
             raise RsiConfigError(f"RSI timeout_packets {self.timeout_packets!r}: expected an integer ≥ 0")
         if not isinstance(self.stop_element, bool):
             raise RsiConfigError(f"RSI stop_element {self.stop_element!r}: expected True or False")
-        for name in ("silence", "stop_time", "max_correction_deg", "end_timeout"):
-            v = getattr(self, name)
-            if not (math.isfinite(v) and v > 0):
-                raise RsiConfigError(f"RSI {name} {v!r}: expected a number > 0")
+
+    @classmethod
+    def _fields_from_query(cls, url: RobotUrl, query: dict[str, str], fields: dict[str, Any]) -> None:
+        """``mode``, ``sentype``, ``stop=0|1`` and ``cycle_ms=4|12`` of a ``kuka-rsi://`` URL."""
+        for key in ("mode", "sentype"):
+            if key in query:
+                fields[key] = query.pop(key)
+        if "stop" in query:
+            raw = query.pop("stop")
+            if raw not in ("0", "1"):
+                raise RsiConfigError(
+                    f"robot address {url.url!r}: stop={raw!r}, expected 1 (end the session with <Stop>, the "
+                    "default) or 0 (no Stop element in the RSI configuration)"
+                )
+            fields["stop_element"] = raw == "1"
+        cycle_ms = cls._query_number(url, query, "cycle_ms", " (4 or 12)")
+        if cycle_ms is not None:
+            fields["cycle"] = cycle_ms / 1000.0
 
     @property
     def cycle_ms(self) -> int:

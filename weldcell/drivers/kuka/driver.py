@@ -35,13 +35,10 @@ KRL program runs RSI_OFF and ends normally instead of counting late packets unti
 from __future__ import annotations
 
 import logging
-import math
-import socket
-import threading
 import time
 from collections import deque
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -50,22 +47,24 @@ from weldcell.drivers.base import (
     ExecutionHandle,
     ExecutionOutcome,
     ExecutionResult,
-    RobotDriver,
     RobotMode,
     RobotState,
     SafetyStatus,
 )
 from weldcell.drivers.kuka.config import RsiConfig, RsiConfigError
 from weldcell.drivers.kuka.rsi_xml import RobTelegram, decode_rob, encode_sen
-from weldcell.drivers.realtime import PROCESS_REALTIME, configure_thread
-from weldcell.errors import DriverConnectionError, DriverError, DriverTimeoutError, ProtocolError
+from weldcell.drivers.streaming import PathRun, StreamingConfig, StreamingDriver
+from weldcell.errors import DriverError, DriverTimeoutError, ProtocolError
+
+if TYPE_CHECKING:
+    from weldcell.drivers.registry import RobotUrl
 
 log = logging.getLogger(__name__)
 
 NDArrayF = npt.NDArray[np.float64]
 
 
-def rsi_config_from_url(url: Any, /, **options: Any) -> RsiConfig:
+def rsi_config_from_url(url: RobotUrl, /, **options: Any) -> RsiConfig:
     """The :class:`RsiConfig` of ``kuka-rsi://BIND_HOST:PORT[?robot=…&cycle_ms=4|12&mode=…&sentype=…]``.
 
     Args:
@@ -75,39 +74,7 @@ def rsi_config_from_url(url: Any, /, **options: Any) -> RsiConfig:
     Raises:
         RsiConfigError: an unknown query parameter, or a setting that cannot work (names the field).
     """
-    config: RsiConfig | None = options.pop("config", None)
-    fields: dict[str, Any] = {}
-    if url.host:
-        fields["host"] = url.host
-    if url.port is not None:
-        fields["port"] = url.port
-    q = dict(url.query)
-    for key in ("robot", "mode", "sentype"):
-        if key in q:
-            fields[key] = q.pop(key)
-    if "stop" in q:
-        raw = q.pop("stop")
-        if raw not in ("0", "1"):
-            raise RsiConfigError(
-                f"robot address {url.url!r}: stop={raw!r}, expected 1 (end the session with <Stop>, the "
-                "default) or 0 (no Stop element in the RSI configuration)"
-            )
-        fields["stop_element"] = raw == "1"
-    if "cycle_ms" in q:
-        raw = q.pop("cycle_ms")
-        try:
-            fields["cycle"] = float(raw) / 1000.0
-        except ValueError as err:
-            raise RsiConfigError(
-                f"robot address {url.url!r}: cycle_ms={raw!r} is not a number (4 or 12)"
-            ) from err
-    if q:
-        raise RsiConfigError(
-            f"robot address {url.url!r}: unknown query parameter(s) {', '.join(sorted(q))}; "
-            "known: robot, cycle_ms, mode, sentype, stop"
-        )
-    fields.update(options)
-    return replace(config, **fields) if config is not None else RsiConfig(**fields)
+    return RsiConfig.from_robot_url(url, **options)
 
 
 @dataclass(frozen=True)
@@ -128,58 +95,50 @@ class SessionEnd:
     message: str
 
 
-class _Run:
-    """One streaming execution (owned by the I/O thread after start)."""
+class _Run(PathRun):
+    """One streaming execution (owned by the I/O thread after start); set-points in [deg]."""
 
     def __init__(self, handle: ExecutionHandle, cycle: float) -> None:
-        self.handle = handle
-        traj = handle.traj
-        self.q_deg = np.degrees(np.asarray(traj.q[handle.start_index : handle.end_index], dtype=np.float64))
-        self.arc = np.asarray(traj.arc_on[handle.start_index : handle.end_index], dtype=bool)
-        self.step = cycle / traj.dt  # trajectory samples per RSI cycle
-        self.pos = 0.0  # path position in samples from start_index
-        self.rate = 1.0
-        self.stopping = False
-        self.late = 0
-        self.started = False
+        q = handle.traj.q[handle.start_index : handle.end_index]
+        super().__init__(handle, np.degrees(np.asarray(q, dtype=np.float64)), cycle)
         self.sent: deque[float] = deque(maxlen=64)  # path position of each reply sent, newest last
         self.end_session = False  # start ending the RSI session when this execution completes
 
-    def setpoint(self) -> tuple[NDArrayF, bool]:
-        i = math.floor(self.pos)
-        last = self.q_deg.shape[0] - 1
-        if i >= last:
-            return self.q_deg[last], bool(self.arc[last])
-        a = self.pos - i
-        return (1.0 - a) * self.q_deg[i] + a * self.q_deg[i + 1], bool(self.arc[i])
 
-
-class RsiDriver(RobotDriver):
+class RsiDriver(StreamingDriver[RsiConfig]):
     """KUKA RSI sensor-side driver (see module docstring).
 
     Args:
         config: Driver settings (address, cycle, mode, I/O mapping).
     """
 
-    def __init__(self, config: RsiConfig | None = None) -> None:
-        super().__init__()
-        from weldcell.kinematics import load_robot
+    protocol: ClassVar[str] = "RSI"
+    packet_word: ClassVar[str] = "telegram"
+    peer_word: ClassVar[str] = "robot"
+    thread_name: ClassVar[str] = "kuka-rsi"
+    #: Telegrams answered, late packets seen (Delay increments), IPOC gaps, malformed telegrams.
+    config_type: ClassVar[type[StreamingConfig]] = RsiConfig
+    url_host_missing: ClassVar[str | None] = (
+        "the address to listen on is missing (kuka-rsi://BIND_HOST:PORT, the IP_NUMBER and PORT of the RSI "
+        "Ethernet configuration)"
+    )
+    #: The robot sends its first telegram only when the operator starts the KRL program.
+    default_connect_timeout: ClassVar[float] = 60.0
+    connect_hint: ClassVar[str | None] = (
+        "the robot's RSI telegrams on {host}:{port}: start the RSI program on the controller "
+        "(weldcell export --format kuka-rsi)"
+    )
+    stat_names: ClassVar[tuple[str, ...]] = ("telegrams", "late_packets", "ipoc_gaps", "malformed")
+    _latest: RobTelegram | None
+    _run: _Run | None
 
-        self.config = config or RsiConfig()
-        self.robot = self.config.robot
-        self._model = load_robot(self.robot)
-        if self._model.n_joints != 6:
+    def __init__(self, config: RsiConfig | None = None) -> None:
+        super().__init__(config or RsiConfig())
+        if self._n != 6:
             raise RsiConfigError(
                 f"RSI axis correction drives 6 axes; robot {self.robot!r} has {self._model.n_joints}"
             )
         self.dt = self.config.cycle
-        self._sock: socket.socket | None = None
-        self._thread: threading.Thread | None = None
-        self._quit = threading.Event()
-        self._lock = threading.Lock()
-        self._new = threading.Condition(self._lock)
-        self._latest: RobTelegram | None = None
-        self._latest_at = 0.0
         self._prev_q: NDArrayF | None = None
         self._qd = np.zeros(6)
         self._q_ref_deg: NDArrayF | None = None  # axis position RSI started at (absolute mode)
@@ -188,14 +147,7 @@ class RsiDriver(RobotDriver):
         self._sent_incr: deque[NDArrayF] = deque(
             maxlen=256
         )  # increments of the latest replies (relative mode)
-        self._dout = 0
-        self._run: _Run | None = None
-        self._fault = ""
-        self._peer: tuple[str, int] | None = None
-        #: Telegrams answered, late packets seen (Delay increments), IPOC gaps, malformed telegrams.
-        self.stats = {"telegrams": 0, "late_packets": 0, "ipoc_gaps": 0, "malformed": 0}
         self._warned_no_dout = False
-        self._rt_held = False
         self._ending = False  # replies carry Stop=1: the RSI session is being ended
         self._ending_since = 0.0
         self._stop_replies = 0
@@ -205,7 +157,7 @@ class RsiDriver(RobotDriver):
         self.session_end: SessionEnd | None = None
 
     @classmethod
-    def from_url(cls, url: Any, /, **options: Any) -> RsiDriver:
+    def from_url(cls, url: RobotUrl, /, **options: Any) -> RsiDriver:
         """``kuka-rsi://BIND_HOST:PORT[?robot=…&cycle_ms=4|12&mode=absolute|relative]`` -> driver.
 
         ``options`` are :class:`RsiConfig` fields; see :func:`rsi_config_from_url`.
@@ -217,16 +169,12 @@ class RsiDriver(RobotDriver):
 
     # --- lifecycle ------------------------------------------------------------------------
     def _connect(self, timeout: float | None) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            sock.bind((self.config.host, self.config.port))
-        except OSError as err:
-            sock.close()
-            raise DriverConnectionError(
-                f"cannot bind the RSI sensor address {self.config.host}:{self.config.port} "
-                f"({err.strerror or err}); "
-                "it must be an address of this computer (the IP_NUMBER of RSI_EthernetConfig.xml)"
-            ) from err
+        sock = self._bind_udp(
+            self.config.host,
+            self.config.port,
+            "the RSI sensor address",
+            "; it must be an address of this computer (the IP_NUMBER of RSI_EthernetConfig.xml)",
+        )
         sock.settimeout(0.05)
         self._sock = sock
         self._quit.clear()
@@ -240,18 +188,10 @@ class RsiDriver(RobotDriver):
         self._stop_confirmed = False
         self._last_reply_stop = False
         self.session_end = None
-        PROCESS_REALTIME.acquire(self.config.realtime)
-        self._rt_held = True
-        self._thread = threading.Thread(target=self._loop, name="kuka-rsi", daemon=True)
-        self._thread.start()
+        self._start_io_thread()
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._new:
-            while self._latest is None:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    break
-                self._new.wait(0.1 if remaining is None else min(0.1, remaining))
-            got = self._latest is not None
+            got = self._wait_first(deadline, 0.1)
         if not got:
             self._shutdown()
             raise DriverTimeoutError(
@@ -260,18 +200,6 @@ class RsiDriver(RobotDriver):
                 "is the KRL program running (RSI_ON / RSI_MOVECORR), and do IP_NUMBER/PORT in "
                 "RSI_EthernetConfig.xml name this computer?"
             )
-
-    def _shutdown(self) -> None:
-        self._quit.set()
-        if self._thread is not None:
-            self._thread.join(2.0)
-        self._thread = None
-        if self._sock is not None:
-            self._sock.close()
-        self._sock = None
-        if self._rt_held:
-            PROCESS_REALTIME.release()
-            self._rt_held = False
 
     def _close(self) -> None:
         with self._lock:
@@ -403,35 +331,7 @@ class RsiDriver(RobotDriver):
 
     # --- I/O thread -----------------------------------------------------------------------
     def _loop(self) -> None:
-        sock = self._sock
-        assert sock is not None
-        rt = self.config.realtime
-        for note in configure_thread(rt.fifo_priority, rt.cpu, rt.timer_slack):
-            log.debug("RSI I/O thread: %s", note)
-        while not self._quit.is_set():
-            try:
-                data, addr = sock.recvfrom(65535)
-            except TimeoutError:
-                self._check_silence()
-                continue
-            except OSError as err:
-                if not self._quit.is_set():
-                    log.error("RSI socket error: %s", err)
-                    self._fault_all(f"RSI socket error: {err}")
-                return
-            try:
-                tel = decode_rob(data)
-            except ProtocolError as err:
-                self.stats["malformed"] += 1
-                log.warning("malformed RSI telegram from %s:%d ignored: %s", addr[0], addr[1], err)
-                continue
-            reply = self._cycle(tel, addr)
-            if not reply:
-                continue
-            try:
-                sock.sendto(reply, addr)  # to the source address (ephemeral port), never the configured one
-            except OSError as err:
-                log.error("cannot answer the robot at %s:%d: %s", addr[0], addr[1], err)
+        self._answer_loop(decode_rob, self._cycle)
 
     def _cycle(self, tel: RobTelegram, addr: tuple[str, int]) -> bytes:
         now = time.monotonic()
@@ -499,14 +399,14 @@ class RsiDriver(RobotDriver):
         if run is None or run.handle.done:
             return self._hold(late_new)
         if late_new:
-            run.late += late_new
+            run.underruns += late_new
             limit = self.config.late_limit
-            if limit is not None and run.late > limit:
+            if limit is not None and run.underruns > limit:
                 self._finish(
                     run,
                     ExecutionOutcome.FAULTED,
-                    f"{run.late} late RSI packets during the execution (limit {limit}); the robot held or "
-                    "dropped those corrections",
+                    f"{run.underruns} late RSI packets during the execution (limit {limit}); the robot "
+                    "held or dropped those corrections",
                     "late_packets",
                 )
                 return self._hold()
@@ -516,21 +416,9 @@ class RsiDriver(RobotDriver):
             # before them. Going on from there slips the path by those cycles; jumping to where the
             # path would be now would command a multiple of the planned axis speed for one cycle.
             run.pos = run.sent[-min(late_new + 1, len(run.sent))]
-        if run.stopping:
-            dec = self.config.cycle / self.config.stop_time
-            new_rate = max(0.0, run.rate - dec)
-            run.pos += 0.5 * (run.rate + new_rate) * run.step
-            run.rate = new_rate
-        elif not run.started:
-            run.started = True  # the first cycle commands sample 0, where the robot is
-        else:
-            run.pos += run.step
-        last = run.q_deg.shape[0] - 1
-        run.pos = min(run.pos, float(last))
+        run.advance(self.config.cycle / self.config.stop_time)
         sp, arc = run.setpoint()
-        if self.config.arc_output is not None:
-            bit = 1 << self.config.arc_output
-            self._dout = (self._dout | bit) if arc else (self._dout & ~bit)
+        self._set_arc(arc)
         corr = sp - ref
         if np.any(np.abs(corr) > self.config.max_correction_deg):
             j = int(np.argmax(np.abs(corr)))
@@ -542,7 +430,7 @@ class RsiDriver(RobotDriver):
                 "correction_limit",
             )
             return self._hold()
-        run.handle._update(run.handle.start_index + run.pos)
+        run.report()
         run.sent.append(run.pos)
         if self.config.mode == "absolute":
             self._corr_deg = corr
@@ -560,63 +448,37 @@ class RsiDriver(RobotDriver):
             out = incr.tolist()
             self._corr_deg = corr
         self._last_sp_deg = sp
-        if run.pos >= last - 1e-9:
+        if run.at_end:
             self._finish(run, ExecutionOutcome.COMPLETED, "")
             if run.end_session:
                 self._begin_ending()  # the next reply holds the last sample and carries Stop=1
-        elif run.stopping and run.rate <= 0.0:
+        elif run.stopped:
             self._finish(run, ExecutionOutcome.STOPPED, "stop requested")
         return out
 
-    def _finish(self, run: _Run, outcome: ExecutionOutcome, reason: str, code: str | None = None) -> None:
-        h = run.handle
-        if h.done:
-            return
-        pos = h.start_index + run.pos
-        if self.config.arc_output is not None and outcome is not ExecutionOutcome.COMPLETED:
-            self._dout &= ~(1 << self.config.arc_output)  # never leave the arc burning on a stop or fault
-        h._finish(ExecutionResult(outcome, math.floor(pos + 1e-9), pos, reason, code, underruns=run.late))
-        if outcome is ExecutionOutcome.FAULTED:
-            log.error("RSI execution faulted: %s", reason)
-
-    def _check_silence(self) -> None:
-        with self._lock:
-            if self._latest is None:
-                return
-            silent = time.monotonic() - self._latest_at
-            if silent <= self.config.silence:
-                return
-            delay = self._latest.delay
-            if self._ending:
-                return  # silence after Stop=1 is the session's normal end (see _end_session)
-            if not self._fault:
-                self._fault = (
-                    f"the robot stopped sending RSI telegrams {silent:.2f} s ago (last Delay = {delay}, "
-                    f"Timeout = {self.config.timeout_packets}): RSI broke off on the controller "
-                    "(RSITimeout, KSS29002 'Stop by $CORRECTION function') or the program was stopped"
-                )
-                log.error("%s", self._fault)
-            run = self._run
-            if run is not None and not run.handle.done:
-                self._finish(run, ExecutionOutcome.FAULTED, self._fault, "RSITimeout")
-
-    def _fault_all(self, reason: str) -> None:
-        with self._lock:
-            self._fault = reason
-            run = self._run
-            if run is not None and not run.handle.done:
-                self._finish(run, ExecutionOutcome.FAULTED, reason)
+    def _on_silence(self, silent: float) -> None:
+        if self._ending:
+            return  # silence after Stop=1 is the session's normal end (see _end_session)
+        delay = self._latest.delay if self._latest is not None else None
+        if not self._fault:
+            self._fault = (
+                f"the robot stopped sending RSI telegrams {silent:.2f} s ago (last Delay = {delay}, "
+                f"Timeout = {self.config.timeout_packets}): RSI broke off on the controller "
+                "(RSITimeout, KSS29002 'Stop by $CORRECTION function') or the program was stopped"
+            )
+            log.error("%s", self._fault)
+        run = self._run
+        if run is not None and not run.handle.done:
+            self._finish(run, ExecutionOutcome.FAULTED, self._fault, "RSITimeout")
 
     # --- driver hooks ---------------------------------------------------------------------
     def _state(self, timeout: float | None) -> RobotState:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._new:
-            while self._latest is None:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    raise DriverTimeoutError(f"no RSI telegram within {timeout} s")
-                self._new.wait(0.1 if remaining is None else min(0.1, remaining))
+            if not self._wait_first(deadline, 0.1):
+                raise DriverTimeoutError(f"no RSI telegram within {timeout} s")
             tel = self._latest
+            assert tel is not None  # mypy
             live = time.monotonic() - self._latest_at <= self.config.silence
             q = self._prev_q if self._prev_q is not None else np.zeros(6)
             qd = self._qd if live else np.zeros(6)
@@ -666,16 +528,6 @@ class RsiDriver(RobotDriver):
             self._last_sp_deg = self._q_ref_deg + self._corr_deg
             self._run = run
 
-    def _stop(self, handle: ExecutionHandle) -> None:
-        with self._lock:
-            run = self._run
-            if run is not None and run.handle is handle and not handle.done:
-                run.stopping = True
-
-    def _set_digital_out(self, n: int, value: bool) -> None:
-        with self._lock:
-            self._dout = (self._dout | (1 << n)) if value else (self._dout & ~(1 << n))
-
     def _set_analog_out(self, n: int, value: float) -> None:
         raise DriverError(
             "the RSI configuration written by weldcell maps no analog outputs; set the weld parameters on "
@@ -683,12 +535,6 @@ class RsiDriver(RobotDriver):
         )
 
     # --- diagnostics ----------------------------------------------------------------------
-    @property
-    def peer(self) -> tuple[str, int] | None:
-        """Address the robot's telegrams come from (the replies go there)."""
-        with self._lock:
-            return self._peer
-
     @property
     def delay(self) -> int | None:
         """The robot's late-packet counter (``Delay D``) of the latest telegram; None before the first."""

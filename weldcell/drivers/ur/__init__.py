@@ -8,16 +8,44 @@
 - ``export.py``: the URScript program exporter.
 """
 
-from weldcell.drivers.ur.dashboard import DashboardClient
-from weldcell.drivers.ur.driver import URDriver, URDriverConfig
-from weldcell.drivers.ur.rtde_client import RTDEClient
-from weldcell.drivers.ur.virtual_controller import (
-    Ports,
-    VirtualController,
-    VirtualControllerHandle,
-    start_virtual_controller,
-)
-from weldcell.drivers.ur.virtual_core import CoreConfig
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from weldcell.drivers.ur.dashboard import DashboardClient
+    from weldcell.drivers.ur.driver import URDriver, URDriverConfig
+    from weldcell.drivers.ur.rtde_client import RTDEClient
+    from weldcell.drivers.ur.virtual_controller import (
+        Ports,
+        VirtualController,
+        VirtualControllerHandle,
+        start_virtual_controller,
+    )
+    from weldcell.drivers.ur.virtual_core import CoreConfig
+
+#: Where each public name lives: imported on first use (PEP 562), so that the vendor registry can
+#: read :mod:`weldcell.drivers.ur.plugin` without loading the driver.
+_LAZY = {
+    "DashboardClient": "weldcell.drivers.ur.dashboard",
+    "URDriver": "weldcell.drivers.ur.driver",
+    "URDriverConfig": "weldcell.drivers.ur.driver",
+    "RTDEClient": "weldcell.drivers.ur.rtde_client",
+    "Ports": "weldcell.drivers.ur.virtual_controller",
+    "VirtualController": "weldcell.drivers.ur.virtual_controller",
+    "VirtualControllerHandle": "weldcell.drivers.ur.virtual_controller",
+    "start_virtual_controller": "weldcell.drivers.ur.virtual_controller",
+    "CoreConfig": "weldcell.drivers.ur.virtual_core",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "CoreConfig",

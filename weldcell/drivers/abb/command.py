@@ -8,8 +8,7 @@ import math
 
 import typer
 
-from weldcell.cli.common import console
-from weldcell.cli.kuka import _host_port
+from weldcell.drivers.command_support import console, host_port
 from weldcell.errors import WeldcellError
 
 
@@ -53,7 +52,7 @@ def controller_abb_egm(
     """
     from weldcell.drivers.abb.virtual_egm import VirtualEgm, VirtualEgmConfig
 
-    host, port = _host_port(sensor, "--sensor")
+    host, port = host_port(sensor, "--sensor")
     try:
         q = tuple(float(v) for v in start_deg.split(","))
     except ValueError as err:
@@ -103,10 +102,3 @@ def controller_abb_egm(
     elif not status.running:
         console.print(f"[red]EGM session ended:[/red] {status.stop_reason}", highlight=False)
         raise typer.Exit(1)
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``controller abb-egm`` to the ``controller`` group (created by :mod:`weldcell.cli.robot`)."""
-    from weldcell.cli.robot import controller_app
-
-    controller_app.command("abb-egm")(controller_abb_egm)

@@ -7,7 +7,7 @@ import math
 
 import typer
 
-from weldcell.cli.common import console
+from weldcell.drivers.command_support import console
 from weldcell.errors import WeldcellError
 
 
@@ -97,10 +97,3 @@ def controller_fanuc(
     if status.alarm or status.coast_stops:
         console.print(f"[red]stopped:[/red] {status.alarm or 'commands stopped, the arm stopped'}")
         raise typer.Exit(1)
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``controller fanuc`` to the ``controller`` group (created by :mod:`weldcell.cli.robot`)."""
-    from weldcell.cli.robot import controller_app
-
-    controller_app.command("fanuc")(controller_fanuc)

@@ -1,4 +1,4 @@
-"""KUKA commands: ``weldcell controller kuka-rsi`` (a virtual KRC, the robot side of RSI)."""
+"""``weldcell controller kuka-rsi``: a virtual KRC, the robot side of RSI (registered in ``plugin.py``)."""
 
 from __future__ import annotations
 
@@ -7,21 +7,8 @@ import math
 
 import typer
 
-from weldcell.cli.common import console
+from weldcell.drivers.command_support import console, host_port
 from weldcell.errors import WeldcellError
-
-
-def _host_port(text: str, option: str) -> tuple[str, int]:
-    host, _, port = text.rpartition(":")
-    if not host:
-        raise WeldcellError(f"{option} {text!r}: expected HOST:PORT, e.g. 127.0.0.1:59152")
-    try:
-        number = int(port)
-    except ValueError as err:
-        raise WeldcellError(f"{option} {text!r}: port {port!r} is not a number") from err
-    if not 1 <= number <= 65535:
-        raise WeldcellError(f"{option} {text!r}: port {number} is outside 1 … 65535")
-    return host, number
 
 
 def controller_kuka_rsi(
@@ -61,7 +48,7 @@ def controller_kuka_rsi(
     """
     from weldcell.drivers.kuka.virtual_krc import KrcConfig, VirtualKrc
 
-    host, port = _host_port(sensor, "--sensor")
+    host, port = host_port(sensor, "--sensor")
     try:
         q = tuple(float(v) for v in start_deg.split(","))
     except ValueError as err:
@@ -133,10 +120,3 @@ def controller_kuka_rsi(
     elif not status.running:
         console.print(f"[red]RSI stopped:[/red] {status.stop_reason}", highlight=False)
         raise typer.Exit(1)
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``controller kuka-rsi`` to the ``controller`` group (created by :mod:`weldcell.cli.robot`)."""
-    from weldcell.cli.robot import controller_app
-
-    controller_app.command("kuka-rsi")(controller_kuka_rsi)

@@ -1,0 +1,33 @@
+"""What the UR package registers (one :class:`~weldcell.drivers.vendor.Vendor`; nothing heavy imported).
+
+Listed in :data:`weldcell.drivers.registry.BUILTIN_VENDORS` as ``"ur"``. The ``weldcell controller ur``
+command stays in :mod:`weldcell.cli.robot` (it shares the ``controller`` group and ``weldcell run``).
+"""
+
+from __future__ import annotations
+
+from weldcell.drivers.vendor import DemoCell, ProgramFormat, Vendor
+
+
+def robot_models() -> frozenset[str]:
+    """The Universal Robots arms weldcell has models of."""
+    from weldcell.kinematics.specs import UR_SPECS
+
+    return frozenset(UR_SPECS)
+
+
+VENDOR = Vendor(
+    name="ur",
+    title="UR",
+    drivers={"ur": "weldcell.drivers.registry:ur_driver_from_url"},
+    models="weldcell.drivers.ur.plugin:robot_models",
+    exports=(
+        ProgramFormat(
+            "urscript",
+            "weldcell.drivers.ur.export_cli:export_for_cli",
+            "{job}.script",
+            "URScript: movel/movec welds, blended movej transits, weld parameters",
+        ),
+    ),
+    demo=DemoCell("demo_tjoint.yaml", "weldcell.drivers.ur.demo_cell:start_virtual_cell", "UR"),
+)
