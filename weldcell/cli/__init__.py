@@ -20,6 +20,7 @@ from weldcell.cli import (
     fanuc,
     kuka,
     plan,
+    plan_batch,
     powersource,
     robot,
     simulate,
@@ -58,6 +59,7 @@ for _module in (check, plan, simulate, robot, export, powersource, cell, example
 kuka.register(app)  # after robot: adds ``controller kuka-rsi`` to its controller group
 fanuc.register(app)  # after robot: adds ``controller fanuc``
 abb.register(app)  # after robot: adds ``controller abb-egm``
+plan_batch.register(app)
 
 
 def main() -> None:
