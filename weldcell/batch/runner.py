@@ -169,14 +169,14 @@ def _guarded(fn: WorkFn, task: BatchTask) -> ItemResult:
 
 
 def _run_pool(tasks: Sequence[BatchTask], fn: WorkFn, workers: int, done: DoneFn) -> list[ItemResult]:
-    """A local process pool (forkserver: workers do not inherit this process's threads and state).
+    """A local process pool (spawn: workers inherit neither this process's threads nor a server to clean up).
 
     A worker that dies (a crash in native code) breaks the whole pool; the tasks that had not
     finished then run again, each alone in a fresh one-process pool, so that only the culprit fails.
     """
     results: dict[int, ItemResult] = {}
     broken: list[int] = []
-    ctx = multiprocessing.get_context("forkserver")
+    ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
         futures: dict[Future[ItemResult], int] = {pool.submit(_guarded, fn, t): i for i, t in enumerate(tasks)}
         waiting = set(futures)
@@ -245,7 +245,7 @@ def _run_ray(
                     r = _crashed(tasks[i], f"Ray task failed: {type(err).__name__}: {err}".splitlines()[0])
                 results[i] = r
                 done(r)
-                return [results[i] for i in range(len(tasks))]
+        return [results[i] for i in range(len(tasks))]
     finally:
         if started_here:
             ray.shutdown()

@@ -1,0 +1,15 @@
+"""The synthetic catalogue of ``benchmarks/synthetic_catalogue.py``, loaded for the batch tests."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "synthetic_catalogue.py"
+_spec = importlib.util.spec_from_file_location("weldcell_bench_synthetic_catalogue", _PATH)
+assert _spec is not None and _spec.loader is not None  # mypy
+_module = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_module)
+
+write_catalogue = _module.write_catalogue
+catalogue_program = _module.catalogue_program
