@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from batch_catalogue import write_catalogue
+import batch_catalogue
+from batch_catalogue import explode, write_catalogue
 
 from weldcell.batch import BatchTask, ItemResult, ItemStatus, run_batch
 from weldcell.cli.batch_worker import plan_and_validate_one
@@ -26,26 +27,22 @@ OPTIONS = {
 }
 
 
-def _explode(task: BatchTask) -> ItemResult:
-    """A work function with a bug for one task (module level: it must pickle)."""
-    if task.name == "bad":
-        raise RuntimeError("boom")
-    return ItemResult(task.name, str(task.program), ItemStatus.OK)
-
-
 @pytest.fixture(scope="module")
 def ray_local() -> Iterator[object]:
     """One local Ray instance (2 CPUs) for the module: started before the leak check's snapshot."""
     ray = pytest.importorskip("ray", reason="the ray extra is part of the CI install (scripts/setup.sh)")
     t0 = time.monotonic()
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    assert time.monotonic() - t0 < 60
+    ray.cloudpickle.register_pickle_by_value(batch_catalogue)  # the workers cannot import tests/
+    # the driver's connections to the workers open on the first tasks: before the leak snapshot
+    ray.get([ray.remote(num_cpus=1)(explode).remote(BatchTask(n, Path(n), Path(n), {})) for n in "ab"])
+    assert time.monotonic() - t0 < 90
     yield ray
     ray.shutdown()
 
 
 def test_ray_plans_and_validates_programs(tmp_path: Path, ray_local: object) -> None:
-    programs = write_catalogue(2, tmp_path / "cat")
+    programs = write_catalogue(1, tmp_path / "cat")
     tasks = [BatchTask(p.stem, p, tmp_path / "out" / p.stem, OPTIONS) for p in programs]
     tasks.append(BatchTask("missing", tmp_path / "nope.yaml", tmp_path / "out" / "missing", OPTIONS))
     seen: list[str] = []
@@ -54,25 +51,25 @@ def test_ray_plans_and_validates_programs(tmp_path: Path, ray_local: object) -> 
     assert time.monotonic() - t0 < 120
     assert sorted(seen) == sorted(t.name for t in tasks)
     assert [r.name for r in results] == [t.name for t in tasks]  # task order, whatever finished first
-    for r, p in zip(results[:2], programs, strict=True):
+    for r, p in zip(results[:1], programs, strict=True):
         assert r.status is ItemStatus.OK, r.reason
-        assert r.robot in ("ur3e", "ur5e") and r.cycle_time_s is not None and r.cycle_time_s > 0
+        assert r.robot == "ur3e" and r.cycle_time_s is not None and r.cycle_time_s > 0
         out = tmp_path / "out" / p.stem
         for f in ("plan.json", "trajectory.npz", "validation.json", "validation.html", "trajectory.npz.stamp.json"):
             assert f in r.files and (out / f).is_file()
-    assert results[2].status is ItemStatus.ERROR and "file not found" in results[2].reason
+    assert results[1].status is ItemStatus.ERROR and "file not found" in results[1].reason
 
 
 def test_ray_turns_a_crashing_task_into_a_result(tmp_path: Path, ray_local: object) -> None:
     tasks = [BatchTask(n, tmp_path / f"{n}.yaml", tmp_path / n, {}) for n in ("good", "bad")]
-    results = run_batch(tasks, _explode, workers=2, ray_address="local")
+    results = run_batch(tasks, explode, workers=2, ray_address="local")
     assert results[0].ok
     assert results[1].status is ItemStatus.ERROR and "boom" in results[1].reason
 
 
 def test_pool_survives_a_failing_task(tmp_path: Path) -> None:
     tasks = [BatchTask(n, tmp_path / f"{n}.yaml", tmp_path / n, {}) for n in ("good", "bad", "also_good")]
-    results = run_batch(tasks, _explode, workers=2)
+    results = run_batch(tasks, explode, workers=2)
     assert [r.status for r in results] == [ItemStatus.OK, ItemStatus.ERROR, ItemStatus.OK]
     assert "RuntimeError('boom')" in results[1].reason
 
@@ -81,10 +78,10 @@ def test_missing_ray_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
     task = BatchTask("a", tmp_path / "a.yaml", tmp_path / "a", {})
     with pytest.raises(WeldcellError, match=r"pip install 'weldcell\[ray\]'"):
-        run_batch([task], _explode, workers=1, ray_address="ray://cluster:10001")
+        run_batch([task], explode, workers=1, ray_address="ray://cluster:10001")
 
 
 def test_bad_worker_count_is_refused(tmp_path: Path) -> None:
     task = BatchTask("a", tmp_path / "a.yaml", tmp_path / "a", {})
     with pytest.raises(WeldcellError, match="--workers -1"):
-        run_batch([task], _explode, workers=-1)
+        run_batch([task], explode, workers=-1)

@@ -36,6 +36,7 @@ import numpy as np
 
 from weldcell.cell.approval import MotionApprover
 from weldcell.cell.jobtypes import CellConfig, CellEvent, Cursor, ProgramMode
+from weldcell.cell.live import LiveSample
 from weldcell.cell.programjob import ProgramJobRunner
 from weldcell.cell.segments import MoveStep, SeamStep, Step, job_steps
 from weldcell.cell.state import CellState, Command, evaluate_interlocks
@@ -72,6 +73,8 @@ class CellController(ProgramJobRunner):
         on_event: Progress callback (called from the worker thread; keep it short).
         program_mode: Run each job as one controller program (UR program mode,
             :mod:`weldcell.cell.programjob`) instead of streaming it; None: stream mode.
+        on_sample: Receives the live values of every poll (:mod:`weldcell.cell.live`; called from
+            the worker thread: it must only store them).
     """
 
     def __init__(
@@ -87,8 +90,10 @@ class CellController(ProgramJobRunner):
         params: Mapping[str, WeldParams] | None = None,
         on_event: Callable[[CellEvent], None] | None = None,
         program_mode: ProgramMode | None = None,
+        on_sample: Callable[[LiveSample], None] | None = None,
     ) -> None:
         super().__init__(robot, power, weld_log, config, approver, kinematics, checker, params, on_event)
+        self.on_sample = on_sample
         self.program_mode = program_mode
         if program_mode is not None and not self.port.supports_programs():
             raise CellStateError(
@@ -179,7 +184,14 @@ class CellController(ProgramJobRunner):
         self._cursor = Cursor()
         self.traces = []
         self._sm.apply(Command.START)
-        self._emit("job_start", f"job {self._job_id} started: {len(self._seam_steps())} arc-on segment(s)")
+        self._emit(
+            "job_start",
+            f"job {self._job_id} started: {len(self._seam_steps())} arc-on segment(s)",
+            job_id=self._job_id,
+            program=self._job_info.get("program_path", ""),
+            part_serial=self._job_info.get("part_serial", ""),
+            segments=len(self._seam_steps()),
+        )
         self._spawn()
         return self._job_id
 
