@@ -94,7 +94,10 @@ def main() -> None:
                     ray.shutdown()
             rows.append((mode, wall, ok, ray_init))
             extra = f" (Ray start {ray_init:.1f} s, excluded)" if ray_init is not None else ""
-            print(f"{mode:7s} {wall:7.1f} s  {args.n / wall:5.2f} programs/s  {ok}/{args.n} passed{extra}", flush=True)
+            print(
+                f"{mode:7s} {wall:7.1f} s  {args.n / wall:5.2f} programs/s  {ok}/{args.n} passed{extra}",
+                flush=True,
+            )
         base = next((w for m, w, _, _ in rows if m == "serial"), None)
         print("\nmode     wall [s]  programs/s  ratio to serial")
         for mode, wall, _ok, _ in rows:

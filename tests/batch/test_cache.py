@@ -16,7 +16,9 @@ from weldcell.program import load_program
 OPTIONS = {"dt_ms": 2.0, "seed": 0}
 
 
-def test_key_follows_program_bytes_options_and_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_key_follows_program_bytes_options_and_models(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (path,) = write_catalogue(1, tmp_path / "cat")
     prog = load_program(path)
     key = cache_key(prog, OPTIONS)

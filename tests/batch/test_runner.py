@@ -7,11 +7,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import batch_catalogue
+import pytest
 from batch_catalogue import explode, write_catalogue
 
-from weldcell.batch import BatchTask, ItemResult, ItemStatus, run_batch
+from weldcell.batch import BatchTask, ItemStatus, run_batch
 from weldcell.cli.batch_worker import plan_and_validate_one
 from weldcell.errors import WeldcellError
 
@@ -47,7 +47,9 @@ def test_ray_plans_and_validates_programs(tmp_path: Path, ray_local: object) -> 
     tasks.append(BatchTask("missing", tmp_path / "nope.yaml", tmp_path / "out" / "missing", OPTIONS))
     seen: list[str] = []
     t0 = time.monotonic()
-    results = run_batch(tasks, plan_and_validate_one, workers=2, ray_address="local", on_done=lambda r: seen.append(r.name))
+    results = run_batch(
+        tasks, plan_and_validate_one, workers=2, ray_address="local", on_done=lambda r: seen.append(r.name)
+    )
     assert time.monotonic() - t0 < 120
     assert sorted(seen) == sorted(t.name for t in tasks)
     assert [r.name for r in results] == [t.name for t in tasks]  # task order, whatever finished first
@@ -55,7 +57,13 @@ def test_ray_plans_and_validates_programs(tmp_path: Path, ray_local: object) -> 
         assert r.status is ItemStatus.OK, r.reason
         assert r.robot == "ur3e" and r.cycle_time_s is not None and r.cycle_time_s > 0
         out = tmp_path / "out" / p.stem
-        for f in ("plan.json", "trajectory.npz", "validation.json", "validation.html", "trajectory.npz.stamp.json"):
+        for f in (
+            "plan.json",
+            "trajectory.npz",
+            "validation.json",
+            "validation.html",
+            "trajectory.npz.stamp.json",
+        ):
             assert f in r.files and (out / f).is_file()
     assert results[1].status is ItemStatus.ERROR and "file not found" in results[1].reason
 

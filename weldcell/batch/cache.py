@@ -20,7 +20,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -145,7 +144,7 @@ class ResultCache:
             if entry.exists():  # a concurrent batch stored the same key: same content, keep theirs
                 shutil.rmtree(tmp, ignore_errors=True)
             else:
-                os.replace(tmp, entry)
+                tmp.replace(entry)
         except OSError as err:
             raise WeldcellError(
                 f"--cache-dir {self.root}: cannot store a result ({err.strerror or err})"

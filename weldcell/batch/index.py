@@ -23,7 +23,9 @@ def _num(x: float | None, fmt: str = ".2f") -> str:
     return "–" if x is None else format(x, fmt)
 
 
-def write_index_html(results: Sequence[ItemResult], out_dir: Path, title: str = "weldcell plan-batch") -> Path:
+def write_index_html(
+    results: Sequence[ItemResult], out_dir: Path, title: str = "weldcell plan-batch"
+) -> Path:
     """Write ``out_dir/index.html`` and return its path.
 
     Links are relative (``<name>/validation.html``) so the folder can be moved or served as it is.

@@ -178,7 +178,9 @@ def _run_pool(tasks: Sequence[BatchTask], fn: WorkFn, workers: int, done: DoneFn
     broken: list[int] = []
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
-        futures: dict[Future[ItemResult], int] = {pool.submit(_guarded, fn, t): i for i, t in enumerate(tasks)}
+        futures: dict[Future[ItemResult], int] = {
+            pool.submit(_guarded, fn, t): i for i, t in enumerate(tasks)
+        }
         waiting = set(futures)
         while waiting:
             finished, waiting = wait(waiting, return_when=FIRST_COMPLETED)

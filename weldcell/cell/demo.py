@@ -103,6 +103,7 @@ class DemoOptions:
         host: Loopback address for the virtual devices.
         part_serial: Serial recorded in the weld log.
         job_timeout: Longest time the job may take [s].
+        opcua: Publish the cell over OPC UA on this ``opc.tcp://HOST:PORT`` endpoint (None: no server).
     """
 
     out_dir: Path = Path("weldcell-demo")
@@ -113,6 +114,7 @@ class DemoOptions:
     host: str = "127.0.0.1"
     part_serial: str = "DEMO-0001"
     job_timeout: float = 300.0
+    opcua: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +148,7 @@ class RunOptions:
             output and "arc established" on ``arc_input`` (None: the arc goes through
             ``powersource_url``, or a dry run without one).
         arc_input: Program mode: robot digital input "arc established" (with ``arc_output``).
+        opcua: Publish the cell over OPC UA on this ``opc.tcp://HOST:PORT`` endpoint (None: no server).
     """
 
     job: Path
@@ -165,6 +168,7 @@ class RunOptions:
     program_mode: bool = False
     arc_output: int | None = None
     arc_input: int = 0
+    opcua: str | None = None
 
     def program(self) -> ProgramMode | None:
         """The cell's program mode for these options (None: stream mode)."""
@@ -563,6 +567,7 @@ def weld(
     recover_job: int | None = None,
     stamp_key: StampKey | KeySource | None = FROM_ENVIRONMENT,
     program_mode: ProgramMode | None = None,
+    opcua: str | None = None,
 ) -> tuple[CellState, str, int]:
     """Run one job on connected devices, or continue the interrupted job ``recover_job`` of the log
     (:meth:`CellController.recover_job`). Returns (final state, message, weld-log job id).
@@ -571,6 +576,8 @@ def weld(
     with it, and the approver stamps the cell's own motions with it. ``program_mode``: run the job
     as one controller program (None: stream it). ``program`` may be None only in program mode: the
     job then runs from where it was planned to start, and the cell validates no move of its own.
+    ``opcua``: publish the cell over OPC UA on this ``opc.tcp://`` endpoint while the job runs
+    (:mod:`weldcell.cell.opcua`).
     """
     from weldcell.drivers.powersource.dryrun import ArcDisabled
 
@@ -589,7 +596,21 @@ def weld(
         )
     else:
         raise ValidationError(f"{traj_path}: the weld program it was planned from is needed to run it")
-    with WeldLog(log_path) as wlog:
+    with contextlib.ExitStack() as plant, WeldLog(log_path) as wlog:
+        on_event = _event_to_progress(progress)
+        on_sample = None
+        if opcua is not None:
+            from weldcell.cell.opcua import OpcUaCellServer
+
+            server = plant.enter_context(OpcUaCellServer(opcua, traj.robot, traj.joint_names))
+            relay = on_event
+
+            def on_event(ev: CellEvent) -> None:
+                server.on_event(ev)
+                relay(ev)
+
+            on_sample = server.on_sample
+            progress(Progress("stage", f"OPC UA: publishing the cell on {opcua}"))
         ctl = CellController(
             robot,
             power,
@@ -598,8 +619,9 @@ def weld(
             checker=collision_checker_for(program) if program is not None else None,
             params=params,
             approver=approver,
-            on_event=_event_to_progress(progress),
+            on_event=on_event,
             program_mode=program_mode,
+            on_sample=on_sample,
         )
         try:
             if recover_job is None:
@@ -658,6 +680,10 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
     opt = options or DemoOptions()
     if opt.robot not in DEMO_PROGRAMS:
         raise WeldcellError(f"demo robot {opt.robot!r}: expected one of {', '.join(DEMO_PROGRAMS)}")
+    if opt.opcua is not None:
+        from weldcell.cell.opcua import check_opcua_endpoint
+
+        check_opcua_endpoint(opt.opcua)
     if opt.view and sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
         # checked before anything starts: the viewer process would fail on its own, after the weld began
         from weldcell.sim.world import SimConnectionError
@@ -719,6 +745,7 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
             timeout=opt.job_timeout,
             stamp_key=key,
             progress=say,
+            opcua=opt.opcua,
         )
         if opt.robot == "abb":
             _report_egm(krc, robot, log_path, job_id, say)
@@ -1057,6 +1084,10 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
         )
     if options.powersource_url is not None:
         parse_modbus_url(options.powersource_url)
+    if options.opcua is not None:
+        from weldcell.cell.opcua import check_opcua_endpoint
+
+        check_opcua_endpoint(options.opcua)
     key = resolve_stamp_key(FROM_ENVIRONMENT if options.stamp_key is None else options.stamp_key)
     check_job_input(Path(options.job), stamp_key=key)
     WeldLog(options.log_path).close()  # a bad log path fails here, before anything connects
@@ -1149,6 +1180,7 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
             stamp_key=key,
             progress=say,
             program_mode=program_mode,
+            opcua=options.opcua,
         )
         end_robot_session(robot, options.log_path, job_id, say)
     return CellRunResult(

@@ -26,6 +26,7 @@ behind the plant firewall, or on 127.0.0.1 for a gateway on the same PC.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import threading
@@ -42,8 +43,14 @@ log = logging.getLogger(__name__)
 ROBOTICS_NS = "http://opcfoundation.org/UA/Robotics/"
 WELDCELL_NS = "http://weldcell.org/UA/Cell/"
 DEFAULT_PORT = 4840
-_MANUFACTURERS = (("ur", "Universal Robots"), ("kr", "KUKA"), ("irb", "ABB"), ("gofa", "ABB"),
-                  ("arcmate", "FANUC"), ("crx", "FANUC"))
+_MANUFACTURERS = (
+    ("ur", "Universal Robots"),
+    ("kr", "KUKA"),
+    ("irb", "ABB"),
+    ("gofa", "ABB"),
+    ("arcmate", "FANUC"),
+    ("crx", "FANUC"),
+)
 #: weldcell variables: name -> (OPC UA type name, initial value)
 CELL_VARIABLES: dict[str, tuple[str, Any]] = {
     "CellState": ("String", "idle"),
@@ -199,10 +206,8 @@ class OpcUaCellServer:
             return
         loop, stop = self._loop, self._stop
         if loop is not None and stop is not None and not loop.is_closed():
-            try:
+            with contextlib.suppress(RuntimeError):  # the loop ended on its own (start failed)
                 loop.call_soon_threadsafe(stop.set)
-            except RuntimeError:  # the loop ended on its own (start failed)
-                pass
         thread.join(timeout)
         if thread.is_alive():
             log.error("the OPC UA server thread did not stop within %.1f s", timeout)
@@ -251,10 +256,8 @@ class OpcUaCellServer:
                         node, vtype = nodes[name]
                         await node.write_value(ua.Variant(value, vtype))
                         written[name] = value
-                try:
+                with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), self.period)
-                except asyncio.TimeoutError:
-                    pass
         finally:
             await server.stop()
 

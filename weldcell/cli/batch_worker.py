@@ -38,7 +38,7 @@ def plan_options(options: dict[str, Any]) -> Any:
 def plan_and_validate_one(task: BatchTask) -> ItemResult:
     """Plan and validate ``task.program`` into ``task.out_dir``; every failure is a returned value."""
     out = task.out_dir
-    base = {"name": task.name, "program": str(task.program), "key": task.key}
+    base: dict[str, Any] = {"name": task.name, "program": str(task.program), "key": task.key}
     try:
         return _work(task, base)
     except WeldcellError as err:
@@ -68,7 +68,9 @@ def _work(task: BatchTask, base: dict[str, Any]) -> ItemResult:
     plan_time = time.perf_counter() - t0
     welded = welded_lengths(result)
     incomplete = incomplete_segments(result, welded)
-    traj_file = None if result.trajectory is None else save_trajectory(result.trajectory, out / TRAJECTORY_FILE)
+    traj_file = (
+        None if result.trajectory is None else save_trajectory(result.trajectory, out / TRAJECTORY_FILE)
+    )
     summary = _summary(result, prog, plan_time, traj_file, welded, incomplete)
     summary["warnings"] = warnings
     (out / PLAN_FILE).write_text(json.dumps(summary, indent=2))
@@ -82,11 +84,27 @@ def _work(task: BatchTask, base: dict[str, Any]) -> ItemResult:
     }
     if not result.ok or result.trajectory is None:
         reasons = [result.reason] + [r.reason for r in result.seams if r.reason and r.reason != result.reason]
-        return _finish(out, ItemResult(status=ItemStatus.PLAN_FAILED, reason="; ".join(reasons),
-                                       files=tuple(files), report=PLAN_FILE, **common))
+        return _finish(
+            out,
+            ItemResult(
+                status=ItemStatus.PLAN_FAILED,
+                reason="; ".join(reasons),
+                files=tuple(files),
+                report=PLAN_FILE,
+                **common,
+            ),
+        )
     if incomplete:
-        return _finish(out, ItemResult(status=ItemStatus.INCOMPLETE, reason="; ".join(incomplete),
-                                       files=tuple(files), report=PLAN_FILE, **common))
+        return _finish(
+            out,
+            ItemResult(
+                status=ItemStatus.INCOMPLETE,
+                reason="; ".join(incomplete),
+                files=tuple(files),
+                report=PLAN_FILE,
+                **common,
+            ),
+        )
 
     with _quiet_native_output():
         from weldcell.sim import PybulletWorld, ValidationOptions, build_scene, validate_in_scene
@@ -114,13 +132,22 @@ def _work(task: BatchTask, base: dict[str, Any]) -> ItemResult:
     if not report.passed:
         first = "; ".join(v.message() for v in report.violations[:3])
         more = f" (and {len(report.violations) - 3} more)" if len(report.violations) > 3 else ""
-        return _finish(out, ItemResult(status=ItemStatus.VALIDATION_FAILED,
-                                       reason=f"{len(report.violations)} violation(s): {first}{more}",
-                                       violations=len(report.violations), files=tuple(files),
-                                       report=VALIDATION_HTML, **common))
+        return _finish(
+            out,
+            ItemResult(
+                status=ItemStatus.VALIDATION_FAILED,
+                reason=f"{len(report.violations)} violation(s): {first}{more}",
+                violations=len(report.violations),
+                files=tuple(files),
+                report=VALIDATION_HTML,
+                **common,
+            ),
+        )
     stamp = write_validation_stamp(report, out / TRAJECTORY_FILE, key=key)
     files.append(stamp.name)
-    return _finish(out, ItemResult(status=ItemStatus.OK, files=tuple(files), report=VALIDATION_HTML, **common))
+    return _finish(
+        out, ItemResult(status=ItemStatus.OK, files=tuple(files), report=VALIDATION_HTML, **common)
+    )
 
 
 def _finish(out: Path, result: ItemResult) -> ItemResult:

@@ -42,6 +42,12 @@ DashboardPortOption = typer.Option(
 ScriptPortOption = typer.Option(
     None, "--script-port", help="URScript port the servo program is sent to (default 30002)."
 )
+OpcUaOption = typer.Option(
+    None,
+    "--opcua",
+    help="Publish the cell state, job, seam and live weld values over OPC UA, e.g. opc.tcp://127.0.0.1:4840 "
+    "(needs the opcua extra).",
+)
 CellConfigOption = typer.Option(
     None,
     "--cell-config",
@@ -285,6 +291,22 @@ def _log_to_file(path: Path) -> None:
     root.addHandler(console_handler)
 
 
+def _check_opcua(endpoint: str | None) -> None:
+    """A bad ``--opcua`` address or a missing asyncua fails before anything starts."""
+    if endpoint is None:
+        return
+    from weldcell.cell.opcua import check_opcua_endpoint
+    from weldcell.errors import WeldcellError
+
+    check_opcua_endpoint(endpoint)
+    try:
+        import asyncua  # noqa: F401
+    except ImportError as err:
+        raise WeldcellError(
+            "--opcua needs asyncua, which is not installed: pip install 'weldcell[opcua]'"
+        ) from err
+
+
 def _sigterm_as_interrupt() -> None:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -308,6 +330,7 @@ def demo(
     rsi_cycle_ms: int = typer.Option(
         12, "--rsi-cycle-ms", help="KUKA demo: RSI cycle, 12 (#IPO) or 4 (#IPO_FAST, needs a quiet PC)."
     ),
+    opcua: str | None = OpcUaOption,
 ) -> None:
     """Run the whole virtual cell: robot controller + power source on loopback, plan, validate, weld."""
     from weldcell.cell.demo import DEMO_PROGRAMS, DemoOptions, run_demo
@@ -317,11 +340,19 @@ def demo(
         raise WeldcellError(f"--robot {robot!r}: expected one of {', '.join(DEMO_PROGRAMS)}")
     if rsi_cycle_ms not in (4, 12):
         raise WeldcellError(f"--rsi-cycle-ms {rsi_cycle_ms}: expected 4 (#IPO_FAST) or 12 (#IPO)")
+    _check_opcua(opcua)
     _sigterm_as_interrupt()
     _log_to_file(out / "weldcell.log")
     announce_kernel_compile()
     res = run_demo(
-        DemoOptions(out_dir=out, view=view, robot=robot, rsi_cycle=rsi_cycle_ms / 1000.0, program=program),
+        DemoOptions(
+            out_dir=out,
+            view=view,
+            robot=robot,
+            rsi_cycle=rsi_cycle_ms / 1000.0,
+            program=program,
+            opcua=opcua,
+        ),
         progress=_progress_printer(),
     )
     _finish(res)
@@ -369,6 +400,7 @@ def cell_run(
         help="stream: the cell streams the job slice by slice; program: the controller runs the whole "
         "job as one URScript program and the cell switches the arc, watches the interlocks and logs.",
     ),
+    opcua: str | None = OpcUaOption,
 ) -> None:
     """Weld a program or a validated trajectory on a real cell (UR, KUKA or FANUC robot + power source)."""
     from weldcell.cell.demo import RunOptions, check_job_input, check_robot_url, run_job
@@ -378,6 +410,7 @@ def cell_run(
     if mode not in ("stream", "program"):
         raise WeldcellError(f"--mode {mode!r}: expected 'stream' or 'program'")
     check_robot_url(robot)  # an unknown scheme or a bad address fails before anything else
+    _check_opcua(opcua)
     key = resolve_stamp_key(FROM_ENVIRONMENT if stamp_key is None else stamp_key)
     setup = _cell_setup(cell_config)
     check_job_input(job, stamp_key=key)  # before the log file and the output folder are created
@@ -399,6 +432,7 @@ def cell_run(
             dashboard_port=dashboard_port,
             script_port=script_port,
             program_mode=mode == "program",
+            opcua=opcua,
         ),
         progress=_progress_printer(),
     )

@@ -41,7 +41,7 @@ def find_programs(source: str) -> list[Path]:
         return found
     if path.is_file():
         return [path]
-    matches = sorted(Path(m) for m in glob.glob(source, recursive=True))
+    matches = sorted(Path(m) for m in glob.glob(source, recursive=True))  # noqa: PTH207 (absolute globs)
     found = [p for p in matches if p.is_file() and p.suffix.lower() in PROGRAM_SUFFIXES]
     if not found:
         what = "matches no weld program (.yaml)" if glob.has_magic(source) else "not found"
@@ -59,9 +59,9 @@ def unique_names(programs: list[Path]) -> list[str]:
     return [str(p.relative_to(root).with_suffix("")).replace(os.sep, "__") for p in resolved]
 
 
-def _prepare(programs: list[Path], out: Path, options: dict[str, Any], key_options: dict[str, Any]) -> tuple[
-    list[Any], list[Any]
-]:
+def _prepare(
+    programs: list[Path], out: Path, options: dict[str, Any], key_options: dict[str, Any]
+) -> tuple[list[Any], list[Any]]:
     """(tasks to run, results of programs that cannot even be keyed: bad files, unknown models)."""
     from weldcell.batch import BatchTask, ItemResult, ItemStatus, cache_key
     from weldcell.program import load_program
@@ -78,10 +78,17 @@ def _prepare(programs: list[Path], out: Path, options: dict[str, Any], key_optio
 
 
 def plan_batch_command(
-    source: str = typer.Argument(..., help="Folder of weld programs, a glob ('parts/**/*.yaml') or one program."),
-    out: Path = typer.Option(..., "-o", "--out", help="Output folder: one sub-folder per program, index.html."),
+    source: str = typer.Argument(
+        ..., help="Folder of weld programs, a glob ('parts/**/*.yaml') or one program."
+    ),
+    out: Path = typer.Option(
+        ..., "-o", "--out", help="Output folder: one sub-folder per program, index.html."
+    ),
     workers: int = typer.Option(
-        2, "--workers", "-j", help="Parallel workers (local processes, or the CPUs of --ray local); 0: in this process."
+        2,
+        "--workers",
+        "-j",
+        help="Parallel workers (local processes, or the CPUs of --ray local); 0: in this process.",
     ),
     ray: str | None = typer.Option(
         None, "--ray", help="Run on Ray: a cluster address (ray://HOST:10001, HOST:6379, auto) or 'local'."
@@ -101,7 +108,7 @@ def plan_batch_command(
         None, "--stamp-key", help="Stamp key file (keyed stamps). Default: $WELDCELL_STAMP_KEY, else unkeyed."
     ),
 ) -> None:
-    """Plan and validate many programs in parallel; OUT/index.html links every report (exit 1 if any failed)."""
+    """Plan and validate many programs in parallel; OUT/index.html links every report (exit 1: failures)."""
     from weldcell.batch import ResultCache, run_batch, write_index_html
     from weldcell.batch.runner import result_path, with_cached
     from weldcell.cli.batch_worker import plan_and_validate_one
@@ -196,7 +203,9 @@ def _run_with_progress(todo: list[Any], fn: Any, workers: int, ray: str | None, 
 
         def line(r: Any) -> None:
             n[0] += 1
-            err_console.print(f"[{n[0]}/{len(todo)}] {r.name}: {r.status.value}", highlight=False, markup=False)
+            err_console.print(
+                f"[{n[0]}/{len(todo)}] {r.name}: {r.status.value}", highlight=False, markup=False
+            )
 
         return list(run_batch(todo, fn, workers=workers, ray_address=ray, on_done=line))
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -218,7 +227,9 @@ def _run_with_progress(todo: list[Any], fn: Any, workers: int, ray: str | None, 
         return list(run_batch(todo, fn, workers=workers, ray_address=ray, on_done=advance))
 
 
-def _write_outputs(results: list[Any], out: Path, wall: float, workers: int, ray: str | None, index: Any) -> None:
+def _write_outputs(
+    results: list[Any], out: Path, wall: float, workers: int, ray: str | None, index: Any
+) -> None:
     try:
         index(results, out)
         doc = {
