@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import socket
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -88,6 +89,13 @@ def check_opcua_endpoint(url: str) -> tuple[str, int]:
     if not 1 <= port <= 65535:
         raise WeldcellError(f"--opcua {url!r}: port {port} outside 1-65535; {expected}")
     return parts.hostname, port
+
+
+def _check_can_listen(host: str, port: int) -> None:
+    """Raise OSError when ``host:port`` cannot be listened on (in use, not this machine's address)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as asyncio's server does
+        s.bind((host, port))
 
 
 def _manufacturer(robot: str) -> str:
@@ -235,6 +243,7 @@ class OpcUaCellServer:
 
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
+        _check_can_listen(self.host, self.port)  # in a millisecond, before the seconds of server.init()
         server = Server()
         await server.init()
         server.set_endpoint(f"opc.tcp://{self.host}:{self.port}/weldcell/")
