@@ -17,13 +17,27 @@ from weldcell.cell.state import CellState
 from weldcell.errors import WeldcellError
 from weldcell.trajectory import JointTrajectory
 
-asyncua = pytest.importorskip("asyncua", reason="the opcua extra is part of the CI install (scripts/setup.sh)")
+asyncua = pytest.importorskip(
+    "asyncua", reason="the opcua extra is part of the CI install (scripts/setup.sh)"
+)
 
 Make = Callable[..., tuple[CellController, list[CellEvent]]]
 WELD_NS = "http://weldcell.org/UA/Cell/"
 ROBOTICS_NS = "http://opcfoundation.org/UA/Robotics/"
-FIELDS = ("CellState", "JobId", "SeamId", "SeamPosition_mm", "ArcOn", "Current_A", "Voltage_V",
-          "WireFeed_m_min", "TravelSpeed_mm_s", "SegmentsDone", "SegmentsTotal", "PartSerial")
+FIELDS = (
+    "CellState",
+    "JobId",
+    "SeamId",
+    "SeamPosition_mm",
+    "ArcOn",
+    "Current_A",
+    "Voltage_V",
+    "WireFeed_m_min",
+    "TravelSpeed_mm_s",
+    "SegmentsDone",
+    "SegmentsTotal",
+    "PartSerial",
+)
 
 
 def _free_port(host: str) -> int:
@@ -32,7 +46,9 @@ def _free_port(host: str) -> int:
         return int(s.getsockname()[1])
 
 
-async def _watch(url: str, joints: tuple[str, ...], done: threading.Event, rows: list[dict[str, Any]]) -> None:
+async def _watch(
+    url: str, joints: tuple[str, ...], done: threading.Event, rows: list[dict[str, Any]]
+) -> None:
     """Poll the server every 50 ms until ``done`` (and once more), as a plant client would."""
     from asyncua import Client
 
@@ -41,7 +57,9 @@ async def _watch(url: str, joints: tuple[str, ...], done: threading.Event, rows:
         r = await client.get_namespace_index(ROBOTICS_NS)
         cell = await client.nodes.objects.get_child([f"{w}:WeldCell"])
         nodes = {f: await cell.get_child([f"{w}:{f}"]) for f in FIELDS}
-        device = await client.nodes.objects.get_child([f"{r}:MotionDeviceSystem", f"{r}:MotionDevices", f"{r}:ur5e"])
+        device = await client.nodes.objects.get_child(
+            [f"{r}:MotionDeviceSystem", f"{r}:MotionDevices", f"{r}:ur5e"]
+        )
         assert await (await device.get_child([f"{r}:Model"])).read_value() == "ur5e"
         axes = [
             await device.get_child([f"{r}:Axes", f"{r}:{j}", f"{r}:ParameterSet", f"{r}:ActualPosition"])

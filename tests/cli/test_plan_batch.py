@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from batch_catalogue import write_catalogue
@@ -66,7 +65,9 @@ def test_batch_plans_in_parallel_and_replans_only_what_changed(weldcell: Run, tm
         (["{cat}", "--dt-ms", "0"], "--dt-ms 0"),
     ],
 )
-def test_bad_arguments_are_one_line_errors(weldcell: Run, tmp_path: Path, args: list[str], message: str) -> None:
+def test_bad_arguments_are_one_line_errors(
+    weldcell: Run, tmp_path: Path, args: list[str], message: str
+) -> None:
     cat = tmp_path / "cat"
     write_catalogue(1, cat)
     argv = [a.replace("{cat}", str(cat)) for a in args]
