@@ -23,10 +23,15 @@ def test_batch_plans_in_parallel_and_replans_only_what_changed(weldcell: Run, tm
     progs = write_catalogue(2, cat)  # ur3e, ur5e T-joints
     (cat / "zz_bad_robot.yaml").write_text(progs[0].read_text().replace("robot: ur3e", "robot: ur99"))
     out = tmp_path / "out"
+    stale = out / "zz_bad_robot" / "trajectory.npz"  # from an earlier version that planned
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"old")
+    (out / "zz_bad_robot" / "trajectory.npz.stamp.json").write_text("{}")
 
     code, text = weldcell("plan-batch", cat, "-o", out, "--workers", "2")
     assert code == 1, text  # one program is bad: the batch goes on, exits non-zero, says which and why
     assert "zz_bad_robot: error" in text and "ur99" in text and "2 of 3 passed" in text
+    assert not any((out / "zz_bad_robot").iterdir())  # a failure leaves no older plan behind
     first = _outcomes(out)
     assert first == {
         "part_000": ("ok", False),

@@ -22,6 +22,17 @@ VALIDATION_JSON = "validation.json"
 VALIDATION_HTML = "validation.html"
 
 
+def clear_outputs(out: Path) -> None:
+    """Remove a previous run's files of this program from ``out``: a plan that fails now must not
+    leave an older trajectory and its stamp next to it."""
+    if not out.is_dir():
+        return
+    names = {PLAN_FILE, TRAJECTORY_FILE, VALIDATION_JSON, VALIDATION_HTML, result_path(out).name}
+    for f in out.iterdir():
+        if f.is_file() and (f.name in names or f.name.endswith(".stamp.json")):
+            f.unlink()
+
+
 def plan_options(options: dict[str, Any]) -> Any:
     """The planner's options from a batch task's options."""
     from weldcell.planning import LadderOptions, PlanOptions
@@ -60,6 +71,7 @@ def _work(task: BatchTask, base: dict[str, Any]) -> ItemResult:
 
     opts = dict(task.options)
     out = task.out_dir
+    clear_outputs(out)
     out.mkdir(parents=True, exist_ok=True)
     prog = load_program(task.program)
     warnings = [w.message for w in program_warnings(prog)]

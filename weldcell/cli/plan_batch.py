@@ -64,6 +64,7 @@ def _prepare(
 ) -> tuple[list[Any], list[Any]]:
     """(tasks to run, results of programs that cannot even be keyed: bad files, unknown models)."""
     from weldcell.batch import BatchTask, ItemResult, ItemStatus, cache_key
+    from weldcell.cli.batch_worker import clear_outputs
     from weldcell.program import load_program
 
     tasks, bad = [], []
@@ -71,6 +72,7 @@ def _prepare(
         try:
             key = cache_key(load_program(path), key_options)
         except WeldcellError as err:
+            clear_outputs(out / name)  # no older plan of it may stay behind
             bad.append(ItemResult(name, str(path), ItemStatus.ERROR, str(err)))
             continue
         tasks.append(BatchTask(name, path, out / name, options, key))
@@ -111,7 +113,7 @@ def plan_batch_command(
     """Plan and validate many programs in parallel; OUT/index.html links every report (exit 1: failures)."""
     from weldcell.batch import ResultCache, run_batch, write_index_html
     from weldcell.batch.runner import result_path, with_cached
-    from weldcell.cli.batch_worker import plan_and_validate_one
+    from weldcell.cli.batch_worker import clear_outputs, plan_and_validate_one
     from weldcell.trajectory.stamp import FROM_ENVIRONMENT, resolve_stamp_key
 
     check_positive("--dt-ms", dt_ms, "a controller period in ms (UR: 2)", upper=MAX_DT_MS)
@@ -150,6 +152,7 @@ def plan_batch_command(
             continue
         entry, stored = hit
         cached = with_cached(_item(stored, t), True)
+        clear_outputs(t.out_dir)
         ResultCache.restore(entry, list(cached.files), t.out_dir)
         result_path(t.out_dir).write_text(json.dumps(cached.to_dict(), indent=2))
         results.append(cached)
