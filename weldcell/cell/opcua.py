@@ -188,15 +188,20 @@ class OpcUaCellServer:
             return dict(self._values)
 
     # --- lifecycle ----------------------------------------------------------------------------
-    def start(self, timeout: float = 20.0) -> None:
-        """Start the server thread and wait until it listens.
+    def start(self, timeout: float = 60.0) -> None:
+        """Start the server thread and wait until it listens (building the address space takes 1-2 s
+        of CPU; seconds more on a loaded PC, before the job starts).
 
         Raises:
-            WeldcellError: it could not listen (port in use, address not on this machine) or did not
-                start within ``timeout`` seconds.
+            WeldcellError: it could not listen (port in use, address not on this machine: at once) or
+                did not start within ``timeout`` seconds.
         """
         if self._thread is not None:
             return
+        try:
+            _check_can_listen(self.host, self.port)
+        except OSError as err:
+            raise WeldcellError(f"--opcua {self.endpoint}: cannot listen ({err})") from err
         self._thread = threading.Thread(target=self._thread_main, name="weldcell-opcua", daemon=True)
         self._thread.start()
         if not self._ready.wait(timeout):
@@ -243,13 +248,14 @@ class OpcUaCellServer:
 
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        _check_can_listen(self.host, self.port)  # in a millisecond, before the seconds of server.init()
         server = Server()
         await server.init()
         server.set_endpoint(f"opc.tcp://{self.host}:{self.port}/weldcell/")
         server.set_server_name("weldcell cell")
         server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
         nodes = await self._build(server, ua)
+        if self._stop.is_set():  # closed while the address space was being built
+            return
         await server.start()
         try:
             self._ready.set()
