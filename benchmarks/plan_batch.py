@@ -60,7 +60,11 @@ def _run(mode: str, programs: list[Path], root: Path) -> tuple[float, int]:
         workers, ray = int(mode[3:]), "local"
     t0 = time.perf_counter()
     results = run_batch(tasks, plan_and_validate_one, workers=workers, ray_address=ray)
-    return time.perf_counter() - t0, sum(r.ok for r in results)
+    wall = time.perf_counter() - t0
+    for r in results:
+        if not r.ok:
+            print(f"  {mode}: {r.name} {r.status.value}: {r.reason[:300]}")
+    return wall, sum(r.ok for r in results)
 
 
 def main() -> None:
