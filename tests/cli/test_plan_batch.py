@@ -78,3 +78,13 @@ def test_bad_arguments_are_one_line_errors(
     argv = [a.replace("{cat}", str(cat)) for a in args]
     code, text = weldcell("plan-batch", *argv, "-o", tmp_path / "out")
     assert code == 2 and message in text and "Traceback" not in text
+
+
+def test_output_names_are_unique_when_file_names_clash(tmp_path: Path) -> None:
+    from weldcell.cli.plan_batch import find_programs, unique_names
+
+    for sub in ("line_a", "line_b"):
+        write_catalogue(1, tmp_path / "plant" / sub)
+    progs = find_programs(str(tmp_path / "plant" / "**" / "*.yaml"))
+    assert len(progs) == 2
+    assert unique_names(progs) == ["line_a__part_000", "line_b__part_000"]

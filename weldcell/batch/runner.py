@@ -206,7 +206,7 @@ def _run_pool(tasks: Sequence[BatchTask], fn: WorkFn, workers: int, done: DoneFn
     return [results[i] for i in range(len(tasks))]
 
 
-def _import_ray() -> Any:
+def require_ray() -> Any:
     try:
         import ray
     except ImportError as err:
@@ -221,7 +221,7 @@ def _run_ray(
     tasks: Sequence[BatchTask], fn: WorkFn, workers: int, address: str, done: DoneFn
 ) -> list[ItemResult]:
     """Tasks as Ray remote functions (one CPU each), results collected as they finish."""
-    ray = _import_ray()
+    ray = require_ray()
     started_here = False
     if not ray.is_initialized():
         try:

@@ -124,9 +124,9 @@ def plan_batch_command(
     if workers < 0 or (workers == 0 and ray is not None):
         raise WeldcellError(f"--workers {workers}: expected 1 or more (0: in this process, not with --ray)")
     if ray is not None:
-        from weldcell.batch.runner import _import_ray
+        from weldcell.batch.runner import require_ray
 
-        _import_ray()  # a missing extra fails before any work
+        require_ray()  # a missing extra fails before any work
     key = resolve_stamp_key(FROM_ENVIRONMENT if stamp_key is None else stamp_key)  # a bad key fails first
     programs = find_programs(source)
     output_folder(out)
@@ -158,15 +158,16 @@ def plan_batch_command(
         results.append(cached)
     console.print(
         f"{len(programs)} program(s): {len(todo)} to plan, {len(tasks) - len(todo)} unchanged (cached), "
-        f"{len(programs) - len(tasks)} unreadable; "
+        f"{len(programs) - len(tasks)} that do not load; "
         + (f"Ray at {ray}" if ray is not None else f"{workers or 'no'} worker process(es)"),
         highlight=False,
     )
     t0 = time.perf_counter()
     planned = _run_with_progress(todo, plan_and_validate_one, workers, ray, run_batch)
     wall = time.perf_counter() - t0
+    by_name = {t.name: t for t in todo}
     for r in planned:
-        task = next(t for t in todo if t.name == r.name)
+        task = by_name[r.name]
         if use_cache and task.key is not None and r.status.value != "error":
             cache.put(task.key, task.out_dir, list(r.files), r.to_dict())
     results.extend(planned)
