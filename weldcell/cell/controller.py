@@ -318,6 +318,7 @@ class CellController(ProgramJobRunner):
             f"job {job_id} adopted after an interruption; continues at step {cursor.step}",
             restart_s=cursor.restart_s,
             exact=rp.exact,
+            job_id=job_id,
         )
         self._sm.apply(Command.RECOVER)
 

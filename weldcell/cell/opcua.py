@@ -158,6 +158,8 @@ class OpcUaCellServer:
                     SegmentsDone=0,
                     LastError="",
                 )
+            elif ev.kind == "recover":
+                v["JobId"] = int(data.get("job_id") or 0)
             elif ev.kind == "seam_start":
                 v["SeamId"] = ev.seam_id or ""
             elif ev.kind == "seam_end":

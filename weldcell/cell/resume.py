@@ -52,6 +52,7 @@ class ResumeOptions:
         dashboard_port: UR dashboard port (None: the driver's default).
         script_port: UR port the servo program is sent to (None: the driver's default).
         stamp_key: The cell's stamp key file (None: ``$WELDCELL_STAMP_KEY`` if set, else unkeyed).
+        opcua: Publish the cell over OPC UA on this ``opc.tcp://HOST:PORT`` endpoint (None: no server).
     """
 
     log_path: Path
@@ -65,6 +66,7 @@ class ResumeOptions:
     dashboard_port: int | None = None
     script_port: int | None = None
     stamp_key: Path | None = None
+    opcua: str | None = None
 
 
 def resumable_jobs(log: WeldLog) -> list[JobRecord]:
@@ -163,6 +165,7 @@ def resume_job(options: ResumeOptions, progress: ProgressFn | None = None) -> Ce
             progress=say,
             recover_job=job.id,
             stamp_key=key,
+            opcua=options.opcua,
         )
         end_robot_session(robot, options.log_path, job_id, say)
     return CellRunResult(state, message, job_id, Path(options.log_path), traj_path, None, prog_path)

@@ -501,6 +501,7 @@ def cell_resume(
     cell_config: Path | None = CellConfigOption,
     dashboard_port: int | None = DashboardPortOption,
     script_port: int | None = ScriptPortOption,
+    opcua: str | None = OpcUaOption,
 ) -> None:
     """Continue an interrupted job: back off, re-approach (validated), re-strike with the programmed
     overlap, and weld on; the attempts go into the same job record."""
@@ -516,6 +517,7 @@ def cell_resume(
         return
     if robot is None or powersource is None:
         raise WeldcellError("resume needs --robot and --powersource (or --list to list resumable jobs)")
+    _check_opcua(opcua)
     setup = _cell_setup(cell_config)
     _sigterm_as_interrupt()
     _log_to_file(out / "weldcell.log")
@@ -531,6 +533,7 @@ def cell_resume(
             dashboard_port=dashboard_port,
             script_port=script_port,
             stamp_key=stamp_key,
+            opcua=opcua,
         ),
         progress=_progress_printer(),
     )
