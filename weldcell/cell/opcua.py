@@ -210,9 +210,9 @@ class OpcUaCellServer:
             self.close()
             raise WeldcellError(f"--opcua {self.endpoint}: the OPC UA server did not start in {timeout:g} s")
         if self._error is not None:
-            err = self._error
+            failure = self._error
             self.close()
-            raise WeldcellError(f"--opcua {self.endpoint}: cannot listen ({err})") from err
+            raise WeldcellError(f"--opcua {self.endpoint}: cannot listen ({failure})") from failure
 
     def close(self, timeout: float = 10.0) -> None:
         """Stop the server and its thread (idempotent)."""
