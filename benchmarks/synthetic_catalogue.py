@@ -3,8 +3,8 @@
 ``write_catalogue(n, directory)`` writes ``n`` weld programs (``part_000.yaml`` ...) that cycle
 through robots (UR3e, UR5e, UR10e, UR16e, KUKA KR6 R900) and joint kinds (T-joint with a fillet on
 each side of the web, lap fillet, square butt), with the part placed at about half the robot's reach
-and the seam length and part position varied per program (seeded, reproducible). Used by
-``plan_batch.py`` and by the batch tests.
+(on a 400 mm table that keeps clear of the robot's base) and the seam length and part position varied
+per program (seeded, reproducible). Used by ``plan_batch.py`` and by the batch tests.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ cell:
   bodies:
     - name: table
       role: table
-      box: {{size_mm: [500, 600, 40]}}
+      box: {{size_mm: [400, 600, 40]}}
       pose: {{xyz_mm: [{x:.1f}, 0, -20]}}
     - name: base_plate
       role: workpiece
