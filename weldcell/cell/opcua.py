@@ -31,6 +31,7 @@ import logging
 import math
 import socket
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -214,11 +215,19 @@ class OpcUaCellServer:
             self.close()
             raise WeldcellError(f"--opcua {self.endpoint}: cannot listen ({failure})") from failure
 
-    def close(self, timeout: float = 10.0) -> None:
-        """Stop the server and its thread (idempotent)."""
+    def close(self, timeout: float = 10.0, linger: float = 1.0) -> None:
+        """Stop the server and its thread (idempotent).
+
+        Args:
+            timeout: Longest wait for the thread [s].
+            linger: Keep serving this long first [s], so that a client polling once a second still
+                reads the final state (``ready`` after a complete job, ``fault`` ...).
+        """
         thread, self._thread = self._thread, None
         if thread is None:
             return
+        if linger > 0 and self._ready.is_set() and self._error is None and thread.is_alive():
+            time.sleep(linger)
         loop, stop = self._loop, self._stop
         if loop is not None and stop is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):  # the loop ended on its own (start failed)
