@@ -7,6 +7,6 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e '.[test]'
+.venv/bin/python -m pip install -q -e '.[test,ray,opcua]'
 # Compile the numba kernels now (40-55 s once) so that the README's first `weldcell plan` is fast.
 .venv/bin/weldcell warmup

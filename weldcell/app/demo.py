@@ -90,6 +90,7 @@ class DemoOptions:
         job_timeout: Longest time the job may take [s].
         log: The weld log: a file, ``sqlite:///PATH`` or ``postgresql://…`` (None: out_dir/weldlog.sqlite).
         trace: Cell, operator, consumable batches and WPS recorded with the job (see :class:`JobTrace`).
+        opcua: Publish the cell over OPC UA on this ``opc.tcp://HOST:PORT`` endpoint (None: no server).
     """
 
     out_dir: Path = Path("weldcell-demo")
@@ -102,6 +103,7 @@ class DemoOptions:
     job_timeout: float = 300.0
     log: str | None = None
     trace: JobTrace = field(default_factory=JobTrace)
+    opcua: str | None = None
 
 
 def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = None) -> CellRunResult:
@@ -117,6 +119,10 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
         raise WeldcellError(f"demo robot {opt.robot!r}: expected one of {', '.join(programs)}")
     make = demo_vendor(opt.robot)
     spec = vendor(make)
+    if opt.opcua is not None:
+        from weldcell.cell.opcua import check_opcua_endpoint
+
+        check_opcua_endpoint(opt.opcua)
     assert spec.demo is not None  # mypy: demo_programs() lists vendors with a demo cell only
     if opt.view and sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
         # checked before anything starts: the viewer process would fail on its own, after the weld began
@@ -179,6 +185,7 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
             progress=say,
             positioner=positioner,
             trace=opt.trace,
+            opcua=opt.opcua,
         )
         if cell.report is not None:
             end_robot_session(robot, log_path, job_id, say)

@@ -37,6 +37,7 @@ import numpy as np
 
 from weldcell.cell.approval import MotionApprover
 from weldcell.cell.jobtypes import CellConfig, CellEvent, Cursor, ProgramMode
+from weldcell.cell.live import LiveSample
 from weldcell.cell.positioner_sync import SYNC_EVENT, PositionerSync, PositionerSyncConfig
 from weldcell.cell.programjob import ProgramJobRunner
 from weldcell.cell.segments import MoveStep, SeamStep, Step, job_steps
@@ -95,6 +96,8 @@ class CellController(ProgramJobRunner):
             robot (:mod:`weldcell.cell.positioner_sync`); required exactly for trajectories with
             external axes.
         positioner_sync: Stream settings (cycle, lag tolerance).
+        on_sample: Receives the live values of every poll (:mod:`weldcell.cell.live`; called from
+            the worker thread: it must only store them).
     """
 
     def __init__(
@@ -112,8 +115,10 @@ class CellController(ProgramJobRunner):
         program_mode: ProgramMode | None = None,
         positioner: PositionerPort | None = None,
         positioner_sync: PositionerSyncConfig | None = None,
+        on_sample: Callable[[LiveSample], None] | None = None,
     ) -> None:
         super().__init__(robot, power, weld_log, config, approver, kinematics, checker, params, on_event)
+        self.on_sample = on_sample
         self.program_mode = program_mode
         self._positioner_port = positioner
         self._positioner_config = positioner_sync
@@ -209,7 +214,14 @@ class CellController(ProgramJobRunner):
         self._cursor = Cursor()
         self.traces = []
         self._sm.apply(Command.START)
-        self._emit("job_start", f"job {self._job_id} started: {len(self._seam_steps())} arc-on segment(s)")
+        self._emit(
+            "job_start",
+            f"job {self._job_id} started: {len(self._seam_steps())} arc-on segment(s)",
+            job_id=self._job_id,
+            program=self._job_info.get("program_path", ""),
+            part_serial=self._job_info.get("part_serial", ""),
+            segments=len(self._seam_steps()),
+        )
         self._spawn()
         return self._job_id
 
@@ -337,6 +349,7 @@ class CellController(ProgramJobRunner):
             f"job {job_id} adopted after an interruption; continues at step {cursor.step}",
             restart_s=cursor.restart_s,
             exact=rp.exact,
+            job_id=job_id,
         )
         self._sm.apply(Command.RECOVER)
 

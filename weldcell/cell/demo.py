@@ -112,6 +112,7 @@ class RunOptions:
         arc_input: Program mode: robot digital input "arc established" (with ``arc_output``).
         positioner_url: The positioner streamed with the robot (``modbus-positioner://HOST:PORT``);
             required exactly when the trajectory has external axes.
+        opcua: Publish the cell over OPC UA on this ``opc.tcp://HOST:PORT`` endpoint (None: no server).
     """
 
     job: Path
@@ -133,6 +134,7 @@ class RunOptions:
     arc_output: int | None = None
     arc_input: int = 0
     positioner_url: str | None = None
+    opcua: str | None = None
 
     def program(self) -> ProgramMode | None:
         """The cell's program mode for these options (None: stream mode)."""
@@ -508,6 +510,7 @@ def weld(
     program_mode: ProgramMode | None = None,
     positioner: PositionerPort | None = None,
     trace: JobTrace | None = None,
+    opcua: str | None = None,
 ) -> tuple[CellState, str, int]:
     """Run one job on connected devices, or continue the interrupted job ``recover_job`` of the log
     (:meth:`CellController.recover_job`). Returns (final state, message, weld-log job id).
@@ -517,6 +520,8 @@ def weld(
     as one controller program (None: stream it). ``program`` may be None only in program mode: the
     job then runs from where it was planned to start, and the cell validates no move of its own.
     ``positioner``: the connected positioner streamed with the robot (trajectories with external axes).
+    ``opcua``: publish the cell over OPC UA on this ``opc.tcp://`` endpoint while the job runs
+    (:mod:`weldcell.cell.opcua`).
     """
     from weldcell.drivers.powersource.dryrun import ArcDisabled
 
@@ -535,7 +540,21 @@ def weld(
         )
     else:
         raise ValidationError(f"{traj_path}: the weld program it was planned from is needed to run it")
-    with WeldLog(log_path) as wlog:
+    with contextlib.ExitStack() as plant, WeldLog(log_path) as wlog:
+        on_event = _event_to_progress(progress)
+        on_sample = None
+        if opcua is not None:
+            from weldcell.cell.opcua import OpcUaCellServer
+
+            server = plant.enter_context(OpcUaCellServer(opcua, traj.robot, traj.joint_names))
+            relay = on_event
+
+            def on_event(ev: CellEvent) -> None:
+                server.on_event(ev)
+                relay(ev)
+
+            on_sample = server.on_sample
+            progress(Progress("stage", f"OPC UA: publishing the cell on {opcua}"))
         ctl = CellController(
             robot,
             power,
@@ -544,9 +563,10 @@ def weld(
             checker=collision_checker_for(program) if program is not None else None,
             params=params,
             approver=approver,
-            on_event=_event_to_progress(progress),
+            on_event=on_event,
             program_mode=program_mode,
             positioner=positioner,
+            on_sample=on_sample,
         )
         ctl.trace = trace_for_program(program, trace or JobTrace())
         try:
@@ -643,6 +663,10 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
         )
     if options.powersource_url is not None:
         parse_modbus_url(options.powersource_url)
+    if options.opcua is not None:
+        from weldcell.cell.opcua import check_opcua_endpoint
+
+        check_opcua_endpoint(options.opcua)
     key = resolve_stamp_key(FROM_ENVIRONMENT if options.stamp_key is None else options.stamp_key)
     check_job_input(Path(options.job), stamp_key=key)
     WeldLog(options.log_path).close()  # a bad log path fails here, before anything connects
@@ -760,6 +784,7 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
             program_mode=program_mode,
             positioner=positioner,
             trace=options.trace,
+            opcua=options.opcua,
         )
         if regs:
             record_part_offsets(options.log_path, job_id, regs)

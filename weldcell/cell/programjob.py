@@ -200,6 +200,9 @@ class ProgramJobRunner(JobRunner):
                 if attempt is not None:  # the progress (nearest planned sample) held inside the block
                     st = attempt.step
                     attempt.monitor.observe(min(max(motion.position(), st.i0), st.i1), ps.q, status)
+                    self._publish_live(traj, motion.position(), ps.q, status, attempt.monitor)
+                else:
+                    self._publish_live(traj, motion.position(), ps.q)
                 if time.monotonic() > deadline:
                     raise MotionStoppedError(Command.FAULT, "the job program did not finish in time", "robot")
             motion.wait(timeout=cfg.motion_margin)

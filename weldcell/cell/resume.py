@@ -54,6 +54,7 @@ class ResumeOptions:
         script_port: UR port the servo program is sent to (None: the driver's default).
         stamp_key: The cell's stamp key file (None: ``$WELDCELL_STAMP_KEY`` if set, else unkeyed).
         positioner_url: The positioner of a job with external axes (``modbus-positioner://HOST:PORT``).
+        opcua: Publish the cell over OPC UA on this ``opc.tcp://HOST:PORT`` endpoint (None: no server).
     """
 
     log_path: Path | str
@@ -68,6 +69,7 @@ class ResumeOptions:
     script_port: int | None = None
     stamp_key: Path | None = None
     positioner_url: str | None = None
+    opcua: str | None = None
 
 
 def resumable_jobs(log: WeldLog) -> list[JobRecord]:
@@ -170,6 +172,7 @@ def resume_job(options: ResumeOptions, progress: ProgressFn | None = None) -> Ce
             recover_job=job.id,
             stamp_key=key,
             positioner=positioner,
+            opcua=options.opcua,
         )
         end_robot_session(robot, options.log_path, job_id, say)
     return CellRunResult(state, message, job_id, options.log_path, traj_path, None, prog_path)

@@ -28,6 +28,7 @@ from weldcell.cell.jobtypes import (
     MotionStoppedError,
 )
 from weldcell.cell.joinmove import plan_cell_move
+from weldcell.cell.live import LiveSample, live_sample
 from weldcell.cell.monitor import AttemptTrace, SeamMonitor
 from weldcell.cell.moves import build_trajectory, reapproach_move, retract_move
 from weldcell.cell.positioner_sync import PositionerSync
@@ -50,6 +51,10 @@ log = logging.getLogger(__name__)
 
 class JobRunner:
     """Worker-side state and sequencing (see module docstring). Not used on its own."""
+
+    #: Receives a :class:`~weldcell.cell.live.LiveSample` per poll (from the worker thread: it must
+    #: only store it, e.g. :class:`weldcell.cell.opcua.OpcUaCellServer`); None: nobody listens.
+    on_sample: Callable[[LiveSample], None] | None = None
 
     def __init__(
         self,
@@ -117,8 +122,25 @@ class JobRunner:
     def _state_changed(self, old: CellState, new: CellState, command: Command) -> None:
         if self._on_event is not None:
             self._on_event(
-                CellEvent("state", f"cell {old.name} → {new.name}", None, {"command": command.value})
+                CellEvent(
+                    "state",
+                    f"cell {old.name} → {new.name}",
+                    None,
+                    {"command": command.value, "state": new.value, "previous": old.value},
+                )
             )
+
+    def _publish_live(
+        self, traj: JointTrajectory, position: float, q: Any, status: Any = None, monitor: Any = None
+    ) -> None:
+        """Hand one poll's values to :attr:`on_sample`; a failing listener never stops the job."""
+        sink = self.on_sample
+        if sink is None:
+            return
+        try:
+            sink(live_sample(traj, position, q, status, monitor))
+        except Exception:  # a plant-floor publisher's bug must not fault the weld
+            log.exception("live-value listener failed")
 
     def _safe_arc_off(self) -> None:
         try:
@@ -279,9 +301,12 @@ class JobRunner:
                     if arc_do is not None and len(snap.digital_outputs) > arc_do:
                         robot_arc = snap.digital_outputs[arc_do]
                     s = monitor.observe(motion.position(), snap.q, st, robot_arc)
+                    self._publish_live(traj, motion.position(), snap.q, st, monitor)
                     if not st.arc_stable:
                         why = ErrorCode.describe(st.error_code) if st.error_code else "arc no longer stable"
                         raise ArcLostError(s, f"arc lost at {s * 1e3:.1f} mm ({why})")
+                else:
+                    self._publish_live(traj, motion.position(), snap.q)
                 if time.monotonic() > deadline:
                     raise MotionStoppedError(
                         Command.FAULT, "robot did not finish the motion in time", "robot"

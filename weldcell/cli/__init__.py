@@ -18,6 +18,7 @@ from weldcell.cli import (
     examples,
     export,
     plan,
+    plan_batch,
     positioner,
     powersource,
     robot,
@@ -60,6 +61,7 @@ calibrate.register(app)  # weldcell calibrate tcp|frame|capture-virtual
 vendors.register(app)  # after robot: each vendor's ``controller <name>`` from the vendor registry
 positioner.register(app)  # after robot: adds ``controller positioner``
 seams.register(app)  # ``seams detect``: seam candidates from CAD
+plan_batch.register(app)  # ``plan-batch``: plan and validate many programs (pool or Ray)
 
 
 def main() -> None:

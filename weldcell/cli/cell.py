@@ -62,6 +62,12 @@ DashboardPortOption = typer.Option(
 ScriptPortOption = typer.Option(
     None, "--script-port", help="URScript port the servo program is sent to (default 30002)."
 )
+OpcUaOption = typer.Option(
+    None,
+    "--opcua",
+    help="Publish the cell state, job, seam and live weld values over OPC UA, e.g. opc.tcp://127.0.0.1:4840 "
+    "(needs the opcua extra).",
+)
 CellConfigOption = typer.Option(
     None,
     "--cell-config",
@@ -376,6 +382,22 @@ def _log_to_file(path: Path) -> None:
     root.addHandler(console_handler)
 
 
+def _check_opcua(endpoint: str | None) -> None:
+    """A bad ``--opcua`` address or a missing asyncua fails before anything starts."""
+    if endpoint is None:
+        return
+    from weldcell.cell.opcua import check_opcua_endpoint
+    from weldcell.errors import WeldcellError
+
+    check_opcua_endpoint(endpoint)
+    try:
+        import asyncua  # noqa: F401
+    except ImportError as err:
+        raise WeldcellError(
+            "--opcua needs asyncua, which is not installed: pip install 'weldcell[opcua]'"
+        ) from err
+
+
 def _sigterm_as_interrupt() -> None:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -405,6 +427,7 @@ def demo(
     operator: str = OperatorOption,
     wire_batch: str = WireBatchOption,
     gas_batch: str = GasBatchOption,
+    opcua: str | None = OpcUaOption,
 ) -> None:
     """Run the whole virtual cell: robot controller + power source on loopback, plan, validate, weld."""
     from weldcell.app.demo import DemoOptions, demo_programs, run_demo
@@ -419,6 +442,7 @@ def demo(
         from weldcell.cell.logdb import parse_log_target
 
         parse_log_target(db)  # a bad URL fails before the demo plans
+    _check_opcua(opcua)
     _sigterm_as_interrupt()
     _log_to_file(out / "weldcell.log")
     announce_kernel_compile()
@@ -431,6 +455,7 @@ def demo(
             program=program,
             log=db,
             trace=_trace(cell_id, operator, wire_batch, gas_batch, ""),
+            opcua=opcua,
         ),
         progress=_progress_printer(),
     )
@@ -490,6 +515,7 @@ def cell_run(
         help="stream: the cell streams the job slice by slice; program: the controller runs the whole "
         "job as one URScript program and the cell switches the arc, watches the interlocks and logs.",
     ),
+    opcua: str | None = OpcUaOption,
 ) -> None:
     """Weld a program or a validated trajectory on a real cell (UR, KUKA or FANUC robot + power source)."""
     from weldcell.cell.demo import RunOptions, check_job_input, check_robot_url, run_job
@@ -503,6 +529,7 @@ def cell_run(
         from weldcell.drivers.registry import positioner_for_url
 
         positioner_for_url(positioner)  # a bad positioner address fails before anything else, too
+    _check_opcua(opcua)
     key = resolve_stamp_key(FROM_ENVIRONMENT if stamp_key is None else stamp_key)
     setup = _cell_setup(cell_config)
     check_job_input(job, stamp_key=key)  # before the log file and the output folder are created
@@ -526,6 +553,7 @@ def cell_run(
             script_port=script_port,
             program_mode=mode == "program",
             positioner_url=positioner,
+            opcua=opcua,
         ),
         progress=_progress_printer(),
     )
@@ -595,6 +623,7 @@ def cell_resume(
     cell_config: Path | None = CellConfigOption,
     dashboard_port: int | None = DashboardPortOption,
     script_port: int | None = ScriptPortOption,
+    opcua: str | None = OpcUaOption,
 ) -> None:
     """Continue an interrupted job: back off, re-approach (validated), re-strike with the programmed
     overlap, and weld on; the attempts go into the same job record."""
@@ -608,6 +637,7 @@ def cell_resume(
         return
     if robot is None or powersource is None:
         raise WeldcellError("resume needs --robot and --powersource (or --list to list resumable jobs)")
+    _check_opcua(opcua)
     setup = _cell_setup(cell_config)
     _sigterm_as_interrupt()
     _log_to_file(out / "weldcell.log")
@@ -624,6 +654,7 @@ def cell_resume(
             script_port=script_port,
             stamp_key=stamp_key,
             positioner_url=positioner,
+            opcua=opcua,
         ),
         progress=_progress_printer(),
     )

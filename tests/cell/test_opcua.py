@@ -1,0 +1,138 @@
+"""The cell over OPC UA, read by an independent client (asyncua's Client) during a virtual-cell job."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from weldcell.cell.controller import CellController, CellEvent
+from weldcell.cell.opcua import OpcUaCellServer, check_opcua_endpoint
+from weldcell.cell.state import CellState
+from weldcell.errors import WeldcellError
+from weldcell.trajectory import JointTrajectory
+
+asyncua = pytest.importorskip(
+    "asyncua", reason="the opcua extra is part of the CI install (scripts/setup.sh)"
+)
+
+Make = Callable[..., tuple[CellController, list[CellEvent]]]
+WELD_NS = "http://weldcell.org/UA/Cell/"
+ROBOTICS_NS = "http://opcfoundation.org/UA/Robotics/"
+FIELDS = (
+    "CellState",
+    "JobId",
+    "SeamId",
+    "SeamPosition_mm",
+    "ArcOn",
+    "Current_A",
+    "Voltage_V",
+    "WireFeed_m_min",
+    "TravelSpeed_mm_s",
+    "SegmentsDone",
+    "SegmentsTotal",
+    "PartSerial",
+)
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+async def _watch(
+    url: str, joints: tuple[str, ...], done: threading.Event, rows: list[dict[str, Any]]
+) -> None:
+    """Poll the server every 50 ms until ``done`` (and once more), as a plant client would."""
+    from asyncua import Client
+
+    async with Client(url, timeout=5) as client:
+        w = await client.get_namespace_index(WELD_NS)
+        r = await client.get_namespace_index(ROBOTICS_NS)
+        cell = await client.nodes.objects.get_child([f"{w}:WeldCell"])
+        nodes = {f: await cell.get_child([f"{w}:{f}"]) for f in FIELDS}
+        device = await client.nodes.objects.get_child(
+            [f"{r}:MotionDeviceSystem", f"{r}:MotionDevices", f"{r}:ur5e"]
+        )
+        assert await (await device.get_child([f"{r}:Model"])).read_value() == "ur5e"
+        axes = [
+            await device.get_child([f"{r}:Axes", f"{r}:{j}", f"{r}:ParameterSet", f"{r}:ActualPosition"])
+            for j in joints
+        ]
+        last = False
+        while not last:
+            last = done.is_set()
+            row = {f: await n.read_value() for f, n in nodes.items()}
+            row["q_deg"] = [await a.read_value() for a in axes]
+            rows.append(row)
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)  # the server publishes every 50 ms: the final state is there now
+        rows.append({f: await n.read_value() for f, n in nodes.items()})
+
+
+def test_client_sees_the_job_progress(make_controller: Make, traj: JointTrajectory) -> None:
+    port = _free_port("127.0.0.1")
+    url = f"opc.tcp://127.0.0.1:{port}"
+    with OpcUaCellServer(url, traj.robot, traj.joint_names, period=0.02) as server:
+        ctl, _ = make_controller()
+        ctl.on_sample = server.on_sample
+        relay = ctl._on_event
+
+        def both(ev: CellEvent) -> None:
+            server.on_event(ev)
+            if relay is not None:
+                relay(ev)
+
+        ctl._on_event = both
+        rows: list[dict[str, Any]] = []
+        done = threading.Event()
+        result: list[CellState] = []
+
+        def job() -> None:
+            try:
+                ctl.load(traj, part_serial="SN-OPC")
+                ctl.start()
+                result.append(ctl.wait(30.0))
+            finally:
+                done.set()
+
+        worker = threading.Thread(target=job)
+        worker.start()
+        asyncio.run(_watch(url + "/weldcell/", tuple(traj.joint_names), done, rows))
+        worker.join(10)
+    assert result == [CellState.READY], ctl.last_error
+    states = [r["CellState"] for r in rows]
+    assert "running" in states and states[-1] == "ready"
+    welding = [r for r in rows if r["ArcOn"]]
+    assert len(welding) >= 5, "the arc was never seen on"
+    assert {r["SeamId"] for r in welding} == {"A", "B"}
+    # job-1 set-point of the virtual power source: 140 A, 18.5 V; wire and travel moving
+    assert all(100 < r["Current_A"] < 180 and 15 < r["Voltage_V"] < 22 for r in welding)
+    assert max(r["WireFeed_m_min"] for r in welding) > 1 and max(r["TravelSpeed_mm_s"] for r in welding) > 1
+    # the seam position advances while welding (a loaded PC may poll a short seam only a few times)
+    assert len({round(r["SeamPosition_mm"], 3) for r in welding}) >= 2
+    assert rows[-1]["SeamPosition_mm"] > 0
+    assert not rows[-1]["ArcOn"] and rows[-1]["Current_A"] == 0.0
+    assert rows[-1]["SegmentsDone"] == rows[-1]["SegmentsTotal"] == 2 and rows[-1]["PartSerial"] == "SN-OPC"
+    q = [r["q_deg"] for r in rows if "q_deg" in r]
+    assert max(max(col) - min(col) for col in zip(*q, strict=True)) > 1.0  # the axes moved
+    assert all(math.isfinite(x) for row in q for x in row)
+
+
+def test_endpoint_and_port_errors_are_clear() -> None:
+    for bad in ("http://127.0.0.1:4840", "opc.tcp://:4840", "opc.tcp://127.0.0.1:99999"):
+        with pytest.raises(WeldcellError, match="--opcua"):
+            check_opcua_endpoint(bad)
+    port = _free_port("127.0.0.1")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        server = OpcUaCellServer(f"opc.tcp://127.0.0.1:{port}", "ur5e", ["j1"])
+        with pytest.raises(WeldcellError, match="cannot listen"):
+            server.start()
