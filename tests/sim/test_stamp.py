@@ -22,7 +22,7 @@ import weldcell.trajectory.stamp as stamp_mod
 from weldcell.errors import StampError
 from weldcell.sim import CellModel, ValidationReport, validate_trajectory
 from weldcell.sim.stamping import write_validation_stamp
-from weldcell.trajectory import ArcEvent, JointTrajectory, load_trajectory, save_trajectory
+from weldcell.trajectory import ArcEvent, ExternalAxes, JointTrajectory, load_trajectory, save_trajectory
 from weldcell.trajectory.stamp import (
     REQUIRED_FIELDS,
     STAMP_KEY_ENV,
@@ -221,6 +221,20 @@ def _mutated(traj: JointTrajectory, name: str) -> JointTrajectory:
         new = {k: v * 1.001 for k, v in value.items()}
     elif name == "metadata":
         new = {**value, "edited": True}
+    elif name == "external":  # a robot-only trajectory given a positioner, or its axes nudged
+        n = traj.n_samples
+        q = np.zeros((n, 1)) if value is None else value.q.copy()
+        q[0, 0] += 1e-9
+        new = ExternalAxes(
+            "turntable_1ax" if value is None else value.device,
+            "positioner" if value is None else value.role,
+            ("table",) if value is None else value.names,
+            ("revolute",) if value is None else value.kinds,
+            q,
+            np.zeros_like(q),
+            np.zeros_like(q),
+            np.eye(4) if value is None else value.T_world_base,
+        )
     else:
         raise AssertionError(f"no mutation for JointTrajectory.{name}: add one so the stamp test covers it")
     return dataclasses.replace(traj, **{name: new})
