@@ -200,7 +200,9 @@ def _two_surface(
     ok = on.copy()
     ok[on] = _free_air(parts, (root + opt.probe * _unit(u - df))[on])
     keep = keep[ok]
-    return keep, a[keep] + shift[ok], b[keep] + shift[ok], n1k[ok], n2k[ok]
+    # the normals handed on are the faces' own (fitted over whole flat regions), not the ones made
+    # perpendicular to this piece: a short edge of a noisy mesh points worse than a fitted face
+    return keep, a[keep] + shift[ok], b[keep] + shift[ok], B.normals[face[ok]], n_free[keep]
 
 
 def _butt(
