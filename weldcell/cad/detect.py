@@ -145,7 +145,8 @@ def _start_normals(ch: Chain, pc: Piece) -> tuple[NDArrayF, NDArrayF | None, NDA
     # a polyline's first segment: the samples up to its first corner
     if pc.kind == "polyline":
         d = np.linalg.norm(np.cross(P - pc.points[0], t0), axis=1)
-        k = max(1, int(np.argmax(d > 1e-4)) if np.any(d > 1e-4) else len(w))
+        # nodes 0..j-1 lie on the first segment (node j-1 is the corner), so pieces 0..j-2 do
+        k = max(1, int(np.argmax(d > 1e-4)) - 1) if np.any(d > 1e-4) else len(w)
         n1, n2, w = n1[:k], n2[:k], w[:k]
 
     def avg(n: NDArrayF) -> NDArrayF:

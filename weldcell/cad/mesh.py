@@ -370,7 +370,7 @@ def fitted_normals(mesh: TriMesh, max_angle: float, plane_tol: float) -> NDArray
     sigma2 = float(np.sum(ss[dof_ok]) / dof) if dof > 0 else 0.0
     n_out = n_r.copy()
     if sigma2 > 0:
-        n_out = _paired_normals(n_r, C, flat, r, V[v] - mu[r], vec[:, :, 1], sigma2)
+        n_out = _paired_normals(n_r, C, flat, r, V[v] - mu[r], vec[:, :, 1], sigma2, max_angle)
     out = smoothed_normals(mesh, max_angle)
     sel = flat[lab]
     out[sel] = n_out[lab[sel]]
@@ -385,29 +385,42 @@ def _paired_normals(
     dv: NDArrayF,
     narrow: NDArrayF,
     sigma2: float,
+    cap: float,
 ) -> NDArrayF:
     """Common normals of flat regions parallel (and opposite) within the noise; see
     :func:`fitted_normals`. ``dv`` are the regions' vertices relative to their centroids [m],
-    ``narrow`` each region's in-plane direction of least spread."""
+    ``narrow`` each region's in-plane direction of least spread; ``cap`` the largest angle
+    between paired normals [rad]."""
     n_reg = len(n_r)
     spread = np.bincount(r, weights=np.einsum("ij,ij->i", dv, narrow[r]) ** 2, minlength=n_reg)
     var = np.where(spread > 0, sigma2 / np.maximum(spread, 1e-300), np.inf)  # tilt variance [rad²]
     idx = np.flatnonzero(flat & np.isfinite(var))
     if len(idx) < 2:
         return n_r
-    worst = 3.0 * np.sqrt(2.0 * float(np.max(var[idx])))
     tree = cKDTree(n_r[idx])
-    pairs = tree.query_ball_point(-n_r[idx], r=2.0 * np.sin(min(worst, np.pi / 4) / 2), return_sorted=False)
+    pairs = tree.query_ball_point(-n_r[idx], r=2.0 * np.sin(cap / 2), return_sorted=False)
     ii = np.repeat(np.arange(len(idx)), [len(p) for p in pairs])
     jj = np.fromiter((j for p in pairs for j in p), dtype=np.int64, count=len(ii))
     a, b = idx[ii], idx[jj]
     ang = np.arccos(np.clip(-np.einsum("ij,ij->i", n_r[a], n_r[b]), -1.0, 1.0))
-    ok = (a < b) & (ang <= 3.0 * np.sqrt(var[a] + var[b]))
+    ok = (a != b) & (ang <= np.minimum(3.0 * np.sqrt(var[a] + var[b]), cap))
     if not np.any(ok):
         return n_r
-    g = coo_matrix((np.ones(int(ok.sum())), (a[ok], b[ok])), shape=(n_reg, n_reg))
-    _, grp = connected_components(g, directed=False)
-    Cg = np.zeros((int(grp.max()) + 1, 3, 3))
+    # each region pairs only with its mutually nearest opposite region, so that the facets of a
+    # tessellated tube (outer facet i opposite inner facet i) do not chain into one group
+    a, b, ang = a[ok], b[ok], ang[ok]
+    order = np.lexsort((ang, a))
+    a, b = a[order], b[order]
+    first = np.r_[True, a[1:] != a[:-1]]
+    best = np.full(n_reg, -1, dtype=np.int64)
+    best[a[first]] = b[first]
+    src = np.flatnonzero(best >= 0)
+    mutual = src[(best[best[src]] == src) & (src < best[src])]
+    if len(mutual) == 0:
+        return n_r
+    grp = np.arange(n_reg)
+    grp[best[mutual]] = mutual
+    Cg = np.zeros((n_reg, 3, 3))
     np.add.at(Cg, grp, C)  # the scatter is the same for n and -n: opposite faces add up
     _, vec = np.linalg.eigh(Cg)
     n = vec[grp, :, 0]
