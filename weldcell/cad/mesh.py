@@ -314,8 +314,8 @@ def fitted_normals(mesh: TriMesh, max_angle: float, plane_tol: float) -> NDArray
     """Face normals from least-squares planes fitted over whole flat regions of the mesh. (m, 3).
 
     Faces joined through edges whose normals differ by at most ``max_angle`` [rad] (or at most
-    1.5 ``max_angle`` with every corner of each within ``plane_tol`` of the other's plane: the two
-    triangles of a small noisy face) form a region.
+    1.5 ``max_angle`` with every corner of each within 2 ``plane_tol`` of the other's plane: the
+    two triangles of a small noisy face) form a region.
     Each region gets the normal of its area-weighted least-squares plane (the exact second moment
     of its triangles) when every vertex of it lies within ``plane_tol`` [m] of that plane; a
     curved region (a finely tessellated pipe) keeps the neighbour-averaged normals of
@@ -340,12 +340,13 @@ def fitted_normals(mesh: TriMesh, max_angle: float, plane_tol: float) -> NDArray
     f0, f1 = _edge_face_pairs(F)
     cos = np.einsum("ij,ij->i", mesh.N[f0], mesh.N[f1])
     # a small noisy face's two triangles may turn by more than ``max_angle``: they are one face
-    # too when each one's far corner lies within ``plane_tol`` of the other's plane
+    # too when each one's far corner lies within 2 ``plane_tol`` of the other's plane (the
+    # region's plane fit below still has to hold every vertex within ``plane_tol``)
     fold = np.maximum(
         np.max(np.abs(np.einsum("fkj,fj->fk", V[F[f1]] - mesh.A[f0][:, None], mesh.N[f0])), axis=1),
         np.max(np.abs(np.einsum("fkj,fj->fk", V[F[f0]] - mesh.A[f1][:, None], mesh.N[f1])), axis=1),
     )
-    near = (cos >= np.cos(max_angle)) | ((cos >= np.cos(1.5 * max_angle)) & (fold <= plane_tol))
+    near = (cos >= np.cos(max_angle)) | ((cos >= np.cos(1.5 * max_angle)) & (fold <= 2.0 * plane_tol))
     g = coo_matrix((np.ones(int(near.sum())), (f0[near], f1[near])), shape=(m, m))
     n_reg, lab = connected_components(g, directed=False)
     # area-weighted moments of each triangle: ∫x dA = A s / 3, ∫x xᵀ dA = A / 12 (Σ v vᵀ + s sᵀ)
