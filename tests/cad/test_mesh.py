@@ -115,4 +115,4 @@ def test_fitted_normals_leave_curved_faces_alone() -> None:
         got = _tilt_deg(fitted_normals(m, np.deg2rad(2), 0.25e-3)[wall], clean[wall])
         avg = _tilt_deg(smoothed_normals(m, np.deg2rad(2))[wall], clean[wall])
         assert np.sqrt(np.mean(got**2)) <= 1.05 * np.sqrt(np.mean(avg**2)), n
-        assert np.max(got) < 2.0, n
+        assert np.max(got) <= np.max(avg) + 0.1, n

@@ -314,8 +314,8 @@ def fitted_normals(mesh: TriMesh, max_angle: float, plane_tol: float) -> NDArray
     """Face normals from least-squares planes fitted over whole flat regions of the mesh. (m, 3).
 
     Faces joined through edges whose normals differ by at most ``max_angle`` [rad] (or at most
-    1.5 ``max_angle`` with every corner of each within 2 ``plane_tol`` of the other's plane: the
-    two triangles of a small noisy face) form a region.
+    1.5 ``max_angle`` with every corner of each within 2 ``plane_tol`` of the other's plane and no
+    other neighbour that close: the two triangles of a small noisy face) form a region.
     Each region gets the normal of its area-weighted least-squares plane (the exact second moment
     of its triangles) when every vertex of it lies within ``plane_tol`` [m] of that plane; a
     curved region (a finely tessellated pipe) keeps the neighbour-averaged normals of
@@ -346,7 +346,12 @@ def fitted_normals(mesh: TriMesh, max_angle: float, plane_tol: float) -> NDArray
         np.max(np.abs(np.einsum("fkj,fj->fk", V[F[f1]] - mesh.A[f0][:, None], mesh.N[f0])), axis=1),
         np.max(np.abs(np.einsum("fkj,fj->fk", V[F[f0]] - mesh.A[f1][:, None], mesh.N[f1])), axis=1),
     )
-    near = (cos >= np.cos(max_angle)) | ((cos >= np.cos(1.5 * max_angle)) & (fold <= 2.0 * plane_tol))
+    soft = cos >= np.cos(1.5 * max_angle)
+    n_soft = np.bincount(np.concatenate([f0[soft], f1[soft]]), minlength=m)
+    # ... and when neither has another such neighbour: on a tessellated curve every facet turns
+    # by a few degrees to both sides, and is not flattened this way
+    lone = (n_soft[f0] == 1) & (n_soft[f1] == 1)
+    near = (cos >= np.cos(max_angle)) | (soft & lone & (fold <= 2.0 * plane_tol))
     g = coo_matrix((np.ones(int(near.sum())), (f0[near], f1[near])), shape=(m, m))
     n_reg, lab = connected_components(g, directed=False)
     # area-weighted moments of each triangle: ∫x dA = A s / 3, ∫x xᵀ dA = A / 12 (Σ v vᵀ + s sᵀ)
