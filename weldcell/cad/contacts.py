@@ -38,7 +38,8 @@ class Part:
         mesh: Its cleaned mesh, in the assembly frame [m].
         edges: Sharp convex edges (vertex pairs), shape (k, 2).
         edge_faces: The two faces of each edge, shape (k, 2).
-        normals: Face normals averaged with coplanar neighbours (less noisy), shape (m, 3).
+        normals: Face normals fitted over whole flat faces (less noisy; see
+            :func:`weldcell.cad.mesh.fitted_normals`), shape (m, 3).
     """
 
     name: str
@@ -180,7 +181,7 @@ def _two_surface(
     keep, d, face = keep[found], d[found], face[found]
     if len(keep) == 0:
         return None
-    # surface 1 is B's face: its (smoothed) normal, made perpendicular to the edge
+    # surface 1 is B's face: its (fitted) normal, made perpendicular to the edge here
     n2k, tk = n2[keep], t[keep]
     n1k = B.normals[face]
     n1k = _unit(n1k - _dot(n1k, tk)[:, None] * tk)
