@@ -38,7 +38,8 @@ class Part:
         mesh: Its cleaned mesh, in the assembly frame [m].
         edges: Sharp convex edges (vertex pairs), shape (k, 2).
         edge_faces: The two faces of each edge, shape (k, 2).
-        normals: Face normals averaged with coplanar neighbours (less noisy), shape (m, 3).
+        normals: Face normals fitted over whole flat faces (less noisy; see
+            :func:`weldcell.cad.mesh.fitted_normals`), shape (m, 3).
     """
 
     name: str
@@ -180,7 +181,7 @@ def _two_surface(
     keep, d, face = keep[found], d[found], face[found]
     if len(keep) == 0:
         return None
-    # surface 1 is B's face: its (smoothed) normal, made perpendicular to the edge
+    # surface 1 is B's face: its (fitted) normal, made perpendicular to the edge here
     n2k, tk = n2[keep], t[keep]
     n1k = B.normals[face]
     n1k = _unit(n1k - _dot(n1k, tk)[:, None] * tk)
@@ -200,7 +201,9 @@ def _two_surface(
     ok = on.copy()
     ok[on] = _free_air(parts, (root + opt.probe * _unit(u - df))[on])
     keep = keep[ok]
-    return keep, a[keep] + shift[ok], b[keep] + shift[ok], n1k[ok], n2k[ok]
+    # the normals handed on are the faces' own (fitted over whole flat regions), not the ones made
+    # perpendicular to this piece: a short edge of a noisy mesh points worse than a fitted face
+    return keep, a[keep] + shift[ok], b[keep] + shift[ok], B.normals[face[ok]], n_free[keep]
 
 
 def _butt(

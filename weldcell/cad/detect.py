@@ -17,9 +17,9 @@ import numpy.typing as npt
 from weldcell.cad.chains import Chain, Piece, chains_from_contacts, fit_chain
 from weldcell.cad.contacts import BUTT, Part, pair_contacts
 from weldcell.cad.mesh import (
+    fitted_normals,
     ray_exit,
     sharp_convex_edges,
-    smoothed_normals,
     trimesh_from_arrays,
     weld_vertices,
     winding_number,
@@ -47,7 +47,7 @@ def make_part(name: str, V: NDArrayF, F: npt.NDArray[np.int64], opt: DetectOptio
         raise InvalidValueError(f"part {name!r}: no faces with area left after cleaning the mesh")
     mesh = trimesh_from_arrays(Vc, Fc)
     edges, faces = sharp_convex_edges(mesh, opt.sharp_angle)
-    normals = smoothed_normals(mesh, np.deg2rad(2.0))
+    normals = fitted_normals(mesh, np.deg2rad(2.0), opt.fit_tol)
     return Part(name=name, mesh=mesh, edges=edges, edge_faces=faces, normals=normals)
 
 
@@ -145,14 +145,20 @@ def _start_normals(ch: Chain, pc: Piece) -> tuple[NDArrayF, NDArrayF | None, NDA
     # a polyline's first segment: the samples up to its first corner
     if pc.kind == "polyline":
         d = np.linalg.norm(np.cross(P - pc.points[0], t0), axis=1)
-        k = max(1, int(np.argmax(d > 1e-4)) if np.any(d > 1e-4) else len(w))
+        # nodes 0..j-1 lie on the first segment (node j-1 is the corner), so pieces 0..j-2 do
+        k = max(1, int(np.argmax(d > 1e-4)) - 1) if np.any(d > 1e-4) else len(w)
         n1, n2, w = n1[:k], n2[:k], w[:k]
 
     def avg(n: NDArrayF) -> NDArrayF:
-        v = np.average(n, axis=0, weights=w)
-        return _unit(v - (v @ t0) * t0)
+        return _unit(np.average(n, axis=0, weights=w))
 
-    return avg(n1), avg(n2) if two else None, t0
+    if not two:
+        v = avg(n1)
+        return _unit(v - (v @ t0) * t0), None, t0
+    # two faces: their normals, fitted over the whole flat faces, fix the seam direction n1 × n2
+    # better than the few noisy mesh vertices of a short seam do, so they are not made
+    # perpendicular to the chord ``t0`` (that would tilt them by the chord's error)
+    return avg(n1), avg(n2), t0
 
 
 def _candidate(

@@ -297,3 +297,146 @@ def ray_exit(mesh: TriMesh, origin: NDArrayF, direction: NDArrayF) -> NDArrayF:
         hit = good & (u >= -1e-9) & (v >= -1e-9) & (u + v <= 1 + 1e-9) & (t > 1e-9)
         out[i : i + step] = np.min(np.where(hit, t, np.inf), axis=1)
     return out
+
+
+def _edge_face_pairs(F: NDArrayI) -> tuple[NDArrayI, NDArrayI]:
+    """The two faces of every edge shared by exactly two faces: (f0, f1), shape (k,) each."""
+    e = np.sort(np.concatenate([F[:, [0, 1]], F[:, [1, 2]], F[:, [2, 0]]]), axis=1)
+    fid = np.tile(np.arange(len(F)), 3)
+    _, inv, cnt = np.unique(e, axis=0, return_inverse=True, return_counts=True)
+    inv = inv.ravel()
+    two = np.flatnonzero(cnt[inv] == 2)
+    pair = two[np.argsort(inv[two], kind="stable")].reshape(-1, 2)
+    return fid[pair[:, 0]], fid[pair[:, 1]]
+
+
+def fitted_normals(mesh: TriMesh, max_angle: float, plane_tol: float) -> NDArrayF:
+    """Face normals from least-squares planes fitted over whole flat regions of the mesh. (m, 3).
+
+    Faces joined through edges whose normals differ by at most ``max_angle`` [rad] (or at most
+    1.5 ``max_angle`` with every corner of each within 2 ``plane_tol`` of the other's plane and no
+    other neighbour that close: the two triangles of a small noisy face) form a region.
+    Each region gets the normal of its area-weighted least-squares plane (the exact second moment
+    of its triangles) when every vertex of it lies within ``plane_tol`` [m] of that plane; a
+    curved region (a finely tessellated pipe) keeps the neighbour-averaged normals of
+    :func:`smoothed_normals`. Then the flat regions that are parallel to an opposite region of the
+    part (a plate's two faces, a wall's two end faces) within what the vertex noise explains get
+    one common normal, fitted over both: the noise is the pooled residual [m] of all flat regions,
+    a region's normal uncertainty that noise over the vertices' spread across its narrow
+    direction, and a pair is made when the angle between the two normals is at most three times
+    their combined uncertainty. A noise-free mesh (zero residual) is never paired, so faces with
+    a small draft keep their own normals.
+
+    Args:
+        mesh: The mesh.
+        max_angle: Largest turn between two faces of one region [rad].
+        plane_tol: Largest distance of a region's vertex from its plane [m] for it to be flat.
+
+    Returns:
+        Unit outward normals, shape (m, 3).
+    """
+    F, V = mesh.F, mesh.V
+    m = len(F)
+    f0, f1 = _edge_face_pairs(F)
+    cos = np.einsum("ij,ij->i", mesh.N[f0], mesh.N[f1])
+    # a small noisy face's two triangles may turn by more than ``max_angle``: they are one face
+    # too when each one's far corner lies within 2 ``plane_tol`` of the other's plane (the
+    # region's plane fit below still has to hold every vertex within ``plane_tol``)
+    fold = np.maximum(
+        np.max(np.abs(np.einsum("fkj,fj->fk", V[F[f1]] - mesh.A[f0][:, None], mesh.N[f0])), axis=1),
+        np.max(np.abs(np.einsum("fkj,fj->fk", V[F[f0]] - mesh.A[f1][:, None], mesh.N[f1])), axis=1),
+    )
+    soft = cos >= np.cos(1.5 * max_angle)
+    n_soft = np.bincount(np.concatenate([f0[soft], f1[soft]]), minlength=m)
+    # ... and when neither has another such neighbour: on a tessellated curve every facet turns
+    # by a few degrees to both sides, and is not flattened this way
+    lone = (n_soft[f0] == 1) & (n_soft[f1] == 1)
+    near = (cos >= np.cos(max_angle)) | (soft & lone & (fold <= 2.0 * plane_tol))
+    g = coo_matrix((np.ones(int(near.sum())), (f0[near], f1[near])), shape=(m, m))
+    n_reg, lab = connected_components(g, directed=False)
+    # area-weighted moments of each triangle: ∫x dA = A s / 3, ∫x xᵀ dA = A / 12 (Σ v vᵀ + s sᵀ)
+    tri = V[F]
+    area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+    s = tri.sum(axis=1)
+    M2 = (area / 12.0)[:, None, None] * (np.einsum("fki,fkj->fij", tri, tri) + np.einsum("fi,fj->fij", s, s))
+    A_r = np.bincount(lab, weights=area, minlength=n_reg)
+    S_r = np.stack([np.bincount(lab, weights=area * s[:, k] / 3.0, minlength=n_reg) for k in range(3)], 1)
+    M_r = np.zeros((n_reg, 3, 3))
+    np.add.at(M_r, lab, M2)
+    mu = S_r / A_r[:, None]
+    C = M_r - A_r[:, None, None] * np.einsum("ri,rj->rij", mu, mu)  # centred scatter [m^4]
+    _, vec = np.linalg.eigh(C)
+    n_r = vec[:, :, 0]
+    w_r = np.zeros((n_reg, 3))
+    np.add.at(w_r, lab, mesh.N * area[:, None])
+    n_r *= np.where(np.einsum("ij,ij->i", n_r, w_r) < 0, -1.0, 1.0)[:, None]
+    # the region's vertices (each once) and their distances from its plane
+    rv = np.unique(np.stack([np.repeat(lab, 3), F.ravel()], axis=1), axis=0)
+    r, v = rv[:, 0], rv[:, 1]
+    dist = np.einsum("ij,ij->i", V[v] - mu[r], n_r[r])
+    far = np.zeros(n_reg)
+    np.maximum.at(far, r, np.abs(dist))
+    flat = far <= plane_tol
+    # pooled vertex noise of the flat regions with more than three vertices
+    nv = np.bincount(r, minlength=n_reg)
+    ss = np.bincount(r, weights=dist * dist, minlength=n_reg)
+    dof_ok = flat & (nv > 3)
+    dof = float(np.sum(nv[dof_ok] - 3))
+    sigma2 = float(np.sum(ss[dof_ok]) / dof) if dof > 0 else 0.0
+    n_out = n_r.copy()
+    if sigma2 > 0:
+        n_out = _paired_normals(n_r, C, flat, r, V[v] - mu[r], vec[:, :, 1], sigma2, max_angle)
+    out = smoothed_normals(mesh, max_angle)
+    sel = flat[lab]
+    out[sel] = n_out[lab[sel]]
+    return out
+
+
+def _paired_normals(
+    n_r: NDArrayF,
+    C: npt.NDArray[np.float64],
+    flat: npt.NDArray[np.bool_],
+    r: NDArrayI,
+    dv: NDArrayF,
+    narrow: NDArrayF,
+    sigma2: float,
+    cap: float,
+) -> NDArrayF:
+    """Common normals of flat regions parallel (and opposite) within the noise; see
+    :func:`fitted_normals`. ``dv`` are the regions' vertices relative to their centroids [m],
+    ``narrow`` each region's in-plane direction of least spread; ``cap`` the largest angle
+    between paired normals [rad]."""
+    n_reg = len(n_r)
+    spread = np.bincount(r, weights=np.einsum("ij,ij->i", dv, narrow[r]) ** 2, minlength=n_reg)
+    var = np.where(spread > 0, sigma2 / np.maximum(spread, 1e-300), np.inf)  # tilt variance [rad²]
+    idx = np.flatnonzero(flat & np.isfinite(var))
+    if len(idx) < 2:
+        return n_r
+    tree = cKDTree(n_r[idx])
+    pairs = tree.query_ball_point(-n_r[idx], r=2.0 * np.sin(cap / 2), return_sorted=False)
+    ii = np.repeat(np.arange(len(idx)), [len(p) for p in pairs])
+    jj = np.fromiter((j for p in pairs for j in p), dtype=np.int64, count=len(ii))
+    a, b = idx[ii], idx[jj]
+    ang = np.arccos(np.clip(-np.einsum("ij,ij->i", n_r[a], n_r[b]), -1.0, 1.0))
+    ok = (a != b) & (ang <= np.minimum(3.0 * np.sqrt(var[a] + var[b]), cap))
+    if not np.any(ok):
+        return n_r
+    # each region pairs only with its mutually nearest opposite region, so that the facets of a
+    # tessellated tube (outer facet i opposite inner facet i) do not chain into one group
+    a, b, ang = a[ok], b[ok], ang[ok]
+    order = np.lexsort((ang, a))
+    a, b = a[order], b[order]
+    first = np.r_[True, a[1:] != a[:-1]]
+    best = np.full(n_reg, -1, dtype=np.int64)
+    best[a[first]] = b[first]
+    src = np.flatnonzero(best >= 0)
+    mutual = src[(best[best[src]] == src) & (src < best[src])]
+    if len(mutual) == 0:
+        return n_r
+    grp = np.arange(n_reg)
+    grp[best[mutual]] = mutual
+    Cg = np.zeros((n_reg, 3, 3))
+    np.add.at(Cg, grp, C)  # the scatter is the same for n and -n: opposite faces add up
+    _, vec = np.linalg.eigh(Cg)
+    n = vec[grp, :, 0]
+    return n * np.where(np.einsum("ij,ij->i", n, n_r) < 0, -1.0, 1.0)[:, None]
