@@ -72,7 +72,7 @@ def test_carriage_off_plan_fails(track_program: Program, track_traj: JointTrajec
     assert dev and max(v.value for v in dev) == pytest.approx(0.020, abs=1e-4)
 
 
-def test_obstacle_at_the_far_end_of_the_rail_is_hit(track_program: Program, track_traj: JointTrajectory) -> None:
+def test_obstacle_at_the_rail_end_is_hit(track_program: Program, track_traj: JointTrajectory) -> None:
     """A post beside the rail where the carriage ends the weld: seen only with the base moved."""
     ext = track_traj.external
     assert ext is not None
