@@ -1,9 +1,9 @@
-"""End to end: a turntable job plans, validates and welds on the virtual cell (``run_demo``, issue 18).
+"""End to end: a tilt-rotate positioner job plans, validates and welds on the virtual cell (``run_demo``, issue 18).
 
 While the job runs, a monitor thread reads what the devices report on their own interfaces, with its
 own clients: the virtual UR controller's ``actual_q`` over RTDE and the virtual positioner's actual
-axis position from its Modbus registers. The torch tip is then put into the part (turntable flange)
-frame with kinematics from the vendors' tables (``indep_geometry``, the UR DH table; the turntable
+axis positions from its Modbus registers. The torch tip is then put into the part (positioner flange)
+frame with kinematics from the vendors' tables (``indep_geometry``, the UR DH table; the positioner
 by hand from its documented geometry) and compared with the seam circle as written in the program.
 """
 
@@ -25,16 +25,18 @@ from weldcell.cell.weldlog import WeldLog
 from weldcell.drivers.ur.rtde_client import RTDEClient
 from weldcell.trajectory.io import load_trajectory
 
-PROGRAM = Path(__file__).parent / "programs" / "turntable_short_ur5e.yaml"
-# the seam as written (plate frame, plate centred 6 mm above the table top): in the table-top frame
-SEAM_CENTRE = np.array([0.0, 0.0, 0.012])  # [m]
+PROGRAM = Path(__file__).parent / "programs" / "tilt_rotate_short_ur10e.yaml"
+# the seam as written (disc frame, the disc centred 10 mm above the table top): in the flange frame
+SEAM_CENTRE = np.array([0.0, 0.0, 0.020])  # [m]
 SEAM_RADIUS = 0.04445  # [m]
 SEAM_START_ANGLE = -math.pi / 2  # start point at -y
-SEAM_SWEEP = math.pi / 2
-TABLE_BASE = np.array([0.0, 0.6, 0.0])  # turntable base in the world [m] (program)
-TABLE_TOP = 0.75  # turntable_1ax: table top 0.75 m above its base, axis z (docs/program-format.md)
+SEAM_SWEEP = math.radians(60.0)
+POSITIONER_BASE = np.array([0.0, 0.75, 0.0])  # positioner base in the world [m] (program)
+# tilt_rotate_2ax (docs/program-format.md): tilt about base x at 0.85 m, then the table about its
+# own z; the table top (flange) on the tilt axis
+TILT_HEIGHT = 0.85  # [m]
 PERIOD = 0.02  # [s] between two device samples of the monitor
-ACTUAL = 38  # Modbus holding register of axis 0's actual position, i32 µrad (docs/drivers.md)
+ACTUAL = 38  # Modbus holding registers of the axes' actual positions, i32 µrad, 2 words each
 
 
 class DeviceMonitor:
@@ -44,7 +46,7 @@ class DeviceMonitor:
         self.rtde_port: int | None = None
         self.modbus_port: int | None = None
         self.q_robot: list[tuple[float, list[float]]] = []
-        self.q_table: list[tuple[float, float]] = []
+        self.q_table: list[tuple[float, list[float]]] = []
         self.errors: list[tuple[float, str]] = []  # (wall time, error)
         self.stages: list[tuple[float, str]] = []
         self._stop = threading.Event()
@@ -82,12 +84,12 @@ class DeviceMonitor:
             while not self._stop.is_set():
                 self.q_robot.append((time.time(), list(rtde.receive_latest(1.0)["actual_q"])))
                 t0 = time.time()
-                rr = mb.read_holding_registers(ACTUAL, count=2, device_id=1)
+                rr = mb.read_holding_registers(ACTUAL, count=4, device_id=1)
                 t1 = time.time()
-                hi, lo = rr.registers
-                raw = (hi << 16) | lo
-                raw -= (1 << 32) if raw >= (1 << 31) else 0
-                self.q_table.append((0.5 * (t0 + t1), raw * 1e-6))
+                w = rr.registers
+                raw = [(w[2 * i] << 16) | w[2 * i + 1] for i in range(2)]
+                q_ext = [(r - (1 << 32) if r >= (1 << 31) else r) * 1e-6 for r in raw]
+                self.q_table.append((0.5 * (t0 + t1), q_ext))
                 self.q_robot.append((time.time(), list(rtde.receive_latest(1.0)["actual_q"])))
                 self._stop.wait(PERIOD)  # light load: the cell streams from this process
         except Exception as err:  # reported by the test
@@ -97,7 +99,7 @@ class DeviceMonitor:
             rtde.close()
 
 
-def test_turntable_job_welds_on_the_part_seam(tmp_path: Path) -> None:
+def test_tilt_rotate_job_welds_on_the_part_seam(tmp_path: Path) -> None:
     mon = DeviceMonitor()
     t_start = time.time()
     try:
@@ -109,7 +111,7 @@ def test_turntable_job_welds_on_the_part_seam(tmp_path: Path) -> None:
     assert result.state is CellState.READY, result.message
     assert result.trajectory_path is not None
     traj = load_trajectory(result.trajectory_path)
-    assert traj.external is not None and traj.external.device == "turntable_1ax"
+    assert traj.external is not None and traj.external.device == "tilt_rotate_2ax"
     assert traj.duration <= 15.0
     # the weld log carries the positioner synchronisation figures
     sync = result.positioner_sync
@@ -133,11 +135,13 @@ def test_turntable_job_welds_on_the_part_seam(tmp_path: Path) -> None:
     on = (tt > arc_t[0] + 0.05) & (tt < arc_t[-1] - 0.05)
     assert on.sum() > 100, on.sum()
     q = np.column_stack([np.interp(tt[on], tr, qr[:, j]) for j in range(6)])
-    assert np.ptp(qt[on]) > 0.5 * SEAM_SWEEP  # the table turns during the weld
-    # independent FK: TCP in the world, then in the table-top (part) frame
-    T_world_tcp = traj.T_world_base @ fk_flange("ur5e", q) @ traj.T_flange_tcp
-    p = T_world_tcp[:, :3, 3] - TABLE_BASE - np.array([0.0, 0.0, TABLE_TOP])
-    c, s = np.cos(qt[on]), np.sin(qt[on])
+    assert np.ptp(qt[on, 1]) > 0.5 * SEAM_SWEEP  # the table turns during the weld
+    # independent FK: TCP in the world, then in the positioner flange (part) frame
+    T_world_tcp = traj.T_world_base @ fk_flange("ur10e", q) @ traj.T_flange_tcp
+    p = T_world_tcp[:, :3, 3] - POSITIONER_BASE - np.array([0.0, 0.0, TILT_HEIGHT])
+    ct, st = np.cos(qt[on, 0]), np.sin(qt[on, 0])
+    p = np.column_stack([p[:, 0], ct * p[:, 1] + st * p[:, 2], -st * p[:, 1] + ct * p[:, 2]])  # Rx(tilt)ᵀ
+    c, s = np.cos(qt[on, 1]), np.sin(qt[on, 1])
     p_part = np.column_stack([c * p[:, 0] + s * p[:, 1], -s * p[:, 0] + c * p[:, 1], p[:, 2]]) - SEAM_CENTRE
     rho = np.hypot(p_part[:, 0], p_part[:, 1])
     err = np.hypot(rho - SEAM_RADIUS, p_part[:, 2])
