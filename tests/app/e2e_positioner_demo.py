@@ -30,7 +30,7 @@ PROGRAM = Path(__file__).parent / "programs" / "tilt_rotate_short_ur10e.yaml"
 SEAM_CENTRE = np.array([0.0, 0.0, 0.020])  # [m]
 SEAM_RADIUS = 0.04445  # [m]
 SEAM_START_ANGLE = -math.pi / 2  # start point at -y
-SEAM_SWEEP = math.radians(60.0)
+SEAM_SWEEP = math.radians(40.0)
 POSITIONER_BASE = np.array([0.0, 0.75, 0.0])  # positioner base in the world [m] (program)
 # tilt_rotate_2ax (docs/program-format.md): tilt about base x at 0.85 m, then the table about its
 # own z; the table top (flange) on the tilt axis
