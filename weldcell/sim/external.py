@@ -10,6 +10,10 @@
   (:func:`home_part_maps`), the pose the program's seams are written for.
 * **Device limits**: positions, speeds and accelerations of the external axes against the model's
   limits (:func:`external_limit_violations`).
+* **Robot on a track**: the robot base rides on the carriage; :func:`track_base_poses` gives the base
+  in the world at every sample (``JointTrajectory.T_world_base`` is the base with the carriage at 0),
+  the replay moves the robot there, and :func:`track_base_mismatch` checks that the trajectory's base
+  and the scene's robot base stand on the same carriage.
 """
 
 from __future__ import annotations
@@ -53,6 +57,55 @@ def home_part_maps(traj: JointTrajectory, program: Program | None) -> NDArrayF |
     T_wf_home = ext.T_world_base @ model.T_base_flange(program.cell.external.home)
     T_wf = ext.T_world_base @ model.T_base_flange(ext.q)
     return np.asarray(T_wf_home @ invert_transforms(T_wf), dtype=np.float64)
+
+
+def track_base_poses(traj: JointTrajectory) -> NDArrayF | None:
+    """Robot base in the world at every sample (N, 4, 4) for a robot on a track; None otherwise.
+
+    ``T_world_base(i) = T_world_tbase @ T_tbase_carriage(q_ext[i]) @ T_carriage_base`` with the robot
+    base on the carriage ``T_carriage_base = inv(T_world_tbase @ T_tbase_carriage(0)) @
+    traj.T_world_base`` (docs/trajectory-format.md, "External axes").
+    """
+    dev = _device(traj)
+    if dev is None or dev[1].role != "track":
+        return None
+    model, ext = dev
+    T_world_c0 = ext.T_world_base @ model.T_base_flange(np.zeros(model.n_axes))
+    T_carriage_base = invert_transforms(T_world_c0) @ traj.T_world_base
+    return np.asarray(ext.T_world_base @ model.T_base_flange(ext.q) @ T_carriage_base, dtype=np.float64)
+
+
+def track_base_mismatch(
+    traj: JointTrajectory, T_world_base_scene: NDArrayF, program: Program | None
+) -> tuple[float, str]:
+    """How far [m] the scene's robot base is from where the trajectory's carriage carries it.
+
+    With the program (its track and home), the scene's base must be the trajectory's base at the
+    carriage home exactly. Without it the home is unknown: the scene's base must lie on the carriage's
+    path (same orientation, offset along the prismatic axes; least squares). Returns the distance
+    (rotation differences counted as the largest matrix entry difference [-] when larger) and what
+    was compared.
+    """
+    dev = _device(traj)
+    assert dev is not None and dev[1].role == "track"  # caller's check
+    model, ext = dev
+    T_world_c0 = ext.T_world_base @ model.T_base_flange(np.zeros(model.n_axes))
+    T_carriage_base = invert_transforms(T_world_c0) @ traj.T_world_base
+    ctrack = program.cell.external if program is not None else None
+    if ctrack is not None and ctrack.role == "track":
+        T = ext.T_world_base @ model.T_base_flange(ctrack.home) @ T_carriage_base
+        what = f"robot base with {model.name} at the program's home"
+    else:
+        k = model.n_axes
+        p0 = (T_world_c0 @ T_carriage_base)[:3, 3]
+        p_unit = (ext.T_world_base @ model.T_base_flange(np.eye(k)) @ T_carriage_base)[:, :3, 3]
+        cols = (p_unit - p0).T  # base offset per unit of each axis (affine for prismatic axes)
+        qfit, *_ = np.linalg.lstsq(cols, T_world_base_scene[:3, 3] - p0, rcond=None)
+        T = ext.T_world_base @ model.T_base_flange(qfit) @ T_carriage_base
+        what = f"robot base on the path of {model.name} (no program: home unknown)"
+    d = float(np.linalg.norm(T[:3, 3] - T_world_base_scene[:3, 3]))
+    r = float(np.abs(T[:3, :3] - T_world_base_scene[:3, :3]).max())
+    return max(d, r), what
 
 
 def external_limit_violations(traj: JointTrajectory, ctx: Any, tolerance: float) -> list[Violation]:

@@ -34,7 +34,6 @@ from bisect import bisect_left
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from itertools import compress
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +41,7 @@ import numpy as np
 import numpy.typing as npt
 import pybullet as pb
 
-from weldcell.errors import InputShapeError, ModelError, ValidationError, WeldcellError
+from weldcell.errors import InputShapeError, ModelError, WeldcellError
 from weldcell.kinematics import load_robot, singularity_distance_from_jacobian
 from weldcell.kinematics.safety import SafetyLimits
 from weldcell.planning.coverage import check_coverage
@@ -50,11 +49,18 @@ from weldcell.sim._bullet import se3_from_pos_quat_xyzw
 from weldcell.sim._seal import seal_of
 from weldcell.sim.cell_model import CellModel
 from weldcell.sim.collision import ClearanceRules, Proximity, query, query_units
-from weldcell.sim.external import MountedBodies, external_limit_violations, moving_part_checks
+from weldcell.sim.external import (
+    MountedBodies,
+    external_limit_violations,
+    moving_part_checks,
+    track_base_mismatch,
+    track_base_poses,
+)
 from weldcell.sim.report import SeamMetrics, ValidationReport, ValidationSeries, Violation, ViolationKind
 from weldcell.sim.scene import Scene, build_scene
 from weldcell.sim.speed_check import controller_limits, elbow_positions, speeds
 from weldcell.sim.world import Mode, PybulletWorld
+from weldcell.spatial import invert_transforms
 from weldcell.trajectory import JointTrajectory, true_runs
 from weldcell.trajectory.margins import MIN_SINGULARITY, NOZZLE_CLEARANCE, SELF_CLEARANCE
 
@@ -229,11 +235,7 @@ def validate_in_scene(
     ctx = _Context(traj)
     violations: list[Violation] = []
     notes: list[str] = []
-    if traj.external is not None and traj.external.role == "track":
-        raise ValidationError(
-            "validating a robot on a track is not implemented (the simulator keeps the robot base fixed); "
-            f"the trajectory moves it on {traj.external.device!r}"
-        )
+    T_world_base_seq = track_base_poses(traj)  # robot on a track: its base at every sample
     mounted = MountedBodies(scene, traj, program)
     mounted.park()  # the replay's motion bounds assume a still cell: moving parts are checked apart
     violations += external_limit_violations(traj, ctx, options.limit_tolerance)
@@ -244,7 +246,9 @@ def validate_in_scene(
         )
 
     with _gc_paused():  # the replay allocates ~10⁵ small objects that all live until it ends
-        fk, checks = _replay(scene, traj, idx, pos_in_scene, rules, options.lookahead, options.self_lookahead)
+        fk, checks = _replay(
+            scene, traj, idx, pos_in_scene, rules, options.lookahead, options.self_lookahead, T_world_base_seq
+        )
         moving = moving_part_checks(scene, traj, idx, fk, mounted, rules, options.lookahead)
     mounted.restore()
     if moving:
@@ -282,12 +286,19 @@ def validate_in_scene(
 
     violations += _limit_violations(scene, traj, pos_in_scene, options, ctx, notes)
     violations += _rest_violations(traj, options, ctx)
-    base_err = float(np.linalg.norm(traj.T_world_base[:3, 3] - scene.cell.T_world_base[:3, 3]))
-    rot_err = float(np.abs(traj.T_world_base[:3, :3] - scene.cell.T_world_base[:3, :3]).max())
+    if T_world_base_seq is not None:
+        base_err, what = track_base_mismatch(traj, scene.cell.T_world_base, program)
+        rot_err = 0.0
+        notes.append(f"robot on a track: base moved with the carriage at every sample; checked the {what}")
+    else:
+        what = "robot base"
+        base_err = float(np.linalg.norm(traj.T_world_base[:3, 3] - scene.cell.T_world_base[:3, 3]))
+        rot_err = float(np.abs(traj.T_world_base[:3, :3] - scene.cell.T_world_base[:3, :3]).max())
     if base_err > 1e-6 or rot_err > 1e-6:
         violations.append(
-            Violation(ViolationKind.CELL_MISMATCH, 0.0, traj.duration, None, "robot base", (), base_err, 0.0)
+            Violation(ViolationKind.CELL_MISMATCH, 0.0, traj.duration, None, what, (), base_err, 0.0)
         )
+    violations += _device_mismatch(traj, program)
 
     p_act = T_world_tcp[:, :3, 3]
     speed = np.linalg.norm(np.gradient(p_act, traj.dt, axis=0), axis=1) if traj.n_samples > 1 else np.zeros(1)
@@ -297,7 +308,11 @@ def validate_in_scene(
         else np.zeros(1)
     )
     safety = controller_limits(traj.robot, options.safety)
-    elbow_speed = speeds(elbow_positions(scene, traj.q, idx), traj.dt)
+    p_elbow = elbow_positions(scene, traj.q, idx)  # with the robot base where the scene has it
+    if T_world_base_seq is not None:  # carried by the carriage: scene base -> base at each sample
+        M = T_world_base_seq @ invert_transforms(scene.cell.T_world_base)
+        p_elbow = np.einsum("nij,nj->ni", M[:, :3, :3], p_elbow) + M[:, :3, 3]
+    elbow_speed = speeds(p_elbow, traj.dt)
     for kind, v, lim in (
         (ViolationKind.TCP_SPEED, speed, safety.tcp_speed),
         (ViolationKind.ELBOW_SPEED, elbow_speed, safety.elbow_speed),
@@ -351,6 +366,8 @@ def validate_in_scene(
                     options.max_tracking_error,
                 )
             )
+        if T_world_base_seq is not None:
+            notes.append("dynamic replay with the robot base still: carriage accelerations are not simulated")
     else:
         notes.append("dynamic replay not run (enable with dynamic_replay=True / --dynamics)")
 
@@ -463,6 +480,7 @@ def _replay(
     rules: ClearanceRules,
     lookahead: float,
     self_lookahead: float,
+    T_world_base: NDArrayF | None = None,
 ) -> tuple[NDArrayF, _Checks]:
     """Pybullet FK at every sample, then each clearance query unit where the motion bound requires it.
 
@@ -470,6 +488,12 @@ def _replay(
     ``Σ lever_arm[j] |Δq_j|`` with the unit's lever arms; for a torch link against the cell also
     the Cartesian bounds ``|Δp_ref| + θ · extent`` from pybullet's flange poses, with the flange
     origin or the TCP point as reference (the smallest of the three per step).
+
+    ``T_world_base`` (N, 4, 4), for a robot on a track: the robot base is moved there at every sample
+    (pybullet then reports link poses in the world with the carriage where it is), and the base motion
+    ``|Δp_base| + θ_base · (reach + torch extent)`` is added to the bounds of robot-cell and
+    torch-cell units (self and torch-robot pairs move with the base). The base is put back at the
+    scene's pose at the end.
 
     Returns:
         T_world_flange (N, 4, 4) and the clearance query results.
@@ -490,10 +514,28 @@ def _replay(
     # kept as flat lists of floats: millions of small tuples would wake the garbage collector.
     moved = np.ones(N, dtype=bool)
     moved[1:] = np.any(traj.q[1:] != traj.q[:-1], axis=1)
+    reset_base = pb.resetBasePositionAndOrientation
+    base_pos: list[list[float]] = []
+    base_orn: list[list[float]] = []
+    base_step = np.zeros(max(0, N - 1))
+    if T_world_base is not None:
+        from scipy.spatial.transform import Rotation
+
+        moved[1:] |= np.any(T_world_base[1:] != T_world_base[:-1], axis=(1, 2))
+        base_pos = T_world_base[:, :3, 3].tolist()
+        base_orn = Rotation.from_matrix(T_world_base[:, :3, :3]).as_quat().tolist()  # x, y, z, w
+        R_rel = np.einsum("nji,njk->nik", T_world_base[:-1, :3, :3], T_world_base[1:, :3, :3])
+        theta_b = np.arccos(np.clip((np.trace(R_rel, axis1=1, axis2=2) - 1.0) / 2.0, -1.0, 1.0))
+        extent = load_robot(scene.cell.robot).reach + max(
+            (r for pair in scene.torch_extent.values() for r in pair), default=0.0
+        )
+        base_step = np.linalg.norm(np.diff(T_world_base[:, :3, 3], axis=0), axis=1) + theta_b * extent
     pos_f: list[float] = []
     orn_f: list[float] = []
-    for row in compress(rows, moved.tolist()):  # the hot loop: ~12 µs per sample, all in pybullet
-        reset(robot, idx, list(map(row.__getitem__, one)), physicsClientId=cid)
+    for i in np.flatnonzero(moved).tolist():  # the hot loop: ~12 µs per sample, all in pybullet
+        if base_pos:
+            reset_base(robot, base_pos[i], base_orn[i], physicsClientId=cid)
+        reset(robot, idx, targets(i), physicsClientId=cid)
         st = link_state(robot, flange, 0, 0, cid)  # positional client id: cheaper to parse
         pos_f += st[4]
         orn_f += st[5]
@@ -506,6 +548,7 @@ def _replay(
     step: dict[Any, NDArrayF] = {}
     for w in {u.lever_arms for u in units}:
         step[w] = dq @ np.asarray(w, dtype=np.float64)[pos_in_scene]
+    with_base = [u.kind in ("robot-cell", "torch-cell") for u in units]
     # Cartesian steps of torch points: |Δp_ref| + θ·|x - p_ref| for a reference point rigid with the
     # flange (its origin, or the TCP point), θ = rotation angle of the flange between samples
     sign = np.sign(np.einsum("ij,ij->i", orn[1:], orn[:-1]))
@@ -517,8 +560,8 @@ def _replay(
     d_ref = np.linalg.norm(np.diff(p_ref, axis=0), axis=1)
     S: list[list[float]] = []
     shared: dict[Any, list[float]] = {}
-    for u in units:
-        inc = step[u.lever_arms]
+    for u, moves_in_world in zip(units, with_base, strict=True):
+        inc = step[u.lever_arms] + base_step if moves_in_world else step[u.lever_arms]
         if u.kind == "torch-cell":
             r_flange, r_tcp = scene.torch_extent[u.link_a]
             inc = np.minimum(inc, np.minimum(d_flange + theta * r_flange, d_ref + theta * r_tcp))
@@ -531,7 +574,6 @@ def _replay(
 
     results: list[list[tuple[int, tuple[Proximity, ...]]]] = [[] for _ in units]
     nxt = [0] * len(units)
-    reset_base = pb.resetBasePositionAndOrientation
     looks = [self_lookahead if u.kind in ("self", "torch-robot") else lookahead for u in units]
     needs_robot = [u.kind != "torch-cell" for u in units]
     needs_torch = [u.kind in ("torch-cell", "torch-robot") for u in units]
@@ -543,6 +585,8 @@ def _replay(
             if nxt[k] != i:
                 continue
             if needs_robot[k] and robot_at != i:
+                if base_pos:
+                    reset_base(robot, base_pos[i], base_orn[i], physicsClientId=cid)
                 reset(robot, idx, targets(i), physicsClientId=cid)
                 robot_at = i
             if needs_torch[k] and torch_at != i and torch is not None:
@@ -559,8 +603,32 @@ def _replay(
                 Su = S[k]
                 nxt[k] = max(i + 1, bisect_left(Su, Su[i] + budget))
         due = min(nxt)
+    if base_pos:
+        T0 = scene.cell.T_world_base
+        from scipy.spatial.transform import Rotation
+
+        quat0 = Rotation.from_matrix(T0[:3, :3]).as_quat().tolist()
+        reset_base(robot, T0[:3, 3].tolist(), quat0, physicsClientId=cid)
     checks = _Checks(tuple(tuple(r) for r in results), lookahead)
     return T_f, checks
+
+
+def _device_mismatch(traj: JointTrajectory, program: Program | None) -> list[Violation]:
+    """The trajectory's external device differs from the program's (model, role or base)."""
+    ext = traj.external
+    cext = program.cell.external if program is not None else None
+    if program is None or (ext is None and cext is None):
+        return []
+    if ext is None or cext is None or (ext.device, ext.role) != (cext.model, cext.role):
+        have = "none" if ext is None else f"{ext.role} {ext.device}"
+        want = "none" if cext is None else f"{cext.role} {cext.model}"
+        ctx = f"external device: trajectory has {have}, program has {want}"
+        return [Violation(ViolationKind.CELL_MISMATCH, 0.0, traj.duration, None, ctx, (), 1.0, 0.0)]
+    d = float(np.abs(ext.T_world_base - cext.T_world_base).max())
+    if d > 1e-6:
+        ctx = f"{ext.role} {ext.device} base"
+        return [Violation(ViolationKind.CELL_MISMATCH, 0.0, traj.duration, None, ctx, (), d, 0.0)]
+    return []
 
 
 def _collision_violations(ctx: _Context, checks: _Checks) -> list[Violation]:
