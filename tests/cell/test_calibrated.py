@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from weldcell.cell.calibrated import TCP_WARN_DISTANCE, load_program_for_cell, with_tcp
 from weldcell.cell.cellconfig import load_cell_config
-from weldcell.errors import ProgramError
+from weldcell.errors import ProgramError, ValidationError
 from weldcell.program import load_program
 from weldcell.spatial import se3_from_xyz_rpy
 
@@ -24,6 +24,9 @@ cell:
   robot: ur10e
   torch: {{model: torch_mig_22, stickout_mm: 15}}
   home_deg: [0, -100, 100, -90, -90, 0]
+  approach_mm: 40
+  retract_mm: 40
+  clearance_mm: 2
   bodies:
     - name: table
       role: table
@@ -42,7 +45,7 @@ cell:
 procedures:
   p:
     process: mag
-    travel_speed_mm_s: 10
+    travel_speed_mm_s: 20
     wire_feed_m_min: 7.5
     voltage_v: 23.5
     work_angle_deg: 45
@@ -151,3 +154,47 @@ def test_with_tcp_keeps_the_rest_of_the_cell() -> None:
     moved = with_tcp(program, np.array([0.01, 0.02, 0.3]))
     assert moved.cell.bodies == program.cell.bodies and moved.seams == program.seams
     np.testing.assert_allclose(moved.cell.T_flange_tcp[:3, 3], [0.01, 0.02, 0.3])
+
+
+def test_cell_run_plans_validates_and_welds_with_the_calibrated_tcp_and_frame(tmp_path: Path) -> None:
+    """``weldcell cell run PROGRAM --cell-config`` (in-process virtual robot, dry run): the program's
+    bodies are placed in the calibrated frame, the plan, its validation and the executed motion use
+    the calibrated TCP, and the output says so."""
+    from weldcell.cell.demo import RunOptions, run_job
+    from weldcell.trajectory import load_trajectory
+
+    prog, cell = _files(tmp_path)
+    model = np.asarray(load_program_for_cell(prog, load_cell_config(cell))[0].cell.T_flange_tcp)
+    tcp = model[:3, 3] * 1e3 + [1.5, -1.0, 2.5]  # 3.08 mm off the torch model: reported
+    _, cell = _files(tmp_path, tcp=f"tcp_xyz_mm: [{tcp[0]}, {tcp[1]}, {tcp[2]}]")
+    setup = load_cell_config(cell)
+    lines: list[str] = []
+    opts = RunOptions(
+        prog, "virtual", None, log_path=tmp_path / "l.sqlite", out_dir=tmp_path / "out", cell_setup=setup
+    )
+    res = run_job(opts, progress=lambda p: lines.append(p.message))
+    assert res.state.name in ("DONE", "IDLE", "COMPLETE", "FINISHED") or "done" in res.message.lower(), res
+    text = "\n".join(lines)
+    assert "calibrated user frame(s) used: fixture_a" in text
+    assert "TCP: calibrated" in text and "WARNING: the calibrated TCP is 3.08 mm" in text
+    assert res.trajectory_path is not None
+    traj = load_trajectory(res.trajectory_path)
+    np.testing.assert_allclose(traj.T_flange_tcp[:3, 3], tcp * 1e-3, atol=1e-12)
+    # the planned wire tip welds the seam where the calibrated frame puts it
+    T_world_frame = se3_from_xyz_rpy(np.array([0.48, 0.03, 0.0]), np.deg2rad([0.0, 0.0, 12.0]))
+    seam_start = (T_world_frame @ np.array([0.010 - 0.0325, 0.005, 0.010, 1.0]))[:3]
+    seam_end = (T_world_frame @ np.array([0.010 + 0.0325, 0.005, 0.010, 1.0]))[:3]
+    arc = np.asarray(traj.arc_on, dtype=bool)
+    tips = np.asarray(traj.T_world_tcp)[arc, :3, 3]
+    d = seam_end - seam_start
+    u = np.clip((tips - seam_start) @ d / (d @ d), 0.0, 1.0)
+    off = np.linalg.norm(seam_start + u[:, None] * d - tips, axis=1)
+    assert off.max() < 1e-3 and u.min() < 0.05 and u.max() > 0.95
+    # a trajectory planned with another TCP is refused before anything connects
+    other = cell.with_name("other.yaml")
+    other.write_text(cell.read_text().replace(f"tcp_xyz_mm: [{tcp[0]}", f"tcp_xyz_mm: [{tcp[0] + 1.0}"))
+    bad = RunOptions(
+        res.trajectory_path, "virtual", None, log_path=tmp_path / "l.sqlite", cell_setup=load_cell_config(other)
+    )
+    with pytest.raises(ValidationError, match=r"planned with TCP .* re-plan"):
+        run_job(bad)

@@ -15,7 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from weldcell.cell.cellconfig import CellSetup
+from weldcell.errors import ValidationError
 from weldcell.program import Program, UserFrames, load_program
+from weldcell.trajectory import JointTrajectory
+
+#: A planned trajectory whose TCP is further than this from the cell's calibrated TCP [m] is refused.
+TCP_MATCH_DISTANCE = 1e-4
 
 #: A calibrated TCP further than this from the torch model's TCP [m] is reported as a warning: a
 #: bent neck, a wrong torch model in the program or a wrong stick-out.
@@ -106,3 +111,28 @@ def load_program_for_cell(
     tcp = np.asarray(tcp, dtype=np.float64).reshape(3)
     use = CalibrationUse(names, tcp, model, float(np.linalg.norm(tcp - model)), warn_distance)
     return with_tcp(program, tcp), use
+
+
+def check_trajectory_tcp(traj: JointTrajectory, setup: CellSetup | None, source: str) -> None:
+    """Refuse a planned trajectory whose TCP is not the cell's calibrated TCP.
+
+    A trajectory was planned and validated with the TCP it records (``traj.T_flange_tcp``); run on a
+    torch whose calibrated TCP differs, the wire tip would miss the seam by the difference.
+
+    Raises:
+        ValidationError: the trajectory's TCP is more than :data:`TCP_MATCH_DISTANCE` from
+            ``setup.tcp_xyz`` (the message says to re-plan the program with ``--cell-config``).
+    """
+    if setup is None or setup.tcp_xyz is None:
+        return
+    planned = np.asarray(traj.T_flange_tcp, dtype=np.float64)[:3, 3]
+    calibrated = np.asarray(setup.tcp_xyz, dtype=np.float64).reshape(3)
+    diff = float(np.linalg.norm(planned - calibrated))
+    if diff > TCP_MATCH_DISTANCE:
+        p, c = planned * 1e3, calibrated * 1e3
+        raise ValidationError(
+            f"{source}: planned with TCP [{p[0]:.2f}, {p[1]:.2f}, {p[2]:.2f}] mm, but {setup.path} has the "
+            f"calibrated TCP [{c[0]:.2f}, {c[1]:.2f}, {c[2]:.2f}] mm ({diff * 1e3:.2f} mm apart): re-plan "
+            "the program with --cell-config (weldcell plan/validate ... --cell-config) "
+            "or run the program .yaml"
+        )
