@@ -173,7 +173,7 @@ def test_cell_run_plans_validates_and_welds_with_the_calibrated_tcp_and_frame(tm
         prog, "virtual", None, log_path=tmp_path / "l.sqlite", out_dir=tmp_path / "out", cell_setup=setup
     )
     res = run_job(opts, progress=lambda p: lines.append(p.message))
-    assert res.state.name in ("DONE", "IDLE", "COMPLETE", "FINISHED") or "done" in res.message.lower(), res
+    assert res.message == "job complete" and res.state.name == "READY", res
     text = "\n".join(lines)
     assert "calibrated user frame(s) used: fixture_a" in text
     assert "TCP: calibrated" in text and "WARNING: the calibrated TCP is 3.08 mm" in text
@@ -193,8 +193,8 @@ def test_cell_run_plans_validates_and_welds_with_the_calibrated_tcp_and_frame(tm
     # a trajectory planned with another TCP is refused before anything connects
     other = cell.with_name("other.yaml")
     other.write_text(cell.read_text().replace(f"tcp_xyz_mm: [{tcp[0]}", f"tcp_xyz_mm: [{tcp[0] + 1.0}"))
-    bad = RunOptions(
-        res.trajectory_path, "virtual", None, log_path=tmp_path / "l.sqlite", cell_setup=load_cell_config(other)
-    )
+    other_setup = load_cell_config(other)
+    log = tmp_path / "l.sqlite"
+    bad = RunOptions(res.trajectory_path, "virtual", None, log_path=log, cell_setup=other_setup)
     with pytest.raises(ValidationError, match=r"planned with TCP .* re-plan"):
         run_job(bad)
