@@ -198,3 +198,31 @@ def test_cell_run_plans_validates_and_welds_with_the_calibrated_tcp_and_frame(tm
     bad = RunOptions(res.trajectory_path, "virtual", None, log_path=log, cell_setup=other_setup)
     with pytest.raises(ValidationError, match=r"planned with TCP .* re-plan"):
         run_job(bad)
+
+
+def test_the_cli_commands_take_the_cell_config(tmp_path: Path) -> None:
+    """``weldcell check/plan/validate ... --cell-config``: frames resolved, a missing frame named."""
+    from typer.testing import CliRunner
+
+    from weldcell.cli import app
+
+    runner = CliRunner()
+    prog, cell = _files(tmp_path, tcp="tcp_xyz_mm: [60.0, 0.0, 380.0]")
+    env = {"COLUMNS": "200"}
+    result = runner.invoke(app, ["check", str(prog)], env=env)
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "cell.bodies[1].frame" in text and "--cell-config" in text, text
+    result = runner.invoke(app, ["check", str(prog), "--cell-config", str(cell)], env=env)
+    text = " ".join(result.output.split())
+    assert result.exit_code == 0, text
+    assert (
+        "calibrated user frame(s) used: fixture_a" in text and "TCP: calibrated [60.00, 0.00, 380.00]" in text
+    )
+    other = tmp_path / "other.yaml"
+    other.write_text("format: weldcell.cell/1\ncalibration:\n  frames: {}\n")
+    for command in ("plan", "validate"):
+        result = runner.invoke(app, [command, str(prog), "--cell-config", str(other), "-o", str(tmp_path)])
+        # the error main() prints (exit 2, no traceback: weldcell.cli.common.exit_on_error)
+        assert isinstance(result.exception, ProgramError), result.output
+        text = str(result.exception)
+        assert str(prog) in text and "cell.bodies[1].frame" in text and str(other) in text, text
