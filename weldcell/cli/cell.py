@@ -657,6 +657,7 @@ def cell_resume(
             stamp_key=stamp_key,
             positioner_url=positioner,
             opcua=opcua,
+            cell_setup=setup if cell_config is not None else None,
         ),
         progress=_progress_printer(),
     )
