@@ -226,3 +226,23 @@ def test_the_cli_commands_take_the_cell_config(tmp_path: Path) -> None:
         assert isinstance(result.exception, ProgramError), result.output
         text = str(result.exception)
         assert str(prog) in text and "cell.bodies[1].frame" in text and str(other) in text, text
+
+
+def test_resume_matches_a_framed_program_by_its_calibrated_hash(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from weldcell.cell.resume import _job_files
+    from weldcell.errors import StampError
+
+    prog, cell = _files(tmp_path)
+    traj = tmp_path / "t.npz"
+    traj.write_bytes(b"x")
+    setup = load_cell_config(cell)
+    planned = load_program_for_cell(prog, setup)[0].hash
+    job = SimpleNamespace(id=1, program_path=str(prog), trajectory_path=str(traj), program_hash=planned)
+    assert _job_files(job, setup) == (prog, traj)  # type: ignore[arg-type]
+    with pytest.raises(StampError, match="has changed"):
+        _job_files(job)  # type: ignore[arg-type]  # without the calibration: not the planned program
+    cell.write_text(CELL.format(tcp="", x=480, y=31, z=0, rx=0, ry=0, rz=12))  # frame re-calibrated
+    with pytest.raises(StampError, match="has changed"):
+        _job_files(job, load_cell_config(cell))  # type: ignore[arg-type]
