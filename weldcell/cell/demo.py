@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from weldcell.cell.approval import MotionApprover, SimApprover, StampOnly
+from weldcell.cell.calibrated import check_trajectory_tcp, load_program_for_cell
+from weldcell.cell.cellconfig import CellSetup
 from weldcell.cell.controller import CellConfig, CellController, CellEvent
 from weldcell.cell.jobtypes import ProgramArc, ProgramMode
 from weldcell.cell.positioner_cell import (
@@ -113,6 +115,10 @@ class RunOptions:
         positioner_url: The positioner streamed with the robot (``modbus-positioner://HOST:PORT``);
             required exactly when the trajectory has external axes.
         opcua: Publish the cell over OPC UA on this ``opc.tcp://HOST:PORT`` endpoint (None: no server).
+        cell_setup: The loaded cell configuration whose calibration the job uses: a program's bodies
+            may name its ``calibration.frames`` and its ``calibration.tcp_xyz_mm`` replaces the torch
+            model's TCP for planning, validation and execution; a planned trajectory must have been
+            planned with that TCP (:mod:`weldcell.cell.calibrated`). None: no calibration.
     """
 
     job: Path
@@ -135,6 +141,7 @@ class RunOptions:
     arc_input: int = 0
     positioner_url: str | None = None
     opcua: str | None = None
+    cell_setup: CellSetup | None = None
 
     def program(self) -> ProgramMode | None:
         """The cell's program mode for these options (None: stream mode)."""
@@ -668,23 +675,25 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
 
         check_opcua_endpoint(options.opcua)
     key = resolve_stamp_key(FROM_ENVIRONMENT if options.stamp_key is None else options.stamp_key)
-    check_job_input(Path(options.job), stamp_key=key)
+    check_job_input(Path(options.job), stamp_key=key, setup=options.cell_setup)
     WeldLog(options.log_path).close()  # a bad log path fails here, before anything connects
     job = Path(options.job)
-    if job.suffix.lower() in (".yaml", ".yml") and (
-        program_mode is not None or options.powersource_url is None
-    ):
-        from weldcell.program import load_program
-
-        if load_program(job).touch:
-            raise WeldcellError(
-                f"{job}: the program has touch patterns; they need a power source with touch sensing "
-                "(--powersource modbus://…) and stream mode (docs/touch-and-calibration.md)"
-            )
+    say = progress or (lambda p: None)
+    loaded: Program | None = None
+    if job.suffix.lower() in (".yaml", ".yml"):
+        loaded, use = load_program_for_cell(job, options.cell_setup)  # frames resolved, TCP applied
+        for line in use.lines():
+            say(Progress("stage", line))
+    if loaded is not None and loaded.touch and (program_mode is not None or options.powersource_url is None):
+        raise WeldcellError(
+            f"{job}: the program has touch patterns; they need a power source with touch sensing "
+            "(--powersource modbus://…) and stream mode (docs/touch-and-calibration.md)"
+        )
     planned: tuple[Any, JointTrajectory] | None = None
     if job.suffix.lower() not in (".yaml", ".yml"):
         traj = load_trajectory(job)
         verify_stamp(job, traj, key=key)
+        check_trajectory_tcp(traj, options.cell_setup, str(job))
         check_positioner_option(traj, options.positioner_url, str(job))
         found = program_for(traj, job)
         if found is None and program_mode is None:
@@ -693,12 +702,13 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
                 f"{traj.program_hash[:12]}); run the program .yaml instead"
             )
         planned = (found, traj)
-    say = progress or (lambda p: None)
     out = Path(options.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     report_path: Path | None = None
     if planned is None:
-        program, traj, traj_path, report_path = plan_and_validate(job, out, say, stamp_key=key)
+        program, traj, traj_path, report_path = plan_and_validate(
+            job, out, say, stamp_key=key, program=loaded
+        )
         check_positioner_option(traj, options.positioner_url, str(job))
     else:
         program, traj = planned
@@ -820,21 +830,25 @@ def end_robot_session(robot: Any, log_path: Path | str, job_id: int, say: Progre
     say(Progress("stage" if end.ended else "fault", end.message, data))
 
 
-def check_job_input(job: Path, *, stamp_key: StampKey | KeySource | None = FROM_ENVIRONMENT) -> None:
+def check_job_input(
+    job: Path,
+    *,
+    stamp_key: StampKey | KeySource | None = FROM_ENVIRONMENT,
+    setup: CellSetup | None = None,
+) -> None:
     """Check that ``job`` is a readable weld program or a stamped trajectory (fast; no planning).
 
     ``stamp_key``: the cell's stamp key a trajectory's stamp must be signed with (see
-    :func:`weldcell.trajectory.stamp.verify_stamp`).
+    :func:`weldcell.trajectory.stamp.verify_stamp`). ``setup``: the cell configuration whose
+    calibrated frames the program may name.
 
     Raises:
         ProgramError: a program that does not load.
         TrajectoryFormatError: a file that is not a weldcell trajectory.
         StampError: a trajectory without a matching validation stamp.
     """
-    from weldcell.program import load_program
-
     if job.suffix.lower() in (".yaml", ".yml"):
-        load_program(job)
+        load_program_for_cell(job, setup)
     else:
         verify_stamp(job, load_trajectory(job), key=stamp_key)
 

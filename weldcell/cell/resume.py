@@ -16,6 +16,8 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from weldcell.cell.calibrated import check_trajectory_tcp, load_program_for_cell
+from weldcell.cell.cellconfig import CellSetup
 from weldcell.cell.controller import CellConfig
 from weldcell.cell.demo import (
     CellRunResult,
@@ -55,6 +57,8 @@ class ResumeOptions:
         stamp_key: The cell's stamp key file (None: ``$WELDCELL_STAMP_KEY`` if set, else unkeyed).
         positioner_url: The positioner of a job with external axes (``modbus-positioner://HOST:PORT``).
         opcua: Publish the cell over OPC UA on this ``opc.tcp://HOST:PORT`` endpoint (None: no server).
+        cell_setup: The cell configuration whose calibration (user frames, TCP) the job was planned
+            with (``--cell-config``; :mod:`weldcell.cell.calibrated`). None: no calibration.
     """
 
     log_path: Path | str
@@ -70,6 +74,7 @@ class ResumeOptions:
     stamp_key: Path | None = None
     positioner_url: str | None = None
     opcua: str | None = None
+    cell_setup: CellSetup | None = None
 
 
 def resumable_jobs(log: WeldLog) -> list[JobRecord]:
@@ -97,8 +102,11 @@ def pick_job(log: WeldLog, job_id: int | None) -> JobRecord:
     return job
 
 
-def _job_files(job: JobRecord) -> tuple[Path, Path]:
-    """(program, trajectory) of ``job``, checked against the hashes the log recorded."""
+def _job_files(job: JobRecord, setup: CellSetup | None = None) -> tuple[Path, Path]:
+    """(program, trajectory) of ``job``, checked against the hashes the log recorded.
+
+    A program placed in calibrated user frames is hashed with their values (``Program.hash``), so it
+    is loaded with ``setup``'s frames for the check."""
     prog, traj = Path(job.program_path), Path(job.trajectory_path)
     for what, p in (("program", prog), ("trajectory", traj)):
         if not job.program_path or not job.trajectory_path or not p.is_file():
@@ -106,7 +114,10 @@ def _job_files(job: JobRecord) -> tuple[Path, Path]:
                 f"job {job.id}: its {what} file {str(p) or '(not recorded)'} is gone; the job can only "
                 "resume with the files it started with"
             )
-    if job.program_hash and hashlib.sha256(prog.read_bytes()).hexdigest() != job.program_hash:
+    digest = hashlib.sha256(prog.read_bytes()).hexdigest()
+    if job.program_hash and digest != job.program_hash and setup is not None:
+        digest = load_program_for_cell(prog, setup)[0].hash
+    if job.program_hash and digest != job.program_hash:
         raise StampError(
             f"job {job.id}: {prog} has changed since the job started (SHA-256 differs); "
             "resume needs the program the job was planned from"
@@ -123,7 +134,6 @@ def resume_job(options: ResumeOptions, progress: ProgressFn | None = None) -> Ce
         StampError: program or trajectory changed or missing, or the trajectory has no valid stamp.
     """
     from weldcell.drivers.powersource.modbus import parse_modbus_url
-    from weldcell.program import load_program
     from weldcell.trajectory import load_trajectory
     from weldcell.trajectory.stamp import FROM_ENVIRONMENT, resolve_stamp_key, verify_stamp
 
@@ -132,11 +142,12 @@ def resume_job(options: ResumeOptions, progress: ProgressFn | None = None) -> Ce
     parse_modbus_url(options.powersource_url)
     with WeldLog(options.log_path, readonly=True) as log:  # a missing file: "weld log not found"
         job = pick_job(log, options.job_id)
-    prog_path, traj_path = _job_files(job)
+    prog_path, traj_path = _job_files(job, options.cell_setup)
     traj = load_trajectory(traj_path)
     verify_stamp(traj_path, traj, key=key)
     check_positioner_option(traj, options.positioner_url, str(traj_path))
-    program = load_program(prog_path)
+    check_trajectory_tcp(traj, options.cell_setup, str(traj_path))
+    program, _ = load_program_for_cell(prog_path, options.cell_setup)
     say = progress or (lambda p: None)
     out = Path(options.out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -532,7 +532,8 @@ def cell_run(
     _check_opcua(opcua)
     key = resolve_stamp_key(FROM_ENVIRONMENT if stamp_key is None else stamp_key)
     setup = _cell_setup(cell_config)
-    check_job_input(job, stamp_key=key)  # before the log file and the output folder are created
+    # before the log file and the output folder are created
+    check_job_input(job, stamp_key=key, setup=setup if cell_config is not None else None)
     if out is None:
         out = default_out_dir(job)
     _sigterm_as_interrupt()
@@ -554,6 +555,7 @@ def cell_run(
             program_mode=mode == "program",
             positioner_url=positioner,
             opcua=opcua,
+            cell_setup=setup if cell_config is not None else None,
         ),
         progress=_progress_printer(),
     )
@@ -655,6 +657,7 @@ def cell_resume(
             stamp_key=stamp_key,
             positioner_url=positioner,
             opcua=opcua,
+            cell_setup=setup if cell_config is not None else None,
         ),
         progress=_progress_printer(),
     )

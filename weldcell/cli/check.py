@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from weldcell.cli.calibrated import CalibrationConfigOption
 from weldcell.cli.common import EXIT_ERROR, console, err_console, exit_on_error
 
 
@@ -33,6 +34,7 @@ def check_command(
         "--strict",
         help="Treat warnings (seam off the part, torch inside the material, out of reach) as errors.",
     ),
+    cell_config: Path | None = CalibrationConfigOption,
 ) -> None:
     """Validate a weld program and print its seams (type, length, passes, arc time, weave).
 
@@ -44,14 +46,14 @@ def check_command(
     from rich.table import Table
     from rich.text import Text
 
+    from weldcell.cli.calibrated import cell_setup_or_none, load_calibrated_program
     from weldcell.errors import WeldcellError
-    from weldcell.program import load_program
     from weldcell.toolpath import toolpaths_for_program
     from weldcell.toolpath.plausibility import program_warnings
 
     with exit_on_error():
         try:
-            prog = load_program(program)
+            prog = load_calibrated_program(program, cell_setup_or_none(cell_config))
             segments = toolpaths_for_program(prog)
             warnings = program_warnings(prog, segments)
         except WeldcellError as err:

@@ -11,6 +11,7 @@ from typing import Any
 
 import typer
 
+from weldcell.cli.calibrated import CalibrationConfigOption, cell_setup_or_none, load_calibrated_program
 from weldcell.cli.common import (
     EXIT_ERROR,
     TRAJECTORY_FILE,
@@ -153,12 +154,12 @@ def plan_command(
         "--keep-configuration",
         help="Weld the whole job in one arm configuration (no elbow/shoulder/wrist flip between welds).",
     ),
+    cell_config: Path | None = CalibrationConfigOption,
 ) -> None:
     """Plan PROGRAM: joint trajectory (trajectory.npz) and summary (plan.json) in the output folder."""
     from rich.markup import escape
 
     from weldcell.planning import LadderOptions, PlanOptions, PlanStatus, plan_program, save_trajectory
-    from weldcell.program import load_program
     from weldcell.toolpath.plausibility import program_warnings
 
     check_positive("--dt-ms", dt_ms, "a controller period in ms (UR: 2)", upper=MAX_DT_MS)
@@ -171,7 +172,7 @@ def plan_command(
         out = default_out_dir(program)
     output_folder(out)
     announce_kernel_compile()
-    prog = load_program(program)
+    prog = load_calibrated_program(program, cell_setup_or_none(cell_config))
     for w in program_warnings(prog):  # planned anyway, but loudly: the plan may weld the wrong thing
         err_console.print(f"[bold yellow]WARNING:[/] {escape(w.message)}", highlight=False)
     options = PlanOptions(

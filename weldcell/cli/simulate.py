@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from weldcell.cli.calibrated import CalibrationConfigOption, cell_setup_or_none, load_calibrated_program
 from weldcell.cli.common import (
     TRAJECTORY_FILE,
     announce_kernel_compile,
@@ -57,12 +58,15 @@ def _quiet_native_output() -> Iterator[None]:
             os.close(fd)
 
 
-def _load_inputs(source: Path, program_path: Path | None, out_dir: Path) -> tuple[Any, JointTrajectory, Path]:
+def _load_inputs(
+    source: Path, program_path: Path | None, out_dir: Path, setup: Any = None
+) -> tuple[Any, JointTrajectory, Path]:
     """(program, trajectory, trajectory file) from a program (planned here) or a trajectory file.
 
     ``out_dir`` is created (or a clean error raised) only when a program is planned into it.
+    ``setup``: the cell configuration whose calibration (user frames, TCP) the program uses.
     """
-    from weldcell.program import load_program
+    from weldcell.cell.calibrated import check_trajectory_tcp
     from weldcell.trajectory import load_trajectory, save_trajectory
 
     announce_kernel_compile()
@@ -72,7 +76,7 @@ def _load_inputs(source: Path, program_path: Path | None, out_dir: Path) -> tupl
                 f"--program {program_path}: only for a trajectory source; {source.name} is a weld "
                 "program and brings its own cell (leave --program out)"
             )
-        program = load_program(source)
+        program = load_calibrated_program(source, setup)
         _print_warnings(program)
         output_folder(out_dir)
         traj = _plan(program)
@@ -84,9 +88,10 @@ def _load_inputs(source: Path, program_path: Path | None, out_dir: Path) -> tupl
         raise ProgramError(
             f"{source.name}: a trajectory needs its weld program for the cell (pass --program PROGRAM.yaml)"
         )
-    program = load_program(program_path)
+    program = load_calibrated_program(program_path, setup)
     if traj.program_hash and traj.program_hash != program.hash:
         raise ProgramError(_hash_mismatch(source, traj, program_path, program))
+    check_trajectory_tcp(traj, setup, str(source))
     _print_warnings(program)
     return program, traj, source
 
@@ -238,6 +243,7 @@ def validate_cmd(
         help="The cell's stamp key file: write a keyed (HMAC-SHA256) stamp. Default: $WELDCELL_STAMP_KEY, "
         "else an unkeyed stamp.",
     ),
+    cell_config: Path | None = CalibrationConfigOption,
 ) -> None:
     """Validate a program or trajectory in pybullet; stamp it when it passes (exit 1 on violations)."""
     from weldcell.sim.stamping import write_validation_stamp
@@ -253,7 +259,8 @@ def validate_cmd(
     _check_source(source)
     bodies = _scene_bodies(scene_file)
     out_dir = out if out is not None else default_out_dir(source)
-    prog, traj, traj_path = _load_inputs(source, program, out_dir)  # creates out_dir before planning
+    setup = cell_setup_or_none(cell_config)
+    prog, traj, traj_path = _load_inputs(source, program, out_dir, setup)  # creates out_dir before planning
     output_folder(out_dir)
     cell = _cell(prog, bodies)
     with console.status("validating in pybullet ..."), _quiet_native_output(), PybulletWorld() as world:

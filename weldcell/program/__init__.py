@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from weldcell.program.build_cell import UserFrames
 from weldcell.program.geometry import SeamCurve
 from weldcell.program.loader import load_program
 from weldcell.program.model import (
@@ -47,6 +48,7 @@ __all__ = [
     "SeamCurve",
     "SeamGeometry",
     "Stitch",
+    "UserFrames",
     "Weave",
     "WeldPass",
     "load_program",

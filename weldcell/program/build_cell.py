@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +21,12 @@ from weldcell.program.schema import BodySpec, ProgramSpec
 from weldcell.program.shapes import SHAPES
 
 
-def build_cell(spec: ProgramSpec, chk: Checker, path: Path) -> Cell:
-    """The cell in SI: names checked against weldcell.kinematics, TCP from the torch model."""
+def build_cell(spec: ProgramSpec, chk: Checker, path: Path, frames: UserFrames | None = None) -> Cell:
+    """The cell in SI: names checked against weldcell.kinematics, TCP from the torch model.
+
+    ``frames``: the calibrated user frames a body's ``frame`` field may name (None: no cell
+    configuration was given, so a program naming a frame fails).
+    """
     c = spec.cell
     robots = robot_names()
     if c.robot not in robots:
@@ -77,7 +83,8 @@ def build_cell(spec: ProgramSpec, chk: Checker, path: Path) -> Cell:
                 f"body '{bs.name}' is mounted on a positioner but the cell has none "
                 "(expected a cell.positioner block)",
             )
-        bodies.append(_build_body(i, bs, chk, path, T_world_flange_home))
+        T_world_frame = _user_frame(i, bs, chk, frames)
+        bodies.append(_build_body(i, bs, chk, path, T_world_flange_home, T_world_frame))
     for key, value in (("approach_mm", c.approach_mm), ("retract_mm", c.retract_mm)):
         chk.in_range(("cell", key), value, 0.0, 500.0, "mm")
     chk.in_range(("cell", "clearance_mm"), c.clearance_mm, 0.0, 200.0, "mm")
@@ -107,6 +114,7 @@ def build_cell(spec: ProgramSpec, chk: Checker, path: Path) -> Cell:
         max_tcp_speed=None if c.max_tcp_speed_mm_s is None else c.max_tcp_speed_mm_s * 1e-3,
         max_elbow_speed=None if c.max_elbow_speed_mm_s is None else c.max_elbow_speed_mm_s * 1e-3,
         external=external,
+        user_frames=tuple(sorted({b.frame for b in c.bodies if b.frame is not None})),
     )
 
 
@@ -165,10 +173,57 @@ def check_external_limits(
         )
 
 
+@dataclass(frozen=True, slots=True)
+class UserFrames:
+    """Calibrated user/part frames a program's bodies may be placed in (``frame: NAME``).
+
+    Attributes:
+        frames: ``T_world_frame`` (4, 4) [m] by name (the cell configuration's ``calibration.frames``).
+        source: Where they come from (the cell configuration file), named in errors.
+    """
+
+    frames: Mapping[str, np.ndarray]
+    source: str
+
+
+def _user_frame(i: int, bs: BodySpec, chk: Checker, frames: UserFrames | None) -> np.ndarray | None:
+    """``T_world_frame`` of the calibrated frame body ``i`` names, None when it names none."""
+    name = bs.frame
+    if name is None:
+        return None
+    loc = ("cell", "bodies", i, "frame")
+    if bs.mounted_on is not None:
+        chk.fail(
+            loc,
+            f"body '{bs.name}' rides on the positioner; its pose cannot also be in user frame '{name}'",
+        )
+    if frames is None:
+        chk.fail(
+            loc,
+            f"body '{bs.name}' is placed in the calibrated frame '{name}': give the cell configuration "
+            f"that stores it (--cell-config cell.yaml with calibration.frames.{name})",
+        )
+    if name not in frames.frames:
+        known = ", ".join(sorted(frames.frames)) or "none"
+        chk.fail(
+            loc,
+            f"frame '{name}'{did_you_mean(name, list(frames.frames))} is not in {frames.source} "
+            f"(calibration.frames there: {known}); calibrate it with 'weldcell calibrate frame {name}'",
+        )
+    return np.asarray(frames.frames[name], dtype=np.float64)
+
+
 def _build_body(
-    i: int, bs: BodySpec, chk: Checker, path: Path, T_world_flange_home: np.ndarray | None = None
+    i: int,
+    bs: BodySpec,
+    chk: Checker,
+    path: Path,
+    T_world_flange_home: np.ndarray | None = None,
+    T_world_frame: np.ndarray | None = None,
 ) -> Body:
-    """One body: its single shape block converted by the shape registry (errors name the field)."""
+    """One body: its single shape block converted by the shape registry (errors name the field).
+
+    ``T_world_frame``: the calibrated user frame the pose is given in (None: the world)."""
     loc = ("cell", "bodies", i)
     given = [k for k in SHAPES if getattr(bs, k) is not None]
     if len(given) != 1:
@@ -179,7 +234,8 @@ def _build_body(
         geometry = SHAPES[kind].from_spec(getattr(bs, kind), path.parent)
     except BodyShapeError as err:
         chk.fail((*loc, kind, *err.field), err.message)
-    body = Body.of(bs.name, bs.role, geometry, pose(bs.pose))
+    T_world_body = pose(bs.pose) if T_world_frame is None else T_world_frame @ pose(bs.pose)
+    body = Body.of(bs.name, bs.role, geometry, T_world_body)
     if bs.mounted_on is None or T_world_flange_home is None:
         return body
     T_flange_body = pose(bs.pose)

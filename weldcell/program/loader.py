@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import numpy as np
 import yaml
 from pydantic import ValidationError as PydanticValidationError
 
 from weldcell.errors import ProgramError, ProgramFormatError
-from weldcell.program.build_cell import build_cell
+from weldcell.program.build_cell import UserFrames, build_cell
 from weldcell.program.build_procedure import build_procedure
 from weldcell.program.build_seam import build_seam
 from weldcell.program.build_touch import build_touch
@@ -44,11 +45,15 @@ def _parse(text: str, file: str) -> tuple[yaml.Node | None, object]:
     return node, data
 
 
-def load_program(path: str | Path) -> Program:
+def load_program(path: str | Path, frames: UserFrames | None = None) -> Program:
     """Load, validate and convert a weld program file.
 
     Args:
         path: Program file (YAML, ``format: weldcell.program/1``).
+        frames: Calibrated user frames (the cell configuration's ``calibration.frames``) that bodies
+            may be placed in with ``frame: NAME``; None: a program naming a frame is refused. When
+            the program names one, its hash also covers the frames' values (a plan made with one
+            calibration is never mistaken for a plan made with another).
 
     Returns:
         The program in SI units.
@@ -97,11 +102,20 @@ def load_program(path: str | Path) -> Program:
     except PydanticValidationError as exc:
         raise schema_error(exc, node, file, ProgramSpec) from None
     chk = Checker(file, node)
-    return _build(spec, chk, p, hashlib.sha256(raw).hexdigest())
+    digest = hashlib.sha256(raw)
+    used = sorted({b.frame for b in spec.cell.bodies if b.frame is not None})
+    if frames is not None:
+        for name in used:
+            if name in frames.frames:
+                T = np.asarray(frames.frames[name], dtype=np.float64)
+                digest.update(f"\0frame {name}:".encode() + T.tobytes())
+    return _build(spec, chk, p, digest.hexdigest(), frames)
 
 
-def _build(spec: ProgramSpec, chk: Checker, path: Path, digest: str) -> Program:
-    cell = build_cell(spec, chk, path)
+def _build(
+    spec: ProgramSpec, chk: Checker, path: Path, digest: str, frames: UserFrames | None = None
+) -> Program:
+    cell = build_cell(spec, chk, path, frames)
     procedures = {name: build_procedure(name, ps, chk) for name, ps in spec.procedures.items()}
     bodies = {b.name: b for b in cell.bodies}
     seams: list[Seam] = []

@@ -210,6 +210,8 @@ class Cell:
             ``weldcell.planning.speed_limits.speed_limits_for_cell``).
         max_elbow_speed: Largest planned elbow speed [m/s] (None: the default planning limit).
         external: Positioner or track, or None.
+        user_frames: Names of the calibrated user frames (cell configuration) bodies are placed in;
+            their poses in ``bodies`` are already resolved to the world.
     """
 
     robot: str
@@ -225,6 +227,7 @@ class Cell:
     max_tcp_speed: float | None = None
     max_elbow_speed: float | None = None
     external: ExternalDevice | None = None
+    user_frames: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _set(self, "T_world_base", _ro(self.T_world_base, (4, 4)))

@@ -56,6 +56,11 @@ class _BodyBase(_Strict):
     mounted_on: Literal["positioner"] | None = Field(
         default=None, description="'positioner': the body rides on the positioner flange (pose in its frame)."
     )
+    frame: str | None = Field(
+        default=None,
+        description="Calibrated user frame (the cell configuration's calibration.frames) the pose is "
+        "given in; default: the world. Needs --cell-config.",
+    )
 
 
 # one optional block per registered shape (weldcell.program.shapes.SHAPES): a new shape is one module
