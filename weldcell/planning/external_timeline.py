@@ -143,10 +143,18 @@ def moving_part_hits(
     return ""
 
 
+#: Share of the device's speed and acceleration limits an index move is timed at: the servo needs
+#: headroom to catch up when a streamed set-point arrives late (a move at 100 % of both tripped the
+#: virtual servo's following-error fault on a loaded PC; robot transits keep 5 % for the same reason).
+INDEX_SPEED_SCALE = 0.8
+INDEX_ACCEL_SCALE = 0.7
+
+
 def _index_samples(model: PositionerModel, q0: NDArrayF, q1: NDArrayF, dt: float) -> NDArrayF:
-    """A rest-to-rest move of the device's axes from ``q0`` to ``q1`` (k,), timed by ruckig at the
-    device's speed and acceleration limits (jerk 10x the acceleration per second), sampled every
-    ``dt``; shape (M, k), first q0, last q1."""
+    """A rest-to-rest move of the device's axes from ``q0`` to ``q1`` (k,), timed by ruckig at
+    :data:`INDEX_SPEED_SCALE` / :data:`INDEX_ACCEL_SCALE` of the device's speed and acceleration
+    limits (jerk 10x the acceleration per second), sampled every ``dt``; shape (M, k), first q0,
+    last q1."""
     from ruckig import InputParameter, Result, Ruckig, Trajectory
 
     k = model.n_axes
@@ -158,9 +166,9 @@ def _index_samples(model: PositionerModel, q0: NDArrayF, q1: NDArrayF, dt: float
     inp.target_position = [float(v) for v in q1]
     inp.target_velocity = [0.0] * k
     inp.target_acceleration = [0.0] * k
-    inp.max_velocity = [float(v) for v in model.qd_max]
-    inp.max_acceleration = [float(v) for v in model.qdd_max]
-    inp.max_jerk = [float(v) * 10.0 for v in model.qdd_max]
+    inp.max_velocity = [float(v) * INDEX_SPEED_SCALE for v in model.qd_max]
+    inp.max_acceleration = [float(v) * INDEX_ACCEL_SCALE for v in model.qdd_max]
+    inp.max_jerk = [float(v) * INDEX_ACCEL_SCALE * 10.0 for v in model.qdd_max]
     traj = Trajectory(k)
     if otg.calculate(inp, traj) not in (Result.Working, Result.Finished):
         raise PlanningError(f"ruckig could not time the {model.name} index move")
