@@ -28,7 +28,7 @@ from weldcell.resources import data_dir
 
 #: What each built-in vendor registers: URL schemes, controller command, export formats, demo program.
 EXPECTED = {
-    "ur": (["ur"], None, ["urscript"], "demo_tjoint.yaml"),
+    "ur": (["ur"], "ur", ["urscript"], "demo_tjoint.yaml"),
     "kuka": (["kuka-rsi"], "kuka-rsi", ["krl", "kuka-rsi"], "demo_tjoint_kuka.yaml"),
     "fanuc": (["fanuc"], "fanuc", ["fanuc-tp"], "demo_tjoint_fanuc.yaml"),
     "abb": (["abb-egm"], "abb-egm", ["rapid"], "demo_tjoint_abb.yaml"),
