@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 from urllib.parse import parse_qsl, urlsplit
 
 from weldcell.drivers.vendor import ProgramFormat, Vendor
-from weldcell.errors import DriverError
+from weldcell.errors import DriverError, WeldcellError
 
 if TYPE_CHECKING:
     from weldcell.drivers.base import RobotDriver
@@ -192,6 +192,24 @@ def vendor(name: str) -> Vendor:
     if name not in table:
         raise DriverError(f"vendor {name!r}: expected one of {', '.join(sorted(table))}")
     return table[name]
+
+
+def vendor_of_model(robot: str) -> Vendor | None:
+    """The vendor whose arms include the weldcell robot model ``robot`` (its ``models``), or None.
+
+    A vendor whose model list cannot be loaded is skipped (logged).
+    """
+    for v in vendors().values():
+        if not v.models:
+            continue
+        try:
+            models = resolve_target(v.models, f"vendor {v.name!r} models")()
+        except WeldcellError as err:
+            log.warning("vendor %r: %s", v.name, err)
+            continue
+        if robot in models:
+            return v
+    return None
 
 
 def export_formats() -> dict[str, ProgramFormat]:

@@ -174,6 +174,7 @@ class Vendor:
         controller: The virtual controller command, if any.
         exports: Offline program formats.
         demo: The virtual cell of ``weldcell demo``, if any.
+        manufacturer: The maker's full name (OPC UA ``Manufacturer``; "" means the title).
     """
 
     name: str
@@ -183,3 +184,8 @@ class Vendor:
     controller: ControllerCommand | None = None
     exports: tuple[ProgramFormat, ...] = ()
     demo: DemoCell | None = None
+    manufacturer: str = ""
+
+    def manufacturer_name(self) -> str:
+        """The maker's full name: :attr:`manufacturer`, else :attr:`title`."""
+        return self.manufacturer or self.title

@@ -1021,6 +1021,38 @@ class URDriver(RobotDriver):
             self._stop_program(run)
 
     # --- program mode ---------------------------------------------------------------------
+    def program_options(
+        self,
+        *,
+        arc_timeout: float,
+        arc_output: int | None = None,
+        arc_input: int = 0,
+        arc_registers: tuple[int, int] | None = None,
+    ) -> UrExportOptions:
+        """The options of the job program :meth:`execute_program` runs, from the cell's arc wiring.
+
+        Args:
+            arc_timeout: Longest wait of the program for arc established (and arc end) [s].
+            arc_output: The power source is wired to the robot: the arc on this standard digital output
+                and arc established on ``arc_input``.
+            arc_input: Standard digital input "arc established" (with ``arc_output``).
+            arc_registers: The cell switches the arc on its power source: the RTDE output and input bit
+                registers (arc request, arc established) the program hands the arc over through; its
+                PC watchdog is this driver's (``watchdog_hz``).
+
+        Without ``arc_output`` and ``arc_registers`` the program runs with the arc disabled.
+        """
+        if arc_registers is not None:
+            return UrExportOptions(
+                arc_timeout=arc_timeout,
+                arc_request_register=arc_registers[0],
+                arc_established_register=arc_registers[1],
+                pc_watchdog_hz=float(self.config.watchdog_hz) if self.config.watchdog_hz else None,
+            )
+        if arc_output is not None:
+            return UrExportOptions(arc_do=arc_output, arc_di=arc_input, arc_timeout=arc_timeout)
+        return UrExportOptions(arc_enabled=False)
+
     def execute_program(
         self,
         traj: JointTrajectory,

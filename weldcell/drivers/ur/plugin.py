@@ -18,6 +18,7 @@ def robot_models() -> frozenset[str]:
 VENDOR = Vendor(
     name="ur",
     title="UR",
+    manufacturer="Universal Robots",
     drivers={"ur": "weldcell.drivers.ur.driver:URDriver"},
     models="weldcell.drivers.ur.plugin:robot_models",
     controller=ControllerCommand("ur", "weldcell.drivers.ur.command:controller_ur"),
