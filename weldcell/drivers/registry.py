@@ -58,6 +58,10 @@ BUILTIN_VENDORS: dict[str, str] = {
     "abb": "weldcell.drivers.abb.plugin:VENDOR",
 }
 
+#: The vendor of the command line's defaults: ``weldcell demo --robot`` and ``weldcell export --format``
+#: (its first format).
+DEFAULT_VENDOR = "ur"
+
 #: Built-in drivers of no vendor: URL scheme -> "module:attribute" (imported only when used). The
 #: vendors' schemes come from their :class:`Vendor` (see :func:`driver_table`).
 BUILTIN_DRIVERS: dict[str, str] = {
@@ -192,6 +196,11 @@ def vendor(name: str) -> Vendor:
     if name not in table:
         raise DriverError(f"vendor {name!r}: expected one of {', '.join(sorted(table))}")
     return table[name]
+
+
+def default_export_format() -> str:
+    """The default of ``weldcell export --format``: the first format of :data:`DEFAULT_VENDOR`."""
+    return vendor(DEFAULT_VENDOR).exports[0].name
 
 
 def vendor_of_model(robot: str) -> Vendor | None:
