@@ -33,7 +33,7 @@ from weldcell.trajectory.moves import joint_move
 from weldcell.trajectory.stamp import FROM_ENVIRONMENT, KeySource, StampKey, verify_stamp
 
 if TYPE_CHECKING:
-    from weldcell.drivers.registry import RobotUrl
+    from weldcell.drivers.url import RobotUrl
 
 log = logging.getLogger(__name__)
 

@@ -30,11 +30,11 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, Protocol, cast
 from urllib.parse import parse_qsl, urlsplit
 
+from weldcell.drivers.url import RobotUrl as RobotUrl  # the parsed address, defined beside the drivers
 from weldcell.drivers.vendor import ProgramFormat, Vendor
 from weldcell.errors import DriverError, WeldcellError
 
@@ -67,27 +67,6 @@ DEFAULT_VENDOR = "ur"
 BUILTIN_DRIVERS: dict[str, str] = {
     "virtual": "weldcell.drivers.virtual:VirtualRobot",
 }
-
-
-@dataclass(frozen=True)
-class RobotUrl:
-    """A parsed robot URL ``scheme://HOST[:PORT][/PATH][?key=value&...]``.
-
-    Attributes:
-        url: The URL as given.
-        scheme: Lower-case scheme (``"ur"``, ``"kuka-rsi"``, ...).
-        host: Host name or address ("" if none).
-        port: Port number, or None when the URL has none.
-        path: Path without the leading ``/`` ("" if none).
-        query: Query parameters as strings.
-    """
-
-    url: str
-    scheme: str
-    host: str
-    port: int | None
-    path: str = ""
-    query: dict[str, str] = field(default_factory=dict)
 
 
 class DriverFactory(Protocol):

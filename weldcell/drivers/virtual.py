@@ -30,7 +30,7 @@ from weldcell.drivers.base import (
 from weldcell.errors import DriverError, InputShapeError
 
 if TYPE_CHECKING:
-    from weldcell.drivers.registry import RobotUrl
+    from weldcell.drivers.url import RobotUrl
 
 NDArrayF = npt.NDArray[np.float64]
 

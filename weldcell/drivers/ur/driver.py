@@ -73,7 +73,7 @@ from weldcell.errors import (
 from weldcell.trajectory import JointTrajectory
 
 if TYPE_CHECKING:
-    from weldcell.drivers.registry import RobotUrl
+    from weldcell.drivers.url import RobotUrl
 
 log = logging.getLogger(__name__)
 
