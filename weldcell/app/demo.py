@@ -36,7 +36,7 @@ from weldcell.cell.demo import (
 )
 from weldcell.cell.positioner_cell import connect_cell_positioner, sync_figures, virtual_positioner_process
 from weldcell.cell.weldlog import JobTrace, WeldLog
-from weldcell.drivers.registry import resolve_target, vendor, vendors
+from weldcell.drivers.registry import DEFAULT_VENDOR, resolve_target, vendor, vendors
 from weldcell.errors import ProgramError, WeldcellError
 from weldcell.resources import data_dir
 from weldcell.trajectory.stamp import FROM_ENVIRONMENT, resolve_stamp_key
@@ -95,7 +95,7 @@ class DemoOptions:
 
     out_dir: Path = Path("weldcell-demo")
     view: bool = False
-    robot: str = "ur"
+    robot: str = DEFAULT_VENDOR
     rsi_cycle: float | None = None
     program: Path | None = None
     host: str = "127.0.0.1"

@@ -346,28 +346,26 @@ RSI_CONNECT_TIMEOUT = 60.0
 
 def check_robot_url(url: str) -> RobotUrl:
     """Parse and check a robot address (fast; nothing connects): the scheme must have a driver in the
-    registry (:mod:`weldcell.drivers.registry`), and ``ur://`` / ``kuka-rsi://`` / ``fanuc://`` need a host.
+    registry (:mod:`weldcell.drivers.registry`), and the driver checks the rest (``check_url``: a host
+    where one is needed, its query settings).
 
     ``virtual`` is short for ``virtual://`` (an in-process simulated robot).
 
     Raises:
-        DriverError: no ``SCHEME://``, an unknown scheme (the message lists the known ones), a
-            missing host, a bad port or, for ``kuka-rsi://``, a bad RSI setting in the query.
+        DriverError: no ``SCHEME://``, an unknown scheme (the message lists the known ones), or what
+            the driver finds wrong (a missing host, a bad port, a bad setting in the query).
     """
-    from weldcell.drivers.registry import check_url_settings, driver_table, parse_robot_url
+    from weldcell.drivers.registry import check_url_settings, driver_table, parse_robot_url, url_forms
 
     parsed = parse_robot_url("virtual://" if url == "virtual" else url)
     table = driver_table()
     if parsed.scheme not in table:
         raise DriverError(
-            f"robot address {url!r}: no driver for scheme {parsed.scheme!r}; expected ur://HOST[:RTDE_PORT], "
-            f"kuka-rsi://BIND_HOST:PORT, fanuc://HOST[:PORT] or virtual "
-            f"(known schemes: {', '.join(sorted(table))})"
+            f"robot address {url!r}: no driver for scheme {parsed.scheme!r}; expected "
+            f"{', '.join(url_forms())} or virtual (known schemes: {', '.join(sorted(table))})"
         )
-    if parsed.scheme == "ur" and not parsed.host:
-        raise DriverError(f"robot address {url!r}: the host is missing (ur://HOST[:RTDE_PORT])")
     try:
-        check_url_settings(parsed)  # the driver's own checks (host to bind, query, settings)
+        check_url_settings(parsed)  # the driver's own checks (host, host to bind, query, settings)
     except DriverError as err:
         text = str(err)
         raise DriverError(text if url in text else f"robot address {url!r}: {text}") from err
@@ -380,67 +378,33 @@ def connect_cell_robot(
     *,
     q0: Any | None = None,
     timeout: float | None = None,
-    power_on: bool = False,
-    dashboard_port: int | None = None,
-    script_port: int | None = None,
+    **settings: Any,
 ) -> RobotDriver:
     """A connected robot driver for the cell, built by the driver registry from ``url``.
 
-    * ``ur://HOST[:RTDE_PORT]``: :class:`~weldcell.drivers.ur.driver.URDriver` in streaming mode; the
-      arc stays with the cell's power source (no robot arc output); ``power_on``, ``dashboard_port``
-      and ``script_port`` apply.
-    * ``kuka-rsi://BIND_HOST:PORT[?cycle_ms=…&mode=…]``: :class:`~weldcell.drivers.kuka.driver.RsiDriver`;
-      DiO bit 0 (``$OUT[1]``) follows the trajectory's arc flags as the robot-side arc command, while
-      the power source makes the arc. Waits up to ``timeout`` (default :data:`RSI_CONNECT_TIMEOUT`)
-      for the robot's first telegram.
-    * ``fanuc://HOST[:PORT][?robot=…&do_first=…]``: :class:`~weldcell.drivers.fanuc.driver.FanucDriver`
-      (Stream Motion); its arc output (``DO[do_first]``, DO[101] by default) follows the trajectory's
-      arc flags as the robot-side arc command while the power source makes the arc.
-    * ``abb-egm://BIND_HOST:PORT[?sample_rate_ms=…]``: :class:`~weldcell.drivers.abb.driver.EgmDriver`;
-      bit 0 of the digital-output word sent in ``RAPIDtoRobot`` follows the trajectory's arc flags (the
-      RAPID side copies it to its arc DO), while the power source makes the arc. Waits up to
-      ``timeout`` (default :data:`RSI_CONNECT_TIMEOUT`) for the controller's first ``EgmRobot``.
-    * ``virtual://`` (or ``virtual``): an in-process :class:`~weldcell.drivers.virtual.VirtualRobot`
-      standing at ``q0``.
-    * any other registered scheme: its driver, given ``robot=``.
+    The driver decides its options (``cell_options``, see
+    :func:`weldcell.drivers.registry.cell_driver_options`) from the job's robot model and the cell's
+    connection settings, taking what applies to it: ``q0`` (a virtual robot's start), ``power_on``,
+    ``dashboard_port``, ``script_port`` (a UR controller's dashboard and script ports), ... The
+    vendors' drivers describe their addresses and how their arc command follows the trajectory's arc
+    flags (docs/drivers.md).
 
     Args:
-        url: Robot address.
+        url: Robot address (``SCHEME://HOST[:PORT][?…]`` of a registered driver, or ``virtual``).
         robot: The weldcell robot model the trajectory was planned for (``traj.robot``).
         q0: Joint positions [rad] of a virtual robot, shape (n,).
-        timeout: Connection timeout [s] (None: 15 s, RSI :data:`RSI_CONNECT_TIMEOUT`).
+        timeout: Connection timeout [s] (None: the driver's ``default_connect_timeout``, else 15 s).
+        **settings: More connection settings (None: the driver's default).
 
     Raises:
         DriverError: a bad address, a model in the address that is not the trajectory's robot, or a
             connection that failed (``DriverConnectionError`` / ``DriverTimeoutError``).
     """
-    from weldcell.drivers.registry import connect_robot, default_connect_timeout
+    from weldcell.drivers.registry import cell_driver_options, connect_robot, default_connect_timeout
 
     parsed = check_robot_url(url)
-    opts: dict[str, Any] = {}
-    wait = 15.0 if timeout is None else timeout
-    if parsed.scheme == "ur":
-        opts = {"robot": robot, "arc_output": None, "power_on": power_on}
-        if dashboard_port is not None:
-            opts["dashboard_port"] = dashboard_port
-        if script_port is not None:
-            opts["script_port"] = script_port
-    elif parsed.scheme == "virtual":
-        if parsed.host and parsed.host != robot:
-            raise DriverError(
-                f"robot address {url!r} names robot {parsed.host!r}, but the job was planned for {robot!r}"
-            )
-        opts = {"robot": robot, "q0": q0}
-    else:  # a vendor's or plug-in's driver: the model comes from the job unless the URL names it
-        named = parsed.query.get("robot")
-        if named is not None and named != robot:
-            raise DriverError(
-                f"robot address {url!r} names robot {named!r}, but the job was planned for {robot!r}"
-            )
-        if named is None:
-            opts["robot"] = robot
-        if timeout is None:
-            wait = default_connect_timeout(parsed.scheme, 15.0)
+    opts = cell_driver_options(parsed, robot, {"q0": q0, **settings})
+    wait = default_connect_timeout(parsed.scheme, 15.0) if timeout is None else timeout
     return connect_robot(parsed.url, timeout=wait, **opts)
 
 
@@ -646,17 +610,22 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
     :class:`~weldcell.drivers.virtual.VirtualRobot` standing at the program's first sample.
     """
     from weldcell.drivers.powersource.modbus import parse_modbus_url
-    from weldcell.drivers.registry import default_connect_timeout, waiting_for
+    from weldcell.drivers.registry import (
+        default_connect_timeout,
+        program_mode_needs,
+        runs_programs,
+        waiting_for,
+    )
     from weldcell.trajectory.stamp import verify_stamp
 
     # both addresses and the job are checked before the (slow) planning, before the log and the
     # output folder are created, and before anything connects
     robot_url = check_robot_url(options.robot_url)
     program_mode = options.program()
-    if program_mode is not None and robot_url.scheme != "ur":
+    if program_mode is not None and not runs_programs(robot_url.scheme):
         raise DriverConnectionError(
-            "program mode runs the job as one URScript program on the controller: it needs a UR robot "
-            f"(ur://HOST), not {options.robot_url!r}; stream the job instead (--mode stream)"
+            f"program mode runs the job as one program on the controller: {program_mode_needs()}, not "
+            f"{options.robot_url!r}; stream the job instead (--mode stream)"
         )
     if program_mode is None and options.arc_output is not None:
         raise WeldcellError(

@@ -45,14 +45,6 @@ log = logging.getLogger(__name__)
 ROBOTICS_NS = "http://opcfoundation.org/UA/Robotics/"
 WELDCELL_NS = "http://weldcell.org/UA/Cell/"
 DEFAULT_PORT = 4840
-_MANUFACTURERS = (
-    ("ur", "Universal Robots"),
-    ("kr", "KUKA"),
-    ("irb", "ABB"),
-    ("gofa", "ABB"),
-    ("arcmate", "FANUC"),
-    ("crx", "FANUC"),
-)
 #: weldcell variables: name -> (OPC UA type name, initial value)
 CELL_VARIABLES: dict[str, tuple[str, Any]] = {
     "CellState": ("String", "idle"),
@@ -100,7 +92,15 @@ def _check_can_listen(host: str, port: int) -> None:
 
 
 def _manufacturer(robot: str) -> str:
-    return next((m for prefix, m in _MANUFACTURERS if robot.lower().startswith(prefix)), "")
+    """The maker of the robot model, from the vendor registry ("" for a model of no vendor)."""
+    from weldcell.drivers.registry import vendor_of_model
+
+    try:
+        v = vendor_of_model(robot)
+    except WeldcellError as err:  # a broken plug-in registration: publish no manufacturer
+        log.warning("no manufacturer for robot %r: %s", robot, err)
+        return ""
+    return "" if v is None else v.manufacturer_name()
 
 
 class OpcUaCellServer:

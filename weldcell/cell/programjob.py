@@ -132,23 +132,19 @@ class ProgramJobRunner(JobRunner):
             raise self._interrupt_move(stop) from None
 
     def _export_options(self, mode: ProgramMode) -> Any:
-        from weldcell.drivers.ur.export import UrExportOptions
-
         arc = self.config.arc
         # the program waits longer for the arc than the cell's strike takes (one attempt) and for the
         # end of the arc than the cell's arc-end handshake
         wait = max(arc.ignition_timeout, arc.arc_off_timeout) + 2 * arc.command_timeout + 0.5
         if mode.arc is ProgramArc.FIELDBUS:
-            hz = getattr(getattr(self.port.driver, "config", None), "watchdog_hz", None)
-            return UrExportOptions(
-                arc_timeout=wait,
-                arc_request_register=ARC_REQUEST_BIT,
-                arc_established_register=ARC_ESTABLISHED_BIT,
-                pc_watchdog_hz=float(hz) if hz else None,
+            return self.port.program_options(
+                arc_timeout=wait, arc_registers=(ARC_REQUEST_BIT, ARC_ESTABLISHED_BIT)
             )
         if mode.arc is ProgramArc.ROBOT_IO:
-            return UrExportOptions(arc_do=mode.arc_output, arc_di=mode.arc_input, arc_timeout=wait)
-        return UrExportOptions(arc_enabled=False)
+            return self.port.program_options(
+                arc_timeout=wait, arc_output=mode.arc_output, arc_input=mode.arc_input
+            )
+        return self.port.program_options(arc_timeout=wait)
 
     # --- supervision -----------------------------------------------------------------------------
     def _supervise_program(self, motion: Motion, mode: ProgramMode, arc_wait: float) -> None:

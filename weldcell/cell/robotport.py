@@ -133,6 +133,21 @@ class RobotPort:
         """True when the driver runs a whole job as one controller program (UR program mode)."""
         return callable(getattr(self.driver, "execute_program", None))
 
+    def program_options(
+        self,
+        *,
+        arc_timeout: float,
+        arc_output: int | None = None,
+        arc_input: int = 0,
+        arc_registers: tuple[int, int] | None = None,
+    ) -> Any:
+        """The driver's options of the job program for the cell's arc wiring (the driver's
+        ``program_options``; see :meth:`weldcell.drivers.ur.driver.URDriver.program_options`)."""
+        driver: Any = self.driver  # a program-mode driver, checked by supports_programs()
+        return driver.program_options(
+            arc_timeout=arc_timeout, arc_output=arc_output, arc_input=arc_input, arc_registers=arc_registers
+        )
+
     def execute_program(self, traj: JointTrajectory, approval: Approval, options: Any) -> Motion:
         """Start the whole of ``traj`` as one controller program (non-blocking)."""
         driver: Any = self.driver  # a program-mode driver (UR), checked by supports_programs()

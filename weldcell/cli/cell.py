@@ -18,6 +18,7 @@ from weldcell.cli.common import (
     exit_on_error,
     output_folder,
 )
+from weldcell.drivers.registry import DEFAULT_VENDOR
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -412,7 +413,7 @@ def demo(
         None, "--program", help="Another weld program (default: the T-joint demo for the chosen robot)."
     ),
     robot: str = typer.Option(
-        "ur",
+        DEFAULT_VENDOR,
         "--robot",
         help="ur: a virtual UR controller over RTDE; kuka: a virtual KUKA KRC over RSI (KR 10 R1420); "
         "fanuc: a virtual FANUC controller over Stream Motion J519 (ARC Mate 100iD); "

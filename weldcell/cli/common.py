@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from weldcell.drivers.command_support import warn_remote as warn_remote  # shared with the vendors' commands
 from weldcell.errors import WeldcellError
 
 console = Console(emoji=False)
@@ -29,16 +30,6 @@ def exit_on_error() -> Iterator[None]:
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted[/]")
         sys.exit(130)
-
-
-def warn_remote(host: str, what: str, can: str) -> None:
-    """Warn loudly (stderr) that a virtual device listens on a network address."""
-    err_console.print(
-        f"[bold red]WARNING:[/] the {escape(what)} listens on [bold]{escape(host)}[/], reachable from "
-        f"other machines: anyone who can connect can {escape(can)}. Use it only on an isolated network.",
-        markup=True,
-        highlight=False,
-    )
 
 
 #: Every command writes into this folder of the working directory unless ``--out`` says otherwise

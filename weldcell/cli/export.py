@@ -9,7 +9,7 @@ from typing import cast
 import typer
 
 from weldcell.cli.common import console, exit_on_error, job_name
-from weldcell.drivers.registry import export_formats, resolve_target
+from weldcell.drivers.registry import default_export_format, export_formats, resolve_target
 from weldcell.drivers.vendor import ExportRequest
 
 
@@ -43,7 +43,7 @@ def register(app: typer.Typer) -> None:
     def export_cmd(
         trajectory: Path = typer.Argument(..., help="Trajectory file (.npz) from 'weldcell plan'."),
         fmt: ExportFormat = typer.Option(  # type: ignore[valid-type]
-            "urscript", "--format", "-f", help="Program format (from the registered vendors)."
+            default_export_format(), "--format", "-f", help="Program format (from the registered vendors)."
         ),
         output: Path | None = typer.Option(
             None,

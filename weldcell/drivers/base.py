@@ -18,10 +18,11 @@ import logging
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -31,7 +32,28 @@ from weldcell.trajectory import JointTrajectory
 from weldcell.trajectory.moves import joint_move
 from weldcell.trajectory.stamp import FROM_ENVIRONMENT, KeySource, StampKey, verify_stamp
 
+if TYPE_CHECKING:
+    from weldcell.drivers.url import RobotUrl
+
 log = logging.getLogger(__name__)
+
+
+def default_cell_options(url: RobotUrl, robot: str) -> dict[str, Any]:
+    """``{"robot": robot}`` unless the URL names the model (``?robot=…``), which must be ``robot``.
+
+    The cell's options for a driver without a :meth:`RobotDriver.cell_options` of its own (a plug-in's
+    factory function, or a driver class that keeps the base method).
+
+    Raises:
+        DriverError: the URL names another robot model than the job's.
+    """
+    named = url.query.get("robot")
+    if named is not None and named != robot:
+        raise DriverError(
+            f"robot address {url.url!r} names robot {named!r}, but the job was planned for {robot!r}"
+        )
+    return {} if named is not None else {"robot": robot}
+
 
 NDArrayF = npt.NDArray[np.float64]
 
@@ -317,6 +339,8 @@ class RobotDriver(ABC):
     """
 
     robot: str = ""
+    #: The address form for messages (``"ur://HOST[:RTDE_PORT]"``; "" when the driver does not say).
+    url_form: ClassVar[str] = ""
     #: Drivers that only simulate (VirtualRobot) accept ``force_unvalidated=True``.
     simulation_only: bool = False
 
@@ -327,6 +351,21 @@ class RobotDriver(ABC):
     def __init__(self) -> None:
         self._conn = _Connection()
         self._active: ExecutionHandle | None = None
+
+    # --- how the cell connects the driver (hooks the driver registry calls) -----------------------
+    @classmethod
+    def cell_options(cls, url: RobotUrl, robot: str, settings: Mapping[str, Any], /) -> dict[str, Any]:
+        """The driver options the cell connects ``url`` with, for a job planned for ``robot``.
+
+        ``settings`` are the cell's connection settings (``q0``, ``power_on``, ``dashboard_port``,
+        ``script_port``, ...; None means "the driver's default"): a driver takes what applies to it and
+        ignores the rest. This default gives the driver the job's robot model unless the URL names one
+        (``?robot=…``), which must then be the job's.
+
+        Raises:
+            DriverError: the URL names another robot model than the job's.
+        """
+        return default_cell_options(url, robot)
 
     # --- lifecycle ------------------------------------------------------------------------
     def connect(self, timeout: float | None = 10.0) -> None:

@@ -8,11 +8,24 @@ same terminal as the rest of the command line (a rich console without emoji, lik
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 
 from weldcell.errors import WeldcellError
 
 #: The console the controller commands print to.
 console = Console(emoji=False)
+#: Warnings go to stderr.
+err_console = Console(stderr=True, emoji=False)
+
+
+def warn_remote(host: str, what: str, can: str) -> None:
+    """Warn loudly (stderr) that a virtual device listens on a network address."""
+    err_console.print(
+        f"[bold red]WARNING:[/] the {escape(what)} listens on [bold]{escape(host)}[/], reachable from "
+        f"other machines: anyone who can connect can {escape(can)}. Use it only on an isolated network.",
+        markup=True,
+        highlight=False,
+    )
 
 
 def host_port(text: str, option: str) -> tuple[str, int]:

@@ -29,13 +29,14 @@ from __future__ import annotations
 
 import importlib
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, Protocol, cast
 from urllib.parse import parse_qsl, urlsplit
 
+from weldcell.drivers.url import RobotUrl as RobotUrl  # the parsed address, defined beside the drivers
 from weldcell.drivers.vendor import ProgramFormat, Vendor
-from weldcell.errors import DriverError
+from weldcell.errors import DriverError, WeldcellError
 
 if TYPE_CHECKING:
     from weldcell.drivers.base import RobotDriver
@@ -57,32 +58,15 @@ BUILTIN_VENDORS: dict[str, str] = {
     "abb": "weldcell.drivers.abb.plugin:VENDOR",
 }
 
+#: The vendor of the command line's defaults: ``weldcell demo --robot`` and ``weldcell export --format``
+#: (its first format).
+DEFAULT_VENDOR = "ur"
+
 #: Built-in drivers of no vendor: URL scheme -> "module:attribute" (imported only when used). The
 #: vendors' schemes come from their :class:`Vendor` (see :func:`driver_table`).
 BUILTIN_DRIVERS: dict[str, str] = {
-    "virtual": "weldcell.drivers.registry:virtual_robot_from_url",
+    "virtual": "weldcell.drivers.virtual:VirtualRobot",
 }
-
-
-@dataclass(frozen=True)
-class RobotUrl:
-    """A parsed robot URL ``scheme://HOST[:PORT][/PATH][?key=value&...]``.
-
-    Attributes:
-        url: The URL as given.
-        scheme: Lower-case scheme (``"ur"``, ``"kuka-rsi"``, ...).
-        host: Host name or address ("" if none).
-        port: Port number, or None when the URL has none.
-        path: Path without the leading ``/`` ("" if none).
-        query: Query parameters as strings.
-    """
-
-    url: str
-    scheme: str
-    host: str
-    port: int | None
-    path: str = ""
-    query: dict[str, str] = field(default_factory=dict)
 
 
 class DriverFactory(Protocol):
@@ -193,6 +177,29 @@ def vendor(name: str) -> Vendor:
     return table[name]
 
 
+def default_export_format() -> str:
+    """The default of ``weldcell export --format``: the first format of :data:`DEFAULT_VENDOR`."""
+    return vendor(DEFAULT_VENDOR).exports[0].name
+
+
+def vendor_of_model(robot: str) -> Vendor | None:
+    """The vendor whose arms include the weldcell robot model ``robot`` (its ``models``), or None.
+
+    A vendor whose model list cannot be loaded is skipped (logged).
+    """
+    for v in vendors().values():
+        if not v.models:
+            continue
+        try:
+            models = resolve_target(v.models, f"vendor {v.name!r} models")()
+        except WeldcellError as err:
+            log.warning("vendor %r: %s", v.name, err)
+            continue
+        if robot in models:
+            return v
+    return None
+
+
 def export_formats() -> dict[str, ProgramFormat]:
     """All offline program formats by name, from the registered vendors.
 
@@ -231,6 +238,23 @@ def driver_table() -> dict[str, str]:
 def known_schemes() -> list[str]:
     """Sorted list of the URL schemes a driver is registered for."""
     return sorted(driver_table())
+
+
+def url_forms() -> list[str]:
+    """The address forms of the vendors' drivers, for messages (``"ur://HOST[:RTDE_PORT]"``, ...):
+    built-in vendors first, in :data:`BUILTIN_VENDORS` order. Imports the drivers."""
+    table = vendors()
+    names = [*(n for n in BUILTIN_VENDORS if n in table), *sorted(table.keys() - BUILTIN_VENDORS.keys())]
+    forms: list[str] = []
+    for name in names:
+        for scheme in table[name].drivers:
+            try:
+                form = getattr(driver_target(scheme), "url_form", "")
+            except DriverError as err:  # a broken plug-in does not hide the others
+                log.warning("driver %r: %s", scheme, err)
+                continue
+            forms.append(form or f"{scheme}://HOST[:PORT]")
+    return forms
 
 
 def _resolve(scheme: str, target: str) -> DriverFactory:
@@ -343,42 +367,85 @@ def connect_robot(url: str, *, timeout: float | None = 10.0, **options: Any) -> 
     return driver
 
 
-# --- adapters for drivers whose constructors predate the registry ---------------------------
+# --- how the cell connects a driver (per-driver hooks, so that cell code names no vendor) ------
 
 
-def ur_driver_from_url(url: RobotUrl, /, **options: Any) -> RobotDriver:
-    """``ur://HOST[:RTDE_PORT]`` -> :class:`~weldcell.drivers.ur.driver.URDriver`.
+def cell_driver_options(url: RobotUrl, robot: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The driver options the cell connects ``url`` with, for a job planned for ``robot``.
 
-    Options are :class:`~weldcell.drivers.ur.driver.URDriverConfig` fields (``robot="ur10e"``, ...),
-    or ``config=URDriverConfig(...)`` as a whole. A port in the URL sets ``rtde_port``.
+    Asks the driver (its ``cell_options(url, robot, settings)``, see
+    :meth:`~weldcell.drivers.base.RobotDriver.cell_options`); a factory without one gets the job's
+    robot model unless the URL names it (:func:`~weldcell.drivers.base.default_cell_options`).
+
+    Args:
+        url: The parsed robot address.
+        robot: The weldcell robot model the job was planned for.
+        settings: The cell's connection settings (``q0``, ``power_on``, ``dashboard_port``, ...; a
+            driver takes what applies to it).
+
+    Raises:
+        DriverError: an unknown scheme, or settings the driver rejects (another robot model in the URL).
     """
-    from weldcell.drivers.ur.driver import URDriver, URDriverConfig
+    hook = getattr(driver_target(url.scheme), "cell_options", None)
+    if hook is None:
+        from weldcell.drivers.base import default_cell_options
 
-    if not url.host:
-        raise DriverError(f"robot address {url.url!r}: the host is missing (ur://HOST[:RTDE_PORT])")
-    config = options.pop("config", None)
-    if config is not None and options:
-        raise DriverError(f"robot address {url.url!r}: give either config= or single settings, not both")
-    if config is None:
-        if url.port is not None:
-            options.setdefault("rtde_port", url.port)
-        config = URDriverConfig(**options)
-    elif url.port is not None and url.port != config.rtde_port:
-        raise DriverError(
-            f"robot address {url.url!r}: port {url.port} disagrees with config.rtde_port {config.rtde_port}"
-        )
-    return URDriver(url.host, config)
+        return default_cell_options(url, robot)
+    return cast("dict[str, Any]", hook(url, robot, settings))
 
 
-def virtual_robot_from_url(url: RobotUrl, /, **options: Any) -> RobotDriver:
-    """``virtual://MODEL`` -> an in-process :class:`~weldcell.drivers.virtual.VirtualRobot` of ``MODEL``.
+def check_cell_settings(url: RobotUrl, settings: Mapping[str, Any]) -> None:
+    """Check the cell's connection settings with the driver of ``url`` (``check_cell_settings``), if it
+    has such a check; nothing connects.
 
-    Options are the keyword arguments of ``VirtualRobot`` (``q0``, ``time_scale``, ...).
+    Raises:
+        DriverError: a setting the driver rejects (a port out of range, ...).
     """
-    from weldcell.drivers.virtual import VirtualRobot
+    check = getattr(driver_target(url.scheme), "check_cell_settings", None)
+    if check is not None:
+        check(url, settings)
 
-    robot = url.host or str(options.pop("robot", "ur5e"))
-    return VirtualRobot(robot, **options)
+
+def probe_robot(url: RobotUrl, timeout: float = 3.0) -> None:
+    """Check quickly that the controller at ``url`` answers, if its driver can (``probe``): an
+    unreachable robot is then reported before a slow planning. Drivers the robot connects to
+    (RSI, EGM) have nothing to probe.
+
+    Raises:
+        DriverConnectionError: the controller does not answer within ``timeout`` [s].
+    """
+    probe = getattr(driver_target(url.scheme), "probe", None)
+    if probe is not None:
+        probe(url, timeout)
+
+
+def runs_programs(scheme: str) -> bool:
+    """Whether the driver of ``scheme`` runs a whole job as one controller program (``execute_program``,
+    the cell's program mode)."""
+    return callable(getattr(driver_target(scheme), "execute_program", None))
+
+
+def program_mode_vendors() -> dict[str, str]:
+    """URL scheme -> vendor title of the registered drivers that run programs (:func:`runs_programs`),
+    for messages. Imports the vendors' drivers."""
+    found: dict[str, str] = {}
+    for v in vendors().values():
+        for scheme in v.drivers:
+            try:
+                if runs_programs(scheme):
+                    found[scheme] = v.title
+            except DriverError as err:  # a broken plug-in does not hide the others
+                log.warning("driver %r: %s", scheme, err)
+    return found
+
+
+def program_mode_needs() -> str:
+    """What the cell's program mode needs, for an error message: ``"it needs a UR robot (ur://HOST)"``."""
+    found = program_mode_vendors()
+    if not found:
+        return "none of the registered robot drivers runs programs"
+    titles = " or ".join(sorted(set(found.values())))
+    return f"it needs a {titles} robot ({', '.join(f'{s}://HOST' for s in sorted(found))})"
 
 
 # --- positioners (external servo axes the cell streams in sync with the robot) ----------------

@@ -120,7 +120,8 @@ class VirtualCell:
         url: Robot URL the cell connects its driver to.
         description: The controller, for the progress line (with ``{url}`` filled in by the caller).
         connect_timeout: Longest wait for the driver's connection [s].
-        connect_options: Extra keyword arguments of ``connect_cell_robot`` (UR: dashboard port, ...).
+        connect_options: Connection settings handed to ``connect_cell_robot`` and from there to the
+            driver's ``cell_options`` (UR: ``power_on``, ``dashboard_port``, ``script_port``).
         report: Called after the job with the connected driver: ends the session in the vendor's
             order (driver or controller first), stops the controller and returns what it saw; None
             when the controller has nothing to report.
@@ -174,6 +175,7 @@ class Vendor:
         controller: The virtual controller command, if any.
         exports: Offline program formats.
         demo: The virtual cell of ``weldcell demo``, if any.
+        manufacturer: The maker's full name (OPC UA ``Manufacturer``; "" means the title).
     """
 
     name: str
@@ -183,3 +185,8 @@ class Vendor:
     controller: ControllerCommand | None = None
     exports: tuple[ProgramFormat, ...] = ()
     demo: DemoCell | None = None
+    manufacturer: str = ""
+
+    def manufacturer_name(self) -> str:
+        """The maker's full name: :attr:`manufacturer`, else :attr:`title`."""
+        return self.manufacturer or self.title

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +28,9 @@ from weldcell.drivers.base import (
     SafetyStatus,
 )
 from weldcell.errors import DriverError, InputShapeError
+
+if TYPE_CHECKING:
+    from weldcell.drivers.url import RobotUrl
 
 NDArrayF = npt.NDArray[np.float64]
 
@@ -102,6 +107,28 @@ class VirtualRobot(RobotDriver):
         self._thread: threading.Thread | None = None
         self._quit = threading.Event()
         self._tick_event = threading.Event()
+
+    @classmethod
+    def from_url(cls, url: RobotUrl, /, **options: Any) -> VirtualRobot:
+        """``virtual://MODEL`` -> an in-process virtual robot of ``MODEL`` (default ``robot=`` or ur5e).
+
+        Options are the keyword arguments of ``VirtualRobot`` (``q0``, ``time_scale``, ...).
+        """
+        named = str(options.pop("robot", "ur5e"))
+        return cls(url.host or named, **options)
+
+    @classmethod
+    def cell_options(cls, url: RobotUrl, robot: str, settings: Mapping[str, Any], /) -> dict[str, Any]:
+        """The job's robot model standing at the setting ``q0`` [rad] (the trajectory's first sample).
+
+        Raises:
+            DriverError: the URL names another robot model than the job's.
+        """
+        if url.host and url.host != robot:
+            raise DriverError(
+                f"robot address {url.url!r} names robot {url.host!r}, but the job was planned for {robot!r}"
+            )
+        return {"robot": robot, "q0": settings.get("q0")}
 
     def __repr__(self) -> str:
         return f"VirtualRobot({self.robot!r})"

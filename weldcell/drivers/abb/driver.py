@@ -206,6 +206,7 @@ class EgmDriver(StreamingDriver[EgmConfig]):
         "controller's UDPUC device)"
     )
     #: The controller sends its first message only when the operator starts the RAPID program.
+    url_form: ClassVar[str] = "abb-egm://BIND_HOST:PORT"
     default_connect_timeout: ClassVar[float] = 60.0
     connect_hint: ClassVar[str | None] = (
         "the controller's EGM messages on {host}:{port}: start the RAPID program (EGMRunJoint) on the "

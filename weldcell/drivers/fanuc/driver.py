@@ -89,6 +89,7 @@ class FanucDriver(StreamingDriver[FanucConfig]):
     """
 
     protocol: ClassVar[str] = "Stream Motion"
+    url_form: ClassVar[str] = "fanuc://HOST[:PORT]"
     packet_word: ClassVar[str] = "status"
     peer_word: ClassVar[str] = "controller"
     thread_name: ClassVar[str] = "fanuc-sm"

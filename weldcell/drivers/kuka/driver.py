@@ -118,6 +118,7 @@ class RsiDriver(StreamingDriver[RsiConfig]):
     thread_name: ClassVar[str] = "kuka-rsi"
     #: Telegrams answered, late packets seen (Delay increments), IPOC gaps, malformed telegrams.
     config_type: ClassVar[type[StreamingConfig]] = RsiConfig
+    url_form: ClassVar[str] = "kuka-rsi://BIND_HOST:PORT"
     url_host_missing: ClassVar[str | None] = (
         "the address to listen on is missing (kuka-rsi://BIND_HOST:PORT, the IP_NUMBER and PORT of the RSI "
         "Ethernet configuration)"

@@ -33,9 +33,10 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -70,6 +71,9 @@ from weldcell.errors import (
     ProtocolError,
 )
 from weldcell.trajectory import JointTrajectory
+
+if TYPE_CHECKING:
+    from weldcell.drivers.url import RobotUrl
 
 log = logging.getLogger(__name__)
 
@@ -370,6 +374,92 @@ class URDriver(RobotDriver):
         host: Controller address.
         config: Driver settings.
     """
+
+    url_form: ClassVar[str] = "ur://HOST[:RTDE_PORT]"
+
+    # --- from a robot URL (hooks of the driver registry, weldcell.drivers.registry) -------------
+    @classmethod
+    def check_url(cls, url: RobotUrl) -> None:
+        """Check ``ur://HOST[:RTDE_PORT]`` (nothing connects).
+
+        Raises:
+            DriverError: the host is missing.
+        """
+        if not url.host:
+            raise DriverError(f"robot address {url.url!r}: the host is missing (ur://HOST[:RTDE_PORT])")
+
+    @classmethod
+    def from_url(cls, url: RobotUrl, /, **options: Any) -> URDriver:
+        """``ur://HOST[:RTDE_PORT]`` -> an unconnected driver.
+
+        Options are :class:`URDriverConfig` fields (``robot="ur10e"``, ...), or ``config=URDriverConfig(...)``
+        as a whole. A port in the URL sets ``rtde_port``.
+
+        Raises:
+            DriverError: a missing host, a port that disagrees with ``config``, both ``config`` and
+                single settings, or a setting :class:`URDriverConfig` rejects.
+        """
+        cls.check_url(url)
+        config = options.pop("config", None)
+        if config is not None and options:
+            raise DriverError(f"robot address {url.url!r}: give either config= or single settings, not both")
+        if config is None:
+            if url.port is not None:
+                options.setdefault("rtde_port", url.port)
+            config = URDriverConfig(**options)
+        elif url.port is not None and url.port != config.rtde_port:
+            raise DriverError(
+                f"robot address {url.url!r}: port {url.port} disagrees with config.rtde_port "
+                f"{config.rtde_port}"
+            )
+        return cls(url.host, config)
+
+    @classmethod
+    def cell_options(cls, url: RobotUrl, robot: str, settings: Mapping[str, Any], /) -> dict[str, Any]:
+        """The cell streams (no robot arc output: the arc stays with the cell's power source); the
+        settings ``power_on``, ``dashboard_port`` and ``script_port`` apply (None: the default)."""
+        opts: dict[str, Any] = {
+            "robot": robot,
+            "arc_output": None,
+            "power_on": bool(settings.get("power_on")),
+        }
+        for name in ("dashboard_port", "script_port"):
+            if settings.get(name) is not None:
+                opts[name] = settings[name]
+        return opts
+
+    @classmethod
+    def check_cell_settings(cls, url: RobotUrl, settings: Mapping[str, Any], /) -> None:
+        """Check the ports and the arc output of ``settings`` before a job is planned (nothing connects).
+
+        Raises:
+            URDriverConfigError: a port outside 1 … 65535 or an I/O number outside 0 … 7.
+        """
+        arc_output = settings.get("arc_output")
+        URDriverConfig(
+            rtde_port=url.port or RTDE_PORT,
+            dashboard_port=settings.get("dashboard_port", DASHBOARD_PORT),
+            script_port=settings.get("script_port") or 30002,
+            arc_output=arc_output if arc_output is not None else 0,
+        )
+
+    @classmethod
+    def probe(cls, url: RobotUrl, timeout: float = 3.0) -> None:
+        """Open and close a TCP connection to the controller's RTDE port, so that a wrong address fails
+        fast (before a slow planning).
+
+        Raises:
+            DriverConnectionError: nothing answers within ``timeout`` [s].
+        """
+        port = url.port or RTDE_PORT
+        try:
+            with socket.create_connection((url.host, port), timeout=timeout):
+                pass
+        except OSError as err:
+            raise DriverConnectionError(
+                f"robot {url.host}:{port} does not answer ({err.strerror or err}); check the address and "
+                "that the controller is on"
+            ) from err
 
     def __init__(self, host: str, config: URDriverConfig | None = None) -> None:
         super().__init__()
@@ -931,6 +1021,38 @@ class URDriver(RobotDriver):
             self._stop_program(run)
 
     # --- program mode ---------------------------------------------------------------------
+    def program_options(
+        self,
+        *,
+        arc_timeout: float,
+        arc_output: int | None = None,
+        arc_input: int = 0,
+        arc_registers: tuple[int, int] | None = None,
+    ) -> UrExportOptions:
+        """The options of the job program :meth:`execute_program` runs, from the cell's arc wiring.
+
+        Args:
+            arc_timeout: Longest wait of the program for arc established (and arc end) [s].
+            arc_output: The power source is wired to the robot: the arc on this standard digital output
+                and arc established on ``arc_input``.
+            arc_input: Standard digital input "arc established" (with ``arc_output``).
+            arc_registers: The cell switches the arc on its power source: the RTDE output and input bit
+                registers (arc request, arc established) the program hands the arc over through; its
+                PC watchdog is this driver's (``watchdog_hz``).
+
+        Without ``arc_output`` and ``arc_registers`` the program runs with the arc disabled.
+        """
+        if arc_registers is not None:
+            return UrExportOptions(
+                arc_timeout=arc_timeout,
+                arc_request_register=arc_registers[0],
+                arc_established_register=arc_registers[1],
+                pc_watchdog_hz=float(self.config.watchdog_hz) if self.config.watchdog_hz else None,
+            )
+        if arc_output is not None:
+            return UrExportOptions(arc_do=arc_output, arc_di=arc_input, arc_timeout=arc_timeout)
+        return UrExportOptions(arc_enabled=False)
+
     def execute_program(
         self,
         traj: JointTrajectory,

@@ -1,12 +1,11 @@
 """What the UR package registers (one :class:`~weldcell.drivers.vendor.Vendor`; nothing heavy imported).
 
-Listed in :data:`weldcell.drivers.registry.BUILTIN_VENDORS` as ``"ur"``. The ``weldcell controller ur``
-command stays in :mod:`weldcell.cli.robot` (it shares the ``controller`` group and ``weldcell run``).
+Listed in :data:`weldcell.drivers.registry.BUILTIN_VENDORS` as ``"ur"``.
 """
 
 from __future__ import annotations
 
-from weldcell.drivers.vendor import DemoCell, ProgramFormat, Vendor
+from weldcell.drivers.vendor import ControllerCommand, DemoCell, ProgramFormat, Vendor
 
 
 def robot_models() -> frozenset[str]:
@@ -19,8 +18,10 @@ def robot_models() -> frozenset[str]:
 VENDOR = Vendor(
     name="ur",
     title="UR",
-    drivers={"ur": "weldcell.drivers.registry:ur_driver_from_url"},
+    manufacturer="Universal Robots",
+    drivers={"ur": "weldcell.drivers.ur.driver:URDriver"},
     models="weldcell.drivers.ur.plugin:robot_models",
+    controller=ControllerCommand("ur", "weldcell.drivers.ur.command:controller_ur"),
     exports=(
         ProgramFormat(
             "urscript",
