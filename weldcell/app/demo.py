@@ -4,7 +4,9 @@
 starts its virtual controller (:class:`~weldcell.drivers.vendor.DemoCell`: UR, KUKA RSI, FANUC
 Stream Motion, ABB EGM, or a plug-in's) and the virtual Modbus power source, each in its own process
 on loopback, loads the vendor's demo program (``programs/demo_tjoint*.yaml``), plans it, validates
-it in simulation (writing the report and the stamp), and welds it through the robot's streaming
+it in simulation (writing the report and the stamp), runs its touch patterns when it has any (the
+part may stand off nominal in the virtual cell, :attr:`DemoOptions.part_offset`; the virtual power
+source sees it and the robot's actual joints, :mod:`weldcell.cell.touchscene`), and welds it through the robot's streaming
 driver with the arc controlled over Modbus TCP. What the virtual controller saw goes into the weld
 log. Returns a :class:`~weldcell.cell.demo.CellRunResult` and reports progress through a callback;
 it never prints. Child processes are stopped on return, on error and on KeyboardInterrupt.
@@ -26,6 +28,7 @@ from weldcell.cell.demo import (
     Progress,
     ProgressFn,
     children_ignore_sigint,
+    collision_checker_for,
     connect_cell_robot,
     connect_power_source,
     end_robot_session,
@@ -35,6 +38,9 @@ from weldcell.cell.demo import (
     weld,
 )
 from weldcell.cell.positioner_cell import connect_cell_positioner, sync_figures, virtual_positioner_process
+from weldcell.cell.touch import PartRegistration, locate_parts, program_with_part_pose, record_part_offsets
+from weldcell.cell.touchscene import TouchScene
+from weldcell.cell.touchsim import PartOffset
 from weldcell.cell.weldlog import JobTrace, WeldLog
 from weldcell.drivers.registry import DEFAULT_VENDOR, resolve_target, vendor, vendors
 from weldcell.errors import ProgramError, WeldcellError
@@ -91,6 +97,10 @@ class DemoOptions:
         log: The weld log: a file, ``sqlite:///PATH`` or ``postgresql://…`` (None: out_dir/weldlog.sqlite).
         trace: Cell, operator, consumable batches and WPS recorded with the job (see :class:`JobTrace`).
         opcua: Publish the cell over OPC UA on this ``opc.tcp://HOST:PORT`` endpoint (None: no server).
+        part_offset: Where the real part stands off its nominal pose *in the virtual cell only* (the
+            planner keeps the nominal pose): translation [m] and rotation about the first workpiece
+            body's origin. The program's touch patterns find it (None: the part is where the program
+            says). Needs a program with touch patterns.
     """
 
     out_dir: Path = Path("weldcell-demo")
@@ -104,6 +114,7 @@ class DemoOptions:
     log: str | None = None
     trace: JobTrace = field(default_factory=JobTrace)
     opcua: str | None = None
+    part_offset: PartOffset | None = None
 
 
 def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = None) -> CellRunResult:
@@ -147,6 +158,12 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
     check_demo_robot(program_path, make)
     key = resolve_stamp_key(FROM_ENVIRONMENT)
     program, traj, traj_path, report_path = plan_and_validate(program_path, out, say, stamp_key=key)
+    if opt.part_offset is not None and not program.touch:
+        raise ProgramError(
+            "the part is placed off nominal (--part-offset-mm/--part-rotate-deg) but the program has no "
+            "touch patterns (field touch) to find it; add them, or leave the part at its nominal pose",
+            file=str(program_path),
+        )
     log_path: Path | str = opt.log if opt.log is not None else out / "weldlog.sqlite"
     start: VirtualCellStarter = resolve_target(spec.demo.start, f"vendor {spec.name!r} demo cell")
     with contextlib.ExitStack() as stack:
@@ -155,8 +172,13 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
                 "stage", f"starting the virtual {spec.demo.label} controller and power source on {opt.host} …"
             )
         )
-        psu_url = stack.enter_context(virtual_power_source_process(opt.host))
-        robot, cell = _connect_virtual_cell(stack, start, opt, traj)
+        if program.touch:  # the power source must see the robot: the controller starts first
+            robot, cell = _connect_virtual_cell(stack, start, opt, traj)
+            scene = _touch_scene(program_path, opt.part_offset, cell, spec.name)
+            psu_url = stack.enter_context(virtual_power_source_process(opt.host, touch=scene))
+        else:
+            psu_url = stack.enter_context(virtual_power_source_process(opt.host))
+            robot, cell = _connect_virtual_cell(stack, start, opt, traj)
         if opt.view:
             viewer = _start_viewer(traj_path, program_path)
             stack.callback(_stop_viewer, viewer)
@@ -169,6 +191,22 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
             positioner = connect_cell_positioner(pos_url, traj.external, watchdog=0.5)
             stack.callback(positioner.close)
             say(Progress("stage", f"{traj.external.role}: virtual {traj.external.device} at {pos_url}"))
+        regs: tuple[PartRegistration, ...] = ()
+        if program.touch:  # locate the part, correct, plan and validate again (docs/touch-and-calibration.md)
+            robot.stamp_key = key
+            say(Progress("stage", f"touch sensing: {len(program.touch)} pattern(s) …"))
+            regs = locate_parts(
+                robot,
+                power,
+                program,
+                out / "touch_motions",
+                stamp_key=key,
+                checker_for=collision_checker_for,
+                say=lambda m: say(Progress("touch", m)),
+            )
+            program, traj, traj_path, report_path = plan_and_validate(
+                program_path, out, say, stamp_key=key, program=program_with_part_pose(program, regs)
+            )
         state, message, job_id = weld(
             robot=robot,
             power=power,
@@ -187,6 +225,8 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
             trace=opt.trace,
             opcua=opt.opcua,
         )
+        if regs:
+            record_part_offsets(log_path, job_id, regs)
         if cell.report is not None:
             end_robot_session(robot, log_path, job_id, say)
             report = cell.report(robot)
@@ -216,6 +256,28 @@ def _connect_virtual_cell(
     else:
         stack.callback(shutdown, robot)
     return robot, cell
+
+
+def _touch_scene(program_path: Path, offset: PartOffset | None, cell: VirtualCell, make: str) -> TouchScene:
+    """The virtual power source's view of the part (displaced by ``offset``) and of the robot (the
+    vendor's joint feed of the started controller).
+
+    Raises:
+        WeldcellError: the vendor's virtual cell has no joint feed (touch sensing cannot run on it).
+    """
+    if not cell.joint_feed:
+        raise WeldcellError(
+            f"the program has touch patterns, but the virtual {make} cell gives the virtual power source no "
+            "joint feed to see the wire tip with; run it on a virtual cell with one (e.g. --robot ur)"
+        )
+    off = offset or PartOffset()
+    return TouchScene(
+        program=program_path.resolve(),
+        translation=(float(off.translation[0]), float(off.translation[1]), float(off.translation[2])),
+        rotvec=(float(off.rotvec[0]), float(off.rotvec[1]), float(off.rotvec[2])),
+        joint_feed=cell.joint_feed,
+        robot_url=cell.url,
+    )
 
 
 def check_demo_robot(program_path: Path, kind: str) -> None:

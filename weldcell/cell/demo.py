@@ -53,6 +53,7 @@ from weldcell.trajectory import JointTrajectory, load_trajectory, save_trajector
 from weldcell.trajectory.stamp import FROM_ENVIRONMENT, KeySource, StampKey, resolve_stamp_key, verify_stamp
 
 if TYPE_CHECKING:
+    from weldcell.cell.touchscene import TouchScene
     from weldcell.drivers.base import RobotDriver
     from weldcell.drivers.positioner import PositionerPort
     from weldcell.drivers.powersource.base import PowerSource
@@ -211,8 +212,9 @@ def _free_port(host: str) -> int:
         return int(s.getsockname()[1])
 
 
-def _psu_main(host: str, port: int, stop: Any, ready: Any) -> None:
-    """Child process: the virtual power source until ``stop`` is set or the parent dies."""
+def _psu_main(host: str, port: int, stop: Any, ready: Any, touch: TouchScene | None = None) -> None:
+    """Child process: the virtual power source until ``stop`` is set or the parent dies; with
+    ``touch``, its contact sensor sees the (displaced) part and the robot's actual joints."""
 
     from weldcell.drivers.powersource.virtual import start_virtual_power_source
 
@@ -223,12 +225,24 @@ def _psu_main(host: str, port: int, stop: Any, ready: Any) -> None:
     except WeldcellError as err:
         ready.put(("error", str(err)))
         return
+    feed = None
+    try:
+        if touch is not None:
+            from weldcell.cell.touchscene import install_touch_scene
+
+            feed = install_touch_scene(handle.model, touch)
+    except WeldcellError as err:
+        handle.stop()
+        ready.put(("error", f"touch sensing: {err}"))
+        return
     ready.put(("ok", handle.address[1]))
     try:
         while not stop.wait(0.1) and handle.running and os.getppid() == parent:
             pass
     finally:
         handle.stop()
+        if feed is not None:
+            feed.close()
 
 
 @contextlib.contextmanager
@@ -246,12 +260,20 @@ def children_ignore_sigint() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def virtual_power_source_process(host: str, timeout: float = 20.0) -> Iterator[str]:
-    """Run the virtual Modbus power source in a child process; yields its ``modbus://`` URL."""
+def virtual_power_source_process(
+    host: str, timeout: float = 20.0, touch: TouchScene | None = None
+) -> Iterator[str]:
+    """Run the virtual Modbus power source in a child process; yields its ``modbus://`` URL.
+
+    ``touch``: the part and the robot's joint feed for touch sensing
+    (:mod:`weldcell.cell.touchscene`); None: the wire touches nothing.
+    """
     ctx = mp.get_context("spawn")
     stop, ready = ctx.Event(), ctx.Queue()
     port = _free_port(host)
-    proc = ctx.Process(target=_psu_main, args=(host, port, stop, ready), name="virtual-psu", daemon=True)
+    proc = ctx.Process(
+        target=_psu_main, args=(host, port, stop, ready, touch), name="virtual-psu", daemon=True
+    )
     with children_ignore_sigint():
         proc.start()
     try:

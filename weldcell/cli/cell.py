@@ -429,9 +429,25 @@ def demo(
     wire_batch: str = WireBatchOption,
     gas_batch: str = GasBatchOption,
     opcua: str | None = OpcUaOption,
+    part_offset_mm: str | None = typer.Option(
+        None,
+        "--part-offset-mm",
+        help="Place the part X,Y,Z mm off nominal in the virtual cell only (not in the planner); the "
+        "program's touch patterns find it before welding.",
+    ),
+    part_rotate_deg: float = typer.Option(
+        0.0,
+        "--part-rotate-deg",
+        help="Rotate the part in the virtual cell about world z through the first workpiece body's "
+        "origin [deg] (with touch patterns, like --part-offset-mm).",
+    ),
 ) -> None:
     """Run the whole virtual cell: robot controller + power source on loopback, plan, validate, weld."""
+    import numpy as np
+
     from weldcell.app.demo import DemoOptions, demo_programs, run_demo
+    from weldcell.cell.touchscene import part_offset_from_user
+    from weldcell.cell.touchsim import PartOffset
     from weldcell.errors import WeldcellError
 
     programs = demo_programs()
@@ -439,6 +455,12 @@ def demo(
         raise WeldcellError(f"--robot {robot!r}: expected one of {', '.join(programs)}")
     if rsi_cycle_ms not in (4, 12):
         raise WeldcellError(f"--rsi-cycle-ms {rsi_cycle_ms}: expected 4 (#IPO_FAST) or 12 (#IPO)")
+    shift, angle = part_offset_from_user(part_offset_mm, part_rotate_deg)
+    offset = (
+        PartOffset(shift, np.array([0.0, 0.0, angle]))
+        if part_offset_mm is not None or part_rotate_deg != 0.0
+        else None
+    )
     if db is not None:
         from weldcell.cell.logdb import parse_log_target
 
@@ -457,6 +479,7 @@ def demo(
             log=db,
             trace=_trace(cell_id, operator, wire_batch, gas_batch, ""),
             opcua=opcua,
+            part_offset=offset,
         ),
         progress=_progress_printer(),
     )

@@ -127,6 +127,11 @@ class VirtualCell:
             when the controller has nothing to report.
         shutdown: Called on the way out with the driver (or None when it never connected): closes
             driver and controller in the vendor's order.
+        joint_feed: ``"module:function"`` of ``open(url) -> feed`` reading the controller's *actual*
+            joint positions over its own protocol (a second client beside the driver, e.g. an RTDE
+            subscription); ``feed()`` returns the newest [rad] (n,) without blocking, ``feed.close()``
+            ends it. The virtual power source's touch sensing uses it (run in its own process, so
+            the target must be importable there); "" when the vendor's virtual cell has none.
     """
 
     url: str
@@ -135,6 +140,7 @@ class VirtualCell:
     connect_options: dict[str, Any] = field(default_factory=dict)
     report: Callable[[RobotDriver], ControllerReport] | None = None
     shutdown: Callable[[RobotDriver | None], None] | None = None
+    joint_feed: str = ""
 
 
 #: ``start(stack, host, traj, settings) -> VirtualCell``: starts the virtual controller standing at

@@ -35,4 +35,5 @@ def start_virtual_cell(
             "dashboard_port": ur.ports.dashboard,
             "script_port": ur.ports.secondary,
         },
+        joint_feed="weldcell.drivers.ur.joint_feed:open_joint_feed",
     )
