@@ -55,7 +55,8 @@ class TouchScene:
     @property
     def offset(self) -> PartOffset:
         """The displacement as a :class:`PartOffset`."""
-        return PartOffset(np.asarray(self.translation, dtype=np.float64), np.asarray(self.rotvec, dtype=np.float64))
+        t = np.asarray(self.translation, dtype=np.float64)
+        return PartOffset(t, np.asarray(self.rotvec, dtype=np.float64))
 
 
 def part_offset_from_user(offset_mm: str | None, rotate_deg: float) -> tuple[npt.NDArray[np.float64], float]:
@@ -91,7 +92,8 @@ def install_touch_scene(model: VirtualPowerSourceModel, scene: TouchScene) -> An
     program = load_program(scene.program)
     part = SimulatedPart.from_cell(program.cell.bodies, scene.offset)
     kin = load_robot(program.cell.robot)
-    tcp = program.cell.T_flange_tcp if scene.T_flange_tcp_real is None else np.asarray(scene.T_flange_tcp_real)
+    real = scene.T_flange_tcp_real
+    tcp = program.cell.T_flange_tcp if real is None else np.asarray(real, dtype=np.float64)
     feed = resolve_target(scene.joint_feed, "the robot's joint feed")(scene.robot_url)
     model.set_contact_sensor(WireTipSensor(kin.fk, feed, program.cell.T_world_base, tcp, part))
     return feed
