@@ -7,8 +7,8 @@ on loopback, loads the vendor's demo program (``programs/demo_tjoint*.yaml``), p
 it in simulation (writing the report and the stamp), runs its touch patterns when it has any (the
 part may stand off nominal in the virtual cell, :attr:`DemoOptions.part_offset`; the virtual power
 source sees it and the robot's actual joints, :mod:`weldcell.cell.touchscene`), and welds it
-through the robot's streaming driver with the arc controlled over Modbus TCP. What the virtual controller saw goes into the weld
-log. Returns a :class:`~weldcell.cell.demo.CellRunResult` and reports progress through a callback;
+through the robot's streaming driver with the arc controlled over Modbus TCP. What the virtual
+controller saw goes into the weld log. Returns a :class:`~weldcell.cell.demo.CellRunResult` and reports progress through a callback;
 it never prints. Child processes are stopped on return, on error and on KeyboardInterrupt.
 """
 
