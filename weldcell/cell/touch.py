@@ -59,6 +59,9 @@ log = logging.getLogger(__name__)
 
 #: Acceleration ramp of a search move [s] (rest to search speed).
 SEARCH_RAMP = 0.05
+#: Share of the joint acceleration limits a search or back-off line may use (its ramp is stretched
+#: when the arm's pose needs more: a long arm near its base turns fast for a small tip motion).
+LINE_ACCELERATION_SHARE = 0.8
 #: Torch-to-cell clearance [m] the search and back-off lines are validated with: the torch works
 #: next to the part as it does when welding (the wire itself may touch the workpiece; the contact
 #: tip keeps the nozzle clearance of every move).
@@ -196,9 +199,10 @@ def line_ik(
     return q
 
 
-def line_samples(distance: float, speed: float, dt: float) -> NDArrayF:
-    """Path positions [m] of a rest-to-rest straight move with a trapezoidal speed, sampled every ``dt``."""
-    ramp = min(SEARCH_RAMP, distance / speed)
+def line_samples(distance: float, speed: float, dt: float, ramp: float = SEARCH_RAMP) -> NDArrayF:
+    """Path positions [m] of a rest-to-rest straight move with a trapezoidal speed, sampled every ``dt``;
+    ``ramp`` [s] is the time from rest to ``speed``."""
+    ramp = min(ramp, distance / speed)
     acc = speed / ramp
     cruise = max(distance - speed * ramp, 0.0) / speed
     total = 2 * ramp + cruise
@@ -286,10 +290,20 @@ class TouchRunner:
     def _line(
         self, q0: NDArrayF, T_world_tcp0: NDArrayF, u: NDArrayF, distance: float, speed: float
     ) -> JointTrajectory:
-        s = line_samples(distance, speed, self.robot.dt)
-        T = np.tile(T_world_tcp0, (s.shape[0], 1, 1))
-        T[:, :3, 3] = T_world_tcp0[:3, 3] + s[:, None] * u
-        q = line_ik(self.kin, self.T_world_base, self.T_flange_tcp, T, q0)
+        dt = self.robot.dt
+        ramp = SEARCH_RAMP
+        for _ in range(4):  # a longer ramp when the arm's pose needs more joint acceleration than allowed
+            s = line_samples(distance, speed, dt, ramp)
+            T = np.tile(T_world_tcp0, (s.shape[0], 1, 1))
+            T[:, :3, 3] = T_world_tcp0[:3, 3] + s[:, None] * u
+            q = line_ik(self.kin, self.T_world_base, self.T_flange_tcp, T, q0)
+            if q.shape[0] < 3:
+                break
+            qdd = np.abs(np.diff(q, 2, axis=0)) / dt**2
+            ratio = float(np.max(qdd / (LINE_ACCELERATION_SHARE * self.kin.qdd_max)))
+            if ratio <= 1.0:
+                break
+            ramp *= ratio * 1.05
         return self._template(q0).with_samples(q, T)
 
     def _wait(self, handle: ExecutionHandle, what: str) -> None:

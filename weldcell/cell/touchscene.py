@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from weldcell.cell.touchsim import PartOffset, SimulatedPart, WireTipSensor
-from weldcell.errors import InvalidValueError
+from weldcell.errors import InvalidValueError, WeldcellError
 
 if TYPE_CHECKING:
     from weldcell.drivers.powersource.virtual_model import VirtualPowerSourceModel
@@ -95,7 +95,13 @@ def install_touch_scene(model: VirtualPowerSourceModel, scene: TouchScene) -> An
     real = scene.T_flange_tcp_real
     tcp = program.cell.T_flange_tcp if real is None else np.asarray(real, dtype=np.float64)
     feed = resolve_target(scene.joint_feed, "the robot's joint feed")(scene.robot_url)
-    model.set_contact_sensor(WireTipSensor(kin.fk, feed, program.cell.T_world_base, tcp, part))
+    sensor = WireTipSensor(kin.fk, feed, program.cell.T_world_base, tcp, part)
+    try:
+        sensor()  # loads the compiled kinematics now (~0.5 s): never in the middle of a search
+    except WeldcellError:
+        feed.close()
+        raise
+    model.set_contact_sensor(sensor)
     return feed
 
 
