@@ -90,20 +90,3 @@ def test_demo_finds_the_displaced_part_and_welds_the_real_seam(tmp_path: Path) -
     # the nominal seam is not where it was welded (the check above would fail without touch sensing)
     a0 = (seam.T_world_part @ np.array([0.0, 0.005, 0.005, 1.0]))[:3]
     assert float(np.min(np.linalg.norm(tip - a0, axis=1))) > 2e-3
-
-
-def test_demo_refuses_an_offset_part_without_touch_patterns(tmp_path: Path) -> None:
-    program = Path(__file__).resolve().parents[2] / "programs" / "demo_tjoint.yaml"
-    res = _cli(
-        "demo", "--program", str(program), "--out", str(tmp_path / "d"), "--part-offset-mm", "3,0,0",
-        out=tmp_path,
-    )
-    assert res.returncode != 0
-    assert "no touch patterns" in res.stdout + res.stderr
-
-
-@pytest.mark.parametrize(("flag", "value"), [("--part-offset-mm", "3,0"), ("--part-rotate-deg", "90")])
-def test_demo_part_offset_bad_input(tmp_path: Path, flag: str, value: str) -> None:
-    res = _cli("demo", "--out", str(tmp_path / "d"), flag, value, out=tmp_path)
-    assert res.returncode != 0
-    assert flag in res.stdout + res.stderr and "Traceback" not in res.stdout + res.stderr

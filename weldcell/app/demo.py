@@ -8,8 +8,8 @@ it in simulation (writing the report and the stamp), runs its touch patterns whe
 part may stand off nominal in the virtual cell, :attr:`DemoOptions.part_offset`; the virtual power
 source sees it and the robot's actual joints, :mod:`weldcell.cell.touchscene`), and welds it
 through the robot's streaming driver with the arc controlled over Modbus TCP. What the virtual
-controller saw goes into the weld log. Returns a :class:`~weldcell.cell.demo.CellRunResult` and reports progress through a callback;
-it never prints. Child processes are stopped on return, on error and on KeyboardInterrupt.
+controller saw goes into the weld log. Returns a :class:`~weldcell.cell.demo.CellRunResult` and
+reports progress through a callback; it never prints. Child processes are stopped on return, on error and on KeyboardInterrupt.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from weldcell.cell.touchsim import PartOffset
 from weldcell.cell.weldlog import JobTrace, WeldLog
 from weldcell.drivers.registry import DEFAULT_VENDOR, resolve_target, vendor, vendors
 from weldcell.errors import ProgramError, WeldcellError
+from weldcell.program import load_program
 from weldcell.resources import data_dir
 from weldcell.trajectory.stamp import FROM_ENVIRONMENT, resolve_stamp_key
 
@@ -156,14 +157,14 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
             "of weldcell); pass a program with --program"
         )
     check_demo_robot(program_path, make)
-    key = resolve_stamp_key(FROM_ENVIRONMENT)
-    program, traj, traj_path, report_path = plan_and_validate(program_path, out, say, stamp_key=key)
-    if opt.part_offset is not None and not program.touch:
+    if opt.part_offset is not None and not load_program(program_path).touch:  # before planning
         raise ProgramError(
             "the part is placed off nominal (--part-offset-mm/--part-rotate-deg) but the program has no "
             "touch patterns (field touch) to find it; add them, or leave the part at its nominal pose",
             file=str(program_path),
         )
+    key = resolve_stamp_key(FROM_ENVIRONMENT)
+    program, traj, traj_path, report_path = plan_and_validate(program_path, out, say, stamp_key=key)
     log_path: Path | str = opt.log if opt.log is not None else out / "weldlog.sqlite"
     start: VirtualCellStarter = resolve_target(spec.demo.start, f"vendor {spec.name!r} demo cell")
     with contextlib.ExitStack() as stack:
@@ -286,7 +287,6 @@ def check_demo_robot(program_path: Path, kind: str) -> None:
     Raises:
         ProgramError: a UR program for ``--robot kuka``, a KUKA one for ``--robot fanuc``, ...
     """
-    from weldcell.program import load_program
 
     model = load_program(program_path).cell.robot
     makes: dict[str, frozenset[str]] = {}
