@@ -9,7 +9,8 @@ part may stand off nominal in the virtual cell, :attr:`DemoOptions.part_offset`;
 source sees it and the robot's actual joints, :mod:`weldcell.cell.touchscene`), and welds it
 through the robot's streaming driver with the arc controlled over Modbus TCP. What the virtual
 controller saw goes into the weld log. Returns a :class:`~weldcell.cell.demo.CellRunResult` and
-reports progress through a callback; it never prints. Child processes are stopped on return, on error and on KeyboardInterrupt.
+reports progress through a callback; it never prints. Child processes are stopped on return, on
+error and on KeyboardInterrupt.
 """
 
 from __future__ import annotations
