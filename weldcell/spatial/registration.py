@@ -115,6 +115,84 @@ def tcp_from_flange_poses(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class TcpOrientation:
+    """Result of the orientation extension of the n-point TCP method (tool +x and +z points).
+
+    Attributes:
+        R_flange_tcp: The tool frame's orientation in the flange frame, shape (3, 3): z exactly the
+            measured +z direction, x the measured +x direction made orthogonal to it.
+        x_flange: Measured +x direction in the flange frame (unit), shape (3,).
+        z_flange: Measured +z direction in the flange frame (unit), shape (3,).
+        orthogonality_error: How far the measured x and z directions are from perpendicular [rad]
+            (the residual: 0 for perfect points; the jog error over the lever shows here).
+        lever_x: Distance of the tip from the reference point at the x point [m].
+        lever_z: Distance of the tip from the reference point at the z point [m].
+    """
+
+    R_flange_tcp: NDArrayF
+    x_flange: NDArrayF
+    z_flange: NDArrayF
+    orthogonality_error: float
+    lever_x: float
+    lever_z: float
+
+
+def tcp_orientation_from_points(
+    T_base_flange_x: npt.ArrayLike,
+    T_base_flange_z: npt.ArrayLike,
+    p_flange_tcp: npt.ArrayLike,
+    p_base_point: npt.ArrayLike,
+    *,
+    min_lever: float = 0.02,
+) -> TcpOrientation:
+    r"""TCP orientation from two more poses after the n-point position (the "TCP and Z, X" method).
+
+    In the x pose the robot holds the torch so that the reference point lies on the tool's wanted
+    +x axis (the tip moved from the point along -x); in the z pose so that it lies on the +z axis
+    (the tip moved back along the torch axis). With the tip ``t`` known (n-point method), the
+    direction from the tip to the point, expressed in the flange frame, is the axis:
+    :math:`x_f = R_x^\top (p - (R_x t + o_x)) / \lVert\cdot\rVert`, likewise :math:`z_f`. The
+    orientation of the torch in those poses does not matter.
+
+    Args:
+        T_base_flange_x: Flange pose of the x point (4, 4), base frame.
+        T_base_flange_z: Flange pose of the z point (4, 4), base frame.
+        p_flange_tcp: Tool tip in the flange frame [m] (3,) (from :func:`tcp_from_flange_poses`).
+        p_base_point: The reference point in the base frame [m] (3,).
+        min_lever: Smallest tip-to-point distance [m] (a short lever makes the direction uncertain).
+
+    Raises:
+        CalibrationError: a tip closer than ``min_lever`` to the point, or x and z (nearly) parallel.
+    """
+    T = _as_poses(np.stack([np.asarray(T_base_flange_x), np.asarray(T_base_flange_z)]), "x/z poses")
+    t = np.asarray(p_flange_tcp, dtype=np.float64).reshape(3)
+    p = np.asarray(p_base_point, dtype=np.float64).reshape(3)
+    tips = np.einsum("nij,j->ni", T[:, :3, :3], t) + T[:, :3, 3]
+    d_base = p - tips  # (2, 3): tip -> point
+    levers = np.linalg.norm(d_base, axis=1)
+    for name, lever in zip(("x", "z"), levers, strict=True):
+        if lever < min_lever:
+            raise CalibrationError(
+                f"the {name} point's tip is {lever * 1e3:.1f} mm from the reference point; move it at "
+                f"least {min_lever * 1e3:.0f} mm along the tool's -{name} direction (the longer, the "
+                "more precise)"
+            )
+    d_flange = np.einsum("nji,nj->ni", T[:, :3, :3], d_base) / levers[:, None]
+    x_f, z_f = d_flange
+    cos = float(x_f @ z_f)
+    if abs(cos) > np.cos(np.deg2rad(30.0)):
+        raise CalibrationError(
+            f"the measured tool x and z directions are {np.rad2deg(np.arccos(np.clip(cos, -1, 1))):.1f}° "
+            "apart: expected about 90°; check which point is x and which is z"
+        )
+    x = x_f - cos * z_f
+    x /= np.linalg.norm(x)
+    R = np.column_stack([x, np.cross(z_f, x), z_f])
+    error = float(abs(np.arcsin(np.clip(cos, -1.0, 1.0))))
+    return TcpOrientation(R, x_f, z_f, error, float(levers[0]), float(levers[1]))
+
+
 def frame_from_three_points(
     p_origin: npt.ArrayLike, p_on_x: npt.ArrayLike, p_in_xy: npt.ArrayLike, *, min_distance: float = 0.005
 ) -> NDArrayF:
@@ -307,7 +385,9 @@ def _gauss_newton(
 __all__ = [
     "Registration",
     "TcpCalibration",
+    "TcpOrientation",
     "frame_from_three_points",
     "register_points_to_planes",
     "tcp_from_flange_poses",
+    "tcp_orientation_from_points",
 ]
