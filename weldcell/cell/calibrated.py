@@ -2,7 +2,8 @@
 
 The cell configuration (``--cell-config``, :mod:`weldcell.cell.cellconfig`) stores what
 ``weldcell calibrate`` measured: ``calibration.frames`` (user/part frames, ``T_world_frame``) and
-``calibration.tcp_xyz_mm`` (the torch's TCP position in the flange frame). :func:`load_program_for_cell`
+``calibration.tcp_xyz_mm`` (the torch's TCP position in the flange frame) with, when calibrated,
+``calibration.tcp_rpy_deg`` (its orientation). :func:`load_program_for_cell`
 loads a program with both applied, so that planning, validation and execution all use the same
 calibrated cell (``docs/touch-and-calibration.md``, "Using the calibration").
 """
@@ -21,6 +22,10 @@ from weldcell.trajectory import JointTrajectory
 
 #: A planned trajectory whose TCP is further than this from the cell's calibrated TCP [m] is refused.
 TCP_MATCH_DISTANCE = 1e-4
+
+#: A planned trajectory whose TCP orientation is further than this from the calibrated one [rad] is
+#: refused.
+TCP_MATCH_ANGLE = float(np.deg2rad(0.01))
 
 #: A calibrated TCP further than this from the torch model's TCP [m] is reported as a warning: a
 #: bent neck, a wrong torch model in the program or a wrong stick-out.
@@ -78,13 +83,13 @@ def user_frames(setup: CellSetup | None) -> UserFrames | None:
     return UserFrames(dict(setup.frames), str(setup.path))
 
 
-def with_tcp(program: Program, tcp_xyz: np.ndarray) -> Program:
-    """The program with its torch's TCP position replaced by ``tcp_xyz`` [m] (3,), flange frame.
-
-    Only the position is calibrated (``weldcell calibrate tcp``); the orientation of the torch model is kept.
-    """
+def with_tcp(program: Program, tcp_xyz: np.ndarray, tcp_rotation: np.ndarray | None = None) -> Program:
+    """The program with its torch's TCP position replaced by ``tcp_xyz`` [m] (3,), flange frame, and
+    its orientation by ``tcp_rotation`` (3, 3) when calibrated (None: the torch model's is kept)."""
     T = np.array(program.cell.T_flange_tcp, dtype=np.float64)
     T[:3, 3] = np.asarray(tcp_xyz, dtype=np.float64).reshape(3)
+    if tcp_rotation is not None:
+        T[:3, :3] = np.asarray(tcp_rotation, dtype=np.float64).reshape(3, 3)
     return replace(program, cell=replace(program.cell, T_flange_tcp=T))
 
 
@@ -110,7 +115,7 @@ def load_program_for_cell(
         return program, CalibrationUse(names, None, model, 0.0, warn_distance)
     tcp = np.asarray(tcp, dtype=np.float64).reshape(3)
     use = CalibrationUse(names, tcp, model, float(np.linalg.norm(tcp - model)), warn_distance)
-    return with_tcp(program, tcp), use
+    return with_tcp(program, tcp, None if setup is None else setup.tcp_rotation), use
 
 
 def check_trajectory_tcp(traj: JointTrajectory, setup: CellSetup | None, source: str) -> None:
@@ -128,6 +133,16 @@ def check_trajectory_tcp(traj: JointTrajectory, setup: CellSetup | None, source:
     planned = np.asarray(traj.T_flange_tcp, dtype=np.float64)[:3, 3]
     calibrated = np.asarray(setup.tcp_xyz, dtype=np.float64).reshape(3)
     diff = float(np.linalg.norm(planned - calibrated))
+    rotation = setup.tcp_rotation
+    if rotation is not None:
+        R = np.asarray(traj.T_flange_tcp, dtype=np.float64)[:3, :3].T @ np.asarray(rotation)
+        angle = float(np.arccos(np.clip((np.trace(R) - 1.0) / 2.0, -1.0, 1.0)))
+        if angle > TCP_MATCH_ANGLE:
+            raise ValidationError(
+                f"{source}: planned with a TCP orientation {np.rad2deg(angle):.3f}° from the calibrated one "
+                f"in {setup.path}: re-plan the program with --cell-config "
+                "(weldcell plan/validate ... --cell-config) or run the program .yaml"
+            )
     if diff > TCP_MATCH_DISTANCE:
         p, c = planned * 1e3, calibrated * 1e3
         raise ValidationError(

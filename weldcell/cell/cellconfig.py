@@ -74,6 +74,7 @@ class _Frame(_Strict):
 
 class _Calibration(_Strict):
     tcp_xyz_mm: Mm3 | None = None
+    tcp_rpy_deg: Mm3 | None = None
     frames: dict[str, _Frame] = Field(default_factory=dict)
 
 
@@ -98,6 +99,8 @@ class CellSetup:
         tcp_xyz: Calibrated TCP position in the flange frame [m] (3,) (``weldcell calibrate tcp``),
             None: the torch model's.
         frames: Calibrated user/part frames by name, ``T_world_frame`` (4, 4) (``weldcell calibrate frame``).
+        tcp_rotation: Calibrated TCP orientation in the flange frame (3, 3) (``weldcell calibrate tcp``
+            with x and z points, ``calibration.tcp_rpy_deg``); None: the torch model's.
     """
 
     config: CellConfig
@@ -105,6 +108,7 @@ class CellSetup:
     path: Path | None = None
     tcp_xyz: npt.NDArray[np.float64] | None = None
     frames: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
+    tcp_rotation: npt.NDArray[np.float64] | None = None
 
 
 def _message(err: ValidationError) -> str:
@@ -168,11 +172,20 @@ def cell_setup_from_mapping(data: object, source: str = "cell configuration") ->
     from weldcell.spatial import se3_from_xyz_rpy
 
     tcp = None if f.calibration.tcp_xyz_mm is None else np.asarray(f.calibration.tcp_xyz_mm) * 1e-3
+    rpy = f.calibration.tcp_rpy_deg
+    if rpy is not None and tcp is None:
+        raise CellConfigError(
+            f"{source}: calibration.tcp_rpy_deg: a TCP orientation needs its position, "
+            "calibration.tcp_xyz_mm (both are written by weldcell calibrate tcp)"
+        )
+    if rpy is not None and not np.all(np.isfinite(rpy)):
+        raise CellConfigError(f"{source}: calibration.tcp_rpy_deg: expected three finite angles in degrees")
+    rotation = None if rpy is None else se3_from_xyz_rpy(np.zeros(3), np.deg2rad(np.asarray(rpy)))[:3, :3]
     frames = {
         name: se3_from_xyz_rpy(np.asarray(fr.xyz_mm) * 1e-3, np.deg2rad(np.asarray(fr.rpy_deg)))
         for name, fr in f.calibration.frames.items()
     }
-    return CellSetup(config, use_jobs, tcp_xyz=tcp, frames=frames)
+    return CellSetup(config, use_jobs, tcp_xyz=tcp, frames=frames, tcp_rotation=rotation)
 
 
 def load_cell_config(path: str | Path) -> CellSetup:

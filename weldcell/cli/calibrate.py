@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from weldcell.cli.common import console, exit_on_error
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from weldcell.spatial.registration import TcpOrientation
+
+    NDArrayF = npt.NDArray[np.float64]
 
 
 def _floats(text: str, n: int, option: str) -> list[float]:
@@ -19,6 +28,36 @@ def _floats(text: str, n: int, option: str) -> list[float]:
     if len(values) != n:
         raise InvalidValueError(f"{option} {text!r}: expected {n} comma-separated numbers")
     return values
+
+
+def _print_orientation(orient: TcpOrientation, R_nominal: NDArrayF, torch: str, warn_deg: float) -> None:
+    """The measured TCP orientation, its residual and its difference to the torch model's."""
+    import numpy as np
+
+    from weldcell.spatial import xyz_rpy_from_se3
+
+    T = np.eye(4)
+    T[:3, :3] = orient.R_flange_tcp
+    rpy = np.rad2deg(xyz_rpy_from_se3(T)[1])
+    D = R_nominal.T @ orient.R_flange_tcp
+    angle = float(np.rad2deg(np.arccos(np.clip((np.trace(D) - 1.0) / 2.0, -1.0, 1.0))))
+    console.print(
+        f"orientation (flange frame): rpy [{', '.join(f'{v:.3f}' for v in rpy)}]°; {angle:.3f}° from the "
+        f"nominal {torch} orientation",
+        highlight=False,
+    )
+    err = float(np.rad2deg(orient.orthogonality_error))
+    console.print(
+        f"orientation residual: x and z measured {err:.3f}° off perpendicular (levers "
+        f"{orient.lever_x * 1e3:.1f} / {orient.lever_z * 1e3:.1f} mm)",
+        highlight=False,
+    )
+    if err > warn_deg:
+        console.print(
+            f"[yellow]warning:[/] the orientation residual {err:.3f}° is above {warn_deg}°: the reference "
+            "point was not on the tool's x or z axis; capture the x and z points again (longer levers help)",
+            highlight=False,
+        )
 
 
 def register(app: typer.Typer) -> None:
@@ -39,17 +78,32 @@ def register(app: typer.Typer) -> None:
             None, "--cell-config", help="Write the calibrated TCP into this cell configuration."
         ),
         warn_mm: float = typer.Option(0.5, "--warn-mm", help="Warn when the RMS residual exceeds this [mm]."),
+        warn_deg: float = typer.Option(
+            0.3,
+            "--warn-deg",
+            help="Warn when the measured tool x and z directions are further than this from "
+            "perpendicular [deg].",
+        ),
     ) -> None:
-        """n-point TCP calibration: the wire tip at one fixed point from >= 4 orientations."""
+        """n-point TCP calibration: the wire tip at one fixed point from >= 4 orientations; with a
+        point of role x (the reference point on the tool's +x axis) and one of role z (on its +z
+        axis), also the TCP orientation."""
         with exit_on_error():
             import numpy as np
 
-            from weldcell.cell.calibration import calibrate_tcp, load_points, update_cell_config
+            from weldcell.cell.calibration import (
+                calibrate_tcp,
+                calibrate_tcp_orientation,
+                load_points,
+                update_cell_config,
+            )
             from weldcell.kinematics import load_torch
 
             pts = load_points(points)
             res = calibrate_tcp(pts)
-            nominal = load_torch(torch).T_flange_tcp(stickout_mm * 1e-3)[:3, 3]
+            orient = calibrate_tcp_orientation(pts, res)
+            T_nominal = load_torch(torch).T_flange_tcp(stickout_mm * 1e-3)
+            nominal = T_nominal[:3, 3]
             t = res.p_flange_tcp
             console.print(
                 f"TCP (flange frame): [{t[0] * 1e3:.3f}, {t[1] * 1e3:.3f}, {t[2] * 1e3:.3f}] mm from "
@@ -73,9 +127,18 @@ def register(app: typer.Typer) -> None:
                     "the tip did not meet the point the same way every time; capture again",
                     highlight=False,
                 )
+            if orient is not None:
+                _print_orientation(orient, T_nominal[:3, :3], torch, warn_deg)
+            else:
+                console.print(
+                    "orientation: not measured (no points of role x and z); the torch model's is kept",
+                    highlight=False,
+                )
             if cell_config is not None:
-                update_cell_config(cell_config, tcp_xyz=t)
-                console.print(f"written to {cell_config} (calibration.tcp_xyz_mm)", highlight=False)
+                rotation = None if orient is None else orient.R_flange_tcp
+                update_cell_config(cell_config, tcp_xyz=t, tcp_rotation=rotation)
+                fields = "calibration.tcp_xyz_mm" + (", calibration.tcp_rpy_deg" if orient else "")
+                console.print(f"written to {cell_config} ({fields})", highlight=False)
 
     @cal.command("frame")
     def frame_cmd(
@@ -146,6 +209,14 @@ def register(app: typer.Typer) -> None:
         ),
         tcp_error_deg: str = typer.Option("0,0,0", "--tcp-error-deg", help="Real TCP rotation error [deg]."),
         n: int = typer.Option(6, "--n", help="Number of orientations (>= 4)."),
+        orientation: bool = typer.Option(
+            False,
+            "--orientation/--position-only",
+            help="Also capture the x and z points of the TCP orientation.",
+        ),
+        lever_mm: float = typer.Option(
+            100.0, "--lever-mm", help="Distance of the x and z points' tip from the reference point [mm]."
+        ),
     ) -> None:
         """Capture TCP points on the virtual cell, whose torch has a known TCP error."""
         with exit_on_error():
@@ -160,8 +231,17 @@ def register(app: typer.Typer) -> None:
                 np.array(_floats(tcp_error_mm, 3, "--tcp-error-mm")) * 1e-3,
                 np.deg2rad(_floats(tcp_error_deg, 3, "--tcp-error-deg")),
             )
+            if not 10.0 <= lever_mm <= 500.0:
+                from weldcell.errors import InvalidValueError
+
+                raise InvalidValueError(f"--lever-mm {lever_mm}: expected 10 to 500 mm")
             pts = capture_tcp_points_virtual(
-                robot, T_real, np.array(_floats(point_mm, 3, "--point-mm")) * 1e-3, n=n
+                robot,
+                T_real,
+                np.array(_floats(point_mm, 3, "--point-mm")) * 1e-3,
+                n=n,
+                orientation=orientation,
+                lever=lever_mm * 1e-3,
             )
             t = T_real[:3, 3]
             save_points(
@@ -169,8 +249,13 @@ def register(app: typer.Typer) -> None:
                 pts,
                 comment=f"virtual cell, real TCP [{', '.join(f'{v * 1e3:.4f}' for v in t)}] mm (the answer)",
             )
-            console.print(f"{n} orientations captured -> {output}", highlight=False)
+            from weldcell.spatial import xyz_rpy_from_se3
+
+            rpy = np.rad2deg(xyz_rpy_from_se3(T_real)[1])
+            extra = " + x and z points" if orientation else ""
+            console.print(f"{n} orientations{extra} captured -> {output}", highlight=False)
             console.print(
-                f"the virtual torch's real TCP: [{', '.join(f'{v * 1e3:.4f}' for v in t)}] mm (flange frame)",
+                f"the virtual torch's real TCP: [{', '.join(f'{v * 1e3:.4f}' for v in t)}] mm, "
+                f"rpy [{', '.join(f'{v:.4f}' for v in rpy)}]° (flange frame)",
                 highlight=False,
             )
