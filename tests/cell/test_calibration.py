@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from weldcell.cell.calibration import (
     CapturedPoints,
     calibrate_tcp,
+    calibrate_tcp_orientation,
     capture_tcp_points_virtual,
     frame_from_points,
     load_points,
@@ -143,3 +144,62 @@ def test_bad_points_files_name_the_file_and_field(tmp_path: Path) -> None:
     save_points(good, CapturedPoints("ur5e", np.zeros((3, 6))))
     with pytest.raises(CalibrationError, match="at least 4"):
         calibrate_tcp(load_points(good))
+
+
+def test_a_1_5_degree_tcp_orientation_error_is_recovered_within_0_1_degree(tmp_path: Path) -> None:
+    """Virtual UR10e, torch bent 1.5° about flange x (and 0.5° about z): n-point position plus the
+    x and z points; the orientation through the command line into the cell configuration."""
+    T_real = tcp_with_error(NOMINAL, [0.001, 0.0005, -0.001], np.deg2rad([1.5, 0.0, 0.5]))
+    assert rotation_angle_between(T_real[:3, :3], NOMINAL[:3, :3]) > np.deg2rad(1.5)
+    pts = capture_tcp_points_virtual("ur10e", T_real, POINTS["ur10e"], n=5, seed=3, orientation=True)
+    assert pts.roles == ("point",) * 5 + ("x", "z")
+    save_points(tmp_path / "pts.yaml", pts)
+    loaded = load_points(tmp_path / "pts.yaml")
+    assert loaded.roles == pts.roles
+    position = calibrate_tcp(loaded)
+    assert np.linalg.norm(position.p_flange_tcp - T_real[:3, 3]) < 1e-4
+    orient = calibrate_tcp_orientation(loaded, position)
+    assert orient is not None
+    assert np.rad2deg(rotation_angle_between(orient.R_flange_tcp, T_real[:3, :3])) < 0.1
+    assert 0.0 < np.rad2deg(orient.orthogonality_error) < 0.3  # the alignment error shows
+    cfg = tmp_path / "cell.yaml"
+    out = runner.invoke(app, ["calibrate", "tcp", str(tmp_path / "pts.yaml"), "--cell-config", str(cfg)])
+    assert out.exit_code == 0, out.output
+    text = " ".join(out.output.split())
+    assert "from 5 orientations" in text and "orientation residual" in text and "warning" not in text
+    setup = load_cell_config(cfg)
+    assert setup.tcp_rotation is not None
+    assert np.rad2deg(rotation_angle_between(setup.tcp_rotation, T_real[:3, :3])) < 0.1
+    # position-only points keep the torch model's orientation (and drop a stored one)
+    save_points(tmp_path / "pos.yaml", CapturedPoints("ur10e", pts.q[:5]))
+    out = runner.invoke(app, ["calibrate", "tcp", str(tmp_path / "pos.yaml"), "--cell-config", str(cfg)])
+    assert out.exit_code == 0 and "not measured" in out.output
+    assert load_cell_config(cfg).tcp_rotation is None
+    # an x point moved off the axis by 1 mm at 100 mm: the orientation residual warns
+    kin = load_robot("ur10e")
+    q = pts.q.copy()
+    T = kin.fk(q[5])
+    T[:3, 3] += (T[:3, :3] @ T_real[:3, :3])[:, 2] * 0.001
+    q[5] = kin.ik_numerical(T, q[5]).q
+    save_points(tmp_path / "bad.yaml", CapturedPoints("ur10e", q, roles=pts.roles))
+    out = runner.invoke(app, ["calibrate", "tcp", str(tmp_path / "bad.yaml"), "--warn-deg", "0.3"])
+    assert out.exit_code == 0 and "warning" in out.output and "orientation residual" in out.output
+
+
+def test_points_file_roles_are_checked(tmp_path: Path) -> None:
+    bad = tmp_path / "r.yaml"
+    q = "[0, -90, 90, -90, -90, 0]"
+    bad.write_text(f"format: weldcell.points/1\nrobot: ur5e\npoints:\n  - {{q_deg: {q}, role: y}}\n")
+    with pytest.raises(
+        CalibrationError, match=r"r\.yaml: points\[0\]\.role: 'y'; expected one of point, x, z"
+    ):
+        load_points(bad)
+    bad.write_text(f"format: weldcell.points/1\nrobot: ur5e\npoints:\n  - {{q_deg: {q}, role: x}}\n")
+    with pytest.raises(CalibrationError, match="needs both a role 'x' and a role 'z'"):
+        load_points(bad)
+    cfg = tmp_path / "cell.yaml"
+    cfg.write_text("format: weldcell.cell/1\ncalibration:\n  tcp_rpy_deg: [0, 20, 0]\n")
+    from weldcell.cell.cellconfig import CellConfigError
+
+    with pytest.raises(CellConfigError, match="tcp_rpy_deg: a TCP orientation needs its position"):
+        load_cell_config(cfg)

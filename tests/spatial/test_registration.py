@@ -13,6 +13,7 @@ from weldcell.spatial.registration import (
     frame_from_three_points,
     register_points_to_planes,
     tcp_from_flange_poses,
+    tcp_orientation_from_points,
 )
 
 seeds = st.integers(0, 2**32 - 1)
@@ -166,3 +167,58 @@ def test_registration_refuses_bad_shapes() -> None:
         register_points_to_planes(np.zeros((2, 3)), np.zeros((3, 3)), np.zeros(2), np.eye(4))
     with pytest.raises(CalibrationError, match="normal is zero"):
         register_points_to_planes(np.zeros((1, 3)), np.zeros((1, 3)), np.zeros(1), np.eye(4))
+
+
+def _pose_with_point_on_axis(
+    R_base_flange: np.ndarray,
+    R_flange_tcp: np.ndarray,
+    p_tcp: np.ndarray,
+    point: np.ndarray,
+    axis: int,
+    lever: float,
+) -> np.ndarray:
+    """Flange pose (4, 4) in which ``point`` lies ``lever`` along the tool's ``axis`` from the tip."""
+    T = np.eye(4)
+    T[:3, :3] = R_base_flange
+    tip = point - lever * (R_base_flange @ R_flange_tcp)[:, axis]
+    T[:3, 3] = tip - R_base_flange @ p_tcp
+    return T
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=seeds)
+def test_tcp_orientation_recovered_exactly_from_any_x_and_z_poses(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    R_ft = _random_rotation(rng, np.pi)
+    p_tcp = rng.uniform([-0.05, -0.05, 0.1], [0.05, 0.05, 0.4])
+    point = rng.uniform(-0.5, 0.5, 3)
+    Tx = _pose_with_point_on_axis(_random_rotation(rng, np.pi), R_ft, p_tcp, point, 0, rng.uniform(0.03, 0.2))
+    Tz = _pose_with_point_on_axis(_random_rotation(rng, np.pi), R_ft, p_tcp, point, 2, rng.uniform(0.03, 0.2))
+    res = tcp_orientation_from_points(Tx, Tz, p_tcp, point)
+    np.testing.assert_allclose(res.R_flange_tcp, R_ft, atol=1e-9)
+    assert res.orthogonality_error < 1e-9
+    np.testing.assert_allclose(res.R_flange_tcp.T @ res.R_flange_tcp, np.eye(3), atol=1e-12)
+    assert np.linalg.det(res.R_flange_tcp) == pytest.approx(1.0)
+
+
+def test_tcp_orientation_residual_and_refusals() -> None:
+    R_ft = rotation_from_rotvec([0.0, np.deg2rad(20.0), 0.0])
+    p_tcp, point, R = (
+        np.array([0.0, 0.0, 0.35]),
+        np.array([0.5, 0.1, 0.2]),
+        rotation_from_rotvec([np.pi, 0, 0]),
+    )
+    Tx = _pose_with_point_on_axis(R, R_ft, p_tcp, point, 0, 0.1)
+    Tz = _pose_with_point_on_axis(R, R_ft, p_tcp, point, 2, 0.1)
+    # 0.5 mm misalignment of the x point along z over a 100 mm lever: ~0.29° off perpendicular
+    Tx_bad = Tx.copy()
+    Tx_bad[:3, 3] += (R @ R_ft)[:, 2] * 0.0005
+    res = tcp_orientation_from_points(Tx_bad, Tz, p_tcp, point)
+    assert np.rad2deg(res.orthogonality_error) == pytest.approx(np.rad2deg(np.arctan(0.005)), rel=1e-3)
+    assert rotation_angle_between(res.R_flange_tcp, R_ft) < 1e-9  # z is kept exact, x made orthogonal
+    with pytest.raises(CalibrationError, match="x point's tip is 5.0 mm"):
+        tcp_orientation_from_points(
+            _pose_with_point_on_axis(R, R_ft, p_tcp, point, 0, 0.005), Tz, p_tcp, point
+        )
+    with pytest.raises(CalibrationError, match="which point is x and which is z"):
+        tcp_orientation_from_points(Tz, Tz, p_tcp, point)

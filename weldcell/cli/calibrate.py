@@ -107,7 +107,7 @@ def register(app: typer.Typer) -> None:
             t = res.p_flange_tcp
             console.print(
                 f"TCP (flange frame): [{t[0] * 1e3:.3f}, {t[1] * 1e3:.3f}, {t[2] * 1e3:.3f}] mm from "
-                f"{pts.q.shape[0]} orientations",
+                f"{len(pts.indices('point'))} orientations",
                 highlight=False,
             )
             console.print(
