@@ -216,7 +216,7 @@ def test_tcp_orientation_residual_and_refusals() -> None:
     res = tcp_orientation_from_points(Tx_bad, Tz, p_tcp, point)
     assert np.rad2deg(res.orthogonality_error) == pytest.approx(np.rad2deg(np.arctan(0.005)), rel=1e-3)
     assert rotation_angle_between(res.R_flange_tcp, R_ft) < 1e-9  # z is kept exact, x made orthogonal
-    with pytest.raises(CalibrationError, match="x point's tip is 5.0 mm"):
+    with pytest.raises(CalibrationError, match=r"x point's tip is 5\.0 mm"):
         tcp_orientation_from_points(
             _pose_with_point_on_axis(R, R_ft, p_tcp, point, 0, 0.005), Tz, p_tcp, point
         )
