@@ -35,6 +35,7 @@ from weldcell.cell.demo import (
     end_robot_session,
     params_from_program,
     plan_and_validate,
+    virtual_power_source_child,
     virtual_power_source_process,
     weld,
 )
@@ -174,10 +175,23 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
                 "stage", f"starting the virtual {spec.demo.label} controller and power source on {opt.host} …"
             )
         )
-        if program.touch:  # the power source must see the robot: the controller starts first
+        if program.touch:  # the power source loads the part while the controller starts, then sees it
+            off = opt.part_offset or PartOffset()
+            scene = TouchScene(
+                program=program_path.resolve(),
+                translation=(float(off.translation[0]), float(off.translation[1]), float(off.translation[2])),
+                rotvec=(float(off.rotvec[0]), float(off.rotvec[1]), float(off.rotvec[2])),
+            )
+            psu = stack.enter_context(virtual_power_source_child(opt.host, touch=scene))
             robot, cell = _connect_virtual_cell(stack, start, opt, traj)
-            scene = _touch_scene(program_path, opt.part_offset, cell, spec.name)
-            psu_url = stack.enter_context(virtual_power_source_process(opt.host, touch=scene))
+            if not cell.joint_feed:
+                raise WeldcellError(
+                    f"the program has touch patterns, but the virtual {spec.name} cell gives the virtual "
+                    "power source no joint feed to see the wire tip with; run it on a virtual cell with one "
+                    "(e.g. --robot ur)"
+                )
+            psu.attach(cell.joint_feed, cell.url)
+            psu_url = psu.url
         else:
             psu_url = stack.enter_context(virtual_power_source_process(opt.host))
             robot, cell = _connect_virtual_cell(stack, start, opt, traj)
@@ -258,28 +272,6 @@ def _connect_virtual_cell(
     else:
         stack.callback(shutdown, robot)
     return robot, cell
-
-
-def _touch_scene(program_path: Path, offset: PartOffset | None, cell: VirtualCell, make: str) -> TouchScene:
-    """The virtual power source's view of the part (displaced by ``offset``) and of the robot (the
-    vendor's joint feed of the started controller).
-
-    Raises:
-        WeldcellError: the vendor's virtual cell has no joint feed (touch sensing cannot run on it).
-    """
-    if not cell.joint_feed:
-        raise WeldcellError(
-            f"the program has touch patterns, but the virtual {make} cell gives the virtual power source no "
-            "joint feed to see the wire tip with; run it on a virtual cell with one (e.g. --robot ur)"
-        )
-    off = offset or PartOffset()
-    return TouchScene(
-        program=program_path.resolve(),
-        translation=(float(off.translation[0]), float(off.translation[1]), float(off.translation[2])),
-        rotvec=(float(off.rotvec[0]), float(off.rotvec[1]), float(off.rotvec[2])),
-        joint_feed=cell.joint_feed,
-        robot_url=cell.url,
-    )
 
 
 def check_demo_robot(program_path: Path, kind: str) -> None:
