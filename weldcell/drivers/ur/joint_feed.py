@@ -76,7 +76,7 @@ class RTDEJointFeed:
                 continue
             except DriverError as err:
                 if not self._closed.is_set():
-                    log.warning("RTDE joint feed at %s ended: %s", self._where, err)
+                    log.debug("RTDE joint feed at %s ended: %s", self._where, err)
                 return
             q = np.asarray(pkg["actual_q"], dtype=np.float64)
             with self._lock:
