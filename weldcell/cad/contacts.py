@@ -8,6 +8,8 @@ is tested against every other part B (vectorised over all pieces):
   angle between ``min_interior`` and ``max_interior``, B's face continues ``probe`` past the root
   on the open side, and the air in the corner is free of every part. The root is A's edge moved
   along the free face onto B's face plane (closing a gap or an overlap).
+  A's contact face must lie on B's face behind the root as well (an edge lying on an edge is a
+  corner joint, :mod:`weldcell.cad.corners`).
 * **butt joint**: A's edge has a top face and an end face; B has an end face opposite A's, at most
   ``butt_gap_max`` away, and a top face in the plane of A's; the root is the middle of the gap.
 """
@@ -179,6 +181,21 @@ def _two_surface(
         B.mesh, mid[keep], n1[keep], plane_tol=opt.gap_tol, margin=opt.gap_tol, cos_min=cos_n
     )
     keep, d, face = keep[found], d[found], face[found]
+    if len(keep) == 0:
+        return None
+    # A's contact face lies on B's face behind the root too (edge on edge is a corner joint,
+    # :mod:`weldcell.cad.corners`, not a fillet)
+    dc = _unit(np.cross(t[keep], n_contact[keep]))
+    dc *= np.where(_dot(dc, n_free[keep]) > 0, -1.0, 1.0)[:, None]
+    behind, _, _ = on_faces(
+        B.mesh,
+        mid[keep] + 0.5 * opt.probe * dc,
+        n1[keep],
+        plane_tol=opt.gap_tol,
+        margin=0.1 * opt.probe,
+        cos_min=cos_n,
+    )
+    keep, d, face = keep[behind], d[behind], face[behind]
     if len(keep) == 0:
         return None
     # surface 1 is B's face: its (fitted) normal, made perpendicular to the edge here

@@ -2,7 +2,8 @@
 
 Pipeline (all in the assembly frame, SI units): clean each part's mesh (merge duplicate vertices,
 drop degenerate faces), find its sharp convex edges, sample them against every other part for
-fillet/lap and butt contacts (:mod:`weldcell.cad.contacts`), join the samples into chains and fit
+fillet/lap and butt contacts (:mod:`weldcell.cad.contacts`) and parts meeting edge to edge for
+corner joints (:mod:`weldcell.cad.corners`), join the samples into chains and fit
 curves (:mod:`weldcell.cad.chains`), then average the surface normals over each curve (so that
 mesh noise and tessellation average out), classify lap against fillet and number the candidates.
 """
@@ -16,6 +17,7 @@ import numpy.typing as npt
 
 from weldcell.cad.chains import Chain, Piece, chains_from_contacts, fit_chain
 from weldcell.cad.contacts import BUTT, Part, pair_contacts
+from weldcell.cad.corners import CORNER, corner_contacts
 from weldcell.cad.mesh import (
     fitted_normals,
     ray_exit,
@@ -73,7 +75,7 @@ def detect_seams(parts: Sequence[Part], opt: DetectOptions | None = None) -> tup
         for i_b in range(len(plist)):
             if i_a == i_b or not _boxes_touch(plist[i_a], plist[i_b], opt):
                 continue
-            for c in pair_contacts(plist, i_a, i_b, opt):
+            for c in [*pair_contacts(plist, i_a, i_b, opt), *corner_contacts(plist, i_a, i_b, opt)]:
                 for ch in chains_from_contacts(c, opt):
                     for pc in fit_chain(ch, opt):
                         cand = _candidate(plist, c.kind, c.part_1, c.part_2, ch, pc, opt)
@@ -183,7 +185,10 @@ def _candidate(
         if not opt.min_interior <= interior <= opt.max_interior:
             return None
         work = interior / 2
-        joint = "lap" if _is_lap(parts[i2], mid, t_mid, n1_mid, n2_mid, opt) else "fillet"
+        if kind == CORNER:
+            joint = "corner"
+        else:
+            joint = "lap" if _is_lap(parts[i2], mid, t_mid, n1_mid, n2_mid, opt) else "fillet"
     return SeamCandidate(
         id="c0",
         joint=joint,

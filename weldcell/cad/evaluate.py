@@ -2,8 +2,9 @@
 
 Both sides are sampled every 0.5 mm. A detected seam is a true positive when at least ``cover``
 of its samples lie within ``match_tol`` of known seams of the same joint type running the same
-way (tangents within 5°, so that at a corner the crossing seam does not count); a known seam is
-found when at least ``cover`` of its samples lie within ``match_tol`` of detected seams of its
+way (tangents within 5°, so that at a corner the crossing seam does not count) and welded from the
+same side (torch directions within 45°: the two grooves of an open corner share their root); a known
+seam is found when at least ``cover`` of its samples lie within ``match_tol`` of detected seams of its
 type. On the true positives: the position error is each sample's distance across the matched
 known seam (perpendicular to it, so that a seam that stops short is not counted here), and the
 work-angle error is the angle between the detected and the known torch directions (the torch
@@ -23,6 +24,8 @@ from weldcell.cad.seam import SeamCandidate
 from weldcell.cad.testparts import KnownSeam
 
 NDArrayF = npt.NDArray[np.float64]
+#: Largest angle between a detected and a known torch direction for them to be the same seam [rad].
+SAME_SIDE = float(np.deg2rad(45.0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,8 @@ def score(
         valid = np.isfinite(d)
         jj = np.where(valid, j, 0)
         aligned = np.abs(np.einsum("kmj,kj->km", GT[jj], t)) >= np.cos(np.deg2rad(5.0))
+        # and welded from the same side (the two grooves of an open corner share their root)
+        aligned &= np.einsum("kmj,kj->km", GW[jj], w) >= np.cos(SAME_SIDE)
         d = np.where(valid & aligned, d, np.inf)
         best = np.argmin(d, axis=1)
         ok = np.isfinite(d[np.arange(len(p)), best])
@@ -89,12 +94,17 @@ def score(
         pos.append(np.linalg.norm(r - along[:, None] * GT[g], axis=1))
         ang.append(np.arccos(np.clip(np.einsum("ij,ij->i", w[ok], GW[g]), -1.0, 1.0)))
     found = 0
-    for joint, g, _, _ in kn:
-        same_d = [x[1] for x in det if x[0] == joint]
+    for joint, g, gw, _ in kn:
+        same_d = [x for x in det if x[0] == joint]
         if not same_d:
             continue
-        d, _ = cKDTree(np.concatenate(same_d)).query(g)
-        found += int(np.mean(d <= match_tol) >= cover)
+        D = np.concatenate([x[1] for x in same_d])
+        DW = np.concatenate([x[2] for x in same_d])
+        d, j = cKDTree(D).query(g, k=min(16, len(D)), distance_upper_bound=match_tol)
+        d, j = np.atleast_2d(d), np.atleast_2d(j)
+        valid = np.isfinite(d)
+        side = np.einsum("kmj,kj->km", DW[np.where(valid, j, 0)], gw) >= np.cos(SAME_SIDE)
+        found += int(np.mean(np.any(valid & side, axis=1)) >= cover)
     return Score(
         true_pos=tp,
         detected=len(det),

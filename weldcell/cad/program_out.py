@@ -21,7 +21,7 @@ NDArrayF = npt.NDArray[np.float64]
 
 #: Work angle [deg] of each joint's procedure; a candidate that bisects at another angle gets a
 #: pass with its own ``work_angle_deg``.
-PROCEDURE_WORK_ANGLE_DEG = {"fillet": 45.0, "lap": 45.0, "butt": 90.0}
+PROCEDURE_WORK_ANGLE_DEG = {"fillet": 45.0, "lap": 45.0, "butt": 90.0, "corner": 45.0}
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from weldcell.errors import InvalidValueError
 
 NDArrayF = npt.NDArray[np.float64]
 
-JOINTS = ("fillet", "lap", "butt")
+JOINTS = ("fillet", "lap", "butt", "corner")
 CURVES = ("line", "arc", "circle", "polyline")
 
 
@@ -84,7 +84,7 @@ class SeamCandidate:
 
     Attributes:
         id: Candidate id (``c1``, ``c2``, ...).
-        joint: ``"fillet"``, ``"lap"`` or ``"butt"``.
+        joint: ``"fillet"``, ``"lap"``, ``"butt"`` or ``"corner"`` (two parts edge to edge).
         curve: ``"line"``, ``"arc"``, ``"circle"`` or ``"polyline"``.
         points: line: start, end; arc: start, mid, end; circle: start; polyline: corners.
             [m], shape (k, 3).

@@ -29,7 +29,7 @@ class KnownSeam:
     """A seam of a generated assembly, sampled every ≤ 0.5 mm.
 
     Attributes:
-        joint: ``"fillet"``, ``"lap"`` or ``"butt"``.
+        joint: ``"fillet"``, ``"lap"``, ``"butt"`` or ``"corner"``.
         points: Points on the root [m], shape (k, 3).
         torch: Unit direction from the root to the torch at the bisecting work angle, (k, 3).
     """
@@ -195,6 +195,20 @@ def butt(rng: np.random.Generator, gap: float) -> Assembly:
         line_seam("butt", [0, 0, -t], [0, W, -t], -_Z, None),
     )
     return Assembly(f"butt_gap{gap / MM:.1f}", (("plate_a", *a), ("plate_b", *b)), seams)
+
+
+def corner(rng: np.random.Generator) -> Assembly:
+    """Two plates meeting edge to edge at a right angle (an open corner joint): the outside V groove
+    (the first plate's end face and the second plate's underside) and the inside corner."""
+    L1, H, W = rng.uniform(60, 200) * MM, rng.uniform(50, 150) * MM, rng.uniform(60, 200) * MM
+    t1, t2 = rng.uniform(4, 12) * MM, rng.uniform(4, 12) * MM
+    flat = box([0, 0, -t1], [L1, W, 0])
+    wall = box([-t2, 0, 0], [0, W, H])
+    seams = (
+        line_seam("corner", [0, 0, 0], [0, W, 0], -_X, -_Z),  # outside
+        line_seam("corner", [0, 0, 0], [0, W, 0], _Z, _X),  # inside
+    )
+    return Assembly("corner", (("flat", *flat), ("wall", *wall)), seams)
 
 
 def open_box(rng: np.random.Generator) -> Assembly:
@@ -373,6 +387,7 @@ GENERATORS: dict[str, Callable[[np.random.Generator], Assembly]] = {
     "butt_closed": lambda rng: butt(rng, 0.0),
     "butt_gap": lambda rng: butt(rng, rng.uniform(0.5, 2.0) * MM),
     "box": open_box,
+    "corner": corner,
     "pipe_on_flange": pipe_on_flange,
     "flange_on_pipe": flange_on_pipe,
     "bracket": bracket,
