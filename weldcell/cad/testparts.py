@@ -197,18 +197,25 @@ def butt(rng: np.random.Generator, gap: float) -> Assembly:
     return Assembly(f"butt_gap{gap / MM:.1f}", (("plate_a", *a), ("plate_b", *b)), seams)
 
 
-def corner(rng: np.random.Generator) -> Assembly:
-    """Two plates meeting edge to edge at a right angle (an open corner joint): the outside V groove
-    (the first plate's end face and the second plate's underside) and the inside corner."""
+def corner(rng: np.random.Generator, lean_deg: float = 90.0) -> Assembly:
+    """Two plates meeting edge to edge (an open corner joint), the wall at ``lean_deg`` from the flat
+    plate (90: upright): the outside V groove (the flat plate's end face and the wall's underside)
+    and the inside corner."""
     L1, H, W = rng.uniform(60, 200) * MM, rng.uniform(50, 150) * MM, rng.uniform(60, 200) * MM
     t1, t2 = rng.uniform(4, 12) * MM, rng.uniform(4, 12) * MM
+    b = np.deg2rad(lean_deg)
+    d = np.array([np.cos(b), np.sin(b)])  # up the wall's inner face, in the (x, z) plane
+    n_out = np.array([-np.sin(b), np.cos(b)])  # the wall's outer side
+    poly = np.array([[0.0, 0.0], H * d, H * d + t2 * n_out, t2 * n_out])  # counter-clockwise
     flat = box([0, 0, -t1], [L1, W, 0])
-    wall = box([-t2, 0, 0], [0, W, H])
+    wall = prism(poly, -W, 0.0, np.stack([_X, _Z, -_Y], 1), np.zeros(3))
+    under = np.array([-d[0], 0.0, -d[1]])
+    inner = np.array([-n_out[0], 0.0, -n_out[1]])
     seams = (
-        line_seam("corner", [0, 0, 0], [0, W, 0], -_X, -_Z),  # outside
-        line_seam("corner", [0, 0, 0], [0, W, 0], _Z, _X),  # inside
+        line_seam("corner", [0, 0, 0], [0, W, 0], -_X, under),  # outside
+        line_seam("corner", [0, 0, 0], [0, W, 0], _Z, inner),  # inside
     )
-    return Assembly("corner", (("flat", *flat), ("wall", *wall)), seams)
+    return Assembly(f"corner_{lean_deg:.0f}", (("flat", *flat), ("wall", *wall)), seams)
 
 
 def open_box(rng: np.random.Generator) -> Assembly:
@@ -388,6 +395,8 @@ GENERATORS: dict[str, Callable[[np.random.Generator], Assembly]] = {
     "butt_gap": lambda rng: butt(rng, rng.uniform(0.5, 2.0) * MM),
     "box": open_box,
     "corner": corner,
+    "corner_lean110": lambda rng: corner(rng, 110.0),
+    "corner_lean70": lambda rng: corner(rng, 70.0),
     "pipe_on_flange": pipe_on_flange,
     "flange_on_pipe": flange_on_pipe,
     "bracket": bracket,
