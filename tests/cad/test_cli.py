@@ -63,3 +63,19 @@ def test_options_and_failures(weldcell: Run, tmp_path: Path) -> None:
     assert code == 2 and "--max-open-deg" in out and "45.0° and 30.0°" in out
     code, out = weldcell("seams", "detect", tmp_path / "nope.stl", "-o", tmp_path / "g.yaml")
     assert code == 2 and "nope.stl: file not found" in out
+
+
+def test_open_corner_gives_corner_seams_check_accepts(weldcell: Run, tmp_path: Path) -> None:
+    """Two plates edge to edge (a 110° open corner): two corner seams (outside 70°, inside 110°),
+    written as ``joint: corner`` with their work angles, and the program checks."""
+    from weldcell.cad.testparts import corner
+
+    stl = write_stl(corner(np.random.default_rng(4), 110.0), tmp_path / "corner.stl")
+    prog = tmp_path / "corner.yaml"
+    code, out = weldcell("seams", "detect", stl, "-o", prog, "--select", "all", "--robot", "ur10e")
+    assert code == 0, out
+    text = prog.read_text()
+    assert text.count("joint: corner") == 2 and "fillet" not in text and "lap" not in text
+    assert "work_angle_deg: 35" in text and "work_angle_deg: 55" in text
+    code, out = weldcell("check", prog)
+    assert code == 0, out
