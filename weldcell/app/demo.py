@@ -6,7 +6,7 @@ Stream Motion, ABB EGM, or a plug-in's) and the virtual Modbus power source, eac
 on loopback, loads the vendor's demo program (``programs/demo_tjoint*.yaml``), plans it, validates
 it in simulation (writing the report and the stamp), and welds it through the robot's streaming
 driver with the arc controlled over Modbus TCP. What the virtual controller saw goes into the weld
-log. Returns a :class:`~weldcell.cell.demo.CellRunResult` and reports progress through a callback;
+log. Returns a :class:`~weldcell.app.progress.CellRunResult` and reports progress through a callback;
 it never prints. Child processes are stopped on return, on error and on KeyboardInterrupt.
 """
 
@@ -20,20 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from weldcell.app.children import children_ignore_sigint, virtual_power_source_process
+from weldcell.app.devices import connect_cell_robot, connect_power_source, end_robot_session
+from weldcell.app.planvalidate import plan_and_validate
+from weldcell.app.progress import CellRunResult, Progress, ProgressFn
+from weldcell.app.weld import weld
 from weldcell.cell.controller import CellConfig
-from weldcell.cell.demo import (
-    CellRunResult,
-    Progress,
-    ProgressFn,
-    children_ignore_sigint,
-    connect_cell_robot,
-    connect_power_source,
-    end_robot_session,
-    params_from_program,
-    plan_and_validate,
-    virtual_power_source_process,
-    weld,
-)
+from weldcell.cell.jobparams import params_from_program
 from weldcell.cell.positioner_cell import connect_cell_positioner, sync_figures, virtual_positioner_process
 from weldcell.cell.weldlog import JobTrace, WeldLog
 from weldcell.drivers.registry import DEFAULT_VENDOR, resolve_target, vendor, vendors

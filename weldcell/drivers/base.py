@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -341,6 +342,10 @@ class RobotDriver(ABC):
     robot: str = ""
     #: The address form for messages (``"ur://HOST[:RTDE_PORT]"``; "" when the driver does not say).
     url_form: ClassVar[str] = ""
+    #: The connection options this driver takes from the cell (name -> what it does; the per-driver
+    #: part of ``RunOptions.driver_options``, :func:`weldcell.drivers.registry.driver_options`). The
+    #: generic ones (robot model, ``q0``, timeout) are not listed. None by default.
+    driver_options: ClassVar[Mapping[str, str]] = MappingProxyType({})
     #: Drivers that only simulate (VirtualRobot) accept ``force_unvalidated=True``.
     simulation_only: bool = False
 

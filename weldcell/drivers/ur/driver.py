@@ -36,6 +36,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -376,6 +377,13 @@ class URDriver(RobotDriver):
     """
 
     url_form: ClassVar[str] = "ur://HOST[:RTDE_PORT]"
+    driver_options: ClassVar[Mapping[str, str]] = MappingProxyType(
+        {
+            "power_on": "power on and release the brakes through the dashboard at connect (bool)",
+            "dashboard_port": f"dashboard server port (default {DASHBOARD_PORT})",
+            "script_port": "port the servo program is sent to (default 30002)",
+        }
+    )
 
     # --- from a robot URL (hooks of the driver registry, weldcell.drivers.registry) -------------
     @classmethod
