@@ -4,6 +4,7 @@ option the driver does not take is an error before anything is planned or connec
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,68 @@ def test_cli_driver_options_parse() -> None:
         robot_driver_options(["power_on"])
     with pytest.raises(WeldcellError, match="dashboard_port is given twice"):
         robot_driver_options(["dashboard_port=1"], dashboard_port=2)
+
+
+def test_resume_refuses_a_foreign_option_before_reading_the_log(tmp_path: Path) -> None:
+    from weldcell.app.resume import resume_job
+
+    options = ResumeOptions(
+        log_path=tmp_path / "missing.sqlite",
+        robot_url="fanuc://127.0.0.1",
+        powersource_url="modbus://127.0.0.1:502",
+        driver_options={"script_port": 30002},
+    )
+    with pytest.raises(DriverError, match="'script_port' do not apply to a fanuc:// robot"):
+        resume_job(options)
+
+
+PSU = ["--powersource", "modbus://127.0.0.1:502"]
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "message"),
+    [
+        (
+            [
+                "cell",
+                "run",
+                "PROGRAM",
+                *PSU,
+                "--robot",
+                "kuka-rsi://127.0.0.1:59152",
+                "--dashboard-port",
+                "29001",
+            ],
+            DriverError,
+            "'dashboard_port' do not apply to a kuka-rsi:// robot",
+        ),
+        (
+            ["run", "PROGRAM", "--robot", "virtual", "--power-on"],
+            DriverError,
+            "'power_on' do not apply to a virtual://",
+        ),
+        (
+            ["cell", "run", "PROGRAM", *PSU, "--robot", "virtual", "--driver-option", "power_on"],
+            WeldcellError,
+            "expected NAME=VALUE",
+        ),
+        (
+            ["cell", "run", "PROGRAM", *PSU, "--robot", "ur://127.0.0.1", "--driver-option", "speed=2"],
+            DriverError,
+            "its options: dashboard_port .*power_on .*script_port",
+        ),
+    ],
+)
+def test_cli_refuses_options_the_driver_does_not_take(
+    args: list[str], error: type[Exception], message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from weldcell.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    program = str(PROGRAMS / "demo_tjoint.yaml")
+    res = CliRunner().invoke(app, [program if a == "PROGRAM" else a for a in args])
+    assert isinstance(res.exception, error), res.output
+    assert re.search(message, str(res.exception)), str(res.exception)
+    assert not (tmp_path / "weldlog.sqlite").exists() and not (tmp_path / "weldcell-out").exists()
