@@ -69,18 +69,18 @@ def connect_cell_robot(
     """A connected robot driver for the cell, built by the driver registry from ``url``.
 
     The driver decides its options (``cell_options``, see
-    :func:`weldcell.drivers.registry.cell_driver_options`) from the job's robot model and the cell's
-    connection settings, taking what applies to it: ``q0`` (a virtual robot's start), ``power_on``,
-    ``dashboard_port``, ``script_port`` (a UR controller's dashboard and script ports), ... The
-    vendors' drivers describe their addresses and how their arc command follows the trajectory's arc
-    flags (docs/drivers.md).
+    :func:`weldcell.drivers.registry.cell_driver_options`) from the job's robot model, ``q0`` (a
+    virtual robot's start) and the driver's own connection options in ``settings`` (those it declares
+    in ``driver_options``, e.g. a UR controller's ``dashboard_port``; a job's options are checked
+    against them first, :func:`check_driver_options`). The vendors' drivers describe their addresses
+    and how their arc command follows the trajectory's arc flags (docs/drivers.md).
 
     Args:
         url: Robot address (``SCHEME://HOST[:PORT][?…]`` of a registered driver, or ``virtual``).
         robot: The weldcell robot model the trajectory was planned for (``traj.robot``).
         q0: Joint positions [rad] of a virtual robot, shape (n,).
         timeout: Connection timeout [s] (None: the driver's ``default_connect_timeout``, else 15 s).
-        **settings: More connection settings (None: the driver's default).
+        **settings: The driver's own connection options (None: the driver's default).
 
     Raises:
         DriverError: a bad address, a model in the address that is not the trajectory's robot, or a

@@ -423,9 +423,9 @@ class RobotDriver(ABC):
     def cell_options(cls, url: RobotUrl, robot: str, settings: Mapping[str, Any], /) -> dict[str, Any]:
         """The driver options the cell connects ``url`` with, for a job planned for ``robot``.
 
-        ``settings`` are the cell's connection settings (``q0``, ``power_on``, ``dashboard_port``,
-        ``script_port``, ...; None means "the driver's default"): a driver takes what applies to it and
-        ignores the rest. This default gives the driver the job's robot model unless the URL names one
+        ``settings`` are ``q0`` (a virtual robot's start) and the job's driver options (the names
+        this driver declares in :attr:`driver_options`; None means "the driver's default"; the
+        application refuses other names before it connects). This default gives the driver the job's robot model unless the URL names one
         (``?robot=…``), which must then be the job's.
 
         Raises:
