@@ -425,8 +425,8 @@ class RobotDriver(ABC):
 
         ``settings`` are ``q0`` (a virtual robot's start) and the job's driver options (the names
         this driver declares in :attr:`driver_options`; None means "the driver's default"; the
-        application refuses other names before it connects). This default gives the driver the job's robot model unless the URL names one
-        (``?robot=…``), which must then be the job's.
+        application refuses other names before it connects). This default gives the driver the job's
+        robot model unless the URL names one (``?robot=…``), which must then be the job's.
 
         Raises:
             DriverError: the URL names another robot model than the job's.
