@@ -16,15 +16,14 @@ import tempfile
 import threading
 from pathlib import Path
 
+from weldcell.app import collision_checker_for, plan_and_validate
 from weldcell.cell import (
     CellController,
     CellEvent,
     CellState,
     SimApprover,
     WeldLog,
-    collision_checker_for,
     params_from_program,
-    plan_and_validate,
 )
 from weldcell.drivers.powersource import ModbusPowerSource
 from weldcell.drivers.powersource.virtual import start_virtual_power_source

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from weldcell.cell.touchjob import touch_and_weld
+from weldcell.app.touchjob import touch_and_weld
 from weldcell.cell.touchsim import PartOffset, SimulatedPart, WireTipSensor
 from weldcell.drivers.powersource import ModbusOptions, ModbusPowerSource
 from weldcell.drivers.powersource.virtual import start_virtual_power_source

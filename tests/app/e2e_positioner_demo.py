@@ -30,7 +30,7 @@ import numpy as np
 from indep_geometry import fk_flange
 
 from weldcell.app.demo import DemoOptions, run_demo
-from weldcell.cell.demo import Progress
+from weldcell.app.progress import Progress
 from weldcell.cell.state import CellState
 from weldcell.cell.weldlog import WeldLog
 from weldcell.drivers.ur.rtde_client import RTDEClient

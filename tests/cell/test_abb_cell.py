@@ -22,7 +22,7 @@ import pytest
 from cellsynth import FAST_TIMING
 
 from weldcell.app.demo import DemoOptions, run_demo
-from weldcell.cell.demo import check_robot_url
+from weldcell.app.devices import check_robot_url
 from weldcell.cell.weldlog import SEAM_DONE, WeldLog
 from weldcell.drivers.powersource.virtual import VirtualPowerSourceHandle, start_virtual_power_source
 from weldcell.drivers.powersource.virtual_model import VirtualConfig

@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
+from weldcell.cell.arcbudget import arc_off_budget, check_arc_off_budget
 from weldcell.cell.cellconfig import CellConfigError
-from weldcell.cell.demo import arc_off_budget, check_arc_off_budget
 from weldcell.cell.jobtypes import CellConfig
 from weldcell.drivers.ur.driver import URDriver, URDriverConfig
 

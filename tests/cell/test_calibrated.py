@@ -160,7 +160,7 @@ def test_cell_run_plans_validates_and_welds_with_the_calibrated_tcp_and_frame(tm
     """``weldcell cell run PROGRAM --cell-config`` (in-process virtual robot, dry run): the program's
     bodies are placed in the calibrated frame, the plan, its validation and the executed motion use
     the calibrated TCP, and the output says so."""
-    from weldcell.cell.demo import RunOptions, run_job
+    from weldcell.app.job import RunOptions, run_job
     from weldcell.trajectory import load_trajectory
 
     prog, cell = _files(tmp_path)
@@ -231,7 +231,7 @@ def test_the_cli_commands_take_the_cell_config(tmp_path: Path) -> None:
 def test_resume_matches_a_framed_program_by_its_calibrated_hash(tmp_path: Path) -> None:
     from types import SimpleNamespace
 
-    from weldcell.cell.resume import _job_files
+    from weldcell.app.resume import _job_files
     from weldcell.errors import StampError
 
     prog, cell = _files(tmp_path)

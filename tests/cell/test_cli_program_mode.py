@@ -25,7 +25,8 @@ from weldcell.trajectory import load_trajectory
 @pytest.fixture(scope="module")
 def planned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The lap job (ur10e, two seams) planned, validated and stamped; its program beside it."""
-    from weldcell.cell.demo import Progress, plan_and_validate
+    from weldcell.app.planvalidate import plan_and_validate
+    from weldcell.app.progress import Progress
 
     folder = tmp_path_factory.mktemp("planned")
     program = yaml.safe_load(LAP.read_text())

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from cellsynth import FAST_TIMING
 
-from weldcell.cell.demo import check_robot_url, connect_cell_robot
+from weldcell.app.devices import check_robot_url, connect_cell_robot
 from weldcell.cell.weldlog import SEAM_DONE, WeldLog
 from weldcell.drivers.fanuc.joints import controller_deg_from_q, j23_coupled
 from weldcell.drivers.fanuc.virtual_controller import VirtualFanuc, VirtualFanucConfig

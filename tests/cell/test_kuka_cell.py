@@ -20,7 +20,9 @@ import numpy as np
 import pytest
 from cellsynth import FAST_TIMING
 
-from weldcell.cell.demo import Progress, RunOptions, check_robot_url, run_job
+from weldcell.app.devices import check_robot_url
+from weldcell.app.job import RunOptions, run_job
+from weldcell.app.progress import Progress
 from weldcell.cell.state import CellState
 from weldcell.cell.weldlog import SEAM_DONE, WeldLog
 from weldcell.drivers.kuka.virtual_krc import KrcConfig, VirtualKrc

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from weldcell.app.touchjob import touch_and_weld
 from weldcell.cell.approval import SimulationOnly
 from weldcell.cell.state import CellState
 from weldcell.cell.touch import TouchRunner, program_with_part_pose
-from weldcell.cell.touchjob import touch_and_weld
 from weldcell.cell.touchsim import PartOffset, SimulatedPart, WireTipSensor
 from weldcell.cell.weldlog import WeldLog
 from weldcell.drivers.powersource import ModbusOptions, ModbusPowerSource
@@ -178,7 +178,7 @@ def test_bad_touch_searches_are_refused_naming_the_field(tmp_path: Path, search:
 def test_a_touch_program_without_a_touch_sensing_power_source_is_refused_before_planning(
     tmp_path: Path,
 ) -> None:
-    from weldcell.cell.demo import RunOptions, run_job
+    from weldcell.app.job import RunOptions, run_job
 
     t0 = time.monotonic()
     opts = RunOptions(PROGRAM, "virtual", None, log_path=tmp_path / "l.sqlite", out_dir=tmp_path)

@@ -76,8 +76,11 @@ class DriverContract:
         traj, _ = self._traj(driver, tmp_path, 0.1)
         with pytest.raises(StampError):
             driver.execute(traj)  # type: ignore[arg-type]
-        with pytest.raises(DriverError):
-            driver.set_digital_out(8, True)
+        n_out = driver.io_counts.digital_out  # each driver declares its own I/O (issue 13)
+        with pytest.raises(DriverError, match=f"digital output {n_out} does not exist"):
+            driver.set_digital_out(n_out, True)
+        with pytest.raises(DriverError, match="digital output -1 does not exist"):
+            driver.set_digital_out(-1, True)
 
 
 class TestVirtualRobot(DriverContract):

@@ -380,7 +380,7 @@ def test_a_plugin_driver_is_connected_by_the_cell_with_its_own_options(
     """The cell's connect knows nothing of the plug-in: the driver's ``cell_options`` decides."""
     import numpy as np
 
-    from weldcell.cell.demo import connect_cell_robot
+    from weldcell.app.devices import connect_cell_robot
 
     _install_vendor(
         tmp_path, "acme = acme_cell:VENDOR", ACME_CELL.replace("acme_weld", "acme_cell"), "acme_cell"

@@ -86,8 +86,8 @@ def test_io_and_arc_loopback(robot: VirtualRobot) -> None:
     assert robot.state().analog_out[1] == 2.5
     with pytest.raises(DriverTimeoutError):
         robot.wait_for_digital_in(7, True, timeout=0.02)
-    with pytest.raises(DriverError, match="0-7"):
-        robot.set_digital_out(9, True)
+    with pytest.raises(DriverError, match="digital outputs are 0 … 15"):  # VirtualRobot.IO
+        robot.set_digital_out(16, True)
 
 
 def test_stamp_and_limits_are_checked(robot: VirtualRobot) -> None:

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from weldcell.app.planvalidate import check_job_input
 from weldcell.cell.approval import SimApprover
-from weldcell.cell.demo import check_job_input
 from weldcell.drivers.ur.driver import URDriver, URDriverConfig
 from weldcell.drivers.ur.export import export_urscript
 from weldcell.drivers.ur.virtual_controller import Ports, VirtualControllerHandle, start_virtual_controller

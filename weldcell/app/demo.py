@@ -8,7 +8,7 @@ it in simulation (writing the report and the stamp), runs its touch patterns whe
 part may stand off nominal in the virtual cell, :attr:`DemoOptions.part_offset`; the virtual power
 source sees it and the robot's actual joints, :mod:`weldcell.cell.touchscene`), and welds it
 through the robot's streaming driver with the arc controlled over Modbus TCP. What the virtual
-controller saw goes into the weld log. Returns a :class:`~weldcell.cell.demo.CellRunResult` and
+controller saw goes into the weld log. Returns a :class:`~weldcell.app.progress.CellRunResult` and
 reports progress through a callback; it never prints. Child processes are stopped on return, on
 error and on KeyboardInterrupt.
 """
@@ -23,22 +23,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from weldcell.cell.controller import CellConfig
-from weldcell.cell.demo import (
-    CellRunResult,
-    Progress,
-    ProgressFn,
+from weldcell.app.children import (
     children_ignore_sigint,
-    collision_checker_for,
-    connect_cell_robot,
-    connect_power_source,
-    end_robot_session,
-    params_from_program,
-    plan_and_validate,
     virtual_power_source_child,
     virtual_power_source_process,
-    weld,
 )
+from weldcell.app.devices import connect_cell_robot, connect_power_source, end_robot_session
+from weldcell.app.planvalidate import collision_checker_for, plan_and_validate
+from weldcell.app.progress import CellRunResult, Progress, ProgressFn
+from weldcell.app.weld import weld
+from weldcell.cell.controller import CellConfig
+from weldcell.cell.jobparams import params_from_program
 from weldcell.cell.positioner_cell import connect_cell_positioner, sync_figures, virtual_positioner_process
 from weldcell.cell.touch import PartRegistration, locate_parts, program_with_part_pose, record_part_offsets
 from weldcell.cell.touchscene import TouchScene

@@ -8,8 +8,10 @@
 * :class:`WeldLog`: the weld log on SQLite or PostgreSQL (jobs, seam attempts, process signals, events);
   :func:`export_json`, :func:`export_csv`, :func:`plot_seam`.
 * :class:`SimApprover` / :class:`SimulationOnly`: nothing moves without a validation stamp.
-* :func:`run_job`: the wiring behind ``weldcell cell run`` (``weldcell demo`` composes its virtual
-  cells in :mod:`weldcell.app.demo`).
+* :func:`params_from_program`: the welding parameters of a job per seam.
+
+Composing a whole run (planning, validation, connecting devices, ``weldcell cell run``, ``resume``,
+``demo``) is the application layer's job: :mod:`weldcell.app`.
 
 See ``docs/cell.md``.
 """
@@ -17,16 +19,7 @@ See ``docs/cell.md``.
 from weldcell.cell.approval import Approval, MotionApprover, SimApprover, SimulationOnly, StampOnly
 from weldcell.cell.arc import ArcProcedure, ArcStartError, WireStickError
 from weldcell.cell.controller import CellConfig, CellController, CellEvent
-from weldcell.cell.demo import (
-    CellRunResult,
-    Progress,
-    RunOptions,
-    collision_checker_for,
-    params_from_program,
-    plan_and_validate,
-    run_job,
-    virtual_power_source_process,
-)
+from weldcell.cell.jobparams import params_from_program
 from weldcell.cell.jobtypes import ProgramArc, ProgramMode
 from weldcell.cell.logexport import export_csv, export_json, plot_seam
 from weldcell.cell.logstats import SeamStatistics, seam_statistics
@@ -59,7 +52,6 @@ __all__ = [
     "CellConfig",
     "CellController",
     "CellEvent",
-    "CellRunResult",
     "CellState",
     "CellStateMachine",
     "Command",
@@ -72,9 +64,7 @@ __all__ = [
     "MoveStep",
     "ProgramArc",
     "ProgramMode",
-    "Progress",
     "ResumePoint",
-    "RunOptions",
     "SeamRecord",
     "SeamStatistics",
     "SeamStep",
@@ -85,24 +75,11 @@ __all__ = [
     "WeldLog",
     "WeldLogError",
     "WireStickError",
-    "collision_checker_for",
     "evaluate_interlocks",
     "export_csv",
     "export_json",
     "job_steps",
     "params_from_program",
-    "plan_and_validate",
     "plot_seam",
-    "run_job",
     "seam_statistics",
-    "virtual_power_source_process",
 ]
-
-
-def __getattr__(name: str) -> object:
-    """``run_demo`` and ``DemoOptions`` moved to :mod:`weldcell.app.demo`; still importable from here."""
-    if name in ("DemoOptions", "run_demo"):
-        from weldcell.cell import demo
-
-        return getattr(demo, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -186,7 +186,7 @@ def plan_cell_move(
         StartMoveError: start or goal collide, or no collision-free move was found; the message names
             the colliding bodies and where.
     """
-    from weldcell.planning import TransitError, TransitOptions, plan_joint_move
+    from weldcell.planning.transit import TransitError, TransitOptions, plan_joint_move
 
     q0 = np.asarray(q_from, dtype=np.float64)
     q1 = np.asarray(q_to, dtype=np.float64)

@@ -24,7 +24,7 @@ The touched points and the nominal planes the searches aimed at give the part's 
 least squares (:func:`weldcell.spatial.registration.register_points_to_planes`: translation and
 rotation; directions the pattern does not observe stay nominal). :func:`program_with_part_pose`
 applies it to the part's bodies and seams; the job is then planned and validated again before
-anything is welded (:func:`weldcell.cell.touchjob.touch_and_weld`).
+anything is welded (:func:`weldcell.app.touchjob.touch_and_weld`).
 """
 
 from __future__ import annotations

@@ -17,13 +17,14 @@ from weldcell.cli.common import (
     err_console,
     exit_on_error,
     output_folder,
+    robot_driver_options,
 )
 from weldcell.drivers.registry import DEFAULT_VENDOR
 
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from weldcell.cell.demo import CellRunResult
+    from weldcell.app.progress import CellRunResult
     from weldcell.cell.weldlog import WeldLog
 
 DEFAULT_LOG = Path("weldlog.sqlite")
@@ -62,6 +63,12 @@ DashboardPortOption = typer.Option(
 )
 ScriptPortOption = typer.Option(
     None, "--script-port", help="URScript port the servo program is sent to (default 30002)."
+)
+DriverOptionOption = typer.Option(
+    None,
+    "--driver-option",
+    help="A connection option of the robot's driver, NAME=VALUE (repeatable; the driver lists the "
+    "options it takes when given one it does not; --dashboard-port and --script-port are two of them).",
 )
 OpcUaOption = typer.Option(
     None,
@@ -355,7 +362,7 @@ def _print_result(res: CellRunResult) -> None:
 
 
 def _progress_printer() -> Any:
-    from weldcell.cell.demo import Progress
+    from weldcell.app.progress import Progress
 
     def show(p: Progress) -> None:
         style = {"fault": "red", "estop": "red", "seam_end": "green", "stage": "bold"}.get(p.kind, "")
@@ -527,6 +534,7 @@ def cell_run(
     cell_config: Path | None = CellConfigOption,
     dashboard_port: int | None = DashboardPortOption,
     script_port: int | None = ScriptPortOption,
+    driver_option: list[str] | None = DriverOptionOption,
     positioner: str | None = typer.Option(
         None,
         "--positioner",
@@ -542,13 +550,17 @@ def cell_run(
     opcua: str | None = OpcUaOption,
 ) -> None:
     """Weld a program or a validated trajectory on a real cell (UR, KUKA or FANUC robot + power source)."""
-    from weldcell.cell.demo import RunOptions, check_job_input, check_robot_url, run_job
+    from weldcell.app.devices import check_driver_options, check_robot_url
+    from weldcell.app.job import RunOptions, run_job
+    from weldcell.app.planvalidate import check_job_input
     from weldcell.errors import WeldcellError
     from weldcell.trajectory.stamp import FROM_ENVIRONMENT, resolve_stamp_key
 
     if mode not in ("stream", "program"):
         raise WeldcellError(f"--mode {mode!r}: expected 'stream' or 'program'")
-    check_robot_url(robot)  # an unknown scheme or a bad address fails before anything else
+    options = robot_driver_options(driver_option, dashboard_port=dashboard_port, script_port=script_port)
+    # an unknown scheme, a bad address or an option the driver does not take fails before anything else
+    check_driver_options(check_robot_url(robot), options)
     if positioner is not None:
         from weldcell.drivers.registry import positioner_for_url
 
@@ -574,8 +586,7 @@ def cell_run(
             use_power_source_jobs=use_jobs if use_jobs is not None else setup.use_jobs,
             stamp_key=stamp_key,
             config=setup.config,
-            dashboard_port=dashboard_port,
-            script_port=script_port,
+            driver_options=options,
             program_mode=mode == "program",
             positioner_url=positioner,
             opcua=opcua,
@@ -589,7 +600,7 @@ def cell_run(
 def _jobs_table(log: WeldLog) -> Table:
     from rich.table import Table
 
-    from weldcell.cell.resume import resumable_jobs
+    from weldcell.app.resume import resumable_jobs
 
     table = Table(title=f"resumable jobs in {log.path}")
     for col in ("job", "started", "result", "part serial", "program", "seams ok", "continues at"):
@@ -649,11 +660,12 @@ def cell_resume(
     cell_config: Path | None = CellConfigOption,
     dashboard_port: int | None = DashboardPortOption,
     script_port: int | None = ScriptPortOption,
+    driver_option: list[str] | None = DriverOptionOption,
     opcua: str | None = OpcUaOption,
 ) -> None:
     """Continue an interrupted job: back off, re-approach (validated), re-strike with the programmed
     overlap, and weld on; the attempts go into the same job record."""
-    from weldcell.cell.resume import ResumeOptions, resume_job
+    from weldcell.app.resume import ResumeOptions, resume_job
     from weldcell.cell.weldlog import WeldLog
     from weldcell.errors import WeldcellError
 
@@ -664,6 +676,7 @@ def cell_resume(
     if robot is None or powersource is None:
         raise WeldcellError("resume needs --robot and --powersource (or --list to list resumable jobs)")
     _check_opcua(opcua)
+    options = robot_driver_options(driver_option, dashboard_port=dashboard_port, script_port=script_port)
     setup = _cell_setup(cell_config)
     _sigterm_as_interrupt()
     _log_to_file(out / "weldcell.log")
@@ -676,8 +689,7 @@ def cell_resume(
             out_dir=out,
             use_power_source_jobs=use_jobs if use_jobs is not None else setup.use_jobs,
             config=setup.config,
-            dashboard_port=dashboard_port,
-            script_port=script_port,
+            driver_options=options,
             stamp_key=stamp_key,
             positioner_url=positioner,
             opcua=opcua,

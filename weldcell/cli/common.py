@@ -122,3 +122,40 @@ def plain_progress(what: str = "planning") -> Callable[[float, str], None]:
         )
 
     return show
+
+
+def _option_value(text: str) -> bool | int | float | str:
+    low = text.strip().lower()
+    if low in ("true", "yes", "on"):
+        return True
+    if low in ("false", "no", "off"):
+        return False
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def robot_driver_options(items: list[str] | None, **flags: object) -> dict[str, object]:
+    """The robot driver's own connection options (``RunOptions.driver_options``) from repeated
+    ``--driver-option NAME=VALUE`` items (VALUE: true/false, an integer, a number or text) and the
+    named flags that were given (None or False: not given, the driver's default).
+
+    The driver checks the names and values when the job starts
+    (:func:`weldcell.app.devices.check_driver_options`).
+
+    Raises:
+        WeldcellError: an item without ``=``, or a name given twice.
+    """
+    out: dict[str, object] = {k: v for k, v in flags.items() if v is not None and v is not False}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise WeldcellError(f"--driver-option {item!r}: expected NAME=VALUE, e.g. dashboard_port=29999")
+        if name in out:
+            raise WeldcellError(f"--driver-option {item!r}: {name} is given twice")
+        out[name] = _option_value(value)
+    return out

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from weldcell.cli.common import default_out_dir
+from weldcell.cli.common import default_out_dir, robot_driver_options
 from weldcell.errors import WeldcellError
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ def _parse_robot(url: str) -> RobotUrl:
     Raises:
         DriverError: an unknown scheme (the message lists the known ones) or a malformed address.
     """
-    from weldcell.cell.demo import check_robot_url
+    from weldcell.app.devices import check_robot_url
 
     return check_robot_url(url)
 
@@ -42,9 +42,16 @@ def run_cmd(
         help="Power source, e.g. modbus://192.168.0.20:502 (without it, and in program mode without "
         "--arc-output: a dry run with the arc disabled).",
     ),
-    dashboard_port: int = typer.Option(29999, "--dashboard-port", help="Dashboard port of the controller."),
-    script_port: int = typer.Option(
-        30002, "--script-port", help="URScript port the servo program is sent to."
+    dashboard_port: int | None = typer.Option(
+        None, "--dashboard-port", help="Dashboard port of the UR controller (default 29999)."
+    ),
+    script_port: int | None = typer.Option(
+        None, "--script-port", help="URScript port the servo program is sent to (default 30002)."
+    ),
+    driver_option: list[str] | None = typer.Option(
+        None,
+        "--driver-option",
+        help="A connection option of the robot's driver, NAME=VALUE (repeatable; e.g. power_on=true).",
     ),
     arc_output: int | None = typer.Option(
         None,
@@ -94,6 +101,7 @@ def run_cmd(
     recovery moves, interlocks, weld log); without --powersource (and, in program mode, without
     --arc-output) the arc is disabled (a dry run).
     """
+    from weldcell.app.devices import check_driver_options
     from weldcell.drivers.registry import check_cell_settings, probe_robot, program_mode_needs, runs_programs
     from weldcell.trajectory.stamp import FROM_ENVIRONMENT, resolve_stamp_key
 
@@ -115,24 +123,24 @@ def run_cmd(
             "--powersource and --arc-output both switch the arc: give the power source (the cell switches "
             "it) or the robot output it is wired to (the job program switches it), not both"
         )
-    # the driver checks its settings (ports, ...) before a program is planned (which takes a while)
-    check_cell_settings(
-        parsed, {"dashboard_port": dashboard_port, "script_port": script_port, "arc_output": arc_output}
+    # the driver checks its options (names, ports, ...) before a program is planned (which takes a while)
+    options = robot_driver_options(
+        driver_option, dashboard_port=dashboard_port, script_port=script_port, power_on=power_on
     )
+    check_driver_options(parsed, options)
+    check_cell_settings(parsed, {"arc_output": arc_output})
     if source.is_file() and source.suffix.lower() not in PROGRAM_SUFFIXES:
-        from weldcell.cell.demo import check_job_input
+        from weldcell.app.planvalidate import check_job_input
 
         check_job_input(source, stamp_key=key)  # a trajectory's stamp is checked before anything connects
     if source.is_file():
         probe_robot(parsed)  # an unreachable robot is reported before the slow planning
     del move_to_start  # the cell always makes its validated start move
-    ports = (dashboard_port, script_port)
     _run_cell(
         source,
         robot,
         powersource,
-        ports,
-        power_on,
+        options,
         out,
         db,
         cell_config,
@@ -146,8 +154,7 @@ def _run_cell(
     source: Path,
     robot: str,
     powersource: str | None,
-    ports: tuple[int, int],
-    power_on: bool,
+    driver_options: dict[str, object],
     out: Path | None,
     db: str,
     cell_config: Path | None,
@@ -159,7 +166,8 @@ def _run_cell(
     robot arc output)); the arc is disabled without a power source or robot arc output."""
     import socket
 
-    from weldcell.cell.demo import RunOptions, check_job_input, run_job
+    from weldcell.app.job import RunOptions, run_job
+    from weldcell.app.planvalidate import check_job_input
     from weldcell.cell.weldlog import JobTrace
     from weldcell.cli.cell import (
         _cell_setup,
@@ -190,9 +198,7 @@ def _run_cell(
             trace=JobTrace(cell_id=socket.gethostname()),
             use_power_source_jobs=setup.use_jobs,
             config=setup.config,
-            dashboard_port=ports[0],
-            script_port=ports[1],
-            power_on=power_on,
+            driver_options=driver_options,
             stamp_key=stamp_key,
             program_mode=program[0],
             arc_output=program[1],

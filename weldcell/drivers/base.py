@@ -22,12 +22,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
-from weldcell.errors import DriverError, DriverFaultError, DriverTimeoutError, InputShapeError, StampError
+from weldcell.errors import (
+    DriverError,
+    DriverFaultError,
+    DriverTimeoutError,
+    InputShapeError,
+    InvalidValueError,
+    StampError,
+)
 from weldcell.trajectory import JointTrajectory
 from weldcell.trajectory.moves import joint_move
 from weldcell.trajectory.stamp import FROM_ENVIRONMENT, KeySource, StampKey, verify_stamp
@@ -78,6 +86,57 @@ class SafetyStatus(Enum):
     SAFEGUARD_STOP = "safeguard_stop"
     EMERGENCY_STOP = "emergency_stop"
     FAULT = "fault"  # violation, fault, recovery
+
+
+_IO_WORDS = {
+    "digital_out": "digital output",
+    "digital_in": "digital input",
+    "analog_out": "analog output",
+    "analog_in": "analog input",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class IoCounts:
+    """The I/O a driver addresses through :class:`RobotDriver`'s I/O methods, numbered 0 … count-1
+    (bit n of ``RobotState.digital_out`` / ``digital_in`` is signal n).
+
+    Each driver declares its own (its protocol and the I/O map weldcell configures on the controller):
+    :attr:`RobotDriver.IO` or, when the count depends on the driver's configuration, the
+    :attr:`RobotDriver.io_counts` property; the base class checks every I/O number against it.
+
+    Attributes:
+        digital_out: Digital outputs the driver can set.
+        digital_in: Digital inputs the driver reads.
+        analog_out: Analog outputs the driver can set.
+        analog_in: Analog inputs the driver reads.
+    """
+
+    digital_out: int = 0
+    digital_in: int = 0
+    analog_out: int = 0
+    analog_in: int = 0
+
+    def __post_init__(self) -> None:
+        for name in _IO_WORDS:
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise InvalidValueError(f"IoCounts.{name} = {v!r}: expected a whole number ≥ 0")
+
+    def check(self, kind: str, n: int, owner: str) -> None:
+        """Raise unless ``n`` numbers an existing I/O of ``kind`` (``"digital_out"``, ``"digital_in"``,
+        ``"analog_out"``, ``"analog_in"``); ``owner`` names the driver in the message.
+
+        Raises:
+            DriverError: ``n`` out of range (the message gives the valid range), or no I/O of that kind.
+        """
+        count = getattr(self, kind)
+        word = _IO_WORDS[kind]
+        if isinstance(n, bool) or not isinstance(n, int | np.integer):
+            raise DriverError(f"{owner}: {word} {n!r} is not an I/O number")
+        if not 0 <= n < count:
+            where = f"{word}s are 0 … {count - 1}" if count else f"it has no {word}s"
+            raise DriverError(f"{owner}: {word} {n} does not exist; {where}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,6 +400,13 @@ class RobotDriver(ABC):
     robot: str = ""
     #: The address form for messages (``"ur://HOST[:RTDE_PORT]"``; "" when the driver does not say).
     url_form: ClassVar[str] = ""
+    #: The connection options this driver takes from the cell (name -> what it does; the per-driver
+    #: part of ``RunOptions.driver_options``, :func:`weldcell.drivers.registry.driver_options`). The
+    #: generic ones (robot model, ``q0``, timeout) are not listed. None by default.
+    driver_options: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    #: The I/O this driver addresses (:class:`IoCounts`; none by default). A driver whose counts
+    #: depend on its configuration overrides :attr:`io_counts` instead.
+    IO: ClassVar[IoCounts] = IoCounts()
     #: Drivers that only simulate (VirtualRobot) accept ``force_unvalidated=True``.
     simulation_only: bool = False
 
@@ -357,10 +423,10 @@ class RobotDriver(ABC):
     def cell_options(cls, url: RobotUrl, robot: str, settings: Mapping[str, Any], /) -> dict[str, Any]:
         """The driver options the cell connects ``url`` with, for a job planned for ``robot``.
 
-        ``settings`` are the cell's connection settings (``q0``, ``power_on``, ``dashboard_port``,
-        ``script_port``, ...; None means "the driver's default"): a driver takes what applies to it and
-        ignores the rest. This default gives the driver the job's robot model unless the URL names one
-        (``?robot=…``), which must then be the job's.
+        ``settings`` are ``q0`` (a virtual robot's start) and the job's driver options (the names
+        this driver declares in :attr:`driver_options`; None means "the driver's default"; the
+        application refuses other names before it connects). This default gives the driver the job's
+        robot model unless the URL names one (``?robot=…``), which must then be the job's.
 
         Raises:
             DriverError: the URL names another robot model than the job's.
@@ -429,34 +495,67 @@ class RobotDriver(ABC):
         self._require_connected()
         return self._state(timeout)
 
+    @property
+    def io_counts(self) -> IoCounts:
+        """The digital and analog outputs and inputs this driver addresses (default: :attr:`IO`)."""
+        return self.IO
+
+    def _check_io(self, kind: str, n: int) -> None:
+        self.io_counts.check(kind, n, type(self).__name__)
+
     def set_digital_out(self, n: int, value: bool, timeout: float | None = 1.0) -> None:
-        """Set standard digital output ``n`` (0-7) and wait until the controller reports it."""
+        """Set digital output ``n`` (0 … ``io_counts.digital_out`` - 1) and wait until the controller
+        reports it.
+
+        Raises:
+            DriverError: no such output (see :attr:`io_counts`), or not connected.
+            DriverTimeoutError: the controller did not report the output within ``timeout`` [s].
+        """
         self._require_connected()
-        if not 0 <= n < 8:
-            raise DriverError(f"digital output {n} does not exist; standard outputs are 0-7")
+        self._check_io("digital_out", n)
         self._set_digital_out(n, bool(value))
         self._wait_for(lambda s: s.digital_output(n) == bool(value), timeout, f"digital output {n} = {value}")
 
     def get_digital_in(self, n: int, timeout: float | None = 1.0) -> bool:
-        """Standard (0-7) or configurable (8-15) digital input ``n``."""
-        if not 0 <= n < 16:
-            raise DriverError(f"digital input {n} does not exist; inputs are 0-15")
+        """Digital input ``n`` (0 … ``io_counts.digital_in`` - 1).
+
+        Raises:
+            DriverError: no such input (see :attr:`io_counts`), or not connected.
+        """
+        self._check_io("digital_in", n)
         return self.state(timeout).digital_input(n)
 
     def get_digital_out(self, n: int, timeout: float | None = 1.0) -> bool:
-        """Digital output ``n`` as the controller reports it."""
+        """Digital output ``n`` as the controller reports it.
+
+        Raises:
+            DriverError: no such output (see :attr:`io_counts`), or not connected.
+        """
+        self._check_io("digital_out", n)
         return self.state(timeout).digital_output(n)
 
     def set_analog_out(self, n: int, value: float, timeout: float | None = 1.0) -> None:
-        """Set standard analog output ``n`` (0, 1) [V or A per the controller's domain setting]."""
+        """Set analog output ``n`` (0 … ``io_counts.analog_out`` - 1) [V or A per the controller's
+        domain setting] and wait until the controller reports it.
+
+        Raises:
+            DriverError: no such output (see :attr:`io_counts`), a value the driver refuses, or not
+                connected.
+            DriverTimeoutError: the controller did not report the output within ``timeout`` [s].
+        """
         self._require_connected()
-        if n not in (0, 1):
-            raise DriverError(f"analog output {n} does not exist; standard analog outputs are 0 and 1")
+        self._check_io("analog_out", n)
         self._set_analog_out(n, float(value))
         self._wait_for(lambda s: abs(s.analog_out[n] - value) < 1e-9, timeout, f"analog output {n} = {value}")
 
     def wait_for_digital_in(self, n: int, value: bool, timeout: float | None) -> None:
-        """Block until digital input ``n`` equals ``value`` (e.g. "arc established")."""
+        """Block until digital input ``n`` equals ``value`` (e.g. "arc established").
+
+        Raises:
+            DriverError: no such input (see :attr:`io_counts`).
+            DriverTimeoutError: not reached within ``timeout`` [s].
+        """
+        self._check_io("digital_in", n)
         self._wait_for(lambda s: s.digital_input(n) == bool(value), timeout, f"digital input {n} = {value}")
 
     def _wait_for(self, cond: Any, timeout: float | None, what: str) -> None:

@@ -394,6 +394,21 @@ def cell_driver_options(url: RobotUrl, robot: str, settings: Mapping[str, Any]) 
     return cast("dict[str, Any]", hook(url, robot, settings))
 
 
+def driver_options(scheme: str) -> Mapping[str, str]:
+    """The connection options the driver of ``scheme`` accepts from the cell: option name -> what it
+    does (the driver's ``driver_options``; a driver or plug-in factory that declares none takes none).
+
+    These are the per-driver entries of ``RunOptions.driver_options`` (``weldcell cell run
+    --driver-option NAME=VALUE``); the generic options (robot model, start ``q0``, timeout) are not
+    among them.
+
+    Raises:
+        DriverError: an unknown scheme.
+    """
+    declared = getattr(driver_target(scheme), "driver_options", None)
+    return dict(declared) if isinstance(declared, Mapping) else {}
+
+
 def check_cell_settings(url: RobotUrl, settings: Mapping[str, Any]) -> None:
     """Check the cell's connection settings with the driver of ``url`` (``check_cell_settings``), if it
     has such a check; nothing connects.

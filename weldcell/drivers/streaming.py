@@ -42,6 +42,7 @@ from weldcell.drivers.base import (
     ExecutionHandle,
     ExecutionOutcome,
     ExecutionResult,
+    IoCounts,
     RobotDriver,
 )
 from weldcell.drivers.realtime import PROCESS_REALTIME, RealtimeConfig, configure_thread
@@ -142,7 +143,14 @@ class StreamingConfig:
 
     @property
     def output_count(self) -> int:
-        """Digital outputs the driver can set (bit numbers 0 … count-1)."""
+        """Digital outputs the driver can set (bit numbers 0 … count-1): the 32-bit output word of
+        the vendor's packet unless the vendor's I/O map says otherwise."""
+        return 32
+
+    @property
+    def input_count(self) -> int:
+        """Digital inputs the driver reads (bit numbers 0 … count-1): the 32-bit input word of the
+        vendor's packet unless the vendor's I/O map says otherwise."""
         return 32
 
     # --- from a robot URL -----------------------------------------------------------------------
@@ -504,6 +512,12 @@ class StreamingDriver(RobotDriver, Generic[ConfigT]):
             run = self._run
             if run is not None and run.handle is handle and not handle.done:
                 run.stopping = True
+
+    @property
+    def io_counts(self) -> IoCounts:
+        """The digital outputs and inputs of the vendor's I/O map (the configuration's
+        ``output_count`` / ``input_count``); the streaming links carry no analog I/O."""
+        return IoCounts(digital_out=self.config.output_count, digital_in=self.config.input_count)
 
     def _set_digital_out(self, n: int, value: bool) -> None:
         with self._lock:

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +22,7 @@ from weldcell.drivers.base import (
     ExecutionHandle,
     ExecutionOutcome,
     ExecutionResult,
+    IoCounts,
     RobotDriver,
     RobotMode,
     RobotState,
@@ -64,6 +65,9 @@ class VirtualRobot(RobotDriver):
     """
 
     simulation_only = True
+    #: A UR-like controller's I/O: 16 digital outputs and inputs (8 standard + 8 configurable), two
+    #: analog outputs and inputs.
+    IO: ClassVar[IoCounts] = IoCounts(digital_out=16, digital_in=16, analog_out=2, analog_in=2)
 
     def __init__(
         self,
@@ -266,12 +270,22 @@ class VirtualRobot(RobotDriver):
 
     # --- test hooks -----------------------------------------------------------------------
     def set_digital_in(self, n: int, value: bool) -> None:
-        """Set digital input ``n`` (what a sensor or the power source would do)."""
+        """Set digital input ``n`` (what a sensor or the power source would do).
+
+        Raises:
+            DriverError: no such input (:attr:`IO`).
+        """
+        self._check_io("digital_in", n)
         with self._lock:
             self._din = (self._din | (1 << n)) if value else (self._din & ~(1 << n))
 
     def set_analog_in(self, n: int, value: float) -> None:
-        """Set analog input ``n`` (0, 1)."""
+        """Set analog input ``n`` (0, 1).
+
+        Raises:
+            DriverError: no such input (:attr:`IO`).
+        """
+        self._check_io("analog_in", n)
         with self._lock:
             self._ain[n] = value
 

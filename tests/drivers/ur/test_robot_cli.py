@@ -114,12 +114,12 @@ def test_run_refuses_unstamped_and_bad_urls(tmp_path: Path) -> None:
 def test_run_program_reports_an_unreachable_robot_before_planning(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import weldcell.cell.demo as demo
+    import weldcell.app.job as job_module
 
     def no_planning(*args: object, **kwargs: object) -> None:
         raise AssertionError("planned although the robot does not answer")
 
-    monkeypatch.setattr(demo, "plan_and_validate", no_planning)
+    monkeypatch.setattr(job_module, "plan_and_validate", no_planning)
     program = Path(__file__).resolve().parents[3] / "programs" / "demo_tjoint.yaml"
     with socket.socket() as s:  # a port that nothing listens on
         s.bind(("127.0.0.1", 0))

@@ -121,8 +121,13 @@ class FanucConfig(StreamingConfig):
 
     @property
     def output_count(self) -> int:
-        """Mapped digital outputs (``DO[do_first …]``)."""
-        return self.do_count
+        """Mapped digital outputs (``DO[do_first …]``; none with ``io=False``)."""
+        return self.do_count if self.io else 0
+
+    @property
+    def input_count(self) -> int:
+        """Mapped digital inputs (``DI[di_first …]``; none with ``io=False``)."""
+        return self.di_count if self.io else 0
 
     @classmethod
     def _fields_from_query(cls, url: RobotUrl, query: dict[str, str], fields: dict[str, Any]) -> None:

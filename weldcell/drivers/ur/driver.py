@@ -36,6 +36,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -45,6 +46,7 @@ from weldcell.drivers.base import (
     ExecutionHandle,
     ExecutionOutcome,
     ExecutionResult,
+    IoCounts,
     RobotDriver,
     RobotMode,
     RobotState,
@@ -178,6 +180,8 @@ IO_INPUTS = [
     "standard_analog_output_type",
     "standard_analog_output_0",
     "standard_analog_output_1",
+    "configurable_digital_output_mask",
+    "configurable_digital_output",
 ]
 
 
@@ -376,6 +380,17 @@ class URDriver(RobotDriver):
     """
 
     url_form: ClassVar[str] = "ur://HOST[:RTDE_PORT]"
+    #: The controller's I/O as RTDE addresses it (UR RTDE guide: ``standard_digital_output`` 0-7 and
+    #: ``configurable_digital_output`` 8-15; ``actual_digital_input_bits`` 0-7 standard, 8-15
+    #: configurable; ``standard_analog_output_0/1``, ``standard_analog_input0/1``). Tool I/O is not used.
+    IO: ClassVar[IoCounts] = IoCounts(digital_out=16, digital_in=16, analog_out=2, analog_in=2)
+    driver_options: ClassVar[Mapping[str, str]] = MappingProxyType(
+        {
+            "power_on": "power on and release the brakes through the dashboard at connect (bool)",
+            "dashboard_port": f"dashboard server port (default {DASHBOARD_PORT})",
+            "script_port": "port the servo program is sent to (default 30002)",
+        }
+    )
 
     # --- from a robot URL (hooks of the driver registry, weldcell.drivers.registry) -------------
     @classmethod
@@ -481,7 +496,7 @@ class URDriver(RobotDriver):
         self._session = 0
         self._tx: _TxWindow | None = None
         self._reset_request: int | None = None  # session to idle the window with (control thread applies)
-        self._io_values: list[Any] = [0, 0, 0, 0, 0.0, 0.0]
+        self._io_values: list[Any] = [0, 0, 0, 0, 0.0, 0.0, 0, 0]  # IO_INPUTS
         self._io_request: bytes | None = None  # prepacked IO package, sent by the control thread
         self._io_lock = threading.Lock()
         self._arc_off_request = False
@@ -941,7 +956,7 @@ class URDriver(RobotDriver):
         if n is not None:
             with self._io_lock:
                 v = self._io_values
-                self._io_request = self._io_package([1 << n, 0, 0, v[3], v[4], v[5]])
+                self._io_request = self._io_package([1 << n, 0, 0, v[3], v[4], v[5], 0, 0])
 
     def _io_package(self, values: list[Any]) -> bytes:
         """Prepacked RTDE input package of the IO recipe (sent by the control thread)."""
@@ -1252,12 +1267,14 @@ class URDriver(RobotDriver):
         h._finish(result)
 
     def _set_digital_out(self, n: int, value: bool) -> None:
+        # standard outputs 0-7 and configurable outputs 8-15 (one mask + value pair each, IO_INPUTS)
+        pair = 0 if n < 8 else 6
+        bit = 1 << (n - 8 if pair else n)
         with self._io_lock:
-            self._io_values[0] = 1 << n
-            self._io_values[1] = (1 << n) if value else 0
-            self._io_request = self._io_package(
-                [self._io_values[0], self._io_values[1], 0, *self._io_values[3:]]
-            )
+            values = [0, 0, 0, *self._io_values[3:6], 0, 0]
+            values[pair], values[pair + 1] = bit, bit if value else 0
+            self._io_values[pair], self._io_values[pair + 1] = values[pair], values[pair + 1]
+            self._io_request = self._io_package(values)
 
     def _set_analog_out(self, n: int, value: float) -> None:
         # value in V (voltage domain, 0-10 V); RTDE takes a ratio of the range plus the domain bit
@@ -1268,7 +1285,7 @@ class URDriver(RobotDriver):
             self._io_values[2] = 1 << n
             self._io_values[3] |= 1 << n
             self._io_values[4 + n] = value / ANALOG_OUT_MAX_V
-            self._io_request = self._io_package([0, 0, *self._io_values[2:]])
+            self._io_request = self._io_package([0, 0, *self._io_values[2:6], 0, 0])
 
     # --- UR extras ------------------------------------------------------------------------
     def set_arc(self, on: bool, timeout: float | None = 1.0) -> None:

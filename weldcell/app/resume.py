@@ -13,24 +13,20 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from weldcell.app.devices import check_driver_options, check_robot_url, end_robot_session, open_devices
+from weldcell.app.progress import CellRunResult, ProgressFn
+from weldcell.app.weld import weld
 from weldcell.cell.calibrated import check_trajectory_tcp, load_program_for_cell
 from weldcell.cell.cellconfig import CellSetup
 from weldcell.cell.controller import CellConfig
-from weldcell.cell.demo import (
-    CellRunResult,
-    ProgressFn,
-    check_robot_url,
-    connect_cell_robot,
-    connect_power_source,
-    end_robot_session,
-    params_from_program,
-    weld,
-)
+from weldcell.cell.jobparams import params_from_program
 from weldcell.cell.logrecords import JobRecord
-from weldcell.cell.positioner_cell import check_positioner_option, connect_cell_positioner
+from weldcell.cell.positioner_cell import check_positioner_option
 from weldcell.cell.weldlog import WeldLog, WeldLogError
 from weldcell.errors import CellStateError, StampError
 
@@ -45,15 +41,15 @@ class ResumeOptions:
     Attributes:
         log_path: The weld log holding the job (a file, ``sqlite:///PATH`` or ``postgresql://…``).
         robot_url: Robot address for the driver registry (``ur://HOST[:RTDE_PORT]``,
-            ``kuka-rsi://BIND_HOST:PORT``, ...; see :func:`weldcell.cell.demo.connect_cell_robot`).
+            ``kuka-rsi://BIND_HOST:PORT``, ...; see :func:`weldcell.app.devices.connect_cell_robot`).
         powersource_url: ``modbus://HOST:PORT``.
         job_id: The job to continue (None: the newest resumable job).
         out_dir: Folder for the motions the cell plans and stamps.
-        use_power_source_jobs: As :attr:`weldcell.cell.demo.RunOptions.use_power_source_jobs`.
+        use_power_source_jobs: As :attr:`weldcell.app.job.RunOptions.use_power_source_jobs`.
         config: Cell settings (interlocks, arc procedure, …).
         job_timeout: Longest time the rest of the job may take [s].
-        dashboard_port: UR dashboard port (None: the driver's default).
-        script_port: UR port the servo program is sent to (None: the driver's default).
+        driver_options: The robot driver's own connection options (as
+            :attr:`weldcell.app.job.RunOptions.driver_options`).
         stamp_key: The cell's stamp key file (None: ``$WELDCELL_STAMP_KEY`` if set, else unkeyed).
         positioner_url: The positioner of a job with external axes (``modbus-positioner://HOST:PORT``).
         opcua: Publish the cell over OPC UA on this ``opc.tcp://HOST:PORT`` endpoint (None: no server).
@@ -69,8 +65,7 @@ class ResumeOptions:
     use_power_source_jobs: bool | None = None
     config: CellConfig | None = None
     job_timeout: float = 3600.0
-    dashboard_port: int | None = None
-    script_port: int | None = None
+    driver_options: Mapping[str, Any] = field(default_factory=dict)
     stamp_key: Path | None = None
     positioner_url: str | None = None
     opcua: str | None = None
@@ -139,6 +134,7 @@ def resume_job(options: ResumeOptions, progress: ProgressFn | None = None) -> Ce
 
     key = resolve_stamp_key(FROM_ENVIRONMENT if options.stamp_key is None else options.stamp_key)
     robot_url = check_robot_url(options.robot_url)
+    check_driver_options(robot_url, options.driver_options)
     parse_modbus_url(options.powersource_url)
     with WeldLog(options.log_path, readonly=True) as log:  # a missing file: "weld log not found"
         job = pick_job(log, options.job_id)
@@ -152,24 +148,20 @@ def resume_job(options: ResumeOptions, progress: ProgressFn | None = None) -> Ce
     out = Path(options.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
-        robot = connect_cell_robot(
-            robot_url.url,
-            traj.robot,
-            q0=traj.q[0],
-            dashboard_port=options.dashboard_port,
-            script_port=options.script_port,
-        )
-        stack.callback(robot.close)
         config = options.config or CellConfig()
-        power = connect_power_source(options.powersource_url, config)
-        stack.callback(power.close)
-        positioner = None
-        if traj.external is not None and options.positioner_url is not None:
-            positioner = connect_cell_positioner(options.positioner_url, traj.external)
-            stack.callback(positioner.close)
+        devices = open_devices(
+            stack,
+            robot_url=robot_url,
+            traj=traj,
+            powersource_url=options.powersource_url,
+            positioner_url=options.positioner_url,
+            config=config,
+            say=say,
+            driver_options=options.driver_options,
+        )
         state, message, job_id = weld(
-            robot=robot,
-            power=power,
+            robot=devices.robot,
+            power=devices.power,
             program=program,
             traj=traj,
             traj_path=traj_path,
@@ -182,8 +174,8 @@ def resume_job(options: ResumeOptions, progress: ProgressFn | None = None) -> Ce
             progress=say,
             recover_job=job.id,
             stamp_key=key,
-            positioner=positioner,
+            positioner=devices.positioner,
             opcua=options.opcua,
         )
-        end_robot_session(robot, options.log_path, job_id, say)
+        end_robot_session(devices.robot, options.log_path, job_id, say)
     return CellRunResult(state, message, job_id, options.log_path, traj_path, None, prog_path)

@@ -16,16 +16,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from weldcell.app.planvalidate import collision_checker_for, plan_and_validate
+from weldcell.app.progress import Progress, ProgressFn
+from weldcell.app.weld import weld
 from weldcell.cell.approval import MotionApprover
 from weldcell.cell.controller import CellConfig
-from weldcell.cell.demo import (
-    Progress,
-    ProgressFn,
-    collision_checker_for,
-    params_from_program,
-    plan_and_validate,
-    weld,
-)
+from weldcell.cell.jobparams import params_from_program
 from weldcell.cell.state import CellState
 from weldcell.cell.touch import PartRegistration, locate_parts, program_with_part_pose, record_part_offsets
 from weldcell.trajectory import JointTrajectory
@@ -89,7 +85,7 @@ def touch_and_weld(
         part_serial: Serial number of the part for the log.
         timeout: Longest weld time [s].
         progress: Progress callback.
-        stamp_key: The cell's stamp key (see :func:`weldcell.cell.demo.weld`).
+        stamp_key: The cell's stamp key (see :func:`weldcell.app.weld.weld`).
         T_flange_tcp: The cell's calibrated TCP (default: the program's torch).
         approver: Approves the touch moves (default: ``SimApprover`` of the nominal program).
         touch_speed_scale: Fraction of the joint limits for the moves between searches.
@@ -104,22 +100,17 @@ def touch_and_weld(
     out_dir.mkdir(parents=True, exist_ok=True)
     key = resolve_stamp_key(stamp_key)
     robot.stamp_key = key
-    say(Progress("stage", f"touch sensing: {len(program.touch)} pattern(s) …"))
-    regs = locate_parts(
+    regs, corrected, traj, traj_path, _ = locate_and_replan(
         robot,
         power,
         program,
-        out_dir / "touch_motions",
+        Path(program.path),
+        out_dir,
+        say,
         stamp_key=key,
-        checker_for=collision_checker_for,
         T_flange_tcp=T_flange_tcp,
         approver=approver,
-        speed_scale=touch_speed_scale,
-        say=lambda m: say(Progress("touch", m)),
-    )
-    corrected = program_with_part_pose(program, regs)
-    _, traj, traj_path, _ = plan_and_validate(
-        Path(program.path), out_dir, say, stamp_key=key, program=corrected
+        touch_speed_scale=touch_speed_scale,
     )
     state, message, job_id = weld(
         robot=robot,
@@ -140,4 +131,61 @@ def touch_and_weld(
     return TouchJobResult(state, message, job_id, regs, corrected, traj, traj_path)
 
 
-__all__ = ["TouchJobResult", "touch_and_weld"]
+def locate_and_replan(
+    robot: RobotDriver,
+    power: PowerSource,
+    program: Program,
+    program_path: Path,
+    out_dir: Path,
+    say: ProgressFn,
+    *,
+    stamp_key: StampKey | KeySource | None = FROM_ENVIRONMENT,
+    T_flange_tcp: npt.NDArray[np.float64] | None = None,
+    approver: MotionApprover | None = None,
+    touch_speed_scale: float = 0.5,
+) -> tuple[tuple[PartRegistration, ...], Program, JointTrajectory, Path, Path]:
+    """Run the program's touch patterns, move the parts to where they were measured, and plan and
+    validate the corrected program again (nothing unvalidated is ever run).
+
+    Args:
+        robot: Connected robot driver (its ``stamp_key`` is set to the cell's key).
+        power: Connected power source with touch sensing.
+        program: The program with at least one touch pattern.
+        program_path: The program's file (names the plan).
+        out_dir: Folder for the touch moves, the trajectory, the report and the stamps.
+        say: Progress callback.
+        stamp_key: The cell's stamp key.
+        T_flange_tcp: The cell's calibrated TCP, shape (4, 4) [m] (default: the program's torch).
+        approver: Approves the touch moves (default: ``SimApprover`` of the nominal program).
+        touch_speed_scale: Fraction of the joint limits for the moves between searches.
+
+    Returns:
+        (registrations, corrected program, its trajectory, trajectory path, report path).
+
+    Raises:
+        TouchSenseError: a search without contact, or a part too far off.
+        PlanningError / ValidationError: the corrected program cannot be planned or validated.
+    """
+    key = resolve_stamp_key(stamp_key)
+    robot.stamp_key = key
+    say(Progress("stage", f"touch sensing: {len(program.touch)} pattern(s) …"))
+    regs = locate_parts(
+        robot,
+        power,
+        program,
+        out_dir / "touch_motions",
+        stamp_key=key,
+        checker_for=collision_checker_for,
+        T_flange_tcp=T_flange_tcp,
+        approver=approver,
+        speed_scale=touch_speed_scale,
+        say=lambda m: say(Progress("touch", m)),
+    )
+    corrected = program_with_part_pose(program, regs)
+    _, traj, traj_path, report_path = plan_and_validate(
+        program_path, out_dir, say, stamp_key=key, program=corrected
+    )
+    return regs, corrected, traj, traj_path, report_path
+
+
+__all__ = ["TouchJobResult", "locate_and_replan", "touch_and_weld"]

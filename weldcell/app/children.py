@@ -1,0 +1,189 @@
+"""Child processes of a virtual cell: the virtual Modbus power source in its own process
+(:func:`virtual_power_source_process`, :func:`virtual_power_source_child`; with touch sensing its
+contact sensor sees the part, :mod:`weldcell.cell.touchscene`), started with SIGINT ignored
+(:func:`children_ignore_sigint`) so that Ctrl-C reaches the cell, which stops robot and arc before the
+parent stops the children."""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing as mp
+import os
+import signal
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from weldcell.errors import DriverConnectionError, WeldcellError
+
+if TYPE_CHECKING:
+    from weldcell.cell.touchscene import TouchScene
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def _psu_main(
+    host: str, port: int, stop: Any, ready: Any, touch: TouchScene | None = None, feeds: Any = None
+) -> None:
+    """Child process: the virtual power source until ``stop`` is set or the parent dies; with
+    ``touch``, its contact sensor sees the (displaced) part and the robot's actual joints (the joint
+    feed given in ``touch``, or later as ``(joint_feed, robot_url)`` on the ``feeds`` queue, each
+    answered on ``ready`` with ``("attached", "")`` or ``("error", message)``)."""
+
+    from weldcell.drivers.powersource.virtual import start_virtual_power_source
+
+    parent = os.getppid()
+
+    try:
+        handle = start_virtual_power_source(host, port)
+    except WeldcellError as err:
+        ready.put(("error", str(err)))
+        return
+    runtime = None
+    try:
+        if touch is not None:
+            from weldcell.cell.touchscene import TouchSceneRuntime, install_touch_scene
+
+            runtime = (
+                install_touch_scene(handle.model, touch) if touch.robot_url else TouchSceneRuntime(touch)
+            )
+    except WeldcellError as err:
+        handle.stop()
+        ready.put(("error", f"touch sensing: {err}"))
+        return
+    ready.put(("ok", handle.address[1]))
+    try:
+        while not stop.wait(0.05) and handle.running and os.getppid() == parent:
+            if feeds is None or runtime is None or feeds.empty():
+                continue
+            joint_feed, robot_url = feeds.get()
+            try:
+                runtime.attach(handle.model, joint_feed, robot_url)
+            except WeldcellError as err:
+                ready.put(("error", f"touch sensing: {err}"))
+            else:
+                ready.put(("attached", ""))
+    finally:
+        handle.stop()
+        if runtime is not None:
+            runtime.close()
+
+
+@contextlib.contextmanager
+def children_ignore_sigint() -> Iterator[None]:
+    """Start child processes with SIGINT ignored: Ctrl-C reaches the whole process group, but the
+    children must stay up until the cell has stopped the robot and the arc; the parent stops them."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@dataclass
+class VirtualPowerSourceProcess:
+    """The virtual power source's child process (:func:`virtual_power_source_process`).
+
+    Attributes:
+        host: Its loopback address.
+        timeout: Longest wait for it to start or to attach a joint feed [s].
+    """
+
+    host: str
+    timeout: float
+    _proc: Any
+    _ready: Any
+    _feeds: Any
+    _stop: Any
+    _url: str = ""
+
+    @property
+    def url(self) -> str:
+        """``modbus://HOST:PORT`` once it listens (waits for the start).
+
+        Raises:
+            DriverConnectionError: it did not start within ``timeout``, or failed to.
+        """
+        if not self._url:
+            status, info = self._reply("start")
+            if status != "ok":
+                raise DriverConnectionError(f"virtual power source failed to start: {info}")
+            self._url = f"modbus://{self.host}:{info}"
+        return self._url
+
+    def attach(self, joint_feed: str, robot_url: str) -> None:
+        """Give its touch sensing the robot's joint feed (the scene was handed at the start).
+
+        Raises:
+            DriverConnectionError: the feed did not connect (the message says why).
+        """
+        _ = self.url
+        self._feeds.put((joint_feed, robot_url))
+        status, info = self._reply("attach the robot's joint feed")
+        if status != "attached":
+            raise DriverConnectionError(f"virtual power source: {info}")
+
+    def _reply(self, what: str) -> tuple[str, Any]:
+        try:
+            status, info = self._ready.get(timeout=self.timeout)
+        except Exception as err:
+            raise DriverConnectionError(
+                f"virtual power source did not {what} within {self.timeout} s"
+            ) from err
+        return str(status), info
+
+    def stop(self) -> None:
+        """Stop the child (and its joint feed)."""
+        self._stop.set()
+        self._proc.join(5.0)
+        if self._proc.is_alive():
+            self._proc.kill()
+            self._proc.join(2.0)
+
+
+@contextlib.contextmanager
+def virtual_power_source_child(
+    host: str, timeout: float = 20.0, touch: TouchScene | None = None
+) -> Iterator[VirtualPowerSourceProcess]:
+    """Start the virtual Modbus power source in a child process without waiting for it (so that it
+    loads while other devices start); its :attr:`~VirtualPowerSourceProcess.url` waits.
+
+    ``touch``: the part for touch sensing (:mod:`weldcell.cell.touchscene`); its joint feed either in
+    the scene or attached later (:meth:`VirtualPowerSourceProcess.attach`). None: the wire touches
+    nothing.
+    """
+    ctx = mp.get_context("spawn")
+    stop, ready, feeds = ctx.Event(), ctx.Queue(), ctx.Queue()
+    port = _free_port(host)
+    proc = ctx.Process(
+        target=_psu_main, args=(host, port, stop, ready, touch, feeds), name="virtual-psu", daemon=True
+    )
+    with children_ignore_sigint():
+        proc.start()
+    child = VirtualPowerSourceProcess(host, timeout, proc, ready, feeds, stop)
+    try:
+        yield child
+    finally:
+        child.stop()
+
+
+@contextlib.contextmanager
+def virtual_power_source_process(
+    host: str, timeout: float = 20.0, touch: TouchScene | None = None
+) -> Iterator[str]:
+    """Run the virtual Modbus power source in a child process; yields its ``modbus://`` URL.
+
+    ``touch``: the part and the robot's joint feed for touch sensing
+    (:mod:`weldcell.cell.touchscene`); None: the wire touches nothing.
+    """
+    with virtual_power_source_child(host, timeout, touch) as child:
+        yield child.url
