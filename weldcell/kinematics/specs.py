@@ -84,6 +84,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from weldcell.kinematics.safety import CONTROLLER_JOINT_MAPS, CONTROLLER_JOINT_SPEEDS, joint_speed_box
+
 _D = math.pi / 180.0
 
 
@@ -332,7 +334,9 @@ OPW_SPECS: dict[str, OPWSpec] = {
         signs=(1, 1, -1, -1, -1, -1),
         q_lower=(-170 * _D, -90 * _D, -180 * _D, -190 * _D, -180 * _D, -450 * _D),
         q_upper=(170 * _D, 160 * _D, 264 * _D, 190 * _D, 180 * _D, 450 * _D),
-        qd_max=(260 * _D, 240 * _D, 260 * _D, 430 * _D, 450 * _D, 720 * _D),
+        # the data sheet's 260, 240, 260, 430, 450, 720 °/s are FANUC's J1..J6 (J3 coupled to J2):
+        # the per-joint box that keeps FANUC's J3 within its speed (kinematics.safety)
+        qd_max=joint_speed_box(CONTROLLER_JOINT_MAPS["arcmate100id"], CONTROLLER_JOINT_SPEEDS["arcmate100id"]),
         qdd_max=(8.0, 8.0, 8.0, 12.0, 12.0, 16.0),
         color="fanuc_yellow",
     ),
@@ -358,7 +362,9 @@ CRX_SPECS: dict[str, CrxSpec] = {
         base_height=0.245,
         q_lower=(-180 * _D, -180 * _D, -270 * _D, -190 * _D, -180 * _D, -225 * _D),
         q_upper=(180 * _D, 180 * _D, 270 * _D, 190 * _D, 180 * _D, 225 * _D),
-        qd_max=(120 * _D, 120 * _D, 180 * _D, 180 * _D, 180 * _D, 180 * _D),
+        # the data sheet's 120, 120, 180, 180, 180, 180 °/s are FANUC's J1..J6 (J3 = q3 + q2): the
+        # per-joint box that keeps FANUC's J3 within its speed (kinematics.safety): 72 / 108 °/s on q2 / q3
+        qd_max=joint_speed_box(CONTROLLER_JOINT_MAPS["crx10ial"], CONTROLLER_JOINT_SPEEDS["crx10ial"]),
         qdd_max=(6.0, 6.0, 8.0, 12.0, 12.0, 16.0),
     ),
 }  # fmt: skip
