@@ -19,7 +19,9 @@ from weldcell.kinematics.safety import (
 
 @pytest.mark.parametrize("name", sorted(CONTROLLER_JOINT_MAPS))
 def test_maps_agree_with_the_driver_and_the_model_uses_the_box(name: str) -> None:
-    np.testing.assert_array_equal(np.asarray(CONTROLLER_JOINT_MAPS[name], dtype=float), joint_map(name).matrix())
+    np.testing.assert_array_equal(
+        np.asarray(CONTROLLER_JOINT_MAPS[name], dtype=float), joint_map(name).matrix()
+    )
     box = joint_speed_box(CONTROLLER_JOINT_MAPS[name], CONTROLLER_JOINT_SPEEDS[name])
     np.testing.assert_allclose(load_robot(name).qd_max, box, rtol=1e-6)  # the URDF is generated from it
     assert controller_joint_speeds(name) is not None

@@ -11,7 +11,7 @@ two points of that plane: branches (0, 1) and (1, 0) share the elbow ``τ = +1``
 roots. Each root of ``f_τ`` is bracketed on the grid (sign changes; two roots inside one cell are
 split at the extremum of f between them, found by golden section, as in
 :func:`weldcell.kinematics.root_search.bracket_roots`), refined by false position (Illinois, with a
-bisection step every fifth iteration so the bracket always shrinks) to a width of 1e-14 rad, and gives
+bisection step every fifth iteration so the bracket always shrinks) until the bracket is two adjacent doubles, and gives
 one joint solution on each of its two arm branches; J1-J3 and the wrist J4-J6 follow in closed form
 and every solution's FK residual is checked (≤ 1e-9 m, ≤ 1e-9 in the rotation matrix).
 """
@@ -27,7 +27,6 @@ import numpy.typing as npt
 NDArrayF = npt.NDArray[np.float64]
 
 _MAX_ROOTS = 24  # roots of one f_τ per pose kept (at most 4 are real; spurious ones beyond the reach)
-_TOL_PHI = 1e-14
 _TOL_RES = 1e-9
 
 
@@ -203,21 +202,20 @@ def _refine(
         return hi
     if flo == 0.0:
         return lo
-    glo, ghi = flo, fhi  # Illinois-weighted end values
+    glo, ghi = flo, fhi  # Illinois-weighted end values (flo, fhi: the true ones)
     side = 0
-    x = 0.5 * (lo + hi)
-    for it in range(300):
-        if hi - lo <= _TOL_PHI:
+    for it in range(400):
+        mid = 0.5 * (lo + hi)
+        if mid <= lo or mid >= hi:  # the bracket is two adjacent doubles
             break
         den = ghi - glo
-        if it % 5 == 4 or den == 0.0:
-            x = 0.5 * (lo + hi)
-        else:
-            x = (lo * ghi - hi * glo) / den
-            if not (lo < x < hi):
-                x = 0.5 * (lo + hi)
+        x = mid
+        if it % 5 != 4 and den != 0.0:
+            xf = (lo * ghi - hi * glo) / den
+            if lo < xf < hi:
+                x = xf
         fx = _f_tau(o5x, o5y, o5z, x6, y6, math.cos(x), math.sin(x), d5, L1, L2, tau)
-        if abs(fx) <= 1e-16 or math.isnan(fx):
+        if fx == 0.0 or math.isnan(fx):
             return x
         if (fx > 0.0) == (flo > 0.0):  # the root is in [x, hi]
             lo, flo, glo = x, fx, fx
@@ -225,11 +223,11 @@ def _refine(
                 ghi *= 0.5
             side = 1
         else:
-            hi, ghi = x, fx
+            hi, fhi, ghi = x, fx, fx
             if side == -1:
                 glo *= 0.5
             side = -1
-    return x if lo <= x <= hi else 0.5 * (lo + hi)
+    return lo if abs(flo) <= abs(fhi) else hi
 
 
 @numba.njit(cache=True)

@@ -25,7 +25,7 @@ that the J4 axis (the forearm, ``z3``) is perpendicular to the J5 axis: ``f(φ) 
 Its roots are bracketed on a grid of ``n_grid`` angles (sign changes; pairs of roots inside one
 cell split at the extremum of f; the edge of the arm's reach located and searched on its in-reach
 side, where the two elbow solutions meet and f can turn back), refined by false position (Illinois,
-with bisection steps) to 1e-14 rad, and J4, J5, J6 follow in closed form.
+with bisection steps) until the bracket is two adjacent doubles, and J4, J5, J6 follow in closed form.
 Each pose has up to 16 solutions: (J1 branch, elbow branch, root k of f), k ≤ 4 per arm branch.
 A root where f only touches zero (a double root: the arm at a boundary between branches) can be
 missed; the residual of every returned solution is checked.

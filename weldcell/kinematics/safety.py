@@ -203,7 +203,9 @@ CONTROLLER_JOINT_SPEEDS: dict[str, tuple[float, ...]] = {
 }
 
 
-def controller_joint_speeds(robot_name: str) -> tuple[tuple[tuple[float, ...], ...], tuple[float, ...]] | None:
+def controller_joint_speeds(
+    robot_name: str,
+) -> tuple[tuple[tuple[float, ...], ...], tuple[float, ...]] | None:
     """``(A, speeds)`` of an arm whose controller limits joint speeds in its own convention, else None.
 
     ``A`` (6 x 6, rows = controller joints) maps model joint velocities to the controller's; the
