@@ -11,9 +11,9 @@ two points of that plane: branches (0, 1) and (1, 0) share the elbow ``τ = +1``
 roots. Each root of ``f_τ`` is bracketed on the grid (sign changes; two roots inside one cell are
 split at the extremum of f between them, found by golden section, as in
 :func:`weldcell.kinematics.root_search.bracket_roots`), refined by false position (Illinois, with a
-bisection step every fifth iteration so the bracket always shrinks) until the bracket is two adjacent doubles, and gives
-one joint solution on each of its two arm branches; J1-J3 and the wrist J4-J6 follow in closed form
-and every solution's FK residual is checked (≤ 1e-9 m, ≤ 1e-9 in the rotation matrix).
+bisection step every fifth iteration so the bracket always shrinks) until the bracket is two
+adjacent doubles, and gives one joint solution on each of its two arm branches; J1-J3 and the
+wrist J4-J6 follow in closed form and every solution's FK residual is checked (≤ 1e-9 m, ≤ 1e-9 in the rotation matrix).
 """
 
 from __future__ import annotations

@@ -336,7 +336,9 @@ OPW_SPECS: dict[str, OPWSpec] = {
         q_upper=(170 * _D, 160 * _D, 264 * _D, 190 * _D, 180 * _D, 450 * _D),
         # the data sheet's 260, 240, 260, 430, 450, 720 °/s are FANUC's J1..J6 (J3 coupled to J2):
         # the per-joint box that keeps FANUC's J3 within its speed (kinematics.safety)
-        qd_max=joint_speed_box(CONTROLLER_JOINT_MAPS["arcmate100id"], CONTROLLER_JOINT_SPEEDS["arcmate100id"]),
+        qd_max=joint_speed_box(
+            CONTROLLER_JOINT_MAPS["arcmate100id"], CONTROLLER_JOINT_SPEEDS["arcmate100id"]
+        ),
         qdd_max=(8.0, 8.0, 8.0, 12.0, 12.0, 16.0),
         color="fanuc_yellow",
     ),
