@@ -13,7 +13,8 @@ split at the extremum of f between them, found by golden section, as in
 :func:`weldcell.kinematics.root_search.bracket_roots`), refined by false position (Illinois, with a
 bisection step every fifth iteration so the bracket always shrinks) until the bracket is two
 adjacent doubles, and gives one joint solution on each of its two arm branches; J1-J3 and the
-wrist J4-J6 follow in closed form and every solution's FK residual is checked (≤ 1e-9 m, ≤ 1e-9 in the rotation matrix).
+wrist J4-J6 follow in closed form and every solution's FK residual is checked (≤ 1e-9 m, ≤ 1e-9
+in the rotation matrix).
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def _f_tau(
     fx = o4x - ex * ux
     fy = o4y - ex * uy
     fz = o4z - ez
-    return -(fx * z4x + fy * z4y + fz * z4z) / norm
+    return float(-(fx * z4x + fy * z4y + fz * z4z) / norm)
 
 
 @numba.njit(cache=True, inline="always")
