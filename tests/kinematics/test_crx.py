@@ -52,7 +52,7 @@ def test_all_branches_round_trip() -> None:
     assert err[:, :3, 3].max() <= 1e-9 and err[:, :3, :3].max() <= 1e-9
     # the configuration the pose came from is among the branches (all but near-tangent roots)
     same = (np.nan_to_num(np.abs(_wrap(Q - q[:, None])), nan=9.0).max(axis=-1) < 1e-6).any(axis=1)
-    assert same.mean() >= 0.99
+    assert same.mean() >= 0.998  # issue 15: >= 99.85 % (the numba kernel: 99.99 % over 100k in-limit poses)
     assert ok.sum(axis=1).max() > 8  # more than the 8 branches of a spherical wrist occur
     # labels: arm branch from J1 and the elbow, root index counts up within an arm branch
     for p in range(20):

@@ -65,3 +65,25 @@ def test_gui_viewer_under_xvfb_shows_the_robot(tmp_path: Path, good_traj: JointT
     assert info["last_time"] > 0.0  # playback advanced
     assert info["std"] > 10  # not a blank frame
     assert info["robot_fraction"] > 0.01  # the robot covers part of the picture
+
+
+def test_headless_recording_of_the_crx(tmp_path: Path) -> None:
+    """The viewer on the FANUC CRX-10iA/L (offset wrist, 16-branch IK) with the FANUC-style torch:
+    every frame shows the scene, the arm moves, and the bead follows the arc."""
+    from sim_helpers import weld_trajectory
+
+    from weldcell.program import load_program
+
+    program = load_program(HERE.parents[1] / "programs" / "fanuc_crx_tjoint.yaml")
+    assert program.cell.robot == "crx10ial"
+    traj = weld_trajectory(program, seam=0, dt=0.004)
+    crx_cell = CellModel.from_program(program)
+    res = record(traj, crx_cell, tmp_path / "crx.gif", fps=2.0, speed=4.0, width=160, height=120)
+    frames = iio.imread(res.path)
+    assert frames.shape[0] == res.frames >= 2 and frames.shape[1:3] == (120, 160)
+    assert all(f.std() > 10 for f in frames)
+    assert np.abs(frames[0].astype(int) - frames[len(frames) // 2].astype(int)).mean() > 1  # the arm moved
+    with PybulletWorld() as world:
+        play = Playback(build_scene(world, crx_cell), traj)
+        play.show(traj.n_samples - 1)
+        assert len(play._bead_ids) > 0

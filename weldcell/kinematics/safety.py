@@ -177,6 +177,77 @@ def default_limits(robot_name: str) -> SafetyLimits:
     )
 
 
+#: Arms whose controller states its joint limits in its own joint convention, a linear map of the
+#: model's joints: ``controller = A @ q`` (first six joints, rows = controller joints J1..J6). FANUC's
+#: J3 is the forearm's angle to the horizontal (the "J2/J3 interaction"), not the relative joint of
+#: the model: ARC Mate ``J3 = q3 - q2``; CRX ``J2 = -q2``, ``J3 = q3 + q2``
+#: (:mod:`weldcell.drivers.fanuc.joints` has the sources; a test checks the two agree).
+CONTROLLER_JOINT_MAPS: dict[str, tuple[tuple[float, ...], ...]] = {
+    "arcmate100id": (
+        (1, 0, 0, 0, 0, 0), (0, 1, 0, 0, 0, 0), (0, -1, 1, 0, 0, 0),
+        (0, 0, 0, 1, 0, 0), (0, 0, 0, 0, 1, 0), (0, 0, 0, 0, 0, 1),
+    ),
+    "crx10ial": (
+        (1, 0, 0, 0, 0, 0), (0, -1, 0, 0, 0, 0), (0, 1, 1, 0, 0, 0),
+        (0, 0, 0, 1, 0, 0), (0, 0, 0, 0, 1, 0), (0, 0, 0, 0, 0, 1),
+    ),
+}  # fmt: skip
+
+#: Data-sheet joint speeds [rad/s] of those arms, in the controller's convention (they apply to the
+#: controller's J1..J6: FANUC's J3 speed is the speed of FANUC's J3). CRX-10iA/L: 120, 120, 180, 180,
+#: 180, 180 °/s; ARC Mate 100iD: 260, 240, 260, 430, 450, 720 °/s (FANUC data sheets, as in
+#: :mod:`weldcell.kinematics.specs`).
+CONTROLLER_JOINT_SPEEDS: dict[str, tuple[float, ...]] = {
+    "arcmate100id": tuple(v * _D for v in (260.0, 240.0, 260.0, 430.0, 450.0, 720.0)),
+    "crx10ial": tuple(v * _D for v in (120.0, 120.0, 180.0, 180.0, 180.0, 180.0)),
+}
+
+
+def controller_joint_speeds(
+    robot_name: str,
+) -> tuple[tuple[tuple[float, ...], ...], tuple[float, ...]] | None:
+    """``(A, speeds)`` of an arm whose controller limits joint speeds in its own convention, else None.
+
+    ``A`` (6 x 6, rows = controller joints) maps model joint velocities to the controller's; the
+    controller stops when ``|A @ qd|`` exceeds ``speeds`` [rad/s] on any joint.
+    """
+    name = robot_name.lower()
+    if name not in CONTROLLER_JOINT_MAPS:
+        return None
+    return CONTROLLER_JOINT_MAPS[name], CONTROLLER_JOINT_SPEEDS[name]
+
+
+def joint_speed_box(A: tuple[tuple[float, ...], ...], speeds: tuple[float, ...]) -> tuple[float, ...]:
+    """Per-joint model speed limits [rad/s] whose box implies the controller's limits.
+
+    The planner, the validator and the time parametrisation bound each model joint speed
+    separately (``|qd_j| ≤ b_j``); a controller that limits ``|A @ qd|`` is then never exceeded when
+    ``Σ_j |A_ij| b_j ≤ speeds_i`` for every controller joint i. ``b`` starts at the controller speed of
+    the joint's own row and, for each row that couples several joints (FANUC's J3), the joints in it
+    are scaled down together in proportion until the row fits (CRX: 120 + 180 °/s on q2, q3 against
+    J3's 180 °/s gives 72 and 108 °/s).
+    """
+    M = [[float(x) for x in row] for row in A]
+    n = len(M)
+    b = [0.0] * n
+    for j in range(n):
+        own = [i for i in range(n) if M[i][j] != 0.0 and sum(1 for x in M[i] if x != 0.0) == 1]
+        b[j] = speeds[own[0]] if own else min(speeds[i] for i in range(n) if M[i][j] != 0.0)
+    for _ in range(n):  # each pass fixes every violated row; rows share joints only in chains
+        worst = 1.0
+        for i in range(n):
+            total = sum(abs(M[i][j]) * b[j] for j in range(n))
+            if total > speeds[i] * (1.0 + 1e-12):
+                f = speeds[i] / total
+                worst = min(worst, f)
+                for j in range(n):
+                    if M[i][j] != 0.0:
+                        b[j] *= f
+        if worst == 1.0:
+            break
+    return tuple(b)
+
+
 def planning_limits(limits: SafetyLimits, fraction: float = PLANNING_FRACTION) -> SafetyLimits:
     """The limits the planner aims for: ``limits`` scaled by ``fraction`` (default 2/3)."""
     return limits.scaled(fraction)

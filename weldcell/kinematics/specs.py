@@ -52,7 +52,17 @@ Sources:
   table of :mod:`weldcell.kinematics.crx` (upper arm 710 mm, forearm 540 mm, wrist offset 150 mm,
   faceplate 160 mm; FANUC's dimensions as used by Wandelbots' robot viewer, ``FANUC_CRX10iAL``);
   speeds 120/120/180/180/180/180 °/s and motion ranges J1 ±180°, J2 ±180°, J4 ±190°, J5 ±180°,
-  J6 ±225° as FANUC publishes them for the CRX-10iA/L. **Not from a FANUC sheet**: the height of the
+  J6 ±225° as FANUC publishes them for the CRX-10iA/L. The speeds are FANUC's joints' (J3 = the
+  forearm angle, coupled to J2): the model's ``qd_max`` is the per-joint box that keeps them
+  (:func:`weldcell.kinematics.safety.joint_speed_box`: 120/72/108/180/180/180 °/s). **J6 range
+  (issue 15):** ROS-Industrial's ``fanuc_crx10ia_support/urdf/crx10ial_macro.xacro`` has J6 ±190°
+  (its package cites the CRX-10iA/L Mechanical Unit Operator's Manual B-84194EN/01 for all limits,
+  ros-industrial/fanuc_experimental PR 67), but the same ±190° as its J4, while CNR-STIIMA's
+  ROS 2 driver for the real arm (paolofrance/ros2_fanuc_interface,
+  ``crx_description/urdf/crx10ia_l/crx10ia_l.urdf.xacro``) has J6 ±225° (J4 ±190°, J3 ±270°);
+  FANUC's own data sheet was not found in the corpora searched. ±225° is kept (a 450° J6 range);
+  a cell whose controller has a smaller J6 range sets it in its safety file.
+  **Not from a FANUC sheet**: the height of the
   J2 axis above the mounting face (245 mm, read off the outline drawing, not a tabulated value), J3
   restricted to ±270° about the DH zero (the sheet gives 570° in FANUC's J2/J3 convention, which
   this model does not reproduce), the acceleration limits (planning defaults) and the link
@@ -83,6 +93,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
+from weldcell.kinematics.safety import CONTROLLER_JOINT_MAPS, CONTROLLER_JOINT_SPEEDS, joint_speed_box
 
 _D = math.pi / 180.0
 
@@ -332,7 +344,11 @@ OPW_SPECS: dict[str, OPWSpec] = {
         signs=(1, 1, -1, -1, -1, -1),
         q_lower=(-170 * _D, -90 * _D, -180 * _D, -190 * _D, -180 * _D, -450 * _D),
         q_upper=(170 * _D, 160 * _D, 264 * _D, 190 * _D, 180 * _D, 450 * _D),
-        qd_max=(260 * _D, 240 * _D, 260 * _D, 430 * _D, 450 * _D, 720 * _D),
+        # the data sheet's 260, 240, 260, 430, 450, 720 °/s are FANUC's J1..J6 (J3 coupled to J2):
+        # the per-joint box that keeps FANUC's J3 within its speed (kinematics.safety)
+        qd_max=joint_speed_box(
+            CONTROLLER_JOINT_MAPS["arcmate100id"], CONTROLLER_JOINT_SPEEDS["arcmate100id"]
+        ),
         qdd_max=(8.0, 8.0, 8.0, 12.0, 12.0, 16.0),
         color="fanuc_yellow",
     ),
@@ -358,7 +374,9 @@ CRX_SPECS: dict[str, CrxSpec] = {
         base_height=0.245,
         q_lower=(-180 * _D, -180 * _D, -270 * _D, -190 * _D, -180 * _D, -225 * _D),
         q_upper=(180 * _D, 180 * _D, 270 * _D, 190 * _D, 180 * _D, 225 * _D),
-        qd_max=(120 * _D, 120 * _D, 180 * _D, 180 * _D, 180 * _D, 180 * _D),
+        # the data sheet's 120, 120, 180, 180, 180, 180 °/s are FANUC's J1..J6 (J3 = q3 + q2): the
+        # per-joint box that keeps FANUC's J3 within its speed (kinematics.safety): 72 / 108 °/s on q2 / q3
+        qd_max=joint_speed_box(CONTROLLER_JOINT_MAPS["crx10ial"], CONTROLLER_JOINT_SPEEDS["crx10ial"]),
         qdd_max=(6.0, 6.0, 8.0, 12.0, 12.0, 16.0),
     ),
 }  # fmt: skip

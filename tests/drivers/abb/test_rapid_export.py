@@ -5,6 +5,7 @@ the planned IK branch)."""
 from __future__ import annotations
 
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +21,9 @@ from weldcell.drivers.abb.rapid_export import (
     confdata,
     joints_from_robtarget,
     read_frames,
+    read_jointtargets,
     read_robtargets,
+    robtarget_solutions,
 )
 from weldcell.kinematics import load_robot
 from weldcell.program import load_program
@@ -37,29 +40,68 @@ def rapidchecker(path: Path) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def round_trip(text: str, traj: JointTrajectory, targets: dict[str, int]) -> tuple[float, float]:
-    """Largest FK position error [m] and joint error [rad] of the module's robtargets vs the plan."""
+_MOTION = re.compile(r"^\s*(MoveJ|MoveAbsJ|ArcLStart|ArcL|ArcLEnd|ArcC|ArcCEnd)\s+(\w+)(?:,\s*(p\d+))?")
+
+
+def round_trip(
+    text: str, traj: JointTrajectory, targets: dict[str, int], jointtargets: dict[str, int] | None = None
+) -> tuple[float, float]:
+    """Largest FK position error [m] and joint error [rad] of the module's targets vs the plan.
+
+    Every robtarget must reach the planned pose with the planned confdata, and resolve to the planned
+    joints the way the controller resolves it: a ``MoveJ`` target by its confdata alone (which must
+    fit exactly one IK branch), a linear-move target (ArcL…/ArcC…) by its confdata nearest the joints
+    the move starts from (the plan's joints at the previous target, in program order). Every
+    ``MoveAbsJ`` jointtarget must equal the planned joints.
+    """
     robot = load_robot(traj.robot)
     T_tool0_tcp, T_base_wobj = read_frames(text)
     read = read_robtargets(text)
     assert set(read) == set(targets)
+    jt_read = read_jointtargets(text)
+    assert set(jt_read) == set(jointtargets or {})
     names = sorted(read)
     idx = np.array([targets[n] for n in names])
-    T_base_flange = np.array(
-        [T_base_wobj @ read[n][0] @ np.linalg.inv(T_tool0_tcp) for n in names], dtype=np.float64
-    )
-    conf = np.array([read[n][1] for n in names])
+    T_base_flange = {n: T_base_wobj @ read[n][0] @ np.linalg.inv(T_tool0_tcp) for n in names}
     q_plan = traj.q[idx]
     T_plan = robot.fk(q_plan)
-    pos_err = float(np.max(np.linalg.norm(T_base_flange[:, :3, 3] - T_plan[:, :3, 3], axis=1)))
-    rot_err = float(np.max(np.abs(T_base_flange[:, :3, :3] - T_plan[:, :3, :3])))
+    Tb = np.array([T_base_flange[n] for n in names], dtype=np.float64).reshape(-1, 4, 4)
+    pos_err = float(np.max(np.linalg.norm(Tb[:, :3, 3] - T_plan[:, :3, 3], axis=1), initial=0.0))
+    rot_err = float(np.max(np.abs(Tb[:, :3, :3] - T_plan[:, :3, :3]), initial=0.0))
     assert rot_err < 1e-6
-    np.testing.assert_array_equal(conf, confdata(robot, q_plan))
+    np.testing.assert_array_equal(
+        np.array([read[n][1] for n in names]).reshape(-1, 4), confdata(robot, q_plan)
+    )
     q_err = 0.0
-    for k in range(len(names)):
-        q = joints_from_robtarget(robot, T_base_flange[k], conf[k])
-        assert q is not None, f"{names[k]}: no IK solution with confdata {conf[k]}"
-        q_err = max(q_err, float(np.max(np.abs(q - q_plan[k]))))
+    prev: int | None = None  # trajectory sample the robot is at before each motion
+    body = text[text.index("PROC main()") :].splitlines()
+    seen: set[str] = set()
+    for line in body:
+        m = _MOTION.match(line)
+        if m is None:
+            continue
+        instr, first, second = m.group(1), m.group(2), m.group(3)
+        if instr == "MoveAbsJ":
+            k = (jointtargets or {})[first]
+            q_err = max(q_err, float(np.max(np.abs(jt_read[first] - traj.q[k]))))
+            seen.add(first)
+            prev = k
+            continue
+        for nm in [first] + ([second] if second else []):  # ArcC: the circle point, then the end point
+            k = targets[nm]
+            conf = read[nm][1]
+            if instr == "MoveJ":
+                sols = robtarget_solutions(robot, T_base_flange[nm], conf)
+                assert len(sols) == 1, f"{nm}: a MoveJ robtarget whose confdata fits {len(sols)} IK branches"
+                q = sols[0]
+            else:
+                assert prev is not None, f"{nm}: a linear move with no known start"
+                q = joints_from_robtarget(robot, T_base_flange[nm], conf, q_from=traj.q[prev])
+            assert q is not None, f"{nm}: no IK solution with confdata {conf}"
+            q_err = max(q_err, float(np.max(np.abs(q - traj.q[k]))))
+            seen.add(nm)
+            prev = k
+    assert seen == set(read) | set(jt_read), "targets declared but not used by a motion"
     return pos_err, q_err
 
 

@@ -21,11 +21,20 @@ Layout of the module (RobotWare 6 Arc data types; all values in ABB's units, mm 
   standstills at the arc start and the crater fill are not motions: the seamdata times them.
 * Every robtarget carries the confdata of the planned joints (``cf1, cf4, cf6`` = quadrant of axes
   1, 4, 6; ``cfx`` = wrist centre behind axis 1 (4) + wrist centre behind the lower arm (2) +
-  axis 5 negative (1), ABB's table for six-axis industrial arms; the GoFa's offset wrist uses the same
-  definition with the J4-J5 intersection as the wrist centre — the controller's own cfx rule for the
-  CRB 15000 is not verified here), and ``ConfJ \\On`` /
-  ``ConfL \\On`` make the controller keep the validated branch. :func:`joints_from_robtarget` is the
-  controller's side of that: the one IK solution a robtarget and its confdata select.
+  axis 5 negative (1), ABB's table for six-axis industrial arms). The GoFa's offset wrist uses the
+  same definition with the J4-J5 intersection as the wrist centre: ABB's own cfx rule for the
+  CRB 15000 / OmniCore could not be found in any public ABB document searched for it (issue 17:
+  "CRB 15000 confdata cfx", "OmniCore confdata cfx" in the documentation and web corpora; only the
+  RobotStudio API's ``GetAllConfigurationsAsync`` cfx filter, "only applicable for a bending
+  backwards robot", turned up), and on ~2 % of GoFa poses it fits two of the 16 IK branches. So the
+  export never lets the controller choose: a **joint move** whose robtarget's confdata would not
+  select exactly the planned branch is written as ``MoveAbsJ`` to a ``jointtarget`` of the planned
+  joints (also where the transit reaches a weld start), and **linear moves** (``ArcL``/``ArcC``)
+  start on the planned branch and are followed continuously by the controller, with ``ConfL \\On``
+  checking the confdata at each target (which the planned branch satisfies) and ``ConfJ \\On``
+  making ``MoveJ`` go to the confdata's configuration. :func:`joints_from_robtarget` is the
+  controller's side of that: the IK solution a robtarget and its confdata select (nearest the
+  joints a linear move starts from).
 """
 
 from __future__ import annotations
@@ -111,8 +120,12 @@ class RapidExportSummary:
         welds: Number of arc-on blocks.
         seams: Seam of each weld.
         targets: Robtarget name -> trajectory sample it was taken from.
-        ambiguous: Robtargets whose confdata also selects another IK branch than the planned one
-            (possible on the GoFa's 16 branches; each is marked by a comment in the module).
+        jointtargets: Jointtarget name -> trajectory sample (``MoveAbsJ`` where a robtarget's
+            confdata would not select the planned IK branch).
+        moveabsj: Number of ``MoveAbsJ`` instructions.
+        ambiguous: Robtargets whose confdata fits more than one IK branch, all reached by linear
+            moves (ArcL/ArcC) from the planned branch: the controller follows the path continuously
+            from the current joints, so they resolve to the planned branch (marked by a comment).
     """
 
     path: Path
@@ -122,6 +135,8 @@ class RapidExportSummary:
     welds: int = 0
     seams: list[str] = field(default_factory=list)
     targets: dict[str, int] = field(default_factory=dict)
+    jointtargets: dict[str, int] = field(default_factory=dict)
+    moveabsj: int = 0
     ambiguous: list[str] = field(default_factory=list)
 
 
@@ -156,20 +171,21 @@ def confdata(robot: Any, q: npt.ArrayLike) -> NDArrayI:
     return np.column_stack([quad, cfx])
 
 
-def joints_from_robtarget(
+def robtarget_solutions(
     robot: Any, T_base_flange: NDArrayF, conf: npt.ArrayLike, tol: float = 1e-5
-) -> NDArrayF | None:
-    """The joint positions [rad] an ABB controller takes for a flange pose and its confdata.
+) -> NDArrayF:
+    """Every joint solution [rad], shape (k, 6), of a flange pose whose confdata equals ``conf``.
 
-    Among all IK branches and the 2π-equivalents of axes 1, 4 and 6 inside the limits, the one whose
-    confdata equals ``conf``; None when no solution matches. An axis within ``tol`` [rad] of its
-    quadrant counts as inside (a robtarget's rounding can put an axis that was planned exactly on a
-    quadrant boundary a hair outside it).
+    Among all IK branches and the 2π-equivalents of axes 1, 4 and 6 inside the limits; an axis within
+    ``tol`` [rad] of its quadrant counts as inside (a robtarget's rounding can put an axis that was
+    planned exactly on a quadrant boundary a hair outside it). More than one row: the confdata does
+    not decide the branch (possible on the GoFa's 16 branches).
     """
     c = np.asarray(conf, dtype=np.int64)
     Q = robot.ik(np.asarray(T_base_flange, dtype=np.float64)[None])[0]
     lo, hi = np.asarray(robot.q_lower), np.asarray(robot.q_upper)
     quarter = math.pi / 2
+    out: list[NDArrayF] = []
     for q in Q[~np.isnan(Q).any(axis=1)]:
         cand = q.copy()
         ok = True
@@ -182,9 +198,40 @@ def joints_from_robtarget(
                 ok = False
                 break
             cand[j] = v
-        if ok and confdata(robot, cand)[0][3] == c[3]:
-            return np.asarray(cand, dtype=np.float64)
-    return None
+        if ok and confdata(robot, cand)[0][3] == c[3] and not any(np.abs(cand - o).max() < 1e-9 for o in out):
+            out.append(np.asarray(cand, dtype=np.float64))
+    return np.asarray(out, dtype=np.float64).reshape(-1, 6)
+
+
+def joints_from_robtarget(
+    robot: Any,
+    T_base_flange: NDArrayF,
+    conf: npt.ArrayLike,
+    tol: float = 1e-5,
+    q_from: npt.ArrayLike | None = None,
+) -> NDArrayF | None:
+    """The joint positions [rad] an ABB controller takes for a flange pose and its confdata.
+
+    Joint moves (``MoveJ``, ``ConfJ \\On``) go to the solution the confdata selects: the first of
+    :func:`robtarget_solutions` (the exporter never lets a joint move reach a robtarget whose
+    confdata fits several). Linear moves (``MoveL``/``ArcL``/``ArcC``) follow the path continuously
+    from the joints they start at (``q_from``): among the solutions the confdata allows, the one
+    nearest ``q_from`` (``ConfL \\On`` only checks the confdata at the target). None when no solution
+    matches.
+    """
+    sols = robtarget_solutions(robot, T_base_flange, conf, tol)
+    if not len(sols):
+        return None
+    if q_from is None or len(sols) == 1:
+        return np.asarray(sols[0], dtype=np.float64)
+    d = np.abs(sols - np.asarray(q_from, dtype=np.float64)).max(axis=1)
+    return np.asarray(sols[int(np.argmin(d))], dtype=np.float64)
+
+
+def jointtarget_literal(q: NDArrayF, e: NDArrayF | None = None) -> str:
+    """A jointtarget literal: robot axes [deg] (``q`` [rad]; the model's joints are ABB's axes) and
+    external axes (``e`` [deg or mm], None: unused)."""
+    return f"[[{','.join(_num(float(v), 5) for v in np.degrees(q))}],{extjoint_literal(e)}]"
 
 
 def _num(v: float, digits: int) -> str:
@@ -233,6 +280,17 @@ def read_robtargets(text: str) -> dict[str, tuple[NDArrayF, NDArrayI]]:
         c = np.array([int(v) for v in m.group(4).split(",")], dtype=np.int64)
         out[m.group(1)] = (se3_from_xyz_quat_wxyz(p, q / np.linalg.norm(q)), c)
     return out
+
+
+_JOINTTARGET = re.compile(r"CONST\s+jointtarget\s+(\w+)\s*:=\s*\[\[([^\]]*)\],\[[^\]]*\]\];")
+
+
+def read_jointtargets(text: str) -> dict[str, NDArrayF]:
+    """Jointtargets of a module written by :func:`build_rapid`: name -> robot axes [rad], shape (6,)."""
+    return {
+        m.group(1): np.radians(np.array([float(v) for v in m.group(2).split(",")]))
+        for m in _JOINTTARGET.finditer(text)
+    }
 
 
 def read_frames(text: str) -> tuple[NDArrayF, NDArrayF]:
@@ -387,21 +445,44 @@ def build_rapid(
     for k, (_, b) in enumerate(welds):
         bounds.append((b, welds[k + 1][0] if k + 1 < len(welds) else n - 1))
     targets: list[str] = []
-    count = {"t": 0}
+    count = {"t": 0, "j": 0}
     procs_done: set[str] = set()
 
+    jtargets: list[str] = []
+
+    def solutions(idx: int) -> NDArrayF:
+        """The IK solutions the robtarget of sample idx would allow (confdata of the plan)."""
+        return robtarget_solutions(robot, robot.fk(traj.q[idx]), conf[idx])
+
     def target(idx: int) -> str:
+        """A robtarget of sample idx for a linear move (reached continuously from the plan)."""
         count["t"] += 1
         nm = f"p{count['t']}"
-        if robot.kind == "gofa":  # 16 branches: does the industrial-arm confdata still pick the plan's?
-            back = joints_from_robtarget(robot, robot.fk(traj.q[idx]), conf[idx])
-            if back is None or float(np.max(np.abs(back - traj.q[idx]))) > 1e-6:
-                summary.ambiguous.append(nm)
-                targets.append(f"! {nm}: its confdata also fits another IK branch; check it on the pendant")
+        if robot.kind == "gofa" and len(solutions(idx)) > 1:  # 16 branches: confdata can fit several
+            summary.ambiguous.append(nm)
+            targets.append(
+                f"! {nm}: its confdata fits several IK branches; reached by a linear move from the "
+                "planned one, which the path follows"
+            )
         e = None if ext is None else ext[idx]
         targets.append(f"CONST robtarget {nm} := {robtarget_literal(traj.T_world_tcp[idx], conf[idx], e)};")
         summary.targets[nm] = idx
         return nm
+
+    def joint_move(idx: int, zone: str) -> str:
+        """The instruction of a joint move to sample idx: MoveJ to a robtarget whose confdata selects
+        exactly the planned branch, else MoveAbsJ to the planned joints."""
+        sols = solutions(idx) if robot.kind == "gofa" else None
+        if sols is None or (len(sols) == 1 and float(np.abs(sols[0] - traj.q[idx]).max()) < 1e-6):
+            summary.movej += 1
+            return f"MoveJ {target(idx)}, vTransit, {zone}{sfx}"
+        count["j"] += 1
+        nm = f"j{count['j']}"
+        e = None if ext is None else ext[idx]
+        jtargets.append(f"CONST jointtarget {nm} := {jointtarget_literal(traj.q[idx], e)};")
+        summary.jointtargets[nm] = idx
+        summary.moveabsj += 1
+        return f"MoveAbsJ {nm}, vTransit, {zone}{sfx}"
 
     sfx = f", {tool} \\WObj:={wobj};"
     body.append("ConfJ \\On;")
@@ -411,8 +492,7 @@ def build_rapid(
         start_at = 0 if k == 0 else 1  # a weld's last sample is already the position
         for m, j in enumerate(keep[start_at:], start=start_at):
             zone = "fine" if (m == len(keep) - 1 or j == 0) else "z10"
-            body.append(f"MoveJ {target(a + j)}, vTransit, {zone}{sfx}")
-            summary.movej += 1
+            body.append(joint_move(a + j, zone))
         if k >= len(welds):
             break
         w0, w1 = welds[k]
@@ -487,6 +567,7 @@ def build_rapid(
         )
     lines += [ind + d for d in decl]
     lines += [ind + t for t in targets]
+    lines += [ind + t for t in jtargets]
     lines += ["", f"{ind}PROC main()"]
     lines += [2 * ind + b for b in body]
     lines += [f"{ind}ENDPROC", "ENDMODULE", ""]
@@ -566,15 +647,19 @@ def export_for_cli(
         trajectory, output, program=prog, force_unvalidated=force_unvalidated, stamp_key=stamp_key
     )
     lines = [
-        f"wrote [bold]{s.path}[/] (rapid): {s.movej} MoveJ, {s.arcl} ArcL, {s.arcc} ArcC, {s.welds} welds, "
-        f"seams: {', '.join(s.seams) or 'none'}"
+        f"wrote [bold]{s.path}[/] (rapid): {s.movej} MoveJ, {s.moveabsj} MoveAbsJ, {s.arcl} ArcL, "
+        f"{s.arcc} ArcC, {s.welds} welds, seams: {', '.join(s.seams) or 'none'}"
     ]
     if force_unvalidated:
         lines.append("[yellow]warning:[/] exported without checking the validation stamp")
+    if s.moveabsj:
+        lines.append(
+            f"{s.moveabsj} joint move(s) as MoveAbsJ: the robtarget's confdata would not select the "
+            "planned IK branch"
+        )
     if s.ambiguous:
         lines.append(
-            f"[yellow]warning:[/] {len(s.ambiguous)} robtarget(s) whose confdata also fits another IK "
-            f"branch ({', '.join(s.ambiguous[:8])}{' …' if len(s.ambiguous) > 8 else ''}): check them on "
-            "the pendant"
+            f"{len(s.ambiguous)} ArcL/ArcC robtarget(s) whose confdata fits several IK branches, reached "
+            "by linear moves from the planned branch (the controller follows the path)"
         )
     return lines

@@ -27,6 +27,21 @@ Layout (``/PROG``, ``/ATTR``, ``/APPL``, ``/MN``, ``/POS``, ``/END``):
   - ``U`` / ``D``: elbow above / below the line from J2 to the wrist centre (elbow label);
   - ``N`` / ``F``: controller J5 ≤ 0 / > 0 (wrist label; FANUC's axis directions);
   - turn numbers of J1, J4, J6: ``floor((angle + 180°) / 360°)``.
+
+  Sources and checks (issue 15): FANUC's manuals are not public and none could be found in the
+  documentation / web corpora searched ("FANUC configuration string N U T", "flip up front turn
+  numbers"); integrators' descriptions agree on the three letters (flip/no-flip of the wrist, elbow
+  up/down, front/back of J1) and the J1/J4/J6 turn numbers (Jay Strybis, "The Perils of Six-Axis
+  Robots", onerobotics.com, 2013; third-party knowledge-base pages disagree on the signs and are not
+  used). The sign conventions above are weldcell's reading of that rule in FANUC's joint convention
+  (the wrist pointing down at J5 = -90° reads N, the zero pose U T, as on ARC Mate positions); the
+  CRX uses the same geometric rule (:func:`_crx_labels_fanuc`), not its IK solver's branch labels,
+  and tests check that the CRX and the ARC Mate read alike at the same FANUC joints. **Limits:** on
+  the CRX (16 IK branches, 8 flag combinations, no J3 turn number with J3 spanning ±270°) a string
+  with its turns can fit several joint solutions (tests/drivers/fanuc/test_crx_config.py measures
+  it): linear moves follow the path from the planned joints, but a joint move (``J P[k]``) to such
+  a position may take another solution. Writing those positions in joint representation is not
+  done yet.
 """
 
 from __future__ import annotations
@@ -125,13 +140,40 @@ class TpExportSummary:
     seams: list[str] = field(default_factory=list)
 
 
+def _crx_labels_fanuc(robot: Any, q: NDArrayF) -> npt.NDArray[np.int64]:
+    """(T/B, U/D, N/F) of CRX joints ``q`` (N, 6) as +1 (T, U, N) / -1 by the geometric rule of the
+    module docstring (the CRX's solver branch labels are not FANUC's: at FANUC's zero pose they
+    read elbow "down" and at J5 = -90° wrist "flip", where FANUC's rule gives U and N)."""
+    from weldcell.kinematics.crx import CrxDH, crx_fk
+
+    spec = robot._crx
+    dh = CrxDH(spec.a, spec.d, spec.alpha, spec.offset)
+    T1 = crx_fk(q, dh, frame=1)
+    E = crx_fk(q, dh, frame=3)[:, :3, 3]  # the elbow (J3 axis)
+    W = crx_fk(q, dh, frame=4)[:, :3, 3]  # the wrist centre: the J4-J5 intersection
+    x1 = T1[:, :3, 0]  # horizontal, in the arm's vertical plane (frame 1 origin = J2 axis point)
+    e_r, w_r = np.einsum("nk,nk->n", E, x1), np.einsum("nk,nk->n", W, x1)
+    front = np.einsum("nk,nk->n", W[:, :2], np.stack([np.cos(q[:, 0]), np.sin(q[:, 0])], axis=-1))
+    t = np.where(front >= 0.0, 1, -1)
+    # elbow above the line from J2 to the wrist centre, "above" = +z in the arm's vertical plane
+    cross = w_r * E[:, 2] - W[:, 2] * e_r
+    u = np.where(cross * np.where(w_r >= 0.0, 1.0, -1.0) >= 0.0, 1, -1)
+    j5 = controller_deg_from_q(q, joint_map(robot.name))[:, 4]
+    n = np.where(np.sin(np.radians(j5)) <= 0.0, 1, -1)
+    return np.stack([t, u, n], axis=-1)
+
+
 def configuration(robot: Any, q: NDArrayF) -> tuple[list[str], NDArrayF]:
     """FANUC configuration strings ``'N U T'`` and turn numbers (J1, J4, J6) of joints ``q`` (N, 6)."""
-    lab = robot.configuration_labels(q)
+    qq = np.atleast_2d(np.asarray(q, dtype=np.float64))
+    if getattr(robot, "kind", "") == "crx":
+        lab = _crx_labels_fanuc(robot, qq)
+    else:
+        lab = robot.configuration_labels(qq)
     flags = [
         f"{'N' if w > 0 else 'F'} {'U' if e > 0 else 'D'} {'T' if s > 0 else 'B'}" for s, e, w in lab.tolist()
     ]
-    deg = controller_deg_from_q(q, joint_map(robot.name))
+    deg = controller_deg_from_q(qq, joint_map(robot.name))
     turns = np.floor((deg[:, [0, 3, 5]] + 180.0) / 360.0).astype(int)
     return flags, turns
 

@@ -15,7 +15,12 @@ takes the command packets that answer them:
   possible" drops, with no alarm (measured on a CRX by airo-fanuc: 71-121 ms, overrun 2-5°). A new
   start packet re-arms it.
 * **Limit checks** on every command while motion is possible: joint position outside the model's
-  range (``MOTN-017 Limit error``), joint speed above the data-sheet speed × ``speed_margin``, a data
+  range (``MOTN-017 Limit error``), joint speed above the data-sheet speed × ``speed_margin`` checked
+  in FANUC's joint convention, where the data sheet gives it (FANUC's J3 speed limits FANUC's J3,
+  the forearm angle: ``J3 = q3 + q2`` on the CRX, ``q3 - q2`` on the ARC Mate; speeds from
+  :data:`weldcell.kinematics.safety.CONTROLLER_JOINT_SPEEDS`, whose per-joint box
+  :func:`~weldcell.kinematics.safety.joint_speed_box` is the model's ``qd_max`` the planner
+  uses, so a planned-valid trajectory stays within them), a data
   style other than 0xFFFF (Cartesian data, not emulated) or a version other than the negotiated
   one: alarm (robot status "in error"), the arm holds where it is and motion is not possible until
   :meth:`VirtualFanuc.reset`.
@@ -156,6 +161,7 @@ class VirtualFanuc:
 
     def __init__(self, config: VirtualFanucConfig | None = None) -> None:
         from weldcell.kinematics import load_robot
+        from weldcell.kinematics.safety import controller_joint_speeds
 
         self.config = cfg = config or VirtualFanucConfig()
         self._model = load_robot(cfg.robot)
@@ -173,7 +179,12 @@ class VirtualFanuc:
         self._last_received = q0.copy()
         self._lo_deg = controller_deg_from_q(self._model.q_lower, False)
         self._hi_deg = controller_deg_from_q(self._model.q_upper, False)
-        self._vmax_deg = np.degrees(self._model.qd_max) * cfg.speed_margin * self.dt
+        # joint speed limits in FANUC's convention (the data sheet's J3 speed is FANUC's J3 = the
+        # forearm angle, coupled to J2): kinematics.safety is the one source; the model's own
+        # per-joint box (planned against) implies them
+        ctrl = controller_joint_speeds(cfg.robot)
+        v_ctrl = np.asarray(ctrl[1] if ctrl is not None else self._model.qd_max, dtype=np.float64)
+        self._vmax_deg = np.degrees(v_ctrl[: self._n]) * cfg.speed_margin * self.dt
         self._lock = threading.Lock()
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
