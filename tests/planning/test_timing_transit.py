@@ -60,6 +60,47 @@ def test_toppra_through_waypoints_respects_limits() -> None:
     assert np.max(np.abs(qd_fd[1:-1] - qd[1:-1])) < 0.05
 
 
+def _toppra_reference(way: np.ndarray, vmax: np.ndarray, amax: np.ndarray, dt: float) -> tuple:
+    """toppra used the documented way: automatic grid, ``compute_trajectory``, its own evaluation."""
+    from weldcell.planning._toppra_import import import_toppra
+
+    ta, algo, constraint = import_toppra()
+    chord = np.r_[0.0, np.cumsum(np.linalg.norm(np.diff(way, axis=0), axis=1))]
+    path = ta.SplineInterpolator(chord / chord[-1], way, bc_type="clamped")
+    inst = algo.TOPPRA(
+        [
+            constraint.JointVelocityConstraint(np.stack([-vmax, vmax], 1)),
+            constraint.JointAccelerationConstraint(np.stack([-amax, amax], 1)),
+        ],
+        path,
+        parametrizer="ParametrizeConstAccel",
+        gridpt_min_nb_points=max(100, 20 * len(way)),
+    )
+    traj = inst.compute_trajectory(0.0, 0.0)
+    t = np.minimum(np.arange(int(np.ceil(traj.duration / dt - 1e-9)) + 1) * dt, traj.duration)
+    return traj.duration, traj(t), traj(t, 1), traj(t, 2)
+
+
+@pytest.mark.parametrize("name", ["ur3e", "ur16e", "kr6_r900", "crx10ial"])
+def test_toppra_through_equals_toppra_called_directly(name: str) -> None:
+    """The numpy glue around toppra's solve gives toppra's own trajectory (grid, timing, samples)."""
+    robot = load_robot(name)
+    rng = np.random.default_rng(len(name))
+    for _ in range(3):
+        way = np.cumsum(rng.normal(0.0, 0.4, (int(rng.integers(2, 8)), robot.n_joints)), axis=0)
+        f = float(rng.uniform(0.2, 1.0))
+        vmax, amax = np.asarray(robot.qd_max) * f, np.asarray(robot.qdd_max) * f
+        q, qd, qdd = toppra_through(way, vmax, amax, 0.002)
+        duration, q_r, qd_r, qdd_r = _toppra_reference(way, vmax, amax, 0.002)
+        assert len(q) == len(q_r) == int(np.ceil(duration / 0.002 - 1e-9)) + 1
+        np.testing.assert_allclose(q[:-1], q_r[:-1], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(qd[:-1], qd_r[:-1], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(qdd[:-1], qdd_r[:-1], rtol=0, atol=1e-9)
+        np.testing.assert_allclose(q[-1], way[-1], atol=1e-12)
+        # toppra keeps the limits at its grid points; between them the spline may exceed them a little
+        assert np.all(np.abs(qd) <= vmax * 1.02) and np.all(np.abs(qdd) <= amax * 1.05)
+
+
 def _box(name: str, size: tuple[float, float, float], xyz: tuple[float, float, float]) -> SimpleNamespace:
     return SimpleNamespace(
         name=name,
