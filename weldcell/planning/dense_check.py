@@ -50,7 +50,7 @@ def dense_free(checker: CollisionChecker, q: npt.ArrayLike, stride: int = STRIDE
     query = getattr(checker, "query", None)
     req_fn = getattr(checker, "max_requirement", None)
     M = Q.shape[0]
-    if coef_fn is None or query is None or req_fn is None or stride < 2 or M < 2 * stride:
+    if coef_fn is None or query is None or req_fn is None or stride < 2 or 2 * stride > M:
         return np.asarray(checker.check(Q), dtype=np.bool_)
     coef = 2.0 * np.asarray(coef_fn(), dtype=np.float64)
     anchors = np.arange(0, M, stride)
