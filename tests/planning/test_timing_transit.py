@@ -272,3 +272,38 @@ def test_straight_moves_are_checked_between_samples(ur5e_wall: tuple) -> None:
     assert segment_free(checker, HOME, q2, resolution=10.0)
     coef = checker.motion_coefficients()
     assert coef.shape == (robot.n_joints,) and np.all(coef > 0.0) and coef[0] >= coef[-1]
+
+
+def test_batched_motion_validator_plans_what_ompls_default_plans(
+    ur5e_wall: tuple, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same states checked, same answers, same validity-check count: the same seeded search result."""
+    from weldcell.planning import transit
+
+    robot, _, checker = ur5e_wall
+    q0 = np.array([0.9, -0.8, 1.0, -1.8, -1.57, 0.0])
+    q1 = np.array([-0.9, -0.8, 1.0, -1.8, -1.57, 0.0])
+    calls: list[int] = []
+    original_check = checker.check
+
+    def counting_check(q: np.ndarray) -> np.ndarray:
+        calls.append(len(np.atleast_2d(q)))
+        return original_check(q)
+
+    monkeypatch.setattr(checker, "check", counting_check)
+    monkeypatch.setattr(checker, "is_free", lambda q: bool(counting_check(np.atleast_2d(q))[0]))
+    results = {}
+    for mode in ("batched", "default"):
+        if mode == "default":
+            monkeypatch.setattr(
+                transit, "_batched_motion_validator", lambda _ob, si, *_: si.getMotionValidator()
+            )
+        calls.clear()
+        paths = [transit._ompl_path(robot, checker, q0, q1, TransitOptions(seed=s)) for s in (3, 11)]
+        results[mode] = (paths, len(calls), sum(calls))
+    (p_b, n_b, states_b), (p_d, n_d, states_d) = results["batched"], results["default"]
+    for a, b in zip(p_b, p_d, strict=True):
+        assert a is not None and b is not None and len(a) > 2
+        np.testing.assert_array_equal(a, b)
+    assert n_b < n_d / 3  # far fewer checker calls: whole edges at once
+    assert states_b >= states_d  # (it checks whole edges, also past a first invalid state)
