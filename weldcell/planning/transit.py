@@ -275,7 +275,7 @@ def _batched_motion_validator(ob: Any, si: Any, checker: CollisionChecker, check
     default = si.getMotionValidator()  # ompl's DiscreteMotionValidator, set up by SpaceInformation
 
     class _Batched(ob.MotionValidator):  # type: ignore[misc,name-defined]
-        def checkMotion(self, s1: Any, s2: Any, *last_valid: Any) -> bool:  # noqa: N802 - ompl's name
+        def checkMotion(self, s1: Any, s2: Any, *last_valid: Any) -> bool:  # ompl's method name
             if last_valid:
                 return bool(default.checkMotion(s1, s2, *last_valid))
             nd = int(space.validSegmentCount(s1, s2))
