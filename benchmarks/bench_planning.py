@@ -260,6 +260,54 @@ def bench_transit_timing(repeats: int) -> None:
         print(f"   {label}: {a:.1f} ms per 1,000 samples ({m} samples); library called directly {b:.1f} ms")
 
 
+def bench_ompl_motion(repeats: int) -> None:
+    """An ompl transit search with the batched motion validator against ompl's default, same run."""
+    import ompl.base as ob  # noqa: F401 - fail early when ompl is missing
+
+    from weldcell.planning import transit
+    from weldcell.planning.transit import TransitOptions
+
+    robot = load_robot("ur5e")
+    cell = SimpleNamespace(
+        T_world_base=np.eye(4),
+        clearance=0.01,
+        bodies=(
+            _box("table", "table", (1.5, 1.5, 0.04), (0.3, 0.0, -0.05)),
+            _box("wall", "obstacle", (0.05, 0.4, 0.6), (-0.65, 0.0, 0.3)),
+        ),
+    )
+    checker = CapsuleCollisionChecker(robot, None, cell)  # type: ignore[arg-type]
+    # from one side of the wall to the other: the straight joint line is blocked
+    q0 = np.array([0.9, -0.8, 1.0, -1.8, -1.57, 0.0])
+    q1 = np.array([-0.9, -0.8, 1.0, -1.8, -1.57, 0.0])
+    seeds = range(1, 9)
+    batched = transit._batched_motion_validator
+
+    def ompl_default(_ob: object, si: object, *_: object) -> object:
+        return si.getMotionValidator()  # type: ignore[attr-defined]
+
+    def run() -> list:  # type: ignore[type-arg]
+        return [transit._ompl_path(robot, checker, q0, q1, TransitOptions(seed=s)) for s in seeds]
+
+    run()  # warm-up: ompl import, kernels
+    t_b = min(_time(run, repeats, time.process_time))
+    paths_b = run()
+    transit._batched_motion_validator = ompl_default  # type: ignore[assignment]
+    try:
+        t_d = min(_time(run, repeats, time.process_time))
+        paths_d = run()
+    finally:
+        transit._batched_motion_validator = batched  # type: ignore[assignment]
+    pairs = zip(paths_b, paths_d, strict=True)
+    same = all(a is not None and b is not None and np.array_equal(a, b) for a, b in pairs)
+    print("== ompl RRT-Connect + simplifier around a wall (UR5e), 8 seeded searches")
+    print(
+        f"   batched motion validator: {t_b / len(seeds) * 1e3:.1f} ms CPU per search; ompl's default "
+        f"(one state per callback): {t_d / len(seeds) * 1e3:.1f} ms; ratio {t_d / t_b:.1f}x; "
+        f"same paths: {same}"
+    )
+
+
 def _plan_timed(path: Path) -> tuple[object, float, float]:
     from weldcell.planning import plan_program
     from weldcell.program import load_program
@@ -353,6 +401,7 @@ def main() -> None:
     bench_seam(3 if args.quick else 10)
     bench_checker(20_000 if args.quick else 200_000, 300 if args.quick else 2000)
     bench_transit_timing(3 if args.quick else 10)
+    bench_ompl_motion(1 if args.quick else 3)
     if args.programs:
         bench_programs()
     if args.scaling:
