@@ -274,7 +274,7 @@ def _batched_motion_validator(ob: Any, si: Any, checker: CollisionChecker, check
     n = space.getDimension()
     default = si.getMotionValidator()  # ompl's DiscreteMotionValidator, set up by SpaceInformation
 
-    class _Batched(ob.MotionValidator):  # type: ignore[misc,name-defined]
+    class _Batched(ob.MotionValidator):
         def checkMotion(self, s1: Any, s2: Any, *last_valid: Any) -> bool:  # ompl's method name
             if last_valid:
                 return bool(default.checkMotion(s1, s2, *last_valid))
