@@ -12,7 +12,8 @@ radian of joint j), so a capsule moves by at most the sum and a pair distance (c
 once, capsule to capsule: twice) changes by at most twice that. ``lb`` is a lower bound of the
 anchor's slack (smallest distance less requirement over all pairs): the query's slack is exact only
 below its saturation value ``cap``; a pair culled above it is farther than ``cap`` but may need up
-to the largest requirement, so ``lb = min(slack, distance - max requirement)``. Every sample not
+to the largest requirement, so ``lb = min(slack, cap - max requirement)`` (the anchors are
+queried with ``cap = 1 cm + max requirement``). Every sample not
 proven free this way is checked exactly, so the flags are those of ``checker.check`` (the test
 compares them on random paths).
 """
@@ -27,7 +28,7 @@ from weldcell.planning.collision import CollisionChecker
 NDArrayF = npt.NDArray[np.float64]
 
 STRIDE = 16  # samples per anchor
-_CAP = 0.01  # [m] slack is exact below this at the anchors (a smaller cap culls more pairs)
+_CAP = 0.01  # [m] slack is exact below this (plus the largest requirement) at the anchors
 _TOL = 1e-9  # [m] rounding allowance of the bound
 
 
@@ -54,8 +55,9 @@ def dense_free(checker: CollisionChecker, q: npt.ArrayLike, stride: int = STRIDE
         return np.asarray(checker.check(Q), dtype=np.bool_)
     coef = 2.0 * np.asarray(coef_fn(), dtype=np.float64)
     anchors = np.arange(0, M, stride)
-    res = query(Q[anchors], exact_below=_CAP)
-    lb = np.minimum(res.slack, res.distance - float(req_fn()))
+    cap = _CAP + float(req_fn())  # so that culled pairs keep a slack of at least _CAP
+    res = query(Q[anchors], exact_below=cap)
+    lb = np.minimum(res.slack, _CAP)
     # nearest anchor of every sample; a NaN sample or anchor is never proven (NaN comparisons fail)
     near = np.minimum((np.arange(M) + stride // 2) // stride, len(anchors) - 1)
     reach = np.abs(Q - Q[anchors[near]]) @ coef
