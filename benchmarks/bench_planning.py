@@ -14,6 +14,9 @@ the CPU time is what the code costs, the wall time what a user waits); note ``up
 3. Transit timing: ms per 1,000 output samples of a rest-to-rest move (ruckig, as the planner
    times straight moves) and of a move through way points (toppra, as the planner times searched
    paths), the peers called directly with the same limits.
+   The dense weld-sample check (``planning/dense_check.py``) against checking every sample, and an
+   ompl RRT-Connect search with the batched motion validator against ompl's default validator
+   (same seeds: the paths must be equal), both in CPU time, same run.
 4. With ``--programs``: warm ``plan_program`` time of every program in ``programs/`` (targets:
    ``box_frame`` ≤ 1.0 s, ``demo_tjoint`` ≤ 0.3 s) and the peak memory of planning
    ``box_frame`` in a fresh process (target ≤ 250 MB).
