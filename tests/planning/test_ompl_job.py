@@ -1,4 +1,4 @@
-"""A job whose transit needs the ompl search: planned with the batched motion validator, as with ompl's own."""
+"""A job whose transit needs the ompl search: the batched motion validator plans as ompl's own does."""
 
 from __future__ import annotations
 
