@@ -14,6 +14,9 @@ the CPU time is what the code costs, the wall time what a user waits); note ``up
 3. Transit timing: ms per 1,000 output samples of a rest-to-rest move (ruckig, as the planner
    times straight moves) and of a move through way points (toppra, as the planner times searched
    paths), the peers called directly with the same limits.
+   The dense weld-sample check (``planning/dense_check.py``) against checking every sample, and an
+   ompl RRT-Connect search with the batched motion validator against ompl's default validator
+   (same seeds: the paths must be equal), both in CPU time, same run.
 4. With ``--programs``: warm ``plan_program`` time of every program in ``programs/`` (targets:
    ``box_frame`` ≤ 1.0 s, ``demo_tjoint`` ≤ 0.3 s) and the peak memory of planning
    ``box_frame`` in a fresh process (target ≤ 250 MB).
@@ -114,6 +117,31 @@ def bench_seam(repeats: int) -> None:
             f"(first call incl. JIT load {warm * 1e3:.0f} ms); path min clearance "
             f"{res.min_clearance * 1e3:.1f} mm"
         )
+
+
+def bench_dense_check(repeats: int) -> None:
+    """The weld-sample collision check: dense path check (anchors + motion bound) against every sample."""
+    from weldcell.planning.dense_check import dense_free
+
+    robot, torch, cell, T, s = seam_case()
+    checker = CapsuleCollisionChecker(robot, torch, cell)
+    home = np.array([0.0, -1.75, 1.75, -1.57, -1.57, 0.0])
+    opts = LadderOptions(rotation_samples=36, coarse_stride=8)
+    res = plan_seam(
+        robot, checker, T, s, torch.T_flange_tcp(), rotation_angles(True, np.pi, opts), opts, q_ref=home
+    )
+    assert isinstance(res, SeamPath), res
+    # the weld's samples: 10 mm/s at 2 ms = 0.02 mm apart (joint path interpolated between way points)
+    fine = np.linspace(0.0, float(s[-1]), round(float(s[-1]) / 2e-5) + 1)
+    Q = np.stack([np.interp(fine, s, res.q[:, j]) for j in range(res.q.shape[1])], axis=1)
+    same = bool(np.array_equal(dense_free(checker, Q), checker.check(Q)))
+    t_dense = min(_time(lambda: dense_free(checker, Q), repeats, time.process_time))
+    t_all = min(_time(lambda: checker.check(Q), repeats, time.process_time))
+    print(f"== weld samples of the 200 mm seam ({len(Q)} samples at 0.02 mm), collision flags")
+    print(
+        f"   dense path check: {t_dense / len(Q) * 1e6:.3f} µs CPU per sample; early-exit check of "
+        f"every sample: {t_all / len(Q) * 1e6:.3f} µs; ratio {t_all / t_dense:.1f}x; same flags: {same}"
+    )
 
 
 def bench_checker(n_configs: int, n_pybullet: int) -> None:
@@ -260,6 +288,54 @@ def bench_transit_timing(repeats: int) -> None:
         print(f"   {label}: {a:.1f} ms per 1,000 samples ({m} samples); library called directly {b:.1f} ms")
 
 
+def bench_ompl_motion(repeats: int) -> None:
+    """An ompl transit search with the batched motion validator against ompl's default, same run."""
+    import ompl.base as ob  # noqa: F401 - fail early when ompl is missing
+
+    from weldcell.planning import transit
+    from weldcell.planning.transit import TransitOptions
+
+    robot = load_robot("ur5e")
+    cell = SimpleNamespace(
+        T_world_base=np.eye(4),
+        clearance=0.01,
+        bodies=(
+            _box("table", "table", (1.5, 1.5, 0.04), (0.3, 0.0, -0.05)),
+            _box("wall", "obstacle", (0.05, 0.4, 0.6), (-0.65, 0.0, 0.3)),
+        ),
+    )
+    checker = CapsuleCollisionChecker(robot, None, cell)  # type: ignore[arg-type]
+    # from one side of the wall to the other: the straight joint line is blocked
+    q0 = np.array([0.9, -0.8, 1.0, -1.8, -1.57, 0.0])
+    q1 = np.array([-0.9, -0.8, 1.0, -1.8, -1.57, 0.0])
+    seeds = range(1, 9)
+    batched = transit._batched_motion_validator
+
+    def ompl_default(_ob: object, si: object, *_: object) -> object:
+        return si.getMotionValidator()  # type: ignore[attr-defined]
+
+    def run() -> list:  # type: ignore[type-arg]
+        return [transit._ompl_path(robot, checker, q0, q1, TransitOptions(seed=s)) for s in seeds]
+
+    run()  # warm-up: ompl import, kernels
+    t_b = min(_time(run, repeats, time.process_time))
+    paths_b = run()
+    transit._batched_motion_validator = ompl_default  # type: ignore[assignment]
+    try:
+        t_d = min(_time(run, repeats, time.process_time))
+        paths_d = run()
+    finally:
+        transit._batched_motion_validator = batched  # type: ignore[assignment]
+    pairs = zip(paths_b, paths_d, strict=True)
+    same = all(a is not None and b is not None and np.array_equal(a, b) for a, b in pairs)
+    print("== ompl RRT-Connect + simplifier around a wall (UR5e), 8 seeded searches")
+    print(
+        f"   batched motion validator: {t_b / len(seeds) * 1e3:.1f} ms CPU per search; ompl's default "
+        f"(one state per callback): {t_d / len(seeds) * 1e3:.1f} ms; ratio {t_d / t_b:.1f}x; "
+        f"same paths: {same}"
+    )
+
+
 def _plan_timed(path: Path) -> tuple[object, float, float]:
     from weldcell.planning import plan_program
     from weldcell.program import load_program
@@ -352,7 +428,9 @@ def main() -> None:
     args = ap.parse_args()
     bench_seam(3 if args.quick else 10)
     bench_checker(20_000 if args.quick else 200_000, 300 if args.quick else 2000)
+    bench_dense_check(3 if args.quick else 10)
     bench_transit_timing(3 if args.quick else 10)
+    bench_ompl_motion(1 if args.quick else 3)
     if args.programs:
         bench_programs()
     if args.scaling:

@@ -60,6 +60,47 @@ def test_toppra_through_waypoints_respects_limits() -> None:
     assert np.max(np.abs(qd_fd[1:-1] - qd[1:-1])) < 0.05
 
 
+def _toppra_reference(way: np.ndarray, vmax: np.ndarray, amax: np.ndarray, dt: float) -> tuple:
+    """toppra used the documented way: automatic grid, ``compute_trajectory``, its own evaluation."""
+    from weldcell.planning._toppra_import import import_toppra
+
+    ta, algo, constraint = import_toppra()
+    chord = np.r_[0.0, np.cumsum(np.linalg.norm(np.diff(way, axis=0), axis=1))]
+    path = ta.SplineInterpolator(chord / chord[-1], way, bc_type="clamped")
+    inst = algo.TOPPRA(
+        [
+            constraint.JointVelocityConstraint(np.stack([-vmax, vmax], 1)),
+            constraint.JointAccelerationConstraint(np.stack([-amax, amax], 1)),
+        ],
+        path,
+        parametrizer="ParametrizeConstAccel",
+        gridpt_min_nb_points=max(100, 20 * len(way)),
+    )
+    traj = inst.compute_trajectory(0.0, 0.0)
+    t = np.minimum(np.arange(int(np.ceil(traj.duration / dt - 1e-9)) + 1) * dt, traj.duration)
+    return traj.duration, traj(t), traj(t, 1), traj(t, 2)
+
+
+@pytest.mark.parametrize("name", ["ur3e", "ur16e", "kr6_r900", "crx10ial"])
+def test_toppra_through_equals_toppra_called_directly(name: str) -> None:
+    """The numpy glue around toppra's solve gives toppra's own trajectory (grid, timing, samples)."""
+    robot = load_robot(name)
+    rng = np.random.default_rng(len(name))
+    for _ in range(3):
+        way = np.cumsum(rng.normal(0.0, 0.4, (int(rng.integers(2, 8)), robot.n_joints)), axis=0)
+        f = float(rng.uniform(0.2, 1.0))
+        vmax, amax = np.asarray(robot.qd_max) * f, np.asarray(robot.qdd_max) * f
+        q, qd, qdd = toppra_through(way, vmax, amax, 0.002)
+        duration, q_r, qd_r, qdd_r = _toppra_reference(way, vmax, amax, 0.002)
+        assert len(q) == len(q_r) == int(np.ceil(duration / 0.002 - 1e-9)) + 1
+        np.testing.assert_allclose(q[:-1], q_r[:-1], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(qd[:-1], qd_r[:-1], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(qdd[:-1], qdd_r[:-1], rtol=0, atol=1e-9)
+        np.testing.assert_allclose(q[-1], way[-1], atol=1e-12)
+        # toppra keeps the limits at its grid points; between them the spline may exceed them a little
+        assert np.all(np.abs(qd) <= vmax * 1.02) and np.all(np.abs(qdd) <= amax * 1.05)
+
+
 def _box(name: str, size: tuple[float, float, float], xyz: tuple[float, float, float]) -> SimpleNamespace:
     return SimpleNamespace(
         name=name,
@@ -231,3 +272,38 @@ def test_straight_moves_are_checked_between_samples(ur5e_wall: tuple) -> None:
     assert segment_free(checker, HOME, q2, resolution=10.0)
     coef = checker.motion_coefficients()
     assert coef.shape == (robot.n_joints,) and np.all(coef > 0.0) and coef[0] >= coef[-1]
+
+
+def test_batched_motion_validator_plans_what_ompls_default_plans(
+    ur5e_wall: tuple, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same states checked, same answers, same validity-check count: the same seeded search result."""
+    from weldcell.planning import transit
+
+    robot, _, checker = ur5e_wall
+    q0 = np.array([0.9, -0.8, 1.0, -1.8, -1.57, 0.0])
+    q1 = np.array([-0.9, -0.8, 1.0, -1.8, -1.57, 0.0])
+    calls: list[int] = []
+    original_check = checker.check
+
+    def counting_check(q: np.ndarray) -> np.ndarray:
+        calls.append(len(np.atleast_2d(q)))
+        return original_check(q)
+
+    monkeypatch.setattr(checker, "check", counting_check)
+    monkeypatch.setattr(checker, "is_free", lambda q: bool(counting_check(np.atleast_2d(q))[0]))
+    results = {}
+    for mode in ("batched", "default"):
+        if mode == "default":
+            monkeypatch.setattr(
+                transit, "_batched_motion_validator", lambda _ob, si, *_: si.getMotionValidator()
+            )
+        calls.clear()
+        paths = [transit._ompl_path(robot, checker, q0, q1, TransitOptions(seed=s)) for s in (3, 11)]
+        results[mode] = (paths, len(calls), sum(calls))
+    (p_b, n_b, states_b), (p_d, n_d, states_d) = results["batched"], results["default"]
+    for a, b in zip(p_b, p_d, strict=True):
+        assert a is not None and b is not None and len(a) > 2
+        np.testing.assert_array_equal(a, b)
+    assert n_b < n_d / 3  # far fewer checker calls: whole edges at once
+    assert states_b >= states_d  # (it checks whole edges, also past a first invalid state)

@@ -421,6 +421,16 @@ class CapsuleCollisionChecker:
         self._motion_coef = coef
         return coef
 
+    def max_requirement(self) -> float:
+        """The largest required distance [m] of any pair (0 without pairs).
+
+        A slack from :meth:`query` is exact only below its saturation value; a pair culled there is
+        farther than that value but may need up to this much, so ``min(slack, value - this)``
+        bounds the true slack from below (:mod:`weldcell.planning.dense_check`, ``motion_free``).
+        """
+        req = np.concatenate([self._env[2], self._self[2], self._mesh_env[2]])
+        return float(req.max()) if req.size else 0.0
+
     # --- queries ---------------------------------------------------------------------------------
     def is_free(self, q: npt.ArrayLike) -> bool:
         """Fast single-configuration check, q (n,) [rad] (for sampling planners calling per state)."""

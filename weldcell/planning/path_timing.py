@@ -74,7 +74,18 @@ def motion_free(checker: CollisionChecker, Q: npt.ArrayLike) -> bool:
     if coef_fn is None or query is None:
         return bool(np.all(checker.check(Qa)))
     coef = 2.0 * np.asarray(coef_fn(), dtype=np.float64)
-    slack = query(Qa, exact_below=_SLACK_CAP).slack
+    req_fn = getattr(checker, "max_requirement", None)
+    max_req = float(req_fn()) if req_fn is not None else 0.0
+
+    def slack_bound(Q: NDArrayF) -> NDArrayF:
+        # The query's slack is saturated at the cap: a pair culled there is farther than the cap
+        # but may need up to the largest requirement, so its slack is only known to exceed
+        # cap - max_req. -inf marks a configuration in collision.
+        slack = query(Q, exact_below=_SLACK_CAP).slack
+        bound = np.maximum(np.minimum(slack, _SLACK_CAP - max_req), 0.0)
+        return np.asarray(np.where(slack < 0.0, -np.inf, bound), dtype=np.float64)
+
+    slack = slack_bound(Qa)
     if np.any(slack < 0.0):
         return False
     a, b, sa, sb = Qa[:-1], Qa[1:], slack[:-1], slack[1:]
@@ -85,7 +96,7 @@ def motion_free(checker: CollisionChecker, Q: npt.ArrayLike) -> bool:
             return True
         a, b, sa, sb = a[open_], b[open_], sa[open_], sb[open_]
         mid = 0.5 * (a + b)
-        sm = query(mid, exact_below=_SLACK_CAP).slack
+        sm = slack_bound(mid)
         if np.any(sm < 0.0):
             return False
         a, b = np.concatenate([a, mid]), np.concatenate([mid, b])

@@ -669,10 +669,14 @@ def plan_program(
                     and _tour_cost(robot, home, picked2, opts.configuration_change_cost) < cost
                 ):
                     sequence, picked = seq2, picked2
+                del again, picked2  # the order not taken: released before the timeline is built
         chosen = list(picked)
     # the reports describe what is welded: the chosen configuration of every segment
     reports = [_report(segments[k], c, opts.dt) for (k, _rev), c in zip(sequence, chosen, strict=True)]
     # ---- assemble the timeline
+    # only the chosen segments are welded: the other directions and configurations planned above
+    # are released first (their weld samples were a third of the memory peak of planning, issue #14)
+    planned.clear()
     notify(0.85, "transit moves")
     limits = speed_limits_for_cell(cell)
     spans: list[MoveSpan] = []

@@ -21,6 +21,7 @@ from scipy.interpolate import CubicSpline
 from scipy.spatial.transform import Rotation, RotationSpline
 
 from weldcell.planning._ladder_kernels import nearest_branch
+from weldcell.planning.dense_check import dense_free
 from weldcell.planning.seam import (
     SeamFailure,
     nearest_equivalent,
@@ -266,7 +267,8 @@ def _weld_try(
             f"(needs {MIN_SINGULARITY})"
         )
         return _fail("singularity", seg, s, int(bad[0]), int(bad[-1]), "", what), False
-    free = checker.check(q)  # early-exit check; the exact query only to explain a collision
+    # most samples proven free from their neighbours' slack; the exact query only to explain a collision
+    free = dense_free(checker, q)
     if not np.all(free):
         res = checker.query(q) if hasattr(checker, "query") else None
         bad = np.flatnonzero(~free)
