@@ -38,6 +38,7 @@ class PositionerFault(enum.IntEnum):
     POSITION_LIMIT = 4  # set-point outside the axis's travel
     OVERACCELERATION = 5  # set-points ask for more than the axis's maximum acceleration
     STALE_SETPOINT = 6  # set-point time stamp not increasing
+    BUFFER_OVERFLOW = 7  # timed mode: more set-points ahead than the device buffers
 
     def describe(self) -> str:
         """A sentence for messages."""
@@ -49,6 +50,7 @@ class PositionerFault(enum.IntEnum):
             4: "position limit: a set-point outside the axis's travel",
             5: "over-acceleration: the set-points ask for more than the axis's maximum acceleration",
             6: "stale set-point: its time stamp did not advance",
+            7: "buffer overflow: more timed set-points ahead than the device holds",
         }[int(self)]
 
 
@@ -106,6 +108,12 @@ class PositionerStatus:
         t_setpoint: Trajectory time [s] stamped on that set-point.
         q: Actual positions [rad or m], shape (k,).
         qd: Actual velocities [rad/s or m/s], shape (k,).
+        t_exec: Trajectory time [s] the drive executes at ``device_time`` (timed mode), else the
+            time stamp of the set-point acting.
+        device_time: The device's clock (the host's ``time.monotonic()`` for the virtual device) when
+            the status was taken [s].
+        timed: The device runs a timed (buffered) stream.
+        running: Timed mode with its time base set (trajectory time advancing).
     """
 
     enabled: bool
@@ -115,6 +123,10 @@ class PositionerStatus:
     t_setpoint: float
     q: NDArrayF
     qd: NDArrayF
+    t_exec: float = 0.0
+    device_time: float = 0.0
+    timed: bool = False
+    running: bool = False
 
     def describe_fault(self, specs: tuple[AxisSpec, ...]) -> str:
         """The fault as a sentence naming the axis."""
@@ -153,7 +165,13 @@ class PositionerPort(Protocol):
         """Stop servo control (brakes on)."""
 
     def send_setpoint(
-        self, q: NDArrayF, t_traj: float, counter: int, timeout: float | None = 0.05
+        self,
+        q: NDArrayF,
+        t_traj: float,
+        counter: int,
+        timeout: float | None = 0.05,
+        *,
+        t_base: float | None = None,
     ) -> PositionerStatus:
         """Send one set-point and read the status back in the same exchange.
 
@@ -162,6 +180,10 @@ class PositionerPort(Protocol):
             t_traj: Trajectory time [s] of the sample the set-point belongs to.
             counter: Cycle counter (16 bit, wraps) the device echoes once it applied the set-point.
             timeout: Longest wait for the answer [s].
+            t_base: None: a direct set-point (applied on arrival). Else timed mode: the set-point is
+                buffered and executed when the device clock reaches ``t_base + t_traj``; ``t_base``
+                is the instant [s] of trajectory time 0 on ``time.monotonic()`` (0: not known yet,
+                hold the first set-point). Leaving timed mode (a direct set-point) holds.
         """
 
 

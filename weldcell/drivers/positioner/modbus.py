@@ -151,6 +151,12 @@ class ModbusPositioner:
             t_setpoint=reg.time_from_words(words[reg.T_APPLIED_US - base : reg.T_APPLIED_US - base + 2]),
             q=reg.i32_from_words(words[reg.ACTUAL - base : reg.ACTUAL - base + 2 * k]),
             qd=reg.i32_from_words(words[reg.VELOCITY - base : reg.VELOCITY - base + 2 * k]),
+            t_exec=reg.time_from_words(words[reg.T_EXEC_US - base : reg.T_EXEC_US - base + 2]),
+            device_time=reg.u64_time_from_words(
+                words[reg.DEVICE_TIME_US - base : reg.DEVICE_TIME_US - base + 4]
+            ),
+            timed=bool(st & reg.ST_TIMED),
+            running=bool(st & reg.ST_RUNNING),
         )
 
     def status(self, timeout: float | None = 1.0) -> PositionerStatus:
@@ -197,7 +203,13 @@ class ModbusPositioner:
         return self._write_control(0, "disable")
 
     def send_setpoint(
-        self, q: NDArrayF, t_traj: float, counter: int, timeout: float | None = 0.05
+        self,
+        q: NDArrayF,
+        t_traj: float,
+        counter: int,
+        timeout: float | None = 0.05,
+        *,
+        t_base: float | None = None,
     ) -> PositionerStatus:
         """One cycle: write the set-point (FC 23) and read the status back.
 
@@ -206,18 +218,23 @@ class ModbusPositioner:
             t_traj: Time stamp [s] of the set-point (increasing while enabled).
             counter: Cycle counter (wraps at 65536).
             timeout: Unused by the pymodbus client beyond its connect-time setting [s].
+            t_base: None: direct set-point; else timed mode with this time base [s] on
+                ``time.monotonic()`` (0: not known yet), see
+                :meth:`~weldcell.drivers.positioner.base.PositionerPort.send_setpoint`.
         """
         client = self._client
         if client is None:
             raise DriverConnectionError(f"positioner {self.name}: not connected")
+        control = self._control | reg.CTRL_TIMED if t_base is not None else self._control & ~reg.CTRL_TIMED
         values = [
-            self._control,
+            control,
             counter & 0xFFFF,
             *reg.words_from_time(t_traj),
             round(self.watchdog * 1000),
             0,
         ]
-        values += reg.words_from_i32(q)
+        values += reg.words_from_i32(np.pad(np.asarray(q, dtype=np.float64), (0, reg.MAX_AXES - len(q))))
+        values += reg.words_from_u64_time(t_base or 0.0)
         words = self._call(
             "send the set-point",
             client.readwrite_registers,
