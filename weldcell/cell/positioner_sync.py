@@ -180,8 +180,9 @@ def _stats(
     )
 
 
-#: Set-points streamed in one cycle at most (each is a round trip; the look-ahead fills over cycles).
-_BURST = 12
+#: Timed batches streamed in one cycle at most (each is a round trip of up to ``batch_size``
+#: set-points; the look-ahead fills over cycles).
+_BURST = 8
 
 
 class _Follow:
@@ -436,13 +437,21 @@ class PositionerSync:
                 log.error("robot stop after a positioner fault not delivered: %s", err)
 
     def _exchange(
-        self, q: NDArrayF, stamp: float, t_base: float | None, handle: object | None
+        self,
+        q: NDArrayF,
+        stamp: float | NDArrayF,
+        t_base: float | None,
+        handle: object | None,
     ) -> tuple[PositionerStatus, float] | None:
-        """One set-point exchange; None (and the fault latched) when the link or the device failed."""
+        """One exchange: a direct set-point (``t_base`` None) or a timed batch (``q`` shape (n, k),
+        ``stamp`` shape (n,)); None (and the fault latched) when the link or the device failed."""
         self._counter = (self._counter + 1) & 0xFFFF
         w0 = time.monotonic()
         try:
-            st = self.port.send_setpoint(q, stamp, self._counter, t_base=t_base)
+            if t_base is None:
+                st = self.port.send_setpoint(q, float(stamp), self._counter)
+            else:
+                st = self.port.send_timed(q, np.atleast_1d(stamp), self._counter, t_base)
         except DriverError as err:
             self._trip(f"positioner {self.name}: link lost ({err}); robot and arc stopped", handle)
             return None
@@ -496,18 +505,23 @@ class PositionerSync:
         now = time.monotonic()
         horizon = f.robot_time_at(now, running) + self.config.lookahead
         results: list[tuple[PositionerStatus, float]] = []
-        for _ in range(_BURST):  # a burst catches up after a stall (bounded: the cycle must end)
+        size = max(1, int(self.port.batch_size))
+        for _ in range(_BURST):  # batches catch up after a stall (bounded: the cycle must end)
             if f.k_next > f.last or f.k_next * f.dt > horizon:
                 break
             f.take_reports()  # the time base as fresh as the robot's reports
-            f.sent = f.next_setpoint()
-            r = self._exchange(f.sent[0], f.sent[1], f.t_base, handle)
+            batch = [f.next_setpoint()]
+            while len(batch) < size and f.k_next <= f.last and f.k_next * f.dt <= horizon:
+                batch.append(f.next_setpoint())
+            f.sent = batch[-1]
+            q = np.array([b[0] for b in batch])
+            r = self._exchange(q, np.array([b[1] for b in batch]), f.t_base, handle)
             if r is None:
                 return
             results.append(r)
         if not results:  # all streamed ahead: a keep-alive (not buffered twice) reads the status
             assert f.sent is not None  # mypy: the first cycle streams the first sample
-            r = self._exchange(f.sent[0], f.sent[1], f.t_base, handle)
+            r = self._exchange(f.sent[0][None], np.array([f.sent[1]]), f.t_base, handle)
             if r is None:
                 return
             results.append(r)

@@ -165,26 +165,44 @@ class PositionerPort(Protocol):
         """Stop servo control (brakes on)."""
 
     def send_setpoint(
-        self,
-        q: NDArrayF,
-        t_traj: float,
-        counter: int,
-        timeout: float | None = 0.05,
-        *,
-        t_base: float | None = None,
+        self, q: NDArrayF, t_traj: float, counter: int, timeout: float | None = 0.05
     ) -> PositionerStatus:
-        """Send one set-point and read the status back in the same exchange.
+        """Send one direct set-point (applied on arrival) and read the status back in the same
+        exchange. Leaves timed mode (the drive holds where its timed stream had brought it).
 
         Args:
             q: Set-point positions [rad or m], shape (k,).
             t_traj: Trajectory time [s] of the sample the set-point belongs to.
             counter: Cycle counter (16 bit, wraps) the device echoes once it applied the set-point.
             timeout: Longest wait for the answer [s].
-            t_base: None: a direct set-point (applied on arrival). Else timed mode: the set-point is
-                buffered and executed when the device clock reaches ``t_base + t_traj``; ``t_base``
-                is the instant [s] of trajectory time 0 on ``time.monotonic()`` (0: not known yet,
-                hold the first set-point). Leaving timed mode (a direct set-point) holds.
         """
+
+    def send_timed(
+        self,
+        q: NDArrayF,
+        t_traj: NDArrayF,
+        counter: int,
+        t_base: float,
+        timeout: float | None = 0.05,
+    ) -> PositionerStatus:
+        """Send a batch of timed set-points to the device's buffer and read the status back.
+
+        The device executes trajectory time ``now - t_base`` on its own clock, interpolating its
+        buffer; the first batch after direct set-points starts a new stream (empty buffer).
+
+        Args:
+            q: Set-point positions [rad or m], shape (n, k), n ≤ :attr:`batch_size`.
+            t_traj: Their trajectory times [s], shape (n,), increasing (a repeat of the newest is a
+                keep-alive, not buffered twice).
+            counter: Cycle counter (16 bit, wraps).
+            t_base: The instant [s] on ``time.monotonic()`` of trajectory time 0 (0: not known yet:
+                hold the stream's first set-point).
+            timeout: Longest wait for the answer [s].
+        """
+
+    @property
+    def batch_size(self) -> int:
+        """Most timed set-points one :meth:`send_timed` carries."""
 
 
 def check_axes_match(external: ExternalAxes, specs: tuple[AxisSpec, ...], device: str) -> None:

@@ -18,6 +18,15 @@ Command block (written by the cell)::
     18-21    T_BASE_US      timed mode: the instant trajectory time 0 is executed, on the host's
                             CLOCK_MONOTONIC [µs] (u64); 0: not started (hold the first set-point)
 
+Timed batch block (written by the cell; one FC 23 writes it and reads the status block)::
+
+    208      B_CONTROL      as CONTROL; the batch's set-points are timed ones (bit 2 is implied)
+    209      B_COUNTER      cycle counter, echoed in COUNTER_ECHO
+    210-213  B_T_BASE_US    as T_BASE_US
+    214      B_WATCHDOG_MS  as WATCHDOG_MS
+    215      B_COUNT        n, the set-points that follow (1 … 121 words in all)
+    216+j*(2+2k)            set-point j: trajectory time [µs] (u32), then k axis positions (i32)
+
 Timed mode (``CTRL_TIMED``): set-points are not applied on arrival but buffered (up to
 ``BUFFER_SIZE``, ahead of time); on each tick the drive executes trajectory time
 ``now - T_BASE`` by interpolating the buffer linearly, on its own clock. The cell streams ahead
@@ -84,6 +93,17 @@ T_EXEC_US = VELOCITY + 2 * MAX_AXES  # 62
 DEVICE_TIME_US = T_EXEC_US + 2  # 64
 STATUS_END = DEVICE_TIME_US + 4  # 68
 
+BATCH = 208
+B_CONTROL = BATCH
+B_COUNTER = BATCH + 1
+B_T_BASE_US = BATCH + 2
+B_WATCHDOG_MS = BATCH + 6
+B_COUNT = BATCH + 7
+B_ENTRIES = BATCH + 8
+#: Longest write of one Modbus request (FC 23: 121 registers).
+MAX_WRITE = 121
+BATCH_END = BATCH + MAX_WRITE  # 329
+
 N_AXES = 80
 VERSION = 81
 AXIS_INFO = 82
@@ -147,6 +167,11 @@ def words_from_time(t: float) -> list[int]:
 def time_from_words(words: Sequence[int]) -> float:
     """Two words (high first) of a u32 µs count -> time [s]."""
     return ((int(words[0]) << 16) | int(words[1])) * SCALE
+
+
+def batch_capacity(k: int) -> int:
+    """Set-points of ``k`` axes one timed batch write carries."""
+    return (MAX_WRITE - (B_ENTRIES - BATCH)) // (2 + 2 * k)
 
 
 def words_from_u64_time(t: float) -> list[int]:

@@ -154,9 +154,13 @@ class ServoAxes:
         """Apply a write of ``values`` at ``address`` (FC 6, 16 or the write half of 23)."""
         self.step(now)
         end = address + len(values)
+        if address == reg.BATCH and reg.B_ENTRIES <= end <= reg.BATCH_END:
+            self._apply_batch([int(v) & 0xFFFF for v in values], now)
+            return
         if address < 0 or end > reg.COMMAND_END:
             raise InvalidValueError(
-                f"write {address}..{end - 1}: only the command block 0..{reg.COMMAND_END - 1}"
+                f"write {address}..{end - 1}: only the command block 0..{reg.COMMAND_END - 1} "
+                f"or a timed batch from {reg.BATCH}"
             )
         self._regs[address:end] = [int(v) & 0xFFFF for v in values]
         if address <= reg.WATCHDOG_MS < end:
@@ -222,12 +226,36 @@ class ServoAxes:
         self._sp_stamp, self._sp_wall, self._act_wall = None, now, now
         self._pending.clear()
 
-    def _apply_setpoint(self, now: float) -> None:
+    def _apply_batch(self, words: list[int], now: float) -> None:
+        """A timed batch write (``registers.BATCH``): control, counter, time base, watchdog, then
+        ``B_COUNT`` set-points (trajectory time, positions), each taken as a timed set-point."""
+        k = len(self.config.axes)
+        n = words[reg.B_COUNT - reg.BATCH]
+        stride = 2 + 2 * k
+        if not 1 <= n <= reg.batch_capacity(k) or len(words) < reg.B_ENTRIES - reg.BATCH + n * stride:
+            raise InvalidValueError(f"timed batch of {n} set-points in {len(words)} words ({k} axes)")
+        ms = words[reg.B_WATCHDOG_MS - reg.BATCH]
+        self.watchdog = ms / 1000.0 if ms else self.config.watchdog
+        self._regs[reg.CONTROL] = words[0] | reg.CTRL_TIMED
+        self._apply_control(self._regs[reg.CONTROL], now)
+        self.t_base = reg.u64_time_from_words(words[2:6])
+        self._regs[reg.COUNTER] = words[1]
+        base = reg.B_ENTRIES - reg.BATCH
+        for j in range(n):
+            e = words[base + j * stride : base + (j + 1) * stride]
+            self._apply_setpoint(now, reg.i32_from_words(e[2:]), reg.time_from_words(e[:2]))
+            if self.fault is not PositionerFault.NONE:
+                break
+        if self.enabled:
+            self._target = self._timed_target(self._t_last)[0]
+
+    def _apply_setpoint(self, now: float, sp: NDArrayF | None = None, stamp: float | None = None) -> None:
         if not self.enabled:
             return  # set-points are ignored while disabled (the status says so)
         k = len(self.config.axes)
-        sp = reg.i32_from_words(self._regs[reg.SETPOINT : reg.SETPOINT + 2 * k])
-        stamp = reg.time_from_words(self._regs[reg.T_SETPOINT_US : reg.T_SETPOINT_US + 2])
+        if sp is None or stamp is None:
+            sp = reg.i32_from_words(self._regs[reg.SETPOINT : reg.SETPOINT + 2 * k])
+            stamp = reg.time_from_words(self._regs[reg.T_SETPOINT_US : reg.T_SETPOINT_US + 2])
         out = np.flatnonzero((sp < self._lo - 1e-9) | (sp > self._hi + 1e-9))
         if out.size:
             self._trip(PositionerFault.POSITION_LIMIT, int(out[0]))
