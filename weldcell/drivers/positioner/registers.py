@@ -31,8 +31,7 @@ Timed mode (``CTRL_TIMED``): set-points are not applied on arrival but buffered 
 ``BUFFER_SIZE``, ahead of time); on each tick the drive executes trajectory time
 ``now - T_BASE`` by interpolating the buffer linearly, on its own clock. The cell streams ahead
 of time (look-ahead), so the moment a set-point arrives does not matter; only the shared time base
-does. Underrun (trajectory time past the newest set-point) runs on with its speed for at most the
-watchdog time, then faults (``WATCHDOG``).
+does. Past the newest set-point (the stream's end, or an underrun) the drive holds that set-point.
 
 Status block (read)::
 

@@ -360,11 +360,8 @@ class ServoAxes:
             t1, q1 = buf[1]
             self._seg_v = (q1 - q0) / (t1 - t0)
             return q0 + self._seg_v * (tau - t0), self._seg_v
-        # underrun: past the newest set-point, run on with its speed for at most one watchdog time
-        late = tau - t0
-        if late > self.watchdog:
-            return q0 + self._seg_v * self.watchdog, np.zeros_like(q0)
-        return q0 + self._seg_v * late, self._seg_v
+        # past the newest set-point (the stream's end, or an underrun): hold it, never beyond
+        return q0, np.zeros_like(q0)
 
     def counters(self) -> ServoCounters:
         """What the drive saw so far."""
