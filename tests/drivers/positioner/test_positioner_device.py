@@ -339,7 +339,8 @@ def test_modbus_client_streams_timed_batches(device: VirtualPositioner) -> None:
         pos.enable()
         assert pos.batch_size == 18
         t = np.arange(18) * 0.004
-        q = np.column_stack([0.1 + 0.2 * t, np.full(18, 0.5)])
+        smooth = 0.5 * (1 - np.cos(np.pi * t / t[-1]))  # from rest to rest
+        q = np.column_stack([0.1 + 0.003 * smooth, np.full(18, 0.5)])
         base = time.monotonic() + 0.02
         st = pos.send_timed(q, t, 1, base)
         assert st.timed and st.running and st.enabled
@@ -347,7 +348,7 @@ def test_modbus_client_streams_timed_batches(device: VirtualPositioner) -> None:
         st = pos.send_timed(q[-1:], t[-1:], 2, base)  # keep-alive
         assert st.t_exec > t[-1] + 0.1  # trajectory time runs on the device clock
         assert abs(st.device_time - time.monotonic()) < 0.05  # the virtual device's clock is ours
-        np.testing.assert_allclose(st.q, q[-1], atol=1e-5)  # past the newest set-point: held
+        np.testing.assert_allclose(st.q, q[-1], atol=2e-4)  # past the newest set-point: held
         with pytest.raises(ProtocolError, match="timed batch"):
             pos.send_timed(np.zeros((19, 2)), np.arange(19) * 0.004, 3, base)
         st = pos.send_setpoint(st.q, 10.0, 4)  # direct again: leaves timed mode
