@@ -70,7 +70,8 @@ class PositionerSyncConfig:
         lag_time: Following allowance [s]: the tolerance grows by the largest planned axis speed of
             the last ``lag_time`` times this (a drive that follows 50 ms late is healthy; a stalled
             one is not).
-        extrapolation_cap: Longest time [s] the robot's last reported path position is extrapolated.
+        extrapolation_cap: Longest time [s] the robot's last reported path position is extrapolated
+            (for the look-ahead horizon and the lag check; a silent robot is not streamed past).
         lookahead: How far ahead of the robot's path time set-points are streamed [s] (a stall of the
             stream shorter than this does not reach the axes; the device buffers 512 set-points).
         stride: Trajectory time between two streamed set-points [s] (the device interpolates
@@ -227,14 +228,14 @@ class _Follow:
             if abs(base - self.t_base) > 2e-5:  # the robot runs at another rate than planned
                 self.t_base = base
 
-    def robot_time_at(self, t: float, running: bool) -> float:
+    def robot_time_at(self, t: float, running: bool, cap: float) -> float:
         """The robot's trajectory time [s] at device time ``t``: between its reports, or run on at
-        the planned rate from the newest (while running) for at most ``extrapolation``."""
+        the planned rate from the newest (while running) for at most ``cap`` [s]."""
         if not self.robot_t:
             return self.start * self.dt
         if t <= self.robot_t[-1]:
             return float(np.interp(t, self.robot_t, self.robot_p))
-        ahead = t - self.robot_t[-1] if running and self.moved_at is not None else 0.0
+        ahead = min(t - self.robot_t[-1], cap) if running and self.moved_at is not None else 0.0
         return min(self.robot_p[-1] + ahead, self.last * self.dt)
 
     def next_setpoint(self) -> tuple[NDArrayF, float]:
@@ -503,7 +504,7 @@ class PositionerSync:
         running = not ended and not handle.stop_requested
         f.take_reports()
         now = time.monotonic()
-        horizon = f.robot_time_at(now, running) + self.config.lookahead
+        horizon = f.robot_time_at(now, running, self.config.extrapolation_cap) + self.config.lookahead
         results: list[tuple[PositionerStatus, float]] = []
         size = max(1, int(self.port.batch_size))
         for _ in range(_BURST):  # batches catch up after a stall (bounded: the cycle must end)
@@ -533,7 +534,7 @@ class PositionerSync:
                 f.dev_on.append(st.running)
         st = results[-1][0]
         f.take_reports()
-        t_robot = f.robot_time_at(st.device_time, running)
+        t_robot = f.robot_time_at(st.device_time, running, self.config.extrapolation_cap)
         planned = _interp(f.q_ext, t_robot / f.dt)
         lt = self.config.lag_time
         speed = np.max(  # the planned speed over the last lag_time (a drive catching up at a stop)

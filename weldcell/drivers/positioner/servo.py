@@ -133,7 +133,8 @@ class ServoAxes:
         self.timed = False
         self.t_base = 0.0  # timed mode: instant of trajectory time 0 [s] on the device clock (0: none)
         self._buf: collections.deque[tuple[float, NDArrayF]] = collections.deque()
-        self._tau = 0.0  # timed mode: trajectory time executed at the last tick [s]
+        self._tau = 0.0  # timed mode: trajectory time of the device clock at the last tick [s]
+        self._t_exec = 0.0  # ... and of the position commanded then (the newest set-point's, past it)
         self._seg_v = np.zeros(k)  # its set-point speed (the buffer segment's slope)
         self._target = q.copy()  # the position the drive was last commanded (after the tick)
         self.counter = 0
@@ -195,7 +196,7 @@ class ServoAxes:
         regs[reg.T_APPLIED_US : reg.T_APPLIED_US + 2] = reg.words_from_time(min(self.t_applied, reg.T_LIMIT))
         regs[reg.ACTUAL : reg.ACTUAL + 2 * k] = reg.words_from_i32(self.q)
         regs[reg.VELOCITY : reg.VELOCITY + 2 * k] = reg.words_from_i32(self.qd)
-        t_exec = self._tau if self.timed else self.t_applied
+        t_exec = self._t_exec if self.timed else self.t_applied
         regs[reg.T_EXEC_US : reg.T_EXEC_US + 2] = reg.words_from_time(min(max(t_exec, 0.0), reg.T_LIMIT))
         regs[reg.DEVICE_TIME_US : reg.DEVICE_TIME_US + 4] = reg.words_from_u64_time(max(self._t_last, 0.0))
         return regs[address : address + count]
@@ -287,7 +288,7 @@ class ServoAxes:
         self.setpoints += 1
         if self.timed:
             if not self._buf:
-                self._tau = stamp  # the stream starts here (held until its time base comes)
+                self._tau = self._t_exec = stamp  # the stream starts here (held until its time base)
             if fresh:  # a repeated set-point (a keep-alive) is not buffered twice
                 while (
                     len(self._buf) >= reg.BUFFER_SIZE and len(self._buf) > 1 and self._buf[1][0] <= self._tau
@@ -348,9 +349,10 @@ class ServoAxes:
         if not buf:
             return self._target, np.zeros_like(self.q)
         if self.t_base <= 0.0:
-            self._tau = buf[0][0]
+            self._tau = self._t_exec = buf[0][0]
             return buf[0][1], np.zeros_like(self.q)
         self._tau = tau = max(self._tau, t - self.t_base - self.config.response_delay)
+        self._t_exec = tau
         while len(buf) > 1 and buf[1][0] <= tau:
             buf.popleft()
         t0, q0 = buf[0]
@@ -360,7 +362,9 @@ class ServoAxes:
             t1, q1 = buf[1]
             self._seg_v = (q1 - q0) / (t1 - t0)
             return q0 + self._seg_v * (tau - t0), self._seg_v
-        # past the newest set-point (the stream's end, or an underrun): hold it, never beyond
+        # past the newest set-point (the stream's end, or an underrun): hold it, never beyond; the
+        # status reports the trajectory time of what it holds
+        self._t_exec = t0
         return q0, np.zeros_like(q0)
 
     def counters(self) -> ServoCounters:
