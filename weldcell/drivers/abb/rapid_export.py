@@ -40,7 +40,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from weldcell.drivers.external_export import external_user_values, joint_path_with_external, split_pieces
+from weldcell.drivers.external_export import (
+    external_axes_warnings,
+    external_user_values,
+    joint_path_with_external,
+    split_pieces,
+)
 from weldcell.drivers.kuka.krl_export import fit_path, simplify_joint_path
 from weldcell.errors import ExportError
 from weldcell.spatial.se3 import quat_wxyz_from_rotation, se3_from_xyz_quat_wxyz
@@ -571,6 +576,7 @@ def export_for_cli(
     ]
     if force_unvalidated:
         lines.append("[yellow]warning:[/] exported without checking the validation stamp")
+    lines += external_axes_warnings(trajectory, "rapid")
     if s.ambiguous:
         lines.append(
             f"[yellow]warning:[/] {len(s.ambiguous)} robtarget(s) whose confdata also fits another IK "
