@@ -400,6 +400,8 @@ class PositionerSync:
         f, self._follow = self._follow, None
         self._motion = None
         if f is not None:
+            if f.robot_p:  # hold where the robot's path left the axes (a motion cut short included)
+                self._hold = _interp(f.q_ext, f.robot_p[-1] / f.dt)
             skew, stopping, start = f.skew()
             self._last_stats = _stats(skew, f.lag, f.rtt, start, stopping)
             self._all_skew += skew
