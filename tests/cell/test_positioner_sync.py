@@ -139,9 +139,12 @@ def test_positioner_follows_the_robot_with_measured_skew(  # type: ignore[no-unt
         f"\nskew median {job['skew_p50_ms']} ms, mean {job['skew_mean_ms']} ms, p99 {job['skew_p99_ms']} ms, "
         f"max {job['skew_max_ms']} ms, lag {job['lag_max']:.5f} rad, round trip {job['rtt_median_ms']} ms"
     )
-    # synchronisation: the median skew is within 1 ms (mean, p99 and max depend on the load of the
-    # test machine: a descheduled Python thread shows as a spike)
-    assert job["skew_p50_ms"] <= 1.0
+    # synchronisation: the device runs the buffered stream on the robot's time base, so a descheduled
+    # Python thread does not show: p99 within 1 ms (the max shows the rare stall of the in-process
+    # virtual robot or of the device's process on a loaded machine)
+    assert job["skew_p50_ms"] <= 0.2
+    assert job["skew_p99_ms"] <= 1.0
+    assert job["start_delay_max_ms"] < 100.0
     assert job["lag_max"] < 0.02  # within the lag tolerance, or the job would have faulted
     assert counters is not None and counters.fault == 0 and counters.setpoints > 500
     np.testing.assert_allclose(counters.q, traj.external.q[-1], atol=2e-3)

@@ -1,16 +1,26 @@
 """Stream a positioner (or track) in sync with the robot, measure the skew, fault when it lags.
 
-:class:`PositionerSync` runs one thread for the job. While a robot motion runs, every cycle (default
-2 ms) it takes the robot's path position from the driver's execution handle (the sample index the
-driver last reported and when, extrapolated at the trajectory's own rate to now), adds the link's
-one-way latency (half the running median of the round trip), and sends the positioner the
-external-axis positions interpolated from the *same* trajectory at that path time, stamped with it.
-Between motions it re-sends the position it holds (the device's watchdog stays fed).
+:class:`PositionerSync` runs one thread for the job. While a robot motion runs, it streams the
+motion's external-axis samples to the device **ahead of time** (``lookahead``, every ``stride`` of
+trajectory time) as a timed, buffered stream: each set-point carries its trajectory time, and the
+stream carries a time base, the instant on the host's ``CLOCK_MONOTONIC`` at which the robot executes
+trajectory time 0. The device executes trajectory time ``now - time base`` on its own clock by
+interpolating its buffer (``docs/drivers.md``, positioner timed mode), so when this Python thread
+runs, and how late, does not move the axes: a stall shorter than the look-ahead changes nothing.
 
-**Skew.** For each cycle, skew = (path time of the set-point) − (the robot's path time at the moment
-the device applied it), the device applying it at the middle of the exchange. It is what keeps robot
-and positioner on the same sample; on the virtual cell it is below 1 ms except on a loaded PC
-(statistics per motion: :class:`SyncStats`).
+**Time base.** The robot driver reports its path position stamped with the controller's own clock,
+mapped onto ``time.monotonic()`` (:meth:`~weldcell.drivers.base.ExecutionHandle.take_reports`); each
+report gives ``time base = stamp - path time``. It is fixed while the robot runs at its planned rate
+and follows it when the robot's path slows (a stop's deceleration, a controller that skipped cycles).
+Before the robot has moved the device holds the motion's first sample.
+
+**Skew.** For each exchange the device reports the trajectory time it executes and its clock then;
+the robot's reports give its trajectory time at the same instant (linear between reports). Skew is
+their difference, from the devices' own states, over the motion from the robot's first move to its
+last report (:class:`SyncStats`: p50/p99/max). It includes the start (the device learns the time
+base from the robot's first moving report, a few ms after it started). It does not include an error
+of the clock mapping itself (the robot driver's offset estimate: the shortest transport delay,
+under 0.1 ms on one host).
 
 **Lag.** The actual positions the device reports are compared with the planned ones at the robot's
 path time; beyond ``lag_tolerance_rad`` / ``lag_tolerance_m`` (or on any device fault or a lost link)
@@ -21,14 +31,21 @@ and ends the job with the message (``fault`` property).
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from weldcell.drivers.positioner.base import PositionerFault, PositionerPort, check_axes_match
+from weldcell.drivers.positioner.base import (
+    PositionerFault,
+    PositionerPort,
+    PositionerStatus,
+    check_axes_match,
+)
 from weldcell.errors import DriverError, InvalidValueError
 from weldcell.trajectory import ExternalAxes, JointTrajectory
 
@@ -53,7 +70,12 @@ class PositionerSyncConfig:
         lag_time: Following allowance [s]: the tolerance grows by the largest planned axis speed of
             the last ``lag_time`` times this (a drive that follows 50 ms late is healthy; a stalled
             one is not).
-        extrapolation_cap: Longest time [s] the robot's last reported path position is extrapolated.
+        extrapolation_cap: Longest time [s] the robot's last reported path position is extrapolated
+            (for the look-ahead horizon and the lag check; a silent robot is not streamed past).
+        lookahead: How far ahead of the robot's path time set-points are streamed [s] (a stall of the
+            stream shorter than this does not reach the axes; the device buffers 512 set-points).
+        stride: Trajectory time between two streamed set-points [s] (the device interpolates
+            linearly between them; the trajectory's own ``dt`` if that is longer).
     """
 
     period: float = 0.002
@@ -62,6 +84,8 @@ class PositionerSyncConfig:
     lag_tolerance_m: float = 0.002
     lag_time: float = 0.05
     extrapolation_cap: float = 0.02
+    lookahead: float = 0.25
+    stride: float = 0.004
 
     def __post_init__(self) -> None:
         for name in (
@@ -71,9 +95,16 @@ class PositionerSyncConfig:
             "lag_tolerance_m",
             "lag_time",
             "extrapolation_cap",
+            "lookahead",
+            "stride",
         ):
             if not getattr(self, name) > 0:
                 raise InvalidValueError(f"PositionerSyncConfig.{name} must be > 0, got {getattr(self, name)}")
+        if self.lookahead / self.stride > 400:
+            raise InvalidValueError(
+                f"PositionerSyncConfig: lookahead {self.lookahead} s / stride {self.stride} s is more than "
+                "400 set-points ahead (the device buffers 512)"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,13 +112,18 @@ class SyncStats:
     """Synchronisation figures of one motion (or a whole job).
 
     Attributes:
-        cycles: Set-points streamed while the robot moved.
-        skew_mean: Mean absolute skew [s].
+        cycles: Device states compared with the robot's while it moved.
+        skew_mean: Mean absolute skew [s] (trajectory time executed by the positioner minus the
+            robot's, at the same instant, from the devices' reported states).
         skew_p50: Median absolute skew [s].
         skew_p99: 99th percentile of the absolute skew [s].
         skew_max: Largest absolute skew [s].
         lag_max: Largest distance of an axis from its planned position [rad or m].
-        rtt_median: Median round trip of a set-point exchange [s].
+        rtt_median: Median round trip of a set-point exchange [s] (does not enter the skew).
+        start_delay_max: Longest time [s] from the robot's first move in a motion until the device ran
+            on the time base (it holds the first sample meanwhile; not in the skew figures).
+        stop_skew_max: Largest absolute skew [s] while the robot decelerated after a stop request
+            (followed from its reports: not in the skew figures).
     """
 
     cycles: int
@@ -97,6 +133,8 @@ class SyncStats:
     skew_max: float
     lag_max: float
     rtt_median: float
+    start_delay_max: float = 0.0
+    stop_skew_max: float = 0.0
 
     def as_dict(self) -> dict[str, float | int]:
         """JSON-ready, times in ms (for the weld log and the job result)."""
@@ -108,6 +146,8 @@ class SyncStats:
             "skew_max_ms": round(self.skew_max * 1e3, 4),
             "lag_max": round(self.lag_max, 7),
             "rtt_median_ms": round(self.rtt_median * 1e3, 4),
+            "start_delay_max_ms": round(self.start_delay_max * 1e3, 4),
+            "stop_skew_max_ms": round(self.stop_skew_max * 1e3, 4),
         }
 
     def describe(self) -> str:
@@ -116,11 +156,15 @@ class SyncStats:
         return (
             f"positioner sync: skew median {self.skew_p50 * ms:.3f} ms, mean {self.skew_mean * ms:.3f} ms, "
             f"p99 {self.skew_p99 * ms:.3f} ms, max {self.skew_max * ms:.3f} ms over {self.cycles} cycles; "
-            f"largest lag {self.lag_max:.5f}; round trip {self.rtt_median * ms:.2f} ms"
+            f"largest lag {self.lag_max:.5f}; round trip {self.rtt_median * ms:.2f} ms; "
+            f"time base at most {self.start_delay_max * ms:.2f} ms after the robot's start; "
+            f"largest skew while stopping {self.stop_skew_max * ms:.2f} ms"
         )
 
 
-def _stats(skew: list[float], lag: list[float], rtt: list[float]) -> SyncStats | None:
+def _stats(
+    skew: list[float], lag: list[float], rtt: list[float], start: list[float], stopping: list[float]
+) -> SyncStats | None:
     if not skew:
         return None
     s = np.abs(np.asarray(skew))
@@ -132,7 +176,89 @@ def _stats(skew: list[float], lag: list[float], rtt: list[float]) -> SyncStats |
         skew_max=float(s.max()),
         lag_max=float(max(lag, default=0.0)),
         rtt_median=float(np.median(rtt)) if rtt else 0.0,
+        start_delay_max=float(max(start, default=0.0)),
+        stop_skew_max=float(np.max(np.abs(stopping))) if stopping else 0.0,
     )
+
+
+#: Timed batches streamed in one cycle at most (each is a round trip of up to ``batch_size``
+#: set-points; the look-ahead fills over cycles).
+_BURST = 8
+
+
+class _Follow:
+    """The loop thread's state for one followed motion."""
+
+    def __init__(self, traj: JointTrajectory, handle: Any, stride: float) -> None:
+        assert traj.external is not None  # mypy: checked in attach
+        self.traj = traj
+        self.handle = handle
+        self.q_ext = traj.external.q
+        self.dt = traj.dt
+        self.start: int = handle.start_index
+        self.last: int = handle.end_index - 1
+        self.step = max(1, round(stride / traj.dt))
+        self.k_next = self.start  # next sample to stream
+        self.sent: tuple[NDArrayF, float] | None = None  # last streamed (q, trajectory time)
+        self.t_base = 0.0  # instant of trajectory time 0 on time.monotonic() (0: robot not moving yet)
+        self.moved_at: float | None = None  # device time of the robot's first report off its start
+        self.robot_t: list[float] = []  # robot reports: device time [s]
+        self.robot_p: list[float] = []  # ... and trajectory time executed [s]
+        self.dev_t: list[float] = []  # positioner states: device time [s]
+        self.dev_p: list[float] = []  # ... and trajectory time executed [s]
+        self.dev_on: list[bool] = []  # ... and whether it ran on the time base
+        self.rtt: list[float] = []
+        self.lag: list[float] = []
+
+    def take_reports(self) -> None:
+        """Collect the robot's new reports; set the time base from the newest."""
+        reports = self.handle.take_reports()
+        if not reports:
+            return
+        for t, pos in reports:
+            if self.robot_t and t <= self.robot_t[-1]:
+                continue  # the same controller cycle reported again
+            if self.moved_at is None and pos > self.start + 1e-9:
+                # the robot left its start between the previous report and this one
+                self.moved_at = self.robot_t[-1] if self.robot_t else t
+            self.robot_t.append(t)
+            self.robot_p.append(pos * self.dt)
+        if self.moved_at is not None:
+            base = self.robot_t[-1] - self.robot_p[-1]
+            if abs(base - self.t_base) > 2e-5:  # the robot runs at another rate than planned
+                self.t_base = base
+
+    def robot_time_at(self, t: float, running: bool, cap: float) -> float:
+        """The robot's trajectory time [s] at device time ``t``: between its reports, or run on at
+        the planned rate from the newest (while running) for at most ``cap`` [s]."""
+        if not self.robot_t:
+            return self.start * self.dt
+        if t <= self.robot_t[-1]:
+            return float(np.interp(t, self.robot_t, self.robot_p))
+        ahead = min(t - self.robot_t[-1], cap) if running and self.moved_at is not None else 0.0
+        return min(self.robot_p[-1] + ahead, self.last * self.dt)
+
+    def next_setpoint(self) -> tuple[NDArrayF, float]:
+        """The next sample to stream (and advance the cursor; the slice's last sample included)."""
+        k = self.k_next
+        self.k_next = self.last + 1 if k >= self.last else min(k + self.step, self.last)
+        return np.asarray(self.q_ext[k], dtype=np.float64), k * self.dt
+
+    def skew(self) -> tuple[list[float], list[float], list[float]]:
+        """Positioner minus robot trajectory time [s] at the positioner's reported instants while it
+        ran on the time base, up to the robot's last report: (before a stop request, after it); and
+        the start delay (robot's first move to the device's first state on the time base) [s] as a
+        list of at most one."""
+        if self.moved_at is None or len(self.robot_t) < 2 or not self.dev_t:
+            return [], [], []
+        t = np.asarray(self.dev_t)
+        on = np.asarray(self.dev_on, dtype=bool)
+        keep = on & (t >= self.moved_at) & (t <= self.robot_t[-1])
+        diff = np.asarray(self.dev_p)[keep] - np.interp(t[keep], self.robot_t, self.robot_p)
+        stopping = t[keep] >= float(getattr(self.handle, "stop_requested_at", math.inf))
+        first = np.flatnonzero(on & (t >= self.moved_at))
+        start = [float(t[first[0]] - self.moved_at)] if first.size else []
+        return diff[~stopping].tolist(), diff[stopping].tolist(), start
 
 
 class PositionerSync:
@@ -162,22 +288,20 @@ class PositionerSync:
         )
         self._names = external.names
         self._lock = threading.Lock()
-        self._motion: tuple[JointTrajectory, object] | None = None
+        self._motion: tuple[JointTrajectory, Any] | None = None
+        self._follow: _Follow | None = None  # the followed motion's samples (loop thread fills them)
         self._hold: NDArrayF | None = None
         self._fault = ""
         self._quit = threading.Event()
         self._thread: threading.Thread | None = None
-        self._stamp = 0.0  # device time stamp: path time, continued across motions and holds
+        self._origin = time.monotonic()
         self._counter = 0
-        self._skew: list[float] = []
-        self._lag: list[float] = []
-        self._rtt: list[float] = []
         self._all_skew: list[float] = []
         self._all_lag: list[float] = []
         self._all_rtt: list[float] = []
+        self._all_start: list[float] = []
+        self._all_stop: list[float] = []
         self._detached = threading.Event()
-        self._last_report: tuple[float, float, object] | None = None  # robot position, its time, handle
-        self._rate = -1.0  # path time per wall time, measured (-1: not yet)
         self._last_stats: SyncStats | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------------
@@ -269,18 +393,24 @@ class PositionerSync:
         with self._lock:
             if self._motion is not None:  # a stopped motion still decelerating: keep its figures
                 self._detach_locked()
-            self._skew, self._lag, self._rtt = [], [], []
             self._motion = (traj, handle)
             self._detached.clear()
-            self._rate = -1.0  # not measured yet
 
     def _detach_locked(self) -> None:
+        f, self._follow = self._follow, None
         self._motion = None
-        self._last_stats = _stats(self._skew, self._lag, self._rtt)
-        self._all_skew += self._skew
-        self._all_lag += self._lag
-        self._all_rtt += self._rtt
-        self._skew, self._lag, self._rtt = [], [], []
+        if f is not None:
+            if f.robot_p:  # hold where the robot's path left the axes (a motion cut short included)
+                self._hold = _interp(f.q_ext, f.robot_p[-1] / f.dt)
+            skew, stopping, start = f.skew()
+            self._last_stats = _stats(skew, f.lag, f.rtt, start, stopping)
+            self._all_skew += skew
+            self._all_stop += stopping
+            self._all_start += start
+            self._all_lag += f.lag
+            self._all_rtt += f.rtt
+        else:
+            self._last_stats = None
         self._detached.set()
 
     def finish(self, timeout: float = 2.0) -> SyncStats | None:
@@ -296,7 +426,7 @@ class PositionerSync:
     def job_stats(self) -> SyncStats | None:
         """Figures over every motion so far."""
         with self._lock:
-            return _stats(self._all_skew, self._all_lag, self._all_rtt)
+            return _stats(self._all_skew, self._all_lag, self._all_rtt, self._all_start, self._all_stop)
 
     # --- the stream --------------------------------------------------------------------------------
     def _trip(self, message: str, handle: object | None) -> None:
@@ -309,108 +439,128 @@ class PositionerSync:
             except DriverError as err:
                 log.error("robot stop after a positioner fault not delivered: %s", err)
 
-    def _robot_time(self, traj: JointTrajectory, handle: object, now: float) -> float:
-        """The robot's path time [s] at ``now``: its last reported position, extrapolated at the path
-        rate measured between its reports (a speed override or a faster simulation changes it)."""
-        pos, stamp = handle.stamped_position()  # type: ignore[attr-defined]
-        prev = self._last_report
-        if prev is not None and prev[2] is handle and stamp > prev[1] + 1e-4:
-            rate = min(max((pos - prev[0]) * traj.dt / (stamp - prev[1]), 0.0), 3.0)
-            self._rate = rate if self._rate < 0 else 0.7 * self._rate + 0.3 * rate
-        if prev is None or prev[2] is not handle or stamp > prev[1] + 1e-4:
-            self._last_report = (pos, stamp, handle)
-        ahead = 0.0
-        # extrapolate only once the robot has reported moving (rate measured): not before it starts
-        if self._rate >= 0 and not handle.done and not handle.stop_requested:  # type: ignore[attr-defined]
-            ahead = min(max(now - stamp, 0.0), self.config.extrapolation_cap) * self._rate
-        end = (handle.end_index - 1) * traj.dt  # type: ignore[attr-defined]
-        return float(min(pos * traj.dt + ahead, end))
+    def _exchange(
+        self,
+        q: NDArrayF,
+        stamp: float | NDArrayF,
+        t_base: float | None,
+        handle: object | None,
+    ) -> tuple[PositionerStatus, float] | None:
+        """One exchange: a direct set-point (``t_base`` None) or a timed batch (``q`` shape (n, k),
+        ``stamp`` shape (n,)); None (and the fault latched) when the link or the device failed."""
+        self._counter = (self._counter + 1) & 0xFFFF
+        w0 = time.monotonic()
+        try:
+            if t_base is None:
+                st = self.port.send_setpoint(q, float(stamp), self._counter)
+            else:
+                st = self.port.send_timed(q, np.atleast_1d(stamp), self._counter, t_base)
+        except DriverError as err:
+            self._trip(f"positioner {self.name}: link lost ({err}); robot and arc stopped", handle)
+            return None
+        rtt = time.monotonic() - w0
+        if st.fault is not PositionerFault.NONE or not st.enabled:
+            why = st.describe_fault(self.port.axes) if st.fault else "the device dropped servo control"
+            self._trip(f"positioner {self.name}: {why}; robot and arc stopped", handle)
+            return None
+        return st, rtt
 
     def _loop(self) -> None:
-        rtt_est = 0.0
-        last_t: float | None = None  # path time of the last set-point of the followed motion
-        followed: tuple[JointTrajectory, object] | None = None
-        next_wake = last_send = time.perf_counter()
+        next_wake = time.monotonic()
+        timed = False  # the device's last exchange was a timed one
         while not self._quit.is_set():
             with self._lock:
                 motion = self._motion
+                f = self._follow
             period = self.config.period if motion is not None else self.config.idle_period
             next_wake += period
-            delay = next_wake - time.perf_counter()
+            delay = next_wake - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
             else:
-                next_wake = time.perf_counter()
+                next_wake = time.monotonic()
             if self._fault:
                 continue  # latched: the device is faulted or gone; the cell ends the job
-            traj = handle = None
-            ended = False
-            t_sp = 0.0
-            w0 = time.perf_counter()
-            if motion is not followed:  # another motion (its own time base) or none: start afresh
-                last_t, followed = None, motion
-            if motion is not None:
-                traj, handle = motion
-                assert traj.external is not None  # mypy: checked in attach
-                ended = bool(handle.done)  # type: ignore[attr-defined]
-                t_sp = self._robot_time(traj, handle, w0) + rtt_est / 2
-                t_sp = min(t_sp, (handle.end_index - 1) * traj.dt)  # type: ignore[attr-defined]
-                if last_t is not None and t_sp < last_t:
-                    t_sp = last_t  # never back along the path
-                q = _interp(traj.external.q, t_sp / traj.dt)
-                self._stamp += w0 - last_send if last_t is None else t_sp - last_t
-                last_t = t_sp
-                self._hold = q
-            else:
-                self._stamp += w0 - last_send
-                assert self._hold is not None  # mypy: set by start()
-                q = self._hold
-            self._counter = (self._counter + 1) & 0xFFFF
-            try:
-                st = self.port.send_setpoint(q, self._stamp, self._counter)
-            except DriverError as err:
-                self._trip(f"positioner {self.name}: link lost ({err}); robot and arc stopped", handle)
-                continue
-            w1 = time.perf_counter()
-            last_send, rtt = w0, w1 - w0
-            if st.fault is not PositionerFault.NONE or not st.enabled:
-                why = st.describe_fault(self.port.axes) if st.fault else "the device dropped servo control"
-                self._trip(f"positioner {self.name}: {why}; robot and arc stopped", handle)
-                continue
-            if traj is None:
-                continue
-            if ended:  # the motion's final position went out: hold there from now on
+            if motion is not None and (f is None or f.handle is not motion[1]):
+                if timed:  # leave the previous motion's timed stream (the next one starts afresh)
+                    assert self._hold is not None  # mypy: set by start()
+                    if self._exchange(self._hold, time.monotonic() - self._origin, None, motion[1]) is None:
+                        continue
+                    timed = False
+                f = _Follow(motion[0], motion[1], self.config.stride)
                 with self._lock:
                     if self._motion is motion:
-                        self._detach_locked()
-            assert traj.external is not None  # mypy
-            t_robot = self._robot_time(traj, handle, (w0 + w1) / 2)
-            planned = _interp(traj.external.q, t_robot / traj.dt)
-            lt = self.config.lag_time
-            speed = np.max(  # the planned speed over the last lag_time (a drive catching up at a stop)
-                [np.abs(_interp(traj.external.qd, (t_robot - f * lt) / traj.dt)) for f in (0.0, 0.5, 1.0)],
-                axis=0,
+                        self._follow = f
+            if motion is None or f is None:
+                assert self._hold is not None  # mypy: set by start()
+                timed = False
+                self._exchange(self._hold, time.monotonic() - self._origin, None, None)
+                continue
+            self._follow_cycle(f, motion)
+            timed = True
+
+    def _follow_cycle(self, f: _Follow, motion: tuple[JointTrajectory, Any]) -> None:
+        """One cycle of a followed motion: stream up to the look-ahead, check the lag, detach at its end."""
+        handle = f.handle
+        ended = bool(handle.done)
+        running = not ended and not handle.stop_requested
+        f.take_reports()
+        now = time.monotonic()
+        horizon = f.robot_time_at(now, running, self.config.extrapolation_cap) + self.config.lookahead
+        results: list[tuple[PositionerStatus, float]] = []
+        size = max(1, int(self.port.batch_size))
+        for _ in range(_BURST):  # batches catch up after a stall (bounded: the cycle must end)
+            if f.k_next > f.last or f.k_next * f.dt > horizon:
+                break
+            f.take_reports()  # the time base as fresh as the robot's reports
+            batch = [f.next_setpoint()]
+            while len(batch) < size and f.k_next <= f.last and f.k_next * f.dt <= horizon:
+                batch.append(f.next_setpoint())
+            f.sent = batch[-1]
+            q = np.array([b[0] for b in batch])
+            r = self._exchange(q, np.array([b[1] for b in batch]), f.t_base, handle)
+            if r is None:
+                return
+            results.append(r)
+        if not results:  # all streamed ahead: a keep-alive (not buffered twice) reads the status
+            assert f.sent is not None  # mypy: the first cycle streams the first sample
+            r = self._exchange(f.sent[0][None], np.array([f.sent[1]]), f.t_base, handle)
+            if r is None:
+                return
+            results.append(r)
+        for st, rtt in results:
+            f.rtt.append(rtt)
+            if st.timed:
+                f.dev_t.append(st.device_time)
+                f.dev_p.append(st.t_exec)
+                f.dev_on.append(st.running)
+        st = results[-1][0]
+        f.take_reports()
+        t_robot = f.robot_time_at(st.device_time, running, self.config.extrapolation_cap)
+        planned = _interp(f.q_ext, t_robot / f.dt)
+        lt = self.config.lag_time
+        speed = np.max(  # the planned speed over the last lag_time (a drive catching up at a stop)
+            [np.abs(_interp(f.traj.external.qd, (t_robot - x * lt) / f.dt)) for x in (0.0, 0.5, 1.0)],  # type: ignore[union-attr]
+            axis=0,
+        )
+        dev = np.abs(np.asarray(st.q) - planned)
+        tol = self._tol + speed * lt
+        f.lag.append(float(np.max(dev)))
+        over = np.flatnonzero(dev > tol)
+        if over.size:
+            i = int(over[0])
+            self._trip(
+                f"positioner {self.name} lags: axis {self._names[i]!r} is {dev[i]:.5f} from its planned "
+                f"position at path time {t_robot:.3f} s (tolerance {tol[i]:.5f}); "
+                "robot and arc stopped",
+                handle,
             )
-            dev = np.abs(np.asarray(st.q) - planned)
-            tol = self._tol + speed * self.config.lag_time
-            lag = float(np.max(dev))
-            recent: list[float] = []
+            return
+        if ended:  # the robot's final position: hold there from now on
+            self._hold = _interp(f.q_ext, float(handle.progress.position))
             with self._lock:
-                if self._motion is not None:
-                    self._skew.append(t_sp - t_robot)
-                    self._lag.append(lag)
-                    self._rtt.append(rtt)
-                    recent = self._rtt[-50:]
-            rtt_est = float(np.median(recent)) if recent else rtt
-            over = np.flatnonzero(dev > tol)
-            if over.size:
-                i = int(over[0])
-                self._trip(
-                    f"positioner {self.name} lags: axis {self._names[i]!r} is {dev[i]:.5f} from its planned "
-                    f"position at path time {t_robot:.3f} s (tolerance {tol[i]:.5f}); "
-                    "robot and arc stopped",
-                    handle,
-                )
+                if self._motion is motion:
+                    self._detach_locked()
 
 
 def _interp(q: NDArrayF, pos: float) -> NDArrayF:

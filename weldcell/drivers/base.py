@@ -15,6 +15,7 @@ and it is always checked against the robot model's joint position and speed limi
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -230,6 +231,10 @@ class ExecutionResult:
     underruns: int = 0
 
 
+#: Reports an execution handle keeps for :meth:`ExecutionHandle.take_reports` (2 min at 500 Hz).
+_MAX_REPORTS = 65536
+
+
 class ExecutionHandle:
     """Tracks one non-blocking execution of a trajectory slice ``[start_index, end_index)``.
 
@@ -247,15 +252,28 @@ class ExecutionHandle:
         self._lock = threading.Lock()
         self._done = threading.Event()
         self._position = float(start_index)
-        self._stamp = time.perf_counter()
+        self._stamp = time.monotonic()
+        self._reports: list[tuple[float, float]] = []  # (device time, position) not yet taken
         self._result: ExecutionResult | None = None
         self.stop_requested = False
+        #: ``time.monotonic()`` [s] of the first :meth:`stop` (inf: none)
+        self.stop_requested_at = math.inf
 
     # --- driver side ----------------------------------------------------------------------
-    def _update(self, position: float) -> None:
+    def _update(self, position: float, device_time: float | None = None) -> None:
+        """Publish the path position (fractional sample index) the robot executed at ``device_time``.
+
+        Args:
+            position: Path position [samples].
+            device_time: When the controller executed it, on this host's ``time.monotonic()`` clock
+                [s] (its own cycle clock mapped onto ours); None: now (the report's arrival).
+        """
+        stamp = time.monotonic() if device_time is None else float(device_time)
         with self._lock:
             self._position = float(min(max(position, self.start_index), self.end_index - 1))
-            self._stamp = time.perf_counter()
+            self._stamp = stamp
+            if len(self._reports) < _MAX_REPORTS:  # nobody takes them: keep memory bounded
+                self._reports.append((stamp, self._position))
 
     def _finish(self, result: ExecutionResult) -> None:
         with self._lock:
@@ -275,10 +293,18 @@ class ExecutionHandle:
         return Progress(index=idx, position=pos, t=float(pos * self.traj.dt))
 
     def stamped_position(self) -> tuple[float, float]:
-        """(path position as a fractional sample index, ``time.perf_counter()`` [s] when the driver
-        reported it): lets a follower (a positioner streamed in sync) extrapolate between reports."""
+        """(path position as a fractional sample index, ``time.monotonic()`` [s] when the robot
+        executed it, from the controller's own clock where the driver has it, else the report's
+        arrival): lets a follower (a positioner streamed in sync) place the robot's path in time."""
         with self._lock:
             return self._position, self._stamp
+
+    def take_reports(self) -> list[tuple[float, float]]:
+        """The (device time [s] on ``time.monotonic()``, path position [samples]) reports since the
+        last call, oldest first (at most the last ~65 000 are kept). For one follower only."""
+        with self._lock:
+            out, self._reports = self._reports, []
+        return out
 
     @property
     def done(self) -> bool:
@@ -293,6 +319,8 @@ class ExecutionHandle:
 
     def stop(self) -> None:
         """Ask the robot to decelerate along the path and stop. Returns at once."""
+        if not self.stop_requested:
+            self.stop_requested_at = time.monotonic()
         self.stop_requested = True
         if self._stop_hook is not None and not self.done:
             self._stop_hook(self)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -94,3 +95,39 @@ def refuse_external(traj: JointTrajectory, what: str) -> None:
             "the robot; coordinated motion needs the streaming driver (weldcell cell run --positioner "
             "modbus-positioner://HOST:PORT), this program format cannot carry external axes"
         )
+
+
+#: How each controller's coordinated motion would couple the targets to the positioner (not exported).
+_COORDINATED = {
+    "krl": "a BASE coupled to the external kinematics (ROBROOT/base of the positioner)",
+    "rapid": "a wobjdata with ufprog FALSE and ufmec the positioner's mechanical unit",
+    "fanuc-tp": "the Coordinated Motion option (leader group 2)",
+}
+
+
+def external_axes_warnings(trajectory: Path, fmt: str) -> list[str]:
+    """The lines ``weldcell export`` prints about external axes (none for a robot alone).
+
+    The exports carry the external axes' positions in every motion instruction with the TCP
+    targets in the cell's fixed frame; they do not use the controller's coordinated motion, so
+    each weld motion is cut where an axis would move more than :data:`DEFAULT_STEP_DEG` /
+    :data:`DEFAULT_STEP_MM` (docs/drivers.md, "External axes in exported programs").
+
+    Args:
+        trajectory: The exported trajectory file.
+        fmt: The export format (``krl``, ``rapid`` or ``fanuc-tp``).
+    """
+    from weldcell.trajectory.io import load_trajectory
+
+    ext = load_trajectory(trajectory).external
+    if ext is None:
+        return []
+    how = _COORDINATED.get(fmt, "the controller's coordinated motion")
+    return [
+        f"[yellow]warning:[/] {ext.role} {ext.device!r} ({', '.join(ext.names)}) exported as axis "
+        "positions in each motion, the TCP targets in the cell's fixed frame: the controller moves the "
+        f"axes linearly between targets, so weld motions are cut every {DEFAULT_STEP_DEG:g}° / "
+        f"{DEFAULT_STEP_MM:g} mm of axis travel (path relative to the part within r·(1 − cos "
+        f"{DEFAULT_STEP_DEG / 2:g}°)). Not exported: {how}; exact coordinated motion needs the "
+        "streaming driver (weldcell cell run --positioner …)"
+    ]

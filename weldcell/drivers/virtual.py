@@ -97,6 +97,7 @@ class VirtualRobot(RobotDriver):
         self.tick = tick
         self._lock = threading.RLock()
         self._t = 0.0
+        self._clock: float | None = None  # monotonic time of the tick being simulated (real time only)
         self._dout = 0
         self._din = 0
         self._aout = np.zeros(2)
@@ -157,6 +158,8 @@ class VirtualRobot(RobotDriver):
         last = time.monotonic()
         while not self._quit.wait(self.tick):
             now = time.monotonic()
+            # the plant's own clock: its path positions are stamped with the tick that made them
+            self._clock = now if self.time_scale == 1.0 else None
             self.advance((now - last) * self.time_scale)
             last = now
             self._tick_event.set()
@@ -180,7 +183,7 @@ class VirtualRobot(RobotDriver):
                 self._pos = min(self._pos + steps, h.end_index - 1)
                 self._q = self._sample(traj, self._pos)
                 self._qd = (self._q - q_prev) / sim_dt if sim_dt > 0 else self._qd * 0
-                h._update(self._pos)
+                h._update(self._pos, self._clock)
                 if self._pos >= h.end_index - 1 - 1e-9:
                     self._qd = np.zeros_like(self._q)
                     self._finish(ExecutionOutcome.COMPLETED, "")

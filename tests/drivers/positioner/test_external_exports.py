@@ -7,6 +7,7 @@ weld); every written external-axis value is checked against the planned sample i
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import subprocess
@@ -174,3 +175,20 @@ def test_urscript_and_rsi_refuse_external_axes(tmp_path: Path) -> None:
     save_trajectory(kr, p2)
     with pytest.raises(ExportError, match="RSI"):
         export_rsi_files(p2, tmp_path / "rsi", RsiConfig(), force_unvalidated=True)
+
+
+def test_exports_warn_what_they_carry_of_the_external_axes(tmp_path: Path) -> None:
+    """The export's printed lines say the axes go as positions in a fixed frame, cut every step,
+    and name the controller's coordinated frame that is not exported; nothing for a robot alone."""
+    from weldcell.drivers.external_export import external_axes_warnings
+
+    traj = coordinated("kr10_r1420", [0, -90, 90, 0, 60, 0], [20, -80, 80, 0, 55, 10])
+    path = tmp_path / "pos.npz"
+    save_trajectory(traj, path)
+    for fmt, coupled in (("krl", "BASE coupled"), ("rapid", "ufmec"), ("fanuc-tp", "Coordinated Motion")):
+        (line,) = external_axes_warnings(path, fmt)
+        assert "fixed frame" in line and f"{DEFAULT_STEP_DEG:g}°" in line and coupled in line
+        assert "'tilt_rotate_2ax'" in line or "positioner" in line
+    plain = tmp_path / "plain.npz"
+    save_trajectory(dataclasses.replace(traj, external=None), plain)
+    assert external_axes_warnings(plain, "krl") == []

@@ -228,3 +228,130 @@ def test_cli_runs_the_virtual_positioner() -> None:
     assert "modbus-positioner://127.0.0.1:" in r.output and '"setpoints": 0' in r.output
     r = CliRunner().invoke(app, ["controller", "positioner", "--port", "0"])
     assert r.exit_code != 0 and "--axis" in str(r.exception or r.output)
+
+
+def _batch(q: np.ndarray, t: np.ndarray, counter: int, t_base: float) -> list[int]:
+    """A timed batch (register block ``BATCH``) as the client writes it."""
+    words = [reg.CTRL_ENABLE, counter, *reg.words_from_u64_time(t_base), 0, len(t)]
+    for qj, tj in zip(q, t, strict=True):
+        words += reg.words_from_time(float(tj)) + reg.words_from_i32(qj)
+    return words
+
+
+def _status(m: ServoAxes, now: float) -> tuple[float, float, int]:
+    """(trajectory time executed, device time, status word) from the status registers."""
+    w = m.read_registers(reg.STATUS, reg.STATUS_END - reg.STATUS, now)
+    t_exec = reg.time_from_words(w[reg.T_EXEC_US - reg.STATUS : reg.T_EXEC_US - reg.STATUS + 2])
+    t_dev = reg.u64_time_from_words(w[reg.DEVICE_TIME_US - reg.STATUS : reg.DEVICE_TIME_US - reg.STATUS + 4])
+    return t_exec, t_dev, w[0]
+
+
+def test_timed_stream_runs_on_the_device_clock_whenever_the_batches_arrive() -> None:
+    """Timed mode: set-points buffered ahead, executed at ``t_base + t`` on the drive's own clock.
+    Batches sent early, late (a 60 ms stall, still before they are due) or in one go give the same
+    motion; the status pairs the executed trajectory time with the device clock."""
+    t_traj = np.arange(0, 301) * 0.004  # 1.2 s, every 4 ms
+    s = 0.5 * (1 - np.cos(np.pi * t_traj / 1.2))
+    q = np.column_stack([0.6 * s, 1.0 + 0.3 * s])
+    t_base = 100.0  # the motion's trajectory time 0 is at device time 100 s
+    n = reg.batch_capacity(2)
+    assert n == 18
+
+    def run(send_at: np.ndarray) -> tuple[ServoAxes, list[tuple[float, float]]]:
+        m = ServoAxes(ServoConfig(AXES, watchdog=0.2), [0.0, 1.0], now=99.9)
+        m.write_registers(reg.CONTROL, [reg.CTRL_ENABLE], 99.9)
+        samples: list[tuple[float, float]] = []
+        sent = 0
+        for now in np.arange(99.9, 101.35, 0.002):
+            while sent < len(t_traj) and send_at[sent] <= now:
+                j = min(sent + n, len(t_traj))
+                j = sent + max(1, int(np.sum(send_at[sent:j] <= now)))
+                m.write_registers(reg.BATCH, _batch(q[sent:j], t_traj[sent:j], j, t_base), now)
+                sent = j
+            if sent:  # keep-alive: the newest again (not buffered twice)
+                m.write_registers(
+                    reg.BATCH, _batch(q[sent - 1 : sent], t_traj[sent - 1 : sent], sent, t_base), now
+                )
+            t_exec, t_dev, word = _status(m, now)
+            assert word & reg.ST_TIMED and word & reg.ST_RUNNING
+            samples.append((t_dev, t_exec))
+            assert m.fault is PositionerFault.NONE, (now, m.fault)
+        return m, samples
+
+    ahead = t_base + t_traj - 0.25  # 250 ms look-ahead
+    stalled = np.where((t_traj > 0.4) & (t_traj < 0.6), t_base + 0.39, ahead)  # nothing sent for 60 ms
+    stalled = np.maximum.accumulate(
+        np.where((ahead > t_base + 0.33) & (ahead < t_base + 0.39), t_base + 0.39, stalled)
+    )
+    at_once = np.full_like(t_traj, 99.9)  # everything up front (buffer 512)
+    finals = []
+    for send_at in (ahead, stalled, at_once):
+        m, samples = run(send_at)
+        t_dev = np.array([a for a, _ in samples])
+        t_exec = np.array([b for _, b in samples])
+        running = t_dev >= t_base
+        np.testing.assert_allclose(
+            t_exec[running], np.minimum(t_dev[running] - t_base, t_traj[-1]), atol=2e-6
+        )
+        assert m.max_following_error.max() < 2e-3
+        finals.append(m.q.copy())
+    np.testing.assert_allclose(finals[0], q[-1], atol=1e-4)
+    np.testing.assert_allclose(finals[1], finals[0], atol=1e-9)
+    np.testing.assert_allclose(finals[2], finals[0], atol=1e-9)
+
+
+def test_timed_stream_holds_before_its_time_base_and_when_left() -> None:
+    m = ServoAxes(ServoConfig(AXES, watchdog=0.5), [0.2, 1.0], now=0.0)
+    m.write_registers(reg.CONTROL, [reg.CTRL_ENABLE], 0.0)
+    t = np.array([0.0, 0.1, 0.2])
+    q = np.array([[0.2, 1.0], [0.21, 1.0], [0.22, 1.0]])  # 0.1 rad/s, then stop (within 4 rad/s²)
+    m.write_registers(reg.BATCH, _batch(q, t, 1, 0.0), 0.0)  # no time base yet: hold the first
+    m.step(0.3)
+    t_exec, _, word = _status(m, 0.3)
+    assert word & reg.ST_TIMED and not word & reg.ST_RUNNING and t_exec == 0.0
+    np.testing.assert_allclose(m.q, [0.2, 1.0], atol=1e-9)
+    m.write_registers(reg.BATCH, _batch(q[2:], t[2:], 2, 0.3), 0.3)  # time base: now
+    t_exec, t_dev, word = _status(m, 0.4)
+    assert word & reg.ST_RUNNING and t_exec == pytest.approx(t_dev - 0.3, abs=2e-6)
+    assert 0.2 < m.q[0] < 0.215  # on its way
+    for now in (0.6, 0.9, 1.2):  # keep-alives (the newest again): the drive settles on it, held
+        m.write_registers(reg.BATCH, _batch(q[2:], t[2:], 3, 0.3), now)
+    m.step(1.3)
+    np.testing.assert_allclose(m.q[0], 0.22, atol=1e-4)
+    # a direct set-point leaves timed mode: the drive holds, no fault
+    m.write_registers(reg.CONTROL, _command(np.array([0.22, 1.0]), 0.0, 3), 1.3)
+    m.step(1.4)
+    _, _, word = _status(m, 1.4)
+    assert not word & reg.ST_TIMED and m.fault is PositionerFault.NONE
+    np.testing.assert_allclose(m.q[0], 0.22, atol=1e-4)
+    # timed set-points are checked as direct ones: over-speed between two stamps
+    m.write_registers(
+        reg.BATCH, _batch(np.array([[0.22, 1.0], [0.9, 1.0]]), np.array([1.0, 1.01]), 4, 0.0), 1.4
+    )
+    assert m.fault is PositionerFault.OVERSPEED and m.fault_axis == 0
+    with pytest.raises(InvalidValueError, match="timed batch"):
+        m.write_registers(reg.BATCH, [reg.CTRL_ENABLE, 1, 0, 0, 0, 0, 0, 0], 1.5)  # zero set-points
+
+
+def test_modbus_client_streams_timed_batches(device: VirtualPositioner) -> None:
+    import time
+
+    host, port = device.address
+    with connect_positioner(f"modbus-positioner://{host}:{port}", watchdog=0.5) as pos:
+        pos.enable()
+        assert pos.batch_size == 18
+        t = np.arange(18) * 0.004
+        smooth = 0.5 * (1 - np.cos(np.pi * t / t[-1]))  # from rest to rest
+        q = np.column_stack([0.1 + 0.003 * smooth, np.full(18, 0.5)])
+        base = time.monotonic() + 0.02
+        st = pos.send_timed(q, t, 1, base)
+        assert st.timed and st.running and st.enabled
+        time.sleep(0.2)
+        st = pos.send_timed(q[-1:], t[-1:], 2, base)  # keep-alive
+        assert st.t_exec == pytest.approx(t[-1], abs=1e-6)  # past the newest: reports what it holds
+        assert abs(st.device_time - time.monotonic()) < 0.05  # the virtual device's clock is ours
+        np.testing.assert_allclose(st.q, q[-1], atol=2e-4)  # past the newest set-point: held
+        with pytest.raises(ProtocolError, match="timed batch"):
+            pos.send_timed(np.zeros((19, 2)), np.arange(19) * 0.004, 3, base)
+        st = pos.send_setpoint(st.q, 10.0, 4)  # direct again: leaves timed mode
+        assert not st.timed and st.enabled

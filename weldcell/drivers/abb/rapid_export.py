@@ -49,7 +49,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from weldcell.drivers.external_export import external_user_values, joint_path_with_external, split_pieces
+from weldcell.drivers.external_export import (
+    external_axes_warnings,
+    external_user_values,
+    joint_path_with_external,
+    split_pieces,
+)
 from weldcell.drivers.kuka.krl_export import fit_path, simplify_joint_path
 from weldcell.errors import ExportError
 from weldcell.spatial.se3 import quat_wxyz_from_rotation, se3_from_xyz_quat_wxyz
@@ -657,6 +662,7 @@ def export_for_cli(
             f"{s.moveabsj} joint move(s) as MoveAbsJ: the robtarget's confdata would not select the "
             "planned IK branch"
         )
+    lines += external_axes_warnings(trajectory, "rapid")
     if s.ambiguous:
         lines.append(
             f"{len(s.ambiguous)} ArcL/ArcC robtarget(s) whose confdata fits several IK branches, reached "

@@ -55,7 +55,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from weldcell.drivers.external_export import external_user_values, joint_path_with_external, split_pieces
+from weldcell.drivers.external_export import (
+    external_axes_warnings,
+    external_user_values,
+    joint_path_with_external,
+    split_pieces,
+)
 from weldcell.drivers.fanuc.joints import T_base_world, controller_deg_from_q, joint_map, xyzwpr_from_pose
 from weldcell.drivers.kuka.krl_export import fit_path, simplify_joint_path
 from weldcell.errors import DriverError, ExportError
@@ -469,4 +474,5 @@ def export_for_cli(
         f"teach UFRAME[1] = X {uf[0]} Y {uf[1]} Z {uf[2]} mm, W {uf[3]} P {uf[4]} R {uf[5]} deg "
         "(cell world in the robot's world frame)",
         f"teach UTOOL[1] = X {ut[0]} Y {ut[1]} Z {ut[2]} mm, W {ut[3]} P {ut[4]} R {ut[5]} deg (torch TCP)",
+        *external_axes_warnings(trajectory, "fanuc-tp"),
     ]

@@ -37,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from weldcell.drivers.external_export import (
+    external_axes_warnings,
     external_user_values,
     joint_path_with_external,
     refuse_external,
@@ -686,7 +687,8 @@ def export_for_cli(
         s = export_krl(trajectory, output, opts, force_unvalidated=force_unvalidated, stamp_key=stamp_key)
         return [
             f"wrote [bold]{s.src}[/] and [bold]{s.dat}[/] (krl): {s.ptp} PTP, {s.lin} LIN, {s.circ} CIRC, "
-            f"{s.welds} welds, seams: {', '.join(s.seams) or 'none'}"
+            f"{s.welds} welds, seams: {', '.join(s.seams) or 'none'}",
+            *external_axes_warnings(trajectory, "krl"),
         ]
     if fmt == "kuka-rsi":
         from weldcell.drivers.kuka.driver import RsiDriver

@@ -38,6 +38,7 @@ class PositionerFault(enum.IntEnum):
     POSITION_LIMIT = 4  # set-point outside the axis's travel
     OVERACCELERATION = 5  # set-points ask for more than the axis's maximum acceleration
     STALE_SETPOINT = 6  # set-point time stamp not increasing
+    BUFFER_OVERFLOW = 7  # timed mode: more set-points ahead than the device buffers
 
     def describe(self) -> str:
         """A sentence for messages."""
@@ -49,6 +50,7 @@ class PositionerFault(enum.IntEnum):
             4: "position limit: a set-point outside the axis's travel",
             5: "over-acceleration: the set-points ask for more than the axis's maximum acceleration",
             6: "stale set-point: its time stamp did not advance",
+            7: "buffer overflow: more timed set-points ahead than the device holds",
         }[int(self)]
 
 
@@ -106,6 +108,12 @@ class PositionerStatus:
         t_setpoint: Trajectory time [s] stamped on that set-point.
         q: Actual positions [rad or m], shape (k,).
         qd: Actual velocities [rad/s or m/s], shape (k,).
+        t_exec: Trajectory time [s] the drive executes at ``device_time`` (timed mode), else the
+            time stamp of the set-point acting.
+        device_time: The device's clock (the host's ``time.monotonic()`` for the virtual device) when
+            the status was taken [s].
+        timed: The device runs a timed (buffered) stream.
+        running: Timed mode with its time base set (trajectory time advancing).
     """
 
     enabled: bool
@@ -115,6 +123,10 @@ class PositionerStatus:
     t_setpoint: float
     q: NDArrayF
     qd: NDArrayF
+    t_exec: float = 0.0
+    device_time: float = 0.0
+    timed: bool = False
+    running: bool = False
 
     def describe_fault(self, specs: tuple[AxisSpec, ...]) -> str:
         """The fault as a sentence naming the axis."""
@@ -155,7 +167,8 @@ class PositionerPort(Protocol):
     def send_setpoint(
         self, q: NDArrayF, t_traj: float, counter: int, timeout: float | None = 0.05
     ) -> PositionerStatus:
-        """Send one set-point and read the status back in the same exchange.
+        """Send one direct set-point (applied on arrival) and read the status back in the same
+        exchange. Leaves timed mode (the drive holds where its timed stream had brought it).
 
         Args:
             q: Set-point positions [rad or m], shape (k,).
@@ -163,6 +176,33 @@ class PositionerPort(Protocol):
             counter: Cycle counter (16 bit, wraps) the device echoes once it applied the set-point.
             timeout: Longest wait for the answer [s].
         """
+
+    def send_timed(
+        self,
+        q: NDArrayF,
+        t_traj: NDArrayF,
+        counter: int,
+        t_base: float,
+        timeout: float | None = 0.05,
+    ) -> PositionerStatus:
+        """Send a batch of timed set-points to the device's buffer and read the status back.
+
+        The device executes trajectory time ``now - t_base`` on its own clock, interpolating its
+        buffer; the first batch after direct set-points starts a new stream (empty buffer).
+
+        Args:
+            q: Set-point positions [rad or m], shape (n, k), n ≤ :attr:`batch_size`.
+            t_traj: Their trajectory times [s], shape (n,), increasing (a repeat of the newest is a
+                keep-alive, not buffered twice).
+            counter: Cycle counter (16 bit, wraps).
+            t_base: The instant [s] on ``time.monotonic()`` of trajectory time 0 (0: not known yet:
+                hold the stream's first set-point).
+            timeout: Longest wait for the answer [s].
+        """
+
+    @property
+    def batch_size(self) -> int:
+        """Most timed set-points one :meth:`send_timed` carries."""
 
 
 def check_axes_match(external: ExternalAxes, specs: tuple[AxisSpec, ...], device: str) -> None:

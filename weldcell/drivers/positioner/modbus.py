@@ -151,6 +151,12 @@ class ModbusPositioner:
             t_setpoint=reg.time_from_words(words[reg.T_APPLIED_US - base : reg.T_APPLIED_US - base + 2]),
             q=reg.i32_from_words(words[reg.ACTUAL - base : reg.ACTUAL - base + 2 * k]),
             qd=reg.i32_from_words(words[reg.VELOCITY - base : reg.VELOCITY - base + 2 * k]),
+            t_exec=reg.time_from_words(words[reg.T_EXEC_US - base : reg.T_EXEC_US - base + 2]),
+            device_time=reg.u64_time_from_words(
+                words[reg.DEVICE_TIME_US - base : reg.DEVICE_TIME_US - base + 4]
+            ),
+            timed=bool(st & reg.ST_TIMED),
+            running=bool(st & reg.ST_RUNNING),
         )
 
     def status(self, timeout: float | None = 1.0) -> PositionerStatus:
@@ -199,7 +205,7 @@ class ModbusPositioner:
     def send_setpoint(
         self, q: NDArrayF, t_traj: float, counter: int, timeout: float | None = 0.05
     ) -> PositionerStatus:
-        """One cycle: write the set-point (FC 23) and read the status back.
+        """One cycle: write a direct set-point (FC 23) and read the status back.
 
         Args:
             q: Set-point positions [rad or m], shape (k,).
@@ -218,12 +224,57 @@ class ModbusPositioner:
             0,
         ]
         values += reg.words_from_i32(q)
+        return self._exchange(values, reg.CONTROL, "send the set-point")
+
+    @property
+    def batch_size(self) -> int:
+        """Most timed set-points one :meth:`send_timed` carries (one Modbus write)."""
+        return reg.batch_capacity(max(len(self._axes), 1))
+
+    def send_timed(
+        self,
+        q: NDArrayF,
+        t_traj: NDArrayF,
+        counter: int,
+        t_base: float,
+        timeout: float | None = 0.05,
+    ) -> PositionerStatus:
+        """One cycle: write a batch of timed set-points (FC 23 to the batch block) and read the status.
+
+        Args:
+            q: Set-point positions [rad or m], shape (n, k), 1 ≤ n ≤ :attr:`batch_size`.
+            t_traj: Their trajectory times [s], shape (n,).
+            counter: Cycle counter (wraps at 65536).
+            t_base: Instant of trajectory time 0 on ``time.monotonic()`` [s] (0: not known yet).
+            timeout: Unused by the pymodbus client beyond its connect-time setting [s].
+
+        Raises:
+            ProtocolError: more set-points than one write carries.
+        """
+        q2 = np.atleast_2d(np.asarray(q, dtype=np.float64))
+        t = np.atleast_1d(np.asarray(t_traj, dtype=np.float64))
+        n = q2.shape[0]
+        if not 1 <= n <= self.batch_size or t.shape != (n,):
+            raise ProtocolError(
+                f"positioner {self.name}: a timed batch carries 1 … {self.batch_size} set-points "
+                f"with one time each, got {n} and {t.shape[0]}"
+            )
+        values = [self._control, counter & 0xFFFF, *reg.words_from_u64_time(t_base)]
+        values += [round(self.watchdog * 1000), n]
+        for j in range(n):
+            values += reg.words_from_time(float(t[j])) + reg.words_from_i32(q2[j])
+        return self._exchange(values, reg.BATCH, "send timed set-points")
+
+    def _exchange(self, values: list[int], address: int, what: str) -> PositionerStatus:
+        client = self._client
+        if client is None:
+            raise DriverConnectionError(f"positioner {self.name}: not connected")
         words = self._call(
-            "send the set-point",
+            what,
             client.readwrite_registers,
             read_address=reg.STATUS,
             read_count=reg.STATUS_END - reg.STATUS,
-            write_address=reg.CONTROL,
+            write_address=address,
             values=values,
         )
         return self._status(words)

@@ -8,12 +8,30 @@ block (control, counter, time stamp, set-points) and reads the status block in t
 
 Command block (written by the cell)::
 
-    0        CONTROL        bit 0 enable, bit 1 fault reset (acts on its rising edge)
+    0        CONTROL        bit 0 enable, bit 1 fault reset (acts on its rising edge),
+                            bit 2 timed (buffered) mode; its rising edge empties the buffer
     1        COUNTER        set-point cycle counter (wraps at 65536), echoed once applied
     2-3      T_SETPOINT_US  trajectory time of the set-point [µs] (u32)
     4        WATCHDOG_MS    watchdog time [ms]; 0: the device's default
     5        reserved
     6+2i     SETPOINT[i]    set-point of axis i (i32)
+    18-21    T_BASE_US      timed mode: the instant trajectory time 0 is executed, on the host's
+                            CLOCK_MONOTONIC [µs] (u64); 0: not started (hold the first set-point)
+
+Timed batch block (written by the cell; one FC 23 writes it and reads the status block)::
+
+    208      B_CONTROL      as CONTROL; the batch's set-points are timed ones (bit 2 is implied)
+    209      B_COUNTER      cycle counter, echoed in COUNTER_ECHO
+    210-213  B_T_BASE_US    as T_BASE_US
+    214      B_WATCHDOG_MS  as WATCHDOG_MS
+    215      B_COUNT        n, the set-points that follow (1 … 121 words in all)
+    216+j*(2+2k)            set-point j: trajectory time [µs] (u32), then k axis positions (i32)
+
+Timed mode (``CTRL_TIMED``): set-points are not applied on arrival but buffered (up to
+``BUFFER_SIZE``, ahead of time); on each tick the drive executes trajectory time
+``now - T_BASE`` by interpolating the buffer linearly, on its own clock. The cell streams ahead
+of time (look-ahead), so the moment a set-point arrives does not matter; only the shared time base
+does. Past the newest set-point (the stream's end, or an underrun) the drive holds that set-point.
 
 Status block (read)::
 
@@ -24,17 +42,23 @@ Status block (read)::
     36-37    T_APPLIED_US   its trajectory time [µs] (u32)
     38+2i    ACTUAL[i]      actual position of axis i (i32)
     38+2N+2i VELOCITY[i]    actual velocity of axis i (i32), N = MAX_AXES
+    62-63    T_EXEC_US      trajectory time the drive executes now [µs] (u32; timed mode; else
+                            the time stamp of the set-point acting)
+    64-67    DEVICE_TIME_US the device clock (CLOCK_MONOTONIC) when this status was taken [µs] (u64)
+
+    STATUS bit 2: timed mode, bit 3: its time base is set (trajectory time running)
 
 Identification block (read-only)::
 
     80       N_AXES         number of axes k (1 … MAX_AXES)
-    81       MAP_VERSION    1
+    81       MAP_VERSION    2 (1: without timed mode, T_BASE, T_EXEC and DEVICE_TIME)
     82+20i   axis i: kind (0 revolute, 1 prismatic), lower (i32), upper (i32), max speed (i32),
              max acceleration (i32), name (8 words, 16 ASCII characters, NUL-padded)
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -46,7 +70,7 @@ from weldcell.errors import ProtocolError
 NDArrayF = npt.NDArray[np.float64]
 
 MAX_AXES = 6
-MAP_VERSION = 1
+MAP_VERSION = 2
 SCALE = 1e-6  # one count: 1 µrad, 1 µm, 1 µs
 
 CONTROL = 0
@@ -54,7 +78,8 @@ COUNTER = 1
 T_SETPOINT_US = 2
 WATCHDOG_MS = 4
 SETPOINT = 6
-COMMAND_END = SETPOINT + 2 * MAX_AXES  # 18
+T_BASE_US = SETPOINT + 2 * MAX_AXES  # 18
+COMMAND_END = T_BASE_US + 4  # 22
 
 STATUS = 32
 FAULT_CODE = 33
@@ -63,7 +88,20 @@ COUNTER_ECHO = 35
 T_APPLIED_US = 36
 ACTUAL = 38
 VELOCITY = ACTUAL + 2 * MAX_AXES  # 50
-STATUS_END = VELOCITY + 2 * MAX_AXES  # 62
+T_EXEC_US = VELOCITY + 2 * MAX_AXES  # 62
+DEVICE_TIME_US = T_EXEC_US + 2  # 64
+STATUS_END = DEVICE_TIME_US + 4  # 68
+
+BATCH = 208
+B_CONTROL = BATCH
+B_COUNTER = BATCH + 1
+B_T_BASE_US = BATCH + 2
+B_WATCHDOG_MS = BATCH + 6
+B_COUNT = BATCH + 7
+B_ENTRIES = BATCH + 8
+#: Longest write of one Modbus request (FC 23: 121 registers).
+MAX_WRITE = 121
+BATCH_END = BATCH + MAX_WRITE  # 329
 
 N_AXES = 80
 VERSION = 81
@@ -73,8 +111,14 @@ INFO_END = AXIS_INFO + AXIS_STRIDE * MAX_AXES  # 202
 
 CTRL_ENABLE = 1
 CTRL_RESET = 2
+CTRL_TIMED = 4
 ST_ENABLED = 1
 ST_FAULT = 2
+ST_TIMED = 4
+ST_RUNNING = 8
+
+#: Set-points a device buffers in timed mode (≥ 1 s at the cell's 4 ms spacing).
+BUFFER_SIZE = 512
 
 KIND_CODES = {"revolute": 0, "prismatic": 1}
 KINDS = {v: k for k, v in KIND_CODES.items()}
@@ -122,6 +166,31 @@ def words_from_time(t: float) -> list[int]:
 def time_from_words(words: Sequence[int]) -> float:
     """Two words (high first) of a u32 µs count -> time [s]."""
     return ((int(words[0]) << 16) | int(words[1])) * SCALE
+
+
+def batch_capacity(k: int) -> int:
+    """Set-points of ``k`` axes one timed batch write carries."""
+    return (MAX_WRITE - (B_ENTRIES - BATCH)) // (2 + 2 * k)
+
+
+def words_from_u64_time(t: float) -> list[int]:
+    """A clock reading [s] (≥ 0) -> four words (high first) of its u64 µs count.
+
+    Raises:
+        ProtocolError: negative or not finite.
+    """
+    if not (math.isfinite(t) and t >= 0.0):
+        raise ProtocolError(f"clock reading {t} s: expected a finite time ≥ 0")
+    n = round(t / SCALE)
+    return [n >> 48 & 0xFFFF, n >> 32 & 0xFFFF, n >> 16 & 0xFFFF, n & 0xFFFF]
+
+
+def u64_time_from_words(words: Sequence[int]) -> float:
+    """Four words (high first) of a u64 µs count -> time [s]."""
+    n = 0
+    for w in words[:4]:
+        n = n << 16 | int(w) & 0xFFFF
+    return n * SCALE
 
 
 def words_from_name(name: str) -> list[int]:

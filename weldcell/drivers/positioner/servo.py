@@ -4,7 +4,10 @@
 (travel limits, over-speed against the previous set-point by their time stamps, stale time stamps),
 moves the actual positions on its own tick (velocity feed-forward from the set-points plus a
 proportional term, acceleration limited to the axis maximum, an optional response delay), watches
-the following error and the watchdog, and encodes the status block. Any violation latches a fault,
+the following error and the watchdog, and encodes the status block. In timed mode (``CTRL_TIMED``)
+the set-points are buffered and the drive executes trajectory time ``now - T_BASE`` on its own
+clock, interpolating the buffer (so when a set-point arrives does not matter, as long as it arrives
+before it is due). Any violation latches a fault,
 drops servo control and brakes the axes at their maximum deceleration. Time is given by the caller
 (``now`` [s], a monotonic clock), so the model is deterministic under test.
 """
@@ -127,6 +130,13 @@ class ServoAxes:
         self._act_v = np.zeros(k)
         self._act_wall = now
         self._t_last = now
+        self.timed = False
+        self.t_base = 0.0  # timed mode: instant of trajectory time 0 [s] on the device clock (0: none)
+        self._buf: collections.deque[tuple[float, NDArrayF]] = collections.deque()
+        self._tau = 0.0  # timed mode: trajectory time of the device clock at the last tick [s]
+        self._t_exec = 0.0  # ... and of the position commanded then (the newest set-point's, past it)
+        self._seg_v = np.zeros(k)  # its set-point speed (the buffer segment's slope)
+        self._target = q.copy()  # the position the drive was last commanded (after the tick)
         self.counter = 0
         self.t_applied = 0.0
         self.setpoints = 0
@@ -145,9 +155,13 @@ class ServoAxes:
         """Apply a write of ``values`` at ``address`` (FC 6, 16 or the write half of 23)."""
         self.step(now)
         end = address + len(values)
+        if address == reg.BATCH and reg.B_ENTRIES <= end <= reg.BATCH_END:
+            self._apply_batch([int(v) & 0xFFFF for v in values], now)
+            return
         if address < 0 or end > reg.COMMAND_END:
             raise InvalidValueError(
-                f"write {address}..{end - 1}: only the command block 0..{reg.COMMAND_END - 1}"
+                f"write {address}..{end - 1}: only the command block 0..{reg.COMMAND_END - 1} "
+                f"or a timed batch from {reg.BATCH}"
             )
         self._regs[address:end] = [int(v) & 0xFFFF for v in values]
         if address <= reg.WATCHDOG_MS < end:
@@ -155,9 +169,13 @@ class ServoAxes:
             self.watchdog = ms / 1000.0 if ms else self.config.watchdog
         if address <= reg.CONTROL < end:
             self._apply_control(self._regs[reg.CONTROL], now)
+        if address <= reg.T_BASE_US and end >= reg.T_BASE_US + 4:
+            self.t_base = reg.u64_time_from_words(self._regs[reg.T_BASE_US : reg.T_BASE_US + 4])
         k = len(self.config.axes)
         if address <= reg.COUNTER and end >= reg.SETPOINT + 2 * k:
             self._apply_setpoint(now)
+        if self.timed and self.enabled:  # the status pairs the last tick's time with its path time
+            self._target = self._timed_target(self._t_last)[0]
 
     def read_registers(self, address: int, count: int, now: float) -> list[int]:
         """Words ``address .. address + count - 1`` (status refreshed to ``now``)."""
@@ -166,8 +184,11 @@ class ServoAxes:
             raise InvalidValueError(f"read {address}..{address + count - 1}: outside 0..{reg.INFO_END - 1}")
         k = len(self.config.axes)
         regs = self._regs
-        regs[reg.STATUS] = (reg.ST_ENABLED if self.enabled else 0) | (
-            reg.ST_FAULT if self.fault is not PositionerFault.NONE else 0
+        regs[reg.STATUS] = (
+            (reg.ST_ENABLED if self.enabled else 0)
+            | (reg.ST_FAULT if self.fault is not PositionerFault.NONE else 0)
+            | (reg.ST_TIMED if self.timed else 0)
+            | (reg.ST_RUNNING if self.timed and self.t_base > 0 else 0)
         )
         regs[reg.FAULT_CODE] = int(self.fault)
         regs[reg.FAULT_AXIS] = self.fault_axis + 1
@@ -175,10 +196,14 @@ class ServoAxes:
         regs[reg.T_APPLIED_US : reg.T_APPLIED_US + 2] = reg.words_from_time(min(self.t_applied, reg.T_LIMIT))
         regs[reg.ACTUAL : reg.ACTUAL + 2 * k] = reg.words_from_i32(self.q)
         regs[reg.VELOCITY : reg.VELOCITY + 2 * k] = reg.words_from_i32(self.qd)
+        t_exec = self._t_exec if self.timed else self.t_applied
+        regs[reg.T_EXEC_US : reg.T_EXEC_US + 2] = reg.words_from_time(min(max(t_exec, 0.0), reg.T_LIMIT))
+        regs[reg.DEVICE_TIME_US : reg.DEVICE_TIME_US + 4] = reg.words_from_u64_time(max(self._t_last, 0.0))
         return regs[address : address + count]
 
     def _apply_control(self, word: int, now: float) -> None:
         rising = word & ~self._control
+        falling = self._control & ~word
         self._control = word
         if rising & reg.CTRL_RESET:
             self.fault, self.fault_axis = PositionerFault.NONE, -1
@@ -186,17 +211,52 @@ class ServoAxes:
             self.enabled = False
         elif not self.enabled and self.fault is PositionerFault.NONE:
             self.enabled = True  # hold where the axes are: the first set-point continues from here
-            self._sp, self._act_sp = self.q.copy(), self.q.copy()
-            self._sp_v, self._act_v = np.zeros_like(self.q), np.zeros_like(self.q)
-            self._sp_stamp, self._sp_wall, self._act_wall = None, now, now
-            self._pending.clear()
+            self._hold(self.q, now)
+        if rising & reg.CTRL_TIMED:  # a new timed stream: empty buffer, no time base yet
+            self.timed, self.t_base, self._tau = True, 0.0, 0.0
+            self._buf.clear()
+            self._sp_stamp = None  # its stamps are trajectory times: a new sequence
+        elif falling & reg.CTRL_TIMED:  # back to direct set-points: hold where the drive was going
+            self.timed = False
+            self._buf.clear()
+            self._hold(self._target, now)
 
-    def _apply_setpoint(self, now: float) -> None:
+    def _hold(self, q: NDArrayF, now: float) -> None:
+        self._sp, self._act_sp, self._target = q.copy(), q.copy(), q.copy()
+        self._sp_v, self._act_v, self._seg_v = np.zeros_like(q), np.zeros_like(q), np.zeros_like(q)
+        self._sp_stamp, self._sp_wall, self._act_wall = None, now, now
+        self._pending.clear()
+
+    def _apply_batch(self, words: list[int], now: float) -> None:
+        """A timed batch write (``registers.BATCH``): control, counter, time base, watchdog, then
+        ``B_COUNT`` set-points (trajectory time, positions), each taken as a timed set-point."""
+        k = len(self.config.axes)
+        n = words[reg.B_COUNT - reg.BATCH]
+        stride = 2 + 2 * k
+        if not 1 <= n <= reg.batch_capacity(k) or len(words) < reg.B_ENTRIES - reg.BATCH + n * stride:
+            raise InvalidValueError(f"timed batch of {n} set-points in {len(words)} words ({k} axes)")
+        ms = words[reg.B_WATCHDOG_MS - reg.BATCH]
+        self.watchdog = ms / 1000.0 if ms else self.config.watchdog
+        self._regs[reg.CONTROL] = words[0] | reg.CTRL_TIMED
+        self._apply_control(self._regs[reg.CONTROL], now)
+        self.t_base = reg.u64_time_from_words(words[2:6])
+        self._regs[reg.COUNTER] = words[1]
+        base = reg.B_ENTRIES - reg.BATCH
+        for j in range(n):
+            e = words[base + j * stride : base + (j + 1) * stride]
+            self._apply_setpoint(now, reg.i32_from_words(e[2:]), reg.time_from_words(e[:2]))
+            if self.fault is not PositionerFault.NONE:
+                break
+        if self.enabled:
+            self._target = self._timed_target(self._t_last)[0]
+
+    def _apply_setpoint(self, now: float, sp: NDArrayF | None = None, stamp: float | None = None) -> None:
         if not self.enabled:
             return  # set-points are ignored while disabled (the status says so)
         k = len(self.config.axes)
-        sp = reg.i32_from_words(self._regs[reg.SETPOINT : reg.SETPOINT + 2 * k])
-        stamp = reg.time_from_words(self._regs[reg.T_SETPOINT_US : reg.T_SETPOINT_US + 2])
+        if sp is None or stamp is None:
+            sp = reg.i32_from_words(self._regs[reg.SETPOINT : reg.SETPOINT + 2 * k])
+            stamp = reg.time_from_words(self._regs[reg.T_SETPOINT_US : reg.T_SETPOINT_US + 2])
         out = np.flatnonzero((sp < self._lo - 1e-9) | (sp > self._hi + 1e-9))
         if out.size:
             self._trip(PositionerFault.POSITION_LIMIT, int(out[0]))
@@ -221,11 +281,24 @@ class ServoAxes:
                 return
             if dt > 0:
                 v = np.clip(dq / dt, -self._vmax, self._vmax)
+        fresh = self._sp_stamp is None or stamp > self._sp_stamp
         self._sp, self._sp_v, self._sp_stamp, self._sp_wall = sp, v, stamp, now
         self.counter = self._regs[reg.COUNTER]
         self.t_applied = stamp
         self.setpoints += 1
-        if self.config.response_delay > 0:
+        if self.timed:
+            if not self._buf:
+                self._tau = self._t_exec = stamp  # the stream starts here (held until its time base)
+            if fresh:  # a repeated set-point (a keep-alive) is not buffered twice
+                while (
+                    len(self._buf) >= reg.BUFFER_SIZE and len(self._buf) > 1 and self._buf[1][0] <= self._tau
+                ):
+                    self._buf.popleft()
+                if len(self._buf) >= reg.BUFFER_SIZE:
+                    self._trip(PositionerFault.BUFFER_OVERFLOW, -1)
+                    return
+                self._buf.append((stamp, sp))
+        elif self.config.response_delay > 0:
             self._pending.append((now + self.config.response_delay, sp, v))
         else:
             self._act_sp, self._act_v, self._act_wall = sp, v, now
@@ -245,10 +318,15 @@ class ServoAxes:
         while self._pending and self._pending[0][0] <= t:
             _, self._act_sp, self._act_v = self._pending.popleft()
             self._act_wall = t
-        if self.enabled:
+        if self.enabled and self.timed:
+            target, v_ff = self._timed_target(t)
+            self._target = target
+            v_cmd = np.clip(v_ff + (target - self.q) / self.config.time_constant, -self._vmax, self._vmax)
+        elif self.enabled:
             # the drive interpolates between set-points: the command runs on with the set-point speed
             # for at most one watchdog time
             target = self._act_sp + self._act_v * min(t - self._act_wall, self.watchdog)
+            self._target = target
             v_cmd = self._act_v + (target - self.q) / self.config.time_constant
             v_cmd = np.clip(v_cmd, -self._vmax, self._vmax)
         else:
@@ -263,6 +341,31 @@ class ServoAxes:
             over = np.flatnonzero(err > self._fe_limit)
             if over.size:
                 self._trip(PositionerFault.FOLLOWING_ERROR, int(over[0]))
+
+    def _timed_target(self, t: float) -> tuple[NDArrayF, NDArrayF]:
+        """Timed mode: the buffered path at trajectory time ``t - T_BASE`` (never backwards) and its
+        speed; before the time base or the first set-point: hold."""
+        buf = self._buf
+        if not buf:
+            return self._target, np.zeros_like(self.q)
+        if self.t_base <= 0.0:
+            self._tau = self._t_exec = buf[0][0]
+            return buf[0][1], np.zeros_like(self.q)
+        self._tau = tau = max(self._tau, t - self.t_base - self.config.response_delay)
+        self._t_exec = tau
+        while len(buf) > 1 and buf[1][0] <= tau:
+            buf.popleft()
+        t0, q0 = buf[0]
+        if tau <= t0:
+            return q0, np.zeros_like(q0)
+        if len(buf) > 1:
+            t1, q1 = buf[1]
+            self._seg_v = (q1 - q0) / (t1 - t0)
+            return q0 + self._seg_v * (tau - t0), self._seg_v
+        # past the newest set-point (the stream's end, or an underrun): hold it, never beyond; the
+        # status reports the trajectory time of what it holds
+        self._t_exec = t0
+        return q0, np.zeros_like(q0)
 
     def counters(self) -> ServoCounters:
         """What the drive saw so far."""

@@ -169,7 +169,7 @@ def _device(model: ServoAxes, lock: threading.Lock) -> SimDevice:
         simdata=(  # coils and discrete inputs are not used; pymodbus wants every block present
             [SimData(0, values=[False] * 16, datatype=DataType.BITS)],
             [SimData(0, values=[False] * 16, datatype=DataType.BITS)],
-            [SimData(0, count=reg.INFO_END, values=0, datatype=DataType.REGISTERS)],
+            [SimData(0, count=reg.BATCH_END, values=0, datatype=DataType.REGISTERS)],
             [SimData(0, count=1, values=0, datatype=DataType.REGISTERS)],
         ),
         action=action,

@@ -113,6 +113,9 @@ _SAFETY_NAMES = {
     9: "FAULT",
 }
 
+#: How fast the controller clock offset estimate may grow [s/s] (200 ppm: quartz drifts less).
+_CLOCK_LEAK = 2e-4
+
 OUTPUTS = [
     "timestamp",
     "actual_q",
@@ -512,6 +515,29 @@ class URDriver(RobotDriver):
         #: TCP pose the running servo program set (UR pose in the flange frame), None: the installation's
         self._program_tcp: tuple[float, ...] | None = None
 
+        # controller clock -> our monotonic clock: the least (arrival - timestamp) seen, leaking
+        # upwards at _CLOCK_LEAK so a controller clock that drifts slower is followed
+        self._clock_offset = math.inf
+        self._clock_seen = 0.0
+
+    def _track_clock(self, arrival: float, timestamp: float) -> None:
+        """Refine the controller-to-host clock offset from one package (RTDE reader thread).
+
+        A package arrives after the controller stamped it, never before: the smallest difference
+        (arrival - ``timestamp``) is the offset plus the shortest transport delay. Delays (a loaded
+        host, a late reader thread) only make the difference larger, so they do not disturb it.
+        """
+        offset = arrival - timestamp
+        held = self._clock_offset + _CLOCK_LEAK * max(arrival - self._clock_seen, 0.0)
+        self._clock_offset = min(offset, held)
+        self._clock_seen = arrival
+
+    def controller_time(self, timestamp: float) -> float | None:
+        """The controller's RTDE ``timestamp`` [s] on this host's ``time.monotonic()`` clock (None
+        before the first package)."""
+        off = self._clock_offset
+        return None if math.isinf(off) else timestamp + off
+
     def __repr__(self) -> str:
         return f"URDriver({self.host!r})"
 
@@ -727,6 +753,7 @@ class URDriver(RobotDriver):
                 self._quit.set()
                 self._fail_stream(f"connection to the controller lost ({err})", "connection")
                 return
+            self._track_clock(time.monotonic(), float(out["timestamp"]))
             self._latest = out
             self._latest_event.set()
             run = self._program
@@ -886,7 +913,7 @@ class URDriver(RobotDriver):
             return
         status = fb[_K_STATUS]
         abs_pos = h.start_index + fb[_K_POSITION] * st.scale
-        h._update(abs_pos)
+        h._update(abs_pos, self.controller_time(float(fb["timestamp"])))
         if status == _DONE:
             h._finish(
                 ExecutionResult(

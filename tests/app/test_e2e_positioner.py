@@ -1,21 +1,19 @@
 """End to end: a tilt-rotate positioner job plans, validates and welds on the virtual cell (issue 18).
 
-NOT COLLECTED (the name does not start with ``test_``): it passed by hand on a quiet machine (relative
-path error below 0.001 mm, skew p50 0.46 ms) but failed in a CI run with two test workers: the
-virtual drive's following-error fault on the tilt axis (0.05 rad) after the sync stream stalled up to
-43 ms (skew p99 15 ms). The streaming of the positioner set-points must tolerate such stalls (or run
-in a real-time thread) before this test can gate CI. Run it by hand:
-``pytest tests/app/e2e_positioner_demo.py -s``.
-
-The positioner's index moves are timed at 80 % of its speed and 70 % of its acceleration limits
-(``planning/external_timeline.py``), leaving the drive headroom to catch up after a late set-point:
-at 100 % the virtual drive's following-error fault ended the job on a loaded PC.
-
 While the job runs, a monitor thread reads what the devices report on their own interfaces, with its
-own clients: the virtual UR controller's ``actual_q`` over RTDE and the virtual positioner's actual
-axis positions from its Modbus registers. The torch tip is then put into the part (positioner flange)
-frame with kinematics from the vendors' tables (``indep_geometry``, the UR DH table; the positioner
-by hand from its documented geometry) and compared with the seam circle as written in the program.
+own clients: the virtual UR controller's ``timestamp`` and ``actual_q`` over RTDE, and the virtual
+positioner's actual axis positions with its device clock (``DEVICE_TIME_US``) from one Modbus
+register read. Both are put on this host's monotonic clock (the UR clock offset as the least
+arrival - timestamp; the positioner's clock is the host's), so robot and positioner positions are
+compared at the same instant, not at the monitor's (jittery) sampling moments. The torch tip is then
+put into the part (positioner flange) frame with kinematics from the vendors' tables
+(``indep_geometry``, the UR DH table; the positioner by hand from its documented geometry) and
+compared with the seam circle as written in the program: within 0.05 mm.
+
+On a heavily loaded machine (load average above 10 on 2 cores) the virtual UR controller can fall
+behind real time by more than 0.1 s (it skips cycles); the positioner, running on its own clock, is
+then ahead of the robot and the cell faults the job on the lag, as it must. Seen in 2 of 7 runs
+here at that load; the job itself takes about 20 s of the test's 30-40 s.
 """
 
 from __future__ import annotations
@@ -46,17 +44,20 @@ POSITIONER_BASE = np.array([0.0, 0.75, 0.0])  # positioner base in the world [m]
 # tilt_rotate_2ax (docs/program-format.md): tilt about base x at 0.85 m, then the table about its
 # own z; the table top (flange) on the tilt axis
 TILT_HEIGHT = 0.85  # [m]
-PERIOD = 0.02  # [s] between two device samples of the monitor
+PERIOD = 0.01  # [s] between two device samples of the monitor
 ACTUAL = 38  # Modbus holding registers of the axes' actual positions, i32 µrad, 2 words each
+DEVICE_TIME = 64  # the device clock of that status [µs], u64, 4 words (docs/drivers.md)
 
 
 class DeviceMonitor:
-    """Samples (wall time, UR actual_q) and (wall time, positioner actual) from the devices."""
+    """Samples (device time, UR actual_q) and (device time, positioner actual) from the devices,
+    both on the host's monotonic clock."""
 
     def __init__(self) -> None:
         self.rtde_port: int | None = None
         self.modbus_port: int | None = None
-        self.q_robot: list[tuple[float, list[float]]] = []
+        self.q_robot: list[tuple[float, list[float]]] = []  # (controller timestamp, actual_q)
+        self.robot_offset = float("inf")  # controller timestamp -> time.monotonic()
         self.q_table: list[tuple[float, list[float]]] = []
         self.errors: list[tuple[float, str]] = []  # (wall time, error)
         self.stages: list[tuple[float, str]] = []
@@ -88,21 +89,24 @@ class DeviceMonitor:
         try:
             rtde.connect()
             rtde.negotiate_protocol()
-            rtde.setup_outputs(["actual_q"], 125.0)
+            rtde.setup_outputs(["timestamp", "actual_q"], 500.0)
             rtde.start()
             if not mb.connect():
                 raise ConnectionError("positioner Modbus connect failed")
+            next_read = time.monotonic()
             while not self._stop.is_set():
-                self.q_robot.append((time.time(), list(rtde.receive_latest(1.0)["actual_q"])))
-                t0 = time.time()
-                rr = mb.read_holding_registers(ACTUAL, count=4, device_id=1)
-                t1 = time.time()
-                w = rr.registers
+                out = rtde.receive(1.0)
+                self.robot_offset = min(self.robot_offset, time.monotonic() - float(out["timestamp"]))
+                self.q_robot.append((float(out["timestamp"]), list(out["actual_q"])))
+                if time.monotonic() < next_read:
+                    continue
+                next_read += PERIOD
+                w = mb.read_holding_registers(ACTUAL, count=DEVICE_TIME + 4 - ACTUAL, device_id=1).registers
                 raw = [(w[2 * i] << 16) | w[2 * i + 1] for i in range(2)]
                 q_ext = [(r - (1 << 32) if r >= (1 << 31) else r) * 1e-6 for r in raw]
-                self.q_table.append((0.5 * (t0 + t1), q_ext))
-                self.q_robot.append((time.time(), list(rtde.receive_latest(1.0)["actual_q"])))
-                self._stop.wait(PERIOD)  # light load: the cell streams from this process
+                k = DEVICE_TIME - ACTUAL
+                t_dev = ((w[k] << 48) | (w[k + 1] << 32) | (w[k + 2] << 16) | w[k + 3]) * 1e-6
+                self.q_table.append((t_dev, q_ext))
         except Exception as err:  # reported by the test
             self.errors.append((time.time(), repr(err)))
         finally:
@@ -127,7 +131,7 @@ def test_tilt_rotate_job_welds_on_the_part_seam(tmp_path: Path) -> None:
     # the weld log carries the positioner synchronisation figures
     sync = result.positioner_sync
     assert sync is not None and sync["cycles"] > 1000
-    assert sync["skew_p50_ms"] <= 1.0
+    assert sync["skew_p50_ms"] <= 0.2 and sync["skew_p99_ms"] <= 1.0, sync
     with WeldLog(result.log_path, readonly=True) as wlog:
         (seam,) = wlog.seams(result.job_id)
         assert seam.result == "ok" and seam.started >= t_start
@@ -139,11 +143,13 @@ def test_tilt_rotate_job_welds_on_the_part_seam(tmp_path: Path) -> None:
     for t, what in mon.stages:
         print(f"{t - t_start:6.2f} s {what}")
     # device samples with the arc on, robot joints interpolated to the positioner's sample times
-    tr = np.array([t for t, _ in mon.q_robot])
+    tr = np.array([t for t, _ in mon.q_robot]) + mon.robot_offset
     qr = np.array([q for _, q in mon.q_robot])
     tt = np.array([t for t, _ in mon.q_table])
     qt = np.array([q for _, q in mon.q_table])
-    on = (tt > arc_t[0] + 0.05) & (tt < arc_t[-1] - 0.05)
+    # the weld log's signal times are wall-clock: the arc window on the monotonic clock
+    mono = time.monotonic() - time.time()
+    on = (tt > arc_t[0] + mono + 0.05) & (tt < arc_t[-1] + mono - 0.05) & (tt < tr[-1])
     assert on.sum() > 100, on.sum()
     q = np.column_stack([np.interp(tt[on], tr, qr[:, j]) for j in range(6)])
     assert np.ptp(qt[on, 1]) > 0.5 * SEAM_SWEEP  # the table turns during the weld
@@ -157,8 +163,9 @@ def test_tilt_rotate_job_welds_on_the_part_seam(tmp_path: Path) -> None:
     rho = np.hypot(p_part[:, 0], p_part[:, 1])
     err = np.hypot(rho - SEAM_RADIUS, p_part[:, 2])
     ang = np.arctan2(p_part[:, 1], p_part[:, 0]) - SEAM_START_ANGLE
-    print(f"\nrelative path error: max {err.max() * 1e3:.3f} mm, median {np.median(err) * 1e3:.3f} mm, "
-          f"{on.sum()} device samples; skew p50 {sync['skew_p50_ms']} ms")  # fmt: skip
-    assert err.max() <= 0.5e-3, f"{err.max() * 1e3:.3f} mm off the seam in the part frame"
+    print(f"\nrelative path error: max {err.max() * 1e6:.2f} µm, median {np.median(err) * 1e6:.2f} µm, "
+          f"{on.sum()} device samples; skew p50 {sync['skew_p50_ms']} ms, p99 {sync['skew_p99_ms']} ms, "
+          f"max {sync['skew_max_ms']} ms")  # fmt: skip
+    assert err.max() <= 0.05e-3, f"{err.max() * 1e3:.3f} mm off the seam in the part frame"
     assert ang.min() > -0.02 and ang.max() < SEAM_SWEEP + 0.02  # on the programmed stretch
     assert ang.max() - ang.min() > 0.8 * SEAM_SWEEP  # and along most of it
