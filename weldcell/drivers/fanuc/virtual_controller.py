@@ -14,6 +14,10 @@ takes the command packets that answer them:
   passes or they deviate ``deviation_deg`` from the last command, then the arm stops and "motion
   possible" drops, with no alarm (measured on a CRX by airo-fanuc: 71-121 ms, overrun 2-5°). A new
   start packet re-arms it.
+* **Own lateness.** The controller's clock (status time stamps, plant, silence) advances one cycle per
+  status it sends. When its thread runs late on a loaded host it does not catch up with a burst of
+  statuses the peer could not answer: its time pauses instead (a real controller is never late), so
+  silence always means the peer did not answer statuses that were at least half a cycle apart.
 * **Limit checks** on every command while motion is possible: joint position outside the model's
   range (``MOTN-017 Limit error``), joint speed above the data-sheet speed × ``speed_margin``, a data
   style other than 0xFFFF (Cartesian data, not emulated) or a version other than the negotiated
@@ -329,8 +333,13 @@ class VirtualFanuc:
             delay = next_t - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-            elif delay < -0.1:
-                next_t = time.perf_counter()  # fell far behind (machine load): resynchronise
+            elif delay < -0.5 * self.dt:
+                # This thread ran late (machine load, a collector pause). Catching up would send a
+                # burst of statuses microseconds apart that no peer can answer one by one, and the
+                # silence check would count them as missed commands (coast stop, "motion possible"
+                # dropped, under CI load). The controller's time runs on its cycles: it pauses
+                # while the thread is not run, so every status leaves the peer at least half a cycle.
+                next_t = time.perf_counter()
 
     def _drain(self) -> None:
         while True:
