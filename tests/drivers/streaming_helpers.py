@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 from stamp_helpers import stamp_for_test
+from waiting import CHILD_TIMEOUT, run_child
 
 from weldcell.drivers.base import RobotDriver, joint_move
 from weldcell.trajectory import JointTrajectory, save_trajectory
@@ -36,18 +37,11 @@ class Validated:
     validate_out: str
 
 
-def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    """``weldcell ARGS`` in a subprocess, as a user runs it (unkeyed stamps)."""
+def run_cli(*args: str, timeout: float = CHILD_TIMEOUT) -> subprocess.CompletedProcess[str]:
+    """``weldcell ARGS`` in a subprocess, as a user runs it (unkeyed stamps; killed after ``timeout`` [s])."""
     env = dict(os.environ)
     env.pop("WELDCELL_STAMP_KEY", None)
-    return subprocess.run(
-        [sys.executable, "-m", "weldcell", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        check=False,
-    )
+    return run_child([sys.executable, "-m", "weldcell", *args], timeout=timeout, env=env)
 
 
 def run_cli_inprocess(*args: str) -> tuple[int, str]:
