@@ -39,6 +39,7 @@ from weldcell.cell.positioner_cell import (
 )
 from weldcell.cell.state import CellState
 from weldcell.cell.weldlog import JobTrace, WeldLog
+from weldcell.drivers.controller_process import wait_until_ready
 from weldcell.drivers.powersource.base import WeldParams
 from weldcell.errors import (
     DriverConnectionError,
@@ -246,8 +247,12 @@ def children_ignore_sigint() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def virtual_power_source_process(host: str, timeout: float = 20.0) -> Iterator[str]:
-    """Run the virtual Modbus power source in a child process; yields its ``modbus://`` URL."""
+def virtual_power_source_process(host: str, timeout: float = 120.0) -> Iterator[str]:
+    """Run the virtual Modbus power source in a child process; yields its ``modbus://`` URL.
+
+    ``timeout`` [s] bounds its start-up (generous: a spawned child's imports take tens of seconds
+    on a loaded machine; a child that dies is reported at once).
+    """
     ctx = mp.get_context("spawn")
     stop, ready = ctx.Event(), ctx.Queue()
     port = _free_port(host)
@@ -255,10 +260,7 @@ def virtual_power_source_process(host: str, timeout: float = 20.0) -> Iterator[s
     with children_ignore_sigint():
         proc.start()
     try:
-        try:
-            status, info = ready.get(timeout=timeout)
-        except Exception as err:
-            raise DriverConnectionError(f"virtual power source did not start within {timeout} s") from err
+        status, info = wait_until_ready(proc, ready, timeout, "virtual power source")
         if status != "ok":
             raise DriverConnectionError(f"virtual power source failed to start: {info}")
         yield f"modbus://{host}:{info}"
