@@ -31,6 +31,7 @@ from weldcell.cell.demo import (
     end_robot_session,
     params_from_program,
     plan_and_validate,
+    prebuilt_approver,
     virtual_power_source_process,
     weld,
 )
@@ -156,6 +157,9 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
             )
         )
         psu_url = stack.enter_context(virtual_power_source_process(opt.host))
+        approver = prebuilt_approver(program, out, key)  # before the robot connects (its GIL pause)
+        if approver is not None:
+            stack.callback(approver.close)
         robot, cell = _connect_virtual_cell(stack, start, opt, traj)
         if opt.view:
             viewer = _start_viewer(traj_path, program_path)
@@ -186,6 +190,7 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
             positioner=positioner,
             trace=opt.trace,
             opcua=opt.opcua,
+            approver=approver,
         )
         if cell.report is not None:
             end_robot_session(robot, log_path, job_id, say)
