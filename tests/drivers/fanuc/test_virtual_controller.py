@@ -408,8 +408,8 @@ def test_four_ms_cycle_and_version_4(tmp_path: Path) -> None:
 
 def test_a_late_controller_thread_does_not_charge_its_stall_to_a_prompt_peer() -> None:
     """The controller's own thread held for 90 ms (a loaded host) while a peer answers every status
-    at once: the controller must not catch up with a burst of statuses no peer can answer one by one
-    and count them as silence (before: the arm coasted past the 3° deviation check and stopped,
+    at once: the statuses it then sends back to back to catch up cannot be answered one by one and
+    must not count as silence (before: the arm coasted past the 3° deviation check and stopped,
     "motion possible" dropped; seen in CI under load as an IBGN program that stopped)."""
     ctrl = VirtualFanuc(VirtualFanucConfig(port=0, q_start_deg=START_DEG, deviation_deg=3.0))
     with ctrl, _client(ctrl) as s:

@@ -14,10 +14,10 @@ takes the command packets that answer them:
   passes or they deviate ``deviation_deg`` from the last command, then the arm stops and "motion
   possible" drops, with no alarm (measured on a CRX by airo-fanuc: 71-121 ms, overrun 2-5°). A new
   start packet re-arms it.
-* **Own lateness.** The controller's clock (status time stamps, plant, silence) advances one cycle per
-  status it sends. When its thread runs late on a loaded host it does not catch up with a burst of
-  statuses the peer could not answer: its time pauses instead (a real controller is never late), so
-  silence always means the peer did not answer statuses that were at least half a cycle apart.
+* **Own lateness.** When its thread runs late on a loaded host the controller catches up (up to
+  0.1 s) with statuses sent back to back; a cycle whose previous status went out less than half a
+  cycle earlier is not counted as silence (the client could not have answered it yet), so silence
+  always means the client did not answer statuses it had time for.
 * **Limit checks** on every command while motion is possible: joint position outside the model's
   range (``MOTN-017 Limit error``), joint speed above the data-sheet speed × ``speed_margin``, a data
   style other than 0xFFFF (Cartesian data, not emulated) or a version other than the negotiated
@@ -319,27 +319,28 @@ class VirtualFanuc:
 
     def _loop(self) -> None:
         next_t = time.perf_counter()
+        sent_at = -math.inf  # when the last status went out [s, perf_counter]
         while not self._quit.is_set():
             self._drain()
+            # A status sent less than half a cycle ago could not be answered yet: after this thread
+            # ran late it catches up with statuses microseconds apart, and counting those as silence
+            # made the arm coast past the deviation check and drop "motion possible" (CI, load 13).
+            answerable = time.perf_counter() - sent_at >= 0.5 * self.dt
             with self._lock:
-                self._tick()
+                self._tick(answerable)
                 data, peer = self._status_packet(), self._peer
             if data is not None and peer is not None:
                 try:
                     self._sock.sendto(data, peer)
+                    sent_at = time.perf_counter()
                 except OSError as err:
                     log.debug("status not sent: %s", err)
             next_t += self.dt
             delay = next_t - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-            elif delay < -0.5 * self.dt:
-                # This thread ran late (machine load, a collector pause). Catching up would send a
-                # burst of statuses microseconds apart that no peer can answer one by one, and the
-                # silence check would count them as missed commands (coast stop, "motion possible"
-                # dropped, under CI load). The controller's time runs on its cycles: it pauses
-                # while the thread is not run, so every status leaves the peer at least half a cycle.
-                next_t = time.perf_counter()
+            elif delay < -0.1:
+                next_t = time.perf_counter()  # fell far behind (machine load): resynchronise
 
     def _drain(self) -> None:
         while True:
@@ -415,7 +416,8 @@ class VirtualFanuc:
             else:
                 raise ProtocolError(f"packet type {t} ({len(data)} bytes) is not handled")
 
-    def _tick(self) -> None:
+    def _tick(self, answerable: bool = True) -> None:
+        """One controller cycle (lock held); ``answerable``: the client had time to answer the last status."""
         alpha = 1.0 - math.exp(-self.dt / self.config.tau)
         loop = self.config.arc_loopback
         if loop is not None:  # the input follows the output once the delay has passed
@@ -428,7 +430,7 @@ class VirtualFanuc:
         cmds, self._pending = self._pending, []
         for cmd in cmds:
             self._apply(cmd)
-        if self._motion_possible() and not cmds:
+        if self._motion_possible() and not cmds and answerable:
             self._since_cmd += 1
             if self._since_cmd > self.config.silence_cycles:
                 # commands stopped: the arm coasts at the last commanded speed, then stops
