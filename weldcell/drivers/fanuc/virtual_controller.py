@@ -16,8 +16,8 @@ takes the command packets that answer them:
   start packet re-arms it.
 * **Own lateness.** When its thread runs late on a loaded host the controller catches up (up to
   0.1 s) with statuses sent back to back; a cycle whose previous status went out less than half a
-  cycle earlier is not counted as silence (the client could not have answered it yet), so silence
-  always means the client did not answer statuses it had time for.
+  cycle earlier does not start a silence (the client could not have answered it yet); once the arm
+  coasts every cycle counts, so a dead client still stops it after ``coast_time``.
 * **Limit checks** on every command while motion is possible: joint position outside the model's
   range (``MOTN-017 Limit error``), joint speed above the data-sheet speed × ``speed_margin``, a data
   style other than 0xFFFF (Cartesian data, not emulated) or a version other than the negotiated
@@ -430,7 +430,10 @@ class VirtualFanuc:
         cmds, self._pending = self._pending, []
         for cmd in cmds:
             self._apply(cmd)
-        if self._motion_possible() and not cmds and answerable:
+        coasting = self._since_cmd > self.config.silence_cycles
+        if self._motion_possible() and not cmds and (answerable or coasting):
+            # silence starts with statuses the client had time to answer; once the arm coasts,
+            # every cycle counts (a dead client stops the arm after coast_time of controller time)
             self._since_cmd += 1
             if self._since_cmd > self.config.silence_cycles:
                 # commands stopped: the arm coasts at the last commanded speed, then stops
