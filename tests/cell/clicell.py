@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from waiting import CHILD_TIMEOUT, run_child
 
 from weldcell.drivers.powersource.virtual import VirtualPowerSourceHandle, start_virtual_power_source
 from weldcell.drivers.powersource.virtual_model import VirtualConfig, VirtualTiming
@@ -72,8 +73,6 @@ def cli_env() -> dict[str, str]:
     return env
 
 
-def run_cli(*args: str | Path, timeout: float = 300.0) -> subprocess.CompletedProcess[str]:
-    """Run ``weldcell ARGS`` to completion; stdout and stderr captured."""
-    return subprocess.run(
-        cli_args(*args), capture_output=True, text=True, timeout=timeout, env=cli_env(), check=False
-    )
+def run_cli(*args: str | Path, timeout: float = CHILD_TIMEOUT) -> subprocess.CompletedProcess[str]:
+    """Run ``weldcell ARGS`` to completion, output captured (killed and reported after ``timeout`` [s])."""
+    return run_child(cli_args(*args), timeout=timeout, env=cli_env())

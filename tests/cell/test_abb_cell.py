@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from cellsynth import FAST_TIMING
+from waiting import CHILD_TIMEOUT, run_child
 
 from weldcell.app.demo import DemoOptions, run_demo
 from weldcell.app.devices import check_robot_url
@@ -63,14 +64,10 @@ def _arc_polls(log: WeldLog, job_id: int) -> dict[str, tuple[int, int]]:
 
 
 def test_demo_abb_cli_welds_both_seams(tmp_path: Path) -> None:
-    res = subprocess.run(
+    res = run_child(
         [sys.executable, "-m", "weldcell", "demo", "--robot", "abb", "--out", "demo"],
         cwd=tmp_path,
         env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
     )
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert "abb-egm://127.0.0.1:" in res.stdout and "virtual ABB controller" in res.stdout
@@ -124,14 +121,14 @@ def test_cell_run_cli_on_a_virtual_abb_controller(tmp_path: Path, psu: VirtualPo
     ctrl: subprocess.Popen[str] | None = None
     try:
         # the operator starts the RAPID program (EGMRunJoint) once the cell listens
-        assert waiting.wait(300), "".join(lines)[-3000:]
+        assert waiting.wait(CHILD_TIMEOUT), "".join(lines)[-3000:]
         ctrl = subprocess.Popen(
             [sys.executable, "-m", "weldcell", "controller", "abb-egm", "--sensor", f"127.0.0.1:{port}",
              "--robot", "irb1520id", "--start-deg", home, "--arc-loopback", "0:0:0.05",
              "--comm-timeout-s", "1.0", "--start-timeout-s", "60"],
             env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
-        rc = proc.wait(300)
+        rc = proc.wait(CHILD_TIMEOUT)
         # once the cell has closed its driver nothing answers: the EGM session ends after CommTimeout
         ctrl_out, ctrl_err = ctrl.communicate(timeout=60)
     finally:

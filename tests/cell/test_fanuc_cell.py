@@ -9,7 +9,6 @@ The jobs run in real time (8 ms Stream Motion cycle), so the programs are short:
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from cellsynth import FAST_TIMING
+from waiting import run_child
 
 from weldcell.app.devices import check_robot_url, connect_cell_robot
 from weldcell.cell.weldlog import SEAM_DONE, WeldLog
@@ -56,14 +56,10 @@ def _arc_polls(log: WeldLog, job_id: int) -> dict[str, int]:
 
 
 def test_demo_fanuc_cli_welds_both_seams(tmp_path: Path) -> None:
-    res = subprocess.run(
+    res = run_child(
         [sys.executable, "-m", "weldcell", "demo", "--robot", "fanuc", "--out", "demo"],
         cwd=tmp_path,
         env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
     )
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert "fanuc://127.0.0.1:" in res.stdout and "virtual FANUC" in res.stdout
@@ -121,7 +117,7 @@ def test_cell_run_cli_on_a_virtual_fanuc(tmp_path: Path, psu: VirtualPowerSource
         str(tmp_path / "out"),
     ]
     try:
-        res = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300, check=False)
+        res = run_child(cmd, env=_env())
     finally:
         st = ctrl.status()
         ctrl.close()

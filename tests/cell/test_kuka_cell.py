@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from cellsynth import FAST_TIMING
+from waiting import CHILD_TIMEOUT, run_child
 
 from weldcell.app.devices import check_robot_url
 from weldcell.app.job import RunOptions, run_job
@@ -79,14 +80,10 @@ def _arc_polls(log: WeldLog, job_id: int) -> dict[str, int]:
 
 
 def test_demo_kuka_cli_welds_both_seams(tmp_path: Path) -> None:
-    res = subprocess.run(
+    res = run_child(
         [sys.executable, "-m", "weldcell", "demo", "--robot", "kuka", "--out", "demo"],
         cwd=tmp_path,
         env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
     )
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert "kuka-rsi://127.0.0.1:" in res.stdout and "virtual KRC" in res.stdout
@@ -150,9 +147,9 @@ def test_cell_run_cli_on_a_virtual_krc(tmp_path: Path, psu: VirtualPowerSourceHa
     krc = _krc(port)
     try:
         # the operator starts the RSI program once the cell listens (after planning and validation)
-        assert waiting.wait(300), "".join(lines)[-3000:]
+        assert waiting.wait(CHILD_TIMEOUT), "".join(lines)[-3000:]
         krc.start()
-        rc = proc.wait(300)
+        rc = proc.wait(CHILD_TIMEOUT)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from waiting import run_child
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,14 +43,7 @@ def _probe(tmp_path: Path, *argv: str, cache: Path) -> tuple[int | None, set[str
     out = tmp_path / "modules.json"
     env = dict(os.environ, WELDCELL_CACHE_DIR=str(cache), COLUMNS="200")
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
-    proc = subprocess.run(
-        [sys.executable, "-c", _PROBE, str(out), *argv],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-        check=False,
-    )
+    proc = run_child([sys.executable, "-c", _PROBE, str(out), *argv], env=env)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out.read_text())
     return data["code"], set(data["modules"]), proc.stdout

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,7 @@ from typing import Any
 
 import numpy as np
 from stamp_helpers import stamp_for_test
+from waiting import CHILD_TIMEOUT, run_child
 
 from weldcell.drivers.base import RobotDriver, joint_move
 from weldcell.trajectory import JointTrajectory, save_trajectory
@@ -34,18 +37,11 @@ class Validated:
     validate_out: str
 
 
-def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    """``weldcell ARGS`` in a subprocess, as a user runs it (unkeyed stamps)."""
+def run_cli(*args: str, timeout: float = CHILD_TIMEOUT) -> subprocess.CompletedProcess[str]:
+    """``weldcell ARGS`` in a subprocess, as a user runs it (unkeyed stamps; killed after ``timeout`` [s])."""
     env = dict(os.environ)
     env.pop("WELDCELL_STAMP_KEY", None)
-    return subprocess.run(
-        [sys.executable, "-m", "weldcell", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        check=False,
-    )
+    return run_child([sys.executable, "-m", "weldcell", *args], timeout=timeout, env=env)
 
 
 def run_cli_inprocess(*args: str) -> tuple[int, str]:
@@ -123,23 +119,69 @@ class JsonLinePeer:
         name: What the peer is, for the failure message.
         cwd: Working folder of the peer.
         stop_wait: Longest wait [s] for the peer to exit after ``stop``.
+        reply_timeout: Longest wait [s] for one JSON line of the peer (its hello, a status); a
+            silent peer fails the test after it instead of hanging the run.
     """
 
-    def __init__(self, args: list[str], name: str, cwd: Path | None = None, stop_wait: float = 30.0) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        name: str,
+        cwd: Path | None = None,
+        stop_wait: float = 30.0,
+        reply_timeout: float = 60.0,
+    ) -> None:
         self.name = name
         self.stop_wait = stop_wait
+        self.reply_timeout = reply_timeout
         self.proc = subprocess.Popen(
             args, cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
+        # Lines arrive through a reader thread: readline() on the pipe has no timeout, and select()
+        # on a buffered text stream misses lines already in its buffer. EOF is queued as None.
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._stderr: list[str] = []
+        threading.Thread(target=self._pump_stdout, name=f"{name} stdout", daemon=True).start()
+        threading.Thread(target=self._pump_stderr, name=f"{name} stderr", daemon=True).start()
         self.hello = self._read()
 
-    def _read(self) -> dict[str, Any]:
-        assert self.proc.stdout is not None
+    def _pump_stdout(self) -> None:
+        assert self.proc.stdout is not None  # mypy
+        for line in self.proc.stdout:
+            self._lines.put(line)
+        self._lines.put(None)
+
+    def _pump_stderr(self) -> None:
+        assert self.proc.stderr is not None  # mypy
+        for line in self.proc.stderr:
+            self._stderr.append(line)
+
+    def _read(self, timeout: float | None = None) -> dict[str, Any]:
+        """The peer's next JSON line (other lines are skipped).
+
+        Args:
+            timeout: Longest wait [s] for it; None: ``reply_timeout``.
+
+        Raises:
+            AssertionError: the peer exited, or printed no JSON line within the timeout (then it
+                is killed); the message names the peer and ends with its stderr.
+        """
+        wait = self.reply_timeout if timeout is None else timeout
+        deadline = time.monotonic() + wait
         while True:
-            line = self.proc.stdout.readline()
-            if not line:
-                err = self.proc.stderr.read() if self.proc.stderr else ""
-                raise AssertionError(f"{self.name} exited: {err[-1500:]}")
+            try:
+                line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                self.proc.kill()  # the test fails: the peer goes with it (and the reader threads end)
+                self.proc.wait(self.stop_wait)
+                err = "".join(self._stderr)[-1500:]
+                raise AssertionError(
+                    f"{self.name} sent no JSON line within {wait:g} s (silent peer); stderr: {err}"
+                ) from None
+            if line is None:
+                self.proc.wait(self.stop_wait)
+                err = "".join(self._stderr)[-1500:]
+                raise AssertionError(f"{self.name} exited (code {self.proc.returncode}): {err}")
             if line.startswith("{"):
                 return dict(json.loads(line))
 

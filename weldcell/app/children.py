@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from weldcell.drivers.controller_process import wait_until_ready
 from weldcell.errors import DriverConnectionError, WeldcellError
 
 if TYPE_CHECKING:
@@ -133,12 +134,11 @@ class VirtualPowerSourceProcess:
             raise DriverConnectionError(f"virtual power source: {info}")
 
     def _reply(self, what: str) -> tuple[str, Any]:
-        try:
-            status, info = self._ready.get(timeout=self.timeout)
-        except Exception as err:
-            raise DriverConnectionError(
-                f"virtual power source did not {what} within {self.timeout} s"
-            ) from err
+        # a spawned child's imports take tens of seconds on a loaded machine; one that dies is
+        # reported at once (wait_until_ready)
+        status, info = wait_until_ready(
+            self._proc, self._ready, self.timeout, f"virtual power source ({what})"
+        )
         return str(status), info
 
     def stop(self) -> None:
@@ -152,7 +152,7 @@ class VirtualPowerSourceProcess:
 
 @contextlib.contextmanager
 def virtual_power_source_child(
-    host: str, timeout: float = 20.0, touch: TouchScene | None = None
+    host: str, timeout: float = 120.0, touch: TouchScene | None = None
 ) -> Iterator[VirtualPowerSourceProcess]:
     """Start the virtual Modbus power source in a child process without waiting for it (so that it
     loads while other devices start); its :attr:`~VirtualPowerSourceProcess.url` waits.
@@ -178,7 +178,7 @@ def virtual_power_source_child(
 
 @contextlib.contextmanager
 def virtual_power_source_process(
-    host: str, timeout: float = 20.0, touch: TouchScene | None = None
+    host: str, timeout: float = 120.0, touch: TouchScene | None = None
 ) -> Iterator[str]:
     """Run the virtual Modbus power source in a child process; yields its ``modbus://`` URL.
 

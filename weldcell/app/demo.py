@@ -31,7 +31,7 @@ from weldcell.app.children import (
 from weldcell.app.devices import connect_cell_robot, connect_power_source, end_robot_session
 from weldcell.app.planvalidate import collision_checker_for, plan_and_validate
 from weldcell.app.progress import CellRunResult, Progress, ProgressFn
-from weldcell.app.weld import weld
+from weldcell.app.weld import prebuilt_approver, weld
 from weldcell.cell.controller import CellConfig
 from weldcell.cell.jobparams import params_from_program
 from weldcell.cell.positioner_cell import connect_cell_positioner, sync_figures, virtual_positioner_process
@@ -170,6 +170,9 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
                 "stage", f"starting the virtual {spec.demo.label} controller and power source on {opt.host} …"
             )
         )
+        approver = prebuilt_approver(program, out, key)  # before the robot connects (its GIL pause)
+        if approver is not None:
+            stack.callback(approver.close)
         if program.touch:  # the power source loads the part while the controller starts, then sees it
             off = opt.part_offset or PartOffset()
             scene = TouchScene(
@@ -235,6 +238,7 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
             positioner=positioner,
             trace=opt.trace,
             opcua=opt.opcua,
+            approver=approver,
         )
         if regs:
             record_part_offsets(log_path, job_id, regs)

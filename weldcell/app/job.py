@@ -20,7 +20,7 @@ from weldcell.app.devices import check_driver_options, check_robot_url, end_robo
 from weldcell.app.planvalidate import check_job_input, plan_and_validate, program_for
 from weldcell.app.progress import CellRunResult, Progress, ProgressFn
 from weldcell.app.touchjob import locate_and_replan
-from weldcell.app.weld import weld
+from weldcell.app.weld import prebuilt_approver, weld
 from weldcell.cell.calibrated import check_trajectory_tcp, load_program_for_cell
 from weldcell.cell.cellconfig import CellSetup
 from weldcell.cell.controller import CellConfig
@@ -191,6 +191,9 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
         traj_path = job
     with contextlib.ExitStack() as stack:
         config = options.config or CellConfig()
+        approver = prebuilt_approver(program, out, key)  # before the robot connects (its GIL pause)
+        if approver is not None:
+            stack.callback(approver.close)  # idempotent: weld() closes it too
         devices = open_devices(
             stack,
             robot_url=robot_url,
@@ -230,6 +233,7 @@ def run_job(options: RunOptions, progress: ProgressFn | None = None) -> CellRunR
             positioner=devices.positioner,
             trace=options.trace,
             opcua=options.opcua,
+            approver=approver,
         )
         if regs:
             record_part_offsets(options.log_path, job_id, regs)

@@ -55,6 +55,7 @@ def weld(
     positioner: PositionerPort | None = None,
     trace: JobTrace | None = None,
     opcua: str | None = None,
+    approver: MotionApprover | None = None,
 ) -> tuple[CellState, str, int]:
     """Run one job on connected devices, or continue the interrupted job ``recover_job`` of the log
     (:meth:`CellController.recover_job`). Returns (final state, message, weld-log job id).
@@ -66,6 +67,8 @@ def weld(
     ``positioner``: the connected positioner streamed with the robot (trajectories with external axes).
     ``opcua``: publish the cell over OPC UA on this ``opc.tcp://`` endpoint while the job runs
     (:mod:`weldcell.cell.opcua`).
+    ``approver``: the job's motion approver, built before the robot connected (see
+    :func:`prebuilt_approver`); None: built here. Either way it is closed when the job ends.
     """
     from weldcell.drivers.powersource.dryrun import ArcDisabled
 
@@ -73,17 +76,17 @@ def weld(
     robot.stamp_key = key
     dry = isinstance(power, ArcDisabled) and (program_mode is None or program_mode.arc is ProgramArc.DRY_RUN)
     check_arc_off_budget(robot, config)
-    approver: MotionApprover
-    if program is not None:
-        approver = SimApprover(program, out_dir / "motions", stamp_key=key)
-    elif program_mode is not None:
-        approver = StampOnly(
-            f"the weld program {Path(traj_path).name} was planned from is not next to it (the simulator "
-            "needs its cell); run the program .yaml, or jog the robot to the job's start",
-            stamp_key=key,
-        )
-    else:
-        raise ValidationError(f"{traj_path}: the weld program it was planned from is needed to run it")
+    if approver is None:
+        if program is not None:
+            approver = SimApprover(program, out_dir / "motions", stamp_key=key)
+        elif program_mode is not None:
+            approver = StampOnly(
+                f"the weld program {Path(traj_path).name} was planned from is not next to it (the "
+                "simulator needs its cell); run the program .yaml, or jog the robot to the job's start",
+                stamp_key=key,
+            )
+        else:
+            raise ValidationError(f"{traj_path}: the weld program it was planned from is needed to run it")
     with contextlib.ExitStack() as plant, WeldLog(log_path) as wlog:
         on_event = _event_to_progress(progress)
         on_sample = None
@@ -157,3 +160,18 @@ def trace_for_program(program: Program | None, trace: JobTrace) -> JobTrace:
         return trace
     by_seam = tuple((s.id, s.procedure) for s in program.seams)
     return dataclasses.replace(trace, wps_by_seam=by_seam)
+
+
+def prebuilt_approver(
+    program: Program | None, out_dir: Path, stamp_key: StampKey | None
+) -> MotionApprover | None:
+    """The job's :class:`SimApprover`, to build *before* the robot connects (None: none to prebuild).
+
+    Building its pybullet scene (URDFs, meshes) holds the GIL for 0.1 s unloaded and for seconds on a
+    loaded machine (1.9 s measured at load 13): a streaming driver already connected cannot answer
+    its controller meanwhile (a FANUC then coasts and drops "motion possible"). Programs with touch
+    patterns get theirs after touch sensing (their part pose changes the scene).
+    """
+    if program is None or program.touch:
+        return None
+    return SimApprover(program, out_dir / "motions", stamp_key=stamp_key)

@@ -24,6 +24,7 @@ import multiprocessing as mp
 import os
 import queue
 import socket
+import time
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
@@ -139,7 +140,7 @@ def controller_process(
     name: str,
     autostart: bool = False,
     finish: Callable[[Any], Any] | None = None,
-    start_timeout: float = 30.0,
+    start_timeout: float = 120.0,
     log_level: int = logging.WARNING,
 ) -> Iterator[ControllerProcess[S]]:
     """Run ``build(config)`` in a spawned child process; yields its handle once it is ready.
@@ -153,7 +154,9 @@ def controller_process(
         autostart: Start the controller at once (else on :meth:`ControllerProcess.go`).
         finish: Module-level function returning the final status and releasing the controller
             (default: ``ctrl.stop()``).
-        start_timeout: Longest wait for the child to be ready [s].
+        start_timeout: Longest wait for the child to be ready [s] (generous: a spawned child
+            imports the kinematics stack, which takes tens of seconds on a loaded machine; a
+            child that dies is reported at once).
         log_level: Logging level in the child.
 
     Raises:
@@ -170,10 +173,7 @@ def controller_process(
     proc.start()
     handle: ControllerProcess[S] | None = None
     try:
-        try:
-            kind, info = out.get(timeout=start_timeout)
-        except queue.Empty as err:
-            raise DriverConnectionError(f"{what} did not start within {start_timeout} s") from err
+        kind, info = wait_until_ready(proc, out, start_timeout, what)
         if kind != "ready":
             raise DriverConnectionError(f"{what} did not start: {info}")
         handle = ControllerProcess(proc, go, stop, out, (str(info[0]), int(info[1])), status)
@@ -187,6 +187,35 @@ def controller_process(
             if proc.is_alive():
                 proc.kill()
                 proc.join(2.0)
+
+
+def wait_until_ready(proc: Any, out: Any, timeout: float, what: str) -> tuple[str, Any]:
+    """The first message ``(kind, info)`` a starting child puts on ``out``.
+
+    Args:
+        proc: The child (``multiprocessing.Process``): its death ends the wait at once.
+        out: Its queue.
+        timeout: Longest wait [s].
+        what: The child in messages.
+
+    Raises:
+        DriverConnectionError: the child exited before it was ready, or sent nothing in ``timeout``.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return tuple(out.get(timeout=max(0.0, min(0.25, deadline - time.monotonic()))))
+        except queue.Empty:
+            pass
+        if not proc.is_alive():
+            try:  # it may have sent its message just before it exited
+                return tuple(out.get(timeout=0.25))
+            except queue.Empty:
+                raise DriverConnectionError(
+                    f"{what} exited (code {proc.exitcode}) before it was ready; see its output above"
+                ) from None
+        if time.monotonic() >= deadline:
+            raise DriverConnectionError(f"{what} did not start within {timeout:g} s")
 
 
 def free_udp_port(host: str) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -403,3 +404,38 @@ def test_four_ms_cycle_and_version_4(tmp_path: Path) -> None:
             assert ctrl.status().double == 0 and not ctrl.status().alarm
         finally:
             d.close()
+
+
+def test_a_late_controller_thread_does_not_charge_its_stall_to_a_prompt_peer() -> None:
+    """The controller's own thread held for 90 ms (a loaded host) while a peer answers every status
+    at once: the statuses it then sends back to back to catch up cannot be answered one by one and
+    must not count as silence (before: the arm coasted past the 3° deviation check and stopped,
+    "motion possible" dropped; seen in CI under load as an IBGN program that stopped)."""
+    ctrl = VirtualFanuc(VirtualFanucConfig(port=0, q_start_deg=START_DEG, deviation_deg=3.0))
+    with ctrl, _client(ctrl) as s:
+        s.send(wire.encode_start_packet())
+        stt = _status(s)
+        target = np.array([*START_DEG, 0, 0, 0], dtype=float)
+        speed = 90.0  # °/s on J1: 0.72° per cycle, a coast of 5 cycles passes the 3° check
+
+        def stall() -> None:
+            with ctrl._lock:
+                time.sleep(0.09)
+
+        stall_thread = threading.Thread(target=stall)
+        gaps: list[float] = []
+        t_prev = time.perf_counter()
+        for i in range(90):
+            if i == 30:
+                stall_thread.start()
+            target[0] += speed * 0.008
+            s.send(wire.encode_command_packet(stt.sequence_no, list(target)))
+            stt = _status(s)
+            now = time.perf_counter()
+            gaps.append(now - t_prev)
+            t_prev = now
+            assert stt.motion_possible and not stt.in_error, (i, ctrl.status())
+        stall_thread.join()
+        assert max(gaps) >= 0.08, "the controller thread was not held: the test proves nothing"
+        st = ctrl.status()
+        assert st.coast_stops == 0 and not st.alarm and st.double == 0

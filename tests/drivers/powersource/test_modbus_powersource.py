@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 
 import pytest
 from pymodbus.client import ModbusTcpClient
 
 from weldcell.drivers.powersource import ErrorCode, ModbusOptions, ModbusPowerSource, WeldParams
+from weldcell.drivers.powersource.base import PowerSourceValueError
 from weldcell.drivers.powersource.modbus import parse_modbus_url
 from weldcell.drivers.powersource.virtual import VirtualPowerSourceHandle
 from weldcell.drivers.powersource.virtual_model import ProcessState, TestRegister
@@ -212,3 +215,36 @@ def test_out_of_range_command_over_modbus_is_error_6(psu: VirtualPowerSourceHand
     assert words[img.current.address] == 0  # no current
     assert not words[img.status_word.address] & (1 << img.current_flow)
     assert psu.model.state == ProcessState.IDLE and psu.model.start_count == 0
+
+
+def _fifo_permitted() -> bool:
+    """Whether this process may put a thread under SCHED_FIFO (tried on a throw-away thread)."""
+    ok: list[bool] = []
+
+    def probe() -> None:
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+            ok.append(True)
+        except (AttributeError, OSError):
+            ok.append(False)
+
+    t = threading.Thread(target=probe)
+    t.start()
+    t.join()
+    return ok[0]
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getscheduler"), reason="POSIX scheduling API (Linux)")
+def test_the_heartbeat_worker_runs_at_fifo_priority_when_permitted(psu: VirtualPowerSourceHandle) -> None:
+    """The I/O worker carries the robot heartbeat (a 0.15 s comm timeout in the cell): on a loaded
+    machine it must not queue for a CPU behind ordinary processes."""
+    for prio, want_fifo in ((4, _fifo_permitted()), (None, False)):
+        with ModbusPowerSource(*psu.address, ModbusOptions(fifo_priority=prio)) as ps:
+            assert ps._thread is not None and ps._thread.native_id is not None
+            policy = os.sched_getscheduler(ps._thread.native_id)
+            assert (policy == os.SCHED_FIFO) is want_fifo, (prio, policy)
+            if want_fifo:
+                assert os.sched_getparam(ps._thread.native_id).sched_priority == prio
+            assert ps.status().heartbeat is not None
+    with pytest.raises(PowerSourceValueError, match="fifo_priority must be 1-99 or None, got 0"):
+        ModbusOptions(fifo_priority=0)

@@ -26,7 +26,7 @@ def _status(data: dict[str, Any]) -> VirtualEgmStatus:
 
 
 def virtual_egm_process(
-    config: VirtualEgmConfig, *, start_timeout: float = 30.0, log_level: int = logging.WARNING
+    config: VirtualEgmConfig, *, start_timeout: float = 120.0, log_level: int = logging.WARNING
 ) -> AbstractContextManager[EgmProcess]:
     """Run a :class:`VirtualEgm` in a child process (spawned); yields its handle, waiting for ``go()``.
 

@@ -32,7 +32,7 @@ def _status(data: dict[str, Any]) -> VirtualFanucStatus:
 
 
 def virtual_fanuc_process(
-    config: VirtualFanucConfig, *, start_timeout: float = 30.0, log_level: int = logging.WARNING
+    config: VirtualFanucConfig, *, start_timeout: float = 120.0, log_level: int = logging.WARNING
 ) -> AbstractContextManager[FanucProcess]:
     """Run a :class:`VirtualFanuc` in a child process (spawned); yields its handle once it listens.
 

@@ -14,6 +14,10 @@ takes the command packets that answer them:
   passes or they deviate ``deviation_deg`` from the last command, then the arm stops and "motion
   possible" drops, with no alarm (measured on a CRX by airo-fanuc: 71-121 ms, overrun 2-5°). A new
   start packet re-arms it.
+* **Own lateness.** When its thread runs late on a loaded host the controller catches up (up to
+  0.1 s) with statuses sent back to back; a cycle whose previous status went out less than half a
+  cycle earlier does not start a silence (the client could not have answered it yet); once the arm
+  coasts every cycle counts, so a dead client still stops it after ``coast_time``.
 * **Limit checks** on every command while motion is possible: joint position outside the model's
   range (``MOTN-017 Limit error``), joint speed above the data-sheet speed × ``speed_margin`` checked
   in FANUC's joint convention, where the data sheet gives it (FANUC's J3 speed limits FANUC's J3,
@@ -326,14 +330,20 @@ class VirtualFanuc:
 
     def _loop(self) -> None:
         next_t = time.perf_counter()
+        sent_at = -math.inf  # when the last status went out [s, perf_counter]
         while not self._quit.is_set():
             self._drain()
+            # A status sent less than half a cycle ago could not be answered yet: after this thread
+            # ran late it catches up with statuses microseconds apart, and counting those as silence
+            # made the arm coast past the deviation check and drop "motion possible" (CI, load 13).
+            answerable = time.perf_counter() - sent_at >= 0.5 * self.dt
             with self._lock:
-                self._tick()
+                self._tick(answerable)
                 data, peer = self._status_packet(), self._peer
             if data is not None and peer is not None:
                 try:
                     self._sock.sendto(data, peer)
+                    sent_at = time.perf_counter()
                 except OSError as err:
                     log.debug("status not sent: %s", err)
             next_t += self.dt
@@ -417,7 +427,8 @@ class VirtualFanuc:
             else:
                 raise ProtocolError(f"packet type {t} ({len(data)} bytes) is not handled")
 
-    def _tick(self) -> None:
+    def _tick(self, answerable: bool = True) -> None:
+        """One controller cycle (lock held); ``answerable``: the client had time to answer the last status."""
         alpha = 1.0 - math.exp(-self.dt / self.config.tau)
         loop = self.config.arc_loopback
         if loop is not None:  # the input follows the output once the delay has passed
@@ -430,7 +441,10 @@ class VirtualFanuc:
         cmds, self._pending = self._pending, []
         for cmd in cmds:
             self._apply(cmd)
-        if self._motion_possible() and not cmds:
+        coasting = self._since_cmd > self.config.silence_cycles
+        if self._motion_possible() and not cmds and (answerable or coasting):
+            # silence starts with statuses the client had time to answer; once the arm coasts,
+            # every cycle counts (a dead client stops the arm after coast_time of controller time)
             self._since_cmd += 1
             if self._since_cmd > self.config.silence_cycles:
                 # commands stopped: the arm coasts at the last commanded speed, then stops

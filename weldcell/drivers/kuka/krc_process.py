@@ -25,7 +25,7 @@ def _status(data: dict[str, Any]) -> KrcStatus:
 
 
 def virtual_krc_process(
-    config: KrcConfig, *, start_timeout: float = 30.0, log_level: int = logging.WARNING
+    config: KrcConfig, *, start_timeout: float = 120.0, log_level: int = logging.WARNING
 ) -> AbstractContextManager[KrcProcess]:
     """Run a :class:`VirtualKrc` in a child process (spawned); yields its handle, waiting for ``go()``.
 

@@ -48,6 +48,7 @@ from weldcell.drivers.powersource.image import (
     encode_coils,
     encode_commands,
 )
+from weldcell.drivers.realtime import configure_thread
 from weldcell.errors import (
     DriverConnectionError,
     DriverError,
@@ -74,6 +75,12 @@ class ModbusOptions:
             every further failure up to ``max_reconnect_delay`` and resets after a good cycle.
         max_reconnect_delay: Longest pause between reconnection attempts [s].
         robot_ready_on_connect: Raise the robot-ready coil while connected.
+        fifo_priority: ``SCHED_FIFO`` priority (1-99) of the I/O worker, which carries the robot
+            heartbeat the power source supervises (``set_comm_timeout``, 0.15 s in the cell): on a
+            loaded machine an ordinary thread can wait that long for a CPU and the power source
+            ends a healthy weld. Below the streaming drivers' control threads (10) and RTDE reader
+            (5). Without permission (root or CAP_SYS_NICE) the worker runs ordinarily (a debug log
+            line says why). None keeps ordinary scheduling.
     """
 
     image: ProcessImage = field(default_factory=ProcessImage)
@@ -85,8 +92,15 @@ class ModbusOptions:
     reconnect_delay: float = 0.2
     max_reconnect_delay: float = 2.0
     robot_ready_on_connect: bool = True
+    fifo_priority: int | None = 4
 
     def __post_init__(self) -> None:
+        if self.fifo_priority is not None and not (
+            isinstance(self.fifo_priority, int) and 1 <= self.fifo_priority <= 99
+        ):
+            raise PowerSourceValueError(
+                f"ModbusOptions.fifo_priority must be 1-99 or None, got {self.fifo_priority!r}"
+            )
         names = (
             "poll_period",
             "heartbeat_period",
@@ -366,6 +380,8 @@ class ModbusPowerSource(PowerSource):
     # --- I/O worker --------------------------------------------------------------------------
     def _worker(self) -> None:
         opt = self.options
+        for note in configure_thread(opt.fifo_priority):  # the heartbeat must not wait for a CPU
+            log.debug("power source %s:%d I/O worker: %s", self.host, self.port, note)
         client = ModbusTcpClient(self.host, port=self.port, timeout=opt.request_timeout, retries=0)
         backoff = opt.reconnect_delay
         io = _CycleState()

@@ -5,16 +5,15 @@ Execution is cooperative. Built-ins named in ``Program.timed_builtins`` (motion,
 calls one (directly or through other functions) is *timed* too, which the program works out
 when it is compiled, so expressions without timed calls are evaluated by plain recursion.
 Everything else runs inside the cycle, within the budgets of :mod:`.values` (loop iterations and
-CPU time per cycle, call depth, list sizes, string lengths). Every failure, including any Python
-exception raised inside a host built-in, leaves :meth:`Interpreter.run` as a :class:`URScriptError`
-naming the line; only the exception types the host passes as ``passthrough`` (the virtual
-controller's protective stop) go through unchanged.
+CPU time per cycle without garbage-collector pauses, call depth, list sizes, string lengths).
+Every failure, including any Python exception raised inside a host built-in, leaves
+:meth:`Interpreter.run` as a :class:`URScriptError` naming the line; only the exception types the
+host passes as ``passthrough`` (the virtual controller's protective stop) go through unchanged.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
@@ -40,6 +39,8 @@ from weldcell.drivers.ur.urscript.nodes import (
     While,
 )
 from weldcell.drivers.ur.urscript.program import Program
+from weldcell.drivers.ur.urscript.programclock import install as _install_gc_clock
+from weldcell.drivers.ur.urscript.programclock import program_cpu_time
 from weldcell.drivers.ur.urscript.values import Pose, URScriptError
 
 Gen = Generator[None, None, Any]
@@ -104,6 +105,7 @@ class Interpreter:
     ) -> None:
         if motion is not None and motion != program.timed_builtins:
             program.annotate(motion)
+        _install_gc_clock()  # the CPU budget excludes the garbage collector's pauses
         self.program = program
         self.builtins = builtins
         self.functions: dict[str, FuncDef] = program.functions
@@ -116,7 +118,7 @@ class Interpreter:
         self.depth = 0
         self._iters = 0
         self._stmts = 0
-        self._cpu0 = time.thread_time()
+        self._cpu0 = program_cpu_time()
         self._preemptible = preemptible
         self._no_wait = 0  # > 0 inside a call that must finish within the cycle
         self._in_loop = 0  # > 0 inside a loop body (loops are bounded by the iteration budget)
@@ -126,7 +128,7 @@ class Interpreter:
         """Reset the per-cycle budgets (the host calls this before each ``next()``)."""
         self._iters = 0
         self._stmts = 0
-        self._cpu0 = time.thread_time()
+        self._cpu0 = program_cpu_time()
 
     def _tick(self) -> None:
         self._iters += 1
@@ -139,7 +141,7 @@ class Interpreter:
         self._check_cpu()
 
     def _check_cpu(self) -> None:
-        used = time.thread_time() - self._cpu0
+        used = program_cpu_time() - self._cpu0
         if used > sv.MAX_CPU_PER_CYCLE:
             raise URScriptError(
                 f"line {self.line}: Runtime is too much behind: the program used {used * 1e3:.0f} ms of CPU "
@@ -179,7 +181,7 @@ class Interpreter:
                     self._preemptible
                     and not self._no_wait
                     and not self._in_loop
-                    and time.thread_time() - self._cpu0 > sv.SLICE_PER_CYCLE
+                    and program_cpu_time() - self._cpu0 > sv.SLICE_PER_CYCLE
                 ):
                     yield  # a long straight-line stretch continues in the next cycle
                     self.line = s.line
@@ -508,11 +510,13 @@ class Interpreter:
         return sv.to_value(result, f"{c.name}()")
 
     def _call_user(self, f: FuncDef, args: list[Any], kwargs: dict[str, Any]) -> Gen:
-        self._tick()
+        # The depth limit is counted in calls and judged before the cycle's budgets: runaway
+        # recursion is always "recursion too deep", however fast the machine is.
         if self.depth >= sv.MAX_CALL_DEPTH:
             raise URScriptError(
                 f"recursion too deep: more than {sv.MAX_CALL_DEPTH} nested function calls ({f.name})"
             )
+        self._tick()
         if len(args) > len(f.params):
             raise URScriptError(f"{f.name}() takes {len(f.params)} arguments, got {len(args)}")
         unknown = [k for k in kwargs if k not in f.params[len(args) :]]

@@ -10,6 +10,7 @@ behaviour (no ``+`` on lists or strings, no truthiness of numbers).
 from __future__ import annotations
 
 import math
+from itertools import repeat
 from typing import Any
 
 from weldcell.errors import DriverError
@@ -31,7 +32,8 @@ MAX_CALL_DEPTH = 64
 MAX_ITERATIONS_PER_CYCLE = 5_000
 #: CPU time [s] after which straight-line code continues in the next cycle (where it may wait).
 SLICE_PER_CYCLE = 0.001
-#: CPU time one controller cycle may spend in the program [s] before "Runtime is too much behind".
+#: CPU time one controller cycle may spend in the program [s] before "Runtime is too much behind"
+#: (garbage-collector pauses are not the program's and do not count: see ``programclock``).
 MAX_CPU_PER_CYCLE = 0.05
 
 INT_MIN = -(2**31)
@@ -168,6 +170,10 @@ def copy_sized(v: Any, depth: int = 0) -> tuple[Any, int]:
         raise URScriptError(f"lists nested more than {MAX_NESTING} levels deep")
     out = Pose(v) if isinstance(v, Pose) else list(v)
     n = len(out)
+    if n > MAX_LIST_ELEMENTS:
+        raise URScriptError(f"list of more than {MAX_LIST_ELEMENTS} elements; the controller allows no more")
+    if not any(map(isinstance, out, repeat(list))):  # flat (the usual case): no Python loop over it
+        return out, n
     for i, x in enumerate(out):
         if isinstance(x, list):
             out[i], k = copy_sized(x, depth + 1)
