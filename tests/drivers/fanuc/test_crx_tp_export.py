@@ -24,8 +24,9 @@ from weldcell.trajectory import JointTrajectory, save_trajectory
 CRX = "crx10ial"
 
 
-def crx_flags(robot_name: str, q: np.ndarray) -> tuple[str, tuple[int, int, int]]:
-    """The exporter's CRX string (checked in FANUC's convention in test_crx_config) and turns."""
+def exporter_flags(robot_name: str, q: np.ndarray) -> tuple[str, tuple[int, int, int]]:
+    """The exporter's configuration string (the CRX rule is checked in FANUC's convention in
+    test_crx_config) and turn numbers of one joint vector."""
     flags, turns = configuration(load_robot(robot_name), np.asarray(q)[None])
     return flags[0], (int(turns[0, 0]), int(turns[0, 1]), int(turns[0, 2]))
 
@@ -58,7 +59,7 @@ def test_crx_joint_program_round_trip(tmp_path: Path) -> None:
         np.testing.assert_allclose(T_read[:3, 3], T_fworld_face[:3, 3], atol=1e-4)
         np.testing.assert_allclose(T_read[:3, :3], T_fworld_face[:3, :3], atol=1e-4)
         assert lp.turns == tuple(int(np.floor((deg[i] + 180.0) / 360.0)) for i in (0, 3, 5))
-    worst, worst_deg, cart_j = round_trip(text, s, traj, crx_flags)
+    worst, worst_deg, cart_j = round_trip(text, s, traj, exporter_flags)
     assert worst <= 1e-4 and worst_deg <= 5e-4 + 1e-9, (worst, worst_deg)
     assert cart_j + s.joint_repr == s.joint and cart_j == s.cartesian_j
     flags, turns = configuration(load_robot(CRX), traj.q[[0, -1]])
@@ -72,8 +73,8 @@ def _ambiguous_config(robot_name: str) -> np.ndarray:
     robot = load_robot(robot_name)
     rng = np.random.default_rng(7)
     for q in rng.uniform(robot.q_lower * 0.6, robot.q_upper * 0.6, size=(40, 6)):
-        flags, turns = crx_flags(robot_name, q)
-        if len(controller_solutions(robot_name, robot.fk(q), flags, turns, crx_flags)) > 1:
+        flags, turns = exporter_flags(robot_name, q)
+        if len(controller_solutions(robot_name, robot.fk(q), flags, turns, exporter_flags)) > 1:
             return q
     raise AssertionError("no ambiguous CRX configuration among 40 seeded candidates")
 
@@ -143,6 +144,6 @@ def test_ambiguous_weld_start_in_joint_representation() -> None:
     assert s.linear >= 1 and all(
         pos[int(ln.split("P[")[1].split("]")[0])].xyzwpr is not None for ln in mn if ":L " in ln
     )
-    worst, worst_deg, cart_j = round_trip(text, s, traj, crx_flags)
+    worst, worst_deg, cart_j = round_trip(text, s, traj, exporter_flags)
     assert worst <= 1e-4 and worst_deg <= 5e-4 + 1e-9, (worst, worst_deg)
     assert cart_j == s.cartesian_j

@@ -289,6 +289,7 @@ def test_cli_export(arcmate_validated: Validated, tmp_path: Path) -> None:
     )
     assert code == 0, text
     assert "teach UFRAME[1]" in text and out.is_file()
+    assert re.search(r"J targets: \d+ Cartesian .*, \d+ in joint representation", text)
     parse_ls(out.read_text(encoding="ascii"))
     code, text = run_cli_inprocess(
         "export", str(tmp_path / "missing.npz"), "--format", "fanuc-tp", "-o", str(out)
