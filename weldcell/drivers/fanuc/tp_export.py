@@ -226,7 +226,7 @@ def cartesian_solutions(
     tn = np.asarray(turns, dtype=np.int64).reshape(-1, 3)
     Q = np.asarray(robot.ik(T), dtype=np.float64)[..., :6]  # (N, B, 6)
     n, b = Q.shape[:2]
-    valid = ~np.isnan(Q).any(axis=-1)
+    valid = np.asarray(~np.isnan(Q).any(axis=-1), dtype=bool)
     same_flags = np.zeros((n, b), dtype=bool)
     if valid.any():
         got, _ = configuration(robot, Q[valid])
