@@ -45,10 +45,12 @@ Layout (``/PROG``, ``/ATTR``, ``/APPL``, ``/MN``, ``/POS``, ``/END``):
   not select exactly the planned joints is written with the planned joints in FANUC's convention
   (:func:`~weldcell.drivers.fanuc.joints.controller_deg_from_q`) instead of X … R:
   ``GP1: UF : u, UT : t,`` then ``J1= … deg,`` … ``J6= … deg``, the layout FANUC controllers write
-  for joint positions (e.g. the R-30iB backups in github.com/JuniorNatalin/VASC,
-  ``KJLTVX/Backups/15.07.2024/LTVL/kjltvl411550r01/english/up222.ls``, joint groups ``J1=     0.000  mm``;
-  controller exports of robot groups read ``J1=    54.957 deg,\tJ2=     1.992 deg,\tJ3=    -9.918 deg,``
-  / ``J4=  …``). The check (:func:`cartesian_solutions`) resolves the position the way the
+  for joint positions: the R-30iB backups in github.com/JuniorNatalin/VASC
+  (``KJLTVX/Backups/15.07.2024/LTVL/kjltvl411550r01/english/up222.ls``: joint groups as
+  ``GPn:`` / ``UF : 0, UT : 2,`` / ``J1=     0.000  mm``), and public controller-written ``.LS`` files
+  (found by exact-string search of the code corpus) with group 1 in joints as ``J1=`` … ``J3=`` on
+  one line and ``J4=`` … ``J6=`` on the next, tab-separated, ``%10.3f deg``.
+  The check (:func:`cartesian_solutions`) resolves the position the way the
   controller does: every IK branch of the faceplate pose, with every 2π-equivalent of every joint
   inside the limits (J3 spans ±270° on the CRX; J2, J3, J5 have no turn number), that has the same
   letters and turn numbers. ``L`` and ``C`` targets stay Cartesian: they start on the planned
