@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,24 +14,34 @@ import pytest
 from fanuc_helpers import Validated, run_cli_inprocess
 from lark import Lark
 
-from weldcell.drivers.fanuc.joints import T_base_world, controller_deg_from_q, pose_from_xyzwpr
+from weldcell.drivers.fanuc.joints import (
+    T_base_world,
+    controller_deg_from_q,
+    joint_map,
+    pose_from_xyzwpr,
+    q_from_controller_deg,
+)
 from weldcell.drivers.fanuc.tp_export import TpExportError, TpExportOptions, export_tp
 from weldcell.errors import StampError
 from weldcell.kinematics import load_robot
-from weldcell.trajectory import load_trajectory
+from weldcell.trajectory import JointTrajectory, load_trajectory
 
+FlagsOf = Callable[[str, np.ndarray], tuple[str, tuple[int, int, int]]]
 GRAMMAR = Path(__file__).resolve().parent / "ls_subset.lark"
 PARSER = Lark(GRAMMAR.read_text(), parser="lalr", maybe_placeholders=False)
 
 
 @dataclass
 class LsPos:
+    """A /POS entry: Cartesian (config, turns, xyzwpr) or in joint representation (joints_deg)."""
+
     index: int  # trajectory sample the position was taken from
     uf: int
     ut: int
-    config: str
-    turns: tuple[int, int, int]
-    xyzwpr: np.ndarray
+    config: str = ""
+    turns: tuple[int, int, int] = (0, 0, 0)
+    xyzwpr: np.ndarray | None = None
+    joints_deg: np.ndarray | None = None  # FANUC's J1 ... J6 [deg]
 
 
 def parse_ls(text: str) -> tuple[object, dict[int, LsPos]]:
@@ -53,6 +64,16 @@ def parse_ls(text: str) -> tuple[object, dict[int, LsPos]]:
             int(m[2]), int(m[3]), int(m[4]), m[5], (int(m[6]), int(m[7]), int(m[8])),
             np.array([float(m[i]) for i in range(9, 15)]),
         )  # fmt: skip
+    for m in re.finditer(
+        r'P\[(\d+):"S(\d+)"\]\{\s*GP1:\s*UF : (\d+), UT : (\d+),\s*'
+        + r",\s*".join(rf"J{i}=\s*(\S+) deg" for i in range(1, 7)),
+        text,
+    ):
+        k = int(m[1])
+        assert k not in pos, f"P[{k}] defined twice"
+        pos[k] = LsPos(
+            int(m[2]), int(m[3]), int(m[4]), joints_deg=np.array([float(m[i]) for i in range(5, 11)])
+        )
     used = {int(k) for k in re.findall(r"P\[(\d+)\]", mn)}
     assert used == set(pos) == set(range(1, len(pos) + 1)), "P[] used and defined differ"
     # arc and weave blocks nest properly, schedules match
@@ -126,34 +147,101 @@ def test_grammar_and_structure(exported: tuple[Path, object], arcmate_validated:
     assert len(pos) > 10
 
 
+def controller_solutions(
+    robot_name: str, T_base_flange: np.ndarray, config: str, turns: tuple[int, int, int], flags_of: FlagsOf
+) -> list[np.ndarray]:
+    """Every joint solution a FANUC controller may take for a Cartesian position (the test's own
+    resolution): all IK branches, every 2π-equivalent of every joint inside the limits, whose
+    configuration string (``flags_of``) and turn numbers (FANUC's J1, J4, J6 of the joint map) are
+    ``config`` / ``turns``. The string is read once per branch (it does not change by 2π)."""
+    robot = load_robot(robot_name)
+    m = joint_map(robot_name)
+    Q = robot.ik(T_base_flange)
+    out: list[np.ndarray] = []
+    for q in Q[~np.isnan(Q).any(axis=1)]:
+        if flags_of(robot_name, q)[0] != config:
+            continue
+        lo, hi = robot.q_lower - 1e-9, robot.q_upper + 1e-9
+        options = [
+            [v for v in (q[j] - 2 * np.pi, q[j], q[j] + 2 * np.pi) if lo[j] <= v <= hi[j]] for j in range(6)
+        ]
+        for c in itertools.product(*options):
+            cand = np.asarray(c)
+            deg = controller_deg_from_q(cand, m)
+            if tuple(int(np.floor((deg[i] + 180.0) / 360.0)) for i in (0, 3, 5)) != turns:
+                continue
+            if not any(np.abs(cand - o).max() < 1e-7 for o in out):
+                out.append(cand)
+    return out
+
+
+def j_targets(text: str) -> set[int]:
+    """Position numbers of the ``J`` moves."""
+    mn = text.split("/MN")[1].split("/POS")[0]
+    return {int(k) for k in re.findall(r"^\s*\d+:J P\[(\d+)\]", mn, re.M)}
+
+
+def round_trip(
+    text: str, summary: object, traj: JointTrajectory, flags_of: FlagsOf
+) -> tuple[float, float, int]:
+    """Read every /POS back and check it against the plan; return the worst TCP and faceplate
+    position error [m], the worst joint difference [deg] of the joint positions, and how many J
+    targets are Cartesian.
+
+    * Joint representation: only on ``J`` moves; FANUC's J1 … J6 are the plan's (joint map) and FK of
+      them is the planned faceplate and TCP.
+    * Cartesian: the configuration string and turns are the plan's; read back through the taught
+      frames, a ``J`` target's string selects exactly one joint solution, the planned one; an ``L``/``C``
+      target's solutions include the planned one (the path reaches it continuously).
+    """
+    robot = load_robot(traj.robot)
+    m = joint_map(traj.robot)
+    _tree, pos = parse_ls(text)
+    jt = j_targets(text)
+    T_fworld_uf = pose_from_xyzwpr(np.array(summary.uframe_xyzwpr))  # type: ignore[attr-defined]
+    T_flange_tcp = pose_from_xyzwpr(np.array(summary.utool_xyzwpr))  # type: ignore[attr-defined]
+    T_base_fworld = T_base_world(traj.robot)
+    worst, worst_deg, cart_j = 0.0, 0.0, 0
+    for k, p in pos.items():
+        q_plan = traj.q[p.index, :6]
+        if p.joints_deg is not None:
+            assert k in jt, f"P[{k}] in joint representation on a linear or circular move"
+            worst_deg = max(worst_deg, float(np.abs(p.joints_deg - controller_deg_from_q(q_plan, m)).max()))
+            q = q_from_controller_deg(p.joints_deg, m)
+        else:
+            assert (p.config, p.turns) == flags_of(traj.robot, q_plan)
+            T_read = pose_from_xyzwpr(p.xyzwpr)
+            T_base_flange = T_base_fworld @ T_fworld_uf @ T_read @ np.linalg.inv(T_flange_tcp)
+            sols = controller_solutions(traj.robot, T_base_flange, p.config, p.turns, flags_of)
+            assert sols, f"P[{k}] (S{p.index}): no joint solution has {p.config} {p.turns}"
+            if k in jt:
+                cart_j += 1
+                assert len(sols) == 1, (
+                    f"J P[{k}] (S{p.index}): {p.config} {p.turns} fits {len(sols)} solutions"
+                )
+            q = min(sols, key=lambda c: float(np.abs(c - q_plan).max()))
+            assert np.abs(q - q_plan).max() < 1e-3, f"P[{k}] (S{p.index}) resolves to another branch"
+        err = np.linalg.norm(robot.fk(q)[:3, 3] - robot.fk(q_plan)[:3, 3])
+        tcp_err = np.linalg.norm(
+            (robot.fk(q) @ T_flange_tcp)[:3, 3] - (robot.fk(q_plan) @ traj.T_flange_tcp)[:3, 3]
+        )
+        worst = max(worst, float(err), float(tcp_err))
+    return worst, worst_deg, cart_j
+
+
 def test_pos_round_trip_through_frames_and_ik(
     exported: tuple[Path, object], arcmate_validated: Validated
 ) -> None:
     path, s = exported
     traj = load_trajectory(arcmate_validated.traj)
-    robot = load_robot(traj.robot)
-    _tree, pos = parse_ls(path.read_text(encoding="ascii"))
-    T_fworld_uf = pose_from_xyzwpr(np.array(s.uframe_xyzwpr))  # type: ignore[attr-defined]
-    T_flange_tcp = pose_from_xyzwpr(np.array(s.utool_xyzwpr))  # type: ignore[attr-defined]
-    T_base_fworld = T_base_world(traj.robot)
-    worst = 0.0
-    for p in pos.values():
-        assert (p.uf, p.ut) == (1, 1)
-        q_plan = traj.q[p.index]
-        assert (p.config, p.turns) == fanuc_flags(traj.robot, q_plan)
-        T_base_flange = T_base_fworld @ T_fworld_uf @ pose_from_xyzwpr(p.xyzwpr) @ np.linalg.inv(T_flange_tcp)
-        Q = robot.ik(T_base_flange)
-        ok = ~np.isnan(Q).any(axis=1)
-        matches = [q for q in Q[ok] if fanuc_flags(traj.robot, q) == (p.config, p.turns)]
-        assert matches, f"P[S{p.index}]: no IK branch has {p.config} {p.turns}"
-        q = min(matches, key=lambda c: float(np.max(np.abs(c - q_plan))))
-        assert np.max(np.abs(q - q_plan)) < 1e-3
-        err = np.linalg.norm(robot.fk(q)[:3, 3] - robot.fk(q_plan)[:3, 3])
-        tcp_err = np.linalg.norm(
-            (robot.fk(q) @ T_flange_tcp)[:3, 3] - (robot.fk(q_plan) @ traj.T_flange_tcp)[:3, 3]
-        )
-        worst = max(worst, err, tcp_err)
+    text = path.read_text(encoding="ascii")
+    _tree, pos = parse_ls(text)
+    assert all((p.uf, p.ut) == (1, 1) for p in pos.values())
+    worst, worst_deg, cart_j = round_trip(text, s, traj, fanuc_flags)
     assert worst <= 1e-4, f"worst position error {worst * 1000:.4f} mm"
+    # joint positions carry 3 decimals, as FANUC writes them: within half the last digit
+    assert worst_deg <= 5e-4 + 1e-9
+    assert cart_j == s.cartesian_j and s.joint == s.cartesian_j + s.joint_repr  # type: ignore[attr-defined]
 
 
 def test_weld_path_within_tolerance(exported: tuple[Path, object], arcmate_validated: Validated) -> None:
@@ -201,6 +289,7 @@ def test_cli_export(arcmate_validated: Validated, tmp_path: Path) -> None:
     )
     assert code == 0, text
     assert "teach UFRAME[1]" in text and out.is_file()
+    assert re.search(r"J targets: \d+ Cartesian .*, \d+ in joint representation", text)
     parse_ls(out.read_text(encoding="ascii"))
     code, text = run_cli_inprocess(
         "export", str(tmp_path / "missing.npz"), "--format", "fanuc-tp", "-o", str(out)

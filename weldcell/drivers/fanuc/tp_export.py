@@ -40,8 +40,22 @@ Layout (``/PROG``, ``/ATTR``, ``/APPL``, ``/MN``, ``/POS``, ``/END``):
   the CRX (16 IK branches, 8 flag combinations, no J3 turn number with J3 spanning ±270°) a string
   with its turns can fit several joint solutions (tests/drivers/fanuc/test_crx_config.py measures
   it): linear moves follow the path from the planned joints, but a joint move (``J P[k]``) to such
-  a position may take another solution. Writing those positions in joint representation is not
-  done yet.
+  a position may take another solution.
+* Joint representation (issue 15): every ``J`` target whose configuration string and turn numbers do
+  not select exactly the planned joints is written with the planned joints in FANUC's convention
+  (:func:`~weldcell.drivers.fanuc.joints.controller_deg_from_q`) instead of X … R:
+  ``GP1: UF : u, UT : t,`` then ``J1= … deg,`` … ``J6= … deg``, the layout FANUC controllers write
+  for joint positions: the R-30iB backups in github.com/JuniorNatalin/VASC
+  (``KJLTVX/Backups/15.07.2024/LTVL/kjltvl411550r01/english/up222.ls``: joint groups as
+  ``GPn:`` / ``UF : 0, UT : 2,`` / ``J1=     0.000  mm``), and public controller-written ``.LS`` files
+  (found by exact-string search of the code corpus) with group 1 in joints as ``J1=`` … ``J3=`` on
+  one line and ``J4=`` … ``J6=`` on the next, tab-separated, ``%10.3f deg``.
+  The check (:func:`cartesian_solutions`) resolves the position the way the
+  controller does: every IK branch of the faceplate pose, with every 2π-equivalent of every joint
+  inside the limits (J3 spans ±270° on the CRX; J2, J3, J5 have no turn number), that has the same
+  letters and turn numbers. ``L`` and ``C`` targets stay Cartesian: they start on the planned
+  branch and follow the path continuously. The summary counts both kinds (``joint_repr``,
+  ``ambiguous``).
 """
 
 from __future__ import annotations
@@ -131,6 +145,11 @@ class TpExportSummary:
         weaves: Welds written with ``Weave Sine``.
         uframe_xyzwpr, utool_xyzwpr: The frames to teach, X Y Z [mm] W P R [deg].
         seams: Seam ids in the order welded.
+        joint_repr: ``J`` targets written in joint representation (their configuration string and
+            turn numbers would not select exactly the planned joints).
+        ambiguous: Of those, targets whose string and turns fit several joint solutions (the rest
+            fit none exactly: the planned joints are not among the solutions the controller finds).
+        cartesian_j: ``J`` targets written as X … R (the string selects exactly the planned joints).
     """
 
     path: Path
@@ -143,6 +162,9 @@ class TpExportSummary:
     uframe_xyzwpr: list[float] = field(default_factory=list)
     utool_xyzwpr: list[float] = field(default_factory=list)
     seams: list[str] = field(default_factory=list)
+    joint_repr: int = 0
+    ambiguous: int = 0
+    cartesian_j: int = 0
 
 
 def _crx_labels_fanuc(robot: Any, q: NDArrayF) -> npt.NDArray[np.int64]:
@@ -183,6 +205,61 @@ def configuration(robot: Any, q: NDArrayF) -> tuple[list[str], NDArrayF]:
     return flags, turns
 
 
+#: Turn-numbered joints (J1, J4, J6; 0-based) of the configuration string.
+_TURN_JOINTS = (0, 3, 5)
+
+
+def cartesian_solutions(
+    robot: Any, T_base_flange: npt.ArrayLike, flags: list[str], turns: npt.ArrayLike
+) -> list[NDArrayF]:
+    """The joint solutions a FANUC controller may take for Cartesian positions with a configuration.
+
+    Every IK branch of each faceplate pose, with every 2π-equivalent of every joint inside the model's
+    limits (FANUC's configuration has turn numbers for J1, J4, J6 only, so J2, J3 and J5 equivalents
+    inside the limits all fit), whose configuration string equals ``flags[i]`` and whose turn numbers
+    equal ``turns[i]``. One row that is the planned joints: the position selects them exactly.
+
+    Args:
+        robot: A FANUC model (:func:`weldcell.kinematics.load_robot`).
+        T_base_flange: Faceplate poses in weldcell's base frame [m], shape (N, 4, 4).
+        flags: Configuration strings (``'N U T'``), N of them.
+        turns: Turn numbers of J1, J4, J6, shape (N, 3).
+
+    Returns:
+        Per pose, the matching joint solutions [rad], shape (k, 6) (k = 0 when none matches);
+        solutions closer than 1e-7 rad (one solution found by two IK branches) count once.
+    """
+    T = np.asarray(T_base_flange, dtype=np.float64).reshape(-1, 4, 4)
+    tn = np.asarray(turns, dtype=np.int64).reshape(-1, 3)
+    Q = np.asarray(robot.ik(T), dtype=np.float64)[..., :6]  # (N, B, 6)
+    n, b = Q.shape[:2]
+    valid = np.asarray(~np.isnan(Q).any(axis=-1), dtype=bool)
+    same_flags = np.zeros((n, b), dtype=bool)
+    if valid.any():
+        got, _ = configuration(robot, Q[valid])
+        want = np.repeat(np.asarray(flags, dtype=object)[:, None], b, axis=1)[valid]
+        same_flags[valid] = np.asarray(got, dtype=object) == want
+    shifts = 2.0 * math.pi * np.array([-1.0, 0.0, 1.0])
+    cand = np.where(valid[..., None], Q, 0.0)[..., None] + shifts  # (N, B, 6, 3)
+    lo = np.asarray(robot.q_lower, dtype=np.float64)[:6, None]
+    hi = np.asarray(robot.q_upper, dtype=np.float64)[:6, None]
+    ok = (cand >= lo - 1e-9) & (cand <= hi + 1e-9)
+    signs = joint_map(robot.name).signs
+    for col, j in enumerate(_TURN_JOINTS):  # controller J1, J4, J6 = sign · model joint (no coupling)
+        deg = signs[j] * np.degrees(cand[..., j, :])
+        ok[..., j, :] &= np.floor((deg + 180.0) / 360.0).astype(np.int64) == tn[:, None, None, col]
+    ok &= (valid & same_flags)[..., None, None]
+    out: list[NDArrayF] = []
+    for i in range(n):
+        rows: list[NDArrayF] = []
+        for k in np.flatnonzero(ok[i].any(axis=-1).all(axis=-1)):
+            options = [cand[i, k, j, ok[i, k, j]] for j in range(6)]
+            grid = np.stack(np.meshgrid(*options, indexing="ij"), axis=-1).reshape(-1, 6)
+            rows.extend(g for g in grid if not any(np.abs(g - r).max() < 1e-7 for r in rows))
+        out.append(np.asarray(rows, dtype=np.float64).reshape(-1, 6))
+    return out
+
+
 def _runs(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
     m = np.concatenate([[False], mask, [False]]).astype(np.int8)
     d = np.diff(m)
@@ -207,6 +284,35 @@ def _pos_block(
         f"\tUF : {uf}, UT : {ut},\t\tCONFIG : '{cfg}, {turns[0]}, {turns[1]}, {turns[2]}',\n"
         f"\tX = {p[0]:9.3f}  mm,\tY = {p[1]:9.3f}  mm,\tZ = {p[2]:9.3f}  mm,\n"
         f"\tW = {p[3]:9.3f} deg,\tP = {p[4]:9.3f} deg,\tR = {p[5]:9.3f} deg\n"
+    )
+    if gp2 is not None:
+        vals, kinds = gp2
+        axes = ",\t".join(
+            f"J{i + 1} = {float(v) + 0.0:9.3f} {'deg' if kind == 'revolute' else ' mm'}"
+            for i, (v, kind) in enumerate(zip(vals, kinds, strict=True))
+        )
+        text += f"   GP2:\n\tUF : {uf}, UT : {ut},\n\t{axes}\n"
+    return text + "};"
+
+
+def _joint_pos_block(
+    k: int,
+    idx: int,
+    uf: int,
+    ut: int,
+    deg: NDArrayF,
+    gp2: tuple[NDArrayF, tuple[str, ...]] | None = None,
+) -> str:
+    """One ``/POS`` entry in joint representation: group 1 at controller joints ``deg`` [deg] (FANUC's
+    convention), ``gp2`` as in :func:`_pos_block`. Layout as FANUC controllers write it (module
+    docstring): ``J1=`` … ``J3=`` on one line, ``J4=`` … ``J6=`` on the next."""
+    j = [f"J{i + 1}={float(v) + 0.0:10.3f} deg" for i, v in enumerate(deg[:6])]
+    text = (
+        f'P[{k}:"S{idx}"]{{\n'
+        "   GP1:\n"
+        f"\tUF : {uf}, UT : {ut},\t\n"
+        f"\t{j[0]},\t{j[1]},\t{j[2]},\n"
+        f"\t{j[3]},\t{j[4]},\t{j[5]}\n"
     )
     if gp2 is not None:
         vals, kinds = gp2
@@ -264,11 +370,17 @@ def build_tp(
     mn: list[str] = []
     pos: list[str] = []
 
-    def point(idx: int) -> str:
+    def point(idx: int, joints: bool = False) -> str:
+        """A new ``P[k]`` at sample idx: Cartesian with its configuration, or ``joints``: in joint
+        representation (the planned joints in FANUC's convention)."""
         k = len(pos) + 1
-        p = np.round(xyzwpr_from_pose(traj.T_world_tcp[idx]), 3) + 0.0  # no "-0.000"
         gp2 = None if ext is None else (np.round(ext[idx], 3), kinds)
-        pos.append(_pos_block(k, idx, o.uframe, o.utool, flags[idx], turns[idx], p, gp2))
+        if joints:
+            deg = np.round(controller_deg_from_q(traj.q[idx, :6], joint_map(traj.robot)), 3)
+            pos.append(_joint_pos_block(k, idx, o.uframe, o.utool, deg, gp2))
+        else:
+            p = np.round(xyzwpr_from_pose(traj.T_world_tcp[idx]), 3) + 0.0  # no "-0.000"
+            pos.append(_pos_block(k, idx, o.uframe, o.utool, flags[idx], turns[idx], p, gp2))
         return f"P[{k}]"
 
     uf, ut = summary.uframe_xyzwpr, summary.utool_xyzwpr
@@ -289,12 +401,26 @@ def build_tp(
     bounds = [(0, welds[0][0] if welds else n - 1)]
     for k, (_, b) in enumerate(welds):
         bounds.append((b, welds[k + 1][0] if k + 1 < len(welds) else n - 1))
-    for k, (a, b) in enumerate(bounds):
-        keep = simplify_joint_path(joint_path_with_external(traj, a, b), o.transit_tolerance)
+    keeps = [
+        simplify_joint_path(joint_path_with_external(traj, a, b), o.transit_tolerance) for a, b in bounds
+    ]
+    # J targets: Cartesian only where the configuration string and turns select exactly the plan
+    j_idx = sorted({a + int(j) for (a, _), keep in zip(bounds, keeps, strict=True) for j in keep})
+    sols = cartesian_solutions(robot, robot.fk(traj.q[j_idx, :6]), [flags[i] for i in j_idx], turns[j_idx])
+    exact = {
+        i: len(s) == 1 and float(np.abs(s[0] - traj.q[i, :6]).max()) < 1e-6
+        for i, s in zip(j_idx, sols, strict=True)
+    }
+    several = {i: len(s) > 1 for i, s in zip(j_idx, sols, strict=True)}
+    for k, ((a, _), keep) in enumerate(zip(bounds, keeps, strict=True)):
         for m, j in enumerate(keep[0 if k == 0 else 1 :], start=0 if k == 0 else 1):
             term = "FINE" if (j == 0 or m == len(keep) - 1) else "CNT100"
-            mn.append(f"J {point(a + j)} {pct}% {term}")
+            by_joints = not exact[a + int(j)]
+            mn.append(f"J {point(a + j, joints=by_joints)} {pct}% {term}")
             summary.joint += 1
+            summary.joint_repr += by_joints
+            summary.ambiguous += by_joints and several[a + int(j)]
+            summary.cartesian_j += not by_joints
         if k >= len(welds):
             break
         w0, w1 = welds[k]
@@ -471,6 +597,9 @@ def export_for_cli(
     return [
         f"wrote [bold]{s.path}[/] (fanuc-tp): {s.joint} J, {s.linear} L, {s.circular} C, {s.welds} welds"
         f" ({s.weaves} with Weave Sine), seams: {', '.join(s.seams) or 'none'}",
+        f"J targets: {s.cartesian_j} Cartesian (configuration selects the planned joints), "
+        f"{s.joint_repr} in joint representation ({s.ambiguous} whose configuration fits several "
+        "joint solutions)",
         f"teach UFRAME[1] = X {uf[0]} Y {uf[1]} Z {uf[2]} mm, W {uf[3]} P {uf[4]} R {uf[5]} deg "
         "(cell world in the robot's world frame)",
         f"teach UTOOL[1] = X {ut[0]} Y {ut[1]} Z {ut[2]} mm, W {ut[3]} P {ut[4]} R {ut[5]} deg (torch TCP)",
