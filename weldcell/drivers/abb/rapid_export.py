@@ -516,7 +516,7 @@ def export_rapid(
         StampError: no matching stamp and ``force_unvalidated`` is False.
         RapidExportError: not an ABB trajectory, no weld program, or the file cannot be written.
     """
-    from weldcell.drivers.ur.export import find_program
+    from weldcell.drivers.ur.program.export import find_program
     from weldcell.trajectory.stamp import FROM_ENVIRONMENT, verify_stamp
 
     opts = options or RapidExportOptions()

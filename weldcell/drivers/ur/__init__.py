@@ -12,29 +12,29 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from weldcell.drivers.ur.dashboard import DashboardClient
+    from weldcell.drivers.ur.client.dashboard import DashboardClient
     from weldcell.drivers.ur.driver import URDriver, URDriverConfig
-    from weldcell.drivers.ur.rtde_client import RTDEClient
-    from weldcell.drivers.ur.virtual_controller import (
+    from weldcell.drivers.ur.client.rtde_client import RTDEClient
+    from weldcell.drivers.ur.virtual.controller import (
         Ports,
         VirtualController,
         VirtualControllerHandle,
         start_virtual_controller,
     )
-    from weldcell.drivers.ur.virtual_core import CoreConfig
+    from weldcell.drivers.ur.virtual.core import CoreConfig
 
 #: Where each public name lives: imported on first use (PEP 562), so that the vendor registry can
 #: read :mod:`weldcell.drivers.ur.plugin` without loading the driver.
 _LAZY = {
-    "DashboardClient": "weldcell.drivers.ur.dashboard",
+    "DashboardClient": "weldcell.drivers.ur.client.dashboard",
     "URDriver": "weldcell.drivers.ur.driver",
     "URDriverConfig": "weldcell.drivers.ur.driver",
-    "RTDEClient": "weldcell.drivers.ur.rtde_client",
-    "Ports": "weldcell.drivers.ur.virtual_controller",
-    "VirtualController": "weldcell.drivers.ur.virtual_controller",
-    "VirtualControllerHandle": "weldcell.drivers.ur.virtual_controller",
-    "start_virtual_controller": "weldcell.drivers.ur.virtual_controller",
-    "CoreConfig": "weldcell.drivers.ur.virtual_core",
+    "RTDEClient": "weldcell.drivers.ur.client.rtde_client",
+    "Ports": "weldcell.drivers.ur.virtual.controller",
+    "VirtualController": "weldcell.drivers.ur.virtual.controller",
+    "VirtualControllerHandle": "weldcell.drivers.ur.virtual.controller",
+    "start_virtual_controller": "weldcell.drivers.ur.virtual.controller",
+    "CoreConfig": "weldcell.drivers.ur.virtual.core",
 }
 
 

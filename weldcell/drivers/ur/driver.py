@@ -6,7 +6,7 @@ Threads (H9: no disk or network I/O on the control loop beyond the RTDE socket i
   (an atomic reference swap); it also drains the control loop's log queue.
 * **control** - a :class:`~weldcell.drivers.realtime.LoopTimer` loop at the controller rate
   (500 Hz e-Series, 125 Hz CB3). Each cycle it reads the latest feedback, advances the register
-  window of the streaming protocol (:mod:`weldcell.drivers.ur.servo_program`) in a preallocated,
+  window of the streaming protocol (:mod:`weldcell.drivers.ur.streaming.servo_program`) in a preallocated,
   prepacked RTDE input package (``struct.pack_into``) and hands it to the kernel with a send that
   never blocks. The set-points of a slice are converted to wire format before the slice starts;
   the loop formats no strings and logs nothing (overruns and dropped sends are counted and
@@ -58,11 +58,11 @@ from weldcell.drivers.realtime import (
     lookahead_from_lateness,
 )
 from weldcell.drivers.ur import models
-from weldcell.drivers.ur import rtde_protocol as rp
-from weldcell.drivers.ur import servo_program as sp
-from weldcell.drivers.ur.dashboard import DASHBOARD_PORT, DashboardClient
-from weldcell.drivers.ur.export import UrExportOptions, arc_set, urscript_from_trajectory
-from weldcell.drivers.ur.rtde_client import RTDE_PORT, RTDEClient
+from weldcell.drivers.ur.client import rtde_protocol as rp
+from weldcell.drivers.ur.streaming import servo_program as sp
+from weldcell.drivers.ur.client.dashboard import DASHBOARD_PORT, DashboardClient
+from weldcell.drivers.ur.program.export import UrExportOptions, arc_set, urscript_from_trajectory
+from weldcell.drivers.ur.client.rtde_client import RTDE_PORT, RTDEClient
 from weldcell.errors import (
     DriverConnectionError,
     DriverError,
@@ -1064,7 +1064,7 @@ class URDriver(RobotDriver):
         """Run the whole trajectory as one URScript program on the controller; returns at once.
 
         The program is the one ``weldcell export --format urscript`` writes
-        (:func:`~weldcell.drivers.ur.export.urscript_from_trajectory`): ``movej`` transits, a servoj
+        (:func:`~weldcell.drivers.ur.program.export.urscript_from_trajectory`): ``movej`` transits, a servoj
         table per weld with the arc output switched, and the arc-established wait, on the robot. The
         driver replaces its streaming servo program with it (the servo program is uploaded again
         by the next :meth:`execute`) and follows it through RTDE: progress is the trajectory sample

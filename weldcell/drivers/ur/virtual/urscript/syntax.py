@@ -14,8 +14,8 @@ from typing import Any
 from lark import Lark, Token, Transformer, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from weldcell.drivers.ur.urscript.grammar import GRAMMAR
-from weldcell.drivers.ur.urscript.nodes import (
+from weldcell.drivers.ur.virtual.urscript.grammar import GRAMMAR
+from weldcell.drivers.ur.virtual.urscript.nodes import (
     Assign,
     BinOp,
     Call,
@@ -35,7 +35,7 @@ from weldcell.drivers.ur.urscript.nodes import (
     Unary,
     While,
 )
-from weldcell.drivers.ur.urscript.values import (
+from weldcell.drivers.ur.virtual.urscript.values import (
     INT_MAX,
     INT_MIN,
     MAX_LIST_ELEMENTS,

@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
-from weldcell.drivers.ur.urscript import values as sv
-from weldcell.drivers.ur.urscript.nodes import (
+from weldcell.drivers.ur.virtual.urscript import values as sv
+from weldcell.drivers.ur.virtual.urscript.nodes import (
     Assign,
     BinOp,
     Call,
@@ -39,8 +39,8 @@ from weldcell.drivers.ur.urscript.nodes import (
     Unary,
     While,
 )
-from weldcell.drivers.ur.urscript.program import Program
-from weldcell.drivers.ur.urscript.values import Pose, URScriptError
+from weldcell.drivers.ur.virtual.urscript.program import Program
+from weldcell.drivers.ur.virtual.urscript.values import Pose, URScriptError
 
 Gen = Generator[None, None, Any]
 #: A built-in: a plain callable, or (names in ``timed_builtins``) a generator function.

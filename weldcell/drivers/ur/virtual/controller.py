@@ -19,7 +19,7 @@ Servers:
   one-line programs. Errors go out as RTDE text messages. (The ports accept scripts only; they do
   not stream primary/real-time state packages.)
 
-The controller's state lives in :class:`~weldcell.drivers.ur.virtual_core.ControllerCore`.
+The controller's state lives in :class:`~weldcell.drivers.ur.virtual.core.ControllerCore`.
 """
 
 from __future__ import annotations
@@ -48,10 +48,10 @@ import numpy as np
 
 from weldcell.drivers.bind import check_bind_address
 from weldcell.drivers.realtime import PROCESS_REALTIME, RealtimeConfig, configure_thread
-from weldcell.drivers.ur import rtde_protocol as rp
-from weldcell.drivers.ur.urscript import Program, URScriptError
-from weldcell.drivers.ur.urscript.syntax import warm_parser
-from weldcell.drivers.ur.virtual_core import (
+from weldcell.drivers.ur.client import rtde_protocol as rp
+from weldcell.drivers.ur.virtual.urscript import Program, URScriptError
+from weldcell.drivers.ur.virtual.urscript.syntax import warm_parser
+from weldcell.drivers.ur.virtual.core import (
     LARGE_PROGRAM_CHARS,
     ControllerCore,
     CoreConfig,

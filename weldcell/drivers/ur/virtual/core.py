@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 
 from weldcell.drivers.ur import models
-from weldcell.drivers.ur.urscript import TIMED_BUILTINS, Interpreter, Pose, Program, URScriptError
-from weldcell.drivers.ur.virtual_motion import MotionError, MotionExecutor
-from weldcell.drivers.ur.virtual_safety import SafetyMonitor, SafetyViolation
+from weldcell.drivers.ur.virtual.urscript import TIMED_BUILTINS, Interpreter, Pose, Program, URScriptError
+from weldcell.drivers.ur.virtual.motion import MotionError, MotionExecutor
+from weldcell.drivers.ur.virtual.safety import SafetyMonitor, SafetyViolation
 from weldcell.errors import DriverError
 from weldcell.kinematics.safety import SafetyLimits
 
@@ -112,7 +112,7 @@ class CoreConfig:
             (a welding power source's "arc established" answering "arc on"); None = off.
         serial: Serial number reported by the dashboard.
         safety: The safety configuration checked on every cycle
-            (:mod:`weldcell.drivers.ur.virtual_safety`); None = UR's default preset for the arm.
+            (:mod:`weldcell.drivers.ur.virtual.safety`); None = UR's default preset for the arm.
     """
 
     arm: str = "ur5e"

@@ -1,0 +1,4 @@
+"""Program mode of the UR driver: the URScript exporter (``export`` with ``export_motion`` and
+``export_params``, the CLI adapter ``export_cli``), the replay check of an exported program on the virtual
+controller (``replay``) and the execution of an exported program on a controller (``run``).
+"""
