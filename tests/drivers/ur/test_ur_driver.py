@@ -31,13 +31,8 @@ from weldcell.drivers.ur.streaming import servo_program as sp
 from weldcell.drivers.ur.client.dashboard import DashboardClient
 from weldcell.drivers.ur.driver import URDriver, URDriverConfig
 from weldcell.drivers.ur.client.rtde_client import RTDEClient
-from weldcell.drivers.ur.virtual.controller import (
-    CYCLE_PRIORITY,
-    SERVER_PRIORITY,
-    Ports,
-    VirtualControllerHandle,
-    start_virtual_controller,
-)
+from weldcell.drivers.ur.virtual.controller import Ports, VirtualControllerHandle, start_virtual_controller
+from weldcell.drivers.ur.virtual.net import CYCLE_PRIORITY, SERVER_PRIORITY
 from weldcell.drivers.ur.virtual.core import CoreConfig
 from weldcell.errors import (
     DriverConnectionError,

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from weldcell.drivers.ur.client.dashboard import DashboardClient
-    from weldcell.drivers.ur.driver import URDriver, URDriverConfig
     from weldcell.drivers.ur.client.rtde_client import RTDEClient
+    from weldcell.drivers.ur.driver import URDriver, URDriverConfig
     from weldcell.drivers.ur.virtual.controller import (
         Ports,
         VirtualController,

@@ -59,13 +59,9 @@ def controller_ur(
     """Run a virtual UR controller (RTDE, Dashboard, URScript ports) until Ctrl-C."""
     from weldcell.drivers.bind import check_bind_address
     from weldcell.drivers.realtime import configure_thread
-    from weldcell.drivers.ur.virtual.controller import (
-        CYCLE_PRIORITY,
-        SERVER_PRIORITY,
-        TEST_COMMANDS,
-        Ports,
-        VirtualController,
-    )
+    from weldcell.drivers.ur.virtual.controller import Ports, VirtualController
+    from weldcell.drivers.ur.virtual.dashboard_server import TEST_COMMANDS
+    from weldcell.drivers.ur.virtual.net import CYCLE_PRIORITY, SERVER_PRIORITY
     from weldcell.drivers.ur.virtual.core import CoreConfig
 
     if check_bind_address(host, allow_remote, "virtual UR controller"):

@@ -59,10 +59,10 @@ from weldcell.drivers.realtime import (
 )
 from weldcell.drivers.ur import models
 from weldcell.drivers.ur.client import rtde_protocol as rp
-from weldcell.drivers.ur.streaming import servo_program as sp
 from weldcell.drivers.ur.client.dashboard import DASHBOARD_PORT, DashboardClient
-from weldcell.drivers.ur.program.export import UrExportOptions, arc_set, urscript_from_trajectory
 from weldcell.drivers.ur.client.rtde_client import RTDE_PORT, RTDEClient
+from weldcell.drivers.ur.program.export import UrExportOptions, arc_set, urscript_from_trajectory
+from weldcell.drivers.ur.streaming import servo_program as sp
 from weldcell.errors import (
     DriverConnectionError,
     DriverError,

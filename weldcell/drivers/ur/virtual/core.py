@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 
 from weldcell.drivers.ur import models
-from weldcell.drivers.ur.virtual.urscript import TIMED_BUILTINS, Interpreter, Pose, Program, URScriptError
 from weldcell.drivers.ur.virtual.motion import MotionError, MotionExecutor
 from weldcell.drivers.ur.virtual.safety import SafetyMonitor, SafetyViolation
+from weldcell.drivers.ur.virtual.urscript import TIMED_BUILTINS, Interpreter, Pose, Program, URScriptError
 from weldcell.errors import DriverError
 from weldcell.kinematics.safety import SafetyLimits
 
