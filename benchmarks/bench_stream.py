@@ -47,10 +47,10 @@ import numpy as np
 
 from weldcell.drivers.base import ExecutionOutcome
 from weldcell.drivers.realtime import LoopTimer, RealtimeConfig, configure_thread
-from weldcell.drivers.ur.streaming import servo_program as sp
 from weldcell.drivers.ur.client.dashboard import DashboardClient
-from weldcell.drivers.ur.driver import URDriver, URDriverConfig
 from weldcell.drivers.ur.client.rtde_client import RTDEClient
+from weldcell.drivers.ur.driver import URDriver, URDriverConfig
+from weldcell.drivers.ur.streaming import servo_program as sp
 from weldcell.drivers.ur.virtual.controller import Ports, start_virtual_controller
 from weldcell.drivers.ur.virtual.core import CoreConfig
 from weldcell.kinematics import load_robot

@@ -246,7 +246,7 @@ INTERNAL_SIGNALS: tuple[tuple[str, str], ...] = (
     ("weldcell.drivers.ur.virtual.urscript.interpreter", "_Continue"),
     ("weldcell.drivers.ur.virtual.urscript.interpreter", "_Return"),
     ("weldcell.drivers.ur.virtual.urscript.interpreter", "Halt"),
-    ("weldcell.drivers.ur.virtual.core", "ProtectiveStopError"),
+    ("weldcell.drivers.ur.virtual.builtins", "ProtectiveStopError"),
     ("weldcell.drivers.ur.virtual.motion", "MotionError"),
     ("weldcell.drivers.ur.virtual.safety", "SafetyViolation"),
     ("weldcell.cell.jobtypes", "JobInterruptedError"),

@@ -26,8 +26,8 @@ from weldcell.kinematics.chain import (
     first_nonfinite_row,
 )
 from weldcell.kinematics.numerical import IkResult as IkResult
-from weldcell.kinematics.urdf import LinkChain
 from weldcell.kinematics.numerical import solve_numerical
+from weldcell.kinematics.urdf import LinkChain
 
 if TYPE_CHECKING:
     from weldcell.kinematics.specs import CrxSpec, GofaSpec, OPWSpec, URSpec

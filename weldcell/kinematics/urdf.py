@@ -88,7 +88,9 @@ class UrdfChain:
 
 @dataclass(frozen=True)
 class LinkChain:
-    """The robot's chain as links: ``T_base_link[k] = T_base_link[parent[k]] @ origin[k] @ Rot(axis[k], q[qidx[k]])``.
+    """The robot's chain as links.
+
+    ``T_base_link[k] = T_base_link[parent[k]] @ origin[k] @ Rot(axis[k], q[qidx[k]])``.
 
     The same kinematic model as :class:`UrdfChain` (the one read of the URDF), one entry per link
     instead of per joint: the form the planner's numba collision kernels take. Link 0 is the root

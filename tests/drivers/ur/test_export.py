@@ -13,6 +13,7 @@ import pytest
 from stamp_helpers import stamp_for_test
 
 from weldcell.drivers.powersource.io import IoMap
+from weldcell.drivers.ur.models import ARMS, fk
 from weldcell.drivers.ur.program.export import (
     ExportError,
     JointLimits,
@@ -21,7 +22,6 @@ from weldcell.drivers.ur.program.export import (
     simplify_joint_path,
     urscript_from_trajectory,
 )
-from weldcell.drivers.ur.models import ARMS, fk
 from weldcell.errors import StampError
 from weldcell.trajectory import ArcEvent, JointTrajectory, save_trajectory
 

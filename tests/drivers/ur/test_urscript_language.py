@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from weldcell.drivers.ur.streaming import servo_program as sp
+from weldcell.drivers.ur.virtual.core import MOTION, ControllerCore, CoreConfig, compile_program
 from weldcell.drivers.ur.virtual.urscript import TIMED_BUILTINS, Interpreter, Pose, Program, URScriptError
 from weldcell.drivers.ur.virtual.urscript.grammar import GRAMMAR
-from weldcell.drivers.ur.virtual.core import MOTION, ControllerCore, CoreConfig, compile_program
 
 
 def _run(src: str, extra: dict[str, Any] | None = None, max_cycles: int = 1000) -> tuple[list[Any], int]:

@@ -60,9 +60,9 @@ def controller_ur(
     from weldcell.drivers.bind import check_bind_address
     from weldcell.drivers.realtime import configure_thread
     from weldcell.drivers.ur.virtual.controller import Ports, VirtualController
+    from weldcell.drivers.ur.virtual.core import CoreConfig
     from weldcell.drivers.ur.virtual.dashboard_server import TEST_COMMANDS
     from weldcell.drivers.ur.virtual.net import CYCLE_PRIORITY, SERVER_PRIORITY
-    from weldcell.drivers.ur.virtual.core import CoreConfig
 
     if check_bind_address(host, allow_remote, "virtual UR controller"):
         warn_remote(host, "virtual UR controller", "run URScript, move the arm and switch its outputs")
