@@ -140,11 +140,11 @@ def servo_program(
     backstop_hz = 1.0 / (1.0 / watchdog_hz + stop_time + 0.1)
     zeros_f = "[" + ", ".join(["0.0"] * ring) + "]"
     zeros_i = "[" + ", ".join(["0"] * ring) + "]"
-    arc_set = (
-        (lambda v: f"set_standard_digital_out({arc_output}, {v})")
-        if arc_output is not None
-        else (lambda v: "arc = arc")
-    )
+
+    def arc_set(v: str) -> str:
+        """URScript statement setting the arc output to ``v`` (a no-op statement without an output)."""
+        return f"set_standard_digital_out({arc_output}, {v})" if arc_output is not None else "arc = arc"
+
     copy = "\n".join(f"        b{j}[k] = read_input_float_register(r + {j})" for j in range(6))
     interp = ", ".join(f"b{j}[k0] + a * (b{j}[k1] - b{j}[k0])" for j in range(6))
     bufs = "\n".join(f"  b{j} = {zeros_f}" for j in range(6))

@@ -29,6 +29,7 @@ from weldcell.drivers.ur.virtual.net import (
     close_listener,
     listen,
 )
+from weldcell.errors import ProtocolError
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +199,7 @@ class _RTDEConnection:
                 reader.feed(chunk)
                 while self.alive and (pkg := reader.next_package()) is not None:
                     self.handle(*pkg)
-        except (OSError, rp.ProtocolError) as err:
+        except (OSError, ProtocolError) as err:
             log.debug("RTDE connection %s closed: %s", self.peer, err)
         finally:
             self.alive = False
@@ -232,7 +233,7 @@ class _RTDEConnection:
         elif ptype == rp.TEXT_MESSAGE:
             try:
                 msg, src, level = rp.decode_text_message(payload, self.protocol)
-            except rp.ProtocolError as err:
+            except ProtocolError as err:
                 self._warn(logging.WARNING, "RTDE %s: %s", self.peer, err)
                 return
             log.info("RTDE client message (%s, level %d): %s", src, level, msg[:200])
@@ -250,7 +251,7 @@ class _RTDEConnection:
             return
         try:
             values = recipe.unpack(payload)
-        except rp.ProtocolError as err:
+        except ProtocolError as err:
             self._warn(logging.WARNING, "RTDE input package from %s ignored: %s", self.peer, err)
             return
         core = self.server.core
@@ -388,7 +389,7 @@ class RTDEServer:
                 continue
             try:
                 data = rp.pack_package(rp.DATA_PACKAGE, c.output.pack([g(self.core) for g in c.getters]))
-            except (rp.ProtocolError, TypeError, ValueError, OverflowError) as err:
+            except (ProtocolError, TypeError, ValueError, OverflowError) as err:
                 # a value the recipe's type cannot carry (e.g. a script wrote an out-of-range int)
                 self._pack_warn(logging.ERROR, "RTDE: cannot pack the output for %s: %s", c.peer, err)
                 continue

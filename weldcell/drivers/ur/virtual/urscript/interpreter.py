@@ -443,7 +443,8 @@ class Interpreter:
             return Pose(float(x) for x in items)
         if any(x is None for x in items):
             raise URScriptError("a list element is the result of a function that returns nothing")
-        return sv.copy_sized(items)[0]
+        copied: list[Any] = sv.copy_sized(items)[0]
+        return copied
 
     # --- calls --------------------------------------------------------------------------------
     def _call_now(self, c: Call, args: list[Any], kwargs: dict[str, Any]) -> Any:
