@@ -1,11 +1,18 @@
-"""Universal Robots: RTDE and Dashboard clients, the streaming driver, and a virtual UR controller.
+"""Universal Robots: RTDE and Dashboard clients, the streaming driver, program mode and a virtual UR controller.
 
-- :class:`URDriver` / :class:`URDriverConfig` (``driver.py``): streams validated trajectory slices
-  to the controller through RTDE registers and an uploaded URScript servo program.
-- :class:`RTDEClient` (``rtde_client.py``), :class:`DashboardClient` (``dashboard.py``).
-- :func:`start_virtual_controller` (``virtual_controller.py``): RTDE/Dashboard/script servers around a
-  simulated arm, in its own process (``weldcell controller ur`` on the command line).
-- ``export.py``: the URScript program exporter.
+Split by job:
+
+- :class:`URDriver` / :class:`URDriverConfig` (``driver.py``, ``config.py``): connection, reader thread,
+  state and I/O; the shared state and helpers of both execution modes are in ``link.py``
+  (:class:`~weldcell.drivers.ur.link.URLink`).
+- streaming: ``stream_mode.py`` (the control loop) on ``streaming/`` (servo program, register window).
+- program mode: ``program_mode.py`` (:meth:`URDriver.execute_program`) on ``program/`` (URScript
+  exporter, replay check, run progress).
+- ``client/``: :class:`RTDEClient`, :class:`DashboardClient`, the RTDE protocol and the robot/safety
+  mode tables.
+- ``virtual/``: the virtual controller (:func:`start_virtual_controller`; ``weldcell controller ur``):
+  RTDE, Dashboard and script servers, core, motion, safety, URScript built-ins and interpreter.
+- ``models.py``: the UR arm model (DH, FK/IK) shared by the exporter and the virtual controller.
 """
 
 import importlib
