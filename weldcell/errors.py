@@ -37,9 +37,9 @@ CLI) can catch one type and print a message a welder understands instead of a tr
     │   │   ├── ArcStartError         cell.arc: no arc after the ignition retries
     │   │   └── WireStickError        cell.arc: the wire stuck in the pool
     │   ├── ProtocolError             malformed or unexpected bytes on the wire
-    │   ├── URScriptError             drivers.ur.urscript: a script the virtual controller rejects
-    │   ├── URDriverConfigError (+ValueError)        drivers.ur.driver
-    │   ├── VirtualControllerConfigError (+ValueError)  drivers.ur.virtual_core
+    │   ├── URScriptError             drivers.ur.virtual.urscript: a script the virtual controller rejects
+    │   ├── URDriverConfigError (+ValueError)        drivers.ur.config
+    │   ├── VirtualControllerConfigError (+ValueError)  drivers.ur.virtual.core
     │   ├── RsiConfigError (+ValueError)             drivers.kuka.config
     │   ├── FanucConfigError (+ValueError)           drivers.fanuc.config
     │   └── EgmConfigError (+ValueError)             drivers.abb.config
@@ -228,7 +228,7 @@ DEFINED_ELSEWHERE: tuple[tuple[str, str, str], ...] = (
     ("weldcell.cell.arc", "ArcStartError", "DriverFaultError"),
     ("weldcell.cell.arc", "WireStickError", "DriverFaultError"),
     ("weldcell.drivers.ur.virtual.urscript.values", "URScriptError", "DriverError"),
-    ("weldcell.drivers.ur.driver", "URDriverConfigError", "DriverError"),
+    ("weldcell.drivers.ur.config", "URDriverConfigError", "DriverError"),
     ("weldcell.drivers.ur.virtual.core", "VirtualControllerConfigError", "DriverError"),
     ("weldcell.drivers.kuka.config", "RsiConfigError", "DriverError"),
     ("weldcell.drivers.fanuc.config", "FanucConfigError", "DriverError"),
