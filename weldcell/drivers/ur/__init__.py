@@ -1,4 +1,4 @@
-"""Universal Robots: RTDE and Dashboard clients, the streaming driver, program mode and a virtual UR controller.
+"""Universal Robots: RTDE and Dashboard clients, streaming and program-mode driver, a virtual UR controller.
 
 Split by job:
 
