@@ -122,121 +122,136 @@ class DashboardServer:
             return
 
     def reply(self, cmd: str) -> str:
-        """The dashboard server's answer to one command line."""
-        c = self.core
+        """The dashboard server's answer to one command line (dispatched through :data:`_EXACT` and
+        :data:`_PREFIXED`)."""
         low = cmd.lower()
-        v = c.config.version
         if low.startswith("load ") and not low.startswith("load installation"):
             return self._load(cmd[5:].strip())  # compiles outside the core lock
-        with c.lock:
-            if low.startswith("weldcell"):
-                return self._test_command(cmd[8:].strip())
-            if low.startswith("load installation"):
-                return f"Loading installation: {cmd[17:].strip()}"
-            if low == "play":
-                if c.loaded_text is None or not c.ready:
-                    return "Failed to execute: play"
-                if c.runtime_state == RuntimeState.PAUSED:
-                    c.resume_program()
-                    return "Starting program"
-                compiled = self.compiled
-                if isinstance(compiled, URScriptError):
-                    c.compile_failed(compiled)
-                    return "Failed to execute: play"
-                err = c.start_program(compiled or c.loaded_text, Path(c.loaded_program or "program").stem)
-                return "Failed to execute: play" if err else "Starting program"
-            if low == "stop":
-                if c.program_running:
-                    c.stop_program("stopped from the dashboard")
-                    return "Stopped"
-                return "Failed to execute: stop"
-            if low == "pause":
-                return "Pausing program" if c.pause_program() else "Failed to execute: pause"
-            if low == "quit":
-                return "Disconnected"
-            if low == "shutdown":
-                self.on_shutdown()
-                return "Shutting down"
-            if low == "running":
-                return f"Program running: {'true' if c.runtime_state == RuntimeState.PLAYING else 'false'}"
-            if low == "robotmode":
-                return f"Robotmode: {c.robot_mode.name}"
-            if low == "get loaded program":
-                return f"Loaded program: {c.loaded_program}" if c.loaded_program else "No program loaded"
-            if low.startswith("popup "):
-                c.popup = cmd[6:]
-                return "showing popup"
-            if low == "close popup":
-                c.popup = ""
-                return "closing popup"
-            if low.startswith("addtolog"):
-                text = cmd[8:].strip()
-                if not text:
-                    return "No log message to add"
-                c.message(text, "Dashboard", 3)
-                return "Added log message"
-            if low == "isprogramsaved":
-                return f"true {Path(c.loaded_program).name if c.loaded_program else '<unnamed>'}"
-            if low == "programstate":
-                state = {RuntimeState.PLAYING: "PLAYING", RuntimeState.PAUSED: "PAUSED"}.get(
-                    c.runtime_state, "STOPPED"
-                )
-                name = Path(c.loaded_program).name if c.loaded_program else (c.program_name or "<unnamed>")
-                return f"{state} {name}"
-            if low == "polyscopeversion":
-                return f"URSoftware {v[0]}.{v[1]}.{v[2]}.{v[3]} (Jan 01 2024)"
-            if low == "version":
-                return f"{v[0]}.{v[1]}.{v[2]}.{v[3]}"
-            if low.startswith("setuserrole"):
-                return f"Setting user role: {cmd[11:].strip()}"
-            if low == "power on":
-                if c.safety_mode not in (SafetyMode.NORMAL, SafetyMode.REDUCED):
-                    return "Failed to execute: power on"
-                if c.robot_mode in (RobotMode.POWER_OFF, RobotMode.IDLE, RobotMode.POWER_ON):
-                    c.robot_mode = RobotMode.IDLE
-                return "Powering on"
-            if low == "power off":
-                c.stop_program("power off")
-                c.robot_mode = RobotMode.POWER_OFF
-                return "Powering off"
-            if low == "brake release":
-                if c.robot_mode in (RobotMode.IDLE, RobotMode.POWER_ON):
-                    c.robot_mode = RobotMode.RUNNING
-                    return "Brake releasing"
-                return (
-                    "Brake releasing"
-                    if c.robot_mode == RobotMode.RUNNING
-                    else "Failed to execute: brake release"
-                )
-            if low == "safetymode":
-                return f"Safetymode: {c.safety_mode.name}"
-            if low == "safetystatus":
-                return f"Safetystatus: {c.safety_mode.name}"
-            if low == "unlock protective stop":
-                if c.unlock_protective_stop():
-                    return "Protective stop releasing"
-                return (
-                    "Cannot unlock protective stop until 5s after occurrence. "
-                    "Always inspect cause of protective stop before unlocking"
-                )
-            if low == "close safety popup":
-                return "closing safety popup"
-            if low == "restart safety":
-                if c.safety_mode in (SafetyMode.VIOLATION, SafetyMode.FAULT, SafetyMode.PROTECTIVE_STOP):
-                    c.safety_mode = SafetyMode.NORMAL
-                    c.robot_mode = RobotMode.POWER_OFF
-                return "Restarting safety"
-            if low == "get serial number":
-                return c.config.serial
-            if low == "get robot model":
-                return c.arm.model
-            if low == "is in remote control":
-                return "true"
-            if low == "get operational mode":
-                return "AUTOMATIC"
-            if low == "clear operational mode":
-                return "No longer controlling the operational mode. Current operational mode: 'AUTOMATIC'."
+        with self.core.lock:
+            handler = _EXACT.get(low)
+            if handler is not None:
+                return handler(self, cmd)
+            for prefix, prefixed in _PREFIXED:
+                if low.startswith(prefix):
+                    return prefixed(self, cmd[len(prefix) :])
             return f"could not understand: '{cmd}'"
+
+    # --- command handlers (called under the core lock with the command line, or the text after
+    # the prefix for the prefixed commands) -----------------------------------------------------
+    def _play(self, cmd: str) -> str:
+        c = self.core
+        if c.loaded_text is None or not c.ready:
+            return "Failed to execute: play"
+        if c.runtime_state == RuntimeState.PAUSED:
+            c.resume_program()
+            return "Starting program"
+        compiled = self.compiled
+        if isinstance(compiled, URScriptError):
+            c.compile_failed(compiled)
+            return "Failed to execute: play"
+        err = c.start_program(compiled or c.loaded_text, Path(c.loaded_program or "program").stem)
+        return "Failed to execute: play" if err else "Starting program"
+
+    def _stop(self, cmd: str) -> str:
+        c = self.core
+        if c.program_running:
+            c.stop_program("stopped from the dashboard")
+            return "Stopped"
+        return "Failed to execute: stop"
+
+    def _pause(self, cmd: str) -> str:
+        return "Pausing program" if self.core.pause_program() else "Failed to execute: pause"
+
+    def _shutdown(self, cmd: str) -> str:
+        self.on_shutdown()
+        return "Shutting down"
+
+    def _running(self, cmd: str) -> str:
+        return f"Program running: {'true' if self.core.runtime_state == RuntimeState.PLAYING else 'false'}"
+
+    def _robot_mode(self, cmd: str) -> str:
+        return f"Robotmode: {self.core.robot_mode.name}"
+
+    def _safety_mode(self, cmd: str) -> str:
+        return f"Safetymode: {self.core.safety_mode.name}"
+
+    def _safety_status(self, cmd: str) -> str:
+        return f"Safetystatus: {self.core.safety_mode.name}"
+
+    def _loaded_program(self, cmd: str) -> str:
+        c = self.core
+        return f"Loaded program: {c.loaded_program}" if c.loaded_program else "No program loaded"
+
+    def _popup(self, text: str) -> str:
+        self.core.popup = text
+        return "showing popup"
+
+    def _close_popup(self, cmd: str) -> str:
+        self.core.popup = ""
+        return "closing popup"
+
+    def _add_to_log(self, text: str) -> str:
+        text = text.strip()
+        if not text:
+            return "No log message to add"
+        self.core.message(text, "Dashboard", 3)
+        return "Added log message"
+
+    def _is_program_saved(self, cmd: str) -> str:
+        c = self.core
+        return f"true {Path(c.loaded_program).name if c.loaded_program else '<unnamed>'}"
+
+    def _program_state(self, cmd: str) -> str:
+        c = self.core
+        state = {RuntimeState.PLAYING: "PLAYING", RuntimeState.PAUSED: "PAUSED"}.get(
+            c.runtime_state, "STOPPED"
+        )
+        name = Path(c.loaded_program).name if c.loaded_program else (c.program_name or "<unnamed>")
+        return f"{state} {name}"
+
+    def _polyscope_version(self, cmd: str) -> str:
+        v = self.core.config.version
+        return f"URSoftware {v[0]}.{v[1]}.{v[2]}.{v[3]} (Jan 01 2024)"
+
+    def _version(self, cmd: str) -> str:
+        v = self.core.config.version
+        return f"{v[0]}.{v[1]}.{v[2]}.{v[3]}"
+
+    def _power_on(self, cmd: str) -> str:
+        c = self.core
+        if c.safety_mode not in (SafetyMode.NORMAL, SafetyMode.REDUCED):
+            return "Failed to execute: power on"
+        if c.robot_mode in (RobotMode.POWER_OFF, RobotMode.IDLE, RobotMode.POWER_ON):
+            c.robot_mode = RobotMode.IDLE
+        return "Powering on"
+
+    def _power_off(self, cmd: str) -> str:
+        c = self.core
+        c.stop_program("power off")
+        c.robot_mode = RobotMode.POWER_OFF
+        return "Powering off"
+
+    def _brake_release(self, cmd: str) -> str:
+        c = self.core
+        if c.robot_mode in (RobotMode.IDLE, RobotMode.POWER_ON):
+            c.robot_mode = RobotMode.RUNNING
+            return "Brake releasing"
+        return "Brake releasing" if c.robot_mode == RobotMode.RUNNING else "Failed to execute: brake release"
+
+    def _unlock_protective_stop(self, cmd: str) -> str:
+        if self.core.unlock_protective_stop():
+            return "Protective stop releasing"
+        return (
+            "Cannot unlock protective stop until 5s after occurrence. "
+            "Always inspect cause of protective stop before unlocking"
+        )
+
+    def _restart_safety(self, cmd: str) -> str:
+        c = self.core
+        if c.safety_mode in (SafetyMode.VIOLATION, SafetyMode.FAULT, SafetyMode.PROTECTIVE_STOP):
+            c.safety_mode = SafetyMode.NORMAL
+            c.robot_mode = RobotMode.POWER_OFF
+        return "Restarting safety"
 
     def _load(self, name: str) -> str:
         """``load <program>``: only files inside the program folder (like /programs on a real robot).
@@ -334,6 +349,51 @@ class DashboardServer:
         """Stop accepting and disconnect every client."""
         self._closed.set()
         close_sockets(self.listener, self._socks.snapshot())
+
+
+_Handler = Callable[[DashboardServer, str], str]
+
+#: Commands answered by their exact (lower-case) text: the e-Series dashboard command set.
+_EXACT: dict[str, _Handler] = {
+    "play": DashboardServer._play,
+    "stop": DashboardServer._stop,
+    "pause": DashboardServer._pause,
+    "quit": lambda s, cmd: "Disconnected",
+    "shutdown": DashboardServer._shutdown,
+    "running": DashboardServer._running,
+    "robotmode": DashboardServer._robot_mode,
+    "get loaded program": DashboardServer._loaded_program,
+    "close popup": DashboardServer._close_popup,
+    "isprogramsaved": DashboardServer._is_program_saved,
+    "programstate": DashboardServer._program_state,
+    "polyscopeversion": DashboardServer._polyscope_version,
+    "version": DashboardServer._version,
+    "power on": DashboardServer._power_on,
+    "power off": DashboardServer._power_off,
+    "brake release": DashboardServer._brake_release,
+    "safetymode": DashboardServer._safety_mode,
+    "safetystatus": DashboardServer._safety_status,
+    "unlock protective stop": DashboardServer._unlock_protective_stop,
+    "close safety popup": lambda s, cmd: "closing safety popup",
+    "restart safety": DashboardServer._restart_safety,
+    "get serial number": lambda s, cmd: s.core.config.serial,
+    "get robot model": lambda s, cmd: s.core.arm.model,
+    "is in remote control": lambda s, cmd: "true",
+    "get operational mode": lambda s, cmd: "AUTOMATIC",
+    "clear operational mode": lambda s, cmd: (
+        "No longer controlling the operational mode. Current operational mode: 'AUTOMATIC'."
+    ),
+}
+
+#: Commands with an argument, by (lower-case) prefix, in the order they are tried; the handler gets
+#: the original text after the prefix.
+_PREFIXED: tuple[tuple[str, _Handler], ...] = (
+    ("weldcell", lambda s, rest: s._test_command(rest.strip())),
+    ("load installation", lambda s, rest: f"Loading installation: {rest.strip()}"),
+    ("popup ", DashboardServer._popup),
+    ("addtolog", DashboardServer._add_to_log),
+    ("setuserrole", lambda s, rest: f"Setting user role: {rest.strip()}"),
+)
 
 
 def _snapshot(c: ControllerCore) -> dict[str, Any]:
