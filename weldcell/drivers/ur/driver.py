@@ -19,6 +19,10 @@ digital output, switched by the robot program at exactly the sample where it cha
 
 Program mode (:meth:`URDriver.execute_program`) sends the whole trajectory as one exported URScript
 program instead and follows it through the RTDE state (the reader thread updates its handle).
+
+This module holds the connection, the reader thread, state and I/O and the choice of mode; the control
+loop is :mod:`weldcell.drivers.ur.stream_mode`, program execution :mod:`weldcell.drivers.ur.program_mode`,
+and what both share :mod:`weldcell.drivers.ur.link`.
 """
 
 from __future__ import annotations
