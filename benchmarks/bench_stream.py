@@ -47,12 +47,12 @@ import numpy as np
 
 from weldcell.drivers.base import ExecutionOutcome
 from weldcell.drivers.realtime import LoopTimer, RealtimeConfig, configure_thread
-from weldcell.drivers.ur import servo_program as sp
-from weldcell.drivers.ur.dashboard import DashboardClient
+from weldcell.drivers.ur.client.dashboard import DashboardClient
+from weldcell.drivers.ur.client.rtde_client import RTDEClient
 from weldcell.drivers.ur.driver import URDriver, URDriverConfig
-from weldcell.drivers.ur.rtde_client import RTDEClient
-from weldcell.drivers.ur.virtual_controller import Ports, start_virtual_controller
-from weldcell.drivers.ur.virtual_core import CoreConfig
+from weldcell.drivers.ur.streaming import servo_program as sp
+from weldcell.drivers.ur.virtual.controller import Ports, start_virtual_controller
+from weldcell.drivers.ur.virtual.core import CoreConfig
 from weldcell.kinematics import load_robot
 from weldcell.trajectory import JointTrajectory, save_trajectory
 

@@ -37,9 +37,9 @@ CLI) can catch one type and print a message a welder understands instead of a tr
     │   │   ├── ArcStartError         cell.arc: no arc after the ignition retries
     │   │   └── WireStickError        cell.arc: the wire stuck in the pool
     │   ├── ProtocolError             malformed or unexpected bytes on the wire
-    │   ├── URScriptError             drivers.ur.urscript: a script the virtual controller rejects
-    │   ├── URDriverConfigError (+ValueError)        drivers.ur.driver
-    │   ├── VirtualControllerConfigError (+ValueError)  drivers.ur.virtual_core
+    │   ├── URScriptError             drivers.ur.virtual.urscript: a script the virtual controller rejects
+    │   ├── URDriverConfigError (+ValueError)        drivers.ur.config
+    │   ├── VirtualControllerConfigError (+ValueError)  drivers.ur.virtual.core
     │   ├── RsiConfigError (+ValueError)             drivers.kuka.config
     │   ├── FanucConfigError (+ValueError)           drivers.fanuc.config
     │   └── EgmConfigError (+ValueError)             drivers.abb.config
@@ -227,9 +227,9 @@ DEFINED_ELSEWHERE: tuple[tuple[str, str, str], ...] = (
     ("weldcell.drivers.kuka.krl_export", "KrlExportError", "ExportError"),
     ("weldcell.cell.arc", "ArcStartError", "DriverFaultError"),
     ("weldcell.cell.arc", "WireStickError", "DriverFaultError"),
-    ("weldcell.drivers.ur.urscript.values", "URScriptError", "DriverError"),
-    ("weldcell.drivers.ur.driver", "URDriverConfigError", "DriverError"),
-    ("weldcell.drivers.ur.virtual_core", "VirtualControllerConfigError", "DriverError"),
+    ("weldcell.drivers.ur.virtual.urscript.values", "URScriptError", "DriverError"),
+    ("weldcell.drivers.ur.config", "URDriverConfigError", "DriverError"),
+    ("weldcell.drivers.ur.virtual.core", "VirtualControllerConfigError", "DriverError"),
     ("weldcell.drivers.kuka.config", "RsiConfigError", "DriverError"),
     ("weldcell.drivers.fanuc.config", "FanucConfigError", "DriverError"),
     ("weldcell.drivers.fanuc.tp_export", "TpExportError", "ExportError"),
@@ -242,13 +242,13 @@ DEFINED_ELSEWHERE: tuple[tuple[str, str, str], ...] = (
 
 #: Control-flow signals (module, class): raised and caught inside one component, never by callers.
 INTERNAL_SIGNALS: tuple[tuple[str, str], ...] = (
-    ("weldcell.drivers.ur.urscript.interpreter", "_Break"),
-    ("weldcell.drivers.ur.urscript.interpreter", "_Continue"),
-    ("weldcell.drivers.ur.urscript.interpreter", "_Return"),
-    ("weldcell.drivers.ur.urscript.interpreter", "Halt"),
-    ("weldcell.drivers.ur.virtual_core", "ProtectiveStopError"),
-    ("weldcell.drivers.ur.virtual_motion", "MotionError"),
-    ("weldcell.drivers.ur.virtual_safety", "SafetyViolation"),
+    ("weldcell.drivers.ur.virtual.urscript.interpreter", "_Break"),
+    ("weldcell.drivers.ur.virtual.urscript.interpreter", "_Continue"),
+    ("weldcell.drivers.ur.virtual.urscript.interpreter", "_Return"),
+    ("weldcell.drivers.ur.virtual.urscript.interpreter", "Halt"),
+    ("weldcell.drivers.ur.virtual.builtins", "ProtectiveStopError"),
+    ("weldcell.drivers.ur.virtual.motion", "MotionError"),
+    ("weldcell.drivers.ur.virtual.safety", "SafetyViolation"),
     ("weldcell.cell.jobtypes", "JobInterruptedError"),
     ("weldcell.cell.jobtypes", "ArcLostError"),
     ("weldcell.cell.jobtypes", "MotionStoppedError"),

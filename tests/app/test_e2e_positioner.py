@@ -31,7 +31,7 @@ from weldcell.app.demo import DemoOptions, run_demo
 from weldcell.app.progress import Progress
 from weldcell.cell.state import CellState
 from weldcell.cell.weldlog import WeldLog
-from weldcell.drivers.ur.rtde_client import RTDEClient
+from weldcell.drivers.ur.client.rtde_client import RTDEClient
 from weldcell.trajectory.io import load_trajectory
 
 PROGRAM = Path(__file__).parent / "programs" / "tilt_rotate_short_ur10e.yaml"

@@ -18,8 +18,8 @@ from waiting import CHILD_TIMEOUT, run_child
 
 from weldcell.drivers.powersource.virtual import VirtualPowerSourceHandle, start_virtual_power_source
 from weldcell.drivers.powersource.virtual_model import VirtualConfig, VirtualTiming
-from weldcell.drivers.ur.virtual_controller import Ports, VirtualControllerHandle, start_virtual_controller
-from weldcell.drivers.ur.virtual_core import CoreConfig
+from weldcell.drivers.ur.virtual.controller import Ports, VirtualControllerHandle, start_virtual_controller
+from weldcell.drivers.ur.virtual.core import CoreConfig
 
 PROGRAMS = Path(__file__).parent / "programs"
 LAP = PROGRAMS / "ur10e_lap_two_seams.yaml"

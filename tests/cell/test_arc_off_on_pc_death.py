@@ -21,7 +21,7 @@ from clicell import LAP, cli_args, cli_env, virtual_cell
 from test_cli_resume import _first_seam_progress
 
 from weldcell.cell.jobtypes import CellConfig
-from weldcell.drivers.ur.rtde_client import RTDEClient
+from weldcell.drivers.ur.client.rtde_client import RTDEClient
 
 CELL_RUN = ("cell", "run", LAP)
 WATCHDOG_S = 0.2  # URDriverConfig.watchdog_hz = 5 Hz

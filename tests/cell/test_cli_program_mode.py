@@ -18,7 +18,7 @@ import yaml
 from clicell import LAP, cli_args, cli_env, run_cli, virtual_cell
 
 from weldcell.cell.weldlog import WeldLog, WeldLogError
-from weldcell.drivers.ur.dashboard import DashboardClient
+from weldcell.drivers.ur.client.dashboard import DashboardClient
 from weldcell.trajectory import load_trajectory
 
 

@@ -27,8 +27,8 @@ from weldcell.cell.state import CellState
 from weldcell.cell.weldlog import WeldLog, WeldLogError
 from weldcell.drivers.powersource.virtual import VirtualPowerSourceHandle, start_virtual_power_source
 from weldcell.drivers.powersource.virtual_model import VirtualConfig
-from weldcell.drivers.ur.virtual_controller import Ports, VirtualControllerHandle, start_virtual_controller
-from weldcell.drivers.ur.virtual_core import CoreConfig
+from weldcell.drivers.ur.virtual.controller import Ports, VirtualControllerHandle, start_virtual_controller
+from weldcell.drivers.ur.virtual.core import CoreConfig
 from weldcell.sim.stamping import write_validation_stamp
 from weldcell.sim.validate import validate_trajectory
 from weldcell.trajectory import JointTrajectory, save_trajectory

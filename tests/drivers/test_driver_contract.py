@@ -17,8 +17,8 @@ from stamp_helpers import stamp_for_test
 
 from weldcell.drivers.base import ExecutionOutcome, RobotDriver, joint_move
 from weldcell.drivers.ur.driver import URDriver, URDriverConfig
-from weldcell.drivers.ur.virtual_controller import Ports, VirtualControllerHandle, start_virtual_controller
-from weldcell.drivers.ur.virtual_core import CoreConfig
+from weldcell.drivers.ur.virtual.controller import Ports, VirtualControllerHandle, start_virtual_controller
+from weldcell.drivers.ur.virtual.core import CoreConfig
 from weldcell.drivers.virtual import VirtualRobot
 from weldcell.errors import DriverError, StampError
 from weldcell.trajectory import save_trajectory

@@ -16,8 +16,8 @@ from weldcell.drivers.fanuc.driver import FanucDriver
 from weldcell.drivers.kuka.config import RsiConfig
 from weldcell.drivers.kuka.driver import RsiDriver
 from weldcell.drivers.ur.driver import URDriver, URDriverConfig
-from weldcell.drivers.ur.virtual_controller import Ports, VirtualControllerHandle, start_virtual_controller
-from weldcell.drivers.ur.virtual_core import CoreConfig
+from weldcell.drivers.ur.virtual.controller import Ports, VirtualControllerHandle, start_virtual_controller
+from weldcell.drivers.ur.virtual.core import CoreConfig
 from weldcell.drivers.virtual import VirtualRobot
 from weldcell.errors import DriverError, InvalidValueError
 

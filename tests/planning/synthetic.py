@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from weldcell.kinematics.urdf import LinkChain, load_chain
 from weldcell.spatial import se3_from_xyz_rpy
 
 JOINTS = ("j1", "j2", "j3", "j4", "j5", "j6")
@@ -111,6 +112,12 @@ class SynthRobot:
     @property
     def n_joints(self) -> int:
         return 6
+
+    @property
+    def link_chain(self) -> LinkChain:
+        """The chain the collision kernels run on, read by weldcell's one URDF reader (``fk`` below is
+        independent of it)."""
+        return load_chain(self.urdf_path, tip="flange").link_chain()
 
     def fk(self, q: np.ndarray) -> np.ndarray:
         """T_base_flange, evaluated independently of the planning chain code."""

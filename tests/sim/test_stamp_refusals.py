@@ -22,9 +22,9 @@ import pytest
 from weldcell.app.planvalidate import check_job_input
 from weldcell.cell.approval import SimApprover
 from weldcell.drivers.ur.driver import URDriver, URDriverConfig
-from weldcell.drivers.ur.export import export_urscript
-from weldcell.drivers.ur.virtual_controller import Ports, VirtualControllerHandle, start_virtual_controller
-from weldcell.drivers.ur.virtual_core import CoreConfig
+from weldcell.drivers.ur.program.export import export_urscript
+from weldcell.drivers.ur.virtual.controller import Ports, VirtualControllerHandle, start_virtual_controller
+from weldcell.drivers.ur.virtual.core import CoreConfig
 from weldcell.drivers.virtual import VirtualRobot
 from weldcell.errors import StampError
 from weldcell.sim import CellModel, validate_trajectory

@@ -56,7 +56,7 @@ from weldcell.errors import CellStateError, DriverError, WeldcellError
 
 log = logging.getLogger(__name__)
 
-#: RTDE registers of a fieldbus arc (see weldcell.drivers.ur.servo_program's register map).
+#: RTDE registers of a fieldbus arc (see weldcell.drivers.ur.streaming.servo_program's register map).
 ARC_REQUEST_BIT = 64
 ARC_ESTABLISHED_BIT = 64
 

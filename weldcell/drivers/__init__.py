@@ -25,7 +25,6 @@ if TYPE_CHECKING:
         RobotState,
         SafetyStatus,
         check_trajectory_limits,
-        joint_move,
     )
     from weldcell.drivers.powersource import (
         IoPowerSource,
@@ -36,6 +35,7 @@ if TYPE_CHECKING:
     )
     from weldcell.drivers.ur import URDriver, URDriverConfig, start_virtual_controller
     from weldcell.drivers.virtual import ArcLoopback, VirtualRobot
+    from weldcell.trajectory.moves import joint_move
 
 #: Where each public name lives: imported on first use (PEP 562), so that importing a vendor package
 #: or the registry (``weldcell controller …``, ``weldcell --help``) loads neither numpy nor the UR code.
@@ -53,10 +53,10 @@ _LAZY = {
             "RobotState",
             "SafetyStatus",
             "check_trajectory_limits",
-            "joint_move",
         ),
         "weldcell.drivers.base",
     ),
+    "joint_move": "weldcell.trajectory.moves",
     **dict.fromkeys(
         ("IoPowerSource", "ModbusPowerSource", "PowerSource", "PowerSourceStatus", "WeldParams"),
         "weldcell.drivers.powersource",

@@ -301,7 +301,8 @@ class LoopTimer:
         n, size = self.n, ring.shape[0]
         first = max(since, n - size, 0)
         idx = np.arange(first, n) % size
-        return ring[idx].copy()
+        out: NDArrayF = ring[idx].copy()
+        return out
 
     @property
     def lateness(self) -> NDArrayF:

@@ -27,6 +27,7 @@ from weldcell.kinematics.chain import (
 )
 from weldcell.kinematics.numerical import IkResult as IkResult
 from weldcell.kinematics.numerical import solve_numerical
+from weldcell.kinematics.urdf import LinkChain
 
 if TYPE_CHECKING:
     from weldcell.kinematics.specs import CrxSpec, GofaSpec, OPWSpec, URSpec
@@ -148,6 +149,8 @@ class Robot:
         qdd_max: Joint acceleration limits for planning [rad/s²], shape (n,).
         link_names: The links of the chain from ``base`` to ``flange`` (for :meth:`link_poses`).
         collision_capsules: Conservative capsules of the URDF collision primitives, in link frames.
+        link_chain: The same chain per link (parent, origin, axis, joint index), the form the
+            planner's collision kernels take: their one kinematic model.
         reach: Sum of the link lengths [m], the length scale of :meth:`singularity_distance`.
     """
 
@@ -180,6 +183,7 @@ class Robot:
         self.qdd_max = self._ro(qdd_max)
         self.link_names = chain.link_names
         self.collision_capsules: tuple[Capsule, ...] = chain.capsules
+        self.link_chain: LinkChain = chain.link_chain()
         self.reach = float(np.linalg.norm(chain.origins[:, :3, 3], axis=-1).sum())
         self._rtb_ets: Any = None
         self._ik_kernel: Any = None

@@ -2,8 +2,9 @@
 
 Only the subset of URDF the shipped models use is read: revolute and fixed joints, ``<origin>``,
 ``<axis>``, ``<limit>`` and cylinder / sphere / box collision geometry. The chain runs from the
-root link to the tip link (``flange``); links that are not on that path are ignored. The compiled
-FK / Jacobian kernels on these chains are in :mod:`weldcell.kinematics.chain`.
+root link to the tip link (``flange``); links that are not on that path are ignored. This is the one
+URDF reader of robot chains: the compiled FK / Jacobian kernels (:mod:`weldcell.kinematics.chain`)
+and the planner's collision kernels (through :meth:`UrdfChain.link_chain`) all run on what it reads.
 """
 
 from __future__ import annotations
@@ -73,6 +74,65 @@ class UrdfChain:
     velocity: NDArrayF
     capsules: tuple[Capsule, ...]
 
+    def link_chain(self) -> LinkChain:
+        """The chain as links (the form of the collision kernels): see :class:`LinkChain`."""
+        J = len(self.origins)
+        parent = np.arange(-1, J, dtype=np.int64)
+        origin = np.concatenate([np.eye(4)[None], self.origins]).astype(np.float64)
+        axis = np.concatenate([np.array([[0.0, 0.0, 1.0]]), self.axes]).astype(np.float64)
+        # fixed joints carry a zero axis here; the kernels read it only where qidx >= 0
+        axis[1:][self.qidx < 0] = (0.0, 0.0, 1.0)
+        qidx = np.concatenate([np.array([-1], dtype=np.int64), self.qidx]).astype(np.int64)
+        return LinkChain(self.link_names, parent, origin, axis, qidx, J)
+
+
+@dataclass(frozen=True)
+class LinkChain:
+    """The robot's chain as links.
+
+    ``T_base_link[k] = T_base_link[parent[k]] @ origin[k] @ Rot(axis[k], q[qidx[k]])``.
+
+    The same kinematic model as :class:`UrdfChain` (the one read of the URDF), one entry per link
+    instead of per joint: the form the planner's numba collision kernels take. Link 0 is the root
+    (the robot ``base`` frame, identity); capsules are expressed in the frames of these links.
+
+    Attributes:
+        link_names: Link names, length L (root first, ``flange`` last).
+        parent: Parent link index per link, -1 for the root, shape (L,).
+        origin: Fixed transform parent -> link at q = 0, shape (L, 4, 4) [m].
+        axis: Unit joint axis in the link frame, shape (L, 3).
+        qidx: Index of the joint variable driving the link, -1 for the root and fixed links, shape (L,).
+        flange_link: Index of the link whose frame is the flange (tool0).
+    """
+
+    link_names: tuple[str, ...]
+    parent: NDArrayI
+    origin: NDArrayF
+    axis: NDArrayF
+    qidx: NDArrayI
+    flange_link: int
+
+    def index(self, link: str) -> int:
+        """Index of ``link``.
+
+        Raises:
+            ModelError: no such link (the message lists the links).
+        """
+        try:
+            return self.link_names.index(link)
+        except ValueError:
+            raise ModelError(
+                f"link {link!r} is not in the robot chain; links: {list(self.link_names)}"
+            ) from None
+
+    def rigid_groups(self) -> NDArrayI:
+        """Per link, the index of the rigid body it belongs to (links joined by fixed joints share one)."""
+        group = np.arange(len(self.link_names))
+        for k in range(len(self.link_names)):
+            if self.qidx[k] < 0 and self.parent[k] >= 0:
+                group[k] = group[self.parent[k]]
+        return group
+
 
 def _floats(text: str | None, n: int, default: float = 0.0) -> NDArrayF:
     if text is None:
@@ -94,59 +154,6 @@ def _origin(elem: ET.Element | None) -> NDArrayF:
     if elem is None:
         return np.eye(4)
     return se3_from_xyz_rpy(_floats(elem.get("xyz"), 3), _floats(elem.get("rpy"), 3))
-
-
-@dataclass(frozen=True)
-class UrdfJoint:
-    """One URDF joint as read (any type; the tree form of :func:`read_urdf_tree`).
-
-    Attributes:
-        name: Joint name.
-        kind: URDF joint type (``"revolute"``, ``"continuous"``, ``"fixed"``, ...).
-        parent: Parent link name.
-        child: Child link name.
-        T_parent_child: The joint origin (child frame in the parent link frame at q = 0), shape (4, 4).
-        axis: Unit joint axis in the child frame, shape (3,).
-    """
-
-    name: str
-    kind: str
-    parent: str
-    child: str
-    T_parent_child: NDArrayF
-    axis: NDArrayF
-
-
-def read_urdf_tree(path: Path) -> tuple[str, dict[str, UrdfJoint]]:
-    """The whole link tree of a URDF: its root link and every joint, by child link name.
-
-    Raises:
-        ModelError: the file cannot be parsed, or it has not exactly one root link.
-    """
-    try:
-        root_el = ET.parse(path).getroot()
-    except (OSError, ET.ParseError) as err:
-        raise ModelError(f"{path}: cannot read robot URDF ({err})") from err
-    links = [el.get("name", "") for el in root_el.findall("link")]
-    by_child: dict[str, UrdfJoint] = {}
-    for j in root_el.findall("joint"):
-        child = j.find("child")
-        parent = j.find("parent")
-        if child is None or parent is None:
-            continue
-        ax = _floats(_attr(j, "axis", "xyz", "1 0 0"), 3)
-        by_child[child.get("link", "")] = UrdfJoint(
-            name=j.get("name", ""),
-            kind=j.get("type", "fixed"),
-            parent=parent.get("link", ""),
-            child=child.get("link", ""),
-            T_parent_child=_origin(j.find("origin")),
-            axis=ax / max(float(np.linalg.norm(ax)), 1e-12),
-        )
-    roots = [name for name in links if name not in by_child]
-    if len(roots) != 1:
-        raise ModelError(f"{path}: expected one root link, found {roots}")
-    return roots[0], by_child
 
 
 def capsule_from_collision(link: str, coll: ET.Element, name: str) -> Capsule | None:

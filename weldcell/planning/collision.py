@@ -37,7 +37,6 @@ import numpy.typing as npt
 from weldcell.errors import InputShapeError
 from weldcell.planning import _collision_kernels as kernels
 from weldcell.planning import _convex_kernels as convex
-from weldcell.planning._chain import KinematicChain, chain_from_robot
 from weldcell.planning.body_models import ConvexBody, bodies_in_base
 from weldcell.spatial import invert_transforms
 from weldcell.trajectory.margins import NOZZLE_CLEARANCE, SELF_CLEARANCE
@@ -45,6 +44,7 @@ from weldcell.trajectory.margins import NOZZLE_CLEARANCE, SELF_CLEARANCE
 if TYPE_CHECKING:
     from weldcell.kinematics import Robot
     from weldcell.kinematics.tool import Torch
+    from weldcell.kinematics.urdf import LinkChain
     from weldcell.program.model import Cell
 
 log = logging.getLogger(__name__)
@@ -151,7 +151,7 @@ class CapsuleCollisionChecker:
         self.margin = float(margin)
         self.exact_below = float(exact_below)
         self.n_joints = len(robot.joint_names)
-        self.chain: KinematicChain = chain_from_robot(robot, rng)
+        self.chain: LinkChain = robot.link_chain
         caps = [("robot", c) for c in robot.collision_capsules]
         if torch is not None:
             caps += [("torch", c) for c in torch.collision_capsules]

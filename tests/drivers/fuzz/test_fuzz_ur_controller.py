@@ -21,8 +21,8 @@ import pytest
 from fuzz_support import blast, bounded, fifo_priority, rss_bytes
 from ur_raw_client import DATA, INP, OUT, START, RawRTDE, V
 
-from weldcell.drivers.ur.dashboard import DashboardClient
-from weldcell.drivers.ur.virtual_controller import Ports, VirtualControllerHandle, start_virtual_controller
+from weldcell.drivers.ur.client.dashboard import DashboardClient
+from weldcell.drivers.ur.virtual.controller import Ports, VirtualControllerHandle, start_virtual_controller
 
 HOST = "127.0.0.71"
 RATE_FLOOR = 400  # packages/s counted on the socket: 80 % of 500 Hz, margin for the shared 2-core CI box

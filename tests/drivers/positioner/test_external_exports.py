@@ -24,7 +24,7 @@ from weldcell.drivers.external_export import DEFAULT_STEP_DEG
 from weldcell.drivers.fanuc.tp_export import TpExportOptions, build_tp
 from weldcell.drivers.kuka.config import RsiConfig
 from weldcell.drivers.kuka.krl_export import KrlExportOptions, build_krl, export_rsi_files
-from weldcell.drivers.ur.export import export_urscript
+from weldcell.drivers.ur.program.export import export_urscript
 from weldcell.errors import ExportError
 from weldcell.kinematics import load_robot
 from weldcell.program import load_program

@@ -13,7 +13,8 @@ import pytest
 from stamp_helpers import stamp_for_test
 
 from weldcell.drivers.powersource.io import IoMap
-from weldcell.drivers.ur.export import (
+from weldcell.drivers.ur.models import ARMS, fk
+from weldcell.drivers.ur.program.export import (
     ExportError,
     JointLimits,
     UrExportOptions,
@@ -21,7 +22,6 @@ from weldcell.drivers.ur.export import (
     simplify_joint_path,
     urscript_from_trajectory,
 )
-from weldcell.drivers.ur.models import ARMS, fk
 from weldcell.errors import StampError
 from weldcell.trajectory import ArcEvent, JointTrajectory, save_trajectory
 
@@ -273,7 +273,7 @@ def test_script_parses_and_uses_only_the_subset(built: Built) -> None:
     ), "every fault branch switches the arc off"
     assert all(n.text.startswith("if not get_standard_digital_in(5)") for n in ifs)
     try:  # the weldcell virtual UR controller's parser, when it is there
-        from weldcell.drivers.ur.urscript import Program
+        from weldcell.drivers.ur.virtual.urscript import Program
     except ImportError:
         return
     Program(text, name="export")
@@ -458,7 +458,7 @@ def test_cli_export(built: Built, tmp_path: Path) -> None:
 
 def _virtual_core(arc_loopback: tuple[int, int, float] | None) -> Any:
     try:
-        from weldcell.drivers.ur.virtual_core import ControllerCore, CoreConfig
+        from weldcell.drivers.ur.virtual.core import ControllerCore, CoreConfig
     except ImportError:
         pytest.skip("the weldcell virtual UR controller core is not available")
     return ControllerCore(CoreConfig(arm="ur5e", arc_loopback=arc_loopback))
@@ -479,7 +479,7 @@ def _run(core: Any, text: str, max_cycles: int) -> list[tuple[np.ndarray, bool]]
 
 
 def test_exported_program_runs_on_the_virtual_controller(built: Built) -> None:
-    from weldcell.drivers.ur.replay import compare_with_plan, replay_program
+    from weldcell.drivers.ur.program.replay import compare_with_plan, replay_program
 
     traj = built.traj
     res = replay_program(urscript_from_trajectory(traj, None, LIMITS), traj, arc_delay=0.05)

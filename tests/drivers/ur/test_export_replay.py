@@ -18,7 +18,7 @@ import pytest
 
 from weldcell.drivers.powersource.io import IoMap
 from weldcell.drivers.ur import models
-from weldcell.drivers.ur.export import (
+from weldcell.drivers.ur.program.export import (
     ExportError,
     UrExportOptions,
     export_summary,
@@ -27,8 +27,8 @@ from weldcell.drivers.ur.export import (
     weld_blocks,
     weld_settings_from_program,
 )
-from weldcell.drivers.ur.replay import compare_with_plan, replay_program
-from weldcell.drivers.ur.virtual_motion import Profile, fk_batch, ik_newton
+from weldcell.drivers.ur.program.replay import compare_with_plan, replay_program
+from weldcell.drivers.ur.virtual.motion import Profile, fk_batch, ik_newton
 from weldcell.planning import PlanOptions, plan_program, save_trajectory
 from weldcell.planning.weld import CORNER_TOLERANCE
 from weldcell.program import load_program
@@ -243,7 +243,7 @@ def test_hanging_robot_replays_in_its_base_frame() -> None:
 def test_arc_loss_during_a_weld_stops_within_the_check_interval(
     planned: tuple[Any, JointTrajectory, Path],
 ) -> None:
-    from weldcell.drivers.ur.virtual_core import ControllerCore, CoreConfig
+    from weldcell.drivers.ur.virtual.core import ControllerCore, CoreConfig
 
     program, traj, _ = planned
     text = urscript_from_trajectory(traj, None, None, _settings(program, traj))

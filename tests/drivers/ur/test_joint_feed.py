@@ -8,10 +8,10 @@ import time
 import numpy as np
 import pytest
 
+from weldcell.drivers.ur.client.rtde_client import RTDEClient
 from weldcell.drivers.ur.joint_feed import RTDEJointFeed, open_joint_feed
-from weldcell.drivers.ur.rtde_client import RTDEClient
-from weldcell.drivers.ur.virtual_controller import Ports, start_virtual_controller
-from weldcell.drivers.ur.virtual_core import CoreConfig
+from weldcell.drivers.ur.virtual.controller import Ports, start_virtual_controller
+from weldcell.drivers.ur.virtual.core import CoreConfig
 from weldcell.errors import DriverConnectionError
 
 HOST = "127.0.0.37"

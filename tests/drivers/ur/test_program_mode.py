@@ -17,10 +17,10 @@ from stamp_helpers import stamp_for_test
 
 from weldcell.cell.weldlog import WeldLog
 from weldcell.drivers.base import ExecutionOutcome
-from weldcell.drivers.ur.dashboard import DashboardClient
+from weldcell.drivers.ur.client.dashboard import DashboardClient
 from weldcell.drivers.ur.driver import URDriver, URDriverConfig
-from weldcell.drivers.ur.virtual_controller import Ports, VirtualControllerHandle, start_virtual_controller
-from weldcell.drivers.ur.virtual_core import CoreConfig
+from weldcell.drivers.ur.virtual.controller import Ports, VirtualControllerHandle, start_virtual_controller
+from weldcell.drivers.ur.virtual.core import CoreConfig
 from weldcell.errors import DriverFaultError, StampError
 from weldcell.trajectory import ArcEvent, JointTrajectory, save_trajectory
 
@@ -256,7 +256,7 @@ def test_speed_slider_held_at_100_percent_and_a_drop_during_the_weld_stops_the_p
 def test_dry_run_and_fieldbus_programs_switch_no_robot_output() -> None:
     """A dry run never switches the arc; a fieldbus arc goes through RTDE registers, and the program
     waits for the PC to report the arc's end before it moves on; both report their weld block."""
-    from weldcell.drivers.ur.export import UrExportOptions, urscript_from_trajectory
+    from weldcell.drivers.ur.program.export import UrExportOptions, urscript_from_trajectory
 
     traj, _, _ = _job()
     dry = urscript_from_trajectory(traj, UrExportOptions(arc_enabled=False, progress_register=31))

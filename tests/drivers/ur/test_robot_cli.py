@@ -19,9 +19,9 @@ from typer.testing import CliRunner
 from weldcell.cell.weldlog import WeldLog
 from weldcell.cli import app
 from weldcell.drivers.base import joint_move
-from weldcell.drivers.ur.dashboard import DashboardClient
-from weldcell.drivers.ur.virtual_controller import Ports, start_virtual_controller
-from weldcell.drivers.ur.virtual_core import CoreConfig
+from weldcell.drivers.ur.client.dashboard import DashboardClient
+from weldcell.drivers.ur.virtual.controller import Ports, start_virtual_controller
+from weldcell.drivers.ur.virtual.core import CoreConfig
 from weldcell.errors import DriverConnectionError, StampError, WeldcellError
 from weldcell.trajectory import load_trajectory, save_trajectory
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from weldcell.drivers.ur import rtde_protocol as rp
+from weldcell.drivers.ur.client import rtde_protocol as rp
 from weldcell.errors import ProtocolError
 
 # Golden packages, written out byte by byte from the layouts in the RTDE guide

@@ -26,19 +26,14 @@ from stamp_helpers import stamp_for_test
 
 from weldcell.drivers.base import ExecutionOutcome, RobotMode, SafetyStatus, joint_move
 from weldcell.drivers.realtime import configure_thread
-from weldcell.drivers.ur import rtde_protocol as rp
-from weldcell.drivers.ur import servo_program as sp
-from weldcell.drivers.ur.dashboard import DashboardClient
+from weldcell.drivers.ur.client import rtde_protocol as rp
+from weldcell.drivers.ur.client.dashboard import DashboardClient
+from weldcell.drivers.ur.client.rtde_client import RTDEClient
 from weldcell.drivers.ur.driver import URDriver, URDriverConfig
-from weldcell.drivers.ur.rtde_client import RTDEClient
-from weldcell.drivers.ur.virtual_controller import (
-    CYCLE_PRIORITY,
-    SERVER_PRIORITY,
-    Ports,
-    VirtualControllerHandle,
-    start_virtual_controller,
-)
-from weldcell.drivers.ur.virtual_core import CoreConfig
+from weldcell.drivers.ur.streaming import servo_program as sp
+from weldcell.drivers.ur.virtual.controller import Ports, VirtualControllerHandle, start_virtual_controller
+from weldcell.drivers.ur.virtual.core import CoreConfig
+from weldcell.drivers.ur.virtual.net import CYCLE_PRIORITY, SERVER_PRIORITY
 from weldcell.errors import (
     DriverConnectionError,
     DriverError,

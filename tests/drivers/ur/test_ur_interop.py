@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from fuzz_support import fifo_priority
 
-from weldcell.drivers.ur.dashboard import DashboardClient
-from weldcell.drivers.ur.virtual_controller import VirtualControllerHandle, start_virtual_controller
-from weldcell.drivers.ur.virtual_core import CoreConfig
+from weldcell.drivers.ur.client.dashboard import DashboardClient
+from weldcell.drivers.ur.virtual.controller import VirtualControllerHandle, start_virtual_controller
+from weldcell.drivers.ur.virtual.core import CoreConfig
 
 rtde_receive = pytest.importorskip("rtde_receive")
 rtde_io = pytest.importorskip("rtde_io")

@@ -20,9 +20,9 @@ from stamp_helpers import stamp_for_test
 from weldcell.drivers.base import joint_move
 from weldcell.drivers.ur import models
 from weldcell.drivers.ur.driver import URDriver, URDriverConfig
-from weldcell.drivers.ur.virtual_controller import Ports, start_virtual_controller
-from weldcell.drivers.ur.virtual_core import ControllerCore, CoreConfig, ProtectiveStopError, SafetyMode
-from weldcell.drivers.ur.virtual_safety import SafetyMonitor, SafetyViolation, frame_origins
+from weldcell.drivers.ur.virtual.controller import Ports, start_virtual_controller
+from weldcell.drivers.ur.virtual.core import ControllerCore, CoreConfig, ProtectiveStopError, SafetyMode
+from weldcell.drivers.ur.virtual.safety import SafetyMonitor, SafetyViolation, frame_origins
 from weldcell.errors import DriverFaultError
 from weldcell.kinematics.safety import default_limits, planning_limits, ur_default
 from weldcell.trajectory import JointTrajectory, save_trajectory

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from weldcell.drivers.base import joint_move
-from weldcell.drivers.ur import servo_program as sp
-from weldcell.drivers.ur.urscript import Interpreter, Program, URScriptError
-from weldcell.drivers.ur.virtual_core import ControllerCore, CoreConfig, RuntimeState, SafetyMode
+from weldcell.drivers.ur.streaming import servo_program as sp
+from weldcell.drivers.ur.virtual.core import ControllerCore, CoreConfig, RuntimeState, SafetyMode
+from weldcell.drivers.ur.virtual.urscript import Interpreter, Program, URScriptError
 
 Q_HOME = np.array(CoreConfig().q_home)
 

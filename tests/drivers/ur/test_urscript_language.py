@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from weldcell.drivers.ur import servo_program as sp
-from weldcell.drivers.ur.urscript import TIMED_BUILTINS, Interpreter, Pose, Program, URScriptError
-from weldcell.drivers.ur.urscript.grammar import GRAMMAR
-from weldcell.drivers.ur.virtual_core import MOTION, ControllerCore, CoreConfig, compile_program
+from weldcell.drivers.ur.streaming import servo_program as sp
+from weldcell.drivers.ur.virtual.core import MOTION, ControllerCore, CoreConfig, compile_program
+from weldcell.drivers.ur.virtual.urscript import TIMED_BUILTINS, Interpreter, Pose, Program, URScriptError
+from weldcell.drivers.ur.virtual.urscript.grammar import GRAMMAR
 
 
 def _run(src: str, extra: dict[str, Any] | None = None, max_cycles: int = 1000) -> tuple[list[Any], int]:

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from weldcell.drivers.ur.urscript import values as sv
-from weldcell.drivers.ur.urscript.programclock import gc_cpu_time, install, program_cpu_time
-from weldcell.drivers.ur.virtual_core import ControllerCore, CoreConfig
+from weldcell.drivers.ur.virtual.core import ControllerCore, CoreConfig
+from weldcell.drivers.ur.virtual.urscript import values as sv
+from weldcell.drivers.ur.virtual.urscript.programclock import gc_cpu_time, install, program_cpu_time
 
 PAUSE = 3 * sv.MAX_CPU_PER_CYCLE  # [s] of CPU per stand-in collection pause
 

@@ -21,9 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from weldcell.drivers.ur import DashboardClient, RTDEClient
-from weldcell.drivers.ur.urscript.values import MAX_LIST_ELEMENTS
-from weldcell.drivers.ur.virtual_controller import Ports, VirtualControllerHandle, start_virtual_controller
-from weldcell.drivers.ur.virtual_core import ControllerCore, CoreConfig, RuntimeState
+from weldcell.drivers.ur.virtual.controller import Ports, VirtualControllerHandle, start_virtual_controller
+from weldcell.drivers.ur.virtual.core import ControllerCore, CoreConfig, RuntimeState
+from weldcell.drivers.ur.virtual.urscript.values import MAX_LIST_ELEMENTS
 
 HOST = "127.0.0.94"
 

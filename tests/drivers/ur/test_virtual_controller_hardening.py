@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from ur_raw_client import DATA, OUT, START, RawRTDE, V
 
-from weldcell.drivers.ur import virtual_controller as vcm
-from weldcell.drivers.ur.dashboard import DashboardClient
-from weldcell.drivers.ur.virtual_controller import Ports, VirtualController
+from weldcell.drivers.ur.client.dashboard import DashboardClient
+from weldcell.drivers.ur.virtual import controller as vcm
+from weldcell.drivers.ur.virtual.controller import Ports, VirtualController
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from weldcell.drivers.ur import models
-from weldcell.drivers.ur.virtual_core import ControllerCore, CoreConfig
-from weldcell.drivers.ur.virtual_motion import Profile, fk_batch, ik_newton
+from weldcell.drivers.ur.virtual.core import ControllerCore, CoreConfig
+from weldcell.drivers.ur.virtual.motion import Profile, fk_batch, ik_newton
 
 Q0 = np.array([0.0, -1.8, 1.6, -1.4, -1.57, 0.0])
 

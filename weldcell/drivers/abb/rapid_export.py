@@ -343,7 +343,10 @@ def _process_data(proc: Any, weld_speed_mm_s: float) -> tuple[str, str, str, str
     )
     fill = arc(proc.crater_fill_voltage or proc.voltage, None, proc.crater_fill_current)
     zero = "[0,0,0,0,0,0,0,0,0]"
-    n = lambda v: _num(float(v), 3)  # noqa: E731
+
+    def n(v: float) -> str:
+        return _num(float(v), 3)
+
     # seamdata: purge, preflow, ign_arc, ign_move_delay, scrape_start, heat_speed, heat_time,
     # heat_distance, heat_arc, cool_time, fill_time, fill_arc, bback_time, rback_time, bback_arc, postflow
     seam = (
@@ -602,7 +605,7 @@ def export_rapid(
         StampError: no matching stamp and ``force_unvalidated`` is False.
         RapidExportError: not an ABB trajectory, no weld program, or the file cannot be written.
     """
-    from weldcell.drivers.ur.export import find_program
+    from weldcell.drivers.ur.program.export import find_program
     from weldcell.trajectory.stamp import FROM_ENVIRONMENT, verify_stamp
 
     opts = options or RapidExportOptions()

@@ -558,7 +558,7 @@ def export_tp(
     if not force_unvalidated:
         verify_stamp(src, traj, key=FROM_ENVIRONMENT if stamp_key is None else stamp_key)  # type: ignore[arg-type]
     if program is None:
-        from weldcell.drivers.ur.export import find_program
+        from weldcell.drivers.ur.program.export import find_program
 
         program = find_program(src, traj)
     out = Path(out_path)

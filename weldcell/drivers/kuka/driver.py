@@ -435,7 +435,7 @@ class RsiDriver(StreamingDriver[RsiConfig]):
         run.sent.append(run.pos)
         if self.config.mode == "absolute":
             self._corr_deg = corr
-            out = corr.tolist()
+            out: list[float] = corr.tolist()
         else:
             prev = self._last_sp_deg if self._last_sp_deg is not None else sp
             incr = sp - prev

@@ -214,7 +214,8 @@ def status_turn(robot: object, q: NDArrayF, phi: float) -> tuple[NDArrayF, NDArr
 
 def _rot_angle(Ra: NDArrayF, Rb: NDArrayF) -> NDArrayF:
     tr = np.einsum("...ij,...ij->...", Ra, Rb)
-    return np.arccos(np.clip((tr - 1.0) / 2.0, -1.0, 1.0))
+    out: NDArrayF = np.arccos(np.clip((tr - 1.0) / 2.0, -1.0, 1.0))
+    return out
 
 
 def _slerp_err(R: NDArrayF, u: NDArrayF) -> float:
@@ -282,7 +283,7 @@ def fit_path(T: NDArrayF, tol: float, otol: float) -> list[tuple[str, int, int]]
     greedily as long as possible (exponential then binary search on the end sample).
     """
     p, R = T[:, :3, 3], T[:, :3, :3]
-    n = p.shape[0]
+    n = int(p.shape[0])
     pieces: list[tuple[str, int, int]] = []
 
     def longest(i: int, ok: object, first: int) -> int:

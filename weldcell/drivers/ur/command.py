@@ -59,14 +59,10 @@ def controller_ur(
     """Run a virtual UR controller (RTDE, Dashboard, URScript ports) until Ctrl-C."""
     from weldcell.drivers.bind import check_bind_address
     from weldcell.drivers.realtime import configure_thread
-    from weldcell.drivers.ur.virtual_controller import (
-        CYCLE_PRIORITY,
-        SERVER_PRIORITY,
-        TEST_COMMANDS,
-        Ports,
-        VirtualController,
-    )
-    from weldcell.drivers.ur.virtual_core import CoreConfig
+    from weldcell.drivers.ur.virtual.controller import Ports, VirtualController
+    from weldcell.drivers.ur.virtual.core import CoreConfig
+    from weldcell.drivers.ur.virtual.dashboard_server import TEST_COMMANDS
+    from weldcell.drivers.ur.virtual.net import CYCLE_PRIORITY, SERVER_PRIORITY
 
     if check_bind_address(host, allow_remote, "virtual UR controller"):
         warn_remote(host, "virtual UR controller", "run URScript, move the arm and switch its outputs")
@@ -146,7 +142,7 @@ def _load_safety_config(path: Path, arm_name: str) -> SafetyLimits:
     import yaml
 
     from weldcell.drivers.ur.models import ARMS
-    from weldcell.drivers.ur.virtual_safety import default_for_arm
+    from weldcell.drivers.ur.virtual.safety import default_for_arm
     from weldcell.kinematics.safety import limits_from_mapping
 
     try:

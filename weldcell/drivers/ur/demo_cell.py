@@ -19,8 +19,8 @@ def start_virtual_cell(
 ) -> VirtualCell:
     """The virtual UR controller standing at the trajectory's first sample; the UR driver connects to
     it over RTDE (powered on through the Dashboard server)."""
-    from weldcell.drivers.ur.virtual_controller import Ports, start_virtual_controller
-    from weldcell.drivers.ur.virtual_core import CoreConfig
+    from weldcell.drivers.ur.virtual.controller import Ports, start_virtual_controller
+    from weldcell.drivers.ur.virtual.core import CoreConfig
 
     core = CoreConfig(arm=traj.robot, q_home=tuple(float(x) for x in traj.q[0]))
     ur = stack.enter_context(

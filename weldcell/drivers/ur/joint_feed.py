@@ -15,7 +15,7 @@ import time
 import numpy as np
 import numpy.typing as npt
 
-from weldcell.drivers.ur.rtde_client import RTDEClient
+from weldcell.drivers.ur.client.rtde_client import RTDEClient
 from weldcell.errors import DriverConnectionError, DriverError, DriverTimeoutError
 
 log = logging.getLogger(__name__)

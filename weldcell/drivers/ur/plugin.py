@@ -25,7 +25,7 @@ VENDOR = Vendor(
     exports=(
         ProgramFormat(
             "urscript",
-            "weldcell.drivers.ur.export_cli:export_for_cli",
+            "weldcell.drivers.ur.program.export_cli:export_for_cli",
             "{job}.script",
             "URScript: movel/movec welds, blended movej transits, weld parameters",
         ),

@@ -1,9 +1,9 @@
 """Geometry of the URScript export: fit lines and arcs to weld paths, decimate servo tables, blend transits.
 
 Everything here is pure numpy on a planned :class:`~weldcell.trajectory.JointTrajectory`;
-:mod:`weldcell.drivers.ur.export` turns the results into program text. Each result carries the
+:mod:`weldcell.drivers.ur.program.export` turns the results into program text. Each result carries the
 verification the export relies on, computed with the virtual controller's motion model
-(:mod:`weldcell.drivers.ur.virtual_motion`: trapezoidal profiles, blends by superposition):
+(:mod:`weldcell.drivers.ur.virtual.motion`: trapezoidal profiles, blends by superposition):
 
 - weld pieces (``movel``/``movec``): the fitted pieces stay within the fit tolerance of every weld
   sample (position; orientation within its own tolerance), and the blended, timed TCP path of the
@@ -26,7 +26,7 @@ import numpy.typing as npt
 from scipy.spatial import cKDTree
 
 from weldcell.drivers.ur import models
-from weldcell.drivers.ur.virtual_motion import CirclePath, MotionError, Profile, circle_through, fk_batch
+from weldcell.drivers.ur.virtual.motion import CirclePath, MotionError, Profile, circle_through, fk_batch
 
 NDArrayF = npt.NDArray[np.float64]
 
@@ -283,7 +283,7 @@ def chain(moves: list[ChainMove], dt: float) -> tuple[NDArrayF, NDArrayF, float,
 
     Each move starts when the previous one starts its blend (its ramp-down, ``r_path`` before its
     end) and ramps up over the same time; the value is the first start plus every move's
-    displacement so far (:mod:`weldcell.drivers.ur.virtual_motion`).
+    displacement so far (:mod:`weldcell.drivers.ur.virtual.motion`).
 
     Returns:
         (values (K, dim), start time of each move [s] (n,), duration [s], profiles).

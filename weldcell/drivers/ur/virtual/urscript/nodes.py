@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from weldcell.drivers.ur.urscript.values import MAX_NESTING, URScriptError
+from weldcell.drivers.ur.virtual.urscript.values import MAX_NESTING, URScriptError
 
 
 # --- expressions -------------------------------------------------------------------------------

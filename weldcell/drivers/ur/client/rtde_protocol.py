@@ -1,6 +1,6 @@
 """RTDE wire format: package framing, field/type tables and recipe (de)serialisation.
 
-Shared by our RTDE client (:mod:`weldcell.drivers.ur.rtde_client`) and the virtual controller's RTDE
+Shared by our RTDE client (:mod:`weldcell.drivers.ur.client.rtde_client`) and the virtual controller's RTDE
 server. Facts from UR's RTDE guide
 (https://docs.universal-robots.com/tutorials/communication-protocol-tutorials/rtde-guide.html) and
 the field/type table of UR's client library (``Universal_Robots_Client_Library``,

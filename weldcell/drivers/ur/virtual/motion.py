@@ -1,6 +1,6 @@
 """Motion commands of the virtual UR controller: movej, movel, movep, movec, servoj with blends.
 
-The URScript built-ins of :mod:`weldcell.drivers.ur.virtual_core` call :class:`MotionExecutor`; each
+The URScript built-ins of :mod:`weldcell.drivers.ur.virtual.core` call :class:`MotionExecutor`; each
 command returns a generator that the URScript interpreter steps once per controller cycle (it
 commands one joint target per cycle through the host's ``command``).
 

@@ -18,7 +18,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -26,15 +26,14 @@ from typing import Any
 import numpy as np
 
 from weldcell.drivers.ur import models
-from weldcell.drivers.ur.urscript import TIMED_BUILTINS, Interpreter, Pose, Program, URScriptError
-from weldcell.drivers.ur.virtual_motion import MotionError, MotionExecutor
-from weldcell.drivers.ur.virtual_safety import SafetyMonitor, SafetyViolation
+from weldcell.drivers.ur.virtual.builtins import ProtectiveStopError, urscript_builtins
+from weldcell.drivers.ur.virtual.motion import MotionError, MotionExecutor
+from weldcell.drivers.ur.virtual.safety import SafetyMonitor, SafetyViolation
+from weldcell.drivers.ur.virtual.urscript import TIMED_BUILTINS, Interpreter, Program, URScriptError
 from weldcell.errors import DriverError
 from weldcell.kinematics.safety import SafetyLimits
 
 log = logging.getLogger(__name__)
-
-Gen = Generator[None, None, Any]
 
 
 class RobotMode(IntEnum):
@@ -112,7 +111,7 @@ class CoreConfig:
             (a welding power source's "arc established" answering "arc on"); None = off.
         serial: Serial number reported by the dashboard.
         safety: The safety configuration checked on every cycle
-            (:mod:`weldcell.drivers.ur.virtual_safety`); None = UR's default preset for the arm.
+            (:mod:`weldcell.drivers.ur.virtual.safety`); None = UR's default preset for the arm.
     """
 
     arm: str = "ur5e"
@@ -168,10 +167,6 @@ class CoreConfig:
     def cycle(self) -> float:
         """Controller cycle [s]: 2 ms on e-Series (major >= 5), 8 ms on CB3."""
         return 0.002 if self.version[0] >= 5 else 0.008
-
-
-class ProtectiveStopError(Exception):
-    """Raised inside the cycle when a target violates a limit."""
 
 
 class ControllerCore:
@@ -618,254 +613,16 @@ class ControllerCore:
 
     # --- URScript built-ins -----------------------------------------------------------------
     def _builtins(self) -> dict[str, Callable[..., Any]]:
-        c = self
-
-        def sleep(t: float) -> Gen:
-            yield from c.motion.flush()
-            for _ in range(max(0, math.ceil(float(t) / c.cycle - 1e-9))):
-                yield
-
-        def sync() -> Gen:
-            yield from c.motion.flush()
-            yield
-
-        def servoj(
-            q: Any,
-            a: float = 0,
-            v: float = 0,
-            t: float = 0.002,
-            lookahead_time: float = 0.1,
-            gain: float = 300,
-        ) -> Gen:
-            return c.motion.servoj(_joint_target(q), float(t))
-
-        def _joint_target(target: Any) -> np.ndarray:
-            if isinstance(target, Pose):
-                T = models.matrix_from_pose(target) @ np.linalg.inv(models.matrix_from_pose(c.tcp_offset))
-                q = models.ik_near(c.arm, T, c.target_q)
-                if q is None:
-                    raise URScriptError(f"line {c._line()}: no inverse kinematics solution for {target!r}")
-                return q
-            qq = np.asarray(target, dtype=np.float64)
-            if qq.shape != (6,):
-                raise URScriptError(f"line {c._line()}: joint target must have 6 values, got {target!r}")
-            return qq
-
-        def _tcp_target(target: Any) -> np.ndarray:
-            if isinstance(target, Pose):
-                return models.matrix_from_pose(target)
-            return np.asarray(models.fk(c.arm, _joint_target(target)) @ c.tcp_matrix(), dtype=np.float64)
-
-        def _moving(gen: Gen) -> Gen:
-            try:
-                return (yield from gen)
-            except MotionError as err:
-                raise ProtectiveStopError(f"line {c._line()}: {err}") from err
-
-        def movej(q: Any, a: float = 1.4, v: float = 1.05, t: float = 0, r: float = 0) -> Gen:
-            return _moving(c.motion.movej(_joint_target(q), float(a), float(v), float(t), float(r)))
-
-        def movel(pose: Any, a: float = 1.2, v: float = 0.25, t: float = 0, r: float = 0) -> Gen:
-            return _moving(c.motion.movel(_tcp_target(pose), float(a), float(v), float(t), float(r)))
-
-        def movep(pose: Any, a: float = 1.2, v: float = 0.25, r: float = 0) -> Gen:
-            return _moving(c.motion.movel(_tcp_target(pose), float(a), float(v), 0.0, float(r)))
-
-        def movec(
-            pose_via: Any, pose_to: Any, a: float = 1.2, v: float = 0.25, r: float = 0, mode: int = 0
-        ) -> Gen:
-            if int(mode) not in (0, 1):
-                raise URScriptError(f"line {c._line()}: movec mode must be 0 or 1, got {mode!r}")
-            via = _tcp_target(pose_via)[:3, 3]
-            return _moving(c.motion.movec(via, _tcp_target(pose_to), float(a), float(v), float(r), int(mode)))
-
-        def stopj(a: float = 2.0) -> Gen:
-            c.motion.drop()
-            qd = c.target_qd.copy()
-            while np.max(np.abs(qd)) > 1e-9:
-                step = float(a) * c.cycle
-                qd = np.sign(qd) * np.maximum(np.abs(qd) - step, 0.0)
-                c.command(c.target_q + qd * c.cycle)
-                yield
-
-        def stopl(a: float = 1.0) -> Gen:
-            yield from stopj(4.0 * float(a))
-
-        def _reg(i: Any, n: int = 48) -> int:
-            k = int(i)
-            if not 0 <= k < n:
-                raise URScriptError(f"line {c._line()}: register {k} out of range 0..{n - 1}")
-            return k
-
-        def _dout(n: Any, b: Any, offset: int = 0, count: int = 8) -> None:
-            k = int(n)
-            if not 0 <= k < count:
-                raise URScriptError(f"line {c._line()}: digital output {k} out of range 0..{count - 1}")
-            if b:
-                c.digital_out |= 1 << (offset + k)
-            else:
-                c.digital_out &= ~(1 << (offset + k))
-
-        def textmsg(s1: Any, s2: Any = "") -> None:
-            c.message(f"{s1}{s2}", "URScript", 3)
-
-        def popup(
-            s: Any, title: str = "Popup", warning: bool = False, error: bool = False, blocking: bool = False
-        ) -> None:
-            c.popup = str(s)
-            c.message(f"popup ({title}): {s}", "URScript", 1 if error else (2 if warning else 3))
-
-        def rtde_set_watchdog(variable_name: str, min_frequency: float, action: str = "ignore") -> None:
-            if action not in ("ignore", "pause", "stop"):
-                raise URScriptError(
-                    f"line {c._line()}: watchdog action {action!r}; use 'ignore', 'pause' or 'stop'"
-                )
-            if float(min_frequency) <= 0:
-                c.watchdogs.pop(variable_name, None)
-                return
-            c.watchdogs[variable_name] = (float(min_frequency), action, time.monotonic())
-
-        def set_tcp(pose: Any) -> None:
-            c.tcp_offset = np.asarray(pose, dtype=np.float64)
-
-        def set_payload(m: float, cog: Any = None) -> None:
-            c.payload = float(m)
-            if cog is not None:
-                c.payload_cog = tuple(float(x) for x in cog)  # type: ignore[assignment]
-
-        def set_standard_analog_out(n: Any, f: float) -> None:
-            c.analog_out[_reg(n, 2)] = float(f)
-
-        def noop(*args: Any, **kwargs: Any) -> None:
-            return None
-
-        def pose_trans(p_from: Any, p_from_to: Any) -> Pose:
-            return Pose(
-                models.pose_from_matrix(models.matrix_from_pose(p_from) @ models.matrix_from_pose(p_from_to))
-            )
-
-        def pose_inv(p: Any) -> Pose:
-            T_inv = np.asarray(np.linalg.inv(models.matrix_from_pose(p)), dtype=np.float64)
-            return Pose(models.pose_from_matrix(T_inv))
-
-        def pose_add(p1: Any, p2: Any) -> Pose:
-            T1, T2 = models.matrix_from_pose(p1), models.matrix_from_pose(p2)
-            T = np.eye(4)
-            T[:3, 3] = T1[:3, 3] + T2[:3, 3]
-            T[:3, :3] = T2[:3, :3] @ T1[:3, :3]
-            return Pose(models.pose_from_matrix(T))
-
-        def get_inverse_kin(x: Any, qnear: Any = None, *args: Any, **kwargs: Any) -> list[float]:
-            T = models.matrix_from_pose(x) @ np.linalg.inv(models.matrix_from_pose(c.tcp_offset))
-            q = models.ik_near(c.arm, T, c.target_q if qnear is None else np.asarray(qnear, dtype=float))
-            if q is None:
-                raise URScriptError(f"line {c._line()}: get_inverse_kin found no solution")
-            return [float(v) for v in q]
-
-        def to_str(x: Any) -> str:
-            return str(x)
-
-        b: dict[str, Callable[..., Any]] = {
-            "sleep": sleep,
-            "sync": sync,
-            "servoj": servoj,
-            "movej": movej,
-            "movel": movel,
-            "movep": movep,
-            "movec": movec,
-            "stopj": stopj,
-            "stopl": stopl,
-            "set_standard_digital_out": lambda n, b: _dout(n, b),
-            "set_digital_out": lambda n, b: _dout(n, b),
-            "set_configurable_digital_out": lambda n, b: _dout(n, b, 8),
-            "set_tool_digital_out": lambda n, b: _dout(n, b, 16, 2),
-            "get_standard_digital_out": lambda n: bool(c.digital_out >> int(n) & 1),
-            "get_configurable_digital_out": lambda n: bool(c.digital_out >> (8 + int(n)) & 1),
-            "get_standard_digital_in": lambda n: bool(c.digital_in >> int(n) & 1),
-            "get_digital_in": lambda n: bool(c.digital_in >> int(n) & 1),
-            "get_configurable_digital_in": lambda n: bool(c.digital_in >> (8 + int(n)) & 1),
-            "set_standard_analog_out": set_standard_analog_out,
-            "set_analog_out": set_standard_analog_out,
-            "get_standard_analog_in": lambda n: c.analog_in[_reg(n, 2)],
-            "read_input_integer_register": lambda i: c.in_int[_reg(i)],
-            "read_input_float_register": lambda i: c.in_double[_reg(i)],
-            "read_input_boolean_register": lambda i: c.in_bits[_reg(i, 128)],
-            "read_output_integer_register": lambda i: c.out_int[_reg(i)],
-            "read_output_float_register": lambda i: c.out_double[_reg(i)],
-            "read_output_boolean_register": lambda i: c.out_bits[_reg(i, 128)],
-            "write_output_integer_register": lambda i, v: c.out_int.__setitem__(_reg(i), int(v)),
-            "write_output_float_register": lambda i, v: c.out_double.__setitem__(_reg(i), float(v)),
-            "write_output_boolean_register": lambda i, v: c.out_bits.__setitem__(_reg(i, 128), bool(v)),
-            "rtde_set_watchdog": rtde_set_watchdog,
-            "textmsg": textmsg,
-            "popup": popup,
-            "get_actual_joint_positions": lambda: [float(v) for v in c.actual_q],
-            "get_target_joint_positions": lambda: [float(v) for v in c.target_q],
-            "get_actual_joint_speeds": lambda: [float(v) for v in c.actual_qd],
-            "get_actual_tcp_pose": lambda: Pose(c.tcp_pose(c.actual_q)),
-            "get_target_tcp_pose": lambda: Pose(c.tcp_pose(c.target_q)),
-            "get_target_tcp_speed": c.target_tcp_speed,
-            "get_forward_kin": lambda q=None, tcp=None: Pose(
-                c.tcp_pose(c.target_q if q is None else np.asarray(q))
-            ),
-            "get_inverse_kin": get_inverse_kin,
-            "set_tcp": set_tcp,
-            "set_payload": set_payload,
-            "set_target_payload": set_payload,
-            "set_tool_voltage": noop,
-            "set_gravity": noop,
-            "set_safety_mode_transition_hardness": noop,
-            "set_standard_analog_input_domain": noop,
-            "set_tool_analog_input_domain": noop,
-            "set_analog_outputdomain": noop,
-            "set_input_actions_to_default": noop,
-            "set_tool_communication": noop,
-            "set_tool_output_mode": noop,
-            "set_tool_digital_output_mode": noop,
-            "set_configurable_digital_input_action": noop,
-            "set_standard_digital_input_action": noop,
-            "set_tool_digital_input_action": noop,
-            "set_gravity_compensation": noop,
-            "set_tool_voltage_mode": noop,
-            "floor": lambda x: math.floor(x),
-            "ceil": lambda x: math.ceil(x),
-            "sqrt": math.sqrt,
-            "sin": math.sin,
-            "cos": math.cos,
-            "tan": math.tan,
-            "asin": math.asin,
-            "acos": math.acos,
-            "atan": math.atan,
-            "atan2": math.atan2,
-            "fabs": math.fabs,
-            "pow": math.pow,
-            "log": math.log,
-            "d2r": math.radians,
-            "r2d": math.degrees,
-            "norm": lambda v: float(np.linalg.norm(v)),
-            "to_str": to_str,
-            "str_cat": lambda a, b: f"{a}{b}",
-            "get_list_length": len,
-            "pose_trans": pose_trans,
-            "pose_inv": pose_inv,
-            "pose_add": pose_add,
-            "is_steady": lambda: bool(np.max(np.abs(c.target_qd)) < 1e-9),
-            "binary_list_to_integer": lambda bits: sum(1 << i for i, x in enumerate(bits) if x),
-            "integer_to_binary_list": lambda x: [bool(int(x) >> i & 1) for i in range(32)],
-            "round": lambda x: round(x),
-            "abs": abs,
-            "min": min,
-            "max": max,
-        }
-        return b
+        return urscript_builtins(self)
 
     def _line(self) -> int:
         return self._interp.line if self._interp is not None else 0
 
 
 _MOTION = frozenset({"sleep", "sync", "servoj", "movej", "movel", "movep", "movec", "stopj", "stopl"})
-#: Built-ins that take controller cycles: the generator functions of :meth:`ControllerCore._builtins`
-#: (UR's timed built-ins plus any listed in ``_MOTION``). A program is compiled against this set.
+#: Built-ins that take controller cycles: the generator functions of
+#: :func:`~weldcell.drivers.ur.virtual.builtins.urscript_builtins` (UR's timed built-ins plus any listed
+#: in ``_MOTION``). A program is compiled against this set.
 MOTION = TIMED_BUILTINS | _MOTION
 
 

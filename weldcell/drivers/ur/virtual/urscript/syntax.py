@@ -14,8 +14,8 @@ from typing import Any
 from lark import Lark, Token, Transformer, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from weldcell.drivers.ur.urscript.grammar import GRAMMAR
-from weldcell.drivers.ur.urscript.nodes import (
+from weldcell.drivers.ur.virtual.urscript.grammar import GRAMMAR
+from weldcell.drivers.ur.virtual.urscript.nodes import (
     Assign,
     BinOp,
     Call,
@@ -35,7 +35,7 @@ from weldcell.drivers.ur.urscript.nodes import (
     Unary,
     While,
 )
-from weldcell.drivers.ur.urscript.values import (
+from weldcell.drivers.ur.virtual.urscript.values import (
     INT_MAX,
     INT_MIN,
     MAX_LIST_ELEMENTS,
@@ -76,7 +76,7 @@ def _target(e: Expr, line: int) -> tuple[str, list[Expr]]:
     return e.name, indices[::-1]
 
 
-class _Build(Transformer):
+class _Build(Transformer[Token, Any]):
     """Builds the nodes while the LALR parser reduces (no parse tree, no recursion)."""
 
     def __default__(self, data: Any, children: list[Any], meta: Any) -> Any:
@@ -138,8 +138,9 @@ class _Build(Transformer):
     def params(self, c: list[Any]) -> list[tuple[str, Expr | None]]:
         if len(c) == 1:
             return [c[0]]
-        c[0].append(c[1])
-        return c[0]
+        out: list[tuple[str, Expr | None]] = c[0]
+        out.append(c[1])
+        return out
 
     def param(self, c: list[Any]) -> tuple[str, Expr | None]:
         return (str(c[0]), c[1] if len(c) > 1 else None)
@@ -208,11 +209,13 @@ class _Build(Transformer):
     def args(self, c: list[Any]) -> list[Any]:
         if len(c) == 1:
             return [c[0]]
-        c[0].append(c[1])
-        return c[0]
+        out: list[Any] = c[0]
+        out.append(c[1])
+        return out
 
     def arg(self, c: list[Any]) -> Expr:
-        return c[0]
+        e: Expr = c[0]
+        return e
 
     def kwarg(self, c: list[Any]) -> tuple[str, Expr]:
         return (str(c[0]), c[1])
@@ -222,8 +225,9 @@ class _Build(Transformer):
             return [c[0]]
         if len(c[0]) >= MAX_LIST_ELEMENTS:
             raise URScriptError(f"line {c[1].line}: list literal longer than {MAX_LIST_ELEMENTS} elements")
-        c[0].append(c[1])
-        return c[0]
+        out: list[Expr] = c[0]
+        out.append(c[1])
+        return out
 
     def list_lit(self, c: list[Any]) -> Expr:
         items: list[Expr] = c[0] or []
@@ -255,7 +259,8 @@ class _Build(Transformer):
         return Index(c[0].line, c[0], c[1])
 
     def prefix(self, c: list[Any]) -> Token:
-        return c[0]
+        t: Token = c[0]
+        return t
 
     def operand(self, c: list[Any]) -> _Prefixed:
         *prefixes, node = c
@@ -309,7 +314,8 @@ class _Climb:
         o = self.seq[self.pos]
         self.pos += 1
         if not isinstance(o, _Prefixed):
-            return o
+            e: Expr = o
+            return e
         if not o.nots:
             return o.node
         node = self._loop(o.node, _NOT_OPERAND_PREC)

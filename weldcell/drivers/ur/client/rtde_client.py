@@ -25,7 +25,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from weldcell.drivers.ur import rtde_protocol as rp
+from weldcell.drivers.ur.client import rtde_protocol as rp
 from weldcell.errors import DriverConnectionError, DriverError, DriverTimeoutError, ProtocolError
 
 log = logging.getLogger(__name__)

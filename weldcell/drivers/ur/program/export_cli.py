@@ -21,7 +21,7 @@ def export_for_cli(fmt: str, request: ExportRequest) -> Iterator[str]:
         Lines for the user (rich markup): warnings, the files written, cycle time, per-seam reports.
     """
     from weldcell.drivers.powersource.io import IoMap
-    from weldcell.drivers.ur.export import UrExportOptions, export_urscript
+    from weldcell.drivers.ur.program.export import UrExportOptions, export_urscript
     from weldcell.trajectory.stamp import FROM_ENVIRONMENT
 
     prog = None

@@ -17,8 +17,8 @@ import math
 from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
-from weldcell.drivers.ur.urscript import values as sv
-from weldcell.drivers.ur.urscript.nodes import (
+from weldcell.drivers.ur.virtual.urscript import values as sv
+from weldcell.drivers.ur.virtual.urscript.nodes import (
     Assign,
     BinOp,
     Call,
@@ -38,10 +38,10 @@ from weldcell.drivers.ur.urscript.nodes import (
     Unary,
     While,
 )
-from weldcell.drivers.ur.urscript.program import Program
-from weldcell.drivers.ur.urscript.programclock import install as _install_gc_clock
-from weldcell.drivers.ur.urscript.programclock import program_cpu_time
-from weldcell.drivers.ur.urscript.values import Pose, URScriptError
+from weldcell.drivers.ur.virtual.urscript.program import Program
+from weldcell.drivers.ur.virtual.urscript.programclock import install as _install_gc_clock
+from weldcell.drivers.ur.virtual.urscript.programclock import program_cpu_time
+from weldcell.drivers.ur.virtual.urscript.values import Pose, URScriptError
 
 Gen = Generator[None, None, Any]
 #: A built-in: a plain callable, or (names in ``timed_builtins``) a generator function.
@@ -445,7 +445,8 @@ class Interpreter:
             return Pose(float(x) for x in items)
         if any(x is None for x in items):
             raise URScriptError("a list element is the result of a function that returns nothing")
-        return sv.copy_sized(items)[0]
+        copied: list[Any] = sv.copy_sized(items)[0]
+        return copied
 
     # --- calls --------------------------------------------------------------------------------
     def _call_now(self, c: Call, args: list[Any], kwargs: dict[str, Any]) -> Any:

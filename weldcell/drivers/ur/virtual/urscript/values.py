@@ -44,7 +44,7 @@ class URScriptError(DriverError):
     """A URScript program that cannot be compiled or failed at run time (the message names the line)."""
 
 
-class Pose(list):
+class Pose(list[float]):
     """A URScript pose ``p[x, y, z, rx, ry, rz]`` ([m], rotation vector [rad]) in the base frame."""
 
     def __repr__(self) -> str:

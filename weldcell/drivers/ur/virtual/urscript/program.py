@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from weldcell.drivers.ur.urscript.nodes import (
+from weldcell.drivers.ur.virtual.urscript.nodes import (
     Call,
     Expr,
     ExprStmt,
@@ -14,8 +14,8 @@ from weldcell.drivers.ur.urscript.nodes import (
     walk_exprs,
     walk_stmts,
 )
-from weldcell.drivers.ur.urscript.syntax import parse
-from weldcell.drivers.ur.urscript.values import URScriptError
+from weldcell.drivers.ur.virtual.urscript.syntax import parse
+from weldcell.drivers.ur.virtual.urscript.values import URScriptError
 
 #: UR built-ins that take controller cycles (generator functions in the host's table).
 TIMED_BUILTINS = frozenset(

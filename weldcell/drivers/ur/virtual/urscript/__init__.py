@@ -13,8 +13,8 @@ what is rejected are listed in ``docs/drivers.md`` ("URScript in the virtual con
 - :class:`Interpreter` (``interpreter.py``): run it one controller cycle per ``next()``.
 """
 
-from weldcell.drivers.ur.urscript.interpreter import Builtin, Halt, Interpreter
-from weldcell.drivers.ur.urscript.program import TIMED_BUILTINS, Program
-from weldcell.drivers.ur.urscript.values import Pose, URScriptError
+from weldcell.drivers.ur.virtual.urscript.interpreter import Builtin, Halt, Interpreter
+from weldcell.drivers.ur.virtual.urscript.program import TIMED_BUILTINS, Program
+from weldcell.drivers.ur.virtual.urscript.values import Pose, URScriptError
 
 __all__ = ["TIMED_BUILTINS", "Builtin", "Halt", "Interpreter", "Pose", "Program", "URScriptError"]

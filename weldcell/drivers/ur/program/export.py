@@ -7,7 +7,7 @@ job function ``def weldcell_job(): … end`` and calls it on its last line. Layo
 - **transits** (arc off): ``movej`` through joint-space way points (a Ramer-Douglas-Peucker fit
   within ``transit_tolerance`` of the plan) at the plan's speed, with **blend radii** so the arm does
   not stop at every way point. The radii are checked with the virtual controller's blend model
-  (:mod:`weldcell.drivers.ur.virtual_motion`): the blended joint path stays within
+  (:mod:`weldcell.drivers.ur.virtual.motion`): the blended joint path stays within
   ``transit_corridor`` of the validated path and within the joint speed limits (a radius is halved
   where it does not), and it is 0 on the move that reaches an arc start (FINE: the arm stops there);
 - **welds** (arc on): weld parameters to the power source through the cell's I/O map (job bits and
@@ -51,7 +51,7 @@ from scipy.spatial import cKDTree
 from weldcell.drivers.external_export import refuse_external
 from weldcell.drivers.powersource.io import IoMap
 from weldcell.drivers.ur import models
-from weldcell.drivers.ur.export_motion import (
+from weldcell.drivers.ur.program.export_motion import (
     ChainMove,
     chain,
     decimate_servo,
@@ -62,15 +62,15 @@ from weldcell.drivers.ur.export_motion import (
     split_piece,
     tangent_angle,
 )
-from weldcell.drivers.ur.export_params import (
+from weldcell.drivers.ur.program.export_params import (
     ExportError,
     WeldBlock,
     WeldSetting,
     param_lines,
     weld_settings_from_program,
 )
-from weldcell.drivers.ur.servo_program import IN_ALIVE
-from weldcell.drivers.ur.virtual_motion import fk_batch, joint_blend_length
+from weldcell.drivers.ur.streaming.servo_program import IN_ALIVE
+from weldcell.drivers.ur.virtual.motion import fk_batch, joint_blend_length
 from weldcell.trajectory import JointTrajectory, load_trajectory
 from weldcell.trajectory.stamp import FROM_ENVIRONMENT, KeySource, StampKey, verify_stamp
 

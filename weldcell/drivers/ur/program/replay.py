@@ -1,6 +1,6 @@
 """Replay an exported URScript program on the virtual UR controller and compare it with the plan.
 
-:func:`replay_program` runs the program text on a :class:`~weldcell.drivers.ur.virtual_core.ControllerCore`
+:func:`replay_program` runs the program text on a :class:`~weldcell.drivers.ur.virtual.core.ControllerCore`
 (the arm at the trajectory's first sample, the arc output looped back to the arc-established input
 after ``arc_delay``), records ``actual_q`` and the arc output every controller cycle, and
 :func:`compare_with_plan` measures what matters for the weld: for every arc-on run of the replay,
@@ -16,10 +16,10 @@ import numpy as np
 import numpy.typing as npt
 
 from weldcell.drivers.ur import models
-from weldcell.drivers.ur.export import ExportError, weld_blocks
-from weldcell.drivers.ur.export_motion import densify, nearest_distance
-from weldcell.drivers.ur.virtual_core import ControllerCore, CoreConfig, SafetyMode
-from weldcell.drivers.ur.virtual_motion import tcp_positions
+from weldcell.drivers.ur.program.export import ExportError, weld_blocks
+from weldcell.drivers.ur.program.export_motion import densify, nearest_distance
+from weldcell.drivers.ur.virtual.core import ControllerCore, CoreConfig, SafetyMode
+from weldcell.drivers.ur.virtual.motion import tcp_positions
 from weldcell.trajectory import JointTrajectory
 
 NDArrayF = npt.NDArray[np.float64]
