@@ -21,6 +21,7 @@ KERNEL_SOURCES: tuple[Path, ...] = (
     _PACKAGE / "kinematics" / "chain.py",
     _PACKAGE / "kinematics" / "analytic.py",
     _PACKAGE / "kinematics" / "_sigma.py",
+    _PACKAGE / "kinematics" / "_crx_kernel.py",
     _PACKAGE / "planning" / "_collision_kernels.py",
     _PACKAGE / "planning" / "_convex_kernels.py",
     _PACKAGE / "planning" / "_ladder_kernels.py",
