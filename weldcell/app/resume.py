@@ -20,7 +20,7 @@ from typing import Any
 
 from weldcell.app.devices import check_driver_options, check_robot_url, end_robot_session, open_devices
 from weldcell.app.progress import CellRunResult, ProgressFn
-from weldcell.app.weld import weld
+from weldcell.app.weld import prebuilt_approver, weld
 from weldcell.cell.calibrated import check_trajectory_tcp, load_program_for_cell
 from weldcell.cell.cellconfig import CellSetup
 from weldcell.cell.controller import CellConfig
@@ -149,6 +149,9 @@ def resume_job(options: ResumeOptions, progress: ProgressFn | None = None) -> Ce
     out.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
         config = options.config or CellConfig()
+        approver = prebuilt_approver(program, out, key)  # before the robot connects (its GIL pause)
+        if approver is not None:
+            stack.callback(approver.close)  # idempotent: weld() closes it too
         devices = open_devices(
             stack,
             robot_url=robot_url,
@@ -176,6 +179,7 @@ def resume_job(options: ResumeOptions, progress: ProgressFn | None = None) -> Ce
             stamp_key=key,
             positioner=devices.positioner,
             opcua=options.opcua,
+            approver=approver,
         )
         end_robot_session(devices.robot, options.log_path, job_id, say)
     return CellRunResult(state, message, job_id, options.log_path, traj_path, None, prog_path)
