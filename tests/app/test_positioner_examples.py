@@ -80,14 +80,16 @@ def test_example_plans_validates_and_holds_the_weld_position(name: str) -> None:
         welded.add(seam_id)
         # the part moves with the positioner flange: its pose at the home position, carried along
         T_flange_part = np.linalg.inv(T_world_home) @ seam.T_world_part
-        R = np.stack([(dev.T_world_base @ independent_fk(device, q) @ T_flange_part)[:3, :3] for q in ext.q[arc]])
+        T_world_flange = [dev.T_world_base @ independent_fk(device, q) for q in ext.q[arc]]
+        R = np.stack([(T @ T_flange_part)[:3, :3] for T in T_world_flange])
         b, t = _seam_directions(seam, traj.seam_s[arc])
         tilt = np.degrees(np.arccos(np.clip(np.einsum("nij,nj->ni", R, b)[:, 2], -1.0, 1.0)))
         slope = np.degrees(np.arcsin(np.clip(np.einsum("nij,nj->ni", R, t)[:, 2], -1.0, 1.0)))
         tilt_t, slope_t = TARGETS[seam.positioning.weld_position]
         dev_deg = np.maximum(np.abs(tilt - tilt_t), np.abs(slope - slope_t))
         tol = math.degrees(seam.positioning.tolerance)
-        assert dev_deg.max() <= tol + 1e-6, f"{seam_id}: {dev_deg.max():.2f}° off {seam.positioning.weld_position}"
+        off = f"{seam_id}: {dev_deg.max():.2f}° off {seam.positioning.weld_position}"
+        assert dev_deg.max() <= tol + 1e-6, off
         if seam.positioning.mode == "fixed":
             assert np.ptp(ext.q[arc], axis=0).max() < 1e-9  # indexed: the part stands still
         else:
