@@ -13,6 +13,7 @@ import pytest
 from cellsynth import make_trajectory
 from waiting import wait_until
 
+from weldcell.app.children import virtual_positioner_process
 from weldcell.cell.controller import CellController, CellEvent
 from weldcell.cell.joinmove import external_profile
 from weldcell.cell.positioner_cell import (
@@ -20,7 +21,6 @@ from weldcell.cell.positioner_cell import (
     connect_cell_positioner,
     device_axes,
     sync_figures,
-    virtual_positioner_process,
 )
 from weldcell.cell.positioner_sync import SYNC_EVENT
 from weldcell.cell.segments import SeamStep, continue_from

@@ -1,4 +1,5 @@
-"""Child processes of a virtual cell: the virtual Modbus power source in its own process
+"""Child processes of a virtual cell: the virtual positioner (:func:`virtual_positioner_process`) and
+the virtual Modbus power source in its own process
 (:func:`virtual_power_source_process`, :func:`virtual_power_source_child`; with touch sensing its
 contact sensor sees the part, :mod:`weldcell.cell.touchscene`), started with SIGINT ignored
 (:func:`children_ignore_sigint`) so that Ctrl-C reaches the cell, which stops robot and arc before the
@@ -16,11 +17,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from weldcell.drivers.controller_process import wait_until_ready
+from weldcell.cell.positioner_cell import device_axes
+from weldcell.drivers.controller_process import controller_process, wait_until_ready
+from weldcell.drivers.positioner.servo import ServoConfig
+from weldcell.drivers.positioner.virtual import VirtualPositioner, VirtualPositionerConfig, counters_from_dict
 from weldcell.errors import DriverConnectionError, WeldcellError
 
 if TYPE_CHECKING:
     from weldcell.cell.touchscene import TouchScene
+    from weldcell.drivers.positioner.base import AxisSpec
+    from weldcell.trajectory import ExternalAxes
 
 
 def _free_port(host: str) -> int:
@@ -187,3 +193,39 @@ def virtual_power_source_process(
     """
     with virtual_power_source_child(host, timeout, touch) as child:
         yield child.url
+
+
+@contextlib.contextmanager
+def virtual_positioner_process(
+    external: ExternalAxes,
+    host: str = "127.0.0.1",
+    *,
+    axes: tuple[AxisSpec, ...] | None = None,
+    watchdog: float = 0.5,
+    response_delay: float = 0.0,
+) -> Iterator[tuple[str, Any]]:
+    """Run the virtual positioner for ``external`` in a child process; yields (URL, process handle).
+
+    Args:
+        external: The trajectory's external axes (the device stands at their first sample).
+        host: Address to listen on.
+        axes: The device's axes (default: from the device's URDF, :func:`device_axes`).
+        watchdog: The device's default watchdog time [s].
+        response_delay: Extra drive delay [s] (a sluggish drive, for fault tests).
+    """
+    specs = axes if axes is not None else device_axes(external)
+    cfg = VirtualPositionerConfig(
+        ServoConfig(specs, watchdog=watchdog, response_delay=response_delay),
+        host=host,
+        q0=tuple(float(v) for v in external.q[0]),
+    )
+    with controller_process(
+        VirtualPositioner,
+        cfg,
+        status=counters_from_dict,
+        what="the virtual positioner",
+        name="virtual-positioner",
+        autostart=True,
+    ) as proc:
+        h, p = proc.address
+        yield f"modbus-positioner://{h}:{p}", proc

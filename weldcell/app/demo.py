@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from weldcell.app.children import (
     children_ignore_sigint,
+    virtual_positioner_process,
     virtual_power_source_child,
     virtual_power_source_process,
 )
@@ -34,7 +35,7 @@ from weldcell.app.progress import CellRunResult, Progress, ProgressFn
 from weldcell.app.weld import prebuilt_approver, weld
 from weldcell.cell.controller import CellConfig
 from weldcell.cell.jobparams import params_from_program
-from weldcell.cell.positioner_cell import connect_cell_positioner, sync_figures, virtual_positioner_process
+from weldcell.cell.positioner_cell import connect_cell_positioner, sync_figures
 from weldcell.cell.touch import PartRegistration, locate_parts, program_with_part_pose, record_part_offsets
 from weldcell.cell.touchscene import TouchScene
 from weldcell.cell.touchsim import PartOffset

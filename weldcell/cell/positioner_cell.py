@@ -2,31 +2,24 @@
 
 :func:`connect_cell_positioner` connects the device at a positioner URL (driver registry,
 ``modbus-positioner://HOST:PORT``) and checks it against the trajectory's external axes.
-:func:`virtual_positioner_process` starts the virtual positioner (a Modbus TCP server in its own
-process, :class:`~weldcell.drivers.positioner.virtual.VirtualPositioner`) with the axes of the
-device's URDF (``urdf/<device>.urdf``) standing at the trajectory's first sample, as ``weldcell demo``
-does. :func:`sync_figures` reads a job's synchronisation figures back from the weld log.
+:func:`device_axes` gives the axes of the device's URDF (``urdf/<device>.urdf``); the virtual
+positioner a demo starts in its own process is the application's
+(:func:`weldcell.app.children.virtual_positioner_process`). :func:`sync_figures` reads a job's
+synchronisation figures back from the weld log.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from weldcell.cell.positioner_sync import SYNC_EVENT
 from weldcell.cell.weldlog import WeldLog
-from weldcell.drivers.controller_process import controller_process
 from weldcell.drivers.positioner.base import AxisSpec, PositionerPort, check_axes_match
-from weldcell.drivers.positioner.servo import ServoConfig
 from weldcell.drivers.positioner.virtual import (
     DEFAULT_ACCEL_M_S2,
     DEFAULT_ACCEL_RAD_S2,
-    VirtualPositioner,
-    VirtualPositionerConfig,
     axes_from_urdf,
-    counters_from_dict,
 )
 from weldcell.drivers.registry import connect_positioner
 from weldcell.errors import DriverError
@@ -91,42 +84,6 @@ def device_axes(external: ExternalAxes) -> tuple[AxisSpec, ...]:
             "device yourself (weldcell controller positioner --axis ... or --urdf FILE) and pass --positioner"
         )
     return axes_from_urdf(path, DEFAULT_ACCEL_RAD_S2, DEFAULT_ACCEL_M_S2)
-
-
-@contextlib.contextmanager
-def virtual_positioner_process(
-    external: ExternalAxes,
-    host: str = "127.0.0.1",
-    *,
-    axes: tuple[AxisSpec, ...] | None = None,
-    watchdog: float = 0.5,
-    response_delay: float = 0.0,
-) -> Iterator[tuple[str, Any]]:
-    """Run the virtual positioner for ``external`` in a child process; yields (URL, process handle).
-
-    Args:
-        external: The trajectory's external axes (the device stands at their first sample).
-        host: Address to listen on.
-        axes: The device's axes (default: from the device's URDF, :func:`device_axes`).
-        watchdog: The device's default watchdog time [s].
-        response_delay: Extra drive delay [s] (a sluggish drive, for fault tests).
-    """
-    specs = axes if axes is not None else device_axes(external)
-    cfg = VirtualPositionerConfig(
-        ServoConfig(specs, watchdog=watchdog, response_delay=response_delay),
-        host=host,
-        q0=tuple(float(v) for v in external.q[0]),
-    )
-    with controller_process(
-        VirtualPositioner,
-        cfg,
-        status=counters_from_dict,
-        what="the virtual positioner",
-        name="virtual-positioner",
-        autostart=True,
-    ) as proc:
-        h, p = proc.address
-        yield f"modbus-positioner://{h}:{p}", proc
 
 
 def sync_figures(log_path: Path | str, job_id: int) -> dict[str, Any] | None:
