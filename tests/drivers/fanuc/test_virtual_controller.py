@@ -212,15 +212,15 @@ def test_arc_output_follows_the_trajectory(rig: tuple[FanucDriver, VirtualFanuc]
     assert d.state().digital_input(1)  # DI[102] through the GPIO map
     traj, path = weld_move(d, tmp_path)
     h = d.execute(traj, traj_path=path)
-    seen_on = False
+    seen_on = read_back_on = False
     while not h.done:
-        on = ctrl.output(101)
-        if on:
-            seen_on = True
-            assert d.state().digital_output(0)  # the read-back in the status I/O bytes
+        seen_on |= ctrl.output(101)
+        # the read-back in the status I/O bytes: the status after the controller switched the
+        # output (the driver's newest status may predate the switch by a cycle)
+        read_back_on |= d.state().digital_output(0)
         time.sleep(0.01)
     assert h.wait_until_done(1.0).outcome is ExecutionOutcome.COMPLETED
-    assert seen_on
+    assert seen_on and read_back_on
     time.sleep(0.05)
     assert not ctrl.output(101)
     d.set_digital_out(3, True)  # a plain output through the same map
