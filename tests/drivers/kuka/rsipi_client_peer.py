@@ -9,10 +9,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import threading
 
 from RSIPI.rsi_client import RSIClient
+
+#: Our JSON lines go to a private copy of stdout; rsipi's own prints (its threads print [WARN] lines
+#: on late packets) go to stderr: on one shared stdout a thread's print could land between our line
+#: and its newline, and the test would never see the JSON line.
+_OUT = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
+sys.stdout = sys.stderr
+
+
+def _emit(obj: object, **kw: object) -> None:
+    print(json.dumps(obj, **kw), file=_OUT, flush=True)
 
 
 def main() -> None:
@@ -24,25 +35,25 @@ def main() -> None:
     client = RSIClient(a.config, rsi_mode=a.mode, cycle_time=a.cycle)
     thread = threading.Thread(target=client.start, daemon=True)
     thread.start()
-    print(json.dumps({"ready": True}), flush=True)
+    _emit({"ready": True})
     for line in sys.stdin:
         parts = line.split()
         if not parts:
             continue
         if parts[0] == "wait":
-            print(json.dumps({"connected": client.wait_for_connection(float(parts[1]))}), flush=True)
+            _emit({"connected": client.wait_for_connection(float(parts[1]))})
         elif parts[0] == "akorr":
             values = {f"A{i + 1}": float(v) for i, v in enumerate(parts[1:7])}
             seq = client.publish_corrections({"AKorr": values})
-            print(json.dumps({"applied": client.wait_correction_applied(seq, timeout=1.0)}), flush=True)
+            _emit({"applied": client.wait_correction_applied(seq, timeout=1.0)})
         elif parts[0] == "status":
             sv = client.send_variables
             out = {k: sv.get(k) for k in ("AIPos", "ASPos", "Delay", "IPOC", "DiL")}
-            print(json.dumps(out, default=str), flush=True)
+            _emit(out, default=str)
         elif parts[0] == "stop":
             break
     client.stop()
-    print(json.dumps({"stopped": True}), flush=True)
+    _emit({"stopped": True})
 
 
 if __name__ == "__main__":

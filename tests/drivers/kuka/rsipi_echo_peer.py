@@ -11,9 +11,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from RSIPI.rsi_echo_server import EchoServer
+
+#: Our JSON lines go to a private copy of stdout; rsipi's own prints (its threads print [WARN] lines
+#: on late packets) go to stderr: on one shared stdout a thread's print could land between our line
+#: and its newline, and the test would never see the JSON line.
+_OUT = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
+sys.stdout = sys.stderr
+
+
+def _emit(obj: object, **kw: object) -> None:
+    print(json.dumps(obj, **kw), file=_OUT, flush=True)
 
 
 def main() -> None:
@@ -46,9 +57,9 @@ def main() -> None:
             "DoutW": server.state.get("DoutW"),
             "Delay": server.state.get("Delay"),
         }
-        print(json.dumps(out), flush=True)
+        _emit(out)
 
-    print(json.dumps({"ready": True}), flush=True)
+    _emit({"ready": True})
     for line in sys.stdin:
         cmd = line.strip()
         if cmd == "status":
