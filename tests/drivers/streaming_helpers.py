@@ -142,7 +142,8 @@ class JsonLinePeer:
         self._lines: queue.Queue[str | None] = queue.Queue()
         self._stderr: list[str] = []
         threading.Thread(target=self._pump_stdout, name=f"{name} stdout", daemon=True).start()
-        threading.Thread(target=self._pump_stderr, name=f"{name} stderr", daemon=True).start()
+        self._stderr_thread = threading.Thread(target=self._pump_stderr, name=f"{name} stderr", daemon=True)
+        self._stderr_thread.start()
         self.hello = self._read()
 
     def _pump_stdout(self) -> None:
@@ -155,6 +156,11 @@ class JsonLinePeer:
         assert self.proc.stderr is not None  # mypy
         for line in self.proc.stderr:
             self._stderr.append(line)
+
+    def _stderr_text(self) -> str:
+        """The end of the peer's stderr once it has exited (its reader thread drained the pipe)."""
+        self._stderr_thread.join(5.0)  # the pipe reaches EOF when the process is gone
+        return "".join(self._stderr)[-1500:]
 
     def _read(self, timeout: float | None = None) -> dict[str, Any]:
         """The peer's next JSON line (other lines are skipped).
@@ -174,13 +180,13 @@ class JsonLinePeer:
             except queue.Empty:
                 self.proc.kill()  # the test fails: the peer goes with it (and the reader threads end)
                 self.proc.wait(self.stop_wait)
-                err = "".join(self._stderr)[-1500:]
+                err = self._stderr_text()
                 raise AssertionError(
                     f"{self.name} sent no JSON line within {wait:g} s (silent peer); stderr: {err}"
                 ) from None
             if line is None:
                 self.proc.wait(self.stop_wait)
-                err = "".join(self._stderr)[-1500:]
+                err = self._stderr_text()
                 raise AssertionError(f"{self.name} exited (code {self.proc.returncode}): {err}")
             if line.startswith("{"):
                 return dict(json.loads(line))
