@@ -19,6 +19,18 @@ Layout of the module (RobotWare 6 Arc data types; all values in ABB's units, mm 
   robtargets fitted to the validated TCP path (within ``path_tolerance``), zone ``zWeld`` (its path
   zone is the path tolerance), and ``ArcLEnd`` / ``ArcCEnd`` with ``fine`` at the arc end. The
   standstills at the arc start and the crater fill are not motions: the seamdata times them.
+* External axes (a positioner or a track, :mod:`weldcell.drivers.external_export`): ``eax_a`` … of
+  every robtarget's and jointtarget's ``extjoint`` [deg or mm], 9E+09 for the unused ones. A
+  **coordinated weld** (the positioner moves with the arc on) runs on the work object
+  ``wStn := [FALSE,FALSE,"<unit>",…]``: ``ufprog`` FALSE and ``ufmec`` the positioner's mechanical
+  unit (option ``mech_unit``, default ``STN1``) make it a coordinated work object whose user frame
+  moves with the unit and is defined by the unit's calibration in the system parameters (ABB,
+  MultiMove application manual 3HAC021272-001, "Coordinated work objects"; RAPID reference,
+  ``wobjdata``: "when coordinated external axes are used (ufprog is FALSE), the user coordinate
+  system is defined in the system parameters"). Its object frame is the identity, so the weld's
+  robtargets are the TCP relative to the positioner's flange (weldcell's model of it), and
+  ``ArcL``/``ArcC`` with ``\\WObj:=wStn`` move the TCP at the weld speed relative to the part.
+  Transits stay on ``wCell``; ``ActUnit`` of the unit starts the program.
 * Every robtarget carries the confdata of the planned joints (``cf1, cf4, cf6`` = quadrant of axes
   1, 4, 6; ``cfx`` = wrist centre behind axis 1 (4) + wrist centre behind the lower arm (2) +
   axis 5 negative (1), ABB's table for six-axis industrial arms). The GoFa's offset wrist uses the
@@ -50,10 +62,15 @@ import numpy as np
 import numpy.typing as npt
 
 from weldcell.drivers.external_export import (
+    coordinated_header,
+    coordinated_welds,
     external_axes_warnings,
     external_user_values,
     joint_path_with_external,
+    positioner_flange_poses,
+    split_coordinated,
     split_pieces,
+    tcp_in_positioner_flange,
 )
 from weldcell.drivers.kuka.krl_export import fit_path, simplify_joint_path
 from weldcell.errors import ExportError
@@ -84,6 +101,8 @@ class RapidExportOptions:
         orientation_tolerance: Largest torch orientation deviation [rad] along ArcL/ArcC.
         dwell_speed: TCP speed [m/s] below which the robot counts as standing (arc start, crater).
         tool_mass: Torch mass [kg] in tooldata's load.
+        mech_unit: The positioner's mechanical unit name on the controller (``ufmec`` of the
+            coordinated work object, ``ActUnit``).
     """
 
     name: str = ""
@@ -92,6 +111,7 @@ class RapidExportOptions:
     orientation_tolerance: float = math.radians(0.5)
     dwell_speed: float = 5e-4
     tool_mass: float = 1.5
+    mech_unit: str = "STN1"
 
     def __post_init__(self) -> None:
         """Reject settings that cannot work.
@@ -102,6 +122,11 @@ class RapidExportOptions:
         if self.name and not _NAME.fullmatch(self.name):
             raise RapidExportError(
                 f"RAPID module name {self.name!r}: expected an identifier of ≤ 32 characters"
+            )
+        if not _NAME.fullmatch(self.mech_unit) or len(self.mech_unit) > 16:
+            raise RapidExportError(
+                f"RAPID export mech_unit {self.mech_unit!r}: expected the mechanical unit's name "
+                "(letters, digits, _; ≤ 16 characters), e.g. STN1"
             )
         for key in (
             "transit_tolerance",
@@ -131,6 +156,7 @@ class RapidExportSummary:
         ambiguous: Robtargets whose confdata fits more than one IK branch, all reached by linear
             moves (ArcL/ArcC) from the planned branch: the controller follows the path continuously
             from the current joints, so they resolve to the planned branch (marked by a comment).
+        coordinated: Seams welded on the coordinated work object.
     """
 
     path: Path
@@ -143,6 +169,7 @@ class RapidExportSummary:
     jointtargets: dict[str, int] = field(default_factory=dict)
     moveabsj: int = 0
     ambiguous: list[str] = field(default_factory=list)
+    coordinated: list[str] = field(default_factory=list)
 
 
 # --- ABB conventions ----------------------------------------------------------------------------
@@ -284,6 +311,19 @@ def read_robtargets(text: str) -> dict[str, tuple[NDArrayF, NDArrayI]]:
         q = np.array([float(v) for v in m.group(3).split(",")])
         c = np.array([int(v) for v in m.group(4).split(",")], dtype=np.int64)
         out[m.group(1)] = (se3_from_xyz_quat_wxyz(p, q / np.linalg.norm(q)), c)
+    return out
+
+
+_EXTJOINT = re.compile(r"CONST\s+(?:robtarget|jointtarget)\s+(\w+)\s*:=\s*\[.*,\[([^\]]*)\]\];")
+
+
+def read_extjoints(text: str) -> dict[str, NDArrayF]:
+    """External axes of the robtargets and jointtargets of a module: name -> ``extjoint`` values
+    [deg or mm] of the used axes (the leading ones that are not 9E+09), shape (k,)."""
+    out: dict[str, NDArrayF] = {}
+    for m in _EXTJOINT.finditer(text):
+        vals = [float(v) for v in m.group(2).split(",")]
+        out[m.group(1)] = np.array([v for v in vals if v < 8.9e9], dtype=np.float64)
     return out
 
 
@@ -435,6 +475,16 @@ def build_rapid(
         f"[{_num(mass, 3)},[{','.join(_num(float(v), 1) for v in cog)}],[1,0,0,0],0,0,0]];"
     )
     decl.append(f'PERS wobjdata {wobj} := [FALSE,TRUE,"",{pose_literal(T_base_world)},[[0,0,0],[1,0,0,0]]];')
+    T_world_pflange = positioner_flange_poses(traj)
+    T_rel = None if T_world_pflange is None else tcp_in_positioner_flange(traj, T_world_pflange)
+    welds = [(w.first, w.last) for w in traj.arc_segments()]
+    coord = coordinated_welds(traj, welds)
+    wstn = "wStn"
+    if any(coord):  # user frame: the unit's calibration (system parameters); object frame: identity
+        decl.append(
+            f'PERS wobjdata {wstn} := [FALSE,FALSE,"{options.mech_unit}",[[0,0,0],[1,0,0,0]],'
+            "[[0,0,0],[1,0,0,0]]];"
+        )
     pz = options.path_tolerance * 1000.0
     decl.append(
         f"CONST zonedata zWeld := [FALSE,{_num(pz, 3)},{_num(1.5 * pz, 3)},{_num(1.5 * pz, 3)},"
@@ -446,7 +496,6 @@ def build_rapid(
     transit = ~np.asarray(traj.arc_on[1:], dtype=bool)
     v_tr = float(np.max(v[transit], initial=0.1)) * 1000.0
     decl.append(f"CONST speeddata vTransit := [{_num(max(v_tr, 10.0), 1)},500,5000,1000];")
-    welds = [(w.first, w.last) for w in traj.arc_segments()]
     summary.welds = len(welds)
     n = traj.n_samples
     bounds = [(0, welds[0][0] if welds else n - 1)]
@@ -462,8 +511,9 @@ def build_rapid(
         """The IK solutions the robtarget of sample idx would allow (confdata of the plan)."""
         return robtarget_solutions(robot, robot.fk(traj.q[idx]), conf[idx])
 
-    def target(idx: int) -> str:
-        """A robtarget of sample idx for a linear move (reached continuously from the plan)."""
+    def target(idx: int, T: NDArrayF | None = None) -> str:
+        """A robtarget of sample idx for a linear move (reached continuously from the plan); ``T``:
+        the TCP poses in the work object the move uses (default: the cell world, ``wCell``)."""
         count["t"] += 1
         nm = f"p{count['t']}"
         if robot.kind == "gofa" and len(solutions(idx)) > 1:  # 16 branches: confdata can fit several
@@ -473,7 +523,8 @@ def build_rapid(
                 "planned one, which the path follows"
             )
         e = None if ext is None else ext[idx]
-        targets.append(f"CONST robtarget {nm} := {robtarget_literal(traj.T_world_tcp[idx], conf[idx], e)};")
+        T_wobj_tcp = traj.T_world_tcp if T is None else T
+        targets.append(f"CONST robtarget {nm} := {robtarget_literal(T_wobj_tcp[idx], conf[idx], e)};")
         summary.targets[nm] = idx
         return nm
 
@@ -493,6 +544,8 @@ def build_rapid(
         return f"MoveAbsJ {nm}, vTransit, {zone}{sfx}"
 
     sfx = f", {tool} \\WObj:={wobj};"
+    if any(coord):
+        body.append(f"ActUnit {options.mech_unit};")
     body.append("ConfJ \\On;")
     body.append("ConfL \\On;")
     for k, (a, b) in enumerate(bounds):
@@ -514,7 +567,12 @@ def build_rapid(
                 f"{getattr(program, 'name', '')!r} does not have; pass the program it was planned from"
             ) from err
         summary.seams.append(seam_id)
-        seg = np.linalg.norm(np.diff(p[w0 : w1 + 1], axis=0), axis=1)
+        T_path = T_rel if coord[k] and T_rel is not None else traj.T_world_tcp
+        wsfx = f", {tool} \\WObj:={wstn};" if coord[k] else sfx
+        if coord[k]:
+            summary.coordinated.append(seam_id)
+        pw = T_path[:, :3, 3]
+        seg = np.linalg.norm(np.diff(pw[w0 : w1 + 1], axis=0), axis=1)
         moving = np.flatnonzero(seg / traj.dt > options.dwell_speed)
         m0, m1 = (w0, w1) if moving.size == 0 else (w0 + int(moving[0]), w0 + int(moving[-1]) + 1)
         length = float(np.sum(seg))
@@ -533,30 +591,30 @@ def build_rapid(
             decl.append(f"PERS weavedata {wv} := {weave_l};")
         arcargs = f"vTransit, {sm}, {wd} \\Weave:={wv}"
         body.append(f"! seam {seam_id}: {length * 1000:.1f} mm at {speed:.2f} mm/s")
-        body.append(f"ArcLStart {target(m0)}, {arcargs}, fine{sfx}")
+        if coord[k]:
+            body.append(f"! coordinated: {wstn} moves with {options.mech_unit}, speed relative to the part")
+        body.append(f"ArcLStart {target(m0, T_path)}, {arcargs}, fine{wsfx}")
         summary.arcl += 1
-        pieces = split_pieces(
-            _limit_circles(
-                fit_path(
-                    traj.T_world_tcp[m0 : m1 + 1], options.path_tolerance, options.orientation_tolerance
-                ),
-                p[m0 : m1 + 1],
-            ),
-            ext,
-            () if traj.external is None else traj.external.kinds,
-            m0,
+        kinds = () if traj.external is None else traj.external.kinds
+        fitted = _limit_circles(
+            fit_path(T_path[m0 : m1 + 1], options.path_tolerance, options.orientation_tolerance),
+            pw[m0 : m1 + 1],
         )
+        if coord[k] and ext is not None:
+            pieces = split_coordinated(fitted, ext, kinds, pw, m0)
+        else:
+            pieces = split_pieces(fitted, ext, kinds, m0)
         for pi, (kind, i, j) in enumerate(pieces):
             last = pi == len(pieces) - 1
             zone = "fine" if last else "zWeld"
             if kind == "LIN":
                 instr = "ArcLEnd" if last else "ArcL"
-                body.append(f"{instr} {target(m0 + j)}, {arcargs}, {zone}{sfx}")
+                body.append(f"{instr} {target(m0 + j, T_path)}, {arcargs}, {zone}{wsfx}")
                 summary.arcl += 1
             else:
                 instr = "ArcCEnd" if last else "ArcC"
-                aux = target(m0 + (i + j) // 2)
-                body.append(f"{instr} {aux}, {target(m0 + j)}, {arcargs}, {zone}{sfx}")
+                aux = target(m0 + (i + j) // 2, T_path)
+                body.append(f"{instr} {aux}, {target(m0 + j, T_path)}, {arcargs}, {zone}{wsfx}")
                 summary.arcc += 1
     ind = "  "
     lines = [
@@ -573,6 +631,7 @@ def build_rapid(
             f"{ind}! extjoint eax_a..eax_{'abcdef'[x.n_axes - 1]} = {x.role} {x.device} "
             f"({', '.join(x.names)}), deg or mm; its mechanical unit must be active in this task"
         )
+        lines += [f"{ind}! {line}" for line in coordinated_header(traj, "rapid")]
     lines += [ind + d for d in decl]
     lines += [ind + t for t in targets]
     lines += [ind + t for t in jtargets]

@@ -20,6 +20,18 @@ Layout (``/PROG``, ``/ATTR``, ``/APPL``, ``/MN``, ``/POS``, ``/END``):
   ``Weave End`` around moves that follow the seam's centre line through the trajectory's points at
   the weave's zero crossings (the controller adds the weave, from weave schedule ``n``); other
   patterns stay the planned, woven path as plain moves.
+* External axes (a positioner or a track, :mod:`weldcell.drivers.external_export`): a ``GP2`` block
+  (joint representation ``J1`` … ``Jk``, deg or mm) in every ``/POS`` entry and
+  ``DEFAULT_GROUP = 1,1,*,*,*``. A **coordinated weld** (the positioner moves with the arc on) has
+  the ``COORD`` motion option on its ``L``/``C`` lines: FANUC's Coordinated Motion option moves the
+  follower's TCP (group 1) at the programmed speed and on the path relative to the leader group's
+  moving frame (the positioner, group 2, configured as the leader of the coordinated pair); the
+  positions stay as the pendant records them, group 1 in the user frame with the leader at its
+  ``GP2`` values (FANUC ArcTool "Coordinated Motion" setup and operations manual, section
+  "Coordinated motion": CD_pairs of a leader and a follower group, "path execution by the
+  follower in a moving frame of the leader"; public copy at Lincoln Electric's documentation site).
+  The weld's L/C pieces are fitted to the TCP path relative to the positioner's flange and the
+  speed is the travel speed relative to the part.
 * Every position carries FANUC's configuration string ``'F/N U/D T/B, t1, t4, t6'`` of the planned
   branch and the sample it was taken from in its comment (``P[k:"S<index>"]``):
 
@@ -70,10 +82,14 @@ import numpy as np
 import numpy.typing as npt
 
 from weldcell.drivers.external_export import (
+    coordinated_welds,
     external_axes_warnings,
     external_user_values,
     joint_path_with_external,
+    positioner_flange_poses,
+    split_coordinated,
     split_pieces,
+    tcp_in_positioner_flange,
 )
 from weldcell.drivers.fanuc.joints import T_base_world, controller_deg_from_q, joint_map, xyzwpr_from_pose
 from weldcell.drivers.kuka.krl_export import fit_path, simplify_joint_path
@@ -150,6 +166,8 @@ class TpExportSummary:
         ambiguous: Of those, targets whose string and turns fit several joint solutions (the rest
             fit none exactly: the planned joints are not among the solutions the controller finds).
         cartesian_j: ``J`` targets written as X … R (the string selects exactly the planned joints).
+        coordinated: Seams welded with ``COORD`` (the positioner, group 2, as leader).
+        targets: ``P[k]`` number -> trajectory sample it was taken from.
     """
 
     path: Path
@@ -165,6 +183,8 @@ class TpExportSummary:
     joint_repr: int = 0
     ambiguous: int = 0
     cartesian_j: int = 0
+    coordinated: list[str] = field(default_factory=list)
+    targets: dict[int, int] = field(default_factory=dict)
 
 
 def _crx_labels_fanuc(robot: Any, q: NDArrayF) -> npt.NDArray[np.int64]:
@@ -381,6 +401,7 @@ def build_tp(
         else:
             p = np.round(xyzwpr_from_pose(traj.T_world_tcp[idx]), 3) + 0.0  # no "-0.000"
             pos.append(_pos_block(k, idx, o.uframe, o.utool, flags[idx], turns[idx], p, gp2))
+        summary.targets[k] = idx
         return f"P[{k}]"
 
     uf, ut = summary.uframe_xyzwpr, summary.utool_xyzwpr
@@ -388,13 +409,18 @@ def build_tp(
     mn.append(f"!UF{o.uframe} WPR {uf[3]:.2f},{uf[4]:.2f},{uf[5]:.2f}")
     mn.append(f"!UT{o.utool} XYZ {ut[0]:.1f},{ut[1]:.1f},{ut[2]:.1f}")
     mn.append(f"!UT{o.utool} WPR {ut[3]:.2f},{ut[4]:.2f},{ut[5]:.2f}")
+    T_world_pflange = positioner_flange_poses(traj)
+    T_rel = None if T_world_pflange is None else tcp_in_positioner_flange(traj, T_world_pflange)
+    welds = _runs(np.asarray(traj.arc_on, dtype=bool))
+    coord = coordinated_welds(traj, welds)
+    if any(coord):
+        mn.append("!COORD: leader GP2, follower GP1")
     mn.append(f"UFRAME_NUM={o.uframe}")
     mn.append(f"UTOOL_NUM={o.utool}")
     qd = np.abs(np.diff(traj.q, axis=0)) / traj.dt
     transit = ~np.asarray(traj.arc_on[1:], dtype=bool)
     peak = np.max(qd[transit] / np.asarray(robot.qd_max), initial=0.0) if transit.any() else 0.1
     pct = int(np.clip(math.ceil(100.0 * peak), 1, 100))
-    welds = _runs(np.asarray(traj.arc_on, dtype=bool))
     summary.welds = len(welds)
     sched = _schedules(traj, program)
     n = traj.n_samples
@@ -428,7 +454,11 @@ def build_tp(
         seam_id = traj.seam_ids[seam] if 0 <= seam < len(traj.seam_ids) else str(seam)
         summary.seams.append(seam_id)
         number, weave = sched.get(seam, (k + 1, None))
-        p = traj.T_world_tcp[w0 : w1 + 1, :3, 3]
+        T_path = T_rel if coord[k] and T_rel is not None else traj.T_world_tcp  # path the controller keeps
+        opt = " COORD" if coord[k] else ""
+        if coord[k]:
+            summary.coordinated.append(seam_id)
+        p = T_path[w0 : w1 + 1, :3, 3]
         speed = np.linalg.norm(np.diff(p, axis=0), axis=1) / traj.dt
         moving = np.flatnonzero(speed > o.dwell_speed)
         m0, m1 = (w0, w1) if moving.size == 0 else (w0 + int(moving[0]), w0 + int(moving[-1]) + 1)
@@ -446,25 +476,26 @@ def build_tp(
             # the controller weaves: follow the centre line, through the samples at the zero crossings
             per = max(1, round(1.0 / (weave.frequency * traj.dt) / 2))
             idx = [*range(m0, m1, per), m1]
-            centre = traj.T_world_tcp[idx, :3, 3]
+            centre = T_path[idx, :3, 3]
             length = float(np.sum(np.linalg.norm(np.diff(centre, axis=0), axis=1)))
             cm_min = max(1, round(length / max((m1 - m0) * traj.dt, traj.dt) * 6000.0))
-            pieces = fit_path(
-                traj.T_world_tcp[idx], o.path_tolerance + weave.amplitude, 4 * o.orientation_tolerance
-            )
+            pieces = fit_path(T_path[idx], o.path_tolerance + weave.amplitude, 4 * o.orientation_tolerance)
             pieces = [(kind, idx[i] - m0, idx[j] - m0) for kind, i, j in pieces]
         else:
-            pieces = fit_path(traj.T_world_tcp[m0 : m1 + 1], o.path_tolerance, o.orientation_tolerance)
-        pieces = split_pieces(pieces, ext, kinds, m0)
+            pieces = fit_path(T_path[m0 : m1 + 1], o.path_tolerance, o.orientation_tolerance)
+        if coord[k] and ext is not None:
+            pieces = split_coordinated(pieces, ext, kinds, T_path[:, :3, 3], m0)
+        else:
+            pieces = split_pieces(pieces, ext, kinds, m0)
         mn.insert(at, f"!{seam_id[:20]} {length * 1000:.0f}mm")
         for pi, (kind, i, j) in enumerate(pieces):
             term = "FINE" if pi == len(pieces) - 1 else f"CNT{o.weld_cnt}"
             if kind == "LIN":
-                mn.append(f"L {point(m0 + j)} {cm_min}cm/min {term}")
+                mn.append(f"L {point(m0 + j)} {cm_min}cm/min {term}{opt}")
                 summary.linear += 1
             else:
                 aux = point(m0 + (i + j) // 2)
-                mn.append(f"C {aux}\n    :  {point(m0 + j)} {cm_min}cm/min {term}")
+                mn.append(f"C {aux}\n    :  {point(m0 + j)} {cm_min}cm/min {term}{opt}")
                 summary.circular += 1
         if sine:
             mn.append("Weave End")

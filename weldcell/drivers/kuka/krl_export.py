@@ -18,6 +18,19 @@ Layout of the program (one ``DEF``; the positions live in the ``.dat``):
   trajectory the output is set at the exact stop instead, followed by ``WAIT SEC``. Arc off:
   ``TRIGGER WHEN DISTANCE=1 DELAY=0 DO $OUT[n]=FALSE`` on the last weld motion, or after
   ``WAIT SEC`` of the crater fill. ``WAIT FOR $IN[k]`` (arc established) when an input is given.
+* External axes (a positioner or a track, :mod:`weldcell.drivers.external_export`): ``E1`` … ``Ek``
+  of every E6AXIS and E6POS [deg or mm]. A **coordinated weld** (the positioner moves with the arc
+  on) runs in a base coupled to the positioner through KUKA's external kinematics: before it
+  ``$BASE=EK(MACHINE_DEF[m].ROOT,MACHINE_DEF[m].MECH_TYPE,WC_PART)`` (KSS 8: the EK function
+  combines the root point of the external kinematic system ``MACHINE_DEF[m]`` (mechanism
+  ``#EASYS``, calibrated on the controller) with the offset frame ``WC_PART`` of the base in its
+  flange, so ``$BASE`` follows the flange while E1 … Ek move; KUKA's "external kinematics" /
+  "offset of the base on the kinematic system", as used in ``$config.dat`` ``MACHINE_DEF`` and
+  described e.g. by robotauto.co.uk, "KUKA robot configuration with external axes, part 2", 2025,
+  and the KUKA forum's ``EK`` / ``EX_BASE`` threads). ``WC_PART`` is the identity, so the E6POS of
+  the weld are the TCP relative to the positioner's flange (weldcell's model of it), and the
+  controller keeps the TCP on that path relative to the part whatever the axes do; ``$VEL.CP`` is
+  the travel speed relative to the part. After the weld ``$BASE=WC_BASE`` again.
 * Every E6POS carries Status and Turn of the planned axis configuration, so the controller takes
   the validated IK branch (KUKA's definitions: Status bit 0 = wrist root point behind the A1 axis
   (overhead area), bit 1 = A3 at or beyond the stretched-arm angle φ, bit 2 = A5 ≤ 0; Turn bit i =
@@ -37,11 +50,16 @@ import numpy as np
 import numpy.typing as npt
 
 from weldcell.drivers.external_export import (
+    coordinated_header,
+    coordinated_welds,
     external_axes_warnings,
     external_user_values,
     joint_path_with_external,
+    positioner_flange_poses,
     refuse_external,
+    split_coordinated,
     split_pieces,
+    tcp_in_positioner_flange,
 )
 from weldcell.errors import ExportError
 from weldcell.trajectory import JointTrajectory, load_trajectory, true_runs
@@ -76,6 +94,8 @@ class KrlExportOptions:
         dwell_speed: TCP speed [m/s] below which the robot counts as standing (dwells).
         min_dwell: Shortest stand [s] inside a weld written as an exact stop + ``WAIT SEC`` (weave
             edge dwells); shorter ones are part of the path.
+        ek_machine: Index of the positioner's external kinematic system in ``MACHINE_DEF[]`` (the
+            robot is 1) for coordinated welds (``$BASE=EK(...)``).
     """
 
     name: str = ""
@@ -89,6 +109,7 @@ class KrlExportOptions:
     cptp_percent: int = 10
     dwell_speed: float = 5e-4
     min_dwell: float = 0.04
+    ek_machine: int = 2
 
     def __post_init__(self) -> None:
         """Reject settings that cannot work.
@@ -116,6 +137,11 @@ class KrlExportOptions:
             v = getattr(self, name)
             if not (math.isfinite(v) and v > 0):
                 raise KrlExportError(f"KRL export {name} {v!r}: expected a number > 0")
+        if not 2 <= self.ek_machine <= 8:
+            raise KrlExportError(
+                f"KRL export ek_machine {self.ek_machine}: expected the MACHINE_DEF index 2 … 8 of "
+                "the positioner (1 is the robot)"
+            )
         if not 0 <= self.cptp_percent <= 100:
             raise KrlExportError(f"KRL export cptp_percent {self.cptp_percent}: expected 0 … 100")
 
@@ -129,6 +155,9 @@ class KrlExportSummary:
         ptp, lin, circ: Number of motion statements of each kind.
         welds: Number of arc-on blocks.
         max_path_error: Largest TCP deviation [m] of the exported weld path from the plan.
+        seams: Seam of each weld.
+        targets: E6POS name -> trajectory sample it was taken from.
+        coordinated: Seams welded in the base coupled to the positioner (``$BASE=EK(...)``).
     """
 
     src: Path
@@ -139,6 +168,8 @@ class KrlExportSummary:
     welds: int = 0
     max_path_error: float = 0.0
     seams: list[str] = field(default_factory=list)
+    targets: dict[str, int] = field(default_factory=dict)
+    coordinated: list[str] = field(default_factory=list)
 
 
 # --- KUKA conventions ---------------------------------------------------------------------------
@@ -423,6 +454,10 @@ def build_krl(
             f"$EX_AX_NUM must be {x.n_axes}"
         )
         out("; the E axes move synchronously with the arm (not ASYNC) and linearly between the points")
+        for line in coordinated_header(traj, "krl"):
+            out("; " + line)
+        if x.role == "positioner":
+            out(f"; EK: MACHINE_DEF[{options.ek_machine}] = {x.device}, MECH_TYPE #EASYS, E1..E{x.n_axes}")
     out("BAS(#INITMOV,0)")
     out("$TOOL=WC_TOOL")
     out("$BASE=WC_BASE")
@@ -433,6 +468,10 @@ def build_krl(
     out(f"$APO.CDIS={options.cdis_mm:.3f}")
     dat.append(f"{ind}DECL FRAME WC_TOOL={frame_literal(T_tool)}")
     dat.append(f"{ind}DECL FRAME WC_BASE={frame_literal(T_base)}")
+    T_world_pflange = positioner_flange_poses(traj)
+    T_rel = None if T_world_pflange is None else tcp_in_positioner_flange(traj, T_world_pflange)
+    if T_rel is not None:  # the coupled base in the positioner's flange: the flange itself
+        dat.append(f"{ind}DECL FRAME WC_PART={frame_literal(np.eye(4))}")
     # PTP speed: the transits' peak axis speed as a percentage of each axis maximum
     qd = np.abs(np.diff(traj.q, axis=0)) / traj.dt
     transit = ~traj.arc_on[1:]
@@ -445,6 +484,7 @@ def build_krl(
     for i in range(6):
         out(f"$VEL_AXIS[{i + 1}]={int(pct[i])}")
     welds = [(w.first, w.last) for w in traj.arc_segments()]
+    coord = coordinated_welds(traj, welds)
     summary.welds = len(welds)
     n = traj.n_samples
     bounds = [(0, welds[0][0] if welds else n - 1)]
@@ -452,6 +492,7 @@ def build_krl(
         nxt = welds[k + 1][0] if k + 1 < len(welds) else n - 1
         bounds.append((b, nxt))
     counters = {"P": 0, "W": 0}
+    T_path = traj.T_world_tcp  # the weld's TCP path in the active $BASE
 
     def axis_point(idx: int, approx: bool) -> None:
         counters["P"] += 1
@@ -464,9 +505,8 @@ def build_krl(
         counters["W"] += 1
         nm = f"XW{counters['W']}"
         e = None if ext is None else ext[idx]
-        dat.append(
-            f"{ind}DECL E6POS {nm}={_pos_literal(traj.T_world_tcp[idx], int(S[idx]), int(Tn[idx]), e)}"
-        )
+        dat.append(f"{ind}DECL E6POS {nm}={_pos_literal(T_path[idx], int(S[idx]), int(Tn[idx]), e)}")
+        summary.targets[nm] = idx
         return nm
 
     arc = f"$OUT[{options.arc_output}]"
@@ -484,7 +524,15 @@ def build_krl(
         seam = int(traj.seam_index[w0])
         seam_name = traj.seam_ids[seam] if 0 <= seam < len(traj.seam_ids) else str(seam)
         summary.seams.append(seam_name)
-        p = traj.T_world_tcp[w0 : w1 + 1, :3, 3]
+        T_path = traj.T_world_tcp if not coord[k] or T_rel is None else T_rel
+        if coord[k]:
+            summary.coordinated.append(seam_name)
+            out(f"; seam {seam_name}: coordinated, base coupled to the positioner's flange")
+            out(
+                f"$BASE=EK(MACHINE_DEF[{options.ek_machine}].ROOT,"
+                f"MACHINE_DEF[{options.ek_machine}].MECH_TYPE,WC_PART)"
+            )
+        p = T_path[w0 : w1 + 1, :3, 3]
         speed = np.linalg.norm(np.diff(p, axis=0), axis=1) / traj.dt
         moving = np.flatnonzero(speed > options.dwell_speed)
         if moving.size == 0:
@@ -493,7 +541,7 @@ def build_krl(
             m0, m1 = w0 + int(moving[0]), w0 + int(moving[-1]) + 1
         dwell = (m0 - w0) * traj.dt
         crater = (w1 - m1) * traj.dt
-        seg = np.linalg.norm(np.diff(traj.T_world_tcp[m0 : m1 + 1, :3, 3], axis=0), axis=1)
+        seg = np.linalg.norm(np.diff(T_path[m0 : m1 + 1, :3, 3], axis=0), axis=1)
         # interior dwells (weave edge dwells): exact stop + WAIT SEC, the arc stays on
         min_samples = max(1, round(options.min_dwell / traj.dt))
         stops = [
@@ -526,14 +574,12 @@ def build_krl(
                 if pause > 0:
                     out(f"WAIT SEC {pause:.3f}")
                 continue
-            pieces = split_pieces(
-                fit_path(
-                    traj.T_world_tcp[f0 : f1 + 1], options.path_tolerance, options.orientation_tolerance
-                ),
-                ext,
-                () if traj.external is None else traj.external.kinds,
-                f0,
-            )
+            kinds = () if traj.external is None else traj.external.kinds
+            fitted = fit_path(T_path[f0 : f1 + 1], options.path_tolerance, options.orientation_tolerance)
+            if coord[k] and ext is not None:
+                pieces = split_coordinated(fitted, ext, kinds, T_path[:, :3, 3], f0)
+            else:
+                pieces = split_pieces(fitted, ext, kinds, f0)
             for pi, (kind, i, j) in enumerate(pieces):
                 last = pi == len(pieces) - 1
                 if last and last_span and crater <= 0:
@@ -557,6 +603,9 @@ def build_krl(
         if crater > 0:
             out(f"WAIT SEC {crater:.3f}")
             out(f"{arc}=FALSE")
+        if coord[k]:
+            out("$BASE=WC_BASE")
+        T_path = traj.T_world_tcp
     summary.max_path_error = max_err
     header = ["&ACCESS RVP", "&REL 1"]
     src_text = "\n".join([*header, f"DEF {name}( )", *src, "END", ""])
