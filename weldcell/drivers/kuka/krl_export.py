@@ -156,7 +156,7 @@ class KrlExportSummary:
         welds: Number of arc-on blocks.
         max_path_error: Largest TCP deviation [m] of the exported weld path from the plan.
         seams: Seam of each weld.
-        targets: E6POS name -> trajectory sample it was taken from.
+        targets: E6POS / E6AXIS name -> trajectory sample it was taken from.
         coordinated: Seams welded in the base coupled to the positioner (``$BASE=EK(...)``).
     """
 
@@ -499,6 +499,7 @@ def build_krl(
         nm = f"XP{counters['P']}"
         dat.append(f"{ind}DECL E6AXIS {nm}={_axis_literal(traj.q[idx], None if ext is None else ext[idx])}")
         out(f"PTP {nm}" + (" C_PTP" if approx else ""))
+        summary.targets[nm] = idx
         summary.ptp += 1
 
     def pos_point(idx: int) -> str:
