@@ -432,7 +432,8 @@ def test_exports_say_what_they_carry_of_the_external_axes(tmp_path: Path) -> Non
     text = "\n".join(external_axes_warnings(tpath, "krl"))
     assert "fixed frame" in text and f"{DEFAULT_STEP_DEG:g}°" in text and "coordinated weld" not in text
     src, _, summary = build_krl(track, "TRACK", KrlExportOptions())
-    assert "EK(" not in src and summary.coordinated == [] and summary.lin >= 30 / DEFAULT_STEP_MM
+    assert "EK(" not in src and summary.coordinated == []
+    assert summary.lin + summary.circ >= math.radians(30.0) * 100.0 / DEFAULT_STEP_MM  # 52 mm of rail
     plain = tmp_path / "plain.npz"
     save_trajectory(dataclasses.replace(traj, external=None), plain)
     assert external_axes_warnings(plain, "krl") == []
