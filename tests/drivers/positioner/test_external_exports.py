@@ -437,3 +437,25 @@ def test_exports_say_what_they_carry_of_the_external_axes(tmp_path: Path) -> Non
     plain = tmp_path / "plain.npz"
     save_trajectory(dataclasses.replace(traj, external=None), plain)
     assert external_axes_warnings(plain, "krl") == []
+
+
+def test_cli_says_what_the_ur_and_krl_exports_do_with_a_positioner(tmp_path: Path) -> None:
+    """``weldcell export``: the URScript export exits non-zero naming the streaming driver (no file,
+    no traceback); the KRL export prints the coordinated frame and the calibration it needs."""
+    from streaming_helpers import run_cli_inprocess
+
+    ur = coordinated("ur5e", [0, -90, 90, -90, -90, 0], [20, -80, 80, -90, -90, 10])
+    p = save_trajectory(ur, tmp_path / "ur.npz")
+    stamp_for_test(p, ur)
+    out = tmp_path / "ur.script"
+    code, text = run_cli_inprocess("export", str(p), "--format", "urscript", "-o", str(out))
+    assert code != 0 and "Traceback" not in text and not out.exists()
+    assert "coordinated motion needs the streaming driver" in " ".join(text.split())
+    kr = coordinated("kr10_r1420", [0, -90, 90, 0, 60, 0], [20, -80, 80, 0, 55, 10])
+    p2 = save_trajectory(kr, tmp_path / "kr.npz")
+    stamp_for_test(p2, kr)
+    code, text = run_cli_inprocess("export", str(p2), "--format", "krl", "-o", str(tmp_path / "krl"))
+    flat = " ".join(text.split())
+    assert code == 0, text
+    assert "1 coordinated weld(s)" in flat and "EK(" in flat and "calibrate the positioner base" in flat
+    assert "EK(" in (tmp_path / "krl" / "kr.src").read_text()

@@ -307,6 +307,11 @@ def _circ_ok(p: NDArrayF, R: NDArrayF, tol: float, otol: float) -> bool:
     return _slerp_err(R, ang / ang[-1]) <= otol
 
 
+#: Longest first piece [samples] tried for a circle whose shortest piece fails (covers a 0.5 s ramp at
+#: 4 ms, the raised-cosine start of a weld).
+_CIRC_PROBE = 128
+
+
 def fit_path(T: NDArrayF, tol: float, otol: float) -> list[tuple[str, int, int]]:
     """Split a dense TCP path (poses (n, 4, 4)) into ``("LIN", i, j)`` and ``("CIRC", i, j)`` pieces.
 
@@ -317,15 +322,24 @@ def fit_path(T: NDArrayF, tol: float, otol: float) -> list[tuple[str, int, int]]
     n = int(p.shape[0])
     pieces: list[tuple[str, int, int]] = []
 
-    def longest(i: int, ok: object, first: int) -> int:
-        """Largest j ≥ i + first with ok(i … j), or -1; exponential then binary search."""
+    def longest(i: int, ok: object, first: int, probe: bool = False) -> int:
+        """Largest j ≥ i + first with ok(i … j), or -1; exponential then binary search.
+
+        ``probe``: when the shortest piece fails, try 2, 4, 8 … times as long (up to
+        :data:`_CIRC_PROBE` samples) before giving up: a circle that starts with a speed ramp has
+        first samples too close together to define it.
+        """
         check = ok
         j = min(i + first, n - 1)
         if j - i < first and j - i < 1:
             return -1
-        if not check(p[i : j + 1], R[i : j + 1], tol, otol):  # type: ignore[operator]
-            return -1
-        good, step = j, first
+        step = first
+        while not check(p[i : j + 1], R[i : j + 1], tol, otol):  # type: ignore[operator]
+            if not probe or j == n - 1 or step >= _CIRC_PROBE:
+                return -1
+            step *= 2
+            j = min(i + step, n - 1)
+        good = j
         while good < n - 1:
             step *= 2
             j = min(i + step, n - 1)
@@ -345,7 +359,7 @@ def fit_path(T: NDArrayF, tol: float, otol: float) -> list[tuple[str, int, int]]
     i = 0
     while i < n - 1:
         j_lin = max(longest(i, _lin_ok, 1), i + 1)
-        j_circ = longest(i, _circ_ok, 8) if n - 1 - i >= 8 else -1
+        j_circ = longest(i, _circ_ok, 8, probe=True) if n - 1 - i >= 8 else -1
         if j_circ > i and j_circ - i > 1.5 * (j_lin - i):
             pieces.append(("CIRC", i, j_circ))
             i = j_circ
