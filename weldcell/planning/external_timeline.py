@@ -23,10 +23,11 @@ from weldcell.planning.motion_report import MoveSpan
 from weldcell.planning.planner import PlanOptions, _Planned
 from weldcell.planning.positioner_path import PositionerPath
 from weldcell.planning.speed_limits import time_path_limited
+from weldcell.planning.timeline import TimelineBuilder
 from weldcell.planning.transit import TransitError, find_path, segment_free
 from weldcell.program.model import Body, Cell, Program
 from weldcell.spatial import invert_transforms
-from weldcell.trajectory import ArcEvent, ExternalAxes, JointTrajectory
+from weldcell.trajectory import ExternalAxes, JointTrajectory
 from weldcell.trajectory.ops import differentiate
 
 if TYPE_CHECKING:
@@ -194,54 +195,10 @@ def assemble(
     n = len(robot.joint_names)
     seam_ids = tuple(s.id for s in program.seams)
     sidx = {sid: i for i, sid in enumerate(seam_ids)}
-    qs: list[NDArrayF] = []
-    qds: list[NDArrayF] = []
-    qdds: list[NDArrayF] = []
-    qes: list[NDArrayF] = []
-    Ts: list[NDArrayF | None] = []
-    arc: list[npt.NDArray[np.bool_]] = []
-    seam_index: list[npt.NDArray[np.int32]] = []
-    seam_s: list[NDArrayF] = []
-    events: list[ArcEvent] = []
-    count = 0
+    tl = TimelineBuilder(n, dt, external=True)
     T_ft = np.asarray(cell.T_flange_tcp, dtype=np.float64)
     T_base_world = invert_transforms(np.asarray(cell.T_world_base, dtype=np.float64))
     home = np.asarray(cell.home_q, dtype=np.float64)
-
-    def add(
-        q: NDArrayF,
-        qd: NDArrayF,
-        qdd: NDArrayF,
-        qe: NDArrayF,
-        T: NDArrayF | None = None,
-        on: bool = False,
-        seam: int = -1,
-        s: NDArrayF | None = None,
-    ) -> int:
-        nonlocal count
-        first = count
-        if (
-            qs
-            and not on
-            and len(q) > 1
-            and np.allclose(qs[-1][-1], q[0], atol=1e-12)
-            and np.allclose(qes[-1][-1], qe[0], atol=1e-12)
-        ):
-            q, qd, qdd, qe = q[1:], qd[1:], qdd[1:], qe[1:]
-            T = None if T is None else T[1:]
-            s = None if s is None else s[1:]
-            first = count - 1
-        m = len(q)
-        qs.append(q)
-        qds.append(qd)
-        qdds.append(qdd)
-        qes.append(qe)
-        Ts.append(T)
-        arc.append(np.full(m, on))
-        seam_index.append(np.full(m, seam, dtype=np.int32))
-        seam_s.append(np.full(m, np.nan) if s is None else s)
-        count += m
-        return first
 
     def transit(q0: NDArrayF, q1: NDArrayF, qe: NDArrayF, kind: str, label: str, move: str) -> None:
         checker = checker_at(qe)
@@ -254,8 +211,8 @@ def assemble(
             except TransitError as err:
                 raise TransitError(f"transit {move}: {err}") from err
         q, qd, qdd, speeds = time_path_limited(robot, checker, wp, dt, opts.transit, limits, T_ft)
-        first = add(q, qd, qdd, np.repeat(qe[None], len(q), axis=0))
-        spans.append(MoveSpan(kind, label, first, count - 1, speeds.speed_scale))
+        first = tl.add(q, qd, qdd, qe=np.repeat(qe[None], len(q), axis=0))
+        spans.append(MoveSpan(kind, label, first, tl.count - 1, speeds.speed_scale))
 
     def index_blocker(q_robot: NDArrayF, qe: NDArrayF) -> str:
         """'' when the robot at ``q_robot`` is clear of the moving part at every checked position."""
@@ -295,12 +252,12 @@ def assemble(
                     f"the {dev.model.name} index move {label} collides with the robot at home: {why}"
                 )
         z = np.zeros((len(qe), n))
-        first = add(np.repeat(q_robot[None], len(qe), axis=0), z, z.copy(), qe)
-        spans.append(MoveSpan("index", label, first, count - 1, 1.0))
+        first = tl.add(np.repeat(q_robot[None], len(qe), axis=0), z, z.copy(), qe=qe)
+        spans.append(MoveSpan("index", label, first, tl.count - 1, 1.0))
         return q_robot
 
     q_cur, qe_cur = home, dev.home.copy()
-    add(home[None].copy(), np.zeros((1, n)), np.zeros((1, n)), qe_cur[None].copy())
+    tl.add(home[None].copy(), np.zeros((1, n)), np.zeros((1, n)), qe=qe_cur[None].copy())
     where = "home"
     for d in done:
         p, w, seg = d.planned, d.planned.weld, d.planned.seg
@@ -315,81 +272,48 @@ def assemble(
         T_weld = world_tcp(dev, np.asarray(cell.T_world_base), w.T_world_tcp, d.q_ext)
         n_dwell = max(1, round(seg.arc_start_dwell / dt))
         n_crater = max(1, round(seg.crater_fill_time / dt))
-        events.append(ArcEvent(t=count * dt, kind="arc_on", seam_id=seg.seam_id, seam_s=float(w.s[0])))
-        z = np.zeros((n_dwell, n))
-        first = add(
-            np.repeat(w.q[:1], n_dwell, axis=0),
-            z,
-            z.copy(),
-            np.repeat(d.q_ext[:1], n_dwell, axis=0),
-            np.repeat(T_weld[:1], n_dwell, axis=0),
-            True,
-            k,
-            np.full(n_dwell, w.s[0]),
+        s_weld = np.asarray(w.s)
+        first = tl.add_weld(
+            w.q, w.qd, w.qdd, T_weld, s_weld, k, seg.seam_id, n_dwell, n_crater, qe=np.asarray(d.q_ext)
         )
-        add(w.q, w.qd, w.qdd, d.q_ext, T_weld, True, k, np.asarray(w.s))
-        z = np.zeros((n_crater, n))
-        add(
-            np.repeat(w.q[-1:], n_crater, axis=0),
-            z,
-            z.copy(),
-            np.repeat(d.q_ext[-1:], n_crater, axis=0),
-            np.repeat(T_weld[-1:], n_crater, axis=0),
-            True,
-            k,
-            np.full(n_crater, w.s[-1]),
-        )
-        events.append(
-            ArcEvent(t=(count - 1) * dt, kind="arc_off", seam_id=seg.seam_id, seam_s=float(w.s[-1]))
-        )
-        spans.append(MoveSpan("weld", here, first, count - 1))
+        spans.append(MoveSpan("weld", here, first, tl.count - 1))
         qe_cur = d.q_ext_end
         transit(w.q[-1], p.q_depart, qe_cur, "depart", here, f"pulling back from the end of {here}")
         q_cur, where = p.q_depart, here
     transit(q_cur, home, qe_cur, "transit", f"{where} → home", "to home")
     index(home, qe_cur, dev.home.copy(), f"{where} → home position")
-    q = np.concatenate(qs)
-    qe_all = np.concatenate(qes)
     T_world_base = np.asarray(cell.T_world_base, dtype=np.float64)
-    T_nom = np.concatenate(
-        [
-            world_tcp(dev, T_world_base, T_world_base @ np.asarray(robot.fk(x)) @ T_ft, e) if T is None else T
-            for T, x, e in zip(Ts, qs, qes, strict=True)
-        ]
-    )
-    qd_e, qdd_e = differentiate(qe_all, dt)
-    external = ExternalAxes(
-        device=dev.model.name,
-        role=dev.role,
-        names=dev.model.axis_names,
-        kinds=dev.model.kinds,
-        q=qe_all,
-        qd=qd_e,
-        qdd=qdd_e,
-        T_world_base=dev.T_world_base,
-    )
+
+    def axes(qe_all: NDArrayF) -> ExternalAxes:
+        qd_e, qdd_e = differentiate(qe_all, dt)
+        return ExternalAxes(
+            device=dev.model.name,
+            role=dev.role,
+            names=dev.model.axis_names,
+            kinds=dev.model.kinds,
+            q=qe_all,
+            qd=qd_e,
+            qdd=qdd_e,
+            T_world_base=dev.T_world_base,
+        )
+
+    def nominal(x: NDArrayF, e: NDArrayF | None) -> NDArrayF:
+        assert e is not None  # mypy: the builder carries external axes
+        return world_tcp(dev, T_world_base, T_world_base @ np.asarray(robot.fk(x)) @ T_ft, e)
+
     travel: dict[str, float] = {}
     for d in done:
         travel.setdefault(d.planned.seg.seam_id, float(d.planned.seg.travel_speed))
-    return JointTrajectory(
+    return tl.build(
         robot=robot.name,
         joint_names=tuple(robot.joint_names),
-        dt=dt,
-        t=np.asarray(np.arange(len(q)) * dt, dtype=np.float64),
-        q=q,
-        qd=np.concatenate(qds),
-        qdd=np.concatenate(qdds),
-        T_world_tcp=T_nom,
-        arc_on=np.concatenate(arc),
-        seam_index=np.concatenate(seam_index),
-        seam_s=np.concatenate(seam_s),
+        nominal_tcp=nominal,
         T_world_base=_trajectory_base(dev, T_world_base),
         T_flange_tcp=T_ft,
         seam_ids=seam_ids,
-        events=tuple(events),
         program_hash=program.hash,
         travel_speed=travel,
-        external=external,
+        external=axes,
     )
 
 

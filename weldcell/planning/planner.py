@@ -59,6 +59,7 @@ from weldcell.planning.speed_limits import (
     speed_limits_for_cell,
     time_path_limited,
 )
+from weldcell.planning.timeline import TimelineBuilder
 from weldcell.planning.transit import TransitError, TransitOptions, find_path, segment_free
 from weldcell.planning.weld import (
     WeldSamples,
@@ -68,7 +69,7 @@ from weldcell.planning.weld import (
     weld_samples,
 )
 from weldcell.spatial import invert_transforms
-from weldcell.trajectory import ArcEvent, JointTrajectory
+from weldcell.trajectory import JointTrajectory
 
 if TYPE_CHECKING:
     from weldcell.kinematics import Robot
@@ -827,44 +828,7 @@ def _assemble(
     n = len(robot.joint_names)
     seam_ids = tuple(s.id for s in program.seams)
     sidx = {sid: i for i, sid in enumerate(seam_ids)}
-    qs: list[NDArrayF] = []
-    qds: list[NDArrayF] = []
-    qdds: list[NDArrayF] = []
-    Ts: list[NDArrayF | None] = []
-    arc: list[npt.NDArray[np.bool_]] = []
-    seam_index: list[npt.NDArray[np.int32]] = []
-    seam_s: list[NDArrayF] = []
-    events: list[ArcEvent] = []
-    count = 0
-
-    def add(
-        q: NDArrayF,
-        qd: NDArrayF,
-        qdd: NDArrayF,
-        T: NDArrayF | None = None,
-        on: bool = False,
-        seam: int = -1,
-        s: NDArrayF | None = None,
-    ) -> int:
-        """Append a piece; returns the index of its first sample (shared with the previous piece)."""
-        nonlocal count
-        first = count
-        # consecutive pieces share their joint end point: drop the duplicate first sample
-        if qs and np.allclose(qs[-1][-1], q[0], atol=1e-12) and not on and len(q) > 1:
-            q, qd, qdd = q[1:], qd[1:], qdd[1:]
-            T = None if T is None else T[1:]
-            s = None if s is None else s[1:]
-            first = count - 1
-        m = len(q)
-        qs.append(q)
-        qds.append(qd)
-        qdds.append(qdd)
-        Ts.append(T)
-        arc.append(np.full(m, on))
-        seam_index.append(np.full(m, seam, dtype=np.int32))
-        seam_s.append(np.full(m, np.nan) if s is None else s)
-        count += m
-        return first
+    tl = TimelineBuilder(n, dt)
 
     topts = opts.transit if opts.seed is None else replace(opts.transit, seed=opts.seed)
     T_ft = np.asarray(cell.T_flange_tcp, dtype=np.float64)
@@ -885,13 +849,13 @@ def _assemble(
                     f"transit {move}: {err}; {_blocker(checker, q0, q1, topts.resolution)}"
                 ) from err
         q, qd, qdd, speeds = time_path_limited(robot, checker, wp, dt, topts, limits, T_ft)
-        first = add(q, qd, qdd)
-        spans.append(MoveSpan(kind, label, first, count - 1, speeds.speed_scale))
+        first = tl.add(q, qd, qdd)
+        spans.append(MoveSpan(kind, label, first, tl.count - 1, speeds.speed_scale))
 
     q_cur = home
     where = "home"
     where_short = "home"
-    add(home[None].copy(), np.zeros((1, n)), np.zeros((1, n)))
+    tl.add(home[None].copy(), np.zeros((1, n)), np.zeros((1, n)))
     for i, p in enumerate(chosen):
         seg, w = p.seg, p.weld
         notify(0.85 + 0.15 * i / max(len(chosen), 1), f"moves around seam {seg.seam_id}")
@@ -910,67 +874,26 @@ def _assemble(
         s_seam = w.s if not p.reversed else seg.s[0] + seg.s[-1] - w.s
         n_dwell = max(1, round(seg.arc_start_dwell / dt))
         n_crater = max(1, round(seg.crater_fill_time / dt))
-        z = np.zeros((n_dwell, n))
-        events.append(ArcEvent(t=count * dt, kind="arc_on", seam_id=seg.seam_id, seam_s=float(s_seam[0])))
-        weld_first = add(
-            np.repeat(w.q[:1], n_dwell, axis=0),
-            z,
-            z.copy(),
-            np.repeat(w.T_world_tcp[:1], n_dwell, axis=0),
-            True,
-            k,
-            np.full(n_dwell, s_seam[0]),
-        )
-        add(w.q, w.qd, w.qdd, w.T_world_tcp, True, k, s_seam)
-        z = np.zeros((n_crater, n))
-        add(
-            np.repeat(w.q[-1:], n_crater, axis=0),
-            z,
-            z.copy(),
-            np.repeat(w.T_world_tcp[-1:], n_crater, axis=0),
-            True,
-            k,
-            np.full(n_crater, s_seam[-1]),
-        )
-        events.append(
-            ArcEvent(t=(count - 1) * dt, kind="arc_off", seam_id=seg.seam_id, seam_s=float(s_seam[-1]))
-        )
-        spans.append(MoveSpan("weld", here, weld_first, count - 1))
+        weld_first = tl.add_weld(w.q, w.qd, w.qdd, w.T_world_tcp, s_seam, k, seg.seam_id, n_dwell, n_crater)
+        spans.append(MoveSpan("weld", here, weld_first, tl.count - 1))
         transit(w.q[-1], p.q_depart, "depart", here, f"pulling back from the end of {name}")
         q_cur = p.q_depart
         where = f"the pull-back pose of {name}"
         where_short = here
     transit(q_cur, home, "transit", f"{where_short} → home", f"from {where} to home")
-    q = np.concatenate(qs)
     T_world_base = np.asarray(cell.T_world_base, dtype=np.float64)
     T_flange_tcp = np.asarray(cell.T_flange_tcp, dtype=np.float64)
-    # nominal TCP of the moves from FK (the welds carry their own): only those samples, not the
-    # whole job's (2 x 10⁵ samples x 3 pose temporaries would be the memory peak of planning)
-    T_nom = np.concatenate(
-        [
-            T_world_base @ np.asarray(robot.fk(x)) @ T_flange_tcp if T is None else T
-            for T, x in zip(Ts, qs, strict=True)
-        ]
-    )
     travel: dict[str, float] = {}
     for p in chosen:
         travel.setdefault(p.seg.seam_id, float(p.seg.travel_speed))
-    return JointTrajectory(
+    return tl.build(
         robot=robot.name,
         joint_names=tuple(robot.joint_names),
-        dt=dt,
-        t=np.asarray(np.arange(len(q)) * dt, dtype=np.float64),
-        q=q,
-        qd=np.concatenate(qds),
-        qdd=np.concatenate(qdds),
-        T_world_tcp=T_nom,
-        arc_on=np.concatenate(arc),
-        seam_index=np.concatenate(seam_index),
-        seam_s=np.concatenate(seam_s),
+        # nominal TCP of the moves from FK (the welds carry their own)
+        nominal_tcp=lambda x, _e: T_world_base @ np.asarray(robot.fk(x)) @ T_flange_tcp,
         T_world_base=T_world_base,
         T_flange_tcp=T_flange_tcp,
         seam_ids=seam_ids,
-        events=tuple(events),
         program_hash=program.hash,
         travel_speed=travel,
     )
