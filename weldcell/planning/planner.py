@@ -625,10 +625,19 @@ def plan_program(
     if opts.job_configurations or opts.keep_configuration:
         notify(0.84, "choosing arm configurations across the job")
 
+        # an alternative path completed once is not completed again when the order changes and the
+        # configurations are chosen a second time (same segment, direction and path: same result)
+        completed: dict[tuple[int, int], tuple[_Planned, SeamPath, _Planned | SeamFailure]] = {}
+
         def complete(p: _Planned, path: SeamPath) -> _Planned | SeamFailure:
+            hit = completed.get((id(p), id(path)))
+            if hit is not None and hit[0] is p and hit[1] is path:
+                return hit[2]
             t1 = time.perf_counter()
             c = _complete_direction(robot, checker, p.seg, p.reversed, cell, opts, path.s, path, t1)
-            return c if isinstance(c, SeamFailure) else replace(c, plan_time=p.plan_time + c.plan_time)
+            out = c if isinstance(c, SeamFailure) else replace(c, plan_time=p.plan_time + c.plan_time)
+            completed[(id(p), id(path))] = (p, path, out)
+            return out
 
         def end_cost(p: _Planned) -> float:
             # an approach / depart that changes the configuration or cannot go straight costs extra
@@ -670,6 +679,7 @@ def plan_program(
                 ):
                     sequence, picked = seq2, picked2
                 del again, picked2  # the order not taken: released before the timeline is built
+        completed.clear()
         chosen = list(picked)
     # the reports describe what is welded: the chosen configuration of every segment
     reports = [_report(segments[k], c, opts.dt) for (k, _rev), c in zip(sequence, chosen, strict=True)]
