@@ -259,7 +259,9 @@ def _weld_try(
                 f"{peak:.2f} {unit} (limit {float(lim[j]):.2f}); " + _remedy(seg, what),
             ), ramp_only
     # exact below the floor, saturated above it (a bound skips the SVD for most samples)
-    sing = np.asarray(robot.singularity_distance(q, exact_below=MIN_SINGULARITY), dtype=np.float64)
+    sing = np.asarray(
+        robot.singularity_distance(q, exact_below=MIN_SINGULARITY, along_path=True), dtype=np.float64
+    )
     if np.any(sing < MIN_SINGULARITY):
         bad = np.flatnonzero(sing < MIN_SINGULARITY)
         what = (
