@@ -362,7 +362,11 @@ def bench_programs() -> None:
             if res.ok  # type: ignore[attr-defined]
             else res.reason  # type: ignore[attr-defined]
         )
-        target = f" (target ≤ {_TARGETS[path.name]:.1f} s)" if path.name in _TARGETS else ""
+        target = (
+            f" (target ≤ {_TARGETS[path.name]:.1f} s CPU: {cpu / _TARGETS[path.name]:.1f}x the target)"
+            if path.name in _TARGETS
+            else ""
+        )
         print(
             f"   {path.name:26s} {dt:6.2f} s / {cpu:5.2f} s{target}  {res.status.value:8s} "  # type: ignore[attr-defined]
             f"{len(res.seams)} segments; {extra}"  # type: ignore[attr-defined]

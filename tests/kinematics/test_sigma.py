@@ -79,3 +79,56 @@ def test_the_skip_bound_is_a_lower_bound_within_sqrt6(A: np.ndarray) -> None:
         assert bound >= sigma / np.sqrt(6.0) * (1.0 - 1e-9)
     got = sigma_min_batch(A[None], np.ones(6), np.inf)[0]
     assert abs(got - sigma) <= 1e-12 * max(1.0, np.linalg.norm(A, 2))
+
+
+# --- the path fast path: samples proven by a Lipschitz bound from the last evaluated one ---------
+
+_PATH_ROBOTS = ["ur5e", "ur16e", "kr6_r900", "crx10ial", "irb1520id", "srs7"]
+
+
+def _paths(robot, seed: int) -> list[np.ndarray]:  # type: ignore[no-untyped-def]
+    """Dense joint paths (2 000 samples): smooth, through the wrist singularity, with a jump."""
+    rng = np.random.default_rng(seed)
+    lo = np.maximum(np.asarray(robot.q_lower), -np.pi)
+    hi = np.minimum(np.asarray(robot.q_upper), np.pi)
+    t = np.linspace(0.0, 1.0, 2000)[:, None]
+    a, b = rng.uniform(lo, hi, (2, robot.n_joints))
+    smooth = a + 0.3 * t * (b - a) + 0.02 * np.sin(20.0 * t)
+    wrist = smooth.copy()
+    wrist[:, 4] = -0.02 + 0.04 * t[:, 0]  # crosses q5 = 0 (a wrist singularity of the 6R arms)
+    jump = smooth.copy()
+    jump[1000:] += 0.5  # a step the bound cannot bridge
+    return [smooth, wrist, jump]
+
+
+@pytest.mark.parametrize("name", _PATH_ROBOTS)
+def test_path_fast_path_gives_the_same_values(name: str) -> None:
+    robot = load_robot(name)
+    for k, path in enumerate(_paths(robot, 11)):
+        for threshold in (0.005, 0.05, 0.3):
+            want = robot.singularity_distance(path, exact_below=threshold)
+            got = robot.singularity_distance(path, exact_below=threshold, along_path=True)
+            np.testing.assert_array_equal(got, want, err_msg=f"{name} path {k} threshold {threshold}")
+    # exact everywhere without a threshold; batches of paths keep their shape
+    path = _paths(robot, 12)[0][:300]
+    np.testing.assert_array_equal(
+        robot.singularity_distance(path, along_path=True), robot.singularity_distance(path)
+    )
+    assert robot.singularity_distance(path.reshape(3, 100, -1), exact_below=0.01, along_path=True).shape == (
+        3,
+        100,
+    )
+
+
+@pytest.mark.parametrize("name", _PATH_ROBOTS)
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), step=st.floats(1e-6, 0.3))
+def test_lipschitz_bound_of_the_measure(name: str, seed: int, step: float) -> None:
+    """|σ(q + δ) - σ(q)| ≤ Σ_k L_k |δ_k| for random configurations and steps of any size."""
+    robot = load_robot(name)
+    rng = np.random.default_rng(seed)
+    q = _configurations(robot, 60, seed)
+    dq = rng.normal(size=q.shape) * step
+    change = np.abs(robot.singularity_distance(q + dq) - robot.singularity_distance(q))
+    bound = np.sum(robot._sigma_lip * np.abs(dq), axis=1)
+    assert np.all(change <= bound * (1.0 + 1e-9) + 1e-14)

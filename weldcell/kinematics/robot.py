@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from weldcell.errors import InputShapeError, ModelError
 from weldcell.kinematics import analytic
-from weldcell.kinematics._sigma import chain_sigma_min, sigma_min_batch
+from weldcell.kinematics._sigma import chain_sigma_min, chain_sigma_min_path, sigma_lipschitz, sigma_min_batch
 from weldcell.kinematics.chain import (
     Capsule,
     UrdfChain,
@@ -185,6 +185,10 @@ class Robot:
         self.collision_capsules: tuple[Capsule, ...] = chain.capsules
         self.link_chain: LinkChain = chain.link_chain()
         self.reach = float(np.linalg.norm(chain.origins[:, :3, 3], axis=-1).sum())
+        # per joint, how fast singularity_distance can change [1/rad] (its along_path fast path)
+        self._sigma_lip = sigma_lipschitz(
+            chain.origins, chain.axes, chain.qidx, _row_scale(self.reach), self.n_joints
+        )
         self._rtb_ets: Any = None
         self._ik_kernel: Any = None
         self._ik_params = np.zeros(0)
@@ -504,7 +508,9 @@ class Robot:
         wrist = np.where(np.sin(q[:, 4]) >= 0.0, 1, -1)
         return np.stack([shoulder, elbow, wrist], axis=-1).astype(np.int8)
 
-    def singularity_distance(self, q: npt.ArrayLike, *, exact_below: float = np.inf) -> NDArrayF:
+    def singularity_distance(
+        self, q: npt.ArrayLike, *, exact_below: float = np.inf, along_path: bool = False
+    ) -> NDArrayF:
         """Distance to the nearest singularity: smallest singular value of the scaled Jacobian.
 
         ``σ_min(diag(1/L, 1/L, 1/L, 1, 1, 1) · J(q))`` with ``L = reach`` [m]: dimensionless,
@@ -517,6 +523,10 @@ class Robot:
             exact_below: Values are exact below this and saturated at it (``min(σ, exact_below)``);
                 a finite value lets most configurations skip the SVD (a determinant bound shows
                 they are above it). Default: exact everywhere.
+            along_path: ``q`` (M, n) is a densely sampled joint path (e.g. weld samples): with a
+                finite ``exact_below``, a sample that the last evaluated one proves ≥ ``exact_below``
+                by a Lipschitz bound of the measure (``_sigma.sigma_lipschitz``) is not evaluated.
+                Same values, much cheaper when the steps are small.
 
         Returns:
             Shape (...,).
@@ -528,5 +538,11 @@ class Robot:
         if first_nonfinite_row(flat) >= 0:
             check_joint_array(q, self.n_joints)  # raises: NaN or inf
         c = self._chain
-        out = chain_sigma_min(flat, c.origins, c.axes, c.qidx, _row_scale(self.reach), float(exact_below))
+        scale = _row_scale(self.reach)
+        if along_path and flat.ndim == 2 and np.isfinite(exact_below):
+            out = chain_sigma_min_path(
+                flat, c.origins, c.axes, c.qidx, scale, float(exact_below), self._sigma_lip
+            )
+        else:
+            out = chain_sigma_min(flat, c.origins, c.axes, c.qidx, scale, float(exact_below))
         return np.asarray(out, dtype=np.float64).reshape(arr.shape[:-1])

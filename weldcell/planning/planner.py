@@ -62,6 +62,7 @@ from weldcell.planning.speed_limits import (
 from weldcell.planning.timeline import TimelineBuilder
 from weldcell.planning.transit import TransitError, TransitOptions, find_path, segment_free
 from weldcell.planning.weld import (
+    PathPoseCache,
     WeldSamples,
     gamma0,
     orientation_samples,
@@ -322,6 +323,7 @@ def _plan_direction(
     reversed_: bool,
     cell: Cell,
     options: PlanOptions,
+    poses: PathPoseCache | None = None,
 ) -> _Planned | SeamFailure:
     t0 = time.perf_counter()
     T_base_world = invert_transforms(np.asarray(cell.T_world_base, dtype=np.float64))
@@ -358,13 +360,15 @@ def _plan_direction(
         )
 
     def complete(path: SeamPath) -> tuple[_Planned | SeamFailure, list[SeamPath]]:
-        best = _complete_direction(robot, checker, seg, reversed_, cell, options, s_way, path, t0)
+        best = _complete_direction(robot, checker, seg, reversed_, cell, options, s_way, path, t0, poses)
         # the other arm configurations of this seam stay as joint paths for the job-wide choice
         # (job_branches); only the chosen one is completed. When the cheapest cannot be welded
         # (weld speed, approach or depart), the next configuration is tried.
         alts = list(path.alternatives)
         while isinstance(best, SeamFailure) and alts:
-            nxt = _complete_direction(robot, checker, seg, reversed_, cell, options, s_way, alts.pop(0), t0)
+            nxt = _complete_direction(
+                robot, checker, seg, reversed_, cell, options, s_way, alts.pop(0), t0, poses
+            )
             if isinstance(nxt, _Planned):
                 best = nxt
         return best, alts
@@ -397,6 +401,7 @@ def _complete_direction(
     s_way: NDArrayF,
     path: SeamPath,
     t0: float,
+    poses: PathPoseCache | None = None,
 ) -> _Planned | SeamFailure:
     """The timed weld and the approach / depart configurations of one seam path."""
     T_base_world = invert_transforms(np.asarray(cell.T_world_base, dtype=np.float64))
@@ -413,6 +418,7 @@ def _complete_direction(
         T_flange_tcp,
         options.dt,
         options.min_ramp_time,
+        poses=poses,
     )
     if isinstance(weld, SeamFailure):
         return weld
@@ -521,6 +527,7 @@ def plan_program(
     for k, seg in enumerate(segments):
         groups.setdefault(seg.seam_id, []).append(k)
     planned: dict[tuple[int, bool], _Planned | SeamFailure] = {}
+    poses = PathPoseCache()  # tool-path poses of the weld samples, shared by a segment's joint paths
     both_ways = free_order and opts.reverse_when_free
     total = sum(2 if (both_ways and seg.reversible) else 1 for seg in segments)
     done = 0
@@ -534,7 +541,7 @@ def plan_program(
         )
         use = reversed_segment(seg, cell.approach_distance, cell.retract_distance) if rev else seg
         if use is not None:
-            planned[(k, rev)] = _plan_direction(robot, checker, use, rev, cell, opts)
+            planned[(k, rev)] = _plan_direction(robot, checker, use, rev, cell, opts, poses)
         done += 1
 
     for ks in groups.values():
@@ -626,10 +633,19 @@ def plan_program(
     if opts.job_configurations or opts.keep_configuration:
         notify(0.84, "choosing arm configurations across the job")
 
+        # an alternative path completed once is not completed again when the order changes and the
+        # configurations are chosen a second time (same segment, direction and path: same result)
+        completed: dict[tuple[int, int], tuple[_Planned, SeamPath, _Planned | SeamFailure]] = {}
+
         def complete(p: _Planned, path: SeamPath) -> _Planned | SeamFailure:
+            hit = completed.get((id(p), id(path)))
+            if hit is not None and hit[0] is p and hit[1] is path:
+                return hit[2]
             t1 = time.perf_counter()
-            c = _complete_direction(robot, checker, p.seg, p.reversed, cell, opts, path.s, path, t1)
-            return c if isinstance(c, SeamFailure) else replace(c, plan_time=p.plan_time + c.plan_time)
+            c = _complete_direction(robot, checker, p.seg, p.reversed, cell, opts, path.s, path, t1, poses)
+            out = c if isinstance(c, SeamFailure) else replace(c, plan_time=p.plan_time + c.plan_time)
+            completed[(id(p), id(path))] = (p, path, out)
+            return out
 
         def end_cost(p: _Planned) -> float:
             # an approach / depart that changes the configuration or cannot go straight costs extra
@@ -671,6 +687,7 @@ def plan_program(
                 ):
                     sequence, picked = seq2, picked2
                 del again, picked2  # the order not taken: released before the timeline is built
+        completed.clear()
         chosen = list(picked)
     # the reports describe what is welded: the chosen configuration of every segment
     reports = [_report(segments[k], c, opts.dt) for (k, _rev), c in zip(sequence, chosen, strict=True)]
@@ -678,6 +695,7 @@ def plan_program(
     # only the chosen segments are welded: the other directions and configurations planned above
     # are released first (their weld samples were a third of the memory peak of planning, issue #14)
     planned.clear()
+    poses.clear()
     notify(0.85, "transit moves")
     limits = speed_limits_for_cell(cell)
     spans: list[MoveSpan] = []

@@ -270,9 +270,11 @@ def plan_seam(
     N = T_base_tcp.shape[0]
     T_tcp_flange = invert_transforms(np.asarray(T_flange_tcp, dtype=np.float64))
     stride = max(1, int(options.coarse_stride))
+    known: tuple[npt.NDArray[np.int64], _Nodes] | None = None  # the sparse ladder's nodes
     if stride > 1 and 2 * stride < N:
         # sparse ladder on every stride-th waypoint, then fill in and verify the waypoints between
         idx = np.unique(np.r_[np.arange(0, N, stride), N - 1])
+        known = (idx, _ladder_nodes(robot, checker, T_base_tcp[idx], offsets, T_tcp_flange, options))
         coarse = _solve_ladder(
             robot,
             checker,
@@ -287,6 +289,7 @@ def plan_seam(
             options.max_joint_step * stride,
             sample_cost,
             alternatives,
+            known[1],
         )
         if isinstance(coarse, _LadderSolution):
             found = [
@@ -298,6 +301,13 @@ def plan_seam(
             dense = [d for d in found if d is not None]
             if found[0] is not None:
                 return replace(found[0], alternatives=tuple(dense[1:]))
+    full_nodes = None
+    if known is not None:  # the full ladder: only the way points between the sparse ones are new
+        rest = np.setdiff1d(np.arange(N), known[0])
+        new_nodes = _ladder_nodes(robot, checker, T_base_tcp[rest], offsets, T_tcp_flange, options)
+        full_nodes = _merge_nodes(known[1], known[0], new_nodes, rest)
+        del new_nodes
+    known = None
     full = _solve_ladder(
         robot,
         checker,
@@ -312,7 +322,9 @@ def plan_seam(
         options.max_joint_step,
         sample_cost,
         alternatives,
+        full_nodes,
     )
+    del full_nodes
     if isinstance(full, SeamFailure):
         return full
     done = [
@@ -334,23 +346,75 @@ class _LadderSolution:
     alternatives: tuple[_LadderSolution, ...] = ()
 
 
-def _solve_ladder(
+@dataclass(frozen=True, slots=True)
+class _Nodes:
+    """The ladder's nodes at N way points: V = K orientation samples x B IK branches each.
+
+    Q (N, V, n) [rad] (rows without a solution zeroed), reach (N, V) a solution exists, lim_min
+    (N, V) smallest joint-limit distance [rad], free (N, V) collision-free (within the limits),
+    sing (N, V) singularity measure of the free nodes (saturated, 0 elsewhere), clear (N, V)
+    clearance [m] of the free nodes (saturated, -inf elsewhere), labels (N, V) configuration code.
+    Every value depends on its own node only, so rows computed apart are the same values.
+    """
+
+    Q: NDArrayF
+    reach: npt.NDArray[np.bool_]
+    lim_min: NDArrayF
+    free: npt.NDArray[np.bool_]
+    sing: NDArrayF
+    clear: NDArrayF
+    labels: npt.NDArray[np.int64]
+    B: int
+
+    def rows(self, idx: npt.NDArray[np.int64]) -> _Nodes:
+        """The nodes of way points ``idx``."""
+        return _Nodes(
+            self.Q[idx],
+            self.reach[idx],
+            self.lim_min[idx],
+            self.free[idx],
+            self.sing[idx],
+            self.clear[idx],
+            self.labels[idx],
+            self.B,
+        )
+
+
+def _merge_nodes(
+    a: _Nodes, rows_a: npt.NDArray[np.int64], b: _Nodes, rows_b: npt.NDArray[np.int64]
+) -> _Nodes:
+    """Nodes of ``a`` at way points ``rows_a`` and of ``b`` at ``rows_b`` (together 0..N-1)."""
+    N = len(rows_a) + len(rows_b)
+
+    def put(x: npt.NDArray[Any], y: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        out = np.empty((N, *x.shape[1:]), dtype=x.dtype)
+        out[rows_a] = x
+        out[rows_b] = y
+        return out
+
+    return _Nodes(
+        put(a.Q, b.Q),
+        put(a.reach, b.reach),
+        put(a.lim_min, b.lim_min),
+        put(a.free, b.free),
+        put(a.sing, b.sing),
+        put(a.clear, b.clear),
+        put(a.labels, b.labels),
+        a.B,
+    )
+
+
+def _ladder_nodes(
     robot: Robot,
     checker: CollisionChecker,
     T_base_tcp: NDArrayF,
-    s: NDArrayF,
-    T_tcp_flange: NDArrayF,
-    samples: NDArrayF,
     offsets: NDArrayF,
+    T_tcp_flange: NDArrayF,
     options: LadderOptions,
-    seam_id: str,
-    q_ref: NDArrayF | None,
-    max_step: float,
-    sample_cost: NDArrayF | None = None,
-    per_label: bool = False,
-) -> _LadderSolution | SeamFailure:
+) -> _Nodes:
+    """IK, limits, collision, singularity and clearance of every node at the poses T_base_tcp (N, 4, 4)."""
     N = T_base_tcp.shape[0]
-    K = samples.shape[0]
+    K = offsets.shape[0]
     n = len(robot.joint_names)
     lo = np.asarray(robot.q_lower, dtype=np.float64)
     hi = np.asarray(robot.q_upper, dtype=np.float64)
@@ -373,10 +437,46 @@ def _solve_ladder(
     if sel.size:
         free.ravel()[sel] = checker.check(Qz.reshape(-1, n)[sel])
     sing, clear = _sing_clear(robot, checker, Qz.reshape(-1, n), free.ravel(), options)
-    sing = sing.reshape(N, V)
-    clear = clear.reshape(N, V)
-    valid = free & (sing >= options.singularity_min)
     labels = _label_code(np.asarray(robot.configuration_labels(Qz), dtype=np.int8))
+    return _Nodes(Qz, reach, lim_min, free, sing.reshape(N, V), clear.reshape(N, V), labels, B)
+
+
+def _solve_ladder(
+    robot: Robot,
+    checker: CollisionChecker,
+    T_base_tcp: NDArrayF,
+    s: NDArrayF,
+    T_tcp_flange: NDArrayF,
+    samples: NDArrayF,
+    offsets: NDArrayF,
+    options: LadderOptions,
+    seam_id: str,
+    q_ref: NDArrayF | None,
+    max_step: float,
+    sample_cost: NDArrayF | None = None,
+    per_label: bool = False,
+    nodes: _Nodes | None = None,
+) -> _LadderSolution | SeamFailure:
+    N = T_base_tcp.shape[0]
+    n = len(robot.joint_names)
+    lo = np.asarray(robot.q_lower, dtype=np.float64)
+    hi = np.asarray(robot.q_upper, dtype=np.float64)
+    wrap = wrap_mask(robot)
+    if nodes is None:
+        nodes = _ladder_nodes(robot, checker, T_base_tcp, offsets, T_tcp_flange, options)
+    Qz, reach, lim_min, free, sing, clear, labels = (
+        nodes.Q,
+        nodes.reach,
+        nodes.lim_min,
+        nodes.free,
+        nodes.sing,
+        nodes.clear,
+        nodes.labels,
+    )
+    B = nodes.B
+    V = Qz.shape[1]
+    in_limits = reach & (lim_min >= 0.0)
+    valid = free & (sing >= options.singularity_min)
     node_cost = _node_cost(lim_min, sing, clear, options)
     if sample_cost is None:  # prefer the programmed angles
         dev = options.penalty * (samples[:, 1] ** 2 + samples[:, 2] ** 2) / 0.01

@@ -93,6 +93,7 @@ def warm_up_kernels(progress: Callable[[str], None] | None = None) -> None:
         J = robot.jacobian(q)
         robot.singularity_distance(q)
         robot.singularity_distance(q, exact_below=0.05)
+        robot.singularity_distance(np.stack([q, q]), exact_below=0.05, along_path=True)
         singularity_distance_from_jacobian(J, robot.reach)
         if robot.kind != "numerical":
             robot.ik(T_base_flange)

@@ -169,6 +169,7 @@ def weld_samples(
     dt: float,
     min_ramp_time: float,
     smoothing: float = 0.01,
+    poses: PathPoseCache | None = None,
 ) -> WeldSamples | SeamFailure:
     """Sample the weld at ``dt``; a :class:`SeamFailure` when a joint limit or collision forbids it.
 
@@ -183,6 +184,8 @@ def weld_samples(
         min_ramp_time: Shortest speed ramp [s]; doubled (up to 16x) while only the ramps exceed a
             joint's acceleration or speed limit.
         smoothing: Length scale [m] over which the chosen orientation samples are smoothed.
+        poses: Keeps the segment's nominal tool-path poses for the next joint path of the same
+            segment (they depend on the segment and the sample arc lengths only); None: computed.
     """
     # The speed ramps at arc start and end may be lengthened (in time) when the joints cannot
     # accelerate that fast; the programmed travel speed itself is never lowered.
@@ -190,7 +193,7 @@ def weld_samples(
     for k in range(5):
         out, ramp_only = _weld_try(
             robot, checker, seg, s_way, q_way, angles_way, T_world_base, T_flange_tcp, dt,
-            min_ramp_time * 2.0**k, smoothing,
+            min_ramp_time * 2.0**k, smoothing, poses,
         )  # fmt: skip
         if not ramp_only:
             break
@@ -210,6 +213,7 @@ def _weld_try(
     dt: float,
     ramp_time: float,
     smoothing: float,
+    poses: PathPoseCache | None = None,
 ) -> tuple[WeldSamples | SeamFailure, bool]:
     """One attempt of :func:`weld_samples`; the flag says a limit was exceeded only in the ramps."""
     s_tp = np.asarray(seg.s, dtype=np.float64)
@@ -219,7 +223,8 @@ def _weld_try(
     L_r = min(max(seg.ramp_length, 0.5 * seg.travel_speed * ramp_time), 0.5 * length)
     in_ramp = (s - s_tp[0] < L_r + 1e-9) | (s_tp[-1] - s < L_r + 1e-9)
     ang = smooth_angles(s_way, angles_way, s, smoothing)
-    T_nom = _path_poses(seg, s_tp, T_tp, s) @ orientation_offsets(ang, seg.travel_angle, gamma0(seg))
+    T_path = _path_poses(seg, s_tp, T_tp, s) if poses is None else poses.get(seg, s_tp, T_tp, s)
+    T_nom = T_path @ orientation_offsets(ang, seg.travel_angle, gamma0(seg))
     T_base_flange = invert_transforms(T_world_base) @ T_nom @ invert_transforms(T_flange_tcp)
     Q = np.asarray(robot.ik(T_base_flange), dtype=np.float64)  # (M, B, n)
     n = Q.shape[-1]
@@ -259,7 +264,9 @@ def _weld_try(
                 f"{peak:.2f} {unit} (limit {float(lim[j]):.2f}); " + _remedy(seg, what),
             ), ramp_only
     # exact below the floor, saturated above it (a bound skips the SVD for most samples)
-    sing = np.asarray(robot.singularity_distance(q, exact_below=MIN_SINGULARITY), dtype=np.float64)
+    sing = np.asarray(
+        robot.singularity_distance(q, exact_below=MIN_SINGULARITY, along_path=True), dtype=np.float64
+    )
     if np.any(sing < MIN_SINGULARITY):
         bad = np.flatnonzero(sing < MIN_SINGULARITY)
         what = (
@@ -379,6 +386,34 @@ def _path_poses(seg: WeldSegment, s_tp: NDArrayF, T_tp: NDArrayF, s: NDArrayF) -
     pos = CubicSpline(s_tp, T_tp[:, :3, 3], axis=0)(s)
     rot = RotationSpline(s_tp, Rotation.from_matrix(T_tp[:, :3, :3]))(s).as_matrix()
     return se3_from_rotation_translation(rot, pos)
+
+
+class PathPoseCache:
+    """Nominal tool-path poses of weld segments at their sample arc lengths, while a job is planned.
+
+    The planner completes several joint paths of the same segment (its arm configurations, for the
+    job-wide choice); every completion samples the same arc lengths, and the tool-path poses
+    there depend only on the segment and those arc lengths. One entry per segment (the latest arc
+    lengths asked for); :meth:`clear` releases them.
+    """
+
+    def __init__(self) -> None:
+        """An empty cache."""
+        self._store: dict[int, tuple[WeldSegment, NDArrayF, NDArrayF]] = {}
+
+    def get(self, seg: WeldSegment, s_tp: NDArrayF, T_tp: NDArrayF, s: NDArrayF) -> NDArrayF:
+        """``_path_poses(seg, s_tp, T_tp, s)``: (M, 4, 4) world poses at arc lengths ``s`` (M,) [m]."""
+        hit = self._store.get(id(seg))
+        if hit is not None and hit[0] is seg and hit[1].shape == s.shape and np.array_equal(hit[1], s):
+            return hit[2]
+        T = _path_poses(seg, s_tp, T_tp, s)
+        T.flags.writeable = False
+        self._store[id(seg)] = (seg, s.copy(), T)
+        return T
+
+    def clear(self) -> None:
+        """Forget every segment's poses."""
+        self._store.clear()
 
 
 def _fail(cause: str, seg: WeldSegment, s: NDArrayF, i0: int, i1: int, detail: str, what: str) -> SeamFailure:
