@@ -159,8 +159,11 @@ def plan_command(
     """Plan PROGRAM: joint trajectory (trajectory.npz) and summary (plan.json) in the output folder."""
     from rich.markup import escape
 
+    from weldcell.cli.memory import release_large_blocks_promptly
     from weldcell.planning import LadderOptions, PlanOptions, PlanStatus, plan_program, save_trajectory
     from weldcell.toolpath.plausibility import program_warnings
+
+    release_large_blocks_promptly()  # the peak memory of planning (issue #14)
 
     check_positive("--dt-ms", dt_ms, "a controller period in ms (UR: 2)", upper=MAX_DT_MS)
     if not 1 <= rotation_samples <= MAX_ROTATION_SAMPLES:

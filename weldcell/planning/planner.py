@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -659,6 +659,7 @@ def plan_program(
             order2 = order_seams(
                 ends2, home, np.asarray(robot.qd_max), np.asarray(robot.qdd_max), prec, wrap=wrap_mask(robot)
             )
+            del by_seam  # the first choice's completed segments: released with ``picked`` below
             seq2 = [(k, rev) for i, rev in order2 for k in (backwards if rev else groups)[seam_ids[i]]]
             if seq2 != sequence:
                 again = [p for p in (planned[key] for key in seq2) if isinstance(p, _Planned)]
@@ -677,6 +678,10 @@ def plan_program(
     # only the chosen segments are welded: the other directions and configurations planned above
     # are released first (their weld samples were a third of the memory peak of planning, issue #14)
     planned.clear()
+    # ... and every other name for them: ``welds`` alone holds the chosen segments, and _assemble
+    # consumes it (a segment's weld samples are freed once they are joined into the timeline)
+    welds = [c for c in chosen if isinstance(c, _Planned)]
+    chosen, fwd, bwd, best, picked = [], None, None, None, []
     notify(0.85, "transit moves")
     limits = speed_limits_for_cell(cell)
     spans: list[MoveSpan] = []
@@ -685,7 +690,7 @@ def plan_program(
             program,
             robot,
             checker,
-            [c for c in chosen if isinstance(c, _Planned)],
+            welds,
             home,
             opts,
             notify,
@@ -810,6 +815,13 @@ def _blocker(checker: CollisionChecker, q0: NDArrayF, q1: NDArrayF, resolution: 
     return f"the straight joint move is blocked from {100.0 * k / steps:.0f} % of the way: {what}"
 
 
+def _join(pieces: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
+    """``np.concatenate(pieces)``, emptying ``pieces`` (their memory is released as soon as joined)."""
+    out = np.concatenate(pieces)
+    pieces.clear()
+    return out
+
+
 def _assemble(
     program: Program,
     robot: Robot,
@@ -821,7 +833,10 @@ def _assemble(
     limits: SpeedLimits,
     spans: list[MoveSpan],
 ) -> JointTrajectory:
-    """The job's timeline; every move is appended to ``spans`` (an output list)."""
+    """The job's timeline; every move is appended to ``spans`` (an output list).
+
+    ``chosen`` is consumed: emptied once its weld samples are in the timeline.
+    """
     cell = program.cell
     dt = opts.dt
     n = len(robot.joint_names)
@@ -941,32 +956,38 @@ def _assemble(
         where = f"the pull-back pose of {name}"
         where_short = here
     transit(q_cur, home, "transit", f"{where_short} → home", f"from {where} to home")
-    q = np.concatenate(qs)
+    travel: dict[str, float] = {}
+    for p in chosen:
+        travel.setdefault(p.seg.seam_id, float(p.seg.travel_speed))
+    # memory (issue #14): the pieces are joined one field at a time and each list of pieces is
+    # emptied straight after, and ``chosen`` (the caller's list, consumed) is emptied here, so
+    # that the weld samples are not alive three times over (pieces, joined array, the
+    # trajectory's read-only copy) at the peak of planning
+    chosen.clear()
     T_world_base = np.asarray(cell.T_world_base, dtype=np.float64)
     T_flange_tcp = np.asarray(cell.T_flange_tcp, dtype=np.float64)
     # nominal TCP of the moves from FK (the welds carry their own): only those samples, not the
     # whole job's (2 x 10⁵ samples x 3 pose temporaries would be the memory peak of planning)
-    T_nom = np.concatenate(
+    T_nom = _join(
         [
             T_world_base @ np.asarray(robot.fk(x)) @ T_flange_tcp if T is None else T
             for T, x in zip(Ts, qs, strict=True)
         ]
     )
-    travel: dict[str, float] = {}
-    for p in chosen:
-        travel.setdefault(p.seg.seam_id, float(p.seg.travel_speed))
+    Ts.clear()
+    q = _join(qs)
     return JointTrajectory(
         robot=robot.name,
         joint_names=tuple(robot.joint_names),
         dt=dt,
         t=np.asarray(np.arange(len(q)) * dt, dtype=np.float64),
         q=q,
-        qd=np.concatenate(qds),
-        qdd=np.concatenate(qdds),
+        qd=_join(qds),
+        qdd=_join(qdds),
         T_world_tcp=T_nom,
-        arc_on=np.concatenate(arc),
-        seam_index=np.concatenate(seam_index),
-        seam_s=np.concatenate(seam_s),
+        arc_on=_join(arc),
+        seam_index=_join(seam_index),
+        seam_s=_join(seam_s),
         T_world_base=T_world_base,
         T_flange_tcp=T_flange_tcp,
         seam_ids=seam_ids,
