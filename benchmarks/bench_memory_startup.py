@@ -23,7 +23,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,17 +31,34 @@ HELP_TARGET_S = 0.2
 CHECK_TARGET_S = 0.5
 
 
+# Linux counts in a child's peak resident set the resident set of the process it was forked
+# from (the peak is carried over when the child execs), so a benchmark that has planned before
+# would report its own size: every command starts from this small launcher instead.
+_LAUNCH = (
+    "import os, subprocess, sys, time\n"
+    "t0 = time.perf_counter()\n"
+    "p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)\n"
+    "err = p.stderr.read()\n"
+    "_, status, ru = os.wait4(p.pid, 0)\n"
+    "sys.stderr.write(err.decode(errors='replace')[-2000:])\n"
+    "print(time.perf_counter() - t0, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024.0, status)\n"
+)
+
+
 def _child(args: list[str]) -> tuple[float, float, float]:
     """Run ``args``: (wall time [s], CPU time [s], peak resident set [MB]); exits on failure."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    assert proc.stderr is not None  # mypy
-    err = proc.stderr.read()
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    if status != 0:
-        raise SystemExit(f"{' '.join(args)} failed ({status}):\n{err.decode(errors='replace')[-2000:]}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0  # Linux: ru_maxrss in KiB
+    proc = subprocess.run(
+        [sys.executable, "-c", _LAUNCH, *args], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    fields = proc.stdout.split()
+    if proc.returncode != 0 or len(fields) != 4 or fields[3] != "0":
+        raise SystemExit(f"{' '.join(args)} failed:\n{proc.stderr[-2000:]}")
+    return float(fields[0]), float(fields[1]), float(fields[2])  # Linux: ru_maxrss in KiB -> MB
+
+
+def plan_peak_mb(program: Path, out_dir: Path) -> float:
+    """Peak resident set [MB] of a fresh ``weldcell plan program -o out_dir`` process."""
+    return _child([sys.executable, "-m", "weldcell", "plan", str(program), "-o", str(out_dir)])[2]
 
 
 def _best(args: list[str], repeat: int) -> tuple[float, float, float]:
@@ -73,7 +89,7 @@ def main() -> None:
     for name, args in floors:
         print(f"   {name:44s} {_best(args, 1)[2]:6.0f}")
     with tempfile.TemporaryDirectory(prefix="weldcell-bench-") as tmp:
-        peaks = [_child([*wc, "plan", a.program, "-o", tmp])[2] for _ in range(2)]
+        peaks = [plan_peak_mb(Path(a.program), Path(tmp)) for _ in range(2)]
     peak = min(peaks)
     verdict = "met" if peak <= PLAN_PEAK_TARGET_MB else f"missed by {peak - PLAN_PEAK_TARGET_MB:.0f} MB"
     print(

@@ -350,9 +350,6 @@ _TARGETS = {"box_frame.yaml": 1.0, "demo_tjoint.yaml": 0.3}
 
 
 def bench_programs() -> None:
-    import subprocess
-    import sys
-
     print("== example programs: warm plan_program time (default options); wall s / CPU s")
     for path in sorted((ROOT / "programs").glob("*.yaml")):
         _plan_timed(path)  # warm: kernels loaded, models cached
@@ -370,25 +367,19 @@ def bench_programs() -> None:
     # peak memory as a user meets it: the resident set of a fresh ``weldcell plan`` process
     # (interpreter, numba and its kernels, models and the planning arrays); the planning arrays
     # alone (tracemalloc) from a second plan in this process
-    import os
     import tempfile
     import tracemalloc
 
+    from bench_memory_startup import plan_peak_mb
+
     with tempfile.TemporaryDirectory(prefix="weldcell-bench-") as tmp:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "weldcell", "plan", str(ROOT / "programs" / "box_frame.yaml"), "-o", tmp],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        _pid, status, usage = os.wait4(proc.pid, 0)
-    if status != 0:
-        raise SystemExit(f"weldcell plan programs/box_frame.yaml failed ({status})")
+        peak = plan_peak_mb(ROOT / "programs" / "box_frame.yaml", Path(tmp))
     tracemalloc.start()
     _plan_timed(ROOT / "programs" / "box_frame.yaml")
     traced = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
     print(
-        f"   box_frame peak memory: resident {usage.ru_maxrss / 1024:.0f} MB for a fresh 'weldcell plan' "
+        f"   box_frame peak memory: resident {peak:.0f} MB for a fresh 'weldcell plan' "
         f"(target ≤ 250 MB; benchmarks/bench_memory_startup.py shows what the process holds before "
         f"planning), of which the planning arrays peak at {traced:.0f} MB (tracemalloc)"
     )
