@@ -350,9 +350,6 @@ _TARGETS = {"box_frame.yaml": 1.0, "demo_tjoint.yaml": 0.3}
 
 
 def bench_programs() -> None:
-    import subprocess
-    import sys
-
     print("== example programs: warm plan_program time (default options); wall s / CPU s")
     for path in sorted((ROOT / "programs").glob("*.yaml")):
         _plan_timed(path)  # warm: kernels loaded, models cached
@@ -371,26 +368,24 @@ def bench_programs() -> None:
             f"   {path.name:26s} {dt:6.2f} s / {cpu:5.2f} s{target}  {res.status.value:8s} "  # type: ignore[attr-defined]
             f"{len(res.seams)} segments; {extra}"  # type: ignore[attr-defined]
         )
-    # peak memory in a fresh process: resident set (everything: interpreter, numba, models) and
-    # the numpy/Python allocations of planning alone (tracemalloc)
-    code = (
-        "import resource, sys, tracemalloc\n"
-        "from weldcell.planning import plan_program\nfrom weldcell.program import load_program\n"
-        "p = load_program(sys.argv[1]); plan_program(p)\n"
-        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        "tracemalloc.start(); plan_program(p); peak = tracemalloc.get_traced_memory()[1]\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, peak / 2**20, base / 1024)\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code, str(ROOT / "programs" / "box_frame.yaml")],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
+    # peak memory as a user meets it: the resident set of a fresh ``weldcell plan`` process
+    # (interpreter, numba and its kernels, models and the planning arrays); the planning arrays
+    # alone (tracemalloc) from a second plan in this process
+    import tempfile
+    import tracemalloc
+
+    from bench_memory_startup import plan_peak_mb
+
+    with tempfile.TemporaryDirectory(prefix="weldcell-bench-") as tmp:
+        peak = plan_peak_mb(ROOT / "programs" / "box_frame.yaml", Path(tmp))
+    tracemalloc.start()
+    _plan_timed(ROOT / "programs" / "box_frame.yaml")
+    traced = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
     print(
-        f"   box_frame peak memory: resident {float(out[0]):.0f} MB for the whole process after two plans "
-        f"(target ≤ 250 MB), of which the planning allocations peak at {float(out[1]):.0f} MB "
-        f"(tracemalloc); resident after imports and the first plan: {float(out[2]):.0f} MB"
+        f"   box_frame peak memory: resident {peak:.0f} MB for a fresh 'weldcell plan' "
+        f"(target ≤ 250 MB; benchmarks/bench_memory_startup.py shows what the process holds before "
+        f"planning), of which the planning arrays peak at {traced:.0f} MB (tracemalloc)"
     )
 
 

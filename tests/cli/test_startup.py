@@ -20,7 +20,17 @@ ROOT = Path(__file__).resolve().parents[2]
 #: Heavy modules (import cost 0.1-0.7 s each) that only planning, simulation or the cell need.
 HEAVY = ("pybullet", "numba", "toppra", "ompl", "roboticstoolbox", "matplotlib.pyplot", "scipy.interpolate")
 #: Also not needed by a warm ``weldcell check`` (the arm's reach comes from the cache).
-HEAVY_FOR_CHECK = (*HEAVY, "scipy.optimize", "weldcell.kinematics.chain", "weldcell.planning")
+HEAVY_FOR_CHECK = (
+    *HEAVY,
+    "scipy.optimize",
+    "weldcell.kinematics.chain",
+    "weldcell.planning",
+    # the power-source protocols and the cell layer: only the cell commands need them (issue #14)
+    "pymodbus",
+    "asyncio",
+    "weldcell.drivers.powersource.modbus",
+    "weldcell.cell.cellconfig",
+)
 
 _PROBE = """
 import json, sys

@@ -141,3 +141,31 @@ def test_builtin_targets_are_well_formed() -> None:
     for scheme, target in BUILTIN_DRIVERS.items():
         module, _, attr = target.partition(":")
         assert module.startswith("weldcell.drivers.") and attr, scheme
+
+
+def test_one_entry_point_scan_per_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``weldcell --help`` asks the registry three times; the installed metadata is read once per
+    ``sys.path`` (issue #14), and a plug-in on a new path is still seen."""
+    import weldcell.drivers.registry as registry
+
+    scans: list[int] = []
+    real = registry.entry_points
+
+    def counting() -> object:
+        scans.append(1)
+        return real()
+
+    monkeypatch.setattr(registry, "entry_points", counting)
+    registry._scan.cache_clear()
+    monkeypatch.syspath_prepend(str(tmp_path))  # a sys.path of this test alone
+    registry.vendors()
+    registry.export_formats()
+    registry.default_export_format()
+    assert len(scans) == 1
+    other = tmp_path / "other"
+    other.mkdir()
+    _install_plugin(other, "vendorx", "fakevendor_driver:VendorDriver")
+    monkeypatch.syspath_prepend(str(other))
+    assert "vendorx" in known_schemes()
+    assert len(scans) == 2
+    registry._scan.cache_clear()

@@ -61,6 +61,33 @@ def test_point_speeds_match_finite_differences(name: str, seed: int) -> None:
     assert elbow[0] == pytest.approx(e_fd, rel=1e-6, abs=1e-9)
 
 
+@pytest.mark.parametrize("name", ["ur10e", "kr6_r900"])
+def test_point_speeds_do_not_depend_on_the_block_size(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The speeds of a long motion are computed in blocks (memory, issue #14): same values, any size."""
+    import weldcell.planning.speed_limits as sl
+
+    robot = load_robot(name)
+    T_ft = np.asarray(load_torch("torch_mig_22").T_flange_tcp(0.015))
+    rng = np.random.default_rng(7)
+    lo, hi = np.asarray(robot.q_lower), np.asarray(robot.q_upper)
+    q = rng.uniform(np.maximum(lo, -3), np.minimum(hi, 3), size=(1001, robot.n_joints))
+    qd = rng.uniform(-1, 1, size=q.shape)
+    qd[::97] = 0.0  # standing samples inside blocks and on their edges
+    whole = [point_speeds(robot, q[i : i + 1], qd[i : i + 1], T_ft) for i in (0, 500, 1000)]
+    for block in (1, 7, 256, 4096):
+        monkeypatch.setattr(sl, "_BLOCK", block)
+        tcp, elbow = point_speeds(robot, q, qd, T_ft)
+        assert tcp.shape == elbow.shape == (1001,)
+        if block == 1:
+            ref = (tcp, elbow)
+            assert np.all(tcp[::97] == 0.0) and np.all(elbow[::97] == 0.0)
+            for i, (t1, e1) in zip((0, 500, 1000), whole, strict=True):
+                assert (tcp[i], elbow[i]) == (t1[0], e1[0])
+        else:
+            np.testing.assert_array_equal(tcp, ref[0])
+            np.testing.assert_array_equal(elbow, ref[1])
+
+
 def test_elbow_is_the_link_of_the_third_joint() -> None:
     assert load_robot("ur5e").link_names[elbow_link_index(load_robot("ur5e"))] == "forearm_link"
     assert load_robot("kr6_r900").link_names[elbow_link_index(load_robot("kr6_r900"))] == "link_3"

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from weldcell.cell.cellconfig import CellSetup
 from weldcell.errors import ValidationError
 from weldcell.program import Program, UserFrames, load_program
-from weldcell.trajectory import JointTrajectory
+
+if TYPE_CHECKING:  # annotations only: ``weldcell check`` loads programs without the cell layer (issue #14)
+    from weldcell.cell.cellconfig import CellSetup
+    from weldcell.trajectory import JointTrajectory
 
 #: A planned trajectory whose TCP is further than this from the cell's calibrated TCP [m] is refused.
 TCP_MATCH_DISTANCE = 1e-4

@@ -118,6 +118,7 @@ def _plan_with_bar(prog: Any, options: Any) -> Any:
     """Plan with a live progress bar (on a terminal)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from weldcell.cli.memory import trimming
     from weldcell.planning import plan_program
 
     with Progress(
@@ -134,7 +135,7 @@ def _plan_with_bar(prog: Any, options: Any) -> Any:
         def progress(fraction: float, message: str) -> None:
             bar.update(task, completed=fraction, description=message)
 
-        return plan_program(prog, options, progress)
+        return plan_program(prog, options, trimming(progress))  # trimming: peak memory, issue #14
 
 
 def plan_command(
@@ -159,6 +160,7 @@ def plan_command(
     """Plan PROGRAM: joint trajectory (trajectory.npz) and summary (plan.json) in the output folder."""
     from rich.markup import escape
 
+    from weldcell.cli.memory import trimming
     from weldcell.planning import LadderOptions, PlanOptions, PlanStatus, plan_program, save_trajectory
     from weldcell.toolpath.plausibility import program_warnings
 
@@ -184,7 +186,7 @@ def plan_command(
     )
     t0 = time.perf_counter()
     if not console.is_terminal:  # logs and pipes: a plain line per planning stage, not a live bar
-        result = plan_program(prog, options, plain_progress())
+        result = plan_program(prog, options, trimming(plain_progress()))  # trimming: issue #14
     else:
         result = _plan_with_bar(prog, options)
     plan_time = time.perf_counter() - t0

@@ -27,10 +27,12 @@ look them up with :func:`vendors`, :func:`vendor` and :func:`export_formats`.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
+import sys
 from collections.abc import Mapping
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Any, Protocol, cast
 from urllib.parse import parse_qsl, urlsplit
 
@@ -108,9 +110,27 @@ def parse_robot_url(url: str) -> RobotUrl:
 
 def _plugin_table() -> dict[str, str]:
     table: dict[str, str] = {}
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
+    for ep in _installed(ENTRY_POINT_GROUP):
         table[ep.name.lower()] = ep.value
     return table
+
+
+@functools.lru_cache(maxsize=4)
+def _scan(path: tuple[str, ...]) -> dict[str, tuple[EntryPoint, ...]]:
+    """weldcell's entry points of the distributions on ``path`` (``sys.path``), by group."""
+    found = entry_points()
+    return {g: tuple(found.select(group=g)) for g in (ENTRY_POINT_GROUP, VENDOR_ENTRY_POINT_GROUP)}
+
+
+def _installed(group: str) -> tuple[EntryPoint, ...]:
+    """The installed entry points of ``group``.
+
+    Reading every distribution's metadata costs 10-30 ms, and one command asks up to three times
+    (``weldcell --help``: the vendors' commands, the export formats and the default format), so
+    the scan is kept per ``sys.path``: a distribution added on a new path is seen at once, one
+    installed into an already scanned folder by the next process (issue #14).
+    """
+    return _scan(tuple(sys.path))[group]
 
 
 def resolve_target(target: str, what: str) -> Any:
@@ -153,7 +173,7 @@ def vendors() -> dict[str, Vendor]:
         DriverError: a registration that cannot be loaded.
     """
     table: dict[str, Vendor] = {}
-    for ep in entry_points(group=VENDOR_ENTRY_POINT_GROUP):
+    for ep in _installed(VENDOR_ENTRY_POINT_GROUP):
         name = ep.name.lower()
         if name in BUILTIN_VENDORS:
             log.warning(

@@ -676,6 +676,7 @@ def plan_program(
             order2 = order_seams(
                 ends2, home, np.asarray(robot.qd_max), np.asarray(robot.qdd_max), prec, wrap=wrap_mask(robot)
             )
+            del by_seam  # the first choice's completed segments: released with ``picked`` below
             seq2 = [(k, rev) for i, rev in order2 for k in (backwards if rev else groups)[seam_ids[i]]]
             if seq2 != sequence:
                 again = [p for p in (planned[key] for key in seq2) if isinstance(p, _Planned)]
@@ -696,6 +697,10 @@ def plan_program(
     # are released first (their weld samples were a third of the memory peak of planning, issue #14)
     planned.clear()
     poses.clear()
+    # ... and every other name for them: ``welds`` alone holds the chosen segments, and _assemble
+    # consumes it (a segment's weld samples are freed once they are joined into the timeline)
+    welds = [c for c in chosen if isinstance(c, _Planned)]
+    chosen, fwd, bwd, best, picked = [], None, None, None, []
     notify(0.85, "transit moves")
     limits = speed_limits_for_cell(cell)
     spans: list[MoveSpan] = []
@@ -704,7 +709,7 @@ def plan_program(
             program,
             robot,
             checker,
-            [c for c in chosen if isinstance(c, _Planned)],
+            welds,
             home,
             opts,
             notify,
@@ -840,7 +845,10 @@ def _assemble(
     limits: SpeedLimits,
     spans: list[MoveSpan],
 ) -> JointTrajectory:
-    """The job's timeline; every move is appended to ``spans`` (an output list)."""
+    """The job's timeline; every move is appended to ``spans`` (an output list).
+
+    ``chosen`` is consumed: emptied once its weld samples are in the timeline.
+    """
     cell = program.cell
     dt = opts.dt
     n = len(robot.joint_names)
@@ -904,6 +912,9 @@ def _assemble(
     travel: dict[str, float] = {}
     for p in chosen:
         travel.setdefault(p.seg.seam_id, float(p.seg.travel_speed))
+    # memory (issue #14): ``chosen`` (the caller's list, consumed) is emptied here, so that the weld
+    # samples live only in the builder, which frees each field's pieces as it joins them
+    chosen.clear()
     return tl.build(
         robot=robot.name,
         joint_names=tuple(robot.joint_names),

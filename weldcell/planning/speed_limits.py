@@ -104,7 +104,8 @@ def elbow_link_index(robot: Robot) -> int:
     return int(hits[0]) + 1
 
 
-_BLOCK = 8192  # samples per block of point_speeds
+_BLOCK = 2048  # samples per block of point_speeds: 2 x 2048 x links x 4 x 4 float64 = 4-8 MB live
+# (8192 made the link poses the memory peak of planning, issue #14; the blocks are independent)
 
 
 def point_speeds(

@@ -10,6 +10,7 @@ trajectory. The builder only concatenates what it is given; it plans nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -177,7 +178,7 @@ class TimelineBuilder:
         travel_speed: dict[str, float],
         external: Callable[[NDArrayF], ExternalAxes] | None = None,
     ) -> JointTrajectory:
-        """The trajectory of the pieces.
+        """The trajectory of the pieces (consumes the builder: its pieces are released as they are joined).
 
         Args:
             robot: Robot model name.
@@ -197,28 +198,42 @@ class TimelineBuilder:
             raise InputShapeError(
                 "TimelineBuilder.build: external is required with external axes and only then"
             )
-        q = self.joints()
+        # memory (issue #14): the builder is consumed; each field's pieces are joined and then
+        # released, so that the weld samples are not alive three times over (pieces, joined array,
+        # the trajectory's copy) at the peak of planning
+        qe_all = self.external_positions() if self.external else None
         qes: list[NDArrayF | None] = list(self._qe) if self.external else [None] * len(self._q)
-        T_nom = np.concatenate(
+        self._qe.clear()
+        T_nom = _join(
             [nominal_tcp(x, e) if T is None else T for T, x, e in zip(self._T, self._q, qes, strict=True)]
         )
+        del qes
+        self._T.clear()
+        q = _join(self._q)
         return JointTrajectory(
             robot=robot,
             joint_names=joint_names,
             dt=self.dt,
             t=np.asarray(np.arange(len(q)) * self.dt, dtype=np.float64),
             q=q,
-            qd=np.concatenate(self._qd),
-            qdd=np.concatenate(self._qdd),
+            qd=_join(self._qd),
+            qdd=_join(self._qdd),
             T_world_tcp=T_nom,
-            arc_on=np.concatenate(self._arc),
-            seam_index=np.concatenate(self._seam_index),
-            seam_s=np.concatenate(self._seam_s),
+            arc_on=_join(self._arc),
+            seam_index=_join(self._seam_index),
+            seam_s=_join(self._seam_s),
             T_world_base=T_world_base,
             T_flange_tcp=T_flange_tcp,
             seam_ids=seam_ids,
             events=tuple(self.events),
             program_hash=program_hash,
             travel_speed=travel_speed,
-            external=None if external is None else external(self.external_positions()),
+            external=None if external is None or qe_all is None else external(qe_all),
         )
+
+
+def _join(pieces: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
+    """``np.concatenate(pieces)``, emptying ``pieces`` (their memory is released once joined)."""
+    out = np.concatenate(pieces)
+    pieces.clear()
+    return out

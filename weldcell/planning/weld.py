@@ -242,7 +242,9 @@ def _weld_try(
     if not np.all(np.isfinite(q)) or np.any(step > 0.1):
         i = int(np.argmax(np.max(np.where(np.isfinite(step), step, np.inf), axis=1)))
         return _fail("discontinuity", seg, s, i, i + 1, "", "the joint path jumps between way points"), False
+    del Q  # every IK branch of every sample (M x 8 x n): the largest array here (memory, issue #14)
     q, qd, qdd = _round_corners(robot, seg, q, T_base_flange @ T_flange_tcp, T_flange_tcp, dt)
+    del T_base_flange
     for what, val, lim, unit in (
         ("speed", qd, robot.qd_max, "rad/s"),
         ("acceleration", qdd, robot.qdd_max, "rad/s²"),

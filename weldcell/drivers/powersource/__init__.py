@@ -9,6 +9,9 @@
 See ``docs/powersource.md``.
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from weldcell.drivers.powersource.base import (
     ErrorCode,
     PowerSource,
@@ -17,9 +20,38 @@ from weldcell.drivers.powersource.base import (
     WeldParams,
     WireDirection,
 )
-from weldcell.drivers.powersource.image import ProcessImage, RegisterSignal, load_process_image
-from weldcell.drivers.powersource.io import AnalogChannel, IoMap, IoPowerSource, IoTiming, RobotIo
-from weldcell.drivers.powersource.modbus import ModbusOptions, ModbusPowerSource, parse_modbus_url
+
+if TYPE_CHECKING:
+    from weldcell.drivers.powersource.image import ProcessImage, RegisterSignal, load_process_image
+    from weldcell.drivers.powersource.io import AnalogChannel, IoMap, IoPowerSource, IoTiming, RobotIo
+    from weldcell.drivers.powersource.modbus import ModbusOptions, ModbusPowerSource, parse_modbus_url
+
+# The implementations are imported on first use (PEP 562): the contract in ``base`` is what the
+# cell configuration and ``weldcell check`` need, and ``modbus`` pulls in pymodbus and asyncio
+# (a tenth of a warm ``weldcell check``, issue #14).
+_LAZY = {
+    "ProcessImage": "image",
+    "RegisterSignal": "image",
+    "load_process_image": "image",
+    "AnalogChannel": "io",
+    "IoMap": "io",
+    "IoPowerSource": "io",
+    "IoTiming": "io",
+    "RobotIo": "io",
+    "ModbusOptions": "modbus",
+    "ModbusPowerSource": "modbus",
+    "parse_modbus_url": "modbus",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AnalogChannel",
