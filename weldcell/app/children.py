@@ -20,7 +20,12 @@ from typing import TYPE_CHECKING, Any
 from weldcell.cell.positioner_cell import device_axes
 from weldcell.drivers.controller_process import controller_process, wait_until_ready
 from weldcell.drivers.positioner.servo import ServoConfig
-from weldcell.drivers.positioner.virtual import VirtualPositioner, VirtualPositionerConfig, counters_from_dict
+from weldcell.drivers.positioner.virtual import (
+    DEVICE_PRIORITY,
+    VirtualPositioner,
+    VirtualPositionerConfig,
+    counters_from_dict,
+)
 from weldcell.errors import DriverConnectionError, WeldcellError
 
 if TYPE_CHECKING:
@@ -218,6 +223,8 @@ def virtual_positioner_process(
         ServoConfig(specs, watchdog=watchdog, response_delay=response_delay),
         host=host,
         q0=tuple(float(v) for v in external.q[0]),
+        fifo_priority=DEVICE_PRIORITY,
+        freeze_gc=True,
     )
     with controller_process(
         VirtualPositioner,

@@ -292,6 +292,16 @@ class VirtualPowerSourceRemote:
         """Weld starts accepted so far (modulo 65536)."""
         return self._read(TestRegister.START_COUNT)
 
+    def heartbeat_figures(self) -> tuple[float, int]:
+        """(longest gap between two robot heartbeat toggles the power source saw [s], its own
+        scheduling stalls, modulo 65536) since its start or the last :meth:`reset_heartbeat_figures`."""
+        return self._read(TestRegister.HEARTBEAT_GAP_MAX_MS) / 1000.0, self._read(TestRegister.OWN_STALLS)
+
+    def reset_heartbeat_figures(self) -> None:
+        """Restart the heartbeat figures."""
+        self._write(TestRegister.HEARTBEAT_GAP_MAX_MS, 0)
+        self._write(TestRegister.OWN_STALLS, 0)
+
     def _connect(self) -> None:
         if not self._client.connected and not self._client.connect():
             raise DriverConnectionError(f"virtual power source at {self._where} does not answer")
