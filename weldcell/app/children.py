@@ -48,15 +48,18 @@ def _psu_main(
     feed given in ``touch``, or later as ``(joint_feed, robot_url)`` on the ``feeds`` queue, each
     answered on ``ready`` with ``("attached", "")`` or ``("error", message)``)."""
 
-    from weldcell.drivers.powersource.virtual import start_virtual_power_source
+    import gc
+
+    from weldcell.drivers.powersource.virtual import PSU_PRIORITY, start_virtual_power_source
 
     parent = os.getppid()
 
-    try:
-        handle = start_virtual_power_source(host, port)
+    try:  # real-time server thread where permitted: the heartbeat's round trips must not wait for a CPU
+        handle = start_virtual_power_source(host, port, fifo_priority=PSU_PRIORITY)
     except WeldcellError as err:
         ready.put(("error", str(err)))
         return
+    gc.freeze()  # start-up objects live as long as the process: no full collection walks them
     runtime = None
     try:
         if touch is not None:

@@ -40,6 +40,7 @@ path time ``lead_min``, the look-ahead used) are in :class:`SyncStats` and the j
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 import threading
@@ -311,7 +312,16 @@ class _Follow:
         if not self.robot_t:
             return self.start * self.dt
         if t <= self.robot_t[-1]:
-            return float(np.interp(t, self.robot_t, self.robot_p))
+            # bisect the report lists (O(log n)): np.interp would copy every report of the motion
+            # into arrays each cycle, O(n) with the GIL held: milliseconds per cycle late in a long
+            # weld, taken from the robot's control thread and the power source's heartbeat
+            ts, ps = self.robot_t, self.robot_p
+            i = bisect.bisect_right(ts, t)
+            if i == 0:
+                return ps[0]
+            t0, t1 = ts[i - 1], ts[min(i, len(ts) - 1)]
+            p0, p1 = ps[i - 1], ps[min(i, len(ps) - 1)]
+            return p0 if t1 <= t0 else p0 + (p1 - p0) * (t - t0) / (t1 - t0)
         ahead = min(t - self.robot_t[-1], cap) if running and self.moved_at is not None else 0.0
         return min(self.robot_p[-1] + ahead, self.last * self.dt)
 

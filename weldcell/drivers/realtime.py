@@ -23,6 +23,7 @@ because the interpreter state it guards is itself global.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import math
@@ -30,6 +31,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -122,6 +124,33 @@ def configure_thread(
         except (OSError, AttributeError) as err:
             notes.append(f"cannot set the timer slack ({err})")
     return notes
+
+
+@contextlib.contextmanager
+def thread_priority(fifo_priority: int | None, what: str = "thread") -> Iterator[list[str]]:
+    """Run the body with the calling thread under ``SCHED_FIFO`` ``fifo_priority``, then restore its
+    previous policy; yields the notes of :func:`configure_thread` (what was applied, or why not).
+
+    Threads started in the body inherit the priority (Linux threads inherit the creator's policy).
+    Used for the ordinary threads of a process whose real-time threads share its GIL: a thread that
+    holds the GIL and is preempted by ordinary processes keeps every real-time thread of the process
+    waiting until the scheduler runs it again (tens to hundreds of ms on a loaded machine); at even
+    the lowest real-time priority it is only preempted by real-time threads. None: no change.
+    """
+    if fifo_priority is None:
+        yield []
+        return
+    try:
+        policy, param = os.sched_getscheduler(0), os.sched_getparam(0)
+    except (AttributeError, OSError) as err:
+        yield [f"{what}: scheduling not readable ({err}); ordinary scheduling"]
+        return
+    notes = configure_thread(fifo_priority)
+    try:
+        yield notes
+    finally:
+        with contextlib.suppress(OSError):
+            os.sched_setscheduler(0, policy, param)
 
 
 #: Cycles added to the look-ahead for the round trip of the register window (the PC sees the

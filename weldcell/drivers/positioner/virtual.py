@@ -14,7 +14,6 @@ Axes come from the command line (:func:`axes_from_text`) or from a URDF file
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import math
@@ -279,8 +278,7 @@ class VirtualPositioner:
             while not self._stop_event.is_set():
                 with self._lock:
                     self.model.step(time.monotonic())
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._stop_event.wait(), tick)
+                await asyncio.sleep(tick)  # a plain sleep: no task per tick (stop ends it within a tick)
         finally:
             await server.shutdown()
 
