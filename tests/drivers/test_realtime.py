@@ -18,6 +18,7 @@ from weldcell.drivers.realtime import (
     RealtimeConfig,
     configure_thread,
     lookahead_from_lateness,
+    thread_priority,
 )
 
 
@@ -137,3 +138,29 @@ def test_loop_timer_peak_skips_warmup_then_tracks_the_worst_send() -> None:
     timer.sleep()
     timer.mark_sent()
     assert timer.peak >= 0.02  # the worst is kept
+
+
+def test_thread_priority_applies_to_the_thread_and_its_children_and_is_restored() -> None:
+    import os
+    import threading
+
+    before = (os.sched_getscheduler(0), os.sched_getparam(0).sched_priority)
+    seen: list[tuple[int, int]] = []
+
+    def child() -> None:
+        seen.append((os.sched_getscheduler(0), os.sched_getparam(0).sched_priority))
+
+    with thread_priority(1, "test") as notes:
+        assert len(notes) == 1
+        inside = (os.sched_getscheduler(0), os.sched_getparam(0).sched_priority)
+        t = threading.Thread(target=child)
+        t.start()
+        t.join()
+    after = (os.sched_getscheduler(0), os.sched_getparam(0).sched_priority)
+    assert after == before
+    if notes[0] == "SCHED_FIFO priority 1":
+        assert inside == (os.SCHED_FIFO, 1) and seen == [inside]  # a thread started inside inherits it
+    else:  # not permitted here: ordinary scheduling, said so
+        assert "not available" in notes[0] and inside == before
+    with thread_priority(None) as none:
+        assert none == [] and (os.sched_getscheduler(0), os.sched_getparam(0).sched_priority) == before

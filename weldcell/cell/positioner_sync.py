@@ -141,6 +141,19 @@ class PositionerSyncConfig:
                 f"more than {_MAX_AHEAD} set-points ahead (the device buffers {reg.BUFFER_SIZE})"
             )
 
+    def lookahead_for(self, worst_lateness: float) -> float:
+        """Look-ahead [s] for a stream thread whose worst lateness so far is ``worst_lateness`` [s]:
+        the configured ``lookahead``, grown to twice the lateness plus a margin of strides
+        (:func:`~weldcell.drivers.realtime.lookahead_from_lateness`, the robot stream's rule), at
+        most ``max_lookahead``; a whole number of strides."""
+        cycles, _ = lookahead_from_lateness(
+            math.ceil(self.lookahead / self.stride - 1e-9),
+            worst_lateness,
+            self.stride,
+            math.floor(self.max_lookahead / self.stride + 1e-9),
+        )
+        return cycles * self.stride
+
 
 @dataclass(frozen=True, slots=True)
 class SyncStats:
@@ -563,16 +576,9 @@ class PositionerSync:
         return st, rtt
 
     def lookahead(self) -> float:
-        """The look-ahead [s] the stream uses now: the configured one, grown to cover twice the
-        worst lateness of the stream thread so far (within ``max_lookahead``)."""
-        cfg = self.config
-        cycles, _ = lookahead_from_lateness(
-            math.ceil(cfg.lookahead / cfg.stride - 1e-9),
-            self._worst_late,
-            cfg.stride,
-            math.floor(cfg.max_lookahead / cfg.stride + 1e-9),
-        )
-        return cycles * cfg.stride
+        """The look-ahead [s] the stream uses now (:meth:`PositionerSyncConfig.lookahead_for` the
+        stream thread's worst lateness so far)."""
+        return self.config.lookahead_for(self._worst_late)
 
     def _loop(self) -> None:
         if self.config.fifo_priority is not None:
