@@ -140,27 +140,43 @@ def test_loop_timer_peak_skips_warmup_then_tracks_the_worst_send() -> None:
     assert timer.peak >= 0.02  # the worst is kept
 
 
-def test_thread_priority_applies_to_the_thread_and_its_children_and_is_restored() -> None:
+def test_thread_priority_raises_every_ordinary_thread_and_restores_them() -> None:
     import os
     import threading
 
-    before = (os.sched_getscheduler(0), os.sched_getparam(0).sched_priority)
+    def policy(tid: int = 0) -> tuple[int, int]:
+        return os.sched_getscheduler(tid), os.sched_getparam(tid).sched_priority
+
+    before = policy()
     seen: list[tuple[int, int]] = []
+    go, done = threading.Event(), threading.Event()
 
-    def child() -> None:
-        seen.append((os.sched_getscheduler(0), os.sched_getparam(0).sched_priority))
+    def waiter() -> None:  # an ordinary thread started before
+        go.wait(5.0)
+        seen.append(policy())
+        done.wait(5.0)
 
-    with thread_priority(1, "test") as notes:
-        assert len(notes) == 1
-        inside = (os.sched_getscheduler(0), os.sched_getparam(0).sched_priority)
-        t = threading.Thread(target=child)
-        t.start()
-        t.join()
-    after = (os.sched_getscheduler(0), os.sched_getparam(0).sched_priority)
-    assert after == before
-    if notes[0] == "SCHED_FIFO priority 1":
-        assert inside == (os.SCHED_FIFO, 1) and seen == [inside]  # a thread started inside inherits it
-    else:  # not permitted here: ordinary scheduling, said so
-        assert "not available" in notes[0] and inside == before
+    w = threading.Thread(target=waiter)
+    w.start()
+    assert w.native_id is not None
+    other_before = policy(w.native_id)
+    try:
+        with thread_priority(1, "test") as notes:
+            inside = policy()
+            go.set()
+            child = threading.Thread(target=lambda: seen.append(policy()))
+            child.start()
+            child.join()
+            w_inside = policy(w.native_id)
+    finally:
+        go.set()
+        done.set()
+        w.join()
+    assert policy() == before
+    if not notes:
+        assert inside == (os.SCHED_FIFO, 1) and w_inside == inside
+        assert seen == [inside, inside]  # the other thread raised, a thread started inside inherits
+    else:  # not permitted here: ordinary scheduling, said so per thread
+        assert all("not raised" in n for n in notes) and inside == before and w_inside == other_before
     with thread_priority(None) as none:
-        assert none == [] and (os.sched_getscheduler(0), os.sched_getparam(0).sched_priority) == before
+        assert none == [] and policy() == before

@@ -24,8 +24,8 @@ from weldcell.trajectory.stamp import FROM_ENVIRONMENT, KeySource, StampKey, res
 
 log = logging.getLogger(__name__)
 
-#: ``SCHED_FIFO`` priority of the job's ordinary threads while it runs (the lowest: below every
-#: streaming, heartbeat and positioner thread, above every ordinary process; see :func:`weld`)
+#: ``SCHED_FIFO`` priority of the process's ordinary threads while a job runs (the lowest: below
+#: every streaming, heartbeat and positioner thread, above every ordinary process; see :func:`weld`)
 JOB_THREAD_PRIORITY = 1
 
 if TYPE_CHECKING:
@@ -124,10 +124,10 @@ def weld(
             on_sample=on_sample,
         )
         ctl.trace = trace_for_program(program, trace or JobTrace())
-        # the job's ordinary threads (this one and those it starts: the cell worker, the progress
-        # relay) at the lowest real-time priority while the job runs: preempted holding the GIL by
-        # ordinary processes, they would stall the streaming driver, the power source heartbeat and
-        # the positioner stream of this process (issue 18)
+        # the process's ordinary threads (this one, the cell worker and the progress relay it
+        # starts, any other) at the lowest real-time priority while the job runs: preempted holding
+        # the GIL by ordinary processes, they would stall the streaming driver, the power source
+        # heartbeat and the positioner stream of this process (issue 18)
         with thread_priority(JOB_THREAD_PRIORITY, "job threads") as notes:
             for note in notes:
                 log.debug("weld: job threads: %s", note)

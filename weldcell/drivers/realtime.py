@@ -127,30 +127,42 @@ def configure_thread(
 
 
 @contextlib.contextmanager
-def thread_priority(fifo_priority: int | None, what: str = "thread") -> Iterator[list[str]]:
-    """Run the body with the calling thread under ``SCHED_FIFO`` ``fifo_priority``, then restore its
-    previous policy; yields the notes of :func:`configure_thread` (what was applied, or why not).
+def thread_priority(fifo_priority: int | None, what: str = "threads") -> Iterator[list[str]]:
+    """Run the body with every ordinary Python thread of this process (the calling one included)
+    under ``SCHED_FIFO`` ``fifo_priority``, then restore their policies; yields one note per
+    thread that could not be raised (empty: all raised, or ``fifo_priority`` None).
 
-    Threads started in the body inherit the priority (Linux threads inherit the creator's policy).
-    Used for the ordinary threads of a process whose real-time threads share its GIL: a thread that
-    holds the GIL and is preempted by ordinary processes keeps every real-time thread of the process
-    waiting until the scheduler runs it again (tens to hundreds of ms on a loaded machine); at even
-    the lowest real-time priority it is only preempted by real-time threads. None: no change.
+    Threads already real-time keep their priority; threads started in the body inherit their
+    creator's policy (Linux). Used while a job streams: the real-time threads of a process share its
+    GIL with the ordinary ones, and an ordinary thread preempted by ordinary processes while it holds
+    the GIL keeps every real-time thread of the process waiting until the scheduler runs it again
+    (tens to hundreds of ms on a loaded machine); at even the lowest real-time priority it is only
+    preempted by real-time threads. Without permission the threads stay ordinary.
     """
     if fifo_priority is None:
         yield []
         return
-    try:
-        policy, param = os.sched_getscheduler(0), os.sched_getparam(0)
-    except (AttributeError, OSError) as err:
-        yield [f"{what}: scheduling not readable ({err}); ordinary scheduling"]
-        return
-    notes = configure_thread(fifo_priority)
+    notes: list[str] = []
+    raised: list[tuple[int, int, int]] = []  # (native id, policy, priority) to restore
+    for t in threading.enumerate():
+        tid = t.native_id
+        if tid is None:
+            continue
+        try:
+            policy = os.sched_getscheduler(tid)
+            if policy not in (os.SCHED_OTHER, os.SCHED_BATCH, os.SCHED_IDLE):
+                continue  # already real-time
+            prio = os.sched_getparam(tid).sched_priority
+            os.sched_setscheduler(tid, os.SCHED_FIFO, os.sched_param(fifo_priority))
+            raised.append((tid, policy, prio))
+        except (AttributeError, OSError) as err:
+            notes.append(f"{what}: thread {t.name!r} not raised to SCHED_FIFO {fifo_priority} ({err})")
     try:
         yield notes
     finally:
-        with contextlib.suppress(OSError):
-            os.sched_setscheduler(0, policy, param)
+        for tid, policy, prio in raised:
+            with contextlib.suppress(OSError):  # a thread that ended meanwhile
+                os.sched_setscheduler(tid, policy, os.sched_param(prio))
 
 
 #: Cycles added to the look-ahead for the round trip of the register window (the PC sees the
