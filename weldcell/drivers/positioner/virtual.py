@@ -1,10 +1,11 @@
 """The virtual positioner device: :class:`~.servo.ServoAxes` served over Modbus TCP (pymodbus 3.16).
 
 :class:`VirtualPositioner` binds its socket when built, runs a pymodbus ``ModbusTcpServer`` in a
-background thread with its own asyncio loop, and ticks the drive model every millisecond between
-requests (watchdog, motion). It has the shape :func:`weldcell.drivers.controller_process.controller_process`
-expects (``address``, ``start()``, ``stop() -> status``), so the cell runs it in a child process as it
-does the robot controllers; ``weldcell controller positioner`` runs it in the foreground.
+background thread with its own asyncio loop, and advances the drive model (in its 1 ms ticks:
+watchdog, motion) at every request and every :data:`SERVE_PERIOD` between requests. It has the shape
+:func:`weldcell.drivers.controller_process.controller_process` expects (``address``, ``start()``,
+``stop() -> status``), so the cell runs it in a child process as it does the robot controllers;
+``weldcell controller positioner`` runs it in the foreground.
 
 Axes come from the command line (:func:`axes_from_text`) or from a URDF file
 (:func:`axes_from_urdf`: its revolute, continuous and prismatic joints in file order, with their
@@ -45,6 +46,10 @@ CONTINUOUS_TRAVEL = 1000.0
 #: controller's servers run at 15, its cycle at 20): a drive is a real-time device, and a server
 #: thread at ordinary priority waits for a CPU behind every ordinary process on a loaded machine.
 DEVICE_PRIORITY = 15
+#: Period [s] of the server loop's model updates between requests (each update runs every tick
+#: since the last one, and every request updates first, so the drive's behaviour does not depend on
+#: it; waking every 1 ms tick took ~20 % of a core under ``SCHED_FIFO``).
+SERVE_PERIOD = 0.005
 #: Gap between two updates of the drive model, in ticks, above which the gap is the device's own
 #: scheduling stall (:class:`~.servo.ServoAxes` ``own_stall``).
 OWN_STALL_TICKS = 20
@@ -274,11 +279,11 @@ class VirtualPositioner:
             if self.config.freeze_gc:
                 gc.freeze()  # start-up objects live as long as the process: out of the collector's sight
             self._ready.set()
-            tick = self.config.servo.tick
+            period = max(self.config.servo.tick, SERVE_PERIOD)
             while not self._stop_event.is_set():
                 with self._lock:
                     self.model.step(time.monotonic())
-                await asyncio.sleep(tick)  # a plain sleep: no task per tick (stop ends it within a tick)
+                await asyncio.sleep(period)  # a plain sleep: no task per wake-up (stop ends it within one)
         finally:
             await server.shutdown()
 
