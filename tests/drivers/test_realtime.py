@@ -168,11 +168,18 @@ def test_thread_priority_raises_every_ordinary_thread_and_restores_them() -> Non
             child.start()
             child.join()
             w_inside = policy(w.native_id)
+            late_done = threading.Event()
+            late = threading.Thread(target=late_done.wait, args=(5.0,))  # outlives the body
+            late.start()
+        assert late.native_id is not None
+        late_after = policy(late.native_id)
+        late_done.set()
+        late.join()
     finally:
         go.set()
         done.set()
         w.join()
-    assert policy() == before
+    assert policy() == before and late_after == before  # a thread started inside: back to ordinary
     if not notes:
         assert inside == (os.SCHED_FIFO, 1) and w_inside == inside
         assert seen == [inside, inside]  # the other thread raised, a thread started inside inherits

@@ -133,10 +133,12 @@ def thread_priority(fifo_priority: int | None, what: str = "threads") -> Iterato
     thread that could not be raised (empty: all raised, or ``fifo_priority`` None).
 
     Threads already real-time keep their priority; threads started in the body inherit their
-    creator's policy (Linux). Used while a job streams: the real-time threads of a process share its
-    GIL with the ordinary ones, and an ordinary thread preempted by ordinary processes while it holds
-    the GIL keeps every real-time thread of the process waiting until the scheduler runs it again
-    (tens to hundreds of ms on a loaded machine); at even the lowest real-time priority it is only
+    creator's policy (Linux), and those still alive at the end with exactly this priority go back to
+    ordinary scheduling (a pool started during the job does not stay real-time). Used while a job
+    streams: the real-time threads of a process share its GIL with the ordinary ones, and an
+    ordinary thread preempted by ordinary processes while it holds the GIL keeps every real-time
+    thread of the process waiting until the scheduler runs it again (tens to hundreds of ms on a
+    loaded machine); at even the lowest real-time priority it is only
     preempted by real-time threads. Without permission the threads stay ordinary.
     """
     if fifo_priority is None:
@@ -144,6 +146,7 @@ def thread_priority(fifo_priority: int | None, what: str = "threads") -> Iterato
         return
     notes: list[str] = []
     raised: list[tuple[int, int, int]] = []  # (native id, policy, priority) to restore
+    existing = {t.native_id for t in threading.enumerate()}
     for t in threading.enumerate():
         tid = t.native_id
         if tid is None:
@@ -163,6 +166,15 @@ def thread_priority(fifo_priority: int | None, what: str = "threads") -> Iterato
         for tid, policy, prio in raised:
             with contextlib.suppress(OSError):  # a thread that ended meanwhile
                 os.sched_setscheduler(tid, policy, os.sched_param(prio))
+        for t in threading.enumerate():
+            tid = t.native_id
+            if tid is None or tid in existing:
+                continue
+            with contextlib.suppress(AttributeError, OSError):
+                if os.sched_getscheduler(tid) == os.SCHED_FIFO and (
+                    os.sched_getparam(tid).sched_priority == fifo_priority
+                ):
+                    os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
 
 
 #: Cycles added to the look-ahead for the round trip of the register window (the PC sees the
