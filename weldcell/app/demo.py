@@ -224,6 +224,7 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
             program, traj, traj_path, report_path = plan_and_validate(
                 program_path, out, say, stamp_key=key, program=program_with_part_pose(program, regs)
             )
+        reset_heartbeat_figures(psu_url, power, say)  # the figures of the job only
         state, message, job_id = weld(
             robot=robot,
             power=power,
@@ -243,9 +244,9 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
             opcua=opt.opcua,
             approver=approver,
         )
+        record_power_source_link(log_path, job_id, psu_url, power, say)
         if regs:
             record_part_offsets(log_path, job_id, regs)
-        record_power_source_link(log_path, job_id, psu_url, power, say)
         if pos_proc is not None and positioner is not None:
             positioner.close()
             record_positioner_device(log_path, job_id, pos_proc.stop(), say)
@@ -263,10 +264,25 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
     )
 
 
+def reset_heartbeat_figures(psu_url: str, power: Any, say: ProgressFn) -> None:
+    """Restart the heartbeat figures of both ends (:func:`record_power_source_link`) for a job."""
+    from weldcell.drivers.powersource.modbus import parse_modbus_url
+    from weldcell.drivers.powersource.virtual import VirtualPowerSourceRemote
+
+    try:
+        host, port = parse_modbus_url(psu_url)
+        with VirtualPowerSourceRemote(host, port) as remote:
+            remote.reset_heartbeat_figures()
+    except WeldcellError as err:  # diagnostics only: the job's own checks are the power source's
+        say(Progress("fault", f"virtual power source: heartbeat figures not reset ({err})"))
+    if hasattr(power, "cycle_gap_max"):
+        power.cycle_gap_max = 0.0
+
+
 def record_power_source_link(
     log_path: Path | str, job_id: int, psu_url: str, power: Any, say: ProgressFn
 ) -> None:
-    """Record the robot heartbeat as both ends saw it in the job's weld log (event
+    """Record the robot heartbeat as both ends saw it during the job in its weld log (event
     ``power_source_heartbeat``): the longest gap between two good I/O cycles of the cell's power
     source worker (which toggles the heartbeat) and the longest gap between two toggles the virtual
     power source saw (its own scheduling stalls not counted), against its communication timeout."""
