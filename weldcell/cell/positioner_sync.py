@@ -225,7 +225,12 @@ class SyncStats:
             f"time base at most {self.start_delay_max * ms:.2f} ms after the robot's start; "
             f"largest skew while stopping {self.stop_skew_max * ms:.2f} ms; "
             f"stream lateness p99 {self.send_late_p99 * ms:.2f} ms, max {self.send_late_max * ms:.2f} ms, "
-            f"smallest lead {self.lead_min * ms:.1f} ms, look-ahead {self.lookahead_max * ms:.0f} ms"
+            + (
+                "whole motion within the look-ahead"
+                if math.isnan(self.lead_min)
+                else f"smallest lead {self.lead_min * ms:.1f} ms"
+            )
+            + f", look-ahead {self.lookahead_max * ms:.0f} ms"
         )
 
 
