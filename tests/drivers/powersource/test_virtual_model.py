@@ -220,6 +220,10 @@ def test_heartbeat_gaps_are_measured_without_the_power_sources_own_stalls() -> N
     assert r.m.read_holding_registers(base + TestRegister.OWN_STALLS, 1) == [0]
     r.m.write_holding_registers(gap, [0])  # reset
     assert r.m.read_holding_registers(gap, 1) == [0]
+    r.advance(0.6, beat_every=None)  # a gap beyond the 0.5 s timeout: error 4 …
+    assert r.m.status().error_code == ErrorCode.COMM_TIMEOUT
+    r.beat()  # … and its length is still measured when the heartbeat comes back
+    assert 600 <= r.m.read_holding_registers(gap, 1)[0] <= 605
     # a power source that supervises only when it runs: its own 100 ms stall is not the robot's gap
     s = Robot()
     s.m = VirtualPowerSourceModel(

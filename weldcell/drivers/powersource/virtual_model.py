@@ -36,8 +36,8 @@ offset name                   meaning
 5      WARNING                write 1/0: warning output on/off
 6      GAS                    gas valve open (read only)
 7      START_COUNT            accepted weld starts, modulo 65536 (read only)
-8      HEARTBEAT_GAP_MAX_MS   longest interval between two robot heartbeat toggles seen while the
-                              supervision was armed, its own stalls not counted [ms] (write 0: reset)
+8      HEARTBEAT_GAP_MAX_MS   longest interval between two robot heartbeat toggles (one that timed
+                              out included), its own stalls not counted [ms] (write 0: reset)
 9      OWN_STALLS             the power source's own scheduling stalls (gaps between two steps longer
                               than ``own_stall``), modulo 65536 (write 0: reset)
 ====== ====================== ======================================================================
@@ -238,6 +238,7 @@ class VirtualPowerSourceModel:
         self._hb_armed = False
         self._hb_last = now
         self.heartbeat_gap_max = 0.0  # longest gap between robot heartbeat toggles [s] (own stalls out)
+        self._hb_seen = False
         self.own_stalls = 0
         self._own_stall = own_stall
         self._last_step = now
@@ -471,8 +472,9 @@ class VirtualPowerSourceModel:
             self.own_stalls += 1
         # heartbeat supervision
         if rob.heartbeat_robot != prev.heartbeat_robot:
-            if self._hb_armed:
+            if self._hb_seen:  # also the gap that timed out (the supervision disarmed meanwhile)
                 self.heartbeat_gap_max = max(self.heartbeat_gap_max, now - self._hb_last)
+            self._hb_seen = True
             self._hb_armed = True
             self._hb_last = now
         if self._hb_armed and self._comm_timeout > 0 and now - self._hb_last > self._comm_timeout:
