@@ -22,7 +22,7 @@ from weldcell.cell.positioner_cell import (
     device_axes,
     sync_figures,
 )
-from weldcell.cell.positioner_sync import SYNC_EVENT
+from weldcell.cell.positioner_sync import SYNC_EVENT, PositionerSyncConfig
 from weldcell.cell.segments import SeamStep, continue_from
 from weldcell.cell.state import CellState
 from weldcell.cell.weldlog import WeldLog
@@ -30,7 +30,7 @@ from weldcell.drivers.positioner import AxisSpec
 from weldcell.drivers.positioner.servo import ServoConfig
 from weldcell.drivers.positioner.virtual import VirtualPositioner, VirtualPositionerConfig
 from weldcell.drivers.virtual import VirtualRobot
-from weldcell.errors import CellStateError, DriverError
+from weldcell.errors import CellStateError, DriverError, InvalidValueError
 from weldcell.trajectory import ExternalAxes, JointTrajectory
 
 AXES = (
@@ -147,6 +147,14 @@ def test_positioner_follows_the_robot_with_measured_skew(  # type: ignore[no-unt
     assert job["start_delay_max_ms"] < 100.0
     assert job["lag_max"] < 0.02  # within the lag tolerance, or the job would have faulted
     assert counters is not None and counters.fault == 0 and counters.setpoints > 500
+    # the timing figures of both ends (issue 18): the stream's lateness and the look-ahead it used;
+    # the device's buffer never ran dry (every timed set-point arrived before it was due)
+    assert 0.0 <= job["send_late_p99_ms"] <= job["send_late_max_ms"]
+    assert job["lookahead_max_ms"] >= 250.0
+    assert job["lead_min_ms"] is not None and job["lead_min_ms"] > 0.0
+    # the device's own figures are there (this test's in-process robot runs faster than planned, so
+    # its time base keeps moving earlier and a few set-points fall due before they arrive)
+    assert counters.lead_min is not None and counters.max_step_gap > 0.0
     np.testing.assert_allclose(counters.q, traj.external.q[-1], atol=2e-3)
     assert [e.kind for e in events].count(SYNC_EVENT) == 2  # the job's figures at the pause and at its end
 
@@ -217,3 +225,19 @@ def test_cell_run_refuses_without_a_matching_positioner(traj: JointTrajectory, t
     assert "give the device with --positioner" in str(r.exception)
     r = CliRunner().invoke(app, [*args, "--positioner", "profibus://10.0.0.1"])
     assert r.exit_code != 0 and "modbus-positioner" in str(r.exception)
+
+
+def test_lookahead_grows_with_the_measured_lateness_within_the_device_buffer() -> None:
+    cfg = PositionerSyncConfig()  # 0.25 s look-ahead, 4 ms stride, at most 1 s
+    assert cfg.lookahead_for(0.0) == pytest.approx(0.252)  # whole strides
+    assert cfg.lookahead_for(0.1) == pytest.approx(0.252)  # twice 100 ms + margin: within it
+    # a stream thread once 200 ms late: twice that plus 4 strides
+    assert cfg.lookahead_for(0.2) == pytest.approx(0.4 + 4 * 0.004)
+    assert cfg.lookahead_for(5.0) == pytest.approx(1.0)  # the cap
+    for bad in (
+        {"fifo_priority": 0},
+        {"max_lookahead": 0.2},
+        {"max_lookahead": 2.0},  # 500 strides: more than the device buffers
+    ):
+        with pytest.raises(InvalidValueError, match="PositionerSyncConfig"):
+            PositionerSyncConfig(**bad)  # type: ignore[arg-type]

@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 from cellsynth import make_trajectory
 
-from weldcell.cell.segments import MoveStep, SeamStep, continue_from, index_at_s, job_steps, slice_trajectory
+from weldcell.cell.segments import (
+    MoveStep,
+    SeamStep,
+    continue_from,
+    index_at_s,
+    job_steps,
+    restart_index,
+    slice_trajectory,
+)
 
 
 def test_job_steps_alternate_moves_and_seams() -> None:
@@ -64,3 +72,50 @@ def test_moves_are_at_rest_at_both_ends() -> None:
         if isinstance(st, MoveStep):
             assert np.allclose(tr.qd[st.i0], 0.0, atol=1e-6) or st.i0 == 0
             assert not tr.arc_on[st.i0 + 1 : st.i1].any()
+
+
+def test_restart_index_covers_at_least_the_programmed_overlap_forward_and_backward() -> None:
+    import dataclasses
+
+    tr = make_trajectory()
+    st = job_steps(tr)[1]
+    assert isinstance(st, SeamStep) and st.forward
+    seg = tr.seam_s[st.weld0 : st.weld1 + 1]
+    spacing = float(np.nanmax(np.abs(np.diff(seg))))
+    rng = np.random.default_rng(7)
+    # restart points between samples (the usual case), exactly on samples, and outside the block
+    targets = [*rng.uniform(st.s0, st.s1, 40), *seg[1:-1:37], st.s0 - 1e-3, st.s1 + 1e-3]
+    for s in targets:
+        i = restart_index(tr, st, float(s))
+        assert st.weld0 <= i <= st.weld1
+        s_i = float(tr.seam_s[i])
+        if seg[0] <= s <= seg[-1]:
+            # at or before the restart point: the restart re-welds all of the programmed overlap
+            assert s_i <= s + 1e-12, (s, s_i)
+            assert s - s_i < spacing + 1e-12
+            if i < st.weld1:
+                assert tr.seam_s[i + 1] > s  # the last such sample, never further back
+    # a seam welded backwards: seam arc length falls along the weld, "before" is a larger s
+    on = tr.seam_index == 0
+    length = float(np.nanmax(tr.seam_s[on]))
+    seam_s = tr.seam_s.copy()
+    seam_s[on] = length - seam_s[on]
+    rev = dataclasses.replace(tr, seam_s=seam_s)
+    sr = job_steps(rev)[1]
+    assert isinstance(sr, SeamStep) and not sr.forward
+    for s in rng.uniform(sr.s1, sr.s0, 40):
+        i = restart_index(rev, sr, float(s))
+        assert rev.seam_s[i] >= s - 1e-12 and rev.seam_s[i] - s < spacing + 1e-12
+        if i < sr.weld1:
+            assert rev.seam_s[i + 1] < s
+
+
+def test_restart_index_steps_back_from_the_first_sample_past_the_restart_point() -> None:
+    tr = make_trajectory()
+    st = job_steps(tr)[1]
+    assert isinstance(st, SeamStep)
+    i_first = index_at_s(tr, st, 0.012)  # the first sample that reached 0.012 m: past it
+    assert tr.seam_s[i_first] > 0.012
+    assert restart_index(tr, st, 0.012) == i_first - 1
+    # a restart point exactly on a sample restarts from that sample
+    assert restart_index(tr, st, float(tr.seam_s[i_first])) == i_first

@@ -18,6 +18,7 @@ from weldcell.drivers.realtime import (
     RealtimeConfig,
     configure_thread,
     lookahead_from_lateness,
+    thread_priority,
 )
 
 
@@ -137,3 +138,52 @@ def test_loop_timer_peak_skips_warmup_then_tracks_the_worst_send() -> None:
     timer.sleep()
     timer.mark_sent()
     assert timer.peak >= 0.02  # the worst is kept
+
+
+def test_thread_priority_raises_every_ordinary_thread_and_restores_them() -> None:
+    import os
+    import threading
+
+    def policy(tid: int = 0) -> tuple[int, int]:
+        return os.sched_getscheduler(tid), os.sched_getparam(tid).sched_priority
+
+    before = policy()
+    seen: list[tuple[int, int]] = []
+    go, done = threading.Event(), threading.Event()
+
+    def waiter() -> None:  # an ordinary thread started before
+        go.wait(5.0)
+        seen.append(policy())
+        done.wait(5.0)
+
+    w = threading.Thread(target=waiter)
+    w.start()
+    assert w.native_id is not None
+    other_before = policy(w.native_id)
+    try:
+        with thread_priority(1, "test") as notes:
+            inside = policy()
+            go.set()
+            child = threading.Thread(target=lambda: seen.append(policy()))
+            child.start()
+            child.join()
+            w_inside = policy(w.native_id)
+            late_done = threading.Event()
+            late = threading.Thread(target=late_done.wait, args=(5.0,))  # outlives the body
+            late.start()
+        assert late.native_id is not None
+        late_after = policy(late.native_id)
+        late_done.set()
+        late.join()
+    finally:
+        go.set()
+        done.set()
+        w.join()
+    assert policy() == before and late_after == before  # a thread started inside: back to ordinary
+    if not notes:
+        assert inside == (os.SCHED_FIFO, 1) and w_inside == inside
+        assert seen == [inside, inside]  # the other thread raised, a thread started inside inherits
+    else:  # not permitted here: ordinary scheduling, said so per thread
+        assert all("not raised" in n for n in notes) and inside == before and w_inside == other_before
+    with thread_priority(None) as none:
+        assert none == [] and policy() == before

@@ -8,6 +8,7 @@ parent stops the children."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing as mp
 import os
 import signal
@@ -20,8 +21,16 @@ from typing import TYPE_CHECKING, Any
 from weldcell.cell.positioner_cell import device_axes
 from weldcell.drivers.controller_process import controller_process, wait_until_ready
 from weldcell.drivers.positioner.servo import ServoConfig
-from weldcell.drivers.positioner.virtual import VirtualPositioner, VirtualPositionerConfig, counters_from_dict
+from weldcell.drivers.positioner.virtual import (
+    DEVICE_PRIORITY,
+    VirtualPositioner,
+    VirtualPositionerConfig,
+    counters_from_dict,
+)
+from weldcell.drivers.realtime import configure_thread
 from weldcell.errors import DriverConnectionError, WeldcellError
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from weldcell.cell.touchscene import TouchScene
@@ -43,15 +52,21 @@ def _psu_main(
     feed given in ``touch``, or later as ``(joint_feed, robot_url)`` on the ``feeds`` queue, each
     answered on ``ready`` with ``("attached", "")`` or ``("error", message)``)."""
 
-    from weldcell.drivers.powersource.virtual import start_virtual_power_source
+    import gc
+
+    from weldcell.drivers.powersource.virtual import PSU_PRIORITY, start_virtual_power_source
 
     parent = os.getppid()
 
+    # real-time threads where permitted: the heartbeat's round trips must not wait for a CPU, and
+    # this thread (waking every 50 ms) must not hold the GIL preempted while the server waits for it
+    _realtime_main_thread(PSU_PRIORITY, "virtual power source")
     try:
-        handle = start_virtual_power_source(host, port)
+        handle = start_virtual_power_source(host, port, fifo_priority=PSU_PRIORITY)
     except WeldcellError as err:
         ready.put(("error", str(err)))
         return
+    gc.freeze()  # start-up objects live as long as the process: no full collection walks them
     runtime = None
     try:
         if touch is not None:
@@ -80,6 +95,21 @@ def _psu_main(
         handle.stop()
         if runtime is not None:
             runtime.close()
+
+
+def _realtime_main_thread(priority: int, what: str) -> None:
+    """Put a child's main thread under ``SCHED_FIFO`` ``priority`` (where permitted; a debug line
+    says what was applied): it polls for the stop request and would otherwise hold the process's
+    GIL preempted by ordinary processes while the device's real-time server thread waits for it."""
+    for note in configure_thread(priority):
+        log.debug("%s main thread: %s", what, note)
+
+
+def _realtime_positioner(config: VirtualPositionerConfig) -> VirtualPositioner:
+    """Build the virtual positioner in its child process with the main thread real-time too."""
+    if config.fifo_priority is not None:
+        _realtime_main_thread(config.fifo_priority, "virtual positioner")
+    return VirtualPositioner(config)
 
 
 @contextlib.contextmanager
@@ -218,9 +248,11 @@ def virtual_positioner_process(
         ServoConfig(specs, watchdog=watchdog, response_delay=response_delay),
         host=host,
         q0=tuple(float(v) for v in external.q[0]),
+        fifo_priority=DEVICE_PRIORITY,
+        freeze_gc=True,
     )
     with controller_process(
-        VirtualPositioner,
+        _realtime_positioner,
         cfg,
         status=counters_from_dict,
         what="the virtual positioner",

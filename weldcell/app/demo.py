@@ -48,6 +48,7 @@ from weldcell.trajectory.stamp import FROM_ENVIRONMENT, resolve_stamp_key
 
 if TYPE_CHECKING:
     from weldcell.drivers.base import RobotDriver
+    from weldcell.drivers.positioner.servo import ServoCounters
     from weldcell.drivers.vendor import VirtualCell, VirtualCellStarter
 
 
@@ -201,8 +202,9 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
         stack.callback(power.close)
         say(Progress("stage", f"robot: {cell.description}, power source: {psu_url}"))
         positioner = None
+        pos_proc = None
         if traj.external is not None:
-            pos_url, _ = stack.enter_context(virtual_positioner_process(traj.external, opt.host))
+            pos_url, pos_proc = stack.enter_context(virtual_positioner_process(traj.external, opt.host))
             positioner = connect_cell_positioner(pos_url, traj.external, watchdog=0.5)
             stack.callback(positioner.close)
             say(Progress("stage", f"{traj.external.role}: virtual {traj.external.device} at {pos_url}"))
@@ -222,6 +224,7 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
             program, traj, traj_path, report_path = plan_and_validate(
                 program_path, out, say, stamp_key=key, program=program_with_part_pose(program, regs)
             )
+        reset_heartbeat_figures(psu_url, power, say)  # the figures of the job only
         state, message, job_id = weld(
             robot=robot,
             power=power,
@@ -241,8 +244,12 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
             opcua=opt.opcua,
             approver=approver,
         )
+        record_power_source_link(log_path, job_id, psu_url, power, say)
         if regs:
             record_part_offsets(log_path, job_id, regs)
+        if pos_proc is not None and positioner is not None:
+            positioner.close()
+            record_positioner_device(log_path, job_id, pos_proc.stop(), say)
         if cell.report is not None:
             end_robot_session(robot, log_path, job_id, say)
             report = cell.report(robot)
@@ -255,6 +262,88 @@ def run_demo(options: DemoOptions | None = None, progress: ProgressFn | None = N
     return CellRunResult(
         state, message, job_id, log_path, traj_path, report_path, program_path, sync_figures(log_path, job_id)
     )
+
+
+def reset_heartbeat_figures(psu_url: str, power: Any, say: ProgressFn) -> None:
+    """Restart the heartbeat figures of both ends (:func:`record_power_source_link`) for a job."""
+    from weldcell.drivers.powersource.modbus import parse_modbus_url
+    from weldcell.drivers.powersource.virtual import VirtualPowerSourceRemote
+
+    try:
+        host, port = parse_modbus_url(psu_url)
+        with VirtualPowerSourceRemote(host, port) as remote:
+            remote.reset_heartbeat_figures()
+    except WeldcellError as err:  # diagnostics only: the job's own checks are the power source's
+        say(Progress("fault", f"virtual power source: heartbeat figures not reset ({err})"))
+    if hasattr(power, "cycle_gap_max"):
+        power.cycle_gap_max = 0.0
+
+
+def record_power_source_link(
+    log_path: Path | str, job_id: int, psu_url: str, power: Any, say: ProgressFn
+) -> None:
+    """Record the robot heartbeat as both ends saw it during the job in its weld log (event
+    ``power_source_heartbeat``): the longest gap between two good I/O cycles of the cell's power
+    source worker (which toggles the heartbeat) and the longest gap between two toggles the virtual
+    power source saw (its own scheduling stalls not counted), against its communication timeout."""
+    from weldcell.drivers.powersource.modbus import parse_modbus_url
+    from weldcell.drivers.powersource.virtual import VirtualPowerSourceRemote
+
+    try:
+        host, port = parse_modbus_url(psu_url)
+        with VirtualPowerSourceRemote(host, port) as remote:
+            seen, stalls = remote.heartbeat_figures()
+    except WeldcellError as err:
+        say(Progress("fault", f"virtual power source: heartbeat figures not read ({err})"))
+        return
+    sent = float(getattr(power, "cycle_gap_max", 0.0))
+    data = {
+        "worker_cycle_gap_max_ms": round(sent * 1e3, 3),
+        "heartbeat_gap_max_ms": round(seen * 1e3, 3),
+        "power_source_own_stalls": stalls,
+        "comm_timeout_ms": round((CellConfig().power_source_comm_timeout or 0.0) * 1e3, 3),
+    }
+    message = (
+        f"robot heartbeat: cell I/O cycles at most {data['worker_cycle_gap_max_ms']:.1f} ms apart, "
+        f"toggles seen at most {data['heartbeat_gap_max_ms']:.1f} ms apart by the power source "
+        f"({stalls} own stall(s)); timeout {data['comm_timeout_ms']:.0f} ms"
+    )
+    with WeldLog(log_path) as wlog:
+        wlog.add_event(job_id, "power_source_heartbeat", message, data=data)
+    say(Progress("stage", message, data))
+
+
+def record_positioner_device(
+    log_path: Path | str, job_id: int, counters: ServoCounters | None, say: ProgressFn
+) -> None:
+    """Record what the virtual positioner saw in the job's weld log (event ``virtual_positioner``):
+    its own scheduling stalls and largest update gap, and how early or late the timed set-points
+    arrived against the instant it executed them (``ServoCounters``)."""
+    if counters is None:
+        say(Progress("fault", "the virtual positioner ended without reporting its counters"))
+        return
+    lead = counters.lead_min
+    message = (
+        f"virtual positioner: {counters.setpoints} set-points, largest update gap "
+        f"{counters.max_step_gap * 1e3:.1f} ms ({counters.stalls} own stall(s)), "
+        f"{counters.late_setpoints} set-point(s) late (latest {counters.late_max * 1e3:.1f} ms), "
+        + ("no timed set-point" if lead is None else f"smallest lead {lead * 1e3:.1f} ms")
+        + (f"; fault {counters.fault} on axis {counters.fault_axis}" if counters.fault else "")
+    )
+    data = {
+        "setpoints": counters.setpoints,
+        "fault": counters.fault,
+        "fault_axis": counters.fault_axis,
+        "max_following_error": counters.max_following_error,
+        "max_step_gap_ms": round(counters.max_step_gap * 1e3, 3),
+        "own_stalls": counters.stalls,
+        "late_setpoints": counters.late_setpoints,
+        "late_max_ms": round(counters.late_max * 1e3, 3),
+        "lead_min_ms": None if lead is None else round(lead * 1e3, 3),
+    }
+    with WeldLog(log_path) as wlog:
+        wlog.add_event(job_id, "virtual_positioner", message, data=data)
+    say(Progress("stage", message, data))
 
 
 def _connect_virtual_cell(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,8 +18,15 @@ from weldcell.cell.controller import CellConfig, CellController, CellEvent
 from weldcell.cell.jobtypes import ProgramArc, ProgramMode
 from weldcell.cell.state import CellState
 from weldcell.cell.weldlog import JobTrace, WeldLog
+from weldcell.drivers.realtime import thread_priority
 from weldcell.errors import ValidationError
 from weldcell.trajectory.stamp import FROM_ENVIRONMENT, KeySource, StampKey, resolve_stamp_key
+
+log = logging.getLogger(__name__)
+
+#: ``SCHED_FIFO`` priority of the process's ordinary threads while a job runs (the lowest: below
+#: every streaming, heartbeat and positioner thread, above every ordinary process; see :func:`weld`)
+JOB_THREAD_PRIORITY = 1
 
 if TYPE_CHECKING:
     from weldcell.drivers.base import RobotDriver
@@ -116,38 +124,45 @@ def weld(
             on_sample=on_sample,
         )
         ctl.trace = trace_for_program(program, trace or JobTrace())
-        try:
-            if recover_job is None:
-                ctl.load(
-                    traj,
-                    program_path=str(Path(program.path).resolve()) if program is not None else "",
-                    trajectory_path=str(Path(traj_path).resolve()),
-                    part_serial=part_serial or ("DRY RUN" if dry else ""),
-                )
-                job_id = ctl.start()
-                if dry:
-                    wlog.add_event(job_id, "dry_run", "arc disabled: dry run, nothing is welded")
-                if program_mode is not None:
-                    wlog.add_event(
-                        job_id,
-                        "program_mode",
-                        f"the job runs as one controller program (arc: {program_mode.arc.value})",
-                        data={"arc": program_mode.arc.value},
+        # the process's ordinary threads (this one, the cell worker and the progress relay it
+        # starts, any other) at the lowest real-time priority while the job runs: preempted holding
+        # the GIL by ordinary processes, they would stall the streaming driver, the power source
+        # heartbeat and the positioner stream of this process (issue 18)
+        with thread_priority(JOB_THREAD_PRIORITY, "job threads") as notes:
+            for note in notes:
+                log.debug("weld: job threads: %s", note)
+            try:
+                if recover_job is None:
+                    ctl.load(
+                        traj,
+                        program_path=str(Path(program.path).resolve()) if program is not None else "",
+                        trajectory_path=str(Path(traj_path).resolve()),
+                        part_serial=part_serial or ("DRY RUN" if dry else ""),
                     )
-                progress(Progress("stage", f"welding job {job_id} …"))
-            else:
-                ctl.recover_job(recover_job, traj, trajectory_path=traj_path)
-                job_id = recover_job
-                ctl.resume()
-                progress(Progress("stage", f"resuming job {job_id} …"))
-            state = ctl.wait(timeout)
-            return state, ctl.last_error or "job complete", job_id
-        except KeyboardInterrupt:
-            ctl.estop("operator interrupt (Ctrl-C)")
-            raise
-        finally:
-            ctl.close()
-            approver.close()
+                    job_id = ctl.start()
+                    if dry:
+                        wlog.add_event(job_id, "dry_run", "arc disabled: dry run, nothing is welded")
+                    if program_mode is not None:
+                        wlog.add_event(
+                            job_id,
+                            "program_mode",
+                            f"the job runs as one controller program (arc: {program_mode.arc.value})",
+                            data={"arc": program_mode.arc.value},
+                        )
+                    progress(Progress("stage", f"welding job {job_id} …"))
+                else:
+                    ctl.recover_job(recover_job, traj, trajectory_path=traj_path)
+                    job_id = recover_job
+                    ctl.resume()
+                    progress(Progress("stage", f"resuming job {job_id} …"))
+                state = ctl.wait(timeout)
+                return state, ctl.last_error or "job complete", job_id
+            except KeyboardInterrupt:
+                ctl.estop("operator interrupt (Ctrl-C)")
+                raise
+            finally:
+                ctl.close()
+                approver.close()
 
 
 def trace_for_program(program: Program | None, trace: JobTrace) -> JobTrace:

@@ -26,10 +26,21 @@ under 0.1 ms on one host).
 path time; beyond ``lag_tolerance_rad`` / ``lag_tolerance_m`` (or on any device fault or a lost link)
 the sync latches a fault, asks the robot to stop at once, and the cell's supervision stops the arc
 and ends the job with the message (``fault`` property).
+
+**Scheduling and look-ahead.** The stream thread runs under ``SCHED_FIFO``
+(``PositionerSyncConfig.fifo_priority``, below the robot driver's threads and the power source's
+I/O worker) where the OS permits, ordinary scheduling otherwise (a debug line says why): on a loaded
+machine an ordinary thread waits for a CPU behind every ordinary process. Each cycle's lateness
+(wake-up after its due time) is measured; the look-ahead grows from the configured one to cover
+twice the worst lateness seen so far (:func:`~weldcell.drivers.realtime.lookahead_from_lateness`,
+the rule of the robot's streaming look-ahead), within the device's buffer. The figures
+(``send_late_p99``/``send_late_max``, the smallest lead of the newest set-point over the robot's
+path time ``lead_min``, the look-ahead used) are in :class:`SyncStats` and the job record.
 """
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 import threading
@@ -40,12 +51,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from weldcell.drivers.positioner import registers as reg
 from weldcell.drivers.positioner.base import (
     PositionerFault,
     PositionerPort,
     PositionerStatus,
     check_axes_match,
 )
+from weldcell.drivers.realtime import configure_thread, lookahead_from_lateness
 from weldcell.errors import DriverError, InvalidValueError
 from weldcell.trajectory import ExternalAxes, JointTrajectory
 
@@ -57,12 +70,19 @@ NDArrayF = npt.NDArray[np.float64]
 SYNC_EVENT = "positioner_sync_job"
 
 
+#: Most set-points streamed ahead of the robot (the device buffers ``registers.BUFFER_SIZE`` = 512;
+#: the rest is room for the executed ones it drops as it goes).
+_MAX_AHEAD = 400
+
+
 @dataclass(frozen=True, slots=True)
 class PositionerSyncConfig:
     """Settings of the positioner stream.
 
     Attributes:
-        period: Cycle of the stream while a motion runs [s].
+        period: Cycle of the stream while a motion runs [s] (each cycle is one Modbus exchange
+            at least, ~0.5 ms of CPU under ``SCHED_FIFO``: 5 ms keeps the thread near 10 % of a
+            core; the set-points run on the device's clock, so the cycle does not move the axes).
         idle_period: Cycle while holding between motions [s].
         lag_tolerance_rad: Largest accepted distance of a revolute axis from its planned position at
             the robot's path time [rad].
@@ -76,9 +96,14 @@ class PositionerSyncConfig:
             stream shorter than this does not reach the axes; the device buffers 512 set-points).
         stride: Trajectory time between two streamed set-points [s] (the device interpolates
             linearly between them; the trajectory's own ``dt`` if that is longer).
+        max_lookahead: Largest look-ahead [s] the measured lateness may grow ``lookahead`` to
+            (the device buffers 512 set-points; at most 400 strides).
+        fifo_priority: ``SCHED_FIFO`` priority (1-99) of the stream thread (None: ordinary
+            scheduling). Below the robot driver's control thread (10), its RTDE reader (5) and the
+            power source's I/O worker (4): the look-ahead lets this thread be late, they cannot.
     """
 
-    period: float = 0.002
+    period: float = 0.005
     idle_period: float = 0.01
     lag_tolerance_rad: float = 0.01
     lag_tolerance_m: float = 0.002
@@ -86,6 +111,8 @@ class PositionerSyncConfig:
     extrapolation_cap: float = 0.02
     lookahead: float = 0.25
     stride: float = 0.004
+    max_lookahead: float = 1.0
+    fifo_priority: int | None = 3
 
     def __post_init__(self) -> None:
         for name in (
@@ -97,14 +124,37 @@ class PositionerSyncConfig:
             "extrapolation_cap",
             "lookahead",
             "stride",
+            "max_lookahead",
         ):
             if not getattr(self, name) > 0:
                 raise InvalidValueError(f"PositionerSyncConfig.{name} must be > 0, got {getattr(self, name)}")
-        if self.lookahead / self.stride > 400:
+        if self.fifo_priority is not None and not 1 <= self.fifo_priority <= 99:
             raise InvalidValueError(
-                f"PositionerSyncConfig: lookahead {self.lookahead} s / stride {self.stride} s is more than "
-                "400 set-points ahead (the device buffers 512)"
+                f"PositionerSyncConfig.fifo_priority must be 1-99 or None, got {self.fifo_priority}"
             )
+        if self.max_lookahead < self.lookahead:
+            raise InvalidValueError(
+                f"PositionerSyncConfig.max_lookahead {self.max_lookahead} s must be ≥ lookahead "
+                f"{self.lookahead} s"
+            )
+        if max(self.lookahead, self.max_lookahead) / self.stride > _MAX_AHEAD:
+            raise InvalidValueError(
+                f"PositionerSyncConfig: max_lookahead {self.max_lookahead} s / stride {self.stride} s is "
+                f"more than {_MAX_AHEAD} set-points ahead (the device buffers {reg.BUFFER_SIZE})"
+            )
+
+    def lookahead_for(self, worst_lateness: float) -> float:
+        """Look-ahead [s] for a stream thread whose worst lateness so far is ``worst_lateness`` [s]:
+        the configured ``lookahead``, grown to twice the lateness plus a margin of strides
+        (:func:`~weldcell.drivers.realtime.lookahead_from_lateness`, the robot stream's rule), at
+        most ``max_lookahead``; a whole number of strides."""
+        cycles, _ = lookahead_from_lateness(
+            math.ceil(self.lookahead / self.stride - 1e-9),
+            worst_lateness,
+            self.stride,
+            math.floor(self.max_lookahead / self.stride + 1e-9),
+        )
+        return cycles * self.stride
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +174,13 @@ class SyncStats:
             on the time base (it holds the first sample meanwhile; not in the skew figures).
         stop_skew_max: Largest absolute skew [s] while the robot decelerated after a stop request
             (followed from its reports: not in the skew figures).
+        send_late_p99: 99th percentile of the stream thread's lateness [s] (cycle start after its
+            due time) while it followed a motion.
+        send_late_max: Its largest lateness [s].
+        lead_min: Smallest lead [s] of the newest streamed set-point over the robot's path time at
+            the end of a cycle, while samples were left to stream (≤ 0: the device ran out of
+            buffer); NaN when the whole motion fitted in the look-ahead at once.
+        lookahead_max: Largest look-ahead [s] used (the configured one, grown from the lateness).
     """
 
     cycles: int
@@ -135,8 +192,12 @@ class SyncStats:
     rtt_median: float
     start_delay_max: float = 0.0
     stop_skew_max: float = 0.0
+    send_late_p99: float = 0.0
+    send_late_max: float = 0.0
+    lead_min: float = math.nan
+    lookahead_max: float = 0.0
 
-    def as_dict(self) -> dict[str, float | int]:
+    def as_dict(self) -> dict[str, float | int | None]:
         """JSON-ready, times in ms (for the weld log and the job result)."""
         return {
             "cycles": self.cycles,
@@ -148,6 +209,10 @@ class SyncStats:
             "rtt_median_ms": round(self.rtt_median * 1e3, 4),
             "start_delay_max_ms": round(self.start_delay_max * 1e3, 4),
             "stop_skew_max_ms": round(self.stop_skew_max * 1e3, 4),
+            "send_late_p99_ms": round(self.send_late_p99 * 1e3, 4),
+            "send_late_max_ms": round(self.send_late_max * 1e3, 4),
+            "lead_min_ms": None if math.isnan(self.lead_min) else round(self.lead_min * 1e3, 4),
+            "lookahead_max_ms": round(self.lookahead_max * 1e3, 4),
         }
 
     def describe(self) -> str:
@@ -158,16 +223,44 @@ class SyncStats:
             f"p99 {self.skew_p99 * ms:.3f} ms, max {self.skew_max * ms:.3f} ms over {self.cycles} cycles; "
             f"largest lag {self.lag_max:.5f}; round trip {self.rtt_median * ms:.2f} ms; "
             f"time base at most {self.start_delay_max * ms:.2f} ms after the robot's start; "
-            f"largest skew while stopping {self.stop_skew_max * ms:.2f} ms"
+            f"largest skew while stopping {self.stop_skew_max * ms:.2f} ms; "
+            f"stream lateness p99 {self.send_late_p99 * ms:.2f} ms, max {self.send_late_max * ms:.2f} ms, "
+            + (
+                "whole motion within the look-ahead"
+                if math.isnan(self.lead_min)
+                else f"smallest lead {self.lead_min * ms:.1f} ms"
+            )
+            + f", look-ahead {self.lookahead_max * ms:.0f} ms"
         )
 
 
+@dataclass(slots=True)
+class _Timing:
+    """The stream thread's timing figures of one motion (or a job): cycle lateness [s], leads [s],
+    largest look-ahead [s]."""
+
+    late: list[float]
+    lead: list[float]
+    lookahead: float = 0.0
+
+    def add(self, other: _Timing) -> None:
+        self.late += other.late
+        self.lead += other.lead
+        self.lookahead = max(self.lookahead, other.lookahead)
+
+
 def _stats(
-    skew: list[float], lag: list[float], rtt: list[float], start: list[float], stopping: list[float]
+    skew: list[float],
+    lag: list[float],
+    rtt: list[float],
+    start: list[float],
+    stopping: list[float],
+    timing: _Timing,
 ) -> SyncStats | None:
     if not skew:
         return None
     s = np.abs(np.asarray(skew))
+    late = np.asarray(timing.late) if timing.late else np.zeros(1)
     return SyncStats(
         cycles=len(s),
         skew_mean=float(s.mean()),
@@ -178,6 +271,10 @@ def _stats(
         rtt_median=float(np.median(rtt)) if rtt else 0.0,
         start_delay_max=float(max(start, default=0.0)),
         stop_skew_max=float(np.max(np.abs(stopping))) if stopping else 0.0,
+        send_late_p99=float(np.percentile(late, 99)),
+        send_late_max=float(late.max()),
+        lead_min=float(min(timing.lead)) if timing.lead else math.nan,
+        lookahead_max=timing.lookahead,
     )
 
 
@@ -209,6 +306,7 @@ class _Follow:
         self.dev_on: list[bool] = []  # ... and whether it ran on the time base
         self.rtt: list[float] = []
         self.lag: list[float] = []
+        self.timing = _Timing([], [])
 
     def take_reports(self) -> None:
         """Collect the robot's new reports; set the time base from the newest."""
@@ -234,7 +332,16 @@ class _Follow:
         if not self.robot_t:
             return self.start * self.dt
         if t <= self.robot_t[-1]:
-            return float(np.interp(t, self.robot_t, self.robot_p))
+            # bisect the report lists (O(log n)): np.interp would copy every report of the motion
+            # into arrays each cycle, O(n) with the GIL held: milliseconds per cycle late in a long
+            # weld, taken from the robot's control thread and the power source's heartbeat
+            ts, ps = self.robot_t, self.robot_p
+            i = bisect.bisect_right(ts, t)
+            if i == 0:
+                return ps[0]
+            t0, t1 = ts[i - 1], ts[min(i, len(ts) - 1)]
+            p0, p1 = ps[i - 1], ps[min(i, len(ps) - 1)]
+            return p0 if t1 <= t0 else p0 + (p1 - p0) * (t - t0) / (t1 - t0)
         ahead = min(t - self.robot_t[-1], cap) if running and self.moved_at is not None else 0.0
         return min(self.robot_p[-1] + ahead, self.last * self.dt)
 
@@ -301,6 +408,8 @@ class PositionerSync:
         self._all_rtt: list[float] = []
         self._all_start: list[float] = []
         self._all_stop: list[float] = []
+        self._all_timing = _Timing([], [])
+        self._worst_late = 0.0  # the stream thread's worst lateness so far [s] (sizes the look-ahead)
         self._detached = threading.Event()
         self._last_stats: SyncStats | None = None
 
@@ -403,7 +512,8 @@ class PositionerSync:
             if f.robot_p:  # hold where the robot's path left the axes (a motion cut short included)
                 self._hold = _interp(f.q_ext, f.robot_p[-1] / f.dt)
             skew, stopping, start = f.skew()
-            self._last_stats = _stats(skew, f.lag, f.rtt, start, stopping)
+            self._last_stats = _stats(skew, f.lag, f.rtt, start, stopping, f.timing)
+            self._all_timing.add(f.timing)
             self._all_skew += skew
             self._all_stop += stopping
             self._all_start += start
@@ -426,7 +536,14 @@ class PositionerSync:
     def job_stats(self) -> SyncStats | None:
         """Figures over every motion so far."""
         with self._lock:
-            return _stats(self._all_skew, self._all_lag, self._all_rtt, self._all_start, self._all_stop)
+            return _stats(
+                self._all_skew,
+                self._all_lag,
+                self._all_rtt,
+                self._all_start,
+                self._all_stop,
+                self._all_timing,
+            )
 
     # --- the stream --------------------------------------------------------------------------------
     def _trip(self, message: str, handle: object | None) -> None:
@@ -465,7 +582,15 @@ class PositionerSync:
             return None
         return st, rtt
 
+    def lookahead(self) -> float:
+        """The look-ahead [s] the stream uses now (:meth:`PositionerSyncConfig.lookahead_for` the
+        stream thread's worst lateness so far)."""
+        return self.config.lookahead_for(self._worst_late)
+
     def _loop(self) -> None:
+        if self.config.fifo_priority is not None:
+            for note in configure_thread(self.config.fifo_priority):
+                log.debug("positioner stream thread: %s", note)
         next_wake = time.monotonic()
         timed = False  # the device's last exchange was a timed one
         while not self._quit.is_set():
@@ -477,7 +602,8 @@ class PositionerSync:
             delay = next_wake - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-            else:
+            late = time.monotonic() - next_wake  # this cycle's start after its due time
+            if delay <= 0:
                 next_wake = time.monotonic()
             if self._fault:
                 continue  # latched: the device is faulted or gone; the cell ends the job
@@ -496,6 +622,9 @@ class PositionerSync:
                 timed = False
                 self._exchange(self._hold, time.monotonic() - self._origin, None, None)
                 continue
+            if late > self._worst_late:
+                self._worst_late = late
+            f.timing.late.append(late)
             self._follow_cycle(f, motion)
             timed = True
 
@@ -506,7 +635,9 @@ class PositionerSync:
         running = not ended and not handle.stop_requested
         f.take_reports()
         now = time.monotonic()
-        horizon = f.robot_time_at(now, running, self.config.extrapolation_cap) + self.config.lookahead
+        lookahead = self.lookahead()
+        f.timing.lookahead = max(f.timing.lookahead, lookahead)
+        horizon = f.robot_time_at(now, running, self.config.extrapolation_cap) + lookahead
         results: list[tuple[PositionerStatus, float]] = []
         size = max(1, int(self.port.batch_size))
         for _ in range(_BURST):  # batches catch up after a stall (bounded: the cycle must end)
@@ -537,6 +668,8 @@ class PositionerSync:
         st = results[-1][0]
         f.take_reports()
         t_robot = f.robot_time_at(st.device_time, running, self.config.extrapolation_cap)
+        if running and f.moved_at is not None and f.k_next <= f.last and f.sent is not None:
+            f.timing.lead.append(f.sent[1] - t_robot)  # how far ahead the device's buffer reaches
         planned = _interp(f.q_ext, t_robot / f.dt)
         lt = self.config.lag_time
         speed = np.max(  # the planned speed over the last lag_time (a drive catching up at a stop)

@@ -33,7 +33,7 @@ from weldcell.cell.monitor import AttemptTrace, SeamMonitor
 from weldcell.cell.moves import build_trajectory, reapproach_move, retract_move
 from weldcell.cell.positioner_sync import PositionerSync
 from weldcell.cell.robotport import Motion, RobotPort
-from weldcell.cell.segments import MoveStep, SeamStep, Step, continue_from, index_at_s
+from weldcell.cell.segments import MoveStep, SeamStep, Step, continue_from, restart_index
 from weldcell.cell.state import CellState, CellStateMachine, Command, evaluate_interlocks
 from weldcell.cell.weldlog import JobTrace, WeldLog, WeldLogError
 from weldcell.drivers.powersource.base import ErrorCode, PowerSource, WeldParams
@@ -441,7 +441,7 @@ class JobRunner:
             piece, approval, start, end, index_map = traj, self._main, step.i0, step.i1 + 1, None
             s_start = step.s0
         else:
-            i_r = index_at_s(traj, step, cur.restart_s)
+            i_r = restart_index(traj, step, cur.restart_s)
             self._reapproach(i_r, retracted=cur.retracted)
             cur.retracted = False
             piece, index_map = continue_from(traj, i_r, step.i1, dwell_samples=step.weld0 - step.i0)

@@ -134,6 +134,25 @@ def index_at_s(traj: JointTrajectory, step: SeamStep, s: float) -> int:
     return step.weld0 + int(ok[0])
 
 
+def restart_index(traj: JointTrajectory, step: SeamStep, s: float) -> int:
+    """Weld sample of ``step`` to restart from so that the restart covers seam arc length ``s`` [m].
+
+    The last moving weld sample that has not passed ``s`` in the weld's direction (seam arc length
+    ≤ ``s`` on a forward weld, ≥ ``s`` backwards), clamped to the block: the sample
+    :func:`index_at_s` returns, stepped back one sample unless it lies on ``s``. Restarting from
+    the first sample *past* ``s`` would leave the overlap up to one sample spacing shorter than
+    the programmed one; from this sample it is at least the programmed overlap (when the block
+    allows it) and at most one sample spacing more.
+    """
+    i = index_at_s(traj, step, s)
+    if i <= step.weld0:
+        return step.weld0
+    s_i = float(traj.seam_s[i])
+    on_s = abs(s_i - s) <= 1e-12
+    passed = (s_i > s) if step.forward else (s_i < s)
+    return i - 1 if passed and not on_s else i
+
+
 def slice_trajectory(traj: JointTrajectory, i0: int, i1: int) -> JointTrajectory:
     """Samples ``i0..i1`` (inclusive) as a trajectory starting at t = 0, events shifted."""
     if not 0 <= i0 <= i1 < traj.n_samples:

@@ -54,6 +54,7 @@ def controller_positioner(
     """
     from weldcell.drivers.positioner.servo import ServoConfig
     from weldcell.drivers.positioner.virtual import (
+        DEVICE_PRIORITY,
         VirtualPositioner,
         VirtualPositionerConfig,
         axes_from_text,
@@ -92,6 +93,8 @@ def controller_positioner(
         host=host,
         port=port,
         q0=q0,
+        fifo_priority=DEVICE_PRIORITY,  # the device's process: real-time where permitted
+        freeze_gc=True,
     )
     dev = VirtualPositioner(cfg)
     h, p = dev.address

@@ -23,6 +23,7 @@ because the interpreter state it guards is itself global.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import math
@@ -30,6 +31,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -122,6 +124,57 @@ def configure_thread(
         except (OSError, AttributeError) as err:
             notes.append(f"cannot set the timer slack ({err})")
     return notes
+
+
+@contextlib.contextmanager
+def thread_priority(fifo_priority: int | None, what: str = "threads") -> Iterator[list[str]]:
+    """Run the body with every ordinary Python thread of this process (the calling one included)
+    under ``SCHED_FIFO`` ``fifo_priority``, then restore their policies; yields one note per
+    thread that could not be raised (empty: all raised, or ``fifo_priority`` None).
+
+    Threads already real-time keep their priority; threads started in the body inherit their
+    creator's policy (Linux), and those still alive at the end with exactly this priority go back to
+    ordinary scheduling (a pool started during the job does not stay real-time). Used while a job
+    streams: the real-time threads of a process share its GIL with the ordinary ones, and an
+    ordinary thread preempted by ordinary processes while it holds the GIL keeps every real-time
+    thread of the process waiting until the scheduler runs it again (tens to hundreds of ms on a
+    loaded machine); at even the lowest real-time priority it is only
+    preempted by real-time threads. Without permission the threads stay ordinary.
+    """
+    if fifo_priority is None:
+        yield []
+        return
+    notes: list[str] = []
+    raised: list[tuple[int, int, int]] = []  # (native id, policy, priority) to restore
+    existing = {t.native_id for t in threading.enumerate()}
+    for t in threading.enumerate():
+        tid = t.native_id
+        if tid is None:
+            continue
+        try:
+            policy = os.sched_getscheduler(tid)
+            if policy not in (os.SCHED_OTHER, os.SCHED_BATCH, os.SCHED_IDLE):
+                continue  # already real-time
+            prio = os.sched_getparam(tid).sched_priority
+            os.sched_setscheduler(tid, os.SCHED_FIFO, os.sched_param(fifo_priority))
+            raised.append((tid, policy, prio))
+        except (AttributeError, OSError) as err:
+            notes.append(f"{what}: thread {t.name!r} not raised to SCHED_FIFO {fifo_priority} ({err})")
+    try:
+        yield notes
+    finally:
+        for tid, policy, prio in raised:
+            with contextlib.suppress(OSError):  # a thread that ended meanwhile
+                os.sched_setscheduler(tid, policy, os.sched_param(prio))
+        for t in threading.enumerate():
+            tid = t.native_id
+            if tid is None or tid in existing:
+                continue
+            with contextlib.suppress(AttributeError, OSError):
+                if os.sched_getscheduler(tid) == os.SCHED_FIFO and (
+                    os.sched_getparam(tid).sched_priority == fifo_priority
+                ):
+                    os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
 
 
 #: Cycles added to the look-ahead for the round trip of the register window (the PC sees the

@@ -355,3 +355,32 @@ def test_modbus_client_streams_timed_batches(device: VirtualPositioner) -> None:
             pos.send_timed(np.zeros((19, 2)), np.arange(19) * 0.004, 3, base)
         st = pos.send_setpoint(st.q, 10.0, 4)  # direct again: leaves timed mode
         assert not st.timed and st.enabled
+
+
+def test_own_stall_is_not_counted_by_the_watchdog_and_set_point_arrival_is_measured() -> None:
+    """A device whose own thread was not run for longer than its watchdog (the set-points waited in
+    the socket) does not trip when the set-point is then processed; a silent stream still trips.
+    Timed set-points are measured against their due instant: early (lead) or late."""
+    q = np.array([[0.0, 1.0], [0.0, 1.0], [0.0, 1.0]])
+    t = np.array([0.0, 0.1, 0.2])
+    for own_stall, tripped in ((None, True), (0.02, False)):
+        m = ServoAxes(ServoConfig(AXES, watchdog=0.1), [0.0, 1.0], now=0.0, own_stall=own_stall)
+        m.write_registers(reg.CONTROL, [reg.CTRL_ENABLE], 0.0)
+        m.write_registers(reg.BATCH, _batch(q[:1], t[:1], 1, 0.05), 0.0)
+        m.step(0.001)
+        # the device's thread stalls 150 ms; then it handles the set-point that waited meanwhile
+        m.write_registers(reg.BATCH, _batch(q[1:2], t[1:2], 2, 0.05), 0.151)
+        assert (m.fault is PositionerFault.WATCHDOG) is tripped, own_stall
+        assert m.max_step_gap == pytest.approx(0.15, abs=1e-9)
+        assert m.stalls == (0 if own_stall is None else 1)
+    # healthy after its stall: set-point 1 was due at 0.05 + 0.1 = 0.15 s, it arrived 1 ms late
+    assert m.late_setpoints == 1 and m.late_max == pytest.approx(0.001, abs=1e-6)
+    assert m.lead_min == pytest.approx(-0.001, abs=1e-6)
+    m.write_registers(reg.BATCH, _batch(q[2:], t[2:], 3, 0.05), 0.16)  # due at 0.25 s: 90 ms early
+    assert m.late_setpoints == 1 and m.lead_min == pytest.approx(-0.001, abs=1e-6)
+    # a stream that then goes silent (the device running every tick) still trips its watchdog
+    for now in np.arange(0.161, 0.4, 0.001):
+        m.step(float(now))
+    assert m.fault is PositionerFault.WATCHDOG
+    c = m.counters()
+    assert (c.stalls, c.late_setpoints) == (1, 1) and c.lead_min == pytest.approx(-0.001, abs=1e-6)

@@ -207,6 +207,37 @@ def test_heartbeat_timeout_ends_weld() -> None:
     assert r.m.read_holding_registers(base + TestRegister.COMM_TIMEOUT_MS, 1) == [250]
 
 
+def test_heartbeat_gaps_are_measured_without_the_power_sources_own_stalls() -> None:
+    r = Robot()
+    base = r.img.test_base
+    gap = base + TestRegister.HEARTBEAT_GAP_MAX_MS
+    r.beat()
+    r.advance(0.5, beat_every=0.02)
+    assert 20 <= r.m.read_holding_registers(gap, 1)[0] <= 25  # beats every 20 ms, 5 ms steps
+    r.advance(0.12, beat_every=None)  # the robot's heartbeat stops for 120 ms …
+    r.beat()
+    assert 120 <= r.m.read_holding_registers(gap, 1)[0] <= 125
+    assert r.m.read_holding_registers(base + TestRegister.OWN_STALLS, 1) == [0]
+    r.m.write_holding_registers(gap, [0])  # reset
+    assert r.m.read_holding_registers(gap, 1) == [0]
+    r.advance(0.6, beat_every=None)  # a gap beyond the 0.5 s timeout: error 4 …
+    assert r.m.status().error_code == ErrorCode.COMM_TIMEOUT
+    r.beat()  # … and its length is still measured when the heartbeat comes back
+    assert 600 <= r.m.read_holding_registers(gap, 1)[0] <= 605
+    # a power source that supervises only when it runs: its own 100 ms stall is not the robot's gap
+    s = Robot()
+    s.m = VirtualPowerSourceModel(
+        VirtualConfig(timing=TIMING), np.random.default_rng(1), s.clock, own_stall=0.04
+    )
+    s.beat()
+    s.advance(0.1, beat_every=0.02)
+    s.clock.t += 0.1  # not stepped for 100 ms (the robot's beats waited in the socket)
+    s.beat()
+    s.advance(0.1, beat_every=0.02)
+    assert s.m.read_holding_registers(s.img.test_base + TestRegister.OWN_STALLS, 1) == [1]
+    assert s.m.heartbeat_gap_max < 0.03
+
+
 def test_start_refusals() -> None:
     r = Robot()
     r.params(WeldParams(wire_feed=0.1))

@@ -10,6 +10,15 @@ clock, interpolating the buffer (so when a set-point arrives does not matter, as
 before it is due). Any violation latches a fault,
 drops servo control and brakes the axes at their maximum deceleration. Time is given by the caller
 (``now`` [s], a monotonic clock), so the model is deterministic under test.
+
+**Own stalls.** A real drive supervises continuously; the virtual one only runs when its process is
+scheduled. With ``own_stall`` set (the server sets it; a manual clock leaves it None), a gap longer
+than that between two calls is the model's *own* scheduling stall: set-points that arrived meanwhile
+were waiting in the socket, so the watchdog resumes where it stopped instead of counting the
+unobserved gap against the cell (motion still advances tick by tick over it). The counters report
+those stalls, the largest gap, and how early (``lead_min``) or late (``late_setpoints``,
+``late_max``) timed set-points arrived against the instant the drive executes them: the figures
+that tell a starved stream (set-points late) from a starved device (own stalls).
 """
 
 from __future__ import annotations
@@ -82,6 +91,14 @@ class ServoCounters:
         fault_axis: Its axis index, -1 none.
         max_following_error: Largest following error while enabled, per axis [rad or m].
         q: Final actual positions [rad or m].
+        max_step_gap: Largest gap between two updates of the model [s] (the device's own lateness:
+            with the server ticking every ``tick``, anything far above it is its thread not run).
+        stalls: Gaps longer than ``own_stall`` (own scheduling stalls; 0 without ``own_stall``).
+        late_setpoints: Timed set-points that arrived after the instant the drive was due to
+            execute them (time base + trajectory time): a stream that fell behind its look-ahead.
+        late_max: The latest of them [s] after its due instant (0 if none).
+        lead_min: Smallest time [s] a timed set-point arrived before its due instant (negative:
+            late); None before any set-point ran on a time base.
     """
 
     setpoints: int
@@ -89,6 +106,11 @@ class ServoCounters:
     fault_axis: int
     max_following_error: list[float]
     q: list[float]
+    max_step_gap: float = 0.0
+    stalls: int = 0
+    late_setpoints: int = 0
+    late_max: float = 0.0
+    lead_min: float | None = None
 
 
 class ServoAxes:
@@ -98,9 +120,17 @@ class ServoAxes:
         config: Axes and behaviour.
         q0: Initial positions [rad or m], shape (k,); default: mid-travel clipped to include 0.
         now: Current time [s].
+        own_stall: Gap [s] between two calls above which the gap is the model's own scheduling
+            stall, not counted by the watchdog (see module docstring); None: every gap counts.
     """
 
-    def __init__(self, config: ServoConfig, q0: npt.ArrayLike | None = None, now: float = 0.0) -> None:
+    def __init__(
+        self,
+        config: ServoConfig,
+        q0: npt.ArrayLike | None = None,
+        now: float = 0.0,
+        own_stall: float | None = None,
+    ) -> None:
         self.config = config
         ax = config.axes
         k = len(ax)
@@ -141,6 +171,12 @@ class ServoAxes:
         self.t_applied = 0.0
         self.setpoints = 0
         self.max_following_error = np.zeros(k)
+        self.own_stall = own_stall
+        self.max_step_gap = 0.0
+        self.stalls = 0
+        self.late_setpoints = 0
+        self.late_max = 0.0
+        self.lead_min: float | None = None
         self._regs = [0] * reg.INFO_END
         self._regs[reg.N_AXES : reg.N_AXES + len(reg.info_words(ax))] = reg.info_words(ax)
 
@@ -282,6 +318,12 @@ class ServoAxes:
             if dt > 0:
                 v = np.clip(dq / dt, -self._vmax, self._vmax)
         fresh = self._sp_stamp is None or stamp > self._sp_stamp
+        if self.timed and fresh and self.t_base > 0.0:
+            lead = self.t_base + stamp + self.config.response_delay - now  # due instant - arrival
+            self.lead_min = lead if self.lead_min is None else min(self.lead_min, lead)
+            if lead < 0.0:
+                self.late_setpoints += 1
+                self.late_max = max(self.late_max, -lead)
         self._sp, self._sp_v, self._sp_stamp, self._sp_wall = sp, v, stamp, now
         self.counter = self._regs[reg.COUNTER]
         self.t_applied = stamp
@@ -307,6 +349,12 @@ class ServoAxes:
     def step(self, now: float) -> None:
         """Advance the drive to ``now`` [s] in ticks (watchdog, delayed set-points, motion, lag)."""
         tick = self.config.tick
+        gap = now - self._t_last
+        self.max_step_gap = max(self.max_step_gap, gap)
+        if self.own_stall is not None and gap > self.own_stall:
+            # not observed: what arrived meanwhile waited in the socket; the watchdog resumes here
+            self.stalls += 1
+            self._sp_wall += gap
         while self._t_last + tick <= now + 1e-12:
             t = self._t_last + tick
             self._tick(t, tick)
@@ -375,4 +423,9 @@ class ServoAxes:
             self.fault_axis,
             [float(x) for x in self.max_following_error],
             [float(x) for x in self.q],
+            self.max_step_gap,
+            self.stalls,
+            self.late_setpoints,
+            self.late_max,
+            self.lead_min,
         )

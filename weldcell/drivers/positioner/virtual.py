@@ -1,10 +1,11 @@
 """The virtual positioner device: :class:`~.servo.ServoAxes` served over Modbus TCP (pymodbus 3.16).
 
 :class:`VirtualPositioner` binds its socket when built, runs a pymodbus ``ModbusTcpServer`` in a
-background thread with its own asyncio loop, and ticks the drive model every millisecond between
-requests (watchdog, motion). It has the shape :func:`weldcell.drivers.controller_process.controller_process`
-expects (``address``, ``start()``, ``stop() -> status``), so the cell runs it in a child process as it
-does the robot controllers; ``weldcell controller positioner`` runs it in the foreground.
+background thread with its own asyncio loop, and advances the drive model (in its 1 ms ticks:
+watchdog, motion) at every request and every :data:`SERVE_PERIOD` between requests. It has the shape
+:func:`weldcell.drivers.controller_process.controller_process` expects (``address``, ``start()``,
+``stop() -> status``), so the cell runs it in a child process as it does the robot controllers;
+``weldcell controller positioner`` runs it in the foreground.
 
 Axes come from the command line (:func:`axes_from_text`) or from a URDF file
 (:func:`axes_from_urdf`: its revolute, continuous and prismatic joints in file order, with their
@@ -14,7 +15,7 @@ Axes come from the command line (:func:`axes_from_text`) or from a URDF file
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import gc
 import logging
 import math
 import threading
@@ -30,6 +31,7 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 from weldcell.drivers.positioner import registers as reg
 from weldcell.drivers.positioner.base import AxisSpec
 from weldcell.drivers.positioner.servo import ServoAxes, ServoConfig, ServoCounters
+from weldcell.drivers.realtime import configure_thread
 from weldcell.errors import DriverConnectionError, InvalidValueError, ModelError
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,17 @@ DEFAULT_ACCEL_RAD_S2 = 8.0
 DEFAULT_ACCEL_M_S2 = 2.0
 #: Travel given to a URDF ``continuous`` joint [rad] (± 160 turns; the register pair holds ± 2147 rad).
 CONTINUOUS_TRAVEL = 1000.0
+#: ``SCHED_FIFO`` priority of the device's server thread in its own process (the virtual UR
+#: controller's servers run at 15, its cycle at 20): a drive is a real-time device, and a server
+#: thread at ordinary priority waits for a CPU behind every ordinary process on a loaded machine.
+DEVICE_PRIORITY = 15
+#: Period [s] of the server loop's model updates between requests (each update runs every tick
+#: since the last one, and every request updates first, so the drive's behaviour does not depend on
+#: it; waking every 1 ms tick took ~20 % of a core under ``SCHED_FIFO``).
+SERVE_PERIOD = 0.005
+#: Gap between two updates of the drive model, in ticks, above which the gap is the device's own
+#: scheduling stall (:class:`~.servo.ServoAxes` ``own_stall``).
+OWN_STALL_TICKS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +64,26 @@ class VirtualPositionerConfig:
         host: Address to listen on.
         port: TCP port (0: a free one).
         q0: Initial positions [rad or m] (None: 0 clipped into the travel).
+        fifo_priority: ``SCHED_FIFO`` priority (1-99) of the server thread, which also ticks the
+            drive (None: ordinary scheduling; without permission it stays ordinary and logs why at
+            debug level). The child-process launcher uses :data:`DEVICE_PRIORITY`.
+        freeze_gc: Freeze the objects built at start-up (``gc.freeze``) once the device listens, so
+            that a full collection never walks numpy, pymodbus and the model while a request waits
+            (for a device in its own process; the freeze is interpreter-wide).
     """
 
     servo: ServoConfig
     host: str = "127.0.0.1"
     port: int = 0
     q0: tuple[float, ...] | None = field(default=None)
+    fifo_priority: int | None = None
+    freeze_gc: bool = False
+
+    def __post_init__(self) -> None:
+        if self.fifo_priority is not None and not 1 <= self.fifo_priority <= 99:
+            raise InvalidValueError(
+                f"VirtualPositionerConfig.fifo_priority must be 1-99 or None, got {self.fifo_priority}"
+            )
 
 
 def axes_from_text(specs: list[str]) -> tuple[AxisSpec, ...]:
@@ -188,7 +215,9 @@ class VirtualPositioner:
 
     def __init__(self, config: VirtualPositionerConfig) -> None:
         self.config = config
-        self.model = ServoAxes(config.servo, config.q0, time.monotonic())
+        self.model = ServoAxes(
+            config.servo, config.q0, time.monotonic(), own_stall=OWN_STALL_TICKS * config.servo.tick
+        )
         self._lock = threading.Lock()
         self._ready = threading.Event()
         self._error: BaseException | None = None
@@ -225,6 +254,9 @@ class VirtualPositioner:
         return self.counters()
 
     def _run(self) -> None:
+        if self.config.fifo_priority is not None:
+            for note in configure_thread(self.config.fifo_priority, timer_slack=1e-5):
+                log.debug("virtual positioner server thread: %s", note)
         try:
             asyncio.run(self._main())
         except BaseException as err:  # reported to the constructor; the thread must end cleanly
@@ -244,13 +276,14 @@ class VirtualPositioner:
                 raise DriverConnectionError("the Modbus server did not bind (address in use?)")
             self._port = int(sockets[0].getsockname()[1])
             log.info("virtual positioner listening on %s:%d", self.config.host, self._port)
+            if self.config.freeze_gc:
+                gc.freeze()  # start-up objects live as long as the process: out of the collector's sight
             self._ready.set()
-            tick = self.config.servo.tick
+            period = max(self.config.servo.tick, SERVE_PERIOD)
             while not self._stop_event.is_set():
                 with self._lock:
                     self.model.step(time.monotonic())
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._stop_event.wait(), tick)
+                await asyncio.sleep(period)  # a plain sleep: no task per wake-up (stop ends it within one)
         finally:
             await server.shutdown()
 

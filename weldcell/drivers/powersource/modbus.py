@@ -176,6 +176,9 @@ class ModbusPowerSource(PowerSource):
         self._thread: threading.Thread | None = None
         self.cycles = 0  # completed I/O cycles (diagnostics)
         self.failures = 0  # failed I/O cycles: connection, Modbus exception or malformed reply (diagnostics)
+        #: longest time between two good I/O cycles [s]: the robot heartbeat the power source saw is
+        #: toggled at most this far apart (diagnostics, in the demo's job record)
+        self.cycle_gap_max = 0.0
 
     @classmethod
     def from_url(cls, url: str, options: ModbusOptions | None = None) -> ModbusPowerSource:
@@ -405,7 +408,10 @@ class ModbusPowerSource(PowerSource):
                 with self._cond:
                     self._status = st
                     self._done_seq = seq
-                    self._last_ok = time.monotonic()
+                    now = time.monotonic()
+                    if self._last_ok > 0.0:  # the heartbeat's real period: the gap between good cycles
+                        self.cycle_gap_max = max(self.cycle_gap_max, now - self._last_ok)
+                    self._last_ok = now
                     self._last_error = ""
                     self.cycles += 1
                     self._cond.notify_all()

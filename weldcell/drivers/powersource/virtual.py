@@ -42,11 +42,15 @@ from weldcell.drivers.powersource.virtual_model import (
     VirtualPowerSourceModel,
     VirtualTiming,
 )
+from weldcell.drivers.realtime import configure_thread
 from weldcell.errors import DriverConnectionError, ProtocolError
 
 log = logging.getLogger(__name__)
 
 TICK = 0.005  # [s] period of the state-machine tick between requests (watchdog, timers)
+#: ``SCHED_FIFO`` priority of the server thread of a virtual power source in its own process (as the
+#: virtual positioner's and the virtual UR controller's servers: a device is real-time)
+PSU_PRIORITY = 15
 
 _COIL_READ = {1}
 _COIL_WRITE = {5, 15}
@@ -154,8 +158,11 @@ class VirtualPowerSourceHandle:
         model: The behaviour model (inject faults, read the state in-process).
     """
 
-    def __init__(self, model: VirtualPowerSourceModel, host: str, port: int) -> None:
+    def __init__(
+        self, model: VirtualPowerSourceModel, host: str, port: int, fifo_priority: int | None = None
+    ) -> None:
         self.model = model
+        self._fifo_priority = fifo_priority
         self._host = host
         self._port = port
         self._ready = threading.Event()
@@ -215,6 +222,9 @@ class VirtualPowerSourceHandle:
         self.stop()
 
     def _run(self) -> None:
+        if self._fifo_priority is not None:
+            for note in configure_thread(self._fifo_priority, timer_slack=1e-5):
+                log.debug("virtual power source server thread: %s", note)
         try:
             asyncio.run(self._main())
         except BaseException as err:  # reported to start(); the thread must end cleanly
@@ -234,8 +244,7 @@ class VirtualPowerSourceHandle:
             self._ready.set()
             while not self._stop.is_set():
                 self.model.step()
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), TICK)
+                await asyncio.sleep(TICK)  # a plain sleep: no task per tick (stop ends it within a tick)
         finally:
             await server.shutdown()
             log.info("virtual power source on %s:%d stopped", self._host, self._port)
@@ -292,6 +301,16 @@ class VirtualPowerSourceRemote:
         """Weld starts accepted so far (modulo 65536)."""
         return self._read(TestRegister.START_COUNT)
 
+    def heartbeat_figures(self) -> tuple[float, int]:
+        """(longest gap between two robot heartbeat toggles the power source saw [s], its own
+        scheduling stalls, modulo 65536) since its start or the last :meth:`reset_heartbeat_figures`."""
+        return self._read(TestRegister.HEARTBEAT_GAP_MAX_MS) / 1000.0, self._read(TestRegister.OWN_STALLS)
+
+    def reset_heartbeat_figures(self) -> None:
+        """Restart the heartbeat figures."""
+        self._write(TestRegister.HEARTBEAT_GAP_MAX_MS, 0)
+        self._write(TestRegister.OWN_STALLS, 0)
+
     def _connect(self) -> None:
         if not self._client.connected and not self._client.connect():
             raise DriverConnectionError(f"virtual power source at {self._where} does not answer")
@@ -322,6 +341,7 @@ def start_virtual_power_source(
     config: VirtualConfig | None = None,
     seed: int = 0,
     timeout: float = 5.0,
+    fifo_priority: int | None = None,
 ) -> VirtualPowerSourceHandle:
     """Start a virtual power source in a background thread.
 
@@ -331,15 +351,22 @@ def start_virtual_power_source(
         config: Process image, timing, jobs, noise.
         seed: Seed of the random generator for ignition jitter and measurement noise.
         timeout: How long to wait for the server to listen [s].
+        fifo_priority: ``SCHED_FIFO`` priority (1-99) of the server thread (None: ordinary
+            scheduling; without permission it stays ordinary, a debug line says why). A real power
+            source supervises the robot heartbeat in real time; the virtual one in its own process
+            uses :data:`PSU_PRIORITY` so that its replies (and so the heartbeat's round trips) do not
+            wait behind ordinary processes.
 
     Returns:
         A running handle; call ``handle.stop()`` (or use it as a context manager).
     """
+    if fifo_priority is not None and not 1 <= fifo_priority <= 99:
+        raise PowerSourceValueError(f"virtual power source fifo_priority {fifo_priority!r}: expected 1-99")
     if not (isinstance(seed, int) and seed >= 0):
         raise PowerSourceValueError(f"virtual power source seed {seed!r}: expected an integer >= 0")
     # the server ticks the model every TICK; a much longer gap is this process not being scheduled
     model = VirtualPowerSourceModel(config, rng=np.random.default_rng(seed), own_stall=8 * TICK)
-    return VirtualPowerSourceHandle(model, host, port).start(timeout)
+    return VirtualPowerSourceHandle(model, host, port, fifo_priority).start(timeout)
 
 
 def serve_virtual_power_source(

@@ -36,6 +36,10 @@ offset name                   meaning
 5      WARNING                write 1/0: warning output on/off
 6      GAS                    gas valve open (read only)
 7      START_COUNT            accepted weld starts, modulo 65536 (read only)
+8      HEARTBEAT_GAP_MAX_MS   longest interval between two robot heartbeat toggles (one that timed
+                              out included), its own stalls not counted [ms] (write 0: reset)
+9      OWN_STALLS             the power source's own scheduling stalls (gaps between two steps longer
+                              than ``own_stall``), modulo 65536 (write 0: reset)
 ====== ====================== ======================================================================
 """
 
@@ -82,6 +86,8 @@ class TestRegister(enum.IntEnum):
     WARNING = 5
     GAS = 6
     START_COUNT = 7
+    HEARTBEAT_GAP_MAX_MS = 8
+    OWN_STALLS = 9
 
 
 N_TEST_REGISTERS = len(TestRegister)
@@ -231,6 +237,9 @@ class VirtualPowerSourceModel:
         self._warning = False
         self._hb_armed = False
         self._hb_last = now
+        self.heartbeat_gap_max = 0.0  # longest gap between robot heartbeat toggles [s] (own stalls out)
+        self._hb_seen = False
+        self.own_stalls = 0
         self._own_stall = own_stall
         self._last_step = now
         self._comm_timeout = self.config.timing.comm_timeout
@@ -409,6 +418,8 @@ class VirtualPowerSourceModel:
                 TestRegister.WARNING: int(self._warning),
                 TestRegister.GAS: int(self._state != ProcessState.IDLE or self._robot().gas_test),
                 TestRegister.START_COUNT: self._start_count & 0xFFFF,
+                TestRegister.HEARTBEAT_GAP_MAX_MS: round(self.heartbeat_gap_max * 1000),
+                TestRegister.OWN_STALLS: self.own_stalls & 0xFFFF,
             }
             return min(values[reg], 0xFFFF)
         return self._holding.get(address, 0)
@@ -432,6 +443,10 @@ class VirtualPowerSourceModel:
                 self._comm_timeout = word / 1000.0
             elif reg is TestRegister.WARNING:
                 self._warning = bool(word)
+            elif reg is TestRegister.HEARTBEAT_GAP_MAX_MS and word == 0:
+                self.heartbeat_gap_max = 0.0
+            elif reg is TestRegister.OWN_STALLS and word == 0:
+                self.own_stalls = 0
             return  # STATE, GAS, START_COUNT are read only
         if address in self._holding:
             self._holding[address] = word
@@ -454,8 +469,12 @@ class VirtualPowerSourceModel:
         gap, self._last_step = now - self._last_step, now
         if self._own_stall is not None and gap > self._own_stall:
             self._hb_last += gap  # not observed: the supervision resumes where it stopped
+            self.own_stalls += 1
         # heartbeat supervision
         if rob.heartbeat_robot != prev.heartbeat_robot:
+            if self._hb_seen:  # also the gap that timed out (the supervision disarmed meanwhile)
+                self.heartbeat_gap_max = max(self.heartbeat_gap_max, now - self._hb_last)
+            self._hb_seen = True
             self._hb_armed = True
             self._hb_last = now
         if self._hb_armed and self._comm_timeout > 0 and now - self._hb_last > self._comm_timeout:
