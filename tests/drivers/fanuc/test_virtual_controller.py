@@ -93,7 +93,8 @@ def test_airo_codec_handshake_and_stream(vc: VirtualFanuc) -> None:
     # first-order lag of 125 ms behind a 5°/s ramp: a steady lag of ≈ 5 °/s · 0.125 s = 0.625°
     j1 = last.joint_angle_deg[0]
     assert 2.0 - 0.8 < j1 < 2.0 - 0.3, j1
-    st_ = vc.status()
+    # the last commands may still be on their way (UDP, a loaded receive thread): wait for the 50th
+    st_ = wait_until(lambda: (x := vc.status()).commands >= 50 and x, what="the 50 commands received")
     assert st_.commands == 50 and st_.double == 0 and not st_.alarm
     # the Cartesian position is the faceplate in FANUC's world frame (J2 height above the base)
     from weldcell.drivers.fanuc.joints import q_from_controller_deg
