@@ -160,7 +160,18 @@ def test_skipped_cycles_advance_timestamp_and_are_logged(
     with core.lock:
         missed = core.missed_cycles - missed0
     assert missed >= 100, f"only {missed} skipped cycles counted for a 300 ms stall"
-    assert any("skipped" in r.getMessage() and "cycles" in r.getMessage() for r in caplog.records)
+
+    def logged() -> bool:
+        return any("skipped" in r.getMessage() and "cycles" in r.getMessage() for r in caplog.records)
+
+    if not logged():
+        # the report is rate-limited (one line a second): a skip a loaded host caused while the
+        # fixture started may have used this second's line; a second stall after the interval
+        # must be reported
+        time.sleep(1.1)
+        with core.lock:
+            time.sleep(0.1)
+    wait_until(logged, what="the skipped cycles reported in the log")
     with DashboardClient("127.0.0.1", port=vc.ports.dashboard) as d:
         import json
 
