@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from cellsynth import FAST_TIMING
-from waiting import run_child
+from waiting import run_child, wait_until
 
 from weldcell.app.devices import check_robot_url, connect_cell_robot
 from weldcell.cell.weldlog import SEAM_DONE, WeldLog
@@ -149,23 +148,18 @@ def test_arc_loopback_is_visible_in_the_status_io() -> None:
             st = robot.state(timeout=1.0)
             assert st.digital_out & 1 == 0 and st.digital_in & 1 == 0
             robot.set_digital_out(0, True)
-            t0 = time.monotonic()
-            seen_out = seen_in = None
-            while time.monotonic() - t0 < 2.0 and seen_in is None:
-                st = robot.state(timeout=1.0)
-                if st.digital_out & 1 and seen_out is None:
-                    seen_out = time.monotonic() - t0
-                if st.digital_in & 1:
-                    seen_in = time.monotonic() - t0
-                time.sleep(0.004)
-            assert seen_out is not None and seen_in is not None
-            assert seen_in >= 0.05 and seen_in - seen_out >= 0.03  # the loopback delay, 8 ms cycles
+            # judged on controller time (the state's t and the controller's output log): the test's
+            # own clock, read after set_digital_out returned and between polls, is stretched or
+            # squeezed by a loaded host
+            out_seen = wait_until(lambda: (st := robot.state(timeout=1.0)).digital_out & 1 and st)
+            in_seen = wait_until(lambda: (st := robot.state(timeout=1.0)).digital_in & 1 and st)
+            t_do = next(t for t, n, v in ctrl.status().output_log if n == 101 and v) / 1000.0
+            assert out_seen.t >= t_do  # the read-back follows the controller's switch
+            # the DI follows the DO after the 0.05 s loopback delay (8 ms cycles): never earlier
+            assert in_seen.t - t_do >= 0.05 - 1e-9, (in_seen.t, t_do)
             assert ctrl.status().di[101] and ctrl.output(101)
             robot.set_digital_out(0, False)
-            deadline = time.monotonic() + 2.0
-            while robot.state(timeout=1.0).digital_in & 1 and time.monotonic() < deadline:
-                time.sleep(0.004)
-            assert robot.state(timeout=1.0).digital_in & 1 == 0
+            wait_until(lambda: robot.state(timeout=1.0).digital_in & 1 == 0, what="the DI off")
         finally:
             robot.close()
     assert [(n, v) for _, n, v in ctrl.status().output_log] == [(101, True), (101, False)]

@@ -65,15 +65,31 @@ async def _watch(
             await device.get_child([f"{r}:Axes", f"{r}:{j}", f"{r}:ParameterSet", f"{r}:ActualPosition"])
             for j in joints
         ]
+        names = list(nodes)
+
+        async def read_row() -> dict[str, Any]:
+            # one Read service call for all fields (one round trip: a loaded host still polls the
+            # short seams several times)
+            return dict(zip(names, await client.read_values(list(nodes.values())), strict=True))
+
         last = False
         while not last:
             last = done.is_set()
-            row = {f: await n.read_value() for f, n in nodes.items()}
-            row["q_deg"] = [await a.read_value() for a in axes]
+            row = await read_row()
+            row["q_deg"] = await client.read_values(axes)
             rows.append(row)
             await asyncio.sleep(0.05)
-        await asyncio.sleep(0.3)  # the server publishes every 50 ms: the final state is there now
-        rows.append({f: await n.read_value() for f, n in nodes.items()})
+        # the job has ended: wait (generously, a loaded host may delay the server's publishing) for
+        # the final state, then record it; the assertions below judge that row
+        deadline = asyncio.get_running_loop().time() + 10.0
+        while True:
+            row = await read_row()
+            final = row["CellState"] == "ready" and row["SegmentsDone"] == row["SegmentsTotal"]
+            final = final and not row["ArcOn"] and row["Current_A"] == 0.0
+            if final or asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.05)
+        rows.append(row)
 
 
 def test_client_sees_the_job_progress(make_controller: Make, traj: JointTrajectory) -> None:

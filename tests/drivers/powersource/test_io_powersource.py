@@ -104,8 +104,8 @@ def test_no_ignition_latches_error_and_reset_clears() -> None:
     with _ps(w) as ps:
         ps.start_weld()
         t0 = time.monotonic()
-        assert ps.wait_arc_stable(2.0) is False
-        assert 0.15 < time.monotonic() - t0 < 1.0  # after the 0.2 s ignition timeout, not the 2 s wait
+        assert ps.wait_arc_stable(30.0) is False
+        assert 0.15 < time.monotonic() - t0 < 10.0  # after the 0.2 s ignition timeout, not the 30 s wait
         assert ps.status().error_code == ErrorCode.NO_IGNITION
         ps.stop_weld()
         with pytest.raises(DriverFaultError) as info:

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from misbehaving_modbus import Fault, MisbehavingModbusServer
+from waiting import wait_until
 
 from weldcell.drivers.powersource import ModbusOptions, ModbusPowerSource, WeldParams
 from weldcell.drivers.powersource.image import ProcessImage, decode_status_registers
@@ -103,8 +104,7 @@ def test_fault_is_reported_and_recovered(
     _wait_recovered(client)
     assert _worker_alive(client)
     reads, _, _ = server.counts()
-    time.sleep(0.1)
-    assert server.counts()[0] > reads  # cycling again
+    wait_until(lambda: server.counts()[0] > reads + 3, what="the client cycling again")
     # and commands work again
     client.set_parameters(WeldParams(wire_feed=5.0 / 60), timeout=1.0)
 
@@ -114,11 +114,14 @@ def test_reconnect_backs_off(server: MisbehavingModbusServer, client: ModbusPowe
     server.set_fault(Fault.RESET)
     _wait_fault(client)
     _, _, conns0 = server.counts()
+    t0 = time.monotonic()
     time.sleep(1.0)
     _, _, conns1 = server.counts()
+    elapsed = time.monotonic() - t0  # a loaded host oversleeps: the bound follows the real window
     # back-off 0.02, 0.04, 0.08, then 0.16 s: about 7 attempts per second; without it ~50-100
-    assert conns1 - conns0 <= 15, conns1 - conns0
-    assert conns1 - conns0 >= 3  # but it keeps trying
+    assert conns1 - conns0 <= 4 + 1.5 * elapsed / FAST.max_reconnect_delay, (conns1 - conns0, elapsed)
+    # but it keeps trying (a starved client thread may take longer than the window)
+    wait_until(lambda: server.counts()[2] >= conns0 + 3, what="3 further connection attempts")
     server.set_fault(Fault.NONE)
     assert _wait_recovered(client) < 1.0  # the pause is capped at max_reconnect_delay
 
@@ -128,8 +131,8 @@ def test_fault_while_waiting_for_the_arc(server: MisbehavingModbusServer, client
     server.set_fault(Fault.SHORT)
     t0 = time.monotonic()
     with pytest.raises(DriverConnectionError):
-        client.wait_arc_stable(timeout=2.0)
-    assert time.monotonic() - t0 < 1.5
+        client.wait_arc_stable(timeout=30.0)
+    assert time.monotonic() - t0 < 10.0  # on the fault (comm_timeout 0.15 s), not this 30 s wait
     server.set_fault(Fault.NONE)
     _wait_recovered(client)
 
@@ -155,6 +158,7 @@ def test_random_garbage_replies(
 IMG = ProcessImage()
 
 
+@settings(deadline=None)  # a loaded host can stall one example past hypothesis' 200 ms default
 @given(regs=st.lists(st.integers(min_value=-(2**20), max_value=2**20), max_size=12))
 def test_decoder_rejects_malformed_register_lists(regs: list[int]) -> None:
     """The status decoder returns a status for exactly 5 words 0 … 65535, else raises ProtocolError."""

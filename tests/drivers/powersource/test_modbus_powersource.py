@@ -8,6 +8,7 @@ import time
 
 import pytest
 from pymodbus.client import ModbusTcpClient
+from waiting import wait_until
 
 from weldcell.drivers.powersource import ErrorCode, ModbusOptions, ModbusPowerSource, WeldParams
 from weldcell.drivers.powersource.base import PowerSourceValueError
@@ -32,7 +33,7 @@ def test_full_weld_cycle(psu: VirtualPowerSourceHandle) -> None:
         assert st.ready and not st.process_active and st.error_code == 0
         t0 = time.monotonic()
         ps.start_weld()
-        seen_preflow = ps.wait_for(lambda s: s.process_active and not s.current_flow, 1.0)
+        seen_preflow = ps.wait_for(lambda s: s.process_active and not s.current_flow, 5.0)
         assert seen_preflow is not None  # gas pre-flow: process active, no current yet
         assert ps.wait_arc_stable(2.0)
         t_arc = time.monotonic() - t0
@@ -45,10 +46,10 @@ def test_full_weld_cycle(psu: VirtualPowerSourceHandle) -> None:
         assert st.voltage == pytest.approx(24.0, rel=0.06)
         assert st.wire_feed == pytest.approx(8.0 / 60, rel=0.05)
         ps.stop_weld()
-        crater = ps.wait_for(lambda s: s.current_flow and not s.motion_release, 1.0)
+        crater = ps.wait_for(lambda s: s.current_flow and not s.motion_release, 5.0)
         assert crater is not None  # crater fill: current still flows, the robot must not move
-        assert ps.wait_for(lambda s: s.process_active and not s.current_flow, 1.0) is not None  # post-flow
-        assert ps.wait_for(lambda s: not s.process_active, 1.0) is not None
+        assert ps.wait_for(lambda s: s.process_active and not s.current_flow, 5.0) is not None  # post-flow
+        assert ps.wait_for(lambda s: not s.process_active, 5.0) is not None
         assert ps.status().error_code == 0
     states = [to for _, _, to in psu.model.transitions()]
     assert states == [
@@ -69,15 +70,15 @@ def test_no_ignition(psu: VirtualPowerSourceHandle) -> None:
         ps.set_parameters(PARAMS)
         ps.start_weld()
         t0 = time.monotonic()
-        assert ps.wait_arc_stable(2.0) is False
-        assert time.monotonic() - t0 < 1.0  # returned on the error, not on the timeout
+        assert ps.wait_arc_stable(30.0) is False
+        assert time.monotonic() - t0 < 10.0  # returned on the error, not on this 30 s timeout
         assert ps.status().error_code == ErrorCode.NO_IGNITION
         ps.stop_weld()
         with pytest.raises(DriverFaultError) as info:
             ps.start_weld()
         assert info.value.error_code == ErrorCode.NO_IGNITION
         ps.reset_error()
-        assert ps.wait_for(lambda s: s.error_code == 0, 0.5) is not None
+        assert ps.wait_for(lambda s: s.error_code == 0, 5.0) is not None
         ps.start_weld()
         assert ps.wait_arc_stable(2.0)  # the retry ignites
         ps.stop_weld()
@@ -95,7 +96,7 @@ def test_arc_loss_injected_over_modbus_from_another_client(psu: VirtualPowerSour
             other.write_register(psu.model.image.test_base + TestRegister.ARC_LOSS, 1)
         finally:
             other.close()
-        st = ps.wait_for(lambda s: not s.arc_stable, 0.5)
+        st = ps.wait_for(lambda s: not s.arc_stable, 5.0)
         assert st is not None and not st.motion_release and st.error_code == ErrorCode.ARC_BREAK
         ps.stop_weld()
 
@@ -107,10 +108,10 @@ def test_wire_stick_at_arc_end(psu: VirtualPowerSourceHandle) -> None:
         ps.start_weld()
         assert ps.wait_arc_stable(2.0)
         ps.stop_weld()
-        st = ps.wait_for(lambda s: s.wire_stick, 1.0)
+        st = ps.wait_for(lambda s: s.wire_stick, 5.0)
         assert st is not None and st.error_code == ErrorCode.WIRE_STICK
         ps.reset_error()
-        st = ps.wait_for(lambda s: not s.wire_stick and s.error_code == 0, 0.5)
+        st = ps.wait_for(lambda s: not s.wire_stick and s.error_code == 0, 5.0)
         assert st is not None
 
 
@@ -158,7 +159,7 @@ def test_gas_and_inching(psu: VirtualPowerSourceHandle) -> None:
         assert psu.model.gas_valve
         ps.gas_test(False)
         ps.wire_inch("forward", True)
-        st = ps.wait_for(lambda s: s.wire_feed > 0, 0.5)
+        st = ps.wait_for(lambda s: s.wire_feed > 0, 5.0)
         assert st is not None and st.wire_feed == pytest.approx(5.0 / 60, rel=0.01)
         assert psu.model.robot_outputs().wire_forward
         ps.wire_inch("backward", True)
@@ -181,9 +182,9 @@ def test_restart_after_error_makes_a_new_rising_edge(psu: VirtualPowerSourceHand
         ps.start_weld()
         assert ps.wait_arc_stable(2.0)
         psu.model.inject_arc_loss()
-        assert ps.wait_for(lambda s: s.error_code == ErrorCode.ARC_BREAK, 0.5) is not None
+        assert ps.wait_for(lambda s: s.error_code == ErrorCode.ARC_BREAK, 5.0) is not None
         ps.reset_error()  # the cell resets without dropping weld start first
-        assert ps.wait_for(lambda s: s.error_code == 0, 0.5) is not None
+        assert ps.wait_for(lambda s: s.error_code == 0, 5.0) is not None
         ps.start_weld()
         assert ps.wait_arc_stable(2.0)
         assert psu.model.start_count == 2
@@ -207,8 +208,17 @@ def test_out_of_range_command_over_modbus_is_error_6(psu: VirtualPowerSourceHand
         assert raw.connect()
         assert not raw.write_registers(img.wire_feed_command.address, [65000]).isError()  # 650.00 m/min
         assert not raw.write_coils(img.heartbeat_robot, [True, True, True]).isError()  # hb, ready, start
-        time.sleep(0.3)
-        words = raw.read_input_registers(img.status_word.address, count=5).registers
+        # the power source's cycle takes the command: wait for its error (a loaded host may need
+        # longer than a fixed pause), then judge the whole status
+        words = wait_until(
+            lambda: (
+                (w := raw.read_input_registers(img.status_word.address, count=5).registers)[
+                    img.error_number.address
+                ]
+                and w
+            ),
+            what="the power source's answer to 650 m/min",
+        )
     finally:
         raw.close()
     assert words[img.error_number.address] == ErrorCode.INVALID_COMMAND

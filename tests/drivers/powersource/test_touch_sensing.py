@@ -20,10 +20,10 @@ def test_contact_follows_the_geometry_only_while_sensing(psu: VirtualPowerSource
         assert ps.wait_for(lambda s: s.touch_contact, 0.2) is None  # sensing off: no contact signal
         distance[0] = 0.004
         ps.set_touch_sensing(True)
-        st = ps.wait_for(lambda s: s.voltage > 40, 1.0)
+        st = ps.wait_for(lambda s: s.voltage > 40, 5.0)
         assert st is not None and not st.touch_contact  # sensing voltage on the open wire
         distance[0] = 0.0
-        st = ps.wait_for(lambda s: s.touch_contact, 1.0)
+        st = ps.wait_for(lambda s: s.touch_contact, 5.0)
         assert st is not None and st.voltage == 0.0  # shorted by the part
         # no weld while the sensing voltage is on
         ps.set_parameters(WeldParams(wire_feed=8.0 / 60))
@@ -32,9 +32,9 @@ def test_contact_follows_the_geometry_only_while_sensing(psu: VirtualPowerSource
         assert err.value.error_code == ErrorCode.INVALID_COMMAND
         ps.reset_error()
         distance[0] = 0.002
-        assert ps.wait_for(lambda s: not s.touch_contact, 1.0) is not None
+        assert ps.wait_for(lambda s: not s.touch_contact, 5.0) is not None
         ps.set_touch_sensing(False)
-        assert ps.wait_for(lambda s: s.voltage == 0.0, 1.0) is not None
+        assert ps.wait_for(lambda s: s.voltage == 0.0, 5.0) is not None
         assert not psu.model.robot_outputs().touch_sensing
 
 

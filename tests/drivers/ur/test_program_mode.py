@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from stamp_helpers import stamp_for_test
+from waiting import wait_until
 
 from weldcell.cell.weldlog import WeldLog
 from weldcell.drivers.base import ExecutionOutcome
@@ -114,26 +115,32 @@ def _stamped(traj: JointTrajectory, tmp: Path) -> Path:
 def test_program_runs_to_the_end_with_arc_and_monotone_progress(driver: URDriver, tmp_path: Path) -> None:
     traj, i_on, i_off = _job()
     h = driver.execute_program(traj, traj_path=_stamped(traj, tmp_path))
-    seen: list[tuple[int, bool]] = []
-    deadline = time.monotonic() + 8.0
+    # (progress before, arc output, progress after): the reader thread publishes the progress of an
+    # RTDE package right after it made that package the newest state, so the state read in between
+    # was at a sample in [before, after + 1] however long a loaded host stalls between the reads
+    seen: list[tuple[int, bool, int]] = []
+    deadline = time.monotonic() + 30.0
     while not h.done and time.monotonic() < deadline:
-        seen.append((h.progress.index, driver.state().digital_output(0)))
+        before = h.progress.index
+        arc = driver.state().digital_output(0)
+        seen.append((before, arc, h.progress.index))
         time.sleep(0.005)
-    res = h.wait_until_done(1.0)
+    res = h.wait_until_done(10.0)
     assert res.outcome is ExecutionOutcome.COMPLETED and res.reached_index == traj.n_samples - 1
     np.testing.assert_allclose(driver.state().q, traj.q[-1], atol=1e-6)
     assert not driver.state().digital_output(0)
-    idx = np.array([i for i, _ in seen])
+    idx = np.array([i for i, _, _ in seen])
     assert np.all(np.diff(idx) >= 0) and idx[-1] > i_off  # monotone, and it followed the run
     assert h.progress.index == traj.n_samples - 1
-    on = [i for i, a in seen if a]
-    assert on and min(on) >= i_on - 3 and max(on) <= i_off + 3  # arc on only over the weld samples
-    assert any(i_on + 30 < i < i_off - 30 for i in on)  # and on while the weld travels
-    assert not any(a for i, a in seen if i < i_on - 3 or i > i_off + 3)
+    on = [(lo, hi + 1) for lo, a, hi in seen if a]
+    assert on, "the arc was never seen on"
+    # arc on only over the weld samples: never seen on where the whole bracket is outside them
+    assert all(hi >= i_on - 3 and lo <= i_off + 3 for lo, hi in on), on
+    assert any(i_on + 30 < lo and hi < i_off - 30 for lo, hi in on)  # and on while the weld travels
     # the streaming servo program comes back for the next execute()
     q_goal = Q_HOME + 0.05
     h2 = driver.move_to(q_goal, speed_fraction=1.0, force_unvalidated=True)
-    assert h2.wait_until_done(5.0).outcome is ExecutionOutcome.COMPLETED
+    assert h2.wait_until_done(20.0).outcome is ExecutionOutcome.COMPLETED
     np.testing.assert_allclose(driver.state().q, q_goal, atol=1e-9)
 
 
@@ -142,13 +149,13 @@ def test_protective_stop_mid_program_faults_with_reason(
 ) -> None:
     traj, _, _ = _job()
     h = driver.execute_program(traj, traj_path=_stamped(traj, tmp_path))
-    deadline = time.monotonic() + 5.0
+    deadline = time.monotonic() + 30.0
     while not driver.state().digital_output(0):  # wait until the arc is on
         assert not h.done and time.monotonic() < deadline
         time.sleep(0.005)
     assert _dash(controller, "weldcell protective_stop torch collision sensor") == "ok"
     with pytest.raises(DriverFaultError, match="torch collision sensor") as err:
-        h.wait_until_done(2.0)
+        h.wait_until_done(10.0)
     assert err.value.error_code == "PROTECTIVE_STOP"
     res = h.result
     assert (
@@ -163,16 +170,24 @@ def test_protective_stop_mid_program_faults_with_reason(
 def test_stop_ends_the_program_with_the_arc_off(driver: URDriver, tmp_path: Path) -> None:
     traj, i_on, _ = _job()
     h = driver.execute_program(traj, traj_path=_stamped(traj, tmp_path))
-    deadline = time.monotonic() + 5.0
+    deadline = time.monotonic() + 30.0
     while h.progress.index < i_on + 80 and not h.done:
         assert not h.done and time.monotonic() < deadline
         time.sleep(0.005)
     h.stop()
-    res = h.wait_until_done(2.0)
+    res = h.wait_until_done(10.0)
     assert res.outcome is ExecutionOutcome.STOPPED and i_on + 80 <= res.reached_index < traj.n_samples - 1
-    time.sleep(0.05)
-    s = driver.state()
-    assert not s.digital_output(0) and not s.program_running and np.max(np.abs(s.qd)) < 1e-6
+    # the newest state may predate the program's end by a cycle or two: wait for it (fails if the
+    # arc stays on, the program runs on or the arm keeps moving)
+    wait_until(
+        lambda: (
+            (s := driver.state())
+            and not s.digital_output(0)
+            and not s.program_running
+            and np.max(np.abs(s.qd)) < 1e-6
+        ),
+        what="program ended, arc off, arm standing",
+    )
 
 
 def test_unstamped_trajectory_is_refused(driver: URDriver, tmp_path: Path) -> None:
@@ -229,12 +244,12 @@ def test_speed_slider_held_at_100_percent_and_a_drop_during_the_weld_stops_the_p
     it at 40 %); an operator who pulls it down while the arc is on stops the weld with the arc off."""
     traj, i_on, i_off = _job()
     assert _dash(controller, "weldcell speed_slider 0.4") == "ok"
-    deadline = time.monotonic() + 1.0
+    deadline = time.monotonic() + 10.0
     while driver.state().speed_fraction != pytest.approx(0.4):
         assert time.monotonic() < deadline
         time.sleep(0.005)
     h = driver.execute_program(traj, traj_path=_stamped(traj, tmp_path))
-    deadline = time.monotonic() + 5.0
+    deadline = time.monotonic() + 30.0
     while not driver.state().digital_output(0):  # the arc is on: the weld block runs
         assert not h.done and time.monotonic() < deadline
         time.sleep(0.005)
@@ -242,11 +257,11 @@ def test_speed_slider_held_at_100_percent_and_a_drop_during_the_weld_stops_the_p
     assert driver.program_block() == 1  # the program reports its weld block
     assert _dash(controller, "weldcell speed_slider 0.5") == "ok"
     with pytest.raises(DriverFaultError, match=r"speed slider at 50 % while the arc is on") as err:
-        h.wait_until_done(2.0)
+        h.wait_until_done(10.0)
     assert err.value.error_code == "speed_slider"
     res = h.result
     assert res is not None and i_on - 1 <= res.reached_index < i_off  # in the arc-start dwell or later
-    deadline = time.monotonic() + 2.0
+    deadline = time.monotonic() + 10.0
     while driver.state().program_running or driver.state().digital_output(0):
         assert time.monotonic() < deadline, "program still running or arc still on"
         time.sleep(0.01)
