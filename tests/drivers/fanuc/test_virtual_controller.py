@@ -387,7 +387,9 @@ class TestFanucDriverOnVirtualController(DriverContract):
     def driver(self) -> Iterator[RobotDriver]:
         ctrl = VirtualFanuc(VirtualFanucConfig(port=0, q_start_deg=START_DEG))
         with ctrl:
-            d = FanucDriver(FanucConfig(port=ctrl.address[1]))
+            # silence 0.5 s instead of the real 0.1 s, as in rig(): the contract is about execution,
+            # stop and I/O, and CI held this in-process controller's thread > 0.1 s mid-stop
+            d = FanucDriver(FanucConfig(port=ctrl.address[1], silence=0.5))
             d.stamp_key = None
             d.connect(5.0)
             try:
@@ -400,7 +402,7 @@ def test_four_ms_cycle_and_version_4(tmp_path: Path) -> None:
     """A controller offering 4 ms and version 4 (type-204 status): the driver takes both."""
     ctrl = VirtualFanuc(VirtualFanucConfig(port=0, q_start_deg=START_DEG, cycle_ms=4, available_version=4))
     with ctrl:
-        d = FanucDriver(FanucConfig(port=ctrl.address[1], version=4))
+        d = FanucDriver(FanucConfig(port=ctrl.address[1], version=4, silence=0.5))  # see rig()
         d.stamp_key = None
         d.connect(5.0)
         try:
