@@ -130,11 +130,36 @@ def _f(T: NDArrayF, phi: NDArrayF, dh: ModifiedDH) -> tuple[NDArrayF, tuple[NDAr
     z5 = np.cross(x5, np.broadcast_to(z6[:, None], x5.shape))
     o5 = (p - dh.d[5] * z6)[:, None] - dh.a[5] * x5
     th1, th2, th3 = _arm(o5, dh)  # (P, G, 4)
-    R3 = _frames3(th1, th2, th3, dh)
-    # J4 axis: z of Rx(α3) in frame 3
-    z4 = R3 @ np.array([0.0, -math.sin(dh.alpha[3]), math.cos(dh.alpha[3])])
-    f = np.einsum("pgbk,pgk->pgb", z4, z5)
+    # J4 axis: z of Rx(α3) in frame 3, rotated to the base one joint at a time (element-wise: no
+    # (P, G, 4, 4, 4) matrix products; they were most of the IK's time, issue gofa6)
+    z4 = _z4_base(th1, th2, th3, dh)
+    f = z4[0] * z5[..., 0, None] + z4[1] * z5[..., 1, None] + z4[2] * z5[..., 2, None]
     return f, (th1, th2, th3, x5)
+
+
+def _rot_vec(
+    v: tuple[NDArrayF, NDArrayF, NDArrayF], theta: NDArrayF | None, alpha: float
+) -> tuple[NDArrayF, NDArrayF, NDArrayF]:
+    """``Rx(α) Rz(θ) v`` element-wise for vectors given as their three component arrays."""
+    x, y, z = v
+    if theta is not None:
+        ct, st = np.cos(theta), np.sin(theta)
+        x, y = ct * x - st * y, st * x + ct * y
+    if alpha != 0.0:
+        ca, sa = math.cos(alpha), math.sin(alpha)
+        y, z = ca * y - sa * z, sa * y + ca * z
+    return x, y, z
+
+
+def _z4_base(
+    th1: NDArrayF, th2: NDArrayF, th3: NDArrayF, dh: ModifiedDH
+) -> tuple[NDArrayF, NDArrayF, NDArrayF]:
+    """The J4 axis in the base frame, ``R_base_3 Rx(α3) e_z``, as (x, y, z) arrays of θ1..θ3's shape."""
+    zero = np.zeros(np.shape(th1))
+    v = (zero, zero - math.sin(dh.alpha[3]), zero + math.cos(dh.alpha[3]))
+    v = _rot_vec(v, th3, dh.alpha[2])
+    v = _rot_vec(v, th2, dh.alpha[1])
+    return _rot_vec(v, th1, dh.alpha[0])
 
 
 def gofa_ik(
