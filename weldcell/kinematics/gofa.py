@@ -44,6 +44,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from weldcell.errors import InputShapeError
+from weldcell.kinematics._gofa_kernel import gofa_ik_kernel
 from weldcell.kinematics.root_search import bracket_roots
 
 NDArrayF = npt.NDArray[np.float64]
@@ -167,10 +169,49 @@ def gofa_ik(
 ) -> tuple[NDArrayF, npt.NDArray[np.int8]]:
     """All IK branches of flange poses ``T_base_flange`` (..., 4, 4) [m].
 
+    The compiled kernel (:mod:`weldcell.kinematics._gofa_kernel`) of the method above, one pose at
+    a time; :func:`_gofa_ik_numpy` is the same method in NumPy (the tests check they agree).
+
+    Args:
+        T_base_flange: Flange poses [m], shape (..., 4, 4).
+        dh: The arm's modified DH table.
+        n_grid: Grid cells over the full turn of φ (bracketing the roots of f).
+
     Returns:
         q: Joints [rad] in (-π, π], shape (..., 16, 6); missing branches are NaN rows, valid rows
             first, ordered by (J1 branch, elbow, φ).
         labels: (J1 branch 0/1, elbow 0/1, root index k) per row, shape (..., 16, 3), -1 when missing.
+
+    Raises:
+        InputShapeError: ``T_base_flange`` is not of shape (..., 4, 4).
+    """
+    Tin = np.asarray(T_base_flange, dtype=np.float64)
+    if Tin.ndim < 2 or Tin.shape[-2:] != (4, 4):
+        raise InputShapeError(f"T_base_flange: expected shape (..., 4, 4), got {Tin.shape}")
+    lead = Tin.shape[:-2]
+    T = np.ascontiguousarray(Tin.reshape(-1, 4, 4))
+    P = T.shape[0]
+    out = np.full((P, N_GOFA_BRANCHES, 6), np.nan)
+    lab = np.full((P, N_GOFA_BRANCHES, 3), -1, dtype=np.int8)
+    gofa_ik_kernel(
+        T,
+        np.asarray(dh.alpha, dtype=np.float64),
+        np.asarray(dh.a, dtype=np.float64),
+        np.asarray(dh.d, dtype=np.float64),
+        np.asarray(dh.offset, dtype=np.float64),
+        int(n_grid),
+        out,
+        lab,
+    )
+    return out.reshape(*lead, N_GOFA_BRANCHES, 6), lab.reshape(*lead, N_GOFA_BRANCHES, 3)
+
+
+def _gofa_ik_numpy(
+    T_base_flange: npt.ArrayLike, dh: ModifiedDH = CRB15000_5_095, n_grid: int = 360
+) -> tuple[NDArrayF, npt.NDArray[np.int8]]:
+    """:func:`gofa_ik` in NumPy, all poses at once: the reference the compiled kernel is tested against.
+
+    About 100 times slower than the kernel (it evaluates f on (poses, grid, 4 branches) arrays).
     """
     Tin = np.asarray(T_base_flange, dtype=np.float64)
     lead = Tin.shape[:-2]
