@@ -25,32 +25,55 @@ _BISECT = 52  # bisection steps: a 2π/360 bracket shrinks to ~4e-18, below the 
 _GOLDEN = 30  # golden-section steps locating an extremum of f inside two grid cells
 
 
-@numba.njit(cache=True, inline="always")
-def _rot_vec(
-    x: float, y: float, z: float, ct: float, st: float, alpha: float
-) -> tuple[float, float, float]:  # pragma: no cover - compiled
-    """``Rx(α) Rz(θ) v`` with cos θ = ct, sin θ = st."""
-    x, y = ct * x - st * y, st * x + ct * y
-    ca, sa = math.cos(alpha), math.sin(alpha)
-    return x, ca * y - sa * z, sa * y + ca * z
+@numba.njit(cache=True)
+def _constants(alpha: NDArrayF, a: NDArrayF, d: NDArrayF) -> NDArrayF:  # pragma: no cover - compiled
+    """The constants f needs, once per call: see :func:`_f` for the layout."""
+    K = np.empty(16)
+    L2 = math.hypot(a[3], d[3])
+    K[0], K[1] = a[2], L2  # the lower arm, the elbow-wrist link
+    K[2], K[3] = a[3] / L2, d[3] / L2  # cos, sin of its angle γ from x3
+    K[4], K[5] = d[0], d[5]
+    K[6] = a[5]
+    for i in range(4):
+        K[7 + 2 * i] = math.cos(alpha[i])
+        K[8 + 2 * i] = math.sin(alpha[i])
+    return K
 
 
 @numba.njit(cache=True)
-def _arm_f(
-    Tp: NDArrayF,
-    phi: float,
-    b: int,
-    alpha: NDArrayF,
-    a: NDArrayF,
-    d: NDArrayF,
-    arm: NDArrayF,
-) -> float:  # pragma: no cover - compiled
-    """f(φ) of arm branch b (2·shoulder + elbow) for the flange pose Tp; θ1..θ3 into ``arm`` (3,).
+def _arm_angles(
+    Tp: NDArrayF, c: float, s: float, b: int, a: NDArrayF, d: NDArrayF, arm: NDArrayF
+) -> None:  # pragma: no cover - compiled
+    """θ1..θ3 (DH angles, offsets included) of arm branch b at cos φ = c, sin φ = s into arm (3,).
 
-    Points beyond the reach are clamped to its edge (f stays continuous; the residual check drops
-    their solutions), as :func:`weldcell.kinematics.gofa._arm` does.
+    Points beyond the reach are clamped to its edge, as :func:`weldcell.kinematics.gofa._arm` does.
     """
-    c, s = math.cos(phi), math.sin(phi)
+    ox = Tp[0, 3] - d[5] * Tp[0, 2] - a[5] * (c * Tp[0, 0] + s * Tp[0, 1])
+    oy = Tp[1, 3] - d[5] * Tp[1, 2] - a[5] * (c * Tp[1, 0] + s * Tp[1, 1])
+    oz = Tp[2, 3] - d[5] * Tp[2, 2] - a[5] * (c * Tp[2, 0] + s * Tp[2, 1])
+    L1 = a[2]
+    L2 = math.hypot(a[3], d[3])
+    gam = math.atan2(d[3], a[3])
+    az = math.atan2(oy, ox)
+    th1 = az if b < 2 else az + math.pi
+    X = math.hypot(ox, oy) * (1.0 if b < 2 else -1.0)
+    Y = -(oz - d[0])
+    cc = (X * X + Y * Y - L1 * L1 - L2 * L2) / (2.0 * L1 * L2)
+    e = math.acos(min(1.0, max(-1.0, cc))) * (1.0 if b % 2 == 0 else -1.0)
+    arm[0] = th1
+    arm[1] = math.atan2(Y, X) - math.atan2(L2 * math.sin(e), L1 + L2 * math.cos(e))
+    arm[2] = e - gam
+
+
+@numba.njit(cache=True)
+def _f(Tp: NDArrayF, c: float, s: float, b: int, K: NDArrayF) -> float:  # pragma: no cover - compiled
+    """f(φ) = z4 · z5 of arm branch b (2·shoulder + elbow) at cos φ = c, sin φ = s, pose Tp.
+
+    The angles of :func:`_arm_angles` enter only through their cosines and sines, which follow
+    from the arm's geometry without trigonometric calls (the costly part of f otherwise).
+    ``K`` (:func:`_constants`): L1, L2, cos γ, sin γ, d1, d6, a6, then cos αi, sin αi for i = 0..3.
+    """
+    L1, L2, cgam, sgam, d1, d6, a6 = K[0], K[1], K[2], K[3], K[4], K[5], K[6]
     x5x = c * Tp[0, 0] + s * Tp[0, 1]
     x5y = c * Tp[1, 0] + s * Tp[1, 1]
     x5z = c * Tp[2, 0] + s * Tp[2, 1]
@@ -58,27 +81,35 @@ def _arm_f(
     z5x = x5y * z6z - x5z * z6y
     z5y = x5z * z6x - x5x * z6z
     z5z = x5x * z6y - x5y * z6x
-    ox = Tp[0, 3] - d[5] * z6x - a[5] * x5x
-    oy = Tp[1, 3] - d[5] * z6y - a[5] * x5y
-    oz = Tp[2, 3] - d[5] * z6z - a[5] * x5z
-    L1 = a[2]
-    L2 = math.hypot(a[3], d[3])
-    gam = math.atan2(d[3], a[3])
-    az = math.atan2(oy, ox)
-    shoulder = 1.0 if b < 2 else -1.0
-    th1 = az if b < 2 else az + math.pi
-    X = math.hypot(ox, oy) * shoulder
-    Y = -(oz - d[0])
-    cc = (X * X + Y * Y - L1 * L1 - L2 * L2) / (2.0 * L1 * L2)
-    e = math.acos(min(1.0, max(-1.0, cc))) * (1.0 if b % 2 == 0 else -1.0)
-    th3 = e - gam
-    th2 = math.atan2(Y, X) - math.atan2(L2 * math.sin(e), L1 + L2 * math.cos(e))
-    arm[0], arm[1], arm[2] = th1, th2, th3
-    # the J4 axis: Rx(α3) e_z in frame 3, rotated to the base joint by joint
-    vx, vy, vz = 0.0, -math.sin(alpha[3]), math.cos(alpha[3])
-    vx, vy, vz = _rot_vec(vx, vy, vz, math.cos(th3), math.sin(th3), alpha[2])
-    vx, vy, vz = _rot_vec(vx, vy, vz, math.cos(th2), math.sin(th2), alpha[1])
-    vx, vy, vz = _rot_vec(vx, vy, vz, math.cos(th1), math.sin(th1), alpha[0])
+    ox = Tp[0, 3] - d6 * z6x - a6 * x5x
+    oy = Tp[1, 3] - d6 * z6y - a6 * x5y
+    oz = Tp[2, 3] - d6 * z6z - a6 * x5z
+    rho = math.sqrt(ox * ox + oy * oy)
+    sh = 1.0 if b < 2 else -1.0
+    if rho > 0.0:
+        c1, s1 = sh * ox / rho, sh * oy / rho
+    else:  # on the J1 axis: azimuth 0, as arctan2(0, 0) gives
+        c1, s1 = sh, 0.0
+    X = sh * rho
+    Y = d1 - oz
+    cc = min(1.0, max(-1.0, (X * X + Y * Y - L1 * L1 - L2 * L2) / (2.0 * L1 * L2)))
+    ce = cc
+    se = math.sqrt(max(0.0, 1.0 - cc * cc)) * (1.0 if b % 2 == 0 else -1.0)
+    c3, s3 = ce * cgam + se * sgam, se * cgam - ce * sgam  # θ3 = e - γ
+    r = math.sqrt(X * X + Y * Y)
+    cA, sA = (X / r, Y / r) if r > 0.0 else (1.0, 0.0)  # atan2(Y, X)
+    u, v = L1 + L2 * ce, L2 * se
+    m = math.sqrt(u * u + v * v)
+    cB, sB = (u / m, v / m) if m > 0.0 else (1.0, 0.0)  # atan2(L2 sin e, L1 + L2 cos e)
+    c2, s2 = cA * cB + sA * sB, sA * cB - cA * sB  # θ2 = A - B
+    # the J4 axis: Rx(α3) e_z in frame 3, rotated to the base, Rx(α_{i-1}) Rz(θ_i) at a time
+    vx, vy, vz = 0.0, -K[14], K[13]
+    vx, vy = c3 * vx - s3 * vy, s3 * vx + c3 * vy
+    vy, vz = K[11] * vy - K[12] * vz, K[12] * vy + K[11] * vz
+    vx, vy = c2 * vx - s2 * vy, s2 * vx + c2 * vy
+    vy, vz = K[9] * vy - K[10] * vz, K[10] * vy + K[9] * vz
+    vx, vy = c1 * vx - s1 * vy, s1 * vx + c1 * vy
+    vy, vz = K[7] * vy - K[8] * vz, K[8] * vy + K[7] * vz
     return vx * z5x + vy * z5y + vz * z5z
 
 
@@ -138,15 +169,12 @@ def _bisect(
     lo: float,
     hi: float,
     flo: float,
-    alpha: NDArrayF,
-    a: NDArrayF,
-    d: NDArrayF,
-    arm: NDArrayF,
+    K: NDArrayF,
 ) -> float:  # pragma: no cover - compiled
     """The root of branch b's f in [lo, hi] (f(lo) = flo), by bisection."""
     for _ in range(_BISECT):
         mid = 0.5 * (lo + hi)
-        fm = _arm_f(Tp, mid, b, alpha, a, d, arm)
+        fm = _f(Tp, math.cos(mid), math.sin(mid), b, K)
         if _sign(fm) == _sign(flo):
             lo, flo = mid, fm
         else:
@@ -170,8 +198,8 @@ def _solve(
     U: NDArrayF,
 ) -> None:  # pragma: no cover - compiled
     """Joints q (6,) [rad] in (-π, π] of arm branch b at the root φ (the closed-form wrist)."""
-    _arm_f(Tp, phi, b, alpha, a, d, arm)
     c, s = math.cos(phi), math.sin(phi)
+    _arm_angles(Tp, c, s, b, a, d, arm)
     x5 = np.empty(3)
     z5 = np.empty(3)
     for k in range(3):
@@ -240,6 +268,9 @@ def gofa_ik_kernel(
     nb = out.shape[1]
     G = n_grid + 1
     grid = np.linspace(0.0, 2.0 * math.pi, G)
+    cg = np.cos(grid)
+    sg_ = np.sin(grid)
+    K = _constants(alpha, a, d)
     fg = np.empty(G)
     roots = np.empty(3 * G)  # ≤ 1 root per cell + 2 per extremum
     arm = np.empty(3)
@@ -256,7 +287,7 @@ def gofa_ik_kernel(
         slot = 0
         for b in range(4):
             for i in range(G):
-                fg[i] = _arm_f(Tp, grid[i], b, alpha, a, d, arm)
+                fg[i] = _f(Tp, cg[i], sg_[i], b, K)
             n = 0
             for i in range(n_grid):
                 f0, f1 = fg[i], fg[i + 1]
@@ -264,7 +295,7 @@ def gofa_ik_kernel(
                     continue
                 s0, s1 = _sign(f0), _sign(f1)
                 if s0 * s1 <= 0 and not (s0 == 0 and s1 == 0) and not (i >= 1 and s0 == 0):
-                    roots[n] = _bisect(Tp, b, grid[i], grid[i + 1], f0, alpha, a, d, arm)
+                    roots[n] = _bisect(Tp, b, grid[i], grid[i + 1], f0, K)
                     n += 1
             # two roots inside one cell: an extremum between three grid values of one sign
             for i in range(n_grid - 1):
@@ -277,17 +308,17 @@ def gofa_ik_kernel(
                 for _ in range(_GOLDEN):
                     cc = hi_ - gold * (hi_ - lo_)
                     dd = lo_ + gold * (hi_ - lo_)
-                    fc = _arm_f(Tp, cc, b, alpha, a, d, arm) * sg
-                    fd = _arm_f(Tp, dd, b, alpha, a, d, arm) * sg
+                    fc = _f(Tp, math.cos(cc), math.sin(cc), b, K) * sg
+                    fd = _f(Tp, math.cos(dd), math.sin(dd), b, K) * sg
                     if fc < fd:
                         hi_ = dd
                     else:
                         lo_ = cc
                 xm = 0.5 * (lo_ + hi_)
-                fm = _arm_f(Tp, xm, b, alpha, a, d, arm)
+                fm = _f(Tp, math.cos(xm), math.sin(xm), b, K)
                 if _sign(fm) == -s1:
-                    roots[n] = _bisect(Tp, b, grid[i], xm, f0, alpha, a, d, arm)
-                    roots[n + 1] = _bisect(Tp, b, xm, grid[i + 2], fm, alpha, a, d, arm)
+                    roots[n] = _bisect(Tp, b, grid[i], xm, f0, K)
+                    roots[n + 1] = _bisect(Tp, b, xm, grid[i + 2], fm, K)
                     n += 2
             # by φ (insertion sort: a handful)
             for i in range(1, n):
