@@ -286,25 +286,35 @@ def gofa_ik_kernel(
         Tp = T[p]
         slot = 0
         for b in range(4):
-            for i in range(G):
+            for i in range(n_grid):
                 fg[i] = _f(Tp, cg[i], sg_[i], b, K)
+            fg[n_grid] = fg[0]  # periodic: f(2π) is f(0), so a root at φ = 0 is counted once
             n = 0
             for i in range(n_grid):
                 f0, f1 = fg[i], fg[i + 1]
                 if not (math.isfinite(f0) and math.isfinite(f1)):
                     continue
                 s0, s1 = _sign(f0), _sign(f1)
-                if s0 * s1 <= 0 and not (s0 == 0 and s1 == 0) and not (i >= 1 and s0 == 0):
+                if (
+                    s0 * s1 <= 0
+                    and not (s0 == 0 and s1 == 0)
+                    and not (i >= 1 and s0 == 0)
+                    and not (i == n_grid - 1 and s1 == 0)
+                ):
                     roots[n] = _bisect(Tp, b, grid[i], grid[i + 1], f0, K)
                     n += 1
-            # two roots inside one cell: an extremum between three grid values of one sign
-            for i in range(n_grid - 1):
-                f0, f1, f2 = fg[i], fg[i + 1], fg[i + 2]
+            # two roots inside one cell: an extremum between three grid values of one sign, at
+            # every grid point m (m = 0 between 2π - Δ, taken as -Δ, and Δ)
+            for m in range(n_grid):
+                i = m - 1 if m > 0 else n_grid - 1
+                f0, f1, f2 = fg[i], fg[m], fg[m + 1]
                 s1 = _sign(f1)
                 if not ((f1 - f0) * (f2 - f1) < 0.0 and _sign(f0) == s1 and s1 == _sign(f2)):
                     continue
                 sg = float(s1)
-                lo_, hi_ = grid[i], grid[i + 2]
+                lo0 = grid[i] if m > 0 else grid[i] - 2.0 * math.pi
+                hi0 = grid[m + 1]
+                lo_, hi_ = lo0, hi0
                 for _ in range(_GOLDEN):
                     cc = hi_ - gold * (hi_ - lo_)
                     dd = lo_ + gold * (hi_ - lo_)
@@ -317,8 +327,8 @@ def gofa_ik_kernel(
                 xm = 0.5 * (lo_ + hi_)
                 fm = _f(Tp, math.cos(xm), math.sin(xm), b, K)
                 if _sign(fm) == -s1:
-                    roots[n] = _bisect(Tp, b, grid[i], xm, f0, K)
-                    roots[n + 1] = _bisect(Tp, b, xm, grid[i + 2], fm, K)
+                    roots[n] = _bisect(Tp, b, lo0, xm, f0, K)
+                    roots[n + 1] = _bisect(Tp, b, xm, hi0, fm, K)
                     n += 2
             # by φ (insertion sort: a handful)
             for i in range(1, n):
