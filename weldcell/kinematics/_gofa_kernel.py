@@ -110,7 +110,7 @@ def _f(Tp: NDArrayF, c: float, s: float, b: int, K: NDArrayF) -> float:  # pragm
     vy, vz = K[9] * vy - K[10] * vz, K[10] * vy + K[9] * vz
     vx, vy = c1 * vx - s1 * vy, s1 * vx + c1 * vy
     vy, vz = K[7] * vy - K[8] * vz, K[8] * vy + K[7] * vz
-    return vx * z5x + vy * z5y + vz * z5z
+    return float(vx * z5x + vy * z5y + vz * z5z)
 
 
 @numba.njit(cache=True)
@@ -138,7 +138,14 @@ def _matmul3(A: NDArrayF, B: NDArrayF, C: NDArrayF) -> None:  # pragma: no cover
 
 @numba.njit(cache=True)
 def _fk(
-    q: NDArrayF, alpha: NDArrayF, a: NDArrayF, d: NDArrayF, off: NDArrayF, T: NDArrayF, A: NDArrayF, B: NDArrayF
+    q: NDArrayF,
+    alpha: NDArrayF,
+    a: NDArrayF,
+    d: NDArrayF,
+    off: NDArrayF,
+    T: NDArrayF,
+    A: NDArrayF,
+    B: NDArrayF,
 ) -> None:  # pragma: no cover - compiled
     """Flange pose of joints q (6,) into T (4, 4) (modified DH; A, B: 4 x 4 scratch)."""
     for i in range(4):
@@ -230,7 +237,8 @@ def _solve(
     _rot_mdh(0.0, alpha[4], S)
     _matmul3(R, S, U)  # U = Rb
     t5 = math.atan2(
-        U[0, 1] * x5[0] + U[1, 1] * x5[1] + U[2, 1] * x5[2], U[0, 0] * x5[0] + U[1, 0] * x5[1] + U[2, 0] * x5[2]
+        U[0, 1] * x5[0] + U[1, 1] * x5[1] + U[2, 1] * x5[2],
+        U[0, 0] * x5[0] + U[1, 0] * x5[1] + U[2, 0] * x5[2],
     )
     # Rc = Rb Rz(θ5) Rx(α5); θ6 turns x6 onto the pose's x axis
     S[0, 0], S[0, 1], S[0, 2] = math.cos(t5), -math.sin(t5), 0.0
