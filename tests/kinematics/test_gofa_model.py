@@ -97,13 +97,16 @@ def test_hanging_gofa_program_plans_fast_and_validates() -> None:
     cpu = time.process_time() - t0
     assert plan.trajectory is not None, plan.reason
     traj = plan.trajectory
-    assert cpu < 8.0, f"planning took {cpu:.1f} s CPU"
+    assert cpu < 10.0, f"planning took {cpu:.1f} s CPU"
     report = validate_trajectory(traj, program)
     assert report.passed, [v.message() for v in report.violations][:3]
-    # one arc-on run on one configuration, the flange well below the hanging base (1.2 m), over the part
+    # one arc-on run on one configuration; the torch tip on the seam: 0.4 m in front of the hanging
+    # base, on the base plate's top (z 0.308 m), along world y over the seam's 60 mm
     assert len(np.flatnonzero(np.diff(traj.arc_on.astype(int)) == 1)) == 1
     lab = ROBOT.configuration_labels(traj.q[traj.arc_on])
     assert len({tuple(r) for r in lab.tolist()}) == 1
-    p_world = (program.cell.T_world_base @ ROBOT.fk(traj.q[traj.arc_on]))[:, :3, 3]
-    assert p_world[:, 2].max() < 0.8 and np.abs(p_world[:, 0] - 0.4).max() < 0.2
-    assert np.ptp(p_world[:, 1]) > 0.05  # along world y, the seam's 60 mm
+    p_tcp = traj.T_world_tcp[traj.arc_on][:, :3, 3]
+    assert np.abs(p_tcp[:, 0] - 0.396).max() < 0.01 and np.abs(p_tcp[:, 2] - 0.308).max() < 0.01
+    assert np.ptp(p_tcp[:, 1]) > 0.055
+    p_flange = (program.cell.T_world_base @ ROBOT.fk(traj.q[traj.arc_on]))[:, :3, 3]
+    assert p_flange[:, 2].min() > p_tcp[:, 2].max()  # the torch points down from the hanging arm
