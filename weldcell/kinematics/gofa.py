@@ -30,6 +30,12 @@ to machine precision; J4, J5, J6 follow in closed form. A root where f only touc
 root: the arm at a boundary between branches) can be missed; every returned solution's residual is
 checked (≤ 1e-9).
 
+**Implementation (gofa6).** :func:`gofa_ik` runs a numba kernel (:mod:`weldcell.kinematics._gofa_kernel`,
+compiled once and cached on disk, ~0.15 ms of CPU per pose) that loops over the poses and evaluates f
+without trigonometric calls; :func:`_gofa_ik_numpy` is the same method on (poses, grid, branches)
+arrays, the tests' reference. f is periodic: its value at φ = 2π is the one at 0, so a root there
+(q6 = ±π) is bracketed once.
+
 Joint directions and ``tool0`` at zero equal ROS-Industrial's URDF of the arm
 (``abb_crb15000_support/urdf/crb15000_5_95_macro.xacro``; checked in tests/kinematics/test_gofa_model.py),
 so q is ABB's joint angle. The arm loads as ``load_robot("crb15000_5_95")`` (limits in
