@@ -452,8 +452,11 @@ def crx_ik_kernel(
         o5x = Tp[0, 3] + d6 * Tp[0, 2]
         o5y = Tp[1, 3] + d6 * Tp[1, 2]
         o5z = Tp[2, 3] + d6 * Tp[2, 2]
-        for i in range(G):
+        for i in range(n_grid):
             fg[0, i], fg[1, i], rg[i] = _f_both(o5x, o5y, o5z, x6, y6, cg[i], sg[i], d5, L1, L2)
+        # periodic: φ = 2π takes the values at 0 (evaluated apart they differ by rounding, and a root
+        # at exactly φ = 0 could fall between them, uncounted; gofa6)
+        fg[0, n_grid], fg[1, n_grid], rg[n_grid] = fg[0, 0], fg[1, 0], rg[0]
         for t in range(2):
             tau = -1.0 if t == 0 else 1.0
             n = 0
@@ -492,7 +495,12 @@ def crx_ik_kernel(
                     continue  # beyond the reach: f is clamped there, its roots are no solutions
                 s0 = (f0 > 0.0) - (f0 < 0.0)
                 s1 = (f1 > 0.0) - (f1 < 0.0)
-                crosses = s0 * s1 <= 0 and not (s0 == 0 and s1 == 0) and not (i >= 1 and s0 == 0)
+                crosses = (
+                    s0 * s1 <= 0
+                    and not (s0 == 0 and s1 == 0)
+                    and not (i >= 1 and s0 == 0)
+                    and not (i == n_grid - 1 and s1 == 0)  # the root at 2π is the one at 0
+                )
                 if crosses and n < _MAX_ROOTS:
                     roots[t, n] = _refine(o5x, o5y, o5z, x6, y6, d5, L1, L2, tau, grid[i], grid[i + 1], f0)
                     n += 1

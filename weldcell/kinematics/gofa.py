@@ -30,6 +30,12 @@ to machine precision; J4, J5, J6 follow in closed form. A root where f only touc
 root: the arm at a boundary between branches) can be missed; every returned solution's residual is
 checked (≤ 1e-9).
 
+**Implementation (gofa6).** :func:`gofa_ik` runs a numba kernel (:mod:`weldcell.kinematics._gofa_kernel`,
+compiled once and cached on disk, ~0.15 ms of CPU per pose) that loops over the poses and evaluates f
+without trigonometric calls; :func:`_gofa_ik_numpy` is the same method on (poses, grid, branches)
+arrays, the tests' reference. f is periodic: its value at φ = 2π is the one at 0, so a root there
+(q6 = ±π) is bracketed once.
+
 Joint directions and ``tool0`` at zero equal ROS-Industrial's URDF of the arm
 (``abb_crb15000_support/urdf/crb15000_5_95_macro.xacro``; checked in tests/kinematics/test_gofa_model.py),
 so q is ABB's joint angle. The arm loads as ``load_robot("crb15000_5_95")`` (limits in
@@ -44,6 +50,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from weldcell.errors import InputShapeError
+from weldcell.kinematics._gofa_kernel import gofa_ik_kernel
 from weldcell.kinematics.root_search import bracket_roots
 
 NDArrayF = npt.NDArray[np.float64]
@@ -130,11 +138,36 @@ def _f(T: NDArrayF, phi: NDArrayF, dh: ModifiedDH) -> tuple[NDArrayF, tuple[NDAr
     z5 = np.cross(x5, np.broadcast_to(z6[:, None], x5.shape))
     o5 = (p - dh.d[5] * z6)[:, None] - dh.a[5] * x5
     th1, th2, th3 = _arm(o5, dh)  # (P, G, 4)
-    R3 = _frames3(th1, th2, th3, dh)
-    # J4 axis: z of Rx(α3) in frame 3
-    z4 = R3 @ np.array([0.0, -math.sin(dh.alpha[3]), math.cos(dh.alpha[3])])
-    f = np.einsum("pgbk,pgk->pgb", z4, z5)
+    # J4 axis: z of Rx(α3) in frame 3, rotated to the base one joint at a time (element-wise: no
+    # (P, G, 4, 4, 4) matrix products; they were most of the IK's time, issue gofa6)
+    z4 = _z4_base(th1, th2, th3, dh)
+    f = z4[0] * z5[..., 0, None] + z4[1] * z5[..., 1, None] + z4[2] * z5[..., 2, None]
     return f, (th1, th2, th3, x5)
+
+
+def _rot_vec(
+    v: tuple[NDArrayF, NDArrayF, NDArrayF], theta: NDArrayF | None, alpha: float
+) -> tuple[NDArrayF, NDArrayF, NDArrayF]:
+    """``Rx(α) Rz(θ) v`` element-wise for vectors given as their three component arrays."""
+    x, y, z = v
+    if theta is not None:
+        ct, st = np.cos(theta), np.sin(theta)
+        x, y = ct * x - st * y, st * x + ct * y
+    if alpha != 0.0:
+        ca, sa = math.cos(alpha), math.sin(alpha)
+        y, z = ca * y - sa * z, sa * y + ca * z
+    return x, y, z
+
+
+def _z4_base(
+    th1: NDArrayF, th2: NDArrayF, th3: NDArrayF, dh: ModifiedDH
+) -> tuple[NDArrayF, NDArrayF, NDArrayF]:
+    """The J4 axis in the base frame, ``R_base_3 Rx(α3) e_z``, as (x, y, z) arrays of θ1..θ3's shape."""
+    zero = np.zeros(np.shape(th1))
+    v = (zero, zero - math.sin(dh.alpha[3]), zero + math.cos(dh.alpha[3]))
+    v = _rot_vec(v, th3, dh.alpha[2])
+    v = _rot_vec(v, th2, dh.alpha[1])
+    return _rot_vec(v, th1, dh.alpha[0])
 
 
 def gofa_ik(
@@ -142,10 +175,49 @@ def gofa_ik(
 ) -> tuple[NDArrayF, npt.NDArray[np.int8]]:
     """All IK branches of flange poses ``T_base_flange`` (..., 4, 4) [m].
 
+    The compiled kernel (:mod:`weldcell.kinematics._gofa_kernel`) of the method above, one pose at
+    a time; :func:`_gofa_ik_numpy` is the same method in NumPy (the tests check they agree).
+
+    Args:
+        T_base_flange: Flange poses [m], shape (..., 4, 4).
+        dh: The arm's modified DH table.
+        n_grid: Grid cells over the full turn of φ (bracketing the roots of f).
+
     Returns:
         q: Joints [rad] in (-π, π], shape (..., 16, 6); missing branches are NaN rows, valid rows
             first, ordered by (J1 branch, elbow, φ).
         labels: (J1 branch 0/1, elbow 0/1, root index k) per row, shape (..., 16, 3), -1 when missing.
+
+    Raises:
+        InputShapeError: ``T_base_flange`` is not of shape (..., 4, 4).
+    """
+    Tin = np.asarray(T_base_flange, dtype=np.float64)
+    if Tin.ndim < 2 or Tin.shape[-2:] != (4, 4):
+        raise InputShapeError(f"T_base_flange: expected shape (..., 4, 4), got {Tin.shape}")
+    lead = Tin.shape[:-2]
+    T = np.ascontiguousarray(Tin.reshape(-1, 4, 4))
+    P = T.shape[0]
+    out = np.full((P, N_GOFA_BRANCHES, 6), np.nan)
+    lab = np.full((P, N_GOFA_BRANCHES, 3), -1, dtype=np.int8)
+    gofa_ik_kernel(
+        T,
+        np.asarray(dh.alpha, dtype=np.float64),
+        np.asarray(dh.a, dtype=np.float64),
+        np.asarray(dh.d, dtype=np.float64),
+        np.asarray(dh.offset, dtype=np.float64),
+        int(n_grid),
+        out,
+        lab,
+    )
+    return out.reshape(*lead, N_GOFA_BRANCHES, 6), lab.reshape(*lead, N_GOFA_BRANCHES, 3)
+
+
+def _gofa_ik_numpy(
+    T_base_flange: npt.ArrayLike, dh: ModifiedDH = CRB15000_5_095, n_grid: int = 360
+) -> tuple[NDArrayF, npt.NDArray[np.int8]]:
+    """:func:`gofa_ik` in NumPy, all poses at once: the reference the compiled kernel is tested against.
+
+    About 100 times slower than the kernel (it evaluates f on (poses, grid, 4 branches) arrays).
     """
     Tin = np.asarray(T_base_flange, dtype=np.float64)
     lead = Tin.shape[:-2]

@@ -40,16 +40,24 @@ def bracket_roots(
     """
     P = T.shape[0]
     grid = np.linspace(0.0, 2 * math.pi, n_grid + 1)
-    f = f_of(T, np.broadcast_to(grid, (P, n_grid + 1)))  # (P, G+1, 4)
+    f = f_of(T, np.broadcast_to(grid[:-1], (P, n_grid)))  # (P, G, 4)
+    # f is periodic: φ = 2π takes the value at 0 (evaluated apart, the two differ by rounding, and
+    # a root at exactly φ = 0 could fall between them, uncounted)
+    f = np.concatenate([f, f[:, :1]], axis=1)
     s = np.sign(f)
     cross = (s[:, :-1] * s[:, 1:] <= 0) & np.isfinite(f[:, :-1]) & np.isfinite(f[:, 1:])
     cross &= ~((s[:, :-1] == 0) & (s[:, 1:] == 0))
     cross[:, 1:] &= ~(s[:, 1:-1] == 0)  # a root exactly on a grid point is counted once
+    cross[:, -1] &= ~(s[:, -1] == 0)  # ... and one at φ = 2π is the one at 0
     pi_, gi, bi = np.nonzero(cross)
     lo, hi = grid[gi].copy(), grid[gi + 1].copy()
     flo = f[pi_, gi, bi]
     # two roots inside one grid cell leave no sign change: at a local extremum of f between grid
-    # points of one sign, locate the extremum (golden section); if f changes sign there, bracket both
+    # points of one sign, locate the extremum (golden section); if f changes sign there, bracket both.
+    # The grid extended by one cell before 0 (φ = -Δ ≡ 2π - Δ): extrema at every grid point, 0 too
+    grid = np.concatenate([[grid[-2] - 2 * math.pi], grid])
+    f = np.concatenate([f[:, -2:-1], f], axis=1)
+    s = np.sign(f)
     mid_f = f[:, 1:-1]
     ext = (
         ((mid_f - f[:, :-2]) * (f[:, 2:] - mid_f) < 0) & (s[:, :-2] == s[:, 1:-1]) & (s[:, 1:-1] == s[:, 2:])

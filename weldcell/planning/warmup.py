@@ -22,6 +22,7 @@ KERNEL_SOURCES: tuple[Path, ...] = (
     _PACKAGE / "kinematics" / "analytic.py",
     _PACKAGE / "kinematics" / "_sigma.py",
     _PACKAGE / "kinematics" / "_crx_kernel.py",
+    _PACKAGE / "kinematics" / "_gofa_kernel.py",
     _PACKAGE / "planning" / "_collision_kernels.py",
     _PACKAGE / "planning" / "_convex_kernels.py",
     _PACKAGE / "planning" / "_ladder_kernels.py",
