@@ -395,15 +395,18 @@ def _index_move(distance: float, v: float, a: float, dt: float) -> tuple[np.ndar
     t_acc = v / a
     t_end = distance / v + t_acc
     t = np.arange(0.0, t_end + dt / 2, dt)
+    cruise = 0.5 * a * t_acc**2 + v * (t - t_acc)
     q = np.where(
         t < t_acc,
         0.5 * a * t**2,
-        np.where(t < t_end - t_acc, 0.5 * a * t_acc**2 + v * (t - t_acc), distance - 0.5 * a * (t_end - t) ** 2),
+        np.where(t < t_end - t_acc, cruise, distance - 0.5 * a * (t_end - t) ** 2),
     )
     return t, q[:, None]
 
 
-def _stream_with_robot_stall(stall_at: float, stall: float) -> tuple[ServoAxes, list[tuple[float, float, float]]]:
+def _stream_with_robot_stall(
+    stall_at: float, stall: float
+) -> tuple[ServoAxes, list[tuple[float, float, float]]]:
     """The cell's timed stream of a fast index move (2 rad/s) whose robot stops reporting for ``stall``
     [s] at path time ``stall_at`` [s] (its controller skipped cycles) and then runs on from there: the
     time base jumps ``stall`` later at once, as ``PositionerSync`` sends it (newest report's stamp minus
@@ -420,7 +423,7 @@ def _stream_with_robot_stall(stall_at: float, stall: float) -> tuple[ServoAxes, 
         # the robot's newest report (every 2 ms; none while its controller skipped cycles)
         t_rep = math.floor((now - base0) / 0.002) * 0.002
         path = t_rep if t_rep < stall_at else (stall_at if t_rep < stall_at + stall else t_rep - stall)
-        if 0.0 < t_rep and not stall_at <= t_rep < stall_at + stall:
+        if t_rep > 0.0 and not stall_at <= t_rep < stall_at + stall:
             base = base0 + t_rep - path
         horizon = max(path, 0.0) + 0.25
         while sent < len(t_traj) and t_traj[sent] <= horizon:

@@ -429,10 +429,9 @@ class ServoAxes:
             return
         v = np.abs(self._seg_v)
         moving = v > 1e-12
-        accel = float(np.min(CLOCK_ACCEL_SHARE * self._amax[moving] / v[moving])) if moving.any() else math.inf
-        accel = min(accel, _CLOCK_ACCEL_MAX)
-        r_max = 1.0 + CLOCK_CATCH_UP
+        accel, r_max = _CLOCK_ACCEL_MAX, 1.0 + CLOCK_CATCH_UP  # [1/s], [-]
         if moving.any():
+            accel = min(accel, float(np.min(CLOCK_ACCEL_SHARE * self._amax[moving] / v[moving])))
             r_max = min(r_max, max(1.0, float(np.min(self._vmax[moving] / v[moving]))))
         if abs(e) <= accel * dt * dt and abs(self._base_rate) <= accel * dt:
             self._base_eff, self._base_rate = self.t_base, 0.0  # landed
