@@ -461,3 +461,30 @@ def test_time_base_jump_on_a_fast_index_move_is_ramped_by_the_drive() -> None:
     m, _ = _stream_with_robot_stall(stall_at=0.6, stall=0.15)
     assert m.fault is PositionerFault.NONE, (m.fault, m.max_following_error)
     np.testing.assert_allclose(m.q, [3.0], atol=1e-4)
+
+
+def test_an_earlier_time_base_is_caught_up_a_little_fast_within_the_axis_speed() -> None:
+    """A time base 30 ms earlier while the table cruises at 2 rad/s (max 2.0944): the clock runs at
+    most 1.1 times real time and never drives the axis above its maximum speed, then lands."""
+    t_traj, q = _index_move(3.0, 2.0, 4.0, 0.004)
+    m = ServoAxes(ServoConfig(TABLE, watchdog=0.2), [0.0], now=99.9)
+    m.write_registers(reg.CONTROL, [reg.CTRL_ENABLE], 99.9)
+    n = reg.batch_capacity(1)
+    for c, j in enumerate(range(0, len(t_traj), n)):
+        m.write_registers(reg.BATCH, _batch(q[j : j + n], t_traj[j : j + n], c + 1, 100.0), 99.9)
+    base, rows = 100.0, []
+    for now in np.arange(99.95, 102.6, 0.005):
+        if now >= 100.7:
+            base = 99.97
+        m.write_registers(reg.BATCH, _batch(q[-1:], t_traj[-1:], 1000, base), now)
+        t_exec, t_dev, _ = _status(m, now)
+        rows.append((t_dev, t_exec, base))
+        assert m.fault is PositionerFault.NONE, (now, m.fault)
+    t_dev, t_exec, bases = (np.array(x) for x in zip(*rows, strict=True))
+    rate = np.diff(t_exec) / np.diff(t_dev)
+    assert rate.max() <= 1.1 + 1e-3
+    assert np.abs(m.qd).max() <= TABLE[0].max_speed and m.max_following_error[0] < 0.01
+    assert rate.max() > 1.01  # it did catch up faster than real time
+    landed = (t_dev > 101.6) & (t_exec < t_traj[-1] - 1e-3)
+    assert landed.sum() > 10
+    assert np.max(np.abs(t_exec[landed] - (t_dev[landed] - bases[landed]))) <= 1e-3
