@@ -384,3 +384,107 @@ def test_own_stall_is_not_counted_by_the_watchdog_and_set_point_arrival_is_measu
     assert m.fault is PositionerFault.WATCHDOG
     c = m.counters()
     assert (c.stalls, c.late_setpoints) == (1, 1) and c.lead_min == pytest.approx(-0.001, abs=1e-6)
+
+
+TABLE = (AxisSpec("table", "revolute", -12.5, 12.5, 2.0944, 6.2832),)  # a turntable: 120 °/s, 360 °/s²
+
+
+def _index_move(distance: float, v: float, a: float, dt: float) -> tuple[np.ndarray, np.ndarray]:
+    """A trapezoidal index move of ``distance`` [rad] at speed ``v`` [rad/s] and acceleration ``a``
+    [rad/s²], sampled every ``dt`` [s]: (trajectory times, positions (n, 1))."""
+    t_acc = v / a
+    t_end = distance / v + t_acc
+    t = np.arange(0.0, t_end + dt / 2, dt)
+    cruise = 0.5 * a * t_acc**2 + v * (t - t_acc)
+    q = np.where(
+        t < t_acc,
+        0.5 * a * t**2,
+        np.where(t < t_end - t_acc, cruise, distance - 0.5 * a * (t_end - t) ** 2),
+    )
+    return t, q[:, None]
+
+
+def _stream_with_robot_stall(
+    stall_at: float, stall: float
+) -> tuple[ServoAxes, list[tuple[float, float, float]]]:
+    """The cell's timed stream of a fast index move (2 rad/s) whose robot stops reporting for ``stall``
+    [s] at path time ``stall_at`` [s] (its controller skipped cycles) and then runs on from there: the
+    time base jumps ``stall`` later at once, as ``PositionerSync`` sends it (newest report's stamp minus
+    its path time). Host cycles every 5 ms, 250 ms look-ahead; the device ticks every 1 ms.
+    Returns the device and (device time, trajectory time executed, time base sent) per cycle."""
+    t_traj, q = _index_move(3.0, 2.0, 4.0, 0.004)
+    base0 = 100.0
+    m = ServoAxes(ServoConfig(TABLE, watchdog=0.2), [0.0], now=base0 - 0.1)
+    m.write_registers(reg.CONTROL, [reg.CTRL_ENABLE], base0 - 0.1)
+    n = reg.batch_capacity(1)
+    sent, counter, base = 0, 0, base0
+    trace: list[tuple[float, float, float]] = []
+    for now in np.arange(base0 - 0.05, base0 + t_traj[-1] + stall + 0.5, 0.005):
+        # the robot's newest report (every 2 ms; none while its controller skipped cycles)
+        t_rep = math.floor((now - base0) / 0.002) * 0.002
+        path = t_rep if t_rep < stall_at else (stall_at if t_rep < stall_at + stall else t_rep - stall)
+        if t_rep > 0.0 and not stall_at <= t_rep < stall_at + stall:
+            base = base0 + t_rep - path
+        horizon = max(path, 0.0) + 0.25
+        while sent < len(t_traj) and t_traj[sent] <= horizon:
+            j = min(sent + n, len(t_traj), int(np.searchsorted(t_traj, horizon, side="right")))
+            counter += 1
+            m.write_registers(reg.BATCH, _batch(q[sent:j], t_traj[sent:j], counter, base), now)
+            sent = j
+        counter += 1  # keep-alive with the newest time base
+        m.write_registers(reg.BATCH, _batch(q[sent - 1 : sent], t_traj[sent - 1 : sent], counter, base), now)
+        t_exec, t_dev, _ = _status(m, now)
+        trace.append((t_dev, t_exec, base))
+        if m.fault is not PositionerFault.NONE:
+            break
+    return m, trace
+
+
+def test_time_base_jump_on_a_fast_index_move_is_ramped_by_the_drive() -> None:
+    """Issue 18 trace: the robot's path falls 80 ms behind at once while the table indexes at 2 rad/s.
+    A drive that stops its trajectory clock at once (the jump applied as is) leaves its target standing
+    while the axis cannot brake in time: following error > 0.05 rad, fault. The drive ramps its clock
+    instead (second derivative of the time base within its axes' acceleration): no fault, the axis
+    never over its acceleration, and the executed trajectory time is back on the time base (≤ 1 ms)
+    once the robot runs steadily."""
+    m, trace = _stream_with_robot_stall(stall_at=0.8, stall=0.08)
+    assert m.fault is PositionerFault.NONE, (m.fault, m.max_following_error)
+    assert m.max_following_error[0] < 0.5 * m.config.following_error_rad
+    np.testing.assert_allclose(m.q, [3.0], atol=1e-4)
+    t_dev, t_exec, base = (np.array(x) for x in zip(*trace, strict=True))
+    assert np.all(np.diff(t_exec) >= 0)  # never backwards
+    late = t_dev > 100.0 + 0.8 + 0.08 + 1.0  # a second after the robot runs steadily again
+    moving = late & (t_exec < 3.0 / 2.0 + 0.5 - 1e-3)
+    assert moving.sum() > 20
+    assert np.max(np.abs(t_exec[moving] - (t_dev[moving] - base[moving]))) <= 1e-3
+    # a longer stall at full speed too, within the 250 ms look-ahead (past it the buffer runs dry)
+    m, _ = _stream_with_robot_stall(stall_at=0.6, stall=0.15)
+    assert m.fault is PositionerFault.NONE, (m.fault, m.max_following_error)
+    np.testing.assert_allclose(m.q, [3.0], atol=1e-4)
+
+
+def test_an_earlier_time_base_is_caught_up_a_little_fast_within_the_axis_speed() -> None:
+    """A time base 30 ms earlier while the table cruises at 2 rad/s (max 2.0944): the clock runs at
+    most 1.1 times real time and never drives the axis above its maximum speed, then lands."""
+    t_traj, q = _index_move(3.0, 2.0, 4.0, 0.004)
+    m = ServoAxes(ServoConfig(TABLE, watchdog=0.2), [0.0], now=99.9)
+    m.write_registers(reg.CONTROL, [reg.CTRL_ENABLE], 99.9)
+    n = reg.batch_capacity(1)
+    for c, j in enumerate(range(0, len(t_traj), n)):
+        m.write_registers(reg.BATCH, _batch(q[j : j + n], t_traj[j : j + n], c + 1, 100.0), 99.9)
+    base, rows = 100.0, []
+    for now in np.arange(99.95, 102.6, 0.005):
+        if now >= 100.7:
+            base = 99.97
+        m.write_registers(reg.BATCH, _batch(q[-1:], t_traj[-1:], 1000, base), now)
+        t_exec, t_dev, _ = _status(m, now)
+        rows.append((t_dev, t_exec, base))
+        assert m.fault is PositionerFault.NONE, (now, m.fault)
+    t_dev, t_exec, bases = (np.array(x) for x in zip(*rows, strict=True))
+    rate = np.diff(t_exec) / np.diff(t_dev)
+    assert rate.max() <= 1.1 + 1e-3
+    assert np.abs(m.qd).max() <= TABLE[0].max_speed and m.max_following_error[0] < 0.01
+    assert rate.max() > 1.01  # it did catch up faster than real time
+    landed = (t_dev > 101.6) & (t_exec < t_traj[-1] - 1e-3)
+    assert landed.sum() > 10
+    assert np.max(np.abs(t_exec[landed] - (t_dev[landed] - bases[landed]))) <= 1e-3

@@ -19,12 +19,27 @@ unobserved gap against the cell (motion still advances tick by tick over it). Th
 those stalls, the largest gap, and how early (``lead_min``) or late (``late_setpoints``,
 ``late_max``) timed set-points arrived against the instant the drive executes them: the figures
 that tell a starved stream (set-points late) from a starved device (own stalls).
+
+**Time base ramp (issue 18).** A new ``T_BASE`` is not applied at once: the drive's interpolator
+slews its effective time base towards it with a bounded second derivative, as a real drive's
+interpolator ramps a change of its master clock. When the robot's path falls behind at once the cell
+sends a time base later by that delay; applied as a step, the trajectory clock would stop dead
+("never backwards") while the axis runs at speed, which no axis can follow (following-error fault).
+The clock rate ``r = d(trajectory time)/dt`` changes by at most
+``CLOCK_ACCEL_SHARE · max_accel / |segment speed|`` per second (the path speed times the clock's
+acceleration stays within that share of each axis's acceleration), stays in ``[0, 1 + CLOCK_CATCH_UP]``
+(never backwards; at most 10 % fast and never above an axis's speed when catching up with an earlier
+time base), and lands on the commanded base with rate 1 (time-optimal under that bound). The first
+time base of a stream is taken as is (the axes stand at the first sample). The trajectory time
+executed (``T_EXEC``) is the ramped one, so the cell measures the skew of the ramp, and a drive that
+really lags (a response delay) still shows it.
 """
 
 from __future__ import annotations
 
 import collections
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -38,6 +53,13 @@ from weldcell.errors import InvalidValueError
 log = logging.getLogger(__name__)
 
 NDArrayF = npt.NDArray[np.float64]
+
+#: Share of each axis's acceleration the time-base ramp may use (the planned path uses the rest).
+CLOCK_ACCEL_SHARE = 0.5
+#: Most the trajectory clock runs fast (fraction) while catching up with an earlier time base.
+CLOCK_CATCH_UP = 0.1
+#: Largest clock acceleration [1/s] (an axis standing still: the ramp is then one of a few ticks).
+_CLOCK_ACCEL_MAX = 1.0e4
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +185,8 @@ class ServoAxes:
         self.timed = False
         self.t_base = 0.0  # timed mode: instant of trajectory time 0 [s] on the device clock (0: none)
         self._buf: collections.deque[tuple[float, NDArrayF]] = collections.deque()
+        self._base_eff = 0.0  # timed mode: the ramped time base the clock runs on [s] (0: none yet)
+        self._base_rate = 0.0  # its rate of change [s/s]: the trajectory clock runs at 1 - this
         self._tau = 0.0  # timed mode: trajectory time of the device clock at the last tick [s]
         self._t_exec = 0.0  # ... and of the position commanded then (the newest set-point's, past it)
         self._seg_v = np.zeros(k)  # its set-point speed (the buffer segment's slope)
@@ -250,6 +274,7 @@ class ServoAxes:
             self._hold(self.q, now)
         if rising & reg.CTRL_TIMED:  # a new timed stream: empty buffer, no time base yet
             self.timed, self.t_base, self._tau = True, 0.0, 0.0
+            self._base_eff, self._base_rate = 0.0, 0.0
             self._buf.clear()
             self._sp_stamp = None  # its stamps are trajectory times: a new sequence
         elif falling & reg.CTRL_TIMED:  # back to direct set-points: hold where the drive was going
@@ -367,6 +392,7 @@ class ServoAxes:
             _, self._act_sp, self._act_v = self._pending.popleft()
             self._act_wall = t
         if self.enabled and self.timed:
+            self._ramp_time_base(dt)
             target, v_ff = self._timed_target(t)
             self._target = target
             v_cmd = np.clip(v_ff + (target - self.q) / self.config.time_constant, -self._vmax, self._vmax)
@@ -390,16 +416,46 @@ class ServoAxes:
             if over.size:
                 self._trip(PositionerFault.FOLLOWING_ERROR, int(over[0]))
 
+    def _ramp_time_base(self, dt: float) -> None:
+        """Slew the effective time base towards ``T_BASE`` over one tick of ``dt`` [s] (module
+        docstring: bounded clock acceleration, rate in ``[0, 1 + CLOCK_CATCH_UP]``)."""
+        if self.t_base <= 0.0:
+            return
+        if self._base_eff <= 0.0:  # the stream's first time base: the axes stand at its first sample
+            self._base_eff, self._base_rate = self.t_base, 0.0
+            return
+        e = self.t_base - self._base_eff
+        if e == 0.0 and self._base_rate == 0.0:
+            return
+        v = np.abs(self._seg_v)
+        moving = v > 1e-12
+        accel, r_max = _CLOCK_ACCEL_MAX, 1.0 + CLOCK_CATCH_UP  # [1/s], [-]
+        if moving.any():
+            accel = min(accel, float(np.min(CLOCK_ACCEL_SHARE * self._amax[moving] / v[moving])))
+            r_max = min(r_max, max(1.0, float(np.min(self._vmax[moving] / v[moving]))))
+        if abs(e) <= accel * dt * dt and abs(self._base_rate) <= accel * dt:
+            self._base_eff, self._base_rate = self.t_base, 0.0  # landed
+            return
+        wanted = math.copysign(math.sqrt(2.0 * accel * abs(e)), e)  # the rate that brakes onto it
+        wanted = min(max(wanted, 1.0 - r_max), 1.0)
+        step = accel * dt
+        self._base_rate += min(max(wanted - self._base_rate, -step), step)
+        self._base_eff += self._base_rate * dt
+
     def _timed_target(self, t: float) -> tuple[NDArrayF, NDArrayF]:
-        """Timed mode: the buffered path at trajectory time ``t - T_BASE`` (never backwards) and its
-        speed; before the time base or the first set-point: hold."""
+        """Timed mode: the buffered path at trajectory time ``t`` minus the (ramped) time base, never
+        backwards, and its speed; before the time base or the first set-point: hold."""
         buf = self._buf
         if not buf:
             return self._target, np.zeros_like(self.q)
         if self.t_base <= 0.0:
             self._tau = self._t_exec = buf[0][0]
             return buf[0][1], np.zeros_like(self.q)
-        self._tau = tau = max(self._tau, t - self.t_base - self.config.response_delay)
+        if self._base_eff <= 0.0:  # the stream's first time base: the axes stand at its first sample
+            self._base_eff, self._base_rate = self.t_base, 0.0
+        clock = t - self._base_eff - self.config.response_delay
+        rate = 1.0 - self._base_rate if clock >= self._tau else 0.0  # the trajectory clock's rate
+        self._tau = tau = max(self._tau, clock)
         self._t_exec = tau
         while len(buf) > 1 and buf[1][0] <= tau:
             buf.popleft()
@@ -409,7 +465,7 @@ class ServoAxes:
         if len(buf) > 1:
             t1, q1 = buf[1]
             self._seg_v = (q1 - q0) / (t1 - t0)
-            return q0 + self._seg_v * (tau - t0), self._seg_v
+            return q0 + self._seg_v * (tau - t0), self._seg_v * rate
         # past the newest set-point (the stream's end, or an underrun): hold it, never beyond; the
         # status reports the trajectory time of what it holds
         self._t_exec = t0
