@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from clicell import LAP, cli_args, cli_env, virtual_cell
 from test_cli_resume import _first_seam_progress
-from waiting import wait_until
+from waiting import CHILD_TIMEOUT, wait_until
 
 from weldcell.cell.jobtypes import CellConfig
 from weldcell.drivers.powersource.virtual_model import ProcessState
@@ -88,7 +88,8 @@ def test_arc_goes_off_before_the_robot_stops_when_the_cell_process_dies(tmp_path
         )
         rec: _Recorder | None = None
         try:
-            deadline = time.monotonic() + 180.0
+            # planning and validating the job first: 180 s ran out on a host loaded 2 + 8 deep
+            deadline = time.monotonic() + CHILD_TIMEOUT
             while _first_seam_progress(db) < 0.012:
                 assert proc.poll() is None, "the cell process ended early:\n" + log.read_text()[-3000:]
                 assert time.monotonic() < deadline, "the job did not reach its first seam"

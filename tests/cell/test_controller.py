@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-from cellsynth import make_trajectory
+from cellsynth import PSU_COMM_TIMEOUT, make_trajectory
 from waiting import wait_until
 
 from weldcell.cell.controller import CellConfig, CellController, CellEvent
@@ -240,7 +240,8 @@ def test_interlock_blocks_start_and_stops_the_job(
 ) -> None:
     from weldcell.cell.state import InterlockConfig
 
-    ctl, _ = make_controller(CellConfig(interlocks=InterlockConfig(0, 1, None)))
+    config = CellConfig(interlocks=InterlockConfig(0, 1, None), power_source_comm_timeout=PSU_COMM_TIMEOUT)
+    ctl, _ = make_controller(config)
     ctl.load(traj)
     with pytest.raises(CellStateError, match="cannot start: e-stop pressed, cell door open"):
         ctl.start()

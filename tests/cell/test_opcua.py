@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from cellsynth import make_trajectory
+from waiting import CHILD_TIMEOUT
 
 from weldcell.cell.controller import CellController, CellEvent
 from weldcell.cell.opcua import OpcUaCellServer, check_opcua_endpoint
@@ -109,7 +110,11 @@ async def _watch(
 def test_client_sees_the_job_progress(make_controller: Make, traj: JointTrajectory) -> None:
     port = _free_port("127.0.0.1")
     url = f"opc.tcp://127.0.0.1:{port}"
-    with OpcUaCellServer(url, traj.robot, traj.joint_names, period=0.02) as server:
+    server = OpcUaCellServer(url, traj.robot, traj.joint_names, period=0.02)
+    # asyncua builds its standard address space (seconds of CPU) before it listens: 60 s, the
+    # product's default, ran out on a host loaded 2 + 8 deep; CHILD_TIMEOUT stays below pytest's
+    server.start(timeout=CHILD_TIMEOUT)
+    with server:
         ctl, _ = make_controller()
         ctl.on_sample = server.on_sample
         relay = ctl._on_event
