@@ -161,8 +161,8 @@ def test_hold_on_and_late_counting_raw_socket() -> None:
             disturbed, outcome = _hold_on_case(mode, hold)
             if not disturbed:
                 break
-        assert not disturbed, f"{mode}, HOLDON {hold}: every attempt disturbed by late replies"
         tel_delay, d0, st, a1 = outcome
+        assert not disturbed, f"{mode}, HOLDON {hold}: every attempt disturbed by late replies: {st}"
         assert tel_delay == d0 + 3
         assert st.invalid == 2 and st.late == 3
         assert a1 == pytest.approx(expected, abs=1e-4), (mode, hold)
