@@ -24,7 +24,7 @@ from weldcell.drivers.kuka.config import RsiConfig, RsiConfigError
 from weldcell.drivers.kuka.driver import RsiDriver, rsi_config_from_url
 from weldcell.drivers.kuka.rsi_files import ethernet_config_xml, krl_rsi_program, rsi_context_xml
 from weldcell.drivers.kuka.rsi_xml import decode_rob, decode_sen, encode_rob, encode_sen
-from weldcell.drivers.kuka.virtual_krc import RSI_ENDED_MESSAGE, KrcConfig, VirtualKrc
+from weldcell.drivers.kuka.virtual_krc import RSI_ENDED_MESSAGE, KrcConfig, KrcStatus, VirtualKrc
 from weldcell.drivers.registry import parse_robot_url
 from weldcell.errors import DriverFaultError, ProtocolError
 from weldcell.trajectory import JointTrajectory, save_trajectory
@@ -172,10 +172,26 @@ def test_silent_robot_is_not_waited_for() -> None:
 def test_krc_takes_stop_only_from_a_valid_reply() -> None:
     """Raw sensor: Stop=0 and a Stop=1 with a wrong IPOC change nothing; a valid Stop=1 ends RSI after
     exactly ``off_cycles`` more telegrams (RSI_OFF), which still need answers but move nothing."""
+    # the sensor is this test's thread, which must answer within the 12 ms cycle: a loaded host can
+    # make a reply miss it (the KRC counts it late and discards it as stale). Such an attempt says
+    # nothing about the STOP handling and is repeated (up to 5); one without a stale reply is judged.
+    for _ in range(5):
+        after_stop, st = _stop_exchange()
+        if st.stale == 0:
+            break
+    assert st.stale == 0, f"every attempt disturbed by late replies: {st}"
+    assert after_stop == 3
+    assert st.ended_by_sensor and st.late == 1 and st.invalid == 1 and st.cycles == 7 + 3
+    np.testing.assert_allclose(st.q_deg, np.array(START) + 0.5, atol=1e-9)
+
+
+def _stop_exchange() -> tuple[int, KrcStatus]:
+    """One hand-driven run of test_krc_takes_stop_only_from_a_valid_reply: (telegrams answered after
+    the valid Stop=1, the KRC's status at the end)."""
     port = free_udp_port()
     sensor = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sensor.bind(("127.0.0.1", port))
-    sensor.settimeout(1.0)
+    sensor.settimeout(2.0)
     krc = VirtualKrc(KrcConfig(sensor_port=port, cycle=0.012, q_start_deg=START, off_cycles=3))
     krc.start()
     after_stop = 0
@@ -193,16 +209,17 @@ def test_krc_takes_stop_only_from_a_valid_reply() -> None:
             try:
                 data, addr = sensor.recvfrom(65535)
             except TimeoutError:
+                if krc.done.is_set():  # ended: no telegram after RSI_OFF (a loaded KRC is just late)
+                    break
+                continue
+            if after_stop > 50:  # never ends: after_stop == 3 fails
                 break
             after_stop += 1  # RSI_MOVECORR() has returned: these corrections no longer move the robot
             sensor.sendto(encode_sen("ImFree", decode_rob(data).ipoc_text, [0.9] * 6, 0, stop=True), addr)
-        st = krc.status()
+        return after_stop, krc.status()
     finally:
         krc.stop()
         sensor.close()
-    assert after_stop == 3
-    assert st.ended_by_sensor and st.late == 1 and st.invalid == 1 and st.cycles == 7 + 3
-    np.testing.assert_allclose(st.q_deg, np.array(START) + 0.5, atol=1e-9)
 
 
 def test_stop_element_codec_and_url() -> None:
@@ -269,7 +286,8 @@ def test_files_wire_the_stop_element(stop: bool) -> None:
 def test_cli_controller_exits_0_when_the_sensor_ends_rsi() -> None:
     """``weldcell controller kuka-rsi`` (own process) ends on the driver's Stop=1 with exit code 0."""
     port = free_udp_port()
-    drv = RsiDriver(RsiConfig(port=port, cycle=0.012))
+    # silence 2 s: a loaded host can hold the controller process past the default before close()
+    drv = RsiDriver(RsiConfig(port=port, cycle=0.012, silence=2.0))
     proc = subprocess.Popen(
         [sys.executable, "-m", "weldcell", "controller", "kuka-rsi", "--sensor", f"127.0.0.1:{port}",
          "--cycle-ms", "12", "--start-deg", ",".join(map(str, START))],
@@ -278,7 +296,7 @@ def test_cli_controller_exits_0_when_the_sensor_ends_rsi() -> None:
     try:
         drv.connect(30.0)
         drv.close()
-        out, err = proc.communicate(timeout=10.0)
+        out, err = proc.communicate(timeout=60.0)  # generous: it exits at once on the end
     finally:
         drv.close()
         if proc.poll() is None:
