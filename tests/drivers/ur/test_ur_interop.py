@@ -49,15 +49,15 @@ def _wait_state(host: str, pred: object, timeout: float = 1.0) -> dict[str, obje
         time.sleep(0.02)
 
 
-def _packages_per_second(r: object, cycle: float, adjacent_floor: int = 20) -> tuple[int, int]:
+def _packages_per_second(r: object, cycle: float, adjacent_floor: int = 5) -> tuple[int, int]:
     """Distinct controller timestamps ur_rtde received in 1 s of wall time, and how many of them came
     one controller ``cycle`` [s] after the previous one; best of 3 tries.
 
     Each RTDE data package carries its own controller ``timestamp``, so distinct timestamps count
     packages, and two seen one cycle apart were sent in consecutive cycles: a stream at half the rate
     has no such pair, however fast or slow the poll. How many a 1 s poll sees depends on the host
-    (147 of 500 with two busy loops on the 2 cores), so the stream's rate is judged on the adjacent
-    pairs and the timestamps' grid, not on the count. ``getTimestamp`` is polled every 0.2 ms.
+    (54-147 of 500, 17-18 adjacent, with busy loops on the 2 cores), so the stream's rate is judged
+    on the adjacent pairs and the timestamps' grid, not on the count. ``getTimestamp`` is polled every 0.2 ms.
     (Rows of ur_rtde's periodic file recorder would not do: the recorder writes at its own rate and
     repeats the last package, so a 250 Hz stream would pass.) A try with fewer than
     ``adjacent_floor`` adjacent pairs is repeated.
@@ -90,7 +90,7 @@ def test_receive_default_variables_500hz(controller: VirtualControllerHandle) ->
         assert r.getRobotMode() == 7 and r.getSafetyMode() == 1
         t0, w0 = r.getTimestamp(), time.monotonic()
         n, adjacent = _packages_per_second(r, 0.002)
-        assert adjacent >= 20, f"{n} packages in 1 s, {adjacent} of them 2 ms after the one before"
+        assert adjacent >= 5, f"{n} packages in 1 s, {adjacent} of them 2 ms after the one before"
         assert (r.getTimestamp() - t0) / (time.monotonic() - w0) == pytest.approx(1.0, abs=0.15)
     finally:
         r.disconnect()
@@ -102,7 +102,7 @@ def test_receive_cb3_125hz() -> None:
         r = rtde_receive.RTDEReceiveInterface(HOST_CB3)
         try:
             n, adjacent = _packages_per_second(r, 0.008)  # every step a multiple of 8 ms, too
-            assert adjacent >= 20 and n <= 130, f"{n} packages in 1 s ({adjacent} 8 ms apart), expected 125"
+            assert adjacent >= 5 and n <= 130, f"{n} packages in 1 s ({adjacent} 8 ms apart), expected 125"
         finally:
             r.disconnect()
     finally:
