@@ -204,7 +204,7 @@ def test_killed_weldcell_process_leaves_the_log_intact_and_the_job_resumes(
                 return False
             return len(seams) == 2 and (seams[1].s_reached or 0.0) > 0.008
 
-        wait_until(welding_b, 40.0)
+        wait_until(welding_b, 120.0)  # the child plans nothing, but a loaded host runs it slowly
         assert child.pid is not None
         os.kill(child.pid, signal.SIGKILL)
         child.join(5.0)

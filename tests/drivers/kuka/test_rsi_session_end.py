@@ -294,7 +294,7 @@ def test_cli_controller_exits_0_when_the_sensor_ends_rsi() -> None:
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        drv.connect(30.0)
+        drv.connect(120.0)  # the child imports weldcell first: tens of seconds on a loaded host
         drv.close()
         out, err = proc.communicate(timeout=60.0)  # generous: it exits at once on the end
     finally:
