@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fuzz_support import fifo_priority
 from lark import Lark, Token, Tree
 from stamp_helpers import stamp_for_test
 from streaming_helpers import free_udp_port
@@ -176,7 +177,8 @@ def test_krc_takes_stop_only_from_a_valid_reply() -> None:
     # make a reply miss it (the KRC counts it late and discards it as stale). Such an attempt says
     # nothing about the STOP handling and is repeated (up to 5); one without a stale reply is judged.
     for _ in range(5):
-        after_stop, st = _stop_exchange()
+        with fifo_priority():  # answers on time on a loaded box where permitted
+            after_stop, st = _stop_exchange()
         if st.stale == 0:
             break
     assert st.stale == 0, f"every attempt disturbed by late replies: {st}"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fuzz_support import fifo_priority
 from stamp_helpers import stamp_for_test
 from streaming_helpers import free_udp_port
 from test_driver_contract import DriverContract
@@ -158,7 +159,8 @@ def test_hold_on_and_late_counting_raw_socket() -> None:
         # host a reply can miss it (the KRC counts it late and discards it as stale). Such an attempt
         # says nothing and is repeated (up to 5); an attempt without a stale reply is judged exactly.
         for _ in range(5):
-            disturbed, outcome = _hold_on_case(mode, hold)
+            with fifo_priority():  # answers on time on a loaded box where permitted
+                disturbed, outcome = _hold_on_case(mode, hold)
             if not disturbed:
                 break
         tel_delay, d0, st, a1 = outcome
