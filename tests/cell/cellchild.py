@@ -71,8 +71,10 @@ def ur_driver(host: str, ports: dict[str, int]) -> URDriver:
 
 
 def modbus_power(host: str, port: int) -> ModbusPowerSource:
-    """A connected Modbus power source with a fast poll."""
-    ps = ModbusPowerSource(host, port, ModbusOptions(poll_period=0.01, heartbeat_period=0.05))
+    """A connected Modbus power source with a fast poll and the heartbeat the app gives a 0.15 s
+    power-source timeout (``weldcell.app.devices.connect_power_source``: 20 ms; 50 ms left the killed
+    cell child's 0.15 s window only two late toggles on a loaded host)."""
+    ps = ModbusPowerSource(host, port, ModbusOptions(poll_period=0.01, heartbeat_period=0.02))
     ps.connect(timeout=5.0)
     return ps
 

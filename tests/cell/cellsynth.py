@@ -27,6 +27,11 @@ FAST_TIMING = VirtualTiming(
 #: Stored job 1 of the virtual power source (140 A, 18.5 V).
 JOB1 = WeldParams(job=1)
 
+#: The power source's own heartbeat timeout [s] the cell sets in the cell tests that are not about
+#: it. The cell's default (``CellConfig.power_source_comm_timeout``, 0.15 s) protects a real machine;
+#: with the tests' 50 ms heartbeat it tolerates two late toggles, fewer than a loaded CI host's I/O
+#: thread can miss. The tests about the timeout itself (PC death, killed cell child) keep 0.15 s.
+PSU_COMM_TIMEOUT = 1.0
 DT = 0.002
 HOME = np.array([0.0, -1.57, 1.57, -1.57, -1.57, 0.0])
 T_FLANGE_TCP = np.array(

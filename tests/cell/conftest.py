@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cellsynth import FAST_TIMING, JOB1, make_trajectory
+from cellsynth import FAST_TIMING, JOB1, PSU_COMM_TIMEOUT, make_trajectory
 
 from weldcell.cell.approval import SimulationOnly
 from weldcell.cell.controller import CellConfig, CellController, CellEvent
@@ -79,7 +79,7 @@ def make_controller(
             robot,
             power,
             wlog,
-            config or CellConfig(),
+            config or CellConfig(power_source_comm_timeout=PSU_COMM_TIMEOUT),
             approver=SimulationOnly(),
             params={"A": JOB1, "B": JOB1},
             on_event=events.append,

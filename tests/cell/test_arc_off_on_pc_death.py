@@ -2,9 +2,11 @@
 
 A real ``weldcell cell run`` (child process) welds on the virtual UR controller and the virtual
 power source; it is killed with SIGKILL mid-seam. An RTDE observer (a second client of the
-controller) records the joint speeds, and a poller records the power source's current flow, both on
-this process's monotonic clock. The power source's own communication timeout, set by the cell
-(``CellConfig.power_source_comm_timeout``, 0.15 s), ends the arc; the servo program's PC watchdog
+controller) records the joint speeds with their receive times, and the power source's own transition
+log gives the time its current stopped, both on this process's monotonic clock (the power source
+runs in this process; a receive time is never earlier than the controller's sample). The power
+source's own communication timeout, set by the cell (``CellConfig.power_source_comm_timeout``,
+0.15 s), ends the arc; the servo program's PC watchdog
 (0.2 s) stops the robot, decelerating within 0.15 s.
 """
 
@@ -19,50 +21,48 @@ from pathlib import Path
 import numpy as np
 from clicell import LAP, cli_args, cli_env, virtual_cell
 from test_cli_resume import _first_seam_progress
+from waiting import CHILD_TIMEOUT, wait_until
 
 from weldcell.cell.jobtypes import CellConfig
+from weldcell.drivers.powersource.virtual_model import ProcessState
 from weldcell.drivers.ur.client.rtde_client import RTDEClient
 
 CELL_RUN = ("cell", "run", LAP)
 WATCHDOG_S = 0.2  # URDriverConfig.watchdog_hz = 5 Hz
 
 
-class _Recorder:
-    """Joint speeds from the controller and the power source's current flow, with receive times."""
+BURNING = (ProcessState.ARC, ProcessState.CRATER)  # the power source's states with current flowing
 
-    def __init__(self, host: str, psu: object) -> None:
+
+class _Recorder:
+    """Joint speeds from the controller, with receive times."""
+
+    def __init__(self, host: str) -> None:
         self.rtde = RTDEClient(host, 30004)
         self.rtde.connect(5.0)
         self.rtde.negotiate_protocol()
         self.rtde.setup_outputs(["timestamp", "actual_qd"], 500.0)
         self.rtde.start()
-        self.psu = psu
         self.qd: list[tuple[float, float]] = []
-        self.flow: list[tuple[float, bool]] = []
         self._stop = threading.Event()
-        self._threads = [
-            threading.Thread(target=self._robot, daemon=True),
-            threading.Thread(target=self._power, daemon=True),
-        ]
-        for t in self._threads:
-            t.start()
+        self._thread = threading.Thread(target=self._robot, daemon=True)
+        self._thread.start()
 
     def _robot(self) -> None:
         while not self._stop.is_set():
             d = self.rtde.receive(2.0)
             self.qd.append((time.monotonic(), float(np.max(np.abs(d["actual_qd"])))))
 
-    def _power(self) -> None:
-        while not self._stop.is_set():
-            st = self.psu.model.status()  # type: ignore[attr-defined]
-            self.flow.append((time.monotonic(), bool(st.current_flow)))
-            time.sleep(0.001)
-
     def close(self) -> None:
         self._stop.set()
-        for t in self._threads:
-            t.join(5.0)
+        self._thread.join(5.0)
         self.rtde.close()
+
+
+def _psu_times(model: object) -> list[tuple[float, ProcessState]]:
+    """The power source's transitions: (time on this process's monotonic clock [s], new state)."""
+    t0 = model._t0  # type: ignore[attr-defined]  # the origin of its transition times
+    return [(t0 + t, new) for t, _, new in model.transitions()]  # type: ignore[attr-defined]
 
 
 def test_arc_goes_off_before_the_robot_stops_when_the_cell_process_dies(tmp_path: Path) -> None:
@@ -88,20 +88,29 @@ def test_arc_goes_off_before_the_robot_stops_when_the_cell_process_dies(tmp_path
         )
         rec: _Recorder | None = None
         try:
-            deadline = time.monotonic() + 180.0
+            # planning and validating the job first: 180 s ran out on a host loaded 2 + 8 deep
+            deadline = time.monotonic() + CHILD_TIMEOUT
             while _first_seam_progress(db) < 0.012:
                 assert proc.poll() is None, "the cell process ended early:\n" + log.read_text()[-3000:]
                 assert time.monotonic() < deadline, "the job did not reach its first seam"
                 time.sleep(0.02)
-            rec = _Recorder("127.0.0.86", cell.psu)
-            time.sleep(0.3)
+            rec = _Recorder("127.0.0.86")
+            # some samples of the moving robot first (waited for: a loaded host delays the reader)
+            wait_until(lambda: len(rec.qd) >= 100, 30.0, what="100 RTDE samples before the kill")
             # the power source's timeout was set by the cell
             ct = cell.psu.model._comm_timeout
             assert abs(ct - (CellConfig().power_source_comm_timeout or 0.0)) < 1e-3
             t_kill = time.monotonic()
             proc.send_signal(signal.SIGKILL)
             proc.wait(10.0)
-            time.sleep(1.5)
+            # the current off (in the power source's log) and 1.5 s of the robot after the kill
+            # (received, however late the reader runs): the robot stands still after ~0.35 s
+            wait_until(
+                lambda: any(t >= t_kill and new not in BURNING for t, new in _psu_times(cell.psu.model)),
+                30.0,
+                what="the power source's current off after the kill",
+            )
+            wait_until(lambda: rec.qd[-1][0] > t_kill + 1.5, 30.0, what="1.5 s of RTDE after the kill")
         finally:
             if rec is not None:
                 rec.close()
@@ -110,12 +119,12 @@ def test_arc_goes_off_before_the_robot_stops_when_the_cell_process_dies(tmp_path
                 proc.wait(10.0)
     assert rec is not None
     qd = np.array(rec.qd)
-    flow = np.array(rec.flow)
     before = qd[qd[:, 0] < t_kill]
     assert before[-50:, 1].min() > 1e-3, "the robot was not moving when the process died"
-    assert flow[flow[:, 0] < t_kill][-1, 1], "the arc was not on when the process died"
-    after = flow[flow[:, 0] >= t_kill]
-    t_arc_off = after[np.flatnonzero(after[:, 1] == 0)[0], 0] - t_kill
+    states = _psu_times(cell.psu.model)
+    before_kill = [new for t, new in states if t < t_kill]
+    assert before_kill and before_kill[-1] == ProcessState.ARC, "the arc was not on when the process died"
+    t_arc_off = next(t for t, new in states if t >= t_kill and new not in BURNING) - t_kill
     moving = qd[(qd[:, 0] >= t_kill) & (qd[:, 1] > 1e-4)]
     t_standstill = moving[-1, 0] - t_kill
     print(

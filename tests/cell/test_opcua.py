@@ -10,6 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from cellsynth import make_trajectory
+from waiting import CHILD_TIMEOUT
 
 from weldcell.cell.controller import CellController, CellEvent
 from weldcell.cell.opcua import OpcUaCellServer, check_opcua_endpoint
@@ -46,13 +48,25 @@ def _free_port(host: str) -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.fixture
+def traj() -> JointTrajectory:
+    """Seams welded in 2 s each (1 s at the virtual robot's double speed): a loaded host's client,
+    one Read round trip per poll, still sees each seam several times (0.6 s gave 0.3 s windows)."""
+    return make_trajectory(weld_time=2.0)
+
+
 async def _watch(
-    url: str, joints: tuple[str, ...], done: threading.Event, rows: list[dict[str, Any]]
+    url: str,
+    joints: tuple[str, ...],
+    connected: threading.Event,
+    done: threading.Event,
+    rows: list[dict[str, Any]],
 ) -> None:
-    """Poll the server every 50 ms until ``done`` (and once more), as a plant client would."""
+    """Poll the server every 50 ms until ``done`` (and once more), as a plant client would; set
+    ``connected`` once the client has browsed the address space."""
     from asyncua import Client
 
-    async with Client(url, timeout=5) as client:
+    async with Client(url, timeout=30) as client:  # request timeout [s]: a loaded host
         w = await client.get_namespace_index(WELD_NS)
         r = await client.get_namespace_index(ROBOTICS_NS)
         cell = await client.nodes.objects.get_child([f"{w}:WeldCell"])
@@ -66,6 +80,7 @@ async def _watch(
             for j in joints
         ]
         names = list(nodes)
+        connected.set()
 
         async def read_row() -> dict[str, Any]:
             # one Read service call for all fields (one round trip: a loaded host still polls the
@@ -95,7 +110,11 @@ async def _watch(
 def test_client_sees_the_job_progress(make_controller: Make, traj: JointTrajectory) -> None:
     port = _free_port("127.0.0.1")
     url = f"opc.tcp://127.0.0.1:{port}"
-    with OpcUaCellServer(url, traj.robot, traj.joint_names, period=0.02) as server:
+    server = OpcUaCellServer(url, traj.robot, traj.joint_names, period=0.02)
+    # asyncua builds its standard address space (seconds of CPU) before it listens: 60 s, the
+    # product's default, ran out on a host loaded 2 + 8 deep; CHILD_TIMEOUT stays below pytest's
+    server.start(timeout=CHILD_TIMEOUT)
+    with server:
         ctl, _ = make_controller()
         ctl.on_sample = server.on_sample
         relay = ctl._on_event
@@ -107,11 +126,15 @@ def test_client_sees_the_job_progress(make_controller: Make, traj: JointTrajecto
 
         ctl._on_event = both
         rows: list[dict[str, Any]] = []
-        done = threading.Event()
+        done, connected = threading.Event(), threading.Event()
         result: list[CellState] = []
 
         def job() -> None:
             try:
+                # the job starts once the client is connected: connecting and browsing cost asyncua
+                # seconds of CPU on a loaded host, a job started at once could end unseen
+                if not connected.wait(60.0) or done.is_set():
+                    return  # the client never connected (its error ends the test)
                 ctl.load(traj, part_serial="SN-OPC")
                 ctl.start()
                 result.append(ctl.wait(30.0))
@@ -120,8 +143,13 @@ def test_client_sees_the_job_progress(make_controller: Make, traj: JointTrajecto
 
         worker = threading.Thread(target=job)
         worker.start()
-        asyncio.run(_watch(url + "/weldcell/", tuple(traj.joint_names), done, rows))
-        worker.join(10)
+        try:
+            asyncio.run(_watch(url + "/weldcell/", tuple(traj.joint_names), connected, done, rows))
+        finally:
+            if not connected.is_set():  # the client failed: the worker returns without a job
+                done.set()
+                connected.set()
+            worker.join(60)
     assert result == [CellState.READY], ctl.last_error
     states = [r["CellState"] for r in rows]
     assert "running" in states and states[-1] == "ready"

@@ -39,6 +39,14 @@ def rss_bytes(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for process {pid}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time [s] (user + system) process ``pid`` has used so far (Linux /proc, 10 ms ticks)."""
+    import os
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
 def fifo_priority(priority: int = 2) -> Iterator[None]:
     """Run the calling thread under SCHED_FIFO (below the controller's cycle) where permitted.

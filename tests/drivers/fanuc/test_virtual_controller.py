@@ -238,7 +238,7 @@ def test_fault_switches_the_arc_off(
     d, ctrl = rig
     traj, path = weld_move(d, tmp_path)
     h = d.execute(traj, traj_path=path)
-    end = time.monotonic() + 3.0
+    end = time.monotonic() + 10.0  # generous: a loaded host starts the slice late
     while not ctrl.output(101) and time.monotonic() < end:
         time.sleep(0.005)
     assert ctrl.output(101), "arc never switched on"

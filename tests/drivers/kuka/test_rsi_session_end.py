@@ -14,16 +14,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fuzz_support import fifo_priority
 from lark import Lark, Token, Tree
 from stamp_helpers import stamp_for_test
 from streaming_helpers import free_udp_port
+from waiting import wait_until
 
-from weldcell.drivers.base import ExecutionOutcome, joint_move
+from weldcell.drivers.base import ExecutionOutcome, RobotMode, joint_move
 from weldcell.drivers.kuka.config import RsiConfig, RsiConfigError
 from weldcell.drivers.kuka.driver import RsiDriver, rsi_config_from_url
 from weldcell.drivers.kuka.rsi_files import ethernet_config_xml, krl_rsi_program, rsi_context_xml
 from weldcell.drivers.kuka.rsi_xml import decode_rob, decode_sen, encode_rob, encode_sen
-from weldcell.drivers.kuka.virtual_krc import RSI_ENDED_MESSAGE, KrcConfig, VirtualKrc
+from weldcell.drivers.kuka.virtual_krc import RSI_ENDED_MESSAGE, KrcConfig, KrcStatus, VirtualKrc
 from weldcell.drivers.registry import parse_robot_url
 from weldcell.errors import DriverFaultError, ProtocolError
 from weldcell.trajectory import JointTrajectory, save_trajectory
@@ -100,17 +102,19 @@ def test_job_then_session_ends_by_the_sensor(mode: str, tmp_path: Path) -> None:
 
 def test_close_mid_job_ends_session_with_the_arc_off(tmp_path: Path) -> None:
     """The fault path: close() during a welding slice faults it, drops the arc command, ends RSI."""
-    drv, krc = pair()
+    # end_timeout 10 s: a close() that waited for it (not for the KRC's confirmed end) takes 10 s
+    drv, krc = pair(end_timeout=10.0)
     try:
         traj, p = stamped(drv, tmp_path, 0.3, arc=True)
         h = drv.execute(traj, traj_path=p)
-        time.sleep(0.3)
-        assert krc.status().dout & 1  # arc command on at the controller
+        # the arc command on at the controller (awaited: a loaded host starts the slice late)
+        wait_until(lambda: krc.status().dout & 1, 10.0, 0.005, "the arc command at the KRC")
+        assert not h.done
         t0 = time.monotonic()
         drv.close()
         closing = time.monotonic() - t0
         res = h.result
-        wait_done(krc, 0.5)
+        wait_done(krc, 5.0)
         st = krc.status()
     finally:
         drv.close()
@@ -118,7 +122,7 @@ def test_close_mid_job_ends_session_with_the_arc_off(tmp_path: Path) -> None:
     assert res is not None and res.outcome is ExecutionOutcome.FAULTED and "closed" in res.reason
     assert st.ended_by_sensor and not st.dout & 1
     assert drv.session_end is not None and drv.session_end.ended
-    assert closing < 1.0
+    assert closing < 5.0, closing  # the KRC's end (a few 4 ms cycles), not end_timeout (10 s)
 
 
 def test_without_a_stop_object_the_driver_says_so(tmp_path: Path) -> None:
@@ -152,26 +156,44 @@ def test_stop_element_off_sends_no_stop() -> None:
 
 def test_silent_robot_is_not_waited_for() -> None:
     """RSI already stopped on the robot (here: the KRC stopped): close() does not wait end_timeout."""
-    drv, krc = pair(end_timeout=5.0)
+    drv, krc = pair(end_timeout=10.0)
     try:
         krc.stop()
-        time.sleep(0.4)  # > silence
+        # silent for longer than `silence` as the driver sees it (a late last telegram is awaited)
+        wait_until(lambda: drv.state().mode is RobotMode.DISCONNECTED, 10.0, what="the driver to see silence")
         t0 = time.monotonic()
         drv.close()
         took = time.monotonic() - t0
     finally:
         drv.close()
     assert drv.session_end is not None and drv.session_end.stop_replies == 0
-    assert "already ended" in drv.session_end.message and took < 1.0
+    assert "already ended" in drv.session_end.message and took < 5.0, took  # not end_timeout (10 s)
 
 
 def test_krc_takes_stop_only_from_a_valid_reply() -> None:
     """Raw sensor: Stop=0 and a Stop=1 with a wrong IPOC change nothing; a valid Stop=1 ends RSI after
     exactly ``off_cycles`` more telegrams (RSI_OFF), which still need answers but move nothing."""
+    # the sensor is this test's thread, which must answer within the 12 ms cycle: a loaded host can
+    # make a reply miss it (the KRC counts it late and discards it as stale). Such an attempt says
+    # nothing about the STOP handling and is repeated (up to 5); one without a stale reply is judged.
+    for _ in range(5):
+        with fifo_priority():  # answers on time on a loaded box where permitted
+            after_stop, st = _stop_exchange()
+        if st.stale == 0:
+            break
+    assert st.stale == 0, f"every attempt disturbed by late replies: {st}"
+    assert after_stop == 3
+    assert st.ended_by_sensor and st.late == 1 and st.invalid == 1 and st.cycles == 7 + 3
+    np.testing.assert_allclose(st.q_deg, np.array(START) + 0.5, atol=1e-9)
+
+
+def _stop_exchange() -> tuple[int, KrcStatus]:
+    """One hand-driven run of test_krc_takes_stop_only_from_a_valid_reply: (telegrams answered after
+    the valid Stop=1, the KRC's status at the end)."""
     port = free_udp_port()
     sensor = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sensor.bind(("127.0.0.1", port))
-    sensor.settimeout(1.0)
+    sensor.settimeout(2.0)
     krc = VirtualKrc(KrcConfig(sensor_port=port, cycle=0.012, q_start_deg=START, off_cycles=3))
     krc.start()
     after_stop = 0
@@ -189,16 +211,17 @@ def test_krc_takes_stop_only_from_a_valid_reply() -> None:
             try:
                 data, addr = sensor.recvfrom(65535)
             except TimeoutError:
+                if krc.done.is_set():  # ended: no telegram after RSI_OFF (a loaded KRC is just late)
+                    break
+                continue
+            if after_stop > 50:  # never ends: after_stop == 3 fails
                 break
             after_stop += 1  # RSI_MOVECORR() has returned: these corrections no longer move the robot
             sensor.sendto(encode_sen("ImFree", decode_rob(data).ipoc_text, [0.9] * 6, 0, stop=True), addr)
-        st = krc.status()
+        return after_stop, krc.status()
     finally:
         krc.stop()
         sensor.close()
-    assert after_stop == 3
-    assert st.ended_by_sensor and st.late == 1 and st.invalid == 1 and st.cycles == 7 + 3
-    np.testing.assert_allclose(st.q_deg, np.array(START) + 0.5, atol=1e-9)
 
 
 def test_stop_element_codec_and_url() -> None:
@@ -265,16 +288,17 @@ def test_files_wire_the_stop_element(stop: bool) -> None:
 def test_cli_controller_exits_0_when_the_sensor_ends_rsi() -> None:
     """``weldcell controller kuka-rsi`` (own process) ends on the driver's Stop=1 with exit code 0."""
     port = free_udp_port()
-    drv = RsiDriver(RsiConfig(port=port, cycle=0.012))
+    # silence 2 s: a loaded host can hold the controller process past the default before close()
+    drv = RsiDriver(RsiConfig(port=port, cycle=0.012, silence=2.0))
     proc = subprocess.Popen(
         [sys.executable, "-m", "weldcell", "controller", "kuka-rsi", "--sensor", f"127.0.0.1:{port}",
          "--cycle-ms", "12", "--start-deg", ",".join(map(str, START))],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        drv.connect(30.0)
+        drv.connect(120.0)  # the child imports weldcell first: tens of seconds on a loaded host
         drv.close()
-        out, err = proc.communicate(timeout=10.0)
+        out, err = proc.communicate(timeout=60.0)  # generous: it exits at once on the end
     finally:
         drv.close()
         if proc.poll() is None:

@@ -49,17 +49,20 @@ def _wait_state(host: str, pred: object, timeout: float = 1.0) -> dict[str, obje
         time.sleep(0.02)
 
 
-def _packages_per_second(r: object, floor: int) -> int:
-    """Distinct controller timestamps ur_rtde received in 1 s of wall time, best of 3 tries.
+def _packages_per_second(r: object, cycle: float, adjacent_floor: int = 5) -> tuple[int, int]:
+    """Distinct controller timestamps ur_rtde received in 1 s of wall time, and how many of them came
+    one controller ``cycle`` [s] after the previous one; best of 3 tries.
 
-    Each RTDE data package carries its own controller ``timestamp`` (one per controller cycle at
-    the full rate), so distinct timestamps count packages: a stream at half the rate gives half the
-    count, whatever the poll rate. ``getTimestamp`` is polled every 0.2 ms, well above 500 Hz.
+    Each RTDE data package carries its own controller ``timestamp``, so distinct timestamps count
+    packages, and two seen one cycle apart were sent in consecutive cycles: a stream at half the rate
+    has no such pair, however fast or slow the poll. How many a 1 s poll sees depends on the host
+    (54-147 of 500, 17-18 adjacent, with busy loops on the 2 cores), so the stream's rate is judged
+    on the adjacent pairs and the timestamps' grid, not on the count. ``getTimestamp`` is polled every 0.2 ms.
     (Rows of ur_rtde's periodic file recorder would not do: the recorder writes at its own rate and
-    repeats the last package, so a 250 Hz stream would pass.) The box is shared with other jobs; a
-    try that falls below ``floor`` is repeated.
+    repeats the last package, so a 250 Hz stream would pass.) A try with fewer than
+    ``adjacent_floor`` adjacent pairs is repeated.
     """
-    best = 0
+    best = (0, 0)
     for _ in range(3):
         seen: set[float] = set()
         with fifo_priority():  # the poller must not be descheduled on a loaded box
@@ -68,10 +71,12 @@ def _packages_per_second(r: object, floor: int) -> int:
                 seen.add(r.getTimestamp())  # type: ignore[attr-defined]
                 time.sleep(0.0002)
         ts = sorted(seen)
-        steps = {round((b - a) / 0.002, 6) for a, b in itertools.pairwise(ts)}
+        steps = [round((b - a) / cycle, 6) for a, b in itertools.pairwise(ts)]
         assert all(st == int(st) for st in steps), "timestamps off the controller-cycle grid"
-        best = max(best, len(ts))
-        if best >= floor:
+        adjacent = sum(st == 1 for st in steps)
+        if adjacent > best[1]:
+            best = (len(ts), adjacent)
+        if best[1] >= adjacent_floor:
             break
     return best
 
@@ -84,8 +89,8 @@ def test_receive_default_variables_500hz(controller: VirtualControllerHandle) ->
         assert q == pytest.approx(list(CoreConfig().q_home))
         assert r.getRobotMode() == 7 and r.getSafetyMode() == 1
         t0, w0 = r.getTimestamp(), time.monotonic()
-        n = _packages_per_second(r, 375)
-        assert n >= 375, f"only {n} packages in 1 s at 500 Hz (>= 75 % expected on a loaded 2-core box)"
+        n, adjacent = _packages_per_second(r, 0.002)
+        assert adjacent >= 5, f"{n} packages in 1 s, {adjacent} of them 2 ms after the one before"
         assert (r.getTimestamp() - t0) / (time.monotonic() - w0) == pytest.approx(1.0, abs=0.15)
     finally:
         r.disconnect()
@@ -96,8 +101,8 @@ def test_receive_cb3_125hz() -> None:
     try:
         r = rtde_receive.RTDEReceiveInterface(HOST_CB3)
         try:
-            n = _packages_per_second(r, 100)
-            assert 100 <= n <= 130, f"{n} packages in 1 s, expected about 125"
+            n, adjacent = _packages_per_second(r, 0.008)  # every step a multiple of 8 ms, too
+            assert adjacent >= 5 and n <= 130, f"{n} packages in 1 s ({adjacent} 8 ms apart), expected 125"
         finally:
             r.disconnect()
     finally:
@@ -125,7 +130,7 @@ def test_io_interface_outputs_registers_speed_slider(controller: VirtualControll
         assert io.setInputIntRegister(18, 42)
         assert io.setInputDoubleRegister(19, 3.25)
         assert io.setAnalogOutputVoltage(1, 0.4)
-        deadline = time.monotonic() + 1.0
+        deadline = time.monotonic() + 10.0  # generous: a loaded host delays the RTDE round trip
         while time.monotonic() < deadline and (
             r.getActualDigitalOutputBits() != 8 or abs(r.getTargetSpeedFraction() - 0.5) > 1e-9
         ):
@@ -139,7 +144,7 @@ def test_io_interface_outputs_registers_speed_slider(controller: VirtualControll
         assert s["analog_out"][1] == pytest.approx(0.4)  # type: ignore[index]
         assert io.setStandardDigitalOut(3, False)
         assert io.setSpeedSlider(1.0)
-        deadline = time.monotonic() + 1.0
+        deadline = time.monotonic() + 10.0
         while time.monotonic() < deadline and r.getActualDigitalOutputBits() != 0:
             time.sleep(0.01)
         assert r.getActualDigitalOutputBits() == 0
@@ -186,7 +191,7 @@ def test_dashboard_power_brake_load_play_stop(tmp_path: Path) -> None:
                 d.play()
                 assert d.running()
                 assert d.programState().startswith("PLAYING")
-                deadline = time.monotonic() + 3.0
+                deadline = time.monotonic() + 10.0
                 while time.monotonic() < deadline and abs(r.getActualQ()[0] - 0.2) > 1e-6:
                     time.sleep(0.02)
                 assert r.getActualQ()[0] == pytest.approx(

@@ -329,7 +329,9 @@ class VirtualEgm:
                         )
                     else:
                         self._step()
-                        self._check_convergence(now)
+                        # on the session clock (re-based over this process's stalls, like ``tm``):
+                        # a stall does not count as time the convergence held
+                        self._check_convergence(now - t0)
                     ended = not self._status.running
                     final = self._robot_message(now - t0) if ended else None
                 if final is not None:
@@ -482,7 +484,11 @@ class VirtualEgm:
         self._cmd = np.clip(self._cmd + step, self._lo, self._hi)
 
     def _check_convergence(self, now: float) -> None:
-        """End ``EGMRunJoint`` once the convergence condition held for ``cond_time`` (lock held)."""
+        """End ``EGMRunJoint`` once the convergence condition held for ``cond_time`` (lock held).
+
+        Args:
+            now: Session time [s] (the clock of ``header.tm``).
+        """
         cond = self.config.cond_time
         if cond is None or not self._status.running:
             return
