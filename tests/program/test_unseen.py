@@ -159,3 +159,39 @@ def test_mesh_with_nan_vertex_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ProgramError) as exc:
         load_program(path)
     assert "cell.bodies[1].mesh" in str(exc.value)
+
+
+# --- programs that loaded but weld nothing, or names that break one-line messages ------------------
+
+
+def _demo_with(tmp_path: Path, change: dict[str, object]) -> Path:
+    data = yaml.safe_load(DEMO.read_text())
+    data.pop("sequence")
+    for dotted, value in change.items():
+        *parents, last = dotted.split(".")
+        node = data
+        for key in parents:
+            node = node[int(key)] if isinstance(node, list) else node[key]
+        node[last] = value
+    return _write(tmp_path, yaml.safe_dump(data, allow_unicode=True))
+
+
+def test_program_without_seams_is_refused(tmp_path: Path) -> None:
+    """It loaded, and ``weldcell plan`` wrote an empty trajectory with exit 0."""
+    with pytest.raises(ProgramError, match=r"seams: the program has no seams; expected at least one seam"):
+        load_program(_demo_with(tmp_path, {"seams": []}))
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "a b\nc", "tab\there", " lead"])
+@pytest.mark.parametrize(("field", "key"), [("seams.0.id", "seams[0].id"), ("cell.bodies.0.name", "cell.bodies[0].name")])
+def test_blank_or_multiline_names_are_refused(tmp_path: Path, bad: str, field: str, key: str) -> None:
+    with pytest.raises(ProgramError) as exc:
+        load_program(_demo_with(tmp_path, {field: bad}))
+    message = str(exc.value)
+    assert f"{key}: " in message and "\n" not in message
+    assert "expected a name" in message
+
+
+def test_unicode_names_are_fine(tmp_path: Path) -> None:
+    program = load_program(_demo_with(tmp_path, {"seams.0.id": "Kehlnaht_ü_1", "cell.bodies.0.name": "Tisch_ä"}))
+    assert program.seams[0].id == "Kehlnaht_ü_1"

@@ -204,7 +204,10 @@ def _build(
     bodies = {b.name: b for b in cell.bodies}
     seams: list[Seam] = []
     ids: set[str] = set()
+    if not spec.seams:
+        chk.fail(("seams",), "the program has no seams; expected at least one seam to weld")
     for i, ss in enumerate(spec.seams):
+        chk.name(("seams", i, "id"), ss.id, "seam id")
         if ss.id in ids:
             chk.fail(("seams", i, "id"), f"seam id '{ss.id}' is used twice; seam ids must be unique")
         ids.add(ss.id)
