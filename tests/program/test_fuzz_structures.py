@@ -46,7 +46,9 @@ NUMBERS = st.one_of(
     st.sampled_from([0, -0.0, 1e-300, 1e308, -1e308, 2**63, 0.001, 1000.0]),
 )
 KEYS = st.one_of(
-    st.sampled_from(["id", "name", "robot", "line", "start_mm", "end_mm", "normals", "box", "mesh", "file", "seams"]),
+    st.sampled_from(
+        ["id", "name", "robot", "line", "start_mm", "end_mm", "normals", "box", "mesh", "file", "seams"]
+    ),
     st.text(max_size=6),
 )
 SCALARS = st.one_of(st.none(), st.booleans(), NUMBERS, st.text(max_size=10))
@@ -119,11 +121,55 @@ def test_structural_mutations_load_or_fail_cleanly(tmp_path: Path, data: st.Data
 
 TOKENS = st.sampled_from(
     [
-        "format: weldcell.program/1\n", "seams:\n", "cell:\n", "  - ", "  ", "- ", ": ", "{", "}", "[", "]",
-        ", ", "&a ", "*a", "&b ", "*b", "!!str ", "!!float ", "!!python/name:os.system ", "<<: ", "? ",
-        "---\n", "...\n", "%YAML 1.2\n", "|\n", ">\n", "#", '"', "'", "\\", "\t", "\x00", "\x1b", "ü",
-        "😀", "\ufeff", "1e5", ".nan", "-.inf", "~", "0x1F", "0o17", "2026-12-04", "12:30:00", "yes",
-        "id", "robot: ur5e", "\n", "\r\n",
+        "format: weldcell.program/1\n",
+        "seams:\n",
+        "cell:\n",
+        "  - ",
+        "  ",
+        "- ",
+        ": ",
+        "{",
+        "}",
+        "[",
+        "]",
+        ", ",
+        "&a ",
+        "*a",
+        "&b ",
+        "*b",
+        "!!str ",
+        "!!float ",
+        "!!python/name:os.system ",
+        "<<: ",
+        "? ",
+        "---\n",
+        "...\n",
+        "%YAML 1.2\n",
+        "|\n",
+        ">\n",
+        "#",
+        '"',
+        "'",
+        "\\",
+        "\t",
+        "\x00",
+        "\x1b",
+        "ü",
+        "😀",
+        "\ufeff",
+        "1e5",
+        ".nan",
+        "-.inf",
+        "~",
+        "0x1F",
+        "0o17",
+        "2026-12-04",
+        "12:30:00",
+        "yes",
+        "id",
+        "robot: ur5e",
+        "\n",
+        "\r\n",
     ]
 )
 
@@ -145,7 +191,9 @@ def test_program_text_with_a_token_spliced_in(tmp_path: Path, data: st.DataObjec
     _loads_or_one_clean_error(_write(tmp_path, base, text[:at] + token + text[at + cut :]))
 
 
-def _weldcell(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[int, str]:
+def _weldcell(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str
+) -> tuple[int, str]:
     """Run the real entry point (:func:`weldcell.cli.main`) in-process: (exit code, output on one line)."""
     monkeypatch.setattr(sys, "argv", ["weldcell", *args])
     with pytest.raises(SystemExit) as exc:  # anything else escaping main fails the test

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from weldcell.cli import app
 from weldcell.errors import ProgramError, ProgramFormatError
 from weldcell.program import load_program
-from weldcell.program.loader import MAX_YAML_VALUES
+from weldcell.program.yamlio import MAX_YAML_VALUES
 from weldcell.toolpath import toolpaths_for_program
 
 HERE = Path(__file__).parent
@@ -98,7 +98,9 @@ def test_alias_cycle_is_refused(tmp_path: Path, text: str) -> None:
 
 
 def test_aliases_that_stay_small_still_work(tmp_path: Path) -> None:
-    text = DEMO.read_text().replace("    job: 12\n", "    job: 12\n    gas: &gas {preflow_s: 0.2, postflow_s: 0.8}\n")
+    text = DEMO.read_text().replace(
+        "    job: 12\n", "    job: 12\n    gas: &gas {preflow_s: 0.2, postflow_s: 0.8}\n"
+    )
     text = text.replace("    gas: {preflow_s: 0.2, postflow_s: 0.8}\n", "", 1)
     assert "&gas" in text
     program = load_program(_write(tmp_path, text))
@@ -107,10 +109,18 @@ def test_aliases_that_stay_small_still_work(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("value", "fragment"),
-    [("9" * 5000, "4300 digits"), ("2026-13-45", "month must be in 1..12")],
+    [
+        ("9" * 5000, "4300 digits"),
+        ("2026-13-45", "month must be in 1..12"),
+        ("!!float", "string index out of range"),
+    ],
 )
 def test_unreadable_scalar_is_an_error_not_a_traceback(tmp_path: Path, value: str, fragment: str) -> None:
-    _refused(_write(tmp_path, f"format: weldcell.program/1\nname: {value}\n"), "a YAML value cannot be read", fragment)
+    _refused(
+        _write(tmp_path, f"format: weldcell.program/1\nname: {value}\n"),
+        "a YAML value cannot be read",
+        fragment,
+    )
 
 
 def test_control_character_message_is_one_line(tmp_path: Path) -> None:
@@ -122,10 +132,14 @@ def test_control_character_message_is_one_line(tmp_path: Path) -> None:
 def test_yaml_1_2_floats_are_numbers(tmp_path: Path) -> None:
     text = DEMO.read_text()
     plain = load_program(_write(tmp_path, text))
-    sci = text.replace("travel_speed_mm_s: 10", "travel_speed_mm_s: 1e1").replace("stickout_mm: 15", "stickout_mm: 1.5e1")
+    sci = text.replace("travel_speed_mm_s: 10", "travel_speed_mm_s: 1e1").replace(
+        "stickout_mm: 15", "stickout_mm: 1.5e1"
+    )
     assert sci != text
     program = load_program(_write(tmp_path, sci))
-    assert program.procedures["fillet_4mm"].travel_speed == plain.procedures["fillet_4mm"].travel_speed == 0.01
+    assert (
+        program.procedures["fillet_4mm"].travel_speed == plain.procedures["fillet_4mm"].travel_speed == 0.01
+    )
     np.testing.assert_allclose(program.cell.T_flange_tcp, plain.cell.T_flange_tcp)
 
 
@@ -135,7 +149,9 @@ def test_yaml_1_2_floats_are_numbers(tmp_path: Path) -> None:
 def _mesh_program(tmp_path: Path, mesh: str, scale: str) -> Path:
     text = (HERE / "unseen" / "ur5e_mesh_bracket_mm.yaml").read_text()
     text = text.replace("{file: bracket_mm.stl, scale: 0.001}", f"{{file: {mesh}, scale: {scale}}}")
-    text = text.replace("{file: bracket_m.obj, scale: 1}", f"{{file: {HERE / 'unseen' / 'bracket_m.obj'}, scale: 1}}")
+    text = text.replace(
+        "{file: bracket_m.obj, scale: 1}", f"{{file: {HERE / 'unseen' / 'bracket_m.obj'}, scale: 1}}"
+    )
     return _write(tmp_path, text)
 
 
@@ -183,7 +199,9 @@ def test_program_without_seams_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("bad", ["", "   ", "a b\nc", "tab\there", " lead"])
-@pytest.mark.parametrize(("field", "key"), [("seams.0.id", "seams[0].id"), ("cell.bodies.0.name", "cell.bodies[0].name")])
+@pytest.mark.parametrize(
+    ("field", "key"), [("seams.0.id", "seams[0].id"), ("cell.bodies.0.name", "cell.bodies[0].name")]
+)
 def test_blank_or_multiline_names_are_refused(tmp_path: Path, bad: str, field: str, key: str) -> None:
     with pytest.raises(ProgramError) as exc:
         load_program(_demo_with(tmp_path, {field: bad}))
@@ -193,5 +211,7 @@ def test_blank_or_multiline_names_are_refused(tmp_path: Path, bad: str, field: s
 
 
 def test_unicode_names_are_fine(tmp_path: Path) -> None:
-    program = load_program(_demo_with(tmp_path, {"seams.0.id": "Kehlnaht_ü_1", "cell.bodies.0.name": "Tisch_ä"}))
+    program = load_program(
+        _demo_with(tmp_path, {"seams.0.id": "Kehlnaht_ü_1", "cell.bodies.0.name": "Tisch_ä"})
+    )
     assert program.seams[0].id == "Kehlnaht_ü_1"

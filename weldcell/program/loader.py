@@ -8,7 +8,6 @@ the line, the field path and what was expected.
 from __future__ import annotations
 
 import hashlib
-import re
 from pathlib import Path
 
 import numpy as np
@@ -24,91 +23,23 @@ from weldcell.program.checks import Checker
 from weldcell.program.errors_map import did_you_mean, find_duplicate_key, format_path, schema_error
 from weldcell.program.model import Program, Seam
 from weldcell.program.schema import ProgramSpec
-
-
-#: Largest number of YAML values a program may expand to through aliases (``*name``). A real
-#: program has a few thousand; a chain of aliases of aliases ("billion laughs") expands to billions
-#: from a few lines, which the schema check would walk for hours.
-MAX_YAML_VALUES = 1_000_000
-
-
-def _expanded_size(root: yaml.Node, file: str) -> int:
-    """Number of values ``root`` expands to, counting every alias use; refuses cycles.
-
-    Iterative (the nesting may be as deep as the YAML parser allows) and memoised per node, so it
-    costs one visit per distinct node however many times aliases repeat it.
-
-    Raises:
-        ProgramFormatError: an alias that contains itself, or more than :data:`MAX_YAML_VALUES`.
-    """
-    size: dict[int, int] = {}
-    on_path: set[int] = set()
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
-    while stack:
-        node, children_done = stack.pop()
-        key = id(node)
-        if isinstance(node, yaml.ScalarNode):
-            size[key] = 1
-            continue
-        children: list[yaml.Node] = (
-            [n for pair in node.value for n in pair]
-            if isinstance(node, yaml.MappingNode)
-            else list(node.value)
-        )
-        if children_done:
-            on_path.discard(key)
-            size[key] = min(1 + sum(size[id(c)] for c in children), MAX_YAML_VALUES + 1)
-            if size[key] > MAX_YAML_VALUES:
-                raise ProgramFormatError(
-                    f"the YAML aliases expand to more than {MAX_YAML_VALUES} values; "
-                    "expected a weld program (write the values out, or use fewer nested aliases)",
-                    file=file,
-                    line=node.start_mark.line + 1,
-                )
-            continue
-        if key in size:
-            continue
-        on_path.add(key)
-        stack.append((node, True))
-        for child in children:
-            if id(child) in on_path:
-                raise ProgramFormatError(
-                    "a YAML alias refers to a value that contains it (a cycle); "
-                    "expected a tree of values",
-                    file=file,
-                    line=child.start_mark.line + 1,
-                )
-            if id(child) not in size:
-                stack.append((child, False))
-    return size[id(root)]
-
-
-_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster
-
-
-class _ProgramLoader(_BaseLoader):  # type: ignore[valid-type,misc]
-    """Safe YAML loader that also reads YAML 1.2 floats: ``1e-3``, ``2E5``, ``1.5e1``.
-
-    PyYAML follows YAML 1.1, where a float needs a dot and a signed exponent, so ``scale: 1e-3``
-    would be the text '1e-3' and be refused as "not a number" although every YAML 1.2 / JSON
-    writer produces it.
-    """
-
-
-_ProgramLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
-    list("-+0123456789."),
-)
+from weldcell.program.yamlio import YamlLimitError, YamlValueError, compose_and_load
 
 
 def _parse(text: str, file: str) -> tuple[yaml.Node | None, object]:
-    loader = _ProgramLoader(text)
     try:
-        node = loader.get_single_node()
-        if node is not None:
-            _expanded_size(node, file)
-        data = loader.construct_document(node) if node is not None else None
+        return compose_and_load(text)
+    except YamlLimitError as err:
+        mark = err.problem_mark
+        raise ProgramFormatError(
+            f"{err.problem}; expected a weld program (a tree of values)",
+            file=file,
+            line=mark.line + 1 if mark else None,
+        ) from None
+    except YamlValueError as err:
+        raise ProgramFormatError(
+            f"{err.problem}; expected numbers and text of ordinary size", file=file
+        ) from None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         where = f" (column {mark.column + 1})" if mark else ""
@@ -118,15 +49,6 @@ def _parse(text: str, file: str) -> tuple[yaml.Node | None, object]:
         ) from None
     except yaml.YAMLError as err:
         raise ProgramFormatError(f"YAML error: {' '.join(str(err).split())}", file=file) from None
-    except ValueError as err:  # an integer of > 4300 digits (sys.int_info), a date like 2026-13-45
-        what = str(err).split(";")[0]
-        raise ProgramFormatError(
-            f"a YAML value cannot be read ({what}); expected numbers and text of ordinary size",
-            file=file,
-        ) from None
-    finally:
-        loader.dispose()
-    return node, data
 
 
 def load_program(path: str | Path, frames: UserFrames | None = None) -> Program:

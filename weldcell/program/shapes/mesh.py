@@ -206,13 +206,14 @@ def _load(path: str, mtime_ns: int, scale: float) -> Any:
     faces = getattr(mesh, "faces", None)
     if faces is None or len(faces) == 0:
         raise BodyShapeError(f"mesh file {path} has no triangles", field=("file",))
-    if not np.isfinite(np.asarray(mesh.vertices, dtype=np.float64)).all():
+    vertices = np.asarray(getattr(mesh, "vertices", ()), dtype=np.float64)
+    if not np.isfinite(vertices).all():
         raise BodyShapeError(
             f"mesh file {path} has vertices with NaN or infinite coordinates; expected finite numbers",
             field=("file",),
         )
     mesh.apply_scale(scale)
-    span = float(np.ptp(np.asarray(mesh.vertices, dtype=np.float64), axis=0).max())
+    span = float(np.ptp(vertices, axis=0).max()) * scale
     if span > MAX_MESH_SPAN:
         raise BodyShapeError(
             f"mesh file {path} is {span:.4g} m across at scale {scale:g}; a welding cell part is at most "
