@@ -210,6 +210,15 @@ def test_blank_or_multiline_names_are_refused(tmp_path: Path, bad: str, field: s
     assert "expected a name" in message
 
 
+def test_blank_procedure_name_is_refused(tmp_path: Path) -> None:
+    data = yaml.safe_load(DEMO.read_text())
+    data["procedures"] = {" ": data["procedures"]["fillet_4mm"]}
+    for seam in data["seams"]:
+        seam["procedure"] = " "
+    with pytest.raises(ProgramError, match=r"procedures\. : procedure name is empty"):
+        load_program(_write(tmp_path, yaml.safe_dump(data)))
+
+
 def test_unicode_names_are_fine(tmp_path: Path) -> None:
     program = load_program(
         _demo_with(tmp_path, {"seams.0.id": "Kehlnaht_ü_1", "cell.bodies.0.name": "Tisch_ä"})

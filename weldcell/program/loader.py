@@ -122,6 +122,8 @@ def _build(
     spec: ProgramSpec, chk: Checker, path: Path, digest: str, frames: UserFrames | None = None
 ) -> Program:
     cell = build_cell(spec, chk, path, frames)
+    for name in spec.procedures:
+        chk.name(("procedures", name), name, "procedure name")
     procedures = {name: build_procedure(name, ps, chk) for name, ps in spec.procedures.items()}
     bodies = {b.name: b for b in cell.bodies}
     seams: list[Seam] = []
