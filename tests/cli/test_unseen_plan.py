@@ -21,6 +21,16 @@ PROGRAM = ROOT / "tests" / "program" / "unseen" / "ur10e_seam_in_fixture.yaml"
 Run = Callable[..., tuple[int, str]]  # the `weldcell` fixture (tests/cli/conftest.py)
 
 
+def test_seam_just_out_of_reach_fails_the_plan_naming_it(weldcell: Run, tmp_path: Path) -> None:
+    program = ROOT / "tests" / "program" / "unseen" / "ur3e_just_out_of_reach.yaml"
+    code, text = weldcell("check", program)
+    assert code == 0 and "seam 'lap_edge' is out of the robot's reach" in text, text
+    code, text = weldcell("plan", program, "-o", tmp_path / "out")
+    assert code == 2 and "Traceback" not in text, text
+    assert "cannot plan: seam 'lap_edge'" in text and "out of the robot's reach" in text, text
+    assert not (tmp_path / "out" / "trajectory.npz").exists()
+
+
 def test_seam_under_a_clamp_fails_the_plan_naming_it(weldcell: Run, tmp_path: Path) -> None:
     out = tmp_path / "out"
     code, text = weldcell("plan", PROGRAM, "-o", out)
