@@ -126,7 +126,7 @@ def test_plan_bad_options(weldcell: Run, bad: dict[str, Path], tmp_path: Path) -
     out = tmp_path / "plan"
     _fails(weldcell("plan", DEMO, "-o", bad["file"]), "--out", "existing", "is a file")
     _fails(weldcell("plan", DEMO, "-o", bad["file"] / "sub"), "--out", "is a file")
-    for dt in ("-1", "0", "nan", "inf", "1000"):
+    for dt in ("-1", "0", "nan", "inf", "1000", "0.0001", "0.4"):  # 0.0001 ms planned for hours
         _fails(weldcell("plan", DEMO, "-o", out, "--dt-ms", dt), "--dt-ms", "controller period in ms")
     for n in ("0", "-5", "100000"):
         _fails(weldcell("plan", DEMO, "-o", out, "--rotation-samples", n), f"--rotation-samples {n}")

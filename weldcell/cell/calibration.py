@@ -99,8 +99,10 @@ def load_points(path: Path) -> CapturedPoints:
     """
     import yaml
 
+    from weldcell.program.yamlio import safe_load_yaml
+
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = safe_load_yaml(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
         raise CalibrationError(f"{path}: cannot read the points file ({err})") from None
     if not isinstance(data, dict) or data.get("format") != POINTS_FORMAT:
@@ -317,11 +319,18 @@ def update_cell_config(
     """
     import yaml
 
-    from weldcell.cell.cellconfig import cell_setup_from_mapping
+    from weldcell.cell.cellconfig import CellConfigError, cell_setup_from_mapping
+    from weldcell.program.yamlio import safe_load_yaml
 
     data: dict[str, Any] = {"format": "weldcell.cell/1"}
     if path.exists():
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        try:
+            loaded = safe_load_yaml(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+            why = " ".join(str(err).split())
+            raise CellConfigError(
+                f"{path}: cannot read the cell configuration to update it ({why})"
+            ) from None
         cell_setup_from_mapping(loaded, str(path))  # refuse to rewrite a broken file
         data = dict(loaded or {"format": "weldcell.cell/1"})
     cal = dict(data.get("calibration") or {})

@@ -196,12 +196,14 @@ def load_cell_config(path: str | Path) -> CellSetup:
     """
     import yaml
 
+    from weldcell.program.yamlio import safe_load_yaml
+
     p = Path(path)
     if not p.is_file():
         raise CellConfigError(f"{p}: cell configuration file not found")
     try:
         text = p.read_text(encoding="utf-8")
-        data = yaml.safe_load(text)
+        data = safe_load_yaml(text)
     except UnicodeDecodeError as err:
         raise CellConfigError(f"{p}: not a YAML text file (byte {err.start} is not UTF-8)") from None
     except yaml.YAMLError as err:

@@ -25,18 +25,27 @@ from weldcell.cli.common import (
 from weldcell.errors import WeldcellError
 
 MAX_DT_MS = 100.0  # longest controller period accepted by ``--dt-ms`` [ms]
+#: Shortest controller period accepted by ``--dt-ms`` [ms]: the fastest arm interfaces run at 1 kHz
+#: (UR RTDE 500 Hz, KUKA RSI 250 Hz, ABB EGM 250 Hz); 0.0001 ms planned 20 000 times the samples
+#: and ran for hours.
+MIN_DT_MS = 0.5
 MAX_ROTATION_SAMPLES = 720  # 0.5° steps; more only makes planning slow
 
 
-def check_positive(option: str, value: float, expected: str, *, upper: float | None = None) -> None:
-    """Fail with one line naming ``option`` unless ``0 < value`` (``<= upper``) and finite.
+def check_positive(
+    option: str, value: float, expected: str, *, upper: float | None = None, lower: float | None = None
+) -> None:
+    """Fail with one line naming ``option`` unless ``0 < value`` (``lower <= value <= upper``) and finite.
 
     Raises:
-        WeldcellError: the value is zero, negative, NaN/inf or above ``upper``.
+        WeldcellError: the value is zero, negative, NaN/inf, below ``lower`` or above ``upper``.
     """
-    if not (math.isfinite(value) and value > 0 and (upper is None or value <= upper)):
+    ok = math.isfinite(value) and value > 0
+    ok = ok and (upper is None or value <= upper) and (lower is None or value >= lower)
+    if not ok:
+        low = f"at least {lower:g}" if lower is not None else "> 0"
         limit = f", at most {upper:g}" if upper is not None else ""
-        raise WeldcellError(f"{option} {value:g}: expected {expected}, > 0{limit}")
+        raise WeldcellError(f"{option} {value:g}: expected {expected}, {low}{limit}")
 
 
 WELDED_LENGTH_TOLERANCE = 1e-4  # [m] a segment counts as welded when at most 0.1 mm is missing
@@ -164,7 +173,7 @@ def plan_command(
     from weldcell.planning import LadderOptions, PlanOptions, PlanStatus, plan_program, save_trajectory
     from weldcell.toolpath.plausibility import program_warnings
 
-    check_positive("--dt-ms", dt_ms, "a controller period in ms (UR: 2)", upper=MAX_DT_MS)
+    check_positive("--dt-ms", dt_ms, "a controller period in ms (UR: 2)", upper=MAX_DT_MS, lower=MIN_DT_MS)
     if not 1 <= rotation_samples <= MAX_ROTATION_SAMPLES:
         raise WeldcellError(
             f"--rotation-samples {rotation_samples}: expected a number of torch rotations to try per "

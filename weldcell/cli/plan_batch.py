@@ -19,7 +19,7 @@ from typing import Any
 import typer
 
 from weldcell.cli.common import EXIT_ERROR, console, err_console, output_folder
-from weldcell.cli.plan import MAX_DT_MS, MAX_ROTATION_SAMPLES, check_positive
+from weldcell.cli.plan import MAX_DT_MS, MAX_ROTATION_SAMPLES, MIN_DT_MS, check_positive
 from weldcell.errors import WeldcellError
 
 PROGRAM_SUFFIXES = (".yaml", ".yml")
@@ -116,7 +116,7 @@ def plan_batch_command(
     from weldcell.cli.batch_worker import clear_outputs, plan_and_validate_one
     from weldcell.trajectory.stamp import FROM_ENVIRONMENT, resolve_stamp_key
 
-    check_positive("--dt-ms", dt_ms, "a controller period in ms (UR: 2)", upper=MAX_DT_MS)
+    check_positive("--dt-ms", dt_ms, "a controller period in ms (UR: 2)", upper=MAX_DT_MS, lower=MIN_DT_MS)
     if not 1 <= rotation_samples <= MAX_ROTATION_SAMPLES:
         raise WeldcellError(
             f"--rotation-samples {rotation_samples}: expected 1 … {MAX_ROTATION_SAMPLES} (default 36)"

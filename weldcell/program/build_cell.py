@@ -74,6 +74,7 @@ def build_cell(spec: ProgramSpec, chk: Checker, path: Path, frames: UserFrames |
     bodies: list[Body] = []
     names: set[str] = set()
     for i, bs in enumerate(c.bodies):
+        chk.name(("cell", "bodies", i, "name"), bs.name, "body name")
         if bs.name in names:
             chk.fail(("cell", "bodies", i, "name"), f"body name '{bs.name}' is used twice")
         names.add(bs.name)

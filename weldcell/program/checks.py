@@ -47,6 +47,20 @@ class Checker:
     def fail(self, loc: Loc, message: str) -> NoReturn:
         raise ProgramError(message, file=self.file, line=node_line(self.root, loc), field=format_path(loc))
 
+    def name(self, loc: Loc, value: str, what: str) -> None:
+        """Fail unless ``value`` is a usable name: not empty, no surrounding blanks or control characters.
+
+        Names appear in messages, logs, weld records and controller programs, one per line.
+        """
+        if not value.strip():
+            self.fail(loc, f"{what} is empty; expected a name such as 'fillet_1'")
+        if value != value.strip() or not value.isprintable():
+            self.fail(
+                loc,
+                f"{what} {value!r} has leading/trailing blanks or control characters (line breaks, "
+                "tabs); expected a name on one line such as 'fillet_1'",
+            )
+
     def in_range(self, loc: Loc, value: float, lo: float, hi: float, unit: str, hint: str = "") -> None:
         if not lo <= value <= hi:
             extra = f"; {hint}" if hint else ""

@@ -23,14 +23,23 @@ from weldcell.program.checks import Checker
 from weldcell.program.errors_map import did_you_mean, find_duplicate_key, format_path, schema_error
 from weldcell.program.model import Program, Seam
 from weldcell.program.schema import ProgramSpec
+from weldcell.program.yamlio import YamlLimitError, YamlValueError, compose_and_load
 
 
 def _parse(text: str, file: str) -> tuple[yaml.Node | None, object]:
-    loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml is ~10x faster; same marks
-    loader = loader_cls(text)
     try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
+        return compose_and_load(text)
+    except YamlLimitError as err:
+        mark = err.problem_mark
+        raise ProgramFormatError(
+            f"{err.problem}; expected a weld program (a tree of values)",
+            file=file,
+            line=mark.line + 1 if mark else None,
+        ) from None
+    except YamlValueError as err:
+        raise ProgramFormatError(
+            f"{err.problem}; expected numbers and text of ordinary size", file=file
+        ) from None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         where = f" (column {mark.column + 1})" if mark else ""
@@ -39,10 +48,7 @@ def _parse(text: str, file: str) -> tuple[yaml.Node | None, object]:
             f"YAML syntax error{where}: {what}", file=file, line=mark.line + 1 if mark else None
         ) from None
     except yaml.YAMLError as err:
-        raise ProgramFormatError(f"YAML error: {err}", file=file) from None
-    finally:
-        loader.dispose()
-    return node, data
+        raise ProgramFormatError(f"YAML error: {' '.join(str(err).split())}", file=file) from None
 
 
 def load_program(path: str | Path, frames: UserFrames | None = None) -> Program:
@@ -116,11 +122,16 @@ def _build(
     spec: ProgramSpec, chk: Checker, path: Path, digest: str, frames: UserFrames | None = None
 ) -> Program:
     cell = build_cell(spec, chk, path, frames)
+    for name in spec.procedures:
+        chk.name(("procedures", name), name, "procedure name")
     procedures = {name: build_procedure(name, ps, chk) for name, ps in spec.procedures.items()}
     bodies = {b.name: b for b in cell.bodies}
     seams: list[Seam] = []
     ids: set[str] = set()
+    if not spec.seams:
+        chk.fail(("seams",), "the program has no seams; expected at least one seam to weld")
     for i, ss in enumerate(spec.seams):
+        chk.name(("seams", i, "id"), ss.id, "seam id")
         if ss.id in ids:
             chk.fail(("seams", i, "id"), f"seam id '{ss.id}' is used twice; seam ids must be unique")
         ids.add(ss.id)

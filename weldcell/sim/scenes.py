@@ -43,8 +43,10 @@ def load_scene(path: str | Path) -> tuple[Body, ...]:
         raise ModelError(f"{p}: not a text file (byte {err.start} is not UTF-8); {expected}") from err
     except OSError as err:
         raise ModelError(f"{p}: cannot read the scene ({err.strerror or err})") from err
+    from weldcell.program.yamlio import safe_load_yaml
+
     try:
-        doc = yaml.safe_load(text)
+        doc = safe_load_yaml(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""

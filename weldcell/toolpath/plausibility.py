@@ -25,7 +25,7 @@ from weldcell.program.geometry import SeamCurve
 from weldcell.program.model import Body, Program
 from weldcell.program.shapes import Mesh
 from weldcell.toolpath.path import seam_samples
-from weldcell.toolpath.segments import WeldSegment, toolpaths_for_program
+from weldcell.toolpath.segments import WeldSegment, stitch_ranges, toolpaths_for_program
 
 NDArrayF = npt.NDArray[np.float64]
 
@@ -42,9 +42,11 @@ class ProgramWarning:
     Attributes:
         seam_id: The seam concerned ("" for a warning about a cell body).
         kind: ``"not_selected"`` (a seam written with ``selected: false``, left out),
-            ``"off_surface"``, ``"torch_inside_material"``, ``"out_of_reach"`` or ``"mesh_hull"`` (a
+            ``"off_surface"``, ``"torch_inside_material"``, ``"out_of_reach"``, ``"mesh_hull"`` (a
             mesh shell that the planner and the simulator model by its convex hull; ``value`` is the
-            volume the hull adds [m^3], NaN for a shell that is not closed).
+            volume the hull adds [m^3], NaN for a shell that is not closed) or ``"stitch_tail"`` (the
+            stitch pattern leaves more of the seam's end unwelded than the gap between stitches:
+            the next stitch does not fit; ``value`` is the unwelded tail [m], ``limit`` the gap).
         message: The full sentence for the user (names the seam, the value and the limit).
         value: The measured value [m] (distance to a surface, depth, or flange distance).
         limit: The limit it was compared with [m].
@@ -157,7 +159,42 @@ def program_warnings(
     out += _torch_inside(program, segs)
     out += _out_of_reach(program, segs)
     out += _mesh_hulls(program)
+    out += _stitch_tails(program)
     return tuple(out)
+
+
+def _stitch_tails(program: Program) -> list[ProgramWarning]:
+    """Stitched seams whose last stitch ends further from the seam end than the gap between stitches.
+
+    Only whole stitches are welded (``toolpath.segments``), so a pattern that does not fit the seam
+    drops the last one without a word; this says how much of the seam stays unwelded and why.
+    """
+    out = []
+    for seam in program.seams:
+        st = seam.stitch
+        if st is None:
+            continue
+        length = SeamCurve(seam.geometry).length
+        ranges = stitch_ranges(seam, length)
+        tail = length - ranges[-1][1]
+        gap = max(st.pitch - st.length, st.start_offset)
+        if tail > gap + 1e-3:  # 1 mm: below that it is rounding, not a missing stitch
+            nxt = ranges[-1][0] + st.pitch
+            nxt_mm = f"{nxt * 1e3:.1f}–{(nxt + st.length) * 1e3:.1f} mm"
+            out.append(
+                ProgramWarning(
+                    seam.id,
+                    "stitch_tail",
+                    f"seam '{seam.id}': the stitches end at {ranges[-1][1] * 1e3:.1f} mm, leaving the last "
+                    f"{tail * 1e3:.1f} mm of the {length * 1e3:.1f} mm seam unwelded (more than the "
+                    f"{gap * 1e3:.1f} mm gap): the next stitch ({nxt_mm}) "
+                    "does not fit; change stitch.start_offset_mm, pitch_mm or length_mm",
+                    tail,
+                    gap,
+                    ranges[-1][1],
+                )
+            )
+    return out
 
 
 def _mesh_hulls(program: Program) -> list[ProgramWarning]:

@@ -146,7 +146,9 @@ def sample_step(length: float, travel_speed: float, weave: Weave | None) -> int:
     return max(2, math.ceil(length / step - 1e-9) + 1)
 
 
-def _stitch_ranges(seam: Seam, length: float) -> list[tuple[float, float]]:
+def stitch_ranges(seam: Seam, length: float) -> list[tuple[float, float]]:
+    """Arc-length intervals [m] of the stitches of ``seam`` (of ``length`` [m]) that fit on it, in order;
+    the whole seam when it is not stitched."""
     if seam.stitch is None:
         return [(0.0, length)]
     st = seam.stitch
@@ -165,7 +167,7 @@ def toolpaths_for_seam(program: Program, seam: Seam) -> tuple[WeldSegment, ...]:
         beta = proc.travel_angle if wp.travel_angle is None else wp.travel_angle
         gamma = 0.0 if proc.free_rotation else proc.rotation_angle
         v = proc.travel_speed
-        for j, (s0, s1) in enumerate(_stitch_ranges(seam, curve.length)):
+        for j, (s0, s1) in enumerate(stitch_ranges(seam, curve.length)):
             n = sample_step(s1 - s0, v, proc.weave)
             if n > MAX_SAMPLES:
                 raise ToolpathError(

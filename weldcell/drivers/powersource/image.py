@@ -275,6 +275,8 @@ def load_process_image(path: str | Path) -> ProcessImage:
     """Read a process image from a YAML file (keys as in :meth:`ProcessImage.to_mapping`)."""
     import yaml
 
+    from weldcell.program.yamlio import safe_load_yaml
+
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -285,7 +287,7 @@ def load_process_image(path: str | Path) -> ProcessImage:
     except OSError as err:
         raise PowerSourceValueError(f"{p}: cannot read process image ({err.strerror or err})") from err
     try:
-        data = yaml.safe_load(text)
+        data = safe_load_yaml(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""

@@ -144,9 +144,10 @@ def _load_safety_config(path: Path, arm_name: str) -> SafetyLimits:
     from weldcell.drivers.ur.models import ARMS
     from weldcell.drivers.ur.virtual.safety import default_for_arm
     from weldcell.kinematics.safety import limits_from_mapping
+    from weldcell.program.yamlio import safe_load_yaml
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_load_yaml(path.read_text(encoding="utf-8"))
     except OSError as err:
         raise WeldcellError(f"--safety-config {path}: cannot read the file ({err.strerror})") from err
     except (yaml.YAMLError, UnicodeDecodeError) as err:

@@ -66,6 +66,11 @@ class ConvexPiece:
     added_volume: float
 
 
+#: Largest extent of a mesh body [m]: beyond it the scale is wrong (a file in millimetres read
+#: with ``scale: 1`` makes a 300 mm part 300 m long), not the part.
+MAX_MESH_SPAN = 20.0
+
+
 @dataclass(frozen=True, slots=True)
 class Mesh(Shape):
     """A triangle mesh file, vertices in the body frame in file units times ``scale``.
@@ -201,7 +206,20 @@ def _load(path: str, mtime_ns: int, scale: float) -> Any:
     faces = getattr(mesh, "faces", None)
     if faces is None or len(faces) == 0:
         raise BodyShapeError(f"mesh file {path} has no triangles", field=("file",))
+    vertices = np.asarray(getattr(mesh, "vertices", ()), dtype=np.float64)
+    if not np.isfinite(vertices).all():
+        raise BodyShapeError(
+            f"mesh file {path} has vertices with NaN or infinite coordinates; expected finite numbers",
+            field=("file",),
+        )
     mesh.apply_scale(scale)
+    span = float(np.ptp(vertices, axis=0).max()) * scale
+    if span > MAX_MESH_SPAN:
+        raise BodyShapeError(
+            f"mesh file {path} is {span:.4g} m across at scale {scale:g}; a welding cell part is at most "
+            f"{MAX_MESH_SPAN:g} m (a file in millimetres needs scale 0.001, the default)",
+            field=("scale",),
+        )
     return mesh
 
 
