@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from weldcell.errors import InputShapeError
 from weldcell.trajectory import ArcEvent, ExternalAxes, JointTrajectory
+from weldcell.trajectory.types import hand_over
 
 NDArrayF = npt.NDArray[np.float64]
 
@@ -214,7 +215,7 @@ class TimelineBuilder:
             robot=robot,
             joint_names=joint_names,
             dt=self.dt,
-            t=np.asarray(np.arange(len(q)) * self.dt, dtype=np.float64),
+            t=hand_over(np.asarray(np.arange(len(q)) * self.dt, dtype=np.float64)),
             q=q,
             qd=_join(self._qd),
             qdd=_join(self._qdd),
@@ -233,7 +234,8 @@ class TimelineBuilder:
 
 
 def _join(pieces: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
-    """``np.concatenate(pieces)``, emptying ``pieces`` (their memory is released once joined)."""
+    """``np.concatenate(pieces)``, emptying ``pieces`` (their memory is released once joined); the
+    joined array is handed over to the trajectory, which stores it without a copy (issue #14)."""
     out = np.concatenate(pieces)
     pieces.clear()
-    return out
+    return hand_over(out)
