@@ -498,7 +498,7 @@ def _solve_ladder(
     starts = [start_cost] + [
         start_cost + np.where(family == f, 0.0, np.inf) for f in range(4 if family.max() > 0 else 0)
     ]
-    costs, backs = ladder_dp_multi(
+    cost, lasts, backs = ladder_dp_multi(
         np.ascontiguousarray(Qz),
         valid,
         labels,
@@ -510,8 +510,8 @@ def _solve_ladder(
         nbr,
         B,
     )
-    cost, back = costs[0], backs[0]
-    end = int(np.argmin(cost[-1]))
+    back = backs[0]
+    end = int(np.argmin(lasts[0]))
     if not np.isfinite(cost[-1, end]):
         return _diagnose(
             robot,
@@ -530,7 +530,7 @@ def _solve_ladder(
         )
     rows = np.arange(N)
 
-    def extract(last: int, cost: NDArrayF, back: npt.NDArray[np.int64]) -> tuple[_LadderSolution, int]:
+    def extract(last: int, cost_last: NDArrayF, back: npt.NDArray[np.int32]) -> tuple[_LadderSolution, int]:
         path = np.empty(N, dtype=np.int64)
         path[-1] = last
         for i in range(N - 1, 0, -1):
@@ -539,12 +539,12 @@ def _solve_ladder(
             q=Qz[rows, path],
             angles=_unwrap_gamma(samples[path // B]),
             branch=int(path[0] % B),
-            cost=float(cost[-1, last]),
+            cost=float(cost_last[last]),
             clear=clear[rows, path],
         )
         return sol, int(path[0])
 
-    best, first = extract(end, cost, back)
+    best, first = extract(end, lasts[0], back)
     if not per_label:
         return best
     # Alternatives for the job-wide choice: the cheapest path per arm configuration (edges keep
@@ -553,16 +553,16 @@ def _solve_ladder(
     # the start restricted to that quarter).
     found: dict[tuple[int, int], _LadderSolution] = {(int(labels[0, first]), int(family[first])): best}
 
-    def collect(c: NDArrayF, b: npt.NDArray[np.int64]) -> None:
-        ok = np.isfinite(c[-1])
+    def collect(c: NDArrayF, b: npt.NDArray[np.int32]) -> None:
+        ok = np.isfinite(c)
         for code in np.unique(labels[-1][ok]):
             sel = np.flatnonzero(ok & (labels[-1] == code))
-            sol, start = extract(int(sel[np.argmin(c[-1, sel])]), c, b)
+            sol, start = extract(int(sel[np.argmin(c[sel])]), c, b)
             key = (int(code), int(family[start]))
             if key not in found or sol.cost < found[key].cost:
                 found[key] = sol
 
-    for c_f, b_f in zip(costs, backs, strict=True):
+    for c_f, b_f in zip(lasts, backs, strict=True):
         collect(c_f, b_f)
     others = sorted((v for v in found.values() if v is not best), key=lambda x: x.cost)
     return replace(best, alternatives=tuple(others))
