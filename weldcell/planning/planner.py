@@ -720,6 +720,8 @@ def plan_program(
         return PlanResult(PlanStatus.TRANSIT_FAILED, None, str(err), tuple(reports))
     except SpeedLimitError as err:  # a move that cannot be timed under the speed limits
         return PlanResult(PlanStatus.SPEED_LIMIT, None, str(err), tuple(reports))
+    # (a report between the stages: the CLI returns the timeline's freed pieces then, issue #14)
+    notify(0.99, "checking coverage and speeds")
     # ---- the plan is OK only when it welds every programmed pass and stitch end to end
     coverage = check_coverage(traj, segments)
     if not coverage.complete:
