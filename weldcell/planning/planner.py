@@ -902,7 +902,9 @@ def _assemble(
         s_seam = w.s if not p.reversed else seg.s[0] + seg.s[-1] - w.s
         n_dwell = max(1, round(seg.arc_start_dwell / dt))
         n_crater = max(1, round(seg.crater_fill_time / dt))
-        weld_first = tl.add_weld(w.q, w.qd, w.qdd, w.T_world_tcp, s_seam, k, seg.seam_id, n_dwell, n_crater)
+        # the weld's poses are computed when the trajectory is built (memory, issue #14)
+        poses = _weld_poses(w)
+        weld_first = tl.add_weld(w.q, w.qd, w.qdd, poses, s_seam, k, seg.seam_id, n_dwell, n_crater)
         spans.append(MoveSpan("weld", here, weld_first, tl.count - 1))
         transit(w.q[-1], p.q_depart, "depart", here, f"pulling back from the end of {name}")
         q_cur = p.q_depart
@@ -928,3 +930,8 @@ def _assemble(
         program_hash=program.hash,
         travel_speed=travel,
     )
+
+
+def _weld_poses(w: WeldSamples) -> Callable[[], NDArrayF]:
+    """``w.T_world_tcp`` (M, 4, 4), computed when called."""
+    return lambda: w.T_world_tcp
