@@ -170,7 +170,7 @@ def test_ladder_nodes_computed_apart_are_the_same(robot_torch: tuple) -> None:
     robot, torch, T_ft = robot_torch
     checker = CapsuleCollisionChecker(robot, torch, _cell())
     T, _s = _fillet(n=41, length=0.08)
-    assert 41 > 2 * _NODE_BLOCK  # several blocks, the last one partial
+    assert 2 * _NODE_BLOCK < 41  # several blocks, the last one partial
     opts = LadderOptions(rotation_samples=12)
     gamma = rotation_angles(True, np.pi, opts)
     offsets = orientation_offsets(np.stack([gamma, 0.0 * gamma, 0.0 * gamma], axis=1))
