@@ -929,6 +929,7 @@ def _assemble(
         seam_ids=seam_ids,
         program_hash=program.hash,
         travel_speed=travel,
+        joined=lambda: notify(0.99, "building the trajectory"),
     )
 
 

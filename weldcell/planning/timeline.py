@@ -185,6 +185,7 @@ class TimelineBuilder:
         program_hash: str,
         travel_speed: dict[str, float],
         external: Callable[[NDArrayF], ExternalAxes] | None = None,
+        joined: Callable[[], None] | None = None,
     ) -> JointTrajectory:
         """The trajectory of the pieces (consumes the builder: its pieces are released as they are joined).
 
@@ -201,6 +202,9 @@ class TimelineBuilder:
             travel_speed: Programmed travel speed per seam [m/s].
             external: Makes the :class:`ExternalAxes` from all external-axis samples (N, k)
                 (required with ``external``).
+            joined: Called after each large field is joined and its pieces released (the planner
+                reports progress then, and ``weldcell plan`` hands the freed pages back to the
+                system before the next field is allocated: memory, issue #14).
         """
         if (external is None) == self.external:
             raise InputShapeError(
@@ -224,15 +228,22 @@ class TimelineBuilder:
         del qes
         self._T.clear()
         hand_over(T_nom)
+        step = joined or (lambda: None)
+        step()
         q = _join(self._q)
+        step()
+        qd = _join(self._qd)
+        step()
+        qdd = _join(self._qdd)
+        step()
         return JointTrajectory(
             robot=robot,
             joint_names=joint_names,
             dt=self.dt,
             t=hand_over(np.asarray(np.arange(len(q)) * self.dt, dtype=np.float64)),
             q=q,
-            qd=_join(self._qd),
-            qdd=_join(self._qdd),
+            qd=qd,
+            qdd=qdd,
             T_world_tcp=T_nom,
             arc_on=_join(self._arc),
             seam_index=_join(self._seam_index),
