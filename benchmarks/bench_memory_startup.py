@@ -83,7 +83,7 @@ def main() -> None:
         ("import numba (peer: the JIT runtime)", [py, "-c", "import numba"]),
         ("import weldcell.planning", [py, "-c", "import weldcell.planning"]),
         (
-            "... and numba's JIT runtime (a trivial kernel)",
+            "... and numba's JIT runtime initialised",
             [py, "-c", "import numba, weldcell.planning; numba.njit(lambda x: x + 1)(1)"],
         ),
         (
