@@ -8,7 +8,9 @@ command's code path), as a user meets it, and printed with its target:
 * peak resident set (``ru_maxrss`` of the child) of ``weldcell plan programs/box_frame.yaml``
   (target ≤ 250 MB), with what a process holds before any planning data, measured the same way:
   the interpreter (peer: ``python -c pass``), ``import numba`` (peer: the JIT runtime alone),
-  ``import weldcell.planning`` and the same after loading the compiled kernels (one small plan);
+  ``import weldcell.planning``, the same once numba's code generator and runtime are initialised
+  (one trivial kernel compiled: what loading the first cached kernel costs, issue #14) and after
+  loading the compiled kernels (one small plan);
 * ``weldcell --help`` (target ≤ 0.2 s) and a warm ``weldcell check programs/demo_tjoint.yaml``
   (target ≤ 0.5 s): best wall time of ``--repeat`` runs and the CPU time of that run (on a shared
   machine the CPU time is what the code costs, the wall time what a user waits; note ``uptime``).
@@ -80,6 +82,10 @@ def main() -> None:
         ("python -c pass (peer)", [py, "-c", "pass"]),
         ("import numba (peer: the JIT runtime)", [py, "-c", "import numba"]),
         ("import weldcell.planning", [py, "-c", "import weldcell.planning"]),
+        (
+            "... and numba's JIT runtime initialised",
+            [py, "-c", "import numba, weldcell.planning; numba.njit(lambda x: x + 1)(1)"],
+        ),
         (
             "... and its kernels loaded (demo plan)",
             [py, "-c", f"from weldcell.planning import plan_program as p; from weldcell.program import "

@@ -73,16 +73,23 @@ def test_multi_row_programme_equals_separate_reference_runs() -> None:
         Q, valid, labels, node_cost, wrap, max_step, weights, nbr, B, rng = _random_ladder(seed)
         V = Q.shape[1]
         starts = np.stack([rng.random(V)] + [np.where(rng.random(V) < 0.3, 0.0, np.inf) for _ in range(4)])
-        costs, backs = ladder_dp_multi(Q, valid, labels, node_cost, wrap, max_step, weights, starts, nbr, B)
+        cost0, lasts, backs = ladder_dp_multi(
+            Q, valid, labels, node_cost, wrap, max_step, weights, starts, nbr, B
+        )
+        # memory (issue #14): row 0's costs whole, every row's last costs, int32 predecessors
+        assert cost0.shape == Q.shape[:2] and lasts.shape == starts.shape and backs.dtype == np.int32
         for f in range(len(starts)):
             ref_c, ref_b = _reference_dp(
                 Q, valid, labels, node_cost, wrap, max_step, weights, starts[f], nbr, B
             )
-            np.testing.assert_array_equal(costs[f], ref_c)
+            if f == 0:
+                np.testing.assert_array_equal(cost0, ref_c)
+            np.testing.assert_array_equal(lasts[f], ref_c[-1])
             np.testing.assert_array_equal(backs[f], ref_b)
-        assert np.isfinite(costs[0, -1]).any()  # the case exercises real paths
+        assert np.isfinite(cost0[-1]).any()  # the case exercises real paths
         single = ladder_dp(Q, valid, labels, node_cost, wrap, max_step, weights, starts[0], nbr, B)
-        np.testing.assert_array_equal(single[0], costs[0])
+        np.testing.assert_array_equal(single[0], cost0)
+        np.testing.assert_array_equal(single[1], backs[0])
 
 
 def test_wrapped_difference_is_numpys_modulo_bit_for_bit() -> None:

@@ -162,28 +162,30 @@ def test_weld_speed_the_arm_cannot_hold_is_reported(robot_torch: tuple) -> None:
 
 
 def test_ladder_nodes_computed_apart_are_the_same(robot_torch: tuple) -> None:
-    """The full ladder reuses the sparse ladder's nodes: every node value depends on its own node
-    only, so the sparse rows merged with the rest equal the nodes computed at once (bit for bit)."""
-    from weldcell.planning.seam import _ladder_nodes, _merge_nodes
+    """The full ladder reuses the sparse ladder's nodes and computes the rest in blocks of way
+    points: every node value depends on its own node only, so the sparse rows merged with the
+    blocks equal the nodes computed at once (bit for bit)."""
+    from weldcell.planning.seam import _NODE_BLOCK, _ladder_block, _ladder_nodes
 
     robot, torch, T_ft = robot_torch
     checker = CapsuleCollisionChecker(robot, torch, _cell())
     T, _s = _fillet(n=41, length=0.08)
+    assert 2 * _NODE_BLOCK < 41  # several blocks, the last one partial
     opts = LadderOptions(rotation_samples=12)
     gamma = rotation_angles(True, np.pi, opts)
     offsets = orientation_offsets(np.stack([gamma, 0.0 * gamma, 0.0 * gamma], axis=1))
     T_tf = np.linalg.inv(T_ft)
     idx = np.unique(np.r_[np.arange(0, 41, 8), 40])
-    rest = np.setdiff1d(np.arange(41), idx)
-    whole = _ladder_nodes(robot, checker, T, offsets, T_tf, opts)
-    merged = _merge_nodes(
-        _ladder_nodes(robot, checker, T[idx], offsets, T_tf, opts),
-        idx,
-        _ladder_nodes(robot, checker, T[rest], offsets, T_tf, opts),
-        rest,
-    )
-    assert merged.B == whole.B
-    for field in ("Q", "reach", "lim_min", "free", "sing", "clear", "labels"):
-        np.testing.assert_array_equal(getattr(merged, field), getattr(whole, field), err_msg=field)
+    whole = _ladder_block(robot, checker, T, offsets, T_tf, opts)
+    held = [(idx, _ladder_nodes(robot, checker, T[idx], offsets, T_tf, opts))]
+    merged = _ladder_nodes(robot, checker, T, offsets, T_tf, opts, held)
+    assert held == []  # the sparse nodes were taken over
+    blocked = _ladder_nodes(robot, checker, T, offsets, T_tf, opts)
+    for nodes in (merged, blocked):
+        assert nodes.B == whole.B
+        for field in ("Q", "reach", "lim_min", "free", "sing", "clear", "labels"):
+            got, want = getattr(nodes, field), getattr(whole, field)
+            assert got.dtype == want.dtype, field
+            np.testing.assert_array_equal(got, want, err_msg=field)
     assert whole.free.any() and not whole.free.all()  # both kinds of node are compared
     np.testing.assert_array_equal(whole.rows(idx).Q, whole.Q[idx])

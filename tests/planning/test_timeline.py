@@ -96,3 +96,46 @@ def test_external_axes_decide_the_shared_sample_too() -> None:
             robot="ur5e", joint_names=("a", "b"), nominal_tcp=nominal, T_world_base=np.eye(4),
             T_flange_tcp=np.eye(4), seam_ids=(), program_hash="", travel_speed={},
         )  # fmt: skip
+
+
+def test_poses_given_as_a_function_are_computed_at_build_and_equal_the_array() -> None:
+    """A weld's poses may be a function (memory, issue #14): the same trajectory as with the array,
+    the function called for the dwell and crater poses and again at build, once per piece; a piece
+    of the arc-off kind given as a function loses its shared first sample like an array."""
+
+    def build(lazy: bool) -> tuple[object, list[str]]:
+        calls: list[str] = []
+        tl = TimelineBuilder(2, 0.01)
+        z = np.zeros((1, 2))
+        tl.add(z, z, z)
+        w = _line(0.0, 0.5, 7)
+        T = _tcp(w, None) + 2.0
+
+        def weld_poses() -> np.ndarray:
+            calls.append("weld")
+            return T.copy()
+
+        tl.add_weld(w, np.ones_like(w), np.zeros_like(w), weld_poses if lazy else T,
+                    np.linspace(0.0, 0.03, 7), 0, "a", n_dwell=2, n_crater=3)  # fmt: skip
+        back = _line(0.5, 0.0, 5)
+        T_back = _tcp(back, None) - 1.0
+
+        def back_poses() -> np.ndarray:
+            calls.append("back")
+            return T_back.copy()
+
+        tl.add(back, np.zeros_like(back), np.zeros_like(back), back_poses if lazy else T_back)
+        assert calls == (["weld"] if lazy else [])  # the dwell and crater poses, at add_weld
+        traj = tl.build(
+            robot="ur5e", joint_names=("a", "b"), nominal_tcp=_tcp, T_world_base=np.eye(4),
+            T_flange_tcp=np.eye(4), seam_ids=("a",), program_hash="", travel_speed={"a": 0.01},
+        )  # fmt: skip
+        return traj, calls
+
+    eager, _ = build(False)
+    lazy, calls = build(True)
+    assert calls == ["weld", "weld", "back"]
+    for name in ("q", "qd", "qdd", "T_world_tcp", "arc_on", "seam_index", "t"):
+        np.testing.assert_array_equal(getattr(lazy, name), getattr(eager, name), err_msg=name)
+    np.testing.assert_array_equal(lazy.T_world_tcp[-4:], _tcp(_line(0.5, 0.0, 5), None)[1:] - 1.0)
+    assert not lazy.T_world_tcp.flags.writeable

@@ -139,3 +139,43 @@ def test_deprecated_planning_modules_are_aliases_of_the_trajectory_layer() -> No
     assert old_stamp.verify_stamp is stamp.verify_stamp and old_stamp.StampKey is stamp.StampKey
     assert old_margins.MIN_SINGULARITY == margins.MIN_SINGULARITY
     assert set(old_stamp.__all__) <= set(dir(stamp))
+
+
+def test_frozen_samples_are_shared_other_arrays_copied() -> None:
+    """Memory (issue #14): a trajectory made from another one's frozen samples (``replace``) shares
+    them; a caller's array, even a read-only one or a read-only view, is copied, so that no caller can
+    change a trajectory afterwards; a handed-over array is stored as it is and frozen."""
+    from dataclasses import replace
+
+    from weldcell.trajectory.types import hand_over
+
+    arc = np.r_[np.zeros(5, bool), np.ones(10, bool), np.zeros(5, bool)]
+    a = _traj(arc)
+    b = replace(a, metadata={"figures": 2})
+    for name in ("t", "q", "qd", "qdd", "T_world_tcp", "arc_on", "seam_index", "seam_s"):
+        assert getattr(b, name) is getattr(a, name), name
+    assert b.metadata == {"figures": 2} and a.metadata == {"figures": 1}
+    # a caller's arrays: copied, whether writable, read-only or a read-only view of a writable one
+    q = a.q.copy()
+    frozen_by_caller = a.q.copy()
+    frozen_by_caller.flags.writeable = False
+    base = a.q.copy()
+    view = base[:]
+    view.flags.writeable = False
+    for given in (q, frozen_by_caller, view):
+        c = replace(a, q=given)
+        assert not np.shares_memory(c.q, given) and not c.q.flags.writeable
+    from_view = replace(a, q=view)
+    base[0, 0] = 99.0  # changing the view's base does not reach the trajectory
+    assert from_view.q[0, 0] == a.q[0, 0] != 99.0
+    # a float32 array of a frozen trajectory's is converted (and so copied)
+    assert replace(a, seam_s=a.seam_s.astype(np.float32)).seam_s.dtype == np.float64
+    # handed over: stored without a copy, read-only from then on
+    owned = a.q.copy()
+    d = replace(a, q=hand_over(owned))
+    assert d.q is owned and not owned.flags.writeable
+    with pytest.raises(ValueError):
+        owned[0, 0] = 1.0
+    # a view is not handed over (it is copied when stored)
+    part = np.zeros((40, 6))[::2]
+    assert hand_over(part).flags.writeable and replace(a, q=part).q is not part

@@ -42,12 +42,13 @@ def ladder_dp(Q, valid, labels, node_cost, wrap, max_step, weights, start_cost, 
         B: IK branches per orientation sample; node v = k * B + b, edges keep the branch b.
 
     Returns:
-        (cost (N, V) cost-to-come, inf where unreachable; back (N, V) predecessor index, -1 for none).
+        (cost (N, V) cost-to-come, inf where unreachable; back (N, V) int32 predecessor index, -1 for
+        none).
     """
-    cost, back = ladder_dp_multi(
+    cost, _last, back = ladder_dp_multi(
         Q, valid, labels, node_cost, wrap, max_step, weights, start_cost.reshape(1, -1), nbr, B
     )
-    return cost[0], back[0]
+    return cost, back[0]
 
 
 @njit(cache=True)
@@ -56,22 +57,31 @@ def ladder_dp_multi(  # pragma: no cover
 ):
     """:func:`ladder_dp` for F start-cost rows at once, sharing the edge computations.
 
-    ``start_cost`` has shape (F, V); the result ``cost``/``back`` has shape (F, N, V) and row f is
-    exactly what :func:`ladder_dp` returns with ``start_cost[f]`` (same order of comparisons, same
-    ties). An edge's joint steps are evaluated once for all rows, and not at all when no row
-    reaches its source node.
+    ``start_cost`` has shape (F, V). Returns ``(cost, last, back)``: ``cost`` (N, V) is row 0's
+    cost-to-come, ``last`` (F, V) every row's cost-to-come at the last way point and ``back``
+    (F, N, V) int32 every row's predecessors; row f is exactly what :func:`ladder_dp` returns with
+    ``start_cost[f]`` (same order of comparisons, same ties). An edge's joint steps are evaluated once
+    for all rows, and not at all when no row reaches its source node. Memory (issue #14): the rows'
+    costs are kept for two way points at a time (only row 0's are needed whole, to explain a failed
+    search) and the predecessors as int32 (V < 2³¹): 3 instead of 16 bytes per node and row beyond
+    the first (the largest ladder of ``programs/box_frame.yaml`` kept 31 MB, now 11 MB).
     """
     N, V, n = Q.shape
     F = start_cost.shape[0]
-    cost = np.full((F, N, V), np.inf)
-    back = np.full((F, N, V), -1, dtype=np.int64)
+    cost = np.full((N, V), np.inf)
+    prev = np.full((F, V), np.inf)
+    cur = np.full((F, V), np.inf)
+    back = np.full((F, N, V), -1, dtype=np.int32)
     for f in range(F):
         for v in range(V):
             if valid[0, v]:
-                cost[f, 0, v] = node_cost[0, v] + start_cost[f, v]
+                prev[f, v] = node_cost[0, v] + start_cost[f, v]
+    for v in range(V):
+        cost[0, v] = prev[0, v]
     best = np.empty(F)
     arg = np.empty(F, dtype=np.int64)
     for i in range(1, N):
+        cur[:, :] = np.inf
         for v in range(V):
             if not valid[i, v]:
                 continue
@@ -90,7 +100,7 @@ def ladder_dp_multi(  # pragma: no cover
                     continue
                 reached = False
                 for f in range(F):
-                    if cost[f, i - 1, u] != np.inf:
+                    if prev[f, u] != np.inf:
                         reached = True
                         break
                 if not reached:
@@ -106,15 +116,18 @@ def ladder_dp_multi(  # pragma: no cover
                 if not ok:
                     continue
                 for f in range(F):
-                    cu = cost[f, i - 1, u]
+                    cu = prev[f, u]
                     if cu != np.inf and cu + e < best[f]:
                         best[f] = cu + e
                         arg[f] = u
             for f in range(F):
                 if arg[f] >= 0:
-                    cost[f, i, v] = best[f] + node_cost[i, v]
+                    cur[f, v] = best[f] + node_cost[i, v]
                     back[f, i, v] = arg[f]
-    return cost, back
+        for v in range(V):
+            cost[i, v] = cur[0, v]
+        prev, cur = cur, prev
+    return cost, prev, back
 
 
 @njit(cache=True)

@@ -720,6 +720,8 @@ def plan_program(
         return PlanResult(PlanStatus.TRANSIT_FAILED, None, str(err), tuple(reports))
     except SpeedLimitError as err:  # a move that cannot be timed under the speed limits
         return PlanResult(PlanStatus.SPEED_LIMIT, None, str(err), tuple(reports))
+    # (a report between the stages: the CLI returns the timeline's freed pieces then, issue #14)
+    notify(0.99, "checking coverage and speeds")
     # ---- the plan is OK only when it welds every programmed pass and stitch end to end
     coverage = check_coverage(traj, segments)
     if not coverage.complete:
@@ -900,7 +902,9 @@ def _assemble(
         s_seam = w.s if not p.reversed else seg.s[0] + seg.s[-1] - w.s
         n_dwell = max(1, round(seg.arc_start_dwell / dt))
         n_crater = max(1, round(seg.crater_fill_time / dt))
-        weld_first = tl.add_weld(w.q, w.qd, w.qdd, w.T_world_tcp, s_seam, k, seg.seam_id, n_dwell, n_crater)
+        # the weld's poses are computed when the trajectory is built (memory, issue #14)
+        poses = _weld_poses(w)
+        weld_first = tl.add_weld(w.q, w.qd, w.qdd, poses, s_seam, k, seg.seam_id, n_dwell, n_crater)
         spans.append(MoveSpan("weld", here, weld_first, tl.count - 1))
         transit(w.q[-1], p.q_depart, "depart", here, f"pulling back from the end of {name}")
         q_cur = p.q_depart
@@ -925,4 +929,10 @@ def _assemble(
         seam_ids=seam_ids,
         program_hash=program.hash,
         travel_speed=travel,
+        joined=lambda: notify(0.99, "building the trajectory"),
     )
+
+
+def _weld_poses(w: WeldSamples) -> Callable[[], NDArrayF]:
+    """``w.T_world_tcp`` (M, 4, 4), computed when called."""
+    return lambda: w.T_world_tcp

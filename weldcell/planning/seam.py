@@ -303,11 +303,9 @@ def plan_seam(
                 return replace(found[0], alternatives=tuple(dense[1:]))
     full_nodes = None
     if known is not None:  # the full ladder: only the way points between the sparse ones are new
-        rest = np.setdiff1d(np.arange(N), known[0])
-        new_nodes = _ladder_nodes(robot, checker, T_base_tcp[rest], offsets, T_tcp_flange, options)
-        full_nodes = _merge_nodes(known[1], known[0], new_nodes, rest)
-        del new_nodes
-    known = None
+        held = [known]  # taken over (and released) by _ladder_nodes
+        known = None
+        full_nodes = _ladder_nodes(robot, checker, T_base_tcp, offsets, T_tcp_flange, options, held)
     full = _solve_ladder(
         robot,
         checker,
@@ -380,28 +378,10 @@ class _Nodes:
         )
 
 
-def _merge_nodes(
-    a: _Nodes, rows_a: npt.NDArray[np.int64], b: _Nodes, rows_b: npt.NDArray[np.int64]
-) -> _Nodes:
-    """Nodes of ``a`` at way points ``rows_a`` and of ``b`` at ``rows_b`` (together 0..N-1)."""
-    N = len(rows_a) + len(rows_b)
-
-    def put(x: npt.NDArray[Any], y: npt.NDArray[Any]) -> npt.NDArray[Any]:
-        out = np.empty((N, *x.shape[1:]), dtype=x.dtype)
-        out[rows_a] = x
-        out[rows_b] = y
-        return out
-
-    return _Nodes(
-        put(a.Q, b.Q),
-        put(a.reach, b.reach),
-        put(a.lim_min, b.lim_min),
-        put(a.free, b.free),
-        put(a.sing, b.sing),
-        put(a.clear, b.clear),
-        put(a.labels, b.labels),
-        a.B,
-    )
+_NODE_FIELDS = ("Q", "reach", "lim_min", "free", "sing", "clear", "labels")
+# way points per block of _ladder_nodes: 2 MB of joints at 2,592 nodes per way point, where a
+# 300 mm seam's IK and pose intermediates all at once were ~40 MB (memory, issue #14)
+_NODE_BLOCK = 16
 
 
 def _ladder_nodes(
@@ -411,8 +391,58 @@ def _ladder_nodes(
     offsets: NDArrayF,
     T_tcp_flange: NDArrayF,
     options: LadderOptions,
+    known: list[tuple[npt.NDArray[np.int64], _Nodes]] | None = None,
 ) -> _Nodes:
-    """IK, limits, collision, singularity and clearance of every node at the poses T_base_tcp (N, 4, 4)."""
+    """IK, limits, collision, singularity and clearance of every node at the poses T_base_tcp (N, 4, 4).
+
+    Computed in blocks of ``_NODE_BLOCK`` way points written into the result: every value depends
+    on its own node only, so the blocks give the same values, bit for bit, as one call of
+    :func:`_ladder_block`, with a fraction of its intermediates alive (memory, issue #14).
+
+    Args:
+        known: A list holding ``(rows, nodes)``: the nodes of way points ``rows`` already computed
+            (the sparse ladder's); the list is emptied and its nodes released once copied, and only
+            the other way points are computed.
+    """
+    N = T_base_tcp.shape[0]
+    out: dict[str, npt.NDArray[Any]] = {}
+    B = 0
+
+    def put(rows: npt.NDArray[np.int64], nodes: _Nodes) -> None:
+        nonlocal B
+        if not out:
+            for f in _NODE_FIELDS:
+                x = getattr(nodes, f)
+                out[f] = np.empty((N, *x.shape[1:]), dtype=x.dtype)
+            B = nodes.B
+        for f in _NODE_FIELDS:
+            out[f][rows] = getattr(nodes, f)
+
+    todo = np.arange(N)
+    if known:
+        rows, nodes = known.pop()
+        put(rows, nodes)
+        del nodes
+        todo = np.setdiff1d(todo, rows)
+    for a in range(0, len(todo), _NODE_BLOCK):
+        rows = todo[a : a + _NODE_BLOCK]
+        put(rows, _ladder_block(robot, checker, T_base_tcp[rows], offsets, T_tcp_flange, options))
+    if not out:  # no way points
+        return _ladder_block(robot, checker, T_base_tcp, offsets, T_tcp_flange, options)
+    return _Nodes(
+        out["Q"], out["reach"], out["lim_min"], out["free"], out["sing"], out["clear"], out["labels"], B
+    )
+
+
+def _ladder_block(
+    robot: Robot,
+    checker: CollisionChecker,
+    T_base_tcp: NDArrayF,
+    offsets: NDArrayF,
+    T_tcp_flange: NDArrayF,
+    options: LadderOptions,
+) -> _Nodes:
+    """The nodes (:class:`_Nodes`) at the poses T_base_tcp (N, 4, 4), all at once."""
     N = T_base_tcp.shape[0]
     K = offsets.shape[0]
     n = len(robot.joint_names)
@@ -498,7 +528,7 @@ def _solve_ladder(
     starts = [start_cost] + [
         start_cost + np.where(family == f, 0.0, np.inf) for f in range(4 if family.max() > 0 else 0)
     ]
-    costs, backs = ladder_dp_multi(
+    cost, lasts, backs = ladder_dp_multi(
         np.ascontiguousarray(Qz),
         valid,
         labels,
@@ -510,8 +540,8 @@ def _solve_ladder(
         nbr,
         B,
     )
-    cost, back = costs[0], backs[0]
-    end = int(np.argmin(cost[-1]))
+    back = backs[0]
+    end = int(np.argmin(lasts[0]))
     if not np.isfinite(cost[-1, end]):
         return _diagnose(
             robot,
@@ -530,7 +560,7 @@ def _solve_ladder(
         )
     rows = np.arange(N)
 
-    def extract(last: int, cost: NDArrayF, back: npt.NDArray[np.int64]) -> tuple[_LadderSolution, int]:
+    def extract(last: int, cost_last: NDArrayF, back: npt.NDArray[np.int32]) -> tuple[_LadderSolution, int]:
         path = np.empty(N, dtype=np.int64)
         path[-1] = last
         for i in range(N - 1, 0, -1):
@@ -539,12 +569,12 @@ def _solve_ladder(
             q=Qz[rows, path],
             angles=_unwrap_gamma(samples[path // B]),
             branch=int(path[0] % B),
-            cost=float(cost[-1, last]),
+            cost=float(cost_last[last]),
             clear=clear[rows, path],
         )
         return sol, int(path[0])
 
-    best, first = extract(end, cost, back)
+    best, first = extract(end, lasts[0], back)
     if not per_label:
         return best
     # Alternatives for the job-wide choice: the cheapest path per arm configuration (edges keep
@@ -553,16 +583,16 @@ def _solve_ladder(
     # the start restricted to that quarter).
     found: dict[tuple[int, int], _LadderSolution] = {(int(labels[0, first]), int(family[first])): best}
 
-    def collect(c: NDArrayF, b: npt.NDArray[np.int64]) -> None:
-        ok = np.isfinite(c[-1])
+    def collect(c: NDArrayF, b: npt.NDArray[np.int32]) -> None:
+        ok = np.isfinite(c)
         for code in np.unique(labels[-1][ok]):
             sel = np.flatnonzero(ok & (labels[-1] == code))
-            sol, start = extract(int(sel[np.argmin(c[-1, sel])]), c, b)
+            sol, start = extract(int(sel[np.argmin(c[sel])]), c, b)
             key = (int(code), int(family[start]))
             if key not in found or sol.cost < found[key].cost:
                 found[key] = sol
 
-    for c_f, b_f in zip(costs, backs, strict=True):
+    for c_f, b_f in zip(lasts, backs, strict=True):
         collect(c_f, b_f)
     others = sorted((v for v in found.values() if v is not best), key=lambda x: x.cost)
     return replace(best, alternatives=tuple(others))

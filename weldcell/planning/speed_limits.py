@@ -131,7 +131,6 @@ def point_speeds(
     M = Q.shape[0]
     if M == 0:
         return np.zeros(0), np.zeros(0)
-    u = QD / np.where(norm > 0.0, norm, 1.0)[:, None]
     h = _DIFF_STEP
     e = elbow_link_index(robot)
     tcp_in_flange = np.asarray(T_flange_tcp, dtype=np.float64)[:, 3]
@@ -140,7 +139,8 @@ def point_speeds(
     for a in range(0, M, _BLOCK):
         b = min(a + _BLOCK, M)
         m = b - a
-        links = np.asarray(robot.link_poses(np.concatenate([Q[a:b] + h * u[a:b], Q[a:b] - h * u[a:b]])))
+        u = QD[a:b] / np.where(norm[a:b] > 0.0, norm[a:b], 1.0)[:, None]  # per block: memory, issue #14
+        links = np.asarray(robot.link_poses(np.concatenate([Q[a:b] + h * u, Q[a:b] - h * u])))
         p_tcp = links[:, -1] @ tcp_in_flange
         d_tcp = (p_tcp[:m, :3] - p_tcp[m:, :3]) / (2.0 * h)
         d_elb = (links[:m, e, :3, 3] - links[m:, e, :3, 3]) / (2.0 * h)

@@ -17,8 +17,10 @@ import numpy.typing as npt
 
 from weldcell.errors import InputShapeError
 from weldcell.trajectory import ArcEvent, ExternalAxes, JointTrajectory
+from weldcell.trajectory.types import hand_over
 
 NDArrayF = npt.NDArray[np.float64]
+PosesFn = Callable[[], NDArrayF]  # world TCP poses (m, 4, 4) of a piece, computed when it is joined
 
 
 class TimelineBuilder:
@@ -43,7 +45,7 @@ class TimelineBuilder:
         self._qd: list[NDArrayF] = []
         self._qdd: list[NDArrayF] = []
         self._qe: list[NDArrayF] = []
-        self._T: list[NDArrayF | None] = []
+        self._T: list[NDArrayF | PosesFn | None] = []
         self._arc: list[npt.NDArray[np.bool_]] = []
         self._seam_index: list[npt.NDArray[np.int32]] = []
         self._seam_s: list[NDArrayF] = []
@@ -53,7 +55,7 @@ class TimelineBuilder:
         q: NDArrayF,
         qd: NDArrayF,
         qdd: NDArrayF,
-        T: NDArrayF | None = None,
+        T: NDArrayF | PosesFn | None = None,
         on: bool = False,
         seam: int = -1,
         s: NDArrayF | None = None,
@@ -63,7 +65,9 @@ class TimelineBuilder:
 
         Args:
             q, qd, qdd: Robot joints [rad, rad/s, rad/s²], shape (m, n).
-            T: World TCP poses, shape (m, 4, 4); None: from the joints when the trajectory is built.
+            T: World TCP poses, shape (m, 4, 4), or a function computing them when the trajectory
+                is built (then only one piece's poses are alive at a time: memory, issue #14); None:
+                from the joints when the trajectory is built.
             on: The arc is on.
             seam: Index into the job's seam ids while the arc is on, -1 otherwise.
             s: Arc length along the seam [m], shape (m,); None: NaN.
@@ -81,7 +85,7 @@ class TimelineBuilder:
         ):
             q, qd, qdd = q[1:], qd[1:], qdd[1:]
             qe = None if qe is None else qe[1:]
-            T = None if T is None else T[1:]
+            T = None if T is None else _drop_first(T)
             s = None if s is None else s[1:]
             first = self.count - 1
         m = len(q)
@@ -102,7 +106,7 @@ class TimelineBuilder:
         q: NDArrayF,
         qd: NDArrayF,
         qdd: NDArrayF,
-        T: NDArrayF,
+        T: NDArrayF | PosesFn,
         s: NDArrayF,
         seam: int,
         seam_id: str,
@@ -115,7 +119,8 @@ class TimelineBuilder:
 
         Args:
             q, qd, qdd: The weld's robot joints, shape (m, n).
-            T: The weld's world TCP poses, shape (m, 4, 4).
+            T: The weld's world TCP poses, shape (m, 4, 4), or a function computing them (called
+                here for the dwell and crater poses and again when the trajectory is built).
             s: Arc length along the seam [m] of the weld samples, shape (m,).
             seam: Index of the seam in the job's seam ids.
             seam_id: The seam's id (events).
@@ -129,12 +134,15 @@ class TimelineBuilder:
         self.events.append(
             ArcEvent(t=self.count * self.dt, kind="arc_on", seam_id=seam_id, seam_s=float(s[0]))
         )
+        T_all = T() if callable(T) else T
+        T_first, T_last = T_all[:1].copy(), T_all[-1:].copy()
+        del T_all
         z = np.zeros((n_dwell, n))
         first = self.add(
             np.repeat(q[:1], n_dwell, axis=0),
             z,
             z.copy(),
-            np.repeat(T[:1], n_dwell, axis=0),
+            np.repeat(T_first, n_dwell, axis=0),
             True,
             seam,
             np.full(n_dwell, s[0]),
@@ -146,7 +154,7 @@ class TimelineBuilder:
             np.repeat(q[-1:], n_crater, axis=0),
             z,
             z.copy(),
-            np.repeat(T[-1:], n_crater, axis=0),
+            np.repeat(T_last, n_crater, axis=0),
             True,
             seam,
             np.full(n_crater, s[-1]),
@@ -177,6 +185,7 @@ class TimelineBuilder:
         program_hash: str,
         travel_speed: dict[str, float],
         external: Callable[[NDArrayF], ExternalAxes] | None = None,
+        joined: Callable[[], None] | None = None,
     ) -> JointTrajectory:
         """The trajectory of the pieces (consumes the builder: its pieces are released as they are joined).
 
@@ -193,6 +202,9 @@ class TimelineBuilder:
             travel_speed: Programmed travel speed per seam [m/s].
             external: Makes the :class:`ExternalAxes` from all external-axis samples (N, k)
                 (required with ``external``).
+            joined: Called after each large field is joined and its pieces released (the planner
+                reports progress then, and ``weldcell plan`` hands the freed pages back to the
+                system before the next field is allocated: memory, issue #14).
         """
         if (external is None) == self.external:
             raise InputShapeError(
@@ -204,20 +216,34 @@ class TimelineBuilder:
         qe_all = self.external_positions() if self.external else None
         qes: list[NDArrayF | None] = list(self._qe) if self.external else [None] * len(self._q)
         self._qe.clear()
-        T_nom = _join(
-            [nominal_tcp(x, e) if T is None else T for T, x, e in zip(self._T, self._q, qes, strict=True)]
-        )
+        # the poses are computed and copied in one piece at a time (pieces given as functions and
+        # the moves' poses from FK are never all alive at once: memory, issue #14)
+        T_nom = np.empty((self.count, 4, 4))
+        at = 0
+        for T, x, e in zip(self._T, self._q, qes, strict=True):
+            piece = nominal_tcp(x, e) if T is None else (T() if callable(T) else T)
+            T_nom[at : at + len(x)] = piece
+            at += len(x)
+            del piece
         del qes
         self._T.clear()
+        hand_over(T_nom)
+        step = joined or (lambda: None)
+        step()
         q = _join(self._q)
+        step()
+        qd = _join(self._qd)
+        step()
+        qdd = _join(self._qdd)
+        step()
         return JointTrajectory(
             robot=robot,
             joint_names=joint_names,
             dt=self.dt,
-            t=np.asarray(np.arange(len(q)) * self.dt, dtype=np.float64),
+            t=hand_over(np.asarray(np.arange(len(q)) * self.dt, dtype=np.float64)),
             q=q,
-            qd=_join(self._qd),
-            qdd=_join(self._qdd),
+            qd=qd,
+            qdd=qdd,
             T_world_tcp=T_nom,
             arc_on=_join(self._arc),
             seam_index=_join(self._seam_index),
@@ -233,7 +259,16 @@ class TimelineBuilder:
 
 
 def _join(pieces: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
-    """``np.concatenate(pieces)``, emptying ``pieces`` (their memory is released once joined)."""
+    """``np.concatenate(pieces)``, emptying ``pieces`` (their memory is released once joined); the
+    joined array is handed over to the trajectory, which stores it without a copy (issue #14)."""
     out = np.concatenate(pieces)
     pieces.clear()
-    return out
+    return hand_over(out)
+
+
+def _drop_first(T: NDArrayF | PosesFn) -> NDArrayF | PosesFn:
+    """``T`` without its first pose (an array, or a function of the poses)."""
+    if callable(T):
+        fn = T
+        return lambda: fn()[1:]
+    return T[1:]

@@ -145,16 +145,33 @@ class WeldSamples:
     Attributes:
         s: Seam arc length per sample [m], shape (M,).
         q, qd, qdd: Joints [rad], [rad/s], [rad/s²], shape (M, n).
-        T_world_tcp: Nominal torch poses (with the chosen orientation samples), shape (M, 4, 4).
         angles: Orientation samples (γ, δw, δt) per sample [rad], shape (M, 3).
+        seg: The segment welded (its tool path and torch angles give :attr:`T_world_tcp`).
     """
 
     s: NDArrayF
     q: NDArrayF
     qd: NDArrayF
     qdd: NDArrayF
-    T_world_tcp: NDArrayF
     angles: NDArrayF
+    seg: WeldSegment
+
+    @property
+    def T_world_tcp(self) -> NDArrayF:
+        """Nominal torch poses (with the chosen orientation samples) [m], shape (M, 4, 4).
+
+        Computed on each access, exactly as the samples were planned (tool-path poses at ``s`` times
+        the orientation offsets of ``angles``): not stored, because the planner keeps every joint
+        path it completes until the job-wide choice, and the poses were 128 of the 280 bytes per
+        weld sample held (memory, issue #14).
+        """
+        seg = self.seg
+        s_tp = np.asarray(seg.s, dtype=np.float64)
+        T_tp = np.asarray(seg.T_world_tcp, dtype=np.float64)
+        out: NDArrayF = _path_poses(seg, s_tp, T_tp, self.s) @ orientation_offsets(
+            self.angles, seg.travel_angle, gamma0(seg)
+        )
+        return out
 
 
 def weld_samples(
@@ -226,6 +243,7 @@ def _weld_try(
     T_path = _path_poses(seg, s_tp, T_tp, s) if poses is None else poses.get(seg, s_tp, T_tp, s)
     T_nom = T_path @ orientation_offsets(ang, seg.travel_angle, gamma0(seg))
     T_base_flange = invert_transforms(T_world_base) @ T_nom @ invert_transforms(T_flange_tcp)
+    del T_nom  # not kept: WeldSamples.T_world_tcp recomputes it when the weld joins the timeline
     Q = np.asarray(robot.ik(T_base_flange), dtype=np.float64)  # (M, B, n)
     n = Q.shape[-1]
     q_ref = np.stack([np.interp(s, s_way, q_way[:, j]) for j in range(n)], axis=1)
@@ -290,7 +308,7 @@ def _weld_try(
             at = float(s[bad[0]] - seg.s[0]) * 1e3
             what = f"between way points, at s = {at:.1f} mm: {checker.describe(q[bad[0]])}"
         return _fail("collision", seg, s, int(bad[0]), int(bad[-1]), body, what), False
-    return WeldSamples(s=s, q=q, qd=qd, qdd=qdd, T_world_tcp=T_nom, angles=ang), False
+    return WeldSamples(s=s, q=q, qd=qd, qdd=qdd, angles=ang, seg=seg), False
 
 
 CORNER_TOLERANCE = 4e-5  # [m] how far the joint path may cut a corner (the nominal stays exact)

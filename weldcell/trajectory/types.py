@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import weakref
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
@@ -151,10 +152,39 @@ class ExternalAxes:
         return ExternalAxes(self.device, self.role, self.names, self.kinds, qa, qd, qdd, self.T_world_base)
 
 
+# Arrays frozen by this module (``_ro``, :func:`hand_over`): private, read-only, owned by the value
+# types. Another value built from one of them (``dataclasses.replace``, ``with_metadata``) shares
+# it instead of copying it: a trajectory's samples are tens of MB and were copied at each
+# ``replace`` (the last copy was the memory peak of planning, issue #14). Any other array, even a
+# read-only one (a view of a writable array, a caller's array), is still copied.
+_FROZEN: weakref.WeakValueDictionary[int, np.ndarray] = weakref.WeakValueDictionary()
+
+
 def _ro(a: npt.ArrayLike, dtype: Any = np.float64) -> Any:
+    if isinstance(a, np.ndarray) and a.dtype == dtype and _FROZEN.get(id(a)) is a:
+        return a
     arr = np.array(a, dtype=dtype, copy=True)
     arr.flags.writeable = False
+    _FROZEN[id(arr)] = arr
     return arr
+
+
+def hand_over(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """Freeze ``a`` in place, to be stored without a copy by the trajectory value types.
+
+    For a producer that built ``a`` itself and keeps no other reference to it or to a view of it
+    (e.g. :class:`weldcell.planning.timeline.TimelineBuilder` joining its pieces): the array is made
+    read-only and a :class:`JointTrajectory` or :class:`ExternalAxes` made from it stores it as it
+    is, instead of a copy (memory, issue #14). An array that is not a C-contiguous owner of its data
+    is returned as it is (it is copied when stored).
+
+    Returns:
+        ``a``.
+    """
+    if a.base is None and a.flags.c_contiguous:
+        a.flags.writeable = False
+        _FROZEN[id(a)] = a
+    return a
 
 
 @dataclass(frozen=True, slots=True)
