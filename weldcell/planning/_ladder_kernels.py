@@ -61,39 +61,17 @@ def ladder_dp_multi(  # pragma: no cover
     ties). An edge's joint steps are evaluated once for all rows, and not at all when no row
     reaches its source node.
     """
-    N, V, _n = Q.shape
+    N, V, n = Q.shape
     F = start_cost.shape[0]
     cost = np.full((F, N, V), np.inf)
     back = np.full((F, N, V), -1, dtype=np.int64)
-    ladder_dp_resume(Q, valid, labels, node_cost, wrap, max_step, weights, start_cost, nbr, B, cost, back, 0)
-    return cost, back
-
-
-@njit(cache=True)
-def ladder_dp_resume(  # pragma: no cover
-    Q, valid, labels, node_cost, wrap, max_step, weights, start_cost, nbr, B, cost, back, i0
-):
-    """:func:`ladder_dp_multi` into ``cost``/``back`` (F, N, V), recomputing way points ``i0..N-1`` only.
-
-    Rows before ``i0`` are kept: they must hold the programme's values for the same inputs there (a
-    lazy search re-runs the programme from the first way point whose nodes changed). Same order of
-    comparisons and ties as a run from scratch, so the same result bit for bit.
-    """
-    N, V, n = Q.shape
-    F = start_cost.shape[0]
     for f in range(F):
-        for i in range(i0, N):
-            for v in range(V):
-                cost[f, i, v] = np.inf
-                back[f, i, v] = -1
-    if i0 == 0:
-        for f in range(F):
-            for v in range(V):
-                if valid[0, v]:
-                    cost[f, 0, v] = node_cost[0, v] + start_cost[f, v]
+        for v in range(V):
+            if valid[0, v]:
+                cost[f, 0, v] = node_cost[0, v] + start_cost[f, v]
     best = np.empty(F)
     arg = np.empty(F, dtype=np.int64)
-    for i in range(max(i0, 1), N):
+    for i in range(1, N):
         for v in range(V):
             if not valid[i, v]:
                 continue
@@ -136,6 +114,7 @@ def ladder_dp_resume(  # pragma: no cover
                 if arg[f] >= 0:
                     cost[f, i, v] = best[f] + node_cost[i, v]
                     back[f, i, v] = arg[f]
+    return cost, back
 
 
 @njit(cache=True)
@@ -185,14 +164,3 @@ def nearest_branch(Q, q_ref, wrap):  # pragma: no cover
                 dist[m] = s
                 best[m] = b
     return best, dist
-
-
-@njit(cache=True)
-def backtrack(back, last):  # pragma: no cover
-    """Node index per way point (N,) of the path ending at node ``last``, from predecessors back (N, V)."""
-    N = back.shape[0]
-    path = np.empty(N, dtype=np.int64)
-    path[N - 1] = last
-    for i in range(N - 1, 0, -1):
-        path[i - 1] = back[i, path[i]]
-    return path

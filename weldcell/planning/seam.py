@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from weldcell.planning._ladder_kernels import backtrack, ladder_dp_resume, limit_distance
+from weldcell.planning._ladder_kernels import ladder_dp_multi, limit_distance
 from weldcell.planning.collision import CollisionChecker
 from weldcell.spatial import invert_transforms
 from weldcell.trajectory.margins import MIN_SINGULARITY, SINGULARITY_MARGIN
@@ -301,13 +301,10 @@ def plan_seam(
             dense = [d for d in found if d is not None]
             if found[0] is not None:
                 return replace(found[0], alternatives=tuple(dense[1:]))
-    # The full ladder: only the way points between the sparse ones are new, and their singularity
-    # and clearance are evaluated lazily (its programme, with few edges per node, is cheap to re-run;
-    # the sparse ladder's, with edges across most orientations, is not: its nodes are all evaluated)
     full_nodes = None
-    if known is not None:
+    if known is not None:  # the full ladder: only the way points between the sparse ones are new
         rest = np.setdiff1d(np.arange(N), known[0])
-        new_nodes = _ladder_nodes(robot, checker, T_base_tcp[rest], offsets, T_tcp_flange, options, lazy=True)
+        new_nodes = _ladder_nodes(robot, checker, T_base_tcp[rest], offsets, T_tcp_flange, options)
         full_nodes = _merge_nodes(known[1], known[0], new_nodes, rest)
         del new_nodes
     known = None
@@ -358,10 +355,6 @@ class _Nodes:
     sing (N, V) singularity measure of the free nodes (saturated, 0 elsewhere), clear (N, V)
     clearance [m] of the free nodes (saturated, -inf elsewhere), labels (N, V) configuration code.
     Every value depends on its own node only, so rows computed apart are the same values.
-
-    The singularity and clearance of a free node may be left for later (:meth:`evaluate`):
-    ``known`` (N, V) marks the nodes whose ``sing`` and ``clear`` hold their values (every node
-    that is not free).
     """
 
     Q: NDArrayF
@@ -372,7 +365,6 @@ class _Nodes:
     clear: NDArrayF
     labels: npt.NDArray[np.int64]
     B: int
-    known: npt.NDArray[np.bool_]
 
     def rows(self, idx: npt.NDArray[np.int64]) -> _Nodes:
         """The nodes of way points ``idx``."""
@@ -385,27 +377,7 @@ class _Nodes:
             self.clear[idx],
             self.labels[idx],
             self.B,
-            self.known[idx],
         )
-
-    def evaluate(
-        self,
-        robot: Robot,
-        checker: CollisionChecker,
-        options: LadderOptions,
-        flat: npt.NDArray[np.int64] | None = None,
-    ) -> None:
-        """Compute singularity and clearance of the nodes ``flat`` (indices into the raveled (N·V,)
-        ladder; None = every node not known yet) in place, the values :func:`_ladder_nodes` gives."""
-        known = self.known.ravel()
-        sel = np.flatnonzero(~known) if flat is None else flat[~known[flat]]
-        if sel.size == 0:
-            return
-        Qs = self.Q.reshape(-1, self.Q.shape[-1])[sel]
-        sing, clear = _sing_clear(robot, checker, Qs, np.ones(sel.size, dtype=bool), options)
-        self.sing.ravel()[sel] = sing
-        self.clear.ravel()[sel] = clear
-        known[sel] = True
 
 
 def _merge_nodes(
@@ -429,7 +401,6 @@ def _merge_nodes(
         put(a.clear, b.clear),
         put(a.labels, b.labels),
         a.B,
-        put(a.known, b.known),
     )
 
 
@@ -440,13 +411,8 @@ def _ladder_nodes(
     offsets: NDArrayF,
     T_tcp_flange: NDArrayF,
     options: LadderOptions,
-    lazy: bool = False,
 ) -> _Nodes:
-    """IK, limits, collision, singularity and clearance of every node at the poses T_base_tcp (N, 4, 4).
-
-    With ``lazy`` the singularity and clearance of the free nodes are left to
-    :meth:`_Nodes.evaluate` (the search asks for the nodes it needs).
-    """
+    """IK, limits, collision, singularity and clearance of every node at the poses T_base_tcp (N, 4, 4)."""
     N = T_base_tcp.shape[0]
     K = offsets.shape[0]
     n = len(robot.joint_names)
@@ -470,13 +436,9 @@ def _ladder_nodes(
     sel = np.flatnonzero(in_limits.ravel())
     if sel.size:
         free.ravel()[sel] = checker.check(Qz.reshape(-1, n)[sel])
+    sing, clear = _sing_clear(robot, checker, Qz.reshape(-1, n), free.ravel(), options)
     labels = _label_code(np.asarray(robot.configuration_labels(Qz), dtype=np.int8))
-    if lazy:
-        sing, clear = np.zeros(N * V), np.full(N * V, -np.inf)
-    else:
-        sing, clear = _sing_clear(robot, checker, Qz.reshape(-1, n), free.ravel(), options)
-    known = ~free if lazy else np.ones((N, V), dtype=bool)
-    return _Nodes(Qz, reach, lim_min, free, sing.reshape(N, V), clear.reshape(N, V), labels, B, known)
+    return _Nodes(Qz, reach, lim_min, free, sing.reshape(N, V), clear.reshape(N, V), labels, B)
 
 
 def _solve_ladder(
@@ -501,16 +463,26 @@ def _solve_ladder(
     hi = np.asarray(robot.q_upper, dtype=np.float64)
     wrap = wrap_mask(robot)
     if nodes is None:
-        lazy = max_step <= options.max_joint_step  # a full ladder (see plan_seam)
-        nodes = _ladder_nodes(robot, checker, T_base_tcp, offsets, T_tcp_flange, options, lazy=lazy)
-    Qz, reach, lim_min, labels = nodes.Q, nodes.reach, nodes.lim_min, nodes.labels
+        nodes = _ladder_nodes(robot, checker, T_base_tcp, offsets, T_tcp_flange, options)
+    Qz, reach, lim_min, free, sing, clear, labels = (
+        nodes.Q,
+        nodes.reach,
+        nodes.lim_min,
+        nodes.free,
+        nodes.sing,
+        nodes.clear,
+        nodes.labels,
+    )
     B = nodes.B
     V = Qz.shape[1]
     in_limits = reach & (lim_min >= 0.0)
+    valid = free & (sing >= options.singularity_min)
+    node_cost = _node_cost(lim_min, sing, clear, options)
     if sample_cost is None:  # prefer the programmed angles
         dev = options.penalty * (samples[:, 1] ** 2 + samples[:, 2] ** 2) / 0.01
     else:
         dev = np.asarray(sample_cost, dtype=np.float64)
+    node_cost = node_cost + np.repeat(dev, B)[None, :]
     weights = (
         np.ones(n) if options.joint_weights is None else np.asarray(options.joint_weights, dtype=np.float64)
     )
@@ -523,86 +495,22 @@ def _solve_ladder(
     # with alternatives and a free torch rotation, also the search per quarter turn of the rotation
     # at the start (see below): one pass of the programme computes all five
     family = _rotation_family(samples, B) if per_label else np.zeros(V, dtype=np.int64)
-    starts = np.stack(
-        [start_cost]
-        + [start_cost + np.where(family == f, 0.0, np.inf) for f in range(4 if family.max() > 0 else 0)]
+    starts = [start_cost] + [
+        start_cost + np.where(family == f, 0.0, np.inf) for f in range(4 if family.max() > 0 else 0)
+    ]
+    costs, backs = ladder_dp_multi(
+        np.ascontiguousarray(Qz),
+        valid,
+        labels,
+        node_cost,
+        wrap.astype(np.int64),
+        np.full(n, max_step),
+        weights,
+        np.stack(starts),
+        nbr,
+        B,
     )
-    # Lazy evaluation (as in Descartes-style lazy planners): a free node whose singularity and
-    # clearance are not known yet counts as having no penalty, a lower bound of its cost. The
-    # programme's paths (the best one and, with ``per_label``, the best of every label and start
-    # family) are evaluated where unknown, together with the other orientations of the same IK
-    # branch at those way points (where the search turns when a node is worse than assumed). When
-    # every path node is then known at the value assumed, the paths are exact and, no node having
-    # got cheaper, still the programme's choice (the same ties) with every node known; otherwise
-    # the programme is re-run from the first way point that changed.
-    sing_free = max(options.singularity_margin, options.singularity_min)  # no penalty, usable
-    dev_node = np.repeat(dev, B)
-
-    def node_values(sel: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.bool_], NDArrayF]:
-        """Validity and cost of the nodes ``sel`` (raveled indices), optimistic where not known."""
-        known = nodes.known.ravel()[sel]
-        sing = np.where(known, nodes.sing.ravel()[sel], sing_free)
-        clear = np.where(known, nodes.clear.ravel()[sel], options.clearance_margin)
-        ok = in_limits.ravel()[sel] & nodes.free.ravel()[sel] & (sing >= options.singularity_min)
-        return ok, _node_cost(lim_min.ravel()[sel], sing, clear, options) + dev_node[sel % V]
-
-    ok_all, cost_all = node_values(np.arange(N * V))
-    valid, node_cost = ok_all.reshape(N, V), cost_all.reshape(N, V)
-    costs = np.empty((starts.shape[0], N, V))
-    backs = np.empty((starts.shape[0], N, V), dtype=np.int64)
-    i0 = 0
-    while True:
-        ladder_dp_resume(
-            np.ascontiguousarray(Qz),
-            valid,
-            labels,
-            node_cost,
-            wrap.astype(np.int64),
-            np.full(n, max_step),
-            weights,
-            starts,
-            nbr,
-            B,
-            costs,
-            backs,
-            i0,
-        )
-        if not np.isfinite(costs[0, -1]).any():
-            if nodes.known.all():
-                break
-            # no path even at the lowest possible costs: the diagnosis takes every node's values
-            nodes.evaluate(robot, checker, options)
-            ok_all, cost_all = node_values(np.arange(N * V))
-            valid, node_cost = ok_all.reshape(N, V), cost_all.reshape(N, V)
-            i0 = 0
-            continue
-        ends = {(0, int(np.argmin(costs[0, -1])))}
-        if per_label:
-            for f in range(costs.shape[0]):
-                ok = np.isfinite(costs[f, -1])
-                for code in np.unique(labels[-1][ok]):
-                    sel = np.flatnonzero(ok & (labels[-1] == code))
-                    ends.add((f, int(sel[np.argmin(costs[f, -1, sel])])))
-        on_path = np.unique(
-            np.concatenate([backtrack(backs[f], last) + np.arange(N) * V for f, last in ends])
-        )
-        on_path = on_path[~nodes.known.ravel()[on_path]]
-        if on_path.size == 0:
-            break
-        first = (on_path // V * V + on_path % B)[:, None]
-        flat = np.unique(first + np.arange(0, V, B)[None, :])
-        flat = flat[~nodes.known.ravel()[flat]]
-        nodes.evaluate(robot, checker, options, flat)
-        ok_new, cost_new = node_values(flat)
-        changed = flat[(ok_new != valid.ravel()[flat]) | (ok_new & (cost_new != node_cost.ravel()[flat]))]
-        valid.ravel()[flat] = ok_new
-        node_cost.ravel()[flat] = cost_new
-        if not np.isin(on_path, changed).any():
-            break
-        i0 = int(changed[0] // V)
     cost, back = costs[0], backs[0]
-    free, sing, clear = nodes.free, nodes.sing, nodes.clear
-    valid = free & (sing >= options.singularity_min)
     end = int(np.argmin(cost[-1]))
     if not np.isfinite(cost[-1, end]):
         return _diagnose(
@@ -623,7 +531,10 @@ def _solve_ladder(
     rows = np.arange(N)
 
     def extract(last: int, cost: NDArrayF, back: npt.NDArray[np.int64]) -> tuple[_LadderSolution, int]:
-        path = backtrack(back, last)
+        path = np.empty(N, dtype=np.int64)
+        path[-1] = last
+        for i in range(N - 1, 0, -1):
+            path[i - 1] = back[i, path[i]]
         sol = _LadderSolution(
             q=Qz[rows, path],
             angles=_unwrap_gamma(samples[path // B]),
