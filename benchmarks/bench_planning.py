@@ -18,8 +18,9 @@ the CPU time is what the code costs, the wall time what a user waits); note ``up
    ompl RRT-Connect search with the batched motion validator against ompl's default validator
    (same seeds: the paths must be equal), both in CPU time, same run.
 4. With ``--programs``: warm ``plan_program`` time of every program in ``programs/`` (targets:
-   ``box_frame`` ≤ 1.0 s, ``demo_tjoint`` ≤ 0.3 s) and the peak memory of planning
-   ``box_frame`` in a fresh process (target ≤ 250 MB).
+   ``box_frame`` ≤ 1.0 s, ``demo_tjoint`` ≤ 0.3 s), the peak memory of planning
+   ``box_frame`` in a fresh process (target ≤ 250 MB) and where box_frame's CPU time goes, per
+   component (``--components`` prints only that).
 5. With ``--scaling``: a synthetic job of 10, 26 and 50 short seams (``synthetic_job.py``): time
    and peak traced memory, and their growth exponent with the number of seams (target: at most linear).
 """
@@ -389,6 +390,92 @@ def bench_programs() -> None:
     )
 
 
+_COMPONENTS = (
+    # (module, attribute, label); inner kernels are counted inside the stages that call them
+    ("weldcell.planning.planner", "plan_seam", "seam search (ladders, fill-in)"),
+    ("weldcell.planning.planner", "weld_samples", "weld samples (timed welds)"),
+    ("weldcell.planning.planner", "_job_branches", "job-wide configuration choice"),
+    ("weldcell.planning.planner", "_assemble", "assembly (transits, timing, timeline)"),
+    ("weldcell.planning.collision", "CapsuleCollisionChecker.query", "  collision queries (all stages)"),
+    ("weldcell.kinematics.robot", "Robot.singularity_distance", "  singularity measure (all stages)"),
+    ("weldcell.planning.seam", "ladder_dp_multi", "  ladder dynamic programme"),
+    ("weldcell.kinematics.robot", "Robot.ik", "  IK (all stages)"),
+)
+
+
+def component_times(path: Path, repeats: int = 4) -> tuple[float, dict[str, float]]:
+    """Warm CPU time [s] of ``plan_program`` on ``path`` and of its components in that run.
+
+    The fastest of ``repeats`` plans (after one warm-up plan) is kept, with the CPU time spent in
+    each of ``_COMPONENTS`` during it (the functions are wrapped for the measurement and restored
+    after; a stage's time excludes the stages it calls, the indented kernels are parts of the stages).
+    """
+    import importlib
+
+    from weldcell.planning import plan_program
+    from weldcell.program import load_program
+
+    acc: dict[str, float] = {}
+    stack: list[str] = []
+    saved = []
+    for module, attr, label in _COMPONENTS:
+        owner: object = importlib.import_module(module)
+        name = attr
+        if "." in attr:
+            cls, name = attr.split(".")
+            owner = getattr(owner, cls)
+        fn = getattr(owner, name)
+        saved.append((owner, name, fn))
+
+        def timed(*args: object, _fn=fn, _label=label, **kwargs: object) -> object:  # type: ignore[no-untyped-def]
+            stage = not _label.startswith(" ")
+            if stage:
+                stack.append(_label)
+            c0 = time.process_time()
+            try:
+                return _fn(*args, **kwargs)
+            finally:
+                dt = time.process_time() - c0
+                acc[_label] = acc.get(_label, 0.0) + dt
+                if stage:
+                    stack.pop()
+                    if stack:  # a stage called by another (weld samples in the job-wide choice)
+                        acc[stack[-1]] = acc.get(stack[-1], 0.0) - dt
+
+        setattr(owner, name, timed)
+    try:
+        program = load_program(path)
+        plan_program(program)
+        best: tuple[float, dict[str, float]] = (np.inf, {})
+        for _ in range(repeats):
+            acc.clear()
+            c0 = time.process_time()
+            plan_program(program)
+            cpu = time.process_time() - c0
+            if cpu < best[0]:
+                best = (cpu, dict(acc))
+    finally:
+        for owner, name, fn in saved:
+            setattr(owner, name, fn)
+    return best
+
+
+def bench_components(repeats: int) -> None:
+    """Where the warm CPU time of planning ``box_frame`` goes (issue #14: target ≤ 1.0 s)."""
+    total, parts = component_times(ROOT / "programs" / "box_frame.yaml", repeats)
+    target = _TARGETS["box_frame.yaml"]
+    print(
+        f"== box_frame warm plan_program, CPU per component (min of {repeats}): {total:.2f} s "
+        f"(target ≤ {target:.1f} s: {total / target:.1f}x the target)"
+    )
+    for _module, _attr, label in _COMPONENTS:
+        t = parts.get(label, 0.0)
+        print(f"   {label:40s} {t:6.3f} s  {100.0 * t / total:5.1f} %")
+    stages = sum(parts.get(label, 0.0) for _m, _a, label in _COMPONENTS if not label.startswith(" "))
+    rest = total - stages
+    print(f"   {'rest (ordering, tool paths, reports)':40s} {rest:6.3f} s  {100.0 * rest / total:5.1f} %")
+
+
 def bench_scaling(sizes: tuple[int, ...]) -> None:
     """Time and traced memory of the synthetic rib-grid job against its number of seams."""
     import tempfile
@@ -423,8 +510,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--programs", action="store_true", help="also plan every example program")
     ap.add_argument("--scaling", action="store_true", help="also plan the synthetic 10/26/50-seam job")
+    ap.add_argument(
+        "--components", action="store_true", help="only the CPU per component of planning box_frame"
+    )
     ap.add_argument("--quick", action="store_true", help="fewer repeats")
     args = ap.parse_args()
+    if args.components:
+        bench_components(3 if args.quick else 6)
+        return
     bench_seam(3 if args.quick else 10)
     bench_checker(20_000 if args.quick else 200_000, 300 if args.quick else 2000)
     bench_dense_check(3 if args.quick else 10)
@@ -432,6 +525,7 @@ def main() -> None:
     bench_ompl_motion(1 if args.quick else 3)
     if args.programs:
         bench_programs()
+        bench_components(3 if args.quick else 6)
     if args.scaling:
         bench_scaling((10, 26, 50))
 
