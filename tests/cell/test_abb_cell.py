@@ -99,10 +99,17 @@ def test_demo_abb_cli_welds_both_seams(tmp_path: Path) -> None:
 
 def test_cell_run_cli_on_a_virtual_abb_controller(tmp_path: Path, psu: VirtualPowerSourceHandle) -> None:
     port = _free_udp_port()
+    # Power-source heartbeat timeout 0.5 s instead of the default 0.15 s: while this cell waits for the
+    # operator, the controller child starting beside it once held the cell's heartbeat > 0.15 s on a
+    # loaded CI machine, so the power source latched "robot heartbeat lost" before the weld (the timeout
+    # and its fault have their own tests in tests/cell and tests/drivers/powersource).
+    cell_config = tmp_path / "cell.yaml"
+    cell_config.write_text("power_source:\n  comm_timeout_s: 0.5\n")
     cmd = [
         sys.executable, "-m", "weldcell", "cell", "run", str(PROGRAM),
         "--robot", f"abb-egm://127.0.0.1:{port}", "--powersource", psu.url,
         "--db", str(tmp_path / "log.sqlite"), "--out", str(tmp_path / "out"),
+        "--cell-config", str(cell_config),
     ]  # fmt: skip
     proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
