@@ -253,4 +253,7 @@ INTERNAL_SIGNALS: tuple[tuple[str, str], ...] = (
     ("weldcell.cell.jobtypes", "ArcLostError"),
     ("weldcell.cell.jobtypes", "MotionStoppedError"),
     ("weldcell.cell.programjob", "_ArcLostError"),
+    # yaml.YAMLError subclasses: every YAML reader turns them into its own error naming the file
+    ("weldcell.program.yamlio", "YamlLimitError"),
+    ("weldcell.program.yamlio", "YamlValueError"),
 )
