@@ -25,9 +25,9 @@ from weldcell.cli.common import (
 from weldcell.errors import WeldcellError
 
 MAX_DT_MS = 100.0  # longest controller period accepted by ``--dt-ms`` [ms]
-#: Shortest controller period accepted by ``--dt-ms`` [ms]: the fastest arm interfaces run at 1 kHz
-#: (UR RTDE 500 Hz, KUKA RSI 250 Hz, ABB EGM 250 Hz); 0.0001 ms planned 20 000 times the samples
-#: and ran for hours.
+#: Shortest controller period accepted by ``--dt-ms`` [ms], twice as fast as the fastest arm interface
+#: weldcell drives (UR RTDE 2 ms; KUKA RSI 4 ms, FANUC Stream Motion 4 ms, ABB EGM 4 ms); 0.0001 ms
+#: planned 20 000 times the UR's samples and was still running after minutes.
 MIN_DT_MS = 0.5
 MAX_ROTATION_SAMPLES = 720  # 0.5° steps; more only makes planning slow
 

@@ -68,6 +68,7 @@ def _load_inputs(
     """
     from weldcell.cell.calibrated import check_trajectory_tcp
     from weldcell.trajectory import load_trajectory, save_trajectory
+    from weldcell.trajectory.io import program_named_beside
 
     announce_kernel_compile()
     if source.suffix.lower() in PROGRAM_SUFFIXES:
@@ -85,7 +86,7 @@ def _load_inputs(
         return program, traj, traj_path
     traj = load_trajectory(source)
     if program_path is None:
-        program_path = _program_named_beside(source)
+        program_path = program_named_beside(source)
         if program_path is None:
             raise ProgramError(
                 f"{source.name}: a trajectory needs its weld program for the cell (pass --program "
@@ -98,26 +99,6 @@ def _load_inputs(
     check_trajectory_tcp(traj, setup, str(source))
     _print_warnings(program)
     return program, traj, source
-
-
-def _program_named_beside(traj_path: Path) -> Path | None:
-    """The weld program named in ``plan.json`` beside a trajectory (as ``weldcell export`` finds it).
-
-    None when there is no readable plan.json or the file it names does not exist; the caller checks
-    the program's hash against the trajectory's.
-    """
-    import json
-
-    try:
-        ref = json.loads((traj_path.parent / "plan.json").read_text(encoding="utf-8"))["program"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if not isinstance(ref, str):
-        return None
-    for cand in (Path(ref), traj_path.parent / ref):
-        if cand.is_file():
-            return cand
-    return None
 
 
 def _print_warnings(program: Any) -> None:

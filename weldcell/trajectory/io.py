@@ -198,3 +198,26 @@ def load_trajectory(path: str | Path) -> JointTrajectory:
     if meta["content_hash"] != traj.content_hash():
         raise TrajectoryFormatError(f"{p}: content hash mismatch; the file was modified after planning")
     return traj
+
+
+def program_named_beside(traj_path: str | Path) -> Path | None:
+    """The weld program file named in the ``plan.json`` that ``weldcell plan`` wrote beside a trajectory.
+
+    The name is tried as written, then relative to the trajectory's folder. Only the path is found
+    here; the caller loads the program and checks its hash against the trajectory's.
+
+    Returns:
+        The existing program file, or None when there is no readable ``plan.json`` or the file it
+        names does not exist.
+    """
+    folder = Path(traj_path).parent
+    try:
+        ref = json.loads((folder / "plan.json").read_text(encoding="utf-8"))["program"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(ref, str):
+        return None
+    for cand in (Path(ref), folder / ref):
+        if cand.is_file():
+            return cand
+    return None

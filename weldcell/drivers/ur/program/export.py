@@ -38,7 +38,6 @@ one ended).
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,6 +71,7 @@ from weldcell.drivers.ur.program.export_params import (
 from weldcell.drivers.ur.streaming.servo_program import IN_ALIVE
 from weldcell.drivers.ur.virtual.motion import fk_batch, joint_blend_length
 from weldcell.trajectory import JointTrajectory, load_trajectory
+from weldcell.trajectory.io import program_named_beside
 from weldcell.trajectory.stamp import FROM_ENVIRONMENT, KeySource, StampKey, verify_stamp
 
 NDArrayF = npt.NDArray[np.float64]
@@ -1029,23 +1029,18 @@ def find_program(traj_path: Path, traj: JointTrajectory) -> Any:
     Raises:
         ExportError: the program found does not match the trajectory's program hash.
     """
-    plan = traj_path.parent / "plan.json"
-    try:
-        ref = json.loads(plan.read_text())["program"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
     from weldcell.program import load_program
 
-    for cand in (Path(ref), traj_path.parent / ref):
-        if cand.is_file():
-            prog = load_program(cand)
-            if traj.program_hash and prog.hash != traj.program_hash:
-                raise ExportError(
-                    f"{cand} (named in {plan}) has changed since the trajectory was planned (hash mismatch); "
-                    "plan it again or pass --program"
-                )
-            return prog
-    return None
+    cand = program_named_beside(traj_path)
+    if cand is None:
+        return None
+    prog = load_program(cand)
+    if traj.program_hash and prog.hash != traj.program_hash:
+        raise ExportError(
+            f"{cand} (named in {traj_path.parent / 'plan.json'}) has changed since the trajectory was "
+            "planned (hash mismatch); plan it again or pass --program"
+        )
+    return prog
 
 
 def export_urscript(
