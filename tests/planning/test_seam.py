@@ -10,6 +10,7 @@ import pytest
 
 from weldcell.kinematics import load_robot, load_torch
 from weldcell.planning.collision import CapsuleCollisionChecker
+from weldcell.planning.nominal import deviation_cost
 from weldcell.planning.seam import (
     LadderOptions,
     SeamFailure,
@@ -189,3 +190,85 @@ def test_ladder_nodes_computed_apart_are_the_same(robot_torch: tuple) -> None:
             np.testing.assert_array_equal(got, want, err_msg=field)
     assert whole.free.any() and not whole.free.all()  # both kinds of node are compared
     np.testing.assert_array_equal(whole.rows(idx).Q, whole.Q[idx])
+
+
+class _NarrowBlock:
+    """Free space, except that over a 6 mm stretch of the seam (between two way points of the sparse
+    ladder) the torch may not keep its programmed rotation about its axis: it must turn ≥ 12°."""
+
+    def __init__(self, robot, y_lo: float, y_hi: float) -> None:  # type: ignore[no-untyped-def]
+        self.robot, self.y_lo, self.y_hi = robot, y_lo, y_hi
+
+    def check(self, q: np.ndarray) -> np.ndarray:
+        T = self.robot.fk(q)
+        rot = np.degrees(np.arccos(np.clip(T[:, 0, 0], -1, 1)))  # programmed: flange x = base x
+        inside = (T[:, 1, 3] > self.y_lo) & (T[:, 1, 3] < self.y_hi)
+        return ~(inside & (rot < 12.0))
+
+    def clearance(self, q: np.ndarray) -> np.ndarray:
+        return np.full(np.atleast_2d(q).shape[0], 1.0)
+
+    def colliding_bodies(self, q: np.ndarray) -> list[tuple[str, str]]:
+        return [] if self.check(np.atleast_2d(q))[0] else [("torch", "clamp")]
+
+
+def _line_down(n: int = 101) -> tuple[np.ndarray, np.ndarray]:
+    """Torch pointing down along a 200 mm line in front of the robot (base frame), 2 mm spacing."""
+    y = np.linspace(-0.1, 0.1, n)
+    T = np.tile(np.diag([1.0, -1.0, -1.0, 1.0]), (n, 1, 1))
+    T[:, 0, 3], T[:, 1, 3], T[:, 2, 3] = 0.45, y, 0.1
+    return T, y - y[0]
+
+
+def test_fill_in_repairs_between_sparse_nodes_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An obstacle the sparse ladder steps over is avoided by searching the full ladder between the
+    two sparse way points around it, not the whole seam again; the rest keeps the programmed rotation."""
+    import weldcell.planning.seam as seam_mod
+
+    robot = load_robot("ur5e")
+    T, s = _line_down()
+    T_ft = np.eye(4)
+    T_ft[2, 3] = 0.2
+    samples = np.array([(a, 0.0, 0.0) for a in np.linspace(-30, 30, 9) * np.pi / 180])
+    # sparse way points every 8th (16 mm): rows 48 (y = -4 mm) and 56 (y = +12 mm) bracket the block
+    checker = _NarrowBlock(robot, 0.001, 0.007)
+    sizes: list[int] = []
+    real = seam_mod._ladder_nodes
+
+    def spy(robot, checker, T_base_tcp, *args, **kwargs):  # type: ignore[no-untyped-def]
+        sizes.append(T_base_tcp.shape[0])
+        return real(robot, checker, T_base_tcp, *args, **kwargs)
+
+    monkeypatch.setattr(seam_mod, "_ladder_nodes", spy)
+    seg = SimpleNamespace(rotation_range=np.radians(30), work_angle_tolerance=0.0, travel_angle_tolerance=0.0)
+    cost = deviation_cost(samples, seg, limited_rotation=True)  # the programmed rotation first
+    path = plan_seam(robot, checker, T, s, T_ft, samples, LadderOptions(), sample_cost=cost)
+    assert isinstance(path, SeamPath), path
+    assert max(sizes) < len(s)  # the whole seam's full ladder was never built
+    assert 9 in sizes  # the interval's (8 steps)
+    assert np.all(checker.check(path.q))
+    gamma = np.degrees(np.abs(path.angles[:, 0]))
+    blocked = (T[:, 1, 3] > 0.001) & (T[:, 1, 3] < 0.007)
+    assert gamma[blocked].min() >= 12.0 - 1e-6
+    rows = np.arange(len(s))
+    assert np.all(gamma[(rows <= 48) | (rows >= 56)] < 1e-6)  # programmed rotation outside the interval
+    d = np.diff(path.q, axis=0)
+    assert np.abs(d).max() <= LadderOptions().max_joint_step
+    np.testing.assert_allclose(robot.fk(path.q)[:, :3, 3], (T @ np.linalg.inv(T_ft))[:, :3, 3], atol=1e-7)
+    # the full ladder turns the torch over the same stretch
+    full = plan_seam(robot, checker, T, s, T_ft, samples, LadderOptions(coarse_stride=1), sample_cost=cost)
+    assert isinstance(full, SeamPath)
+    assert np.degrees(np.abs(full.angles[blocked, 0])).min() >= 12.0 - 1e-6
+
+
+def test_fill_in_that_cannot_be_repaired_falls_back_to_the_full_ladder() -> None:
+    """Blocked at every rotation over a stretch: the repair finds nothing, the full search names the place."""
+    robot = load_robot("ur5e")
+    T, s = _line_down()
+    T_ft = np.eye(4)
+    T_ft[2, 3] = 0.2
+    samples = np.array([(a, 0.0, 0.0) for a in np.linspace(-10, 10, 3) * np.pi / 180])
+    path = plan_seam(robot, _NarrowBlock(robot, 0.001, 0.007), T, s, T_ft, samples, LadderOptions())
+    assert isinstance(path, SeamFailure)
+    assert path.cause == "collision" and "clamp" in path.message
+    assert path.s_from <= 0.102 + 1e-9 and path.s_to >= 0.106 - 1e-9

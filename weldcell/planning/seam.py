@@ -292,12 +292,36 @@ def plan_seam(
             known[1],
         )
         if isinstance(coarse, _LadderSolution):
+            repair = _Repair(
+                robot,
+                checker,
+                T_base_tcp,
+                T_tcp_flange,
+                idx,
+                known[1],
+                samples,
+                offsets,
+                options,
+                sample_cost,
+            )
             found = [
                 _densify(
-                    robot, checker, T_base_tcp, s, T_tcp_flange, idx, c, options, travel_angle, gamma0, q_ref
+                    robot,
+                    checker,
+                    T_base_tcp,
+                    s,
+                    T_tcp_flange,
+                    idx,
+                    c,
+                    options,
+                    travel_angle,
+                    gamma0,
+                    q_ref,
+                    repair,
                 )
                 for c in (coarse, *coarse.alternatives)
             ]
+            del repair
             dense = [d for d in found if d is not None]
             if found[0] is not None:
                 return replace(found[0], alternatives=tuple(dense[1:]))
@@ -341,6 +365,7 @@ class _LadderSolution:
     branch: int
     cost: float
     clear: NDArrayF
+    path: npt.NDArray[np.int64]  # (N,) ladder node (orientation sample x B + branch) per way point
     alternatives: tuple[_LadderSolution, ...] = ()
 
 
@@ -508,11 +533,7 @@ def _solve_ladder(
     in_limits = reach & (lim_min >= 0.0)
     valid = free & (sing >= options.singularity_min)
     node_cost = _node_cost(lim_min, sing, clear, options)
-    if sample_cost is None:  # prefer the programmed angles
-        dev = options.penalty * (samples[:, 1] ** 2 + samples[:, 2] ** 2) / 0.01
-    else:
-        dev = np.asarray(sample_cost, dtype=np.float64)
-    node_cost = node_cost + np.repeat(dev, B)[None, :]
+    node_cost = node_cost + np.repeat(_sample_cost(samples, options, sample_cost), B)[None, :]
     weights = (
         np.ones(n) if options.joint_weights is None else np.asarray(options.joint_weights, dtype=np.float64)
     )
@@ -571,6 +592,7 @@ def _solve_ladder(
             branch=int(path[0] % B),
             cost=float(cost_last[last]),
             clear=clear[rows, path],
+            path=path,
         )
         return sol, int(path[0])
 
@@ -596,6 +618,15 @@ def _solve_ladder(
         collect(c_f, b_f)
     others = sorted((v for v in found.values() if v is not best), key=lambda x: x.cost)
     return replace(best, alternatives=tuple(others))
+
+
+def _sample_cost(samples: NDArrayF, options: LadderOptions, sample_cost: NDArrayF | None) -> NDArrayF:
+    """Cost per node of each orientation sample (K,): ``sample_cost``, or when None a small cost of
+    the work/travel angle deviations (prefer the programmed angles)."""
+    if sample_cost is None:
+        out: NDArrayF = options.penalty * (samples[:, 1] ** 2 + samples[:, 2] ** 2) / 0.01
+        return out
+    return np.asarray(sample_cost, dtype=np.float64)
 
 
 def _rotation_family(samples: NDArrayF, B: int) -> npt.NDArray[np.int64]:
@@ -682,32 +713,186 @@ def _densify(
     travel_angle: float,
     gamma0: float,
     q_ref: NDArrayF | None,
+    repair: _Repair | None = None,
 ) -> SeamPath | None:
-    """Fill the waypoints between the sparse-ladder nodes; None when any of them is not usable."""
+    """Fill the waypoints between the sparse-ladder nodes; None when any of them is not usable.
+
+    The fill-in interpolates the orientation between the sparse nodes on the sparse path's IK
+    branch. Where that is not usable (an obstacle or a singularity the sparse ladder stepped over),
+    ``repair`` searches the full ladder between the two sparse nodes around it only, pinned to the
+    sparse path's nodes at both ends, instead of the caller searching the whole seam again.
+    """
     N = T_base_tcp.shape[0]
-    len(robot.joint_names)
     ang = np.stack([np.interp(np.arange(N), idx, coarse.angles[:, k]) for k in range(3)], axis=1)
     T = T_base_tcp @ orientation_offsets(ang, travel_angle, gamma0) @ T_tcp_flange
     Q = np.asarray(robot.ik(T), dtype=np.float64)[:, coarse.branch]
-    if not np.all(np.isfinite(Q)):
-        return None
-    wrap = wrap_mask(robot)
-    lim_d = _limit_distance(Q, np.asarray(robot.q_lower), np.asarray(robot.q_upper), wrap)
-    if np.any(lim_d < 0):
-        return None
-    free = checker.check(Q)
-    if not np.all(free):
-        return None
-    sing, clear = _sing_clear(robot, checker, Q, free, options)
-    if np.any(sing < options.singularity_min):
-        return None
+    checked = _check_dense(robot, checker, Q, options)
+    if isinstance(checked, _Unusable):
+        if repair is None:
+            return None
+        fixed = repair.fix(coarse, Q, ang, checked)
+        if fixed is None:
+            return None
+        Q, ang = fixed
+        checked = _check_dense(robot, checker, Q, options)
+        if isinstance(checked, _Unusable):
+            return None
+    lim_d, sing, clear = checked
     d = np.diff(Q, axis=0)
-    d = np.where(wrap, (d + np.pi) % TWO_PI - np.pi, d)
-    if np.any(np.abs(d) > options.max_joint_step):
-        return None
+    d = np.where(wrap_mask(robot), (d + np.pi) % TWO_PI - np.pi, d)
     cost = float(np.sum(d**2) + np.sum(_node_cost(np.min(lim_d, axis=-1), sing, clear, options)))
     path = _finish(robot, "", s, Q, ang, cost, clear, options, q_ref)
     return path if isinstance(path, SeamPath) else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Unusable:
+    """Where a filled-in joint path is not usable: way points (N,) and steps to the next (N - 1,)."""
+
+    rows: npt.NDArray[np.bool_]
+    steps: npt.NDArray[np.bool_]
+
+
+def _check_dense(
+    robot: Robot, checker: CollisionChecker, Q: NDArrayF, options: LadderOptions
+) -> tuple[NDArrayF, NDArrayF, NDArrayF] | _Unusable:
+    """Check a joint path Q (N, n) [rad] at every way point: a solution, inside the limits, free,
+    clear of singularities, no joint step over ``options.max_joint_step``.
+
+    Returns (joint-limit distances (N, n) [rad], singularity measure (N,), clearance (N,) [m]) when
+    every way point and step is usable, else where they are not.
+    """
+    N = Q.shape[0]
+    wrap = wrap_mask(robot)
+    bad = ~np.all(np.isfinite(Q), axis=-1)
+    Qz = np.where(bad[:, None], 0.0, Q)
+    lim_d = _limit_distance(Qz, np.asarray(robot.q_lower), np.asarray(robot.q_upper), wrap)
+    bad |= np.any(lim_d < 0, axis=-1)
+    free = np.zeros(N, dtype=bool)
+    ok = np.flatnonzero(~bad)
+    if ok.size:
+        free[ok] = checker.check(Qz[ok])
+    bad |= ~free
+    sing, clear = _sing_clear(robot, checker, Qz, free, options)
+    bad |= free & (sing < options.singularity_min)
+    d = np.diff(Qz, axis=0)
+    d = np.where(wrap, (d + np.pi) % TWO_PI - np.pi, d)
+    big = np.any(np.abs(d) > options.max_joint_step, axis=-1)
+    if np.any(bad) or np.any(big):
+        return _Unusable(bad, big)
+    return lim_d, sing, clear
+
+
+class _Repair:
+    """The full ladder between two neighbouring sparse-ladder way points, for :func:`_densify`.
+
+    The nodes of an interval are computed once and shared by every path that needs that interval
+    repaired (the best path and the alternatives of the job-wide choice); the sparse ladder's own
+    nodes at the interval's ends are reused.
+    """
+
+    def __init__(
+        self,
+        robot: Robot,
+        checker: CollisionChecker,
+        T_base_tcp: NDArrayF,
+        T_tcp_flange: NDArrayF,
+        idx: npt.NDArray[np.int64],
+        sparse: _Nodes,
+        samples: NDArrayF,
+        offsets: NDArrayF,
+        options: LadderOptions,
+        sample_cost: NDArrayF | None,
+    ) -> None:
+        self.robot = robot
+        self.checker = checker
+        self.T_base_tcp = T_base_tcp
+        self.T_tcp_flange = T_tcp_flange
+        self.idx = idx
+        self.sparse = sparse
+        self.samples = samples
+        self.offsets = offsets
+        self.options = options
+        self._nbr = _neighbours(samples, options.max_rotation_step)
+        self._dev = _sample_cost(samples, options, sample_cost)
+        self._nodes: dict[int, _Nodes] = {}
+
+    def _interval(self, k: int) -> _Nodes:
+        if k not in self._nodes:
+            a, b = int(self.idx[k]), int(self.idx[k + 1])
+            ends = [(np.array([0, b - a]), self.sparse.rows(np.array([k, k + 1])))]
+            self._nodes[k] = _ladder_nodes(
+                self.robot,
+                self.checker,
+                self.T_base_tcp[a : b + 1],
+                self.offsets,
+                self.T_tcp_flange,
+                self.options,
+                ends,
+            )
+        return self._nodes[k]
+
+    def fix(
+        self, coarse: _LadderSolution, Q: NDArrayF, ang: NDArrayF, bad: _Unusable
+    ) -> tuple[NDArrayF, NDArrayF] | None:
+        """Q (N, n) and ang (N, 3) with the way points between the sparse nodes around the ``bad`` way
+        points and steps replaced by the cheapest full-ladder path between those nodes; None when
+        there is none (or a sparse node itself is not usable: the fill-in cannot change it)."""
+        idx = self.idx
+        if np.any(bad.rows[idx]):
+            return None
+        intervals = np.unique(
+            np.r_[
+                np.searchsorted(idx, np.flatnonzero(bad.rows)) - 1,
+                np.searchsorted(idx, np.flatnonzero(bad.steps), side="right") - 1,
+            ]
+        )
+        Q = Q.copy()
+        ang = ang.copy()
+        opts = self.options
+        robot = self.robot
+        wrap = wrap_mask(robot)
+        n = Q.shape[1]
+        for k in intervals.tolist():
+            nodes = self._interval(k)
+            a, b = int(idx[k]), int(idx[k + 1])
+            u0, u1 = int(coarse.path[k]), int(coarse.path[k + 1])
+            V = nodes.Q.shape[1]
+            start = np.full((1, V), np.inf)
+            start[0, u0] = 0.0
+            valid = nodes.free & (nodes.sing >= opts.singularity_min)
+            node_cost = _node_cost(nodes.lim_min, nodes.sing, nodes.clear, opts) + np.repeat(
+                self._dev, nodes.B
+            )
+            weights = (
+                np.ones(n) if opts.joint_weights is None else np.asarray(opts.joint_weights, dtype=np.float64)
+            )
+            _cost, last, backs = ladder_dp_multi(
+                np.ascontiguousarray(nodes.Q),
+                valid,
+                nodes.labels,
+                node_cost,
+                wrap.astype(np.int64),
+                np.full(n, opts.max_joint_step),
+                weights,
+                start,
+                self._nbr,
+                nodes.B,
+            )
+            if not np.isfinite(last[0, u1]):
+                return None
+            path = np.empty(b - a + 1, dtype=np.int64)
+            path[-1] = u1
+            for i in range(b - a, 0, -1):
+                path[i - 1] = backs[0, i, path[i]]
+            if path[0] != u0:
+                return None
+            Q[a + 1 : b] = nodes.Q[np.arange(1, b - a), path[1:-1]]
+            seg = self.samples[path // nodes.B].copy()
+            gamma = np.unwrap(np.r_[ang[a, 0], seg[1:, 0]])
+            seg[1:, 0] = gamma[1:]
+            ang[a + 1 : b] = seg[1:-1]
+        return Q, ang
 
 
 def _finish(
