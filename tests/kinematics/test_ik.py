@@ -215,6 +215,18 @@ def test_singular_wrist_returns_solutions_with_documented_free_joint() -> None:
     np.testing.assert_allclose(Qk[vk][:, 3], 0.0, atol=1e-12)  # native θ4 = -q4 fixed at 0
 
 
+def test_opw_stretched_arm_with_wrist_at_its_limit() -> None:
+    # found by hypothesis: A3 stretched (elbow singular, θ2/θ3 good to ~1e-9 rad) and A5 at +120°
+    # came out 5e-10 rad beyond the limit and the reachable pose had no solution
+    kr = ROBOTS["kr6_r900"]
+    q = np.array([0.0, 0.0, 0.08314123288844125, 0.0, 2.0943951023931953, 0.0])
+    T = kr.fk(q)
+    Q = kr.ik(T)
+    valid = check_solutions(kr, T, Q)
+    assert valid.any()
+    assert np.abs(wrapped(Q[valid] - q)).max(axis=-1).min() < 1e-8
+
+
 def test_opw_wrist_centre_on_axis_1_keeps_the_wrist_straight() -> None:
     # found by hypothesis: with θ1 fixed at 0 the wrist would need |A5| = 132° > 120°
     kr = ROBOTS["kr6_r900"]

@@ -33,7 +33,11 @@ _TWO_PI = 2.0 * math.pi
 _INV_TWO_PI = 1.0 / _TWO_PI
 _REACH_TOL_M = 5e-10  # [m] a branch whose reach misses by less than this (rounding) is kept and clamped
 _SING_TOL = 1e-12  # |sin θ5| below this: wrist singular, free joint fixed at 0
-_LIMIT_TOL = 1e-12  # [rad] slack on joint limits (values are clamped into the limits)
+# [rad] slack on joint limits (values are clamped into the limits): with the arm stretched (elbow
+# singular) θ2 and θ3 are only good to ~1e-9 rad (acos near 1), so a pose whose wrist joint is at
+# its limit came out 5e-10 rad beyond it and was refused (found by hypothesis on the KR 6 R900:
+# A3 stretched, A5 = 120°); clamping by at most 1e-9 rad moves the TCP by at most 1e-9 m per metre
+_LIMIT_TOL = 1e-9
 _ROT_TOL = 5e-10  # [rad] largest rotation error accepted when re-splitting θ234 / θ6 near θ5 = 0
 
 
