@@ -144,17 +144,33 @@ class WeldSamples:
 
     Attributes:
         s: Seam arc length per sample [m], shape (M,).
-        q, qd, qdd: Joints [rad], [rad/s], [rad/s²], shape (M, n).
+        q: Joints [rad], shape (M, n) (:attr:`qd` and :attr:`qdd` are its derivatives).
         angles: Orientation samples (γ, δw, δt) per sample [rad], shape (M, 3).
         seg: The segment welded (its tool path and torch angles give :attr:`T_world_tcp`).
+        dt: Sample period [s].
     """
 
     s: NDArrayF
     q: NDArrayF
-    qd: NDArrayF
-    qdd: NDArrayF
     angles: NDArrayF
     seg: WeldSegment
+    dt: float
+
+    @property
+    def qd(self) -> NDArrayF:
+        """Joint velocities [rad/s], shape (M, n): ``differentiate(q, dt)``, computed on each access.
+
+        Not stored (nor :attr:`qdd`): the planner keeps every joint path it completes until the
+        job-wide choice, and the derivatives were 96 of the 176 bytes per weld sample held
+        (memory, issue #14); the weld's velocities and accelerations are always those of its
+        sampled positions (the end rule of :func:`~weldcell.trajectory.ops.differentiate`).
+        """
+        return differentiate(self.q, self.dt)[0]
+
+    @property
+    def qdd(self) -> NDArrayF:
+        """Joint accelerations [rad/s²], shape (M, n), as :attr:`qd`."""
+        return differentiate(self.q, self.dt)[1]
 
     @property
     def T_world_tcp(self) -> NDArrayF:
@@ -308,7 +324,8 @@ def _weld_try(
             at = float(s[bad[0]] - seg.s[0]) * 1e3
             what = f"between way points, at s = {at:.1f} mm: {checker.describe(q[bad[0]])}"
         return _fail("collision", seg, s, int(bad[0]), int(bad[-1]), body, what), False
-    return WeldSamples(s=s, q=q, qd=qd, qdd=qdd, angles=ang, seg=seg), False
+    del qd, qdd  # checked above; recomputed from q when the weld joins the timeline
+    return WeldSamples(s=s, q=q, angles=ang, seg=seg, dt=dt), False
 
 
 CORNER_TOLERANCE = 4e-5  # [m] how far the joint path may cut a corner (the nominal stays exact)
