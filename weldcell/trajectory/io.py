@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from weldcell.errors import InputShapeError, TrajectoryFormatError
+from weldcell.errors import ExportError, InputShapeError, TrajectoryFormatError
 from weldcell.trajectory.types import CONTENT_HASH_SCHEME, ArcEvent, ExternalAxes, JointTrajectory
 
 SCHEMA = "weldcell.trajectory/2"
@@ -221,3 +221,29 @@ def program_named_beside(traj_path: str | Path) -> Path | None:
         if cand.is_file():
             return cand
     return None
+
+
+def find_program(traj_path: str | Path, traj: JointTrajectory) -> Any:
+    """The weld program a trajectory was planned from, via ``plan.json`` beside it; None if not found.
+
+    For the native-program exports of every vendor (the seam and weld data come from the program).
+
+    Returns:
+        The loaded :class:`~weldcell.program.Program`, or None when :func:`program_named_beside`
+        finds no program file.
+
+    Raises:
+        ExportError: the program found does not match the trajectory's program hash.
+    """
+    from weldcell.program import load_program
+
+    cand = program_named_beside(traj_path)
+    if cand is None:
+        return None
+    prog = load_program(cand)
+    if traj.program_hash and prog.hash != traj.program_hash:
+        raise ExportError(
+            f"{cand} (named in {Path(traj_path).parent / 'plan.json'}) has changed since the trajectory "
+            "was planned (hash mismatch); plan it again or pass --program"
+        )
+    return prog

@@ -76,6 +76,7 @@ from weldcell.drivers.kuka.krl_export import fit_path, simplify_joint_path
 from weldcell.errors import ExportError
 from weldcell.spatial.se3 import quat_wxyz_from_rotation, se3_from_xyz_quat_wxyz
 from weldcell.trajectory import JointTrajectory, load_trajectory
+from weldcell.trajectory.io import find_program
 
 NDArrayF = npt.NDArray[np.float64]
 NDArrayI = npt.NDArray[np.int64]
@@ -664,7 +665,6 @@ def export_rapid(
         StampError: no matching stamp and ``force_unvalidated`` is False.
         RapidExportError: not an ABB trajectory, no weld program, or the file cannot be written.
     """
-    from weldcell.drivers.ur.program.export import find_program
     from weldcell.trajectory.stamp import FROM_ENVIRONMENT, verify_stamp
 
     opts = options or RapidExportOptions()

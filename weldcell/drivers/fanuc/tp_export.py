@@ -95,6 +95,7 @@ from weldcell.drivers.fanuc.joints import T_base_world, controller_deg_from_q, j
 from weldcell.drivers.kuka.krl_export import fit_path, simplify_joint_path
 from weldcell.errors import DriverError, ExportError
 from weldcell.trajectory import JointTrajectory, load_trajectory
+from weldcell.trajectory.io import find_program
 
 NDArrayF = npt.NDArray[np.float64]
 
@@ -589,8 +590,6 @@ def export_tp(
     if not force_unvalidated:
         verify_stamp(src, traj, key=FROM_ENVIRONMENT if stamp_key is None else stamp_key)  # type: ignore[arg-type]
     if program is None:
-        from weldcell.drivers.ur.program.export import find_program
-
         program = find_program(src, traj)
     out = Path(out_path)
     name = program_name(out if out.suffix.lower() == ".ls" else src, opts)

@@ -71,7 +71,7 @@ from weldcell.drivers.ur.program.export_params import (
 from weldcell.drivers.ur.streaming.servo_program import IN_ALIVE
 from weldcell.drivers.ur.virtual.motion import fk_batch, joint_blend_length
 from weldcell.trajectory import JointTrajectory, load_trajectory
-from weldcell.trajectory.io import program_named_beside
+from weldcell.trajectory.io import find_program
 from weldcell.trajectory.stamp import FROM_ENVIRONMENT, KeySource, StampKey, verify_stamp
 
 NDArrayF = npt.NDArray[np.float64]
@@ -88,7 +88,6 @@ __all__ = [
     "check_trajectory",
     "export_summary",
     "export_urscript",
-    "find_program",
     "joint_limits_for",
     "simplify_joint_path",
     "urscript_from_trajectory",
@@ -1021,26 +1020,6 @@ def export_summary(
     """The program text(s) and their summary (size, estimated cycle time, per-seam mode) without writing."""
     built = _build(traj, options or UrExportOptions(), limits, settings)
     return built.parts, _summary(built, traj, (), settings is not None)
-
-
-def find_program(traj_path: Path, traj: JointTrajectory) -> Any:
-    """The weld program a trajectory was planned from, via ``plan.json`` beside it; None if not found.
-
-    Raises:
-        ExportError: the program found does not match the trajectory's program hash.
-    """
-    from weldcell.program import load_program
-
-    cand = program_named_beside(traj_path)
-    if cand is None:
-        return None
-    prog = load_program(cand)
-    if traj.program_hash and prog.hash != traj.program_hash:
-        raise ExportError(
-            f"{cand} (named in {traj_path.parent / 'plan.json'}) has changed since the trajectory was "
-            "planned (hash mismatch); plan it again or pass --program"
-        )
-    return prog
 
 
 def export_urscript(
