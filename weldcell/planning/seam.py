@@ -304,27 +304,46 @@ def plan_seam(
                 options,
                 sample_cost,
             )
-            found = [
-                _densify(
-                    robot,
-                    checker,
-                    T_base_tcp,
-                    s,
-                    T_tcp_flange,
-                    idx,
-                    c,
-                    options,
-                    travel_angle,
-                    gamma0,
-                    q_ref,
-                    repair,
-                )
-                for c in (coarse, *coarse.alternatives)
-            ]
+            # The best path is filled in, and repaired between two sparse way points where the
+            # sparse ladder stepped over an obstacle; when that fails the full ladder is searched
+            # (it finds the alternatives too). The alternatives for the job-wide choice are
+            # repaired only on the intervals already searched for the best path (the same obstacle,
+            # at no new node cost); one the fill-in cannot use otherwise is left out.
+            best = _densify(
+                robot,
+                checker,
+                T_base_tcp,
+                s,
+                T_tcp_flange,
+                idx,
+                coarse,
+                options,
+                travel_angle,
+                gamma0,
+                q_ref,
+                repair,
+            )
+            if best is not None:
+                repair.known_only = True
+                dense = [
+                    _densify(
+                        robot,
+                        checker,
+                        T_base_tcp,
+                        s,
+                        T_tcp_flange,
+                        idx,
+                        c,
+                        options,
+                        travel_angle,
+                        gamma0,
+                        q_ref,
+                        repair,
+                    )
+                    for c in coarse.alternatives
+                ]
+                return replace(best, alternatives=tuple(d for d in dense if d is not None))
             del repair
-            dense = [d for d in found if d is not None]
-            if found[0] is not None:
-                return replace(found[0], alternatives=tuple(dense[1:]))
     full_nodes = None
     if known is not None:  # the full ladder: only the way points between the sparse ones are new
         held = [known]  # taken over (and released) by _ladder_nodes
@@ -816,6 +835,7 @@ class _Repair:
         self._nbr = _neighbours(samples, options.max_rotation_step)
         self._dev = _sample_cost(samples, options, sample_cost)
         self._nodes: dict[int, _Nodes] = {}
+        self.known_only = False  # True: repair only on intervals whose nodes are computed already
 
     def _interval(self, k: int) -> _Nodes:
         if k not in self._nodes:
@@ -847,6 +867,8 @@ class _Repair:
                 np.searchsorted(idx, np.flatnonzero(bad.steps), side="right") - 1,
             ]
         )
+        if self.known_only and not all(k in self._nodes for k in intervals.tolist()):
+            return None
         Q = Q.copy()
         ang = ang.copy()
         opts = self.options
