@@ -45,8 +45,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from weldcell.errors import InputShapeError
 from weldcell.kinematics._crx_kernel import crx_ik_kernel
+from weldcell.kinematics.branch_kernel import call_branch_kernel
 
 NDArrayF = npt.NDArray[np.float64]
 
@@ -99,22 +99,13 @@ def crx_ik(
             first, ordered by (J1 branch, elbow, φ).
         labels: (J1 branch 0/1, elbow 0/1, root index k) per row, shape (..., 16, 3), -1 when missing.
     """
-    Tin = np.asarray(T_base_flange, dtype=np.float64)
-    if Tin.ndim < 2 or Tin.shape[-2:] != (4, 4):
-        raise InputShapeError(f"T_base_flange: expected shape (..., 4, 4), got {Tin.shape}")
-    lead = Tin.shape[:-2]
-    T = np.ascontiguousarray(Tin.reshape(-1, 4, 4))
-    P = T.shape[0]
-    out = np.full((P, N_CRX_BRANCHES, 6), np.nan)
-    lab = np.full((P, N_CRX_BRANCHES, 3), -1, dtype=np.int8)
-    crx_ik_kernel(
-        T,
+    return call_branch_kernel(
+        T_base_flange,
+        N_CRX_BRANCHES,
+        crx_ik_kernel,
         np.asarray(dh.a, dtype=np.float64),
         np.asarray(dh.d, dtype=np.float64),
         np.asarray(dh.alpha, dtype=np.float64),
         np.asarray(dh.offset, dtype=np.float64),
         int(n_grid),
-        out,
-        lab,
     )
-    return out.reshape(*lead, N_CRX_BRANCHES, 6), lab.reshape(*lead, N_CRX_BRANCHES, 3)

@@ -50,8 +50,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from weldcell.errors import InputShapeError
 from weldcell.kinematics._gofa_kernel import gofa_ik_kernel
+from weldcell.kinematics.branch_kernel import call_branch_kernel
 from weldcell.kinematics.root_search import bracket_roots
 
 NDArrayF = npt.NDArray[np.float64]
@@ -191,25 +191,16 @@ def gofa_ik(
     Raises:
         InputShapeError: ``T_base_flange`` is not of shape (..., 4, 4).
     """
-    Tin = np.asarray(T_base_flange, dtype=np.float64)
-    if Tin.ndim < 2 or Tin.shape[-2:] != (4, 4):
-        raise InputShapeError(f"T_base_flange: expected shape (..., 4, 4), got {Tin.shape}")
-    lead = Tin.shape[:-2]
-    T = np.ascontiguousarray(Tin.reshape(-1, 4, 4))
-    P = T.shape[0]
-    out = np.full((P, N_GOFA_BRANCHES, 6), np.nan)
-    lab = np.full((P, N_GOFA_BRANCHES, 3), -1, dtype=np.int8)
-    gofa_ik_kernel(
-        T,
+    return call_branch_kernel(
+        T_base_flange,
+        N_GOFA_BRANCHES,
+        gofa_ik_kernel,
         np.asarray(dh.alpha, dtype=np.float64),
         np.asarray(dh.a, dtype=np.float64),
         np.asarray(dh.d, dtype=np.float64),
         np.asarray(dh.offset, dtype=np.float64),
         int(n_grid),
-        out,
-        lab,
     )
-    return out.reshape(*lead, N_GOFA_BRANCHES, 6), lab.reshape(*lead, N_GOFA_BRANCHES, 3)
 
 
 def _gofa_ik_numpy(
