@@ -904,7 +904,10 @@ def _assemble(
         n_crater = max(1, round(seg.crater_fill_time / dt))
         # the weld's poses are computed when the trajectory is built (memory, issue #14)
         poses = _weld_poses(w)
-        weld_first = tl.add_weld(w.q, w.qd, w.qdd, poses, s_seam, k, seg.seam_id, n_dwell, n_crater)
+        ends = w.T_world_tcp_at(np.array([0, len(w.s) - 1]))
+        weld_first = tl.add_weld(
+            w.q, w.qd, w.qdd, poses, s_seam, k, seg.seam_id, n_dwell, n_crater, T_ends=(ends[:1], ends[1:])
+        )
         spans.append(MoveSpan("weld", here, weld_first, tl.count - 1))
         transit(w.q[-1], p.q_depart, "depart", here, f"pulling back from the end of {name}")
         q_cur = p.q_depart

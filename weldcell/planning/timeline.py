@@ -113,6 +113,7 @@ class TimelineBuilder:
         n_dwell: int,
         n_crater: int,
         qe: NDArrayF | None = None,
+        T_ends: tuple[NDArrayF, NDArrayF] | None = None,
     ) -> int:
         """Append a weld: the arc-start dwell at its first sample, the weld, the crater fill at its
         last sample (robot at rest in both), and its ``arc_on`` / ``arc_off`` events.
@@ -120,12 +121,15 @@ class TimelineBuilder:
         Args:
             q, qd, qdd: The weld's robot joints, shape (m, n).
             T: The weld's world TCP poses, shape (m, 4, 4), or a function computing them (called
-                here for the dwell and crater poses and again when the trajectory is built).
+                here for the dwell and crater poses unless ``T_ends`` gives them, and again when
+                the trajectory is built).
             s: Arc length along the seam [m] of the weld samples, shape (m,).
             seam: Index of the seam in the job's seam ids.
             seam_id: The seam's id (events).
             n_dwell, n_crater: Samples of the arc-start dwell and of the crater fill (≥ 1).
             qe: External axes of the weld samples, shape (m, k) (with ``external``).
+            T_ends: The first and the last of the poses ``T``, each shape (1, 4, 4): then a
+                function ``T`` is called only when the trajectory is built.
 
         Returns:
             The index of the weld's first sample (the start of the dwell).
@@ -134,9 +138,12 @@ class TimelineBuilder:
         self.events.append(
             ArcEvent(t=self.count * self.dt, kind="arc_on", seam_id=seam_id, seam_s=float(s[0]))
         )
-        T_all = T() if callable(T) else T
-        T_first, T_last = T_all[:1].copy(), T_all[-1:].copy()
-        del T_all
+        if T_ends is not None:
+            T_first, T_last = T_ends
+        else:
+            T_all = T() if callable(T) else T
+            T_first, T_last = T_all[:1].copy(), T_all[-1:].copy()
+            del T_all
         z = np.zeros((n_dwell, n))
         first = self.add(
             np.repeat(q[:1], n_dwell, axis=0),

@@ -181,11 +181,16 @@ class WeldSamples:
         path it completes until the job-wide choice, and the poses were 128 of the 280 bytes per
         weld sample held (memory, issue #14).
         """
+        return self.T_world_tcp_at(slice(None))
+
+    def T_world_tcp_at(self, rows: slice | npt.NDArray[np.intp]) -> NDArrayF:
+        """:attr:`T_world_tcp` of the samples ``rows`` only (the same values: each pose depends on
+        its own sample), shape (len(rows), 4, 4) [m]; e.g. the arc-start and crater-fill poses."""
         seg = self.seg
         s_tp = np.asarray(seg.s, dtype=np.float64)
         T_tp = np.asarray(seg.T_world_tcp, dtype=np.float64)
-        out: NDArrayF = _path_poses(seg, s_tp, T_tp, self.s) @ orientation_offsets(
-            self.angles, seg.travel_angle, gamma0(seg)
+        out: NDArrayF = _path_poses(seg, s_tp, T_tp, self.s[rows]) @ orientation_offsets(
+            self.angles[rows], seg.travel_angle, gamma0(seg)
         )
         return out
 
