@@ -261,14 +261,28 @@ def test_fill_in_repairs_between_sparse_nodes_only(monkeypatch: pytest.MonkeyPat
     assert np.degrees(np.abs(full.angles[blocked, 0])).min() >= 12.0 - 1e-6
 
 
-def test_fill_in_that_cannot_be_repaired_falls_back_to_the_full_ladder() -> None:
-    """Blocked at every rotation over a stretch: the repair finds nothing, the full search names the place."""
+def test_fill_in_that_cannot_be_repaired_falls_back_to_the_full_ladder(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Blocked at every rotation over a stretch: the repair finds nothing, the full search names the
+    place, and no way point's nodes are computed twice (the sparse and the repair nodes are reused)."""
+    import weldcell.planning.seam as seam_mod
+
     robot = load_robot("ur5e")
     T, s = _line_down()
     T_ft = np.eye(4)
     T_ft[2, 3] = 0.2
     samples = np.array([(a, 0.0, 0.0) for a in np.linspace(-10, 10, 3) * np.pi / 180])
+    rows: list[int] = []
+    real = seam_mod._ladder_block
+
+    def spy(robot, checker, T_base_tcp, *args):  # type: ignore[no-untyped-def]
+        rows.append(T_base_tcp.shape[0])
+        return real(robot, checker, T_base_tcp, *args)
+
+    monkeypatch.setattr(seam_mod, "_ladder_block", spy)
     path = plan_seam(robot, _NarrowBlock(robot, 0.001, 0.007), T, s, T_ft, samples, LadderOptions())
+    assert sum(rows) == len(s)
     assert isinstance(path, SeamFailure)
     assert path.cause == "collision" and "clamp" in path.message
     assert path.s_from <= 0.102 + 1e-9 and path.s_to >= 0.106 - 1e-9

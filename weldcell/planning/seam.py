@@ -291,6 +291,7 @@ def plan_seam(
             alternatives,
             known[1],
         )
+        held = [known]  # taken over (and released) by _ladder_nodes for the full ladder
         if isinstance(coarse, _LadderSolution):
             repair = _Repair(
                 robot,
@@ -343,10 +344,10 @@ def plan_seam(
                     for c in coarse.alternatives
                 ]
                 return replace(best, alternatives=tuple(d for d in dense if d is not None))
+            held.extend(repair.searched())  # the full ladder's nodes computed so far
             del repair
     full_nodes = None
-    if known is not None:  # the full ladder: only the way points between the sparse ones are new
-        held = [known]  # taken over (and released) by _ladder_nodes
+    if known is not None:  # the full ladder: only the way points not searched yet are new
         known = None
         full_nodes = _ladder_nodes(robot, checker, T_base_tcp, offsets, T_tcp_flange, options, held)
     full = _solve_ladder(
@@ -463,7 +464,7 @@ def _ladder_nodes(
             out[f][rows] = getattr(nodes, f)
 
     todo = np.arange(N)
-    if known:
+    while known:
         rows, nodes = known.pop()
         put(rows, nodes)
         del nodes
@@ -836,6 +837,12 @@ class _Repair:
         self._dev = _sample_cost(samples, options, sample_cost)
         self._nodes: dict[int, _Nodes] = {}
         self.known_only = False  # True: repair only on intervals whose nodes are computed already
+
+    def searched(self) -> list[tuple[npt.NDArray[np.int64], _Nodes]]:
+        """The nodes computed for repairs, as (way points, nodes) of the whole seam; released here."""
+        out = [(np.arange(self.idx[k], self.idx[k + 1] + 1), nodes) for k, nodes in self._nodes.items()]
+        self._nodes = {}
+        return out
 
     def _interval(self, k: int) -> _Nodes:
         if k not in self._nodes:
