@@ -80,3 +80,28 @@ def test_the_kernel_sources_are_the_cached_njit_files() -> None:
         if "njit(cache=True" in p.read_text(encoding="utf-8") and "warmup" not in p.name
     }
     assert {p.resolve() for p in KERNEL_SOURCES} == with_cache
+
+
+def test_a_rewritten_but_unchanged_source_keeps_numbas_content_stamped_cache(tmp_path: Path) -> None:
+    """numba ≥ 0.61 stamps its cache with the source's SHA-256: a checkout that rewrites a file with
+    the same text (newer mtime) keeps the cache valid, a changed text does not (real numba cache)."""
+    import subprocess
+
+    import numba
+
+    if tuple(int(x) for x in numba.__version__.split(".")[:2]) < (0, 61):
+        pytest.skip("numba < 0.61 stamps its cache with the source's mtime")
+    src = tmp_path / "_kern_real.py"
+    text = "from numba import njit\n\n@njit(cache=True)\ndef f(x):\n    return x + 1\n"
+    src.write_text(text)
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    run = [sys.executable, "-c", "import _kern_real; assert _kern_real.f(1) == 2"]
+    subprocess.run(run, cwd=tmp_path, env=env, check=True, timeout=120)
+    assert kernel_cache_missing((src,)) == []
+    later = src.stat().st_mtime + 100.0
+    src.write_text(text)  # same text, rewritten
+    os.utime(src, (later, later))
+    assert kernel_cache_missing((src,)) == []
+    src.write_text(text.replace("x + 1", "x + 2"))
+    os.utime(src, (later + 1, later + 1))
+    assert kernel_cache_missing((src,)) == [src]

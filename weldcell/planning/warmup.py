@@ -9,6 +9,7 @@ silently); :func:`warm_up_kernels` (``weldcell warmup``, run by ``scripts/setup.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 from collections.abc import Callable
@@ -43,8 +44,11 @@ def kernel_cache_missing(sources: tuple[Path, ...] = KERNEL_SOURCES) -> list[Pat
     """The kernel source files whose compiled code numba would have to build on first use.
 
     A file counts as compiled when at least one of its cache index files is at least as new as
-    the source (numba invalidates a file's whole cache when the source changes, by its mtime).
-    Cheap: a few directory listings, numba is not imported.
+    the source, or was written for the same source text: numba before 0.61 invalidates a file's
+    cache when its mtime changes, later versions only when its content does (the index holds the
+    SHA-256 of the source; a checkout that rewrites an unchanged file keeps the cache valid).
+    Cheap: a few directory listings (and reading the index files of a source newer than them);
+    numba is not imported.
     """
     missing = []
     for source in sources:
@@ -53,14 +57,35 @@ def kernel_cache_missing(sources: tuple[Path, ...] = KERNEL_SOURCES) -> list[Pat
         except OSError:
             continue  # not shipped (nothing to compile)
         stamps = []
-        for index in _index_files(source):
+        indexes = _index_files(source)
+        for index in indexes:
             try:
                 stamps.append(index.stat().st_mtime)
             except OSError:
                 continue
-        if not stamps or max(stamps) < src_mtime:
+        stale = not stamps or (max(stamps) < src_mtime and not _index_has_content_stamp(source, indexes))
+        if stale:
             missing.append(source)
     return missing
+
+
+def _index_has_content_stamp(source: Path, indexes: list[Path]) -> bool:
+    """True when one of numba's index files of ``source`` was written for its current text.
+
+    numba ≥ 0.61 pickles the SHA-256 digest of the source file as the index's stamp; the 32 bytes
+    appear verbatim in the pickle, so they are looked for without unpickling the file.
+    """
+    try:
+        digest = hashlib.sha256(source.read_bytes()).digest()
+    except OSError:
+        return False
+    for index in indexes:
+        try:
+            if digest in index.read_bytes():
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def warm_up_kernels(progress: Callable[[str], None] | None = None) -> None:
