@@ -85,6 +85,17 @@ def test_every_ik_row_reaches_the_pose(q: np.ndarray) -> None:
     assert np.abs(Tq - T).max() <= 1e-9
 
 
+def test_wrist_singular_pose_has_solutions() -> None:
+    # found by hypothesis: with J5 = 0 the residual f touches zero without crossing it (a double
+    # root); the search found no root and this reachable pose had no solution
+    q = np.array([0.0, 0.0, 1.4375, 1.0, 0.0, 0.0])
+    T = ROBOT.fk(q)
+    Q = ROBOT.ik(T)
+    ok = np.isfinite(Q).all(axis=-1)
+    assert ok.sum() >= 2  # both arm branches through the same wrist
+    assert np.abs(ROBOT.fk(Q[ok]) - T).max() <= 1e-9
+
+
 def test_crx_program_plans_and_validates() -> None:
     """A CRX on a base turned 90°, part to its left: plans with the 16-branch IK and validates in
     pybullet. (``programs/fanuc_crx_tjoint.yaml`` is planned and checked against an independent FK by

@@ -29,6 +29,7 @@ NDArrayF = npt.NDArray[np.float64]
 
 _MAX_ROOTS = 24  # roots of one f_τ per pose kept (at most 4 are real; spurious ones beyond the reach)
 _TOL_RES = 1e-9
+_TOL_TANGENT = 1e-12  # |f| at an extremum that counts as touching zero (f is dimensionless, ~1)
 
 
 @numba.njit(cache=True, inline="always")
@@ -539,6 +540,12 @@ def crx_ik_kernel(
                                 o5x, o5y, o5z, x6, y6, d5, L1, L2, tau, xm, grid[i + 2], fm
                             )
                             n += 2
+                        elif abs(fm) <= _TOL_TANGENT and n < _MAX_ROOTS:
+                            # f touches zero without crossing (a double root: J5 = 0, the wrist
+                            # singular; found by hypothesis): the extremum is the root, and the
+                            # solution's FK check below decides whether it is one
+                            roots[t, n] = xm
+                            n += 1
             # sort the roots by φ (insertion sort: a handful)
             for i in range(1, n):
                 v = roots[t, i]
