@@ -52,3 +52,25 @@ def test_broken_program_gives_specific_error(path: Path) -> None:
 def test_missing_file_is_a_program_error(tmp_path: Path) -> None:
     with pytest.raises(ProgramError, match="file not found"):
         load_program(tmp_path / "nope.yaml")
+
+
+def test_a_key_with_a_newline_or_a_huge_key_keeps_the_error_on_one_line(tmp_path: Path) -> None:
+    """Found by fuzzing: a mapping key holding a newline broke the one-line error (file:line: field:
+    message); control characters are escaped and a huge key is cut."""
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    data = yaml.safe_load((root / "programs" / "demo_tjoint.yaml").read_text())
+    for key in ("work\nangle", "x" * 5000):
+        data["seams"][0]["passes"] = [{key: 0}]
+        path = tmp_path / "bad.yaml"
+        path.write_text(yaml.safe_dump(data))
+        with pytest.raises(ProgramError) as err:
+            load_program(path)
+        msg = str(err.value)
+        assert "\n" not in msg and len(msg) < 400, msg
+        assert msg.startswith(str(path)) and "passes[0]." in msg and "unknown key" in msg
+    data["seams"][0]["passes"] = [{"work\nangle": 0}]
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ProgramError, match=r"unknown key 'work\\nangle'"):
+        load_program(path)

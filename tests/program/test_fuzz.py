@@ -9,7 +9,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from weldcell.errors import ProgramError
+from weldcell.errors import ProgramError, ToolpathError
 from weldcell.program import load_program
 from weldcell.toolpath import toolpaths_for_program
 
@@ -59,4 +59,7 @@ def test_mutated_program_never_crashes(tmp_path: Path, mutations: list[tuple[tup
     except ProgramError as err:
         assert str(err).startswith(str(path)) and "\n" not in str(err)
         return
-    toolpaths_for_program(program)  # a program that loads also gives tool paths
+    try:
+        toolpaths_for_program(program)  # a program that loads also gives tool paths ...
+    except ToolpathError as err:  # ... or is refused for its size (fields drawn up to 1e6), in one line
+        assert str(err).startswith(str(path)) and "\n" not in str(err) and "samples" in str(err), err

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -509,3 +510,28 @@ def test_generated_circle_seams(
     assert np.abs(work - math.radians(alpha)).max() < ANGLE_TOL
     assert np.abs(travel - math.radians(beta)).max() < ANGLE_TOL
     check_rotations(seg.T_world_tcp)
+
+
+def test_a_weave_needing_too_many_samples_is_refused_naming_file_seam_and_fields(tmp_path: Path) -> None:
+    """Found by fuzzing: the refusal named only the seam; it now names the file, the pass and the
+    fields that set the sample count (one line)."""
+    import yaml
+
+    from weldcell.errors import ToolpathError
+    from weldcell.program import load_program
+    from weldcell.toolpath import toolpaths_for_program
+
+    root = Path(__file__).resolve().parents[2]
+    data = yaml.safe_load((root / "programs" / "butt_weave.yaml").read_text())
+    for proc in data["procedures"].values():  # slow travel, fast weave: 0.005 mm per sample
+        proc["travel_speed_mm_s"] = 0.5
+        proc["weave"].update(frequency_hz=5, dwell_s=0.0)
+    data["seams"][0]["geometry"]["line"]["end_mm"] = [500, 12000, 10]  # 12.1 m: 2.4 M samples
+    path = tmp_path / "dense_weave.yaml"
+    path.write_text(yaml.safe_dump(data))
+    program = load_program(path)
+    with pytest.raises(ToolpathError) as err:
+        toolpaths_for_program(program)
+    msg = str(err.value)
+    assert msg.startswith(str(path)) and "\n" not in msg
+    assert "pass 1" in msg and "frequency_hz 5" in msg and "travel_speed_mm_s 0.5" in msg

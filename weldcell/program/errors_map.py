@@ -22,6 +22,16 @@ from weldcell.errors import ProgramFormatError
 Loc = Sequence[str | int]
 
 
+def key_text(key: object, limit: int = 60) -> str:
+    """A mapping key as a message shows it: on one line (control characters escaped, as ``\\n``)
+    and at most ``limit`` characters (a key is user input: a fuzzer's newline or a 5 kB key
+    must not break or flood the one-line error)."""
+    text = str(key)
+    if not text.isprintable():
+        text = text.encode("unicode_escape").decode("ascii")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def format_path(loc: Loc) -> str:
     """``("seams", 2, "geometry")`` → ``"seams[2].geometry"``."""
     out = ""
@@ -29,7 +39,7 @@ def format_path(loc: Loc) -> str:
         if isinstance(step, int):
             out += f"[{step}]"
         else:
-            out += ("." if out else "") + str(step)
+            out += ("." if out else "") + key_text(step)
     return out
 
 
@@ -139,7 +149,7 @@ def _message(err: dict[str, Any], root_model: type[BaseModel]) -> str:
     loc = tuple(err["loc"])
     value = err.get("input")
     ctx = err.get("ctx") or {}
-    name = str(loc[-1]) if loc else "document"
+    name = key_text(loc[-1]) if loc else "document"
     if kind == "missing":
         return f"required field '{name}' is missing"
     if kind == "extra_forbidden":

@@ -170,9 +170,16 @@ def toolpaths_for_seam(program: Program, seam: Seam) -> tuple[WeldSegment, ...]:
         for j, (s0, s1) in enumerate(stitch_ranges(seam, curve.length)):
             n = sample_step(s1 - s0, v, proc.weave)
             if n > MAX_SAMPLES:
+                why = (
+                    f"20 per weave cycle at travel_speed_mm_s {v * 1e3:g} and weave frequency_hz "
+                    f"{proc.weave.frequency:g}"
+                    if proc.weave is not None
+                    else "one per mm"
+                )
                 raise ToolpathError(
-                    f"seam '{seam.id}': {n} samples needed (more than {MAX_SAMPLES}); "
-                    "shorten the seam or lower the weave frequency"
+                    f"{program.path}: seam '{seam.id}' pass {k + 1}: {(s1 - s0) * 1e3:.0f} mm of seam need "
+                    f"{n} tool-path samples ({why}), more than the {MAX_SAMPLES} allowed; shorten the "
+                    "seam, raise travel_speed_mm_s or lower the weave frequency_hz"
                 )
             path = SegmentPath(
                 seam=seam,
