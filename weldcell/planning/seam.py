@@ -445,8 +445,9 @@ def _ladder_nodes(
     :func:`_ladder_block`, with a fraction of its intermediates alive (memory, issue #14).
 
     Args:
-        known: A list holding ``(rows, nodes)``: the nodes of way points ``rows`` already computed
-            (the sparse ladder's); the list is emptied and its nodes released once copied, and only
+        known: A list of ``(rows, nodes)``: the nodes of way points ``rows`` already computed (the
+            sparse ladder's, and those of the intervals a repair searched; rows may overlap, the
+            values are the same); the list is emptied and its nodes released once copied, and only
             the other way points are computed.
     """
     N = T_base_tcp.shape[0]
