@@ -273,8 +273,9 @@ def assemble(
         n_dwell = max(1, round(seg.arc_start_dwell / dt))
         n_crater = max(1, round(seg.crater_fill_time / dt))
         s_weld = np.asarray(w.s)
+        qd, qdd = w.derivatives()
         first = tl.add_weld(
-            w.q, w.qd, w.qdd, T_weld, s_weld, k, seg.seam_id, n_dwell, n_crater, qe=np.asarray(d.q_ext)
+            w.q, qd, qdd, T_weld, s_weld, k, seg.seam_id, n_dwell, n_crater, qe=np.asarray(d.q_ext)
         )
         spans.append(MoveSpan("weld", here, first, tl.count - 1))
         qe_cur = d.q_ext_end

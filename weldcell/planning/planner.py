@@ -905,8 +905,9 @@ def _assemble(
         # the weld's poses are computed when the trajectory is built (memory, issue #14)
         poses = _weld_poses(w)
         ends = w.T_world_tcp_at(np.array([0, len(w.s) - 1]))
+        qd, qdd = w.derivatives()
         weld_first = tl.add_weld(
-            w.q, w.qd, w.qdd, poses, s_seam, k, seg.seam_id, n_dwell, n_crater, T_ends=(ends[:1], ends[1:])
+            w.q, qd, qdd, poses, s_seam, k, seg.seam_id, n_dwell, n_crater, T_ends=(ends[:1], ends[1:])
         )
         spans.append(MoveSpan("weld", here, weld_first, tl.count - 1))
         transit(w.q[-1], p.q_depart, "depart", here, f"pulling back from the end of {name}")

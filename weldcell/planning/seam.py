@@ -555,9 +555,7 @@ def _solve_ladder(
     valid = free & (sing >= options.singularity_min)
     node_cost = _node_cost(lim_min, sing, clear, options)
     node_cost = node_cost + np.repeat(_sample_cost(samples, options, sample_cost), B)[None, :]
-    weights = (
-        np.ones(n) if options.joint_weights is None else np.asarray(options.joint_weights, dtype=np.float64)
-    )
+    weights = _joint_weights(options, n)
     start_cost = np.zeros(V)
     if q_ref is not None:
         d0 = Qz[0] - q_ref
@@ -603,10 +601,7 @@ def _solve_ladder(
     rows = np.arange(N)
 
     def extract(last: int, cost_last: NDArrayF, back: npt.NDArray[np.int32]) -> tuple[_LadderSolution, int]:
-        path = np.empty(N, dtype=np.int64)
-        path[-1] = last
-        for i in range(N - 1, 0, -1):
-            path[i - 1] = back[i, path[i]]
+        path = _backtrack(back, last)
         sol = _LadderSolution(
             q=Qz[rows, path],
             angles=_unwrap_gamma(samples[path // B]),
@@ -639,6 +634,23 @@ def _solve_ladder(
         collect(c_f, b_f)
     others = sorted((v for v in found.values() if v is not best), key=lambda x: x.cost)
     return replace(best, alternatives=tuple(others))
+
+
+def _joint_weights(options: LadderOptions, n: int) -> NDArrayF:
+    """Weight of each joint's squared step in the ladder's edge cost, shape (n,)."""
+    if options.joint_weights is None:
+        return np.ones(n)
+    return np.asarray(options.joint_weights, dtype=np.float64)
+
+
+def _backtrack(back: npt.NDArray[np.int32], last: int) -> npt.NDArray[np.int64]:
+    """The node path (N,) ending at node ``last`` from the programme's predecessors ``back`` (N, V)."""
+    N = back.shape[0]
+    path = np.empty(N, dtype=np.int64)
+    path[-1] = last
+    for i in range(N - 1, 0, -1):
+        path[i - 1] = back[i, path[i]]
+    return path
 
 
 def _sample_cost(samples: NDArrayF, options: LadderOptions, sample_cost: NDArrayF | None) -> NDArrayF:
@@ -758,10 +770,8 @@ def _densify(
         checked = _check_dense(robot, checker, Q, options)
         if isinstance(checked, _Unusable):
             return None
-    lim_d, sing, clear = checked
-    d = np.diff(Q, axis=0)
-    d = np.where(wrap_mask(robot), (d + np.pi) % TWO_PI - np.pi, d)
-    cost = float(np.sum(d**2) + np.sum(_node_cost(np.min(lim_d, axis=-1), sing, clear, options)))
+    lim_d, sing, clear, motion = checked
+    cost = motion + float(np.sum(_node_cost(np.min(lim_d, axis=-1), sing, clear, options)))
     path = _finish(robot, "", s, Q, ang, cost, clear, options, q_ref)
     return path if isinstance(path, SeamPath) else None
 
@@ -776,12 +786,13 @@ class _Unusable:
 
 def _check_dense(
     robot: Robot, checker: CollisionChecker, Q: NDArrayF, options: LadderOptions
-) -> tuple[NDArrayF, NDArrayF, NDArrayF] | _Unusable:
+) -> tuple[NDArrayF, NDArrayF, NDArrayF, float] | _Unusable:
     """Check a joint path Q (N, n) [rad] at every way point: a solution, inside the limits, free,
     clear of singularities, no joint step over ``options.max_joint_step``.
 
-    Returns (joint-limit distances (N, n) [rad], singularity measure (N,), clearance (N,) [m]) when
-    every way point and step is usable, else where they are not.
+    Returns (joint-limit distances (N, n) [rad], singularity measure (N,), clearance (N,) [m], sum
+    of the squared joint steps [rad²]) when every way point and step is usable, else where they are
+    not.
     """
     N = Q.shape[0]
     wrap = wrap_mask(robot)
@@ -801,7 +812,7 @@ def _check_dense(
     big = np.any(np.abs(d) > options.max_joint_step, axis=-1)
     if np.any(bad) or np.any(big):
         return _Unusable(bad, big)
-    return lim_d, sing, clear
+    return lim_d, sing, clear, float(np.sum(d**2))
 
 
 class _Repair:
@@ -894,9 +905,7 @@ class _Repair:
             node_cost = _node_cost(nodes.lim_min, nodes.sing, nodes.clear, opts) + np.repeat(
                 self._dev, nodes.B
             )
-            weights = (
-                np.ones(n) if opts.joint_weights is None else np.asarray(opts.joint_weights, dtype=np.float64)
-            )
+            weights = _joint_weights(opts, n)
             _cost, last, backs = ladder_dp_multi(
                 np.ascontiguousarray(nodes.Q),
                 valid,
@@ -911,10 +920,7 @@ class _Repair:
             )
             if not np.isfinite(last[0, u1]):
                 return None
-            path = np.empty(b - a + 1, dtype=np.int64)
-            path[-1] = u1
-            for i in range(b - a, 0, -1):
-                path[i - 1] = backs[0, i, path[i]]
+            path = _backtrack(backs[0], u1)
             if path[0] != u0:
                 return None
             Q[a + 1 : b] = nodes.Q[np.arange(1, b - a), path[1:-1]]

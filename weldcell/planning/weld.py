@@ -172,6 +172,11 @@ class WeldSamples:
         """Joint accelerations [rad/s²], shape (M, n), as :attr:`qd`."""
         return differentiate(self.q, self.dt)[1]
 
+    def derivatives(self) -> tuple[NDArrayF, NDArrayF]:
+        """(:attr:`qd`, :attr:`qdd`) from one differentiation (for a caller that needs both)."""
+        qd, qdd = differentiate(self.q, self.dt)
+        return qd, qdd
+
     @property
     def T_world_tcp(self) -> NDArrayF:
         """Nominal torch poses (with the chosen orientation samples) [m], shape (M, 4, 4).
